@@ -1,0 +1,629 @@
+//! The CRDT documents and their schema: which Automerge document holds what, and the only
+//! functions that write them.
+//!
+//! Documents are split along who writes them, so the server can authorize per document:
+//! - **roster** (one per team): citizens and which assistants visit whom — written by therapists
+//!   and admins;
+//! - **course** (one per course): the course, its program with listed revisions, assessments —
+//!   written by therapists;
+//! - **session log** (one per course): sessions keyed by id — appended by assistants. Logs never
+//!   conflict: each session is a new map entry written by one device.
+//!
+//! Every document starts with a *genesis* change built deterministically from its [`Header`]
+//! (fixed actor, fixed time), so two devices that create the same document offline produce the
+//! same first change and their edits land in the same containers instead of shadowing each other.
+
+use crate::ids::*;
+use crate::model::*;
+use automerge::transaction::{CommitOptions, Transactable, Transaction};
+use automerge::{ActorId, Automerge, ObjId, ObjType, ReadDoc, ROOT};
+use autosurgeon::{hydrate, hydrate_prop, reconcile_insert, reconcile_prop, Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The schema version written at the root of every document.
+pub const SCHEMA_VERSION: u64 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    Roster,
+    Course,
+    SessionLog,
+}
+
+impl DocumentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Roster => "roster",
+            DocumentKind::Course => "course",
+            DocumentKind::SessionLog => "session_log",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "roster" => DocumentKind::Roster,
+            "course" => DocumentKind::Course,
+            "session_log" => DocumentKind::SessionLog,
+            _ => return None,
+        })
+    }
+}
+
+/// What a document is and whom it belongs to: fixed at genesis, never changed after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub id: DocumentId,
+    pub kind: DocumentKind,
+    pub team_id: TeamId,
+    pub course_id: Option<CourseId>,
+}
+
+impl Header {
+    pub fn roster(team_id: TeamId) -> Self {
+        Header {
+            id: DocumentId::roster_of(team_id),
+            kind: DocumentKind::Roster,
+            team_id,
+            course_id: None,
+        }
+    }
+    pub fn course(team_id: TeamId, course: CourseId) -> Self {
+        Header {
+            id: DocumentId::course_of(course),
+            kind: DocumentKind::Course,
+            team_id,
+            course_id: Some(course),
+        }
+    }
+    pub fn session_log(team_id: TeamId, course: CourseId) -> Self {
+        Header {
+            id: DocumentId::session_log_of(course),
+            kind: DocumentKind::SessionLog,
+            team_id,
+            course_id: Some(course),
+        }
+    }
+    /// Whether the id is the one derived from the other fields (a document cannot claim
+    /// another team's or course's id).
+    pub fn is_consistent(&self) -> bool {
+        let expected = match (self.kind, self.course_id) {
+            (DocumentKind::Roster, None) => DocumentId::roster_of(self.team_id),
+            (DocumentKind::Course, Some(c)) => DocumentId::course_of(c),
+            (DocumentKind::SessionLog, Some(c)) => DocumentId::session_log_of(c),
+            _ => return false,
+        };
+        expected == self.id
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("document is missing or has a malformed '{0}'")]
+    Header(&'static str),
+    #[error("document schema {found} is newer than this program understands ({SCHEMA_VERSION}); update the app")]
+    TooNew { found: u64 },
+    #[error("document content does not match the schema: {0}")]
+    Shape(#[from] autosurgeon::HydrateError),
+    #[error("invalid data: {0}")]
+    Invalid(#[from] Invalid),
+    #[error("{0} not found in the document")]
+    NotFound(&'static str),
+    #[error("could not write the document: {0}")]
+    Write(String),
+}
+
+impl From<autosurgeon::ReconcileError> for SchemaError {
+    fn from(e: autosurgeon::ReconcileError) -> Self {
+        SchemaError::Write(e.to_string())
+    }
+}
+impl From<automerge::AutomergeError> for SchemaError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        SchemaError::Write(e.to_string())
+    }
+}
+
+/// The actor that writes every genesis change: derived from the document id.
+pub fn genesis_actor(id: DocumentId) -> ActorId {
+    ActorId::from(id.as_bytes().as_slice())
+}
+
+/// The deterministic first state of a document.
+pub fn genesis(header: &Header) -> Automerge {
+    let mut doc = Automerge::new().with_actor(genesis_actor(header.id));
+    let mut tx = doc.transaction();
+    tx.put(ROOT, "schema", SCHEMA_VERSION).expect("fresh doc");
+    tx.put(ROOT, "kind", header.kind.as_str())
+        .expect("fresh doc");
+    tx.put(ROOT, "team_id", header.team_id.as_bytes().to_vec())
+        .expect("fresh doc");
+    if let Some(c) = header.course_id {
+        tx.put(ROOT, "course_id", c.as_bytes().to_vec())
+            .expect("fresh doc");
+    }
+    match header.kind {
+        DocumentKind::Roster => {
+            tx.put_object(ROOT, "citizens", ObjType::Map)
+                .expect("fresh doc");
+        }
+        DocumentKind::Course => {
+            let program = tx
+                .put_object(ROOT, "program", ObjType::Map)
+                .expect("fresh doc");
+            tx.put_object(&program, "exercises", ObjType::Map)
+                .expect("fresh doc");
+            tx.put_object(&program, "revisions", ObjType::Map)
+                .expect("fresh doc");
+            tx.put_object(ROOT, "assessments", ObjType::Map)
+                .expect("fresh doc");
+        }
+        DocumentKind::SessionLog => {
+            tx.put_object(ROOT, "sessions", ObjType::Map)
+                .expect("fresh doc");
+        }
+    }
+    tx.commit_with(CommitOptions::default().with_time(0));
+    doc
+}
+
+/// Reads a document's header and checks its schema version.
+pub fn read_header(doc: &impl autosurgeon::ReadDoc, id: DocumentId) -> Result<Header, SchemaError> {
+    let schema: u64 =
+        hydrate_prop(doc, ROOT, "schema").map_err(|_| SchemaError::Header("schema"))?;
+    if schema > SCHEMA_VERSION {
+        return Err(SchemaError::TooNew { found: schema });
+    }
+    let kind: String = hydrate_prop(doc, ROOT, "kind").map_err(|_| SchemaError::Header("kind"))?;
+    let kind = DocumentKind::parse(&kind).ok_or(SchemaError::Header("kind"))?;
+    let team_id: TeamId =
+        hydrate_prop(doc, ROOT, "team_id").map_err(|_| SchemaError::Header("team_id"))?;
+    let course_id: Option<CourseId> =
+        hydrate_prop(doc, ROOT, "course_id").map_err(|_| SchemaError::Header("course_id"))?;
+    let header = Header {
+        id,
+        kind,
+        team_id,
+        course_id,
+    };
+    if !header.is_consistent() {
+        return Err(SchemaError::Header("id"));
+    }
+    Ok(header)
+}
+
+/// A team's roster as stored.
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
+pub struct RosterDoc {
+    pub schema: u64,
+    pub kind: String,
+    pub team_id: TeamId,
+    pub citizens: BTreeMap<String, Citizen>,
+}
+
+/// The program part of a course document.
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
+pub struct ProgramDoc {
+    /// Current program lines, keyed by program exercise id.
+    pub exercises: BTreeMap<String, ProgramExercise>,
+    /// Every revision, keyed by revision id.
+    pub revisions: BTreeMap<String, ProgramRevision>,
+}
+
+impl ProgramDoc {
+    /// The current program lines in order.
+    pub fn ordered(&self) -> Vec<&ProgramExercise> {
+        let mut v: Vec<_> = self.exercises.values().collect();
+        v.sort_by(|a, b| a.position.total_cmp(&b.position).then(a.id.cmp(&b.id)));
+        v
+    }
+    /// Revisions oldest first; the index + 1 is the revision number shown to users.
+    pub fn revision_list(&self) -> Vec<&ProgramRevision> {
+        let mut v: Vec<_> = self.revisions.values().collect();
+        v.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+        v
+    }
+    pub fn latest_revision(&self) -> Option<&ProgramRevision> {
+        self.revision_list().pop()
+    }
+}
+
+/// A course document as stored.
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
+pub struct CourseDoc {
+    pub schema: u64,
+    pub kind: String,
+    pub team_id: TeamId,
+    pub course_id: CourseId,
+    pub course: Option<Course>,
+    pub program: ProgramDoc,
+    pub assessments: BTreeMap<String, Assessment>,
+}
+
+/// A course's session log as stored.
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
+pub struct SessionLogDoc {
+    pub schema: u64,
+    pub kind: String,
+    pub team_id: TeamId,
+    pub course_id: CourseId,
+    pub sessions: BTreeMap<String, SessionLog>,
+}
+
+impl RosterDoc {
+    pub fn read(doc: &impl autosurgeon::ReadDoc) -> Result<Self, SchemaError> {
+        let r: Self = hydrate(doc)?;
+        r.citizens.values().try_for_each(Citizen::validate)?;
+        Ok(r)
+    }
+}
+
+impl CourseDoc {
+    pub fn read(doc: &impl autosurgeon::ReadDoc) -> Result<Self, SchemaError> {
+        let c: Self = hydrate(doc)?;
+        if let Some(course) = &c.course {
+            course.validate()?;
+            if course.id != c.course_id || course.team_id != c.team_id {
+                return Err(SchemaError::Header("course"));
+            }
+        }
+        c.program
+            .exercises
+            .values()
+            .try_for_each(ProgramExercise::validate)?;
+        c.assessments.values().try_for_each(Assessment::validate)?;
+        Ok(c)
+    }
+}
+
+impl SessionLogDoc {
+    pub fn read(doc: &impl autosurgeon::ReadDoc) -> Result<Self, SchemaError> {
+        let s: Self = hydrate(doc)?;
+        for session in s.sessions.values() {
+            session.validate()?;
+        }
+        Ok(s)
+    }
+}
+
+/// Reads one session from a session-log document.
+pub fn read_session(
+    doc: &impl autosurgeon::ReadDoc,
+    id: &str,
+) -> Result<Option<SessionLog>, SchemaError> {
+    Ok(autosurgeon::hydrate_path(
+        doc,
+        &ROOT,
+        ["sessions".into(), id.into()],
+    )?)
+}
+
+fn commit(tx: Transaction<'_>, now: Millis) {
+    tx.commit_with(CommitOptions::default().with_time(now / 1000));
+}
+
+fn map_at(tx: &Transaction<'_>, obj: &ObjId, key: &str) -> Result<ObjId, SchemaError> {
+    match tx.get(obj, key)? {
+        Some((automerge::Value::Object(ObjType::Map), id)) => Ok(id),
+        _ => Err(SchemaError::NotFound("container")),
+    }
+}
+
+/// Runs one edit as one Automerge change; a failed edit leaves the document untouched.
+fn edit(
+    doc: &mut Automerge,
+    now: Millis,
+    f: impl FnOnce(&mut Transaction<'_>) -> Result<(), SchemaError>,
+) -> Result<(), SchemaError> {
+    let mut tx = doc.transaction();
+    match f(&mut tx) {
+        Ok(()) => {
+            commit(tx, now);
+            Ok(())
+        }
+        Err(e) => {
+            tx.rollback();
+            Err(e)
+        }
+    }
+}
+
+/// Adds or updates a citizen on a roster.
+pub fn put_citizen(doc: &mut Automerge, citizen: &Citizen, now: Millis) -> Result<(), SchemaError> {
+    citizen.validate()?;
+    edit(doc, now, |tx| {
+        let citizens = map_at(tx, &ROOT, "citizens")?;
+        reconcile_prop(tx, &citizens, citizen.id.to_string().as_str(), citizen)?;
+        Ok(())
+    })
+}
+
+/// Creates or updates the course record of a course document.
+pub fn put_course(doc: &mut Automerge, course: &Course, now: Millis) -> Result<(), SchemaError> {
+    course.validate()?;
+    edit(doc, now, |tx| {
+        reconcile_prop(tx, ROOT, "course", course)?;
+        Ok(())
+    })
+}
+
+/// One change to a program.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProgramEdit {
+    /// Add a line or change its dosage, instructions or position.
+    Upsert(ProgramExercise),
+    Remove(ProgramExerciseId),
+}
+
+/// Applies program edits and records them as one listed revision; returns the revision id.
+pub fn edit_program(
+    doc: &mut Automerge,
+    edits: &[ProgramEdit],
+    by: UserId,
+    summary: &str,
+    now: Millis,
+) -> Result<RevisionId, SchemaError> {
+    for e in edits {
+        if let ProgramEdit::Upsert(pe) = e {
+            pe.validate()?;
+        }
+    }
+    let revision_id = RevisionId::new();
+    edit(doc, now, |tx| {
+        let program = map_at(tx, &ROOT, "program")?;
+        let exercises = map_at(tx, &program, "exercises")?;
+        for e in edits {
+            match e {
+                ProgramEdit::Upsert(pe) => {
+                    reconcile_prop(tx, &exercises, pe.id.to_string().as_str(), pe)?
+                }
+                ProgramEdit::Remove(id) => tx.delete(&exercises, id.to_string().as_str())?,
+            }
+        }
+        let current: BTreeMap<String, ProgramExercise> = hydrate_prop(&*tx, &program, "exercises")?;
+        let mut lines: Vec<ProgramExercise> = current.into_values().collect();
+        lines.sort_by(|a, b| a.position.total_cmp(&b.position).then(a.id.cmp(&b.id)));
+        let revision = ProgramRevision {
+            id: revision_id,
+            at: now,
+            by,
+            summary: summary.to_string(),
+            exercises: lines,
+        };
+        let revisions = map_at(tx, &program, "revisions")?;
+        reconcile_prop(tx, &revisions, revision_id.to_string().as_str(), &revision)?;
+        Ok(())
+    })?;
+    Ok(revision_id)
+}
+
+/// Records an assessment on a course.
+pub fn put_assessment(doc: &mut Automerge, a: &Assessment, now: Millis) -> Result<(), SchemaError> {
+    a.validate()?;
+    edit(doc, now, |tx| {
+        let assessments = map_at(tx, &ROOT, "assessments")?;
+        reconcile_prop(tx, &assessments, a.id.to_string().as_str(), a)?;
+        Ok(())
+    })
+}
+
+/// Starts a session (or records one that did not take place) in a session log.
+pub fn put_session(
+    doc: &mut Automerge,
+    session: &SessionLog,
+    now: Millis,
+) -> Result<(), SchemaError> {
+    session.validate()?;
+    edit(doc, now, |tx| {
+        let sessions = map_at(tx, &ROOT, "sessions")?;
+        reconcile_prop(tx, &sessions, session.id.to_string().as_str(), session)?;
+        Ok(())
+    })
+}
+
+fn session_obj(tx: &Transaction<'_>, session: SessionId) -> Result<ObjId, SchemaError> {
+    let sessions = map_at(tx, &ROOT, "sessions")?;
+    map_at(tx, &sessions, &session.to_string()).map_err(|_| SchemaError::NotFound("session"))
+}
+
+fn exercise_obj(
+    tx: &mut Transaction<'_>,
+    session: SessionId,
+    line: &ProgramExerciseId,
+    exercise_ref: &str,
+) -> Result<ObjId, SchemaError> {
+    let s = session_obj(tx, session)?;
+    let exercises = map_at(tx, &s, "exercises")?;
+    let key = line.to_string();
+    if let Ok(obj) = map_at(tx, &exercises, &key) {
+        return Ok(obj);
+    }
+    let fresh = ExerciseLog {
+        program_exercise_id: *line,
+        exercise_ref: exercise_ref.to_string(),
+        outcome: None,
+        skip_reason: None,
+        sets: vec![],
+        borg: None,
+        pain: None,
+        note: None,
+    };
+    reconcile_prop(tx, &exercises, key.as_str(), &fresh)?;
+    map_at(tx, &exercises, &key)
+}
+
+/// Appends one performed set to an exercise of a session.
+pub fn log_set(
+    doc: &mut Automerge,
+    session: SessionId,
+    line: ProgramExerciseId,
+    exercise_ref: &str,
+    set: &SetLog,
+    now: Millis,
+) -> Result<(), SchemaError> {
+    set.validate()?;
+    edit(doc, now, |tx| {
+        let ex = exercise_obj(tx, session, &line, exercise_ref)?;
+        let sets = match tx.get(&ex, "sets")? {
+            Some((automerge::Value::Object(ObjType::List), id)) => id,
+            _ => return Err(SchemaError::NotFound("sets")),
+        };
+        let len = tx.length(&sets);
+        reconcile_insert(tx, sets, len, set)?;
+        Ok(())
+    })
+}
+
+/// The assistant's feedback on one exercise of a session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExerciseFeedback {
+    pub outcome: ExerciseOutcome,
+    pub skip_reason: Option<String>,
+    pub borg: Option<u8>,
+    pub pain: Option<u8>,
+    pub note: Option<String>,
+}
+
+/// Records how an exercise went (outcome, exertion, pain, note); sets already logged stay.
+pub fn record_feedback(
+    doc: &mut Automerge,
+    session: SessionId,
+    line: ProgramExerciseId,
+    exercise_ref: &str,
+    fb: &ExerciseFeedback,
+    now: Millis,
+) -> Result<(), SchemaError> {
+    let check = ExerciseLog {
+        program_exercise_id: line,
+        exercise_ref: exercise_ref.to_string(),
+        outcome: Some(fb.outcome),
+        skip_reason: fb.skip_reason.clone(),
+        sets: vec![],
+        borg: fb.borg,
+        pain: fb.pain,
+        note: fb.note.clone(),
+    };
+    check.validate()?;
+    edit(doc, now, |tx| {
+        let ex = exercise_obj(tx, session, &line, exercise_ref)?;
+        reconcile_prop(tx, &ex, "outcome", Some(fb.outcome))?;
+        reconcile_prop(tx, &ex, "skip_reason", &fb.skip_reason)?;
+        reconcile_prop(tx, &ex, "borg", fb.borg)?;
+        reconcile_prop(tx, &ex, "pain", fb.pain)?;
+        reconcile_prop(tx, &ex, "note", &fb.note)?;
+        Ok(())
+    })
+}
+
+/// Closes a session with the citizen's general condition and a note.
+pub fn finish_session(
+    doc: &mut Automerge,
+    session: SessionId,
+    general_condition: Option<u8>,
+    note: Option<&str>,
+    now: Millis,
+) -> Result<(), SchemaError> {
+    if general_condition.is_some_and(|g| g > 5) {
+        return Err(Invalid {
+            field: "session.general_condition".into(),
+            problem: "must be 1–5".into(),
+        }
+        .into());
+    }
+    edit(doc, now, |tx| {
+        let s = session_obj(tx, session)?;
+        reconcile_prop(tx, &s, "status", SessionStatus::Completed)?;
+        reconcile_prop(tx, &s, "ended_at", Some(now))?;
+        reconcile_prop(tx, &s, "general_condition", general_condition)?;
+        reconcile_prop(tx, &s, "note", note.map(str::to_string))?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn team() -> TeamId {
+        TeamId(uuid::Uuid::from_u128(1))
+    }
+
+    #[test]
+    fn genesis_is_identical_on_every_device() {
+        let h = Header::session_log(team(), CourseId(uuid::Uuid::from_u128(2)));
+        let a = genesis(&h);
+        let b = genesis(&h);
+        assert_eq!(a.get_heads(), b.get_heads());
+        assert_eq!(read_header(&a, h.id).unwrap(), h);
+    }
+
+    #[test]
+    fn header_must_match_the_document_id() {
+        let h = Header::session_log(team(), CourseId(uuid::Uuid::from_u128(2)));
+        let doc = genesis(&h);
+        assert!(matches!(
+            read_header(&doc, DocumentId::new()),
+            Err(SchemaError::Header("id"))
+        ));
+    }
+
+    #[test]
+    fn sessions_from_two_offline_devices_both_survive() {
+        let course = CourseId(uuid::Uuid::from_u128(2));
+        let h = Header::session_log(team(), course);
+        let mut a = genesis(&h).with_actor(ActorId::random());
+        let mut b = genesis(&h).with_actor(ActorId::random());
+        for (doc, who) in [(&mut a, UserId::new()), (&mut b, UserId::new())] {
+            let s = SessionLog {
+                id: SessionId::new(),
+                course_id: course,
+                performed_by: who,
+                program_revision: None,
+                started_at: 1_000,
+                ended_at: None,
+                status: SessionStatus::InProgress,
+                not_carried_out: None,
+                general_condition: None,
+                note: None,
+                exercises: BTreeMap::new(),
+            };
+            put_session(doc, &s, 1_000).unwrap();
+            let line = ProgramExerciseId::new();
+            let set = SetLog {
+                reps: Some(10),
+                duration_s: None,
+                load_kg: None,
+                at: 1_100,
+            };
+            log_set(doc, s.id, line, "sit-to-stand", &set, 1_100).unwrap();
+            log_set(doc, s.id, line, "sit-to-stand", &set, 1_200).unwrap();
+        }
+        a.merge(&mut b).unwrap();
+        let log = SessionLogDoc::read(&a).unwrap();
+        assert_eq!(log.sessions.len(), 2);
+        assert!(log.sessions.values().all(|s| s.set_count() == 2));
+    }
+
+    #[test]
+    fn a_failed_edit_leaves_no_change() {
+        let h = Header::session_log(team(), CourseId(uuid::Uuid::from_u128(2)));
+        let mut doc = genesis(&h);
+        let heads = doc.get_heads();
+        let set = SetLog {
+            reps: Some(1),
+            duration_s: None,
+            load_kg: None,
+            at: 0,
+        };
+        assert!(log_set(
+            &mut doc,
+            SessionId::new(),
+            ProgramExerciseId::new(),
+            "x",
+            &set,
+            0
+        )
+        .is_err());
+        assert_eq!(doc.get_heads(), heads);
+    }
+}

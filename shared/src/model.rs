@@ -1,0 +1,515 @@
+//! The domain: citizens, courses, programs, session logs and assessments, with their validation.
+//!
+//! These types are what the CRDT documents hold (see [`crate::docs`]); they derive
+//! `Reconcile`/`Hydrate` so the mapping to Automerge is mechanical. Timestamps are Unix
+//! milliseconds (UTC); calendar dates are ISO `YYYY-MM-DD` strings, checked by [`parse_date`].
+//! Collections that devices edit concurrently are maps keyed by id (never lists), so concurrent
+//! inserts merge without conflicts; order, where it matters, is a `position` field.
+
+use crate::ids::*;
+use autosurgeon::{Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Unix time in milliseconds.
+pub type Millis = i64;
+
+/// What a user may do is decided by the role (see [`crate::auth`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// SOSU helper or training assistant: guides sessions and logs them.
+    Assistant,
+    /// Physio- or occupational therapist: owns courses and programs.
+    Therapist,
+    /// Team leader: reads everything of the team.
+    Leader,
+    /// Administrator: manages the roster.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Assistant => "assistant",
+            Role::Therapist => "therapist",
+            Role::Leader => "leader",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "assistant" => Role::Assistant,
+            "therapist" => Role::Therapist,
+            "leader" => Role::Leader,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+}
+
+/// A citizen on a team's roster. No CPR number: the municipality-local reference links to the
+/// municipality's own systems.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Citizen {
+    pub id: CitizenId,
+    pub name: String,
+    /// The municipality's own reference (e.g. case number), not a CPR number.
+    pub local_ref: String,
+    pub address: Option<String>,
+    /// Assistants (user ids as strings) who visit this citizen; a map so concurrent assignments merge.
+    pub assigned: BTreeMap<String, bool>,
+    pub active: bool,
+}
+
+/// The legal basis of a course. Data, not a closed enum: the law changes (Ældreloven moved
+/// people out of SEL §83/§83a/§86), so municipalities must be able to record new ones.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(transparent)]
+pub struct LegalBasis(pub String);
+
+impl LegalBasis {
+    /// The bases in use today, in the order a therapist meets them.
+    pub const KNOWN: [&'static str; 6] = [
+        "SEL §83a",
+        "SEL §83",
+        "SEL §86 stk. 2",
+        "Sundhedsloven §140",
+        "Ældreloven",
+        "Andet",
+    ];
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(rename_all = "snake_case")]
+pub enum CourseStatus {
+    Planned,
+    Active,
+    Paused,
+    Completed,
+    EndedEarly,
+}
+
+/// A training course (træningsforløb) for one citizen.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Course {
+    pub id: CourseId,
+    pub citizen_id: CitizenId,
+    pub team_id: TeamId,
+    pub legal_basis: LegalBasis,
+    /// ISO date.
+    pub start_date: String,
+    pub planned_weeks: u32,
+    pub sessions_per_week: u32,
+    pub minutes_per_session: u32,
+    pub goals: Vec<String>,
+    pub status: CourseStatus,
+    /// Why a course ended early or was paused.
+    pub status_reason: Option<String>,
+    pub responsible_therapist: UserId,
+    pub created_at: Millis,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    None,
+    Left,
+    Right,
+    Both,
+}
+
+/// How much of an exercise: sets × (reps or seconds), hold, rest, load.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Dosage {
+    pub sets: u32,
+    pub reps: Option<u32>,
+    pub duration_s: Option<u32>,
+    pub hold_s: Option<u32>,
+    pub rest_s: Option<u32>,
+    /// Load or equipment as the therapist writes it ("2 kg", "grøn elastik").
+    pub load: Option<String>,
+    pub side: Side,
+}
+
+/// One exercise line of a program.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct ProgramExercise {
+    pub id: ProgramExerciseId,
+    /// The library exercise this line uses (e.g. `sit-to-stand`).
+    pub exercise_ref: String,
+    /// Sort key; fractional so an insert between two lines touches only the new line.
+    pub position: f64,
+    pub dosage: Dosage,
+    /// Per-citizen instructions from the therapist.
+    pub instructions: Option<String>,
+}
+
+/// A listed revision of a program: who changed what, when, and the program as it then was.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct ProgramRevision {
+    pub id: RevisionId,
+    pub at: Millis,
+    pub by: UserId,
+    pub summary: String,
+    /// The program lines, ordered by position, as they were after this revision.
+    pub exercises: Vec<ProgramExercise>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(rename_all = "snake_case")]
+pub enum AssessmentPhase {
+    Start,
+    Midway,
+    End,
+    FollowUp,
+}
+
+/// A measurement on a course (a later issue supplies the test catalogue: 30-s chair stand, TUG…).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Assessment {
+    pub id: AssessmentId,
+    /// Test type key, e.g. `chair_stand_30s`.
+    pub kind: String,
+    pub value: f64,
+    pub unit: String,
+    pub date: String,
+    pub phase: AssessmentPhase,
+    pub by: UserId,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    InProgress,
+    Completed,
+    NotCarriedOut,
+}
+
+/// Why a planned session did not take place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(rename_all = "snake_case")]
+pub enum NotCarriedOutReason {
+    Ill,
+    Declined,
+    NotAtHome,
+    Hospitalised,
+    Other,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(rename_all = "snake_case")]
+pub enum ExerciseOutcome {
+    Done,
+    Partly,
+    Skipped,
+}
+
+/// One set as actually performed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct SetLog {
+    pub reps: Option<u32>,
+    pub duration_s: Option<u32>,
+    pub load_kg: Option<f64>,
+    pub at: Millis,
+}
+
+/// How one program exercise went in one session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct ExerciseLog {
+    pub program_exercise_id: ProgramExerciseId,
+    pub exercise_ref: String,
+    pub outcome: Option<ExerciseOutcome>,
+    pub skip_reason: Option<String>,
+    pub sets: Vec<SetLog>,
+    /// Borg CR10 exertion, 0–10.
+    pub borg: Option<u8>,
+    /// Pain NRS, 0–10.
+    pub pain: Option<u8>,
+    pub note: Option<String>,
+}
+
+/// One training session (or a session that did not take place), as the assistant logged it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct SessionLog {
+    pub id: SessionId,
+    pub course_id: CourseId,
+    pub performed_by: UserId,
+    /// The program revision the session was performed against.
+    pub program_revision: Option<RevisionId>,
+    pub started_at: Millis,
+    pub ended_at: Option<Millis>,
+    pub status: SessionStatus,
+    pub not_carried_out: Option<NotCarriedOutReason>,
+    /// General condition / form of the day, 1 (poor) – 5 (very good).
+    pub general_condition: Option<u8>,
+    pub note: Option<String>,
+    /// Keyed by program exercise id.
+    pub exercises: BTreeMap<String, ExerciseLog>,
+}
+
+/// A rule the data broke, said so a user can act on it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct Invalid {
+    pub field: String,
+    pub problem: String,
+}
+
+fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Invalid {
+    Invalid {
+        field: field.into(),
+        problem: problem.into(),
+    }
+}
+
+/// Parses an ISO `YYYY-MM-DD` date.
+pub fn parse_date(s: &str) -> Result<time::Date, Invalid> {
+    time::Date::parse(
+        s,
+        &time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| invalid("date", format!("'{s}' is not a date (YYYY-MM-DD)")))
+}
+
+fn check_scale(field: &str, v: Option<u8>, max: u8) -> Result<(), Invalid> {
+    match v {
+        Some(v) if v > max => Err(invalid(field, format!("must be 0–{max}, got {v}"))),
+        _ => Ok(()),
+    }
+}
+
+fn check_text(field: &str, s: &str, max: usize) -> Result<(), Invalid> {
+    if s.chars().count() > max {
+        return Err(invalid(field, format!("longer than {max} characters")));
+    }
+    Ok(())
+}
+
+impl Citizen {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.name.trim().is_empty() {
+            return Err(invalid("citizen.name", "is empty"));
+        }
+        check_text("citizen.name", &self.name, 200)?;
+        check_text("citizen.local_ref", &self.local_ref, 100)
+    }
+}
+
+impl Course {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.legal_basis.0.trim().is_empty() {
+            return Err(invalid("course.legal_basis", "is empty"));
+        }
+        check_text("course.legal_basis", &self.legal_basis.0, 100)?;
+        parse_date(&self.start_date).map_err(|e| invalid("course.start_date", e.problem))?;
+        if !(1..=104).contains(&self.planned_weeks) {
+            return Err(invalid("course.planned_weeks", "must be 1–104"));
+        }
+        if !(1..=14).contains(&self.sessions_per_week) {
+            return Err(invalid("course.sessions_per_week", "must be 1–14"));
+        }
+        if !(1..=240).contains(&self.minutes_per_session) {
+            return Err(invalid("course.minutes_per_session", "must be 1–240"));
+        }
+        for g in &self.goals {
+            check_text("course.goals", g, 1000)?;
+        }
+        if self.status == CourseStatus::EndedEarly
+            && self
+                .status_reason
+                .as_deref()
+                .is_none_or(|r| r.trim().is_empty())
+        {
+            return Err(invalid(
+                "course.status_reason",
+                "a course ended early needs a reason",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Dosage {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if !(1..=20).contains(&self.sets) {
+            return Err(invalid("dosage.sets", "must be 1–20"));
+        }
+        match (self.reps, self.duration_s) {
+            (None, None) => return Err(invalid("dosage", "needs repetitions or a duration")),
+            (Some(r), _) if !(1..=200).contains(&r) => {
+                return Err(invalid("dosage.reps", "must be 1–200"))
+            }
+            (_, Some(d)) if !(1..=3600).contains(&d) => {
+                return Err(invalid("dosage.duration_s", "must be 1–3600 seconds"))
+            }
+            _ => {}
+        }
+        if self.hold_s.is_some_and(|h| h > 600) {
+            return Err(invalid("dosage.hold_s", "must be at most 600 seconds"));
+        }
+        if self.rest_s.is_some_and(|r| r > 1800) {
+            return Err(invalid("dosage.rest_s", "must be at most 1800 seconds"));
+        }
+        if let Some(l) = &self.load {
+            check_text("dosage.load", l, 100)?;
+        }
+        Ok(())
+    }
+}
+
+impl ProgramExercise {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.exercise_ref.trim().is_empty() {
+            return Err(invalid("program.exercise_ref", "is empty"));
+        }
+        if !self.position.is_finite() {
+            return Err(invalid("program.position", "is not a number"));
+        }
+        if let Some(i) = &self.instructions {
+            check_text("program.instructions", i, 4000)?;
+        }
+        self.dosage.validate()
+    }
+}
+
+impl Assessment {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.kind.trim().is_empty() {
+            return Err(invalid("assessment.kind", "is empty"));
+        }
+        if !self.value.is_finite() {
+            return Err(invalid("assessment.value", "is not a number"));
+        }
+        parse_date(&self.date).map(|_| ())
+    }
+}
+
+impl SetLog {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.reps.is_some_and(|r| r > 500) {
+            return Err(invalid("set.reps", "must be at most 500"));
+        }
+        if self.load_kg.is_some_and(|l| !(0.0..=500.0).contains(&l)) {
+            return Err(invalid("set.load_kg", "must be 0–500 kg"));
+        }
+        Ok(())
+    }
+}
+
+impl ExerciseLog {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        check_scale("exercise.borg", self.borg, 10)?;
+        check_scale("exercise.pain", self.pain, 10)?;
+        if self.sets.len() > 50 {
+            return Err(invalid("exercise.sets", "more than 50 sets"));
+        }
+        if self.outcome == Some(ExerciseOutcome::Skipped)
+            && self
+                .skip_reason
+                .as_deref()
+                .is_none_or(|r| r.trim().is_empty())
+        {
+            return Err(invalid(
+                "exercise.skip_reason",
+                "a skipped exercise needs a reason",
+            ));
+        }
+        if let Some(n) = &self.note {
+            check_text("exercise.note", n, 4000)?;
+        }
+        self.sets.iter().try_for_each(SetLog::validate)
+    }
+}
+
+impl SessionLog {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        check_scale("session.general_condition", self.general_condition, 5)?;
+        if let Some(end) = self.ended_at {
+            if end < self.started_at {
+                return Err(invalid("session.ended_at", "is before the start"));
+            }
+        }
+        match (self.status, self.not_carried_out) {
+            (SessionStatus::NotCarriedOut, None) => {
+                return Err(invalid("session.not_carried_out", "needs a reason"))
+            }
+            (SessionStatus::InProgress | SessionStatus::Completed, Some(_)) => {
+                return Err(invalid(
+                    "session.not_carried_out",
+                    "set on a session that took place",
+                ))
+            }
+            _ => {}
+        }
+        if self.exercises.len() > 100 {
+            return Err(invalid("session.exercises", "more than 100 exercises"));
+        }
+        if let Some(n) = &self.note {
+            check_text("session.note", n, 4000)?;
+        }
+        self.exercises.values().try_for_each(ExerciseLog::validate)
+    }
+
+    /// Number of sets logged in the session.
+    pub fn set_count(&self) -> usize {
+        self.exercises.values().map(|e| e.sets.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn dosage() -> Dosage {
+        Dosage {
+            sets: 3,
+            reps: Some(10),
+            duration_s: None,
+            hold_s: None,
+            rest_s: Some(60),
+            load: None,
+            side: Side::Both,
+        }
+    }
+
+    #[test]
+    fn dosage_needs_reps_or_duration() {
+        let mut d = dosage();
+        assert!(d.validate().is_ok());
+        d.reps = None;
+        assert_eq!(d.validate().unwrap_err().field, "dosage");
+        d.duration_s = Some(30);
+        assert!(d.validate().is_ok());
+        d.sets = 0;
+        assert!(d.validate().is_err());
+    }
+
+    #[test]
+    fn scales_are_bounded() {
+        let mut e = ExerciseLog {
+            program_exercise_id: ProgramExerciseId::new(),
+            exercise_ref: "sit-to-stand".into(),
+            outcome: Some(ExerciseOutcome::Done),
+            skip_reason: None,
+            sets: vec![],
+            borg: Some(10),
+            pain: Some(0),
+            note: None,
+        };
+        assert!(e.validate().is_ok());
+        e.borg = Some(11);
+        assert_eq!(e.validate().unwrap_err().field, "exercise.borg");
+        e.borg = None;
+        e.outcome = Some(ExerciseOutcome::Skipped);
+        assert_eq!(e.validate().unwrap_err().field, "exercise.skip_reason");
+    }
+
+    #[test]
+    fn dates_are_checked() {
+        assert!(parse_date("2026-02-28").is_ok());
+        assert!(parse_date("2026-02-30").is_err());
+        assert!(parse_date("28/02/2026").is_err());
+    }
+}

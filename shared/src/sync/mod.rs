@@ -1,0 +1,18 @@
+//! The sans-IO sync core. The device and the server each implement a storage trait
+//! ([`ClientStorage`], [`ServerStorage`]); the functions here decide what to send and what to
+//! store. Transports (HTTP in the app and server, a simulated network in tests) only move the
+//! bytes that [`wire`] encodes.
+//!
+//! One sync is one request and one response, plus a second pair only when the server misses
+//! history and asks for whole documents ([`ReplyStatus::SendFull`]): at most two round trips,
+//! whatever the number of documents. Unchanged documents cost their id and heads on the way up
+//! and nothing on the way down; the server answers them from stored heads without loading them.
+
+pub mod client;
+pub mod server;
+pub mod sim;
+pub mod wire;
+
+pub use client::{ClientRound, ClientStorage, SyncReport};
+pub use server::{serve_sync, ServeStats, ServerStorage};
+pub use wire::{Hash, Offer, Reply, ReplyStatus, SyncRequest, SyncResponse, PROTOCOL_VERSION};

@@ -1,0 +1,263 @@
+//! The server side of a sync: compare offered heads with stored heads, admit offered changes,
+//! answer with what the device lacks.
+
+use super::wire::{
+    from_hashes, to_hashes, Hash, Reply, ReplyStatus, SyncRequest, SyncResponse, PROTOCOL_VERSION,
+};
+use crate::admission::{admit, Admitted};
+use crate::auth::{authorize, Access, Principal};
+use crate::docs::{DocumentKind, Header};
+use crate::ids::DocumentId;
+use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// What the server keeps. Implemented over SQLite (and later PostgreSQL) by the sync server,
+/// and in memory by [`super::sim`].
+pub trait ServerStorage {
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// Header and stored heads of every document `who` may read.
+    fn visible(&mut self, who: &Principal) -> Result<Vec<(Header, Vec<Hash>)>, Self::Error>;
+    /// Header of any stored document.
+    fn header(&mut self, id: DocumentId) -> Result<Option<Header>, Self::Error>;
+    fn load(&mut self, id: DocumentId) -> Result<Option<Arc<Automerge>>, Self::Error>;
+    /// Actor ids registered to `who`'s devices.
+    fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>, Self::Error>;
+    /// Durably stores an admitted document; `new_changes` are the raw bytes of what is new.
+    fn commit(
+        &mut self,
+        header: &Header,
+        doc: Automerge,
+        new_changes: Vec<u8>,
+    ) -> Result<(), Self::Error>;
+    /// Keeps refused changes aside with the reason.
+    fn quarantine(
+        &mut self,
+        id: DocumentId,
+        who: &Principal,
+        changes: &[u8],
+        reason: &str,
+    ) -> Result<(), Self::Error>;
+}
+
+/// Counts for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServeStats {
+    pub unchanged: u32,
+    pub loaded: u32,
+    pub accepted: u32,
+    pub rejected: u32,
+    pub sent_new: u32,
+}
+
+fn changes_bytes(doc: &Automerge, since: &[ChangeHash]) -> Vec<u8> {
+    // Only hashes the server knows bound the delta; unknown ones would be ignored anyway.
+    let known: Vec<ChangeHash> = since
+        .iter()
+        .copied()
+        .filter(|h| doc.get_change_by_hash(h).is_some())
+        .collect();
+    doc.get_changes(&known)
+        .iter()
+        .flat_map(|c| c.raw_bytes().to_vec())
+        .collect()
+}
+
+fn new_bytes(a: &Admitted) -> Vec<u8> {
+    a.new_changes
+        .iter()
+        .filter_map(|h| a.doc.get_change_by_hash(h))
+        .flat_map(|c| c.raw_bytes().to_vec())
+        .collect()
+}
+
+fn refuse(doc: DocumentId, status: ReplyStatus) -> Reply {
+    Reply {
+        doc,
+        status,
+        heads: vec![],
+        changes: vec![],
+        header: None,
+    }
+}
+
+/// Serves one sync request for the authenticated `who`.
+pub fn serve_sync<S: ServerStorage>(
+    storage: &mut S,
+    who: &Principal,
+    req: SyncRequest,
+) -> Result<(SyncResponse, ServeStats), S::Error> {
+    let mut stats = ServeStats::default();
+    let visible: HashMap<DocumentId, (Header, Vec<Hash>)> = storage
+        .visible(who)?
+        .into_iter()
+        .map(|(h, heads)| (h.id, (h, heads)))
+        .collect();
+    let mut actors: Option<HashSet<ActorId>> = None;
+    let mut replies = Vec::new();
+    let mut offered = HashSet::new();
+    let mut created: Vec<(Admitted, Vec<Hash>, Vec<u8>)> = Vec::new();
+
+    for offer in req.offers {
+        offered.insert(offer.doc);
+        match visible.get(&offer.doc) {
+            Some((_, stored)) if offer.changes.is_empty() && *stored == offer.heads => {
+                stats.unchanged += 1
+            }
+            Some((header, _)) => {
+                stats.loaded += 1;
+                let Some(current) = storage.load(offer.doc)? else {
+                    replies.push(refuse(offer.doc, ReplyStatus::SendFull));
+                    continue;
+                };
+                let mut doc: Arc<Automerge> = current;
+                if !offer.changes.is_empty() {
+                    if let Err(forbidden) = authorize(who, header, Access::Write) {
+                        stats.rejected += 1;
+                        let reason = forbidden.to_string();
+                        storage.quarantine(offer.doc, who, &offer.changes, &reason)?;
+                        replies.push(reply_with(
+                            &doc,
+                            offer.doc,
+                            ReplyStatus::Rejected(reason),
+                            &offer.heads,
+                        ));
+                        continue;
+                    }
+                    let actors = match &actors {
+                        Some(a) => a,
+                        None => actors.insert(storage.actors(who)?),
+                    };
+                    match admit(offer.doc, Some(&doc), &offer.changes, who, actors) {
+                        Ok(adm) if adm.new_changes.is_empty() => {}
+                        Ok(adm) => {
+                            stats.accepted += 1;
+                            let bytes = new_bytes(&adm);
+                            let header = adm.header;
+                            let after = adm.doc;
+                            storage.commit(&header, after.fork(), bytes)?;
+                            doc = Arc::new(after);
+                        }
+                        Err(r) if r.wants_full_document() => {
+                            replies.push(reply_with(
+                                &doc,
+                                offer.doc,
+                                ReplyStatus::SendFull,
+                                &offer.heads,
+                            ));
+                            continue;
+                        }
+                        Err(r) => {
+                            stats.rejected += 1;
+                            storage.quarantine(offer.doc, who, &offer.changes, &r.to_string())?;
+                            replies.push(reply_with(
+                                &doc,
+                                offer.doc,
+                                ReplyStatus::Rejected(r.to_string()),
+                                &offer.heads,
+                            ));
+                            continue;
+                        }
+                    }
+                }
+                // The device has changes the server has never seen and did not send them.
+                let heads = from_hashes(&offer.heads);
+                let status = if doc.get_missing_deps(&heads).is_empty() {
+                    ReplyStatus::Synced
+                } else {
+                    ReplyStatus::SendFull
+                };
+                replies.push(reply_with(&doc, offer.doc, status, &offer.heads));
+            }
+            None => {
+                if storage.header(offer.doc)?.is_some() {
+                    replies.push(refuse(offer.doc, ReplyStatus::Forbidden));
+                    continue;
+                }
+                if offer.changes.is_empty() {
+                    // The device holds a document the server lost or never got: ask for all of it.
+                    replies.push(refuse(offer.doc, ReplyStatus::SendFull));
+                    continue;
+                }
+                let actors = match &actors {
+                    Some(a) => a,
+                    None => actors.insert(storage.actors(who)?),
+                };
+                match admit(offer.doc, None, &offer.changes, who, actors) {
+                    Ok(adm) => created.push((adm, offer.heads, offer.changes)),
+                    Err(r) => {
+                        stats.rejected += 1;
+                        storage.quarantine(offer.doc, who, &offer.changes, &r.to_string())?;
+                        replies.push(refuse(offer.doc, ReplyStatus::Rejected(r.to_string())));
+                    }
+                }
+            }
+        }
+    }
+
+    // New documents: courses before their session logs, and a log only for a course of its team.
+    created.sort_by_key(|(a, _, _)| a.header.kind == DocumentKind::SessionLog);
+    for (adm, offered_heads, raw) in created {
+        let header = adm.header;
+        if let (DocumentKind::SessionLog, Some(course)) = (header.kind, header.course_id) {
+            let course_header = storage.header(DocumentId::course_of(course))?;
+            if course_header.map(|h| h.team_id) != Some(header.team_id) {
+                let reason = "a session log needs its course on the server first".to_string();
+                stats.rejected += 1;
+                storage.quarantine(header.id, who, &raw, &reason)?;
+                replies.push(refuse(header.id, ReplyStatus::Rejected(reason)));
+                continue;
+            }
+        }
+        stats.accepted += 1;
+        let bytes = new_bytes(&adm);
+        storage.commit(&header, adm.doc.fork(), bytes)?;
+        replies.push(reply_with(
+            &adm.doc,
+            header.id,
+            ReplyStatus::Synced,
+            &offered_heads,
+        ));
+    }
+
+    // Documents the device may read and does not have yet.
+    for (id, (header, _)) in &visible {
+        if offered.contains(id) {
+            continue;
+        }
+        if let Some(doc) = storage.load(*id)? {
+            stats.sent_new += 1;
+            replies.push(Reply {
+                doc: *id,
+                status: ReplyStatus::New,
+                heads: to_hashes(&doc.get_heads()),
+                changes: doc.save(),
+                header: Some(*header),
+            });
+        }
+    }
+    Ok((
+        SyncResponse {
+            protocol: PROTOCOL_VERSION,
+            replies,
+            unchanged: stats.unchanged,
+        },
+        stats,
+    ))
+}
+
+fn reply_with(
+    doc: &Automerge,
+    id: DocumentId,
+    status: ReplyStatus,
+    device_heads: &[Hash],
+) -> Reply {
+    let changes = changes_bytes(doc, &from_hashes(device_heads));
+    Reply {
+        doc: id,
+        status,
+        heads: to_hashes(&doc.get_heads()),
+        changes,
+        header: None,
+    }
+}

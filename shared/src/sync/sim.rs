@@ -1,0 +1,166 @@
+//! In-memory device and server storage and a simulated network, so the sync core can be
+//! exercised (and property-tested) without processes or sockets. Every message still goes
+//! through the real codec.
+
+use super::client::{ClientRound, ClientStorage, SyncReport};
+use super::server::{serve_sync, ServerStorage};
+use super::wire::{self, from_hashes, to_hashes, Hash, Limits, Offer};
+use crate::auth::{authorize, Access, Principal};
+use crate::docs::{DocumentKind, Header};
+use crate::ids::{DocumentId, UserId};
+use automerge::{ActorId, Automerge, ChangeHash};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::convert::Infallible;
+use std::sync::Arc;
+
+/// A server that keeps everything in memory.
+#[derive(Default)]
+pub struct MemoryServer {
+    pub docs: BTreeMap<DocumentId, (Header, Arc<Automerge>)>,
+    pub actors: HashMap<UserId, HashSet<ActorId>>,
+    pub quarantined: Vec<(DocumentId, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("simulated network: {0}")]
+pub struct SimError(String);
+
+impl ServerStorage for MemoryServer {
+    type Error = Infallible;
+    fn visible(&mut self, who: &Principal) -> Result<Vec<(Header, Vec<Hash>)>, Infallible> {
+        Ok(self
+            .docs
+            .values()
+            .filter(|(h, _)| authorize(who, h, Access::Read).is_ok())
+            .map(|(h, d)| (*h, to_hashes(&d.get_heads())))
+            .collect())
+    }
+    fn header(&mut self, id: DocumentId) -> Result<Option<Header>, Infallible> {
+        Ok(self.docs.get(&id).map(|(h, _)| *h))
+    }
+    fn load(&mut self, id: DocumentId) -> Result<Option<Arc<Automerge>>, Infallible> {
+        Ok(self.docs.get(&id).map(|(_, d)| d.clone()))
+    }
+    fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>, Infallible> {
+        Ok(self.actors.get(&who.user_id).cloned().unwrap_or_default())
+    }
+    fn commit(&mut self, header: &Header, doc: Automerge, _new: Vec<u8>) -> Result<(), Infallible> {
+        self.docs.insert(header.id, (*header, Arc::new(doc)));
+        Ok(())
+    }
+    fn quarantine(
+        &mut self,
+        id: DocumentId,
+        _who: &Principal,
+        _c: &[u8],
+        reason: &str,
+    ) -> Result<(), Infallible> {
+        self.quarantined.push((id, reason.to_string()));
+        Ok(())
+    }
+}
+
+/// A device that keeps its documents in memory.
+#[derive(Default)]
+pub struct MemoryDevice {
+    pub docs: BTreeMap<DocumentId, (Header, Automerge)>,
+    /// Heads the server last confirmed, per document.
+    pub server_heads: HashMap<DocumentId, Vec<ChangeHash>>,
+}
+
+impl MemoryDevice {
+    pub fn insert(&mut self, header: Header, doc: Automerge) {
+        self.docs.insert(header.id, (header, doc));
+    }
+    pub fn doc_mut(&mut self, id: DocumentId) -> Option<&mut Automerge> {
+        self.docs.get_mut(&id).map(|(_, d)| d)
+    }
+}
+
+fn kind_rank(k: DocumentKind) -> u8 {
+    match k {
+        DocumentKind::Roster => 0,
+        DocumentKind::Course => 1,
+        DocumentKind::SessionLog => 2,
+    }
+}
+
+impl ClientStorage for MemoryDevice {
+    type Error = SimError;
+    fn offers(&mut self) -> Result<Vec<Offer>, SimError> {
+        let mut docs: Vec<_> = self.docs.iter().collect();
+        docs.sort_by_key(|(_, (h, _))| kind_rank(h.kind));
+        Ok(docs
+            .into_iter()
+            .map(|(id, (_, doc))| {
+                let since = self.server_heads.get(id).cloned().unwrap_or_default();
+                let changes = doc
+                    .get_changes(&since)
+                    .iter()
+                    .flat_map(|c| c.raw_bytes().to_vec())
+                    .collect();
+                Offer {
+                    doc: *id,
+                    heads: to_hashes(&doc.get_heads()),
+                    changes,
+                }
+            })
+            .collect())
+    }
+    fn whole(&mut self, id: DocumentId) -> Result<Option<(Vec<Hash>, Vec<u8>)>, SimError> {
+        Ok(self
+            .docs
+            .get(&id)
+            .map(|(_, d)| (to_hashes(&d.get_heads()), d.save())))
+    }
+    fn absorb(
+        &mut self,
+        id: DocumentId,
+        header: Option<&Header>,
+        changes: &[u8],
+        heads: &[Hash],
+    ) -> Result<(), SimError> {
+        if !self.docs.contains_key(&id) {
+            let h = header.ok_or_else(|| SimError("a new document came without header".into()))?;
+            self.docs.insert(id, (*h, Automerge::new()));
+        }
+        let (_, doc) = self.docs.get_mut(&id).expect("inserted above");
+        doc.load_incremental(changes)
+            .map_err(|e| SimError(e.to_string()))?;
+        self.server_heads.insert(id, from_hashes(heads));
+        Ok(())
+    }
+}
+
+/// Byte counts of a simulated sync.
+#[derive(Clone, Debug, Default)]
+pub struct Traffic {
+    pub bytes_up: usize,
+    pub bytes_down: usize,
+}
+
+/// Runs one complete sync of `device` (acting as `who`) against `server`, through the codec.
+pub fn sync(
+    device: &mut MemoryDevice,
+    server: &mut MemoryServer,
+    who: &Principal,
+) -> Result<(SyncReport, Traffic), SimError> {
+    let limits = Limits::default();
+    let mut traffic = Traffic::default();
+    let (mut round, mut req) = ClientRound::begin(device)?;
+    loop {
+        let up = wire::encode(&req);
+        traffic.bytes_up += up.len();
+        let req_at_server =
+            wire::decode_request(&up, &limits).map_err(|e| SimError(e.to_string()))?;
+        let (resp, _) = serve_sync(server, who, req_at_server).map_err(|e| match e {})?;
+        let down = wire::encode(&resp);
+        traffic.bytes_down += down.len();
+        let resp = wire::decode_response(&down, &limits).map_err(|e| SimError(e.to_string()))?;
+        match round.on_response(device, resp)? {
+            Some(next) => req = next,
+            None => break,
+        }
+    }
+    Ok((round.report(), traffic))
+}

@@ -1,0 +1,250 @@
+//! The sync wire format: the messages and their codec (postcard, then DEFLATE).
+//!
+//! The message structs are frozen by the protocol (docs/sync-protocol.md): add fields only in a
+//! new protocol version.
+
+use crate::docs::Header;
+use crate::ids::DocumentId;
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+
+/// Version of the sync protocol; a server answers a request of another version with 400.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// An Automerge change hash.
+pub type Hash = [u8; 32];
+
+/// What a device sends: every document it holds, with its heads, and the changes the server
+/// may lack. Sent once per sync; a second request follows only for documents the server asked
+/// to see whole.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    pub protocol: u16,
+    pub offers: Vec<Offer>,
+}
+
+/// One document as a device holds it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Offer {
+    pub doc: DocumentId,
+    /// The device's heads of the document.
+    pub heads: Vec<Hash>,
+    /// Changes since the last heads the server confirmed (concatenated raw Automerge changes),
+    /// or the whole saved document when the server asked for it; empty when nothing is new.
+    pub changes: Vec<u8>,
+}
+
+/// The server's answer: one reply per offered document that needs something, plus every
+/// document the device may read but did not offer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    pub protocol: u16,
+    pub replies: Vec<Reply>,
+    /// How many offered documents were unchanged (not listed in `replies`).
+    pub unchanged: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    pub doc: DocumentId,
+    pub status: ReplyStatus,
+    /// The server's heads after this exchange (empty when the document was refused).
+    pub heads: Vec<Hash>,
+    /// Changes the device lacks (raw changes, or a saved document for a new one).
+    pub changes: Vec<u8>,
+    /// Present for documents the device did not offer.
+    pub header: Option<Header>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ReplyStatus {
+    /// Changes were exchanged; the device's offered changes (if any) are stored.
+    Synced,
+    /// A document the device may read but did not have.
+    New,
+    /// The server misses earlier changes: send the whole document.
+    SendFull,
+    /// The offered changes were refused and kept aside on the server; the reason says why.
+    Rejected(String),
+    /// The device may not read this document.
+    Forbidden,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("the message is not valid compressed data")]
+    Compression,
+    #[error("the message is larger than {0} bytes when decompressed")]
+    TooLarge(usize),
+    #[error("the message is malformed: {0}")]
+    Malformed(String),
+    #[error("protocol version {0} is not supported (this side speaks {PROTOCOL_VERSION})")]
+    Version(u16),
+    #[error("the message has too many entries ({0})")]
+    TooMany(usize),
+}
+
+/// Bounds on what a decoder accepts.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_decompressed: usize,
+    pub max_docs: usize,
+    pub max_heads: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_decompressed: 64 << 20,
+            max_docs: 20_000,
+            max_heads: 256,
+        }
+    }
+}
+
+pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    let raw = postcard::to_stdvec(msg).expect("serializing to a Vec cannot fail");
+    let mut out = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(raw.len() / 2),
+        flate2::Compression::default(),
+    );
+    std::io::Write::write_all(&mut out, &raw).expect("writing to a Vec cannot fail");
+    out.finish().expect("writing to a Vec cannot fail")
+}
+
+fn inflate(bytes: &[u8], limit: usize) -> Result<Vec<u8>, WireError> {
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(bytes)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| WireError::Compression)?;
+    if out.len() > limit {
+        return Err(WireError::TooLarge(limit));
+    }
+    Ok(out)
+}
+
+fn check_offers_or_replies(
+    n: usize,
+    heads: impl Iterator<Item = usize>,
+    limits: &Limits,
+) -> Result<(), WireError> {
+    if n > limits.max_docs {
+        return Err(WireError::TooMany(n));
+    }
+    for h in heads {
+        if h > limits.max_heads {
+            return Err(WireError::TooMany(h));
+        }
+    }
+    Ok(())
+}
+
+/// Decodes a request the server received. Every failure is a clear error, never a panic.
+pub fn decode_request(bytes: &[u8], limits: &Limits) -> Result<SyncRequest, WireError> {
+    let raw = inflate(bytes, limits.max_decompressed)?;
+    let req: SyncRequest =
+        postcard::from_bytes(&raw).map_err(|e| WireError::Malformed(e.to_string()))?;
+    if req.protocol != PROTOCOL_VERSION {
+        return Err(WireError::Version(req.protocol));
+    }
+    check_offers_or_replies(
+        req.offers.len(),
+        req.offers.iter().map(|o| o.heads.len()),
+        limits,
+    )?;
+    Ok(req)
+}
+
+/// Decodes a response the device received.
+pub fn decode_response(bytes: &[u8], limits: &Limits) -> Result<SyncResponse, WireError> {
+    let raw = inflate(bytes, limits.max_decompressed)?;
+    let resp: SyncResponse =
+        postcard::from_bytes(&raw).map_err(|e| WireError::Malformed(e.to_string()))?;
+    if resp.protocol != PROTOCOL_VERSION {
+        return Err(WireError::Version(resp.protocol));
+    }
+    check_offers_or_replies(
+        resp.replies.len(),
+        resp.replies.iter().map(|r| r.heads.len()),
+        limits,
+    )?;
+    Ok(resp)
+}
+
+pub fn to_hashes(heads: &[automerge::ChangeHash]) -> Vec<Hash> {
+    heads.iter().map(|h| h.0).collect()
+}
+
+pub fn from_hashes(heads: &[Hash]) -> Vec<automerge::ChangeHash> {
+    heads.iter().map(|h| automerge::ChangeHash(*h)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample() -> SyncRequest {
+        SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            offers: vec![Offer {
+                doc: DocumentId::new(),
+                heads: vec![[7; 32]],
+                changes: vec![1, 2, 3],
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let req = sample();
+        assert_eq!(
+            decode_request(&encode(&req), &Limits::default()).unwrap(),
+            req
+        );
+    }
+
+    #[test]
+    fn rejects_garbage_truncation_bombs_and_versions() {
+        let l = Limits::default();
+        assert!(matches!(
+            decode_request(b"garbage", &l),
+            Err(WireError::Compression | WireError::Malformed(_))
+        ));
+        let bytes = encode(&sample());
+        assert!(decode_request(&bytes[..bytes.len() / 2], &l).is_err());
+        let bomb = encode(&SyncRequest {
+            protocol: 1,
+            offers: vec![Offer {
+                doc: DocumentId::new(),
+                heads: vec![],
+                changes: vec![0; 1 << 20],
+            }],
+        });
+        let small = Limits {
+            max_decompressed: 1 << 16,
+            ..l
+        };
+        assert!(matches!(
+            decode_request(&bomb, &small),
+            Err(WireError::TooLarge(_))
+        ));
+        let v2 = encode(&SyncRequest {
+            protocol: 2,
+            offers: vec![],
+        });
+        assert!(matches!(
+            decode_request(&v2, &l),
+            Err(WireError::Version(2))
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = decode_request(&bytes, &Limits::default());
+            let _ = decode_response(&bytes, &Limits::default());
+        }
+    }
+}
