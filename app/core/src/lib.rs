@@ -1,1 +1,21 @@
-
+//! The Homerehab app core: everything the app does, without a UI.
+//!
+//! - [`store::Store`]: the local SQLite store — documents, outbox, sync state, projections —
+//!   and the domain operations (create a course, start a session, log a set…);
+//! - [`client`]: sign-in, sync rounds over HTTP and background sync;
+//! - [`error::CoreError`]: the one error type.
+//!
+//! The Tauri shell, the local HTTP API for browsers and the `homerehab` CLI all call these.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), homerehab_core::error::CoreError> {
+//! use std::sync::{Arc, Mutex};
+//! let store = Arc::new(Mutex::new(homerehab_core::store::Store::open("/tmp/tablet".as_ref())?));
+//! homerehab_core::client::login(&store, "http://127.0.0.1:8377", "assistent1", "demo1234").await?;
+//! let (report, _) = homerehab_core::client::sync_now(&store).await?;
+//! println!("{} documents new", report.new_documents);
+//! # Ok(()) }
+//! ```
+pub mod client;
+pub mod error;
+pub mod store;

@@ -1,1 +1,163 @@
-fn main() {}
+//! `homerehab`: the app core from the command line, for scripting, tests and support.
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use homerehab_core::client;
+use homerehab_core::store::{now_ms, Store};
+use homerehab_shared::docs::ExerciseFeedback;
+use homerehab_shared::ids::CourseId;
+use homerehab_shared::model::{ExerciseOutcome, NotCarriedOutReason, SetLog};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+#[derive(Parser)]
+#[command(name = "homerehab", about = "Homerehab app core: local store and sync")]
+struct Cli {
+    /// Folder of the device's local store.
+    #[arg(long, env = "HOMEREHAB_DATA_DIR", default_value = "./homerehab-device")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sign in (online) and register this device.
+    Login {
+        #[arg(
+            long,
+            env = "HOMEREHAB_SERVER",
+            default_value = "http://127.0.0.1:8377"
+        )]
+        server: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long, env = "HOMEREHAB_PASSWORD")]
+        password: String,
+    },
+    /// Sync now and print what happened.
+    Sync,
+    /// Last successful sync, documents waiting, last error.
+    Status,
+    /// Courses on this device.
+    Courses,
+    /// Sessions logged for a course.
+    Sessions {
+        #[arg(long)]
+        course: CourseId,
+    },
+    /// Guide a whole session: every program exercise, its sets, feedback, finish. Prints
+    /// `confirmed <n>` after each set is durably stored.
+    LogSession {
+        #[arg(long)]
+        course: CourseId,
+        /// Sets per exercise (default: the program's dosage).
+        #[arg(long)]
+        sets: Option<u32>,
+    },
+    /// Record that a planned session did not take place.
+    NotCarriedOut {
+        #[arg(long)]
+        course: CourseId,
+        #[arg(long, value_parser = ["ill", "declined", "not_at_home", "hospitalised", "other"])]
+        reason: String,
+    },
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let store = Store::open(&cli.data_dir).context("opening the local store")?;
+    let store = Arc::new(Mutex::new(store));
+    let out = &mut std::io::stdout().lock();
+    match cli.command {
+        Command::Login {
+            server,
+            username,
+            password,
+        } => {
+            let me = client::login(&store, &server, &username, &password).await?;
+            writeln!(
+                out,
+                "signed in as {} ({})",
+                me.display_name,
+                me.role.as_str()
+            )?;
+        }
+        Command::Sync => {
+            let (report, traffic) = client::sync_now(&store).await?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({
+                    "round_trips": report.round_trips, "offered": report.offered, "unchanged": report.unchanged,
+                    "pushed": report.pushed, "received": report.received, "new_documents": report.new_documents,
+                    "rejected": report.rejected.iter().map(|(d, r)| format!("{d}: {r}")).collect::<Vec<_>>(),
+                    "bytes_up": traffic.bytes_up, "bytes_down": traffic.bytes_down,
+                })
+            )?;
+        }
+        Command::Status => {
+            let s = store.lock().expect("single-threaded").sync_status()?;
+            writeln!(out, "{}", serde_json::to_string(&s)?)?;
+        }
+        Command::Courses => {
+            let rows = store.lock().expect("single-threaded").courses()?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+        }
+        Command::Sessions { course } => {
+            let rows = store.lock().expect("single-threaded").sessions(course)?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+        }
+        Command::LogSession { course, sets } => {
+            let mut s = store.lock().expect("single-threaded");
+            let program = s.course_doc(course)?.program;
+            let lines: Vec<_> = program.ordered().into_iter().cloned().collect();
+            if lines.is_empty() {
+                bail!("the course has no program yet");
+            }
+            let session = s.start_session(course)?;
+            writeln!(out, "session {}", session.id)?;
+            let mut n = 0;
+            for line in &lines {
+                for _ in 0..sets.unwrap_or(line.dosage.sets) {
+                    let set = SetLog {
+                        reps: line.dosage.reps,
+                        duration_s: line.dosage.duration_s,
+                        load_kg: None,
+                        at: now_ms(),
+                    };
+                    s.log_set(course, session.id, line, &set)?;
+                    n += 1;
+                    writeln!(out, "confirmed {n}")?;
+                    out.flush()?;
+                }
+                let fb = ExerciseFeedback {
+                    outcome: ExerciseOutcome::Done,
+                    skip_reason: None,
+                    borg: Some(4),
+                    pain: Some(1),
+                    note: None,
+                };
+                s.record_feedback(course, session.id, line, &fb)?;
+            }
+            s.finish_session(course, session.id, Some(4), None)?;
+            writeln!(out, "finished {n} sets")?;
+        }
+        Command::NotCarriedOut { course, reason } => {
+            let reason: NotCarriedOutReason =
+                serde_json::from_value(serde_json::Value::String(reason))?;
+            let id = store
+                .lock()
+                .expect("single-threaded")
+                .session_not_carried_out(course, reason, None)?;
+            writeln!(out, "recorded {id}")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! The sync client: signs in, runs sync rounds over HTTP, and syncs in the background with
+//! backoff while the server is reachable. The decisions are the shared sans-IO core's
+//! ([`homerehab_shared::sync::ClientRound`]); this module only moves bytes.
+
+use crate::error::{CoreError, Result};
+use crate::store::{now_ms, Identity, Store};
+use homerehab_shared::ids::{TeamId, UserId};
+use homerehab_shared::model::Role;
+use homerehab_shared::sync::wire::{self, Limits};
+use homerehab_shared::sync::{ClientRound, SyncReport, SyncRequest, SyncResponse};
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Shared handle to the store for async code; lock scopes never span an `.await`.
+pub type SharedStore = Arc<Mutex<Store>>;
+
+fn lock(store: &SharedStore) -> std::sync::MutexGuard<'_, Store> {
+    // A panic while holding the lock leaves SQLite consistent (transactions roll back).
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[derive(Serialize)]
+struct LoginRequest<'a> {
+    username: &'a str,
+    password: &'a str,
+    actor_id: String,
+}
+
+#[derive(Deserialize)]
+struct LoginUser {
+    id: UserId,
+    username: String,
+    display_name: String,
+    role: Role,
+    team_id: TeamId,
+}
+
+#[derive(Deserialize)]
+struct LoginResponse {
+    token: String,
+    expires_at: i64,
+    user: LoginUser,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    message: String,
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("a TLS backend is compiled in")
+}
+
+async fn refusal(resp: reqwest::Response) -> CoreError {
+    let status = resp.status().as_u16();
+    let message = resp
+        .json::<ErrorBody>()
+        .await
+        .map(|b| b.message)
+        .unwrap_or_else(|_| "no detail".into());
+    CoreError::Server { status, message }
+}
+
+/// Signs in and registers this device's actor id; the identity is kept in the store so the
+/// device works offline afterwards.
+pub async fn login(
+    store: &SharedStore,
+    server_url: &str,
+    username: &str,
+    password: &str,
+) -> Result<Identity> {
+    let (actor, previous) = {
+        let s = lock(store);
+        (s.actor().clone(), s.identity()?)
+    };
+    // A different person on the same tablet gets a fresh actor, so their changes are theirs.
+    let actor = match previous {
+        Some(p) if p.username != username => {
+            let mut s = lock(store);
+            s.renew_actor()?;
+            s.actor().clone()
+        }
+        _ => actor,
+    };
+    let url = format!("{}/v1/login", server_url.trim_end_matches('/'));
+    let resp = http()
+        .post(url)
+        .json(&LoginRequest {
+            username,
+            password,
+            actor_id: actor.to_hex_string(),
+        })
+        .send()
+        .await
+        .map_err(|e| CoreError::Offline(e.to_string()))?;
+    if !resp.status().is_success() {
+        return Err(match refusal(resp).await {
+            CoreError::Server {
+                status: 401,
+                message,
+            } => CoreError::SignIn(message),
+            e => e,
+        });
+    }
+    let body: LoginResponse = resp
+        .json()
+        .await
+        .map_err(|e| CoreError::Protocol(e.to_string()))?;
+    let identity = Identity {
+        user_id: body.user.id,
+        username: body.user.username,
+        display_name: body.user.display_name,
+        role: body.user.role,
+        team_id: body.user.team_id,
+        server_url: server_url.trim_end_matches('/').to_string(),
+        token: body.token,
+        expires_at: body.expires_at,
+    };
+    lock(store).set_identity(&identity)?;
+    Ok(identity)
+}
+
+/// Bytes moved by one sync, for the benchmark and the status line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    pub bytes_up: usize,
+    pub bytes_down: usize,
+}
+
+async fn exchange(
+    identity: &Identity,
+    req: &SyncRequest,
+    traffic: &mut Traffic,
+) -> Result<SyncResponse> {
+    let body = wire::encode(req);
+    traffic.bytes_up += body.len();
+    let resp = http()
+        .post(format!("{}/v1/sync", identity.server_url))
+        .bearer_auth(&identity.token)
+        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| CoreError::Offline(e.to_string()))?;
+    if !resp.status().is_success() {
+        return Err(refusal(resp).await);
+    }
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| CoreError::Offline(e.to_string()))?;
+    traffic.bytes_down += bytes.len();
+    wire::decode_response(&bytes, &Limits::default())
+        .map_err(|e| CoreError::Protocol(e.to_string()))
+}
+
+/// Runs one sync now: at most two round trips, whatever the number of documents.
+pub async fn sync_now(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
+    let result = sync_inner(store).await;
+    let outcome = match &result {
+        Ok((report, _)) if !report.rejected.is_empty() => Some(format!(
+            "{} document(s) refused by the server",
+            report.rejected.len()
+        )),
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    };
+    lock(store).record_sync_outcome(outcome)?;
+    result
+}
+
+async fn sync_inner(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    let mut traffic = Traffic::default();
+    let (mut round, mut req) = ClientRound::begin(&mut *lock(store))?;
+    loop {
+        let resp = exchange(&identity, &req, &mut traffic).await?;
+        match round.on_response(&mut *lock(store), resp)? {
+            Some(next) => req = next,
+            None => break,
+        }
+    }
+    Ok((round.report(), traffic))
+}
+
+/// Syncs every `interval` and soon after a failure, backing off exponentially (capped) while
+/// the server is unreachable. Stops when the returned handle is aborted.
+pub fn spawn_background(store: SharedStore, interval: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut delay = interval;
+        loop {
+            tokio::time::sleep(delay).await;
+            delay = match sync_now(&store).await {
+                Ok(_) => interval,
+                Err(e) if e.is_transient() => {
+                    (delay * 2).clamp(Duration::from_secs(1), Duration::from_secs(300))
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "background sync needs attention");
+                    interval.max(Duration::from_secs(60))
+                }
+            };
+            tracing::debug!(
+                next_in_ms = delay.as_millis() as u64,
+                at = now_ms(),
+                "sync scheduled"
+            );
+        }
+    })
+}

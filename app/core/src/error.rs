@@ -1,0 +1,50 @@
+use homerehab_shared::docs::SchemaError;
+
+/// Everything the app core can fail with, phrased for the person holding the tablet.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("the local database could not be used: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error(
+        "the local database is damaged or is not a Homerehab database ({0}); it was left untouched"
+    )]
+    Corrupt(String),
+    #[error("the local database could not be upgraded: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("a stored document could not be read: {0}")]
+    Document(String),
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error("{0} was not found on this device")]
+    NotFound(String),
+    #[error("not signed in on this device")]
+    NotSignedIn,
+    #[error("the server could not be reached: {0}")]
+    Offline(String),
+    #[error("the server refused the request ({status}): {message}")]
+    Server { status: u16, message: String },
+    #[error("sign-in failed: {0}")]
+    SignIn(String),
+    #[error("the server's answer could not be read: {0}")]
+    Protocol(String),
+}
+
+impl CoreError {
+    /// Whether retrying later can help (network trouble, server busy) rather than a fault
+    /// that needs a person (wrong password, damaged database).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            CoreError::Offline(_) => true,
+            CoreError::Server { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
+impl From<automerge::AutomergeError> for CoreError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        CoreError::Document(e.to_string())
+    }
+}
+
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;

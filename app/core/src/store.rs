@@ -1,0 +1,985 @@
+//! The device's local store: one SQLite file (WAL, `synchronous=FULL`) holding the Automerge
+//! documents (snapshot + incremental changes), the heads the server last confirmed, the outbox
+//! of documents with unsent changes, and relational projections the UI and statistics query.
+//!
+//! Every write is one SQLite transaction that stores the new Automerge change *and* updates the
+//! projections; it is committed before the call returns, so a confirmed set survives a crash.
+
+use crate::error::{CoreError, Result};
+use automerge::{ActorId, Automerge, ChangeHash};
+use homerehab_shared::docs::{self, CourseDoc, DocumentKind, Header, RosterDoc, SessionLogDoc};
+use homerehab_shared::ids::*;
+use homerehab_shared::model::*;
+use homerehab_shared::sync::{ClientStorage, Hash, Offer};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite_migration::{Migrations, M};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Migrations are only ever appended, never edited.
+const MIGRATIONS: &[M<'static>] = &[M::up(
+    r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE documents (
+    doc_id BLOB PRIMARY KEY,
+    kind TEXT NOT NULL,
+    team_id BLOB NOT NULL,
+    course_id BLOB,
+    heads BLOB NOT NULL,
+    server_heads BLOB,
+    snapshot BLOB NOT NULL,
+    incremental_bytes INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE doc_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc_id BLOB NOT NULL, bytes BLOB NOT NULL);
+CREATE INDEX doc_changes_by_doc ON doc_changes(doc_id, seq);
+CREATE TABLE outbox (doc_id BLOB PRIMARY KEY, since INTEGER NOT NULL);
+CREATE TABLE citizens (
+    id TEXT PRIMARY KEY, team_id TEXT NOT NULL, name TEXT NOT NULL, local_ref TEXT NOT NULL, active INTEGER NOT NULL
+);
+CREATE TABLE citizen_assignments (citizen_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (citizen_id, user_id));
+CREATE TABLE courses (
+    id TEXT PRIMARY KEY, citizen_id TEXT NOT NULL, team_id TEXT NOT NULL, legal_basis TEXT NOT NULL,
+    start_date TEXT NOT NULL, planned_weeks INTEGER NOT NULL, sessions_per_week INTEGER NOT NULL,
+    minutes_per_session INTEGER NOT NULL, status TEXT NOT NULL, responsible_therapist TEXT NOT NULL,
+    current_revision TEXT, revision_count INTEGER NOT NULL
+);
+CREATE INDEX courses_by_citizen ON courses(citizen_id);
+CREATE TABLE program_lines (
+    course_id TEXT NOT NULL, line_id TEXT NOT NULL, exercise_ref TEXT NOT NULL, position REAL NOT NULL,
+    sets INTEGER NOT NULL, reps INTEGER, duration_s INTEGER, load TEXT,
+    PRIMARY KEY (course_id, line_id)
+);
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY, course_id TEXT NOT NULL, performed_by TEXT NOT NULL, program_revision TEXT,
+    started_at INTEGER NOT NULL, ended_at INTEGER, status TEXT NOT NULL, not_carried_out TEXT,
+    general_condition INTEGER, set_count INTEGER NOT NULL, max_pain INTEGER
+);
+CREATE INDEX sessions_by_course ON sessions(course_id, started_at);
+"#,
+)];
+
+/// Compact a document once its change log outgrows its snapshot (automerge-repo's rule), but
+/// not for tiny documents.
+const COMPACT_MIN_BYTES: i64 = 32 * 1024;
+
+/// Who is signed in on this device.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Identity {
+    pub user_id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub team_id: TeamId,
+    pub server_url: String,
+    pub token: String,
+    pub expires_at: Millis,
+}
+
+/// Sync status for the status line: last success, documents waiting, last error.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SyncStatus {
+    pub last_success: Option<Millis>,
+    pub waiting: u32,
+    pub last_error: Option<String>,
+}
+
+/// A course as listed on the device.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CourseRow {
+    pub id: CourseId,
+    pub citizen_id: CitizenId,
+    pub citizen_name: Option<String>,
+    pub legal_basis: String,
+    pub status: String,
+    pub start_date: String,
+    pub sessions_per_week: u32,
+    pub revision_count: u32,
+    pub sessions_logged: u32,
+}
+
+/// A logged session as listed on the device.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SessionRow {
+    pub id: SessionId,
+    pub course_id: CourseId,
+    pub performed_by: UserId,
+    pub program_revision: Option<RevisionId>,
+    pub started_at: Millis,
+    pub status: String,
+    pub set_count: u32,
+}
+
+pub fn now_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn heads_to_blob(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+fn blob_to_heads(b: &[u8]) -> Vec<ChangeHash> {
+    b.chunks_exact(32)
+        .map(|c| ChangeHash(c.try_into().expect("32-byte chunks")))
+        .collect()
+}
+
+fn id_blob(id: &DocumentId) -> &[u8] {
+    id.as_bytes().as_slice()
+}
+
+fn label<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The local store. Not `Sync`: wrap in a `Mutex` to share; every method is short.
+pub struct Store {
+    conn: Connection,
+    loaded: HashMap<DocumentId, Automerge>,
+    actor: ActorId,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`. A damaged file is reported, never replaced.
+    pub fn open(dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|e| CoreError::Corrupt(e.to_string()))?;
+        Self::open_file(&dir.join("homerehab.sqlite3"))
+    }
+
+    pub fn open_file(path: &Path) -> Result<Store> {
+        let mut conn = Connection::open(path)?;
+        let check = || -> rusqlite::Result<()> {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            let ok: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+            if ok != "ok" {
+                return Err(rusqlite::Error::InvalidQuery);
+            }
+            Ok(())
+        };
+        check().map_err(|e| CoreError::Corrupt(e.to_string()))?;
+        Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        let actor = match conn
+            .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
+            .optional()?
+        {
+            Some(bytes) => ActorId::from(bytes.as_slice()),
+            None => {
+                let a = ActorId::random();
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('actor', ?1)",
+                    params![a.to_bytes()],
+                )?;
+                a
+            }
+        };
+        Ok(Store {
+            conn,
+            loaded: HashMap::new(),
+            actor,
+        })
+    }
+
+    /// This device's Automerge actor id (registered with the server at sign-in).
+    pub fn actor(&self) -> &ActorId {
+        &self.actor
+    }
+
+    /// Starts a fresh actor: used when a different user signs in on the device.
+    pub fn renew_actor(&mut self) -> Result<()> {
+        self.actor = ActorId::random();
+        self.set_meta("actor", &self.actor.to_bytes().to_vec())?;
+        for doc in self.loaded.values_mut() {
+            doc.set_actor(self.actor.clone());
+        }
+        Ok(())
+    }
+
+    fn set_meta(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_identity(&self, id: &Identity) -> Result<()> {
+        self.set_meta("identity", &serde_json::to_vec(id).expect("serializable"))
+    }
+
+    pub fn identity(&self) -> Result<Option<Identity>> {
+        Ok(self
+            .meta("identity")?
+            .and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    fn me(&self) -> Result<Identity> {
+        self.identity()?.ok_or(CoreError::NotSignedIn)
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        let mut s: SyncStatus = self
+            .meta("sync_status")?
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        s.waiting = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
+        Ok(s)
+    }
+
+    pub fn record_sync_outcome(&self, error: Option<String>) -> Result<()> {
+        let mut s = self.sync_status()?;
+        match error {
+            None => {
+                s.last_success = Some(now_ms());
+                s.last_error = None;
+            }
+            Some(e) => s.last_error = Some(e),
+        }
+        self.set_meta(
+            "sync_status",
+            &serde_json::to_vec(&s).expect("serializable"),
+        )
+    }
+
+    // ---- documents -------------------------------------------------------------------------
+
+    fn header_of(&self, id: DocumentId) -> Result<Option<Header>> {
+        self.conn
+            .query_row(
+                "SELECT kind, team_id, course_id FROM documents WHERE doc_id = ?1",
+                [id_blob(&id)],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, Option<Vec<u8>>>(2)?,
+                    ))
+                },
+            )
+            .optional()?
+            .map(|(kind, team, course)| {
+                let uuid = |b: &[u8]| {
+                    uuid::Uuid::from_slice(b).map_err(|e| CoreError::Document(e.to_string()))
+                };
+                Ok(Header {
+                    id,
+                    kind: DocumentKind::parse(&kind)
+                        .ok_or_else(|| CoreError::Document(kind.clone()))?,
+                    team_id: TeamId(uuid(&team)?),
+                    course_id: course.map(|c| uuid(&c).map(CourseId)).transpose()?,
+                })
+            })
+            .transpose()
+    }
+
+    fn load(&mut self, id: DocumentId) -> Result<Option<&mut Automerge>> {
+        if !self.loaded.contains_key(&id) {
+            let Some(snapshot) = self
+                .conn
+                .query_row(
+                    "SELECT snapshot FROM documents WHERE doc_id = ?1",
+                    [id_blob(&id)],
+                    |r| r.get::<_, Vec<u8>>(0),
+                )
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let mut doc = Automerge::load(&snapshot)?;
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY seq")?;
+            let mut rows = stmt.query([id_blob(&id)])?;
+            while let Some(row) = rows.next()? {
+                doc.load_incremental(&row.get::<_, Vec<u8>>(0)?)?;
+            }
+            doc.set_actor(self.actor.clone());
+            self.loaded.insert(id, doc);
+        }
+        Ok(self.loaded.get_mut(&id))
+    }
+
+    /// Reads a document (loading it if needed).
+    pub fn document(&mut self, id: DocumentId) -> Result<&Automerge> {
+        self.load(id)?
+            .map(|d| &*d)
+            .ok_or_else(|| CoreError::NotFound(format!("document {id}")))
+    }
+
+    /// Creates a document from its deterministic genesis, unless it exists.
+    fn ensure_document(&mut self, header: &Header) -> Result<()> {
+        if self.header_of(header.id)?.is_some() {
+            return Ok(());
+        }
+        let doc = docs::genesis(header);
+        let tx = self.conn.transaction()?;
+        insert_document(&tx, header, &doc, None)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO outbox (doc_id, since) VALUES (?1, ?2)",
+            params![id_blob(&header.id), now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Applies one local edit and commits it, with projections and outbox, in one transaction.
+    fn write<T>(
+        &mut self,
+        id: DocumentId,
+        scope: Projection,
+        edit: impl FnOnce(&mut Automerge) -> std::result::Result<T, docs::SchemaError>,
+    ) -> Result<T> {
+        let header = self
+            .header_of(id)?
+            .ok_or_else(|| CoreError::NotFound(format!("document {id}")))?;
+        let doc = self
+            .load(id)?
+            .ok_or_else(|| CoreError::NotFound(format!("document {id}")))?;
+        let before = doc.get_heads();
+        let out = edit(doc)?;
+        let changes: Vec<u8> = doc
+            .get_changes(&before)
+            .iter()
+            .flat_map(|c| c.raw_bytes().to_vec())
+            .collect();
+        if changes.is_empty() {
+            return Ok(out);
+        }
+        let result = (|| -> Result<()> {
+            let doc = self.loaded.get(&id).expect("loaded above");
+            let tx = self.conn.transaction()?;
+            append_changes(&tx, &header, doc, &changes)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO outbox (doc_id, since) VALUES (?1, ?2)",
+                params![id_blob(&id), now_ms()],
+            )?;
+            project(&tx, &header, doc, &scope)?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            // Memory must not run ahead of disk: forget the edit; the next read reloads.
+            self.loaded.remove(&id);
+            return Err(e);
+        }
+        Ok(out)
+    }
+
+    // ---- domain operations ---------------------------------------------------------------
+
+    /// Adds or updates a citizen on the signed-in user's team roster.
+    pub fn put_citizen(&mut self, citizen: &Citizen) -> Result<()> {
+        let me = self.me()?;
+        let header = Header::roster(me.team_id);
+        self.ensure_document(&header)?;
+        self.write(header.id, Projection::Whole, |doc| {
+            docs::put_citizen(doc, citizen, now_ms())
+        })
+    }
+
+    /// Creates a course with its first program revision and its (empty) session log.
+    pub fn create_course(
+        &mut self,
+        course: &Course,
+        program: &[ProgramExercise],
+    ) -> Result<RevisionId> {
+        let me = self.me()?;
+        let header = Header::course(course.team_id, course.id);
+        self.ensure_document(&header)?;
+        self.write(header.id, Projection::Whole, |doc| {
+            docs::put_course(doc, course, now_ms())
+        })?;
+        let edits: Vec<_> = program
+            .iter()
+            .cloned()
+            .map(docs::ProgramEdit::Upsert)
+            .collect();
+        let rev = self.write(header.id, Projection::Whole, |doc| {
+            docs::edit_program(doc, &edits, me.user_id, "Program oprettet", now_ms())
+        })?;
+        self.ensure_document(&Header::session_log(course.team_id, course.id))?;
+        Ok(rev)
+    }
+
+    pub fn update_course(&mut self, course: &Course) -> Result<()> {
+        let id = DocumentId::course_of(course.id);
+        self.write(id, Projection::Whole, |doc| {
+            docs::put_course(doc, course, now_ms())
+        })
+    }
+
+    /// Changes a program; every call makes one listed revision.
+    pub fn edit_program(
+        &mut self,
+        course: CourseId,
+        edits: &[docs::ProgramEdit],
+        summary: &str,
+    ) -> Result<RevisionId> {
+        let me = self.me()?;
+        self.write(DocumentId::course_of(course), Projection::Whole, |doc| {
+            docs::edit_program(doc, edits, me.user_id, summary, now_ms())
+        })
+    }
+
+    pub fn add_assessment(&mut self, course: CourseId, a: &Assessment) -> Result<()> {
+        self.write(DocumentId::course_of(course), Projection::Whole, |doc| {
+            docs::put_assessment(doc, a, now_ms())
+        })
+    }
+
+    pub fn course_doc(&mut self, course: CourseId) -> Result<CourseDoc> {
+        Ok(CourseDoc::read(
+            self.document(DocumentId::course_of(course))?,
+        )?)
+    }
+
+    pub fn session_log(&mut self, course: CourseId) -> Result<SessionLogDoc> {
+        Ok(SessionLogDoc::read(
+            self.document(DocumentId::session_log_of(course))?,
+        )?)
+    }
+
+    pub fn roster(&mut self, team: TeamId) -> Result<RosterDoc> {
+        Ok(RosterDoc::read(
+            self.document(DocumentId::roster_of(team))?,
+        )?)
+    }
+
+    fn log_header(&mut self, course: CourseId) -> Result<Header> {
+        let course_header = self
+            .header_of(DocumentId::course_of(course))?
+            .ok_or_else(|| CoreError::NotFound(format!("course {course}")))?;
+        let header = Header::session_log(course_header.team_id, course);
+        self.ensure_document(&header)?;
+        Ok(header)
+    }
+
+    /// Starts a session against the program's current revision.
+    pub fn start_session(&mut self, course: CourseId) -> Result<SessionLog> {
+        let me = self.me()?;
+        let revision = self
+            .course_doc(course)?
+            .program
+            .latest_revision()
+            .map(|r| r.id);
+        let header = self.log_header(course)?;
+        let now = now_ms();
+        let session = SessionLog {
+            id: SessionId::new(),
+            course_id: course,
+            performed_by: me.user_id,
+            program_revision: revision,
+            started_at: now,
+            ended_at: None,
+            status: SessionStatus::InProgress,
+            not_carried_out: None,
+            general_condition: None,
+            note: None,
+            exercises: Default::default(),
+        };
+        self.write(header.id, Projection::Session(session.id), |doc| {
+            docs::put_session(doc, &session, now)
+        })?;
+        Ok(session)
+    }
+
+    /// Records a session that did not take place, with the reason.
+    pub fn session_not_carried_out(
+        &mut self,
+        course: CourseId,
+        reason: NotCarriedOutReason,
+        note: Option<String>,
+    ) -> Result<SessionId> {
+        let me = self.me()?;
+        let revision = self
+            .course_doc(course)?
+            .program
+            .latest_revision()
+            .map(|r| r.id);
+        let header = self.log_header(course)?;
+        let now = now_ms();
+        let session = SessionLog {
+            id: SessionId::new(),
+            course_id: course,
+            performed_by: me.user_id,
+            program_revision: revision,
+            started_at: now,
+            ended_at: Some(now),
+            status: SessionStatus::NotCarriedOut,
+            not_carried_out: Some(reason),
+            general_condition: None,
+            note,
+            exercises: Default::default(),
+        };
+        self.write(header.id, Projection::Session(session.id), |doc| {
+            docs::put_session(doc, &session, now)
+        })?;
+        Ok(session.id)
+    }
+
+    /// Logs one performed set. Durable (committed to SQLite) when this returns.
+    pub fn log_set(
+        &mut self,
+        course: CourseId,
+        session: SessionId,
+        line: &ProgramExercise,
+        set: &SetLog,
+    ) -> Result<()> {
+        let id = DocumentId::session_log_of(course);
+        self.write(id, Projection::Session(session), |doc| {
+            docs::log_set(doc, session, line.id, &line.exercise_ref, set, set.at)
+        })
+    }
+
+    pub fn record_feedback(
+        &mut self,
+        course: CourseId,
+        session: SessionId,
+        line: &ProgramExercise,
+        fb: &docs::ExerciseFeedback,
+    ) -> Result<()> {
+        let id = DocumentId::session_log_of(course);
+        self.write(id, Projection::Session(session), |doc| {
+            docs::record_feedback(doc, session, line.id, &line.exercise_ref, fb, now_ms())
+        })
+    }
+
+    pub fn finish_session(
+        &mut self,
+        course: CourseId,
+        session: SessionId,
+        general_condition: Option<u8>,
+        note: Option<&str>,
+    ) -> Result<()> {
+        let id = DocumentId::session_log_of(course);
+        self.write(id, Projection::Session(session), |doc| {
+            docs::finish_session(doc, session, general_condition, note, now_ms())
+        })
+    }
+
+    // ---- queries (projections) -------------------------------------------------------------
+
+    pub fn courses(&self) -> Result<Vec<CourseRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT c.id, c.citizen_id, z.name, c.legal_basis, c.status, c.start_date, c.sessions_per_week,
+                    c.revision_count, (SELECT COUNT(*) FROM sessions s WHERE s.course_id = c.id)
+             FROM courses c LEFT JOIN citizens z ON z.id = c.citizen_id ORDER BY z.name, c.start_date",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(CourseRow {
+                id: r
+                    .get::<_, String>(0)?
+                    .parse()
+                    .map_err(|_| rusqlite::Error::InvalidQuery)?,
+                citizen_id: r
+                    .get::<_, String>(1)?
+                    .parse()
+                    .map_err(|_| rusqlite::Error::InvalidQuery)?,
+                citizen_name: r.get(2)?,
+                legal_basis: r.get(3)?,
+                status: r.get(4)?,
+                start_date: r.get(5)?,
+                sessions_per_week: r.get(6)?,
+                revision_count: r.get(7)?,
+                sessions_logged: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn sessions(&self, course: CourseId) -> Result<Vec<SessionRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, course_id, performed_by, program_revision, started_at, status, set_count
+             FROM sessions WHERE course_id = ?1 ORDER BY started_at, id",
+        )?;
+        let parse = |s: String| s.parse().map_err(|_| rusqlite::Error::InvalidQuery);
+        let rows = stmt.query_map([course.to_string()], |r| {
+            Ok(SessionRow {
+                id: parse(r.get(0)?).map(SessionId)?,
+                course_id: parse(r.get(1)?).map(CourseId)?,
+                performed_by: parse(r.get(2)?).map(UserId)?,
+                program_revision: r
+                    .get::<_, Option<String>>(3)?
+                    .map(parse)
+                    .transpose()?
+                    .map(RevisionId),
+                started_at: r.get(4)?,
+                status: r.get(5)?,
+                set_count: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Number of documents on the device.
+    pub fn document_count(&self) -> Result<u32> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM documents", [], |r| r.get(0))?)
+    }
+
+    /// Heads of every document, for comparing devices.
+    pub fn all_heads(&self) -> Result<Vec<(DocumentId, Vec<ChangeHash>)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT doc_id, heads FROM documents ORDER BY doc_id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, heads) = row?;
+            let id = uuid::Uuid::from_slice(&id).map_err(|e| CoreError::Document(e.to_string()))?;
+            out.push((DocumentId(id), blob_to_heads(&heads)));
+        }
+        Ok(out)
+    }
+}
+
+/// Which projection rows an edit refreshes.
+enum Projection {
+    Whole,
+    Session(SessionId),
+}
+
+fn insert_document(
+    tx: &Transaction<'_>,
+    header: &Header,
+    doc: &Automerge,
+    server_heads: Option<&[ChangeHash]>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO documents (doc_id, kind, team_id, course_id, heads, server_heads, snapshot, incremental_bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
+        params![
+            id_blob(&header.id),
+            header.kind.as_str(),
+            header.team_id.as_bytes().as_slice(),
+            header.course_id.map(|c| c.as_bytes().to_vec()),
+            heads_to_blob(&doc.get_heads()),
+            server_heads.map(heads_to_blob),
+            doc.save(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Appends raw changes to a document's log, compacting when the log outgrows the snapshot.
+fn append_changes(
+    tx: &Transaction<'_>,
+    header: &Header,
+    doc: &Automerge,
+    changes: &[u8],
+) -> Result<()> {
+    let id = id_blob(&header.id);
+    tx.execute(
+        "INSERT INTO doc_changes (doc_id, bytes) VALUES (?1, ?2)",
+        params![id, changes],
+    )?;
+    let (incremental, snapshot): (i64, i64) = tx.query_row(
+        "UPDATE documents SET heads = ?2, incremental_bytes = incremental_bytes + ?3 WHERE doc_id = ?1
+         RETURNING incremental_bytes, length(snapshot)",
+        params![id, heads_to_blob(&doc.get_heads()), changes.len() as i64],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if incremental > snapshot.max(COMPACT_MIN_BYTES) {
+        tx.execute(
+            "UPDATE documents SET snapshot = ?2, incremental_bytes = 0 WHERE doc_id = ?1",
+            params![id, doc.save()],
+        )?;
+        tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
+    }
+    Ok(())
+}
+
+/// Refreshes the relational rows that mirror a document.
+fn project(
+    tx: &Transaction<'_>,
+    header: &Header,
+    doc: &Automerge,
+    scope: &Projection,
+) -> Result<()> {
+    match (header.kind, scope) {
+        (DocumentKind::SessionLog, Projection::Session(id)) => {
+            if let Some(s) = docs::read_session(doc, &id.to_string())? {
+                project_session(tx, &s)?;
+            }
+        }
+        (DocumentKind::SessionLog, Projection::Whole) => {
+            for s in SessionLogDoc::read(doc)?.sessions.values() {
+                project_session(tx, s)?;
+            }
+        }
+        (DocumentKind::Roster, _) => {
+            let roster = RosterDoc::read(doc)?;
+            for c in roster.citizens.values() {
+                tx.execute(
+                    "INSERT OR REPLACE INTO citizens (id, team_id, name, local_ref, active) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![c.id.to_string(), header.team_id.to_string(), c.name, c.local_ref, c.active],
+                )?;
+                tx.execute(
+                    "DELETE FROM citizen_assignments WHERE citizen_id = ?1",
+                    [c.id.to_string()],
+                )?;
+                for (user, on) in &c.assigned {
+                    if *on {
+                        tx.execute(
+                            "INSERT INTO citizen_assignments VALUES (?1, ?2)",
+                            params![c.id.to_string(), user],
+                        )?;
+                    }
+                }
+            }
+        }
+        (DocumentKind::Course, _) => {
+            let c = CourseDoc::read(doc)?;
+            let Some(course) = &c.course else {
+                return Ok(());
+            };
+            let cid = course.id.to_string();
+            tx.execute(
+                "INSERT OR REPLACE INTO courses VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    cid,
+                    course.citizen_id.to_string(),
+                    course.team_id.to_string(),
+                    course.legal_basis.0,
+                    course.start_date,
+                    course.planned_weeks,
+                    course.sessions_per_week,
+                    course.minutes_per_session,
+                    label(&course.status),
+                    course.responsible_therapist.to_string(),
+                    c.program.latest_revision().map(|r| r.id.to_string()),
+                    c.program.revisions.len() as i64,
+                ],
+            )?;
+            tx.execute("DELETE FROM program_lines WHERE course_id = ?1", [&cid])?;
+            for line in c.program.exercises.values() {
+                tx.execute(
+                    "INSERT INTO program_lines VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        cid,
+                        line.id.to_string(),
+                        line.exercise_ref,
+                        line.position,
+                        line.dosage.sets,
+                        line.dosage.reps,
+                        line.dosage.duration_s,
+                        line.dosage.load
+                    ],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn project_session(tx: &Transaction<'_>, s: &SessionLog) -> Result<()> {
+    let max_pain = s.exercises.values().filter_map(|e| e.pain).max();
+    tx.execute(
+        "INSERT OR REPLACE INTO sessions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            s.id.to_string(),
+            s.course_id.to_string(),
+            s.performed_by.to_string(),
+            s.program_revision.map(|r| r.to_string()),
+            s.started_at,
+            s.ended_at,
+            label(&s.status),
+            s.not_carried_out.map(|r| label(&r)),
+            s.general_condition,
+            s.set_count() as i64,
+            max_pain,
+        ],
+    )?;
+    Ok(())
+}
+
+fn kind_rank(k: &str) -> u8 {
+    match DocumentKind::parse(k) {
+        Some(DocumentKind::Roster) => 0,
+        Some(DocumentKind::Course) => 1,
+        _ => 2,
+    }
+}
+
+impl ClientStorage for Store {
+    type Error = CoreError;
+
+    fn offers(&mut self) -> Result<Vec<Offer>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT d.doc_id, d.kind, d.heads, d.server_heads, o.doc_id IS NOT NULL FROM documents d
+             LEFT JOIN outbox o ON o.doc_id = d.doc_id",
+        )?;
+        let rows: Vec<(Vec<u8>, String, Vec<u8>, Option<Vec<u8>>, bool)> = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        drop(stmt);
+        let mut ranked = Vec::with_capacity(rows.len());
+        for (id, kind, heads, server_heads, dirty) in rows {
+            let id = DocumentId(
+                uuid::Uuid::from_slice(&id).map_err(|e| CoreError::Document(e.to_string()))?,
+            );
+            let changes = if dirty {
+                let since = server_heads
+                    .as_deref()
+                    .map(blob_to_heads)
+                    .unwrap_or_default();
+                let doc = self
+                    .load(id)?
+                    .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+                doc.get_changes(&since)
+                    .iter()
+                    .flat_map(|c| c.raw_bytes().to_vec())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let heads = blob_to_heads(&heads).iter().map(|h| h.0).collect();
+            ranked.push((
+                kind_rank(&kind),
+                Offer {
+                    doc: id,
+                    heads,
+                    changes,
+                },
+            ));
+        }
+        ranked.sort_by_key(|(rank, _)| *rank);
+        Ok(ranked.into_iter().map(|(_, o)| o).collect())
+    }
+
+    fn whole(&mut self, id: DocumentId) -> Result<Option<(Vec<Hash>, Vec<u8>)>> {
+        Ok(self
+            .load(id)?
+            .map(|d| (d.get_heads().iter().map(|h| h.0).collect(), d.save())))
+    }
+
+    fn absorb(
+        &mut self,
+        id: DocumentId,
+        header: Option<&Header>,
+        changes: &[u8],
+        server_heads: &[Hash],
+    ) -> Result<()> {
+        let server_heads: Vec<ChangeHash> = server_heads.iter().map(|h| ChangeHash(*h)).collect();
+        let header = match self.header_of(id)? {
+            Some(h) => h,
+            None => {
+                let h = *header.ok_or_else(|| {
+                    CoreError::Protocol("a new document came without its header".into())
+                })?;
+                if h.id != id || !h.is_consistent() {
+                    return Err(CoreError::Protocol(
+                        "a new document's header does not match its id".into(),
+                    ));
+                }
+                // Apply to a scratch copy first: a bad document from the server changes nothing here.
+                let mut doc = Automerge::new();
+                doc.load_incremental(changes)?;
+                docs::read_header(&doc, id)?;
+                let tx = self.conn.transaction()?;
+                insert_document(&tx, &h, &doc, Some(&server_heads))?;
+                project(&tx, &h, &doc, &Projection::Whole)?;
+                tx.commit()?;
+                self.loaded.remove(&id);
+                return Ok(());
+            }
+        };
+        let doc = self
+            .load(id)?
+            .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+        let before = doc.get_heads();
+        let mut copy = doc.fork();
+        copy.load_incremental(changes)?;
+        let added: Vec<u8> = copy
+            .get_changes(&before)
+            .iter()
+            .flat_map(|c| c.raw_bytes().to_vec())
+            .collect();
+        let unsent = copy.get_changes(&server_heads).is_empty();
+        copy.set_actor(self.actor.clone());
+        let tx = self.conn.transaction()?;
+        if !added.is_empty() {
+            append_changes(&tx, &header, &copy, &added)?;
+            project(&tx, &header, &copy, &Projection::Whole)?;
+        }
+        tx.execute(
+            "UPDATE documents SET server_heads = ?2 WHERE doc_id = ?1",
+            params![id_blob(&id), heads_to_blob(&server_heads)],
+        )?;
+        if unsent {
+            tx.execute("DELETE FROM outbox WHERE doc_id = ?1", [id_blob(&id)])?;
+        }
+        tx.commit()?;
+        self.loaded.insert(id, copy);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn signed_in(dir: &Path, role: Role, team: TeamId) -> Store {
+        let store = Store::open(dir).unwrap();
+        store
+            .set_identity(&Identity {
+                user_id: UserId::new(),
+                username: "t".into(),
+                display_name: "T".into(),
+                role,
+                team_id: team,
+                server_url: "http://127.0.0.1:1".into(),
+                token: "x".into(),
+                expires_at: i64::MAX,
+            })
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn a_broken_file_is_reported_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("homerehab.sqlite3");
+        std::fs::write(
+            &path,
+            b"this is not sqlite, and it holds nothing we may overwrite",
+        )
+        .unwrap();
+        let before = std::fs::read(&path).unwrap();
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(CoreError::Corrupt(_))
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn the_actor_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Store::open(dir.path()).unwrap().actor().clone();
+        assert_eq!(Store::open(dir.path()).unwrap().actor(), &a);
+    }
+}
