@@ -287,15 +287,16 @@ impl SessionLogDoc {
 }
 
 /// Reads one session from a session-log document.
-pub fn read_session(
-    doc: &impl autosurgeon::ReadDoc,
-    id: &str,
-) -> Result<Option<SessionLog>, SchemaError> {
-    Ok(autosurgeon::hydrate_path(
-        doc,
-        &ROOT,
-        ["sessions".into(), id.into()],
-    )?)
+pub fn read_session(doc: &Automerge, id: &str) -> Result<Option<SessionLog>, SchemaError> {
+    // Not `autosurgeon::hydrate_path`: it reports a missing key as an error, not `None`.
+    let sessions = match ReadDoc::get(doc, &ROOT, "sessions")? {
+        Some((automerge::Value::Object(ObjType::Map), obj)) => obj,
+        _ => return Err(SchemaError::NotFound("sessions")),
+    };
+    if ReadDoc::get(doc, &sessions, id)?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(hydrate_prop(doc, &sessions, id)?))
 }
 
 fn commit(tx: Transaction<'_>, now: Millis) {

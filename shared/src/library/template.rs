@@ -1,0 +1,182 @@
+//! [`Template`]: a ready-made program (skabelon) a therapist starts a course from — a course
+//! frame and an ordered list of library exercises with their dose.
+
+use super::dosage::Dosage;
+use super::exercise::{check_line, check_lines, Status, LINE_MAX, SUMMARY_MAX, TITLE_MAX};
+use super::text::{ExerciseId, Lang, Localized, TemplateId};
+use super::LibraryError;
+use crate::model::LegalBasis;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The default frame of a course started from a template (forløbsramme).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourseFrame {
+    pub weeks: u8,
+    pub sessions_per_week: u8,
+    pub minutes_per_session: u16,
+}
+
+/// A template's title, description and typical goals in one language.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateText {
+    pub title: String,
+    /// Who the template is for and how it is meant to be used.
+    pub description: String,
+    /// Typical goals (mål) the therapist adapts to the citizen.
+    pub goals: Vec<String>,
+}
+
+/// One line of a template: an exercise and, if it differs from the exercise's default, its dose.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateEntry {
+    pub exercise: ExerciseId,
+    /// Overrides the exercise's default dose for this template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dosage: Option<Dosage>,
+    /// A hint for this template (e.g. "as warm-up").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<Localized>,
+}
+
+/// A program template, read from `assets/templates/<id>.toml`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    pub id: TemplateId,
+    pub version: u32,
+    #[serde(default)]
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<TemplateId>,
+    /// The law the course is usually granted under, e.g. "SEL §83a" (see [`LegalBasis::KNOWN`]).
+    pub legal_basis: LegalBasis,
+    pub frame: CourseFrame,
+    pub text: BTreeMap<Lang, TemplateText>,
+    /// In the order they are done in a session.
+    pub exercises: Vec<TemplateEntry>,
+}
+
+impl Template {
+    /// Reads one template file. `file` is only used in the error message.
+    pub fn from_toml(file: &str, src: &str) -> Result<Self, LibraryError> {
+        toml::from_str(src).map_err(|e| LibraryError::Parse {
+            file: file.to_owned(),
+            message: e.message().to_owned(),
+        })
+    }
+
+    /// Checks this template on its own (that its exercises exist is checked by
+    /// [`super::Library::check`]).
+    pub fn validate(&self) -> Result<(), LibraryError> {
+        let mut out = Vec::new();
+        self.check(&mut out);
+        LibraryError::from_list(out)
+    }
+
+    pub(crate) fn owner(&self) -> String {
+        format!("template {}", self.id)
+    }
+
+    /// The dose of line `i`: its own, or else `exercise_default`.
+    pub fn dosage_of<'a>(entry: &'a TemplateEntry, exercise_default: &'a Dosage) -> &'a Dosage {
+        entry.dosage.as_ref().unwrap_or(exercise_default)
+    }
+
+    pub(crate) fn check(&self, out: &mut Vec<LibraryError>) {
+        let owner = self.owner();
+        let field = |field: &'static str, problem: String| LibraryError::Field {
+            owner: owner.clone(),
+            field,
+            problem,
+        };
+        if self.version == 0 {
+            out.push(field("version", "starts at 1".into()));
+        }
+        if self.status == Status::Active && self.replaced_by.is_some() {
+            out.push(field("replaced_by", "is only for retired templates".into()));
+        }
+        let basis = self.legal_basis.0.as_str();
+        if !["SEL §", "Sundhedsloven §", "Ældreloven"]
+            .iter()
+            .any(|p| basis.starts_with(p))
+        {
+            out.push(field(
+                "legal_basis",
+                format!("`{basis}` should name the law, e.g. \"SEL §83a\", \"SEL §86 stk. 2\", \"Sundhedsloven §140\""),
+            ));
+        }
+        let f = self.frame;
+        if !(1..=26).contains(&f.weeks) {
+            out.push(field(
+                "frame.weeks",
+                format!("must be 1-26, not {}", f.weeks),
+            ));
+        }
+        if !(1..=7).contains(&f.sessions_per_week) {
+            out.push(field(
+                "frame.sessions_per_week",
+                format!("must be 1-7, not {}", f.sessions_per_week),
+            ));
+        }
+        if !(5..=90).contains(&f.minutes_per_session) {
+            out.push(field(
+                "frame.minutes_per_session",
+                format!("must be 5-90, not {}", f.minutes_per_session),
+            ));
+        }
+        if !(3..=12).contains(&self.exercises.len()) {
+            out.push(field(
+                "exercises",
+                format!(
+                    "has {} lines; a template needs 3 to 12",
+                    self.exercises.len()
+                ),
+            ));
+        }
+        let ids: BTreeSet<_> = self.exercises.iter().map(|e| &e.exercise).collect();
+        if ids.len() != self.exercises.len() {
+            out.push(field("exercises", "lists the same exercise twice".into()));
+        }
+        for entry in &self.exercises {
+            let line_owner = format!("{owner}, line {}", entry.exercise);
+            if let Some(d) = &entry.dosage {
+                d.check(&line_owner, out);
+            }
+            if let Some(note) = &entry.note {
+                for lang in Lang::REQUIRED {
+                    match note.get(&lang) {
+                        Some(n) => check_line(&line_owner, lang.name(), "note", n, LINE_MAX, out),
+                        None => out.push(LibraryError::MissingLanguage {
+                            owner: line_owner.clone(),
+                            language: lang.name(),
+                        }),
+                    }
+                }
+            }
+        }
+        for lang in Lang::REQUIRED {
+            if !self.text.contains_key(&lang) {
+                out.push(LibraryError::MissingLanguage {
+                    owner: owner.clone(),
+                    language: lang.name(),
+                });
+            }
+        }
+        for (lang, t) in &self.text {
+            check_line(&owner, lang.name(), "title", &t.title, TITLE_MAX, out);
+            check_line(
+                &owner,
+                lang.name(),
+                "description",
+                &t.description,
+                SUMMARY_MAX * 2,
+                out,
+            );
+            check_lines(&owner, lang.name(), "goals", &t.goals, 1..=5, out);
+        }
+    }
+}

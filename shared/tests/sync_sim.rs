@@ -1,0 +1,446 @@
+//! The sync core over a simulated network: the scenario, rejections, and a property
+//! test that random interleavings of offline edits and syncs across three devices converge.
+
+use automerge::{ActorId, Automerge};
+use homerehab_shared::auth::Principal;
+use homerehab_shared::docs::{self, CourseDoc, Header, ProgramEdit, SessionLogDoc};
+use homerehab_shared::ids::*;
+use homerehab_shared::model::*;
+use homerehab_shared::sync::sim::{sync, MemoryDevice, MemoryServer, Traffic};
+use homerehab_shared::sync::SyncReport;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+struct World {
+    server: MemoryServer,
+    course: CourseId,
+    therapist: Principal,
+    assistants: [Principal; 2],
+    laptop: MemoryDevice,
+    tablets: [MemoryDevice; 2],
+    actors: Vec<ActorId>,
+    logged: Vec<SessionId>,
+    now: Millis,
+}
+
+fn principal(role: Role, team: TeamId) -> Principal {
+    Principal {
+        user_id: UserId::new(),
+        role,
+        team_id: team,
+        granted_teams: vec![],
+    }
+}
+
+fn line(exercise: &str, position: f64) -> ProgramExercise {
+    ProgramExercise {
+        id: ProgramExerciseId::new(),
+        exercise_ref: exercise.into(),
+        position,
+        dosage: Dosage {
+            sets: 3,
+            reps: Some(10),
+            duration_s: None,
+            hold_s: None,
+            rest_s: Some(60),
+            load: None,
+            side: Side::Both,
+        },
+        instructions: None,
+    }
+}
+
+impl World {
+    fn new() -> World {
+        let team = TeamId::new();
+        let mut w = World {
+            server: MemoryServer::default(),
+            course: CourseId::new(),
+            therapist: principal(Role::Therapist, team),
+            assistants: [
+                principal(Role::Assistant, team),
+                principal(Role::Assistant, team),
+            ],
+            laptop: MemoryDevice::default(),
+            tablets: [MemoryDevice::default(), MemoryDevice::default()],
+            actors: (0..3).map(|_| ActorId::random()).collect(),
+            logged: vec![],
+            now: 1_760_000_000_000,
+        };
+        for (i, who) in [&w.therapist, &w.assistants[0], &w.assistants[1]]
+            .into_iter()
+            .enumerate()
+        {
+            w.server
+                .actors
+                .entry(who.user_id)
+                .or_default()
+                .insert(w.actors[i].clone());
+        }
+        // The therapist creates the course with a program, and its empty session log.
+        let course_header = Header::course(team, w.course);
+        let mut doc = docs::genesis(&course_header).with_actor(w.actors[0].clone());
+        let course = Course {
+            id: w.course,
+            citizen_id: CitizenId::new(),
+            team_id: team,
+            legal_basis: LegalBasis("SEL §83a".into()),
+            start_date: "2026-11-02".into(),
+            planned_weeks: 12,
+            sessions_per_week: 3,
+            minutes_per_session: 15,
+            goals: vec!["Kan rejse sig fra stol uden hjælp".into()],
+            status: CourseStatus::Active,
+            status_reason: None,
+            responsible_therapist: w.therapist.user_id,
+            created_at: w.now,
+        };
+        docs::put_course(&mut doc, &course, w.now).unwrap();
+        let edits = vec![
+            ProgramEdit::Upsert(line("sit-to-stand", 1.0)),
+            ProgramEdit::Upsert(line("heel-raise", 2.0)),
+            ProgramEdit::Upsert(line("tandem-stance", 3.0)),
+        ];
+        docs::edit_program(
+            &mut doc,
+            &edits,
+            w.therapist.user_id,
+            "Program oprettet",
+            w.now,
+        )
+        .unwrap();
+        w.laptop.insert(course_header, doc);
+        let log_header = Header::session_log(team, w.course);
+        w.laptop.insert(
+            log_header,
+            docs::genesis(&log_header).with_actor(w.actors[0].clone()),
+        );
+        w
+    }
+
+    /// One sync of device `i` (0 = laptop, 1–2 = tablets).
+    fn sync_report(&mut self, i: usize) -> (SyncReport, Traffic) {
+        let (dev, who) = match i {
+            0 => (&mut self.laptop, &self.therapist),
+            1 | 2 => (&mut self.tablets[i - 1], &self.assistants[i - 1]),
+            _ => unreachable!(),
+        };
+        let out = sync(dev, &mut self.server, who).unwrap();
+        // Documents new to the device are written as the device from now on.
+        for (_, doc) in dev.docs.values_mut() {
+            doc.set_actor(self.actors[i].clone());
+        }
+        out
+    }
+
+    fn sync(&mut self, i: usize) {
+        let (report, _) = self.sync_report(i);
+        assert!(report.round_trips <= 2, "{report:?}");
+        assert!(
+            report.rejected.is_empty(),
+            "device {i}: {report:?} {:?}",
+            report
+                .rejected
+                .iter()
+                .map(|(d, _)| self.server.docs.get(d).map(|x| x.0.kind))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    fn log_session(&mut self, tablet: usize, sets: usize) -> bool {
+        self.now += 60_000;
+        let now = self.now;
+        let course = self.course;
+        let who = self.assistants[tablet].user_id;
+        let dev = &mut self.tablets[tablet];
+        let Some(course_doc) = dev
+            .docs
+            .get(&DocumentId::course_of(course))
+            .map(|(_, d)| CourseDoc::read(d).unwrap())
+        else {
+            return false; // this tablet has not fetched the course yet
+        };
+        let revision = course_doc.program.latest_revision().map(|r| r.id);
+        let log = dev.doc_mut(DocumentId::session_log_of(course)).unwrap();
+        let session = SessionLog {
+            id: SessionId::new(),
+            course_id: course,
+            performed_by: who,
+            program_revision: revision,
+            started_at: now,
+            ended_at: None,
+            status: SessionStatus::InProgress,
+            not_carried_out: None,
+            general_condition: None,
+            note: None,
+            exercises: BTreeMap::new(),
+        };
+        docs::put_session(log, &session, now).unwrap();
+        for (i, l) in course_doc
+            .program
+            .ordered()
+            .iter()
+            .cycle()
+            .take(sets)
+            .enumerate()
+        {
+            let set = SetLog {
+                reps: Some(8 + i as u32 % 4),
+                duration_s: None,
+                load_kg: None,
+                at: now + i as i64,
+            };
+            docs::log_set(log, session.id, l.id, &l.exercise_ref, &set, now).unwrap();
+        }
+        docs::finish_session(log, session.id, Some(4), Some("God dag"), now).unwrap();
+        SessionLogDoc::read(&*log).unwrap();
+        docs::read_session(&*log, &session.id.to_string()).unwrap();
+        self.logged.push(session.id);
+        true
+    }
+
+    fn therapist_edits(&mut self, step: u32) {
+        self.now += 60_000;
+        let doc = self
+            .laptop
+            .doc_mut(DocumentId::course_of(self.course))
+            .unwrap();
+        let program = CourseDoc::read(doc).unwrap().program;
+        let lines: Vec<_> = program.ordered().into_iter().cloned().collect();
+        let mut edits = vec![ProgramEdit::Upsert(line(
+            &format!("exercise-{step}"),
+            10.0 + step as f64,
+        ))];
+        if let Some(first) = lines.first() {
+            let mut changed = first.clone();
+            changed.dosage.reps = Some(12);
+            edits.push(ProgramEdit::Upsert(changed));
+        }
+        if lines.len() > 3 {
+            edits.push(ProgramEdit::Remove(lines[1].id));
+        }
+        docs::edit_program(doc, &edits, self.therapist.user_id, "Justeret", self.now).unwrap();
+        CourseDoc::read(&*doc).unwrap();
+    }
+
+    fn converge(&mut self) {
+        for _ in 0..2 {
+            for i in 0..3 {
+                self.sync(i);
+            }
+        }
+        let server_docs: Vec<_> = self
+            .server
+            .docs
+            .iter()
+            .map(|(id, (_, d))| (*id, d.get_heads()))
+            .collect();
+        for dev in [&self.laptop, &self.tablets[0], &self.tablets[1]] {
+            let dev_docs: Vec<_> = dev
+                .docs
+                .iter()
+                .map(|(id, (_, d))| (*id, d.get_heads()))
+                .collect();
+            assert_eq!(
+                dev_docs, server_docs,
+                "a device did not converge with the server"
+            );
+        }
+        let log: &Automerge = &self.server.docs[&DocumentId::session_log_of(self.course)].1;
+        let log = SessionLogDoc::read(log).unwrap();
+        let mut ids: Vec<_> = log.sessions.values().map(|s| s.id).collect();
+        let mut logged = self.logged.clone();
+        ids.sort();
+        logged.sort();
+        assert_eq!(ids, logged, "every logged session is present exactly once");
+    }
+}
+
+#[test]
+fn the_offline_scenario_converges_in_any_order() {
+    let mut w = World::new();
+    w.sync(0);
+    w.sync(1);
+    w.sync(2);
+    // Everyone offline: two tablets log sessions for the same citizen, the same day, while the
+    // therapist changes a dosage, adds an exercise and removes one.
+    assert!(w.log_session(0, 24));
+    assert!(w.log_session(1, 24));
+    assert!(w.log_session(0, 12));
+    w.therapist_edits(1);
+    w.therapist_edits(2);
+    let before_edit_rev =
+        CourseDoc::read(&w.tablets[0].docs[&DocumentId::course_of(w.course)].1).unwrap();
+    // Back online in a scrambled order.
+    w.sync(2);
+    w.sync(0);
+    w.sync(1);
+    w.converge();
+    let course = CourseDoc::read(&*w.server.docs[&DocumentId::course_of(w.course)].1).unwrap();
+    assert_eq!(course.program.revisions.len(), 3);
+    let refs: Vec<_> = course
+        .program
+        .ordered()
+        .iter()
+        .map(|l| l.exercise_ref.clone())
+        .collect();
+    assert!(
+        refs.contains(&"exercise-2".to_string()) && !refs.contains(&"heel-raise".to_string()),
+        "{refs:?}"
+    );
+    assert_eq!(course.program.ordered()[0].dosage.reps, Some(12));
+    // Each log says which revision it was performed against: the one the tablet had.
+    let log =
+        SessionLogDoc::read(&*w.server.docs[&DocumentId::session_log_of(w.course)].1).unwrap();
+    let first_rev = before_edit_rev.program.latest_revision().unwrap().id;
+    assert!(log
+        .sessions
+        .values()
+        .all(|s| s.program_revision == Some(first_rev)));
+    assert_eq!(
+        log.sessions.values().map(|s| s.set_count()).sum::<usize>(),
+        60
+    );
+    // The next session on a tablet uses the therapist's new revision.
+    assert!(w.log_session(0, 3));
+    w.converge();
+    let log =
+        SessionLogDoc::read(&*w.server.docs[&DocumentId::session_log_of(w.course)].1).unwrap();
+    let latest = course.program.latest_revision().unwrap().id;
+    assert_eq!(
+        log.sessions[&w.logged[3].to_string()].program_revision,
+        Some(latest)
+    );
+}
+
+#[test]
+fn an_unchanged_reconnect_sends_no_document_down() {
+    let mut w = World::new();
+    w.converge();
+    let (report, traffic) = w.sync_report(1);
+    assert_eq!(
+        (report.round_trips, report.unchanged, report.received),
+        (1, 2, 0)
+    );
+    assert!(traffic.bytes_down < 64, "{traffic:?}");
+}
+
+#[test]
+fn an_assistant_cannot_write_the_program_and_nothing_is_stored() {
+    let mut w = World::new();
+    w.converge();
+    let heads_before = w.server.docs[&DocumentId::course_of(w.course)]
+        .1
+        .get_heads();
+    let who = w.assistants[0].clone();
+    let actor = w.actors[1].clone();
+    let doc = w.tablets[0]
+        .doc_mut(DocumentId::course_of(w.course))
+        .unwrap();
+    doc.set_actor(actor);
+    docs::edit_program(
+        doc,
+        &[ProgramEdit::Upsert(line("push-up", 9.0))],
+        who.user_id,
+        "x",
+        1,
+    )
+    .unwrap();
+    let (report, _) = sync(&mut w.tablets[0], &mut w.server, &who).unwrap();
+    assert_eq!(report.rejected.len(), 1, "{report:?}");
+    assert_eq!(
+        w.server.docs[&DocumentId::course_of(w.course)]
+            .1
+            .get_heads(),
+        heads_before
+    );
+    assert_eq!(w.server.quarantined.len(), 1);
+}
+
+#[test]
+fn an_assistant_cannot_rewrite_a_colleagues_session() {
+    let mut w = World::new();
+    w.converge();
+    assert!(w.log_session(0, 3));
+    w.converge();
+    let victim = w.logged[0];
+    let who = w.assistants[1].clone();
+    let now = w.now + 1;
+    let log = w.tablets[1]
+        .doc_mut(DocumentId::session_log_of(w.course))
+        .unwrap();
+    docs::finish_session(log, victim, Some(1), Some("overskrevet"), now).unwrap();
+    let (report, _) = sync(&mut w.tablets[1], &mut w.server, &who).unwrap();
+    assert_eq!(report.rejected.len(), 1, "{report:?}");
+    assert!(report.rejected[0].1.contains("append-only"), "{report:?}");
+}
+
+#[test]
+fn changes_from_an_unregistered_device_are_refused() {
+    let mut w = World::new();
+    w.converge();
+    w.actors[1] = ActorId::random();
+    for (_, d) in w.tablets[0].docs.values_mut() {
+        d.set_actor(w.actors[1].clone());
+    }
+    assert!(w.log_session(0, 1));
+    let (report, _) = w.sync_report(1);
+    assert!(
+        report.rejected.iter().any(|(_, r)| r.contains("device")),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn a_server_that_lost_history_gets_whole_documents_in_a_second_round_trip() {
+    let mut w = World::new();
+    w.converge();
+    assert!(w.log_session(0, 2));
+    w.sync(1);
+    // The server is restored from an older backup: it lacks the session-log changes, and the
+    // tablet believes it has them.
+    let log_id = DocumentId::session_log_of(w.course);
+    let header = w.server.docs[&log_id].0;
+    w.server.docs.insert(
+        log_id,
+        (header, std::sync::Arc::new(docs::genesis(&header))),
+    );
+    let (report, _) = w.sync_report(1);
+    assert_eq!(report.round_trips, 2, "{report:?}");
+    assert!(report.unresolved.is_empty());
+    let log = SessionLogDoc::read(&*w.server.docs[&log_id].1).unwrap();
+    assert_eq!(log.sessions.len(), 1);
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Log { tablet: usize, sets: usize },
+    Edit,
+    Sync(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0usize..2, 1usize..6).prop_map(|(tablet, sets)| Op::Log { tablet, sets }),
+        1 => Just(Op::Edit),
+        3 => (0usize..3).prop_map(Op::Sync),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #[test]
+    fn random_interleavings_converge_with_every_session_once(ops in proptest::collection::vec(op(), 1..30)) {
+        let mut w = World::new();
+        w.sync(0);
+        let mut step = 0;
+        for op in ops {
+            match op {
+                Op::Log { tablet, sets } => { w.log_session(tablet, sets); }
+                Op::Edit => { step += 1; w.therapist_edits(step); }
+                Op::Sync(i) => w.sync(i),
+            }
+        }
+        w.converge();
+    }
+}
