@@ -1,1 +1,153 @@
-fn main() {}
+//! `scripts/bench sync`: the sync benchmark against the real server on loopback.
+//!
+//! Prints figures as it goes; the last line is one JSON object (keys fixed by issue #3).
+
+use homerehab_core::client;
+use homerehab_scenarios::*;
+use homerehab_shared::ids::*;
+use homerehab_shared::model::*;
+use std::time::Instant;
+
+const DOCS_COURSES: usize = 100; // 100 courses = 200 documents (course + session log)
+const CHANGED: usize = 10;
+const ROUNDS: usize = 10;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let server = Server::start(&tmp.path().join("server"));
+    server.create_team("Bench");
+    server.create_user("terapeut", "therapist", "Bench");
+    server.create_user("assistent", "assistant", "Bench");
+    let laptop = Device::login(&tmp.path().join("laptop"), &server, "terapeut").await;
+    let courses: Vec<CourseId> = (0..DOCS_COURSES)
+        .map(|_| create_course(&laptop, CitizenId::new()))
+        .collect();
+    laptop.sync().await;
+    let tablet = Device::login(&tmp.path().join("tablet"), &server, "assistent").await;
+    tablet.sync().await;
+    let docs_total = tablet.store().document_count()? as usize;
+    println!("setup: {docs_total} documents on the tablet");
+
+    // 1. Reconnect with 200 documents of which 10 changed, repeated for stable CPU figures.
+    let (mut rt, mut up, mut down) = (0u32, 0usize, 0usize);
+    let mut cpu_changed = 0.0;
+    for r in 0..ROUNDS {
+        for c in courses
+            .iter()
+            .skip(r * CHANGED % DOCS_COURSES)
+            .take(CHANGED)
+        {
+            log_session(&tablet, *c);
+        }
+        let cpu0 = server.cpu_ms();
+        let (report, traffic) = client::sync_now(&tablet.store).await?;
+        cpu_changed += server.cpu_ms() - cpu0;
+        assert_eq!(report.pushed as usize, CHANGED);
+        rt = rt.max(report.round_trips);
+        up += traffic.bytes_up;
+        down += traffic.bytes_down;
+    }
+    let (bytes_up, bytes_down) = (up / ROUNDS, down / ROUNDS);
+    println!("reconnect {docs_total} docs, {CHANGED} changed: {rt} round trips, {bytes_up} B up, {bytes_down} B down");
+
+    // 2. Unchanged reconnects: the server answers from stored heads.
+    let unchanged_rounds = 50;
+    let cpu0 = server.cpu_ms();
+    let mut unchanged_up = 0;
+    for _ in 0..unchanged_rounds {
+        let (report, traffic) = client::sync_now(&tablet.store).await?;
+        assert_eq!(report.unchanged as usize, docs_total);
+        unchanged_up = traffic.bytes_up;
+    }
+    let cpu_unchanged = server.cpu_ms() - cpu0;
+    let per_unchanged = cpu_unchanged / (unchanged_rounds * docs_total) as f64;
+    // The changed rounds also carried 190 unchanged entries each; subtract their share.
+    let per_changed = (cpu_changed - per_unchanged * ((docs_total - CHANGED) * ROUNDS) as f64)
+        / (CHANGED * ROUNDS) as f64;
+    println!(
+        "server CPU: {per_changed:.3} ms per changed doc, {per_unchanged:.4} ms per unchanged doc"
+    );
+
+    // 3. Bytes up for one 24-set session: a sync with one changed document minus the manifest.
+    log_session(&tablet, courses[0]);
+    let (_, traffic) = client::sync_now(&tablet.store).await?;
+    let session_bytes = traffic.bytes_up.saturating_sub(unchanged_up);
+    println!(
+        "one 24-set session: {session_bytes} B up (compressed, over the {unchanged_up} B manifest)"
+    );
+
+    // 4. Time to durably log one set (SQLite commit with synchronous=FULL).
+    let mut times = Vec::new();
+    {
+        let mut s = tablet.store();
+        let line = s.course_doc(courses[1])?.program.ordered()[0].clone();
+        let session = s.start_session(courses[1])?;
+        for i in 0..600 {
+            let set = SetLog {
+                reps: Some(10),
+                duration_s: None,
+                load_kg: None,
+                at: homerehab_core::store::now_ms() + i,
+            };
+            let t0 = Instant::now();
+            s.log_set(courses[1], session.id, &line, &set)?;
+            times.push(t0.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let (p50, p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
+    println!("log one set: p50 {p50:.3} ms, p99 {p99:.3} ms");
+
+    // 5. Throughput: 50 concurrent tablets, each pushing changed documents.
+    let clients = 50;
+    let per_client = 4;
+    let mut tablets = Vec::new();
+    for i in 0..clients {
+        let d = Device::login(&tmp.path().join(format!("t{i}")), &server, "assistent").await;
+        d.sync().await;
+        tablets.push(d);
+    }
+    for (i, d) in tablets.iter().enumerate() {
+        for k in 0..per_client {
+            log_session(d, courses[(i * per_client + k) % DOCS_COURSES]);
+        }
+    }
+    let t0 = Instant::now();
+    let handles: Vec<_> = tablets
+        .iter()
+        .map(|d| {
+            let store = d.store.clone();
+            tokio::spawn(async move { client::sync_now(&store).await.map(|(r, _)| r.pushed) })
+        })
+        .collect();
+    let mut pushed = 0;
+    for h in handles {
+        pushed += h.await??;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let changed_docs_per_s = pushed as f64 / secs;
+    println!("{clients} concurrent clients: {pushed} changed docs in {secs:.2} s = {changed_docs_per_s:.0} changed docs/s");
+
+    println!(
+        "{}",
+        serde_json::json!({
+            "docs_total": docs_total,
+            "docs_changed": CHANGED,
+            "round_trips": rt,
+            "bytes_up": bytes_up,
+            "bytes_down": bytes_down,
+            "server_cpu_ms_per_changed_doc": (per_changed * 1000.0).round() / 1000.0,
+            "server_cpu_ms_per_unchanged_doc": (per_unchanged * 10000.0).round() / 10000.0,
+            "session_bytes_up_compressed": session_bytes,
+            "log_set_ms_p50": (p50 * 1000.0).round() / 1000.0,
+            "log_set_ms_p99": (p99 * 1000.0).round() / 1000.0,
+            "changed_docs_per_s": changed_docs_per_s.round(),
+        })
+    );
+    Ok(())
+}

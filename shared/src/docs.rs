@@ -168,7 +168,7 @@ pub fn genesis(header: &Header) -> Automerge {
 }
 
 /// Reads a document's header and checks its schema version.
-pub fn read_header(doc: &impl autosurgeon::ReadDoc, id: DocumentId) -> Result<Header, SchemaError> {
+pub fn read_header(doc: &Automerge, id: DocumentId) -> Result<Header, SchemaError> {
     let schema: u64 =
         hydrate_prop(doc, ROOT, "schema").map_err(|_| SchemaError::Header("schema"))?;
     if schema > SCHEMA_VERSION {
@@ -178,8 +178,13 @@ pub fn read_header(doc: &impl autosurgeon::ReadDoc, id: DocumentId) -> Result<He
     let kind = DocumentKind::parse(&kind).ok_or(SchemaError::Header("kind"))?;
     let team_id: TeamId =
         hydrate_prop(doc, ROOT, "team_id").map_err(|_| SchemaError::Header("team_id"))?;
-    let course_id: Option<CourseId> =
-        hydrate_prop(doc, ROOT, "course_id").map_err(|_| SchemaError::Header("course_id"))?;
+    // autosurgeon reads a missing key as an error even for `Option`, so look first.
+    let course_id: Option<CourseId> = match ReadDoc::get(doc, &ROOT, "course_id")? {
+        None => None,
+        Some(_) => Some(
+            hydrate_prop(doc, ROOT, "course_id").map_err(|_| SchemaError::Header("course_id"))?,
+        ),
+    };
     let header = Header {
         id,
         kind,
@@ -470,6 +475,14 @@ pub fn log_set(
             _ => return Err(SchemaError::NotFound("sets")),
         };
         let len = tx.length(&sets);
+        // The same bound the server checks, so a device never stores what will be refused.
+        if len >= MAX_SETS_PER_EXERCISE {
+            return Err(Invalid {
+                field: "exercise.sets".into(),
+                problem: format!("more than {MAX_SETS_PER_EXERCISE} sets"),
+            }
+            .into());
+        }
         reconcile_insert(tx, sets, len, set)?;
         Ok(())
     })

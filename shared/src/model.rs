@@ -11,6 +11,9 @@ use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Most sets one exercise can have in one session.
+pub const MAX_SETS_PER_EXERCISE: usize = 50;
+
 /// Unix time in milliseconds.
 pub type Millis = i64;
 
@@ -402,8 +405,11 @@ impl ExerciseLog {
     pub fn validate(&self) -> Result<(), Invalid> {
         check_scale("exercise.borg", self.borg, 10)?;
         check_scale("exercise.pain", self.pain, 10)?;
-        if self.sets.len() > 50 {
-            return Err(invalid("exercise.sets", "more than 50 sets"));
+        if self.sets.len() > MAX_SETS_PER_EXERCISE {
+            return Err(invalid(
+                "exercise.sets",
+                format!("more than {MAX_SETS_PER_EXERCISE} sets"),
+            ));
         }
         if self.outcome == Some(ExerciseOutcome::Skipped)
             && self

@@ -1,0 +1,275 @@
+//! Harness for cross-crate scenarios and the sync benchmark: starts the real `sync-server`
+//! binary on loopback with a temp data dir, creates teams and users through its CLI, and opens
+//! device stores (real SQLite files) that sign in over HTTP.
+
+use homerehab_core::client::{self, SharedStore};
+use homerehab_core::store::{now_ms, Store};
+use homerehab_shared::docs::ExerciseFeedback;
+use homerehab_shared::ids::*;
+use homerehab_shared::model::*;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const PASSWORD: &str = "korrekt-hest-batteri";
+
+/// The folder holding the workspace's built binaries (next to this test or bench binary).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut dir = exe.parent().expect("exe dir").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+pub fn binary(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} is not built; run `cargo build --workspace --bins` first (scripts/test does)",
+        p.display()
+    );
+    p
+}
+
+/// The real sync server, as a child process on a loopback port.
+pub struct Server {
+    pub data_dir: PathBuf,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    /// Creates the data dir's teams and users, then starts serving.
+    pub fn start(data_dir: &Path) -> Server {
+        let mut s = Server {
+            data_dir: data_dir.to_path_buf(),
+            port: free_port(),
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn admin(&self, args: &[&str]) {
+        let out = Command::new(binary("sync-server"))
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(args)
+            .output()
+            .expect("run sync-server");
+        assert!(
+            out.status.success(),
+            "sync-server {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn create_team(&self, name: &str) {
+        self.admin(&["create-team", "--name", name]);
+    }
+
+    pub fn create_user(&self, username: &str, role: &str, team: &str) {
+        self.admin(&[
+            "create-user",
+            "--username",
+            username,
+            "--role",
+            role,
+            "--team",
+            team,
+            "--password",
+            PASSWORD,
+        ]);
+    }
+
+    /// Starts (again) on the same port and data dir; waits until /healthz answers.
+    pub fn restart(&mut self) {
+        let child = Command::new(binary("sync-server"))
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg("serve")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start sync-server");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("sync-server did not start listening");
+    }
+
+    /// SIGKILL: no shutdown, no flushing.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().ok();
+            c.wait().ok();
+        }
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// CPU time (user + system) the server process has used, in milliseconds.
+    pub fn cpu_ms(&self) -> f64 {
+        let pid = self.pid().expect("running");
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
+        let after_comm = &stat[stat.rfind(')').expect("comm") + 2..];
+        let fields: Vec<&str> = after_comm.split_whitespace().collect();
+        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        ticks * 1000.0 / hz
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A device: its own SQLite store in its own folder.
+pub struct Device {
+    pub dir: PathBuf,
+    pub store: SharedStore,
+}
+
+impl Device {
+    pub fn open(dir: &Path) -> Device {
+        Device {
+            dir: dir.to_path_buf(),
+            store: Arc::new(Mutex::new(Store::open(dir).expect("open store"))),
+        }
+    }
+
+    pub async fn login(dir: &Path, server: &Server, username: &str) -> Device {
+        let d = Device::open(dir);
+        client::login(&d.store, &server.url(), username, PASSWORD)
+            .await
+            .expect("login");
+        d
+    }
+
+    pub fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap()
+    }
+
+    pub async fn sync(&self) -> homerehab_shared::sync::SyncReport {
+        let (report, _) = client::sync_now(&self.store).await.expect("sync");
+        assert!(report.rejected.is_empty(), "{report:?}");
+        report
+    }
+
+    pub fn me(&self) -> homerehab_core::store::Identity {
+        self.store().identity().unwrap().unwrap()
+    }
+}
+
+pub fn program_line(exercise: &str, position: f64, sets: u32) -> ProgramExercise {
+    ProgramExercise {
+        id: ProgramExerciseId::new(),
+        exercise_ref: exercise.into(),
+        position,
+        dosage: Dosage {
+            sets,
+            reps: Some(10),
+            duration_s: None,
+            hold_s: None,
+            rest_s: Some(60),
+            load: None,
+            side: Side::Both,
+        },
+        instructions: Some("Hold fast i stolen ved behov".into()),
+    }
+}
+
+/// A therapist creates a course with a 3-exercise program (8 sets each: a 24-set session).
+pub fn create_course(therapist: &Device, citizen: CitizenId) -> CourseId {
+    let me = therapist.me();
+    let course = Course {
+        id: CourseId::new(),
+        citizen_id: citizen,
+        team_id: me.team_id,
+        legal_basis: LegalBasis("SEL §83a".into()),
+        start_date: "2026-11-02".into(),
+        planned_weeks: 12,
+        sessions_per_week: 3,
+        minutes_per_session: 15,
+        goals: vec!["Kan gå på trapper igen".into()],
+        status: CourseStatus::Active,
+        status_reason: None,
+        responsible_therapist: me.user_id,
+        created_at: now_ms(),
+    };
+    let program = [
+        program_line("sit-to-stand", 1.0, 8),
+        program_line("heel-raise", 2.0, 8),
+        program_line("tandem-stance", 3.0, 8),
+    ];
+    therapist
+        .store()
+        .create_course(&course, &program)
+        .expect("create course");
+    course.id
+}
+
+/// An assistant guides a whole session: every set of every exercise, feedback, finish.
+pub fn log_session(tablet: &Device, course: CourseId) -> SessionId {
+    let mut s = tablet.store();
+    let lines: Vec<ProgramExercise> = s
+        .course_doc(course)
+        .unwrap()
+        .program
+        .ordered()
+        .into_iter()
+        .cloned()
+        .collect();
+    let session = s.start_session(course).unwrap();
+    for line in &lines {
+        for i in 0..line.dosage.sets {
+            let set = SetLog {
+                reps: Some(8 + i % 3),
+                duration_s: None,
+                load_kg: Some(2.0),
+                at: now_ms(),
+            };
+            s.log_set(course, session.id, line, &set).unwrap();
+        }
+        let fb = ExerciseFeedback {
+            outcome: ExerciseOutcome::Done,
+            skip_reason: None,
+            borg: Some(5),
+            pain: Some(2),
+            note: None,
+        };
+        s.record_feedback(course, session.id, line, &fb).unwrap();
+    }
+    s.finish_session(course, session.id, Some(4), Some("Borger i godt humør"))
+        .unwrap();
+    session.id
+}
