@@ -85,18 +85,29 @@ async fn main() -> anyhow::Result<()> {
     let mut times = Vec::new();
     {
         let mut s = tablet.store();
-        let line = s.course_doc(courses[1])?.program.ordered()[0].clone();
-        let session = s.start_session(courses[1])?;
-        for i in 0..600 {
-            let set = SetLog {
-                reps: Some(10),
-                duration_s: None,
-                load_kg: None,
-                at: homerehab_core::store::now_ms() + i,
-            };
-            let t0 = Instant::now();
-            s.log_set(courses[1], session.id, &line, &set)?;
-            times.push(t0.elapsed().as_secs_f64() * 1000.0);
+        let lines: Vec<_> = s
+            .course_doc(courses[1])?
+            .program
+            .ordered()
+            .into_iter()
+            .cloned()
+            .collect();
+        // 4 sessions × 3 exercises × 50 sets (the most one exercise takes) = 600 timed sets.
+        for _ in 0..4 {
+            let session = s.start_session(courses[1])?;
+            for line in &lines {
+                for i in 0..MAX_SETS_PER_EXERCISE as i64 {
+                    let set = SetLog {
+                        reps: Some(10),
+                        duration_s: None,
+                        load_kg: None,
+                        at: homerehab_core::store::now_ms() + i,
+                    };
+                    let t0 = Instant::now();
+                    s.log_set(courses[1], session.id, line, &set)?;
+                    times.push(t0.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
         }
     }
     times.sort_by(f64::total_cmp);

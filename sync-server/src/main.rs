@@ -1,1 +1,145 @@
-fn main() {}
+//! The `sync-server` binary: parses the command line and runs one subcommand.
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use homerehab_shared::model::Role;
+use homerehab_sync_server::auth::Passwords;
+use homerehab_sync_server::config::{Cli, Command, Config};
+use homerehab_sync_server::http::{self, AppState};
+use homerehab_sync_server::seed;
+use homerehab_sync_server::store::{now_ms, NewUser, SqliteStore, Store};
+use std::io::BufRead;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let config = Config::resolve(&cli.settings)?;
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::CreateTeam { name, municipality } => {
+            let store = open(&config)?;
+            let m = store.ensure_municipality(&municipality)?;
+            let team = store.ensure_team(m, &name)?;
+            println!("team '{name}' of {municipality}: {team}");
+            Ok(())
+        }
+        Command::CreateUser {
+            username,
+            display_name,
+            role,
+            team,
+            grants,
+            password_stdin,
+            password,
+        } => {
+            let store = open(&config)?;
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role '{role}': assistant, therapist, leader or admin")
+            })?;
+            let find = |t: &str| -> anyhow::Result<_> {
+                store
+                    .find_team(t)?
+                    .with_context(|| format!("no team '{t}'; create it first"))
+            };
+            let team_id = find(&team)?;
+            let granted_teams = grants
+                .iter()
+                .map(|t| find(t))
+                .collect::<anyhow::Result<_>>()?;
+            let password = match (password_stdin, password) {
+                (true, _) => {
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+                (false, Some(p)) => p.expose().to_string(),
+                (false, None) => bail!("give --password-stdin or --password"),
+            };
+            if password.chars().count() < 8 {
+                bail!("the password must have at least 8 characters");
+            }
+            let password_hash = Passwords::new(config.password_cost).hash(&password)?;
+            let id = store.create_user(&NewUser {
+                display_name: display_name.unwrap_or_else(|| username.clone()),
+                username: username.clone(),
+                password_hash,
+                role,
+                team_id,
+                granted_teams,
+            })?;
+            println!("user '{username}' ({}): {id}", role.as_str());
+            Ok(())
+        }
+        Command::SeedDemo => {
+            let store = open(&config)?;
+            let report = seed::seed_demo(&store, &Passwords::new(config.password_cost), now_ms())?;
+            println!(
+                "{} in {}: {} documents created",
+                seed::MUNICIPALITY,
+                config.database_path().display(),
+                report.documents_created
+            );
+            println!("demo users (password for all: {}):", seed::DEMO_PASSWORD);
+            for (username, name, role, team, created) in report.users {
+                let note = if created { "" } else { " (existed)" };
+                println!(
+                    "  {username:<12} {:<10} {name:<22} {team}{note}",
+                    role.as_str()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn open(config: &Config) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open(&config.database_path())
+        .with_context(|| format!("opening {}", config.database_path().display()))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let state = AppState::open(&config)
+        .with_context(|| format!("opening {}", config.database_path().display()))?;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("binding {}", config.bind))?;
+    tracing::info!(addr = %listener.local_addr()?, db = %config.database_path().display(), "serving");
+    http::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on ctrl-c or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

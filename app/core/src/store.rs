@@ -10,6 +10,7 @@ use automerge::{ActorId, Automerge, ChangeHash};
 use homerehab_shared::docs::{self, CourseDoc, DocumentKind, Header, RosterDoc, SessionLogDoc};
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
+use homerehab_shared::sync::client::WholeDocument;
 use homerehab_shared::sync::{ClientStorage, Hash, Offer};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use rusqlite_migration::{Migrations, M};
@@ -849,10 +850,7 @@ impl ClientStorage for Store {
                 let doc = self
                     .load(id)?
                     .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
-                doc.get_changes(&since)
-                    .iter()
-                    .flat_map(|c| c.raw_bytes().to_vec())
-                    .collect()
+                homerehab_shared::sync::changes_since(doc, &since)
             } else {
                 Vec::new()
             };
@@ -870,10 +868,11 @@ impl ClientStorage for Store {
         Ok(ranked.into_iter().map(|(_, o)| o).collect())
     }
 
-    fn whole(&mut self, id: DocumentId) -> Result<Option<(Vec<Hash>, Vec<u8>)>> {
-        Ok(self
-            .load(id)?
-            .map(|d| (d.get_heads().iter().map(|h| h.0).collect(), d.save())))
+    fn whole(&mut self, id: DocumentId) -> Result<Option<WholeDocument>> {
+        Ok(self.load(id)?.map(|d| WholeDocument {
+            heads: d.get_heads().iter().map(|h| h.0).collect(),
+            saved: d.save(),
+        }))
     }
 
     fn absorb(

@@ -12,7 +12,7 @@ pub trait ClientStorage {
     /// confirmed. Rosters and courses come before session logs (a log needs its course first).
     fn offers(&mut self) -> Result<Vec<Offer>, Self::Error>;
     /// The whole saved document with its heads.
-    fn whole(&mut self, id: DocumentId) -> Result<Option<(Vec<Hash>, Vec<u8>)>, Self::Error>;
+    fn whole(&mut self, id: DocumentId) -> Result<Option<WholeDocument>, Self::Error>;
     /// Applies changes from the server and records the heads it confirmed. `header` is given
     /// for a document new to this device.
     fn absorb(
@@ -22,6 +22,12 @@ pub trait ClientStorage {
         changes: &[u8],
         server_heads: &[Hash],
     ) -> Result<(), Self::Error>;
+}
+
+/// A whole saved document, sent when the server misses history.
+pub struct WholeDocument {
+    pub heads: Vec<Hash>,
+    pub saved: Vec<u8>,
 }
 
 /// What one sync did, for the status line and the tests.
@@ -117,11 +123,11 @@ impl ClientRound {
         self.report.round_trips += 1;
         let mut offers = Vec::new();
         for id in want_full {
-            if let Some((heads, bytes)) = storage.whole(id)? {
+            if let Some(whole) = storage.whole(id)? {
                 offers.push(Offer {
                     doc: id,
-                    heads,
-                    changes: bytes,
+                    heads: whole.heads,
+                    changes: whole.saved,
                 });
             }
         }

@@ -16,3 +16,30 @@ pub mod wire;
 pub use client::{ClientRound, ClientStorage, SyncReport};
 pub use server::{serve_sync, ServeStats, ServerStorage};
 pub use wire::{Hash, Offer, Reply, ReplyStatus, SyncRequest, SyncResponse, PROTOCOL_VERSION};
+
+use automerge::{Automerge, ChangeHash, ReadDoc};
+
+/// The changes of `doc` that are not in the history of `since`, encoded for the wire as one
+/// Automerge *bundle* (columnar and compressed like a saved document, with dependencies inside
+/// the bundle referenced by index instead of a 32-byte hash each), which `load_incremental`
+/// reads like raw changes. Hashes in `since` that `doc` does not know are ignored. Empty when
+/// nothing is new.
+pub fn changes_since(doc: &Automerge, since: &[ChangeHash]) -> Vec<u8> {
+    let known: Vec<ChangeHash> = since
+        .iter()
+        .copied()
+        .filter(|h| doc.get_change_by_hash(h).is_some())
+        .collect();
+    let changes = doc.get_changes(&known);
+    if changes.is_empty() {
+        return Vec::new();
+    }
+    match doc.bundle(changes.iter().map(|c| c.hash())) {
+        Ok(bundle) => bundle.bytes().to_vec(),
+        // The bundle format is marked experimental upstream; raw changes always work.
+        Err(_) => changes
+            .iter()
+            .flat_map(|c| c.raw_bytes().to_vec())
+            .collect(),
+    }
+}

@@ -8,7 +8,7 @@ use crate::admission::{admit, Admitted};
 use crate::auth::{authorize, Access, Principal};
 use crate::docs::{DocumentKind, Header};
 use crate::ids::DocumentId;
-use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
+use automerge::{ActorId, Automerge, ReadDoc};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -48,19 +48,6 @@ pub struct ServeStats {
     pub accepted: u32,
     pub rejected: u32,
     pub sent_new: u32,
-}
-
-fn changes_bytes(doc: &Automerge, since: &[ChangeHash]) -> Vec<u8> {
-    // Only hashes the server knows bound the delta; unknown ones would be ignored anyway.
-    let known: Vec<ChangeHash> = since
-        .iter()
-        .copied()
-        .filter(|h| doc.get_change_by_hash(h).is_some())
-        .collect();
-    doc.get_changes(&known)
-        .iter()
-        .flat_map(|c| c.raw_bytes().to_vec())
-        .collect()
 }
 
 fn new_bytes(a: &Admitted) -> Vec<u8> {
@@ -252,7 +239,7 @@ fn reply_with(
     status: ReplyStatus,
     device_heads: &[Hash],
 ) -> Reply {
-    let changes = changes_bytes(doc, &from_hashes(device_heads));
+    let changes = super::changes_since(doc, &from_hashes(device_heads));
     Reply {
         doc: id,
         status,

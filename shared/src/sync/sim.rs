@@ -2,7 +2,7 @@
 //! exercised (and property-tested) without processes or sockets. Every message still goes
 //! through the real codec.
 
-use super::client::{ClientRound, ClientStorage, SyncReport};
+use super::client::{ClientRound, ClientStorage, SyncReport, WholeDocument};
 use super::server::{serve_sync, ServerStorage};
 use super::wire::{self, from_hashes, to_hashes, Hash, Limits, Offer};
 use crate::auth::{authorize, Access, Principal};
@@ -94,11 +94,7 @@ impl ClientStorage for MemoryDevice {
             .into_iter()
             .map(|(id, (_, doc))| {
                 let since = self.server_heads.get(id).cloned().unwrap_or_default();
-                let changes = doc
-                    .get_changes(&since)
-                    .iter()
-                    .flat_map(|c| c.raw_bytes().to_vec())
-                    .collect();
+                let changes = super::changes_since(doc, &since);
                 Offer {
                     doc: *id,
                     heads: to_hashes(&doc.get_heads()),
@@ -107,11 +103,11 @@ impl ClientStorage for MemoryDevice {
             })
             .collect())
     }
-    fn whole(&mut self, id: DocumentId) -> Result<Option<(Vec<Hash>, Vec<u8>)>, SimError> {
-        Ok(self
-            .docs
-            .get(&id)
-            .map(|(_, d)| (to_hashes(&d.get_heads()), d.save())))
+    fn whole(&mut self, id: DocumentId) -> Result<Option<WholeDocument>, SimError> {
+        Ok(self.docs.get(&id).map(|(_, d)| WholeDocument {
+            heads: to_hashes(&d.get_heads()),
+            saved: d.save(),
+        }))
     }
     fn absorb(
         &mut self,
@@ -120,11 +116,14 @@ impl ClientStorage for MemoryDevice {
         changes: &[u8],
         heads: &[Hash],
     ) -> Result<(), SimError> {
-        if !self.docs.contains_key(&id) {
-            let h = header.ok_or_else(|| SimError("a new document came without header".into()))?;
-            self.docs.insert(id, (*h, Automerge::new()));
-        }
-        let (_, doc) = self.docs.get_mut(&id).expect("inserted above");
+        let (_, doc) = match self.docs.entry(id) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let h =
+                    header.ok_or_else(|| SimError("a new document came without header".into()))?;
+                e.insert((*h, Automerge::new()))
+            }
+        };
         doc.load_incremental(changes)
             .map_err(|e| SimError(e.to_string()))?;
         self.server_heads.insert(id, from_hashes(heads));

@@ -1,0 +1,229 @@
+//! Login, tokens and the [`Authenticated`] extractor.
+//!
+//! A login checks the argon2 password hash, registers the device's Automerge actor id to the
+//! user and hands out a random 32-byte token (hex). Only the token's SHA-256 is stored, so a
+//! copy of the database does not hold usable tokens.
+
+use crate::config::{Config, PasswordCost};
+use crate::error::{Error, Result};
+use crate::http::ApiError;
+use crate::store::{now_ms, Store, UserRecord};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use automerge::ActorId;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use homerehab_shared::auth::Principal;
+use homerehab_shared::model::Millis;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// Hashes and verifies passwords.
+pub struct Passwords {
+    argon: Argon2<'static>,
+    /// Verified when the user is unknown, so both cases cost the same.
+    dummy: OnceLock<String>,
+}
+
+impl Passwords {
+    pub fn new(cost: PasswordCost) -> Self {
+        let params = match cost {
+            PasswordCost::Standard => Params::default(),
+            PasswordCost::Insecure => Params::new(256, 1, 1, None).expect("valid parameters"),
+        };
+        Passwords {
+            argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            dummy: OnceLock::new(),
+        }
+    }
+
+    pub fn hash(&self, password: &str) -> Result<String> {
+        let salt = SaltString::generate(&mut OsRng);
+        self.argon
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| Error::PasswordHash(e.to_string()))
+    }
+
+    /// Whether `password` matches `hash`; with no hash, spends the same time and says no.
+    pub fn verify(&self, hash: Option<&str>, password: &str) -> bool {
+        let Some(hash) = hash else {
+            let dummy = self
+                .dummy
+                .get_or_init(|| self.hash("no such user").expect("hashing a constant works"));
+            let _ = self.matches(dummy, password);
+            return false;
+        };
+        self.matches(hash, password)
+    }
+
+    fn matches(&self, hash: &str, password: &str) -> bool {
+        PasswordHash::new(hash)
+            .map(|parsed| {
+                self.argon
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    }
+}
+
+/// A successful login.
+pub struct Login {
+    pub token: String,
+    pub expires_at: Millis,
+    pub user: UserRecord,
+}
+
+/// Why a request is not authenticated.
+#[derive(Debug)]
+pub enum AuthRejection {
+    MissingToken,
+    InvalidToken,
+    ExpiredToken,
+    Internal(Error),
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        let e = match self {
+            AuthRejection::MissingToken => {
+                ApiError::Unauthorized("send Authorization: Bearer <token>; log in first")
+            }
+            AuthRejection::InvalidToken => ApiError::Unauthorized("the token is not valid; log in"),
+            AuthRejection::ExpiredToken => {
+                ApiError::Unauthorized("the token expired; log in again")
+            }
+            AuthRejection::Internal(e) => ApiError::Internal(e),
+        };
+        e.into_response()
+    }
+}
+
+/// Logins and token checks over a [`Store`]. All methods block.
+pub struct AuthService {
+    store: Arc<dyn Store>,
+    passwords: Passwords,
+    token_ttl: Duration,
+}
+
+fn token_hash(token_bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(token_bytes).into()
+}
+
+impl AuthService {
+    pub fn new(store: Arc<dyn Store>, config: &Config) -> Self {
+        AuthService {
+            store,
+            passwords: Passwords::new(config.password_cost),
+            token_ttl: config.token_ttl,
+        }
+    }
+
+    pub fn passwords(&self) -> &Passwords {
+        &self.passwords
+    }
+
+    /// `None` when the username or password is wrong (deliberately not saying which).
+    pub fn login(&self, username: &str, password: &str, actor: &ActorId) -> Result<Option<Login>> {
+        let user = self.store.user_by_username(username)?;
+        let hash = user.as_ref().map(|u| u.password_hash.as_str());
+        if !self.passwords.verify(hash, password) {
+            return Ok(None);
+        }
+        let user = user.expect("verify fails without a hash");
+        self.store.register_actor(user.id, actor)?;
+        let mut raw = [0u8; 32];
+        OsRng.fill_bytes(&mut raw);
+        let now = now_ms();
+        let expires_at = now.saturating_add(self.token_ttl.as_millis() as Millis);
+        self.store
+            .insert_token(&token_hash(&raw), user.id, expires_at, now)?;
+        Ok(Some(Login {
+            token: hex::encode(raw),
+            expires_at,
+            user,
+        }))
+    }
+
+    pub fn authenticate(&self, token: &str) -> Result<Principal, AuthRejection> {
+        let raw = parse_token(token)?;
+        match self.store.user_by_token(&token_hash(&raw)) {
+            Ok(Some((_, expires_at))) if expires_at <= now_ms() => Err(AuthRejection::ExpiredToken),
+            Ok(Some((user, _))) => Ok(user.principal()),
+            Ok(None) => Err(AuthRejection::InvalidToken),
+            Err(e) => Err(AuthRejection::Internal(e)),
+        }
+    }
+
+    pub fn logout(&self, token: &str) -> Result<(), AuthRejection> {
+        let raw = parse_token(token)?;
+        self.store
+            .delete_token(&token_hash(&raw))
+            .map_err(AuthRejection::Internal)
+    }
+}
+
+fn parse_token(token: &str) -> Result<[u8; 32], AuthRejection> {
+    let mut raw = [0u8; 32];
+    hex::decode_to_slice(token, &mut raw).map_err(|_| AuthRejection::InvalidToken)?;
+    Ok(raw)
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer(headers: &HeaderMap) -> Result<&str, AuthRejection> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(AuthRejection::MissingToken)
+}
+
+/// The authenticated user of a request: a handler taking this runs only with a valid token.
+#[derive(Clone, Debug)]
+pub struct Authenticated(pub Principal);
+
+impl<S> FromRequestParts<S> for Authenticated
+where
+    Arc<AuthService>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let token = bearer(&parts.headers)?.to_owned();
+        let auth = Arc::<AuthService>::from_ref(state);
+        tokio::task::spawn_blocking(move || auth.authenticate(&token))
+            .await
+            .map_err(|e| AuthRejection::Internal(Error::Task(e.to_string())))?
+            .map(Authenticated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_and_unknown_users_never_pass() {
+        let p = Passwords::new(PasswordCost::Insecure);
+        let h = p.hash("demo1234").unwrap();
+        assert!(p.verify(Some(&h), "demo1234"));
+        assert!(!p.verify(Some(&h), "demo12345"));
+        assert!(!p.verify(None, "no such user"));
+        assert!(!p.verify(Some("not a phc string"), "x"));
+    }
+
+    #[test]
+    fn tokens_must_be_64_hex_chars() {
+        assert!(parse_token(&"ab".repeat(32)).is_ok());
+        assert!(parse_token("abc").is_err());
+        assert!(parse_token(&"zz".repeat(32)).is_err());
+    }
+}

@@ -1,0 +1,269 @@
+//! Command line and configuration. Settings are layered: flags > `HOMEREHAB_*` environment
+//! variables > the TOML file given by `--config` > defaults. See `config.example.toml`.
+
+use crate::error::{Error, Result};
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The example configuration, with every setting and its default.
+pub const EXAMPLE: &str = include_str!("../config.example.toml");
+
+#[derive(Debug, Parser)]
+#[command(name = "sync-server", version, about = "The Homerehab sync server")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API until SIGTERM or ctrl-c.
+    Serve,
+    /// Create a team (and its municipality if new).
+    CreateTeam {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "Thisted Kommune")]
+        municipality: String,
+    },
+    /// Create a user.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// assistant, therapist, leader or admin.
+        #[arg(long)]
+        role: String,
+        /// The user's own team, by name or id.
+        #[arg(long)]
+        team: String,
+        /// Further teams the user may serve, by name or id (repeatable).
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, conflicts_with = "password")]
+        password_stdin: bool,
+        /// The password (visible in the process list; prefer --password-stdin).
+        #[arg(long, env = "HOMEREHAB_NEW_USER_PASSWORD", hide_env_values = true)]
+        password: Option<Secret>,
+    },
+    /// Fill the database with a demo municipality, teams, users and courses (idempotent).
+    SeedDemo,
+}
+
+/// Settings as given on the command line, in the environment or in the file; unset fields
+/// fall through to the next layer. The same struct parses flags and TOML.
+#[derive(Debug, Default, Clone, Args, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "HOMEREHAB_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Directory of the database (homerehab.sqlite3) [default: ./data].
+    #[arg(long, global = true, env = "HOMEREHAB_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8377].
+    #[arg(long, global = true, env = "HOMEREHAB_BIND")]
+    pub bind: Option<SocketAddr>,
+    /// Lifetime of a login token in seconds [default: 43200, 12 h].
+    #[arg(long, global = true, env = "HOMEREHAB_TOKEN_TTL_SECS")]
+    pub token_ttl_secs: Option<u64>,
+    /// Largest accepted request body in bytes, compressed [default: 16 MiB].
+    #[arg(long, global = true, env = "HOMEREHAB_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Largest sync request once decompressed, in bytes [default: 64 MiB].
+    #[arg(long, global = true, env = "HOMEREHAB_MAX_DECOMPRESSED_BYTES")]
+    pub max_decompressed_bytes: Option<usize>,
+    /// Number of loaded documents kept in memory [default: 256].
+    #[arg(long, global = true, env = "HOMEREHAB_CACHE_CAPACITY")]
+    pub cache_capacity: Option<usize>,
+}
+
+impl Settings {
+    /// Fields set here win over `lower`.
+    fn over(self, lower: Settings) -> Settings {
+        Settings {
+            config: self.config.or(lower.config),
+            data_dir: self.data_dir.or(lower.data_dir),
+            bind: self.bind.or(lower.bind),
+            token_ttl_secs: self.token_ttl_secs.or(lower.token_ttl_secs),
+            max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
+            max_decompressed_bytes: self.max_decompressed_bytes.or(lower.max_decompressed_bytes),
+            cache_capacity: self.cache_capacity.or(lower.cache_capacity),
+        }
+    }
+
+    pub fn from_toml(text: &str) -> Result<Settings> {
+        toml::from_str(text).map_err(|e| Error::Config(e.to_string()))
+    }
+}
+
+/// The resolved configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    pub token_ttl: Duration,
+    pub max_body_bytes: usize,
+    pub max_decompressed_bytes: usize,
+    pub cache_capacity: usize,
+    /// argon2 cost for new password hashes; verification reads the cost from each hash.
+    pub password_cost: PasswordCost,
+}
+
+/// How expensive new password hashes are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordCost {
+    /// argon2id with the OWASP-recommended parameters (19 MiB, 2 passes).
+    Standard,
+    /// Cheap hashes, for tests only.
+    Insecure,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./data"),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8377)),
+            token_ttl: Duration::from_secs(12 * 3600),
+            max_body_bytes: 16 << 20,
+            max_decompressed_bytes: 64 << 20,
+            cache_capacity: 256,
+            password_cost: PasswordCost::Standard,
+        }
+    }
+}
+
+impl Config {
+    /// Resolves flags and environment (already merged by clap) over the file over defaults.
+    pub fn resolve(args: &Settings) -> Result<Config> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+                Settings::from_toml(&text)?
+            }
+            None => Settings::default(),
+        };
+        let s = args.clone().over(file);
+        let d = Config::default();
+        let config = Config {
+            data_dir: s.data_dir.unwrap_or(d.data_dir),
+            bind: s.bind.unwrap_or(d.bind),
+            token_ttl: s
+                .token_ttl_secs
+                .map(Duration::from_secs)
+                .unwrap_or(d.token_ttl),
+            max_body_bytes: s.max_body_bytes.unwrap_or(d.max_body_bytes),
+            max_decompressed_bytes: s.max_decompressed_bytes.unwrap_or(d.max_decompressed_bytes),
+            cache_capacity: s.cache_capacity.unwrap_or(d.cache_capacity),
+            password_cost: d.password_cost,
+        };
+        if config.cache_capacity == 0 {
+            return Err(Error::Config("cache_capacity must be at least 1".into()));
+        }
+        Ok(config)
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("homerehab.sqlite3")
+    }
+
+    /// A configuration for tests: data in `dir`, cheap password hashes.
+    pub fn for_tests(dir: &Path) -> Config {
+        Config {
+            data_dir: dir.to_path_buf(),
+            password_cost: PasswordCost::Insecure,
+            ..Config::default()
+        }
+    }
+}
+
+/// A password or token: printed as `[redacted]` by `Debug`.
+#[derive(Clone, Deserialize, serde::Serialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_and_says_the_defaults() {
+        let s = Settings::from_toml(EXAMPLE).unwrap();
+        let c = Config::resolve(&s.clone().over(Settings::default())).unwrap();
+        let d = Config::default();
+        assert_eq!(
+            (
+                c.data_dir,
+                c.bind,
+                c.token_ttl,
+                c.max_body_bytes,
+                c.cache_capacity
+            ),
+            (
+                d.data_dir,
+                d.bind,
+                d.token_ttl,
+                d.max_body_bytes,
+                d.cache_capacity
+            )
+        );
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "bind = \"0.0.0.0:9000\"\ncache_capacity = 7\n").unwrap();
+        let cli = Cli::try_parse_from([
+            "sync-server",
+            "--config",
+            path.to_str().unwrap(),
+            "--cache-capacity",
+            "9",
+            "serve",
+        ])
+        .unwrap();
+        let c = Config::resolve(&cli.settings).unwrap();
+        assert_eq!(c.bind, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(c.cache_capacity, 9);
+        assert_eq!(c.token_ttl, Duration::from_secs(43200));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        assert!(Settings::from_toml("bnid = \"x\"").is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        assert_eq!(format!("{:?}", Secret("hunter2".into())), "[redacted]");
+    }
+}

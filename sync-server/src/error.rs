@@ -1,0 +1,40 @@
+//! The crate's one error type. HTTP status codes are chosen in [`crate::http`], not here.
+
+use homerehab_shared::ids::DocumentId;
+use homerehab_shared::sync::wire::WireError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("stored document {0} cannot be loaded: {1}")]
+    CorruptDocument(DocumentId, String),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    /// The request body is not a sync message this server accepts.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// Server-authored content (the demo seed) that the schema refuses.
+    #[error("document content: {0}")]
+    Schema(#[from] homerehab_shared::docs::SchemaError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("this device id is registered to another user; generate a fresh one")]
+    ActorTaken,
+    #[error("could not hash the password: {0}")]
+    PasswordHash(String),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("a worker task failed: {0}")]
+    Task(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

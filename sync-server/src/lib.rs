@@ -1,0 +1,39 @@
+//! The Homerehab sync server: authenticates users, authorizes and admits their CRDT changes,
+//! and keeps every document durably in SQLite.
+//!
+//! The deciding happens in `homerehab_shared` (`sync::serve_sync`, `admission`, `auth`); this
+//! crate does the I/O around it:
+//!
+//! - [`http`]: the axum API ([`http::app`], [`http::serve`]) and its one error type,
+//!   [`http::ApiError`];
+//! - [`auth`]: argon2 logins, hashed bearer tokens, the [`auth::Authenticated`] extractor;
+//! - [`sync`]: `ServerStorage` over a [`store::Store`] with an LRU cache of loaded documents;
+//! - [`store`]: the [`store::Store`] trait and [`store::SqliteStore`], the only place with SQL;
+//! - [`config`]: command line, `HOMEREHAB_*` environment and TOML file;
+//! - [`seed`]: the `seed-demo` data;
+//! - [`metrics`]: Prometheus counters and histograms.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use homerehab_sync_server::{config::Config, http};
+//! let config = Config::default();
+//! let state = http::AppState::open(&config)?;
+//! let listener = tokio::net::TcpListener::bind(config.bind).await?;
+//! http::serve(listener, state, std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Invariants: a sync is answered only after its changes are committed to disk; rejected
+//! changes are quarantined, never applied; tokens and passwords are stored only hashed and
+//! never logged; one server process per database (the document cache is not shared).
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod seed;
+pub mod store;
+pub mod sync;
+
+pub use error::{Error, Result};

@@ -1,0 +1,81 @@
+//! Prometheus metrics: every metric name the server records is in this file.
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use homerehab_shared::sync::ServeStats;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const REQUESTS: &str = "homerehab_http_requests_total";
+const SYNC_SECONDS: &str = "homerehab_sync_duration_seconds";
+const SYNC_DOCUMENTS: &str = "homerehab_sync_documents_total";
+const CACHE_HITS: &str = "homerehab_doc_cache_hits_total";
+const CACHE_MISSES: &str = "homerehab_doc_cache_misses_total";
+
+/// The process-wide Prometheus recorder. A recorder can be installed once per process, so
+/// every app built in it (tests build many) shares this one.
+pub fn handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full(SYNC_SECONDS.to_string()),
+                    &[
+                        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                    ],
+                )
+                .expect("bucket list is not empty")
+                .build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("another metrics recorder is installed; /metrics will be empty");
+            }
+            handle
+        })
+        .clone()
+}
+
+/// Renders the scrape payload.
+pub fn render() -> String {
+    let h = handle();
+    // Without the HTTP exporter nobody else runs upkeep; a scrape is a fine moment.
+    h.run_upkeep();
+    h.render()
+}
+
+/// Middleware: counts requests by matched route and status.
+pub async fn track_requests(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let resp = next.run(req).await;
+    metrics::counter!(REQUESTS, "route" => route, "status" => resp.status().as_u16().to_string())
+        .increment(1);
+    resp
+}
+
+pub fn record_sync(stats: &ServeStats, elapsed: Duration) {
+    metrics::histogram!(SYNC_SECONDS).record(elapsed.as_secs_f64());
+    for (outcome, n) in [
+        ("unchanged", stats.unchanged),
+        ("loaded", stats.loaded),
+        ("accepted", stats.accepted),
+        ("rejected", stats.rejected),
+        ("sent_new", stats.sent_new),
+    ] {
+        metrics::counter!(SYNC_DOCUMENTS, "outcome" => outcome).increment(u64::from(n));
+    }
+}
+
+pub fn cache_hit() {
+    metrics::counter!(CACHE_HITS).increment(1);
+}
+
+pub fn cache_miss() {
+    metrics::counter!(CACHE_MISSES).increment(1);
+}

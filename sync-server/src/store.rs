@@ -1,0 +1,130 @@
+//! Persistence: the [`Store`] trait that the handlers, the auth service and the sync adapter
+//! use, and its one implementation, [`SqliteStore`]. SQL lives only in [`sqlite`]; a
+//! PostgreSQL backend would be a sibling module implementing the same trait.
+//!
+//! The store sees documents as bytes plus the few header columns it indexes: a snapshot
+//! (`Automerge::save`) and incremental chunks of raw changes appended on every accepted sync,
+//! folded into a new snapshot once the chunks outweigh it.
+
+pub mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use crate::error::Result;
+use automerge::{ActorId, Automerge};
+use homerehab_shared::auth::Principal;
+use homerehab_shared::docs::Header;
+use homerehab_shared::ids::{DocumentId, MunicipalityId, TeamId, UserId};
+use homerehab_shared::model::{Millis, Role};
+use homerehab_shared::sync::Hash;
+use std::collections::HashSet;
+
+/// A user to create. `password_hash` is an argon2 PHC string (see [`crate::auth::Passwords`]).
+#[derive(Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub team_id: TeamId,
+    pub granted_teams: Vec<TeamId>,
+}
+
+/// A user as stored.
+#[derive(Clone)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub team_id: TeamId,
+    pub granted_teams: Vec<TeamId>,
+}
+
+// By hand so the password hash never reaches a log line.
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("team_id", &self.team_id)
+            .field("granted_teams", &self.granted_teams)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserRecord {
+    pub fn principal(&self) -> Principal {
+        Principal {
+            user_id: self.id,
+            role: self.role,
+            team_id: self.team_id,
+            granted_teams: self.granted_teams.clone(),
+        }
+    }
+}
+
+/// How a document is laid out on disk; for tests and diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DocumentFootprint {
+    pub snapshot_bytes: usize,
+    pub incremental_bytes: usize,
+    pub chunks: usize,
+}
+
+/// Everything the server keeps. Methods take `&self`: implementations synchronise inside
+/// (a connection mutex for SQLite, a pool for a server database). All methods block.
+pub trait Store: Send + Sync + 'static {
+    /// Whether the database answers.
+    fn ping(&self) -> Result<()>;
+
+    fn ensure_municipality(&self, name: &str) -> Result<MunicipalityId>;
+    /// The team of that name in the municipality, created if absent.
+    fn ensure_team(&self, municipality: MunicipalityId, name: &str) -> Result<TeamId>;
+    /// A team by id or by (unique) name.
+    fn find_team(&self, id_or_name: &str) -> Result<Option<TeamId>>;
+
+    /// Fails with [`crate::Error::AlreadyExists`] when the username is taken.
+    fn create_user(&self, user: &NewUser) -> Result<UserId>;
+    fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>>;
+
+    /// Binds a device's Automerge actor id to `user`; idempotent for the same user, refused
+    /// with [`crate::Error::ActorTaken`] when another user holds it.
+    fn register_actor(&self, user: UserId, actor: &ActorId) -> Result<()>;
+    fn actors_of(&self, user: UserId) -> Result<HashSet<ActorId>>;
+
+    /// Stores a session token (by its SHA-256 only) and drops expired ones.
+    fn insert_token(
+        &self,
+        token_hash: &[u8; 32],
+        user: UserId,
+        expires_at: Millis,
+        now: Millis,
+    ) -> Result<()>;
+    /// The user holding a token and the token's expiry, expired or not.
+    fn user_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<(UserRecord, Millis)>>;
+    fn delete_token(&self, token_hash: &[u8; 32]) -> Result<()>;
+
+    /// Header and stored heads of every document of these teams, without loading any.
+    fn document_heads(&self, teams: &[TeamId]) -> Result<Vec<(Header, Vec<Hash>)>>;
+    fn document_header(&self, id: DocumentId) -> Result<Option<Header>>;
+    /// Snapshot plus incremental chunks, loaded into one document.
+    fn load_document(&self, id: DocumentId) -> Result<Option<Automerge>>;
+    /// Durably stores `doc` (new, or an existing one grown by `new_changes`), compacting when
+    /// the chunks outweigh the snapshot. Returns only after the data is committed.
+    fn commit_document(&self, header: &Header, doc: &Automerge, new_changes: &[u8]) -> Result<()>;
+    fn document_footprint(&self, id: DocumentId) -> Result<Option<DocumentFootprint>>;
+    fn quarantine(&self, doc: DocumentId, user: UserId, bytes: &[u8], reason: &str) -> Result<()>;
+    /// Number of quarantined change sets of a document.
+    fn quarantined(&self, doc: DocumentId) -> Result<usize>;
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}

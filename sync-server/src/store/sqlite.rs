@@ -1,0 +1,647 @@
+//! The SQLite [`Store`]: one file in WAL mode with `synchronous=FULL`, so a committed sync
+//! survives power loss. One connection behind a mutex; every method is one short transaction.
+
+use super::{now_ms, DocumentFootprint, NewUser, Store, UserRecord};
+use crate::error::{Error, Result};
+use automerge::{ActorId, Automerge};
+use homerehab_shared::docs::{DocumentKind, Header};
+use homerehab_shared::ids::{CourseId, DocumentId, MunicipalityId, TeamId, UserId};
+use homerehab_shared::model::{Millis, Role};
+use homerehab_shared::sync::Hash;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite_migration::{Migrations, M};
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Schema migrations. Only ever append: a released migration is never edited.
+const MIGRATIONS: &[M<'static>] = &[M::up(
+    r#"
+CREATE TABLE municipalities (
+    id   BLOB PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE teams (
+    id              BLOB PRIMARY KEY,
+    municipality_id BLOB NOT NULL REFERENCES municipalities(id),
+    name            TEXT NOT NULL,
+    UNIQUE (municipality_id, name)
+);
+CREATE TABLE users (
+    id            BLOB PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    display_name  TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('assistant', 'therapist', 'leader', 'admin')),
+    team_id       BLOB NOT NULL REFERENCES teams(id),
+    created_at    INTEGER NOT NULL
+);
+-- Teams granted to a user beyond their own.
+CREATE TABLE user_grants (
+    user_id BLOB NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    team_id BLOB NOT NULL REFERENCES teams(id),
+    PRIMARY KEY (user_id, team_id)
+);
+CREATE TABLE tokens (
+    token_hash BLOB PRIMARY KEY,
+    user_id    BLOB NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX tokens_expires_at ON tokens(expires_at);
+CREATE TABLE actors (
+    actor_id      BLOB PRIMARY KEY,
+    user_id       BLOB NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    registered_at INTEGER NOT NULL
+);
+CREATE INDEX actors_user ON actors(user_id);
+-- The small columns come before the snapshot so reading heads never touches its pages.
+CREATE TABLE documents (
+    id                BLOB PRIMARY KEY,
+    kind              TEXT NOT NULL CHECK (kind IN ('roster', 'course', 'session_log')),
+    team_id           BLOB NOT NULL,
+    course_id         BLOB,
+    heads             BLOB NOT NULL,
+    incremental_bytes INTEGER NOT NULL DEFAULT 0,
+    updated_at        INTEGER NOT NULL,
+    snapshot          BLOB NOT NULL
+);
+CREATE INDEX documents_team ON documents(team_id);
+CREATE TABLE doc_changes (
+    doc_id BLOB NOT NULL REFERENCES documents(id),
+    seq    INTEGER NOT NULL,
+    bytes  BLOB NOT NULL,
+    PRIMARY KEY (doc_id, seq)
+);
+CREATE TABLE quarantine (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id  BLOB NOT NULL,
+    user_id BLOB NOT NULL,
+    bytes   BLOB NOT NULL,
+    reason  TEXT NOT NULL,
+    at      INTEGER NOT NULL
+);
+CREATE INDEX quarantine_doc ON quarantine(doc_id);
+"#,
+)];
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut conn = Connection::open(path)?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Config(format!(
+                "SQLite refused WAL mode (got {mode}); is the data directory on a local disk?"
+            )));
+        }
+        // FULL: a sync is acknowledged only once it would survive a power cut.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic mid-call leaves no open transaction (rusqlite rolls back on drop), so the
+        // connection is still usable.
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn id_bytes(id: &Uuid) -> &[u8] {
+    id.as_bytes().as_slice()
+}
+
+fn uuid_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
+    let bytes: Vec<u8> = row.get(idx)?;
+    Uuid::from_slice(&bytes).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Blob, Box::new(e))
+    })
+}
+
+fn heads_blob(doc: &Automerge) -> Vec<u8> {
+    doc.get_heads().iter().flat_map(|h| h.0).collect()
+}
+
+fn heads_from_blob(id: DocumentId, blob: &[u8]) -> Result<Vec<Hash>> {
+    if blob.len() % 32 != 0 {
+        return Err(Error::CorruptDocument(
+            id,
+            "heads column is not 32-byte hashes".into(),
+        ));
+    }
+    Ok(blob
+        .chunks_exact(32)
+        .map(|c| c.try_into().expect("chunks of 32"))
+        .collect())
+}
+
+/// Columns: id, kind, team_id, course_id.
+fn header_at(row: &Row<'_>) -> Result<Header> {
+    let id = DocumentId(uuid_at(row, 0)?);
+    let kind: String = row.get(1)?;
+    let course: Option<Vec<u8>> = row.get(3)?;
+    let header = Header {
+        id,
+        kind: DocumentKind::parse(&kind)
+            .ok_or_else(|| Error::CorruptDocument(id, format!("unknown kind {kind}")))?,
+        team_id: TeamId(uuid_at(row, 2)?),
+        course_id: course
+            .map(|b| Uuid::from_slice(&b).map(CourseId))
+            .transpose()
+            .map_err(|e| Error::CorruptDocument(id, e.to_string()))?,
+    };
+    Ok(header)
+}
+
+fn user_where(
+    conn: &Connection,
+    clause: &str,
+    key: &dyn rusqlite::ToSql,
+) -> Result<Option<UserRecord>> {
+    let sql = format!(
+        "SELECT id, username, display_name, password_hash, role, team_id FROM users WHERE {clause}"
+    );
+    let row = conn
+        .query_row(&sql, [key], |r| {
+            Ok((
+                uuid_at(r, 0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                uuid_at(r, 5)?,
+            ))
+        })
+        .optional()?;
+    let Some((id, username, display_name, password_hash, role, team)) = row else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare_cached("SELECT team_id FROM user_grants WHERE user_id = ?1")?;
+    let granted_teams = stmt
+        .query_map([id_bytes(&id)], |r| uuid_at(r, 0).map(TeamId))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Some(UserRecord {
+        id: UserId(id),
+        username,
+        display_name,
+        password_hash,
+        role: Role::parse(&role).ok_or_else(|| Error::Corrupt(format!("unknown role {role}")))?,
+        team_id: TeamId(team),
+        granted_teams,
+    }))
+}
+
+impl Store for SqliteStore {
+    fn ping(&self) -> Result<()> {
+        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    fn ensure_municipality(&self, name: &str) -> Result<MunicipalityId> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO municipalities (id, name) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+            params![id_bytes(&Uuid::new_v4()), name],
+        )?;
+        let id = conn.query_row(
+            "SELECT id FROM municipalities WHERE name = ?1",
+            [name],
+            |r| uuid_at(r, 0),
+        )?;
+        Ok(MunicipalityId(id))
+    }
+
+    fn ensure_team(&self, municipality: MunicipalityId, name: &str) -> Result<TeamId> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO teams (id, municipality_id, name) VALUES (?1, ?2, ?3)
+             ON CONFLICT (municipality_id, name) DO NOTHING",
+            params![id_bytes(&Uuid::new_v4()), id_bytes(&municipality.0), name],
+        )?;
+        let id = conn.query_row(
+            "SELECT id FROM teams WHERE municipality_id = ?1 AND name = ?2",
+            params![id_bytes(&municipality.0), name],
+            |r| uuid_at(r, 0),
+        )?;
+        Ok(TeamId(id))
+    }
+
+    fn find_team(&self, id_or_name: &str) -> Result<Option<TeamId>> {
+        let conn = self.conn();
+        if let Ok(id) = Uuid::parse_str(id_or_name) {
+            let found = conn
+                .query_row("SELECT id FROM teams WHERE id = ?1", [id_bytes(&id)], |r| {
+                    uuid_at(r, 0)
+                })
+                .optional()?;
+            return Ok(found.map(TeamId));
+        }
+        let mut stmt = conn.prepare("SELECT id FROM teams WHERE name = ?1")?;
+        let ids = stmt
+            .query_map([id_or_name], |r| uuid_at(r, 0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        match ids.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(TeamId(*one))),
+            _ => Err(Error::Invalid(format!(
+                "several teams are named '{id_or_name}'; give the team id"
+            ))),
+        }
+    }
+
+    fn create_user(&self, user: &NewUser) -> Result<UserId> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let id = UserId::new();
+        let inserted = tx.execute(
+            "INSERT INTO users (id, username, display_name, password_hash, role, team_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (username) DO NOTHING",
+            params![
+                id_bytes(&id.0),
+                user.username,
+                user.display_name,
+                user.password_hash,
+                user.role.as_str(),
+                id_bytes(&user.team_id.0),
+                now_ms()
+            ],
+        )?;
+        if inserted == 0 {
+            return Err(Error::AlreadyExists(format!("user '{}'", user.username)));
+        }
+        for team in &user.granted_teams {
+            tx.execute(
+                "INSERT OR IGNORE INTO user_grants (user_id, team_id) VALUES (?1, ?2)",
+                params![id_bytes(&id.0), id_bytes(&team.0)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
+        user_where(&self.conn(), "username = ?1", &username)
+    }
+
+    fn register_actor(&self, user: UserId, actor: &ActorId) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO actors (actor_id, user_id, registered_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (actor_id) DO NOTHING",
+            params![actor.to_bytes(), id_bytes(&user.0), now_ms()],
+        )?;
+        let owner = tx.query_row(
+            "SELECT user_id FROM actors WHERE actor_id = ?1",
+            [actor.to_bytes()],
+            |r| uuid_at(r, 0),
+        )?;
+        if owner != user.0 {
+            return Err(Error::ActorTaken);
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn actors_of(&self, user: UserId) -> Result<HashSet<ActorId>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT actor_id FROM actors WHERE user_id = ?1")?;
+        let actors = stmt
+            .query_map([id_bytes(&user.0)], |r| {
+                r.get::<_, Vec<u8>>(0).map(|b| ActorId::from(b.as_slice()))
+            })?
+            .collect::<rusqlite::Result<HashSet<_>>>()?;
+        Ok(actors)
+    }
+
+    fn insert_token(
+        &self,
+        token_hash: &[u8; 32],
+        user: UserId,
+        expires_at: Millis,
+        now: Millis,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM tokens WHERE expires_at <= ?1", [now])?;
+        tx.execute(
+            "INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash.as_slice(), id_bytes(&user.0), now, expires_at],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn user_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<(UserRecord, Millis)>> {
+        let conn = self.conn();
+        let found = conn
+            .query_row(
+                "SELECT user_id, expires_at FROM tokens WHERE token_hash = ?1",
+                [token_hash.as_slice()],
+                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Millis>(1)?)),
+            )
+            .optional()?;
+        let Some((user_id, expires_at)) = found else {
+            return Ok(None);
+        };
+        Ok(user_where(&conn, "id = ?1", &user_id)?.map(|u| (u, expires_at)))
+    }
+
+    fn delete_token(&self, token_hash: &[u8; 32]) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM tokens WHERE token_hash = ?1",
+            [token_hash.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    fn document_heads(&self, teams: &[TeamId]) -> Result<Vec<(Header, Vec<Hash>)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, kind, team_id, course_id, heads FROM documents WHERE team_id = ?1",
+        )?;
+        let mut out = Vec::new();
+        for team in teams {
+            let mut rows = stmt.query([id_bytes(&team.0)])?;
+            while let Some(row) = rows.next()? {
+                let header = header_at(row)?;
+                let heads: Vec<u8> = row.get(4)?;
+                out.push((header, heads_from_blob(header.id, &heads)?));
+            }
+        }
+        Ok(out)
+    }
+
+    fn document_header(&self, id: DocumentId) -> Result<Option<Header>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT id, kind, team_id, course_id FROM documents WHERE id = ?1")?;
+        let mut rows = stmt.query([id_bytes(&id.0)])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(header_at(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn load_document(&self, id: DocumentId) -> Result<Option<Automerge>> {
+        let (snapshot, chunks) = {
+            let mut conn = self.conn();
+            // One read transaction, so a compaction cannot fall between the two reads.
+            let tx = conn.transaction()?;
+            let Some(snapshot) = tx
+                .query_row(
+                    "SELECT snapshot FROM documents WHERE id = ?1",
+                    [id_bytes(&id.0)],
+                    |r| r.get::<_, Vec<u8>>(0),
+                )
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let chunks = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY seq",
+                )?;
+                let chunks = stmt
+                    .query_map([id_bytes(&id.0)], |r| r.get::<_, Vec<u8>>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                chunks
+            };
+            tx.commit()?;
+            (snapshot, chunks)
+        };
+        // Decoding happens outside the lock: it is the expensive part.
+        let corrupt = |e: automerge::AutomergeError| Error::CorruptDocument(id, e.to_string());
+        let mut doc = Automerge::load(&snapshot).map_err(corrupt)?;
+        for chunk in chunks {
+            doc.load_incremental(&chunk).map_err(corrupt)?;
+        }
+        Ok(Some(doc))
+    }
+
+    fn commit_document(&self, header: &Header, doc: &Automerge, new_changes: &[u8]) -> Result<()> {
+        let id = id_bytes(&header.id.0);
+        let heads = heads_blob(doc);
+        let now = now_ms();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let sizes: Option<(i64, i64)> = tx
+            .query_row(
+                "SELECT incremental_bytes, length(snapshot) FROM documents WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match sizes {
+            None => {
+                tx.execute(
+                    "INSERT INTO documents
+                       (id, kind, team_id, course_id, heads, incremental_bytes, updated_at, snapshot)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)",
+                    params![
+                        id,
+                        header.kind.as_str(),
+                        id_bytes(&header.team_id.0),
+                        header.course_id.map(|c| c.as_bytes().to_vec()),
+                        heads,
+                        now,
+                        doc.save()
+                    ],
+                )?;
+            }
+            Some((incremental, snapshot)) => {
+                let incremental = incremental + new_changes.len() as i64;
+                if incremental > snapshot {
+                    // Compaction: the chunks outweigh the snapshot, so fold them in.
+                    tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
+                    tx.execute(
+                        "UPDATE documents SET heads = ?2, incremental_bytes = 0, updated_at = ?3,
+                           snapshot = ?4 WHERE id = ?1",
+                        params![id, heads, now, doc.save()],
+                    )?;
+                } else {
+                    if !new_changes.is_empty() {
+                        tx.execute(
+                            "INSERT INTO doc_changes (doc_id, seq, bytes)
+                             SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2 FROM doc_changes WHERE doc_id = ?1",
+                            params![id, new_changes],
+                        )?;
+                    }
+                    tx.execute(
+                        "UPDATE documents SET heads = ?2, incremental_bytes = ?3, updated_at = ?4
+                         WHERE id = ?1",
+                        params![id, heads, incremental, now],
+                    )?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn document_footprint(&self, id: DocumentId) -> Result<Option<DocumentFootprint>> {
+        let conn = self.conn();
+        let found = conn
+            .query_row(
+                "SELECT length(snapshot), incremental_bytes,
+                   (SELECT COUNT(*) FROM doc_changes WHERE doc_id = ?1)
+                 FROM documents WHERE id = ?1",
+                [id_bytes(&id.0)],
+                |r| {
+                    Ok(DocumentFootprint {
+                        snapshot_bytes: r.get::<_, i64>(0)? as usize,
+                        incremental_bytes: r.get::<_, i64>(1)? as usize,
+                        chunks: r.get::<_, i64>(2)? as usize,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(found)
+    }
+
+    fn quarantine(&self, doc: DocumentId, user: UserId, bytes: &[u8], reason: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO quarantine (doc_id, user_id, bytes, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id_bytes(&doc.0), id_bytes(&user.0), bytes, reason, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    fn quarantined(&self, doc: DocumentId) -> Result<usize> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM quarantine WHERE doc_id = ?1",
+            [id_bytes(&doc.0)],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use homerehab_shared::docs::{genesis, put_session, SessionLogDoc};
+    use homerehab_shared::ids::SessionId;
+    use homerehab_shared::model::{SessionLog, SessionStatus};
+
+    fn session(course: CourseId, at: Millis) -> SessionLog {
+        SessionLog {
+            id: SessionId::new(),
+            course_id: course,
+            performed_by: UserId::new(),
+            program_revision: None,
+            started_at: at,
+            ended_at: None,
+            status: SessionStatus::InProgress,
+            not_carried_out: None,
+            general_condition: None,
+            note: Some("x".repeat(40)),
+            exercises: Default::default(),
+        }
+    }
+
+    #[test]
+    fn compaction_keeps_the_document_identical() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let store = SqliteStore::open(&path).unwrap();
+        let (team, course) = (TeamId::new(), CourseId::new());
+        let header = Header::session_log(team, course);
+        let mut doc = genesis(&header).with_actor(ActorId::random());
+        store.commit_document(&header, &doc, &[]).unwrap();
+        let mut compactions = 0;
+        for i in 0..30 {
+            let before = doc.get_heads();
+            put_session(&mut doc, &session(course, i), i).unwrap();
+            let new: Vec<u8> = doc
+                .get_changes(&before)
+                .iter()
+                .flat_map(|c| c.raw_bytes().to_vec())
+                .collect();
+            let chunks_before = store.document_footprint(header.id).unwrap().unwrap().chunks;
+            store.commit_document(&header, &doc, &new).unwrap();
+            let after = store.document_footprint(header.id).unwrap().unwrap();
+            if chunks_before > 0 && after.chunks == 0 {
+                compactions += 1;
+            }
+            assert!(after.incremental_bytes <= after.snapshot_bytes);
+
+            let loaded = store.load_document(header.id).unwrap().unwrap();
+            assert_eq!(loaded.get_heads(), doc.get_heads());
+            assert_eq!(
+                SessionLogDoc::read(&loaded).unwrap(),
+                SessionLogDoc::read(&doc).unwrap()
+            );
+            let (_, column) = store.document_heads(&[team]).unwrap().remove(0);
+            assert_eq!(
+                column,
+                heads_from_blob(header.id, &heads_blob(&doc)).unwrap()
+            );
+        }
+        assert!(compactions >= 2, "compacted {compactions} times");
+
+        drop(store);
+        let reopened = SqliteStore::open(&path).unwrap();
+        let loaded = reopened.load_document(header.id).unwrap().unwrap();
+        assert_eq!(loaded.get_heads(), doc.get_heads());
+        assert_eq!(SessionLogDoc::read(&loaded).unwrap().sessions.len(), 30);
+    }
+
+    #[test]
+    fn migrations_are_valid_and_reopening_is_a_no_op() {
+        Migrations::from_slice(MIGRATIONS).validate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        SqliteStore::open(&path).unwrap();
+        SqliteStore::open(&path).unwrap().ping().unwrap();
+    }
+
+    #[test]
+    fn usernames_are_unique_and_tokens_are_found_by_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let m = store.ensure_municipality("Thisted Kommune").unwrap();
+        assert_eq!(store.ensure_municipality("Thisted Kommune").unwrap(), m);
+        let team = store.ensure_team(m, "Nord").unwrap();
+        let granted = store.ensure_team(m, "Syd").unwrap();
+        assert_eq!(store.find_team("Nord").unwrap(), Some(team));
+        assert_eq!(store.find_team(&team.to_string()).unwrap(), Some(team));
+        let user = NewUser {
+            username: "terapeut1".into(),
+            display_name: "Mette".into(),
+            password_hash: "$argon2id$...".into(),
+            role: Role::Therapist,
+            team_id: team,
+            granted_teams: vec![granted],
+        };
+        let id = store.create_user(&user).unwrap();
+        assert!(matches!(
+            store.create_user(&user),
+            Err(Error::AlreadyExists(_))
+        ));
+        store.insert_token(&[1; 32], id, 2_000, 1_000).unwrap();
+        let (found, expires) = store.user_by_token(&[1; 32]).unwrap().unwrap();
+        assert_eq!(
+            (found.id, found.granted_teams, expires),
+            (id, vec![granted], 2_000)
+        );
+        // Expired tokens are swept by the next login.
+        store.insert_token(&[2; 32], id, 9_000, 3_000).unwrap();
+        assert!(store.user_by_token(&[1; 32]).unwrap().is_none());
+    }
+}

@@ -1,0 +1,171 @@
+//! The bridge between the sans-IO sync core ([`homerehab_shared::sync::serve_sync`]) and the
+//! [`Store`]: [`SyncStorage`] implements `ServerStorage` over a store and a bounded LRU cache
+//! of loaded documents, and [`Syncer`] serves one encoded request end to end.
+
+use crate::error::{Error, Result};
+use crate::metrics;
+use crate::store::Store;
+use automerge::{ActorId, Automerge};
+use homerehab_shared::auth::{authorize, Access, Principal};
+use homerehab_shared::docs::Header;
+use homerehab_shared::ids::DocumentId;
+use homerehab_shared::sync::wire::{self, Limits};
+use homerehab_shared::sync::{serve_sync, Hash, ServeStats, ServerStorage};
+use lru::LruCache;
+use std::collections::HashSet;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Loaded documents, most recently used kept. Bounded, so memory does not grow with the
+/// number of documents; unchanged documents never enter it (they are answered from heads).
+pub struct DocCache {
+    lru: LruCache<DocumentId, Arc<Automerge>>,
+}
+
+impl DocCache {
+    pub fn new(capacity: usize) -> Self {
+        DocCache {
+            lru: LruCache::new(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN)),
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.lru.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.lru.is_empty()
+    }
+    pub fn contains(&self, id: DocumentId) -> bool {
+        self.lru.contains(&id)
+    }
+}
+
+/// `ServerStorage` for one request: a store plus the shared cache.
+pub struct SyncStorage<'a> {
+    pub store: &'a dyn Store,
+    pub cache: &'a mut DocCache,
+}
+
+impl ServerStorage for SyncStorage<'_> {
+    type Error = Error;
+
+    fn visible(&mut self, who: &Principal) -> Result<Vec<(Header, Vec<Hash>)>> {
+        let teams: Vec<_> = who.teams().collect();
+        let mut docs = self.store.document_heads(&teams)?;
+        docs.retain(|(h, _)| authorize(who, h, Access::Read).is_ok());
+        Ok(docs)
+    }
+
+    fn header(&mut self, id: DocumentId) -> Result<Option<Header>> {
+        self.store.document_header(id)
+    }
+
+    fn load(&mut self, id: DocumentId) -> Result<Option<Arc<Automerge>>> {
+        if let Some(doc) = self.cache.lru.get(&id) {
+            metrics::cache_hit();
+            return Ok(Some(doc.clone()));
+        }
+        metrics::cache_miss();
+        let Some(doc) = self.store.load_document(id)? else {
+            return Ok(None);
+        };
+        let doc = Arc::new(doc);
+        self.cache.lru.put(id, doc.clone());
+        Ok(Some(doc))
+    }
+
+    fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>> {
+        self.store.actors_of(who.user_id)
+    }
+
+    fn commit(&mut self, header: &Header, doc: Automerge, new_changes: Vec<u8>) -> Result<()> {
+        self.store.commit_document(header, &doc, &new_changes)?;
+        // Cached only after the store committed: the cache never runs ahead of the disk.
+        self.cache.lru.put(header.id, Arc::new(doc));
+        Ok(())
+    }
+
+    fn quarantine(
+        &mut self,
+        id: DocumentId,
+        who: &Principal,
+        changes: &[u8],
+        reason: &str,
+    ) -> Result<()> {
+        tracing::warn!(doc = %id, user = %who.user_id, %reason, "changes quarantined");
+        self.store.quarantine(id, who.user_id, changes, reason)
+    }
+}
+
+/// Serves sync requests against a store. Blocking: call it from `spawn_blocking`.
+pub struct Syncer {
+    store: Arc<dyn Store>,
+    cache: Mutex<DocCache>,
+    limits: Limits,
+}
+
+impl Syncer {
+    pub fn new(store: Arc<dyn Store>, cache_capacity: usize, limits: Limits) -> Self {
+        Syncer {
+            store,
+            cache: Mutex::new(DocCache::new(cache_capacity)),
+            limits,
+        }
+    }
+
+    /// Decodes a request body, serves it for `who` and returns the encoded response. Nothing
+    /// is stored unless the body decodes.
+    pub fn handle(&self, who: &Principal, body: &[u8]) -> Result<(Vec<u8>, ServeStats)> {
+        let req = wire::decode_request(body, &self.limits)?;
+        // One sync at a time: two concurrent syncs of one document would each commit their
+        // own merge and the later would overwrite the other's heads. SQLite has one writer
+        // anyway; a server database backend would lock per document instead.
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut storage = SyncStorage {
+            store: self.store.as_ref(),
+            cache: &mut cache,
+        };
+        let (resp, stats) = serve_sync(&mut storage, who, req)?;
+        drop(cache);
+        Ok((wire::encode(&resp), stats))
+    }
+
+    /// Number of documents currently cached.
+    pub fn cached(&self) -> usize {
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SqliteStore;
+    use homerehab_shared::docs::genesis;
+    use homerehab_shared::ids::TeamId;
+
+    #[test]
+    fn the_cache_evicts_beyond_capacity() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let team = TeamId::new();
+        let headers: Vec<Header> = (0..3)
+            .map(|_| Header::course(team, homerehab_shared::ids::CourseId::new()))
+            .collect();
+        for h in &headers {
+            store.commit_document(h, &genesis(h), &[]).unwrap();
+        }
+        let mut cache = DocCache::new(2);
+        let mut storage = SyncStorage {
+            store: &store,
+            cache: &mut cache,
+        };
+        for h in &headers {
+            assert!(storage.load(h.id).unwrap().is_some());
+        }
+        assert_eq!(cache.len(), 2);
+        assert!(!cache.contains(headers[0].id));
+        assert!(cache.contains(headers[1].id) && cache.contains(headers[2].id));
+    }
+}

@@ -1,0 +1,520 @@
+//! The HTTP API end to end: `app()` driven with `oneshot`, real SQLite files in temp dirs, and
+//! the shared crate's in-memory device as the client.
+
+use automerge::ActorId;
+use axum::body::{Body, Bytes};
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use homerehab_shared::docs::{self, genesis, Header, SessionLogDoc};
+use homerehab_shared::ids::*;
+use homerehab_shared::model::*;
+use homerehab_shared::sync::sim::MemoryDevice;
+use homerehab_shared::sync::wire::{self, Limits};
+use homerehab_shared::sync::{
+    ClientRound, Offer, ReplyStatus, SyncReport, SyncRequest, SyncResponse, PROTOCOL_VERSION,
+};
+use homerehab_sync_server::auth::Passwords;
+use homerehab_sync_server::config::{Config, PasswordCost};
+use homerehab_sync_server::http::{app, AppState, LoginResponse};
+use homerehab_sync_server::seed::server_actor;
+use homerehab_sync_server::store::{NewUser, Store};
+use http_body_util::BodyExt;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "demo1234";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    config: Config,
+    state: AppState,
+    app: Router,
+    team1: TeamId,
+    /// A course of team 1 and one of team 2, each with its session log on the server.
+    course1: CourseId,
+    course2: CourseId,
+}
+
+fn fixture() -> Fixture {
+    fixture_with(|_| {})
+}
+
+fn fixture_with(adjust: impl FnOnce(&mut Config)) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_tests(dir.path());
+    adjust(&mut config);
+    let state = AppState::open(&config).unwrap();
+    let store = state.store.as_ref();
+    let m = store.ensure_municipality("Test Kommune").unwrap();
+    let team1 = store.ensure_team(m, "Nord").unwrap();
+    let team2 = store.ensure_team(m, "Syd").unwrap();
+    let hash = Passwords::new(PasswordCost::Insecure)
+        .hash(PASSWORD)
+        .unwrap();
+    let mut therapist = None;
+    for (username, role, team) in [
+        ("assistent1", Role::Assistant, team1),
+        ("terapeut1", Role::Therapist, team1),
+        ("assistent3", Role::Assistant, team2),
+    ] {
+        let id = store
+            .create_user(&NewUser {
+                username: username.into(),
+                display_name: username.into(),
+                password_hash: hash.clone(),
+                role,
+                team_id: team,
+                granted_teams: vec![],
+            })
+            .unwrap();
+        if role == Role::Therapist {
+            therapist = Some(id);
+        }
+    }
+    let course1 = seed_course(store, team1, therapist.unwrap());
+    let course2 = seed_course(store, team2, therapist.unwrap());
+    let app = app(state.clone());
+    Fixture {
+        _dir: dir,
+        config,
+        state,
+        app,
+        team1,
+        course1,
+        course2,
+    }
+}
+
+fn seed_course(store: &dyn Store, team: TeamId, therapist: UserId) -> CourseId {
+    let id = CourseId::new();
+    let header = Header::course(team, id);
+    let mut doc = genesis(&header).with_actor(server_actor());
+    let course = Course {
+        id,
+        citizen_id: CitizenId::new(),
+        team_id: team,
+        legal_basis: LegalBasis("SEL §86 stk. 2".into()),
+        start_date: "2026-01-05".into(),
+        planned_weeks: 12,
+        sessions_per_week: 2,
+        minutes_per_session: 15,
+        goals: vec![],
+        status: CourseStatus::Active,
+        status_reason: None,
+        responsible_therapist: therapist,
+        created_at: 1_000,
+    };
+    docs::put_course(&mut doc, &course, 1_000).unwrap();
+    store.commit_document(&header, &doc, &[]).unwrap();
+    let log = Header::session_log(team, id);
+    store.commit_document(&log, &genesis(&log), &[]).unwrap();
+    id
+}
+
+async fn call(app: &Router, req: Request<Body>) -> (StatusCode, Bytes) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    (status, resp.into_body().collect().await.unwrap().to_bytes())
+}
+
+fn login_request(username: &str, password: &str, actor: &str) -> Request<Body> {
+    let body = serde_json::json!({ "username": username, "password": password, "actor_id": actor });
+    Request::post("/v1/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn fresh_actor() -> ActorId {
+    ActorId::from(uuid::Uuid::new_v4().as_bytes().as_slice())
+}
+
+async fn login(app: &Router, username: &str, actor: &ActorId) -> String {
+    let (status, body) = call(
+        app,
+        login_request(username, PASSWORD, &actor.to_hex_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    serde_json::from_slice::<LoginResponse>(&body)
+        .unwrap()
+        .token
+}
+
+fn sync_request(token: Option<&str>, body: Vec<u8>) -> Request<Body> {
+    let mut req =
+        Request::post("/v1/sync").header(header::CONTENT_TYPE, "application/octet-stream");
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    req.body(Body::from(body)).unwrap()
+}
+
+async fn post_sync(app: &Router, token: &str, body: Vec<u8>) -> SyncResponse {
+    let (status, body) = call(app, sync_request(Some(token), body)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    wire::decode_response(&body, &Limits::default()).unwrap()
+}
+
+/// One complete device sync over HTTP.
+async fn device_sync(app: &Router, token: &str, device: &mut MemoryDevice) -> SyncReport {
+    let (mut round, mut req) = ClientRound::begin(device).unwrap();
+    loop {
+        let resp = post_sync(app, token, wire::encode(&req)).await;
+        match round.on_response(device, resp).unwrap() {
+            Some(next) => req = next,
+            None => return round.report(),
+        }
+    }
+}
+
+fn error_kind(body: &[u8]) -> String {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+    v["error"].as_str().unwrap().to_string()
+}
+
+/// An assistant's device that has synced once and logged one session with two sets.
+async fn device_with_a_session(
+    f: &Fixture,
+    token: &str,
+    actor: &ActorId,
+) -> (MemoryDevice, SessionId) {
+    let mut device = MemoryDevice::default();
+    let report = device_sync(&f.app, token, &mut device).await;
+    assert_eq!(
+        report.new_documents, 2,
+        "course and log of the own team only"
+    );
+    let log_id = DocumentId::session_log_of(f.course1);
+    let doc = device.doc_mut(log_id).unwrap();
+    doc.set_actor(actor.clone());
+    let user = f
+        .state
+        .store
+        .user_by_username("assistent1")
+        .unwrap()
+        .unwrap()
+        .id;
+    let session = SessionLog {
+        id: SessionId::new(),
+        course_id: f.course1,
+        performed_by: user,
+        program_revision: None,
+        started_at: 10_000,
+        ended_at: None,
+        status: SessionStatus::InProgress,
+        not_carried_out: None,
+        general_condition: None,
+        note: None,
+        exercises: BTreeMap::new(),
+    };
+    docs::put_session(doc, &session, 10_000).unwrap();
+    let set = SetLog {
+        reps: Some(10),
+        duration_s: None,
+        load_kg: None,
+        at: 11_000,
+    };
+    let line = ProgramExerciseId::new();
+    docs::log_set(doc, session.id, line, "sit-to-stand", &set, 11_000).unwrap();
+    docs::log_set(doc, session.id, line, "sit-to-stand", &set, 12_000).unwrap();
+    (device, session.id)
+}
+
+fn stored_sessions(store: &dyn Store, course: CourseId) -> usize {
+    let doc = store
+        .load_document(DocumentId::session_log_of(course))
+        .unwrap()
+        .unwrap();
+    SessionLogDoc::read(&doc).unwrap().sessions.len()
+}
+
+#[tokio::test]
+async fn login_answers_token_and_user() {
+    let f = fixture();
+    let actor = fresh_actor();
+    let (status, body) = call(
+        &f.app,
+        login_request("assistent1", PASSWORD, &actor.to_hex_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let resp: LoginResponse = serde_json::from_slice(&body).unwrap();
+    assert_eq!(resp.token.len(), 64);
+    assert_eq!(resp.user.role, Role::Assistant);
+    assert_eq!(resp.user.team_id, f.team1);
+    assert!(resp.expires_at > homerehab_sync_server::store::now_ms());
+    assert!(f
+        .state
+        .store
+        .actors_of(resp.user.id)
+        .unwrap()
+        .contains(&actor));
+}
+
+#[tokio::test]
+async fn login_refuses_wrong_password_unknown_user_and_bad_actor_ids() {
+    let f = fixture();
+    let actor = fresh_actor().to_hex_string();
+    for (user, pw) in [("assistent1", "wrong-password"), ("nobody", PASSWORD)] {
+        let (status, body) = call(&f.app, login_request(user, pw, &actor)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(error_kind(&body), "unauthorized");
+    }
+    let (status, _) = call(&f.app, login_request("assistent1", PASSWORD, "xyz")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let bad_json = Request::post("/v1/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{\"username\":"))
+        .unwrap();
+    let (status, body) = call(&f.app, bad_json).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_kind(&body), "malformed");
+}
+
+#[tokio::test]
+async fn an_actor_id_belongs_to_one_user() {
+    let f = fixture();
+    let actor = fresh_actor();
+    login(&f.app, "assistent1", &actor).await;
+    login(&f.app, "assistent1", &actor).await; // the same device logging in again
+    let (status, body) = call(
+        &f.app,
+        login_request("terapeut1", PASSWORD, &actor.to_hex_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(error_kind(&body), "forbidden");
+}
+
+#[tokio::test]
+async fn sync_needs_a_valid_unexpired_token() {
+    let f = fixture();
+    let body = wire::encode(&SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        offers: vec![],
+    });
+    for token in [None, Some("not-hex"), Some(&*"ab".repeat(32))] {
+        let (status, body) = call(&f.app, sync_request(token, body.clone())).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}");
+        assert_eq!(error_kind(&body), "unauthorized");
+    }
+
+    let expired = fixture_with(|c| c.token_ttl = Duration::ZERO);
+    let token = login(&expired.app, "assistent1", &fresh_actor()).await;
+    let (status, body) = call(&expired.app, sync_request(Some(&token), body)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(String::from_utf8_lossy(&body).contains("expired"));
+}
+
+#[tokio::test]
+async fn logout_ends_the_token() {
+    let f = fixture();
+    let token = login(&f.app, "assistent1", &fresh_actor()).await;
+    let logout = Request::post("/v1/logout")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(call(&f.app, logout).await.0, StatusCode::NO_CONTENT);
+    let body = wire::encode(&SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        offers: vec![],
+    });
+    assert_eq!(
+        call(&f.app, sync_request(Some(&token), body)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn bad_bodies_are_400_and_store_nothing() {
+    let f = fixture();
+    let actor = fresh_actor();
+    let token = login(&f.app, "assistent1", &actor).await;
+    let (device, _) = device_with_a_session(&f, &token, &actor).await;
+    let mut device = device;
+    let (_, req) = ClientRound::begin(&mut device).unwrap();
+    let valid = wire::encode(&req);
+    let wrong_version = wire::encode(&SyncRequest {
+        protocol: PROTOCOL_VERSION + 1,
+        offers: req.offers.clone(),
+    });
+    for (body, kind) in [
+        (b"garbage".to_vec(), "malformed"),
+        (valid[..valid.len() / 2].to_vec(), "malformed"),
+        (wrong_version, "unsupported_protocol"),
+    ] {
+        let (status, resp) = call(&f.app, sync_request(Some(&token), body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(error_kind(&resp), kind);
+    }
+    assert_eq!(stored_sessions(f.state.store.as_ref(), f.course1), 0);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413() {
+    let f = fixture_with(|c| {
+        c.max_body_bytes = 4096;
+        c.max_decompressed_bytes = 1 << 16;
+    });
+    let token = login(&f.app, "assistent1", &fresh_actor()).await;
+    let (status, body) = call(&f.app, sync_request(Some(&token), vec![0; 8192])).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_kind(&body), "payload_too_large");
+
+    // Small on the wire, too large once inflated.
+    let bomb = wire::encode(&SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        offers: vec![Offer {
+            doc: DocumentId::new(),
+            heads: vec![],
+            changes: vec![0; 1 << 20],
+        }],
+    });
+    assert!(bomb.len() < 4096);
+    let (status, _) = call(&f.app, sync_request(Some(&token), bomb)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn another_teams_document_is_refused_and_nothing_stored() {
+    let f = fixture();
+    let actor = fresh_actor();
+    let token = login(&f.app, "assistent1", &actor).await;
+    let store = f.state.store.as_ref();
+
+    // An existing log of team 2.
+    let other = Header::session_log(
+        store
+            .document_header(DocumentId::session_log_of(f.course2))
+            .unwrap()
+            .unwrap()
+            .team_id,
+        f.course2,
+    );
+    let before = store.document_heads(&[other.team_id]).unwrap();
+    let mut doc = genesis(&other).with_actor(actor.clone());
+    let session = SessionLog {
+        id: SessionId::new(),
+        course_id: f.course2,
+        performed_by: UserId::new(),
+        program_revision: None,
+        started_at: 1,
+        ended_at: None,
+        status: SessionStatus::InProgress,
+        not_carried_out: None,
+        general_condition: None,
+        note: None,
+        exercises: BTreeMap::new(),
+    };
+    docs::put_session(&mut doc, &session, 1).unwrap();
+    // And a new course claiming team 2.
+    let new_course = Header::course(other.team_id, CourseId::new());
+    let new_doc = genesis(&new_course).with_actor(actor.clone());
+    let req = SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        offers: vec![
+            Offer {
+                doc: other.id,
+                heads: doc.get_heads().iter().map(|h| h.0).collect(),
+                changes: doc.save(),
+            },
+            Offer {
+                doc: new_course.id,
+                heads: new_doc.get_heads().iter().map(|h| h.0).collect(),
+                changes: new_doc.save(),
+            },
+        ],
+    };
+    let resp = post_sync(&f.app, &token, wire::encode(&req)).await;
+    let status_of = |id| {
+        resp.replies
+            .iter()
+            .find(|r| r.doc == id)
+            .unwrap()
+            .status
+            .clone()
+    };
+    assert_eq!(status_of(other.id), ReplyStatus::Forbidden);
+    assert!(matches!(status_of(new_course.id), ReplyStatus::Rejected(_)));
+    assert_eq!(store.document_heads(&[other.team_id]).unwrap(), before);
+    assert!(store.document_header(new_course.id).unwrap().is_none());
+    assert_eq!(stored_sessions(store, f.course2), 0);
+    assert_eq!(store.quarantined(new_course.id).unwrap(), 1);
+}
+
+#[tokio::test]
+async fn an_assistants_push_is_stored_and_survives_reopening() {
+    let f = fixture();
+    let actor = fresh_actor();
+    let token = login(&f.app, "assistent1", &actor).await;
+    let (mut device, session) = device_with_a_session(&f, &token, &actor).await;
+    let report = device_sync(&f.app, &token, &mut device).await;
+    assert_eq!((report.pushed, report.round_trips), (1, 1));
+    assert!(
+        report.rejected.is_empty() && report.forbidden.is_empty(),
+        "{report:?}"
+    );
+
+    let log_id = DocumentId::session_log_of(f.course1);
+    let device_heads = device.docs[&log_id].1.get_heads();
+    // Drop everything but the directory, then open the database afresh.
+    let Fixture {
+        _dir,
+        config,
+        state,
+        app: old_app,
+        ..
+    } = f;
+    drop((state, old_app));
+    let reopened = AppState::open(&config).unwrap();
+    let doc = reopened.store.load_document(log_id).unwrap().unwrap();
+    assert_eq!(doc.get_heads(), device_heads);
+    let log = SessionLogDoc::read(&doc).unwrap();
+    assert_eq!(log.sessions[&session.to_string()].set_count(), 2);
+
+    // A further sync of the unchanged device costs nothing on the way down.
+    let app = app(reopened);
+    let token = login(&app, "assistent1", &actor).await;
+    let report = device_sync(&app, &token, &mut device).await;
+    assert_eq!((report.unchanged, report.received), (2, 0));
+}
+
+#[tokio::test]
+async fn replaying_a_request_stores_its_sessions_once() {
+    let f = fixture();
+    let actor = fresh_actor();
+    let token = login(&f.app, "assistent1", &actor).await;
+    let (mut device, _) = device_with_a_session(&f, &token, &actor).await;
+    let (_, req) = ClientRound::begin(&mut device).unwrap();
+    let body = wire::encode(&req);
+    let log_id = DocumentId::session_log_of(f.course1);
+    let first = post_sync(&f.app, &token, body.clone()).await;
+    let footprint = f.state.store.document_footprint(log_id).unwrap();
+    let second = post_sync(&f.app, &token, body).await;
+    assert_eq!(first, second);
+    assert_eq!(f.state.store.document_footprint(log_id).unwrap(), footprint);
+    assert_eq!(stored_sessions(f.state.store.as_ref(), f.course1), 1);
+}
+
+#[tokio::test]
+async fn health_and_metrics() {
+    let f = fixture();
+    let get = |uri| Request::get(uri).body(Body::empty()).unwrap();
+    let (status, body) = call(&f.app, get("/healthz")).await;
+    assert_eq!((status, &body[..]), (StatusCode::OK, &b"ok"[..]));
+    let token = login(&f.app, "assistent1", &fresh_actor()).await;
+    let mut device = MemoryDevice::default();
+    device_sync(&f.app, &token, &mut device).await;
+    let (status, body) = call(&f.app, get("/metrics")).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    for needle in [
+        "homerehab_http_requests_total{route=\"/v1/login\",status=\"200\"}",
+        "homerehab_sync_documents_total{outcome=\"sent_new\"}",
+        "homerehab_sync_duration_seconds_bucket",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from\n{text}");
+    }
+}
