@@ -87,15 +87,19 @@ mod tests {
         let other = TeamId::new();
         let course = CourseId::new();
         let expected = |role: Role, kind: DocumentKind, access: Access| -> bool {
-            match (role, kind, access) {
-                (Role::Assistant, DocumentKind::SessionLog, _) => true,
-                (Role::Assistant, _, Access::Read) => true,
-                (Role::Therapist, DocumentKind::SessionLog, Access::Read) => true,
-                (Role::Therapist, DocumentKind::Roster | DocumentKind::Course, _) => true,
-                (Role::Leader, _, Access::Read) => true,
-                (Role::Admin, DocumentKind::Roster, _) => true,
-                _ => false,
-            }
+            matches!(
+                (role, kind, access),
+                (Role::Assistant, DocumentKind::SessionLog, _)
+                    | (Role::Assistant, _, Access::Read)
+                    | (Role::Therapist, DocumentKind::SessionLog, Access::Read)
+                    | (
+                        Role::Therapist,
+                        DocumentKind::Roster | DocumentKind::Course,
+                        _
+                    )
+                    | (Role::Leader, _, Access::Read)
+                    | (Role::Admin, DocumentKind::Roster, _)
+            )
         };
         let mut checked = 0;
         for role in [Role::Assistant, Role::Therapist, Role::Leader, Role::Admin] {

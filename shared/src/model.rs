@@ -73,9 +73,10 @@ pub struct LegalBasis(pub String);
 
 impl LegalBasis {
     /// The bases in use today, in the order a therapist meets them.
-    pub const KNOWN: [&'static str; 6] = [
+    pub const KNOWN: [&'static str; 7] = [
         "SEL §83a",
         "SEL §83",
+        "SEL §86 stk. 1",
         "SEL §86 stk. 2",
         "Sundhedsloven §140",
         "Ældreloven",

@@ -11,7 +11,7 @@
 //! | `GET /metrics`   | —                             | Prometheus text                 |
 
 use crate::auth::{bearer, AuthService, Authenticated};
-use crate::config::{Config, Secret};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::metrics;
 use crate::store::{SqliteStore, Store, UserRecord};
@@ -24,10 +24,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
-use homerehab_shared::ids::{TeamId, UserId};
-use homerehab_shared::model::{Millis, Role};
 use homerehab_shared::sync::wire::{Limits, WireError};
-use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
@@ -97,32 +94,7 @@ pub async fn serve(
 }
 
 /// `POST /v1/login`. Frozen by protocol version 1 (docs/sync-protocol.md).
-#[derive(Debug, Deserialize, Serialize)]
-pub struct LoginRequest {
-    pub username: String,
-    pub password: Secret,
-    /// The device's Automerge actor id for this user: 32 hex characters (16 bytes).
-    pub actor_id: String,
-}
-
-/// Frozen by protocol version 1 (docs/sync-protocol.md).
-#[derive(Debug, Deserialize, Serialize)]
-pub struct LoginResponse {
-    pub token: String,
-    /// Unix milliseconds.
-    pub expires_at: Millis,
-    pub user: UserInfo,
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-pub struct UserInfo {
-    pub id: UserId,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub team_id: TeamId,
-    pub granted_teams: Vec<TeamId>,
-}
+pub use homerehab_shared::api::{LoginRequest, LoginResponse, UserInfo};
 
 impl From<UserRecord> for UserInfo {
     fn from(u: UserRecord) -> Self {
@@ -163,7 +135,7 @@ async fn login(
     let Json(req) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
     let actor = parse_actor(&req.actor_id)?;
     let auth = state.auth.clone();
-    let login = blocking(move || auth.login(&req.username, req.password.expose(), &actor))
+    let login = blocking(move || auth.login(&req.username, &req.password, &actor))
         .await?
         .ok_or(ApiError::Unauthorized("wrong username or password"))?;
     tracing::info!(user = %login.user.id, "login");
@@ -297,7 +269,10 @@ impl IntoResponse for ApiError {
                 )
             }
         };
-        let body = Json(serde_json::json!({ "error": kind, "message": message }));
+        let body = Json(homerehab_shared::api::ErrorBody {
+            error: kind.to_string(),
+            message: message.to_string(),
+        });
         if status == StatusCode::UNAUTHORIZED {
             return (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response();
         }

@@ -77,10 +77,10 @@ impl ServerStorage for SyncStorage<'_> {
         self.store.actors_of(who.user_id)
     }
 
-    fn commit(&mut self, header: &Header, doc: Automerge, new_changes: Vec<u8>) -> Result<()> {
+    fn commit(&mut self, header: &Header, doc: Arc<Automerge>, new_changes: Vec<u8>) -> Result<()> {
         self.store.commit_document(header, &doc, &new_changes)?;
         // Cached only after the store committed: the cache never runs ahead of the disk.
-        self.cache.lru.put(header.id, Arc::new(doc));
+        self.cache.lru.put(header.id, doc);
         Ok(())
     }
 

@@ -4,11 +4,9 @@
 
 use crate::error::{CoreError, Result};
 use crate::store::{now_ms, Identity, Store};
-use homerehab_shared::ids::{TeamId, UserId};
-use homerehab_shared::model::Role;
+use homerehab_shared::api;
 use homerehab_shared::sync::wire::{self, Limits};
 use homerehab_shared::sync::{ClientRound, SyncReport, SyncRequest, SyncResponse};
-use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,34 +16,6 @@ pub type SharedStore = Arc<Mutex<Store>>;
 fn lock(store: &SharedStore) -> std::sync::MutexGuard<'_, Store> {
     // A panic while holding the lock leaves SQLite consistent (transactions roll back).
     store.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-#[derive(Serialize)]
-struct LoginRequest<'a> {
-    username: &'a str,
-    password: &'a str,
-    actor_id: String,
-}
-
-#[derive(Deserialize)]
-struct LoginUser {
-    id: UserId,
-    username: String,
-    display_name: String,
-    role: Role,
-    team_id: TeamId,
-}
-
-#[derive(Deserialize)]
-struct LoginResponse {
-    token: String,
-    expires_at: i64,
-    user: LoginUser,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    message: String,
 }
 
 fn http() -> reqwest::Client {
@@ -59,7 +29,7 @@ fn http() -> reqwest::Client {
 async fn refusal(resp: reqwest::Response) -> CoreError {
     let status = resp.status().as_u16();
     let message = resp
-        .json::<ErrorBody>()
+        .json::<api::ErrorBody>()
         .await
         .map(|b| b.message)
         .unwrap_or_else(|_| "no detail".into());
@@ -90,9 +60,9 @@ pub async fn login(
     let url = format!("{}/v1/login", server_url.trim_end_matches('/'));
     let resp = http()
         .post(url)
-        .json(&LoginRequest {
-            username,
-            password,
+        .json(&api::LoginRequest {
+            username: username.into(),
+            password: password.into(),
             actor_id: actor.to_hex_string(),
         })
         .send()
@@ -107,7 +77,7 @@ pub async fn login(
             e => e,
         });
     }
-    let body: LoginResponse = resp
+    let body: api::LoginResponse = resp
         .json()
         .await
         .map_err(|e| CoreError::Protocol(e.to_string()))?;

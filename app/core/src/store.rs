@@ -198,7 +198,7 @@ impl Store {
     /// Starts a fresh actor: used when a different user signs in on the device.
     pub fn renew_actor(&mut self) -> Result<()> {
         self.actor = ActorId::random();
-        self.set_meta("actor", &self.actor.to_bytes().to_vec())?;
+        self.set_meta("actor", self.actor.to_bytes())?;
         for doc in self.loaded.values_mut() {
             doc.set_actor(self.actor.clone());
         }
@@ -831,7 +831,9 @@ impl ClientStorage for Store {
             "SELECT d.doc_id, d.kind, d.heads, d.server_heads, o.doc_id IS NOT NULL FROM documents d
              LEFT JOIN outbox o ON o.doc_id = d.doc_id",
         )?;
-        let rows: Vec<(Vec<u8>, String, Vec<u8>, Option<Vec<u8>>, bool)> = stmt
+        /// id, kind, heads, server heads, in the outbox
+        type Row = (Vec<u8>, String, Vec<u8>, Option<Vec<u8>>, bool);
+        let rows: Vec<Row> = stmt
             .query_map([], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })?
@@ -973,6 +975,66 @@ mod tests {
             Err(CoreError::Corrupt(_))
         ));
         assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn a_logged_set_is_projected_and_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let team = TeamId::new();
+        let mut store = signed_in(dir.path(), Role::Therapist, team);
+        let me = store.identity().unwrap().unwrap();
+        let course = Course {
+            id: CourseId::new(),
+            citizen_id: CitizenId::new(),
+            team_id: team,
+            legal_basis: LegalBasis("SEL §83a".into()),
+            start_date: "2026-11-02".into(),
+            planned_weeks: 10,
+            sessions_per_week: 2,
+            minutes_per_session: 15,
+            goals: vec![],
+            status: CourseStatus::Active,
+            status_reason: None,
+            responsible_therapist: me.user_id,
+            created_at: 0,
+        };
+        let line = ProgramExercise {
+            id: ProgramExerciseId::new(),
+            exercise_ref: "sit-to-stand".into(),
+            position: 1.0,
+            dosage: Dosage {
+                sets: 3,
+                reps: Some(10),
+                duration_s: None,
+                hold_s: None,
+                rest_s: None,
+                load: None,
+                side: Side::None,
+            },
+            instructions: None,
+        };
+        let rev = store
+            .create_course(&course, std::slice::from_ref(&line))
+            .unwrap();
+        let session = store.start_session(course.id).unwrap();
+        assert_eq!(session.program_revision, Some(rev));
+        let set = SetLog {
+            reps: Some(9),
+            duration_s: None,
+            load_kg: None,
+            at: 1,
+        };
+        store.log_set(course.id, session.id, &line, &set).unwrap();
+        store.log_set(course.id, session.id, &line, &set).unwrap();
+        drop(store);
+        let mut store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.sessions(course.id).unwrap()[0].set_count, 2);
+        assert_eq!(store.session_log(course.id).unwrap().sessions.len(), 1);
+        assert_eq!(
+            store.sync_status().unwrap().waiting,
+            2,
+            "the course and its log wait for sync"
+        );
     }
 
     #[test]

@@ -224,7 +224,7 @@ impl Library {
                         target: entry.exercise.to_string(),
                     })
                 }
-                Some(e) => seconds += entry.dosage.as_ref().unwrap_or(&e.dosage).minimum_seconds(),
+                Some(e) => seconds += entry.dosage_or(&e.dosage).minimum_seconds(),
             }
         }
         let available = u32::from(t.frame.minutes_per_session) * 60;
@@ -244,7 +244,9 @@ impl Library {
     /// The manifest's history must describe exactly the files present, with matching versions.
     fn check_history(&self, out: &mut Vec<LibraryError>) {
         let mut bad = |problem: String| out.push(LibraryError::Manifest { problem });
-        let files: [(&str, BTreeMap<&str, (u32, Status)>); 2] = [
+        // Per kind: id → (version, status) of the files present.
+        type Files<'a> = BTreeMap<&'a str, (u32, Status)>;
+        let files: [(&str, Files); 2] = [
             (
                 "exercise",
                 self.exercises
@@ -288,15 +290,13 @@ impl Library {
     }
 }
 
-fn parse_all<'a, T, K: Ord + Clone>(
+/// Parses every `(file name, contents)` with `parse`, keyed by `id`; collects the problems.
+fn parse_all<'a, T, K: Ord + Clone + std::fmt::Display>(
     files: impl IntoIterator<Item = (&'a str, &'a str)>,
     parse: impl Fn(&str, &str) -> Result<T, LibraryError>,
     id: impl Fn(&T) -> &K,
     problems: &mut Vec<LibraryError>,
-) -> BTreeMap<K, T>
-where
-    K: std::fmt::Display,
-{
+) -> BTreeMap<K, T> {
     let mut map = BTreeMap::new();
     for (file, src) in files {
         let item = match parse(file, src) {

@@ -137,14 +137,17 @@ pub struct Pose {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Prop {
-    /// A chair. Side view: `x` is the front edge of the seat, the backrest is on the left.
-    /// Front view: `x` is the middle of the chair.
+    /// A chair. Side view: `x` is the front edge of the seat, the backrest is on the left
+    /// (on the right with `flip = true`, for a chair the figure faces). Front view: `x` is the
+    /// middle of the chair.
     Chair {
         x: f32,
         #[serde(default = "seat_height")]
         seat: f32,
         #[serde(default)]
         armrests: bool,
+        #[serde(default)]
+        flip: bool,
     },
     /// A kitchen counter whose edge nearest the figure is at `x` (side view: it extends right).
     Counter {
@@ -161,11 +164,13 @@ pub enum Prop {
         #[serde(default = "bed_height")]
         height: f32,
     },
-    /// `steps` stair steps rising to the right from `x`, each 16 high and 28 deep, with a rail.
+    /// `steps` stair steps rising to the right from `x`, each 16 high and 28 deep, with a rail unless `rail = false`.
     Stairs {
         x: f32,
         #[serde(default = "one_step")]
         steps: u8,
+        #[serde(default = "yes")]
+        rail: bool,
     },
     /// A rollator whose handles are at `x`.
     Walker { x: f32 },
@@ -187,6 +192,26 @@ pub enum Prop {
     Cane { hand: Joint },
     /// Breath leaving the mouth, shown towards the end pose (breathing exercises).
     Breath,
+    /// A grey arrow showing the direction of travel (walking exercises), from `from` to `to`.
+    Arrow { from: [f32; 2], to: [f32; 2] },
+    /// A small top-view inset in the upper right corner showing where the feet stand.
+    Footprints { stance: Stance },
+}
+
+/// How the feet are placed, seen from above ([`Prop::Footprints`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stance {
+    /// Hip-width apart.
+    Apart,
+    /// Side by side, touching.
+    Together,
+    /// The heel of one foot beside the big toe of the other.
+    SemiTandem,
+    /// Heel to toe on a line.
+    Tandem,
+    /// One foot lifted.
+    OneLeg,
 }
 
 fn seat_height() -> f32 {
@@ -197,6 +222,9 @@ fn counter_height() -> f32 {
 }
 fn bed_height() -> f32 {
     46.0
+}
+fn yes() -> bool {
+    true
 }
 fn one_step() -> u8 {
     1
@@ -216,6 +244,10 @@ pub struct Illustration {
     #[serde(default)]
     pub props: Vec<Prop>,
     pub start: Pose,
+    /// An optional pose half-way, for movements that do not go straight from start to end
+    /// (leaning forward before standing up, sitting up before kneeling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Pose>,
     pub end: Pose,
 }
 
@@ -387,29 +419,34 @@ impl Pose {
     }
 }
 
+/// The figure a fraction `t` of the way from pose `a` to pose `b`.
+fn between(a: &Pose, b: &Pose, view: View, t: f32) -> Figure {
+    let (s, e) = (a.figure(view), b.figure(view));
+    if t <= 0.0 {
+        return s;
+    }
+    if t >= 1.0 {
+        return e;
+    }
+    let raw = a.lerp(b, t).raw(view);
+    let pelvis_for = |anchor: Joint| {
+        let target = lerp_p(s[anchor], e[anchor], t);
+        (target.0 - raw[anchor].0, target.1 - raw[anchor].1)
+    };
+    raw.translate(lerp_p(pelvis_for(a.anchor), pelvis_for(b.anchor), t))
+}
+
 impl Illustration {
     /// The figure at `t` (0 = start pose, 1 = end pose). Angles are interpolated; each pose's
-    /// anchor joint travels in a straight line, so a foot on the floor stays on the floor.
+    /// anchor joint travels in a straight line, so a foot on the floor stays on the floor. With a
+    /// `via` pose, the first half goes start → via and the second via → end.
     pub fn frame(&self, t: f32) -> Figure {
         let t = t.clamp(0.0, 1.0);
-        let (s, e) = (self.start.figure(self.view), self.end.figure(self.view));
-        if t == 0.0 {
-            return s;
+        match &self.via {
+            None => between(&self.start, &self.end, self.view, t),
+            Some(via) if t < 0.5 => between(&self.start, via, self.view, t * 2.0),
+            Some(via) => between(via, &self.end, self.view, t * 2.0 - 1.0),
         }
-        if t == 1.0 {
-            return e;
-        }
-        let raw = self.start.lerp(&self.end, t).raw(self.view);
-        let pelvis_for = |anchor: Joint| {
-            let target = lerp_p(s[anchor], e[anchor], t);
-            (target.0 - raw[anchor].0, target.1 - raw[anchor].1)
-        };
-        let pelvis = lerp_p(
-            pelvis_for(self.start.anchor),
-            pelvis_for(self.end.anchor),
-            t,
-        );
-        raw.translate(pelvis)
     }
 
     pub(crate) fn check(&self, owner: &str, out: &mut Vec<LibraryError>) {
@@ -422,7 +459,12 @@ impl Illustration {
         if !(2.0..=12.0).contains(&self.seconds) {
             bad(format!("seconds must be 2-12, not {}", self.seconds));
         }
-        for (name, pose) in [("start", &self.start), ("end", &self.end)] {
+        let poses = [
+            Some(("start", &self.start)),
+            self.via.as_ref().map(|v| ("via", v)),
+            Some(("end", &self.end)),
+        ];
+        for (name, pose) in poses.into_iter().flatten() {
             let f = pose.foreshorten;
             if [f.thigh, f.shin, f.upper_arm, f.forearm]
                 .iter()

@@ -5,17 +5,19 @@
 //! a SMIL animation that holds the start pose, moves to the end pose, holds, and moves back.
 //! Players without SMIL (and print) show the start pose with the end pose's ghost.
 
-use super::pose::{Figure, Illustration, Joint, Point, Prop, View, CANVAS};
+use super::pose::{Figure, Illustration, Joint, Point, Prop, Stance, View, CANVAS};
 use std::fmt::Write;
 
-/// Frames computed between start and end; the player interpolates linearly between them.
+/// Frames computed from start to end (more when there is a `via` pose); the player
+/// interpolates linearly between them.
 const STEPS: usize = 4;
+const STEPS_VIA: usize = 6;
 
 const STYLE: &str = ".n,.r,.e,.b,.w,.l{fill:none;stroke-linecap:round;stroke-linejoin:round}\
 .n{stroke:#1f4e79;stroke-width:9}.r{stroke:#9cbcd8;stroke-width:9}.t{stroke-width:15}\
 .h{stroke-width:23}.f{fill:#1f4e79}.e{stroke:#fff;stroke-width:3.5}.b{stroke:#e09b00;stroke-width:3}\
 .w{stroke:#505a64;stroke-width:12}.p{fill:#e8ecf0;stroke:#8896a3;stroke-width:2.5;stroke-linejoin:round}\
-.l{stroke:#8896a3;stroke-width:4}.g{stroke:#bcc5cd;stroke-width:3}.o{opacity:.16}";
+.l{stroke:#8896a3;stroke-width:4}.ft{fill:#1f4e79}.fo{fill:none;stroke:#1f4e79;stroke-width:1.5}.g{stroke:#bcc5cd;stroke-width:3}.o{opacity:.16}";
 
 /// The animated SVG for an exercise. Deterministic: the same data gives the same bytes, which
 /// is how the tests know the committed files were generated from the committed data.
@@ -41,9 +43,10 @@ fn num(v: f32) -> String {
     }
 }
 
-/// `x y` in SVG coordinates (y down).
+/// `x y` in SVG coordinates (y down), rounded to whole units: a unit is under 1/200 of the
+/// picture, and whole numbers keep the files small.
 fn pt((x, y): Point) -> String {
-    format!("{} {}", num(x), num(-y))
+    format!("{} {}", x.round() as i32, (-y).round() as i32)
 }
 
 fn poly(points: &[Point]) -> String {
@@ -167,11 +170,25 @@ fn static_props(ill: &Illustration, out: &mut String) {
     };
     for prop in &ill.props {
         match *prop {
-            Prop::Chair { x, seat, armrests } => match ill.view {
+            Prop::Chair {
+                x,
+                seat,
+                armrests,
+                flip,
+            } => match ill.view {
                 View::Side => {
+                    // Drawn for a backrest on the left, then mirrored about x if flipped.
+                    let m = |p: Point| if flip { (2.0 * x - p.0 + 0.0, p.1) } else { p };
+                    let line = |out: &mut String, pts: &[Point]| {
+                        line(out, &pts.iter().map(|&p| m(p)).collect::<Vec<_>>())
+                    };
+                    let rect = |out: &mut String, x0: f32, y0: f32, x1: f32, y1: f32| {
+                        let (a, b) = (m((x0, y0)).0, m((x1, y1)).0);
+                        rect(out, a.min(b), y0, a.max(b), y1)
+                    };
                     line(out, &[(x - 4.0, seat), (x - 4.0, 0.0)]);
                     line(out, &[(x - 34.0, seat), (x - 34.0, 0.0)]);
-                    line(out, &[(x - 37.0, seat), (x - 40.0, seat + 44.0)]);
+                    line(out, &[(x - 37.0, seat), (x - 41.0, seat + 50.0)]);
                     if armrests {
                         line(
                             out,
@@ -198,8 +215,9 @@ fn static_props(ill: &Illustration, out: &mut String) {
                 rect(out, x, height - 5.0, x + 60.0, height);
             }
             Prop::Wall { x } => {
-                let w = if x >= 0.0 { 8.0 } else { -8.0 };
-                rect(out, x, 0.0, x + w, 200.0);
+                let (left, width) = (CANVAS.0, CANVAS.2);
+                let edge = if x >= 0.0 { left + width } else { left };
+                rect(out, x, -4.5, edge, 200.0);
             }
             Prop::Bed { from, to, height } => {
                 line(out, &[(from + 4.0, height - 10.0), (from + 4.0, 0.0)]);
@@ -207,7 +225,7 @@ fn static_props(ill: &Illustration, out: &mut String) {
                 rect(out, from - 5.0, 0.0, from, height + 22.0);
                 rect(out, from, height - 11.0, to, height);
             }
-            Prop::Stairs { x, steps } => {
+            Prop::Stairs { x, steps, rail } => {
                 let n = f32::from(steps.max(1));
                 let mut pts = vec![(x, 0.0)];
                 for i in 0..steps.max(1) {
@@ -220,14 +238,16 @@ fn static_props(ill: &Illustration, out: &mut String) {
                 }
                 pts.push((pts[pts.len() - 1].0, 0.0));
                 let _ = write!(out, "<path class=\"p\" d=\"{}Z\"/>", poly(&pts));
-                line(
-                    out,
-                    &[
-                        (x - 8.0, 0.0),
-                        (x - 8.0, 86.0),
-                        (x + 28.0 * n + 20.0, 86.0 + 16.0 * n),
-                    ],
-                );
+                if rail {
+                    line(
+                        out,
+                        &[
+                            (x - 8.0, 0.0),
+                            (x - 8.0, 86.0),
+                            (x + 28.0 * n + 20.0, 86.0 + 16.0 * n),
+                        ],
+                    );
+                }
             }
             Prop::Walker { x } => {
                 let _ = write!(
@@ -266,9 +286,52 @@ fn static_props(ill: &Illustration, out: &mut String) {
                     num(radius)
                 );
             }
+            Prop::Arrow { from, to } => {
+                let (a, b) = ((from[0], from[1]), (to[0], to[1]));
+                let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2))
+                    .sqrt()
+                    .max(0.001);
+                let (ux, uy) = ((b.0 - a.0) / len, (b.1 - a.1) / len);
+                let head = |k: f32| (b.0 - ux * 9.0 - uy * k, b.1 - uy * 9.0 + ux * k);
+                line(out, &[a, b]);
+                line(out, &[head(6.0), b, head(-6.0)]);
+            }
+            Prop::Footprints { stance } => footprints(stance, out),
             Prop::Band { .. } | Prop::Weight { .. } | Prop::Cane { .. } | Prop::Breath => {}
         }
     }
+}
+
+/// A top-view inset of the feet in the upper right corner: the lifted foot of `OneLeg` is
+/// drawn as an outline.
+fn footprints(stance: Stance, out: &mut String) {
+    let (cx, cy) = (96.0, 176.0);
+    let _ = write!(
+        out,
+        "<rect class=\"p\" x=\"{}\" y=\"{}\" width=\"38\" height=\"44\" rx=\"6\"/>",
+        num(cx - 19.0),
+        num(-(cy + 22.0))
+    );
+    // (x offset, y offset) of the left and right foot centres; feet point up (forwards).
+    let (left, right) = match stance {
+        Stance::Apart => ((-7.0, 0.0), (7.0, 0.0)),
+        Stance::Together | Stance::OneLeg => ((-4.0, 0.0), (4.0, 0.0)),
+        Stance::SemiTandem => ((-3.5, -7.0), (3.5, 7.0)),
+        Stance::Tandem => ((0.0, -9.0), (0.0, 9.0)),
+    };
+    let foot = |(dx, dy): Point, class: &str| {
+        format!(
+            "<ellipse class=\"{class}\" cx=\"{}\" cy=\"{}\" rx=\"3.5\" ry=\"{}\"/>",
+            num(cx + dx),
+            num(-(cy + dy)),
+            if stance == Stance::Tandem { 8.5 } else { 9.0 }
+        )
+    };
+    out.push_str(&foot(left, "ft"));
+    out.push_str(&foot(
+        right,
+        if stance == Stance::OneLeg { "fo" } else { "ft" },
+    ));
 }
 
 /// Breath lines in front of the mouth at figure `f`.
@@ -333,16 +396,17 @@ fn render(ill: &Illustration, still: Option<f32>) -> String {
             out.push_str("</g>");
 
             // Timeline: hold start, move, hold end, move back.
-            let frames: Vec<Figure> = (0..=STEPS)
-                .map(|i| ill.frame(ease(i as f32 / STEPS as f32)))
+            let steps = if ill.via.is_some() { STEPS_VIA } else { STEPS };
+            let frames: Vec<Figure> = (0..=steps)
+                .map(|i| ill.frame(ease(i as f32 / steps as f32)))
                 .collect();
             let mut timeline: Vec<(f32, usize)> = vec![(0.0, 0), (0.12, 0)];
-            for i in 1..=STEPS {
-                timeline.push((0.12 + 0.33 * i as f32 / STEPS as f32, i));
+            for i in 1..=steps {
+                timeline.push((0.12 + 0.33 * i as f32 / steps as f32, i));
             }
-            timeline.push((0.62, STEPS));
-            for i in (0..STEPS).rev() {
-                timeline.push((0.62 + 0.33 * (STEPS - i) as f32 / STEPS as f32, i));
+            timeline.push((0.62, steps));
+            for i in (0..steps).rev() {
+                timeline.push((0.62 + 0.33 * (steps - i) as f32 / steps as f32, i));
             }
             timeline.push((1.0, 0));
             let key_times = timeline
@@ -374,7 +438,7 @@ fn render(ill: &Illustration, still: Option<f32>) -> String {
             if has_breath {
                 let opacity = timeline
                     .iter()
-                    .map(|&(_, i)| if i == STEPS { "1" } else { "0" })
+                    .map(|&(_, i)| if i == steps { "1" } else { "0" })
                     .collect::<Vec<_>>()
                     .join(";");
                 let _ = write!(

@@ -60,6 +60,13 @@ pub struct Template {
     pub exercises: Vec<TemplateEntry>,
 }
 
+impl TemplateEntry {
+    /// The dose of this line: its own, or else the exercise's default.
+    pub fn dosage_or<'a>(&'a self, exercise_default: &'a Dosage) -> &'a Dosage {
+        self.dosage.as_ref().unwrap_or(exercise_default)
+    }
+}
+
 impl Template {
     /// Reads one template file. `file` is only used in the error message.
     pub fn from_toml(file: &str, src: &str) -> Result<Self, LibraryError> {
@@ -79,11 +86,6 @@ impl Template {
 
     pub(crate) fn owner(&self) -> String {
         format!("template {}", self.id)
-    }
-
-    /// The dose of line `i`: its own, or else `exercise_default`.
-    pub fn dosage_of<'a>(entry: &'a TemplateEntry, exercise_default: &'a Dosage) -> &'a Dosage {
-        entry.dosage.as_ref().unwrap_or(exercise_default)
     }
 
     pub(crate) fn check(&self, out: &mut Vec<LibraryError>) {

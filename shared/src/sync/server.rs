@@ -24,10 +24,11 @@ pub trait ServerStorage {
     /// Actor ids registered to `who`'s devices.
     fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>, Self::Error>;
     /// Durably stores an admitted document; `new_changes` are the raw bytes of what is new.
+    /// The document is shared, not copied: a cache may keep the same `Arc`.
     fn commit(
         &mut self,
         header: &Header,
-        doc: Automerge,
+        doc: Arc<Automerge>,
         new_changes: Vec<u8>,
     ) -> Result<(), Self::Error>;
     /// Keeps refused changes aside with the reason.
@@ -121,9 +122,8 @@ pub fn serve_sync<S: ServerStorage>(
                             stats.accepted += 1;
                             let bytes = new_bytes(&adm);
                             let header = adm.header;
-                            let after = adm.doc;
-                            storage.commit(&header, after.fork(), bytes)?;
-                            doc = Arc::new(after);
+                            doc = Arc::new(adm.doc);
+                            storage.commit(&header, doc.clone(), bytes)?;
                         }
                         Err(r) if r.wants_full_document() => {
                             replies.push(reply_with(
@@ -198,9 +198,10 @@ pub fn serve_sync<S: ServerStorage>(
         }
         stats.accepted += 1;
         let bytes = new_bytes(&adm);
-        storage.commit(&header, adm.doc.fork(), bytes)?;
+        let doc = Arc::new(adm.doc);
+        storage.commit(&header, doc.clone(), bytes)?;
         replies.push(reply_with(
-            &adm.doc,
+            &doc,
             header.id,
             ReplyStatus::Synced,
             &offered_heads,

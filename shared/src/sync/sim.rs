@@ -44,8 +44,13 @@ impl ServerStorage for MemoryServer {
     fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>, Infallible> {
         Ok(self.actors.get(&who.user_id).cloned().unwrap_or_default())
     }
-    fn commit(&mut self, header: &Header, doc: Automerge, _new: Vec<u8>) -> Result<(), Infallible> {
-        self.docs.insert(header.id, (*header, Arc::new(doc)));
+    fn commit(
+        &mut self,
+        header: &Header,
+        doc: Arc<Automerge>,
+        _new: Vec<u8>,
+    ) -> Result<(), Infallible> {
+        self.docs.insert(header.id, (*header, doc));
         Ok(())
     }
     fn quarantine(

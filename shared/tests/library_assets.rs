@@ -1,0 +1,776 @@
+//! Checks the shipped exercise library in `assets/` against the schema in
+//! `homerehab_shared::library`, and keeps the illustrations generated from the exercise data.
+//!
+//! - `HOMEREHAB_REGENERATE_ILLUSTRATIONS=1` rewrites `assets/illustrations/*.svg` from the data
+//!   instead of comparing (run `cargo test -p homerehab-shared --test library_assets illustrations`).
+//! - `HOMEREHAB_ILLUSTRATION_PREVIEW=<dir>` also writes contact sheets (start, middle, end pose
+//!   of every exercise, or of those listed in `HOMEREHAB_ILLUSTRATION_PREVIEW_IDS=a,b`) to
+//!   `<dir>` for looking at, e.g. with `rsvg-convert`.
+
+use homerehab_shared::library::*;
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Everything under `assets/illustrations/` together must stay below this, so the whole library
+/// is a small part of the app download.
+const ILLUSTRATION_BUDGET_BYTES: u64 = 400 * 1024;
+/// And no single illustration may be larger than this.
+const ILLUSTRATION_MAX_BYTES: u64 = 8 * 1024;
+
+fn assets() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets")
+}
+
+/// `(file name, contents)` of every file in `assets/<dir>` ending in `ext`, sorted by name.
+fn read_files(dir: &str, ext: &str) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = fs::read_dir(assets().join(dir))
+        .unwrap_or_else(|e| panic!("cannot list assets/{dir}: {e}"))
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn illustration_names() -> BTreeSet<String> {
+    read_files("illustrations", "svg")
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
+fn load() -> Library {
+    let manifest = fs::read_to_string(assets().join("library.toml")).expect("assets/library.toml");
+    let exercises = read_files("exercises", "toml");
+    let templates = read_files("templates", "toml");
+    Library::parse(
+        &manifest,
+        exercises.iter().map(|(n, s)| (n.as_str(), s.as_str())),
+        templates.iter().map(|(n, s)| (n.as_str(), s.as_str())),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn every_file_parses_and_the_library_checks_out() {
+    let library = load();
+    if let Err(e) = library.check(&illustration_names()) {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn library_is_big_enough_and_covers_every_category() {
+    let library = load();
+    assert!(
+        library.active_exercises().count() >= 60,
+        "{} exercises",
+        library.exercises.len()
+    );
+    assert!(
+        library.templates.len() >= 8,
+        "{} templates",
+        library.templates.len()
+    );
+    for category in [
+        Category::Strength,
+        Category::Balance,
+        Category::Mobility,
+        Category::Transfer,
+        Category::GaitEndurance,
+        Category::UpperBody,
+        Category::Breathing,
+    ] {
+        let n = library
+            .active_exercises()
+            .filter(|e| e.category == category)
+            .count();
+        assert!(n >= 3, "only {n} exercises in {category:?}");
+    }
+    for position in [Position::Lying, Position::Sitting, Position::Standing] {
+        assert!(
+            library.active_exercises().any(|e| e.position == position),
+            "nothing {position:?}"
+        );
+    }
+}
+
+#[test]
+fn templates_cover_the_courses_municipalities_run() {
+    let library = load();
+    for id in [
+        "fall-prevention",
+        "after-hip-fracture",
+        "general-strength-83a",
+        "balance",
+        "knee-osteoarthritis",
+        "shoulder",
+        "endurance-copd",
+        "maintenance-86",
+    ] {
+        let t = library
+            .templates
+            .get(id)
+            .unwrap_or_else(|| panic!("template {id} is missing"));
+        let f = t.frame;
+        assert!(
+            (8..=12).contains(&f.weeks) && (2..=3).contains(&f.sessions_per_week),
+            "{id}: {f:?}"
+        );
+        assert!((15..=30).contains(&f.minutes_per_session), "{id}: {f:?}");
+    }
+    assert_eq!(
+        library.templates["general-strength-83a"].legal_basis.0,
+        "SEL §83a"
+    );
+    assert_eq!(library.templates["general-strength-83a"].frame.weeks, 10);
+    assert_eq!(
+        library.templates["maintenance-86"].legal_basis.0,
+        "SEL §86 stk. 2"
+    );
+    assert_eq!(
+        library.templates["after-hip-fracture"].legal_basis.0,
+        "Sundhedsloven §140"
+    );
+}
+
+/// Progression chains the therapists rely on, spelled out so a data edit cannot break them
+/// silently.
+#[test]
+fn key_progression_chains_are_in_place() {
+    let library = load();
+    let chains: [&[&str]; 4] = [
+        &[
+            "sit-to-stand-with-arms",
+            "sit-to-stand",
+            "sit-to-stand-slow",
+            "sit-to-stand-low-seat",
+        ],
+        &[
+            "feet-together-stance",
+            "semi-tandem-stance",
+            "tandem-stance",
+            "tandem-walk",
+        ],
+        &["single-leg-stance-support", "single-leg-stance"],
+        &[
+            "heel-raises-seated",
+            "heel-raises-standing",
+            "heel-raises-single-leg",
+        ],
+    ];
+    for chain in chains {
+        for pair in chain.windows(2) {
+            let e = &library.exercises[pair[0]];
+            assert!(
+                e.progressions.iter().any(|p| p.as_str() == pair[1]),
+                "{} → {}",
+                pair[0],
+                pair[1]
+            );
+        }
+    }
+}
+
+#[test]
+fn illustrations_are_generated_from_the_exercise_data() {
+    let library = load();
+    let dir = assets().join("illustrations");
+    let regenerate =
+        std::env::var_os("HOMEREHAB_REGENERATE_ILLUSTRATIONS").is_some_and(|v| v == "1");
+    let mut stale = Vec::new();
+    for e in library.exercises.values() {
+        let svg = render_svg(&e.illustration);
+        let path = dir.join(e.illustration_file());
+        if regenerate {
+            fs::write(&path, &svg).unwrap();
+        } else if fs::read_to_string(&path).ok().as_deref() != Some(svg.as_str()) {
+            stale.push(e.illustration_file());
+        }
+    }
+    if regenerate {
+        for name in illustration_names() {
+            if !library
+                .exercises
+                .contains_key(name.trim_end_matches(".svg"))
+            {
+                fs::remove_file(dir.join(name)).unwrap();
+            }
+        }
+    }
+    if let Some(preview) = std::env::var_os("HOMEREHAB_ILLUSTRATION_PREVIEW") {
+        write_contact_sheets(&library, Path::new(&preview));
+    }
+    assert!(
+        stale.is_empty(),
+        "these illustrations differ from their exercise data; run with \
+         HOMEREHAB_REGENERATE_ILLUSTRATIONS=1 (see assets/README.md): {stale:?}"
+    );
+}
+
+#[test]
+fn illustrations_fit_the_size_budget() {
+    let mut total = 0;
+    for name in illustration_names() {
+        let size = fs::metadata(assets().join("illustrations").join(&name))
+            .unwrap()
+            .len();
+        assert!(size <= ILLUSTRATION_MAX_BYTES, "{name} is {size} bytes");
+        total += size;
+    }
+    assert!(
+        total <= ILLUSTRATION_BUDGET_BYTES,
+        "illustrations total {total} bytes"
+    );
+}
+
+/// Writes SVG sheets with the start, middle and end pose of 8 exercises each.
+fn write_contact_sheets(library: &Library, dir: &Path) {
+    fs::create_dir_all(dir).unwrap();
+    let (w, h) = (240.0, 210.0);
+    // Optionally only some: HOMEREHAB_ILLUSTRATION_PREVIEW_IDS=sit-to-stand,bridging
+    let only = std::env::var("HOMEREHAB_ILLUSTRATION_PREVIEW_IDS").unwrap_or_default();
+    let exercises: Vec<&Exercise> = library
+        .exercises
+        .values()
+        .filter(|e| only.is_empty() || only.split(',').any(|id| id == e.id.as_str()))
+        .collect();
+    for (n, chunk) in exercises.chunks(8).enumerate() {
+        let mut sheet = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\"><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>",
+            w * 3.0 + 20.0,
+            (h + 24.0) * chunk.len() as f32
+        );
+        for (row, e) in chunk.iter().enumerate() {
+            let y = (h + 24.0) * row as f32;
+            sheet.push_str(&format!(
+                "<text x=\"4\" y=\"{}\" font-family=\"sans-serif\" font-size=\"15\">{} — {}</text>",
+                y + 17.0,
+                e.id,
+                e.text(Lang::Da).title
+            ));
+            for (col, t) in [0.0, 0.5, 1.0].into_iter().enumerate() {
+                let still = render_still(&e.illustration, t).replacen(
+                    "<svg ",
+                    &format!(
+                        "<svg x=\"{}\" y=\"{}\" width=\"{w}\" height=\"{h}\" ",
+                        col as f32 * (w + 10.0),
+                        y + 22.0
+                    ),
+                    1,
+                );
+                sheet.push_str(&still);
+            }
+        }
+        sheet.push_str("</svg>");
+        fs::write(dir.join(format!("sheet-{n:02}.svg")), sheet).unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checks themselves, on small in-memory libraries: each one must catch its mistake.
+
+/// A valid exercise file with the given links; `extra` is appended to the top-level keys.
+fn exercise_toml(id: &str, difficulty: u8, progressions: &[&str], regressions: &[&str]) -> String {
+    let list = |ids: &[&str]| {
+        ids.iter()
+            .map(|i| format!("\"{i}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        r#"id = "{id}"
+version = 1
+category = "strength"
+position = "sitting"
+equipment = ["chair"]
+body_areas = ["knee"]
+difficulty = {difficulty}
+progressions = [{}]
+regressions = [{}]
+
+[dosage]
+sets = 3
+reps = [8, 12]
+rest_s = 60
+
+[text.da]
+title = "Øvelse {id}"
+summary = "En øvelse."
+steps = ["Sid på stolen.", "Rejs dig op."]
+key_points = ["Rolig vejrtrækning."]
+common_errors = ["Dumper ned: sæt dig langsomt."]
+safety = ["Stolen står mod en væg."]
+
+[text.en]
+title = "Exercise {id}"
+summary = "An exercise."
+steps = ["Sit on the chair.", "Stand up."]
+key_points = ["Calm breathing."]
+common_errors = ["Dropping down: sit down slowly."]
+safety = ["The chair stands against a wall."]
+
+[illustration]
+view = "side"
+props = [{{ kind = "chair", x = 0 }}]
+
+[illustration.start]
+anchor = "near_toe"
+at = [30, 0]
+trunk = 25
+near_arm = [60, -130]
+far_arm = [60, -130]
+near_leg = [84, -8, 80]
+far_leg = [84, -8, 80]
+
+[illustration.end]
+anchor = "near_toe"
+at = [30, 0]
+trunk = 0
+near_arm = [30, -160]
+far_arm = [30, -160]
+near_leg = [0, 0, 80]
+far_leg = [0, 0, 80]
+"#,
+        list(progressions),
+        list(regressions)
+    )
+}
+
+const MINI_TEMPLATE: &str = r#"id = "mini"
+version = 1
+legal_basis = "SEL §83a"
+
+[frame]
+weeks = 10
+sessions_per_week = 2
+minutes_per_session = 20
+
+[text.da]
+title = "Mini"
+description = "En lille skabelon."
+goals = ["Rejse sig selv."]
+
+[text.en]
+title = "Mini"
+description = "A small template."
+goals = ["Get up unaided."]
+
+[[exercises]]
+exercise = "easy"
+
+[[exercises]]
+exercise = "medium"
+
+[[exercises]]
+exercise = "hard"
+"#;
+
+fn mini_manifest(exercises: &[&str]) -> String {
+    let ids = exercises
+        .iter()
+        .map(|i| format!("\"{i}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        r#"schema_version = 1
+library_version = 1
+
+[general_safety]
+da = ["Stop ved brystsmerter."]
+en = ["Stop with chest pain."]
+
+[[releases]]
+library_version = 1
+date = "2026-11-24"
+notes = "First."
+
+[releases.exercises]
+added = [{ids}]
+
+[releases.templates]
+added = ["mini"]
+"#
+    )
+}
+
+/// A small library: easy → medium → hard, and a template using all three.
+struct Mini {
+    manifest: String,
+    exercises: Vec<(String, String)>,
+    templates: Vec<(String, String)>,
+    illustrations: BTreeSet<String>,
+}
+
+impl Mini {
+    fn new() -> Mini {
+        let exercises = vec![
+            (
+                "easy.toml".to_owned(),
+                exercise_toml("easy", 1, &["medium"], &[]),
+            ),
+            (
+                "medium.toml".to_owned(),
+                exercise_toml("medium", 2, &["hard"], &["easy"]),
+            ),
+            (
+                "hard.toml".to_owned(),
+                exercise_toml("hard", 3, &[], &["medium"]),
+            ),
+        ];
+        Mini {
+            manifest: mini_manifest(&["easy", "medium", "hard"]),
+            exercises,
+            templates: vec![("mini.toml".to_owned(), MINI_TEMPLATE.to_owned())],
+            illustrations: ["easy.svg", "medium.svg", "hard.svg"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+
+    fn edit(mut self, file: &str, from: &str, to: &str) -> Mini {
+        let src = self
+            .exercises
+            .iter_mut()
+            .chain(self.templates.iter_mut())
+            .find(|(name, _)| name == file)
+            .map(|(_, src)| src)
+            .unwrap_or_else(|| panic!("no file {file}"));
+        assert!(src.contains(from), "{file} has no `{from}`");
+        *src = src.replacen(from, to, 1);
+        self
+    }
+
+    fn parse(&self) -> Result<Library, LibraryError> {
+        Library::parse(
+            &self.manifest,
+            self.exercises.iter().map(|(n, s)| (n.as_str(), s.as_str())),
+            self.templates.iter().map(|(n, s)| (n.as_str(), s.as_str())),
+        )
+    }
+
+    /// Every problem found, parsing and checking.
+    fn problems(&self) -> Vec<LibraryError> {
+        let result = self.parse().and_then(|lib| lib.check(&self.illustrations));
+        match result {
+            Ok(()) => vec![],
+            Err(e) => e.problems().into_iter().cloned().collect(),
+        }
+    }
+}
+
+#[test]
+fn a_correct_small_library_passes() {
+    assert_eq!(Mini::new().problems(), vec![]);
+}
+
+#[test]
+fn a_broken_progression_link_is_reported() {
+    let mini = Mini::new().edit(
+        "medium.toml",
+        "progressions = [\"hard\"]",
+        "progressions = [\"hrad\"]",
+    );
+    let problems = mini.problems();
+    assert!(
+        problems.contains(&LibraryError::UnknownExercise {
+            owner: "exercise medium".into(),
+            relation: "progression",
+            target: "hrad".into()
+        }),
+        "{problems:?}"
+    );
+    // …and `hard` no longer gets its regression returned.
+    assert!(problems
+        .iter()
+        .any(|p| matches!(p, LibraryError::OneWayLink { owner, .. } if owner == "exercise hard")));
+}
+
+#[test]
+fn a_progression_must_not_be_easier() {
+    let problems = Mini::new()
+        .edit("hard.toml", "difficulty = 3", "difficulty = 1")
+        .problems();
+    assert!(
+        problems
+            .iter()
+            .any(|p| matches!(p, LibraryError::LinkDifficulty { .. })),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn missing_english_text_is_reported() {
+    let mini = Mini::new();
+    let src = &mini.exercises[0].1;
+    let without_en = src[..src.find("[text.en]").unwrap()].to_owned()
+        + &src[src.find("[illustration]").unwrap()..];
+    let mini = Mini {
+        exercises: vec![("easy.toml".into(), without_en)],
+        ..Mini::new()
+    }
+    .edit(
+        "easy.toml",
+        "progressions = [\"medium\"]",
+        "progressions = []",
+    );
+    let problems = mini.problems();
+    assert!(
+        problems.contains(&LibraryError::MissingLanguage {
+            owner: "exercise easy".into(),
+            language: "English"
+        }),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn steps_must_be_translated_one_by_one() {
+    let problems = Mini::new()
+        .edit(
+            "easy.toml",
+            "steps = [\"Sit on the chair.\", \"Stand up.\"]",
+            "steps = [\"Sit down and stand up.\"]",
+        )
+        .problems();
+    assert!(problems
+        .iter()
+        .any(|p| matches!(p, LibraryError::TranslationMismatch { field: "steps", .. })));
+}
+
+#[test]
+fn a_misspelt_field_names_the_field() {
+    let err = Mini::new()
+        .edit("easy.toml", "rest_s = 60", "rest = 60")
+        .parse()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("easy.toml: cannot be read"), "{text}");
+    assert!(text.contains("rest"), "{text}");
+}
+
+#[test]
+fn a_difficulty_outside_1_to_5_is_explained() {
+    let err = Mini::new()
+        .edit("easy.toml", "difficulty = 1", "difficulty = 7")
+        .parse()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("difficulty must be 1 (easiest) to 5 (hardest), not 7"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_file_name_must_match_the_id() {
+    let mut mini = Mini::new();
+    mini.exercises[0].0 = "Easy.toml".into();
+    let err = mini.parse().unwrap_err();
+    assert!(err.problems().contains(&&LibraryError::FileName {
+        file: "Easy.toml".into(),
+        id: "easy".into()
+    }));
+}
+
+#[test]
+fn impossible_dosages_are_reported() {
+    let problems = Mini::new()
+        .edit("easy.toml", "rest_s = 60", "rest_s = 60\nduration_s = 120")
+        .problems();
+    assert!(
+        problems.iter().any(
+            |p| matches!(p, LibraryError::Dosage { problem, .. } if problem.contains("not both"))
+        ),
+        "{problems:?}"
+    );
+    let problems = Mini::new()
+        .edit("easy.toml", "reps = [8, 12]", "reps = [12, 8]")
+        .problems();
+    assert!(
+        problems
+            .iter()
+            .any(|p| matches!(p, LibraryError::Dosage { .. })),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_template_line_must_name_an_existing_active_exercise() {
+    let problems = Mini::new()
+        .edit("mini.toml", "exercise = \"hard\"", "exercise = \"hardest\"")
+        .problems();
+    assert!(problems.contains(&LibraryError::UnknownExercise {
+        owner: "template mini".into(),
+        relation: "exercise",
+        target: "hardest".into()
+    }));
+}
+
+#[test]
+fn a_template_must_fit_its_session_length() {
+    let problems = Mini::new()
+        .edit(
+            "mini.toml",
+            "minutes_per_session = 20",
+            "minutes_per_session = 5",
+        )
+        .problems();
+    assert!(
+        problems.iter().any(|p| matches!(p, LibraryError::Field { field: "exercises", problem, .. } if problem.contains("minutes"))),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn shipped_ids_are_never_removed() {
+    let mut mini = Mini::new();
+    mini.exercises.retain(|(name, _)| name != "hard.toml");
+    mini.illustrations.remove("hard.svg");
+    let problems = mini.problems();
+    assert!(
+        problems.iter().any(|p| matches!(p, LibraryError::Manifest { problem } if problem.contains("`hard` was shipped"))),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_new_exercise_must_be_listed_in_a_release() {
+    let mut mini = Mini::new();
+    mini.exercises
+        .push(("extra.toml".into(), exercise_toml("extra", 1, &[], &[])));
+    mini.illustrations.insert("extra.svg".into());
+    let problems = mini.problems();
+    assert!(problems.iter().any(|p| matches!(p, LibraryError::Manifest { problem } if problem.contains("`extra` is in no release"))));
+}
+
+#[test]
+fn a_correction_bumps_the_version_and_is_listed() {
+    // Bumping the version without a release that lists the change is an error…
+    let bumped = Mini::new().edit("easy.toml", "version = 1", "version = 2");
+    assert!(bumped
+        .problems()
+        .iter()
+        .any(|p| matches!(p, LibraryError::Manifest { problem } if problem.contains("must be 1"))));
+    // …and with release 2 listing it as changed, it is right.
+    let mut fixed = bumped;
+    fixed.manifest = fixed.manifest.replace("library_version = 1\n\n[general", "library_version = 2\n\n[general")
+        + "\n[[releases]]\nlibrary_version = 2\ndate = \"2027-03-01\"\nnotes = \"Clearer steps.\"\n\n[releases.exercises]\nchanged = [\"easy\"]\n";
+    assert_eq!(fixed.problems(), vec![]);
+}
+
+#[test]
+fn a_retired_exercise_stays_and_is_not_linked_to() {
+    let mut mini = Mini::new().edit(
+        "hard.toml",
+        "version = 1",
+        "version = 1\nstatus = \"retired\"\nreplaced_by = \"medium\"",
+    );
+    mini.manifest = mini.manifest.replace("library_version = 1\n\n[general", "library_version = 2\n\n[general")
+        + "\n[[releases]]\nlibrary_version = 2\ndate = \"2027-03-01\"\nnotes = \"Retire hard.\"\n\n[releases.exercises]\nretired = [\"hard\"]\n";
+    let problems = mini.problems();
+    // medium still links to it, and the template still uses it: both reported.
+    assert!(problems.iter().any(
+        |p| matches!(p, LibraryError::RetiredExercise { owner, .. } if owner == "exercise medium")
+    ));
+    assert!(problems.iter().any(
+        |p| matches!(p, LibraryError::RetiredExercise { owner, .. } if owner == "template mini")
+    ));
+    // A program that still refers to `hard` is shown its replacement.
+    let lib = mini.parse().unwrap();
+    assert_eq!(lib.current("hard").unwrap().id.as_str(), "medium");
+    assert_eq!(lib.exercise("hard").unwrap().status, Status::Retired);
+}
+
+#[test]
+fn a_missing_or_left_over_illustration_is_reported() {
+    let mut mini = Mini::new();
+    mini.illustrations.remove("easy.svg");
+    mini.illustrations.insert("old.svg".into());
+    let problems = mini.problems();
+    assert!(problems.contains(&LibraryError::MissingIllustration {
+        owner: "exercise easy".into(),
+        file: "easy.svg".into()
+    }));
+    assert!(problems
+        .iter()
+        .any(|p| matches!(p, LibraryError::Manifest { problem } if problem.contains("old.svg"))));
+}
+
+#[test]
+fn a_pose_below_the_floor_is_reported() {
+    let problems = Mini::new()
+        .edit(
+            "easy.toml",
+            "at = [30, 0]\ntrunk = 0",
+            "at = [30, -20]\ntrunk = 0",
+        )
+        .problems();
+    assert!(
+        problems.iter().any(|p| matches!(p, LibraryError::Illustration { problem, .. } if problem.contains("below the floor"))),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn the_generator_is_deterministic_and_animates_between_the_poses() {
+    let lib = Mini::new().parse().unwrap();
+    let ill = &lib.exercises["easy"].illustration;
+    let svg = render_svg(ill);
+    assert_eq!(svg, render_svg(ill));
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(svg.contains("<animate attributeName=\"d\""));
+    // The still frames differ, and the animation's first frame is the start pose.
+    let (start, end) = (render_still(ill, 0.0), render_still(ill, 1.0));
+    assert_ne!(start, end);
+    let first_limb = |s: &str| {
+        s.split("class=\"r\" d=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    // (In the animated file, the first limb after the end-pose ghost group.)
+    let after_ghost = svg.split("</g>").nth(1).unwrap();
+    assert_eq!(first_limb(&start), first_limb(after_ghost));
+    // A foot anchored on the floor stays there through the movement.
+    for i in 0..=10 {
+        let toe = ill.frame(i as f32 / 10.0)[Joint::NearToe];
+        assert!((toe.0 - 30.0).abs() < 0.01 && toe.1.abs() < 0.01, "{toe:?}");
+    }
+}
+
+#[test]
+fn a_library_dose_starts_a_program_at_the_low_end() {
+    let lib = load();
+    let d = lib.exercises["seated-knee-extension-weight"]
+        .dosage
+        .to_program(Lang::Da);
+    assert_eq!(
+        (d.sets, d.reps, d.hold_s, d.rest_s),
+        (3, Some(8), Some(2), Some(60))
+    );
+    assert_eq!(d.load.as_deref(), Some("0,5-2 kg manchetvægt om anklen"));
+    d.validate().unwrap();
+    // A hold without repetitions becomes one hold per set.
+    let d = lib.exercises["tandem-stance"].dosage.to_program(Lang::En);
+    assert_eq!((d.reps, d.hold_s), (Some(1), Some(10)));
+    d.validate().unwrap();
+    // Every shipped default dose is a valid program dose.
+    for e in lib.exercises.values() {
+        e.dosage
+            .to_program(Lang::Da)
+            .validate()
+            .unwrap_or_else(|err| panic!("{}: {err:?}", e.id));
+    }
+}
