@@ -444,3 +444,41 @@ proptest! {
         w.converge();
     }
 }
+
+#[test]
+fn truncated_or_garbage_change_bytes_are_refused_and_nothing_is_stored() {
+    use homerehab_shared::sync::{
+        serve_sync, ClientStorage, ReplyStatus, SyncRequest, PROTOCOL_VERSION,
+    };
+    let mut w = World::new();
+    w.converge();
+    assert!(w.log_session(0, 3));
+    let log_id = DocumentId::session_log_of(w.course);
+    let heads_before = w.server.docs[&log_id].1.get_heads();
+    let offer = w.tablets[0]
+        .offers()
+        .unwrap()
+        .into_iter()
+        .find(|o| o.doc == log_id)
+        .unwrap();
+    assert!(!offer.changes.is_empty());
+    let truncated = offer.changes[..offer.changes.len() / 2].to_vec();
+    for bad in [truncated, b"garbage".to_vec()] {
+        let mut o = offer.clone();
+        o.changes = bad;
+        let req = SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            offers: vec![o],
+        };
+        let (resp, stats) = serve_sync(&mut w.server, &w.assistants[0], req).unwrap();
+        assert_eq!(stats.rejected, 1);
+        let reply = resp.replies.iter().find(|r| r.doc == log_id).unwrap();
+        assert!(
+            matches!(&reply.status, ReplyStatus::Rejected(r) if r.contains("corrupt")),
+            "{reply:?}"
+        );
+        assert_eq!(w.server.docs[&log_id].1.get_heads(), heads_before);
+    }
+    // The intact changes still go through afterwards.
+    w.converge();
+}

@@ -23,7 +23,8 @@ pub trait ServerStorage {
     fn load(&mut self, id: DocumentId) -> Result<Option<Arc<Automerge>>, Self::Error>;
     /// Actor ids registered to `who`'s devices.
     fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>, Self::Error>;
-    /// Durably stores an admitted document; `new_changes` are the raw bytes of what is new.
+    /// Durably stores an admitted document; `new_changes` are the bytes that carried what is
+    /// new (a bundle, raw changes or a saved document, as `load_incremental` reads them).
     /// The document is shared, not copied: a cache may keep the same `Arc`.
     fn commit(
         &mut self,
@@ -49,14 +50,6 @@ pub struct ServeStats {
     pub accepted: u32,
     pub rejected: u32,
     pub sent_new: u32,
-}
-
-fn new_bytes(a: &Admitted) -> Vec<u8> {
-    a.new_changes
-        .iter()
-        .filter_map(|h| a.doc.get_change_by_hash(h))
-        .flat_map(|c| c.raw_bytes().to_vec())
-        .collect()
 }
 
 fn refuse(doc: DocumentId, status: ReplyStatus) -> Reply {
@@ -116,14 +109,22 @@ pub fn serve_sync<S: ServerStorage>(
                         Some(a) => a,
                         None => actors.insert(storage.actors(who)?),
                     };
-                    match admit(offer.doc, Some(&doc), &offer.changes, who, actors) {
+                    match admit(
+                        offer.doc,
+                        Some(&doc),
+                        &offer.changes,
+                        &from_hashes(&offer.heads),
+                        who,
+                        actors,
+                    ) {
                         Ok(adm) if adm.new_changes.is_empty() => {}
                         Ok(adm) => {
                             stats.accepted += 1;
-                            let bytes = new_bytes(&adm);
                             let header = adm.header;
                             doc = Arc::new(adm.doc);
-                            storage.commit(&header, doc.clone(), bytes)?;
+                            // Stored as it came: re-encoding the new changes would cost CPU
+                            // and `load_incremental` skips any it already has.
+                            storage.commit(&header, doc.clone(), offer.changes.clone())?;
                         }
                         Err(r) if r.wants_full_document() => {
                             replies.push(reply_with(
@@ -170,7 +171,14 @@ pub fn serve_sync<S: ServerStorage>(
                     Some(a) => a,
                     None => actors.insert(storage.actors(who)?),
                 };
-                match admit(offer.doc, None, &offer.changes, who, actors) {
+                match admit(
+                    offer.doc,
+                    None,
+                    &offer.changes,
+                    &from_hashes(&offer.heads),
+                    who,
+                    actors,
+                ) {
                     Ok(adm) => created.push((adm, offer.heads, offer.changes)),
                     Err(r) => {
                         stats.rejected += 1;
@@ -197,9 +205,8 @@ pub fn serve_sync<S: ServerStorage>(
             }
         }
         stats.accepted += 1;
-        let bytes = new_bytes(&adm);
         let doc = Arc::new(adm.doc);
-        storage.commit(&header, doc.clone(), bytes)?;
+        storage.commit(&header, doc.clone(), raw)?;
         replies.push(reply_with(
             &doc,
             header.id,
