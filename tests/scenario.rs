@@ -246,3 +246,41 @@ async fn a_tablet_killed_mid_write_keeps_every_confirmed_set() {
     let log = t.laptop.store().session_log(course).unwrap();
     assert!(log.sessions.values().next().unwrap().set_count() as u32 >= confirmed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_sync_reports_offline_and_catches_up_when_the_server_returns() {
+    let mut t = team().await;
+    let cit = citizen("Else Poulsen");
+    t.laptop.store().put_citizen(&cit).unwrap();
+    let course = create_course(&t.laptop, cit.id);
+    t.laptop.sync().await;
+    let tablet = &t.tablets[0];
+    tablet.sync().await;
+
+    t.server.kill();
+    log_session(tablet, course);
+    let bg = homerehab_core::client::spawn_background(
+        tablet.store.clone(),
+        std::time::Duration::from_millis(100),
+    );
+    let status = || tablet.store().sync_status().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while status().last_error.is_none() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let offline = status();
+    assert!(offline.last_error.unwrap().contains("could not be reached"));
+    assert_eq!(offline.waiting, 1, "the session log waits in the outbox");
+
+    t.server.restart();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while status().waiting > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    bg.abort();
+    let back = status();
+    assert_eq!(back.waiting, 0);
+    assert!(back.last_error.is_none() && back.last_success.is_some());
+    t.laptop.sync().await;
+    assert_eq!(session_ids(&t.laptop, course).len(), 1);
+}

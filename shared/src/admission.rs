@@ -88,10 +88,14 @@ pub fn admit(
         }
     }
     // Every change must come from this user's devices, except the deterministic genesis.
-    let genesis_hashes: Vec<ChangeHash> = genesis(&header).get_heads();
+    let genesis_author = genesis_actor(id);
+    let mut genesis_hashes: Option<Vec<ChangeHash>> = None; // built only when needed
     let mut only_genesis = true;
     for c in &new_changes {
-        let is_genesis = *c.actor == genesis_actor(id) && genesis_hashes.contains(&c.hash);
+        let is_genesis = *c.actor == genesis_author
+            && genesis_hashes
+                .get_or_insert_with(|| genesis(&header).get_heads())
+                .contains(&c.hash);
         if !is_genesis && !actors.contains(&*c.actor) {
             return Err(Rejection::ForeignActor);
         }
