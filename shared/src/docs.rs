@@ -588,19 +588,7 @@ mod tests {
         let mut a = genesis(&h).with_actor(ActorId::random());
         let mut b = genesis(&h).with_actor(ActorId::random());
         for (doc, who) in [(&mut a, UserId::new()), (&mut b, UserId::new())] {
-            let s = SessionLog {
-                id: SessionId::new(),
-                course_id: course,
-                performed_by: who,
-                program_revision: None,
-                started_at: 1_000,
-                ended_at: None,
-                status: SessionStatus::InProgress,
-                not_carried_out: None,
-                general_condition: None,
-                note: None,
-                exercises: BTreeMap::new(),
-            };
+            let s = SessionLog::start(course, who, None, 1_000);
             put_session(doc, &s, 1_000).unwrap();
             let line = ProgramExerciseId::new();
             let set = SetLog {

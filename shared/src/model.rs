@@ -431,6 +431,39 @@ impl ExerciseLog {
 }
 
 impl SessionLog {
+    /// A session begun now by `by` against `revision`, with nothing logged yet.
+    pub fn start(
+        course_id: CourseId,
+        by: UserId,
+        revision: Option<RevisionId>,
+        at: Millis,
+    ) -> SessionLog {
+        SessionLog {
+            id: SessionId::new(),
+            course_id,
+            performed_by: by,
+            program_revision: revision,
+            started_at: at,
+            ended_at: None,
+            status: SessionStatus::InProgress,
+            not_carried_out: None,
+            general_condition: None,
+            note: None,
+            exercises: BTreeMap::new(),
+        }
+    }
+
+    /// A planned session that did not take place, and why.
+    pub fn not_carried_out(self, reason: NotCarriedOutReason, note: Option<String>) -> SessionLog {
+        SessionLog {
+            ended_at: Some(self.started_at),
+            status: SessionStatus::NotCarriedOut,
+            not_carried_out: Some(reason),
+            note,
+            ..self
+        }
+    }
+
     pub fn validate(&self) -> Result<(), Invalid> {
         check_scale("session.general_condition", self.general_condition, 5)?;
         if let Some(end) = self.ended_at {

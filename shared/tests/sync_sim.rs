@@ -9,7 +9,6 @@ use homerehab_shared::model::*;
 use homerehab_shared::sync::sim::{sync, MemoryDevice, MemoryServer, Traffic};
 use homerehab_shared::sync::SyncReport;
 use proptest::prelude::*;
-use std::collections::BTreeMap;
 
 struct World {
     server: MemoryServer,
@@ -162,19 +161,7 @@ impl World {
         };
         let revision = course_doc.program.latest_revision().map(|r| r.id);
         let log = dev.doc_mut(DocumentId::session_log_of(course)).unwrap();
-        let session = SessionLog {
-            id: SessionId::new(),
-            course_id: course,
-            performed_by: who,
-            program_revision: revision,
-            started_at: now,
-            ended_at: None,
-            status: SessionStatus::InProgress,
-            not_carried_out: None,
-            general_condition: None,
-            note: None,
-            exercises: BTreeMap::new(),
-        };
+        let session = SessionLog::start(course, who, revision, now);
         docs::put_session(log, &session, now).unwrap();
         for (i, l) in course_doc
             .program

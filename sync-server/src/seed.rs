@@ -12,7 +12,6 @@ use automerge::{ActorId, Automerge};
 use homerehab_shared::docs::{self, genesis, ExerciseFeedback, Header, ProgramEdit};
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// The password of every demo user.
@@ -335,28 +334,19 @@ fn log_session(
         &course_id.0,
         format!("session/{at}").as_bytes(),
     ));
-    let mut session = SessionLog {
+    let session = SessionLog {
         id,
-        course_id,
-        performed_by: assistant,
-        program_revision: Some(revision),
-        started_at: at,
-        ended_at: None,
-        status: SessionStatus::InProgress,
-        not_carried_out: None,
-        general_condition: None,
-        note: None,
-        exercises: BTreeMap::new(),
+        ..SessionLog::start(course_id, assistant, Some(revision), at)
     };
     // Every ninth session did not take place.
     if salt % 9 == 4 {
-        session.status = SessionStatus::NotCarriedOut;
-        session.not_carried_out = Some(if salt % 2 == 0 {
+        let reason = if salt % 2 == 0 {
             NotCarriedOutReason::Ill
         } else {
             NotCarriedOutReason::NotAtHome
-        });
-        session.note = Some("Borgeren var ikke hjemme ved besøget".into());
+        };
+        let session =
+            session.not_carried_out(reason, Some("Borgeren var ikke hjemme ved besøget".into()));
         docs::put_session(log, &session, at)?;
         return Ok(());
     }

@@ -19,7 +19,6 @@ use homerehab_sync_server::http::{app, AppState, LoginResponse};
 use homerehab_sync_server::seed::server_actor;
 use homerehab_sync_server::store::{NewUser, Store};
 use http_body_util::BodyExt;
-use std::collections::BTreeMap;
 use std::time::Duration;
 use tower::ServiceExt;
 
@@ -196,19 +195,7 @@ async fn device_with_a_session(
         .unwrap()
         .unwrap()
         .id;
-    let session = SessionLog {
-        id: SessionId::new(),
-        course_id: f.course1,
-        performed_by: user,
-        program_revision: None,
-        started_at: 10_000,
-        ended_at: None,
-        status: SessionStatus::InProgress,
-        not_carried_out: None,
-        general_condition: None,
-        note: None,
-        exercises: BTreeMap::new(),
-    };
+    let session = SessionLog::start(f.course1, user, None, 10_000);
     docs::put_session(doc, &session, 10_000).unwrap();
     let set = SetLog {
         reps: Some(10),
@@ -395,19 +382,7 @@ async fn another_teams_document_is_refused_and_nothing_stored() {
     );
     let before = store.document_heads(&[other.team_id]).unwrap();
     let mut doc = genesis(&other).with_actor(actor.clone());
-    let session = SessionLog {
-        id: SessionId::new(),
-        course_id: f.course2,
-        performed_by: UserId::new(),
-        program_revision: None,
-        started_at: 1,
-        ended_at: None,
-        status: SessionStatus::InProgress,
-        not_carried_out: None,
-        general_condition: None,
-        note: None,
-        exercises: BTreeMap::new(),
-    };
+    let session = SessionLog::start(f.course2, UserId::new(), None, 1);
     docs::put_session(&mut doc, &session, 1).unwrap();
     // And a new course claiming team 2.
     let new_course = Header::course(other.team_id, CourseId::new());

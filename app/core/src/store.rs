@@ -473,8 +473,13 @@ impl Store {
         Ok(header)
     }
 
-    /// Starts a session against the program's current revision.
-    pub fn start_session(&mut self, course: CourseId) -> Result<SessionLog> {
+    /// Stores a new session of `course`, performed by the signed-in user against the program's
+    /// current revision; `shape` turns the freshly started session into what is recorded.
+    fn record_session(
+        &mut self,
+        course: CourseId,
+        shape: impl FnOnce(SessionLog) -> SessionLog,
+    ) -> Result<SessionLog> {
         let me = self.me()?;
         let revision = self
             .course_doc(course)?
@@ -483,23 +488,16 @@ impl Store {
             .map(|r| r.id);
         let header = self.log_header(course)?;
         let now = now_ms();
-        let session = SessionLog {
-            id: SessionId::new(),
-            course_id: course,
-            performed_by: me.user_id,
-            program_revision: revision,
-            started_at: now,
-            ended_at: None,
-            status: SessionStatus::InProgress,
-            not_carried_out: None,
-            general_condition: None,
-            note: None,
-            exercises: Default::default(),
-        };
+        let session = shape(SessionLog::start(course, me.user_id, revision, now));
         self.write(header.id, Projection::Session(session.id), |doc| {
             docs::put_session(doc, &session, now)
         })?;
         Ok(session)
+    }
+
+    /// Starts a session against the program's current revision.
+    pub fn start_session(&mut self, course: CourseId) -> Result<SessionLog> {
+        self.record_session(course, |s| s)
     }
 
     /// Records a session that did not take place, with the reason.
@@ -509,31 +507,9 @@ impl Store {
         reason: NotCarriedOutReason,
         note: Option<String>,
     ) -> Result<SessionId> {
-        let me = self.me()?;
-        let revision = self
-            .course_doc(course)?
-            .program
-            .latest_revision()
-            .map(|r| r.id);
-        let header = self.log_header(course)?;
-        let now = now_ms();
-        let session = SessionLog {
-            id: SessionId::new(),
-            course_id: course,
-            performed_by: me.user_id,
-            program_revision: revision,
-            started_at: now,
-            ended_at: Some(now),
-            status: SessionStatus::NotCarriedOut,
-            not_carried_out: Some(reason),
-            general_condition: None,
-            note,
-            exercises: Default::default(),
-        };
-        self.write(header.id, Projection::Session(session.id), |doc| {
-            docs::put_session(doc, &session, now)
-        })?;
-        Ok(session.id)
+        Ok(self
+            .record_session(course, |s| s.not_carried_out(reason, note))?
+            .id)
     }
 
     /// Logs one performed set. Durable (committed to SQLite) when this returns.

@@ -549,22 +549,12 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
     use homerehab_shared::docs::{genesis, put_session, SessionLogDoc};
-    use homerehab_shared::ids::SessionId;
-    use homerehab_shared::model::{SessionLog, SessionStatus};
+    use homerehab_shared::model::SessionLog;
 
     fn session(course: CourseId, at: Millis) -> SessionLog {
         SessionLog {
-            id: SessionId::new(),
-            course_id: course,
-            performed_by: UserId::new(),
-            program_revision: None,
-            started_at: at,
-            ended_at: None,
-            status: SessionStatus::InProgress,
-            not_carried_out: None,
-            general_condition: None,
             note: Some("x".repeat(40)),
-            exercises: Default::default(),
+            ..SessionLog::start(course, UserId::new(), None, at)
         }
     }
 
