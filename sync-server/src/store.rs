@@ -114,7 +114,15 @@ pub trait Store: Send + Sync + 'static {
     fn load_document(&self, id: DocumentId) -> Result<Option<Automerge>>;
     /// Durably stores `doc` (new, or an existing one grown by `new_changes`), compacting when
     /// the chunks outweigh the snapshot. Returns only after the data is committed.
-    fn commit_document(&self, header: &Header, doc: &Automerge, new_changes: &[u8]) -> Result<()>;
+    fn commit_document(&self, header: &Header, doc: &Automerge, new_changes: &[u8]) -> Result<()> {
+        self.commit_documents(&[DocumentCommit {
+            header,
+            doc,
+            new_changes,
+        }])
+    }
+    /// Like [`Store::commit_document`] for several documents, in one transaction.
+    fn commit_documents(&self, batch: &[DocumentCommit<'_>]) -> Result<()>;
     fn document_footprint(&self, id: DocumentId) -> Result<Option<DocumentFootprint>>;
     fn quarantine(&self, doc: DocumentId, user: UserId, bytes: &[u8], reason: &str) -> Result<()>;
     /// Number of quarantined change sets of a document.
@@ -127,4 +135,11 @@ pub fn now_ms() -> Millis {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as Millis)
         .unwrap_or(0)
+}
+
+/// One document to store (see [`Store::commit_documents`]).
+pub struct DocumentCommit<'a> {
+    pub header: &'a Header,
+    pub doc: &'a Automerge,
+    pub new_changes: &'a [u8],
 }

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::metrics;
-use crate::store::Store;
+use crate::store::{DocumentCommit, Store};
 use automerge::{ActorId, Automerge};
 use homerehab_shared::auth::{authorize, Access, Principal};
 use homerehab_shared::docs::Header;
@@ -43,6 +43,22 @@ impl DocCache {
 pub struct SyncStorage<'a> {
     pub store: &'a dyn Store,
     pub cache: &'a mut DocCache,
+    /// Admitted documents not yet written; `flush` writes them in one transaction.
+    staged: Vec<(Header, Arc<Automerge>, Vec<u8>)>,
+}
+
+impl<'a> SyncStorage<'a> {
+    pub fn new(store: &'a dyn Store, cache: &'a mut DocCache) -> Self {
+        SyncStorage {
+            store,
+            cache,
+            staged: Vec::new(),
+        }
+    }
+
+    fn staged(&self, id: DocumentId) -> Option<&(Header, Arc<Automerge>, Vec<u8>)> {
+        self.staged.iter().rev().find(|(h, _, _)| h.id == id)
+    }
 }
 
 impl ServerStorage for SyncStorage<'_> {
@@ -56,10 +72,16 @@ impl ServerStorage for SyncStorage<'_> {
     }
 
     fn header(&mut self, id: DocumentId) -> Result<Option<Header>> {
+        if let Some((h, _, _)) = self.staged(id) {
+            return Ok(Some(*h));
+        }
         self.store.document_header(id)
     }
 
     fn load(&mut self, id: DocumentId) -> Result<Option<Arc<Automerge>>> {
+        if let Some((_, doc, _)) = self.staged(id) {
+            return Ok(Some(doc.clone()));
+        }
         if let Some(doc) = self.cache.lru.get(&id) {
             metrics::cache_hit();
             return Ok(Some(doc.clone()));
@@ -78,9 +100,25 @@ impl ServerStorage for SyncStorage<'_> {
     }
 
     fn commit(&mut self, header: &Header, doc: Arc<Automerge>, new_changes: Vec<u8>) -> Result<()> {
-        self.store.commit_document(header, &doc, &new_changes)?;
+        self.staged.push((*header, doc, new_changes));
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let staged = std::mem::take(&mut self.staged);
+        let batch: Vec<DocumentCommit<'_>> = staged
+            .iter()
+            .map(|(header, doc, new_changes)| DocumentCommit {
+                header,
+                doc,
+                new_changes,
+            })
+            .collect();
+        self.store.commit_documents(&batch)?;
         // Cached only after the store committed: the cache never runs ahead of the disk.
-        self.cache.lru.put(header.id, doc);
+        for (header, doc, _) in staged {
+            self.cache.lru.put(header.id, doc);
+        }
         Ok(())
     }
 
@@ -120,10 +158,7 @@ impl Syncer {
         // own merge and the later would overwrite the other's heads. SQLite has one writer
         // anyway; a server database backend would lock per document instead.
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut storage = SyncStorage {
-            store: self.store.as_ref(),
-            cache: &mut cache,
-        };
+        let mut storage = SyncStorage::new(self.store.as_ref(), &mut cache);
         let (resp, stats) = serve_sync(&mut storage, who, req)?;
         drop(cache);
         Ok((wire::encode(&resp), stats))
@@ -157,10 +192,7 @@ mod tests {
             store.commit_document(h, &genesis(h), &[]).unwrap();
         }
         let mut cache = DocCache::new(2);
-        let mut storage = SyncStorage {
-            store: &store,
-            cache: &mut cache,
-        };
+        let mut storage = SyncStorage::new(&store, &mut cache);
         for h in &headers {
             assert!(storage.load(h.id).unwrap().is_some());
         }

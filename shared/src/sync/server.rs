@@ -23,15 +23,19 @@ pub trait ServerStorage {
     fn load(&mut self, id: DocumentId) -> Result<Option<Arc<Automerge>>, Self::Error>;
     /// Actor ids registered to `who`'s devices.
     fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>, Self::Error>;
-    /// Durably stores an admitted document; `new_changes` are the bytes that carried what is
-    /// new (a bundle, raw changes or a saved document, as `load_incremental` reads them).
-    /// The document is shared, not copied: a cache may keep the same `Arc`.
+    /// Stages an admitted document; `new_changes` are the bytes that carried what is new (a
+    /// bundle, raw changes or a saved document, as `load_incremental` reads them). The document
+    /// is shared, not copied: a cache may keep the same `Arc`. Staged documents must be visible
+    /// to `header` and `load` at once, and durable after [`ServerStorage::flush`].
     fn commit(
         &mut self,
         header: &Header,
         doc: Arc<Automerge>,
         new_changes: Vec<u8>,
     ) -> Result<(), Self::Error>;
+    /// Makes every staged commit durable (one transaction); [`serve_sync`] calls it before it
+    /// returns the answer.
+    fn flush(&mut self) -> Result<(), Self::Error>;
     /// Keeps refused changes aside with the reason.
     fn quarantine(
         &mut self,
@@ -231,6 +235,7 @@ pub fn serve_sync<S: ServerStorage>(
             });
         }
     }
+    storage.flush()?;
     Ok((
         SyncResponse {
             protocol: PROTOCOL_VERSION,

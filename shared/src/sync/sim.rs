@@ -53,6 +53,9 @@ impl ServerStorage for MemoryServer {
         self.docs.insert(header.id, (*header, doc));
         Ok(())
     }
+    fn flush(&mut self) -> Result<(), Infallible> {
+        Ok(())
+    }
     fn quarantine(
         &mut self,
         id: DocumentId,

@@ -1,7 +1,7 @@
 //! The SQLite [`Store`]: one file in WAL mode with `synchronous=FULL`, so a committed sync
 //! survives power loss. One connection behind a mutex; every method is one short transaction.
 
-use super::{now_ms, DocumentFootprint, NewUser, Store, UserRecord};
+use super::{now_ms, DocumentCommit, DocumentFootprint, NewUser, Store, UserRecord};
 use crate::error::{Error, Result};
 use automerge::{ActorId, Automerge};
 use homerehab_shared::docs::{DocumentKind, Header};
@@ -215,6 +215,72 @@ fn user_where(
         team_id: TeamId(team),
         granted_teams,
     }))
+}
+
+impl SqliteStore {
+    fn commit_in(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        c: &DocumentCommit<'_>,
+        now: Millis,
+    ) -> Result<()> {
+        let (header, doc, new_changes) = (c.header, c.doc, c.new_changes);
+        let id = id_bytes(&header.id.0);
+        let heads = heads_blob(doc);
+        let sizes: Option<(i64, i64)> = tx
+            .query_row(
+                "SELECT incremental_bytes, length(snapshot) FROM documents WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match sizes {
+            None => {
+                tx.execute(
+                    "INSERT INTO documents
+                       (id, kind, team_id, course_id, heads, incremental_bytes, updated_at, snapshot)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)",
+                    params![
+                        id,
+                        header.kind.as_str(),
+                        id_bytes(&header.team_id.0),
+                        header.course_id.map(|c| c.as_bytes().to_vec()),
+                        heads,
+                        now,
+                        doc.save()
+                    ],
+                )?;
+            }
+            Some((incremental, snapshot)) => {
+                let incremental = incremental + new_changes.len() as i64;
+                if incremental > snapshot.max(self.compact_min_bytes) {
+                    // Compaction: the chunks outweigh the snapshot, so fold them in. Not for
+                    // small documents, where `save()` on every other commit would cost more
+                    // CPU than the chunks cost disk.
+                    tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
+                    tx.execute(
+                        "UPDATE documents SET heads = ?2, incremental_bytes = 0, updated_at = ?3,
+                           snapshot = ?4 WHERE id = ?1",
+                        params![id, heads, now, doc.save()],
+                    )?;
+                } else {
+                    if !new_changes.is_empty() {
+                        tx.execute(
+                            "INSERT INTO doc_changes (doc_id, seq, bytes)
+                             SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2 FROM doc_changes WHERE doc_id = ?1",
+                            params![id, new_changes],
+                        )?;
+                    }
+                    tx.execute(
+                        "UPDATE documents SET heads = ?2, incremental_bytes = ?3, updated_at = ?4
+                         WHERE id = ?1",
+                        params![id, heads, incremental, now],
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Store for SqliteStore {
@@ -445,64 +511,14 @@ impl Store for SqliteStore {
         Ok(Some(doc))
     }
 
-    fn commit_document(&self, header: &Header, doc: &Automerge, new_changes: &[u8]) -> Result<()> {
-        let id = id_bytes(&header.id.0);
-        let heads = heads_blob(doc);
+    fn commit_documents(&self, batch: &[DocumentCommit<'_>]) -> Result<()> {
         let now = now_ms();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let sizes: Option<(i64, i64)> = tx
-            .query_row(
-                "SELECT incremental_bytes, length(snapshot) FROM documents WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        match sizes {
-            None => {
-                tx.execute(
-                    "INSERT INTO documents
-                       (id, kind, team_id, course_id, heads, incremental_bytes, updated_at, snapshot)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)",
-                    params![
-                        id,
-                        header.kind.as_str(),
-                        id_bytes(&header.team_id.0),
-                        header.course_id.map(|c| c.as_bytes().to_vec()),
-                        heads,
-                        now,
-                        doc.save()
-                    ],
-                )?;
-            }
-            Some((incremental, snapshot)) => {
-                let incremental = incremental + new_changes.len() as i64;
-                if incremental > snapshot.max(self.compact_min_bytes) {
-                    // Compaction: the chunks outweigh the snapshot, so fold them in. Not for
-                    // small documents, where `save()` on every other commit would cost more
-                    // CPU than the chunks cost disk.
-                    tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
-                    tx.execute(
-                        "UPDATE documents SET heads = ?2, incremental_bytes = 0, updated_at = ?3,
-                           snapshot = ?4 WHERE id = ?1",
-                        params![id, heads, now, doc.save()],
-                    )?;
-                } else {
-                    if !new_changes.is_empty() {
-                        tx.execute(
-                            "INSERT INTO doc_changes (doc_id, seq, bytes)
-                             SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2 FROM doc_changes WHERE doc_id = ?1",
-                            params![id, new_changes],
-                        )?;
-                    }
-                    tx.execute(
-                        "UPDATE documents SET heads = ?2, incremental_bytes = ?3, updated_at = ?4
-                         WHERE id = ?1",
-                        params![id, heads, incremental, now],
-                    )?;
-                }
-            }
+        for c in batch {
+            self.commit_in(&tx, c, now)?;
         }
+        // One commit (one WAL fsync) for the whole sync request.
         tx.commit()?;
         Ok(())
     }
