@@ -521,7 +521,7 @@ impl Store {
         set: &SetLog,
     ) -> Result<()> {
         let id = DocumentId::session_log_of(course);
-        self.write(id, Projection::Session(session), |doc| {
+        self.write(id, Projection::SetLogged(session), |doc| {
             docs::log_set(doc, session, line.id, &line.exercise_ref, set, set.at)
         })
     }
@@ -635,6 +635,8 @@ impl Store {
 enum Projection {
     Whole,
     Session(SessionId),
+    /// One set was added to a session: only its count changes (the hot path while guiding).
+    SetLogged(SessionId),
 }
 
 fn insert_document(
@@ -695,6 +697,12 @@ fn project(
     scope: &Projection,
 ) -> Result<()> {
     match (header.kind, scope) {
+        (DocumentKind::SessionLog, Projection::SetLogged(id)) => {
+            tx.execute(
+                "UPDATE sessions SET set_count = set_count + 1 WHERE id = ?1",
+                [id.to_string()],
+            )?;
+        }
         (DocumentKind::SessionLog, Projection::Session(id)) => {
             if let Some(s) = docs::read_session(doc, &id.to_string())? {
                 project_session(tx, &s)?;
