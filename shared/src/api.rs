@@ -1,8 +1,7 @@
 //! The JSON messages of the HTTP API besides sync (sign-in and errors), shared by the server
 //! and the device so the two cannot drift apart. Frozen by the protocol: add fields only.
 
-use crate::ids::{TeamId, UserId};
-use crate::model::{Millis, Role};
+use crate::model::Millis;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -45,15 +44,7 @@ impl fmt::Debug for LoginResponse {
 }
 
 /// The signed-in user as the device needs to know them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserInfo {
-    pub id: UserId,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub team_id: TeamId,
-    pub granted_teams: Vec<TeamId>,
-}
+pub use crate::model::User as UserInfo;
 
 /// Every 4xx/5xx answer: a machine-readable kind and a sentence for people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -51,6 +51,33 @@ impl Role {
     }
 }
 
+/// A municipality (kommune): the owner of the data and the unit of benchmarking.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Municipality {
+    pub id: MunicipalityId,
+    pub name: String,
+}
+
+/// A home-care team: the unit that shares citizens, courses and logs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub id: TeamId,
+    pub municipality_id: MunicipalityId,
+    pub name: String,
+}
+
+/// A person who signs in, with the role that decides what they may do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub team_id: TeamId,
+    /// Further teams the user serves (e.g. a therapist covering a neighbouring team).
+    pub granted_teams: Vec<TeamId>,
+}
+
 /// A citizen on a team's roster. No CPR number: the municipality-local reference links to the
 /// municipality's own systems.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
