@@ -774,3 +774,78 @@ fn a_library_dose_starts_a_program_at_the_low_end() {
             .unwrap_or_else(|err| panic!("{}: {err:?}", e.id));
     }
 }
+
+#[test]
+fn search_finds_exercises_as_the_therapist_types() {
+    use homerehab_shared::library::search::{Query, SearchIndex};
+    let library = load();
+    let index = SearchIndex::of(&library);
+    let q = |text: &str| Query {
+        text: text.into(),
+        ..Query::default()
+    };
+    // Every prefix of a Danish title word finds the exercise, Danish letters typed or folded.
+    for typed in [
+        "r",
+        "rej",
+        "rejse",
+        "rejse sætte",
+        "rejse saette",
+        "Sit to st",
+    ] {
+        let hits = index.search(&q(typed));
+        assert!(
+            hits.iter().any(|id| id.as_str() == "sit-to-stand"),
+            "{typed}: {hits:?}"
+        );
+    }
+    assert_eq!(index.search(&q("tandemstand"))[0].as_str(), "tandem-stance");
+    assert!(index.search(&q("xyzzy")).is_empty());
+    // Filters: balance exercises doable with only a chair at hand.
+    let chair_balance = index.search(&Query {
+        category: Some(Category::Balance),
+        available_equipment: Some(vec![Equipment::Chair]),
+        ..Query::default()
+    });
+    assert!(!chair_balance.is_empty());
+    for id in chair_balance {
+        let e = library.exercise(id.as_str()).unwrap();
+        assert_eq!(e.category, Category::Balance);
+        assert!(
+            e.equipment
+                .iter()
+                .all(|x| matches!(x, Equipment::None | Equipment::Chair)),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        index.search(&Query::default()).len(),
+        library.active_exercises().count()
+    );
+}
+
+#[test]
+fn every_template_becomes_a_valid_course_draft_in_one_step() {
+    let library = load();
+    for id in library.templates.keys() {
+        for lang in [Lang::Da, Lang::En] {
+            let draft = library.draft_from_template(id.as_str(), lang).unwrap();
+            assert!(!draft.program.is_empty(), "{id}");
+            for line in &draft.program {
+                line.validate()
+                    .unwrap_or_else(|e| panic!("{id} {}: {e}", line.exercise_ref));
+                assert!(library.exercise(&line.exercise_ref).is_some());
+            }
+            let positions: Vec<f64> = draft.program.iter().map(|l| l.position).collect();
+            assert!(
+                positions.windows(2).all(|w| w[0] < w[1]),
+                "{id}: lines keep the template's order"
+            );
+            assert!((8..=16).contains(&draft.planned_weeks), "{id}");
+            assert!(!draft.goals.is_empty(), "{id}");
+        }
+    }
+    assert!(library
+        .draft_from_template("no-such-template", Lang::Da)
+        .is_err());
+}

@@ -25,6 +25,8 @@ pub enum CoreError {
     Server { status: u16, message: String },
     #[error("sign-in failed: {0}")]
     SignIn(String),
+    #[error("the exercise library could not be read: {0}")]
+    Library(String),
     #[error("the server's answer could not be read: {0}")]
     Protocol(String),
 }

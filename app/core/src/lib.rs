@@ -2,6 +2,7 @@
 //!
 //! - [`store::Store`]: the local SQLite store — documents, outbox, sync state, projections —
 //!   and the domain operations (create a course, start a session, log a set…);
+//! - [`library`]: the shipped exercise library, loaded from `assets/`;
 //! - [`client`]: sign-in, sync rounds over HTTP and background sync;
 //! - [`error::CoreError`]: the one error type.
 //!
@@ -18,4 +19,5 @@
 //! ```
 pub mod client;
 pub mod error;
+pub mod library;
 pub mod store;

@@ -924,7 +924,7 @@ impl ClientStorage for Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn signed_in(dir: &Path, role: Role, team: TeamId) -> Store {

@@ -13,6 +13,8 @@
 //!   keeps ids stable (added once, corrected with a version bump, retired but never removed).
 //! - [`Library`]: all of it together; [`Library::check`] validates every file and every
 //!   cross-reference and reports all problems at once as a [`LibraryError`].
+//! - [`search::SearchIndex`]: text search and filters as the therapist types;
+//!   [`Library::draft_from_template`]: a template as a course draft with program lines.
 //! - [`render_svg`]: pose data → an animated SVG (pure; the committed SVGs are its output).
 //!
 //! ```
@@ -23,15 +25,18 @@
 //! assert!(render_svg(&exercise.illustration).starts_with("<svg"));
 //! ```
 
+mod apply;
 mod dosage;
 mod error;
 mod exercise;
 mod manifest;
 mod pose;
+pub mod search;
 mod svg;
 mod template;
 mod text;
 
+pub use apply::CourseDraft;
 pub use dosage::{Amount, Dosage, Side};
 pub use error::LibraryError;
 pub use exercise::{
