@@ -20,8 +20,9 @@ use uuid::Uuid;
 pub const COMPACT_MIN_BYTES: i64 = 32 * 1024;
 
 /// Schema migrations. Only ever append: a released migration is never edited.
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    r#"
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        r#"
 CREATE TABLE municipalities (
     id   BLOB PRIMARY KEY,
     name TEXT NOT NULL UNIQUE
@@ -88,7 +89,16 @@ CREATE TABLE quarantine (
 );
 CREATE INDEX quarantine_doc ON quarantine(doc_id);
 "#,
-)];
+    ),
+    // A device retries refused changes on every sync until a person sorts them out; keep each
+    // distinct refused payload once.
+    M::up(
+        r#"
+ALTER TABLE quarantine ADD COLUMN digest BLOB;
+CREATE UNIQUE INDEX quarantine_once ON quarantine(doc_id, user_id, digest);
+"#,
+    ),
+];
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -544,9 +554,19 @@ impl Store for SqliteStore {
     }
 
     fn quarantine(&self, doc: DocumentId, user: UserId, bytes: &[u8], reason: &str) -> Result<()> {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(bytes).to_vec();
         self.conn().execute(
-            "INSERT INTO quarantine (doc_id, user_id, bytes, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id_bytes(&doc.0), id_bytes(&user.0), bytes, reason, now_ms()],
+            "INSERT OR IGNORE INTO quarantine (doc_id, user_id, bytes, reason, at, digest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                id_bytes(&doc.0),
+                id_bytes(&user.0),
+                bytes,
+                reason,
+                now_ms(),
+                digest
+            ],
         )?;
         Ok(())
     }
@@ -572,6 +592,20 @@ mod tests {
             note: Some("x".repeat(40)),
             ..SessionLog::start(course, UserId::new(), None, at)
         }
+    }
+
+    #[test]
+    fn a_retried_refusal_is_kept_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let (doc, user) = (DocumentId::new(), UserId::new());
+        store.quarantine(doc, user, b"refused", "why").unwrap();
+        store.quarantine(doc, user, b"refused", "why").unwrap();
+        assert_eq!(store.quarantined(doc).unwrap(), 1);
+        store
+            .quarantine(doc, user, b"refused, and more", "why")
+            .unwrap();
+        assert_eq!(store.quarantined(doc).unwrap(), 2);
     }
 
     #[test]
