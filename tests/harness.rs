@@ -228,7 +228,7 @@ pub fn create_course(therapist: &Device, citizen: CitizenId) -> CourseId {
     };
     let program = [
         program_line("sit-to-stand", 1.0, 8),
-        program_line("heel-raise", 2.0, 8),
+        program_line("heel-raises-standing", 2.0, 8),
         program_line("tandem-stance", 3.0, 8),
     ];
     therapist

@@ -94,7 +94,7 @@ async fn offline_edits_on_three_devices_converge_with_nothing_lost() {
     harder.dosage.reps = Some(15);
     let edits = [
         ProgramEdit::Upsert(harder),
-        ProgramEdit::Upsert(program_line("step-up", 4.0, 2)),
+        ProgramEdit::Upsert(program_line("step-up-forward", 4.0, 2)),
         ProgramEdit::Remove(lines[2].id),
     ];
     let new_rev = t
@@ -131,8 +131,8 @@ async fn offline_edits_on_three_devices_converge_with_nothing_lost() {
         refs,
         vec![
             ("sit-to-stand".into(), Some(15)),
-            ("heel-raise".into(), Some(10)),
-            ("step-up".into(), Some(10))
+            ("heel-raises-standing".into(), Some(10)),
+            ("step-up-forward".into(), Some(10))
         ]
     );
     // The projections the UI reads agree with the documents.

@@ -74,9 +74,9 @@ type Line = (
 );
 const EXERCISES: [Line; 8] = [
     ("sit-to-stand", 3, Some(10), None, None, Side::Both),
-    ("heel-raise", 2, Some(12), None, None, Side::Both),
+    ("heel-raises-standing", 2, Some(12), None, None, Side::Both),
     ("tandem-stance", 3, None, Some(30), None, Side::None),
-    ("step-up", 2, Some(8), None, None, Side::Both),
+    ("step-up-forward", 2, Some(8), None, None, Side::Both),
     ("wall-push-up", 2, Some(10), None, None, Side::None),
     (
         "seated-knee-extension",
@@ -87,7 +87,7 @@ const EXERCISES: [Line; 8] = [
         Side::Both,
     ),
     ("bridging", 2, Some(10), None, None, Side::None),
-    ("marching-on-the-spot", 2, None, Some(60), None, Side::None),
+    ("marching-in-place", 2, None, Some(60), None, Side::None),
 ];
 
 const DAY_MS: Millis = 86_400_000;
@@ -389,6 +389,17 @@ fn log_session(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn demo_programs_use_exercises_from_the_shipped_library() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/exercises");
+        for (id, ..) in EXERCISES {
+            assert!(
+                dir.join(format!("{id}.toml")).exists(),
+                "{id} is not in assets/exercises"
+            );
+        }
+    }
     use crate::config::PasswordCost;
     use crate::store::{now_ms, SqliteStore};
     use homerehab_shared::docs::{CourseDoc, RosterDoc, SessionLogDoc};

@@ -1,0 +1,253 @@
+//! The messages between the Homerehab UI and the app core, as plain serde types.
+//!
+//! Both transports carry exactly these: the local HTTP API (`homerehab-local-api`, for browsers
+//! and the end-to-end tests) and, later, the Tauri commands. The UI (wasm) and the native side
+//! compile this same crate, so the two cannot drift apart. Ids travel as strings (UUIDs); the
+//! native side parses them into the domain's typed ids.
+//!
+//! Errors are always [`ApiError`]: `{"kind": "...", "message": "..."}`.
+
+use serde::{Deserialize, Serialize};
+
+/// Unix time in milliseconds.
+pub type Millis = i64;
+
+/// The one error shape of every operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub kind: ErrorKind,
+    /// Said so the person holding the tablet can act on it.
+    pub message: String,
+}
+
+/// What went wrong, for the UI to choose what to show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request itself was malformed (bad id, bad JSON, value out of range).
+    Invalid,
+    /// No one is signed in on this device.
+    NotSignedIn,
+    /// Wrong username or password.
+    SignIn,
+    /// The thing asked for is not on this device.
+    NotFound,
+    /// The sync server could not be reached; work goes on offline.
+    Offline,
+    /// The sync server answered with a refusal.
+    Server,
+    /// The device itself failed (database, damaged document).
+    Internal,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// `POST /api/login`. The password is never logged.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Who is signed in on this device (`GET /api/me`, answer to login).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub username: String,
+    pub display_name: String,
+    /// `assistant`, `therapist`, `leader` or `admin`.
+    pub role: String,
+}
+
+/// The sync state the status bar shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// The last attempt failed: changes are kept on the device.
+    Offline,
+    /// A sync is running now.
+    Syncing,
+    /// Nothing waits to be sent and the last sync succeeded.
+    Synced,
+    /// Changes wait for the next sync.
+    Waiting,
+}
+
+/// `GET /api/status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub state: SyncState,
+    /// Documents with changes the server has not confirmed yet.
+    pub waiting: u32,
+    pub last_sync: Option<Millis>,
+    pub last_error: Option<String>,
+    pub signed_in: bool,
+}
+
+/// One card on "today's visits" (`GET /api/visits`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    pub course_id: String,
+    /// Empty when the citizen is not on this device's roster (yet).
+    pub citizen_name: String,
+    pub address: Option<String>,
+    pub legal_basis: String,
+    /// Sessions carried out (started or completed) since Monday.
+    pub sessions_this_week: u32,
+    pub sessions_per_week: u32,
+    /// Whether a session is still due this week.
+    pub due: bool,
+    pub last_session_at: Option<Millis>,
+}
+
+/// A program line's dosage as prescribed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DosageView {
+    pub sets: u32,
+    pub reps: Option<u32>,
+    pub duration_s: Option<u32>,
+    pub hold_s: Option<u32>,
+    pub rest_s: Option<u32>,
+    pub load: Option<String>,
+    /// `none`, `left`, `right` or `both`.
+    pub side: String,
+}
+
+/// One exercise of the program, with the library's text in the requested language.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramLineView {
+    pub line_id: String,
+    pub exercise_ref: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub steps: Vec<String>,
+    /// Path of the illustration on the local API (`/illustrations/sit-to-stand.svg`), if the
+    /// library has the exercise.
+    pub illustration: Option<String>,
+    pub dosage: DosageView,
+    /// The therapist's per-citizen instructions.
+    pub instructions: Option<String>,
+}
+
+/// `GET /api/courses/{id}?lang=da`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourseDetail {
+    pub course_id: String,
+    pub citizen_name: String,
+    pub legal_basis: String,
+    pub goals: Vec<String>,
+    pub sessions_per_week: u32,
+    /// 1-based number of the program's current revision (0 when no program yet).
+    pub revision_number: u32,
+    pub lines: Vec<ProgramLineView>,
+}
+
+/// Answer to `POST /api/courses/{id}/sessions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartedSession {
+    pub session_id: String,
+    pub revision_number: u32,
+}
+
+/// `POST /api/courses/{id}/sessions/{sid}/sets`: one performed set, durably stored on return.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogSetRequest {
+    pub line_id: String,
+    pub reps: Option<u32>,
+    pub duration_s: Option<u32>,
+    pub load_kg: Option<f64>,
+}
+
+/// Answer to a logged set: how many sets this line now has in the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetLogged {
+    pub sets_done: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Done,
+    Partly,
+    Skipped,
+}
+
+/// `POST /api/courses/{id}/sessions/{sid}/feedback`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackRequest {
+    pub line_id: String,
+    pub outcome: Outcome,
+    pub skip_reason: Option<String>,
+    /// Borg CR10, 0–10.
+    pub borg: Option<u8>,
+    /// Pain NRS, 0–10.
+    pub pain: Option<u8>,
+    pub note: Option<String>,
+}
+
+/// `POST /api/courses/{id}/sessions/{sid}/finish`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishRequest {
+    /// 1 (poor) – 5 (very good).
+    pub general_condition: Option<u8>,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotCarriedOutReason {
+    Ill,
+    Declined,
+    NotAtHome,
+    Hospitalised,
+    Other,
+}
+
+/// `POST /api/courses/{id}/not-carried-out`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotCarriedOutRequest {
+    pub reason: NotCarriedOutReason,
+    pub note: Option<String>,
+}
+
+/// One exercise in a session summary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExerciseSummary {
+    pub line_id: String,
+    pub exercise_ref: String,
+    pub sets_done: u32,
+    pub outcome: Option<Outcome>,
+    pub borg: Option<u8>,
+    pub pain: Option<u8>,
+}
+
+/// `GET /api/courses/{id}/sessions/{sid}`: what was logged, for the summary screen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub session_id: String,
+    /// `in_progress`, `completed` or `not_carried_out`.
+    pub status: String,
+    pub started_at: Millis,
+    pub ended_at: Option<Millis>,
+    pub general_condition: Option<u8>,
+    pub note: Option<String>,
+    pub exercises: Vec<ExerciseSummary>,
+}
+
+/// Answer to operations that only need to say they were stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saved {
+    pub saved: bool,
+}

@@ -1,0 +1,82 @@
+//! The one error of the local API: an [`ApiError`] (`{kind, message}`) with its HTTP status.
+//! Core errors are translated here and nowhere else.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use homerehab_app_api::{ApiError, ErrorKind};
+use homerehab_core::error::CoreError;
+use homerehab_shared::docs::SchemaError;
+
+/// What every operation fails with; serializes as `{kind, message}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(pub ApiError);
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error(ApiError {
+            kind,
+            message: message.into(),
+        })
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Invalid, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    fn status(&self) -> StatusCode {
+        match self.0.kind {
+            ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::NotSignedIn | ErrorKind::SignIn => StatusCode::UNAUTHORIZED,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Offline => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Server => StatusCode::BAD_GATEWAY,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.0.kind, self.0.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<CoreError> for Error {
+    fn from(e: CoreError) -> Self {
+        let kind = match &e {
+            CoreError::NotFound(_) => ErrorKind::NotFound,
+            CoreError::NotSignedIn => ErrorKind::NotSignedIn,
+            CoreError::SignIn(_) => ErrorKind::SignIn,
+            CoreError::Offline(_) => ErrorKind::Offline,
+            CoreError::Server { .. } => ErrorKind::Server,
+            CoreError::Schema(SchemaError::Invalid(_)) => ErrorKind::Invalid,
+            CoreError::Schema(SchemaError::NotFound(_)) => ErrorKind::NotFound,
+            // Database, damaged documents, protocol trouble and whatever the core adds later:
+            // the device itself failed.
+            _ => ErrorKind::Internal,
+        };
+        Error::new(kind, e.to_string())
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        if self.0.kind == ErrorKind::Internal {
+            // The message names no citizen data: core errors describe the store, not its rows.
+            tracing::error!(message = %self.0.message, "request failed");
+        }
+        (self.status(), axum::Json(self.0)).into_response()
+    }
+}

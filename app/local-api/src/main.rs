@@ -1,0 +1,86 @@
+//! `homerehab-app`: the app in browser mode — the app core behind a loopback HTTP API, serving
+//! the built UI. Open the printed address in a browser.
+
+use anyhow::Context;
+use clap::Parser;
+use homerehab_core::{client, library, store::Store};
+use homerehab_local_api::{http, ops::Core};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The repository's folders, for running from a checkout.
+const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+#[derive(Parser)]
+#[command(
+    name = "homerehab-app",
+    about = "Homerehab in a browser: the app core over loopback HTTP, serving the UI"
+)]
+struct Cli {
+    /// Folder of the device's local store.
+    #[arg(long, env = "HOMEREHAB_DATA_DIR", default_value = "./homerehab-device")]
+    data_dir: PathBuf,
+    /// The sync server to sign in to.
+    #[arg(
+        long,
+        env = "HOMEREHAB_SERVER",
+        default_value = "http://127.0.0.1:8377"
+    )]
+    server: String,
+    /// Loopback address to serve on.
+    #[arg(long, env = "HOMEREHAB_BIND", default_value = "127.0.0.1:8378")]
+    bind: SocketAddr,
+    /// The built UI (trunk's output). Defaults to the checkout's `app/ui/dist`.
+    #[arg(long, env = "HOMEREHAB_UI_DIR")]
+    ui_dir: Option<PathBuf>,
+    /// The exercise library. Defaults to the checkout's `assets`.
+    #[arg(long, env = "HOMEREHAB_ASSETS_DIR")]
+    assets_dir: Option<PathBuf>,
+    /// Seconds between background syncs (sooner after a failure, with backoff).
+    #[arg(long, default_value_t = 30)]
+    sync_interval: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if !cli.bind.ip().is_loopback() {
+        tracing::warn!(bind = %cli.bind, "the local API has no authentication: bind it to loopback only");
+    }
+    let assets = cli
+        .assets_dir
+        .unwrap_or_else(|| PathBuf::from(REPO).join("assets"));
+    let ui = cli
+        .ui_dir
+        .unwrap_or_else(|| PathBuf::from(REPO).join("app/ui/dist"));
+    if !ui.join("index.html").exists() {
+        tracing::warn!(dir = %ui.display(), "no built UI there (run `trunk build` in app/ui); the API still works");
+    }
+    let library = library::load(&assets).context("loading the exercise library")?;
+    let store = Store::open(&cli.data_dir).context("opening the local store")?;
+    let store = Arc::new(Mutex::new(store));
+    let _sync = client::spawn_background(store.clone(), Duration::from_secs(cli.sync_interval));
+    let core = Arc::new(Core::new(store, Arc::new(library), cli.server));
+    let dirs = http::Dirs {
+        ui,
+        illustrations: assets.join("illustrations"),
+    };
+    let listener = tokio::net::TcpListener::bind(cli.bind)
+        .await
+        .with_context(|| format!("binding {}", cli.bind))?;
+    println!("homerehab-app on http://{}", listener.local_addr()?);
+    axum::serve(listener, http::app(core, &dirs))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,484 @@
+//! The operations the UI calls, as plain functions over [`Core`]: DTO in, app core call, DTO
+//! out. Both transports call these — the HTTP handlers in [`crate::http`] and, later, the Tauri
+//! commands — so the two cannot behave differently. No SQL here: reads and writes go through
+//! `homerehab_core::store::Store`; this module only parses ids and shapes answers.
+
+use crate::error::{Error, Result};
+use homerehab_app_api as api;
+use homerehab_core::client::{self, SharedStore};
+use homerehab_core::error::CoreError;
+use homerehab_core::store::{now_ms, Store};
+use homerehab_shared::docs::{self, ExerciseFeedback};
+use homerehab_shared::ids::{CourseId, DocumentId, ProgramExerciseId, SessionId};
+use homerehab_shared::library::{Lang, Library};
+use homerehab_shared::model::{
+    self, ExerciseOutcome, Millis, ProgramExercise, Role, SessionLog, SessionStatus, SetLog, Side,
+};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, MutexGuard};
+
+/// What the operations work on: the device's store, the exercise library, the sync server.
+pub struct Core {
+    pub store: SharedStore,
+    pub library: Arc<Library>,
+    /// The sync server signed in to when the request names none.
+    pub server_url: String,
+    /// Syncs started through [`sync_now`] and still running (for the status bar).
+    syncing: AtomicUsize,
+}
+
+impl Core {
+    pub fn new(store: SharedStore, library: Arc<Library>, server_url: String) -> Self {
+        Core {
+            store,
+            library,
+            server_url,
+            syncing: AtomicUsize::new(0),
+        }
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock leaves SQLite consistent (transactions roll back).
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn parse<T: FromStr>(what: &str, s: &str) -> Result<T> {
+    s.parse()
+        .map_err(|_| Error::invalid(format!("`{s}` is not a valid {what} id")))
+}
+
+fn course_id(s: &str) -> Result<CourseId> {
+    parse("course", s)
+}
+
+fn session_id(s: &str) -> Result<SessionId> {
+    parse("session", s)
+}
+
+/// The language of library texts: `en` or Danish (the default).
+pub fn lang(code: Option<&str>) -> Lang {
+    match code {
+        Some("en") => Lang::En,
+        _ => Lang::Da,
+    }
+}
+
+// ---- sign-in and sync ----------------------------------------------------------------------
+
+pub async fn login(core: &Core, req: api::LoginRequest) -> Result<api::Me> {
+    let me = client::login(&core.store, &core.server_url, &req.username, &req.password).await?;
+    Ok(api::Me {
+        username: me.username,
+        display_name: me.display_name,
+        role: me.role.as_str().to_string(),
+    })
+}
+
+/// Who is signed in on this device, if anyone (works offline).
+pub fn me(core: &Core) -> Result<Option<api::Me>> {
+    Ok(core.store().identity()?.map(|me| api::Me {
+        username: me.username,
+        display_name: me.display_name,
+        role: me.role.as_str().to_string(),
+    }))
+}
+
+pub fn status(core: &Core) -> Result<api::Status> {
+    let store = core.store();
+    let s = store.sync_status()?;
+    let signed_in = store.identity()?.is_some();
+    let state = if core.syncing.load(Ordering::SeqCst) > 0 {
+        api::SyncState::Syncing
+    } else if s.last_error.is_some() {
+        api::SyncState::Offline
+    } else if s.waiting > 0 {
+        api::SyncState::Waiting
+    } else {
+        api::SyncState::Synced
+    };
+    Ok(api::Status {
+        state,
+        waiting: s.waiting,
+        last_sync: s.last_success,
+        last_error: s.last_error,
+        signed_in,
+    })
+}
+
+/// Runs one sync now. An unreachable server is an `offline` error; the store has recorded
+/// it, so [`status`] says offline afterwards.
+pub async fn sync_now(core: &Core) -> Result<api::Status> {
+    struct Running<'a>(&'a AtomicUsize);
+    impl Drop for Running<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    core.syncing.fetch_add(1, Ordering::SeqCst);
+    let running = Running(&core.syncing);
+    let result = client::sync_now(&core.store).await;
+    drop(running);
+    result?;
+    status(core)
+}
+
+// ---- today's visits ------------------------------------------------------------------------
+
+const WEEK_MS: Millis = 7 * 86_400_000;
+
+/// Start of the ISO week (Monday 00:00 UTC) that holds `now`.
+pub fn week_start(now: Millis) -> Millis {
+    // 1970-01-01 was a Thursday: shift so weeks start on Monday.
+    let monday_epoch = 4 * 86_400_000;
+    now - (now - monday_epoch).rem_euclid(WEEK_MS)
+}
+
+/// Active courses of the citizens the signed-in assistant visits (every active course of the
+/// team for other roles, or while the roster has not arrived), due ones first.
+pub fn visits(core: &Core, now: Millis) -> Result<Vec<api::Visit>> {
+    let mut store = core.store();
+    let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
+    // Before the first sync the roster is not on the device: show the team's courses.
+    let roster = match store.roster(me.team_id) {
+        Ok(r) => Some(r),
+        Err(CoreError::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let since = week_start(now);
+    let mut out = Vec::new();
+    for row in store.courses()? {
+        if row.status != "active" {
+            continue;
+        }
+        let citizen = roster
+            .as_ref()
+            .and_then(|r| r.citizens.get(&row.citizen_id.to_string()));
+        let assigned = citizen.is_some_and(|c| {
+            c.assigned
+                .get(&me.user_id.to_string())
+                .copied()
+                .unwrap_or(false)
+        });
+        if me.role == Role::Assistant && roster.is_some() && !assigned {
+            continue;
+        }
+        let sessions = store.sessions(row.id)?;
+        let this_week = sessions
+            .iter()
+            .filter(|s| s.started_at >= since && s.status != "not_carried_out")
+            .count() as u32;
+        out.push(api::Visit {
+            course_id: row.id.to_string(),
+            // Empty until the roster arrives; the UI says so in its language.
+            citizen_name: row.citizen_name.clone().unwrap_or_default(),
+            address: citizen.and_then(|c| c.address.clone()),
+            legal_basis: row.legal_basis,
+            sessions_this_week: this_week,
+            sessions_per_week: row.sessions_per_week,
+            due: this_week < row.sessions_per_week,
+            last_session_at: sessions.iter().map(|s| s.started_at).max(),
+        });
+    }
+    out.sort_by(|a, b| {
+        b.due
+            .cmp(&a.due)
+            .then_with(|| a.citizen_name.cmp(&b.citizen_name))
+    });
+    Ok(out)
+}
+
+// ---- course detail ---------------------------------------------------------------------------
+
+fn side_label(side: Side) -> &'static str {
+    match side {
+        Side::None => "none",
+        Side::Left => "left",
+        Side::Right => "right",
+        Side::Both => "both",
+    }
+}
+
+fn dosage_view(d: &model::Dosage) -> api::DosageView {
+    api::DosageView {
+        sets: d.sets,
+        reps: d.reps,
+        duration_s: d.duration_s,
+        hold_s: d.hold_s,
+        rest_s: d.rest_s,
+        load: d.load.clone(),
+        side: side_label(d.side).to_string(),
+    }
+}
+
+/// A program line with the library's text; an exercise the library does not have (an older
+/// program, a local exercise) still shows, titled by its id and without an illustration.
+fn line_view(library: &Library, line: &ProgramExercise, lang: Lang) -> api::ProgramLineView {
+    let exercise = library.exercise(&line.exercise_ref);
+    let (title, summary, steps) = match exercise {
+        Some(e) => {
+            let t = e.text(lang);
+            (t.title.clone(), Some(t.summary.clone()), t.steps.clone())
+        }
+        None => {
+            let mut t = line.exercise_ref.replace('-', " ");
+            if let Some(first) = t.get_mut(0..1) {
+                first.make_ascii_uppercase();
+            }
+            (t, None, vec![])
+        }
+    };
+    api::ProgramLineView {
+        line_id: line.id.to_string(),
+        exercise_ref: line.exercise_ref.clone(),
+        title,
+        summary,
+        steps,
+        illustration: exercise.map(|e| format!("/illustrations/{}", e.illustration_file())),
+        dosage: dosage_view(&line.dosage),
+        instructions: line.instructions.clone(),
+    }
+}
+
+pub fn course_detail(core: &Core, course: &str, lang: Lang) -> Result<api::CourseDetail> {
+    let id = course_id(course)?;
+    let mut store = core.store();
+    let doc = store.course_doc(id)?;
+    let c = doc
+        .course
+        .as_ref()
+        .ok_or_else(|| Error::not_found("the course has no record on this device yet"))?;
+    let citizen_name = store
+        .courses()?
+        .into_iter()
+        .find(|r| r.id == id)
+        .and_then(|r| r.citizen_name)
+        .unwrap_or_default();
+    Ok(api::CourseDetail {
+        course_id: id.to_string(),
+        citizen_name,
+        legal_basis: c.legal_basis.0.clone(),
+        goals: c.goals.clone(),
+        sessions_per_week: c.sessions_per_week,
+        revision_number: doc.program.revision_list().len() as u32,
+        lines: doc
+            .program
+            .ordered()
+            .into_iter()
+            .map(|l| line_view(&core.library, l, lang))
+            .collect(),
+    })
+}
+
+// ---- the session -----------------------------------------------------------------------------
+
+pub fn start_session(core: &Core, course: &str) -> Result<api::StartedSession> {
+    let id = course_id(course)?;
+    let mut store = core.store();
+    let session = store.start_session(id)?;
+    let revisions = store.course_doc(id)?.program.revision_list().len() as u32;
+    Ok(api::StartedSession {
+        session_id: session.id.to_string(),
+        revision_number: revisions,
+    })
+}
+
+/// The program line a request names, from the course's current program.
+fn program_line(store: &mut Store, course: CourseId, line: &str) -> Result<ProgramExercise> {
+    let line: ProgramExerciseId = parse("program line", line)?;
+    store
+        .course_doc(course)?
+        .program
+        .exercises
+        .get(&line.to_string())
+        .cloned()
+        .ok_or_else(|| Error::not_found("the exercise is no longer in the program"))
+}
+
+fn read_session(store: &mut Store, course: CourseId, session: SessionId) -> Result<SessionLog> {
+    let doc = store.document(DocumentId::session_log_of(course))?;
+    docs::read_session(doc, &session.to_string())
+        .map_err(CoreError::from)?
+        .ok_or_else(|| Error::not_found("the session is not on this device"))
+}
+
+/// Logs one set; durable when this returns. Answers the line's set count in the session.
+pub fn log_set(
+    core: &Core,
+    course: &str,
+    session: &str,
+    req: api::LogSetRequest,
+) -> Result<api::SetLogged> {
+    let (course, session) = (course_id(course)?, session_id(session)?);
+    let mut store = core.store();
+    let line = program_line(&mut store, course, &req.line_id)?;
+    let set = SetLog {
+        reps: req.reps,
+        duration_s: req.duration_s,
+        load_kg: req.load_kg,
+        at: now_ms(),
+    };
+    store.log_set(course, session, &line, &set)?;
+    let log = read_session(&mut store, course, session)?;
+    let sets_done = log
+        .exercises
+        .get(&line.id.to_string())
+        .map_or(0, |e| e.sets.len() as u32);
+    Ok(api::SetLogged { sets_done })
+}
+
+fn outcome_in(o: api::Outcome) -> ExerciseOutcome {
+    match o {
+        api::Outcome::Done => ExerciseOutcome::Done,
+        api::Outcome::Partly => ExerciseOutcome::Partly,
+        api::Outcome::Skipped => ExerciseOutcome::Skipped,
+    }
+}
+
+fn outcome_out(o: ExerciseOutcome) -> api::Outcome {
+    match o {
+        ExerciseOutcome::Done => api::Outcome::Done,
+        ExerciseOutcome::Partly => api::Outcome::Partly,
+        ExerciseOutcome::Skipped => api::Outcome::Skipped,
+    }
+}
+
+fn scale(what: &str, v: Option<u8>, min: u8, max: u8) -> Result<Option<u8>> {
+    match v {
+        Some(x) if !(min..=max).contains(&x) => {
+            Err(Error::invalid(format!("{what} must be {min}–{max}")))
+        }
+        _ => Ok(v),
+    }
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+pub fn record_feedback(
+    core: &Core,
+    course: &str,
+    session: &str,
+    req: api::FeedbackRequest,
+) -> Result<api::Saved> {
+    let (course, session) = (course_id(course)?, session_id(session)?);
+    let fb = ExerciseFeedback {
+        outcome: outcome_in(req.outcome),
+        skip_reason: non_empty(req.skip_reason),
+        borg: scale("Borg", req.borg, 0, 10)?,
+        pain: scale("pain", req.pain, 0, 10)?,
+        note: non_empty(req.note),
+    };
+    let mut store = core.store();
+    let line = program_line(&mut store, course, &req.line_id)?;
+    store.record_feedback(course, session, &line, &fb)?;
+    Ok(api::Saved { saved: true })
+}
+
+pub fn finish_session(
+    core: &Core,
+    course: &str,
+    session: &str,
+    req: api::FinishRequest,
+) -> Result<api::SessionSummary> {
+    let (course, session) = (course_id(course)?, session_id(session)?);
+    let condition = scale("general condition", req.general_condition, 1, 5)?;
+    let note = non_empty(req.note);
+    let mut store = core.store();
+    store.finish_session(course, session, condition, note.as_deref())?;
+    summary_of(&mut store, course, session)
+}
+
+fn reason_in(r: api::NotCarriedOutReason) -> model::NotCarriedOutReason {
+    use model::NotCarriedOutReason as R;
+    match r {
+        api::NotCarriedOutReason::Ill => R::Ill,
+        api::NotCarriedOutReason::Declined => R::Declined,
+        api::NotCarriedOutReason::NotAtHome => R::NotAtHome,
+        api::NotCarriedOutReason::Hospitalised => R::Hospitalised,
+        api::NotCarriedOutReason::Other => R::Other,
+    }
+}
+
+pub fn not_carried_out(
+    core: &Core,
+    course: &str,
+    req: api::NotCarriedOutRequest,
+) -> Result<api::SessionSummary> {
+    let course = course_id(course)?;
+    let mut store = core.store();
+    let id = store.session_not_carried_out(course, reason_in(req.reason), non_empty(req.note))?;
+    summary_of(&mut store, course, id)
+}
+
+fn status_label(s: SessionStatus) -> &'static str {
+    match s {
+        SessionStatus::InProgress => "in_progress",
+        SessionStatus::Completed => "completed",
+        SessionStatus::NotCarriedOut => "not_carried_out",
+    }
+}
+
+fn summary_of(
+    store: &mut Store,
+    course: CourseId,
+    session: SessionId,
+) -> Result<api::SessionSummary> {
+    let log = read_session(store, course, session)?;
+    let order = store.course_doc(course)?.program;
+    let position = |line: &str| order.exercises.get(line).map_or(f64::MAX, |l| l.position);
+    let mut exercises: Vec<_> = log.exercises.iter().collect();
+    exercises.sort_by(|a, b| position(a.0).total_cmp(&position(b.0)));
+    Ok(api::SessionSummary {
+        session_id: log.id.to_string(),
+        status: status_label(log.status).to_string(),
+        started_at: log.started_at,
+        ended_at: log.ended_at,
+        general_condition: log.general_condition,
+        note: log.note.clone(),
+        exercises: exercises
+            .into_iter()
+            .map(|(line, e)| api::ExerciseSummary {
+                line_id: line.clone(),
+                exercise_ref: e.exercise_ref.clone(),
+                sets_done: e.sets.len() as u32,
+                outcome: e.outcome.map(outcome_out),
+                borg: e.borg,
+                pain: e.pain,
+            })
+            .collect(),
+    })
+}
+
+pub fn session_summary(core: &Core, course: &str, session: &str) -> Result<api::SessionSummary> {
+    let (course, session) = (course_id(course)?, session_id(session)?);
+    summary_of(&mut core.store(), course, session)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn week_starts_on_monday_midnight_utc() {
+        // 2026-05-13 was a Wednesday; its week began Monday 2026-05-11 00:00 UTC.
+        let wednesday_noon = 1_778_673_600_000; // 2026-05-13T12:00:00Z
+        let monday = 1_778_457_600_000; // 2026-05-11T00:00:00Z
+        assert_eq!(week_start(wednesday_noon), monday);
+        assert_eq!(week_start(monday), monday);
+        assert_eq!(week_start(monday - 1), monday - WEEK_MS);
+    }
+
+    #[test]
+    fn scales_refuse_values_out_of_range() {
+        assert_eq!(scale("pain", Some(10), 0, 10), Ok(Some(10)));
+        assert_eq!(scale("pain", None, 0, 10), Ok(None));
+        assert_eq!(
+            scale("pain", Some(11), 0, 10).unwrap_err().kind(),
+            api::ErrorKind::Invalid
+        );
+        assert!(scale("general condition", Some(0), 1, 5).is_err());
+    }
+}

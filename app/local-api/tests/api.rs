@@ -1,0 +1,379 @@
+//! The local API end to end over its router (no sockets): a signed-in device with one course
+//! plays a whole session, and every kind of bad request gets the `{kind, message}` error.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use homerehab_app_api as api;
+use homerehab_core::store::{now_ms, Identity, Store};
+use homerehab_local_api::http::{self, Dirs};
+use homerehab_local_api::ops::Core;
+use homerehab_shared::ids::*;
+use homerehab_shared::model::*;
+use http_body_util::BodyExt;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+
+fn assets() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets")
+}
+
+struct Device {
+    app: axum::Router,
+    course: CourseId,
+    _dir: tempfile::TempDir,
+}
+
+fn line(exercise: &str, position: f64, sets: u32) -> ProgramExercise {
+    ProgramExercise {
+        id: ProgramExerciseId::new(),
+        exercise_ref: exercise.into(),
+        position,
+        dosage: Dosage {
+            sets,
+            reps: Some(10),
+            duration_s: None,
+            hold_s: None,
+            rest_s: Some(60),
+            load: None,
+            side: Side::Both,
+        },
+        instructions: Some("Hold fast i køkkenbordet".into()),
+    }
+}
+
+/// A device signed in as an assistant (to a server that is not there), with one citizen
+/// assigned to them and one active course of two exercises: one from the library, one not.
+fn device() -> Device {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let me = UserId::new();
+    let team = TeamId::new();
+    store
+        .set_identity(&Identity {
+            user_id: me,
+            username: "assistent1".into(),
+            display_name: "Lone Mikkelsen".into(),
+            role: Role::Assistant,
+            team_id: team,
+            // Nothing listens on port 9 of loopback: every sync fails as offline.
+            server_url: "http://127.0.0.1:9".into(),
+            token: "t".into(),
+            expires_at: now_ms() + 3_600_000,
+        })
+        .unwrap();
+    let citizen = Citizen {
+        id: CitizenId::new(),
+        name: "Karen Jensen".into(),
+        local_ref: "TK-1".into(),
+        address: Some("Storegade 12, 7700 Thisted".into()),
+        assigned: [(me.to_string(), true)].into(),
+        active: true,
+    };
+    store.put_citizen(&citizen).unwrap();
+    let course = Course {
+        id: CourseId::new(),
+        citizen_id: citizen.id,
+        team_id: team,
+        legal_basis: LegalBasis("SEL §83a".into()),
+        start_date: "2026-01-05".into(),
+        planned_weeks: 12,
+        sessions_per_week: 2,
+        minutes_per_session: 15,
+        goals: vec!["Rejse sig uden armlæn".into()],
+        status: CourseStatus::Active,
+        status_reason: None,
+        responsible_therapist: UserId::new(),
+        created_at: now_ms(),
+    };
+    store
+        .create_course(
+            &course,
+            &[
+                line("wall-push-up", 2.0, 1),
+                line("sit-to-stand", 1.0, 2),
+                line("not-in-library", 3.0, 1),
+            ],
+        )
+        .unwrap();
+    let library = homerehab_core::library::load(&assets()).unwrap();
+    let core = Core::new(
+        Arc::new(Mutex::new(store)),
+        Arc::new(library),
+        "http://127.0.0.1:9".into(),
+    );
+    let ui = dir.path().join("dist");
+    std::fs::create_dir(&ui).unwrap();
+    std::fs::write(ui.join("index.html"), "<html>ui</html>").unwrap();
+    let app = http::app(
+        Arc::new(core),
+        &Dirs {
+            ui,
+            illustrations: assets().join("illustrations"),
+        },
+    );
+    Device {
+        app,
+        course: course.id,
+        _dir: dir,
+    }
+}
+
+impl Device {
+    async fn call(&self, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Vec<u8>) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let req = req
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, bytes.to_vec())
+    }
+
+    async fn ok<T: DeserializeOwned>(&self, method: &str, uri: &str, body: Option<&str>) -> T {
+        let (status, bytes) = self.call(method, uri, body).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    async fn err(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<&str>,
+    ) -> (StatusCode, api::ApiError) {
+        let (status, bytes) = self.call(method, uri, body).await;
+        assert!(!status.is_success(), "{}", String::from_utf8_lossy(&bytes));
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+}
+
+#[tokio::test]
+async fn a_whole_session_is_logged_through_the_api() {
+    let d = device();
+    let c = d.course;
+
+    let visits: Vec<api::Visit> = d.ok("GET", "/api/visits", None).await;
+    assert_eq!(visits.len(), 1);
+    assert_eq!(visits[0].citizen_name, "Karen Jensen");
+    assert_eq!(
+        (visits[0].sessions_this_week, visits[0].sessions_per_week),
+        (0, 2)
+    );
+    assert!(visits[0].due);
+
+    let detail: api::CourseDetail = d.ok("GET", &format!("/api/courses/{c}"), None).await;
+    let refs: Vec<_> = detail
+        .lines
+        .iter()
+        .map(|l| l.exercise_ref.as_str())
+        .collect();
+    assert_eq!(
+        refs,
+        ["sit-to-stand", "wall-push-up", "not-in-library"],
+        "program order"
+    );
+    assert_eq!(detail.lines[0].title, "Rejse-sætte-sig");
+    assert_eq!(
+        detail.lines[0].illustration.as_deref(),
+        Some("/illustrations/sit-to-stand.svg")
+    );
+    assert_eq!(detail.lines[2].title, "Not in library");
+    assert_eq!(detail.lines[2].illustration, None);
+    let english: api::CourseDetail = d
+        .ok("GET", &format!("/api/courses/{c}?lang=en"), None)
+        .await;
+    assert_eq!(english.lines[0].title, "Sit to stand");
+
+    let started: api::StartedSession = d
+        .ok("POST", &format!("/api/courses/{c}/sessions"), None)
+        .await;
+    assert_eq!(started.revision_number, 1);
+    let s = started.session_id;
+    let first = &detail.lines[0].line_id;
+    for want in 1..=2 {
+        let body = format!(r#"{{"line_id":"{first}","reps":10,"duration_s":null,"load_kg":null}}"#);
+        let logged: api::SetLogged = d
+            .ok(
+                "POST",
+                &format!("/api/courses/{c}/sessions/{s}/sets"),
+                Some(&body),
+            )
+            .await;
+        assert_eq!(logged.sets_done, want);
+    }
+    let fb = format!(
+        r#"{{"line_id":"{first}","outcome":"done","skip_reason":null,"borg":4,"pain":2,"note":" "}}"#
+    );
+    let _: api::Saved = d
+        .ok(
+            "POST",
+            &format!("/api/courses/{c}/sessions/{s}/feedback"),
+            Some(&fb),
+        )
+        .await;
+    let second = &detail.lines[1].line_id;
+    let skip = format!(
+        r#"{{"line_id":"{second}","outcome":"skipped","skip_reason":"Ondt i skulderen","borg":null,"pain":6,"note":null}}"#
+    );
+    let _: api::Saved = d
+        .ok(
+            "POST",
+            &format!("/api/courses/{c}/sessions/{s}/feedback"),
+            Some(&skip),
+        )
+        .await;
+    let summary: api::SessionSummary = d
+        .ok(
+            "POST",
+            &format!("/api/courses/{c}/sessions/{s}/finish"),
+            Some(r#"{"general_condition":4,"note":"God dag"}"#),
+        )
+        .await;
+    assert_eq!(summary.status, "completed");
+    assert_eq!(summary.general_condition, Some(4));
+    let lines: Vec<_> = summary
+        .exercises
+        .iter()
+        .map(|e| (e.exercise_ref.as_str(), e.sets_done, e.outcome, e.pain))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("sit-to-stand", 2, Some(api::Outcome::Done), Some(2)),
+            ("wall-push-up", 0, Some(api::Outcome::Skipped), Some(6)),
+        ]
+    );
+    let again: api::SessionSummary = d
+        .ok("GET", &format!("/api/courses/{c}/sessions/{s}"), None)
+        .await;
+    assert_eq!(again, summary);
+
+    let visits: Vec<api::Visit> = d.ok("GET", "/api/visits", None).await;
+    assert_eq!(visits[0].sessions_this_week, 1);
+
+    // Not carried out: recorded, and it does not count as a session done this week.
+    let nco: api::SessionSummary = d
+        .ok(
+            "POST",
+            &format!("/api/courses/{c}/not-carried-out"),
+            Some(r#"{"reason":"not_at_home","note":null}"#),
+        )
+        .await;
+    assert_eq!(nco.status, "not_carried_out");
+    let visits: Vec<api::Visit> = d.ok("GET", "/api/visits", None).await;
+    assert_eq!(visits[0].sessions_this_week, 1);
+    assert!(visits[0].due);
+
+    // Everything waits for a server that is not there.
+    let status: api::Status = d.ok("GET", "/api/status", None).await;
+    assert_eq!(
+        (status.state, status.signed_in),
+        (api::SyncState::Waiting, true)
+    );
+    assert!(status.waiting >= 1, "{status:?}");
+    let (code, e) = d.err("POST", "/api/sync", None).await;
+    assert_eq!(
+        (code, e.kind),
+        (StatusCode::SERVICE_UNAVAILABLE, api::ErrorKind::Offline)
+    );
+    let status: api::Status = d.ok("GET", "/api/status", None).await;
+    assert_eq!(status.state, api::SyncState::Offline);
+    assert!(status.waiting >= 1);
+}
+
+#[tokio::test]
+async fn bad_requests_get_the_one_error_shape() {
+    let d = device();
+    let c = d.course;
+    let (code, e) = d.err("GET", "/api/courses/not-a-uuid", None).await;
+    assert_eq!(
+        (code, e.kind),
+        (StatusCode::UNPROCESSABLE_ENTITY, api::ErrorKind::Invalid)
+    );
+    let (code, e) = d
+        .err("GET", &format!("/api/courses/{}", CourseId::new()), None)
+        .await;
+    assert_eq!(
+        (code, e.kind),
+        (StatusCode::NOT_FOUND, api::ErrorKind::NotFound)
+    );
+    let (_, e) = d
+        .err(
+            "POST",
+            &format!("/api/courses/{c}/not-carried-out"),
+            Some("{nope"),
+        )
+        .await;
+    assert_eq!(e.kind, api::ErrorKind::Invalid);
+    let (_, e) = d.err("GET", "/api/no-such-thing", None).await;
+    assert_eq!(e.kind, api::ErrorKind::NotFound);
+
+    let started: api::StartedSession = d
+        .ok("POST", &format!("/api/courses/{c}/sessions"), None)
+        .await;
+    let s = started.session_id;
+    let detail: api::CourseDetail = d.ok("GET", &format!("/api/courses/{c}"), None).await;
+    let l = &detail.lines[0].line_id;
+    let pain = format!(
+        r#"{{"line_id":"{l}","outcome":"done","skip_reason":null,"borg":3,"pain":11,"note":null}}"#
+    );
+    let (code, e) = d
+        .err(
+            "POST",
+            &format!("/api/courses/{c}/sessions/{s}/feedback"),
+            Some(&pain),
+        )
+        .await;
+    assert_eq!(
+        (code, e.kind),
+        (StatusCode::UNPROCESSABLE_ENTITY, api::ErrorKind::Invalid)
+    );
+    assert!(e.message.contains("pain"), "{}", e.message);
+    let stranger = format!(
+        r#"{{"line_id":"{}","reps":1,"duration_s":null,"load_kg":null}}"#,
+        ProgramExerciseId::new()
+    );
+    let (_, e) = d
+        .err(
+            "POST",
+            &format!("/api/courses/{c}/sessions/{s}/sets"),
+            Some(&stranger),
+        )
+        .await;
+    assert_eq!(e.kind, api::ErrorKind::NotFound);
+    let (_, e) = d
+        .err(
+            "POST",
+            &format!("/api/courses/{c}/sessions/{s}/finish"),
+            Some(r#"{"general_condition":6,"note":null}"#),
+        )
+        .await;
+    assert_eq!(e.kind, api::ErrorKind::Invalid);
+}
+
+#[tokio::test]
+async fn serves_the_ui_and_the_illustrations() {
+    let d = device();
+    let (code, body) = d.call("GET", "/illustrations/sit-to-stand.svg", None).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&body).starts_with("<svg"));
+    // Any other path is the single-page UI.
+    let (code, body) = d.call("GET", "/visits/somewhere", None).await;
+    assert_eq!(
+        (code, body.as_slice()),
+        (StatusCode::OK, b"<html>ui</html>".as_slice())
+    );
+    let me: Option<api::Me> = d.ok("GET", "/api/me", None).await;
+    assert_eq!(me.map(|m| m.role).as_deref(), Some("assistant"));
+}

@@ -1,0 +1,199 @@
+// The assistant's day in a real browser: sign in online and sync, lose the network (the sync
+// server is stopped), run and log a full guided session and a "not carried out", see the
+// changes waiting, get the network back, sync, and check as the therapist (the `homerehab`
+// CLI on another device) that both arrived.
+//
+// Needs: the built UI (app/ui/dist), the binaries sync-server, homerehab-app and homerehab in
+// $HOMEREHAB_BIN_DIR (default: target/debug), and /usr/bin/chromium. scripts/test-ui does all.
+// Screenshots go to docs/screenshots/.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../../..');
+const bin = (name) => path.join(process.env.HOMEREHAB_BIN_DIR ?? path.join(repo, 'target/debug'), name);
+const shots = path.join(repo, 'docs/screenshots');
+const PASSWORD = 'demo1234';
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+async function waitFor(url, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`${url} did not answer`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function start(name, args) {
+  const child = spawn(bin(name), args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
+  child.on('error', (e) => {
+    throw new Error(`${name} could not start (${e.message}); build it first`);
+  });
+  return child;
+}
+
+async function stop(child) {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'homerehab-e2e-'));
+const serverDir = path.join(tmp, 'server');
+const tabletDir = path.join(tmp, 'tablet');
+const therapistDir = path.join(tmp, 'therapist');
+let serverPort, appPort, server, app, browser, page;
+
+const startServer = async () => {
+  server = start('sync-server', ['--data-dir', serverDir, '--bind', `127.0.0.1:${serverPort}`, 'serve']);
+  await waitFor(`http://127.0.0.1:${serverPort}/healthz`);
+};
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  serverPort = await freePort();
+  appPort = await freePort();
+  execFileSync(bin('sync-server'), ['--data-dir', serverDir, 'seed-demo'], { stdio: 'ignore' });
+  await startServer();
+  app = start('homerehab-app', [
+    '--data-dir', tabletDir,
+    '--server', `http://127.0.0.1:${serverPort}`,
+    '--bind', `127.0.0.1:${appPort}`,
+    '--ui-dir', path.join(repo, 'app/ui/dist'),
+    // The test decides when to sync ("Synkronisér nu"); no background sync in between.
+    '--sync-interval', '3600',
+  ]);
+  await waitFor(`http://127.0.0.1:${appPort}/api/status`);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+});
+
+after(async () => {
+  await browser?.close();
+  await stop(app);
+  await stop(server);
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const statusText = () => page.getByTestId('status-text');
+
+test('an assistant logs a whole session offline and it reaches the therapist', async () => {
+  await page.goto(`http://127.0.0.1:${appPort}/`);
+
+  // Sign in (online) — the app syncs the team's data right after.
+  await page.getByRole('heading', { name: 'Log ind' }).waitFor();
+  await page.locator('input[name=username]').fill('assistent1');
+  await page.locator('input[name=password]').fill(PASSWORD);
+  await page.getByTestId('sign-in').click();
+  await page.getByRole('heading', { name: 'Dagens besøg' }).waitFor();
+  await page.getByTestId('visit').first().waitFor();
+  await assert.doesNotReject(statusText().filter({ hasText: 'Alt er synkroniseret' }).waitFor());
+
+  // The network goes away.
+  await stop(server);
+  await page.getByTestId('sync-now').click();
+  await statusText().filter({ hasText: 'Offline — ændringer gemt på enheden' }).waitFor();
+
+  const cards = page.getByTestId('visit');
+  const dueCard = cards.filter({ hasText: 'Træning mangler' }).first();
+  const citizen = (await dueCard.locator('.citizen').textContent()).trim();
+  await page.screenshot({ path: path.join(shots, 'visits.png') });
+
+  // The guided session: every exercise, every prescribed set, feedback, next.
+  await dueCard.getByTestId('start-session').click();
+  await page.getByTestId('exercise').waitFor();
+  const total = Number((await page.locator('.progress').textContent()).match(/af (\d+)/)[1]);
+  assert.ok(total >= 4, `a demo program has 4–6 exercises, saw ${total}`);
+  let setsLogged = 0;
+  for (let k = 1; k <= total; k++) {
+    await page.locator('.progress', { hasText: `Øvelse ${k} af ${total}` }).waitFor();
+    const want = Number((await page.getByTestId('set-count').textContent()).match(/af (\d+)/)[1]);
+    for (let s = 1; s <= want; s++) {
+      await page.getByTestId('set-done').click();
+      await page.getByTestId('set-count').filter({ hasText: `${s} af ${want} sæt` }).waitFor();
+      setsLogged++;
+    }
+    assert.equal(await page.getByTestId('outcome-done').getAttribute('aria-pressed'), 'true',
+      'all prescribed sets logged: "Udført" is preselected');
+    await page.getByTestId('borg').getByRole('button', { name: '4', exact: true }).click();
+    await page.getByTestId('pain').getByRole('button', { name: '2', exact: true }).click();
+    if (k === 1) {
+      await page.screenshot({ path: path.join(shots, 'guided-exercise.png') });
+      await page.setViewportSize({ width: 800, height: 1280 });
+      await page.screenshot({ path: path.join(shots, 'guided-exercise-portrait.png') });
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+    await page.getByTestId('next').click();
+  }
+
+  // Finish with the general condition and a note.
+  await page.getByTestId('finish').waitFor();
+  await page.getByTestId('condition').filter({ hasText: '4 · God' }).click();
+  await page.getByTestId('note').fill('Godt humør, lidt træt i benene');
+  await page.getByTestId('finish-save').click();
+  await page.getByTestId('summary').waitFor();
+  assert.equal(await page.getByTestId('summary-row').count(), total);
+  await statusText().filter({ hasText: /\d+ ændring(er)? venter/ }).waitFor();
+  await page.screenshot({ path: path.join(shots, 'session-summary.png') });
+
+  // Another citizen was not at home.
+  await page.getByTestId('back-to-visits').click();
+  const other = cards.filter({ hasNotText: citizen }).first();
+  const otherCitizen = (await other.locator('.citizen').textContent()).trim();
+  await other.getByTestId('not-carried-out').click();
+  await page.getByTestId('nco-reason').filter({ hasText: 'Ikke hjemme' }).click();
+  await page.getByTestId('nco-save').click();
+  await page.getByTestId('notice').waitFor();
+
+  // Still offline, and the status says what is waiting.
+  const waiting = await statusText().textContent();
+  assert.match(waiting, /^Offline — ændringer gemt på enheden · \d+ ændring(er)? venter$/);
+
+  // The network is back: sync.
+  await startServer();
+  await page.getByTestId('sync-now').click();
+  await statusText().filter({ hasText: 'Alt er synkroniseret' }).waitFor({ timeout: 20000 });
+
+  // The therapist's laptop: a separate device signs in and syncs.
+  const visits = await (await fetch(`http://127.0.0.1:${appPort}/api/visits`)).json();
+  const courseOf = (name) => visits.find((v) => v.citizen_name === name).course_id;
+  const cli = (...args) =>
+    execFileSync(bin('homerehab'), ['--data-dir', therapistDir, ...args], { encoding: 'utf8' });
+  cli('login', '--server', `http://127.0.0.1:${serverPort}`, '--username', 'terapeut1', '--password', PASSWORD);
+  cli('sync');
+  const sessions = JSON.parse(cli('sessions', '--course', courseOf(citizen)));
+  const recent = (s) => s.started_at > Date.now() - 30 * 60 * 1000;
+  const done = sessions.filter((s) => recent(s) && s.status === 'completed' && s.set_count === setsLogged);
+  assert.equal(done.length >= 1, true, `the therapist sees the ${setsLogged}-set session: ${JSON.stringify(sessions.slice(-3))}`);
+  const missed = JSON.parse(cli('sessions', '--course', courseOf(otherCitizen)));
+  assert.ok(missed.some((s) => recent(s) && s.status === 'not_carried_out'),
+    'the therapist sees today\'s "not carried out"');
+});

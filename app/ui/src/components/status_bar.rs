@@ -1,0 +1,83 @@
+//! The status line at the top of every screen: offline / syncing / synced / N waiting, the
+//! time of the last sync, "sync now" and the language switch.
+
+use crate::i18n::use_i18n;
+use crate::{api, use_nav};
+use homerehab_app_api::{Status, SyncState};
+use leptos::prelude::*;
+use std::time::Duration;
+
+/// `HH:MM` local time of a Unix-millisecond timestamp.
+pub fn clock(ms: i64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+}
+
+#[component]
+pub fn StatusBar() -> impl IntoView {
+    let i18n = use_i18n();
+    let nav = use_nav();
+    let syncing = RwSignal::new(false);
+    nav.refresh_status();
+    set_interval(move || nav.refresh_status(), Duration::from_secs(2));
+
+    let sync_now = move |_| {
+        syncing.set(true);
+        leptos::task::spawn_local(async move {
+            let _ = api::sync_now().await; // an offline failure shows in the status itself
+            syncing.set(false);
+            nav.refresh_status();
+        });
+    };
+    let state = move || {
+        if syncing.get() {
+            Some(SyncState::Syncing)
+        } else {
+            nav.status.get().map(|s| s.state)
+        }
+    };
+    let text = move || {
+        let t = i18n.t();
+        let Some(Status { waiting, .. }) = nav.status.get() else {
+            return String::new();
+        };
+        match state() {
+            Some(SyncState::Syncing) => t.syncing.to_string(),
+            Some(SyncState::Offline) if waiting > 0 => {
+                format!("{} · {}", t.offline, (t.waiting)(waiting))
+            }
+            Some(SyncState::Offline) => t.offline.to_string(),
+            Some(SyncState::Waiting) => (t.waiting)(waiting),
+            Some(SyncState::Synced) => t.synced.to_string(),
+            None => String::new(),
+        }
+    };
+    let class = move || match state() {
+        Some(SyncState::Offline) => "status offline",
+        Some(SyncState::Syncing) => "status syncing",
+        Some(SyncState::Waiting) => "status waiting",
+        _ => "status synced",
+    };
+    let last = move || {
+        nav.status
+            .get()
+            .and_then(|s| s.last_sync)
+            .map(|ms| format!("{} {}", i18n.t().last_sync, clock(ms)))
+    };
+    let signed_in = move || nav.status.get().is_some_and(|s| s.signed_in);
+    view! {
+        <header class=class data-testid="status" role="status" aria-live="polite">
+            <span class="status-dot" aria-hidden="true"></span>
+            <span class="status-text" data-testid="status-text">{text}</span>
+            <span class="status-last">{last}</span>
+            <Show when=signed_in>
+                <button class="btn ghost" data-testid="sync-now" on:click=sync_now disabled=move || syncing.get()>
+                    {move || i18n.t().sync_now}
+                </button>
+            </Show>
+            <button class="btn ghost" data-testid="language" on:click=move |_| i18n.toggle()>
+                {move || i18n.t().other_language}
+            </button>
+        </header>
+    }
+}

@@ -1,0 +1,54 @@
+//! Sign in (online, once); afterwards the device works offline.
+
+use crate::i18n::use_i18n;
+use crate::{api, use_nav, Page};
+use leptos::prelude::*;
+
+#[component]
+pub fn SignIn() -> impl IntoView {
+    let i18n = use_i18n();
+    let nav = use_nav();
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match api::login(username.get_untracked(), password.get_untracked()).await {
+                Ok(_) => {
+                    // Fetch the team's citizens and courses right away, while there is a network.
+                    let _ = api::sync_now().await;
+                    nav.refresh_status();
+                    nav.go(Page::Visits { notice: None });
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <form class="card sign-in" on:submit=submit>
+            <h1>{move || i18n.t().sign_in_title}</h1>
+            <label>
+                <span>{move || i18n.t().username}</span>
+                <input name="username" autocomplete="username" autocapitalize="none" required
+                    prop:value=move || username.get()
+                    on:input=move |ev| username.set(event_target_value(&ev)) />
+            </label>
+            <label>
+                <span>{move || i18n.t().password}</span>
+                <input name="password" type="password" autocomplete="current-password" required
+                    prop:value=move || password.get()
+                    on:input=move |ev| password.set(event_target_value(&ev)) />
+            </label>
+            <p class="error" role="alert">{move || error.get()}</p>
+            <button class="btn primary big" type="submit" data-testid="sign-in" disabled=move || busy.get()>
+                {move || if busy.get() { i18n.t().signing_in } else { i18n.t().sign_in }}
+            </button>
+            <p class="hint">{move || i18n.t().sign_in_online_hint}</p>
+        </form>
+    }
+}

@@ -1,0 +1,96 @@
+//! Today's visits: one big card per citizen with a course, due ones first.
+
+use crate::i18n::use_i18n;
+use crate::{api, use_nav, Notice, Page};
+use homerehab_app_api::{ApiError, Visit};
+use leptos::prelude::*;
+
+#[component]
+pub fn Visits(notice: Option<Notice>) -> impl IntoView {
+    let i18n = use_i18n();
+    let nav = use_nav();
+    let visits = RwSignal::new(None::<Result<Vec<Visit>, ApiError>>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let load = move || {
+        leptos::task::spawn_local(async move { visits.set(Some(api::visits().await)) });
+    };
+    load();
+    // The list follows what a sync brings in.
+    Effect::new(move |prev: Option<Option<i64>>| {
+        let last = nav.status.get().and_then(|s| s.last_sync);
+        if prev.is_some_and(|p| p != last) {
+            load();
+        }
+        last
+    });
+
+    let start = move |course: String| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let lang = i18n.lang.get_untracked().code();
+            let started = async {
+                let detail = api::course(&course, lang).await?;
+                let started = api::start_session(&course).await?;
+                Ok::<_, ApiError>((detail, started.session_id))
+            };
+            match started.await {
+                Ok((detail, session)) => {
+                    nav.refresh_status();
+                    nav.go(Page::Session { detail, session });
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+
+    let card = move |v: Visit| {
+        let t = i18n.t();
+        let course = v.course_id.clone();
+        let course2 = v.course_id.clone();
+        let citizen = v.citizen_name.clone();
+        view! {
+            <article class="card visit" class:due=v.due data-testid="visit">
+                <div class="visit-head">
+                    <h2 class="citizen">
+                        {if v.citizen_name.is_empty() { t.unknown_citizen.to_string() } else { v.citizen_name.clone() }}
+                    </h2>
+                    <span class="badge" class:due=v.due>{if v.due { t.due } else { t.not_due }}</span>
+                </div>
+                <p class="address">{v.address.clone()}</p>
+                <p class="week">{(t.this_week)(v.sessions_this_week, v.sessions_per_week)} " · " {v.legal_basis.clone()}</p>
+                <div class="actions">
+                    <button class="btn primary big" data-testid="start-session" disabled=move || busy.get()
+                        on:click=move |_| start(course.clone())>
+                        {t.start_session}
+                    </button>
+                    <button class="btn secondary big" data-testid="not-carried-out"
+                        on:click=move |_| nav.go(Page::NotCarriedOut { course: course2.clone(), citizen: citizen.clone() })>
+                        {t.not_carried_out}
+                    </button>
+                </div>
+            </article>
+        }
+    };
+
+    view! {
+        <section class="visits">
+            <h1>{move || i18n.t().visits_title}</h1>
+            {notice.map(|n| match n {
+                Notice::NotCarriedOutRecorded => view! {
+                    <p class="notice" data-testid="notice">{move || i18n.t().nco_recorded}</p>
+                },
+            })}
+            <p class="error" role="alert">{move || error.get()}</p>
+            {move || match visits.get() {
+                None => view! { <p class="loading">{i18n.t().loading}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error">{e.message}</p> }.into_any(),
+                Some(Ok(list)) if list.is_empty() => view! { <p class="empty">{i18n.t().visits_empty}</p> }.into_any(),
+                Some(Ok(list)) => view! {
+                    <div class="visit-grid">{list.into_iter().map(card).collect_view()}</div>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
