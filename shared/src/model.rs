@@ -363,6 +363,19 @@ impl Course {
 }
 
 impl Dosage {
+    /// `sets` × `reps` on both sides with a minute's rest: the common starting dose.
+    pub fn reps(sets: u32, reps: u32) -> Dosage {
+        Dosage {
+            sets,
+            reps: Some(reps),
+            duration_s: None,
+            hold_s: None,
+            rest_s: Some(60),
+            load: None,
+            side: Side::Both,
+        }
+    }
+
     pub fn validate(&self) -> Result<(), Invalid> {
         if !(1..=20).contains(&self.sets) {
             return Err(invalid("dosage.sets", "must be 1–20"));
@@ -391,6 +404,17 @@ impl Dosage {
 }
 
 impl ProgramExercise {
+    /// A new program line for library exercise `exercise_ref`.
+    pub fn new(exercise_ref: &str, position: f64, dosage: Dosage) -> ProgramExercise {
+        ProgramExercise {
+            id: ProgramExerciseId::new(),
+            exercise_ref: exercise_ref.to_string(),
+            position,
+            dosage,
+            instructions: None,
+        }
+    }
+
     pub fn validate(&self) -> Result<(), Invalid> {
         if self.exercise_ref.trim().is_empty() {
             return Err(invalid("program.exercise_ref", "is empty"));
@@ -530,15 +554,7 @@ mod tests {
     use super::*;
 
     pub(crate) fn dosage() -> Dosage {
-        Dosage {
-            sets: 3,
-            reps: Some(10),
-            duration_s: None,
-            hold_s: None,
-            rest_s: Some(60),
-            load: None,
-            side: Side::Both,
-        }
+        Dosage::reps(3, 10)
     }
 
     #[test]

@@ -32,21 +32,7 @@ fn principal(role: Role, team: TeamId) -> Principal {
 }
 
 fn line(exercise: &str, position: f64) -> ProgramExercise {
-    ProgramExercise {
-        id: ProgramExerciseId::new(),
-        exercise_ref: exercise.into(),
-        position,
-        dosage: Dosage {
-            sets: 3,
-            reps: Some(10),
-            duration_s: None,
-            hold_s: None,
-            rest_s: Some(60),
-            load: None,
-            side: Side::Both,
-        },
-        instructions: None,
-    }
+    ProgramExercise::new(exercise, position, Dosage::reps(3, 10))
 }
 
 impl World {

@@ -27,19 +27,8 @@ struct Device {
 
 fn line(exercise: &str, position: f64, sets: u32) -> ProgramExercise {
     ProgramExercise {
-        id: ProgramExerciseId::new(),
-        exercise_ref: exercise.into(),
-        position,
-        dosage: Dosage {
-            sets,
-            reps: Some(10),
-            duration_s: None,
-            hold_s: None,
-            rest_s: Some(60),
-            load: None,
-            side: Side::Both,
-        },
         instructions: Some("Hold fast i køkkenbordet".into()),
+        ..ProgramExercise::new(exercise, position, Dosage::reps(sets, 10))
     }
 }
 
