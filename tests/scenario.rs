@@ -135,6 +135,13 @@ async fn offline_edits_on_three_devices_converge_with_nothing_lost() {
             ("step-up-forward".into(), Some(10))
         ]
     );
+    // Only one device edited the program, so nothing is in conflict.
+    assert!(t
+        .laptop
+        .store()
+        .program_conflicts(course)
+        .unwrap()
+        .is_empty());
     // The projections the UI reads agree with the documents.
     assert_eq!(t.laptop.store().sessions(course).unwrap().len(), 3);
 

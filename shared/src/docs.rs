@@ -233,6 +233,74 @@ impl ProgramDoc {
     }
 }
 
+/// A program field that two devices changed concurrently: Automerge kept one value, the other
+/// is shown here so the therapist can choose (CouchDB's `_conflicts`, made visible).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProgramConflict {
+    pub line: String,
+    pub field: String,
+    /// Every concurrent value, the one currently shown first.
+    pub values: Vec<String>,
+}
+
+/// Concurrent edits to the current program lines' dosage, position and instructions.
+pub fn program_conflicts(doc: &Automerge) -> Result<Vec<ProgramConflict>, SchemaError> {
+    let obj_at = |obj: &ObjId, key: &str| -> Result<Option<ObjId>, SchemaError> {
+        Ok(match ReadDoc::get(doc, obj, key)? {
+            Some((automerge::Value::Object(ObjType::Map), id)) => Some(id),
+            _ => None,
+        })
+    };
+    let scalars = |obj: &ObjId, key: &str| -> Result<Vec<String>, SchemaError> {
+        Ok(ReadDoc::get_all(doc, obj, key)?
+            .into_iter()
+            .map(|(v, _)| match v {
+                automerge::Value::Scalar(s) => s.to_string(),
+                automerge::Value::Object(t) => format!("{t:?}"),
+            })
+            .collect())
+    };
+    let mut out = Vec::new();
+    let Some(program) = obj_at(&ROOT, "program")? else {
+        return Ok(out);
+    };
+    let Some(lines) = obj_at(&program, "exercises")? else {
+        return Ok(out);
+    };
+    for line in ReadDoc::keys(doc, &lines).collect::<Vec<_>>() {
+        let Some(line_obj) = obj_at(&lines, &line)? else {
+            continue;
+        };
+        let mut fields: Vec<(ObjId, String)> = ["position", "instructions"]
+            .map(|f| (line_obj.clone(), f.to_string()))
+            .to_vec();
+        if let Some(dosage) = obj_at(&line_obj, "dosage")? {
+            for f in [
+                "sets",
+                "reps",
+                "duration_s",
+                "hold_s",
+                "rest_s",
+                "load",
+                "side",
+            ] {
+                fields.push((dosage.clone(), f.to_string()));
+            }
+        }
+        for (obj, field) in fields {
+            let values = scalars(&obj, &field)?;
+            if values.len() > 1 {
+                out.push(ProgramConflict {
+                    line: line.clone(),
+                    field,
+                    values,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// A course document as stored.
 #[derive(Clone, Debug, PartialEq, Reconcile, Hydrate)]
 pub struct CourseDoc {
@@ -604,6 +672,51 @@ mod tests {
         let log = SessionLogDoc::read(&a).unwrap();
         assert_eq!(log.sessions.len(), 2);
         assert!(log.sessions.values().all(|s| s.set_count() == 2));
+    }
+
+    #[test]
+    fn concurrent_dosage_edits_are_reported_as_conflicts() {
+        let course = CourseId::new();
+        let h = Header::course(team(), course);
+        let mut laptop = genesis(&h).with_actor(ActorId::random());
+        let line = ProgramExercise::new("sit-to-stand", 1.0, Dosage::reps(3, 10));
+        edit_program(
+            &mut laptop,
+            &[ProgramEdit::Upsert(line.clone())],
+            UserId::new(),
+            "ny",
+            1,
+        )
+        .unwrap();
+        assert!(program_conflicts(&laptop).unwrap().is_empty());
+        let mut colleague = laptop.fork().with_actor(ActorId::random());
+        let mut a = line.clone();
+        a.dosage.reps = Some(12);
+        let mut b = line.clone();
+        b.dosage.reps = Some(8);
+        edit_program(
+            &mut laptop,
+            &[ProgramEdit::Upsert(a)],
+            UserId::new(),
+            "a",
+            2,
+        )
+        .unwrap();
+        edit_program(
+            &mut colleague,
+            &[ProgramEdit::Upsert(b)],
+            UserId::new(),
+            "b",
+            2,
+        )
+        .unwrap();
+        laptop.merge(&mut colleague).unwrap();
+        let conflicts = program_conflicts(&laptop).unwrap();
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        assert_eq!(conflicts[0].field, "reps");
+        let mut values = conflicts[0].values.clone();
+        values.sort();
+        assert_eq!(values, vec!["12", "8"]);
     }
 
     #[test]

@@ -452,6 +452,13 @@ impl Store {
         )?)
     }
 
+    /// Program fields two devices changed concurrently, for the therapist to settle.
+    pub fn program_conflicts(&mut self, course: CourseId) -> Result<Vec<docs::ProgramConflict>> {
+        Ok(docs::program_conflicts(
+            self.document(DocumentId::course_of(course))?,
+        )?)
+    }
+
     pub fn session_log(&mut self, course: CourseId) -> Result<SessionLogDoc> {
         Ok(SessionLogDoc::read(
             self.document(DocumentId::session_log_of(course))?,
