@@ -18,6 +18,9 @@ pub struct ApiError {
     pub kind: ErrorKind,
     /// Said so the person holding the tablet can act on it.
     pub message: String,
+    /// With `wrong_pin`: PIN attempts left before an online sign-in is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
 }
 
 /// What went wrong, for the UI to choose what to show.
@@ -38,6 +41,10 @@ pub enum ErrorKind {
     Server,
     /// The device itself failed (database, damaged document).
     Internal,
+    /// The app is locked: unlock it with the PIN (or, after too many wrong PINs, sign in).
+    Locked,
+    /// The PIN was wrong; `attempts_left` says how many tries remain.
+    WrongPin,
 }
 
 impl std::fmt::Display for ApiError {
@@ -60,6 +67,36 @@ impl std::fmt::Debug for LoginRequest {
             .field("password", &"[redacted]")
             .finish()
     }
+}
+
+/// `POST /api/pin` (choose the PIN) and `POST /api/unlock`. The PIN is never logged.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct PinRequest {
+    /// 4–6 digits.
+    pub pin: String,
+}
+
+impl std::fmt::Debug for PinRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PinRequest { pin: [redacted] }")
+    }
+}
+
+/// What stands between the person and the data (part of [`Status`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockState {
+    /// No one has signed in on this device.
+    #[default]
+    SignedOut,
+    /// Too many wrong PINs: sign in again online (everything logged is kept).
+    SignInRequired,
+    /// Signed in, no PIN chosen yet: open; choose a PIN.
+    NoPin,
+    /// Unlock with the PIN.
+    Locked,
+    /// Open.
+    Unlocked,
 }
 
 /// Who is signed in on this device (`GET /api/me`, answer to login).
@@ -94,6 +131,9 @@ pub struct Status {
     pub last_sync: Option<Millis>,
     pub last_error: Option<String>,
     pub signed_in: bool,
+    /// Locked or open; also the answer to `POST /api/pin`, `/api/unlock` and `/api/lock`.
+    #[serde(default)]
+    pub lock: LockState,
 }
 
 /// One card on "today's visits" (`GET /api/visits`).

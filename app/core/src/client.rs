@@ -91,7 +91,10 @@ pub async fn login(
         token: body.token,
         expires_at: body.expires_at,
     };
-    lock(store).set_identity(&identity)?;
+    let mut s = lock(store);
+    s.set_identity(&identity)?;
+    // Signed in online: the app is open and the person chooses a (new) PIN.
+    s.signed_in()?;
     Ok(identity)
 }
 

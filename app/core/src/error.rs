@@ -29,6 +29,16 @@ pub enum CoreError {
     Library(String),
     #[error("the server's answer could not be read: {0}")]
     Protocol(String),
+    #[error("a PIN is 4–6 digits")]
+    InvalidPin,
+    #[error("wrong PIN: {attempts_left} attempt(s) left")]
+    WrongPin { attempts_left: u32 },
+    #[error("no PIN is set on this device: choose one first")]
+    NoPin,
+    #[error("the app is locked: unlock it with the PIN")]
+    Locked,
+    #[error("too many wrong PINs: sign in again while online")]
+    SignInRequired,
 }
 
 impl CoreError {

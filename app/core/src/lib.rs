@@ -3,6 +3,7 @@
 //! - [`store::Store`]: the local SQLite store — documents, outbox, sync state, projections —
 //!   and the domain operations (create a course, start a session, log a set…);
 //! - [`library`]: the shipped exercise library, loaded from `assets/`;
+//! - [`lock`]: the app lock (PIN after an online sign-in, idle lock, lockout);
 //! - [`client`]: sign-in, sync rounds over HTTP and background sync;
 //! - [`error::CoreError`]: the one error type.
 //!
@@ -20,4 +21,5 @@
 pub mod client;
 pub mod error;
 pub mod library;
+pub mod lock;
 pub mod store;

@@ -18,6 +18,7 @@ impl Error {
         Error(ApiError {
             kind,
             message: message.into(),
+            attempts_left: None,
         })
     }
 
@@ -41,6 +42,8 @@ impl Error {
             ErrorKind::Offline => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Server => StatusCode::BAD_GATEWAY,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::Locked => StatusCode::LOCKED,
+            ErrorKind::WrongPin => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -57,7 +60,10 @@ impl From<CoreError> for Error {
     fn from(e: CoreError) -> Self {
         let kind = match &e {
             CoreError::NotFound(_) => ErrorKind::NotFound,
-            CoreError::NotSignedIn => ErrorKind::NotSignedIn,
+            CoreError::NotSignedIn | CoreError::SignInRequired => ErrorKind::NotSignedIn,
+            CoreError::InvalidPin | CoreError::NoPin => ErrorKind::Invalid,
+            CoreError::Locked => ErrorKind::Locked,
+            CoreError::WrongPin { .. } => ErrorKind::WrongPin,
             CoreError::SignIn(_) => ErrorKind::SignIn,
             CoreError::Offline(_) => ErrorKind::Offline,
             CoreError::Server { .. } => ErrorKind::Server,
@@ -67,7 +73,11 @@ impl From<CoreError> for Error {
             // the device itself failed.
             _ => ErrorKind::Internal,
         };
-        Error::new(kind, e.to_string())
+        let mut error = Error::new(kind, e.to_string());
+        if let CoreError::WrongPin { attempts_left } = e {
+            error.0.attempts_left = Some(attempts_left);
+        }
+        error
     }
 }
 

@@ -53,6 +53,9 @@ pub fn app(core: Arc<Core>, dirs: &Dirs) -> Router {
         .route("/me", get(me))
         .route("/status", get(status))
         .route("/sync", post(sync))
+        .route("/pin", post(set_pin))
+        .route("/unlock", post(unlock))
+        .route("/lock", post(lock))
         .route("/visits", get(visits))
         .route("/courses/{course}", get(course))
         .route("/courses/{course}/sessions", post(start_session))
@@ -90,6 +93,24 @@ async fn status(State(core): State<AppState>) -> Result<Json<api::Status>> {
 
 async fn sync(State(core): State<AppState>) -> Result<Json<api::Status>> {
     ops::sync_now(&core).await.map(Json)
+}
+
+async fn set_pin(
+    State(core): State<AppState>,
+    Body(req): Body<api::PinRequest>,
+) -> Result<Json<api::Status>> {
+    ops::set_pin(&core, req).map(Json)
+}
+
+async fn unlock(
+    State(core): State<AppState>,
+    Body(req): Body<api::PinRequest>,
+) -> Result<Json<api::Status>> {
+    ops::unlock(&core, req).map(Json)
+}
+
+async fn lock(State(core): State<AppState>) -> Result<Json<api::Status>> {
+    ops::lock(&core).map(Json)
 }
 
 async fn visits(State(core): State<AppState>) -> Result<Json<Vec<api::Visit>>> {

@@ -41,6 +41,9 @@ struct Cli {
     /// Seconds between background syncs (sooner after a failure, with backoff).
     #[arg(long, default_value_t = 30)]
     sync_interval: u64,
+    /// Minutes without use after which the app locks itself (0: never). Needs a PIN.
+    #[arg(long, env = "HOMEREHAB_LOCK_AFTER_MINUTES", default_value_t = 10)]
+    lock_after_minutes: u64,
 }
 
 #[tokio::main]
@@ -65,7 +68,9 @@ async fn main() -> anyhow::Result<()> {
         tracing::warn!(dir = %ui.display(), "no built UI there (run `trunk build` in app/ui); the API still works");
     }
     let library = library::load(&assets).context("loading the exercise library")?;
-    let store = Store::open(&cli.data_dir).context("opening the local store")?;
+    let mut store = Store::open(&cli.data_dir).context("opening the local store")?;
+    // With a PIN set the app starts locked (the store's gate starts closed).
+    store.set_idle_lock(cli.lock_after_minutes.saturating_mul(60_000) as i64);
     let store = Arc::new(Mutex::new(store));
     let _sync = client::spawn_background(store.clone(), Duration::from_secs(cli.sync_interval));
     let core = Arc::new(Core::new(store, Arc::new(library), cli.server));

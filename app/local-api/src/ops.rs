@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use homerehab_app_api as api;
 use homerehab_core::client::{self, SharedStore};
 use homerehab_core::error::CoreError;
+use homerehab_core::lock::LockState;
 use homerehab_core::store::{now_ms, Store};
 use homerehab_shared::docs::{self, ExerciseFeedback};
 use homerehab_shared::ids::{CourseId, DocumentId, ProgramExerciseId, SessionId};
@@ -41,6 +42,14 @@ impl Core {
     fn store(&self) -> MutexGuard<'_, Store> {
         // A panic while holding the lock leaves SQLite consistent (transactions roll back).
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The store for an operation on the data: only while the app is open (unlocked, or no
+    /// PIN chosen yet), else `locked`. Counts as use for the idle lock.
+    fn data(&self) -> Result<MutexGuard<'_, Store>> {
+        let mut store = self.store();
+        store.require_unlocked(now_ms())?;
+        Ok(store)
     }
 }
 
@@ -86,7 +95,8 @@ pub fn me(core: &Core) -> Result<Option<api::Me>> {
 }
 
 pub fn status(core: &Core) -> Result<api::Status> {
-    let store = core.store();
+    let mut store = core.store();
+    let lock = lock_state(store.lock_state(now_ms())?);
     let s = store.sync_status()?;
     let signed_in = store.identity()?.is_some();
     let state = if core.syncing.load(Ordering::SeqCst) > 0 {
@@ -104,7 +114,37 @@ pub fn status(core: &Core) -> Result<api::Status> {
         last_sync: s.last_success,
         last_error: s.last_error,
         signed_in,
+        lock,
     })
+}
+
+// ---- the app lock (rules: homerehab_core::lock) ---------------------------------------------
+
+fn lock_state(s: LockState) -> api::LockState {
+    match s {
+        LockState::SignedOut => api::LockState::SignedOut,
+        LockState::SignInRequired => api::LockState::SignInRequired,
+        LockState::NoPin => api::LockState::NoPin,
+        LockState::Locked => api::LockState::Locked,
+        LockState::Unlocked => api::LockState::Unlocked,
+    }
+}
+
+/// Chooses the PIN: right after sign-in or while unlocked.
+pub fn set_pin(core: &Core, req: api::PinRequest) -> Result<api::Status> {
+    core.store().set_pin(&req.pin)?;
+    status(core)
+}
+
+/// Opens the app with the PIN; a wrong one is `wrong_pin` with the attempts left.
+pub fn unlock(core: &Core, req: api::PinRequest) -> Result<api::Status> {
+    core.store().unlock(&req.pin)?;
+    status(core)
+}
+
+pub fn lock(core: &Core) -> Result<api::Status> {
+    core.store().lock()?;
+    status(core)
 }
 
 /// Runs one sync now. An unreachable server is an `offline` error; the store has recorded
@@ -138,7 +178,7 @@ pub fn week_start(now: Millis) -> Millis {
 /// Active courses of the citizens the signed-in assistant visits (every active course of the
 /// team for other roles, or while the roster has not arrived), due ones first.
 pub fn visits(core: &Core, now: Millis) -> Result<Vec<api::Visit>> {
-    let mut store = core.store();
+    let mut store = core.data()?;
     let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
     // Before the first sync the roster is not on the device: show the team's courses.
     let roster = match store.roster(me.team_id) {
@@ -243,7 +283,7 @@ fn line_view(library: &Library, line: &ProgramExercise, lang: Lang) -> api::Prog
 
 pub fn course_detail(core: &Core, course: &str, lang: Lang) -> Result<api::CourseDetail> {
     let id = course_id(course)?;
-    let mut store = core.store();
+    let mut store = core.data()?;
     let doc = store.course_doc(id)?;
     let c = doc
         .course
@@ -275,7 +315,7 @@ pub fn course_detail(core: &Core, course: &str, lang: Lang) -> Result<api::Cours
 
 pub fn start_session(core: &Core, course: &str) -> Result<api::StartedSession> {
     let id = course_id(course)?;
-    let mut store = core.store();
+    let mut store = core.data()?;
     let session = store.start_session(id)?;
     let revisions = store.course_doc(id)?.program.revision_list().len() as u32;
     Ok(api::StartedSession {
@@ -311,7 +351,7 @@ pub fn log_set(
     req: api::LogSetRequest,
 ) -> Result<api::SetLogged> {
     let (course, session) = (course_id(course)?, session_id(session)?);
-    let mut store = core.store();
+    let mut store = core.data()?;
     let line = program_line(&mut store, course, &req.line_id)?;
     let set = SetLog {
         reps: req.reps,
@@ -371,7 +411,7 @@ pub fn record_feedback(
         pain: scale("pain", req.pain, 0, 10)?,
         note: non_empty(req.note),
     };
-    let mut store = core.store();
+    let mut store = core.data()?;
     let line = program_line(&mut store, course, &req.line_id)?;
     store.record_feedback(course, session, &line, &fb)?;
     Ok(api::Saved { saved: true })
@@ -386,7 +426,7 @@ pub fn finish_session(
     let (course, session) = (course_id(course)?, session_id(session)?);
     let condition = scale("general condition", req.general_condition, 1, 5)?;
     let note = non_empty(req.note);
-    let mut store = core.store();
+    let mut store = core.data()?;
     store.finish_session(course, session, condition, note.as_deref())?;
     summary_of(&mut store, course, session)
 }
@@ -408,7 +448,7 @@ pub fn not_carried_out(
     req: api::NotCarriedOutRequest,
 ) -> Result<api::SessionSummary> {
     let course = course_id(course)?;
-    let mut store = core.store();
+    let mut store = core.data()?;
     let id = store.session_not_carried_out(course, reason_in(req.reason), non_empty(req.note))?;
     summary_of(&mut store, course, id)
 }
@@ -454,7 +494,8 @@ fn summary_of(
 
 pub fn session_summary(core: &Core, course: &str, session: &str) -> Result<api::SessionSummary> {
     let (course, session) = (course_id(course)?, session_id(session)?);
-    summary_of(&mut core.store(), course, session)
+    let mut store = core.data()?;
+    summary_of(&mut store, course, session)
 }
 
 #[cfg(test)]

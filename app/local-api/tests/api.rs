@@ -86,27 +86,31 @@ fn device() -> Device {
             ],
         )
         .unwrap();
+    let ui = dir.path().join("dist");
+    std::fs::create_dir(&ui).unwrap();
+    std::fs::write(ui.join("index.html"), "<html>ui</html>").unwrap();
+    Device {
+        app: router(store, dir.path()),
+        course: course.id,
+        _dir: dir,
+    }
+}
+
+/// The local API over `store`, as `homerehab-app` builds it.
+fn router(store: Store, dir: &Path) -> axum::Router {
     let library = homerehab_core::library::load(&assets()).unwrap();
     let core = Core::new(
         Arc::new(Mutex::new(store)),
         Arc::new(library),
         "http://127.0.0.1:9".into(),
     );
-    let ui = dir.path().join("dist");
-    std::fs::create_dir(&ui).unwrap();
-    std::fs::write(ui.join("index.html"), "<html>ui</html>").unwrap();
-    let app = http::app(
+    http::app(
         Arc::new(core),
         &Dirs {
-            ui,
+            ui: dir.join("dist"),
             illustrations: assets().join("illustrations"),
         },
-    );
-    Device {
-        app,
-        course: course.id,
-        _dir: dir,
-    }
+    )
 }
 
 impl Device {
@@ -365,4 +369,155 @@ async fn serves_the_ui_and_the_illustrations() {
     );
     let me: Option<api::Me> = d.ok("GET", "/api/me", None).await;
     assert_eq!(me.map(|m| m.role).as_deref(), Some("assistant"));
+}
+
+impl Device {
+    /// The app process restarts on the same store (idle lock after `idle_ms`).
+    fn restart(&mut self, idle_ms: i64) {
+        let mut store = Store::open(self._dir.path()).unwrap();
+        store.set_idle_lock(idle_ms);
+        self.app = router(store, self._dir.path());
+    }
+
+    async fn lock_state(&self) -> api::LockState {
+        self.ok::<api::Status>("GET", "/api/status", None)
+            .await
+            .lock
+    }
+}
+
+const PIN_2468: &str = r#"{"pin":"2468"}"#;
+const PIN_1111: &str = r#"{"pin":"1111"}"#;
+
+#[tokio::test]
+async fn a_pin_locks_the_data_and_opens_it_again() {
+    let mut d = device();
+    let c = d.course;
+    // Signed in, no PIN yet: open, and a PIN may be chosen (4–6 digits).
+    assert_eq!(d.lock_state().await, api::LockState::NoPin);
+    let (code, e) = d.err("POST", "/api/pin", Some(r#"{"pin":"12"}"#)).await;
+    assert_eq!(
+        (code, e.kind),
+        (StatusCode::UNPROCESSABLE_ENTITY, api::ErrorKind::Invalid)
+    );
+    let s: api::Status = d.ok("POST", "/api/pin", Some(PIN_2468)).await;
+    assert_eq!(s.lock, api::LockState::Unlocked);
+    let _: Vec<api::Visit> = d.ok("GET", "/api/visits", None).await;
+
+    // Locked by hand: every data endpoint answers 423 `locked`; status and me still answer.
+    let s: api::Status = d.ok("POST", "/api/lock", None).await;
+    assert_eq!(s.lock, api::LockState::Locked);
+    for (method, uri) in [
+        ("GET", "/api/visits".to_string()),
+        ("GET", format!("/api/courses/{c}")),
+        ("POST", format!("/api/courses/{c}/sessions")),
+    ] {
+        let (code, e) = d.err(method, &uri, None).await;
+        assert_eq!(
+            (code, e.kind),
+            (StatusCode::LOCKED, api::ErrorKind::Locked),
+            "{uri}"
+        );
+    }
+    let (code, e) = d
+        .err(
+            "POST",
+            &format!("/api/courses/{c}/not-carried-out"),
+            Some(r#"{"reason":"ill","note":null}"#),
+        )
+        .await;
+    assert_eq!((code, e.kind), (StatusCode::LOCKED, api::ErrorKind::Locked));
+    let me: Option<api::Me> = d.ok("GET", "/api/me", None).await;
+    assert!(me.is_some());
+    // A locked app cannot get a new PIN without the old one.
+    let (code, _) = d.err("POST", "/api/pin", Some(PIN_1111)).await;
+    assert_eq!(code, StatusCode::LOCKED);
+
+    let (code, e) = d.err("POST", "/api/unlock", Some(PIN_1111)).await;
+    assert_eq!(
+        (code, e.kind, e.attempts_left),
+        (StatusCode::FORBIDDEN, api::ErrorKind::WrongPin, Some(4))
+    );
+    let s: api::Status = d.ok("POST", "/api/unlock", Some(PIN_2468)).await;
+    assert_eq!(s.lock, api::LockState::Unlocked);
+    let visits: Vec<api::Visit> = d.ok("GET", "/api/visits", None).await;
+    assert_eq!(visits.len(), 1);
+
+    // The app process restarts: locked, until the PIN opens it.
+    d.restart(600_000);
+    assert_eq!(d.lock_state().await, api::LockState::Locked);
+    let (code, _) = d.err("GET", "/api/visits", None).await;
+    assert_eq!(code, StatusCode::LOCKED);
+    let _: api::Status = d.ok("POST", "/api/unlock", Some(PIN_2468)).await;
+    let _: Vec<api::Visit> = d.ok("GET", "/api/visits", None).await;
+}
+
+#[tokio::test]
+async fn five_wrong_pins_require_signing_in_again_and_keep_the_data() {
+    let mut d = device();
+    let started: api::StartedSession = d
+        .ok("POST", &format!("/api/courses/{}/sessions", d.course), None)
+        .await;
+    let _: api::Status = d.ok("POST", "/api/pin", Some(PIN_2468)).await;
+    let waiting = d
+        .ok::<api::Status>("GET", "/api/status", None)
+        .await
+        .waiting;
+    d.restart(600_000);
+    for left in [4, 3, 2, 1, 0] {
+        let (_, e) = d.err("POST", "/api/unlock", Some(PIN_1111)).await;
+        assert_eq!(
+            (e.kind, e.attempts_left),
+            (api::ErrorKind::WrongPin, Some(left))
+        );
+    }
+    let status: api::Status = d.ok("GET", "/api/status", None).await;
+    assert_eq!(status.lock, api::LockState::SignInRequired);
+    assert_eq!(status.waiting, waiting, "the outbox is kept");
+    let (code, e) = d.err("POST", "/api/unlock", Some(PIN_2468)).await;
+    assert_eq!(
+        (code, e.kind),
+        (StatusCode::UNAUTHORIZED, api::ErrorKind::NotSignedIn)
+    );
+    let (code, _) = d.err("GET", "/api/visits", None).await;
+    assert_eq!(code, StatusCode::LOCKED);
+    // Sign-in needs the server (not there): the device stays as it is.
+    let (_, e) = d
+        .err(
+            "POST",
+            "/api/login",
+            Some(r#"{"username":"assistent1","password":"x"}"#),
+        )
+        .await;
+    assert_eq!(e.kind, api::ErrorKind::Offline);
+    assert_eq!(d.lock_state().await, api::LockState::SignInRequired);
+    // The session started before the lockout is still on the device (read with the core).
+    drop(d.app);
+    let store = Store::open(d._dir.path()).unwrap();
+    assert_eq!(store.sessions(d.course).unwrap().len(), 1);
+    assert_eq!(
+        store.sessions(d.course).unwrap()[0].id.to_string(),
+        started.session_id
+    );
+}
+
+#[tokio::test]
+async fn an_idle_app_locks_itself() {
+    let mut d = device();
+    let _: api::Status = d.ok("POST", "/api/pin", Some(PIN_2468)).await;
+    d.restart(400);
+    let _: api::Status = d.ok("POST", "/api/unlock", Some(PIN_2468)).await;
+    for _ in 0..3 {
+        // Use keeps it open…
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let _: Vec<api::Visit> = d.ok("GET", "/api/visits", None).await;
+    }
+    // …and the status bar's polling is not use.
+    for _ in 0..3 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let _: api::Status = d.ok("GET", "/api/status", None).await;
+    }
+    assert_eq!(d.lock_state().await, api::LockState::Locked);
+    let (code, e) = d.err("GET", "/api/visits", None).await;
+    assert_eq!((code, e.kind), (StatusCode::LOCKED, api::ErrorKind::Locked));
 }

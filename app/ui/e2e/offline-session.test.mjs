@@ -3,6 +3,9 @@
 // changes waiting, get the network back, sync, and check as the therapist (the `homerehab`
 // CLI on another device) that both arrived.
 //
+// Then: offline, the tablet app restarts locked; a wrong PIN says how many attempts are left,
+// the right one opens today's visits; the "Lås" button locks it again.
+//
 // Needs: the built UI (app/ui/dist), the binaries sync-server, homerehab-app and homerehab in
 // $HOMEREHAB_BIN_DIR (default: target/debug), and /usr/bin/chromium. scripts/test-ui does all.
 // Screenshots go to docs/screenshots/.
@@ -71,12 +74,8 @@ const startServer = async () => {
   await waitFor(`http://127.0.0.1:${serverPort}/healthz`);
 };
 
-before(async () => {
-  mkdirSync(shots, { recursive: true });
-  serverPort = await freePort();
-  appPort = await freePort();
-  execFileSync(bin('sync-server'), ['--data-dir', serverDir, 'seed-demo'], { stdio: 'ignore' });
-  await startServer();
+// The tablet app process (app core + local API), on the same data folder every time.
+const startApp = async () => {
   app = start('homerehab-app', [
     '--data-dir', tabletDir,
     '--server', `http://127.0.0.1:${serverPort}`,
@@ -86,6 +85,15 @@ before(async () => {
     '--sync-interval', '3600',
   ]);
   await waitFor(`http://127.0.0.1:${appPort}/api/status`);
+};
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  serverPort = await freePort();
+  appPort = await freePort();
+  execFileSync(bin('sync-server'), ['--data-dir', serverDir, 'seed-demo'], { stdio: 'ignore' });
+  await startServer();
+  await startApp();
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
@@ -105,6 +113,12 @@ after(async () => {
 
 const statusText = () => page.getByTestId('status-text');
 
+// Types a PIN on the on-screen keypad and presses OK.
+async function enterPin(pin) {
+  for (const d of pin) await page.getByTestId(`key-${d}`).click();
+  await page.getByTestId('key-ok').click();
+}
+
 test('an assistant logs a whole session offline and it reaches the therapist', async () => {
   await page.goto(`http://127.0.0.1:${appPort}/`);
 
@@ -113,6 +127,12 @@ test('an assistant logs a whole session offline and it reaches the therapist', a
   await page.locator('input[name=username]').fill('assistent1');
   await page.locator('input[name=password]').fill(PASSWORD);
   await page.getByTestId('sign-in').click();
+
+  // Signed in: choose the PIN that unlocks the tablet offline from now on.
+  await page.getByRole('heading', { name: 'Vælg pinkode' }).waitFor();
+  await enterPin('2468');
+  await page.getByRole('heading', { name: 'Gentag pinkode' }).waitFor();
+  await enterPin('2468');
   await page.getByRole('heading', { name: 'Dagens besøg' }).waitFor();
   await page.getByTestId('visit').first().waitFor();
   await assert.doesNotReject(statusText().filter({ hasText: 'Alt er synkroniseret' }).waitFor());
@@ -196,4 +216,41 @@ test('an assistant logs a whole session offline and it reaches the therapist', a
   const missed = JSON.parse(cli('sessions', '--course', courseOf(otherCitizen)));
   assert.ok(missed.some((s) => recent(s) && s.status === 'not_carried_out'),
     'the therapist sees today\'s "not carried out"');
+});
+
+test('offline, the restarted app opens with the PIN only', async () => {
+  // No network, and the tablet app process restarts (e.g. the tablet rebooted).
+  await stop(server);
+  await stop(app);
+  await startApp();
+  await page.goto(`http://127.0.0.1:${appPort}/`);
+  await page.getByRole('heading', { name: 'Lås op med pinkode' }).waitFor();
+  assert.equal(await page.getByTestId('visit').count(), 0, 'nothing of the data shows while locked');
+  const locked = await fetch(`http://127.0.0.1:${appPort}/api/visits`);
+  assert.equal(locked.status, 423);
+  assert.equal((await locked.json()).kind, 'locked');
+
+  // A wrong PIN: a clear error with the attempts left.
+  await enterPin('1357');
+  await page.getByTestId('pin-error').filter({ hasText: 'Forkert pinkode — 4 forsøg tilbage' }).waitFor();
+  await page.getByTestId('key-2').click();
+  await page.getByTestId('key-4').click();
+  await page.screenshot({ path: path.join(shots, 'pin-unlock.png') });
+  await page.getByTestId('key-erase').click();
+  await page.getByTestId('key-erase').click();
+
+  // The right PIN opens today's visits, offline.
+  await enterPin('2468');
+  await page.getByRole('heading', { name: 'Dagens besøg' }).waitFor();
+  await page.getByTestId('visit').first().waitFor();
+  assert.ok((await page.getByTestId('visit').count()) >= 2);
+  await page.getByTestId('sync-now').click();
+  await statusText().filter({ hasText: 'Offline — ændringer gemt på enheden' }).waitFor();
+
+  // "Lås" locks it at once; the PIN opens it again, on the same screen.
+  await page.getByTestId('lock').click();
+  await page.getByRole('heading', { name: 'Lås op med pinkode' }).waitFor();
+  assert.ok(await page.getByTestId('visit').first().isHidden(), 'the visits are hidden while locked');
+  await enterPin('2468');
+  await page.getByTestId('visit').first().waitFor();
 });

@@ -59,6 +59,7 @@ fn failed(message: impl ToString) -> ApiError {
     ApiError {
         kind: ErrorKind::Internal,
         message: message.to_string(),
+        attempts_left: None,
     }
 }
 
@@ -107,6 +108,30 @@ pub async fn me() -> Result<Option<Me>, ApiError> {
 pub async fn login(username: String, password: String) -> Result<Me, ApiError> {
     let req = LoginRequest { username, password };
     call(Call::post("login", "/login".into(), Some(req))).await
+}
+
+/// Chooses the PIN (right after sign-in, or while unlocked).
+pub async fn set_pin(pin: String) -> Result<Status, ApiError> {
+    call(Call::post(
+        "set_pin",
+        "/pin".into(),
+        Some(PinRequest { pin }),
+    ))
+    .await
+}
+
+/// Opens the app; a wrong PIN is `wrong_pin` with `attempts_left`.
+pub async fn unlock(pin: String) -> Result<Status, ApiError> {
+    call(Call::post(
+        "unlock",
+        "/unlock".into(),
+        Some(PinRequest { pin }),
+    ))
+    .await
+}
+
+pub async fn lock() -> Result<Status, ApiError> {
+    call(Call::post("lock", "/lock".into(), None::<()>)).await
 }
 
 pub async fn status() -> Result<Status, ApiError> {

@@ -80,6 +80,15 @@ pub struct Texts {
     pub last_sync: &'static str,
     pub other_language: &'static str,
     pub no_illustration: &'static str,
+    pub choose_pin_title: &'static str,
+    pub repeat_pin_title: &'static str,
+    pub choose_pin_hint: &'static str,
+    pub pins_differ: &'static str,
+    pub unlock_title: &'static str,
+    pub wrong_pin: fn(u32) -> String,
+    pub sign_in_again: &'static str,
+    pub lock: &'static str,
+    pub erase: &'static str,
 }
 
 fn da_this_week(done: u32, of: u32) -> String {
@@ -96,6 +105,18 @@ fn da_waiting(n: u32) -> String {
         "1 ændring venter".into()
     } else {
         format!("{n} ændringer venter")
+    }
+}
+
+fn da_wrong_pin(n: u32) -> String {
+    format!("Forkert pinkode — {n} forsøg tilbage")
+}
+
+fn en_wrong_pin(n: u32) -> String {
+    if n == 1 {
+        "Wrong PIN — 1 attempt left".into()
+    } else {
+        format!("Wrong PIN — {n} attempts left")
     }
 }
 
@@ -180,6 +201,16 @@ pub const DA: Texts = Texts {
     last_sync: "Sidst synkroniseret",
     other_language: "English",
     no_illustration: "Ingen tegning",
+    choose_pin_title: "Vælg pinkode",
+    repeat_pin_title: "Gentag pinkode",
+    choose_pin_hint: "4–6 cifre. Med pinkoden låser du tabletten op — også uden net.",
+    pins_differ: "Pinkoderne var ikke ens — vælg igen",
+    unlock_title: "Lås op med pinkode",
+    wrong_pin: da_wrong_pin,
+    sign_in_again:
+        "For mange forkerte pinkoder. Log ind igen (kræver net). Intet registreret er gået tabt.",
+    lock: "Lås",
+    erase: "Slet",
 };
 
 pub const EN: Texts = Texts {
@@ -246,6 +277,16 @@ pub const EN: Texts = Texts {
     last_sync: "Last synced",
     other_language: "Dansk",
     no_illustration: "No illustration",
+    choose_pin_title: "Choose a PIN",
+    repeat_pin_title: "Repeat the PIN",
+    choose_pin_hint: "4–6 digits. The PIN unlocks the tablet — also without a network.",
+    pins_differ: "The PINs were not the same — choose again",
+    unlock_title: "Unlock with PIN",
+    wrong_pin: en_wrong_pin,
+    sign_in_again:
+        "Too many wrong PINs. Sign in again (needs a network). Nothing recorded has been lost.",
+    lock: "Lock",
+    erase: "Erase",
 };
 
 /// The language in force, shared through context. `Copy`, so views capture it freely.

@@ -2,17 +2,20 @@
 //!
 //! - [`api`]: the only module that reaches the app core (browser: HTTP; Tauri: later);
 //! - [`i18n`]: every string, Danish and English;
-//! - [`pages`]: sign-in, today's visits, the guided session, its summary, "not carried out";
-//! - [`components`]: the status bar that is always on screen.
+//! - [`pages`]: sign-in, choose a PIN, unlock, today's visits, the guided session, its
+//!   summary, "not carried out";
+//! - [`components`]: the status bar that is always on screen, the PIN keypad.
 //!
 //! Navigation is one [`Page`] signal in context; no router, since the tablet has no address bar.
+//! The lock is not a page: while the app core says `locked`, the unlock screen replaces the
+//! page on screen, and the page (with its state, e.g. a session half done) returns after.
 
 mod api;
 mod components;
 mod i18n;
 mod pages;
 
-use homerehab_app_api::{CourseDetail, SessionSummary, Status};
+use homerehab_app_api::{CourseDetail, LockState, SessionSummary, Status};
 use leptos::prelude::*;
 
 /// What the screen shows.
@@ -20,6 +23,8 @@ use leptos::prelude::*;
 pub enum Page {
     Loading,
     SignIn,
+    /// Right after sign-in (or when no PIN is set yet).
+    ChoosePin,
     Visits {
         /// A confirmation to show on top (after recording "not carried out").
         notice: Option<Notice>,
@@ -55,6 +60,12 @@ impl Nav {
         self.page.set(page);
     }
 
+    /// Whether the unlock screen covers the page.
+    pub fn locked(self) -> bool {
+        self.status
+            .with(|s| s.as_ref().is_some_and(|s| s.lock == LockState::Locked))
+    }
+
     /// Fetches the sync status now (after every write, so "N ændringer venter" is current).
     pub fn refresh_status(self) {
         leptos::task::spawn_local(async move {
@@ -79,10 +90,17 @@ fn App() -> impl IntoView {
     };
     provide_context(nav);
     leptos::task::spawn_local(async move {
-        let next = match api::me().await {
-            Ok(Some(_)) => Page::Visits { notice: None },
+        let status = api::status().await;
+        let next = match status.as_ref().map(|s| s.lock) {
+            Ok(LockState::NoPin) => Page::ChoosePin,
+            // The unlock screen covers the page; after the PIN, today's visits.
+            Ok(LockState::Locked) => Page::Loading,
+            Ok(LockState::Unlocked) => Page::Visits { notice: None },
             _ => Page::SignIn,
         };
+        if let Ok(s) = status {
+            nav.status.set(Some(s));
+        }
         nav.go(next);
     });
     Effect::new(move |_| {
@@ -94,10 +112,14 @@ fn App() -> impl IntoView {
     view! {
         <div class="app">
             <components::StatusBar />
-            <main class="page">
+            <Show when=move || nav.locked()>
+                <main class="page"><pages::Unlock /></main>
+            </Show>
+            <main class="page" hidden=move || nav.locked()>
                 {move || match nav.page.get() {
                     Page::Loading => view! { <p class="loading">{move || i18n.t().loading}</p> }.into_any(),
                     Page::SignIn => view! { <pages::SignIn /> }.into_any(),
+                    Page::ChoosePin => view! { <pages::ChoosePin /> }.into_any(),
                     Page::Visits { notice } => view! { <pages::Visits notice /> }.into_any(),
                     Page::Session { detail, session } => view! { <pages::Session detail session /> }.into_any(),
                     Page::Summary { detail, summary } => view! { <pages::Summary detail summary /> }.into_any(),

@@ -1,9 +1,9 @@
 //! The status line at the top of every screen: offline / syncing / synced / N waiting, the
-//! time of the last sync, "sync now" and the language switch.
+//! time of the last sync, "sync now", "lock" and the language switch.
 
 use crate::i18n::use_i18n;
 use crate::{api, use_nav};
-use homerehab_app_api::{Status, SyncState};
+use homerehab_app_api::{LockState, Status, SyncState};
 use leptos::prelude::*;
 use std::time::Duration;
 
@@ -64,15 +64,28 @@ pub fn StatusBar() -> impl IntoView {
             .and_then(|s| s.last_sync)
             .map(|ms| format!("{} {}", i18n.t().last_sync, clock(ms)))
     };
-    let signed_in = move || nav.status.get().is_some_and(|s| s.signed_in);
+    let lock = move || nav.status.get().map(|s| s.lock);
+    let open = move || matches!(lock(), Some(LockState::NoPin | LockState::Unlocked));
+    let lock_now = move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok(s) = api::lock().await {
+                nav.status.set(Some(s));
+            }
+        });
+    };
     view! {
         <header class=class data-testid="status" role="status" aria-live="polite">
             <span class="status-dot" aria-hidden="true"></span>
             <span class="status-text" data-testid="status-text">{text}</span>
             <span class="status-last">{last}</span>
-            <Show when=signed_in>
+            <Show when=open>
                 <button class="btn ghost" data-testid="sync-now" on:click=sync_now disabled=move || syncing.get()>
                     {move || i18n.t().sync_now}
+                </button>
+            </Show>
+            <Show when=move || lock() == Some(LockState::Unlocked)>
+                <button class="btn ghost" data-testid="lock" on:click=lock_now>
+                    {move || i18n.t().lock}
                 </button>
             </Show>
             <button class="btn ghost" data-testid="language" on:click=move |_| i18n.toggle()>

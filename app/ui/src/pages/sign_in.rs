@@ -2,6 +2,7 @@
 
 use crate::i18n::use_i18n;
 use crate::{api, use_nav, Page};
+use homerehab_app_api::LockState;
 use leptos::prelude::*;
 
 #[component]
@@ -22,16 +23,24 @@ pub fn SignIn() -> impl IntoView {
                     // Fetch the team's citizens and courses right away, while there is a network.
                     let _ = api::sync_now().await;
                     nav.refresh_status();
-                    nav.go(Page::Visits { notice: None });
+                    nav.go(Page::ChoosePin);
                 }
                 Err(e) => error.set(Some(e.message)),
             }
             busy.set(false);
         });
     };
+    let locked_out = move || {
+        nav.status
+            .get()
+            .is_some_and(|s| s.lock == LockState::SignInRequired)
+    };
     view! {
         <form class="card sign-in" on:submit=submit>
             <h1>{move || i18n.t().sign_in_title}</h1>
+            <Show when=locked_out>
+                <p class="notice warn" data-testid="sign-in-again">{move || i18n.t().sign_in_again}</p>
+            </Show>
             <label>
                 <span>{move || i18n.t().username}</span>
                 <input name="username" autocomplete="username" autocapitalize="none" required
