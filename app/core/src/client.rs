@@ -161,11 +161,13 @@ async fn sync_inner(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
     Ok((round.report(), traffic))
 }
 
-/// Syncs every `interval` and soon after a failure, backing off exponentially (capped) while
+/// Syncs at once, then every `interval` and soon after a failure, backing off exponentially (capped) while
 /// the server is unreachable. Stops when the returned handle is aborted.
 pub fn spawn_background(store: SharedStore, interval: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut delay = interval;
+        // The first attempt runs at once, so the status line tells the truth right after start
+        // (an old "everything synced" must not stand while the device is offline).
+        let mut delay = Duration::ZERO;
         loop {
             tokio::time::sleep(delay).await;
             delay = match sync_now(&store).await {
