@@ -201,19 +201,9 @@ pub fn program_line(exercise: &str, position: f64, sets: u32) -> ProgramExercise
 pub fn create_course(therapist: &Device, citizen: CitizenId) -> CourseId {
     let me = therapist.me();
     let course = Course {
-        id: CourseId::new(),
-        citizen_id: citizen,
-        team_id: me.team_id,
-        legal_basis: LegalBasis("SEL §83a".into()),
-        start_date: "2026-11-02".into(),
-        planned_weeks: 12,
-        sessions_per_week: 3,
-        minutes_per_session: 15,
         goals: vec!["Kan gå på trapper igen".into()],
         status: CourseStatus::Active,
-        status_reason: None,
-        responsible_therapist: me.user_id,
-        created_at: now_ms(),
+        ..Course::new(citizen, me.team_id, me.user_id, "2026-11-02", now_ms())
     };
     let program = [
         program_line("sit-to-stand", 1.0, 8),

@@ -31,6 +31,17 @@ pub struct Principal {
     pub granted_teams: Vec<TeamId>,
 }
 
+impl From<&crate::model::User> for Principal {
+    fn from(u: &crate::model::User) -> Self {
+        Principal {
+            user_id: u.id,
+            role: u.role,
+            team_id: u.team_id,
+            granted_teams: u.granted_teams.clone(),
+        }
+    }
+}
+
 impl Principal {
     pub fn serves(&self, team: TeamId) -> bool {
         self.team_id == team || self.granted_teams.contains(&team)

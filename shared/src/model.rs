@@ -329,6 +329,32 @@ impl Citizen {
 }
 
 impl Course {
+    /// A planned course in the typical frame the seeds describe (SEL §83a, 12 weeks, 3 sessions
+    /// of 15 minutes a week); callers change what differs with struct update syntax.
+    pub fn new(
+        citizen: CitizenId,
+        team: TeamId,
+        therapist: UserId,
+        start_date: &str,
+        now: Millis,
+    ) -> Course {
+        Course {
+            id: CourseId::new(),
+            citizen_id: citizen,
+            team_id: team,
+            legal_basis: LegalBasis("SEL §83a".into()),
+            start_date: start_date.to_string(),
+            planned_weeks: 12,
+            sessions_per_week: 3,
+            minutes_per_session: 15,
+            goals: Vec::new(),
+            status: CourseStatus::Planned,
+            status_reason: None,
+            responsible_therapist: therapist,
+            created_at: now,
+        }
+    }
+
     pub fn validate(&self) -> Result<(), Invalid> {
         if self.legal_basis.0.trim().is_empty() {
             return Err(invalid("course.legal_basis", "is empty"));

@@ -67,18 +67,15 @@ impl World {
         let mut doc = docs::genesis(&course_header).with_actor(w.actors[0].clone());
         let course = Course {
             id: w.course,
-            citizen_id: CitizenId::new(),
-            team_id: team,
-            legal_basis: LegalBasis("SEL §83a".into()),
-            start_date: "2026-11-02".into(),
-            planned_weeks: 12,
-            sessions_per_week: 3,
-            minutes_per_session: 15,
             goals: vec!["Kan rejse sig fra stol uden hjælp".into()],
             status: CourseStatus::Active,
-            status_reason: None,
-            responsible_therapist: w.therapist.user_id,
-            created_at: w.now,
+            ..Course::new(
+                CitizenId::new(),
+                team,
+                w.therapist.user_id,
+                "2026-11-02",
+                w.now,
+            )
         };
         docs::put_course(&mut doc, &course, w.now).unwrap();
         let edits = vec![

@@ -137,13 +137,13 @@ impl AuthService {
             return Ok(None);
         }
         let user = user.expect("verify fails without a hash");
-        self.store.register_actor(user.id, actor)?;
+        self.store.register_actor(user.user.id, actor)?;
         let mut raw = [0u8; 32];
         OsRng.fill_bytes(&mut raw);
         let now = now_ms();
         let expires_at = now.saturating_add(self.token_ttl.as_millis() as Millis);
         self.store
-            .insert_token(&token_hash(&raw), user.id, expires_at, now)?;
+            .insert_token(&token_hash(&raw), user.user.id, expires_at, now)?;
         Ok(Some(Login {
             token: hex::encode(raw),
             expires_at,

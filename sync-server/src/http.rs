@@ -14,7 +14,7 @@ use crate::auth::{bearer, AuthService, Authenticated};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::metrics;
-use crate::store::{SqliteStore, Store, UserRecord};
+use crate::store::{SqliteStore, Store};
 use crate::sync::Syncer;
 use automerge::ActorId;
 use axum::body::Bytes;
@@ -96,19 +96,6 @@ pub async fn serve(
 /// `POST /v1/login`. Frozen by protocol version 1 (docs/sync-protocol.md).
 pub use homerehab_shared::api::{LoginRequest, LoginResponse, UserInfo};
 
-impl From<UserRecord> for UserInfo {
-    fn from(u: UserRecord) -> Self {
-        UserInfo {
-            id: u.id,
-            username: u.username,
-            display_name: u.display_name,
-            role: u.role,
-            team_id: u.team_id,
-            granted_teams: u.granted_teams,
-        }
-    }
-}
-
 fn parse_actor(hex_id: &str) -> Result<ActorId, ApiError> {
     let mut raw = [0u8; 16];
     hex::decode_to_slice(hex_id, &mut raw).map_err(|_| ApiError::BadRequest {
@@ -138,11 +125,11 @@ async fn login(
     let login = blocking(move || auth.login(&req.username, &req.password, &actor))
         .await?
         .ok_or(ApiError::Unauthorized("wrong username or password"))?;
-    tracing::info!(user = %login.user.id, "login");
+    tracing::info!(user = %login.user.user.id, "login");
     Ok(Json(LoginResponse {
         token: login.token,
         expires_at: login.expires_at,
-        user: login.user.into(),
+        user: login.user.user,
     }))
 }
 

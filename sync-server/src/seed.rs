@@ -129,7 +129,7 @@ pub fn seed_demo(store: &dyn Store, passwords: &Passwords, now: Millis) -> Resul
     let mut staff: Vec<Vec<(UserId, Role)>> = vec![vec![], vec![]];
     for (username, display_name, role, team) in USERS {
         let (id, created) = match store.user_by_username(username)? {
-            Some(u) => (u.id, false),
+            Some(u) => (u.user.id, false),
             None => {
                 let password_hash = match &hash {
                     Some(h) => String::clone(h),

@@ -15,7 +15,7 @@ use automerge::{ActorId, Automerge};
 use homerehab_shared::auth::Principal;
 use homerehab_shared::docs::Header;
 use homerehab_shared::ids::{DocumentId, MunicipalityId, TeamId, UserId};
-use homerehab_shared::model::{Millis, Role};
+use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::sync::Hash;
 use std::collections::HashSet;
 
@@ -30,39 +30,25 @@ pub struct NewUser {
     pub granted_teams: Vec<TeamId>,
 }
 
-/// A user as stored.
+/// A user as stored: the domain user plus the password hash that never leaves the server.
 #[derive(Clone)]
 pub struct UserRecord {
-    pub id: UserId,
-    pub username: String,
-    pub display_name: String,
+    pub user: User,
     pub password_hash: String,
-    pub role: Role,
-    pub team_id: TeamId,
-    pub granted_teams: Vec<TeamId>,
 }
 
 // By hand so the password hash never reaches a log line.
 impl std::fmt::Debug for UserRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UserRecord")
-            .field("id", &self.id)
-            .field("username", &self.username)
-            .field("role", &self.role)
-            .field("team_id", &self.team_id)
-            .field("granted_teams", &self.granted_teams)
+            .field("user", &self.user)
             .finish_non_exhaustive()
     }
 }
 
 impl UserRecord {
     pub fn principal(&self) -> Principal {
-        Principal {
-            user_id: self.id,
-            role: self.role,
-            team_id: self.team_id,
-            granted_teams: self.granted_teams.clone(),
-        }
+        Principal::from(&self.user)
     }
 }
 

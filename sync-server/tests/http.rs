@@ -91,18 +91,10 @@ fn seed_course(store: &dyn Store, team: TeamId, therapist: UserId) -> CourseId {
     let mut doc = genesis(&header).with_actor(server_actor());
     let course = Course {
         id,
-        citizen_id: CitizenId::new(),
-        team_id: team,
         legal_basis: LegalBasis("SEL §86 stk. 2".into()),
-        start_date: "2026-01-05".into(),
-        planned_weeks: 12,
         sessions_per_week: 2,
-        minutes_per_session: 15,
-        goals: vec![],
         status: CourseStatus::Active,
-        status_reason: None,
-        responsible_therapist: therapist,
-        created_at: 1_000,
+        ..Course::new(CitizenId::new(), team, therapist, "2026-01-05", 1_000)
     };
     docs::put_course(&mut doc, &course, 1_000).unwrap();
     store.commit_document(&header, &doc, &[]).unwrap();
@@ -194,6 +186,7 @@ async fn device_with_a_session(
         .user_by_username("assistent1")
         .unwrap()
         .unwrap()
+        .user
         .id;
     let session = SessionLog::start(f.course1, user, None, 10_000);
     docs::put_session(doc, &session, 10_000).unwrap();

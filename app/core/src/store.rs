@@ -1113,35 +1113,10 @@ pub(crate) mod tests {
         let mut store = signed_in(dir.path(), Role::Therapist, team);
         let me = store.identity().unwrap().unwrap();
         let course = Course {
-            id: CourseId::new(),
-            citizen_id: CitizenId::new(),
-            team_id: team,
-            legal_basis: LegalBasis("SEL §83a".into()),
-            start_date: "2026-11-02".into(),
-            planned_weeks: 10,
-            sessions_per_week: 2,
-            minutes_per_session: 15,
-            goals: vec![],
             status: CourseStatus::Active,
-            status_reason: None,
-            responsible_therapist: me.user_id,
-            created_at: 0,
+            ..Course::new(CitizenId::new(), team, me.user_id, "2026-11-02", 0)
         };
-        let line = ProgramExercise {
-            id: ProgramExerciseId::new(),
-            exercise_ref: "sit-to-stand".into(),
-            position: 1.0,
-            dosage: Dosage {
-                sets: 3,
-                reps: Some(10),
-                duration_s: None,
-                hold_s: None,
-                rest_s: None,
-                load: None,
-                side: Side::None,
-            },
-            instructions: None,
-        };
+        let line = ProgramExercise::new("sit-to-stand", 1.0, Dosage::reps(3, 10));
         let rev = store
             .create_course(&course, std::slice::from_ref(&line))
             .unwrap();
@@ -1169,19 +1144,8 @@ pub(crate) mod tests {
     fn course_with_a_logged_set(store: &mut Store, team: TeamId) -> CourseId {
         let me = store.identity().unwrap().unwrap();
         let course = Course {
-            id: CourseId::new(),
-            citizen_id: CitizenId::new(),
-            team_id: team,
-            legal_basis: LegalBasis("SEL §83a".into()),
-            start_date: "2026-11-02".into(),
-            planned_weeks: 10,
-            sessions_per_week: 2,
-            minutes_per_session: 15,
-            goals: vec![],
             status: CourseStatus::Active,
-            status_reason: None,
-            responsible_therapist: me.user_id,
-            created_at: 0,
+            ..Course::new(CitizenId::new(), team, me.user_id, "2026-11-02", 0)
         };
         let line = ProgramExercise::new("sit-to-stand", 1.0, Dosage::reps(2, 10));
         store

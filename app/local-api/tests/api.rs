@@ -62,19 +62,10 @@ fn device() -> Device {
     };
     store.put_citizen(&citizen).unwrap();
     let course = Course {
-        id: CourseId::new(),
-        citizen_id: citizen.id,
-        team_id: team,
-        legal_basis: LegalBasis("SEL §83a".into()),
-        start_date: "2026-01-05".into(),
-        planned_weeks: 12,
         sessions_per_week: 2,
-        minutes_per_session: 15,
         goals: vec!["Rejse sig uden armlæn".into()],
         status: CourseStatus::Active,
-        status_reason: None,
-        responsible_therapist: UserId::new(),
-        created_at: now_ms(),
+        ..Course::new(citizen.id, team, UserId::new(), "2026-01-05", now_ms())
     };
     store
         .create_course(

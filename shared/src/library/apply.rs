@@ -3,7 +3,7 @@
 
 use super::text::Lang;
 use super::{Library, LibraryError};
-use crate::ids::{CitizenId, CourseId, ProgramExerciseId, TeamId, UserId};
+use crate::ids::{CitizenId, ProgramExerciseId, TeamId, UserId};
 use crate::model::{Course, CourseStatus, LegalBasis, Millis, ProgramExercise};
 
 /// What a template fills in for a new course; the therapist adjusts it before saving.
@@ -92,19 +92,13 @@ impl CourseDraft {
         now: Millis,
     ) -> Course {
         Course {
-            id: CourseId::new(),
-            citizen_id: citizen,
-            team_id: team,
             legal_basis: self.legal_basis.clone(),
-            start_date: start_date.to_string(),
             planned_weeks: self.planned_weeks,
             sessions_per_week: self.sessions_per_week,
             minutes_per_session: self.minutes_per_session,
             goals: self.goals.clone(),
             status: self.status,
-            status_reason: None,
-            responsible_therapist: therapist,
-            created_at: now,
+            ..Course::new(citizen, team, therapist, start_date, now)
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use automerge::{ActorId, Automerge};
 use homerehab_shared::docs::{DocumentKind, Header};
 use homerehab_shared::ids::{CourseId, DocumentId, MunicipalityId, TeamId, UserId};
-use homerehab_shared::model::{Millis, Role};
+use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::sync::Hash;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use rusqlite_migration::{Migrations, M};
@@ -217,13 +217,16 @@ fn user_where(
         .query_map([id_bytes(&id)], |r| uuid_at(r, 0).map(TeamId))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Some(UserRecord {
-        id: UserId(id),
-        username,
-        display_name,
+        user: User {
+            id: UserId(id),
+            username,
+            display_name,
+            role: Role::parse(&role)
+                .ok_or_else(|| Error::Corrupt(format!("unknown role {role}")))?,
+            team_id: TeamId(team),
+            granted_teams,
+        },
         password_hash,
-        role: Role::parse(&role).ok_or_else(|| Error::Corrupt(format!("unknown role {role}")))?,
-        team_id: TeamId(team),
-        granted_teams,
     }))
 }
 
@@ -690,7 +693,7 @@ mod tests {
         store.insert_token(&[1; 32], id, 2_000, 1_000).unwrap();
         let (found, expires) = store.user_by_token(&[1; 32]).unwrap().unwrap();
         assert_eq!(
-            (found.id, found.granted_teams, expires),
+            (found.user.id, found.user.granted_teams, expires),
             (id, vec![granted], 2_000)
         );
         // Expired tokens are swept by the next login.
