@@ -2,6 +2,7 @@
 //!
 //! - [`model`]: citizens, courses, programs, session logs, assessments and their validation;
 //! - [`docs`]: the Automerge documents that hold them and the only functions that write them;
+//! - [`schedule`]: the training week and when a course is due;
 //! - [`auth`]: who may read and write which document;
 //! - [`api`]: the JSON messages of sign-in and errors;
 //! - [`admission`]: the server's check of incoming changes against schema and rights;
@@ -14,4 +15,5 @@ pub mod docs;
 pub mod ids;
 pub mod library;
 pub mod model;
+pub mod schedule;
 pub mod sync;

@@ -15,6 +15,7 @@ use homerehab_shared::library::{Lang, Library};
 use homerehab_shared::model::{
     self, ExerciseOutcome, Millis, ProgramExercise, Role, SessionLog, SessionStatus, SetLog, Side,
 };
+use homerehab_shared::schedule;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, MutexGuard};
@@ -166,15 +167,6 @@ pub async fn sync_now(core: &Core) -> Result<api::Status> {
 
 // ---- today's visits ------------------------------------------------------------------------
 
-const WEEK_MS: Millis = 7 * 86_400_000;
-
-/// Start of the ISO week (Monday 00:00 UTC) that holds `now`.
-pub fn week_start(now: Millis) -> Millis {
-    // 1970-01-01 was a Thursday: shift so weeks start on Monday.
-    let monday_epoch = 4 * 86_400_000;
-    now - (now - monday_epoch).rem_euclid(WEEK_MS)
-}
-
 /// Active courses of the citizens the signed-in assistant visits (every active course of the
 /// team for other roles, or while the roster has not arrived), due ones first.
 pub fn visits(core: &Core, now: Millis) -> Result<Vec<api::Visit>> {
@@ -186,7 +178,6 @@ pub fn visits(core: &Core, now: Millis) -> Result<Vec<api::Visit>> {
         Err(CoreError::NotFound(_)) => None,
         Err(e) => return Err(e.into()),
     };
-    let since = week_start(now);
     let mut out = Vec::new();
     for row in store.courses()? {
         if row.status != "active" {
@@ -205,10 +196,12 @@ pub fn visits(core: &Core, now: Millis) -> Result<Vec<api::Visit>> {
             continue;
         }
         let sessions = store.sessions(row.id)?;
-        let this_week = sessions
-            .iter()
-            .filter(|s| s.started_at >= since && s.status != "not_carried_out")
-            .count() as u32;
+        let this_week = schedule::sessions_this_week(
+            sessions
+                .iter()
+                .map(|s| (s.started_at, s.status != "not_carried_out")),
+            now,
+        );
         out.push(api::Visit {
             course_id: row.id.to_string(),
             // Empty until the roster arrives; the UI says so in its language.
@@ -217,7 +210,7 @@ pub fn visits(core: &Core, now: Millis) -> Result<Vec<api::Visit>> {
             legal_basis: row.legal_basis,
             sessions_this_week: this_week,
             sessions_per_week: row.sessions_per_week,
-            due: this_week < row.sessions_per_week,
+            due: schedule::is_due(this_week, row.sessions_per_week),
             last_session_at: sessions.iter().map(|s| s.started_at).max(),
         });
     }
@@ -501,16 +494,6 @@ pub fn session_summary(core: &Core, course: &str, session: &str) -> Result<api::
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn week_starts_on_monday_midnight_utc() {
-        // 2026-05-13 was a Wednesday; its week began Monday 2026-05-11 00:00 UTC.
-        let wednesday_noon = 1_778_673_600_000; // 2026-05-13T12:00:00Z
-        let monday = 1_778_457_600_000; // 2026-05-11T00:00:00Z
-        assert_eq!(week_start(wednesday_noon), monday);
-        assert_eq!(week_start(monday), monday);
-        assert_eq!(week_start(monday - 1), monday - WEEK_MS);
-    }
 
     #[test]
     fn scales_refuse_values_out_of_range() {
