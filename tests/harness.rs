@@ -40,6 +40,8 @@ pub struct Server {
     pub data_dir: PathBuf,
     pub port: u16,
     child: Option<Child>,
+    /// Settings passed to `serve` (e.g. `--max-media-bytes`).
+    serve_args: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -53,10 +55,16 @@ fn free_port() -> u16 {
 impl Server {
     /// Creates the data dir's teams and users, then starts serving.
     pub fn start(data_dir: &Path) -> Server {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// Like [`Server::start`], with settings for `serve` (`["--max-media-bytes", "1000"]`).
+    pub fn start_with(data_dir: &Path, serve_args: &[&str]) -> Server {
         let mut s = Server {
             data_dir: data_dir.to_path_buf(),
             port: free_port(),
             child: None,
+            serve_args: serve_args.iter().map(|a| a.to_string()).collect(),
         };
         s.restart();
         s
@@ -105,6 +113,7 @@ impl Server {
             .arg(&self.data_dir)
             .arg("--bind")
             .arg(format!("127.0.0.1:{}", self.port))
+            .args(&self.serve_args)
             .arg("serve")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -251,4 +260,44 @@ pub fn log_session(tablet: &Device, course: CourseId) -> SessionId {
     s.finish_session(course, session.id, Some(4), Some("Borger i godt humør"))
         .unwrap();
     session.id
+}
+
+/// The shipped exercise library from the checkout's `assets/`.
+pub fn shipped_library() -> Arc<homerehab_shared::library::Library> {
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
+    Arc::new(homerehab_core::library::load(&assets).expect("the shipped library loads"))
+}
+
+/// A municipality exercise as a therapist would add it (Danish text only), by `author`.
+pub fn local_exercise(title: &str, author: UserId) -> homerehab_shared::municipal::LocalExercise {
+    use homerehab_shared::municipal::{new_id, LocalExercise, LocalText};
+    LocalExercise {
+        id: new_id(title),
+        version: 1,
+        retired: false,
+        category: "strength".into(),
+        position: "sitting".into(),
+        equipment: vec!["chair".into(), "towel".into()],
+        body_areas: vec!["knee".into()],
+        difficulty: 2,
+        dosage: Dosage::reps(2, 10),
+        text: [(
+            "da".to_string(),
+            LocalText {
+                title: title.into(),
+                summary: "Styrker låret med et sammenrullet håndklæde under knæet.".into(),
+                steps: vec![
+                    "Sid godt tilbage på stolen.".into(),
+                    "Pres knæet ned i håndklædet og stræk benet.".into(),
+                ],
+                key_points: vec!["Rolige bevægelser.".into()],
+                common_errors: vec![],
+                safety: vec!["Stop ved smerter i knæet.".into()],
+            },
+        )]
+        .into(),
+        media: Default::default(),
+        updated_by: author,
+        updated_at: now_ms(),
+    }
 }

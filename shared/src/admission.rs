@@ -120,6 +120,9 @@ pub fn admit(
             CourseDoc::read(&copy)?;
         }
         DocumentKind::SessionLog => check_session_log(&copy, current, who)?,
+        DocumentKind::Library => {
+            crate::municipal::LibraryDoc::read(&copy)?;
+        }
     }
     Ok(Admitted {
         new_changes: new_changes.iter().map(|c| c.hash).collect(),

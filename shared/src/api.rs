@@ -1,7 +1,8 @@
 //! The JSON messages of the HTTP API besides sync (sign-in and errors), shared by the server
 //! and the device so the two cannot drift apart. Frozen by the protocol: add fields only.
 
-use crate::model::Millis;
+use crate::ids::{TeamId, UserId};
+use crate::model::{Millis, Role};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -31,6 +32,10 @@ pub struct LoginResponse {
     /// Unix milliseconds.
     pub expires_at: Millis,
     pub user: UserInfo,
+    /// The user's team and its members, so the device can name colleagues offline. Absent
+    /// from older servers.
+    #[serde(default)]
+    pub team: Option<TeamInfo>,
 }
 
 impl fmt::Debug for LoginResponse {
@@ -39,12 +44,29 @@ impl fmt::Debug for LoginResponse {
             .field("token", &"[redacted]")
             .field("expires_at", &self.expires_at)
             .field("user", &self.user)
+            .field("team", &self.team)
             .finish()
     }
 }
 
 /// The signed-in user as the device needs to know them.
 pub use crate::model::User as UserInfo;
+
+/// A team's staff directory: `GET /v1/team`, and part of the login answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamInfo {
+    pub team_id: TeamId,
+    pub name: String,
+    pub members: Vec<TeamMember>,
+}
+
+/// A member of a team as colleagues see them (no username, nothing secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub user_id: UserId,
+    pub display_name: String,
+    pub role: Role,
+}
 
 /// Every 4xx/5xx answer: a machine-readable kind and a sentence for people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,15 @@
 //! | leader    | read   | read   | read               |
 //! | admin     | write  | —      | —                  |
 //!
+//! | role                     | library of own municipality | of another |
+//! |--------------------------|-----------------------------|------------|
+//! | assistant, leader        | read                        | —          |
+//! | therapist, admin         | write                       | —          |
+//!
 //! Always within the user's own team and teams explicitly granted to the user; never across.
+//! A municipality's library (its own exercises, templates and media) is the one document wider
+//! than a team: every user of the municipality reads it, its therapists and admins write it,
+//! nobody of another municipality sees it.
 
 use crate::docs::{DocumentKind, Header};
 use crate::ids::*;
@@ -29,6 +37,10 @@ pub struct Principal {
     pub team_id: TeamId,
     /// Further teams this user was granted (e.g. a therapist covering a neighbouring team).
     pub granted_teams: Vec<TeamId>,
+    /// The municipality of the user's team; opens that municipality's library. `None` only
+    /// for users known from an older server.
+    #[serde(default)]
+    pub municipality_id: Option<MunicipalityId>,
 }
 
 impl From<&crate::model::User> for Principal {
@@ -38,6 +50,7 @@ impl From<&crate::model::User> for Principal {
             role: u.role,
             team_id: u.team_id,
             granted_teams: u.granted_teams.clone(),
+            municipality_id: u.municipality_id,
         }
     }
 }
@@ -64,16 +77,22 @@ pub fn authorize(who: &Principal, doc: &Header, access: Access) -> Result<(), Fo
     use Access::*;
     use DocumentKind::*;
     use Role::*;
-    let allowed = who.serves(doc.team_id)
-        && matches!(
-            (who.role, doc.kind, access),
-            (Assistant, Roster | Course, Read)
-                | (Assistant, SessionLog, Read | Write)
-                | (Therapist, Roster | Course, Read | Write)
-                | (Therapist, SessionLog, Read)
-                | (Leader, _, Read)
-                | (Admin, Roster, Read | Write)
-        );
+    let allowed = if doc.kind == Library {
+        // The library's id is derived from its municipality: only that municipality's users.
+        who.municipality_id.map(DocumentId::library_of) == Some(doc.id)
+            && (access == Read || matches!(who.role, Therapist | Admin))
+    } else {
+        who.serves(doc.team_id)
+            && matches!(
+                (who.role, doc.kind, access),
+                (Assistant, Roster | Course, Read)
+                    | (Assistant, SessionLog, Read | Write)
+                    | (Therapist, Roster | Course, Read | Write)
+                    | (Therapist, SessionLog, Read)
+                    | (Leader, Roster | Course | SessionLog, Read)
+                    | (Admin, Roster, Read | Write)
+            )
+    };
     if allowed {
         Ok(())
     } else {
@@ -88,6 +107,28 @@ pub fn authorize(who: &Principal, doc: &Header, access: Access) -> Result<(), Fo
     }
 }
 
+/// Whether `role` may `access` a team document of `kind` (roster, course, session log) of its
+/// own team. The device asks this before an edit, so it refuses at once what the server would
+/// refuse at the next sync (and quarantine).
+pub fn may_in_own_team(role: Role, kind: DocumentKind, access: Access) -> bool {
+    let team = TeamId(uuid::Uuid::from_u128(1));
+    let course = CourseId(uuid::Uuid::from_u128(1));
+    let doc = match kind {
+        DocumentKind::Roster => Header::roster(team),
+        DocumentKind::Course => Header::course(team, course),
+        DocumentKind::SessionLog => Header::session_log(team, course),
+        _ => return false,
+    };
+    let who = Principal {
+        user_id: UserId(uuid::Uuid::from_u128(1)),
+        role,
+        team_id: team,
+        granted_teams: vec![],
+        municipality_id: None,
+    };
+    authorize(&who, &doc, access).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +137,7 @@ mod tests {
     fn full_matrix_role_team_kind_access() {
         let own = TeamId::new();
         let other = TeamId::new();
+        let (own_m, other_m) = (MunicipalityId::new(), MunicipalityId::new());
         let course = CourseId::new();
         let expected = |role: Role, kind: DocumentKind, access: Access| -> bool {
             matches!(
@@ -105,11 +147,11 @@ mod tests {
                     | (Role::Therapist, DocumentKind::SessionLog, Access::Read)
                     | (
                         Role::Therapist,
-                        DocumentKind::Roster | DocumentKind::Course,
+                        DocumentKind::Roster | DocumentKind::Course | DocumentKind::Library,
                         _
                     )
                     | (Role::Leader, _, Access::Read)
-                    | (Role::Admin, DocumentKind::Roster, _)
+                    | (Role::Admin, DocumentKind::Roster | DocumentKind::Library, _)
             )
         };
         let mut checked = 0;
@@ -119,26 +161,66 @@ mod tests {
                 role,
                 team_id: own,
                 granted_teams: vec![],
+                municipality_id: Some(own_m),
             };
-            for team in [own, other] {
-                for header in [
-                    Header::roster(team),
-                    Header::course(team, course),
-                    Header::session_log(team, course),
-                ] {
-                    for access in [Access::Read, Access::Write] {
-                        let want = team == own && expected(role, header.kind, access);
-                        assert_eq!(
-                            authorize(&who, &header, access).is_ok(),
-                            want,
-                            "{role:?} {header:?} {access:?}"
-                        );
-                        checked += 1;
-                    }
+            // (whether the document is the user's own team's / municipality's, header)
+            let headers = [own, other]
+                .into_iter()
+                .flat_map(|team| {
+                    [
+                        Header::roster(team),
+                        Header::course(team, course),
+                        Header::session_log(team, course),
+                    ]
+                    .map(|h| (team == own, h))
+                })
+                .chain([
+                    (true, Header::library(own_m)),
+                    (false, Header::library(other_m)),
+                ]);
+            for (is_own, header) in headers {
+                for access in [Access::Read, Access::Write] {
+                    let want = is_own && expected(role, header.kind, access);
+                    assert_eq!(
+                        authorize(&who, &header, access).is_ok(),
+                        want,
+                        "{role:?} {header:?} {access:?}"
+                    );
+                    checked += 1;
                 }
             }
         }
-        assert_eq!(checked, 4 * 2 * 3 * 2);
+        assert_eq!(checked, 4 * 8 * 2);
+    }
+
+    #[test]
+    fn a_user_without_a_known_municipality_opens_no_library() {
+        let who = Principal {
+            user_id: UserId::new(),
+            role: Role::Therapist,
+            team_id: TeamId::new(),
+            granted_teams: vec![],
+            municipality_id: None,
+        };
+        let library = Header::library(MunicipalityId::new());
+        assert!(authorize(&who, &library, Access::Read).is_err());
+        // A library's team is no team: a grant of the nil team opens nothing either.
+        let granted = Principal {
+            granted_teams: vec![TeamId::NONE],
+            ..who
+        };
+        assert!(authorize(&granted, &library, Access::Read).is_err());
+    }
+
+    #[test]
+    fn own_team_rights_follow_the_matrix() {
+        use DocumentKind::*;
+        assert!(may_in_own_team(Role::Therapist, Course, Access::Write));
+        assert!(may_in_own_team(Role::Admin, Roster, Access::Write));
+        assert!(!may_in_own_team(Role::Admin, Course, Access::Write));
+        assert!(!may_in_own_team(Role::Leader, Roster, Access::Write));
+        assert!(may_in_own_team(Role::Leader, SessionLog, Access::Read));
+        assert!(!may_in_own_team(Role::Assistant, Course, Access::Write));
     }
 
     #[test]
@@ -149,6 +231,7 @@ mod tests {
             role: Role::Therapist,
             team_id: own,
             granted_teams: vec![granted],
+            municipality_id: None,
         };
         let c = CourseId::new();
         assert!(authorize(&who, &Header::course(granted, c), Access::Write).is_ok());

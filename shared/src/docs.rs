@@ -7,7 +7,10 @@
 //! - **course** (one per course): the course, its program with listed revisions, assessments —
 //!   written by therapists;
 //! - **session log** (one per course): sessions keyed by id — appended by assistants. Logs never
-//!   conflict: each session is a new map entry written by one device.
+//!   conflict: each session is a new map entry written by one device;
+//! - **library** (one per municipality): the municipality's own exercises, templates and media
+//!   metadata — written by its therapists and admins, read by all its users (schema and writes
+//!   in [`crate::municipal`]).
 //!
 //! Every document starts with a *genesis* change built deterministically from its [`Header`]
 //! (fixed actor, fixed time), so two devices that create the same document offline produce the
@@ -30,6 +33,8 @@ pub enum DocumentKind {
     Roster,
     Course,
     SessionLog,
+    /// A municipality's own library (protocol version 2).
+    Library,
 }
 
 impl DocumentKind {
@@ -38,6 +43,7 @@ impl DocumentKind {
             DocumentKind::Roster => "roster",
             DocumentKind::Course => "course",
             DocumentKind::SessionLog => "session_log",
+            DocumentKind::Library => "library",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -45,12 +51,17 @@ impl DocumentKind {
             "roster" => DocumentKind::Roster,
             "course" => DocumentKind::Course,
             "session_log" => DocumentKind::SessionLog,
+            "library" => DocumentKind::Library,
             _ => return None,
         })
     }
 }
 
 /// What a document is and whom it belongs to: fixed at genesis, never changed after.
+///
+/// A municipality's library belongs to no team (`team_id` is [`TeamId::NONE`]); its id is
+/// derived from the municipality ([`DocumentId::library_of`]), and that id is what
+/// [`crate::auth::authorize`] compares with the user's municipality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
     pub id: DocumentId,
@@ -84,13 +95,23 @@ impl Header {
             course_id: Some(course),
         }
     }
+    pub fn library(municipality: MunicipalityId) -> Self {
+        Header {
+            id: DocumentId::library_of(municipality),
+            kind: DocumentKind::Library,
+            team_id: TeamId::NONE,
+            course_id: None,
+        }
+    }
     /// Whether the id is the one derived from the other fields (a document cannot claim
-    /// another team's or course's id).
+    /// another team's or course's id). A library's id is derived from its municipality, which
+    /// the header does not carry: authorization checks it against the user's municipality.
     pub fn is_consistent(&self) -> bool {
         let expected = match (self.kind, self.course_id) {
             (DocumentKind::Roster, None) => DocumentId::roster_of(self.team_id),
             (DocumentKind::Course, Some(c)) => DocumentId::course_of(c),
             (DocumentKind::SessionLog, Some(c)) => DocumentId::session_log_of(c),
+            (DocumentKind::Library, None) => return self.team_id == TeamId::NONE,
             _ => return false,
         };
         expected == self.id
@@ -136,8 +157,10 @@ pub fn genesis(header: &Header) -> Automerge {
     tx.put(ROOT, "schema", SCHEMA_VERSION).expect("fresh doc");
     tx.put(ROOT, "kind", header.kind.as_str())
         .expect("fresh doc");
-    tx.put(ROOT, "team_id", header.team_id.as_bytes().to_vec())
-        .expect("fresh doc");
+    if header.kind != DocumentKind::Library {
+        tx.put(ROOT, "team_id", header.team_id.as_bytes().to_vec())
+            .expect("fresh doc");
+    }
     if let Some(c) = header.course_id {
         tx.put(ROOT, "course_id", c.as_bytes().to_vec())
             .expect("fresh doc");
@@ -162,6 +185,12 @@ pub fn genesis(header: &Header) -> Automerge {
             tx.put_object(ROOT, "sessions", ObjType::Map)
                 .expect("fresh doc");
         }
+        DocumentKind::Library => {
+            for collection in ["exercises", "templates", "media"] {
+                tx.put_object(ROOT, collection, ObjType::Map)
+                    .expect("fresh doc");
+            }
+        }
     }
     tx.commit_with(CommitOptions::default().with_time(0));
     doc
@@ -176,8 +205,12 @@ pub fn read_header(doc: &Automerge, id: DocumentId) -> Result<Header, SchemaErro
     }
     let kind: String = hydrate_prop(doc, ROOT, "kind").map_err(|_| SchemaError::Header("kind"))?;
     let kind = DocumentKind::parse(&kind).ok_or(SchemaError::Header("kind"))?;
-    let team_id: TeamId =
-        hydrate_prop(doc, ROOT, "team_id").map_err(|_| SchemaError::Header("team_id"))?;
+    // A library belongs to no team: it has no `team_id`, and must not claim one.
+    let team_id: TeamId = match (kind, ReadDoc::get(doc, &ROOT, "team_id")?) {
+        (DocumentKind::Library, None) => TeamId::NONE,
+        (DocumentKind::Library, Some(_)) => return Err(SchemaError::Header("team_id")),
+        _ => hydrate_prop(doc, ROOT, "team_id").map_err(|_| SchemaError::Header("team_id"))?,
+    };
     // autosurgeon reads a missing key as an error even for `Option`, so look first.
     let course_id: Option<CourseId> = match ReadDoc::get(doc, &ROOT, "course_id")? {
         None => None,
@@ -372,11 +405,11 @@ pub fn read_session(doc: &Automerge, id: &str) -> Result<Option<SessionLog>, Sch
     Ok(Some(hydrate_prop(doc, &sessions, id)?))
 }
 
-fn commit(tx: Transaction<'_>, now: Millis) {
+pub(crate) fn commit(tx: Transaction<'_>, now: Millis) {
     tx.commit_with(CommitOptions::default().with_time(now / 1000));
 }
 
-fn map_at(tx: &Transaction<'_>, obj: &ObjId, key: &str) -> Result<ObjId, SchemaError> {
+pub(crate) fn map_at(tx: &Transaction<'_>, obj: &ObjId, key: &str) -> Result<ObjId, SchemaError> {
     match tx.get(obj, key)? {
         Some((automerge::Value::Object(ObjType::Map), id)) => Ok(id),
         _ => Err(SchemaError::NotFound("container")),
@@ -384,7 +417,7 @@ fn map_at(tx: &Transaction<'_>, obj: &ObjId, key: &str) -> Result<ObjId, SchemaE
 }
 
 /// Runs one edit as one Automerge change; a failed edit leaves the document untouched.
-fn edit(
+pub(crate) fn edit(
     doc: &mut Automerge,
     now: Millis,
     f: impl FnOnce(&mut Transaction<'_>) -> Result<(), SchemaError>,

@@ -115,9 +115,15 @@ id_type!(
     AssessmentId
 );
 id_type!(
-    /// A CRDT document (roster, course or session log).
+    /// A CRDT document (roster, course, session log or a municipality's library).
     DocumentId
 );
+
+impl TeamId {
+    /// The team of a document that belongs to a whole municipality, not to one team (the
+    /// municipality's library): no user serves it, so team rules never open it.
+    pub const NONE: TeamId = TeamId(Uuid::nil());
+}
 
 /// Namespace for ids derived from other ids, so every device derives the same id offline.
 const DERIVED_NAMESPACE: Uuid = Uuid::from_u128(0x5b1f_63d4_9c0e_4a7b_8f3e_2d61_a9c4_7e10);
@@ -135,6 +141,14 @@ impl DocumentId {
         Self(Uuid::new_v5(
             &DERIVED_NAMESPACE,
             &[b"course:".as_slice(), course.as_bytes()].concat(),
+        ))
+    }
+    /// The library document of a municipality (its own exercises, templates and media).
+    /// Derived, so every device of the municipality finds the same document offline.
+    pub fn library_of(municipality: MunicipalityId) -> Self {
+        Self(Uuid::new_v5(
+            &DERIVED_NAMESPACE,
+            &[b"library:".as_slice(), municipality.as_bytes()].concat(),
         ))
     }
     /// The session-log document of a course. Derived, so two tablets that each start the log
@@ -165,6 +179,10 @@ mod tests {
         assert_ne!(
             DocumentId::roster_of(TeamId(Uuid::from_u128(7))),
             DocumentId::course_of(course)
+        );
+        assert_ne!(
+            DocumentId::library_of(MunicipalityId(Uuid::from_u128(7))),
+            DocumentId::roster_of(TeamId(Uuid::from_u128(7)))
         );
     }
 

@@ -2,18 +2,28 @@
 //!
 //! - [`model`]: citizens, courses, programs, session logs, assessments and their validation;
 //! - [`docs`]: the Automerge documents that hold them and the only functions that write them;
-//! - [`schedule`]: the training week and when a course is due;
+//! - [`schedule`]: the training week, when a course is due, its week and sessions planned so far;
+//! - [`caseload`]: adherence and the flags on a therapist's caseload;
+//! - [`stats`]: per-exercise totals and trends from session logs;
+//! - [`assessment`]: the assessment catalogue (30-s chair stand, TUG, …) and its value ranges;
+//! - [`program`]: the program editor's save as the smallest set of edits;
 //! - [`auth`]: who may read and write which document;
 //! - [`api`]: the JSON messages of sign-in and errors;
 //! - [`admission`]: the server's check of incoming changes against schema and rights;
 //! - [`sync`]: the sans-IO sync protocol (wire messages, client and server cores);
-//! - [`library`]: the shipped exercise library and program templates.
+//! - [`library`]: the shipped exercise library and program templates;
+//! - [`municipal`]: a municipality's own library document (exercises, templates, media).
 pub mod admission;
 pub mod api;
+pub mod assessment;
 pub mod auth;
+pub mod caseload;
 pub mod docs;
 pub mod ids;
 pub mod library;
 pub mod model;
+pub mod municipal;
+pub mod program;
 pub mod schedule;
+pub mod stats;
 pub mod sync;

@@ -76,6 +76,10 @@ pub struct User {
     pub team_id: TeamId,
     /// Further teams the user serves (e.g. a therapist covering a neighbouring team).
     pub granted_teams: Vec<TeamId>,
+    /// The municipality of the user's team (whose library the user reads). Added after
+    /// protocol version 1's sign-in answer, so absent from older servers.
+    #[serde(default)]
+    pub municipality_id: Option<MunicipalityId>,
 }
 
 /// A citizen on a team's roster. No CPR number: the municipality-local reference links to the

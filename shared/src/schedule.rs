@@ -1,9 +1,10 @@
-//! When a course is due: the training week and how many sessions of it have taken place.
+//! When a course is due: the training week and how many sessions of it have taken place, and
+//! where a course stands in its planned frame (week of course, sessions planned so far).
 
 use crate::model::Millis;
 
-const DAY_MS: Millis = 86_400_000;
-const WEEK_MS: Millis = 7 * DAY_MS;
+pub const DAY_MS: Millis = 86_400_000;
+pub const WEEK_MS: Millis = 7 * DAY_MS;
 
 /// Start of the ISO week (Monday 00:00 UTC) that holds `now`.
 // UTC, not Danish local time: a session logged late Sunday evening counts in the next week.
@@ -26,6 +27,46 @@ pub fn sessions_this_week(sessions: impl IntoIterator<Item = (Millis, bool)>, no
 /// Whether a course still needs a session this week.
 pub fn is_due(sessions_this_week: u32, sessions_per_week: u32) -> bool {
     sessions_this_week < sessions_per_week
+}
+
+/// The calendar day (UTC) holding `at`.
+pub fn date_of(at: Millis) -> time::Date {
+    time::OffsetDateTime::from_unix_timestamp(at.div_euclid(1000))
+        .map(|t| t.date())
+        .unwrap_or(time::Date::MIN)
+}
+
+/// Midnight UTC starting `date`.
+pub fn start_of(date: time::Date) -> Millis {
+    date.midnight().assume_utc().unix_timestamp() * 1000
+}
+
+/// Whole days from `date` to the day holding `now` (negative before it).
+pub fn days_since(date: time::Date, now: Millis) -> i64 {
+    (date_of(now) - date).whole_days()
+}
+
+/// The 1-based week of a course starting on `start` that holds `now`: 0 before the start,
+/// at most `planned_weeks + 1` (a course run past its frame is "after the last week").
+pub fn week_of_course(start: time::Date, planned_weeks: u32, now: Millis) -> u32 {
+    let days = days_since(start, now);
+    if days < 0 {
+        return 0;
+    }
+    ((days / 7) as u32 + 1).min(planned_weeks + 1)
+}
+
+/// Sessions planned up to `now`: `sessions_per_week` for every whole week elapsed since the
+/// start, at most the whole frame. Counting whole weeks only, a course is never behind in
+/// the middle of a week in which its sessions may still come.
+pub fn sessions_planned_so_far(
+    start: time::Date,
+    planned_weeks: u32,
+    sessions_per_week: u32,
+    now: Millis,
+) -> u32 {
+    let weeks = (days_since(start, now).max(0) / 7) as u32;
+    weeks.min(planned_weeks) * sessions_per_week
 }
 
 #[cfg(test)]
@@ -53,5 +94,27 @@ mod tests {
         assert_eq!(n, 1);
         assert!(is_due(n, 2));
         assert!(!is_due(2, 2));
+    }
+
+    #[test]
+    fn a_course_counts_its_weeks_and_plans_only_whole_weeks() {
+        let start = time::macros::date!(2026 - 05 - 11);
+        let day = |n: i64| start_of(start) + n * DAY_MS + 3_600_000;
+        assert_eq!(week_of_course(start, 12, day(-1)), 0);
+        assert_eq!(week_of_course(start, 12, day(0)), 1);
+        assert_eq!(week_of_course(start, 12, day(6)), 1);
+        assert_eq!(week_of_course(start, 12, day(7)), 2);
+        assert_eq!(
+            week_of_course(start, 2, day(100)),
+            3,
+            "capped after the frame"
+        );
+        assert_eq!(sessions_planned_so_far(start, 12, 3, day(-3)), 0);
+        assert_eq!(sessions_planned_so_far(start, 12, 3, day(6)), 0);
+        assert_eq!(sessions_planned_so_far(start, 12, 3, day(7)), 3);
+        assert_eq!(sessions_planned_so_far(start, 12, 3, day(20)), 6);
+        assert_eq!(sessions_planned_so_far(start, 2, 3, day(100)), 6);
+        assert_eq!(date_of(day(3)), time::macros::date!(2026 - 05 - 14));
+        assert_eq!(days_since(start, day(9)), 9);
     }
 }

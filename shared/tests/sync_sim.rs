@@ -28,6 +28,7 @@ fn principal(role: Role, team: TeamId) -> Principal {
         role,
         team_id: team,
         granted_teams: vec![],
+        municipality_id: None,
     }
 }
 

@@ -84,6 +84,9 @@ pub struct Settings {
     /// Number of loaded documents kept in memory [default: 256].
     #[arg(long, global = true, env = "HOMEREHAB_CACHE_CAPACITY")]
     pub cache_capacity: Option<usize>,
+    /// Largest photo or video accepted by `PUT /v1/media`, in bytes [default: 256 MiB].
+    #[arg(long, global = true, env = "HOMEREHAB_MAX_MEDIA_BYTES")]
+    pub max_media_bytes: Option<u64>,
 }
 
 impl Settings {
@@ -97,6 +100,7 @@ impl Settings {
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
             max_decompressed_bytes: self.max_decompressed_bytes.or(lower.max_decompressed_bytes),
             cache_capacity: self.cache_capacity.or(lower.cache_capacity),
+            max_media_bytes: self.max_media_bytes.or(lower.max_media_bytes),
         }
     }
 
@@ -114,6 +118,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub max_decompressed_bytes: usize,
     pub cache_capacity: usize,
+    pub max_media_bytes: u64,
     /// argon2 cost for new password hashes; verification reads the cost from each hash.
     pub password_cost: PasswordCost,
 }
@@ -136,6 +141,7 @@ impl Default for Config {
             max_body_bytes: 16 << 20,
             max_decompressed_bytes: 64 << 20,
             cache_capacity: 256,
+            max_media_bytes: 256 << 20,
             password_cost: PasswordCost::Standard,
         }
     }
@@ -164,6 +170,7 @@ impl Config {
             max_body_bytes: s.max_body_bytes.unwrap_or(d.max_body_bytes),
             max_decompressed_bytes: s.max_decompressed_bytes.unwrap_or(d.max_decompressed_bytes),
             cache_capacity: s.cache_capacity.unwrap_or(d.cache_capacity),
+            max_media_bytes: s.max_media_bytes.unwrap_or(d.max_media_bytes),
             password_cost: d.password_cost,
         };
         if config.cache_capacity == 0 {
@@ -174,6 +181,11 @@ impl Config {
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("homerehab.sqlite3")
+    }
+
+    /// Photos and videos, one file per SHA-256 (see [`crate::media`]).
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
     }
 
     /// A configuration for tests: data in `dir`, cheap password hashes.
@@ -225,14 +237,16 @@ mod tests {
                 c.bind,
                 c.token_ttl,
                 c.max_body_bytes,
-                c.cache_capacity
+                c.cache_capacity,
+                c.max_media_bytes
             ),
             (
                 d.data_dir,
                 d.bind,
                 d.token_ttl,
                 d.max_body_bytes,
-                d.cache_capacity
+                d.cache_capacity,
+                d.max_media_bytes
             )
         );
     }

@@ -35,6 +35,10 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("a worker task failed: {0}")]
     Task(String),
+    #[error("the file is larger than {0} bytes")]
+    MediaTooLarge(u64),
+    #[error("the bytes sent do not have the SHA-256 they were sent under; nothing was kept")]
+    MediaMismatch,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

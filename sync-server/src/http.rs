@@ -7,23 +7,32 @@
 //! | `POST /v1/login` | JSON [`LoginRequest`]         | JSON [`LoginResponse`]          |
 //! | `POST /v1/sync`  | `wire::encode(SyncRequest)`   | `wire::encode(SyncResponse)`    |
 //! | `POST /v1/logout`| —                             | 204                             |
+//! | `PUT /v1/media/{sha256}` | the file's bytes (streamed) | 201; 400 hash mismatch, 413 too large |
+//! | `GET`/`HEAD /v1/media/{sha256}` | `Range` for resuming | the bytes (206 for a range) |
+//! | `GET /v1/team`   | —                             | JSON [`TeamInfo`]               |
 //! | `GET /healthz`   | —                             | `ok` when the database answers  |
 //! | `GET /metrics`   | —                             | Prometheus text                 |
 
 use crate::auth::{bearer, AuthService, Authenticated};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::media::MediaFiles;
 use crate::metrics;
-use crate::store::{SqliteStore, Store};
+use crate::store::{MediaRecord, SqliteStore, Store};
 use crate::sync::Syncer;
 use automerge::ActorId;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{DefaultBodyLimit, FromRef, State};
+use axum::extract::{Path, Request};
+use axum::handler::Handler;
+use axum::http::HeaderValue;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{middleware, Json, Router};
+use homerehab_shared::auth::Principal;
+use homerehab_shared::model::Role;
 use homerehab_shared::sync::wire::{Limits, WireError};
 use std::future::Future;
 use std::sync::Arc;
@@ -37,7 +46,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub auth: Arc<AuthService>,
     pub syncer: Arc<Syncer>,
+    pub media: Arc<MediaFiles>,
     max_body_bytes: usize,
+    max_media_bytes: u64,
 }
 
 impl FromRef<AppState> for Arc<AuthService> {
@@ -50,7 +61,9 @@ impl AppState {
     /// Opens the SQLite database under `config.data_dir`.
     pub fn open(config: &Config) -> Result<Self> {
         let store = SqliteStore::open(&config.database_path())?;
-        Ok(AppState::new(Arc::new(store), config))
+        let state = AppState::new(Arc::new(store), config);
+        state.media.sweep()?;
+        Ok(state)
     }
 
     pub fn new(store: Arc<dyn Store>, config: &Config) -> Self {
@@ -62,7 +75,9 @@ impl AppState {
             auth: Arc::new(AuthService::new(store.clone(), config)),
             syncer: Arc::new(Syncer::new(store.clone(), config.cache_capacity, limits)),
             store,
+            media: Arc::new(MediaFiles::new(&config.media_dir())),
             max_body_bytes: config.max_body_bytes,
+            max_media_bytes: config.max_media_bytes,
         }
     }
 }
@@ -73,6 +88,12 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/login", post(login))
         .route("/v1/sync", post(sync))
         .route("/v1/logout", post(logout))
+        // Media bodies are streamed to disk under their own limit, not the sync body limit.
+        .route(
+            "/v1/media/{sha256}",
+            put(put_media.layer(DefaultBodyLimit::disable())).get(get_media),
+        )
+        .route("/v1/team", get(team))
         .route("/healthz", get(healthz))
         .route("/metrics", get(prometheus))
         // The last layer added runs first: trace, then count, then bound the body.
@@ -94,7 +115,7 @@ pub async fn serve(
 }
 
 /// `POST /v1/login`. Frozen by protocol version 1 (docs/sync-protocol.md).
-pub use homerehab_shared::api::{LoginRequest, LoginResponse, UserInfo};
+pub use homerehab_shared::api::{LoginRequest, LoginResponse, TeamInfo, UserInfo};
 
 fn parse_actor(hex_id: &str) -> Result<ActorId, ApiError> {
     let mut raw = [0u8; 16];
@@ -126,11 +147,29 @@ async fn login(
         .await?
         .ok_or(ApiError::Unauthorized("wrong username or password"))?;
     tracing::info!(user = %login.user.user.id, "login");
+    let store = state.store.clone();
+    let team_id = login.user.user.team_id;
+    let team = blocking(move || store.team_info(team_id)).await?;
     Ok(Json(LoginResponse {
         token: login.token,
         expires_at: login.expires_at,
         user: login.user.user,
+        team,
     }))
+}
+
+/// `GET /v1/team`: the signed-in user's team and its members, refreshed by devices after
+/// each sync so names of colleagues who joined later show too.
+async fn team(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+) -> Result<Json<TeamInfo>, ApiError> {
+    let store = state.store.clone();
+    let team_id = who.team_id;
+    blocking(move || store.team_info(team_id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::Internal(Error::NotFound(format!("team {team_id}"))))
 }
 
 async fn sync(
@@ -170,6 +209,170 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     }
 }
 
+/// The checked media name from the path: it becomes a file name.
+fn media_name(sha256: &str) -> Result<&str, ApiError> {
+    if homerehab_shared::municipal::is_sha256_hex(sha256) {
+        Ok(sha256)
+    } else {
+        Err(ApiError::BadRequest {
+            kind: "invalid",
+            message: "a media name is its SHA-256 in 64 lowercase hex characters".into(),
+        })
+    }
+}
+
+/// `PUT /v1/media/{sha256}`: a therapist or admin uploads a photo or video of their
+/// municipality. Kept only if the bytes hash to the name; the same bytes again are a no-op.
+async fn put_media(
+    State(state): State<AppState>,
+    who: Result<Authenticated, crate::auth::AuthRejection>,
+    Path(sha256): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let refusal = match who {
+        Err(rejection) => rejection.into_response(),
+        Ok(Authenticated(who)) => {
+            match store_media(&state, who, &sha256, &headers, declared, body).await {
+                Ok(status) => return status.into_response(),
+                Err((e, None)) => return e.into_response(),
+                Err((e, Some(body))) => {
+                    drain(body).await;
+                    return e.into_response();
+                }
+            }
+        }
+    };
+    // Refused before the body was read: read a little of it first, so a client still sending
+    // gets to see the answer (closing with unread data resets the connection).
+    if declared.is_none_or(|n| n <= DRAIN_BYTES) {
+        drain(body).await;
+    }
+    refusal
+}
+
+/// How much of a refused upload is read (and thrown away) so the client sees the refusal.
+const DRAIN_BYTES: u64 = 1 << 20;
+
+async fn drain(mut body: axum::body::Body) {
+    use http_body_util::BodyExt;
+    let mut read = 0u64;
+    while let Some(Ok(frame)) = body.frame().await {
+        read += frame.data_ref().map_or(0, |d| d.len() as u64);
+        if read > DRAIN_BYTES {
+            break;
+        }
+    }
+}
+
+/// Checks and stores an upload; a refusal hands the unread body back (to be drained).
+async fn store_media(
+    state: &AppState,
+    who: Principal,
+    sha256: &str,
+    headers: &HeaderMap,
+    declared: Option<u64>,
+    body: axum::body::Body,
+) -> Result<StatusCode, (ApiError, Option<axum::body::Body>)> {
+    let sha256 = match media_name(sha256) {
+        Ok(s) => s.to_string(),
+        Err(e) => return Err((e, Some(body))),
+    };
+    let municipality = match (who.role, who.municipality_id) {
+        (Role::Therapist | Role::Admin, Some(m)) => m,
+        _ => {
+            let e = ApiError::Forbidden("only therapists and admins add media".into());
+            return Err((e, Some(body)));
+        }
+    };
+    let Some(content_type) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|t| homerehab_shared::municipal::MEDIA_TYPES.contains(t))
+        .map(str::to_string)
+    else {
+        let e = ApiError::BadRequest {
+            kind: "invalid",
+            message: format!(
+                "Content-Type must be one of {}",
+                homerehab_shared::municipal::MEDIA_TYPES.join(", ")
+            ),
+        };
+        return Err((e, Some(body)));
+    };
+    if declared.is_some_and(|n| n > state.max_media_bytes) {
+        // Not drained: it says it is too large to read.
+        return Err((Error::MediaTooLarge(state.max_media_bytes).into(), None));
+    }
+    let byte_size = state
+        .media
+        .put(&sha256, body, state.max_media_bytes)
+        .await
+        .map_err(|e| (ApiError::from(e), None))?;
+    let record = MediaRecord {
+        sha256,
+        municipality,
+        byte_size,
+        content_type,
+        uploaded_by: who.user_id,
+    };
+    let store = state.store.clone();
+    blocking(move || store.record_media(&record))
+        .await
+        .map_err(|e| (e, None))?;
+    // The hash names the file; nothing about its content or the user's data is logged.
+    tracing::info!(user = %who.user_id, byte_size, "media stored");
+    Ok(StatusCode::CREATED)
+}
+
+/// `GET`/`HEAD /v1/media/{sha256}`: only for users of a municipality that uploaded it (any
+/// other answer is 404, so a hash does not tell whether another municipality has the file).
+/// `Range` resumes an interrupted download (tower-http's `ServeFile`).
+async fn get_media(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(sha256): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let sha256 = media_name(&sha256)?.to_string();
+    let not_found = || ApiError::NotFound("no such media for your municipality".into());
+    let Some(municipality) = who.municipality_id else {
+        return Err(not_found());
+    };
+    let store = state.store.clone();
+    let name = sha256.clone();
+    let record = blocking(move || store.media_of(&name, municipality))
+        .await?
+        .ok_or_else(not_found)?;
+    let path = state.media.path(&sha256);
+    let mut resp = tower_http::services::ServeFile::new(&path)
+        .try_call(req)
+        .await
+        .map_err(|e| ApiError::Internal(Error::Io(e)))?
+        .map(axum::body::Body::new);
+    if resp.status() == StatusCode::NOT_FOUND {
+        tracing::error!(media = %sha256, "media recorded but its file is missing");
+        return Err(not_found());
+    }
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&record.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{sha256}\"")) {
+        h.insert(header::ETAG, v);
+    }
+    // The name is the content: it never changes, so caches may keep it for good.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    Ok(resp)
+}
+
 async fn healthz(State(state): State<AppState>) -> Response {
     let store = state.store.clone();
     match blocking(move || store.ping()).await {
@@ -198,6 +401,8 @@ pub enum ApiError {
     Unauthorized(&'static str),
     /// 403: authenticated, but not allowed.
     Forbidden(String),
+    /// 404: nothing there for this user.
+    NotFound(String),
     /// 413: the body exceeds the limit, compressed or decompressed.
     PayloadTooLarge(String),
     /// 500: logged here, never sent.
@@ -235,6 +440,11 @@ impl From<Error> for ApiError {
                 message,
             },
             Error::ActorTaken => ApiError::Forbidden(e.to_string()),
+            Error::MediaTooLarge(_) => ApiError::PayloadTooLarge(e.to_string()),
+            Error::MediaMismatch => ApiError::BadRequest {
+                kind: "hash_mismatch",
+                message: e.to_string(),
+            },
             e => ApiError::Internal(e),
         }
     }
@@ -246,6 +456,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest { kind, message } => (StatusCode::BAD_REQUEST, kind, message),
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.to_string()),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m),
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");

@@ -9,6 +9,7 @@
 //! - [`auth`]: argon2 logins, hashed bearer tokens, the [`auth::Authenticated`] extractor;
 //! - [`sync`]: `ServerStorage` over a [`store::Store`] with an LRU cache of loaded documents;
 //! - [`store`]: the [`store::Store`] trait and [`store::SqliteStore`], the only place with SQL;
+//! - [`media`]: photos and videos as files named by their SHA-256, verified before kept;
 //! - [`config`]: command line, `HOMEREHAB_*` environment and TOML file;
 //! - [`seed`]: the `seed-demo` data;
 //! - [`metrics`]: Prometheus counters and histograms.
@@ -31,6 +32,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod media;
 pub mod metrics;
 pub mod seed;
 pub mod store;

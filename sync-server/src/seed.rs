@@ -1,5 +1,6 @@
 //! `seed-demo`: a demo municipality with two teams, their staff, twenty citizens, their
-//! courses, programs and some logged history. Idempotent: users are matched by username and
+//! courses, programs and some logged history, and the municipality's own library (one exercise
+//! and one template of its own). Idempotent: users are matched by username and
 //! documents by ids derived from the team, so a second run adds only what is missing.
 //!
 //! The documents are server-authored: built from their genesis with a server actor through
@@ -170,7 +171,120 @@ pub fn seed_demo(store: &dyn Store, passwords: &Passwords, now: Millis) -> Resul
         let citizens = &CITIZENS[t * 10..t * 10 + 10];
         report.documents_created += seed_team(store, team, &team_staff, citizens, t * 10, now)?;
     }
+    let therapist = staff[0]
+        .iter()
+        .find(|(_, r)| *r == Role::Therapist)
+        .map(|(id, _)| *id)
+        .expect("the demo has a therapist");
+    report.documents_created += seed_library(store, municipality, therapist, now)?;
     Ok(report)
+}
+
+/// The demo municipality's own exercise (stairs at home, with its own rail) and template.
+pub const DEMO_EXERCISE: &str = "m-trappe-ved-eget-gelaender";
+pub const DEMO_TEMPLATE: &str = "m-hjem-efter-indlaeggelse";
+
+fn seed_library(
+    store: &dyn Store,
+    municipality: MunicipalityId,
+    therapist: UserId,
+    now: Millis,
+) -> Result<usize> {
+    use homerehab_shared::municipal::{self, *};
+    use std::collections::BTreeMap;
+    let header = Header::library(municipality);
+    if store.document_header(header.id)?.is_some() {
+        return Ok(0);
+    }
+    let mut doc = genesis(&header).with_actor(server_actor());
+    let text = |title: &str, summary: &str, steps: &[&str], safety: &[&str]| LocalText {
+        title: title.into(),
+        summary: summary.into(),
+        steps: steps.iter().map(|s| s.to_string()).collect(),
+        key_points: vec![],
+        common_errors: vec![],
+        safety: safety.iter().map(|s| s.to_string()).collect(),
+    };
+    let exercise = LocalExercise {
+        id: DEMO_EXERCISE.into(),
+        version: 1,
+        retired: false,
+        category: "gait_endurance".into(),
+        position: "standing".into(),
+        equipment: vec!["stairs".into()],
+        body_areas: vec!["hip".into(), "knee".into()],
+        difficulty: 3,
+        dosage: Dosage {
+            rest_s: Some(90),
+            ..Dosage::reps(2, 5)
+        },
+        text: BTreeMap::from([
+            (
+                "da".to_string(),
+                text(
+                    "Trappe ved eget gelænder",
+                    "Træner trappegang på borgerens egen trappe, med fast greb i gelænderet.",
+                    &[
+                        "Stil dig ved nederste trin med hånden på gelænderet.",
+                        "Gå op ad tre trin, det stærke ben først.",
+                        "Vend, og gå ned igen, det svage ben først.",
+                    ],
+                    &["Assistenten står nedenfor borgeren."],
+                ),
+            ),
+            (
+                "en".to_string(),
+                text(
+                    "Stairs at home, with the rail",
+                    "Practises stairs on the citizen's own staircase, holding the rail.",
+                    &[
+                        "Stand at the bottom step with a hand on the rail.",
+                        "Walk up three steps, stronger leg first.",
+                        "Turn, and walk down again, weaker leg first.",
+                    ],
+                    &["The assistant stands below the citizen."],
+                ),
+            ),
+        ]),
+        media: BTreeMap::new(),
+        updated_by: therapist,
+        updated_at: now,
+    };
+    municipal::put_exercise(&mut doc, &exercise, now)?;
+    let line = |exercise: &str, note: Option<&str>| LocalTemplateLine {
+        exercise: exercise.into(),
+        dosage: None,
+        note: note.map(str::to_string),
+    };
+    let template = LocalTemplate {
+        id: DEMO_TEMPLATE.into(),
+        version: 1,
+        retired: false,
+        legal_basis: "SEL §83a".into(),
+        weeks: 8,
+        sessions_per_week: 2,
+        minutes_per_session: 30,
+        text: BTreeMap::from([(
+            "da".to_string(),
+            LocalTemplateText {
+                title: "Hjem efter indlæggelse".into(),
+                description: "Thisted Kommunes forløb for borgere, der lige er kommet hjem: \
+                              rejse sig, gå og trapper i eget hjem."
+                    .into(),
+                goals: vec!["Klare trappen til soveværelset selv".into()],
+            },
+        )]),
+        exercises: vec![
+            line("marching-in-place", Some("Opvarmning")),
+            line("sit-to-stand", None),
+            line(DEMO_EXERCISE, None),
+            line("heel-raises-standing", None),
+        ],
+        updated_by: therapist,
+        updated_at: now,
+    };
+    municipal::put_template(&mut doc, &template, now)?;
+    commit_new(store, &header, &doc)
 }
 
 struct TeamStaff {
@@ -411,7 +525,7 @@ mod tests {
         let passwords = Passwords::new(PasswordCost::Insecure);
         let now = now_ms();
         let first = seed_demo(&store, &passwords, now).unwrap();
-        assert_eq!(first.documents_created, 2 + 20 * 2);
+        assert_eq!(first.documents_created, 2 + 20 * 2 + 1);
         assert!(first.users.iter().all(|u| u.4));
         let second = seed_demo(&store, &passwords, now).unwrap();
         assert_eq!(second.documents_created, 0);
@@ -431,6 +545,7 @@ mod tests {
                     let c = CourseDoc::read(&doc).unwrap();
                     assert!((4..=6).contains(&c.program.exercises.len()));
                 }
+                docs::DocumentKind::Library => unreachable!("a library belongs to no team"),
                 docs::DocumentKind::SessionLog => {
                     let log = SessionLogDoc::read(&doc).unwrap();
                     sessions += log.sessions.len();
@@ -444,5 +559,14 @@ mod tests {
         }
         assert!(sessions > 20, "{sessions}");
         assert!(not_carried_out >= 1);
+
+        let municipality = store.ensure_municipality(MUNICIPALITY).unwrap();
+        let library = store
+            .load_document(DocumentId::library_of(municipality))
+            .unwrap()
+            .unwrap();
+        let library = homerehab_shared::municipal::LibraryDoc::read(&library).unwrap();
+        assert!(library.exercises.contains_key(DEMO_EXERCISE));
+        assert!(library.templates.contains_key(DEMO_TEMPLATE));
     }
 }

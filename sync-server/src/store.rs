@@ -71,6 +71,9 @@ pub trait Store: Send + Sync + 'static {
     fn ensure_team(&self, municipality: MunicipalityId, name: &str) -> Result<TeamId>;
     /// A team by id or by (unique) name.
     fn find_team(&self, id_or_name: &str) -> Result<Option<TeamId>>;
+    /// A team's name and members (its own users and those granted it), so devices can name
+    /// colleagues offline.
+    fn team_info(&self, team: TeamId) -> Result<Option<homerehab_shared::api::TeamInfo>>;
 
     /// Fails with [`crate::Error::AlreadyExists`] when the username is taken.
     fn create_user(&self, user: &NewUser) -> Result<UserId>;
@@ -95,6 +98,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Header and stored heads of every document of these teams, without loading any.
     fn document_heads(&self, teams: &[TeamId]) -> Result<Vec<(Header, Vec<Hash>)>>;
+    /// Header and stored heads of these documents (those stored), without loading any: the
+    /// documents wider than a team, like a municipality's library.
+    fn document_heads_by_id(&self, ids: &[DocumentId]) -> Result<Vec<(Header, Vec<Hash>)>>;
     fn document_header(&self, id: DocumentId) -> Result<Option<Header>>;
     /// Snapshot plus incremental chunks, loaded into one document.
     fn load_document(&self, id: DocumentId) -> Result<Option<Automerge>>;
@@ -113,6 +119,22 @@ pub trait Store: Send + Sync + 'static {
     fn quarantine(&self, doc: DocumentId, user: UserId, bytes: &[u8], reason: &str) -> Result<()>;
     /// Number of quarantined change sets of a document.
     fn quarantined(&self, doc: DocumentId) -> Result<usize>;
+
+    /// Records that a municipality holds a photo or video (idempotent).
+    fn record_media(&self, media: &MediaRecord) -> Result<()>;
+    /// The media record, if this municipality uploaded these bytes.
+    fn media_of(&self, sha256: &str, municipality: MunicipalityId) -> Result<Option<MediaRecord>>;
+}
+
+/// A photo or video a municipality uploaded; the bytes are a file named by `sha256`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaRecord {
+    /// Lowercase hex.
+    pub sha256: String,
+    pub municipality: MunicipalityId,
+    pub byte_size: u64,
+    pub content_type: String,
+    pub uploaded_by: UserId,
 }
 
 /// Unix milliseconds now.

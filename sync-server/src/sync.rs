@@ -67,6 +67,13 @@ impl ServerStorage for SyncStorage<'_> {
     fn visible(&mut self, who: &Principal) -> Result<Vec<(Header, Vec<Hash>)>> {
         let teams: Vec<_> = who.teams().collect();
         let mut docs = self.store.document_heads(&teams)?;
+        // The municipality's library belongs to no team; its id is derived.
+        let wider: Vec<_> = who
+            .municipality_id
+            .map(DocumentId::library_of)
+            .into_iter()
+            .collect();
+        docs.extend(self.store.document_heads_by_id(&wider)?);
         docs.retain(|(h, _)| authorize(who, h, Access::Read).is_ok());
         Ok(docs)
     }

@@ -234,6 +234,52 @@ async fn login_answers_token_and_user() {
 }
 
 #[tokio::test]
+async fn login_and_team_name_the_team_and_its_members() {
+    let f = fixture();
+    let (status, body) = call(
+        &f.app,
+        login_request("terapeut1", PASSWORD, &fresh_actor().to_hex_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let resp: LoginResponse = serde_json::from_slice(&body).unwrap();
+    let team = resp.team.expect("the login answer carries the team");
+    assert_eq!((team.team_id, team.name.as_str()), (f.team1, "Nord"));
+    let members: Vec<_> = team
+        .members
+        .iter()
+        .map(|m| (m.display_name.as_str(), m.role))
+        .collect();
+    assert_eq!(
+        members,
+        [
+            ("assistent1", Role::Assistant),
+            ("terapeut1", Role::Therapist)
+        ],
+        "own team only"
+    );
+    let get = |token: Option<&str>| {
+        let mut req = Request::get("/v1/team");
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        req.body(Body::empty()).unwrap()
+    };
+    let (status, body) = call(&f.app, get(Some(&resp.token))).await;
+    assert_eq!(status, StatusCode::OK);
+    let again: homerehab_shared::api::TeamInfo = serde_json::from_slice(&body).unwrap();
+    assert_eq!(again, team);
+    let (status, _) = call(&f.app, get(None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // An older client's answer type ignores the new field; an older server's answer parses.
+    let old = serde_json::json!({"token": "t", "expires_at": 1, "user": serde_json::to_value(&resp.user).unwrap()});
+    assert!(serde_json::from_value::<LoginResponse>(old)
+        .unwrap()
+        .team
+        .is_none());
+}
+
+#[tokio::test]
 async fn login_refuses_wrong_password_unknown_user_and_bad_actor_ids() {
     let f = fixture();
     let actor = fresh_actor().to_hex_string();

@@ -45,6 +45,9 @@ pub enum ErrorKind {
     Locked,
     /// The PIN was wrong; `attempts_left` says how many tries remain.
     WrongPin,
+    /// The signed-in person's role may not do this (an assistant editing a program, a leader
+    /// creating a course).
+    Forbidden,
 }
 
 impl std::fmt::Display for ApiError {
@@ -179,6 +182,9 @@ pub struct ProgramLineView {
     pub dosage: DosageView,
     /// The therapist's per-citizen instructions.
     pub instructions: Option<String>,
+    /// Photos and videos of a municipality's own exercise, in order (none for shipped ones).
+    #[serde(default)]
+    pub media: Vec<MediaView>,
 }
 
 /// `GET /api/courses/{id}?lang=da`.
@@ -291,3 +297,8 @@ pub struct SessionSummary {
 pub struct Saved {
     pub saved: bool,
 }
+
+mod media;
+mod therapist;
+pub use media::*;
+pub use therapist::*;

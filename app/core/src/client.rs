@@ -90,12 +90,35 @@ pub async fn login(
         server_url: server_url.trim_end_matches('/').to_string(),
         token: body.token,
         expires_at: body.expires_at,
+        municipality_id: body.user.municipality_id,
     };
     let mut s = lock(store);
     s.set_identity(&identity)?;
+    if let Some(team) = &body.team {
+        s.set_team_info(team)?;
+    }
     // Signed in online: the app is open and the person chooses a (new) PIN.
     s.signed_in()?;
     Ok(identity)
+}
+
+/// Fetches the signed-in user's team directory (`GET /v1/team`) into the store.
+pub async fn refresh_team(store: &SharedStore) -> Result<()> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    let resp = http()
+        .get(format!("{}/v1/team", identity.server_url))
+        .bearer_auth(&identity.token)
+        .send()
+        .await
+        .map_err(|e| CoreError::Offline(e.to_string()))?;
+    if !resp.status().is_success() {
+        return Err(refusal(resp).await);
+    }
+    let team: api::TeamInfo = resp
+        .json()
+        .await
+        .map_err(|e| CoreError::Protocol(e.to_string()))?;
+    lock(store).set_team_info(&team)
 }
 
 /// Bytes moved by one sync, for the benchmark and the status line.
@@ -135,6 +158,12 @@ async fn exchange(
 /// Runs one sync now: at most two round trips, whatever the number of documents.
 pub async fn sync_now(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
     let result = sync_inner(store).await;
+    if result.is_ok() {
+        // Colleagues' names are a convenience: a failure here must not fail the sync.
+        if let Err(e) = refresh_team(store).await {
+            tracing::warn!(error = %e, "could not refresh the team directory");
+        }
+    }
     let outcome = match &result {
         Ok((report, _)) if !report.rejected.is_empty() => Some(format!(
             "{} document(s) refused by the server",
@@ -171,7 +200,13 @@ pub fn spawn_background(store: SharedStore, interval: Duration) -> tokio::task::
         loop {
             tokio::time::sleep(delay).await;
             delay = match sync_now(&store).await {
-                Ok(_) => interval,
+                Ok(_) => {
+                    // Online: fetch the photos and videos the programs need while it lasts.
+                    if let Err(e) = crate::media::prefetch(&store).await {
+                        tracing::warn!(error = %e, "media prefetch failed");
+                    }
+                    interval
+                }
                 Err(e) if e.is_transient() => {
                     (delay * 2).clamp(Duration::from_secs(1), Duration::from_secs(300))
                 }

@@ -39,6 +39,10 @@ pub enum CoreError {
     Locked,
     #[error("too many wrong PINs: sign in again while online")]
     SignInRequired,
+    #[error("not allowed: {0}")]
+    Forbidden(#[from] homerehab_shared::auth::Forbidden),
+    #[error("media: {0}")]
+    Media(String),
 }
 
 impl CoreError {

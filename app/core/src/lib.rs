@@ -4,7 +4,10 @@
 //!   and the domain operations (create a course, start a session, log a set…);
 //! - [`library`]: the shipped exercise library, loaded from `assets/`;
 //! - [`lock`]: the app lock (PIN after an online sign-in, idle lock, lockout);
-//! - [`client`]: sign-in, sync rounds over HTTP and background sync;
+//! - [`client`]: sign-in, sync rounds over HTTP and background sync (with a media prefetch
+//!   after each successful sync);
+//! - [`media`]: photos and videos — upload, and prefetch within a storage budget, resumable
+//!   and verified by SHA-256;
 //! - [`error::CoreError`]: the one error type.
 //!
 //! The Tauri shell, the local HTTP API for browsers and the `homerehab` CLI all call these.
@@ -22,4 +25,5 @@ pub mod client;
 pub mod error;
 pub mod library;
 pub mod lock;
+pub mod media;
 pub mod store;

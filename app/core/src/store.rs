@@ -19,8 +19,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Migrations are only ever appended, never edited.
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    r#"
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE documents (
     doc_id BLOB PRIMARY KEY,
@@ -58,7 +59,28 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_by_course ON sessions(course_id, started_at);
 "#,
-)];
+    ),
+    // The therapist's and leader's views (caseload, citizens, staff, overview) as projection
+    // queries: program conflicts and addresses projected, the team's staff directory kept.
+    M::up(
+        r#"
+ALTER TABLE courses ADD COLUMN program_conflicts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE citizens ADD COLUMN address TEXT;
+CREATE INDEX sessions_by_performer ON sessions(performed_by, started_at);
+CREATE INDEX citizen_assignments_by_user ON citizen_assignments(user_id);
+CREATE TABLE teams (team_id TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE staff (
+    team_id TEXT NOT NULL, user_id TEXT NOT NULL, display_name TEXT NOT NULL, role TEXT NOT NULL,
+    PRIMARY KEY (team_id, user_id)
+);
+"#,
+    ),
+];
+
+mod municipal;
+mod views;
+pub use municipal::MediaSettings;
+pub use views::*;
 
 /// Compact a document once its change log outgrows its snapshot (automerge-repo's rule), but
 /// not for tiny documents.
@@ -75,6 +97,9 @@ pub struct Identity {
     pub server_url: String,
     pub token: String,
     pub expires_at: Millis,
+    /// Whose library the device holds; absent in identities stored before it was sent.
+    #[serde(default)]
+    pub municipality_id: Option<MunicipalityId>,
 }
 
 /// Sync status for the status line: last success, documents waiting, last error.
@@ -146,6 +171,13 @@ pub struct Store {
     actor: ActorId,
     /// Whether the PIN opened the app since it started (see [`crate::lock`]).
     gate: Gate,
+    /// The shipped library merged with the municipality's, for the library document's heads.
+    merged: Option<(
+        Vec<ChangeHash>,
+        std::sync::Arc<homerehab_shared::library::Library>,
+    )>,
+    /// Where verified photos and videos are kept, and how much room they may take.
+    media: MediaSettings,
 }
 
 impl Store {
@@ -169,7 +201,14 @@ impl Store {
             Ok(())
         };
         check().map_err(|e| CoreError::Corrupt(e.to_string()))?;
+        let version = |c: &Connection| -> rusqlite::Result<i64> {
+            c.query_row("PRAGMA user_version", [], |r| r.get(0))
+        };
+        let before = version(&conn)?;
         Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        // A newer schema may project more of each document: fill the new columns from the
+        // documents already on the device instead of waiting for each one to change.
+        let reproject = before > 0 && version(&conn)? > before;
         let actor = match conn
             .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| {
                 r.get::<_, Vec<u8>>(0)
@@ -186,12 +225,42 @@ impl Store {
                 a
             }
         };
-        Ok(Store {
+        let mut store = Store {
             conn,
             loaded: HashMap::new(),
             actor,
             gate: Gate::default(),
-        })
+            merged: None,
+            media: MediaSettings::beside(path),
+        };
+        if reproject {
+            store.reproject_all()?;
+        }
+        Ok(store)
+    }
+
+    /// Rebuilds every projection row from the documents.
+    fn reproject_all(&mut self) -> Result<()> {
+        let ids: Vec<Vec<u8>> = self
+            .conn
+            .prepare("SELECT doc_id FROM documents")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in ids {
+            let id = DocumentId(
+                uuid::Uuid::from_slice(&id).map_err(|e| CoreError::Document(e.to_string()))?,
+            );
+            let Some(header) = self.header_of(id)? else {
+                continue;
+            };
+            self.load(id)?;
+            let doc = self.loaded.get(&id).expect("loaded above");
+            let tx = self.conn.transaction()?;
+            project(&tx, &header, doc, &Projection::Whole)?;
+            tx.commit()?;
+        }
+        tracing::info!("projections rebuilt after a schema upgrade");
+        Ok(())
     }
 
     /// This device's Automerge actor id (registered with the server at sign-in).
@@ -842,6 +911,9 @@ fn project(
     scope: &Projection,
 ) -> Result<()> {
     match (header.kind, scope) {
+        // The municipality's library is read from its document (it is small); nothing to
+        // project.
+        (DocumentKind::Library, _) => {}
         (DocumentKind::SessionLog, Projection::SetLogged(id)) => {
             tx.execute(
                 "UPDATE sessions SET set_count = set_count + 1 WHERE id = ?1",
@@ -862,8 +934,9 @@ fn project(
             let roster = RosterDoc::read(doc)?;
             for c in roster.citizens.values() {
                 tx.execute(
-                    "INSERT OR REPLACE INTO citizens (id, team_id, name, local_ref, active) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![c.id.to_string(), header.team_id.to_string(), c.name, c.local_ref, c.active],
+                    "INSERT OR REPLACE INTO citizens (id, team_id, name, local_ref, active, address)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![c.id.to_string(), header.team_id.to_string(), c.name, c.local_ref, c.active, c.address],
                 )?;
                 tx.execute(
                     "DELETE FROM citizen_assignments WHERE citizen_id = ?1",
@@ -885,8 +958,12 @@ fn project(
                 return Ok(());
             };
             let cid = course.id.to_string();
+            let conflicts = docs::program_conflicts(doc)?.len() as i64;
             tx.execute(
-                "INSERT OR REPLACE INTO courses VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "INSERT OR REPLACE INTO courses (id, citizen_id, team_id, legal_basis, start_date,
+                    planned_weeks, sessions_per_week, minutes_per_session, status,
+                    responsible_therapist, current_revision, revision_count, program_conflicts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     cid,
                     course.citizen_id.to_string(),
@@ -900,6 +977,7 @@ fn project(
                     course.responsible_therapist.to_string(),
                     c.program.latest_revision().map(|r| r.id.to_string()),
                     c.program.revisions.len() as i64,
+                    conflicts,
                 ],
             )?;
             tx.execute("DELETE FROM program_lines WHERE course_id = ?1", [&cid])?;
@@ -926,7 +1004,9 @@ fn project(
 fn project_session(tx: &Transaction<'_>, s: &SessionLog) -> Result<()> {
     let max_pain = s.exercises.values().filter_map(|e| e.pain).max();
     tx.execute(
-        "INSERT OR REPLACE INTO sessions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT OR REPLACE INTO sessions (id, course_id, performed_by, program_revision, started_at,
+            ended_at, status, not_carried_out, general_condition, set_count, max_pain)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             s.id.to_string(),
             s.course_id.to_string(),
@@ -946,7 +1026,7 @@ fn project_session(tx: &Transaction<'_>, s: &SessionLog) -> Result<()> {
 
 fn kind_rank(k: &str) -> u8 {
     match DocumentKind::parse(k) {
-        Some(DocumentKind::Roster) => 0,
+        Some(DocumentKind::Roster | DocumentKind::Library) => 0,
         Some(DocumentKind::Course) => 1,
         _ => 2,
     }
@@ -1084,6 +1164,7 @@ pub(crate) mod tests {
                 server_url: "http://127.0.0.1:1".into(),
                 token: "x".into(),
                 expires_at: i64::MAX,
+                municipality_id: Some(MunicipalityId(uuid::Uuid::from_u128(1))),
             })
             .unwrap();
         store

@@ -30,11 +30,16 @@ impl Error {
         Self::new(ErrorKind::NotFound, message)
     }
 
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, message)
+    }
+
     pub fn kind(&self) -> ErrorKind {
         self.0.kind
     }
 
-    fn status(&self) -> StatusCode {
+    /// The HTTP status of this error (also the Tauri shell's `media:` protocol answers it).
+    pub fn status(&self) -> StatusCode {
         match self.0.kind {
             ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::NotSignedIn | ErrorKind::SignIn => StatusCode::UNAUTHORIZED,
@@ -43,7 +48,7 @@ impl Error {
             ErrorKind::Server => StatusCode::BAD_GATEWAY,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorKind::Locked => StatusCode::LOCKED,
-            ErrorKind::WrongPin => StatusCode::FORBIDDEN,
+            ErrorKind::WrongPin | ErrorKind::Forbidden => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -55,6 +60,14 @@ impl std::fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// As its [`ApiError`] (`{kind, message}`): what the Tauri commands answer when they fail, the
+/// same JSON the HTTP transport sends.
+impl serde::Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
 
 impl From<CoreError> for Error {
     fn from(e: CoreError) -> Self {

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::ops::{self, Core};
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -48,6 +48,7 @@ struct LangQuery {
 }
 
 pub fn app(core: Arc<Core>, dirs: &Dirs) -> Router {
+    let core_for_media = core.clone();
     let api = Router::new()
         .route("/login", post(login))
         .route("/me", get(me))
@@ -67,12 +68,34 @@ pub fn app(core: Arc<Core>, dirs: &Dirs) -> Router {
         )
         .route("/courses/{course}/sessions/{session}/finish", post(finish))
         .route("/courses/{course}/not-carried-out", post(not_carried_out))
+        .route("/caseload", get(caseload))
+        .route("/citizens", get(citizens).post(create_citizen))
+        .route("/staff", get(staff))
+        .route("/templates", get(templates))
+        .route("/legal-bases", get(legal_bases))
+        .route("/courses", post(create_course))
+        .route("/library", get(search_library))
+        .route("/courses/{course}/program", get(program).post(save_program))
+        .route("/courses/{course}/history", get(history))
+        .route("/assessment-kinds", get(assessment_kinds))
+        .route("/courses/{course}/assessments", post(add_assessment))
+        .route("/overview", get(overview))
+        .route("/library/exercises", post(put_local_exercise))
+        .route("/library/templates", post(put_local_template))
+        .route(
+            "/library/exercises/{exercise}/media",
+            post(upload_media).layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+        )
+        .route("/library/media/{sha256}/withdraw", post(withdraw_media))
+        .route("/media/status", get(media_status))
+        .route("/media/prefetch", post(prefetch_media))
         .fallback(|| async { Error::not_found("no such API endpoint") })
         .with_state(core);
     let ui = ServeDir::new(&dirs.ui).fallback(ServeFile::new(dirs.ui.join("index.html")));
     Router::new()
         .nest("/api", api)
         .nest_service("/illustrations", ServeDir::new(&dirs.illustrations))
+        .route("/media/{sha256}", get(media).with_state(core_for_media))
         .fallback_service(ui)
 }
 
@@ -169,4 +192,176 @@ async fn not_carried_out(
     Body(req): Body<api::NotCarriedOutRequest>,
 ) -> Result<Json<api::SessionSummary>> {
     ops::not_carried_out(&core, &course, req).map(Json)
+}
+
+// ---- the therapist's and the leader's views -------------------------------------------------
+
+fn lang_of(q: &LangQuery) -> homerehab_shared::library::Lang {
+    ops::lang(q.lang.as_deref())
+}
+
+async fn caseload(State(core): State<AppState>) -> Result<Json<Vec<api::CaseloadRow>>> {
+    ops::caseload(&core).map(Json)
+}
+
+async fn citizens(State(core): State<AppState>) -> Result<Json<Vec<api::CitizenView>>> {
+    ops::citizens(&core).map(Json)
+}
+
+async fn create_citizen(
+    State(core): State<AppState>,
+    Body(req): Body<api::NewCitizen>,
+) -> Result<Json<api::CitizenView>> {
+    ops::create_citizen(&core, req).map(Json)
+}
+
+async fn staff(State(core): State<AppState>) -> Result<Json<Vec<api::StaffMember>>> {
+    ops::staff(&core).map(Json)
+}
+
+async fn templates(
+    State(core): State<AppState>,
+    Query(q): Query<LangQuery>,
+) -> Result<Json<Vec<api::TemplateView>>> {
+    ops::templates(&core, lang_of(&q)).map(Json)
+}
+
+async fn legal_bases(State(core): State<AppState>) -> Result<Json<api::LegalBases>> {
+    ops::legal_bases(&core).map(Json)
+}
+
+async fn create_course(
+    State(core): State<AppState>,
+    Body(req): Body<api::NewCourse>,
+) -> Result<Json<api::CourseCreated>> {
+    ops::create_course(&core, req).map(Json)
+}
+
+async fn search_library(
+    State(core): State<AppState>,
+    q: std::result::Result<Query<api::LibraryQuery>, QueryRejection>,
+) -> Result<Json<api::LibrarySearch>> {
+    let Query(q) = q.map_err(|e| Error::invalid(e.body_text()))?;
+    ops::search_library(&core, q).map(Json)
+}
+
+async fn program(
+    State(core): State<AppState>,
+    Path(course): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Result<Json<api::ProgramView>> {
+    ops::program(&core, &course, lang_of(&q)).map(Json)
+}
+
+async fn save_program(
+    State(core): State<AppState>,
+    Path(course): Path<String>,
+    Query(q): Query<LangQuery>,
+    Body(req): Body<api::SaveProgram>,
+) -> Result<Json<api::ProgramView>> {
+    ops::save_program(&core, &course, req, lang_of(&q)).map(Json)
+}
+
+async fn history(
+    State(core): State<AppState>,
+    Path(course): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Result<Json<api::CourseHistory>> {
+    ops::history(&core, &course, lang_of(&q)).map(Json)
+}
+
+async fn assessment_kinds(
+    State(core): State<AppState>,
+    Query(q): Query<LangQuery>,
+) -> Result<Json<Vec<api::AssessmentKindView>>> {
+    ops::assessment_kinds(&core, lang_of(&q)).map(Json)
+}
+
+async fn add_assessment(
+    State(core): State<AppState>,
+    Path(course): Path<String>,
+    Query(q): Query<LangQuery>,
+    Body(req): Body<api::NewAssessment>,
+) -> Result<Json<api::AssessmentView>> {
+    ops::add_assessment(&core, &course, req, lang_of(&q)).map(Json)
+}
+
+async fn overview(State(core): State<AppState>) -> Result<Json<api::TeamOverview>> {
+    ops::overview(&core).map(Json)
+}
+
+// ---- the municipality's library and media ----------------------------------------------------
+
+/// Largest photo or video the UI may upload through the local API.
+const MAX_UPLOAD_BYTES: usize = 256 << 20;
+
+async fn put_local_exercise(
+    State(core): State<AppState>,
+    Body(req): Body<api::LocalExerciseInput>,
+) -> Result<Json<api::LocalItemSaved>> {
+    ops::put_local_exercise(&core, req).map(Json)
+}
+
+async fn put_local_template(
+    State(core): State<AppState>,
+    Body(req): Body<api::LocalTemplateInput>,
+) -> Result<Json<api::LocalItemSaved>> {
+    ops::put_local_template(&core, req).map(Json)
+}
+
+async fn upload_media(
+    State(core): State<AppState>,
+    Path(exercise): Path<String>,
+    q: std::result::Result<Query<api::MediaUploadQuery>, QueryRejection>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<api::MediaView>> {
+    let Query(q) = q.map_err(|e| Error::invalid(e.body_text()))?;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    ops::upload_media(&core, &exercise, q, content_type, body.to_vec())
+        .await
+        .map(Json)
+}
+
+async fn withdraw_media(
+    State(core): State<AppState>,
+    Path(sha256): Path<String>,
+) -> Result<Json<api::Saved>> {
+    ops::withdraw_media(&core, &sha256).map(Json)
+}
+
+async fn media_status(State(core): State<AppState>) -> Result<Json<api::MediaStatus>> {
+    ops::media_status(&core).map(Json)
+}
+
+async fn prefetch_media(State(core): State<AppState>) -> Result<Json<api::MediaStatus>> {
+    ops::prefetch_media(&core).await.map(Json)
+}
+
+/// `GET /media/{sha256}`: a verified photo or video from the device (behind the app lock, like
+/// the data; `Range` works for video seeking).
+async fn media(
+    State(core): State<AppState>,
+    Path(sha256): Path<String>,
+    req: Request,
+) -> std::result::Result<axum::response::Response, Error> {
+    use axum::http::{header, HeaderValue};
+    let (path, content_type) = ops::media_file(&core, &sha256)?;
+    let mut resp = ServeFile::new(path)
+        .try_call(req)
+        .await
+        .map_err(|e| Error::not_found(e.to_string()))?
+        .map(axum::body::Body::new);
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(resp)
 }

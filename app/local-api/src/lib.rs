@@ -1,8 +1,8 @@
 //! The app core over loopback HTTP: the browser transport of the Homerehab UI.
 //!
 //! - [`ops`]: the operations the UI calls (sign in, status, sync, today's visits, course
-//!   detail, the guided session…) as plain functions over [`ops::Core`]; the HTTP handlers and,
-//!   later, the Tauri commands both call these and nothing else;
+//!   detail, the guided session…) as plain functions over [`ops::Core`]; the HTTP handlers and
+//!   the Tauri commands (`app/shell`) both call these and nothing else;
 //! - [`http`]: the axum router — one thin handler per endpoint under `/api`, the library's
 //!   illustrations under `/illustrations`, and the built UI (`app/ui/dist`) for everything else;
 //! - [`error::Error`]: the one error, serialized as `{kind, message}`.

@@ -44,6 +44,10 @@ struct Cli {
     /// Minutes without use after which the app locks itself (0: never). Needs a PIN.
     #[arg(long, env = "HOMEREHAB_LOCK_AFTER_MINUTES", default_value_t = 10)]
     lock_after_minutes: u64,
+    /// Room for the photos and videos of the programs' exercises, in MiB (most important
+    /// first; what does not fit is not fetched).
+    #[arg(long, env = "HOMEREHAB_MEDIA_BUDGET_MB", default_value_t = 2048)]
+    media_budget_mb: u64,
 }
 
 #[tokio::main]
@@ -71,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
     let mut store = Store::open(&cli.data_dir).context("opening the local store")?;
     // With a PIN set the app starts locked (the store's gate starts closed).
     store.set_idle_lock(cli.lock_after_minutes.saturating_mul(60_000) as i64);
+    store.set_media_budget(cli.media_budget_mb.saturating_mul(1 << 20));
     let store = Arc::new(Mutex::new(store));
     let _sync = client::spawn_background(store.clone(), Duration::from_secs(cli.sync_interval));
     let core = Arc::new(Core::new(store, Arc::new(library), cli.server));

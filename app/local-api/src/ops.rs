@@ -1,6 +1,6 @@
 //! The operations the UI calls, as plain functions over [`Core`]: DTO in, app core call, DTO
-//! out. Both transports call these — the HTTP handlers in [`crate::http`] and, later, the Tauri
-//! commands — so the two cannot behave differently. No SQL here: reads and writes go through
+//! out. Both transports call these — the HTTP handlers in [`crate::http`] and the Tauri
+//! commands in `app/shell/src/commands.rs` — so the two cannot behave differently. No SQL here: reads and writes go through
 //! `homerehab_core::store::Store`; this module only parses ids and shapes answers.
 
 use crate::error::{Error, Result};
@@ -11,10 +11,12 @@ use homerehab_core::lock::LockState;
 use homerehab_core::store::{now_ms, Store};
 use homerehab_shared::docs::{self, ExerciseFeedback};
 use homerehab_shared::ids::{CourseId, DocumentId, ProgramExerciseId, SessionId};
+use homerehab_shared::library::search::SearchIndex;
 use homerehab_shared::library::{Lang, Library};
 use homerehab_shared::model::{
     self, ExerciseOutcome, Millis, ProgramExercise, Role, SessionLog, SessionStatus, SetLog, Side,
 };
+use homerehab_shared::municipal;
 use homerehab_shared::schedule;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,6 +30,9 @@ pub struct Core {
     pub server_url: String,
     /// Syncs started through [`sync_now`] and still running (for the status bar).
     syncing: AtomicUsize,
+    /// The search index of the library it was built from (shipped + the municipality's);
+    /// built again when a sync or an edit changed the municipality's part.
+    search: std::sync::Mutex<Option<(Arc<Library>, Arc<SearchIndex>)>>,
 }
 
 impl Core {
@@ -37,12 +42,32 @@ impl Core {
             library,
             server_url,
             syncing: AtomicUsize::new(0),
+            search: std::sync::Mutex::new(None),
         }
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {
         // A panic while holding the lock leaves SQLite consistent (transactions roll back).
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The library the user sees now: the shipped one plus the municipality's own exercises
+    /// and templates (merged again only when their document changed).
+    fn library_in(&self, store: &mut Store) -> Result<Arc<Library>> {
+        Ok(store.library(&self.library)?)
+    }
+
+    /// The search index of `library`, reused while the library is the same.
+    fn search_index(&self, library: &Arc<Library>) -> Arc<SearchIndex> {
+        let mut cached = self.search.lock().unwrap_or_else(|p| p.into_inner());
+        match &*cached {
+            Some((of, index)) if Arc::ptr_eq(of, library) => index.clone(),
+            _ => {
+                let index = Arc::new(SearchIndex::of(library));
+                *cached = Some((library.clone(), index.clone()));
+                index
+            }
+        }
     }
 
     /// The store for an operation on the data: only while the app is open (unlocked, or no
@@ -53,6 +78,11 @@ impl Core {
         Ok(store)
     }
 }
+
+mod municipal_library;
+mod therapist;
+pub use municipal_library::*;
+pub use therapist::*;
 
 fn parse<T: FromStr>(what: &str, s: &str) -> Result<T> {
     s.parse()
@@ -170,50 +200,24 @@ pub async fn sync_now(core: &Core) -> Result<api::Status> {
 /// Active courses of the citizens the signed-in assistant visits (every active course of the
 /// team for other roles, or while the roster has not arrived), due ones first.
 pub fn visits(core: &Core, now: Millis) -> Result<Vec<api::Visit>> {
-    let mut store = core.data()?;
+    let store = core.data()?;
     let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
-    // Before the first sync the roster is not on the device: show the team's courses.
-    let roster = match store.roster(me.team_id) {
-        Ok(r) => Some(r),
-        Err(CoreError::NotFound(_)) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let mut out = Vec::new();
-    for row in store.courses()? {
-        if row.status != "active" {
-            continue;
-        }
-        let citizen = roster
-            .as_ref()
-            .and_then(|r| r.citizens.get(&row.citizen_id.to_string()));
-        let assigned = citizen.is_some_and(|c| {
-            c.assigned
-                .get(&me.user_id.to_string())
-                .copied()
-                .unwrap_or(false)
-        });
-        if me.role == Role::Assistant && roster.is_some() && !assigned {
-            continue;
-        }
-        let sessions = store.sessions(row.id)?;
-        let this_week = schedule::sessions_this_week(
-            sessions
-                .iter()
-                .map(|s| (s.started_at, s.status != "not_carried_out")),
-            now,
-        );
-        out.push(api::Visit {
-            course_id: row.id.to_string(),
+    let only_for = (me.role == Role::Assistant).then_some(me.user_id);
+    let mut out: Vec<api::Visit> = store
+        .visit_rows(schedule::week_start(now), only_for)?
+        .into_iter()
+        .map(|row| api::Visit {
+            course_id: row.course_id.to_string(),
             // Empty until the roster arrives; the UI says so in its language.
-            citizen_name: row.citizen_name.clone().unwrap_or_default(),
-            address: citizen.and_then(|c| c.address.clone()),
+            citizen_name: row.citizen_name.unwrap_or_default(),
+            address: row.address,
             legal_basis: row.legal_basis,
-            sessions_this_week: this_week,
+            sessions_this_week: row.sessions_this_week,
             sessions_per_week: row.sessions_per_week,
-            due: schedule::is_due(this_week, row.sessions_per_week),
-            last_session_at: sessions.iter().map(|s| s.started_at).max(),
-        });
-    }
+            due: schedule::is_due(row.sessions_this_week, row.sessions_per_week),
+            last_session_at: row.last_session_at,
+        })
+        .collect();
     out.sort_by(|a, b| {
         b.due
             .cmp(&a.due)
@@ -245,6 +249,18 @@ fn dosage_view(d: &model::Dosage) -> api::DosageView {
     }
 }
 
+/// An exercise's title in `lang`; one the library does not have is titled by its id.
+fn exercise_title(library: &Library, exercise_ref: &str, lang: Lang) -> String {
+    if let Some(e) = library.exercise(exercise_ref) {
+        return e.text(lang).title.clone();
+    }
+    let mut t = exercise_ref.replace('-', " ");
+    if let Some(first) = t.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    t
+}
+
 /// A program line with the library's text; an exercise the library does not have (an older
 /// program, a local exercise) still shows, titled by its id and without an illustration.
 fn line_view(library: &Library, line: &ProgramExercise, lang: Lang) -> api::ProgramLineView {
@@ -254,13 +270,11 @@ fn line_view(library: &Library, line: &ProgramExercise, lang: Lang) -> api::Prog
             let t = e.text(lang);
             (t.title.clone(), Some(t.summary.clone()), t.steps.clone())
         }
-        None => {
-            let mut t = line.exercise_ref.replace('-', " ");
-            if let Some(first) = t.get_mut(0..1) {
-                first.make_ascii_uppercase();
-            }
-            (t, None, vec![])
-        }
+        None => (
+            exercise_title(library, &line.exercise_ref, lang),
+            None,
+            vec![],
+        ),
     };
     api::ProgramLineView {
         line_id: line.id.to_string(),
@@ -268,15 +282,21 @@ fn line_view(library: &Library, line: &ProgramExercise, lang: Lang) -> api::Prog
         title,
         summary,
         steps,
-        illustration: exercise.map(|e| format!("/illustrations/{}", e.illustration_file())),
+        // A municipality's exercise is shown with its photos and videos, not a drawing.
+        illustration: exercise
+            .filter(|e| !municipal::is_municipal(e.id.as_str()))
+            .map(|e| format!("/illustrations/{}", e.illustration_file())),
         dosage: dosage_view(&line.dosage),
         instructions: line.instructions.clone(),
+        media: vec![],
     }
 }
 
 pub fn course_detail(core: &Core, course: &str, lang: Lang) -> Result<api::CourseDetail> {
     let id = course_id(course)?;
     let mut store = core.data()?;
+    let library = store.library(&core.library)?;
+    let local = store.library_doc()?;
     let doc = store.course_doc(id)?;
     let c = doc
         .course
@@ -299,7 +319,10 @@ pub fn course_detail(core: &Core, course: &str, lang: Lang) -> Result<api::Cours
             .program
             .ordered()
             .into_iter()
-            .map(|l| line_view(&core.library, l, lang))
+            .map(|l| api::ProgramLineView {
+                media: line_media(&store, local.as_ref(), &l.exercise_ref),
+                ..line_view(&library, l, lang)
+            })
             .collect(),
     })
 }

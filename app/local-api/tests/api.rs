@@ -50,6 +50,7 @@ fn device() -> Device {
             server_url: "http://127.0.0.1:9".into(),
             token: "t".into(),
             expires_at: now_ms() + 3_600_000,
+            municipality_id: None,
         })
         .unwrap();
     let citizen = Citizen {

@@ -12,56 +12,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '../../..');
-const bin = (name) => path.join(process.env.HOMEREHAB_BIN_DIR ?? path.join(repo, 'target/debug'), name);
-const shots = path.join(repo, 'docs/screenshots');
-const PASSWORD = 'demo1234';
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-async function waitFor(url, timeoutMs = 20000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`${url} did not answer`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function start(name, args) {
-  const child = spawn(bin(name), args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
-  child.on('error', (e) => {
-    throw new Error(`${name} could not start (${e.message}); build it first`);
-  });
-  return child;
-}
-
-async function stop(child) {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
+import * as h from './harness.mjs';
+import { bin, shots, PASSWORD, freePort, waitFor } from './harness.mjs';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'homerehab-e2e-'));
 const serverDir = path.join(tmp, 'server');
@@ -70,21 +26,12 @@ const therapistDir = path.join(tmp, 'therapist');
 let serverPort, appPort, server, app, browser, page;
 
 const startServer = async () => {
-  server = start('sync-server', ['--data-dir', serverDir, '--bind', `127.0.0.1:${serverPort}`, 'serve']);
-  await waitFor(`http://127.0.0.1:${serverPort}/healthz`);
+  server = await h.startServer(serverDir, serverPort);
 };
 
 // The tablet app process (app core + local API), on the same data folder every time.
 const startApp = async () => {
-  app = start('homerehab-app', [
-    '--data-dir', tabletDir,
-    '--server', `http://127.0.0.1:${serverPort}`,
-    '--bind', `127.0.0.1:${appPort}`,
-    '--ui-dir', path.join(repo, 'app/ui/dist'),
-    // The test decides when to sync ("Synkronisér nu"); no background sync in between.
-    '--sync-interval', '3600',
-  ]);
-  await waitFor(`http://127.0.0.1:${appPort}/api/status`);
+  app = await h.startApp(tabletDir, `http://127.0.0.1:${serverPort}`, appPort);
 };
 
 before(async () => {
@@ -94,30 +41,21 @@ before(async () => {
   execFileSync(bin('sync-server'), ['--data-dir', serverDir, 'seed-demo'], { stdio: 'ignore' });
   await startServer();
   await startApp();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await h.launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('pageerror', (e) => console.error('page error:', e.message));
 });
 
 after(async () => {
   await browser?.close();
-  await stop(app);
-  await stop(server);
+  await h.stop(app);
+  await h.stop(server);
   rmSync(tmp, { recursive: true, force: true });
 });
 
 const statusText = () => page.getByTestId('status-text');
 
-// Types a PIN on the on-screen keypad and presses OK.
-async function enterPin(pin) {
-  for (const d of pin) await page.getByTestId(`key-${d}`).click();
-  await page.getByTestId('key-ok').click();
-}
+const enterPin = (pin) => h.enterPin(page, pin);
 
 test('an assistant logs a whole session offline and it reaches the therapist', async () => {
   await page.goto(`http://127.0.0.1:${appPort}/`);
@@ -138,7 +76,7 @@ test('an assistant logs a whole session offline and it reaches the therapist', a
   await assert.doesNotReject(statusText().filter({ hasText: 'Alt er synkroniseret' }).waitFor());
 
   // The network goes away.
-  await stop(server);
+  await h.stop(server);
   await page.getByTestId('sync-now').click();
   await statusText().filter({ hasText: 'Offline — ændringer gemt på enheden' }).waitFor();
 
@@ -220,8 +158,8 @@ test('an assistant logs a whole session offline and it reaches the therapist', a
 
 test('offline, the restarted app opens with the PIN only', async () => {
   // No network, and the tablet app process restarts (e.g. the tablet rebooted).
-  await stop(server);
-  await stop(app);
+  await h.stop(server);
+  await h.stop(app);
   await startApp();
   await page.goto(`http://127.0.0.1:${appPort}/`);
   await page.getByRole('heading', { name: 'Lås op med pinkode' }).waitFor();

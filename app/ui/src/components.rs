@@ -1,7 +1,15 @@
 //! Pieces used on every page.
 
+mod chart;
 mod keypad;
+mod library_search;
+mod nav_tabs;
 mod status_bar;
+mod timer;
 
+pub use chart::TrendChart;
 pub use keypad::Keypad;
-pub use status_bar::StatusBar;
+pub use library_search::LibrarySearchPanel;
+pub use nav_tabs::NavTabs;
+pub use status_bar::{clock, StatusBar};
+pub use timer::Timer;

@@ -1,6 +1,6 @@
 //! The Homerehab UI: Leptos (client-side rendered) compiled to wasm.
 //!
-//! - [`api`]: the only module that reaches the app core (browser: HTTP; Tauri: later);
+//! - [`api`]: the only module that reaches the app core (browser: HTTP; Tauri shell: `invoke`);
 //! - [`i18n`]: every string, Danish and English;
 //! - [`pages`]: sign-in, choose a PIN, unlock, today's visits, the guided session, its
 //!   summary, "not carried out";
@@ -15,7 +15,7 @@ mod components;
 mod i18n;
 mod pages;
 
-use homerehab_app_api::{CourseDetail, LockState, SessionSummary, Status};
+use homerehab_app_api::{CourseDetail, LockState, Me, SessionSummary, Status};
 use leptos::prelude::*;
 
 /// What the screen shows.
@@ -41,6 +41,27 @@ pub enum Page {
         course: String,
         citizen: String,
     },
+    /// The therapist's caseload: every course with its flags.
+    Caseload,
+    /// Create a course (and, if needed, the citizen) from scratch or from a template.
+    NewCourse,
+    /// One course: its history, program editor or assessments.
+    Course {
+        course: String,
+        tab: CourseTab,
+    },
+    /// The leader's read-only overview of the team.
+    Overview,
+    /// The exercise library: browse, the municipality's own exercises and their media.
+    Library,
+}
+
+/// The parts of the course page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CourseTab {
+    History,
+    Program,
+    Assessments,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,11 +74,41 @@ pub enum Notice {
 pub struct Nav {
     pub page: RwSignal<Page>,
     pub status: RwSignal<Option<Status>>,
+    /// Who is signed in (decides the home page and what may be edited).
+    pub me: RwSignal<Option<Me>>,
 }
 
 impl Nav {
     pub fn go(self, page: Page) {
         self.page.set(page);
+    }
+
+    /// The signed-in user's role (`assistant`, `therapist`, `leader`, `admin`), once known.
+    pub fn role(self) -> Option<String> {
+        self.me.with(|m| m.as_ref().map(|m| m.role.clone()))
+    }
+
+    /// Whether the signed-in user prescribes (creates courses, edits programs, assesses).
+    pub fn prescribes(self) -> bool {
+        matches!(self.role().as_deref(), Some("therapist" | "admin"))
+    }
+
+    /// The start page of the signed-in user's role: today's visits for assistants, the
+    /// caseload for therapists, the team overview for leaders.
+    pub fn home(self) {
+        leptos::task::spawn_local(async move {
+            if self.me.get_untracked().is_none() {
+                if let Ok(me) = api::me().await {
+                    self.me.set(me);
+                }
+            }
+            let page = match self.me.get_untracked().map(|m| m.role) {
+                Some(r) if r == "therapist" || r == "admin" => Page::Caseload,
+                Some(r) if r == "leader" => Page::Overview,
+                _ => Page::Visits { notice: None },
+            };
+            self.go(page);
+        });
     }
 
     /// Whether the unlock screen covers the page.
@@ -87,21 +138,25 @@ fn App() -> impl IntoView {
     let nav = Nav {
         page: RwSignal::new(Page::Loading),
         status: RwSignal::new(None),
+        me: RwSignal::new(None),
     };
     provide_context(nav);
     leptos::task::spawn_local(async move {
         let status = api::status().await;
         let next = match status.as_ref().map(|s| s.lock) {
-            Ok(LockState::NoPin) => Page::ChoosePin,
-            // The unlock screen covers the page; after the PIN, today's visits.
-            Ok(LockState::Locked) => Page::Loading,
-            Ok(LockState::Unlocked) => Page::Visits { notice: None },
-            _ => Page::SignIn,
+            Ok(LockState::NoPin) => Some(Page::ChoosePin),
+            // The unlock screen covers the page; after the PIN, the home page.
+            Ok(LockState::Locked) => Some(Page::Loading),
+            Ok(LockState::Unlocked) => None,
+            _ => Some(Page::SignIn),
         };
         if let Ok(s) = status {
             nav.status.set(Some(s));
         }
-        nav.go(next);
+        match next {
+            Some(page) => nav.go(page),
+            None => nav.home(),
+        }
     });
     Effect::new(move |_| {
         let lang = i18n.lang.get();
@@ -112,6 +167,7 @@ fn App() -> impl IntoView {
     view! {
         <div class="app">
             <components::StatusBar />
+            <components::NavTabs />
             <Show when=move || nav.locked()>
                 <main class="page"><pages::Unlock /></main>
             </Show>
@@ -124,6 +180,11 @@ fn App() -> impl IntoView {
                     Page::Session { detail, session } => view! { <pages::Session detail session /> }.into_any(),
                     Page::Summary { detail, summary } => view! { <pages::Summary detail summary /> }.into_any(),
                     Page::NotCarriedOut { course, citizen } => view! { <pages::NotCarriedOut course citizen /> }.into_any(),
+                    Page::Caseload => view! { <pages::Caseload /> }.into_any(),
+                    Page::NewCourse => view! { <pages::NewCourse /> }.into_any(),
+                    Page::Course { course, tab } => view! { <pages::CoursePage course tab /> }.into_any(),
+                    Page::Overview => view! { <pages::Overview /> }.into_any(),
+                    Page::Library => view! { <pages::Library /> }.into_any(),
                 }}
             </main>
         </div>

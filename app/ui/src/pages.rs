@@ -1,14 +1,30 @@
 //! The screens.
 
+mod assessments;
+pub mod caseload;
+mod course;
+mod history;
+mod library;
+pub mod new_course;
 mod not_carried_out;
+mod overview;
 mod pin;
-mod session;
+mod program_editor;
+pub mod session;
 mod sign_in;
 mod summary;
 mod visits;
 
+pub use assessments::Assessments;
+pub use caseload::Caseload;
+pub use course::CoursePage;
+pub use history::History;
+pub use library::Library;
+pub use new_course::NewCourse;
 pub use not_carried_out::NotCarriedOut;
+pub use overview::Overview;
 pub use pin::{ChoosePin, Unlock};
+pub use program_editor::ProgramEditor;
 pub use session::Session;
 pub use sign_in::SignIn;
 pub use summary::Summary;

@@ -29,6 +29,7 @@ mod apply;
 mod dosage;
 mod error;
 mod exercise;
+mod labels;
 mod manifest;
 mod pose;
 pub mod search;
@@ -42,6 +43,7 @@ pub use error::LibraryError;
 pub use exercise::{
     BodyArea, Category, Difficulty, Equipment, Exercise, ExerciseText, Position, Status,
 };
+pub use labels::Tag;
 pub use manifest::{Changes, IdHistory, LibraryManifest, Release, SCHEMA_VERSION};
 pub use pose::{Figure, Foreshorten, Illustration, Joint, Point, Pose, Prop, View, CANVAS};
 pub use svg::{render_still, render_svg};

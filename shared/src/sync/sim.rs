@@ -87,7 +87,7 @@ impl MemoryDevice {
 
 fn kind_rank(k: DocumentKind) -> u8 {
     match k {
-        DocumentKind::Roster => 0,
+        DocumentKind::Roster | DocumentKind::Library => 0,
         DocumentKind::Course => 1,
         DocumentKind::SessionLog => 2,
     }

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::io::Read;
 
 /// Version of the sync protocol; a server answers a request of another version with 400.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// Version 2 added the document kind `library` (a municipality's own library), which a
+/// version 1 device could not decode.
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// An Automerge change hash.
 pub type Hash = [u8; 32];
@@ -230,14 +232,16 @@ mod tests {
             decode_request(&bomb, &small),
             Err(WireError::TooLarge(_))
         ));
-        let v2 = encode(&SyncRequest {
-            protocol: 2,
-            offers: vec![],
-        });
-        assert!(matches!(
-            decode_request(&v2, &l),
-            Err(WireError::Version(2))
-        ));
+        for other in [1, PROTOCOL_VERSION + 1] {
+            let msg = encode(&SyncRequest {
+                protocol: other,
+                offers: vec![],
+            });
+            assert!(matches!(
+                decode_request(&msg, &l),
+                Err(WireError::Version(v)) if v == other
+            ));
+        }
     }
 
     proptest! {

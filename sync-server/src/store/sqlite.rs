@@ -1,7 +1,7 @@
 //! The SQLite [`Store`]: one file in WAL mode with `synchronous=FULL`, so a committed sync
 //! survives power loss. One connection behind a mutex; every method is one short transaction.
 
-use super::{now_ms, DocumentCommit, DocumentFootprint, NewUser, Store, UserRecord};
+use super::{now_ms, DocumentCommit, DocumentFootprint, MediaRecord, NewUser, Store, UserRecord};
 use crate::error::{Error, Result};
 use automerge::{ActorId, Automerge};
 use homerehab_shared::docs::{DocumentKind, Header};
@@ -96,6 +96,52 @@ CREATE INDEX quarantine_doc ON quarantine(doc_id);
         r#"
 ALTER TABLE quarantine ADD COLUMN digest BLOB;
 CREATE UNIQUE INDEX quarantine_once ON quarantine(doc_id, user_id, digest);
+"#,
+    ),
+    // Protocol 2: a municipality's library is a document of kind 'library' (of no team: its
+    // team_id is the nil UUID). SQLite cannot widen a CHECK, so the table is rebuilt, and
+    // doc_changes with it so its foreign key follows the renamed table.
+    M::up(
+        r#"
+CREATE TABLE documents_v2 (
+    id                BLOB PRIMARY KEY,
+    kind              TEXT NOT NULL CHECK (kind IN ('roster', 'course', 'session_log', 'library')),
+    team_id           BLOB NOT NULL,
+    course_id         BLOB,
+    heads             BLOB NOT NULL,
+    incremental_bytes INTEGER NOT NULL DEFAULT 0,
+    updated_at        INTEGER NOT NULL,
+    snapshot          BLOB NOT NULL
+);
+INSERT INTO documents_v2 (id, kind, team_id, course_id, heads, incremental_bytes, updated_at, snapshot)
+    SELECT id, kind, team_id, course_id, heads, incremental_bytes, updated_at, snapshot FROM documents;
+CREATE TABLE doc_changes_v2 (
+    doc_id BLOB NOT NULL REFERENCES documents_v2(id),
+    seq    INTEGER NOT NULL,
+    bytes  BLOB NOT NULL,
+    PRIMARY KEY (doc_id, seq)
+);
+INSERT INTO doc_changes_v2 (doc_id, seq, bytes) SELECT doc_id, seq, bytes FROM doc_changes;
+DROP TABLE doc_changes;
+DROP TABLE documents;
+ALTER TABLE documents_v2 RENAME TO documents;
+ALTER TABLE doc_changes_v2 RENAME TO doc_changes;
+CREATE INDEX documents_team ON documents(team_id);
+"#,
+    ),
+    // Photos and videos: the bytes are files named by their SHA-256 (crate::media); here is
+    // who may fetch them. One row per municipality that uploaded the same bytes.
+    M::up(
+        r#"
+CREATE TABLE media (
+    sha256          TEXT NOT NULL,
+    municipality_id BLOB NOT NULL REFERENCES municipalities(id),
+    byte_size       INTEGER NOT NULL,
+    content_type    TEXT NOT NULL,
+    uploaded_by     BLOB NOT NULL REFERENCES users(id),
+    uploaded_at     INTEGER NOT NULL,
+    PRIMARY KEY (sha256, municipality_id)
+);
 "#,
     ),
 ];
@@ -195,7 +241,9 @@ fn user_where(
     key: &dyn rusqlite::ToSql,
 ) -> Result<Option<UserRecord>> {
     let sql = format!(
-        "SELECT id, username, display_name, password_hash, role, team_id FROM users WHERE {clause}"
+        "SELECT id, username, display_name, password_hash, role, team_id,
+           (SELECT municipality_id FROM teams WHERE teams.id = users.team_id)
+         FROM users WHERE {clause}"
     );
     let row = conn
         .query_row(&sql, [key], |r| {
@@ -206,10 +254,11 @@ fn user_where(
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
                 uuid_at(r, 5)?,
+                uuid_at(r, 6)?,
             ))
         })
         .optional()?;
-    let Some((id, username, display_name, password_hash, role, team)) = row else {
+    let Some((id, username, display_name, password_hash, role, team, municipality)) = row else {
         return Ok(None);
     };
     let mut stmt = conn.prepare_cached("SELECT team_id FROM user_grants WHERE user_id = ?1")?;
@@ -225,6 +274,7 @@ fn user_where(
                 .ok_or_else(|| Error::Corrupt(format!("unknown role {role}")))?,
             team_id: TeamId(team),
             granted_teams,
+            municipality_id: Some(MunicipalityId(municipality)),
         },
         password_hash,
     }))
@@ -354,6 +404,53 @@ impl Store for SqliteStore {
         }
     }
 
+    fn team_info(&self, team: TeamId) -> Result<Option<homerehab_shared::api::TeamInfo>> {
+        use homerehab_shared::api::{TeamInfo, TeamMember};
+        let conn = self.conn();
+        let Some(name) = conn
+            .query_row(
+                "SELECT name FROM teams WHERE id = ?1",
+                [id_bytes(&team.0)],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, display_name, role FROM users WHERE team_id = ?1
+             UNION
+             SELECT u.id, u.display_name, u.role FROM user_grants g JOIN users u ON u.id = g.user_id
+             WHERE g.team_id = ?1
+             ORDER BY 2, 1",
+        )?;
+        let rows = stmt
+            .query_map([id_bytes(&team.0)], |r| {
+                Ok((
+                    uuid_at(r, 0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let members = rows
+            .into_iter()
+            .map(|(id, display_name, role)| {
+                Ok(TeamMember {
+                    user_id: UserId(id),
+                    display_name,
+                    role: Role::parse(&role)
+                        .ok_or_else(|| Error::Corrupt(format!("unknown role {role}")))?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Some(TeamInfo {
+            team_id: team,
+            name,
+            members,
+        }))
+    }
+
     fn create_user(&self, user: &NewUser) -> Result<UserId> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -477,6 +574,23 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn document_heads_by_id(&self, ids: &[DocumentId]) -> Result<Vec<(Header, Vec<Hash>)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, kind, team_id, course_id, heads FROM documents WHERE id = ?1",
+        )?;
+        let mut out = Vec::new();
+        for id in ids {
+            let mut rows = stmt.query([id_bytes(&id.0)])?;
+            if let Some(row) = rows.next()? {
+                let header = header_at(row)?;
+                let heads: Vec<u8> = row.get(4)?;
+                out.push((header, heads_from_blob(header.id, &heads)?));
+            }
+        }
+        Ok(out)
+    }
+
     fn document_header(&self, id: DocumentId) -> Result<Option<Header>> {
         let conn = self.conn();
         let mut stmt = conn
@@ -574,6 +688,43 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn record_media(&self, media: &MediaRecord) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO media (sha256, municipality_id, byte_size, content_type, uploaded_by, uploaded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (sha256, municipality_id) DO NOTHING",
+            params![
+                media.sha256,
+                id_bytes(&media.municipality.0),
+                media.byte_size as i64,
+                media.content_type,
+                id_bytes(&media.uploaded_by.0),
+                now_ms()
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn media_of(&self, sha256: &str, municipality: MunicipalityId) -> Result<Option<MediaRecord>> {
+        let found = self
+            .conn()
+            .query_row(
+                "SELECT byte_size, content_type, uploaded_by FROM media
+                 WHERE sha256 = ?1 AND municipality_id = ?2",
+                params![sha256, id_bytes(&municipality.0)],
+                |r| {
+                    Ok(MediaRecord {
+                        sha256: sha256.to_string(),
+                        municipality,
+                        byte_size: r.get::<_, i64>(0)? as u64,
+                        content_type: r.get(1)?,
+                        uploaded_by: UserId(uuid_at(r, 2)?),
+                    })
+                },
+            )
+            .optional()?;
+        Ok(found)
+    }
+
     fn quarantined(&self, doc: DocumentId) -> Result<usize> {
         let n: i64 = self.conn().query_row(
             "SELECT COUNT(*) FROM quarantine WHERE doc_id = ?1",
@@ -665,6 +816,55 @@ mod tests {
         let path = dir.path().join("db.sqlite3");
         SqliteStore::open(&path).unwrap();
         SqliteStore::open(&path).unwrap().ping().unwrap();
+    }
+
+    #[test]
+    fn documents_stored_before_the_library_kind_survive_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let (team, course) = (TeamId::new(), CourseId::new());
+        let header = Header::session_log(team, course);
+        let mut doc = genesis(&header).with_actor(ActorId::random());
+        {
+            // A database of protocol 1: the first two migrations, a document with a chunk.
+            let mut conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+            Migrations::from_slice(&MIGRATIONS[..2])
+                .to_latest(&mut conn)
+                .unwrap();
+            let store = SqliteStore {
+                conn: Mutex::new(conn),
+                compact_min_bytes: COMPACT_MIN_BYTES,
+            };
+            store.commit_document(&header, &doc, &[]).unwrap();
+            let before = doc.get_heads();
+            put_session(&mut doc, &session(course, 1), 1).unwrap();
+            let new: Vec<u8> = doc
+                .get_changes(&before)
+                .iter()
+                .flat_map(|c| c.raw_bytes().to_vec())
+                .collect();
+            store.commit_document(&header, &doc, &new).unwrap();
+            assert_eq!(
+                store.document_footprint(header.id).unwrap().unwrap().chunks,
+                1
+            );
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let loaded = store.load_document(header.id).unwrap().unwrap();
+        assert_eq!(loaded.get_heads(), doc.get_heads());
+        let library = Header::library(MunicipalityId::new());
+        store
+            .commit_document(&library, &genesis(&library), &[])
+            .unwrap();
+        let found = store.document_heads_by_id(&[library.id]).unwrap();
+        assert_eq!(found[0].0, library);
+        // The foreign key follows the rebuilt table: a chunk of an unknown document is refused.
+        let orphan = store.conn().execute(
+            "INSERT INTO doc_changes (doc_id, seq, bytes) VALUES (X'00', 1, X'00')",
+            [],
+        );
+        assert!(orphan.is_err());
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub fn NotCarriedOut(course: String, citizen: String) -> impl IntoView {
                     disabled=move || busy.get() || reason.get().is_none() on:click=save>
                     {move || i18n.t().save}
                 </button>
-                <button class="btn secondary big" on:click=move |_| nav.go(Page::Visits { notice: None })>
+                <button class="btn secondary big" on:click=move |_| nav.home()>
                     {move || i18n.t().cancel}
                 </button>
             </div>

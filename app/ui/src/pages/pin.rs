@@ -57,7 +57,7 @@ pub fn ChoosePin() -> impl IntoView {
                     match api::set_pin(pin).await {
                         Ok(status) => {
                             nav.status.set(Some(status));
-                            nav.go(Page::Visits { notice: None });
+                            nav.home();
                         }
                         Err(e) => {
                             first.set(None);
@@ -102,7 +102,7 @@ pub fn Unlock() -> impl IntoView {
                 Ok(status) => {
                     error.set(None);
                     if nav.page.get_untracked() == Page::Loading {
-                        nav.go(Page::Visits { notice: None });
+                        nav.home();
                     }
                     nav.status.set(Some(status));
                 }

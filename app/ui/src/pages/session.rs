@@ -2,6 +2,7 @@
 //! a big "Sæt udført" counter, quick feedback, next; then the general condition and finish.
 //! Every tap is stored by the app core before the screen moves on.
 
+use crate::components::Timer;
 use crate::i18n::{use_i18n, Texts};
 use crate::{api, use_nav, Page};
 use homerehab_app_api::*;
@@ -193,12 +194,27 @@ pub fn Session(detail: CourseDetail, session: String) -> impl IntoView {
                 view! { <img class="illustration" src=api::asset_url(p) alt=line.title.clone() /> }
                     .into_any()
             }
+            // The municipality's own exercises show their photos and videos instead.
+            None if !line.media.is_empty() => ().into_any(),
             None => view! { <div class="illustration none">{t.no_illustration}</div> }.into_any(),
         };
         Some(view! {
             <div class="exercise" data-testid="exercise">
                 <div class="figure">
                     {illustration}
+                    {(!line.media.is_empty()).then(|| view! {
+                        <div class="line-media" data-testid="exercise-media">
+                            {line.media.iter().map(|m| {
+                                if !m.available {
+                                    view! { <p class="muted media-missing">{t.th.media_missing}</p> }.into_any()
+                                } else if m.content_type.starts_with("video/") {
+                                    view! { <video class="media" src=api::asset_url(&m.url) controls=true preload="metadata"></video> }.into_any()
+                                } else {
+                                    view! { <img class="media" src=api::asset_url(&m.url) alt=line.title.clone() /> }.into_any()
+                                }
+                            }).collect_view()}
+                        </div>
+                    })}
                     <details class="steps">
                         <summary>{t.how_to}</summary>
                         <ol>{line.steps.iter().map(|s| view! { <li>{s.clone()}</li> }).collect_view()}</ol>
@@ -218,6 +234,21 @@ pub fn Session(detail: CourseDetail, session: String) -> impl IntoView {
                         <span class="set-label">{t.set_done}</span>
                         <span class="set-count" data-testid="set-count">{move || (i18n.t().sets_progress)(sets_done.get(), want)}</span>
                     </button>
+                    <div class="timers">
+                        {line.dosage.hold_s.map(|s| view! {
+                            <Timer seconds=s label=t.hold.to_string() done_label=t.timer_done start_label=t.timer_start testid="hold-timer" />
+                        })}
+                        {line.dosage.duration_s.map(|s| view! {
+                            <Timer seconds=s label=t.timed.to_string() done_label=t.timer_done start_label=t.timer_start testid="duration-timer" />
+                        })}
+                        // The rest between sets starts by itself after each logged set but the last.
+                        {move || {
+                            let n = sets_done.get();
+                            line.dosage.rest_s.filter(|_| n > 0 && n < want).map(|r| view! {
+                                <Timer seconds=r label=t.rest.to_string() done_label=t.timer_done start_label=t.timer_start autostart=true testid="rest-timer" />
+                            })
+                        }}
+                    </div>
             <div class="feedback" role="group" aria-label=t.how_did_it_go>
                 <div class="choices">
                     {outcome_button(Outcome::Done, |t| t.outcome_done)}

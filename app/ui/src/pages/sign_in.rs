@@ -19,7 +19,8 @@ pub fn SignIn() -> impl IntoView {
         error.set(None);
         leptos::task::spawn_local(async move {
             match api::login(username.get_untracked(), password.get_untracked()).await {
-                Ok(_) => {
+                Ok(me) => {
+                    nav.me.set(Some(me));
                     // Fetch the team's citizens and courses right away, while there is a network.
                     let _ = api::sync_now().await;
                     nav.refresh_status();

@@ -1,7 +1,7 @@
 //! After finishing: what was stored, per exercise.
 
 use crate::i18n::use_i18n;
-use crate::{use_nav, Page};
+use crate::use_nav;
 use homerehab_app_api::{CourseDetail, Outcome, SessionSummary};
 use leptos::prelude::*;
 
@@ -53,7 +53,7 @@ pub fn Summary(detail: CourseDetail, summary: SessionSummary) -> impl IntoView {
             {condition.map(|c| view! {
                 <p class="condition">{move || i18n.t().general_condition} ": " {c} " · " {move || i18n.t().conditions[usize::from(c).clamp(1, 5) - 1]}</p>
             })}
-            <button class="btn primary big" data-testid="back-to-visits" on:click=move |_| nav.go(Page::Visits { notice: None })>
+            <button class="btn primary big" data-testid="back-to-visits" on:click=move |_| nav.home()>
                 {move || i18n.t().back_to_visits}
             </button>
         </section>

@@ -2,8 +2,18 @@
 
 use crate::i18n::use_i18n;
 use crate::{api, use_nav, Notice, Page};
-use homerehab_app_api::{ApiError, Visit};
+use homerehab_app_api::{ApiError, MediaStatus, Visit};
 use leptos::prelude::*;
+
+/// "1.3 kB", "12 MB", "2 GB".
+fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1_000_000_000 => format!("{:.1} GB", b as f64 / 1e9),
+        b if b >= 1_000_000 => format!("{:.0} MB", b as f64 / 1e6),
+        b if b >= 1_000 => format!("{:.1} kB", b as f64 / 1e3),
+        b => format!("{b} B"),
+    }
+}
 
 #[component]
 pub fn Visits(notice: Option<Notice>) -> impl IntoView {
@@ -24,6 +34,13 @@ pub fn Visits(notice: Option<Notice>) -> impl IntoView {
         }
         last
     });
+
+    // The photos and videos held offline for the programs (fetched when online).
+    let media = RwSignal::new(None::<MediaStatus>);
+    leptos::task::spawn_local(async move { media.set(api::media_status().await.ok()) });
+    let fetch_media = move |_| {
+        leptos::task::spawn_local(async move { media.set(api::prefetch_media().await.ok()) });
+    };
 
     let start = move |course: String| {
         busy.set(true);
@@ -91,6 +108,13 @@ pub fn Visits(notice: Option<Notice>) -> impl IntoView {
                     <div class="visit-grid">{list.into_iter().map(card).collect_view()}</div>
                 }.into_any(),
             }}
+            {move || media.get().map(|m| view! {
+                <p class="media-status muted" data-testid="media-status">
+                    {(i18n.t().th.media_on_device)(&size_text(m.held_bytes), &size_text(m.budget_bytes))}
+                    " "
+                    <button class="btn ghost-dark" data-testid="fetch-media" on:click=fetch_media>{i18n.t().th.fetch_media_now}</button>
+                </p>
+            })}
         </section>
     }
 }

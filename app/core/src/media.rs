@@ -1,0 +1,331 @@
+//! Photos and videos of the municipality's exercises on the device: upload from a therapist's
+//! device, and prefetch on tablets so they show offline.
+//!
+//! A prefetch round asks the store which exercises the device's current programs use, lets
+//! [`homerehab_shared::municipal::plan_prefetch`] decide what to hold within the storage
+//! budget, deletes what is no longer needed, and downloads the rest one file at a time:
+//! into `<sha256>.part`, resumed with `Range: bytes=N-` after an interruption, hashed, and
+//! renamed to `<sha256>` only if the bytes hash to the name. A file with the wrong bytes is
+//! deleted and tried again next round; nothing but verified files is ever shown
+//! ([`crate::store::Store::media_path`]).
+
+use crate::client::SharedStore;
+use crate::error::{CoreError, Result};
+use crate::store::now_ms;
+use homerehab_shared::municipal::{self, ConsentRecord, MediaItem};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+fn lock(store: &SharedStore) -> std::sync::MutexGuard<'_, crate::store::Store> {
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        // No overall timeout: a video over a slow line may take long; a stalled one is
+        // resumed next round.
+        .read_timeout(Duration::from_secs(30))
+        .build()
+        .expect("a TLS backend is compiled in")
+}
+
+/// What one prefetch round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrefetchReport {
+    pub at: i64,
+    /// Files downloaded and verified this round.
+    pub fetched: u32,
+    /// Bytes received this round (a resumed file counts only the rest).
+    pub bytes_transferred: u64,
+    /// Bytes of verified media on the device after the round.
+    pub held_bytes: u64,
+    /// Needed media left out because they do not fit in the budget.
+    pub skipped_over_budget: Vec<String>,
+    /// Media that could not be fetched this round, with the reason (retried next round).
+    pub failed: Vec<(String, String)>,
+    /// Files deleted because no current program needs them (or they were withdrawn).
+    pub evicted: u32,
+}
+
+/// The verified media files in `dir` with their sizes.
+fn held(dir: &Path) -> Result<BTreeMap<String, u64>> {
+    let mut out = BTreeMap::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(CoreError::Media(e.to_string())),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| CoreError::Media(e.to_string()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if municipal::is_sha256_hex(&name) {
+            let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            out.insert(name, len);
+        }
+    }
+    Ok(out)
+}
+
+/// SHA-256 of a file, read in chunks (videos do not fit in memory on every tablet).
+async fn hash_file(path: &Path) -> std::io::Result<String> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(path)?;
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut file, &mut hasher)?;
+        Ok(hex::encode(hasher.finalize()))
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+/// Runs one prefetch round: fetches the media the device's current programs need, within the
+/// budget; records and returns the report. Needs the network only for the downloads.
+pub async fn prefetch(store: &SharedStore) -> Result<PrefetchReport> {
+    let (identity, settings, plan) = {
+        let mut s = lock(store);
+        let identity = s.identity()?.ok_or(CoreError::NotSignedIn)?;
+        let settings = s.media_settings().clone();
+        let Some(local) = s.library_doc()? else {
+            return Ok(PrefetchReport {
+                at: now_ms(),
+                ..PrefetchReport::default()
+            });
+        };
+        let refs = s.exercises_in_use()?;
+        let held = held(&settings.dir)?;
+        let plan = municipal::plan_prefetch(
+            &local,
+            refs.iter().map(String::as_str),
+            &held,
+            settings.budget_bytes,
+        );
+        (identity, settings, plan)
+    };
+    let dir = &settings.dir;
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| CoreError::Media(e.to_string()))?;
+    let mut report = PrefetchReport {
+        at: now_ms(),
+        skipped_over_budget: plan.skipped_over_budget.clone(),
+        ..PrefetchReport::default()
+    };
+    for sha in &plan.evict {
+        if tokio::fs::remove_file(dir.join(sha)).await.is_ok() {
+            report.evicted += 1;
+        }
+    }
+    // Half-downloaded files nobody needs any more go too.
+    let fetching: std::collections::BTreeSet<String> = plan
+        .fetch
+        .iter()
+        .map(|m| format!("{}.part", m.sha256))
+        .collect();
+    if let Ok(mut entries) = tokio::fs::read_dir(dir).await {
+        while let Ok(Some(e)) = entries.next_entry().await {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".part") && !fetching.contains(&name) {
+                tokio::fs::remove_file(e.path()).await.ok();
+            }
+        }
+    }
+    let client = http();
+    for item in &plan.fetch {
+        match download(&client, &identity, item, dir, &mut report.bytes_transferred).await {
+            Ok(()) => report.fetched += 1,
+            Err(e) => {
+                tracing::warn!(media = %item.sha256, error = %e, "media not fetched");
+                report.failed.push((item.sha256.clone(), e.to_string()));
+            }
+        }
+    }
+    report.held_bytes = held(dir)?.values().sum();
+    lock(store).record_prefetch(&report)?;
+    Ok(report)
+}
+
+/// Downloads one file into `<sha>.part` (resuming what is there), verifies it and moves it
+/// into place. `transferred` counts the bytes received.
+async fn download(
+    client: &reqwest::Client,
+    identity: &crate::store::Identity,
+    item: &MediaItem,
+    dir: &Path,
+    transferred: &mut u64,
+) -> Result<()> {
+    let part = dir.join(format!("{}.part", item.sha256));
+    let mut offset = tokio::fs::metadata(&part)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0);
+    if offset > item.byte_size {
+        tokio::fs::remove_file(&part).await.ok();
+        offset = 0;
+    }
+    if offset < item.byte_size {
+        let mut req = client
+            .get(format!("{}/v1/media/{}", identity.server_url, item.sha256))
+            .bearer_auth(&identity.token);
+        if offset > 0 {
+            req = req.header(reqwest::header::RANGE, format!("bytes={offset}-"));
+        }
+        let mut resp = req
+            .send()
+            .await
+            .map_err(|e| CoreError::Offline(e.to_string()))?;
+        let append = match resp.status().as_u16() {
+            206 => true,
+            200 => false,
+            416 => {
+                // The server's file is shorter than what we hold: start over next round.
+                tokio::fs::remove_file(&part).await.ok();
+                return Err(CoreError::Media(
+                    "the server's file is shorter than recorded".into(),
+                ));
+            }
+            status => {
+                return Err(CoreError::Server {
+                    status,
+                    message: "the media could not be fetched".into(),
+                })
+            }
+        };
+        if !append {
+            offset = 0;
+        }
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(&part)
+            .await
+            .map_err(|e| CoreError::Media(e.to_string()))?;
+        loop {
+            let chunk = match resp.chunk().await {
+                Ok(Some(c)) => c,
+                Ok(None) => break,
+                // Kept as it is: the next round resumes from here.
+                Err(e) => {
+                    file.flush().await.ok();
+                    return Err(CoreError::Offline(e.to_string()));
+                }
+            };
+            offset += chunk.len() as u64;
+            *transferred += chunk.len() as u64;
+            if offset > item.byte_size {
+                drop(file);
+                tokio::fs::remove_file(&part).await.ok();
+                return Err(CoreError::Media(
+                    "more bytes than recorded; discarded".into(),
+                ));
+            }
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| CoreError::Media(e.to_string()))?;
+        }
+        file.sync_all()
+            .await
+            .map_err(|e| CoreError::Media(e.to_string()))?;
+        if offset < item.byte_size {
+            return Err(CoreError::Media(format!(
+                "incomplete ({offset} of {} bytes); resumed next round",
+                item.byte_size
+            )));
+        }
+    }
+    let actual = hash_file(&part)
+        .await
+        .map_err(|e| CoreError::Media(e.to_string()))?;
+    if actual != item.sha256 {
+        tokio::fs::remove_file(&part).await.ok();
+        return Err(CoreError::Media(
+            "the bytes do not match their SHA-256; discarded, retried next round".into(),
+        ));
+    }
+    tokio::fs::rename(&part, dir.join(&item.sha256))
+        .await
+        .map_err(|e| CoreError::Media(e.to_string()))?;
+    Ok(())
+}
+
+/// A photo or video a therapist adds, with what must be recorded about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMedia {
+    pub content_type: String,
+    pub file_name: String,
+    pub shows_person: bool,
+    /// Who consented (`who`), when (`date`, ISO) and to what (`scope`), when a person shows.
+    pub consent: Option<(String, String, String)>,
+    /// Who holds the rights.
+    pub owner: String,
+}
+
+/// Uploads a photo or video to the server (named by its SHA-256) and records it in the
+/// municipality's library, shown with `exercise` if given. The record syncs with the next
+/// sync; the bytes are on the server already. Keeps a verified copy on this device.
+pub async fn upload(
+    store: &SharedStore,
+    bytes: Vec<u8>,
+    new: NewMedia,
+    exercise: Option<&str>,
+) -> Result<MediaItem> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let item = MediaItem {
+        sha256: sha256.clone(),
+        content_type: new.content_type,
+        byte_size: bytes.len() as u64,
+        file_name: new.file_name,
+        shows_person: new.shows_person,
+        consent: new.consent.map(|(who, date, scope)| ConsentRecord {
+            who,
+            date,
+            scope,
+            recorded_by: identity.user_id,
+        }),
+        owner: new.owner,
+        withdrawn: false,
+        added_by: identity.user_id,
+        added_at: now_ms(),
+    };
+    // Refused before anything leaves the device.
+    item.validate()
+        .map_err(homerehab_shared::docs::SchemaError::from)?;
+    let dir = lock(store).media_settings().dir.clone();
+    let resp = http()
+        .put(format!("{}/v1/media/{sha256}", identity.server_url))
+        .bearer_auth(&identity.token)
+        .header(reqwest::header::CONTENT_TYPE, &item.content_type)
+        .body(bytes.clone())
+        .send()
+        .await
+        .map_err(|e| CoreError::Offline(e.to_string()))?;
+    if !resp.status().is_success() {
+        let status = resp.status().as_u16();
+        let message = resp
+            .json::<homerehab_shared::api::ErrorBody>()
+            .await
+            .map(|b| b.message)
+            .unwrap_or_else(|_| "no detail".into());
+        return Err(CoreError::Server { status, message });
+    }
+    lock(store).put_media(&item, exercise)?;
+    // The uploader shows it at once, offline too (written whole, then renamed into place).
+    let keep = async {
+        tokio::fs::create_dir_all(&dir).await?;
+        let part = dir.join(format!("{sha256}.part"));
+        tokio::fs::write(&part, &bytes).await?;
+        tokio::fs::rename(&part, dir.join(&sha256)).await
+    };
+    if let Err(e) = keep.await {
+        tracing::warn!(error = %e, "uploaded media not kept locally; the next prefetch fetches it");
+    }
+    Ok(item)
+}

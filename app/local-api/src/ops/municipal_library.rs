@@ -1,0 +1,251 @@
+//! The municipality's own library and its media: adding exercises, templates, photos and
+//! videos (therapists and admins; the core refuses others), the media shown with a program
+//! line, and the media held offline.
+
+use super::Core;
+use crate::error::{Error, Result};
+use homerehab_app_api as api;
+use homerehab_core::error::CoreError;
+use homerehab_core::media::{self, NewMedia};
+use homerehab_core::store::{now_ms, Store};
+use homerehab_shared::model::{self, Side};
+use homerehab_shared::municipal::{
+    self, LibraryDoc, LocalExercise, LocalTemplate, LocalTemplateLine, LocalTemplateText, LocalText,
+};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+fn dosage_in(d: &api::DosageView) -> Result<model::Dosage> {
+    let side: Side =
+        serde_json::from_value(serde_json::Value::String(d.side.clone())).map_err(|_| {
+            Error::invalid(format!(
+                "side `{}` is not none, left, right or both",
+                d.side
+            ))
+        })?;
+    Ok(model::Dosage {
+        sets: d.sets,
+        reps: d.reps,
+        duration_s: d.duration_s,
+        hold_s: d.hold_s,
+        rest_s: d.rest_s,
+        load: d.load.clone().filter(|l| !l.trim().is_empty()),
+        side,
+    })
+}
+
+fn text_in(t: api::LocalTextInput) -> LocalText {
+    LocalText {
+        title: t.title.trim().to_string(),
+        summary: t.summary.trim().to_string(),
+        steps: t.steps,
+        key_points: t.key_points,
+        common_errors: t.common_errors,
+        safety: t.safety,
+    }
+}
+
+fn identity(store: &Store) -> Result<homerehab_core::store::Identity> {
+    Ok(store.identity()?.ok_or(CoreError::NotSignedIn)?)
+}
+
+/// The media shown with a program line's exercise (none for a shipped exercise), each with
+/// whether its verified file is on this device.
+pub fn line_media(
+    store: &Store,
+    local: Option<&LibraryDoc>,
+    exercise: &str,
+) -> Vec<api::MediaView> {
+    let Some(local) = local else {
+        return vec![];
+    };
+    local
+        .media_of(exercise)
+        .into_iter()
+        .map(|m| api::MediaView {
+            url: format!("/media/{}", m.sha256),
+            sha256: m.sha256.clone(),
+            content_type: m.content_type.clone(),
+            shows_person: m.shows_person,
+            // Only verified files have this name (see `Store::media_path`).
+            available: store.media_settings().dir.join(&m.sha256).is_file(),
+        })
+        .collect()
+}
+
+/// `POST /api/library/exercises`: adds (or, with `exercise_ref`, edits) a municipality
+/// exercise; it syncs to every device of the municipality.
+pub fn put_local_exercise(
+    core: &Core,
+    req: api::LocalExerciseInput,
+) -> Result<api::LocalItemSaved> {
+    let mut store = core.data()?;
+    let me = identity(&store)?;
+    let existing = match &req.exercise_ref {
+        Some(id) => Some(
+            store
+                .library_doc()?
+                .and_then(|d| d.exercises.get(id).cloned())
+                .ok_or_else(|| {
+                    Error::not_found("no such exercise in the municipality's library")
+                })?,
+        ),
+        None => None,
+    };
+    let mut text = BTreeMap::from([("da".to_string(), text_in(req.da.clone()))]);
+    if let Some(en) = req.en.clone() {
+        text.insert("en".into(), text_in(en));
+    }
+    let exercise = LocalExercise {
+        id: existing
+            .as_ref()
+            .map(|e| e.id.clone())
+            .unwrap_or_else(|| municipal::new_id(&req.da.title)),
+        version: existing.as_ref().map_or(1, |e| e.version + 1),
+        retired: req.retired,
+        category: req.category,
+        position: req.position,
+        equipment: req.equipment,
+        body_areas: req.body_areas,
+        difficulty: req.difficulty,
+        dosage: dosage_in(&req.default_dosage)?,
+        text,
+        media: existing.map(|e| e.media).unwrap_or_default(),
+        updated_by: me.user_id,
+        updated_at: now_ms(),
+    };
+    store.put_local_exercise(&exercise)?;
+    Ok(api::LocalItemSaved { id: exercise.id })
+}
+
+/// `POST /api/library/templates`: adds (or edits) a municipality template.
+pub fn put_local_template(
+    core: &Core,
+    req: api::LocalTemplateInput,
+) -> Result<api::LocalItemSaved> {
+    let mut store = core.data()?;
+    let me = identity(&store)?;
+    let version = match &req.template_id {
+        Some(id) => {
+            store
+                .library_doc()?
+                .and_then(|d| d.templates.get(id).map(|t| t.version))
+                .ok_or_else(|| Error::not_found("no such template in the municipality's library"))?
+                + 1
+        }
+        None => 1,
+    };
+    let exercises = req
+        .lines
+        .iter()
+        .map(|l| {
+            Ok(LocalTemplateLine {
+                exercise: l.exercise_ref.clone(),
+                dosage: l.dosage.as_ref().map(dosage_in).transpose()?,
+                note: l.note.clone().filter(|n| !n.trim().is_empty()),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let template = LocalTemplate {
+        id: req
+            .template_id
+            .clone()
+            .unwrap_or_else(|| municipal::new_id(&req.title)),
+        version,
+        retired: req.retired,
+        legal_basis: req.legal_basis,
+        weeks: req.planned_weeks,
+        sessions_per_week: req.sessions_per_week,
+        minutes_per_session: req.minutes_per_session,
+        text: BTreeMap::from([(
+            "da".to_string(),
+            LocalTemplateText {
+                title: req.title.trim().to_string(),
+                description: req.description.trim().to_string(),
+                goals: req.goals,
+            },
+        )]),
+        exercises,
+        updated_by: me.user_id,
+        updated_at: now_ms(),
+    };
+    store.put_local_template(&template, &core.library)?;
+    Ok(api::LocalItemSaved { id: template.id })
+}
+
+/// `POST /api/library/exercises/{exercise}/media`: uploads a photo or video to the sync server
+/// and shows it with the exercise (online only: the bytes must reach the server).
+pub async fn upload_media(
+    core: &Core,
+    exercise: &str,
+    q: api::MediaUploadQuery,
+    content_type: String,
+    bytes: Vec<u8>,
+) -> Result<api::MediaView> {
+    // Asked first: the upload itself runs without holding the store.
+    drop(core.data()?);
+    let consent = match (q.consent_who, q.consent_date, q.consent_scope) {
+        (Some(w), Some(d), Some(s)) => Some((w, d, s)),
+        (None, None, None) => None,
+        _ => return Err(Error::invalid("consent needs who, date and scope together")),
+    };
+    let new = NewMedia {
+        content_type,
+        file_name: q.file_name,
+        shows_person: q.shows_person,
+        consent,
+        owner: q.owner,
+    };
+    let item = media::upload(&core.store, bytes, new, Some(exercise)).await?;
+    Ok(api::MediaView {
+        url: format!("/media/{}", item.sha256),
+        sha256: item.sha256,
+        content_type: item.content_type,
+        shows_person: item.shows_person,
+        available: true,
+    })
+}
+
+/// `POST /api/library/media/{sha256}/withdraw`: no device shows it again.
+pub fn withdraw_media(core: &Core, sha256: &str) -> Result<api::Saved> {
+    if !municipal::is_sha256_hex(sha256) {
+        return Err(Error::invalid("a media name is a SHA-256"));
+    }
+    core.data()?.withdraw_media(sha256)?;
+    Ok(api::Saved { saved: true })
+}
+
+fn media_status_of(store: &Store) -> Result<api::MediaStatus> {
+    let report = store.last_prefetch()?;
+    Ok(api::MediaStatus {
+        budget_bytes: store.media_settings().budget_bytes,
+        held_bytes: report.as_ref().map_or(0, |r| r.held_bytes),
+        last_prefetch: report.as_ref().map(|r| r.at),
+        fetched: report.as_ref().map_or(0, |r| r.fetched),
+        bytes_transferred: report.as_ref().map_or(0, |r| r.bytes_transferred),
+        skipped_over_budget: report
+            .as_ref()
+            .map_or(0, |r| r.skipped_over_budget.len() as u32),
+        failed: report.as_ref().map_or(0, |r| r.failed.len() as u32),
+    })
+}
+
+/// `GET /api/media/status`.
+pub fn media_status(core: &Core) -> Result<api::MediaStatus> {
+    media_status_of(&*core.data()?)
+}
+
+/// `POST /api/media/prefetch`: one prefetch round now.
+pub async fn prefetch_media(core: &Core) -> Result<api::MediaStatus> {
+    drop(core.data()?);
+    media::prefetch(&core.store).await?;
+    media_status_of(&*core.data()?)
+}
+
+/// The verified file of a photo or video and its content type, for `GET /media/{sha256}`.
+pub fn media_file(core: &Core, sha256: &str) -> Result<(PathBuf, String)> {
+    core.data()?
+        .media_path(sha256)?
+        .map(|(path, item)| (path, item.content_type))
+        .ok_or_else(|| Error::not_found("this photo or video is not on the device"))
+}

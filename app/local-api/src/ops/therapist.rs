@@ -1,0 +1,915 @@
+//! The therapist's and the leader's operations: caseload, citizens, staff, templates, course
+//! creation, library search, the program editor, history with trends, assessments and the
+//! team overview. Rules live in `homerehab_shared` (`caseload`, `stats`, `assessment`,
+//! `program`, `auth`), rows come from the store's projection queries; this module checks the
+//! role, parses the request and shapes the answer.
+
+use super::{
+    course_id, dosage_view, exercise_title, line_view, non_empty, outcome_out, parse, status_label,
+    Core,
+};
+use crate::error::{Error, Result};
+use homerehab_app_api as api;
+use homerehab_core::error::CoreError;
+use homerehab_core::store::{now_ms, CaseloadFacts, Identity, Store};
+use homerehab_shared::auth::{self, Access};
+use homerehab_shared::docs::{CourseDoc, DocumentKind};
+use homerehab_shared::ids::{CitizenId, CourseId, RevisionId, UserId};
+use homerehab_shared::library::search::Query;
+use homerehab_shared::library::{pick, BodyArea, Category, Equipment, Lang, Position, Status, Tag};
+use homerehab_shared::model::{
+    self, Assessment, Citizen, Course, CourseStatus, LegalBasis, Millis, Role, Side,
+};
+use homerehab_shared::municipal;
+use homerehab_shared::program::{self, EditedLine};
+use homerehab_shared::{assessment, caseload, schedule, stats};
+use std::collections::HashMap;
+
+/// Library hits answered per search; `total` says how many matched.
+pub const SEARCH_HITS: usize = 50;
+/// The leader's overview looks back this many days.
+const OVERVIEW_DAYS: i64 = 28;
+/// Shown for a colleague the device's staff directory does not know (yet).
+const UNKNOWN: &str = "?";
+
+/// What an operation needs the signed-in person to be allowed.
+#[derive(Clone, Copy)]
+enum Need {
+    /// The team's courses, history and overview: everyone but assistants, whose app is
+    /// today's visits.
+    Read,
+    /// Add citizens to the roster (who may write the roster: therapists, admins).
+    EditRoster,
+    /// Create courses, change programs, record assessments (who may write course documents:
+    /// therapists).
+    EditCourse,
+}
+
+/// The signed-in person, if their role may do what is asked; refused early otherwise, so
+/// nothing is written that the server would refuse at the next sync.
+fn allowed(store: &Store, need: Need) -> Result<Identity> {
+    let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
+    let (ok, why) = match need {
+        Need::Read => (
+            me.role != Role::Assistant,
+            "this is for therapists and leaders; assistants work from today's visits",
+        ),
+        Need::EditRoster => (
+            auth::may_in_own_team(me.role, DocumentKind::Roster, Access::Write),
+            "only therapists and administrators can add citizens",
+        ),
+        Need::EditCourse => (
+            auth::may_in_own_team(me.role, DocumentKind::Course, Access::Write),
+            "only therapists can create courses, change programs and record assessments",
+        ),
+    };
+    if ok {
+        Ok(me)
+    } else {
+        Err(Error::forbidden(why))
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> Error {
+    Error::invalid(e.to_string())
+}
+
+fn name_of(names: &HashMap<UserId, String>, id: UserId) -> String {
+    names
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| UNKNOWN.to_string())
+}
+
+fn course_status(label: &str) -> CourseStatus {
+    match label {
+        "active" => CourseStatus::Active,
+        "paused" => CourseStatus::Paused,
+        "completed" => CourseStatus::Completed,
+        "ended_early" => CourseStatus::EndedEarly,
+        _ => CourseStatus::Planned,
+    }
+}
+
+fn course_status_label(s: CourseStatus) -> &'static str {
+    match s {
+        CourseStatus::Planned => "planned",
+        CourseStatus::Active => "active",
+        CourseStatus::Paused => "paused",
+        CourseStatus::Completed => "completed",
+        CourseStatus::EndedEarly => "ended_early",
+    }
+}
+
+fn flag_view(f: caseload::Flag) -> api::CourseFlag {
+    match f {
+        caseload::Flag::NoRecentSession { days } => api::CourseFlag::NoRecentSession { days },
+        caseload::Flag::LowAdherence { percent } => api::CourseFlag::LowAdherence { percent },
+        caseload::Flag::HighPain { pain } => api::CourseFlag::HighPain { pain },
+        caseload::Flag::ProgramConflict => api::CourseFlag::ProgramConflict,
+    }
+}
+
+// ---- caseload -------------------------------------------------------------------------------
+
+fn caseload_row(
+    f: CaseloadFacts,
+    names: &HashMap<UserId, String>,
+    now: Millis,
+) -> api::CaseloadRow {
+    // Stored courses passed validation, so the date parses; today is a harmless fallback.
+    let start = model::parse_date(&f.start_date).unwrap_or_else(|_| schedule::date_of(now));
+    let state = caseload::assess(
+        &caseload::CourseFacts {
+            status: course_status(&f.status),
+            start,
+            planned_weeks: f.planned_weeks,
+            sessions_per_week: f.sessions_per_week,
+            sessions_done: f.sessions_done,
+            last_session_at: f.last_session_at,
+            recent_max_pain: f.recent_max_pain,
+            program_conflicts: f.program_conflicts,
+        },
+        now,
+    );
+    api::CaseloadRow {
+        course_id: f.id.to_string(),
+        citizen_id: f.citizen_id.to_string(),
+        citizen_name: f.citizen_name.unwrap_or_default(),
+        legal_basis: f.legal_basis,
+        status: f.status,
+        start_date: f.start_date,
+        planned_weeks: f.planned_weeks,
+        week_of_course: state.week_of_course,
+        sessions_per_week: f.sessions_per_week,
+        sessions_done: f.sessions_done,
+        sessions_planned_so_far: state.sessions_planned_so_far,
+        adherence_percent: state.adherence_percent,
+        last_session_at: f.last_session_at,
+        recent_max_pain: f.recent_max_pain,
+        revision_number: f.revision_count,
+        responsible_therapist: name_of(names, f.responsible_therapist),
+        flags: state.flags.into_iter().map(flag_view).collect(),
+    }
+}
+
+/// Every course on the device at `now`: open courses first, the most flags first, then by
+/// citizen name.
+fn caseload_rows(store: &Store, now: Millis) -> Result<Vec<api::CaseloadRow>> {
+    let names = store.staff_names()?;
+    let mut rows: Vec<_> = store
+        .caseload_facts(caseload::pain_window_start(now))?
+        .into_iter()
+        .map(|f| caseload_row(f, &names, now))
+        .collect();
+    let closed = |r: &api::CaseloadRow| matches!(r.status.as_str(), "completed" | "ended_early");
+    rows.sort_by(|a, b| {
+        closed(a)
+            .cmp(&closed(b))
+            .then(b.flags.len().cmp(&a.flags.len()))
+            .then_with(|| a.citizen_name.cmp(&b.citizen_name))
+    });
+    Ok(rows)
+}
+
+/// `GET /api/caseload`.
+pub fn caseload(core: &Core) -> Result<Vec<api::CaseloadRow>> {
+    let store = core.data()?;
+    allowed(&store, Need::Read)?;
+    caseload_rows(&store, now_ms())
+}
+
+// ---- citizens and staff ---------------------------------------------------------------------
+
+/// `GET /api/citizens`: the active citizens on the device's roster, by name.
+pub fn citizens(core: &Core) -> Result<Vec<api::CitizenView>> {
+    let store = core.data()?;
+    allowed(&store, Need::Read)?;
+    Ok(store
+        .citizen_rows()?
+        .into_iter()
+        .map(|c| api::CitizenView {
+            citizen_id: c.id.to_string(),
+            name: c.name,
+            local_ref: c.local_ref,
+            address: c.address,
+            assigned: c.assigned,
+            open_course_id: c.open_course.map(|c| c.to_string()),
+        })
+        .collect())
+}
+
+/// Whether `s` looks like a Danish CPR number (DDMMYY-SSSS), which must never be stored.
+fn looks_like_cpr(s: &str) -> bool {
+    let digits: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    digits.len() == 10 && digits.chars().all(|c| c.is_ascii_digit())
+}
+
+/// `POST /api/citizens`: puts a citizen on the signed-in user's team roster.
+pub fn create_citizen(core: &Core, req: api::NewCitizen) -> Result<api::CitizenView> {
+    let mut store = core.data()?;
+    let me = allowed(&store, Need::EditRoster)?;
+    let local_ref = req.local_ref.trim().to_string();
+    if looks_like_cpr(&local_ref) {
+        return Err(Error::invalid(
+            "the reference looks like a CPR number: use the municipality's case number instead",
+        ));
+    }
+    let staff = store.staff(me.team_id)?;
+    let mut assigned = std::collections::BTreeMap::new();
+    for a in &req.assigned {
+        let user: UserId = parse("user", a)?;
+        // Checked when the team's directory is on the device (it is after a sync).
+        if !staff.is_empty() && !staff.iter().any(|s| s.user_id == user) {
+            return Err(Error::invalid(format!(
+                "{a} is not a member of your team; choose an assistant from the staff list"
+            )));
+        }
+        assigned.insert(user.to_string(), true);
+    }
+    let citizen = Citizen {
+        id: CitizenId::new(),
+        name: req.name.trim().to_string(),
+        local_ref,
+        address: non_empty(req.address),
+        assigned,
+        active: true,
+    };
+    citizen.validate().map_err(invalid)?;
+    store.put_citizen(&citizen)?;
+    tracing::info!(citizen = %citizen.id, "citizen added to the roster");
+    Ok(api::CitizenView {
+        citizen_id: citizen.id.to_string(),
+        name: citizen.name,
+        local_ref: citizen.local_ref,
+        address: citizen.address,
+        assigned: citizen.assigned.into_keys().collect(),
+        open_course_id: None,
+    })
+}
+
+/// `GET /api/staff`: the signed-in user's team, as the server last said (empty before the
+/// first sign-in that carried it).
+pub fn staff(core: &Core) -> Result<Vec<api::StaffMember>> {
+    let store = core.data()?;
+    let me = allowed(&store, Need::Read)?;
+    Ok(store
+        .staff(me.team_id)?
+        .into_iter()
+        .map(|s| api::StaffMember {
+            user_id: s.user_id.to_string(),
+            display_name: s.display_name,
+            role: s.role.as_str().to_string(),
+        })
+        .collect())
+}
+
+// ---- templates and course creation ----------------------------------------------------------
+
+/// `GET /api/templates?lang=`: the active templates, by title.
+pub fn templates(core: &Core, lang: Lang) -> Result<Vec<api::TemplateView>> {
+    let mut store = core.data()?;
+    allowed(&store, Need::Read)?;
+    let library = core.library_in(&mut store)?;
+    let mut out: Vec<_> = library
+        .templates
+        .values()
+        .filter(|t| t.status == Status::Active)
+        .filter_map(|t| {
+            let text = pick(&t.text, lang)?;
+            Some(api::TemplateView {
+                template_id: t.id.to_string(),
+                title: text.title.clone(),
+                description: text.description.clone(),
+                goals: text.goals.clone(),
+                legal_basis: t.legal_basis.0.clone(),
+                planned_weeks: u32::from(t.frame.weeks),
+                sessions_per_week: u32::from(t.frame.sessions_per_week),
+                minutes_per_session: u32::from(t.frame.minutes_per_session),
+                exercise_count: t.exercises.len() as u32,
+                source: source_of(t.id.as_str()).into(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.title.cmp(&b.title));
+    Ok(out)
+}
+
+/// `GET /api/legal-bases`.
+pub fn legal_bases(core: &Core) -> Result<api::LegalBases> {
+    allowed(&*core.data()?, Need::Read)?;
+    Ok(api::LegalBases {
+        known: LegalBasis::KNOWN.iter().map(|s| s.to_string()).collect(),
+    })
+}
+
+/// `POST /api/courses`: a course for a citizen on the roster, from scratch or a template. It
+/// is active from its start date on (planned before), so it shows on the assistants' visits.
+pub fn create_course(core: &Core, req: api::NewCourse) -> Result<api::CourseCreated> {
+    let mut store = core.data()?;
+    let me = allowed(&store, Need::EditCourse)?;
+    let citizen: CitizenId = parse("citizen", &req.citizen_id)?;
+    let on_roster = match store.roster(me.team_id) {
+        Ok(r) => r.citizens.contains_key(&citizen.to_string()),
+        Err(CoreError::NotFound(_)) => false,
+        Err(e) => return Err(e.into()),
+    };
+    if !on_roster {
+        return Err(Error::invalid(
+            "the citizen is not on your team's roster: add them first",
+        ));
+    }
+    let start = model::parse_date(&req.start_date)
+        .map_err(|e| Error::invalid(format!("start date: {}", e.problem)))?;
+    let program = match req.template_id.as_deref().filter(|t| !t.is_empty()) {
+        None => Vec::new(),
+        Some(t) => {
+            // Program texts (load notes) in the team's language.
+            core.library_in(&mut store)?
+                .draft_from_template(t, Lang::Da)
+                .map_err(|_| {
+                    Error::invalid(format!(
+                        "there is no template `{t}`; choose one from the list"
+                    ))
+                })?
+                .program
+        }
+    };
+    let now = now_ms();
+    let status = if schedule::date_of(now) >= start {
+        CourseStatus::Active
+    } else {
+        CourseStatus::Planned
+    };
+    let course = Course {
+        legal_basis: LegalBasis(req.legal_basis.trim().to_string()),
+        planned_weeks: req.planned_weeks,
+        sessions_per_week: req.sessions_per_week,
+        minutes_per_session: req.minutes_per_session,
+        goals: req
+            .goals
+            .into_iter()
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .collect(),
+        status,
+        ..Course::new(citizen, me.team_id, me.user_id, &req.start_date, now)
+    };
+    course.validate().map_err(invalid)?;
+    store.create_course(&course, &program)?;
+    let revision_number = store.course_doc(course.id)?.program.revision_list().len() as u32;
+    tracing::info!(course = %course.id, lines = program.len(), "course created");
+    Ok(api::CourseCreated {
+        course_id: course.id.to_string(),
+        revision_number,
+    })
+}
+
+// ---- library search -------------------------------------------------------------------------
+
+/// `shipped` or `municipality`, for the UI's badge.
+fn source_of(id: &str) -> &'static str {
+    if municipal::is_municipal(id) {
+        "municipality"
+    } else {
+        "shipped"
+    }
+}
+
+fn tag<T: Tag>(what: &str, key: Option<&str>) -> Result<Option<T>> {
+    match key.map(str::trim).filter(|k| !k.is_empty()) {
+        None => Ok(None),
+        Some(k) => T::parse(k).map(Some).ok_or_else(|| {
+            let keys: Vec<_> = T::ALL.iter().map(|t| t.key()).collect();
+            Error::invalid(format!(
+                "`{k}` is not a {what}; use one of {}",
+                keys.join(", ")
+            ))
+        }),
+    }
+}
+
+fn options<T: Tag>(lang: Lang) -> Vec<api::FilterOption> {
+    T::ALL
+        .iter()
+        .map(|t| api::FilterOption {
+            key: t.key().to_string(),
+            label: t.label(lang).to_string(),
+        })
+        .collect()
+}
+
+/// `GET /api/library`: the first [`SEARCH_HITS`] matches, best first. The equipment filter is
+/// what the home has: exercises that need nothing beyond it (`none`: no equipment at all).
+pub fn search_library(core: &Core, q: api::LibraryQuery) -> Result<api::LibrarySearch> {
+    let library = {
+        let mut store = core.data()?;
+        allowed(&store, Need::Read)?;
+        core.library_in(&mut store)?
+    };
+    let lang = super::lang(q.lang.as_deref());
+    let query = Query {
+        text: q.q.clone(),
+        category: tag::<Category>("category", q.category.as_deref())?,
+        position: tag::<Position>("position", q.position.as_deref())?,
+        available_equipment: tag::<Equipment>("kind of equipment", q.equipment.as_deref())?
+            .map(|e| vec![e]),
+        body_area: tag::<BodyArea>("body area", q.body_area.as_deref())?,
+        max_difficulty: None,
+    };
+    let index = core.search_index(&library);
+    let found = index.search(&query);
+    let hits = found
+        .iter()
+        .take(SEARCH_HITS)
+        .filter_map(|id| library.exercise(id.as_str()))
+        .map(|e| {
+            let text = e.text(lang);
+            let municipal = municipal::is_municipal(e.id.as_str());
+            api::LibraryHit {
+                exercise_ref: e.id.to_string(),
+                title: text.title.clone(),
+                summary: text.summary.clone(),
+                // The municipality's exercises have photos and videos, not drawings.
+                illustration: (!municipal)
+                    .then(|| format!("/illustrations/{}", e.illustration_file())),
+                category: e.category.key().to_string(),
+                position: e.position.key().to_string(),
+                equipment: e.equipment.iter().map(|x| x.key().to_string()).collect(),
+                body_areas: e.body_areas.iter().map(|x| x.key().to_string()).collect(),
+                difficulty: e.difficulty.get(),
+                default_dosage: dosage_view(&e.dosage.to_program(lang)),
+                source: source_of(e.id.as_str()).into(),
+            }
+        })
+        .collect();
+    Ok(api::LibrarySearch {
+        hits,
+        total: found.len() as u32,
+        categories: options::<Category>(lang),
+        positions: options::<Position>(lang),
+        equipment: options::<Equipment>(lang),
+        body_areas: options::<BodyArea>(lang),
+    })
+}
+
+// ---- the program editor ---------------------------------------------------------------------
+
+/// The citizen's name from the roster document (empty until it is on the device).
+fn citizen_name(store: &mut Store, course: &Course) -> Result<String> {
+    match store.roster(course.team_id) {
+        Ok(r) => Ok(r
+            .citizens
+            .get(&course.citizen_id.to_string())
+            .map(|c| c.name.clone())
+            .unwrap_or_default()),
+        Err(CoreError::NotFound(_)) => Ok(String::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn course_of(doc: &CourseDoc) -> Result<&Course> {
+    doc.course
+        .as_ref()
+        .ok_or_else(|| Error::not_found("the course has no record on this device yet"))
+}
+
+fn program_view(
+    core: &Core,
+    store: &mut Store,
+    id: CourseId,
+    lang: Lang,
+) -> Result<api::ProgramView> {
+    let library = core.library_in(store)?;
+    let local = store.library_doc()?;
+    let doc = store.course_doc(id)?;
+    let course = course_of(&doc)?;
+    let names = store.staff_names()?;
+    let revisions = doc.program.revision_list();
+    let lines: HashMap<String, &model::ProgramExercise> = doc
+        .program
+        .exercises
+        .iter()
+        .map(|(k, v)| (k.clone(), v))
+        .collect();
+    let conflicts = store
+        .program_conflicts(id)?
+        .into_iter()
+        .map(|c| api::ProgramConflictView {
+            exercise_title: lines
+                .get(&c.line)
+                .map(|l| exercise_title(&library, &l.exercise_ref, lang))
+                .unwrap_or_default(),
+            line_id: c.line,
+            field: c.field,
+            kept: c.values.first().cloned().unwrap_or_default(),
+            other: c.values.get(1..).unwrap_or_default().join(" / "),
+        })
+        .collect();
+    Ok(api::ProgramView {
+        course_id: id.to_string(),
+        citizen_name: citizen_name(store, course)?,
+        legal_basis: course.legal_basis.0.clone(),
+        goals: course.goals.clone(),
+        planned_weeks: course.planned_weeks,
+        sessions_per_week: course.sessions_per_week,
+        minutes_per_session: course.minutes_per_session,
+        status: course_status_label(course.status).to_string(),
+        revision_number: revisions.len() as u32,
+        lines: doc
+            .program
+            .ordered()
+            .into_iter()
+            .map(|l| api::ProgramLineView {
+                media: super::line_media(store, local.as_ref(), &l.exercise_ref),
+                ..line_view(&library, l, lang)
+            })
+            .collect(),
+        revisions: revisions
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, r)| api::RevisionView {
+                number: i as u32 + 1,
+                at: r.at,
+                by_name: name_of(&names, r.by),
+                summary: r.summary.clone(),
+                exercise_count: r.exercises.len() as u32,
+            })
+            .collect(),
+        conflicts,
+    })
+}
+
+/// `GET /api/courses/{course}/program?lang=`.
+pub fn program(core: &Core, course: &str, lang: Lang) -> Result<api::ProgramView> {
+    let id = course_id(course)?;
+    let mut store = core.data()?;
+    allowed(&store, Need::Read)?;
+    program_view(core, &mut store, id, lang)
+}
+
+fn side(s: &str) -> Result<Side> {
+    Ok(match s {
+        "none" => Side::None,
+        "left" => Side::Left,
+        "right" => Side::Right,
+        "both" => Side::Both,
+        _ => {
+            return Err(Error::invalid(format!(
+                "side `{s}` is not none, left, right or both"
+            )))
+        }
+    })
+}
+
+fn dosage_in(d: &api::DosageView) -> Result<model::Dosage> {
+    Ok(model::Dosage {
+        sets: d.sets,
+        reps: d.reps,
+        duration_s: d.duration_s,
+        hold_s: d.hold_s,
+        rest_s: d.rest_s,
+        load: non_empty(d.load.clone()),
+        side: side(&d.side)?,
+    })
+}
+
+/// `POST /api/courses/{course}/program`: the edited program as the fewest edits and one
+/// revision; nothing at all when nothing changed. Refused when the program moved on since
+/// the editor opened it (a colleague's revision arrived), so it is never silently undone.
+pub fn save_program(
+    core: &Core,
+    course: &str,
+    req: api::SaveProgram,
+    lang: Lang,
+) -> Result<api::ProgramView> {
+    let id = course_id(course)?;
+    let mut store = core.data()?;
+    allowed(&store, Need::EditCourse)?;
+    let library = core.library_in(&mut store)?;
+    let doc = store.course_doc(id)?;
+    course_of(&doc)?;
+    let current = doc.program.revision_list().len() as u32;
+    if req.based_on_revision != current {
+        return Err(Error::invalid(format!(
+            "the program was changed meanwhile (it is now revision {current}; you started from \
+             revision {}): reload it and make your changes again",
+            req.based_on_revision
+        )));
+    }
+    let mut edited = Vec::with_capacity(req.lines.len());
+    for l in &req.lines {
+        let line_id = l
+            .line_id
+            .as_deref()
+            .map(|s| parse("program line", s))
+            .transpose()?;
+        let exercise_ref = l.exercise_ref.trim().to_string();
+        let unchanged_ref = line_id
+            .and_then(|lid: homerehab_shared::ids::ProgramExerciseId| {
+                doc.program.exercises.get(&lid.to_string())
+            })
+            .is_some_and(|old| old.exercise_ref == exercise_ref);
+        // A line kept as it was may name an exercise the library no longer has; a new choice
+        // must come from the library.
+        if !unchanged_ref && library.exercise(&exercise_ref).is_none() {
+            return Err(Error::invalid(format!(
+                "`{exercise_ref}` is not in the exercise library; choose an exercise from the search"
+            )));
+        }
+        edited.push(EditedLine {
+            id: line_id,
+            exercise_ref,
+            dosage: dosage_in(&l.dosage)?,
+            instructions: non_empty(l.instructions.clone()),
+        });
+    }
+    let diff = program::minimal_edits(&doc.program.ordered(), &edited).map_err(invalid)?;
+    if diff.is_empty() {
+        return program_view(core, &mut store, id, lang);
+    }
+    for e in &diff.edits {
+        if let homerehab_shared::docs::ProgramEdit::Upsert(line) = e {
+            line.validate().map_err(|problem| {
+                let title = exercise_title(&library, &line.exercise_ref, lang);
+                Error::invalid(format!("{title}: {problem}"))
+            })?;
+        }
+    }
+    let summary = non_empty(req.summary)
+        .unwrap_or_else(|| diff.summary_da(|r| exercise_title(&library, r, Lang::Da)));
+    store.edit_program(id, &diff.edits, &summary)?;
+    tracing::info!(course = %id, edits = diff.edits.len(), "program revised");
+    program_view(core, &mut store, id, lang)
+}
+
+// ---- history, assessments -------------------------------------------------------------------
+
+fn not_carried_out_label(r: model::NotCarriedOutReason) -> &'static str {
+    use model::NotCarriedOutReason as R;
+    match r {
+        R::Ill => "ill",
+        R::Declined => "declined",
+        R::NotAtHome => "not_at_home",
+        R::Hospitalised => "hospitalised",
+        R::Other => "other",
+    }
+}
+
+fn assessment_view(
+    a: &Assessment,
+    names: &HashMap<UserId, String>,
+    lang: Lang,
+) -> api::AssessmentView {
+    api::AssessmentView {
+        assessment_id: a.id.to_string(),
+        kind: a.kind.clone(),
+        label: assessment::kind_of(&a.kind)
+            .map_or_else(|| a.kind.clone(), |k| k.label(lang).to_string()),
+        value: a.value,
+        unit: a.unit.clone(),
+        date: a.date.clone(),
+        phase: assessment::phase_key(a.phase).to_string(),
+        by_name: name_of(names, a.by),
+        note: a.note.clone(),
+    }
+}
+
+/// `GET /api/courses/{course}/history?lang=`: sessions newest first, each exercise's trend
+/// oldest first (in program order), and the assessments by date.
+pub fn history(core: &Core, course: &str, lang: Lang) -> Result<api::CourseHistory> {
+    let id = course_id(course)?;
+    let mut store = core.data()?;
+    allowed(&store, Need::Read)?;
+    let library = core.library_in(&mut store)?;
+    let doc = store.course_doc(id)?;
+    let citizen_name = citizen_name(&mut store, course_of(&doc)?)?;
+    let sessions = match store.session_log(id) {
+        Ok(log) => log.sessions.into_values().collect(),
+        Err(CoreError::NotFound(_)) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let names = store.staff_names()?;
+    let revision_number: HashMap<RevisionId, u32> = doc
+        .program
+        .revision_list()
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id, i as u32 + 1))
+        .collect();
+    // Exercises in the current program's order; ones no longer in it after those.
+    let position = |line: &str, exercise_ref: &str| {
+        doc.program
+            .exercises
+            .get(line)
+            .or_else(|| {
+                doc.program
+                    .exercises
+                    .values()
+                    .find(|l| l.exercise_ref == exercise_ref)
+            })
+            .map_or(f64::MAX, |l| l.position)
+    };
+    let title = |r: &str| exercise_title(&library, r, lang);
+    let mut items: Vec<api::SessionHistoryItem> = sessions
+        .iter()
+        .map(|s| {
+            let mut exercises: Vec<_> = s.exercises.iter().collect();
+            exercises.sort_by(|a, b| {
+                position(a.0, &a.1.exercise_ref)
+                    .total_cmp(&position(b.0, &b.1.exercise_ref))
+                    .then(a.1.exercise_ref.cmp(&b.1.exercise_ref))
+            });
+            api::SessionHistoryItem {
+                session_id: s.id.to_string(),
+                status: status_label(s.status).to_string(),
+                started_at: s.started_at,
+                ended_at: s.ended_at,
+                performed_by_name: name_of(&names, s.performed_by),
+                revision_number: s
+                    .program_revision
+                    .and_then(|r| revision_number.get(&r).copied()),
+                general_condition: s.general_condition,
+                note: s.note.clone(),
+                not_carried_out_reason: s.not_carried_out.map(|r| not_carried_out_label(r).into()),
+                exercises: exercises
+                    .into_iter()
+                    .map(|(line, e)| {
+                        let t = stats::totals(e);
+                        api::ExerciseHistory {
+                            line_id: line.clone(),
+                            exercise_ref: e.exercise_ref.clone(),
+                            title: title(&e.exercise_ref),
+                            outcome: e.outcome.map(outcome_out),
+                            skip_reason: e.skip_reason.clone(),
+                            sets_done: t.sets_done,
+                            reps_total: t.reps_total,
+                            duration_total_s: t.duration_total_s,
+                            max_load_kg: t.max_load_kg,
+                            borg: e.borg,
+                            pain: e.pain,
+                            note: e.note.clone(),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    items.sort_by(|a, b| {
+        b.started_at
+            .cmp(&a.started_at)
+            .then(b.session_id.cmp(&a.session_id))
+    });
+    let mut trends = stats::trends(&sessions);
+    trends.sort_by(|a, b| position("", &a.exercise_ref).total_cmp(&position("", &b.exercise_ref)));
+    let mut assessments: Vec<_> = doc.assessments.values().collect();
+    assessments.sort_by(|a, b| a.date.cmp(&b.date).then(a.kind.cmp(&b.kind)));
+    Ok(api::CourseHistory {
+        course_id: id.to_string(),
+        citizen_name,
+        sessions: items,
+        trends: trends
+            .into_iter()
+            .map(|t| api::ExerciseTrend {
+                title: title(&t.exercise_ref),
+                exercise_ref: t.exercise_ref,
+                points: t
+                    .points
+                    .into_iter()
+                    .map(|p| api::TrendPoint {
+                        session_id: p.session_id.to_string(),
+                        at: p.at,
+                        reps_total: p.reps_total,
+                        duration_total_s: p.duration_total_s,
+                        max_load_kg: p.max_load_kg,
+                        borg: p.borg,
+                        pain: p.pain,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        assessments: assessments
+            .into_iter()
+            .map(|a| assessment_view(a, &names, lang))
+            .collect(),
+    })
+}
+
+/// `GET /api/assessment-kinds?lang=`.
+pub fn assessment_kinds(core: &Core, lang: Lang) -> Result<Vec<api::AssessmentKindView>> {
+    allowed(&*core.data()?, Need::Read)?;
+    Ok(assessment::CATALOGUE
+        .iter()
+        .map(|k| api::AssessmentKindView {
+            kind: k.key.to_string(),
+            label: k.label(lang).to_string(),
+            unit: k.unit.to_string(),
+            higher_is_better: k.higher_is_better,
+        })
+        .collect())
+}
+
+/// `POST /api/courses/{course}/assessments?lang=`: records a result; the unit comes from the
+/// kind, the value must be one the test can give.
+pub fn add_assessment(
+    core: &Core,
+    course: &str,
+    req: api::NewAssessment,
+    lang: Lang,
+) -> Result<api::AssessmentView> {
+    let id = course_id(course)?;
+    let mut store = core.data()?;
+    let me = allowed(&store, Need::EditCourse)?;
+    let kind = assessment::validate(&req.kind, req.value).map_err(invalid)?;
+    model::parse_date(&req.date).map_err(|e| Error::invalid(format!("date: {}", e.problem)))?;
+    let phase = assessment::parse_phase(&req.phase).map_err(invalid)?;
+    course_of(&store.course_doc(id)?)?;
+    let a = Assessment {
+        id: homerehab_shared::ids::AssessmentId::new(),
+        kind: kind.key.to_string(),
+        value: req.value,
+        unit: kind.unit.to_string(),
+        date: req.date,
+        phase,
+        by: me.user_id,
+        note: non_empty(req.note),
+    };
+    store.add_assessment(id, &a)?;
+    let mut names = store.staff_names()?;
+    names.entry(me.user_id).or_insert(me.display_name);
+    Ok(assessment_view(&a, &names, lang))
+}
+
+// ---- the leader's overview ------------------------------------------------------------------
+
+/// `GET /api/overview`: the team's courses, sessions and staff activity, read-only.
+pub fn overview(core: &Core) -> Result<api::TeamOverview> {
+    let store = core.data()?;
+    let me = allowed(&store, Need::Read)?;
+    let now = now_ms();
+    let since = now - OVERVIEW_DAYS * schedule::DAY_MS;
+    let counts = store.team_counts(since)?;
+    let courses = caseload_rows(&store, now)?;
+    let (done, planned) = courses
+        .iter()
+        .filter(|c| c.status == "active")
+        .fold((0, 0), |(d, p), c| {
+            (d + c.sessions_done, p + c.sessions_planned_so_far)
+        });
+    let status = |s: &str| counts.courses.get(s).copied().unwrap_or(0);
+    Ok(api::TeamOverview {
+        team_name: store
+            .team_name(me.team_id)?
+            .unwrap_or_else(|| UNKNOWN.to_string()),
+        citizens: counts.citizens,
+        courses_planned: status("planned"),
+        courses_active: status("active"),
+        courses_completed: status("completed"),
+        courses_ended_early: status("ended_early"),
+        sessions_last_28_days: counts.carried_out_since,
+        not_carried_out_last_28_days: counts.not_carried_out_since,
+        adherence_percent: caseload::adherence_percent(done, planned),
+        staff: store
+            .staff_activity(me.team_id, since)?
+            .into_iter()
+            .map(|s| api::StaffActivity {
+                user_id: s.user_id.to_string(),
+                display_name: s.display_name.unwrap_or_else(|| UNKNOWN.to_string()),
+                role: s
+                    .role
+                    .map_or_else(|| UNKNOWN.to_string(), |r| r.as_str().to_string()),
+                sessions_last_28_days: s.sessions_since,
+                last_session_at: s.last_session_at,
+            })
+            .collect(),
+        courses,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpr_numbers_are_recognised() {
+        assert!(looks_like_cpr("010203-1234"));
+        assert!(looks_like_cpr("0102031234"));
+        assert!(!looks_like_cpr("TK-2026-0311"));
+        assert!(!looks_like_cpr("12345"));
+    }
+
+    #[test]
+    fn tags_parse_or_say_what_is_allowed() {
+        assert_eq!(
+            tag::<Position>("position", Some("sitting")).unwrap(),
+            Some(Position::Sitting)
+        );
+        assert_eq!(tag::<Position>("position", Some(" ")).unwrap(), None);
+        let e = tag::<Position>("position", Some("upside_down")).unwrap_err();
+        assert!(e.0.message.contains("sitting"), "{}", e.0.message);
+    }
+}

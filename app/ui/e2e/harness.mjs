@@ -1,0 +1,134 @@
+// What the browser tests share: the binaries, free ports, starting and stopping the real
+// processes, chromium, signing in through the UI, and a TCP relay that cuts one device's
+// network while the others stay online.
+
+import { spawn } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, '../../..');
+export const bin = (name) => path.join(process.env.HOMEREHAB_BIN_DIR ?? path.join(repo, 'target/debug'), name);
+export const shots = path.join(repo, 'docs/screenshots');
+export const PASSWORD = 'demo1234';
+
+export const freePort = () =>
+  new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+export async function waitFor(url, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`${url} did not answer`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function start(name, args) {
+  const child = spawn(bin(name), args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
+  child.on('error', (e) => {
+    throw new Error(`${name} could not start (${e.message}); build it first`);
+  });
+  return child;
+}
+
+export async function stop(child) {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+export async function startServer(dir, port) {
+  const server = start('sync-server', ['--data-dir', dir, '--bind', `127.0.0.1:${port}`, 'serve']);
+  await waitFor(`http://127.0.0.1:${port}/healthz`);
+  return server;
+}
+
+// A device's app process (app core + local API + the built UI) on its own data folder. The
+// test decides when to sync ("Synkronisér nu"): no background sync in between.
+export async function startApp(dir, serverUrl, port) {
+  const app = start('homerehab-app', [
+    '--data-dir', dir,
+    '--server', serverUrl,
+    '--bind', `127.0.0.1:${port}`,
+    '--ui-dir', path.join(repo, 'app/ui/dist'),
+    '--sync-interval', '3600',
+  ]);
+  await waitFor(`http://127.0.0.1:${port}/api/status`);
+  return app;
+}
+
+export const launchChromium = () =>
+  chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+
+// Types a PIN on the on-screen keypad and presses OK.
+export async function enterPin(page, pin) {
+  for (const d of pin) await page.getByTestId(`key-${d}`).click();
+  await page.getByTestId('key-ok').click();
+}
+
+// Signs in through the UI (online) and chooses the PIN; ends on the role's home page.
+export async function signIn(page, appPort, username, pin) {
+  await page.goto(`http://127.0.0.1:${appPort}/`);
+  await page.getByRole('heading', { name: 'Log ind' }).waitFor();
+  await page.locator('input[name=username]').fill(username);
+  await page.locator('input[name=password]').fill(PASSWORD);
+  await page.getByTestId('sign-in').click();
+  await page.getByRole('heading', { name: 'Vælg pinkode' }).waitFor();
+  await enterPin(page, pin);
+  await page.getByRole('heading', { name: 'Gentag pinkode' }).waitFor();
+  await enterPin(page, pin);
+}
+
+// A TCP relay from `listenPort` to `targetPort` on loopback: `cut()` drops every connection
+// and refuses new ones (this device is offline), `restore()` brings it back.
+export function relay(listenPort, targetPort) {
+  const sockets = new Set();
+  let server = null;
+  const restore = () =>
+    new Promise((resolve, reject) => {
+      server = createServer((client) => {
+        const upstream = connect(targetPort, '127.0.0.1');
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('error', () => {});
+          s.on('close', () => {
+            client.destroy();
+            upstream.destroy();
+            sockets.delete(s);
+          });
+        }
+        client.pipe(upstream);
+        upstream.pipe(client);
+      });
+      server.once('error', reject);
+      server.listen(listenPort, '127.0.0.1', resolve);
+    });
+  const cut = () =>
+    new Promise((resolve) => {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+      if (!server) return resolve();
+      server.close(() => resolve());
+      server = null;
+    });
+  return { restore, cut };
+}

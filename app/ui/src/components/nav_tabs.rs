@@ -1,0 +1,60 @@
+//! The row of big tabs under the status bar for therapists and leaders (assistants have one
+//! screen, today's visits, and get no tabs).
+
+use crate::i18n::use_i18n;
+use crate::{use_nav, Page};
+use leptos::prelude::*;
+
+#[component]
+pub fn NavTabs() -> impl IntoView {
+    let i18n = use_i18n();
+    let nav = use_nav();
+    let shown = move || {
+        !nav.locked()
+            && !matches!(
+                nav.page.get(),
+                Page::Loading | Page::SignIn | Page::ChoosePin | Page::Session { .. }
+            )
+            && matches!(
+                nav.role().as_deref(),
+                Some("therapist" | "admin" | "leader")
+            )
+    };
+    let tab = move |label: fn(&'static crate::i18n::Texts) -> &'static str,
+                    testid: &'static str,
+                    target: Page,
+                    active: fn(&Page) -> bool| {
+        let target = StoredValue::new(target);
+        view! {
+            <button class="tab" data-testid=testid
+                class:active=move || active(&nav.page.get())
+                aria-current=move || if active(&nav.page.get()) { "page" } else { "false" }
+                on:click=move |_| nav.go(target.get_value())>
+                {move || label(i18n.t())}
+            </button>
+        }
+    };
+    view! {
+        <Show when=shown>
+            <nav class="tabs" aria-label="Homerehab">
+                {move || if nav.prescribes() {
+                    view! {
+                        {tab(|t| t.th.caseload_tab, "tab-caseload", Page::Caseload,
+                            |p| matches!(p, Page::Caseload | Page::Course { .. }))}
+                        {tab(|t| t.th.new_course, "tab-new-course", Page::NewCourse,
+                            |p| matches!(p, Page::NewCourse))}
+                        {tab(|t| t.th.library, "tab-library", Page::Library,
+                            |p| matches!(p, Page::Library))}
+                        {tab(|t| t.visits_title, "tab-visits", Page::Visits { notice: None },
+                            |p| matches!(p, Page::Visits { .. } | Page::Summary { .. } | Page::NotCarriedOut { .. }))}
+                    }.into_any()
+                } else {
+                    view! {
+                        {tab(|t| t.th.overview_tab, "tab-overview", Page::Overview,
+                            |p| matches!(p, Page::Overview | Page::Course { .. }))}
+                    }.into_any()
+                }}
+            </nav>
+        </Show>
+    }
+}

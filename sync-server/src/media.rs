@@ -1,0 +1,138 @@
+//! Photos and videos on disk, content-addressed: every file in the media folder is named by the
+//! SHA-256 of its bytes (lowercase hex), so a name can only ever hold those bytes, uploads of
+//! the same file are stored once, and a reader can verify what it got.
+//!
+//! An upload streams into a temporary file under `tmp/` while it is hashed and counted; only
+//! if the hash is the one claimed is the file synced and renamed into place (a rename is
+//! atomic, so a half-written file is never served). Anything else deletes the temporary file.
+//! Who may fetch which file is in the store ([`crate::store::Store::media_of`]), not here.
+
+use crate::error::{Error, Result};
+use axum::body::Body;
+use http_body_util::BodyExt;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use tokio::io::AsyncWriteExt;
+
+/// The media folder.
+pub struct MediaFiles {
+    dir: PathBuf,
+}
+
+impl MediaFiles {
+    /// The folder `dir` (created on the first upload).
+    pub fn new(dir: &Path) -> MediaFiles {
+        MediaFiles {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Removes uploads a crash left half-written.
+    pub fn sweep(&self) -> Result<()> {
+        let tmp = self.dir.join("tmp");
+        if tmp.exists() {
+            for entry in std::fs::read_dir(&tmp)? {
+                std::fs::remove_file(entry?.path()).ok();
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the file of `sha256` lives (whether or not it is there). `sha256` must be checked
+    /// hex already: it becomes a file name.
+    pub fn path(&self, sha256: &str) -> PathBuf {
+        debug_assert!(homerehab_shared::municipal::is_sha256_hex(sha256));
+        self.dir.join(sha256)
+    }
+
+    /// Stores `body` as the file of `sha256` if its bytes hash to it and are at most `limit`
+    /// bytes; returns the size. Idempotent: the same bytes again change nothing (they are still
+    /// read and checked, so only someone who has the bytes can claim them).
+    pub async fn put(&self, sha256: &str, body: Body, limit: u64) -> Result<u64> {
+        let tmp = self
+            .dir
+            .join("tmp")
+            .join(format!("{sha256}.{}", uuid::Uuid::new_v4().simple()));
+        let result = self.receive(&tmp, sha256, body, limit).await;
+        if result.is_err() {
+            tokio::fs::remove_file(&tmp).await.ok();
+        }
+        result
+    }
+
+    async fn receive(&self, tmp: &Path, sha256: &str, body: Body, limit: u64) -> Result<u64> {
+        tokio::fs::create_dir_all(self.dir.join("tmp")).await?;
+        let mut file = tokio::fs::File::create(tmp).await?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut body = body;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| Error::Invalid(format!("the upload broke off: {e}")))?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            size += data.len() as u64;
+            if size > limit {
+                return Err(Error::MediaTooLarge(limit));
+            }
+            hasher.update(&data);
+            file.write_all(&data).await?;
+        }
+        if hex::encode(hasher.finalize()) != sha256 {
+            return Err(Error::MediaMismatch);
+        }
+        // Durable before it becomes visible under its name.
+        file.sync_all().await?;
+        drop(file);
+        let target = self.path(sha256);
+        if tokio::fs::try_exists(&target).await? {
+            tokio::fs::remove_file(tmp).await?;
+        } else {
+            tokio::fs::rename(tmp, &target).await?;
+        }
+        Ok(size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha(bytes: &[u8]) -> String {
+        hex::encode(Sha256::digest(bytes))
+    }
+
+    #[tokio::test]
+    async fn only_bytes_that_hash_to_their_name_and_fit_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let media = MediaFiles::new(dir.path());
+        let bytes = vec![7u8; 10_000];
+        let name = sha(&bytes);
+        // Streamed past the limit (no length declared): refused, nothing kept.
+        let err = media
+            .put(&name, Body::from(bytes.clone()), 9_999)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::MediaTooLarge(9_999)));
+        let err = media
+            .put(&name, Body::from(vec![8u8; 10_000]), 20_000)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::MediaMismatch));
+        assert!(!media.path(&name).exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
+        // The right bytes, twice: kept once.
+        for _ in 0..2 {
+            let size = media.put(&name, Body::from(bytes.clone()), 20_000).await;
+            assert_eq!(size.unwrap(), 10_000);
+        }
+        assert_eq!(std::fs::read(media.path(&name)).unwrap(), bytes);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
+    }
+}
