@@ -54,7 +54,15 @@ pub enum Command {
         password: Option<Secret>,
     },
     /// Fill the database with a demo municipality, teams, users and courses (idempotent).
-    SeedDemo,
+    SeedDemo {
+        /// Citizens (each with a course) per team; more than 10 repeats the names numbered.
+        #[arg(long, default_value_t = 10)]
+        citizens_per_team: usize,
+        /// Weeks of logged history per course (default: 2–8 weeks, at most 12 sessions);
+        /// `--history-weeks 52` gives every course a year of sessions, for benchmarks.
+        #[arg(long)]
+        history_weeks: Option<u32>,
+    },
 }
 
 /// Settings as given on the command line, in the environment or in the file; unset fields

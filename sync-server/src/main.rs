@@ -76,9 +76,21 @@ async fn main() -> anyhow::Result<()> {
             println!("user '{username}' ({}): {id}", role.as_str());
             Ok(())
         }
-        Command::SeedDemo => {
+        Command::SeedDemo {
+            citizens_per_team,
+            history_weeks,
+        } => {
             let store = open(&config)?;
-            let report = seed::seed_demo(&store, &Passwords::new(config.password_cost), now_ms())?;
+            let size = seed::SeedSize {
+                citizens_per_team,
+                history_weeks,
+            };
+            let report = seed::seed_demo_sized(
+                &store,
+                &Passwords::new(config.password_cost),
+                now_ms(),
+                size,
+            )?;
             println!(
                 "{} in {}: {} documents created",
                 seed::MUNICIPALITY,

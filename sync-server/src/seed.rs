@@ -118,7 +118,34 @@ fn iso_date(ms: Millis) -> String {
         .unwrap_or_else(|_| "2026-01-01".into())
 }
 
+/// How much demo data: the default is the demo (10 citizens per team, 2–8 weeks of history);
+/// benchmarks ask for more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeedSize {
+    pub citizens_per_team: usize,
+    /// Every started course gets this many weeks of sessions (else 2–8 weeks, ≤ 12 sessions).
+    pub history_weeks: Option<u32>,
+}
+
+impl Default for SeedSize {
+    fn default() -> Self {
+        SeedSize {
+            citizens_per_team: 10,
+            history_weeks: None,
+        }
+    }
+}
+
 pub fn seed_demo(store: &dyn Store, passwords: &Passwords, now: Millis) -> Result<SeedReport> {
+    seed_demo_sized(store, passwords, now, SeedSize::default())
+}
+
+pub fn seed_demo_sized(
+    store: &dyn Store,
+    passwords: &Passwords,
+    now: Millis,
+    size: SeedSize,
+) -> Result<SeedReport> {
     let mut report = SeedReport::default();
     let municipality = store.ensure_municipality(MUNICIPALITY)?;
     let teams = [
@@ -168,8 +195,18 @@ pub fn seed_demo(store: &dyn Store, passwords: &Passwords, now: Millis) -> Resul
             therapist: of(Role::Therapist)[0],
             assistants: of(Role::Assistant),
         };
-        let citizens = &CITIZENS[t * 10..t * 10 + 10];
-        report.documents_created += seed_team(store, team, &team_staff, citizens, t * 10, now)?;
+        // The team's ten names, numbered from the second round on ("Karen Jensen 2").
+        let citizens: Vec<(String, &str)> = (0..size.citizens_per_team)
+            .map(|k| {
+                let (name, address) = CITIZENS[t * 10 + k % 10];
+                match k / 10 {
+                    0 => (name.to_string(), address),
+                    round => (format!("{name} {}", round + 1), address),
+                }
+            })
+            .collect();
+        report.documents_created +=
+            seed_team(store, team, &team_staff, &citizens, t * 10, now, size)?;
     }
     let therapist = staff[0]
         .iter()
@@ -304,9 +341,10 @@ fn seed_team(
     store: &dyn Store,
     team: TeamId,
     staff: &TeamStaff,
-    citizens: &[(&str, &str)],
+    citizens: &[(String, &str)],
     offset: usize,
     now: Millis,
+    size: SeedSize,
 ) -> Result<usize> {
     let mut created = 0;
     let roster_header = Header::roster(team);
@@ -315,7 +353,7 @@ fn seed_team(
         let n = offset + i;
         let citizen = Citizen {
             id: CitizenId(derived(team, "citizen", i)),
-            name: name.to_string(),
+            name: name.clone(),
             local_ref: format!("TK-2026-{:04}", 311 + n * 17),
             address: Some(address.to_string()),
             assigned: [(
@@ -326,7 +364,15 @@ fn seed_team(
             active: true,
         };
         docs::put_citizen(&mut roster, &citizen, now - 9 * WEEK_MS)?;
-        created += seed_course(store, team, staff, &citizen, i, n, now)?;
+        created += seed_course(
+            store,
+            team,
+            staff,
+            &citizen,
+            (i, n),
+            now,
+            size.history_weeks,
+        )?;
     }
     created += commit_new(store, &roster_header, &roster)?;
     Ok(created)
@@ -337,9 +383,9 @@ fn seed_course(
     team: TeamId,
     staff: &TeamStaff,
     citizen: &Citizen,
-    i: usize,
-    n: usize,
+    (i, n): (usize, usize),
     now: Millis,
+    history_weeks: Option<u32>,
 ) -> Result<usize> {
     let course_id = CourseId(derived(team, "course", i));
     let header = Header::course(team, course_id);
@@ -356,13 +402,13 @@ fn seed_course(
         6 if n < 10 => (CourseStatus::EndedEarly, Some("Borgeren ønskede at stoppe")),
         _ => (CourseStatus::Active, None),
     };
-    let weeks_ago = if status == CourseStatus::Planned {
-        0
-    } else {
-        2 + (n % 7) as i64
+    let weeks_ago = match (status, history_weeks) {
+        (CourseStatus::Planned, _) => 0,
+        (_, Some(w)) => i64::from(w),
+        _ => 2 + (n % 7) as i64,
     };
     let start = now - weeks_ago * WEEK_MS - DAY_MS;
-    let planned_weeks = 10 + (n % 3) as u32;
+    let planned_weeks = (10 + (n % 3) as u32).max(weeks_ago as u32 + 2);
     let sessions_per_week = 2 + (n % 2) as u32;
     let course = Course {
         id: course_id,
@@ -417,15 +463,15 @@ fn seed_course(
     let mut log = genesis(&log_header).with_actor(server_actor());
     if status != CourseStatus::Planned {
         let assistant = staff.assistants[i % staff.assistants.len()];
-        let last = if status == CourseStatus::Active {
-            now
-        } else {
-            start + 2 * WEEK_MS
+        let last = match (status, history_weeks) {
+            (CourseStatus::Active, _) | (_, Some(_)) => now,
+            _ => start + 2 * WEEK_MS,
         };
+        let most = history_weeks.map_or(12, |w| w as usize * sessions_per_week as usize);
         let gap = WEEK_MS / sessions_per_week as Millis;
         let mut at = start + 10 * 3_600_000;
         let mut k = 0;
-        while at < last - DAY_MS && k < 12 {
+        while at < last - DAY_MS && k < most {
             log_session(&mut log, course_id, assistant, revision, &lines, at, n + k)?;
             at += gap;
             k += 1;
@@ -568,5 +614,41 @@ mod tests {
         let library = homerehab_shared::municipal::LibraryDoc::read(&library).unwrap();
         assert!(library.exercises.contains_key(DEMO_EXERCISE));
         assert!(library.templates.contains_key(DEMO_TEMPLATE));
+    }
+
+    #[test]
+    fn a_sized_seed_gives_more_citizens_and_longer_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let passwords = Passwords::new(PasswordCost::Insecure);
+        let size = SeedSize {
+            citizens_per_team: 12,
+            // A year is `scripts/bench app`'s; 8 weeks already passes the demo's 12 sessions.
+            history_weeks: Some(8),
+        };
+        seed_demo_sized(&store, &passwords, now_ms(), size).unwrap();
+        let team = store.find_team(TEAMS[0]).unwrap().unwrap();
+        let (mut names, mut longest) = (vec![], 0);
+        for (h, _) in store.document_heads(&[team]).unwrap() {
+            let doc = store.load_document(h.id).unwrap().unwrap();
+            match h.kind {
+                docs::DocumentKind::Roster => {
+                    names = RosterDoc::read(&doc)
+                        .unwrap()
+                        .citizens
+                        .into_values()
+                        .map(|c| c.name)
+                        .collect();
+                }
+                docs::DocumentKind::SessionLog => {
+                    longest = longest.max(SessionLogDoc::read(&doc).unwrap().sessions.len());
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(names.len(), 12);
+        assert!(names.contains(&"Karen Jensen 2".to_string()), "{names:?}");
+        // 8 weeks at 2–3 sessions a week.
+        assert!(longest >= 16, "{longest}");
     }
 }

@@ -1,26 +1,17 @@
 //! The local API end to end over its router (no sockets): a signed-in device with one course
 //! plays a whole session, and every kind of bad request gets the `{kind, message}` error.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+mod common;
+use common::{router, LocalApi};
+
+use axum::http::StatusCode;
 use homerehab_app_api as api;
 use homerehab_core::store::{now_ms, Identity, Store};
-use homerehab_local_api::http::{self, Dirs};
-use homerehab_local_api::ops::Core;
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
-use http_body_util::BodyExt;
-use serde::de::DeserializeOwned;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use tower::ServiceExt;
-
-fn assets() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets")
-}
 
 struct Device {
-    app: axum::Router,
+    api: LocalApi,
     course: CourseId,
     _dir: tempfile::TempDir,
 }
@@ -47,7 +38,7 @@ fn device() -> Device {
             role: Role::Assistant,
             team_id: team,
             // Nothing listens on port 9 of loopback: every sync fails as offline.
-            server_url: "http://127.0.0.1:9".into(),
+            server_url: OFFLINE.into(),
             token: "t".into(),
             expires_at: now_ms() + 3_600_000,
             municipality_id: None,
@@ -82,64 +73,19 @@ fn device() -> Device {
     std::fs::create_dir(&ui).unwrap();
     std::fs::write(ui.join("index.html"), "<html>ui</html>").unwrap();
     Device {
-        app: router(store, dir.path()),
+        api: router(store, dir.path(), OFFLINE),
         course: course.id,
         _dir: dir,
     }
 }
 
-/// The local API over `store`, as `homerehab-app` builds it.
-fn router(store: Store, dir: &Path) -> axum::Router {
-    let library = homerehab_core::library::load(&assets()).unwrap();
-    let core = Core::new(
-        Arc::new(Mutex::new(store)),
-        Arc::new(library),
-        "http://127.0.0.1:9".into(),
-    );
-    http::app(
-        Arc::new(core),
-        &Dirs {
-            ui: dir.join("dist"),
-            illustrations: assets().join("illustrations"),
-        },
-    )
-}
+// Nothing listens on port 9 of loopback: every sync fails as offline.
+const OFFLINE: &str = "http://127.0.0.1:9";
 
-impl Device {
-    async fn call(&self, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Vec<u8>) {
-        let mut req = Request::builder().method(method).uri(uri);
-        if body.is_some() {
-            req = req.header("content-type", "application/json");
-        }
-        let req = req
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        (status, bytes.to_vec())
-    }
-
-    async fn ok<T: DeserializeOwned>(&self, method: &str, uri: &str, body: Option<&str>) -> T {
-        let (status, bytes) = self.call(method, uri, body).await;
-        assert_eq!(
-            status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&bytes)
-        );
-        serde_json::from_slice(&bytes).unwrap()
-    }
-
-    async fn err(
-        &self,
-        method: &str,
-        uri: &str,
-        body: Option<&str>,
-    ) -> (StatusCode, api::ApiError) {
-        let (status, bytes) = self.call(method, uri, body).await;
-        assert!(!status.is_success(), "{}", String::from_utf8_lossy(&bytes));
-        (status, serde_json::from_slice(&bytes).unwrap())
+impl std::ops::Deref for Device {
+    type Target = LocalApi;
+    fn deref(&self) -> &LocalApi {
+        &self.api
     }
 }
 
@@ -368,7 +314,7 @@ impl Device {
     fn restart(&mut self, idle_ms: i64) {
         let mut store = Store::open(self._dir.path()).unwrap();
         store.set_idle_lock(idle_ms);
-        self.app = router(store, self._dir.path());
+        self.api = router(store, self._dir.path(), OFFLINE);
     }
 
     async fn lock_state(&self) -> api::LockState {
@@ -484,7 +430,7 @@ async fn five_wrong_pins_require_signing_in_again_and_keep_the_data() {
     assert_eq!(e.kind, api::ErrorKind::Offline);
     assert_eq!(d.lock_state().await, api::LockState::SignInRequired);
     // The session started before the lockout is still on the device (read with the core).
-    drop(d.app);
+    drop(d.api);
     let store = Store::open(d._dir.path()).unwrap();
     assert_eq!(store.sessions(d.course).unwrap().len(), 1);
     assert_eq!(

@@ -6,85 +6,26 @@
 //! Its own test binary (not in `api.rs`), so its server processes and password hashing do not
 //! run beside `api.rs`'s timing-sensitive idle-lock test.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+mod common;
+use common::{router, LocalApi};
+
+use axum::http::StatusCode;
 use homerehab_app_api as api;
 use homerehab_core::store::{now_ms, Store};
-use homerehab_local_api::http::{self, Dirs};
-use homerehab_local_api::ops::Core;
 use homerehab_shared::ids::*;
-use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use tower::ServiceExt;
-
-fn assets() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets")
-}
+use std::path::PathBuf;
 
 /// A device: the local API over its own store in a temp dir.
 struct Device {
-    app: axum::Router,
+    api: LocalApi,
     dir: tempfile::TempDir,
 }
 
-/// The local API over `store`, signing in to the sync server at `server`.
-fn router_to(store: Store, dir: &Path, server: &str) -> axum::Router {
-    let library = homerehab_core::library::load(&assets()).unwrap();
-    let core = Core::new(
-        Arc::new(Mutex::new(store)),
-        Arc::new(library),
-        server.into(),
-    );
-    http::app(
-        Arc::new(core),
-        &Dirs {
-            ui: dir.join("dist"),
-            illustrations: assets().join("illustrations"),
-        },
-    )
-}
-
-impl Device {
-    async fn call(&self, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Vec<u8>) {
-        let mut req = Request::builder().method(method).uri(uri);
-        if body.is_some() {
-            req = req.header("content-type", "application/json");
-        }
-        let req = req
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        (status, bytes.to_vec())
-    }
-
-    async fn ok<T: DeserializeOwned>(&self, method: &str, uri: &str, body: Option<&str>) -> T {
-        let (status, bytes) = self.call(method, uri, body).await;
-        assert_eq!(
-            status,
-            StatusCode::OK,
-            "{method} {uri}: {}",
-            String::from_utf8_lossy(&bytes)
-        );
-        serde_json::from_slice(&bytes).unwrap()
-    }
-
-    async fn err(
-        &self,
-        method: &str,
-        uri: &str,
-        body: Option<&str>,
-    ) -> (StatusCode, api::ApiError) {
-        let (status, bytes) = self.call(method, uri, body).await;
-        assert!(
-            !status.is_success(),
-            "{method} {uri}: {}",
-            String::from_utf8_lossy(&bytes)
-        );
-        (status, serde_json::from_slice(&bytes).unwrap())
+impl std::ops::Deref for Device {
+    type Target = LocalApi;
+    fn deref(&self) -> &LocalApi {
+        &self.api
     }
 }
 
@@ -188,7 +129,7 @@ impl SyncServer {
         let store = Store::open(dir.path()).unwrap();
         std::fs::create_dir(dir.path().join("dist")).unwrap();
         let d = Device {
-            app: router_to(store, dir.path(), &self.url),
+            api: router(store, dir.path(), &self.url),
             dir,
         };
         let body = format!(r#"{{"username":"{username}","password":"{PASSWORD}"}}"#);

@@ -117,6 +117,17 @@ impl Nav {
             .with(|s| s.as_ref().is_some_and(|s| s.lock == LockState::Locked))
     }
 
+    /// Runs `load` again whenever a sync has finished (the page follows what it brought in).
+    pub fn reload_on_sync(self, load: impl Fn() + 'static) {
+        Effect::new(move |prev: Option<Option<i64>>| {
+            let last = self.status.get().and_then(|s| s.last_sync);
+            if prev.is_some_and(|p| p != last) {
+                load();
+            }
+            last
+        });
+    }
+
     /// Fetches the sync status now (after every write, so "N ændringer venter" is current).
     pub fn refresh_status(self) {
         leptos::task::spawn_local(async move {

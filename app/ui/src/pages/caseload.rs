@@ -97,13 +97,7 @@ pub fn Caseload() -> impl IntoView {
     let load =
         move || leptos::task::spawn_local(async move { rows.set(Some(api::caseload().await)) });
     load();
-    Effect::new(move |prev: Option<Option<i64>>| {
-        let last = nav.status.get().and_then(|s| s.last_sync);
-        if prev.is_some_and(|p| p != last) {
-            load();
-        }
-        last
-    });
+    nav.reload_on_sync(load);
     let shown = move || {
         rows.get().map(|r| {
             r.map(|mut list| {

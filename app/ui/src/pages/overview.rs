@@ -25,13 +25,7 @@ pub fn Overview() -> impl IntoView {
     let load =
         move || leptos::task::spawn_local(async move { data.set(Some(api::overview().await)) });
     load();
-    Effect::new(move |prev: Option<Option<i64>>| {
-        let last = nav.status.get().and_then(|s| s.last_sync);
-        if prev.is_some_and(|p| p != last) {
-            load();
-        }
-        last
-    });
+    nav.reload_on_sync(load);
     view! {
         <section class="overview" data-testid="overview">
             {move || match data.get() {

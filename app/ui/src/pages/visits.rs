@@ -26,14 +26,7 @@ pub fn Visits(notice: Option<Notice>) -> impl IntoView {
         leptos::task::spawn_local(async move { visits.set(Some(api::visits().await)) });
     };
     load();
-    // The list follows what a sync brings in.
-    Effect::new(move |prev: Option<Option<i64>>| {
-        let last = nav.status.get().and_then(|s| s.last_sync);
-        if prev.is_some_and(|p| p != last) {
-            load();
-        }
-        last
-    });
+    nav.reload_on_sync(load);
 
     // The photos and videos held offline for the programs (fetched when online).
     let media = RwSignal::new(None::<MediaStatus>);

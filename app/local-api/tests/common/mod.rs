@@ -1,0 +1,87 @@
+//! What the local API's test binaries share: the router over a store, as `homerehab-app`
+//! builds it, and calling it without sockets.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use homerehab_app_api as api;
+use homerehab_core::store::Store;
+use homerehab_local_api::http::{self, Dirs};
+use homerehab_local_api::ops::Core;
+use http_body_util::BodyExt;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+
+pub fn assets() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets")
+}
+
+/// The local API over `store` (UI files in `dir/dist`), signing in to the sync server at
+/// `server`.
+pub fn router(store: Store, dir: &Path, server: &str) -> LocalApi {
+    let library = homerehab_core::library::load(&assets()).unwrap();
+    let core = Core::new(
+        Arc::new(Mutex::new(store)),
+        Arc::new(library),
+        server.into(),
+    );
+    LocalApi {
+        app: http::app(
+            Arc::new(core),
+            &Dirs {
+                ui: dir.join("dist"),
+                illustrations: assets().join("illustrations"),
+            },
+        ),
+    }
+}
+
+/// One device's local API, called request by request.
+pub struct LocalApi {
+    pub app: axum::Router,
+}
+
+impl LocalApi {
+    pub async fn call(&self, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Vec<u8>) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let req = req
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, bytes.to_vec())
+    }
+
+    /// The answer of a call that must succeed.
+    pub async fn ok<T: DeserializeOwned>(&self, method: &str, uri: &str, body: Option<&str>) -> T {
+        let (status, bytes) = self.call(method, uri, body).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{method} {uri}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// The status and `{kind, message}` of a call that must fail.
+    pub async fn err(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<&str>,
+    ) -> (StatusCode, api::ApiError) {
+        let (status, bytes) = self.call(method, uri, body).await;
+        assert!(
+            !status.is_success(),
+            "{method} {uri}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+}
