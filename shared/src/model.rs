@@ -359,6 +359,43 @@ impl Course {
         }
     }
 
+    /// Moves the course on: planned → active, active ⇄ paused, active or paused → completed,
+    /// and any open course → ended early (with the reason, which a pause may also give).
+    /// A completed or ended course stays so: a new course is made instead.
+    pub fn change_status(
+        &mut self,
+        next: CourseStatus,
+        reason: Option<String>,
+    ) -> Result<(), Invalid> {
+        use CourseStatus::*;
+        let allowed = matches!(
+            (self.status, next),
+            (Planned, Active)
+                | (Active, Paused)
+                | (Paused, Active)
+                | (Active | Paused, Completed)
+                | (Planned | Active | Paused, EndedEarly)
+        );
+        if !allowed {
+            return Err(invalid(
+                "course.status",
+                format!("a {:?} course cannot become {:?}", self.status, next),
+            ));
+        }
+        let reason = reason
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty());
+        if next == EndedEarly && reason.is_none() {
+            return Err(invalid(
+                "course.status_reason",
+                "say why the course ended early",
+            ));
+        }
+        self.status = next;
+        self.status_reason = reason;
+        self.validate()
+    }
+
     pub fn validate(&self) -> Result<(), Invalid> {
         if self.legal_basis.0.trim().is_empty() {
             return Err(invalid("course.legal_basis", "is empty"));
@@ -585,6 +622,34 @@ mod tests {
 
     pub(crate) fn dosage() -> Dosage {
         Dosage::reps(3, 10)
+    }
+
+    #[test]
+    fn a_course_moves_on_but_never_back_from_its_end() {
+        use CourseStatus::*;
+        let mut c = Course::new(
+            CitizenId::new(),
+            TeamId::new(),
+            UserId::new(),
+            "2026-11-02",
+            0,
+        );
+        assert!(
+            c.change_status(Completed, None).is_err(),
+            "planned cannot complete"
+        );
+        c.change_status(Active, None).unwrap();
+        c.change_status(Paused, Some("Indlagt".into())).unwrap();
+        assert_eq!(c.status_reason.as_deref(), Some("Indlagt"));
+        c.change_status(Active, None).unwrap();
+        assert_eq!(c.status_reason, None);
+        let err = c.change_status(EndedEarly, Some("  ".into())).unwrap_err();
+        assert_eq!(err.field, "course.status_reason");
+        c.change_status(Completed, None).unwrap();
+        assert!(
+            c.change_status(Active, None).is_err(),
+            "a completed course stays so"
+        );
     }
 
     #[test]

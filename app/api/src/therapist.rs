@@ -368,3 +368,12 @@ pub struct TeamOverview {
     pub staff: Vec<StaffActivity>,
     pub courses: Vec<CaseloadRow>,
 }
+
+/// `POST /api/courses/{id}/status`: pause, resume, complete or end a course early (with why).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourseStatusChange {
+    /// `active`, `paused`, `completed` or `ended_early`.
+    pub status: String,
+    /// Required when ending early; may say why a course pauses.
+    pub reason: Option<String>,
+}

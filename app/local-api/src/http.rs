@@ -80,6 +80,7 @@ pub fn app(core: Arc<Core>, dirs: &Dirs) -> Router {
         .route("/assessment-kinds", get(assessment_kinds))
         .route("/courses/{course}/assessments", post(add_assessment))
         .route("/overview", get(overview))
+        .route("/courses/{course}/status", post(set_course_status))
         .route("/library/exercises", post(put_local_exercise))
         .route("/library/templates", post(put_local_template))
         .route(
@@ -325,6 +326,14 @@ async fn upload_media(
     ops::upload_media(&core, &exercise, q, content_type, body.to_vec())
         .await
         .map(Json)
+}
+
+async fn set_course_status(
+    State(core): State<AppState>,
+    Path(course): Path<String>,
+    Body(req): Body<api::CourseStatusChange>,
+) -> Result<Json<api::Saved>> {
+    ops::set_course_status(&core, &course, req).map(Json)
 }
 
 async fn withdraw_media(

@@ -592,6 +592,41 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
         )
         .await;
     assert!(e.message.contains("CPR"), "{}", e.message);
+    // A course's status moves on only as the rules allow, and ending early needs a reason.
+    let status = format!("/api/courses/{c}/status");
+    let e = therapist
+        .refused(
+            "POST",
+            &status,
+            Some(&serde_json::json!({"status": "sleeping", "reason": null})),
+        )
+        .await;
+    assert!(e.message.contains("not a course status"), "{}", e.message);
+    let e = therapist
+        .refused(
+            "POST",
+            &status,
+            Some(&serde_json::json!({"status": "ended_early", "reason": ""})),
+        )
+        .await;
+    assert!(e.message.contains("why"), "{}", e.message);
+    let _: api::Saved = therapist
+        .post(
+            &status,
+            &serde_json::json!({"status": "paused", "reason": "Indlagt"}),
+        )
+        .await;
+    let rows: Vec<api::CaseloadRow> = therapist.ok("GET", "/api/caseload", None).await;
+    assert_eq!(
+        rows.iter().find(|r| r.course_id == c).unwrap().status,
+        "paused"
+    );
+    let _: api::Saved = therapist
+        .post(
+            &status,
+            &serde_json::json!({"status": "active", "reason": null}),
+        )
+        .await;
     therapist.sync().await;
 
     // The leader reads everything and writes nothing.

@@ -224,6 +224,15 @@ pub async fn overview(core: State<'_, Core>) -> Result<api::TeamOverview> {
     ops::overview(&core)
 }
 
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_course_status(
+    core: State<'_, Core>,
+    course: String,
+    body: api::CourseStatusChange,
+) -> Result<api::Saved> {
+    ops::set_course_status(&core, &course, body)
+}
+
 // ---- the municipality's own library and media -------------------------------------------------
 // (Uploading a photo or video is not a command yet: its body is the file's bytes.)
 
@@ -316,6 +325,7 @@ registered![
     assessment_kinds,
     add_assessment,
     overview,
+    set_course_status,
     put_local_exercise,
     put_local_template,
     withdraw_media,

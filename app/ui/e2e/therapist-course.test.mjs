@@ -295,4 +295,14 @@ test('a course from the therapist, trained offline on a tablet, back in the hist
   await leader.getByTestId('case-row').filter({ hasText: CITIZEN }).click();
   await leader.getByTestId('history').waitFor();
   assert.equal(await leader.getByTestId('course-tab-program').count(), 0);
+
+  // At the end of the course the therapist completes it; it leaves the tablet's visits.
+  await therapist.getByTestId('course-tab-program').click();
+  await therapist.getByTestId('course-completed').click();
+  await therapist.getByTestId('course-status-label').filter({ hasText: 'Afsluttet' }).waitFor();
+  await syncNow(therapist);
+  await tablet.goto(`http://127.0.0.1:${ports.tablet}/`);
+  await tablet.getByTestId('visit').first().waitFor();
+  await syncNow(tablet);
+  await tablet.getByTestId('visit').filter({ hasText: CITIZEN }).waitFor({ state: 'detached' });
 });

@@ -399,6 +399,11 @@ pub async fn add_assessment(course: &str, req: NewAssessment) -> Result<Assessme
     call(Call::post("add_assessment", path, Some(req)).arg("course", course)).await
 }
 
+pub async fn set_course_status(course: &str, req: CourseStatusChange) -> Result<Saved, ApiError> {
+    let path = "/courses/{course}/status".into();
+    call(Call::post("set_course_status", path, Some(req)).arg("course", course)).await
+}
+
 pub async fn overview() -> Result<TeamOverview, ApiError> {
     call(Call::get("overview", "/overview".into())).await
 }

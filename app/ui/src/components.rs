@@ -1,6 +1,7 @@
 //! Pieces used on every page.
 
 mod chart;
+mod course_status;
 mod keypad;
 mod library_search;
 mod nav_tabs;
@@ -8,6 +9,7 @@ mod status_bar;
 mod timer;
 
 pub use chart::TrendChart;
+pub use course_status::CourseStatus;
 pub use keypad::Keypad;
 pub use library_search::LibrarySearchPanel;
 pub use nav_tabs::NavTabs;

@@ -233,6 +233,12 @@ pub struct ThTexts {
     pub media_on_device: fn(&str, &str) -> String,
     pub fetch_media_now: &'static str,
     pub media_missing: &'static str,
+    pub start_course: &'static str,
+    pub pause_course: &'static str,
+    pub resume_course: &'static str,
+    pub complete_course: &'static str,
+    pub end_course_early: &'static str,
+    pub why_ended: &'static str,
 }
 
 pub const DA_TH: ThTexts = ThTexts {
@@ -376,6 +382,12 @@ pub const DA_TH: ThTexts = ThTexts {
     media_on_device: |held, budget| format!("Billeder og video på tabletten: {held} af {budget}"),
     fetch_media_now: "Hent billeder og video nu",
     media_missing: "Ikke hentet endnu",
+    start_course: "Start forløbet",
+    pause_course: "Sæt på pause",
+    resume_course: "Genoptag",
+    complete_course: "Afslut forløbet",
+    end_course_early: "Afbryd forløbet",
+    why_ended: "Hvorfor afbrydes forløbet?",
 };
 
 pub const EN_TH: ThTexts = ThTexts {
@@ -515,6 +527,12 @@ pub const EN_TH: ThTexts = ThTexts {
     media_on_device: |held, budget| format!("Photos and video on the tablet: {held} of {budget}"),
     fetch_media_now: "Fetch photos and video now",
     media_missing: "Not fetched yet",
+    start_course: "Start the course",
+    pause_course: "Pause",
+    resume_course: "Resume",
+    complete_course: "Complete the course",
+    end_course_early: "End the course early",
+    why_ended: "Why does the course end early?",
 };
 
 fn da_this_week(done: u32, of: u32) -> String {

@@ -813,6 +813,33 @@ pub fn assessment_kinds(core: &Core, lang: Lang) -> Result<Vec<api::AssessmentKi
         .collect())
 }
 
+/// `POST /api/courses/{course}/status`: pause, resume, complete or end the course early.
+pub fn set_course_status(
+    core: &Core,
+    course: &str,
+    req: api::CourseStatusChange,
+) -> Result<api::Saved> {
+    let id = course_id(course)?;
+    let mut store = core.data()?;
+    allowed(&store, Need::EditCourse)?;
+    let next = match req.status.as_str() {
+        "active" => CourseStatus::Active,
+        "paused" => CourseStatus::Paused,
+        "completed" => CourseStatus::Completed,
+        "ended_early" => CourseStatus::EndedEarly,
+        other => {
+            return Err(Error::invalid(format!(
+                "`{other}` is not a course status; use active, paused, completed or ended_early"
+            )))
+        }
+    };
+    let mut course = course_of(&store.course_doc(id)?)?.clone();
+    course.change_status(next, req.reason).map_err(invalid)?;
+    store.update_course(&course)?;
+    tracing::info!(course = %id, status = course_status_label(next), "course status changed");
+    Ok(api::Saved { saved: true })
+}
+
 /// `POST /api/courses/{course}/assessments?lang=`: records a result; the unit comes from the
 /// kind, the value must be one the test can give.
 pub fn add_assessment(

@@ -33,14 +33,21 @@ pub fn StatusBar() -> impl IntoView {
         if syncing.get() {
             Some(SyncState::Syncing)
         } else {
-            nav.status.get().map(|s| s.state)
+            nav.status
+                .get()
+                .filter(|s| s.lock != LockState::SignedOut)
+                .map(|s| s.state)
         }
     };
     let text = move || {
         let t = i18n.t();
-        let Some(Status { waiting, .. }) = nav.status.get() else {
+        let Some(Status { waiting, lock, .. }) = nav.status.get() else {
             return String::new();
         };
+        // Before anyone signs in there is nothing to sync: "offline" would only alarm.
+        if lock == LockState::SignedOut {
+            return String::new();
+        }
         match state() {
             Some(SyncState::Syncing) => t.syncing.to_string(),
             Some(SyncState::Offline) if waiting > 0 => {

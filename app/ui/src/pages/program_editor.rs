@@ -4,7 +4,7 @@
 //! the app core writes only what changed, as one listed revision, so an edit made meanwhile on
 //! another device to another line merges.
 
-use crate::components::LibrarySearchPanel;
+use crate::components::{CourseStatus, LibrarySearchPanel};
 use crate::i18n::use_i18n;
 use crate::pages::caseload::date_time_text;
 use crate::{api, use_nav};
@@ -348,6 +348,7 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
                             {(i18n.t().th.frame_text)(p.planned_weeks, p.sessions_per_week, p.minutes_per_session)}</span>
                         <span class="badge" data-testid="revision-number">{(i18n.t().th.revision_n)(p.revision_number)}</span>
                     </div>
+                    <CourseStatus course=p.course_id.clone() status=p.status.clone() />
                     {(!p.conflicts.is_empty()).then(|| view! {
                         <div class="notice warn" data-testid="program-conflicts">
                             <strong>{i18n.t().th.conflicts_title}</strong>
