@@ -110,6 +110,73 @@ pub struct AuthService {
     store: Arc<dyn Store>,
     passwords: Passwords,
     token_ttl: Duration,
+    throttle: LoginThrottle,
+}
+
+/// Wrong passwords allowed per username within [`LOGIN_WINDOW_MS`] before sign-in is refused
+/// for the rest of the window (even with the right password): an attacker on the network gets
+/// a handful of guesses per quarter hour, a person who mistyped waits at most that long.
+pub const MAX_FAILED_LOGINS: u32 = 5;
+pub const LOGIN_WINDOW_MS: Millis = 15 * 60 * 1000;
+/// Usernames tracked at most; beyond that the oldest windows are dropped (memory stays bounded
+/// however many names an attacker tries).
+const THROTTLE_CAPACITY: usize = 10_000;
+
+/// Failed sign-ins per username (lower case), in this process. Several servers over one
+/// database each keep their own count, so the limit is per server.
+#[derive(Default)]
+struct LoginThrottle {
+    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, Millis)>>,
+}
+
+impl LoginThrottle {
+    fn key(username: &str) -> String {
+        username.trim().to_lowercase()
+    }
+
+    /// When the window of a refused username ends, if it is refused now.
+    fn refused_until(&self, username: &str, now: Millis) -> Option<Millis> {
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match failures.get(&Self::key(username)) {
+            Some(&(count, since))
+                if count >= MAX_FAILED_LOGINS && now < since + LOGIN_WINDOW_MS =>
+            {
+                Some(since + LOGIN_WINDOW_MS)
+            }
+            _ => None,
+        }
+    }
+
+    fn failed(&self, username: &str, now: Millis) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if failures.len() >= THROTTLE_CAPACITY {
+            failures.retain(|_, (_, since)| now < *since + LOGIN_WINDOW_MS);
+            if failures.len() >= THROTTLE_CAPACITY {
+                failures.clear();
+            }
+        }
+        let entry = failures.entry(Self::key(username)).or_insert((0, now));
+        if now >= entry.1 + LOGIN_WINDOW_MS {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+    }
+
+    fn succeeded(&self, username: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        failures.remove(&Self::key(username));
+    }
+}
+
+/// The answer to a sign-in.
+pub enum LoginOutcome {
+    Accepted(Login),
+    /// Wrong username or password (deliberately not saying which).
+    Refused,
+    /// Too many wrong passwords for this username: try again after this time.
+    Throttled {
+        until: Millis,
+    },
 }
 
 fn token_hash(token_bytes: &[u8]) -> [u8; 32] {
@@ -122,6 +189,7 @@ impl AuthService {
             store,
             passwords: Passwords::new(config.password_cost),
             token_ttl: config.token_ttl,
+            throttle: LoginThrottle::default(),
         }
     }
 
@@ -129,13 +197,20 @@ impl AuthService {
         &self.passwords
     }
 
-    /// `None` when the username or password is wrong (deliberately not saying which).
-    pub fn login(&self, username: &str, password: &str, actor: &ActorId) -> Result<Option<Login>> {
+    /// Signs in; refused for a wrong username or password, throttled after
+    /// [`MAX_FAILED_LOGINS`] wrong ones for the username within [`LOGIN_WINDOW_MS`].
+    pub fn login(&self, username: &str, password: &str, actor: &ActorId) -> Result<LoginOutcome> {
+        let now = now_ms();
+        if let Some(until) = self.throttle.refused_until(username, now) {
+            return Ok(LoginOutcome::Throttled { until });
+        }
         let user = self.store.user_by_username(username)?;
         let hash = user.as_ref().map(|u| u.password_hash.as_str());
         if !self.passwords.verify(hash, password) {
-            return Ok(None);
+            self.throttle.failed(username, now);
+            return Ok(LoginOutcome::Refused);
         }
+        self.throttle.succeeded(username);
         let user = user.expect("verify fails without a hash");
         self.store.register_actor(user.user.id, actor)?;
         let mut raw = [0u8; 32];
@@ -144,7 +219,7 @@ impl AuthService {
         let expires_at = now.saturating_add(self.token_ttl.as_millis() as Millis);
         self.store
             .insert_token(&token_hash(&raw), user.user.id, expires_at, now)?;
-        Ok(Some(Login {
+        Ok(LoginOutcome::Accepted(Login {
             token: hex::encode(raw),
             expires_at,
             user,

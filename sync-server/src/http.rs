@@ -13,12 +13,12 @@
 //! | `GET /healthz`   | —                             | `ok` when the database answers  |
 //! | `GET /metrics`   | —                             | Prometheus text                 |
 
-use crate::auth::{bearer, AuthService, Authenticated};
+use crate::auth::{bearer, AuthService, Authenticated, LoginOutcome};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::media::MediaFiles;
 use crate::metrics;
-use crate::store::{MediaRecord, SqliteStore, Store};
+use crate::store::{now_ms, MediaRecord, SqliteStore, Store};
 use crate::sync::Syncer;
 use automerge::ActorId;
 use axum::body::Bytes;
@@ -143,9 +143,16 @@ async fn login(
     let Json(req) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
     let actor = parse_actor(&req.actor_id)?;
     let auth = state.auth.clone();
-    let login = blocking(move || auth.login(&req.username, &req.password, &actor))
-        .await?
-        .ok_or(ApiError::Unauthorized("wrong username or password"))?;
+    let login = match blocking(move || auth.login(&req.username, &req.password, &actor)).await? {
+        LoginOutcome::Accepted(login) => login,
+        LoginOutcome::Refused => return Err(ApiError::Unauthorized("wrong username or password")),
+        LoginOutcome::Throttled { until } => {
+            tracing::warn!("sign-in throttled after repeated wrong passwords");
+            return Err(ApiError::TooManyRequests {
+                retry_after_s: ((until - now_ms()) / 1000).max(1) as u64,
+            });
+        }
+    };
     tracing::info!(user = %login.user.user.id, "login");
     let store = state.store.clone();
     let team_id = login.user.user.team_id;
@@ -405,6 +412,8 @@ pub enum ApiError {
     NotFound(String),
     /// 413: the body exceeds the limit, compressed or decompressed.
     PayloadTooLarge(String),
+    /// 429: too many wrong passwords for this username; `Retry-After` says when to try again.
+    TooManyRequests { retry_after_s: u64 },
     /// 500: logged here, never sent.
     Internal(Error),
 }
@@ -458,6 +467,17 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m),
+            ApiError::TooManyRequests { retry_after_s } => {
+                let body = Json(homerehab_shared::api::ErrorBody {
+                    error: "too_many_attempts".into(),
+                    message: format!(
+                        "too many wrong passwords; try again in {} minutes",
+                        retry_after_s.div_ceil(60)
+                    ),
+                });
+                let retry = [(header::RETRY_AFTER, retry_after_s.to_string())];
+                return (StatusCode::TOO_MANY_REQUESTS, retry, body).into_response();
+            }
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
                 (

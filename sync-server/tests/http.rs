@@ -300,6 +300,34 @@ async fn login_refuses_wrong_password_unknown_user_and_bad_actor_ids() {
 }
 
 #[tokio::test]
+async fn repeated_wrong_passwords_throttle_that_username_only() {
+    let f = fixture();
+    let actor = fresh_actor().to_hex_string();
+    for _ in 0..homerehab_sync_server::auth::MAX_FAILED_LOGINS {
+        let (status, _) = call(&f.app, login_request("assistent1", "guess-again", &actor)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // Now even the right password waits, and the answer says for how long.
+    let resp = f
+        .app
+        .clone()
+        .oneshot(login_request("Assistent1", PASSWORD, &actor))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = resp.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=15 * 60).contains(&retry), "{retry}");
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(error_kind(&body), "too_many_attempts");
+    // Another user signs in as usual.
+    login(&f.app, "terapeut1", &fresh_actor()).await;
+}
+
+#[tokio::test]
 async fn an_actor_id_belongs_to_one_user() {
     let f = fixture();
     let actor = fresh_actor();

@@ -45,6 +45,8 @@ pub enum ErrorKind {
     Locked,
     /// The PIN was wrong; `attempts_left` says how many tries remain.
     WrongPin,
+    /// Too many wrong passwords for this username: the server refuses sign-in for a while.
+    TooManyAttempts,
     /// The signed-in person's role may not do this (an assistant editing a program, a leader
     /// creating a course).
     Forbidden,

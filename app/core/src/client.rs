@@ -74,6 +74,10 @@ pub async fn login(
                 status: 401,
                 message,
             } => CoreError::SignIn(message),
+            CoreError::Server {
+                status: 429,
+                message,
+            } => CoreError::SignInThrottled(message),
             e => e,
         });
     }

@@ -25,6 +25,9 @@ pub enum CoreError {
     Server { status: u16, message: String },
     #[error("sign-in failed: {0}")]
     SignIn(String),
+    /// The server refuses sign-in for a while after repeated wrong passwords.
+    #[error("too many wrong passwords; try again later: {0}")]
+    SignInThrottled(String),
     #[error("the exercise library could not be read: {0}")]
     Library(String),
     #[error("the server's answer could not be read: {0}")]

@@ -43,6 +43,7 @@ impl Error {
         match self.0.kind {
             ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::NotSignedIn | ErrorKind::SignIn => StatusCode::UNAUTHORIZED,
+            ErrorKind::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Offline => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Server => StatusCode::BAD_GATEWAY,
@@ -78,6 +79,7 @@ impl From<CoreError> for Error {
             CoreError::Locked => ErrorKind::Locked,
             CoreError::WrongPin { .. } => ErrorKind::WrongPin,
             CoreError::SignIn(_) => ErrorKind::SignIn,
+            CoreError::SignInThrottled(_) => ErrorKind::TooManyAttempts,
             CoreError::Offline(_) => ErrorKind::Offline,
             CoreError::Server { .. } => ErrorKind::Server,
             CoreError::Schema(SchemaError::Invalid(_)) => ErrorKind::Invalid,

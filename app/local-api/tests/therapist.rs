@@ -683,4 +683,26 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
             "{uri}"
         );
     }
+
+    // Someone guessing the leader's password on the leader's device: after five wrong ones
+    // the server refuses for a while, and the device says so (not "wrong password").
+    let guess = r#"{"username":"leder1","password":"gaet-igen-1234"}"#;
+    for _ in 0..5 {
+        let (code, e) = leader.err("POST", "/api/login", Some(guess)).await;
+        assert_eq!(
+            (code, e.kind),
+            (StatusCode::UNAUTHORIZED, api::ErrorKind::SignIn)
+        );
+    }
+    let right = format!(r#"{{"username":"leder1","password":"{PASSWORD}"}}"#);
+    let (code, e) = leader.err("POST", "/api/login", Some(&right)).await;
+    assert_eq!(
+        (code, e.kind),
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            api::ErrorKind::TooManyAttempts
+        ),
+        "{}",
+        e.message
+    );
 }

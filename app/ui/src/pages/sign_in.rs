@@ -2,7 +2,7 @@
 
 use crate::i18n::use_i18n;
 use crate::{api, use_nav, Page};
-use homerehab_app_api::LockState;
+use homerehab_app_api::{ErrorKind, LockState};
 use leptos::prelude::*;
 
 #[component]
@@ -26,7 +26,12 @@ pub fn SignIn() -> impl IntoView {
                     nav.refresh_status();
                     nav.go(Page::ChoosePin);
                 }
-                Err(e) => error.set(Some(e.message)),
+                // Said in the person's language; other errors (offline…) keep the core's words.
+                Err(e) => error.set(Some(match e.kind {
+                    ErrorKind::SignIn => i18n.t().wrong_password.to_string(),
+                    ErrorKind::TooManyAttempts => i18n.t().too_many_attempts.to_string(),
+                    _ => e.message,
+                })),
             }
             busy.set(false);
         });
