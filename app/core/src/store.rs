@@ -776,14 +776,8 @@ impl Store {
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(CourseRow {
-                id: r
-                    .get::<_, String>(0)?
-                    .parse()
-                    .map_err(|_| rusqlite::Error::InvalidQuery)?,
-                citizen_id: r
-                    .get::<_, String>(1)?
-                    .parse()
-                    .map_err(|_| rusqlite::Error::InvalidQuery)?,
+                id: views::parse_id(r, 0)?,
+                citizen_id: views::parse_id(r, 1)?,
                 citizen_name: r.get(2)?,
                 legal_basis: r.get(3)?,
                 status: r.get(4)?,
@@ -801,17 +795,15 @@ impl Store {
             "SELECT id, course_id, performed_by, program_revision, started_at, status, set_count
              FROM sessions WHERE course_id = ?1 ORDER BY started_at, id",
         )?;
-        let parse = |s: String| s.parse().map_err(|_| rusqlite::Error::InvalidQuery);
         let rows = stmt.query_map([course.to_string()], |r| {
             Ok(SessionRow {
-                id: parse(r.get(0)?).map(SessionId)?,
-                course_id: parse(r.get(1)?).map(CourseId)?,
-                performed_by: parse(r.get(2)?).map(UserId)?,
-                program_revision: r
-                    .get::<_, Option<String>>(3)?
-                    .map(parse)
-                    .transpose()?
-                    .map(RevisionId),
+                id: views::parse_id(r, 0)?,
+                course_id: views::parse_id(r, 1)?,
+                performed_by: views::parse_id(r, 2)?,
+                program_revision: match r.get::<_, Option<String>>(3)? {
+                    Some(_) => Some(views::parse_id(r, 3)?),
+                    None => None,
+                },
                 started_at: r.get(4)?,
                 status: r.get(5)?,
                 set_count: r.get(6)?,

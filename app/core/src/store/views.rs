@@ -9,7 +9,7 @@ use homerehab_shared::model::{Millis, Role};
 use rusqlite::{params, OptionalExtension, Row};
 use std::collections::HashMap;
 
-fn parse_id<T: std::str::FromStr>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
+pub(super) fn parse_id<T: std::str::FromStr>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
     row.get::<_, String>(i)?.parse().map_err(|_| {
         rusqlite::Error::FromSqlConversionFailure(
             i,
