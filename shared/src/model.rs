@@ -125,6 +125,31 @@ pub enum CourseStatus {
     EndedEarly,
 }
 
+impl CourseStatus {
+    pub const ALL: [CourseStatus; 5] = [
+        CourseStatus::Planned,
+        CourseStatus::Active,
+        CourseStatus::Paused,
+        CourseStatus::Completed,
+        CourseStatus::EndedEarly,
+    ];
+
+    /// The stored and transported name (the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CourseStatus::Planned => "planned",
+            CourseStatus::Active => "active",
+            CourseStatus::Paused => "paused",
+            CourseStatus::Completed => "completed",
+            CourseStatus::EndedEarly => "ended_early",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CourseStatus> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
 /// A training course (træningsforløb) for one citizen.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub struct Course {
@@ -622,6 +647,15 @@ mod tests {
 
     pub(crate) fn dosage() -> Dosage {
         Dosage::reps(3, 10)
+    }
+
+    #[test]
+    fn course_status_names_are_the_serde_names() {
+        for c in CourseStatus::ALL {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+            assert_eq!(CourseStatus::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(CourseStatus::parse("sleeping"), None);
     }
 
     #[test]

@@ -218,6 +218,13 @@ fn heads_from_blob(id: DocumentId, blob: &[u8]) -> Result<Vec<Hash>> {
 }
 
 /// Columns: id, kind, team_id, course_id.
+/// A `SELECT id, kind, team_id, course_id, heads` row: the header and its stored heads.
+fn header_and_heads(row: &Row<'_>) -> Result<(Header, Vec<Hash>)> {
+    let header = header_at(row)?;
+    let heads: Vec<u8> = row.get(4)?;
+    Ok((header, heads_from_blob(header.id, &heads)?))
+}
+
 fn header_at(row: &Row<'_>) -> Result<Header> {
     let id = DocumentId(uuid_at(row, 0)?);
     let kind: String = row.get(1)?;
@@ -566,9 +573,7 @@ impl Store for SqliteStore {
         for team in teams {
             let mut rows = stmt.query([id_bytes(&team.0)])?;
             while let Some(row) = rows.next()? {
-                let header = header_at(row)?;
-                let heads: Vec<u8> = row.get(4)?;
-                out.push((header, heads_from_blob(header.id, &heads)?));
+                out.push(header_and_heads(row)?);
             }
         }
         Ok(out)
@@ -583,9 +588,7 @@ impl Store for SqliteStore {
         for id in ids {
             let mut rows = stmt.query([id_bytes(&id.0)])?;
             if let Some(row) = rows.next()? {
-                let header = header_at(row)?;
-                let heads: Vec<u8> = row.get(4)?;
-                out.push((header, heads_from_blob(header.id, &heads)?));
+                out.push(header_and_heads(row)?);
             }
         }
         Ok(out)

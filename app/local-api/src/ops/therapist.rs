@@ -81,24 +81,9 @@ fn name_of(names: &HashMap<UserId, String>, id: UserId) -> String {
         .unwrap_or_else(|| UNKNOWN.to_string())
 }
 
+/// A status as the projections store it; an unknown one reads as planned.
 fn course_status(label: &str) -> CourseStatus {
-    match label {
-        "active" => CourseStatus::Active,
-        "paused" => CourseStatus::Paused,
-        "completed" => CourseStatus::Completed,
-        "ended_early" => CourseStatus::EndedEarly,
-        _ => CourseStatus::Planned,
-    }
-}
-
-fn course_status_label(s: CourseStatus) -> &'static str {
-    match s {
-        CourseStatus::Planned => "planned",
-        CourseStatus::Active => "active",
-        CourseStatus::Paused => "paused",
-        CourseStatus::Completed => "completed",
-        CourseStatus::EndedEarly => "ended_early",
-    }
+    CourseStatus::parse(label).unwrap_or(CourseStatus::Planned)
 }
 
 fn flag_view(f: caseload::Flag) -> api::CourseFlag {
@@ -517,7 +502,7 @@ fn program_view(
         planned_weeks: course.planned_weeks,
         sessions_per_week: course.sessions_per_week,
         minutes_per_session: course.minutes_per_session,
-        status: course_status_label(course.status).to_string(),
+        status: course.status.as_str().to_string(),
         revision_number: revisions.len() as u32,
         lines: doc
             .program
@@ -822,21 +807,18 @@ pub fn set_course_status(
     let id = course_id(course)?;
     let mut store = core.data()?;
     allowed(&store, Need::EditCourse)?;
-    let next = match req.status.as_str() {
-        "active" => CourseStatus::Active,
-        "paused" => CourseStatus::Paused,
-        "completed" => CourseStatus::Completed,
-        "ended_early" => CourseStatus::EndedEarly,
-        other => {
-            return Err(Error::invalid(format!(
-                "`{other}` is not a course status; use active, paused, completed or ended_early"
-            )))
-        }
-    };
+    let next = CourseStatus::parse(&req.status)
+        .filter(|s| *s != CourseStatus::Planned)
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "`{}` is not a course status; use active, paused, completed or ended_early",
+                req.status
+            ))
+        })?;
     let mut course = course_of(&store.course_doc(id)?)?.clone();
     course.change_status(next, req.reason).map_err(invalid)?;
     store.update_course(&course)?;
-    tracing::info!(course = %id, status = course_status_label(next), "course status changed");
+    tracing::info!(course = %id, status = next.as_str(), "course status changed");
     Ok(api::Saved { saved: true })
 }
 

@@ -106,14 +106,7 @@ pub fn Caseload() -> impl IntoView {
                     (f.is_empty() || r.citizen_name.to_lowercase().contains(&f))
                         && (!only_flagged.get() || !r.flags.is_empty())
                 });
-                // Flagged first, then by name.
-                list.sort_by(|a, b| {
-                    b.flags
-                        .len()
-                        .min(1)
-                        .cmp(&a.flags.len().min(1))
-                        .then_with(|| a.citizen_name.cmp(&b.citizen_name))
-                });
+                // In the app core's order (open courses, most flags, name): only filtered here.
                 list
             })
         })
