@@ -7,7 +7,7 @@ use homerehab_shared::docs::{self, CourseDoc, Header, ProgramEdit, SessionLogDoc
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
 use homerehab_shared::sync::sim::{sync, MemoryDevice, MemoryServer, Traffic};
-use homerehab_shared::sync::SyncReport;
+use homerehab_shared::sync::{Refusal, SyncReport};
 use proptest::prelude::*;
 
 struct World {
@@ -326,6 +326,101 @@ fn an_assistant_cannot_write_the_program_and_nothing_is_stored() {
         heads_before
     );
     assert_eq!(w.server.quarantined.len(), 1);
+}
+
+#[test]
+fn a_refused_change_is_kept_reported_and_not_sent_again_until_the_document_changes() {
+    let mut w = World::new();
+    w.converge();
+    let id = DocumentId::course_of(w.course);
+    let who = w.assistants[0].clone();
+    let doc = w.tablets[0].doc_mut(id).unwrap();
+    docs::edit_program(
+        doc,
+        &[ProgramEdit::Upsert(line("push-up", 9.0))],
+        who.user_id,
+        "x",
+        1,
+    )
+    .unwrap();
+    let refused_heads = doc.get_heads();
+    let (report, first) = w.sync_report(1);
+    assert_eq!(report.rejected.len(), 1, "{report:?}");
+    let (refusal, _) = &w.tablets[0].refusals[&id];
+    assert!(
+        matches!(refusal, Refusal::Rejected(r) if !r.is_empty()),
+        "{refusal:?}"
+    );
+    // The next syncs do not send the refused change again (only heads), and keep it.
+    let (again, second) = w.sync_report(1);
+    assert!(again.rejected.is_empty(), "{again:?}");
+    assert!(
+        second.bytes_up * 2 < first.bytes_up,
+        "the refused change was sent again: {} then {} bytes",
+        first.bytes_up,
+        second.bytes_up
+    );
+    assert_eq!(w.tablets[0].docs[&id].1.get_heads(), refused_heads);
+    assert!(w.tablets[0].refusals.contains_key(&id));
+    // The therapist changes the program meanwhile: the tablet receives it and still keeps
+    // (and does not resend) its refused change.
+    let laptop = w.laptop.doc_mut(id).unwrap();
+    docs::edit_program(
+        laptop,
+        &[ProgramEdit::Upsert(line("heel-raise", 4.0))],
+        w.therapist.user_id,
+        "y",
+        2,
+    )
+    .unwrap();
+    w.sync(0);
+    let (third, _) = w.sync_report(1);
+    assert!(
+        third.rejected.is_empty() && third.received == 1,
+        "{third:?}"
+    );
+    let merged = CourseDoc::read(&w.tablets[0].docs[&id].1).unwrap();
+    assert!(merged
+        .program
+        .exercises
+        .values()
+        .any(|l| l.exercise_ref == "push-up"));
+    assert!(merged
+        .program
+        .exercises
+        .values()
+        .any(|l| l.exercise_ref == "heel-raise"));
+    assert!(w.tablets[0].refusals.contains_key(&id));
+    // A new local edit makes the document worth offering again: refused again, said again.
+    let doc = w.tablets[0].doc_mut(id).unwrap();
+    doc.set_actor(w.actors[1].clone());
+    docs::edit_program(
+        doc,
+        &[ProgramEdit::Upsert(line("squat", 10.0))],
+        who.user_id,
+        "z",
+        3,
+    )
+    .unwrap();
+    let (fourth, _) = w.sync_report(1);
+    assert_eq!(fourth.rejected.len(), 1, "{fourth:?}");
+}
+
+#[test]
+fn a_document_the_user_may_not_read_is_refused_as_forbidden_and_then_left_alone() {
+    let mut w = World::new();
+    w.converge();
+    // Another team's assistant on a tablet that holds this team's session log.
+    let stranger = principal(Role::Assistant, TeamId::new());
+    let log = DocumentId::session_log_of(w.course);
+    let (report, _) = sync(&mut w.tablets[0], &mut w.server, &stranger).unwrap();
+    assert!(report.forbidden.contains(&log), "{report:?}");
+    assert_eq!(w.tablets[0].refusals[&log].0, Refusal::Forbidden);
+    let (again, _) = sync(&mut w.tablets[0], &mut w.server, &stranger).unwrap();
+    assert!(
+        again.forbidden.is_empty() && again.offered == 0,
+        "{again:?}"
+    );
 }
 
 #[test]

@@ -125,6 +125,26 @@ pub enum SyncState {
     Synced,
     /// Changes wait for the next sync.
     Waiting,
+    /// The server refused some changes; they are kept on the device and `refused` says why.
+    Refused,
+}
+
+/// Changes of one document the server refused (`Status::refused`); kept on the device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedChange {
+    /// `course`, `session_log`, `roster` or `library`.
+    pub document: String,
+    /// The course it belongs to (courses and session logs).
+    pub course_id: Option<String>,
+    pub citizen_name: Option<String>,
+    /// `rejected` (the server refused the changes), `forbidden` (this user may not read or
+    /// write the document) or `unresolved` (the server could not take the whole document).
+    pub refusal: String,
+    /// The server's own words.
+    pub detail: String,
+    pub at: Millis,
+    /// Whether the refused changes still wait on the device.
+    pub unsent: bool,
 }
 
 /// `GET /api/status`.
@@ -139,6 +159,9 @@ pub struct Status {
     /// Locked or open; also the answer to `POST /api/pin`, `/api/unlock` and `/api/lock`.
     #[serde(default)]
     pub lock: LockState,
+    /// Documents whose changes the server refused, with why.
+    #[serde(default)]
+    pub refused: Vec<RefusedChange>,
 }
 
 /// One card on "today's visits" (`GET /api/visits`).

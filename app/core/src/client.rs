@@ -168,11 +168,9 @@ pub async fn sync_now(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
             tracing::warn!(error = %e, "could not refresh the team directory");
         }
     }
+    // Refusals are not connection errors: they are kept per document (`Store::refusals`) and
+    // shown with their reasons; the sync itself succeeded.
     let outcome = match &result {
-        Ok((report, _)) if !report.rejected.is_empty() => Some(format!(
-            "{} document(s) refused by the server",
-            report.rejected.len()
-        )),
         Ok(_) => None,
         Err(e) => Some(e.to_string()),
     };

@@ -98,13 +98,26 @@ async fn main() -> anyhow::Result<()> {
                     "round_trips": report.round_trips, "offered": report.offered, "unchanged": report.unchanged,
                     "pushed": report.pushed, "received": report.received, "new_documents": report.new_documents,
                     "rejected": report.rejected.iter().map(|(d, r)| format!("{d}: {r}")).collect::<Vec<_>>(),
+                    "forbidden": report.forbidden.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
                     "bytes_up": traffic.bytes_up, "bytes_down": traffic.bytes_down,
                 })
             )?;
         }
         Command::Status => {
-            let s = store.lock().expect("single-threaded").sync_status()?;
-            writeln!(out, "{}", serde_json::to_string(&s)?)?;
+            let store = store.lock().expect("single-threaded");
+            let mut status = serde_json::to_value(store.sync_status()?)?;
+            // Every refusal with its reason: the refused changes stay here (`unsent`).
+            status["refused"] = store
+                .refusals()?
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "doc": r.header.id.to_string(), "kind": r.header.kind.as_str(),
+                        "refusal": r.refusal.kind(), "reason": r.refusal.detail(), "unsent": r.unsent,
+                    })
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::to_string(&status)?)?;
         }
         Command::Courses => {
             let rows = store.lock().expect("single-threaded").courses()?;

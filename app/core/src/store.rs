@@ -12,7 +12,7 @@ use homerehab_shared::docs::{self, CourseDoc, DocumentKind, Header, RosterDoc, S
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
 use homerehab_shared::sync::client::WholeDocument;
-use homerehab_shared::sync::{ClientStorage, Hash, Offer};
+use homerehab_shared::sync::{plan_offer, ClientStorage, Hash, Offer, OfferPlan, Refusal};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use rusqlite_migration::{Migrations, M};
 use std::collections::HashMap;
@@ -75,6 +75,15 @@ CREATE TABLE staff (
 );
 "#,
     ),
+    // Documents whose changes the server refused: why, and the heads holding the refused
+    // changes (offered again only once the document changes; `shared::sync::plan_offer`).
+    M::up(
+        r#"
+CREATE TABLE refusals (
+    doc_id BLOB PRIMARY KEY, kind TEXT NOT NULL, reason TEXT NOT NULL, heads BLOB NOT NULL, at INTEGER NOT NULL
+);
+"#,
+    ),
 ];
 
 mod municipal;
@@ -108,6 +117,18 @@ pub struct SyncStatus {
     pub last_success: Option<Millis>,
     pub waiting: u32,
     pub last_error: Option<String>,
+}
+
+/// A document the server refused, as the status line and the affected screen show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusedDocument {
+    pub header: Header,
+    /// The course's citizen, where the document belongs to a course on this device.
+    pub citizen_name: Option<String>,
+    pub refusal: Refusal,
+    pub at: Millis,
+    /// Whether refused changes still wait on the device (they are never dropped).
+    pub unsent: bool,
 }
 
 /// A course as listed on the device.
@@ -352,6 +373,8 @@ impl Store {
             "DELETE FROM meta WHERE key IN ('pin_hash', 'pin_failures', 'sign_in_required')",
             [],
         )?;
+        // Rights may differ now: refused changes are offered once more.
+        self.conn.execute("DELETE FROM refusals", [])?;
         self.gate.open(now_ms());
         Ok(())
     }
@@ -450,6 +473,51 @@ impl Store {
             .conn
             .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
         Ok(s)
+    }
+
+    /// Documents whose changes the server refused, with why; the changes stay on the device
+    /// (`unsent`) until they are accepted or a new sign-in offers them again.
+    pub fn refusals(&self) -> Result<Vec<RefusedDocument>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.doc_id, r.kind, r.reason, r.at, o.doc_id IS NOT NULL
+             FROM refusals r LEFT JOIN outbox o ON o.doc_id = r.doc_id ORDER BY r.at, r.doc_id",
+        )?;
+        let rows: Vec<(Vec<u8>, String, String, Millis, bool)> = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, kind, reason, at, unsent) in rows {
+            let id = DocumentId(
+                uuid::Uuid::from_slice(&id).map_err(|e| CoreError::Document(e.to_string()))?,
+            );
+            let (Some(header), Some(refusal)) =
+                (self.header_of(id)?, Refusal::from_parts(&kind, &reason))
+            else {
+                continue;
+            };
+            let citizen_name = match header.course_id {
+                Some(course) => self
+                    .conn
+                    .query_row(
+                        "SELECT z.name FROM courses c JOIN citizens z ON z.id = c.citizen_id
+                         WHERE c.id = ?1",
+                        [course.to_string()],
+                        |r| r.get(0),
+                    )
+                    .optional()?,
+                None => None,
+            };
+            out.push(RefusedDocument {
+                header,
+                citizen_name,
+                refusal,
+                at,
+                unsent,
+            });
+        }
+        Ok(out)
     }
 
     pub fn record_sync_outcome(&self, error: Option<String>) -> Result<()> {
@@ -1029,22 +1097,67 @@ impl ClientStorage for Store {
 
     fn offers(&mut self) -> Result<Vec<Offer>> {
         let mut stmt = self.conn.prepare(
-            "SELECT d.doc_id, d.kind, d.heads, d.server_heads, o.doc_id IS NOT NULL FROM documents d
-             LEFT JOIN outbox o ON o.doc_id = d.doc_id",
+            "SELECT d.doc_id, d.kind, d.heads, d.server_heads, o.doc_id IS NOT NULL,
+                    r.kind, r.reason, r.heads
+             FROM documents d LEFT JOIN outbox o ON o.doc_id = d.doc_id
+             LEFT JOIN refusals r ON r.doc_id = d.doc_id",
         )?;
-        /// id, kind, heads, server heads, in the outbox
-        type Row = (Vec<u8>, String, Vec<u8>, Option<Vec<u8>>, bool);
+        /// id, kind, heads, server heads, in the outbox, refusal (kind, reason, heads)
+        type Row = (
+            Vec<u8>,
+            String,
+            Vec<u8>,
+            Option<Vec<u8>>,
+            bool,
+            Option<(String, String, Vec<u8>)>,
+        );
         let rows: Vec<Row> = stmt
             .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                let refusal = match r.get::<_, Option<String>>(5)? {
+                    Some(kind) => Some((kind, r.get(6)?, r.get(7)?)),
+                    None => None,
+                };
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    refusal,
+                ))
             })?
             .collect::<rusqlite::Result<_>>()?;
         drop(stmt);
         let mut ranked = Vec::with_capacity(rows.len());
-        for (id, kind, heads, server_heads, dirty) in rows {
+        for (id, kind, heads, server_heads, dirty, refusal) in rows {
             let id = DocumentId(
                 uuid::Uuid::from_slice(&id).map_err(|e| CoreError::Document(e.to_string()))?,
             );
+            let as_hashes =
+                |b: &[u8]| -> Vec<Hash> { blob_to_heads(b).iter().map(|h| h.0).collect() };
+            let refusal = refusal.and_then(|(kind, reason, at)| {
+                Refusal::from_parts(&kind, &reason).map(|r| (r, as_hashes(&at)))
+            });
+            let confirmed = server_heads.as_deref().map(as_hashes);
+            match plan_offer(
+                &as_hashes(&heads),
+                confirmed.as_deref(),
+                refusal.as_ref().map(|(r, at)| (r, at.as_slice())),
+            ) {
+                OfferPlan::Skip => continue,
+                OfferPlan::ServerHeadsOnly(heads) => {
+                    ranked.push((
+                        kind_rank(&kind),
+                        Offer {
+                            doc: id,
+                            heads,
+                            changes: Vec::new(),
+                        },
+                    ));
+                    continue;
+                }
+                OfferPlan::Changes => {}
+            }
             let changes = if dirty {
                 let since = server_heads
                     .as_deref()
@@ -1133,9 +1246,29 @@ impl ClientStorage for Store {
         )?;
         if unsent {
             tx.execute("DELETE FROM outbox WHERE doc_id = ?1", [id_blob(&id)])?;
+            tx.execute("DELETE FROM refusals WHERE doc_id = ?1", [id_blob(&id)])?;
+        } else {
+            // Others' changes arrived on top of refused ones: still the same refused changes.
+            tx.execute(
+                "UPDATE refusals SET heads = ?3 WHERE doc_id = ?1 AND heads = ?2",
+                params![
+                    id_blob(&id),
+                    heads_to_blob(&before),
+                    heads_to_blob(&copy.get_heads())
+                ],
+            )?;
         }
         tx.commit()?;
         self.loaded.insert(id, copy);
+        Ok(())
+    }
+
+    fn refused(&mut self, id: DocumentId, refusal: &Refusal) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO refusals (doc_id, kind, reason, heads, at)
+             SELECT doc_id, ?2, ?3, heads, ?4 FROM documents WHERE doc_id = ?1",
+            params![id_blob(&id), refusal.kind(), refusal.detail(), now_ms()],
+        )?;
         Ok(())
     }
 }

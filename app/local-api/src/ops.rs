@@ -130,10 +130,25 @@ pub fn status(core: &Core) -> Result<api::Status> {
     let lock = lock_state(store.lock_state(now_ms())?);
     let s = store.sync_status()?;
     let signed_in = store.identity()?.is_some();
+    let refused: Vec<api::RefusedChange> = store
+        .refusals()?
+        .into_iter()
+        .map(|r| api::RefusedChange {
+            document: r.header.kind.as_str().to_string(),
+            course_id: r.header.course_id.map(|c| c.to_string()),
+            citizen_name: r.citizen_name,
+            refusal: r.refusal.kind().to_string(),
+            detail: r.refusal.detail().to_string(),
+            at: r.at,
+            unsent: r.unsent,
+        })
+        .collect();
     let state = if core.syncing.load(Ordering::SeqCst) > 0 {
         api::SyncState::Syncing
     } else if s.last_error.is_some() {
         api::SyncState::Offline
+    } else if refused.iter().any(|r| r.unsent) {
+        api::SyncState::Refused
     } else if s.waiting > 0 {
         api::SyncState::Waiting
     } else {
@@ -146,6 +161,7 @@ pub fn status(core: &Core) -> Result<api::Status> {
         last_error: s.last_error,
         signed_in,
         lock,
+        refused,
     })
 }
 

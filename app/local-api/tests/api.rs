@@ -443,16 +443,17 @@ async fn five_wrong_pins_require_signing_in_again_and_keep_the_data() {
 async fn an_idle_app_locks_itself() {
     let mut d = device();
     let _: api::Status = d.ok("POST", "/api/pin", Some(PIN_2468)).await;
-    d.restart(400);
+    // Idle 1.5 s: wide enough that a loaded machine's slow calls between uses stay inside it.
+    d.restart(1500);
     let _: api::Status = d.ok("POST", "/api/unlock", Some(PIN_2468)).await;
-    for _ in 0..3 {
-        // Use keeps it open…
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    for _ in 0..4 {
+        // Use keeps it open (4 × 0.5 s > 1.5 s)…
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         let _: Vec<api::Visit> = d.ok("GET", "/api/visits", None).await;
     }
     // …and the status bar's polling is not use.
-    for _ in 0..3 {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    for _ in 0..4 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         let _: api::Status = d.ok("GET", "/api/status", None).await;
     }
     assert_eq!(d.lock_state().await, api::LockState::Locked);

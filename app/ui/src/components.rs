@@ -13,5 +13,5 @@ pub use course_status::CourseStatus;
 pub use keypad::Keypad;
 pub use library_search::LibrarySearchPanel;
 pub use nav_tabs::NavTabs;
-pub use status_bar::{clock, StatusBar};
+pub use status_bar::{clock, RefusalNotice, StatusBar};
 pub use timer::Timer;

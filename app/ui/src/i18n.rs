@@ -76,6 +76,15 @@ pub struct Texts {
     pub syncing: &'static str,
     pub synced: &'static str,
     pub waiting: fn(u32) -> String,
+    /// "N changes refused by the server" in the status bar.
+    pub refused: fn(usize) -> String,
+    pub refused_why: &'static str,
+    /// Under the list of refusals: the changes are not lost.
+    pub refused_kept: &'static str,
+    /// The kind of refusal: rejected, forbidden, unresolved.
+    pub refusal_kinds: [&'static str; 3],
+    /// On the affected course or visit.
+    pub refused_here: &'static str,
     pub sync_now: &'static str,
     pub last_sync: &'static str,
     pub other_language: &'static str,
@@ -554,6 +563,22 @@ fn da_waiting(n: u32) -> String {
     }
 }
 
+fn da_refused(n: usize) -> String {
+    if n == 1 {
+        "1 ændring afvist af serveren".into()
+    } else {
+        format!("{n} ændringer afvist af serveren")
+    }
+}
+
+fn en_refused(n: usize) -> String {
+    if n == 1 {
+        "1 change refused by the server".into()
+    } else {
+        format!("{n} changes refused by the server")
+    }
+}
+
 fn da_wrong_pin(n: u32) -> String {
     format!("Forkert pinkode — {n} forsøg tilbage")
 }
@@ -643,6 +668,16 @@ pub const DA: Texts = Texts {
     syncing: "Synkroniserer…",
     synced: "Alt er synkroniseret",
     waiting: da_waiting,
+    refused: da_refused,
+    refused_why: "Hvorfor?",
+    refused_kept:
+        "Ændringerne er gemt på enheden og går ikke tabt. Kontakt din leder eller terapeut.",
+    refusal_kinds: [
+        "Serveren afviste ændringerne",
+        "Du har ikke adgang til dette forløb",
+        "Serveren kunne ikke modtage hele dokumentet",
+    ],
+    refused_here: "Serveren afviste ændringer her. De er gemt på enheden.",
     sync_now: "Synkronisér nu",
     last_sync: "Sidst synkroniseret",
     other_language: "English",
@@ -725,6 +760,16 @@ pub const EN: Texts = Texts {
     syncing: "Syncing…",
     synced: "Everything synced",
     waiting: en_waiting,
+    refused: en_refused,
+    refused_why: "Why?",
+    refused_kept:
+        "The changes are kept on this device and are not lost. Contact your leader or therapist.",
+    refusal_kinds: [
+        "The server refused the changes",
+        "You do not have access to this course",
+        "The server could not take the whole document",
+    ],
+    refused_here: "The server refused changes here. They are kept on this device.",
     sync_now: "Sync now",
     last_sync: "Last synced",
     other_language: "Dansk",

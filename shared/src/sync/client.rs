@@ -22,6 +22,81 @@ pub trait ClientStorage {
         changes: &[u8],
         server_heads: &[Hash],
     ) -> Result<(), Self::Error>;
+    /// The server did not take the document's changes: keep them and remember why, at the
+    /// document's current heads (see [`plan_offer`]). A later `absorb` that leaves nothing
+    /// unsent forgets the refusal.
+    fn refused(&mut self, id: DocumentId, refusal: &Refusal) -> Result<(), Self::Error>;
+}
+
+/// Why the server did not take a document's changes. The changes stay on the device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The server refused the changes (and may have kept them aside); its reason says why.
+    Rejected(String),
+    /// The signed-in user may not read or write this document.
+    Forbidden,
+    /// The server still missed earlier history after the whole document was sent.
+    Unresolved,
+}
+
+impl Refusal {
+    /// A stable name for storing and for the UI (`rejected`, `forbidden`, `unresolved`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Refusal::Rejected(_) => "rejected",
+            Refusal::Forbidden => "forbidden",
+            Refusal::Unresolved => "unresolved",
+        }
+    }
+
+    /// The server's own words, where it gave any.
+    pub fn detail(&self) -> &str {
+        match self {
+            Refusal::Rejected(reason) => reason,
+            Refusal::Forbidden => "this user may not read or write the document",
+            Refusal::Unresolved => "the server could not take the whole document",
+        }
+    }
+
+    /// Back from [`Refusal::kind`] and [`Refusal::detail`]; `None` for an unknown kind.
+    pub fn from_parts(kind: &str, detail: &str) -> Option<Refusal> {
+        match kind {
+            "rejected" => Some(Refusal::Rejected(detail.to_string())),
+            "forbidden" => Some(Refusal::Forbidden),
+            "unresolved" => Some(Refusal::Unresolved),
+            _ => None,
+        }
+    }
+}
+
+/// What a device offers for one document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OfferPlan {
+    /// Its heads and the changes the server has not confirmed (none when nothing is new).
+    Changes,
+    /// Only the heads the server last confirmed, no changes: the changes on top were refused
+    /// and have not changed since, so sending them again would only be refused again; the
+    /// server still answers with what others added meanwhile.
+    ServerHeadsOnly(Vec<Hash>),
+    /// Not offered at all: refused as a whole (forbidden, or never accepted) and unchanged.
+    Skip,
+}
+
+/// The rule for refused documents: refused changes are kept, and offered again only once the
+/// document has changed since the refusal (or the refusal was forgotten, at a new sign-in), so
+/// a refusal is neither dropped nor retried forever.
+pub fn plan_offer(
+    heads: &[Hash],
+    server_heads: Option<&[Hash]>,
+    refused_at: Option<(&Refusal, &[Hash])>,
+) -> OfferPlan {
+    match refused_at {
+        Some((refusal, at)) if at == heads => match (refusal, server_heads) {
+            (Refusal::Forbidden, _) | (_, None) => OfferPlan::Skip,
+            (_, Some(confirmed)) => OfferPlan::ServerHeadsOnly(confirmed.to_vec()),
+        },
+        _ => OfferPlan::Changes,
+    }
 }
 
 /// A whole saved document, sent when the server misses history.
@@ -89,6 +164,7 @@ impl ClientRound {
             match &reply.status {
                 ReplyStatus::Forbidden => {
                     self.report.forbidden.push(reply.doc);
+                    storage.refused(reply.doc, &Refusal::Forbidden)?;
                     continue;
                 }
                 ReplyStatus::Rejected(reason) => {
@@ -102,7 +178,7 @@ impl ClientRound {
                 self.report.received += 1;
             }
             // A rejected document's heads are the server's; absorbing them keeps the refused
-            // local changes pending (they stay on the device and are offered again).
+            // local changes pending (they stay on the device, offered again once they change).
             if !reply.heads.is_empty() || !reply.changes.is_empty() {
                 storage.absorb(
                     reply.doc,
@@ -111,11 +187,18 @@ impl ClientRound {
                     &reply.heads,
                 )?;
             }
+            // Recorded after the absorb, at the heads that now hold the refused changes.
+            if let ReplyStatus::Rejected(reason) = &reply.status {
+                storage.refused(reply.doc, &Refusal::Rejected(reason.clone()))?;
+            }
         }
         if want_full.is_empty() {
             return Ok(None);
         }
         if self.second {
+            for id in &want_full {
+                storage.refused(*id, &Refusal::Unresolved)?;
+            }
             self.report.unresolved = want_full;
             return Ok(None);
         }

@@ -13,7 +13,7 @@ pub mod server;
 pub mod sim;
 pub mod wire;
 
-pub use client::{ClientRound, ClientStorage, SyncReport};
+pub use client::{plan_offer, ClientRound, ClientStorage, OfferPlan, Refusal, SyncReport};
 pub use server::{serve_sync, ServeStats, ServerStorage};
 pub use wire::{Hash, Offer, Reply, ReplyStatus, SyncRequest, SyncResponse, PROTOCOL_VERSION};
 

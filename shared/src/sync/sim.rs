@@ -2,7 +2,9 @@
 //! exercised (and property-tested) without processes or sockets. Every message still goes
 //! through the real codec.
 
-use super::client::{ClientRound, ClientStorage, SyncReport, WholeDocument};
+use super::client::{
+    plan_offer, ClientRound, ClientStorage, OfferPlan, Refusal, SyncReport, WholeDocument,
+};
 use super::server::{serve_sync, ServerStorage};
 use super::wire::{self, from_hashes, to_hashes, Hash, Limits, Offer};
 use crate::auth::{authorize, Access, Principal};
@@ -74,6 +76,8 @@ pub struct MemoryDevice {
     pub docs: BTreeMap<DocumentId, (Header, Automerge)>,
     /// Heads the server last confirmed, per document.
     pub server_heads: HashMap<DocumentId, Vec<ChangeHash>>,
+    /// Refused documents: why, and the heads that hold the refused changes.
+    pub refusals: HashMap<DocumentId, (Refusal, Vec<Hash>)>,
 }
 
 impl MemoryDevice {
@@ -98,18 +102,29 @@ impl ClientStorage for MemoryDevice {
     fn offers(&mut self) -> Result<Vec<Offer>, SimError> {
         let mut docs: Vec<_> = self.docs.iter().collect();
         docs.sort_by_key(|(_, (h, _))| kind_rank(h.kind));
-        Ok(docs
-            .into_iter()
-            .map(|(id, (_, doc))| {
-                let since = self.server_heads.get(id).cloned().unwrap_or_default();
-                let changes = super::changes_since(doc, &since);
-                Offer {
+        let mut offers = Vec::new();
+        for (id, (_, doc)) in docs {
+            let heads = to_hashes(&doc.get_heads());
+            let confirmed = self.server_heads.get(id).map(|h| to_hashes(h));
+            let refused = self.refusals.get(id).map(|(r, at)| (r, at.as_slice()));
+            match plan_offer(&heads, confirmed.as_deref(), refused) {
+                OfferPlan::Skip => {}
+                OfferPlan::ServerHeadsOnly(heads) => offers.push(Offer {
                     doc: *id,
-                    heads: to_hashes(&doc.get_heads()),
-                    changes,
+                    heads,
+                    changes: vec![],
+                }),
+                OfferPlan::Changes => {
+                    let since = self.server_heads.get(id).cloned().unwrap_or_default();
+                    offers.push(Offer {
+                        doc: *id,
+                        changes: super::changes_since(doc, &since),
+                        heads,
+                    });
                 }
-            })
-            .collect())
+            }
+        }
+        Ok(offers)
     }
     fn whole(&mut self, id: DocumentId) -> Result<Option<WholeDocument>, SimError> {
         Ok(self.docs.get(&id).map(|(_, d)| WholeDocument {
@@ -132,9 +147,30 @@ impl ClientStorage for MemoryDevice {
                 e.insert((*h, Automerge::new()))
             }
         };
+        let before = to_hashes(&doc.get_heads());
         doc.load_incremental(changes)
             .map_err(|e| SimError(e.to_string()))?;
-        self.server_heads.insert(id, from_hashes(heads));
+        let server_heads = from_hashes(heads);
+        let unsent = !doc.get_changes(&server_heads).is_empty();
+        let after = to_hashes(&doc.get_heads());
+        match self.refusals.get_mut(&id) {
+            // The refused changes are still all that is unsent: they stay refused.
+            Some((_, at)) if unsent && *at == before => *at = after,
+            Some(_) if !unsent => {
+                self.refusals.remove(&id);
+            }
+            _ => {}
+        }
+        self.server_heads.insert(id, server_heads);
+        Ok(())
+    }
+    fn refused(&mut self, id: DocumentId, refusal: &Refusal) -> Result<(), SimError> {
+        let heads = self
+            .docs
+            .get(&id)
+            .map(|(_, d)| to_hashes(&d.get_heads()))
+            .unwrap_or_default();
+        self.refusals.insert(id, (refusal.clone(), heads));
         Ok(())
     }
 }

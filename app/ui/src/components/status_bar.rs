@@ -39,6 +39,19 @@ pub fn StatusBar() -> impl IntoView {
                 .map(|s| s.state)
         }
     };
+    // Refused changes still on the device, with why: the status says so until they go.
+    let unsent_refusals = move || {
+        nav.status
+            .get()
+            .map(|s| {
+                s.refused
+                    .into_iter()
+                    .filter(|r| r.unsent)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let show_why = RwSignal::new(false);
     let text = move || {
         let t = i18n.t();
         let Some(Status { waiting, lock, .. }) = nav.status.get() else {
@@ -50,6 +63,7 @@ pub fn StatusBar() -> impl IntoView {
         }
         match state() {
             Some(SyncState::Syncing) => t.syncing.to_string(),
+            Some(SyncState::Refused) => (t.refused)(unsent_refusals().len()),
             Some(SyncState::Offline) if waiting > 0 => {
                 format!("{} · {}", t.offline, (t.waiting)(waiting))
             }
@@ -60,6 +74,7 @@ pub fn StatusBar() -> impl IntoView {
         }
     };
     let class = move || match state() {
+        Some(SyncState::Refused) => "status refused",
         Some(SyncState::Offline) => "status offline",
         Some(SyncState::Syncing) => "status syncing",
         Some(SyncState::Waiting) => "status waiting",
@@ -85,6 +100,12 @@ pub fn StatusBar() -> impl IntoView {
             <span class="status-dot" aria-hidden="true"></span>
             <span class="status-text" data-testid="status-text">{text}</span>
             <span class="status-last">{last}</span>
+            <Show when=move || !unsent_refusals().is_empty()>
+                <button class="btn ghost" data-testid="refused-why" aria-expanded=move || show_why.get().to_string()
+                    on:click=move |_| show_why.update(|v| *v = !*v)>
+                    {move || i18n.t().refused_why}
+                </button>
+            </Show>
             <Show when=open>
                 <button class="btn ghost" data-testid="sync-now" on:click=sync_now disabled=move || syncing.get()>
                     {move || i18n.t().sync_now}
@@ -99,5 +120,65 @@ pub fn StatusBar() -> impl IntoView {
                 {move || i18n.t().other_language}
             </button>
         </header>
+        <Show when=move || show_why.get() && !unsent_refusals().is_empty()>
+            <section class="refusals" data-testid="refusals" role="alert">
+                <ul>
+                    {move || unsent_refusals().into_iter().map(|r| {
+                        let t = i18n.t();
+                        view! {
+                            <li data-testid="refusal">
+                                <strong>{r.citizen_name.clone().unwrap_or_else(|| r.document.clone())}</strong>
+                                ": " {refusal_text(t, &r.refusal)}
+                                <span class="muted">" (" {r.detail.clone()} ")"</span>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+                <p>{move || i18n.t().refused_kept}</p>
+            </section>
+        </Show>
+    }
+}
+
+/// The person's words for a kind of refusal (`rejected`, `forbidden`, `unresolved`).
+pub fn refusal_text(t: &crate::i18n::Texts, kind: &str) -> &'static str {
+    match kind {
+        "forbidden" => t.refusal_kinds[1],
+        "unresolved" => t.refusal_kinds[2],
+        _ => t.refusal_kinds[0],
+    }
+}
+
+/// On a course or a visit: the server refused changes to it (they are kept on the device).
+#[component]
+pub fn RefusalNotice(course: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let nav = use_nav();
+    let here = move || {
+        nav.status
+            .get()
+            .map(|s| {
+                s.refused
+                    .into_iter()
+                    .filter(|r| r.unsent && r.course_id.as_deref() == Some(course.as_str()))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    view! {
+        {move || {
+            let refused = here();
+            (!refused.is_empty()).then(|| {
+                let t = i18n.t();
+                view! {
+                    <p class="refusal-notice" data-testid="refusal-notice" role="alert">
+                        <strong>{t.refused_here}</strong>
+                        {refused.into_iter().map(|r| view! {
+                            <span class="refusal-line">{refusal_text(t, &r.refusal)} " (" {r.detail} ")"</span>
+                        }).collect_view()}
+                    </p>
+                }
+            })
+        }}
     }
 }

@@ -1,6 +1,7 @@
 //! One course: its history (sessions, trends), its program (the editor) and its assessments,
 //! as three big tabs. Leaders see the history only.
 
+use crate::components::RefusalNotice;
 use crate::i18n::use_i18n;
 use crate::pages::{Assessments, History, ProgramEditor};
 use crate::{use_nav, CourseTab, Page};
@@ -25,6 +26,7 @@ pub fn CoursePage(course: String, tab: CourseTab) -> impl IntoView {
     };
     view! {
         <section class="course-page">
+            <RefusalNotice course=course.get_value() />
             <nav class="tabs sub" aria-label="course">
                 {tab_button(CourseTab::History, |t| t.th.history_tab, "course-tab-history")}
                 {edit.then(|| tab_button(CourseTab::Program, |t| t.th.program_tab, "course-tab-program"))}

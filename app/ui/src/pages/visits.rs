@@ -1,5 +1,6 @@
 //! Today's visits: one big card per citizen with a course, due ones first.
 
+use crate::components::RefusalNotice;
 use crate::i18n::use_i18n;
 use crate::{api, use_nav, Notice, Page};
 use homerehab_app_api::{ApiError, MediaStatus, Visit};
@@ -69,6 +70,7 @@ pub fn Visits(notice: Option<Notice>) -> impl IntoView {
                     <span class="badge" class:due=v.due>{if v.due { t.due } else { t.not_due }}</span>
                 </div>
                 <p class="address">{v.address.clone()}</p>
+                <RefusalNotice course=v.course_id.clone() />
                 <p class="week">{(t.this_week)(v.sessions_this_week, v.sessions_per_week)} " · " {v.legal_basis.clone()}</p>
                 <div class="actions">
                     <button class="btn primary big" data-testid="start-session" disabled=move || busy.get()
