@@ -5,6 +5,7 @@
 use crate::error::{CoreError, Result};
 use crate::store::{now_ms, Identity, Store};
 use homerehab_shared::api;
+use homerehab_shared::auth::Principal;
 use homerehab_shared::sync::wire::{self, Limits};
 use homerehab_shared::sync::{ClientRound, SyncReport, SyncRequest, SyncResponse};
 use std::sync::{Arc, Mutex};
@@ -49,12 +50,9 @@ pub async fn login(
         (s.actor().clone(), s.identity()?)
     };
     // A different person on the same tablet gets a fresh actor, so their changes are theirs.
-    let actor = match previous {
-        Some(p) if p.username != username => {
-            let mut s = lock(store);
-            s.renew_actor()?;
-            s.actor().clone()
-        }
+    // It is only kept once the server accepted the password and registered it.
+    let actor = match &previous {
+        Some(p) if p.username != username => automerge::ActorId::random(),
         _ => actor,
     };
     let url = format!("{}/v1/login", server_url.trim_end_matches('/'));
@@ -85,6 +83,7 @@ pub async fn login(
         .json()
         .await
         .map_err(|e| CoreError::Protocol(e.to_string()))?;
+    let principal = Principal::from(&body.user);
     let identity = Identity {
         user_id: body.user.id,
         username: body.user.username,
@@ -96,8 +95,19 @@ pub async fn login(
         expires_at: body.expires_at,
         municipality_id: body.user.municipality_id,
     };
+    if let Some(previous) = previous.filter(|p| p.user_id != identity.user_id) {
+        // The previous user's unsent work goes to the server first, with their own token; what
+        // cannot go (offline, expired, refused) is parked for them by `switch_user`.
+        match sync_now(store).await {
+            Ok(_) => tracing::info!("the previous user's work was synced before the handover"),
+            Err(e) => {
+                tracing::warn!(error = %e, "the previous user's work could not be synced; it is kept for them")
+            }
+        }
+        drop(previous);
+    }
     let mut s = lock(store);
-    s.set_identity(&identity)?;
+    s.switch_user(&identity, &principal, actor)?;
     if let Some(team) = &body.team {
         s.set_team_info(team)?;
     }

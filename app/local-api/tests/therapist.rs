@@ -159,9 +159,9 @@ impl Device {
         self.err(method, uri, body.as_deref()).await.1
     }
 
-    /// Opens the device's store beside the running app (SQLite allows a second reader).
-    fn store(&self) -> Store {
-        Store::open(self.dir.path()).unwrap()
+    /// The running app's store (the data folder is locked to it).
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.api.store.lock().unwrap()
     }
 }
 
