@@ -19,7 +19,7 @@ use std::path::PathBuf;
 /// A device: the local API over its own store in a temp dir.
 struct Device {
     api: LocalApi,
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 impl std::ops::Deref for Device {
@@ -130,7 +130,7 @@ impl SyncServer {
         std::fs::create_dir(dir.path().join("dist")).unwrap();
         let d = Device {
             api: router(store, dir.path(), &self.url),
-            dir,
+            _dir: dir,
         };
         let body = format!(r#"{{"username":"{username}","password":"{PASSWORD}"}}"#);
         let _: api::Me = d.ok("POST", "/api/login", Some(&body)).await;

@@ -38,6 +38,7 @@ pub fn router(store: Store, dir: &Path, server: &str) -> LocalApi {
 /// One device's local API, called request by request.
 pub struct LocalApi {
     /// The app's own store (the data folder is locked to it: no second store may open there).
+    #[allow(dead_code)] // not every test binary reads it
     pub store: homerehab_core::client::SharedStore,
     pub app: axum::Router,
 }
