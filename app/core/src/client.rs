@@ -5,7 +5,6 @@
 use crate::error::{CoreError, Result};
 use crate::store::{now_ms, Identity, Store};
 use homerehab_shared::api;
-use homerehab_shared::auth::Principal;
 use homerehab_shared::sync::wire::{self, Limits};
 use homerehab_shared::sync::{ClientRound, SyncReport, SyncRequest, SyncResponse};
 use std::sync::{Arc, Mutex};
@@ -83,7 +82,6 @@ pub async fn login(
         .json()
         .await
         .map_err(|e| CoreError::Protocol(e.to_string()))?;
-    let principal = Principal::from(&body.user);
     let identity = Identity {
         user_id: body.user.id,
         username: body.user.username,
@@ -94,6 +92,7 @@ pub async fn login(
         token: body.token,
         expires_at: body.expires_at,
         municipality_id: body.user.municipality_id,
+        granted_teams: body.user.granted_teams,
     };
     if let Some(previous) = previous.filter(|p| p.user_id != identity.user_id) {
         // The previous user's unsent work goes to the server first, with their own token; what
@@ -107,7 +106,7 @@ pub async fn login(
         drop(previous);
     }
     let mut s = lock(store);
-    s.switch_user(&identity, &principal, actor)?;
+    s.switch_user(&identity, &identity.principal(), actor)?;
     if let Some(team) = &body.team {
         s.set_team_info(team)?;
     }

@@ -8,6 +8,7 @@
 use crate::error::{CoreError, Result};
 use crate::lock::{self, Gate, LockState};
 use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
+use homerehab_shared::auth::{authorize, Access};
 use homerehab_shared::docs::{self, CourseDoc, DocumentKind, Header, RosterDoc, SessionLogDoc};
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
@@ -154,6 +155,22 @@ pub struct Identity {
     /// Whose library the device holds; absent in identities stored before it was sent.
     #[serde(default)]
     pub municipality_id: Option<MunicipalityId>,
+    /// Further teams the user serves; absent in identities stored before it was kept.
+    #[serde(default)]
+    pub granted_teams: Vec<TeamId>,
+}
+
+impl Identity {
+    /// The user as the server's rules see them (`shared::auth`).
+    pub fn principal(&self) -> homerehab_shared::auth::Principal {
+        homerehab_shared::auth::Principal {
+            user_id: self.user_id,
+            role: self.role,
+            team_id: self.team_id,
+            granted_teams: self.granted_teams.clone(),
+            municipality_id: self.municipality_id,
+        }
+    }
 }
 
 /// Sync status for the status line: last success, documents waiting, last error.
@@ -458,7 +475,8 @@ impl Store {
         if lock::verify_pin(&hash, pin) {
             self.conn
                 .execute("DELETE FROM meta WHERE key = 'pin_failures'", [])?;
-            self.gate.open(now);
+            // The idle time starts when the app opens, not when the (slow) PIN check began.
+            self.gate.open(now_ms());
             return Ok(());
         }
         self.gate.close();
@@ -618,8 +636,6 @@ impl Store {
             };
             doc.set_actor(self.actor.clone());
             self.loaded.insert(id, doc);
-            // Setting damaged rows aside is a commit of this connection, not another's.
-            self.data_version = self.current_data_version()?;
         }
         Ok(self.loaded.get_mut(&id))
     }
@@ -1069,6 +1085,24 @@ fn read_document(
     id: DocumentId,
     strict: bool,
 ) -> Result<Option<(Automerge, Option<i64>)>> {
+    // Snapshot and rows from one read of the file (a savepoint is a transaction when none is
+    // open): another process's compaction must not fall between the two queries.
+    conn.execute_batch("SAVEPOINT read_document")?;
+    let read = read_document_rows(conn, id, strict);
+    match &read {
+        Ok(_) => conn.execute_batch("RELEASE read_document")?,
+        Err(_) => {
+            let _ = conn.execute_batch("ROLLBACK TO read_document; RELEASE read_document");
+        }
+    }
+    read
+}
+
+fn read_document_rows(
+    conn: &Connection,
+    id: DocumentId,
+    strict: bool,
+) -> Result<Option<(Automerge, Option<i64>)>> {
     let Some(snapshot) = conn
         .query_row(
             "SELECT snapshot FROM documents WHERE doc_id = ?1",
@@ -1359,6 +1393,14 @@ impl ClientStorage for Store {
                             "a new document's header does not match its id".into(),
                         ));
                     }
+                    // A round begun before a change of user may bring the previous user's
+                    // documents: the server keeps them; this device does not show them.
+                    if let Some(me) = s.identity()? {
+                        if authorize(&me.principal(), &h, Access::Read).is_err() {
+                            tracing::info!(doc = %id, "not kept: the signed-in user may not read it");
+                            return Ok(());
+                        }
+                    }
                     // Apply to a scratch copy first: a bad document from the server changes nothing here.
                     let mut doc = Automerge::new();
                     doc.load_incremental(changes)?;
@@ -1425,6 +1467,7 @@ pub(crate) mod tests {
                 token: "x".into(),
                 expires_at: i64::MAX,
                 municipality_id: Some(MunicipalityId(uuid::Uuid::from_u128(1))),
+                granted_teams: vec![],
             })
             .unwrap();
         store

@@ -42,6 +42,7 @@ fn device() -> Device {
             token: "t".into(),
             expires_at: now_ms() + 3_600_000,
             municipality_id: None,
+            granted_teams: vec![],
         })
         .unwrap();
     let citizen = Citizen {
