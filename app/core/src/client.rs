@@ -94,7 +94,7 @@ pub async fn login(
         municipality_id: body.user.municipality_id,
         granted_teams: body.user.granted_teams,
     };
-    if let Some(previous) = previous.filter(|p| p.user_id != identity.user_id) {
+    if previous.is_some_and(|p| p.user_id != identity.user_id) {
         // The previous user's unsent work goes to the server first, with their own token; what
         // cannot go (offline, expired, refused) is parked for them by `switch_user`.
         match sync_now(store).await {
@@ -103,7 +103,6 @@ pub async fn login(
                 tracing::warn!(error = %e, "the previous user's work could not be synced; it is kept for them")
             }
         }
-        drop(previous);
     }
     let mut s = lock(store);
     s.switch_user(&identity, &identity.principal(), actor)?;
