@@ -281,7 +281,10 @@ async fn background_sync_reports_offline_and_catches_up_when_the_server_returns(
 
     t.server.restart();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while status().waiting > 0 && std::time::Instant::now() < deadline {
+    // The outbox empties inside the round; the outcome is recorded when the round ends.
+    while (status().waiting > 0 || status().last_error.is_some())
+        && std::time::Instant::now() < deadline
+    {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     bg.abort();

@@ -49,12 +49,9 @@ pub async fn login(
         (s.actor().clone(), s.identity()?)
     };
     // A different person on the same tablet gets a fresh actor, so their changes are theirs.
-    let actor = match previous {
-        Some(p) if p.username != username => {
-            let mut s = lock(store);
-            s.renew_actor()?;
-            s.actor().clone()
-        }
+    // It is only kept once the server accepted the password and registered it.
+    let actor = match &previous {
+        Some(p) if p.username != username => automerge::ActorId::random(),
         _ => actor,
     };
     let url = format!("{}/v1/login", server_url.trim_end_matches('/'));
@@ -95,9 +92,20 @@ pub async fn login(
         token: body.token,
         expires_at: body.expires_at,
         municipality_id: body.user.municipality_id,
+        granted_teams: body.user.granted_teams,
     };
+    if previous.is_some_and(|p| p.user_id != identity.user_id) {
+        // The previous user's unsent work goes to the server first, with their own token; what
+        // cannot go (offline, expired, refused) is parked for them by `switch_user`.
+        match sync_now(store).await {
+            Ok(_) => tracing::info!("the previous user's work was synced before the handover"),
+            Err(e) => {
+                tracing::warn!(error = %e, "the previous user's work could not be synced; it is kept for them")
+            }
+        }
+    }
     let mut s = lock(store);
-    s.set_identity(&identity)?;
+    s.switch_user(&identity, &identity.principal(), actor)?;
     if let Some(team) = &body.team {
         s.set_team_info(team)?;
     }

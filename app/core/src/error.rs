@@ -9,6 +9,16 @@ pub enum CoreError {
         "the local database is damaged or is not a Homerehab database ({0}); it was left untouched"
     )]
     Corrupt(String),
+    /// Another process (or another open store in this one) holds the data folder.
+    #[error("this data folder is in use by another Homerehab process{}; close it first", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    InUse { pid: Option<u32> },
+    #[error("the data folder could not be used: {0}")]
+    Folder(String),
+    /// Stored bytes that cannot be read; they are kept, never deleted.
+    #[error(
+        "stored data is damaged and was kept aside: {0}; export it with `homerehab export-support`"
+    )]
+    Damaged(String),
     #[error("the local database could not be upgraded: {0}")]
     Migration(#[from] rusqlite_migration::Error),
     #[error("a stored document could not be read: {0}")]

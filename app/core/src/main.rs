@@ -3,7 +3,7 @@
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use homerehab_core::client;
-use homerehab_core::store::{now_ms, Store};
+use homerehab_core::store::{self, now_ms, Store};
 use homerehab_shared::docs::ExerciseFeedback;
 use homerehab_shared::ids::CourseId;
 use homerehab_shared::model::{ExerciseOutcome, NotCarriedOutReason, SetLog};
@@ -63,6 +63,12 @@ enum Command {
         #[arg(long, value_parser = ["ill", "declined", "not_at_home", "hospitalised", "other"])]
         reason: String,
     },
+    /// Copy the whole local store (including changes kept aside as damaged) into a new file
+    /// for support. Reads only; works beside a running app.
+    ExportSupport {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -72,6 +78,11 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::ExportSupport { out } = &cli.command {
+        store::export_support(&cli.data_dir, out).context("exporting the local store")?;
+        writeln!(std::io::stdout(), "exported to {}", out.display())?;
+        return Ok(());
+    }
     let store = Store::open(&cli.data_dir).context("opening the local store")?;
     let store = Arc::new(Mutex::new(store));
     let out = &mut std::io::stdout().lock();
@@ -171,6 +182,7 @@ async fn main() -> anyhow::Result<()> {
                 .session_not_carried_out(course, reason, None)?;
             writeln!(out, "recorded {id}")?;
         }
+        Command::ExportSupport { .. } => unreachable!("handled before the store is opened"),
     }
     Ok(())
 }

@@ -7,13 +7,14 @@
 
 use crate::error::{CoreError, Result};
 use crate::lock::{self, Gate, LockState};
-use automerge::{ActorId, Automerge, ChangeHash};
+use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
+use homerehab_shared::auth::{authorize, Access};
 use homerehab_shared::docs::{self, CourseDoc, DocumentKind, Header, RosterDoc, SessionLogDoc};
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
 use homerehab_shared::sync::client::WholeDocument;
 use homerehab_shared::sync::{plan_offer, ClientStorage, Hash, Offer, OfferPlan, Refusal};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 use std::collections::HashMap;
 use std::path::Path;
@@ -84,12 +85,66 @@ CREATE TABLE refusals (
 );
 "#,
     ),
+    // Damage kept aside byte for byte (a change row that cannot be applied, e.g. two processes
+    // that wrote the same actor's sequence number), and documents parked while they hold
+    // unsent work of a user who is not the one signed in.
+    M::up(
+        r#"
+CREATE TABLE damaged_changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, doc_id BLOB NOT NULL, original_seq INTEGER NOT NULL,
+    bytes BLOB NOT NULL, error TEXT NOT NULL, found_at INTEGER NOT NULL
+);
+CREATE TABLE parked (
+    doc_id BLOB PRIMARY KEY, user_id TEXT NOT NULL, display_name TEXT NOT NULL, since INTEGER NOT NULL
+);
+"#,
+    ),
 ];
 
+mod folder_lock;
+mod handover;
 mod municipal;
 mod views;
+pub use handover::Handover;
 pub use municipal::MediaSettings;
 pub use views::*;
+
+/// Copies the store in `dir` (every document, change and kept-aside damaged change) into the
+/// new file `out` for support, reading only: SQLite's `VACUUM INTO` on a read-only
+/// connection, so it works beside a running app and changes nothing. A file SQLite cannot
+/// read is copied as it is.
+pub fn export_support(dir: &Path, out: &Path) -> Result<()> {
+    if out.exists() {
+        return Err(CoreError::Folder(format!(
+            "{} exists already; choose a new file",
+            out.display()
+        )));
+    }
+    let db = dir.join("homerehab.sqlite3");
+    let target = out
+        .to_str()
+        .ok_or_else(|| CoreError::Folder("the export path is not valid UTF-8".into()))?;
+    let vacuum = || -> rusqlite::Result<()> {
+        let conn = Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute("VACUUM INTO ?1", [target])?;
+        Ok(())
+    };
+    if let Err(e) = vacuum() {
+        tracing::warn!(error = %e, "SQLite could not read the store; copying its files as they are");
+        let _ = std::fs::remove_file(out);
+        let copy = |from: &Path, to: &Path| {
+            std::fs::copy(from, to)
+                .map_err(|e| CoreError::Folder(format!("{}: {e}", from.display())))
+        };
+        copy(&db, out)?;
+        let wal = dir.join("homerehab.sqlite3-wal");
+        if wal.exists() {
+            copy(&wal, &out.with_extension("sqlite3-wal"))?;
+        }
+    }
+    Ok(())
+}
 
 /// Compact a document once its change log outgrows its snapshot (automerge-repo's rule), but
 /// not for tiny documents.
@@ -109,6 +164,22 @@ pub struct Identity {
     /// Whose library the device holds; absent in identities stored before it was sent.
     #[serde(default)]
     pub municipality_id: Option<MunicipalityId>,
+    /// Further teams the user serves; absent in identities stored before it was kept.
+    #[serde(default)]
+    pub granted_teams: Vec<TeamId>,
+}
+
+impl Identity {
+    /// The user as the server's rules see them (`shared::auth`).
+    pub fn principal(&self) -> homerehab_shared::auth::Principal {
+        homerehab_shared::auth::Principal {
+            user_id: self.user_id,
+            role: self.role,
+            team_id: self.team_id,
+            granted_teams: self.granted_teams.clone(),
+            municipality_id: self.municipality_id,
+        }
+    }
 }
 
 /// Sync status for the status line: last success, documents waiting, last error.
@@ -117,6 +188,12 @@ pub struct SyncStatus {
     pub last_success: Option<Millis>,
     pub waiting: u32,
     pub last_error: Option<String>,
+    /// Stored changes that could not be applied and were kept aside (`export-support`).
+    #[serde(default)]
+    pub damaged: u32,
+    /// Documents kept hidden for another user's unsent work, by that user's name.
+    #[serde(default)]
+    pub parked: Vec<(String, u32)>,
 }
 
 /// A document the server refused, as the status line and the affected screen show it.
@@ -199,6 +276,12 @@ pub struct Store {
     )>,
     /// Where verified photos and videos are kept, and how much room they may take.
     media: MediaSettings,
+    /// SQLite's `data_version` when `loaded` was last known to match the file: another
+    /// connection's commit changes it, and then the cached documents are stale.
+    data_version: i64,
+    /// Held for the store's whole life: one process per data folder. Declared last, so the
+    /// database is closed before the lock is let go.
+    _folder_lock: folder_lock::FolderLock,
 }
 
 impl Store {
@@ -208,7 +291,10 @@ impl Store {
         Self::open_file(&dir.join("homerehab.sqlite3"))
     }
 
+    /// Opens the store in the SQLite file `path`, locking `homerehab.lock` beside it first: a
+    /// second process (or a second open in this one) is refused with [`CoreError::InUse`].
     pub fn open_file(path: &Path) -> Result<Store> {
+        let folder_lock = folder_lock::FolderLock::acquire(path)?;
         let mut conn = Connection::open(path)?;
         let check = || -> rusqlite::Result<()> {
             conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -253,7 +339,10 @@ impl Store {
             gate: Gate::default(),
             merged: None,
             media: MediaSettings::beside(path),
+            data_version: 0,
+            _folder_lock: folder_lock,
         };
+        store.data_version = store.current_data_version()?;
         if reproject {
             store.reproject_all()?;
         }
@@ -287,16 +376,6 @@ impl Store {
     /// This device's Automerge actor id (registered with the server at sign-in).
     pub fn actor(&self) -> &ActorId {
         &self.actor
-    }
-
-    /// Starts a fresh actor: used when a different user signs in on the device.
-    pub fn renew_actor(&mut self) -> Result<()> {
-        self.actor = ActorId::random();
-        self.set_meta("actor", self.actor.to_bytes())?;
-        for doc in self.loaded.values_mut() {
-            doc.set_actor(self.actor.clone());
-        }
-        Ok(())
     }
 
     fn set_meta(&self, key: &str, value: &[u8]) -> Result<()> {
@@ -419,7 +498,8 @@ impl Store {
         if lock::verify_pin(&hash, pin) {
             self.conn
                 .execute("DELETE FROM meta WHERE key = 'pin_failures'", [])?;
-            self.gate.open(now);
+            // The idle time starts when the app opens, not when the (slow) PIN check began.
+            self.gate.open(now_ms());
             return Ok(());
         }
         self.gate.close();
@@ -469,9 +549,19 @@ impl Store {
             .meta("sync_status")?
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
-        s.waiting = self
+        s.waiting = self.conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE doc_id NOT IN (SELECT doc_id FROM parked)",
+            [],
+            |r| r.get(0),
+        )?;
+        s.damaged = self
             .conn
-            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
+            .query_row("SELECT COUNT(*) FROM damaged_changes", [], |r| r.get(0))?;
+        s.parked = self
+            .conn
+            .prepare("SELECT display_name, COUNT(*) FROM parked GROUP BY user_id ORDER BY 1")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(s)
     }
 
@@ -566,35 +656,76 @@ impl Store {
             .transpose()
     }
 
+    fn current_data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// Forgets the cached documents when another connection (another process, an older binary
+    /// without the folder lock, a support tool) committed to the file since they were loaded.
+    fn notice_other_writers(&mut self) -> Result<()> {
+        let now = self.current_data_version()?;
+        if now != self.data_version {
+            self.loaded.clear();
+            self.merged = None;
+            self.data_version = now;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction: the write lock is taken before the cache
+    /// is checked, so no other connection can commit between reading and writing. On an error
+    /// everything rolls back and the cache is forgotten (memory must not run ahead of disk).
+    fn in_write_tx<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = self
+            .notice_other_writers()
+            .and_then(|()| f(self))
+            .and_then(|v| {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(v)
+            });
+        if result.is_err() {
+            if !self.conn.is_autocommit() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
+            self.loaded.clear();
+            self.merged = None;
+        }
+        result
+    }
+
     fn load(&mut self, id: DocumentId) -> Result<Option<&mut Automerge>> {
+        self.notice_other_writers()?;
         if !self.loaded.contains_key(&id) {
-            let Some(snapshot) = self
-                .conn
-                .query_row(
-                    "SELECT snapshot FROM documents WHERE doc_id = ?1",
-                    [id_blob(&id)],
-                    |r| r.get::<_, Vec<u8>>(0),
-                )
-                .optional()?
-            else {
+            let Some((mut doc, _)) = read_document(&self.conn, id, false)? else {
                 return Ok(None);
             };
-            let mut doc = Automerge::load(&snapshot)?;
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY seq")?;
-            let mut rows = stmt.query([id_blob(&id)])?;
-            while let Some(row) = rows.next()? {
-                doc.load_incremental(&row.get::<_, Vec<u8>>(0)?)?;
-            }
             doc.set_actor(self.actor.clone());
             self.loaded.insert(id, doc);
         }
         Ok(self.loaded.get_mut(&id))
     }
 
+    /// Whether `id` is kept hidden for another user's unsent work.
+    fn is_parked(&self, id: DocumentId) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM parked WHERE doc_id = ?1",
+                [id_blob(&id)],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// Reads a document (loading it if needed).
     pub fn document(&mut self, id: DocumentId) -> Result<&Automerge> {
+        if self.is_parked(id)? {
+            return Err(CoreError::NotFound(format!("document {id}")));
+        }
         self.load(id)?
             .map(|d| &*d)
             .ok_or_else(|| CoreError::NotFound(format!("document {id}")))
@@ -602,18 +733,18 @@ impl Store {
 
     /// Creates a document from its deterministic genesis, unless it exists.
     fn ensure_document(&mut self, header: &Header) -> Result<()> {
-        if self.header_of(header.id)?.is_some() {
-            return Ok(());
-        }
-        let doc = docs::genesis(header);
-        let tx = self.conn.transaction()?;
-        insert_document(&tx, header, &doc, None)?;
-        tx.execute(
-            "INSERT OR IGNORE INTO outbox (doc_id, since) VALUES (?1, ?2)",
-            params![id_blob(&header.id), now_ms()],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_write_tx(|s| {
+            if s.header_of(header.id)?.is_some() {
+                return Ok(());
+            }
+            let doc = docs::genesis(header);
+            insert_document(&s.conn, header, &doc, None)?;
+            s.conn.execute(
+                "INSERT OR IGNORE INTO outbox (doc_id, since) VALUES (?1, ?2)",
+                params![id_blob(&header.id), now_ms()],
+            )?;
+            Ok(())
+        })
     }
 
     /// Applies one local edit and commits it, with projections and outbox, in one transaction.
@@ -623,40 +754,36 @@ impl Store {
         scope: Projection,
         edit: impl FnOnce(&mut Automerge) -> std::result::Result<T, docs::SchemaError>,
     ) -> Result<T> {
-        let header = self
-            .header_of(id)?
-            .ok_or_else(|| CoreError::NotFound(format!("document {id}")))?;
-        let doc = self
-            .load(id)?
-            .ok_or_else(|| CoreError::NotFound(format!("document {id}")))?;
-        let before = doc.get_heads();
-        let out = edit(doc)?;
-        let changes: Vec<u8> = doc
-            .get_changes(&before)
-            .iter()
-            .flat_map(|c| c.raw_bytes().to_vec())
-            .collect();
-        if changes.is_empty() {
-            return Ok(out);
-        }
-        let result = (|| -> Result<()> {
-            let doc = self.loaded.get(&id).expect("loaded above");
-            let tx = self.conn.transaction()?;
-            append_changes(&tx, &header, doc, &changes)?;
-            tx.execute(
+        self.in_write_tx(|s| {
+            let missing = || CoreError::NotFound(format!("document {id}"));
+            let header = s.header_of(id)?.ok_or_else(missing)?;
+            if s.is_parked(id)? {
+                return Err(missing());
+            }
+            let doc = s.load(id)?.ok_or_else(missing)?;
+            let before = doc.get_heads();
+            let out = edit(doc)?;
+            let changes: Vec<u8> = doc
+                .get_changes(&before)
+                .iter()
+                .flat_map(|c| c.raw_bytes().to_vec())
+                .collect();
+            if changes.is_empty() {
+                return Ok(out);
+            }
+            let doc = s.loaded.get(&id).expect("loaded above");
+            let compacted = append_changes(&s.conn, &header, doc, &changes)?;
+            s.conn.execute(
                 "INSERT OR IGNORE INTO outbox (doc_id, since) VALUES (?1, ?2)",
                 params![id_blob(&id), now_ms()],
             )?;
-            project(&tx, &header, doc, &scope)?;
-            tx.commit()?;
-            Ok(())
-        })();
-        if let Err(e) = result {
-            // Memory must not run ahead of disk: forget the edit; the next read reloads.
-            self.loaded.remove(&id);
-            return Err(e);
-        }
-        Ok(out)
+            project(&s.conn, &header, doc, &scope)?;
+            if let Some(mut whole) = compacted {
+                whole.set_actor(s.actor.clone());
+                s.loaded.insert(id, whole);
+            }
+            Ok(out)
+        })
     }
 
     // ---- domain operations ---------------------------------------------------------------
@@ -914,7 +1041,7 @@ enum Projection {
 }
 
 fn insert_document(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     header: &Header,
     doc: &Automerge,
     server_heads: Option<&[ChangeHash]>,
@@ -936,12 +1063,14 @@ fn insert_document(
 }
 
 /// Appends raw changes to a document's log, compacting when the log outgrows the snapshot.
+/// Returns the whole document when it compacted (the caller's copy may lack rows of another
+/// writer). Call inside a write transaction.
 fn append_changes(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     header: &Header,
     doc: &Automerge,
     changes: &[u8],
-) -> Result<()> {
+) -> Result<Option<Automerge>> {
     let id = id_blob(&header.id);
     tx.execute(
         "INSERT INTO doc_changes (doc_id, bytes) VALUES (?1, ?2)",
@@ -953,23 +1082,180 @@ fn append_changes(
         params![id, heads_to_blob(&doc.get_heads()), changes.len() as i64],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    if incremental > snapshot.max(COMPACT_MIN_BYTES) {
-        tx.execute(
-            "UPDATE documents SET snapshot = ?2, incremental_bytes = 0 WHERE doc_id = ?1",
-            params![id, doc.save()],
-        )?;
-        tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
+    if incremental <= snapshot.max(COMPACT_MIN_BYTES) {
+        return Ok(None);
+    }
+    // Compact what is on disk, not this copy: a row another writer added that this copy never
+    // loaded must end up in the snapshot, never just deleted.
+    let Some((mut whole, last_row)) = read_document(tx, header.id, true)? else {
+        return Ok(None);
+    };
+    whole.merge(&mut doc.clone())?;
+    let Some(last_row) = last_row.filter(|_| whole.get_missing_deps(&[]).is_empty()) else {
+        // Some stored change waits for one that is not here (kept aside as damaged): keep
+        // every row rather than save a snapshot without it.
+        tracing::warn!(doc = %header.id, "not compacting: a stored change lacks its dependency");
+        return Ok(None);
+    };
+    tx.execute(
+        "UPDATE documents SET snapshot = ?2, heads = ?3, incremental_bytes = 0 WHERE doc_id = ?1",
+        params![id, whole.save(), heads_to_blob(&whole.get_heads())],
+    )?;
+    tx.execute(
+        "DELETE FROM doc_changes WHERE doc_id = ?1 AND seq <= ?2",
+        params![id, last_row],
+    )?;
+    Ok(Some(whole))
+}
+
+/// The changes in one stored row (raw changes one after another), or why they cannot be read.
+/// Each chunk: magic (4 bytes), checksum (4), type (1), length (uLEB128), then its data.
+fn changes_in_row(bytes: &[u8]) -> std::result::Result<Vec<automerge::Change>, String> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        if rest.len() < 10 || rest[..4] != [0x85, 0x6f, 0x4a, 0x83] {
+            return Err(format!(
+                "not an Automerge change at byte {}",
+                bytes.len() - rest.len()
+            ));
+        }
+        let (mut len, mut shift, mut at) = (0u64, 0u32, 9usize);
+        loop {
+            let b = *rest.get(at).ok_or("a change's length is cut off")?;
+            len |= u64::from(b & 0x7f).checked_shl(shift).ok_or("bad length")?;
+            at += 1;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|l| l.checked_add(at))
+            .filter(|end| *end <= rest.len())
+            .ok_or("a change is cut off")?;
+        out.push(automerge::Change::try_from(&rest[..end]).map_err(|e| e.to_string())?);
+        rest = &rest[end..];
+    }
+    Ok(out)
+}
+
+/// Reads a document from disk: its snapshot and every change row. A row that cannot be
+/// applied (two different changes with one actor and sequence number, corrupt bytes) is moved
+/// byte for byte into `damaged_changes` with the reason, and the rest loads. `strict` also
+/// checks that every change of every row is in the document (before compaction deletes rows).
+/// Returns the document and the last change row read, or `None` as that row when some row's
+/// change is not in the document (it waits for a change that is not there): then nothing may
+/// be deleted.
+fn read_document(
+    conn: &Connection,
+    id: DocumentId,
+    strict: bool,
+) -> Result<Option<(Automerge, Option<i64>)>> {
+    // Snapshot and rows from one read of the file (a savepoint is a transaction when none is
+    // open): another process's compaction must not fall between the two queries.
+    conn.execute_batch("SAVEPOINT read_document")?;
+    let read = read_document_rows(conn, id, strict);
+    match &read {
+        Ok(_) => conn.execute_batch("RELEASE read_document")?,
+        Err(_) => {
+            let _ = conn.execute_batch("ROLLBACK TO read_document; RELEASE read_document");
+        }
+    }
+    read
+}
+
+fn read_document_rows(
+    conn: &Connection,
+    id: DocumentId,
+    strict: bool,
+) -> Result<Option<(Automerge, Option<i64>)>> {
+    let Some(snapshot) = conn
+        .query_row(
+            "SELECT snapshot FROM documents WHERE doc_id = ?1",
+            [id_blob(&id)],
+            |r| r.get::<_, Vec<u8>>(0),
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let rows: Vec<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT seq, bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY seq")?
+        .query_map([id_blob(&id)], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut damaged: Vec<(i64, String)> = Vec::new();
+    let mut complete: bool;
+    // A failed row may have changed the copy half-way: start again without it.
+    let doc = 'attempt: loop {
+        complete = true;
+        let mut doc = Automerge::load(&snapshot)
+            .map_err(|e| CoreError::Damaged(format!("the snapshot of document {id}: {e}")))?;
+        for (seq, bytes) in &rows {
+            if damaged.iter().any(|(s, _)| s == seq) {
+                continue;
+            }
+            let problem = match doc.load_incremental(bytes) {
+                Err(e) => Some(e.to_string()),
+                // Nothing applied (a load skips unreadable bytes quietly), or before compaction:
+                // every change of the row must parse and be in the document.
+                Ok(n) if n == 0 || strict => match changes_in_row(bytes) {
+                    Err(e) => Some(e),
+                    Ok(changes) => {
+                        if changes
+                            .iter()
+                            .any(|c| doc.get_change_by_hash(&c.hash()).is_none())
+                        {
+                            complete = false;
+                        }
+                        None
+                    }
+                },
+                Ok(_) => None,
+            };
+            if let Some(problem) = problem {
+                damaged.push((*seq, problem));
+                continue 'attempt;
+            }
+        }
+        break doc;
+    };
+    if !damaged.is_empty() {
+        set_aside(conn, id, &damaged)?;
+    }
+    let last_row = rows.last().map(|(seq, _)| *seq).unwrap_or(0);
+    Ok(Some((doc, complete.then_some(last_row))))
+}
+
+/// Moves change rows that cannot be applied into `damaged_changes`, byte for byte, in one
+/// step (a savepoint works inside and outside a transaction).
+fn set_aside(conn: &Connection, id: DocumentId, rows: &[(i64, String)]) -> Result<()> {
+    conn.execute_batch("SAVEPOINT set_aside")?;
+    let moved = (|| -> Result<()> {
+        for (seq, problem) in rows {
+            tracing::error!(doc = %id, row = seq, error = %problem, "a stored change cannot be applied; kept aside");
+            conn.execute(
+                "INSERT INTO damaged_changes (doc_id, original_seq, bytes, error, found_at)
+                 SELECT doc_id, seq, bytes, ?2, ?3 FROM doc_changes WHERE seq = ?1",
+                params![seq, problem, now_ms()],
+            )?;
+            conn.execute("DELETE FROM doc_changes WHERE seq = ?1", [seq])?;
+        }
+        Ok(())
+    })();
+    match moved {
+        Ok(()) => conn.execute_batch("RELEASE set_aside")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK TO set_aside; RELEASE set_aside");
+            return Err(e);
+        }
     }
     Ok(())
 }
 
 /// Refreshes the relational rows that mirror a document.
-fn project(
-    tx: &Transaction<'_>,
-    header: &Header,
-    doc: &Automerge,
-    scope: &Projection,
-) -> Result<()> {
+fn project(tx: &Connection, header: &Header, doc: &Automerge, scope: &Projection) -> Result<()> {
     match (header.kind, scope) {
         // The municipality's library is read from its document (it is small); nothing to
         // project.
@@ -1061,7 +1347,7 @@ fn project(
     Ok(())
 }
 
-fn project_session(tx: &Transaction<'_>, s: &SessionLog) -> Result<()> {
+fn project_session(tx: &Connection, s: &SessionLog) -> Result<()> {
     let max_pain = s.exercises.values().filter_map(|e| e.pain).max();
     tx.execute(
         "INSERT OR REPLACE INTO sessions (id, course_id, performed_by, program_revision, started_at,
@@ -1100,7 +1386,8 @@ impl ClientStorage for Store {
             "SELECT d.doc_id, d.kind, d.heads, d.server_heads, o.doc_id IS NOT NULL,
                     r.kind, r.reason, r.heads
              FROM documents d LEFT JOIN outbox o ON o.doc_id = d.doc_id
-             LEFT JOIN refusals r ON r.doc_id = d.doc_id",
+             LEFT JOIN refusals r ON r.doc_id = d.doc_id
+             WHERE d.doc_id NOT IN (SELECT doc_id FROM parked)",
         )?;
         /// id, kind, heads, server heads, in the outbox, refusal (kind, reason, heads)
         type Row = (
@@ -1163,10 +1450,16 @@ impl ClientStorage for Store {
                     .as_deref()
                     .map(blob_to_heads)
                     .unwrap_or_default();
-                let doc = self
-                    .load(id)?
-                    .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
-                homerehab_shared::sync::changes_since(doc, &since)
+                match self.load(id) {
+                    Ok(Some(doc)) => homerehab_shared::sync::changes_since(doc, &since),
+                    Ok(None) => return Err(CoreError::NotFound(id.to_string())),
+                    // An unreadable snapshot must not stop every other document's sync.
+                    Err(e @ CoreError::Damaged(_)) => {
+                        tracing::error!(doc = %id, error = %e, "not offered");
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
             } else {
                 Vec::new()
             };
@@ -1199,68 +1492,87 @@ impl ClientStorage for Store {
         server_heads: &[Hash],
     ) -> Result<()> {
         let server_heads: Vec<ChangeHash> = server_heads.iter().map(|h| ChangeHash(*h)).collect();
-        let header = match self.header_of(id)? {
-            Some(h) => h,
-            None => {
-                let h = *header.ok_or_else(|| {
-                    CoreError::Protocol("a new document came without its header".into())
-                })?;
-                if h.id != id || !h.is_consistent() {
-                    return Err(CoreError::Protocol(
-                        "a new document's header does not match its id".into(),
-                    ));
+        // One write transaction, decided on what is on disk: another writer's rows count for
+        // what is still unsent.
+        self.in_write_tx(|s| {
+            let header = match s.header_of(id)? {
+                Some(h) => h,
+                None => {
+                    let h = *header.ok_or_else(|| {
+                        CoreError::Protocol("a new document came without its header".into())
+                    })?;
+                    if h.id != id || !h.is_consistent() {
+                        return Err(CoreError::Protocol(
+                            "a new document's header does not match its id".into(),
+                        ));
+                    }
+                    // A round begun before a change of user may bring the previous user's
+                    // documents: the server keeps them; this device does not show them.
+                    if let Some(me) = s.identity()? {
+                        if authorize(&me.principal(), &h, Access::Read).is_err() {
+                            tracing::info!(doc = %id, "not kept: the signed-in user may not read it");
+                            return Ok(());
+                        }
+                    }
+                    // Apply to a scratch copy first: a bad document from the server changes nothing here.
+                    let mut doc = Automerge::new();
+                    doc.load_incremental(changes)?;
+                    docs::read_header(&doc, id)?;
+                    insert_document(&s.conn, &h, &doc, Some(&server_heads))?;
+                    project(&s.conn, &h, &doc, &Projection::Whole)?;
+                    s.loaded.remove(&id);
+                    return Ok(());
                 }
-                // Apply to a scratch copy first: a bad document from the server changes nothing here.
-                let mut doc = Automerge::new();
-                doc.load_incremental(changes)?;
-                docs::read_header(&doc, id)?;
-                let tx = self.conn.transaction()?;
-                insert_document(&tx, &h, &doc, Some(&server_heads))?;
-                project(&tx, &h, &doc, &Projection::Whole)?;
-                tx.commit()?;
-                self.loaded.remove(&id);
-                return Ok(());
+            };
+            let parked = s.is_parked(id)?;
+            let actor = s.actor.clone();
+            let doc = s
+                .load(id)?
+                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+            let before = doc.get_heads();
+            let mut copy = doc.fork();
+            copy.load_incremental(changes)?;
+            let added: Vec<u8> = copy
+                .get_changes(&before)
+                .iter()
+                .flat_map(|c| c.raw_bytes().to_vec())
+                .collect();
+            let unsent = copy.get_changes(&server_heads).is_empty();
+            copy.set_actor(actor.clone());
+            if !added.is_empty() {
+                if let Some(mut whole) = append_changes(&s.conn, &header, &copy, &added)? {
+                    whole.set_actor(actor);
+                    copy = whole;
+                }
+                // A parked document stays hidden: it is projected when its user is back.
+                if !parked {
+                    project(&s.conn, &header, &copy, &Projection::Whole)?;
+                }
             }
-        };
-        let doc = self
-            .load(id)?
-            .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
-        let before = doc.get_heads();
-        let mut copy = doc.fork();
-        copy.load_incremental(changes)?;
-        let added: Vec<u8> = copy
-            .get_changes(&before)
-            .iter()
-            .flat_map(|c| c.raw_bytes().to_vec())
-            .collect();
-        let unsent = copy.get_changes(&server_heads).is_empty();
-        copy.set_actor(self.actor.clone());
-        let tx = self.conn.transaction()?;
-        if !added.is_empty() {
-            append_changes(&tx, &header, &copy, &added)?;
-            project(&tx, &header, &copy, &Projection::Whole)?;
-        }
-        tx.execute(
-            "UPDATE documents SET server_heads = ?2 WHERE doc_id = ?1",
-            params![id_blob(&id), heads_to_blob(&server_heads)],
-        )?;
-        if unsent {
-            tx.execute("DELETE FROM outbox WHERE doc_id = ?1", [id_blob(&id)])?;
-            tx.execute("DELETE FROM refusals WHERE doc_id = ?1", [id_blob(&id)])?;
-        } else {
-            // Others' changes arrived on top of refused ones: still the same refused changes.
-            tx.execute(
-                "UPDATE refusals SET heads = ?3 WHERE doc_id = ?1 AND heads = ?2",
-                params![
-                    id_blob(&id),
-                    heads_to_blob(&before),
-                    heads_to_blob(&copy.get_heads())
-                ],
+            s.conn.execute(
+                "UPDATE documents SET server_heads = ?2 WHERE doc_id = ?1",
+                params![id_blob(&id), heads_to_blob(&server_heads)],
             )?;
-        }
-        tx.commit()?;
-        self.loaded.insert(id, copy);
-        Ok(())
+            if unsent {
+                s.conn
+                    .execute("DELETE FROM outbox WHERE doc_id = ?1", [id_blob(&id)])?;
+                s.conn
+                    .execute("DELETE FROM refusals WHERE doc_id = ?1", [id_blob(&id)])?;
+            } else {
+                // Others' changes arrived on top of refused ones: still the same refused
+                // changes.
+                s.conn.execute(
+                    "UPDATE refusals SET heads = ?3 WHERE doc_id = ?1 AND heads = ?2",
+                    params![
+                        id_blob(&id),
+                        heads_to_blob(&before),
+                        heads_to_blob(&copy.get_heads())
+                    ],
+                )?;
+            }
+            s.loaded.insert(id, copy);
+            Ok(())
+        })
     }
 
     fn refused(&mut self, id: DocumentId, refusal: &Refusal) -> Result<()> {
@@ -1290,6 +1602,7 @@ pub(crate) mod tests {
                 token: "x".into(),
                 expires_at: i64::MAX,
                 municipality_id: Some(MunicipalityId(uuid::Uuid::from_u128(1))),
+                granted_teams: vec![],
             })
             .unwrap();
         store
@@ -1518,6 +1831,166 @@ pub(crate) mod tests {
         assert!(matches!(store.unlock("2468"), Err(CoreError::NoPin)));
         assert!(matches!(store.set_pin("24680"), Ok(())));
         assert!(matches!(store.set_pin("2468x"), Err(CoreError::InvalidPin)));
+    }
+
+    /// A connection to the store's file that ignores the folder lock: an older binary, or a
+    /// second process from before the lock.
+    fn other_writer(dir: &Path) -> Connection {
+        let c = Connection::open(dir.join("homerehab.sqlite3")).unwrap();
+        c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        c
+    }
+
+    /// A change to `course`'s session log made elsewhere (on a copy with `actor`): a new session.
+    fn session_made_elsewhere(
+        store: &mut Store,
+        course: CourseId,
+        actor: ActorId,
+    ) -> (SessionId, Vec<u8>) {
+        let log = DocumentId::session_log_of(course);
+        let mut copy = store.document(log).unwrap().fork();
+        copy.set_actor(actor);
+        let before = copy.get_heads();
+        let session = SessionLog::start(course, UserId::new(), None, 5);
+        docs::put_session(&mut copy, &session, 5).unwrap();
+        let bytes = copy
+            .get_changes(&before)
+            .iter()
+            .flat_map(|c| c.raw_bytes().to_vec())
+            .collect();
+        (session.id, bytes)
+    }
+
+    fn insert_row(dir: &Path, course: CourseId, bytes: &[u8]) {
+        other_writer(dir)
+            .execute(
+                "INSERT INTO doc_changes (doc_id, bytes) VALUES (?1, ?2)",
+                params![id_blob(&DocumentId::session_log_of(course)), bytes],
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn a_second_store_on_one_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Store::open(dir.path()).unwrap();
+        let err = Store::open(dir.path()).err().expect("refused");
+        assert!(matches!(err, CoreError::InUse { .. }), "{err}");
+        assert!(err
+            .to_string()
+            .contains("in use by another Homerehab process"));
+        drop(first);
+        Store::open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_change_another_writer_stored_survives_compaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let team = TeamId::new();
+        let mut store = signed_in(dir.path(), Role::Assistant, team);
+        let course = course_with_a_logged_set(&mut store, team);
+        let (elsewhere, bytes) = session_made_elsewhere(&mut store, course, ActorId::random());
+        // This store has the log in memory; the other writer's row is not in that copy.
+        insert_row(dir.path(), course, &bytes);
+        let log = DocumentId::session_log_of(course);
+        let rows = |s: &Store| -> i64 {
+            s.conn
+                .query_row(
+                    "SELECT COUNT(*) FROM doc_changes WHERE doc_id = ?1",
+                    [id_blob(&log)],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        let line = store.course_doc(course).unwrap().program.ordered()[0].clone();
+        let session = store.sessions(course).unwrap()[0].id;
+        let set = SetLog {
+            reps: Some(10),
+            duration_s: None,
+            load_kg: None,
+            at: 2,
+        };
+        let mut most = 0;
+        let mut session = session;
+        for n in 1.. {
+            if n % 40 == 0 {
+                session = store.start_session(course).unwrap().id;
+            }
+            store.log_set(course, session, &line, &set).unwrap();
+            let now = rows(&store);
+            if now < most {
+                break; // compacted
+            }
+            most = now;
+            assert!(most < 5_000, "never compacted");
+        }
+        drop(store);
+        let mut store = Store::open(dir.path()).unwrap();
+        let sessions = store.session_log(course).unwrap().sessions;
+        assert!(
+            sessions.contains_key(&elsewhere.to_string()),
+            "the other writer's session was lost"
+        );
+        assert_eq!(store.sync_status().unwrap().damaged, 0);
+    }
+
+    #[test]
+    fn a_duplicate_sequence_number_is_kept_aside_and_the_store_keeps_working() {
+        let dir = tempfile::tempdir().unwrap();
+        let team = TeamId::new();
+        let mut store = signed_in(dir.path(), Role::Assistant, team);
+        let course = course_with_a_logged_set(&mut store, team);
+        let me = store.actor().clone();
+        // Another process with this device's actor and the same in-memory copy: its next
+        // change has the sequence number this store's next change gets.
+        let (_, theirs) = session_made_elsewhere(&mut store, course, me);
+        let mine = store.start_session(course).unwrap();
+        insert_row(dir.path(), course, &theirs);
+        // The identical bytes twice are one change, not damage.
+        let log = DocumentId::session_log_of(course);
+        let own_row: Vec<u8> = store
+            .conn
+            .query_row(
+                "SELECT bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET 1",
+                [id_blob(&log)],
+                |r| r.get(0),
+            )
+            .unwrap();
+        insert_row(dir.path(), course, &own_row);
+        drop(store);
+        let mut store = Store::open(dir.path()).unwrap();
+        let sessions = store.session_log(course).unwrap().sessions;
+        assert!(sessions.contains_key(&mine.id.to_string()));
+        let status = store.sync_status().unwrap();
+        assert_eq!(status.damaged, 1, "{status:?}");
+        let kept: Vec<u8> = store
+            .conn
+            .query_row("SELECT bytes FROM damaged_changes", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, theirs, "kept byte for byte");
+        // Still writable, and reads cleanly after a restart.
+        let line = store.course_doc(course).unwrap().program.ordered()[0].clone();
+        let set = SetLog {
+            reps: Some(7),
+            duration_s: None,
+            load_kg: None,
+            at: 3,
+        };
+        store.log_set(course, mine.id, &line, &set).unwrap();
+        drop(store);
+        let mut store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.session_log(course).unwrap().sessions[&mine.id.to_string()].set_count(),
+            1
+        );
+        assert_eq!(store.sync_status().unwrap().damaged, 1);
+        let out = dir.path().join("support.sqlite3");
+        export_support(dir.path(), &out).unwrap();
+        let exported: Vec<u8> = Connection::open(&out)
+            .unwrap()
+            .query_row("SELECT bytes FROM damaged_changes", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(exported, theirs);
     }
 
     #[test]

@@ -42,6 +42,7 @@ fn device() -> Device {
             token: "t".into(),
             expires_at: now_ms() + 3_600_000,
             municipality_id: None,
+            granted_teams: vec![],
         })
         .unwrap();
     let citizen = Citizen {
@@ -312,6 +313,9 @@ async fn serves_the_ui_and_the_illustrations() {
 impl Device {
     /// The app process restarts on the same store (idle lock after `idle_ms`).
     fn restart(&mut self, idle_ms: i64) {
+        // The old app process ends (and lets go of the data folder) before the new one starts.
+        let between = Store::open(&self._dir.path().join("between")).unwrap();
+        self.api = router(between, self._dir.path(), OFFLINE);
         let mut store = Store::open(self._dir.path()).unwrap();
         store.set_idle_lock(idle_ms);
         self.api = router(store, self._dir.path(), OFFLINE);

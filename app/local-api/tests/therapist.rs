@@ -19,7 +19,7 @@ use std::path::PathBuf;
 /// A device: the local API over its own store in a temp dir.
 struct Device {
     api: LocalApi,
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 impl std::ops::Deref for Device {
@@ -130,7 +130,7 @@ impl SyncServer {
         std::fs::create_dir(dir.path().join("dist")).unwrap();
         let d = Device {
             api: router(store, dir.path(), &self.url),
-            dir,
+            _dir: dir,
         };
         let body = format!(r#"{{"username":"{username}","password":"{PASSWORD}"}}"#);
         let _: api::Me = d.ok("POST", "/api/login", Some(&body)).await;
@@ -159,9 +159,9 @@ impl Device {
         self.err(method, uri, body.as_deref()).await.1
     }
 
-    /// Opens the device's store beside the running app (SQLite allows a second reader).
-    fn store(&self) -> Store {
-        Store::open(self.dir.path()).unwrap()
+    /// The running app's store (the data folder is locked to it).
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.api.store.lock().unwrap()
     }
 }
 

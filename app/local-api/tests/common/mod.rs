@@ -21,12 +21,10 @@ pub fn assets() -> PathBuf {
 /// `server`.
 pub fn router(store: Store, dir: &Path, server: &str) -> LocalApi {
     let library = homerehab_core::library::load(&assets()).unwrap();
-    let core = Core::new(
-        Arc::new(Mutex::new(store)),
-        Arc::new(library),
-        server.into(),
-    );
+    let store = Arc::new(Mutex::new(store));
+    let core = Core::new(store.clone(), Arc::new(library), server.into());
     LocalApi {
+        store,
         app: http::app(
             Arc::new(core),
             &Dirs {
@@ -39,6 +37,9 @@ pub fn router(store: Store, dir: &Path, server: &str) -> LocalApi {
 
 /// One device's local API, called request by request.
 pub struct LocalApi {
+    /// The app's own store (the data folder is locked to it: no second store may open there).
+    #[allow(dead_code)] // not every test binary reads it
+    pub store: homerehab_core::client::SharedStore,
     pub app: axum::Router,
 }
 
