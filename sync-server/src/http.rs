@@ -154,7 +154,8 @@ async fn login(
             });
         }
         LoginOutcome::Busy => {
-            tracing::warn!("sign-in refused: every password worker is busy");
+            // Debug, not warn: a flood would flood the log too. Counted in /metrics as 503s.
+            tracing::debug!("sign-in refused: every password worker is busy");
             return Err(ApiError::Busy);
         }
     };
