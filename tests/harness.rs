@@ -13,6 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod sign_ins;
+
 pub const PASSWORD: &str = "korrekt-hest-batteri";
 
 /// The folder holding the workspace's built binaries (next to this test or bench binary).

@@ -8,8 +8,8 @@ use crate::config::{Config, PasswordCost};
 use crate::error::{Error, Result};
 use crate::http::ApiError;
 use crate::store::{now_ms, Store, UserRecord};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{self, Output, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use automerge::ActorId;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
@@ -24,11 +24,33 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Hashes and verifies passwords.
+///
+/// argon2 needs `m_cost` KiB of working memory per hash (19 MiB at the standard cost). It is
+/// passed in as a [`HashMemory`] that the caller keeps and reuses: allocating it afresh per
+/// hash made glibc keep those allocations in its per-thread arenas, and the server grew by
+/// about that much per sign-in (issue #9).
 pub struct Passwords {
     argon: Argon2<'static>,
     /// Verified when the user is unknown, so both cases cost the same.
     dummy: OnceLock<String>,
 }
+
+/// argon2 working memory (1 KiB blocks) for one hash at a time: kept by a password worker and
+/// reused for every hash and verification it runs.
+pub struct HashMemory(Vec<Block>);
+
+impl HashMemory {
+    fn blocks(&mut self, count: usize) -> &mut [Block] {
+        if self.0.len() < count {
+            self.0.resize(count, Block::default());
+        }
+        &mut self.0[..count]
+    }
+}
+
+/// The most memory a stored hash may ask to be verified with (256 MiB, 13× the standard cost):
+/// a damaged or hostile `m=` in the database is refused instead of allocated.
+const MAX_HASH_BLOCKS: usize = 256 * 1024;
 
 impl Passwords {
     pub fn new(cost: PasswordCost) -> Self {
@@ -42,34 +64,93 @@ impl Passwords {
         }
     }
 
+    /// Working memory for hashes of this cost, allocated (and touched) now.
+    pub fn memory(&self) -> HashMemory {
+        HashMemory(vec![Block::default(); self.argon.params().block_count()])
+    }
+
+    /// A new hash (PHC string) with fresh working memory: for the command line and the seed.
     pub fn hash(&self, password: &str) -> Result<String> {
+        self.hash_in(&mut self.memory(), password)
+    }
+
+    /// A new hash (PHC string) computed in `memory`.
+    pub fn hash_in(&self, memory: &mut HashMemory, password: &str) -> Result<String> {
+        let failed = |e: &dyn std::fmt::Display| Error::PasswordHash(e.to_string());
         let salt = SaltString::generate(&mut OsRng);
-        self.argon
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| Error::PasswordHash(e.to_string()))
+        let mut salt_buf = [0u8; Salt::MAX_LENGTH];
+        let salt_bytes = salt.decode_b64(&mut salt_buf).map_err(|e| failed(&e))?;
+        let params = self.argon.params();
+        let blocks = memory.blocks(params.block_count());
+        let output = Output::init_with(
+            params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN),
+            |out| {
+                self.argon
+                    .hash_password_into_with_memory(password.as_bytes(), salt_bytes, out, blocks)
+                    .map_err(password_hash::Error::from)
+            },
+        )
+        .map_err(|e| failed(&e))?;
+        let hash = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: params.try_into().map_err(|e| failed(&e))?,
+            salt: Some(salt.as_salt()),
+            hash: Some(output),
+        };
+        Ok(hash.to_string())
     }
 
     /// Whether `password` matches `hash`; with no hash, spends the same time and says no.
-    pub fn verify(&self, hash: Option<&str>, password: &str) -> bool {
+    pub fn verify(&self, memory: &mut HashMemory, hash: Option<&str>, password: &str) -> bool {
         let Some(hash) = hash else {
-            let dummy = self
-                .dummy
-                .get_or_init(|| self.hash("no such user").expect("hashing a constant works"));
-            let _ = self.matches(dummy, password);
+            let dummy = self.dummy.get_or_init(|| {
+                self.hash_in(memory, "no such user")
+                    .expect("hashing a constant works")
+            });
+            let _ = self.matches(memory, dummy, password);
             return false;
         };
-        self.matches(hash, password)
+        self.matches(memory, hash, password)
     }
 
-    fn matches(&self, hash: &str, password: &str) -> bool {
-        PasswordHash::new(hash)
-            .map(|parsed| {
-                self.argon
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
+    /// What `PasswordVerifier::verify_password` does (recompute with the hash's own algorithm,
+    /// version, cost and salt; compare in constant time), but in `memory`.
+    fn matches(&self, memory: &mut HashMemory, hash: &str, password: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            return false;
+        };
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return false;
+        };
+        let (Ok(algorithm), Ok(params)) = (
+            Algorithm::try_from(parsed.algorithm),
+            Params::try_from(&parsed),
+        ) else {
+            return false;
+        };
+        let Ok(version) = parsed.version.map_or(Ok(Version::V0x13), Version::try_from) else {
+            return false;
+        };
+        if params.block_count() > MAX_HASH_BLOCKS {
+            tracing::error!(
+                m_cost = params.m_cost(),
+                "a stored password hash asks for too much memory; refused"
+            );
+            return false;
+        }
+        let mut salt_buf = [0u8; Salt::MAX_LENGTH];
+        let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+            return false;
+        };
+        let argon = Argon2::new(algorithm, version, params);
+        let blocks = memory.blocks(argon.params().block_count());
+        Output::init_with(expected.len(), |out| {
+            argon
+                .hash_password_into_with_memory(password.as_bytes(), salt, out, blocks)
+                .map_err(password_hash::Error::from)
+        })
+        .is_ok_and(|computed| computed == expected)
     }
 }
 
@@ -105,12 +186,84 @@ impl IntoResponse for AuthRejection {
     }
 }
 
-/// Logins and token checks over a [`Store`]. All methods block.
+/// Logins and token checks over a [`Store`]. All methods block, except [`AuthService::login`],
+/// which runs on the password workers.
 pub struct AuthService {
     store: Arc<dyn Store>,
     passwords: Passwords,
     token_ttl: Duration,
     throttle: LoginThrottle,
+    workers: PasswordWorkers,
+}
+
+/// Sign-ins waiting for a password worker, per worker, before more are told to come back.
+/// A standard hash takes tens of milliseconds, so a full queue is a wait of well under a second.
+pub const SIGN_INS_QUEUED_PER_WORKER: usize = 8;
+
+/// A sign-in that waited for a worker or was refused; runs on a worker with its memory.
+type SignInJob = Box<dyn FnOnce(&mut HashMemory) + Send>;
+
+/// A fixed set of threads that run sign-ins, each with one [`HashMemory`] reused for every
+/// hash: at most `workers` hashes run at once and the server holds `workers` hash memories,
+/// however many sign-ins arrive. Past the bounded queue a sign-in is refused at once (503).
+struct PasswordWorkers {
+    jobs: std::sync::mpsc::Sender<SignInJob>,
+    /// One permit per running or queued sign-in.
+    admitted: Arc<tokio::sync::Semaphore>,
+}
+
+impl PasswordWorkers {
+    /// Starts `count` workers; they end when this is dropped.
+    fn start(count: usize, memory: impl Fn() -> HashMemory) -> Result<Self> {
+        let (jobs, queue) = std::sync::mpsc::channel::<SignInJob>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..count {
+            let queue = queue.clone();
+            let mut memory = memory();
+            std::thread::Builder::new()
+                .name(format!("password-{n}"))
+                .spawn(move || loop {
+                    // The lock is held only while taking the next job, never while running it.
+                    let job = match queue.lock().unwrap_or_else(|p| p.into_inner()).recv() {
+                        Ok(job) => job,
+                        Err(_) => return,
+                    };
+                    // A panicking sign-in answers nothing (an internal error); the worker stays.
+                    let run = std::panic::AssertUnwindSafe(|| job(&mut memory));
+                    if std::panic::catch_unwind(run).is_err() {
+                        tracing::error!("a sign-in panicked on a password worker");
+                    }
+                })?;
+        }
+        Ok(PasswordWorkers {
+            jobs,
+            admitted: Arc::new(tokio::sync::Semaphore::new(
+                count * (1 + SIGN_INS_QUEUED_PER_WORKER),
+            )),
+        })
+    }
+
+    /// Runs `f` on a worker; `None` when every worker is busy and the queue is full.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
+    ) -> Result<Option<T>> {
+        let Ok(permit) = self.admitted.clone().try_acquire_owned() else {
+            return Ok(None);
+        };
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: SignInJob = Box::new(move |memory| {
+            let _ = answer.send(f(memory));
+            drop(permit);
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| Error::Task("the password workers stopped".into()))?;
+        answered
+            .await
+            .map(Some)
+            .map_err(|_| Error::Task("a password worker failed".into()))
+    }
 }
 
 /// Wrong passwords allowed per username within [`LOGIN_WINDOW_MS`] before sign-in is refused
@@ -177,6 +330,8 @@ pub enum LoginOutcome {
     Throttled {
         until: Millis,
     },
+    /// Every password worker is busy and the queue is full: try again in a moment.
+    Busy,
 }
 
 fn token_hash(token_bytes: &[u8]) -> [u8; 32] {
@@ -184,29 +339,55 @@ fn token_hash(token_bytes: &[u8]) -> [u8; 32] {
 }
 
 impl AuthService {
-    pub fn new(store: Arc<dyn Store>, config: &Config) -> Self {
-        AuthService {
+    /// Also starts `config.password_workers` password worker threads.
+    pub fn new(store: Arc<dyn Store>, config: &Config) -> Result<Self> {
+        let passwords = Passwords::new(config.password_cost);
+        let workers = PasswordWorkers::start(config.password_workers, || passwords.memory())?;
+        Ok(AuthService {
             store,
-            passwords: Passwords::new(config.password_cost),
+            passwords,
             token_ttl: config.token_ttl,
             throttle: LoginThrottle::default(),
-        }
+            workers,
+        })
     }
 
     pub fn passwords(&self) -> &Passwords {
         &self.passwords
     }
 
-    /// Signs in; refused for a wrong username or password, throttled after
-    /// [`MAX_FAILED_LOGINS`] wrong ones for the username within [`LOGIN_WINDOW_MS`].
-    pub fn login(&self, username: &str, password: &str, actor: &ActorId) -> Result<LoginOutcome> {
+    /// Signs in on a password worker ([`AuthService::login_in`] there); [`LoginOutcome::Busy`]
+    /// when all of them are busy and the queue is full.
+    pub async fn login(
+        self: &Arc<Self>,
+        username: String,
+        password: String,
+        actor: ActorId,
+    ) -> Result<LoginOutcome> {
+        let auth = self.clone();
+        let done = self
+            .workers
+            .run(move |memory| auth.login_in(memory, &username, &password, &actor))
+            .await?;
+        done.unwrap_or(Ok(LoginOutcome::Busy))
+    }
+
+    /// Signs in, hashing in `memory`; refused for a wrong username or password, throttled
+    /// after [`MAX_FAILED_LOGINS`] wrong ones for the username within [`LOGIN_WINDOW_MS`].
+    pub fn login_in(
+        &self,
+        memory: &mut HashMemory,
+        username: &str,
+        password: &str,
+        actor: &ActorId,
+    ) -> Result<LoginOutcome> {
         let now = now_ms();
         if let Some(until) = self.throttle.refused_until(username, now) {
             return Ok(LoginOutcome::Throttled { until });
         }
         let user = self.store.user_by_username(username)?;
         let hash = user.as_ref().map(|u| u.password_hash.as_str());
-        if !self.passwords.verify(hash, password) {
+        if !self.passwords.verify(memory, hash, password) {
             self.throttle.failed(username, now);
             return Ok(LoginOutcome::Refused);
         }
@@ -288,11 +469,84 @@ mod tests {
     #[test]
     fn passwords_verify_and_unknown_users_never_pass() {
         let p = Passwords::new(PasswordCost::Insecure);
+        let m = &mut p.memory();
         let h = p.hash("demo1234").unwrap();
-        assert!(p.verify(Some(&h), "demo1234"));
-        assert!(!p.verify(Some(&h), "demo12345"));
-        assert!(!p.verify(None, "no such user"));
-        assert!(!p.verify(Some("not a phc string"), "x"));
+        assert!(p.verify(m, Some(&h), "demo1234"));
+        assert!(!p.verify(m, Some(&h), "demo12345"));
+        assert!(!p.verify(m, None, "no such user"));
+        assert!(!p.verify(m, Some("not a phc string"), "x"));
+    }
+
+    #[test]
+    fn hashes_are_interchangeable_with_the_stock_argon2_ones() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let p = Passwords::new(PasswordCost::Insecure);
+        let m = &mut p.memory();
+        let ours = p.hash_in(m, "demo1234").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"demo1234", &parsed)
+            .is_ok());
+        // Stored before the workers existed: the standard cost, hashed the stock way.
+        let salt = SaltString::generate(&mut OsRng);
+        let stock = Argon2::default()
+            .hash_password(b"demo1234", &salt)
+            .unwrap()
+            .to_string();
+        assert!(p.verify(m, Some(&stock), "demo1234"));
+        assert!(!p.verify(m, Some(&stock), "demo1235"));
+        // The memory grew to the standard cost for that, and still serves the cheap hashes.
+        assert!(p.verify(m, Some(&ours), "demo1234"));
+    }
+
+    #[test]
+    fn a_stored_hash_asking_for_huge_memory_is_refused_not_allocated() {
+        let p = Passwords::new(PasswordCost::Insecure);
+        let m = &mut p.memory();
+        let h = p.hash_in(m, "demo1234").unwrap();
+        let huge = h.replace("m=256,", "m=4000000000,");
+        assert_ne!(h, huge);
+        assert!(!p.verify(m, Some(&huge), "demo1234"));
+        assert_eq!(m.0.len(), 256, "nothing was allocated for it");
+    }
+
+    #[tokio::test]
+    async fn sign_ins_past_the_workers_and_their_queue_are_busy_not_queued() {
+        let p = Passwords::new(PasswordCost::Insecure);
+        let workers = Arc::new(PasswordWorkers::start(1, || p.memory()).unwrap());
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let held = Arc::new(std::sync::Mutex::new(held));
+        // One running and SIGN_INS_QUEUED_PER_WORKER queued sign-ins, all held.
+        let mut waiting = Vec::new();
+        for _ in 0..=SIGN_INS_QUEUED_PER_WORKER {
+            let (workers, held) = (workers.clone(), held.clone());
+            waiting.push(tokio::spawn(async move {
+                workers
+                    .run(move |_| held.lock().unwrap().recv().is_ok())
+                    .await
+            }));
+        }
+        while workers.admitted.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(workers.run(|_| true).await.unwrap().is_none(), "busy");
+        for _ in 0..waiting.len() {
+            release.send(()).unwrap();
+        }
+        for w in waiting {
+            assert_eq!(w.await.unwrap().unwrap(), Some(true));
+        }
+        // Answered, the places are free again.
+        assert_eq!(workers.run(|_| 7).await.unwrap(), Some(7));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_sign_in_is_an_error_and_the_worker_stays() {
+        let p = Passwords::new(PasswordCost::Insecure);
+        let workers = PasswordWorkers::start(1, || p.memory()).unwrap();
+        let failed = workers.run(|_| -> u8 { panic!("test") }).await;
+        assert!(matches!(failed, Err(Error::Task(_))));
+        assert_eq!(workers.run(|_| 7).await.unwrap(), Some(7));
     }
 
     #[test]

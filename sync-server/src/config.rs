@@ -95,6 +95,10 @@ pub struct Settings {
     /// Largest photo or video accepted by `PUT /v1/media`, in bytes [default: 256 MiB].
     #[arg(long, global = true, env = "HOMEREHAB_MAX_MEDIA_BYTES")]
     pub max_media_bytes: Option<u64>,
+    /// Threads hashing passwords for sign-ins, each with its own argon2 memory (19 MiB)
+    /// [default: the number of cores].
+    #[arg(long, global = true, env = "HOMEREHAB_PASSWORD_WORKERS")]
+    pub password_workers: Option<usize>,
 }
 
 impl Settings {
@@ -109,6 +113,7 @@ impl Settings {
             max_decompressed_bytes: self.max_decompressed_bytes.or(lower.max_decompressed_bytes),
             cache_capacity: self.cache_capacity.or(lower.cache_capacity),
             max_media_bytes: self.max_media_bytes.or(lower.max_media_bytes),
+            password_workers: self.password_workers.or(lower.password_workers),
         }
     }
 
@@ -129,6 +134,8 @@ pub struct Config {
     pub max_media_bytes: u64,
     /// argon2 cost for new password hashes; verification reads the cost from each hash.
     pub password_cost: PasswordCost,
+    /// Sign-ins hashed at once; each worker keeps one argon2 memory.
+    pub password_workers: usize,
 }
 
 /// How expensive new password hashes are.
@@ -151,6 +158,7 @@ impl Default for Config {
             cache_capacity: 256,
             max_media_bytes: 256 << 20,
             password_cost: PasswordCost::Standard,
+            password_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -180,9 +188,13 @@ impl Config {
             cache_capacity: s.cache_capacity.unwrap_or(d.cache_capacity),
             max_media_bytes: s.max_media_bytes.unwrap_or(d.max_media_bytes),
             password_cost: d.password_cost,
+            password_workers: s.password_workers.unwrap_or(d.password_workers),
         };
         if config.cache_capacity == 0 {
             return Err(Error::Config("cache_capacity must be at least 1".into()));
+        }
+        if config.password_workers == 0 {
+            return Err(Error::Config("password_workers must be at least 1".into()));
         }
         Ok(config)
     }
@@ -277,6 +289,17 @@ mod tests {
         assert_eq!(c.bind, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(c.cache_capacity, 9);
         assert_eq!(c.token_ttl, Duration::from_secs(43200));
+    }
+
+    #[test]
+    fn password_workers_default_to_the_cores_and_zero_is_refused() {
+        let cores = std::thread::available_parallelism().unwrap().get();
+        let c = Config::resolve(&Settings::default()).unwrap();
+        assert_eq!(c.password_workers, cores);
+        let s = Settings::from_toml("password_workers = 3").unwrap();
+        assert_eq!(Config::resolve(&s).unwrap().password_workers, 3);
+        let s = Settings::from_toml("password_workers = 0").unwrap();
+        assert!(Config::resolve(&s).is_err());
     }
 
     #[test]

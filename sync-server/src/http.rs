@@ -1,6 +1,7 @@
 //! The HTTP API: [`app`] builds the router, [`serve`] runs it. Handlers translate HTTP to
 //! service calls ([`AuthService`], [`Syncer`]) and errors to [`ApiError`]; blocking work
-//! (SQLite, argon2, CRDT merges) runs in `spawn_blocking`.
+//! (SQLite, CRDT merges) runs in `spawn_blocking`, sign-ins (argon2) on the fixed password
+//! workers of [`AuthService::login`].
 //!
 //! | route            | body                          | answer                          |
 //! |------------------|-------------------------------|---------------------------------|
@@ -61,24 +62,25 @@ impl AppState {
     /// Opens the SQLite database under `config.data_dir`.
     pub fn open(config: &Config) -> Result<Self> {
         let store = SqliteStore::open(&config.database_path())?;
-        let state = AppState::new(Arc::new(store), config);
+        let state = AppState::new(Arc::new(store), config)?;
         state.media.sweep()?;
         Ok(state)
     }
 
-    pub fn new(store: Arc<dyn Store>, config: &Config) -> Self {
+    /// Also starts the password workers ([`AuthService::new`]).
+    pub fn new(store: Arc<dyn Store>, config: &Config) -> Result<Self> {
         let limits = Limits {
             max_decompressed: config.max_decompressed_bytes,
             ..Limits::default()
         };
-        AppState {
-            auth: Arc::new(AuthService::new(store.clone(), config)),
+        Ok(AppState {
+            auth: Arc::new(AuthService::new(store.clone(), config)?),
             syncer: Arc::new(Syncer::new(store.clone(), config.cache_capacity, limits)),
             store,
             media: Arc::new(MediaFiles::new(&config.media_dir())),
             max_body_bytes: config.max_body_bytes,
             max_media_bytes: config.max_media_bytes,
-        }
+        })
     }
 }
 
@@ -142,8 +144,7 @@ async fn login(
 ) -> Result<Json<LoginResponse>, ApiError> {
     let Json(req) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
     let actor = parse_actor(&req.actor_id)?;
-    let auth = state.auth.clone();
-    let login = match blocking(move || auth.login(&req.username, &req.password, &actor)).await? {
+    let login = match state.auth.login(req.username, req.password, actor).await? {
         LoginOutcome::Accepted(login) => login,
         LoginOutcome::Refused => return Err(ApiError::Unauthorized("wrong username or password")),
         LoginOutcome::Throttled { until } => {
@@ -151,6 +152,11 @@ async fn login(
             return Err(ApiError::TooManyRequests {
                 retry_after_s: ((until - now_ms()) / 1000).max(1) as u64,
             });
+        }
+        LoginOutcome::Busy => {
+            // Debug, not warn: a flood would flood the log too. Counted in /metrics as 503s.
+            tracing::debug!("sign-in refused: every password worker is busy");
+            return Err(ApiError::Busy);
         }
     };
     tracing::info!(user = %login.user.user.id, "login");
@@ -414,6 +420,8 @@ pub enum ApiError {
     PayloadTooLarge(String),
     /// 429: too many wrong passwords for this username; `Retry-After` says when to try again.
     TooManyRequests { retry_after_s: u64 },
+    /// 503: every password worker is busy and the sign-in queue is full; `Retry-After: 1`.
+    Busy,
     /// 500: logged here, never sent.
     Internal(Error),
 }
@@ -477,6 +485,14 @@ impl IntoResponse for ApiError {
                 });
                 let retry = [(header::RETRY_AFTER, retry_after_s.to_string())];
                 return (StatusCode::TOO_MANY_REQUESTS, retry, body).into_response();
+            }
+            ApiError::Busy => {
+                let body = Json(homerehab_shared::api::ErrorBody {
+                    error: "busy".into(),
+                    message: "the server is busy signing others in; try again in a moment".into(),
+                });
+                let retry = [(header::RETRY_AFTER, "1")];
+                return (StatusCode::SERVICE_UNAVAILABLE, retry, body).into_response();
             }
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
