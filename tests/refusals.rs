@@ -176,9 +176,13 @@ async fn work_on_a_team_the_user_lost_access_to_is_refused_with_a_reason_and_del
     let cit = citizen("Poul Eriksen");
     laptop.store().put_citizen(&cit).unwrap();
     let course = create_course(&laptop, cit.id);
+    let other = citizen("Grethe Holm");
+    laptop.store().put_citizen(&other).unwrap();
+    let untouched = create_course(&laptop, other.id);
     laptop.sync().await;
     let tablet = Device::login(&tmp.path().join("tablet"), &server, "vikar").await;
     tablet.sync().await;
+    assert_eq!(tablet.store().courses().unwrap().len(), 2);
 
     // Offline, the substitute guides a session; meanwhile Syd's grant is withdrawn (there is
     // no admin command for that yet: straight in the server's database).
@@ -201,6 +205,14 @@ async fn work_on_a_team_the_user_lost_access_to_is_refused_with_a_reason_and_del
         assert!(on_log.unsent);
         assert_eq!(store.sync_status().unwrap().waiting, 1);
         assert_eq!(store.sessions(course).unwrap().len(), 1);
+        // What she may no longer read and holds no work of hers leaves the device; the course
+        // her kept work belongs to stays, so the refusal says whose it is.
+        let listed: Vec<CourseId> = store.courses().unwrap().iter().map(|c| c.id).collect();
+        assert_eq!(listed, vec![course]);
+        assert!(store.all_heads().unwrap().iter().all(|(id, _)| {
+            *id != DocumentId::course_of(untouched) && *id != DocumentId::session_log_of(untouched)
+        }));
+        assert_eq!(on_log.citizen_name.as_deref(), Some("Poul Eriksen"));
     }
     // Not offered again while nothing changed.
     let (second, _) = client::sync_now(&tablet.store).await.unwrap();

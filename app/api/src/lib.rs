@@ -162,6 +162,13 @@ pub struct Status {
     /// Documents whose changes the server refused, with why.
     #[serde(default)]
     pub refused: Vec<RefusedChange>,
+    /// Another user's unsent work kept hidden on this device until they sign in again:
+    /// (their name, documents).
+    #[serde(default)]
+    pub parked: Vec<(String, u32)>,
+    /// Stored changes that could not be read and were kept aside for support.
+    #[serde(default)]
+    pub damaged: u32,
 }
 
 /// One card on "today's visits" (`GET /api/visits`).

@@ -1576,6 +1576,11 @@ impl ClientStorage for Store {
     }
 
     fn refused(&mut self, id: DocumentId, refusal: &Refusal) -> Result<()> {
+        // A document this user may no longer read leaves the device once nothing of it waits.
+        if *refusal == Refusal::Forbidden && self.in_write_tx(|s| s.forget_unreadable(id))? {
+            tracing::info!(doc = %id, "removed: the signed-in user may no longer read it");
+            return Ok(());
+        }
         self.conn.execute(
             "INSERT OR REPLACE INTO refusals (doc_id, kind, reason, heads, at)
              SELECT doc_id, ?2, ?3, heads, ?4 FROM documents WHERE doc_id = ?1",

@@ -162,6 +162,8 @@ pub fn status(core: &Core) -> Result<api::Status> {
         signed_in,
         lock,
         refused,
+        parked: s.parked,
+        damaged: s.damaged,
     })
 }
 

@@ -85,6 +85,10 @@ pub struct Texts {
     pub refusal_kinds: [&'static str; 3],
     /// On the affected course or visit.
     pub refused_here: &'static str,
+    /// Another user's unsent work kept on the device: (their name, documents).
+    pub parked: fn(&str, u32) -> String,
+    /// Stored changes kept aside as unreadable.
+    pub damaged: fn(u32) -> String,
     pub sync_now: &'static str,
     pub last_sync: &'static str,
     pub other_language: &'static str,
@@ -579,6 +583,34 @@ fn en_refused(n: usize) -> String {
     }
 }
 
+fn da_parked(who: &str, n: u32) -> String {
+    let docs = if n == 1 {
+        "1 dokument".to_string()
+    } else {
+        format!("{n} dokumenter")
+    };
+    format!("{who}s ikke-sendte arbejde ({docs}) er gemt her og sendes, når {who} logger ind igen.")
+}
+
+fn en_parked(who: &str, n: u32) -> String {
+    let docs = if n == 1 {
+        "1 document".to_string()
+    } else {
+        format!("{n} documents")
+    };
+    format!("{who}'s unsent work ({docs}) is kept here and is sent when {who} signs in again.")
+}
+
+fn da_damaged(n: u32) -> String {
+    format!(
+        "{n} beskadigede ændringer er lagt til side uden tab. Kontakt support (export-support)."
+    )
+}
+
+fn en_damaged(n: u32) -> String {
+    format!("{n} damaged changes were set aside, nothing lost. Contact support (export-support).")
+}
+
 fn da_wrong_pin(n: u32) -> String {
     format!("Forkert pinkode — {n} forsøg tilbage")
 }
@@ -678,6 +710,8 @@ pub const DA: Texts = Texts {
         "Serveren kunne ikke modtage hele dokumentet",
     ],
     refused_here: "Serveren afviste ændringer her. De er gemt på enheden.",
+    parked: da_parked,
+    damaged: da_damaged,
     sync_now: "Synkronisér nu",
     last_sync: "Sidst synkroniseret",
     other_language: "English",
@@ -770,6 +804,8 @@ pub const EN: Texts = Texts {
         "The server could not take the whole document",
     ],
     refused_here: "The server refused changes here. They are kept on this device.",
+    parked: en_parked,
+    damaged: en_damaged,
     sync_now: "Sync now",
     last_sync: "Last synced",
     other_language: "Dansk",

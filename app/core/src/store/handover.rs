@@ -98,13 +98,7 @@ impl Store {
                 unproject(&self.conn, &header)?;
                 report.parked += 1;
             } else if authorize(next, &header, Access::Read).is_err() {
-                unproject(&self.conn, &header)?;
-                self.conn
-                    .execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id_blob(&id)])?;
-                self.conn
-                    .execute("DELETE FROM documents WHERE doc_id = ?1", [id_blob(&id)])?;
-                self.conn
-                    .execute("DELETE FROM refusals WHERE doc_id = ?1", [id_blob(&id)])?;
+                self.remove_document(&header)?;
                 report.removed += 1;
             }
         }
@@ -121,6 +115,47 @@ impl Store {
              DELETE FROM teams WHERE team_id NOT IN ({keep});"
         ))?;
         Ok(())
+    }
+
+    /// Removes a document and every row that mirrors it; only for documents with nothing
+    /// unsent (the server holds all of it).
+    fn remove_document(&mut self, header: &Header) -> Result<()> {
+        let id = id_blob(&header.id);
+        unproject(&self.conn, header)?;
+        for table in ["doc_changes", "documents", "refusals"] {
+            self.conn
+                .execute(&format!("DELETE FROM {table} WHERE doc_id = ?1"), [id])?;
+        }
+        self.loaded.remove(&header.id);
+        Ok(())
+    }
+
+    /// The server says the signed-in user may no longer read `id` (moved to another team, a
+    /// grant withdrawn): it leaves the device, unless it or a document of the same course (or,
+    /// for a roster, of the same team) still holds unsent work — that work stays, and with it
+    /// what tells the person whose it is. Returns whether it was removed.
+    pub(super) fn forget_unreadable(&mut self, id: DocumentId) -> Result<bool> {
+        let Some(header) = self.header_of(id)? else {
+            return Ok(false);
+        };
+        let needed: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox o JOIN documents d ON d.doc_id = o.doc_id
+                            WHERE d.doc_id = ?1 OR (?2 IS NOT NULL AND d.course_id = ?2)
+                               OR (?3 AND d.team_id = ?4))
+                 OR EXISTS (SELECT 1 FROM parked WHERE doc_id = ?1)",
+            params![
+                id_blob(&id),
+                header.course_id.map(|c| c.as_bytes().to_vec()),
+                header.kind == DocumentKind::Roster,
+                header.team_id.as_bytes().as_slice(),
+            ],
+            |r| r.get(0),
+        )?;
+        if needed {
+            return Ok(false);
+        }
+        self.remove_document(&header)?;
+        Ok(true)
     }
 
     /// Shows and offers again the documents parked for `user`; returns how many.

@@ -120,6 +120,20 @@ pub fn StatusBar() -> impl IntoView {
                 {move || i18n.t().other_language}
             </button>
         </header>
+        {move || {
+            let s = nav.status.get()?;
+            let t = i18n.t();
+            let mut lines: Vec<String> =
+                s.parked.iter().map(|(who, n)| (t.parked)(who, *n)).collect();
+            if s.damaged > 0 {
+                lines.push((t.damaged)(s.damaged));
+            }
+            (!lines.is_empty()).then(|| view! {
+                <section class="device-notes" data-testid="device-notes" role="status">
+                    {lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view()}
+                </section>
+            })
+        }}
         <Show when=move || show_why.get() && !unsent_refusals().is_empty()>
             <section class="refusals" data-testid="refusals" role="alert">
                 <ul>
@@ -129,7 +143,7 @@ pub fn StatusBar() -> impl IntoView {
                             <li data-testid="refusal">
                                 <strong>{r.citizen_name.clone().unwrap_or_else(|| r.document.clone())}</strong>
                                 ": " {refusal_text(t, &r.refusal)}
-                                <span class="muted">" (" {r.detail.clone()} ")"</span>
+                                {server_words(&r)}
                             </li>
                         }
                     }).collect_view()}
@@ -147,6 +161,12 @@ pub fn refusal_text(t: &crate::i18n::Texts, kind: &str) -> &'static str {
         "unresolved" => t.refusal_kinds[2],
         _ => t.refusal_kinds[0],
     }
+}
+
+/// The server's own reason, where it gave one (it speaks English; shown as said).
+fn server_words(r: &homerehab_app_api::RefusedChange) -> Option<impl IntoView> {
+    (r.refusal == "rejected")
+        .then(|| view! { <span class="muted">" (" {r.detail.clone()} ")"</span> })
 }
 
 /// On a course or a visit: the server refused changes to it (they are kept on the device).
@@ -174,7 +194,7 @@ pub fn RefusalNotice(course: String) -> impl IntoView {
                     <p class="refusal-notice" data-testid="refusal-notice" role="alert">
                         <strong>{t.refused_here}</strong>
                         {refused.into_iter().map(|r| view! {
-                            <span class="refusal-line">{refusal_text(t, &r.refusal)} " (" {r.detail} ")"</span>
+                            <span class="refusal-line">{refusal_text(t, &r.refusal)} {server_words(&r)}</span>
                         }).collect_view()}
                     </p>
                 }
