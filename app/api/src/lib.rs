@@ -47,6 +47,8 @@ pub enum ErrorKind {
     WrongPin,
     /// Too many wrong passwords for this username: the server refuses sign-in for a while.
     TooManyAttempts,
+    /// The server is busy checking other sign-ins: try again in a moment.
+    Busy,
     /// The signed-in person's role may not do this (an assistant editing a program, a leader
     /// creating a course).
     Forbidden,

@@ -75,6 +75,10 @@ pub async fn login(
                 status: 429,
                 message,
             } => CoreError::SignInThrottled(message),
+            CoreError::Server {
+                status: 503,
+                message,
+            } => CoreError::SignInBusy(message),
             e => e,
         });
     }

@@ -38,6 +38,9 @@ pub enum CoreError {
     /// The server refuses sign-in for a while after repeated wrong passwords.
     #[error("too many wrong passwords; try again later: {0}")]
     SignInThrottled(String),
+    /// The server is busy checking other sign-ins (503); try again in a moment.
+    #[error("the server is busy; try again in a moment: {0}")]
+    SignInBusy(String),
     #[error("the exercise library could not be read: {0}")]
     Library(String),
     #[error("the server's answer could not be read: {0}")]
@@ -63,7 +66,7 @@ impl CoreError {
     /// that needs a person (wrong password, damaged database).
     pub fn is_transient(&self) -> bool {
         match self {
-            CoreError::Offline(_) => true,
+            CoreError::Offline(_) | CoreError::SignInBusy(_) => true,
             CoreError::Server { status, .. } => *status >= 500 || *status == 429,
             _ => false,
         }

@@ -104,6 +104,8 @@ pub struct Texts {
     pub erase: &'static str,
     pub wrong_password: &'static str,
     pub too_many_attempts: &'static str,
+    /// The server is busy with other sign-ins (many tablets at once in the morning).
+    pub server_busy: &'static str,
     pub timer_start: &'static str,
     pub timer_done: &'static str,
     /// The label of a timed exercise's countdown.
@@ -728,6 +730,7 @@ pub const DA: Texts = Texts {
     erase: "Slet",
     wrong_password: "Forkert brugernavn eller adgangskode",
     too_many_attempts: "For mange forkerte adgangskoder. Prøv igen om et kvarter.",
+    server_busy: "Serveren har travlt med andre, der logger ind. Prøv igen om et øjeblik.",
     timer_start: "Start",
     timer_done: "Færdig",
     timed: "Tid",
@@ -822,6 +825,7 @@ pub const EN: Texts = Texts {
     erase: "Erase",
     wrong_password: "Wrong username or password",
     too_many_attempts: "Too many wrong passwords. Try again in a quarter of an hour.",
+    server_busy: "The server is busy signing others in. Try again in a moment.",
     timer_start: "Start",
     timer_done: "Done",
     timed: "Time",

@@ -30,6 +30,7 @@ pub fn SignIn() -> impl IntoView {
                 Err(e) => error.set(Some(match e.kind {
                     ErrorKind::SignIn => i18n.t().wrong_password.to_string(),
                     ErrorKind::TooManyAttempts => i18n.t().too_many_attempts.to_string(),
+                    ErrorKind::Busy => i18n.t().server_busy.to_string(),
                     _ => e.message,
                 })),
             }
