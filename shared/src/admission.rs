@@ -297,3 +297,126 @@ fn check_session_log(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{CourseId, MunicipalityId, TeamId, UserId};
+    use crate::sync::changes_since;
+    use automerge::transaction::Transactable;
+
+    fn therapist(team: TeamId) -> Principal {
+        Principal {
+            user_id: UserId::new(),
+            role: Role::Therapist,
+            team_id: team,
+            granted_teams: vec![],
+            municipality_id: Some(MunicipalityId::new()),
+        }
+    }
+
+    /// A stored course and one change to it by `actor` (`key` set at the root).
+    fn course_and_change(actor: ActorId, key: &str) -> (Header, Automerge, Automerge) {
+        let header = Header::course(TeamId::new(), CourseId::new());
+        let stored = genesis(&header);
+        let mut edited = stored.fork().with_actor(actor);
+        let mut tx = edited.transaction();
+        tx.put(automerge::ROOT, key, 1).unwrap();
+        tx.commit();
+        (header, stored, edited)
+    }
+
+    fn offer(
+        header: &Header,
+        stored: &Automerge,
+        edited: &Automerge,
+        who: &Principal,
+        actors: &[ActorId],
+    ) -> Result<Admitted, Refusal> {
+        admit_or_refuse(
+            header.id,
+            Some(stored),
+            &changes_since(edited, &stored.get_heads()),
+            &edited.get_heads(),
+            who,
+            &actors.iter().cloned().collect(),
+        )
+    }
+
+    #[test]
+    fn the_servers_actor_and_a_documents_own_actor_write_for_nobody() {
+        let (header, stored, _) = course_and_change(ActorId::random(), "x");
+        let who = therapist(header.team_id);
+        for forged in [server_actor(), genesis_actor(header.id)] {
+            let mut edited = stored.fork().with_actor(forged.clone());
+            let mut tx = edited.transaction();
+            tx.put(automerge::ROOT, "x", 1).unwrap();
+            tx.commit();
+            // Refused even if a device had once registered it.
+            let refused = offer(&header, &stored, &edited, &who, &[forged])
+                .err()
+                .expect("refused");
+            assert!(
+                matches!(refused.rejection, Rejection::ForeignActor) && !refused.from_writer,
+                "{refused:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_writers_own_refused_changes_may_be_kept() {
+        let mine = ActorId::random();
+        let (header, stored, edited) = course_and_change(mine.clone(), "course");
+        let who = therapist(header.team_id);
+        // Their own device, their document, a schema violation: worth keeping.
+        let refused = offer(&header, &stored, &edited, &who, &[mine.clone()])
+            .err()
+            .expect("refused");
+        assert!(matches!(refused.rejection, Rejection::Schema(_)) && refused.from_writer);
+        // Someone else's device: not kept.
+        let refused = offer(&header, &stored, &edited, &who, &[])
+            .err()
+            .expect("refused");
+        assert!(matches!(refused.rejection, Rejection::ForeignActor) && !refused.from_writer);
+        // Another team's therapist: not theirs to write, not kept.
+        let stranger = therapist(TeamId::new());
+        let refused = offer(&header, &stored, &edited, &stranger, &[mine])
+            .err()
+            .expect("refused");
+        assert!(matches!(refused.rejection, Rejection::Forbidden(_)) && !refused.from_writer);
+    }
+
+    #[test]
+    fn bytes_must_parse_to_the_end_and_lead_to_claimed_heads() {
+        let mine = ActorId::random();
+        let (header, stored, edited) = course_and_change(mine.clone(), "x");
+        let who = therapist(header.team_id);
+        let actors: HashSet<ActorId> = [mine].into_iter().collect();
+        let bundle = changes_since(&edited, &stored.get_heads());
+        let admit_bytes = |bytes: &[u8], heads: &[ChangeHash]| {
+            admit(header.id, Some(&stored), bytes, heads, &who, &actors)
+        };
+        // Schema refuses the unknown key only later; the parse itself is fine.
+        assert!(!matches!(
+            admit_bytes(&bundle, &edited.get_heads()),
+            Err(Rejection::Corrupt(_))
+        ));
+        let mut trailing = bundle.clone();
+        trailing.extend_from_slice(&bundle[..8]);
+        assert!(matches!(
+            admit_bytes(&trailing, &edited.get_heads()),
+            Err(Rejection::Corrupt(_))
+        ));
+        assert!(matches!(
+            admit_bytes(&bundle, &[]),
+            Err(Rejection::Corrupt(_))
+        ));
+        assert!(matches!(
+            admit_bytes(b"garbage", &stored.get_heads()),
+            Err(Rejection::Corrupt(_))
+        ));
+        // A new document must come whole.
+        let new = admit(header.id, None, &bundle, &edited.get_heads(), &who, &actors);
+        assert!(matches!(new, Err(Rejection::MissingDependencies)));
+    }
+}

@@ -3,6 +3,7 @@
 //! (`fuzz/fixtures/admission/`, minimised) is a clean refusal, never a panic.
 
 #[path = "support/admission_world.rs"]
+#[allow(dead_code)] // the fuzz crate uses all of it, this test part
 mod admission_world;
 
 use admission_world::World;
