@@ -56,14 +56,15 @@ pub struct Admitted {
 /// is refused without keeping a byte, so a hostile request cannot fill the server's disk.
 #[derive(Debug)]
 pub struct Refusal {
-    pub rejection: Rejection,
+    /// Boxed: a refusal is the rare path, and `Rejection` is large.
+    pub rejection: Box<Rejection>,
     pub from_writer: bool,
 }
 
 impl From<Rejection> for Refusal {
     fn from(rejection: Rejection) -> Self {
         Refusal {
-            rejection,
+            rejection: Box::new(rejection),
             from_writer: false,
         }
     }
@@ -80,7 +81,7 @@ pub fn admit(
     who: &Principal,
     actors: &HashSet<ActorId>,
 ) -> Result<Admitted, Rejection> {
-    admit_or_refuse(id, current, incoming, claimed_heads, who, actors).map_err(|r| r.rejection)
+    admit_or_refuse(id, current, incoming, claimed_heads, who, actors).map_err(|r| *r.rejection)
 }
 
 /// [`admit`], saying also whether refused bytes may be kept (see [`Refusal`]).
@@ -205,7 +206,7 @@ fn admit_checked(
     // From here on the changes are the user's own, in a document they may write: a refusal
     // is a device's mistake worth keeping for a person to look at.
     let from_writer = |rejection: Rejection| Refusal {
-        rejection,
+        rejection: Box::new(rejection),
         from_writer: true,
     };
     match header.kind {
@@ -357,7 +358,7 @@ mod tests {
                 .err()
                 .expect("refused");
             assert!(
-                matches!(refused.rejection, Rejection::ForeignActor) && !refused.from_writer,
+                matches!(*refused.rejection, Rejection::ForeignActor) && !refused.from_writer,
                 "{refused:?}"
             );
         }
@@ -369,21 +370,21 @@ mod tests {
         let (header, stored, edited) = course_and_change(mine.clone(), "course");
         let who = therapist(header.team_id);
         // Their own device, their document, a schema violation: worth keeping.
-        let refused = offer(&header, &stored, &edited, &who, &[mine.clone()])
+        let refused = offer(&header, &stored, &edited, &who, std::slice::from_ref(&mine))
             .err()
             .expect("refused");
-        assert!(matches!(refused.rejection, Rejection::Schema(_)) && refused.from_writer);
+        assert!(matches!(*refused.rejection, Rejection::Schema(_)) && refused.from_writer);
         // Someone else's device: not kept.
         let refused = offer(&header, &stored, &edited, &who, &[])
             .err()
             .expect("refused");
-        assert!(matches!(refused.rejection, Rejection::ForeignActor) && !refused.from_writer);
+        assert!(matches!(*refused.rejection, Rejection::ForeignActor) && !refused.from_writer);
         // Another team's therapist: not theirs to write, not kept.
         let stranger = therapist(TeamId::new());
         let refused = offer(&header, &stored, &edited, &stranger, &[mine])
             .err()
             .expect("refused");
-        assert!(matches!(refused.rejection, Rejection::Forbidden(_)) && !refused.from_writer);
+        assert!(matches!(*refused.rejection, Rejection::Forbidden(_)) && !refused.from_writer);
     }
 
     #[test]

@@ -60,7 +60,7 @@ fn every_fuzz_crasher_is_a_clean_refusal() {
         for outcome in outcomes {
             match outcome {
                 Err(refusal) => assert!(
-                    matches!(refusal.rejection, Rejection::Corrupt(_)) && !refusal.from_writer,
+                    matches!(*refusal.rejection, Rejection::Corrupt(_)) && !refusal.from_writer,
                     "{}: {:?}",
                     path.display(),
                     refusal

@@ -90,7 +90,7 @@ fn set_aside<S: ServerStorage>(
     refusal: Refusal,
 ) -> Result<String, S::Error> {
     stats.rejected += 1;
-    if matches!(refusal.rejection, Rejection::Corrupt(_)) {
+    if matches!(*refusal.rejection, Rejection::Corrupt(_)) {
         stats.corrupt += 1;
     }
     let reason = refusal.rejection.to_string();
@@ -275,7 +275,7 @@ pub fn serve_sync<S: ServerStorage>(
             if course_header.map(|h| h.team_id) != Some(header.team_id) {
                 // Admitted, so the user's own changes: kept if the document is theirs to write.
                 let refusal = Refusal {
-                    rejection: Rejection::CourseNotOnServer,
+                    rejection: Box::new(Rejection::CourseNotOnServer),
                     from_writer: authorize(who, &header, Access::Write).is_ok(),
                 };
                 let reason = set_aside(storage, &mut stats, header.id, who, &raw, refusal)?;
