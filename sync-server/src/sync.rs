@@ -142,14 +142,8 @@ impl ServerStorage for SyncStorage<'_> {
         let kept =
             self.store
                 .quarantine(id, who.user_id, changes, reason, &self.quarantine_limits)?;
-        match kept {
-            Quarantine::Kept => {
-                tracing::warn!(doc = %id, user = %who.user_id, bytes = changes.len(), %reason, "changes quarantined")
-            }
-            Quarantine::Full => {
-                tracing::warn!(doc = %id, user = %who.user_id, bytes = changes.len(), %reason, "quarantine full; refused changes not kept")
-            }
-        }
+        // Every refusal is logged once, with its reason, by `Syncer::handle`.
+        tracing::debug!(doc = %id, bytes = changes.len(), ?kept, "quarantine");
         Ok(kept)
     }
 }
@@ -193,6 +187,12 @@ impl Syncer {
         storage.quarantine_limits = self.quarantine_limits;
         let (resp, stats) = serve_sync(&mut storage, who, req)?;
         drop(cache);
+        // A refusal is the client's problem (or a hostile client's), not the server's: WARN.
+        for reply in &resp.replies {
+            if let wire::ReplyStatus::Rejected(reason) = &reply.status {
+                tracing::warn!(doc = %reply.doc, user = %who.user_id, %reason, "changes refused");
+            }
+        }
         Ok((wire::encode(&resp), stats))
     }
 
