@@ -7,7 +7,10 @@ use homerehab_shared::sync::wire::{decode_request, Limits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let limits = Limits { max_decompressed: 1 << 20, ..Limits::default() };
+    let limits = Limits {
+        max_decompressed: 1 << 20,
+        ..Limits::default()
+    };
     if let Ok(req) = decode_request(data, &limits) {
         for offer in req.offers {
             let mut doc = automerge::Automerge::new();

@@ -4,12 +4,16 @@
 
 use crate::auth::{authorize, Access, Forbidden, Principal};
 use crate::docs::{
-    genesis, genesis_actor, read_header, CourseDoc, DocumentKind, Header, RosterDoc, SchemaError,
+    genesis, genesis_actor, read_header, server_actor, CourseDoc, DocumentKind, Header, RosterDoc,
+    SchemaError,
 };
 use crate::ids::DocumentId;
 use crate::model::Role;
-use automerge::{ActorId, Automerge, ChangeHash, PatchAction, Prop, ReadDoc};
+use automerge::{
+    ActorId, Automerge, ChangeHash, LoadOptions, OnPartialLoad, PatchAction, Prop, ReadDoc,
+};
 use std::collections::{BTreeSet, HashSet};
+use std::panic::AssertUnwindSafe;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Rejection {
@@ -27,6 +31,8 @@ pub enum Rejection {
     HeaderChanged,
     #[error("session logs are append-only: {0}")]
     NotAppendOnly(String),
+    #[error("a session log needs its course on the server first")]
+    CourseNotOnServer,
 }
 
 impl Rejection {
@@ -44,6 +50,26 @@ pub struct Admitted {
     pub new_changes: Vec<ChangeHash>,
 }
 
+/// A refused offer, and whether its bytes may be kept in quarantine: only when every new
+/// change was shown to come from the user's own devices (or is the document's genesis) and the
+/// user may write the document. Anything else (garbage, a stranger's actor, a reader's write)
+/// is refused without keeping a byte, so a hostile request cannot fill the server's disk.
+#[derive(Debug)]
+pub struct AdmissionRefusal {
+    /// Boxed: a refusal is the rare path, and `Rejection` is large.
+    pub rejection: Box<Rejection>,
+    pub from_writer: bool,
+}
+
+impl From<Rejection> for AdmissionRefusal {
+    fn from(rejection: Rejection) -> Self {
+        AdmissionRefusal {
+            rejection: Box::new(rejection),
+            from_writer: false,
+        }
+    }
+}
+
 /// Applies `incoming` (a bundle, raw changes or a saved document) to a copy of `current`
 /// (None: a new document) and checks them for `who`. `claimed_heads` are the heads the device
 /// says it has; `actors` are the actor ids registered to `who`'s devices.
@@ -55,73 +81,144 @@ pub fn admit(
     who: &Principal,
     actors: &HashSet<ActorId>,
 ) -> Result<Admitted, Rejection> {
-    let before_heads = current.map(|d| d.get_heads()).unwrap_or_default();
-    let mut copy = match current {
-        Some(d) => d.fork(),
-        None => Automerge::new(),
-    };
-    copy.load_incremental(incoming)
-        .map_err(|e| Rejection::Corrupt(e.to_string()))?;
-    if !copy.get_missing_deps(&[]).is_empty() {
-        return Err(Rejection::MissingDependencies);
+    admit_or_refuse(id, current, incoming, claimed_heads, who, actors).map_err(|r| *r.rejection)
+}
+
+/// [`admit`], saying also whether refused bytes may be kept (see [`AdmissionRefusal`]).
+///
+/// The bytes come from the network: Automerge's decoders have panicked on crafted input
+/// (docs/upstream/automerge-panic.md), so everything that touches them runs behind a panic
+/// boundary and a panic becomes [`Rejection::Corrupt`]. `current` is only read (`fork`), so a
+/// panic leaves nothing half-changed behind.
+pub fn admit_or_refuse(
+    id: DocumentId,
+    current: Option<&Automerge>,
+    incoming: &[u8],
+    claimed_heads: &[ChangeHash],
+    who: &Principal,
+    actors: &HashSet<ActorId>,
+) -> Result<Admitted, AdmissionRefusal> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| {
+        admit_checked(id, current, incoming, claimed_heads, who, actors)
+    }))
+    .unwrap_or_else(|_| Err(Rejection::Corrupt("the change data cannot be decoded".into()).into()))
+}
+
+/// Parses `incoming` strictly into a copy of `current`: every byte must belong to a well-formed
+/// chunk (Automerge's `load_incremental` skips a damaged or trailing chunk silently).
+fn load_strictly(current: Option<&Automerge>, incoming: &[u8]) -> Result<Automerge, Rejection> {
+    let strict = || LoadOptions::new().on_partial_load(OnPartialLoad::Error);
+    let corrupt = |e: automerge::AutomergeError| Rejection::Corrupt(e.to_string());
+    match current {
+        // A new document must come whole, so the strict load is the load.
+        None => Automerge::load_with_options(incoming, strict()).map_err(|e| match e {
+            automerge::AutomergeError::MissingDeps => Rejection::MissingDependencies,
+            e => corrupt(e),
+        }),
+        Some(doc) => {
+            // Changes on their own lack the stored history: missing dependencies here only
+            // mean the bytes parsed to the end; the copy below checks them against the history.
+            match Automerge::load_with_options(incoming, strict()) {
+                Ok(_) | Err(automerge::AutomergeError::MissingDeps) => {}
+                Err(e) => return Err(corrupt(e)),
+            }
+            let mut copy = doc.fork();
+            copy.load_incremental(incoming).map_err(corrupt)?;
+            Ok(copy)
+        }
     }
-    // Automerge skips a damaged trailing chunk silently; the device's own heads expose it.
+}
+
+fn admit_checked(
+    id: DocumentId,
+    current: Option<&Automerge>,
+    incoming: &[u8],
+    claimed_heads: &[ChangeHash],
+    who: &Principal,
+    actors: &HashSet<ActorId>,
+) -> Result<Admitted, AdmissionRefusal> {
+    // Every document starts with its genesis, so a device always has heads; changes offered
+    // with none are not from a device of ours.
+    if claimed_heads.is_empty() && !incoming.is_empty() {
+        return Err(
+            Rejection::Corrupt("changes were sent without the heads they lead to".into()).into(),
+        );
+    }
+    let before_heads = current.map(|d| d.get_heads()).unwrap_or_default();
+    let copy = load_strictly(current, incoming)?;
+    if !copy.get_missing_deps(&[]).is_empty() {
+        return Err(Rejection::MissingDependencies.into());
+    }
+    // The device's own heads expose changes it meant to send that did not arrive.
     if !copy.get_missing_deps(claimed_heads).is_empty() {
         return Err(Rejection::Corrupt(
             "the changes sent do not reach the heads the device reported (truncated or damaged data)".into(),
-        ));
+        ).into());
     }
     // Metadata only: rebuilding whole `Change`s would re-encode every op.
     let new_changes = copy.get_changes_meta(&before_heads);
     if new_changes.is_empty() {
-        let header = read_header(&copy, id)?;
+        let header = read_header(&copy, id).map_err(Rejection::from)?;
         return Ok(Admitted {
             doc: copy,
             header,
             new_changes: vec![],
         });
     }
-    let header = read_header(&copy, id)?;
+    // Authorship first: every change must come from this user's devices, except the
+    // deterministic genesis. The genesis actor and the server's actor are nobody's device.
+    let genesis_author = genesis_actor(id);
+    if new_changes.iter().any(|c| {
+        *c.actor == server_actor() || (*c.actor != genesis_author && !actors.contains(&*c.actor))
+    }) {
+        return Err(Rejection::ForeignActor.into());
+    }
+    let header = read_header(&copy, id).map_err(Rejection::from)?;
     if let Some(cur) = current {
-        if read_header(cur, id)? != header {
-            return Err(Rejection::HeaderChanged);
+        if read_header(cur, id).map_err(Rejection::from)? != header {
+            return Err(Rejection::HeaderChanged.into());
         }
     }
-    // Every change must come from this user's devices, except the deterministic genesis.
-    let genesis_author = genesis_actor(id);
     let mut genesis_hashes: Option<Vec<ChangeHash>> = None; // built only when needed
     let mut only_genesis = true;
     for c in &new_changes {
-        let is_genesis = *c.actor == genesis_author
-            && genesis_hashes
-                .get_or_insert_with(|| genesis(&header).get_heads())
-                .contains(&c.hash);
-        if !is_genesis && !actors.contains(&*c.actor) {
-            return Err(Rejection::ForeignActor);
+        if *c.actor == genesis_author {
+            let genesis_hashes = genesis_hashes.get_or_insert_with(|| genesis(&header).get_heads());
+            if !genesis_hashes.contains(&c.hash) {
+                // Written under the document's own id, but not its genesis: forged.
+                return Err(Rejection::ForeignActor.into());
+            }
+        } else {
+            only_genesis = false;
         }
-        only_genesis &= is_genesis;
     }
     if only_genesis {
         // The genesis is fixed by the header, so whoever may read a document may create its
         // empty shell (a therapist creates the session log of a new course this way).
-        authorize(who, &header, Access::Read)?;
+        authorize(who, &header, Access::Read).map_err(Rejection::from)?;
         return Ok(Admitted {
             new_changes: new_changes.iter().map(|c| c.hash).collect(),
             doc: copy,
             header,
         });
     }
-    authorize(who, &header, Access::Write)?;
+    authorize(who, &header, Access::Write).map_err(Rejection::from)?;
+    // From here on the changes are the user's own, in a document they may write: a refusal
+    // is a device's mistake worth keeping for a person to look at.
+    let from_writer = |rejection: Rejection| AdmissionRefusal {
+        rejection: Box::new(rejection),
+        from_writer: true,
+    };
     match header.kind {
         DocumentKind::Roster => {
-            RosterDoc::read(&copy)?;
+            RosterDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
         }
         DocumentKind::Course => {
-            CourseDoc::read(&copy)?;
+            CourseDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
         }
-        DocumentKind::SessionLog => check_session_log(&copy, current, who)?,
+        DocumentKind::SessionLog => check_session_log(&copy, current, who).map_err(from_writer)?,
         DocumentKind::Library => {
-            crate::municipal::LibraryDoc::read(&copy)?;
+            crate::municipal::LibraryDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
         }
     }
     Ok(Admitted {
@@ -200,4 +297,127 @@ fn check_session_log(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{CourseId, MunicipalityId, TeamId, UserId};
+    use crate::sync::changes_since;
+    use automerge::transaction::Transactable;
+
+    fn therapist(team: TeamId) -> Principal {
+        Principal {
+            user_id: UserId::new(),
+            role: Role::Therapist,
+            team_id: team,
+            granted_teams: vec![],
+            municipality_id: Some(MunicipalityId::new()),
+        }
+    }
+
+    /// A stored course and one change to it by `actor` (`key` set at the root).
+    fn course_and_change(actor: ActorId, key: &str) -> (Header, Automerge, Automerge) {
+        let header = Header::course(TeamId::new(), CourseId::new());
+        let stored = genesis(&header);
+        let mut edited = stored.fork().with_actor(actor);
+        let mut tx = edited.transaction();
+        tx.put(automerge::ROOT, key, 1).unwrap();
+        tx.commit();
+        (header, stored, edited)
+    }
+
+    fn offer(
+        header: &Header,
+        stored: &Automerge,
+        edited: &Automerge,
+        who: &Principal,
+        actors: &[ActorId],
+    ) -> Result<Admitted, AdmissionRefusal> {
+        admit_or_refuse(
+            header.id,
+            Some(stored),
+            &changes_since(edited, &stored.get_heads()),
+            &edited.get_heads(),
+            who,
+            &actors.iter().cloned().collect(),
+        )
+    }
+
+    #[test]
+    fn the_servers_actor_and_a_documents_own_actor_write_for_nobody() {
+        let (header, stored, _) = course_and_change(ActorId::random(), "x");
+        let who = therapist(header.team_id);
+        for forged in [server_actor(), genesis_actor(header.id)] {
+            let mut edited = stored.fork().with_actor(forged.clone());
+            let mut tx = edited.transaction();
+            tx.put(automerge::ROOT, "x", 1).unwrap();
+            tx.commit();
+            // Refused even if a device had once registered it.
+            let refused = offer(&header, &stored, &edited, &who, &[forged])
+                .err()
+                .expect("refused");
+            assert!(
+                matches!(*refused.rejection, Rejection::ForeignActor) && !refused.from_writer,
+                "{refused:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_writers_own_refused_changes_may_be_kept() {
+        let mine = ActorId::random();
+        let (header, stored, edited) = course_and_change(mine.clone(), "course");
+        let who = therapist(header.team_id);
+        // Their own device, their document, a schema violation: worth keeping.
+        let refused = offer(&header, &stored, &edited, &who, std::slice::from_ref(&mine))
+            .err()
+            .expect("refused");
+        assert!(matches!(*refused.rejection, Rejection::Schema(_)) && refused.from_writer);
+        // Someone else's device: not kept.
+        let refused = offer(&header, &stored, &edited, &who, &[])
+            .err()
+            .expect("refused");
+        assert!(matches!(*refused.rejection, Rejection::ForeignActor) && !refused.from_writer);
+        // Another team's therapist: not theirs to write, not kept.
+        let stranger = therapist(TeamId::new());
+        let refused = offer(&header, &stored, &edited, &stranger, &[mine])
+            .err()
+            .expect("refused");
+        assert!(matches!(*refused.rejection, Rejection::Forbidden(_)) && !refused.from_writer);
+    }
+
+    #[test]
+    fn bytes_must_parse_to_the_end_and_lead_to_claimed_heads() {
+        let mine = ActorId::random();
+        let (header, stored, edited) = course_and_change(mine.clone(), "x");
+        let who = therapist(header.team_id);
+        let actors: HashSet<ActorId> = [mine].into_iter().collect();
+        let bundle = changes_since(&edited, &stored.get_heads());
+        let admit_bytes = |bytes: &[u8], heads: &[ChangeHash]| {
+            admit(header.id, Some(&stored), bytes, heads, &who, &actors)
+        };
+        // Schema refuses the unknown key only later; the parse itself is fine.
+        assert!(!matches!(
+            admit_bytes(&bundle, &edited.get_heads()),
+            Err(Rejection::Corrupt(_))
+        ));
+        let mut trailing = bundle.clone();
+        trailing.extend_from_slice(&bundle[..8]);
+        assert!(matches!(
+            admit_bytes(&trailing, &edited.get_heads()),
+            Err(Rejection::Corrupt(_))
+        ));
+        assert!(matches!(
+            admit_bytes(&bundle, &[]),
+            Err(Rejection::Corrupt(_))
+        ));
+        assert!(matches!(
+            admit_bytes(b"garbage", &stored.get_heads()),
+            Err(Rejection::Corrupt(_))
+        ));
+        // A new document must come whole.
+        let new = admit(header.id, None, &bundle, &edited.get_heads(), &who, &actors);
+        assert!(matches!(new, Err(Rejection::MissingDependencies)));
+    }
 }

@@ -145,6 +145,18 @@ impl From<automerge::AutomergeError> for SchemaError {
     }
 }
 
+/// The actor of every server-authored change (the demo seed's documents). Registered to no
+/// user and refused at registration, so no device can write as it.
+pub fn server_actor() -> ActorId {
+    ActorId::from(b"homerehab-server".as_slice())
+}
+
+/// Whether a device may never register `actor`: the server's own, or the genesis actor of
+/// `document` (a document id's 16 bytes). The store asks this for every document it holds.
+pub fn is_reserved_actor(actor: &ActorId, document: Option<DocumentId>) -> bool {
+    *actor == server_actor() || document.is_some_and(|d| *actor == genesis_actor(d))
+}
+
 /// The actor that writes every genesis change: derived from the document id.
 pub fn genesis_actor(id: DocumentId) -> ActorId {
     ActorId::from(id.as_bytes().as_slice())

@@ -431,13 +431,14 @@ fn parse_token(token: &str) -> Result<[u8; 32], AuthRejection> {
     Ok(raw)
 }
 
-/// The bearer token of a request, if any.
+/// The bearer token of a request, if any. The scheme name is case-insensitive (RFC 7235).
 pub fn bearer(headers: &HeaderMap) -> Result<&str, AuthRejection> {
     headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(|v| v.trim_start().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .ok_or(AuthRejection::MissingToken)
 }
 
@@ -547,6 +548,20 @@ mod tests {
         let failed = workers.run(|_| -> u8 { panic!("test") }).await;
         assert!(matches!(failed, Err(Error::Task(_))));
         assert_eq!(workers.run(|_| 7).await.unwrap(), Some(7));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        let with = |value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(axum::http::header::AUTHORIZATION, value.parse().unwrap());
+            bearer(&h).map(str::to_owned).ok()
+        };
+        for value in ["Bearer abc", "bearer abc", "BEARER  abc", "bEaReR abc "] {
+            assert_eq!(with(value).as_deref(), Some("abc"), "{value}");
+        }
+        assert_eq!(with("Basic abc"), None);
+        assert_eq!(with("Bearerabc"), None);
     }
 
     #[test]

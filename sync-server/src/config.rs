@@ -63,6 +63,39 @@ pub enum Command {
         #[arg(long)]
         history_weeks: Option<u32>,
     },
+    /// See and purge refused changes kept in quarantine.
+    Quarantine {
+        #[command(subcommand)]
+        action: QuarantineAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuarantineAction {
+    /// List what is kept (newest first): id, document, user, bytes, time, reason.
+    List {
+        #[command(flatten)]
+        scope: QuarantineScope,
+    },
+    /// Delete kept change sets: of one document, of one user, or all.
+    Purge {
+        #[command(flatten)]
+        scope: QuarantineScope,
+        /// Everything in quarantine.
+        #[arg(long, conflicts_with_all = ["doc", "user"])]
+        all: bool,
+    },
+}
+
+/// Which quarantined change sets a command applies to (none given: all, for `list`).
+#[derive(Debug, Clone, Args)]
+pub struct QuarantineScope {
+    /// Only this document (its id).
+    #[arg(long)]
+    pub doc: Option<uuid::Uuid>,
+    /// Only this user (their id).
+    #[arg(long)]
+    pub user: Option<uuid::Uuid>,
 }
 
 /// Settings as given on the command line, in the environment or in the file; unset fields
@@ -99,6 +132,18 @@ pub struct Settings {
     /// [default: the number of cores].
     #[arg(long, global = true, env = "HOMEREHAB_PASSWORD_WORKERS")]
     pub password_workers: Option<usize>,
+    /// Refused changes kept in quarantine per user, in bytes [default: 16 MiB].
+    #[arg(long, global = true, env = "HOMEREHAB_QUARANTINE_USER_BYTES")]
+    pub quarantine_user_bytes: Option<u64>,
+    /// Refused change sets kept in quarantine per user [default: 100].
+    #[arg(long, global = true, env = "HOMEREHAB_QUARANTINE_USER_ENTRIES")]
+    pub quarantine_user_entries: Option<u64>,
+    /// Refused changes kept in quarantine per document, in bytes [default: 32 MiB].
+    #[arg(long, global = true, env = "HOMEREHAB_QUARANTINE_DOC_BYTES")]
+    pub quarantine_doc_bytes: Option<u64>,
+    /// Refused change sets kept in quarantine per document [default: 200].
+    #[arg(long, global = true, env = "HOMEREHAB_QUARANTINE_DOC_ENTRIES")]
+    pub quarantine_doc_entries: Option<u64>,
 }
 
 impl Settings {
@@ -114,6 +159,12 @@ impl Settings {
             cache_capacity: self.cache_capacity.or(lower.cache_capacity),
             max_media_bytes: self.max_media_bytes.or(lower.max_media_bytes),
             password_workers: self.password_workers.or(lower.password_workers),
+            quarantine_user_bytes: self.quarantine_user_bytes.or(lower.quarantine_user_bytes),
+            quarantine_user_entries: self
+                .quarantine_user_entries
+                .or(lower.quarantine_user_entries),
+            quarantine_doc_bytes: self.quarantine_doc_bytes.or(lower.quarantine_doc_bytes),
+            quarantine_doc_entries: self.quarantine_doc_entries.or(lower.quarantine_doc_entries),
         }
     }
 
@@ -132,10 +183,33 @@ pub struct Config {
     pub max_decompressed_bytes: usize,
     pub cache_capacity: usize,
     pub max_media_bytes: u64,
+    /// How much refused changes the server keeps (see [`QuarantineLimits`]).
+    pub quarantine: QuarantineLimits,
     /// argon2 cost for new password hashes; verification reads the cost from each hash.
     pub password_cost: PasswordCost,
     /// Sign-ins hashed at once; each worker keeps one argon2 memory.
     pub password_workers: usize,
+}
+
+/// Bounds on the quarantine, so refused changes cannot fill the disk: past any of them a
+/// refusal is answered but not stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuarantineLimits {
+    pub user_bytes: u64,
+    pub user_entries: u64,
+    pub doc_bytes: u64,
+    pub doc_entries: u64,
+}
+
+impl Default for QuarantineLimits {
+    fn default() -> Self {
+        QuarantineLimits {
+            user_bytes: 16 << 20,
+            user_entries: 100,
+            doc_bytes: 32 << 20,
+            doc_entries: 200,
+        }
+    }
 }
 
 /// How expensive new password hashes are.
@@ -157,6 +231,7 @@ impl Default for Config {
             max_decompressed_bytes: 64 << 20,
             cache_capacity: 256,
             max_media_bytes: 256 << 20,
+            quarantine: QuarantineLimits::default(),
             password_cost: PasswordCost::Standard,
             password_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
@@ -187,6 +262,14 @@ impl Config {
             max_decompressed_bytes: s.max_decompressed_bytes.unwrap_or(d.max_decompressed_bytes),
             cache_capacity: s.cache_capacity.unwrap_or(d.cache_capacity),
             max_media_bytes: s.max_media_bytes.unwrap_or(d.max_media_bytes),
+            quarantine: QuarantineLimits {
+                user_bytes: s.quarantine_user_bytes.unwrap_or(d.quarantine.user_bytes),
+                user_entries: s
+                    .quarantine_user_entries
+                    .unwrap_or(d.quarantine.user_entries),
+                doc_bytes: s.quarantine_doc_bytes.unwrap_or(d.quarantine.doc_bytes),
+                doc_entries: s.quarantine_doc_entries.unwrap_or(d.quarantine.doc_entries),
+            },
             password_cost: d.password_cost,
             password_workers: s.password_workers.unwrap_or(d.password_workers),
         };
@@ -258,7 +341,8 @@ mod tests {
                 c.token_ttl,
                 c.max_body_bytes,
                 c.cache_capacity,
-                c.max_media_bytes
+                c.max_media_bytes,
+                c.quarantine
             ),
             (
                 d.data_dir,
@@ -266,7 +350,8 @@ mod tests {
                 d.token_ttl,
                 d.max_body_bytes,
                 d.cache_capacity,
-                d.max_media_bytes
+                d.max_media_bytes,
+                d.quarantine
             )
         );
     }

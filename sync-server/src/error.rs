@@ -27,6 +27,8 @@ pub enum Error {
     NotFound(String),
     #[error("this device id is registered to another user; generate a fresh one")]
     ActorTaken,
+    #[error("this device id is reserved (the server's or a document's own); generate a fresh one")]
+    ActorReserved,
     #[error("could not hash the password: {0}")]
     PasswordHash(String),
     #[error("configuration: {0}")]

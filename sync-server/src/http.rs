@@ -75,7 +75,12 @@ impl AppState {
         };
         Ok(AppState {
             auth: Arc::new(AuthService::new(store.clone(), config)?),
-            syncer: Arc::new(Syncer::new(store.clone(), config.cache_capacity, limits)),
+            syncer: Arc::new(Syncer::new(
+                store.clone(),
+                config.cache_capacity,
+                limits,
+                config.quarantine,
+            )),
             store,
             media: Arc::new(MediaFiles::new(&config.media_dir())),
             max_body_bytes: config.max_body_bytes,
@@ -247,36 +252,55 @@ async fn put_media(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let refusal = match who {
-        Err(rejection) => rejection.into_response(),
+    let (refusal, body) = match who {
+        Err(rejection) => (rejection.into_response(), body),
         Ok(Authenticated(who)) => {
             match store_media(&state, who, &sha256, &headers, declared, body).await {
                 Ok(status) => return status.into_response(),
                 Err((e, None)) => return e.into_response(),
-                Err((e, Some(body))) => {
-                    drain(body).await;
-                    return e.into_response();
-                }
+                Err((e, Some(body))) => (e.into_response(), body),
             }
         }
     };
-    // Refused before the body was read: read a little of it first, so a client still sending
-    // gets to see the answer (closing with unread data resets the connection).
-    if declared.is_none_or(|n| n <= DRAIN_BYTES) {
-        drain(body).await;
+    answer_unread(refusal, body, declared, drain_budget(state.max_media_bytes))
+}
+
+/// How much of a refused upload is read and thrown away so the client sees the refusal: twice
+/// the largest file accepted (at least 1 MiB), read for at most [`DRAIN_TIME`].
+fn drain_budget(max_media_bytes: u64) -> u64 {
+    max_media_bytes.max(1 << 20).saturating_mul(2)
+}
+
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Answers a refusal before the body was read. A client still sending would have its
+/// connection reset by a close with unread data and never see the answer, so the body is read
+/// (and dropped) in the background while the answer goes out; a body declared larger than
+/// `budget` is not read, and the connection is closed after the answer.
+fn answer_unread(
+    mut refusal: Response,
+    body: axum::body::Body,
+    declared: Option<u64>,
+    budget: u64,
+) -> Response {
+    if declared.is_some_and(|n| n > budget) {
+        refusal
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return refusal;
     }
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(DRAIN_TIME, drain(body, budget)).await;
+    });
     refusal
 }
 
-/// How much of a refused upload is read (and thrown away) so the client sees the refusal.
-const DRAIN_BYTES: u64 = 1 << 20;
-
-async fn drain(mut body: axum::body::Body) {
+async fn drain(mut body: axum::body::Body, budget: u64) {
     use http_body_util::BodyExt;
     let mut read = 0u64;
     while let Some(Ok(frame)) = body.frame().await {
         read += frame.data_ref().map_or(0, |d| d.len() as u64);
-        if read > DRAIN_BYTES {
+        if read > budget {
             break;
         }
     }
@@ -318,8 +342,10 @@ async fn store_media(
         return Err((e, Some(body)));
     };
     if declared.is_some_and(|n| n > state.max_media_bytes) {
-        // Not drained: it says it is too large to read.
-        return Err((Error::MediaTooLarge(state.max_media_bytes).into(), None));
+        return Err((
+            Error::MediaTooLarge(state.max_media_bytes).into(),
+            Some(body),
+        ));
     }
     let byte_size = state
         .media
@@ -456,7 +482,7 @@ impl From<Error> for ApiError {
                 kind: "invalid",
                 message,
             },
-            Error::ActorTaken => ApiError::Forbidden(e.to_string()),
+            Error::ActorTaken | Error::ActorReserved => ApiError::Forbidden(e.to_string()),
             Error::MediaTooLarge(_) => ApiError::PayloadTooLarge(e.to_string()),
             Error::MediaMismatch => ApiError::BadRequest {
                 kind: "hash_mismatch",

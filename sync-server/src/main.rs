@@ -2,12 +2,13 @@
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use homerehab_shared::ids::{DocumentId, UserId};
 use homerehab_shared::model::Role;
 use homerehab_sync_server::auth::Passwords;
-use homerehab_sync_server::config::{Cli, Command, Config};
+use homerehab_sync_server::config::{Cli, Command, Config, QuarantineAction};
 use homerehab_sync_server::http::{self, AppState};
 use homerehab_sync_server::seed;
-use homerehab_sync_server::store::{now_ms, NewUser, SqliteStore, Store};
+use homerehab_sync_server::store::{now_ms, NewUser, QuarantineScope, SqliteStore, Store};
 use std::io::BufRead;
 use tracing_subscriber::EnvFilter;
 
@@ -76,6 +77,7 @@ async fn main() -> anyhow::Result<()> {
             println!("user '{username}' ({}): {id}", role.as_str());
             Ok(())
         }
+        Command::Quarantine { action } => quarantine(&config, action),
         Command::SeedDemo {
             citizens_per_team,
             history_weeks,
@@ -108,6 +110,37 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `sync-server quarantine list|purge`: an admin's view of refused changes kept on the server.
+fn quarantine(config: &Config, action: QuarantineAction) -> anyhow::Result<()> {
+    let store = open(config)?;
+    let scope_of = |s: &homerehab_sync_server::config::QuarantineScope| QuarantineScope {
+        doc: s.doc.map(DocumentId),
+        user: s.user.map(UserId),
+    };
+    match action {
+        QuarantineAction::List { scope } => {
+            let entries = store.quarantine_list(&scope_of(&scope))?;
+            let total: u64 = entries.iter().map(|e| e.bytes).sum();
+            for e in &entries {
+                println!(
+                    "{}\tdoc {}\tuser {}\t{} bytes\tat {}\t{}",
+                    e.id, e.doc, e.user, e.bytes, e.at, e.reason
+                );
+            }
+            println!("{} change sets, {total} bytes", entries.len());
+        }
+        QuarantineAction::Purge { scope, all } => {
+            let scope = scope_of(&scope);
+            if scope == QuarantineScope::default() && !all {
+                bail!("say what to purge: --doc <id>, --user <id> or --all");
+            }
+            let n = store.quarantine_purge(&scope)?;
+            println!("purged {n} change sets");
+        }
+    }
+    Ok(())
 }
 
 fn open(config: &Config) -> anyhow::Result<SqliteStore> {

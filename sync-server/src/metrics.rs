@@ -13,6 +13,13 @@ const SYNC_SECONDS: &str = "homerehab_sync_duration_seconds";
 const SYNC_DOCUMENTS: &str = "homerehab_sync_documents_total";
 const CACHE_HITS: &str = "homerehab_doc_cache_hits_total";
 const CACHE_MISSES: &str = "homerehab_doc_cache_misses_total";
+/// Refused change sets by what became of them: `kept` in quarantine, `full` (quarantine
+/// full, not kept) or `dropped` (not the user's to write, or not theirs at all: never kept).
+const REFUSED_CHANGE_SETS: &str = "homerehab_refused_change_sets_total";
+const REFUSED_BYTES: &str = "homerehab_refused_change_bytes_total";
+/// Requests or change sets that were the client's fault (bad encoding, corrupt changes), by
+/// kind; the server's own faults are 5xx in `homerehab_http_requests_total`.
+const CLIENT_ERRORS: &str = "homerehab_client_errors_total";
 
 /// The process-wide Prometheus recorder. A recorder can be installed once per process, so
 /// every app built in it (tests build many) shares this one.
@@ -70,6 +77,23 @@ pub fn record_sync(stats: &ServeStats, elapsed: Duration) {
     ] {
         metrics::counter!(SYNC_DOCUMENTS, "outcome" => outcome).increment(u64::from(n));
     }
+    for (fate, sets, bytes) in [
+        ("kept", stats.quarantined, stats.quarantined_bytes),
+        ("full", stats.quarantine_full, stats.quarantine_full_bytes),
+        ("dropped", stats.dropped, stats.dropped_bytes),
+    ] {
+        metrics::counter!(REFUSED_CHANGE_SETS, "fate" => fate).increment(u64::from(sets));
+        metrics::counter!(REFUSED_BYTES, "fate" => fate).increment(bytes);
+    }
+    if stats.corrupt > 0 {
+        metrics::counter!(CLIENT_ERRORS, "kind" => "corrupt_changes")
+            .increment(u64::from(stats.corrupt));
+    }
+}
+
+/// Counts a request that was the client's fault (see [`CLIENT_ERRORS`]).
+pub fn client_error(kind: &'static str) {
+    metrics::counter!(CLIENT_ERRORS, "kind" => kind).increment(1);
 }
 
 pub fn cache_hit() {

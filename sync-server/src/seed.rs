@@ -9,7 +9,7 @@
 use crate::auth::Passwords;
 use crate::error::Result;
 use crate::store::{NewUser, Store};
-use automerge::{ActorId, Automerge};
+use automerge::Automerge;
 use homerehab_shared::docs::{self, genesis, ExerciseFeedback, Header, ProgramEdit};
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
@@ -102,11 +102,9 @@ pub struct SeedReport {
     pub documents_created: usize,
 }
 
-/// The actor of every server-authored change; registered to no user, so no device can
+/// The actor of every server-authored change; refused at registration, so no device can
 /// write as it.
-pub fn server_actor() -> ActorId {
-    ActorId::from(b"homerehab-server".as_slice())
-}
+pub use homerehab_shared::docs::server_actor;
 
 fn derived(team: TeamId, what: &str, i: usize) -> Uuid {
     Uuid::new_v5(&team.0, format!("homerehab-demo/{what}/{i}").as_bytes())

@@ -10,13 +10,14 @@ pub mod sqlite;
 
 pub use sqlite::SqliteStore;
 
+use crate::config::QuarantineLimits;
 use crate::error::Result;
 use automerge::{ActorId, Automerge};
 use homerehab_shared::auth::Principal;
 use homerehab_shared::docs::Header;
 use homerehab_shared::ids::{DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
-use homerehab_shared::sync::Hash;
+use homerehab_shared::sync::{Hash, Quarantine};
 use std::collections::HashSet;
 
 /// A user to create. `password_hash` is an argon2 PHC string (see [`crate::auth::Passwords`]).
@@ -80,7 +81,8 @@ pub trait Store: Send + Sync + 'static {
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>>;
 
     /// Binds a device's Automerge actor id to `user`; idempotent for the same user, refused
-    /// with [`crate::Error::ActorTaken`] when another user holds it.
+    /// with [`crate::Error::ActorTaken`] when another user holds it and with
+    /// [`crate::Error::ActorReserved`] for the server's actor or a document's genesis actor.
     fn register_actor(&self, user: UserId, actor: &ActorId) -> Result<()>;
     fn actors_of(&self, user: UserId) -> Result<HashSet<ActorId>>;
 
@@ -116,14 +118,45 @@ pub trait Store: Send + Sync + 'static {
     /// Like [`Store::commit_document`] for several documents, in one transaction.
     fn commit_documents(&self, batch: &[DocumentCommit<'_>]) -> Result<()>;
     fn document_footprint(&self, id: DocumentId) -> Result<Option<DocumentFootprint>>;
-    fn quarantine(&self, doc: DocumentId, user: UserId, bytes: &[u8], reason: &str) -> Result<()>;
+    /// Keeps refused changes (once per document, user and bytes) unless that would take the
+    /// user's or the document's quarantine past `limits`.
+    fn quarantine(
+        &self,
+        doc: DocumentId,
+        user: UserId,
+        bytes: &[u8],
+        reason: &str,
+        limits: &QuarantineLimits,
+    ) -> Result<Quarantine>;
     /// Number of quarantined change sets of a document.
     fn quarantined(&self, doc: DocumentId) -> Result<usize>;
+    /// What is in quarantine (without the bytes), newest first.
+    fn quarantine_list(&self, scope: &QuarantineScope) -> Result<Vec<QuarantineEntry>>;
+    /// Deletes what `scope` selects (everything when it selects nothing); returns how many.
+    fn quarantine_purge(&self, scope: &QuarantineScope) -> Result<usize>;
 
     /// Records that a municipality holds a photo or video (idempotent).
     fn record_media(&self, media: &MediaRecord) -> Result<()>;
     /// The media record, if this municipality uploaded these bytes.
     fn media_of(&self, sha256: &str, municipality: MunicipalityId) -> Result<Option<MediaRecord>>;
+}
+
+/// Which quarantined change sets an admin means; nothing set means all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QuarantineScope {
+    pub doc: Option<DocumentId>,
+    pub user: Option<UserId>,
+}
+
+/// One kept change set, described.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuarantineEntry {
+    pub id: i64,
+    pub doc: DocumentId,
+    pub user: UserId,
+    pub bytes: u64,
+    pub reason: String,
+    pub at: Millis,
 }
 
 /// A photo or video a municipality uploaded; the bytes are a file named by `sha256`.

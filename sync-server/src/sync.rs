@@ -2,6 +2,7 @@
 //! [`Store`]: [`SyncStorage`] implements `ServerStorage` over a store and a bounded LRU cache
 //! of loaded documents, and [`Syncer`] serves one encoded request end to end.
 
+use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
 use crate::metrics;
 use crate::store::{DocumentCommit, Store};
@@ -10,7 +11,7 @@ use homerehab_shared::auth::{authorize, Access, Principal};
 use homerehab_shared::docs::Header;
 use homerehab_shared::ids::DocumentId;
 use homerehab_shared::sync::wire::{self, Limits};
-use homerehab_shared::sync::{serve_sync, Hash, ServeStats, ServerStorage};
+use homerehab_shared::sync::{serve_sync, Hash, Quarantine, ServeStats, ServerStorage};
 use lru::LruCache;
 use std::collections::HashSet;
 use std::num::NonZeroUsize;
@@ -43,6 +44,7 @@ impl DocCache {
 pub struct SyncStorage<'a> {
     pub store: &'a dyn Store,
     pub cache: &'a mut DocCache,
+    pub quarantine_limits: QuarantineLimits,
     /// Admitted documents not yet written; `flush` writes them in one transaction.
     staged: Vec<(Header, Arc<Automerge>, Vec<u8>)>,
 }
@@ -52,6 +54,7 @@ impl<'a> SyncStorage<'a> {
         SyncStorage {
             store,
             cache,
+            quarantine_limits: QuarantineLimits::default(),
             staged: Vec::new(),
         }
     }
@@ -135,9 +138,13 @@ impl ServerStorage for SyncStorage<'_> {
         who: &Principal,
         changes: &[u8],
         reason: &str,
-    ) -> Result<()> {
-        tracing::warn!(doc = %id, user = %who.user_id, %reason, "changes quarantined");
-        self.store.quarantine(id, who.user_id, changes, reason)
+    ) -> Result<Quarantine> {
+        let kept =
+            self.store
+                .quarantine(id, who.user_id, changes, reason, &self.quarantine_limits)?;
+        // Every refusal is logged once, with its reason, by `Syncer::handle`.
+        tracing::debug!(doc = %id, bytes = changes.len(), ?kept, "quarantine");
+        Ok(kept)
     }
 }
 
@@ -146,28 +153,46 @@ pub struct Syncer {
     store: Arc<dyn Store>,
     cache: Mutex<DocCache>,
     limits: Limits,
+    quarantine_limits: QuarantineLimits,
 }
 
 impl Syncer {
-    pub fn new(store: Arc<dyn Store>, cache_capacity: usize, limits: Limits) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        cache_capacity: usize,
+        limits: Limits,
+        quarantine_limits: QuarantineLimits,
+    ) -> Self {
         Syncer {
             store,
             cache: Mutex::new(DocCache::new(cache_capacity)),
             limits,
+            quarantine_limits,
         }
     }
 
     /// Decodes a request body, serves it for `who` and returns the encoded response. Nothing
     /// is stored unless the body decodes.
     pub fn handle(&self, who: &Principal, body: &[u8]) -> Result<(Vec<u8>, ServeStats)> {
-        let req = wire::decode_request(body, &self.limits)?;
+        let req = wire::decode_request(body, &self.limits).inspect_err(|e| {
+            // The client's fault, not the server's: a warning with the reason, and a count.
+            tracing::warn!(user = %who.user_id, reason = %e, "sync request refused: it does not decode");
+            metrics::client_error("malformed_request");
+        })?;
         // One sync at a time: two concurrent syncs of one document would each commit their
         // own merge and the later would overwrite the other's heads. SQLite has one writer
         // anyway; a server database backend would lock per document instead.
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let mut storage = SyncStorage::new(self.store.as_ref(), &mut cache);
+        storage.quarantine_limits = self.quarantine_limits;
         let (resp, stats) = serve_sync(&mut storage, who, req)?;
         drop(cache);
+        // A refusal is the client's problem (or a hostile client's), not the server's: WARN.
+        for reply in &resp.replies {
+            if let wire::ReplyStatus::Rejected(reason) = &reply.status {
+                tracing::warn!(doc = %reply.doc, user = %who.user_id, %reason, "changes refused");
+            }
+        }
         Ok((wire::encode(&resp), stats))
     }
 

@@ -56,6 +56,7 @@ fn fixture_with(adjust: impl FnOnce(&mut Config)) -> Fixture {
         ("assistent1", Role::Assistant, team1),
         ("terapeut1", Role::Therapist, team1),
         ("assistent3", Role::Assistant, team2),
+        ("leder3", Role::Leader, team2),
     ] {
         let id = store
             .create_user(&NewUser {
@@ -483,7 +484,8 @@ async fn another_teams_document_is_refused_and_nothing_stored() {
     assert_eq!(store.document_heads(&[other.team_id]).unwrap(), before);
     assert!(store.document_header(new_course.id).unwrap().is_none());
     assert_eq!(stored_sessions(store, f.course2), 0);
-    assert_eq!(store.quarantined(new_course.id).unwrap(), 1);
+    // Not theirs to write: answered, and not a byte kept.
+    assert_eq!(store.quarantined(new_course.id).unwrap(), 0);
 }
 
 #[tokio::test]
@@ -559,4 +561,306 @@ async fn health_and_metrics() {
     ] {
         assert!(text.contains(needle), "{needle} missing from\n{text}");
     }
+}
+
+/// A deterministic stream of positions and bit flips (xorshift).
+fn flips(seed: u64) -> impl Iterator<Item = u64> {
+    let mut x = seed;
+    std::iter::repeat_with(move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    })
+}
+
+fn log_reply(resp: &SyncResponse, log: DocumentId) -> ReplyStatus {
+    resp.replies
+        .iter()
+        .find(|r| r.doc == log)
+        .unwrap()
+        .status
+        .clone()
+}
+
+#[tokio::test]
+async fn byte_flipped_bundles_never_answer_500_and_keep_nothing() {
+    let f = fixture();
+    let actor = fresh_actor();
+    let token = login(&f.app, "assistent1", &actor).await;
+    let (mut device, _) = device_with_a_session(&f, &token, &actor).await;
+    let (_, req) = ClientRound::begin(&mut device).unwrap();
+    let log = DocumentId::session_log_of(f.course1);
+    let offer = req.offers.iter().position(|o| o.doc == log).unwrap();
+    let bundle = req.offers[offer].changes.clone();
+    assert!(!bundle.is_empty());
+    let mut refused = 0;
+    for r in flips(0x9e37_79b9_7f4a_7c15).take(400) {
+        let mut mutated = req.clone();
+        let changes = &mut mutated.offers[offer].changes;
+        let at = (r >> 8) as usize % changes.len();
+        changes[at] ^= 1 << (r % 8); // one flipped bit
+        if r % 3 == 0 {
+            changes[(at * 7 + 11) % bundle.len()] = (r >> 40) as u8; // and a rewritten byte
+        }
+        let (status, body) = call(&f.app, sync_request(Some(&token), wire::encode(&mutated))).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        let resp = wire::decode_response(&body, &Limits::default()).unwrap();
+        if matches!(log_reply(&resp, log), ReplyStatus::Rejected(_)) {
+            refused += 1;
+        }
+    }
+    assert!(refused > 300, "{refused} of 400 refused");
+    let store = f.state.store.as_ref();
+    // Damaged bytes show no author: never kept, never applied.
+    assert_eq!(store.quarantined(log).unwrap(), 0);
+    assert_eq!(stored_sessions(store, f.course1), 0);
+    // The untouched request still goes through.
+    let resp = post_sync(&f.app, &token, wire::encode(&req)).await;
+    assert_eq!(log_reply(&resp, log), ReplyStatus::Synced);
+    assert_eq!(stored_sessions(store, f.course1), 1);
+}
+
+/// A change to `course` as `actor` that breaks the course schema: the course record replaced
+/// by a string of `bytes` bytes (and `key` set, so each call's bytes differ).
+fn course_change(f: &Fixture, course: CourseId, actor: &ActorId, key: &str, bytes: usize) -> Offer {
+    use automerge::transaction::Transactable;
+    let id = DocumentId::course_of(course);
+    let stored = f.state.store.load_document(id).unwrap().unwrap();
+    let mut doc = stored.fork().with_actor(actor.clone());
+    let mut tx = doc.transaction();
+    tx.put(automerge::ROOT, "course", "x".repeat(bytes))
+        .unwrap();
+    tx.put(automerge::ROOT, key, 1).unwrap();
+    tx.commit();
+    Offer {
+        doc: id,
+        heads: wire::to_hashes(&doc.get_heads()),
+        changes: homerehab_shared::sync::changes_since(&doc, &stored.get_heads()),
+    }
+}
+
+async fn metrics_text(app: &Router) -> String {
+    let (_, body) = call(app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn a_leaders_write_is_refused_without_storing_it() {
+    let f = fixture();
+    let actor = fresh_actor();
+    let token = login(&f.app, "leder3", &actor).await;
+    // Small on the wire, megabytes once unpacked, as in the report.
+    let offer = course_change(&f, f.course2, &actor, "leader", 4 << 20);
+    let req = SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        offers: vec![offer.clone()],
+    };
+    let team2 = f
+        .state
+        .store
+        .document_header(offer.doc)
+        .unwrap()
+        .unwrap()
+        .team_id;
+    let before = f.state.store.document_heads(&[team2]).unwrap();
+    for _ in 0..3 {
+        let resp = post_sync(&f.app, &token, wire::encode(&req)).await;
+        assert!(matches!(
+            log_reply(&resp, offer.doc),
+            ReplyStatus::Rejected(_)
+        ));
+    }
+    let store = f.state.store.as_ref();
+    assert_eq!(store.quarantined(offer.doc).unwrap(), 0);
+    assert_eq!(store.document_heads(&[team2]).unwrap(), before);
+    assert!(metrics_text(&f.app)
+        .await
+        .contains("homerehab_refused_change_sets_total{fate=\"dropped\"}"));
+}
+
+#[tokio::test]
+async fn the_quarantine_is_capped_with_a_clear_answer_and_can_be_purged() {
+    use homerehab_sync_server::store::QuarantineScope;
+    let f = fixture_with(|c| c.quarantine.user_entries = 2);
+    let actor = fresh_actor();
+    let token = login(&f.app, "terapeut1", &actor).await;
+    let mut reasons = vec![];
+    for i in 0..3 {
+        let offer = course_change(&f, f.course1, &actor, &format!("unknown{i}"), 10);
+        let resp = post_sync(
+            &f.app,
+            &token,
+            wire::encode(&SyncRequest {
+                protocol: PROTOCOL_VERSION,
+                offers: vec![offer.clone()],
+            }),
+        )
+        .await;
+        match log_reply(&resp, offer.doc) {
+            ReplyStatus::Rejected(reason) => reasons.push(reason),
+            other => panic!("{other:?}"),
+        }
+    }
+    let store = f.state.store.as_ref();
+    let course = DocumentId::course_of(f.course1);
+    // The therapist's own device, a document they may write: kept, up to the cap.
+    assert_eq!(store.quarantined(course).unwrap(), 2);
+    assert!(!reasons[1].contains("full"), "{}", reasons[1]);
+    assert!(
+        reasons[2].contains("quarantine") && reasons[2].contains("full"),
+        "{}",
+        reasons[2]
+    );
+    let text = metrics_text(&f.app).await;
+    for fate in ["kept", "full"] {
+        let needle = format!("homerehab_refused_change_sets_total{{fate=\"{fate}\"}}");
+        assert!(text.contains(&needle), "{needle}");
+    }
+    // An admin sees it and purges it.
+    let listed = store.quarantine_list(&QuarantineScope::default()).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|e| e.doc == course && e.bytes > 0));
+    let user = listed[0].user;
+    let other_user = QuarantineScope {
+        user: Some(UserId::new()),
+        ..Default::default()
+    };
+    assert_eq!(store.quarantine_purge(&other_user).unwrap(), 0);
+    let theirs = QuarantineScope {
+        user: Some(user),
+        ..Default::default()
+    };
+    assert_eq!(store.quarantine_purge(&theirs).unwrap(), 2);
+    assert_eq!(store.quarantined(course).unwrap(), 0);
+}
+
+#[tokio::test]
+async fn reserved_actor_ids_cannot_sign_in() {
+    let f = fixture();
+    let reserved = [
+        server_actor(),
+        // The genesis actor of a stored document, and of a team's roster not stored yet.
+        homerehab_shared::docs::genesis_actor(DocumentId::course_of(f.course1)),
+        homerehab_shared::docs::genesis_actor(DocumentId::roster_of(f.team1)),
+    ];
+    for actor in reserved {
+        let (status, body) = call(
+            &f.app,
+            login_request("assistent1", PASSWORD, &actor.to_hex_string()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{actor}");
+        assert!(String::from_utf8_lossy(&body).contains("reserved"));
+    }
+    login(&f.app, "assistent1", &fresh_actor()).await;
+}
+
+#[tokio::test]
+async fn trailing_bytes_and_changes_without_heads_are_refused() {
+    let f = fixture();
+    let actor = fresh_actor();
+    let token = login(&f.app, "assistent1", &actor).await;
+    let (mut device, _) = device_with_a_session(&f, &token, &actor).await;
+    let (_, req) = ClientRound::begin(&mut device).unwrap();
+    let log = DocumentId::session_log_of(f.course1);
+    let offer = req.offers.iter().position(|o| o.doc == log).unwrap();
+    let mut trailing = req.clone();
+    trailing.offers[offer]
+        .changes
+        .extend_from_slice(b"and then some");
+    let mut headless = req.clone();
+    headless.offers[offer].heads.clear();
+    let mut garbage = req.clone();
+    garbage.offers[offer] = Offer {
+        doc: log,
+        heads: vec![],
+        changes: b"not automerge at all".to_vec(),
+    };
+    for bad in [trailing, headless, garbage] {
+        let resp = post_sync(&f.app, &token, wire::encode(&bad)).await;
+        assert!(
+            matches!(log_reply(&resp, log), ReplyStatus::Rejected(ref r) if r.contains("corrupt")),
+            "{:?}",
+            log_reply(&resp, log)
+        );
+    }
+    assert_eq!(stored_sessions(f.state.store.as_ref(), f.course1), 0);
+    assert!(metrics_text(&f.app)
+        .await
+        .contains("homerehab_client_errors_total{kind=\"corrupt_changes\"}"));
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let f = fixture();
+    let token = login(&f.app, "assistent1", &fresh_actor()).await;
+    let body = wire::encode(&SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        offers: vec![],
+    });
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let req = Request::post("/v1/sync")
+            .header(header::AUTHORIZATION, format!("{scheme} {token}"))
+            .body(Body::from(body.clone()))
+            .unwrap();
+        assert_eq!(call(&f.app, req).await.0, StatusCode::OK, "{scheme}");
+    }
+}
+
+#[tokio::test]
+async fn undecodable_requests_are_counted_as_client_errors() {
+    let f = fixture();
+    let token = login(&f.app, "assistent1", &fresh_actor()).await;
+    let (status, _) = call(&f.app, sync_request(Some(&token), b"garbage".to_vec())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(metrics_text(&f.app)
+        .await
+        .contains("homerehab_client_errors_total{kind=\"malformed_request\"}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversize_upload_that_declares_its_length_reads_its_413() {
+    use std::io::{Read, Write};
+    // 15 MiB: more than loopback socket buffers take in unread (the old server reset the
+    // connection after about 4 MB), so the client finishes writing only if the server reads.
+    let limit = 8u64 << 20;
+    let f = fixture_with(|c| c.max_media_bytes = limit);
+    let token = login(&f.app, "terapeut1", &fresh_actor()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(homerehab_sync_server::http::serve(
+        listener,
+        f.state.clone(),
+        std::future::pending(),
+    ));
+    // A plain client that sends the whole declared body before it reads the answer.
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let size = limit + (7 << 20);
+        write!(
+            conn,
+            "PUT /v1/media/{} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: image/jpeg\r\nContent-Length: {size}\r\n\r\n",
+            "ab".repeat(32)
+        )
+        .unwrap();
+        let chunk = vec![7u8; 64 << 10];
+        let mut sent = 0;
+        while sent < size {
+            let n = chunk.len().min((size - sent) as usize);
+            conn.write_all(&chunk[..n])
+                .unwrap_or_else(|e| panic!("writing the body after {sent} bytes: {e}"));
+            sent += n as u64;
+        }
+        let mut head = [0u8; 12];
+        conn.read_exact(&mut head).unwrap();
+        String::from_utf8_lossy(&head).into_owned()
+    })
+    .await
+    .unwrap();
+    assert_eq!(answer, "HTTP/1.1 413");
+    server.abort();
 }

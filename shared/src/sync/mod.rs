@@ -14,7 +14,7 @@ pub mod sim;
 pub mod wire;
 
 pub use client::{plan_offer, ClientRound, ClientStorage, OfferPlan, Refusal, SyncReport};
-pub use server::{serve_sync, ServeStats, ServerStorage};
+pub use server::{serve_sync, Quarantine, ServeStats, ServerStorage};
 pub use wire::{Hash, Offer, Reply, ReplyStatus, SyncRequest, SyncResponse, PROTOCOL_VERSION};
 
 use automerge::{Automerge, ChangeHash, ReadDoc};

@@ -4,7 +4,7 @@
 use super::wire::{
     from_hashes, to_hashes, Hash, Reply, ReplyStatus, SyncRequest, SyncResponse, PROTOCOL_VERSION,
 };
-use crate::admission::{admit, Admitted};
+use crate::admission::{admit_or_refuse, AdmissionRefusal, Admitted, Rejection};
 use crate::auth::{authorize, Access, Principal};
 use crate::docs::{DocumentKind, Header};
 use crate::ids::DocumentId;
@@ -36,14 +36,25 @@ pub trait ServerStorage {
     /// Makes every staged commit durable (one transaction); [`serve_sync`] calls it before it
     /// returns the answer.
     fn flush(&mut self) -> Result<(), Self::Error>;
-    /// Keeps refused changes aside with the reason.
+    /// Keeps refused changes aside with the reason, unless the quarantine's limits for this
+    /// user or document are reached. [`serve_sync`] calls it only for changes that could have
+    /// been legitimate (see [`AdmissionRefusal`]).
     fn quarantine(
         &mut self,
         id: DocumentId,
         who: &Principal,
         changes: &[u8],
         reason: &str,
-    ) -> Result<(), Self::Error>;
+    ) -> Result<Quarantine, Self::Error>;
+}
+
+/// What became of refused changes offered for quarantine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quarantine {
+    /// Stored (or already stored: a device retries until a person sorts it out).
+    Kept,
+    /// Not stored: the user's or the document's quarantine is full.
+    Full,
 }
 
 /// Counts for metrics.
@@ -54,6 +65,60 @@ pub struct ServeStats {
     pub accepted: u32,
     pub rejected: u32,
     pub sent_new: u32,
+    /// Refused change sets kept in quarantine, and their bytes.
+    pub quarantined: u32,
+    pub quarantined_bytes: u64,
+    /// Refused change sets not kept because the quarantine is full, and their bytes.
+    pub quarantine_full: u32,
+    pub quarantine_full_bytes: u64,
+    /// Refused change sets never kept (not the user's own, or not theirs to write).
+    pub dropped: u32,
+    pub dropped_bytes: u64,
+    /// Change sets that did not decode (client garbage, counted apart from server faults).
+    pub corrupt: u32,
+}
+
+/// Refuses `changes` and decides what is kept: only a refusal of the user's own changes in a
+/// document they may write goes to quarantine (capped by the storage); everything else is
+/// answered and dropped, since the device keeps its changes anyway. Returns the reason to send.
+fn set_aside<S: ServerStorage>(
+    storage: &mut S,
+    stats: &mut ServeStats,
+    doc: DocumentId,
+    who: &Principal,
+    changes: &[u8],
+    refusal: AdmissionRefusal,
+) -> Result<String, S::Error> {
+    stats.rejected += 1;
+    if matches!(*refusal.rejection, Rejection::Corrupt(_)) {
+        stats.corrupt += 1;
+    }
+    let reason = refusal.rejection.to_string();
+    let kept = if refusal.from_writer {
+        storage.quarantine(doc, who, changes, &reason)?
+    } else {
+        Quarantine::Full
+    };
+    match (refusal.from_writer, kept) {
+        (true, Quarantine::Kept) => {
+            stats.quarantined += 1;
+            stats.quarantined_bytes += changes.len() as u64;
+            Ok(reason)
+        }
+        (true, Quarantine::Full) => {
+            stats.quarantine_full += 1;
+            stats.quarantine_full_bytes += changes.len() as u64;
+            Ok(format!(
+                "{reason}; the server's quarantine for this user or document is full, so these \
+                 changes were not kept there (the device keeps them)"
+            ))
+        }
+        (false, _) => {
+            stats.dropped += 1;
+            stats.dropped_bytes += changes.len() as u64;
+            Ok(reason)
+        }
+    }
 }
 
 fn refuse(doc: DocumentId, status: ReplyStatus) -> Reply {
@@ -98,9 +163,16 @@ pub fn serve_sync<S: ServerStorage>(
                 let mut doc: Arc<Automerge> = current;
                 if !offer.changes.is_empty() {
                     if let Err(forbidden) = authorize(who, header, Access::Write) {
-                        stats.rejected += 1;
-                        let reason = forbidden.to_string();
-                        storage.quarantine(offer.doc, who, &offer.changes, &reason)?;
+                        // Not theirs to write: answered, never stored.
+                        let refusal = AdmissionRefusal::from(Rejection::from(forbidden));
+                        let reason = set_aside(
+                            storage,
+                            &mut stats,
+                            offer.doc,
+                            who,
+                            &offer.changes,
+                            refusal,
+                        )?;
                         replies.push(reply_with(
                             &doc,
                             offer.doc,
@@ -113,7 +185,7 @@ pub fn serve_sync<S: ServerStorage>(
                         Some(a) => a,
                         None => actors.insert(storage.actors(who)?),
                     };
-                    match admit(
+                    match admit_or_refuse(
                         offer.doc,
                         Some(&doc),
                         &offer.changes,
@@ -130,7 +202,7 @@ pub fn serve_sync<S: ServerStorage>(
                             // and `load_incremental` skips any it already has.
                             storage.commit(&header, doc.clone(), offer.changes.clone())?;
                         }
-                        Err(r) if r.wants_full_document() => {
+                        Err(r) if r.rejection.wants_full_document() => {
                             replies.push(reply_with(
                                 &doc,
                                 offer.doc,
@@ -140,12 +212,12 @@ pub fn serve_sync<S: ServerStorage>(
                             continue;
                         }
                         Err(r) => {
-                            stats.rejected += 1;
-                            storage.quarantine(offer.doc, who, &offer.changes, &r.to_string())?;
+                            let reason =
+                                set_aside(storage, &mut stats, offer.doc, who, &offer.changes, r)?;
                             replies.push(reply_with(
                                 &doc,
                                 offer.doc,
-                                ReplyStatus::Rejected(r.to_string()),
+                                ReplyStatus::Rejected(reason),
                                 &offer.heads,
                             ));
                             continue;
@@ -175,7 +247,7 @@ pub fn serve_sync<S: ServerStorage>(
                     Some(a) => a,
                     None => actors.insert(storage.actors(who)?),
                 };
-                match admit(
+                match admit_or_refuse(
                     offer.doc,
                     None,
                     &offer.changes,
@@ -185,9 +257,9 @@ pub fn serve_sync<S: ServerStorage>(
                 ) {
                     Ok(adm) => created.push((adm, offer.heads, offer.changes)),
                     Err(r) => {
-                        stats.rejected += 1;
-                        storage.quarantine(offer.doc, who, &offer.changes, &r.to_string())?;
-                        replies.push(refuse(offer.doc, ReplyStatus::Rejected(r.to_string())));
+                        let reason =
+                            set_aside(storage, &mut stats, offer.doc, who, &offer.changes, r)?;
+                        replies.push(refuse(offer.doc, ReplyStatus::Rejected(reason)));
                     }
                 }
             }
@@ -201,9 +273,12 @@ pub fn serve_sync<S: ServerStorage>(
         if let (DocumentKind::SessionLog, Some(course)) = (header.kind, header.course_id) {
             let course_header = storage.header(DocumentId::course_of(course))?;
             if course_header.map(|h| h.team_id) != Some(header.team_id) {
-                let reason = "a session log needs its course on the server first".to_string();
-                stats.rejected += 1;
-                storage.quarantine(header.id, who, &raw, &reason)?;
+                // Admitted, so the user's own changes: kept if the document is theirs to write.
+                let refusal = AdmissionRefusal {
+                    rejection: Box::new(Rejection::CourseNotOnServer),
+                    from_writer: authorize(who, &header, Access::Write).is_ok(),
+                };
+                let reason = set_aside(storage, &mut stats, header.id, who, &raw, refusal)?;
                 replies.push(refuse(header.id, ReplyStatus::Rejected(reason)));
                 continue;
             }

@@ -64,9 +64,9 @@ impl ServerStorage for MemoryServer {
         _who: &Principal,
         _c: &[u8],
         reason: &str,
-    ) -> Result<(), Infallible> {
+    ) -> Result<super::server::Quarantine, Infallible> {
         self.quarantined.push((id, reason.to_string()));
-        Ok(())
+        Ok(super::server::Quarantine::Kept)
     }
 }
 

@@ -1,13 +1,17 @@
 //! The SQLite [`Store`]: one file in WAL mode with `synchronous=FULL`, so a committed sync
 //! survives power loss. One connection behind a mutex; every method is one short transaction.
 
-use super::{now_ms, DocumentCommit, DocumentFootprint, MediaRecord, NewUser, Store, UserRecord};
+use super::{
+    now_ms, DocumentCommit, DocumentFootprint, MediaRecord, NewUser, QuarantineEntry,
+    QuarantineScope, Store, UserRecord,
+};
+use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
 use automerge::{ActorId, Automerge};
 use homerehab_shared::docs::{DocumentKind, Header};
 use homerehab_shared::ids::{CourseId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
-use homerehab_shared::sync::Hash;
+use homerehab_shared::sync::{Hash, Quarantine};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use rusqlite_migration::{Migrations, M};
 use std::collections::HashSet;
@@ -144,6 +148,8 @@ CREATE TABLE media (
 );
 "#,
     ),
+    // The quarantine is capped per user as well as per document (crate::config).
+    M::up("CREATE INDEX quarantine_user ON quarantine(user_id);"),
 ];
 
 pub struct SqliteStore {
@@ -240,6 +246,67 @@ fn header_at(row: &Row<'_>) -> Result<Header> {
             .map_err(|e| Error::CorruptDocument(id, e.to_string()))?,
     };
     Ok(header)
+}
+
+/// Whether `actor` is nobody's device: the server's own, or the genesis actor of a stored
+/// document or of a team's roster or a municipality's library, which exist (or will) under
+/// ids derived from rows here.
+fn reserved_actor(conn: &Connection, actor: &ActorId) -> Result<bool> {
+    use homerehab_shared::docs::is_reserved_actor;
+    if is_reserved_actor(actor, None) {
+        return Ok(true);
+    }
+    let Ok(as_id) = Uuid::from_slice(actor.to_bytes()) else {
+        return Ok(false); // not 16 bytes: no document has that id
+    };
+    let as_id = DocumentId(as_id);
+    let stored: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)",
+        [id_bytes(&as_id.0)],
+        |r| r.get(0),
+    )?;
+    if stored {
+        return Ok(true);
+    }
+    let ids = |sql: &str| -> Result<Vec<Uuid>> {
+        let mut stmt = conn.prepare(sql)?;
+        let ids = stmt
+            .query_map([], |r| uuid_at(r, 0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(ids)
+    };
+    let derived = ids("SELECT id FROM teams")?
+        .into_iter()
+        .map(|t| DocumentId::roster_of(TeamId(t)))
+        .chain(
+            ids("SELECT id FROM municipalities")?
+                .into_iter()
+                .map(|m| DocumentId::library_of(MunicipalityId(m))),
+        );
+    for id in derived {
+        if is_reserved_actor(actor, Some(id)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn quarantine_where(scope: &QuarantineScope) -> (String, Vec<Vec<u8>>) {
+    let mut clauses = vec![];
+    let mut args = vec![];
+    if let Some(doc) = scope.doc {
+        args.push(doc.0.as_bytes().to_vec());
+        clauses.push(format!("doc_id = ?{}", args.len()));
+    }
+    if let Some(user) = scope.user {
+        args.push(user.0.as_bytes().to_vec());
+        clauses.push(format!("user_id = ?{}", args.len()));
+    }
+    if clauses.is_empty() {
+        ("1".to_string(), args)
+    } else {
+        (clauses.join(" AND "), args)
+    }
 }
 
 fn user_where(
@@ -495,6 +562,9 @@ impl Store for SqliteStore {
     fn register_actor(&self, user: UserId, actor: &ActorId) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        if reserved_actor(&tx, actor)? {
+            return Err(Error::ActorReserved);
+        }
         tx.execute(
             "INSERT INTO actors (actor_id, user_id, registered_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (actor_id) DO NOTHING",
@@ -673,22 +743,87 @@ impl Store for SqliteStore {
         Ok(found)
     }
 
-    fn quarantine(&self, doc: DocumentId, user: UserId, bytes: &[u8], reason: &str) -> Result<()> {
+    fn quarantine(
+        &self,
+        doc: DocumentId,
+        user: UserId,
+        bytes: &[u8],
+        reason: &str,
+        limits: &QuarantineLimits,
+    ) -> Result<Quarantine> {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(bytes).to_vec();
-        self.conn().execute(
+        let mut conn = self.conn();
+        // One write transaction: two requests cannot both slip under a limit.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let (doc_id, user_id) = (id_bytes(&doc.0), id_bytes(&user.0));
+        let known: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM quarantine
+               WHERE doc_id = ?1 AND user_id = ?2 AND digest = ?3)",
+            params![doc_id, user_id, digest],
+            |r| r.get(0),
+        )?;
+        if known {
+            return Ok(Quarantine::Kept);
+        }
+        let usage = |column: &str, key: &[u8]| -> rusqlite::Result<(u64, u64)> {
+            tx.query_row(
+                &format!(
+                    "SELECT COUNT(*), COALESCE(SUM(length(bytes)), 0) FROM quarantine
+                     WHERE {column} = ?1"
+                ),
+                [key],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+        };
+        let size = bytes.len() as u64;
+        let (user_entries, user_bytes) = usage("user_id", user_id)?;
+        let (doc_entries, doc_bytes) = usage("doc_id", doc_id)?;
+        if user_entries >= limits.user_entries
+            || user_bytes + size > limits.user_bytes
+            || doc_entries >= limits.doc_entries
+            || doc_bytes + size > limits.doc_bytes
+        {
+            return Ok(Quarantine::Full);
+        }
+        tx.execute(
             "INSERT OR IGNORE INTO quarantine (doc_id, user_id, bytes, reason, at, digest)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                id_bytes(&doc.0),
-                id_bytes(&user.0),
-                bytes,
-                reason,
-                now_ms(),
-                digest
-            ],
+            params![doc_id, user_id, bytes, reason, now_ms(), digest],
         )?;
-        Ok(())
+        tx.commit()?;
+        Ok(Quarantine::Kept)
+    }
+
+    fn quarantine_list(&self, scope: &QuarantineScope) -> Result<Vec<QuarantineEntry>> {
+        let (clause, args) = quarantine_where(scope);
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT id, doc_id, user_id, length(bytes), reason, at FROM quarantine
+             WHERE {clause} ORDER BY at DESC, id DESC"
+        ))?;
+        let entries = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok(QuarantineEntry {
+                    id: r.get(0)?,
+                    doc: DocumentId(uuid_at(r, 1)?),
+                    user: UserId(uuid_at(r, 2)?),
+                    bytes: r.get::<_, i64>(3)? as u64,
+                    reason: r.get(4)?,
+                    at: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(entries)
+    }
+
+    fn quarantine_purge(&self, scope: &QuarantineScope) -> Result<usize> {
+        let (clause, args) = quarantine_where(scope);
+        let n = self.conn().execute(
+            &format!("DELETE FROM quarantine WHERE {clause}"),
+            rusqlite::params_from_iter(args.iter()),
+        )?;
+        Ok(n)
     }
 
     fn record_media(&self, media: &MediaRecord) -> Result<()> {
@@ -756,11 +891,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
         let (doc, user) = (DocumentId::new(), UserId::new());
-        store.quarantine(doc, user, b"refused", "why").unwrap();
-        store.quarantine(doc, user, b"refused", "why").unwrap();
+        let limits = QuarantineLimits::default();
+        store
+            .quarantine(doc, user, b"refused", "why", &limits)
+            .unwrap();
+        store
+            .quarantine(doc, user, b"refused", "why", &limits)
+            .unwrap();
         assert_eq!(store.quarantined(doc).unwrap(), 1);
         store
-            .quarantine(doc, user, b"refused, and more", "why")
+            .quarantine(doc, user, b"refused, and more", "why", &limits)
             .unwrap();
         assert_eq!(store.quarantined(doc).unwrap(), 2);
     }

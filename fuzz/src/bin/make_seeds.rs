@@ -1,0 +1,136 @@
+//! Writes the admission target's seed corpus from real edits: `cargo run --bin make_seeds --
+//! <dir>`. Each seed is a fuzz input as `World::run` reads it (an encoded request, or raw
+//! Automerge bytes with a selector).
+
+use automerge::Automerge;
+use homerehab_fuzz::{World, NOW};
+use homerehab_shared::docs::{self, Header, ProgramEdit};
+use homerehab_shared::ids::{CitizenId, CourseId};
+use homerehab_shared::model::{Course, Dosage, ProgramExercise, SessionLog, SetLog};
+use homerehab_shared::sync::wire::{encode, to_hashes, SyncRequest};
+use homerehab_shared::sync::{changes_since, Offer, PROTOCOL_VERSION};
+use std::path::PathBuf;
+
+fn main() {
+    let dir = PathBuf::from(std::env::args().nth(1).expect("give the corpus directory"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let w = World::new();
+    let mut seeds: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut raw = |name: &str, selector: u8, bytes: &[u8]| {
+        let mut s = vec![1, selector];
+        s.extend_from_slice(bytes);
+        seeds.push((format!("raw-{name}"), s));
+    };
+
+    // The therapist edits the program (selector 0: the course, stored heads claimed).
+    let mut course = w.course_doc.fork().with_actor(w.therapist_actor.clone());
+    let before = w.course_doc.get_heads();
+    let edits: Vec<ProgramEdit> = ["sit-to-stand", "heel-raise", "tandem-stance"]
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            ProgramEdit::Upsert(ProgramExercise::new(e, i as f64 + 1.0, Dosage::reps(3, 10)))
+        })
+        .collect();
+    docs::edit_program(
+        &mut course,
+        &edits,
+        w.therapist.user_id,
+        "Program oprettet",
+        NOW + 1,
+    )
+    .unwrap();
+    let program = changes_since(&course, &before);
+    raw("program-bundle", 0, &program);
+    let raw_changes: Vec<u8> = course
+        .get_changes(&before)
+        .iter()
+        .flat_map(|c| c.raw_bytes().to_vec())
+        .collect();
+    raw("program-changes", 0, &raw_changes);
+    raw("course-saved", 0, &course.save());
+    raw("course-program-no-heads", 3, &program);
+
+    // The assistant logs a session with a set (selector 1: the session log).
+    let mut log = w.log_doc.fork().with_actor(w.assistant_actor.clone());
+    let session = SessionLog::start(w.course.course_id.unwrap(), w.assistant.user_id, None, NOW);
+    docs::put_session(&mut log, &session, NOW).unwrap();
+    let line = match &edits[0] {
+        ProgramEdit::Upsert(pe) => pe.id,
+        _ => unreachable!(),
+    };
+    docs::log_set(
+        &mut log,
+        session.id,
+        line,
+        "sit-to-stand",
+        &SetLog {
+            reps: Some(10),
+            duration_s: None,
+            load_kg: None,
+            at: NOW + 2,
+        },
+        NOW + 2,
+    )
+    .unwrap();
+    let session_bundle = changes_since(&log, &w.log_doc.get_heads());
+    raw("session-bundle", 1, &session_bundle);
+    raw("log-saved", 1, &log.save());
+
+    // A new course (selector 2: an unknown document).
+    let new_course = CourseId::new();
+    let header = Header::course(w.team, new_course);
+    let mut fresh = docs::genesis(&header).with_actor(w.therapist_actor.clone());
+    let record = Course {
+        id: new_course,
+        ..Course::new(
+            CitizenId::new(),
+            w.team,
+            w.therapist.user_id,
+            "2026-11-09",
+            NOW,
+        )
+    };
+    docs::put_course(&mut fresh, &record, NOW).unwrap();
+    raw("new-course-saved", 2, &fresh.save());
+    raw("new-course-bundle", 2, &changes_since(&fresh, &[]));
+
+    // Whole requests, encoded as devices send them.
+    let request = |offers: Vec<Offer>| {
+        let mut s = vec![0];
+        s.extend(encode(&SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            offers,
+        }));
+        s
+    };
+    let offer = |doc: &Automerge, id, since: &[automerge::ChangeHash]| Offer {
+        doc: id,
+        heads: to_hashes(&doc.get_heads()),
+        changes: changes_since(doc, since),
+    };
+    seeds.push((
+        "request-program-and-session".into(),
+        request(vec![
+            offer(&course, w.course.id, &before),
+            offer(&log, w.log.id, &w.log_doc.get_heads()),
+        ]),
+    ));
+    seeds.push((
+        "request-new-course".into(),
+        request(vec![Offer {
+            doc: header.id,
+            heads: to_hashes(&fresh.get_heads()),
+            changes: fresh.save(),
+        }]),
+    ));
+    seeds.push((
+        "request-unchanged".into(),
+        request(vec![offer(&w.course_doc, w.course.id, &before)]),
+    ));
+
+    for (name, bytes) in &seeds {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    println!("{} seeds in {}", seeds.len(), dir.display());
+}

@@ -1,0 +1,72 @@
+//! Admission over the fuzz target's committed inputs, so CI guards them without cargo-fuzz:
+//! the seeds (real edits) are admitted as they should be, and every crasher the fuzzer found
+//! (`fuzz/fixtures/admission/`, minimised) is a clean refusal, never a panic.
+
+#[path = "support/admission_world.rs"]
+#[allow(dead_code)] // the fuzz crate uses all of it, this test part
+mod admission_world;
+
+use admission_world::World;
+use homerehab_shared::admission::Rejection;
+use std::path::{Path, PathBuf};
+
+fn files(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz")
+        .join(dir);
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn real_edits_are_admitted_for_their_author() {
+    let w = World::new();
+    let run = |name: &str| {
+        let path = files("seeds/admission")
+            .into_iter()
+            .find(|p| p.ends_with(name))
+            .unwrap();
+        w.run(&std::fs::read(path).unwrap())
+    };
+    // Each offer is tried for the therapist, then the assistant.
+    let program = run("raw-program-bundle");
+    assert!(program[0].as_ref().is_ok_and(|a| !a.new_changes.is_empty()));
+    assert!(
+        program[1].is_err(),
+        "the assistant's device did not write it"
+    );
+    let session = run("raw-session-bundle");
+    assert!(session[0].is_err() && session[1].is_ok());
+    let both = run("request-program-and-session");
+    assert_eq!(both.iter().filter(|o| o.is_ok()).count(), 2);
+    // Changes that claim no stored heads are not a device's.
+    let no_heads = run("raw-course-program-no-heads");
+    assert!(no_heads.iter().all(|o| o.is_err()));
+}
+
+#[test]
+fn every_fuzz_crasher_is_a_clean_refusal() {
+    let w = World::new();
+    let crashers = files("fixtures/admission");
+    assert!(!crashers.is_empty());
+    for path in crashers {
+        let outcomes = w.run(&std::fs::read(&path).unwrap());
+        assert!(!outcomes.is_empty(), "{}: not an offer", path.display());
+        for outcome in outcomes {
+            match outcome {
+                Err(refusal) => assert!(
+                    matches!(*refusal.rejection, Rejection::Corrupt(_)) && !refusal.from_writer,
+                    "{}: {:?}",
+                    path.display(),
+                    refusal
+                ),
+                Ok(_) => panic!("{}: admitted", path.display()),
+            }
+        }
+    }
+}
