@@ -104,6 +104,53 @@ pub fn admit_or_refuse(
     .unwrap_or_else(|_| Err(Rejection::Corrupt("the change data cannot be decoded".into()).into()))
 }
 
+/// The chunk types a device may send: a whole document (0) or changes (1). Bundles (3) are
+/// refused before Automerge parses them: its bundle decoder takes run lengths inside the
+/// bundle at face value, so 591 crafted bytes can make it allocate 2 GiB — an allocation
+/// failure aborts the process, which no panic boundary catches. Devices send raw changes
+/// (`sync::raw_changes_since`); compressed change chunks (2) are never produced by them.
+const DEVICE_CHUNK_TYPES: [u8; 2] = [0, 1];
+const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+
+/// Walks the chunk headers of `incoming` (magic, checksum, type, LEB128 length) without
+/// decoding any column, and refuses a chunk of a type a device does not send.
+fn only_device_chunks(incoming: &[u8]) -> Result<(), Rejection> {
+    let corrupt = |why: &str| Rejection::Corrupt(why.to_string());
+    let mut rest = incoming;
+    while !rest.is_empty() {
+        if rest.len() < 10 || rest[..4] != CHUNK_MAGIC {
+            return Err(corrupt("the changes are not Automerge chunks"));
+        }
+        let chunk_type = rest[8];
+        if !DEVICE_CHUNK_TYPES.contains(&chunk_type) {
+            return Err(Rejection::Corrupt(format!(
+                "a device sends changes or whole documents, not chunks of type {chunk_type}"
+            )));
+        }
+        let (len, used) =
+            leb128_u64(&rest[9..]).ok_or_else(|| corrupt("a chunk's length cannot be read"))?;
+        let end = 9usize
+            .checked_add(used)
+            .and_then(|n| usize::try_from(len).ok().and_then(|len| n.checked_add(len)))
+            .filter(|&end| end <= rest.len())
+            .ok_or_else(|| corrupt("a chunk is longer than the data sent"))?;
+        rest = &rest[end..];
+    }
+    Ok(())
+}
+
+/// An unsigned LEB128 number and the bytes it took; `None` past 10 bytes or the end.
+fn leb128_u64(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    for (i, b) in bytes.iter().take(10).enumerate() {
+        value |= u64::from(b & 0x7f).checked_shl(7 * i as u32)?;
+        if b & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
 /// Parses `incoming` strictly into a copy of `current`: every byte must belong to a well-formed
 /// chunk (Automerge's `load_incremental` skips a damaged or trailing chunk silently).
 fn load_strictly(current: Option<&Automerge>, incoming: &[u8]) -> Result<Automerge, Rejection> {
@@ -145,6 +192,7 @@ fn admit_checked(
         );
     }
     let before_heads = current.map(|d| d.get_heads()).unwrap_or_default();
+    only_device_chunks(incoming)?;
     let copy = load_strictly(current, incoming)?;
     if !copy.get_missing_deps(&[]).is_empty() {
         return Err(Rejection::MissingDependencies.into());
@@ -303,7 +351,7 @@ fn check_session_log(
 mod tests {
     use super::*;
     use crate::ids::{CourseId, MunicipalityId, TeamId, UserId};
-    use crate::sync::changes_since;
+    use crate::sync::{changes_since, raw_changes_since};
     use automerge::transaction::Transactable;
 
     fn therapist(team: TeamId) -> Principal {
@@ -337,7 +385,7 @@ mod tests {
         admit_or_refuse(
             header.id,
             Some(stored),
-            &changes_since(edited, &stored.get_heads()),
+            &raw_changes_since(edited, &stored.get_heads()),
             &edited.get_heads(),
             who,
             &actors.iter().cloned().collect(),
@@ -393,7 +441,7 @@ mod tests {
         let (header, stored, edited) = course_and_change(mine.clone(), "x");
         let who = therapist(header.team_id);
         let actors: HashSet<ActorId> = [mine].into_iter().collect();
-        let bundle = changes_since(&edited, &stored.get_heads());
+        let bundle = raw_changes_since(&edited, &stored.get_heads());
         let admit_bytes = |bytes: &[u8], heads: &[ChangeHash]| {
             admit(header.id, Some(&stored), bytes, heads, &who, &actors)
         };
@@ -419,5 +467,57 @@ mod tests {
         // A new document must come whole.
         let new = admit(header.id, None, &bundle, &edited.get_heads(), &who, &actors);
         assert!(matches!(new, Err(Rejection::MissingDependencies)));
+    }
+
+    #[test]
+    fn a_device_sends_changes_or_documents_never_bundles() {
+        let mine = ActorId::random();
+        let (header, stored, edited) = course_and_change(mine.clone(), "x");
+        let who = therapist(header.team_id);
+        let actors: HashSet<ActorId> = [mine].into_iter().collect();
+        let bundle = changes_since(&edited, &stored.get_heads());
+        assert_eq!(bundle[8], 3, "a bundle chunk");
+        let refused = admit(
+            header.id,
+            Some(&stored),
+            &bundle,
+            &edited.get_heads(),
+            &who,
+            &actors,
+        );
+        assert!(
+            matches!(&refused, Err(Rejection::Corrupt(why)) if why.contains("type 3")),
+            "{:?}",
+            refused.err()
+        );
+        // A whole document (as sent when the server asks for it) is a document chunk.
+        let whole = edited.save();
+        assert!(!matches!(
+            admit(header.id, None, &whole, &edited.get_heads(), &who, &actors),
+            Err(Rejection::Corrupt(_))
+        ));
+        // Chunk framing that lies about its length is refused before any decoding.
+        let mut raw = raw_changes_since(&edited, &stored.get_heads());
+        raw[9] = 0xff;
+        raw.truncate(12);
+        assert!(matches!(
+            admit(
+                header.id,
+                Some(&stored),
+                &raw,
+                &edited.get_heads(),
+                &who,
+                &actors
+            ),
+            Err(Rejection::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn leb128_lengths_read_as_automerge_writes_them() {
+        assert_eq!(leb128_u64(&[0x05]), Some((5, 1)));
+        assert_eq!(leb128_u64(&[0xe5, 0x8e, 0x26]), Some((624_485, 3)));
+        assert_eq!(leb128_u64(&[0x80]), None);
+        assert_eq!(leb128_u64(&[0xff; 11]), None);
     }
 }

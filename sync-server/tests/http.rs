@@ -636,7 +636,7 @@ fn course_change(f: &Fixture, course: CourseId, actor: &ActorId, key: &str, byte
     Offer {
         doc: id,
         heads: wire::to_hashes(&doc.get_heads()),
-        changes: homerehab_shared::sync::changes_since(&doc, &stored.get_heads()),
+        changes: homerehab_shared::sync::raw_changes_since(&doc, &stored.get_heads()),
     }
 }
 

@@ -1451,7 +1451,7 @@ impl ClientStorage for Store {
                     .map(blob_to_heads)
                     .unwrap_or_default();
                 match self.load(id) {
-                    Ok(Some(doc)) => homerehab_shared::sync::changes_since(doc, &since),
+                    Ok(Some(doc)) => homerehab_shared::sync::raw_changes_since(doc, &since),
                     Ok(None) => return Err(CoreError::NotFound(id.to_string())),
                     // An unreadable snapshot must not stop every other document's sync.
                     Err(e @ CoreError::Damaged(_)) => {

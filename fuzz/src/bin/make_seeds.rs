@@ -8,7 +8,7 @@ use homerehab_shared::docs::{self, Header, ProgramEdit};
 use homerehab_shared::ids::{CitizenId, CourseId};
 use homerehab_shared::model::{Course, Dosage, ProgramExercise, SessionLog, SetLog};
 use homerehab_shared::sync::wire::{encode, to_hashes, SyncRequest};
-use homerehab_shared::sync::{changes_since, Offer, PROTOCOL_VERSION};
+use homerehab_shared::sync::{changes_since, raw_changes_since, Offer, PROTOCOL_VERSION};
 use std::path::PathBuf;
 
 fn main() {
@@ -49,7 +49,7 @@ fn main() {
         .collect();
     raw("program-changes", 0, &raw_changes);
     raw("course-saved", 0, &course.save());
-    raw("course-program-no-heads", 3, &program);
+    raw("course-program-no-heads", 3, &raw_changes);
 
     // The assistant logs a session with a set (selector 1: the session log).
     let mut log = w.log_doc.fork().with_actor(w.assistant_actor.clone());
@@ -75,6 +75,11 @@ fn main() {
     .unwrap();
     let session_bundle = changes_since(&log, &w.log_doc.get_heads());
     raw("session-bundle", 1, &session_bundle);
+    raw(
+        "session-changes",
+        1,
+        &raw_changes_since(&log, &w.log_doc.get_heads()),
+    );
     raw("log-saved", 1, &log.save());
 
     // A new course (selector 2: an unknown document).
@@ -107,7 +112,7 @@ fn main() {
     let offer = |doc: &Automerge, id, since: &[automerge::ChangeHash]| Offer {
         doc: id,
         heads: to_hashes(&doc.get_heads()),
-        changes: changes_since(doc, since),
+        changes: raw_changes_since(doc, since),
     };
     seeds.push((
         "request-program-and-session".into(),

@@ -19,6 +19,23 @@ pub use wire::{Hash, Offer, Reply, ReplyStatus, SyncRequest, SyncResponse, PROTO
 
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
+/// The changes of `doc` that are not in the history of `since`, as concatenated raw change
+/// chunks: what a device uploads. The server takes only change and document chunks from a
+/// device (`admission`): Automerge's bundle decoder trusts lengths inside the bundle, so a
+/// few hundred crafted bytes can make it allocate gigabytes (docs/upstream/automerge-panic.md).
+/// Empty when nothing is new.
+pub fn raw_changes_since(doc: &Automerge, since: &[ChangeHash]) -> Vec<u8> {
+    let known: Vec<ChangeHash> = since
+        .iter()
+        .copied()
+        .filter(|h| doc.get_change_by_hash(h).is_some())
+        .collect();
+    doc.get_changes(&known)
+        .iter()
+        .flat_map(|c| c.raw_bytes().to_vec())
+        .collect()
+}
+
 /// The changes of `doc` that are not in the history of `since`, encoded for the wire as one
 /// Automerge *bundle* (columnar and compressed like a saved document, with dependencies inside
 /// the bundle referenced by index instead of a 32-byte hash each), which `load_incremental`

@@ -118,7 +118,7 @@ impl ClientStorage for MemoryDevice {
                     let since = self.server_heads.get(id).cloned().unwrap_or_default();
                     offers.push(Offer {
                         doc: *id,
-                        changes: super::changes_since(doc, &since),
+                        changes: super::raw_changes_since(doc, &since),
                         heads,
                     });
                 }
