@@ -51,17 +51,6 @@ impl Team {
     }
 }
 
-fn citizen(name: &str) -> Citizen {
-    Citizen {
-        id: CitizenId::new(),
-        name: name.into(),
-        local_ref: "SAG-2026-0042".into(),
-        address: None,
-        assigned: Default::default(),
-        active: true,
-    }
-}
-
 fn cli(dir: &Path, args: &[&str]) -> Output {
     Command::new(binary("homerehab"))
         .arg("--data-dir")

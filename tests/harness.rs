@@ -201,6 +201,18 @@ impl Device {
     }
 }
 
+/// A citizen for the roster (case reference made up).
+pub fn citizen(name: &str) -> Citizen {
+    Citizen {
+        id: CitizenId::new(),
+        name: name.into(),
+        local_ref: "SAG-2026-0042".into(),
+        address: None,
+        assigned: Default::default(),
+        active: true,
+    }
+}
+
 pub fn program_line(exercise: &str, position: f64, sets: u32) -> ProgramExercise {
     ProgramExercise {
         instructions: Some("Hold fast i stolen ved behov".into()),

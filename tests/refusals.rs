@@ -7,21 +7,9 @@ use homerehab_core::store::Store;
 use homerehab_scenarios::*;
 use homerehab_shared::docs::{CourseDoc, ProgramEdit, SessionLogDoc};
 use homerehab_shared::ids::*;
-use homerehab_shared::model::*;
 use homerehab_shared::sync::Refusal;
 use std::path::Path;
 use std::process::Command;
-
-fn citizen(name: &str) -> Citizen {
-    Citizen {
-        id: CitizenId::new(),
-        name: name.into(),
-        local_ref: "SAG-2026-0107".into(),
-        address: None,
-        assigned: Default::default(),
-        active: true,
-    }
-}
 
 /// `homerehab status` on a device folder, as JSON.
 fn cli_status(dir: &Path) -> serde_json::Value {

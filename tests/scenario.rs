@@ -5,7 +5,6 @@ use homerehab_core::store::Store;
 use homerehab_scenarios::*;
 use homerehab_shared::docs::{CourseDoc, ProgramEdit, SessionLogDoc};
 use homerehab_shared::ids::*;
-use homerehab_shared::model::*;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -32,17 +31,6 @@ async fn team() -> Team {
         server,
         laptop,
         tablets: [t1, t2],
-    }
-}
-
-fn citizen(name: &str) -> Citizen {
-    Citizen {
-        id: CitizenId::new(),
-        name: name.into(),
-        local_ref: "SAG-2026-0042".into(),
-        address: None,
-        assigned: Default::default(),
-        active: true,
     }
 }
 

@@ -25,15 +25,20 @@ use automerge::{Automerge, ChangeHash, ReadDoc};
 /// few hundred crafted bytes can make it allocate gigabytes (docs/upstream/automerge-panic.md).
 /// Empty when nothing is new.
 pub fn raw_changes_since(doc: &Automerge, since: &[ChangeHash]) -> Vec<u8> {
+    changes_after(doc, since)
+        .iter()
+        .flat_map(|c| c.raw_bytes().to_vec())
+        .collect()
+}
+
+/// The changes of `doc` not in the history of `since`, ignoring hashes `doc` does not know.
+fn changes_after(doc: &Automerge, since: &[ChangeHash]) -> Vec<automerge::Change> {
     let known: Vec<ChangeHash> = since
         .iter()
         .copied()
         .filter(|h| doc.get_change_by_hash(h).is_some())
         .collect();
     doc.get_changes(&known)
-        .iter()
-        .flat_map(|c| c.raw_bytes().to_vec())
-        .collect()
 }
 
 /// The changes of `doc` that are not in the history of `since`, encoded for the wire as one
@@ -42,12 +47,7 @@ pub fn raw_changes_since(doc: &Automerge, since: &[ChangeHash]) -> Vec<u8> {
 /// reads like raw changes. Hashes in `since` that `doc` does not know are ignored. Empty when
 /// nothing is new.
 pub fn changes_since(doc: &Automerge, since: &[ChangeHash]) -> Vec<u8> {
-    let known: Vec<ChangeHash> = since
-        .iter()
-        .copied()
-        .filter(|h| doc.get_change_by_hash(h).is_some())
-        .collect();
-    let changes = doc.get_changes(&known);
+    let changes = changes_after(doc, since);
     if changes.is_empty() {
         return Vec::new();
     }
