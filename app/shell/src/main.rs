@@ -85,7 +85,16 @@ async fn main() -> anyhow::Result<()> {
                 None => app.path().app_data_dir()?,
             };
             tracing::info!(data_dir = %data_dir.display(), server = %cli.server, "homerehab-desktop");
-            app.manage(core(&cli, data_dir)?);
+            match core(&cli, data_dir) {
+                Ok(core) => app.manage(core),
+                Err(e) => {
+                    // Tauri turns a setup error into a panic that drops the cause (e.g. "this
+                    // data folder is in use by another Homerehab process"): say it whole, stop.
+                    tracing::error!("{e:#}");
+                    eprintln!("homerehab-desktop: {e:#}");
+                    std::process::exit(1);
+                }
+            };
             Ok(())
         })
         .invoke_handler(commands::handler())
