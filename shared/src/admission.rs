@@ -9,6 +9,7 @@ use crate::docs::{
 };
 use crate::ids::DocumentId;
 use crate::model::Role;
+use crate::sync::chunks;
 use automerge::{
     ActorId, Automerge, ChangeHash, LoadOptions, OnPartialLoad, PatchAction, Prop, ReadDoc,
 };
@@ -104,51 +105,27 @@ pub fn admit_or_refuse(
     .unwrap_or_else(|_| Err(Rejection::Corrupt("the change data cannot be decoded".into()).into()))
 }
 
-/// The chunk types a device may send: a whole document (0) or changes (1). Bundles (3) are
-/// refused before Automerge parses them: its bundle decoder takes run lengths inside the
-/// bundle at face value, so 591 crafted bytes can make it allocate 2 GiB — an allocation
-/// failure aborts the process, which no panic boundary catches. Devices send raw changes
-/// (`sync::raw_changes_since`); compressed change chunks (2) are never produced by them.
-const DEVICE_CHUNK_TYPES: [u8; 2] = [0, 1];
-const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+/// The chunk types a device may send: a whole document or changes. Bundles are refused before
+/// Automerge parses them: its bundle decoder takes run lengths inside the bundle at face value,
+/// so 591 crafted bytes can make it allocate 2 GiB — an allocation failure aborts the process,
+/// which no panic boundary catches. Devices send raw changes (`sync::raw_changes_since`);
+/// compressed change chunks are never produced by them.
+const DEVICE_CHUNK_TYPES: [u8; 2] = [chunks::DOCUMENT, chunks::CHANGE];
 
-/// Walks the chunk headers of `incoming` (magic, checksum, type, LEB128 length) without
-/// decoding any column, and refuses a chunk of a type a device does not send.
+/// Walks the chunk headers of `incoming` without decoding any column, and refuses a chunk of a
+/// type a device does not send.
 fn only_device_chunks(incoming: &[u8]) -> Result<(), Rejection> {
-    let corrupt = |why: &str| Rejection::Corrupt(why.to_string());
-    let mut rest = incoming;
-    while !rest.is_empty() {
-        if rest.len() < 10 || rest[..4] != CHUNK_MAGIC {
-            return Err(corrupt("the changes are not Automerge chunks"));
-        }
-        let chunk_type = rest[8];
-        if !DEVICE_CHUNK_TYPES.contains(&chunk_type) {
-            return Err(Rejection::Corrupt(format!(
-                "a device sends changes or whole documents, not chunks of type {chunk_type}"
-            )));
-        }
-        let (len, used) =
-            leb128_u64(&rest[9..]).ok_or_else(|| corrupt("a chunk's length cannot be read"))?;
-        let end = 9usize
-            .checked_add(used)
-            .and_then(|n| usize::try_from(len).ok().and_then(|len| n.checked_add(len)))
-            .filter(|&end| end <= rest.len())
-            .ok_or_else(|| corrupt("a chunk is longer than the data sent"))?;
-        rest = &rest[end..];
+    let framed = chunks::split(incoming).map_err(|e| Rejection::Corrupt(e.to_string()))?;
+    match framed
+        .iter()
+        .find(|c| !DEVICE_CHUNK_TYPES.contains(&c.kind))
+    {
+        Some(c) => Err(Rejection::Corrupt(format!(
+            "a device sends changes or whole documents, not chunks of type {}",
+            c.kind
+        ))),
+        None => Ok(()),
     }
-    Ok(())
-}
-
-/// An unsigned LEB128 number and the bytes it took; `None` past 10 bytes or the end.
-fn leb128_u64(bytes: &[u8]) -> Option<(u64, usize)> {
-    let mut value = 0u64;
-    for (i, b) in bytes.iter().take(10).enumerate() {
-        value |= u64::from(b & 0x7f).checked_shl(7 * i as u32)?;
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
 }
 
 /// Parses `incoming` strictly into a copy of `current`: every byte must belong to a well-formed
@@ -511,13 +488,5 @@ mod tests {
             ),
             Err(Rejection::Corrupt(_))
         ));
-    }
-
-    #[test]
-    fn leb128_lengths_read_as_automerge_writes_them() {
-        assert_eq!(leb128_u64(&[0x05]), Some((5, 1)));
-        assert_eq!(leb128_u64(&[0xe5, 0x8e, 0x26]), Some((624_485, 3)));
-        assert_eq!(leb128_u64(&[0x80]), None);
-        assert_eq!(leb128_u64(&[0xff; 11]), None);
     }
 }

@@ -109,7 +109,7 @@ pub async fn login(
         }
     }
     let mut s = lock(store);
-    s.switch_user(&identity, &identity.principal(), actor)?;
+    s.switch_user(&identity, actor)?;
     if let Some(team) = &body.team {
         s.set_team_info(team)?;
     }

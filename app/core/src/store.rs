@@ -1109,36 +1109,12 @@ fn append_changes(
 }
 
 /// The changes in one stored row (raw changes one after another), or why they cannot be read.
-/// Each chunk: magic (4 bytes), checksum (4), type (1), length (uLEB128), then its data.
 fn changes_in_row(bytes: &[u8]) -> std::result::Result<Vec<automerge::Change>, String> {
-    let mut out = Vec::new();
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        if rest.len() < 10 || rest[..4] != [0x85, 0x6f, 0x4a, 0x83] {
-            return Err(format!(
-                "not an Automerge change at byte {}",
-                bytes.len() - rest.len()
-            ));
-        }
-        let (mut len, mut shift, mut at) = (0u64, 0u32, 9usize);
-        loop {
-            let b = *rest.get(at).ok_or("a change's length is cut off")?;
-            len |= u64::from(b & 0x7f).checked_shl(shift).ok_or("bad length")?;
-            at += 1;
-            shift += 7;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        let end = usize::try_from(len)
-            .ok()
-            .and_then(|l| l.checked_add(at))
-            .filter(|end| *end <= rest.len())
-            .ok_or("a change is cut off")?;
-        out.push(automerge::Change::try_from(&rest[..end]).map_err(|e| e.to_string())?);
-        rest = &rest[end..];
-    }
-    Ok(out)
+    homerehab_shared::sync::chunks::split(bytes)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|c| automerge::Change::try_from(c.bytes).map_err(|e| e.to_string()))
+        .collect()
 }
 
 /// Reads a document from disk: its snapshot and every change row. A row that cannot be

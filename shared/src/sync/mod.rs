@@ -8,6 +8,7 @@
 //! whatever the number of documents. Unchanged documents cost their id and heads on the way up
 //! and nothing on the way down; the server answers them from stored heads without loading them.
 
+pub mod chunks;
 pub mod client;
 pub mod server;
 pub mod sim;

@@ -28,12 +28,8 @@ impl Store {
     /// Records a successful online sign-in of `next` (as `principal`, with the actor the server
     /// registered for them) in one transaction: the identity, the actor, and — when the
     /// previous user was someone else — the handover of the documents on the device.
-    pub fn switch_user(
-        &mut self,
-        next: &Identity,
-        principal: &Principal,
-        actor: ActorId,
-    ) -> Result<Handover> {
+    pub fn switch_user(&mut self, next: &Identity, actor: ActorId) -> Result<Handover> {
+        let principal = &next.principal();
         let report = self.in_write_tx(|s| {
             let previous = s.identity()?;
             let mut report = Handover::default();
