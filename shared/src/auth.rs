@@ -1,22 +1,32 @@
-//! Who may read and write which document. One pure function, [`authorize`], decides; the
-//! server calls it for every document of every request.
+//! Who may do what. Two questions, answered here once for the device, the server and the UI:
 //!
-//! | role      | roster | course | session log        |
-//! |-----------|--------|--------|--------------------|
-//! | assistant | read   | read   | read + append      |
-//! | therapist | write  | write  | read               |
-//! | leader    | read   | read   | read               |
-//! | admin     | write  | —      | —                  |
+//! - **What may this person do?** [`Capabilities::of`] a role: the one place that names roles.
+//!   Every screen, operation, endpoint and admission check asks for a [`Capability`], never for
+//!   a role.
+//! - **May they read or write this document?** [`authorize`]: the capability that the
+//!   document's kind and the access need, and the document's scope (the user's own team and
+//!   teams explicitly granted to them; for a municipality's library, their municipality).
 //!
-//! | role                     | library of own municipality | of another |
-//! |--------------------------|-----------------------------|------------|
-//! | assistant, leader        | read                        | —          |
-//! | therapist, admin         | write                       | —          |
+//! | capability        | assistant | therapist | leader | admin |
+//! |-------------------|-----------|-----------|--------|-------|
+//! | read courses      | ✓         | ✓         | ✓      |       |
+//! | run sessions      | ✓         |           |        |       |
+//! | follow courses    |           | ✓         | ✓      | ✓     |
+//! | manage citizens   |           | ✓         |        | ✓     |
+//! | prescribe courses |           | ✓         |        |       |
+//! | read library      | ✓         | ✓         | ✓      | ✓     |
+//! | edit library      |           | ✓         |        | ✓     |
+//! | see overview      |           | ✓         | ✓      | ✓     |
 //!
-//! Always within the user's own team and teams explicitly granted to the user; never across.
+//! | document      | read                            | write            |
+//! |---------------|---------------------------------|------------------|
+//! | roster        | read courses or manage citizens | manage citizens  |
+//! | course        | read courses                    | prescribe courses|
+//! | session log   | read courses                    | run sessions     |
+//! | library       | read library                    | edit library     |
+//!
 //! A municipality's library (its own exercises, templates and media) is the one document wider
-//! than a team: every user of the municipality reads it, its therapists and admins write it,
-//! nobody of another municipality sees it.
+//! than a team: every user of the municipality reads it, nobody of another municipality sees it.
 
 use crate::docs::{DocumentKind, Header};
 use crate::ids::*;
@@ -27,6 +37,100 @@ use serde::{Deserialize, Serialize};
 pub enum Access {
     Read,
     Write,
+}
+
+/// Something a person may do in Homerehab. Screens, operations, endpoints and admission ask
+/// for one of these; [`Capabilities::of`] says who has it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// Read the team's roster, courses and session logs: today's visits, a course, a session.
+    ReadCourses,
+    /// Guide a session and write its log: start, log sets, feedback, finish, "not carried out".
+    RunSessions,
+    /// Follow all the team's courses: caseload, citizens, staff, programs, history, templates.
+    FollowCourses,
+    /// Add citizens to the team's roster.
+    ManageCitizens,
+    /// Create courses, change their program and status, record assessments.
+    PrescribeCourses,
+    /// Read the municipality's own exercises, templates and media.
+    ReadLibrary,
+    /// Add and change the municipality's exercises, templates and media.
+    EditLibrary,
+    /// The leader's overview: the team's courses, sessions and staff activity in figures.
+    SeeOverview,
+}
+
+impl Capability {
+    pub const ALL: [Capability; 8] = [
+        Capability::ReadCourses,
+        Capability::RunSessions,
+        Capability::FollowCourses,
+        Capability::ManageCitizens,
+        Capability::PrescribeCourses,
+        Capability::ReadLibrary,
+        Capability::EditLibrary,
+        Capability::SeeOverview,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capability::ReadCourses => "read courses",
+            Capability::RunSessions => "run sessions",
+            Capability::FollowCourses => "follow courses",
+            Capability::ManageCitizens => "manage citizens",
+            Capability::PrescribeCourses => "prescribe courses",
+            Capability::ReadLibrary => "read the library",
+            Capability::EditLibrary => "edit the library",
+            Capability::SeeOverview => "see the overview",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// The set of [`Capability`]s a person has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Capabilities(u16);
+
+impl Capabilities {
+    /// What a role may do: the only place in Homerehab where roles are told apart.
+    pub fn of(role: Role) -> Self {
+        use Capability::*;
+        let granted: &[Capability] = match role {
+            Role::Assistant => &[ReadCourses, RunSessions, ReadLibrary],
+            Role::Therapist => &[
+                ReadCourses,
+                FollowCourses,
+                ManageCitizens,
+                PrescribeCourses,
+                ReadLibrary,
+                EditLibrary,
+                SeeOverview,
+            ],
+            Role::Leader => &[ReadCourses, FollowCourses, ReadLibrary, SeeOverview],
+            Role::Admin => &[
+                FollowCourses,
+                ManageCitizens,
+                ReadLibrary,
+                EditLibrary,
+                SeeOverview,
+            ],
+        };
+        Capabilities(granted.iter().fold(0, |bits, c| bits | c.bit()))
+    }
+
+    pub fn allows(self, capability: Capability) -> bool {
+        self.0 & capability.bit() != 0
+    }
+
+    /// The capabilities in the set, in [`Capability::ALL`]'s order.
+    pub fn iter(self) -> impl Iterator<Item = Capability> {
+        Capability::ALL.into_iter().filter(move |c| self.allows(*c))
+    }
 }
 
 /// An authenticated user as the server knows them.
@@ -62,6 +166,12 @@ impl Principal {
     pub fn teams(&self) -> impl Iterator<Item = TeamId> + '_ {
         std::iter::once(self.team_id).chain(self.granted_teams.iter().copied())
     }
+    pub fn capabilities(&self) -> Capabilities {
+        Capabilities::of(self.role)
+    }
+    pub fn may(&self, capability: Capability) -> bool {
+        self.capabilities().allows(capability)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,24 +184,30 @@ pub struct Forbidden {
 
 /// Whether `who` may read or write the document described by `doc`.
 pub fn authorize(who: &Principal, doc: &Header, access: Access) -> Result<(), Forbidden> {
-    use Access::*;
-    use DocumentKind::*;
-    use Role::*;
-    let allowed = if doc.kind == Library {
+    let may = |c: Capability| who.may(c);
+    let allowed = match (doc.kind, access) {
         // The library's id is derived from its municipality: only that municipality's users.
-        who.municipality_id.map(DocumentId::library_of) == Some(doc.id)
-            && (access == Read || matches!(who.role, Therapist | Admin))
-    } else {
-        who.serves(doc.team_id)
-            && matches!(
-                (who.role, doc.kind, access),
-                (Assistant, Roster | Course, Read)
-                    | (Assistant, SessionLog, Read | Write)
-                    | (Therapist, Roster | Course, Read | Write)
-                    | (Therapist, SessionLog, Read)
-                    | (Leader, Roster | Course | SessionLog, Read)
-                    | (Admin, Roster, Read | Write)
-            )
+        (DocumentKind::Library, _) => {
+            who.municipality_id.map(DocumentId::library_of) == Some(doc.id)
+                && may(match access {
+                    Access::Read => Capability::ReadLibrary,
+                    Access::Write => Capability::EditLibrary,
+                })
+        }
+        (kind, access) => {
+            who.serves(doc.team_id)
+                && match (kind, access) {
+                    (DocumentKind::Roster, Access::Read) => {
+                        may(Capability::ReadCourses) || may(Capability::ManageCitizens)
+                    }
+                    (DocumentKind::Roster, Access::Write) => may(Capability::ManageCitizens),
+                    (DocumentKind::Course, Access::Read) => may(Capability::ReadCourses),
+                    (DocumentKind::Course, Access::Write) => may(Capability::PrescribeCourses),
+                    (DocumentKind::SessionLog, Access::Read) => may(Capability::ReadCourses),
+                    (DocumentKind::SessionLog, Access::Write) => may(Capability::RunSessions),
+                    _ => false,
+                }
+        }
     };
     if allowed {
         Ok(())
@@ -99,8 +215,8 @@ pub fn authorize(who: &Principal, doc: &Header, access: Access) -> Result<(), Fo
         Err(Forbidden {
             role: who.role.as_str(),
             access: match access {
-                Read => "read",
-                Write => "write",
+                Access::Read => "read",
+                Access::Write => "write",
             },
             kind: doc.kind.as_str(),
         })
@@ -132,6 +248,57 @@ pub fn may_in_own_team(role: Role, kind: DocumentKind, access: Access) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The capability table of the module docs, cell by cell: a role gains or loses a
+    /// capability only by changing this table too.
+    #[test]
+    fn every_role_has_exactly_the_capabilities_of_the_table() {
+        use Capability::*;
+        const ROLES: [Role; 4] = [Role::Assistant, Role::Therapist, Role::Leader, Role::Admin];
+        // capability → (assistant, therapist, leader, admin)
+        let table: [(Capability, [bool; 4]); 8] = [
+            (ReadCourses, [true, true, true, false]),
+            (RunSessions, [true, false, false, false]),
+            (FollowCourses, [false, true, true, true]),
+            (ManageCitizens, [false, true, false, true]),
+            (PrescribeCourses, [false, true, false, false]),
+            (ReadLibrary, [true, true, true, true]),
+            (EditLibrary, [false, true, false, true]),
+            (SeeOverview, [false, true, true, true]),
+        ];
+        assert_eq!(
+            table.map(|(c, _)| c),
+            Capability::ALL,
+            "the table lists every capability"
+        );
+        for (capability, by_role) in table {
+            for (role, want) in ROLES.into_iter().zip(by_role) {
+                assert_eq!(
+                    Capabilities::of(role).allows(capability),
+                    want,
+                    "{role:?} {capability:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn capabilities_serialize_as_snake_case_names() {
+        assert_eq!(
+            serde_json::to_string(&Capability::PrescribeCourses).unwrap(),
+            "\"prescribe_courses\""
+        );
+        let leader: Vec<_> = Capabilities::of(Role::Leader).iter().collect();
+        assert_eq!(
+            leader,
+            [
+                Capability::ReadCourses,
+                Capability::FollowCourses,
+                Capability::ReadLibrary,
+                Capability::SeeOverview
+            ]
+        );
+    }
 
     #[test]
     fn full_matrix_role_team_kind_access() {
