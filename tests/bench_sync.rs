@@ -98,14 +98,19 @@ async fn main() -> anyhow::Result<()> {
             let session = s.start_session(courses[1])?;
             for line in &lines {
                 for i in 0..MAX_SETS_PER_EXERCISE as i64 {
-                    let set = SetLog {
-                        reps: Some(10),
-                        duration_s: None,
-                        load_kg: None,
-                        at: homerehab_core::store::now_ms() + i,
+                    let entry = LogSet {
+                        course: courses[1],
+                        session: session.id,
+                        line: line.id,
+                        set: SetLog {
+                            reps: Some(10),
+                            duration_s: None,
+                            load_kg: None,
+                            at: homerehab_core::store::now_ms() + i,
+                        },
                     };
                     let t0 = Instant::now();
-                    s.log_set(courses[1], session.id, line, &set)?;
+                    s.log_set(&entry)?;
                     times.push(t0.elapsed().as_secs_f64() * 1000.0);
                 }
             }

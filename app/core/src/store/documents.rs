@@ -284,7 +284,14 @@ mod tests {
             if n % 40 == 0 {
                 session = store.start_session(course).unwrap().id;
             }
-            store.log_set(course, session, &line, &set).unwrap();
+            store
+                .log_set(&LogSet {
+                    course,
+                    session,
+                    line: line.id,
+                    set: set.clone(),
+                })
+                .unwrap();
             let now = rows(&store);
             if now < most {
                 break; // compacted
@@ -344,7 +351,14 @@ mod tests {
             load_kg: None,
             at: 3,
         };
-        store.log_set(course, mine.id, &line, &set).unwrap();
+        store
+            .log_set(&LogSet {
+                course,
+                session: mine.id,
+                line: line.id,
+                set: set.clone(),
+            })
+            .unwrap();
         drop(store);
         let mut store = Store::open(dir.path()).unwrap();
         assert_eq!(

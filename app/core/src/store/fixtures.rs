@@ -41,6 +41,13 @@ pub(crate) fn course_with_a_logged_set(store: &mut Store, team: TeamId) -> Cours
         load_kg: None,
         at: 1,
     };
-    store.log_set(course.id, session.id, &line, &set).unwrap();
+    store
+        .log_set(&LogSet {
+            course: course.id,
+            session: session.id,
+            line: line.id,
+            set: set.clone(),
+        })
+        .unwrap();
     course.id
 }

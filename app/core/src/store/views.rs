@@ -121,6 +121,22 @@ pub struct SessionRow {
 }
 
 impl Store {
+    /// The exercise of a line of `course`'s current program, from its projection row (one
+    /// primary-key lookup; the course document is not loaded).
+    pub(super) fn program_line_exercise(
+        &self,
+        course: CourseId,
+        line: ProgramExerciseId,
+    ) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT exercise_ref FROM program_lines WHERE course_id = ?1 AND line_id = ?2",
+            )?
+            .query_row([course.to_string(), line.to_string()], |r| r.get(0))
+            .optional()?)
+    }
+
     // ---- queries (projections) -------------------------------------------------------------
 
     pub fn courses(&self) -> Result<Vec<CourseRow>> {

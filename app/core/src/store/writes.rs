@@ -143,17 +143,27 @@ impl Store {
             .id)
     }
 
-    /// Logs one performed set. Durable (committed to SQLite) when this returns.
-    pub fn log_set(
-        &mut self,
-        course: CourseId,
-        session: SessionId,
-        line: &ProgramExercise,
-        set: &SetLog,
-    ) -> Result<()> {
-        let id = DocumentId::session_log_of(course);
-        self.write(id, Projection::SetLogged(session), |doc| {
-            docs::log_set(doc, session, line.id, &line.exercise_ref, set, set.at)
+    /// Logs one performed set: one change of the session log, durable (committed to SQLite)
+    /// when this returns. Answers how many sets of that line the session holds now, counted
+    /// in the document this call changed. The line is checked against the course's current
+    /// program through its projection row (kept in the transaction that changes the course),
+    /// so the course document is neither loaded nor read.
+    pub fn log_set(&mut self, entry: &LogSet) -> Result<u32> {
+        let exercise_ref = self
+            .program_line_exercise(entry.course, entry.line)?
+            .ok_or_else(|| {
+                CoreError::NotFound(format!("exercise line {} in the program", entry.line))
+            })?;
+        let id = DocumentId::session_log_of(entry.course);
+        self.write(id, Projection::SetLogged(entry.session), |doc| {
+            docs::log_set(
+                doc,
+                entry.session,
+                entry.line,
+                &exercise_ref,
+                &entry.set,
+                entry.set.at,
+            )
         })
     }
 
@@ -170,16 +180,17 @@ impl Store {
         })
     }
 
-    pub fn finish_session(
-        &mut self,
-        course: CourseId,
-        session: SessionId,
-        general_condition: Option<u8>,
-        note: Option<&str>,
-    ) -> Result<()> {
-        let id = DocumentId::session_log_of(course);
-        self.write(id, Projection::Session(session), |doc| {
-            docs::finish_session(doc, session, general_condition, note, now_ms())
+    /// Closes a session with the citizen's general condition and the assistant's note.
+    pub fn finish_session(&mut self, close: &SessionClose) -> Result<()> {
+        let id = DocumentId::session_log_of(close.course);
+        self.write(id, Projection::Session(close.session), |doc| {
+            docs::finish_session(
+                doc,
+                close.session,
+                close.general_condition,
+                close.note.as_deref(),
+                now_ms(),
+            )
         })
     }
 }
@@ -211,8 +222,22 @@ mod tests {
             load_kg: None,
             at: 1,
         };
-        store.log_set(course.id, session.id, &line, &set).unwrap();
-        store.log_set(course.id, session.id, &line, &set).unwrap();
+        store
+            .log_set(&LogSet {
+                course: course.id,
+                session: session.id,
+                line: line.id,
+                set: set.clone(),
+            })
+            .unwrap();
+        store
+            .log_set(&LogSet {
+                course: course.id,
+                session: session.id,
+                line: line.id,
+                set: set.clone(),
+            })
+            .unwrap();
         drop(store);
         let mut store = Store::open(dir.path()).unwrap();
         assert_eq!(store.sessions(course.id).unwrap()[0].set_count, 2);
@@ -222,5 +247,101 @@ mod tests {
             2,
             "the course and its log wait for sync"
         );
+    }
+
+    /// A therapist's course with two program lines and a started session, on a store just
+    /// reopened (so nothing is in memory).
+    fn course_with_two_lines(
+        dir: &std::path::Path,
+    ) -> (Store, CourseId, SessionId, ProgramExercise, ProgramExercise) {
+        let team = TeamId::new();
+        let mut store = signed_in(dir, Role::Therapist, team);
+        let me = store.identity().unwrap().unwrap();
+        let course = Course {
+            status: CourseStatus::Active,
+            ..Course::new(CitizenId::new(), team, me.user_id, "2026-11-02", 0)
+        };
+        let a = ProgramExercise::new("sit-to-stand", 1.0, Dosage::reps(3, 10));
+        let b = ProgramExercise::new("heel-raise", 2.0, Dosage::reps(2, 12));
+        store
+            .create_course(&course, &[a.clone(), b.clone()])
+            .unwrap();
+        let session = store.start_session(course.id).unwrap().id;
+        drop(store);
+        (Store::open(dir).unwrap(), course.id, session, a, b)
+    }
+
+    fn one_set(course: CourseId, session: SessionId, line: ProgramExerciseId) -> LogSet {
+        LogSet {
+            course,
+            session,
+            line,
+            set: SetLog {
+                reps: Some(10),
+                duration_s: None,
+                load_kg: None,
+                at: 7,
+            },
+        }
+    }
+
+    #[test]
+    fn logging_a_set_answers_the_lines_sets_and_touches_only_the_session_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, course, session, a, b) = course_with_two_lines(dir.path());
+        let counts: Vec<u32> = [a.id, a.id, b.id, a.id]
+            .into_iter()
+            .map(|line| store.log_set(&one_set(course, session, line)).unwrap())
+            .collect();
+        assert_eq!(counts, [1, 2, 1, 3]);
+        // One document write: the course document was never loaded to find the line.
+        assert!(!store.loaded.contains_key(&DocumentId::course_of(course)));
+        let stored = store.session_log(course).unwrap().sessions[&session.to_string()].clone();
+        assert_eq!(stored.exercises[&a.id.to_string()].sets.len(), 3);
+        assert_eq!(
+            stored.exercises[&a.id.to_string()].exercise_ref,
+            "sit-to-stand"
+        );
+        assert_eq!(
+            stored.exercises[&b.id.to_string()].exercise_ref,
+            "heel-raise"
+        );
+        assert_eq!(store.sessions(course).unwrap()[0].set_count, 4);
+        store
+            .finish_session(&SessionClose {
+                course,
+                session,
+                general_condition: Some(4),
+                note: Some("godt".into()),
+            })
+            .unwrap();
+        let closed = store.session_log(course).unwrap().sessions[&session.to_string()].clone();
+        assert_eq!(closed.status, SessionStatus::Completed);
+        assert_eq!(
+            (closed.general_condition, closed.note.as_deref()),
+            (Some(4), Some("godt"))
+        );
+    }
+
+    #[test]
+    fn a_set_for_a_line_not_in_the_program_is_refused_and_nothing_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, course, session, a, _) = course_with_two_lines(dir.path());
+        store
+            .edit_program(course, &[docs::ProgramEdit::Remove(a.id)], "removed")
+            .unwrap();
+        let heads = store.all_heads().unwrap();
+        for line in [a.id, ProgramExerciseId::new()] {
+            let refused = store.log_set(&one_set(course, session, line));
+            assert!(
+                matches!(refused, Err(CoreError::NotFound(_))),
+                "{refused:?}"
+            );
+        }
+        // An unknown session is refused by the document and rolls back.
+        let refused = store.log_set(&one_set(course, SessionId::new(), a.id));
+        assert!(refused.is_err());
+        assert_eq!(store.all_heads().unwrap(), heads);
+        assert_eq!(store.sessions(course).unwrap()[0].set_count, 0);
     }
 }
