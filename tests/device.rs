@@ -255,7 +255,13 @@ async fn a_change_another_process_stored_survives_compaction_and_reaches_the_ser
             if n % 40 == 0 {
                 session = s.start_session(t.course).unwrap().id;
             }
-            s.log_set(t.course, session, &line, &set).unwrap();
+            s.log_set(&LogSet {
+                course: t.course,
+                session,
+                line: line.id,
+                set: set.clone(),
+            })
+            .unwrap();
             let (incremental, snapshot): (i64, i64) = db
                 .query_row(
                     "SELECT incremental_bytes, length(snapshot) FROM documents WHERE doc_id = ?1",

@@ -260,7 +260,13 @@ pub fn log_session(tablet: &Device, course: CourseId) -> SessionId {
                 load_kg: Some(2.0),
                 at: now_ms(),
             };
-            s.log_set(course, session.id, line, &set).unwrap();
+            s.log_set(&LogSet {
+                course,
+                session: session.id,
+                line: line.id,
+                set: set.clone(),
+            })
+            .unwrap();
         }
         let fb = ExerciseFeedback {
             outcome: ExerciseOutcome::Done,
@@ -271,8 +277,13 @@ pub fn log_session(tablet: &Device, course: CourseId) -> SessionId {
         };
         s.record_feedback(course, session.id, line, &fb).unwrap();
     }
-    s.finish_session(course, session.id, Some(4), Some("Borger i godt humør"))
-        .unwrap();
+    s.finish_session(&SessionClose {
+        course,
+        session: session.id,
+        general_condition: Some(4),
+        note: Some("Borger i godt humør".into()),
+    })
+    .unwrap();
     session.id
 }
 

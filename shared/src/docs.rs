@@ -571,7 +571,8 @@ fn exercise_obj(
     map_at(tx, &exercises, &key)
 }
 
-/// Appends one performed set to an exercise of a session.
+/// Appends one performed set to an exercise of a session. Answers how many sets of that
+/// exercise the session holds now, from the list it just appended to.
 pub fn log_set(
     doc: &mut Automerge,
     session: SessionId,
@@ -579,8 +580,9 @@ pub fn log_set(
     exercise_ref: &str,
     set: &SetLog,
     now: Millis,
-) -> Result<(), SchemaError> {
+) -> Result<u32, SchemaError> {
     set.validate()?;
+    let mut sets_now = 0;
     edit(doc, now, |tx| {
         let ex = exercise_obj(tx, session, &line, exercise_ref)?;
         let sets = match tx.get(&ex, "sets")? {
@@ -597,8 +599,10 @@ pub fn log_set(
             .into());
         }
         reconcile_insert(tx, sets, len, set)?;
+        sets_now = len as u32 + 1;
         Ok(())
-    })
+    })?;
+    Ok(sets_now)
 }
 
 /// The assistant's feedback on one exercise of a session.
@@ -673,6 +677,31 @@ mod tests {
 
     fn team() -> TeamId {
         TeamId(uuid::Uuid::from_u128(1))
+    }
+
+    #[test]
+    fn logging_a_set_answers_the_sets_of_that_exercise_in_the_session() {
+        let course = CourseId(uuid::Uuid::from_u128(2));
+        let mut doc = genesis(&Header::session_log(team(), course));
+        let session = SessionLog::start(course, UserId::new(), None, 1);
+        put_session(&mut doc, &session, 1).unwrap();
+        let (a, b) = (ProgramExerciseId::new(), ProgramExerciseId::new());
+        let set = SetLog {
+            reps: Some(5),
+            duration_s: None,
+            load_kg: None,
+            at: 2,
+        };
+        assert_eq!(log_set(&mut doc, session.id, a, "x", &set, 2).unwrap(), 1);
+        assert_eq!(log_set(&mut doc, session.id, a, "x", &set, 3).unwrap(), 2);
+        assert_eq!(log_set(&mut doc, session.id, b, "y", &set, 4).unwrap(), 1);
+        let other = SessionLog::start(course, UserId::new(), None, 5);
+        put_session(&mut doc, &other, 5).unwrap();
+        assert_eq!(log_set(&mut doc, other.id, a, "x", &set, 6).unwrap(), 1);
+        let stored = read_session(&doc, &session.id.to_string())
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.exercises[&a.to_string()].sets.len(), 2);
     }
 
     #[test]

@@ -275,6 +275,26 @@ pub struct SetLog {
     pub at: Millis,
 }
 
+/// One tap in a guided session: a set performed on one program line of a session. The device
+/// stores it as one change of the session log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogSet {
+    pub course: CourseId,
+    pub session: SessionId,
+    pub line: ProgramExerciseId,
+    pub set: SetLog,
+}
+
+/// Closing a session: how the citizen was overall and the assistant's note.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionClose {
+    pub course: CourseId,
+    pub session: SessionId,
+    /// The citizen's general condition on the session's scale.
+    pub general_condition: Option<u8>,
+    pub note: Option<String>,
+}
+
 /// How one program exercise went in one session.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub struct ExerciseLog {

@@ -3,16 +3,15 @@
 //! ([`homerehab_shared::sync::ClientRound`]); this module only moves bytes.
 
 use crate::error::{CoreError, Result};
+/// Shared handle to the store for async code (it lives with the store; kept here for callers).
+pub use crate::store::SharedStore;
 use crate::store::{now_ms, Identity, Store};
 use homerehab_shared::api;
 use homerehab_shared::sync::wire::{self, Limits};
 use homerehab_shared::sync::{ClientRound, SyncReport, SyncRequest, SyncResponse};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Shared handle to the store for async code; lock scopes never span an `.await`.
-pub type SharedStore = Arc<Mutex<Store>>;
-
+/// Lock scopes never span an `.await`.
 fn lock(store: &SharedStore) -> std::sync::MutexGuard<'_, Store> {
     // A panic while holding the lock leaves SQLite consistent (transactions roll back).
     store.lock().unwrap_or_else(|p| p.into_inner())

@@ -61,7 +61,7 @@ mod tests {
         let lib = load(&assets()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let team = homerehab_shared::ids::TeamId::new();
-        let mut store = crate::store::tests::signed_in(dir.path(), Role::Therapist, team);
+        let mut store = crate::store::fixtures::signed_in(dir.path(), Role::Therapist, team);
         let me = store.identity().unwrap().unwrap();
         let draft = lib
             .draft_from_template("fall-prevention", Lang::Da)

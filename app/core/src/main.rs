@@ -6,7 +6,7 @@ use homerehab_core::client;
 use homerehab_core::store::{self, now_ms, Store};
 use homerehab_shared::docs::ExerciseFeedback;
 use homerehab_shared::ids::CourseId;
-use homerehab_shared::model::{ExerciseOutcome, NotCarriedOutReason, SetLog};
+use homerehab_shared::model::{ExerciseOutcome, LogSet, NotCarriedOutReason, SessionClose, SetLog};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -156,7 +156,12 @@ async fn main() -> anyhow::Result<()> {
                         load_kg: None,
                         at: now_ms(),
                     };
-                    s.log_set(course, session.id, line, &set)?;
+                    s.log_set(&LogSet {
+                        course,
+                        session: session.id,
+                        line: line.id,
+                        set: set.clone(),
+                    })?;
                     n += 1;
                     writeln!(out, "confirmed {n}")?;
                     out.flush()?;
@@ -170,7 +175,12 @@ async fn main() -> anyhow::Result<()> {
                 };
                 s.record_feedback(course, session.id, line, &fb)?;
             }
-            s.finish_session(course, session.id, Some(4), None)?;
+            s.finish_session(&SessionClose {
+                course,
+                session: session.id,
+                general_condition: Some(4),
+                note: None,
+            })?;
             writeln!(out, "finished {n} sets")?;
         }
         Command::NotCarriedOut { course, reason } => {

@@ -9,18 +9,17 @@
 //! deleted and tried again next round; nothing but verified files is ever shown
 //! ([`crate::store::Store::media_path`]).
 
-use crate::client::SharedStore;
 use crate::error::{CoreError, Result};
-use crate::store::now_ms;
+pub use crate::store::PrefetchReport;
+use crate::store::{now_ms, SharedStore, Store};
 use homerehab_shared::municipal::{self, ConsentRecord, MediaItem};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
-fn lock(store: &SharedStore) -> std::sync::MutexGuard<'_, crate::store::Store> {
+fn lock(store: &SharedStore) -> std::sync::MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -32,24 +31,6 @@ fn http() -> reqwest::Client {
         .read_timeout(Duration::from_secs(30))
         .build()
         .expect("a TLS backend is compiled in")
-}
-
-/// What one prefetch round did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PrefetchReport {
-    pub at: i64,
-    /// Files downloaded and verified this round.
-    pub fetched: u32,
-    /// Bytes received this round (a resumed file counts only the rest).
-    pub bytes_transferred: u64,
-    /// Bytes of verified media on the device after the round.
-    pub held_bytes: u64,
-    /// Needed media left out because they do not fit in the budget.
-    pub skipped_over_budget: Vec<String>,
-    /// Media that could not be fetched this round, with the reason (retried next round).
-    pub failed: Vec<(String, String)>,
-    /// Files deleted because no current program needs them (or they were withdrawn).
-    pub evicted: u32,
 }
 
 /// The verified media files in `dir` with their sizes.

@@ -386,19 +386,18 @@ pub fn log_set(
 ) -> Result<api::SetLogged> {
     let (course, session) = (course_id(course)?, session_id(session)?);
     let mut store = core.data()?;
-    let line = program_line(&mut store, course, &req.line_id)?;
-    let set = SetLog {
-        reps: req.reps,
-        duration_s: req.duration_s,
-        load_kg: req.load_kg,
-        at: now_ms(),
+    let entry = homerehab_shared::model::LogSet {
+        course,
+        session,
+        line: parse("program line", &req.line_id)?,
+        set: SetLog {
+            reps: req.reps,
+            duration_s: req.duration_s,
+            load_kg: req.load_kg,
+            at: now_ms(),
+        },
     };
-    store.log_set(course, session, &line, &set)?;
-    let log = read_session(&mut store, course, session)?;
-    let sets_done = log
-        .exercises
-        .get(&line.id.to_string())
-        .map_or(0, |e| e.sets.len() as u32);
+    let sets_done = store.log_set(&entry)?;
     Ok(api::SetLogged { sets_done })
 }
 
@@ -458,10 +457,14 @@ pub fn finish_session(
     req: api::FinishRequest,
 ) -> Result<api::SessionSummary> {
     let (course, session) = (course_id(course)?, session_id(session)?);
-    let condition = scale("general condition", req.general_condition, 1, 5)?;
-    let note = non_empty(req.note);
+    let close = homerehab_shared::model::SessionClose {
+        course,
+        session,
+        general_condition: scale("general condition", req.general_condition, 1, 5)?,
+        note: non_empty(req.note),
+    };
     let mut store = core.data()?;
-    store.finish_session(course, session, condition, note.as_deref())?;
+    store.finish_session(&close)?;
     summary_of(&mut store, course, session)
 }
 

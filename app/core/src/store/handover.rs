@@ -5,7 +5,11 @@
 //! are the previous user's actor's) is *parked* — kept byte for byte, hidden from every view
 //! and from sync offers, until that user signs in on the device again.
 
-use super::{id_blob, now_ms, Identity, Store};
+use super::clock::now_ms;
+use super::columns::id_blob;
+use super::database::Store;
+use super::identity::Identity;
+use super::projection::{project, Projection};
 use crate::error::{CoreError, Result};
 use automerge::ActorId;
 use homerehab_shared::auth::{authorize, Access, Principal};
@@ -172,7 +176,7 @@ impl Store {
             };
             let Some(doc) = self.load(id)? else { continue };
             let doc = doc.clone();
-            super::project(&self.conn, &header, &doc, &super::Projection::Whole)?;
+            project(&self.conn, &header, &doc, &Projection::Whole)?;
         }
         Ok(ids.len() as u32)
     }

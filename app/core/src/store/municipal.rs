@@ -3,7 +3,10 @@
 //! municipality's exercises and templates merged in, so search, templates and program lines
 //! work the same for both.
 
-use super::{now_ms, Store};
+use super::clock::now_ms;
+use super::database::Store;
+use super::media_state::{MediaSettings, PrefetchReport};
+use super::projection::Projection;
 use crate::error::{CoreError, Result};
 use homerehab_shared::auth::{authorize, Access, Principal};
 use homerehab_shared::docs::Header;
@@ -69,7 +72,7 @@ impl Store {
     pub fn put_local_exercise(&mut self, exercise: &LocalExercise) -> Result<()> {
         let header = self.may_write_library()?;
         self.ensure_document(&header)?;
-        self.write(header.id, super::Projection::Whole, |doc| {
+        self.write(header.id, Projection::Whole, |doc| {
             municipal::put_exercise(doc, exercise, now_ms())
         })
     }
@@ -91,7 +94,7 @@ impl Store {
             )));
         }
         self.ensure_document(&header)?;
-        self.write(header.id, super::Projection::Whole, |doc| {
+        self.write(header.id, Projection::Whole, |doc| {
             municipal::put_template(doc, template, now_ms())
         })
     }
@@ -102,7 +105,7 @@ impl Store {
         let header = self.may_write_library()?;
         let me = self.me()?;
         self.ensure_document(&header)?;
-        self.write(header.id, super::Projection::Whole, |doc| {
+        self.write(header.id, Projection::Whole, |doc| {
             municipal::put_media(doc, item, now_ms())?;
             match exercise {
                 Some(e) => municipal::attach_media(doc, e, &item.sha256, me.user_id, now_ms()),
@@ -114,32 +117,9 @@ impl Store {
     /// Withdraws a photo or video: no device of the municipality fetches or shows it again.
     pub fn withdraw_media(&mut self, sha256: &str) -> Result<()> {
         let header = self.may_write_library()?;
-        self.write(header.id, super::Projection::Whole, |doc| {
+        self.write(header.id, Projection::Whole, |doc| {
             municipal::withdraw_media(doc, sha256, now_ms())
         })
-    }
-}
-
-/// Where the device keeps verified photos and videos (files named by their SHA-256, next to
-/// the database) and how many bytes they may take.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MediaSettings {
-    pub dir: std::path::PathBuf,
-    pub budget_bytes: u64,
-}
-
-impl MediaSettings {
-    /// A tablet's default room for media: 2 GiB.
-    pub const DEFAULT_BUDGET: u64 = 2 << 30;
-
-    pub(super) fn beside(database: &std::path::Path) -> Self {
-        MediaSettings {
-            dir: database
-                .parent()
-                .unwrap_or(std::path::Path::new("."))
-                .join("media"),
-            budget_bytes: Self::DEFAULT_BUDGET,
-        }
     }
 }
 
@@ -187,7 +167,7 @@ impl Store {
     }
 
     /// Keeps the outcome of the last media prefetch, for the status screen.
-    pub fn record_prefetch(&self, report: &crate::media::PrefetchReport) -> Result<()> {
+    pub fn record_prefetch(&self, report: &PrefetchReport) -> Result<()> {
         self.set_meta(
             "media_prefetch",
             &serde_json::to_vec(report).expect("serializable"),
@@ -195,7 +175,7 @@ impl Store {
     }
 
     /// The outcome of the last media prefetch, if one ran.
-    pub fn last_prefetch(&self) -> Result<Option<crate::media::PrefetchReport>> {
+    pub fn last_prefetch(&self) -> Result<Option<PrefetchReport>> {
         Ok(self
             .meta("media_prefetch")?
             .and_then(|b| serde_json::from_slice(&b).ok()))

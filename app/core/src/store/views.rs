@@ -1,7 +1,7 @@
 //! The therapist's and leader's views as projection queries (one query per view, never one
 //! per course), and the team's staff directory the server sends.
 
-use super::Store;
+use super::database::Store;
 use crate::error::{CoreError, Result};
 use homerehab_shared::api::TeamInfo;
 use homerehab_shared::ids::*;
@@ -94,7 +94,95 @@ pub struct TeamCounts {
     pub not_carried_out_since: u32,
 }
 
+/// A course as listed on the device.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CourseRow {
+    pub id: CourseId,
+    pub citizen_id: CitizenId,
+    pub citizen_name: Option<String>,
+    pub legal_basis: String,
+    pub status: String,
+    pub start_date: String,
+    pub sessions_per_week: u32,
+    pub revision_count: u32,
+    pub sessions_logged: u32,
+}
+
+/// A logged session as listed on the device.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SessionRow {
+    pub id: SessionId,
+    pub course_id: CourseId,
+    pub performed_by: UserId,
+    pub program_revision: Option<RevisionId>,
+    pub started_at: Millis,
+    pub status: String,
+    pub set_count: u32,
+}
+
 impl Store {
+    /// The exercise of a line of `course`'s current program, from its projection row (one
+    /// primary-key lookup; the course document is not loaded).
+    pub(super) fn program_line_exercise(
+        &self,
+        course: CourseId,
+        line: ProgramExerciseId,
+    ) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT exercise_ref FROM program_lines WHERE course_id = ?1 AND line_id = ?2",
+            )?
+            .query_row([course.to_string(), line.to_string()], |r| r.get(0))
+            .optional()?)
+    }
+
+    // ---- queries (projections) -------------------------------------------------------------
+
+    pub fn courses(&self) -> Result<Vec<CourseRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT c.id, c.citizen_id, z.name, c.legal_basis, c.status, c.start_date, c.sessions_per_week,
+                    c.revision_count, (SELECT COUNT(*) FROM sessions s WHERE s.course_id = c.id)
+             FROM courses c LEFT JOIN citizens z ON z.id = c.citizen_id ORDER BY z.name, c.start_date",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(CourseRow {
+                id: parse_id(r, 0)?,
+                citizen_id: parse_id(r, 1)?,
+                citizen_name: r.get(2)?,
+                legal_basis: r.get(3)?,
+                status: r.get(4)?,
+                start_date: r.get(5)?,
+                sessions_per_week: r.get(6)?,
+                revision_count: r.get(7)?,
+                sessions_logged: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn sessions(&self, course: CourseId) -> Result<Vec<SessionRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, course_id, performed_by, program_revision, started_at, status, set_count
+             FROM sessions WHERE course_id = ?1 ORDER BY started_at, id",
+        )?;
+        let rows = stmt.query_map([course.to_string()], |r| {
+            Ok(SessionRow {
+                id: parse_id(r, 0)?,
+                course_id: parse_id(r, 1)?,
+                performed_by: parse_id(r, 2)?,
+                program_revision: match r.get::<_, Option<String>>(3)? {
+                    Some(_) => Some(parse_id(r, 3)?),
+                    None => None,
+                },
+                started_at: r.get(4)?,
+                status: r.get(5)?,
+                set_count: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Every course on the device with its session figures: one query.
     pub fn caseload_facts(&self, pain_since: Millis) -> Result<Vec<CaseloadFacts>> {
         let mut stmt = self.conn.prepare_cached(
@@ -336,8 +424,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::signed_in;
     use super::*;
+    use crate::store::fixtures::signed_in;
     use homerehab_shared::api::TeamMember;
     use homerehab_shared::model::*;
 

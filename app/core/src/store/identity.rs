@@ -1,0 +1,353 @@
+//! Who is signed in on this device, and the app lock's persistence: the PIN hash, wrong
+//! attempts and "sign in again" in `meta` (the rules: [`crate::lock`]).
+
+use super::clock::now_ms;
+use super::database::Store;
+use crate::error::{CoreError, Result};
+use crate::lock::{self, LockState};
+use homerehab_shared::ids::*;
+use homerehab_shared::model::{Millis, Role};
+
+/// Who is signed in on this device.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Identity {
+    pub user_id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub team_id: TeamId,
+    pub server_url: String,
+    pub token: String,
+    pub expires_at: Millis,
+    /// Whose library the device holds; absent in identities stored before it was sent.
+    #[serde(default)]
+    pub municipality_id: Option<MunicipalityId>,
+    /// Further teams the user serves; absent in identities stored before it was kept.
+    #[serde(default)]
+    pub granted_teams: Vec<TeamId>,
+}
+
+impl Identity {
+    /// The user as the server's rules see them (`shared::auth`).
+    pub fn principal(&self) -> homerehab_shared::auth::Principal {
+        homerehab_shared::auth::Principal {
+            user_id: self.user_id,
+            role: self.role,
+            team_id: self.team_id,
+            granted_teams: self.granted_teams.clone(),
+            municipality_id: self.municipality_id,
+        }
+    }
+}
+
+impl Store {
+    pub fn set_identity(&self, id: &Identity) -> Result<()> {
+        self.set_meta("identity", &serde_json::to_vec(id).expect("serializable"))
+    }
+
+    pub fn identity(&self) -> Result<Option<Identity>> {
+        Ok(self
+            .meta("identity")?
+            .and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    pub(super) fn me(&self) -> Result<Identity> {
+        self.identity()?.ok_or(CoreError::NotSignedIn)
+    }
+
+    // ---- the app lock (the rules: crate::lock) ----------------------------------------------
+    //
+    // Meta keys: `pin_hash` (argon2id PHC string), `pin_failures` (wrong PINs in a row, decimal),
+    // `sign_in_required` (present after too many wrong PINs). The open/closed gate is in memory.
+
+    /// Locks the app after `idle_ms` without a data request (0: never).
+    pub fn set_idle_lock(&mut self, idle_ms: Millis) {
+        self.gate.set_idle(idle_ms);
+    }
+
+    /// What stands between the person and the data at `now` (applies the idle rule).
+    pub fn lock_state(&mut self, now: Millis) -> Result<LockState> {
+        Ok(if self.identity()?.is_none() {
+            LockState::SignedOut
+        } else if self.meta("sign_in_required")?.is_some() {
+            LockState::SignInRequired
+        } else if self.meta("pin_hash")?.is_none() {
+            LockState::NoPin
+        } else if self.gate.is_open(now) {
+            LockState::Unlocked
+        } else {
+            LockState::Locked
+        })
+    }
+
+    /// Every data request asks this first: fine while open (and the idle time restarts),
+    /// [`CoreError::Locked`] while locked or after too many wrong PINs.
+    pub fn require_unlocked(&mut self, now: Millis) -> Result<()> {
+        match self.lock_state(now)? {
+            LockState::SignedOut => Err(CoreError::NotSignedIn),
+            LockState::SignInRequired | LockState::Locked => Err(CoreError::Locked),
+            LockState::NoPin | LockState::Unlocked => {
+                self.gate.touch(now);
+                Ok(())
+            }
+        }
+    }
+
+    /// After a successful online sign-in: the app is open, any earlier PIN and count of wrong
+    /// PINs are forgotten, and the person chooses a new PIN.
+    pub fn signed_in(&mut self) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM meta WHERE key IN ('pin_hash', 'pin_failures', 'sign_in_required')",
+            [],
+        )?;
+        // Rights may differ now: refused changes are offered once more.
+        self.conn.execute("DELETE FROM refusals", [])?;
+        self.gate.open(now_ms());
+        Ok(())
+    }
+
+    /// Sets the PIN (4–6 digits): only while the app is open — right after sign-in or unlocked.
+    pub fn set_pin(&mut self, pin: &str) -> Result<()> {
+        lock::validate_pin(pin)?;
+        let now = now_ms();
+        match self.lock_state(now)? {
+            LockState::SignedOut => return Err(CoreError::NotSignedIn),
+            LockState::SignInRequired => return Err(CoreError::SignInRequired),
+            LockState::Locked => return Err(CoreError::Locked),
+            LockState::NoPin | LockState::Unlocked => {}
+        }
+        let hash = lock::hash_pin(pin)?;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('pin_hash', ?1)",
+            [hash.as_bytes()],
+        )?;
+        tx.execute("DELETE FROM meta WHERE key = 'pin_failures'", [])?;
+        tx.commit()?;
+        self.gate.open(now);
+        Ok(())
+    }
+
+    /// Opens the app with the PIN. A wrong PIN says how many attempts are left; the last one
+    /// forgets the PIN and requires an online sign-in (documents and outbox stay).
+    pub fn unlock(&mut self, pin: &str) -> Result<()> {
+        let now = now_ms();
+        match self.lock_state(now)? {
+            LockState::SignedOut => return Err(CoreError::NotSignedIn),
+            LockState::SignInRequired => return Err(CoreError::SignInRequired),
+            LockState::NoPin => return Err(CoreError::NoPin),
+            LockState::Locked | LockState::Unlocked => {}
+        }
+        lock::validate_pin(pin)?;
+        let hash = self
+            .meta("pin_hash")?
+            .and_then(|h| String::from_utf8(h).ok())
+            .unwrap_or_default();
+        if lock::verify_pin(&hash, pin) {
+            self.conn
+                .execute("DELETE FROM meta WHERE key = 'pin_failures'", [])?;
+            // The idle time starts when the app opens, not when the (slow) PIN check began.
+            self.gate.open(now_ms());
+            return Ok(());
+        }
+        self.gate.close();
+        let failures = self.pin_failures()? + 1;
+        if failures >= lock::PIN_ATTEMPTS {
+            let tx = self.conn.transaction()?;
+            tx.execute(
+                "DELETE FROM meta WHERE key IN ('pin_hash', 'pin_failures')",
+                [],
+            )?;
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('sign_in_required', X'01')",
+                [],
+            )?;
+            tx.commit()?;
+            return Err(CoreError::WrongPin { attempts_left: 0 });
+        }
+        self.set_meta("pin_failures", failures.to_string().as_bytes())?;
+        Err(CoreError::WrongPin {
+            attempts_left: lock::PIN_ATTEMPTS - failures,
+        })
+    }
+
+    /// Locks the app now (the "Lås" button). Needs a PIN to open it again.
+    pub fn lock(&mut self) -> Result<()> {
+        match self.lock_state(now_ms())? {
+            LockState::SignedOut => Err(CoreError::NotSignedIn),
+            LockState::NoPin => Err(CoreError::NoPin),
+            LockState::SignInRequired | LockState::Locked | LockState::Unlocked => {
+                self.gate.close();
+                Ok(())
+            }
+        }
+    }
+
+    /// Wrong PINs in a row so far.
+    fn pin_failures(&self) -> Result<u32> {
+        Ok(self
+            .meta("pin_failures")?
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fixtures::{course_with_a_logged_set, signed_in};
+    use std::path::Path;
+
+    /// A device signed in with PIN 2468, restarted (so locked).
+    fn locked_with_pin(dir: &Path) -> Store {
+        let mut store = signed_in(dir, Role::Assistant, TeamId::new());
+        store.signed_in().unwrap();
+        assert_eq!(store.lock_state(now_ms()).unwrap(), LockState::NoPin);
+        store.set_pin("2468").unwrap();
+        assert_eq!(store.lock_state(now_ms()).unwrap(), LockState::Unlocked);
+        drop(store);
+        let mut store = Store::open(dir).unwrap();
+        assert_eq!(store.lock_state(now_ms()).unwrap(), LockState::Locked);
+        store
+    }
+
+    #[test]
+    fn a_pin_unlocks_and_a_wrong_one_says_how_many_attempts_are_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = locked_with_pin(dir.path());
+        assert!(matches!(
+            store.require_unlocked(now_ms()),
+            Err(CoreError::Locked)
+        ));
+        assert!(matches!(store.set_pin("1111"), Err(CoreError::Locked)));
+        assert!(matches!(
+            store.unlock("1357"),
+            Err(CoreError::WrongPin { attempts_left: 4 })
+        ));
+        assert!(matches!(store.unlock("12"), Err(CoreError::InvalidPin)));
+        assert!(matches!(
+            store.unlock("1357"),
+            Err(CoreError::WrongPin { attempts_left: 3 })
+        ));
+        let t = std::time::Instant::now();
+        store.unlock("2468").unwrap();
+        eprintln!("unlock took {:?}", t.elapsed());
+        store.require_unlocked(now_ms()).unwrap();
+        assert_eq!(store.lock_state(now_ms()).unwrap(), LockState::Unlocked);
+        store.lock().unwrap();
+        assert_eq!(store.lock_state(now_ms()).unwrap(), LockState::Locked);
+    }
+
+    #[test]
+    fn the_right_pin_resets_the_count_of_wrong_ones_even_across_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = locked_with_pin(dir.path());
+        for left in [4, 3, 2] {
+            assert!(matches!(
+                store.unlock("0000"),
+                Err(CoreError::WrongPin { attempts_left }) if attempts_left == left
+            ));
+        }
+        drop(store);
+        // A restart does not give new attempts.
+        let mut store = Store::open(dir.path()).unwrap();
+        assert!(matches!(
+            store.unlock("0000"),
+            Err(CoreError::WrongPin { attempts_left: 1 })
+        ));
+        store.unlock("2468").unwrap();
+        store.lock().unwrap();
+        assert!(matches!(
+            store.unlock("0000"),
+            Err(CoreError::WrongPin { attempts_left: 4 })
+        ));
+    }
+
+    #[test]
+    fn five_wrong_pins_require_an_online_sign_in_and_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = locked_with_pin(dir.path());
+        store.unlock("2468").unwrap();
+        let team = store.identity().unwrap().unwrap().team_id;
+        let course = course_with_a_logged_set(&mut store, team);
+        let heads = store.all_heads().unwrap();
+        let waiting = store.sync_status().unwrap().waiting;
+        assert!(waiting >= 1);
+        store.lock().unwrap();
+        for left in (1..5).rev() {
+            assert!(matches!(
+                store.unlock("9999"),
+                Err(CoreError::WrongPin { attempts_left }) if attempts_left == left
+            ));
+        }
+        assert!(matches!(
+            store.unlock("9999"),
+            Err(CoreError::WrongPin { attempts_left: 0 })
+        ));
+        assert_eq!(
+            store.lock_state(now_ms()).unwrap(),
+            LockState::SignInRequired
+        );
+        // Even the right PIN no longer opens it, nor does setting a new one; it stays so after a restart.
+        assert!(matches!(
+            store.unlock("2468"),
+            Err(CoreError::SignInRequired)
+        ));
+        assert!(matches!(
+            store.set_pin("1234"),
+            Err(CoreError::SignInRequired)
+        ));
+        drop(store);
+        let mut store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.lock_state(now_ms()).unwrap(),
+            LockState::SignInRequired
+        );
+        assert!(matches!(
+            store.require_unlocked(now_ms()),
+            Err(CoreError::Locked)
+        ));
+        // Nothing logged is lost: documents, the outbox and the logged set are all there.
+        assert_eq!(store.all_heads().unwrap(), heads);
+        assert_eq!(store.sync_status().unwrap().waiting, waiting);
+        assert_eq!(store.sessions(course).unwrap()[0].set_count, 1);
+        // An online sign-in opens it again; the person chooses a new PIN.
+        store.signed_in().unwrap();
+        assert_eq!(store.lock_state(now_ms()).unwrap(), LockState::NoPin);
+        store.require_unlocked(now_ms()).unwrap();
+        store.set_pin("1357").unwrap();
+        assert_eq!(store.lock_state(now_ms()).unwrap(), LockState::Unlocked);
+    }
+
+    #[test]
+    fn an_idle_app_locks_itself_and_requests_keep_it_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = locked_with_pin(dir.path());
+        store.set_idle_lock(60_000);
+        store.unlock("2468").unwrap();
+        let t0 = now_ms();
+        store.require_unlocked(t0 + 50_000).unwrap();
+        store.require_unlocked(t0 + 100_000).unwrap();
+        assert_eq!(store.lock_state(t0 + 170_000).unwrap(), LockState::Locked);
+        assert!(matches!(
+            store.require_unlocked(t0 + 170_000),
+            Err(CoreError::Locked)
+        ));
+    }
+
+    #[test]
+    fn without_a_pin_there_is_nothing_to_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.lock_state(0).unwrap(), LockState::SignedOut);
+        assert!(matches!(store.set_pin("2468"), Err(CoreError::NotSignedIn)));
+        drop(store);
+        let mut store = signed_in(dir.path(), Role::Assistant, TeamId::new());
+        assert_eq!(store.lock_state(0).unwrap(), LockState::NoPin);
+        assert!(matches!(store.lock(), Err(CoreError::NoPin)));
+        assert!(matches!(store.unlock("2468"), Err(CoreError::NoPin)));
+        assert!(matches!(store.set_pin("24680"), Ok(())));
+        assert!(matches!(store.set_pin("2468x"), Err(CoreError::InvalidPin)));
+    }
+}

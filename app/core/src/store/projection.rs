@@ -1,0 +1,139 @@
+//! The relational rows that mirror each document (citizens, courses, program lines,
+//! sessions), refreshed in the transaction that changes the document.
+
+use super::columns::label;
+use crate::error::Result;
+use automerge::Automerge;
+use homerehab_shared::docs::{self, CourseDoc, DocumentKind, Header, RosterDoc, SessionLogDoc};
+use homerehab_shared::ids::SessionId;
+use homerehab_shared::model::SessionLog;
+use rusqlite::{params, Connection};
+
+/// Which projection rows an edit refreshes.
+pub(super) enum Projection {
+    Whole,
+    Session(SessionId),
+    /// One set was added to a session: only its count changes (the hot path while guiding).
+    SetLogged(SessionId),
+}
+
+/// Refreshes the relational rows that mirror a document.
+pub(super) fn project(
+    tx: &Connection,
+    header: &Header,
+    doc: &Automerge,
+    scope: &Projection,
+) -> Result<()> {
+    match (header.kind, scope) {
+        // The municipality's library is read from its document (it is small); nothing to
+        // project.
+        (DocumentKind::Library, _) => {}
+        (DocumentKind::SessionLog, Projection::SetLogged(id)) => {
+            tx.execute(
+                "UPDATE sessions SET set_count = set_count + 1 WHERE id = ?1",
+                [id.to_string()],
+            )?;
+        }
+        (DocumentKind::SessionLog, Projection::Session(id)) => {
+            if let Some(s) = docs::read_session(doc, &id.to_string())? {
+                project_session(tx, &s)?;
+            }
+        }
+        (DocumentKind::SessionLog, Projection::Whole) => {
+            for s in SessionLogDoc::read(doc)?.sessions.values() {
+                project_session(tx, s)?;
+            }
+        }
+        (DocumentKind::Roster, _) => {
+            let roster = RosterDoc::read(doc)?;
+            for c in roster.citizens.values() {
+                tx.execute(
+                    "INSERT OR REPLACE INTO citizens (id, team_id, name, local_ref, active, address)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![c.id.to_string(), header.team_id.to_string(), c.name, c.local_ref, c.active, c.address],
+                )?;
+                tx.execute(
+                    "DELETE FROM citizen_assignments WHERE citizen_id = ?1",
+                    [c.id.to_string()],
+                )?;
+                for (user, on) in &c.assigned {
+                    if *on {
+                        tx.execute(
+                            "INSERT INTO citizen_assignments VALUES (?1, ?2)",
+                            params![c.id.to_string(), user],
+                        )?;
+                    }
+                }
+            }
+        }
+        (DocumentKind::Course, _) => {
+            let c = CourseDoc::read(doc)?;
+            let Some(course) = &c.course else {
+                return Ok(());
+            };
+            let cid = course.id.to_string();
+            let conflicts = docs::program_conflicts(doc)?.len() as i64;
+            tx.execute(
+                "INSERT OR REPLACE INTO courses (id, citizen_id, team_id, legal_basis, start_date,
+                    planned_weeks, sessions_per_week, minutes_per_session, status,
+                    responsible_therapist, current_revision, revision_count, program_conflicts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    cid,
+                    course.citizen_id.to_string(),
+                    course.team_id.to_string(),
+                    course.legal_basis.0,
+                    course.start_date,
+                    course.planned_weeks,
+                    course.sessions_per_week,
+                    course.minutes_per_session,
+                    label(&course.status),
+                    course.responsible_therapist.to_string(),
+                    c.program.latest_revision().map(|r| r.id.to_string()),
+                    c.program.revisions.len() as i64,
+                    conflicts,
+                ],
+            )?;
+            tx.execute("DELETE FROM program_lines WHERE course_id = ?1", [&cid])?;
+            for line in c.program.exercises.values() {
+                tx.execute(
+                    "INSERT INTO program_lines VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        cid,
+                        line.id.to_string(),
+                        line.exercise_ref,
+                        line.position,
+                        line.dosage.sets,
+                        line.dosage.reps,
+                        line.dosage.duration_s,
+                        line.dosage.load
+                    ],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn project_session(tx: &Connection, s: &SessionLog) -> Result<()> {
+    let max_pain = s.exercises.values().filter_map(|e| e.pain).max();
+    tx.execute(
+        "INSERT OR REPLACE INTO sessions (id, course_id, performed_by, program_revision, started_at,
+            ended_at, status, not_carried_out, general_condition, set_count, max_pain)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            s.id.to_string(),
+            s.course_id.to_string(),
+            s.performed_by.to_string(),
+            s.program_revision.map(|r| r.to_string()),
+            s.started_at,
+            s.ended_at,
+            label(&s.status),
+            s.not_carried_out.map(|r| label(&r)),
+            s.general_condition,
+            s.set_count() as i64,
+            max_pain,
+        ],
+    )?;
+    Ok(())
+}

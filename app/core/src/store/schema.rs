@@ -1,0 +1,113 @@
+//! The store's SQLite schema. Migrations are only ever appended, never edited.
+
+use crate::error::{CoreError, Result};
+use rusqlite::Connection;
+use rusqlite_migration::{Migrations, M};
+
+/// Migrations are only ever appended, never edited.
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE documents (
+    doc_id BLOB PRIMARY KEY,
+    kind TEXT NOT NULL,
+    team_id BLOB NOT NULL,
+    course_id BLOB,
+    heads BLOB NOT NULL,
+    server_heads BLOB,
+    snapshot BLOB NOT NULL,
+    incremental_bytes INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE doc_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc_id BLOB NOT NULL, bytes BLOB NOT NULL);
+CREATE INDEX doc_changes_by_doc ON doc_changes(doc_id, seq);
+CREATE TABLE outbox (doc_id BLOB PRIMARY KEY, since INTEGER NOT NULL);
+CREATE TABLE citizens (
+    id TEXT PRIMARY KEY, team_id TEXT NOT NULL, name TEXT NOT NULL, local_ref TEXT NOT NULL, active INTEGER NOT NULL
+);
+CREATE TABLE citizen_assignments (citizen_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (citizen_id, user_id));
+CREATE TABLE courses (
+    id TEXT PRIMARY KEY, citizen_id TEXT NOT NULL, team_id TEXT NOT NULL, legal_basis TEXT NOT NULL,
+    start_date TEXT NOT NULL, planned_weeks INTEGER NOT NULL, sessions_per_week INTEGER NOT NULL,
+    minutes_per_session INTEGER NOT NULL, status TEXT NOT NULL, responsible_therapist TEXT NOT NULL,
+    current_revision TEXT, revision_count INTEGER NOT NULL
+);
+CREATE INDEX courses_by_citizen ON courses(citizen_id);
+CREATE TABLE program_lines (
+    course_id TEXT NOT NULL, line_id TEXT NOT NULL, exercise_ref TEXT NOT NULL, position REAL NOT NULL,
+    sets INTEGER NOT NULL, reps INTEGER, duration_s INTEGER, load TEXT,
+    PRIMARY KEY (course_id, line_id)
+);
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY, course_id TEXT NOT NULL, performed_by TEXT NOT NULL, program_revision TEXT,
+    started_at INTEGER NOT NULL, ended_at INTEGER, status TEXT NOT NULL, not_carried_out TEXT,
+    general_condition INTEGER, set_count INTEGER NOT NULL, max_pain INTEGER
+);
+CREATE INDEX sessions_by_course ON sessions(course_id, started_at);
+"#,
+    ),
+    // The therapist's and leader's views (caseload, citizens, staff, overview) as projection
+    // queries: program conflicts and addresses projected, the team's staff directory kept.
+    M::up(
+        r#"
+ALTER TABLE courses ADD COLUMN program_conflicts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE citizens ADD COLUMN address TEXT;
+CREATE INDEX sessions_by_performer ON sessions(performed_by, started_at);
+CREATE INDEX citizen_assignments_by_user ON citizen_assignments(user_id);
+CREATE TABLE teams (team_id TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE staff (
+    team_id TEXT NOT NULL, user_id TEXT NOT NULL, display_name TEXT NOT NULL, role TEXT NOT NULL,
+    PRIMARY KEY (team_id, user_id)
+);
+"#,
+    ),
+    // Documents whose changes the server refused: why, and the heads holding the refused
+    // changes (offered again only once the document changes; `shared::sync::plan_offer`).
+    M::up(
+        r#"
+CREATE TABLE refusals (
+    doc_id BLOB PRIMARY KEY, kind TEXT NOT NULL, reason TEXT NOT NULL, heads BLOB NOT NULL, at INTEGER NOT NULL
+);
+"#,
+    ),
+    // Damage kept aside byte for byte (a change row that cannot be applied, e.g. two processes
+    // that wrote the same actor's sequence number), and documents parked while they hold
+    // unsent work of a user who is not the one signed in.
+    M::up(
+        r#"
+CREATE TABLE damaged_changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, doc_id BLOB NOT NULL, original_seq INTEGER NOT NULL,
+    bytes BLOB NOT NULL, error TEXT NOT NULL, found_at INTEGER NOT NULL
+);
+CREATE TABLE parked (
+    doc_id BLOB PRIMARY KEY, user_id TEXT NOT NULL, display_name TEXT NOT NULL, since INTEGER NOT NULL
+);
+"#,
+    ),
+];
+
+/// Sets the connection up (WAL, `synchronous=FULL`), checks the file and brings its schema up
+/// to date. Returns whether the schema was upgraded from an earlier one, so the projections
+/// must be rebuilt from the documents.
+pub(super) fn prepare(conn: &mut Connection) -> Result<bool> {
+    let check = |conn: &Connection| -> rusqlite::Result<()> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let ok: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        if ok != "ok" {
+            return Err(rusqlite::Error::InvalidQuery);
+        }
+        Ok(())
+    };
+    check(conn).map_err(|e| CoreError::Corrupt(e.to_string()))?;
+    let version = |c: &Connection| -> rusqlite::Result<i64> {
+        c.query_row("PRAGMA user_version", [], |r| r.get(0))
+    };
+    let before = version(conn)?;
+    Migrations::from_slice(MIGRATIONS).to_latest(conn)?;
+    // A newer schema may project more of each document: fill the new columns from the
+    // documents already on the device instead of waiting for each one to change.
+    Ok(before > 0 && version(conn)? > before)
+}

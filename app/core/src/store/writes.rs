@@ -1,0 +1,347 @@
+//! The domain operations the app calls: each is one local edit of one document through
+//! `homerehab_shared::docs`, committed with its projection rows before it returns.
+
+use super::clock::now_ms;
+use super::database::Store;
+use super::projection::Projection;
+use crate::error::{CoreError, Result};
+use homerehab_shared::docs::{self, CourseDoc, Header, RosterDoc, SessionLogDoc};
+use homerehab_shared::ids::*;
+use homerehab_shared::model::*;
+
+impl Store {
+    /// Adds or updates a citizen on the signed-in user's team roster.
+    pub fn put_citizen(&mut self, citizen: &Citizen) -> Result<()> {
+        let me = self.me()?;
+        let header = Header::roster(me.team_id);
+        self.ensure_document(&header)?;
+        self.write(header.id, Projection::Whole, |doc| {
+            docs::put_citizen(doc, citizen, now_ms())
+        })
+    }
+
+    /// Creates a course with its first program revision and its (empty) session log.
+    pub fn create_course(
+        &mut self,
+        course: &Course,
+        program: &[ProgramExercise],
+    ) -> Result<RevisionId> {
+        let me = self.me()?;
+        let header = Header::course(course.team_id, course.id);
+        self.ensure_document(&header)?;
+        self.write(header.id, Projection::Whole, |doc| {
+            docs::put_course(doc, course, now_ms())
+        })?;
+        let edits: Vec<_> = program
+            .iter()
+            .cloned()
+            .map(docs::ProgramEdit::Upsert)
+            .collect();
+        let rev = self.write(header.id, Projection::Whole, |doc| {
+            docs::edit_program(doc, &edits, me.user_id, "Program oprettet", now_ms())
+        })?;
+        self.ensure_document(&Header::session_log(course.team_id, course.id))?;
+        Ok(rev)
+    }
+
+    pub fn update_course(&mut self, course: &Course) -> Result<()> {
+        let id = DocumentId::course_of(course.id);
+        self.write(id, Projection::Whole, |doc| {
+            docs::put_course(doc, course, now_ms())
+        })
+    }
+
+    /// Changes a program; every call makes one listed revision.
+    pub fn edit_program(
+        &mut self,
+        course: CourseId,
+        edits: &[docs::ProgramEdit],
+        summary: &str,
+    ) -> Result<RevisionId> {
+        let me = self.me()?;
+        self.write(DocumentId::course_of(course), Projection::Whole, |doc| {
+            docs::edit_program(doc, edits, me.user_id, summary, now_ms())
+        })
+    }
+
+    pub fn add_assessment(&mut self, course: CourseId, a: &Assessment) -> Result<()> {
+        self.write(DocumentId::course_of(course), Projection::Whole, |doc| {
+            docs::put_assessment(doc, a, now_ms())
+        })
+    }
+
+    pub fn course_doc(&mut self, course: CourseId) -> Result<CourseDoc> {
+        Ok(CourseDoc::read(
+            self.document(DocumentId::course_of(course))?,
+        )?)
+    }
+
+    /// Program fields two devices changed concurrently, for the therapist to settle.
+    pub fn program_conflicts(&mut self, course: CourseId) -> Result<Vec<docs::ProgramConflict>> {
+        Ok(docs::program_conflicts(
+            self.document(DocumentId::course_of(course))?,
+        )?)
+    }
+
+    pub fn session_log(&mut self, course: CourseId) -> Result<SessionLogDoc> {
+        Ok(SessionLogDoc::read(
+            self.document(DocumentId::session_log_of(course))?,
+        )?)
+    }
+
+    pub fn roster(&mut self, team: TeamId) -> Result<RosterDoc> {
+        Ok(RosterDoc::read(
+            self.document(DocumentId::roster_of(team))?,
+        )?)
+    }
+
+    fn log_header(&mut self, course: CourseId) -> Result<Header> {
+        let course_header = self
+            .header_of(DocumentId::course_of(course))?
+            .ok_or_else(|| CoreError::NotFound(format!("course {course}")))?;
+        let header = Header::session_log(course_header.team_id, course);
+        self.ensure_document(&header)?;
+        Ok(header)
+    }
+
+    /// Stores a new session of `course`, performed by the signed-in user against the program's
+    /// current revision; `shape` turns the freshly started session into what is recorded.
+    fn record_session(
+        &mut self,
+        course: CourseId,
+        shape: impl FnOnce(SessionLog) -> SessionLog,
+    ) -> Result<SessionLog> {
+        let me = self.me()?;
+        let revision = self
+            .course_doc(course)?
+            .program
+            .latest_revision()
+            .map(|r| r.id);
+        let header = self.log_header(course)?;
+        let now = now_ms();
+        let session = shape(SessionLog::start(course, me.user_id, revision, now));
+        self.write(header.id, Projection::Session(session.id), |doc| {
+            docs::put_session(doc, &session, now)
+        })?;
+        Ok(session)
+    }
+
+    /// Starts a session against the program's current revision.
+    pub fn start_session(&mut self, course: CourseId) -> Result<SessionLog> {
+        self.record_session(course, |s| s)
+    }
+
+    /// Records a session that did not take place, with the reason.
+    pub fn session_not_carried_out(
+        &mut self,
+        course: CourseId,
+        reason: NotCarriedOutReason,
+        note: Option<String>,
+    ) -> Result<SessionId> {
+        Ok(self
+            .record_session(course, |s| s.not_carried_out(reason, note))?
+            .id)
+    }
+
+    /// Logs one performed set: one change of the session log, durable (committed to SQLite)
+    /// when this returns. Answers how many sets of that line the session holds now, counted
+    /// in the document this call changed. The line is checked against the course's current
+    /// program through its projection row (kept in the transaction that changes the course),
+    /// so the course document is neither loaded nor read.
+    pub fn log_set(&mut self, entry: &LogSet) -> Result<u32> {
+        let exercise_ref = self
+            .program_line_exercise(entry.course, entry.line)?
+            .ok_or_else(|| {
+                CoreError::NotFound(format!("exercise line {} in the program", entry.line))
+            })?;
+        let id = DocumentId::session_log_of(entry.course);
+        self.write(id, Projection::SetLogged(entry.session), |doc| {
+            docs::log_set(
+                doc,
+                entry.session,
+                entry.line,
+                &exercise_ref,
+                &entry.set,
+                entry.set.at,
+            )
+        })
+    }
+
+    pub fn record_feedback(
+        &mut self,
+        course: CourseId,
+        session: SessionId,
+        line: &ProgramExercise,
+        fb: &docs::ExerciseFeedback,
+    ) -> Result<()> {
+        let id = DocumentId::session_log_of(course);
+        self.write(id, Projection::Session(session), |doc| {
+            docs::record_feedback(doc, session, line.id, &line.exercise_ref, fb, now_ms())
+        })
+    }
+
+    /// Closes a session with the citizen's general condition and the assistant's note.
+    pub fn finish_session(&mut self, close: &SessionClose) -> Result<()> {
+        let id = DocumentId::session_log_of(close.course);
+        self.write(id, Projection::Session(close.session), |doc| {
+            docs::finish_session(
+                doc,
+                close.session,
+                close.general_condition,
+                close.note.as_deref(),
+                now_ms(),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fixtures::signed_in;
+
+    #[test]
+    fn a_logged_set_is_projected_and_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let team = TeamId::new();
+        let mut store = signed_in(dir.path(), Role::Therapist, team);
+        let me = store.identity().unwrap().unwrap();
+        let course = Course {
+            status: CourseStatus::Active,
+            ..Course::new(CitizenId::new(), team, me.user_id, "2026-11-02", 0)
+        };
+        let line = ProgramExercise::new("sit-to-stand", 1.0, Dosage::reps(3, 10));
+        let rev = store
+            .create_course(&course, std::slice::from_ref(&line))
+            .unwrap();
+        let session = store.start_session(course.id).unwrap();
+        assert_eq!(session.program_revision, Some(rev));
+        let set = SetLog {
+            reps: Some(9),
+            duration_s: None,
+            load_kg: None,
+            at: 1,
+        };
+        store
+            .log_set(&LogSet {
+                course: course.id,
+                session: session.id,
+                line: line.id,
+                set: set.clone(),
+            })
+            .unwrap();
+        store
+            .log_set(&LogSet {
+                course: course.id,
+                session: session.id,
+                line: line.id,
+                set: set.clone(),
+            })
+            .unwrap();
+        drop(store);
+        let mut store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.sessions(course.id).unwrap()[0].set_count, 2);
+        assert_eq!(store.session_log(course.id).unwrap().sessions.len(), 1);
+        assert_eq!(
+            store.sync_status().unwrap().waiting,
+            2,
+            "the course and its log wait for sync"
+        );
+    }
+
+    /// A therapist's course with two program lines and a started session, on a store just
+    /// reopened (so nothing is in memory).
+    fn course_with_two_lines(
+        dir: &std::path::Path,
+    ) -> (Store, CourseId, SessionId, ProgramExercise, ProgramExercise) {
+        let team = TeamId::new();
+        let mut store = signed_in(dir, Role::Therapist, team);
+        let me = store.identity().unwrap().unwrap();
+        let course = Course {
+            status: CourseStatus::Active,
+            ..Course::new(CitizenId::new(), team, me.user_id, "2026-11-02", 0)
+        };
+        let a = ProgramExercise::new("sit-to-stand", 1.0, Dosage::reps(3, 10));
+        let b = ProgramExercise::new("heel-raise", 2.0, Dosage::reps(2, 12));
+        store
+            .create_course(&course, &[a.clone(), b.clone()])
+            .unwrap();
+        let session = store.start_session(course.id).unwrap().id;
+        drop(store);
+        (Store::open(dir).unwrap(), course.id, session, a, b)
+    }
+
+    fn one_set(course: CourseId, session: SessionId, line: ProgramExerciseId) -> LogSet {
+        LogSet {
+            course,
+            session,
+            line,
+            set: SetLog {
+                reps: Some(10),
+                duration_s: None,
+                load_kg: None,
+                at: 7,
+            },
+        }
+    }
+
+    #[test]
+    fn logging_a_set_answers_the_lines_sets_and_touches_only_the_session_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, course, session, a, b) = course_with_two_lines(dir.path());
+        let counts: Vec<u32> = [a.id, a.id, b.id, a.id]
+            .into_iter()
+            .map(|line| store.log_set(&one_set(course, session, line)).unwrap())
+            .collect();
+        assert_eq!(counts, [1, 2, 1, 3]);
+        // One document write: the course document was never loaded to find the line.
+        assert!(!store.loaded.contains_key(&DocumentId::course_of(course)));
+        let stored = store.session_log(course).unwrap().sessions[&session.to_string()].clone();
+        assert_eq!(stored.exercises[&a.id.to_string()].sets.len(), 3);
+        assert_eq!(
+            stored.exercises[&a.id.to_string()].exercise_ref,
+            "sit-to-stand"
+        );
+        assert_eq!(
+            stored.exercises[&b.id.to_string()].exercise_ref,
+            "heel-raise"
+        );
+        assert_eq!(store.sessions(course).unwrap()[0].set_count, 4);
+        store
+            .finish_session(&SessionClose {
+                course,
+                session,
+                general_condition: Some(4),
+                note: Some("godt".into()),
+            })
+            .unwrap();
+        let closed = store.session_log(course).unwrap().sessions[&session.to_string()].clone();
+        assert_eq!(closed.status, SessionStatus::Completed);
+        assert_eq!(
+            (closed.general_condition, closed.note.as_deref()),
+            (Some(4), Some("godt"))
+        );
+    }
+
+    #[test]
+    fn a_set_for_a_line_not_in_the_program_is_refused_and_nothing_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, course, session, a, _) = course_with_two_lines(dir.path());
+        store
+            .edit_program(course, &[docs::ProgramEdit::Remove(a.id)], "removed")
+            .unwrap();
+        let heads = store.all_heads().unwrap();
+        for line in [a.id, ProgramExerciseId::new()] {
+            let refused = store.log_set(&one_set(course, session, line));
+            assert!(
+                matches!(refused, Err(CoreError::NotFound(_))),
+                "{refused:?}"
+            );
+        }
+        // An unknown session is refused by the document and rolls back.
+        let refused = store.log_set(&one_set(course, SessionId::new(), a.id));
+        assert!(refused.is_err());
+        assert_eq!(store.all_heads().unwrap(), heads);
+        assert_eq!(store.sessions(course).unwrap()[0].set_count, 0);
+    }
+}
