@@ -238,7 +238,9 @@ fn admit_checked(
             RosterDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
         }
         DocumentKind::Course => {
-            CourseDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
+            let after = CourseDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
+            crate::rules::check_course_change(current, &copy, &after)
+                .map_err(|e| from_writer(SchemaError::from(e).into()))?;
         }
         DocumentKind::SessionLog => check_session_log(&copy, current, who).map_err(from_writer)?,
         DocumentKind::Library => {

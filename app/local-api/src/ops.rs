@@ -418,13 +418,10 @@ fn outcome_out(o: ExerciseOutcome) -> api::Outcome {
     }
 }
 
-fn scale(what: &str, v: Option<u8>, min: u8, max: u8) -> Result<Option<u8>> {
-    match v {
-        Some(x) if !(min..=max).contains(&x) => {
-            Err(Error::invalid(format!("{what} must be {min}–{max}")))
-        }
-        _ => Ok(v),
-    }
+/// A rating checked against its scale (`homerehab_shared::model`: the server checks the same).
+fn scale(scale: model::Scale, v: Option<u8>) -> Result<Option<u8>> {
+    scale.check(v).map_err(|e| Error::invalid(e.to_string()))?;
+    Ok(v)
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
@@ -441,8 +438,8 @@ pub fn record_feedback(
     let fb = ExerciseFeedback {
         outcome: outcome_in(req.outcome),
         skip_reason: non_empty(req.skip_reason),
-        borg: scale("Borg", req.borg, 0, 10)?,
-        pain: scale("pain", req.pain, 0, 10)?,
+        borg: scale(model::BORG, req.borg)?,
+        pain: scale(model::PAIN, req.pain)?,
         note: non_empty(req.note),
     };
     let mut store = core.data()?;
@@ -458,7 +455,7 @@ pub fn finish_session(
     req: api::FinishRequest,
 ) -> Result<api::SessionSummary> {
     let (course, session) = (course_id(course)?, session_id(session)?);
-    let condition = scale("general condition", req.general_condition, 1, 5)?;
+    let condition = scale(model::GENERAL_CONDITION, req.general_condition)?;
     let note = non_empty(req.note);
     let mut store = core.data()?;
     store.finish_session(course, session, condition, note.as_deref())?;
@@ -538,12 +535,12 @@ mod tests {
 
     #[test]
     fn scales_refuse_values_out_of_range() {
-        assert_eq!(scale("pain", Some(10), 0, 10), Ok(Some(10)));
-        assert_eq!(scale("pain", None, 0, 10), Ok(None));
+        assert_eq!(scale(model::PAIN, Some(10)), Ok(Some(10)));
+        assert_eq!(scale(model::PAIN, None), Ok(None));
         assert_eq!(
-            scale("pain", Some(11), 0, 10).unwrap_err().kind(),
+            scale(model::PAIN, Some(11)).unwrap_err().kind(),
             api::ErrorKind::Invalid
         );
-        assert!(scale("general condition", Some(0), 1, 5).is_err());
+        assert!(scale(model::GENERAL_CONDITION, Some(0)).is_err());
     }
 }
