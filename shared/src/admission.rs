@@ -2,13 +2,12 @@
 //! author's rights, and only then hand the copy back to be stored (Automerge #807's advice).
 //! A rejected change is never applied; the caller keeps it aside with the reason.
 
-use crate::auth::{authorize, Access, Forbidden, Principal};
+use crate::auth::{authorize, Access, Capability, Forbidden, Principal};
 use crate::docs::{
     genesis, genesis_actor, read_header, server_actor, CourseDoc, DocumentKind, Header, RosterDoc,
     SchemaError,
 };
 use crate::ids::DocumentId;
-use crate::model::Role;
 use crate::sync::chunks;
 use automerge::{
     ActorId, Automerge, ChangeHash, LoadOptions, OnPartialLoad, PatchAction, Prop, ReadDoc,
@@ -239,7 +238,9 @@ fn admit_checked(
             RosterDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
         }
         DocumentKind::Course => {
-            CourseDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
+            let after = CourseDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
+            crate::rules::check_course_change(current, &copy, &after)
+                .map_err(|e| from_writer(SchemaError::from(e).into()))?;
         }
         DocumentKind::SessionLog => check_session_log(&copy, current, who).map_err(from_writer)?,
         DocumentKind::Library => {
@@ -259,10 +260,11 @@ fn check_session_log(
     before: Option<&Automerge>,
     who: &Principal,
 ) -> Result<(), Rejection> {
-    if who.role != Role::Assistant {
-        return Err(Rejection::NotAppendOnly(
-            "only assistants log sessions".into(),
-        ));
+    if !who.may(Capability::RunSessions) {
+        return Err(Rejection::NotAppendOnly(format!(
+            "logging sessions needs the right to {}",
+            Capability::RunSessions.as_str()
+        )));
     }
     let after_heads = after.get_heads();
     let before_heads = before.map(|d| d.get_heads()).unwrap_or_default();
@@ -328,6 +330,7 @@ fn check_session_log(
 mod tests {
     use super::*;
     use crate::ids::{CourseId, MunicipalityId, TeamId, UserId};
+    use crate::model::Role;
     use crate::sync::{changes_since, raw_changes_since};
     use automerge::transaction::Transactable;
 

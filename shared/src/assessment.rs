@@ -2,7 +2,7 @@
 //! their unit, which direction is better and the values that can occur (domain.md §2).
 
 use crate::library::Lang;
-use crate::model::{AssessmentPhase, Invalid};
+use crate::model::{Assessment, AssessmentPhase, Invalid};
 
 /// One kind of assessment.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -161,6 +161,23 @@ pub fn validate(key: &str, value: f64) -> Result<&'static AssessmentKind, Invali
     })?;
     k.check(value)?;
     Ok(k)
+}
+
+/// Checks a recorded assessment, as the device writes it and the server admits it: the
+/// record's own rules, a kind of the catalogue, a value the test can give, and the kind's unit.
+pub fn check_recorded(a: &Assessment) -> Result<(), Invalid> {
+    a.validate()?;
+    let kind = validate(&a.kind, a.value)?;
+    if a.unit != kind.unit {
+        return Err(Invalid {
+            field: "assessment.unit".into(),
+            problem: format!(
+                "{} is measured in {}, not {}",
+                kind.label_en, kind.unit, a.unit
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The phase's key (`start`, `midway`, `end`, `follow_up`).

@@ -389,7 +389,9 @@ impl CourseDoc {
             .exercises
             .values()
             .try_for_each(ProgramExercise::validate)?;
-        c.assessments.values().try_for_each(Assessment::validate)?;
+        c.assessments
+            .values()
+            .try_for_each(crate::assessment::check_recorded)?;
         Ok(c)
     }
 }
@@ -518,7 +520,7 @@ pub fn edit_program(
 
 /// Records an assessment on a course.
 pub fn put_assessment(doc: &mut Automerge, a: &Assessment, now: Millis) -> Result<(), SchemaError> {
-    a.validate()?;
+    crate::assessment::check_recorded(a)?;
     edit(doc, now, |tx| {
         let assessments = map_at(tx, &ROOT, "assessments")?;
         reconcile_prop(tx, &assessments, a.id.to_string().as_str(), a)?;
@@ -654,13 +656,7 @@ pub fn finish_session(
     note: Option<&str>,
     now: Millis,
 ) -> Result<(), SchemaError> {
-    if general_condition.is_some_and(|g| g > 5) {
-        return Err(Invalid {
-            field: "session.general_condition".into(),
-            problem: "must be 1–5".into(),
-        }
-        .into());
-    }
+    GENERAL_CONDITION.check(general_condition)?;
     edit(doc, now, |tx| {
         let s = session_obj(tx, session)?;
         reconcile_prop(tx, &s, "status", SessionStatus::Completed)?;

@@ -7,6 +7,8 @@
 //! - [`stats`]: per-exercise totals and trends from session logs;
 //! - [`assessment`]: the assessment catalogue (30-s chair stand, TUG, …) and its value ranges;
 //! - [`program`]: the program editor's save as the smallest set of edits;
+//! - [`rules`]: the rules that need a document's history (a course's first status, the
+//!   stale-revision guard), run by the device before writing and by admission;
 //! - [`auth`]: who may read and write which document;
 //! - [`api`]: the JSON messages of sign-in and errors;
 //! - [`admission`]: the server's check of incoming changes against schema and rights;
@@ -24,6 +26,7 @@ pub mod library;
 pub mod model;
 pub mod municipal;
 pub mod program;
+pub mod rules;
 pub mod schedule;
 pub mod stats;
 pub mod sync;

@@ -148,6 +148,21 @@ impl CourseStatus {
     pub fn parse(s: &str) -> Option<CourseStatus> {
         Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
+
+    /// The status a new course begins with: active from its start date on, planned before.
+    pub fn first(start: time::Date, today: time::Date) -> CourseStatus {
+        if today >= start {
+            CourseStatus::Active
+        } else {
+            CourseStatus::Planned
+        }
+    }
+
+    /// Whether a course may begin with this status: planned or active, never one that only a
+    /// course that ran can have (paused, completed, ended early).
+    pub fn may_begin(self) -> bool {
+        matches!(self, CourseStatus::Planned | CourseStatus::Active)
+    }
 }
 
 /// A training course (træningsforløb) for one citizen.
@@ -353,11 +368,60 @@ pub fn parse_date(s: &str) -> Result<time::Date, Invalid> {
     .map_err(|_| invalid("date", format!("'{s}' is not a date (YYYY-MM-DD)")))
 }
 
-fn check_scale(field: &str, v: Option<u8>, max: u8) -> Result<(), Invalid> {
-    match v {
-        Some(v) if v > max => Err(invalid(field, format!("must be 0–{max}, got {v}"))),
-        _ => Ok(()),
+/// A rating on a closed scale of whole numbers: the one definition the device's operations,
+/// the document writers and the server's admission all check a rating against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scale {
+    /// The field as an error names it (`session.general_condition`).
+    pub field: &'static str,
+    pub min: u8,
+    pub max: u8,
+}
+
+/// General condition / form of the day: 1 (poor) – 5 (very good).
+pub const GENERAL_CONDITION: Scale = Scale {
+    field: "session.general_condition",
+    min: 1,
+    max: 5,
+};
+/// Borg CR10 exertion: 0 (nothing at all) – 10 (maximal).
+pub const BORG: Scale = Scale {
+    field: "exercise.borg",
+    min: 0,
+    max: 10,
+};
+/// Pain on the numeric rating scale: 0 (none) – 10 (worst imaginable).
+pub const PAIN: Scale = Scale {
+    field: "exercise.pain",
+    min: 0,
+    max: 10,
+};
+
+impl Scale {
+    /// A rating not given is always fine; a given one must be on the scale.
+    pub fn check(self, rating: Option<u8>) -> Result<(), Invalid> {
+        match rating {
+            Some(v) if !(self.min..=self.max).contains(&v) => Err(invalid(
+                self.field,
+                format!("must be {}–{}, got {v}", self.min, self.max),
+            )),
+            _ => Ok(()),
+        }
     }
+}
+
+/// Whether `s` looks like a Danish CPR number (DDMMYY-SSSS, with or without the dash or
+/// spaces). Homerehab never stores one: a citizen is referred to by the municipality's own
+/// case number.
+pub fn looks_like_cpr(s: &str) -> bool {
+    let mut digits = 0;
+    for c in s.chars().filter(|c| !c.is_whitespace() && *c != '-') {
+        if !c.is_ascii_digit() {
+            return false;
+        }
+        digits += 1;
+    }
+    digits == 10
 }
 
 fn check_text(field: &str, s: &str, max: usize) -> Result<(), Invalid> {
@@ -373,7 +437,14 @@ impl Citizen {
             return Err(invalid("citizen.name", "is empty"));
         }
         check_text("citizen.name", &self.name, 200)?;
-        check_text("citizen.local_ref", &self.local_ref, 100)
+        check_text("citizen.local_ref", &self.local_ref, 100)?;
+        if looks_like_cpr(&self.local_ref) {
+            return Err(invalid(
+                "citizen.local_ref",
+                "looks like a CPR number: use the municipality's case number instead",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -567,8 +638,8 @@ impl SetLog {
 
 impl ExerciseLog {
     pub fn validate(&self) -> Result<(), Invalid> {
-        check_scale("exercise.borg", self.borg, 10)?;
-        check_scale("exercise.pain", self.pain, 10)?;
+        BORG.check(self.borg)?;
+        PAIN.check(self.pain)?;
         if self.sets.len() > MAX_SETS_PER_EXERCISE {
             return Err(invalid(
                 "exercise.sets",
@@ -628,7 +699,7 @@ impl SessionLog {
     }
 
     pub fn validate(&self) -> Result<(), Invalid> {
-        check_scale("session.general_condition", self.general_condition, 5)?;
+        GENERAL_CONDITION.check(self.general_condition)?;
         if let Some(end) = self.ended_at {
             if end < self.started_at {
                 return Err(invalid("session.ended_at", "is before the start"));
@@ -736,6 +807,45 @@ mod tests {
         e.borg = None;
         e.outcome = Some(ExerciseOutcome::Skipped);
         assert_eq!(e.validate().unwrap_err().field, "exercise.skip_reason");
+    }
+
+    #[test]
+    fn cpr_numbers_are_recognised_and_refused_as_a_citizens_reference() {
+        assert!(looks_like_cpr("010203-1234"));
+        assert!(looks_like_cpr("0102031234"));
+        assert!(looks_like_cpr(" 010203 1234 "));
+        assert!(!looks_like_cpr("TK-2026-0311"));
+        assert!(!looks_like_cpr("12345"));
+        assert!(!looks_like_cpr("01020312345"));
+        let mut c = Citizen {
+            id: CitizenId::new(),
+            name: "Bodil".into(),
+            local_ref: "SAG-2026-0042".into(),
+            address: None,
+            assigned: BTreeMap::new(),
+            active: true,
+        };
+        assert!(c.validate().is_ok());
+        c.local_ref = "010203-1234".into();
+        assert_eq!(c.validate().unwrap_err().field, "citizen.local_ref");
+    }
+
+    #[test]
+    fn ratings_are_on_their_scales() {
+        assert!(GENERAL_CONDITION.check(None).is_ok());
+        for ok in 1..=5 {
+            assert!(GENERAL_CONDITION.check(Some(ok)).is_ok());
+        }
+        for bad in [0, 6, 255] {
+            let e = GENERAL_CONDITION.check(Some(bad)).unwrap_err();
+            assert_eq!(e.field, "session.general_condition");
+            assert!(e.problem.contains("1–5"), "{e}");
+        }
+        assert!(BORG.check(Some(0)).is_ok() && BORG.check(Some(11)).is_err());
+        assert!(PAIN.check(Some(10)).is_ok() && PAIN.check(Some(11)).is_err());
+        let mut s = SessionLog::start(CourseId::new(), UserId::new(), None, 0);
+        s.general_condition = Some(0);
+        assert_eq!(s.validate().unwrap_err().field, "session.general_condition");
     }
 
     #[test]

@@ -4,9 +4,9 @@
 //! user and hands out a random 32-byte token (hex). Only the token's SHA-256 is stored, so a
 //! copy of the database does not hold usable tokens.
 
+use crate::api_error::ApiError;
 use crate::config::{Config, PasswordCost};
 use crate::error::{Error, Result};
-use crate::http::ApiError;
 use crate::store::{now_ms, Store, UserRecord};
 use argon2::password_hash::{self, Output, PasswordHash, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};

@@ -14,6 +14,7 @@
 //! | `GET /healthz`   | —                             | `ok` when the database answers  |
 //! | `GET /metrics`   | —                             | Prometheus text                 |
 
+use crate::api_error::ApiError;
 use crate::auth::{bearer, AuthService, Authenticated, LoginOutcome};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -32,9 +33,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{middleware, Json, Router};
-use homerehab_shared::auth::Principal;
-use homerehab_shared::model::Role;
-use homerehab_shared::sync::wire::{Limits, WireError};
+use homerehab_shared::auth::{Capability, Principal};
+use homerehab_shared::sync::wire::Limits;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
@@ -319,10 +319,16 @@ async fn store_media(
         Ok(s) => s.to_string(),
         Err(e) => return Err((e, Some(body))),
     };
-    let municipality = match (who.role, who.municipality_id) {
-        (Role::Therapist | Role::Admin, Some(m)) => m,
-        _ => {
-            let e = ApiError::Forbidden("only therapists and admins add media".into());
+    let municipality = match who
+        .municipality_id
+        .filter(|_| who.may(Capability::EditLibrary))
+    {
+        Some(m) => m,
+        None => {
+            let e = ApiError::Forbidden(format!(
+                "adding media needs the right to {}",
+                Capability::EditLibrary.as_str()
+            ));
             return Err((e, Some(body)));
         }
     };
@@ -429,113 +435,4 @@ async fn prometheus() -> Response {
         metrics::render(),
     )
         .into_response()
-}
-
-/// Every error a handler returns; answered as JSON `{"error": kind, "message": text}`.
-#[derive(Debug)]
-pub enum ApiError {
-    /// 400: the body is not valid JSON, not a sync message, or of another protocol version.
-    BadRequest { kind: &'static str, message: String },
-    /// 401: no token, an unknown or expired one, or a wrong password.
-    Unauthorized(&'static str),
-    /// 403: authenticated, but not allowed.
-    Forbidden(String),
-    /// 404: nothing there for this user.
-    NotFound(String),
-    /// 413: the body exceeds the limit, compressed or decompressed.
-    PayloadTooLarge(String),
-    /// 429: too many wrong passwords for this username; `Retry-After` says when to try again.
-    TooManyRequests { retry_after_s: u64 },
-    /// 503: every password worker is busy and the sign-in queue is full; `Retry-After: 1`.
-    Busy,
-    /// 500: logged here, never sent.
-    Internal(Error),
-}
-
-impl ApiError {
-    /// From a body extractor's rejection, keeping its 413.
-    fn body(status: StatusCode, message: String) -> ApiError {
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(message)
-        } else {
-            ApiError::BadRequest {
-                kind: "malformed",
-                message,
-            }
-        }
-    }
-}
-
-impl From<Error> for ApiError {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::Wire(WireError::Version(_)) => ApiError::BadRequest {
-                kind: "unsupported_protocol",
-                message: e.to_string(),
-            },
-            Error::Wire(WireError::TooLarge(_)) => ApiError::PayloadTooLarge(e.to_string()),
-            Error::Wire(_) => ApiError::BadRequest {
-                kind: "malformed",
-                message: e.to_string(),
-            },
-            Error::Invalid(message) => ApiError::BadRequest {
-                kind: "invalid",
-                message,
-            },
-            Error::ActorTaken | Error::ActorReserved => ApiError::Forbidden(e.to_string()),
-            Error::MediaTooLarge(_) => ApiError::PayloadTooLarge(e.to_string()),
-            Error::MediaMismatch => ApiError::BadRequest {
-                kind: "hash_mismatch",
-                message: e.to_string(),
-            },
-            e => ApiError::Internal(e),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, kind, message) = match self {
-            ApiError::BadRequest { kind, message } => (StatusCode::BAD_REQUEST, kind, message),
-            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.to_string()),
-            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m),
-            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
-            ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m),
-            ApiError::TooManyRequests { retry_after_s } => {
-                let body = Json(homerehab_shared::api::ErrorBody {
-                    error: "too_many_attempts".into(),
-                    message: format!(
-                        "too many wrong passwords; try again in {} minutes",
-                        retry_after_s.div_ceil(60)
-                    ),
-                });
-                let retry = [(header::RETRY_AFTER, retry_after_s.to_string())];
-                return (StatusCode::TOO_MANY_REQUESTS, retry, body).into_response();
-            }
-            ApiError::Busy => {
-                let body = Json(homerehab_shared::api::ErrorBody {
-                    error: "busy".into(),
-                    message: "the server is busy signing others in; try again in a moment".into(),
-                });
-                let retry = [(header::RETRY_AFTER, "1")];
-                return (StatusCode::SERVICE_UNAVAILABLE, retry, body).into_response();
-            }
-            ApiError::Internal(e) => {
-                tracing::error!(error = %e, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal server error".to_string(),
-                )
-            }
-        };
-        let body = Json(homerehab_shared::api::ErrorBody {
-            error: kind.to_string(),
-            message: message.to_string(),
-        });
-        if status == StatusCode::UNAUTHORIZED {
-            return (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response();
-        }
-        (status, body).into_response()
-    }
 }

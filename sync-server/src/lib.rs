@@ -4,8 +4,8 @@
 //! The deciding happens in `homerehab_shared` (`sync::serve_sync`, `admission`, `auth`); this
 //! crate does the I/O around it:
 //!
-//! - [`http`]: the axum API ([`http::app`], [`http::serve`]) and its one error type,
-//!   [`http::ApiError`];
+//! - [`http`]: the axum API ([`http::app`], [`http::serve`]);
+//! - [`api_error`]: [`api_error::ApiError`], what a handler or extractor answers on failure;
 //! - [`auth`]: argon2 logins, hashed bearer tokens, the [`auth::Authenticated`] extractor;
 //! - [`sync`]: `ServerStorage` over a [`store::Store`] with an LRU cache of loaded documents;
 //! - [`store`]: the [`store::Store`] trait and [`store::SqliteStore`], the only place with SQL;
@@ -28,6 +28,7 @@
 //! changes are quarantined, never applied; tokens and passwords are stored only hashed and
 //! never logged; one server process per database (the document cache is not shared).
 
+pub mod api_error;
 pub mod auth;
 pub mod config;
 pub mod error;

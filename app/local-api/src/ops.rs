@@ -417,13 +417,10 @@ fn outcome_out(o: ExerciseOutcome) -> api::Outcome {
     }
 }
 
-fn scale(what: &str, v: Option<u8>, min: u8, max: u8) -> Result<Option<u8>> {
-    match v {
-        Some(x) if !(min..=max).contains(&x) => {
-            Err(Error::invalid(format!("{what} must be {min}–{max}")))
-        }
-        _ => Ok(v),
-    }
+/// A rating checked against its scale (`homerehab_shared::model`: the server checks the same).
+fn scale(scale: model::Scale, v: Option<u8>) -> Result<Option<u8>> {
+    scale.check(v).map_err(|e| Error::invalid(e.to_string()))?;
+    Ok(v)
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
@@ -440,8 +437,8 @@ pub fn record_feedback(
     let fb = ExerciseFeedback {
         outcome: outcome_in(req.outcome),
         skip_reason: non_empty(req.skip_reason),
-        borg: scale("Borg", req.borg, 0, 10)?,
-        pain: scale("pain", req.pain, 0, 10)?,
+        borg: scale(model::BORG, req.borg)?,
+        pain: scale(model::PAIN, req.pain)?,
         note: non_empty(req.note),
     };
     let mut store = core.data()?;
@@ -460,7 +457,7 @@ pub fn finish_session(
     let close = homerehab_shared::model::SessionClose {
         course,
         session,
-        general_condition: scale("general condition", req.general_condition, 1, 5)?,
+        general_condition: scale(model::GENERAL_CONDITION, req.general_condition)?,
         note: non_empty(req.note),
     };
     let mut store = core.data()?;
@@ -541,12 +538,12 @@ mod tests {
 
     #[test]
     fn scales_refuse_values_out_of_range() {
-        assert_eq!(scale("pain", Some(10), 0, 10), Ok(Some(10)));
-        assert_eq!(scale("pain", None, 0, 10), Ok(None));
+        assert_eq!(scale(model::PAIN, Some(10)), Ok(Some(10)));
+        assert_eq!(scale(model::PAIN, None), Ok(None));
         assert_eq!(
-            scale("pain", Some(11), 0, 10).unwrap_err().kind(),
+            scale(model::PAIN, Some(11)).unwrap_err().kind(),
             api::ErrorKind::Invalid
         );
-        assert!(scale("general condition", Some(0), 1, 5).is_err());
+        assert!(scale(model::GENERAL_CONDITION, Some(0)).is_err());
     }
 }

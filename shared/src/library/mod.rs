@@ -25,7 +25,7 @@
 //! assert!(render_svg(&exercise.illustration).starts_with("<svg"));
 //! ```
 
-mod apply;
+pub mod apply;
 mod dosage;
 mod error;
 mod exercise;
@@ -37,7 +37,6 @@ mod svg;
 mod template;
 mod text;
 
-pub use apply::CourseDraft;
 pub use dosage::{Amount, Dosage, Side};
 pub use error::LibraryError;
 pub use exercise::{

@@ -327,7 +327,7 @@ fn reply_with(
     status: ReplyStatus,
     device_heads: &[Hash],
 ) -> Reply {
-    let changes = super::changes_since(doc, &from_hashes(device_heads));
+    let changes = super::changes::changes_since(doc, &from_hashes(device_heads));
     Reply {
         doc: id,
         status,

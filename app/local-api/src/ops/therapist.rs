@@ -22,7 +22,7 @@ use homerehab_shared::model::{
 };
 use homerehab_shared::municipal;
 use homerehab_shared::program::{self, EditedLine};
-use homerehab_shared::{assessment, caseload, schedule, stats};
+use homerehab_shared::{assessment, caseload, rules, schedule, stats};
 use std::collections::HashMap;
 
 /// Library hits answered per search; `total` says how many matched.
@@ -184,21 +184,12 @@ pub fn citizens(core: &Core) -> Result<Vec<api::CitizenView>> {
         .collect())
 }
 
-/// Whether `s` looks like a Danish CPR number (DDMMYY-SSSS), which must never be stored.
-fn looks_like_cpr(s: &str) -> bool {
-    let digits: String = s
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
-    digits.len() == 10 && digits.chars().all(|c| c.is_ascii_digit())
-}
-
 /// `POST /api/citizens`: puts a citizen on the signed-in user's team roster.
 pub fn create_citizen(core: &Core, req: api::NewCitizen) -> Result<api::CitizenView> {
     let mut store = core.data()?;
     let me = allowed(&store, Need::EditRoster)?;
     let local_ref = req.local_ref.trim().to_string();
-    if looks_like_cpr(&local_ref) {
+    if model::looks_like_cpr(&local_ref) {
         return Err(Error::invalid(
             "the reference looks like a CPR number: use the municipality's case number instead",
         ));
@@ -324,11 +315,7 @@ pub fn create_course(core: &Core, req: api::NewCourse) -> Result<api::CourseCrea
         }
     };
     let now = now_ms();
-    let status = if schedule::date_of(now) >= start {
-        CourseStatus::Active
-    } else {
-        CourseStatus::Planned
-    };
+    let status = CourseStatus::first(start, schedule::date_of(now));
     let course = Course {
         legal_basis: LegalBasis(req.legal_basis.trim().to_string()),
         planned_weeks: req.planned_weeks,
@@ -578,14 +565,8 @@ pub fn save_program(
     let library = core.library_in(&mut store)?;
     let doc = store.course_doc(id)?;
     course_of(&doc)?;
-    let current = doc.program.revision_list().len() as u32;
-    if req.based_on_revision != current {
-        return Err(Error::invalid(format!(
-            "the program was changed meanwhile (it is now revision {current}; you started from \
-             revision {}): reload it and make your changes again",
-            req.based_on_revision
-        )));
-    }
+    rules::check_based_on_latest(req.based_on_revision, &doc.program)
+        .map_err(|e| Error::invalid(e.problem))?;
     let mut edited = Vec::with_capacity(req.lines.len());
     for l in &req.lines {
         let line_id = l
@@ -902,14 +883,6 @@ pub fn overview(core: &Core) -> Result<api::TeamOverview> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cpr_numbers_are_recognised() {
-        assert!(looks_like_cpr("010203-1234"));
-        assert!(looks_like_cpr("0102031234"));
-        assert!(!looks_like_cpr("TK-2026-0311"));
-        assert!(!looks_like_cpr("12345"));
-    }
 
     #[test]
     fn tags_parse_or_say_what_is_allowed() {

@@ -1,0 +1,448 @@
+//! The server refuses what the device refuses: for every domain rule, one table of bad inputs,
+//! each run (a) the device's way — the rule function the operation calls, and the document
+//! writer of `shared::docs` — and refused there, and (b) written straight into a document
+//! (autosurgeon, past every check, as a modified or hostile device could) and offered to the
+//! server's admission — and refused there too, as invalid data, before anything is stored.
+//! One good input per rule passes both ways, so the refusals are the rule's and nothing else's.
+
+use automerge::{ActorId, Automerge, ObjId, ObjType, ReadDoc, ROOT};
+use autosurgeon::{reconcile_prop, Reconcile};
+use homerehab_shared::admission::{admit_or_refuse, AdmissionRefusal, Admitted, Rejection};
+use homerehab_shared::assessment;
+use homerehab_shared::auth::Principal;
+use homerehab_shared::docs::{
+    self, ExerciseFeedback, Header, ProgramDoc, ProgramEdit, SchemaError,
+};
+use homerehab_shared::ids::*;
+use homerehab_shared::model::*;
+use homerehab_shared::rules;
+use homerehab_shared::sync::raw_changes_since;
+use std::collections::{BTreeMap, HashSet};
+
+const NOW: Millis = 1_764_000_000_000;
+
+/// A team as the server holds it: a therapist's and an assistant's registered device, the
+/// roster with one citizen, a course with two program revisions, its session log with one
+/// session the assistant has begun.
+struct Team {
+    team: TeamId,
+    therapist: Principal,
+    assistant: Principal,
+    therapist_actor: ActorId,
+    /// The therapist's second device (a tablet beside the laptop), also registered.
+    therapist_tablet: ActorId,
+    assistant_actor: ActorId,
+    roster: (Header, Automerge),
+    course: (Header, Automerge),
+    log: (Header, Automerge),
+    session: SessionId,
+    /// The course document as it was after its first revision (a stale editor's view).
+    course_at_revision_1: Automerge,
+}
+
+fn principal(role: Role, team: TeamId) -> Principal {
+    Principal {
+        user_id: UserId::new(),
+        role,
+        team_id: team,
+        granted_teams: vec![],
+        municipality_id: Some(MunicipalityId::new()),
+    }
+}
+
+fn citizen(local_ref: &str) -> Citizen {
+    Citizen {
+        id: CitizenId::new(),
+        name: "Bodil Madsen".into(),
+        local_ref: local_ref.into(),
+        address: None,
+        assigned: BTreeMap::new(),
+        active: true,
+    }
+}
+
+fn line(exercise: &str, position: f64) -> ProgramEdit {
+    ProgramEdit::Upsert(ProgramExercise::new(
+        exercise,
+        position,
+        Dosage::reps(3, 10),
+    ))
+}
+
+impl Team {
+    fn new() -> Team {
+        let team = TeamId::new();
+        let therapist = principal(Role::Therapist, team);
+        let assistant = principal(Role::Assistant, team);
+        let (therapist_actor, assistant_actor) = (ActorId::random(), ActorId::random());
+        let course_id = CourseId::new();
+
+        let header = Header::roster(team);
+        let mut roster = docs::genesis(&header).with_actor(therapist_actor.clone());
+        docs::put_citizen(&mut roster, &citizen("SAG-2026-0042"), NOW).unwrap();
+        let roster = (header, roster);
+
+        let header = Header::course(team, course_id);
+        let mut course = docs::genesis(&header).with_actor(therapist_actor.clone());
+        let record = Course {
+            id: course_id,
+            status: CourseStatus::Active,
+            ..Course::new(CitizenId::new(), team, therapist.user_id, "2026-11-02", NOW)
+        };
+        docs::put_course(&mut course, &record, NOW).unwrap();
+        let by = therapist.user_id;
+        docs::edit_program(&mut course, &[line("sit-to-stand", 1.0)], by, "1", NOW).unwrap();
+        let course_at_revision_1 = course.fork();
+        docs::edit_program(&mut course, &[line("wall-push-up", 2.0)], by, "2", NOW + 1).unwrap();
+        let course = (header, course);
+
+        let header = Header::session_log(team, course_id);
+        let mut log = docs::genesis(&header).with_actor(assistant_actor.clone());
+        let session = SessionLog::start(course_id, assistant.user_id, None, NOW);
+        docs::put_session(&mut log, &session, NOW).unwrap();
+        let log = (header, log);
+
+        Team {
+            team,
+            therapist,
+            assistant,
+            therapist_actor,
+            therapist_tablet: ActorId::random(),
+            assistant_actor,
+            roster,
+            course,
+            log,
+            session: session.id,
+            course_at_revision_1,
+        }
+    }
+
+    /// A device's copy of a stored document, writing as the user's registered device.
+    fn device_copy(&self, stored: &Automerge, who: &Principal) -> Automerge {
+        stored.fork().with_actor(self.actor_of(who))
+    }
+
+    fn actor_of(&self, who: &Principal) -> ActorId {
+        if who.role == Role::Assistant {
+            self.assistant_actor.clone()
+        } else {
+            self.therapist_actor.clone()
+        }
+    }
+
+    /// Offers what `edited` has beyond `stored` (None: a new document, sent whole) to
+    /// admission as `who`'s device.
+    fn offer(
+        &self,
+        header: &Header,
+        stored: Option<&Automerge>,
+        edited: &Automerge,
+        who: &Principal,
+    ) -> Result<Admitted, AdmissionRefusal> {
+        let since = stored.map(|s| s.get_heads()).unwrap_or_default();
+        let mut actors: HashSet<ActorId> = [self.actor_of(who)].into_iter().collect();
+        if who.role == Role::Therapist {
+            actors.insert(self.therapist_tablet.clone());
+        }
+        admit_or_refuse(
+            header.id,
+            stored,
+            &raw_changes_since(edited, &since),
+            &edited.get_heads(),
+            who,
+            &actors,
+        )
+    }
+}
+
+/// Writes `value` at `path` + `key` of `doc` in one change, with no check at all: what a
+/// device that skipped the app's rules could send.
+fn craft<T: Reconcile>(doc: &mut Automerge, path: &[&str], key: &str, value: &T) {
+    let mut tx = doc.transaction();
+    let mut obj: ObjId = ROOT;
+    for step in path {
+        obj = match tx.get(&obj, *step).unwrap() {
+            Some((automerge::Value::Object(ObjType::Map), id)) => id,
+            other => panic!("no map at {step}: {other:?}"),
+        };
+    }
+    reconcile_prop(&mut tx, &obj, key, value).unwrap();
+    tx.commit();
+}
+
+/// The refusal is admission's "invalid data" for `field`, kept as the writer's own mistake.
+fn assert_refused_as_invalid(outcome: Result<Admitted, AdmissionRefusal>, field: &str, case: &str) {
+    let refusal = outcome.err().unwrap_or_else(|| panic!("{case}: admitted"));
+    match &*refusal.rejection {
+        Rejection::Schema(SchemaError::Invalid(invalid)) => {
+            assert_eq!(invalid.field, field, "{case}: {invalid}")
+        }
+        other => panic!("{case}: refused for another reason: {other}"),
+    }
+    assert!(refusal.from_writer, "{case}");
+}
+
+fn assert_invalid<T: std::fmt::Debug>(
+    result: Result<T, impl Into<SchemaError>>,
+    field: &str,
+    case: &str,
+) {
+    match result.map_err(Into::into) {
+        Err(SchemaError::Invalid(invalid)) => assert_eq!(invalid.field, field, "{case}"),
+        other => panic!("{case}: the device's way did not refuse it: {other:?}"),
+    }
+}
+
+#[test]
+fn general_condition_off_its_scale_is_refused_on_both_sides() {
+    let t = Team::new();
+    let (header, stored) = &t.log;
+    for (condition, bad) in [(0u8, true), (6, true), (255, true), (4, false)] {
+        let case = format!("general condition {condition}");
+        // (a) The device: the scale the operation checks, and the document writer.
+        assert_eq!(
+            GENERAL_CONDITION.check(Some(condition)).is_err(),
+            bad,
+            "{case}"
+        );
+        let mut device = t.device_copy(stored, &t.assistant);
+        let written = docs::finish_session(&mut device, t.session, Some(condition), None, NOW);
+        if bad {
+            assert_invalid(written, "session.general_condition", &case);
+        } else {
+            written.unwrap();
+            assert!(
+                t.offer(header, Some(stored), &device, &t.assistant).is_ok(),
+                "{case}"
+            );
+        }
+        // (b) Written past every check, offered to the server.
+        let mut crafted = t.device_copy(stored, &t.assistant);
+        let session = t.session.to_string();
+        craft(
+            &mut crafted,
+            &["sessions", &session],
+            "general_condition",
+            &Some(condition),
+        );
+        let outcome = t.offer(header, Some(stored), &crafted, &t.assistant);
+        if bad {
+            assert_refused_as_invalid(outcome, "session.general_condition", &case);
+        } else {
+            assert!(outcome.is_ok(), "{case}");
+        }
+    }
+}
+
+#[test]
+fn borg_and_pain_off_their_scales_are_refused_on_both_sides() {
+    let t = Team::new();
+    let (header, stored) = &t.log;
+    let line = ProgramExerciseId::new();
+    for (scale, borg, pain, bad) in [
+        (BORG, Some(11u8), None, true),
+        (BORG, Some(255), None, true),
+        (PAIN, None, Some(11u8), true),
+        (PAIN, None, Some(200), true),
+        (PAIN, Some(10), Some(10), false),
+    ] {
+        let case = format!("{}: borg {borg:?}, pain {pain:?}", scale.field);
+        assert_eq!(
+            BORG.check(borg).is_err() || PAIN.check(pain).is_err(),
+            bad,
+            "{case}"
+        );
+        let feedback = ExerciseFeedback {
+            outcome: ExerciseOutcome::Done,
+            skip_reason: None,
+            borg,
+            pain,
+            note: None,
+        };
+        let mut device = t.device_copy(stored, &t.assistant);
+        let written =
+            docs::record_feedback(&mut device, t.session, line, "sit-to-stand", &feedback, NOW);
+        if bad {
+            assert_invalid(written, scale.field, &case);
+        } else {
+            written.unwrap();
+        }
+        let exercise = ExerciseLog {
+            program_exercise_id: line,
+            exercise_ref: "sit-to-stand".into(),
+            outcome: Some(ExerciseOutcome::Done),
+            skip_reason: None,
+            sets: vec![],
+            borg,
+            pain,
+            note: None,
+        };
+        let mut crafted = t.device_copy(stored, &t.assistant);
+        let session = t.session.to_string();
+        craft(
+            &mut crafted,
+            &["sessions", &session, "exercises"],
+            &line.to_string(),
+            &exercise,
+        );
+        let outcome = t.offer(header, Some(stored), &crafted, &t.assistant);
+        if bad {
+            assert_refused_as_invalid(outcome, scale.field, &case);
+        } else {
+            assert!(outcome.is_ok(), "{case}");
+        }
+    }
+}
+
+#[test]
+fn a_cpr_number_as_a_citizens_reference_is_refused_on_both_sides() {
+    let t = Team::new();
+    let (header, stored) = &t.roster;
+    for (local_ref, bad) in [
+        ("010203-1234", true),
+        ("0102031234", true),
+        ("010203 1234", true),
+        ("SAG-2026-0043", false),
+    ] {
+        let c = citizen(local_ref);
+        assert_eq!(looks_like_cpr(local_ref), bad, "{local_ref}");
+        let mut device = t.device_copy(stored, &t.therapist);
+        let written = docs::put_citizen(&mut device, &c, NOW);
+        if bad {
+            assert_invalid(written, "citizen.local_ref", local_ref);
+        } else {
+            written.unwrap();
+        }
+        let mut crafted = t.device_copy(stored, &t.therapist);
+        craft(&mut crafted, &["citizens"], &c.id.to_string(), &c);
+        let outcome = t.offer(header, Some(stored), &crafted, &t.therapist);
+        if bad {
+            assert_refused_as_invalid(outcome, "citizen.local_ref", local_ref);
+        } else {
+            assert!(outcome.is_ok(), "{local_ref}");
+        }
+    }
+}
+
+#[test]
+fn an_assessment_the_test_cannot_give_is_refused_on_both_sides() {
+    let t = Team::new();
+    let (header, stored) = &t.course;
+    for (kind, value, unit, field) in [
+        ("chair_stand_30s", 12.5, "reps", Some("assessment.value")),
+        ("sppb", 13.0, "points", Some("assessment.value")),
+        ("who5", -4.0, "points", Some("assessment.value")),
+        ("eq5d", 0.7, "", Some("assessment.kind")),
+        ("grip_strength", 30.0, "lb", Some("assessment.unit")),
+        ("timed_up_and_go", 14.2, "s", None),
+    ] {
+        let case = format!("{kind} {value} {unit}");
+        let a = Assessment {
+            id: AssessmentId::new(),
+            kind: kind.into(),
+            value,
+            unit: unit.into(),
+            date: "2026-11-20".into(),
+            phase: AssessmentPhase::Start,
+            by: t.therapist.user_id,
+            note: None,
+        };
+        let mut device = t.device_copy(stored, &t.therapist);
+        let written = docs::put_assessment(&mut device, &a, NOW);
+        match field {
+            Some(field) => {
+                assert!(assessment::check_recorded(&a).is_err(), "{case}");
+                assert_invalid(written, field, &case);
+            }
+            None => written.unwrap(),
+        }
+        let mut crafted = t.device_copy(stored, &t.therapist);
+        craft(&mut crafted, &["assessments"], &a.id.to_string(), &a);
+        let outcome = t.offer(header, Some(stored), &crafted, &t.therapist);
+        match field {
+            Some(field) => assert_refused_as_invalid(outcome, field, &case),
+            None => assert!(outcome.is_ok(), "{case}"),
+        }
+    }
+}
+
+#[test]
+fn a_course_that_begins_paused_completed_or_ended_is_refused_on_both_sides() {
+    let t = Team::new();
+    let today = schedule_date(NOW);
+    for (status, bad) in [
+        (CourseStatus::Paused, true),
+        (CourseStatus::Completed, true),
+        (CourseStatus::EndedEarly, true),
+        (CourseStatus::Planned, false),
+        (CourseStatus::Active, false),
+    ] {
+        let case = format!("begins {status:?}");
+        let course = Course {
+            status,
+            status_reason: Some("Borgeren ønskede at stoppe".into()),
+            ..Course::new(
+                CitizenId::new(),
+                t.team,
+                t.therapist.user_id,
+                "2026-11-02",
+                NOW,
+            )
+        };
+        // (a) The device picks the first status by the rule, and checks it.
+        assert!(CourseStatus::first(parse_date("2026-11-02").unwrap(), today).may_begin());
+        assert_eq!(
+            rules::check_course_begins(None, Some(&course)).is_err(),
+            bad,
+            "{case}"
+        );
+        // (b) A new course document with that record, sent whole.
+        let header = Header::course(t.team, course.id);
+        let mut crafted = docs::genesis(&header).with_actor(t.therapist_actor.clone());
+        craft(&mut crafted, &[], "course", &Some(course.clone()));
+        let outcome = t.offer(&header, None, &crafted, &t.therapist);
+        if bad {
+            assert_refused_as_invalid(outcome, "course.status", &case);
+        } else {
+            assert!(outcome.is_ok(), "{case}: {:?}", outcome.err());
+        }
+    }
+}
+
+fn schedule_date(at: Millis) -> time::Date {
+    homerehab_shared::schedule::date_of(at)
+}
+
+#[test]
+fn a_program_revision_made_on_an_older_revision_is_refused_on_both_sides() {
+    let t = Team::new();
+    let (header, stored) = &t.course;
+    let genesis = docs::genesis(header);
+    // (the program the device edited, the revision its editor started from, refused?)
+    for (base, based_on, bad) in [
+        (&genesis, 0u32, true),
+        (&t.course_at_revision_1, 1, true),
+        (stored, 2, false),
+    ] {
+        let case = format!("based on revision {based_on}");
+        // (a) The device: the editor's save is checked against the program it holds now.
+        let program: ProgramDoc =
+            autosurgeon::hydrate_prop(stored, ROOT, "program").expect("a program");
+        assert_eq!(
+            rules::check_based_on_latest(based_on, &program).is_err(),
+            bad,
+            "{case}"
+        );
+        // (b) A revision written with `shared::docs` on that older program (on the therapist's
+        // other device, which had not synced since), offered.
+        let mut device = base.fork().with_actor(t.therapist_tablet.clone());
+        let edits = [line("step-ups", 3.0)];
+        docs::edit_program(&mut device, &edits, t.therapist.user_id, "ny", NOW + 10).unwrap();
+        let outcome = t.offer(header, Some(stored), &device, &t.therapist);
+        if bad {
+            assert_refused_as_invalid(outcome, "program.revision", &case);
+        } else {
+            assert!(outcome.is_ok(), "{case}: {:?}", outcome.err());
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! What the rest of the server sees of storage: the [`Store`] trait and the records it takes
+//! and gives. Apart from `store.rs` so that the implementation ([`super::sqlite`]) depends on
+//! it without `store.rs` and `sqlite.rs` depending on each other.
+
+use crate::config::QuarantineLimits;
+use crate::error::Result;
+use automerge::{ActorId, Automerge};
+use homerehab_shared::auth::Principal;
+use homerehab_shared::docs::Header;
+use homerehab_shared::ids::{DocumentId, MunicipalityId, TeamId, UserId};
+use homerehab_shared::model::{Millis, Role, User};
+use homerehab_shared::sync::{Hash, Quarantine};
+use std::collections::HashSet;
+
+/// A user to create. `password_hash` is an argon2 PHC string (see [`crate::auth::Passwords`]).
+#[derive(Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub team_id: TeamId,
+    pub granted_teams: Vec<TeamId>,
+}
+
+/// A user as stored: the domain user plus the password hash that never leaves the server.
+#[derive(Clone)]
+pub struct UserRecord {
+    pub user: User,
+    pub password_hash: String,
+}
+
+// By hand so the password hash never reaches a log line.
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserRecord {
+    pub fn principal(&self) -> Principal {
+        Principal::from(&self.user)
+    }
+}
+
+/// How a document is laid out on disk; for tests and diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DocumentFootprint {
+    pub snapshot_bytes: usize,
+    pub incremental_bytes: usize,
+    pub chunks: usize,
+}
+
+/// Everything the server keeps. Methods take `&self`: implementations synchronise inside
+/// (a connection mutex for SQLite, a pool for a server database). All methods block.
+pub trait Store: Send + Sync + 'static {
+    /// Whether the database answers.
+    fn ping(&self) -> Result<()>;
+
+    fn ensure_municipality(&self, name: &str) -> Result<MunicipalityId>;
+    /// The team of that name in the municipality, created if absent.
+    fn ensure_team(&self, municipality: MunicipalityId, name: &str) -> Result<TeamId>;
+    /// A team by id or by (unique) name.
+    fn find_team(&self, id_or_name: &str) -> Result<Option<TeamId>>;
+    /// A team's name and members (its own users and those granted it), so devices can name
+    /// colleagues offline.
+    fn team_info(&self, team: TeamId) -> Result<Option<homerehab_shared::api::TeamInfo>>;
+
+    /// Fails with [`crate::Error::AlreadyExists`] when the username is taken.
+    fn create_user(&self, user: &NewUser) -> Result<UserId>;
+    fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>>;
+
+    /// Binds a device's Automerge actor id to `user`; idempotent for the same user, refused
+    /// with [`crate::Error::ActorTaken`] when another user holds it and with
+    /// [`crate::Error::ActorReserved`] for the server's actor or a document's genesis actor.
+    fn register_actor(&self, user: UserId, actor: &ActorId) -> Result<()>;
+    fn actors_of(&self, user: UserId) -> Result<HashSet<ActorId>>;
+
+    /// Stores a session token (by its SHA-256 only) and drops expired ones.
+    fn insert_token(
+        &self,
+        token_hash: &[u8; 32],
+        user: UserId,
+        expires_at: Millis,
+        now: Millis,
+    ) -> Result<()>;
+    /// The user holding a token and the token's expiry, expired or not.
+    fn user_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<(UserRecord, Millis)>>;
+    fn delete_token(&self, token_hash: &[u8; 32]) -> Result<()>;
+
+    /// Header and stored heads of every document of these teams, without loading any.
+    fn document_heads(&self, teams: &[TeamId]) -> Result<Vec<(Header, Vec<Hash>)>>;
+    /// Header and stored heads of these documents (those stored), without loading any: the
+    /// documents wider than a team, like a municipality's library.
+    fn document_heads_by_id(&self, ids: &[DocumentId]) -> Result<Vec<(Header, Vec<Hash>)>>;
+    fn document_header(&self, id: DocumentId) -> Result<Option<Header>>;
+    /// Snapshot plus incremental chunks, loaded into one document.
+    fn load_document(&self, id: DocumentId) -> Result<Option<Automerge>>;
+    /// Durably stores `doc` (new, or an existing one grown by `new_changes`), compacting when
+    /// the chunks outweigh the snapshot. Returns only after the data is committed.
+    fn commit_document(&self, header: &Header, doc: &Automerge, new_changes: &[u8]) -> Result<()> {
+        self.commit_documents(&[DocumentCommit {
+            header,
+            doc,
+            new_changes,
+        }])
+    }
+    /// Like [`Store::commit_document`] for several documents, in one transaction.
+    fn commit_documents(&self, batch: &[DocumentCommit<'_>]) -> Result<()>;
+    fn document_footprint(&self, id: DocumentId) -> Result<Option<DocumentFootprint>>;
+    /// Keeps refused changes (once per document, user and bytes) unless that would take the
+    /// user's or the document's quarantine past `limits`.
+    fn quarantine(
+        &self,
+        doc: DocumentId,
+        user: UserId,
+        bytes: &[u8],
+        reason: &str,
+        limits: &QuarantineLimits,
+    ) -> Result<Quarantine>;
+    /// Number of quarantined change sets of a document.
+    fn quarantined(&self, doc: DocumentId) -> Result<usize>;
+    /// What is in quarantine (without the bytes), newest first.
+    fn quarantine_list(&self, scope: &QuarantineScope) -> Result<Vec<QuarantineEntry>>;
+    /// Deletes what `scope` selects (everything when it selects nothing); returns how many.
+    fn quarantine_purge(&self, scope: &QuarantineScope) -> Result<usize>;
+
+    /// Records that a municipality holds a photo or video (idempotent).
+    fn record_media(&self, media: &MediaRecord) -> Result<()>;
+    /// The media record, if this municipality uploaded these bytes.
+    fn media_of(&self, sha256: &str, municipality: MunicipalityId) -> Result<Option<MediaRecord>>;
+}
+
+/// Which quarantined change sets an admin means; nothing set means all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QuarantineScope {
+    pub doc: Option<DocumentId>,
+    pub user: Option<UserId>,
+}
+
+/// One kept change set, described.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuarantineEntry {
+    pub id: i64,
+    pub doc: DocumentId,
+    pub user: UserId,
+    pub bytes: u64,
+    pub reason: String,
+    pub at: Millis,
+}
+
+/// A photo or video a municipality uploaded; the bytes are a file named by `sha256`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaRecord {
+    /// Lowercase hex.
+    pub sha256: String,
+    pub municipality: MunicipalityId,
+    pub byte_size: u64,
+    pub content_type: String,
+    pub uploaded_by: UserId,
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+/// One document to store (see [`Store::commit_documents`]).
+pub struct DocumentCommit<'a> {
+    pub header: &'a Header,
+    pub doc: &'a Automerge,
+    pub new_changes: &'a [u8],
+}
