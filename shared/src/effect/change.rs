@@ -244,6 +244,69 @@ pub fn against_norm(
     })
 }
 
+/// A published cut-off that is not an age/sex norm: a result on its worse side is a warning
+/// sign (domain.md §2 gives these for TUG, gait speed and WHO-5).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CutOff {
+    pub test: String,
+    /// Results strictly worse than this are flagged (above it for TUG, below it otherwise).
+    pub value: f64,
+    pub meaning_da: String,
+    pub meaning_en: String,
+    pub source: String,
+}
+
+pub fn default_cut_offs() -> Vec<CutOff> {
+    let cut = |test: &str, value, da: &str, en: &str, source: &str| CutOff {
+        test: test.into(),
+        value,
+        meaning_da: da.into(),
+        meaning_en: en.into(),
+        source: source.into(),
+    };
+    vec![
+        cut(
+            "timed_up_and_go",
+            12.0,
+            "Over 12 s: nedsat mobilitet og faldrisiko",
+            "Above 12 s: mobility problems and fall risk",
+            "Above 12–14 s (Minerva glossary; domain.md §2 [36]); the lower end is used",
+        ),
+        cut(
+            "gait_speed_4m",
+            0.76,
+            "Under 0,76 m/s: øget faldrisiko",
+            "Under 0.76 m/s: discriminates fallers",
+            "Self-selected gait speed under 0.76 m/s (PMC4912425; domain.md §2 [38])",
+        ),
+        cut(
+            "who5",
+            52.0,
+            "Under 52 (råscore under 13): lav trivsel, overvej screening for depression",
+            "Under 52 (raw under 13): poor wellbeing, consider screening for depression",
+            "Raw score under 13 (WHO-5 scoring guidance; domain.md §2 [46])",
+        ),
+    ]
+}
+
+/// The cut-offs `value` lies on the worse side of (direction from the assessment catalogue).
+pub fn beyond_cut_offs<'a>(test: &str, value: f64, cut_offs: &'a [CutOff]) -> Vec<&'a CutOff> {
+    let Some(kind) = kind_of(test) else {
+        return Vec::new();
+    };
+    cut_offs
+        .iter()
+        .filter(|c| {
+            c.test == test
+                && if kind.higher_is_better {
+                    value < c.value
+                } else {
+                    value > c.value
+                }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,5 +424,19 @@ mod tests {
         assert!(against_norm("chair_stand_30s", 15.0, 1950, Sex::Male, 2026, &n, &t).is_none());
         assert!(against_norm("timed_up_and_go", 9.0, 1950, Sex::Female, 2026, &n, &t).is_none());
         assert!(against_norm("chair_stand_30s", 15.0, 2030, Sex::Female, 2026, &n, &t).is_none());
+    }
+
+    #[test]
+    fn results_beyond_a_published_cut_off_are_flagged() {
+        let c = default_cut_offs();
+        assert!(c.iter().all(|c| kind_of(&c.test).is_some()));
+        assert_eq!(beyond_cut_offs("timed_up_and_go", 12.5, &c).len(), 1);
+        assert!(beyond_cut_offs("timed_up_and_go", 12.0, &c).is_empty());
+        assert_eq!(beyond_cut_offs("gait_speed_4m", 0.75, &c).len(), 1);
+        assert!(beyond_cut_offs("gait_speed_4m", 0.76, &c).is_empty());
+        assert_eq!(beyond_cut_offs("who5", 48.0, &c)[0].value, 52.0);
+        assert!(beyond_cut_offs("who5", 52.0, &c).is_empty());
+        assert!(beyond_cut_offs("chair_stand_30s", 3.0, &c).is_empty());
+        assert!(beyond_cut_offs("eq5d", 0.1, &c).is_empty());
     }
 }

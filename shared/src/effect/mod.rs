@@ -1,7 +1,8 @@
 //! Effect measurement (issue #11): the pure rules that turn a course's ordinary records into
 //! evidence. No I/O, no storage, no UI; the device and the server both call these.
 //!
-//! - [`change`]: meaningful-change values per test, the judgement start → end, age/sex norms;
+//! - [`change`]: meaningful-change values per test, the judgement start → end, age/sex norms
+//!   and published cut-offs;
 //! - [`who5`]: the WHO-5 items (Danish and English) and their score;
 //! - [`plan`]: a course's test plan and which tests are due or missing;
 //! - [`goals`]: goal attainment at the end of a course;
