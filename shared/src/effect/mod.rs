@@ -9,6 +9,7 @@
 //! - [`care_time`]: granted home-care minutes before and after a course, and its follow-ups;
 //! - [`import`]: parsing and planning an import of care-time grants from a CSV file;
 //! - [`screening`]: inclusion criteria and the outcome of a referral's screening.
+//! - [`summary`]: a course's tests paired start → end, judged and placed against norms.
 //!
 //! Dates in the data types are `time::Date`, serialised as ISO `YYYY-MM-DD` strings like the
 //! rest of the model.
@@ -19,6 +20,7 @@ pub mod goals;
 pub mod import;
 pub mod plan;
 pub mod screening;
+pub mod summary;
 pub mod who5;
 
 /// Why an effect rule could not give an answer.
