@@ -2,17 +2,21 @@
 //! raw sum 0–25, × 4 gives 0–100 (domain.md §2 [46]). Developed at the Psychiatric Centre
 //! North Zealand, Hillerød, Denmark (domain.md §2 [47]).
 //!
-//! Wording: the Danish text is the Psychiatric Centre North Zealand's Danish version
-//! ("WHO-5 Trivselsindeks"), the English the WHO's 1998 version, as published on the centre's
-//! WHO-5 pages. Terms of use: the WHO-5 is free to use without permission or fee, citing the
-//! source ("kan frit anvendes til måling af trivsel", vidensportal.dk; "gratis og krever ingen
-//! tillatelse", psyktestbarn.r-bup.no); the wording must not be changed. The UI shows the
-//! attribution [`ATTRIBUTION`] with the questionnaire.
+//! Wording: the Danish text is the Danish version ("WHO-5 Trivselsindeks") as KL's FHIR
+//! questionnaire for care records has it (items "I de sidste 2 uger …", answers "Hele tiden" …
+//! "På intet tidspunkt"); the English is the WHO's 1998 version. The wording must not be changed.
+//!
+//! Terms of use (domain.md does not state them): Danish sources say it "kan frit anvendes til
+//! måling af trivsel" with the source given (vidensportal.dk, the Psychiatric Centre North
+//! Zealand); the WHO's own publication of the WHO-5 is cited as CC BY-NC-SA 3.0 IGO. Use in a
+//! municipality's own care is within both; whether the "NC" term touches a sold product must be
+//! checked before release. The UI shows [`ATTRIBUTION`] with the questionnaire.
 
 use serde::{Deserialize, Serialize};
 
 /// Shown with the questionnaire.
-pub const ATTRIBUTION: &str = "WHO-5 Well-being Index © Psychiatric Centre North Zealand (Psykiatrisk Center Nordsjælland), 1998. Free to use.";
+pub const ATTRIBUTION: &str =
+    "WHO-5 Trivselsindeks / WHO-5 Well-being Index (WHO, 1998; Psykiatrisk Center Nordsjælland).";
 
 /// The lead-in before every statement.
 pub const LEAD_DA: &str = "I de sidste 2 uger …";
@@ -37,7 +41,7 @@ pub const ITEMS: [(&str, &str); 5] = [
         "… I woke up feeling fresh and rested",
     ),
     (
-        "… har min dagligdag været fyldt med ting, der interesserer mig",
+        "… har min dagligdag været fyldt med ting der interesserer mig",
         "… my daily life has been filled with things that interest me",
     ),
 ];
