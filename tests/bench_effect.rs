@@ -8,8 +8,73 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use std::time::Instant;
 
-use homerehab_shared::effect::care_time::CareGrant;
+use homerehab_shared::effect::care_time::{care_time_change, CareGrant, FollowUpOffsets};
+use homerehab_shared::effect::change::{default_changes, default_norms, Sex};
 use homerehab_shared::effect::import::{parse_care_time_csv, plan_import, ImportChoice};
+use homerehab_shared::effect::plan::TestPlan;
+use homerehab_shared::effect::summary::{test_outcomes, NormSubject};
+use homerehab_shared::ids::{AssessmentId, UserId};
+use homerehab_shared::model::{Assessment, AssessmentPhase};
+
+/// The rules' part of opening a course's effect summary (no storage): six tests with start,
+/// mid and end results, 40 care-time grants, baseline and both follow-ups. Mean µs per summary.
+fn summary_rules_us() -> f64 {
+    let tests = [
+        "chair_stand_30s",
+        "timed_up_and_go",
+        "gait_speed_4m",
+        "sppb",
+        "grip_strength",
+        "who5",
+    ];
+    let mut assessments = Vec::new();
+    for (i, t) in tests.iter().enumerate() {
+        for (phase, date) in [
+            (AssessmentPhase::Start, "2026-01-06"),
+            (AssessmentPhase::Midway, "2026-02-17"),
+            (AssessmentPhase::End, "2026-03-26"),
+        ] {
+            assessments.push(Assessment {
+                id: AssessmentId::new(),
+                kind: (*t).into(),
+                value: 5.0 + i as f64,
+                unit: String::new(),
+                date: date.into(),
+                phase,
+                by: UserId::new(),
+                note: None,
+            });
+        }
+    }
+    let base = time::macros::date!(2024 - 01 - 01);
+    let grants: Vec<CareGrant> = (0..40)
+        .map(|i| CareGrant {
+            effective: base + time::Duration::days(i * 30),
+            minutes_per_week: 300 + (i as u32 * 7) % 120,
+            service_code: Some(["1.1", "2.1"][i as usize % 2].into()),
+        })
+        .collect();
+    let (plan, table, norms) = (TestPlan::default_plan(), default_changes(), default_norms());
+    let subject = Some(NormSubject {
+        birth_year: 1946,
+        sex: Sex::Female,
+    });
+    let (start, end, today) = (
+        time::macros::date!(2026 - 01 - 05),
+        time::macros::date!(2026 - 03 - 29),
+        time::macros::date!(2027 - 04 - 01),
+    );
+    let rounds = 10_000;
+    let t = Instant::now();
+    let mut judged = 0;
+    for _ in 0..rounds {
+        let o = test_outcomes(&assessments, &plan, &table, &norms, subject);
+        let c = care_time_change(&grants, start, end, &FollowUpOffsets::default(), today);
+        judged += o.len() + c.follow_ups.len();
+    }
+    assert_eq!(judged, rounds * 8);
+    t.elapsed().as_secs_f64() * 1e6 / rounds as f64
+}
 
 /// Peak resident memory of this process, in MiB.
 fn peak_rss_mib() -> f64 {
@@ -102,6 +167,8 @@ fn main() {
         plan.bad.len(),
         plan.duplicates.len()
     );
+    let summary_us = summary_rules_us();
+    println!("a course's effect summary, rules only (6 tests, 40 grants): {summary_us:.1} µs");
     println!("peak RSS {peak:.1} MiB (before parsing, with the file and the stored grants in memory: {before:.1} MiB)");
     println!(
         "{}",
@@ -116,6 +183,7 @@ fn main() {
             "new": plan.new.len(),
             "already_present": plan.already_present.len(),
             "bad": plan.bad.len(),
+            "summary_rules_us": summary_us,
         })
     );
 }
