@@ -63,7 +63,8 @@ pub struct CareTimeChange {
 }
 
 /// Baseline (in force on the course's start date) and each follow-up (in force on course end
-/// + offset) as known on `today`.
+/// + offset) as known on `today`. `course_end` is the course's last day, or the day it ended
+/// early.
 pub fn care_time_change(
     grants: &[CareGrant],
     course_start: Date,

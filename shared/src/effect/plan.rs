@@ -66,7 +66,8 @@ pub struct DueTest {
 
 /// The week (first and last day) in which a phase's tests are due. Start: days 1–7; end: the
 /// last 7 days of the planned weeks; mid: the week holding the course's midpoint. A course of
-/// 0 weeks is treated as 1.
+/// 0 weeks is treated as 1. Follow-up tests are not part of a course's plan; they are given the
+/// start week only so the function is total.
 pub fn window(course_start: Date, planned_weeks: u32, phase: AssessmentPhase) -> (Date, Date) {
     let weeks = i64::from(planned_weeks.max(1));
     let first_day_of_week = match phase {
