@@ -62,9 +62,9 @@ pub struct CareTimeChange {
     pub follow_ups: Vec<FollowUp>,
 }
 
-/// Baseline (in force on the course's start date) and each follow-up (in force on course end
-/// + offset) as known on `today`. `course_end` is the course's last day, or the day it ended
-/// early.
+/// Baseline (in force on the course's start date) and each follow-up (in force `offset` days
+/// after `course_end`) as known on `today`. `course_end` is the course's last day, or the day
+/// it ended early.
 pub fn care_time_change(
     grants: &[CareGrant],
     course_start: Date,
