@@ -6,6 +6,7 @@
 //! - [`caseload`]: adherence and the flags on a therapist's caseload;
 //! - [`stats`]: per-exercise totals and trends from session logs;
 //! - [`assessment`]: the assessment catalogue (30-s chair stand, TUG, …) and its value ranges;
+//! - [`effect`]: effect measurement: judged change, WHO-5, test plans, goals, home-care time;
 //! - [`program`]: the program editor's save as the smallest set of edits;
 //! - [`rules`]: the rules that need a document's history (a course's first status, the
 //!   stale-revision guard), run by the device before writing and by admission;
@@ -21,6 +22,7 @@ pub mod assessment;
 pub mod auth;
 pub mod caseload;
 pub mod docs;
+pub mod effect;
 pub mod ids;
 pub mod library;
 pub mod model;

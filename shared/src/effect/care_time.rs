@@ -1,0 +1,240 @@
+//! Granted home-care time before and after a course: the grants as the care record system
+//! holds them, the baseline in force when the course started, and follow-ups at offsets after
+//! it ended (default 77 days, as Aarhus measured, and 365 days; domain.md §7.2).
+
+use serde::{Deserialize, Serialize};
+use time::{Date, Duration};
+
+/// One grant of home care: from `effective` on, `minutes_per_week` of a service. A later grant
+/// of the same service replaces it; 0 minutes ends it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CareGrant {
+    #[serde(with = "super::iso_date")]
+    pub effective: Date,
+    pub minutes_per_week: u32,
+    /// The FSIII service code, when the care record system gives one. Grants without a code are
+    /// one service of their own.
+    pub service_code: Option<String>,
+}
+
+/// The minutes per week in force on `on`: for each service, the latest grant effective on or
+/// before that day, summed. `None` when no grant had taken effect yet (not known, not zero).
+pub fn minutes_in_force(grants: &[CareGrant], on: Date) -> Option<u32> {
+    let mut latest: Vec<&CareGrant> = Vec::new();
+    for g in grants.iter().filter(|g| g.effective <= on) {
+        match latest.iter_mut().find(|l| l.service_code == g.service_code) {
+            // Same day twice: the later in the list (imported or entered later) wins.
+            Some(l) if g.effective >= l.effective => *l = g,
+            Some(_) => {}
+            None => latest.push(g),
+        }
+    }
+    (!latest.is_empty()).then(|| latest.iter().map(|g| g.minutes_per_week).sum())
+}
+
+/// Days after the course's end at which care time is followed up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpOffsets(pub Vec<u32>);
+
+impl Default for FollowUpOffsets {
+    fn default() -> Self {
+        FollowUpOffsets(vec![77, 365])
+    }
+}
+
+/// Care time at one follow-up against the baseline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub offset_days: u32,
+    #[serde(with = "super::iso_date")]
+    pub date: Date,
+    /// `None` until the date has come (a future grant is not yet known) or without any grant.
+    pub minutes_per_week: Option<u32>,
+    /// Follow-up minus baseline; negative means less home care.
+    pub change_minutes: Option<i64>,
+    /// Change relative to the baseline, in percent; `None` with a baseline of 0.
+    pub change_percent: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CareTimeChange {
+    pub baseline_minutes_per_week: Option<u32>,
+    pub follow_ups: Vec<FollowUp>,
+}
+
+/// Baseline (in force on the course's start date) and each follow-up (in force `offset` days
+/// after `course_end`) as known on `today`. `course_end` is the course's last day, or the day
+/// it ended early.
+pub fn care_time_change(
+    grants: &[CareGrant],
+    course_start: Date,
+    course_end: Date,
+    offsets: &FollowUpOffsets,
+    today: Date,
+) -> CareTimeChange {
+    let baseline = minutes_in_force(grants, course_start);
+    let follow_ups = offsets
+        .0
+        .iter()
+        .map(|&offset_days| {
+            let date = course_end.saturating_add(Duration::days(i64::from(offset_days)));
+            let minutes = (date <= today)
+                .then(|| minutes_in_force(grants, date))
+                .flatten();
+            let change_minutes = baseline
+                .zip(minutes)
+                .map(|(b, m)| i64::from(m) - i64::from(b));
+            let change_percent = baseline
+                .zip(change_minutes)
+                .filter(|(b, _)| *b > 0)
+                .map(|(b, c)| c as f64 * 100.0 / f64::from(b));
+            FollowUp {
+                offset_days,
+                date,
+                minutes_per_week: minutes,
+                change_minutes,
+                change_percent,
+            }
+        })
+        .collect();
+    CareTimeChange {
+        baseline_minutes_per_week: baseline,
+        follow_ups,
+    }
+}
+
+/// A follow-up that has come and is not yet done, for a worklist.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpDue {
+    pub offset_days: u32,
+    #[serde(with = "super::iso_date")]
+    pub date: Date,
+    /// 0 on the day itself.
+    pub days_overdue: i64,
+}
+
+/// The follow-ups whose date is on or before `today` and whose offset is not in `done` (the
+/// offsets someone has confirmed, e.g. after importing the care record system's file).
+pub fn follow_ups_due(
+    course_end: Date,
+    offsets: &FollowUpOffsets,
+    done: &[u32],
+    today: Date,
+) -> Vec<FollowUpDue> {
+    offsets
+        .0
+        .iter()
+        .filter(|o| !done.contains(o))
+        .filter_map(|&offset_days| {
+            let date = course_end.saturating_add(Duration::days(i64::from(offset_days)));
+            (date <= today).then(|| FollowUpDue {
+                offset_days,
+                date,
+                days_overdue: (today - date).whole_days(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn grant(effective: Date, minutes: u32, code: Option<&str>) -> CareGrant {
+        CareGrant {
+            effective,
+            minutes_per_week: minutes,
+            service_code: code.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn the_grant_in_force_is_the_latest_per_service_on_or_before_the_day() {
+        let g = vec![
+            grant(date!(2025 - 06 - 01), 300, Some("1.1")),
+            grant(date!(2025 - 09 - 01), 150, Some("2.1")),
+            grant(date!(2026 - 01 - 10), 240, Some("1.1")),
+            grant(date!(2026 - 04 - 01), 0, Some("2.1")),
+        ];
+        assert_eq!(minutes_in_force(&g, date!(2025 - 05 - 31)), None);
+        assert_eq!(minutes_in_force(&g, date!(2025 - 06 - 01)), Some(300));
+        assert_eq!(minutes_in_force(&g, date!(2026 - 01 - 09)), Some(450));
+        assert_eq!(minutes_in_force(&g, date!(2026 - 01 - 10)), Some(390));
+        assert_eq!(minutes_in_force(&g, date!(2026 - 04 - 01)), Some(240));
+        // Order in the list does not matter, except between grants of the same day.
+        let mut r = g.clone();
+        r.reverse();
+        assert_eq!(minutes_in_force(&r, date!(2026 - 01 - 10)), Some(390));
+        let same_day = vec![
+            grant(date!(2026 - 01 - 10), 240, None),
+            grant(date!(2026 - 01 - 10), 200, None),
+        ];
+        assert_eq!(
+            minutes_in_force(&same_day, date!(2026 - 02 - 01)),
+            Some(200)
+        );
+    }
+
+    #[test]
+    fn baseline_and_follow_ups_at_77_and_365_days() {
+        // Aarhus' shape: a 12-week course, care time down after 77 days.
+        let (start, end) = (date!(2026 - 01 - 05), date!(2026 - 03 - 29));
+        let g = vec![
+            grant(date!(2025 - 11 - 01), 420, None),
+            grant(date!(2026 - 04 - 20), 330, None),
+            grant(date!(2026 - 12 - 01), 300, None),
+        ];
+        let o = FollowUpOffsets::default();
+        let c = care_time_change(&g, start, end, &o, date!(2026 - 08 - 01));
+        assert_eq!(c.baseline_minutes_per_week, Some(420));
+        assert_eq!(c.follow_ups[0].date, date!(2026 - 06 - 14));
+        assert_eq!(c.follow_ups[0].minutes_per_week, Some(330));
+        assert_eq!(c.follow_ups[0].change_minutes, Some(-90));
+        let pct = c.follow_ups[0].change_percent.unwrap();
+        assert!((pct - (-90.0 * 100.0 / 420.0)).abs() < 1e-9, "{pct}");
+        // The year's follow-up has not come: not known, not "no change".
+        assert_eq!(c.follow_ups[1].date, date!(2027 - 03 - 29));
+        assert_eq!(c.follow_ups[1].minutes_per_week, None);
+        assert_eq!(c.follow_ups[1].change_minutes, None);
+        let later = care_time_change(&g, start, end, &o, date!(2027 - 03 - 29));
+        assert_eq!(later.follow_ups[1].change_minutes, Some(-120));
+        // No grant before the course: no baseline, so no change either.
+        let none = care_time_change(&g[1..], start, end, &o, date!(2027 - 06 - 01));
+        assert_eq!(none.baseline_minutes_per_week, None);
+        assert_eq!(none.follow_ups[0].minutes_per_week, Some(330));
+        assert_eq!(none.follow_ups[0].change_minutes, None);
+        // A baseline of 0 has a change in minutes but no percentage.
+        let zero = vec![grant(date!(2025 - 01 - 01), 0, None), g[1].clone()];
+        let z = care_time_change(&zero, start, end, &o, date!(2026 - 08 - 01));
+        assert_eq!(z.follow_ups[0].change_minutes, Some(330));
+        assert_eq!(z.follow_ups[0].change_percent, None);
+    }
+
+    #[test]
+    fn follow_ups_are_due_from_their_day_until_done() {
+        let end = date!(2026 - 03 - 29);
+        let o = FollowUpOffsets::default();
+        assert!(follow_ups_due(end, &o, &[], date!(2026 - 06 - 13)).is_empty());
+        let d = follow_ups_due(end, &o, &[], date!(2026 - 06 - 14));
+        assert_eq!(
+            d,
+            [FollowUpDue {
+                offset_days: 77,
+                date: date!(2026 - 06 - 14),
+                days_overdue: 0
+            }]
+        );
+        assert!(follow_ups_due(end, &o, &[77], date!(2026 - 07 - 01)).is_empty());
+        let both = follow_ups_due(end, &o, &[], date!(2027 - 04 - 01));
+        assert_eq!(both.len(), 2);
+        assert_eq!(both[1].days_overdue, 3);
+        let custom = FollowUpOffsets(vec![30]);
+        assert_eq!(
+            follow_ups_due(end, &custom, &[], date!(2026 - 04 - 28))[0].date,
+            date!(2026 - 04 - 28)
+        );
+        let json = serde_json::to_string(&grant(end, 60, Some("1.1"))).unwrap();
+        assert!(json.contains("\"effective\":\"2026-03-29\""), "{json}");
+    }
+}
