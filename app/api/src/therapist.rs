@@ -78,8 +78,11 @@ pub struct NewCitizen {
 pub struct StaffMember {
     pub user_id: String,
     pub display_name: String,
-    /// `assistant`, `therapist`, `leader` or `admin`.
+    /// `assistant`, `therapist`, `leader` or `admin` (to display).
     pub role: String,
+    /// Whether they guide sessions (may be assigned to a course's visits).
+    #[serde(default)]
+    pub runs_sessions: bool,
 }
 
 /// A program template (`GET /api/templates?lang=da`).
