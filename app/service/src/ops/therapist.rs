@@ -849,6 +849,9 @@ pub fn overview(core: &Core) -> Result<api::TeamOverview> {
                 role: s
                     .role
                     .map_or_else(|| UNKNOWN.to_string(), |r| r.as_str().to_string()),
+                runs_sessions: s
+                    .role
+                    .is_some_and(|r| Capabilities::of(r).allows(Capability::RunSessions)),
                 sessions_last_28_days: s.sessions_since,
                 last_session_at: s.last_session_at,
             })
