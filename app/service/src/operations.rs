@@ -17,7 +17,8 @@ impl Core {
     }
 
     /// Runs the operation named `operation` with its request as JSON, answering JSON (the
-    /// Tauri transport's one command). An unknown name or a malformed request is `invalid`.
+    /// Tauri transport's one command), checked as [`Core::call`]. An unknown name or a
+    /// malformed request is `invalid`.
     pub async fn call_by_name(
         &self,
         operation: &str,
@@ -54,9 +55,11 @@ impl<'a> Visitor for ByName<'a> {
         }
         let (core, request) = (self.core, self.request.take().unwrap_or_default());
         self.found = Some(Box::pin(async move {
+            // Who may is checked before the request is even read.
+            core.permit(O::NEEDS)?;
             let request: O::Request = serde_json::from_value(request)
                 .map_err(|e| Error::invalid(format!("{}: {e}", O::NAME)))?;
-            let answer = core.call::<O>(request).await?;
+            let answer = O::run(core, request).await?;
             serde_json::to_value(answer).map_err(|e| Error::Internal(e.to_string()))
         }));
     }
