@@ -46,11 +46,11 @@ extern "C" {
     fn tauri_convert_file_src(path: &str, protocol: &str) -> String;
 }
 
-/// An operation's request as an HTTP URL and JSON body: its path parameters fill `{name}` in
-/// the declared path, the query's fields (those not `null`) become the query string.
-fn http_parts<O: Operation>(request: O::Request) -> Result<(String, Option<Value>), ApiError> {
-    let (params, query, body) = O::split(request);
-    let mut path = format!("/api{}", O::PATH);
+/// An HTTP URL under `/api`: the path parameters fill `{name}` in the declared path, the
+/// query's fields (those not `null`) become the query string. Not generic, so the wasm holds
+/// it once rather than once per operation.
+fn url_of(path: &str, params: Vec<(&'static str, String)>, query: Value) -> String {
+    let mut path = format!("/api{path}");
     for (name, value) in params {
         path = path.replace(&format!("{{{name}}}"), &enc(&value));
     }
@@ -58,7 +58,7 @@ fn http_parts<O: Operation>(request: O::Request) -> Result<(String, Option<Value
         Value::String(s) => enc(s),
         other => enc(&other.to_string()),
     };
-    let query: Vec<String> = match serde_json::to_value(query).map_err(failed)? {
+    let query: Vec<String> = match query {
         Value::Object(fields) => (fields.iter())
             .filter(|(_, v)| !v.is_null())
             .map(|(k, v)| format!("{k}={}", text(v)))
@@ -69,8 +69,7 @@ fn http_parts<O: Operation>(request: O::Request) -> Result<(String, Option<Value
         path.push('?');
         path.push_str(&query.join("&"));
     }
-    let body = serde_json::to_value(body).map_err(failed)?;
-    Ok((path, (!body.is_null()).then_some(body)))
+    path
 }
 
 fn failed(message: impl ToString) -> ApiError {
@@ -82,12 +81,23 @@ fn failed(message: impl ToString) -> ApiError {
 }
 
 /// Calls operation `O` (declared in `homerehab_app_api::operations`) with its request, over
-/// whichever transport this page has.
+/// whichever transport this page has. Only the (de)serialization is generic; the transports
+/// carry JSON values.
 pub async fn call<O: Operation>(request: O::Request) -> Result<O::Response, ApiError> {
-    match transport() {
-        Transport::Http => http::<O>(request).await,
-        Transport::Tauri => tauri::<O>(request).await,
-    }
+    let answer = match transport() {
+        Transport::Http => {
+            let (params, query, body) = O::split(request);
+            let query = serde_json::to_value(query).map_err(failed)?;
+            let body = serde_json::to_value(body).map_err(failed)?;
+            let url = url_of(O::PATH, params, query);
+            http(O::METHOD, url, (!body.is_null()).then_some(body)).await?
+        }
+        Transport::Tauri => {
+            let request = serde_json::to_value(request).map_err(failed)?;
+            tauri(O::NAME, request).await?
+        }
+    };
+    serde_json::from_value(answer).map_err(failed)
 }
 
 /// An answer of the local HTTP API as the DTO, or its `ApiError`.
@@ -105,10 +115,9 @@ async fn answer<T: DeserializeOwned>(
     }
 }
 
-async fn http<O: Operation>(request: O::Request) -> Result<O::Response, ApiError> {
+async fn http(method: Method, url: String, body: Option<Value>) -> Result<Value, ApiError> {
     use gloo_net::http::Request;
-    let (url, body) = http_parts::<O>(request)?;
-    let req = match (O::METHOD, body) {
+    let req = match (method, body) {
         (Method::Get, _) => Request::get(&url).send().await,
         (Method::Post, Some(body)) => {
             Request::post(&url)
@@ -136,18 +145,12 @@ fn from_js(value: &JsValue) -> Option<Value> {
 }
 
 /// The shell's one command: `call(operation, request)`.
-async fn tauri<O: Operation>(request: O::Request) -> Result<O::Response, ApiError> {
+async fn tauri(operation: &str, request: Value) -> Result<Value, ApiError> {
     let mut args = Map::new();
-    args.insert("operation".into(), Value::String(O::NAME.into()));
-    args.insert(
-        "request".into(),
-        serde_json::to_value(request).map_err(failed)?,
-    );
+    args.insert("operation".into(), Value::String(operation.into()));
+    args.insert("request".into(), request);
     match tauri_invoke("call", to_js(&Value::Object(args))?).await {
-        Ok(answer) => {
-            let value = from_js(&answer).ok_or_else(|| failed("the app answered no JSON"))?;
-            serde_json::from_value(value).map_err(failed)
-        }
+        Ok(answer) => from_js(&answer).ok_or_else(|| failed("the app answered no JSON")),
         // The operation's `{kind, message}`, or Tauri's own message.
         Err(e) => Err(from_js(&e)
             .and_then(|v| serde_json::from_value::<ApiError>(v).ok())
