@@ -111,8 +111,40 @@ pub enum LockState {
 pub struct Me {
     pub username: String,
     pub display_name: String,
-    /// `assistant`, `therapist`, `leader` or `admin`.
+    /// `assistant`, `therapist`, `leader` or `admin` (to display; what the person may do is
+    /// `capabilities`).
     pub role: String,
+    /// What the person may do: the UI chooses tabs, home page and edit buttons from these.
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
+}
+
+impl Me {
+    pub fn may(&self, capability: Capability) -> bool {
+        self.capabilities.contains(&capability)
+    }
+}
+
+/// What a signed-in person may do (the mirror of `homerehab_shared::auth::Capability`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// Today's visits, a course, a session.
+    ReadCourses,
+    /// Guide a session and write its log.
+    RunSessions,
+    /// Follow all the team's courses: caseload, citizens, staff, programs, history, templates.
+    FollowCourses,
+    /// Add citizens to the team's roster.
+    ManageCitizens,
+    /// Create courses, change their program and status, record assessments.
+    PrescribeCourses,
+    /// Read the municipality's own exercises, templates and media.
+    ReadLibrary,
+    /// Add and change the municipality's exercises, templates and media.
+    EditLibrary,
+    /// The leader's overview.
+    SeeOverview,
 }
 
 /// The sync state the status bar shows.
@@ -333,6 +365,8 @@ pub struct Saved {
 }
 
 mod media;
+mod operations;
 mod therapist;
 pub use media::*;
+pub use operations::*;
 pub use therapist::*;

@@ -78,8 +78,11 @@ pub struct NewCitizen {
 pub struct StaffMember {
     pub user_id: String,
     pub display_name: String,
-    /// `assistant`, `therapist`, `leader` or `admin`.
+    /// `assistant`, `therapist`, `leader` or `admin` (to display).
     pub role: String,
+    /// Whether they guide sessions (may be assigned to a course's visits).
+    #[serde(default)]
+    pub runs_sessions: bool,
 }
 
 /// A program template (`GET /api/templates?lang=da`).
@@ -344,7 +347,11 @@ pub struct NewAssessment {
 pub struct StaffActivity {
     pub user_id: String,
     pub display_name: String,
+    /// To display (what they may do is `runs_sessions`).
     pub role: String,
+    /// Whether they guide sessions (then no session in 28 days stands out).
+    #[serde(default)]
+    pub runs_sessions: bool,
     /// Sessions they logged (carried out or not) in the last 28 days.
     pub sessions_last_28_days: u32,
     pub last_session_at: Option<Millis>,

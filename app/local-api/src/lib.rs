@@ -1,13 +1,12 @@
-//! The app core over loopback HTTP: the browser transport of the Homerehab UI.
+//! The app service over loopback HTTP: the browser transport of the Homerehab UI.
 //!
-//! - [`ops`]: the operations the UI calls (sign in, status, sync, today's visits, course
-//!   detail, the guided session…) as plain functions over [`ops::Core`]; the HTTP handlers and
-//!   the Tauri commands (`app/shell`) both call these and nothing else;
-//! - [`http`]: the axum router — one thin handler per endpoint under `/api`, the library's
-//!   illustrations under `/illustrations`, and the built UI (`app/ui/dist`) for everything else;
-//! - [`error::Error`]: the one error, serialized as `{kind, message}`.
+//! - [`http`]: the axum router — one generic route per operation declared in
+//!   `homerehab_app_api::operations` under `/api`, the media upload and `/media/{sha256}`
+//!   written by hand (their bodies are bytes), the library's illustrations under
+//!   `/illustrations`, and the built UI (`app/ui/dist`) for everything else;
+//! - [`error::Error`]: the service's `{kind, message}` with its HTTP status.
 //!
-//! The messages themselves live in `homerehab-app-api`, shared with the UI.
+//! The operations themselves are `homerehab-app-service`'s ([`ops`] re-exports them).
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -23,4 +22,4 @@
 //! ```
 pub mod error;
 pub mod http;
-pub mod ops;
+pub use homerehab_app_service::ops;

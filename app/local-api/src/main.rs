@@ -3,11 +3,11 @@
 
 use anyhow::Context;
 use clap::Parser;
-use homerehab_core::{client, library, store::Store};
-use homerehab_local_api::{http, ops::Core};
+use homerehab_app_service::{Core, Settings};
+use homerehab_local_api::http;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The repository's folders, for running from a checkout.
@@ -71,14 +71,14 @@ async fn main() -> anyhow::Result<()> {
     if !ui.join("index.html").exists() {
         tracing::warn!(dir = %ui.display(), "no built UI there (run `trunk build` in app/ui); the API still works");
     }
-    let library = library::load(&assets).context("loading the exercise library")?;
-    let mut store = Store::open(&cli.data_dir).context("opening the local store")?;
-    // With a PIN set the app starts locked (the store's gate starts closed).
-    store.set_idle_lock(cli.lock_after_minutes.saturating_mul(60_000) as i64);
-    store.set_media_budget(cli.media_budget_mb.saturating_mul(1 << 20));
-    let store = Arc::new(Mutex::new(store));
-    let _sync = client::spawn_background(store.clone(), Duration::from_secs(cli.sync_interval));
-    let core = Arc::new(Core::new(store, Arc::new(library), cli.server));
+    let core = Arc::new(Core::open(&Settings {
+        data_dir: cli.data_dir,
+        server_url: cli.server,
+        assets_dir: assets.clone(),
+        lock_after_minutes: cli.lock_after_minutes,
+        media_budget_mb: cli.media_budget_mb,
+        sync_interval: Duration::from_secs(cli.sync_interval),
+    })?);
     let dirs = http::Dirs {
         ui,
         illustrations: assets.join("illustrations"),

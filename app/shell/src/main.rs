@@ -1,18 +1,15 @@
 //! `homerehab-desktop`: the Homerehab app in a Tauri v2 window. The wasm UI (`app/ui/dist`,
-//! embedded at compile time) calls the app core through the Tauri commands in [`commands`],
-//! which delegate to `homerehab_local_api::ops` — the same operations the browser reaches
-//! over loopback HTTP. No network port is opened; the app core syncs in the background.
+//! embedded at compile time) calls the app service through the one Tauri command in
+//! [`commands`] — the same operations the browser reaches over loopback HTTP. No network port is opened; the app core syncs in the background.
 
 mod commands;
 mod media;
 
 use anyhow::Context;
 use clap::Parser;
-use homerehab_core::{client, library, store::Store};
-use homerehab_local_api::ops::Core;
+use homerehab_app_service::{Core, Settings};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tauri::Manager;
 
@@ -45,25 +42,27 @@ struct Cli {
     /// Minutes without use after which the app locks itself (0: never). Needs a PIN.
     #[arg(long, env = "HOMEREHAB_LOCK_AFTER_MINUTES", default_value_t = 10)]
     lock_after_minutes: u64,
+    /// Room for the photos and videos of the programs' exercises, in MiB (most important
+    /// first; what does not fit is not fetched).
+    #[arg(long, env = "HOMEREHAB_MEDIA_BUDGET_MB", default_value_t = 2048)]
+    media_budget_mb: u64,
 }
 
-/// Opens the store and the library and starts the background sync: the app core, as
-/// `homerehab-app` builds it.
+/// The app service, as `homerehab-app` opens it (background sync on the runtime shared with
+/// Tauri, for the life of the process).
 fn core(cli: &Cli, data_dir: PathBuf) -> anyhow::Result<Core> {
-    let assets = cli
+    let assets_dir = cli
         .assets_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from(REPO).join("assets"));
-    let library = library::load(&assets).context("loading the exercise library")?;
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
-    let mut store = Store::open(&data_dir).context("opening the local store")?;
-    // With a PIN set the app starts locked (the store's gate starts closed).
-    store.set_idle_lock(cli.lock_after_minutes.saturating_mul(60_000) as i64);
-    let store = Arc::new(Mutex::new(store));
-    // Runs for the life of the process (on the runtime shared with Tauri).
-    let _sync = client::spawn_background(store.clone(), Duration::from_secs(cli.sync_interval));
-    Ok(Core::new(store, Arc::new(library), cli.server.clone()))
+    Ok(Core::open(&Settings {
+        data_dir,
+        server_url: cli.server.clone(),
+        assets_dir,
+        lock_after_minutes: cli.lock_after_minutes,
+        media_budget_mb: cli.media_budget_mb,
+        sync_interval: Duration::from_secs(cli.sync_interval),
+    })?)
 }
 
 #[tokio::main]

@@ -3,9 +3,9 @@
 //! with Tauri's `convertFileSrc`). Behind the app lock like the data. Answers the whole file
 //! (no `Range`).
 
-use homerehab_local_api::error::{Error, Result};
-use homerehab_local_api::ops::{self, Core};
-use tauri::http::{header, Request, Response};
+use homerehab_app_api::ErrorKind;
+use homerehab_app_service::{ops, Core, Error, Result};
+use tauri::http::{header, Request, Response, StatusCode};
 use tauri::{Manager, Runtime, UriSchemeContext, UriSchemeResponder};
 
 /// `media://localhost/<sha256>` (`http://media.localhost/<sha256>` on Windows and Android).
@@ -38,9 +38,21 @@ fn answer(found: Result<(Vec<u8>, String)>) -> Response<Vec<u8>> {
             .header(header::CACHE_CONTROL, "private, no-store")
             .body(bytes),
         Err(e) => Response::builder()
-            .status(e.status().as_u16())
+            .status(status(e.kind()))
             .header(header::CONTENT_TYPE, "text/plain")
-            .body(e.0.message.into_bytes()),
+            .body(e.to_string().into_bytes()),
     };
     response.unwrap_or_else(|_| Response::new(Vec::new()))
+}
+
+/// The few answers a media request can get (the local API's `error::status` maps every kind;
+/// the shell does not link it).
+fn status(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Locked => StatusCode::LOCKED,
+        ErrorKind::NotSignedIn => StatusCode::UNAUTHORIZED,
+        ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }

@@ -1,19 +1,15 @@
-//! The only module that talks to the app core. Every operation is one [`Call`]: a Tauri
-//! command name, an HTTP method + path, its named arguments and its body, so either
-//! [`Transport`] can carry it and no page knows which one does:
+//! The only module that talks to the app. Every operation is declared once in
+//! `homerehab_app_api::operations`; [`call`] takes its typed request and either [`Transport`]
+//! carries it, so no page knows which one does:
 //!
-//! - in the Tauri shell (`window.__TAURI__` exists): `invoke(command, {args…, body})`, answered
-//!   by the `#[tauri::command]` of that name in `app/shell/src/commands.rs`;
-//! - in a browser: JSON over HTTP to `homerehab-app` on loopback, same origin. An argument
-//!   named in the path (`/courses/{course}`) is put there, the others go to the query string.
-//!
-//! Adding an operation: `Call::get("cmd", "/path/{arg}".into()).arg("arg", v)` (or `post`
-//! with a body) here, the route in `app/local-api/src/http.rs`, and the command in
-//! `app/shell/src/commands.rs` (the shell's test checks the names match).
+//! - in the Tauri shell (`window.__TAURI__` exists): `invoke("call", {operation, request})`,
+//!   the shell's one command (`app/shell/src/commands.rs`);
+//! - in a browser: JSON over HTTP to `homerehab-app` on loopback, same origin: the declared
+//!   method and path with the path parameters filled in, the query's fields as the query
+//!   string, the body as JSON.
 
 use homerehab_app_api::*;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 
@@ -50,83 +46,30 @@ extern "C" {
     fn tauri_convert_file_src(path: &str, protocol: &str) -> String;
 }
 
-#[derive(Clone, Copy)]
-enum Method {
-    Get,
-    Post,
-}
-
-/// One operation, described for every transport.
-struct Call {
-    /// The Tauri command (`start_session`).
-    command: &'static str,
-    method: Method,
-    /// The HTTP path under `/api`; `{name}` stands for the argument `name`.
-    path: String,
-    /// Named arguments (`course`, `session`, `lang`…): Tauri command arguments; over HTTP
-    /// path segments or query parameters (an object's fields are query parameters).
-    args: Map<String, Value>,
-    /// The request: the command's `body` argument; the HTTP JSON body.
-    body: Option<Value>,
-}
-
-impl Call {
-    fn get(command: &'static str, path: String) -> Self {
-        Call {
-            command,
-            method: Method::Get,
-            path,
-            args: Map::new(),
-            body: None,
-        }
+/// An HTTP URL under `/api`: the path parameters fill `{name}` in the declared path, the
+/// query's fields (those not `null`) become the query string. Not generic, so the wasm holds
+/// it once rather than once per operation.
+fn url_of(path: &str, params: Vec<(&'static str, String)>, query: Value) -> String {
+    let mut path = format!("/api{path}");
+    for (name, value) in params {
+        path = path.replace(&format!("{{{name}}}"), &enc(&value));
     }
-
-    fn post(command: &'static str, path: String, body: Option<impl Serialize>) -> Self {
-        Call {
-            command,
-            method: Method::Post,
-            path,
-            args: Map::new(),
-            body: body.map(|b| serde_json::to_value(b).expect("DTOs serialize")),
-        }
+    let text = |value: &Value| match value {
+        Value::String(s) => enc(s),
+        other => enc(&other.to_string()),
+    };
+    let query: Vec<String> = match query {
+        Value::Object(fields) => (fields.iter())
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| format!("{k}={}", text(v)))
+            .collect(),
+        _ => vec![],
+    };
+    if !query.is_empty() {
+        path.push('?');
+        path.push_str(&query.join("&"));
     }
-
-    /// A named argument; `None` is left out.
-    fn arg(mut self, name: &str, value: impl Serialize) -> Self {
-        let value = serde_json::to_value(value).expect("arguments serialize");
-        if !value.is_null() {
-            self.args.insert(name.to_string(), value);
-        }
-        self
-    }
-
-    /// `/api` + the path with its arguments filled in + the other arguments as the query.
-    fn url(&self) -> String {
-        let mut path = format!("/api{}", self.path);
-        let mut query = Vec::new();
-        let text = |value: &Value| match value {
-            Value::String(s) => enc(s),
-            other => enc(&other.to_string()),
-        };
-        for (name, value) in &self.args {
-            let slot = format!("{{{name}}}");
-            match value {
-                _ if path.contains(&slot) => path = path.replace(&slot, &text(value)),
-                // A query object (`LibraryQuery`): its fields are the parameters.
-                Value::Object(fields) => query.extend(
-                    (fields.iter())
-                        .filter(|(_, v)| !v.is_null())
-                        .map(|(k, v)| format!("{k}={}", text(v))),
-                ),
-                _ => query.push(format!("{name}={}", text(value))),
-            }
-        }
-        if !query.is_empty() {
-            path.push(if path.contains('?') { '&' } else { '?' });
-            path.push_str(&query.join("&"));
-        }
-        path
-    }
+    path
 }
 
 fn failed(message: impl ToString) -> ApiError {
@@ -137,11 +80,24 @@ fn failed(message: impl ToString) -> ApiError {
     }
 }
 
-async fn call<T: DeserializeOwned>(c: Call) -> Result<T, ApiError> {
-    match transport() {
-        Transport::Http => http(c).await,
-        Transport::Tauri => tauri(c).await,
-    }
+/// Calls operation `O` (declared in `homerehab_app_api::operations`) with its request, over
+/// whichever transport this page has. Only the (de)serialization is generic; the transports
+/// carry JSON values.
+pub async fn call<O: Operation>(request: O::Request) -> Result<O::Response, ApiError> {
+    let answer = match transport() {
+        Transport::Http => {
+            let (params, query, body) = O::split(request);
+            let query = serde_json::to_value(query).map_err(failed)?;
+            let body = serde_json::to_value(body).map_err(failed)?;
+            let url = url_of(O::PATH, params, query);
+            http(O::METHOD, url, (!body.is_null()).then_some(body)).await?
+        }
+        Transport::Tauri => {
+            let request = serde_json::to_value(request).map_err(failed)?;
+            tauri(O::NAME, request).await?
+        }
+    };
+    serde_json::from_value(answer).map_err(failed)
 }
 
 /// An answer of the local HTTP API as the DTO, or its `ApiError`.
@@ -159,10 +115,9 @@ async fn answer<T: DeserializeOwned>(
     }
 }
 
-async fn http<T: DeserializeOwned>(c: Call) -> Result<T, ApiError> {
+async fn http(method: Method, url: String, body: Option<Value>) -> Result<Value, ApiError> {
     use gloo_net::http::Request;
-    let url = c.url();
-    let req = match (c.method, c.body) {
+    let req = match (method, body) {
         (Method::Get, _) => Request::get(&url).send().await,
         (Method::Post, Some(body)) => {
             Request::post(&url)
@@ -189,17 +144,14 @@ fn from_js(value: &JsValue) -> Option<Value> {
     serde_json::from_str(&text).ok()
 }
 
-async fn tauri<T: DeserializeOwned>(c: Call) -> Result<T, ApiError> {
-    let mut args = c.args;
-    if let Some(body) = c.body {
-        args.insert("body".into(), body);
-    }
-    match tauri_invoke(c.command, to_js(&Value::Object(args))?).await {
-        Ok(answer) => {
-            let value = from_js(&answer).ok_or_else(|| failed("the app answered no JSON"))?;
-            serde_json::from_value(value).map_err(failed)
-        }
-        // The command's `{kind, message}`, or Tauri's own message (e.g. a missing argument).
+/// The shell's one command: `call(operation, request)`.
+async fn tauri(operation: &str, request: Value) -> Result<Value, ApiError> {
+    let mut args = Map::new();
+    args.insert("operation".into(), Value::String(operation.into()));
+    args.insert("request".into(), request);
+    match tauri_invoke("call", to_js(&Value::Object(args))?).await {
+        Ok(answer) => from_js(&answer).ok_or_else(|| failed("the app answered no JSON")),
+        // The operation's `{kind, message}`, or Tauri's own message.
         Err(e) => Err(from_js(&e)
             .and_then(|v| serde_json::from_value::<ApiError>(v).ok())
             .unwrap_or_else(|| failed(e.as_string().unwrap_or_else(|| format!("{e:?}"))))),
@@ -222,141 +174,201 @@ pub fn asset_url(path: &str) -> String {
     }
 }
 
+// The pages' calls: each builds its operation's request (path, command and method come from
+// the declaration). A new operation needs no wrapper: `call::<op::name::Op>(request)`.
+
+const NO: NoQuery = NoQuery {};
+
+fn lang_of(lang: &str) -> LangQuery {
+    LangQuery::of(lang)
+}
+
 pub async fn me() -> Result<Option<Me>, ApiError> {
-    call(Call::get("me", "/me".into())).await
+    call::<op::me::Op>(op::me::Request {
+        query: NO,
+        body: (),
+    })
+    .await
 }
 
 pub async fn login(username: String, password: String) -> Result<Me, ApiError> {
-    let req = LoginRequest { username, password };
-    call(Call::post("login", "/login".into(), Some(req))).await
+    let body = LoginRequest { username, password };
+    call::<op::login::Op>(op::login::Request { query: NO, body }).await
 }
 
 /// Chooses the PIN (right after sign-in, or while unlocked).
 pub async fn set_pin(pin: String) -> Result<Status, ApiError> {
-    call(Call::post(
-        "set_pin",
-        "/pin".into(),
-        Some(PinRequest { pin }),
-    ))
-    .await
+    let body = PinRequest { pin };
+    call::<op::set_pin::Op>(op::set_pin::Request { query: NO, body }).await
 }
 
 /// Opens the app; a wrong PIN is `wrong_pin` with `attempts_left`.
 pub async fn unlock(pin: String) -> Result<Status, ApiError> {
-    call(Call::post(
-        "unlock",
-        "/unlock".into(),
-        Some(PinRequest { pin }),
-    ))
-    .await
+    let body = PinRequest { pin };
+    call::<op::unlock::Op>(op::unlock::Request { query: NO, body }).await
 }
 
 pub async fn lock() -> Result<Status, ApiError> {
-    call(Call::post("lock", "/lock".into(), None::<()>)).await
+    call::<op::lock::Op>(op::lock::Request {
+        query: NO,
+        body: (),
+    })
+    .await
 }
 
 pub async fn status() -> Result<Status, ApiError> {
-    call(Call::get("status", "/status".into())).await
+    call::<op::status::Op>(op::status::Request {
+        query: NO,
+        body: (),
+    })
+    .await
 }
 
 pub async fn sync_now() -> Result<Status, ApiError> {
-    call(Call::post("sync_now", "/sync".into(), None::<()>)).await
+    call::<op::sync_now::Op>(op::sync_now::Request {
+        query: NO,
+        body: (),
+    })
+    .await
 }
 
 pub async fn visits() -> Result<Vec<Visit>, ApiError> {
-    call(Call::get("visits", "/visits".into())).await
+    call::<op::visits::Op>(op::visits::Request {
+        query: NO,
+        body: (),
+    })
+    .await
 }
 
 pub async fn course(course: &str, lang: &str) -> Result<CourseDetail, ApiError> {
-    let c = Call::get("course_detail", "/courses/{course}".into());
-    call(c.arg("course", course).arg("lang", lang)).await
+    call::<op::course_detail::Op>(op::course_detail::Request {
+        course: course.into(),
+        query: lang_of(lang),
+        body: (),
+    })
+    .await
 }
 
 pub async fn start_session(course: &str) -> Result<StartedSession, ApiError> {
-    let c = Call::post(
-        "start_session",
-        "/courses/{course}/sessions".into(),
-        None::<()>,
-    );
-    call(c.arg("course", course)).await
+    call::<op::start_session::Op>(op::start_session::Request {
+        course: course.into(),
+        query: NO,
+        body: (),
+    })
+    .await
 }
 
 pub async fn log_set(
     course: &str,
     session: &str,
-    req: LogSetRequest,
+    body: LogSetRequest,
 ) -> Result<SetLogged, ApiError> {
-    let path = "/courses/{course}/sessions/{session}/sets".into();
-    let c = Call::post("log_set", path, Some(req));
-    call(c.arg("course", course).arg("session", session)).await
+    call::<op::log_set::Op>(op::log_set::Request {
+        course: course.into(),
+        session: session.into(),
+        query: NO,
+        body,
+    })
+    .await
 }
 
 pub async fn record_feedback(
     course: &str,
     session: &str,
-    req: FeedbackRequest,
+    body: FeedbackRequest,
 ) -> Result<Saved, ApiError> {
-    let path = "/courses/{course}/sessions/{session}/feedback".into();
-    let c = Call::post("record_feedback", path, Some(req));
-    call(c.arg("course", course).arg("session", session)).await
+    call::<op::record_feedback::Op>(op::record_feedback::Request {
+        course: course.into(),
+        session: session.into(),
+        query: NO,
+        body,
+    })
+    .await
 }
 
 pub async fn finish_session(
     course: &str,
     session: &str,
-    req: FinishRequest,
+    body: FinishRequest,
 ) -> Result<SessionSummary, ApiError> {
-    let path = "/courses/{course}/sessions/{session}/finish".into();
-    let c = Call::post("finish_session", path, Some(req));
-    call(c.arg("course", course).arg("session", session)).await
+    call::<op::finish_session::Op>(op::finish_session::Request {
+        course: course.into(),
+        session: session.into(),
+        query: NO,
+        body,
+    })
+    .await
 }
 
 /// A session's summary (no page asks for a past one yet).
 #[allow(dead_code)]
 pub async fn session_summary(course: &str, session: &str) -> Result<SessionSummary, ApiError> {
-    let c = Call::get(
-        "session_summary",
-        "/courses/{course}/sessions/{session}".into(),
-    );
-    call(c.arg("course", course).arg("session", session)).await
+    call::<op::session_summary::Op>(op::session_summary::Request {
+        course: course.into(),
+        session: session.into(),
+        query: NO,
+        body: (),
+    })
+    .await
 }
 
 pub async fn not_carried_out(
     course: &str,
-    req: NotCarriedOutRequest,
+    body: NotCarriedOutRequest,
 ) -> Result<SessionSummary, ApiError> {
-    let path = "/courses/{course}/not-carried-out".into();
-    call(Call::post("not_carried_out", path, Some(req)).arg("course", course)).await
+    call::<op::not_carried_out::Op>(op::not_carried_out::Request {
+        course: course.into(),
+        query: NO,
+        body,
+    })
+    .await
 }
 
 // ---- therapist and leader ------------------------------------------------------------------
 
 pub async fn caseload() -> Result<Vec<CaseloadRow>, ApiError> {
-    call(Call::get("caseload", "/caseload".into())).await
+    call::<op::caseload::Op>(op::caseload::Request {
+        query: NO,
+        body: (),
+    })
+    .await
 }
 
 pub async fn citizens() -> Result<Vec<CitizenView>, ApiError> {
-    call(Call::get("citizens", "/citizens".into())).await
+    call::<op::citizens::Op>(op::citizens::Request {
+        query: NO,
+        body: (),
+    })
+    .await
 }
 
-pub async fn create_citizen(req: NewCitizen) -> Result<CitizenView, ApiError> {
-    call(Call::post("create_citizen", "/citizens".into(), Some(req))).await
+pub async fn create_citizen(body: NewCitizen) -> Result<CitizenView, ApiError> {
+    call::<op::create_citizen::Op>(op::create_citizen::Request { query: NO, body }).await
 }
 
 pub async fn staff() -> Result<Vec<StaffMember>, ApiError> {
-    call(Call::get("staff", "/staff".into())).await
+    call::<op::staff::Op>(op::staff::Request {
+        query: NO,
+        body: (),
+    })
+    .await
 }
 
 pub async fn templates(lang: &str) -> Result<Vec<TemplateView>, ApiError> {
-    call(Call::get("templates", "/templates".into()).arg("lang", lang)).await
+    let query = lang_of(lang);
+    call::<op::templates::Op>(op::templates::Request { query, body: () }).await
 }
 
 pub async fn legal_bases() -> Result<LegalBases, ApiError> {
-    call(Call::get("legal_bases", "/legal-bases".into())).await
+    call::<op::legal_bases::Op>(op::legal_bases::Request {
+        query: NO,
+        body: (),
+    })
+    .await
 }
 
-pub async fn create_course(req: NewCourse) -> Result<CourseCreated, ApiError> {
-    call(Call::post("create_course", "/courses".into(), Some(req))).await
+pub async fn create_course(body: NewCourse) -> Result<CourseCreated, ApiError> {
+    call::<op::create_course::Op>(op::create_course::Request { query: NO, body }).await
 }
 
 /// Over HTTP the query's fields are the query string (`?q=..&position=..`).
@@ -371,74 +383,103 @@ pub async fn search_library(q: &LibraryQuery) -> Result<LibrarySearch, ApiError>
         category: set(&q.category),
         lang: set(&q.lang),
     };
-    call(Call::get("search_library", "/library".into()).arg("query", query)).await
+    call::<op::search_library::Op>(op::search_library::Request { query, body: () }).await
 }
 
 pub async fn program(course: &str, lang: &str) -> Result<ProgramView, ApiError> {
-    let c = Call::get("program", "/courses/{course}/program".into());
-    call(c.arg("course", course).arg("lang", lang)).await
+    call::<op::program::Op>(op::program::Request {
+        course: course.into(),
+        query: lang_of(lang),
+        body: (),
+    })
+    .await
 }
 
-pub async fn save_program(course: &str, req: SaveProgram) -> Result<ProgramView, ApiError> {
-    let path = "/courses/{course}/program".into();
-    call(Call::post("save_program", path, Some(req)).arg("course", course)).await
+pub async fn save_program(course: &str, body: SaveProgram) -> Result<ProgramView, ApiError> {
+    call::<op::save_program::Op>(op::save_program::Request {
+        course: course.into(),
+        query: LangQuery::default(),
+        body,
+    })
+    .await
 }
 
 pub async fn history(course: &str, lang: &str) -> Result<CourseHistory, ApiError> {
-    let c = Call::get("history", "/courses/{course}/history".into());
-    call(c.arg("course", course).arg("lang", lang)).await
+    call::<op::history::Op>(op::history::Request {
+        course: course.into(),
+        query: lang_of(lang),
+        body: (),
+    })
+    .await
 }
 
 pub async fn assessment_kinds(lang: &str) -> Result<Vec<AssessmentKindView>, ApiError> {
-    let c = Call::get("assessment_kinds", "/assessment-kinds".into());
-    call(c.arg("lang", lang)).await
+    let query = lang_of(lang);
+    call::<op::assessment_kinds::Op>(op::assessment_kinds::Request { query, body: () }).await
 }
 
-pub async fn add_assessment(course: &str, req: NewAssessment) -> Result<AssessmentView, ApiError> {
-    let path = "/courses/{course}/assessments".into();
-    call(Call::post("add_assessment", path, Some(req)).arg("course", course)).await
+pub async fn add_assessment(course: &str, body: NewAssessment) -> Result<AssessmentView, ApiError> {
+    call::<op::add_assessment::Op>(op::add_assessment::Request {
+        course: course.into(),
+        query: LangQuery::default(),
+        body,
+    })
+    .await
 }
 
-pub async fn set_course_status(course: &str, req: CourseStatusChange) -> Result<Saved, ApiError> {
-    let path = "/courses/{course}/status".into();
-    call(Call::post("set_course_status", path, Some(req)).arg("course", course)).await
+pub async fn set_course_status(course: &str, body: CourseStatusChange) -> Result<Saved, ApiError> {
+    call::<op::set_course_status::Op>(op::set_course_status::Request {
+        course: course.into(),
+        query: NO,
+        body,
+    })
+    .await
 }
 
 pub async fn overview() -> Result<TeamOverview, ApiError> {
-    call(Call::get("overview", "/overview".into())).await
+    call::<op::overview::Op>(op::overview::Request {
+        query: NO,
+        body: (),
+    })
+    .await
 }
 
 // ---- the municipality's own library and media ------------------------------------------------
-// Uploading a photo or video is not a `Call`: its body is the file's bytes, not JSON
+// Uploading a photo or video is not an operation: its body is the file's bytes, not JSON
 // (`POST /api/library/exercises/{exercise}/media?file_name=..&owner=..`, see
 // `homerehab_app_api::MediaUploadQuery`). A program line's media are `/media/<sha256>`
 // (`asset_url`), served only once verified on the device.
 
-pub async fn put_local_exercise(req: LocalExerciseInput) -> Result<LocalItemSaved, ApiError> {
-    let c = Call::post("put_local_exercise", "/library/exercises".into(), Some(req));
-    call(c).await
+pub async fn put_local_exercise(body: LocalExerciseInput) -> Result<LocalItemSaved, ApiError> {
+    call::<op::put_local_exercise::Op>(op::put_local_exercise::Request { query: NO, body }).await
 }
 
-pub async fn put_local_template(req: LocalTemplateInput) -> Result<LocalItemSaved, ApiError> {
-    let c = Call::post("put_local_template", "/library/templates".into(), Some(req));
-    call(c).await
+pub async fn put_local_template(body: LocalTemplateInput) -> Result<LocalItemSaved, ApiError> {
+    call::<op::put_local_template::Op>(op::put_local_template::Request { query: NO, body }).await
 }
 
 pub async fn withdraw_media(sha256: &str) -> Result<Saved, ApiError> {
-    let path = "/library/media/{sha256}/withdraw".into();
-    call(Call::post("withdraw_media", path, None::<()>).arg("sha256", sha256)).await
+    call::<op::withdraw_media::Op>(op::withdraw_media::Request {
+        sha256: sha256.into(),
+        query: NO,
+        body: (),
+    })
+    .await
 }
 
 pub async fn media_status() -> Result<MediaStatus, ApiError> {
-    call(Call::get("media_status", "/media/status".into())).await
+    call::<op::media_status::Op>(op::media_status::Request {
+        query: NO,
+        body: (),
+    })
+    .await
 }
 
 pub async fn prefetch_media() -> Result<MediaStatus, ApiError> {
-    call(Call::post(
-        "prefetch_media",
-        "/media/prefetch".into(),
-        None::<()>,
-    ))
+    call::<op::prefetch_media::Op>(op::prefetch_media::Request {
+        query: NO,
+        body: (),
+    })
     .await
 }
 

@@ -15,7 +15,7 @@ mod components;
 mod i18n;
 mod pages;
 
-use homerehab_app_api::{CourseDetail, LockState, Me, SessionSummary, Status};
+use homerehab_app_api::{Capability, CourseDetail, LockState, Me, SessionSummary, Status};
 use leptos::prelude::*;
 
 /// What the screen shows.
@@ -83,14 +83,15 @@ impl Nav {
         self.page.set(page);
     }
 
-    /// The signed-in user's role (`assistant`, `therapist`, `leader`, `admin`), once known.
-    pub fn role(self) -> Option<String> {
-        self.me.with(|m| m.as_ref().map(|m| m.role.clone()))
+    /// Whether the signed-in person may do `c` (false before anyone is known).
+    pub fn may(self, c: Capability) -> bool {
+        self.me.with(|m| m.as_ref().is_some_and(|m| m.may(c)))
     }
 
-    /// Whether the signed-in user prescribes (creates courses, edits programs, assesses).
+    /// Whether the signed-in person plans the team's work (the roster, courses, programs,
+    /// assessments): their screens are the caseload, a new course and the library.
     pub fn prescribes(self) -> bool {
-        matches!(self.role().as_deref(), Some("therapist" | "admin"))
+        self.may(Capability::PrescribeCourses) || self.may(Capability::ManageCitizens)
     }
 
     /// The start page of the signed-in user's role: today's visits for assistants, the
@@ -102,10 +103,12 @@ impl Nav {
                     self.me.set(me);
                 }
             }
-            let page = match self.me.get_untracked().map(|m| m.role) {
-                Some(r) if r == "therapist" || r == "admin" => Page::Caseload,
-                Some(r) if r == "leader" => Page::Overview,
-                _ => Page::Visits { notice: None },
+            let page = if self.prescribes() {
+                Page::Caseload
+            } else if self.may(Capability::SeeOverview) {
+                Page::Overview
+            } else {
+                Page::Visits { notice: None }
             };
             self.go(page);
         });

@@ -1,8 +1,9 @@
-//! The row of big tabs under the status bar for therapists and leaders (assistants have one
-//! screen, today's visits, and get no tabs).
+//! The row of big tabs under the status bar for those who follow the team's courses (who only
+//! guides sessions has one screen, today's visits, and gets no tabs).
 
 use crate::i18n::use_i18n;
 use crate::{use_nav, Page};
+use homerehab_app_api::Capability;
 use leptos::prelude::*;
 
 #[component]
@@ -15,10 +16,7 @@ pub fn NavTabs() -> impl IntoView {
                 nav.page.get(),
                 Page::Loading | Page::SignIn | Page::ChoosePin | Page::Session { .. }
             )
-            && matches!(
-                nav.role().as_deref(),
-                Some("therapist" | "admin" | "leader")
-            )
+            && nav.may(Capability::FollowCourses)
     };
     let tab = move |label: fn(&'static crate::i18n::Texts) -> &'static str,
                     testid: &'static str,
@@ -45,8 +43,8 @@ pub fn NavTabs() -> impl IntoView {
                             |p| matches!(p, Page::NewCourse))}
                         {tab(|t| t.th.library, "tab-library", Page::Library,
                             |p| matches!(p, Page::Library))}
-                        {tab(|t| t.visits_title, "tab-visits", Page::Visits { notice: None },
-                            |p| matches!(p, Page::Visits { .. } | Page::Summary { .. } | Page::NotCarriedOut { .. }))}
+                        {nav.may(Capability::ReadCourses).then(|| tab(|t| t.visits_title, "tab-visits", Page::Visits { notice: None },
+                            |p| matches!(p, Page::Visits { .. } | Page::Summary { .. } | Page::NotCarriedOut { .. })))}
                     }.into_any()
                 } else {
                     view! {

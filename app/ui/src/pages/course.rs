@@ -12,7 +12,7 @@ pub fn CoursePage(course: String, tab: CourseTab) -> impl IntoView {
     let i18n = use_i18n();
     let nav = use_nav();
     let course = StoredValue::new(course);
-    let edit = nav.prescribes();
+    let edit = nav.may(homerehab_app_api::Capability::PrescribeCourses);
     let tab_button = move |t: CourseTab,
                            label: fn(&'static crate::i18n::Texts) -> &'static str,
                            testid: &'static str| {

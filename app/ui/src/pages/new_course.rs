@@ -177,7 +177,7 @@ pub fn NewCourse() -> impl IntoView {
         staff
             .get()
             .into_iter()
-            .filter(|s| s.role == "assistant")
+            .filter(|s| s.runs_sessions)
             .map(|s| {
                 let id = s.user_id.clone();
                 let id2 = s.user_id.clone();

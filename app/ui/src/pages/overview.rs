@@ -48,7 +48,7 @@ pub fn Overview() -> impl IntoView {
                         <table class="history-table card">
                             <thead><tr><th>{t.th.name}</th><th>{t.th.role}</th><th>{t.th.sessions_28}</th><th>{t.th.last_session}</th></tr></thead>
                             <tbody>{o.staff.iter().map(|s| {
-                                let idle = s.sessions_last_28_days == 0 && s.role == "assistant";
+                                let idle = s.sessions_last_28_days == 0 && s.runs_sessions;
                                 view! {
                                     <tr data-testid="staff-row" class:idle=idle>
                                         <th scope="row">{s.display_name.clone()}</th>

@@ -1,6 +1,6 @@
 //! The operations the UI calls, as plain functions over [`Core`]: DTO in, app core call, DTO
-//! out. Both transports call these — the HTTP handlers in [`crate::http`] and the Tauri
-//! commands in `app/shell/src/commands.rs` — so the two cannot behave differently. No SQL here: reads and writes go through
+//! out. Both transports reach these through [`Core::call`] (which first checks the operation's
+//! capability), so the two cannot behave differently. No SQL here: reads and writes go through
 //! `homerehab_core::store::Store`; this module only parses ids and shapes answers.
 
 use crate::error::{Error, Result};
@@ -9,12 +9,13 @@ use homerehab_core::client::{self, SharedStore};
 use homerehab_core::error::CoreError;
 use homerehab_core::lock::LockState;
 use homerehab_core::store::{now_ms, Store};
+use homerehab_shared::auth::Capability;
 use homerehab_shared::docs::{self, ExerciseFeedback};
 use homerehab_shared::ids::{CourseId, DocumentId, ProgramExerciseId, SessionId};
 use homerehab_shared::library::search::SearchIndex;
 use homerehab_shared::library::{Lang, Library};
 use homerehab_shared::model::{
-    self, ExerciseOutcome, Millis, ProgramExercise, Role, SessionLog, SessionStatus, SetLog, Side,
+    self, ExerciseOutcome, Millis, ProgramExercise, SessionLog, SessionStatus, SetLog, Side,
 };
 use homerehab_shared::municipal;
 use homerehab_shared::schedule;
@@ -72,7 +73,7 @@ impl Core {
 
     /// The store for an operation on the data: only while the app is open (unlocked, or no
     /// PIN chosen yet), else `locked`. Counts as use for the idle lock.
-    fn data(&self) -> Result<MutexGuard<'_, Store>> {
+    pub(crate) fn data(&self) -> Result<MutexGuard<'_, Store>> {
         let mut store = self.store();
         store.require_unlocked(now_ms())?;
         Ok(store)
@@ -110,6 +111,7 @@ pub fn lang(code: Option<&str>) -> Lang {
 pub async fn login(core: &Core, req: api::LoginRequest) -> Result<api::Me> {
     let me = client::login(&core.store, &core.server_url, &req.username, &req.password).await?;
     Ok(api::Me {
+        capabilities: crate::capability::of(&me),
         username: me.username,
         display_name: me.display_name,
         role: me.role.as_str().to_string(),
@@ -119,6 +121,7 @@ pub async fn login(core: &Core, req: api::LoginRequest) -> Result<api::Me> {
 /// Who is signed in on this device, if anyone (works offline).
 pub fn me(core: &Core) -> Result<Option<api::Me>> {
     Ok(core.store().identity()?.map(|me| api::Me {
+        capabilities: crate::capability::of(&me),
         username: me.username,
         display_name: me.display_name,
         role: me.role.as_str().to_string(),
@@ -215,12 +218,14 @@ pub async fn sync_now(core: &Core) -> Result<api::Status> {
 
 // ---- today's visits ------------------------------------------------------------------------
 
-/// Active courses of the citizens the signed-in assistant visits (every active course of the
-/// team for other roles, or while the roster has not arrived), due ones first.
+/// Active courses of the citizens the signed-in person visits (every active course of the team
+/// for those who follow the team's courses, or while the roster has not arrived), due ones
+/// first.
 pub fn visits(core: &Core, now: Millis) -> Result<Vec<api::Visit>> {
     let store = core.data()?;
     let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
-    let only_for = (me.role == Role::Assistant).then_some(me.user_id);
+    // Who follows the team's courses sees all of them; others their own visits.
+    let only_for = (!crate::capability::may(&me, Capability::FollowCourses)).then_some(me.user_id);
     let mut out: Vec<api::Visit> = store
         .visit_rows(schedule::week_start(now), only_for)?
         .into_iter()

@@ -1,8 +1,8 @@
 //! The therapist's and the leader's operations: caseload, citizens, staff, templates, course
 //! creation, library search, the program editor, history with trends, assessments and the
 //! team overview. Rules live in `homerehab_shared` (`caseload`, `stats`, `assessment`,
-//! `program`, `auth`), rows come from the store's projection queries; this module checks the
-//! role, parses the request and shapes the answer.
+//! `program`, `auth`), rows come from the store's projection queries; this module parses the
+//! request and shapes the answer ([`Core::call`] checked the capability before).
 
 use super::{
     course_id, dosage_view, exercise_title, line_view, non_empty, outcome_out, parse, status_label,
@@ -12,13 +12,13 @@ use crate::error::{Error, Result};
 use homerehab_app_api as api;
 use homerehab_core::error::CoreError;
 use homerehab_core::store::{now_ms, CaseloadFacts, Identity, Store};
-use homerehab_shared::auth::{self, Access};
-use homerehab_shared::docs::{CourseDoc, DocumentKind};
+use homerehab_shared::auth::{Capabilities, Capability};
+use homerehab_shared::docs::CourseDoc;
 use homerehab_shared::ids::{CitizenId, CourseId, RevisionId, UserId};
 use homerehab_shared::library::search::Query;
 use homerehab_shared::library::{pick, BodyArea, Category, Equipment, Lang, Position, Status, Tag};
 use homerehab_shared::model::{
-    self, Assessment, Citizen, Course, CourseStatus, LegalBasis, Millis, Role, Side,
+    self, Assessment, Citizen, Course, CourseStatus, LegalBasis, Millis, Side,
 };
 use homerehab_shared::municipal;
 use homerehab_shared::program::{self, EditedLine};
@@ -32,42 +32,9 @@ const OVERVIEW_DAYS: i64 = 28;
 /// Shown for a colleague the device's staff directory does not know (yet).
 const UNKNOWN: &str = "?";
 
-/// What an operation needs the signed-in person to be allowed.
-#[derive(Clone, Copy)]
-enum Need {
-    /// The team's courses, history and overview: everyone but assistants, whose app is
-    /// today's visits.
-    Read,
-    /// Add citizens to the roster (who may write the roster: therapists, admins).
-    EditRoster,
-    /// Create courses, change programs, record assessments (who may write course documents:
-    /// therapists).
-    EditCourse,
-}
-
-/// The signed-in person, if their role may do what is asked; refused early otherwise, so
-/// nothing is written that the server would refuse at the next sync.
-fn allowed(store: &Store, need: Need) -> Result<Identity> {
-    let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
-    let (ok, why) = match need {
-        Need::Read => (
-            me.role != Role::Assistant,
-            "this is for therapists and leaders; assistants work from today's visits",
-        ),
-        Need::EditRoster => (
-            auth::may_in_own_team(me.role, DocumentKind::Roster, Access::Write),
-            "only therapists and administrators can add citizens",
-        ),
-        Need::EditCourse => (
-            auth::may_in_own_team(me.role, DocumentKind::Course, Access::Write),
-            "only therapists can create courses, change programs and record assessments",
-        ),
-    };
-    if ok {
-        Ok(me)
-    } else {
-        Err(Error::forbidden(why))
-    }
+/// The signed-in person (who may do the operation: [`Core::call`] checked its capability).
+fn identity(store: &Store) -> Result<Identity> {
+    Ok(store.identity()?.ok_or(CoreError::NotSignedIn)?)
 }
 
 fn invalid(e: impl std::fmt::Display) -> Error {
@@ -160,7 +127,6 @@ fn caseload_rows(store: &Store, now: Millis) -> Result<Vec<api::CaseloadRow>> {
 /// `GET /api/caseload`.
 pub fn caseload(core: &Core) -> Result<Vec<api::CaseloadRow>> {
     let store = core.data()?;
-    allowed(&store, Need::Read)?;
     caseload_rows(&store, now_ms())
 }
 
@@ -169,7 +135,6 @@ pub fn caseload(core: &Core) -> Result<Vec<api::CaseloadRow>> {
 /// `GET /api/citizens`: the active citizens on the device's roster, by name.
 pub fn citizens(core: &Core) -> Result<Vec<api::CitizenView>> {
     let store = core.data()?;
-    allowed(&store, Need::Read)?;
     Ok(store
         .citizen_rows()?
         .into_iter()
@@ -187,7 +152,7 @@ pub fn citizens(core: &Core) -> Result<Vec<api::CitizenView>> {
 /// `POST /api/citizens`: puts a citizen on the signed-in user's team roster.
 pub fn create_citizen(core: &Core, req: api::NewCitizen) -> Result<api::CitizenView> {
     let mut store = core.data()?;
-    let me = allowed(&store, Need::EditRoster)?;
+    let me = identity(&store)?;
     let local_ref = req.local_ref.trim().to_string();
     if model::looks_like_cpr(&local_ref) {
         return Err(Error::invalid(
@@ -231,7 +196,7 @@ pub fn create_citizen(core: &Core, req: api::NewCitizen) -> Result<api::CitizenV
 /// first sign-in that carried it).
 pub fn staff(core: &Core) -> Result<Vec<api::StaffMember>> {
     let store = core.data()?;
-    let me = allowed(&store, Need::Read)?;
+    let me = identity(&store)?;
     Ok(store
         .staff(me.team_id)?
         .into_iter()
@@ -239,6 +204,7 @@ pub fn staff(core: &Core) -> Result<Vec<api::StaffMember>> {
             user_id: s.user_id.to_string(),
             display_name: s.display_name,
             role: s.role.as_str().to_string(),
+            runs_sessions: Capabilities::of(s.role).allows(Capability::RunSessions),
         })
         .collect())
 }
@@ -248,7 +214,6 @@ pub fn staff(core: &Core) -> Result<Vec<api::StaffMember>> {
 /// `GET /api/templates?lang=`: the active templates, by title.
 pub fn templates(core: &Core, lang: Lang) -> Result<Vec<api::TemplateView>> {
     let mut store = core.data()?;
-    allowed(&store, Need::Read)?;
     let library = core.library_in(&mut store)?;
     let mut out: Vec<_> = library
         .templates
@@ -275,8 +240,7 @@ pub fn templates(core: &Core, lang: Lang) -> Result<Vec<api::TemplateView>> {
 }
 
 /// `GET /api/legal-bases`.
-pub fn legal_bases(core: &Core) -> Result<api::LegalBases> {
-    allowed(&*core.data()?, Need::Read)?;
+pub fn legal_bases(_core: &Core) -> Result<api::LegalBases> {
     Ok(api::LegalBases {
         known: LegalBasis::KNOWN.iter().map(|s| s.to_string()).collect(),
     })
@@ -286,7 +250,7 @@ pub fn legal_bases(core: &Core) -> Result<api::LegalBases> {
 /// is active from its start date on (planned before), so it shows on the assistants' visits.
 pub fn create_course(core: &Core, req: api::NewCourse) -> Result<api::CourseCreated> {
     let mut store = core.data()?;
-    let me = allowed(&store, Need::EditCourse)?;
+    let me = identity(&store)?;
     let citizen: CitizenId = parse("citizen", &req.citizen_id)?;
     let on_roster = match store.roster(me.team_id) {
         Ok(r) => r.citizens.contains_key(&citizen.to_string()),
@@ -379,7 +343,6 @@ fn options<T: Tag>(lang: Lang) -> Vec<api::FilterOption> {
 pub fn search_library(core: &Core, q: api::LibraryQuery) -> Result<api::LibrarySearch> {
     let library = {
         let mut store = core.data()?;
-        allowed(&store, Need::Read)?;
         core.library_in(&mut store)?
     };
     let lang = super::lang(q.lang.as_deref());
@@ -520,7 +483,6 @@ fn program_view(
 pub fn program(core: &Core, course: &str, lang: Lang) -> Result<api::ProgramView> {
     let id = course_id(course)?;
     let mut store = core.data()?;
-    allowed(&store, Need::Read)?;
     program_view(core, &mut store, id, lang)
 }
 
@@ -561,7 +523,6 @@ pub fn save_program(
 ) -> Result<api::ProgramView> {
     let id = course_id(course)?;
     let mut store = core.data()?;
-    allowed(&store, Need::EditCourse)?;
     let library = core.library_in(&mut store)?;
     let doc = store.course_doc(id)?;
     course_of(&doc)?;
@@ -650,7 +611,6 @@ fn assessment_view(
 pub fn history(core: &Core, course: &str, lang: Lang) -> Result<api::CourseHistory> {
     let id = course_id(course)?;
     let mut store = core.data()?;
-    allowed(&store, Need::Read)?;
     let library = core.library_in(&mut store)?;
     let doc = store.course_doc(id)?;
     let citizen_name = citizen_name(&mut store, course_of(&doc)?)?;
@@ -766,8 +726,7 @@ pub fn history(core: &Core, course: &str, lang: Lang) -> Result<api::CourseHisto
 }
 
 /// `GET /api/assessment-kinds?lang=`.
-pub fn assessment_kinds(core: &Core, lang: Lang) -> Result<Vec<api::AssessmentKindView>> {
-    allowed(&*core.data()?, Need::Read)?;
+pub fn assessment_kinds(_core: &Core, lang: Lang) -> Result<Vec<api::AssessmentKindView>> {
     Ok(assessment::CATALOGUE
         .iter()
         .map(|k| api::AssessmentKindView {
@@ -787,7 +746,6 @@ pub fn set_course_status(
 ) -> Result<api::Saved> {
     let id = course_id(course)?;
     let mut store = core.data()?;
-    allowed(&store, Need::EditCourse)?;
     let next = CourseStatus::parse(&req.status)
         .filter(|s| *s != CourseStatus::Planned)
         .ok_or_else(|| {
@@ -813,7 +771,7 @@ pub fn add_assessment(
 ) -> Result<api::AssessmentView> {
     let id = course_id(course)?;
     let mut store = core.data()?;
-    let me = allowed(&store, Need::EditCourse)?;
+    let me = identity(&store)?;
     let kind = assessment::validate(&req.kind, req.value).map_err(invalid)?;
     model::parse_date(&req.date).map_err(|e| Error::invalid(format!("date: {}", e.problem)))?;
     let phase = assessment::parse_phase(&req.phase).map_err(invalid)?;
@@ -839,7 +797,7 @@ pub fn add_assessment(
 /// `GET /api/overview`: the team's courses, sessions and staff activity, read-only.
 pub fn overview(core: &Core) -> Result<api::TeamOverview> {
     let store = core.data()?;
-    let me = allowed(&store, Need::Read)?;
+    let me = identity(&store)?;
     let now = now_ms();
     let since = now - OVERVIEW_DAYS * schedule::DAY_MS;
     let counts = store.team_counts(since)?;
@@ -872,6 +830,9 @@ pub fn overview(core: &Core) -> Result<api::TeamOverview> {
                 role: s
                     .role
                     .map_or_else(|| UNKNOWN.to_string(), |r| r.as_str().to_string()),
+                runs_sessions: s
+                    .role
+                    .is_some_and(|r| Capabilities::of(r).allows(Capability::RunSessions)),
                 sessions_last_28_days: s.sessions_since,
                 last_session_at: s.last_session_at,
             })
@@ -892,6 +853,6 @@ mod tests {
         );
         assert_eq!(tag::<Position>("position", Some(" ")).unwrap(), None);
         let e = tag::<Position>("position", Some("upside_down")).unwrap_err();
-        assert!(e.0.message.contains("sitting"), "{}", e.0.message);
+        assert!(e.to_string().contains("sitting"), "{e}");
     }
 }

@@ -1,0 +1,325 @@
+//! Every operation the UI calls, declared once in [`for_each_operation!`]: its name, HTTP method
+//! and path, request parts (path parameters, query, JSON body), response and who may call it.
+//!
+//! From that one table come:
+//! - a module per operation (`op::log_set`) with its `Request` and a marker `Op` implementing
+//!   [`Operation`] (name, method, path, capability, how to assemble and split a request);
+//! - the [`Operations`] trait the app service implements, one method per operation, so a
+//!   missing or mismatched implementation does not compile;
+//! - [`for_each`], which hands every operation's type to a [`Visitor`]: the local HTTP router
+//!   adds one generic route per operation, the Tauri shell dispatches its one `call` command
+//!   by name, and the UI builds a typed call from a request value.
+//!
+//! Adding an operation: one line in the table plus its method in the service's `Operations`
+//! implementation. (Byte streams — uploading a photo or video, `GET /media/{sha256}`, static
+//! files — are not operations: their bodies are not JSON; the transports route them by hand.)
+
+use crate::Capability;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+/// The HTTP method of an operation (reads are `GET`, everything that changes state `POST`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// Who may call an operation. The service checks it before the operation runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// Sign-in, who is signed in, the lock and the status: before or around signing in (each
+    /// operation itself says what it needs of the device's state).
+    Anyone,
+    /// The signed-in person must have this capability (and the app be open).
+    Capability(Capability),
+}
+
+/// No query parameters (any given are ignored, as before).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoQuery {}
+
+/// `?lang=en`: the language of library texts (Danish when absent).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LangQuery {
+    pub lang: Option<String>,
+}
+
+impl LangQuery {
+    pub fn of(lang: &str) -> Self {
+        LangQuery {
+            lang: Some(lang.to_string()),
+        }
+    }
+}
+
+/// One operation, as its marker type `op::<name>::Op`.
+pub trait Operation: 'static {
+    /// The operation's name: the Tauri `call`'s `operation`, the service's method.
+    const NAME: &'static str;
+    const METHOD: Method;
+    /// The path under `/api`; `{name}` is the request's path parameter `name`.
+    const PATH: &'static str;
+    /// The request's path parameters, in the order the table names them.
+    const PATH_PARAMS: &'static [&'static str];
+    const NEEDS: Needs;
+    /// The query string's fields ([`NoQuery`] when none).
+    type Query: Serialize + DeserializeOwned + Send + 'static;
+    /// The JSON body (`()` when none).
+    type Body: Serialize + DeserializeOwned + Send + 'static;
+    /// Path parameters + `query` + `body`, as one value (what the Tauri `call` carries).
+    type Request: Serialize + DeserializeOwned + Send + 'static;
+    type Response: Serialize + DeserializeOwned + Send + 'static;
+
+    /// A request from its parts; `None` when `path` lacks a parameter of [`Self::PATH`].
+    fn assemble(
+        path: &mut dyn FnMut(&str) -> Option<String>,
+        query: Self::Query,
+        body: Self::Body,
+    ) -> Option<Self::Request>;
+
+    /// A request's parts: the path parameters by name, the query, the body.
+    fn split(request: Self::Request) -> (Vec<(&'static str, String)>, Self::Query, Self::Body);
+
+    /// Runs the operation on `service` (unchecked: callers go through the service's checked
+    /// entry point).
+    fn run<S: Operations>(
+        service: &S,
+        request: Self::Request,
+    ) -> impl Future<Output = Result<Self::Response, S::Error>> + Send;
+}
+
+/// Receives every operation's type from [`for_each`].
+pub trait Visitor {
+    fn visit<O: Operation>(&mut self);
+}
+
+macro_rules! declare_operations {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident: $method:ident $path:literal
+            [$($param:ident),*] query $query:ty, body $body:ty => $response:ty, $needs:expr;
+    )*) => {
+        /// One module per operation: its request and its [`Operation`] marker.
+        #[allow(non_camel_case_types)]
+        pub mod op {
+            $(
+                $(#[doc = $doc])*
+                pub mod $name {
+                    #[allow(unused_imports)]
+                    use crate::*;
+                    use crate::operations::*;
+
+                    /// The whole request: path parameters, query and body.
+                    #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+                    pub struct Request {
+                        $(pub $param: String,)*
+                        pub query: $query,
+                        pub body: $body,
+                    }
+
+                    /// The operation's marker type.
+                    pub struct Op;
+
+                    impl Operation for Op {
+                        const NAME: &'static str = stringify!($name);
+                        const METHOD: Method = Method::$method;
+                        const PATH: &'static str = $path;
+                        const PATH_PARAMS: &'static [&'static str] = &[$(stringify!($param)),*];
+                        const NEEDS: Needs = $needs;
+                        type Query = $query;
+                        type Body = $body;
+                        type Request = Request;
+                        type Response = $response;
+
+                        #[allow(unused_variables)]
+                        fn assemble(
+                            path: &mut dyn FnMut(&str) -> Option<String>,
+                            query: Self::Query,
+                            body: Self::Body,
+                        ) -> Option<Request> {
+                            Some(Request { $($param: path(stringify!($param))?,)* query, body })
+                        }
+
+                        fn split(request: Request) -> (Vec<(&'static str, String)>, $query, $body) {
+                            (
+                                vec![$((stringify!($param), request.$param)),*],
+                                request.query,
+                                request.body,
+                            )
+                        }
+
+                        fn run<S: Operations>(
+                            service: &S,
+                            request: Request,
+                        ) -> impl std::future::Future<Output = Result<$response, S::Error>> + Send {
+                            service.$name(request)
+                        }
+                    }
+                }
+            )*
+        }
+
+        /// What the app service implements: one method per operation. Callers go through the
+        /// service's checked entry point (it checks [`Operation::NEEDS`] first).
+        pub trait Operations: Sync {
+            type Error;
+            $(
+                $(#[doc = $doc])*
+                fn $name(
+                    &self,
+                    request: op::$name::Request,
+                ) -> impl Future<Output = Result<$response, Self::Error>> + Send;
+            )*
+        }
+
+        /// Hands every operation's type to `visitor`, in the table's order.
+        pub fn for_each<V: Visitor>(visitor: &mut V) {
+            $(visitor.visit::<op::$name::Op>();)*
+        }
+
+        /// Every operation's name, in the table's order.
+        pub const NAMES: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+use Capability::*;
+use Needs::Anyone;
+
+/// Shorthand for the table.
+const fn may(capability: Capability) -> Needs {
+    Needs::Capability(capability)
+}
+
+declare_operations! {
+    // ---- sign-in, lock and sync --------------------------------------------------------------
+    /// Who is signed in on this device, if anyone (works offline).
+    me: Get "/me" [] query NoQuery, body () => Option<crate::Me>, Anyone;
+    /// Signs in online (and keeps the team's staff directory).
+    login: Post "/login" [] query NoQuery, body crate::LoginRequest => crate::Me, Anyone;
+    status: Get "/status" [] query NoQuery, body () => crate::Status, Anyone;
+    /// One sync now.
+    sync_now: Post "/sync" [] query NoQuery, body () => crate::Status, Anyone;
+    /// Chooses the PIN: right after sign-in or while unlocked.
+    set_pin: Post "/pin" [] query NoQuery, body crate::PinRequest => crate::Status, Anyone;
+    /// Opens the app with the PIN.
+    unlock: Post "/unlock" [] query NoQuery, body crate::PinRequest => crate::Status, Anyone;
+    lock: Post "/lock" [] query NoQuery, body () => crate::Status, Anyone;
+
+    // ---- visits, courses and the guided session --------------------------------------------
+    visits: Get "/visits" [] query NoQuery, body () => Vec<crate::Visit>, may(ReadCourses);
+    course_detail: Get "/courses/{course}" [course]
+        query LangQuery, body () => crate::CourseDetail, may(ReadCourses);
+    start_session: Post "/courses/{course}/sessions" [course]
+        query NoQuery, body () => crate::StartedSession, may(RunSessions);
+    session_summary: Get "/courses/{course}/sessions/{session}" [course, session]
+        query NoQuery, body () => crate::SessionSummary, may(ReadCourses);
+    /// Logs one set; durable when it answers.
+    log_set: Post "/courses/{course}/sessions/{session}/sets" [course, session]
+        query NoQuery, body crate::LogSetRequest => crate::SetLogged, may(RunSessions);
+    record_feedback: Post "/courses/{course}/sessions/{session}/feedback" [course, session]
+        query NoQuery, body crate::FeedbackRequest => crate::Saved, may(RunSessions);
+    finish_session: Post "/courses/{course}/sessions/{session}/finish" [course, session]
+        query NoQuery, body crate::FinishRequest => crate::SessionSummary, may(RunSessions);
+    not_carried_out: Post "/courses/{course}/not-carried-out" [course]
+        query NoQuery, body crate::NotCarriedOutRequest => crate::SessionSummary, may(RunSessions);
+
+    // ---- the therapist's and the leader's ------------------------------------------------------
+    caseload: Get "/caseload" [] query NoQuery, body () => Vec<crate::CaseloadRow>, may(FollowCourses);
+    citizens: Get "/citizens" [] query NoQuery, body () => Vec<crate::CitizenView>, may(FollowCourses);
+    create_citizen: Post "/citizens" []
+        query NoQuery, body crate::NewCitizen => crate::CitizenView, may(ManageCitizens);
+    staff: Get "/staff" [] query NoQuery, body () => Vec<crate::StaffMember>, may(FollowCourses);
+    templates: Get "/templates" []
+        query LangQuery, body () => Vec<crate::TemplateView>, may(FollowCourses);
+    legal_bases: Get "/legal-bases" [] query NoQuery, body () => crate::LegalBases, may(FollowCourses);
+    create_course: Post "/courses" []
+        query NoQuery, body crate::NewCourse => crate::CourseCreated, may(PrescribeCourses);
+    /// The library's search: the query's fields are the query string. (For those who plan
+    /// programs: assistants see a line's exercise through the course, not by searching.)
+    search_library: Get "/library" []
+        query crate::LibraryQuery, body () => crate::LibrarySearch, may(FollowCourses);
+    program: Get "/courses/{course}/program" [course]
+        query LangQuery, body () => crate::ProgramView, may(FollowCourses);
+    save_program: Post "/courses/{course}/program" [course]
+        query LangQuery, body crate::SaveProgram => crate::ProgramView, may(PrescribeCourses);
+    history: Get "/courses/{course}/history" [course]
+        query LangQuery, body () => crate::CourseHistory, may(FollowCourses);
+    assessment_kinds: Get "/assessment-kinds" []
+        query LangQuery, body () => Vec<crate::AssessmentKindView>, may(FollowCourses);
+    add_assessment: Post "/courses/{course}/assessments" [course]
+        query LangQuery, body crate::NewAssessment => crate::AssessmentView, may(PrescribeCourses);
+    overview: Get "/overview" [] query NoQuery, body () => crate::TeamOverview, may(SeeOverview);
+    set_course_status: Post "/courses/{course}/status" [course]
+        query NoQuery, body crate::CourseStatusChange => crate::Saved, may(PrescribeCourses);
+
+    // ---- the municipality's own library and media ----------------------------------------------
+    put_local_exercise: Post "/library/exercises" []
+        query NoQuery, body crate::LocalExerciseInput => crate::LocalItemSaved, may(EditLibrary);
+    put_local_template: Post "/library/templates" []
+        query NoQuery, body crate::LocalTemplateInput => crate::LocalItemSaved, may(EditLibrary);
+    withdraw_media: Post "/library/media/{sha256}/withdraw" [sha256]
+        query NoQuery, body () => crate::Saved, may(EditLibrary);
+    media_status: Get "/media/status" [] query NoQuery, body () => crate::MediaStatus, Anyone;
+    prefetch_media: Post "/media/prefetch" [] query NoQuery, body () => crate::MediaStatus, Anyone;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// Collects what the transports rely on: unique names, unique method + path, and every
+    /// `{param}` of a path is a field of the request.
+    struct Check {
+        names: BTreeSet<&'static str>,
+        routes: BTreeSet<(String, &'static str)>,
+    }
+
+    impl Visitor for Check {
+        fn visit<O: Operation>(&mut self) {
+            assert!(self.names.insert(O::NAME), "{} declared twice", O::NAME);
+            let route = (format!("{:?}", O::METHOD), O::PATH);
+            assert!(self.routes.insert(route), "{} {} twice", O::NAME, O::PATH);
+            let named: Vec<&str> = (O::PATH.split('/'))
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            assert_eq!(O::PATH_PARAMS, named, "{}: path parameters", O::NAME);
+            // Where a request can be made without a body, its parts round-trip.
+            let query: O::Query = serde_json::from_str("{}").unwrap();
+            if let Ok(body) = serde_json::from_str::<O::Body>("null") {
+                let made = O::assemble(&mut |p| Some(format!("<{p}>")), query, body);
+                let (params, _, _) = O::split(made.expect("assembles"));
+                let params: Vec<&str> = params.iter().map(|(p, _)| *p).collect();
+                assert_eq!(params, named, "{}: split", O::NAME);
+            }
+        }
+    }
+
+    #[test]
+    fn every_operation_has_one_name_one_route_and_its_path_parameters() {
+        let mut check = Check {
+            names: BTreeSet::new(),
+            routes: BTreeSet::new(),
+        };
+        for_each(&mut check);
+        assert_eq!(check.names.len(), NAMES.len());
+        assert!(NAMES.contains(&"log_set"));
+    }
+
+    #[test]
+    fn a_missing_path_parameter_assembles_nothing() {
+        let made = <op::log_set::Op as Operation>::assemble(
+            &mut |p| (p == "course").then(|| "c".to_string()),
+            NoQuery {},
+            crate::LogSetRequest {
+                line_id: "l".into(),
+                reps: Some(1),
+                duration_s: None,
+                load_kg: None,
+            },
+        );
+        assert!(made.is_none());
+    }
+}

@@ -1,0 +1,225 @@
+//! The app service's implementation of the declared operations ([`Operations`]): each method
+//! unpacks its request and calls its function in [`crate::ops`]. [`Core::call`] is the checked
+//! entry point every transport uses.
+
+use crate::error::{Error, Result};
+use crate::ops::{self, lang, Core};
+use homerehab_app_api::{self as api, op, Operation, Operations, Visitor};
+use homerehab_core::store::now_ms;
+use std::future::Future;
+use std::pin::Pin;
+
+impl Core {
+    /// Runs operation `O` if the signed-in person may ([`Operation::NEEDS`]).
+    pub async fn call<O: Operation>(&self, request: O::Request) -> Result<O::Response> {
+        self.permit(O::NEEDS)?;
+        O::run(self, request).await
+    }
+
+    /// Runs the operation named `operation` with its request as JSON, answering JSON (the
+    /// Tauri transport's one command), checked as [`Core::call`]. An unknown name or a
+    /// malformed request is `invalid`.
+    pub async fn call_by_name(
+        &self,
+        operation: &str,
+        request: serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let mut by_name = ByName {
+            core: self,
+            operation,
+            request: Some(request),
+            found: None,
+        };
+        api::for_each(&mut by_name);
+        match by_name.found {
+            Some(call) => call.await,
+            None => Err(Error::invalid(format!("no operation `{operation}`"))),
+        }
+    }
+}
+
+type Answer<'a> = Pin<Box<dyn Future<Output = Result<serde_json::Value>> + Send + 'a>>;
+
+/// Finds the operation by its name and prepares its call.
+struct ByName<'a> {
+    core: &'a Core,
+    operation: &'a str,
+    request: Option<serde_json::Value>,
+    found: Option<Answer<'a>>,
+}
+
+impl<'a> Visitor for ByName<'a> {
+    fn visit<O: Operation>(&mut self) {
+        if O::NAME != self.operation {
+            return;
+        }
+        let (core, request) = (self.core, self.request.take().unwrap_or_default());
+        self.found = Some(Box::pin(async move {
+            // Who may is checked before the request is even read.
+            core.permit(O::NEEDS)?;
+            let request: O::Request = serde_json::from_value(request)
+                .map_err(|e| Error::invalid(format!("{}: {e}", O::NAME)))?;
+            let answer = O::run(core, request).await?;
+            serde_json::to_value(answer).map_err(|e| Error::Internal(e.to_string()))
+        }));
+    }
+}
+
+impl Operations for Core {
+    type Error = Error;
+
+    async fn me(&self, _: op::me::Request) -> Result<Option<api::Me>> {
+        ops::me(self)
+    }
+
+    async fn login(&self, r: op::login::Request) -> Result<api::Me> {
+        ops::login(self, r.body).await
+    }
+
+    async fn status(&self, _: op::status::Request) -> Result<api::Status> {
+        ops::status(self)
+    }
+
+    async fn sync_now(&self, _: op::sync_now::Request) -> Result<api::Status> {
+        ops::sync_now(self).await
+    }
+
+    async fn set_pin(&self, r: op::set_pin::Request) -> Result<api::Status> {
+        ops::set_pin(self, r.body)
+    }
+
+    async fn unlock(&self, r: op::unlock::Request) -> Result<api::Status> {
+        ops::unlock(self, r.body)
+    }
+
+    async fn lock(&self, _: op::lock::Request) -> Result<api::Status> {
+        ops::lock(self)
+    }
+
+    async fn visits(&self, _: op::visits::Request) -> Result<Vec<api::Visit>> {
+        ops::visits(self, now_ms())
+    }
+
+    async fn course_detail(&self, r: op::course_detail::Request) -> Result<api::CourseDetail> {
+        ops::course_detail(self, &r.course, lang(r.query.lang.as_deref()))
+    }
+
+    async fn start_session(&self, r: op::start_session::Request) -> Result<api::StartedSession> {
+        ops::start_session(self, &r.course)
+    }
+
+    async fn session_summary(
+        &self,
+        r: op::session_summary::Request,
+    ) -> Result<api::SessionSummary> {
+        ops::session_summary(self, &r.course, &r.session)
+    }
+
+    async fn log_set(&self, r: op::log_set::Request) -> Result<api::SetLogged> {
+        ops::log_set(self, &r.course, &r.session, r.body)
+    }
+
+    async fn record_feedback(&self, r: op::record_feedback::Request) -> Result<api::Saved> {
+        ops::record_feedback(self, &r.course, &r.session, r.body)
+    }
+
+    async fn finish_session(&self, r: op::finish_session::Request) -> Result<api::SessionSummary> {
+        ops::finish_session(self, &r.course, &r.session, r.body)
+    }
+
+    async fn not_carried_out(
+        &self,
+        r: op::not_carried_out::Request,
+    ) -> Result<api::SessionSummary> {
+        ops::not_carried_out(self, &r.course, r.body)
+    }
+
+    async fn caseload(&self, _: op::caseload::Request) -> Result<Vec<api::CaseloadRow>> {
+        ops::caseload(self)
+    }
+
+    async fn citizens(&self, _: op::citizens::Request) -> Result<Vec<api::CitizenView>> {
+        ops::citizens(self)
+    }
+
+    async fn create_citizen(&self, r: op::create_citizen::Request) -> Result<api::CitizenView> {
+        ops::create_citizen(self, r.body)
+    }
+
+    async fn staff(&self, _: op::staff::Request) -> Result<Vec<api::StaffMember>> {
+        ops::staff(self)
+    }
+
+    async fn templates(&self, r: op::templates::Request) -> Result<Vec<api::TemplateView>> {
+        ops::templates(self, lang(r.query.lang.as_deref()))
+    }
+
+    async fn legal_bases(&self, _: op::legal_bases::Request) -> Result<api::LegalBases> {
+        ops::legal_bases(self)
+    }
+
+    async fn create_course(&self, r: op::create_course::Request) -> Result<api::CourseCreated> {
+        ops::create_course(self, r.body)
+    }
+
+    async fn search_library(&self, r: op::search_library::Request) -> Result<api::LibrarySearch> {
+        ops::search_library(self, r.query)
+    }
+
+    async fn program(&self, r: op::program::Request) -> Result<api::ProgramView> {
+        ops::program(self, &r.course, lang(r.query.lang.as_deref()))
+    }
+
+    async fn save_program(&self, r: op::save_program::Request) -> Result<api::ProgramView> {
+        ops::save_program(self, &r.course, r.body, lang(r.query.lang.as_deref()))
+    }
+
+    async fn history(&self, r: op::history::Request) -> Result<api::CourseHistory> {
+        ops::history(self, &r.course, lang(r.query.lang.as_deref()))
+    }
+
+    async fn assessment_kinds(
+        &self,
+        r: op::assessment_kinds::Request,
+    ) -> Result<Vec<api::AssessmentKindView>> {
+        ops::assessment_kinds(self, lang(r.query.lang.as_deref()))
+    }
+
+    async fn add_assessment(&self, r: op::add_assessment::Request) -> Result<api::AssessmentView> {
+        ops::add_assessment(self, &r.course, r.body, lang(r.query.lang.as_deref()))
+    }
+
+    async fn overview(&self, _: op::overview::Request) -> Result<api::TeamOverview> {
+        ops::overview(self)
+    }
+
+    async fn set_course_status(&self, r: op::set_course_status::Request) -> Result<api::Saved> {
+        ops::set_course_status(self, &r.course, r.body)
+    }
+
+    async fn put_local_exercise(
+        &self,
+        r: op::put_local_exercise::Request,
+    ) -> Result<api::LocalItemSaved> {
+        ops::put_local_exercise(self, r.body)
+    }
+
+    async fn put_local_template(
+        &self,
+        r: op::put_local_template::Request,
+    ) -> Result<api::LocalItemSaved> {
+        ops::put_local_template(self, r.body)
+    }
+
+    async fn withdraw_media(&self, r: op::withdraw_media::Request) -> Result<api::Saved> {
+        ops::withdraw_media(self, &r.sha256)
+    }
+
+    async fn media_status(&self, _: op::media_status::Request) -> Result<api::MediaStatus> {
+        ops::media_status(self)
+    }
+
+    async fn prefetch_media(&self, _: op::prefetch_media::Request) -> Result<api::MediaStatus> {
+        ops::prefetch_media(self).await
+    }
+}
