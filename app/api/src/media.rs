@@ -1,7 +1,8 @@
 //! The municipality's own library and its media: adding exercises, templates, photos and
 //! videos (therapists and admins), and what the tablet shows and holds offline.
 
-use crate::{DosageView, Millis};
+use crate::device::Millis;
+use crate::dosage::DosageView;
 use serde::{Deserialize, Serialize};
 
 /// A photo or video shown with an exercise.

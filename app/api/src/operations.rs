@@ -107,8 +107,6 @@ macro_rules! declare_operations {
             $(
                 $(#[doc = $doc])*
                 pub mod $name {
-                    #[allow(unused_imports)]
-                    use crate::*;
                     use crate::operations::*;
 
                     /// The whole request: path parameters, query and body.

@@ -2,7 +2,9 @@
 //! editor with library search and templates, session history with trends, assessments, and the
 //! leader's read-only team overview.
 
-use crate::{DosageView, Millis, Outcome, ProgramLineView};
+use crate::device::Millis;
+use crate::dosage::DosageView;
+use crate::session::{Outcome, ProgramLineView};
 use serde::{Deserialize, Serialize};
 
 /// Something on a course the therapist should look at (a caseload flag).

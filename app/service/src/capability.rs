@@ -2,8 +2,8 @@
 //! `homerehab_shared::auth::Capability` (the one place roles are told apart); this module
 //! converts between them and checks an operation's [`Needs`] centrally, before it runs.
 
+use crate::app_core::Core;
 use crate::error::{Error, Result};
-use crate::ops::Core;
 use homerehab_app_api::{self as api, Needs};
 use homerehab_core::error::CoreError;
 use homerehab_core::store::Identity;

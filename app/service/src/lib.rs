@@ -11,12 +11,13 @@
 //! The transports (`homerehab-local-api` over loopback HTTP, `homerehab-shell` over Tauri)
 //! only translate; no HTTP or Tauri type appears here.
 
+mod app_core;
 pub mod capability;
 pub mod error;
 mod operations;
 pub mod ops;
 mod settings;
 
+pub use app_core::Core;
 pub use error::{Error, Result};
-pub use ops::Core;
 pub use settings::Settings;

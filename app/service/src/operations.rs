@@ -2,8 +2,9 @@
 //! unpacks its request and calls its function in [`crate::ops`]. [`Core::call`] is the checked
 //! entry point every transport uses.
 
+use crate::app_core::Core;
 use crate::error::{Error, Result};
-use crate::ops::{self, lang, Core};
+use crate::ops::{self, lang};
 use homerehab_app_api::{self as api, op, Operation, Operations, Visitor};
 use homerehab_core::store::now_ms;
 use std::future::Future;

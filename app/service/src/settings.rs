@@ -1,6 +1,6 @@
 //! [`Core::open`]: the app assembled from its settings, the same way for both binaries.
 
-use crate::ops::Core;
+use crate::app_core::Core;
 use homerehab_core::error::CoreError;
 use homerehab_core::{client, library, store::Store};
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! videos (therapists and admins; the core refuses others), the media shown with a program
 //! line, and the media held offline.
 
-use super::Core;
+use crate::app_core::Core;
 use crate::error::{Error, Result};
 use homerehab_app_api as api;
 use homerehab_core::error::CoreError;

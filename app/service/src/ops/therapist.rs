@@ -4,10 +4,11 @@
 //! `program`, `auth`), rows come from the store's projection queries; this module parses the
 //! request and shapes the answer ([`Core::call`] checked the capability before).
 
-use super::{
+use super::convert::{
     course_id, dosage_view, exercise_title, line_view, non_empty, outcome_out, parse, status_label,
-    Core,
 };
+use super::municipal_library::line_media;
+use crate::app_core::Core;
 use crate::error::{Error, Result};
 use homerehab_app_api as api;
 use homerehab_core::error::CoreError;
@@ -345,7 +346,7 @@ pub fn search_library(core: &Core, q: api::LibraryQuery) -> Result<api::LibraryS
         let mut store = core.data()?;
         core.library_in(&mut store)?
     };
-    let lang = super::lang(q.lang.as_deref());
+    let lang = super::convert::lang(q.lang.as_deref());
     let query = Query {
         text: q.q.clone(),
         category: tag::<Category>("category", q.category.as_deref())?,
@@ -459,7 +460,7 @@ fn program_view(
             .ordered()
             .into_iter()
             .map(|l| api::ProgramLineView {
-                media: super::line_media(store, local.as_ref(), &l.exercise_ref),
+                media: line_media(store, local.as_ref(), &l.exercise_ref),
                 ..line_view(&library, l, lang)
             })
             .collect(),
