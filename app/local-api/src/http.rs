@@ -8,12 +8,13 @@
 //! `Content-Type: application/json`, so a web page on another origin cannot post to it.
 
 use crate::error::{Error, Result};
-use crate::ops::{self, Core};
+use crate::ops;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::routing::{get, on, post, MethodFilter};
 use axum::{Json, Router};
 use homerehab_app_api::{self as api, Method, Operation, Visitor};
+use homerehab_app_service::Core;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;

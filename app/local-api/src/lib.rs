@@ -10,7 +10,8 @@
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use homerehab_local_api::{http, ops::Core};
+//! use homerehab_app_service::Core;
+//! use homerehab_local_api::http;
 //! use std::sync::{Arc, Mutex};
 //! let store = homerehab_core::store::Store::open("/tmp/tablet".as_ref())?;
 //! let library = homerehab_core::library::load("assets".as_ref())?;

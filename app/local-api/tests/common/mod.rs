@@ -4,9 +4,9 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use homerehab_app_api as api;
+use homerehab_app_service::Core;
 use homerehab_core::store::Store;
 use homerehab_local_api::http::{self, Dirs};
-use homerehab_local_api::ops::Core;
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
