@@ -223,28 +223,6 @@ pub fn authorize(who: &Principal, doc: &Header, access: Access) -> Result<(), Fo
     }
 }
 
-/// Whether `role` may `access` a team document of `kind` (roster, course, session log) of its
-/// own team. The device asks this before an edit, so it refuses at once what the server would
-/// refuse at the next sync (and quarantine).
-pub fn may_in_own_team(role: Role, kind: DocumentKind, access: Access) -> bool {
-    let team = TeamId(uuid::Uuid::from_u128(1));
-    let course = CourseId(uuid::Uuid::from_u128(1));
-    let doc = match kind {
-        DocumentKind::Roster => Header::roster(team),
-        DocumentKind::Course => Header::course(team, course),
-        DocumentKind::SessionLog => Header::session_log(team, course),
-        _ => return false,
-    };
-    let who = Principal {
-        user_id: UserId(uuid::Uuid::from_u128(1)),
-        role,
-        team_id: team,
-        granted_teams: vec![],
-        municipality_id: None,
-    };
-    authorize(&who, &doc, access).is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,17 +355,6 @@ mod tests {
             ..who
         };
         assert!(authorize(&granted, &library, Access::Read).is_err());
-    }
-
-    #[test]
-    fn own_team_rights_follow_the_matrix() {
-        use DocumentKind::*;
-        assert!(may_in_own_team(Role::Therapist, Course, Access::Write));
-        assert!(may_in_own_team(Role::Admin, Roster, Access::Write));
-        assert!(!may_in_own_team(Role::Admin, Course, Access::Write));
-        assert!(!may_in_own_team(Role::Leader, Roster, Access::Write));
-        assert!(may_in_own_team(Role::Leader, SessionLog, Access::Read));
-        assert!(!may_in_own_team(Role::Assistant, Course, Access::Write));
     }
 
     #[test]
