@@ -816,7 +816,7 @@ impl Store {
             .map(docs::ProgramEdit::Upsert)
             .collect();
         let rev = self.write(header.id, Projection::Whole, |doc| {
-            docs::edit_program(doc, &edits, me.user_id, "Program oprettet", now_ms())
+            docs::edit_program(doc, &edits, me.user_id, "Program oprettet", None, now_ms())
         })?;
         self.ensure_document(&Header::session_log(course.team_id, course.id))?;
         Ok(rev)
@@ -829,16 +829,18 @@ impl Store {
         })
     }
 
-    /// Changes a program; every call makes one listed revision.
+    /// Changes a program; every call makes one listed revision, recording `based_on`, the
+    /// revision the editor started from (`shared::rules::check_based_on_latest`).
     pub fn edit_program(
         &mut self,
         course: CourseId,
         edits: &[docs::ProgramEdit],
         summary: &str,
+        based_on: Option<RevisionId>,
     ) -> Result<RevisionId> {
         let me = self.me()?;
         self.write(DocumentId::course_of(course), Projection::Whole, |doc| {
-            docs::edit_program(doc, edits, me.user_id, summary, now_ms())
+            docs::edit_program(doc, edits, me.user_id, summary, based_on, now_ms())
         })
     }
 

@@ -37,6 +37,7 @@ fn main() {
         &edits,
         w.therapist.user_id,
         "Program oprettet",
+        docs::latest_revision_id(&course).unwrap(),
         NOW + 1,
     )
     .unwrap();
