@@ -286,7 +286,7 @@ pub fn in_revision_order(revisions: &BTreeMap<String, ProgramRevision>) -> Vec<&
 
 /// The latest revision of a course document's program as it is now: what a revision written
 /// on this document right away builds on (the seed's and tests' `based_on`; the editor's
-/// comes from the revision it opened, [`crate::rules::check_based_on_latest`]).
+/// comes from the revision it opened, `rules::check_based_on_latest`).
 pub fn latest_revision_id(doc: &Automerge) -> Result<Option<RevisionId>, SchemaError> {
     let program: ProgramDoc = hydrate_prop(doc, ROOT, "program")?;
     Ok(program.latest_revision().map(|r| r.id))
@@ -492,7 +492,7 @@ pub enum ProgramEdit {
 
 /// Applies program edits and records them as one listed revision; returns the revision id.
 /// `based_on` is the revision the editor started from (`None` for a program's first); the
-/// caller checks it is the latest ([`crate::rules::check_based_on_latest`]), and the server's
+/// caller checks it is the latest (`rules::check_based_on_latest`), and the server's
 /// admission refuses the revision when it is not the latest of the history it was written on.
 pub fn edit_program(
     doc: &mut Automerge,

@@ -230,7 +230,7 @@ pub struct ProgramRevision {
     /// The program lines, ordered by position, as they were after this revision.
     pub exercises: Vec<ProgramExercise>,
     /// The revision the editor started from: the latest one of the program it was written on
-    /// ([`crate::rules::check_builds_on_latest`]). `None` for a program's first revision, and
+    /// (`rules::check_builds_on_latest`). `None` for a program's first revision, and
     /// for revisions written before this field existed (absent from the document).
     #[autosurgeon(missing = "Option::default")]
     #[serde(default)]
