@@ -12,7 +12,7 @@
 use crate::docs::{in_revision_order, CourseDoc, ProgramDoc};
 use crate::ids::RevisionId;
 use crate::model::{Course, Invalid, ProgramRevision};
-use automerge::{Automerge, ChangeHash, ObjId, ObjType, ReadDoc, ROOT};
+use automerge::{Automerge, ChangeHash, ObjId, ObjType, PatchAction, Prop, ReadDoc, ROOT};
 use autosurgeon::{hydrate_prop, Hydrate};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -96,7 +96,7 @@ pub fn check_course_begins(before: Option<&Course>, after: Option<&Course>) -> R
 /// device's changes: every program revision a new change adds must pass
 /// [`check_builds_on_latest`] in that change's own history (the document at its
 /// dependencies: the program its device held when it wrote the revision), and no revision of
-/// `before` is gone. Only new changes are judged, so revisions stored before `based_on`
+/// `before` is gone or changed. Only new changes are judged, so revisions stored before `based_on`
 /// existed need no check; a new one without it passes only on a program with no revision.
 pub fn check_revisions_build_on_latest(
     before: Option<&Automerge>,
@@ -117,6 +117,14 @@ pub fn check_revisions_build_on_latest(
         return Err(gone());
     }
     let before_heads = before.map(|b| b.get_heads()).unwrap_or_default();
+    // A stored revision is history: rewriting one (its time, what it was based on) could
+    // change which revision is the latest. Nothing the app writes touches an existing one.
+    if !held.is_empty() && rewrites_a_revision(after, &before_heads, &revisions, &held) {
+        return Err(Invalid {
+            field: "program.revisions".into(),
+            problem: "a program revision cannot be changed".into(),
+        });
+    }
     for change in after.get_changes_meta(&before_heads) {
         let seen: BTreeSet<String> = after.keys_at(&revisions, &change.deps).collect();
         let added: Vec<String> = after
@@ -150,6 +158,31 @@ pub fn check_revisions_build_on_latest(
         }
     }
     Ok(())
+}
+
+/// Whether the changes after `before_heads` change anything inside one of the `held`
+/// revisions (`revisions` is the revisions map).
+fn rewrites_a_revision(
+    after: &Automerge,
+    before_heads: &[ChangeHash],
+    revisions: &ObjId,
+    held: &BTreeSet<String>,
+) -> bool {
+    let held_key = |obj: &ObjId, prop: &Prop| {
+        obj == revisions && matches!(prop, Prop::Map(k) if held.contains(k))
+    };
+    after
+        .diff(before_heads, &after.get_heads())
+        .iter()
+        .any(|patch| {
+            let on_the_map = match &patch.action {
+                PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
+                    held_key(&patch.obj, &Prop::Map(key.clone()))
+                }
+                _ => false,
+            };
+            on_the_map || patch.path.iter().any(|(obj, prop)| held_key(obj, prop))
+        })
 }
 
 /// A document read as it was at `heads`, for autosurgeon (which reads the current state).
@@ -394,6 +427,40 @@ mod tests {
         tx.commit();
         let e = check_revisions_build_on_latest(Some(&doc), &removed).unwrap_err();
         assert_eq!(e.field, "program.revisions");
+    }
+
+    #[test]
+    fn a_stored_revision_cannot_be_rewritten() {
+        let old = course_with_a_revision();
+        let doc = revise(&old, latest(&old), 2_000);
+        let first = latest(&old).unwrap().to_string();
+        let revisions = revisions_obj(&doc).unwrap();
+        let stored = match doc.get(&revisions, first.as_str()).unwrap() {
+            Some((automerge::Value::Object(ObjType::Map), id)) => id,
+            other => panic!("{other:?}"),
+        };
+        // Moving revision 1 past revision 2 (so a save based on 1 would look current), or
+        // its lines, or putting another revision under its key: refused.
+        let later: Millis = 9_000;
+        let edits: [&dyn Fn(&mut automerge::transaction::Transaction<'_>); 3] = [
+            &|tx| tx.put(&stored, "at", later).unwrap(),
+            &|tx| tx.put(&stored, "summary", "omskrevet").unwrap(),
+            &|tx| {
+                tx.put_object(&revisions, first.as_str(), ObjType::Map)
+                    .unwrap();
+            },
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut rewritten = doc.fork().with_actor(ActorId::random());
+            let mut tx = rewritten.transaction();
+            edit(&mut tx);
+            tx.commit();
+            let e = check_revisions_build_on_latest(Some(&doc), &rewritten).unwrap_err();
+            assert_eq!(e.problem, "a program revision cannot be changed", "{i}");
+        }
+        // A new revision beside them is no rewrite.
+        let next = revise(&doc, latest(&doc), 3_000);
+        assert_eq!(check_revisions_build_on_latest(Some(&doc), &next), Ok(()));
     }
 
     #[test]
