@@ -240,6 +240,22 @@ pub fn create_course(therapist: &Device, citizen: CitizenId) -> CourseId {
     course.id
 }
 
+/// A program revision on `device`, made as the editor makes it on the latest revision the
+/// device holds (the `based_on` the app's `save_program` records).
+pub fn revise_program(
+    device: &Device,
+    course: CourseId,
+    edits: &[homerehab_shared::docs::ProgramEdit],
+    summary: &str,
+) -> RevisionId {
+    let mut store = device.store();
+    let program = store.course_doc(course).expect("the course").program;
+    let based_on = program.latest_revision().map(|r| r.id);
+    store
+        .edit_program(course, edits, summary, based_on)
+        .expect("a program revision")
+}
+
 /// An assistant guides a whole session: every set of every exercise, feedback, finish.
 pub fn log_session(tablet: &Device, course: CourseId) -> SessionId {
     let mut s = tablet.store();

@@ -53,14 +53,12 @@ async fn a_refused_change_is_kept_shown_with_its_reason_and_not_sent_again() {
     let leader_dir = tmp.path().join("leader");
     let leader = Device::login(&leader_dir, &server, "leder").await;
     leader.sync().await;
-    leader
-        .store()
-        .edit_program(
-            course,
-            &[ProgramEdit::Upsert(program_line("wall-push-up", 9.0, 2))],
-            "Lederens ændring",
-        )
-        .unwrap();
+    revise_program(
+        &leader,
+        course,
+        &[ProgramEdit::Upsert(program_line("wall-push-up", 9.0, 2))],
+        "Lederens ændring",
+    );
     let (first, up1) = client::sync_now(&leader.store).await.unwrap();
     let course_doc = DocumentId::course_of(course);
     assert_eq!(first.rejected.len(), 1, "{first:?}");
@@ -104,14 +102,12 @@ async fn a_refused_change_is_kept_shown_with_its_reason_and_not_sent_again() {
     ));
 
     // The therapist's later revision still reaches the leader, on top of the kept change.
-    laptop
-        .store()
-        .edit_program(
-            course,
-            &[ProgramEdit::Upsert(program_line("step-up", 4.0, 3))],
-            "Trappetræning",
-        )
-        .unwrap();
+    revise_program(
+        &laptop,
+        course,
+        &[ProgramEdit::Upsert(program_line("step-up", 4.0, 3))],
+        "Trappetræning",
+    );
     laptop.sync().await;
     let (third, _) = client::sync_now(&leader.store).await.unwrap();
     assert!(

@@ -2,7 +2,9 @@
 //! device signed in over HTTP writes its documents straight with autosurgeon and
 //! `shared::docs` (no app operation, no store) and syncs with the real `sync-server` process.
 //! Each crafted change is refused with its reason, and a colleague's device that syncs
-//! afterwards finds none of it on the server.
+//! afterwards finds none of it on the server. What the app does write — two therapists'
+//! revisions of one program made offline, each on the latest revision they had — reaches
+//! the whole team, as a program conflict.
 
 use automerge::{ActorId, ObjType, ReadDoc, ROOT};
 use homerehab_scenarios::*;
@@ -126,16 +128,15 @@ async fn changes_that_break_a_domain_rule_are_refused_by_the_real_server_and_not
         .unwrap();
         tx.commit();
     }
-    // Meanwhile the laptop revises the program; the rogue device, not synced since, then
-    // writes a revision of its own on the older program.
-    laptop
-        .store()
-        .edit_program(
-            course,
-            &[ProgramEdit::Upsert(program_line("wall-push-up", 4.0, 2))],
-            "Armstrækninger tilføjet",
-        )
-        .unwrap();
+    // Meanwhile the laptop revises the program; the rogue device then writes a revision of
+    // its own that claims to be the program's first (based on no revision), on a program that
+    // already has one: a revision that skips the stale-revision check.
+    revise_program(
+        &laptop,
+        course,
+        &[ProgramEdit::Upsert(program_line("wall-push-up", 4.0, 2))],
+        "Armstrækninger tilføjet",
+    );
     laptop.sync().await;
     let me = laptop.me().user_id;
     docs::edit_program(
@@ -143,6 +144,7 @@ async fn changes_that_break_a_domain_rule_are_refused_by_the_real_server_and_not
         &[ProgramEdit::Upsert(program_line("step-ups", 5.0, 2))],
         me,
         "Trinbræt",
+        None,
         homerehab_core::store::now_ms(),
     )
     .unwrap();
@@ -191,4 +193,58 @@ async fn changes_that_break_a_domain_rule_are_refused_by_the_real_server_and_not
             "{who}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_therapists_revising_one_program_offline_both_reach_the_team_as_a_conflict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    server.create_team("Hjemmepleje Nord");
+    server.create_user("terapeut", "therapist", "Hjemmepleje Nord");
+    server.create_user("kollega", "therapist", "Hjemmepleje Nord");
+    let laptop = Device::login(&tmp.path().join("laptop"), &server, "terapeut").await;
+    let tablet = Device::login(&tmp.path().join("tablet"), &server, "kollega").await;
+    let cit = citizen("Bodil Madsen");
+    laptop.store().put_citizen(&cit).unwrap();
+    let course = create_course(&laptop, cit.id);
+    laptop.sync().await;
+    tablet.sync().await;
+
+    // Both offline: each revises the program on revision 1, the latest they have, and sets
+    // the first line's repetitions differently.
+    let first_line = laptop.store().course_doc(course).unwrap().program.ordered()[0].clone();
+    for (device, reps) in [(&laptop, 12), (&tablet, 8)] {
+        let mut changed = first_line.clone();
+        changed.dosage.reps = Some(reps);
+        revise_program(
+            device,
+            course,
+            &[ProgramEdit::Upsert(changed)],
+            "Gentagelser",
+        );
+    }
+    // Both sync; neither is refused.
+    for device in [&laptop, &tablet] {
+        let report = device.sync().await;
+        assert!(report.rejected.is_empty(), "{report:?}");
+        assert_eq!(device.store().sync_status().unwrap().waiting, 0);
+    }
+
+    // A third device of the team signs in fresh: both revisions are on the server, and the
+    // two values are shown as a program conflict, also as the caseload's flag.
+    server.create_user("vikar", "therapist", "Hjemmepleje Nord");
+    let third = Device::login(&tmp.path().join("third"), &server, "vikar").await;
+    third.sync().await;
+    let mut store = third.store();
+    let program = store.course_doc(course).unwrap().program;
+    assert_eq!(program.revision_list().len(), 3);
+    let conflicts = store.program_conflicts(course).unwrap();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].field, "reps");
+    let mut values = conflicts[0].values.clone();
+    values.sort();
+    assert_eq!(values, ["12", "8"]);
+    let facts = store.caseload_facts(0).unwrap();
+    let facts = facts.iter().find(|c| c.id == course).expect("the course");
+    assert_eq!((facts.revision_count, facts.program_conflicts), (3, 1));
 }

@@ -85,11 +85,7 @@ async fn offline_edits_on_three_devices_converge_with_nothing_lost() {
         ProgramEdit::Upsert(program_line("step-up-forward", 4.0, 2)),
         ProgramEdit::Remove(lines[2].id),
     ];
-    let new_rev = t
-        .laptop
-        .store()
-        .edit_program(course, &edits, "Progression uge 3")
-        .unwrap();
+    let new_rev = revise_program(&t.laptop, course, &edits, "Progression uge 3");
 
     // Connectivity returns in a scrambled order.
     t2.sync().await;

@@ -269,13 +269,27 @@ impl ProgramDoc {
     }
     /// Revisions oldest first; the index + 1 is the revision number shown to users.
     pub fn revision_list(&self) -> Vec<&ProgramRevision> {
-        let mut v: Vec<_> = self.revisions.values().collect();
-        v.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
-        v
+        in_revision_order(&self.revisions)
     }
     pub fn latest_revision(&self) -> Option<&ProgramRevision> {
         self.revision_list().pop()
     }
+}
+
+/// A program's revisions oldest first (by time, then id): the order revision numbers count
+/// in, and whose last is "the latest revision" for the stale-revision rule on both sides.
+pub fn in_revision_order(revisions: &BTreeMap<String, ProgramRevision>) -> Vec<&ProgramRevision> {
+    let mut v: Vec<_> = revisions.values().collect();
+    v.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+    v
+}
+
+/// The latest revision of a course document's program as it is now: what a revision written
+/// on this document right away builds on (the seed's and tests' `based_on`; the editor's
+/// comes from the revision it opened, `rules::check_based_on_latest`).
+pub fn latest_revision_id(doc: &Automerge) -> Result<Option<RevisionId>, SchemaError> {
+    let program: ProgramDoc = hydrate_prop(doc, ROOT, "program")?;
+    Ok(program.latest_revision().map(|r| r.id))
 }
 
 /// A program field that two devices changed concurrently: Automerge kept one value, the other
@@ -477,11 +491,15 @@ pub enum ProgramEdit {
 }
 
 /// Applies program edits and records them as one listed revision; returns the revision id.
+/// `based_on` is the revision the editor started from (`None` for a program's first); the
+/// caller checks it is the latest (`rules::check_based_on_latest`), and the server's
+/// admission refuses the revision when it is not the latest of the history it was written on.
 pub fn edit_program(
     doc: &mut Automerge,
     edits: &[ProgramEdit],
     by: UserId,
     summary: &str,
+    based_on: Option<RevisionId>,
     now: Millis,
 ) -> Result<RevisionId, SchemaError> {
     for e in edits {
@@ -510,6 +528,7 @@ pub fn edit_program(
             by,
             summary: summary.to_string(),
             exercises: lines,
+            based_on,
         };
         let revisions = map_at(tx, &program, "revisions")?;
         reconcile_prop(tx, &revisions, revision_id.to_string().as_str(), &revision)?;
@@ -755,10 +774,12 @@ mod tests {
             &[ProgramEdit::Upsert(line.clone())],
             UserId::new(),
             "ny",
+            None,
             1,
         )
         .unwrap();
         assert!(program_conflicts(&laptop).unwrap().is_empty());
+        let first = latest_revision_id(&laptop).unwrap();
         let mut colleague = laptop.fork().with_actor(ActorId::random());
         let mut a = line.clone();
         a.dosage.reps = Some(12);
@@ -769,6 +790,7 @@ mod tests {
             &[ProgramEdit::Upsert(a)],
             UserId::new(),
             "a",
+            first,
             2,
         )
         .unwrap();
@@ -777,6 +799,7 @@ mod tests {
             &[ProgramEdit::Upsert(b)],
             UserId::new(),
             "b",
+            first,
             2,
         )
         .unwrap();
@@ -787,6 +810,58 @@ mod tests {
         let mut values = conflicts[0].values.clone();
         values.sort();
         assert_eq!(values, vec!["12", "8"]);
+    }
+
+    #[test]
+    fn a_revision_written_before_based_on_existed_reads_as_based_on_nothing() {
+        /// A revision as the app wrote it before `based_on`.
+        #[derive(Reconcile)]
+        struct RevisionWithoutBasedOn {
+            id: RevisionId,
+            at: Millis,
+            by: UserId,
+            summary: String,
+            exercises: Vec<ProgramExercise>,
+        }
+        let h = Header::course(team(), CourseId::new());
+        let mut doc = genesis(&h).with_actor(ActorId::random());
+        let old = RevisionWithoutBasedOn {
+            id: RevisionId::new(),
+            at: 1,
+            by: UserId::new(),
+            summary: "gammel".into(),
+            exercises: vec![],
+        };
+        edit(&mut doc, 1, |tx| {
+            let program = map_at(tx, &ROOT, "program")?;
+            let revisions = map_at(tx, &program, "revisions")?;
+            reconcile_prop(tx, &revisions, old.id.to_string().as_str(), &old)?;
+            Ok(())
+        })
+        .unwrap();
+        let revisions = map_at_doc(&doc, &["program", "revisions"]);
+        let stored = map_at_doc_obj(&doc, &revisions, &old.id.to_string());
+        assert!(ReadDoc::get(&doc, &stored, "based_on").unwrap().is_none());
+        let program: ProgramDoc = hydrate_prop(&doc, ROOT, "program").unwrap();
+        let read = program.latest_revision().expect("the old revision");
+        assert_eq!((read.id, read.based_on), (old.id, None));
+        // A new one records what it was based on, and reads back with it.
+        let new = edit_program(&mut doc, &[], UserId::new(), "ny", Some(old.id), 2).unwrap();
+        let program: ProgramDoc = hydrate_prop(&doc, ROOT, "program").unwrap();
+        assert_eq!(program.revisions[&new.to_string()].based_on, Some(old.id));
+        assert_eq!(latest_revision_id(&doc).unwrap(), Some(new));
+    }
+
+    fn map_at_doc(doc: &Automerge, path: &[&str]) -> ObjId {
+        path.iter()
+            .fold(ROOT, |obj, key| map_at_doc_obj(doc, &obj, key))
+    }
+
+    fn map_at_doc_obj(doc: &Automerge, obj: &ObjId, key: &str) -> ObjId {
+        match ReadDoc::get(doc, obj, key).unwrap() {
+            Some((automerge::Value::Object(ObjType::Map), id)) => id,
+            other => panic!("{key}: {other:?}"),
+        }
     }
 
     #[test]

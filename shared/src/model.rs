@@ -229,6 +229,12 @@ pub struct ProgramRevision {
     pub summary: String,
     /// The program lines, ordered by position, as they were after this revision.
     pub exercises: Vec<ProgramExercise>,
+    /// The revision the editor started from: the latest one of the program it was written on
+    /// (`rules::check_builds_on_latest`). `None` for a program's first revision, and
+    /// for revisions written before this field existed (absent from the document).
+    #[autosurgeon(missing = "Option::default")]
+    #[serde(default)]
+    pub based_on: Option<RevisionId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]

@@ -36,8 +36,6 @@ struct Team {
     course: (Header, Automerge),
     log: (Header, Automerge),
     session: SessionId,
-    /// The course document as it was after its first revision (a stale editor's view).
-    course_at_revision_1: Automerge,
 }
 
 fn principal(role: Role, team: TeamId) -> Principal {
@@ -91,9 +89,17 @@ impl Team {
         };
         docs::put_course(&mut course, &record, NOW).unwrap();
         let by = therapist.user_id;
-        docs::edit_program(&mut course, &[line("sit-to-stand", 1.0)], by, "1", NOW).unwrap();
-        let course_at_revision_1 = course.fork();
-        docs::edit_program(&mut course, &[line("wall-push-up", 2.0)], by, "2", NOW + 1).unwrap();
+        let first = docs::edit_program(
+            &mut course,
+            &[line("sit-to-stand", 1.0)],
+            by,
+            "1",
+            None,
+            NOW,
+        )
+        .unwrap();
+        let edits = [line("wall-push-up", 2.0)];
+        docs::edit_program(&mut course, &edits, by, "2", Some(first), NOW + 1).unwrap();
         let course = (header, course);
 
         let header = Header::session_log(team, course_id);
@@ -113,7 +119,6 @@ impl Team {
             course,
             log,
             session: session.id,
-            course_at_revision_1,
         }
     }
 
@@ -414,35 +419,113 @@ fn schedule_date(at: Millis) -> time::Date {
 }
 
 #[test]
-fn a_program_revision_made_on_an_older_revision_is_refused_on_both_sides() {
+fn a_program_revision_not_based_on_the_latest_of_its_history_is_refused_on_both_sides() {
     let t = Team::new();
     let (header, stored) = &t.course;
-    let genesis = docs::genesis(header);
-    // (the program the device edited, the revision its editor started from, refused?)
-    for (base, based_on, bad) in [
-        (&genesis, 0u32, true),
-        (&t.course_at_revision_1, 1, true),
-        (stored, 2, false),
+    let program: ProgramDoc =
+        autosurgeon::hydrate_prop(stored, ROOT, "program").expect("a program");
+    let revisions: Vec<RevisionId> = program.revision_list().iter().map(|r| r.id).collect();
+    // (the revision number the editor started from, the id it refers to, refused?)
+    for (number, based_on, bad) in [
+        (0u32, None, true),
+        (1, Some(revisions[0]), true),
+        (3, Some(RevisionId::new()), true),
+        (2, Some(revisions[1]), false),
     ] {
-        let case = format!("based on revision {based_on}");
-        // (a) The device: the editor's save is checked against the program it holds now.
-        let program: ProgramDoc =
-            autosurgeon::hydrate_prop(stored, ROOT, "program").expect("a program");
-        assert_eq!(
-            rules::check_based_on_latest(based_on, &program).is_err(),
-            bad,
-            "{case}"
-        );
-        // (b) A revision written with `shared::docs` on that older program (on the therapist's
-        // other device, which had not synced since), offered.
-        let mut device = base.fork().with_actor(t.therapist_tablet.clone());
+        let case = format!("based on revision {number}");
+        // (a) The device: the editor's save is checked against the program it holds now,
+        // by number and (the one rule) by id.
+        let checked = rules::check_based_on_latest(number, &program);
+        assert_eq!(checked.is_err(), bad, "{case}");
+        if !bad {
+            assert_eq!(checked, Ok(based_on), "{case}");
+        }
+        let rule = rules::check_builds_on_latest(based_on, &program.revisions);
+        assert_eq!(rule.is_err(), bad, "{case}");
+        // (b) A revision written with `shared::docs` on the program with both revisions,
+        // recording that `based_on` (a device that skipped the check), offered.
+        let mut device = stored.fork().with_actor(t.therapist_tablet.clone());
         let edits = [line("step-ups", 3.0)];
-        docs::edit_program(&mut device, &edits, t.therapist.user_id, "ny", NOW + 10).unwrap();
+        let by = t.therapist.user_id;
+        docs::edit_program(&mut device, &edits, by, "ny", based_on, NOW + 10).unwrap();
         let outcome = t.offer(header, Some(stored), &device, &t.therapist);
         if bad {
             assert_refused_as_invalid(outcome, "program.revision", &case);
         } else {
             assert!(outcome.is_ok(), "{case}: {:?}", outcome.err());
         }
+    }
+    // A revision from a device that writes none of `based_on` (an older app), crafted
+    // straight into the document: refused where the program already has revisions.
+    let mut device = stored.fork().with_actor(t.therapist_tablet.clone());
+    let crafted = ProgramRevision {
+        id: RevisionId::new(),
+        at: NOW + 10,
+        by: t.therapist.user_id,
+        summary: "uden grundlag".into(),
+        exercises: vec![],
+        based_on: None,
+    };
+    craft(
+        &mut device,
+        &["program", "revisions"],
+        &crafted.id.to_string(),
+        &crafted,
+    );
+    let outcome = t.offer(header, Some(stored), &device, &t.therapist);
+    assert_refused_as_invalid(outcome, "program.revision", "no based_on");
+}
+
+#[test]
+fn concurrent_offline_revisions_each_on_the_latest_its_device_had_are_both_admitted_as_a_conflict()
+{
+    let t = Team::new();
+    let (header, stored) = &t.course;
+    let colleague = principal(Role::Therapist, t.team);
+    let latest = docs::latest_revision_id(stored).unwrap();
+    let program = docs::CourseDoc::read(stored).unwrap().program;
+    let first_line = program.ordered()[0].clone();
+    // Two therapists, both offline, each revise the program they have (revision 2) and
+    // change the same line's repetitions differently.
+    let revise = |actor: &ActorId, who: &Principal, reps: u32, at: Millis| {
+        let mut device = stored.fork().with_actor(actor.clone());
+        let mut changed = first_line.clone();
+        changed.dosage.reps = Some(reps);
+        let edits = [ProgramEdit::Upsert(changed)];
+        docs::edit_program(&mut device, &edits, who.user_id, "reps", latest, at).unwrap();
+        device
+    };
+    let laptop = revise(&t.therapist_actor, &t.therapist, 12, NOW + 10);
+    let tablet = revise(&t.therapist_tablet, &colleague, 8, NOW + 20);
+    // The laptop syncs first; the tablet's revision, made on a program without the laptop's,
+    // is admitted too.
+    let after_laptop = t
+        .offer(header, Some(stored), &laptop, &t.therapist)
+        .unwrap_or_else(|r| panic!("laptop: {r:?}"))
+        .doc;
+    let after_both = t
+        .offer(header, Some(&after_laptop), &tablet, &colleague)
+        .unwrap_or_else(|r| panic!("tablet: {r:?}"))
+        .doc;
+    let program = docs::CourseDoc::read(&after_both).unwrap().program;
+    assert_eq!(program.revisions.len(), 4);
+    let conflicts = docs::program_conflicts(&after_both).unwrap();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].field, "reps");
+    let mut values = conflicts[0].values.clone();
+    values.sort();
+    assert_eq!(values, ["12", "8"]);
+    // The next save builds on the latest of the merged program (the tablet's, made later);
+    // one on the laptop's own revision no longer does.
+    let newest = docs::latest_revision_id(&after_both).unwrap();
+    let laptop_revision = docs::latest_revision_id(&laptop).unwrap();
+    assert_ne!(newest, laptop_revision);
+    for (based_on, bad) in [(laptop_revision, true), (newest, false)] {
+        let mut device = after_both.fork().with_actor(t.therapist_actor.clone());
+        let by = t.therapist.user_id;
+        let edits = [line("step-ups", 3.0)];
+        docs::edit_program(&mut device, &edits, by, "ny", based_on, NOW + 30).unwrap();
+        let outcome = t.offer(header, Some(&after_both), &device, &t.therapist);
+        assert_eq!(outcome.is_err(), bad, "{based_on:?}");
     }
 }

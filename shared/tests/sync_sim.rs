@@ -89,6 +89,7 @@ impl World {
             &edits,
             w.therapist.user_id,
             "Program oprettet",
+            None,
             w.now,
         )
         .unwrap();
@@ -190,7 +191,9 @@ impl World {
         if lines.len() > 3 {
             edits.push(ProgramEdit::Remove(lines[1].id));
         }
-        docs::edit_program(doc, &edits, self.therapist.user_id, "Justeret", self.now).unwrap();
+        let based_on = program.latest_revision().map(|r| r.id);
+        let by = self.therapist.user_id;
+        docs::edit_program(doc, &edits, by, "Justeret", based_on, self.now).unwrap();
         CourseDoc::read(&*doc).unwrap();
     }
 
@@ -314,6 +317,7 @@ fn an_assistant_cannot_write_the_program_and_nothing_is_stored() {
         &[ProgramEdit::Upsert(line("push-up", 9.0))],
         who.user_id,
         "x",
+        docs::latest_revision_id(doc).unwrap(),
         1,
     )
     .unwrap();
@@ -341,6 +345,7 @@ fn a_refused_change_is_kept_reported_and_not_sent_again_until_the_document_chang
         &[ProgramEdit::Upsert(line("push-up", 9.0))],
         who.user_id,
         "x",
+        docs::latest_revision_id(doc).unwrap(),
         1,
     )
     .unwrap();
@@ -371,6 +376,7 @@ fn a_refused_change_is_kept_reported_and_not_sent_again_until_the_document_chang
         &[ProgramEdit::Upsert(line("heel-raise", 4.0))],
         w.therapist.user_id,
         "y",
+        docs::latest_revision_id(laptop).unwrap(),
         2,
     )
     .unwrap();
@@ -400,6 +406,7 @@ fn a_refused_change_is_kept_reported_and_not_sent_again_until_the_document_chang
         &[ProgramEdit::Upsert(line("squat", 10.0))],
         who.user_id,
         "z",
+        docs::latest_revision_id(doc).unwrap(),
         3,
     )
     .unwrap();

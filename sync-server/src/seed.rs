@@ -455,6 +455,7 @@ fn seed_course(
         &edits,
         staff.therapist,
         "Første program",
+        None,
         course.created_at,
     )?;
     let log_header = Header::session_log(team, course_id);

@@ -437,6 +437,10 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
         after.exercises[&lines[n - 1].line_id].position,
         before.exercises[&lines[n - 1].line_id].position
     );
+    // The new revision records the one the editor opened, for the server's same check.
+    let first = before.latest_revision().map(|r| r.id);
+    assert_eq!(after.latest_revision().unwrap().based_on, first);
+    assert!(first.is_some());
     // Saving it unchanged makes no revision; a stale editor is told to reload.
     let same: Vec<_> = saved.lines.iter().map(edit).collect();
     let again: api::ProgramView = therapist

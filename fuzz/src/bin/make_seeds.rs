@@ -32,11 +32,13 @@ fn main() {
             ProgramEdit::Upsert(ProgramExercise::new(e, i as f64 + 1.0, Dosage::reps(3, 10)))
         })
         .collect();
+    let based_on = docs::latest_revision_id(&course).unwrap();
     docs::edit_program(
         &mut course,
         &edits,
         w.therapist.user_id,
         "Program oprettet",
+        based_on,
         NOW + 1,
     )
     .unwrap();

@@ -38,7 +38,7 @@ impl Store {
             .map(docs::ProgramEdit::Upsert)
             .collect();
         let rev = self.write(header.id, Projection::Whole, |doc| {
-            docs::edit_program(doc, &edits, me.user_id, "Program oprettet", now_ms())
+            docs::edit_program(doc, &edits, me.user_id, "Program oprettet", None, now_ms())
         })?;
         self.ensure_document(&Header::session_log(course.team_id, course.id))?;
         Ok(rev)
@@ -51,16 +51,18 @@ impl Store {
         })
     }
 
-    /// Changes a program; every call makes one listed revision.
+    /// Changes a program; every call makes one listed revision, recording `based_on`, the
+    /// revision the editor started from (`shared::rules::check_based_on_latest`).
     pub fn edit_program(
         &mut self,
         course: CourseId,
         edits: &[docs::ProgramEdit],
         summary: &str,
+        based_on: Option<RevisionId>,
     ) -> Result<RevisionId> {
         let me = self.me()?;
         self.write(DocumentId::course_of(course), Projection::Whole, |doc| {
-            docs::edit_program(doc, edits, me.user_id, summary, now_ms())
+            docs::edit_program(doc, edits, me.user_id, summary, based_on, now_ms())
         })
     }
 
@@ -327,8 +329,19 @@ mod tests {
     fn a_set_for_a_line_not_in_the_program_is_refused_and_nothing_is_stored() {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, course, session, a, _) = course_with_two_lines(dir.path());
+        let latest = store
+            .course_doc(course)
+            .unwrap()
+            .program
+            .latest_revision()
+            .map(|r| r.id);
         store
-            .edit_program(course, &[docs::ProgramEdit::Remove(a.id)], "removed")
+            .edit_program(
+                course,
+                &[docs::ProgramEdit::Remove(a.id)],
+                "removed",
+                latest,
+            )
             .unwrap();
         let heads = store.all_heads().unwrap();
         for line in [a.id, ProgramExerciseId::new()] {

@@ -527,7 +527,7 @@ pub fn save_program(
     let library = core.library_in(&mut store)?;
     let doc = store.course_doc(id)?;
     course_of(&doc)?;
-    rules::check_based_on_latest(req.based_on_revision, &doc.program)
+    let based_on = rules::check_based_on_latest(req.based_on_revision, &doc.program)
         .map_err(|e| Error::invalid(e.problem))?;
     let mut edited = Vec::with_capacity(req.lines.len());
     for l in &req.lines {
@@ -570,7 +570,7 @@ pub fn save_program(
     }
     let summary = non_empty(req.summary)
         .unwrap_or_else(|| diff.summary_da(|r| exercise_title(&library, r, Lang::Da)));
-    store.edit_program(id, &diff.edits, &summary)?;
+    store.edit_program(id, &diff.edits, &summary, based_on)?;
     tracing::info!(course = %id, edits = diff.edits.len(), "program revised");
     program_view(core, &mut store, id, lang)
 }
