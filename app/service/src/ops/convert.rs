@@ -144,3 +144,31 @@ pub(crate) fn status_label(s: SessionStatus) -> &'static str {
         SessionStatus::NotCarriedOut => "not_carried_out",
     }
 }
+
+/// A dosage's side from its wire name.
+pub(crate) fn side(s: &str) -> Result<Side> {
+    Ok(match s {
+        "none" => Side::None,
+        "left" => Side::Left,
+        "right" => Side::Right,
+        "both" => Side::Both,
+        _ => {
+            return Err(Error::invalid(format!(
+                "side `{s}` is not none, left, right or both"
+            )))
+        }
+    })
+}
+
+/// A dosage as the editor or a municipality's exercise sends it; an empty load is none.
+pub(crate) fn dosage_in(d: &api::DosageView) -> Result<model::Dosage> {
+    Ok(model::Dosage {
+        sets: d.sets,
+        reps: d.reps,
+        duration_s: d.duration_s,
+        hold_s: d.hold_s,
+        rest_s: d.rest_s,
+        load: non_empty(d.load.clone()),
+        side: side(&d.side)?,
+    })
+}

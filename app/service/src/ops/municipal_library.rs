@@ -2,37 +2,18 @@
 //! videos (therapists and admins; the core refuses others), the media shown with a program
 //! line, and the media held offline.
 
+use super::convert::dosage_in;
 use crate::app_core::Core;
 use crate::error::{Error, Result};
 use homerehab_app_api as api;
 use homerehab_core::error::CoreError;
 use homerehab_core::media::{self, NewMedia};
 use homerehab_core::store::{now_ms, Store};
-use homerehab_shared::model::{self, Side};
 use homerehab_shared::municipal::{
     self, LibraryDoc, LocalExercise, LocalTemplate, LocalTemplateLine, LocalTemplateText, LocalText,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-fn dosage_in(d: &api::DosageView) -> Result<model::Dosage> {
-    let side: Side =
-        serde_json::from_value(serde_json::Value::String(d.side.clone())).map_err(|_| {
-            Error::invalid(format!(
-                "side `{}` is not none, left, right or both",
-                d.side
-            ))
-        })?;
-    Ok(model::Dosage {
-        sets: d.sets,
-        reps: d.reps,
-        duration_s: d.duration_s,
-        hold_s: d.hold_s,
-        rest_s: d.rest_s,
-        load: d.load.clone().filter(|l| !l.trim().is_empty()),
-        side,
-    })
-}
 
 fn text_in(t: api::LocalTextInput) -> LocalText {
     LocalText {

@@ -5,7 +5,8 @@
 //! request and shapes the answer ([`Core::call`] checked the capability before).
 
 use super::convert::{
-    course_id, dosage_view, exercise_title, line_view, non_empty, outcome_out, parse, status_label,
+    course_id, dosage_in, dosage_view, exercise_title, line_view, non_empty, outcome_out, parse,
+    status_label,
 };
 use super::municipal_library::line_media;
 use crate::app_core::Core;
@@ -19,7 +20,7 @@ use homerehab_shared::ids::{CitizenId, CourseId, RevisionId, UserId};
 use homerehab_shared::library::search::Query;
 use homerehab_shared::library::{pick, BodyArea, Category, Equipment, Lang, Position, Status, Tag};
 use homerehab_shared::model::{
-    self, Assessment, Citizen, Course, CourseStatus, LegalBasis, Millis, Side,
+    self, Assessment, Citizen, Course, CourseStatus, LegalBasis, Millis,
 };
 use homerehab_shared::municipal;
 use homerehab_shared::program::{self, EditedLine};
@@ -485,32 +486,6 @@ pub fn program(core: &Core, course: &str, lang: Lang) -> Result<api::ProgramView
     let id = course_id(course)?;
     let mut store = core.data()?;
     program_view(core, &mut store, id, lang)
-}
-
-fn side(s: &str) -> Result<Side> {
-    Ok(match s {
-        "none" => Side::None,
-        "left" => Side::Left,
-        "right" => Side::Right,
-        "both" => Side::Both,
-        _ => {
-            return Err(Error::invalid(format!(
-                "side `{s}` is not none, left, right or both"
-            )))
-        }
-    })
-}
-
-fn dosage_in(d: &api::DosageView) -> Result<model::Dosage> {
-    Ok(model::Dosage {
-        sets: d.sets,
-        reps: d.reps,
-        duration_s: d.duration_s,
-        hold_s: d.hold_s,
-        rest_s: d.rest_s,
-        load: non_empty(d.load.clone()),
-        side: side(&d.side)?,
-    })
 }
 
 /// `POST /api/courses/{course}/program`: the edited program as the fewest edits and one
