@@ -636,6 +636,23 @@ pub fn put_care_grant(
     })
 }
 
+/// Adds many grants as one change (a care-time import): all of them or, on any invalid grant,
+/// none.
+pub fn put_care_grants(
+    doc: &mut Automerge,
+    grants: &[CareGrantRecord],
+    now: Millis,
+) -> Result<(), SchemaError> {
+    grants.iter().try_for_each(CareGrantRecord::validate)?;
+    edit(doc, now, |tx| {
+        let map = map_or_create(tx, &ROOT, "care_grants")?;
+        for grant in grants {
+            reconcile_prop(tx, &map, grant.key().as_str(), grant)?;
+        }
+        Ok(())
+    })
+}
+
 /// Begins a WHO-5 in a session; answers already given in it stay.
 pub fn start_who5(
     doc: &mut Automerge,

@@ -117,3 +117,36 @@ pub struct EffectSummary {
     pub sessions_done: u32,
     pub sessions_planned: u32,
 }
+
+/// `POST /api/care-time/import`: a care-time CSV file exported from the care record system
+/// (docs/care-time-import.md) and what to do when some lines are bad.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportCareTime {
+    pub file: String,
+    /// `good_lines` (import the good ones, report the bad) or `all_or_nothing`.
+    pub choice: String,
+}
+
+/// A line that was not imported, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadLineView {
+    /// 1-based; the header is line 1.
+    pub line: u64,
+    /// `malformed`, `bad_date`, `unknown_citizen`, `conflicts_with_line`, …
+    pub problem: String,
+    /// The offending value or the line it conflicts with, as text.
+    pub detail: Option<String>,
+}
+
+/// What an import did, line by line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// Whether anything was stored (false: all-or-nothing with bad lines, or nothing new).
+    pub applied: bool,
+    pub imported: u32,
+    /// Lines whose grant was stored already (the same file twice changes nothing).
+    pub already_present: Vec<u64>,
+    /// (line, same as line): identical lines, imported once.
+    pub duplicates: Vec<(u64, u64)>,
+    pub bad: Vec<BadLineView>,
+}

@@ -268,6 +268,9 @@ declare_operations! {
     /// Grants live on the roster (per citizen, across courses), which needs this capability.
     add_care_grant: Post "/citizens/{citizen}/care-grants" [citizen]
         query NoQuery, body crate::NewCareGrant => crate::Saved, may(ManageCitizens);
+    /// A care-time CSV file: idempotent, never half-applied, a report per line.
+    import_care_time: Post "/care-time/import" []
+        query NoQuery, body crate::ImportCareTime => crate::ImportReport, may(ManageCitizens);
     effect_summary: Get "/courses/{course}/effect" [course]
         query NoQuery, body () => crate::EffectSummary, may(FollowCourses);
 

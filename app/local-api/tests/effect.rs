@@ -316,3 +316,48 @@ async fn a_therapist_plans_rates_enters_care_time_and_reads_the_effect_summary()
     // Two sessions begun (for the WHO-5s), none finished; 12 weeks × 3 planned.
     assert_eq!((s.sessions_done, s.sessions_planned), (0, 36));
 }
+
+#[tokio::test]
+async fn a_care_time_file_imports_once_and_reports_every_bad_line() {
+    let d = device(Role::Therapist);
+    let file = "\u{feff}Borgerreference;Virkningsdato;Minutter_pr_uge;Ydelseskode\n\
+                TK-1;01-11-2025;420;1.1\n\
+                TK-1;20-04-2026;330;1.1\n\
+                TK-1;20-04-2026;330;1.1\n\
+                Søren Ærø;01-01-2026;100;1.1\n\
+                TK-1;31-02-2026;100;1.1\n";
+    let body = |choice: &str| serde_json::json!({ "file": file, "choice": choice }).to_string();
+    let grants = || {
+        let mut store = d.store.lock().unwrap();
+        let team = store.identity().unwrap().unwrap().team_id;
+        store.roster(team).unwrap().care_grants.len()
+    };
+    let url = "/api/care-time/import";
+    // With bad lines, all-or-nothing stores nothing and says why, line by line.
+    let r: api::ImportReport = d.ok("POST", url, Some(&body("all_or_nothing"))).await;
+    assert!(!r.applied);
+    assert_eq!(r.imported, 0);
+    let bad: Vec<(u64, &str)> = r.bad.iter().map(|b| (b.line, b.problem.as_str())).collect();
+    assert_eq!(bad, [(5, "unknown_citizen"), (6, "bad_date")]);
+    assert_eq!(r.bad[0].detail.as_deref(), Some("Søren Ærø"));
+    assert_eq!(grants(), 0);
+    // The user chooses the good lines: two grants, the identical line once.
+    let r: api::ImportReport = d.ok("POST", url, Some(&body("good_lines"))).await;
+    assert!(r.applied);
+    assert_eq!(r.imported, 2);
+    assert_eq!(r.duplicates, [(4, 3)]);
+    assert_eq!(r.bad.len(), 2);
+    assert_eq!(grants(), 2);
+    // The same file again changes nothing.
+    let r: api::ImportReport = d.ok("POST", url, Some(&body("good_lines"))).await;
+    assert!(!r.applied);
+    assert_eq!(r.imported, 0);
+    assert_eq!(r.already_present, [2, 3]);
+    assert_eq!(grants(), 2);
+    let (status, _) = d.err("POST", url, Some(&body("some"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = d
+        .err("POST", url, Some(r#"{"file":"","choice":"good_lines"}"#))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -225,6 +225,13 @@ impl Operations for Core {
         ops::add_care_grant(self, &r.citizen, r.body)
     }
 
+    async fn import_care_time(
+        &self,
+        r: op::import_care_time::Request,
+    ) -> Result<api::ImportReport> {
+        ops::import_care_time(self, r.body)
+    }
+
     async fn effect_summary(&self, r: op::effect_summary::Request) -> Result<api::EffectSummary> {
         ops::effect_summary(self, &r.course)
     }

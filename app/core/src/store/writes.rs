@@ -101,6 +101,15 @@ impl Store {
         })
     }
 
+    /// Stores an import's grants on the roster of `team` in one change: all or none.
+    pub fn put_care_grants(&mut self, team: TeamId, grants: &[CareGrantRecord]) -> Result<()> {
+        let header = Header::roster(team);
+        self.ensure_document(&header)?;
+        self.write(header.id, Projection::Whole, |doc| {
+            docs::put_care_grants(doc, grants, now_ms())
+        })
+    }
+
     /// Begins (or resumes) the WHO-5 of a session, by the signed-in user.
     pub fn start_who5(
         &mut self,

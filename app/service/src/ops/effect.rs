@@ -13,6 +13,7 @@ use homerehab_shared::docs::{CourseDoc, SessionLogDoc};
 use homerehab_shared::effect::care_time::{care_time_change, FollowUpOffsets};
 use homerehab_shared::effect::change::{default_changes, default_norms};
 use homerehab_shared::effect::goals::{follow_ups_for, Attainment, GoalFollowUp};
+use homerehab_shared::effect::import::{parse_care_time_csv, plan_import, ImportChoice};
 use homerehab_shared::effect::plan::{due_tests as plan_due_tests, window, DueStatus, TestPlan};
 use homerehab_shared::effect::summary::{test_outcomes, NormSubject};
 use homerehab_shared::effect::who5::{Who5Answers, Who5Score};
@@ -21,6 +22,7 @@ use homerehab_shared::model::{
     self, Assessment, AssessmentPhase, CareGrantRecord, Course, MeasuredAt, SessionStatus,
 };
 use homerehab_shared::schedule::date_of;
+use std::collections::HashMap;
 
 fn invalid(e: impl std::fmt::Display) -> Error {
     Error::invalid(e.to_string())
@@ -335,5 +337,85 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
             .collect(),
         sessions_done,
         sessions_planned: c.planned_weeks * c.sessions_per_week,
+    })
+}
+
+/// `POST /api/care-time/import`: parses the file, resolves each line's citizen by the roster's
+/// `local_ref`, plans against the grants stored, and stores what the choice allows as one
+/// change (so a crash leaves all or nothing). The same file twice stores nothing new.
+pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::ImportReport> {
+    let choice = match req.choice.as_str() {
+        "good_lines" => ImportChoice::GoodLines,
+        "all_or_nothing" => ImportChoice::AllOrNothing,
+        other => {
+            return Err(Error::invalid(format!(
+                "`{other}` is not a choice; use good_lines or all_or_nothing"
+            )))
+        }
+    };
+    let parsed = parse_care_time_csv(req.file.as_bytes(), |_| {}).map_err(invalid)?;
+    let mut store = core.data()?;
+    let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
+    let roster = store.roster(me.team_id)?;
+    let by_ref: HashMap<&str, CitizenId> = roster
+        .citizens
+        .values()
+        .map(|c| (c.local_ref.trim(), c.id))
+        .collect();
+    let stored = roster
+        .care_grants
+        .values()
+        .filter_map(|g| Some((g.citizen_id, g.grant().ok()?)));
+    let plan = plan_import(&parsed, stored, |r| by_ref.get(r.trim()).copied());
+    let now = now_ms();
+    let records: Vec<CareGrantRecord> = plan
+        .to_apply(choice)
+        .iter()
+        .map(|p| CareGrantRecord {
+            citizen_id: p.citizen,
+            effective: homerehab_shared::effect::iso(p.grant.effective),
+            minutes_per_week: p.grant.minutes_per_week,
+            service_code: p.grant.service_code.clone(),
+            recorded_by: me.user_id,
+            recorded_at: now,
+        })
+        .collect();
+    if !records.is_empty() {
+        store.put_care_grants(me.team_id, &records)?;
+    }
+    tracing::info!(
+        imported = records.len(),
+        bad = plan.bad.len(),
+        "care-time file imported"
+    );
+    let mut bad: Vec<api::BadLineView> = plan
+        .bad
+        .iter()
+        .map(|b| {
+            let v = serde_json::to_value(&b.problem).unwrap_or_default();
+            let problem = v["kind"].as_str().unwrap_or_default().to_string();
+            let detail = v.as_object().and_then(|o| {
+                o.iter()
+                    .find(|(k, _)| *k != "kind")
+                    .map(|(_, v)| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            });
+            api::BadLineView {
+                line: b.line,
+                problem,
+                detail,
+            }
+        })
+        .collect();
+    bad.sort_by_key(|b| b.line);
+    Ok(api::ImportReport {
+        applied: !records.is_empty(),
+        imported: records.len() as u32,
+        already_present: plan.already_present.clone(),
+        duplicates: plan
+            .duplicates
+            .iter()
+            .map(|d| (d.line, d.same_as))
+            .collect(),
+        bad,
     })
 }
