@@ -492,4 +492,52 @@ mod tests {
             Err(Rejection::Corrupt(_))
         ));
     }
+
+    #[test]
+    fn a_who5_is_admitted_in_the_assistants_own_session_only_and_only_valid() {
+        use crate::docs::{put_session, record_who5_answer, start_who5};
+        use crate::model::{AssessmentPhase, MeasuredAt, SessionLog};
+        let team = TeamId::new();
+        let course = CourseId::new();
+        let header = Header::session_log(team, course);
+        let assistant = |id: UserId| Principal {
+            user_id: id,
+            role: Role::Assistant,
+            team_id: team,
+            granted_teams: vec![],
+            municipality_id: None,
+        };
+        let (lone, kim) = (UserId::new(), UserId::new());
+        let mine = ActorId::random();
+        let mut stored = genesis(&header).with_actor(mine.clone());
+        let session = SessionLog::start(course, lone, None, 1_000);
+        put_session(&mut stored, &session, 1_000).unwrap();
+        let actors = [mine.clone()];
+        let offer_log = |edited: &Automerge, who: &Principal| {
+            offer(&header, &stored, edited, who, &actors)
+        };
+        let mut edited = stored.fork().with_actor(mine.clone());
+        start_who5(&mut edited, session.id, AssessmentPhase::Start, lone, MeasuredAt::Home, 2_000)
+            .unwrap();
+        record_who5_answer(&mut edited, session.id, 0, 4, 2_001).unwrap();
+        assert!(offer_log(&edited, &assistant(lone)).is_ok());
+        // Another assistant may not answer in Lone's session.
+        assert!(offer_log(&edited, &assistant(kim)).is_err());
+        // An answer of 6, written past the device's checks, is refused.
+        let mut crafted = edited.fork().with_actor(mine.clone());
+        {
+            let mut tx = crafted.transaction();
+            let sessions = match tx.get(automerge::ROOT, "sessions").unwrap() {
+                Some((_, id)) => id,
+                None => unreachable!(),
+            };
+            let s = tx.get(&sessions, session.id.to_string()).unwrap().unwrap().1;
+            let w = tx.get(&s, "who5").unwrap().unwrap().1;
+            let answers = tx.get(&w, "answers").unwrap().unwrap().1;
+            tx.put(&answers, "2", 6_u64).unwrap();
+            tx.commit();
+        }
+        let refused = offer_log(&crafted, &assistant(lone)).err().expect("refused");
+        assert!(refused.from_writer, "{refused:?}");
+    }
 }
