@@ -513,12 +513,18 @@ mod tests {
         let session = SessionLog::start(course, lone, None, 1_000);
         put_session(&mut stored, &session, 1_000).unwrap();
         let actors = [mine.clone()];
-        let offer_log = |edited: &Automerge, who: &Principal| {
-            offer(&header, &stored, edited, who, &actors)
-        };
+        let offer_log =
+            |edited: &Automerge, who: &Principal| offer(&header, &stored, edited, who, &actors);
         let mut edited = stored.fork().with_actor(mine.clone());
-        start_who5(&mut edited, session.id, AssessmentPhase::Start, lone, MeasuredAt::Home, 2_000)
-            .unwrap();
+        start_who5(
+            &mut edited,
+            session.id,
+            AssessmentPhase::Start,
+            lone,
+            MeasuredAt::Home,
+            2_000,
+        )
+        .unwrap();
         record_who5_answer(&mut edited, session.id, 0, 4, 2_001).unwrap();
         assert!(offer_log(&edited, &assistant(lone)).is_ok());
         // Another assistant may not answer in Lone's session.
@@ -531,13 +537,19 @@ mod tests {
                 Some((_, id)) => id,
                 None => unreachable!(),
             };
-            let s = tx.get(&sessions, session.id.to_string()).unwrap().unwrap().1;
+            let s = tx
+                .get(&sessions, session.id.to_string())
+                .unwrap()
+                .unwrap()
+                .1;
             let w = tx.get(&s, "who5").unwrap().unwrap().1;
             let answers = tx.get(&w, "answers").unwrap().unwrap().1;
             tx.put(&answers, "2", 6_u64).unwrap();
             tx.commit();
         }
-        let refused = offer_log(&crafted, &assistant(lone)).err().expect("refused");
+        let refused = offer_log(&crafted, &assistant(lone))
+            .err()
+            .expect("refused");
         assert!(refused.from_writer, "{refused:?}");
     }
 }
