@@ -4,8 +4,8 @@
 
 use crate::auth::{authorize, Access, Capability, Forbidden, Principal};
 use crate::docs::{
-    genesis, genesis_actor, read_header, server_actor, CourseDoc, DocumentKind, Header, RosterDoc,
-    SchemaError,
+    genesis_actor, own_changes, read_header, server_actor, CourseDoc, DocumentKind, Header,
+    RosterDoc, SchemaError,
 };
 use crate::ids::DocumentId;
 use crate::sync::chunks;
@@ -207,7 +207,7 @@ fn admit_checked(
     let mut only_genesis = true;
     for c in &new_changes {
         if *c.actor == genesis_author {
-            let genesis_hashes = genesis_hashes.get_or_insert_with(|| genesis(&header).get_heads());
+            let genesis_hashes = genesis_hashes.get_or_insert_with(|| own_changes(&header));
             if !genesis_hashes.contains(&c.hash) {
                 // Written under the document's own id, but not its genesis: forged.
                 return Err(Rejection::ForeignActor.into());
@@ -329,6 +329,7 @@ fn check_session_log(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::docs::genesis;
     use crate::ids::{CourseId, MunicipalityId, TeamId, UserId};
     use crate::model::Role;
     use crate::sync::{changes_since, raw_changes_since};
@@ -551,5 +552,43 @@ mod tests {
             .err()
             .expect("refused");
         assert!(refused.from_writer, "{refused:?}");
+    }
+
+    #[test]
+    fn the_containers_change_is_admitted_from_any_writer_and_merges() {
+        use crate::docs::{put_course, set_goal_attainment};
+        use crate::effect::goals::{Attainment, GoalFollowUp};
+        use crate::model::Course;
+        let team = TeamId::new();
+        let course = CourseId::new();
+        let header = Header::course(team, course);
+        let who = therapist(team);
+        let mine = ActorId::random();
+        let mut stored = genesis(&header).with_actor(mine.clone());
+        let record = Course {
+            id: course,
+            goals: vec!["Gå på trapper".into()],
+            ..Course::new(
+                crate::ids::CitizenId::new(),
+                team,
+                who.user_id,
+                "2026-03-02",
+                1,
+            )
+        };
+        put_course(&mut stored, &record, 1).unwrap();
+        let mut edited = stored.fork().with_actor(mine.clone());
+        let rating = GoalFollowUp {
+            goal: "Gå på trapper".into(),
+            attainment: Some(Attainment::Achieved),
+            note: None,
+        };
+        set_goal_attainment(&mut edited, &rating, 2).unwrap();
+        let admitted = offer(&header, &stored, &edited, &who, &[mine]).expect("admitted");
+        assert_eq!(
+            admitted.new_changes.len(),
+            2,
+            "the containers change and the rating"
+        );
     }
 }

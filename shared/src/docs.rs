@@ -590,13 +590,67 @@ fn check_follow_up(goal: &str, f: &GoalFollowUp) -> Result<(), Invalid> {
     })
 }
 
-/// A map at `key` under `obj`, created when an older document does not have it yet.
-fn map_or_create(tx: &mut Transaction<'_>, obj: &ObjId, key: &str) -> Result<ObjId, SchemaError> {
-    match tx.get(obj, key)? {
-        Some((automerge::Value::Object(ObjType::Map), id)) => Ok(id),
-        None => Ok(tx.put_object(obj, key, ObjType::Map)?),
-        Some(_) => Err(SchemaError::NotFound("container")),
+/// Maps added to a kind of document after its genesis was fixed (issue #11).
+fn later_containers(kind: DocumentKind) -> &'static [&'static str] {
+    match kind {
+        DocumentKind::Roster => &["care_grants"],
+        DocumentKind::Course => &["goal_attainment"],
+        _ => &[],
     }
+}
+
+/// The one change that adds a document's [`later_containers`]: made like its genesis (the
+/// document's own actor, fixed time) directly on it, so every device that needs the maps makes
+/// the identical change and concurrent first writes land in the same map instead of one map
+/// shadowing the other. Older documents get it the first time such a map is written.
+pub fn containers_change(header: &Header) -> Option<automerge::Change> {
+    let containers = later_containers(header.kind);
+    if containers.is_empty() {
+        return None;
+    }
+    let mut doc = genesis(header);
+    let mut tx = doc.transaction();
+    for c in containers {
+        tx.put_object(ROOT, *c, ObjType::Map).expect("fresh doc");
+    }
+    tx.commit_with(CommitOptions::default().with_time(0));
+    doc.get_last_local_change()
+}
+
+/// The changes a document's own actor writes: its genesis and its containers change. Nothing
+/// else may be written under that actor (admission refuses it as forged).
+pub fn own_changes(header: &Header) -> Vec<automerge::ChangeHash> {
+    let mut hashes = genesis(header).get_heads();
+    hashes.extend(containers_change(header).map(|c| c.hash()));
+    hashes
+}
+
+/// Applies the [`containers_change`] to a document that lacks it; a no-op otherwise.
+pub fn ensure_containers(doc: &mut Automerge, _now: Millis) -> Result<(), SchemaError> {
+    let kind: String =
+        hydrate_prop(&*doc, ROOT, "kind").map_err(|_| SchemaError::Header("kind"))?;
+    let kind = DocumentKind::parse(&kind).ok_or(SchemaError::Header("kind"))?;
+    let team_id: TeamId = match kind {
+        DocumentKind::Roster | DocumentKind::Course => {
+            hydrate_prop(&*doc, ROOT, "team_id").map_err(|_| SchemaError::Header("team_id"))?
+        }
+        _ => return Ok(()),
+    };
+    let header = match kind {
+        DocumentKind::Roster => Header::roster(team_id),
+        _ => {
+            let course: CourseId = hydrate_prop(&*doc, ROOT, "course_id")
+                .map_err(|_| SchemaError::Header("course_id"))?;
+            Header::course(team_id, course)
+        }
+    };
+    read_header(doc, header.id)?;
+    if let Some(change) = containers_change(&header) {
+        if doc.get_change_by_hash(&change.hash()).is_none() {
+            doc.apply_changes([change])?;
+        }
+    }
+    Ok(())
 }
 
 /// Sets a course's test plan (issue #11).
@@ -615,8 +669,9 @@ pub fn set_goal_attainment(
     now: Millis,
 ) -> Result<(), SchemaError> {
     check_follow_up(&follow_up.goal, follow_up)?;
+    ensure_containers(doc, now)?;
     edit(doc, now, |tx| {
-        let map = map_or_create(tx, &ROOT, "goal_attainment")?;
+        let map = map_at(tx, &ROOT, "goal_attainment")?;
         reconcile_prop(tx, &map, follow_up.goal.as_str(), follow_up)?;
         Ok(())
     })
@@ -629,8 +684,9 @@ pub fn put_care_grant(
     now: Millis,
 ) -> Result<(), SchemaError> {
     grant.validate()?;
+    ensure_containers(doc, now)?;
     edit(doc, now, |tx| {
-        let map = map_or_create(tx, &ROOT, "care_grants")?;
+        let map = map_at(tx, &ROOT, "care_grants")?;
         reconcile_prop(tx, &map, grant.key().as_str(), grant)?;
         Ok(())
     })
@@ -644,8 +700,9 @@ pub fn put_care_grants(
     now: Millis,
 ) -> Result<(), SchemaError> {
     grants.iter().try_for_each(CareGrantRecord::validate)?;
+    ensure_containers(doc, now)?;
     edit(doc, now, |tx| {
-        let map = map_or_create(tx, &ROOT, "care_grants")?;
+        let map = map_at(tx, &ROOT, "care_grants")?;
         for grant in grants {
             reconcile_prop(tx, &map, grant.key().as_str(), grant)?;
         }
@@ -1049,7 +1106,9 @@ mod tests {
 
     #[test]
     fn birth_year_sex_plan_goals_and_grants_round_trip_and_are_checked() {
-        let mut roster = genesis(&Header::roster(team()));
+        // Devices write under their own actor; the document's own actor writes only its genesis
+        // and its containers change.
+        let mut roster = genesis(&Header::roster(team())).with_actor(ActorId::random());
         let mut citizen = Citizen {
             id: CitizenId::new(),
             name: "Bodil".into(),
@@ -1101,7 +1160,7 @@ mod tests {
         );
 
         let course_id = CourseId::new();
-        let mut course = genesis(&Header::course(team(), course_id));
+        let mut course = genesis(&Header::course(team(), course_id)).with_actor(ActorId::random());
         put_course(&mut course, &a_course(course_id), 1).unwrap();
         let mut plan = TestPlan::default_plan();
         plan.mid = vec!["timed_up_and_go".into()];
@@ -1121,14 +1180,15 @@ mod tests {
         let h = Header::course(team(), course_id);
         let mut laptop = genesis(&h).with_actor(ActorId::random());
         put_course(&mut laptop, &a_course(course_id), 1).unwrap();
-        // The container exists before the devices part (the first rating created it).
+        // The devices part before either rated a goal: both create the map, and both must
+        // land in the same one.
+        let mut colleague = laptop.fork().with_actor(ActorId::random());
         let first = GoalFollowUp {
             goal: "Gå til købmanden".into(),
             attainment: Some(Attainment::Achieved),
             note: None,
         };
         set_goal_attainment(&mut laptop, &first, 1).unwrap();
-        let mut colleague = laptop.fork().with_actor(ActorId::random());
         let second = GoalFollowUp {
             goal: "Gå på trapper".into(),
             attainment: Some(Attainment::PartlyAchieved),

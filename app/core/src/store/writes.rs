@@ -73,6 +73,14 @@ impl Store {
         })
     }
 
+    /// Stores the document's containers change (issue #11's maps) as its own write when it
+    /// lacks it, so the edit that follows never depends on a change only in memory.
+    fn ensure_containers(&mut self, id: DocumentId) -> Result<()> {
+        self.write(id, Projection::Whole, |doc| {
+            docs::ensure_containers(doc, now_ms())
+        })
+    }
+
     /// Sets a course's test plan (issue #11).
     pub fn set_test_plan(&mut self, course: CourseId, plan: &TestPlan) -> Result<()> {
         self.write(DocumentId::course_of(course), Projection::Whole, |doc| {
@@ -96,6 +104,7 @@ impl Store {
     pub fn put_care_grant(&mut self, team: TeamId, grant: &CareGrantRecord) -> Result<()> {
         let header = Header::roster(team);
         self.ensure_document(&header)?;
+        self.ensure_containers(header.id)?;
         self.write(header.id, Projection::Whole, |doc| {
             docs::put_care_grant(doc, grant, now_ms())
         })
@@ -105,6 +114,7 @@ impl Store {
     pub fn put_care_grants(&mut self, team: TeamId, grants: &[CareGrantRecord]) -> Result<()> {
         let header = Header::roster(team);
         self.ensure_document(&header)?;
+        self.ensure_containers(header.id)?;
         self.write(header.id, Projection::Whole, |doc| {
             docs::put_care_grants(doc, grants, now_ms())
         })
