@@ -626,7 +626,7 @@ pub fn own_changes(header: &Header) -> Vec<automerge::ChangeHash> {
 }
 
 /// Applies the [`containers_change`] to a document that lacks it; a no-op otherwise.
-pub fn ensure_containers(doc: &mut Automerge, _now: Millis) -> Result<(), SchemaError> {
+pub fn ensure_containers(doc: &mut Automerge) -> Result<(), SchemaError> {
     let kind: String =
         hydrate_prop(&*doc, ROOT, "kind").map_err(|_| SchemaError::Header("kind"))?;
     let kind = DocumentKind::parse(&kind).ok_or(SchemaError::Header("kind"))?;
@@ -669,7 +669,7 @@ pub fn set_goal_attainment(
     now: Millis,
 ) -> Result<(), SchemaError> {
     check_follow_up(&follow_up.goal, follow_up)?;
-    ensure_containers(doc, now)?;
+    ensure_containers(doc)?;
     edit(doc, now, |tx| {
         let map = map_at(tx, &ROOT, "goal_attainment")?;
         reconcile_prop(tx, &map, follow_up.goal.as_str(), follow_up)?;
@@ -684,7 +684,7 @@ pub fn put_care_grant(
     now: Millis,
 ) -> Result<(), SchemaError> {
     grant.validate()?;
-    ensure_containers(doc, now)?;
+    ensure_containers(doc)?;
     edit(doc, now, |tx| {
         let map = map_at(tx, &ROOT, "care_grants")?;
         reconcile_prop(tx, &map, grant.key().as_str(), grant)?;
@@ -700,7 +700,7 @@ pub fn put_care_grants(
     now: Millis,
 ) -> Result<(), SchemaError> {
     grants.iter().try_for_each(CareGrantRecord::validate)?;
-    ensure_containers(doc, now)?;
+    ensure_containers(doc)?;
     edit(doc, now, |tx| {
         let map = map_at(tx, &ROOT, "care_grants")?;
         for grant in grants {

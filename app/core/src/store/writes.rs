@@ -76,9 +76,7 @@ impl Store {
     /// Stores the document's containers change (issue #11's maps) as its own write when it
     /// lacks it, so the edit that follows never depends on a change only in memory.
     fn ensure_containers(&mut self, id: DocumentId) -> Result<()> {
-        self.write(id, Projection::Whole, |doc| {
-            docs::ensure_containers(doc, now_ms())
-        })
+        self.write(id, Projection::Whole, docs::ensure_containers)
     }
 
     /// Sets a course's test plan (issue #11).
