@@ -188,6 +188,8 @@ async fn many_devices_and_a_server_killed_again_and_again_lose_nothing_confirmed
             address: None,
             assigned: Default::default(),
             active: true,
+            birth_year: None,
+            sex: None,
         };
         laptop.store().put_citizen(&cit).unwrap();
         courses.push(create_course(&laptop, cit.id));

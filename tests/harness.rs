@@ -210,6 +210,8 @@ pub fn citizen(name: &str) -> Citizen {
         address: None,
         assigned: Default::default(),
         active: true,
+        birth_year: None,
+        sex: None,
     }
 }
 

@@ -4,8 +4,8 @@
 
 use crate::auth::{authorize, Access, Capability, Forbidden, Principal};
 use crate::docs::{
-    genesis, genesis_actor, read_header, server_actor, CourseDoc, DocumentKind, Header, RosterDoc,
-    SchemaError,
+    genesis_actor, own_changes, read_header, server_actor, CourseDoc, DocumentKind, Header,
+    RosterDoc, SchemaError,
 };
 use crate::ids::DocumentId;
 use crate::sync::chunks;
@@ -207,7 +207,7 @@ fn admit_checked(
     let mut only_genesis = true;
     for c in &new_changes {
         if *c.actor == genesis_author {
-            let genesis_hashes = genesis_hashes.get_or_insert_with(|| genesis(&header).get_heads());
+            let genesis_hashes = genesis_hashes.get_or_insert_with(|| own_changes(&header));
             if !genesis_hashes.contains(&c.hash) {
                 // Written under the document's own id, but not its genesis: forged.
                 return Err(Rejection::ForeignActor.into());
@@ -329,6 +329,7 @@ fn check_session_log(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::docs::genesis;
     use crate::ids::{CourseId, MunicipalityId, TeamId, UserId};
     use crate::model::Role;
     use crate::sync::{changes_since, raw_changes_since};
@@ -491,5 +492,103 @@ mod tests {
             ),
             Err(Rejection::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn a_who5_is_admitted_in_the_assistants_own_session_only_and_only_valid() {
+        use crate::docs::{put_session, record_who5_answer, start_who5};
+        use crate::model::{AssessmentPhase, MeasuredAt, SessionLog};
+        let team = TeamId::new();
+        let course = CourseId::new();
+        let header = Header::session_log(team, course);
+        let assistant = |id: UserId| Principal {
+            user_id: id,
+            role: Role::Assistant,
+            team_id: team,
+            granted_teams: vec![],
+            municipality_id: None,
+        };
+        let (lone, kim) = (UserId::new(), UserId::new());
+        let mine = ActorId::random();
+        let mut stored = genesis(&header).with_actor(mine.clone());
+        let session = SessionLog::start(course, lone, None, 1_000);
+        put_session(&mut stored, &session, 1_000).unwrap();
+        let actors = [mine.clone()];
+        let offer_log =
+            |edited: &Automerge, who: &Principal| offer(&header, &stored, edited, who, &actors);
+        let mut edited = stored.fork().with_actor(mine.clone());
+        start_who5(
+            &mut edited,
+            session.id,
+            AssessmentPhase::Start,
+            lone,
+            MeasuredAt::Home,
+            2_000,
+        )
+        .unwrap();
+        record_who5_answer(&mut edited, session.id, 0, 4, 2_001).unwrap();
+        assert!(offer_log(&edited, &assistant(lone)).is_ok());
+        // Another assistant may not answer in Lone's session.
+        assert!(offer_log(&edited, &assistant(kim)).is_err());
+        // An answer of 6, written past the device's checks, is refused.
+        let mut crafted = edited.fork().with_actor(mine.clone());
+        {
+            let mut tx = crafted.transaction();
+            let sessions = match tx.get(automerge::ROOT, "sessions").unwrap() {
+                Some((_, id)) => id,
+                None => unreachable!(),
+            };
+            let s = tx
+                .get(&sessions, session.id.to_string())
+                .unwrap()
+                .unwrap()
+                .1;
+            let w = tx.get(&s, "who5").unwrap().unwrap().1;
+            let answers = tx.get(&w, "answers").unwrap().unwrap().1;
+            tx.put(&answers, "2", 6_u64).unwrap();
+            tx.commit();
+        }
+        let refused = offer_log(&crafted, &assistant(lone))
+            .err()
+            .expect("refused");
+        assert!(refused.from_writer, "{refused:?}");
+    }
+
+    #[test]
+    fn the_containers_change_is_admitted_from_any_writer_and_merges() {
+        use crate::docs::{put_course, set_goal_attainment};
+        use crate::effect::goals::{Attainment, GoalFollowUp};
+        use crate::model::Course;
+        let team = TeamId::new();
+        let course = CourseId::new();
+        let header = Header::course(team, course);
+        let who = therapist(team);
+        let mine = ActorId::random();
+        let mut stored = genesis(&header).with_actor(mine.clone());
+        let record = Course {
+            id: course,
+            goals: vec!["Gå på trapper".into()],
+            ..Course::new(
+                crate::ids::CitizenId::new(),
+                team,
+                who.user_id,
+                "2026-03-02",
+                1,
+            )
+        };
+        put_course(&mut stored, &record, 1).unwrap();
+        let mut edited = stored.fork().with_actor(mine.clone());
+        let rating = GoalFollowUp {
+            goal: "Gå på trapper".into(),
+            attainment: Some(Attainment::Achieved),
+            note: None,
+        };
+        set_goal_attainment(&mut edited, &rating, 2).unwrap();
+        let admitted = offer(&header, &stored, &edited, &who, &[mine]).expect("admitted");
+        assert_eq!(
+            admitted.new_changes.len(),
+            2,
+            "the containers change and the rating"
+        );
     }
 }

@@ -46,13 +46,15 @@ pub enum Access {
 pub enum Capability {
     /// Read the team's roster, courses and session logs: today's visits, a course, a session.
     ReadCourses,
-    /// Guide a session and write its log: start, log sets, feedback, finish, "not carried out".
+    /// Guide a session and write its log: start, log sets, feedback, finish, "not carried out",
+    /// and the WHO-5 the citizen answers during the visit (it is stored in the session).
     RunSessions,
     /// Follow all the team's courses: caseload, citizens, staff, programs, history, templates.
     FollowCourses,
-    /// Add citizens to the team's roster.
+    /// Add citizens to the team's roster, with their birth year, sex and home-care grants.
     ManageCitizens,
-    /// Create courses, change their program and status, record assessments.
+    /// Create courses, change their program and status, record assessments, set the test plan
+    /// and rate goal attainment.
     PrescribeCourses,
     /// Read the municipality's own exercises, templates and media.
     ReadLibrary,

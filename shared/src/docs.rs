@@ -16,6 +16,8 @@
 //! (fixed actor, fixed time), so two devices that create the same document offline produce the
 //! same first change and their edits land in the same containers instead of shadowing each other.
 
+use crate::effect::goals::GoalFollowUp;
+use crate::effect::plan::TestPlan;
 use crate::ids::*;
 use crate::model::*;
 use automerge::transaction::{CommitOptions, Transactable, Transaction};
@@ -249,6 +251,10 @@ pub struct RosterDoc {
     pub kind: String,
     pub team_id: TeamId,
     pub citizens: BTreeMap<String, Citizen>,
+    /// Home-care grants of the team's citizens, keyed by [`CareGrantRecord::key`] (issue #11).
+    /// Absent in rosters written before it; created by the first grant.
+    #[autosurgeon(missing = "Default::default")]
+    pub care_grants: BTreeMap<String, CareGrantRecord>,
 }
 
 /// The program part of a course document.
@@ -370,6 +376,23 @@ pub struct CourseDoc {
     pub course: Option<Course>,
     pub program: ProgramDoc,
     pub assessments: BTreeMap<String, Assessment>,
+    /// The course's own test plan; `None` (and in courses written before issue #11) means the
+    /// shipped default, see [`CourseDoc::test_plan`]. Edited as a whole: last writer wins.
+    #[autosurgeon(missing = "Default::default")]
+    pub test_plan: Option<TestPlan>,
+    /// Goal attainment keyed by the goal's text (what [`crate::effect::goals::follow_ups_for`]
+    /// matches on), so rating one goal never overwrites another. Absent in older courses.
+    #[autosurgeon(missing = "Default::default")]
+    pub goal_attainment: BTreeMap<String, GoalFollowUp>,
+}
+
+impl CourseDoc {
+    /// The plan in force: the course's own, else the shipped default.
+    pub fn test_plan(&self) -> TestPlan {
+        self.test_plan
+            .clone()
+            .unwrap_or_else(TestPlan::default_plan)
+    }
 }
 
 /// A course's session log as stored.
@@ -386,6 +409,16 @@ impl RosterDoc {
     pub fn read(doc: &impl autosurgeon::ReadDoc) -> Result<Self, SchemaError> {
         let r: Self = hydrate(doc)?;
         r.citizens.values().try_for_each(Citizen::validate)?;
+        for (key, grant) in &r.care_grants {
+            grant.validate()?;
+            if *key != grant.key() {
+                return Err(Invalid {
+                    field: "care_grants".into(),
+                    problem: "a grant is filed under another key".into(),
+                }
+                .into());
+            }
+        }
         Ok(r)
     }
 }
@@ -406,6 +439,12 @@ impl CourseDoc {
         c.assessments
             .values()
             .try_for_each(crate::assessment::check_recorded)?;
+        if let Some(plan) = &c.test_plan {
+            check_plan(plan)?;
+        }
+        for (goal, follow_up) in &c.goal_attainment {
+            check_follow_up(goal, follow_up)?;
+        }
         Ok(c)
     }
 }
@@ -545,6 +584,205 @@ pub fn put_assessment(doc: &mut Automerge, a: &Assessment, now: Millis) -> Resul
         reconcile_prop(tx, &assessments, a.id.to_string().as_str(), a)?;
         Ok(())
     })
+}
+
+fn check_plan(plan: &TestPlan) -> Result<(), Invalid> {
+    plan.check().map_err(|e| Invalid {
+        field: "test_plan".into(),
+        problem: e.to_string(),
+    })
+}
+
+fn check_follow_up(goal: &str, f: &GoalFollowUp) -> Result<(), Invalid> {
+    let problem = if f.goal != goal {
+        "a goal's rating is filed under another goal"
+    } else if goal.trim().is_empty() || goal.chars().count() > 500 {
+        "a goal must be 1–500 characters"
+    } else if f.note.as_ref().is_some_and(|n| n.chars().count() > 4000) {
+        "a note is longer than 4000 characters"
+    } else {
+        return Ok(());
+    };
+    Err(Invalid {
+        field: "goal_attainment".into(),
+        problem: problem.into(),
+    })
+}
+
+/// Maps added to a kind of document after its genesis was fixed (issue #11).
+fn later_containers(kind: DocumentKind) -> &'static [&'static str] {
+    match kind {
+        DocumentKind::Roster => &["care_grants"],
+        DocumentKind::Course => &["goal_attainment"],
+        _ => &[],
+    }
+}
+
+/// The one change that adds a document's [`later_containers`]: made like its genesis (the
+/// document's own actor, fixed time) directly on it, so every device that needs the maps makes
+/// the identical change and concurrent first writes land in the same map instead of one map
+/// shadowing the other. Older documents get it the first time such a map is written.
+pub fn containers_change(header: &Header) -> Option<automerge::Change> {
+    let containers = later_containers(header.kind);
+    if containers.is_empty() {
+        return None;
+    }
+    let mut doc = genesis(header);
+    let mut tx = doc.transaction();
+    for c in containers {
+        tx.put_object(ROOT, *c, ObjType::Map).expect("fresh doc");
+    }
+    tx.commit_with(CommitOptions::default().with_time(0));
+    doc.get_last_local_change()
+}
+
+/// The changes a document's own actor writes: its genesis and its containers change. Nothing
+/// else may be written under that actor (admission refuses it as forged).
+pub fn own_changes(header: &Header) -> Vec<automerge::ChangeHash> {
+    let mut hashes = genesis(header).get_heads();
+    hashes.extend(containers_change(header).map(|c| c.hash()));
+    hashes
+}
+
+/// Applies the [`containers_change`] to a document that lacks it; a no-op otherwise.
+pub fn ensure_containers(doc: &mut Automerge) -> Result<(), SchemaError> {
+    let kind: String =
+        hydrate_prop(&*doc, ROOT, "kind").map_err(|_| SchemaError::Header("kind"))?;
+    let kind = DocumentKind::parse(&kind).ok_or(SchemaError::Header("kind"))?;
+    let team_id: TeamId = match kind {
+        DocumentKind::Roster | DocumentKind::Course => {
+            hydrate_prop(&*doc, ROOT, "team_id").map_err(|_| SchemaError::Header("team_id"))?
+        }
+        _ => return Ok(()),
+    };
+    let header = match kind {
+        DocumentKind::Roster => Header::roster(team_id),
+        _ => {
+            let course: CourseId = hydrate_prop(&*doc, ROOT, "course_id")
+                .map_err(|_| SchemaError::Header("course_id"))?;
+            Header::course(team_id, course)
+        }
+    };
+    read_header(doc, header.id)?;
+    if let Some(change) = containers_change(&header) {
+        if doc.get_change_by_hash(&change.hash()).is_none() {
+            doc.apply_changes([change])?;
+        }
+    }
+    Ok(())
+}
+
+/// Sets a course's test plan (issue #11).
+pub fn set_test_plan(doc: &mut Automerge, plan: &TestPlan, now: Millis) -> Result<(), SchemaError> {
+    check_plan(plan)?;
+    edit(doc, now, |tx| {
+        reconcile_prop(tx, ROOT, "test_plan", Some(plan))?;
+        Ok(())
+    })
+}
+
+/// Rates one goal of a course; other goals' ratings are untouched.
+pub fn set_goal_attainment(
+    doc: &mut Automerge,
+    follow_up: &GoalFollowUp,
+    now: Millis,
+) -> Result<(), SchemaError> {
+    check_follow_up(&follow_up.goal, follow_up)?;
+    ensure_containers(doc)?;
+    edit(doc, now, |tx| {
+        let map = map_at(tx, &ROOT, "goal_attainment")?;
+        reconcile_prop(tx, &map, follow_up.goal.as_str(), follow_up)?;
+        Ok(())
+    })
+}
+
+/// Adds (or replaces, same citizen, service and date) a home-care grant on a roster.
+pub fn put_care_grant(
+    doc: &mut Automerge,
+    grant: &CareGrantRecord,
+    now: Millis,
+) -> Result<(), SchemaError> {
+    grant.validate()?;
+    ensure_containers(doc)?;
+    edit(doc, now, |tx| {
+        let map = map_at(tx, &ROOT, "care_grants")?;
+        reconcile_prop(tx, &map, grant.key().as_str(), grant)?;
+        Ok(())
+    })
+}
+
+/// Adds many grants as one change (a care-time import): all of them or, on any invalid grant,
+/// none.
+pub fn put_care_grants(
+    doc: &mut Automerge,
+    grants: &[CareGrantRecord],
+    now: Millis,
+) -> Result<(), SchemaError> {
+    grants.iter().try_for_each(CareGrantRecord::validate)?;
+    ensure_containers(doc)?;
+    edit(doc, now, |tx| {
+        let map = map_at(tx, &ROOT, "care_grants")?;
+        for grant in grants {
+            reconcile_prop(tx, &map, grant.key().as_str(), grant)?;
+        }
+        Ok(())
+    })
+}
+
+/// Begins a WHO-5 in a session; answers already given in it stay.
+pub fn start_who5(
+    doc: &mut Automerge,
+    session: SessionId,
+    phase: AssessmentPhase,
+    by: UserId,
+    place: MeasuredAt,
+    now: Millis,
+) -> Result<(), SchemaError> {
+    edit(doc, now, |tx| {
+        let s = session_obj(tx, session)?;
+        if let Some((automerge::Value::Object(ObjType::Map), w)) = tx.get(&s, "who5")? {
+            reconcile_prop(tx, &w, "phase", phase)?;
+            reconcile_prop(tx, &w, "place", place)?;
+            return Ok(());
+        }
+        let record = Who5Record {
+            phase,
+            by,
+            place,
+            started_at: now,
+            answers: BTreeMap::new(),
+        };
+        reconcile_prop(tx, &s, "who5", Some(&record))?;
+        Ok(())
+    })
+}
+
+/// Saves one WHO-5 answer (item 0–4, answer 0–5) as its own change; answers all answers now.
+pub fn record_who5_answer(
+    doc: &mut Automerge,
+    session: SessionId,
+    item: usize,
+    answer: u8,
+    now: Millis,
+) -> Result<crate::effect::who5::Who5Answers, SchemaError> {
+    if item >= crate::effect::who5::ITEMS.len() || answer > crate::effect::who5::MAX_ANSWER {
+        return Err(Invalid {
+            field: "who5".into(),
+            problem: format!("item {} answer {answer} is not a WHO-5 answer", item + 1),
+        }
+        .into());
+    }
+    let mut after = crate::effect::who5::Who5Answers::default();
+    edit(doc, now, |tx| {
+        let s = session_obj(tx, session)?;
+        let w = map_at(tx, &s, "who5").map_err(|_| SchemaError::NotFound("WHO-5"))?;
+        let answers = map_at(tx, &w, "answers")?;
+        reconcile_prop(tx, &answers, Who5Record::item_key(item).as_str(), answer)?;
+        let record: Who5Record = hydrate_prop(&*tx, &s, "who5")?;
+        after = record.answers();
+        Ok(())
+    })?;
+    Ok(after)
 }
 
 /// Starts a session (or records one that did not take place) in a session log.
@@ -885,5 +1123,222 @@ mod tests {
         )
         .is_err());
         assert_eq!(doc.get_heads(), heads);
+    }
+
+    fn a_course(id: CourseId) -> Course {
+        Course {
+            id,
+            ..Course::new(CitizenId::new(), team(), UserId::new(), "2026-03-02", 1)
+        }
+    }
+
+    #[test]
+    fn documents_written_before_issue_11_still_load_with_defaults() {
+        // A roster whose citizen was written by an older app: no birth year, sex, or grants.
+        let mut roster = genesis(&Header::roster(team()));
+        let id = CitizenId::new();
+        edit(&mut roster, 1, |tx| {
+            let citizens = map_at(tx, &ROOT, "citizens")?;
+            let c = tx.put_object(&citizens, id.to_string().as_str(), ObjType::Map)?;
+            reconcile_prop(tx, &c, "id", id)?;
+            tx.put(&c, "name", "Bodil")?;
+            tx.put(&c, "local_ref", "SAG-1")?;
+            tx.put(&c, "address", automerge::ScalarValue::Null)?;
+            tx.put_object(&c, "assigned", ObjType::Map)?;
+            tx.put(&c, "active", true)?;
+            Ok(())
+        })
+        .unwrap();
+        let r = RosterDoc::read(&roster).unwrap();
+        let c = &r.citizens[&id.to_string()];
+        assert_eq!((c.birth_year, c.sex), (None, None));
+        assert!(r.care_grants.is_empty());
+
+        let course_id = CourseId::new();
+        let mut course_doc = genesis(&Header::course(team(), course_id));
+        put_course(&mut course_doc, &a_course(course_id), 1).unwrap();
+        let c = CourseDoc::read(&course_doc).unwrap();
+        assert_eq!(c.test_plan, None);
+        assert_eq!(c.test_plan(), TestPlan::default_plan());
+        assert!(c.goal_attainment.is_empty());
+
+        // A session written without `who5`.
+        let mut log = genesis(&Header::session_log(team(), course_id));
+        let session = SessionLog::start(course_id, UserId::new(), None, 1);
+        edit(&mut log, 1, |tx| {
+            let sessions = map_at(tx, &ROOT, "sessions")?;
+            reconcile_prop(tx, &sessions, session.id.to_string().as_str(), &session)?;
+            let s = map_at(tx, &sessions, &session.id.to_string())?;
+            tx.delete(&s, "who5")?;
+            Ok(())
+        })
+        .unwrap();
+        let read = read_session(&log, &session.id.to_string())
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.who5, None);
+    }
+
+    #[test]
+    fn birth_year_sex_plan_goals_and_grants_round_trip_and_are_checked() {
+        // Devices write under their own actor; the document's own actor writes only its genesis
+        // and its containers change.
+        let mut roster = genesis(&Header::roster(team())).with_actor(ActorId::random());
+        let mut citizen = Citizen {
+            id: CitizenId::new(),
+            name: "Bodil".into(),
+            local_ref: "SAG-1".into(),
+            address: None,
+            assigned: BTreeMap::new(),
+            active: true,
+            birth_year: Some(1948),
+            sex: Some(crate::effect::change::Sex::Female),
+        };
+        put_citizen(&mut roster, &citizen, 1).unwrap();
+        citizen.birth_year = Some(1850);
+        assert!(put_citizen(&mut roster, &citizen, 2).is_err());
+        let read = RosterDoc::read(&roster).unwrap();
+        assert_eq!(
+            read.citizens[&citizen.id.to_string()].birth_year,
+            Some(1948)
+        );
+
+        let grant = CareGrantRecord {
+            citizen_id: citizen.id,
+            effective: "2026-01-05".into(),
+            minutes_per_week: 420,
+            service_code: Some("1.1".into()),
+            recorded_by: UserId::new(),
+            recorded_at: 3,
+        };
+        put_care_grant(&mut roster, &grant, 3).unwrap();
+        // The same grant again replaces, never doubles.
+        put_care_grant(&mut roster, &grant, 4).unwrap();
+        let bad = CareGrantRecord {
+            minutes_per_week: MAX_CARE_MINUTES_PER_WEEK + 1,
+            ..grant.clone()
+        };
+        assert!(put_care_grant(&mut roster, &bad, 5).is_err());
+        let bad_date = CareGrantRecord {
+            effective: "5. januar".into(),
+            ..grant.clone()
+        };
+        assert!(put_care_grant(&mut roster, &bad_date, 5).is_err());
+        let read = RosterDoc::read(&roster).unwrap();
+        assert_eq!(read.care_grants.len(), 1);
+        assert_eq!(
+            read.care_grants[&grant.key()]
+                .grant()
+                .unwrap()
+                .minutes_per_week,
+            420
+        );
+
+        let course_id = CourseId::new();
+        let mut course = genesis(&Header::course(team(), course_id)).with_actor(ActorId::random());
+        put_course(&mut course, &a_course(course_id), 1).unwrap();
+        let mut plan = TestPlan::default_plan();
+        plan.mid = vec!["timed_up_and_go".into()];
+        set_test_plan(&mut course, &plan, 1).unwrap();
+        plan.end.push("no_such_test".into());
+        assert!(set_test_plan(&mut course, &plan, 2).is_err());
+        assert_eq!(
+            CourseDoc::read(&course).unwrap().test_plan().mid,
+            ["timed_up_and_go"]
+        );
+    }
+
+    #[test]
+    fn goals_rated_on_two_devices_both_survive() {
+        use crate::effect::goals::Attainment;
+        let course_id = CourseId::new();
+        let h = Header::course(team(), course_id);
+        let mut laptop = genesis(&h).with_actor(ActorId::random());
+        put_course(&mut laptop, &a_course(course_id), 1).unwrap();
+        // The devices part before either rated a goal: both create the map, and both must
+        // land in the same one.
+        let mut colleague = laptop.fork().with_actor(ActorId::random());
+        let first = GoalFollowUp {
+            goal: "Gå til købmanden".into(),
+            attainment: Some(Attainment::Achieved),
+            note: None,
+        };
+        set_goal_attainment(&mut laptop, &first, 1).unwrap();
+        let second = GoalFollowUp {
+            goal: "Gå på trapper".into(),
+            attainment: Some(Attainment::PartlyAchieved),
+            note: Some("med gelænder".into()),
+        };
+        let changed_first = GoalFollowUp {
+            attainment: Some(Attainment::PartlyAchieved),
+            ..first.clone()
+        };
+        set_goal_attainment(&mut laptop, &changed_first, 2).unwrap();
+        set_goal_attainment(&mut colleague, &second, 2).unwrap();
+        laptop.merge(&mut colleague).unwrap();
+        let read = CourseDoc::read(&laptop).unwrap();
+        assert_eq!(read.goal_attainment.len(), 2);
+        assert_eq!(read.goal_attainment["Gå til købmanden"], changed_first);
+        assert_eq!(read.goal_attainment["Gå på trapper"], second);
+    }
+
+    #[test]
+    fn who5_answers_are_saved_one_tap_at_a_time() {
+        use crate::effect::who5::Who5Score;
+        let course = CourseId::new();
+        let mut log = genesis(&Header::session_log(team(), course));
+        let by = UserId::new();
+        let session = SessionLog::start(course, by, None, 1);
+        put_session(&mut log, &session, 1).unwrap();
+        assert!(record_who5_answer(&mut log, session.id, 0, 3, 2).is_err());
+        start_who5(
+            &mut log,
+            session.id,
+            AssessmentPhase::Start,
+            by,
+            MeasuredAt::Home,
+            2,
+        )
+        .unwrap();
+        let heads = log.get_heads();
+        let a = record_who5_answer(&mut log, session.id, 0, 3, 3).unwrap();
+        assert_eq!(
+            a.score(),
+            Who5Score::Incomplete {
+                missing: vec![1, 2, 3, 4]
+            }
+        );
+        assert_eq!(log.get_changes(&heads).len(), 1, "one tap, one change");
+        assert!(record_who5_answer(&mut log, session.id, 5, 3, 4).is_err());
+        assert!(record_who5_answer(&mut log, session.id, 1, 6, 4).is_err());
+        for (item, answer) in [(1, 2), (2, 4), (3, 1), (4, 3), (0, 3)] {
+            record_who5_answer(&mut log, session.id, item, answer, 5).unwrap();
+        }
+        // Starting again (e.g. after a crash) keeps the answers.
+        start_who5(
+            &mut log,
+            session.id,
+            AssessmentPhase::Start,
+            by,
+            MeasuredAt::Home,
+            6,
+        )
+        .unwrap();
+        let s = read_session(&log, &session.id.to_string())
+            .unwrap()
+            .unwrap();
+        let w = s.who5.unwrap();
+        assert_eq!(
+            w.answers().score(),
+            Who5Score::Complete {
+                raw: 13,
+                percent: 52
+            }
+        );
+        assert_eq!(
+            (w.by, w.place, w.phase),
+            (by, MeasuredAt::Home, AssessmentPhase::Start)
+        );
+        assert!(SessionLogDoc::read(&log).is_ok());
     }
 }

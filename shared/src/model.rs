@@ -94,6 +94,13 @@ pub struct Citizen {
     /// Assistants (user ids as strings) who visit this citizen; a map so concurrent assignments merge.
     pub assigned: BTreeMap<String, bool>,
     pub active: bool,
+    /// For age/sex norms (issue #11); optional, no CPR needed. Absent in older documents.
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub birth_year: Option<i32>,
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub sex: Option<crate::effect::change::Sex>,
 }
 
 /// The legal basis of a course. Data, not a closed enum: the law changes (Ældreloven moved
@@ -348,6 +355,111 @@ pub struct SessionLog {
     pub note: Option<String>,
     /// Keyed by program exercise id.
     pub exercises: BTreeMap<String, ExerciseLog>,
+    /// A WHO-5 the citizen answered during this visit. It lives in the session because the
+    /// session log is the document the assistant may write (issue #11: the assistant sits with
+    /// the citizen). Absent in older documents.
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub who5: Option<Who5Record>,
+}
+
+/// A grant of home care as the roster stores it (issue #11): per citizen, because grants
+/// outlive courses and the care-time import resolves citizens by the roster's `local_ref`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct CareGrantRecord {
+    pub citizen_id: CitizenId,
+    /// ISO date the grant took effect.
+    pub effective: String,
+    pub minutes_per_week: u32,
+    /// The FSIII service code, when known.
+    pub service_code: Option<String>,
+    pub recorded_by: UserId,
+    pub recorded_at: Millis,
+}
+
+/// Most minutes a week a grant can hold (every minute of a week).
+pub const MAX_CARE_MINUTES_PER_WEEK: u32 = 7 * 24 * 60;
+
+impl CareGrantRecord {
+    /// The grant's key on the roster: one grant per citizen, service and effective date, so
+    /// entering or importing the same grant again replaces it instead of adding a second.
+    pub fn key(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.citizen_id,
+            self.effective,
+            self.service_code.as_deref().unwrap_or("")
+        )
+    }
+
+    pub fn grant(&self) -> Result<crate::effect::care_time::CareGrant, Invalid> {
+        Ok(crate::effect::care_time::CareGrant {
+            effective: parse_date(&self.effective)?,
+            minutes_per_week: self.minutes_per_week,
+            service_code: self.service_code.clone(),
+        })
+    }
+
+    pub fn validate(&self) -> Result<(), Invalid> {
+        parse_date(&self.effective)?;
+        if self.minutes_per_week > MAX_CARE_MINUTES_PER_WEEK {
+            return Err(invalid(
+                "care_grant.minutes_per_week",
+                format!("{} is more than a week has", self.minutes_per_week),
+            ));
+        }
+        if let Some(code) = &self.service_code {
+            check_text("care_grant.service_code", code, 40)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a result was measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasuredAt {
+    Home,
+    Clinic,
+}
+
+/// A WHO-5 as stored: its phase, who sat with the citizen and where, and the answers so far,
+/// keyed by item number "1"–"5" so each tap is its own write and two taps never conflict.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Who5Record {
+    pub phase: AssessmentPhase,
+    pub by: UserId,
+    pub place: MeasuredAt,
+    pub started_at: Millis,
+    pub answers: BTreeMap<String, u8>,
+}
+
+impl Who5Record {
+    /// The key an item (0-based, as in [`crate::effect::who5::ITEMS`]) is stored under.
+    pub fn item_key(item: usize) -> String {
+        (item + 1).to_string()
+    }
+
+    /// The answers in item order, for scoring.
+    pub fn answers(&self) -> crate::effect::who5::Who5Answers {
+        let mut a = crate::effect::who5::Who5Answers::default();
+        for (i, slot) in a.0.iter_mut().enumerate() {
+            *slot = self.answers.get(&Self::item_key(i)).copied();
+        }
+        a
+    }
+
+    pub fn validate(&self) -> Result<(), Invalid> {
+        for (key, answer) in &self.answers {
+            if !(1..=5).any(|i| key == &i.to_string()) {
+                return Err(invalid("who5.answers", format!("no item `{key}`")));
+            }
+            if *answer > crate::effect::who5::MAX_ANSWER {
+                return Err(invalid("who5.answers", format!("{answer} is above 5")));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A rule the data broke, said so a user can act on it.
@@ -444,6 +556,14 @@ impl Citizen {
         }
         check_text("citizen.name", &self.name, 200)?;
         check_text("citizen.local_ref", &self.local_ref, 100)?;
+        if let Some(year) = self.birth_year {
+            if !(1900..=2100).contains(&year) {
+                return Err(invalid(
+                    "citizen.birth_year",
+                    format!("{year} is not a birth year"),
+                ));
+            }
+        }
         if looks_like_cpr(&self.local_ref) {
             return Err(invalid(
                 "citizen.local_ref",
@@ -690,6 +810,7 @@ impl SessionLog {
             general_condition: None,
             note: None,
             exercises: BTreeMap::new(),
+            who5: None,
         }
     }
 
@@ -728,6 +849,9 @@ impl SessionLog {
         }
         if let Some(n) = &self.note {
             check_text("session.note", n, 4000)?;
+        }
+        if let Some(w) = &self.who5 {
+            w.validate()?;
         }
         self.exercises.values().try_for_each(ExerciseLog::validate)
     }
@@ -830,6 +954,8 @@ mod tests {
             address: None,
             assigned: BTreeMap::new(),
             active: true,
+            birth_year: None,
+            sex: None,
         };
         assert!(c.validate().is_ok());
         c.local_ref = "010203-1234".into();

@@ -56,6 +56,8 @@ fn citizen(local_ref: &str) -> Citizen {
         address: None,
         assigned: BTreeMap::new(),
         active: true,
+        birth_year: None,
+        sex: None,
     }
 }
 

@@ -360,6 +360,8 @@ fn seed_team(
             )]
             .into(),
             active: true,
+            birth_year: None,
+            sex: None,
         };
         docs::put_citizen(&mut roster, &citizen, now - 9 * WEEK_MS)?;
         created += seed_course(

@@ -9,12 +9,14 @@
 
 mod device;
 mod dosage;
+mod effect;
 mod media;
 mod operations;
 mod session;
 mod therapist;
 pub use device::*;
 pub use dosage::*;
+pub use effect::*;
 pub use media::*;
 pub use operations::*;
 pub use session::*;

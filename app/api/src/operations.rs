@@ -252,6 +252,28 @@ declare_operations! {
     set_course_status: Post "/courses/{course}/status" [course]
         query NoQuery, body crate::CourseStatusChange => crate::Saved, may(PrescribeCourses);
 
+    // ---- effect measurement (#11) ---------------------------------------------------------------
+    set_test_plan: Post "/courses/{course}/test-plan" [course]
+        query NoQuery, body crate::TestPlanView => crate::TestPlanView, may(PrescribeCourses);
+    due_tests: Get "/courses/{course}/due-tests" [course]
+        query NoQuery, body () => Vec<crate::DueTestView>, may(ReadCourses);
+    /// The WHO-5 is answered with the assistant during a visit, in that visit's session.
+    start_who5: Post "/courses/{course}/sessions/{session}/who5" [course, session]
+        query NoQuery, body crate::StartWho5 => crate::Who5Progress, may(RunSessions);
+    /// One answer, durable when it answers.
+    record_who5_answer: Post "/courses/{course}/sessions/{session}/who5/answers" [course, session]
+        query NoQuery, body crate::Who5AnswerRequest => crate::Who5Progress, may(RunSessions);
+    set_goal_attainment: Post "/courses/{course}/goals" [course]
+        query NoQuery, body crate::GoalRating => crate::Saved, may(PrescribeCourses);
+    /// Grants live on the roster (per citizen, across courses), which needs this capability.
+    add_care_grant: Post "/citizens/{citizen}/care-grants" [citizen]
+        query NoQuery, body crate::NewCareGrant => crate::Saved, may(ManageCitizens);
+    /// A care-time CSV file: idempotent, never half-applied, a report per line.
+    import_care_time: Post "/care-time/import" []
+        query NoQuery, body crate::ImportCareTime => crate::ImportReport, may(ManageCitizens);
+    effect_summary: Get "/courses/{course}/effect" [course]
+        query NoQuery, body () => crate::EffectSummary, may(FollowCourses);
+
     // ---- the municipality's own library and media ----------------------------------------------
     put_local_exercise: Post "/library/exercises" []
         query NoQuery, body crate::LocalExerciseInput => crate::LocalItemSaved, may(EditLibrary);

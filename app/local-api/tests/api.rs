@@ -52,6 +52,8 @@ fn device() -> Device {
         address: Some("Storegade 12, 7700 Thisted".into()),
         assigned: [(me.to_string(), true)].into(),
         active: true,
+        birth_year: None,
+        sex: None,
     };
     store.put_citizen(&citizen).unwrap();
     let course = Course {

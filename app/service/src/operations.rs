@@ -198,6 +198,44 @@ impl Operations for Core {
         ops::set_course_status(self, &r.course, r.body)
     }
 
+    async fn set_test_plan(&self, r: op::set_test_plan::Request) -> Result<api::TestPlanView> {
+        ops::set_test_plan(self, &r.course, r.body)
+    }
+
+    async fn due_tests(&self, r: op::due_tests::Request) -> Result<Vec<api::DueTestView>> {
+        ops::due_tests(self, &r.course)
+    }
+
+    async fn start_who5(&self, r: op::start_who5::Request) -> Result<api::Who5Progress> {
+        ops::start_who5(self, &r.course, &r.session, r.body)
+    }
+
+    async fn record_who5_answer(
+        &self,
+        r: op::record_who5_answer::Request,
+    ) -> Result<api::Who5Progress> {
+        ops::record_who5_answer(self, &r.course, &r.session, r.body)
+    }
+
+    async fn set_goal_attainment(&self, r: op::set_goal_attainment::Request) -> Result<api::Saved> {
+        ops::set_goal_attainment(self, &r.course, r.body)
+    }
+
+    async fn add_care_grant(&self, r: op::add_care_grant::Request) -> Result<api::Saved> {
+        ops::add_care_grant(self, &r.citizen, r.body)
+    }
+
+    async fn import_care_time(
+        &self,
+        r: op::import_care_time::Request,
+    ) -> Result<api::ImportReport> {
+        ops::import_care_time(self, r.body)
+    }
+
+    async fn effect_summary(&self, r: op::effect_summary::Request) -> Result<api::EffectSummary> {
+        ops::effect_summary(self, &r.course)
+    }
+
     async fn put_local_exercise(
         &self,
         r: op::put_local_exercise::Request,

@@ -5,11 +5,13 @@
 
 mod convert;
 mod device;
+mod effect;
 mod municipal_library;
 mod session;
 mod therapist;
 pub use convert::lang;
 pub use device::*;
+pub use effect::*;
 pub use municipal_library::*;
 pub use session::*;
 pub use therapist::*;

@@ -7,7 +7,17 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    autosurgeon::Reconcile,
+    autosurgeon::Hydrate,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Attainment {
     Achieved,
@@ -34,7 +44,16 @@ impl Attainment {
 }
 
 /// One course goal followed up; `attainment` is `None` until the therapist has rated it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    autosurgeon::Reconcile,
+    autosurgeon::Hydrate,
+)]
 pub struct GoalFollowUp {
     /// The goal's text as on the course.
     pub goal: String,

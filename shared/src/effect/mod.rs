@@ -42,6 +42,11 @@ pub enum EffectError {
     BadHeader(String),
 }
 
+/// A date as the model writes dates: ISO `YYYY-MM-DD`.
+pub fn iso(d: time::Date) -> String {
+    iso_date::format(d)
+}
+
 /// Serde for `time::Date` as an ISO `YYYY-MM-DD` string.
 pub(crate) mod iso_date {
     use serde::{Deserialize, Deserializer, Serializer};

@@ -9,7 +9,17 @@ use crate::assessment::kind_of;
 use crate::model::AssessmentPhase;
 
 /// Which tests (assessment catalogue keys) a course measures when.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    autosurgeon::Reconcile,
+    autosurgeon::Hydrate,
+)]
 pub struct TestPlan {
     pub start: Vec<String>,
     /// Optional: empty means no mid-course tests.

@@ -461,6 +461,8 @@ mod tests {
             address: Some("Storegade 12".into()),
             assigned: [(assistant.to_string(), true)].into(),
             active: true,
+            birth_year: None,
+            sex: None,
         };
         store.put_citizen(&citizen).unwrap();
         let course = Course {
@@ -541,6 +543,8 @@ mod tests {
             address: Some("Vestergade 4".into()),
             assigned: Default::default(),
             active: true,
+            birth_year: None,
+            sex: None,
         };
         store.put_citizen(&citizen).unwrap();
         // As a device from before the address was projected.

@@ -6,6 +6,9 @@ use super::database::Store;
 use super::projection::Projection;
 use crate::error::{CoreError, Result};
 use homerehab_shared::docs::{self, CourseDoc, Header, RosterDoc, SessionLogDoc};
+use homerehab_shared::effect::goals::GoalFollowUp;
+use homerehab_shared::effect::plan::TestPlan;
+use homerehab_shared::effect::who5::Who5Answers;
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
 
@@ -69,6 +72,80 @@ impl Store {
     pub fn add_assessment(&mut self, course: CourseId, a: &Assessment) -> Result<()> {
         self.write(DocumentId::course_of(course), Projection::Whole, |doc| {
             docs::put_assessment(doc, a, now_ms())
+        })
+    }
+
+    /// Stores the document's containers change (issue #11's maps) as its own write when it
+    /// lacks it, so the edit that follows never depends on a change only in memory.
+    fn ensure_containers(&mut self, id: DocumentId) -> Result<()> {
+        self.write(id, Projection::Whole, docs::ensure_containers)
+    }
+
+    /// Sets a course's test plan (issue #11).
+    pub fn set_test_plan(&mut self, course: CourseId, plan: &TestPlan) -> Result<()> {
+        self.write(DocumentId::course_of(course), Projection::Whole, |doc| {
+            docs::set_test_plan(doc, plan, now_ms())
+        })
+    }
+
+    /// Rates one goal of a course.
+    pub fn set_goal_attainment(
+        &mut self,
+        course: CourseId,
+        follow_up: &GoalFollowUp,
+    ) -> Result<()> {
+        self.write(DocumentId::course_of(course), Projection::Whole, |doc| {
+            docs::set_goal_attainment(doc, follow_up, now_ms())
+        })
+    }
+
+    /// Adds a home-care grant to the roster of `team` (replacing the same citizen, service and
+    /// date).
+    pub fn put_care_grant(&mut self, team: TeamId, grant: &CareGrantRecord) -> Result<()> {
+        let header = Header::roster(team);
+        self.ensure_document(&header)?;
+        self.ensure_containers(header.id)?;
+        self.write(header.id, Projection::Whole, |doc| {
+            docs::put_care_grant(doc, grant, now_ms())
+        })
+    }
+
+    /// Stores an import's grants on the roster of `team` in one change: all or none.
+    pub fn put_care_grants(&mut self, team: TeamId, grants: &[CareGrantRecord]) -> Result<()> {
+        let header = Header::roster(team);
+        self.ensure_document(&header)?;
+        self.ensure_containers(header.id)?;
+        self.write(header.id, Projection::Whole, |doc| {
+            docs::put_care_grants(doc, grants, now_ms())
+        })
+    }
+
+    /// Begins (or resumes) the WHO-5 of a session, by the signed-in user.
+    pub fn start_who5(
+        &mut self,
+        course: CourseId,
+        session: SessionId,
+        phase: AssessmentPhase,
+        place: MeasuredAt,
+    ) -> Result<()> {
+        let me = self.me()?;
+        let id = DocumentId::session_log_of(course);
+        self.write(id, Projection::Session(session), |doc| {
+            docs::start_who5(doc, session, phase, me.user_id, place, now_ms())
+        })
+    }
+
+    /// Saves one WHO-5 answer: one change, durable when this returns. Answers all answers now.
+    pub fn record_who5_answer(
+        &mut self,
+        course: CourseId,
+        session: SessionId,
+        item: usize,
+        answer: u8,
+    ) -> Result<Who5Answers> {
+        let id = DocumentId::session_log_of(course);
+        self.write(id, Projection::Session(session), |doc| {
+            docs::record_who5_answer(doc, session, item, answer, now_ms())
         })
     }
 

@@ -180,6 +180,8 @@ pub fn create_citizen(core: &Core, req: api::NewCitizen) -> Result<api::CitizenV
         address: non_empty(req.address),
         assigned,
         active: true,
+        birth_year: None,
+        sex: None,
     };
     citizen.validate().map_err(invalid)?;
     store.put_citizen(&citizen)?;

@@ -1,0 +1,152 @@
+//! Issue #11's messages: a course's test plan and what is due, WHO-5 answered per tap, goal
+//! attainment, home-care grants and the course's effect summary.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/courses/{course}/test-plan`, and the plan in force (assessment catalogue keys).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestPlanView {
+    pub start: Vec<String>,
+    pub mid: Vec<String>,
+    pub end: Vec<String>,
+}
+
+/// A planned test without a result, and where it stands today.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueTestView {
+    pub test: String,
+    /// `start`, `midway` or `end`.
+    pub phase: String,
+    /// ISO dates, inclusive.
+    pub window_start: String,
+    pub window_end: String,
+    /// `upcoming`, `due` or `overdue`.
+    pub status: String,
+    /// Days until its week (upcoming), left in it counting today (due) or past it (overdue).
+    pub days: i64,
+}
+
+/// `POST /api/courses/{course}/sessions/{session}/who5`: begins (or resumes) the WHO-5.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartWho5 {
+    /// `start`, `midway`, `end` or `follow_up`.
+    pub phase: String,
+    /// `home` or `clinic`.
+    pub place: String,
+}
+
+/// `POST /api/courses/{course}/sessions/{session}/who5/answers`: one tap.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Who5AnswerRequest {
+    /// 1–5, as the questionnaire numbers its statements.
+    pub item: u8,
+    /// 0–5.
+    pub answer: u8,
+}
+
+/// The WHO-5 so far: answers by item, and the score once all five are in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Who5Progress {
+    pub answers: Vec<Option<u8>>,
+    /// Item numbers (1–5) still unanswered; empty when complete.
+    pub missing: Vec<u8>,
+    /// Raw 0–25 and 0–100, only when all five are answered.
+    pub raw: Option<u8>,
+    pub percent: Option<u8>,
+}
+
+/// `POST /api/courses/{course}/goals`: the attainment of one of the course's goals.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoalRating {
+    pub goal: String,
+    /// `achieved`, `partly_achieved` or `not_achieved`.
+    pub attainment: String,
+    pub note: Option<String>,
+}
+
+/// `POST /api/citizens/{citizen}/care-grants`: a grant as the care record system holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCareGrant {
+    /// ISO date the grant took effect.
+    pub effective: String,
+    pub minutes_per_week: u32,
+    /// FSIII service code, when known.
+    pub service_code: Option<String>,
+}
+
+/// One test start → end, judged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestOutcomeView {
+    pub test: String,
+    pub start: Option<f64>,
+    pub end: Option<f64>,
+    /// `improved`, `maintained`, `declined` or `incomplete`; `None` without a meaningful-change
+    /// value for the test.
+    pub judgement: Option<String>,
+    /// The norm's mean for the citizen's age and sex and `below`/`within`/`above`, when known.
+    pub norm_mean: Option<f64>,
+    pub norm_position: Option<String>,
+}
+
+/// One goal and its attainment (`None` until rated).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoalView {
+    pub goal: String,
+    pub attainment: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Home-care minutes at a follow-up after the course.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CareFollowUpView {
+    pub offset_days: u32,
+    /// ISO date.
+    pub date: String,
+    pub minutes_per_week: Option<u32>,
+    pub change_minutes: Option<i64>,
+    pub change_percent: Option<f64>,
+}
+
+/// `GET /api/courses/{course}/effect`: the course's effect summary.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EffectSummary {
+    pub tests: Vec<TestOutcomeView>,
+    pub goals: Vec<GoalView>,
+    pub care_baseline_minutes_per_week: Option<u32>,
+    pub care_follow_ups: Vec<CareFollowUpView>,
+    pub sessions_done: u32,
+    pub sessions_planned: u32,
+}
+
+/// `POST /api/care-time/import`: a care-time CSV file exported from the care record system
+/// (docs/care-time-import.md) and what to do when some lines are bad.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportCareTime {
+    pub file: String,
+    /// `good_lines` (import the good ones, report the bad) or `all_or_nothing`.
+    pub choice: String,
+}
+
+/// A line that was not imported, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadLineView {
+    /// 1-based; the header is line 1.
+    pub line: u64,
+    /// `malformed`, `bad_date`, `unknown_citizen`, `conflicts_with_line`, …
+    pub problem: String,
+    /// The offending value or the line it conflicts with, as text.
+    pub detail: Option<String>,
+}
+
+/// What an import did, line by line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// Whether anything was stored (false: all-or-nothing with bad lines, or nothing new).
+    pub applied: bool,
+    pub imported: u32,
+    /// Lines whose grant was stored already (the same file twice changes nothing).
+    pub already_present: Vec<u64>,
+    /// (line, same as line): identical lines, imported once.
+    pub duplicates: Vec<(u64, u64)>,
+    pub bad: Vec<BadLineView>,
+}

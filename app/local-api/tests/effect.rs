@@ -1,0 +1,363 @@
+//! Issue #11's operations over the local API's router (no sockets): a therapist's device sets
+//! a test plan, rates goals, enters home-care grants and reads what is due and the course's
+//! effect summary; an assistant's device records a WHO-5 one tap at a time.
+
+mod common;
+use common::{router, LocalApi};
+
+use axum::http::StatusCode;
+use homerehab_app_api as api;
+use homerehab_core::store::{now_ms, Identity, Store};
+use homerehab_shared::effect::change::Sex;
+use homerehab_shared::effect::iso;
+use homerehab_shared::ids::*;
+use homerehab_shared::model::*;
+use homerehab_shared::schedule::date_of;
+
+const DAY_MS: i64 = 86_400_000;
+const OFFLINE: &str = "http://127.0.0.1:9";
+
+struct Device {
+    api: LocalApi,
+    course: CourseId,
+    citizen: CitizenId,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Device {
+    type Target = LocalApi;
+    fn deref(&self) -> &LocalApi {
+        &self.api
+    }
+}
+
+fn day(days_ago: i64) -> String {
+    iso(date_of(now_ms() - days_ago * DAY_MS))
+}
+
+/// A device signed in as `role`, with a woman born 1948 and her 12-week course that began
+/// 200 days ago (so it ended 117 days ago: the 77-day follow-up has come, the year's has not).
+fn device(role: Role) -> Device {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let me = UserId::new();
+    let team = TeamId::new();
+    store
+        .set_identity(&Identity {
+            user_id: me,
+            username: "bruger".into(),
+            display_name: "Mette Sørensen".into(),
+            role,
+            team_id: team,
+            server_url: OFFLINE.into(),
+            token: "t".into(),
+            expires_at: now_ms() + 3_600_000,
+            municipality_id: None,
+            granted_teams: vec![],
+        })
+        .unwrap();
+    let citizen = Citizen {
+        id: CitizenId::new(),
+        name: "Karen Jensen".into(),
+        local_ref: "TK-1".into(),
+        address: None,
+        assigned: [(me.to_string(), true)].into(),
+        active: true,
+        birth_year: Some(1948),
+        sex: Some(Sex::Female),
+    };
+    store.put_citizen(&citizen).unwrap();
+    let course = Course {
+        goals: vec!["Gå til købmanden".into(), "Gå på trapper".into()],
+        status: CourseStatus::Active,
+        ..Course::new(citizen.id, team, me, &day(200), now_ms())
+    };
+    store
+        .create_course(
+            &course,
+            &[ProgramExercise::new(
+                "sit-to-stand",
+                1.0,
+                Dosage::reps(2, 10),
+            )],
+        )
+        .unwrap();
+    std::fs::create_dir(dir.path().join("dist")).unwrap();
+    Device {
+        api: router(store, dir.path(), OFFLINE),
+        course: course.id,
+        citizen: citizen.id,
+        _dir: dir,
+    }
+}
+
+fn result(kind: &str, phase: AssessmentPhase, days_ago: i64, value: f64) -> Assessment {
+    Assessment {
+        id: AssessmentId::new(),
+        kind: kind.into(),
+        value,
+        unit: homerehab_shared::assessment::kind_of(kind)
+            .unwrap()
+            .unit
+            .to_string(),
+        date: day(days_ago),
+        phase,
+        by: UserId::new(),
+        note: None,
+    }
+}
+
+#[tokio::test]
+async fn an_assistant_records_a_who5_one_tap_at_a_time() {
+    let d = device(Role::Assistant);
+    let c = d.course;
+    let started: api::StartedSession = d
+        .ok("POST", &format!("/api/courses/{c}/sessions"), None)
+        .await;
+    let s = started.session_id;
+    let who5 = format!("/api/courses/{c}/sessions/{s}/who5");
+    let answers = format!("{who5}/answers");
+    // No WHO-5 begun in the session: a clear error, nothing stored.
+    let (status, _) = d
+        .err("POST", &answers, Some(r#"{"item":1,"answer":3}"#))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = d
+        .err("POST", &who5, Some(r#"{"phase":"start","place":"garden"}"#))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let p: api::Who5Progress = d
+        .ok("POST", &who5, Some(r#"{"phase":"start","place":"home"}"#))
+        .await;
+    assert_eq!(p.missing, [1, 2, 3, 4, 5]);
+    let p: api::Who5Progress = d
+        .ok("POST", &answers, Some(r#"{"item":2,"answer":4}"#))
+        .await;
+    assert_eq!((p.missing.clone(), p.percent), (vec![1, 3, 4, 5], None));
+    assert_eq!(p.answers[1], Some(4));
+    for bad in [
+        r#"{"item":0,"answer":3}"#,
+        r#"{"item":6,"answer":3}"#,
+        r#"{"item":1,"answer":6}"#,
+    ] {
+        let (status, e) = d.err("POST", &answers, Some(bad)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {e:?}");
+    }
+    let mut last = p;
+    for (item, answer) in [(1, 3), (3, 2), (4, 1), (5, 3)] {
+        let body = format!(r#"{{"item":{item},"answer":{answer}}}"#);
+        last = d.ok("POST", &answers, Some(&body)).await;
+    }
+    assert_eq!((last.raw, last.percent), (Some(13), Some(52)));
+    assert!(last.missing.is_empty());
+    // Each answer is in the session log as the assistant's, at home.
+    let log = d.store.lock().unwrap().session_log(c).unwrap();
+    let w = log.sessions[&s].who5.clone().unwrap();
+    assert_eq!(
+        (w.place, w.phase),
+        (MeasuredAt::Home, AssessmentPhase::Start)
+    );
+    assert_eq!(w.answers.len(), 5);
+    // An assistant may not plan tests or rate goals.
+    let (status, _) = d
+        .err(
+            "POST",
+            &format!("/api/courses/{c}/test-plan"),
+            Some(r#"{"start":["who5"],"mid":[],"end":["who5"]}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_therapist_plans_rates_enters_care_time_and_reads_the_effect_summary() {
+    let d = device(Role::Therapist);
+    let (c, citizen) = (d.course, d.citizen);
+
+    // The default plan: chair stand and WHO-5 at start and end, all overdue by now.
+    let due: Vec<api::DueTestView> = d
+        .ok("GET", &format!("/api/courses/{c}/due-tests"), None)
+        .await;
+    assert_eq!(due.len(), 4, "{due:?}");
+    assert!(due.iter().all(|t| t.status == "overdue"));
+    let (status, _) = d
+        .err(
+            "POST",
+            &format!("/api/courses/{c}/test-plan"),
+            Some(r#"{"start":["eq5d"],"mid":[],"end":[]}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let plan: api::TestPlanView = d
+        .ok(
+            "POST",
+            &format!("/api/courses/{c}/test-plan"),
+            Some(r#"{"start":["chair_stand_30s","who5","timed_up_and_go"],"mid":[],"end":["chair_stand_30s","who5","timed_up_and_go"]}"#),
+        )
+        .await;
+    assert_eq!(plan.start.len(), 3);
+
+    // Results: chair stand and TUG at start and end; WHO-5 answered in two sessions (written
+    // straight to the store: on a real team the assistant's device does it and syncs).
+    {
+        let mut store = d.store.lock().unwrap();
+        for a in [
+            result("chair_stand_30s", AssessmentPhase::Start, 198, 8.0),
+            result("chair_stand_30s", AssessmentPhase::End, 120, 12.0),
+            result("timed_up_and_go", AssessmentPhase::Start, 198, 16.0),
+        ] {
+            store.add_assessment(c, &a).unwrap();
+        }
+        for (phase, answer) in [(AssessmentPhase::Start, 2), (AssessmentPhase::End, 3)] {
+            let s = store.start_session(c).unwrap();
+            store
+                .start_who5(c, s.id, phase, MeasuredAt::Clinic)
+                .unwrap();
+            for item in 0..5 {
+                store.record_who5_answer(c, s.id, item, answer).unwrap();
+            }
+        }
+    }
+    let due: Vec<api::DueTestView> = d
+        .ok("GET", &format!("/api/courses/{c}/due-tests"), None)
+        .await;
+    let due: Vec<(&str, &str)> = due
+        .iter()
+        .map(|t| (t.test.as_str(), t.phase.as_str()))
+        .collect();
+    assert_eq!(due, [("timed_up_and_go", "end")]);
+
+    // Goals: one rated, the other not; a goal the course does not have is refused.
+    let _: api::Saved = d
+        .ok(
+            "POST",
+            &format!("/api/courses/{c}/goals"),
+            Some(
+                r#"{"goal":"Gå på trapper","attainment":"partly_achieved","note":"med gelænder"}"#,
+            ),
+        )
+        .await;
+    for bad in [
+        r#"{"goal":"Cykle","attainment":"achieved","note":null}"#,
+        r#"{"goal":"Gå på trapper","attainment":"mostly","note":null}"#,
+    ] {
+        let (status, _) = d
+            .err("POST", &format!("/api/courses/{c}/goals"), Some(bad))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+
+    // Home care: 420 min/week before the course, 330 after it; the same grant twice is one.
+    let grants = format!("/api/citizens/{citizen}/care-grants");
+    for (days_ago, minutes) in [(230, 420), (100, 330), (100, 330)] {
+        let body = format!(
+            r#"{{"effective":"{}","minutes_per_week":{minutes},"service_code":"1.1"}}"#,
+            day(days_ago)
+        );
+        let _: api::Saved = d.ok("POST", &grants, Some(&body)).await;
+    }
+    let (status, _) = d
+        .err(
+            "POST",
+            &grants,
+            Some(r#"{"effective":"i går","minutes_per_week":10,"service_code":null}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = d
+        .err(
+            "POST",
+            &format!("/api/citizens/{}/care-grants", CitizenId::new()),
+            Some(r#"{"effective":"2026-01-01","minutes_per_week":10,"service_code":null}"#),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let team = d.store.lock().unwrap().identity().unwrap().unwrap().team_id;
+    assert_eq!(
+        d.store
+            .lock()
+            .unwrap()
+            .roster(team)
+            .unwrap()
+            .care_grants
+            .len(),
+        2
+    );
+
+    let s: api::EffectSummary = d.ok("GET", &format!("/api/courses/{c}/effect"), None).await;
+    let tests: Vec<(&str, Option<&str>)> = s
+        .tests
+        .iter()
+        .map(|t| (t.test.as_str(), t.judgement.as_deref()))
+        .collect();
+    assert_eq!(
+        tests,
+        [
+            ("chair_stand_30s", Some("improved")),
+            ("who5", Some("improved")),
+            ("timed_up_and_go", Some("incomplete")),
+        ]
+    );
+    assert_eq!((s.tests[1].start, s.tests[1].end), (Some(40.0), Some(60.0)));
+    // 78 years old, mean 17 stands: 12 is below.
+    assert_eq!(s.tests[0].norm_mean, Some(17.0));
+    assert_eq!(s.tests[0].norm_position.as_deref(), Some("below"));
+    assert_eq!(s.goals.len(), 2);
+    assert_eq!(s.goals[0].attainment, None);
+    assert_eq!(s.goals[1].attainment.as_deref(), Some("partly_achieved"));
+    assert_eq!(s.care_baseline_minutes_per_week, Some(420));
+    assert_eq!(s.care_follow_ups[0].offset_days, 77);
+    assert_eq!(s.care_follow_ups[0].minutes_per_week, Some(330));
+    assert_eq!(s.care_follow_ups[0].change_minutes, Some(-90));
+    assert_eq!(
+        s.care_follow_ups[1].minutes_per_week, None,
+        "a year has not passed"
+    );
+    // Two sessions begun (for the WHO-5s), none finished; 12 weeks × 3 planned.
+    assert_eq!((s.sessions_done, s.sessions_planned), (0, 36));
+}
+
+#[tokio::test]
+async fn a_care_time_file_imports_once_and_reports_every_bad_line() {
+    let d = device(Role::Therapist);
+    let file = "\u{feff}Borgerreference;Virkningsdato;Minutter_pr_uge;Ydelseskode\n\
+                TK-1;01-11-2025;420;1.1\n\
+                TK-1;20-04-2026;330;1.1\n\
+                TK-1;20-04-2026;330;1.1\n\
+                Søren Ærø;01-01-2026;100;1.1\n\
+                TK-1;31-02-2026;100;1.1\n";
+    let body = |choice: &str| serde_json::json!({ "file": file, "choice": choice }).to_string();
+    let grants = || {
+        let mut store = d.store.lock().unwrap();
+        let team = store.identity().unwrap().unwrap().team_id;
+        store.roster(team).unwrap().care_grants.len()
+    };
+    let url = "/api/care-time/import";
+    // With bad lines, all-or-nothing stores nothing and says why, line by line.
+    let r: api::ImportReport = d.ok("POST", url, Some(&body("all_or_nothing"))).await;
+    assert!(!r.applied);
+    assert_eq!(r.imported, 0);
+    let bad: Vec<(u64, &str)> = r.bad.iter().map(|b| (b.line, b.problem.as_str())).collect();
+    assert_eq!(bad, [(5, "unknown_citizen"), (6, "bad_date")]);
+    assert_eq!(r.bad[0].detail.as_deref(), Some("Søren Ærø"));
+    assert_eq!(grants(), 0);
+    // The user chooses the good lines: two grants, the identical line once.
+    let r: api::ImportReport = d.ok("POST", url, Some(&body("good_lines"))).await;
+    assert!(r.applied);
+    assert_eq!(r.imported, 2);
+    assert_eq!(r.duplicates, [(4, 3)]);
+    assert_eq!(r.bad.len(), 2);
+    assert_eq!(grants(), 2);
+    // The same file again changes nothing.
+    let r: api::ImportReport = d.ok("POST", url, Some(&body("good_lines"))).await;
+    assert!(!r.applied);
+    assert_eq!(r.imported, 0);
+    assert_eq!(r.already_present, [2, 3]);
+    assert_eq!(grants(), 2);
+    let (status, _) = d.err("POST", url, Some(&body("some"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = d
+        .err("POST", url, Some(r#"{"file":"","choice":"good_lines"}"#))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -1,0 +1,421 @@
+//! Issue #11's operations: the test plan and what is due, WHO-5 per tap, goal attainment,
+//! home-care grants and the course's effect summary. The rules are `homerehab_shared::effect`;
+//! this module gathers what they need from the documents and shapes the answers.
+
+use super::convert::{course_id, parse, session_id};
+use crate::app_core::Core;
+use crate::error::{Error, Result};
+use homerehab_app_api as api;
+use homerehab_core::error::CoreError;
+use homerehab_core::store::{now_ms, Store};
+use homerehab_shared::assessment;
+use homerehab_shared::docs::{CourseDoc, SessionLogDoc};
+use homerehab_shared::effect::care_time::{care_time_change, FollowUpOffsets};
+use homerehab_shared::effect::change::{default_changes, default_norms};
+use homerehab_shared::effect::goals::{follow_ups_for, Attainment, GoalFollowUp};
+use homerehab_shared::effect::import::{parse_care_time_csv, plan_import, ImportChoice};
+use homerehab_shared::effect::plan::{due_tests as plan_due_tests, window, DueStatus, TestPlan};
+use homerehab_shared::effect::summary::{test_outcomes, NormSubject};
+use homerehab_shared::effect::who5::{Who5Answers, Who5Score};
+use homerehab_shared::ids::{AssessmentId, CitizenId, CourseId};
+use homerehab_shared::model::{
+    self, Assessment, AssessmentPhase, CareGrantRecord, Course, MeasuredAt, SessionStatus,
+};
+use homerehab_shared::schedule::date_of;
+use std::collections::HashMap;
+
+fn invalid(e: impl std::fmt::Display) -> Error {
+    Error::invalid(e.to_string())
+}
+
+fn course_of(doc: &CourseDoc) -> Result<&Course> {
+    doc.course
+        .as_ref()
+        .ok_or_else(|| Error::not_found("the course has no record on this device yet"))
+}
+
+fn json_label<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn phase_label(p: AssessmentPhase) -> String {
+    json_label(&p)
+}
+
+/// The course's results: its assessments plus every complete WHO-5 answered in a session (as
+/// the `who5` result of its phase, dated the day it was begun).
+fn results(course: &CourseDoc, log: &SessionLogDoc) -> Vec<Assessment> {
+    let mut all: Vec<Assessment> = course.assessments.values().cloned().collect();
+    for s in log.sessions.values() {
+        let Some(w) = &s.who5 else { continue };
+        if let Some(percent) = w.answers().score().percent() {
+            all.push(Assessment {
+                // Derived, not stored: the id only tells it apart here.
+                id: AssessmentId::new(),
+                kind: "who5".into(),
+                value: percent,
+                unit: assessment::kind_of("who5")
+                    .map_or("", |k| k.unit)
+                    .to_string(),
+                date: homerehab_shared::effect::iso(date_of(w.started_at)),
+                phase: w.phase,
+                by: w.by,
+                note: None,
+            });
+        }
+    }
+    all
+}
+
+fn plan_view(p: &TestPlan) -> api::TestPlanView {
+    api::TestPlanView {
+        start: p.start.clone(),
+        mid: p.mid.clone(),
+        end: p.end.clone(),
+    }
+}
+
+/// `POST /api/courses/{course}/test-plan`.
+pub fn set_test_plan(
+    core: &Core,
+    course: &str,
+    req: api::TestPlanView,
+) -> Result<api::TestPlanView> {
+    let id = course_id(course)?;
+    let mut store = core.data()?;
+    course_of(&store.course_doc(id)?)?;
+    let plan = TestPlan {
+        start: req.start,
+        mid: req.mid,
+        end: req.end,
+    };
+    plan.check().map_err(invalid)?;
+    store.set_test_plan(id, &plan)?;
+    Ok(plan_view(&plan))
+}
+
+/// `GET /api/courses/{course}/due-tests`: planned tests without a result, as of today.
+pub fn due_tests(core: &Core, course: &str) -> Result<Vec<api::DueTestView>> {
+    let id = course_id(course)?;
+    let mut store = core.data()?;
+    let doc = store.course_doc(id)?;
+    let c = course_of(&doc)?;
+    let start = model::parse_date(&c.start_date).map_err(invalid)?;
+    let log = store.session_log(id)?;
+    let results = results(&doc, &log);
+    let recorded = results.iter().map(|a| (a.kind.as_str(), a.phase));
+    let due = plan_due_tests(
+        start,
+        c.planned_weeks,
+        &doc.test_plan(),
+        recorded,
+        date_of(now_ms()),
+    );
+    Ok(due
+        .into_iter()
+        .map(|d| {
+            let (status, days) = match d.status {
+                DueStatus::Upcoming { days_until } => ("upcoming", days_until),
+                DueStatus::Due { days_left } => ("due", days_left),
+                DueStatus::Overdue { days_over } => ("overdue", days_over),
+            };
+            api::DueTestView {
+                test: d.test,
+                phase: phase_label(d.phase),
+                window_start: homerehab_shared::effect::iso(d.window_start),
+                window_end: homerehab_shared::effect::iso(d.window_end),
+                status: status.into(),
+                days,
+            }
+        })
+        .collect())
+}
+
+fn progress(a: Who5Answers) -> api::Who5Progress {
+    let (raw, percent, missing) = match a.score() {
+        Who5Score::Complete { raw, percent } => (Some(raw), Some(percent), vec![]),
+        Who5Score::Incomplete { missing } => (None, None, missing),
+        Who5Score::Invalid { .. } => (None, None, vec![]),
+    };
+    api::Who5Progress {
+        answers: a.0.to_vec(),
+        missing: missing.into_iter().map(|i| i as u8 + 1).collect(),
+        raw,
+        percent,
+    }
+}
+
+/// `POST /api/courses/{course}/sessions/{session}/who5`: begins or resumes the WHO-5.
+pub fn start_who5(
+    core: &Core,
+    course: &str,
+    session: &str,
+    req: api::StartWho5,
+) -> Result<api::Who5Progress> {
+    let (id, sid) = (course_id(course)?, session_id(session)?);
+    let phase = assessment::parse_phase(&req.phase).map_err(invalid)?;
+    let place = match req.place.as_str() {
+        "home" => MeasuredAt::Home,
+        "clinic" => MeasuredAt::Clinic,
+        other => {
+            return Err(Error::invalid(format!(
+                "`{other}` is not a place; use home or clinic"
+            )))
+        }
+    };
+    let mut store = core.data()?;
+    store.start_who5(id, sid, phase, place)?;
+    let answers = who5_of(&mut store, id, &sid.to_string())?;
+    Ok(progress(answers))
+}
+
+fn who5_of(store: &mut Store, course: CourseId, session: &str) -> Result<Who5Answers> {
+    let log = store.session_log(course)?;
+    Ok(log
+        .sessions
+        .get(session)
+        .and_then(|s| s.who5.as_ref())
+        .map(|w| w.answers())
+        .unwrap_or_default())
+}
+
+/// `POST /api/courses/{course}/sessions/{session}/who5/answers`: one tap, saved on its own.
+pub fn record_who5_answer(
+    core: &Core,
+    course: &str,
+    session: &str,
+    req: api::Who5AnswerRequest,
+) -> Result<api::Who5Progress> {
+    let (id, sid) = (course_id(course)?, session_id(session)?);
+    if !(1..=5).contains(&req.item) || req.answer > 5 {
+        return Err(Error::invalid(format!(
+            "item {} answer {}: WHO-5 has items 1–5 answered 0–5",
+            req.item, req.answer
+        )));
+    }
+    let mut store = core.data()?;
+    let answers = store.record_who5_answer(id, sid, usize::from(req.item - 1), req.answer)?;
+    Ok(progress(answers))
+}
+
+/// `POST /api/courses/{course}/goals`: rates one of the course's goals.
+pub fn set_goal_attainment(core: &Core, course: &str, req: api::GoalRating) -> Result<api::Saved> {
+    let id = course_id(course)?;
+    let attainment: Attainment = serde_json::from_value(serde_json::Value::String(
+        req.attainment.clone(),
+    ))
+    .map_err(|_| {
+        Error::invalid(format!(
+            "`{}` is not an attainment; use achieved, partly_achieved or not_achieved",
+            req.attainment
+        ))
+    })?;
+    let mut store = core.data()?;
+    let doc = store.course_doc(id)?;
+    if !course_of(&doc)?.goals.contains(&req.goal) {
+        return Err(Error::invalid("the course has no such goal"));
+    }
+    let note = req.note.filter(|n| !n.trim().is_empty());
+    store.set_goal_attainment(
+        id,
+        &GoalFollowUp {
+            goal: req.goal,
+            attainment: Some(attainment),
+            note,
+        },
+    )?;
+    Ok(api::Saved { saved: true })
+}
+
+/// `POST /api/citizens/{citizen}/care-grants`: a home-care grant, on the citizen's roster.
+pub fn add_care_grant(core: &Core, citizen: &str, req: api::NewCareGrant) -> Result<api::Saved> {
+    let citizen: CitizenId = parse("citizen", citizen)?;
+    let mut store = core.data()?;
+    let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
+    // The signed-in user's roster: where `create_citizen` puts citizens.
+    let team = me.team_id;
+    if !store
+        .roster(team)?
+        .citizens
+        .contains_key(&citizen.to_string())
+    {
+        return Err(Error::not_found("no such citizen on this team's roster"));
+    }
+    let grant = CareGrantRecord {
+        citizen_id: citizen,
+        effective: req.effective,
+        minutes_per_week: req.minutes_per_week,
+        service_code: req.service_code.filter(|c| !c.trim().is_empty()),
+        recorded_by: me.user_id,
+        recorded_at: now_ms(),
+    };
+    grant.validate().map_err(invalid)?;
+    store.put_care_grant(team, &grant)?;
+    Ok(api::Saved { saved: true })
+}
+
+/// `GET /api/courses/{course}/effect`: tests start → end judged and against norms, goals,
+/// home-care minutes baseline → follow-ups, sessions done of planned.
+pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
+    let id = course_id(course)?;
+    let mut store = core.data()?;
+    let doc = store.course_doc(id)?;
+    let c = course_of(&doc)?.clone();
+    let log = store.session_log(id)?;
+    let roster = store.roster(c.team_id)?;
+    let citizen = roster.citizens.get(&c.citizen_id.to_string());
+    let subject = citizen.and_then(|ci| {
+        Some(NormSubject {
+            birth_year: ci.birth_year?,
+            sex: ci.sex?,
+        })
+    });
+    let outcomes = test_outcomes(
+        &results(&doc, &log),
+        &doc.test_plan(),
+        &default_changes(),
+        &default_norms(),
+        subject,
+    );
+    let rated: Vec<GoalFollowUp> = doc.goal_attainment.values().cloned().collect();
+    let goals = follow_ups_for(&c.goals, &rated);
+    let start = model::parse_date(&c.start_date).map_err(invalid)?;
+    // The course's planned last day (a course record has no end date of its own yet).
+    let (_, end) = window(start, c.planned_weeks, AssessmentPhase::End);
+    let grants: Vec<_> = roster
+        .care_grants
+        .values()
+        .filter(|g| g.citizen_id == c.citizen_id)
+        .filter_map(|g| g.grant().ok())
+        .collect();
+    let care = care_time_change(
+        &grants,
+        start,
+        end,
+        &FollowUpOffsets::default(),
+        date_of(now_ms()),
+    );
+    let sessions_done = log
+        .sessions
+        .values()
+        .filter(|s| s.status == SessionStatus::Completed)
+        .count() as u32;
+    Ok(api::EffectSummary {
+        tests: outcomes
+            .into_iter()
+            .map(|o| api::TestOutcomeView {
+                judgement: o.judgement.map(|j| json_label(&j)),
+                norm_mean: o.norm.as_ref().map(|n| n.norm.mean),
+                norm_position: o.norm.as_ref().map(|n| json_label(&n.position)),
+                test: o.test,
+                start: o.start,
+                end: o.end,
+            })
+            .collect(),
+        goals: goals
+            .into_iter()
+            .map(|g| api::GoalView {
+                goal: g.goal,
+                attainment: g.attainment.map(|a| json_label(&a)),
+                note: g.note,
+            })
+            .collect(),
+        care_baseline_minutes_per_week: care.baseline_minutes_per_week,
+        care_follow_ups: care
+            .follow_ups
+            .into_iter()
+            .map(|f| api::CareFollowUpView {
+                offset_days: f.offset_days,
+                date: homerehab_shared::effect::iso(f.date),
+                minutes_per_week: f.minutes_per_week,
+                change_minutes: f.change_minutes,
+                change_percent: f.change_percent,
+            })
+            .collect(),
+        sessions_done,
+        sessions_planned: c.planned_weeks * c.sessions_per_week,
+    })
+}
+
+/// `POST /api/care-time/import`: parses the file, resolves each line's citizen by the roster's
+/// `local_ref`, plans against the grants stored, and stores what the choice allows as one
+/// change (so a crash leaves all or nothing). The same file twice stores nothing new.
+pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::ImportReport> {
+    let choice = match req.choice.as_str() {
+        "good_lines" => ImportChoice::GoodLines,
+        "all_or_nothing" => ImportChoice::AllOrNothing,
+        other => {
+            return Err(Error::invalid(format!(
+                "`{other}` is not a choice; use good_lines or all_or_nothing"
+            )))
+        }
+    };
+    let parsed = parse_care_time_csv(req.file.as_bytes(), |_| {}).map_err(invalid)?;
+    let mut store = core.data()?;
+    let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
+    let roster = store.roster(me.team_id)?;
+    let by_ref: HashMap<&str, CitizenId> = roster
+        .citizens
+        .values()
+        .map(|c| (c.local_ref.trim(), c.id))
+        .collect();
+    let stored = roster
+        .care_grants
+        .values()
+        .filter_map(|g| Some((g.citizen_id, g.grant().ok()?)));
+    let plan = plan_import(&parsed, stored, |r| by_ref.get(r.trim()).copied());
+    let now = now_ms();
+    let records: Vec<CareGrantRecord> = plan
+        .to_apply(choice)
+        .iter()
+        .map(|p| CareGrantRecord {
+            citizen_id: p.citizen,
+            effective: homerehab_shared::effect::iso(p.grant.effective),
+            minutes_per_week: p.grant.minutes_per_week,
+            service_code: p.grant.service_code.clone(),
+            recorded_by: me.user_id,
+            recorded_at: now,
+        })
+        .collect();
+    if !records.is_empty() {
+        store.put_care_grants(me.team_id, &records)?;
+    }
+    tracing::info!(
+        imported = records.len(),
+        bad = plan.bad.len(),
+        "care-time file imported"
+    );
+    let mut bad: Vec<api::BadLineView> = plan
+        .bad
+        .iter()
+        .map(|b| {
+            let v = serde_json::to_value(&b.problem).unwrap_or_default();
+            let problem = v["kind"].as_str().unwrap_or_default().to_string();
+            let detail = v.as_object().and_then(|o| {
+                o.iter()
+                    .find(|(k, _)| *k != "kind")
+                    .map(|(_, v)| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            });
+            api::BadLineView {
+                line: b.line,
+                problem,
+                detail,
+            }
+        })
+        .collect();
+    bad.sort_by_key(|b| b.line);
+    Ok(api::ImportReport {
+        applied: !records.is_empty(),
+        imported: records.len() as u32,
+        already_present: plan.already_present.clone(),
+        duplicates: plan
+            .duplicates
+            .iter()
+            .map(|d| (d.line, d.same_as))
+            .collect(),
+        bad,
+    })
+}
