@@ -100,7 +100,25 @@ pub struct Citizen {
     pub birth_year: Option<i32>,
     #[serde(default)]
     #[autosurgeon(missing = "Default::default")]
-    pub sex: Option<crate::effect::change::Sex>,
+    pub sex: Option<Sex>,
+}
+
+/// A citizen's sex as recorded (optional), for comparing test results with age/sex norms.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    autosurgeon::Reconcile,
+    autosurgeon::Hydrate,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Female,
+    Male,
 }
 
 /// The legal basis of a course. Data, not a closed enum: the law changes (Ældreloven moved

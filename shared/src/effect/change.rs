@@ -160,22 +160,7 @@ pub fn judge(
     })
 }
 
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    autosurgeon::Reconcile,
-    autosurgeon::Hydrate,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Sex {
-    Female,
-    Male,
-}
+pub use crate::model::Sex;
 
 /// A published mean result for an age band and sex.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
