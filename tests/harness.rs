@@ -293,7 +293,7 @@ pub fn log_session(tablet: &Device, course: CourseId) -> SessionId {
             pain: Some(2),
             note: None,
         };
-        s.record_feedback(course, session.id, line, &fb).unwrap();
+        s.record_feedback(course, session.id, line.id, &fb).unwrap();
     }
     s.finish_session(&SessionClose {
         course,

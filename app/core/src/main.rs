@@ -173,7 +173,7 @@ async fn main() -> anyhow::Result<()> {
                     pain: Some(1),
                     note: None,
                 };
-                s.record_feedback(course, session.id, line, &fb)?;
+                s.record_feedback(course, session.id, line.id, &fb)?;
             }
             s.finish_session(&SessionClose {
                 course,

@@ -481,7 +481,9 @@ mod tests {
             pain: Some(7),
             note: None,
         };
-        store.record_feedback(course.id, s.id, &line, &fb).unwrap();
+        store
+            .record_feedback(course.id, s.id, line.id, &fb)
+            .unwrap();
         store
             .session_not_carried_out(course.id, NotCarriedOutReason::Ill, None)
             .unwrap();

@@ -228,11 +228,7 @@ impl Store {
     /// program through its projection row (kept in the transaction that changes the course),
     /// so the course document is neither loaded nor read.
     pub fn log_set(&mut self, entry: &LogSet) -> Result<u32> {
-        let exercise_ref = self
-            .program_line_exercise(entry.course, entry.line)?
-            .ok_or_else(|| {
-                CoreError::NotFound(format!("exercise line {} in the program", entry.line))
-            })?;
+        let exercise_ref = self.exercise_of_line(entry.course, entry.line)?;
         let id = DocumentId::session_log_of(entry.course);
         self.write(id, Projection::SetLogged(entry.session), |doc| {
             docs::log_set(
@@ -246,17 +242,27 @@ impl Store {
         })
     }
 
+    /// An exercise's outcome, Borg and pain in a session: one session-log change, the line
+    /// checked against its `program_lines` row as for a set (no course document load).
     pub fn record_feedback(
         &mut self,
         course: CourseId,
         session: SessionId,
-        line: &ProgramExercise,
+        line: ProgramExerciseId,
         fb: &docs::ExerciseFeedback,
     ) -> Result<()> {
+        let exercise_ref = self.exercise_of_line(course, line)?;
         let id = DocumentId::session_log_of(course);
         self.write(id, Projection::Session(session), |doc| {
-            docs::record_feedback(doc, session, line.id, &line.exercise_ref, fb, now_ms())
+            docs::record_feedback(doc, session, line, &exercise_ref, fb, now_ms())
         })
+    }
+
+    /// The exercise of a program line, from its projection row (kept in the same transaction
+    /// as the course document); `NotFound` when the line is not in the program.
+    fn exercise_of_line(&self, course: CourseId, line: ProgramExerciseId) -> Result<String> {
+        self.program_line_exercise(course, line)?
+            .ok_or_else(|| CoreError::NotFound(format!("exercise line {line} in the program")))
     }
 
     /// Closes a session with the citizen's general condition and the assistant's note.
@@ -301,22 +307,16 @@ mod tests {
             load_kg: None,
             at: 1,
         };
-        store
-            .log_set(&LogSet {
-                course: course.id,
-                session: session.id,
-                line: line.id,
-                set: set.clone(),
-            })
-            .unwrap();
-        store
-            .log_set(&LogSet {
-                course: course.id,
-                session: session.id,
-                line: line.id,
-                set: set.clone(),
-            })
-            .unwrap();
+        for _ in 0..2 {
+            store
+                .log_set(&LogSet {
+                    course: course.id,
+                    session: session.id,
+                    line: line.id,
+                    set: set.clone(),
+                })
+                .unwrap();
+        }
         drop(store);
         let mut store = Store::open(dir.path()).unwrap();
         assert_eq!(store.sessions(course.id).unwrap()[0].set_count, 2);
@@ -403,7 +403,7 @@ mod tests {
     }
 
     #[test]
-    fn a_set_for_a_line_not_in_the_program_is_refused_and_nothing_is_stored() {
+    fn a_set_or_feedback_for_a_line_not_in_the_program_is_refused_and_nothing_is_stored() {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, course, session, a, _) = course_with_two_lines(dir.path());
         let latest = store
@@ -421,8 +421,20 @@ mod tests {
             )
             .unwrap();
         let heads = store.all_heads().unwrap();
+        let feedback = docs::ExerciseFeedback {
+            outcome: ExerciseOutcome::Done,
+            skip_reason: None,
+            borg: Some(3),
+            pain: None,
+            note: None,
+        };
         for line in [a.id, ProgramExerciseId::new()] {
             let refused = store.log_set(&one_set(course, session, line));
+            assert!(
+                matches!(refused, Err(CoreError::NotFound(_))),
+                "{refused:?}"
+            );
+            let refused = store.record_feedback(course, session, line, &feedback);
             assert!(
                 matches!(refused, Err(CoreError::NotFound(_))),
                 "{refused:?}"

@@ -12,7 +12,7 @@ use homerehab_shared::auth::Capability;
 use homerehab_shared::docs::{self, ExerciseFeedback};
 use homerehab_shared::ids::{CourseId, DocumentId, ProgramExerciseId, SessionId};
 use homerehab_shared::library::Lang;
-use homerehab_shared::model::{self, Millis, ProgramExercise, SessionLog, SetLog};
+use homerehab_shared::model::{self, Millis, SessionLog, SetLog};
 use homerehab_shared::schedule;
 
 // ---- today's visits ------------------------------------------------------------------------
@@ -97,17 +97,6 @@ pub fn start_session(core: &Core, course: &str) -> Result<api::StartedSession> {
 }
 
 /// The program line a request names, from the course's current program.
-fn program_line(store: &mut Store, course: CourseId, line: &str) -> Result<ProgramExercise> {
-    let line: ProgramExerciseId = parse("program line", line)?;
-    store
-        .course_doc(course)?
-        .program
-        .exercises
-        .get(&line.to_string())
-        .cloned()
-        .ok_or_else(|| Error::not_found("the exercise is no longer in the program"))
-}
-
 fn read_session(store: &mut Store, course: CourseId, session: SessionId) -> Result<SessionLog> {
     let doc = store.document(DocumentId::session_log_of(course))?;
     docs::read_session(doc, &session.to_string())
@@ -153,9 +142,8 @@ pub fn record_feedback(
         pain: scale(model::PAIN, req.pain)?,
         note: non_empty(req.note),
     };
-    let mut store = core.data()?;
-    let line = program_line(&mut store, course, &req.line_id)?;
-    store.record_feedback(course, session, &line, &fb)?;
+    let line: ProgramExerciseId = parse("program line", &req.line_id)?;
+    core.data()?.record_feedback(course, session, line, &fb)?;
     Ok(api::Saved { saved: true })
 }
 
