@@ -2,11 +2,11 @@
 //! plays a whole session, and every kind of bad request gets the `{kind, message}` error.
 
 mod common;
-use common::{router, LocalApi};
+use common::{router, signed_in, LocalApi, OFFLINE};
 
 use axum::http::StatusCode;
 use homerehab_app_api as api;
-use homerehab_core::store::{now_ms, Identity, Store};
+use homerehab_core::store::{now_ms, Store};
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
 
@@ -27,24 +27,8 @@ fn line(exercise: &str, position: f64, sets: u32) -> ProgramExercise {
 /// assigned to them and one active course of two exercises: one from the library, one not.
 fn device() -> Device {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
-    let me = UserId::new();
-    let team = TeamId::new();
-    store
-        .set_identity(&Identity {
-            user_id: me,
-            username: "assistent1".into(),
-            display_name: "Lone Mikkelsen".into(),
-            role: Role::Assistant,
-            team_id: team,
-            // Nothing listens on port 9 of loopback: every sync fails as offline.
-            server_url: OFFLINE.into(),
-            token: "t".into(),
-            expires_at: now_ms() + 3_600_000,
-            municipality_id: None,
-            granted_teams: vec![],
-        })
-        .unwrap();
+    let (mut store, me, team) =
+        signed_in(dir.path(), Role::Assistant, "assistent1", "Lone Mikkelsen");
     let citizen = Citizen {
         id: CitizenId::new(),
         name: "Karen Jensen".into(),
@@ -83,7 +67,6 @@ fn device() -> Device {
 }
 
 // Nothing listens on port 9 of loopback: every sync fails as offline.
-const OFFLINE: &str = "http://127.0.0.1:9";
 
 impl std::ops::Deref for Device {
     type Target = LocalApi;

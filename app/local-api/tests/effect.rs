@@ -3,11 +3,11 @@
 //! effect summary; an assistant's device records a WHO-5 one tap at a time.
 
 mod common;
-use common::{router, LocalApi};
+use common::{router, signed_in, LocalApi, OFFLINE};
 
 use axum::http::StatusCode;
 use homerehab_app_api as api;
-use homerehab_core::store::{now_ms, Identity, Store};
+use homerehab_core::store::now_ms;
 use homerehab_shared::effect::change::Sex;
 use homerehab_shared::effect::iso;
 use homerehab_shared::ids::*;
@@ -15,7 +15,6 @@ use homerehab_shared::model::*;
 use homerehab_shared::schedule::date_of;
 
 const DAY_MS: i64 = 86_400_000;
-const OFFLINE: &str = "http://127.0.0.1:9";
 
 struct Device {
     api: LocalApi,
@@ -39,23 +38,7 @@ fn day(days_ago: i64) -> String {
 /// 200 days ago (so it ended 117 days ago: the 77-day follow-up has come, the year's has not).
 fn device(role: Role) -> Device {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
-    let me = UserId::new();
-    let team = TeamId::new();
-    store
-        .set_identity(&Identity {
-            user_id: me,
-            username: "bruger".into(),
-            display_name: "Mette Sørensen".into(),
-            role,
-            team_id: team,
-            server_url: OFFLINE.into(),
-            token: "t".into(),
-            expires_at: now_ms() + 3_600_000,
-            municipality_id: None,
-            granted_teams: vec![],
-        })
-        .unwrap();
+    let (mut store, me, team) = signed_in(dir.path(), role, "bruger", "Mette Sørensen");
     let citizen = Citizen {
         id: CitizenId::new(),
         name: "Karen Jensen".into(),

@@ -5,13 +5,47 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use homerehab_app_api as api;
 use homerehab_app_service::Core;
-use homerehab_core::store::Store;
+use homerehab_core::store::{now_ms, Identity, Store};
 use homerehab_local_api::http::{self, Dirs};
+use homerehab_shared::ids::{TeamId, UserId};
+use homerehab_shared::model::Role;
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
+
+/// A sync server that is not there: nothing listens on port 9 of loopback, so every sync fails
+/// as offline.
+pub const OFFLINE: &str = "http://127.0.0.1:9";
+
+/// A store in `dir` signed in (to [`OFFLINE`]) as a new user with `role` in a new team; the
+/// user's and the team's ids.
+#[allow(dead_code)] // not every test binary signs in this way
+pub fn signed_in(
+    dir: &Path,
+    role: Role,
+    username: &str,
+    display_name: &str,
+) -> (Store, UserId, TeamId) {
+    let store = Store::open(dir).unwrap();
+    let (me, team) = (UserId::new(), TeamId::new());
+    store
+        .set_identity(&Identity {
+            user_id: me,
+            username: username.into(),
+            display_name: display_name.into(),
+            role,
+            team_id: team,
+            server_url: OFFLINE.into(),
+            token: "t".into(),
+            expires_at: now_ms() + 3_600_000,
+            municipality_id: None,
+            granted_teams: vec![],
+        })
+        .unwrap();
+    (store, me, team)
+}
 
 pub fn assets() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets")
