@@ -2,7 +2,8 @@
 //! binary on loopback with a temp data dir, creates teams and users through its CLI, and opens
 //! device stores (real SQLite files) that sign in over HTTP.
 
-use homerehab_core::client::{self, SharedStore};
+use homerehab_core::client;
+use homerehab_core::store::SharedStore;
 use homerehab_core::store::{now_ms, Store};
 use homerehab_shared::docs::ExerciseFeedback;
 use homerehab_shared::ids::*;

@@ -3,9 +3,7 @@
 //! ([`homerehab_shared::sync::ClientRound`]); this module only moves bytes.
 
 use crate::error::{CoreError, Result};
-/// Shared handle to the store for async code (it lives with the store; kept here for callers).
-pub use crate::store::SharedStore;
-use crate::store::{now_ms, Identity, Store};
+use crate::store::{now_ms, Identity, SharedStore, Store};
 use homerehab_shared::api;
 use homerehab_shared::sync::wire::{self, Limits};
 use homerehab_shared::sync::{ClientRound, SyncReport, SyncRequest, SyncResponse};

@@ -10,7 +10,7 @@
 //! ([`crate::store::Store::media_path`]).
 
 use crate::error::{CoreError, Result};
-pub use crate::store::PrefetchReport;
+use crate::store::PrefetchReport;
 use crate::store::{now_ms, SharedStore, Store};
 use homerehab_shared::municipal::{self, ConsentRecord, MediaItem};
 use sha2::{Digest, Sha256};

@@ -1,7 +1,7 @@
 //! What the operations work on: the device's store, the exercise library, the sync server.
 
 use crate::error::Result;
-use homerehab_core::client::SharedStore;
+use homerehab_core::store::SharedStore;
 use homerehab_core::store::{now_ms, Store};
 use homerehab_shared::library::search::SearchIndex;
 use homerehab_shared::library::Library;

@@ -73,7 +73,7 @@ pub fn router(store: Store, dir: &Path, server: &str) -> LocalApi {
 pub struct LocalApi {
     /// The app's own store (the data folder is locked to it: no second store may open there).
     #[allow(dead_code)] // not every test binary reads it
-    pub store: homerehab_core::client::SharedStore,
+    pub store: homerehab_core::store::SharedStore,
     pub app: axum::Router,
 }
 
