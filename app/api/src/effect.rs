@@ -15,6 +15,10 @@ pub struct TestPlanView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DueTestView {
     pub test: String,
+    /// The test's name in Danish ("30 sekunders rejse-sætte-sig"); the UI names it in English
+    /// from the assessment kinds when English is chosen.
+    #[serde(default)]
+    pub label: String,
     /// `start`, `midway` or `end`.
     pub phase: String,
     /// ISO dates, inclusive.
@@ -149,4 +153,18 @@ pub struct ImportReport {
     /// (line, same as line): identical lines, imported once.
     pub duplicates: Vec<(u64, u64)>,
     pub bad: Vec<BadLineView>,
+}
+
+/// `GET /api/who5?lang=da`: the WHO-5 as the citizen reads it (docs/who5.md says where the
+/// wording comes from), one statement per screen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Who5Questionnaire {
+    /// "I de sidste 2 uger …", shown above every statement.
+    pub lead: String,
+    /// The five statements, in order.
+    pub items: Vec<String>,
+    /// The six answers, indexed by their score 0–5.
+    pub answers: Vec<String>,
+    /// Shown under the questionnaire.
+    pub attribution: String,
 }

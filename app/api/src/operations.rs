@@ -273,6 +273,9 @@ declare_operations! {
         query NoQuery, body crate::ImportCareTime => crate::ImportReport, may(ManageCitizens);
     effect_summary: Get "/courses/{course}/effect" [course]
         query NoQuery, body () => crate::EffectSummary, may(FollowCourses);
+    /// The questionnaire's wording, for the tablet's WHO-5 screens.
+    who5_questionnaire: Get "/who5" []
+        query LangQuery, body () => crate::Who5Questionnaire, may(ReadCourses);
 
     // ---- the municipality's own library and media ----------------------------------------------
     put_local_exercise: Post "/library/exercises" []

@@ -19,6 +19,10 @@ pub struct Visit {
     /// Whether a session is still due this week.
     pub due: bool,
     pub last_session_at: Option<Millis>,
+    /// Planned tests the assistant measures (WHO-5) that are due, overdue or begin within a
+    /// week: the visit card's prompt.
+    #[serde(default)]
+    pub tests_due: Vec<crate::DueTestView>,
 }
 
 /// One exercise of the program, with the library's text in the requested language.

@@ -49,6 +49,10 @@ pub struct CaseloadRow {
     pub revision_number: u32,
     pub responsible_therapist: String,
     pub flags: Vec<CourseFlag>,
+    /// Planned tests without a result that are due, overdue or begin within a week
+    /// ("starttest mangler", "sluttest om 3 dage"); only for open courses.
+    #[serde(default)]
+    pub tests_due: Vec<crate::DueTestView>,
 }
 
 /// A citizen on the team's roster (`GET /api/citizens`).

@@ -344,3 +344,51 @@ async fn a_care_time_file_imports_once_and_reports_every_bad_line() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn visits_and_the_caseload_prompt_for_the_tests_that_are_due() {
+    // The course began 200 days ago: its start and end weeks have passed without results.
+    let tablet = device(Role::Assistant);
+    let visits: Vec<api::Visit> = tablet.ok("GET", "/api/visits", None).await;
+    let due: Vec<(String, String, String)> = visits[0]
+        .tests_due
+        .iter()
+        .map(|d| (d.test.clone(), d.phase.clone(), d.status.clone()))
+        .collect();
+    // The assistant is prompted for what she measures: the WHO-5, not the chair stand.
+    assert_eq!(
+        due,
+        [
+            ("who5".into(), "start".into(), "overdue".into()),
+            ("who5".into(), "end".into(), "overdue".into())
+        ]
+    );
+    assert_eq!(visits[0].tests_due[0].label, "WHO-5 trivselsindeks");
+
+    let laptop = device(Role::Therapist);
+    let c = laptop.course;
+    let rows: Vec<api::CaseloadRow> = laptop.ok("GET", "/api/caseload", None).await;
+    assert_eq!(rows[0].tests_due.len(), 4, "{:?}", rows[0].tests_due);
+    let _: api::AssessmentView = laptop
+        .ok(
+            "POST",
+            &format!("/api/courses/{c}/assessments"),
+            Some(&format!(
+                r#"{{"kind":"chair_stand_30s","value":9,"date":"{}","phase":"start","note":null}}"#,
+                day(199)
+            )),
+        )
+        .await;
+    let rows: Vec<api::CaseloadRow> = laptop.ok("GET", "/api/caseload", None).await;
+    let left: Vec<&str> = rows[0].tests_due.iter().map(|d| d.test.as_str()).collect();
+    assert_eq!(left, ["who5", "chair_stand_30s", "who5"]);
+
+    // The WHO-5's wording comes from shared, in the language asked for.
+    let da: api::Who5Questionnaire = tablet.ok("GET", "/api/who5?lang=da", None).await;
+    assert_eq!(da.items.len(), 5);
+    assert_eq!(da.answers.len(), 6);
+    assert_eq!(da.answers[5], "Hele tiden");
+    assert_eq!(da.lead, "I de sidste 2 uger …");
+    let en: api::Who5Questionnaire = tablet.ok("GET", "/api/who5?lang=en", None).await;
+    assert_eq!(en.answers[0], "At no time");
+}

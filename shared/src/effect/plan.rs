@@ -135,6 +135,21 @@ pub fn due_tests<'a>(
     due
 }
 
+/// How many days ahead a test's week may start and still be shown as a prompt.
+pub const PROMPT_DAYS_AHEAD: i64 = 7;
+
+impl DueTest {
+    /// Whether a caseload or a visit should show it today: it is due, overdue, or its week
+    /// begins within [`PROMPT_DAYS_AHEAD`] days ("sluttest om 3 dage"). Further ahead it is
+    /// noise on a screen that must be read at a glance.
+    pub fn worth_prompting(&self) -> bool {
+        match self.status {
+            DueStatus::Upcoming { days_until } => days_until <= PROMPT_DAYS_AHEAD,
+            DueStatus::Due { .. } | DueStatus::Overdue { .. } => true,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +250,22 @@ mod tests {
         let json = serde_json::to_string(&d[0]).unwrap();
         assert!(json.contains("\"window_start\":\"2026-03-02\""), "{json}");
         assert_eq!(serde_json::from_str::<DueTest>(&json).unwrap(), d[0]);
+    }
+
+    #[test]
+    fn only_due_overdue_or_within_a_week_is_worth_prompting() {
+        let at = |today: Date| {
+            due_tests(START, 12, &TestPlan::default_plan(), [], today)
+                .into_iter()
+                .filter(|d| d.phase == AssessmentPhase::End)
+                .map(|d| d.worth_prompting())
+                .collect::<Vec<_>>()
+        };
+        let (end_from, _) = window(START, 12, AssessmentPhase::End);
+        // 8 days before the last week: not yet; 7 days before: yes; within and after: yes.
+        assert_eq!(at(end_from - Duration::days(8)), vec![false, false]);
+        assert_eq!(at(end_from - Duration::days(7)), vec![true, true]);
+        assert_eq!(at(end_from), vec![true, true]);
+        assert_eq!(at(end_from + Duration::days(30)), vec![true, true]);
     }
 }

@@ -14,10 +14,14 @@ use homerehab_shared::effect::care_time::{care_time_change, FollowUpOffsets};
 use homerehab_shared::effect::change::{default_changes, default_norms};
 use homerehab_shared::effect::goals::{follow_ups_for, Attainment, GoalFollowUp};
 use homerehab_shared::effect::import::{parse_care_time_csv, plan_import, ImportChoice};
-use homerehab_shared::effect::plan::{due_tests as plan_due_tests, window, DueStatus, TestPlan};
+use homerehab_shared::effect::plan::{
+    due_tests as plan_due_tests, window, DueStatus, DueTest, TestPlan,
+};
 use homerehab_shared::effect::summary::{test_outcomes, NormSubject};
 use homerehab_shared::effect::who5::{Who5Answers, Who5Score};
 use homerehab_shared::ids::{AssessmentId, CitizenId, CourseId};
+use homerehab_shared::library::Lang;
+use homerehab_shared::model::Millis;
 use homerehab_shared::model::{
     self, Assessment, AssessmentPhase, CareGrantRecord, Course, MeasuredAt, SessionStatus,
 };
@@ -97,41 +101,87 @@ pub fn set_test_plan(
     Ok(plan_view(&plan))
 }
 
-/// `GET /api/courses/{course}/due-tests`: planned tests without a result, as of today.
-pub fn due_tests(core: &Core, course: &str) -> Result<Vec<api::DueTestView>> {
-    let id = course_id(course)?;
-    let mut store = core.data()?;
+/// The course's planned tests without a result, with where each stands on `today`.
+fn due_of(store: &mut Store, id: CourseId, now: Millis) -> Result<Vec<DueTest>> {
     let doc = store.course_doc(id)?;
     let c = course_of(&doc)?;
     let start = model::parse_date(&c.start_date).map_err(invalid)?;
     let log = store.session_log(id)?;
     let results = results(&doc, &log);
     let recorded = results.iter().map(|a| (a.kind.as_str(), a.phase));
-    let due = plan_due_tests(
+    Ok(plan_due_tests(
         start,
         c.planned_weeks,
         &doc.test_plan(),
         recorded,
-        date_of(now_ms()),
-    );
+        date_of(now),
+    ))
+}
+
+fn due_view(d: DueTest) -> api::DueTestView {
+    let (status, days) = match d.status {
+        DueStatus::Upcoming { days_until } => ("upcoming", days_until),
+        DueStatus::Due { days_left } => ("due", days_left),
+        DueStatus::Overdue { days_over } => ("overdue", days_over),
+    };
+    api::DueTestView {
+        label: assessment::kind_of(&d.test)
+            .map_or_else(|| d.test.clone(), |k| k.label(Lang::Da).to_string()),
+        test: d.test,
+        phase: phase_label(d.phase),
+        window_start: homerehab_shared::effect::iso(d.window_start),
+        window_end: homerehab_shared::effect::iso(d.window_end),
+        status: status.into(),
+        days,
+    }
+}
+
+/// `GET /api/courses/{course}/due-tests`: planned tests without a result, as of today.
+pub fn due_tests(core: &Core, course: &str) -> Result<Vec<api::DueTestView>> {
+    let id = course_id(course)?;
+    let mut store = core.data()?;
+    Ok(due_of(&mut store, id, now_ms())?
+        .into_iter()
+        .map(due_view)
+        .collect())
+}
+
+/// What a caseload row or a visit card prompts for today: the tests worth prompting
+/// (`DueTest::worth_prompting`), narrowed by `measures` to those the viewer carries out. A
+/// course whose record has not arrived yet prompts nothing.
+pub(crate) fn prompts(
+    store: &mut Store,
+    id: CourseId,
+    now: Millis,
+    measures: impl Fn(&str) -> bool,
+) -> Result<Vec<api::DueTestView>> {
+    let due = match due_of(store, id, now) {
+        Ok(due) => due,
+        Err(Error::NotFound(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
     Ok(due
         .into_iter()
-        .map(|d| {
-            let (status, days) = match d.status {
-                DueStatus::Upcoming { days_until } => ("upcoming", days_until),
-                DueStatus::Due { days_left } => ("due", days_left),
-                DueStatus::Overdue { days_over } => ("overdue", days_over),
-            };
-            api::DueTestView {
-                test: d.test,
-                phase: phase_label(d.phase),
-                window_start: homerehab_shared::effect::iso(d.window_start),
-                window_end: homerehab_shared::effect::iso(d.window_end),
-                status: status.into(),
-                days,
-            }
-        })
+        .filter(|d| d.worth_prompting() && measures(&d.test))
+        .map(due_view)
         .collect())
+}
+
+/// `GET /api/who5?lang=da`: the questionnaire's wording from `shared::effect::who5`.
+pub fn who5_questionnaire(lang: Lang) -> api::Who5Questionnaire {
+    use homerehab_shared::effect::who5::{ANSWERS, ATTRIBUTION, ITEMS, LEAD_DA, LEAD_EN};
+    // Only the Danish and the English versions are in the app so far; a Swedish or Norwegian
+    // user reads the English rather than a translation of our own.
+    let pick = |(da, en): &(&str, &str)| match lang {
+        Lang::Da => (*da).to_string(),
+        _ => (*en).to_string(),
+    };
+    api::Who5Questionnaire {
+        lead: pick(&(LEAD_DA, LEAD_EN)),
+        items: ITEMS.iter().map(pick).collect(),
+        answers: ANSWERS.iter().map(pick).collect(),
+        attribution: ATTRIBUTION.to_string(),
+    }
 }
 
 fn progress(a: Who5Answers) -> api::Who5Progress {

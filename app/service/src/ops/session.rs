@@ -21,7 +21,7 @@ use homerehab_shared::schedule;
 /// for those who follow the team's courses, or while the roster has not arrived), due ones
 /// first.
 pub fn visits(core: &Core, now: Millis) -> Result<Vec<api::Visit>> {
-    let store = core.data()?;
+    let mut store = core.data()?;
     let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
     // Who follows the team's courses sees all of them; others their own visits.
     let only_for = (!crate::capability::may(&me, Capability::FollowCourses)).then_some(me.user_id);
@@ -38,8 +38,14 @@ pub fn visits(core: &Core, now: Millis) -> Result<Vec<api::Visit>> {
             sessions_per_week: row.sessions_per_week,
             due: schedule::is_due(row.sessions_this_week, row.sessions_per_week),
             last_session_at: row.last_session_at,
+            tests_due: Vec::new(),
         })
         .collect();
+    // The assistant measures the WHO-5 with the citizen; physical tests are the therapist's.
+    for visit in &mut out {
+        let id = course_id(&visit.course_id)?;
+        visit.tests_due = super::effect::prompts(&mut store, id, now, |t| t == "who5")?;
+    }
     out.sort_by(|a, b| {
         b.due
             .cmp(&a.due)

@@ -104,12 +104,13 @@ fn caseload_row(
         revision_number: f.revision_count,
         responsible_therapist: name_of(names, f.responsible_therapist),
         flags: state.flags.into_iter().map(flag_view).collect(),
+        tests_due: Vec::new(),
     }
 }
 
 /// Every course on the device at `now`: open courses first, the most flags first, then by
 /// citizen name.
-fn caseload_rows(store: &Store, now: Millis) -> Result<Vec<api::CaseloadRow>> {
+fn caseload_rows(store: &mut Store, now: Millis) -> Result<Vec<api::CaseloadRow>> {
     let names = store.staff_names()?;
     let mut rows: Vec<_> = store
         .caseload_facts(caseload::pain_window_start(now))?
@@ -117,6 +118,10 @@ fn caseload_rows(store: &Store, now: Millis) -> Result<Vec<api::CaseloadRow>> {
         .map(|f| caseload_row(f, &names, now))
         .collect();
     let closed = |r: &api::CaseloadRow| matches!(r.status.as_str(), "completed" | "ended_early");
+    for row in rows.iter_mut().filter(|r| !closed(r)) {
+        let id = course_id(&row.course_id)?;
+        row.tests_due = super::effect::prompts(store, id, now, |_| true)?;
+    }
     rows.sort_by(|a, b| {
         closed(a)
             .cmp(&closed(b))
@@ -128,8 +133,8 @@ fn caseload_rows(store: &Store, now: Millis) -> Result<Vec<api::CaseloadRow>> {
 
 /// `GET /api/caseload`.
 pub fn caseload(core: &Core) -> Result<Vec<api::CaseloadRow>> {
-    let store = core.data()?;
-    caseload_rows(&store, now_ms())
+    let mut store = core.data()?;
+    caseload_rows(&mut store, now_ms())
 }
 
 // ---- citizens and staff ---------------------------------------------------------------------
@@ -774,12 +779,12 @@ pub fn add_assessment(
 
 /// `GET /api/overview`: the team's courses, sessions and staff activity, read-only.
 pub fn overview(core: &Core) -> Result<api::TeamOverview> {
-    let store = core.data()?;
+    let mut store = core.data()?;
     let me = identity(&store)?;
     let now = now_ms();
     let since = now - OVERVIEW_DAYS * schedule::DAY_MS;
     let counts = store.team_counts(since)?;
-    let courses = caseload_rows(&store, now)?;
+    let courses = caseload_rows(&mut store, now)?;
     let (done, planned) = courses
         .iter()
         .filter(|c| c.status == "active")
