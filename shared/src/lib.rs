@@ -28,6 +28,7 @@ pub mod library;
 pub mod model;
 pub mod municipal;
 pub mod program;
+pub mod read_model;
 pub mod rules;
 pub mod schedule;
 pub mod stats;

@@ -63,6 +63,12 @@ pub enum Command {
         #[arg(long)]
         history_weeks: Option<u32>,
     },
+    /// Rebuild the read model (the evidence tables) from the documents.
+    Reproject {
+        /// Only compare the read model with the documents; exit non-zero if they differ.
+        #[arg(long)]
+        check: bool,
+    },
     /// See and purge refused changes kept in quarantine.
     Quarantine {
         #[command(subcommand)]

@@ -12,7 +12,8 @@
 //! - [`media`]: photos and videos as files named by their SHA-256, verified before kept;
 //! - [`config`]: command line, `HOMEREHAB_*` environment and TOML file;
 //! - [`seed`]: the `seed-demo` data;
-//! - [`metrics`]: Prometheus counters and histograms.
+//! - [`metrics`]: Prometheus counters and histograms;
+//! - [`projector`]: keeps the read model (`shared::read_model`) caught up with the documents.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -35,6 +36,7 @@ pub mod error;
 pub mod http;
 pub mod media;
 pub mod metrics;
+pub mod projector;
 pub mod seed;
 pub mod store;
 pub mod sync;

@@ -7,8 +7,8 @@ use homerehab_shared::model::Role;
 use homerehab_sync_server::auth::Passwords;
 use homerehab_sync_server::config::{Cli, Command, Config, QuarantineAction};
 use homerehab_sync_server::http::{self, AppState};
-use homerehab_sync_server::seed;
 use homerehab_sync_server::store::{now_ms, NewUser, QuarantineScope, SqliteStore, Store};
+use homerehab_sync_server::{projector, seed};
 use std::io::BufRead;
 use tracing_subscriber::EnvFilter;
 
@@ -78,6 +78,32 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Quarantine { action } => quarantine(&config, action),
+        Command::Reproject { check } => {
+            let store = open(&config)?;
+            if check {
+                let c = store.check_read_model()?;
+                println!(
+                    "read model: {} documents compared, {} differ, {} waiting, {} set aside",
+                    c.compared,
+                    c.differing.len(),
+                    c.pending,
+                    c.failed
+                );
+                for id in &c.differing {
+                    println!("  differs: {id}");
+                }
+                if !c.differing.is_empty() {
+                    bail!("the read model differs from the documents; run `sync-server reproject`");
+                }
+            } else {
+                let r = store.reproject()?;
+                println!(
+                    "read model rebuilt: {} documents projected, {} set aside",
+                    r.projected, r.failed
+                );
+            }
+            Ok(())
+        }
         Command::SeedDemo {
             citizens_per_team,
             history_weeks,
@@ -155,7 +181,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.bind))?;
     tracing::info!(addr = %listener.local_addr()?, db = %config.database_path().display(), "serving");
+    let projector = tokio::spawn(projector::run(state.store.clone()));
     http::serve(listener, state, shutdown_signal()).await?;
+    projector.abort();
     tracing::info!("stopped");
     Ok(())
 }

@@ -20,6 +20,11 @@ const REFUSED_BYTES: &str = "homerehab_refused_change_bytes_total";
 /// Requests or change sets that were the client's fault (bad encoding, corrupt changes), by
 /// kind; the server's own faults are 5xx in `homerehab_http_requests_total`.
 const CLIENT_ERRORS: &str = "homerehab_client_errors_total";
+/// Documents waiting to be projected into the read model (its lag), and documents projected
+/// or set aside because their rows could not be derived.
+const READ_MODEL_PENDING: &str = "homerehab_read_model_pending_documents";
+const READ_MODEL_PROJECTED: &str = "homerehab_read_model_projected_total";
+const READ_MODEL_FAILED: &str = "homerehab_read_model_failed_total";
 
 /// The process-wide Prometheus recorder. A recorder can be installed once per process, so
 /// every app built in it (tests build many) shares this one.
@@ -102,4 +107,10 @@ pub fn cache_hit() {
 
 pub fn cache_miss() {
     metrics::counter!(CACHE_MISSES).increment(1);
+}
+
+pub fn read_model_round(round: &crate::store::ProjectionRound) {
+    metrics::gauge!(READ_MODEL_PENDING).set(round.pending as f64);
+    metrics::counter!(READ_MODEL_PROJECTED).increment(round.projected as u64);
+    metrics::counter!(READ_MODEL_FAILED).increment(round.failed as u64);
 }

@@ -1,6 +1,7 @@
 //! Persistence: the [`Store`] trait that the handlers, the auth service and the sync adapter
-//! use, and its one implementation, [`SqliteStore`]. SQL lives only in [`sqlite`]; a
-//! PostgreSQL backend would be a sibling module implementing the same trait.
+//! use, and its one implementation, [`SqliteStore`]. SQL lives only in [`sqlite`] and its
+//! read model's [`sqlite_read_model`]; a PostgreSQL backend would be a sibling module
+//! implementing the same trait and the same read-model tables.
 //!
 //! The store sees documents as bytes plus the few header columns it indexes: a snapshot
 //! (`Automerge::save`) and incremental chunks of raw changes appended on every accepted sync,
@@ -8,6 +9,7 @@
 
 mod interface;
 pub mod sqlite;
+mod sqlite_read_model;
 
 pub use interface::*;
 pub use sqlite::SqliteStore;

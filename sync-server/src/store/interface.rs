@@ -131,6 +131,38 @@ pub trait Store: Send + Sync + 'static {
     fn record_media(&self, media: &MediaRecord) -> Result<()>;
     /// The media record, if this municipality uploaded these bytes.
     fn media_of(&self, sha256: &str, municipality: MunicipalityId) -> Result<Option<MediaRecord>>;
+
+    /// Projects up to `limit` of the documents changed since their last projection into the
+    /// read model (`homerehab_shared::read_model`), outside any sync's transaction.
+    fn project_pending(&self, limit: usize) -> Result<ProjectionRound>;
+    /// Empties the read model and rebuilds it from every stored document.
+    fn reproject(&self) -> Result<ProjectionRound>;
+    /// Compares the stored rows of every projected document with the rows derived from the
+    /// document now: how a backend proves its read model right.
+    fn check_read_model(&self) -> Result<ReadModelCheck>;
+}
+
+/// What one round of projection did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProjectionRound {
+    pub projected: usize,
+    /// Documents whose rows could not be derived, set aside with the error.
+    pub failed: usize,
+    /// Documents still waiting (changed again meanwhile, or beyond the limit).
+    pub pending: u64,
+}
+
+/// The read model against the documents.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadModelCheck {
+    /// Documents compared.
+    pub compared: usize,
+    /// Documents not compared because they wait for projection.
+    pub pending: usize,
+    /// Documents set aside because their rows could not be derived.
+    pub failed: u64,
+    /// Documents whose stored rows differ from their derived rows.
+    pub differing: Vec<DocumentId>,
 }
 
 /// Which quarantined change sets an admin means; nothing set means all.

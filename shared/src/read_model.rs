@@ -1,0 +1,408 @@
+//! What each document contributes to the server's read model (issue #12): plain rows, one
+//! struct per table, derived by one pure function, [`rows_of`]. A storage backend (SQLite now,
+//! PostgreSQL next) writes them into its own tables with its own SQL; the evidence queries read
+//! those tables and never load an Automerge document.
+//!
+//! A document's rows are replaced whole whenever the document changes, so the tables are a
+//! function of the documents: rebuilding them from the documents (`sync-server reproject`)
+//! gives the same rows, which is how a backend proves its tables right.
+//!
+//! Deliberately absent, because evidence is counts and no one needs them to count: citizens'
+//! names, addresses and case references, goal texts, notes and free-text reasons. The tables
+//! hold ids, dates, codes and numbers only.
+
+use serde::Serialize;
+
+use crate::docs::{CourseDoc, DocumentKind, Header, RosterDoc, SchemaError, SessionLogDoc};
+use crate::effect::change::Sex;
+use crate::schedule::date_of;
+
+/// An enum as its snake_case wire name ("ended_early", "partly_achieved").
+fn code<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A citizen on a team's roster.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CitizenRow {
+    pub citizen_id: String,
+    pub team_id: String,
+    pub birth_year: Option<i32>,
+    /// `female` or `male`.
+    pub sex: Option<String>,
+    pub active: bool,
+}
+
+/// A home-care grant as the care record system holds it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CareGrantRow {
+    pub citizen_id: String,
+    pub team_id: String,
+    /// ISO date the grant took effect.
+    pub effective: String,
+    pub minutes_per_week: u32,
+    pub service_code: Option<String>,
+}
+
+/// A course.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CourseRow {
+    pub course_id: String,
+    pub citizen_id: String,
+    pub team_id: String,
+    /// The legal basis' code (`sel_83a`, …).
+    pub legal_basis: String,
+    /// ISO date.
+    pub start_date: String,
+    pub planned_weeks: u32,
+    pub sessions_per_week: u32,
+    /// `planned`, `active`, `paused`, `completed` or `ended_early`.
+    pub status: String,
+    pub responsible_therapist: String,
+    pub created_at: i64,
+}
+
+/// A course goal's attainment, by the goal's place in the course's list (its text stays in
+/// the document).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GoalRow {
+    pub course_id: String,
+    pub position: u32,
+    /// `achieved`, `partly_achieved`, `not_achieved`; `None` until rated.
+    pub attainment: Option<String>,
+}
+
+/// A test result: a therapist's assessment, or a WHO-5 answered in a session (complete only).
+#[derive(Clone, Debug, PartialEq, PartialOrd)]
+pub struct TestResultRow {
+    /// The assessment's id, or the session's for a WHO-5.
+    pub result_id: String,
+    pub course_id: String,
+    /// Assessment catalogue key (`chair_stand_30s`, `who5`, …).
+    pub test: String,
+    /// `start`, `midway`, `end` or `follow_up`.
+    pub phase: String,
+    pub value: f64,
+    /// ISO date.
+    pub date: String,
+    pub measured_by: String,
+}
+
+/// A session: carried out, in progress or not carried out.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SessionRow {
+    pub session_id: String,
+    pub course_id: String,
+    pub performed_by: String,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    /// `in_progress`, `completed`, `not_carried_out`, …
+    pub status: String,
+    pub not_carried_out: Option<String>,
+    pub set_count: u32,
+    pub general_condition: Option<u8>,
+}
+
+/// Everything one document contributes. Each document kind fills its own tables only.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DocumentRows {
+    pub citizens: Vec<CitizenRow>,
+    pub care_grants: Vec<CareGrantRow>,
+    pub courses: Vec<CourseRow>,
+    pub goals: Vec<GoalRow>,
+    pub test_results: Vec<TestResultRow>,
+    pub sessions: Vec<SessionRow>,
+}
+
+impl DocumentRows {
+    pub fn len(&self) -> usize {
+        self.citizens.len()
+            + self.care_grants.len()
+            + self.courses.len()
+            + self.goals.len()
+            + self.test_results.len()
+            + self.sessions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Each table's rows in one order, so rows derived now and rows read back from storage
+    /// compare equal.
+    pub fn sort(&mut self) {
+        self.citizens.sort();
+        self.care_grants.sort();
+        self.courses.sort();
+        self.goals.sort();
+        self.test_results
+            .sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        self.sessions.sort();
+    }
+}
+
+/// The rows a document contributes, read with the same schema checks as everywhere else. A
+/// municipality's library contributes none.
+pub fn rows_of(
+    header: &Header,
+    doc: &impl autosurgeon::ReadDoc,
+) -> Result<DocumentRows, SchemaError> {
+    let mut rows = DocumentRows::default();
+    match header.kind {
+        DocumentKind::Library => {}
+        DocumentKind::Roster => {
+            let roster = RosterDoc::read(doc)?;
+            let team = roster.team_id.to_string();
+            rows.citizens = roster
+                .citizens
+                .values()
+                .map(|c| CitizenRow {
+                    citizen_id: c.id.to_string(),
+                    team_id: team.clone(),
+                    birth_year: c.birth_year,
+                    sex: c.sex.map(|s| {
+                        match s {
+                            Sex::Female => "female",
+                            Sex::Male => "male",
+                        }
+                        .to_string()
+                    }),
+                    active: c.active,
+                })
+                .collect();
+            rows.care_grants = roster
+                .care_grants
+                .values()
+                .map(|g| CareGrantRow {
+                    citizen_id: g.citizen_id.to_string(),
+                    team_id: team.clone(),
+                    effective: g.effective.clone(),
+                    minutes_per_week: g.minutes_per_week,
+                    service_code: g.service_code.clone(),
+                })
+                .collect();
+        }
+        DocumentKind::Course => {
+            let doc = CourseDoc::read(doc)?;
+            // A course document exists before its record arrives (the record is its first
+            // change); until then it contributes nothing.
+            let Some(c) = &doc.course else {
+                return Ok(rows);
+            };
+            let course = c.id.to_string();
+            rows.courses.push(CourseRow {
+                course_id: course.clone(),
+                citizen_id: c.citizen_id.to_string(),
+                team_id: c.team_id.to_string(),
+                legal_basis: c.legal_basis.0.clone(),
+                start_date: c.start_date.clone(),
+                planned_weeks: c.planned_weeks,
+                sessions_per_week: c.sessions_per_week,
+                status: code(&c.status),
+                responsible_therapist: c.responsible_therapist.to_string(),
+                created_at: c.created_at,
+            });
+            rows.goals = c
+                .goals
+                .iter()
+                .enumerate()
+                .map(|(i, goal)| GoalRow {
+                    course_id: course.clone(),
+                    position: i as u32,
+                    attainment: doc
+                        .goal_attainment
+                        .get(goal)
+                        .and_then(|f| f.attainment)
+                        .map(|a| code(&a)),
+                })
+                .collect();
+            rows.test_results = doc
+                .assessments
+                .values()
+                .map(|a| TestResultRow {
+                    result_id: a.id.to_string(),
+                    course_id: course.clone(),
+                    test: a.kind.clone(),
+                    phase: code(&a.phase),
+                    value: a.value,
+                    date: a.date.clone(),
+                    measured_by: a.by.to_string(),
+                })
+                .collect();
+        }
+        DocumentKind::SessionLog => {
+            let log = SessionLogDoc::read(doc)?;
+            for s in log.sessions.values() {
+                rows.sessions.push(SessionRow {
+                    session_id: s.id.to_string(),
+                    course_id: s.course_id.to_string(),
+                    performed_by: s.performed_by.to_string(),
+                    started_at: s.started_at,
+                    ended_at: s.ended_at,
+                    status: code(&s.status),
+                    not_carried_out: s.not_carried_out.map(|r| code(&r)),
+                    set_count: s.set_count() as u32,
+                    general_condition: s.general_condition,
+                });
+                // Only a complete WHO-5 is a result; a part-answered one is not counted.
+                let Some(w) = &s.who5 else { continue };
+                if let Some(percent) = w.answers().score().percent() {
+                    rows.test_results.push(TestResultRow {
+                        result_id: s.id.to_string(),
+                        course_id: s.course_id.to_string(),
+                        test: "who5".into(),
+                        phase: code(&w.phase),
+                        value: percent,
+                        date: crate::effect::iso(date_of(w.started_at)),
+                        measured_by: w.by.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docs::{self, genesis};
+    use crate::effect::goals::{Attainment, GoalFollowUp};
+    use crate::ids::{AssessmentId, CitizenId, CourseId, TeamId, UserId};
+    use crate::model::{Assessment, AssessmentPhase, Citizen, Course, MeasuredAt, SessionLog};
+
+    const NOW: i64 = 1_780_000_000_000;
+
+    fn citizen() -> Citizen {
+        Citizen {
+            id: CitizenId::new(),
+            name: "Karen Jensen".into(),
+            local_ref: "TK-1".into(),
+            address: Some("Vestergade 3".into()),
+            assigned: Default::default(),
+            active: true,
+            birth_year: Some(1948),
+            sex: Some(Sex::Female),
+        }
+    }
+
+    #[test]
+    fn a_roster_gives_citizens_without_names_or_addresses() {
+        let team = TeamId::new();
+        let header = Header::roster(team);
+        let mut doc = genesis(&header);
+        doc.set_actor(automerge::ActorId::random());
+        let c = citizen();
+        docs::put_citizen(&mut doc, &c, NOW).unwrap();
+        let rows = rows_of(&header, &doc).unwrap();
+        assert_eq!(
+            rows.citizens,
+            [CitizenRow {
+                citizen_id: c.id.to_string(),
+                team_id: team.to_string(),
+                birth_year: Some(1948),
+                sex: Some("female".into()),
+                active: true,
+            }]
+        );
+        // Nothing a row holds is the citizen's name, reference or address.
+        let text = format!("{rows:?}");
+        for secret in ["Karen", "TK-1", "Vestergade"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+
+    #[test]
+    fn a_course_gives_its_record_goals_by_position_and_results() {
+        let team = TeamId::new();
+        let therapist = UserId::new();
+        let course = Course {
+            goals: vec!["Gå til købmanden".into(), "Gå på trapper".into()],
+            ..Course::new(CitizenId::new(), team, therapist, "2026-03-02", NOW)
+        };
+        let header = Header::course(team, course.id);
+        let mut doc = genesis(&header);
+        doc.set_actor(automerge::ActorId::random());
+        docs::put_course(&mut doc, &course, NOW).unwrap();
+        let a = Assessment {
+            id: AssessmentId::new(),
+            kind: "chair_stand_30s".into(),
+            value: 9.0,
+            unit: "reps".into(),
+            date: "2026-03-03".into(),
+            phase: AssessmentPhase::Start,
+            by: therapist,
+            note: Some("træt i dag".into()),
+        };
+        docs::put_assessment(&mut doc, &a, NOW).unwrap();
+        docs::set_goal_attainment(
+            &mut doc,
+            &GoalFollowUp {
+                goal: "Gå på trapper".into(),
+                attainment: Some(Attainment::PartlyAchieved),
+                note: None,
+            },
+            NOW,
+        )
+        .unwrap();
+        let rows = rows_of(&header, &doc).unwrap();
+        assert_eq!(rows.courses.len(), 1);
+        assert_eq!(rows.courses[0].status, "planned");
+        assert_eq!(rows.courses[0].legal_basis, "SEL §83a");
+        assert_eq!(
+            rows.goals
+                .iter()
+                .map(|g| (g.position, g.attainment.clone()))
+                .collect::<Vec<_>>(),
+            [(0, None), (1, Some("partly_achieved".into()))]
+        );
+        assert_eq!(rows.test_results.len(), 1);
+        let r = &rows.test_results[0];
+        assert_eq!(
+            (r.test.as_str(), r.phase.as_str(), r.value, r.date.as_str()),
+            ("chair_stand_30s", "start", 9.0, "2026-03-03")
+        );
+        let text = format!("{rows:?}");
+        assert!(
+            !text.contains("træt") && !text.contains("trapper"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_session_log_gives_sessions_and_only_complete_who5s() {
+        let team = TeamId::new();
+        let course = CourseId::new();
+        let header = Header::session_log(team, course);
+        let mut doc = genesis(&header);
+        doc.set_actor(automerge::ActorId::random());
+        let by = UserId::new();
+        let s = SessionLog::start(course, by, None, NOW);
+        docs::put_session(&mut doc, &s, NOW).unwrap();
+        docs::start_who5(
+            &mut doc,
+            s.id,
+            AssessmentPhase::Start,
+            by,
+            MeasuredAt::Home,
+            NOW,
+        )
+        .unwrap();
+        for item in 0..4 {
+            docs::record_who5_answer(&mut doc, s.id, item, 3, NOW).unwrap();
+        }
+        let rows = rows_of(&header, &doc).unwrap();
+        assert_eq!(rows.sessions.len(), 1);
+        assert_eq!(rows.sessions[0].status, "in_progress");
+        assert!(rows.test_results.is_empty(), "four answers are no result");
+        docs::record_who5_answer(&mut doc, s.id, 4, 5, NOW).unwrap();
+        let rows = rows_of(&header, &doc).unwrap();
+        // (4 × 3 + 5) × 4 = 68.
+        assert_eq!(rows.test_results[0].value, 68.0);
+        assert_eq!(rows.test_results[0].test, "who5");
+        assert_eq!(rows.test_results[0].result_id, s.id.to_string());
+    }
+}

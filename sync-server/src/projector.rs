@@ -1,0 +1,36 @@
+//! Keeps the read model caught up: projects the documents that changed since their last
+//! projection (`Store::project_pending`), off the sync's path, while the server runs.
+
+use crate::store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Documents projected per round; a round holds the store's lock only per document.
+const ROUND: usize = 64;
+/// How long an idle projector waits before it looks again.
+const IDLE: Duration = Duration::from_millis(500);
+
+/// Runs until the task is dropped. A failing round is logged and retried after a pause: the
+/// read model lags, the documents (the truth) are untouched.
+pub async fn run(store: Arc<dyn Store>) {
+    loop {
+        let store = store.clone();
+        let round = tokio::task::spawn_blocking(move || store.project_pending(ROUND)).await;
+        match round {
+            Ok(Ok(round)) => {
+                crate::metrics::read_model_round(&round);
+                if round.projected + round.failed == 0 {
+                    tokio::time::sleep(IDLE).await;
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "read model: projection failed; retrying");
+                tokio::time::sleep(IDLE * 4).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "read model: projection task panicked; retrying");
+                tokio::time::sleep(IDLE * 4).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,507 @@
+//! The read model's SQL for SQLite (issue #12): the tables the evidence queries read, filled
+//! from [`homerehab_shared::read_model::rows_of`]. Every row carries the `doc_id` of the
+//! document it comes from, and a document's rows are replaced whole.
+//!
+//! Kept behind a cursor that catches up rather than written in the sync's transaction: a
+//! commit only marks the document pending (`rm_pending`, its version bumped), and
+//! [`super::Store::project_pending`] projects pending documents outside the sync's path. So a
+//! sync never waits for, and never fails because of, the read model; a document whose rows
+//! cannot be derived is set aside in `rm_failures` with the error and retried by
+//! `sync-server reproject`.
+
+use crate::error::Result;
+use homerehab_shared::read_model::{
+    CareGrantRow, CitizenRow, CourseRow, DocumentRows, GoalRow, SessionRow, TestResultRow,
+};
+use rusqlite::{params, Connection, Transaction};
+
+/// Appended to the store's migrations. Existing documents start pending, so an upgraded
+/// server projects what it already holds.
+pub(super) const MIGRATION: &str = r#"
+CREATE TABLE rm_pending (doc_id BLOB PRIMARY KEY, version INTEGER NOT NULL);
+INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents;
+CREATE TABLE rm_failures (doc_id BLOB PRIMARY KEY, error TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE rm_citizens (
+    doc_id BLOB NOT NULL, citizen_id TEXT NOT NULL, team_id TEXT NOT NULL,
+    birth_year INTEGER, sex TEXT, active INTEGER NOT NULL
+);
+CREATE INDEX rm_citizens_doc ON rm_citizens(doc_id);
+CREATE INDEX rm_citizens_team ON rm_citizens(team_id);
+CREATE TABLE rm_care_grants (
+    doc_id BLOB NOT NULL, citizen_id TEXT NOT NULL, team_id TEXT NOT NULL, effective TEXT NOT NULL,
+    minutes_per_week INTEGER NOT NULL, service_code TEXT
+);
+CREATE INDEX rm_care_grants_doc ON rm_care_grants(doc_id);
+CREATE INDEX rm_care_grants_citizen ON rm_care_grants(citizen_id, effective);
+CREATE TABLE rm_courses (
+    doc_id BLOB NOT NULL, course_id TEXT NOT NULL, citizen_id TEXT NOT NULL, team_id TEXT NOT NULL,
+    legal_basis TEXT NOT NULL, start_date TEXT NOT NULL, planned_weeks INTEGER NOT NULL,
+    sessions_per_week INTEGER NOT NULL, status TEXT NOT NULL, responsible_therapist TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX rm_courses_doc ON rm_courses(doc_id);
+CREATE INDEX rm_courses_team ON rm_courses(team_id, start_date);
+CREATE TABLE rm_goals (
+    doc_id BLOB NOT NULL, course_id TEXT NOT NULL, position INTEGER NOT NULL, attainment TEXT
+);
+CREATE INDEX rm_goals_doc ON rm_goals(doc_id);
+CREATE TABLE rm_test_results (
+    doc_id BLOB NOT NULL, result_id TEXT NOT NULL, course_id TEXT NOT NULL, test TEXT NOT NULL,
+    phase TEXT NOT NULL, value REAL NOT NULL, date TEXT NOT NULL, measured_by TEXT NOT NULL
+);
+CREATE INDEX rm_test_results_doc ON rm_test_results(doc_id);
+CREATE INDEX rm_test_results_course ON rm_test_results(course_id, test, phase);
+CREATE TABLE rm_sessions (
+    doc_id BLOB NOT NULL, session_id TEXT NOT NULL, course_id TEXT NOT NULL,
+    performed_by TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER, status TEXT NOT NULL,
+    not_carried_out TEXT, set_count INTEGER NOT NULL, general_condition INTEGER
+);
+CREATE INDEX rm_sessions_doc ON rm_sessions(doc_id);
+CREATE INDEX rm_sessions_course ON rm_sessions(course_id, started_at);
+"#;
+
+const TABLES: [&str; 6] = [
+    "rm_citizens",
+    "rm_care_grants",
+    "rm_courses",
+    "rm_goals",
+    "rm_test_results",
+    "rm_sessions",
+];
+
+/// In the sync's transaction: the document changed, so its rows are due again.
+pub(super) fn mark_pending(tx: &Connection, doc: &[u8]) -> Result<()> {
+    tx.execute(
+        "INSERT INTO rm_pending (doc_id, version) VALUES (?1, 1)
+         ON CONFLICT (doc_id) DO UPDATE SET version = version + 1",
+        [doc],
+    )?;
+    Ok(())
+}
+
+/// Up to `limit` pending documents and the version each was pending at.
+pub(super) fn pending(conn: &Connection, limit: usize) -> Result<Vec<(Vec<u8>, i64)>> {
+    let mut stmt = conn.prepare_cached("SELECT doc_id, version FROM rm_pending LIMIT ?1")?;
+    let rows = stmt
+        .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub(super) fn pending_count(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM rm_pending", [], |r| {
+        r.get::<_, i64>(0)
+    })? as u64)
+}
+
+/// Whether `doc` is still pending at `version` (no commit since it was read).
+fn settle(tx: &Transaction<'_>, doc: &[u8], version: i64) -> Result<bool> {
+    Ok(tx.execute(
+        "DELETE FROM rm_pending WHERE doc_id = ?1 AND version = ?2",
+        params![doc, version],
+    )? == 1)
+}
+
+/// Replaces `doc`'s rows with `rows`, if no commit came in since it was read at `version`
+/// (then it stays pending and the next round takes the newer document).
+pub(super) fn replace(
+    tx: &Transaction<'_>,
+    doc: &[u8],
+    version: i64,
+    rows: &DocumentRows,
+) -> Result<bool> {
+    if !settle(tx, doc, version)? {
+        return Ok(false);
+    }
+    delete_rows(tx, doc)?;
+    tx.execute("DELETE FROM rm_failures WHERE doc_id = ?1", [doc])?;
+    insert_rows(tx, doc, rows)?;
+    Ok(true)
+}
+
+/// Sets aside a document whose rows cannot be derived: its old rows go (they no longer
+/// describe it) and the error is kept for `sync-server reproject`.
+pub(super) fn fail(
+    tx: &Transaction<'_>,
+    doc: &[u8],
+    version: i64,
+    error: &str,
+    now: i64,
+) -> Result<bool> {
+    if !settle(tx, doc, version)? {
+        return Ok(false);
+    }
+    delete_rows(tx, doc)?;
+    tx.execute(
+        "INSERT OR REPLACE INTO rm_failures (doc_id, error, at) VALUES (?1, ?2, ?3)",
+        params![doc, error, now],
+    )?;
+    Ok(true)
+}
+
+pub(super) fn failure_count(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM rm_failures", [], |r| {
+        r.get::<_, i64>(0)
+    })? as u64)
+}
+
+/// Empties the tables and marks every document pending: the start of a rebuild.
+pub(super) fn reset(tx: &Transaction<'_>) -> Result<()> {
+    for table in TABLES {
+        tx.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    tx.execute("DELETE FROM rm_failures", [])?;
+    tx.execute(
+        "INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents WHERE true
+         ON CONFLICT (doc_id) DO UPDATE SET version = version + 1",
+        [],
+    )?;
+    Ok(())
+}
+
+fn delete_rows(tx: &Transaction<'_>, doc: &[u8]) -> Result<()> {
+    for table in TABLES {
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE doc_id = ?1"))?
+            .execute([doc])?;
+    }
+    Ok(())
+}
+
+fn insert_rows(tx: &Transaction<'_>, doc: &[u8], rows: &DocumentRows) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO rm_citizens (doc_id, citizen_id, team_id, birth_year, sex, active)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for c in &rows.citizens {
+        stmt.execute(params![
+            doc,
+            c.citizen_id,
+            c.team_id,
+            c.birth_year,
+            c.sex,
+            c.active
+        ])?;
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO rm_care_grants (doc_id, citizen_id, team_id, effective, minutes_per_week,
+           service_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for g in &rows.care_grants {
+        stmt.execute(params![
+            doc,
+            g.citizen_id,
+            g.team_id,
+            g.effective,
+            g.minutes_per_week,
+            g.service_code
+        ])?;
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO rm_courses (doc_id, course_id, citizen_id, team_id, legal_basis, start_date,
+           planned_weeks, sessions_per_week, status, responsible_therapist, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for c in &rows.courses {
+        stmt.execute(params![
+            doc,
+            c.course_id,
+            c.citizen_id,
+            c.team_id,
+            c.legal_basis,
+            c.start_date,
+            c.planned_weeks,
+            c.sessions_per_week,
+            c.status,
+            c.responsible_therapist,
+            c.created_at
+        ])?;
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO rm_goals (doc_id, course_id, position, attainment) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for g in &rows.goals {
+        stmt.execute(params![doc, g.course_id, g.position, g.attainment])?;
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO rm_test_results (doc_id, result_id, course_id, test, phase, value, date,
+           measured_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for t in &rows.test_results {
+        stmt.execute(params![
+            doc,
+            t.result_id,
+            t.course_id,
+            t.test,
+            t.phase,
+            t.value,
+            t.date,
+            t.measured_by
+        ])?;
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO rm_sessions (doc_id, session_id, course_id, performed_by, started_at,
+           ended_at, status, not_carried_out, set_count, general_condition)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for s in &rows.sessions {
+        stmt.execute(params![
+            doc,
+            s.session_id,
+            s.course_id,
+            s.performed_by,
+            s.started_at,
+            s.ended_at,
+            s.status,
+            s.not_carried_out,
+            s.set_count,
+            s.general_condition
+        ])?;
+    }
+    Ok(())
+}
+
+/// The rows stored for `doc`, in a canonical order (so stored and derived rows compare).
+pub(super) fn stored_rows(conn: &Connection, doc: &[u8]) -> Result<DocumentRows> {
+    fn all<T>(
+        conn: &Connection,
+        sql: &str,
+        doc: &[u8],
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows = stmt
+            .query_map([doc], row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+    let mut rows = DocumentRows {
+        citizens: all(
+            conn,
+            "SELECT citizen_id, team_id, birth_year, sex, active FROM rm_citizens WHERE doc_id = ?1",
+            doc,
+            |r| {
+                Ok(CitizenRow {
+                    citizen_id: r.get(0)?,
+                    team_id: r.get(1)?,
+                    birth_year: r.get(2)?,
+                    sex: r.get(3)?,
+                    active: r.get(4)?,
+                })
+            },
+        )?,
+        care_grants: all(
+            conn,
+            "SELECT citizen_id, team_id, effective, minutes_per_week, service_code
+             FROM rm_care_grants WHERE doc_id = ?1",
+            doc,
+            |r| {
+                Ok(CareGrantRow {
+                    citizen_id: r.get(0)?,
+                    team_id: r.get(1)?,
+                    effective: r.get(2)?,
+                    minutes_per_week: r.get(3)?,
+                    service_code: r.get(4)?,
+                })
+            },
+        )?,
+        courses: all(
+            conn,
+            "SELECT course_id, citizen_id, team_id, legal_basis, start_date, planned_weeks,
+               sessions_per_week, status, responsible_therapist, created_at
+             FROM rm_courses WHERE doc_id = ?1",
+            doc,
+            |r| {
+                Ok(CourseRow {
+                    course_id: r.get(0)?,
+                    citizen_id: r.get(1)?,
+                    team_id: r.get(2)?,
+                    legal_basis: r.get(3)?,
+                    start_date: r.get(4)?,
+                    planned_weeks: r.get(5)?,
+                    sessions_per_week: r.get(6)?,
+                    status: r.get(7)?,
+                    responsible_therapist: r.get(8)?,
+                    created_at: r.get(9)?,
+                })
+            },
+        )?,
+        goals: all(
+            conn,
+            "SELECT course_id, position, attainment FROM rm_goals WHERE doc_id = ?1",
+            doc,
+            |r| {
+                Ok(GoalRow {
+                    course_id: r.get(0)?,
+                    position: r.get(1)?,
+                    attainment: r.get(2)?,
+                })
+            },
+        )?,
+        test_results: all(
+            conn,
+            "SELECT result_id, course_id, test, phase, value, date, measured_by
+             FROM rm_test_results WHERE doc_id = ?1",
+            doc,
+            |r| {
+                Ok(TestResultRow {
+                    result_id: r.get(0)?,
+                    course_id: r.get(1)?,
+                    test: r.get(2)?,
+                    phase: r.get(3)?,
+                    value: r.get(4)?,
+                    date: r.get(5)?,
+                    measured_by: r.get(6)?,
+                })
+            },
+        )?,
+        sessions: all(
+            conn,
+            "SELECT session_id, course_id, performed_by, started_at, ended_at, status,
+               not_carried_out, set_count, general_condition FROM rm_sessions WHERE doc_id = ?1",
+            doc,
+            |r| {
+                Ok(SessionRow {
+                    session_id: r.get(0)?,
+                    course_id: r.get(1)?,
+                    performed_by: r.get(2)?,
+                    started_at: r.get(3)?,
+                    ended_at: r.get(4)?,
+                    status: r.get(5)?,
+                    not_carried_out: r.get(6)?,
+                    set_count: r.get(7)?,
+                    general_condition: r.get(8)?,
+                })
+            },
+        )?,
+    };
+    rows.sort();
+    Ok(rows)
+}
+
+/// Every document id the store holds and whether it is pending.
+pub(super) fn documents(conn: &Connection) -> Result<Vec<(Vec<u8>, bool)>> {
+    let mut stmt = conn.prepare(
+        "SELECT d.id, p.doc_id IS NOT NULL FROM documents d
+         LEFT JOIN rm_pending p ON p.doc_id = d.id ORDER BY d.id",
+    )?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{SqliteStore, Store};
+    use automerge::{ActorId, Automerge};
+    use homerehab_shared::docs::{self, genesis, Header};
+    use homerehab_shared::ids::{CourseId, TeamId, UserId};
+    use homerehab_shared::model::{AssessmentPhase, MeasuredAt, SessionLog};
+
+    /// Commits `doc` with the changes made since `before`, as a sync would.
+    fn commit(
+        store: &SqliteStore,
+        header: &Header,
+        doc: &Automerge,
+        before: &[automerge::ChangeHash],
+    ) {
+        let new: Vec<u8> = doc
+            .get_changes(before)
+            .iter()
+            .flat_map(|c| c.raw_bytes().to_vec())
+            .collect();
+        store.commit_document(header, doc, &new).unwrap();
+    }
+
+    fn sessions_in_read_model(store: &SqliteStore) -> i64 {
+        store
+            .conn()
+            .query_row("SELECT COUNT(*) FROM rm_sessions", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_read_model_follows_the_documents_and_rebuilds_to_the_same_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let (team, course, by) = (TeamId::new(), CourseId::new(), UserId::new());
+        let header = Header::session_log(team, course);
+        let mut doc = genesis(&header).with_actor(ActorId::random());
+        let before = doc.get_heads();
+        let first = SessionLog::start(course, by, None, 1_000);
+        docs::put_session(&mut doc, &first, 1_000).unwrap();
+        commit(&store, &header, &doc, &before);
+
+        // Committed, not yet projected: the sync did not wait for the read model.
+        assert_eq!(sessions_in_read_model(&store), 0);
+        let round = store.project_pending(10).unwrap();
+        assert_eq!((round.projected, round.failed, round.pending), (1, 0, 0));
+        assert_eq!(sessions_in_read_model(&store), 1);
+
+        // A second session and a complete WHO-5: the document's rows are replaced whole.
+        let before = doc.get_heads();
+        let second = SessionLog::start(course, by, None, 2_000);
+        docs::put_session(&mut doc, &second, 2_000).unwrap();
+        docs::start_who5(
+            &mut doc,
+            second.id,
+            AssessmentPhase::Start,
+            by,
+            MeasuredAt::Home,
+            2_000,
+        )
+        .unwrap();
+        for item in 0..5 {
+            docs::record_who5_answer(&mut doc, second.id, item, 4, 2_000).unwrap();
+        }
+        commit(&store, &header, &doc, &before);
+        assert_eq!(store.project_pending(10).unwrap().projected, 1);
+        assert_eq!(sessions_in_read_model(&store), 2);
+        let who5: f64 = store
+            .conn()
+            .query_row(
+                "SELECT value FROM rm_test_results WHERE test = 'who5'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(who5, 80.0);
+        let check = store.check_read_model().unwrap();
+        assert_eq!(
+            (check.compared, check.pending, check.differing.len()),
+            (1, 0, 0)
+        );
+
+        // A row that no longer says what the document says is found, and a rebuild mends it.
+        store
+            .conn()
+            .execute("UPDATE rm_sessions SET set_count = 99", [])
+            .unwrap();
+        assert_eq!(store.check_read_model().unwrap().differing, [header.id]);
+        let rebuilt = store.reproject().unwrap();
+        assert_eq!((rebuilt.projected, rebuilt.failed), (1, 0));
+        assert!(store.check_read_model().unwrap().differing.is_empty());
+        assert_eq!(sessions_in_read_model(&store), 2);
+    }
+
+    #[test]
+    fn a_document_changed_while_being_projected_stays_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let (team, course) = (TeamId::new(), CourseId::new());
+        let header = Header::session_log(team, course);
+        let doc = genesis(&header).with_actor(ActorId::random());
+        store.commit_document(&header, &doc, &[]).unwrap();
+        let due = super::pending(&store.conn(), 10).unwrap();
+        let (id, version) = due[0].clone();
+        // A sync commits again between reading the document and writing its rows.
+        store.commit_document(&header, &doc, &[]).unwrap();
+        let mut conn = store.conn();
+        let tx = conn.transaction().unwrap();
+        let written = super::replace(&tx, &id, version, &Default::default()).unwrap();
+        tx.commit().unwrap();
+        drop(conn);
+        assert!(!written, "stale rows must not settle a newer version");
+        assert_eq!(super::pending_count(&store.conn()).unwrap(), 1);
+    }
+}
