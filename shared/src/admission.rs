@@ -591,4 +591,50 @@ mod tests {
             "the containers change and the rating"
         );
     }
+
+    #[test]
+    fn a_roster_with_last_releases_containers_gets_the_next_generation_admitted() {
+        use crate::docs::{put_referral, RosterDoc};
+        use crate::ids::{CitizenId, ReferralId};
+        use crate::model::ReferralRecord;
+        let team = TeamId::new();
+        let header = Header::roster(team);
+        let who = therapist(team);
+        let mine = ActorId::random();
+        // A roster as the release before referrals wrote it: genesis, then the first
+        // generation's containers, made the way that release made them.
+        let mut stored = genesis(&header);
+        let mut tx = stored.transaction();
+        tx.put_object(automerge::ROOT, "care_grants", automerge::ObjType::Map)
+            .unwrap();
+        tx.commit_with(automerge::transaction::CommitOptions::default().with_time(0));
+        let first_generation = stored.get_heads();
+        assert_eq!(
+            first_generation,
+            [crate::docs::containers_changes(&header)[0].hash()],
+            "the first generation's change is the one already in the field"
+        );
+        let stored = stored.with_actor(mine.clone());
+        let citizen = CitizenId::new();
+        let mut edited = stored.fork().with_actor(mine.clone());
+        let referral = ReferralRecord {
+            id: ReferralId::new(),
+            citizen_id: citizen,
+            referred_on: "2026-11-02".into(),
+            referred_by: who.user_id,
+            note: None,
+            recorded_at: 2,
+            screening: None,
+            course_id: None,
+        };
+        put_referral(&mut edited, &referral, 2).unwrap();
+        let admitted = offer(&header, &stored, &edited, &who, &[mine]).expect("admitted");
+        assert_eq!(
+            admitted.new_changes.len(),
+            2,
+            "the second generation's containers and the referral"
+        );
+        let read = RosterDoc::read(&edited).unwrap();
+        assert_eq!(read.referrals.len(), 1);
+    }
 }

@@ -255,6 +255,10 @@ pub struct RosterDoc {
     /// Absent in rosters written before it; created by the first grant.
     #[autosurgeon(missing = "Default::default")]
     pub care_grants: BTreeMap<String, CareGrantRecord>,
+    /// Referrals and their screenings, keyed by referral id (issue #11). Absent in older
+    /// rosters; created by the first referral.
+    #[autosurgeon(missing = "Default::default")]
+    pub referrals: BTreeMap<String, ReferralRecord>,
 }
 
 /// The program part of a course document.
@@ -415,6 +419,16 @@ impl RosterDoc {
                 return Err(Invalid {
                     field: "care_grants".into(),
                     problem: "a grant is filed under another key".into(),
+                }
+                .into());
+            }
+        }
+        for (key, referral) in &r.referrals {
+            referral.validate()?;
+            if *key != referral.id.to_string() {
+                return Err(Invalid {
+                    field: "referrals".into(),
+                    problem: "a referral is filed under another key".into(),
                 }
                 .into());
             }
@@ -609,42 +623,45 @@ fn check_follow_up(goal: &str, f: &GoalFollowUp) -> Result<(), Invalid> {
     })
 }
 
-/// Maps added to a kind of document after its genesis was fixed (issue #11).
-fn later_containers(kind: DocumentKind) -> &'static [&'static str] {
+/// Maps added to a kind of document after its genesis was fixed, one generation per release
+/// that added some (issue #11: grants and goal ratings; then referrals). Only ever appended:
+/// a generation's change is part of every document that has it.
+fn later_containers(kind: DocumentKind) -> &'static [&'static [&'static str]] {
     match kind {
-        DocumentKind::Roster => &["care_grants"],
-        DocumentKind::Course => &["goal_attainment"],
+        DocumentKind::Roster => &[&["care_grants"], &["referrals"]],
+        DocumentKind::Course => &[&["goal_attainment"]],
         _ => &[],
     }
 }
 
-/// The one change that adds a document's [`later_containers`]: made like its genesis (the
-/// document's own actor, fixed time) directly on it, so every device that needs the maps makes
-/// the identical change and concurrent first writes land in the same map instead of one map
-/// shadowing the other. Older documents get it the first time such a map is written.
-pub fn containers_change(header: &Header) -> Option<automerge::Change> {
-    let containers = later_containers(header.kind);
-    if containers.is_empty() {
-        return None;
-    }
+/// The changes that add a document's [`later_containers`], one per generation, each on top of
+/// the one before: made like its genesis (the document's own actor, fixed time) directly on
+/// it, so every device that needs the maps makes identical changes and concurrent first writes
+/// land in the same map instead of one map shadowing the other. Older documents get them the
+/// first time such a map is written.
+pub fn containers_changes(header: &Header) -> Vec<automerge::Change> {
     let mut doc = genesis(header);
-    let mut tx = doc.transaction();
-    for c in containers {
-        tx.put_object(ROOT, *c, ObjType::Map).expect("fresh doc");
+    let mut changes = Vec::new();
+    for generation in later_containers(header.kind) {
+        let mut tx = doc.transaction();
+        for c in *generation {
+            tx.put_object(ROOT, *c, ObjType::Map).expect("fresh doc");
+        }
+        tx.commit_with(CommitOptions::default().with_time(0));
+        changes.extend(doc.get_last_local_change());
     }
-    tx.commit_with(CommitOptions::default().with_time(0));
-    doc.get_last_local_change()
+    changes
 }
 
-/// The changes a document's own actor writes: its genesis and its containers change. Nothing
+/// The changes a document's own actor writes: its genesis and its containers changes. Nothing
 /// else may be written under that actor (admission refuses it as forged).
 pub fn own_changes(header: &Header) -> Vec<automerge::ChangeHash> {
     let mut hashes = genesis(header).get_heads();
-    hashes.extend(containers_change(header).map(|c| c.hash()));
+    hashes.extend(containers_changes(header).iter().map(|c| c.hash()));
     hashes
 }
 
-/// Applies the [`containers_change`] to a document that lacks it; a no-op otherwise.
+/// Applies the [`containers_changes`] a document lacks; a no-op when it has them all.
 pub fn ensure_containers(doc: &mut Automerge) -> Result<(), SchemaError> {
     let kind: String =
         hydrate_prop(&*doc, ROOT, "kind").map_err(|_| SchemaError::Header("kind"))?;
@@ -664,10 +681,12 @@ pub fn ensure_containers(doc: &mut Automerge) -> Result<(), SchemaError> {
         }
     };
     read_header(doc, header.id)?;
-    if let Some(change) = containers_change(&header) {
-        if doc.get_change_by_hash(&change.hash()).is_none() {
-            doc.apply_changes([change])?;
-        }
+    let missing: Vec<_> = containers_changes(&header)
+        .into_iter()
+        .filter(|c| doc.get_change_by_hash(&c.hash()).is_none())
+        .collect();
+    if !missing.is_empty() {
+        doc.apply_changes(missing)?;
     }
     Ok(())
 }
@@ -725,6 +744,55 @@ pub fn put_care_grants(
         for grant in grants {
             reconcile_prop(tx, &map, grant.key().as_str(), grant)?;
         }
+        Ok(())
+    })
+}
+
+/// Adds a referral, or replaces it whole (a referral's fields are written once; its screening
+/// and course link have their own writers below).
+pub fn put_referral(
+    doc: &mut Automerge,
+    referral: &ReferralRecord,
+    now: Millis,
+) -> Result<(), SchemaError> {
+    referral.validate()?;
+    ensure_containers(doc)?;
+    edit(doc, now, |tx| {
+        let map = map_at(tx, &ROOT, "referrals")?;
+        reconcile_prop(tx, &map, referral.id.to_string().as_str(), referral)?;
+        Ok(())
+    })
+}
+
+/// Records a referral's screening: only its `screening` property, so a concurrent course
+/// link or note edit is not overwritten.
+pub fn screen_referral(
+    doc: &mut Automerge,
+    referral: ReferralId,
+    screening: &ScreeningRecord,
+    now: Millis,
+) -> Result<(), SchemaError> {
+    edit(doc, now, |tx| {
+        let map = map_at(tx, &ROOT, "referrals")?;
+        let r = map_at(tx, &map, &referral.to_string())
+            .map_err(|_| SchemaError::NotFound("referral"))?;
+        reconcile_prop(tx, &r, "screening", Some(screening))?;
+        Ok(())
+    })
+}
+
+/// Links an included referral to the course created from it.
+pub fn link_referral_course(
+    doc: &mut Automerge,
+    referral: ReferralId,
+    course: CourseId,
+    now: Millis,
+) -> Result<(), SchemaError> {
+    edit(doc, now, |tx| {
+        let map = map_at(tx, &ROOT, "referrals")?;
+        let r = map_at(tx, &map, &referral.to_string())
+            .map_err(|_| SchemaError::NotFound("referral"))?;
+        reconcile_prop(tx, &r, "course_id", Some(course))?;
         Ok(())
     })
 }

@@ -115,6 +115,10 @@ id_type!(
     AssessmentId
 );
 id_type!(
+    /// A referral of a citizen for a course (henvisning), screened before any course exists.
+    ReferralId
+);
+id_type!(
     /// A CRDT document (roster, course, session log or a municipality's library).
     DocumentId
 );

@@ -395,6 +395,76 @@ pub struct CareGrantRecord {
     pub recorded_at: Millis,
 }
 
+/// A citizen referred for a training course, as the roster stores it (issue #11): before any
+/// course exists, and kept whatever the screening decides, so every referral is counted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct ReferralRecord {
+    pub id: ReferralId,
+    pub citizen_id: CitizenId,
+    /// ISO date of the referral.
+    pub referred_on: String,
+    pub referred_by: UserId,
+    pub note: Option<String>,
+    pub recorded_at: Millis,
+    /// Absent until screened; written once.
+    pub screening: Option<ScreeningRecord>,
+    /// The course created from an included referral.
+    pub course_id: Option<CourseId>,
+}
+
+/// A referral's screening as stored: each criterion's answer by key, and the outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct ScreeningRecord {
+    pub criteria: BTreeMap<String, bool>,
+    /// `None` for included; the reason's key for not included.
+    pub not_included_reason: Option<String>,
+    pub note: Option<String>,
+    /// ISO date.
+    pub screened_on: String,
+    pub screened_by: UserId,
+}
+
+impl ScreeningRecord {
+    pub fn included(&self) -> bool {
+        self.not_included_reason.is_none()
+    }
+}
+
+impl ReferralRecord {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let problem = |field: &str, problem: &str| Invalid {
+            field: field.into(),
+            problem: problem.into(),
+        };
+        parse_date(&self.referred_on)?;
+        if self.note.as_ref().is_some_and(|n| n.chars().count() > 4000) {
+            return Err(problem(
+                "referral.note",
+                "a note is longer than 4000 characters",
+            ));
+        }
+        if let Some(s) = &self.screening {
+            parse_date(&s.screened_on)?;
+            if s.note.as_ref().is_some_and(|n| n.chars().count() > 4000) {
+                return Err(problem(
+                    "screening.note",
+                    "a note is longer than 4000 characters",
+                ));
+            }
+            if s.criteria.len() > 100 {
+                return Err(problem("screening.criteria", "more than 100 criteria"));
+            }
+        }
+        if self.course_id.is_some() && !self.screening.as_ref().is_some_and(|s| s.included()) {
+            return Err(problem(
+                "referral.course_id",
+                "only an included referral leads to a course",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Most minutes a week a grant can hold (every minute of a week).
 pub const MAX_CARE_MINUTES_PER_WEEK: u32 = 7 * 24 * 60;
 

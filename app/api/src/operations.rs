@@ -277,6 +277,19 @@ declare_operations! {
     who5_questionnaire: Get "/who5" []
         query LangQuery, body () => crate::Who5Questionnaire, may(ReadCourses);
 
+    // ---- referral and screening (#11) -----------------------------------------------------------
+    /// A referral is kept on the team's roster, which needs this capability.
+    refer_citizen: Post "/citizens/{citizen}/referrals" [citizen]
+        query NoQuery, body crate::NewReferral => crate::ReferralView, may(ManageCitizens);
+    referrals: Get "/referrals" [] query LangQuery, body () => Vec<crate::ReferralView>, may(FollowCourses);
+    screening_setup: Get "/screening-setup" []
+        query LangQuery, body () => crate::ScreeningSetup, may(FollowCourses);
+    /// Deciding who gets a course is the prescriber's.
+    screen_referral: Post "/referrals/{referral}/screening" [referral]
+        query LangQuery, body crate::ScreeningRequest => crate::ReferralView, may(PrescribeCourses);
+    referral_funnel: Get "/referrals/funnel" []
+        query LangQuery, body () => crate::ReferralFunnel, may(SeeOverview);
+
     // ---- the municipality's own library and media ----------------------------------------------
     put_local_exercise: Post "/library/exercises" []
         query NoQuery, body crate::LocalExerciseInput => crate::LocalItemSaved, may(EditLibrary);

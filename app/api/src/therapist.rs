@@ -67,6 +67,12 @@ pub struct CitizenView {
     pub assigned: Vec<String>,
     /// The citizen's planned, active or paused course, if any.
     pub open_course_id: Option<String>,
+    /// For the age/sex norms; optional, no CPR needed.
+    #[serde(default)]
+    pub birth_year: Option<u16>,
+    /// `female` or `male`.
+    #[serde(default)]
+    pub sex: Option<String>,
 }
 
 /// `POST /api/citizens`: put a citizen on the signed-in user's team roster.
@@ -77,6 +83,12 @@ pub struct NewCitizen {
     pub address: Option<String>,
     /// User ids of the assistants who will visit.
     pub assigned: Vec<String>,
+    /// For the age/sex norms; optional, no CPR needed.
+    #[serde(default)]
+    pub birth_year: Option<u16>,
+    /// `female` or `male`.
+    #[serde(default)]
+    pub sex: Option<String>,
 }
 
 /// A member of the signed-in user's team (`GET /api/staff`).
@@ -127,6 +139,9 @@ pub struct NewCourse {
     pub sessions_per_week: u32,
     pub minutes_per_session: u32,
     pub goals: Vec<String>,
+    /// The included referral the course is created from (issue #11), linking the two.
+    #[serde(default)]
+    pub referral_id: Option<String>,
 }
 
 /// Answer to `POST /api/courses`.

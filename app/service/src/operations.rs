@@ -236,6 +236,32 @@ impl Operations for Core {
         ops::effect_summary(self, &r.course)
     }
 
+    async fn refer_citizen(&self, r: op::refer_citizen::Request) -> Result<api::ReferralView> {
+        ops::refer_citizen(self, &r.citizen, r.body)
+    }
+
+    async fn referrals(&self, r: op::referrals::Request) -> Result<Vec<api::ReferralView>> {
+        ops::referrals(self, lang(r.query.lang.as_deref()))
+    }
+
+    async fn screening_setup(
+        &self,
+        r: op::screening_setup::Request,
+    ) -> Result<api::ScreeningSetup> {
+        Ok(ops::screening_setup(lang(r.query.lang.as_deref())))
+    }
+
+    async fn screen_referral(&self, r: op::screen_referral::Request) -> Result<api::ReferralView> {
+        ops::screen_referral(self, &r.referral, r.body, lang(r.query.lang.as_deref()))
+    }
+
+    async fn referral_funnel(
+        &self,
+        r: op::referral_funnel::Request,
+    ) -> Result<api::ReferralFunnel> {
+        ops::referral_funnel(self, lang(r.query.lang.as_deref()))
+    }
+
     async fn who5_questionnaire(
         &self,
         r: op::who5_questionnaire::Request,

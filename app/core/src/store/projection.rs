@@ -48,9 +48,19 @@ pub(super) fn project(
             let roster = RosterDoc::read(doc)?;
             for c in roster.citizens.values() {
                 tx.execute(
-                    "INSERT OR REPLACE INTO citizens (id, team_id, name, local_ref, active, address)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![c.id.to_string(), header.team_id.to_string(), c.name, c.local_ref, c.active, c.address],
+                    "INSERT OR REPLACE INTO citizens
+                       (id, team_id, name, local_ref, active, address, birth_year, sex)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        c.id.to_string(),
+                        header.team_id.to_string(),
+                        c.name,
+                        c.local_ref,
+                        c.active,
+                        c.address,
+                        c.birth_year,
+                        c.sex.map(|s| label(&s)),
+                    ],
                 )?;
                 tx.execute(
                     "DELETE FROM citizen_assignments WHERE citizen_id = ?1",

@@ -84,6 +84,14 @@ CREATE TABLE parked (
 );
 "#,
     ),
+    // The citizen's birth year and sex for the age/sex norms (issue #11), projected like the
+    // rest of the roster.
+    M::up(
+        r#"
+ALTER TABLE citizens ADD COLUMN birth_year INTEGER;
+ALTER TABLE citizens ADD COLUMN sex TEXT;
+"#,
+    ),
 ];
 
 /// Sets the connection up (WAL, `synchronous=FULL`), checks the file and brings its schema up

@@ -50,6 +50,9 @@ pub struct CitizenRow {
     pub address: Option<String>,
     pub assigned: Vec<String>,
     pub open_course: Option<CourseId>,
+    pub birth_year: Option<i32>,
+    /// `female` or `male`.
+    pub sex: Option<String>,
 }
 
 /// An active course as a card on today's visits.
@@ -230,7 +233,8 @@ impl Store {
                      WHERE a.citizen_id = z.id),
                     (SELECT c.id FROM courses c
                      WHERE c.citizen_id = z.id AND c.status IN ('planned', 'active', 'paused')
-                     ORDER BY c.start_date DESC, c.id LIMIT 1)
+                     ORDER BY c.start_date DESC, c.id LIMIT 1),
+                    z.birth_year, z.sex
              FROM citizens z WHERE z.active = 1 ORDER BY z.name, z.id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -250,6 +254,8 @@ impl Store {
                     .map(|s| s.parse())
                     .transpose()
                     .map_err(|_| rusqlite::Error::InvalidQuery)?,
+                birth_year: r.get(6)?,
+                sex: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

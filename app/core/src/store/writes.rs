@@ -120,6 +120,40 @@ impl Store {
         })
     }
 
+    /// Adds a referral to the roster of `team` (issue #11).
+    pub fn put_referral(&mut self, team: TeamId, referral: &ReferralRecord) -> Result<()> {
+        let header = Header::roster(team);
+        self.ensure_document(&header)?;
+        self.ensure_containers(header.id)?;
+        self.write(header.id, Projection::Whole, |doc| {
+            docs::put_referral(doc, referral, now_ms())
+        })
+    }
+
+    /// Records a referral's screening.
+    pub fn screen_referral(
+        &mut self,
+        team: TeamId,
+        referral: ReferralId,
+        screening: &ScreeningRecord,
+    ) -> Result<()> {
+        self.write(DocumentId::roster_of(team), Projection::Whole, |doc| {
+            docs::screen_referral(doc, referral, screening, now_ms())
+        })
+    }
+
+    /// Links an included referral to the course created from it.
+    pub fn link_referral_course(
+        &mut self,
+        team: TeamId,
+        referral: ReferralId,
+        course: CourseId,
+    ) -> Result<()> {
+        self.write(DocumentId::roster_of(team), Projection::Whole, |doc| {
+            docs::link_referral_course(doc, referral, course, now_ms())
+        })
+    }
+
     /// Begins (or resumes) the WHO-5 of a session, by the signed-in user.
     pub fn start_who5(
         &mut self,

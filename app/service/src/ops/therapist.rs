@@ -152,6 +152,8 @@ pub fn citizens(core: &Core) -> Result<Vec<api::CitizenView>> {
             address: c.address,
             assigned: c.assigned,
             open_course_id: c.open_course.map(|c| c.to_string()),
+            birth_year: c.birth_year.and_then(|y| u16::try_from(y).ok()),
+            sex: c.sex,
         })
         .collect())
 }
@@ -185,8 +187,8 @@ pub fn create_citizen(core: &Core, req: api::NewCitizen) -> Result<api::CitizenV
         address: non_empty(req.address),
         assigned,
         active: true,
-        birth_year: None,
-        sex: None,
+        birth_year: super::screening::birth_year(req.birth_year)?,
+        sex: super::screening::sex(req.sex.as_deref())?,
     };
     citizen.validate().map_err(invalid)?;
     store.put_citizen(&citizen)?;
@@ -198,6 +200,8 @@ pub fn create_citizen(core: &Core, req: api::NewCitizen) -> Result<api::CitizenV
         address: citizen.address,
         assigned: citizen.assigned.into_keys().collect(),
         open_course_id: None,
+        birth_year: citizen.birth_year.and_then(|y| u16::try_from(y).ok()),
+        sex: super::screening::sex_label(citizen.sex),
     })
 }
 
@@ -271,6 +275,12 @@ pub fn create_course(core: &Core, req: api::NewCourse) -> Result<api::CourseCrea
             "the citizen is not on your team's roster: add them first",
         ));
     }
+    let referral = match req.referral_id.as_deref().filter(|r| !r.is_empty()) {
+        Some(r) => Some(super::screening::check_course_referral(
+            &mut store, r, citizen,
+        )?),
+        None => None,
+    };
     let start = model::parse_date(&req.start_date)
         .map_err(|e| Error::invalid(format!("start date: {}", e.problem)))?;
     let program = match req.template_id.as_deref().filter(|t| !t.is_empty()) {
@@ -305,6 +315,9 @@ pub fn create_course(core: &Core, req: api::NewCourse) -> Result<api::CourseCrea
     };
     course.validate().map_err(invalid)?;
     store.create_course(&course, &program)?;
+    if let Some(referral) = referral {
+        store.link_referral_course(me.team_id, referral, course.id)?;
+    }
     let revision_number = store.course_doc(course.id)?.program.revision_list().len() as u32;
     tracing::info!(course = %course.id, lines = program.len(), "course created");
     Ok(api::CourseCreated {
