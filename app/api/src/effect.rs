@@ -168,3 +168,40 @@ pub struct Who5Questionnaire {
     /// Shown under the questionnaire.
     pub attribution: String,
 }
+
+/// `GET /api/care-time/import/progress`: the import running now (or the last one).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportProgress {
+    pub running: bool,
+    /// `reading`, `checking`, `saving` or `done`.
+    pub phase: String,
+    pub lines_done: u64,
+    pub lines_total: Option<u64>,
+}
+
+/// One care-time follow-up of a course, for the worklist (`GET /api/care-time/follow-ups`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CareFollowUpDue {
+    pub course_id: String,
+    pub citizen_id: String,
+    pub citizen_name: String,
+    pub local_ref: String,
+    pub offset_days: u32,
+    /// ISO date.
+    pub date: String,
+    /// `upcoming`, `due` (its day has come, no care-time data recorded since) or `recorded`.
+    pub status: String,
+    /// The minutes a week in force on the date, once recorded.
+    pub minutes_per_week: Option<u32>,
+}
+
+/// A citizen's home-care grant (`GET /api/citizens/{citizen}/care-grants`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CareGrantView {
+    /// ISO date.
+    pub effective: String,
+    pub minutes_per_week: u32,
+    pub service_code: Option<String>,
+    pub recorded_by_name: String,
+    pub recorded_at: i64,
+}

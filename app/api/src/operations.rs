@@ -271,6 +271,13 @@ declare_operations! {
     /// A care-time CSV file: idempotent, never half-applied, a report per line.
     import_care_time: Post "/care-time/import" []
         query NoQuery, body crate::ImportCareTime => crate::ImportReport, may(ManageCitizens);
+    /// The import running now, read while its request is pending.
+    import_progress: Get "/care-time/import/progress" []
+        query NoQuery, body () => crate::ImportProgress, may(ManageCitizens);
+    care_follow_ups: Get "/care-time/follow-ups" []
+        query NoQuery, body () => Vec<crate::CareFollowUpDue>, may(FollowCourses);
+    care_grants: Get "/citizens/{citizen}/care-grants" [citizen]
+        query NoQuery, body () => Vec<crate::CareGrantView>, may(FollowCourses);
     effect_summary: Get "/courses/{course}/effect" [course]
         query NoQuery, body () => crate::EffectSummary, may(FollowCourses);
     /// The questionnaire's wording, for the tablet's WHO-5 screens.

@@ -41,7 +41,14 @@ impl Visitor for Routes {
             Method::Post => MethodFilter::POST,
         };
         let routes = std::mem::take(&mut self.0);
-        self.0 = routes.route(O::PATH, on(method, operation::<O>));
+        let route = on(method, operation::<O>);
+        // A care record system's export is a file, not a form: 100,000 lines are ≈ 4 MB.
+        let route = if O::NAME == <api::op::import_care_time::Op as Operation>::NAME {
+            route.layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES))
+        } else {
+            route
+        };
+        self.0 = routes.route(O::PATH, route);
     }
 }
 
@@ -92,6 +99,9 @@ async fn operation<O: Operation>(
 }
 
 // ---- the municipality's library and media ----------------------------------------------------
+
+/// Largest care-time file the import takes (as JSON): room for several 100,000-line files.
+const MAX_IMPORT_BYTES: usize = 64 << 20;
 
 /// Largest photo or video the UI may upload through the local API.
 const MAX_UPLOAD_BYTES: usize = 256 << 20;

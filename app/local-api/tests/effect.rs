@@ -392,3 +392,90 @@ async fn visits_and_the_caseload_prompt_for_the_tests_that_are_due() {
     let en: api::Who5Questionnaire = tablet.ok("GET", "/api/who5?lang=en", None).await;
     assert_eq!(en.answers[0], "At no time");
 }
+
+#[tokio::test]
+async fn care_time_follow_ups_are_due_until_grants_are_recorded_after_their_day() {
+    // The course began 200 days ago and ended ≈ 116 days ago: its 77-day follow-up has come.
+    let d = device(Role::Therapist);
+    let list: Vec<api::CareFollowUpDue> = d.ok("GET", "/api/care-time/follow-ups", None).await;
+    let states: Vec<(u32, &str)> = list
+        .iter()
+        .map(|f| (f.offset_days, f.status.as_str()))
+        .collect();
+    assert_eq!(states, [(77, "due"), (365, "upcoming")]);
+    assert_eq!(list[0].local_ref, "TK-1");
+    assert_eq!(list[0].minutes_per_week, None);
+
+    // Today's grants from the care record system settle it, with the minutes on its day.
+    for (effective, minutes) in [(day(400), 420), (day(100), 210)] {
+        let _: api::Saved = d
+            .ok(
+                "POST",
+                &format!("/api/citizens/{}/care-grants", d.citizen),
+                Some(&format!(
+                    r#"{{"effective":"{effective}","minutes_per_week":{minutes},"service_code":null}}"#
+                )),
+            )
+            .await;
+    }
+    let list: Vec<api::CareFollowUpDue> = d.ok("GET", "/api/care-time/follow-ups", None).await;
+    let recorded = list.iter().find(|f| f.offset_days == 77).unwrap();
+    assert_eq!(recorded.status, "recorded");
+    // 77 days after the end (≈ 39 days ago) the 100-day-old grant was in force.
+    assert_eq!(recorded.minutes_per_week, Some(210));
+    let grants: Vec<api::CareGrantView> = d
+        .ok(
+            "GET",
+            &format!("/api/citizens/{}/care-grants", d.citizen),
+            None,
+        )
+        .await;
+    assert_eq!(
+        grants
+            .iter()
+            .map(|g| g.minutes_per_week)
+            .collect::<Vec<_>>(),
+        [210, 420],
+        "newest first"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_larger_than_a_form_imports_and_its_progress_can_be_read_meanwhile() {
+    let d = std::sync::Arc::new(device(Role::Therapist));
+    // ≈ 2.5 MB: more than axum's default 2 MB body, for citizens this team does not know.
+    let mut file = String::from("borger;dato;minutter;ydelse\n");
+    for i in 0..80_000 {
+        file.push_str(&format!("UKENDT-{i:06};2026-01-05;{};1.1\n", 60 + i % 300));
+    }
+    let body = serde_json::json!({ "file": file, "choice": "good_lines" }).to_string();
+    assert!(body.len() > 2 << 20, "{} bytes", body.len());
+    let importer = {
+        let d = d.clone();
+        tokio::spawn(async move {
+            let (status, bytes) = d.call("POST", "/api/care-time/import", Some(&body)).await;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "{}",
+                String::from_utf8_lossy(&bytes)
+            );
+            serde_json::from_slice::<api::ImportReport>(&bytes).unwrap()
+        })
+    };
+    let mut seen_running = false;
+    while !importer.is_finished() {
+        let p: api::ImportProgress = d.ok("GET", "/api/care-time/import/progress", None).await;
+        seen_running |= p.running && p.lines_total == Some(80_002);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let report = importer.await.unwrap();
+    assert_eq!((report.imported, report.bad.len()), (0, 80_000));
+    assert_eq!(report.bad[0].problem, "unknown_citizen");
+    assert!(
+        seen_running,
+        "the progress was never seen while the import ran"
+    );
+    let p: api::ImportProgress = d.ok("GET", "/api/care-time/import/progress", None).await;
+    assert_eq!((p.running, p.phase.as_str()), (false, "done"));
+}

@@ -19,6 +19,9 @@ pub struct Core {
     /// The search index of the library it was built from (shipped + the municipality's);
     /// built again when a sync or an edit changed the municipality's part.
     search: std::sync::Mutex<Option<(Arc<Library>, Arc<SearchIndex>)>>,
+    /// The care-time import running now (or the last one), apart from the store's lock so
+    /// the UI can read it while the import holds the store.
+    pub(crate) import: std::sync::Mutex<homerehab_app_api::ImportProgress>,
 }
 
 impl Core {
@@ -29,6 +32,7 @@ impl Core {
             server_url,
             syncing: AtomicUsize::new(0),
             search: std::sync::Mutex::new(None),
+            import: std::sync::Mutex::new(Default::default()),
         }
     }
 

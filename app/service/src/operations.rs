@@ -232,6 +232,24 @@ impl Operations for Core {
         ops::import_care_time(self, r.body)
     }
 
+    async fn import_progress(
+        &self,
+        _: op::import_progress::Request,
+    ) -> Result<api::ImportProgress> {
+        Ok(ops::import_progress(self))
+    }
+
+    async fn care_follow_ups(
+        &self,
+        _: op::care_follow_ups::Request,
+    ) -> Result<Vec<api::CareFollowUpDue>> {
+        ops::care_follow_ups(self)
+    }
+
+    async fn care_grants(&self, r: op::care_grants::Request) -> Result<Vec<api::CareGrantView>> {
+        ops::care_grants(self, &r.citizen)
+    }
+
     async fn effect_summary(&self, r: op::effect_summary::Request) -> Result<api::EffectSummary> {
         ops::effect_summary(self, &r.course)
     }

@@ -136,6 +136,50 @@ pub fn follow_ups_due(
         .collect()
 }
 
+/// Where a care-time follow-up stands, for the worklist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum FollowUpState {
+    /// Its date has not come.
+    Upcoming { days_until: i64 },
+    /// Its date has come and no care-time data was recorded since: fetch the care record
+    /// system's grants (import or enter them).
+    Due { days_overdue: i64 },
+    /// Care-time data was recorded on or after its date, so the minutes in force then are
+    /// known as the care record system held them.
+    Recorded,
+}
+
+/// Each follow-up of a course that ended (or ends) on `course_end`, with where it stands on
+/// `today`. `last_recorded` is the day the citizen's care-time data was last recorded (entered
+/// or imported): data recorded before a follow-up's date cannot say what was granted on it.
+pub fn follow_up_states(
+    course_end: Date,
+    offsets: &FollowUpOffsets,
+    last_recorded: Option<Date>,
+    today: Date,
+) -> Vec<(u32, Date, FollowUpState)> {
+    offsets
+        .0
+        .iter()
+        .map(|&offset| {
+            let date = course_end.saturating_add(Duration::days(i64::from(offset)));
+            let state = if today < date {
+                FollowUpState::Upcoming {
+                    days_until: (date - today).whole_days(),
+                }
+            } else if last_recorded.is_some_and(|r| r >= date) {
+                FollowUpState::Recorded
+            } else {
+                FollowUpState::Due {
+                    days_overdue: (today - date).whole_days(),
+                }
+            };
+            (offset, date, state)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +280,35 @@ mod tests {
         );
         let json = serde_json::to_string(&grant(end, 60, Some("1.1"))).unwrap();
         assert!(json.contains("\"effective\":\"2026-03-29\""), "{json}");
+    }
+
+    #[test]
+    fn a_follow_up_is_due_from_its_day_until_data_recorded_since_then() {
+        let end = date!(2026 - 03 - 01);
+        let offsets = FollowUpOffsets::default();
+        let (at77, at365) = (date!(2026 - 05 - 17), date!(2027 - 03 - 01));
+        let states = |recorded: Option<Date>, today: Date| {
+            follow_up_states(end, &offsets, recorded, today)
+                .into_iter()
+                .map(|(o, d, s)| (o, d, s))
+                .collect::<Vec<_>>()
+        };
+        // The day before the 77-day follow-up: both upcoming.
+        assert_eq!(
+            states(None, at77 - Duration::days(1)),
+            [
+                (77, at77, FollowUpState::Upcoming { days_until: 1 }),
+                (365, at365, FollowUpState::Upcoming { days_until: 289 })
+            ]
+        );
+        // On its day it is due, even with data recorded the day before.
+        assert_eq!(
+            states(Some(at77 - Duration::days(1)), at77)[0].2,
+            FollowUpState::Due { days_overdue: 0 }
+        );
+        // Data recorded on its day settles it; the year's is still to come.
+        let s = states(Some(at77), at77 + Duration::days(3));
+        assert_eq!(s[0].2, FollowUpState::Recorded);
+        assert_eq!(s[1].2, FollowUpState::Upcoming { days_until: 285 });
     }
 }

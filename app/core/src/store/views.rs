@@ -109,6 +109,7 @@ pub struct CourseRow {
     pub sessions_per_week: u32,
     pub revision_count: u32,
     pub sessions_logged: u32,
+    pub planned_weeks: u32,
 }
 
 /// A logged session as listed on the device.
@@ -145,7 +146,8 @@ impl Store {
     pub fn courses(&self) -> Result<Vec<CourseRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT c.id, c.citizen_id, z.name, c.legal_basis, c.status, c.start_date, c.sessions_per_week,
-                    c.revision_count, (SELECT COUNT(*) FROM sessions s WHERE s.course_id = c.id)
+                    c.revision_count, (SELECT COUNT(*) FROM sessions s WHERE s.course_id = c.id),
+                    c.planned_weeks
              FROM courses c LEFT JOIN citizens z ON z.id = c.citizen_id ORDER BY z.name, c.start_date",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -159,6 +161,7 @@ impl Store {
                 sessions_per_week: r.get(6)?,
                 revision_count: r.get(7)?,
                 sessions_logged: r.get(8)?,
+                planned_weeks: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

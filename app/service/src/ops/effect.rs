@@ -10,7 +10,9 @@ use homerehab_core::error::CoreError;
 use homerehab_core::store::{now_ms, Store};
 use homerehab_shared::assessment;
 use homerehab_shared::docs::{CourseDoc, SessionLogDoc};
-use homerehab_shared::effect::care_time::{care_time_change, FollowUpOffsets};
+use homerehab_shared::effect::care_time::{
+    care_time_change, follow_up_states, minutes_in_force, FollowUpOffsets, FollowUpState,
+};
 use homerehab_shared::effect::change::{default_changes, default_norms};
 use homerehab_shared::effect::goals::{follow_ups_for, Attainment, GoalFollowUp};
 use homerehab_shared::effect::import::{parse_care_time_csv, plan_import, ImportChoice};
@@ -403,7 +405,41 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
             )))
         }
     };
-    let parsed = parse_care_time_csv(req.file.as_bytes(), |_| {}).map_err(invalid)?;
+    let file = req.file.as_bytes();
+    let total = file.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let progress = |phase: &str, done: u64, running: bool| {
+        let mut p = core
+            .import
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *p = api::ImportProgress {
+            running,
+            phase: phase.into(),
+            lines_done: done,
+            lines_total: Some(total),
+        };
+    };
+    progress("reading", 0, true);
+    // Whatever happens below, the progress ends not running.
+    struct Finished<'a>(&'a Core);
+    impl Drop for Finished<'_> {
+        fn drop(&mut self) {
+            let mut p = (self.0.import.lock()).unwrap_or_else(std::sync::PoisonError::into_inner);
+            p.running = false;
+        }
+    }
+    let _finished = Finished(core);
+    // The parser reports bytes read; the screen shows lines, in proportion.
+    let mut reported = 0u64;
+    let size = file.len().max(1) as u64;
+    let parsed = parse_care_time_csv(file, |byte| {
+        if byte >= reported + (64 << 10) {
+            reported = byte;
+            progress("reading", total * byte / size, true);
+        }
+    })
+    .map_err(invalid)?;
+    progress("checking", total, true);
     let mut store = core.data()?;
     let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
     let roster = store.roster(me.team_id)?;
@@ -431,8 +467,10 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
         })
         .collect();
     if !records.is_empty() {
+        progress("saving", total, true);
         store.put_care_grants(me.team_id, &records)?;
     }
+    progress("done", total, false);
     tracing::info!(
         imported = records.len(),
         bad = plan.bad.len(),
@@ -468,4 +506,102 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
             .collect(),
         bad,
     })
+}
+
+/// `GET /api/care-time/import/progress`.
+pub fn import_progress(core: &Core) -> api::ImportProgress {
+    core.import
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+/// `GET /api/care-time/follow-ups`: every course's care-time follow-ups after its planned
+/// end, due ones first (the rule is `care_time::follow_up_states`).
+pub fn care_follow_ups(core: &Core) -> Result<Vec<api::CareFollowUpDue>> {
+    let mut store = core.data()?;
+    let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
+    let roster = match store.roster(me.team_id) {
+        Ok(r) => r,
+        Err(CoreError::NotFound(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut by_citizen: HashMap<CitizenId, Vec<&CareGrantRecord>> = HashMap::new();
+    for g in roster.care_grants.values() {
+        by_citizen.entry(g.citizen_id).or_default().push(g);
+    }
+    let today = date_of(now_ms());
+    let offsets = FollowUpOffsets::default();
+    let mut out = Vec::new();
+    for c in store.courses()? {
+        if c.status == "planned" {
+            continue;
+        }
+        let Ok(start) = model::parse_date(&c.start_date) else {
+            continue;
+        };
+        let (_, end) = window(start, c.planned_weeks, AssessmentPhase::End);
+        let records = by_citizen.get(&c.citizen_id).cloned().unwrap_or_default();
+        let grants: Vec<_> = records.iter().filter_map(|g| g.grant().ok()).collect();
+        let last_recorded = records.iter().map(|g| date_of(g.recorded_at)).max();
+        let citizen = roster.citizens.get(&c.citizen_id.to_string());
+        for (offset, date, state) in follow_up_states(end, &offsets, last_recorded, today) {
+            let status = match state {
+                FollowUpState::Upcoming { .. } => "upcoming",
+                FollowUpState::Due { .. } => "due",
+                FollowUpState::Recorded => "recorded",
+            };
+            out.push(api::CareFollowUpDue {
+                course_id: c.id.to_string(),
+                citizen_id: c.citizen_id.to_string(),
+                citizen_name: citizen.map(|z| z.name.clone()).unwrap_or_default(),
+                local_ref: citizen.map(|z| z.local_ref.clone()).unwrap_or_default(),
+                offset_days: offset,
+                date: homerehab_shared::effect::iso(date),
+                status: status.into(),
+                minutes_per_week: (state == FollowUpState::Recorded)
+                    .then(|| minutes_in_force(&grants, date))
+                    .flatten(),
+            });
+        }
+    }
+    let rank = |s: &str| match s {
+        "due" => 0,
+        "upcoming" => 1,
+        _ => 2,
+    };
+    out.sort_by(|a, b| {
+        rank(&a.status)
+            .cmp(&rank(&b.status))
+            .then_with(|| a.date.cmp(&b.date))
+            .then_with(|| a.citizen_name.cmp(&b.citizen_name))
+    });
+    Ok(out)
+}
+
+/// `GET /api/citizens/{citizen}/care-grants`: the citizen's grants, newest first.
+pub fn care_grants(core: &Core, citizen: &str) -> Result<Vec<api::CareGrantView>> {
+    let citizen: CitizenId = parse("citizen", citizen)?;
+    let mut store = core.data()?;
+    let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
+    let roster = match store.roster(me.team_id) {
+        Ok(r) => r,
+        Err(CoreError::NotFound(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let names = store.staff_names()?;
+    let mut grants: Vec<api::CareGrantView> = roster
+        .care_grants
+        .values()
+        .filter(|g| g.citizen_id == citizen)
+        .map(|g| api::CareGrantView {
+            effective: g.effective.clone(),
+            minutes_per_week: g.minutes_per_week,
+            service_code: g.service_code.clone(),
+            recorded_by_name: names.get(&g.recorded_by).cloned().unwrap_or_default(),
+            recorded_at: g.recorded_at,
+        })
+        .collect();
+    grants.sort_by(|a, b| b.effective.cmp(&a.effective));
+    Ok(grants)
 }
