@@ -287,12 +287,8 @@ mod tests {
         let end = date!(2026 - 03 - 01);
         let offsets = FollowUpOffsets::default();
         let (at77, at365) = (date!(2026 - 05 - 17), date!(2027 - 03 - 01));
-        let states = |recorded: Option<Date>, today: Date| {
-            follow_up_states(end, &offsets, recorded, today)
-                .into_iter()
-                .map(|(o, d, s)| (o, d, s))
-                .collect::<Vec<_>>()
-        };
+        let states =
+            |recorded: Option<Date>, today: Date| follow_up_states(end, &offsets, recorded, today);
         // The day before the 77-day follow-up: both upcoming.
         assert_eq!(
             states(None, at77 - Duration::days(1)),
