@@ -8,7 +8,7 @@ use crate::intake_api::{
 };
 use crate::pages::new_course::today_iso;
 use crate::{api, use_nav, CourseTab, Page};
-use homerehab_app_api::{ApiError, CitizenView};
+use homerehab_app_api::{ApiError, CitizenView, NewCitizen, StaffMember};
 use leptos::prelude::*;
 
 /// `yyyy-mm-dd` → `dd.mm.yyyy`.
@@ -121,7 +121,16 @@ fn ReferCitizen(done: Callback<()>) -> impl IntoView {
     let i18n = use_i18n();
     let nav = use_nav();
     let citizens = RwSignal::new(Vec::<CitizenView>::new());
+    let staff = RwSignal::new(Vec::<StaffMember>::new());
     let citizen = RwSignal::new(None::<String>);
+    // A citizen not on the roster yet is added here, with what the norms need.
+    let new_citizen = RwSignal::new(false);
+    let name = RwSignal::new(String::new());
+    let local_ref = RwSignal::new(String::new());
+    let address = RwSignal::new(String::new());
+    let birth_year = RwSignal::new(String::new());
+    let sex = RwSignal::new(String::new());
+    let assigned = RwSignal::new(Vec::<String>::new());
     let referred_on = RwSignal::new(today_iso());
     let note = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -131,12 +140,17 @@ fn ReferCitizen(done: Callback<()>) -> impl IntoView {
             Ok(c) => citizens.set(c),
             Err(e) => error.set(Some(e.message)),
         }
+        if let Ok(s) = api::staff().await {
+            staff.set(s);
+        }
     });
     let save = move |_| {
-        let Some(id) = citizen.get_untracked() else {
+        let adding = new_citizen.get_untracked();
+        let chosen = citizen.get_untracked();
+        if !adding && chosen.is_none() {
             error.set(Some(i18n.intake().choose_citizen.to_string()));
             return;
-        };
+        }
         busy.set(true);
         error.set(None);
         let n = note.get_untracked().trim().to_string();
@@ -145,7 +159,33 @@ fn ReferCitizen(done: Callback<()>) -> impl IntoView {
             note: (!n.is_empty()).then_some(n),
         };
         leptos::task::spawn_local(async move {
-            match intake_api::refer_citizen(&id, referral).await {
+            let id = match chosen.filter(|_| !adding) {
+                Some(id) => Ok(id),
+                None => intake_api::create_citizen(
+                    NewCitizen {
+                        name: name.get_untracked().trim().to_string(),
+                        local_ref: local_ref.get_untracked().trim().to_string(),
+                        address: Some(address.get_untracked().trim().to_string())
+                            .filter(|a| !a.is_empty()),
+                        assigned: assigned.get_untracked(),
+                    },
+                    birth_year.get_untracked().trim().parse::<u16>().ok(),
+                    Some(sex.get_untracked()).filter(|s| !s.is_empty()),
+                )
+                .await
+                .map(|c| {
+                    // On the roster now, whatever happens to the referral below.
+                    new_citizen.set(false);
+                    citizen.set(Some(c.citizen_id.clone()));
+                    citizens.update(|l| l.push(c.clone()));
+                    c.citizen_id
+                }),
+            };
+            let result = match id {
+                Ok(id) => intake_api::refer_citizen(&id, referral).await,
+                Err(e) => Err(e),
+            };
+            match result {
                 Ok(_) => {
                     nav.refresh_status();
                     done.run(());
@@ -165,13 +205,56 @@ fn ReferCitizen(done: Callback<()>) -> impl IntoView {
                     let id2 = c.citizen_id.clone();
                     view! {
                         <button class="btn choice" data-testid="refer-citizen-choice"
-                            class:selected=move || citizen.get().as_deref() == Some(id.as_str())
-                            on:click=move |_| citizen.set(Some(id2.clone()))>
+                            class:selected=move || !new_citizen.get() && citizen.get().as_deref() == Some(id.as_str())
+                            on:click=move |_| { new_citizen.set(false); citizen.set(Some(id2.clone())); }>
                             {c.name.clone()} <span class="muted">" · " {c.local_ref.clone()}</span>
                         </button>
                     }
                 }).collect_view()}
+                <button class="btn choice" data-testid="refer-new-citizen" class:selected=move || new_citizen.get()
+                    on:click=move |_| new_citizen.set(true)>
+                    "+ " {move || i18n.t().th.new_citizen}
+                </button>
             </div>
+            <Show when=move || new_citizen.get()>
+                <div class="form-grid">
+                    <label class="field"><span>{move || i18n.t().th.citizen_name}</span>
+                        <input data-testid="citizen-name" prop:value=move || name.get()
+                            on:input=move |ev| name.set(event_target_value(&ev)) /></label>
+                    <label class="field"><span>{move || i18n.t().th.local_ref}</span>
+                        <input data-testid="citizen-ref" prop:value=move || local_ref.get()
+                            on:input=move |ev| local_ref.set(event_target_value(&ev)) /></label>
+                    <label class="field wide"><span>{move || i18n.t().th.address}</span>
+                        <input data-testid="citizen-address" prop:value=move || address.get()
+                            on:input=move |ev| address.set(event_target_value(&ev)) /></label>
+                    <label class="field"><span>{move || i18n.intake().birth_year}</span>
+                        <input type="number" inputmode="numeric" min="1900" max="2100" data-testid="citizen-birth-year"
+                            prop:value=move || birth_year.get()
+                            on:input=move |ev| birth_year.set(event_target_value(&ev)) /></label>
+                    <label class="field"><span>{move || i18n.intake().sex}</span>
+                        <select data-testid="citizen-sex" on:change=move |ev| sex.set(event_target_value(&ev))>
+                            <option value="">{move || i18n.intake().sex_unknown}</option>
+                            <option value="female">{move || i18n.intake().female}</option>
+                            <option value="male">{move || i18n.intake().male}</option>
+                        </select></label>
+                </div>
+                <p class="label">{move || i18n.t().th.assistants_visiting}</p>
+                <div class="choices wrap">
+                    {move || staff.get().into_iter().filter(|s| s.runs_sessions).map(|s| {
+                        let id = s.user_id.clone();
+                        let id2 = s.user_id.clone();
+                        view! {
+                            <button class="btn choice" data-testid="assign-assistant"
+                                class:selected=move || assigned.get().contains(&id)
+                                on:click=move |_| assigned.update(|a| {
+                                    if let Some(i) = a.iter().position(|x| *x == id2) { a.remove(i); } else { a.push(id2.clone()); }
+                                })>
+                                {s.display_name.clone()}
+                            </button>
+                        }
+                    }).collect_view()}
+                </div>
+            </Show>
             <div class="form-grid">
                 <label class="field"><span>{move || i18n.intake().referred_on}</span>
                     <input type="date" data-testid="referred-on" prop:value=move || referred_on.get()
