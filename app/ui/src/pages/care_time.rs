@@ -28,7 +28,7 @@ pub fn CareTime() -> impl IntoView {
     let choice = RwSignal::new("good_lines");
     let busy = RwSignal::new(false);
     let progress = RwSignal::new(None::<ImportProgress>);
-    let report = RwSignal::new(None::<ImportReport>);
+    let report = RwSignal::new(None::<(ImportReport, &'static str)>);
     let error = RwSignal::new(None::<String>);
 
     let import = move |_| {
@@ -56,15 +56,16 @@ pub fn CareTime() -> impl IntoView {
             // Poll the progress while the import request is pending (a 100,000-line file
             // takes seconds); the poll stops when `busy` drops.
             leptos::task::spawn_local(poll_progress(busy, progress));
+            let chosen = choice.get_untracked();
             let result = api::import_care_time(ImportCareTime {
                 file: text,
-                choice: choice.get_untracked().to_string(),
+                choice: chosen.to_string(),
             })
             .await;
             busy.set(false);
             match result {
                 Ok(r) => {
-                    report.set(Some(r));
+                    report.set(Some((r, chosen)));
                     nav.refresh_status();
                 }
                 Err(e) => error.set(Some(e.message)),
@@ -107,7 +108,7 @@ pub fn CareTime() -> impl IntoView {
                 </Show>
                 <p class="error" role="alert">{move || error.get()}</p>
             </div>
-            {move || report.get().map(|r| view! { <ImportReportView report=r /> })}
+            {move || report.get().map(|(r, c)| view! { <ImportReportView report=r choice=c /> })}
             <AddCareGrant />
         </section>
     }
@@ -168,7 +169,7 @@ fn ImportProgressBar(progress: RwSignal<Option<ImportProgress>>) -> impl IntoVie
 }
 
 #[component]
-fn ImportReportView(report: ImportReport) -> impl IntoView {
+fn ImportReportView(report: ImportReport, choice: &'static str) -> impl IntoView {
     let i18n = use_i18n();
     let ImportReport {
         applied,
@@ -178,8 +179,9 @@ fn ImportReportView(report: ImportReport) -> impl IntoView {
         bad,
     } = report;
     let present = already_present.len();
-    let nothing_new = imported == 0 && present > 0 && bad.is_empty();
-    let rolled_back = !applied && !bad.is_empty() && imported == 0;
+    // The same file again: what was good is stored already; only the bad lines remain.
+    let nothing_new = imported == 0 && present > 0;
+    let rolled_back = choice == "all_or_nothing" && !applied && !bad.is_empty();
     view! {
         <div class="card import-report" data-testid="import-report">
             <h2>{move || i18n.intake().report_title}</h2>
