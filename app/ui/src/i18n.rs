@@ -993,22 +993,40 @@ fn en_lines_progress(done: u64, total: Option<u64>) -> String {
     }
 }
 fn da_imported(n: u32) -> String {
-    format!("{n} nye bevillinger importeret")
+    match n {
+        1 => "1 ny bevilling importeret".to_string(),
+        n => format!("{n} nye bevillinger importeret"),
+    }
 }
 fn en_imported(n: u32) -> String {
-    format!("{n} new grants imported")
+    match n {
+        1 => "1 new grant imported".to_string(),
+        n => format!("{n} new grants imported"),
+    }
 }
 fn da_present(n: usize) -> String {
-    format!("{n} linjer var allerede importeret og ændrer intet")
+    match n {
+        1 => "1 linje var allerede importeret og ændrer intet".to_string(),
+        n => format!("{n} linjer var allerede importeret og ændrer intet"),
+    }
 }
 fn en_present(n: usize) -> String {
-    format!("{n} lines were imported already and change nothing")
+    match n {
+        1 => "1 line was imported already and changes nothing".to_string(),
+        n => format!("{n} lines were imported already and change nothing"),
+    }
 }
 fn da_duplicates(n: usize) -> String {
-    format!("{n} linjer stod der to gange (importeret én gang)")
+    match n {
+        1 => "1 linje stod der to gange (importeret én gang)".to_string(),
+        n => format!("{n} linjer stod der to gange (importeret én gang)"),
+    }
 }
 fn en_duplicates(n: usize) -> String {
-    format!("{n} lines appeared twice (imported once)")
+    match n {
+        1 => "1 line appeared twice (imported once)".to_string(),
+        n => format!("{n} lines appeared twice (imported once)"),
+    }
 }
 fn da_duplicate_of(line: u64, same: u64) -> String {
     format!("Linje {line} er magen til linje {same}")

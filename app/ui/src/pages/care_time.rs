@@ -114,16 +114,17 @@ pub fn CareTime() -> impl IntoView {
     }
 }
 
-/// Asks for the import's progress every 300 ms while `busy`.
+/// Asks for the import's progress every 300 ms while `busy` (and the page is still there:
+/// `try_`, since the user may leave the page while an answer is on its way).
 async fn poll_progress(busy: RwSignal<bool>, progress: RwSignal<Option<ImportProgress>>) {
     loop {
         gloo_timers_sleep(300).await;
-        if !busy.get_untracked() {
+        if busy.try_get_untracked() != Some(true) {
             return;
         }
         if let Ok(p) = intake_api::import_progress().await {
-            if busy.get_untracked() {
-                progress.set(Some(p));
+            if busy.try_get_untracked() == Some(true) {
+                progress.try_set(Some(p));
             }
         }
     }
