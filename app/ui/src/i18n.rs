@@ -956,6 +956,8 @@ pub struct IntakeTexts {
     pub offset: fn(u32) -> String,
     /// upcoming, due, recorded
     pub follow_up_statuses: [&'static str; 3],
+    /// citizen, follow-up, date, status, home-care time
+    pub follow_up_columns: [&'static str; 5],
     pub minutes_week: fn(u32) -> String,
     pub funnel_title: &'static str,
     /// referred, awaiting, included, not included, courses created, completed, ended early
@@ -1176,6 +1178,7 @@ pub const DA_INTAKE: IntakeTexts = IntakeTexts {
     follow_ups_empty: "Ingen opfølgninger endnu.",
     offset: da_offset,
     follow_up_statuses: ["Kommende", "Skal følges op", "Registreret"],
+    follow_up_columns: ["Borger", "Opfølgning", "Dato", "Status", "Hjemmeplejetid"],
     minutes_week: da_minutes_week,
     funnel_title: "Fra henvisning til forløb",
     funnel_labels: [
@@ -1261,6 +1264,7 @@ pub const EN_INTAKE: IntakeTexts = IntakeTexts {
     follow_ups_empty: "No follow-ups yet.",
     offset: en_offset,
     follow_up_statuses: ["Upcoming", "Due", "Recorded"],
+    follow_up_columns: ["Citizen", "Follow-up", "Date", "Status", "Home-care time"],
     minutes_week: en_minutes_week,
     funnel_title: "From referral to course",
     funnel_labels: [

@@ -74,6 +74,7 @@ pub fn FollowUps() -> impl IntoView {
                 Some(Ok(list)) if list.is_empty() => view! { <p class="empty">{i18n.intake().follow_ups_empty}</p> }.into_any(),
                 Some(Ok(list)) => view! {
                     <table class="worklist" data-testid="follow-ups">
+                        <thead><tr>{move || i18n.intake().follow_up_columns.map(|c| view! { <th scope="col">{c}</th> })}</tr></thead>
                         <tbody>{list.into_iter().map(row).collect_view()}</tbody>
                     </table>
                 }.into_any(),
