@@ -228,8 +228,8 @@ test('referral, screening, course, WHO-5 offline, tests, care-time import, effec
   const bad = report.getByTestId('bad-line');
   assert.equal(await bad.count(), 1);
   assert.match(await bad.textContent(), /Linje 4.*31-02-2026/);
-  await report.scrollIntoViewIfNeeded();
-  await shot(therapist, 'care-time-import');
+  await therapist.evaluate(() => window.scrollTo(0, 0));
+  await shot(therapist, 'care-time-import', true);
   // The same file again: nothing new.
   await therapist.getByTestId('care-import').click();
   await report.getByTestId('report-nothing-new').waitFor();
