@@ -881,3 +881,419 @@ impl I18n {
 pub fn use_i18n() -> I18n {
     expect_context::<I18n>()
 }
+
+// #11 intake ---------------------------------------------------------------------------------
+// Referral, screening, care-time import and the follow-up worklist. Kept in one block (and
+// reached through `I18n::intake`, not a field of `Texts`) so parallel edits of this file merge.
+
+/// Strings of the referral, screening, care-time and follow-up screens.
+pub struct IntakeTexts {
+    pub referrals_tab: &'static str,
+    pub referrals_title: &'static str,
+    pub referrals_empty: &'static str,
+    pub refer: &'static str,
+    pub refer_title: &'static str,
+    pub referred_on: &'static str,
+    pub referral_note: &'static str,
+    pub referred_by: &'static str,
+    pub save_referral: &'static str,
+    pub choose_citizen: &'static str,
+    /// awaiting screening, included, not included, course created
+    pub statuses: [&'static str; 4],
+    pub screen: &'static str,
+    pub open_course: &'static str,
+    pub create_course_for: &'static str,
+    pub screening_title: fn(&str) -> String,
+    pub screening_hint: &'static str,
+    pub yes: &'static str,
+    pub no: &'static str,
+    pub include: &'static str,
+    pub not_include: &'static str,
+    pub reason: &'static str,
+    pub choose_reason: &'static str,
+    pub reason_required: &'static str,
+    pub answer_all: &'static str,
+    pub screened_by: fn(&str, &str) -> String,
+    pub from_referral: fn(&str) -> String,
+    pub birth_year: &'static str,
+    pub sex: &'static str,
+    pub sex_unknown: &'static str,
+    pub female: &'static str,
+    pub male: &'static str,
+    pub care_tab: &'static str,
+    pub care_title: &'static str,
+    pub care_file: &'static str,
+    pub care_file_hint: &'static str,
+    pub choice_title: &'static str,
+    pub choice_good: &'static str,
+    pub choice_good_hint: &'static str,
+    pub choice_all: &'static str,
+    pub choice_all_hint: &'static str,
+    pub import: &'static str,
+    pub choose_csv_first: &'static str,
+    /// reading, checking, saving, done
+    pub phases: [&'static str; 4],
+    pub lines_progress: fn(u64, Option<u64>) -> String,
+    pub report_title: &'static str,
+    pub imported_n: fn(u32) -> String,
+    pub present_n: fn(usize) -> String,
+    pub nothing_new: &'static str,
+    pub nothing_applied: &'static str,
+    pub duplicates_n: fn(usize) -> String,
+    pub duplicate_of: fn(u64, u64) -> String,
+    pub bad_n: fn(usize) -> String,
+    pub line_n: fn(u64) -> String,
+    pub problem: fn(&str, Option<&str>) -> String,
+    pub add_grant: &'static str,
+    pub grant_effective: &'static str,
+    pub grant_minutes: &'static str,
+    pub grant_service: &'static str,
+    pub grant_saved: &'static str,
+    pub grants_title: &'static str,
+    pub follow_ups_tab: &'static str,
+    pub follow_ups_title: &'static str,
+    pub follow_ups_empty: &'static str,
+    pub offset: fn(u32) -> String,
+    /// upcoming, due, recorded
+    pub follow_up_statuses: [&'static str; 3],
+    /// citizen, follow-up, date, status, home-care time
+    pub follow_up_columns: [&'static str; 5],
+    pub minutes_week: fn(u32) -> String,
+    pub funnel_title: &'static str,
+    /// referred, awaiting, included, not included, courses created, completed, ended early
+    pub funnel_labels: [&'static str; 7],
+}
+
+fn da_screening_title(name: &str) -> String {
+    format!("Screening af {name}")
+}
+fn en_screening_title(name: &str) -> String {
+    format!("Screening of {name}")
+}
+fn da_screened_by(by: &str, on: &str) -> String {
+    format!("Screenet af {by} den {on}")
+}
+fn en_screened_by(by: &str, on: &str) -> String {
+    format!("Screened by {by} on {on}")
+}
+fn da_from_referral(name: &str) -> String {
+    format!("Forløb ud fra henvisningen af {name}")
+}
+fn en_from_referral(name: &str) -> String {
+    format!("Course from the referral of {name}")
+}
+fn da_lines_progress(done: u64, total: Option<u64>) -> String {
+    match total {
+        Some(t) => format!("{done} af {t} linjer"),
+        None => format!("{done} linjer"),
+    }
+}
+fn en_lines_progress(done: u64, total: Option<u64>) -> String {
+    match total {
+        Some(t) => format!("{done} of {t} lines"),
+        None => format!("{done} lines"),
+    }
+}
+fn da_imported(n: u32) -> String {
+    match n {
+        1 => "1 ny bevilling importeret".to_string(),
+        n => format!("{n} nye bevillinger importeret"),
+    }
+}
+fn en_imported(n: u32) -> String {
+    match n {
+        1 => "1 new grant imported".to_string(),
+        n => format!("{n} new grants imported"),
+    }
+}
+fn da_present(n: usize) -> String {
+    match n {
+        1 => "1 linje var allerede importeret og ændrer intet".to_string(),
+        n => format!("{n} linjer var allerede importeret og ændrer intet"),
+    }
+}
+fn en_present(n: usize) -> String {
+    match n {
+        1 => "1 line was imported already and changes nothing".to_string(),
+        n => format!("{n} lines were imported already and change nothing"),
+    }
+}
+fn da_duplicates(n: usize) -> String {
+    match n {
+        1 => "1 linje stod der to gange (importeret én gang)".to_string(),
+        n => format!("{n} linjer stod der to gange (importeret én gang)"),
+    }
+}
+fn en_duplicates(n: usize) -> String {
+    match n {
+        1 => "1 line appeared twice (imported once)".to_string(),
+        n => format!("{n} lines appeared twice (imported once)"),
+    }
+}
+fn da_duplicate_of(line: u64, same: u64) -> String {
+    format!("Linje {line} er magen til linje {same}")
+}
+fn en_duplicate_of(line: u64, same: u64) -> String {
+    format!("Line {line} is the same as line {same}")
+}
+fn da_bad(n: usize) -> String {
+    match n {
+        1 => "1 linje kunne ikke importeres".to_string(),
+        n => format!("{n} linjer kunne ikke importeres"),
+    }
+}
+fn en_bad(n: usize) -> String {
+    match n {
+        1 => "1 line could not be imported".to_string(),
+        n => format!("{n} lines could not be imported"),
+    }
+}
+fn da_line(n: u64) -> String {
+    format!("Linje {n}")
+}
+fn en_line(n: u64) -> String {
+    format!("Line {n}")
+}
+/// A bad line's problem (`BadLineView::problem`, see `shared::effect::import::LineProblem`).
+fn da_problem(problem: &str, detail: Option<&str>) -> String {
+    let d = detail.unwrap_or("");
+    match problem {
+        "malformed" => "Linjen kan ikke læses (forkert antal felter eller tegn)".to_string(),
+        "missing_citizen_ref" => "Borgerreference mangler".to_string(),
+        "bad_date" => format!("Datoen «{d}» er ikke en gyldig dato (DD-MM-ÅÅÅÅ)"),
+        "bad_number" => format!("«{d}» er ikke et helt antal minutter"),
+        "negative_minutes" => format!("Minuttallet «{d}» er negativt"),
+        "too_many_minutes" => format!("«{d}» minutter er mere end en uge har"),
+        "unknown_citizen" => format!("Ingen borger har referencen «{d}»"),
+        "conflicts_with_line" => {
+            format!("Samme borger, dato og ydelse som linje {d}, men andre minutter")
+        }
+        "conflicts_with_stored" => format!(
+            "Samme borger, dato og ydelse er allerede gemt med {d} minutter; ret det i omsorgssystemet"
+        ),
+        other => format!("Fejl: {other} {d}"),
+    }
+}
+fn en_problem(problem: &str, detail: Option<&str>) -> String {
+    let d = detail.unwrap_or("");
+    match problem {
+        "malformed" => "The line cannot be read (wrong number of fields or characters)".to_string(),
+        "missing_citizen_ref" => "The citizen reference is missing".to_string(),
+        "bad_date" => format!("“{d}” is not a valid date (DD-MM-YYYY)"),
+        "bad_number" => format!("“{d}” is not a whole number of minutes"),
+        "negative_minutes" => format!("The minutes “{d}” are negative"),
+        "too_many_minutes" => format!("“{d}” minutes is more than a week has"),
+        "unknown_citizen" => format!("No citizen has the reference “{d}”"),
+        "conflicts_with_line" => {
+            format!("Same citizen, date and service as line {d}, but other minutes")
+        }
+        "conflicts_with_stored" => format!(
+            "Same citizen, date and service already stored with {d} minutes; correct it in the care record system"
+        ),
+        other => format!("Error: {other} {d}"),
+    }
+}
+fn da_offset(days: u32) -> String {
+    match days {
+        365 => "1 år".to_string(),
+        d => format!("{d} dage"),
+    }
+}
+fn en_offset(days: u32) -> String {
+    match days {
+        365 => "1 year".to_string(),
+        d => format!("{d} days"),
+    }
+}
+fn da_minutes_week(m: u32) -> String {
+    format!("{m} min/uge")
+}
+fn en_minutes_week(m: u32) -> String {
+    format!("{m} min/week")
+}
+
+pub const DA_INTAKE: IntakeTexts = IntakeTexts {
+    referrals_tab: "Henvisninger",
+    referrals_title: "Henvisninger",
+    referrals_empty: "Ingen henviste borgere endnu.",
+    refer: "Henvis borger",
+    refer_title: "Ny henvisning",
+    referred_on: "Henvist den",
+    referral_note: "Note (valgfri)",
+    referred_by: "Henvist af",
+    save_referral: "Gem henvisningen",
+    choose_citizen: "Vælg borgeren",
+    statuses: ["Afventer screening", "Inkluderet", "Ikke inkluderet", "Forløb oprettet"],
+    screen: "Screen",
+    open_course: "Åbn forløbet",
+    create_course_for: "Opret forløb",
+    screening_title: da_screening_title,
+    screening_hint: "Svar ja eller nej til hvert kriterium.",
+    yes: "Ja",
+    no: "Nej",
+    include: "Inkluder",
+    not_include: "Ikke inkluderet",
+    reason: "Begrundelse",
+    choose_reason: "Vælg begrundelse…",
+    reason_required: "Vælg en begrundelse, før borgeren kan registreres som ikke inkluderet.",
+    answer_all: "Svar på alle kriterier først.",
+    screened_by: da_screened_by,
+    from_referral: da_from_referral,
+    birth_year: "Fødselsår (valgfrit)",
+    sex: "Køn (valgfrit)",
+    sex_unknown: "Ikke oplyst",
+    female: "Kvinde",
+    male: "Mand",
+    care_tab: "Hjemmeplejetid",
+    care_title: "Hjemmeplejetid",
+    care_file: "CSV-fil fra omsorgssystemet",
+    care_file_hint: "Borgerreference; virkningsdato; minutter pr. uge; ydelseskode (valgfri).",
+    choice_title: "Hvis nogle linjer har fejl:",
+    choice_good: "Importer de gode linjer",
+    choice_good_hint: "De gode linjer gemmes; linjer med fejl vises nedenfor, så de kan rettes og importeres igen.",
+    choice_all: "Alt eller intet",
+    choice_all_hint: "Intet gemmes, hvis blot én linje har fejl.",
+    import: "Importer",
+    choose_csv_first: "Vælg en CSV-fil først.",
+    phases: ["Læser filen", "Kontrollerer linjerne", "Gemmer", "Færdig"],
+    lines_progress: da_lines_progress,
+    report_title: "Resultat af importen",
+    imported_n: da_imported,
+    present_n: da_present,
+    nothing_new: "Intet nyt: filen var allerede importeret, så intet er ændret.",
+    nothing_applied: "Intet er gemt (alt eller intet, og der var fejl).",
+    duplicates_n: da_duplicates,
+    duplicate_of: da_duplicate_of,
+    bad_n: da_bad,
+    line_n: da_line,
+    problem: da_problem,
+    add_grant: "Tilføj bevilling",
+    grant_effective: "Virkningsdato",
+    grant_minutes: "Minutter pr. uge",
+    grant_service: "Ydelseskode (valgfri)",
+    grant_saved: "Bevillingen er gemt.",
+    grants_title: "Bevillinger",
+    follow_ups_tab: "Opfølgning",
+    follow_ups_title: "Opfølgning på hjemmeplejetid",
+    follow_ups_empty: "Ingen opfølgninger endnu.",
+    offset: da_offset,
+    follow_up_statuses: ["Kommende", "Skal følges op", "Registreret"],
+    follow_up_columns: ["Borger", "Opfølgning", "Dato", "Status", "Hjemmeplejetid"],
+    minutes_week: da_minutes_week,
+    funnel_title: "Fra henvisning til forløb",
+    funnel_labels: [
+        "Henvist",
+        "Afventer screening",
+        "Inkluderet",
+        "Ikke inkluderet",
+        "Forløb oprettet",
+        "Gennemført",
+        "Afbrudt",
+    ],
+};
+
+pub const EN_INTAKE: IntakeTexts = IntakeTexts {
+    referrals_tab: "Referrals",
+    referrals_title: "Referrals",
+    referrals_empty: "No referred citizens yet.",
+    refer: "Refer citizen",
+    refer_title: "New referral",
+    referred_on: "Referred on",
+    referral_note: "Note (optional)",
+    referred_by: "Referred by",
+    save_referral: "Save the referral",
+    choose_citizen: "Choose the citizen",
+    statuses: [
+        "Awaiting screening",
+        "Included",
+        "Not included",
+        "Course created",
+    ],
+    screen: "Screen",
+    open_course: "Open the course",
+    create_course_for: "Create course",
+    screening_title: en_screening_title,
+    screening_hint: "Answer yes or no to each criterion.",
+    yes: "Yes",
+    no: "No",
+    include: "Include",
+    not_include: "Not included",
+    reason: "Reason",
+    choose_reason: "Choose a reason…",
+    reason_required: "Choose a reason before recording the citizen as not included.",
+    answer_all: "Answer every criterion first.",
+    screened_by: en_screened_by,
+    from_referral: en_from_referral,
+    birth_year: "Birth year (optional)",
+    sex: "Sex (optional)",
+    sex_unknown: "Not given",
+    female: "Female",
+    male: "Male",
+    care_tab: "Home-care time",
+    care_title: "Home-care time",
+    care_file: "CSV file from the care record system",
+    care_file_hint: "Citizen reference; effective date; minutes per week; service code (optional).",
+    choice_title: "If some lines have errors:",
+    choice_good: "Import the good lines",
+    choice_good_hint:
+        "The good lines are saved; lines with errors are listed below to correct and import again.",
+    choice_all: "All or nothing",
+    choice_all_hint: "Nothing is saved if even one line has an error.",
+    import: "Import",
+    choose_csv_first: "Choose a CSV file first.",
+    phases: ["Reading the file", "Checking the lines", "Saving", "Done"],
+    lines_progress: en_lines_progress,
+    report_title: "Result of the import",
+    imported_n: en_imported,
+    present_n: en_present,
+    nothing_new: "Nothing new: the file was imported already, so nothing changed.",
+    nothing_applied: "Nothing was saved (all or nothing, and there were errors).",
+    duplicates_n: en_duplicates,
+    duplicate_of: en_duplicate_of,
+    bad_n: en_bad,
+    line_n: en_line,
+    problem: en_problem,
+    add_grant: "Add grant",
+    grant_effective: "Effective date",
+    grant_minutes: "Minutes per week",
+    grant_service: "Service code (optional)",
+    grant_saved: "The grant is saved.",
+    grants_title: "Grants",
+    follow_ups_tab: "Follow-up",
+    follow_ups_title: "Home-care time follow-up",
+    follow_ups_empty: "No follow-ups yet.",
+    offset: en_offset,
+    follow_up_statuses: ["Upcoming", "Due", "Recorded"],
+    follow_up_columns: ["Citizen", "Follow-up", "Date", "Status", "Home-care time"],
+    minutes_week: en_minutes_week,
+    funnel_title: "From referral to course",
+    funnel_labels: [
+        "Referred",
+        "Awaiting screening",
+        "Included",
+        "Not included",
+        "Courses created",
+        "Completed",
+        "Ended early",
+    ],
+};
+
+impl I18n {
+    /// The intake screens' texts in the current language (reactive, like [`I18n::t`]).
+    pub fn intake(self) -> &'static IntakeTexts {
+        match self.lang.get() {
+            Lang::Da => &DA_INTAKE,
+            Lang::En => &EN_INTAKE,
+        }
+    }
+}
+/// The intake texts in the same language as `t` (for helpers that receive [`Texts`]).
+pub fn intake_of(t: &'static Texts) -> &'static IntakeTexts {
+    // `DA`/`EN` are consts, so their addresses are not a reliable identity: compare a text.
+    if t.other_language == EN.other_language {
+        &EN_INTAKE
+    } else {
+        &DA_INTAKE
+    }
+}
+// #11 intake end

@@ -13,6 +13,9 @@
 mod api;
 mod components;
 mod i18n;
+// #11 intake
+mod intake_api;
+// #11 intake end
 mod pages;
 
 use homerehab_app_api::{Capability, CourseDetail, LockState, Me, SessionSummary, Status};
@@ -54,6 +57,26 @@ pub enum Page {
     Overview,
     /// The exercise library: browse, the municipality's own exercises and their media.
     Library,
+    // #11 intake
+    /// Referred citizens and where each stands.
+    Referrals,
+    /// Screening one referral against the municipality's checklist.
+    Screening {
+        referral: String,
+    },
+    /// A new course for an included referral: citizen and referral preselected.
+    NewCourseFromReferral {
+        citizen: String,
+        referral: String,
+        name: String,
+    },
+    /// Importing home-care time, and a grant by hand.
+    CareTime,
+    /// Home-care follow-ups after courses, due first.
+    FollowUps,
+    /// The leader's funnel from referral to course.
+    Funnel,
+    // #11 intake end
 }
 
 /// The parts of the course page.
@@ -199,6 +222,16 @@ fn App() -> impl IntoView {
                     Page::Course { course, tab } => view! { <pages::CoursePage course tab /> }.into_any(),
                     Page::Overview => view! { <pages::Overview /> }.into_any(),
                     Page::Library => view! { <pages::Library /> }.into_any(),
+                    // #11 intake
+                    Page::Referrals => view! { <pages::Referrals /> }.into_any(),
+                    Page::Screening { referral } => view! { <pages::Screening referral /> }.into_any(),
+                    Page::NewCourseFromReferral { citizen, referral, name } => view! {
+                        <pages::NewCourse from_referral=(citizen, referral, name) />
+                    }.into_any(),
+                    Page::CareTime => view! { <pages::CareTime /> }.into_any(),
+                    Page::FollowUps => view! { <pages::FollowUps /> }.into_any(),
+                    Page::Funnel => view! { <pages::Funnel /> }.into_any(),
+                    // #11 intake end
                 }}
             </main>
         </div>

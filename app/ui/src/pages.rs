@@ -14,6 +14,14 @@ pub mod session;
 mod sign_in;
 mod summary;
 mod visits;
+// #11 intake
+mod care_time;
+mod follow_ups;
+pub mod referrals;
+pub use care_time::CareTime;
+pub use follow_ups::{FollowUps, Funnel};
+pub use referrals::{Referrals, Screening};
+// #11 intake end
 
 pub use assessments::Assessments;
 pub use caseload::Caseload;

@@ -43,6 +43,14 @@ pub fn NavTabs() -> impl IntoView {
                             |p| matches!(p, Page::NewCourse))}
                         {tab(|t| t.th.library, "tab-library", Page::Library,
                             |p| matches!(p, Page::Library))}
+                        // #11 intake
+                        {tab(|t| crate::i18n::intake_of(t).referrals_tab, "tab-referrals", Page::Referrals,
+                            |p| matches!(p, Page::Referrals | Page::Screening { .. } | Page::NewCourseFromReferral { .. }))}
+                        {tab(|t| crate::i18n::intake_of(t).care_tab, "tab-care-time", Page::CareTime,
+                            |p| matches!(p, Page::CareTime))}
+                        {tab(|t| crate::i18n::intake_of(t).follow_ups_tab, "tab-follow-ups", Page::FollowUps,
+                            |p| matches!(p, Page::FollowUps))}
+                        // #11 intake end
                         {nav.may(Capability::ReadCourses).then(|| tab(|t| t.visits_title, "tab-visits", Page::Visits { notice: None },
                             |p| matches!(p, Page::Visits { .. } | Page::Summary { .. } | Page::NotCarriedOut { .. })))}
                     }.into_any()
@@ -50,6 +58,10 @@ pub fn NavTabs() -> impl IntoView {
                     view! {
                         {tab(|t| t.th.overview_tab, "tab-overview", Page::Overview,
                             |p| matches!(p, Page::Overview | Page::Course { .. }))}
+                        // #11 intake
+                        {tab(|t| crate::i18n::intake_of(t).funnel_title, "tab-funnel", Page::Funnel,
+                            |p| matches!(p, Page::Funnel))}
+                        // #11 intake end
                     }.into_any()
                 }}
             </nav>

@@ -42,7 +42,12 @@ pub fn NumberField(
 }
 
 #[component]
-pub fn NewCourse() -> impl IntoView {
+pub fn NewCourse(
+    /// #11 intake: (citizen id, referral id, citizen name) of an included referral; the course
+    /// is created linked to it.
+    #[prop(optional)]
+    from_referral: Option<(String, String, String)>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let nav = use_nav();
     let citizens = RwSignal::new(Vec::<CitizenView>::new());
@@ -67,6 +72,15 @@ pub fn NewCourse() -> impl IntoView {
     let per_week = RwSignal::new(3u32);
     let minutes = RwSignal::new(15u32);
     let goals = RwSignal::new(String::new());
+    // #11 intake
+    let birth_year = RwSignal::new(String::new());
+    let sex = RwSignal::new(String::new());
+    let referral = from_referral.clone().map(|(_, r, _)| r);
+    if let Some((c, _, _)) = &from_referral {
+        citizen.set(Some(c.clone()));
+    }
+    let referral_name = from_referral.map(|(_, _, n)| n);
+    // #11 intake end
 
     leptos::task::spawn_local(async move {
         let lang = i18n.lang.get_untracked().code();
@@ -99,16 +113,21 @@ pub fn NewCourse() -> impl IntoView {
     let create = move |_| {
         error.set(None);
         busy.set(true);
+        let referral = referral.clone();
         leptos::task::spawn_local(async move {
             let result = async {
                 let citizen_id = if new_citizen.get_untracked() {
-                    let c = api::create_citizen(NewCitizen {
-                        name: name.get_untracked().trim().to_string(),
-                        local_ref: local_ref.get_untracked().trim().to_string(),
-                        address: Some(address.get_untracked().trim().to_string())
-                            .filter(|a| !a.is_empty()),
-                        assigned: assigned.get_untracked(),
-                    })
+                    let c = crate::intake_api::create_citizen(
+                        NewCitizen {
+                            name: name.get_untracked().trim().to_string(),
+                            local_ref: local_ref.get_untracked().trim().to_string(),
+                            address: Some(address.get_untracked().trim().to_string())
+                                .filter(|a| !a.is_empty()),
+                            assigned: assigned.get_untracked(),
+                        },
+                        birth_year.get_untracked().trim().parse::<u16>().ok(),
+                        Some(sex.get_untracked()).filter(|s| !s.is_empty()),
+                    )
                     .await?;
                     // The citizen exists now, whatever happens to the course below.
                     new_citizen.set(false);
@@ -122,22 +141,25 @@ pub fn NewCourse() -> impl IntoView {
                         attempts_left: None,
                     })?
                 };
-                api::create_course(NewCourse {
-                    citizen_id,
-                    template_id: template.get_untracked(),
-                    legal_basis: legal_basis.get_untracked(),
-                    start_date: start_date.get_untracked(),
-                    planned_weeks: weeks.get_untracked(),
-                    sessions_per_week: per_week.get_untracked(),
-                    minutes_per_session: minutes.get_untracked(),
-                    goals: goals
-                        .get_untracked()
-                        .lines()
-                        .map(str::trim)
-                        .filter(|g| !g.is_empty())
-                        .map(str::to_string)
-                        .collect(),
-                })
+                crate::intake_api::create_course(
+                    NewCourse {
+                        citizen_id,
+                        template_id: template.get_untracked(),
+                        legal_basis: legal_basis.get_untracked(),
+                        start_date: start_date.get_untracked(),
+                        planned_weeks: weeks.get_untracked(),
+                        sessions_per_week: per_week.get_untracked(),
+                        minutes_per_session: minutes.get_untracked(),
+                        goals: goals
+                            .get_untracked()
+                            .lines()
+                            .map(str::trim)
+                            .filter(|g| !g.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                    },
+                    referral.clone(),
+                )
                 .await
             };
             match result.await {
@@ -223,6 +245,11 @@ pub fn NewCourse() -> impl IntoView {
     view! {
         <section class="new-course">
             <h1>{move || i18n.t().th.new_course}</h1>
+            // #11 intake
+            {referral_name.map(|n| view! {
+                <p class="notice" data-testid="from-referral">{move || (i18n.intake().from_referral)(&n)}</p>
+            })}
+            // #11 intake end
             <div class="card step">
                 <h2>"1 · " {move || i18n.t().th.who}</h2>
                 <div class="choices wrap">
@@ -243,6 +270,18 @@ pub fn NewCourse() -> impl IntoView {
                         <label class="field wide"><span>{move || i18n.t().th.address}</span>
                             <input data-testid="citizen-address" prop:value=move || address.get()
                                 on:input=move |ev| address.set(event_target_value(&ev)) /></label>
+                        // #11 intake
+                        <label class="field"><span>{move || i18n.intake().birth_year}</span>
+                            <input type="number" inputmode="numeric" min="1900" max="2100" data-testid="citizen-birth-year"
+                                prop:value=move || birth_year.get()
+                                on:input=move |ev| birth_year.set(event_target_value(&ev)) /></label>
+                        <label class="field"><span>{move || i18n.intake().sex}</span>
+                            <select data-testid="citizen-sex" on:change=move |ev| sex.set(event_target_value(&ev))>
+                                <option value="">{move || i18n.intake().sex_unknown}</option>
+                                <option value="female">{move || i18n.intake().female}</option>
+                                <option value="male">{move || i18n.intake().male}</option>
+                            </select></label>
+                        // #11 intake end
                     </div>
                     <p class="label">{move || i18n.t().th.assistants_visiting}</p>
                     <div class="choices wrap">{assistants}</div>

@@ -1,0 +1,273 @@
+// Issue #11 from referral to effect, in a real browser with three devices on one real sync
+// server: the therapist's laptop, an assistant's tablet (whose network the test cuts through a
+// TCP relay) and the leader's laptop.
+//
+// The therapist refers two new citizens (with birth year and sex), screens one NOT included
+// with a reason and the other included, and creates the included one's course from a template,
+// linked to the referral, with a test plan. Start tests; the tablet, offline, answers the WHO-5
+// in a session; end tests; goal attainment. Then the home-care CSV: one bad line, "import the
+// good lines", and the same file again changes nothing. The effect summary judges the tests
+// and the home-care minutes' change, the follow-up worklist lists the course, and the leader's
+// funnel counts 2 referred, 1 included, 1 not included.
+//
+// Screens built on other branches are driven through the device's local API with fetch (as
+// the UI would call it), each marked below: the test plan, goal attainment and the WHO-5
+// (engineer C's `effect-ui-course`) and reading the effect summary.
+//
+// Screenshots: docs/screenshots/{referrals,screening,care-time-import,follow-ups}.png.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as h from './harness.mjs';
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'homerehab-e2e-intake-'));
+const shot = (page, name, fullPage = false) => page.screenshot({ path: path.join(h.shots, `${name}.png`), fullPage });
+let server, therapistApp, tabletApp, leaderApp, browser, tabletNet;
+const ports = {};
+
+before(async () => {
+  mkdirSync(h.shots, { recursive: true });
+  for (const k of ['server', 'relay', 'therapist', 'tablet', 'leader']) ports[k] = await h.freePort();
+  const serverDir = path.join(tmp, 'server');
+  execFileSync(h.bin('sync-server'), ['--data-dir', serverDir, 'seed-demo'], { stdio: 'ignore' });
+  server = await h.startServer(serverDir, ports.server);
+  const direct = `http://127.0.0.1:${ports.server}`;
+  tabletNet = h.relay(ports.relay, ports.server);
+  await tabletNet.restore();
+  therapistApp = await h.startApp(path.join(tmp, 'therapist'), direct, ports.therapist);
+  tabletApp = await h.startApp(path.join(tmp, 'tablet'), `http://127.0.0.1:${ports.relay}`, ports.tablet);
+  leaderApp = await h.startApp(path.join(tmp, 'leader'), direct, ports.leader);
+  browser = await h.launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const p of [therapistApp, tabletApp, leaderApp, server]) await h.stop(p);
+  await tabletNet?.cut();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const INCLUDED = 'Karen Henvist';
+const NOT_INCLUDED = 'Poul Henvist';
+// The course ran in the summer, so its 77-day follow-up has passed (the 1-year one has not).
+const COURSE_START = '2026-06-01';
+
+async function syncNow(page) {
+  await page.getByTestId('sync-now').click();
+  await page.getByTestId('status-text').filter({ hasText: 'Alt er synkroniseret' }).waitFor({ timeout: 20000 });
+}
+
+// One call to a device's local API, as the UI makes it; fails with the API's message.
+async function api(port, method, apiPath, body) {
+  const r = await fetch(`http://127.0.0.1:${port}/api${apiPath}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  assert.ok(r.ok, `${method} ${apiPath}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function refer(page, name, ref, birthYear, sex) {
+  await page.getByTestId('refer-citizen').click();
+  const form = page.getByTestId('refer-form');
+  await form.getByTestId('refer-new-citizen').click();
+  await form.getByTestId('citizen-name').fill(name);
+  await form.getByTestId('citizen-ref').fill(ref);
+  await form.getByTestId('citizen-address').fill('Storegade 1, 7700 Thisted');
+  await form.getByTestId('citizen-birth-year').fill(String(birthYear));
+  await form.getByTestId('citizen-sex').selectOption(sex);
+  await form.getByTestId('assign-assistant').filter({ hasText: 'Lone Mikkelsen' }).click();
+  await form.getByTestId('referral-note').fill('Henvist fra udskrivning, faldet to gange');
+  await form.getByTestId('save-referral').click();
+  await page.getByTestId('referral-row').filter({ hasText: name }).waitFor();
+}
+
+// Answers the checklist: every criterion yes, except the keys in `no`.
+async function answerCriteria(page, no = []) {
+  const criteria = page.getByTestId('criterion');
+  await criteria.first().waitFor();
+  const n = await criteria.count();
+  assert.ok(n >= 2, `the municipality's checklist has criteria (${n})`);
+  for (let i = 0; i < n; i++) {
+    const c = criteria.nth(i);
+    const key = await c.getAttribute('data-key');
+    await c.getByTestId(no.includes(i) ? 'criterion-no' : 'criterion-yes').click();
+    assert.equal(await c.getByTestId(no.includes(i) ? 'criterion-no' : 'criterion-yes').getAttribute('aria-pressed'), 'true', key);
+  }
+  return n;
+}
+
+async function assessment(page, kind, phase, value, date) {
+  await page.getByTestId('assessment-kind').selectOption(kind);
+  await page.getByTestId('assessment-phase').selectOption(phase);
+  await page.getByTestId('assessment-value').fill(String(value));
+  await page.getByTestId('assessment-date').fill(date);
+  await page.getByTestId('save-assessment').click();
+  await page.getByTestId('assessment-row').filter({ hasText: String(value).replace('.', ',') }).or(
+    page.getByTestId('assessment-row').filter({ hasText: String(value) })).first().waitFor();
+}
+
+test('referral, screening, course, WHO-5 offline, tests, care-time import, effect and funnel', async () => {
+  const therapist = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  therapist.on('pageerror', (e) => console.error('therapist page error:', e.message));
+  await h.signIn(therapist, ports.therapist, 'terapeut1', '1357');
+  await therapist.getByRole('heading', { name: 'Forløb' }).waitFor();
+
+  // Two referrals of citizens not yet on the roster.
+  await therapist.getByTestId('tab-referrals').click();
+  await therapist.getByRole('heading', { name: 'Henvisninger' }).waitFor();
+  await refer(therapist, INCLUDED, 'HEN-1', 1944, 'female');
+  await refer(therapist, NOT_INCLUDED, 'HEN-2', 1950, 'male');
+  const rowOf = (name) => therapist.getByTestId('referral-row').filter({ hasText: name });
+  for (const name of [INCLUDED, NOT_INCLUDED]) {
+    assert.equal((await rowOf(name).getByTestId('referral-status').textContent()).trim(), 'Afventer screening');
+  }
+  await shot(therapist, 'referrals');
+
+  // Not included: one criterion not met, and a reason is required.
+  await rowOf(NOT_INCLUDED).getByTestId('referral-screen').click();
+  await therapist.getByRole('heading', { name: `Screening af ${NOT_INCLUDED}` }).waitFor();
+  await answerCriteria(therapist, [0]);
+  await therapist.getByTestId('screen-not-included').click();
+  await therapist.locator('.outcome .error', { hasText: 'Vælg en begrundelse' }).waitFor();
+  await therapist.getByTestId('screen-reason').selectOption({ index: 1 });
+  const reasonText = (await therapist.getByTestId('screen-reason').locator('option:checked').textContent()).trim();
+  await therapist.getByTestId('screen-not-included').click();
+  await rowOf(NOT_INCLUDED).getByTestId('referral-status').filter({ hasText: 'Ikke inkluderet' }).waitFor();
+  assert.equal((await rowOf(NOT_INCLUDED).getByTestId('referral-reason').textContent()).trim(), reasonText);
+
+  // Included: every criterion met; on to the new course with citizen and referral chosen.
+  await rowOf(INCLUDED).getByTestId('referral-screen').click();
+  await therapist.getByRole('heading', { name: `Screening af ${INCLUDED}` }).waitFor();
+  await answerCriteria(therapist);
+  await shot(therapist, 'screening', true);
+  await therapist.getByTestId('screen-include').click();
+  await therapist.getByTestId('from-referral').filter({ hasText: INCLUDED }).waitFor();
+  assert.equal(await therapist.getByTestId('citizen-choice').filter({ hasText: INCLUDED }).getAttribute('class').then((c) => c.includes('selected')), true,
+    'the referred citizen is preselected');
+  await therapist.getByTestId('template-choice').filter({ hasText: 'Generel styrke, 10 uger' }).click();
+  await therapist.getByTestId('start-date').fill(COURSE_START);
+  await therapist.getByTestId('goals').fill('Kan selv rejse sig fra stol\nGår til postkassen med rollator');
+  await therapist.getByTestId('create-course').click();
+  await therapist.getByTestId('program-editor').waitFor();
+  await therapist.getByTestId('tab-referrals').click();
+  await rowOf(INCLUDED).getByTestId('referral-status').filter({ hasText: 'Forløb oprettet' }).waitFor();
+
+  const course = (await api(ports.therapist, 'GET', '/caseload')).find((r) => r.citizen_name === INCLUDED).course_id;
+  // The test plan (engineer C's course page edits it; here through the local API).
+  const tests = ['chair_stand_30s', 'timed_up_and_go', 'grip_strength', 'who5'];
+  await api(ports.therapist, 'POST', `/courses/${course}/test-plan`, { start: tests, mid: [], end: tests });
+  await syncNow(therapist);
+
+  // Start tests on the course page.
+  await therapist.getByTestId('tab-caseload').click();
+  await therapist.getByTestId('case-row').filter({ hasText: INCLUDED }).click();
+  await therapist.getByTestId('course-tab-assessments').click();
+  await assessment(therapist, 'chair_stand_30s', 'start', 8, '2026-06-02');
+  await assessment(therapist, 'timed_up_and_go', 'start', 14, '2026-06-02');
+  await assessment(therapist, 'grip_strength', 'start', 24, '2026-06-02');
+  await syncNow(therapist);
+
+  // The tablet gets the course, loses its network, and the WHO-5 is answered in a session.
+  const tablet = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  tablet.on('pageerror', (e) => console.error('tablet page error:', e.message));
+  await h.signIn(tablet, ports.tablet, 'assistent1', '2468');
+  await tablet.getByRole('heading', { name: 'Dagens besøg' }).waitFor();
+  await tablet.getByTestId('visit').filter({ hasText: INCLUDED }).waitFor();
+  await tabletNet.cut();
+  await tablet.getByTestId('sync-now').click();
+  await tablet.getByTestId('status-text').filter({ hasText: 'Offline' }).waitFor();
+  // WHO-5 (engineer C's tablet screen is not on this branch): the same calls through the
+  // tablet's local API, offline; each answer is durable when it answers.
+  const { session_id: session } = await api(ports.tablet, 'POST', `/courses/${course}/sessions`);
+  let who5 = await api(ports.tablet, 'POST', `/courses/${course}/sessions/${session}/who5`, { phase: 'start', place: 'home' });
+  for (const [item, answer] of [[1, 3], [2, 2], [3, 3], [4, 2], [5, 3]]) {
+    who5 = await api(ports.tablet, 'POST', `/courses/${course}/sessions/${session}/who5/answers`, { item, answer });
+  }
+  assert.deepEqual(who5.missing, []);
+  assert.equal(who5.percent, 52, 'raw 13 × 4');
+  await api(ports.tablet, 'POST', `/courses/${course}/sessions/${session}/finish`, { general_condition: 4, note: null });
+  await tabletNet.restore();
+  await syncNow(tablet);
+
+  // End tests: one improved, one maintained, one declined; and the goals rated (engineer C's
+  // screen; here through the local API).
+  await syncNow(therapist);
+  await assessment(therapist, 'chair_stand_30s', 'end', 12, '2026-08-07');
+  await assessment(therapist, 'timed_up_and_go', 'end', 13.5, '2026-08-07');
+  await assessment(therapist, 'grip_strength', 'end', 18, '2026-08-07');
+  await api(ports.therapist, 'POST', `/courses/${course}/goals`, { goal: 'Kan selv rejse sig fra stol', attainment: 'achieved', note: null });
+  await api(ports.therapist, 'POST', `/courses/${course}/goals`, { goal: 'Går til postkassen med rollator', attainment: 'partly_achieved', note: null });
+
+  // The home-care CSV: a grant before the course, one after; one bad line; a line for the
+  // citizen who was not included is fine too.
+  const csv = [
+    'Borgerreference;Virkningsdato;Minutter_pr_uge;Ydelseskode',
+    'HEN-1;01-03-2026;420;1.1',
+    'HEN-1;01-09-2026;300;1.1',
+    'HEN-1;31-02-2026;200;1.1',
+    'HEN-2;15-05-2026;120;2.1',
+    '',
+  ].join('\n');
+  const file = { name: 'hjemmepleje.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') };
+  await therapist.getByTestId('tab-care-time').click();
+  await therapist.getByRole('heading', { name: 'Hjemmeplejetid' }).waitFor();
+  await therapist.getByTestId('care-file').setInputFiles(file);
+  await therapist.getByTestId('choice-good_lines').click();
+  assert.equal(await therapist.getByTestId('choice-good_lines').getAttribute('aria-pressed'), 'true');
+  await therapist.getByTestId('care-import').click();
+  const report = therapist.getByTestId('import-report');
+  await report.waitFor();
+  assert.equal((await report.getByTestId('report-imported').textContent()).trim(), '3 nye bevillinger importeret');
+  const bad = report.getByTestId('bad-line');
+  assert.equal(await bad.count(), 1);
+  assert.match(await bad.textContent(), /Linje 4.*31-02-2026/);
+  await therapist.evaluate(() => window.scrollTo(0, 0));
+  await shot(therapist, 'care-time-import', true);
+  // The same file again: nothing new.
+  await therapist.getByTestId('care-import').click();
+  await report.getByTestId('report-nothing-new').waitFor();
+  assert.equal((await report.getByTestId('report-imported').textContent()).trim(), '0 nye bevillinger importeret');
+  assert.match(await report.getByTestId('report-present').textContent(), /^3 linjer var allerede importeret/);
+  await syncNow(therapist);
+
+  // The effect summary (engineer C's page): judged tests, the WHO-5, the minutes' change.
+  const effect = await api(ports.therapist, 'GET', `/courses/${course}/effect`);
+  const judged = Object.fromEntries(effect.tests.map((t) => [t.test, t.judgement]));
+  assert.equal(judged.chair_stand_30s, 'improved');
+  assert.equal(judged.timed_up_and_go, 'maintained');
+  assert.equal(judged.grip_strength, 'declined');
+  assert.equal(effect.tests.find((t) => t.test === 'who5').start, 52);
+  assert.equal(effect.care_baseline_minutes_per_week, 420);
+  const after77 = effect.care_follow_ups.find((f) => f.offset_days === 77);
+  assert.equal(after77.minutes_per_week, 300);
+  assert.equal(after77.change_minutes, -120);
+
+  // The follow-up worklist: the course's 77-day and 1-year follow-ups.
+  await therapist.getByTestId('tab-follow-ups').click();
+  const followUps = therapist.getByTestId('follow-up-row').filter({ hasText: INCLUDED });
+  await followUps.first().waitFor();
+  const offsets = await followUps.getByTestId('follow-up-offset').allTextContents();
+  assert.deepEqual(offsets.map((o) => o.trim()).sort(), ['1 år', '77 dage']);
+  await shot(therapist, 'follow-ups');
+
+  // The leader's funnel, on the leader's own laptop after a sync.
+  const leader = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  leader.on('pageerror', (e) => console.error('leader page error:', e.message));
+  await h.signIn(leader, ports.leader, 'leder1', '8642');
+  await leader.getByTestId('overview').waitFor();
+  await syncNow(leader);
+  await leader.getByTestId('tab-funnel').click();
+  const count = async (key) => Number((await leader.getByTestId(`funnel-${key}`).locator('.funnel-count').textContent()).trim());
+  await leader.getByTestId('funnel').waitFor();
+  assert.equal(await count('referred'), 2);
+  assert.equal(await count('included'), 1);
+  assert.equal(await count('not-included'), 1);
+  assert.equal(await count('courses'), 1);
+});

@@ -1,0 +1,326 @@
+//! Home-care time ("Hjemmeplejetid"): import the care record system's CSV export
+//! (docs/care-time-import.md) and add a single grant by hand. What to do with bad lines is
+//! chosen BEFORE the import, since the import applies that choice at once; the report then says
+//! line by line what happened, in words.
+
+use crate::i18n::use_i18n;
+use crate::intake_api::{self, CareGrantView, ImportProgress};
+use crate::pages::new_course::today_iso;
+use crate::{api, use_nav};
+use homerehab_app_api::*;
+use leptos::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+/// The text of the chosen file (UTF-8; the import itself reports bad bytes per line).
+async fn file_text(file: web_sys::File) -> Result<String, String> {
+    let text = JsFuture::from(file.text())
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    text.as_string()
+        .ok_or_else(|| "the file is not text".to_string())
+}
+
+#[component]
+pub fn CareTime() -> impl IntoView {
+    let i18n = use_i18n();
+    let nav = use_nav();
+    let input = NodeRef::<leptos::html::Input>::new();
+    let choice = RwSignal::new("good_lines");
+    let busy = RwSignal::new(false);
+    let progress = RwSignal::new(None::<ImportProgress>);
+    let report = RwSignal::new(None::<(ImportReport, &'static str)>);
+    let error = RwSignal::new(None::<String>);
+
+    let import = move |_| {
+        let Some(file) = input
+            .get_untracked()
+            .and_then(|i| i.files())
+            .and_then(|f| f.get(0))
+        else {
+            error.set(Some(i18n.intake().choose_csv_first.to_string()));
+            return;
+        };
+        error.set(None);
+        report.set(None);
+        progress.set(None);
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let text = match file_text(file).await {
+                Ok(t) => t,
+                Err(e) => {
+                    error.set(Some(e));
+                    busy.set(false);
+                    return;
+                }
+            };
+            // Poll the progress while the import request is pending (a 100,000-line file
+            // takes seconds); the poll stops when `busy` drops.
+            leptos::task::spawn_local(poll_progress(busy, progress));
+            let chosen = choice.get_untracked();
+            let result = api::import_care_time(ImportCareTime {
+                file: text,
+                choice: chosen.to_string(),
+            })
+            .await;
+            busy.set(false);
+            match result {
+                Ok(r) => {
+                    report.set(Some((r, chosen)));
+                    nav.refresh_status();
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+
+    let choice_button =
+        move |key: &'static str,
+              title: fn(&'static crate::i18n::IntakeTexts) -> &'static str,
+              hint: fn(&'static crate::i18n::IntakeTexts) -> &'static str| {
+            view! {
+                <button class="template-card" data-testid=format!("choice-{key}")
+                    class:selected=move || choice.get() == key
+                    aria-pressed=move || (choice.get() == key).to_string()
+                    on:click=move |_| choice.set(key)>
+                    <strong>{move || title(i18n.intake())}</strong>
+                    <span class="muted">{move || hint(i18n.intake())}</span>
+                </button>
+            }
+        };
+
+    view! {
+        <section class="care-time">
+            <h1>{move || i18n.intake().care_title}</h1>
+            <div class="card step">
+                <label class="field"><span>{move || i18n.intake().care_file}</span>
+                    <input type="file" accept=".csv,text/csv,text/plain" node_ref=input data-testid="care-file" /></label>
+                <p class="muted">{move || i18n.intake().care_file_hint}</p>
+                <p class="label">{move || i18n.intake().choice_title}</p>
+                <div class="template-grid">
+                    {choice_button("good_lines", |t| t.choice_good, |t| t.choice_good_hint)}
+                    {choice_button("all_or_nothing", |t| t.choice_all, |t| t.choice_all_hint)}
+                </div>
+                <button class="btn primary big" data-testid="care-import" disabled=move || busy.get() on:click=import>
+                    {move || i18n.intake().import}
+                </button>
+                <Show when=move || busy.get()>
+                    <ImportProgressBar progress=progress />
+                </Show>
+                <p class="error" role="alert">{move || error.get()}</p>
+            </div>
+            {move || report.get().map(|(r, c)| view! { <ImportReportView report=r choice=c /> })}
+            <AddCareGrant />
+        </section>
+    }
+}
+
+/// Asks for the import's progress every 300 ms while `busy` (and the page is still there:
+/// `try_`, since the user may leave the page while an answer is on its way).
+async fn poll_progress(busy: RwSignal<bool>, progress: RwSignal<Option<ImportProgress>>) {
+    loop {
+        gloo_timers_sleep(300).await;
+        if busy.try_get_untracked() != Some(true) {
+            return;
+        }
+        if let Ok(p) = intake_api::import_progress().await {
+            if busy.try_get_untracked() == Some(true) {
+                progress.try_set(Some(p));
+            }
+        }
+    }
+}
+
+/// A `setTimeout` as a future.
+async fn gloo_timers_sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+#[component]
+fn ImportProgressBar(progress: RwSignal<Option<ImportProgress>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let phase = move || {
+        let t = i18n.intake();
+        match progress.get().map(|p| p.phase).as_deref() {
+            Some("checking") => t.phases[1],
+            Some("saving") => t.phases[2],
+            Some("done") => t.phases[3],
+            _ => t.phases[0],
+        }
+    };
+    // Without a total yet the bar is indeterminate (no `value`).
+    let value = move || {
+        progress.get().and_then(|p| {
+            p.lines_total
+                .filter(|t| *t > 0)
+                .map(|t| (p.lines_done.min(t) as f64 / t as f64).to_string())
+        })
+    };
+    view! {
+        <div class="import-progress" data-testid="import-progress">
+            <progress max="1" value=value></progress>
+            <span>{phase} " · "
+                {move || progress.get().map(|p| (i18n.intake().lines_progress)(p.lines_done, p.lines_total))}</span>
+        </div>
+    }
+}
+
+#[component]
+fn ImportReportView(report: ImportReport, choice: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
+    let ImportReport {
+        applied,
+        imported,
+        already_present,
+        duplicates,
+        bad,
+    } = report;
+    let present = already_present.len();
+    // The same file again: what was good is stored already; only the bad lines remain.
+    let nothing_new = imported == 0 && present > 0;
+    let rolled_back = choice == "all_or_nothing" && !applied && !bad.is_empty();
+    view! {
+        <div class="card import-report" data-testid="import-report">
+            <h2>{move || i18n.intake().report_title}</h2>
+            <ul class="report-lines">
+                <li class="good" data-testid="report-imported">{move || (i18n.intake().imported_n)(imported)}</li>
+                {(present > 0).then(|| view! {
+                    <li data-testid="report-present">{move || (i18n.intake().present_n)(present)}</li>
+                })}
+                {(!duplicates.is_empty()).then(|| {
+                    let n = duplicates.len();
+                    view! {
+                        <li data-testid="report-duplicates">{move || (i18n.intake().duplicates_n)(n)}
+                            <ul>{duplicates.iter().map(|(l, same)| {
+                                let (l, same) = (*l, *same);
+                                view! { <li>{move || (i18n.intake().duplicate_of)(l, same)}</li> }
+                            }).collect_view()}</ul>
+                        </li>
+                    }
+                })}
+            </ul>
+            {nothing_new.then(|| view! {
+                <p class="notice" data-testid="report-nothing-new">{move || i18n.intake().nothing_new}</p>
+            })}
+            {rolled_back.then(|| view! {
+                <p class="notice warn" data-testid="report-nothing-applied">{move || i18n.intake().nothing_applied}</p>
+            })}
+            {(!bad.is_empty()).then(|| {
+                let n = bad.len();
+                view! {
+                    <h3 class="bad-title">{move || (i18n.intake().bad_n)(n)}</h3>
+                    <table class="bad-lines" data-testid="report-bad">
+                        <tbody>
+                            {bad.into_iter().map(|b| view! {
+                                <tr data-testid="bad-line">
+                                    <th scope="row">{move || (i18n.intake().line_n)(b.line)}</th>
+                                    <td>{move || (i18n.intake().problem)(&b.problem, b.detail.as_deref())}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+            })}
+        </div>
+    }
+}
+
+/// One grant by hand, for a citizen on the roster ("Tilføj bevilling").
+#[component]
+pub fn AddCareGrant() -> impl IntoView {
+    let i18n = use_i18n();
+    let nav = use_nav();
+    let citizens = RwSignal::new(Vec::<CitizenView>::new());
+    let citizen = RwSignal::new(String::new());
+    let effective = RwSignal::new(today_iso());
+    let minutes = RwSignal::new(String::new());
+    let service = RwSignal::new(String::new());
+    let saved = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let grants = RwSignal::new(Vec::<CareGrantView>::new());
+    leptos::task::spawn_local(async move {
+        if let Ok(c) = api::citizens().await {
+            citizens.set(c);
+        }
+    });
+    let load_grants = move |id: String| {
+        leptos::task::spawn_local(async move {
+            grants.set(intake_api::care_grants(&id).await.unwrap_or_default());
+        })
+    };
+    let save = move |_| {
+        saved.set(false);
+        error.set(None);
+        let id = citizen.get_untracked();
+        if id.is_empty() {
+            error.set(Some(i18n.intake().choose_citizen.to_string()));
+            return;
+        }
+        let Ok(m) = minutes.get_untracked().trim().parse::<u32>() else {
+            error.set(Some(i18n.intake().grant_minutes.to_string()));
+            return;
+        };
+        let body = NewCareGrant {
+            effective: effective.get_untracked(),
+            minutes_per_week: m,
+            service_code: Some(service.get_untracked().trim().to_string())
+                .filter(|s| !s.is_empty()),
+        };
+        leptos::task::spawn_local(async move {
+            match api::add_care_grant(&id, body).await {
+                Ok(_) => {
+                    saved.set(true);
+                    nav.refresh_status();
+                    load_grants(id);
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <div class="card step add-grant" data-testid="add-grant">
+            <h2>{move || i18n.intake().add_grant}</h2>
+            <div class="form-grid">
+                <label class="field"><span>{move || i18n.intake().choose_citizen}</span>
+                    <select data-testid="grant-citizen" on:change=move |ev| {
+                        let id = event_target_value(&ev);
+                        citizen.set(id.clone());
+                        if !id.is_empty() { load_grants(id); }
+                    }>
+                        <option value="">"—"</option>
+                        {move || citizens.get().into_iter().map(|c| view! {
+                            <option value=c.citizen_id.clone()>{format!("{} · {}", c.name, c.local_ref)}</option>
+                        }).collect_view()}
+                    </select></label>
+                <label class="field"><span>{move || i18n.intake().grant_effective}</span>
+                    <input type="date" data-testid="grant-effective" prop:value=move || effective.get()
+                        on:input=move |ev| effective.set(event_target_value(&ev)) /></label>
+                <label class="field"><span>{move || i18n.intake().grant_minutes}</span>
+                    <input type="number" inputmode="numeric" min="0" max="10080" data-testid="grant-minutes"
+                        prop:value=move || minutes.get() on:input=move |ev| minutes.set(event_target_value(&ev)) /></label>
+                <label class="field"><span>{move || i18n.intake().grant_service}</span>
+                    <input data-testid="grant-service" prop:value=move || service.get()
+                        on:input=move |ev| service.set(event_target_value(&ev)) /></label>
+            </div>
+            <button class="btn primary" data-testid="grant-save" on:click=save>{move || i18n.intake().add_grant}</button>
+            <Show when=move || saved.get()>
+                <p class="notice" data-testid="grant-saved">{move || i18n.intake().grant_saved}</p>
+            </Show>
+            <p class="error" role="alert">{move || error.get()}</p>
+            <Show when=move || !grants.get().is_empty()>
+                <h3>{move || i18n.intake().grants_title}</h3>
+                <ul class="grant-list" data-testid="grant-list">
+                    {move || grants.get().into_iter().map(|g| view! {
+                        <li>{g.effective.clone()} " · " {move || (i18n.intake().minutes_week)(g.minutes_per_week)}
+                            {g.service_code.clone().map(|s| format!(" · {s}"))}
+                            <span class="muted">" · " {g.recorded_by_name.clone()}</span></li>
+                    }).collect_view()}
+                </ul>
+            </Show>
+        </div>
+    }
+}
