@@ -342,9 +342,6 @@ pub async fn citizens() -> Result<Vec<CitizenView>, ApiError> {
     .await
 }
 
-// #11 intake: the pages call intake_api's version (with the contract's new fields) until
-// the operations table has them.
-#[allow(dead_code)]
 pub async fn create_citizen(body: NewCitizen) -> Result<CitizenView, ApiError> {
     call::<op::create_citizen::Op>(op::create_citizen::Request { query: NO, body }).await
 }
@@ -370,9 +367,6 @@ pub async fn legal_bases() -> Result<LegalBases, ApiError> {
     .await
 }
 
-// #11 intake: the pages call intake_api's version (with the contract's new fields) until
-// the operations table has them.
-#[allow(dead_code)]
 pub async fn create_course(body: NewCourse) -> Result<CourseCreated, ApiError> {
     call::<op::create_course::Op>(op::create_course::Request { query: NO, body }).await
 }
@@ -540,32 +534,4 @@ pub async fn add_care_grant(citizen: &str, body: NewCareGrant) -> Result<Saved, 
     .await
 }
 
-/// An operation of the #11 contract (/work/contract-11.md) not yet in this branch's operations
-/// table: the same request shape as [`call`] (path parameters, `query`, `body`) over the same
-/// transports, untyped. Replaced by `call::<op::name::Op>` once the table has it.
-pub async fn call_contract<R: DeserializeOwned>(
-    name: &'static str,
-    method: Method,
-    path: &'static str,
-    params: Vec<(&'static str, String)>,
-    query: Value,
-    body: Value,
-) -> Result<R, ApiError> {
-    let answer = match transport() {
-        Transport::Http => {
-            let url = url_of(path, params, query);
-            http(method, url, (!body.is_null()).then_some(body)).await?
-        }
-        Transport::Tauri => {
-            let mut request = Map::new();
-            for (k, v) in params {
-                request.insert(k.into(), Value::String(v));
-            }
-            request.insert("query".into(), query);
-            request.insert("body".into(), body);
-            tauri(name, Value::Object(request)).await?
-        }
-    };
-    serde_json::from_value(answer).map_err(failed)
-}
 // #11 intake end

@@ -124,6 +124,8 @@ pub fn NewCourse(
                             address: Some(address.get_untracked().trim().to_string())
                                 .filter(|a| !a.is_empty()),
                             assigned: assigned.get_untracked(),
+                            birth_year: None,
+                            sex: None,
                         },
                         birth_year.get_untracked().trim().parse::<u16>().ok(),
                         Some(sex.get_untracked()).filter(|s| !s.is_empty()),
@@ -157,6 +159,7 @@ pub fn NewCourse(
                             .filter(|g| !g.is_empty())
                             .map(str::to_string)
                             .collect(),
+                        referral_id: None,
                     },
                     referral.clone(),
                 )

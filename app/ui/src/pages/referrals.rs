@@ -168,6 +168,8 @@ fn ReferCitizen(done: Callback<()>) -> impl IntoView {
                         address: Some(address.get_untracked().trim().to_string())
                             .filter(|a| !a.is_empty()),
                         assigned: assigned.get_untracked(),
+                        birth_year: None,
+                        sex: None,
                     },
                     birth_year.get_untracked().trim().parse::<u16>().ok(),
                     Some(sex.get_untracked()).filter(|s| !s.is_empty()),
