@@ -54,6 +54,13 @@ pub enum Page {
     Overview,
     /// The exercise library: browse, the municipality's own exercises and their media.
     Library,
+    // #11 course
+    /// The WHO-5 on the tablet, answered in a visit's session, in the phase that is due.
+    Who5 {
+        detail: CourseDetail,
+        session: String,
+        phase: String,
+    },
 }
 
 /// The parts of the course page.
@@ -62,6 +69,9 @@ pub enum CourseTab {
     History,
     Program,
     Assessments,
+    // #11 course
+    /// Test plan, goal attainment and the printable effect summary.
+    Effect,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,6 +209,8 @@ fn App() -> impl IntoView {
                     Page::Course { course, tab } => view! { <pages::CoursePage course tab /> }.into_any(),
                     Page::Overview => view! { <pages::Overview /> }.into_any(),
                     Page::Library => view! { <pages::Library /> }.into_any(),
+                    // #11 course
+                    Page::Who5 { detail, session, phase } => view! { <pages::Who5 detail session phase /> }.into_any(),
                 }}
             </main>
         </div>
