@@ -150,3 +150,17 @@ pub struct ImportReport {
     pub duplicates: Vec<(u64, u64)>,
     pub bad: Vec<BadLineView>,
 }
+
+/// `GET /api/who5?lang=da`: the WHO-5's official wording in one language, so the tablet shows
+/// it as `shared::effect::who5` holds it (the UI does not depend on shared).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Who5Questionnaire {
+    /// "I de sidste 2 uger …", shown before every statement.
+    pub lead: String,
+    /// The five statements, in order (item 1 first).
+    pub items: Vec<String>,
+    /// The six answers, indexed by their score 0–5.
+    pub answers: Vec<String>,
+    /// Shown with the questionnaire (source and terms of use).
+    pub attribution: String,
+}

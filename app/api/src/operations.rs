@@ -273,6 +273,9 @@ declare_operations! {
         query NoQuery, body crate::ImportCareTime => crate::ImportReport, may(ManageCitizens);
     effect_summary: Get "/courses/{course}/effect" [course]
         query NoQuery, body () => crate::EffectSummary, may(FollowCourses);
+    /// The WHO-5's wording (#11 course): what the tablet shows, one item per screen.
+    who5_questionnaire: Get "/who5" []
+        query LangQuery, body () => crate::Who5Questionnaire, may(ReadCourses);
 
     // ---- the municipality's own library and media ----------------------------------------------
     put_local_exercise: Post "/library/exercises" []

@@ -236,6 +236,13 @@ impl Operations for Core {
         ops::effect_summary(self, &r.course)
     }
 
+    async fn who5_questionnaire(
+        &self,
+        r: op::who5_questionnaire::Request,
+    ) -> Result<api::Who5Questionnaire> {
+        Ok(ops::who5_questionnaire(r.query.lang.as_deref()))
+    }
+
     async fn put_local_exercise(
         &self,
         r: op::put_local_exercise::Request,

@@ -419,3 +419,39 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
         bad,
     })
 }
+
+// #11 course: the WHO-5's wording for the tablet.
+
+/// `GET /api/who5?lang=`: the official wording, Danish unless `en` is asked for.
+pub fn who5_questionnaire(lang: Option<&str>) -> api::Who5Questionnaire {
+    use homerehab_shared::effect::who5::{ANSWERS, ATTRIBUTION, ITEMS, LEAD_DA, LEAD_EN};
+    let en = lang == Some("en");
+    let pick = |(da, en_text): &(&str, &str)| if en { *en_text } else { *da }.to_string();
+    api::Who5Questionnaire {
+        lead: if en { LEAD_EN } else { LEAD_DA }.to_string(),
+        items: ITEMS.iter().map(pick).collect(),
+        answers: ANSWERS.iter().map(pick).collect(),
+        attribution: ATTRIBUTION.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod who5_questionnaire_tests {
+    use super::who5_questionnaire;
+
+    #[test]
+    fn the_wording_comes_in_the_asked_language_with_danish_by_default() {
+        let da = who5_questionnaire(None);
+        assert_eq!(da.lead, "I de sidste 2 uger …");
+        assert_eq!(da.items.len(), 5);
+        assert_eq!(da.answers.len(), 6);
+        assert_eq!(da.answers[5], "Hele tiden");
+        assert_eq!(da.answers[0], "På intet tidspunkt");
+        assert_eq!(who5_questionnaire(Some("da")), da);
+        let en = who5_questionnaire(Some("en"));
+        assert_eq!(en.lead, "Over the last two weeks …");
+        assert_eq!(en.answers[0], "At no time");
+        assert_eq!(en.items[0], "… I have felt cheerful and in good spirits");
+        assert!(en.attribution.contains("WHO-5"));
+    }
+}
