@@ -10,9 +10,10 @@
 // and the home-care minutes' change, the follow-up worklist lists the course, and the leader's
 // funnel counts 2 referred, 1 included, 1 not included.
 //
-// Screens built on other branches are driven through the device's local API with fetch (as
-// the UI would call it), each marked below: the test plan, goal attainment and the WHO-5
-// (engineer C's `effect-ui-course`) and reading the effect summary.
+// The test plan, the tablet's WHO-5, goal attainment and the effect summary are engineer C's
+// screens (branch `effect-ui-course`, merged); one training session on the tablet is started
+// and finished through its local API with fetch, as the guided session would (the guided
+// session itself is covered by therapist-course.test.mjs).
 //
 // Screenshots: docs/screenshots/{referrals,screening,care-time-import,follow-ups}.png.
 
@@ -160,50 +161,68 @@ test('referral, screening, course, WHO-5 offline, tests, care-time import, effec
   await rowOf(INCLUDED).getByTestId('referral-status').filter({ hasText: 'Forløb oprettet' }).waitFor();
 
   const course = (await api(ports.therapist, 'GET', '/caseload')).find((r) => r.citizen_name === INCLUDED).course_id;
-  // The test plan (engineer C's course page edits it; here through the local API).
-  const tests = ['chair_stand_30s', 'timed_up_and_go', 'grip_strength', 'who5'];
-  await api(ports.therapist, 'POST', `/courses/${course}/test-plan`, { start: tests, mid: [], end: tests });
+  // The test plan: the default (chair stand and WHO-5 at start and end) plus TUG and grip.
+  await therapist.getByTestId('tab-caseload').click();
+  await therapist.getByTestId('case-row').filter({ hasText: INCLUDED }).click();
+  await therapist.getByTestId('course-tab-effect').click();
+  await therapist.getByTestId('test-plan').waitFor();
+  await therapist.locator('[data-testid=plan-who5-0][aria-pressed=true]').waitFor();
+  for (const kind of ['timed_up_and_go', 'grip_strength']) {
+    for (const col of [0, 2]) await therapist.getByTestId(`plan-${kind}-${col}`).click();
+  }
+  await therapist.getByTestId('save-plan').click();
+  await therapist.getByTestId('plan-saved').waitFor();
+  const plan = await api(ports.therapist, 'GET', `/courses/${course}/due-tests`);
+  for (const t of ['chair_stand_30s', 'timed_up_and_go', 'grip_strength', 'who5']) {
+    assert.ok(plan.some((d) => d.test === t && d.phase === 'start'), `${t} planned at the start`);
+  }
   await syncNow(therapist);
 
   // Start tests on the course page.
-  await therapist.getByTestId('tab-caseload').click();
-  await therapist.getByTestId('case-row').filter({ hasText: INCLUDED }).click();
   await therapist.getByTestId('course-tab-assessments').click();
   await assessment(therapist, 'chair_stand_30s', 'start', 8, '2026-06-02');
   await assessment(therapist, 'timed_up_and_go', 'start', 14, '2026-06-02');
   await assessment(therapist, 'grip_strength', 'start', 24, '2026-06-02');
   await syncNow(therapist);
 
-  // The tablet gets the course, loses its network, and the WHO-5 is answered in a session.
+  // The tablet gets the course and loses its network; offline, the visit's start WHO-5 is
+  // answered on the tablet's screen, one tap per statement.
   const tablet = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   tablet.on('pageerror', (e) => console.error('tablet page error:', e.message));
   await h.signIn(tablet, ports.tablet, 'assistent1', '2468');
   await tablet.getByRole('heading', { name: 'Dagens besøg' }).waitFor();
-  await tablet.getByTestId('visit').filter({ hasText: INCLUDED }).waitFor();
+  const card = tablet.getByTestId('visit').filter({ hasText: INCLUDED });
+  const startWho5 = card.getByTestId('due-who5').filter({ hasText: 'Starttest' });
+  await startWho5.waitFor();
   await tabletNet.cut();
   await tablet.getByTestId('sync-now').click();
   await tablet.getByTestId('status-text').filter({ hasText: 'Offline' }).waitFor();
-  // WHO-5 (engineer C's tablet screen is not on this branch): the same calls through the
-  // tablet's local API, offline; each answer is durable when it answers.
-  const { session_id: session } = await api(ports.tablet, 'POST', `/courses/${course}/sessions`);
-  let who5 = await api(ports.tablet, 'POST', `/courses/${course}/sessions/${session}/who5`, { phase: 'start', place: 'home' });
-  for (const [item, answer] of [[1, 3], [2, 2], [3, 3], [4, 2], [5, 3]]) {
-    who5 = await api(ports.tablet, 'POST', `/courses/${course}/sessions/${session}/who5/answers`, { item, answer });
+  await startWho5.click();
+  const answers = [3, 2, 3, 2, 3];
+  for (let k = 1; k <= 5; k++) {
+    await tablet.getByTestId('who5-progress').filter({ hasText: `Udsagn ${k} af 5` }).waitFor();
+    await tablet.getByTestId(`who5-answer-${answers[k - 1]}`).click();
   }
-  assert.deepEqual(who5.missing, []);
-  assert.equal(who5.percent, 52, 'raw 13 × 4');
+  await tablet.getByTestId('who5-score').filter({ hasText: 'Score 52 af 100 (råscore 13 × 4)' }).waitFor();
+  await tablet.getByTestId('who5-to-visits').click();
+  await card.waitFor();
+  // A training session, started and finished offline through the tablet's local API.
+  const { session_id: session } = await api(ports.tablet, 'POST', `/courses/${course}/sessions`);
   await api(ports.tablet, 'POST', `/courses/${course}/sessions/${session}/finish`, { general_condition: 4, note: null });
   await tabletNet.restore();
   await syncNow(tablet);
 
-  // End tests: one improved, one maintained, one declined; and the goals rated (engineer C's
-  // screen; here through the local API).
+  // End tests: one improved, one maintained, one declined; the goals rated.
   await syncNow(therapist);
   await assessment(therapist, 'chair_stand_30s', 'end', 12, '2026-08-07');
   await assessment(therapist, 'timed_up_and_go', 'end', 13.5, '2026-08-07');
   await assessment(therapist, 'grip_strength', 'end', 18, '2026-08-07');
-  await api(ports.therapist, 'POST', `/courses/${course}/goals`, { goal: 'Kan selv rejse sig fra stol', attainment: 'achieved', note: null });
-  await api(ports.therapist, 'POST', `/courses/${course}/goals`, { goal: 'Går til postkassen med rollator', attainment: 'partly_achieved', note: null });
+  await therapist.getByTestId('course-tab-effect').click();
+  await therapist.getByTestId('goal-attainment').waitFor();
+  await therapist.getByTestId('goal-0-achieved').click();
+  await therapist.locator('[data-testid=goal-0-achieved][aria-pressed=true]').waitFor();
+  await therapist.getByTestId('goal-1-partly_achieved').click();
+  await therapist.locator('[data-testid=goal-1-partly_achieved][aria-pressed=true]').waitFor();
 
   // The home-care CSV: a grant before the course, one after; one bad line; a line for the
   // citizen who was not included is fine too.
@@ -237,17 +256,20 @@ test('referral, screening, course, WHO-5 offline, tests, care-time import, effec
   assert.match(await report.getByTestId('report-present').textContent(), /^3 linjer var allerede importeret/);
   await syncNow(therapist);
 
-  // The effect summary (engineer C's page): judged tests, the WHO-5, the minutes' change.
+  // The effect summary: judged tests, the WHO-5 from the tablet, the minutes' change.
+  await therapist.getByTestId('tab-caseload').click();
+  await therapist.getByTestId('case-row').filter({ hasText: INCLUDED }).click();
+  await therapist.getByTestId('course-tab-effect').click();
+  const outcome = (kind) => therapist.locator(`[data-testid=outcome-row][data-test=${kind}]`);
+  await outcome('chair_stand_30s').filter({ hasText: 'Forbedret' }).waitFor();
+  await outcome('timed_up_and_go').filter({ hasText: 'Uændret' }).waitFor();
+  await outcome('grip_strength').filter({ hasText: 'Forværret' }).waitFor();
+  assert.match(await outcome('who5').textContent(), /52/);
+  assert.match(await therapist.getByTestId('care-baseline').textContent(), /420/);
+  const care = await therapist.getByTestId('care-follow-up').allTextContents();
+  assert.ok(care.some((c) => /300.*-120 min/.test(c)), `the 77-day follow-up: 300 min/week, 120 fewer (${care})`);
   const effect = await api(ports.therapist, 'GET', `/courses/${course}/effect`);
-  const judged = Object.fromEntries(effect.tests.map((t) => [t.test, t.judgement]));
-  assert.equal(judged.chair_stand_30s, 'improved');
-  assert.equal(judged.timed_up_and_go, 'maintained');
-  assert.equal(judged.grip_strength, 'declined');
-  assert.equal(effect.tests.find((t) => t.test === 'who5').start, 52);
-  assert.equal(effect.care_baseline_minutes_per_week, 420);
-  const after77 = effect.care_follow_ups.find((f) => f.offset_days === 77);
-  assert.equal(after77.minutes_per_week, 300);
-  assert.equal(after77.change_minutes, -120);
+  assert.equal(effect.care_follow_ups.find((f) => f.offset_days === 77).change_minutes, -120);
 
   // The follow-up worklist: the course's 77-day and 1-year follow-ups.
   await therapist.getByTestId('tab-follow-ups').click();

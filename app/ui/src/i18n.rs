@@ -1297,3 +1297,157 @@ pub fn intake_of(t: &'static Texts) -> &'static IntakeTexts {
     }
 }
 // #11 intake end
+// #11 course: the effect screens (WHO-5 on the tablet, due tests, test plan, goals, effect
+// summary). A table of its own, so the other #11 screens' strings merge beside it.
+
+pub struct CourseTexts {
+    pub who5_open: &'static str,
+    pub who5_title: &'static str,
+    pub item_of: fn(usize, usize) -> String,
+    pub back: &'static str,
+    pub who5_done: &'static str,
+    pub who5_score: fn(u8, u8) -> String,
+    pub continue_session: &'static str,
+    /// (phase word, status word) → "Starttest mangler", "Sluttest om 3 dage".
+    pub due_badge: fn(&str, &str, i64) -> String,
+    /// start, midway, end
+    pub phase_words: [&'static str; 3],
+    pub effect_tab: &'static str,
+    pub test_plan: &'static str,
+    pub test_plan_hint: &'static str,
+    /// start, mid, end
+    pub plan_columns: [&'static str; 3],
+    pub save_plan: &'static str,
+    pub plan_saved: &'static str,
+    pub goal_attainment: &'static str,
+    /// achieved, partly, not achieved
+    pub attainments: [&'static str; 3],
+    pub not_rated: &'static str,
+    pub effect_summary: &'static str,
+    pub print: &'static str,
+    pub tests_start_end: &'static str,
+    pub start: &'static str,
+    pub end: &'static str,
+    pub judgement: &'static str,
+    pub norm: &'static str,
+    /// improved, maintained, declined, incomplete
+    pub judgements: [&'static str; 4],
+    pub no_mcid: &'static str,
+    /// below, within, above
+    pub norm_positions: [&'static str; 3],
+    pub norm_unknown: &'static str,
+    pub wellbeing: &'static str,
+    pub care_time: &'static str,
+    pub baseline: &'static str,
+    pub after_days: fn(u32) -> String,
+    pub minutes_week: fn(u32) -> String,
+    pub not_yet: &'static str,
+    pub sessions_done: fn(u32, u32) -> String,
+    pub goals: &'static str,
+    pub no_goals: &'static str,
+    pub printed_on: &'static str,
+}
+
+pub const DA_COURSE: CourseTexts = CourseTexts {
+    who5_open: "Trivsel (WHO-5)",
+    who5_title: "Trivsel (WHO-5)",
+    item_of: |n, of| format!("Udsagn {n} af {of}"),
+    back: "Tilbage",
+    who5_done: "Tak! Alle fem svar er gemt.",
+    who5_score: |raw, pct| format!("Score {pct} af 100 (råscore {raw} × 4)"),
+    continue_session: "Fortsæt til træning",
+    due_badge: |phase, status, days| match status {
+        "upcoming" if days == 1 => format!("{phase}test i morgen"),
+        "upcoming" => format!("{phase}test om {days} dage"),
+        _ => format!("{phase}test mangler"),
+    },
+    phase_words: ["Start", "Midt", "Slut"],
+    effect_tab: "Effekt",
+    test_plan: "Testplan",
+    test_plan_hint:
+        "Starttest i første uge, sluttest i sidste uge. Vælg hvilke test der tages hvornår.",
+    plan_columns: ["Start", "Midtvejs", "Slut"],
+    save_plan: "Gem testplan",
+    plan_saved: "Testplanen er gemt",
+    goal_attainment: "Målopfyldelse",
+    attainments: ["Opfyldt", "Delvist opfyldt", "Ikke opfyldt"],
+    not_rated: "Ikke vurderet",
+    effect_summary: "Effekt af forløbet",
+    print: "Udskriv",
+    tests_start_end: "Test ved start og slut",
+    start: "Start",
+    end: "Slut",
+    judgement: "Vurdering",
+    norm: "Norm for alder og køn",
+    judgements: ["Forbedret", "Uændret", "Forværret", "Ufuldstændig"],
+    no_mcid: "Ingen grænse for betydende ændring",
+    norm_positions: ["under normen", "inden for normen", "over normen"],
+    norm_unknown: "—",
+    wellbeing: "Trivsel (WHO-5, 0–100)",
+    care_time: "Hjemmehjælp (minutter pr. uge)",
+    baseline: "Ved start",
+    after_days: |d| format!("{d} dage efter"),
+    minutes_week: |m| format!("{m} min/uge"),
+    not_yet: "Ikke målt endnu",
+    sessions_done: |d, of| format!("{d} af {of} planlagte træninger gennemført"),
+    goals: "Mål",
+    no_goals: "Forløbet har ingen mål.",
+    printed_on: "Udskrevet",
+};
+
+pub const EN_COURSE: CourseTexts = CourseTexts {
+    who5_open: "Wellbeing (WHO-5)",
+    who5_title: "Wellbeing (WHO-5)",
+    item_of: |n, of| format!("Statement {n} of {of}"),
+    back: "Back",
+    who5_done: "Thank you! All five answers are saved.",
+    who5_score: |raw, pct| format!("Score {pct} of 100 (raw {raw} × 4)"),
+    continue_session: "Continue to training",
+    due_badge: |phase, status, days| match status {
+        "upcoming" if days == 1 => format!("{phase} test tomorrow"),
+        "upcoming" => format!("{phase} test in {days} days"),
+        _ => format!("{phase} test missing"),
+    },
+    phase_words: ["Start", "Midway", "End"],
+    effect_tab: "Effect",
+    test_plan: "Test plan",
+    test_plan_hint:
+        "Start tests in the first week, end tests in the last. Choose which tests when.",
+    plan_columns: ["Start", "Midway", "End"],
+    save_plan: "Save test plan",
+    plan_saved: "The test plan is saved",
+    goal_attainment: "Goal attainment",
+    attainments: ["Achieved", "Partly achieved", "Not achieved"],
+    not_rated: "Not rated",
+    effect_summary: "Effect of the course",
+    print: "Print",
+    tests_start_end: "Tests at start and end",
+    start: "Start",
+    end: "End",
+    judgement: "Judgement",
+    norm: "Norm for age and sex",
+    judgements: ["Improved", "Maintained", "Declined", "Incomplete"],
+    no_mcid: "No meaningful-change value",
+    norm_positions: ["below the norm", "within the norm", "above the norm"],
+    norm_unknown: "—",
+    wellbeing: "Wellbeing (WHO-5, 0–100)",
+    care_time: "Home care (minutes per week)",
+    baseline: "At start",
+    after_days: |d| format!("{d} days after"),
+    minutes_week: |m| format!("{m} min/week"),
+    not_yet: "Not measured yet",
+    sessions_done: |d, of| format!("{d} of {of} planned sessions done"),
+    goals: "Goals",
+    no_goals: "The course has no goals.",
+    printed_on: "Printed",
+};
+
+impl I18n {
+    /// The #11 course screens' texts in the current language (reactive).
+    pub fn c(self) -> &'static CourseTexts {
+        match self.lang.get() {
+            Lang::Da => &DA_COURSE,
+            Lang::En => &EN_COURSE,
+        }
+    }
+}

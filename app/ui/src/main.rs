@@ -77,6 +77,13 @@ pub enum Page {
     /// The leader's funnel from referral to course.
     Funnel,
     // #11 intake end
+    // #11 course
+    /// The WHO-5 on the tablet, answered in a visit's session, in the phase that is due.
+    Who5 {
+        detail: CourseDetail,
+        session: String,
+        phase: String,
+    },
 }
 
 /// The parts of the course page.
@@ -85,6 +92,9 @@ pub enum CourseTab {
     History,
     Program,
     Assessments,
+    // #11 course
+    /// Test plan, goal attainment and the printable effect summary.
+    Effect,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,6 +242,8 @@ fn App() -> impl IntoView {
                     Page::FollowUps => view! { <pages::FollowUps /> }.into_any(),
                     Page::Funnel => view! { <pages::Funnel /> }.into_any(),
                     // #11 intake end
+                    // #11 course
+                    Page::Who5 { detail, session, phase } => view! { <pages::Who5 detail session phase /> }.into_any(),
                 }}
             </main>
         </div>

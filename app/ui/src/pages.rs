@@ -3,6 +3,8 @@
 mod assessments;
 pub mod caseload;
 mod course;
+// #11 course
+pub mod effect;
 mod history;
 mod library;
 pub mod new_course;
@@ -26,6 +28,8 @@ pub use referrals::{Referrals, Screening};
 pub use assessments::Assessments;
 pub use caseload::Caseload;
 pub use course::CoursePage;
+// #11 course
+pub use effect::{EffectTab, Who5};
 pub use history::History;
 pub use library::Library;
 pub use new_course::NewCourse;

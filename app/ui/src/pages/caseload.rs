@@ -76,6 +76,8 @@ pub fn CourseList(rows: Vec<CaseloadRow>) -> impl IntoView {
                         }}
                     </span>
                     <span class="flags">
+                        // #11 course
+                        <crate::pages::effect::DueBadges course=r.course_id.clone() />
                         {r.flags.iter().cloned().map(|f| view! {
                             <span class="flag" data-testid="flag">{move || flag_text(i18n.t(), &f)}</span>
                         }).collect_view()}
