@@ -133,6 +133,13 @@ test('a course measures its own effect: plan, due prompts, WHO-5 offline, tests,
   assert.match(await tablet.getByTestId('who5-attribution').textContent(), /WHO-5/);
   await tablet.getByTestId('who5-progress').filter({ hasText: 'Udsagn 1 af 5' }).waitFor();
   await shot(tablet, 'who5');
+  // In English too, the WHO's wording.
+  await tablet.getByTestId('language').click();
+  await tablet.locator('.who5-lead', { hasText: 'Over the last two weeks' }).waitFor();
+  assert.match(await tablet.getByTestId('who5-item').textContent(), /I have felt cheerful and in good spirits/);
+  assert.match(await tablet.getByTestId('who5-answer-0').textContent(), /At no time/);
+  await tablet.getByTestId('language').click();
+  await tablet.locator('.who5-lead', { hasText: 'I de sidste 2 uger' }).waitFor();
   await tablet.getByTestId('who5-answer-3').click();
   await tablet.getByTestId('who5-progress').filter({ hasText: 'Udsagn 2 af 5' }).waitFor();
   // Back to the first: its answer is kept and shown; change it to 2.
