@@ -5,6 +5,7 @@
 // The therapist records the start and end tests (explicit phases and dates: nobody waits 12
 // weeks), rates the goals, and the effect summary judges each test improved / maintained /
 // declined, and prints on A4.
+// The WHO-5 is answered in the visit's session, which then goes on as the day's training.
 //
 // Screenshots: docs/screenshots/{due-tests,who5,effect-summary}.png; the print:
 // docs/effect-summary-example.pdf.
@@ -132,6 +133,13 @@ test('a course measures its own effect: plan, due prompts, WHO-5 offline, tests,
   assert.match(await tablet.getByTestId('who5-attribution').textContent(), /WHO-5/);
   await tablet.getByTestId('who5-progress').filter({ hasText: 'Udsagn 1 af 5' }).waitFor();
   await shot(tablet, 'who5');
+  // In English too, the WHO's wording.
+  await tablet.getByTestId('language').click();
+  await tablet.locator('.who5-lead', { hasText: 'Over the last two weeks' }).waitFor();
+  assert.match(await tablet.getByTestId('who5-item').textContent(), /I have felt cheerful and in good spirits/);
+  assert.match(await tablet.getByTestId('who5-answer-0').textContent(), /At no time/);
+  await tablet.getByTestId('language').click();
+  await tablet.locator('.who5-lead', { hasText: 'I de sidste 2 uger' }).waitFor();
   await tablet.getByTestId('who5-answer-3').click();
   await tablet.getByTestId('who5-progress').filter({ hasText: 'Udsagn 2 af 5' }).waitFor();
   // Back to the first: its answer is kept and shown; change it to 2.
@@ -146,7 +154,23 @@ test('a course measures its own effect: plan, due prompts, WHO-5 offline, tests,
   // 5 × 2 = raw 10, × 4 = 40.
   await tablet.getByTestId('who5-score').filter({ hasText: 'Score 40 af 100 (råscore 10 × 4)' }).waitFor();
   await tablet.getByTestId('status-text').filter({ hasText: /ændring(er)? venter/ }).waitFor();
-  await tablet.getByTestId('who5-to-visits').click();
+  // The visit goes on: the training session the WHO-5 was answered in, done whole, offline.
+  await tablet.getByTestId('who5-continue').click();
+  await tablet.getByTestId('exercise').waitFor();
+  const total = Number((await tablet.locator('.progress').textContent()).match(/af (\d+)/)[1]);
+  for (let k = 1; k <= total; k++) {
+    await tablet.locator('.progress', { hasText: `Øvelse ${k} af ${total}` }).waitFor();
+    const want = Number((await tablet.getByTestId('set-count').textContent()).match(/af (\d+)/)[1]);
+    for (let s = 1; s <= want; s++) {
+      await tablet.getByTestId('set-done').click();
+      await tablet.getByTestId('set-count').filter({ hasText: `${s} af ${want} sæt` }).waitFor();
+    }
+    await tablet.getByTestId('next').click();
+  }
+  await tablet.getByTestId('condition').filter({ hasText: '4' }).first().click();
+  await tablet.getByTestId('finish-save').click();
+  await tablet.getByTestId('summary').waitFor();
+  await tablet.getByTestId('back-to-visits').click();
   // Answered: the start WHO-5 is no longer asked for.
   await card.waitFor();
   await tablet.waitForTimeout(500);
@@ -188,7 +212,7 @@ test('a course measures its own effect: plan, due prompts, WHO-5 offline, tests,
   assert.match(await who5.textContent(), /40.*60/);
   const goals = await therapist.getByTestId('summary-goal').allTextContents();
   assert.deepEqual(goals, ['Kan selv rejse sig fra stol: Opfyldt', 'Går til postkassen med rollator: Delvist opfyldt']);
-  assert.match(await therapist.getByTestId('sessions-done').textContent(), /af \d+ planlagte træninger/);
+  assert.match(await therapist.getByTestId('sessions-done').textContent(), /^1 af 20 planlagte træninger gennemført/);
   await therapist.evaluate(() => window.scrollTo(0, 0));
   await therapist.screenshot({ path: path.join(h.shots, 'effect-summary.png'), fullPage: true });
 

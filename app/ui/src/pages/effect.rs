@@ -175,6 +175,13 @@ pub fn VisitTests(course: String) -> impl IntoView {
                 };
                 let badge = (t.due_badge)(phase_word(t, &d.phase), status, d.days);
                 let phase = d.phase.clone();
+                // Before its week a test is announced, not offered.
+                if status == "upcoming" {
+                    return view! {
+                        <p><span class="due-badge" data-testid="due-badge">{format!("{badge}: {}", t.who5_open)}</span></p>
+                    }
+                    .into_any();
+                }
                 view! {
                     <button class="btn secondary big due-test" data-testid="due-who5"
                         disabled=move || busy.get() on:click=move |_| open(phase.clone())>
@@ -183,6 +190,7 @@ pub fn VisitTests(course: String) -> impl IntoView {
                     </button>
                     <p class="error" role="alert">{move || error.get()}</p>
                 }
+                .into_any()
             })
             .collect_view()
     }
