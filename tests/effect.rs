@@ -108,3 +108,62 @@ async fn effect_data_made_offline_on_three_devices_merges_through_the_server() {
         }
     );
 }
+
+/// Issue #11's referral and screening through the real `sync-server`: a therapist refers and
+/// screens offline on her laptop while her second device refers another citizen offline, each
+/// creating the roster's referrals map on its own; after syncing, both devices hold both
+/// referrals, the screening with its reason, and nothing is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referrals_made_offline_on_two_devices_both_arrive_with_their_screening() {
+    use std::collections::BTreeMap;
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    server.create_team("Hjemmepleje Nord");
+    server.create_user("terapeut1", "therapist", "Hjemmepleje Nord");
+    let laptop = Device::login(&tmp.path().join("l"), &server, "terapeut1").await;
+    let other = Device::login(&tmp.path().join("o"), &server, "terapeut1").await;
+    let me = laptop.me();
+    let (karen, ole) = (citizen("Karen Jensen"), citizen("Ole Hansen"));
+    laptop.store().put_citizen(&karen).unwrap();
+    laptop.store().put_citizen(&ole).unwrap();
+    laptop.sync().await;
+    other.sync().await;
+
+    let referral = |citizen: CitizenId| ReferralRecord {
+        id: ReferralId::new(),
+        citizen_id: citizen,
+        referred_on: "2026-11-02".into(),
+        referred_by: me.user_id,
+        note: None,
+        recorded_at: now_ms(),
+        screening: None,
+        course_id: None,
+    };
+    let karens = referral(karen.id);
+    laptop.store().put_referral(me.team_id, &karens).unwrap();
+    let declined = ScreeningRecord {
+        criteria: BTreeMap::from([("wants_to_train".to_string(), false)]),
+        not_included_reason: Some("declined".into()),
+        note: None,
+        screened_on: "2026-11-03".into(),
+        screened_by: me.user_id,
+    };
+    laptop
+        .store()
+        .screen_referral(me.team_id, karens.id, &declined)
+        .unwrap();
+    let oles = referral(ole.id);
+    other.store().put_referral(me.team_id, &oles).unwrap();
+
+    for device in [&laptop, &other, &laptop] {
+        let report = device.sync().await;
+        assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    }
+    for device in [&laptop, &other] {
+        let roster = device.store().roster(me.team_id).unwrap();
+        assert_eq!(roster.referrals.len(), 2, "{:?}", roster.referrals.keys());
+        let k = &roster.referrals[&karens.id.to_string()];
+        assert_eq!(k.screening.as_ref(), Some(&declined));
+        assert!(roster.referrals[&oles.id.to_string()].screening.is_none());
+    }
+}

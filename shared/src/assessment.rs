@@ -27,6 +27,18 @@ impl AssessmentKind {
         }
     }
 
+    /// The unit as a reader writes it: the stored unit (`reps`, `points`, …) is a code.
+    pub fn unit_label(&self, lang: Lang) -> &'static str {
+        match (lang, self.unit) {
+            (Lang::Da, "reps") => "gange",
+            (Lang::Da, "s") => "sek.",
+            (Lang::Da, "points") => "point",
+            (Lang::Da, "min") => "min.",
+            (_, "reps") => "stands",
+            (_, unit) => unit,
+        }
+    }
+
     /// Whether `value` can be a result of this test.
     pub fn check(&self, value: f64) -> Result<(), Invalid> {
         let problem = if !value.is_finite() {

@@ -27,6 +27,14 @@
 //!
 //! A municipality's library (its own exercises, templates and media) is the one document wider
 //! than a team: every user of the municipality reads it, nobody of another municipality sees it.
+//!
+//! Issue #11's data, by where it is stored and so who may write it: **referrals, home-care
+//! grants, birth year and sex** are on the roster (manage citizens); a referral's **screening**
+//! is written on the roster too, and its operation also asks prescribe courses (deciding who
+//! gets a course is the prescriber's); **test plans, test results and goal attainment** are on
+//! the course (prescribe courses); the **WHO-5** is answered in a session (run sessions). The
+//! referral funnel needs see overview; every other #11 read needs follow courses, except the
+//! WHO-5's wording and a visit's due tests (read courses).
 
 use crate::docs::{DocumentKind, Header};
 use crate::ids::*;
@@ -51,10 +59,11 @@ pub enum Capability {
     RunSessions,
     /// Follow all the team's courses: caseload, citizens, staff, programs, history, templates.
     FollowCourses,
-    /// Add citizens to the team's roster, with their birth year, sex and home-care grants.
+    /// Add citizens to the team's roster, with their birth year, sex, referrals and home-care
+    /// grants (entered or imported).
     ManageCitizens,
-    /// Create courses, change their program and status, record assessments, set the test plan
-    /// and rate goal attainment.
+    /// Create courses, change their program and status, record assessments, set the test plan,
+    /// rate goal attainment and screen referrals.
     PrescribeCourses,
     /// Read the municipality's own exercises, templates and media.
     ReadLibrary,

@@ -90,6 +90,18 @@ pub struct TestOutcomeView {
     /// The norm's mean for the citizen's age and sex and `below`/`within`/`above`, when known.
     pub norm_mean: Option<f64>,
     pub norm_position: Option<String>,
+    /// The test's name in Danish (the summary is printed in Danish).
+    #[serde(default)]
+    pub label: String,
+    /// The meaningful-change value the judgement used, in the test's unit, and where it comes
+    /// from, so a reader can check the judgement.
+    #[serde(default)]
+    pub meaningful_change: Option<f64>,
+    #[serde(default)]
+    pub meaningful_change_source: Option<String>,
+    /// The test's unit in Danish ("gange", "sek.", "point").
+    #[serde(default)]
+    pub unit: String,
 }
 
 /// One goal and its attainment (`None` until rated).

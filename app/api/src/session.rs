@@ -55,6 +55,9 @@ pub struct CourseDetail {
     /// 1-based number of the program's current revision (0 when no program yet).
     pub revision_number: u32,
     pub lines: Vec<ProgramLineView>,
+    /// The course's test plan in force (issue #11).
+    #[serde(default)]
+    pub test_plan: crate::TestPlanView,
 }
 
 /// Answer to `POST /api/courses/{id}/sessions`.

@@ -282,6 +282,23 @@ async fn a_therapist_plans_rates_enters_care_time_and_reads_the_effect_summary()
         ]
     );
     assert_eq!((s.tests[1].start, s.tests[1].end), (Some(40.0), Some(60.0)));
+    // Each judgement says which meaningful change it used, and where that comes from.
+    let chair = &s.tests[0];
+    assert_eq!(
+        (
+            chair.label.as_str(),
+            chair.unit.as_str(),
+            chair.meaningful_change
+        ),
+        ("30 sekunders rejse-sætte-sig", "gange", Some(2.5))
+    );
+    assert!(chair
+        .meaningful_change_source
+        .as_deref()
+        .is_some_and(|s| s.contains("MDC")));
+    assert_eq!(s.tests[1].unit, "point");
+    let detail: api::CourseDetail = d.ok("GET", &format!("/api/courses/{c}"), None).await;
+    assert!(detail.test_plan.end.contains(&"who5".to_string()));
     // 78 years old, mean 17 stands: 12 is below.
     assert_eq!(s.tests[0].norm_mean, Some(17.0));
     assert_eq!(s.tests[0].norm_position.as_deref(), Some("below"));

@@ -1333,6 +1333,10 @@ pub struct CourseTexts {
     /// improved, maintained, declined, incomplete
     pub judgements: [&'static str; 4],
     pub no_mcid: &'static str,
+    /// Heading of the list of meaningful-change values and their sources under the tests.
+    pub mcid_sources: &'static str,
+    /// "betydende ændring ±2,5 gange" under a judgement.
+    pub mcid_is: &'static str,
     /// below, within, above
     pub norm_positions: [&'static str; 3],
     pub norm_unknown: &'static str,
@@ -1381,6 +1385,8 @@ pub const DA_COURSE: CourseTexts = CourseTexts {
     norm: "Norm for alder og køn",
     judgements: ["Forbedret", "Uændret", "Forværret", "Ufuldstændig"],
     no_mcid: "Ingen grænse for betydende ændring",
+    mcid_sources: "Betydende ændring, og hvor værdien kommer fra",
+    mcid_is: "betydende ændring",
     norm_positions: ["under normen", "inden for normen", "over normen"],
     norm_unknown: "—",
     wellbeing: "Trivsel (WHO-5, 0–100)",
@@ -1428,6 +1434,8 @@ pub const EN_COURSE: CourseTexts = CourseTexts {
     norm: "Norm for age and sex",
     judgements: ["Improved", "Maintained", "Declined", "Incomplete"],
     no_mcid: "No meaningful-change value",
+    mcid_sources: "Meaningful change, and where the value comes from",
+    mcid_is: "meaningful change",
     norm_positions: ["below the norm", "within the norm", "above the norm"],
     norm_unknown: "—",
     wellbeing: "Wellbeing (WHO-5, 0–100)",

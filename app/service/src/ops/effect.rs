@@ -325,10 +325,11 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
             sex: ci.sex?,
         })
     });
+    let changes = default_changes();
     let outcomes = test_outcomes(
         &results(&doc, &log),
         &doc.test_plan(),
-        &default_changes(),
+        &changes,
         &default_norms(),
         subject,
     );
@@ -359,6 +360,16 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
         tests: outcomes
             .into_iter()
             .map(|o| api::TestOutcomeView {
+                label: assessment::kind_of(&o.test)
+                    .map_or_else(|| o.test.clone(), |k| k.label(Lang::Da).to_string()),
+                unit: assessment::kind_of(&o.test)
+                    .map_or("", |k| k.unit_label(Lang::Da))
+                    .to_string(),
+                meaningful_change: changes.iter().find(|m| m.test == o.test).map(|m| m.value),
+                meaningful_change_source: changes
+                    .iter()
+                    .find(|m| m.test == o.test)
+                    .map(|m| m.source.clone()),
                 judgement: o.judgement.map(|j| json_label(&j)),
                 norm_mean: o.norm.as_ref().map(|n| n.norm.mean),
                 norm_position: o.norm.as_ref().map(|n| json_label(&n.position)),

@@ -86,6 +86,14 @@ pub fn course_detail(core: &Core, course: &str, lang: Lang) -> Result<api::Cours
                 ..line_view(&library, l, lang)
             })
             .collect(),
+        test_plan: {
+            let plan = doc.test_plan();
+            api::TestPlanView {
+                start: plan.start,
+                mid: plan.mid,
+                end: plan.end,
+            }
+        },
     })
 }
 

@@ -654,11 +654,18 @@ pub fn EffectTab(course: String) -> impl IntoView {
             .tests
             .iter()
             .map(|o| {
-                let unit = k
-                    .iter()
-                    .find(|x| x.kind == o.test)
-                    .map(|x| x.unit.clone())
-                    .unwrap_or_default();
+                // The summary's own (Danish) unit, else the catalogue's.
+                let unit = if o.unit.is_empty() {
+                    k.iter()
+                        .find(|x| x.kind == o.test)
+                        .map(|x| x.unit.clone())
+                        .unwrap_or_default()
+                } else {
+                    o.unit.clone()
+                };
+                let limit = o
+                    .meaningful_change
+                    .map(|m| format!("{} ±{} {unit}", t.mcid_is, number(m)));
                 let value = |v: Option<f64>| {
                     v.map_or("—".to_string(), |v| format!("{} {unit}", number(v)))
                 };
@@ -691,7 +698,8 @@ pub fn EffectTab(course: String) -> impl IntoView {
                         <td>{value(o.start)}</td>
                         <td>{value(o.end)}</td>
                         <td><span class=format!("judgement {class}") data-testid="judgement">
-                            <span aria-hidden="true">{mark}</span>" "{text}</span></td>
+                            <span aria-hidden="true">{mark}</span>" "{text}</span>
+                            {limit.map(|l| view! { <br/><small class="muted" data-testid="mcid">{l}</small> })}</td>
                         <td>{norm}</td>
                     </tr>
                 }
@@ -746,6 +754,14 @@ pub fn EffectTab(course: String) -> impl IntoView {
                     <thead><tr><th>{i18n.t().th.test}</th><th>{t.start}</th><th>{t.end}</th><th>{t.judgement}</th><th>{t.norm}</th></tr></thead>
                     <tbody>{test_rows}</tbody>
                 </table>
+                <details class="mcid-sources" open>
+                    <summary>{t.mcid_sources}</summary>
+                    <ul>{s.tests.iter().filter_map(|o| {
+                        let (m, src) = (o.meaningful_change?, o.meaningful_change_source.clone()?);
+                        let name = if o.label.is_empty() { o.test.clone() } else { o.label.clone() };
+                        Some(view! { <li><strong>{name}</strong>{format!(": ±{} {} — ", number(m), o.unit)}{src}</li> })
+                    }).collect_view()}</ul>
+                </details>
                 {outcome_chart(&s.tests, &k)}
                 <p class="chart-legend muted"><span class="key bar-start"></span>{t.start}" "<span class="key bar-end"></span>{t.end}</p>
                 <h3>{t.goals}</h3>
