@@ -76,18 +76,6 @@ fn summary_rules_us() -> f64 {
     t.elapsed().as_secs_f64() * 1e6 / rounds as f64
 }
 
-/// Peak resident memory of this process, in MiB.
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 fn main() {
     let lines: usize = std::env::var("EFFECT_LINES")
         .ok()
@@ -136,7 +124,7 @@ fn main() {
     }
     let references: HashMap<String, usize> = (0..citizens).map(|c| (format!("Å-{c}"), c)).collect();
     let file_mib = file.len() as f64 / (1024.0 * 1024.0);
-    let before = peak_rss_mib();
+    let before = homerehab_scenarios::proc_status_mib("VmHWM:");
 
     let t = Instant::now();
     let mut progress_calls = 0;
@@ -147,7 +135,7 @@ fn main() {
         references.get(r).copied()
     });
     let plan_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let peak = peak_rss_mib();
+    let peak = homerehab_scenarios::proc_status_mib("VmHWM:");
 
     assert_eq!(parsed.grants.len() + parsed.bad.len(), lines);
     assert_eq!(

@@ -12,20 +12,9 @@ use std::time::Instant;
 use homerehab_app_api as api;
 use homerehab_app_service::{ops, Core};
 use homerehab_core::store::{now_ms, Identity, Store};
-use homerehab_scenarios::{citizen, program_line, shipped_library};
+use homerehab_scenarios::{citizen, proc_status_mib, program_line, shipped_library};
 use homerehab_shared::ids::{TeamId, UserId};
 use homerehab_shared::model::{Course, CourseStatus, Role};
-
-fn rss_mib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 fn main() {
     let lines: usize = std::env::var("EFFECT_LINES")
@@ -93,7 +82,7 @@ fn main() {
         .unwrap();
     }
     let file_mib = file.len() as f64 / (1 << 20) as f64;
-    let before = rss_mib("VmRSS:");
+    let before = proc_status_mib("VmRSS:");
 
     let import = |file: &str| {
         let t = Instant::now();
@@ -108,7 +97,7 @@ fn main() {
         (t.elapsed().as_secs_f64() * 1000.0, report)
     };
     let (first_ms, first) = import(&file);
-    let peak = rss_mib("VmHWM:");
+    let peak = proc_status_mib("VmHWM:");
     assert!(
         first.bad.is_empty(),
         "{:?}",

@@ -345,3 +345,16 @@ pub fn local_exercise(title: &str, author: UserId) -> homerehab_shared::municipa
         updated_at: now_ms(),
     }
 }
+
+/// A `/proc/self/status` memory figure (`VmHWM:` peak, `VmRSS:` now) in MiB; 0 where there is
+/// no `/proc`. For the benchmarks.
+pub fn proc_status_mib(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}

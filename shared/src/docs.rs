@@ -764,21 +764,32 @@ pub fn put_referral(
     })
 }
 
-/// Records a referral's screening: only its `screening` property, so a concurrent course
-/// link or note edit is not overwritten.
-pub fn screen_referral(
+/// Sets one property of a stored referral, so a concurrent write of another property (its
+/// screening, its course link) is not overwritten.
+fn set_referral_prop(
     doc: &mut Automerge,
     referral: ReferralId,
-    screening: &ScreeningRecord,
+    prop: &str,
+    value: impl Reconcile,
     now: Millis,
 ) -> Result<(), SchemaError> {
     edit(doc, now, |tx| {
         let map = map_at(tx, &ROOT, "referrals")?;
         let r = map_at(tx, &map, &referral.to_string())
             .map_err(|_| SchemaError::NotFound("referral"))?;
-        reconcile_prop(tx, &r, "screening", Some(screening))?;
+        reconcile_prop(tx, &r, prop, value)?;
         Ok(())
     })
+}
+
+/// Records a referral's screening.
+pub fn screen_referral(
+    doc: &mut Automerge,
+    referral: ReferralId,
+    screening: &ScreeningRecord,
+    now: Millis,
+) -> Result<(), SchemaError> {
+    set_referral_prop(doc, referral, "screening", Some(screening), now)
 }
 
 /// Links an included referral to the course created from it.
@@ -788,13 +799,7 @@ pub fn link_referral_course(
     course: CourseId,
     now: Millis,
 ) -> Result<(), SchemaError> {
-    edit(doc, now, |tx| {
-        let map = map_at(tx, &ROOT, "referrals")?;
-        let r = map_at(tx, &map, &referral.to_string())
-            .map_err(|_| SchemaError::NotFound("referral"))?;
-        reconcile_prop(tx, &r, "course_id", Some(course))?;
-        Ok(())
-    })
+    set_referral_prop(doc, referral, "course_id", Some(course), now)
 }
 
 /// Begins a WHO-5 in a session; answers already given in it stay.
