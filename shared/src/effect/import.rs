@@ -128,13 +128,28 @@ pub fn parse_care_time_csv(
     };
     let mut record = csv::ByteRecord::new();
     let mut count = 0u64;
+    // The line a record starts on, counted from the bytes before it: the csv reader's own line
+    // count is one short after `\r\n` line ends, which Windows exports use.
+    let (mut newlines, mut scanned) = (0u64, 0usize);
+    let mut line_at = |byte: u64| -> u64 {
+        let mut byte = usize::try_from(byte).unwrap_or(usize::MAX).min(file.len());
+        // After `\r\n` the reader places a record at the `\n`; the record starts after it.
+        while byte < file.len() && matches!(file[byte], b'\r' | b'\n') {
+            byte += 1;
+        }
+        if byte > scanned {
+            newlines += file[scanned..byte].iter().filter(|&&b| b == b'\n').count() as u64;
+            scanned = byte;
+        }
+        newlines + 1
+    };
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
             // Reading from memory fails only on malformed input; say where and go on.
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| line_at(p.byte()));
                 parsed.bad.push(BadLine {
                     line,
                     problem: LineProblem::Malformed {
@@ -148,7 +163,7 @@ pub fn parse_care_time_csv(
         if count.is_multiple_of(PROGRESS_EVERY) {
             progress(record.position().map_or(0, |p| p.byte()));
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| line_at(p.byte()));
         match parse_line(
             &record,
             names.len(),
@@ -494,6 +509,30 @@ mod tests {
             LineProblem::BadNumber {
                 value: "52,5".into()
             }
+        );
+    }
+
+    #[test]
+    fn windows_line_ends_and_a_byte_order_mark_keep_the_line_numbers() {
+        let text =
+            "\u{feff}borger;dato;minutter\r\nK-1001;05-01-2026;420\r\nK-1002;05-01-2026;60\r\n\
+                    K-1001;31-02-2026;60\r\nK-1001;05-01-2026;420\r\n";
+        let p = parse(text);
+        let bad: Vec<u64> = p.bad.iter().map(|b| b.line).collect();
+        assert_eq!(
+            bad,
+            [4],
+            "the bad date is on line 4, the header being line 1"
+        );
+        let lines: Vec<u64> = p.grants.iter().map(|g| g.line).collect();
+        assert_eq!(lines, [2, 3, 5]);
+        let plan = plan_import(&p, [], resolver);
+        assert_eq!(
+            plan.duplicates
+                .iter()
+                .map(|d| (d.line, d.same_as))
+                .collect::<Vec<_>>(),
+            [(5, 2)]
         );
     }
 
