@@ -167,6 +167,23 @@ fn aarhus_minus_21_81_percent_28_of_42_and_25_of_35() {
     );
     assert!(!s.count(chair.complete).is_suppressed());
     assert!(!s.count(e.who5.complete).is_suppressed());
+    let shown = s.indicators(&e);
+    assert_eq!(shown.citizens_through_courses, Figure::Shown(174));
+    assert_eq!(
+        shown.care_time_change_percent[0]
+            .1
+            .shown()
+            .map(|p| format!("{p:.2}")),
+        Some("-21.81".into())
+    );
+    assert_eq!(
+        shown.care_time_change_percent[1].1,
+        Figure::Suppressed { below: 10 }
+    );
+    // With a minimum of 40 citizens, WHO-5's 35 is hidden and the tests' 42 is not.
+    let strict = Suppression { min_citizens: 40 }.indicators(&e);
+    assert!(strict.who5_improved_or_maintained.is_suppressed());
+    assert!(!strict.tests_improved_or_maintained[0].1.is_suppressed());
 
     // Sessions: 36 planned each, 30–36 delivered.
     assert_eq!(e.sessions.planned, 174 * 36);
@@ -225,7 +242,7 @@ fn tabel4_207_of_1250_108_trained_of_84_and_63_active() {
         user_id: format!("{team}-{i}"),
         name: format!("{team} {i}"),
         team_id: team.into(),
-        role: if i % 4 == 0 {
+        role: if i.is_multiple_of(4) {
             Role::Therapist
         } else {
             Role::Assistant
@@ -233,7 +250,7 @@ fn tabel4_207_of_1250_108_trained_of_84_and_63_active() {
         has_access: true,
         trained_on,
         last_work: if active {
-            let work = if i % 4 == 0 {
+            let work = if i.is_multiple_of(4) {
                 Work::RecordedTest
             } else {
                 Work::LoggedSession

@@ -21,6 +21,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::effect::EffectEvidence;
+
 /// The default minimum number of citizens behind a shown figure.
 pub const DEFAULT_MIN_CITIZENS: u32 = 10;
 
@@ -73,7 +75,7 @@ pub struct Grid {
 }
 
 impl Suppression {
-    fn hidden(&self) -> Figure<u32> {
+    fn hidden<T>(&self) -> Figure<T> {
         Figure::Suppressed {
             below: self.min_citizens,
         }
@@ -82,9 +84,7 @@ impl Suppression {
     /// A figure computed from `citizens` citizens.
     pub fn figure<T>(&self, value: T, citizens: u32) -> Figure<T> {
         if citizens < self.min_citizens {
-            Figure::Suppressed {
-                below: self.min_citizens,
-            }
+            self.hidden()
         } else {
             Figure::Shown(value)
         }
@@ -120,7 +120,9 @@ impl Suppression {
                 .iter()
                 .zip(hidden.iter())
                 .filter(|(_, h)| **h)
-                .fold((0u32, 0u64), |(n, s), (v, _)| (n + 1, s + u64::from(*v)));
+                .fold((0u32, 0u64), |(n, s), (v, _)| {
+                    (n.saturating_add(1), s.saturating_add(u64::from(*v)))
+                });
             let safe = count == 0 || (count >= 2 && sum >= u64::from(self.min_citizens));
             if safe {
                 return changed;
@@ -207,6 +209,62 @@ impl Suppression {
                 .map(|(v, h)| fig(*v, *h))
                 .collect(),
             total: fig(total, hide_total),
+        }
+    }
+}
+
+/// The indicators compared across municipalities, each suppressed by the citizens it is
+/// computed from. Shares are ratios (0.67 for 28 of 42). No total over municipalities is
+/// shown beside them, so no suppressed figure can be worked out from a total and the others.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Indicators {
+    pub citizens_through_courses: Figure<u32>,
+    /// Of the citizens through courses, the share with a start and an end test.
+    pub share_tested: Figure<f64>,
+    /// Per physical test: improved or maintained, of those with start and end.
+    pub tests_improved_or_maintained: Vec<(String, Figure<f64>)>,
+    pub who5_improved_or_maintained: Figure<f64>,
+    /// Per follow-up (days): the change in home-care time in per cent.
+    pub care_time_change_percent: Vec<(u32, Figure<f64>)>,
+    /// Sessions delivered of planned.
+    pub adherence: Figure<f64>,
+}
+
+/// A ratio shown only from enough citizens (a missing ratio is suppressed like a small one:
+/// its denominator is 0).
+fn share_figure(rule: &Suppression, ratio: Option<f64>, citizens: u32) -> Figure<f64> {
+    match ratio {
+        Some(r) => rule.figure(r, citizens),
+        None => rule.hidden(),
+    }
+}
+
+impl Suppression {
+    /// The benchmark's indicators of one municipality's effect.
+    pub fn indicators(&self, e: &EffectEvidence) -> Indicators {
+        let c = &e.completeness;
+        Indicators {
+            citizens_through_courses: self.count(c.citizens),
+            share_tested: share_figure(self, c.with_start_and_end_test.ratio, c.citizens),
+            tests_improved_or_maintained: e
+                .tests
+                .iter()
+                .map(|t| {
+                    let s = &t.improved_or_maintained;
+                    (t.test.clone(), share_figure(self, s.ratio, s.whole))
+                })
+                .collect(),
+            who5_improved_or_maintained: share_figure(
+                self,
+                e.who5.improved_or_maintained.ratio,
+                e.who5.improved_or_maintained.whole,
+            ),
+            care_time_change_percent: e
+                .care_time
+                .iter()
+                .map(|c| (c.offset_days, share_figure(self, c.change_percent, c.n)))
+                .collect(),
+            adherence: share_figure(self, e.sessions.adherence, e.sessions.courses),
         }
     }
 }
