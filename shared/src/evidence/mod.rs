@@ -30,6 +30,8 @@ pub mod t_dist;
 pub mod targets;
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod seeds;
 
 use serde::{Deserialize, Serialize};

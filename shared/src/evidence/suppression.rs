@@ -65,6 +65,28 @@ impl Default for Suppression {
     }
 }
 
+/// What [`Suppression::protect_line`] did.
+enum Line {
+    Unchanged,
+    HidMore,
+    TotalMustHide,
+}
+
+impl Line {
+    /// Hides the line's total where needed; whether anything changed.
+    fn apply(self, total_hidden: &mut bool) -> bool {
+        match self {
+            Line::Unchanged => false,
+            Line::HidMore => true,
+            Line::TotalMustHide => {
+                let was = *total_hidden;
+                *total_hidden = true;
+                !was
+            }
+        }
+    }
+}
+
 /// A table of counts with its row, column and grand totals, suppressed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grid {
@@ -98,23 +120,32 @@ impl Suppression {
     /// Counts that add up to `total` (see the module's doc for the rule).
     pub fn siblings(&self, total: u32, cells: &[u32]) -> (Figure<u32>, Vec<Figure<u32>>) {
         let mut hidden: Vec<bool> = cells.iter().map(|c| *c < self.min_citizens).collect();
-        let total_hidden = total < self.min_citizens;
-        self.protect_line(cells, &mut hidden, total_hidden);
+        let mut total_hidden = total < self.min_citizens;
+        if let Line::TotalMustHide = self.protect_line(cells, &mut hidden, total_hidden) {
+            total_hidden = true;
+        }
         let figures = cells
             .iter()
             .zip(&hidden)
             .map(|(c, h)| if *h { self.hidden() } else { Figure::Shown(*c) })
             .collect();
-        (self.count(total), figures)
+        let total = if total_hidden {
+            self.hidden()
+        } else {
+            Figure::Shown(total)
+        };
+        (total, figures)
     }
 
-    /// One line's complementary suppression; returns whether it hid anything more.
-    fn protect_line(&self, values: &[u32], hidden: &mut [bool], total_hidden: bool) -> bool {
+    /// One line's complementary suppression: hides the smallest shown cells until the line is
+    /// safe; when every cell is hidden and it still is not (one cell, or a small sum), the
+    /// line's total must go too.
+    fn protect_line(&self, values: &[u32], hidden: &mut [bool], total_hidden: bool) -> Line {
         if total_hidden {
             // The line's equation has the total as an unknown too: nothing to subtract from.
-            return false;
+            return Line::Unchanged;
         }
-        let mut changed = false;
+        let mut changed = Line::Unchanged;
         loop {
             let (count, sum) = values
                 .iter()
@@ -127,6 +158,9 @@ impl Suppression {
             if safe {
                 return changed;
             }
+            if count as usize >= values.len() {
+                return Line::TotalMustHide;
+            }
             let smallest = values
                 .iter()
                 .enumerate()
@@ -136,10 +170,9 @@ impl Suppression {
             match smallest {
                 Some(i) => {
                     hidden[i] = true;
-                    changed = true;
+                    changed = Line::HidMore;
                 }
-                // Everything on the line is hidden already.
-                None => return changed,
+                None => return Line::TotalMustHide,
             }
         }
     }
@@ -167,26 +200,31 @@ impl Suppression {
             .collect();
         let mut hide_rows: Vec<bool> = row_totals.iter().map(|v| *v < min).collect();
         let mut hide_cols: Vec<bool> = column_totals.iter().map(|v| *v < min).collect();
-        let hide_total = total < min;
+        let mut hide_total = total < min;
         // Each pass can only hide more, so this ends; the bound is the number of figures.
         let figures = cells.len() * width + cells.len() + width + 1;
         for _ in 0..=figures {
             let mut changed = false;
             for (i, r) in cells.iter().enumerate() {
-                changed |= self.protect_line(r, &mut hide[i], hide_rows[i]);
+                changed |= self
+                    .protect_line(r, &mut hide[i], hide_rows[i])
+                    .apply(&mut hide_rows[i]);
             }
             for j in 0..width {
                 let col: Vec<u32> = cells.iter().map(|r| r[j]).collect();
                 let mut h: Vec<bool> = hide.iter().map(|r| r[j]).collect();
-                if self.protect_line(&col, &mut h, hide_cols[j]) {
-                    changed = true;
-                    for (i, v) in h.into_iter().enumerate() {
-                        hide[i][j] = v;
-                    }
+                let line = self.protect_line(&col, &mut h, hide_cols[j]);
+                for (i, v) in h.into_iter().enumerate() {
+                    hide[i][j] = v;
                 }
+                changed |= line.apply(&mut hide_cols[j]);
             }
-            changed |= self.protect_line(&row_totals, &mut hide_rows, hide_total);
-            changed |= self.protect_line(&column_totals, &mut hide_cols, hide_total);
+            changed |= self
+                .protect_line(&row_totals, &mut hide_rows, hide_total)
+                .apply(&mut hide_total);
+            changed |= self
+                .protect_line(&column_totals, &mut hide_cols, hide_total)
+                .apply(&mut hide_total);
             if !changed {
                 break;
             }
@@ -455,6 +493,11 @@ mod tests {
         }
         assert_eq!(g.total, Figure::Shown(208));
         assert!(g.row_totals.iter().all(|t| !t.is_suppressed()));
+        // One row: its 20 hides with the 3, and then the column total 20 would give it away.
+        let one = s.grid(&[vec![3, 20]]);
+        assert!(one.cells[0].iter().all(Figure::is_suppressed));
+        assert_eq!(one.row_totals[0], Figure::Shown(23));
+        assert!(one.column_totals.iter().all(Figure::is_suppressed));
         let ragged = s.grid(&[vec![12], vec![11, 13]]);
         assert_eq!(ragged.cells[0][1], Figure::Suppressed { below: 10 });
         assert_eq!(s.grid(&[]).total, Figure::Suppressed { below: 10 });
