@@ -51,12 +51,16 @@ pub struct StaffMember {
     #[serde(default, with = "optional_date")]
     pub trained_on: Option<Date>,
     /// The latest day of each kind of work (the read model's `max(date)` per kind).
-    pub last_work: Vec<(Work, LastDone)>,
+    pub last_work: Vec<WorkDone>,
 }
 
-/// A date as a newtype so it serialises as ISO in a tuple.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct LastDone(#[serde(with = "crate::effect::iso_date")] pub Date);
+/// The last day someone did a kind of work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkDone {
+    pub work: Work,
+    #[serde(with = "crate::effect::iso_date")]
+    pub last_on: Date,
+}
 
 mod optional_date {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -95,8 +99,21 @@ impl StaffMember {
         let may = Capabilities::of(self.role);
         self.last_work
             .iter()
-            .any(|(work, LastDone(on))| may.allows(work.needs()) && (from..=as_of).contains(on))
+            .any(|w| may.allows(w.work.needs()) && (from..=as_of).contains(&w.last_on))
     }
+}
+
+/// Staff whose training date lies in `period`: the "staff trained" target's count for the
+/// period (a target is for the people trained in its year, not everyone ever trained).
+pub fn trained_in(staff: &[StaffMember], period: super::targets::Period) -> u32 {
+    let n = staff
+        .iter()
+        .filter(|m| {
+            m.trained_on
+                .is_some_and(|d| (period.start..=period.end).contains(&d))
+        })
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Someone trained who has not been active: the leader's follow-up list.
@@ -209,7 +226,13 @@ mod tests {
             role,
             has_access: true,
             trained_on,
-            last_work: work.iter().map(|(w, d)| (*w, LastDone(*d))).collect(),
+            last_work: work
+                .iter()
+                .map(|(work, last_on)| WorkDone {
+                    work: *work,
+                    last_on: *last_on,
+                })
+                .collect(),
         }
     }
 
@@ -306,6 +329,10 @@ mod tests {
                 trained_not_active: 2
             }
         );
+        let march = super::super::targets::Period::new(date!(2026 - 03 - 01), today).unwrap();
+        assert_eq!(trained_in(&staff, march), 0);
+        let year = super::super::targets::Period::year(2026).unwrap();
+        assert_eq!(trained_in(&staff, year), 6, "Gry's date is in 2026 too");
         // Someone who left is counted as trained but not followed up.
         let mut gone = staff[1].clone();
         gone.has_access = false;

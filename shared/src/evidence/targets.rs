@@ -204,6 +204,9 @@ pub struct TargetStatus {
 }
 
 /// A target's status on `as_of` for `period`; `None` when no target is set for the period.
+/// `reached` is what happened in the period: citizens who completed a course in it, staff
+/// whose training date lies in it (`staff::trained_in`); for staff active, the head count on
+/// `as_of` (`staff::staff_in_use`).
 pub fn target_status(
     targets: &[YearlyTarget],
     kind: TargetKind,
