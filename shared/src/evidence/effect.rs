@@ -120,7 +120,14 @@ pub struct Completeness {
     /// WHO-5 at start and end (Aarhus: 35 of 174).
     pub with_who5_start_and_end: Share,
     /// Per follow-up: care time known at baseline and at the follow-up (Aarhus: 64 at 77 days).
-    pub with_care_time: Vec<(u32, Share)>,
+    pub with_care_time: Vec<FollowUpShare>,
+}
+
+/// Citizens with care time known at baseline and at a follow-up.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FollowUpShare {
+    pub offset_days: u32,
+    pub share: Share,
 }
 
 /// An interval.
@@ -258,7 +265,10 @@ pub fn effect_evidence(cohort: &[CitizenOutcome], offsets: &FollowUpOffsets) -> 
         .iter()
         .map(|&o| {
             let n = cohort.iter().filter(|c| c.care_pair(o).is_some()).count();
-            (o, Share::of(count(n), citizens))
+            FollowUpShare {
+                offset_days: o,
+                share: Share::of(count(n), citizens),
+            }
         })
         .collect();
     EffectEvidence {
@@ -338,7 +348,10 @@ mod tests {
         assert_eq!(e.completeness.with_who5_start_and_end.part, 1);
         assert_eq!(
             e.completeness.with_care_time,
-            [(77, Share::of(0, 4)), (365, Share::of(0, 4))]
+            [77, 365].map(|offset_days| FollowUpShare {
+                offset_days,
+                share: Share::of(0, 4)
+            })
         );
         let keys: Vec<&str> = e.tests.iter().map(|t| t.test.as_str()).collect();
         assert_eq!(keys, ["chair_stand_30s", "timed_up_and_go"]);

@@ -91,6 +91,20 @@ pub struct TeamMonth {
     pub counts: StageCounts,
 }
 
+/// One team's funnel over the period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamCounts {
+    pub team_id: String,
+    pub counts: StageCounts,
+}
+
+/// All teams' funnel in one month (`YYYY-MM`), for the trend over months.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthCounts {
+    pub month: String,
+    pub counts: StageCounts,
+}
+
 /// How many had a reason; `None` is "no reason recorded".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReasonCount {
@@ -104,9 +118,9 @@ pub struct Funnel {
     /// By team, then month.
     pub by_team_month: Vec<TeamMonth>,
     /// By team, all months.
-    pub by_team: Vec<(String, StageCounts)>,
+    pub by_team: Vec<TeamCounts>,
     /// By month, all teams.
-    pub by_month: Vec<(String, StageCounts)>,
+    pub by_month: Vec<MonthCounts>,
     /// Most frequent first, then by key.
     pub not_included_by_reason: Vec<ReasonCount>,
     pub ended_early_by_reason: Vec<ReasonCount>,
@@ -158,8 +172,20 @@ pub fn funnel(facts: &[ReferralFacts]) -> Funnel {
                 counts,
             })
             .collect(),
-        by_team: teams.into_iter().map(|(t, c)| (t.into(), c)).collect(),
-        by_month: months.into_iter().map(|(m, c)| (m.into(), c)).collect(),
+        by_team: teams
+            .into_iter()
+            .map(|(t, counts)| TeamCounts {
+                team_id: t.into(),
+                counts,
+            })
+            .collect(),
+        by_month: months
+            .into_iter()
+            .map(|(m, counts)| MonthCounts {
+                month: m.into(),
+                counts,
+            })
+            .collect(),
         not_included_by_reason: by_count(not_included),
         ended_early_by_reason: by_count(ended_early),
     }
@@ -313,15 +339,16 @@ mod tests {
         assert_eq!(f.by_team_month[0].team_id, "nord");
         assert_eq!(f.by_team_month[0].month, "2026-01");
         assert_eq!(f.by_team_month[0].counts.referred, 3);
-        assert_eq!(f.by_team[1].1.started, 2);
+        assert_eq!(f.by_team[1].counts.started, 2);
+        let mut february = StageCounts::default();
+        february.add(&facts[3]);
+        february.add(&facts[6]);
         assert_eq!(
             f.by_month[1],
-            ("2026-02".into(), {
-                let mut c = StageCounts::default();
-                c.add(&facts[3]);
-                c.add(&facts[6]);
-                c
-            })
+            MonthCounts {
+                month: "2026-02".into(),
+                counts: february
+            }
         );
         assert_eq!(
             f.not_included_by_reason,

@@ -128,7 +128,7 @@ proptest! {
         prop_assert!(c.started >= c.completed + c.ended_early);
         let reasons: u32 = f.not_included_by_reason.iter().map(|r| r.count).sum();
         prop_assert_eq!(reasons, c.not_included);
-        let per_team: u32 = f.by_team.iter().map(|t| t.1.referred).sum();
+        let per_team: u32 = f.by_team.iter().map(|t| t.counts.referred).sum();
         prop_assert_eq!(per_team, c.referred);
         prop_assert!(few_recruiters(&facts, Unit::Therapist, &[], 0.5).is_ok());
     }

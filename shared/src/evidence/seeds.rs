@@ -113,9 +113,12 @@ fn aarhus_minus_21_81_percent_28_of_42_and_25_of_35() {
         (42, 174)
     );
     assert_eq!(c.with_who5_start_and_end.part, 35);
-    assert_eq!(c.with_care_time[0], (77, super::Share::of(64, 174)));
     assert_eq!(
-        c.with_care_time[1].1.part, 0,
+        (c.with_care_time[0].offset_days, c.with_care_time[0].share),
+        (77, super::Share::of(64, 174))
+    );
+    assert_eq!(
+        c.with_care_time[1].share.part, 0,
         "the year's follow-up has not come"
     );
 
@@ -171,19 +174,21 @@ fn aarhus_minus_21_81_percent_28_of_42_and_25_of_35() {
     assert_eq!(shown.citizens_through_courses, Figure::Shown(174));
     assert_eq!(
         shown.care_time_change_percent[0]
-            .1
+            .figure
             .shown()
             .map(|p| format!("{p:.2}")),
         Some("-21.81".into())
     );
     assert_eq!(
-        shown.care_time_change_percent[1].1,
+        shown.care_time_change_percent[1].figure,
         Figure::Suppressed { below: 10 }
     );
     // With a minimum of 40 citizens, WHO-5's 35 is hidden and the tests' 42 is not.
     let strict = Suppression { min_citizens: 40 }.indicators(&e);
     assert!(strict.who5_improved_or_maintained.is_suppressed());
-    assert!(!strict.tests_improved_or_maintained[0].1.is_suppressed());
+    assert!(!strict.tests_improved_or_maintained[0]
+        .figure
+        .is_suppressed());
 
     // Sessions: 36 planned each, 30–36 delivered.
     assert_eq!(e.sessions.planned, 174 * 36);

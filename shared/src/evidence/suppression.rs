@@ -260,12 +260,26 @@ pub struct Indicators {
     /// Of the citizens through courses, the share with a start and an end test.
     pub share_tested: Figure<f64>,
     /// Per physical test: improved or maintained, of those with start and end.
-    pub tests_improved_or_maintained: Vec<(String, Figure<f64>)>,
+    pub tests_improved_or_maintained: Vec<TestFigure>,
     pub who5_improved_or_maintained: Figure<f64>,
     /// Per follow-up (days): the change in home-care time in per cent.
-    pub care_time_change_percent: Vec<(u32, Figure<f64>)>,
+    pub care_time_change_percent: Vec<FollowUpFigure>,
     /// Sessions delivered of planned.
     pub adherence: Figure<f64>,
+}
+
+/// A figure of one test (catalogue key).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestFigure {
+    pub test: String,
+    pub figure: Figure<f64>,
+}
+
+/// A figure at one care-time follow-up (days after the course).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FollowUpFigure {
+    pub offset_days: u32,
+    pub figure: Figure<f64>,
 }
 
 /// A ratio shown only from enough citizens (a missing ratio is suppressed like a small one:
@@ -289,7 +303,10 @@ impl Suppression {
                 .iter()
                 .map(|t| {
                     let s = &t.improved_or_maintained;
-                    (t.test.clone(), share_figure(self, s.ratio, s.whole))
+                    TestFigure {
+                        test: t.test.clone(),
+                        figure: share_figure(self, s.ratio, s.whole),
+                    }
                 })
                 .collect(),
             who5_improved_or_maintained: share_figure(
@@ -300,7 +317,10 @@ impl Suppression {
             care_time_change_percent: e
                 .care_time
                 .iter()
-                .map(|c| (c.offset_days, share_figure(self, c.change_percent, c.n)))
+                .map(|c| FollowUpFigure {
+                    offset_days: c.offset_days,
+                    figure: share_figure(self, c.change_percent, c.n),
+                })
                 .collect(),
             adherence: share_figure(self, e.sessions.adherence, e.sessions.courses),
         }
