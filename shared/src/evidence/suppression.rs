@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::effect::EffectEvidence;
+use super::funnel::ReasonCount;
 
 /// The default minimum number of citizens behind a shown figure.
 pub const DEFAULT_MIN_CITIZENS: u32 = 10;
@@ -134,6 +135,22 @@ impl Suppression {
         } else {
             Figure::Shown(total)
         };
+        (total, figures)
+    }
+
+    /// A funnel's reasons (not included, or ended early) against their stage's count, which
+    /// they add up to: both suppressed by the module's rule, the reasons in their order.
+    pub fn reasons(&self, total: u32, reasons: &[ReasonCount]) -> (Figure<u32>, Vec<ReasonFigure>) {
+        let counts: Vec<u32> = reasons.iter().map(|r| r.count).collect();
+        let (total, figures) = self.siblings(total, &counts);
+        let figures = reasons
+            .iter()
+            .zip(figures)
+            .map(|(r, figure)| ReasonFigure {
+                reason: r.reason.clone(),
+                figure,
+            })
+            .collect();
         (total, figures)
     }
 
@@ -266,6 +283,14 @@ pub struct Indicators {
     pub care_time_change_percent: Vec<FollowUpFigure>,
     /// Sessions delivered of planned.
     pub adherence: Figure<f64>,
+}
+
+/// A reason's count, suppressed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonFigure {
+    /// `None` is "no reason recorded".
+    pub reason: Option<String>,
+    pub figure: Figure<u32>,
 }
 
 /// A figure of one test (catalogue key).
@@ -468,6 +493,21 @@ mod tests {
             Figure::Suppressed { below: 10 },
             "46 − 30 − 12 would give 4"
         );
+        // The funnel's reasons, as the funnel gives them.
+        let reasons = [
+            ("other_offer", 30),
+            ("home_unsuitable", 12),
+            ("declined", 4),
+        ]
+        .map(|(r, count)| ReasonCount {
+            reason: Some(r.into()),
+            count,
+        });
+        let (total, figures) = s.reasons(46, &reasons);
+        assert_eq!(total, Figure::Shown(46));
+        let shown: Vec<Option<u32>> = figures.iter().map(|f| f.figure.shown().copied()).collect();
+        assert_eq!(shown, [Some(30), None, None]);
+        assert_eq!(figures[2].reason.as_deref(), Some("declined"));
         // Two hidden that add up to less than the minimum: a third goes.
         let (_, cells) = s.siblings(95, &[0, 5, 40, 50]);
         let hidden: Vec<bool> = cells.iter().map(Figure::is_suppressed).collect();
