@@ -14,8 +14,13 @@
 //!   and after with a 95 % confidence interval, sessions delivered and adherence;
 //! - [`t_dist`]: Student's t distribution (CDF and quantile) for that interval;
 //! - [`business_case`]: gross and net saving and freed FTEs, each line with its formula;
-//! - [`suppression`]: small-number suppression (primary and complementary) and the anonymised
-//!   benchmark across municipalities.
+//! - [`suppression`]: small-number suppression (primary and complementary), the benchmark's
+//!   indicators and the anonymised benchmark across municipalities.
+//!
+//! The tests beside the code include `seeds`, which rebuilds the seeds' published figures
+//! (Aarhus' −21.81 %, 28 of 42 and 25 of 35; the evaluation's 207 of 1,250, 108 trained of 84,
+//! 63 active) from per-citizen and per-person facts, and `props`, properties over arbitrary
+//! input (no line of a suppressed table gives a hidden cell away; nothing panics).
 //!
 //! No function here panics on any input: an empty cohort or a zero denominator gives `None`
 //! (or a suppressed figure), never a division by zero. [`EvidenceError`] is only for settings
