@@ -5,7 +5,7 @@
 
 use homerehab_core::store::now_ms;
 use homerehab_scenarios::*;
-use homerehab_shared::ids::AssessmentId;
+use homerehab_shared::ids::{AssessmentId, ReferralId};
 use homerehab_shared::model::*;
 use std::path::Path;
 use std::process::Command;
@@ -76,6 +76,45 @@ async fn what_devices_sync_reaches_the_read_model_and_a_rebuild_gives_the_same_r
             },
         )
         .unwrap();
+    // Karen's referral, screened and included, and an imported care-time file of two grants.
+    let referral = ReferralRecord {
+        id: ReferralId::new(),
+        citizen_id: karen.id,
+        referred_on: "2026-02-20".into(),
+        referred_by: me.user_id,
+        note: Some("Karen falder ofte".into()),
+        recorded_at: now_ms(),
+        screening: None,
+        course_id: None,
+    };
+    laptop.store().put_referral(me.team_id, &referral).unwrap();
+    let screening = ScreeningRecord {
+        criteria: [("wants_to_train".to_string(), true)].into(),
+        not_included_reason: None,
+        note: None,
+        screened_on: "2026-02-25".into(),
+        screened_by: me.user_id,
+    };
+    laptop
+        .store()
+        .screen_referral(me.team_id, referral.id, &screening)
+        .unwrap();
+    let at = now_ms();
+    let grant = |effective: &str, minutes| CareGrantRecord {
+        citizen_id: karen.id,
+        effective: effective.into(),
+        minutes_per_week: minutes,
+        service_code: None,
+        recorded_by: me.user_id,
+        recorded_at: at,
+    };
+    laptop
+        .store()
+        .put_care_grants(
+            me.team_id,
+            &[grant("2026-01-01", 420), grant("2026-07-01", 300)],
+        )
+        .unwrap();
     laptop.sync().await;
     tablet.sync().await;
     log_session(&tablet, course.id);
@@ -112,16 +151,31 @@ async fn what_devices_sync_reaches_the_read_model_and_a_rebuild_gives_the_same_r
         ),
         1
     );
+    assert_eq!(
+        count(
+            &server_db,
+            "SELECT COUNT(*) FROM rm_referrals WHERE outcome = 'included' AND screened_on = '2026-02-25'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &server_db,
+            "SELECT SUM(minutes_per_week) FROM rm_care_grants"
+        ),
+        720
+    );
     // No name, note or goal text in any evidence table.
     for (table, columns) in [
         ("rm_citizens", "citizen_id || team_id || COALESCE(sex, '')"),
         ("rm_courses", "legal_basis || status || start_date"),
         ("rm_test_results", "test || phase || date"),
+        ("rm_referrals", "referred_on || COALESCE(outcome, '')"),
     ] {
         let leaked = count(
             &server_db,
             &format!(
-                "SELECT COUNT(*) FROM {table} WHERE {columns} LIKE '%Karen%' OR {columns} LIKE '%træt%'"
+                "SELECT COUNT(*) FROM {table} WHERE {columns} LIKE '%Karen%' OR {columns} LIKE '%træt%' OR {columns} LIKE '%falder%'"
             ),
         );
         assert_eq!(leaked, 0, "{table}");

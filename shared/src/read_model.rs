@@ -47,6 +47,26 @@ pub struct CareGrantRow {
     pub service_code: Option<String>,
 }
 
+/// A referral and its screening: the funnel's first stages (issue #11's visitation).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ReferralRow {
+    pub referral_id: String,
+    pub citizen_id: String,
+    pub team_id: String,
+    /// ISO date.
+    pub referred_on: String,
+    pub referred_by: String,
+    /// ISO date; `None` until screened.
+    pub screened_on: Option<String>,
+    pub screened_by: Option<String>,
+    /// `included` or `not_included`; `None` until screened.
+    pub outcome: Option<String>,
+    /// The municipality's reason key (a code, not free text) for not included.
+    pub not_included_reason: Option<String>,
+    /// The course created from an included referral.
+    pub course_id: Option<String>,
+}
+
 /// A course.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct CourseRow {
@@ -110,6 +130,7 @@ pub struct SessionRow {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DocumentRows {
     pub citizens: Vec<CitizenRow>,
+    pub referrals: Vec<ReferralRow>,
     pub care_grants: Vec<CareGrantRow>,
     pub courses: Vec<CourseRow>,
     pub goals: Vec<GoalRow>,
@@ -120,6 +141,7 @@ pub struct DocumentRows {
 impl DocumentRows {
     pub fn len(&self) -> usize {
         self.citizens.len()
+            + self.referrals.len()
             + self.care_grants.len()
             + self.courses.len()
             + self.goals.len()
@@ -135,6 +157,7 @@ impl DocumentRows {
     /// compare equal.
     pub fn sort(&mut self) {
         self.citizens.sort();
+        self.referrals.sort();
         self.care_grants.sort();
         self.courses.sort();
         self.goals.sort();
@@ -171,6 +194,32 @@ pub fn rows_of(
                         .to_string()
                     }),
                     active: c.active,
+                })
+                .collect();
+            rows.referrals = roster
+                .referrals
+                .values()
+                .map(|r| {
+                    let s = r.screening.as_ref();
+                    ReferralRow {
+                        referral_id: r.id.to_string(),
+                        citizen_id: r.citizen_id.to_string(),
+                        team_id: team.clone(),
+                        referred_on: r.referred_on.clone(),
+                        referred_by: r.referred_by.to_string(),
+                        screened_on: s.map(|s| s.screened_on.clone()),
+                        screened_by: s.map(|s| s.screened_by.to_string()),
+                        outcome: s.map(|s| {
+                            if s.included() {
+                                "included"
+                            } else {
+                                "not_included"
+                            }
+                            .to_string()
+                        }),
+                        not_included_reason: s.and_then(|s| s.not_included_reason.clone()),
+                        course_id: r.course_id.map(|c| c.to_string()),
+                    }
                 })
                 .collect();
             rows.care_grants = roster
@@ -308,9 +357,47 @@ mod tests {
                 active: true,
             }]
         );
-        // Nothing a row holds is the citizen's name, reference or address.
+        assert!(rows.referrals.is_empty());
+
+        // A referral, screened not included: its stage and reason key, never its notes.
+        let referral = crate::model::ReferralRecord {
+            id: crate::ids::ReferralId::new(),
+            citizen_id: c.id,
+            referred_on: "2026-11-02".into(),
+            referred_by: crate::ids::UserId::new(),
+            note: Some("Datter ringede".into()),
+            recorded_at: NOW,
+            screening: None,
+            course_id: None,
+        };
+        docs::put_referral(&mut doc, &referral, NOW).unwrap();
+        let screening = crate::model::ScreeningRecord {
+            criteria: [("wants_to_train".to_string(), false)].into(),
+            not_included_reason: Some("declined".into()),
+            note: Some("Vil hellere gå til fysioterapeut".into()),
+            screened_on: "2026-11-05".into(),
+            screened_by: referral.referred_by,
+        };
+        docs::screen_referral(&mut doc, referral.id, &screening, NOW).unwrap();
+        let rows = rows_of(&header, &doc).unwrap();
+        assert_eq!(
+            rows.referrals,
+            [ReferralRow {
+                referral_id: referral.id.to_string(),
+                citizen_id: c.id.to_string(),
+                team_id: team.to_string(),
+                referred_on: "2026-11-02".into(),
+                referred_by: referral.referred_by.to_string(),
+                screened_on: Some("2026-11-05".into()),
+                screened_by: Some(referral.referred_by.to_string()),
+                outcome: Some("not_included".into()),
+                not_included_reason: Some("declined".into()),
+                course_id: None,
+            }]
+        );
+        // Nothing a row holds is the citizen's name, reference or address, or a note.
         let text = format!("{rows:?}");
-        for secret in ["Karen", "TK-1", "Vestergade"] {
+        for secret in ["Karen", "TK-1", "Vestergade", "Datter", "fysioterapeut"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
     }

@@ -154,6 +154,7 @@ CREATE TABLE media (
     M::up("CREATE INDEX quarantine_user ON quarantine(user_id);"),
     // The read model (issue #12): see `sqlite_read_model`.
     M::up(read_model::MIGRATION),
+    M::up(read_model::MIGRATION_REFERRALS),
 ];
 
 pub struct SqliteStore {

@@ -11,7 +11,8 @@
 
 use crate::error::Result;
 use homerehab_shared::read_model::{
-    CareGrantRow, CitizenRow, CourseRow, DocumentRows, GoalRow, SessionRow, TestResultRow,
+    CareGrantRow, CitizenRow, CourseRow, DocumentRows, GoalRow, ReferralRow, SessionRow,
+    TestResultRow,
 };
 use rusqlite::{params, Connection, Transaction};
 
@@ -60,8 +61,23 @@ CREATE INDEX rm_sessions_doc ON rm_sessions(doc_id);
 CREATE INDEX rm_sessions_course ON rm_sessions(course_id, started_at);
 "#;
 
-const TABLES: [&str; 6] = [
+/// Appended after [`MIGRATION`]: referrals and their screenings (the funnel's first stages).
+/// Rosters already held are projected again to fill it.
+pub(super) const MIGRATION_REFERRALS: &str = r#"
+CREATE TABLE rm_referrals (
+    doc_id BLOB NOT NULL, referral_id TEXT NOT NULL, citizen_id TEXT NOT NULL,
+    team_id TEXT NOT NULL, referred_on TEXT NOT NULL, referred_by TEXT NOT NULL,
+    screened_on TEXT, screened_by TEXT, outcome TEXT, not_included_reason TEXT, course_id TEXT
+);
+CREATE INDEX rm_referrals_doc ON rm_referrals(doc_id);
+CREATE INDEX rm_referrals_team ON rm_referrals(team_id, referred_on);
+INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents WHERE kind = 'roster'
+    ON CONFLICT (doc_id) DO UPDATE SET version = version + 1;
+"#;
+
+const TABLES: [&str; 7] = [
     "rm_citizens",
+    "rm_referrals",
     "rm_care_grants",
     "rm_courses",
     "rm_goals",
@@ -183,6 +199,26 @@ fn insert_rows(tx: &Transaction<'_>, doc: &[u8], rows: &DocumentRows) -> Result<
         ])?;
     }
     let mut stmt = tx.prepare_cached(
+        "INSERT INTO rm_referrals (doc_id, referral_id, citizen_id, team_id, referred_on,
+           referred_by, screened_on, screened_by, outcome, not_included_reason, course_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for r in &rows.referrals {
+        stmt.execute(params![
+            doc,
+            r.referral_id,
+            r.citizen_id,
+            r.team_id,
+            r.referred_on,
+            r.referred_by,
+            r.screened_on,
+            r.screened_by,
+            r.outcome,
+            r.not_included_reason,
+            r.course_id
+        ])?;
+    }
+    let mut stmt = tx.prepare_cached(
         "INSERT INTO rm_care_grants (doc_id, citizen_id, team_id, effective, minutes_per_week,
            service_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
@@ -286,6 +322,27 @@ pub(super) fn stored_rows(conn: &Connection, doc: &[u8]) -> Result<DocumentRows>
                     birth_year: r.get(2)?,
                     sex: r.get(3)?,
                     active: r.get(4)?,
+                })
+            },
+        )?,
+        referrals: all(
+            conn,
+            "SELECT referral_id, citizen_id, team_id, referred_on, referred_by, screened_on,
+               screened_by, outcome, not_included_reason, course_id
+             FROM rm_referrals WHERE doc_id = ?1",
+            doc,
+            |r| {
+                Ok(ReferralRow {
+                    referral_id: r.get(0)?,
+                    citizen_id: r.get(1)?,
+                    team_id: r.get(2)?,
+                    referred_on: r.get(3)?,
+                    referred_by: r.get(4)?,
+                    screened_on: r.get(5)?,
+                    screened_by: r.get(6)?,
+                    outcome: r.get(7)?,
+                    not_included_reason: r.get(8)?,
+                    course_id: r.get(9)?,
                 })
             },
         )?,
