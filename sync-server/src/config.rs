@@ -63,6 +63,13 @@ pub enum Command {
         #[arg(long)]
         history_weeks: Option<u32>,
     },
+    /// Record the date a user was trained in the app (the leaders' "trained vs. active").
+    RecordTraining {
+        username: String,
+        /// The training date, YYYY-MM-DD.
+        #[arg(long)]
+        on: String,
+    },
     /// Rebuild the read model (the evidence tables) from the documents.
     Reproject {
         /// Only compare the read model with the documents; exit non-zero if they differ.

@@ -78,6 +78,16 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Quarantine { action } => quarantine(&config, action),
+        Command::RecordTraining { username, on } => {
+            homerehab_shared::model::parse_date(&on)
+                .map_err(|e| anyhow::anyhow!("--on {on}: {}", e.problem))?;
+            let store = open(&config)?;
+            if !store.record_training(&username, &on)? {
+                bail!("no user '{username}'");
+            }
+            println!("{username} trained on {on}");
+            Ok(())
+        }
         Command::Reproject { check } => {
             let store = open(&config)?;
             if check {

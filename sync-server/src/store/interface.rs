@@ -71,6 +71,9 @@ pub trait Store: Send + Sync + 'static {
     /// Fails with [`crate::Error::AlreadyExists`] when the username is taken.
     fn create_user(&self, user: &NewUser) -> Result<UserId>;
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>>;
+    /// Records the ISO date `username` was trained in the app; false for no such user.
+    fn record_training(&self, username: &str, on: &str) -> Result<bool>;
+    fn trained_on(&self, user: UserId) -> Result<Option<String>>;
 
     /// Binds a device's Automerge actor id to `user`; idempotent for the same user, refused
     /// with [`crate::Error::ActorTaken`] when another user holds it and with

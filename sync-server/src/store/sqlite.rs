@@ -155,6 +155,8 @@ CREATE TABLE media (
     // The read model (issue #12): see `sqlite_read_model`.
     M::up(read_model::MIGRATION),
     M::up(read_model::MIGRATION_REFERRALS),
+    // When a user was trained in the app (issue #12's staff in use), recorded by an admin.
+    M::up("ALTER TABLE users ADD COLUMN trained_on TEXT;"),
 ];
 
 pub struct SqliteStore {
@@ -581,6 +583,25 @@ impl Store for SqliteStore {
         Ok(id)
     }
 
+    fn record_training(&self, username: &str, on: &str) -> Result<bool> {
+        Ok(self.conn().execute(
+            "UPDATE users SET trained_on = ?2 WHERE username = ?1",
+            params![username, on],
+        )? == 1)
+    }
+
+    fn trained_on(&self, user: UserId) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT trained_on FROM users WHERE id = ?1",
+                [id_bytes(&user.0)],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
         user_where(&self.conn(), "username = ?1", &username)
     }
@@ -982,6 +1003,28 @@ mod tests {
             note: Some("x".repeat(40)),
             ..SessionLog::start(course, UserId::new(), None, at)
         }
+    }
+
+    #[test]
+    fn an_admin_records_when_a_user_was_trained() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let municipality = store.ensure_municipality("Thisted").unwrap();
+        let team = store.ensure_team(municipality, "Nord").unwrap();
+        let id = store
+            .create_user(&NewUser {
+                username: "assistent1".into(),
+                display_name: "Assistent".into(),
+                password_hash: "x".into(),
+                role: homerehab_shared::model::Role::Assistant,
+                team_id: team,
+                granted_teams: vec![],
+            })
+            .unwrap();
+        assert_eq!(store.trained_on(id).unwrap(), None);
+        assert!(store.record_training("assistent1", "2026-03-04").unwrap());
+        assert_eq!(store.trained_on(id).unwrap().as_deref(), Some("2026-03-04"));
+        assert!(!store.record_training("nobody", "2026-03-04").unwrap());
     }
 
     #[test]
