@@ -668,7 +668,8 @@ pub fn containers_changes(header: &Header) -> Vec<automerge::Change> {
                     (at, name)
                 }
             };
-            tx.put_object(parent, name, ObjType::Map).expect("fresh doc");
+            tx.put_object(parent, name, ObjType::Map)
+                .expect("fresh doc");
         }
         tx.commit_with(CommitOptions::default().with_time(0));
         changes.extend(doc.get_last_local_change());

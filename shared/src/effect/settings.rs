@@ -115,10 +115,7 @@ pub fn parse_offsets(s: &str) -> Result<FollowUpOffsets, Invalid> {
 
 /// Offsets as stored.
 pub fn format_offsets(o: &FollowUpOffsets) -> String {
-    o.0.iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
+    o.0.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }
 
 pub fn check_offsets(o: &FollowUpOffsets) -> Result<(), Invalid> {
@@ -253,7 +250,10 @@ impl StoredSettings {
 
 /// Shipped entries at positions 1, 2, …; stored ones replace them by key or add; sorted by
 /// position (then key, so every device shows the same order).
-fn overlay(shipped: Vec<Labelled>, stored: Option<&BTreeMap<String, StoredLabel>>) -> Vec<Labelled> {
+fn overlay(
+    shipped: Vec<Labelled>,
+    stored: Option<&BTreeMap<String, StoredLabel>>,
+) -> Vec<Labelled> {
     let mut all: Vec<(f64, Labelled)> = shipped
         .into_iter()
         .enumerate()
@@ -315,7 +315,11 @@ impl EffectSettings {
 
     /// The checklist of a new screening.
     pub fn active_criteria(&self) -> Vec<Labelled> {
-        self.criteria.iter().filter(|c| !c.retired).cloned().collect()
+        self.criteria
+            .iter()
+            .filter(|c| !c.retired)
+            .cloned()
+            .collect()
     }
 
     /// The reasons a new screening may give.
@@ -376,7 +380,10 @@ mod tests {
             )]),
             follow_up_offsets: Some("90,180,365".into()),
             criteria: BTreeMap::from([
-                ("wants_to_train".into(), label("Vil gerne træne", false, 0.5)),
+                (
+                    "wants_to_train".into(),
+                    label("Vil gerne træne", false, 0.5),
+                ),
                 ("home_allows_training".into(), label("Hjemmet", true, 5.0)),
                 ("can_walk_10m".into(), label("Kan gå 10 m", false, 6.5)),
             ]),
@@ -389,7 +396,11 @@ mod tests {
         };
         s.check_whole().unwrap();
         let e = EffectSettings::effective(Some(&s));
-        let chair = e.changes.iter().find(|c| c.test == "chair_stand_30s").unwrap();
+        let chair = e
+            .changes
+            .iter()
+            .find(|c| c.test == "chair_stand_30s")
+            .unwrap();
         assert_eq!(chair.value, 2.0);
         assert_eq!(chair.source, "Kommunens værdi: Aarhus Kommune, 2026");
         assert!(e.is_overridden("chair_stand_30s") && !e.is_overridden("who5"));
@@ -480,11 +491,23 @@ mod tests {
         let mut empty_source = bad_change("who5", 8.0);
         empty_source.changes.get_mut("who5").unwrap().source = " ".into();
         assert!(empty_source.validate().is_err());
-        for o in ["", "0", "77,77", "365,77", "1096", "1,2,3,4,5", "77;365", "-1"] {
+        for o in [
+            "",
+            "0",
+            "77,77",
+            "365,77",
+            "1096",
+            "1,2,3,4,5",
+            "77;365",
+            "-1",
+        ] {
             assert!(parse_offsets(o).is_err(), "{o}");
         }
         assert_eq!(parse_offsets("1").unwrap().0, [1]);
-        assert_eq!(parse_offsets("30,77,365,1095").unwrap().0, [30, 77, 365, 1095]);
+        assert_eq!(
+            parse_offsets("30,77,365,1095").unwrap().0,
+            [30, 77, 365, 1095]
+        );
         let mut all_retired = StoredSettings::default();
         for c in default_criteria() {
             all_retired.criteria.insert(c.key, label(&c.da, true, 1.0));
@@ -495,7 +518,9 @@ mod tests {
             "effect_settings.criteria"
         );
         let mut bad_key = StoredSettings::default();
-        bad_key.reasons.insert("Ikke OK".into(), label("x", false, 1.0));
+        bad_key
+            .reasons
+            .insert("Ikke OK".into(), label("x", false, 1.0));
         assert!(bad_key.validate().is_err());
         let plan = StoredSettings {
             default_test_plan: Some(TestPlan {
@@ -513,7 +538,10 @@ mod tests {
         s.criteria
             .insert("home_allows_training".into(), label("Hjemmet", true, 5.0));
         let e = EffectSettings::effective(Some(&s));
-        assert!(e.criteria.iter().any(|c| c.key == "home_allows_training" && c.retired));
+        assert!(e
+            .criteria
+            .iter()
+            .any(|c| c.key == "home_allows_training" && c.retired));
         let active = e.active_criteria();
         assert!(active.iter().all(|c| c.key != "home_allows_training"));
         let screening = Screening {
@@ -527,7 +555,10 @@ mod tests {
     #[test]
     fn new_keys_are_valid_and_distinct() {
         let a = new_key("Kan gå 10 meter!");
-        assert!(a.starts_with("kan_gaa_10_meter_") || a.starts_with("kan_ga_10_meter_"), "{a}");
+        assert!(
+            a.starts_with("kan_gaa_10_meter_") || a.starts_with("kan_ga_10_meter_"),
+            "{a}"
+        );
         check_key("k", &a).unwrap();
         check_key("k", &new_key("???")).unwrap();
         assert_ne!(new_key("x"), new_key("x"));
