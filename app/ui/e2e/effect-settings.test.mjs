@@ -6,7 +6,7 @@
 // the municipality's; the follow-up worklist lists 30 days and 1 year; a sync takes the
 // settings to the server (admitted), and a reload shows them.
 //
-// Screenshot: docs/screenshots/effect-settings.png.
+// Screenshots: docs/screenshots/effect-settings.png, effect-settings-summary.png.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,7 +80,7 @@ test('the municipality sets its own meaningful change and follow-up; the summary
   for (const [phase, value, date] of [['start', 8, '2026-06-02'], ['end', 11, '2026-08-20']]) {
     await api('POST', `/courses/${course}/assessments`, { kind: 'chair_stand_30s', value, date, phase, note: null });
   }
-  for (const [effective, minutes] of [['2026-05-01', 420], ['2026-09-01', 330]]) {
+  for (const [effective, minutes] of [['2026-05-01', 420], ['2026-10-01', 330]]) {
     await api('POST', `/citizens/${citizen.citizen_id}/care-grants`, { effective, minutes_per_week: minutes, service_code: null });
   }
 
@@ -131,9 +131,10 @@ test('the municipality sets its own meaningful change and follow-up; the summary
   await openEffect(page);
   await chair.filter({ hasText: 'Uændret' }).waitFor();
   await page.getByText(/Kommunens værdi: Thisted Kommunes kvalitetsstandard 2026/).first().waitFor();
+  await page.getByTestId('effect-summary').screenshot({ path: path.join(h.shots, 'effect-settings-summary.png') });
   const effect = await api('GET', `/courses/${course}/effect`);
   assert.deepEqual(effect.care_follow_ups.map((f) => f.offset_days), [30, 365]);
-  assert.equal(effect.care_follow_ups[0].minutes_per_week, 420, '30 days after 2026-08-23: the old grant');
+  assert.equal(effect.care_follow_ups[0].minutes_per_week, 420, '30 days after the course (2026-09-22): before the new grant of 2026-10-01');
 
   // The worklist follows the offsets.
   await page.getByTestId('tab-follow-ups').click();

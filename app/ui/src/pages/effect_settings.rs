@@ -327,15 +327,18 @@ pub fn EffectSettingsPage() -> impl IntoView {
                 title=|l| texts(l).criteria_title add=|l| texts(l).add_criterion />
             <LabelList list=form.reasons testid="reasons" editable
                 title=|l| texts(l).reasons_title add=|l| texts(l).add_reason />
-            <p class="error" role="alert" data-testid="settings-error">{move || error.get()}</p>
-            <Show when=move || saved.get()>
-                <p class="notice" data-testid="settings-saved">{move || i18n.s().saved}</p>
-            </Show>
-            <Show when=move || editable.get()>
-                <button class="btn primary big" data-testid="settings-save" disabled=move || busy.get() on:click=on_save>
-                    {move || i18n.s().save}
-                </button>
-            </Show>
+            // Kept in view at the bottom: the page is long and the answer belongs by the button.
+            <div class="save-bar">
+                <Show when=move || editable.get()>
+                    <button class="btn primary big" data-testid="settings-save" disabled=move || busy.get() on:click=on_save>
+                        {move || i18n.s().save}
+                    </button>
+                </Show>
+                <p class="error" role="alert" data-testid="settings-error">{move || error.get()}</p>
+                <Show when=move || saved.get()>
+                    <p class="notice" data-testid="settings-saved">{move || i18n.s().saved}</p>
+                </Show>
+            </div>
         </section>
     }
 }
