@@ -1502,12 +1502,18 @@ pub struct SettingsTexts {
 
 fn da_offsets(o: &[u32]) -> String {
     let days: Vec<String> = o.iter().map(u32::to_string).collect();
-    format!("Standard: {} dage efter forløbets afslutning", days.join(" og "))
+    format!(
+        "Standard: {} dage efter forløbets afslutning",
+        days.join(" og ")
+    )
 }
 
 fn en_offsets(o: &[u32]) -> String {
     let days: Vec<String> = o.iter().map(u32::to_string).collect();
-    format!("Default: {} days after the course ended", days.join(" and "))
+    format!(
+        "Default: {} days after the course ended",
+        days.join(" and ")
+    )
 }
 
 pub const DA_SETTINGS: SettingsTexts = SettingsTexts {

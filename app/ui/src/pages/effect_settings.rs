@@ -73,7 +73,8 @@ impl Form {
             .set(v.follow_up_offsets.iter().map(u32::to_string).collect());
         self.criteria.set(v.criteria.clone());
         self.reasons.set(v.reasons.clone());
-        self.shipped_offsets.set(v.shipped_follow_up_offsets.clone());
+        self.shipped_offsets
+            .set(v.shipped_follow_up_offsets.clone());
         self.loaded.set(Some(v));
     }
 
