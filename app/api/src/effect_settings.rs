@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::TestPlanView;
 
-/// One test's meaningful change: the shipped value and source beside the municipality's own.
+/// One catalogue test's meaningful change: the shipped value and source beside the
+/// municipality's own.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChangeSettingView {
     /// The assessment catalogue's key, e.g. `chair_stand_30s`.
@@ -17,8 +18,10 @@ pub struct ChangeSettingView {
     pub unit_en: String,
     /// `higher` or `lower`: which direction is better.
     pub better: String,
-    pub shipped_value: f64,
-    pub shipped_source: String,
+    /// `None` for a test Homerehab ships no value for (it is judged only with the
+    /// municipality's own).
+    pub shipped_value: Option<f64>,
+    pub shipped_source: Option<String>,
     /// The municipality's value and source, when it overrides the shipped one.
     pub value: Option<f64>,
     pub source: Option<String>,

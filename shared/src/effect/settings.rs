@@ -287,13 +287,13 @@ impl EffectSettings {
                 let _ = override_change(&mut changes, test, o.value, &source);
             }
             // `override_change` appends; keep the shipped order with additions last.
-            let order = |t: &str| {
-                default_changes()
+            let shipped: Vec<String> = default_changes().into_iter().map(|c| c.test).collect();
+            changes.sort_by_key(|c| {
+                shipped
                     .iter()
-                    .position(|c| c.test == t)
+                    .position(|t| *t == c.test)
                     .unwrap_or(usize::MAX)
-            };
-            changes.sort_by_key(|c| order(&c.test));
+            });
         }
         let follow_up_offsets = stored
             .and_then(|s| s.follow_up_offsets.as_deref())
@@ -463,6 +463,24 @@ mod tests {
         assert_eq!(tug(10.0, 8.5), Judgement::Improved);
         assert_eq!(tug(8.5, 10.0), Judgement::Declined);
         assert_eq!(tug(10.0, 8.51), Judgement::Maintained);
+        // A test shipped without a value is judged once the municipality gives one.
+        assert!(judge("berg_balance", Some(40.0), Some(44.0), &t).is_err());
+        let s = StoredSettings {
+            changes: BTreeMap::from([(
+                "berg_balance".into(),
+                ChangeOverride {
+                    value: 4.0,
+                    source: "Kommunens egen".into(),
+                },
+            )]),
+            ..StoredSettings::default()
+        };
+        let t = EffectSettings::effective(Some(&s)).changes;
+        assert_eq!(
+            judge("berg_balance", Some(40.0), Some(44.0), &t),
+            Ok(Judgement::Improved)
+        );
+        assert_eq!(t.last().unwrap().test, "berg_balance");
     }
 
     #[test]

@@ -5,9 +5,9 @@
 use crate::app_core::Core;
 use crate::error::{Error, Result};
 use homerehab_app_api as api;
-use homerehab_shared::assessment::kind_of;
+use homerehab_shared::assessment::CATALOGUE;
 use homerehab_shared::effect::care_time::FollowUpOffsets;
-use homerehab_shared::effect::change::{default_changes, Better};
+use homerehab_shared::effect::change::default_changes;
 use homerehab_shared::effect::plan::TestPlan;
 use homerehab_shared::effect::screening::{
     default_criteria, default_not_included_reasons, Labelled,
@@ -32,30 +32,33 @@ fn label_settings(list: &[Labelled], shipped: &[Labelled]) -> Vec<api::LabelSett
 }
 
 fn view(e: &EffectSettings) -> api::EffectSettingsView {
-    let changes = default_changes()
-        .into_iter()
-        .map(|shipped| {
-            let kind = kind_of(&shipped.test);
+    let shipped = default_changes();
+    // Every catalogue test: one Homerehab ships no value for may get the municipality's own.
+    let changes = CATALOGUE
+        .iter()
+        .map(|kind| {
+            let default = shipped.iter().find(|c| c.test == kind.key);
             let own = e
                 .changes
                 .iter()
-                .find(|c| c.test == shipped.test)
+                .find(|c| c.test == kind.key)
                 .filter(|c| c.source.starts_with(MUNICIPAL_SOURCE_PREFIX));
             api::ChangeSettingView {
-                label_da: kind.map_or("", |k| k.label(Lang::Da)).into(),
-                label_en: kind.map_or("", |k| k.label(Lang::En)).into(),
-                unit_da: kind.map_or("", |k| k.unit_label(Lang::Da)).into(),
-                unit_en: kind.map_or("", |k| k.unit_label(Lang::En)).into(),
-                better: match shipped.better {
-                    Better::Higher => "higher",
-                    Better::Lower => "lower",
+                test: kind.key.into(),
+                label_da: kind.label(Lang::Da).into(),
+                label_en: kind.label(Lang::En).into(),
+                unit_da: kind.unit_label(Lang::Da).into(),
+                unit_en: kind.unit_label(Lang::En).into(),
+                better: if kind.higher_is_better {
+                    "higher"
+                } else {
+                    "lower"
                 }
                 .into(),
                 value: own.map(|c| c.value),
                 source: own.map(|c| c.source[MUNICIPAL_SOURCE_PREFIX.len()..].to_string()),
-                test: shipped.test,
-                shipped_value: shipped.value,
-                shipped_source: shipped.source,
+                shipped_value: default.map(|c| c.value),
+                shipped_source: default.map(|c| c.source.clone()),
             }
         })
         .collect();

@@ -252,8 +252,11 @@ pub fn EffectSettingsPage() -> impl IntoView {
                     <tr data-testid=format!("mcid-row-{}", v.test)>
                         <th scope="row">{label}<span class="muted block">{unit.clone()} " · " {better}</span></th>
                         <td class="shipped">
-                            <strong data-testid=format!("mcid-shipped-{}", v.test)>{shown(v.shipped_value)} " " {unit.clone()}</strong>
-                            <span class="muted block source">{v.shipped_source.clone()}</span>
+                            <strong data-testid=format!("mcid-shipped-{}", v.test)>{match v.shipped_value {
+                                Some(x) => format!("{} {unit}", shown(x)),
+                                None => "—".to_string(),
+                            }}</strong>
+                            <span class="muted block source">{v.shipped_source.clone().unwrap_or_else(|| s.no_shipped.to_string())}</span>
                         </td>
                         <td><input class="num" inputmode="decimal" data-testid=format!("mcid-{}", v.test)
                             aria-label=format!("{} – {}", s.own_value, v.label_da)
