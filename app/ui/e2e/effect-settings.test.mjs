@@ -124,14 +124,16 @@ test('the municipality sets its own meaningful change and follow-up; the summary
   assert.deepEqual(stored.follow_up_offsets, [30, 365]);
   assert.equal(stored.criteria.length, 7);
   assert.equal(stored.criteria[4].retired, true);
+  // As the editor sees it: the top of the page, the save bar kept at the bottom.
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: path.join(h.shots, 'effect-settings.png'), fullPage: true });
+  await page.screenshot({ path: path.join(h.shots, 'effect-settings.png') });
 
   // The same results, judged by the municipality's value, which the summary names.
   await openEffect(page);
   await chair.filter({ hasText: 'Uændret' }).waitFor();
   await page.getByText(/Kommunens værdi: Thisted Kommunes kvalitetsstandard 2026/).first().waitFor();
-  await page.getByTestId('effect-summary').screenshot({ path: path.join(h.shots, 'effect-settings-summary.png') });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(h.shots, 'effect-settings-summary.png'), fullPage: true });
   const effect = await api('GET', `/courses/${course}/effect`);
   assert.deepEqual(effect.care_follow_ups.map((f) => f.offset_days), [30, 365]);
   assert.equal(effect.care_follow_ups[0].minutes_per_week, 420, '30 days after the course (2026-09-22): before the new grant of 2026-10-01');
