@@ -116,6 +116,12 @@ test('the municipality sets its own meaningful change and follow-up; the summary
   await page.getByTestId('criteria-da-6').fill('Kan gå 10 meter med eller uden hjælpemiddel');
   await page.getByTestId('criteria-en-6').fill('Can walk 10 metres with or without an aid');
   await page.getByTestId('criteria-retire-4').click();
+  // A municipal default test plan for new courses: the shipped one plus TUG at start and end.
+  await page.getByTestId('plan-default-on').check();
+  for (const col of [0, 2]) {
+    await page.getByTestId(`plan-default-timed_up_and_go-${col}`).click();
+    await page.locator(`[data-testid=plan-default-timed_up_and_go-${col}][aria-pressed=true]`).waitFor();
+  }
   await page.getByTestId('settings-save').click();
   await page.getByTestId('settings-saved').waitFor();
   assert.equal(await page.getByTestId('settings-error').textContent(), '');
@@ -124,6 +130,9 @@ test('the municipality sets its own meaningful change and follow-up; the summary
   assert.deepEqual(stored.follow_up_offsets, [30, 365]);
   assert.equal(stored.criteria.length, 7);
   assert.equal(stored.criteria[4].retired, true);
+  assert.deepEqual(stored.default_test_plan, {
+    start: ['chair_stand_30s', 'who5', 'timed_up_and_go'], mid: [], end: ['chair_stand_30s', 'who5', 'timed_up_and_go'],
+  });
   // As the editor sees it: the top of the page, the save bar kept at the bottom.
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(h.shots, 'effect-settings.png') });

@@ -1499,6 +1499,10 @@ pub struct SettingsTexts {
     pub saved: &'static str,
     pub not_a_number: fn(&str) -> String,
     pub read_only: &'static str,
+    pub plan_title: &'static str,
+    pub plan_intro: &'static str,
+    pub plan_use: &'static str,
+    pub phases: [&'static str; 3],
 }
 
 fn da_offsets(o: &[u32]) -> String {
@@ -1552,6 +1556,10 @@ pub const DA_SETTINGS: SettingsTexts = SettingsTexts {
     saved: "Indstillingerne er gemt.",
     not_a_number: |v| format!("»{v}« er ikke et tal"),
     read_only: "Kun bibliotekets redaktører kan ændre indstillingerne.",
+    plan_title: "Kommunens standardtestplan",
+    plan_intro: "Testene et nyt forløb starter med, når skabelonen ikke siger andet. Uden kommunens egen plan bruges 30 sek. rejse-sætte-sig og WHO-5 ved start og slut.",
+    plan_use: "Kommunen har sin egen standardtestplan",
+    phases: ["Start", "Midtvejs", "Slut"],
 };
 
 pub const EN_SETTINGS: SettingsTexts = SettingsTexts {
@@ -1589,6 +1597,10 @@ pub const EN_SETTINGS: SettingsTexts = SettingsTexts {
     saved: "The settings are saved.",
     not_a_number: |v| format!("“{v}” is not a number"),
     read_only: "Only the library's editors can change the settings.",
+    plan_title: "The municipality's default test plan",
+    plan_intro: "The tests a new course starts with when its template says nothing else. Without the municipality's own plan: 30-s chair stand and WHO-5 at start and end.",
+    plan_use: "The municipality has its own default test plan",
+    phases: ["Start", "Midway", "End"],
 };
 
 impl I18n {

@@ -8,7 +8,7 @@ use crate::i18n::{use_i18n, Lang};
 use crate::use_nav;
 use homerehab_app_api::{
     op, ApiError, Capability, ChangeOverrideInput, ChangeSettingView, EffectSettingsInput,
-    EffectSettingsView, LabelSetting, NoQuery,
+    EffectSettingsView, LabelSetting, NoQuery, TestPlanView,
 };
 use leptos::prelude::*;
 
@@ -54,6 +54,8 @@ struct Form {
     criteria: RwSignal<Vec<LabelSetting>>,
     reasons: RwSignal<Vec<LabelSetting>>,
     shipped_offsets: RwSignal<Vec<u32>>,
+    /// `None`: no municipal default plan.
+    plan: RwSignal<Option<TestPlanView>>,
     loaded: RwSignal<Option<EffectSettingsView>>,
 }
 
@@ -75,6 +77,7 @@ impl Form {
         self.reasons.set(v.reasons.clone());
         self.shipped_offsets
             .set(v.shipped_follow_up_offsets.clone());
+        self.plan.set(v.default_test_plan.clone());
         self.loaded.set(Some(v));
     }
 
@@ -105,10 +108,7 @@ impl Form {
             follow_up_offsets: offsets,
             criteria: self.criteria.get_untracked(),
             reasons: self.reasons.get_untracked(),
-            default_test_plan: self
-                .loaded
-                .get_untracked()
-                .and_then(|l| l.default_test_plan),
+            default_test_plan: self.plan.get_untracked(),
         })
     }
 }
@@ -182,6 +182,99 @@ fn LabelList(
     }
 }
 
+/// The phase list of a plan: 0 start, 1 mid, 2 end.
+fn phase(p: &mut TestPlanView, col: usize) -> &mut Vec<String> {
+    match col {
+        0 => &mut p.start,
+        1 => &mut p.mid,
+        _ => &mut p.end,
+    }
+}
+
+/// The municipality's default test plan: on or off, then each catalogue test per phase.
+#[component]
+fn DefaultPlan(form: Form, editable: Signal<bool>) -> impl IntoView {
+    let i18n = use_i18n();
+    let on = move || form.plan.with(Option::is_some);
+    let toggle_on = move |_| {
+        form.plan.update(|p| {
+            *p = match p {
+                Some(_) => None,
+                None => Some(TestPlanView {
+                    start: vec!["chair_stand_30s".into(), "who5".into()],
+                    mid: vec![],
+                    end: vec!["chair_stand_30s".into(), "who5".into()],
+                }),
+            }
+        })
+    };
+    let rows = move || {
+        let en = i18n.lang.get() == Lang::En;
+        form.changes
+            .get()
+            .into_iter()
+            .map(|row| {
+                let test = row.view.test.clone();
+                let label = if en { row.view.label_en.clone() } else { row.view.label_da.clone() };
+                let cells = (0..3)
+                    .map(|col| {
+                        let t = test.clone();
+                        let t2 = test.clone();
+                        let pressed = Signal::derive(move || {
+                            form.plan.with(|p| {
+                                p.as_ref().is_some_and(|p| match col {
+                                    0 => p.start.contains(&t),
+                                    1 => p.mid.contains(&t),
+                                    _ => p.end.contains(&t),
+                                })
+                            })
+                        });
+                        view! {
+                            <td><button class="btn choice" data-testid=format!("plan-default-{test}-{col}")
+                                class:selected=move || pressed.get()
+                                aria-pressed=move || if pressed.get() { "true" } else { "false" }
+                                aria-label=format!("{label} – {}", i18n.s().phases[col])
+                                disabled=move || !editable.get()
+                                on:click=move |_| form.plan.update(|p| {
+                                    if let Some(p) = p {
+                                        let list = phase(p, col);
+                                        match list.iter().position(|x| *x == t2) {
+                                            Some(i) => { list.remove(i); }
+                                            None => list.push(t2.clone()),
+                                        }
+                                    }
+                                })>
+                                {move || if pressed.get() { "✓" } else { "–" }}
+                            </button></td>
+                        }
+                    })
+                    .collect_view();
+                view! { <tr><th scope="row">{label.clone()}</th>{cells}</tr> }
+            })
+            .collect_view()
+    };
+    view! {
+        <section class="card settings-block" data-testid="default-plan">
+            <h2>{move || i18n.s().plan_title}</h2>
+            <p class="muted">{move || i18n.s().plan_intro}</p>
+            <label class="check">
+                <input type="checkbox" data-testid="plan-default-on" prop:checked=on
+                    disabled=move || !editable.get() on:change=toggle_on />
+                <span>{move || i18n.s().plan_use}</span>
+            </label>
+            <Show when=on>
+                <table class="worklist plan">
+                    <thead><tr>
+                        <th scope="col">{move || i18n.s().test}</th>
+                        {move || i18n.s().phases.map(|p| view! { <th scope="col">{p}</th> })}
+                    </tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </Show>
+        </section>
+    }
+}
+
 fn texts(l: Lang) -> &'static crate::i18n::SettingsTexts {
     match l {
         Lang::Da => &crate::i18n::DA_SETTINGS,
@@ -200,6 +293,7 @@ pub fn EffectSettingsPage() -> impl IntoView {
         criteria: RwSignal::new(Vec::new()),
         reasons: RwSignal::new(Vec::new()),
         shipped_offsets: RwSignal::new(Vec::new()),
+        plan: RwSignal::new(None),
         loaded: RwSignal::new(None),
     };
     let error = RwSignal::new(None::<String>);
@@ -327,6 +421,7 @@ pub fn EffectSettingsPage() -> impl IntoView {
                     </button>
                 </Show>
             </section>
+            <DefaultPlan form editable />
             <LabelList list=form.criteria testid="criteria" editable
                 title=|l| texts(l).criteria_title add=|l| texts(l).add_criterion />
             <LabelList list=form.reasons testid="reasons" editable
