@@ -6,7 +6,8 @@
 // the municipality's; the follow-up worklist lists 30 days and 1 year; a sync takes the
 // settings to the server (admitted), and a reload shows them.
 //
-// Screenshots: docs/screenshots/effect-settings.png, effect-settings-summary.png.
+// Screenshots: docs/screenshots/effect-settings.png, effect-settings-plan.png,
+// effect-settings-summary.png.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -133,6 +134,8 @@ test('the municipality sets its own meaningful change and follow-up; the summary
   assert.deepEqual(stored.default_test_plan, {
     start: ['chair_stand_30s', 'who5', 'timed_up_and_go'], mid: [], end: ['chair_stand_30s', 'who5', 'timed_up_and_go'],
   });
+  await page.getByTestId('default-plan').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(h.shots, 'effect-settings-plan.png') });
   // As the editor sees it: the top of the page, the save bar kept at the bottom.
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(h.shots, 'effect-settings.png') });
