@@ -255,6 +255,10 @@ pub struct RosterDoc {
     /// Absent in rosters written before it; created by the first grant.
     #[autosurgeon(missing = "Default::default")]
     pub care_grants: BTreeMap<String, CareGrantRecord>,
+    /// Care-time imports, one scalar each, keyed by the import's id (issue #11). Read them
+    /// with the entered grants through [`RosterDoc::all_care_grants`].
+    #[autosurgeon(missing = "Default::default")]
+    pub care_grant_imports: BTreeMap<String, CareGrantImport>,
     /// Referrals and their screenings, keyed by referral id (issue #11). Absent in older
     /// rosters; created by the first referral.
     #[autosurgeon(missing = "Default::default")]
@@ -410,6 +414,17 @@ pub struct SessionLogDoc {
 }
 
 impl RosterDoc {
+    /// Every grant, entered or imported, one per key: the latest recording of a key wins.
+    pub fn all_care_grants(&self) -> BTreeMap<String, CareGrantRecord> {
+        latest_care_grants(
+            self.care_grants.values().cloned().chain(
+                self.care_grant_imports
+                    .values()
+                    .flat_map(CareGrantImport::records),
+            ),
+        )
+    }
+
     pub fn read(doc: &impl autosurgeon::ReadDoc) -> Result<Self, SchemaError> {
         let r: Self = hydrate(doc)?;
         r.citizens.values().try_for_each(Citizen::validate)?;
@@ -423,6 +438,9 @@ impl RosterDoc {
                 .into());
             }
         }
+        r.care_grant_imports
+            .values()
+            .try_for_each(CareGrantImport::validate)?;
         for (key, referral) in &r.referrals {
             referral.validate()?;
             if *key != referral.id.to_string() {
@@ -484,6 +502,43 @@ pub fn read_session(doc: &Automerge, id: &str) -> Result<Option<SessionLog>, Sch
         return Ok(None);
     }
     Ok(Some(hydrate_prop(doc, &sessions, id)?))
+}
+
+/// A map at the document's root, or `None` where an older document lacks it.
+fn root_map(doc: &Automerge, key: &'static str) -> Result<Option<ObjId>, SchemaError> {
+    Ok(match ReadDoc::get(doc, &ROOT, key)? {
+        Some((automerge::Value::Object(ObjType::Map), obj)) => Some(obj),
+        _ => None,
+    })
+}
+
+/// A roster's citizens only: what most screens need, without reading its (possibly very
+/// many) care grants.
+pub fn read_citizens(doc: &Automerge) -> Result<BTreeMap<String, Citizen>, SchemaError> {
+    if root_map(doc, "citizens")?.is_none() {
+        return Err(SchemaError::NotFound("citizens"));
+    }
+    Ok(hydrate_prop(doc, &ROOT, "citizens")?)
+}
+
+/// One citizen of a roster, `None` if it is not on it.
+pub fn read_citizen(doc: &Automerge, id: CitizenId) -> Result<Option<Citizen>, SchemaError> {
+    let Some(citizens) = root_map(doc, "citizens")? else {
+        return Err(SchemaError::NotFound("citizens"));
+    };
+    let key = id.to_string();
+    if ReadDoc::get(doc, &citizens, key.as_str())?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(hydrate_prop(doc, &citizens, key.as_str())?))
+}
+
+/// A roster's referrals only (empty in rosters from before referrals).
+pub fn read_referrals(doc: &Automerge) -> Result<BTreeMap<String, ReferralRecord>, SchemaError> {
+    if root_map(doc, "referrals")?.is_none() {
+        return Ok(BTreeMap::new());
+    }
+    Ok(hydrate_prop(doc, &ROOT, "referrals")?)
 }
 
 pub(crate) fn commit(tx: Transaction<'_>, now: Millis) {
@@ -630,7 +685,7 @@ fn check_follow_up(goal: &str, f: &GoalFollowUp) -> Result<(), Invalid> {
 /// children in its generation.
 fn later_containers(kind: DocumentKind) -> &'static [&'static [&'static str]] {
     match kind {
-        DocumentKind::Roster => &[&["care_grants"], &["referrals"]],
+        DocumentKind::Roster => &[&["care_grants"], &["referrals"], &["care_grant_imports"]],
         DocumentKind::Course => &[&["goal_attainment"]],
         // The municipality's effect settings; its maps exist up front so overrides and
         // criteria added on two devices land in the same maps.
@@ -763,20 +818,19 @@ pub fn put_care_grant(
     })
 }
 
-/// Adds many grants as one change (a care-time import): all of them or, on any invalid grant,
-/// none.
-pub fn put_care_grants(
+/// Stores a care-time import as one change holding one scalar: all of its grants or, on any
+/// invalid grant, none.
+pub fn put_care_grant_import(
     doc: &mut Automerge,
-    grants: &[CareGrantRecord],
+    import_id: &str,
+    import: &CareGrantImport,
     now: Millis,
 ) -> Result<(), SchemaError> {
-    grants.iter().try_for_each(CareGrantRecord::validate)?;
+    import.validate()?;
     ensure_containers(doc)?;
     edit(doc, now, |tx| {
-        let map = map_at(tx, &ROOT, "care_grants")?;
-        for grant in grants {
-            reconcile_prop(tx, &map, grant.key().as_str(), grant)?;
-        }
+        let map = map_at(tx, &ROOT, "care_grant_imports")?;
+        reconcile_prop(tx, &map, import_id, import)?;
         Ok(())
     })
 }
@@ -1338,6 +1392,50 @@ mod tests {
                 .unwrap()
                 .minutes_per_week,
             420
+        );
+
+        // Two devices import offline; one file repeats the entered grant with other minutes,
+        // recorded later: after the merge both read the same grants, the later one winning.
+        let mut other = roster.fork().with_actor(ActorId::random());
+        let later = CareGrantRecord {
+            minutes_per_week: 300,
+            recorded_at: 10,
+            ..grant.clone()
+        };
+        let more = CareGrantRecord {
+            effective: "2026-06-01".into(),
+            recorded_at: 10,
+            ..grant.clone()
+        };
+        let import = CareGrantImport::of(&[later.clone(), more.clone()]).unwrap();
+        put_care_grant_import(&mut other, "import-1", &import, 10).unwrap();
+        let older = CareGrantRecord {
+            minutes_per_week: 999,
+            recorded_at: 2,
+            ..grant.clone()
+        };
+        let stale = CareGrantImport::of(std::slice::from_ref(&older)).unwrap();
+        put_care_grant_import(&mut roster, "import-2", &stale, 2).unwrap();
+        // Mixed recordings or no grants are not an import; a bad grant stores nothing.
+        assert!(CareGrantImport::of(&[later.clone(), grant.clone()]).is_none());
+        assert!(CareGrantImport::of(&[]).is_none());
+        let bad_import = CareGrantImport::of(&[CareGrantRecord {
+            effective: "2026-13-01".into(),
+            ..later.clone()
+        }])
+        .unwrap();
+        assert!(put_care_grant_import(&mut roster, "import-3", &bad_import, 11).is_err());
+        roster.merge(&mut other).unwrap();
+        other.merge(&mut roster).unwrap();
+        for doc in [&roster, &other] {
+            let all = RosterDoc::read(doc).unwrap().all_care_grants();
+            assert_eq!(all.len(), 2, "{all:?}");
+            assert_eq!(all[&grant.key()], later);
+            assert_eq!(all[&more.key()], more);
+        }
+        assert_eq!(
+            latest_care_grants([later.clone(), grant.clone(), older.clone()])[&grant.key()],
+            later
         );
 
         let course_id = CourseId::new();

@@ -7,6 +7,8 @@
 //! - [`stats`]: per-exercise totals and trends from session logs;
 //! - [`assessment`]: the assessment catalogue (30-s chair stand, TUG, …) and its value ranges;
 //! - [`effect`]: effect measurement: judged change, WHO-5, test plans, goals, home-care time;
+//! - [`evidence`]: the leaders' evidence: targets, funnel, staff in use, cohort effect,
+//!   business case, suppression and benchmark (pure arithmetic over the read model's facts);
 //! - [`program`]: the program editor's save as the smallest set of edits;
 //! - [`rules`]: the rules that need a document's history (a course's first status, the
 //!   stale-revision guard), run by the device before writing and by admission;
@@ -23,6 +25,7 @@ pub mod auth;
 pub mod caseload;
 pub mod docs;
 pub mod effect;
+pub mod evidence;
 pub mod ids;
 pub mod library;
 pub mod model;

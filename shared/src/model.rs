@@ -383,7 +383,12 @@ pub struct SessionLog {
 
 /// A grant of home care as the roster stores it (issue #11): per citizen, because grants
 /// outlive courses and the care-time import resolves citizens by the roster's `local_ref`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+///
+/// In the document a grant is one string scalar (see [`CareGrantRecord::encode`]), not a map of
+/// six fields: a care-record export brings 100,000 grants at once, and one operation per grant
+/// instead of seven keeps the roster's size, its load time and the import's memory within
+/// bounds. A grant is written whole and never edited field by field, so nothing merges finer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CareGrantRecord {
     pub citizen_id: CitizenId,
     /// ISO date the grant took effect.
@@ -468,7 +473,134 @@ impl ReferralRecord {
 /// Most minutes a week a grant can hold (every minute of a week).
 pub const MAX_CARE_MINUTES_PER_WEEK: u32 = 7 * 24 * 60;
 
+/// One care-time import as the roster stores it (issue #11): the grants of a file that were
+/// new, recorded by one user at one time, as one bytes scalar (postcard) under the import's id.
+/// A care-record export brings up to 100,000 grants: one operation per import instead of one
+/// per grant keeps the import within seconds and the roster small. Grants are read back as
+/// [`CareGrantRecord`]s; for one key the latest recording wins ([`latest_care_grants`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CareGrantImport {
+    pub recorded_by: UserId,
+    pub recorded_at: Millis,
+    pub grants: Vec<ImportedGrant>,
+}
+
+/// A grant inside a [`CareGrantImport`]: who recorded it and when are the import's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImportedGrant {
+    pub citizen_id: CitizenId,
+    /// ISO date the grant took effect.
+    pub effective: String,
+    pub minutes_per_week: u32,
+    pub service_code: Option<String>,
+}
+
+/// Most grants one import may hold (ten times the largest export a municipality reported).
+pub const MAX_GRANTS_PER_IMPORT: usize = 1_000_000;
+
+impl CareGrantImport {
+    /// The import of `records`, which must all be recorded by one user at one time; `None`
+    /// for none or for mixed recordings.
+    pub fn of(records: &[CareGrantRecord]) -> Option<CareGrantImport> {
+        let first = records.first()?;
+        if records
+            .iter()
+            .any(|r| r.recorded_by != first.recorded_by || r.recorded_at != first.recorded_at)
+        {
+            return None;
+        }
+        Some(CareGrantImport {
+            recorded_by: first.recorded_by,
+            recorded_at: first.recorded_at,
+            grants: records
+                .iter()
+                .map(|r| ImportedGrant {
+                    citizen_id: r.citizen_id,
+                    effective: r.effective.clone(),
+                    minutes_per_week: r.minutes_per_week,
+                    service_code: r.service_code.clone(),
+                })
+                .collect(),
+        })
+    }
+
+    /// The import's grants as records.
+    pub fn records(&self) -> impl Iterator<Item = CareGrantRecord> + '_ {
+        self.grants.iter().map(|g| CareGrantRecord {
+            citizen_id: g.citizen_id,
+            effective: g.effective.clone(),
+            minutes_per_week: g.minutes_per_week,
+            service_code: g.service_code.clone(),
+            recorded_by: self.recorded_by,
+            recorded_at: self.recorded_at,
+        })
+    }
+
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.grants.is_empty() || self.grants.len() > MAX_GRANTS_PER_IMPORT {
+            return Err(invalid(
+                "care_grant_imports",
+                format!(
+                    "an import holds 1–{MAX_GRANTS_PER_IMPORT} grants, not {}",
+                    self.grants.len()
+                ),
+            ));
+        }
+        self.records().try_for_each(|r| r.validate())
+    }
+}
+
+/// Every grant by key, the latest recording of a key winning (then the greater recorder and
+/// minutes, so every device and the server pick the same one). The device's projection
+/// applies the same order in SQL.
+pub fn latest_care_grants(
+    grants: impl IntoIterator<Item = CareGrantRecord>,
+) -> BTreeMap<String, CareGrantRecord> {
+    let mut out: BTreeMap<String, CareGrantRecord> = BTreeMap::new();
+    for g in grants {
+        let rank =
+            |g: &CareGrantRecord| (g.recorded_at, g.recorded_by.to_string(), g.minutes_per_week);
+        match out.get(&g.key()) {
+            Some(kept) if rank(kept) >= rank(&g) => {}
+            _ => {
+                out.insert(g.key(), g);
+            }
+        }
+    }
+    out
+}
+
+/// The stored form: a JSON array `[citizen, effective, minutes, service, by, at]`.
+type EncodedGrant = (CitizenId, String, u32, Option<String>, UserId, Millis);
+
 impl CareGrantRecord {
+    /// The grant as the document stores it: one string.
+    pub fn encode(&self) -> String {
+        let e: (&CitizenId, &str, u32, &Option<String>, &UserId, Millis) = (
+            &self.citizen_id,
+            &self.effective,
+            self.minutes_per_week,
+            &self.service_code,
+            &self.recorded_by,
+            self.recorded_at,
+        );
+        serde_json::to_string(&e).unwrap_or_default()
+    }
+
+    /// Reads [`CareGrantRecord::encode`]'s string; `None` for anything else.
+    pub fn decode(s: &str) -> Option<CareGrantRecord> {
+        let (citizen_id, effective, minutes_per_week, service_code, recorded_by, recorded_at): EncodedGrant =
+            serde_json::from_str(s).ok()?;
+        Some(CareGrantRecord {
+            citizen_id,
+            effective,
+            minutes_per_week,
+            service_code,
+            recorded_by,
+            recorded_at,
+        })
+    }
+
     /// The grant's key on the roster: one grant per citizen, service and effective date, so
     /// entering or importing the same grant again replaces it instead of adding a second.
     pub fn key(&self) -> String {
@@ -950,12 +1082,82 @@ impl SessionLog {
     }
 }
 
+impl Reconcile for CareGrantRecord {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+
+    fn reconcile<R: autosurgeon::Reconciler>(&self, mut reconciler: R) -> Result<(), R::Error> {
+        reconciler.str(self.encode())
+    }
+}
+
+impl Reconcile for CareGrantImport {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+
+    fn reconcile<R: autosurgeon::Reconciler>(&self, mut reconciler: R) -> Result<(), R::Error> {
+        reconciler.bytes(postcard::to_stdvec(self).unwrap_or_default())
+    }
+}
+
+impl Hydrate for CareGrantImport {
+    fn hydrate_bytes(bytes: &[u8]) -> Result<Self, autosurgeon::HydrateError> {
+        postcard::from_bytes(bytes)
+            .map_err(|e| autosurgeon::HydrateError::unexpected("a care-time import", e.to_string()))
+    }
+}
+
+impl Hydrate for CareGrantRecord {
+    fn hydrate_string(s: &str) -> Result<Self, autosurgeon::HydrateError> {
+        CareGrantRecord::decode(s).ok_or_else(|| {
+            autosurgeon::HydrateError::unexpected(
+                "a care grant `[citizen, effective, minutes, service, by, at]`",
+                s.chars().take(80).collect(),
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     pub(crate) fn dosage() -> Dosage {
         Dosage::reps(3, 10)
+    }
+
+    #[test]
+    fn a_care_grant_is_stored_as_one_string_and_read_back_whole() {
+        let g = CareGrantRecord {
+            citizen_id: CitizenId::new(),
+            effective: "2024-03-01".into(),
+            minutes_per_week: 245,
+            service_code: Some("Personlig pleje; \"bad\"".into()),
+            recorded_by: UserId::new(),
+            recorded_at: 1_700_000_000_000,
+        };
+        let mut doc = automerge::AutoCommit::new();
+        autosurgeon::reconcile_prop(&mut doc, automerge::ROOT, "g", &g).unwrap();
+        match automerge::ReadDoc::get(&doc, &automerge::ROOT, "g").unwrap() {
+            Some((automerge::Value::Scalar(s), _)) => assert!(s.is_str(), "{s:?}"),
+            other => panic!("not one scalar: {other:?}"),
+        }
+        let back: CareGrantRecord = autosurgeon::hydrate_prop(&doc, automerge::ROOT, "g").unwrap();
+        assert_eq!(back, g);
+        let none = CareGrantRecord {
+            service_code: None,
+            ..g
+        };
+        assert_eq!(CareGrantRecord::decode(&none.encode()), Some(none));
+        // Anything else under the key is a clear hydrate error, never a panic.
+        for junk in ["", "[]", "[1,2,3]", "{\"a\":1}", "not json"] {
+            assert_eq!(CareGrantRecord::decode(junk), None, "{junk}");
+            autosurgeon::reconcile_prop(&mut doc, automerge::ROOT, "j", junk).unwrap();
+            assert!(autosurgeon::hydrate_prop::<_, CareGrantRecord, _, _>(
+                &doc,
+                automerge::ROOT,
+                "j"
+            )
+            .is_err());
+        }
     }
 
     #[test]

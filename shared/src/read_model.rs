@@ -174,7 +174,7 @@ pub fn rows_of(
                 })
                 .collect();
             rows.care_grants = roster
-                .care_grants
+                .all_care_grants()
                 .values()
                 .map(|g| CareGrantRow {
                     citizen_id: g.citizen_id.to_string(),

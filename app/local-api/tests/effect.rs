@@ -262,7 +262,7 @@ async fn a_therapist_plans_rates_enters_care_time_and_reads_the_effect_summary()
             .unwrap()
             .roster(team)
             .unwrap()
-            .care_grants
+            .all_care_grants()
             .len(),
         2
     );
@@ -330,7 +330,10 @@ async fn a_care_time_file_imports_once_and_reports_every_bad_line() {
     let grants = || {
         let mut store = d.store.lock().unwrap();
         let team = store.identity().unwrap().unwrap().team_id;
-        store.roster(team).unwrap().care_grants.len()
+        // What the roster holds, and what the device's table (the summary's source) shows.
+        let stored = store.roster(team).unwrap().all_care_grants().len();
+        assert_eq!(store.care_grants(team, None).unwrap().len(), stored);
+        stored
     };
     let url = "/api/care-time/import";
     // With bad lines, all-or-nothing stores nothing and says why, line by line.

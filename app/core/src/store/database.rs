@@ -295,7 +295,7 @@ impl Store {
     pub(super) fn write<T>(
         &mut self,
         id: DocumentId,
-        scope: Projection,
+        scope: Projection<'_>,
         edit: impl FnOnce(&mut Automerge) -> std::result::Result<T, docs::SchemaError>,
     ) -> Result<T> {
         self.in_write_tx(|s| {

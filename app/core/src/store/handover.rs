@@ -192,6 +192,7 @@ fn unproject(conn: &Connection, header: &Header) -> Result<()> {
                 [&team],
             )?;
             conn.execute("DELETE FROM citizens WHERE team_id = ?1", [&team])?;
+            conn.execute("DELETE FROM care_grants WHERE team_id = ?1", [&team])?;
         }
         DocumentKind::Course => {
             if let Some(course) = header.course_id {

@@ -5,13 +5,19 @@ use super::columns::label;
 use crate::error::Result;
 use automerge::Automerge;
 use homerehab_shared::docs::{self, CourseDoc, DocumentKind, Header, RosterDoc, SessionLogDoc};
-use homerehab_shared::ids::SessionId;
-use homerehab_shared::model::SessionLog;
+use homerehab_shared::ids::{CitizenId, SessionId};
+use homerehab_shared::model::{CareGrantRecord, Citizen, SessionLog};
 use rusqlite::{params, Connection};
 
 /// Which projection rows an edit refreshes.
-pub(super) enum Projection {
+pub(super) enum Projection<'a> {
     Whole,
+    /// Nothing projected changed (a containers change, a referral: read from the document).
+    Unchanged,
+    /// One citizen on a roster changed (not the roster's care grants, which may be many).
+    Citizen(CitizenId),
+    /// These care grants were written on a roster, as they were written.
+    CareGrants(&'a [CareGrantRecord]),
     Session(SessionId),
     /// One set was added to a session: only its count changes (the hot path while guiding).
     SetLogged(SessionId),
@@ -22,9 +28,10 @@ pub(super) fn project(
     tx: &Connection,
     header: &Header,
     doc: &Automerge,
-    scope: &Projection,
+    scope: &Projection<'_>,
 ) -> Result<()> {
     match (header.kind, scope) {
+        (_, Projection::Unchanged) => {}
         // The municipality's library is read from its document (it is small); nothing to
         // project.
         (DocumentKind::Library, _) => {}
@@ -39,42 +46,25 @@ pub(super) fn project(
                 project_session(tx, &s)?;
             }
         }
-        (DocumentKind::SessionLog, Projection::Whole) => {
+        (DocumentKind::SessionLog, _) => {
             for s in SessionLogDoc::read(doc)?.sessions.values() {
                 project_session(tx, s)?;
             }
         }
-        (DocumentKind::Roster, _) => {
-            let roster = RosterDoc::read(doc)?;
-            for c in roster.citizens.values() {
-                tx.execute(
-                    "INSERT OR REPLACE INTO citizens
-                       (id, team_id, name, local_ref, active, address, birth_year, sex)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![
-                        c.id.to_string(),
-                        header.team_id.to_string(),
-                        c.name,
-                        c.local_ref,
-                        c.active,
-                        c.address,
-                        c.birth_year,
-                        c.sex.map(|s| label(&s)),
-                    ],
-                )?;
-                tx.execute(
-                    "DELETE FROM citizen_assignments WHERE citizen_id = ?1",
-                    [c.id.to_string()],
-                )?;
-                for (user, on) in &c.assigned {
-                    if *on {
-                        tx.execute(
-                            "INSERT INTO citizen_assignments VALUES (?1, ?2)",
-                            params![c.id.to_string(), user],
-                        )?;
-                    }
-                }
+        // Rows from the records the edit just wrote (and validated): reading 100,000 of them
+        // back from the document would double an import's time.
+        (DocumentKind::Roster, Projection::CareGrants(grants)) => {
+            project_care_grants(tx, header, *grants)?;
+        }
+        (DocumentKind::Roster, Projection::Citizen(id)) => {
+            if let Some(c) = docs::read_citizen(doc, *id)? {
+                project_citizens(tx, header, [&c])?;
             }
+        }
+        (DocumentKind::Roster, _) => {
+            project_citizens(tx, header, docs::read_citizens(doc)?.values())?;
+            let grants = RosterDoc::read(doc)?.all_care_grants();
+            project_care_grants(tx, header, grants.values())?;
         }
         (DocumentKind::Course, _) => {
             let c = CourseDoc::read(doc)?;
@@ -121,6 +111,73 @@ pub(super) fn project(
                 )?;
             }
         }
+    }
+    Ok(())
+}
+
+fn project_citizens<'a>(
+    tx: &Connection,
+    header: &Header,
+    citizens: impl IntoIterator<Item = &'a Citizen>,
+) -> Result<()> {
+    let mut put = tx.prepare_cached(
+        "INSERT OR REPLACE INTO citizens
+           (id, team_id, name, local_ref, active, address, birth_year, sex)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    let mut unassign =
+        tx.prepare_cached("DELETE FROM citizen_assignments WHERE citizen_id = ?1")?;
+    let mut assign = tx.prepare_cached("INSERT INTO citizen_assignments VALUES (?1, ?2)")?;
+    for c in citizens {
+        let id = c.id.to_string();
+        put.execute(params![
+            id,
+            header.team_id.to_string(),
+            c.name,
+            c.local_ref,
+            c.active,
+            c.address,
+            c.birth_year,
+            c.sex.map(|s| label(&s)),
+        ])?;
+        unassign.execute([&id])?;
+        for (user, on) in &c.assigned {
+            if *on {
+                assign.execute(params![id, user])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn project_care_grants<'a>(
+    tx: &Connection,
+    header: &Header,
+    grants: impl IntoIterator<Item = &'a CareGrantRecord>,
+) -> Result<()> {
+    // For one key the latest recording wins, in `shared::model::latest_care_grants`' order.
+    let mut put = tx.prepare_cached(
+        "INSERT INTO care_grants (key, team_id, citizen_id, effective,
+            minutes_per_week, service_code, recorded_by, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (key) DO UPDATE SET team_id = excluded.team_id,
+            minutes_per_week = excluded.minutes_per_week, recorded_by = excluded.recorded_by,
+            recorded_at = excluded.recorded_at
+         WHERE (excluded.recorded_at, excluded.recorded_by, excluded.minutes_per_week)
+             > (care_grants.recorded_at, care_grants.recorded_by, care_grants.minutes_per_week)",
+    )?;
+    let team = header.team_id.to_string();
+    for g in grants {
+        put.execute(params![
+            g.key(),
+            team,
+            g.citizen_id.to_string(),
+            g.effective,
+            g.minutes_per_week,
+            g.service_code,
+            g.recorded_by.to_string(),
+            g.recorded_at,
+        ])?;
     }
     Ok(())
 }

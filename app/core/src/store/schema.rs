@@ -92,6 +92,25 @@ ALTER TABLE citizens ADD COLUMN birth_year INTEGER;
 ALTER TABLE citizens ADD COLUMN sex TEXT;
 "#,
     ),
+    // Home-care grants (issue #11), projected from the roster so the effect summary, the
+    // follow-up worklist and the care-time import read one citizen's rows, or all of them,
+    // without hydrating a roster that may hold 100,000 grants.
+    M::up(
+        r#"
+CREATE TABLE care_grants (
+    key TEXT PRIMARY KEY,
+    team_id TEXT NOT NULL,
+    citizen_id TEXT NOT NULL,
+    effective TEXT NOT NULL,
+    minutes_per_week INTEGER NOT NULL,
+    service_code TEXT,
+    recorded_by TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX care_grants_by_citizen ON care_grants (citizen_id);
+CREATE INDEX care_grants_by_team ON care_grants (team_id);
+"#,
+    ),
 ];
 
 /// Sets the connection up (WAL, `synchronous=FULL`), checks the file and brings its schema up

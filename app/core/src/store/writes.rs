@@ -11,6 +11,8 @@ use homerehab_shared::effect::plan::TestPlan;
 use homerehab_shared::effect::who5::Who5Answers;
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
+use rusqlite::params;
+use std::collections::BTreeMap;
 
 impl Store {
     /// Adds or updates a citizen on the signed-in user's team roster.
@@ -18,7 +20,7 @@ impl Store {
         let me = self.me()?;
         let header = Header::roster(me.team_id);
         self.ensure_document(&header)?;
-        self.write(header.id, Projection::Whole, |doc| {
+        self.write(header.id, Projection::Citizen(citizen.id), |doc| {
             docs::put_citizen(doc, citizen, now_ms())
         })
     }
@@ -78,7 +80,7 @@ impl Store {
     /// Stores the document's containers change (issue #11's maps) as its own write when it
     /// lacks it, so the edit that follows never depends on a change only in memory.
     fn ensure_containers(&mut self, id: DocumentId) -> Result<()> {
-        self.write(id, Projection::Whole, docs::ensure_containers)
+        self.write(id, Projection::Unchanged, docs::ensure_containers)
     }
 
     /// Sets a course's test plan (issue #11).
@@ -105,18 +107,32 @@ impl Store {
         let header = Header::roster(team);
         self.ensure_document(&header)?;
         self.ensure_containers(header.id)?;
-        self.write(header.id, Projection::Whole, |doc| {
-            docs::put_care_grant(doc, grant, now_ms())
-        })
+        self.write(
+            header.id,
+            Projection::CareGrants(std::slice::from_ref(grant)),
+            |doc| docs::put_care_grant(doc, grant, now_ms()),
+        )
     }
 
-    /// Stores an import's grants on the roster of `team` in one change: all or none.
+    /// Stores an import's grants on the roster of `team` as one change: all or none. The
+    /// grants must be recorded by one user at one time (`CareGrantImport::of`).
     pub fn put_care_grants(&mut self, team: TeamId, grants: &[CareGrantRecord]) -> Result<()> {
+        let Some(import) = CareGrantImport::of(grants) else {
+            return Err(CoreError::Schema(
+                Invalid {
+                    field: "care_grant_imports".into(),
+                    problem: "an import's grants are 1 or more, recorded by one user at one time"
+                        .into(),
+                }
+                .into(),
+            ));
+        };
         let header = Header::roster(team);
         self.ensure_document(&header)?;
         self.ensure_containers(header.id)?;
-        self.write(header.id, Projection::Whole, |doc| {
-            docs::put_care_grants(doc, grants, now_ms())
+        let id = uuid::Uuid::new_v4().to_string();
+        self.write(header.id, Projection::CareGrants(grants), |doc| {
+            docs::put_care_grant_import(doc, &id, &import, now_ms())
         })
     }
 
@@ -125,7 +141,7 @@ impl Store {
         let header = Header::roster(team);
         self.ensure_document(&header)?;
         self.ensure_containers(header.id)?;
-        self.write(header.id, Projection::Whole, |doc| {
+        self.write(header.id, Projection::Unchanged, |doc| {
             docs::put_referral(doc, referral, now_ms())
         })
     }
@@ -137,7 +153,7 @@ impl Store {
         referral: ReferralId,
         screening: &ScreeningRecord,
     ) -> Result<()> {
-        self.write(DocumentId::roster_of(team), Projection::Whole, |doc| {
+        self.write(DocumentId::roster_of(team), Projection::Unchanged, |doc| {
             docs::screen_referral(doc, referral, screening, now_ms())
         })
     }
@@ -149,7 +165,7 @@ impl Store {
         referral: ReferralId,
         course: CourseId,
     ) -> Result<()> {
-        self.write(DocumentId::roster_of(team), Projection::Whole, |doc| {
+        self.write(DocumentId::roster_of(team), Projection::Unchanged, |doc| {
             docs::link_referral_course(doc, referral, course, now_ms())
         })
     }
@@ -206,6 +222,60 @@ impl Store {
         Ok(RosterDoc::read(
             self.document(DocumentId::roster_of(team))?,
         )?)
+    }
+
+    /// The citizens on a team's roster, without its care grants.
+    pub fn roster_citizens(&mut self, team: TeamId) -> Result<BTreeMap<String, Citizen>> {
+        Ok(docs::read_citizens(
+            self.document(DocumentId::roster_of(team))?,
+        )?)
+    }
+
+    /// The referrals on a team's roster.
+    pub fn referrals(&mut self, team: TeamId) -> Result<BTreeMap<String, ReferralRecord>> {
+        Ok(docs::read_referrals(
+            self.document(DocumentId::roster_of(team))?,
+        )?)
+    }
+
+    /// A team's home-care grants as projected from its roster, or one citizen's of them.
+    pub fn care_grants(
+        &self,
+        team: TeamId,
+        citizen: Option<CitizenId>,
+    ) -> Result<Vec<CareGrantRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT citizen_id, effective, minutes_per_week, service_code, recorded_by,
+                    recorded_at
+             FROM care_grants WHERE team_id = ?1 AND (?2 IS NULL OR citizen_id = ?2)",
+        )?;
+        let rows = stmt.query_map(
+            params![team.to_string(), citizen.map(|c| c.to_string())],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, u32>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (citizen, effective, minutes_per_week, service_code, by, at) = row?;
+            let id = |what: &str, s: &str| CoreError::Corrupt(format!("care_grants.{what} `{s}`"));
+            out.push(CareGrantRecord {
+                citizen_id: citizen.parse().map_err(|_| id("citizen_id", &citizen))?,
+                effective,
+                minutes_per_week,
+                service_code,
+                recorded_by: by.parse().map_err(|_| id("recorded_by", &by))?,
+                recorded_at: at,
+            });
+        }
+        Ok(out)
     }
 
     fn log_header(&mut self, course: CourseId) -> Result<Header> {

@@ -290,8 +290,7 @@ pub fn add_care_grant(core: &Core, citizen: &str, req: api::NewCareGrant) -> Res
     // The signed-in user's roster: where `create_citizen` puts citizens.
     let team = me.team_id;
     if !store
-        .roster(team)?
-        .citizens
+        .roster_citizens(team)?
         .contains_key(&citizen.to_string())
     {
         return Err(Error::not_found("no such citizen on this team's roster"));
@@ -317,8 +316,8 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
     let doc = store.course_doc(id)?;
     let c = course_of(&doc)?.clone();
     let log = store.session_log(id)?;
-    let roster = store.roster(c.team_id)?;
-    let citizen = roster.citizens.get(&c.citizen_id.to_string());
+    let citizens = store.roster_citizens(c.team_id)?;
+    let citizen = citizens.get(&c.citizen_id.to_string());
     let subject = citizen.and_then(|ci| {
         Some(NormSubject {
             birth_year: ci.birth_year?,
@@ -339,10 +338,9 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
     let start = model::parse_date(&c.start_date).map_err(invalid)?;
     // The course's planned last day (a course record has no end date of its own yet).
     let (_, end) = window(start, c.planned_weeks, AssessmentPhase::End);
-    let grants: Vec<_> = roster
-        .care_grants
-        .values()
-        .filter(|g| g.citizen_id == c.citizen_id)
+    let grants: Vec<_> = store
+        .care_grants(c.team_id, Some(c.citizen_id))?
+        .iter()
         .filter_map(|g| g.grant().ok())
         .collect();
     let care = care_time_change(
@@ -454,15 +452,14 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
     progress("checking", total, true);
     let mut store = core.data()?;
     let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
-    let roster = store.roster(me.team_id)?;
-    let by_ref: HashMap<&str, CitizenId> = roster
-        .citizens
+    let citizens = store.roster_citizens(me.team_id)?;
+    let by_ref: HashMap<&str, CitizenId> = citizens
         .values()
         .map(|c| (c.local_ref.trim(), c.id))
         .collect();
-    let stored = roster
-        .care_grants
-        .values()
+    let stored_grants = store.care_grants(me.team_id, None)?;
+    let stored = stored_grants
+        .iter()
         .filter_map(|g| Some((g.citizen_id, g.grant().ok()?)));
     let plan = plan_import(&parsed, stored, |r| by_ref.get(r.trim()).copied());
     let now = now_ms();
@@ -533,13 +530,14 @@ pub fn import_progress(core: &Core) -> api::ImportProgress {
 pub fn care_follow_ups(core: &Core) -> Result<Vec<api::CareFollowUpDue>> {
     let mut store = core.data()?;
     let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
-    let roster = match store.roster(me.team_id) {
+    let citizens = match store.roster_citizens(me.team_id) {
         Ok(r) => r,
         Err(CoreError::NotFound(_)) => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
+    let all_grants = store.care_grants(me.team_id, None)?;
     let mut by_citizen: HashMap<CitizenId, Vec<&CareGrantRecord>> = HashMap::new();
-    for g in roster.care_grants.values() {
+    for g in &all_grants {
         by_citizen.entry(g.citizen_id).or_default().push(g);
     }
     let today = date_of(now_ms());
@@ -556,7 +554,7 @@ pub fn care_follow_ups(core: &Core) -> Result<Vec<api::CareFollowUpDue>> {
         let records = by_citizen.get(&c.citizen_id).cloned().unwrap_or_default();
         let grants: Vec<_> = records.iter().filter_map(|g| g.grant().ok()).collect();
         let last_recorded = records.iter().map(|g| date_of(g.recorded_at)).max();
-        let citizen = roster.citizens.get(&c.citizen_id.to_string());
+        let citizen = citizens.get(&c.citizen_id.to_string());
         for (offset, date, state) in follow_up_states(end, &offsets, last_recorded, today) {
             let status = match state {
                 FollowUpState::Upcoming { .. } => "upcoming",
@@ -594,18 +592,12 @@ pub fn care_follow_ups(core: &Core) -> Result<Vec<api::CareFollowUpDue>> {
 /// `GET /api/citizens/{citizen}/care-grants`: the citizen's grants, newest first.
 pub fn care_grants(core: &Core, citizen: &str) -> Result<Vec<api::CareGrantView>> {
     let citizen: CitizenId = parse("citizen", citizen)?;
-    let mut store = core.data()?;
+    let store = core.data()?;
     let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
-    let roster = match store.roster(me.team_id) {
-        Ok(r) => r,
-        Err(CoreError::NotFound(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
-    };
     let names = store.staff_names()?;
-    let mut grants: Vec<api::CareGrantView> = roster
-        .care_grants
-        .values()
-        .filter(|g| g.citizen_id == citizen)
+    let mut grants: Vec<api::CareGrantView> = store
+        .care_grants(me.team_id, Some(citizen))?
+        .iter()
         .map(|g| api::CareGrantView {
             effective: g.effective.clone(),
             minutes_per_week: g.minutes_per_week,

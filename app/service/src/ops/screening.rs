@@ -9,14 +9,13 @@ use crate::error::{Error, Result};
 use homerehab_app_api as api;
 use homerehab_core::error::CoreError;
 use homerehab_core::store::{now_ms, Store};
-use homerehab_shared::docs::RosterDoc;
 use homerehab_shared::effect::screening::{Labelled, Screening, ScreeningOutcome};
 use homerehab_shared::effect::settings::EffectSettings;
 use homerehab_shared::ids::{CitizenId, ReferralId, UserId};
 use homerehab_shared::library::Lang;
-use homerehab_shared::model::{ReferralRecord, ScreeningRecord};
+use homerehab_shared::model::{Citizen, ReferralRecord, ScreeningRecord};
 use homerehab_shared::schedule::date_of;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 fn text(l: &Labelled, lang: Lang) -> String {
     match lang {
@@ -52,10 +51,22 @@ fn text_of(list: &[Labelled], key: &str, lang: Lang) -> String {
         .map_or_else(|| key.to_string(), |l| text(l, lang))
 }
 
-/// The signed-in user's team roster (empty before anything is on it).
-fn roster(store: &mut Store) -> Result<(RosterDoc, homerehab_core::store::Identity)> {
+/// What screening reads of the signed-in user's team roster: its citizens and referrals (not
+/// its care grants, which may be many).
+struct TeamRoster {
+    citizens: BTreeMap<String, Citizen>,
+    referrals: BTreeMap<String, ReferralRecord>,
+}
+
+fn roster(store: &mut Store) -> Result<(TeamRoster, homerehab_core::store::Identity)> {
     let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
-    let roster = match store.roster(me.team_id) {
+    let read = |store: &mut Store| -> homerehab_core::error::Result<TeamRoster> {
+        Ok(TeamRoster {
+            citizens: store.roster_citizens(me.team_id)?,
+            referrals: store.referrals(me.team_id)?,
+        })
+    };
+    let roster = match read(store) {
         Ok(r) => r,
         Err(CoreError::NotFound(_)) => {
             return Err(Error::not_found(
@@ -69,7 +80,7 @@ fn roster(store: &mut Store) -> Result<(RosterDoc, homerehab_core::store::Identi
 
 fn view(
     r: &ReferralRecord,
-    roster: &RosterDoc,
+    roster: &TeamRoster,
     names: &HashMap<UserId, String>,
     settings: &EffectSettings,
     lang: Lang,
