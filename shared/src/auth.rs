@@ -35,6 +35,13 @@
 //! the course (prescribe courses); the **WHO-5** is answered in a session (run sessions). The
 //! referral funnel needs see overview; every other #11 read needs follow courses, except the
 //! WHO-5's wording and a visit's due tests (read courses).
+//!
+//! The municipality's **effect settings** (its own meaningful-change values, follow-up offsets,
+//! inclusion criteria and reasons, default test plan) are in its library document, so setting
+//! them needs edit library (`set_effect_settings`) — the document's write right, which
+//! admission enforces; a narrower capability would need a right per field of one document.
+//! Reading them (`effect_settings`) needs follow courses, like the summaries and screenings
+//! that use them.
 
 use crate::docs::{DocumentKind, Header};
 use crate::ids::*;

@@ -681,11 +681,21 @@ fn check_follow_up(goal: &str, f: &GoalFollowUp) -> Result<(), Invalid> {
 /// Maps added to a kind of document after its genesis was fixed, one generation per release
 /// that added some (issue #11: grants and goal ratings; then referrals). Only ever appended:
 /// a generation's change is part of every document that has it.
+/// A container is a path below the root, its parts joined by `/`; a parent comes before its
+/// children in its generation.
 fn later_containers(kind: DocumentKind) -> &'static [&'static [&'static str]] {
     match kind {
         DocumentKind::Roster => &[&["care_grants"], &["referrals"], &["care_grant_imports"]],
         DocumentKind::Course => &[&["goal_attainment"]],
-        _ => &[],
+        // The municipality's effect settings; its maps exist up front so overrides and
+        // criteria added on two devices land in the same maps.
+        DocumentKind::Library => &[&[
+            "effect_settings",
+            "effect_settings/changes",
+            "effect_settings/criteria",
+            "effect_settings/reasons",
+        ]],
+        DocumentKind::SessionLog => &[],
     }
 }
 
@@ -700,7 +710,21 @@ pub fn containers_changes(header: &Header) -> Vec<automerge::Change> {
     for generation in later_containers(header.kind) {
         let mut tx = doc.transaction();
         for c in *generation {
-            tx.put_object(ROOT, *c, ObjType::Map).expect("fresh doc");
+            let (parent, name) = match c.rsplit_once('/') {
+                None => (ROOT, *c),
+                Some((parent, name)) => {
+                    let mut at = ROOT;
+                    for part in parent.split('/') {
+                        at = match tx.get(&at, part).expect("fresh doc") {
+                            Some((_, id)) => id,
+                            None => unreachable!("a parent container comes first"),
+                        };
+                    }
+                    (at, name)
+                }
+            };
+            tx.put_object(parent, name, ObjType::Map)
+                .expect("fresh doc");
         }
         tx.commit_with(CommitOptions::default().with_time(0));
         changes.extend(doc.get_last_local_change());
@@ -736,7 +760,16 @@ pub fn ensure_containers(doc: &mut Automerge) -> Result<(), SchemaError> {
         }
     };
     read_header(doc, header.id)?;
-    let missing: Vec<_> = containers_changes(&header)
+    ensure_containers_of(doc, &header)
+}
+
+/// [`ensure_containers`] for a document whose header cannot be read from it (a library names
+/// no municipality inside; its id is derived from it).
+pub fn ensure_containers_of(doc: &mut Automerge, header: &Header) -> Result<(), SchemaError> {
+    if read_header(doc, header.id)?.kind != header.kind {
+        return Err(SchemaError::Header("kind"));
+    }
+    let missing: Vec<_> = containers_changes(header)
         .into_iter()
         .filter(|c| doc.get_change_by_hash(&c.hash()).is_none())
         .collect();

@@ -21,7 +21,8 @@
 //! [`DocumentKind::Library`]: crate::docs::DocumentKind::Library
 //! [`DocumentId::library_of`]: crate::ids::DocumentId::library_of
 
-use crate::docs::{edit, map_at, SchemaError};
+use crate::docs::{edit, ensure_containers_of, map_at, Header, SchemaError};
+use crate::effect::settings::StoredSettings;
 use crate::ids::UserId;
 use crate::library::{self, Lang, Library};
 use crate::model::{parse_date, Dosage, Invalid, LegalBasis, Millis};
@@ -202,6 +203,9 @@ pub struct LibraryDoc {
     pub exercises: BTreeMap<String, LocalExercise>,
     pub templates: BTreeMap<String, LocalTemplate>,
     pub media: BTreeMap<String, MediaItem>,
+    /// The municipality's effect settings (issue #11); missing in libraries from before them.
+    #[autosurgeon(missing = "Default::default")]
+    pub effect_settings: StoredSettings,
 }
 
 fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Invalid {
@@ -448,6 +452,7 @@ impl LibraryDoc {
                 return Err(invalid("media.sha256", "filed under another hash").into());
             }
         }
+        d.effect_settings.validate()?;
         Ok(d)
     }
 
@@ -543,6 +548,43 @@ pub fn attach_media(
         reconcile_prop(tx, &e, "version", current.version)?;
         reconcile_prop(tx, &e, "updated_by", by)?;
         reconcile_prop(tx, &e, "updated_at", now)?;
+        Ok(())
+    })
+}
+
+/// Sets the municipality's effect settings as a whole: only what differs is written, so an
+/// edit of one test's value and a concurrent edit of another's on a second device both stay.
+/// `header` is the library's (its id gives the actor of the settings' containers).
+pub fn set_effect_settings(
+    doc: &mut Automerge,
+    header: &Header,
+    settings: &StoredSettings,
+    now: Millis,
+) -> Result<(), SchemaError> {
+    // Checked before anything is written: an invalid record adds not even the containers.
+    settings.check_whole()?;
+    ensure_containers_of(doc, header)?;
+    edit(doc, now, |tx| {
+        let at = map_at(tx, &ROOT, "effect_settings")?;
+        reconcile_prop(tx, &at, "changes", &settings.changes)?;
+        reconcile_prop(tx, &at, "criteria", &settings.criteria)?;
+        reconcile_prop(tx, &at, "reasons", &settings.reasons)?;
+        // An unset field stays absent rather than written as null: a null written here would
+        // compete with another device's concurrent value and could win.
+        for (key, set) in [
+            ("follow_up_offsets", settings.follow_up_offsets.is_some()),
+            ("default_test_plan", settings.default_test_plan.is_some()),
+        ] {
+            if !set && tx.get(&at, key)?.is_some() {
+                tx.delete(&at, key)?;
+            }
+        }
+        if let Some(o) = &settings.follow_up_offsets {
+            reconcile_prop(tx, &at, "follow_up_offsets", o)?;
+        }
+        if let Some(p) = &settings.default_test_plan {
+            reconcile_prop(tx, &at, "default_test_plan", p)?;
+        }
         Ok(())
     })
 }
@@ -967,6 +1009,87 @@ mod tests {
     }
 
     #[test]
+    fn effect_settings_read_from_old_libraries_merge_and_are_admitted() {
+        use crate::admission::admit;
+        use crate::auth::Principal;
+        use crate::effect::settings::{ChangeOverride, EffectSettings, StoredLabel};
+        use crate::model::Role;
+        let municipality = MunicipalityId::new();
+        let header = Header::library(municipality);
+        // A library as the release before the settings wrote it reads as shipped settings.
+        let mut old = genesis(&header).with_actor(ActorId::random());
+        put_exercise(&mut old, &exercise("m-knaestraek-1"), 1).unwrap();
+        let read = LibraryDoc::read(&old).unwrap();
+        assert_eq!(read.effect_settings, StoredSettings::default());
+        assert_eq!(
+            EffectSettings::effective(Some(&read.effect_settings)),
+            EffectSettings::default()
+        );
+        // Two devices edit offline: one a test's value, the other a criterion and the offsets.
+        let stored = old.clone();
+        let mut a = old.fork().with_actor(ActorId::random());
+        let stored = stored.with_actor(old.get_actor().clone());
+        let mut b = old.fork().with_actor(ActorId::random());
+        let mut on_a = StoredSettings::default();
+        on_a.changes.insert(
+            "chair_stand_30s".into(),
+            ChangeOverride {
+                value: 2.0,
+                source: "Aarhus Kommune".into(),
+            },
+        );
+        set_effect_settings(&mut a, &header, &on_a, 2).unwrap();
+        let mut on_b = StoredSettings {
+            follow_up_offsets: Some("90,365".into()),
+            ..StoredSettings::default()
+        };
+        on_b.criteria.insert(
+            "can_walk_10m".into(),
+            StoredLabel {
+                da: "Kan gå 10 m".into(),
+                en: "Can walk 10 m".into(),
+                retired: false,
+                position: 7.0,
+            },
+        );
+        set_effect_settings(&mut b, &header, &on_b, 3).unwrap();
+        a.merge(&mut b).unwrap();
+        let merged = LibraryDoc::read(&a).unwrap().effect_settings;
+        assert_eq!(merged.changes.len(), 1, "both devices' edits kept");
+        assert_eq!(merged.criteria.len(), 1);
+        assert_eq!(merged.follow_up_offsets.as_deref(), Some("90,365"));
+        // An invalid record writes nothing at all.
+        let heads = a.get_heads();
+        let mut bad = merged.clone();
+        bad.follow_up_offsets = Some("365,77".into());
+        assert!(set_effect_settings(&mut a, &header, &bad, 4).is_err());
+        assert_eq!(a.get_heads(), heads);
+        // The server admits the settings from the municipality's library editor.
+        let who = Principal {
+            user_id: UserId::new(),
+            role: Role::Admin,
+            team_id: crate::ids::TeamId::new(),
+            granted_teams: vec![],
+            municipality_id: Some(municipality),
+        };
+        let actors: std::collections::HashSet<ActorId> = [
+            old.get_actor().clone(),
+            a.get_actor().clone(),
+            b.get_actor().clone(),
+        ]
+        .into();
+        let admitted = admit(
+            header.id,
+            Some(&stored),
+            &a.save(),
+            &a.get_heads(),
+            &who,
+            &actors,
+        );
+        assert!(admitted.is_ok(), "{:?}", admitted.err());
+    }
+
+    #[test]
     fn the_budget_keeps_the_most_important_media() {
         let mut doc = LibraryDoc {
             schema: 1,
@@ -974,6 +1097,7 @@ mod tests {
             exercises: BTreeMap::new(),
             templates: BTreeMap::new(),
             media: BTreeMap::new(),
+            effect_settings: StoredSettings::default(),
         };
         let mut first = exercise("m-first-1");
         let mut second = exercise("m-second-2");

@@ -10,6 +10,7 @@
 mod device;
 mod dosage;
 mod effect;
+mod effect_settings;
 mod media;
 mod operations;
 mod screening;
@@ -18,6 +19,7 @@ mod therapist;
 pub use device::*;
 pub use dosage::*;
 pub use effect::*;
+pub use effect_settings::*;
 pub use media::*;
 pub use operations::*;
 pub use screening::*;

@@ -297,6 +297,14 @@ declare_operations! {
     referral_funnel: Get "/referrals/funnel" []
         query LangQuery, body () => crate::ReferralFunnel, may(SeeOverview);
 
+    // ---- the municipality's effect settings (#11) ------------------------------------------------
+    /// Read by everyone who sees summaries and screenings.
+    effect_settings: Get "/effect-settings" []
+        query NoQuery, body () => crate::EffectSettingsView, may(FollowCourses);
+    /// Stored in the municipality's library document, so its editors set them.
+    set_effect_settings: Post "/effect-settings" []
+        query NoQuery, body crate::EffectSettingsInput => crate::EffectSettingsView, may(EditLibrary);
+
     // ---- the municipality's own library and media ----------------------------------------------
     put_local_exercise: Post "/library/exercises" []
         query NoQuery, body crate::LocalExerciseInput => crate::LocalItemSaved, may(EditLibrary);

@@ -31,6 +31,9 @@ pub struct NewReferral {
 pub struct CriterionAnswer {
     pub key: String,
     pub met: bool,
+    /// In a screening read back: the criterion's text (a retired one's too); ignored on input.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text: String,
 }
 
 /// `POST /api/referrals/{referral}/screening`.

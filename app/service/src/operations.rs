@@ -266,7 +266,7 @@ impl Operations for Core {
         &self,
         r: op::screening_setup::Request,
     ) -> Result<api::ScreeningSetup> {
-        Ok(ops::screening_setup(lang(r.query.lang.as_deref())))
+        ops::screening_setup(self, lang(r.query.lang.as_deref()))
     }
 
     async fn screen_referral(&self, r: op::screen_referral::Request) -> Result<api::ReferralView> {
@@ -285,6 +285,20 @@ impl Operations for Core {
         r: op::who5_questionnaire::Request,
     ) -> Result<api::Who5Questionnaire> {
         Ok(ops::who5_questionnaire(lang(r.query.lang.as_deref())))
+    }
+
+    async fn effect_settings(
+        &self,
+        _: op::effect_settings::Request,
+    ) -> Result<api::EffectSettingsView> {
+        ops::effect_settings(self)
+    }
+
+    async fn set_effect_settings(
+        &self,
+        r: op::set_effect_settings::Request,
+    ) -> Result<api::EffectSettingsView> {
+        ops::set_effect_settings(self, r.body)
     }
 
     async fn put_local_exercise(

@@ -6,6 +6,7 @@
 mod convert;
 mod device;
 mod effect;
+mod effect_settings;
 mod municipal_library;
 mod screening;
 mod session;
@@ -13,6 +14,7 @@ mod therapist;
 pub use convert::lang;
 pub use device::*;
 pub use effect::*;
+pub use effect_settings::*;
 pub use municipal_library::*;
 pub use screening::{refer_citizen, referral_funnel, referrals, screen_referral, screening_setup};
 pub use session::*;

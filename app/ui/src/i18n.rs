@@ -1459,3 +1459,166 @@ impl I18n {
         }
     }
 }
+// #11 effect settings --------------------------------------------------------------------------
+// The municipality's effect settings page (its library editors). Its own block, like the
+// others, so parallel edits of this file merge.
+
+/// Strings of the effect settings page.
+pub struct SettingsTexts {
+    pub tab: &'static str,
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub mcid_title: &'static str,
+    pub mcid_intro: &'static str,
+    pub test: &'static str,
+    pub shipped: &'static str,
+    pub no_shipped: &'static str,
+    pub own_value: &'static str,
+    pub own_source: &'static str,
+    pub own_source_hint: &'static str,
+    pub higher_better: &'static str,
+    pub lower_better: &'static str,
+    pub offsets_title: &'static str,
+    pub offsets_intro: &'static str,
+    pub shipped_offsets: fn(&[u32]) -> String,
+    pub days_after: &'static str,
+    pub add_offset: &'static str,
+    pub remove: &'static str,
+    pub criteria_title: &'static str,
+    pub reasons_title: &'static str,
+    pub lists_intro: &'static str,
+    pub danish: &'static str,
+    pub english: &'static str,
+    pub add_criterion: &'static str,
+    pub add_reason: &'static str,
+    pub retire: &'static str,
+    pub restore: &'static str,
+    pub retired: &'static str,
+    pub own: &'static str,
+    pub save: &'static str,
+    pub saved: &'static str,
+    pub not_a_number: fn(&str) -> String,
+    pub read_only: &'static str,
+    pub plan_title: &'static str,
+    pub plan_intro: &'static str,
+    pub plan_use: &'static str,
+    pub phases: [&'static str; 3],
+}
+
+fn da_offsets(o: &[u32]) -> String {
+    let days: Vec<String> = o.iter().map(u32::to_string).collect();
+    format!(
+        "Standard: {} dage efter forløbets afslutning",
+        days.join(" og ")
+    )
+}
+
+fn en_offsets(o: &[u32]) -> String {
+    let days: Vec<String> = o.iter().map(u32::to_string).collect();
+    format!(
+        "Default: {} days after the course ended",
+        days.join(" and ")
+    )
+}
+
+pub const DA_SETTINGS: SettingsTexts = SettingsTexts {
+    tab: "Effektindstillinger",
+    title: "Kommunens effektindstillinger",
+    intro: "Værdierne gælder for hele kommunen og følger med kommunens bibliotek til alle enheder, også offline. Tomt felt betyder Homerehabs standard.",
+    mcid_title: "Meningsfuld ændring pr. test",
+    mcid_intro: "Den mindste ændring fra start til slut, der tæller som forbedring eller tilbagegang. Angiv altid kilden til kommunens egen værdi.",
+    test: "Test",
+    shipped: "Homerehabs standard",
+    no_shipped: "Ingen standardværdi: testen vurderes kun med kommunens egen værdi.",
+    own_value: "Kommunens værdi",
+    own_source: "Kilde",
+    own_source_hint: "fx Kommunens kvalitetsstandard 2026",
+    higher_better: "højere er bedre",
+    lower_better: "lavere er bedre",
+    offsets_title: "Opfølgning på hjemmeplejetid",
+    offsets_intro: "Dage efter forløbets afslutning, hvor den visiterede tid følges op (1–4 opfølgninger, 1–1095 dage, stigende).",
+    shipped_offsets: da_offsets,
+    days_after: "Dage efter",
+    add_offset: "Tilføj opfølgning",
+    remove: "Fjern",
+    criteria_title: "Inklusionskriterier",
+    reasons_title: "Årsager til ikke at inkludere",
+    lists_intro: "Et kriterium eller en årsag slettes ikke, men udgår: tidligere screeninger viser den stadig.",
+    danish: "Dansk",
+    english: "Engelsk",
+    add_criterion: "Tilføj kriterium",
+    add_reason: "Tilføj årsag",
+    retire: "Lad udgå",
+    restore: "Genindfør",
+    retired: "Udgået",
+    own: "Kommunens egen",
+    save: "Gem indstillinger",
+    saved: "Indstillingerne er gemt.",
+    not_a_number: |v| format!("»{v}« er ikke et tal"),
+    read_only: "Kun bibliotekets redaktører kan ændre indstillingerne.",
+    plan_title: "Kommunens standardtestplan",
+    plan_intro: "Testene et nyt forløb starter med, når skabelonen ikke siger andet. Uden kommunens egen plan bruges 30 sek. rejse-sætte-sig og WHO-5 ved start og slut.",
+    plan_use: "Kommunen har sin egen standardtestplan",
+    phases: ["Start", "Midtvejs", "Slut"],
+};
+
+pub const EN_SETTINGS: SettingsTexts = SettingsTexts {
+    tab: "Effect settings",
+    title: "The municipality's effect settings",
+    intro: "These values apply to the whole municipality and travel with its library to every device, offline too. An empty field means Homerehab's default.",
+    mcid_title: "Meaningful change per test",
+    mcid_intro: "The least change from start to end that counts as improved or declined. Always give the source of the municipality's own value.",
+    test: "Test",
+    shipped: "Homerehab's default",
+    no_shipped: "No default value: the test is judged only with the municipality's own.",
+    own_value: "Municipality's value",
+    own_source: "Source",
+    own_source_hint: "e.g. the municipality's quality standard 2026",
+    higher_better: "higher is better",
+    lower_better: "lower is better",
+    offsets_title: "Home-care time follow-up",
+    offsets_intro: "Days after the course ended on which granted home-care time is followed up (1–4 follow-ups, 1–1095 days, increasing).",
+    shipped_offsets: en_offsets,
+    days_after: "Days after",
+    add_offset: "Add follow-up",
+    remove: "Remove",
+    criteria_title: "Inclusion criteria",
+    reasons_title: "Reasons for not including",
+    lists_intro: "A criterion or reason is never deleted, only retired: earlier screenings still show it.",
+    danish: "Danish",
+    english: "English",
+    add_criterion: "Add criterion",
+    add_reason: "Add reason",
+    retire: "Retire",
+    restore: "Restore",
+    retired: "Retired",
+    own: "The municipality's own",
+    save: "Save settings",
+    saved: "The settings are saved.",
+    not_a_number: |v| format!("“{v}” is not a number"),
+    read_only: "Only the library's editors can change the settings.",
+    plan_title: "The municipality's default test plan",
+    plan_intro: "The tests a new course starts with when its template says nothing else. Without the municipality's own plan: 30-s chair stand and WHO-5 at start and end.",
+    plan_use: "The municipality has its own default test plan",
+    phases: ["Start", "Midway", "End"],
+};
+
+impl I18n {
+    /// The effect settings page's texts in the current language (reactive).
+    pub fn s(self) -> &'static SettingsTexts {
+        match self.lang.get() {
+            Lang::Da => &DA_SETTINGS,
+            Lang::En => &EN_SETTINGS,
+        }
+    }
+}
+
+/// The settings texts in the same language as `t` (for the tab row).
+pub fn settings_of(t: &'static Texts) -> &'static SettingsTexts {
+    if t.other_language == EN.other_language {
+        &EN_SETTINGS
+    } else {
+        &DA_SETTINGS
+    }
+}
+// #11 effect settings end

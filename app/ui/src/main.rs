@@ -76,6 +76,8 @@ pub enum Page {
     FollowUps,
     /// The leader's funnel from referral to course.
     Funnel,
+    /// The municipality's effect settings (its library editors edit them).
+    EffectSettings,
     // #11 intake end
     // #11 course
     /// The WHO-5 on the tablet, answered in a visit's session, in the phase that is due.
@@ -241,6 +243,7 @@ fn App() -> impl IntoView {
                     Page::CareTime => view! { <pages::CareTime /> }.into_any(),
                     Page::FollowUps => view! { <pages::FollowUps /> }.into_any(),
                     Page::Funnel => view! { <pages::Funnel /> }.into_any(),
+                    Page::EffectSettings => view! { <pages::EffectSettingsPage /> }.into_any(),
                     // #11 intake end
                     // #11 course
                     Page::Who5 { detail, session, phase } => view! { <pages::Who5 detail session phase /> }.into_any(),

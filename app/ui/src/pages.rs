@@ -3,6 +3,9 @@
 mod assessments;
 pub mod caseload;
 mod course;
+// #11 effect settings
+mod effect_settings;
+pub use effect_settings::EffectSettingsPage;
 // #11 course
 pub mod effect;
 mod history;

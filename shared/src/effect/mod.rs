@@ -9,6 +9,7 @@
 //! - [`care_time`]: granted home-care minutes before and after a course, and its follow-ups;
 //! - [`import`]: parsing and planning an import of care-time grants from a CSV file;
 //! - [`screening`]: inclusion criteria and the outcome of a referral's screening.
+//! - [`settings`]: the municipality's overrides of the above and their resolution;
 //! - [`summary`]: a course's tests paired start → end, judged and placed against norms.
 //!
 //! Dates in the data types are `time::Date`, serialised as ISO `YYYY-MM-DD` strings like the
@@ -20,6 +21,7 @@ pub mod goals;
 pub mod import;
 pub mod plan;
 pub mod screening;
+pub mod settings;
 pub mod summary;
 pub mod who5;
 

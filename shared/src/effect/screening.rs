@@ -12,6 +12,9 @@ pub struct Labelled {
     pub key: String,
     pub da: String,
     pub en: String,
+    /// No longer offered for new screenings; kept so older screenings that name it still read.
+    #[serde(default)]
+    pub retired: bool,
 }
 
 fn labelled(list: &[(&str, &str, &str)]) -> Vec<Labelled> {
@@ -20,6 +23,7 @@ fn labelled(list: &[(&str, &str, &str)]) -> Vec<Labelled> {
             key: (*key).into(),
             da: (*da).into(),
             en: (*en).into(),
+            retired: false,
         })
         .collect()
 }

@@ -10,6 +10,7 @@ use super::projection::Projection;
 use crate::error::{CoreError, Result};
 use homerehab_shared::auth::{authorize, Access, Principal};
 use homerehab_shared::docs::Header;
+use homerehab_shared::effect::settings::{EffectSettings, StoredSettings};
 use homerehab_shared::library::Library;
 use homerehab_shared::municipal::{self, LibraryDoc, LocalExercise, LocalTemplate, MediaItem};
 use std::sync::Arc;
@@ -111,6 +112,23 @@ impl Store {
                 Some(e) => municipal::attach_media(doc, e, &item.sha256, me.user_id, now_ms()),
                 None => Ok(()),
             }
+        })
+    }
+
+    /// The municipality's effect settings in force: the shipped ones until its library is on
+    /// the device or sets any.
+    pub fn effect_settings(&mut self) -> Result<EffectSettings> {
+        let stored = self.library_doc()?.map(|d| d.effect_settings);
+        Ok(EffectSettings::effective(stored.as_ref()))
+    }
+
+    /// Sets the municipality's effect settings (the library's editors; checked before
+    /// anything is written).
+    pub fn set_effect_settings(&mut self, settings: &StoredSettings) -> Result<()> {
+        let header = self.may_write_library()?;
+        self.ensure_document(&header)?;
+        self.write(header.id, Projection::Whole, |doc| {
+            municipal::set_effect_settings(doc, &header, settings, now_ms())
         })
     }
 

@@ -11,9 +11,9 @@ use homerehab_core::store::{now_ms, Store};
 use homerehab_shared::assessment;
 use homerehab_shared::docs::{CourseDoc, SessionLogDoc};
 use homerehab_shared::effect::care_time::{
-    care_time_change, follow_up_states, minutes_in_force, FollowUpOffsets, FollowUpState,
+    care_time_change, follow_up_states, minutes_in_force, FollowUpState,
 };
-use homerehab_shared::effect::change::{default_changes, default_norms};
+use homerehab_shared::effect::change::default_norms;
 use homerehab_shared::effect::goals::{follow_ups_for, Attainment, GoalFollowUp};
 use homerehab_shared::effect::import::{parse_care_time_csv, plan_import, ImportChoice};
 use homerehab_shared::effect::plan::{
@@ -324,7 +324,8 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
             sex: ci.sex?,
         })
     });
-    let changes = default_changes();
+    let settings = store.effect_settings()?;
+    let changes = settings.changes;
     let outcomes = test_outcomes(
         &results(&doc, &log),
         &doc.test_plan(),
@@ -346,7 +347,7 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
         &grants,
         start,
         end,
-        &FollowUpOffsets::default(),
+        &settings.follow_up_offsets,
         date_of(now_ms()),
     );
     let sessions_done = log
@@ -540,7 +541,7 @@ pub fn care_follow_ups(core: &Core) -> Result<Vec<api::CareFollowUpDue>> {
         by_citizen.entry(g.citizen_id).or_default().push(g);
     }
     let today = date_of(now_ms());
-    let offsets = FollowUpOffsets::default();
+    let offsets = store.effect_settings()?.follow_up_offsets;
     let mut out = Vec::new();
     for c in store.courses()? {
         if c.status == "planned" {

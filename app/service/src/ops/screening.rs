@@ -1,7 +1,7 @@
 //! Issue #11's referral and screening operations: a referral on the team's roster, its
 //! screening against the inclusion criteria (the rule is `shared::effect::screening`), and the
-//! funnel that counts every referral. Criteria and reasons are the shipped defaults until a
-//! municipality's own list is stored with its library.
+//! funnel that counts every referral. Criteria and reasons are the municipality's effect
+//! settings in force (`shared::effect::settings`: the shipped lists until it edits them).
 
 use super::convert::parse;
 use crate::app_core::Core;
@@ -9,9 +9,8 @@ use crate::error::{Error, Result};
 use homerehab_app_api as api;
 use homerehab_core::error::CoreError;
 use homerehab_core::store::{now_ms, Store};
-use homerehab_shared::effect::screening::{
-    default_criteria, default_not_included_reasons, Labelled, Screening, ScreeningOutcome,
-};
+use homerehab_shared::effect::screening::{Labelled, Screening, ScreeningOutcome};
+use homerehab_shared::effect::settings::EffectSettings;
 use homerehab_shared::ids::{CitizenId, ReferralId, UserId};
 use homerehab_shared::library::Lang;
 use homerehab_shared::model::{Citizen, ReferralRecord, ScreeningRecord};
@@ -34,12 +33,22 @@ fn labelled_views(list: &[Labelled], lang: Lang) -> Vec<api::LabelledView> {
         .collect()
 }
 
-/// `GET /api/screening-setup`.
-pub fn screening_setup(lang: Lang) -> api::ScreeningSetup {
-    api::ScreeningSetup {
-        criteria: labelled_views(&default_criteria(), lang),
-        reasons: labelled_views(&default_not_included_reasons(), lang),
-    }
+/// `GET /api/screening-setup`: the municipality's criteria and reasons in force, without
+/// retired ones (a new screening does not ask them).
+pub fn screening_setup(core: &Core, lang: Lang) -> Result<api::ScreeningSetup> {
+    let settings = core.data()?.effect_settings()?;
+    Ok(api::ScreeningSetup {
+        criteria: labelled_views(&settings.active_criteria(), lang),
+        reasons: labelled_views(&settings.active_reasons(), lang),
+    })
+}
+
+/// A criterion's or reason's text by key, retired ones included (old screenings name them);
+/// the key itself for one no list knows.
+fn text_of(list: &[Labelled], key: &str, lang: Lang) -> String {
+    list.iter()
+        .find(|l| l.key == key)
+        .map_or_else(|| key.to_string(), |l| text(l, lang))
 }
 
 /// What screening reads of the signed-in user's team roster: its citizens and referrals (not
@@ -73,10 +82,10 @@ fn view(
     r: &ReferralRecord,
     roster: &TeamRoster,
     names: &HashMap<UserId, String>,
+    settings: &EffectSettings,
     lang: Lang,
 ) -> api::ReferralView {
     let name_of = |u: &UserId| names.get(u).cloned().unwrap_or_default();
-    let reasons = default_not_included_reasons();
     let s = r.screening.as_ref();
     let reason = s.and_then(|s| s.not_included_reason.clone());
     api::ReferralView {
@@ -101,18 +110,16 @@ fn view(
                 s.criteria
                     .iter()
                     .map(|(key, met)| api::CriterionAnswer {
+                        text: text_of(&settings.criteria, key, lang),
                         key: key.clone(),
                         met: *met,
                     })
                     .collect()
             })
             .unwrap_or_default(),
-        reason_text: reason.as_ref().map(|key| {
-            reasons
-                .iter()
-                .find(|l| &l.key == key)
-                .map_or_else(|| key.clone(), |l| text(l, lang))
-        }),
+        reason_text: reason
+            .as_ref()
+            .map(|key| text_of(&settings.not_included_reasons, key, lang)),
         reason,
         screened_on: s.map(|s| s.screened_on.clone()),
         screened_by_name: s.map(|s| name_of(&s.screened_by)),
@@ -148,7 +155,14 @@ pub fn refer_citizen(
     store.put_referral(me.team_id, &referral)?;
     tracing::info!(referral = %referral.id, "citizen referred");
     let (roster, _) = self::roster(&mut store)?;
-    Ok(view(&referral, &roster, &store.staff_names()?, Lang::Da))
+    let settings = store.effect_settings()?;
+    Ok(view(
+        &referral,
+        &roster,
+        &store.staff_names()?,
+        &settings,
+        Lang::Da,
+    ))
 }
 
 /// `GET /api/referrals`: the team's referrals, those awaiting screening first, newest first.
@@ -160,6 +174,7 @@ pub fn referrals(core: &Core, lang: Lang) -> Result<Vec<api::ReferralView>> {
         Err(e) => return Err(e),
     };
     let names = store.staff_names()?;
+    let settings = store.effect_settings()?;
     let mut list: Vec<&ReferralRecord> = roster.referrals.values().collect();
     list.sort_by(|a, b| {
         (a.screening.is_some(), &b.referred_on, b.recorded_at).cmp(&(
@@ -170,7 +185,7 @@ pub fn referrals(core: &Core, lang: Lang) -> Result<Vec<api::ReferralView>> {
     });
     Ok(list
         .into_iter()
-        .map(|r| view(r, &roster, &names, lang))
+        .map(|r| view(r, &roster, &names, &settings, lang))
         .collect())
 }
 
@@ -202,10 +217,12 @@ pub fn screen_referral(
         outcome,
         note: req.note.filter(|n| !n.trim().is_empty()),
     };
-    screening
-        .check(&default_criteria(), &default_not_included_reasons())
-        .map_err(|e| Error::invalid(e.to_string()))?;
     let mut store = core.data()?;
+    // Against the criteria and reasons in force on this device: the ones its user saw.
+    let settings = store.effect_settings()?;
+    screening
+        .check(&settings.active_criteria(), &settings.active_reasons())
+        .map_err(|e| Error::invalid(e.to_string()))?;
     let (roster, me) = roster(&mut store)?;
     let Some(existing) = roster.referrals.get(&id.to_string()) else {
         return Err(Error::not_found("no such referral on this team's roster"));
@@ -229,7 +246,7 @@ pub fn screen_referral(
     tracing::info!(referral = %id, included = record.included(), "referral screened");
     let (roster, _) = self::roster(&mut store)?;
     let r = &roster.referrals[&id.to_string()];
-    Ok(view(r, &roster, &store.staff_names()?, lang))
+    Ok(view(r, &roster, &store.staff_names()?, &settings, lang))
 }
 
 /// For `create_course`: checks that `referral` may lead to a course for `citizen`.
@@ -296,14 +313,11 @@ pub fn referral_funnel(core: &Core, lang: Lang) -> Result<api::ReferralFunnel> {
             }
         }
     }
-    let reasons = default_not_included_reasons();
+    let reasons = store.effect_settings()?.not_included_reasons;
     let mut by_reason: Vec<(String, String, u32)> = by_reason
         .into_iter()
         .map(|(key, n)| {
-            let t = reasons
-                .iter()
-                .find(|l| l.key == key)
-                .map_or_else(|| key.clone(), |l| text(l, lang));
+            let t = text_of(&reasons, &key, lang);
             (key, t, n)
         })
         .collect();

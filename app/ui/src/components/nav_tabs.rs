@@ -64,6 +64,9 @@ pub fn NavTabs() -> impl IntoView {
                         // #11 intake end
                     }.into_any()
                 }}
+                // #11 effect settings: the municipality's, set by its library editors.
+                {move || nav.may(Capability::EditLibrary).then(|| tab(|t| crate::i18n::settings_of(t).tab,
+                    "tab-effect-settings", Page::EffectSettings, |p| matches!(p, Page::EffectSettings)))}
             </nav>
         </Show>
     }

@@ -319,6 +319,7 @@ pub fn Screening(referral: String) -> impl IntoView {
                     met.map(|met| CriterionAnswer {
                         key: key.clone(),
                         met,
+                        text: String::new(),
                     })
                 })
                 .collect::<Option<Vec<_>>>()
