@@ -97,6 +97,7 @@ mod tests {
             phase,
             by: UserId::new(),
             note: None,
+            place: None,
         }
     }
 

@@ -70,6 +70,7 @@ fn results(course: &CourseDoc, log: &SessionLogDoc) -> Vec<Assessment> {
                 phase: w.phase,
                 by: w.by,
                 note: None,
+                place: Some(w.place),
             });
         }
     }

@@ -781,6 +781,7 @@ pub fn add_assessment(
         phase,
         by: me.user_id,
         note: non_empty(req.note),
+        place: None,
     };
     store.add_assessment(id, &a)?;
     let mut names = store.staff_names()?;
