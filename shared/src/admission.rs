@@ -246,6 +246,10 @@ fn admit_checked(
             RosterDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
         }
         DocumentKind::Course => {
+            if delegated_only {
+                // Anything but new results is not theirs to write: refused, not kept.
+                only_new_results(current, &copy)?;
+            }
             let after = CourseDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
             if delegated_only {
                 check_delegated_results(current, &copy, &after, header.id, who)
@@ -266,34 +270,25 @@ fn admit_checked(
     })
 }
 
-/// A course changed by someone who may only record delegated tests: the changes may add new
-/// assessments and nothing else, each measured by `who` and each a result the course's test
-/// plan lets an assistant record ([`crate::effect::plan::TestPlan::check_delegated_result`]) —
-/// the plan as the change's author saw it (the document at the change's dependencies), so a
-/// test measured while it was delegated is kept even if the therapist withdrew the delegation
-/// meanwhile.
-fn check_delegated_results(
-    before: Option<&Automerge>,
-    after: &Automerge,
-    now: &CourseDoc,
-    id: DocumentId,
-    who: &Principal,
-) -> Result<(), Rejection> {
-    let refuse = |why: String| Rejection::NotDelegated(why);
-    let Some(before) = before else {
-        return Err(refuse("a course is created by its therapist".into()));
-    };
-    let assessments_of = |doc: &Automerge, heads: &[ChangeHash]| -> BTreeSet<String> {
-        match doc.get_at(automerge::ROOT, "assessments", heads) {
-            Ok(Some((automerge::Value::Object(automerge::ObjType::Map), obj))) => {
-                doc.keys_at(&obj, heads).collect()
-            }
-            _ => BTreeSet::new(),
+fn assessments_at(doc: &Automerge, heads: &[ChangeHash]) -> BTreeSet<String> {
+    match doc.get_at(automerge::ROOT, "assessments", heads) {
+        Ok(Some((automerge::Value::Object(automerge::ObjType::Map), obj))) => {
+            doc.keys_at(&obj, heads).collect()
         }
+        _ => BTreeSet::new(),
+    }
+}
+
+/// A course changed by someone who may only record delegated tests: the changes may add new
+/// entries to `assessments` and change nothing else, neither in the document nor in a result
+/// already stored.
+fn only_new_results(before: Option<&Automerge>, after: &Automerge) -> Result<(), Rejection> {
+    let refuse = |why: &str| Rejection::NotDelegated(why.to_string());
+    let Some(before) = before else {
+        return Err(refuse("a course is created by its therapist"));
     };
     let before_heads = before.get_heads();
-    let held = assessments_of(after, &before_heads);
-    // Only new entries of `assessments`, nothing else anywhere in the document.
+    let held = assessments_at(after, &before_heads);
     for patch in after.diff(&before_heads, &after.get_heads()) {
         let new_entry = match (patch.path.as_slice(), &patch.action) {
             ([(_, Prop::Map(k))], PatchAction::PutMap { key, .. }) if k == "assessments" => {
@@ -306,17 +301,34 @@ fn check_delegated_results(
         };
         match new_entry {
             Some(key) if !held.contains(&key) => {}
-            Some(_) => return Err(refuse("a recorded result cannot be changed".into())),
-            None => return Err(refuse("nothing but test results may change".into())),
+            Some(_) => return Err(refuse("a recorded result cannot be changed")),
+            None => return Err(refuse("nothing but test results may change")),
         }
     }
+    Ok(())
+}
+
+/// Every result [`only_new_results`] let through: measured by `who` and one the course's test
+/// plan lets an assistant record ([`crate::effect::plan::TestPlan::check_delegated_result`]) —
+/// the plan as the change's author saw it (the document at the change's dependencies), so a
+/// test measured while it was delegated is kept even if the therapist withdrew the delegation
+/// meanwhile.
+fn check_delegated_results(
+    before: Option<&Automerge>,
+    after: &Automerge,
+    now: &CourseDoc,
+    id: DocumentId,
+    who: &Principal,
+) -> Result<(), Rejection> {
+    let refuse = |why: String| Rejection::NotDelegated(why);
+    let before_heads = before.map(|b| b.get_heads()).unwrap_or_default();
     let genesis_author = genesis_actor(id);
     for change in after.get_changes_meta(&before_heads) {
         if *change.actor == genesis_author {
             continue;
         }
-        let seen = assessments_of(after, &change.deps);
-        let added: Vec<String> = assessments_of(after, &[change.hash])
+        let seen = assessments_at(after, &change.deps);
+        let added: Vec<String> = assessments_at(after, &[change.hash])
             .into_iter()
             .filter(|k| !seen.contains(k))
             .collect();
@@ -823,7 +835,11 @@ mod tests {
         let mut c = CourseDoc::read(&stored).unwrap().course.unwrap();
         c.goals = vec!["Gå selv".into()];
         put_course(&mut course_edit, &c, 3).unwrap();
-        assert!(offer_as(&course_edit, &assistant).is_err());
+        let refused = offer_as(&course_edit, &assistant).err().expect("refused");
+        // Not theirs to write: not kept.
+        assert!(
+            matches!(*refused.rejection, Rejection::NotDelegated(_)) && !refused.from_writer
+        );
         let mut plan_edit = stored.fork().with_actor(tablet.clone());
         let mut plan = CourseDoc::read(&stored).unwrap().test_plan();
         plan.delegated.clear();
