@@ -16,6 +16,7 @@ use homerehab_core::error::CoreError;
 use homerehab_core::store::{now_ms, CaseloadFacts, Identity, Store};
 use homerehab_shared::auth::{Capabilities, Capability};
 use homerehab_shared::docs::CourseDoc;
+use homerehab_shared::effect::plan::{plan_for_new_course, TestPlan};
 use homerehab_shared::ids::{CitizenId, CourseId, RevisionId, UserId};
 use homerehab_shared::library::search::Query;
 use homerehab_shared::library::{pick, BodyArea, Category, Equipment, Lang, Position, Status, Tag};
@@ -43,7 +44,7 @@ fn invalid(e: impl std::fmt::Display) -> Error {
     Error::invalid(e.to_string())
 }
 
-fn name_of(names: &HashMap<UserId, String>, id: UserId) -> String {
+pub(crate) fn name_of(names: &HashMap<UserId, String>, id: UserId) -> String {
     names
         .get(&id)
         .cloned()
@@ -224,6 +225,13 @@ pub fn staff(core: &Core) -> Result<Vec<api::StaffMember>> {
 
 // ---- templates and course creation ----------------------------------------------------------
 
+/// The test plan a course from a template with `template_plan` gets
+/// ([`plan_for_new_course`]).
+fn new_course_plan(template_plan: Option<&TestPlan>) -> TestPlan {
+    // municipal default: wired when effect settings land
+    plan_for_new_course(template_plan, None)
+}
+
 /// `GET /api/templates?lang=`: the active templates, by title.
 pub fn templates(core: &Core, lang: Lang) -> Result<Vec<api::TemplateView>> {
     let mut store = core.data()?;
@@ -245,6 +253,7 @@ pub fn templates(core: &Core, lang: Lang) -> Result<Vec<api::TemplateView>> {
                 minutes_per_session: u32::from(t.frame.minutes_per_session),
                 exercise_count: t.exercises.len() as u32,
                 source: source_of(t.id.as_str()).into(),
+                test_plan: super::effect::plan_view(&new_course_plan(t.test_plan.as_ref())),
             })
         })
         .collect();
@@ -283,19 +292,25 @@ pub fn create_course(core: &Core, req: api::NewCourse) -> Result<api::CourseCrea
     };
     let start = model::parse_date(&req.start_date)
         .map_err(|e| Error::invalid(format!("start date: {}", e.problem)))?;
-    let program = match req.template_id.as_deref().filter(|t| !t.is_empty()) {
-        None => Vec::new(),
+    let (program, template_plan) = match req.template_id.as_deref().filter(|t| !t.is_empty()) {
+        None => (Vec::new(), None),
         Some(t) => {
             // Program texts (load notes) in the team's language.
-            core.library_in(&mut store)?
+            let draft = core
+                .library_in(&mut store)?
                 .draft_from_template(t, Lang::Da)
                 .map_err(|_| {
                     Error::invalid(format!(
                         "there is no template `{t}`; choose one from the list"
                     ))
-                })?
-                .program
+                })?;
+            (draft.program, draft.test_plan)
         }
+    };
+    // The therapist's edit of the plan shown before creating wins; else the rule's choice.
+    let test_plan = match req.test_plan {
+        Some(edited) => super::effect::plan_in(edited)?,
+        None => new_course_plan(template_plan.as_ref()),
     };
     let now = now_ms();
     let status = CourseStatus::first(start, schedule::date_of(now));
@@ -315,6 +330,7 @@ pub fn create_course(core: &Core, req: api::NewCourse) -> Result<api::CourseCrea
     };
     course.validate().map_err(invalid)?;
     store.create_course(&course, &program)?;
+    store.set_test_plan(course.id, &test_plan)?;
     if let Some(referral) = referral {
         store.link_referral_course(me.team_id, referral, course.id)?;
     }
@@ -583,7 +599,7 @@ fn not_carried_out_label(r: model::NotCarriedOutReason) -> &'static str {
     }
 }
 
-fn assessment_view(
+pub(crate) fn assessment_view(
     a: &Assessment,
     names: &HashMap<UserId, String>,
     lang: Lang,
@@ -599,6 +615,7 @@ fn assessment_view(
         phase: assessment::phase_key(a.phase).to_string(),
         by_name: name_of(names, a.by),
         note: a.note.clone(),
+        place: a.place.map(|p| p.as_str().to_string()),
     }
 }
 
