@@ -253,6 +253,9 @@ declare_operations! {
         query NoQuery, body crate::CourseStatusChange => crate::Saved, may(PrescribeCourses);
 
     // ---- effect measurement (#11) ---------------------------------------------------------------
+    /// The plan a new course without a template gets (shown, and editable, before creating).
+    default_test_plan: Get "/test-plan/default" []
+        query NoQuery, body () => crate::TestPlanView, may(FollowCourses);
     set_test_plan: Post "/courses/{course}/test-plan" [course]
         query NoQuery, body crate::TestPlanView => crate::TestPlanView, may(PrescribeCourses);
     due_tests: Get "/courses/{course}/due-tests" [course]

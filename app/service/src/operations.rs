@@ -202,6 +202,13 @@ impl Operations for Core {
         ops::set_test_plan(self, &r.course, r.body)
     }
 
+    async fn default_test_plan(
+        &self,
+        _: op::default_test_plan::Request,
+    ) -> Result<api::TestPlanView> {
+        Ok(ops::default_test_plan())
+    }
+
     async fn delegated_test_form(
         &self,
         r: op::delegated_test_form::Request,

@@ -232,6 +232,11 @@ fn new_course_plan(template_plan: Option<&TestPlan>) -> TestPlan {
     plan_for_new_course(template_plan, None)
 }
 
+/// `GET /api/test-plan/default`: the plan of a new course without a template.
+pub fn default_test_plan() -> api::TestPlanView {
+    super::effect::plan_view(&new_course_plan(None))
+}
+
 /// `GET /api/templates?lang=`: the active templates, by title.
 pub fn templates(core: &Core, lang: Lang) -> Result<Vec<api::TemplateView>> {
     let mut store = core.data()?;

@@ -136,7 +136,7 @@ pub fn Assessments(course: String) -> impl IntoView {
                     <table class="history-table card">
                         <thead><tr>
                             <th>{i18n.t().th.test}</th><th>{i18n.t().th.phase}</th><th>{i18n.t().th.date}</th>
-                            <th>{i18n.t().th.value}</th><th>{i18n.t().th.by}</th><th>{i18n.t().note}</th>
+                            <th>{i18n.t().th.value}</th><th>{i18n.t().th.by}</th><th>{i18n.p().place}</th><th>{i18n.t().note}</th>
                         </tr></thead>
                         <tbody>{l.into_iter().map(|a| view! {
                             <tr data-testid="assessment-row">
@@ -145,6 +145,7 @@ pub fn Assessments(course: String) -> impl IntoView {
                                 <td>{a.date.clone()}</td>
                                 <td>{format!("{} {}", a.value, a.unit)}</td>
                                 <td>{a.by_name.clone()}</td>
+                                <td data-testid="assessment-place">{i18n.place_word(a.place.as_deref())}</td>
                                 <td>{a.note.clone()}</td>
                             </tr>
                         }).collect_view()}</tbody>
