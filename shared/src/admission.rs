@@ -827,7 +827,10 @@ mod tests {
         // Recorded in someone else's name.
         let forged = record(&measured("chair_stand_30s", 11.0, therapist.user_id));
         assert!(matches!(
-            *offer_as(&forged, &assistant).err().expect("refused").rejection,
+            *offer_as(&forged, &assistant)
+                .err()
+                .expect("refused")
+                .rejection,
             Rejection::NotDelegated(_)
         ));
         // Anything else on the course: its record, its plan, an existing result.
@@ -837,9 +840,7 @@ mod tests {
         put_course(&mut course_edit, &c, 3).unwrap();
         let refused = offer_as(&course_edit, &assistant).err().expect("refused");
         // Not theirs to write: not kept.
-        assert!(
-            matches!(*refused.rejection, Rejection::NotDelegated(_)) && !refused.from_writer
-        );
+        assert!(matches!(*refused.rejection, Rejection::NotDelegated(_)) && !refused.from_writer);
         let mut plan_edit = stored.fork().with_actor(tablet.clone());
         let mut plan = CourseDoc::read(&stored).unwrap().test_plan();
         plan.delegated.clear();

@@ -202,9 +202,7 @@ pub struct Forbidden {
 /// add to. Admission then checks every added result against the course's test plan
 /// (`admission`), so this only opens the door to that check.
 pub fn records_delegated_tests(who: &Principal, doc: &Header) -> bool {
-    doc.kind == DocumentKind::Course
-        && who.serves(doc.team_id)
-        && who.may(Capability::RunSessions)
+    doc.kind == DocumentKind::Course && who.serves(doc.team_id) && who.may(Capability::RunSessions)
 }
 
 /// Whether `who` may offer changes to the document at all: they may write it, or it is a

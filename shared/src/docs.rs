@@ -1424,7 +1424,13 @@ mod tests {
         let mut course = genesis(&header).with_actor(ActorId::random());
         let record = Course {
             id: header.course_id.unwrap(),
-            ..Course::new(CitizenId::new(), header.team_id, UserId::new(), "2026-03-02", 1)
+            ..Course::new(
+                CitizenId::new(),
+                header.team_id,
+                UserId::new(),
+                "2026-03-02",
+                1,
+            )
         };
         put_course(&mut course, &record, 1).unwrap();
         let a = Assessment {
@@ -1458,7 +1464,8 @@ mod tests {
         let read = CourseDoc::read(&course).unwrap();
         assert_eq!(read.test_plan(), TestPlan::default_plan());
 
-        let mut library = genesis(&Header::library(MunicipalityId::new())).with_actor(ActorId::random());
+        let mut library =
+            genesis(&Header::library(MunicipalityId::new())).with_actor(ActorId::random());
         let template: crate::municipal::LocalTemplate = serde_json::from_value(serde_json::json!({
             "id": "m-styrke", "version": 1, "retired": false, "legal_basis": "SEL §86",
             "weeks": 8, "sessions_per_week": 2, "minutes_per_session": 20,
@@ -1467,7 +1474,10 @@ mod tests {
             "updated_by": UserId::new(), "updated_at": 1
         }))
         .unwrap();
-        assert_eq!(template.test_plan, None, "serde reads an older template without a plan");
+        assert_eq!(
+            template.test_plan, None,
+            "serde reads an older template without a plan"
+        );
         let mut tx = library.transaction();
         let templates = map_at(&tx, &ROOT, "templates").unwrap();
         reconcile_prop(&mut tx, &templates, "m-styrke", &template).unwrap();

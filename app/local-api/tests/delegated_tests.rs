@@ -103,8 +103,10 @@ async fn a_delegated_chair_stand_is_recorded_on_the_tablet_and_seen_by_the_thera
             "/api/courses",
             &new_course(
                 "after-hip-fracture",
-                Some(serde_json::json!({"start": ["who5"], "mid": [], "end": ["who5"],
-                    "delegated": ["who5"]})),
+                Some(
+                    serde_json::json!({"start": ["who5"], "mid": [], "end": ["who5"],
+                    "delegated": ["who5"]}),
+                ),
             ),
         )
         .await;
@@ -146,7 +148,13 @@ async fn a_delegated_chair_stand_is_recorded_on_the_tablet_and_seen_by_the_thera
         )
         .await;
     assert_eq!(
-        (form.phase.as_str(), form.unit.as_str(), form.min, form.max, form.whole),
+        (
+            form.phase.as_str(),
+            form.unit.as_str(),
+            form.min,
+            form.max,
+            form.whole
+        ),
         ("start", "gange", 0.0, 60.0, true)
     );
     assert_eq!(form.citizen_name, "Karen Jensen");
@@ -160,24 +168,27 @@ async fn a_delegated_chair_stand_is_recorded_on_the_tablet_and_seen_by_the_thera
     assert_eq!(code, StatusCode::FORBIDDEN);
 
     // Offline from here (the server is still there, the tablet just does not sync yet).
-    let record = |test: &str, value: f64| {
-        serde_json::json!({"test": test, "phase": "start", "value": value, "place": "home"})
-    };
+    let record = |test: &str, value: f64| serde_json::json!({"test": test, "phase": "start", "value": value, "place": "home"});
     let uri = format!("/api/courses/{c}/delegated-tests");
     // Not delegated: refused, clearly.
     let (code, e) = tablet.refused(&uri, &record("timed_up_and_go", 14.0)).await;
-    assert_eq!((code, e.kind), (StatusCode::FORBIDDEN, api::ErrorKind::Forbidden));
+    assert_eq!(
+        (code, e.kind),
+        (StatusCode::FORBIDDEN, api::ErrorKind::Forbidden)
+    );
     assert!(e.message.contains("not delegated"), "{}", e.message);
     // Outside the test's range, or half a stand.
     for bad in [61.0, -1.0, 8.5] {
         let (code, e) = tablet.refused(&uri, &record("chair_stand_30s", bad)).await;
         assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {e:?}");
     }
-    let recorded: api::AssessmentView = tablet
-        .post(&uri, &record("chair_stand_30s", 9.0))
-        .await;
+    let recorded: api::AssessmentView = tablet.post(&uri, &record("chair_stand_30s", 9.0)).await;
     assert_eq!(
-        (recorded.value, recorded.phase.as_str(), recorded.place.as_deref()),
+        (
+            recorded.value,
+            recorded.phase.as_str(),
+            recorded.place.as_deref()
+        ),
         (9.0, "start", Some("home"))
     );
     assert_eq!(recorded.by_name, assistant.display_name);

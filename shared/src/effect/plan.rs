@@ -421,8 +421,12 @@ mod tests {
                 .map(|k| k.key),
             Ok("chair_stand_30s")
         );
-        assert!(p.check_delegated_result("chair_stand_30s", End, 0.0).is_ok());
-        assert!(p.check_delegated_result("chair_stand_30s", End, 60.0).is_ok());
+        assert!(p
+            .check_delegated_result("chair_stand_30s", End, 0.0)
+            .is_ok());
+        assert!(p
+            .check_delegated_result("chair_stand_30s", End, 60.0)
+            .is_ok());
         // Out of the test's range, or not a whole number of stands.
         for bad in [61.0, -1.0, 12.5, f64::NAN] {
             assert!(
@@ -442,7 +446,9 @@ mod tests {
             })
         );
         // Planned mid-course but not delegated; the WHO-5 is never the assistant's to enter.
-        assert!(p.check_delegated_result("timed_up_and_go", Midway, 9.0).is_err());
+        assert!(p
+            .check_delegated_result("timed_up_and_go", Midway, 9.0)
+            .is_err());
         p.delegated.push("who5".into());
         assert!(p.check_delegated_result("who5", Start, 40.0).is_err());
     }

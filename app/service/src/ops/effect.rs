@@ -205,15 +205,22 @@ pub fn delegated_test_form(
 ) -> Result<api::DelegatedTestForm> {
     let id = course_id(course)?;
     let mut store = core.data()?;
-    let kind = assessment::kind_of(test)
-        .ok_or_else(|| invalid(homerehab_shared::effect::EffectError::UnknownTest(test.into())))?;
+    let kind = assessment::kind_of(test).ok_or_else(|| {
+        invalid(homerehab_shared::effect::EffectError::UnknownTest(
+            test.into(),
+        ))
+    })?;
     let phase = delegated_phase_due(&mut store, id, test, now_ms())?;
     let doc = store.course_doc(id)?;
     let c = course_of(&doc)?;
     let citizen_name = store
         .roster(c.team_id)
         .ok()
-        .and_then(|r| r.citizens.get(&c.citizen_id.to_string()).map(|ci| ci.name.clone()))
+        .and_then(|r| {
+            r.citizens
+                .get(&c.citizen_id.to_string())
+                .map(|ci| ci.name.clone())
+        })
         .unwrap_or_default();
     Ok(api::DelegatedTestForm {
         course_id: id.to_string(),

@@ -105,11 +105,12 @@ pub fn NewCourse(
         if let Ok(k) = api::assessment_kinds(lang).await {
             kinds.set(k);
         }
-        if let Ok(p) = crate::api::call::<op::default_test_plan::Op>(op::default_test_plan::Request {
-            query: NoQuery {},
-            body: (),
-        })
-        .await
+        if let Ok(p) =
+            crate::api::call::<op::default_test_plan::Op>(op::default_test_plan::Request {
+                query: NoQuery {},
+                body: (),
+            })
+            .await
         {
             if template.get_untracked().is_none() {
                 plan.set(p.clone());

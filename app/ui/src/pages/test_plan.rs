@@ -53,7 +53,10 @@ fn toggle_delegated(p: &mut TestPlanView, test: &str) {
 /// The plan as a table: a row per test of the catalogue, Start / Midtvejs / Slut toggles and,
 /// for a planned physical test, "Uddelegeret til assistent".
 #[component]
-pub fn TestPlanTable(plan: RwSignal<TestPlanView>, kinds: RwSignal<Vec<AssessmentKindView>>) -> impl IntoView {
+pub fn TestPlanTable(
+    plan: RwSignal<TestPlanView>,
+    kinds: RwSignal<Vec<AssessmentKindView>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     move || {
         kinds
@@ -146,18 +149,27 @@ pub fn DelegatedTest(course: String, test: String) -> impl IntoView {
     let parsed = move || value.get().replace(',', ".").trim().parse::<f64>().ok();
     // −/+ step by one (a stand, a second, a point), within the range.
     let step = move |by: f64| {
-        let Some(f) = form.get_untracked() else { return };
+        let Some(f) = form.get_untracked() else {
+            return;
+        };
         let now = parsed().unwrap_or(if by > 0.0 { f.min - by } else { f.min });
         let next = (now + by).clamp(f.min, f.max);
         value.set(number(next));
     };
     let save = move |_| {
-        let Some(f) = form.get_untracked() else { return };
+        let Some(f) = form.get_untracked() else {
+            return;
+        };
         let p = i18n.p();
         let v = match parsed() {
             Some(v) if v >= f.min && v <= f.max && (!f.whole || v.fract() == 0.0) => v,
             _ => {
-                error.set(Some((p.out_of_range)(&number(f.min), &number(f.max), &f.unit, f.whole)));
+                error.set(Some((p.out_of_range)(
+                    &number(f.min),
+                    &number(f.max),
+                    &f.unit,
+                    f.whole,
+                )));
                 return;
             }
         };
