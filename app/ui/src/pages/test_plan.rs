@@ -154,6 +154,7 @@ pub fn DelegatedTest(course: String, test: String) -> impl IntoView {
         };
         let now = parsed().unwrap_or(if by > 0.0 { f.min - by } else { f.min });
         let next = (now + by).clamp(f.min, f.max);
+        error.set(None);
         value.set(number(next));
     };
     let save = move |_| {
@@ -232,7 +233,8 @@ pub fn DelegatedTest(course: String, test: String) -> impl IntoView {
                     <span class="sr-only">{p.result}</span>
                     <input type="text" inputmode=if f.whole { "numeric" } else { "decimal" }
                         class="big-number" data-testid="delegated-value" autocomplete="off"
-                        prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) />
+                        prop:value=move || value.get()
+                        on:input=move |ev| { error.set(None); value.set(event_target_value(&ev)); } />
                     <span class="unit" data-testid="delegated-unit">{f.unit.clone()}</span>
                 </label>
                 <button class="btn secondary step-button" data-testid="value-plus" aria-label="+1"
