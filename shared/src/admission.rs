@@ -899,7 +899,14 @@ mod tests {
         let mut plan = CourseDoc::read(&stored).unwrap().test_plan();
         plan.delegated.clear();
         set_test_plan(&mut server, &plan, 4).unwrap();
-        assert!(offer(&header, &server, &on_tablet, &assistant, &[tablet.clone()]).is_ok());
+        assert!(offer(
+            &header,
+            &server,
+            &on_tablet,
+            &assistant,
+            std::slice::from_ref(&tablet)
+        )
+        .is_ok());
         // Measured after the tablet learnt of the withdrawal: refused.
         let mut later = server.fork().with_actor(tablet.clone());
         put_assessment(

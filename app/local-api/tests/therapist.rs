@@ -14,7 +14,6 @@ use homerehab_app_api as api;
 use homerehab_core::store::{now_ms, Store};
 use homerehab_shared::ids::*;
 use serde::de::DeserializeOwned;
-use std::path::PathBuf;
 
 /// A device: the local API over its own store in a temp dir.
 struct Device {
