@@ -372,6 +372,9 @@ pub struct NewAssessment {
     /// `start`, `midway`, `end` or `follow_up`.
     pub phase: String,
     pub note: Option<String>,
+    /// Where it was measured: `home` or `clinic`; `None`: not said (shown as unknown).
+    #[serde(default)]
+    pub place: Option<String>,
 }
 
 /// One staff member's use of the app, for the leader.

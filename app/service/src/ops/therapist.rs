@@ -21,7 +21,7 @@ use homerehab_shared::ids::{CitizenId, CourseId, RevisionId, UserId};
 use homerehab_shared::library::search::Query;
 use homerehab_shared::library::{pick, BodyArea, Category, Equipment, Lang, Position, Status, Tag};
 use homerehab_shared::model::{
-    self, Assessment, Citizen, Course, CourseStatus, LegalBasis, Millis,
+    self, Assessment, Citizen, Course, CourseStatus, LegalBasis, MeasuredAt, Millis,
 };
 use homerehab_shared::municipal;
 use homerehab_shared::program::{self, EditedLine};
@@ -793,6 +793,13 @@ pub fn add_assessment(
     let kind = assessment::validate(&req.kind, req.value).map_err(invalid)?;
     model::parse_date(&req.date).map_err(|e| Error::invalid(format!("date: {}", e.problem)))?;
     let phase = assessment::parse_phase(&req.phase).map_err(invalid)?;
+    let place = req
+        .place
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(MeasuredAt::parse)
+        .transpose()
+        .map_err(invalid)?;
     course_of(&store.course_doc(id)?)?;
     let a = Assessment {
         id: homerehab_shared::ids::AssessmentId::new(),
@@ -803,7 +810,7 @@ pub fn add_assessment(
         phase,
         by: me.user_id,
         note: non_empty(req.note),
-        place: None,
+        place,
     };
     store.add_assessment(id, &a)?;
     let mut names = store.staff_names()?;
