@@ -226,6 +226,16 @@ async fn a_delegated_chair_stand_is_recorded_on_the_tablet_and_seen_by_the_thera
         (a.value, a.by_name.as_str(), a.place.as_deref()),
         (9.0, assistant.display_name.as_str(), Some("home"))
     );
+    // The therapist's own results say where too; a place that is not one is refused.
+    let assess = |place: &str| {
+        serde_json::json!({"kind": "timed_up_and_go", "value": 14.5, "date": iso_days_ago(0),
+            "phase": "start", "note": null, "place": place})
+    };
+    let uri = format!("/api/courses/{c}/assessments");
+    let (code, _) = laptop.refused(&uri, &assess("garage")).await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
+    let tug: api::AssessmentView = laptop.post(&uri, &assess("clinic")).await;
+    assert_eq!(tug.place.as_deref(), Some("clinic"));
     let summary: api::EffectSummary = laptop
         .ok("GET", &format!("/api/courses/{c}/effect"), None)
         .await;
@@ -239,4 +249,10 @@ async fn a_delegated_chair_stand_is_recorded_on_the_tablet_and_seen_by_the_thera
         (chair.start_by.as_deref(), chair.start_place.as_deref()),
         (Some(assistant.display_name.as_str()), Some("home"))
     );
+    let tug = summary
+        .tests
+        .iter()
+        .find(|t| t.test == "timed_up_and_go")
+        .unwrap();
+    assert_eq!(tug.start_place.as_deref(), Some("clinic"));
 }
