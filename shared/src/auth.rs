@@ -21,9 +21,12 @@
 //! | document      | read                            | write            |
 //! |---------------|---------------------------------|------------------|
 //! | roster        | read courses or manage citizens | manage citizens  |
-//! | course        | read courses                    | prescribe courses|
+//! | course        | read courses                    | prescribe courses¹|
 //! | session log   | read courses                    | run sessions     |
 //! | library       | read library                    | edit library     |
+//!
+//! ¹ and run sessions, for new results of tests delegated on the course only
+//! ([`records_delegated_tests`], checked result by result in admission).
 //!
 //! A municipality's library (its own exercises, templates and media) is the one document wider
 //! than a team: every user of the municipality reads it, nobody of another municipality sees it.
