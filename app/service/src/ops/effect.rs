@@ -2,8 +2,7 @@
 //! home-care grants and the course's effect summary. The rules are `homerehab_shared::effect`;
 //! this module gathers what they need from the documents and shapes the answers.
 
-use super::convert::{course_id, parse, session_id};
-use super::therapist::name_of;
+use super::convert::{assessment_view, course_id, name_of, parse, plan_in, plan_view, session_id};
 use crate::app_core::Core;
 use crate::error::{Error, Result};
 use homerehab_app_api as api;
@@ -76,27 +75,6 @@ fn results(course: &CourseDoc, log: &SessionLogDoc) -> Vec<Assessment> {
         }
     }
     all
-}
-
-pub(crate) fn plan_view(p: &TestPlan) -> api::TestPlanView {
-    api::TestPlanView {
-        start: p.start.clone(),
-        mid: p.mid.clone(),
-        end: p.end.clone(),
-        delegated: p.delegated.clone(),
-    }
-}
-
-/// A plan as the UI sent it, checked against the catalogue and the delegation rules.
-pub(crate) fn plan_in(v: api::TestPlanView) -> Result<TestPlan> {
-    let plan = TestPlan {
-        start: v.start,
-        mid: v.mid,
-        end: v.end,
-        delegated: v.delegated,
-    };
-    plan.check().map_err(invalid)?;
-    Ok(plan)
 }
 
 /// `POST /api/courses/{course}/test-plan`.
@@ -275,7 +253,7 @@ pub fn record_delegated_test(
     tracing::info!(course = %id, test = %a.kind, "delegated test recorded");
     let mut names = store.staff_names()?;
     names.entry(me.user_id).or_insert(me.display_name);
-    Ok(super::therapist::assessment_view(&a, &names, lang))
+    Ok(assessment_view(&a, &names, lang))
 }
 
 /// `GET /api/who5?lang=da`: the questionnaire's wording from `shared::effect::who5`.

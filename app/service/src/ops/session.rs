@@ -88,7 +88,7 @@ pub fn course_detail(core: &Core, course: &str, lang: Lang) -> Result<api::Cours
                 ..line_view(&library, l, lang)
             })
             .collect(),
-        test_plan: super::effect::plan_view(&doc.test_plan()),
+        test_plan: super::convert::plan_view(&doc.test_plan()),
     })
 }
 

@@ -5,8 +5,8 @@
 //! request and shapes the answer ([`Core::call`] checked the capability before).
 
 use super::convert::{
-    course_id, dosage_in, dosage_view, exercise_title, line_view, non_empty, outcome_out, parse,
-    status_label,
+    assessment_view, course_id, dosage_in, dosage_view, exercise_title, line_view, name_of,
+    non_empty, outcome_out, parse, plan_in, plan_view, status_label, UNKNOWN,
 };
 use super::municipal_library::line_media;
 use crate::app_core::Core;
@@ -32,8 +32,6 @@ use std::collections::HashMap;
 pub const SEARCH_HITS: usize = 50;
 /// The leader's overview looks back this many days.
 const OVERVIEW_DAYS: i64 = 28;
-/// Shown for a colleague the device's staff directory does not know (yet).
-const UNKNOWN: &str = "?";
 
 /// The signed-in person (who may do the operation: [`Core::call`] checked its capability).
 fn identity(store: &Store) -> Result<Identity> {
@@ -42,13 +40,6 @@ fn identity(store: &Store) -> Result<Identity> {
 
 fn invalid(e: impl std::fmt::Display) -> Error {
     Error::invalid(e.to_string())
-}
-
-pub(crate) fn name_of(names: &HashMap<UserId, String>, id: UserId) -> String {
-    names
-        .get(&id)
-        .cloned()
-        .unwrap_or_else(|| UNKNOWN.to_string())
 }
 
 /// A status as the projections store it; an unknown one reads as planned.
@@ -234,7 +225,7 @@ fn new_course_plan(template_plan: Option<&TestPlan>) -> TestPlan {
 
 /// `GET /api/test-plan/default`: the plan of a new course without a template.
 pub fn default_test_plan() -> api::TestPlanView {
-    super::effect::plan_view(&new_course_plan(None))
+    plan_view(&new_course_plan(None))
 }
 
 /// `GET /api/templates?lang=`: the active templates, by title.
@@ -258,7 +249,7 @@ pub fn templates(core: &Core, lang: Lang) -> Result<Vec<api::TemplateView>> {
                 minutes_per_session: u32::from(t.frame.minutes_per_session),
                 exercise_count: t.exercises.len() as u32,
                 source: source_of(t.id.as_str()).into(),
-                test_plan: super::effect::plan_view(&new_course_plan(t.test_plan.as_ref())),
+                test_plan: plan_view(&new_course_plan(t.test_plan.as_ref())),
             })
         })
         .collect();
@@ -314,7 +305,7 @@ pub fn create_course(core: &Core, req: api::NewCourse) -> Result<api::CourseCrea
     };
     // The therapist's edit of the plan shown before creating wins; else the rule's choice.
     let test_plan = match req.test_plan {
-        Some(edited) => super::effect::plan_in(edited)?,
+        Some(edited) => plan_in(edited)?,
         None => new_course_plan(template_plan.as_ref()),
     };
     let now = now_ms();
@@ -601,26 +592,6 @@ fn not_carried_out_label(r: model::NotCarriedOutReason) -> &'static str {
         R::NotAtHome => "not_at_home",
         R::Hospitalised => "hospitalised",
         R::Other => "other",
-    }
-}
-
-pub(crate) fn assessment_view(
-    a: &Assessment,
-    names: &HashMap<UserId, String>,
-    lang: Lang,
-) -> api::AssessmentView {
-    api::AssessmentView {
-        assessment_id: a.id.to_string(),
-        kind: a.kind.clone(),
-        label: assessment::kind_of(&a.kind)
-            .map_or_else(|| a.kind.clone(), |k| k.label(lang).to_string()),
-        value: a.value,
-        unit: a.unit.clone(),
-        date: a.date.clone(),
-        phase: assessment::phase_key(a.phase).to_string(),
-        by_name: name_of(names, a.by),
-        note: a.note.clone(),
-        place: a.place.map(|p| p.as_str().to_string()),
     }
 }
 
