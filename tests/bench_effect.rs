@@ -43,6 +43,7 @@ fn summary_rules_us() -> f64 {
                 phase,
                 by: UserId::new(),
                 note: None,
+                place: None,
             });
         }
     }

@@ -40,6 +40,7 @@ fn template(id: &str, exercise: &str, author: UserId) -> LocalTemplate {
         exercises: vec![line("sit-to-stand"), line(exercise)],
         updated_by: author,
         updated_at: 1,
+        test_plan: None,
     }
 }
 

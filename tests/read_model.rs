@@ -73,6 +73,7 @@ async fn what_devices_sync_reaches_the_read_model_and_a_rebuild_gives_the_same_r
                 phase: AssessmentPhase::Start,
                 by: me.user_id,
                 note: Some("Karen var træt".into()),
+                place: None,
             },
         )
         .unwrap();

@@ -2,7 +2,7 @@
 //! author's rights, and only then hand the copy back to be stored (Automerge #807's advice).
 //! A rejected change is never applied; the caller keeps it aside with the reason.
 
-use crate::auth::{authorize, Access, Capability, Forbidden, Principal};
+use crate::auth::{authorize, records_delegated_tests, Access, Capability, Forbidden, Principal};
 use crate::docs::{
     genesis_actor, own_changes, read_header, server_actor, CourseDoc, DocumentKind, Header,
     RosterDoc, SchemaError,
@@ -33,6 +33,8 @@ pub enum Rejection {
     NotAppendOnly(String),
     #[error("a session log needs its course on the server first")]
     CourseNotOnServer,
+    #[error("an assistant may add to a course only results of tests delegated to them: {0}")]
+    NotDelegated(String),
 }
 
 impl Rejection {
@@ -226,7 +228,13 @@ fn admit_checked(
             header,
         });
     }
-    authorize(who, &header, Access::Write).map_err(Rejection::from)?;
+    // An assistant may add results of delegated tests to a course they may not otherwise write
+    // (issue #11); what they added is checked below, result by result.
+    let delegated_only = match authorize(who, &header, Access::Write) {
+        Ok(()) => false,
+        Err(_) if records_delegated_tests(who, &header) => true,
+        Err(forbidden) => return Err(Rejection::from(forbidden).into()),
+    };
     // From here on the changes are the user's own, in a document they may write: a refusal
     // is a device's mistake worth keeping for a person to look at.
     let from_writer = |rejection: Rejection| AdmissionRefusal {
@@ -238,7 +246,15 @@ fn admit_checked(
             RosterDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
         }
         DocumentKind::Course => {
+            if delegated_only {
+                // Anything but new results is not theirs to write: refused, not kept.
+                only_new_results(current, &copy)?;
+            }
             let after = CourseDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
+            if delegated_only {
+                check_delegated_results(current, &copy, &after, header.id, who)
+                    .map_err(from_writer)?;
+            }
             crate::rules::check_course_change(current, &copy, &after)
                 .map_err(|e| from_writer(SchemaError::from(e).into()))?;
         }
@@ -252,6 +268,96 @@ fn admit_checked(
         doc: copy,
         header,
     })
+}
+
+fn assessments_at(doc: &Automerge, heads: &[ChangeHash]) -> BTreeSet<String> {
+    match doc.get_at(automerge::ROOT, "assessments", heads) {
+        Ok(Some((automerge::Value::Object(automerge::ObjType::Map), obj))) => {
+            doc.keys_at(&obj, heads).collect()
+        }
+        _ => BTreeSet::new(),
+    }
+}
+
+/// A course changed by someone who may only record delegated tests: the changes may add new
+/// entries to `assessments` and change nothing else, neither in the document nor in a result
+/// already stored.
+fn only_new_results(before: Option<&Automerge>, after: &Automerge) -> Result<(), Rejection> {
+    let refuse = |why: &str| Rejection::NotDelegated(why.to_string());
+    let Some(before) = before else {
+        return Err(refuse("a course is created by its therapist"));
+    };
+    let before_heads = before.get_heads();
+    let held = assessments_at(after, &before_heads);
+    for patch in after.diff(&before_heads, &after.get_heads()) {
+        let new_entry = match (patch.path.as_slice(), &patch.action) {
+            ([(_, Prop::Map(k))], PatchAction::PutMap { key, .. }) if k == "assessments" => {
+                Some(key.clone())
+            }
+            ([(_, Prop::Map(k)), (_, Prop::Map(entry)), ..], _) if k == "assessments" => {
+                Some(entry.clone())
+            }
+            _ => None,
+        };
+        match new_entry {
+            Some(key) if !held.contains(&key) => {}
+            Some(_) => return Err(refuse("a recorded result cannot be changed")),
+            None => return Err(refuse("nothing but test results may change")),
+        }
+    }
+    Ok(())
+}
+
+/// Every result [`only_new_results`] let through: measured by `who` and one the course's test
+/// plan lets an assistant record ([`crate::effect::plan::TestPlan::check_delegated_result`]) —
+/// the plan as the change's author saw it (the document at the change's dependencies), so a
+/// test measured while it was delegated is kept even if the therapist withdrew the delegation
+/// meanwhile.
+fn check_delegated_results(
+    before: Option<&Automerge>,
+    after: &Automerge,
+    now: &CourseDoc,
+    id: DocumentId,
+    who: &Principal,
+) -> Result<(), Rejection> {
+    let refuse = |why: String| Rejection::NotDelegated(why);
+    let before_heads = before.map(|b| b.get_heads()).unwrap_or_default();
+    let genesis_author = genesis_actor(id);
+    for change in after.get_changes_meta(&before_heads) {
+        if *change.actor == genesis_author {
+            continue;
+        }
+        let seen = assessments_at(after, &change.deps);
+        let added: Vec<String> = assessments_at(after, &[change.hash])
+            .into_iter()
+            .filter(|k| !seen.contains(k))
+            .collect();
+        if added.is_empty() {
+            continue;
+        }
+        let plan = CourseDoc::read(&after.fork_at(&change.deps).map_err(corrupt)?)?.test_plan();
+        for key in added {
+            let a = now
+                .assessments
+                .get(&key)
+                .ok_or_else(|| refuse("a result vanished".into()))?;
+            if a.id.to_string() != key {
+                return Err(refuse("a result is filed under another id".into()));
+            }
+            if a.by != who.user_id {
+                return Err(refuse(
+                    "a delegated test is recorded by the assistant who measured it".into(),
+                ));
+            }
+            plan.check_delegated_result(&a.kind, a.phase, a.value)
+                .map_err(|e| refuse(e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
+fn corrupt(e: automerge::AutomergeError) -> Rejection {
+    Rejection::Corrupt(e.to_string())
 }
 
 /// Session logs: an assistant may add sessions and extend their own; nothing else.
@@ -636,5 +742,198 @@ mod tests {
         );
         let read = RosterDoc::read(&edited).unwrap();
         assert_eq!(read.referrals.len(), 1);
+    }
+
+    /// A course with the default plan (chair stand + WHO-5 at start and end), the chair stand
+    /// delegated when `delegate`, stored by its therapist's device.
+    fn course_with_plan(delegate: bool) -> (Header, Automerge, Principal, ActorId) {
+        use crate::docs::{put_course, set_test_plan};
+        use crate::effect::plan::TestPlan;
+        use crate::model::Course;
+        let team = TeamId::new();
+        let course = CourseId::new();
+        let header = Header::course(team, course);
+        let who = therapist(team);
+        let theirs = ActorId::random();
+        let mut stored = genesis(&header).with_actor(theirs.clone());
+        let record = Course {
+            id: course,
+            ..Course::new(
+                crate::ids::CitizenId::new(),
+                team,
+                who.user_id,
+                "2026-03-02",
+                1,
+            )
+        };
+        put_course(&mut stored, &record, 1).unwrap();
+        let mut plan = TestPlan::default_plan();
+        if delegate {
+            plan.delegated = vec!["chair_stand_30s".into()];
+        }
+        set_test_plan(&mut stored, &plan, 2).unwrap();
+        (header, stored, who, theirs)
+    }
+
+    fn assistant_of(team: TeamId) -> Principal {
+        Principal {
+            user_id: UserId::new(),
+            role: Role::Assistant,
+            team_id: team,
+            granted_teams: vec![],
+            municipality_id: None,
+        }
+    }
+
+    fn measured(kind: &str, value: f64, by: UserId) -> crate::model::Assessment {
+        crate::model::Assessment {
+            id: crate::ids::AssessmentId::new(),
+            kind: kind.into(),
+            value,
+            unit: crate::assessment::kind_of(kind).unwrap().unit.into(),
+            date: "2026-03-03".into(),
+            phase: crate::model::AssessmentPhase::Start,
+            by,
+            note: None,
+            place: Some(crate::model::MeasuredAt::Home),
+        }
+    }
+
+    #[test]
+    fn an_assistant_may_add_a_result_of_a_delegated_test_and_nothing_else() {
+        use crate::docs::{put_assessment, put_course, set_test_plan};
+        let (header, stored, therapist, _) = course_with_plan(true);
+        let assistant = assistant_of(header.team_id);
+        let tablet = ActorId::random();
+        let record = |a: &crate::model::Assessment| {
+            let mut edited = stored.fork().with_actor(tablet.clone());
+            put_assessment(&mut edited, a, 3).unwrap();
+            edited
+        };
+        let offer_as = |edited: &Automerge, who: &Principal| {
+            offer(&header, &stored, edited, who, std::slice::from_ref(&tablet))
+        };
+        // The delegated chair stand, measured by the assistant: admitted.
+        let ok = record(&measured("chair_stand_30s", 11.0, assistant.user_id));
+        assert!(offer_as(&ok, &assistant).is_ok());
+        // A test that is not delegated: refused, and kept for a person to look at.
+        let tug = record(&measured("timed_up_and_go", 14.0, assistant.user_id));
+        let refused = offer_as(&tug, &assistant).err().expect("refused");
+        assert!(
+            matches!(&*refused.rejection, Rejection::NotDelegated(why) if why.contains("timed_up_and_go"))
+                && refused.from_writer,
+            "{refused:?}"
+        );
+        // Recorded in someone else's name.
+        let forged = record(&measured("chair_stand_30s", 11.0, therapist.user_id));
+        assert!(matches!(
+            *offer_as(&forged, &assistant)
+                .err()
+                .expect("refused")
+                .rejection,
+            Rejection::NotDelegated(_)
+        ));
+        // Anything else on the course: its record, its plan, an existing result.
+        let mut course_edit = stored.fork().with_actor(tablet.clone());
+        let mut c = CourseDoc::read(&stored).unwrap().course.unwrap();
+        c.goals = vec!["Gå selv".into()];
+        put_course(&mut course_edit, &c, 3).unwrap();
+        let refused = offer_as(&course_edit, &assistant).err().expect("refused");
+        // Not theirs to write: not kept.
+        assert!(matches!(*refused.rejection, Rejection::NotDelegated(_)) && !refused.from_writer);
+        let mut plan_edit = stored.fork().with_actor(tablet.clone());
+        let mut plan = CourseDoc::read(&stored).unwrap().test_plan();
+        plan.delegated.clear();
+        set_test_plan(&mut plan_edit, &plan, 3).unwrap();
+        assert!(offer_as(&plan_edit, &assistant).is_err());
+        // An assistant of another team may not write the course at all: not kept.
+        let stranger = assistant_of(TeamId::new());
+        let ok_stranger = record(&measured("chair_stand_30s", 11.0, stranger.user_id));
+        let refused = offer_as(&ok_stranger, &stranger).err().expect("refused");
+        assert!(matches!(*refused.rejection, Rejection::Forbidden(_)) && !refused.from_writer);
+        // The therapist still writes every test.
+        let by_therapist = record(&measured("timed_up_and_go", 14.0, therapist.user_id));
+        assert!(offer_as(&by_therapist, &therapist).is_ok());
+    }
+
+    #[test]
+    fn a_result_outside_the_tests_range_is_refused_even_when_delegated() {
+        use crate::model::Assessment;
+        let (header, stored, _, _) = course_with_plan(true);
+        let assistant = assistant_of(header.team_id);
+        let tablet = ActorId::random();
+        // Written past the device's checks (`put_assessment` would refuse it).
+        let mut crafted = stored.fork().with_actor(tablet.clone());
+        let a: Assessment = measured("chair_stand_30s", 75.0, assistant.user_id);
+        {
+            let mut tx = crafted.transaction();
+            let map = match tx.get(automerge::ROOT, "assessments").unwrap() {
+                Some((_, id)) => id,
+                None => unreachable!(),
+            };
+            autosurgeon::reconcile_prop(&mut tx, &map, a.id.to_string().as_str(), &a).unwrap();
+            tx.commit();
+        }
+        let refused = offer(&header, &stored, &crafted, &assistant, &[tablet])
+            .err()
+            .expect("refused");
+        assert!(refused.from_writer, "{refused:?}");
+    }
+
+    #[test]
+    fn a_result_measured_while_delegated_is_kept_when_the_delegation_is_withdrawn_meanwhile() {
+        use crate::docs::{put_assessment, set_test_plan};
+        let (header, stored, _, theirs) = course_with_plan(true);
+        let assistant = assistant_of(header.team_id);
+        let tablet = ActorId::random();
+        // Offline on the tablet: the chair stand measured.
+        let mut on_tablet = stored.fork().with_actor(tablet.clone());
+        put_assessment(
+            &mut on_tablet,
+            &measured("chair_stand_30s", 9.0, assistant.user_id),
+            3,
+        )
+        .unwrap();
+        // Meanwhile on the server: the therapist takes the test back.
+        let mut server = stored.fork().with_actor(theirs);
+        let mut plan = CourseDoc::read(&stored).unwrap().test_plan();
+        plan.delegated.clear();
+        set_test_plan(&mut server, &plan, 4).unwrap();
+        assert!(offer(
+            &header,
+            &server,
+            &on_tablet,
+            &assistant,
+            std::slice::from_ref(&tablet)
+        )
+        .is_ok());
+        // Measured after the tablet learnt of the withdrawal: refused.
+        let mut later = server.fork().with_actor(tablet.clone());
+        put_assessment(
+            &mut later,
+            &measured("chair_stand_30s", 9.0, assistant.user_id),
+            5,
+        )
+        .unwrap();
+        assert!(offer(&header, &server, &later, &assistant, &[tablet]).is_err());
+    }
+
+    #[test]
+    fn without_a_delegation_an_assistant_adds_nothing_to_a_course() {
+        use crate::docs::put_assessment;
+        let (header, stored, _, _) = course_with_plan(false);
+        let assistant = assistant_of(header.team_id);
+        let tablet = ActorId::random();
+        let mut edited = stored.fork().with_actor(tablet.clone());
+        put_assessment(
+            &mut edited,
+            &measured("chair_stand_30s", 9.0, assistant.user_id),
+            3,
+        )
+        .unwrap();
+        let refused = offer(&header, &stored, &edited, &assistant, &[tablet])
+            .err()
+            .expect("refused");
+        assert!(matches!(*refused.rejection, Rejection::NotDelegated(_)));
     }
 }

@@ -21,9 +21,12 @@
 //! | document      | read                            | write            |
 //! |---------------|---------------------------------|------------------|
 //! | roster        | read courses or manage citizens | manage citizens  |
-//! | course        | read courses                    | prescribe courses|
+//! | course        | read courses                    | prescribe courses¹|
 //! | session log   | read courses                    | run sessions     |
 //! | library       | read library                    | edit library     |
+//!
+//! ¹ and run sessions, for new results of tests delegated on the course only
+//! ([`records_delegated_tests`], checked result by result in admission).
 //!
 //! A municipality's library (its own exercises, templates and media) is the one document wider
 //! than a team: every user of the municipality reads it, nobody of another municipality sees it.
@@ -32,7 +35,10 @@
 //! grants, birth year and sex** are on the roster (manage citizens); a referral's **screening**
 //! is written on the roster too, and its operation also asks prescribe courses (deciding who
 //! gets a course is the prescriber's); **test plans, test results and goal attainment** are on
-//! the course (prescribe courses); the **WHO-5** is answered in a session (run sessions). The
+//! the course (prescribe courses), except that a therapist may **delegate** a planned physical
+//! test to the assistant, who then records its result on the course (run sessions; admission
+//! lets an assistant add to a course nothing but results of tests delegated on it, measured by
+//! themselves: [`records_delegated_tests`]); the **WHO-5** is answered in a session (run sessions). The
 //! referral funnel needs see overview; every other #11 read needs follow courses, except the
 //! WHO-5's wording and a visit's due tests (read courses).
 //!
@@ -62,7 +68,8 @@ pub enum Capability {
     /// Read the team's roster, courses and session logs: today's visits, a course, a session.
     ReadCourses,
     /// Guide a session and write its log: start, log sets, feedback, finish, "not carried out",
-    /// and the WHO-5 the citizen answers during the visit (it is stored in the session).
+    /// and the WHO-5 the citizen answers during the visit (it is stored in the session); record
+    /// the result of a physical test the therapist delegated (stored on the course).
     RunSessions,
     /// Follow all the team's courses: caseload, citizens, staff, programs, history, templates.
     FollowCourses,
@@ -198,6 +205,26 @@ pub struct Forbidden {
     pub role: &'static str,
     pub access: &'static str,
     pub kind: &'static str,
+}
+
+/// Whether `who` may record results of tests a therapist delegated to them on a course of
+/// their team (issue #11): the one part of a course document someone who may not write it may
+/// add to. Admission then checks every added result against the course's test plan
+/// (`admission`), so this only opens the door to that check.
+pub fn records_delegated_tests(who: &Principal, doc: &Header) -> bool {
+    doc.kind == DocumentKind::Course && who.serves(doc.team_id) && who.may(Capability::RunSessions)
+}
+
+/// Whether `who` may offer changes to the document at all: they may write it, or it is a
+/// course they may add delegated test results to ([`records_delegated_tests`]).
+pub fn may_offer_changes(who: &Principal, doc: &Header) -> Result<(), Forbidden> {
+    authorize(who, doc, Access::Write).or_else(|forbidden| {
+        if records_delegated_tests(who, doc) {
+            Ok(())
+        } else {
+            Err(forbidden)
+        }
+    })
 }
 
 /// Whether `who` may read or write the document described by `doc`.

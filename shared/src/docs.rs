@@ -1545,4 +1545,77 @@ mod tests {
         );
         assert!(SessionLogDoc::read(&log).is_ok());
     }
+
+    /// Documents written before #11's delegation read: a result without `place` (unknown), a
+    /// plan without `delegated` (nothing delegated), a municipal template without a plan.
+    #[test]
+    fn results_plans_and_templates_from_older_apps_still_read() {
+        use automerge::transaction::Transactable;
+        let header = Header::course(team(), CourseId::new());
+        let mut course = genesis(&header).with_actor(ActorId::random());
+        let record = Course {
+            id: header.course_id.unwrap(),
+            ..Course::new(
+                CitizenId::new(),
+                header.team_id,
+                UserId::new(),
+                "2026-03-02",
+                1,
+            )
+        };
+        put_course(&mut course, &record, 1).unwrap();
+        let a = Assessment {
+            id: AssessmentId::new(),
+            kind: "chair_stand_30s".into(),
+            value: 10.0,
+            unit: "reps".into(),
+            date: "2026-03-03".into(),
+            phase: AssessmentPhase::Start,
+            by: UserId::new(),
+            note: None,
+            place: Some(MeasuredAt::Home),
+        };
+        put_assessment(&mut course, &a, 1).unwrap();
+        let mut plan = TestPlan::default_plan();
+        plan.delegated = vec!["chair_stand_30s".into()];
+        set_test_plan(&mut course, &plan, 2).unwrap();
+        // What an older app wrote: the same without the new keys.
+        let mut tx = course.transaction();
+        let results = map_at(&tx, &ROOT, "assessments").unwrap();
+        let stored = map_at(&tx, &results, &a.id.to_string()).unwrap();
+        tx.delete(&stored, "place").unwrap();
+        tx.commit();
+        let read = CourseDoc::read(&course).unwrap();
+        let mut tx = course.transaction();
+        let stored_plan = map_at(&tx, &ROOT, "test_plan").unwrap();
+        tx.delete(&stored_plan, "delegated").unwrap();
+        tx.commit();
+        assert_eq!(read.assessments[&a.id.to_string()].place, None);
+        assert_eq!(read.test_plan().delegated, ["chair_stand_30s"]);
+        let read = CourseDoc::read(&course).unwrap();
+        assert_eq!(read.test_plan(), TestPlan::default_plan());
+
+        let mut library =
+            genesis(&Header::library(MunicipalityId::new())).with_actor(ActorId::random());
+        let template: crate::municipal::LocalTemplate = serde_json::from_value(serde_json::json!({
+            "id": "m-styrke", "version": 1, "retired": false, "legal_basis": "SEL §86",
+            "weeks": 8, "sessions_per_week": 2, "minutes_per_session": 20,
+            "text": {"da": {"title": "Styrke", "description": "Til hjemmet", "goals": []}},
+            "exercises": [{"exercise": "sit-to-stand", "dosage": null, "note": null}],
+            "updated_by": UserId::new(), "updated_at": 1
+        }))
+        .unwrap();
+        assert_eq!(
+            template.test_plan, None,
+            "serde reads an older template without a plan"
+        );
+        let mut tx = library.transaction();
+        let templates = map_at(&tx, &ROOT, "templates").unwrap();
+        reconcile_prop(&mut tx, &templates, "m-styrke", &template).unwrap();
+        let stored = map_at(&tx, &templates, "m-styrke").unwrap();
+        tx.delete(&stored, "test_plan").unwrap();
+        tx.commit();
+        let read = crate::municipal::LibraryDoc::read(&library).unwrap();
+        assert_eq!(read.templates["m-styrke"].test_plan, None);
+    }
 }

@@ -281,8 +281,14 @@ pub struct Assessment {
     pub unit: String,
     pub date: String,
     pub phase: AssessmentPhase,
+    /// Who measured it: the therapist, or the assistant a test was delegated to.
     pub by: UserId,
     pub note: Option<String>,
+    /// Where it was measured. `None` in assessments written before it was recorded (shown
+    /// as unknown).
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub place: Option<MeasuredAt>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
@@ -641,6 +647,27 @@ impl CareGrantRecord {
 pub enum MeasuredAt {
     Home,
     Clinic,
+}
+
+impl MeasuredAt {
+    /// The wire name (`home`, `clinic`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeasuredAt::Home => "home",
+            MeasuredAt::Clinic => "clinic",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<MeasuredAt, Invalid> {
+        match s {
+            "home" => Ok(MeasuredAt::Home),
+            "clinic" => Ok(MeasuredAt::Clinic),
+            other => Err(invalid(
+                "place",
+                format!("`{other}` is not a place; use home or clinic"),
+            )),
+        }
+    }
 }
 
 /// A WHO-5 as stored: its phase, who sat with the citizen and where, and the answers so far,

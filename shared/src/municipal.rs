@@ -158,6 +158,11 @@ pub struct LocalTemplate {
     pub exercises: Vec<LocalTemplateLine>,
     pub updated_by: UserId,
     pub updated_at: Millis,
+    /// The tests a course from this template measures (issue #11). Absent in templates saved
+    /// before templates carried a plan: then the municipality's or the shipped default applies.
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub test_plan: Option<crate::effect::plan::TestPlan>,
 }
 
 /// The consent of a person shown in a photo or video.
@@ -344,6 +349,10 @@ impl LocalTemplate {
             if !(lo..=hi).contains(&v) {
                 return Err(invalid(field, format!("must be {lo}–{hi}")));
             }
+        }
+        if let Some(plan) = &self.test_plan {
+            plan.check()
+                .map_err(|e| invalid("template.test_plan", e.to_string()))?;
         }
         check_texts("template.text", &self.text)?;
         for t in self.text.values() {
@@ -744,6 +753,7 @@ impl LocalTemplate {
             },
             text,
             exercises,
+            test_plan: self.test_plan.clone(),
         })
     }
 }

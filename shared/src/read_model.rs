@@ -423,6 +423,7 @@ mod tests {
             phase: AssessmentPhase::Start,
             by: therapist,
             note: Some("træt i dag".into()),
+            place: None,
         };
         docs::put_assessment(&mut doc, &a, NOW).unwrap();
         docs::set_goal_attainment(

@@ -353,6 +353,7 @@ fn an_assessment_the_test_cannot_give_is_refused_on_both_sides() {
             phase: AssessmentPhase::Start,
             by: t.therapist.user_id,
             note: None,
+            place: None,
         };
         let mut device = t.device_copy(stored, &t.therapist);
         let written = docs::put_assessment(&mut device, &a, NOW);

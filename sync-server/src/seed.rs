@@ -317,6 +317,7 @@ fn seed_library(
         ],
         updated_by: therapist,
         updated_at: now,
+        test_plan: None,
     };
     municipal::put_template(&mut doc, &template, now)?;
     commit_new(store, &header, &doc)

@@ -9,6 +9,10 @@ pub struct TestPlanView {
     pub start: Vec<String>,
     pub mid: Vec<String>,
     pub end: Vec<String>,
+    /// Planned physical tests the therapist delegated to the assistant ("Uddelegeret til
+    /// assistent"), who records them on the tablet during a visit.
+    #[serde(default)]
+    pub delegated: Vec<String>,
 }
 
 /// A planned test without a result, and where it stands today.
@@ -28,6 +32,42 @@ pub struct DueTestView {
     pub status: String,
     /// Days until its week (upcoming), left in it counting today (due) or past it (overdue).
     pub days: i64,
+    /// Delegated to the assistant: recorded on the tablet during a visit.
+    #[serde(default)]
+    pub delegated: bool,
+}
+
+/// `GET /api/courses/{course}/delegated-tests/{test}?lang=`: what the tablet's entry screen
+/// of a delegated test shows: the test, its phase due now, its unit and range.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DelegatedTestForm {
+    pub course_id: String,
+    pub citizen_name: String,
+    pub test: String,
+    /// The test's name in the requested language.
+    pub label: String,
+    /// `start`, `midway` or `end`: the phase the result will count for.
+    pub phase: String,
+    /// The unit as a reader writes it in the requested language ("gange", "sek.").
+    pub unit: String,
+    pub min: f64,
+    pub max: f64,
+    /// Counted in whole numbers (stands, points).
+    pub whole: bool,
+}
+
+/// `POST /api/courses/{course}/delegated-tests`: the result of a delegated test, measured by
+/// the signed-in assistant today.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DelegatedTestResult {
+    pub test: String,
+    /// `start`, `midway` or `end`.
+    pub phase: String,
+    pub value: f64,
+    /// `home` or `clinic`.
+    pub place: String,
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// `POST /api/courses/{course}/sessions/{session}/who5`: begins (or resumes) the WHO-5.
@@ -102,6 +142,15 @@ pub struct TestOutcomeView {
     /// The test's unit in Danish ("gange", "sek.", "point").
     #[serde(default)]
     pub unit: String,
+    /// Who measured the start and end result and where (`home`, `clinic`; `None`: unknown).
+    #[serde(default)]
+    pub start_by: Option<String>,
+    #[serde(default)]
+    pub start_place: Option<String>,
+    #[serde(default)]
+    pub end_by: Option<String>,
+    #[serde(default)]
+    pub end_place: Option<String>,
 }
 
 /// One goal and its attainment (`None` until rated).

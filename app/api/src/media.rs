@@ -76,6 +76,10 @@ pub struct LocalTemplateInput {
     pub lines: Vec<LocalTemplateLineInput>,
     #[serde(default)]
     pub retired: bool,
+    /// The tests a course from this template measures; `None`: the municipality's or the
+    /// shipped default.
+    #[serde(default)]
+    pub test_plan: Option<crate::TestPlanView>,
 }
 
 /// Answer to adding or editing a municipality exercise or template: its id.

@@ -253,6 +253,9 @@ declare_operations! {
         query NoQuery, body crate::CourseStatusChange => crate::Saved, may(PrescribeCourses);
 
     // ---- effect measurement (#11) ---------------------------------------------------------------
+    /// The plan a new course without a template gets (shown, and editable, before creating).
+    default_test_plan: Get "/test-plan/default" []
+        query NoQuery, body () => crate::TestPlanView, may(FollowCourses);
     set_test_plan: Post "/courses/{course}/test-plan" [course]
         query NoQuery, body crate::TestPlanView => crate::TestPlanView, may(PrescribeCourses);
     due_tests: Get "/courses/{course}/due-tests" [course]
@@ -263,6 +266,13 @@ declare_operations! {
     /// One answer, durable when it answers.
     record_who5_answer: Post "/courses/{course}/sessions/{session}/who5/answers" [course, session]
         query NoQuery, body crate::Who5AnswerRequest => crate::Who5Progress, may(RunSessions);
+    /// A delegated test's entry screen on the tablet: the test, the phase due, unit and range.
+    delegated_test_form: Get "/courses/{course}/delegated-tests/{test}" [course, test]
+        query LangQuery, body () => crate::DelegatedTestForm, may(ReadCourses);
+    /// The result of a test the therapist delegated to the assistant, measured on a visit;
+    /// refused for a test not delegated on the course or a value outside the test's range.
+    record_delegated_test: Post "/courses/{course}/delegated-tests" [course]
+        query LangQuery, body crate::DelegatedTestResult => crate::AssessmentView, may(RunSessions);
     set_goal_attainment: Post "/courses/{course}/goals" [course]
         query NoQuery, body crate::GoalRating => crate::Saved, may(PrescribeCourses);
     /// Grants live on the roster (per citizen, across courses), which needs this capability.

@@ -19,8 +19,8 @@ pub struct Visit {
     /// Whether a session is still due this week.
     pub due: bool,
     pub last_session_at: Option<Millis>,
-    /// Planned tests the assistant measures (WHO-5) that are due, overdue or begin within a
-    /// week: the visit card's prompt.
+    /// Planned tests the assistant measures (the WHO-5, and physical tests the therapist
+    /// delegated) that are due, overdue or begin within a week: the visit card's prompt.
     #[serde(default)]
     pub tests_due: Vec<crate::DueTestView>,
 }

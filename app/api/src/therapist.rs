@@ -117,6 +117,10 @@ pub struct TemplateView {
     pub exercise_count: u32,
     /// `shipped` (the app's library) or `municipality` (the municipality's own).
     pub source: String,
+    /// The test plan a course from this template gets (issue #11): the template's own, else
+    /// the municipality's default, else the shipped default.
+    #[serde(default)]
+    pub test_plan: crate::TestPlanView,
 }
 
 /// The legal bases a therapist chooses from, in order (`GET /api/legal-bases`).
@@ -142,6 +146,10 @@ pub struct NewCourse {
     /// The included referral the course is created from (issue #11), linking the two.
     #[serde(default)]
     pub referral_id: Option<String>,
+    /// The test plan as the therapist edited it before creating; `None`: the template's (or
+    /// the default) unchanged.
+    #[serde(default)]
+    pub test_plan: Option<crate::TestPlanView>,
 }
 
 /// Answer to `POST /api/courses`.
@@ -349,6 +357,9 @@ pub struct AssessmentView {
     pub phase: String,
     pub by_name: String,
     pub note: Option<String>,
+    /// `home` or `clinic`; `None` for results recorded before the place was (unknown).
+    #[serde(default)]
+    pub place: Option<String>,
 }
 
 /// `POST /api/courses/{id}/assessments`; the unit comes from the kind.
@@ -361,6 +372,9 @@ pub struct NewAssessment {
     /// `start`, `midway`, `end` or `follow_up`.
     pub phase: String,
     pub note: Option<String>,
+    /// Where it was measured: `home` or `clinic`; `None`: not said (shown as unknown).
+    #[serde(default)]
+    pub place: Option<String>,
 }
 
 /// One staff member's use of the app, for the leader.

@@ -87,6 +87,7 @@ fn result(kind: &str, phase: AssessmentPhase, days_ago: i64, value: f64) -> Asse
         phase,
         by: UserId::new(),
         note: None,
+        place: None,
     }
 }
 

@@ -202,6 +202,27 @@ impl Operations for Core {
         ops::set_test_plan(self, &r.course, r.body)
     }
 
+    async fn default_test_plan(
+        &self,
+        _: op::default_test_plan::Request,
+    ) -> Result<api::TestPlanView> {
+        Ok(ops::default_test_plan())
+    }
+
+    async fn delegated_test_form(
+        &self,
+        r: op::delegated_test_form::Request,
+    ) -> Result<api::DelegatedTestForm> {
+        ops::delegated_test_form(self, &r.course, &r.test, lang(r.query.lang.as_deref()))
+    }
+
+    async fn record_delegated_test(
+        &self,
+        r: op::record_delegated_test::Request,
+    ) -> Result<api::AssessmentView> {
+        ops::record_delegated_test(self, &r.course, r.body, lang(r.query.lang.as_deref()))
+    }
+
     async fn due_tests(&self, r: op::due_tests::Request) -> Result<Vec<api::DueTestView>> {
         ops::due_tests(self, &r.course)
     }

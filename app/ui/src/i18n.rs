@@ -1622,3 +1622,107 @@ pub fn settings_of(t: &'static Texts) -> &'static SettingsTexts {
     }
 }
 // #11 effect settings end
+// #11 plan: test plans on a new course, delegation to the assistant and the tablet's entry
+// screen of a delegated test. A table of its own, beside the other #11 tables.
+
+pub struct PlanTexts {
+    /// The per-test toggle in the plan editor.
+    pub delegated: &'static str,
+    pub delegated_hint: &'static str,
+    /// The new course's step heading and what it says about where the plan comes from.
+    pub course_plan: &'static str,
+    pub course_plan_hint: &'static str,
+    /// The visit card's button: "Mål: 30 sekunders rejse-sætte-sig".
+    pub measure: fn(&str) -> String,
+    pub entry_title: &'static str,
+    /// "Starttest" from the phase word.
+    pub phase_test: fn(&str) -> String,
+    /// (min, max, unit) → "Mellem 0 og 60 gange".
+    pub range: fn(&str, &str, &str) -> String,
+    /// (min, max, unit, whole) → what a value must be.
+    pub out_of_range: fn(&str, &str, &str, bool) -> String,
+    pub result: &'static str,
+    pub where_measured: &'static str,
+    /// home, clinic
+    pub places: [&'static str; 2],
+    pub save_result: &'static str,
+    pub result_saved: &'static str,
+    /// Who measured a result and where: (name, place word).
+    pub measured: fn(&str, &str) -> String,
+    /// home, clinic, unknown
+    pub place_words: [&'static str; 3],
+    pub place: &'static str,
+}
+
+pub const DA_PLAN: PlanTexts = PlanTexts {
+    delegated: "Uddelegeret til assistent",
+    delegated_hint: "En uddelegeret test måler assistenten hos borgeren og registrerer på tabletten.",
+    course_plan: "Testplan",
+    course_plan_hint: "Planen kommer fra skabelonen (ellers standardplanen). Ret den her, eller senere under Effekt.",
+    measure: |test| format!("Mål: {test}"),
+    entry_title: "Uddelegeret test",
+    phase_test: |phase| format!("{phase}test"),
+    range: |min, max, unit| format!("Mellem {min} og {max} {unit}"),
+    out_of_range: |min, max, unit, whole| {
+        if whole {
+            format!("Skriv et helt tal mellem {min} og {max} {unit}")
+        } else {
+            format!("Skriv et tal mellem {min} og {max} {unit}")
+        }
+    },
+    result: "Resultat",
+    where_measured: "Hvor blev testen taget?",
+    places: ["Hjemme", "I klinikken"],
+    save_result: "Gem resultat",
+    result_saved: "Resultatet er gemt",
+    measured: |name, place| format!("målt af {name}, {place}"),
+    place_words: ["hjemme", "i klinikken", "sted ukendt"],
+    place: "Sted",
+};
+
+pub const EN_PLAN: PlanTexts = PlanTexts {
+    delegated: "Delegated to assistant",
+    delegated_hint: "The assistant measures a delegated test at the citizen's and records it on the tablet.",
+    course_plan: "Test plan",
+    course_plan_hint: "The plan comes from the template (else the default plan). Change it here, or later under Effect.",
+    measure: |test| format!("Measure: {test}"),
+    entry_title: "Delegated test",
+    phase_test: |phase| format!("{phase} test"),
+    range: |min, max, unit| format!("Between {min} and {max} {unit}"),
+    out_of_range: |min, max, unit, whole| {
+        if whole {
+            format!("Enter a whole number between {min} and {max} {unit}")
+        } else {
+            format!("Enter a number between {min} and {max} {unit}")
+        }
+    },
+    result: "Result",
+    where_measured: "Where was the test taken?",
+    places: ["At home", "At the clinic"],
+    save_result: "Save result",
+    result_saved: "The result is saved",
+    measured: |name, place| format!("measured by {name}, {place}"),
+    place_words: ["at home", "at the clinic", "place unknown"],
+    place: "Place",
+};
+
+impl I18n {
+    /// The test plan and delegated-test texts in the current language (reactive).
+    pub fn p(self) -> &'static PlanTexts {
+        match self.lang.get() {
+            Lang::Da => &DA_PLAN,
+            Lang::En => &EN_PLAN,
+        }
+    }
+
+    /// A result's place as a reader says it (`None`: not recorded).
+    pub fn place_word(self, place: Option<&str>) -> &'static str {
+        let p = self.p();
+        match place {
+            Some("home") => p.place_words[0],
+            Some("clinic") => p.place_words[1],
+            _ => p.place_words[2],
+        }
+    }
+}
+// #11 plan end

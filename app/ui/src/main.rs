@@ -86,6 +86,12 @@ pub enum Page {
         session: String,
         phase: String,
     },
+    // #11 plan
+    /// A test the therapist delegated, entered on the tablet during a visit.
+    DelegatedTest {
+        course: String,
+        test: String,
+    },
 }
 
 /// The parts of the course page.
@@ -247,6 +253,8 @@ fn App() -> impl IntoView {
                     // #11 intake end
                     // #11 course
                     Page::Who5 { detail, session, phase } => view! { <pages::Who5 detail session phase /> }.into_any(),
+                    // #11 plan
+                    Page::DelegatedTest { course, test } => view! { <pages::DelegatedTest course test /> }.into_any(),
                 }}
             </main>
         </div>

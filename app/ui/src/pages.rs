@@ -18,6 +18,8 @@ mod program_editor;
 pub mod session;
 mod sign_in;
 mod summary;
+// #11 plan
+pub mod test_plan;
 mod visits;
 // #11 intake
 mod care_time;
@@ -44,3 +46,5 @@ pub use session::Session;
 pub use sign_in::SignIn;
 pub use summary::Summary;
 pub use visits::Visits;
+// #11 plan
+pub use test_plan::DelegatedTest;

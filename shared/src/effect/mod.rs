@@ -30,6 +30,12 @@ pub mod who5;
 pub enum EffectError {
     #[error("`{0}` is not a test in the assessment catalogue")]
     UnknownTest(String),
+    #[error(
+        "`{0}` cannot be delegated to an assistant: only physical tests measured on a visit can"
+    )]
+    NotDelegable(String),
+    #[error("`{0}` is delegated but not planned in any phase")]
+    DelegatedNotPlanned(String),
     #[error("no meaningful-change value is known for `{0}`, so a change cannot be judged")]
     NoMeaningfulChange(String),
     #[error("a meaningful change must be a positive number, got {0}")]

@@ -1,11 +1,14 @@
 //! A course's test plan and what is due: start tests in the course's first week, optional
-//! mid-course tests in its middle week, end tests in its last week.
+//! mid-course tests in its middle week, end tests in its last week. A new course's plan comes
+//! from its template, else the municipality's default, else the shipped default
+//! ([`plan_for_new_course`]); a therapist may delegate a planned physical test to the assistant
+//! ([`TestPlan::delegated`], [`TestPlan::check_delegated_result`]).
 
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration};
 
 use super::EffectError;
-use crate::assessment::kind_of;
+use crate::assessment::{kind_of, AssessmentKind};
 use crate::model::AssessmentPhase;
 
 /// Which tests (assessment catalogue keys) a course measures when.
@@ -23,8 +26,47 @@ use crate::model::AssessmentPhase;
 pub struct TestPlan {
     pub start: Vec<String>,
     /// Optional: empty means no mid-course tests.
+    #[serde(default)]
     pub mid: Vec<String>,
     pub end: Vec<String>,
+    /// Planned tests (keys) the therapist has delegated to the assistant, who may then record
+    /// their results during a visit, in every phase the test is planned for. Absent in plans
+    /// written before delegation existed (and in template files that delegate nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[autosurgeon(missing = "Default::default")]
+    pub delegated: Vec<String>,
+}
+
+/// Why an assistant's result of a delegated test is refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DelegationError {
+    #[error("`{0}` is not delegated to the assistant on this course; the therapist records it")]
+    NotDelegated(String),
+    #[error("`{test}` is not planned for the {phase} of this course")]
+    NotPlanned { test: String, phase: &'static str },
+    #[error(transparent)]
+    Value(#[from] crate::model::Invalid),
+}
+
+/// Whether a test can be delegated to an assistant: a physical test with a counted or timed
+/// result. The WHO-5 is already the assistant's (answered in a session) and home-care minutes
+/// come from the care record, not from a visit.
+pub fn delegable(test: &str) -> bool {
+    kind_of(test).is_some() && !matches!(test, "who5" | "home_care_minutes")
+}
+
+/// The test plan of a new course: the template's own plan, else the municipality's default,
+/// else the shipped default ([`TestPlan::default_plan`]). A template that carries a plan means
+/// it, even one the municipality would have planned otherwise: the template's author chose the
+/// tests for its citizens.
+pub fn plan_for_new_course(
+    template: Option<&TestPlan>,
+    municipal_default: Option<&TestPlan>,
+) -> TestPlan {
+    template
+        .or(municipal_default)
+        .cloned()
+        .unwrap_or_else(TestPlan::default_plan)
 }
 
 impl TestPlan {
@@ -35,17 +77,72 @@ impl TestPlan {
             start: both.clone(),
             mid: Vec::new(),
             end: both,
+            delegated: Vec::new(),
         }
     }
 
-    /// Every test must be in the assessment catalogue.
+    /// Every test must be in the assessment catalogue; a delegated test must be planned and
+    /// [`delegable`].
     pub fn check(&self) -> Result<(), EffectError> {
-        self.start
+        if let Some(t) = self
+            .start
             .iter()
             .chain(&self.mid)
             .chain(&self.end)
+            .chain(&self.delegated)
             .find(|t| kind_of(t).is_none())
-            .map_or(Ok(()), |t| Err(EffectError::UnknownTest(t.clone())))
+        {
+            return Err(EffectError::UnknownTest(t.clone()));
+        }
+        if let Some(t) = self.delegated.iter().find(|t| !delegable(t)) {
+            return Err(EffectError::NotDelegable(t.clone()));
+        }
+        if let Some(t) = self.delegated.iter().find(|t| !self.plans(t)) {
+            return Err(EffectError::DelegatedNotPlanned(t.clone()));
+        }
+        Ok(())
+    }
+
+    /// The tests planned for `phase` (none for follow-ups: they are not part of a course's plan).
+    pub fn tests_of(&self, phase: AssessmentPhase) -> &[String] {
+        match phase {
+            AssessmentPhase::Start => &self.start,
+            AssessmentPhase::Midway => &self.mid,
+            AssessmentPhase::End => &self.end,
+            AssessmentPhase::FollowUp => &[],
+        }
+    }
+
+    /// Whether `test` is planned in any phase.
+    pub fn plans(&self, test: &str) -> bool {
+        [&self.start, &self.mid, &self.end]
+            .iter()
+            .any(|tests| tests.iter().any(|t| t == test))
+    }
+
+    pub fn is_delegated(&self, test: &str) -> bool {
+        self.delegated.iter().any(|t| t == test)
+    }
+
+    /// Whether an assistant may record `value` for `test` in `phase` on a course with this
+    /// plan: the test is delegated, planned for that phase, and the value is one the test can
+    /// give. The device asks before it writes; the server's admission asks again.
+    pub fn check_delegated_result(
+        &self,
+        test: &str,
+        phase: AssessmentPhase,
+        value: f64,
+    ) -> Result<&'static AssessmentKind, DelegationError> {
+        if !self.is_delegated(test) || !delegable(test) {
+            return Err(DelegationError::NotDelegated(test.to_string()));
+        }
+        if !self.tests_of(phase).iter().any(|t| t == test) {
+            return Err(DelegationError::NotPlanned {
+                test: test.to_string(),
+                phase: crate::assessment::phase_key(phase),
+            });
+        }
+        Ok(crate::assessment::validate(test, value)?)
     }
 }
 
@@ -267,5 +364,123 @@ mod tests {
         assert_eq!(at(end_from - Duration::days(7)), vec![true, true]);
         assert_eq!(at(end_from), vec![true, true]);
         assert_eq!(at(end_from + Duration::days(30)), vec![true, true]);
+    }
+
+    fn plan(start: &[&str], end: &[&str]) -> TestPlan {
+        let v = |t: &[&str]| t.iter().map(|s| s.to_string()).collect();
+        TestPlan {
+            start: v(start),
+            mid: vec![],
+            end: v(end),
+            delegated: vec![],
+        }
+    }
+
+    #[test]
+    fn a_new_course_takes_the_templates_plan_else_the_municipalitys_else_the_shipped() {
+        let template = plan(&["timed_up_and_go"], &["timed_up_and_go"]);
+        let municipal = plan(&["grip_strength"], &["grip_strength"]);
+        assert_eq!(
+            plan_for_new_course(Some(&template), Some(&municipal)),
+            template
+        );
+        assert_eq!(plan_for_new_course(Some(&template), None), template);
+        assert_eq!(plan_for_new_course(None, Some(&municipal)), municipal);
+        assert_eq!(plan_for_new_course(None, None), TestPlan::default_plan());
+    }
+
+    #[test]
+    fn only_planned_physical_tests_can_be_delegated() {
+        let mut p = TestPlan::default_plan();
+        p.delegated = vec!["chair_stand_30s".into()];
+        assert_eq!(p.check(), Ok(()));
+        p.delegated = vec!["who5".into()];
+        assert_eq!(p.check(), Err(EffectError::NotDelegable("who5".into())));
+        p.delegated = vec!["grip_strength".into()];
+        assert_eq!(
+            p.check(),
+            Err(EffectError::DelegatedNotPlanned("grip_strength".into()))
+        );
+        p.delegated = vec!["eq5d".into()];
+        assert_eq!(p.check(), Err(EffectError::UnknownTest("eq5d".into())));
+    }
+
+    #[test]
+    fn an_assistants_result_counts_only_for_a_delegated_planned_test_within_its_range() {
+        use AssessmentPhase::*;
+        let mut p = TestPlan::default_plan();
+        p.mid = vec!["timed_up_and_go".into()];
+        // Nothing delegated yet: refused, whatever the value.
+        assert_eq!(
+            p.check_delegated_result("chair_stand_30s", Start, 12.0),
+            Err(DelegationError::NotDelegated("chair_stand_30s".into()))
+        );
+        p.delegated = vec!["chair_stand_30s".into()];
+        assert_eq!(
+            p.check_delegated_result("chair_stand_30s", Start, 12.0)
+                .map(|k| k.key),
+            Ok("chair_stand_30s")
+        );
+        assert!(p
+            .check_delegated_result("chair_stand_30s", End, 0.0)
+            .is_ok());
+        assert!(p
+            .check_delegated_result("chair_stand_30s", End, 60.0)
+            .is_ok());
+        // Out of the test's range, or not a whole number of stands.
+        for bad in [61.0, -1.0, 12.5, f64::NAN] {
+            assert!(
+                matches!(
+                    p.check_delegated_result("chair_stand_30s", End, bad),
+                    Err(DelegationError::Value(_))
+                ),
+                "{bad}"
+            );
+        }
+        // Planned at start and end only.
+        assert_eq!(
+            p.check_delegated_result("chair_stand_30s", Midway, 12.0),
+            Err(DelegationError::NotPlanned {
+                test: "chair_stand_30s".into(),
+                phase: "midway"
+            })
+        );
+        // Planned mid-course but not delegated; the WHO-5 is never the assistant's to enter.
+        assert!(p
+            .check_delegated_result("timed_up_and_go", Midway, 9.0)
+            .is_err());
+        p.delegated.push("who5".into());
+        assert!(p.check_delegated_result("who5", Start, 40.0).is_err());
+    }
+
+    #[test]
+    fn plans_written_before_delegation_read_with_nothing_delegated() {
+        // JSON and template TOML without `delegated` (or `mid`).
+        let old: TestPlan =
+            serde_json::from_str(r#"{"start":["chair_stand_30s"],"mid":[],"end":[]}"#).unwrap();
+        assert!(old.delegated.is_empty());
+        let toml_plan: TestPlan = toml::from_str("start = [\"sppb\"]\nend = [\"sppb\"]\n").unwrap();
+        assert_eq!(toml_plan, plan(&["sppb"], &["sppb"]));
+        // In a CRDT document written by an older app: the map has no `delegated` key.
+        let mut doc = automerge::AutoCommit::new();
+        #[derive(autosurgeon::Reconcile)]
+        struct OldPlan {
+            start: Vec<String>,
+            mid: Vec<String>,
+            end: Vec<String>,
+        }
+        autosurgeon::reconcile_prop(
+            &mut doc,
+            automerge::ROOT,
+            "test_plan",
+            OldPlan {
+                start: vec!["chair_stand_30s".into()],
+                mid: vec![],
+                end: vec!["chair_stand_30s".into()],
+            },
+        )
+        .unwrap();
+        let read: TestPlan = autosurgeon::hydrate_prop(&doc, automerge::ROOT, "test_plan").unwrap();
+        assert_eq!(read, plan(&["chair_stand_30s"], &["chair_stand_30s"]));
     }
 }

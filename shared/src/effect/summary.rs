@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::change::{against_norm, judge, ChangeTable, Judgement, Norm, NormResult, Sex};
 use super::plan::TestPlan;
-use crate::model::{parse_date, Assessment, AssessmentPhase};
+use crate::ids::UserId;
+use crate::model::{parse_date, Assessment, AssessmentPhase, MeasuredAt};
 
 /// The citizen's optional birth year and sex, for norms (no CPR needed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +25,17 @@ pub struct TestOutcome {
     pub judgement: Option<Judgement>,
     /// The end result (or the start, without an end) against the age/sex norm, where one exists.
     pub norm: Option<NormResult>,
+    /// Who measured the start and the end result, and where (issue #11: a delegated test is
+    /// measured by the assistant, at home).
+    pub start_measured: Option<Measured>,
+    pub end_measured: Option<Measured>,
+}
+
+/// Who measured a result and where (`None`: not recorded, as in results from before).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Measured {
+    pub by: UserId,
+    pub place: Option<MeasuredAt>,
 }
 
 /// Pairs the course's results per test: the first start result (by date) with the last end
@@ -49,11 +61,17 @@ pub fn test_outcomes(
             tests.push(t);
         }
     }
-    let dated = |phase: AssessmentPhase, test: &str| -> Vec<(time::Date, f64)> {
+    let dated = |phase: AssessmentPhase, test: &str| -> Vec<(time::Date, f64, Measured)> {
         assessments
             .iter()
             .filter(|a| a.phase == phase && a.kind == test)
-            .filter_map(|a| Some((parse_date(&a.date).ok()?, a.value)))
+            .filter_map(|a| {
+                let measured = Measured {
+                    by: a.by,
+                    place: a.place,
+                };
+                Some((parse_date(&a.date).ok()?, a.value, measured))
+            })
             .collect()
     };
     tests
@@ -61,13 +79,13 @@ pub fn test_outcomes(
         .map(|test| {
             let start = dated(AssessmentPhase::Start, test)
                 .into_iter()
-                .min_by_key(|(d, _)| *d);
+                .min_by_key(|(d, _, _)| *d);
             let end = dated(AssessmentPhase::End, test)
                 .into_iter()
-                .max_by_key(|(d, _)| *d);
+                .max_by_key(|(d, _, _)| *d);
             let judgement = judge(test, start.map(|s| s.1), end.map(|e| e.1), table).ok();
             let norm = subject.and_then(|s| {
-                let (date, value) = end.or(start)?;
+                let (date, value, _) = end.or(start)?;
                 against_norm(test, value, s.birth_year, s.sex, date.year(), norms, table)
             });
             TestOutcome {
@@ -76,6 +94,8 @@ pub fn test_outcomes(
                 end: end.map(|e| e.1),
                 judgement,
                 norm,
+                start_measured: start.map(|s| s.2),
+                end_measured: end.map(|e| e.2),
             }
         })
         .collect()
@@ -97,6 +117,7 @@ mod tests {
             phase,
             by: UserId::new(),
             note: None,
+            place: None,
         }
     }
 

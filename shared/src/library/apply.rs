@@ -16,6 +16,8 @@ pub struct CourseDraft {
     pub goals: Vec<String>,
     pub status: CourseStatus,
     pub program: Vec<ProgramExercise>,
+    /// The template's own test plan, if it carries one.
+    pub test_plan: Option<crate::effect::plan::TestPlan>,
 }
 
 impl Library {
@@ -77,6 +79,7 @@ impl Library {
             goals: text.goals.clone(),
             status: CourseStatus::Planned,
             program,
+            test_plan: t.test_plan.clone(),
         })
     }
 }

@@ -58,6 +58,10 @@ pub struct Template {
     pub text: BTreeMap<Lang, TemplateText>,
     /// In the order they are done in a session.
     pub exercises: Vec<TemplateEntry>,
+    /// The tests a course from this template measures (issue #11); without one, the
+    /// municipality's default or the shipped one ([`crate::effect::plan::plan_for_new_course`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_plan: Option<crate::effect::plan::TestPlan>,
 }
 
 impl TemplateEntry {
@@ -110,6 +114,9 @@ impl Template {
                 "legal_basis",
                 format!("`{basis}` should name the law, e.g. \"SEL §83a\", \"SEL §86 stk. 2\", \"Sundhedsloven §140\""),
             ));
+        }
+        if let Some(Err(e)) = self.test_plan.as_ref().map(|p| p.check()) {
+            out.push(field("test_plan", e.to_string()));
         }
         let f = self.frame;
         if !(1..=26).contains(&f.weeks) {

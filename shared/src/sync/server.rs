@@ -5,7 +5,7 @@ use super::wire::{
     from_hashes, to_hashes, Hash, Reply, ReplyStatus, SyncRequest, SyncResponse, PROTOCOL_VERSION,
 };
 use crate::admission::{admit_or_refuse, AdmissionRefusal, Admitted, Rejection};
-use crate::auth::{authorize, Access, Principal};
+use crate::auth::{authorize, may_offer_changes, Access, Principal};
 use crate::docs::{DocumentKind, Header};
 use crate::ids::DocumentId;
 use automerge::{ActorId, Automerge, ReadDoc};
@@ -162,7 +162,7 @@ pub fn serve_sync<S: ServerStorage>(
                 };
                 let mut doc: Arc<Automerge> = current;
                 if !offer.changes.is_empty() {
-                    if let Err(forbidden) = authorize(who, header, Access::Write) {
+                    if let Err(forbidden) = may_offer_changes(who, header) {
                         // Not theirs to write: answered, never stored.
                         let refusal = AdmissionRefusal::from(Rejection::from(forbidden));
                         let reason = set_aside(

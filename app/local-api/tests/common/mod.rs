@@ -120,3 +120,102 @@ impl LocalApi {
         (status, serde_json::from_slice(&bytes).unwrap())
     }
 }
+
+#[allow(dead_code)]
+pub const PASSWORD: &str = "korrekt-hest-batteri";
+
+#[allow(dead_code)] // not every test binary syncs
+/// The real `sync-server` binary on a loopback port, with one team and its staff.
+pub struct SyncServer {
+    pub url: String,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for SyncServer {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+#[allow(dead_code)]
+fn sync_server_binary() -> PathBuf {
+    let mut dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let bin = dir.join("sync-server");
+    assert!(
+        bin.exists(),
+        "{} is not built; run `cargo build --workspace --bins` first (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+#[allow(dead_code)]
+impl SyncServer {
+    pub fn start(users: &[(&str, &str)]) -> SyncServer {
+        let dir = tempfile::tempdir().unwrap();
+        let admin = |args: &[&str]| {
+            let out = std::process::Command::new(sync_server_binary())
+                .arg("--data-dir")
+                .arg(dir.path())
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        admin(&["create-team", "--name", "Hjemmetræning Nord"]);
+        for (username, role) in users {
+            admin(&[
+                "create-user",
+                "--username",
+                username,
+                "--role",
+                role,
+                "--team",
+                "Hjemmetræning Nord",
+                "--password",
+                PASSWORD,
+            ]);
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(sync_server_binary())
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("serve")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sync-server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        SyncServer {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+            _dir: dir,
+        }
+    }
+}

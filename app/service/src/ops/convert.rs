@@ -3,10 +3,15 @@
 
 use crate::error::{Error, Result};
 use homerehab_app_api as api;
-use homerehab_shared::ids::{CourseId, SessionId};
+use homerehab_shared::assessment;
+use homerehab_shared::effect::plan::TestPlan;
+use homerehab_shared::ids::{CourseId, SessionId, UserId};
 use homerehab_shared::library::{Lang, Library};
-use homerehab_shared::model::{self, ExerciseOutcome, ProgramExercise, SessionStatus, Side};
+use homerehab_shared::model::{
+    self, Assessment, ExerciseOutcome, ProgramExercise, SessionStatus, Side,
+};
 use homerehab_shared::municipal;
+use std::collections::HashMap;
 use std::str::FromStr;
 
 pub(crate) fn parse<T: FromStr>(what: &str, s: &str) -> Result<T> {
@@ -171,4 +176,56 @@ pub(crate) fn dosage_in(d: &api::DosageView) -> Result<model::Dosage> {
         load: non_empty(d.load.clone()),
         side: side(&d.side)?,
     })
+}
+
+/// Shown for a colleague the device's staff directory does not know (yet).
+pub(crate) const UNKNOWN: &str = "?";
+
+/// A staff member's name, or [`UNKNOWN`] when this device does not know them.
+pub(crate) fn name_of(names: &HashMap<UserId, String>, id: UserId) -> String {
+    names
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| UNKNOWN.to_string())
+}
+
+pub(crate) fn assessment_view(
+    a: &Assessment,
+    names: &HashMap<UserId, String>,
+    lang: Lang,
+) -> api::AssessmentView {
+    api::AssessmentView {
+        assessment_id: a.id.to_string(),
+        kind: a.kind.clone(),
+        label: assessment::kind_of(&a.kind)
+            .map_or_else(|| a.kind.clone(), |k| k.label(lang).to_string()),
+        value: a.value,
+        unit: a.unit.clone(),
+        date: a.date.clone(),
+        phase: assessment::phase_key(a.phase).to_string(),
+        by_name: name_of(names, a.by),
+        note: a.note.clone(),
+        place: a.place.map(|p| p.as_str().to_string()),
+    }
+}
+
+pub(crate) fn plan_view(p: &TestPlan) -> api::TestPlanView {
+    api::TestPlanView {
+        start: p.start.clone(),
+        mid: p.mid.clone(),
+        end: p.end.clone(),
+        delegated: p.delegated.clone(),
+    }
+}
+
+/// A plan as the UI sent it, checked against the catalogue and the delegation rules.
+pub(crate) fn plan_in(v: api::TestPlanView) -> Result<TestPlan> {
+    let plan = TestPlan {
+        start: v.start,
+        mid: v.mid,
+        end: v.end,
+        delegated: v.delegated,
+    };
+    plan.check().map_err(|e| Error::invalid(e.to_string()))?;
+    Ok(plan)
 }

@@ -2,7 +2,7 @@
 //! home-care grants and the course's effect summary. The rules are `homerehab_shared::effect`;
 //! this module gathers what they need from the documents and shapes the answers.
 
-use super::convert::{course_id, parse, session_id};
+use super::convert::{assessment_view, course_id, name_of, parse, plan_in, plan_view, session_id};
 use crate::app_core::Core;
 use crate::error::{Error, Result};
 use homerehab_app_api as api;
@@ -17,7 +17,7 @@ use homerehab_shared::effect::change::default_norms;
 use homerehab_shared::effect::goals::{follow_ups_for, Attainment, GoalFollowUp};
 use homerehab_shared::effect::import::{parse_care_time_csv, plan_import, ImportChoice};
 use homerehab_shared::effect::plan::{
-    due_tests as plan_due_tests, window, DueStatus, DueTest, TestPlan,
+    due_tests as plan_due_tests, window, DelegationError, DueStatus, DueTest, TestPlan,
 };
 use homerehab_shared::effect::summary::{test_outcomes, NormSubject};
 use homerehab_shared::effect::who5::{Who5Answers, Who5Score};
@@ -70,18 +70,11 @@ fn results(course: &CourseDoc, log: &SessionLogDoc) -> Vec<Assessment> {
                 phase: w.phase,
                 by: w.by,
                 note: None,
+                place: Some(w.place),
             });
         }
     }
     all
-}
-
-fn plan_view(p: &TestPlan) -> api::TestPlanView {
-    api::TestPlanView {
-        start: p.start.clone(),
-        mid: p.mid.clone(),
-        end: p.end.clone(),
-    }
 }
 
 /// `POST /api/courses/{course}/test-plan`.
@@ -93,34 +86,26 @@ pub fn set_test_plan(
     let id = course_id(course)?;
     let mut store = core.data()?;
     course_of(&store.course_doc(id)?)?;
-    let plan = TestPlan {
-        start: req.start,
-        mid: req.mid,
-        end: req.end,
-    };
-    plan.check().map_err(invalid)?;
+    let plan = plan_in(req)?;
     store.set_test_plan(id, &plan)?;
     Ok(plan_view(&plan))
 }
 
-/// The course's planned tests without a result, with where each stands on `today`.
-fn due_of(store: &mut Store, id: CourseId, now: Millis) -> Result<Vec<DueTest>> {
+/// The course's planned tests without a result, with where each stands on `today`, and the
+/// plan they come from.
+fn due_of(store: &mut Store, id: CourseId, now: Millis) -> Result<(Vec<DueTest>, TestPlan)> {
     let doc = store.course_doc(id)?;
     let c = course_of(&doc)?;
     let start = model::parse_date(&c.start_date).map_err(invalid)?;
     let log = store.session_log(id)?;
     let results = results(&doc, &log);
     let recorded = results.iter().map(|a| (a.kind.as_str(), a.phase));
-    Ok(plan_due_tests(
-        start,
-        c.planned_weeks,
-        &doc.test_plan(),
-        recorded,
-        date_of(now),
-    ))
+    let plan = doc.test_plan();
+    let due = plan_due_tests(start, c.planned_weeks, &plan, recorded, date_of(now));
+    Ok((due, plan))
 }
 
-fn due_view(d: DueTest) -> api::DueTestView {
+fn due_view(d: DueTest, plan: &TestPlan) -> api::DueTestView {
     let (status, days) = match d.status {
         DueStatus::Upcoming { days_until } => ("upcoming", days_until),
         DueStatus::Due { days_left } => ("due", days_left),
@@ -129,12 +114,13 @@ fn due_view(d: DueTest) -> api::DueTestView {
     api::DueTestView {
         label: assessment::kind_of(&d.test)
             .map_or_else(|| d.test.clone(), |k| k.label(Lang::Da).to_string()),
-        test: d.test,
         phase: phase_label(d.phase),
         window_start: homerehab_shared::effect::iso(d.window_start),
         window_end: homerehab_shared::effect::iso(d.window_end),
         status: status.into(),
         days,
+        delegated: plan.is_delegated(&d.test),
+        test: d.test,
     }
 }
 
@@ -142,10 +128,8 @@ fn due_view(d: DueTest) -> api::DueTestView {
 pub fn due_tests(core: &Core, course: &str) -> Result<Vec<api::DueTestView>> {
     let id = course_id(course)?;
     let mut store = core.data()?;
-    Ok(due_of(&mut store, id, now_ms())?
-        .into_iter()
-        .map(due_view)
-        .collect())
+    let (due, plan) = due_of(&mut store, id, now_ms())?;
+    Ok(due.into_iter().map(|d| due_view(d, &plan)).collect())
 }
 
 /// What a caseload row or a visit card prompts for today: the tests worth prompting
@@ -155,18 +139,121 @@ pub(crate) fn prompts(
     store: &mut Store,
     id: CourseId,
     now: Millis,
-    measures: impl Fn(&str) -> bool,
+    measures: impl Fn(&api::DueTestView) -> bool,
 ) -> Result<Vec<api::DueTestView>> {
-    let due = match due_of(store, id, now) {
+    let (due, plan) = match due_of(store, id, now) {
         Ok(due) => due,
         Err(Error::NotFound(_)) => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
     Ok(due
         .into_iter()
-        .filter(|d| d.worth_prompting() && measures(&d.test))
-        .map(due_view)
+        .filter(|d| d.worth_prompting())
+        .map(|d| due_view(d, &plan))
+        .filter(|d| measures(d))
         .collect())
+}
+
+/// The phase a delegated test is due in now (its week has begun, no result yet): what a result
+/// the assistant enters counts for. The assistant never chooses the phase.
+fn delegated_phase_due(
+    store: &mut Store,
+    id: CourseId,
+    test: &str,
+    now: Millis,
+) -> Result<AssessmentPhase> {
+    let (due, plan) = due_of(store, id, now)?;
+    if !plan.is_delegated(test) {
+        return Err(Error::forbidden(
+            DelegationError::NotDelegated(test.to_string()).to_string(),
+        ));
+    }
+    due.into_iter()
+        .find(|d| d.test == test && !matches!(d.status, DueStatus::Upcoming { .. }))
+        .map(|d| d.phase)
+        .ok_or_else(|| Error::invalid(format!("no result of `{test}` is due on this course now")))
+}
+
+/// `GET /api/courses/{course}/delegated-tests/{test}?lang=`: the tablet's entry screen.
+pub fn delegated_test_form(
+    core: &Core,
+    course: &str,
+    test: &str,
+    lang: Lang,
+) -> Result<api::DelegatedTestForm> {
+    let id = course_id(course)?;
+    let mut store = core.data()?;
+    let kind = assessment::kind_of(test).ok_or_else(|| {
+        invalid(homerehab_shared::effect::EffectError::UnknownTest(
+            test.into(),
+        ))
+    })?;
+    let phase = delegated_phase_due(&mut store, id, test, now_ms())?;
+    let doc = store.course_doc(id)?;
+    let c = course_of(&doc)?;
+    let citizen_name = store
+        .roster(c.team_id)
+        .ok()
+        .and_then(|r| {
+            r.citizens
+                .get(&c.citizen_id.to_string())
+                .map(|ci| ci.name.clone())
+        })
+        .unwrap_or_default();
+    Ok(api::DelegatedTestForm {
+        course_id: id.to_string(),
+        citizen_name,
+        test: kind.key.to_string(),
+        label: kind.label(lang).to_string(),
+        phase: phase_label(phase),
+        unit: kind.unit_label(lang).to_string(),
+        min: kind.min,
+        max: kind.max,
+        whole: kind.whole,
+    })
+}
+
+/// `POST /api/courses/{course}/delegated-tests?lang=`: the assistant's result of a delegated
+/// test, measured today, stored on the course with who measured it and where. Refused for a
+/// test not delegated on the course (or not planned for the phase) and for a value the test
+/// cannot give: the rule admission applies again on the server
+/// (`TestPlan::check_delegated_result`).
+pub fn record_delegated_test(
+    core: &Core,
+    course: &str,
+    req: api::DelegatedTestResult,
+    lang: Lang,
+) -> Result<api::AssessmentView> {
+    let id = course_id(course)?;
+    let phase = assessment::parse_phase(&req.phase).map_err(invalid)?;
+    let place = MeasuredAt::parse(&req.place).map_err(invalid)?;
+    let mut store = core.data()?;
+    let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
+    let doc = store.course_doc(id)?;
+    course_of(&doc)?;
+    let kind = doc
+        .test_plan()
+        .check_delegated_result(&req.test, phase, req.value)
+        .map_err(|e| match e {
+            DelegationError::Value(v) => invalid(v),
+            other => Error::forbidden(other.to_string()),
+        })?;
+    let a = Assessment {
+        id: AssessmentId::new(),
+        kind: kind.key.to_string(),
+        value: req.value,
+        unit: kind.unit.to_string(),
+        date: homerehab_shared::effect::iso(date_of(now_ms())),
+        phase,
+        by: me.user_id,
+        note: super::convert::non_empty(req.note),
+        place: Some(place),
+    };
+    store.add_assessment(id, &a)?;
+    tracing::info!(course = %id, test = %a.kind, "delegated test recorded");
+    let mut names = store.staff_names()?;
+    names.entry(me.user_id).or_insert(me.display_name);
+    Ok(assessment_view(&a, &names, lang))
 }
 
 /// `GET /api/who5?lang=da`: the questionnaire's wording from `shared::effect::who5`.
@@ -333,6 +420,7 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
         &default_norms(),
         subject,
     );
+    let names = store.staff_names()?;
     let rated: Vec<GoalFollowUp> = doc.goal_attainment.values().cloned().collect();
     let goals = follow_ups_for(&c.goals, &rated);
     let start = model::parse_date(&c.start_date).map_err(invalid)?;
@@ -372,6 +460,16 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
                 judgement: o.judgement.map(|j| json_label(&j)),
                 norm_mean: o.norm.as_ref().map(|n| n.norm.mean),
                 norm_position: o.norm.as_ref().map(|n| json_label(&n.position)),
+                start_by: o.start_measured.map(|m| name_of(&names, m.by)),
+                start_place: o
+                    .start_measured
+                    .and_then(|m| m.place)
+                    .map(|p| p.as_str().to_string()),
+                end_by: o.end_measured.map(|m| name_of(&names, m.by)),
+                end_place: o
+                    .end_measured
+                    .and_then(|m| m.place)
+                    .map(|p| p.as_str().to_string()),
                 test: o.test,
                 start: o.start,
                 end: o.end,

@@ -149,6 +149,7 @@ pub fn put_local_template(
         exercises,
         updated_by: me.user_id,
         updated_at: now_ms(),
+        test_plan: req.test_plan.map(super::convert::plan_in).transpose()?,
     };
     store.put_local_template(&template, &core.library)?;
     Ok(api::LocalItemSaved { id: template.id })

@@ -41,10 +41,12 @@ pub fn visits(core: &Core, now: Millis) -> Result<Vec<api::Visit>> {
             tests_due: Vec::new(),
         })
         .collect();
-    // The assistant measures the WHO-5 with the citizen; physical tests are the therapist's.
+    // The assistant measures the WHO-5 with the citizen, and the physical tests the therapist
+    // delegated; the others are the therapist's.
     for visit in &mut out {
         let id = course_id(&visit.course_id)?;
-        visit.tests_due = super::effect::prompts(&mut store, id, now, |t| t == "who5")?;
+        visit.tests_due =
+            super::effect::prompts(&mut store, id, now, |d| d.test == "who5" || d.delegated)?;
     }
     out.sort_by(|a, b| {
         b.due
@@ -86,14 +88,7 @@ pub fn course_detail(core: &Core, course: &str, lang: Lang) -> Result<api::Cours
                 ..line_view(&library, l, lang)
             })
             .collect(),
-        test_plan: {
-            let plan = doc.test_plan();
-            api::TestPlanView {
-                start: plan.start,
-                mid: plan.mid,
-                end: plan.end,
-            }
-        },
+        test_plan: super::convert::plan_view(&doc.test_plan()),
     })
 }
 

@@ -5,8 +5,8 @@
 //! request and shapes the answer ([`Core::call`] checked the capability before).
 
 use super::convert::{
-    course_id, dosage_in, dosage_view, exercise_title, line_view, non_empty, outcome_out, parse,
-    status_label,
+    assessment_view, course_id, dosage_in, dosage_view, exercise_title, line_view, name_of,
+    non_empty, outcome_out, parse, plan_in, plan_view, status_label, UNKNOWN,
 };
 use super::municipal_library::line_media;
 use crate::app_core::Core;
@@ -16,11 +16,12 @@ use homerehab_core::error::CoreError;
 use homerehab_core::store::{now_ms, CaseloadFacts, Identity, Store};
 use homerehab_shared::auth::{Capabilities, Capability};
 use homerehab_shared::docs::CourseDoc;
+use homerehab_shared::effect::plan::{plan_for_new_course, TestPlan};
 use homerehab_shared::ids::{CitizenId, CourseId, RevisionId, UserId};
 use homerehab_shared::library::search::Query;
 use homerehab_shared::library::{pick, BodyArea, Category, Equipment, Lang, Position, Status, Tag};
 use homerehab_shared::model::{
-    self, Assessment, Citizen, Course, CourseStatus, LegalBasis, Millis,
+    self, Assessment, Citizen, Course, CourseStatus, LegalBasis, MeasuredAt, Millis,
 };
 use homerehab_shared::municipal;
 use homerehab_shared::program::{self, EditedLine};
@@ -31,8 +32,6 @@ use std::collections::HashMap;
 pub const SEARCH_HITS: usize = 50;
 /// The leader's overview looks back this many days.
 const OVERVIEW_DAYS: i64 = 28;
-/// Shown for a colleague the device's staff directory does not know (yet).
-const UNKNOWN: &str = "?";
 
 /// The signed-in person (who may do the operation: [`Core::call`] checked its capability).
 fn identity(store: &Store) -> Result<Identity> {
@@ -41,13 +40,6 @@ fn identity(store: &Store) -> Result<Identity> {
 
 fn invalid(e: impl std::fmt::Display) -> Error {
     Error::invalid(e.to_string())
-}
-
-fn name_of(names: &HashMap<UserId, String>, id: UserId) -> String {
-    names
-        .get(&id)
-        .cloned()
-        .unwrap_or_else(|| UNKNOWN.to_string())
 }
 
 /// A status as the projections store it; an unknown one reads as planned.
@@ -224,6 +216,18 @@ pub fn staff(core: &Core) -> Result<Vec<api::StaffMember>> {
 
 // ---- templates and course creation ----------------------------------------------------------
 
+/// The test plan a course from a template with `template_plan` gets
+/// ([`plan_for_new_course`]).
+fn new_course_plan(template_plan: Option<&TestPlan>) -> TestPlan {
+    // municipal default: wired when effect settings land
+    plan_for_new_course(template_plan, None)
+}
+
+/// `GET /api/test-plan/default`: the plan of a new course without a template.
+pub fn default_test_plan() -> api::TestPlanView {
+    plan_view(&new_course_plan(None))
+}
+
 /// `GET /api/templates?lang=`: the active templates, by title.
 pub fn templates(core: &Core, lang: Lang) -> Result<Vec<api::TemplateView>> {
     let mut store = core.data()?;
@@ -245,6 +249,7 @@ pub fn templates(core: &Core, lang: Lang) -> Result<Vec<api::TemplateView>> {
                 minutes_per_session: u32::from(t.frame.minutes_per_session),
                 exercise_count: t.exercises.len() as u32,
                 source: source_of(t.id.as_str()).into(),
+                test_plan: plan_view(&new_course_plan(t.test_plan.as_ref())),
             })
         })
         .collect();
@@ -283,19 +288,25 @@ pub fn create_course(core: &Core, req: api::NewCourse) -> Result<api::CourseCrea
     };
     let start = model::parse_date(&req.start_date)
         .map_err(|e| Error::invalid(format!("start date: {}", e.problem)))?;
-    let program = match req.template_id.as_deref().filter(|t| !t.is_empty()) {
-        None => Vec::new(),
+    let (program, template_plan) = match req.template_id.as_deref().filter(|t| !t.is_empty()) {
+        None => (Vec::new(), None),
         Some(t) => {
             // Program texts (load notes) in the team's language.
-            core.library_in(&mut store)?
+            let draft = core
+                .library_in(&mut store)?
                 .draft_from_template(t, Lang::Da)
                 .map_err(|_| {
                     Error::invalid(format!(
                         "there is no template `{t}`; choose one from the list"
                     ))
-                })?
-                .program
+                })?;
+            (draft.program, draft.test_plan)
         }
+    };
+    // The therapist's edit of the plan shown before creating wins; else the rule's choice.
+    let test_plan = match req.test_plan {
+        Some(edited) => plan_in(edited)?,
+        None => new_course_plan(template_plan.as_ref()),
     };
     let now = now_ms();
     let status = CourseStatus::first(start, schedule::date_of(now));
@@ -315,6 +326,7 @@ pub fn create_course(core: &Core, req: api::NewCourse) -> Result<api::CourseCrea
     };
     course.validate().map_err(invalid)?;
     store.create_course(&course, &program)?;
+    store.set_test_plan(course.id, &test_plan)?;
     if let Some(referral) = referral {
         store.link_referral_course(me.team_id, referral, course.id)?;
     }
@@ -582,25 +594,6 @@ fn not_carried_out_label(r: model::NotCarriedOutReason) -> &'static str {
     }
 }
 
-fn assessment_view(
-    a: &Assessment,
-    names: &HashMap<UserId, String>,
-    lang: Lang,
-) -> api::AssessmentView {
-    api::AssessmentView {
-        assessment_id: a.id.to_string(),
-        kind: a.kind.clone(),
-        label: assessment::kind_of(&a.kind)
-            .map_or_else(|| a.kind.clone(), |k| k.label(lang).to_string()),
-        value: a.value,
-        unit: a.unit.clone(),
-        date: a.date.clone(),
-        phase: assessment::phase_key(a.phase).to_string(),
-        by_name: name_of(names, a.by),
-        note: a.note.clone(),
-    }
-}
-
 /// `GET /api/courses/{course}/history?lang=`: sessions newest first, each exercise's trend
 /// oldest first (in program order), and the assessments by date.
 pub fn history(core: &Core, course: &str, lang: Lang) -> Result<api::CourseHistory> {
@@ -770,6 +763,13 @@ pub fn add_assessment(
     let kind = assessment::validate(&req.kind, req.value).map_err(invalid)?;
     model::parse_date(&req.date).map_err(|e| Error::invalid(format!("date: {}", e.problem)))?;
     let phase = assessment::parse_phase(&req.phase).map_err(invalid)?;
+    let place = req
+        .place
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(MeasuredAt::parse)
+        .transpose()
+        .map_err(invalid)?;
     course_of(&store.course_doc(id)?)?;
     let a = Assessment {
         id: homerehab_shared::ids::AssessmentId::new(),
@@ -780,6 +780,7 @@ pub fn add_assessment(
         phase,
         by: me.user_id,
         note: non_empty(req.note),
+        place,
     };
     store.add_assessment(id, &a)?;
     let mut names = store.staff_names()?;

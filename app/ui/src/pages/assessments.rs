@@ -21,6 +21,8 @@ pub fn Assessments(course: String) -> impl IntoView {
     let value = RwSignal::new(String::new());
     let date = RwSignal::new(today_iso());
     let note = RwSignal::new(String::new());
+    // #11 plan: where it was measured (a home-rehabilitation test is usually taken at home).
+    let place = RwSignal::new("home".to_string());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
 
@@ -76,6 +78,7 @@ pub fn Assessments(course: String) -> impl IntoView {
             date: date.get_untracked(),
             phase: phase.get_untracked(),
             note: Some(note.get_untracked().trim().to_string()).filter(|n| !n.is_empty()),
+            place: Some(place.get_untracked()),
         };
         busy.set(true);
         error.set(None);
@@ -119,6 +122,14 @@ pub fn Assessments(course: String) -> impl IntoView {
                     <label class="field"><span>{move || i18n.t().th.date}</span>
                         <input type="date" data-testid="assessment-date" prop:value=move || date.get()
                             on:input=move |ev| date.set(event_target_value(&ev)) /></label>
+                    // #11 plan
+                    <label class="field"><span>{move || i18n.p().place}</span>
+                        <select data-testid="assessment-place-choice" prop:value=move || place.get()
+                            on:change=move |ev| place.set(event_target_value(&ev))>
+                            {["home", "clinic"].into_iter().enumerate().map(|(i, p)| view! {
+                                <option value=p selected=move || place.get() == p>{move || i18n.p().places[i]}</option>
+                            }).collect_view()}
+                        </select></label>
                     <label class="field wide"><span>{move || i18n.t().note}</span>
                         <input data-testid="assessment-note" prop:value=move || note.get()
                             on:input=move |ev| note.set(event_target_value(&ev)) /></label>
@@ -136,7 +147,7 @@ pub fn Assessments(course: String) -> impl IntoView {
                     <table class="history-table card">
                         <thead><tr>
                             <th>{i18n.t().th.test}</th><th>{i18n.t().th.phase}</th><th>{i18n.t().th.date}</th>
-                            <th>{i18n.t().th.value}</th><th>{i18n.t().th.by}</th><th>{i18n.t().note}</th>
+                            <th>{i18n.t().th.value}</th><th>{i18n.t().th.by}</th><th>{i18n.p().place}</th><th>{i18n.t().note}</th>
                         </tr></thead>
                         <tbody>{l.into_iter().map(|a| view! {
                             <tr data-testid="assessment-row">
@@ -145,6 +156,7 @@ pub fn Assessments(course: String) -> impl IntoView {
                                 <td>{a.date.clone()}</td>
                                 <td>{format!("{} {}", a.value, a.unit)}</td>
                                 <td>{a.by_name.clone()}</td>
+                                <td data-testid="assessment-place">{i18n.place_word(a.place.as_deref())}</td>
                                 <td>{a.note.clone()}</td>
                             </tr>
                         }).collect_view()}</tbody>

@@ -132,9 +132,10 @@ pub fn VisitTests(course: String) -> impl IntoView {
     let busy = RwSignal::new(false);
     leptos::task::spawn_local(async move {
         if let Ok(d) = due_tests(course.get_value()).await {
+            // The WHO-5, and the physical tests the therapist delegated (#11 plan).
             due.try_set(
                 d.into_iter()
-                    .filter(|d| d.test == "who5" && prompt_worthy(d))
+                    .filter(|d| (d.test == "who5" || d.delegated) && prompt_worthy(d))
                     .collect(),
             );
         }
@@ -175,10 +176,27 @@ pub fn VisitTests(course: String) -> impl IntoView {
                 };
                 let badge = (t.due_badge)(phase_word(t, &d.phase), status, d.days);
                 let phase = d.phase.clone();
+                // #11 plan: a delegated physical test, by its name.
+                let what = if d.delegated {
+                    (i18n.p().measure)(&d.label)
+                } else {
+                    t.who5_open.to_string()
+                };
                 // Before its week a test is announced, not offered.
                 if status == "upcoming" {
                     return view! {
-                        <p><span class="due-badge" data-testid="due-badge">{format!("{badge}: {}", t.who5_open)}</span></p>
+                        <p><span class="due-badge" data-testid="due-badge">{format!("{badge}: {what}")}</span></p>
+                    }
+                    .into_any();
+                }
+                if d.delegated {
+                    let test = d.test.clone();
+                    return view! {
+                        <button class="btn secondary big due-test" data-testid="due-delegated" data-test=d.test.clone()
+                            on:click=move |_| nav.go(Page::DelegatedTest { course: course.get_value(), test: test.clone() })>
+                            <span class="due-badge" class:missing=status == "missing" data-testid="due-badge">{badge}</span>
+                            <span>{what}</span>
+                        </button>
                     }
                     .into_any();
                 }
@@ -365,34 +383,6 @@ pub fn Who5(detail: CourseDetail, session: String, phase: String) -> impl IntoVi
     }
 }
 
-/// The plan in force, as far as the device's answers show it: every planned test that has no
-/// result yet is due in its phase, and every planned test with a result appears in the
-/// summary with it. (Exact once the course detail carries its plan, contract #11.)
-fn plan_from(due: &[DueTestView], summary: &EffectSummary) -> TestPlanView {
-    let mut plan = TestPlanView::default();
-    let add = |list: &mut Vec<String>, t: &str| {
-        if !list.iter().any(|x| x == t) {
-            list.push(t.to_string());
-        }
-    };
-    for d in due {
-        match d.phase.as_str() {
-            "start" => add(&mut plan.start, &d.test),
-            "midway" => add(&mut plan.mid, &d.test),
-            _ => add(&mut plan.end, &d.test),
-        }
-    }
-    for o in &summary.tests {
-        if o.start.is_some() {
-            add(&mut plan.start, &o.test);
-        }
-        if o.end.is_some() {
-            add(&mut plan.end, &o.test);
-        }
-    }
-    plan
-}
-
 fn judgement_index(j: &str) -> Option<usize> {
     ["improved", "maintained", "declined", "incomplete"]
         .iter()
@@ -468,34 +458,17 @@ pub fn EffectTab(course: String) -> impl IntoView {
                 kinds.try_set(k);
             }
             if let Ok(d) = api::course(&id, lang).await {
+                // The plan in force, delegations included (#11 plan).
+                plan.try_set(d.test_plan.clone());
                 detail.try_set(Some(d));
             }
             let s = effect_summary(id.clone()).await;
-            if let (Ok(s), Ok(due)) = (&s, due_tests(id).await) {
-                plan.try_set(plan_from(&due, s));
-            }
             summary.try_set(Some(s));
         });
     };
     load();
     nav.reload_on_sync(load);
 
-    let toggle = move |col: usize, kind: String| {
-        plan_notice.set(false);
-        plan.update(|p| {
-            let list = match col {
-                0 => &mut p.start,
-                1 => &mut p.mid,
-                _ => &mut p.end,
-            };
-            match list.iter().position(|k| *k == kind) {
-                Some(i) => {
-                    list.remove(i);
-                }
-                None => list.push(kind),
-            }
-        });
-    };
     let save_plan = move |_| {
         busy.set(true);
         error.set(None);
@@ -550,39 +523,13 @@ pub fn EffectTab(course: String) -> impl IntoView {
 
     let plan_editor = move || {
         let t = i18n.c();
-        let rows = kinds
-            .get()
-            .into_iter()
-            .map(|k| {
-                let cells = (0..3)
-                    .map(|col| {
-                        let key = k.kind.clone();
-                        let key2 = k.kind.clone();
-                        let on = Memo::new(move |_| {
-                            plan.with(|p| {
-                                [&p.start, &p.mid, &p.end][col].contains(&key)
-                            })
-                        });
-                        view! {
-                            <td>
-                                <button class="btn choice plan-toggle" class:selected=on
-                                    aria-pressed=move || on.get().to_string()
-                                    data-testid=format!("plan-{}-{col}", k.kind)
-                                    on:click=move |_| toggle(col, key2.clone())>
-                                    {move || if on.get() { format!("✓ {}", i18n.c().plan_columns[col]) } else { i18n.c().plan_columns[col].to_string() }}
-                                </button>
-                            </td>
-                        }
-                    })
-                    .collect_view();
-                view! { <tr><th scope="row">{format!("{} ({})", k.label, k.unit)}</th>{cells}</tr> }
-            })
-            .collect_view();
         view! {
             <div class="card no-print" data-testid="test-plan">
                 <h2>{t.test_plan}</h2>
-                <p class="hint">{t.test_plan_hint}</p>
-                <table class="plan-table"><tbody>{rows}</tbody></table>
+                <p class="hint">{t.test_plan_hint}" "{i18n.p().delegated_hint}</p>
+                <table class="plan-table"><tbody>
+                    <crate::pages::test_plan::TestPlanTable plan kinds />
+                </tbody></table>
                 <div class="actions">
                     <button class="btn primary big" data-testid="save-plan" disabled=move || busy.get() on:click=save_plan>
                         {t.save_plan}
@@ -669,6 +616,15 @@ pub fn EffectTab(course: String) -> impl IntoView {
                 let value = |v: Option<f64>| {
                     v.map_or("—".to_string(), |v| format!("{} {unit}", number(v)))
                 };
+                // #11 plan: who measured it and where.
+                let measured = |v: Option<f64>, by: &Option<String>, place: &Option<String>| {
+                    v.and(by.as_ref()).map(|by| {
+                        let text = (i18n.p().measured)(by, i18n.place_word(place.as_deref()));
+                        view! { <br/><small class="muted" data-testid="measured-by">{text}</small> }
+                    })
+                };
+                let start_measured = measured(o.start, &o.start_by, &o.start_place);
+                let end_measured = measured(o.end, &o.end_by, &o.end_place);
                 let (class, mark, text) = match o.judgement.as_deref().and_then(judgement_index) {
                     Some(0) => ("improved", "▲", t.judgements[0]),
                     Some(1) => ("maintained", "●", t.judgements[1]),
@@ -695,8 +651,8 @@ pub fn EffectTab(course: String) -> impl IntoView {
                 view! {
                     <tr data-testid="outcome-row" data-test=o.test.clone()>
                         <th scope="row">{label}</th>
-                        <td>{value(o.start)}</td>
-                        <td>{value(o.end)}</td>
+                        <td>{value(o.start)}{start_measured}</td>
+                        <td>{value(o.end)}{end_measured}</td>
                         <td><span class=format!("judgement {class}") data-testid="judgement">
                             <span aria-hidden="true">{mark}</span>" "{text}</span>
                             {limit.map(|l| view! { <br/><small class="muted" data-testid="mcid">{l}</small> })}</td>

@@ -81,6 +81,10 @@ pub fn NewCourse(
     }
     let referral_name = from_referral.map(|(_, _, n)| n);
     // #11 intake end
+    // #11 plan: the test plan the course will get, shown and editable before creating.
+    let plan = RwSignal::new(TestPlanView::default());
+    let kinds = RwSignal::new(Vec::<AssessmentKindView>::new());
+    let default_plan = RwSignal::new(TestPlanView::default());
 
     leptos::task::spawn_local(async move {
         let lang = i18n.lang.get_untracked().code();
@@ -97,10 +101,31 @@ pub fn NewCourse(
         if let Ok(b) = api::legal_bases().await {
             bases.set(b.known);
         }
+        // #11 plan
+        if let Ok(k) = api::assessment_kinds(lang).await {
+            kinds.set(k);
+        }
+        if let Ok(p) =
+            crate::api::call::<op::default_test_plan::Op>(op::default_test_plan::Request {
+                query: NoQuery {},
+                body: (),
+            })
+            .await
+        {
+            if template.get_untracked().is_none() {
+                plan.set(p.clone());
+            }
+            default_plan.set(p);
+        }
     });
 
     let choose_template = move |t: Option<TemplateView>| {
         template.set(t.as_ref().map(|t| t.template_id.clone()));
+        // #11 plan: the template's plan, else the default.
+        plan.set(
+            t.as_ref()
+                .map_or_else(|| default_plan.get_untracked(), |t| t.test_plan.clone()),
+        );
         if let Some(t) = t {
             legal_basis.set(t.legal_basis);
             weeks.set(t.planned_weeks);
@@ -160,6 +185,7 @@ pub fn NewCourse(
                             .map(str::to_string)
                             .collect(),
                         referral_id: None,
+                        test_plan: Some(plan.get_untracked()),
                     },
                     referral.clone(),
                 )
@@ -323,6 +349,14 @@ pub fn NewCourse(
                         <textarea rows="3" data-testid="goals" placeholder=move || i18n.t().th.goals_hint
                             prop:value=move || goals.get() on:input=move |ev| goals.set(event_target_value(&ev))></textarea></label>
                 </div>
+            </div>
+            // #11 plan
+            <div class="card step" data-testid="new-course-plan">
+                <h2>"4 · " {move || i18n.p().course_plan}</h2>
+                <p class="hint">{move || i18n.p().course_plan_hint}" "{move || i18n.p().delegated_hint}</p>
+                <table class="plan-table"><tbody>
+                    <crate::pages::test_plan::TestPlanTable plan kinds />
+                </tbody></table>
             </div>
             <p class="error" role="alert">{move || error.get()}</p>
             <button class="btn primary big" data-testid="create-course" disabled=move || busy.get() on:click=create>

@@ -240,9 +240,20 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
                 })
                 .collect(),
             retired: false,
+            test_plan: None,
         };
         error.set(None);
         leptos::task::spawn_local(async move {
+            // #11 plan: the template measures what this course measures; delegating stays a
+            // decision per course.
+            let lang = i18n.lang.get_untracked().code();
+            let mut req = req;
+            if let Ok(d) = api::course(&course.get_value(), lang).await {
+                req.test_plan = Some(TestPlanView {
+                    delegated: Vec::new(),
+                    ..d.test_plan
+                });
+            }
             match api::put_local_template(req).await {
                 Ok(_) => {
                     template_saved.set(true);
