@@ -90,6 +90,7 @@ fn therapist(municipality: MunicipalityId) -> (LocalApi, CourseId, CitizenId, te
             phase,
             by: me,
             note: None,
+            place: None,
         };
         store.add_assessment(course.id, &a).unwrap();
     }
@@ -283,6 +284,23 @@ async fn the_municipality_s_settings_drive_summary_follow_ups_and_screening() {
     );
     let read: api::EffectSettingsView = d.ok("GET", "/api/effect-settings", None).await;
     assert_eq!(read, set);
+    // A new course without a template starts with the municipality's default plan; a
+    // template's own plan still comes first.
+    let plan: api::TestPlanView = d.ok("GET", "/api/test-plan/default", None).await;
+    assert_eq!(
+        (plan.start.as_slice(), plan.end.as_slice()),
+        (
+            ["timed_up_and_go".to_string()].as_slice(),
+            ["timed_up_and_go".to_string()].as_slice()
+        )
+    );
+    let templates: Vec<api::TemplateView> = d.ok("GET", "/api/templates?lang=da", None).await;
+    assert!(templates
+        .iter()
+        .any(|t| t.test_plan.start.contains(&"chair_stand_30s".to_string())));
+    assert!(templates
+        .iter()
+        .any(|t| t.test_plan.start == ["timed_up_and_go"]));
 
     // The summary judges +3 against the municipality's 4: maintained, and says whose value.
     let s: api::EffectSummary = d.ok("GET", &format!("/api/courses/{c}/effect"), None).await;

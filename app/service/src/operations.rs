@@ -206,7 +206,7 @@ impl Operations for Core {
         &self,
         _: op::default_test_plan::Request,
     ) -> Result<api::TestPlanView> {
-        Ok(ops::default_test_plan())
+        ops::default_test_plan(self)
     }
 
     async fn delegated_test_form(

@@ -392,6 +392,7 @@ mod tests {
                 start: vec!["timed_up_and_go".into()],
                 mid: vec![],
                 end: vec!["timed_up_and_go".into()],
+                delegated: vec![],
             }),
         };
         s.check_whole().unwrap();

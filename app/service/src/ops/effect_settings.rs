@@ -8,7 +8,6 @@ use homerehab_app_api as api;
 use homerehab_shared::assessment::CATALOGUE;
 use homerehab_shared::effect::care_time::FollowUpOffsets;
 use homerehab_shared::effect::change::default_changes;
-use homerehab_shared::effect::plan::TestPlan;
 use homerehab_shared::effect::screening::{
     default_criteria, default_not_included_reasons, Labelled,
 };
@@ -68,11 +67,7 @@ fn view(e: &EffectSettings) -> api::EffectSettingsView {
         shipped_follow_up_offsets: FollowUpOffsets::default().0,
         criteria: label_settings(&e.criteria, &default_criteria()),
         reasons: label_settings(&e.not_included_reasons, &default_not_included_reasons()),
-        default_test_plan: e.default_test_plan.as_ref().map(|p| api::TestPlanView {
-            start: p.start.clone(),
-            mid: p.mid.clone(),
-            end: p.end.clone(),
-        }),
+        default_test_plan: e.default_test_plan.as_ref().map(super::convert::plan_view),
     }
 }
 
@@ -151,11 +146,10 @@ pub fn set_effect_settings(
             .then(|| format_offsets(&FollowUpOffsets(req.follow_up_offsets))),
         criteria: labels_in("criteria", req.criteria, &current.criteria)?,
         reasons: labels_in("reasons", req.reasons, &current.not_included_reasons)?,
-        default_test_plan: req.default_test_plan.map(|p| TestPlan {
-            start: p.start,
-            mid: p.mid,
-            end: p.end,
-        }),
+        default_test_plan: req
+            .default_test_plan
+            .map(super::convert::plan_in)
+            .transpose()?,
     };
     // Checked here so nothing is written (not even the library's genesis) on bad input.
     settings

@@ -218,20 +218,23 @@ pub fn staff(core: &Core) -> Result<Vec<api::StaffMember>> {
 
 /// The test plan a course from a template with `template_plan` gets
 /// ([`plan_for_new_course`]).
-fn new_course_plan(template_plan: Option<&TestPlan>) -> TestPlan {
-    // municipal default: wired when effect settings land
-    plan_for_new_course(template_plan, None)
+fn new_course_plan(store: &mut Store, template_plan: Option<&TestPlan>) -> Result<TestPlan> {
+    let municipal = store.effect_settings()?.default_test_plan;
+    Ok(plan_for_new_course(template_plan, municipal.as_ref()))
 }
 
-/// `GET /api/test-plan/default`: the plan of a new course without a template.
-pub fn default_test_plan() -> api::TestPlanView {
-    plan_view(&new_course_plan(None))
+/// `GET /api/test-plan/default`: the plan of a new course without a template (the
+/// municipality's default, else the shipped one).
+pub fn default_test_plan(core: &Core) -> Result<api::TestPlanView> {
+    let mut store = core.data()?;
+    Ok(plan_view(&new_course_plan(&mut store, None)?))
 }
 
 /// `GET /api/templates?lang=`: the active templates, by title.
 pub fn templates(core: &Core, lang: Lang) -> Result<Vec<api::TemplateView>> {
     let mut store = core.data()?;
     let library = core.library_in(&mut store)?;
+    let municipal = store.effect_settings()?.default_test_plan;
     let mut out: Vec<_> = library
         .templates
         .values()
@@ -249,7 +252,10 @@ pub fn templates(core: &Core, lang: Lang) -> Result<Vec<api::TemplateView>> {
                 minutes_per_session: u32::from(t.frame.minutes_per_session),
                 exercise_count: t.exercises.len() as u32,
                 source: source_of(t.id.as_str()).into(),
-                test_plan: plan_view(&new_course_plan(t.test_plan.as_ref())),
+                test_plan: plan_view(&plan_for_new_course(
+                    t.test_plan.as_ref(),
+                    municipal.as_ref(),
+                )),
             })
         })
         .collect();
@@ -306,7 +312,7 @@ pub fn create_course(core: &Core, req: api::NewCourse) -> Result<api::CourseCrea
     // The therapist's edit of the plan shown before creating wins; else the rule's choice.
     let test_plan = match req.test_plan {
         Some(edited) => plan_in(edited)?,
-        None => new_course_plan(template_plan.as_ref()),
+        None => new_course_plan(&mut store, template_plan.as_ref())?,
     };
     let now = now_ms();
     let status = CourseStatus::first(start, schedule::date_of(now));

@@ -204,6 +204,8 @@ fn DefaultPlan(form: Form, editable: Signal<bool>) -> impl IntoView {
                     start: vec!["chair_stand_30s".into(), "who5".into()],
                     mid: vec![],
                     end: vec!["chair_stand_30s".into(), "who5".into()],
+                    // Delegation is decided per course by its therapist, not municipality-wide.
+                    delegated: vec![],
                 }),
             }
         })
