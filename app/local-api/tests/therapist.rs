@@ -397,7 +397,8 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
         .await;
     assert_eq!(
         (a.unit.as_str(), a.label.as_str()),
-        ("reps", "30-second chair stand")
+        ("stands", "30-second chair stand"),
+        "the unit as people read it"
     );
     assert_eq!(a.by_name, therapist_name);
     for (bad, what) in [
@@ -437,6 +438,8 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
     assert_eq!(
         history.assessments,
         vec![api::AssessmentView {
+            // The history is in Danish (no `lang`): the unit too.
+            unit: "gange".into(),
             label: "30 sekunders rejse-sætte-sig".into(),
             ..a
         }]

@@ -146,7 +146,7 @@ test('a delegated chair stand: planned from the template, entered on the tablet 
   const text = await row.textContent();
   assert.match(text, /Lone Mikkelsen/);
   assert.match(text, /hjemme/);
-  assert.match(text, /11 reps/);
+  assert.match(text, /11 gange/);
   await therapist.getByTestId('course-tab-effect').click();
   const outcome = therapist.locator('[data-testid=outcome-row][data-test=chair_stand_30s]');
   await outcome.getByTestId('measured-by').filter({ hasText: 'målt af Lone Mikkelsen, hjemme' }).waitFor();

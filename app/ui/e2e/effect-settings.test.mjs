@@ -132,7 +132,7 @@ test('the municipality sets its own meaningful change and follow-up; the summary
   assert.equal(stored.criteria.length, 7);
   assert.equal(stored.criteria[4].retired, true);
   assert.deepEqual(stored.default_test_plan, {
-    start: ['chair_stand_30s', 'who5', 'timed_up_and_go'], mid: [], end: ['chair_stand_30s', 'who5', 'timed_up_and_go'],
+    start: ['chair_stand_30s', 'who5', 'timed_up_and_go'], mid: [], end: ['chair_stand_30s', 'who5', 'timed_up_and_go'], delegated: [],
   });
   await page.getByTestId('default-plan').scrollIntoViewIfNeeded();
   await page.screenshot({ path: path.join(h.shots, 'effect-settings-plan.png') });

@@ -200,7 +200,9 @@ pub(crate) fn assessment_view(
         label: assessment::kind_of(&a.kind)
             .map_or_else(|| a.kind.clone(), |k| k.label(lang).to_string()),
         value: a.value,
-        unit: a.unit.clone(),
+        // The unit as people read it ("gange"), when the test is in the catalogue.
+        unit: assessment::kind_of(&a.kind)
+            .map_or_else(|| a.unit.clone(), |k| k.unit_label(lang).to_string()),
         date: a.date.clone(),
         phase: assessment::phase_key(a.phase).to_string(),
         by_name: name_of(names, a.by),

@@ -726,7 +726,8 @@ pub fn assessment_kinds(_core: &Core, lang: Lang) -> Result<Vec<api::AssessmentK
         .map(|k| api::AssessmentKindView {
             kind: k.key.to_string(),
             label: k.label(lang).to_string(),
-            unit: k.unit.to_string(),
+            // Shown to people ("gange", "sek."); a result's stored unit comes from the catalogue.
+            unit: k.unit_label(lang).to_string(),
             higher_is_better: k.higher_is_better,
         })
         .collect())
