@@ -562,15 +562,12 @@ impl CareGrantImport {
 pub fn latest_care_grants(
     grants: impl IntoIterator<Item = CareGrantRecord>,
 ) -> BTreeMap<String, CareGrantRecord> {
+    let rank = |g: &CareGrantRecord| (g.recorded_at, g.recorded_by.to_string(), g.minutes_per_week);
     let mut out: BTreeMap<String, CareGrantRecord> = BTreeMap::new();
     for g in grants {
-        let rank =
-            |g: &CareGrantRecord| (g.recorded_at, g.recorded_by.to_string(), g.minutes_per_week);
-        match out.get(&g.key()) {
-            Some(kept) if rank(kept) >= rank(&g) => {}
-            _ => {
-                out.insert(g.key(), g);
-            }
+        let key = g.key();
+        if out.get(&key).is_none_or(|kept| rank(kept) < rank(&g)) {
+            out.insert(key, g);
         }
     }
     out

@@ -5,48 +5,13 @@
 //! after syncing, the server admitted it and the therapist sees who measured it and where.
 
 mod common;
-use common::{router, LocalApi, SyncServer, PASSWORD};
+use common::{Device, SyncServer};
 
 use axum::http::StatusCode;
 use homerehab_app_api as api;
-use homerehab_core::store::{now_ms, Store};
-use serde::de::DeserializeOwned;
-
-struct Device {
-    api: LocalApi,
-    _dir: tempfile::TempDir,
-}
-
-impl std::ops::Deref for Device {
-    type Target = LocalApi;
-    fn deref(&self) -> &LocalApi {
-        &self.api
-    }
-}
+use homerehab_core::store::now_ms;
 
 impl Device {
-    async fn signed_in(server: &SyncServer, username: &str) -> Device {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        std::fs::create_dir(dir.path().join("dist")).unwrap();
-        let d = Device {
-            api: router(store, dir.path(), &server.url),
-            _dir: dir,
-        };
-        let body = format!(r#"{{"username":"{username}","password":"{PASSWORD}"}}"#);
-        let _: api::Me = d.ok("POST", "/api/login", Some(&body)).await;
-        d.sync().await;
-        d
-    }
-
-    async fn sync(&self) -> api::Status {
-        self.ok("POST", "/api/sync", None).await
-    }
-
-    async fn post<T: DeserializeOwned>(&self, uri: &str, body: &serde_json::Value) -> T {
-        self.ok("POST", uri, Some(&body.to_string())).await
-    }
-
     async fn refused(&self, uri: &str, body: &serde_json::Value) -> (StatusCode, api::ApiError) {
         self.err("POST", uri, Some(&body.to_string())).await
     }
@@ -61,7 +26,7 @@ fn iso_days_ago(days: i64) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delegated_chair_stand_is_recorded_on_the_tablet_and_seen_by_the_therapist() {
     let server = SyncServer::start(&[("terapeut1", "therapist"), ("assistent1", "assistant")]);
-    let laptop = Device::signed_in(&server, "terapeut1").await;
+    let laptop = server.device("terapeut1").await;
     let staff: Vec<api::StaffMember> = laptop.ok("GET", "/api/staff", None).await;
     let assistant = staff.iter().find(|s| s.role == "assistant").unwrap();
 
@@ -131,7 +96,7 @@ async fn a_delegated_chair_stand_is_recorded_on_the_tablet_and_seen_by_the_thera
     assert_eq!(laptop.sync().await.waiting, 0);
 
     // The tablet: the visit prompts for the WHO-5 and the delegated chair stand, not the TUG.
-    let tablet = Device::signed_in(&server, "assistent1").await;
+    let tablet = server.device("assistent1").await;
     let visits: Vec<api::Visit> = tablet.ok("GET", "/api/visits", None).await;
     let mut prompted: Vec<(&str, bool)> = visits[0]
         .tests_due

@@ -7,52 +7,18 @@
 //! run beside `api.rs`'s timing-sensitive idle-lock test.
 
 mod common;
-use common::{router, LocalApi, SyncServer, PASSWORD};
+use common::{Device, SyncServer, PASSWORD};
 
 use axum::http::StatusCode;
 use homerehab_app_api as api;
 use homerehab_core::store::{now_ms, Store};
 use homerehab_shared::ids::*;
-use serde::de::DeserializeOwned;
-
-/// A device: the local API over its own store in a temp dir.
-struct Device {
-    api: LocalApi,
-    _dir: tempfile::TempDir,
-}
-
-impl std::ops::Deref for Device {
-    type Target = LocalApi;
-    fn deref(&self) -> &LocalApi {
-        &self.api
-    }
-}
-
-impl SyncServer {
-    /// A fresh device signed in as `username` through the local API, synced once.
-    async fn device(&self, username: &str) -> Device {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        std::fs::create_dir(dir.path().join("dist")).unwrap();
-        let d = Device {
-            api: router(store, dir.path(), &self.url),
-            _dir: dir,
-        };
-        let body = format!(r#"{{"username":"{username}","password":"{PASSWORD}"}}"#);
-        let _: api::Me = d.ok("POST", "/api/login", Some(&body)).await;
-        d.sync().await;
-        d
-    }
-}
 
 impl Device {
-    async fn sync(&self) {
-        let s: api::Status = self.ok("POST", "/api/sync", None).await;
+    /// Syncs now, and everything this device had waiting reached the server.
+    async fn synced(&self) {
+        let s = self.sync().await;
         assert_eq!(s.waiting, 0, "{s:?}");
-    }
-
-    async fn post<T: DeserializeOwned>(&self, uri: &str, body: &serde_json::Value) -> T {
-        self.ok("POST", uri, Some(&body.to_string())).await
     }
 
     async fn refused(
@@ -162,7 +128,7 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
             api::CourseFlag::LowAdherence { percent: 0 },
         ]
     );
-    therapist.sync().await;
+    therapist.synced().await;
 
     // The assistant's tablet: the course is on today's visits; a session with feedback.
     let tablet = server.device("assistent1").await;
@@ -206,7 +172,7 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
             &serde_json::json!({"general_condition": 4, "note": null}),
         )
         .await;
-    tablet.sync().await;
+    tablet.synced().await;
     // None of the therapist's operations are the assistant's.
     for (method, uri, body) in [
         ("GET", "/api/caseload".to_string(), None),
@@ -239,7 +205,7 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
     }
 
     // The therapist sees the session in the history, with trends and the revision.
-    therapist.sync().await;
+    therapist.synced().await;
     let history: api::CourseHistory = therapist
         .ok("GET", &format!("/api/courses/{c}/history?lang=en"), None)
         .await;
@@ -540,7 +506,7 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
             &serde_json::json!({"status": "active", "reason": null}),
         )
         .await;
-    therapist.sync().await;
+    therapist.synced().await;
 
     // The leader reads everything and writes nothing.
     let leader = server.device("leder1").await;

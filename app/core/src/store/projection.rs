@@ -62,9 +62,9 @@ pub(super) fn project(
             }
         }
         (DocumentKind::Roster, _) => {
-            project_citizens(tx, header, docs::read_citizens(doc)?.values())?;
-            let grants = RosterDoc::read(doc)?.all_care_grants();
-            project_care_grants(tx, header, grants.values())?;
+            let roster = RosterDoc::read(doc)?;
+            project_citizens(tx, header, roster.citizens.values())?;
+            project_care_grants(tx, header, roster.all_care_grants().values())?;
         }
         (DocumentKind::Course, _) => {
             let c = CourseDoc::read(doc)?;

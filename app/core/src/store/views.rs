@@ -5,7 +5,7 @@ use super::database::Store;
 use crate::error::{CoreError, Result};
 use homerehab_shared::api::TeamInfo;
 use homerehab_shared::ids::*;
-use homerehab_shared::model::{Millis, Role};
+use homerehab_shared::model::{CareGrantRecord, Millis, Role};
 use rusqlite::{params, OptionalExtension, Row};
 use std::collections::HashMap;
 
@@ -125,6 +125,46 @@ pub struct SessionRow {
 }
 
 impl Store {
+    /// A team's home-care grants as projected from its roster, or one citizen's of them.
+    pub fn care_grants(
+        &self,
+        team: TeamId,
+        citizen: Option<CitizenId>,
+    ) -> Result<Vec<CareGrantRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT citizen_id, effective, minutes_per_week, service_code, recorded_by,
+                    recorded_at
+             FROM care_grants WHERE team_id = ?1 AND (?2 IS NULL OR citizen_id = ?2)",
+        )?;
+        let rows = stmt.query_map(
+            params![team.to_string(), citizen.map(|c| c.to_string())],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, u32>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (citizen, effective, minutes_per_week, service_code, by, at) = row?;
+            let id = |what: &str, s: &str| CoreError::Corrupt(format!("care_grants.{what} `{s}`"));
+            out.push(CareGrantRecord {
+                citizen_id: citizen.parse().map_err(|_| id("citizen_id", &citizen))?,
+                effective,
+                minutes_per_week,
+                service_code,
+                recorded_by: by.parse().map_err(|_| id("recorded_by", &by))?,
+                recorded_at: at,
+            });
+        }
+        Ok(out)
+    }
+
     /// The exercise of a line of `course`'s current program, from its projection row (one
     /// primary-key lookup; the course document is not loaded).
     pub(super) fn program_line_exercise(

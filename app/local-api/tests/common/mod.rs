@@ -219,3 +219,47 @@ impl SyncServer {
         }
     }
 }
+
+/// A device: the local API over its own store in a temp dir.
+#[allow(dead_code)] // not every test binary syncs
+pub struct Device {
+    pub api: LocalApi,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Device {
+    type Target = LocalApi;
+    fn deref(&self) -> &LocalApi {
+        &self.api
+    }
+}
+
+#[allow(dead_code)]
+impl SyncServer {
+    /// A fresh device signed in as `username` through the local API, synced once.
+    pub async fn device(&self, username: &str) -> Device {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        std::fs::create_dir(dir.path().join("dist")).unwrap();
+        let d = Device {
+            api: router(store, dir.path(), &self.url),
+            _dir: dir,
+        };
+        let body = format!(r#"{{"username":"{username}","password":"{PASSWORD}"}}"#);
+        let _: api::Me = d.ok("POST", "/api/login", Some(&body)).await;
+        d.sync().await;
+        d
+    }
+}
+
+#[allow(dead_code)]
+impl Device {
+    /// Syncs now; the status after it.
+    pub async fn sync(&self) -> api::Status {
+        self.ok("POST", "/api/sync", None).await
+    }
+
+    pub async fn post<T: DeserializeOwned>(&self, uri: &str, body: &serde_json::Value) -> T {
+        self.ok("POST", uri, Some(&body.to_string())).await
+    }
+}
