@@ -17,6 +17,8 @@
 //! | read library      | ✓         | ✓         | ✓      | ✓     |
 //! | edit library      |           | ✓         |        | ✓     |
 //! | see overview      |           | ✓         | ✓      | ✓     |
+//! | see evidence      |           |           | ✓      | ✓     |
+//! | set evidence settings |       |           |        | ✓     |
 //!
 //! | document      | read                            | write            |
 //! |---------------|---------------------------------|------------------|
@@ -85,10 +87,15 @@ pub enum Capability {
     EditLibrary,
     /// The leader's overview: the team's courses, sessions and staff activity in figures.
     SeeOverview,
+    /// The leaders' evidence (issue #12): the municipality's targets, funnel, staff in use,
+    /// effect, business case and the benchmark across municipalities, from the server.
+    SeeEvidence,
+    /// Set the municipality's targets, prices, naming in the benchmark and comparison group.
+    SetEvidenceSettings,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 8] = [
+    pub const ALL: [Capability; 10] = [
         Capability::ReadCourses,
         Capability::RunSessions,
         Capability::FollowCourses,
@@ -97,6 +104,8 @@ impl Capability {
         Capability::ReadLibrary,
         Capability::EditLibrary,
         Capability::SeeOverview,
+        Capability::SeeEvidence,
+        Capability::SetEvidenceSettings,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -109,6 +118,8 @@ impl Capability {
             Capability::ReadLibrary => "read the library",
             Capability::EditLibrary => "edit the library",
             Capability::SeeOverview => "see the overview",
+            Capability::SeeEvidence => "see the evidence",
+            Capability::SetEvidenceSettings => "set the evidence settings",
         }
     }
 
@@ -136,13 +147,21 @@ impl Capabilities {
                 EditLibrary,
                 SeeOverview,
             ],
-            Role::Leader => &[ReadCourses, FollowCourses, ReadLibrary, SeeOverview],
+            Role::Leader => &[
+                ReadCourses,
+                FollowCourses,
+                ReadLibrary,
+                SeeOverview,
+                SeeEvidence,
+            ],
             Role::Admin => &[
                 FollowCourses,
                 ManageCitizens,
                 ReadLibrary,
                 EditLibrary,
                 SeeOverview,
+                SeeEvidence,
+                SetEvidenceSettings,
             ],
         };
         Capabilities(granted.iter().fold(0, |bits, c| bits | c.bit()))
@@ -279,7 +298,7 @@ mod tests {
         use Capability::*;
         const ROLES: [Role; 4] = [Role::Assistant, Role::Therapist, Role::Leader, Role::Admin];
         // capability → (assistant, therapist, leader, admin)
-        let table: [(Capability, [bool; 4]); 8] = [
+        let table: [(Capability, [bool; 4]); 10] = [
             (ReadCourses, [true, true, true, false]),
             (RunSessions, [true, false, false, false]),
             (FollowCourses, [false, true, true, true]),
@@ -288,6 +307,8 @@ mod tests {
             (ReadLibrary, [true, true, true, true]),
             (EditLibrary, [false, true, false, true]),
             (SeeOverview, [false, true, true, true]),
+            (SeeEvidence, [false, false, true, true]),
+            (SetEvidenceSettings, [false, false, false, true]),
         ];
         assert_eq!(
             table.map(|(c, _)| c),
@@ -318,7 +339,8 @@ mod tests {
                 Capability::ReadCourses,
                 Capability::FollowCourses,
                 Capability::ReadLibrary,
-                Capability::SeeOverview
+                Capability::SeeOverview,
+                Capability::SeeEvidence
             ]
         );
     }

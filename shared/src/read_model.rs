@@ -11,10 +11,13 @@
 //! names, addresses and case references, goal texts, notes and free-text reasons. The tables
 //! hold ids, dates, codes and numbers only.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::docs::{CourseDoc, DocumentKind, Header, RosterDoc, SchemaError, SessionLogDoc};
 use crate::effect::change::Sex;
+use crate::evidence::staff::Work;
 use crate::schedule::date_of;
 
 /// An enum as its snake_case wire name ("ended_early", "partly_achieved").
@@ -126,6 +129,33 @@ pub struct SessionRow {
     pub general_condition: Option<u8>,
 }
 
+/// The latest day someone did one kind of work in one document: what "active" is computed
+/// from (`evidence::staff`) without counting a million sessions per question.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct WorkRow {
+    pub user_id: String,
+    /// `logged_session`, `edited_program` or `recorded_test` (`evidence::staff::Work`).
+    pub work: String,
+    /// ISO date.
+    pub last_on: String,
+}
+
+/// A course's sessions carried out, from its session log: adherence for 30,000 courses
+/// without counting their sessions one by one.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DeliveryRow {
+    pub course_id: String,
+    pub delivered: u32,
+}
+
+/// A municipality's effect settings as its library stores them (JSON of
+/// `effect::settings::StoredSettings`): the evidence judges change with the municipality's own
+/// meaningful-change values, as its course summaries do.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EffectSettingsRow {
+    pub settings_json: String,
+}
+
 /// Everything one document contributes. Each document kind fills its own tables only.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DocumentRows {
@@ -136,6 +166,9 @@ pub struct DocumentRows {
     pub goals: Vec<GoalRow>,
     pub test_results: Vec<TestResultRow>,
     pub sessions: Vec<SessionRow>,
+    pub work: Vec<WorkRow>,
+    pub deliveries: Vec<DeliveryRow>,
+    pub effect_settings: Vec<EffectSettingsRow>,
 }
 
 impl DocumentRows {
@@ -147,6 +180,9 @@ impl DocumentRows {
             + self.goals.len()
             + self.test_results.len()
             + self.sessions.len()
+            + self.work.len()
+            + self.deliveries.len()
+            + self.effect_settings.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -164,18 +200,44 @@ impl DocumentRows {
         self.test_results
             .sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
         self.sessions.sort();
+        self.work.sort();
+        self.deliveries.sort();
+        self.effect_settings.sort();
     }
 }
 
+/// For each (user, work), the latest of `done`'s days, as rows.
+fn latest_work(done: impl IntoIterator<Item = (String, Work, time::Date)>) -> Vec<WorkRow> {
+    let mut latest: BTreeMap<(String, &'static str), time::Date> = BTreeMap::new();
+    for (user, work, on) in done {
+        let day = latest.entry((user, work.code())).or_insert(on);
+        *day = (*day).max(on);
+    }
+    latest
+        .into_iter()
+        .map(|((user_id, work), on)| WorkRow {
+            user_id,
+            work: work.into(),
+            last_on: crate::effect::iso(on),
+        })
+        .collect()
+}
+
 /// The rows a document contributes, read with the same schema checks as everywhere else. A
-/// municipality's library contributes none.
+/// municipality's library contributes its effect settings only.
 pub fn rows_of(
     header: &Header,
     doc: &impl autosurgeon::ReadDoc,
 ) -> Result<DocumentRows, SchemaError> {
     let mut rows = DocumentRows::default();
     match header.kind {
-        DocumentKind::Library => {}
+        DocumentKind::Library => {
+            let library = crate::municipal::LibraryDoc::read(doc)?;
+            rows.effect_settings.push(EffectSettingsRow {
+                settings_json: serde_json::to_string(&library.effect_settings)
+                    .unwrap_or_default(),
+            });
+        }
         DocumentKind::Roster => {
             let roster = RosterDoc::read(doc)?;
             let team = roster.team_id.to_string();
@@ -281,9 +343,36 @@ pub fn rows_of(
                     measured_by: a.by.to_string(),
                 })
                 .collect();
+            let edits = doc
+                .program
+                .revisions
+                .values()
+                .map(|r| (r.by.to_string(), Work::EditedProgram, date_of(r.at)));
+            let tests = doc.assessments.values().filter_map(|a| {
+                let on = crate::model::parse_date(&a.date).ok()?;
+                Some((a.by.to_string(), Work::RecordedTest, on))
+            });
+            rows.work = latest_work(edits.chain(tests));
         }
         DocumentKind::SessionLog => {
             let log = SessionLogDoc::read(doc)?;
+            rows.work = latest_work(log.sessions.values().map(|s| {
+                (
+                    s.performed_by.to_string(),
+                    Work::LoggedSession,
+                    date_of(s.started_at),
+                )
+            }));
+            if let Some(first) = log.sessions.values().next() {
+                rows.deliveries.push(DeliveryRow {
+                    course_id: first.course_id.to_string(),
+                    delivered: log
+                        .sessions
+                        .values()
+                        .filter(|s| s.status == crate::model::SessionStatus::Completed)
+                        .count() as u32,
+                });
+            }
             for s in log.sessions.values() {
                 rows.sessions.push(SessionRow {
                     session_id: s.id.to_string(),

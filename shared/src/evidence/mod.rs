@@ -14,6 +14,9 @@
 //!   and after with a 95 % confidence interval, sessions delivered and adherence;
 //! - [`t_dist`]: Student's t distribution (CDF and quantile) for that interval;
 //! - [`business_case`]: gross and net saving and freed FTEs, each line with its formula;
+//! - [`report`]: the evidence API's answer assembled from the facts the server reads, the
+//!   municipality's evidence settings (targets, prices, naming, comparison group), the cohort
+//!   rule and who sees which names;
 //! - [`suppression`]: small-number suppression (primary and complementary), the benchmark's
 //!   indicators and the anonymised benchmark across municipalities.
 //!
@@ -29,6 +32,7 @@
 pub mod business_case;
 pub mod effect;
 pub mod funnel;
+pub mod report;
 pub mod staff;
 pub mod suppression;
 pub mod t_dist;
@@ -52,6 +56,8 @@ pub enum EvidenceError {
     NotPositive { field: &'static str, value: String },
     #[error("`{field}` must be a share between 0 and 1, got {value}")]
     NotAShare { field: &'static str, value: String },
+    #[error("`{field}`: {problem}")]
+    Invalid { field: &'static str, problem: String },
 }
 
 /// `value` as a setting that must be a finite number ≥ 0.

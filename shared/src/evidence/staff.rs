@@ -30,6 +30,21 @@ pub enum Work {
 }
 
 impl Work {
+    pub const ALL: [Work; 3] = [Work::LoggedSession, Work::EditedProgram, Work::RecordedTest];
+
+    /// The snake_case name the read model stores.
+    pub fn code(self) -> &'static str {
+        match self {
+            Work::LoggedSession => "logged_session",
+            Work::EditedProgram => "edited_program",
+            Work::RecordedTest => "recorded_test",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Work> {
+        Work::ALL.into_iter().find(|w| w.code() == code)
+    }
+
     /// The capability the work needs.
     pub fn needs(self) -> Capability {
         match self {

@@ -50,6 +50,21 @@ pub enum TargetKind {
 }
 
 impl TargetKind {
+    pub const ALL: [TargetKind; 3] = [
+        TargetKind::CitizensThroughCourses,
+        TargetKind::StaffTrained,
+        TargetKind::StaffActive,
+    ];
+
+    /// The snake_case name the API uses.
+    pub fn code(self) -> &'static str {
+        match self {
+            TargetKind::CitizensThroughCourses => "citizens_through_courses",
+            TargetKind::StaffTrained => "staff_trained",
+            TargetKind::StaffActive => "staff_active",
+        }
+    }
+
     /// Whether the count adds up over the year (and so is expected pro rata) or is a head
     /// count on the day.
     pub fn accumulates(self) -> bool {

@@ -1,0 +1,417 @@
+//! The evidence API's answer, assembled from facts: what the server's SQL reads from its read
+//! model goes in ([`ReportFacts`], [`CourseFacts`]), the sections the leader's screens and
+//! the evaluation report print come out ([`EvidenceReport`]). The server runs SQL and calls
+//! [`report`]; nothing here knows a table.
+//!
+//! **Who sees which names.** A leader sees their whole municipality's figures, and names (of
+//! therapists in the recruitment list, of staff "trained but not active") only for the teams
+//! they serve themselves ([`Viewer::teams`]); every other municipality is a row of the
+//! benchmark, anonymised unless it agreed to be named and suppressed below the minimum number
+//! of citizens.
+//!
+//! **The cohort.** "Citizens through courses" in a period are the courses *completed* whose
+//! planned last day (`plan::window`'s end week) lies in the period and not after the day the
+//! figures are for: a course record has no end date of its own, and the device's effect
+//! summary uses the same day, so a course's summary and the cohort's figures agree.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use super::business_case::{business_case, BusinessCase, Outcomes, Prices};
+use super::effect::{effect_evidence, CitizenOutcome, EffectEvidence, TestJudgement};
+use super::funnel::{few_recruiters, funnel, Funnel, Recruitment, ReferralFacts, Unit};
+use super::staff::{staff_in_use, trained_in, StaffInUse, StaffMember};
+use super::suppression::{benchmark, BenchmarkRow, Indicators, MunicipalityFigures, Suppression};
+use super::targets::{target_status, Period, TargetKind, TargetStatus, YearlyTarget};
+use super::EvidenceError;
+use crate::effect::care_time::{care_time_change, CareGrant, FollowUpOffsets};
+use crate::effect::change::ChangeTable;
+use crate::effect::plan::{window, TestPlan};
+use crate::effect::summary::test_outcomes;
+use crate::ids::{AssessmentId, UserId};
+use crate::model::{parse_date, Assessment, AssessmentPhase};
+
+/// What a municipality sets for its evidence (issue #12, items 2, 6 and 7): kept by the
+/// server, set by the municipality's admin.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceSettings {
+    #[serde(default)]
+    pub targets: Vec<YearlyTarget>,
+    /// `None` until the municipality sets its prices: no business case without them.
+    #[serde(default)]
+    pub prices: Option<Prices>,
+    /// The municipality agreed to be named to the other municipalities in the benchmark.
+    #[serde(default)]
+    pub agreed_to_be_named: bool,
+    /// Municipality ids to compare with; `None` is every municipality on the server.
+    #[serde(default)]
+    pub comparison_group: Option<Vec<String>>,
+}
+
+/// Years a target may be set for.
+const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+impl EvidenceSettings {
+    /// Each target once per kind and year, in a plausible year; prices that make sense.
+    pub fn validate(&self) -> Result<(), EvidenceError> {
+        let mut seen = BTreeSet::new();
+        for t in &self.targets {
+            if !YEARS.contains(&t.year) {
+                return Err(EvidenceError::Invalid {
+                    field: "targets.year",
+                    problem: format!("{} is not a year between 2000 and 2100", t.year),
+                });
+            }
+            if !seen.insert((t.kind.code(), t.year)) {
+                return Err(EvidenceError::Invalid {
+                    field: "targets",
+                    problem: format!("two targets for {} in {}", t.kind.code(), t.year),
+                });
+            }
+        }
+        if let Some(p) = &self.prices {
+            // The prices' own checks, on neutral outcomes.
+            business_case(
+                p,
+                &Outcomes {
+                    minutes_per_day_saved_per_citizen: 0.0,
+                    citizens_per_year: 0,
+                    sessions_per_course: 0.0,
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// One test result as the read model holds it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultFact {
+    pub test: String,
+    pub phase: AssessmentPhase,
+    pub value: f64,
+    /// ISO date.
+    pub date: String,
+}
+
+/// What is known of one course of the cohort.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CourseFacts {
+    pub course_id: String,
+    pub citizen_id: String,
+    pub team_id: String,
+    /// ISO date.
+    pub start_date: String,
+    pub planned_weeks: u32,
+    pub sessions_per_week: u32,
+    pub sessions_delivered: u32,
+    pub results: Vec<ResultFact>,
+    /// The citizen's home-care grants.
+    pub grants: Vec<CareGrant>,
+}
+
+/// A course's planned last day: the end of its last planned week.
+pub fn planned_end(start: Date, planned_weeks: u32) -> Date {
+    window(start, planned_weeks, AssessmentPhase::End).1
+}
+
+/// One citizen's outcome from the course's facts, by the same pairing and judgement as the
+/// course's own effect summary (`effect::summary::test_outcomes`); `None` for a course whose
+/// start date cannot be read.
+pub fn citizen_outcome(
+    course: &CourseFacts,
+    changes: &ChangeTable,
+    offsets: &FollowUpOffsets,
+    today: Date,
+) -> Option<CitizenOutcome> {
+    let start = parse_date(&course.start_date).ok()?;
+    let end = planned_end(start, course.planned_weeks);
+    let assessments: Vec<Assessment> = course
+        .results
+        .iter()
+        .map(|r| Assessment {
+            id: AssessmentId(uuid::Uuid::nil()),
+            kind: r.test.clone(),
+            value: r.value,
+            unit: String::new(),
+            date: r.date.clone(),
+            phase: r.phase,
+            by: UserId(uuid::Uuid::nil()),
+            note: None,
+            place: None,
+        })
+        .collect();
+    let no_plan = TestPlan {
+        start: Vec::new(),
+        mid: Vec::new(),
+        end: Vec::new(),
+        delegated: Vec::new(),
+    };
+    let tests = test_outcomes(&assessments, &no_plan, changes, &[], None)
+        .into_iter()
+        .filter_map(|o| {
+            Some(TestJudgement {
+                test: o.test,
+                judgement: o.judgement?,
+            })
+        })
+        .collect();
+    let care_time = (!course.grants.is_empty())
+        .then(|| care_time_change(&course.grants, start, end, offsets, today));
+    Some(CitizenOutcome {
+        citizen_id: course.citizen_id.clone(),
+        tests,
+        care_time,
+        sessions_planned: course.planned_weeks.saturating_mul(course.sessions_per_week),
+        sessions_delivered: course.sessions_delivered,
+    })
+}
+
+/// Something with a name: a municipality, a team, a person.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Named {
+    pub id: String,
+    pub name: String,
+}
+
+/// Who asks, for the names rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Viewer {
+    pub municipality_id: String,
+    /// The teams the viewer serves (their own and those granted): names only of these.
+    pub teams: Vec<String>,
+}
+
+/// What the figures are for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    pub period: Period,
+    /// The day the figures are for: staff active is a head count on it, and the share of a
+    /// target expected is as of it.
+    #[serde(with = "crate::effect::iso_date")]
+    pub as_of: Date,
+}
+
+/// One municipality's effect, for the benchmark.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MunicipalityEffect {
+    pub municipality: Named,
+    pub agreed_to_be_named: bool,
+    pub effect: EffectEvidence,
+}
+
+/// Everything the server read for one report.
+#[derive(Clone, Debug)]
+pub struct ReportFacts {
+    pub municipality: Named,
+    pub teams: Vec<Named>,
+    /// The team drilled down to, if any; the other facts are of that team only (the targets'
+    /// counts excepted: targets are the municipality's).
+    pub team: Option<Named>,
+    pub settings: EvidenceSettings,
+    /// Referrals made in the period.
+    pub referrals: Vec<ReferralFacts>,
+    /// Therapists of the teams in scope, by id (to compare those who referred nobody too).
+    pub therapists: Vec<Named>,
+    pub cohort: Vec<CitizenOutcome>,
+    pub staff: Vec<StaffMember>,
+    /// Citizens through courses in the period across the municipality, for its target.
+    pub municipality_through_courses: u32,
+    /// Staff of the whole municipality, for its targets.
+    pub municipality_staff: Vec<StaffMember>,
+    pub offsets: FollowUpOffsets,
+    /// Every municipality's effect in the period (the viewer's own included).
+    pub benchmark: Vec<MunicipalityEffect>,
+    pub suppression: Suppression,
+}
+
+/// The business case's measured side, from a cohort's effect over a period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BusinessCaseSection {
+    pub prices: Prices,
+    pub outcomes: Outcomes,
+    /// The follow-up the saving is read at (the first with a measured change).
+    pub offset_days: u32,
+    pub lines: BusinessCase,
+}
+
+/// The evidence API's answer and the report's content.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceReport {
+    pub municipality: Named,
+    pub teams: Vec<Named>,
+    pub team: Option<Named>,
+    pub scope: Scope,
+    pub targets: Vec<TargetStatus>,
+    /// Kinds without a target set for the period (the leader is asked to set them).
+    pub targets_missing: Vec<TargetKind>,
+    pub funnel: Funnel,
+    pub teams_recruiting: Vec<Recruitment>,
+    pub therapists_recruiting: Vec<Recruitment>,
+    pub staff: StaffInUse,
+    pub effect: EffectEvidence,
+    /// `None` until prices are set, or without a measured saving.
+    pub business_case: Option<BusinessCaseSection>,
+    pub benchmark: Vec<BenchmarkRow<Indicators>>,
+    pub min_citizens: u32,
+    /// Names of the people the viewer may see named (therapists and staff of their teams).
+    pub people: Vec<Named>,
+}
+
+/// The targets' status for the municipality.
+pub fn targets_section(
+    settings: &EvidenceSettings,
+    through_courses: u32,
+    staff: &[StaffMember],
+    scope: Scope,
+) -> (Vec<TargetStatus>, Vec<TargetKind>) {
+    let in_use = staff_in_use(staff, scope.as_of);
+    let mut shown = Vec::new();
+    let mut missing = Vec::new();
+    for (kind, reached) in [
+        (TargetKind::CitizensThroughCourses, through_courses),
+        (TargetKind::StaffTrained, trained_in(staff, scope.period)),
+        (TargetKind::StaffActive, in_use.totals.active),
+    ] {
+        match target_status(&settings.targets, kind, reached, scope.period, scope.as_of) {
+            Some(s) => shown.push(s),
+            None => missing.push(kind),
+        }
+    }
+    (shown, missing)
+}
+
+/// The business case on a cohort's effect over the period, scaled to a year; `None` without a
+/// measured change in care time.
+pub fn business_case_section(
+    prices: &Prices,
+    effect: &EffectEvidence,
+    period: Period,
+) -> Result<Option<BusinessCaseSection>, EvidenceError> {
+    let Some(care) = effect
+        .care_time
+        .iter()
+        .find(|c| c.mean_change_minutes_per_day.is_some())
+    else {
+        return Ok(None);
+    };
+    let saved = -care.mean_change_minutes_per_day.unwrap_or(0.0);
+    let per_year = f64::from(effect.completeness.citizens) * 365.0 / period.days().max(1) as f64;
+    let outcomes = Outcomes {
+        minutes_per_day_saved_per_citizen: saved,
+        citizens_per_year: per_year.round().clamp(0.0, f64::from(u32::MAX)) as u32,
+        sessions_per_course: effect.sessions.mean_delivered_per_course.unwrap_or(0.0),
+    };
+    let lines = business_case(prices, &outcomes)?;
+    Ok(Some(BusinessCaseSection {
+        prices: prices.clone(),
+        outcomes,
+        offset_days: care.offset_days,
+        lines,
+    }))
+}
+
+/// The benchmark as `viewer` sees it, each municipality's figures suppressed.
+pub fn benchmark_section(
+    viewer: &Viewer,
+    settings: &EvidenceSettings,
+    municipalities: &[MunicipalityEffect],
+    suppression: Suppression,
+) -> Vec<BenchmarkRow<Indicators>> {
+    let figures = municipalities
+        .iter()
+        .map(|m| MunicipalityFigures {
+            municipality_id: m.municipality.id.clone(),
+            name: m.municipality.name.clone(),
+            agreed_to_be_named: m.agreed_to_be_named,
+            figures: suppression.indicators(&m.effect),
+        })
+        .collect();
+    benchmark(
+        &viewer.municipality_id,
+        figures,
+        settings.comparison_group.as_deref(),
+    )
+}
+
+/// The whole report for `viewer`.
+pub fn report(
+    viewer: &Viewer,
+    facts: ReportFacts,
+    scope: Scope,
+) -> Result<EvidenceReport, EvidenceError> {
+    let serves = |team: &str| viewer.teams.iter().any(|t| t == team);
+    let (targets, targets_missing) = targets_section(
+        &facts.settings,
+        facts.municipality_through_courses,
+        &facts.municipality_staff,
+        scope,
+    );
+    let team_ids: Vec<String> = match &facts.team {
+        Some(t) => vec![t.id.clone()],
+        None => facts.teams.iter().map(|t| t.id.clone()).collect(),
+    };
+    let therapist_ids: Vec<String> = facts.therapists.iter().map(|t| t.id.clone()).collect();
+    let teams_recruiting = few_recruiters(
+        &facts.referrals,
+        Unit::Team,
+        &team_ids,
+        super::funnel::DEFAULT_SHARE_OF_MEDIAN,
+    )?;
+    let therapists_recruiting = few_recruiters(
+        &facts.referrals,
+        Unit::Therapist,
+        &therapist_ids,
+        super::funnel::DEFAULT_SHARE_OF_MEDIAN,
+    )?;
+    let mut staff = staff_in_use(&facts.staff, scope.as_of);
+    // Names only of the viewer's own teams; elsewhere the count says enough.
+    for g in &mut staff.groups {
+        if !serves(&g.team_id) {
+            g.trained_not_active.clear();
+        }
+    }
+    let effect = effect_evidence(&facts.cohort, &facts.offsets);
+    let business_case = match &facts.settings.prices {
+        Some(p) => business_case_section(p, &effect, scope.period)?,
+        None => None,
+    };
+    let benchmark = benchmark_section(
+        viewer,
+        &facts.settings,
+        &facts.benchmark,
+        facts.suppression,
+    );
+    let mut people: Vec<Named> = Vec::new();
+    people.extend(
+        facts
+            .staff
+            .iter()
+            .filter(|s| serves(&s.team_id))
+            .map(|s| Named {
+                id: s.user_id.clone(),
+                name: s.name.clone(),
+            }),
+    );
+    people.sort();
+    people.dedup();
+    Ok(EvidenceReport {
+        municipality: facts.municipality,
+        teams: facts.teams,
+        team: facts.team,
+        scope,
+        targets,
+        targets_missing,
+        funnel: funnel(&facts.referrals),
+        teams_recruiting,
+        therapists_recruiting,
+        staff,
+        effect,
+        business_case,
+        benchmark,
+        min_citizens: facts.suppression.min_citizens,
+        people,
+    })
+}
