@@ -11,6 +11,8 @@
 //! - [`store`]: the [`store::Store`] trait and [`store::SqliteStore`], the only place with SQL;
 //! - [`media`]: photos and videos as files named by their SHA-256, verified before kept;
 //! - [`config`]: command line, `HOMEREHAB_*` environment and TOML file;
+//! - [`evidence`]: the leaders' evidence — who may ask, facts from the store into
+//!   `shared::evidence::report`;
 //! - [`seed`]: the `seed-demo` data;
 //! - [`metrics`]: Prometheus counters and histograms;
 //! - [`projector`]: keeps the read model (`shared::read_model`) caught up with the documents.
@@ -33,6 +35,7 @@ pub mod api_error;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod evidence;
 pub mod http;
 pub mod media;
 pub mod metrics;
