@@ -62,6 +62,10 @@ pub enum Command {
         /// `--history-weeks 52` gives every course a year of sessions, for benchmarks.
         #[arg(long)]
         history_weeks: Option<u32>,
+        /// Also a year of referrals, completed courses with tests, WHO-5 and care time, staff
+        /// training, targets and prices, and two more municipalities (the leaders' evidence).
+        #[arg(long)]
+        evidence: bool,
     },
     /// Record the date a user was trained in the app (the leaders' "trained vs. active").
     RecordTraining {

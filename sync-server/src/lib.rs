@@ -13,7 +13,8 @@
 //! - [`config`]: command line, `HOMEREHAB_*` environment and TOML file;
 //! - [`evidence`]: the leaders' evidence — who may ask, facts from the store into
 //!   `shared::evidence::report`;
-//! - [`seed`]: the `seed-demo` data;
+//! - [`seed`]: the `seed-demo` data; [`seed_evidence`]: `seed-demo --evidence`, a year of
+//!   evidence and two more municipalities;
 //! - [`metrics`]: Prometheus counters and histograms;
 //! - [`projector`]: keeps the read model (`shared::read_model`) caught up with the documents.
 //!
@@ -41,6 +42,7 @@ pub mod media;
 pub mod metrics;
 pub mod projector;
 pub mod seed;
+pub mod seed_evidence;
 pub mod store;
 pub mod sync;
 
