@@ -139,6 +139,10 @@ pub enum Capability {
     EditLibrary,
     /// The leader's overview.
     SeeOverview,
+    /// The leaders' evidence from the server.
+    SeeEvidence,
+    /// Set the municipality's targets, prices, naming and comparison group.
+    SetEvidenceSettings,
 }
 
 /// The sync state the status bar shows.
