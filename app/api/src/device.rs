@@ -139,6 +139,10 @@ pub enum Capability {
     EditLibrary,
     /// The leader's overview.
     SeeOverview,
+    /// The leaders' evidence: targets, funnel, staff in use, effect, business case, benchmark.
+    SeeEvidence,
+    /// The municipality's targets, prices, naming in the benchmark and comparison group.
+    SetEvidenceSettings,
 }
 
 /// The sync state the status bar shows.

@@ -20,6 +20,8 @@ pub fn to_api(c: Capability) -> api::Capability {
         Capability::ReadLibrary => api::Capability::ReadLibrary,
         Capability::EditLibrary => api::Capability::EditLibrary,
         Capability::SeeOverview => api::Capability::SeeOverview,
+        Capability::SeeEvidence => api::Capability::SeeEvidence,
+        Capability::SetEvidenceSettings => api::Capability::SetEvidenceSettings,
     }
 }
 
@@ -34,6 +36,8 @@ pub fn from_api(c: api::Capability) -> Capability {
         api::Capability::ReadLibrary => Capability::ReadLibrary,
         api::Capability::EditLibrary => Capability::EditLibrary,
         api::Capability::SeeOverview => Capability::SeeOverview,
+        api::Capability::SeeEvidence => Capability::SeeEvidence,
+        api::Capability::SetEvidenceSettings => Capability::SetEvidenceSettings,
     }
 }
 
@@ -64,6 +68,10 @@ fn refusal(c: Capability) -> &'static str {
             "only therapists and administrators can change the municipality's library"
         }
         Capability::SeeOverview => "the team overview is for leaders and therapists",
+        Capability::SeeEvidence => "the evidence is for leaders and administrators",
+        Capability::SetEvidenceSettings => {
+            "only the municipality's administrators set targets, prices and the benchmark"
+        }
     }
 }
 
