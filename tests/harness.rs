@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod seeds_cohort;
 pub mod sign_ins;
 
 pub const PASSWORD: &str = "korrekt-hest-batteri";

@@ -234,8 +234,7 @@ pub fn rows_of(
         DocumentKind::Library => {
             let library = crate::municipal::LibraryDoc::read(doc)?;
             rows.effect_settings.push(EffectSettingsRow {
-                settings_json: serde_json::to_string(&library.effect_settings)
-                    .unwrap_or_default(),
+                settings_json: serde_json::to_string(&library.effect_settings).unwrap_or_default(),
             });
         }
         DocumentKind::Roster => {

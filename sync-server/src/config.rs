@@ -62,6 +62,10 @@ pub enum Command {
         /// `--history-weeks 52` gives every course a year of sessions, for benchmarks.
         #[arg(long)]
         history_weeks: Option<u32>,
+        /// Also a year of referrals, completed courses with tests, WHO-5 and care time, staff
+        /// training, targets and prices, and two more municipalities (the leaders' evidence).
+        #[arg(long)]
+        evidence: bool,
     },
     /// Record the date a user was trained in the app (the leaders' "trained vs. active").
     RecordTraining {
@@ -157,6 +161,10 @@ pub struct Settings {
     /// Refused change sets kept in quarantine per document [default: 200].
     #[arg(long, global = true, env = "HOMEREHAB_QUARANTINE_DOC_ENTRIES")]
     pub quarantine_doc_entries: Option<u64>,
+    /// The fewest citizens a benchmark figure of a municipality may rest on; fewer and it is
+    /// suppressed [default: 10].
+    #[arg(long, global = true, env = "HOMEREHAB_MIN_CITIZENS")]
+    pub min_citizens: Option<u32>,
 }
 
 impl Settings {
@@ -178,6 +186,7 @@ impl Settings {
                 .or(lower.quarantine_user_entries),
             quarantine_doc_bytes: self.quarantine_doc_bytes.or(lower.quarantine_doc_bytes),
             quarantine_doc_entries: self.quarantine_doc_entries.or(lower.quarantine_doc_entries),
+            min_citizens: self.min_citizens.or(lower.min_citizens),
         }
     }
 
@@ -198,6 +207,8 @@ pub struct Config {
     pub max_media_bytes: u64,
     /// How much refused changes the server keeps (see [`QuarantineLimits`]).
     pub quarantine: QuarantineLimits,
+    /// Small-number suppression of the benchmark across municipalities.
+    pub suppression: homerehab_shared::evidence::suppression::Suppression,
     /// argon2 cost for new password hashes; verification reads the cost from each hash.
     pub password_cost: PasswordCost,
     /// Sign-ins hashed at once; each worker keeps one argon2 memory.
@@ -245,6 +256,7 @@ impl Default for Config {
             cache_capacity: 256,
             max_media_bytes: 256 << 20,
             quarantine: QuarantineLimits::default(),
+            suppression: Default::default(),
             password_cost: PasswordCost::Standard,
             password_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
@@ -283,9 +295,15 @@ impl Config {
                 doc_bytes: s.quarantine_doc_bytes.unwrap_or(d.quarantine.doc_bytes),
                 doc_entries: s.quarantine_doc_entries.unwrap_or(d.quarantine.doc_entries),
             },
+            suppression: homerehab_shared::evidence::suppression::Suppression {
+                min_citizens: s.min_citizens.unwrap_or(d.suppression.min_citizens),
+            },
             password_cost: d.password_cost,
             password_workers: s.password_workers.unwrap_or(d.password_workers),
         };
+        if config.suppression.min_citizens == 0 {
+            return Err(Error::Config("min_citizens must be at least 1".into()));
+        }
         if config.cache_capacity == 0 {
             return Err(Error::Config("cache_capacity must be at least 1".into()));
         }

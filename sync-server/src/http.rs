@@ -11,6 +11,9 @@
 //! | `PUT /v1/media/{sha256}` | the file's bytes (streamed) | 201; 400 hash mismatch, 413 too large |
 //! | `GET`/`HEAD /v1/media/{sha256}` | `Range` for resuming | the bytes (206 for a range) |
 //! | `GET /v1/team`   | —                             | JSON [`TeamInfo`]               |
+//! | `GET /v1/evidence?from&to[&team][&as_of]` | —    | JSON `EvidenceReport` (leaders) |
+//! | `GET`/`PUT /v1/evidence/settings` | JSON `EvidenceSettings` (`PUT`: admins) | the settings |
+//! | `GET /v1/evidence/municipalities` | —            | JSON `[{id, name}]`             |
 //! | `GET /healthz`   | —                             | `ok` when the database answers  |
 //! | `GET /metrics`   | —                             | Prometheus text                 |
 
@@ -18,15 +21,16 @@ use crate::api_error::ApiError;
 use crate::auth::{bearer, AuthService, Authenticated, LoginOutcome};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::evidence::{EvidenceQuery, Refusal};
 use crate::media::MediaFiles;
 use crate::metrics;
 use crate::store::{now_ms, MediaRecord, SqliteStore, Store};
 use crate::sync::Syncer;
 use automerge::ActorId;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRef, State};
-use axum::extract::{Path, Request};
+use axum::extract::{Path, Query, Request};
 use axum::handler::Handler;
 use axum::http::HeaderValue;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -34,6 +38,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{middleware, Json, Router};
 use homerehab_shared::auth::{Capability, Principal};
+use homerehab_shared::evidence::report::EvidenceSettings;
 use homerehab_shared::sync::wire::Limits;
 use std::future::Future;
 use std::sync::Arc;
@@ -50,6 +55,7 @@ pub struct AppState {
     pub media: Arc<MediaFiles>,
     max_body_bytes: usize,
     max_media_bytes: u64,
+    suppression: homerehab_shared::evidence::suppression::Suppression,
 }
 
 impl FromRef<AppState> for Arc<AuthService> {
@@ -85,6 +91,7 @@ impl AppState {
             media: Arc::new(MediaFiles::new(&config.media_dir())),
             max_body_bytes: config.max_body_bytes,
             max_media_bytes: config.max_media_bytes,
+            suppression: config.suppression,
         })
     }
 }
@@ -101,6 +108,12 @@ pub fn app(state: AppState) -> Router {
             put(put_media.layer(DefaultBodyLimit::disable())).get(get_media),
         )
         .route("/v1/team", get(team))
+        .route("/v1/evidence", get(evidence))
+        .route(
+            "/v1/evidence/settings",
+            get(evidence_settings).put(set_evidence_settings),
+        )
+        .route("/v1/evidence/municipalities", get(evidence_municipalities))
         .route("/healthz", get(healthz))
         .route("/metrics", get(prometheus))
         // The last layer added runs first: trace, then count, then bound the body.
@@ -131,6 +144,132 @@ fn parse_actor(hex_id: &str) -> Result<ActorId, ApiError> {
         message: "actor_id must be 32 hex characters (a 16-byte Automerge actor id)".into(),
     })?;
     Ok(ActorId::from(raw.as_slice()))
+}
+
+/// `GET /v1/evidence`'s query: ISO dates, a team id.
+#[derive(Debug, serde::Deserialize)]
+struct EvidenceParams {
+    from: String,
+    to: String,
+    team: Option<String>,
+    as_of: Option<String>,
+}
+
+fn date_param(name: &str, value: &str) -> Result<time::Date, ApiError> {
+    homerehab_shared::model::parse_date(value).map_err(|_| ApiError::BadRequest {
+        kind: "invalid",
+        message: format!("`{name}` must be a date YYYY-MM-DD"),
+    })
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Forbidden(m) => ApiError::Forbidden(m),
+            Refusal::NotFound(m) => ApiError::NotFound(m),
+            Refusal::Invalid(message) => ApiError::BadRequest {
+                kind: "invalid",
+                message,
+            },
+            Refusal::Failed(e) => ApiError::from(e),
+        }
+    }
+}
+
+/// Runs an evidence question off the async threads.
+async fn evidence_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Refusal> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(Error::Task(e.to_string())))?
+        .map_err(ApiError::from)
+}
+
+/// `GET /v1/evidence`: the leaders' evidence for a period (`crate::evidence`).
+async fn evidence(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    params: Result<Query<EvidenceParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::BadRequest {
+        kind: "invalid",
+        message: e.body_text(),
+    })?;
+    let team = match p.team.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => Some(homerehab_shared::ids::TeamId(
+            uuid::Uuid::parse_str(t).map_err(|_| ApiError::BadRequest {
+                kind: "invalid",
+                message: "`team` must be a team id".into(),
+            })?,
+        )),
+        None => None,
+    };
+    let q = EvidenceQuery {
+        from: date_param("from", &p.from)?,
+        to: date_param("to", &p.to)?,
+        team,
+        as_of: p
+            .as_of
+            .as_deref()
+            .map(|d| date_param("as_of", d))
+            .transpose()?,
+    };
+    let today = homerehab_shared::schedule::date_of(now_ms());
+    let (store, suppression) = (state.store.clone(), state.suppression);
+    let started = Instant::now();
+    let report = evidence_blocking(move || {
+        crate::evidence::report(store.as_ref(), &who, &q, today, suppression)
+    })
+    .await?;
+    metrics::evidence_report(started.elapsed());
+    Ok(private_json(&report))
+}
+
+/// Evidence is about people: no cache, proxy or browser may keep it.
+fn private_json<T: serde::Serialize>(value: &T) -> Response {
+    let mut response = Json(value).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `GET /v1/evidence/settings`.
+async fn evidence_settings(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+) -> Result<Response, ApiError> {
+    let store = state.store.clone();
+    let settings =
+        evidence_blocking(move || crate::evidence::settings(store.as_ref(), &who)).await?;
+    Ok(private_json(&settings))
+}
+
+/// `PUT /v1/evidence/settings`: an admin replaces the municipality's targets, prices, naming
+/// and comparison group.
+async fn set_evidence_settings(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    payload: Result<Json<EvidenceSettings>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(settings) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
+    let store = state.store.clone();
+    let saved =
+        evidence_blocking(move || crate::evidence::set_settings(store.as_ref(), &who, settings))
+            .await?;
+    Ok(private_json(&saved))
+}
+
+/// `GET /v1/evidence/municipalities`: whom a comparison group may name.
+async fn evidence_municipalities(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+) -> Result<Response, ApiError> {
+    let store = state.store.clone();
+    let list =
+        evidence_blocking(move || crate::evidence::municipalities(store.as_ref(), &who)).await?;
+    Ok(private_json(&list))
 }
 
 /// Runs blocking work off the async threads.

@@ -11,7 +11,10 @@
 //! - [`store`]: the [`store::Store`] trait and [`store::SqliteStore`], the only place with SQL;
 //! - [`media`]: photos and videos as files named by their SHA-256, verified before kept;
 //! - [`config`]: command line, `HOMEREHAB_*` environment and TOML file;
-//! - [`seed`]: the `seed-demo` data;
+//! - [`evidence`]: the leaders' evidence — who may ask, facts from the store into
+//!   `shared::evidence::report`;
+//! - [`seed`]: the `seed-demo` data; [`seed_evidence`]: `seed-demo --evidence`, a year of
+//!   evidence and two more municipalities;
 //! - [`metrics`]: Prometheus counters and histograms;
 //! - [`projector`]: keeps the read model (`shared::read_model`) caught up with the documents.
 //!
@@ -33,11 +36,13 @@ pub mod api_error;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod evidence;
 pub mod http;
 pub mod media;
 pub mod metrics;
 pub mod projector;
 pub mod seed;
+pub mod seed_evidence;
 pub mod store;
 pub mod sync;
 

@@ -117,18 +117,22 @@ async fn main() -> anyhow::Result<()> {
         Command::SeedDemo {
             citizens_per_team,
             history_weeks,
+            evidence,
         } => {
             let store = open(&config)?;
             let size = seed::SeedSize {
                 citizens_per_team,
                 history_weeks,
             };
-            let report = seed::seed_demo_sized(
-                &store,
-                &Passwords::new(config.password_cost),
-                now_ms(),
-                size,
-            )?;
+            let passwords = Passwords::new(config.password_cost);
+            let mut report = seed::seed_demo_sized(&store, &passwords, now_ms(), size)?;
+            if evidence {
+                report.documents_created += homerehab_sync_server::seed_evidence::seed_evidence(
+                    &store,
+                    &passwords,
+                    now_ms(),
+                )?;
+            }
             println!(
                 "{} in {}: {} documents created",
                 seed::MUNICIPALITY,

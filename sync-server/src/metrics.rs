@@ -25,6 +25,8 @@ const CLIENT_ERRORS: &str = "homerehab_client_errors_total";
 const READ_MODEL_PENDING: &str = "homerehab_read_model_pending_documents";
 const READ_MODEL_PROJECTED: &str = "homerehab_read_model_projected_total";
 const READ_MODEL_FAILED: &str = "homerehab_read_model_failed_total";
+/// Server time of one evidence report (`GET /v1/evidence`).
+const EVIDENCE_SECONDS: &str = "homerehab_evidence_report_seconds";
 
 /// The process-wide Prometheus recorder. A recorder can be installed once per process, so
 /// every app built in it (tests build many) shares this one.
@@ -38,6 +40,11 @@ pub fn handle() -> PrometheusHandle {
                     &[
                         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
                     ],
+                )
+                .expect("bucket list is not empty")
+                .set_buckets_for_metric(
+                    Matcher::Full(EVIDENCE_SECONDS.to_string()),
+                    &[0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0],
                 )
                 .expect("bucket list is not empty")
                 .build_recorder();
@@ -113,4 +120,8 @@ pub fn read_model_round(round: &crate::store::ProjectionRound) {
     metrics::gauge!(READ_MODEL_PENDING).set(round.pending as f64);
     metrics::counter!(READ_MODEL_PROJECTED).increment(round.projected as u64);
     metrics::counter!(READ_MODEL_FAILED).increment(round.failed as u64);
+}
+
+pub fn evidence_report(elapsed: Duration) {
+    metrics::histogram!(EVIDENCE_SECONDS).record(elapsed.as_secs_f64());
 }

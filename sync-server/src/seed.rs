@@ -328,7 +328,7 @@ struct TeamStaff {
     assistants: Vec<UserId>,
 }
 
-fn commit_new(store: &dyn Store, header: &Header, doc: &Automerge) -> Result<usize> {
+pub(crate) fn commit_new(store: &dyn Store, header: &Header, doc: &Automerge) -> Result<usize> {
     if store.document_header(header.id)?.is_some() {
         return Ok(0);
     }

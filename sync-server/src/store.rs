@@ -9,6 +9,7 @@
 
 mod interface;
 pub mod sqlite;
+mod sqlite_evidence;
 mod sqlite_read_model;
 
 pub use interface::*;

@@ -139,9 +139,9 @@ pub enum Capability {
     EditLibrary,
     /// The leader's overview.
     SeeOverview,
-    /// The leaders' evidence: targets, funnel, staff in use, effect, business case, benchmark.
+    /// The leaders' evidence from the server.
     SeeEvidence,
-    /// The municipality's targets, prices, naming in the benchmark and comparison group.
+    /// Set the municipality's targets, prices, naming and comparison group.
     SetEvidenceSettings,
 }
 

@@ -70,7 +70,7 @@ fn refusal(c: Capability) -> &'static str {
         Capability::SeeOverview => "the team overview is for leaders and therapists",
         Capability::SeeEvidence => "the evidence is for leaders and administrators",
         Capability::SetEvidenceSettings => {
-            "only the municipality's administrators set targets, prices and the benchmark"
+            "only administrators set the municipality's targets and prices"
         }
     }
 }

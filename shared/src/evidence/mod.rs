@@ -57,7 +57,10 @@ pub enum EvidenceError {
     #[error("`{field}` must be a share between 0 and 1, got {value}")]
     NotAShare { field: &'static str, value: String },
     #[error("`{field}`: {problem}")]
-    Invalid { field: &'static str, problem: String },
+    Invalid {
+        field: &'static str,
+        problem: String,
+    },
 }
 
 /// `value` as a setting that must be a finite number ≥ 0.

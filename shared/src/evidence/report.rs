@@ -164,7 +164,9 @@ pub fn citizen_outcome(
         citizen_id: course.citizen_id.clone(),
         tests,
         care_time,
-        sessions_planned: course.planned_weeks.saturating_mul(course.sessions_per_week),
+        sessions_planned: course
+            .planned_weeks
+            .saturating_mul(course.sessions_per_week),
         sessions_delivered: course.sessions_delivered,
     })
 }
@@ -378,12 +380,7 @@ pub fn report(
         Some(p) => business_case_section(p, &effect, scope.period)?,
         None => None,
     };
-    let benchmark = benchmark_section(
-        viewer,
-        &facts.settings,
-        &facts.benchmark,
-        facts.suppression,
-    );
+    let benchmark = benchmark_section(viewer, &facts.settings, &facts.benchmark, facts.suppression);
     let mut people: Vec<Named> = Vec::new();
     people.extend(
         facts

@@ -7,6 +7,11 @@ use crate::error::Result;
 use automerge::{ActorId, Automerge};
 use homerehab_shared::auth::Principal;
 use homerehab_shared::docs::Header;
+use homerehab_shared::effect::settings::StoredSettings;
+use homerehab_shared::evidence::funnel::ReferralFacts;
+use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
+use homerehab_shared::evidence::staff::StaffMember;
+use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::sync::{Hash, Quarantine};
@@ -143,6 +148,45 @@ pub trait Store: Send + Sync + 'static {
     /// Compares the stored rows of every projected document with the rows derived from the
     /// document now: how a backend proves its read model right.
     fn check_read_model(&self) -> Result<ReadModelCheck>;
+
+    // The leaders' evidence (issue #12): facts from the read model, never a document.
+
+    /// Every municipality, by name.
+    fn municipalities(&self) -> Result<Vec<(MunicipalityId, String)>>;
+    /// Every team with its municipality.
+    fn teams(&self) -> Result<Vec<TeamRecord>>;
+    /// The municipality's evidence settings (defaults when none were set).
+    fn evidence_settings(&self, municipality: MunicipalityId) -> Result<EvidenceSettings>;
+    fn all_evidence_settings(&self) -> Result<Vec<(MunicipalityId, EvidenceSettings)>>;
+    /// Replaces the municipality's evidence settings (checked by the caller).
+    fn set_evidence_settings(
+        &self,
+        municipality: MunicipalityId,
+        settings: &EvidenceSettings,
+        by: UserId,
+    ) -> Result<()>;
+    /// The municipality's effect settings as its library holds them (projected).
+    fn effect_settings(&self, municipality: MunicipalityId) -> Result<StoredSettings>;
+    /// Referrals of `teams` made in `period` and how far each went.
+    fn evidence_referrals(&self, teams: &[TeamId], period: Period) -> Result<Vec<ReferralFacts>>;
+    /// The users of `teams`, with training date and the last day of each kind of work.
+    fn evidence_staff(&self, teams: &[TeamId]) -> Result<Vec<StaffMember>>;
+    /// Completed courses of `teams` (all teams for `None`) that may have ended in `period`,
+    /// with results, care grants and sessions delivered (the caller applies the cohort rule,
+    /// `evidence::report::planned_end`).
+    fn completed_courses(
+        &self,
+        teams: Option<&[TeamId]>,
+        period: Period,
+    ) -> Result<Vec<CourseFacts>>;
+}
+
+/// A team and the municipality it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TeamRecord {
+    pub id: TeamId,
+    pub name: String,
+    pub municipality: MunicipalityId,
 }
 
 /// What one round of projection did.

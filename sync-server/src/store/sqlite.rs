@@ -1,15 +1,21 @@
 //! The SQLite [`Store`]: one file in WAL mode with `synchronous=FULL`, so a committed sync
 //! survives power loss. One connection behind a mutex; every method is one short transaction.
 
+use super::sqlite_evidence as evidence;
 use super::sqlite_read_model as read_model;
 use super::{
     now_ms, DocumentCommit, DocumentFootprint, MediaRecord, NewUser, ProjectionRound,
-    QuarantineEntry, QuarantineScope, ReadModelCheck, Store, UserRecord,
+    QuarantineEntry, QuarantineScope, ReadModelCheck, Store, TeamRecord, UserRecord,
 };
 use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
 use automerge::{ActorId, Automerge};
 use homerehab_shared::docs::{DocumentKind, Header};
+use homerehab_shared::effect::settings::StoredSettings;
+use homerehab_shared::evidence::funnel::ReferralFacts;
+use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
+use homerehab_shared::evidence::staff::StaffMember;
+use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{CourseId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_of, DocumentRows};
@@ -157,6 +163,10 @@ CREATE TABLE media (
     M::up(read_model::MIGRATION_REFERRALS),
     // When a user was trained in the app (issue #12's staff in use), recorded by an admin.
     M::up("ALTER TABLE users ADD COLUMN trained_on TEXT;"),
+    M::up(read_model::MIGRATION_EVIDENCE),
+    // A municipality's evidence settings (issue #12): targets, prices, naming, comparison
+    // group, as JSON of `evidence::report::EvidenceSettings`; see `sqlite_evidence`.
+    M::up(super::sqlite_evidence::MIGRATION),
 ];
 
 pub struct SqliteStore {
@@ -980,6 +990,73 @@ impl Store for SqliteStore {
             }
         }
         Ok(check)
+    }
+
+    fn municipalities(&self) -> Result<Vec<(MunicipalityId, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT id, name FROM municipalities ORDER BY name")?;
+        let rows = stmt
+            .query_map([], |r| Ok((MunicipalityId(uuid_at(r, 0)?), r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn teams(&self) -> Result<Vec<TeamRecord>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT id, name, municipality_id FROM teams ORDER BY name")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(TeamRecord {
+                    id: TeamId(uuid_at(r, 0)?),
+                    name: r.get(1)?,
+                    municipality: MunicipalityId(uuid_at(r, 2)?),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn evidence_settings(&self, municipality: MunicipalityId) -> Result<EvidenceSettings> {
+        evidence::settings(&self.conn(), municipality)
+    }
+
+    fn all_evidence_settings(&self) -> Result<Vec<(MunicipalityId, EvidenceSettings)>> {
+        evidence::all_settings(&self.conn())
+    }
+
+    fn set_evidence_settings(
+        &self,
+        municipality: MunicipalityId,
+        settings: &EvidenceSettings,
+        by: UserId,
+    ) -> Result<()> {
+        evidence::set_settings(&self.conn(), municipality, settings, by, now_ms())
+    }
+
+    fn effect_settings(&self, municipality: MunicipalityId) -> Result<StoredSettings> {
+        let library = DocumentId::library_of(municipality);
+        match evidence::effect_settings_json(&self.conn(), id_bytes(&library.0))? {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| Error::Corrupt(format!("projected effect settings: {e}"))),
+            None => Ok(StoredSettings::default()),
+        }
+    }
+
+    fn evidence_referrals(&self, teams: &[TeamId], period: Period) -> Result<Vec<ReferralFacts>> {
+        evidence::referrals(&self.conn(), teams, period)
+    }
+
+    fn evidence_staff(&self, teams: &[TeamId]) -> Result<Vec<StaffMember>> {
+        evidence::staff(&self.conn(), teams)
+    }
+
+    fn completed_courses(
+        &self,
+        teams: Option<&[TeamId]>,
+        period: Period,
+    ) -> Result<Vec<CourseFacts>> {
+        evidence::completed_courses(&self.conn(), teams, period)
     }
 
     fn quarantined(&self, doc: DocumentId) -> Result<usize> {

@@ -11,8 +11,8 @@
 
 use crate::error::Result;
 use homerehab_shared::read_model::{
-    CareGrantRow, CitizenRow, CourseRow, DocumentRows, GoalRow, ReferralRow, SessionRow,
-    TestResultRow,
+    CareGrantRow, CitizenRow, CourseRow, DeliveryRow, DocumentRows, EffectSettingsRow, GoalRow,
+    ReferralRow, SessionRow, TestResultRow, WorkRow,
 };
 use rusqlite::{params, Connection, Transaction};
 
@@ -75,7 +75,30 @@ INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents WHERE kind 
     ON CONFLICT (doc_id) DO UPDATE SET version = version + 1;
 "#;
 
-const TABLES: [&str; 7] = [
+/// Appended after [`MIGRATION_REFERRALS`]: the latest day of each kind of work per user and
+/// document (staff active), each course's sessions delivered (adherence without counting a
+/// million sessions), the municipality's effect settings from its library, and an index to
+/// join courses by id. Every document is projected again to fill them.
+pub(super) const MIGRATION_EVIDENCE: &str = r#"
+CREATE TABLE rm_work (
+    doc_id BLOB NOT NULL, user_id TEXT NOT NULL, work TEXT NOT NULL, last_on TEXT NOT NULL
+);
+CREATE INDEX rm_work_doc ON rm_work(doc_id);
+CREATE INDEX rm_work_user ON rm_work(user_id, work, last_on);
+CREATE TABLE rm_deliveries (
+    doc_id BLOB NOT NULL, course_id TEXT NOT NULL, delivered INTEGER NOT NULL
+);
+CREATE INDEX rm_deliveries_doc ON rm_deliveries(doc_id);
+CREATE INDEX rm_deliveries_course ON rm_deliveries(course_id);
+CREATE TABLE rm_effect_settings (doc_id BLOB NOT NULL, settings_json TEXT NOT NULL);
+CREATE INDEX rm_effect_settings_doc ON rm_effect_settings(doc_id);
+CREATE INDEX rm_courses_course ON rm_courses(course_id);
+CREATE INDEX rm_courses_status ON rm_courses(status, team_id);
+INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents WHERE true
+    ON CONFLICT (doc_id) DO UPDATE SET version = version + 1;
+"#;
+
+const TABLES: [&str; 10] = [
     "rm_citizens",
     "rm_referrals",
     "rm_care_grants",
@@ -83,6 +106,9 @@ const TABLES: [&str; 7] = [
     "rm_goals",
     "rm_test_results",
     "rm_sessions",
+    "rm_work",
+    "rm_deliveries",
+    "rm_effect_settings",
 ];
 
 /// In the sync's transaction: the document changed, so its rows are due again.
@@ -293,6 +319,23 @@ fn insert_rows(tx: &Transaction<'_>, doc: &[u8], rows: &DocumentRows) -> Result<
             s.general_condition
         ])?;
     }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO rm_work (doc_id, user_id, work, last_on) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for w in &rows.work {
+        stmt.execute(params![doc, w.user_id, w.work, w.last_on])?;
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO rm_deliveries (doc_id, course_id, delivered) VALUES (?1, ?2, ?3)",
+    )?;
+    for d in &rows.deliveries {
+        stmt.execute(params![doc, d.course_id, d.delivered])?;
+    }
+    let mut stmt = tx
+        .prepare_cached("INSERT INTO rm_effect_settings (doc_id, settings_json) VALUES (?1, ?2)")?;
+    for e in &rows.effect_settings {
+        stmt.execute(params![doc, e.settings_json])?;
+    }
     Ok(())
 }
 
@@ -427,6 +470,39 @@ pub(super) fn stored_rows(conn: &Connection, doc: &[u8]) -> Result<DocumentRows>
                     not_carried_out: r.get(6)?,
                     set_count: r.get(7)?,
                     general_condition: r.get(8)?,
+                })
+            },
+        )?,
+        work: all(
+            conn,
+            "SELECT user_id, work, last_on FROM rm_work WHERE doc_id = ?1",
+            doc,
+            |r| {
+                Ok(WorkRow {
+                    user_id: r.get(0)?,
+                    work: r.get(1)?,
+                    last_on: r.get(2)?,
+                })
+            },
+        )?,
+        deliveries: all(
+            conn,
+            "SELECT course_id, delivered FROM rm_deliveries WHERE doc_id = ?1",
+            doc,
+            |r| {
+                Ok(DeliveryRow {
+                    course_id: r.get(0)?,
+                    delivered: r.get(1)?,
+                })
+            },
+        )?,
+        effect_settings: all(
+            conn,
+            "SELECT settings_json FROM rm_effect_settings WHERE doc_id = ?1",
+            doc,
+            |r| {
+                Ok(EffectSettingsRow {
+                    settings_json: r.get(0)?,
                 })
             },
         )?,

@@ -1,0 +1,274 @@
+//! The leaders' evidence (issue #12) on the server: who may ask for what, and the facts read
+//! from the store ([`Store`]'s evidence methods, SQL over the read model) handed to
+//! `homerehab_shared::evidence::report`, where every figure is computed. Handlers in
+//! [`crate::http`] translate; nothing here knows HTTP or SQL.
+//!
+//! **Scope.** A leader (or admin) of municipality A sees A's figures, drilled down to any of
+//! A's teams, and names only of the teams they serve themselves; of every other municipality
+//! only the benchmark's anonymised, suppressed indicators. Someone without
+//! `Capability::SeeEvidence` (assistants, therapists) gets none of it.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::store::{Store, TeamRecord};
+use homerehab_shared::auth::{Capability, Principal};
+use homerehab_shared::effect::settings::EffectSettings;
+use homerehab_shared::evidence::report::{
+    self, citizen_outcome, planned_end, CourseFacts, EvidenceReport, EvidenceSettings,
+    MunicipalityEffect, Named, ReportFacts, Scope, Viewer,
+};
+use homerehab_shared::evidence::suppression::Suppression;
+use homerehab_shared::evidence::targets::Period;
+use homerehab_shared::evidence::{effect::effect_evidence, effect::CitizenOutcome};
+use homerehab_shared::ids::{MunicipalityId, TeamId};
+use homerehab_shared::model::Role;
+use time::Date;
+
+/// The longest period one question may span: ten years of figures is an evaluation; more is a
+/// mistake or an attempt to make the server work for nothing.
+const MAX_PERIOD_DAYS: i64 = 3660;
+
+/// What a leader asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvidenceQuery {
+    pub from: Date,
+    pub to: Date,
+    pub team: Option<TeamId>,
+    /// Defaults to today, or the period's end if it ended before today.
+    pub as_of: Option<Date>,
+}
+
+/// Why a question was refused.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The asker lacks the capability, or belongs to no municipality.
+    Forbidden(String),
+    /// The team is not one of the asker's municipality.
+    NotFound(String),
+    Invalid(String),
+    Failed(Error),
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        Refusal::Failed(e)
+    }
+}
+
+/// The municipality whose evidence `who` may see with `capability`.
+pub fn municipality_of(who: &Principal, capability: Capability) -> Result<MunicipalityId, Refusal> {
+    if !who.may(capability) {
+        return Err(Refusal::Forbidden(format!(
+            "your role may not {}",
+            capability.as_str()
+        )));
+    }
+    who.municipality_id
+        .ok_or_else(|| Refusal::Forbidden("your account belongs to no municipality".into()))
+}
+
+/// The scope of a question: its period and the day the figures are for.
+pub fn scope_of(q: &EvidenceQuery, today: Date) -> Result<Scope, Refusal> {
+    let period = Period::new(q.from, q.to).map_err(|e| Refusal::Invalid(e.to_string()))?;
+    if period.days() > MAX_PERIOD_DAYS {
+        return Err(Refusal::Invalid(format!(
+            "a period may span at most {MAX_PERIOD_DAYS} days"
+        )));
+    }
+    Ok(Scope {
+        period,
+        as_of: q.as_of.unwrap_or_else(|| today.min(q.to)),
+    })
+}
+
+/// The courses of `courses` that are the cohort of `scope`: completed, their planned end in
+/// the period and not after the day the figures are for.
+fn in_cohort(course: &CourseFacts, scope: &Scope) -> bool {
+    let Ok(start) = homerehab_shared::model::parse_date(&course.start_date) else {
+        return false;
+    };
+    let end = planned_end(start, course.planned_weeks);
+    scope.period.start <= end && end <= scope.period.end && end <= scope.as_of
+}
+
+/// One municipality's cohort, judged with its own effect settings.
+fn outcomes(
+    courses: &[&CourseFacts],
+    settings: &EffectSettings,
+    today: Date,
+) -> Vec<CitizenOutcome> {
+    courses
+        .iter()
+        .filter_map(|c| citizen_outcome(c, &settings.changes, &settings.follow_up_offsets, today))
+        .collect()
+}
+
+/// The whole report for `who`.
+pub fn report(
+    store: &dyn Store,
+    who: &Principal,
+    q: &EvidenceQuery,
+    today: Date,
+    suppression: Suppression,
+) -> Result<EvidenceReport, Refusal> {
+    let municipality = municipality_of(who, Capability::SeeEvidence)?;
+    let scope = scope_of(q, today)?;
+    let all_teams = store.teams()?;
+    let team_of: HashMap<String, &TeamRecord> =
+        all_teams.iter().map(|t| (t.id.to_string(), t)).collect();
+    let own_teams: Vec<&TeamRecord> = all_teams
+        .iter()
+        .filter(|t| t.municipality == municipality)
+        .collect();
+    let team = match q.team {
+        Some(id) => Some(
+            own_teams
+                .iter()
+                .find(|t| t.id == id)
+                .copied()
+                .ok_or_else(|| Refusal::NotFound("no such team in your municipality".into()))?,
+        ),
+        None => None,
+    };
+    let named = |t: &TeamRecord| Named {
+        id: t.id.to_string(),
+        name: t.name.clone(),
+    };
+    let scope_teams: Vec<TeamId> = match team {
+        Some(t) => vec![t.id],
+        None => own_teams.iter().map(|t| t.id).collect(),
+    };
+    let municipalities = store.municipalities()?;
+    let settings_of: HashMap<MunicipalityId, EvidenceSettings> =
+        store.all_evidence_settings()?.into_iter().collect();
+    let settings = settings_of.get(&municipality).cloned().unwrap_or_default();
+
+    // Every municipality's cohort in the period: the benchmark, and the own one among them.
+    let courses = store.completed_courses(None, scope.period)?;
+    let mut by_municipality: HashMap<MunicipalityId, Vec<&CourseFacts>> = HashMap::new();
+    for c in courses.iter().filter(|c| in_cohort(c, &scope)) {
+        if let Some(t) = team_of.get(&c.team_id) {
+            by_municipality.entry(t.municipality).or_default().push(c);
+        }
+    }
+    let own_effect = EffectSettings::effective(Some(&store.effect_settings(municipality)?));
+    let mut benchmark = Vec::new();
+    let mut own_cohort = Vec::new();
+    let mut own_through = 0;
+    for (id, name) in &municipalities {
+        let cohort = by_municipality.get(id).map(Vec::as_slice).unwrap_or(&[]);
+        let effect_settings = if *id == municipality {
+            own_effect.clone()
+        } else {
+            EffectSettings::effective(Some(&store.effect_settings(*id)?))
+        };
+        let judged = outcomes(cohort, &effect_settings, scope.as_of);
+        if *id == municipality {
+            own_through = u32::try_from(cohort.len()).unwrap_or(u32::MAX);
+            let in_scope: Vec<&CourseFacts> = cohort
+                .iter()
+                .copied()
+                .filter(|c| team.is_none_or(|t| c.team_id == t.id.to_string()))
+                .collect();
+            own_cohort = outcomes(&in_scope, &effect_settings, scope.as_of);
+        }
+        benchmark.push(MunicipalityEffect {
+            municipality: Named {
+                id: id.to_string(),
+                name: name.clone(),
+            },
+            agreed_to_be_named: settings_of.get(id).is_some_and(|s| s.agreed_to_be_named),
+            effect: effect_evidence(&judged, &effect_settings.follow_up_offsets),
+        });
+    }
+
+    let own_team_ids: Vec<TeamId> = own_teams.iter().map(|t| t.id).collect();
+    let municipality_staff = store.evidence_staff(&own_team_ids)?;
+    let staff: Vec<_> = municipality_staff
+        .iter()
+        .filter(|s| team.is_none_or(|t| s.team_id == t.id.to_string()))
+        .cloned()
+        .collect();
+    let therapists = staff
+        .iter()
+        .filter(|s| s.role == Role::Therapist)
+        .map(|s| Named {
+            id: s.user_id.clone(),
+            name: s.name.clone(),
+        })
+        .collect();
+    let facts = ReportFacts {
+        municipality: Named {
+            id: municipality.to_string(),
+            name: municipalities
+                .iter()
+                .find(|(id, _)| *id == municipality)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default(),
+        },
+        teams: own_teams.iter().map(|t| named(t)).collect(),
+        team: team.map(named),
+        settings,
+        referrals: store.evidence_referrals(&scope_teams, scope.period)?,
+        therapists,
+        cohort: own_cohort,
+        staff,
+        municipality_through_courses: own_through,
+        municipality_staff,
+        offsets: own_effect.follow_up_offsets.clone(),
+        benchmark,
+        suppression,
+    };
+    let viewer = Viewer {
+        municipality_id: municipality.to_string(),
+        teams: who.teams().map(|t| t.to_string()).collect(),
+    };
+    report::report(&viewer, facts, scope).map_err(|e| Refusal::Invalid(e.to_string()))
+}
+
+/// The municipality's evidence settings, for anyone who may see its evidence.
+pub fn settings(store: &dyn Store, who: &Principal) -> Result<EvidenceSettings, Refusal> {
+    let municipality = municipality_of(who, Capability::SeeEvidence)?;
+    Ok(store.evidence_settings(municipality)?)
+}
+
+/// Replaces the municipality's evidence settings (admins), after checking them: a comparison
+/// group names only municipalities on this server.
+pub fn set_settings(
+    store: &dyn Store,
+    who: &Principal,
+    settings: EvidenceSettings,
+) -> Result<EvidenceSettings, Refusal> {
+    let municipality = municipality_of(who, Capability::SetEvidenceSettings)?;
+    settings
+        .validate()
+        .map_err(|e| Refusal::Invalid(e.to_string()))?;
+    if let Some(group) = &settings.comparison_group {
+        let known: Vec<String> = store
+            .municipalities()?
+            .into_iter()
+            .map(|(id, _)| id.to_string())
+            .collect();
+        if let Some(unknown) = group.iter().find(|g| !known.contains(g)) {
+            return Err(Refusal::Invalid(format!(
+                "comparison_group: `{unknown}` is no municipality on this server"
+            )));
+        }
+    }
+    store.set_evidence_settings(municipality, &settings, who.user_id)?;
+    Ok(settings)
+}
+
+/// Every municipality on the server by name, to choose a comparison group from.
+pub fn municipalities(store: &dyn Store, who: &Principal) -> Result<Vec<Named>, Refusal> {
+    municipality_of(who, Capability::SeeEvidence)?;
+    Ok(store
+        .municipalities()?
+        .into_iter()
+        .map(|(id, name)| Named {
+            id: id.to_string(),
+            name,
+        })
+        .collect())
+}

@@ -1,0 +1,336 @@
+//! The evidence queries' SQL for SQLite (issue #12): facts for `evidence::report`, read from
+//! the read model's `rm_*` tables (`sqlite_read_model`) and the users and teams, never from a
+//! document; and the municipality's evidence settings.
+//!
+//! Ids in the read model are text (`TeamId`'s display form), in the server's own tables
+//! bytes; the functions here take and give domain ids and do the translation once.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use homerehab_shared::effect::care_time::CareGrant;
+use homerehab_shared::evidence::funnel::{Ending, Inclusion, ReferralFacts};
+use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings, ResultFact};
+use homerehab_shared::evidence::staff::{StaffMember, Work, WorkDone};
+use homerehab_shared::evidence::targets::Period;
+use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
+use homerehab_shared::model::{parse_date, AssessmentPhase, Role};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use uuid::Uuid;
+
+/// Appended to the store's migrations.
+pub(super) const MIGRATION: &str = r#"
+CREATE TABLE evidence_settings (
+    municipality_id BLOB PRIMARY KEY REFERENCES municipalities(id),
+    settings        TEXT NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    updated_by      BLOB NOT NULL REFERENCES users(id)
+);
+"#;
+
+/// The longest course (`Course::validate`: 104 weeks), so a course ending in a period started
+/// at most this many days before it.
+const LONGEST_COURSE_DAYS: i64 = 104 * 7;
+
+/// `?, ?, ?` for `n` parameters after the first `skip`.
+fn placeholders(skip: usize, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("?{}", skip + i + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn team_texts(teams: &[TeamId]) -> Vec<String> {
+    teams.iter().map(|t| t.to_string()).collect()
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Corrupt(format!("{what}: {e}"))
+}
+
+pub(super) fn settings(conn: &Connection, m: MunicipalityId) -> Result<EvidenceSettings> {
+    let json: Option<String> = conn
+        .query_row(
+            "SELECT settings FROM evidence_settings WHERE municipality_id = ?1",
+            [m.0.as_bytes().as_slice()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match json {
+        Some(j) => serde_json::from_str(&j).map_err(|e| corrupt("evidence settings", e)),
+        None => Ok(EvidenceSettings::default()),
+    }
+}
+
+pub(super) fn all_settings(conn: &Connection) -> Result<Vec<(MunicipalityId, EvidenceSettings)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT municipality_id, settings FROM evidence_settings")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(id, json)| {
+            let id = Uuid::from_slice(&id).map_err(|e| corrupt("a municipality id", e))?;
+            let s = serde_json::from_str(&json).map_err(|e| corrupt("evidence settings", e))?;
+            Ok((MunicipalityId(id), s))
+        })
+        .collect()
+}
+
+pub(super) fn set_settings(
+    conn: &Connection,
+    m: MunicipalityId,
+    settings: &EvidenceSettings,
+    by: UserId,
+    now: i64,
+) -> Result<()> {
+    let json = serde_json::to_string(settings).map_err(|e| corrupt("evidence settings", e))?;
+    conn.execute(
+        "INSERT INTO evidence_settings (municipality_id, settings, updated_at, updated_by)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (municipality_id) DO UPDATE
+           SET settings = excluded.settings, updated_at = excluded.updated_at,
+               updated_by = excluded.updated_by",
+        params![
+            m.0.as_bytes().as_slice(),
+            json,
+            now,
+            by.0.as_bytes().as_slice()
+        ],
+    )?;
+    Ok(())
+}
+
+/// The library's stored effect settings as projected (`None` before the library has any).
+pub(super) fn effect_settings_json(conn: &Connection, library: &[u8]) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT settings_json FROM rm_effect_settings WHERE doc_id = ?1",
+            [library],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Referrals of `teams` made in `period`, with how far each went.
+pub(super) fn referrals(
+    conn: &Connection,
+    teams: &[TeamId],
+    period: Period,
+) -> Result<Vec<ReferralFacts>> {
+    if teams.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT r.team_id, r.referred_on, r.screened_on IS NOT NULL, r.screened_by, r.outcome,
+                r.not_included_reason, c.status, c.responsible_therapist
+         FROM rm_referrals r LEFT JOIN rm_courses c ON c.course_id = r.course_id
+         WHERE r.referred_on BETWEEN ?1 AND ?2 AND r.team_id IN ({})",
+        placeholders(2, teams.len())
+    );
+    let mut values = vec![
+        homerehab_shared::effect::iso(period.start),
+        homerehab_shared::effect::iso(period.end),
+    ];
+    values.extend(team_texts(teams));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(values.iter()), |r| {
+            let referred_on: String = r.get(1)?;
+            let outcome: Option<String> = r.get(4)?;
+            let reason: Option<String> = r.get(5)?;
+            let status: Option<String> = r.get(6)?;
+            let screened_by: Option<String> = r.get(3)?;
+            let responsible: Option<String> = r.get(7)?;
+            Ok(ReferralFacts {
+                team_id: r.get(0)?,
+                therapist_id: screened_by.or(responsible),
+                month: referred_on.chars().take(7).collect(),
+                screened: r.get(2)?,
+                inclusion: match outcome.as_deref() {
+                    Some("included") => Some(Inclusion::Included),
+                    Some("not_included") => Some(Inclusion::NotIncluded {
+                        reason: reason.unwrap_or_default(),
+                    }),
+                    _ => None,
+                },
+                started: matches!(
+                    status.as_deref(),
+                    Some("active" | "paused" | "completed" | "ended_early")
+                ),
+                // The course's reason is free text, so it is not broken down (yet).
+                ending: match status.as_deref() {
+                    Some("completed") => Some(Ending::Completed),
+                    Some("ended_early") => Some(Ending::EndedEarly { reason: None }),
+                    _ => None,
+                },
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// The users of `teams` with their training date and the last day of each kind of work.
+pub(super) fn staff(conn: &Connection, teams: &[TeamId]) -> Result<Vec<StaffMember>> {
+    if teams.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, display_name, role, team_id, trained_on FROM users WHERE team_id IN ({})",
+        placeholders(0, teams.len())
+    );
+    let ids: Vec<&[u8]> = teams.iter().map(|t| t.0.as_bytes().as_slice()).collect();
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let users = stmt
+        .query_map(params_from_iter(ids.iter()), |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut work = conn.prepare_cached(
+        "SELECT work, MAX(last_on) FROM rm_work WHERE user_id = ?1 GROUP BY work",
+    )?;
+    let mut out = Vec::with_capacity(users.len());
+    for (id, name, role, team, trained_on) in users {
+        let id = Uuid::from_slice(&id).map_err(|e| corrupt("a user id", e))?;
+        let team = Uuid::from_slice(&team).map_err(|e| corrupt("a team id", e))?;
+        let role: Role = serde_json::from_value(serde_json::Value::String(role))
+            .map_err(|e| corrupt("a role", e))?;
+        let user_id = id.to_string();
+        let last_work = work
+            .query_map([&user_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .filter_map(|(w, on)| {
+                Some(WorkDone {
+                    work: Work::from_code(&w)?,
+                    last_on: parse_date(&on).ok()?,
+                })
+            })
+            .collect();
+        let member = StaffMember {
+            user_id,
+            name,
+            team_id: team.to_string(),
+            role,
+            // Accounts are not closed yet: everyone with a user may sign in.
+            has_access: true,
+            trained_on: trained_on.as_deref().and_then(|d| parse_date(d).ok()),
+            last_work,
+        };
+        out.push(member);
+    }
+    Ok(out)
+}
+
+/// Completed courses of `teams` (every team when `None`) that may have ended in `period`
+/// (their start no later than its end and no earlier than the longest course before it), with
+/// their start/end results, their citizens' care grants and their sessions delivered. The
+/// caller keeps those whose planned end lies in the period (`report::planned_end`).
+pub(super) fn completed_courses(
+    conn: &Connection,
+    teams: Option<&[TeamId]>,
+    period: Period,
+) -> Result<Vec<CourseFacts>> {
+    let earliest = period
+        .start
+        .saturating_sub(time::Duration::days(LONGEST_COURSE_DAYS));
+    let mut values = vec![
+        homerehab_shared::effect::iso(earliest),
+        homerehab_shared::effect::iso(period.end),
+    ];
+    let team_filter = match teams {
+        Some([]) => return Ok(Vec::new()),
+        Some(teams) => {
+            values.extend(team_texts(teams));
+            format!("AND c.team_id IN ({})", placeholders(2, teams.len()))
+        }
+        None => String::new(),
+    };
+    let cohort = format!(
+        "FROM rm_courses c WHERE c.status = 'completed'
+           AND c.start_date BETWEEN ?1 AND ?2 {team_filter}"
+    );
+    let mut courses: Vec<CourseFacts> = conn
+        .prepare(&format!(
+            "SELECT c.course_id, c.citizen_id, c.team_id, c.start_date, c.planned_weeks,
+                    c.sessions_per_week,
+                    COALESCE((SELECT SUM(d.delivered) FROM rm_deliveries d
+                              WHERE d.course_id = c.course_id), 0)
+             {cohort}"
+        ))?
+        .query_map(params_from_iter(values.iter()), |r| {
+            Ok(CourseFacts {
+                course_id: r.get(0)?,
+                citizen_id: r.get(1)?,
+                team_id: r.get(2)?,
+                start_date: r.get(3)?,
+                planned_weeks: r.get(4)?,
+                sessions_per_week: r.get(5)?,
+                sessions_delivered: r.get(6)?,
+                results: Vec::new(),
+                grants: Vec::new(),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let index: HashMap<String, usize> = courses
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.course_id.clone(), i))
+        .collect();
+    let mut results = conn.prepare(&format!(
+        "SELECT t.course_id, t.test, t.phase, t.value, t.date
+         FROM rm_test_results t JOIN (SELECT c.course_id {cohort}) k ON k.course_id = t.course_id
+         WHERE t.phase IN ('start', 'end')"
+    ))?;
+    let mut rows = results.query(params_from_iter(values.iter()))?;
+    while let Some(r) = rows.next()? {
+        let course: String = r.get(0)?;
+        let phase = match r.get::<_, String>(2)?.as_str() {
+            "start" => AssessmentPhase::Start,
+            _ => AssessmentPhase::End,
+        };
+        if let Some(&i) = index.get(&course) {
+            courses[i].results.push(ResultFact {
+                test: r.get(1)?,
+                phase,
+                value: r.get(3)?,
+                date: r.get(4)?,
+            });
+        }
+    }
+    let mut by_citizen: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, c) in courses.iter().enumerate() {
+        by_citizen.entry(c.citizen_id.clone()).or_default().push(i);
+    }
+    let mut grants = conn.prepare(&format!(
+        "SELECT g.citizen_id, g.effective, g.minutes_per_week, g.service_code
+         FROM rm_care_grants g
+         WHERE g.citizen_id IN (SELECT c.citizen_id {cohort})"
+    ))?;
+    let mut rows = grants.query(params_from_iter(values.iter()))?;
+    while let Some(r) = rows.next()? {
+        let citizen: String = r.get(0)?;
+        let Ok(effective) = parse_date(&r.get::<_, String>(1)?) else {
+            continue;
+        };
+        let grant = CareGrant {
+            effective,
+            minutes_per_week: r.get(2)?,
+            service_code: r.get(3)?,
+        };
+        for &i in by_citizen.get(&citizen).into_iter().flatten() {
+            courses[i].grants.push(grant.clone());
+        }
+    }
+    Ok(courses)
+}

@@ -1,0 +1,259 @@
+//! The leaders' evidence (issue #12) end to end with the real `sync-server`: the seeds'
+//! cohorts are created through the CLI, the API and sync (`seeds_cohort`), and the evidence
+//! API says what the seeds say — Aarhus' −21.81 %, 28 of 42 and 25 of 35; the evaluation's
+//! 207 of 1,250 (17 %), 108 trained of 84 targeted, 63 active — and shows each municipality
+//! nothing of another's but the benchmark's anonymised, suppressed figures. Someone who is
+//! not a leader gets none of it.
+
+use homerehab_scenarios::seeds_cohort::{self, *};
+use homerehab_scenarios::*;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+async fn get(server: &Server, token: &str, path: &str) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .get(format!("{}{path}", server.url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let no_store = r
+        .headers()
+        .get("cache-control")
+        .is_some_and(|v| v == "no-store");
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    if status == 200 {
+        assert!(no_store, "evidence must not be cached on the way: {path}");
+    }
+    (status, body)
+}
+
+/// Waits until the projector has caught up with everything synced.
+async fn projected(server: &Server) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let metrics = reqwest::get(format!("{}/metrics", server.url()))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let pending = metrics
+            .lines()
+            .find(|l| l.starts_with("homerehab_read_model_pending_documents"))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse::<f64>().ok());
+        if pending == Some(0.0) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the read model did not catch up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn two(v: &Value) -> String {
+    format!("{:.2}", v.as_f64().unwrap_or(f64::NAN))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipalities() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    let cohort = seeds_cohort::build(&server, &tmp.path().join("devices")).await;
+    projected(&server).await;
+    let q = cohort.query();
+
+    // Aarhus' leader: the effect as Aarhus published it.
+    let aarhus = token(&server, AARHUS_LEADER).await;
+    let (status, r) = get(&server, &aarhus, &format!("/v1/evidence?{q}")).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["municipality"]["name"], AARHUS);
+    assert_eq!(r["funnel"]["total"]["referred"], 174);
+    assert_eq!(r["funnel"]["total"]["completed"], 174);
+    let c = &r["effect"]["completeness"];
+    assert_eq!(c["citizens"], 174);
+    assert_eq!(c["with_start_and_end_test"]["part"], 42);
+    assert_eq!(c["with_who5_start_and_end"]["part"], 35);
+    let chair = r["effect"]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["test"] == "chair_stand_30s")
+        .expect("the chair stand test");
+    assert_eq!(
+        (
+            &chair["improved_or_maintained"]["part"],
+            &chair["improved_or_maintained"]["whole"]
+        ),
+        (&Value::from(28), &Value::from(42))
+    );
+    let who5 = &r["effect"]["who5"]["improved_or_maintained"];
+    assert_eq!((&who5["part"], &who5["whole"]), (&Value::from(25), &Value::from(35)));
+    let care = &r["effect"]["care_time"][0];
+    assert_eq!((&care["offset_days"], &care["n"]), (&Value::from(77), &Value::from(64)));
+    assert_eq!(two(&care["mean_before_minutes_per_day"]), "52.81");
+    assert_eq!(two(&care["mean_after_minutes_per_day"]), "41.29");
+    assert_eq!(two(&care["change_percent"]), "-21.81");
+    let ci = &care["ci95_change_percent"];
+    assert!(ci["low"].as_f64().unwrap() < -21.81 && ci["high"].as_f64().unwrap() < 0.0);
+    // Only Aarhus' own team, no one else's.
+    let teams: Vec<&str> = r["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(teams, [AARHUS_TEAM]);
+
+    // The benchmark: Aarhus named as itself; Thisted and Lemvig agreed to nothing, so they
+    // are letters, and Lemvig's three citizens are too few to show.
+    let bench = r["benchmark"].as_array().unwrap();
+    assert_eq!(bench.len(), 3);
+    assert_eq!(bench[0]["label"], AARHUS);
+    assert_eq!(bench[0]["own"], true);
+    for row in &bench[1..] {
+        let label = row["label"].as_str().unwrap();
+        assert!(label.starts_with("Kommune "), "{label}");
+    }
+    let citizens: Vec<&Value> = bench[1..]
+        .iter()
+        .map(|b| &b["figures"]["citizens_through_courses"])
+        .collect();
+    assert!(citizens.contains(&&serde_json::json!({"shown": 207})), "{citizens:?}");
+    assert!(
+        citizens.contains(&&serde_json::json!({"suppressed": {"below": 10}})),
+        "{citizens:?}"
+    );
+    let text = r.to_string();
+    for secret in [THISTED, SMALL, "Thisted Hjemmetræning", "medarbejder-", "Lemvig"] {
+        assert!(!text.contains(secret), "{secret} leaked into Aarhus' answer");
+    }
+
+    // Thisted's leader: the evaluation's Tabel 4.
+    let thisted = token(&server, THISTED_LEADER).await;
+    let (status, r) = get(&server, &thisted, &format!("/v1/evidence?{q}")).await;
+    assert_eq!(status, 200, "{r}");
+    let target = |kind: &str| {
+        r["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {}", r["targets"]))
+            .clone()
+    };
+    let citizens = target("citizens_through_courses");
+    assert_eq!(
+        (&citizens["reached"], &citizens["target"], &citizens["percent_reached"]),
+        (&Value::from(207), &Value::from(1250.0), &Value::from(17))
+    );
+    let trained = target("staff_trained");
+    assert_eq!(
+        (&trained["reached"], &trained["target"]),
+        (&Value::from(108), &Value::from(84.0))
+    );
+    assert_eq!(trained["met"], true);
+    let active = target("staff_active");
+    assert_eq!(active["reached"], 63);
+    assert_eq!(r["staff"]["totals"]["trained"], 108);
+    assert_eq!(r["staff"]["totals"]["active"], 63);
+    assert_eq!(r["staff"]["totals"]["trained_not_active"], 45);
+    // The leader of Nord does not serve Syd: its 45 trained but not active are counted,
+    // not named.
+    let named: usize = r["staff"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["trained_not_active"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(named, 0);
+    assert!(!r.to_string().contains("medarbejder-0"));
+    assert!(!r.to_string().contains(AARHUS_TEAM));
+
+    // A drill-down to a team of another municipality finds nothing.
+    let aarhus_team = {
+        let (_, a) = get(&server, &aarhus, &format!("/v1/evidence?{q}")).await;
+        a["teams"][0]["id"].as_str().unwrap().to_string()
+    };
+    let (status, _) = get(
+        &server,
+        &thisted,
+        &format!("/v1/evidence?{q}&team={aarhus_team}"),
+    )
+    .await;
+    assert_eq!(status, 404);
+    // Its own team, drilled down.
+    let nord = r["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == THISTED_TEAM)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, nord_only) =
+        get(&server, &thisted, &format!("/v1/evidence?{q}&team={nord}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(nord_only["team"]["name"], THISTED_TEAM);
+    assert_eq!(nord_only["effect"]["completeness"]["citizens"], 207);
+    assert_eq!(nord_only["staff"]["totals"]["with_access"], 4);
+
+    // Who gets nothing: an assistant, a therapist, no token; a leader may not set targets.
+    for who in [AARHUS_ASSISTANT, AARHUS_THERAPIST] {
+        let t = token(&server, who).await;
+        for path in [
+            format!("/v1/evidence?{q}"),
+            "/v1/evidence/settings".to_string(),
+            "/v1/evidence/municipalities".to_string(),
+        ] {
+            let (status, body) = get(&server, &t, &path).await;
+            assert_eq!(status, 403, "{who} {path}: {body}");
+        }
+    }
+    let anonymous = reqwest::get(format!("{}/v1/evidence?{q}", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let put = reqwest::Client::new()
+        .put(format!("{}/v1/evidence/settings", server.url()))
+        .bearer_auth(&thisted)
+        .json(&serde_json::json!({"targets": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 403, "a leader does not set the targets");
+    // The admin's settings are checked: a second target of a kind and year is refused, and
+    // the stored ones stay.
+    let admin = token(&server, THISTED_ADMIN).await;
+    let y = cohort.last_year;
+    let bad = reqwest::Client::new()
+        .put(format!("{}/v1/evidence/settings", server.url()))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"targets": [
+            {"kind": "staff_trained", "year": y, "target": 1},
+            {"kind": "staff_trained", "year": y, "target": 2}
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let (_, stored) = get(&server, &admin, "/v1/evidence/settings").await;
+    assert_eq!(stored["targets"].as_array().unwrap().len(), 5);
+    // Bad dates are a clear 400, not a 500.
+    for query in ["from=2026-13-01&to=2026-12-31", "from=2026-12-31&to=2026-01-01", "to=2026-01-01"] {
+        let (status, _) = get(&server, &thisted, &format!("/v1/evidence?{query}")).await;
+        assert_eq!(status, 400, "{query}");
+    }
+
+    // The read model rebuilt from the documents gives the same answer.
+    let (_, before) = get(&server, &aarhus, &format!("/v1/evidence?{q}")).await;
+    let mut server = server;
+    server.kill();
+    server.admin(&["reproject"]);
+    server.restart();
+    let (_, after) = get(&server, &aarhus, &format!("/v1/evidence?{q}")).await;
+    assert_eq!(before["effect"], after["effect"]);
+    assert_eq!(before["funnel"], after["funnel"]);
+}
