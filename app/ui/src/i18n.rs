@@ -1743,6 +1743,7 @@ pub struct EvidenceTexts {
     pub show: &'static str,
     pub whole_municipality: &'static str,
     pub team: &'static str,
+    pub therapist: &'static str,
     /// targets, funnel, staff, effect, business case, benchmark
     pub sections: [&'static str; 6],
     pub offline_badge: &'static str,
@@ -1852,6 +1853,7 @@ pub static DA_EVIDENCE: EvidenceTexts = EvidenceTexts {
     show: "Vis",
     whole_municipality: "Hele kommunen",
     team: "Team",
+    therapist: "Terapeut",
     sections: ["Mål", "Forløb", "Personale", "Effekt", "Business case", "Benchmark"],
     offline_badge: "Offline – viser senest hentede tal",
     fetched: "Hentet",
@@ -1963,6 +1965,7 @@ pub static EN_EVIDENCE: EvidenceTexts = EvidenceTexts {
     show: "Show",
     whole_municipality: "Whole municipality",
     team: "Team",
+    therapist: "Therapist",
     sections: ["Targets", "Funnel", "Staff", "Effect", "Business case", "Benchmark"],
     offline_badge: "Offline – showing the figures last fetched",
     fetched: "Fetched",

@@ -47,11 +47,7 @@ impl Labels {
                 .into_iter()
                 .map(|c| (c.test, c.label_da, c.label_en))
                 .collect(),
-            reasons: s
-                .reasons
-                .into_iter()
-                .map(|r| (r.key, r.da, r.en))
-                .collect(),
+            reasons: s.reasons.into_iter().map(|r| (r.key, r.da, r.en)).collect(),
         }
     }
 
@@ -390,7 +386,7 @@ fn targets(r: &EvidenceReport, t: &'static EvidenceTexts) -> impl IntoView {
                     <h3>{t.target_kinds[kind]}</h3>
                     <p class="target-figure">
                         <strong class="big-figure" data-testid="target-reached">{s.reached}</strong>
-                        " / " {num(s.target, if s.target.fract() == 0.0 { 0 } else { 1 })}
+                        " / " {num(s.target, if s.target >= 10.0 || s.target.fract() == 0.0 { 0 } else { 1 })}
                         <span class="target-percent" data-testid="target-percent">
                             {s.percent_reached.map(|p| format!(" · {p} %")).unwrap_or_default()}
                         </span>
@@ -403,6 +399,7 @@ fn targets(r: &EvidenceReport, t: &'static EvidenceTexts) -> impl IntoView {
                         <span class="marker expected" style=format!("left:{:.1}%", s.expected_by_date / scale.max(1e-9) * 100.0)></span>
                     </div>
                     <p class="target-legend">
+                        <span class="key target-key"></span> {t.target_word} ": " {num(s.target, if s.target >= 10.0 { 0 } else { 1 })}
                         <span class="key expected"></span>
                         {(t.expected_by)(&day(&s.as_of))} ": " {num(s.expected_by_date, 0)}
                         {s.percent_expected.map(|p| format!(" ({p} %)")).unwrap_or_default()}
@@ -546,8 +543,14 @@ fn funnel(
                 .unwrap_or_else(|| t.other_team_therapist.to_string())
         };
         let flagged = x.refers_few || x.completes_few;
+        let unit = if x.unit == "team" {
+            t.team
+        } else {
+            t.therapist
+        };
         view! {
             <tr class:flagged=flagged data-testid="recruitment-row">
+                <td class="muted">{unit}</td>
                 <td>{name}</td>
                 <td class="num">{x.referred}</td>
                 <td class="num">{x.completed}</td>
@@ -592,7 +595,7 @@ fn funnel(
             <h3>{t.recruiting_title}</h3>
             <p class="muted small">{t.recruiting_hint} " (" {median} ")"</p>
             <table class="ev-table" data-testid="recruitment">
-                <thead><tr><th></th><th class="num">{t.referred_short}</th><th class="num">{t.completed_short}</th><th></th></tr></thead>
+                <thead><tr><th></th><th></th><th class="num">{t.referred_short}</th><th class="num">{t.completed_short}</th><th></th></tr></thead>
                 <tbody>{recruiting.into_iter().map(recruit_row).collect_view()}</tbody>
             </table>
         </section>
@@ -724,8 +727,8 @@ fn care_pair(c: &CareTimeEffect, t: &'static EvidenceTexts) -> impl IntoView {
                 <text x=75 y=H + 42.0 text-anchor="middle">{t.before}</text>
                 <text x=185 y=H + 42.0 text-anchor="middle">{(t.after_days)(c.offset_days)}</text>
             </svg>
-            <p>{t.change} " " <strong class="big-figure" data-testid="care-change">{change}</strong> " " {t.min_per_day}
-                " (" {num(before, 2)} " → " {num(after, 2)} ")"</p>
+            <p>{t.change} " " <strong class="big-figure" data-testid="care-change">{change}</strong>
+                " (" {num(before, 2)} " → " {num(after, 2)} " " {t.min_per_day} ")"</p>
             <p class="muted small">{t.ci95} ": " {ci}</p>
         </div>
     }
@@ -742,12 +745,18 @@ fn effect(
     let c = &e.completeness;
     let mut lines = vec![
         share_line(
-            (t.completeness_tests)(c.with_start_and_end_test.part, c.with_start_and_end_test.whole),
+            (t.completeness_tests)(
+                c.with_start_and_end_test.part,
+                c.with_start_and_end_test.whole,
+            ),
             &c.with_start_and_end_test,
         )
         .into_any(),
         share_line(
-            (t.completeness_who5)(c.with_who5_start_and_end.part, c.with_who5_start_and_end.whole),
+            (t.completeness_who5)(
+                c.with_who5_start_and_end.part,
+                c.with_who5_start_and_end.whole,
+            ),
             &c.with_who5_start_and_end,
         )
         .into_any(),
@@ -821,11 +830,13 @@ fn business(r: &EvidenceReport, t: &'static EvidenceTexts) -> impl IntoView {
     }
 }
 
-fn figure_text(f: &Figure<f64>, percent: bool) -> (String, bool) {
+/// A benchmark figure's text, whether it is hidden, and a bar's length (0–1) for a share.
+fn figure_text(f: &Figure<f64>, percent: bool) -> (String, bool, Option<f64>) {
     match f {
-        Figure::Shown(v) if percent => (pct(*v), false),
-        Figure::Shown(v) => (format!("{} %", num(*v, 1)), false),
-        Figure::Suppressed { below } => (format!("<{below}"), true),
+        Figure::Shown(v) if percent => (pct(*v), false, Some(*v)),
+        // A change in per cent: less home care is the good direction; the bar shows its size.
+        Figure::Shown(v) => (format!("{} %", num(*v, 1)), false, Some(v.abs() / 50.0)),
+        Figure::Suppressed { below } => (format!("<{below}"), true, None),
     }
 }
 
@@ -854,8 +865,12 @@ fn benchmark(
                 .collect()
         })
         .unwrap_or_default();
-    let cell = |(text, hidden): (String, bool)| {
-        view! { <td class="num" class:suppressed=hidden data-suppressed=hidden.to_string()>{text}</td> }
+    let cell = |(text, hidden, bar): (String, bool, Option<f64>)| {
+        view! {
+            <td class="num" class:suppressed=hidden data-suppressed=hidden.to_string()>{text}
+                {bar.map(|b| view! { <span class="mini-bar"><span style=format!("width:{:.0}%", b.clamp(0.0, 1.0) * 100.0)></span></span> })}
+            </td>
+        }
     };
     let rows = r
         .benchmark
@@ -863,8 +878,8 @@ fn benchmark(
         .map(|b| {
             let f = &b.figures;
             let citizens = match f.citizens_through_courses {
-                Figure::Shown(n) => (n.to_string(), false),
-                Figure::Suppressed { below } => (format!("<{below}"), true),
+                Figure::Shown(n) => (n.to_string(), false, None),
+                Figure::Suppressed { below } => (format!("<{below}"), true, None),
             };
             view! {
                 <tr class:own=b.own data-testid=if b.own { "benchmark-own" } else { "benchmark-row" }>
@@ -872,10 +887,10 @@ fn benchmark(
                     {cell(citizens)}
                     {cell(figure_text(&f.share_tested, true))}
                     {tests.iter().map(|k| cell(f.tests_improved_or_maintained.iter().find(|x| &x.test == k)
-                        .map(|x| figure_text(&x.figure, true)).unwrap_or(("–".into(), false)))).collect_view()}
+                        .map(|x| figure_text(&x.figure, true)).unwrap_or(("–".into(), false, None)))).collect_view()}
                     {cell(figure_text(&f.who5_improved_or_maintained, true))}
                     {offsets.iter().map(|d| cell(f.care_time_change_percent.iter().find(|x| x.offset_days == *d)
-                        .map(|x| figure_text(&x.figure, false)).unwrap_or(("–".into(), false)))).collect_view()}
+                        .map(|x| figure_text(&x.figure, false)).unwrap_or(("–".into(), false, None)))).collect_view()}
                     {cell(figure_text(&f.adherence, true))}
                 </tr>
             }
@@ -945,10 +960,10 @@ pub fn EvidenceReportPage(view: Box<EvidenceView>) -> impl IntoView {
                 let l = labels.get();
                 view! {
                     {targets(&r, t)}
-                    <div class="page-break">{funnel(&r, t, &l, false)}</div>
-                    <div class="page-break">{staff(&r, t)}</div>
+                    {funnel(&r, t, &l, false)}
+                    {staff(&r, t)}
                     <div class="page-break">{effect(&r, t, &l, false)}</div>
-                    <div class="page-break">{business(&r, t)}</div>
+                    {business(&r, t)}
                     {benchmark(&r, t, &l, false)}
                 }
             }}
@@ -1080,12 +1095,13 @@ pub fn EvidenceSettingsPage() -> impl IntoView {
             }
             Err(e) => loaded.set(Some(Err(e))),
         }
-        if let Ok(list) =
-            crate::api::call::<op::evidence_municipalities::Op>(op::evidence_municipalities::Request {
+        if let Ok(list) = crate::api::call::<op::evidence_municipalities::Op>(
+            op::evidence_municipalities::Request {
                 query: NoQuery {},
                 body: (),
-            })
-            .await
+            },
+        )
+        .await
         {
             municipalities.set(list);
         }
@@ -1101,9 +1117,17 @@ pub fn EvidenceSettingsPage() -> impl IntoView {
                     continue;
                 }
                 let target = text.trim().parse::<u32>().map_err(|_| {
-                    format!("{} {y}: {}", t.target_kinds[kind_index(k)], t.must_be_number)
+                    format!(
+                        "{} {y}: {}",
+                        t.target_kinds[kind_index(k)],
+                        t.must_be_number
+                    )
                 })?;
-                targets.push(YearlyTarget { kind: k, year: y, target });
+                targets.push(YearlyTarget {
+                    kind: k,
+                    year: y,
+                    target,
+                });
             }
         }
         let prices = if use_prices.get_untracked() {
