@@ -277,7 +277,11 @@ pub async fn evidence(
     let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
     let user = identity.user_id.to_string();
     let key = format!("{from}|{to}|{}", team.unwrap_or(""));
-    let mut path = format!("/v1/evidence?from={}&to={}", query_value(from), query_value(to));
+    let mut path = format!(
+        "/v1/evidence?from={}&to={}",
+        query_value(from),
+        query_value(to)
+    );
     if let Some(team) = team {
         path.push_str(&format!("&team={}", query_value(team)));
     }

@@ -4,8 +4,8 @@
 //! user signing in drops the previous user's answers (`handover`).
 
 use super::database::Store;
-use homerehab_shared::model::Millis;
 use crate::error::Result;
+use homerehab_shared::model::Millis;
 use rusqlite::{params, OptionalExtension};
 
 /// One kept answer: the server's JSON as it came and when it was fetched.
@@ -17,7 +17,13 @@ pub struct CachedEvidence {
 
 impl Store {
     /// Keeps `body` as `user`'s latest answer for `key` (the period and team asked for).
-    pub fn keep_evidence(&self, user: &str, key: &str, fetched_at: Millis, body: &str) -> Result<()> {
+    pub fn keep_evidence(
+        &self,
+        user: &str,
+        key: &str,
+        fetched_at: Millis,
+        body: &str,
+    ) -> Result<()> {
         self.conn.execute(
             "INSERT INTO evidence_cache (user_id, key, fetched_at, body) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (user_id, key) DO UPDATE SET fetched_at = ?3, body = ?4",
@@ -45,8 +51,10 @@ impl Store {
 
     /// Drops every answer kept for someone other than `user`.
     pub(super) fn drop_evidence_of_others(&self, user: &str) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM evidence_cache WHERE user_id <> ?1", params![user])?;
+        self.conn.execute(
+            "DELETE FROM evidence_cache WHERE user_id <> ?1",
+            params![user],
+        )?;
         Ok(())
     }
 }

@@ -62,7 +62,9 @@ pub async fn evidence(core: &Core, q: api::EvidenceQuery) -> Result<api::Evidenc
         None => iso(today),
     };
     if to < from {
-        return Err(Error::invalid(format!("the period ends on {to}, before it starts on {from}")));
+        return Err(Error::invalid(format!(
+            "the period ends on {to}, before it starts on {from}"
+        )));
     }
     let team = q.team.as_deref().filter(|t| !t.is_empty());
     let fetched = client::evidence(&core.store, &from, &to, team)
@@ -82,7 +84,9 @@ pub async fn evidence(core: &Core, q: api::EvidenceQuery) -> Result<api::Evidenc
 
 /// `GET /api/evidence/settings`.
 pub async fn evidence_settings(core: &Core) -> Result<api::EvidenceSettings> {
-    let s = client::evidence_settings(&core.store).await.map_err(refused)?;
+    let s = client::evidence_settings(&core.store)
+        .await
+        .map_err(refused)?;
     mirror(&s)
 }
 
@@ -94,7 +98,9 @@ pub async fn set_evidence_settings(
     settings: api::EvidenceSettings,
 ) -> Result<api::EvidenceSettings> {
     let settings: homerehab_shared::evidence::report::EvidenceSettings = mirror(&settings)?;
-    settings.validate().map_err(|e| Error::invalid(e.to_string()))?;
+    settings
+        .validate()
+        .map_err(|e| Error::invalid(e.to_string()))?;
     let stored = client::set_evidence_settings(&core.store, &settings)
         .await
         .map_err(refused)?;
@@ -174,11 +180,15 @@ mod tests {
             })
             .collect();
         let staff = vec![
-            from(json!({"user_id": "u1", "name": "Tina Terapeut", "team_id": "t1", "role": "therapist",
+            from(
+                json!({"user_id": "u1", "name": "Tina Terapeut", "team_id": "t1", "role": "therapist",
                 "has_access": true, "trained_on": "2026-02-01",
-                "last_work": [{"work": "edited_program", "last_on": "2026-06-20"}]})),
-            from(json!({"user_id": "u2", "name": "Anna Assistent", "team_id": "t1", "role": "assistant",
-                "has_access": true, "trained_on": "2026-02-01", "last_work": []})),
+                "last_work": [{"work": "edited_program", "last_on": "2026-06-20"}]}),
+            ),
+            from(
+                json!({"user_id": "u2", "name": "Anna Assistent", "team_id": "t1", "role": "assistant",
+                "has_access": true, "trained_on": "2026-02-01", "last_work": []}),
+            ),
         ];
         let settings: EvidenceSettings = from(json!({
             "targets": [{"kind": "citizens_through_courses", "year": 2026, "target": 40},
@@ -195,10 +205,12 @@ mod tests {
             parse_date("2026-12-31").unwrap(),
         )
         .unwrap();
-        let effect = |n: usize| homerehab_shared::evidence::effect::effect_evidence(
-            &cohort[..n],
-            &FollowUpOffsets::default(),
-        );
+        let effect = |n: usize| {
+            homerehab_shared::evidence::effect::effect_evidence(
+                &cohort[..n],
+                &FollowUpOffsets::default(),
+            )
+        };
         let facts = ReportFacts {
             municipality: named("m1", "Thisted Kommune"),
             teams: vec![named("t1", "Team Nord"), named("t2", "Team Syd")],
@@ -272,9 +284,16 @@ mod tests {
         assert_eq!(e.kind(), api::ErrorKind::Invalid);
         assert!(e.to_string().contains("hours_per_fte"));
         assert_eq!(
-            refused(CoreError::Server { status: 403, message: "no".into() }).kind(),
+            refused(CoreError::Server {
+                status: 403,
+                message: "no".into()
+            })
+            .kind(),
             api::ErrorKind::Forbidden
         );
-        assert_eq!(date("from", "2026-13-01").unwrap_err().kind(), api::ErrorKind::Invalid);
+        assert_eq!(
+            date("from", "2026-13-01").unwrap_err().kind(),
+            api::ErrorKind::Invalid
+        );
     }
 }

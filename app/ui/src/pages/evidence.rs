@@ -473,7 +473,13 @@ fn month_chart(months: &[MonthCounts], t: &'static EvidenceTexts) -> impl IntoVi
         let x = 20.0 + 64.0 * i as f64;
         let hr = f64::from(m.counts.referred) / max * H;
         let hc = f64::from(m.counts.completed) / max * H;
-        let label = m.month.get(5..7).unwrap_or(&m.month).to_string();
+        let label = m
+            .month
+            .get(5..7)
+            .and_then(|mm| mm.parse::<usize>().ok())
+            .and_then(|mm| t.months.get(mm.wrapping_sub(1)))
+            .map(|name| name.to_string())
+            .unwrap_or_else(|| m.month.clone());
         view! {
             <g>
                 <rect class="col referred" x=x + 8.0 y=20.0 + H - hr width=22 height=hr />
