@@ -78,4 +78,36 @@ mod tests {
         assert_eq!(store.kept_evidence("u1", "k").unwrap(), None);
         assert!(store.kept_evidence("u2", "k").unwrap().is_some());
     }
+
+    #[test]
+    fn another_user_signing_in_never_sees_the_previous_users_answers() {
+        use homerehab_shared::ids::{TeamId, UserId};
+        use homerehab_shared::model::Role;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::fixtures::signed_in(dir.path(), Role::Leader, TeamId::new());
+        let leader = store.identity().unwrap().unwrap();
+        let me = leader.user_id.to_string();
+        store
+            .keep_evidence(&me, "2026-01-01|2026-12-31|", 5, "{}")
+            .unwrap();
+        // The same person again keeps their answers.
+        let actor = store.actor().clone();
+        store.switch_user(&leader, actor.clone()).unwrap();
+        assert!(store
+            .kept_evidence(&me, "2026-01-01|2026-12-31|")
+            .unwrap()
+            .is_some());
+        let next = crate::store::Identity {
+            user_id: UserId::new(),
+            username: "other".into(),
+            ..leader
+        };
+        store
+            .switch_user(&next, automerge::ActorId::random())
+            .unwrap();
+        assert_eq!(
+            store.kept_evidence(&me, "2026-01-01|2026-12-31|").unwrap(),
+            None
+        );
+    }
 }

@@ -836,6 +836,11 @@ fn business(r: &EvidenceReport, t: &'static EvidenceTexts) -> impl IntoView {
     }
 }
 
+/// A header that may wrap after a slash ("fremgang/vedligehold" is one long word otherwise).
+fn breakable(s: &str) -> String {
+    s.replace('/', "/\u{200B}")
+}
+
 /// A benchmark figure's text, whether it is hidden, and a bar's length (0–1) for a share.
 fn figure_text(f: &Figure<f64>, percent: bool) -> (String, bool, Option<f64>) {
     match f {
@@ -911,8 +916,8 @@ fn benchmark(
                     <th>{t.municipality}</th>
                     <th class="num">{t.indicators[0]}</th>
                     <th class="num">{t.indicators[1]}</th>
-                    {tests.iter().map(|k| view! { <th class="num">{labels.test(k, en)} " " {t.test_improved}</th> }).collect_view()}
-                    <th class="num">{t.indicators[2]}</th>
+                    {tests.iter().map(|k| view! { <th class="num">{labels.test(k, en)} " " {breakable(t.test_improved)}</th> }).collect_view()}
+                    <th class="num">{breakable(t.indicators[2])}</th>
                     {offsets.iter().map(|d| view! { <th class="num">{(t.care_change_days)(*d)}</th> }).collect_view()}
                     <th class="num">{t.indicators[3]}</th>
                 </tr></thead>
