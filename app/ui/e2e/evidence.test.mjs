@@ -3,7 +3,8 @@
 // time, training, targets and prices; Haderslev anonymous and Aarhus named for the benchmark).
 // The leader reads every section, drills down to a team and prints the evaluation report (PDF,
 // rendered to PNG pages with pdftoppm); the admin sets a target and the prices, and a wrong
-// price is refused with the server's message; the leader sees the new target; offline, the
+// price is refused with the server's message, and compares with Aarhus only; the leader sees
+// the new target, price and comparison group; offline, the
 // leader still reads the answer kept on the device, marked offline, and a period never fetched
 // says so; an assistant has no evidence at all.
 //
@@ -160,8 +161,13 @@ test('the admin sets a target and the prices; a wrong price is refused with the 
   await admin.getByTestId('price-hours-per-fte').fill('1924');
   await admin.getByTestId('save-evidence-settings').click();
   await admin.getByTestId('settings-saved').waitFor();
+  // Compare with Aarhus only (the list is the server's municipalities).
   await admin.getByTestId('compare-all').uncheck();
-  await admin.getByTestId('compare-all').check();
+  await admin.locator('.check-list label', { hasText: 'Aarhus Kommune' }).locator('input').check();
+  await admin.getByTestId('save-evidence-settings').click();
+  await admin.getByTestId('settings-saved').waitFor();
+  assert.equal(await admin.getByTestId('compare-all').isChecked(), false, 'the group was stored');
+  assert.ok(await admin.locator('.check-list label', { hasText: 'Aarhus Kommune' }).locator('input').isChecked());
   await admin.evaluate(() => window.scrollTo(0, 0));
   await admin.screenshot({ path: path.join(h.shots, 'evidence-settings.png'), fullPage: true });
   // The admin reads the evidence too.
@@ -179,6 +185,9 @@ test('the leader sees the admin\'s target for the whole year', async () => {
   await card.filter({ hasText: '/ 123' }).waitFor({ timeout: 20000 });
   await openSection(leader, 'business');
   assert.match(await leader.getByTestId('business-lines').innerText(), /450/, 'the new price is in the worked line');
+  await openSection(leader, 'benchmark');
+  const rows = await leader.getByTestId('benchmark-row').allInnerTexts();
+  assert.deepEqual(rows.map((r) => r.split(/\s/)[0]), ['Aarhus'], 'the comparison group: Aarhus only');
 });
 
 test('offline, the leader reads the answer kept on the device, marked offline', async () => {

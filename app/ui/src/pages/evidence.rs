@@ -134,6 +134,11 @@ fn role_name(role: &str, t: &EvidenceTexts) -> String {
     .to_string()
 }
 
+/// A period's target: whole from 10 up, else with one decimal (a part year's 4,6).
+fn target_text(x: f64) -> String {
+    num(x, if x >= 10.0 || x.fract() == 0.0 { 0 } else { 1 })
+}
+
 fn kind_index(k: TargetKind) -> usize {
     match k {
         TargetKind::CitizensThroughCourses => 0,
@@ -386,7 +391,7 @@ fn targets(r: &EvidenceReport, t: &'static EvidenceTexts) -> impl IntoView {
                     <h3>{t.target_kinds[kind]}</h3>
                     <p class="target-figure">
                         <strong class="big-figure" data-testid="target-reached">{s.reached}</strong>
-                        " / " {num(s.target, if s.target >= 10.0 || s.target.fract() == 0.0 { 0 } else { 1 })}
+                        " / " {target_text(s.target)}
                         <span class="target-percent" data-testid="target-percent">
                             {s.percent_reached.map(|p| format!(" · {p} %")).unwrap_or_default()}
                         </span>
@@ -399,7 +404,7 @@ fn targets(r: &EvidenceReport, t: &'static EvidenceTexts) -> impl IntoView {
                         <span class="marker expected" style=format!("left:{:.1}%", s.expected_by_date / scale.max(1e-9) * 100.0)></span>
                     </div>
                     <p class="target-legend">
-                        <span class="key target-key"></span> {t.target_word} ": " {num(s.target, if s.target >= 10.0 { 0 } else { 1 })}
+                        <span class="key target-key"></span> {t.target_word} ": " {target_text(s.target)}
                         <span class="key expected"></span>
                         {(t.expected_by)(&day(&s.as_of))} ": " {num(s.expected_by_date, 0)}
                         {s.percent_expected.map(|p| format!(" ({p} %)")).unwrap_or_default()}
