@@ -29,26 +29,21 @@ async fn get(server: &Server, token: &str, path: &str) -> (u16, Value) {
     (status, body)
 }
 
-/// Waits until the projector has caught up with everything synced.
+/// Waits until the projector has caught up with everything synced: no document is pending
+/// in the server's database (read beside the running server, as WAL allows). The metrics'
+/// gauge would not do: it is as old as the projector's last round.
 async fn projected(server: &Server) {
+    let db = rusqlite::Connection::open(server.data_dir.join("homerehab.sqlite3")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let metrics = reqwest::get(format!("{}/metrics", server.url()))
-            .await
-            .unwrap()
-            .text()
-            .await
+        let pending: i64 = db
+            .query_row("SELECT COUNT(*) FROM rm_pending", [], |r| r.get(0))
             .unwrap();
-        let pending = metrics
-            .lines()
-            .find(|l| l.starts_with("homerehab_read_model_pending_documents"))
-            .and_then(|l| l.split_whitespace().last())
-            .and_then(|v| v.parse::<f64>().ok());
-        if pending == Some(0.0) {
+        if pending == 0 {
             return;
         }
         assert!(Instant::now() < deadline, "the read model did not catch up");
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -89,9 +84,15 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
         (&Value::from(28), &Value::from(42))
     );
     let who5 = &r["effect"]["who5"]["improved_or_maintained"];
-    assert_eq!((&who5["part"], &who5["whole"]), (&Value::from(25), &Value::from(35)));
+    assert_eq!(
+        (&who5["part"], &who5["whole"]),
+        (&Value::from(25), &Value::from(35))
+    );
     let care = &r["effect"]["care_time"][0];
-    assert_eq!((&care["offset_days"], &care["n"]), (&Value::from(77), &Value::from(64)));
+    assert_eq!(
+        (&care["offset_days"], &care["n"]),
+        (&Value::from(77), &Value::from(64))
+    );
     assert_eq!(two(&care["mean_before_minutes_per_day"]), "52.81");
     assert_eq!(two(&care["mean_after_minutes_per_day"]), "41.29");
     assert_eq!(two(&care["change_percent"]), "-21.81");
@@ -120,14 +121,26 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
         .iter()
         .map(|b| &b["figures"]["citizens_through_courses"])
         .collect();
-    assert!(citizens.contains(&&serde_json::json!({"shown": 207})), "{citizens:?}");
+    assert!(
+        citizens.contains(&&serde_json::json!({"shown": 207})),
+        "{citizens:?}"
+    );
     assert!(
         citizens.contains(&&serde_json::json!({"suppressed": {"below": 10}})),
         "{citizens:?}"
     );
     let text = r.to_string();
-    for secret in [THISTED, SMALL, "Thisted Hjemmetræning", "medarbejder-", "Lemvig"] {
-        assert!(!text.contains(secret), "{secret} leaked into Aarhus' answer");
+    for secret in [
+        THISTED,
+        SMALL,
+        "Thisted Hjemmetræning",
+        "medarbejder-",
+        "Lemvig",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "{secret} leaked into Aarhus' answer"
+        );
     }
 
     // Thisted's leader: the evaluation's Tabel 4.
@@ -145,7 +158,11 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
     };
     let citizens = target("citizens_through_courses");
     assert_eq!(
-        (&citizens["reached"], &citizens["target"], &citizens["percent_reached"]),
+        (
+            &citizens["reached"],
+            &citizens["target"],
+            &citizens["percent_reached"]
+        ),
         (&Value::from(207), &Value::from(1250.0), &Value::from(17))
     );
     let trained = target("staff_trained");
@@ -155,7 +172,7 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
     );
     assert_eq!(trained["met"], true);
     let active = target("staff_active");
-    assert_eq!(active["reached"], 63);
+    assert_eq!(active["reached"], 63, "{:#}", r["staff"]);
     assert_eq!(r["staff"]["totals"]["trained"], 108);
     assert_eq!(r["staff"]["totals"]["active"], 63);
     assert_eq!(r["staff"]["totals"]["trained_not_active"], 45);
@@ -198,7 +215,7 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
     assert_eq!(status, 200);
     assert_eq!(nord_only["team"]["name"], THISTED_TEAM);
     assert_eq!(nord_only["effect"]["completeness"]["citizens"], 207);
-    assert_eq!(nord_only["staff"]["totals"]["with_access"], 4);
+    assert_eq!(nord_only["staff"]["totals"]["with_access"], 3);
 
     // Who gets nothing: an assistant, a therapist, no token; a leader may not set targets.
     for who in [AARHUS_ASSISTANT, AARHUS_THERAPIST] {
@@ -242,7 +259,11 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
     let (_, stored) = get(&server, &admin, "/v1/evidence/settings").await;
     assert_eq!(stored["targets"].as_array().unwrap().len(), 5);
     // Bad dates are a clear 400, not a 500.
-    for query in ["from=2026-13-01&to=2026-12-31", "from=2026-12-31&to=2026-01-01", "to=2026-01-01"] {
+    for query in [
+        "from=2026-13-01&to=2026-12-31",
+        "from=2026-12-31&to=2026-01-01",
+        "to=2026-01-01",
+    ] {
         let (status, _) = get(&server, &thisted, &format!("/v1/evidence?{query}")).await;
         assert_eq!(status, 400, "{query}");
     }
@@ -253,7 +274,29 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
     server.kill();
     server.admin(&["reproject"]);
     server.restart();
-    let (_, after) = get(&server, &aarhus, &format!("/v1/evidence?{q}")).await;
+    projected(&server).await;
+    let (status, after) = get(&server, &aarhus, &format!("/v1/evidence?{q}")).await;
+    assert_eq!(status, 200, "{after}");
     assert_eq!(before["effect"], after["effect"]);
     assert_eq!(before["funnel"], after["funnel"]);
+
+    // Kept for the browser test that prints the evaluation report from these cohorts
+    // (scripts/test sets the place; app/ui/e2e/evidence-seeds-report.test.mjs reads it).
+    if let Ok(keep) = std::env::var("HOMEREHAB_SEEDS_DATA") {
+        server.kill();
+        let keep = std::path::Path::new(&keep);
+        let _ = std::fs::remove_dir_all(keep);
+        let copied = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&server.data_dir)
+            .arg(keep)
+            .status()
+            .unwrap();
+        assert!(copied.success());
+        let about = serde_json::json!({
+            "from": cohort.from, "to": cohort.to, "password": PASSWORD,
+            "aarhus_leader": AARHUS_LEADER, "thisted_leader": THISTED_LEADER,
+        });
+        std::fs::write(keep.join("seeds.json"), about.to_string()).unwrap();
+    }
 }

@@ -60,7 +60,13 @@ pub async fn token(server: &Server, username: &str) -> String {
 }
 
 fn team(server: &Server, name: &str, municipality: &str) {
-    server.admin(&["create-team", "--name", name, "--municipality", municipality]);
+    server.admin(&[
+        "create-team",
+        "--name",
+        name,
+        "--municipality",
+        municipality,
+    ]);
 }
 
 /// Builds all three municipalities; devices keep their files under `devices`.
@@ -71,27 +77,39 @@ pub async fn build(server: &Server, devices: &Path) -> SeedsCohort {
         to: format!("{year}-12-31"),
         last_year: year - 1,
     };
+    let t = std::time::Instant::now();
     aarhus(server, devices, year - 1).await;
+    eprintln!("seeds cohort: Aarhus in {:?}", t.elapsed());
     thisted(server, devices, year - 1).await;
+    eprintln!("seeds cohort: Thisted in {:?}", t.elapsed());
     small(server, devices, year - 1).await;
     cohort
 }
 
-/// A course that ran 12 weeks from `start` and was completed.
-fn completed_course(device: &Device, citizen: CitizenId, start: &str) -> Course {
+/// A 12-week course from `start`, running.
+fn running_course(device: &Device, citizen: CitizenId, start: &str) -> Course {
     let me = device.me();
-    let mut course = Course {
+    let course = Course {
         status: CourseStatus::Active,
         planned_weeks: 12,
         sessions_per_week: 3,
         ..Course::new(citizen, me.team_id, me.user_id, start, now_ms())
     };
-    let mut s = device.store();
-    s.create_course(&course, &[program_line("sit-to-stand", 1.0, 1)])
+    device
+        .store()
+        .create_course(&course, &[program_line("sit-to-stand", 1.0, 1)])
         .unwrap();
-    course.change_status(CourseStatus::Completed, None).unwrap();
-    s.update_course(&course).unwrap();
     course
+}
+
+/// The therapist marks the courses completed (after the server has them running: a course
+/// begins planned or active) and syncs.
+async fn complete(device: &Device, courses: Vec<Course>) {
+    for mut course in courses {
+        course.change_status(CourseStatus::Completed, None).unwrap();
+        device.store().update_course(&course).unwrap();
+    }
+    device.sync().await;
 }
 
 fn result(kind: &str, phase: AssessmentPhase, value: f64, date: &str, by: UserId) -> Assessment {
@@ -99,7 +117,7 @@ fn result(kind: &str, phase: AssessmentPhase, value: f64, date: &str, by: UserId
         id: AssessmentId::new(),
         kind: kind.into(),
         value,
-        unit: String::new(),
+        unit: "reps".into(),
         date: date.into(),
         phase,
         by,
@@ -131,6 +149,8 @@ async fn aarhus(server: &Server, devices: &Path, year: i32) {
     after.push(18_498 - after.iter().sum::<u32>());
     let mut courses = Vec::new();
     let mut grants = Vec::new();
+    // One import, as the care record system's file arrives: recorded by one user at one time.
+    let recorded_at = now_ms();
     for i in 0..174usize {
         let mut c = citizen(&format!("Aarhus-borger {i}"));
         c.birth_year = Some(1940 + (i % 15) as i32);
@@ -161,7 +181,7 @@ async fn aarhus(server: &Server, devices: &Path, year: i32) {
             )
             .unwrap();
             drop(s);
-            completed_course(&laptop, c.id, &start)
+            running_course(&laptop, c.id, &start)
         };
         laptop
             .store()
@@ -202,11 +222,11 @@ async fn aarhus(server: &Server, devices: &Path, year: i32) {
                     minutes_per_week: minutes,
                     service_code: None,
                     recorded_by: me.user_id,
-                    recorded_at: now_ms(),
+                    recorded_at,
                 });
             }
         }
-        courses.push(course.id);
+        courses.push(course);
     }
     laptop.store().put_care_grants(me.team_id, &grants).unwrap();
     laptop.sync().await;
@@ -216,7 +236,8 @@ async fn aarhus(server: &Server, devices: &Path, year: i32) {
     let tablet = Device::login(&devices.join("aarhus-tablet"), server, AARHUS_ASSISTANT).await;
     tablet.sync().await;
     for (i, course) in courses.iter().enumerate().take(155).skip(100) {
-        who5(&tablet, *course, AssessmentPhase::Start, [3, 3, 2, 2, 2]);
+        let course = course.id;
+        who5(&tablet, course, AssessmentPhase::Start, [3, 3, 2, 2, 2]);
         let end = match i {
             100..=111 => Some([3, 3, 3, 3, 3]),
             112..=124 => Some([3, 3, 3, 2, 2]),
@@ -224,10 +245,12 @@ async fn aarhus(server: &Server, devices: &Path, year: i32) {
             _ => None,
         };
         if let Some(answers) = end {
-            who5(&tablet, *course, AssessmentPhase::End, answers);
+            who5(&tablet, course, AssessmentPhase::End, answers);
         }
     }
     tablet.sync().await;
+    laptop.sync().await;
+    complete(&laptop, courses).await;
 }
 
 /// One visit with a WHO-5 of `answers` (0–5 each), saved per tap as the tablet does.
@@ -246,6 +269,7 @@ fn who5(tablet: &Device, course: CourseId, phase: AssessmentPhase, answers: [u8;
 /// period and 63 did their role's work in the last 28 days; targets set by the admin.
 async fn thisted(server: &Server, devices: &Path, year: i32) {
     const SYD: &str = "Thisted Hjemmetræning Syd";
+    let t0 = std::time::Instant::now();
     team(server, THISTED_TEAM, THISTED);
     team(server, SYD, THISTED);
     server.create_user("thisted-terapeut", "therapist", THISTED_TEAM);
@@ -259,18 +283,23 @@ async fn thisted(server: &Server, devices: &Path, year: i32) {
     let trained_on = format!("{year}-05-01");
     let mut trained: Vec<String> = vec!["thisted-terapeut".into(), "thisted-terapeut-syd".into()];
     trained.extend((0..106).map(|k| format!("medarbejder-{k:03}")));
-    for username in &trained {
-        server.admin(&["record-training", username, "--on", &trained_on]);
-    }
+    let mut args = vec!["record-training", "--on", &trained_on];
+    args.extend(trained.iter().map(String::as_str));
+    server.admin(&args);
+    eprintln!("seeds cohort: Thisted's staff made at {:?}", t0.elapsed());
 
     let laptop = Device::login(&devices.join("thisted-laptop"), server, "thisted-terapeut").await;
+    let mut courses = Vec::new();
     for i in 0..207 {
         let c = citizen(&format!("Thisted-borger {i}"));
         laptop.store().put_citizen(&c).unwrap();
         let month = 1 + i % 9;
-        completed_course(&laptop, c.id, &format!("{year}-{month:02}-0{}", 1 + i % 7));
+        let start = format!("{year}-{month:02}-0{}", 1 + i % 7);
+        courses.push(running_course(&laptop, c.id, &start));
     }
     laptop.sync().await;
+    complete(&laptop, courses).await;
+    eprintln!("seeds cohort: Thisted's courses made at {:?}", t0.elapsed());
 
     // Syd's one running course, where the active assistants log a visit each.
     let syd = Device::login(&devices.join("thisted-syd"), server, "thisted-terapeut-syd").await;
@@ -320,10 +349,16 @@ async fn small(server: &Server, devices: &Path, year: i32) {
     team(server, "Lemvig Træning", SMALL);
     server.create_user("lemvig-terapeut", "therapist", "Lemvig Træning");
     let laptop = Device::login(&devices.join("lemvig"), server, "lemvig-terapeut").await;
+    let mut courses = Vec::new();
     for i in 0..3 {
         let c = citizen(&format!("Lemvig-borger {i}"));
         laptop.store().put_citizen(&c).unwrap();
-        completed_course(&laptop, c.id, &format!("{year}-04-0{}", i + 1));
+        courses.push(running_course(
+            &laptop,
+            c.id,
+            &format!("{year}-04-0{}", i + 1),
+        ));
     }
     laptop.sync().await;
+    complete(&laptop, courses).await;
 }

@@ -69,7 +69,9 @@ pub enum Command {
     },
     /// Record the date a user was trained in the app (the leaders' "trained vs. active").
     RecordTraining {
-        username: String,
+        /// Everyone trained that day (a course trains a group).
+        #[arg(required = true)]
+        usernames: Vec<String>,
         /// The training date, YYYY-MM-DD.
         #[arg(long)]
         on: String,

@@ -78,14 +78,20 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Quarantine { action } => quarantine(&config, action),
-        Command::RecordTraining { username, on } => {
+        Command::RecordTraining { usernames, on } => {
             homerehab_shared::model::parse_date(&on)
                 .map_err(|e| anyhow::anyhow!("--on {on}: {}", e.problem))?;
             let store = open(&config)?;
-            if !store.record_training(&username, &on)? {
-                bail!("no user '{username}'");
+            // Checked first, so a typo records nothing rather than half the group.
+            for username in &usernames {
+                if store.user_by_username(username)?.is_none() {
+                    bail!("no user '{username}'; nobody was recorded");
+                }
             }
-            println!("{username} trained on {on}");
+            for username in &usernames {
+                store.record_training(username, &on)?;
+            }
+            println!("{} trained on {on}", usernames.join(", "));
             Ok(())
         }
         Command::Reproject { check } => {

@@ -127,7 +127,8 @@ pub(super) fn referrals(
         "SELECT r.team_id, r.referred_on, r.screened_on IS NOT NULL, r.screened_by, r.outcome,
                 r.not_included_reason, c.status, c.responsible_therapist
          FROM rm_referrals r LEFT JOIN rm_courses c ON c.course_id = r.course_id
-         WHERE r.referred_on BETWEEN ?1 AND ?2 AND r.team_id IN ({})",
+         WHERE r.referred_on BETWEEN ?1 AND ?2 AND r.team_id IN ({})
+         ORDER BY r.referral_id",
         placeholders(2, teams.len())
     );
     let mut values = vec![
@@ -178,7 +179,8 @@ pub(super) fn staff(conn: &Connection, teams: &[TeamId]) -> Result<Vec<StaffMemb
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT id, display_name, role, team_id, trained_on FROM users WHERE team_id IN ({})",
+        "SELECT id, display_name, role, team_id, trained_on FROM users WHERE team_id IN ({})
+         ORDER BY id",
         placeholders(0, teams.len())
     );
     let ids: Vec<&[u8]> = teams.iter().map(|t| t.0.as_bytes().as_slice()).collect();
@@ -235,7 +237,9 @@ pub(super) fn staff(conn: &Connection, teams: &[TeamId]) -> Result<Vec<StaffMemb
 /// Completed courses of `teams` (every team when `None`) that may have ended in `period`
 /// (their start no later than its end and no earlier than the longest course before it), with
 /// their start/end results, their citizens' care grants and their sessions delivered. The
-/// caller keeps those whose planned end lies in the period (`report::planned_end`).
+/// caller keeps those whose planned end lies in the period (`report::planned_end`). Ordered,
+/// so the same question gets the same answer to the last digit (sums of floats depend on
+/// their order), also after the read model is rebuilt.
 pub(super) fn completed_courses(
     conn: &Connection,
     teams: Option<&[TeamId]>,
@@ -266,7 +270,7 @@ pub(super) fn completed_courses(
                     c.sessions_per_week,
                     COALESCE((SELECT SUM(d.delivered) FROM rm_deliveries d
                               WHERE d.course_id = c.course_id), 0)
-             {cohort}"
+             {cohort} ORDER BY c.course_id"
         ))?
         .query_map(params_from_iter(values.iter()), |r| {
             Ok(CourseFacts {
@@ -290,7 +294,7 @@ pub(super) fn completed_courses(
     let mut results = conn.prepare(&format!(
         "SELECT t.course_id, t.test, t.phase, t.value, t.date
          FROM rm_test_results t JOIN (SELECT c.course_id {cohort}) k ON k.course_id = t.course_id
-         WHERE t.phase IN ('start', 'end')"
+         WHERE t.phase IN ('start', 'end') ORDER BY t.course_id, t.result_id"
     ))?;
     let mut rows = results.query(params_from_iter(values.iter()))?;
     while let Some(r) = rows.next()? {
@@ -315,7 +319,8 @@ pub(super) fn completed_courses(
     let mut grants = conn.prepare(&format!(
         "SELECT g.citizen_id, g.effective, g.minutes_per_week, g.service_code
          FROM rm_care_grants g
-         WHERE g.citizen_id IN (SELECT c.citizen_id {cohort})"
+         WHERE g.citizen_id IN (SELECT c.citizen_id {cohort})
+         ORDER BY g.citizen_id, g.effective, g.service_code"
     ))?;
     let mut rows = grants.query(params_from_iter(values.iter()))?;
     while let Some(r) = rows.next()? {
