@@ -315,6 +315,21 @@ declare_operations! {
     set_effect_settings: Post "/effect-settings" []
         query NoQuery, body crate::EffectSettingsInput => crate::EffectSettingsView, may(EditLibrary);
 
+    // ---- the leaders' evidence (#12), fetched from the server ---------------------------------------
+    /// The server's answer for the period (and team); offline, the last answer kept for the
+    /// same period, team and user, marked `offline`.
+    evidence: Get "/evidence" []
+        query crate::EvidenceQuery, body () => crate::EvidenceView, may(SeeEvidence);
+    /// Targets, prices, naming and comparison group (read by leaders, set by admins).
+    evidence_settings: Get "/evidence/settings" []
+        query NoQuery, body () => crate::EvidenceSettings, may(SeeEvidence);
+    /// The server checks the settings; its message is the answer to invalid ones.
+    set_evidence_settings: Post "/evidence/settings" []
+        query NoQuery, body crate::EvidenceSettings => crate::EvidenceSettings, may(SetEvidenceSettings);
+    /// The municipalities on the server, to choose a comparison group from.
+    evidence_municipalities: Get "/evidence/municipalities" []
+        query NoQuery, body () => Vec<crate::Named>, may(SeeEvidence);
+
     // ---- the municipality's own library and media ----------------------------------------------
     put_local_exercise: Post "/library/exercises" []
         query NoQuery, body crate::LocalExerciseInput => crate::LocalItemSaved, may(EditLibrary);

@@ -5,6 +5,8 @@
 use crate::error::{CoreError, Result};
 use crate::store::{now_ms, Identity, SharedStore, Store};
 use homerehab_shared::api;
+use homerehab_shared::evidence::report::{EvidenceReport, EvidenceSettings, Named};
+use homerehab_shared::model::Millis;
 use homerehab_shared::sync::wire::{self, Limits};
 use homerehab_shared::sync::{ClientRound, SyncReport, SyncRequest, SyncResponse};
 use std::time::Duration;
@@ -233,4 +235,127 @@ pub fn spawn_background(store: SharedStore, interval: Duration) -> tokio::task::
             );
         }
     })
+}
+
+// ---- the leaders' evidence (#12): read from the server, the last answer kept for offline ----
+
+/// An evidence report and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FetchedEvidence {
+    pub report: EvidenceReport,
+    pub fetched_at: Millis,
+    /// The server could not be reached: this is the answer kept from `fetched_at`.
+    pub offline: bool,
+}
+
+/// `GET {server}{path}` with the signed-in user's token, as JSON.
+async fn get_json<T: serde::de::DeserializeOwned>(identity: &Identity, path: &str) -> Result<T> {
+    let resp = http()
+        .get(format!("{}{path}", identity.server_url))
+        .bearer_auth(&identity.token)
+        .send()
+        .await
+        .map_err(|e| CoreError::Offline(e.to_string()))?;
+    if !resp.status().is_success() {
+        return Err(refusal(resp).await);
+    }
+    resp.json()
+        .await
+        .map_err(|e| CoreError::Protocol(e.to_string()))
+}
+
+/// The evidence for `from`–`to` (ISO dates) and optionally one team, from the server
+/// (`GET /v1/evidence`), kept on the device for the signed-in user. When the server cannot be
+/// reached (or fails), the answer kept for the same period and team is returned, marked
+/// offline; without one, the connection error stands.
+pub async fn evidence(
+    store: &SharedStore,
+    from: &str,
+    to: &str,
+    team: Option<&str>,
+) -> Result<FetchedEvidence> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    let user = identity.user_id.to_string();
+    let key = format!("{from}|{to}|{}", team.unwrap_or(""));
+    let mut path = format!(
+        "/v1/evidence?from={}&to={}",
+        query_value(from),
+        query_value(to)
+    );
+    if let Some(team) = team {
+        path.push_str(&format!("&team={}", query_value(team)));
+    }
+    match get_json::<EvidenceReport>(&identity, &path).await {
+        Ok(report) => {
+            let fetched_at = now_ms();
+            let body =
+                serde_json::to_string(&report).map_err(|e| CoreError::Protocol(e.to_string()))?;
+            lock(store).keep_evidence(&user, &key, fetched_at, &body)?;
+            Ok(FetchedEvidence {
+                report,
+                fetched_at,
+                offline: false,
+            })
+        }
+        Err(e) if e.is_transient() => {
+            let Some(kept) = lock(store).kept_evidence(&user, &key)? else {
+                return Err(e);
+            };
+            tracing::info!(error = %e, "evidence read from the copy kept on the device");
+            let report = serde_json::from_str(&kept.body)
+                .map_err(|e| CoreError::Damaged(format!("kept evidence: {e}")))?;
+            Ok(FetchedEvidence {
+                report,
+                fetched_at: kept.fetched_at,
+                offline: true,
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The municipality's evidence settings (`GET /v1/evidence/settings`).
+pub async fn evidence_settings(store: &SharedStore) -> Result<EvidenceSettings> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    get_json(&identity, "/v1/evidence/settings").await
+}
+
+/// Sets the municipality's evidence settings (`PUT /v1/evidence/settings`); the server checks
+/// them and answers what it stored.
+pub async fn set_evidence_settings(
+    store: &SharedStore,
+    settings: &EvidenceSettings,
+) -> Result<EvidenceSettings> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    let resp = http()
+        .put(format!("{}/v1/evidence/settings", identity.server_url))
+        .bearer_auth(&identity.token)
+        .json(settings)
+        .send()
+        .await
+        .map_err(|e| CoreError::Offline(e.to_string()))?;
+    if !resp.status().is_success() {
+        return Err(refusal(resp).await);
+    }
+    resp.json()
+        .await
+        .map_err(|e| CoreError::Protocol(e.to_string()))
+}
+
+/// The municipalities on the server (`GET /v1/evidence/municipalities`).
+pub async fn evidence_municipalities(store: &SharedStore) -> Result<Vec<Named>> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    get_json(&identity, "/v1/evidence/municipalities").await
+}
+
+/// A query string's value, percent-encoded (dates and UUIDs need none, but a typed value may).
+fn query_value(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -14,6 +14,7 @@
 //! - `identity`: who is signed in, and the app lock's PIN persistence;
 //! - `sync_state`: the status line, refusals, and the `ClientStorage` a sync round runs over;
 //! - `handover`: a different user signing in (parking another user's unsent work);
+//! - `evidence_cache`: the leaders' evidence as last fetched, per user, for offline reading;
 //! - `municipal`, `media_state`: the municipality's library and the media the device holds;
 //! - `folder_lock`: one process per data folder; `clock`, `columns`: small shared helpers.
 
@@ -21,6 +22,7 @@ mod clock;
 mod columns;
 mod database;
 mod documents;
+mod evidence_cache;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod folder_lock;
@@ -36,6 +38,7 @@ mod writes;
 
 pub use clock::now_ms;
 pub use database::{export_support, SharedStore, Store};
+pub use evidence_cache::CachedEvidence;
 pub use handover::Handover;
 pub use identity::Identity;
 pub use media_state::{MediaSettings, PrefetchReport};

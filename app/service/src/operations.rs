@@ -322,6 +322,31 @@ impl Operations for Core {
         ops::set_effect_settings(self, r.body)
     }
 
+    async fn evidence(&self, r: op::evidence::Request) -> Result<api::EvidenceView> {
+        ops::evidence(self, r.query).await
+    }
+
+    async fn evidence_settings(
+        &self,
+        _: op::evidence_settings::Request,
+    ) -> Result<api::EvidenceSettings> {
+        ops::evidence_settings(self).await
+    }
+
+    async fn set_evidence_settings(
+        &self,
+        r: op::set_evidence_settings::Request,
+    ) -> Result<api::EvidenceSettings> {
+        ops::set_evidence_settings(self, r.body).await
+    }
+
+    async fn evidence_municipalities(
+        &self,
+        _: op::evidence_municipalities::Request,
+    ) -> Result<Vec<api::Named>> {
+        ops::evidence_municipalities(self).await
+    }
+
     async fn put_local_exercise(
         &self,
         r: op::put_local_exercise::Request,

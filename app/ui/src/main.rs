@@ -92,6 +92,15 @@ pub enum Page {
         course: String,
         test: String,
     },
+    // #12 evidence
+    /// The leaders' evidence: targets, funnel, staff, effect, business case, benchmark.
+    Evidence,
+    /// The evaluation report of the evidence on screen, laid out for A4.
+    EvidenceReport {
+        view: Box<homerehab_app_api::EvidenceView>,
+    },
+    /// The municipality's targets, prices and benchmark choices (its admin).
+    EvidenceSettings,
 }
 
 /// The parts of the course page.
@@ -255,6 +264,10 @@ fn App() -> impl IntoView {
                     Page::Who5 { detail, session, phase } => view! { <pages::Who5 detail session phase /> }.into_any(),
                     // #11 plan
                     Page::DelegatedTest { course, test } => view! { <pages::DelegatedTest course test /> }.into_any(),
+                    // #12 evidence
+                    Page::Evidence => view! { <pages::EvidencePage /> }.into_any(),
+                    Page::EvidenceReport { view } => view! { <pages::EvidenceReportPage view /> }.into_any(),
+                    Page::EvidenceSettings => view! { <pages::EvidenceSettingsPage /> }.into_any(),
                 }}
             </main>
         </div>

@@ -29,6 +29,9 @@ pub use care_time::CareTime;
 pub use follow_ups::{FollowUps, Funnel};
 pub use referrals::{Referrals, Screening};
 // #11 intake end
+// #12 evidence
+mod evidence;
+pub use evidence::{EvidencePage, EvidenceReportPage, EvidenceSettingsPage};
 
 pub use assessments::Assessments;
 pub use caseload::Caseload;

@@ -41,6 +41,8 @@ impl Store {
                 s.hand_over(&previous, principal, &mut report)?;
             }
             report.unparked = s.unpark(next.user_id)?;
+            // Evidence answers hold what their user may see: never shown to the next one.
+            s.drop_evidence_of_others(&next.user_id.to_string())?;
             s.set_meta("actor", actor.to_bytes())?;
             s.set_identity(next)?;
             Ok(report)

@@ -111,6 +111,19 @@ CREATE INDEX care_grants_by_citizen ON care_grants (citizen_id);
 CREATE INDEX care_grants_by_team ON care_grants (team_id);
 "#,
     ),
+    // The leaders' evidence as last fetched (issue #12), per user and period/team, for
+    // reading offline. Not a projection: nothing rebuilds it, a fetch replaces it.
+    M::up(
+        r#"
+CREATE TABLE evidence_cache (
+    user_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fetched_at INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+"#,
+    ),
 ];
 
 /// Sets the connection up (WAL, `synchronous=FULL`), checks the file and brings its schema up

@@ -64,6 +64,11 @@ pub fn NavTabs() -> impl IntoView {
                         // #11 intake end
                     }.into_any()
                 }}
+                // #12 evidence: leaders and admins read it; admins set its targets and prices.
+                {move || nav.may(Capability::SeeEvidence).then(|| tab(|t| crate::i18n::evidence_of(t).tab,
+                    "tab-evidence", Page::Evidence, |p| matches!(p, Page::Evidence | Page::EvidenceReport { .. })))}
+                {move || nav.may(Capability::SetEvidenceSettings).then(|| tab(|t| crate::i18n::evidence_of(t).settings_tab,
+                    "tab-evidence-settings", Page::EvidenceSettings, |p| matches!(p, Page::EvidenceSettings)))}
                 // #11 effect settings: the municipality's, set by its library editors.
                 {move || nav.may(Capability::EditLibrary).then(|| tab(|t| crate::i18n::settings_of(t).tab,
                     "tab-effect-settings", Page::EffectSettings, |p| matches!(p, Page::EffectSettings)))}
