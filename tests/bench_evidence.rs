@@ -22,7 +22,9 @@ use homerehab_shared::ids::TeamId;
 use homerehab_shared::model::Role;
 use homerehab_sync_server::auth::Passwords;
 use homerehab_sync_server::config::PasswordCost;
-use homerehab_sync_server::evidence::{report, EvidenceQuery};
+use homerehab_sync_server::evidence::{
+    municipality_effects, report, BenchmarkCache, EvidenceQuery,
+};
 use homerehab_sync_server::seed::{seed_demo_sized, SeedSize};
 use homerehab_sync_server::store::{NewUser, SqliteStore, Store};
 use rusqlite::params;
@@ -377,12 +379,48 @@ fn main() {
     };
     let suppression = Default::default();
     line(
-        "report (in process)",
-        time(20, |i| {
-            report(&store, &pick(i).leader, &q, today, suppression).unwrap();
+        "benchmark, computed (all municipalities)",
+        time(10, |_| {
+            let teams = store.teams().unwrap();
+            let municipalities = store.municipalities().unwrap();
+            municipality_effects(
+                &store,
+                &teams,
+                &municipalities,
+                &Default::default(),
+                homerehab_shared::evidence::report::Scope {
+                    period,
+                    as_of: today,
+                },
+            )
+            .unwrap();
         }),
     );
-    let sample = report(&store, &pick(0).leader, &q, today, suppression).unwrap();
+    // Each report with the benchmark computed afresh (a cache per call), then as the server
+    // answers: the benchmark kept (BENCHMARK_MAX_AGE), the own municipality live.
+    line(
+        "report, benchmark computed",
+        time(10, |i| {
+            report(
+                &store,
+                &pick(i).leader,
+                &q,
+                today,
+                suppression,
+                &BenchmarkCache::default(),
+            )
+            .unwrap();
+        }),
+    );
+    let kept = BenchmarkCache::default();
+    report(&store, &pick(0).leader, &q, today, suppression, &kept).unwrap();
+    line(
+        "report, benchmark kept",
+        time(runs, |i| {
+            report(&store, &pick(i).leader, &q, today, suppression, &kept).unwrap();
+        }),
+    );
+    let sample = report(&store, &pick(0).leader, &q, today, suppression, &kept).unwrap();
     println!(
         "  one report: {} citizens through courses, {} benchmark rows, {} KiB of JSON",
         sample.effect.completeness.citizens,
@@ -430,7 +468,7 @@ fn main() {
             .unwrap();
         let token = login["token"].as_str().expect("a token").to_string();
         let mut ms = Vec::new();
-        for _ in 0..20 {
+        for _ in 0..41 {
             let t = Instant::now();
             let r = client
                 .get(format!(
@@ -444,12 +482,15 @@ fn main() {
             r.bytes().await.unwrap();
             ms.push(t.elapsed().as_secs_f64() * 1000.0);
         }
+        // The first computed the benchmark; the rest found it kept.
+        let first = ms.remove(0);
+        println!("report over HTTP, first (benchmark computed): {first:.1} ms");
         ms.sort_by(f64::total_cmp);
         (percentile(&ms, 0.5), percentile(&ms, 0.95))
     });
     server.kill().ok();
     server.wait().ok();
-    line("report over HTTP (real server)", http);
+    line("report over HTTP, benchmark kept", http);
 
     // Rebuilding the read model from documents: the demo seed with a year of sessions.
     let rebuild_dir = tempfile::tempdir().unwrap();

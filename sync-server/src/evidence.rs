@@ -9,6 +9,8 @@
 //! `Capability::SeeEvidence` (assistants, therapists) gets none of it.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::store::{Store, TeamRecord};
@@ -104,6 +106,79 @@ fn outcomes(
         .collect()
 }
 
+/// Every municipality's effect in `scope`, each judged with its own effect settings: the
+/// benchmark before anyone's view of it (anonymising and suppressing are per viewer).
+pub fn municipality_effects(
+    store: &dyn Store,
+    teams: &[TeamRecord],
+    municipalities: &[(MunicipalityId, String)],
+    settings_of: &HashMap<MunicipalityId, EvidenceSettings>,
+    scope: Scope,
+) -> Result<Vec<MunicipalityEffect>, Refusal> {
+    let team_of: HashMap<String, &TeamRecord> =
+        teams.iter().map(|t| (t.id.to_string(), t)).collect();
+    let courses = store.completed_courses(None, scope.period)?;
+    let mut by_municipality: HashMap<MunicipalityId, Vec<&CourseFacts>> = HashMap::new();
+    for c in courses.iter().filter(|c| in_cohort(c, &scope)) {
+        if let Some(t) = team_of.get(&c.team_id) {
+            by_municipality.entry(t.municipality).or_default().push(c);
+        }
+    }
+    let mut out = Vec::with_capacity(municipalities.len());
+    for (id, name) in municipalities {
+        let cohort = by_municipality.get(id).map(Vec::as_slice).unwrap_or(&[]);
+        let effect_settings = EffectSettings::effective(Some(&store.effect_settings(*id)?));
+        let judged = outcomes(cohort, &effect_settings, scope.as_of);
+        out.push(MunicipalityEffect {
+            municipality: Named {
+                id: id.to_string(),
+                name: name.clone(),
+            },
+            agreed_to_be_named: settings_of.get(id).is_some_and(|s| s.agreed_to_be_named),
+            effect: effect_evidence(&judged, &effect_settings.follow_up_offsets),
+        });
+    }
+    Ok(out)
+}
+
+/// How long a benchmark across municipalities is reused before it is computed again.
+pub const BENCHMARK_MAX_AGE: Duration = Duration::from_secs(600);
+
+/// The benchmark across municipalities, kept for [`BENCHMARK_MAX_AGE`] per period and day.
+/// Computing it reads every municipality's courses (about a second for 30,000 courses, see
+/// docs/benchmarks.md); a leader's own figures are always live, and comparing with the other
+/// municipalities as they stood minutes ago changes no conclusion. The naming agreement is
+/// read with it, so a municipality that withdraws it is anonymised within that time too.
+#[derive(Default)]
+pub struct BenchmarkCache {
+    kept: Mutex<HashMap<(Date, Date, Date), (Instant, Arc<Vec<MunicipalityEffect>>)>>,
+}
+
+impl BenchmarkCache {
+    /// The kept benchmark of `scope`, or `compute`'s (then kept).
+    pub fn get(
+        &self,
+        scope: Scope,
+        compute: impl FnOnce() -> Result<Vec<MunicipalityEffect>, Refusal>,
+    ) -> Result<Arc<Vec<MunicipalityEffect>>, Refusal> {
+        let key = (scope.period.start, scope.period.end, scope.as_of);
+        let now = Instant::now();
+        {
+            let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            kept.retain(|_, (at, _)| now.duration_since(*at) < BENCHMARK_MAX_AGE);
+            if let Some((_, b)) = kept.get(&key) {
+                return Ok(b.clone());
+            }
+        }
+        let fresh = Arc::new(compute()?);
+        self.kept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, (now, fresh.clone()));
+        Ok(fresh)
+    }
+}
+
 /// The whole report for `who`.
 pub fn report(
     store: &dyn Store,
@@ -111,12 +186,11 @@ pub fn report(
     q: &EvidenceQuery,
     today: Date,
     suppression: Suppression,
+    benchmark: &BenchmarkCache,
 ) -> Result<EvidenceReport, Refusal> {
     let municipality = municipality_of(who, Capability::SeeEvidence)?;
     let scope = scope_of(q, today)?;
     let all_teams = store.teams()?;
-    let team_of: HashMap<String, &TeamRecord> =
-        all_teams.iter().map(|t| (t.id.to_string(), t)).collect();
     let own_teams: Vec<&TeamRecord> = all_teams
         .iter()
         .filter(|t| t.municipality == municipality)
@@ -144,47 +218,26 @@ pub fn report(
         store.all_evidence_settings()?.into_iter().collect();
     let settings = settings_of.get(&municipality).cloned().unwrap_or_default();
 
-    // Every municipality's cohort in the period: the benchmark, and the own one among them.
-    let courses = store.completed_courses(None, scope.period)?;
-    let mut by_municipality: HashMap<MunicipalityId, Vec<&CourseFacts>> = HashMap::new();
-    for c in courses.iter().filter(|c| in_cohort(c, &scope)) {
-        if let Some(t) = team_of.get(&c.team_id) {
-            by_municipality.entry(t.municipality).or_default().push(c);
-        }
-    }
+    // The own municipality's cohort, live; the benchmark's every municipality from the cache.
+    let own_ids: Vec<TeamId> = own_teams.iter().map(|t| t.id).collect();
+    let own_courses = store.completed_courses(Some(&own_ids), scope.period)?;
+    let own_cohort: Vec<&CourseFacts> = own_courses
+        .iter()
+        .filter(|c| in_cohort(c, &scope))
+        .collect();
     let own_effect = EffectSettings::effective(Some(&store.effect_settings(municipality)?));
-    let mut benchmark = Vec::new();
-    let mut own_cohort = Vec::new();
-    let mut own_through = 0;
-    for (id, name) in &municipalities {
-        let cohort = by_municipality.get(id).map(Vec::as_slice).unwrap_or(&[]);
-        let effect_settings = if *id == municipality {
-            own_effect.clone()
-        } else {
-            EffectSettings::effective(Some(&store.effect_settings(*id)?))
-        };
-        let judged = outcomes(cohort, &effect_settings, scope.as_of);
-        if *id == municipality {
-            own_through = u32::try_from(cohort.len()).unwrap_or(u32::MAX);
-            let in_scope: Vec<&CourseFacts> = cohort
-                .iter()
-                .copied()
-                .filter(|c| team.is_none_or(|t| c.team_id == t.id.to_string()))
-                .collect();
-            own_cohort = outcomes(&in_scope, &effect_settings, scope.as_of);
-        }
-        benchmark.push(MunicipalityEffect {
-            municipality: Named {
-                id: id.to_string(),
-                name: name.clone(),
-            },
-            agreed_to_be_named: settings_of.get(id).is_some_and(|s| s.agreed_to_be_named),
-            effect: effect_evidence(&judged, &effect_settings.follow_up_offsets),
-        });
-    }
+    let own_through = u32::try_from(own_cohort.len()).unwrap_or(u32::MAX);
+    let in_scope: Vec<&CourseFacts> = own_cohort
+        .iter()
+        .copied()
+        .filter(|c| team.is_none_or(|t| c.team_id == t.id.to_string()))
+        .collect();
+    let own_cohort = outcomes(&in_scope, &own_effect, scope.as_of);
+    let benchmark = benchmark.get(scope, || {
+        municipality_effects(store, &all_teams, &municipalities, &settings_of, scope)
+    })?;
 
-    let own_team_ids: Vec<TeamId> = own_teams.iter().map(|t| t.id).collect();
-    let municipality_staff = store.evidence_staff(&own_team_ids)?;
+    let municipality_staff = store.evidence_staff(&own_ids)?;
     let staff: Vec<_> = municipality_staff
         .iter()
         .filter(|s| team.is_none_or(|t| s.team_id == t.id.to_string()))
@@ -217,7 +270,7 @@ pub fn report(
         municipality_through_courses: own_through,
         municipality_staff,
         offsets: own_effect.follow_up_offsets.clone(),
-        benchmark,
+        benchmark: benchmark.as_ref().clone(),
         suppression,
     };
     let viewer = Viewer {

@@ -56,6 +56,7 @@ pub struct AppState {
     max_body_bytes: usize,
     max_media_bytes: u64,
     suppression: homerehab_shared::evidence::suppression::Suppression,
+    benchmark: Arc<crate::evidence::BenchmarkCache>,
 }
 
 impl FromRef<AppState> for Arc<AuthService> {
@@ -92,6 +93,7 @@ impl AppState {
             max_body_bytes: config.max_body_bytes,
             max_media_bytes: config.max_media_bytes,
             suppression: config.suppression,
+            benchmark: Default::default(),
         })
     }
 }
@@ -216,10 +218,14 @@ async fn evidence(
             .transpose()?,
     };
     let today = homerehab_shared::schedule::date_of(now_ms());
-    let (store, suppression) = (state.store.clone(), state.suppression);
+    let (store, suppression, benchmark) = (
+        state.store.clone(),
+        state.suppression,
+        state.benchmark.clone(),
+    );
     let started = Instant::now();
     let report = evidence_blocking(move || {
-        crate::evidence::report(store.as_ref(), &who, &q, today, suppression)
+        crate::evidence::report(store.as_ref(), &who, &q, today, suppression, &benchmark)
     })
     .await?;
     metrics::evidence_report(started.elapsed());

@@ -218,7 +218,7 @@ fn seed_place(
         let included = k % 6 != 5;
         let screening = ScreeningRecord {
             criteria: [("wants_to_train".to_string(), included)].into(),
-            not_included_reason: (!included).then(|| REASONS[k % 3].to_string()),
+            not_included_reason: (!included).then(|| REASONS[(k / 6) % 3].to_string()),
             note: None,
             screened_on: iso(referred + 3 * DAY_MS),
             screened_by: therapist,

@@ -86,11 +86,11 @@ export async function enterPin(page, pin) {
 }
 
 // Signs in through the UI (online) and chooses the PIN; ends on the role's home page.
-export async function signIn(page, appPort, username, pin) {
+export async function signIn(page, appPort, username, pin, password = PASSWORD) {
   await page.goto(`http://127.0.0.1:${appPort}/`);
   await page.getByRole('heading', { name: 'Log ind' }).waitFor();
   await page.locator('input[name=username]').fill(username);
-  await page.locator('input[name=password]').fill(PASSWORD);
+  await page.locator('input[name=password]').fill(password);
   await page.getByTestId('sign-in').click();
   await page.getByRole('heading', { name: 'Vælg pinkode' }).waitFor();
   await enterPin(page, pin);

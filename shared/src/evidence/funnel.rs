@@ -219,8 +219,10 @@ pub struct Recruitment {
 
 /// Which teams or therapists refer and complete few citizens.
 ///
-/// **Rule.** Each team (or therapist) is compared with the median of all of them: flagged when
-/// its count is *below* `share_of_median` × the median (default ½). The median and not the
+/// **Rule.** Each team (or therapist) is compared with the median of the *others*: flagged when
+/// its count is *below* `share_of_median` × that median (default ½). The others and not all,
+/// because with few teams the ones who refer nobody would otherwise make the median 0 and
+/// flag nobody (two teams of three referring nobody are exactly the ones to follow up). The median and not the
 /// mean, because one large team (the seed's Haderslev had 167 of 207 courses) would otherwise
 /// make every other team look few. `peers` lists the teams or therapists that should be there
 /// (the roster's), so one who referred nobody is counted with 0 and flagged, not missing.
@@ -252,23 +254,34 @@ pub fn few_recruiters(
             c.1 += u32::from(matches!(f.ending, Some(Ending::Completed)));
         }
     }
-    let referred: Vec<f64> = counts.values().map(|c| f64::from(c.0)).collect();
-    let completed: Vec<f64> = counts.values().map(|c| f64::from(c.1)).collect();
-    let (Some(median_referred), Some(median_completed)) = (median(&referred), median(&completed))
-    else {
+    if counts.is_empty() {
         return Ok(Vec::new());
-    };
-    let mut out: Vec<Recruitment> = counts
-        .into_iter()
-        .map(|(id, (r, c))| Recruitment {
-            unit,
-            id,
-            referred: r,
-            completed: c,
-            median_referred,
-            median_completed,
-            refers_few: f64::from(r) < share_of_median * median_referred,
-            completes_few: f64::from(c) < share_of_median * median_completed,
+    }
+    let all: Vec<(String, (u32, u32))> = counts.into_iter().collect();
+    let mut out: Vec<Recruitment> = all
+        .iter()
+        .enumerate()
+        .map(|(i, (id, (r, c)))| {
+            // The others', or (alone) its own: nobody is few against themselves.
+            let others = all
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| *k != i || all.len() == 1)
+                .map(|(_, (_, n))| *n);
+            let referred: Vec<f64> = others.clone().map(|n| f64::from(n.0)).collect();
+            let completed: Vec<f64> = others.map(|n| f64::from(n.1)).collect();
+            let median_referred = median(&referred).unwrap_or(0.0);
+            let median_completed = median(&completed).unwrap_or(0.0);
+            Recruitment {
+                unit,
+                id: id.clone(),
+                referred: *r,
+                completed: *c,
+                median_referred,
+                median_completed,
+                refers_few: f64::from(*r) < share_of_median * median_referred,
+                completes_few: f64::from(*c) < share_of_median * median_completed,
+            }
         })
         .collect();
     out.sort_by(|a, b| {
@@ -393,8 +406,9 @@ mod tests {
         }
         let peers = vec!["e".to_string()];
         let r = few_recruiters(&facts, Unit::Therapist, &peers, DEFAULT_SHARE_OF_MEDIAN).unwrap();
-        // Referred 10, 8, 6, 2, 0: median 6, few below 3. Completed 8, 6, 1, 2, 0: median 2,
-        // few below 1.
+        // Referred 10, 8, 6, 2, 0; completed 8, 6, 1, 2, 0. Against the others' medians: e
+        // (0, 0) against 7 and 4; d (2, 2) against 7 and 3.5 refers few; c (6, 1) against 5
+        // and 4 completes few; b and a are not few.
         let ids: Vec<(&str, bool, bool)> = r
             .iter()
             .map(|x| (x.id.as_str(), x.refers_few, x.completes_few))
@@ -403,13 +417,13 @@ mod tests {
             ids,
             [
                 ("e", true, true),
+                ("c", false, true),
                 ("d", true, false),
-                ("c", false, false),
                 ("b", false, false),
                 ("a", false, false)
             ]
         );
-        assert_eq!((r[0].median_referred, r[0].median_completed), (6.0, 2.0));
+        assert_eq!((r[0].median_referred, r[0].median_completed), (7.0, 4.0));
         // Teams: one team, nobody below half of itself.
         let teams = few_recruiters(&facts, Unit::Team, &[], 0.5).unwrap();
         assert_eq!(teams.len(), 1);
