@@ -144,6 +144,10 @@ pub fn municipality_effects(
 /// How long a benchmark across municipalities is reused before it is computed again.
 pub const BENCHMARK_MAX_AGE: Duration = Duration::from_secs(600);
 
+/// A period's first and last day and the day the figures are for.
+type BenchmarkKey = (Date, Date, Date);
+type KeptBenchmark = Arc<Vec<MunicipalityEffect>>;
+
 /// The benchmark across municipalities, kept for [`BENCHMARK_MAX_AGE`] per period and day.
 /// Computing it reads every municipality's courses (about a second for 30,000 courses, see
 /// docs/benchmarks.md); a leader's own figures are always live, and comparing with the other
@@ -151,7 +155,7 @@ pub const BENCHMARK_MAX_AGE: Duration = Duration::from_secs(600);
 /// read with it, so a municipality that withdraws it is anonymised within that time too.
 #[derive(Default)]
 pub struct BenchmarkCache {
-    kept: Mutex<HashMap<(Date, Date, Date), (Instant, Arc<Vec<MunicipalityEffect>>)>>,
+    kept: Mutex<HashMap<BenchmarkKey, (Instant, KeptBenchmark)>>,
 }
 
 impl BenchmarkCache {
