@@ -14,15 +14,27 @@ export const bin = (name) => path.join(process.env.HOMEREHAB_BIN_DIR ?? path.joi
 export const shots = path.join(repo, 'docs/screenshots');
 export const PASSWORD = 'demo1234';
 
-export const freePort = () =>
-  new Promise((resolve, reject) => {
+// A port free now, below the kernel's ephemeral range (32768 and up): a port the kernel hands
+// out (listen on 0) may be given again to an outgoing connection before the process that was
+// meant to listen on it starts, which once failed a CI run with "address already in use".
+const given = new Set();
+const canListen = (port) =>
+  new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+export async function freePort() {
+  for (let i = 0; i < 1000; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (given.has(port)) continue;
+    if (await canListen(port)) {
+      given.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port between 20000 and 32000');
+}
 
 export async function waitFor(url, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
