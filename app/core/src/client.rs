@@ -248,11 +248,10 @@ pub struct FetchedEvidence {
     pub offline: bool,
 }
 
-/// `GET {server}{path}` with the signed-in user's token, as JSON.
-async fn get_json<T: serde::de::DeserializeOwned>(identity: &Identity, path: &str) -> Result<T> {
-    let resp = http()
-        .get(format!("{}{path}", identity.server_url))
-        .bearer_auth(&identity.token)
+/// Sends a request to the server with the signed-in user's token; its JSON answer, or the
+/// server's refusal.
+async fn send_json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T> {
+    let resp = request
         .send()
         .await
         .map_err(|e| CoreError::Offline(e.to_string()))?;
@@ -262,6 +261,19 @@ async fn get_json<T: serde::de::DeserializeOwned>(identity: &Identity, path: &st
     resp.json()
         .await
         .map_err(|e| CoreError::Protocol(e.to_string()))
+}
+
+/// `GET {server}{path}?{query}` with the signed-in user's token, as JSON.
+async fn get_json<T: serde::de::DeserializeOwned>(
+    identity: &Identity,
+    path: &str,
+    query: &[(&str, &str)],
+) -> Result<T> {
+    let request = http()
+        .get(format!("{}{path}", identity.server_url))
+        .query(query)
+        .bearer_auth(&identity.token);
+    send_json(request).await
 }
 
 /// The evidence for `from`–`to` (ISO dates) and optionally one team, from the server
@@ -277,15 +289,11 @@ pub async fn evidence(
     let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
     let user = identity.user_id.to_string();
     let key = format!("{from}|{to}|{}", team.unwrap_or(""));
-    let mut path = format!(
-        "/v1/evidence?from={}&to={}",
-        query_value(from),
-        query_value(to)
-    );
+    let mut query = vec![("from", from), ("to", to)];
     if let Some(team) = team {
-        path.push_str(&format!("&team={}", query_value(team)));
+        query.push(("team", team));
     }
-    match get_json::<EvidenceReport>(&identity, &path).await {
+    match get_json::<EvidenceReport>(&identity, "/v1/evidence", &query).await {
         Ok(report) => {
             let fetched_at = now_ms();
             let body =
@@ -317,7 +325,7 @@ pub async fn evidence(
 /// The municipality's evidence settings (`GET /v1/evidence/settings`).
 pub async fn evidence_settings(store: &SharedStore) -> Result<EvidenceSettings> {
     let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
-    get_json(&identity, "/v1/evidence/settings").await
+    get_json(&identity, "/v1/evidence/settings", &[]).await
 }
 
 /// Sets the municipality's evidence settings (`PUT /v1/evidence/settings`); the server checks
@@ -327,35 +335,15 @@ pub async fn set_evidence_settings(
     settings: &EvidenceSettings,
 ) -> Result<EvidenceSettings> {
     let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
-    let resp = http()
+    let request = http()
         .put(format!("{}/v1/evidence/settings", identity.server_url))
         .bearer_auth(&identity.token)
-        .json(settings)
-        .send()
-        .await
-        .map_err(|e| CoreError::Offline(e.to_string()))?;
-    if !resp.status().is_success() {
-        return Err(refusal(resp).await);
-    }
-    resp.json()
-        .await
-        .map_err(|e| CoreError::Protocol(e.to_string()))
+        .json(settings);
+    send_json(request).await
 }
 
 /// The municipalities on the server (`GET /v1/evidence/municipalities`).
 pub async fn evidence_municipalities(store: &SharedStore) -> Result<Vec<Named>> {
     let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
-    get_json(&identity, "/v1/evidence/municipalities").await
-}
-
-/// A query string's value, percent-encoded (dates and UUIDs need none, but a typed value may).
-fn query_value(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    get_json(&identity, "/v1/evidence/municipalities", &[]).await
 }
