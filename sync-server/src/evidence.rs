@@ -17,8 +17,8 @@ use crate::store::{Store, TeamRecord};
 use homerehab_shared::auth::{Capability, Principal};
 use homerehab_shared::effect::settings::EffectSettings;
 use homerehab_shared::evidence::report::{
-    self, citizen_outcome, planned_end, CourseFacts, EvidenceReport, EvidenceSettings,
-    MunicipalityEffect, Named, ReportFacts, Scope, Viewer,
+    self, citizen_outcome, CourseFacts, EvidenceReport, EvidenceSettings, MunicipalityEffect,
+    Named, ReportFacts, Scope, Viewer,
 };
 use homerehab_shared::evidence::suppression::Suppression;
 use homerehab_shared::evidence::targets::Period;
@@ -84,16 +84,6 @@ pub fn scope_of(q: &EvidenceQuery, today: Date) -> Result<Scope, Refusal> {
     })
 }
 
-/// The courses of `courses` that are the cohort of `scope`: completed, their planned end in
-/// the period and not after the day the figures are for.
-fn in_cohort(course: &CourseFacts, scope: &Scope) -> bool {
-    let Ok(start) = homerehab_shared::model::parse_date(&course.start_date) else {
-        return false;
-    };
-    let end = planned_end(start, course.planned_weeks);
-    scope.period.start <= end && end <= scope.period.end && end <= scope.as_of
-}
-
 /// One municipality's cohort, judged with its own effect settings.
 fn outcomes(
     courses: &[&CourseFacts],
@@ -119,7 +109,7 @@ pub fn municipality_effects(
         teams.iter().map(|t| (t.id.to_string(), t)).collect();
     let courses = store.completed_courses(None, scope.period)?;
     let mut by_municipality: HashMap<MunicipalityId, Vec<&CourseFacts>> = HashMap::new();
-    for c in courses.iter().filter(|c| in_cohort(c, &scope)) {
+    for c in courses.iter().filter(|c| c.in_cohort(&scope)) {
         if let Some(t) = team_of.get(&c.team_id) {
             by_municipality.entry(t.municipality).or_default().push(c);
         }
@@ -225,10 +215,8 @@ pub fn report(
     // The own municipality's cohort, live; the benchmark's every municipality from the cache.
     let own_ids: Vec<TeamId> = own_teams.iter().map(|t| t.id).collect();
     let own_courses = store.completed_courses(Some(&own_ids), scope.period)?;
-    let own_cohort: Vec<&CourseFacts> = own_courses
-        .iter()
-        .filter(|c| in_cohort(c, &scope))
-        .collect();
+    let own_cohort: Vec<&CourseFacts> =
+        own_courses.iter().filter(|c| c.in_cohort(&scope)).collect();
     let own_effect = EffectSettings::effective(Some(&store.effect_settings(municipality)?));
     let own_through = u32::try_from(own_cohort.len()).unwrap_or(u32::MAX);
     let in_scope: Vec<&CourseFacts> = own_cohort

@@ -112,6 +112,18 @@ pub struct CourseFacts {
     pub grants: Vec<CareGrant>,
 }
 
+impl CourseFacts {
+    /// Whether this completed course is of the cohort of `scope`: its planned last day lies in
+    /// the period and not after the day the figures are for (the module's doc).
+    pub fn in_cohort(&self, scope: &Scope) -> bool {
+        let Ok(start) = parse_date(&self.start_date) else {
+            return false;
+        };
+        let end = planned_end(start, self.planned_weeks);
+        scope.period.start <= end && end <= scope.period.end && end <= scope.as_of
+    }
+}
+
 /// A course's planned last day: the end of its last planned week.
 pub fn planned_end(start: Date, planned_weeks: u32) -> Date {
     window(start, planned_weeks, AssessmentPhase::End).1
@@ -411,4 +423,41 @@ pub fn report(
         min_citizens: facts.suppression.min_citizens,
         people,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn course(start: &str) -> CourseFacts {
+        CourseFacts {
+            course_id: "c".into(),
+            citizen_id: "b".into(),
+            team_id: "t".into(),
+            start_date: start.into(),
+            planned_weeks: 12,
+            sessions_per_week: 2,
+            sessions_delivered: 0,
+            results: vec![],
+            grants: vec![],
+        }
+    }
+
+    #[test]
+    fn the_cohort_is_the_courses_whose_planned_last_day_lies_in_the_period_by_the_day() {
+        let scope = Scope {
+            period: Period::new(date!(2026 - 01 - 01), date!(2026 - 12 - 31)).unwrap(),
+            as_of: date!(2026 - 06 - 30),
+        };
+        // 12 weeks from 2 March end on 24 May: in.
+        assert!(course("2026-03-02").in_cohort(&scope));
+        // Ends 2026-01-04, inside; started the year before: still in.
+        assert!(course("2025-10-13").in_cohort(&scope));
+        // Ends 2025-12-28: before the period.
+        assert!(!course("2025-10-06").in_cohort(&scope));
+        // Ends 2026-07-19: after the day the figures are for.
+        assert!(!course("2026-04-27").in_cohort(&scope));
+        assert!(!course("not a date").in_cohort(&scope));
+    }
 }
