@@ -147,6 +147,17 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
     let thisted = token(&server, THISTED_LEADER).await;
     let (status, r) = get(&server, &thisted, &format!("/v1/evidence?{q}")).await;
     assert_eq!(status, 200, "{r}");
+    // Courses ended early are counted by their coded reason (the therapist's words stay in
+    // the course document), most frequent first.
+    assert_eq!(r["funnel"]["total"]["ended_early"], 3);
+    assert_eq!(
+        r["funnel"]["ended_early_by_reason"],
+        serde_json::json!([
+            {"reason": "hospitalised", "count": 2},
+            {"reason": "citizen_stopped", "count": 1}
+        ])
+    );
+    assert!(!r.to_string().contains("lungebetændelse"));
     let target = |kind: &str| {
         r["targets"]
             .as_array()

@@ -106,7 +106,9 @@ fn running_course(device: &Device, citizen: CitizenId, start: &str) -> Course {
 /// begins planned or active) and syncs.
 async fn complete(device: &Device, courses: Vec<Course>) {
     for mut course in courses {
-        course.change_status(CourseStatus::Completed, None).unwrap();
+        course
+            .change_status(CourseStatus::Completed, None, None)
+            .unwrap();
         device.store().update_course(&course).unwrap();
     }
     device.sync().await;
@@ -299,6 +301,7 @@ async fn thisted(server: &Server, devices: &Path, year: i32) {
     }
     laptop.sync().await;
     complete(&laptop, courses).await;
+    ended_early(&laptop, year).await;
     eprintln!("seeds cohort: Thisted's courses made at {:?}", t0.elapsed());
 
     // Syd's one running course, where the active assistants log a visit each.
@@ -342,6 +345,68 @@ async fn thisted(server: &Server, devices: &Path, year: i32) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+/// Three more Thisted citizens referred, screened and included, whose courses end early:
+/// two admitted to hospital, one who wants to stop (with the therapist's words, which stay in
+/// the course document). The funnel counts them by their coded reason.
+async fn ended_early(laptop: &Device, year: i32) {
+    let me = laptop.me();
+    let mut courses = Vec::new();
+    for (i, (reason, words)) in [
+        ("hospitalised", None),
+        ("citizen_stopped", Some("Borgeren orker ikke mere")),
+        ("hospitalised", Some("Indlagt med lungebetændelse")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let c = citizen(&format!("Thisted-borger afbrudt {i}"));
+        laptop.store().put_citizen(&c).unwrap();
+        let referral = ReferralRecord {
+            id: ReferralId::new(),
+            citizen_id: c.id,
+            referred_on: format!("{year}-10-0{}", i + 1),
+            referred_by: me.user_id,
+            note: None,
+            recorded_at: now_ms(),
+            screening: None,
+            course_id: None,
+        };
+        let mut s = laptop.store();
+        s.put_referral(me.team_id, &referral).unwrap();
+        s.screen_referral(
+            me.team_id,
+            referral.id,
+            &ScreeningRecord {
+                criteria: [("wants_to_train".to_string(), true)].into(),
+                not_included_reason: None,
+                note: None,
+                screened_on: format!("{year}-10-0{}", i + 2),
+                screened_by: me.user_id,
+            },
+        )
+        .unwrap();
+        drop(s);
+        let course = running_course(laptop, c.id, &format!("{year}-10-12"));
+        laptop
+            .store()
+            .link_referral_course(me.team_id, referral.id, course.id)
+            .unwrap();
+        courses.push((course, reason, words));
+    }
+    laptop.sync().await;
+    for (mut course, reason, words) in courses {
+        course
+            .change_status(
+                CourseStatus::EndedEarly,
+                words.map(str::to_string),
+                Some(reason),
+            )
+            .unwrap();
+        laptop.store().update_course(&course).unwrap();
+    }
+    laptop.sync().await;
 }
 
 /// Lemvig: three citizens through courses, too few to show beside the others.

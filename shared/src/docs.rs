@@ -1322,6 +1322,21 @@ mod tests {
         assert_eq!(c.test_plan(), TestPlan::default_plan());
         assert!(c.goal_attainment.is_empty());
 
+        // A course ended early by an app from before its reason was coded: only the words.
+        let mut ended = a_course(course_id);
+        ended.status = crate::model::CourseStatus::EndedEarly;
+        ended.status_reason = Some("Borgeren flyttede".into());
+        edit(&mut course_doc, 2, |tx| {
+            reconcile_prop(tx, ROOT, "course", &ended)?;
+            let c = map_at(tx, &ROOT, "course")?;
+            tx.delete(&c, "end_reason")?;
+            Ok(())
+        })
+        .unwrap();
+        let c = CourseDoc::read(&course_doc).unwrap().course.unwrap();
+        assert_eq!(c.end_reason, None);
+        assert_eq!(c.status_reason.as_deref(), Some("Borgeren flyttede"));
+
         // A session written without `who5`.
         let mut log = genesis(&Header::session_log(team(), course_id));
         let session = SessionLog::start(course_id, UserId::new(), None, 1);

@@ -204,10 +204,50 @@ pub struct Course {
     pub minutes_per_session: u32,
     pub goals: Vec<String>,
     pub status: CourseStatus,
-    /// Why a course ended early or was paused.
+    /// The therapist's words on why a course ended early or was paused.
     pub status_reason: Option<String>,
     pub responsible_therapist: UserId,
     pub created_at: Millis,
+    /// Why a course ended early, as a key of [`END_REASONS`]: what the leaders' funnel counts.
+    /// `None` for any other status, and for courses ended before the key existed (those have
+    /// only `status_reason`, and count as "no reason recorded").
+    #[autosurgeon(missing = "Option::default")]
+    #[serde(default)]
+    pub end_reason: Option<String>,
+}
+
+/// Why a course ends early: key, Danish and English. One list for every municipality, not
+/// edited locally, so the benchmark across municipalities compares like with like. Keys are
+/// stored, so one is never renamed or removed.
+pub const END_REASONS: [(&str, &str, &str); 7] = [
+    ("hospitalised", "Indlagt på sygehus", "Admitted to hospital"),
+    (
+        "illness",
+        "Sygdom eller forværring",
+        "Illness or deterioration",
+    ),
+    (
+        "citizen_stopped",
+        "Borgeren ønsker at stoppe",
+        "The citizen wants to stop",
+    ),
+    (
+        "other_service",
+        "Overgår til et andet tilbud",
+        "Moves on to another service",
+    ),
+    (
+        "moved",
+        "Fraflyttet eller i plejebolig",
+        "Moved away or into a care home",
+    ),
+    ("died", "Død", "Died"),
+    ("other", "Andet (se note)", "Other (see note)"),
+];
+
+/// Whether `key` is one of [`END_REASONS`].
+pub fn is_end_reason(key: &str) -> bool {
+    END_REASONS.iter().any(|(k, _, _)| *k == key)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
@@ -842,16 +882,19 @@ impl Course {
             status_reason: None,
             responsible_therapist: therapist,
             created_at: now,
+            end_reason: None,
         }
     }
 
     /// Moves the course on: planned → active, active ⇄ paused, active or paused → completed,
-    /// and any open course → ended early (with the reason, which a pause may also give).
+    /// and any open course → ended early, with a key of [`END_REASONS`] (`end_reason`) and
+    /// the therapist's words (`note`, which a pause may also give; "other" needs them).
     /// A completed or ended course stays so: a new course is made instead.
     pub fn change_status(
         &mut self,
         next: CourseStatus,
-        reason: Option<String>,
+        note: Option<String>,
+        end_reason: Option<&str>,
     ) -> Result<(), Invalid> {
         use CourseStatus::*;
         let allowed = matches!(
@@ -868,17 +911,38 @@ impl Course {
                 format!("a {:?} course cannot become {:?}", self.status, next),
             ));
         }
-        let reason = reason
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty());
-        if next == EndedEarly && reason.is_none() {
-            return Err(invalid(
-                "course.status_reason",
-                "say why the course ended early",
-            ));
-        }
+        let note = note.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+        let end_reason = match (next, end_reason) {
+            (EndedEarly, None) => {
+                return Err(invalid(
+                    "course.end_reason",
+                    "say why the course ended early",
+                ))
+            }
+            (EndedEarly, Some("other")) if note.is_none() => {
+                return Err(invalid(
+                    "course.status_reason",
+                    "write why the course ended early",
+                ))
+            }
+            (EndedEarly, Some(key)) if is_end_reason(key) => Some(key.to_string()),
+            (EndedEarly, Some(key)) => {
+                return Err(invalid(
+                    "course.end_reason",
+                    format!("`{key}` is not a reason a course ends early"),
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(invalid(
+                    "course.end_reason",
+                    "only a course ended early has an end reason",
+                ))
+            }
+            (_, None) => None,
+        };
         self.status = next;
-        self.status_reason = reason;
+        self.status_reason = note;
+        self.end_reason = end_reason;
         self.validate()
     }
 
@@ -900,16 +964,32 @@ impl Course {
         for g in &self.goals {
             check_text("course.goals", g, 1000)?;
         }
-        if self.status == CourseStatus::EndedEarly
-            && self
-                .status_reason
-                .as_deref()
-                .is_none_or(|r| r.trim().is_empty())
-        {
-            return Err(invalid(
-                "course.status_reason",
-                "a course ended early needs a reason",
-            ));
+        match (&self.end_reason, self.status) {
+            (Some(key), _) if !is_end_reason(key) => {
+                return Err(invalid(
+                    "course.end_reason",
+                    format!("`{key}` is not a reason a course ends early"),
+                ))
+            }
+            (Some(_), status) if status != CourseStatus::EndedEarly => {
+                return Err(invalid(
+                    "course.end_reason",
+                    "only a course ended early has an end reason",
+                ))
+            }
+            // Courses ended before the key existed carry only the therapist's words.
+            (None, CourseStatus::EndedEarly)
+                if self
+                    .status_reason
+                    .as_deref()
+                    .is_none_or(|r| r.trim().is_empty()) =>
+            {
+                return Err(invalid(
+                    "course.end_reason",
+                    "a course ended early needs a reason",
+                ))
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -1204,21 +1284,74 @@ mod tests {
             0,
         );
         assert!(
-            c.change_status(Completed, None).is_err(),
+            c.change_status(Completed, None, None).is_err(),
             "planned cannot complete"
         );
-        c.change_status(Active, None).unwrap();
-        c.change_status(Paused, Some("Indlagt".into())).unwrap();
+        c.change_status(Active, None, None).unwrap();
+        c.change_status(Paused, Some("Indlagt".into()), None)
+            .unwrap();
         assert_eq!(c.status_reason.as_deref(), Some("Indlagt"));
-        c.change_status(Active, None).unwrap();
+        let err = c
+            .change_status(Active, None, Some("hospitalised"))
+            .unwrap_err();
+        assert_eq!(err.field, "course.end_reason", "only ending early has one");
+        c.change_status(Active, None, None).unwrap();
         assert_eq!(c.status_reason, None);
-        let err = c.change_status(EndedEarly, Some("  ".into())).unwrap_err();
-        assert_eq!(err.field, "course.status_reason");
-        c.change_status(Completed, None).unwrap();
+        let err = c
+            .change_status(EndedEarly, Some("Indlagt".into()), None)
+            .unwrap_err();
+        assert_eq!(
+            err.field, "course.end_reason",
+            "words alone are not counted"
+        );
+        let err = c
+            .change_status(EndedEarly, None, Some("tired_of_it"))
+            .unwrap_err();
+        assert_eq!(err.field, "course.end_reason");
+        let err = c
+            .change_status(EndedEarly, Some("  ".into()), Some("other"))
+            .unwrap_err();
+        assert_eq!(err.field, "course.status_reason", "other needs words");
+        assert_eq!(c.status, Active, "a refused change leaves the course");
+        c.change_status(Completed, None, None).unwrap();
         assert!(
-            c.change_status(Active, None).is_err(),
+            c.change_status(Active, None, None).is_err(),
             "a completed course stays so"
         );
+    }
+
+    #[test]
+    fn a_course_ends_early_with_a_coded_reason_and_optional_words() {
+        let mut c = Course::new(
+            CitizenId::new(),
+            TeamId::new(),
+            UserId::new(),
+            "2026-11-02",
+            0,
+        );
+        c.change_status(CourseStatus::Active, None, None).unwrap();
+        c.change_status(CourseStatus::EndedEarly, None, Some("hospitalised"))
+            .unwrap();
+        assert_eq!(c.end_reason.as_deref(), Some("hospitalised"));
+        assert_eq!(c.status_reason, None);
+        // A course ended before the key existed: its words alone still read as valid.
+        let legacy = Course {
+            end_reason: None,
+            status_reason: Some("Borgeren flyttede".into()),
+            ..c.clone()
+        };
+        legacy.validate().unwrap();
+        let neither = Course {
+            end_reason: None,
+            ..c.clone()
+        };
+        assert_eq!(neither.validate().unwrap_err().field, "course.end_reason");
+        // Every key is unique and has both texts.
+        let keys: std::collections::BTreeSet<_> = END_REASONS.iter().map(|r| r.0).collect();
+        assert_eq!(keys.len(), END_REASONS.len());
+        assert!(END_REASONS
+            .iter()
+            .all(|(_, da, en)| !da.is_empty() && !en.is_empty()));
     }
 
     #[test]

@@ -86,6 +86,8 @@ pub struct CourseRow {
     pub status: String,
     pub responsible_therapist: String,
     pub created_at: i64,
+    /// Why it ended early: a key of [`crate::model::END_REASONS`], never the therapist's words.
+    pub end_reason: Option<String>,
 }
 
 /// A course goal's attainment, by the goal's place in the course's list (its text stays in
@@ -314,6 +316,7 @@ pub fn rows_of(
                 status: code(&c.status),
                 responsible_therapist: c.responsible_therapist.to_string(),
                 created_at: c.created_at,
+                end_reason: c.end_reason.clone(),
             });
             rows.goals = c
                 .goals

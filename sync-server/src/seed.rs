@@ -428,6 +428,7 @@ fn seed_course(
         status_reason: reason.map(str::to_string),
         responsible_therapist: staff.therapist,
         created_at: start - 3 * DAY_MS,
+        end_reason: (status == CourseStatus::EndedEarly).then(|| "citizen_stopped".into()),
     };
     let mut doc = genesis(&header).with_actor(server_actor());
     docs::put_course(&mut doc, &course, course.created_at)?;

@@ -324,6 +324,9 @@ fn seed_course(
             .then(|| "Borgeren ønskede at stoppe".into()),
         responsible_therapist: therapist,
         created_at: start - DAY_MS,
+        // A spread of coded reasons, so the funnel's breakdown has something to show.
+        end_reason: (status == CourseStatus::EndedEarly)
+            .then(|| ["citizen_stopped", "hospitalised", "illness"][salt % 3].to_string()),
     };
     let mut doc = genesis(&header).with_actor(server_actor());
     docs::put_course(&mut doc, &course, course.created_at)?;

@@ -51,6 +51,10 @@ pub struct EffectSettingsView {
     pub reasons: Vec<LabelSetting>,
     /// The municipality's default test plan for new courses, if it has one.
     pub default_test_plan: Option<TestPlanView>,
+    /// Why a course ends early: one shipped list for every municipality (so the benchmark
+    /// compares like with like), not edited here.
+    #[serde(default)]
+    pub end_reasons: Vec<LabelSetting>,
 }
 
 /// A test's value set by the municipality.

@@ -416,6 +416,10 @@ pub struct TeamOverview {
 pub struct CourseStatusChange {
     /// `active`, `paused`, `completed` or `ended_early`.
     pub status: String,
-    /// Required when ending early; may say why a course pauses.
+    /// The therapist's words: may say why a course pauses or ends early (needed with the
+    /// end reason `other`).
     pub reason: Option<String>,
+    /// Required when ending early: a key of `EffectSettingsView::end_reasons`.
+    #[serde(default)]
+    pub end_reason: Option<String>,
 }

@@ -489,6 +489,29 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
         )
         .await;
     assert!(e.message.contains("why"), "{}", e.message);
+    // The reason is coded (the leaders' funnel counts it): words alone, or a key the
+    // shipped list does not have, are refused; "other" needs the words.
+    for (body, what) in [
+        (
+            serde_json::json!({"status": "ended_early", "reason": "Indlagt"}),
+            "why",
+        ),
+        (
+            serde_json::json!({"status": "ended_early", "reason": null, "end_reason": "bored"}),
+            "`bored` is not a reason",
+        ),
+        (
+            serde_json::json!({"status": "ended_early", "reason": " ", "end_reason": "other"}),
+            "write why",
+        ),
+    ] {
+        let e = therapist.refused("POST", &status, Some(&body)).await;
+        assert!(e.message.contains(what), "{what}: {}", e.message);
+    }
+    let settings: api::EffectSettingsView = therapist.ok("GET", "/api/effect-settings", None).await;
+    assert!(settings.end_reasons.iter().any(|r| r.key == "hospitalised"
+        && r.da == "Indlagt på sygehus"
+        && r.en == "Admitted to hospital"));
     let _: api::Saved = therapist
         .post(
             &status,

@@ -78,12 +78,14 @@ test("Aarhus' report says −21,81 %, 28 af 42 and 25 af 35", async () => {
   assert.ok(!/Thisted/.test(text), 'nothing of Thisted by name');
 });
 
-test("Thisted's report says 207 of 1.250 (17 %), 108 trained of 84 and 63 using it", async () => {
+test("Thisted's report says 207 of 1.250 (17 %), 108 trained of 84, 63 using it, and why courses ended early", async () => {
   const text = await report('thisted', about.thisted_leader);
   assert.match(text, /Thisted Kommune/);
   assert.match(text, /207\s*\/\s*1\.250/, 'citizens through courses of the target');
   assert.match(text, /17 %/);
   assert.match(text, /108\s*\/\s*84/, 'staff trained of the target');
   assert.match(text, /\b63\b/, 'staff using the app');
+  assert.match(text, /Indlagt på sygehus/, 'courses ended early, by their coded reason');
+  assert.ok(!/lungebetændelse/.test(text), "the therapist's words stay in the course");
   assert.ok(!/Aarhus Hverdagsrehabilitering/.test(text), "nothing of Aarhus' teams");
 });

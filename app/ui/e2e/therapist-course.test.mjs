@@ -12,7 +12,7 @@
 //
 // Screenshots: docs/screenshots/{library,library-own-exercise,guided-exercise-media,
 // caseload,new-course,program-editor,history-session,
-// history-chart,assessments,leader-overview,guided-exercise-rest-timer,
+// history-chart,course-end-early,assessments,leader-overview,guided-exercise-rest-timer,
 // next-session-new-program}.png.
 
 import { test, before, after } from 'node:test';
@@ -265,6 +265,21 @@ test('a course from the therapist, trained offline on a tablet, back in the hist
   await therapist.getByTestId('trend-chart').waitFor();
   assert.ok((await therapist.locator('[data-testid=trend-chart] rect.bar').count()) >= 5, 'weeks of sessions in the chart');
   await shot(therapist, 'history-chart');
+  // That course ends early: one tap on a coded reason (what the leaders' funnel counts), the
+  // therapist's words optional, then confirmed; nothing is saved before.
+  await therapist.getByTestId('course-tab-program').click();
+  await therapist.getByTestId('course-ended_early').click();
+  const confirmEnd = therapist.getByTestId('end-confirm');
+  await therapist.getByTestId('end-reason-choice').first().waitFor();
+  assert.equal(await therapist.getByTestId('end-reason-choice').count(), 7, 'the shipped reasons');
+  assert.ok(await confirmEnd.isDisabled(), 'no reason chosen yet');
+  await therapist.getByTestId('end-reason-choice').filter({ hasText: 'Indlagt på sygehus' }).click();
+  await therapist.getByTestId('end-reason').fill('Indlagt med lungebetændelse');
+  assert.ok(await confirmEnd.isEnabled());
+  await shot(therapist, 'course-end-early');
+  await confirmEnd.click();
+  await therapist.getByTestId('course-status-label').filter({ hasText: 'Afbrudt' }).waitFor();
+  assert.equal(await therapist.getByTestId('end-early').count(), 0, 'the question closes');
   await therapist.getByTestId('tab-caseload').click();
   await therapist.getByTestId('case-row').filter({ hasText: CITIZEN }).click();
   await therapist.getByTestId('history').waitFor();

@@ -256,6 +256,8 @@ pub struct ThTexts {
     pub complete_course: &'static str,
     pub end_course_early: &'static str,
     pub why_ended: &'static str,
+    pub end_note: &'static str,
+    pub cancel_end: &'static str,
 }
 
 pub const DA_TH: ThTexts = ThTexts {
@@ -405,6 +407,8 @@ pub const DA_TH: ThTexts = ThTexts {
     complete_course: "Afslut forløbet",
     end_course_early: "Afbryd forløbet",
     why_ended: "Hvorfor afbrydes forløbet?",
+    end_note: "Uddybning (valgfri, skal udfyldes ved Andet)",
+    cancel_end: "Fortryd",
 };
 
 pub const EN_TH: ThTexts = ThTexts {
@@ -550,6 +554,8 @@ pub const EN_TH: ThTexts = ThTexts {
     complete_course: "Complete the course",
     end_course_early: "End the course early",
     why_ended: "Why does the course end early?",
+    end_note: "Details (optional; needed for Other)",
+    cancel_end: "Cancel",
 };
 
 fn da_this_week(done: u32, of: u32) -> String {

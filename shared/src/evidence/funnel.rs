@@ -31,7 +31,8 @@ pub enum Inclusion {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Ending {
     Completed,
-    /// `reason` is a reason key (`None` when none was recorded).
+    /// `reason` is a key of [`crate::model::END_REASONS`] (`None` for a course ended before
+    /// reasons were coded).
     EndedEarly {
         reason: Option<String>,
     },

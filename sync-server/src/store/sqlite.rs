@@ -167,6 +167,8 @@ CREATE TABLE media (
     // A municipality's evidence settings (issue #12): targets, prices, naming, comparison
     // group, as JSON of `evidence::report::EvidenceSettings`; see `sqlite_evidence`.
     M::up(super::sqlite_evidence::MIGRATION),
+    // Why a course ended early, coded (issue #12's funnel).
+    M::up(read_model::MIGRATION_END_REASONS),
 ];
 
 pub struct SqliteStore {

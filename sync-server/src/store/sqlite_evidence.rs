@@ -125,7 +125,7 @@ pub(super) fn referrals(
     }
     let sql = format!(
         "SELECT r.team_id, r.referred_on, r.screened_on IS NOT NULL, r.screened_by, r.outcome,
-                r.not_included_reason, c.status, c.responsible_therapist
+                r.not_included_reason, c.status, c.responsible_therapist, c.end_reason
          FROM rm_referrals r LEFT JOIN rm_courses c ON c.course_id = r.course_id
          WHERE r.referred_on BETWEEN ?1 AND ?2 AND r.team_id IN ({})
          ORDER BY r.referral_id",
@@ -145,6 +145,7 @@ pub(super) fn referrals(
             let status: Option<String> = r.get(6)?;
             let screened_by: Option<String> = r.get(3)?;
             let responsible: Option<String> = r.get(7)?;
+            let end_reason: Option<String> = r.get(8)?;
             Ok(ReferralFacts {
                 team_id: r.get(0)?,
                 therapist_id: screened_by.or(responsible),
@@ -161,10 +162,10 @@ pub(super) fn referrals(
                     status.as_deref(),
                     Some("active" | "paused" | "completed" | "ended_early")
                 ),
-                // The course's reason is free text, so it is not broken down (yet).
+                // Its coded reason; a course ended before reasons were coded has none.
                 ending: match status.as_deref() {
                     Some("completed") => Some(Ending::Completed),
-                    Some("ended_early") => Some(Ending::EndedEarly { reason: None }),
+                    Some("ended_early") => Some(Ending::EndedEarly { reason: end_reason }),
                     _ => None,
                 },
             })

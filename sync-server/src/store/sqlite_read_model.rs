@@ -98,6 +98,14 @@ INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents WHERE true
     ON CONFLICT (doc_id) DO UPDATE SET version = version + 1;
 "#;
 
+/// Appended after the evidence settings: why a course ended early, as its coded key (the
+/// funnel's breakdown). Courses already held are projected again to fill it.
+pub(super) const MIGRATION_END_REASONS: &str = r#"
+ALTER TABLE rm_courses ADD COLUMN end_reason TEXT;
+INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents WHERE kind = 'course'
+    ON CONFLICT (doc_id) DO UPDATE SET version = version + 1;
+"#;
+
 const TABLES: [&str; 10] = [
     "rm_citizens",
     "rm_referrals",
@@ -260,8 +268,9 @@ fn insert_rows(tx: &Transaction<'_>, doc: &[u8], rows: &DocumentRows) -> Result<
     }
     let mut stmt = tx.prepare_cached(
         "INSERT INTO rm_courses (doc_id, course_id, citizen_id, team_id, legal_basis, start_date,
-           planned_weeks, sessions_per_week, status, responsible_therapist, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+           planned_weeks, sessions_per_week, status, responsible_therapist, created_at,
+           end_reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     for c in &rows.courses {
         stmt.execute(params![
@@ -275,7 +284,8 @@ fn insert_rows(tx: &Transaction<'_>, doc: &[u8], rows: &DocumentRows) -> Result<
             c.sessions_per_week,
             c.status,
             c.responsible_therapist,
-            c.created_at
+            c.created_at,
+            c.end_reason
         ])?;
     }
     let mut stmt = tx.prepare_cached(
@@ -407,7 +417,7 @@ pub(super) fn stored_rows(conn: &Connection, doc: &[u8]) -> Result<DocumentRows>
         courses: all(
             conn,
             "SELECT course_id, citizen_id, team_id, legal_basis, start_date, planned_weeks,
-               sessions_per_week, status, responsible_therapist, created_at
+               sessions_per_week, status, responsible_therapist, created_at, end_reason
              FROM rm_courses WHERE doc_id = ?1",
             doc,
             |r| {
@@ -422,6 +432,7 @@ pub(super) fn stored_rows(conn: &Connection, doc: &[u8]) -> Result<DocumentRows>
                     status: r.get(7)?,
                     responsible_therapist: r.get(8)?,
                     created_at: r.get(9)?,
+                    end_reason: r.get(10)?,
                 })
             },
         )?,

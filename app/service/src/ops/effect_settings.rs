@@ -16,6 +16,7 @@ use homerehab_shared::effect::settings::{
     StoredSettings, MUNICIPAL_SOURCE_PREFIX,
 };
 use homerehab_shared::library::Lang;
+use homerehab_shared::model::END_REASONS;
 use std::collections::BTreeMap;
 
 fn label_settings(list: &[Labelled], shipped: &[Labelled]) -> Vec<api::LabelSetting> {
@@ -68,6 +69,16 @@ fn view(e: &EffectSettings) -> api::EffectSettingsView {
         criteria: label_settings(&e.criteria, &default_criteria()),
         reasons: label_settings(&e.not_included_reasons, &default_not_included_reasons()),
         default_test_plan: e.default_test_plan.as_ref().map(super::convert::plan_view),
+        end_reasons: END_REASONS
+            .iter()
+            .map(|(key, da, en)| api::LabelSetting {
+                key: (*key).into(),
+                da: (*da).into(),
+                en: (*en).into(),
+                retired: false,
+                shipped: true,
+            })
+            .collect(),
     }
 }
 

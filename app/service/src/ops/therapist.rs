@@ -750,7 +750,9 @@ pub fn set_course_status(
             ))
         })?;
     let mut course = course_of(&store.course_doc(id)?)?.clone();
-    course.change_status(next, req.reason).map_err(invalid)?;
+    course
+        .change_status(next, req.reason, req.end_reason.as_deref())
+        .map_err(invalid)?;
     store.update_course(&course)?;
     tracing::info!(course = %id, status = next.as_str(), "course status changed");
     Ok(api::Saved { saved: true })

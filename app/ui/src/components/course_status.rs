@@ -1,11 +1,13 @@
 //! The course's status and what can happen to it next: start a planned course, pause and
-//! resume, complete it, or end it early with the reason (asked for before it is saved).
+//! resume, complete it, or end it early with the reason (asked for before it is saved): one
+//! tap on a coded reason (what the leaders' funnel counts) and, optionally, the therapist's
+//! words.
 
 use crate::api;
-use crate::i18n::use_i18n;
+use crate::i18n::{use_i18n, Lang};
 use crate::pages::caseload::status_text;
 use crate::use_nav;
-use homerehab_app_api::CourseStatusChange;
+use homerehab_app_api::{op, CourseStatusChange, LabelSetting, NoQuery};
 use leptos::prelude::*;
 
 #[component]
@@ -16,13 +18,35 @@ pub fn CourseStatus(course: String, status: String) -> impl IntoView {
     let status = RwSignal::new(status);
     let asking_reason = RwSignal::new(false);
     let reason = RwSignal::new(String::new());
+    let end_reason = RwSignal::new(None::<String>);
+    let end_reasons = RwSignal::new(Vec::<LabelSetting>::new());
     let error = RwSignal::new(None::<String>);
-    let change = move |next: &'static str, why: Option<String>| {
+    let ask_reason = move || {
+        asking_reason.set(true);
+        if end_reasons.get_untracked().is_empty() {
+            leptos::task::spawn_local(async move {
+                let req = op::effect_settings::Request {
+                    query: NoQuery {},
+                    body: (),
+                };
+                match api::call::<op::effect_settings::Op>(req).await {
+                    Ok(s) => {
+                        end_reasons.try_set(s.end_reasons);
+                    }
+                    Err(e) => {
+                        error.try_set(Some(e.message));
+                    }
+                }
+            });
+        }
+    };
+    let change = move |next: &'static str, why: Option<String>, code: Option<String>| {
         error.set(None);
         leptos::task::spawn_local(async move {
             let req = CourseStatusChange {
                 status: next.into(),
                 reason: why,
+                end_reason: code,
             };
             match api::set_course_status(&course.get_value(), req).await {
                 Ok(_) => {
@@ -39,7 +63,7 @@ pub fn CourseStatus(course: String, status: String) -> impl IntoView {
     let button = move |next: &'static str,
                        label: fn(&'static crate::i18n::Texts) -> &'static str| {
         view! {
-            <button class="btn secondary" data-testid=format!("course-{next}") on:click=move |_| change(next, None)>
+            <button class="btn secondary" data-testid=format!("course-{next}") on:click=move |_| change(next, None, None)>
                 {move || label(i18n.t())}
             </button>
         }
@@ -61,16 +85,44 @@ pub fn CourseStatus(course: String, status: String) -> impl IntoView {
             }}
             <Show when=move || matches!(status.get().as_str(), "planned" | "active" | "paused")>
                 <button class="btn secondary danger" data-testid="course-ended_early"
-                    on:click=move |_| asking_reason.set(true)>{move || i18n.t().th.end_course_early}</button>
+                    on:click=move |_| ask_reason()>{move || i18n.t().th.end_course_early}</button>
             </Show>
             <Show when=move || asking_reason.get()>
-                <label class="field wide"><span>{move || i18n.t().th.why_ended}</span>
-                    <input data-testid="end-reason" prop:value=move || reason.get()
-                        on:input=move |ev| reason.set(event_target_value(&ev)) /></label>
-                <button class="btn primary" data-testid="end-confirm"
-                    on:click=move |_| change("ended_early", Some(reason.get_untracked()))>
-                    {move || i18n.t().th.end_course_early}
-                </button>
+                <div class="end-early" data-testid="end-early">
+                    <p class="label">{move || i18n.t().th.why_ended}</p>
+                    <div class="choices wrap" role="radiogroup">
+                        {move || {
+                            let en = i18n.lang.get() == Lang::En;
+                            end_reasons.get().into_iter().map(|r| {
+                                let key = r.key.clone();
+                                let key2 = r.key.clone();
+                                view! {
+                                    <button class="btn choice" role="radio" data-testid="end-reason-choice"
+                                        data-key=r.key.clone()
+                                        class:selected=move || end_reason.get().as_deref() == Some(key.as_str())
+                                        aria-checked=move || (end_reason.get().as_deref() == Some(key2.as_str())).to_string()
+                                        on:click=move |_| end_reason.set(Some(r.key.clone()))>
+                                        {if en { r.en.clone() } else { r.da.clone() }}
+                                    </button>
+                                }
+                            }).collect_view()
+                        }}
+                    </div>
+                    <label class="field wide"><span>{move || i18n.t().th.end_note}</span>
+                        <input data-testid="end-reason" prop:value=move || reason.get()
+                            on:input=move |ev| reason.set(event_target_value(&ev)) /></label>
+                    <div class="actions">
+                        <button class="btn secondary" data-testid="end-cancel"
+                            on:click=move |_| { asking_reason.set(false); end_reason.set(None); }>
+                            {move || i18n.t().th.cancel_end}
+                        </button>
+                        <button class="btn primary danger" data-testid="end-confirm"
+                            disabled=move || end_reason.get().is_none()
+                            on:click=move |_| change("ended_early", Some(reason.get_untracked()), end_reason.get_untracked())>
+                            {move || i18n.t().th.end_course_early}
+                        </button>
+                    </div>
+                </div>
             </Show>
             <p class="error" role="alert">{move || error.get()}</p>
         </div>

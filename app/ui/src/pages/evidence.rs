@@ -29,6 +29,7 @@ async fn fetch(from: String, to: String, team: Option<String>) -> Result<Evidenc
 pub struct Labels {
     tests: Vec<(String, String, String)>,
     reasons: Vec<(String, String, String)>,
+    end_reasons: Vec<(String, String, String)>,
 }
 
 impl Labels {
@@ -48,6 +49,11 @@ impl Labels {
                 .map(|c| (c.test, c.label_da, c.label_en))
                 .collect(),
             reasons: s.reasons.into_iter().map(|r| (r.key, r.da, r.en)).collect(),
+            end_reasons: s
+                .end_reasons
+                .into_iter()
+                .map(|r| (r.key, r.da, r.en))
+                .collect(),
         }
     }
 
@@ -62,10 +68,17 @@ impl Labels {
         Self::find(&self.tests, key, en)
     }
 
-    fn reason(&self, key: &Option<String>, t: &EvidenceTexts, en: bool) -> String {
+    /// A not-included reason (`ended` false) or an ended-early one: two lists, whose keys may
+    /// be the same word ("other").
+    fn reason(&self, key: &Option<String>, ended: bool, t: &EvidenceTexts, en: bool) -> String {
+        let list = if ended {
+            &self.end_reasons
+        } else {
+            &self.reasons
+        };
         match key {
             None => t.no_reason.to_string(),
-            Some(k) => Self::find(&self.reasons, k, en),
+            Some(k) => Self::find(list, k, en),
         }
     }
 }
@@ -438,24 +451,18 @@ fn stage_values(c: &StageCounts) -> [u32; 5] {
     [c.referred, c.screened, c.included, c.started, c.completed]
 }
 
-fn reason_bars(
-    title: &'static str,
-    list: &[ReasonCount],
-    labels: &Labels,
-    t: &'static EvidenceTexts,
-    en: bool,
-    id: &'static str,
-) -> impl IntoView {
-    let max = list.iter().map(|r| r.count).max().unwrap_or(0).max(1);
+/// Reasons with their counts as bars; `rows` are (label, count), most frequent first.
+fn reason_bars(title: &'static str, rows: Vec<(String, u32)>, id: &'static str) -> impl IntoView {
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
     view! {
         <div class="reasons-block" data-testid=id>
             <h3>{title}</h3>
             <ul class="bars small">
-                {list.iter().map(|r| view! {
+                {rows.into_iter().map(|(label, count)| view! {
                     <li class="bar-row">
-                        <span class="bar-label">{labels.reason(&r.reason, t, en)}</span>
-                        <span class="hbar"><span class="fill muted-fill" style=width(f64::from(r.count), f64::from(max))></span></span>
-                        <strong class="bar-count">{r.count}</strong>
+                        <span class="bar-label">{label}</span>
+                        <span class="hbar"><span class="fill muted-fill" style=width(f64::from(count), f64::from(max))></span></span>
+                        <strong class="bar-count">{count}</strong>
                     </li>
                 }).collect_view()}
             </ul>
@@ -518,6 +525,13 @@ fn funnel(
     let total = stage_values(&r.funnel.total);
     let max = f64::from(total.iter().copied().max().unwrap_or(0).max(1));
     let ids = ["referred", "screened", "included", "started", "completed"];
+    let labelled = |list: &[ReasonCount], ended: bool| -> Vec<(String, u32)> {
+        list.iter()
+            .map(|r| (labels.reason(&r.reason, ended, t, en), r.count))
+            .collect()
+    };
+    let not_included = labelled(&r.funnel.not_included_by_reason, false);
+    let ended_early = labelled(&r.funnel.ended_early_by_reason, true);
     let rows = total
         .iter()
         .enumerate()
@@ -597,8 +611,8 @@ fn funnel(
             {(r.funnel.total.referred == 0).then(|| view! { <p class="notice">{t.nothing_yet}</p> })}
             <ul class="bars funnel-bars">{rows}</ul>
             <div class="two-col">
-                {reason_bars(t.not_included, &r.funnel.not_included_by_reason, labels, t, en, "not-included-reasons")}
-                {reason_bars(t.ended_early, &r.funnel.ended_early_by_reason, labels, t, en, "ended-early-reasons")}
+                {reason_bars(t.not_included, not_included, "not-included-reasons")}
+                {reason_bars(t.ended_early, ended_early, "ended-early-reasons")}
             </div>
             <h3>{t.by_month}</h3>
             {month_chart(&r.funnel.by_month, t)}
