@@ -375,6 +375,7 @@ fn main() {
         from: period.start,
         to: period.end,
         team: None,
+        therapist: None,
         as_of: None,
     };
     let suppression = Default::default();

@@ -228,6 +228,66 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
     assert_eq!(nord_only["effect"]["completeness"]["citizens"], 207);
     assert_eq!(nord_only["staff"]["totals"]["with_access"], 3);
 
+    // Drilled down to one of the team's therapists: the referrals attributed to them (the
+    // three that ended early) and the courses they are responsible for.
+    let person = |name: &str| {
+        r["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["id"].as_str().unwrap().to_string())
+    };
+    let nord_therapist = person("thisted-terapeut").expect("the own team's therapist is named");
+    assert_eq!(
+        person("thisted-terapeut-syd"),
+        None,
+        "another team's is not"
+    );
+    let (status, one) = get(
+        &server,
+        &thisted,
+        &format!("/v1/evidence?{q}&therapist={nord_therapist}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["therapist"]["name"], "thisted-terapeut");
+    assert_eq!(one["team"]["name"], THISTED_TEAM, "the therapist's team");
+    assert_eq!(one["funnel"]["total"]["referred"], 3);
+    assert_eq!(one["funnel"]["total"]["ended_early"], 3);
+    assert_eq!(one["effect"]["completeness"]["citizens"], 207);
+    assert_eq!(one["staff"]["totals"]["with_access"], 1);
+    // Not found: a therapist of another municipality, one asked for in a team that is not
+    // theirs; a malformed id is a bad request.
+    let aarhus_therapist = {
+        let (_, a) = get(&server, &aarhus, &format!("/v1/evidence?{q}")).await;
+        a["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == AARHUS_THERAPIST)
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let syd = r["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] != THISTED_TEAM)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (query, expected) in [
+        (format!("therapist={aarhus_therapist}"), 404),
+        (format!("team={syd}&therapist={nord_therapist}"), 404),
+        ("therapist=tina".to_string(), 400),
+    ] {
+        let (status, body) = get(&server, &thisted, &format!("/v1/evidence?{q}&{query}")).await;
+        assert_eq!(status, expected, "{query}: {body}");
+        assert!(!body.to_string().contains("Thisted-borger"), "{body}");
+    }
+
     // Who gets nothing: an assistant, a therapist, no token; a leader may not set targets.
     for who in [AARHUS_ASSISTANT, AARHUS_THERAPIST] {
         let t = token(&server, who).await;

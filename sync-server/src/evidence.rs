@@ -5,7 +5,9 @@
 //!
 //! **Scope.** A leader (or admin) of municipality A sees A's figures, drilled down to any of
 //! A's teams, and names only of the teams they serve themselves; of every other municipality
-//! only the benchmark's anonymised, suppressed indicators. Someone without
+//! only the benchmark's anonymised, suppressed indicators. A drill-down to one therapist is
+//! for a therapist of a team the asker serves (names are shown only there); any other id
+//! answers "not found", as for a team of another municipality. Someone without
 //! `Capability::SeeEvidence` (assistants, therapists) gets none of it.
 
 use std::collections::HashMap;
@@ -23,7 +25,7 @@ use homerehab_shared::evidence::report::{
 use homerehab_shared::evidence::suppression::Suppression;
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::evidence::{effect::effect_evidence, effect::CitizenOutcome};
-use homerehab_shared::ids::{MunicipalityId, TeamId};
+use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::Role;
 use time::Date;
 
@@ -37,6 +39,8 @@ pub struct EvidenceQuery {
     pub from: Date,
     pub to: Date,
     pub team: Option<TeamId>,
+    /// A therapist of a team the asker serves: their referrals, their courses, themselves.
+    pub therapist: Option<UserId>,
     /// Defaults to today, or the period's end if it ended before today.
     pub as_of: Option<Date>,
 }
@@ -189,7 +193,9 @@ pub fn report(
         .iter()
         .filter(|t| t.municipality == municipality)
         .collect();
-    let team = match q.team {
+    let own_ids: Vec<TeamId> = own_teams.iter().map(|t| t.id).collect();
+    let municipality_staff = store.evidence_staff(&own_ids)?;
+    let mut team = match q.team {
         Some(id) => Some(
             own_teams
                 .iter()
@@ -199,6 +205,29 @@ pub fn report(
         ),
         None => None,
     };
+    // A therapist of a team the asker serves (where names are shown), in the team asked for.
+    let therapist = match q.therapist {
+        Some(id) => {
+            let id = id.to_string();
+            let served: Vec<String> = who.teams().map(|t| t.to_string()).collect();
+            let member = municipality_staff
+                .iter()
+                .find(|s| {
+                    s.user_id == id
+                        && s.role == Role::Therapist
+                        && served.contains(&s.team_id)
+                        && team.is_none_or(|t| t.id.to_string() == s.team_id)
+                })
+                .ok_or_else(|| Refusal::NotFound("no such therapist in a team you serve".into()))?;
+            team = own_teams
+                .iter()
+                .find(|t| t.id.to_string() == member.team_id)
+                .copied();
+            Some(member.clone())
+        }
+        None => None,
+    };
+    let of_therapist = |user: &str| therapist.as_ref().is_none_or(|t| t.user_id == user);
     let named = |t: &TeamRecord| Named {
         id: t.id.to_string(),
         name: t.name.clone(),
@@ -213,7 +242,6 @@ pub fn report(
     let settings = settings_of.get(&municipality).cloned().unwrap_or_default();
 
     // The own municipality's cohort, live; the benchmark's every municipality from the cache.
-    let own_ids: Vec<TeamId> = own_teams.iter().map(|t| t.id).collect();
     let own_courses = store.completed_courses(Some(&own_ids), scope.period)?;
     let own_cohort: Vec<&CourseFacts> =
         own_courses.iter().filter(|c| c.in_cohort(&scope)).collect();
@@ -223,18 +251,23 @@ pub fn report(
         .iter()
         .copied()
         .filter(|c| team.is_none_or(|t| c.team_id == t.id.to_string()))
+        .filter(|c| of_therapist(&c.responsible_therapist))
         .collect();
     let own_cohort = outcomes(&in_scope, &own_effect, scope.as_of);
     let benchmark = benchmark.get(scope, || {
         municipality_effects(store, &all_teams, &municipalities, &settings_of, scope)
     })?;
 
-    let municipality_staff = store.evidence_staff(&own_ids)?;
     let staff: Vec<_> = municipality_staff
         .iter()
         .filter(|s| team.is_none_or(|t| s.team_id == t.id.to_string()))
+        .filter(|s| of_therapist(&s.user_id))
         .cloned()
         .collect();
+    let mut referrals = store.evidence_referrals(&scope_teams, scope.period)?;
+    referrals.retain(|r| {
+        therapist.is_none() || r.therapist_id.as_deref().is_some_and(&of_therapist)
+    });
     let therapists = staff
         .iter()
         .filter(|s| s.role == Role::Therapist)
@@ -254,8 +287,12 @@ pub fn report(
         },
         teams: own_teams.iter().map(|t| named(t)).collect(),
         team: team.map(named),
+        therapist: therapist.map(|t| Named {
+            id: t.user_id,
+            name: t.name,
+        }),
         settings,
-        referrals: store.evidence_referrals(&scope_teams, scope.period)?,
+        referrals,
         therapists,
         cohort: own_cohort,
         staff,

@@ -154,6 +154,7 @@ struct EvidenceParams {
     from: String,
     to: String,
     team: Option<String>,
+    therapist: Option<String>,
     as_of: Option<String>,
 }
 
@@ -207,10 +208,20 @@ async fn evidence(
         )),
         None => None,
     };
+    let therapist = match p.therapist.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => Some(homerehab_shared::ids::UserId(
+            uuid::Uuid::parse_str(t).map_err(|_| ApiError::BadRequest {
+                kind: "invalid",
+                message: "`therapist` must be a user id".into(),
+            })?,
+        )),
+        None => None,
+    };
     let q = EvidenceQuery {
         from: date_param("from", &p.from)?,
         to: date_param("to", &p.to)?,
         team,
+        therapist,
         as_of: p
             .as_of
             .as_deref()

@@ -10,12 +10,15 @@
 use serde::{Deserialize, Serialize};
 
 /// `GET /api/evidence`'s query: the period (ISO dates, both included) and, to drill down, a
-/// team. Without dates the service answers for this calendar year so far.
+/// team and then one of its therapists (a user id). Without dates the service answers for this
+/// calendar year so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvidenceQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     pub team: Option<String>,
+    #[serde(default)]
+    pub therapist: Option<String>,
 }
 
 /// `GET /api/evidence`: the report and where it came from.
@@ -349,6 +352,9 @@ pub struct EvidenceReport {
     pub municipality: Named,
     pub teams: Vec<Named>,
     pub team: Option<Named>,
+    /// The therapist drilled down to (of `team`).
+    #[serde(default)]
+    pub therapist: Option<Named>,
     pub scope: Scope,
     pub targets: Vec<TargetStatus>,
     pub targets_missing: Vec<TargetKind>,

@@ -276,22 +276,28 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     send_json(request).await
 }
 
-/// The evidence for `from`–`to` (ISO dates) and optionally one team, from the server
+/// The evidence for `from`–`to` (ISO dates) and optionally one team and one of its therapists, from the server
 /// (`GET /v1/evidence`), kept on the device for the signed-in user. When the server cannot be
-/// reached (or fails), the answer kept for the same period and team is returned, marked
+/// reached (or fails), the answer kept for the same period and drill-down is returned, marked
 /// offline; without one, the connection error stands.
 pub async fn evidence(
     store: &SharedStore,
     from: &str,
     to: &str,
     team: Option<&str>,
+    therapist: Option<&str>,
 ) -> Result<FetchedEvidence> {
     let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
     let user = identity.user_id.to_string();
-    let key = format!("{from}|{to}|{}", team.unwrap_or(""));
+    // The therapist only when asked, so answers kept before the drill-down existed still read.
+    let mut key = format!("{from}|{to}|{}", team.unwrap_or(""));
     let mut query = vec![("from", from), ("to", to)];
     if let Some(team) = team {
         query.push(("team", team));
+    }
+    if let Some(therapist) = therapist {
+        key.push_str(&format!("|{therapist}"));
+        query.push(("therapist", therapist));
     }
     match get_json::<EvidenceReport>(&identity, "/v1/evidence", &query).await {
         Ok(report) => {

@@ -1,7 +1,7 @@
 // The leaders' evidence (#12), in a real browser against the real processes: the server seeded
 // with `seed-demo --evidence` (Thisted with a year of referrals, courses, tests, WHO-5, care
 // time, training, targets and prices; Haderslev anonymous and Aarhus named for the benchmark).
-// The leader reads every section, drills down to a team and prints the evaluation report (PDF,
+// The leader reads every section, drills down to a team and to a therapist and prints the evaluation report (PDF,
 // rendered to PNG pages with pdftoppm); the admin sets a target and the prices, and a wrong
 // price is refused with the server's message, and compares with Aarhus only; the leader sees
 // the new target, price and comparison group; offline, the
@@ -115,6 +115,20 @@ test('the leader reads targets, funnel, staff, effect, business case and benchma
   await shot(leader, 'team');
   await leader.getByTestId('team-select').selectOption({ label: 'Hele kommunen' });
   await leader.getByTestId('evidence-scope').filter({ hasNotText: 'Vest' }).waitFor();
+
+  // And on to one therapist of a team the leader serves, from the recruitment table: the
+  // referrals and courses that are theirs; back to the whole team in one tap.
+  await openSection(leader, 'funnel');
+  const drill = leader.getByTestId('drill-therapist');
+  await drill.first().waitFor();
+  const who = (await drill.first().innerText()).trim();
+  await drill.first().click();
+  await leader.getByTestId('therapist-drilled').filter({ hasText: who }).waitFor();
+  assert.match(await leader.getByTestId('evidence-scope').innerText(), new RegExp(`· ${who}$`));
+  assert.equal(await leader.getByTestId('drill-therapist').count(), 0, 'no deeper drill-down');
+  await shot(leader, 'therapist');
+  await leader.getByTestId('clear-therapist').click();
+  await leader.getByTestId('therapist-drilled').waitFor({ state: 'detached' });
 });
 
 test('one click gives the evaluation report; it prints to A4 and its pages are rendered', async () => {

@@ -1748,6 +1748,7 @@ pub struct EvidenceTexts {
     pub to: &'static str,
     pub show: &'static str,
     pub whole_municipality: &'static str,
+    pub whole_team: &'static str,
     pub team: &'static str,
     pub therapist: &'static str,
     /// targets, funnel, staff, effect, business case, benchmark
@@ -1859,6 +1860,7 @@ pub static DA_EVIDENCE: EvidenceTexts = EvidenceTexts {
     to: "Til",
     show: "Vis",
     whole_municipality: "Hele kommunen",
+    whole_team: "Tilbage til hele teamet",
     team: "Team",
     therapist: "Terapeut",
     sections: ["Mål", "Forløb", "Personale", "Effekt", "Business case", "Benchmark"],
@@ -1972,6 +1974,7 @@ pub static EN_EVIDENCE: EvidenceTexts = EvidenceTexts {
     to: "To",
     show: "Show",
     whole_municipality: "Whole municipality",
+    whole_team: "Back to the whole team",
     team: "Team",
     therapist: "Therapist",
     sections: ["Targets", "Funnel", "Staff", "Effect", "Business case", "Benchmark"],

@@ -102,6 +102,8 @@ pub struct CourseFacts {
     pub course_id: String,
     pub citizen_id: String,
     pub team_id: String,
+    /// The responsible therapist's user id (the drill-down to a therapist).
+    pub responsible_therapist: String,
     /// ISO date.
     pub start_date: String,
     pub planned_weeks: u32,
@@ -224,6 +226,9 @@ pub struct ReportFacts {
     /// The team drilled down to, if any; the other facts are of that team only (the targets'
     /// counts excepted: targets are the municipality's).
     pub team: Option<Named>,
+    /// The therapist drilled down to (of `team`, which the viewer serves), if any: the
+    /// referrals attributed to them, the courses they are responsible for, and themselves.
+    pub therapist: Option<Named>,
     pub settings: EvidenceSettings,
     /// Referrals made in the period.
     pub referrals: Vec<ReferralFacts>,
@@ -257,6 +262,8 @@ pub struct EvidenceReport {
     pub municipality: Named,
     pub teams: Vec<Named>,
     pub team: Option<Named>,
+    #[serde(default)]
+    pub therapist: Option<Named>,
     pub scope: Scope,
     pub targets: Vec<TargetStatus>,
     /// Kinds without a target set for the period (the leader is asked to set them).
@@ -410,6 +417,7 @@ pub fn report(
         municipality: facts.municipality,
         teams: facts.teams,
         team: facts.team,
+        therapist: facts.therapist,
         scope,
         targets,
         targets_missing,
@@ -435,6 +443,7 @@ mod tests {
             course_id: "c".into(),
             citizen_id: "b".into(),
             team_id: "t".into(),
+            responsible_therapist: "u".into(),
             start_date: start.into(),
             planned_weeks: 12,
             sessions_per_week: 2,

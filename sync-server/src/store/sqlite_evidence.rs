@@ -270,7 +270,8 @@ pub(super) fn completed_courses(
             "SELECT c.course_id, c.citizen_id, c.team_id, c.start_date, c.planned_weeks,
                     c.sessions_per_week,
                     COALESCE((SELECT SUM(d.delivered) FROM rm_deliveries d
-                              WHERE d.course_id = c.course_id), 0)
+                              WHERE d.course_id = c.course_id), 0),
+                    c.responsible_therapist
              {cohort} ORDER BY c.course_id"
         ))?
         .query_map(params_from_iter(values.iter()), |r| {
@@ -278,6 +279,7 @@ pub(super) fn completed_courses(
                 course_id: r.get(0)?,
                 citizen_id: r.get(1)?,
                 team_id: r.get(2)?,
+                responsible_therapist: r.get(7)?,
                 start_date: r.get(3)?,
                 planned_weeks: r.get(4)?,
                 sessions_per_week: r.get(5)?,

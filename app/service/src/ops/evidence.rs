@@ -67,7 +67,8 @@ pub async fn evidence(core: &Core, q: api::EvidenceQuery) -> Result<api::Evidenc
         )));
     }
     let team = q.team.as_deref().filter(|t| !t.is_empty());
-    let fetched = client::evidence(&core.store, &from, &to, team)
+    let therapist = q.therapist.as_deref().filter(|t| !t.is_empty());
+    let fetched = client::evidence(&core.store, &from, &to, team, therapist)
         .await
         .map_err(|e| match e {
             CoreError::Offline(detail) => Error::Core(CoreError::Offline(format!(
@@ -215,6 +216,7 @@ mod tests {
             municipality: named("m1", "Thisted Kommune"),
             teams: vec![named("t1", "Team Nord"), named("t2", "Team Syd")],
             team: None,
+            therapist: None,
             settings,
             referrals,
             therapists: vec![named("u1", "Tina Terapeut"), named("u9", "Ulla Anden")],

@@ -11,12 +11,18 @@ use leptos::prelude::*;
 
 // ---- fetching ------------------------------------------------------------------------------
 
-async fn fetch(from: String, to: String, team: Option<String>) -> Result<EvidenceView, ApiError> {
+async fn fetch(
+    from: String,
+    to: String,
+    team: Option<String>,
+    therapist: Option<String>,
+) -> Result<EvidenceView, ApiError> {
     crate::api::call::<op::evidence::Op>(op::evidence::Request {
         query: EvidenceQuery {
             from: Some(from),
             to: Some(to),
             team,
+            therapist,
         },
         body: (),
     })
@@ -236,6 +242,9 @@ pub fn EvidencePage() -> impl IntoView {
     let custom_from = RwSignal::new(f0);
     let custom_to = RwSignal::new(t0);
     let team = RwSignal::new(None::<String>);
+    // A therapist of a team the leader serves, picked from the recruitment table; the answer
+    // says which team that is.
+    let therapist = RwSignal::new(None::<String>);
     let section = RwSignal::new(Section::Targets);
     let data = RwSignal::new(None::<Result<EvidenceView, ApiError>>);
     let labels = RwSignal::new(Labels::default());
@@ -243,9 +252,23 @@ pub fn EvidencePage() -> impl IntoView {
     Effect::new(move |_| {
         let (from, to) = period.get();
         let team = team.get();
+        let therapist = therapist.get();
         data.set(None);
-        leptos::task::spawn_local(async move { data.set(Some(fetch(from, to, team).await)) });
+        leptos::task::spawn_local(
+            async move { data.set(Some(fetch(from, to, team, therapist).await)) },
+        );
     });
+    let drill = Callback::new(move |id: String| {
+        therapist.set(Some(id));
+        section.set(Section::Funnel);
+    });
+    // The team the figures are for, as the answer says (a therapist's drill-down sets it).
+    let answered_team = move || {
+        data.with(|d| match d {
+            Some(Ok(v)) => v.report.team.as_ref().map(|t| t.id.clone()),
+            _ => team.get(),
+        })
+    };
     let pick = move |c: Choice| {
         choice.set(c);
         if c != Choice::Custom {
@@ -284,9 +307,10 @@ pub fn EvidencePage() -> impl IntoView {
                 <label class="team-pick">{move || i18n.evidence().team}
                     <select data-testid="team-select" on:change=move |e| {
                         let v = event_target_value(&e);
+                        therapist.set(None);
                         team.set((!v.is_empty()).then_some(v));
                     }>
-                        <option value="" selected=move || team.get().is_none()>
+                        <option value="" selected=move || answered_team().is_none()>
                             {move || i18n.evidence().whole_municipality}</option>
                         {move || data.with(|d| match d {
                             Some(Ok(v)) => v.report.teams.clone(),
@@ -294,7 +318,7 @@ pub fn EvidencePage() -> impl IntoView {
                         }).into_iter().map(|t| {
                             let id = t.id.clone();
                             view! { <option value=t.id.clone()
-                                selected=move || team.get().as_deref() == Some(id.as_str())>{t.name}</option> }
+                                selected=move || answered_team().as_deref() == Some(id.as_str())>{t.name}</option> }
                         }).collect_view()}
                     </select>
                 </label>
@@ -313,6 +337,15 @@ pub fn EvidencePage() -> impl IntoView {
                 Some(Err(e)) => view! { <p class="error" data-testid="evidence-error">{e.message}</p> }.into_any(),
                 Some(Ok(v)) => view! {
                     <Freshness view=v.clone() />
+                    {v.report.therapist.clone().map(|p| view! {
+                        <p class="drilled" data-testid="therapist-drilled">
+                            <span>{move || i18n.evidence().therapist} ": " <strong>{p.name.clone()}</strong></span>
+                            <button class="btn secondary" data-testid="clear-therapist"
+                                on:click=move |_| therapist.set(None)>
+                                {move || i18n.evidence().whole_team}
+                            </button>
+                        </p>
+                    })}
                     <div class="segmented sections" role="tablist">
                         {SECTIONS.into_iter().enumerate().map(|(i, (s, id))| view! {
                             <button class="btn" role="tab" data-testid=format!("section-{id}")
@@ -330,7 +363,7 @@ pub fn EvidencePage() -> impl IntoView {
                         let r = &v.report;
                         match section.get() {
                             Section::Targets => targets(r, t).into_any(),
-                            Section::Funnel => funnel(r, t, &l, en).into_any(),
+                            Section::Funnel => funnel(r, t, &l, en, Some(drill)).into_any(),
                             Section::Staff => staff(r, t).into_any(),
                             Section::Effect => effect(r, t, &l, en).into_any(),
                             Section::Business => business(r, t).into_any(),
@@ -348,10 +381,7 @@ pub fn EvidencePage() -> impl IntoView {
 fn Freshness(view: EvidenceView) -> impl IntoView {
     let i18n = use_i18n();
     let r = &view.report;
-    let whose = match &r.team {
-        Some(t) => format!("{} · {}", r.municipality.name, t.name),
-        None => r.municipality.name.clone(),
-    };
+    let whose = scope_name(r);
     let period = format!(
         "{} – {}",
         day(&r.scope.period.start),
@@ -516,11 +546,22 @@ fn month_chart(months: &[MonthCounts], t: &'static EvidenceTexts) -> impl IntoVi
     }
 }
 
+/// Municipality, team and therapist the figures are for: "Thisted Kommune · Nord · Tina".
+fn scope_name(r: &EvidenceReport) -> String {
+    let mut parts = vec![r.municipality.name.clone()];
+    parts.extend(r.team.iter().map(|t| t.name.clone()));
+    parts.extend(r.therapist.iter().map(|t| t.name.clone()));
+    parts.join(" · ")
+}
+
+/// The funnel; `drill` (the screen, not the printed report) makes a named therapist's row a
+/// button to their own figures.
 fn funnel(
     r: &EvidenceReport,
     t: &'static EvidenceTexts,
     labels: &Labels,
     en: bool,
+    drill: Option<Callback<String>>,
 ) -> impl IntoView {
     let total = stage_values(&r.funnel.total);
     let max = f64::from(total.iter().copied().max().unwrap_or(0).max(1));
@@ -573,10 +614,23 @@ fn funnel(
         } else {
             t.therapist
         };
+        // Only a therapist the viewer may see named can be drilled down to.
+        let named = x.unit != "team" && r.person_name(&x.id).is_some();
+        let cell = match drill.filter(|_| named && r.therapist.is_none()) {
+            Some(drill) => {
+                let id = x.id.clone();
+                view! {
+                    <button class="link" data-testid="drill-therapist"
+                        on:click=move |_| drill.run(id.clone())>{name}</button>
+                }
+                .into_any()
+            }
+            None => name.into_any(),
+        };
         view! {
             <tr class:flagged=flagged data-testid="recruitment-row">
                 <td class="muted">{unit}</td>
-                <td>{name}</td>
+                <td>{cell}</td>
                 <td class="num">{x.referred}</td>
                 <td class="num">{x.completed}</td>
                 <td>
@@ -962,10 +1016,7 @@ pub fn EvidenceReportPage(view: Box<EvidenceView>) -> impl IntoView {
     leptos::task::spawn_local(async move { labels.set(Labels::load().await) });
     let v = *view;
     let r = v.report.clone();
-    let whose = match &r.team {
-        Some(team) => format!("{} · {}", r.municipality.name, team.name),
-        None => r.municipality.name.clone(),
-    };
+    let whose = scope_name(&r);
     let print = move |_| {
         if let Some(w) = web_sys::window() {
             let _ = w.print();
@@ -990,7 +1041,7 @@ pub fn EvidenceReportPage(view: Box<EvidenceView>) -> impl IntoView {
                 let l = labels.get();
                 view! {
                     {targets(&r, t)}
-                    {funnel(&r, t, &l, false)}
+                    {funnel(&r, t, &l, false, None)}
                     {staff(&r, t)}
                     <div class="page-break">{effect(&r, t, &l, false)}</div>
                     {business(&r, t)}
