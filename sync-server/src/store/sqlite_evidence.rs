@@ -339,3 +339,99 @@ pub(super) fn completed_courses(
     }
     Ok(courses)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{SqliteStore, Store};
+    use time::macros::date;
+
+    fn course(conn: &Connection, id: &str, citizen: &str, team: &str, start: &str, status: &str) {
+        conn.execute(
+            "INSERT INTO rm_courses (doc_id, course_id, citizen_id, team_id, legal_basis,
+               start_date, planned_weeks, sessions_per_week, status, responsible_therapist,
+               created_at) VALUES (x'01', ?1, ?2, ?3, 'SEL §83a', ?4, 12, 2, ?5, 't', 0)",
+            params![id, citizen, team, start, status],
+        )
+        .unwrap();
+    }
+
+    fn result(conn: &Connection, id: &str, course: &str, phase: &str, value: f64) {
+        conn.execute(
+            "INSERT INTO rm_test_results (doc_id, result_id, course_id, test, phase, value, date,
+               measured_by) VALUES (x'01', ?1, ?2, 'who5', ?3, ?4, '2026-01-05', 't')",
+            params![id, course, phase, value],
+        )
+        .unwrap();
+    }
+
+    fn grant(conn: &Connection, citizen: &str, effective: &str, minutes: u32) {
+        conn.execute(
+            "INSERT INTO rm_care_grants (doc_id, citizen_id, team_id, effective, minutes_per_week,
+               service_code) VALUES (x'01', ?1, 'x', ?2, ?3, NULL)",
+            params![citizen, effective, minutes],
+        )
+        .unwrap();
+    }
+
+    /// Results and grants are merged into their courses by id in one pass each: only the
+    /// cohort's, each course its own results by result id, every course of a citizen the
+    /// citizen's grants in order; the same with and without a team filter.
+    #[test]
+    fn completed_courses_carry_their_own_results_and_their_citizens_grants() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let (north, south) = (TeamId::new(), TeamId::new());
+        let (n, s) = (north.to_string(), south.to_string());
+        {
+            let conn = store.conn();
+            course(&conn, "c-b", "anna", &n, "2026-01-05", "completed");
+            course(&conn, "c-a", "anna", &s, "2025-09-01", "completed");
+            course(&conn, "c-c", "bent", &n, "2026-02-02", "completed");
+            course(&conn, "c-running", "carl", &n, "2026-02-02", "active");
+            course(&conn, "c-old", "dora", &n, "2019-01-07", "completed");
+            result(&conn, "r2", "c-b", "end", 60.0);
+            result(&conn, "r1", "c-b", "start", 40.0);
+            result(&conn, "r3", "c-b", "mid", 50.0);
+            result(&conn, "r9", "c-a", "start", 30.0);
+            result(&conn, "r4", "c-running", "start", 10.0);
+            result(&conn, "r5", "c-old", "start", 10.0);
+            result(&conn, "r6", "c-zz", "start", 10.0);
+            grant(&conn, "anna", "2026-03-01", 120);
+            grant(&conn, "anna", "2025-01-01", 300);
+            grant(&conn, "anna", "not a date", 1);
+            grant(&conn, "carl", "2025-01-01", 60);
+            conn.execute_batch(
+                "INSERT INTO rm_deliveries (doc_id, course_id, delivered)
+                 VALUES (x'01', 'c-b', 7), (x'02', 'c-b', 5);",
+            )
+            .unwrap();
+        }
+        let period = Period::new(date!(2026 - 01 - 01), date!(2026 - 12 - 31)).unwrap();
+        let all = store.completed_courses(None, period).unwrap();
+        let ids: Vec<&str> = all.iter().map(|c| c.course_id.as_str()).collect();
+        assert_eq!(ids, ["c-a", "c-b", "c-c"]);
+        let values = |c: &CourseFacts| c.results.iter().map(|r| r.value).collect::<Vec<_>>();
+        assert_eq!(values(&all[0]), [30.0]);
+        assert_eq!(values(&all[1]), [40.0, 60.0]);
+        assert!(all[2].results.is_empty());
+        let minutes = |c: &CourseFacts| {
+            c.grants
+                .iter()
+                .map(|g| g.minutes_per_week)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(minutes(&all[0]), [300, 120]);
+        assert_eq!(minutes(&all[1]), [300, 120]);
+        assert!(all[2].grants.is_empty());
+        assert_eq!(all[1].sessions_delivered, 12);
+        assert_eq!(all[0].sessions_delivered, 0);
+
+        let north_only = store.completed_courses(Some(&[north]), period).unwrap();
+        assert_eq!(north_only, [all[1].clone(), all[2].clone()]);
+        assert!(store
+            .completed_courses(Some(&[]), period)
+            .unwrap()
+            .is_empty());
+    }
+}
