@@ -167,6 +167,9 @@ CREATE TABLE media (
     // A municipality's evidence settings (issue #12): targets, prices, naming, comparison
     // group, as JSON of `evidence::report::EvidenceSettings`; see `sqlite_evidence`.
     M::up(super::sqlite_evidence::MIGRATION),
+    // Covering indexes for the evidence benchmark across municipalities (issue #12); see
+    // `sqlite_read_model::MIGRATION_BENCHMARK_INDEXES`.
+    M::up(read_model::MIGRATION_BENCHMARK_INDEXES),
 ];
 
 pub struct SqliteStore {
