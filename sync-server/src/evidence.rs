@@ -143,7 +143,7 @@ type BenchmarkKey = (Date, Date, Date);
 type KeptBenchmark = Arc<Vec<MunicipalityEffect>>;
 
 /// The benchmark across municipalities, kept for [`BENCHMARK_MAX_AGE`] per period and day.
-/// Computing it reads every municipality's courses (about a second for 30,000 courses, see
+/// Computing it reads every municipality's courses (about 0.1 s for 30,000 courses, see
 /// docs/benchmarks.md); a leader's own figures are always live, and comparing with the other
 /// municipalities as they stood minutes ago changes no conclusion. The naming agreement is
 /// read with it, so a municipality that withdraws it is anonymised within that time too.

@@ -169,6 +169,9 @@ CREATE TABLE media (
     M::up(super::sqlite_evidence::MIGRATION),
     // Why a course ended early, coded (issue #12's funnel).
     M::up(read_model::MIGRATION_END_REASONS),
+    // Covering indexes for the evidence benchmark across municipalities (issue #12); see
+    // `sqlite_read_model::MIGRATION_BENCHMARK_INDEXES`.
+    M::up(read_model::MIGRATION_BENCHMARK_INDEXES),
 ];
 
 pub struct SqliteStore {

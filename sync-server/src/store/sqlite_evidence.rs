@@ -5,8 +5,6 @@
 //! Ids in the read model are text (`TeamId`'s display form), in the server's own tables
 //! bytes; the functions here take and give domain ids and do the translation once.
 
-use std::collections::HashMap;
-
 use crate::error::{Error, Result};
 use homerehab_shared::effect::care_time::CareGrant;
 use homerehab_shared::evidence::funnel::{Ending, Inclusion, ReferralFacts};
@@ -46,6 +44,13 @@ fn team_texts(teams: &[TeamId]) -> Vec<String> {
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Corrupt(format!("{what}: {e}"))
+}
+
+/// Column `i` of `row` as text, borrowed rather than copied.
+fn text<'r>(row: &'r rusqlite::Row, i: usize) -> Result<&'r str> {
+    row.get_ref(i)?
+        .as_str()
+        .map_err(|e| corrupt("a text column", e))
 }
 
 pub(super) fn settings(conn: &Connection, m: MunicipalityId) -> Result<EvidenceSettings> {
@@ -253,16 +258,19 @@ pub(super) fn completed_courses(
         homerehab_shared::effect::iso(earliest),
         homerehab_shared::effect::iso(period.end),
     ];
-    let team_filter = match teams {
+    // The index is named: without statistics the planner reads a few teams' courses from the
+    // whole cohort's index too, as it is already in course order (docs/benchmarks.md #12).
+    let (index, team_filter) = match teams {
         Some([]) => return Ok(Vec::new()),
         Some(teams) => {
             values.extend(team_texts(teams));
-            format!("AND c.team_id IN ({})", placeholders(2, teams.len()))
+            let filter = format!("AND c.team_id IN ({})", placeholders(2, teams.len()));
+            ("rm_courses_team", filter)
         }
-        None => String::new(),
+        None => ("rm_courses_cohort", String::new()),
     };
     let cohort = format!(
-        "FROM rm_courses c WHERE c.status = 'completed'
+        "FROM rm_courses c INDEXED BY {index} WHERE c.status = 'completed'
            AND c.start_date BETWEEN ?1 AND ?2 {team_filter}"
     );
     let mut courses: Vec<CourseFacts> = conn
@@ -289,46 +297,58 @@ pub(super) fn completed_courses(
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let index: HashMap<String, usize> = courses
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.course_id.clone(), i))
-        .collect();
+    // Results and grants are read in one pass each, ordered like the courses (by id) and like
+    // a sorted list of the courses' citizens, and merged in: no maps keyed by string ids, and
+    // the indexes of `MIGRATION_BENCHMARK_INDEXES` give that order without a sort.
     let mut results = conn.prepare(&format!(
         "SELECT t.course_id, t.test, t.phase, t.value, t.date
-         FROM rm_test_results t JOIN (SELECT c.course_id {cohort}) k ON k.course_id = t.course_id
-         WHERE t.phase IN ('start', 'end') ORDER BY t.course_id, t.result_id"
+         FROM rm_test_results t
+         WHERE t.course_id IN (SELECT c.course_id {cohort}) AND t.phase IN ('start', 'end')
+         ORDER BY t.course_id, t.result_id"
     ))?;
     let mut rows = results.query(params_from_iter(values.iter()))?;
+    let mut next = 0;
     while let Some(r) = rows.next()? {
-        let course: String = r.get(0)?;
-        let phase = match r.get::<_, String>(2)?.as_str() {
+        let course = text(r, 0)?;
+        // Of several courses with one id (the projector makes none), the last gets the results.
+        while next < courses.len() && courses[next].course_id.as_str() <= course {
+            next += 1;
+        }
+        let Some(c) = next.checked_sub(1).map(|i| &mut courses[i]) else {
+            continue;
+        };
+        if c.course_id != course {
+            continue;
+        }
+        let phase = match text(r, 2)? {
             "start" => AssessmentPhase::Start,
             _ => AssessmentPhase::End,
         };
-        if let Some(&i) = index.get(&course) {
-            courses[i].results.push(ResultFact {
-                test: r.get(1)?,
-                phase,
-                value: r.get(3)?,
-                date: r.get(4)?,
-            });
-        }
+        c.results.push(ResultFact {
+            test: r.get(1)?,
+            phase,
+            value: r.get(3)?,
+            date: r.get(4)?,
+        });
     }
-    let mut by_citizen: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, c) in courses.iter().enumerate() {
-        by_citizen.entry(c.citizen_id.clone()).or_default().push(i);
-    }
+    let mut by_citizen: Vec<usize> = (0..courses.len()).collect();
+    // Stable, so one citizen's courses keep their order.
+    by_citizen.sort_by(|&a, &b| courses[a].citizen_id.cmp(&courses[b].citizen_id));
+    // Minutes last: grants of one day and service then have one order, also after a rebuild.
     let mut grants = conn.prepare(&format!(
         "SELECT g.citizen_id, g.effective, g.minutes_per_week, g.service_code
          FROM rm_care_grants g
          WHERE g.citizen_id IN (SELECT c.citizen_id {cohort})
-         ORDER BY g.citizen_id, g.effective, g.service_code"
+         ORDER BY g.citizen_id, g.effective, g.service_code, g.minutes_per_week"
     ))?;
     let mut rows = grants.query(params_from_iter(values.iter()))?;
+    let mut first = 0;
     while let Some(r) = rows.next()? {
-        let citizen: String = r.get(0)?;
-        let Ok(effective) = parse_date(&r.get::<_, String>(1)?) else {
+        let citizen = text(r, 0)?;
+        while first < by_citizen.len() && courses[by_citizen[first]].citizen_id.as_str() < citizen {
+            first += 1;
+        }
+        let Ok(effective) = parse_date(text(r, 1)?) else {
             continue;
         };
         let grant = CareGrant {
@@ -336,9 +356,108 @@ pub(super) fn completed_courses(
             minutes_per_week: r.get(2)?,
             service_code: r.get(3)?,
         };
-        for &i in by_citizen.get(&citizen).into_iter().flatten() {
+        for &i in &by_citizen[first..] {
+            if courses[i].citizen_id != citizen {
+                break;
+            }
             courses[i].grants.push(grant.clone());
         }
     }
     Ok(courses)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{SqliteStore, Store};
+    use time::macros::date;
+
+    fn course(conn: &Connection, id: &str, citizen: &str, team: &str, start: &str, status: &str) {
+        conn.execute(
+            "INSERT INTO rm_courses (doc_id, course_id, citizen_id, team_id, legal_basis,
+               start_date, planned_weeks, sessions_per_week, status, responsible_therapist,
+               created_at) VALUES (x'01', ?1, ?2, ?3, 'SEL §83a', ?4, 12, 2, ?5, 't', 0)",
+            params![id, citizen, team, start, status],
+        )
+        .unwrap();
+    }
+
+    fn result(conn: &Connection, id: &str, course: &str, phase: &str, value: f64) {
+        conn.execute(
+            "INSERT INTO rm_test_results (doc_id, result_id, course_id, test, phase, value, date,
+               measured_by) VALUES (x'01', ?1, ?2, 'who5', ?3, ?4, '2026-01-05', 't')",
+            params![id, course, phase, value],
+        )
+        .unwrap();
+    }
+
+    fn grant(conn: &Connection, citizen: &str, effective: &str, minutes: u32) {
+        conn.execute(
+            "INSERT INTO rm_care_grants (doc_id, citizen_id, team_id, effective, minutes_per_week,
+               service_code) VALUES (x'01', ?1, 'x', ?2, ?3, NULL)",
+            params![citizen, effective, minutes],
+        )
+        .unwrap();
+    }
+
+    /// Results and grants are merged into their courses by id in one pass each: only the
+    /// cohort's, each course its own results by result id, every course of a citizen the
+    /// citizen's grants in order; the same with and without a team filter.
+    #[test]
+    fn completed_courses_carry_their_own_results_and_their_citizens_grants() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let (north, south) = (TeamId::new(), TeamId::new());
+        let (n, s) = (north.to_string(), south.to_string());
+        {
+            let conn = store.conn();
+            course(&conn, "c-b", "anna", &n, "2026-01-05", "completed");
+            course(&conn, "c-a", "anna", &s, "2025-09-01", "completed");
+            course(&conn, "c-c", "bent", &n, "2026-02-02", "completed");
+            course(&conn, "c-running", "carl", &n, "2026-02-02", "active");
+            course(&conn, "c-old", "dora", &n, "2019-01-07", "completed");
+            result(&conn, "r2", "c-b", "end", 60.0);
+            result(&conn, "r1", "c-b", "start", 40.0);
+            result(&conn, "r3", "c-b", "mid", 50.0);
+            result(&conn, "r9", "c-a", "start", 30.0);
+            result(&conn, "r4", "c-running", "start", 10.0);
+            result(&conn, "r5", "c-old", "start", 10.0);
+            result(&conn, "r6", "c-zz", "start", 10.0);
+            grant(&conn, "anna", "2026-03-01", 120);
+            grant(&conn, "anna", "2025-01-01", 300);
+            grant(&conn, "anna", "not a date", 1);
+            grant(&conn, "carl", "2025-01-01", 60);
+            conn.execute_batch(
+                "INSERT INTO rm_deliveries (doc_id, course_id, delivered)
+                 VALUES (x'01', 'c-b', 7), (x'02', 'c-b', 5);",
+            )
+            .unwrap();
+        }
+        let period = Period::new(date!(2026 - 01 - 01), date!(2026 - 12 - 31)).unwrap();
+        let all = store.completed_courses(None, period).unwrap();
+        let ids: Vec<&str> = all.iter().map(|c| c.course_id.as_str()).collect();
+        assert_eq!(ids, ["c-a", "c-b", "c-c"]);
+        let values = |c: &CourseFacts| c.results.iter().map(|r| r.value).collect::<Vec<_>>();
+        assert_eq!(values(&all[0]), [30.0]);
+        assert_eq!(values(&all[1]), [40.0, 60.0]);
+        assert!(all[2].results.is_empty());
+        let minutes = |c: &CourseFacts| {
+            c.grants
+                .iter()
+                .map(|g| g.minutes_per_week)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(minutes(&all[0]), [300, 120]);
+        assert_eq!(minutes(&all[1]), [300, 120]);
+        assert!(all[2].grants.is_empty());
+        assert_eq!(all[1].sessions_delivered, 12);
+        assert_eq!(all[0].sessions_delivered, 0);
+
+        let north_only = store.completed_courses(Some(&[north]), period).unwrap();
+        assert_eq!(north_only, [all[1].clone(), all[2].clone()]);
+        assert!(store
+            .completed_courses(Some(&[]), period)
+            .unwrap()
+            .is_empty());
+    }
 }
