@@ -129,6 +129,19 @@ test('the leader reads targets, funnel, staff, effect, business case and benchma
   await shot(leader, 'therapist');
   await leader.getByTestId('clear-therapist').click();
   await leader.getByTestId('therapist-drilled').waitFor({ state: 'detached' });
+
+  // English is one tap away: the sections, the funnel and the reasons in English.
+  await leader.getByTestId('language').click();
+  await leader.getByTestId('section-funnel').filter({ hasText: 'Funnel' }).waitFor();
+  await openSection(leader, 'funnel');
+  assert.match(await leader.getByTestId('stage-referred').innerText(), /Referred/);
+  const reasons = await leader.getByTestId('ended-early-reasons').innerText();
+  assert.match(reasons, /Ended early/);
+  assert.match(reasons, /Admitted to hospital|Illness or deterioration|The citizen wants to stop/,
+    'ended early by its coded reason, in English');
+  await shot(leader, 'funnel-en');
+  await leader.getByTestId('language').click();
+  await leader.getByTestId('section-funnel').filter({ hasText: 'Forløb' }).waitFor();
 });
 
 test('one click gives the evaluation report; it prints to A4 and its pages are rendered', async () => {
