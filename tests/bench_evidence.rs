@@ -431,11 +431,7 @@ fn main() {
     drop(store);
 
     // The report over HTTP from the real server process on this database.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = homerehab_scenarios::free_port();
     let mut server = Command::new(bin_dir().join("sync-server"))
         .arg("--data-dir")
         .arg(&data)

@@ -141,11 +141,7 @@ struct App(Child);
 
 impl App {
     fn start(dir: &Path, server: &Server) -> App {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = homerehab_scenarios::free_port();
         let child = Command::new(binary("homerehab-app"))
             .arg("--data-dir")
             .arg(dir)

@@ -130,11 +130,7 @@ struct LocalApi {
 
 impl LocalApi {
     fn start(data_dir: &std::path::Path, server: &str) -> LocalApi {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = homerehab_scenarios::free_port();
         let child = Command::new(binary("homerehab-app"))
             .arg("--data-dir")
             .arg(data_dir)
