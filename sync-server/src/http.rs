@@ -125,6 +125,25 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Connections the kernel may queue before the server accepts them. tokio's `bind` asks for
+/// 128: when every tablet of a municipality reconnects at once, the rest were dropped and
+/// retried a second later (issue #13). The kernel caps it at `net.core.somaxconn` (4096 on
+/// current Debian).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with [`LISTEN_BACKLOG`]; address reuse on, so a restarted server binds
+/// again at once.
+pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Serves `app(state)` on `listener` until `shutdown` completes, then finishes open requests.
 pub async fn serve(
     listener: TcpListener,

@@ -23,7 +23,7 @@
 //! use homerehab_sync_server::{config::Config, http};
 //! let config = Config::default();
 //! let state = http::AppState::open(&config)?;
-//! let listener = tokio::net::TcpListener::bind(config.bind).await?;
+//! let listener = http::listen(config.bind)?;
 //! http::serve(listener, state, std::future::pending()).await?;
 //! # Ok(()) }
 //! ```

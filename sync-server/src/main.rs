@@ -197,9 +197,7 @@ fn open(config: &Config) -> anyhow::Result<SqliteStore> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::open(&config)
         .with_context(|| format!("opening {}", config.database_path().display()))?;
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("binding {}", config.bind))?;
+    let listener = http::listen(config.bind).with_context(|| format!("binding {}", config.bind))?;
     tracing::info!(addr = %listener.local_addr()?, db = %config.database_path().display(), "serving");
     let projector = tokio::spawn(projector::run(state.store.clone()));
     http::serve(listener, state, shutdown_signal()).await?;
