@@ -265,9 +265,8 @@ pub fn report(
         .cloned()
         .collect();
     let mut referrals = store.evidence_referrals(&scope_teams, scope.period)?;
-    referrals.retain(|r| {
-        therapist.is_none() || r.therapist_id.as_deref().is_some_and(&of_therapist)
-    });
+    referrals
+        .retain(|r| therapist.is_none() || r.therapist_id.as_deref().is_some_and(&of_therapist));
     let therapists = staff
         .iter()
         .filter(|s| s.role == Role::Therapist)
