@@ -102,6 +102,42 @@ fn running_course(device: &Device, citizen: CitizenId, start: &str) -> Course {
     course
 }
 
+/// The therapist records a referral on `referred_on` and screens it on `screened_on`:
+/// included. The course is linked to it once made.
+fn refer_and_include(
+    laptop: &Device,
+    citizen: CitizenId,
+    referred_on: &str,
+    screened_on: &str,
+) -> ReferralRecord {
+    let me = laptop.me();
+    let referral = ReferralRecord {
+        id: ReferralId::new(),
+        citizen_id: citizen,
+        referred_on: referred_on.into(),
+        referred_by: me.user_id,
+        note: None,
+        recorded_at: now_ms(),
+        screening: None,
+        course_id: None,
+    };
+    let mut s = laptop.store();
+    s.put_referral(me.team_id, &referral).unwrap();
+    s.screen_referral(
+        me.team_id,
+        referral.id,
+        &ScreeningRecord {
+            criteria: [("wants_to_train".to_string(), true)].into(),
+            not_included_reason: None,
+            note: None,
+            screened_on: screened_on.into(),
+            screened_by: me.user_id,
+        },
+    )
+    .unwrap();
+    referral
+}
+
 /// The therapist marks the courses completed (after the server has them running: a course
 /// begins planned or active) and syncs.
 async fn complete(device: &Device, courses: Vec<Course>) {
@@ -157,34 +193,13 @@ async fn aarhus(server: &Server, devices: &Path, year: i32) {
         let mut c = citizen(&format!("Aarhus-borger {i}"));
         c.birth_year = Some(1940 + (i % 15) as i32);
         laptop.store().put_citizen(&c).unwrap();
-        let referral = ReferralRecord {
-            id: ReferralId::new(),
-            citizen_id: c.id,
-            referred_on: format!("{year}-02-0{}", 2 + i % 7),
-            referred_by: me.user_id,
-            note: None,
-            recorded_at: now_ms(),
-            screening: None,
-            course_id: None,
-        };
-        let course = {
-            let mut s = laptop.store();
-            s.put_referral(me.team_id, &referral).unwrap();
-            s.screen_referral(
-                me.team_id,
-                referral.id,
-                &ScreeningRecord {
-                    criteria: [("wants_to_train".to_string(), true)].into(),
-                    not_included_reason: None,
-                    note: None,
-                    screened_on: format!("{year}-02-1{}", i % 7),
-                    screened_by: me.user_id,
-                },
-            )
-            .unwrap();
-            drop(s);
-            running_course(&laptop, c.id, &start)
-        };
+        let referral = refer_and_include(
+            &laptop,
+            c.id,
+            &format!("{year}-02-0{}", 2 + i % 7),
+            &format!("{year}-02-1{}", i % 7),
+        );
+        let course = running_course(&laptop, c.id, &start);
         laptop
             .store()
             .link_referral_course(me.team_id, referral.id, course.id)
@@ -363,31 +378,12 @@ async fn ended_early(laptop: &Device, year: i32) {
     {
         let c = citizen(&format!("Thisted-borger afbrudt {i}"));
         laptop.store().put_citizen(&c).unwrap();
-        let referral = ReferralRecord {
-            id: ReferralId::new(),
-            citizen_id: c.id,
-            referred_on: format!("{year}-10-0{}", i + 1),
-            referred_by: me.user_id,
-            note: None,
-            recorded_at: now_ms(),
-            screening: None,
-            course_id: None,
-        };
-        let mut s = laptop.store();
-        s.put_referral(me.team_id, &referral).unwrap();
-        s.screen_referral(
-            me.team_id,
-            referral.id,
-            &ScreeningRecord {
-                criteria: [("wants_to_train".to_string(), true)].into(),
-                not_included_reason: None,
-                note: None,
-                screened_on: format!("{year}-10-0{}", i + 2),
-                screened_by: me.user_id,
-            },
-        )
-        .unwrap();
-        drop(s);
+        let referral = refer_and_include(
+            laptop,
+            c.id,
+            &format!("{year}-10-0{}", i + 1),
+            &format!("{year}-10-0{}", i + 2),
+        );
         let course = running_course(laptop, c.id, &format!("{year}-10-12"));
         laptop
             .store()

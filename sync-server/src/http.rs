@@ -177,6 +177,19 @@ struct EvidenceParams {
     as_of: Option<String>,
 }
 
+/// An optional id in a query (empty is none); anything but a UUID is a clear 400.
+fn id_param(name: &str, value: Option<&str>) -> Result<Option<uuid::Uuid>, ApiError> {
+    value
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            uuid::Uuid::parse_str(v).map_err(|_| ApiError::BadRequest {
+                kind: "invalid",
+                message: format!("`{name}` must be an id"),
+            })
+        })
+        .transpose()
+}
+
 fn date_param(name: &str, value: &str) -> Result<time::Date, ApiError> {
     homerehab_shared::model::parse_date(value).map_err(|_| ApiError::BadRequest {
         kind: "invalid",
@@ -218,24 +231,9 @@ async fn evidence(
         kind: "invalid",
         message: e.body_text(),
     })?;
-    let team = match p.team.as_deref().filter(|t| !t.is_empty()) {
-        Some(t) => Some(homerehab_shared::ids::TeamId(
-            uuid::Uuid::parse_str(t).map_err(|_| ApiError::BadRequest {
-                kind: "invalid",
-                message: "`team` must be a team id".into(),
-            })?,
-        )),
-        None => None,
-    };
-    let therapist = match p.therapist.as_deref().filter(|t| !t.is_empty()) {
-        Some(t) => Some(homerehab_shared::ids::UserId(
-            uuid::Uuid::parse_str(t).map_err(|_| ApiError::BadRequest {
-                kind: "invalid",
-                message: "`therapist` must be a user id".into(),
-            })?,
-        )),
-        None => None,
-    };
+    let team = id_param("team", p.team.as_deref())?.map(homerehab_shared::ids::TeamId);
+    let therapist =
+        id_param("therapist", p.therapist.as_deref())?.map(homerehab_shared::ids::UserId);
     let q = EvidenceQuery {
         from: date_param("from", &p.from)?,
         to: date_param("to", &p.to)?,
