@@ -4,13 +4,19 @@
 //! Written by hand, because their bodies are bytes rather than JSON: the photo/video upload,
 //! `GET /media/{sha256}`, the illustrations and the built UI.
 //!
-//! Only loopback is meant to reach it. It enables no CORS, and JSON bodies must carry
-//! `Content-Type: application/json`, so a web page on another origin cannot post to it.
+//! Only loopback is meant to reach it, and only from a page it served itself
+//! ([`loopback_only`]): a request naming another host (a web page whose own name was made to
+//! resolve to 127.0.0.1, "DNS rebinding") is refused, and so is a change (any method but
+//! GET/HEAD) sent from another origin, even one that needs no body. It enables no CORS, and
+//! JSON bodies must carry `Content-Type: application/json`.
 
 use crate::error::{Error, Result};
 use crate::ops;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, on, post, MethodFilter};
 use axum::{Json, Router};
 use homerehab_app_api::{self as api, Method, Operation, Visitor};
@@ -71,6 +77,64 @@ pub fn app(core: Arc<Core>, dirs: &Dirs) -> Router {
         .nest_service("/illustrations", ServeDir::new(&dirs.illustrations))
         .route("/media/{sha256}", get(media).with_state(core_for_media))
         .fallback_service(ui)
+        .layer(axum::middleware::from_fn(loopback_only))
+}
+
+/// Whether `host` (a Host header's or an origin's `host[:port]`) names this machine.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        // `[::1]:8080`
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether an `Origin` header is a page served from loopback (`http://127.0.0.1:8080`).
+fn is_loopback_origin(origin: &HeaderValue) -> bool {
+    origin
+        .to_str()
+        .ok()
+        .and_then(|o| {
+            o.strip_prefix("http://")
+                .or_else(|| o.strip_prefix("https://"))
+        })
+        .is_some_and(is_loopback_host)
+}
+
+/// Refuses what a web page elsewhere could send to this loopback port (see the module's
+/// comment). A request without a Host header (not from a browser) passes the first check.
+pub async fn loopback_only(req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let host_ok = headers
+        .get(header::HOST)
+        .is_none_or(|h| h.to_str().is_ok_and(is_loopback_host));
+    let changes = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let cross_site = changes
+        && (headers
+            .get(header::ORIGIN)
+            .is_some_and(|o| !is_loopback_origin(o))
+            || headers
+                .get("sec-fetch-site")
+                .is_some_and(|v| v.as_bytes() == b"cross-site"));
+    if !host_ok || cross_site {
+        tracing::warn!(
+            host_ok,
+            cross_site,
+            "refused a request not from a page this app served"
+        );
+        let e = homerehab_app_service::Error::Forbidden(
+            "only the app's own page on this machine may use its API".into(),
+        );
+        return Error::from(e).into_response();
+    }
+    next.run(req).await
 }
 
 /// Any declared operation: the path parameters, the query (`O::Query`) and, when the

@@ -13,6 +13,7 @@ use homerehab_shared::model::*;
 struct Device {
     api: LocalApi,
     course: CourseId,
+    team: TeamId,
     _dir: tempfile::TempDir,
 }
 
@@ -62,6 +63,7 @@ fn device() -> Device {
     Device {
         api: router(store, dir.path(), OFFLINE),
         course: course.id,
+        team,
         _dir: dir,
     }
 }
@@ -279,6 +281,67 @@ async fn bad_requests_get_the_one_error_shape() {
     assert_eq!(e.kind, api::ErrorKind::Invalid);
 }
 
+/// A web page elsewhere reaches a loopback port too: by making its own name resolve to
+/// 127.0.0.1 (DNS rebinding: the Host header names it) or by sending across sites (Origin,
+/// Sec-Fetch-Site). Both are refused, also a change that takes no body (`POST /api/lock`);
+/// the app's own page on loopback is served.
+#[tokio::test]
+async fn only_the_apps_own_page_on_loopback_may_call_it() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+    let d = device();
+    let send = |method: &str, uri: &str, headers: &[(&str, &str)]| {
+        let mut req = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let app = d.api.app.clone();
+        let req = req.body(Body::empty()).unwrap();
+        async move { app.oneshot(req).await.unwrap().status() }
+    };
+    let own = [
+        ("host", "127.0.0.1:8080"),
+        ("origin", "http://127.0.0.1:8080"),
+    ];
+    assert_eq!(send("GET", "/api/me", &own[..1]).await, StatusCode::OK);
+    assert_eq!(
+        send("GET", "/api/me", &[("host", "localhost:8080")]).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send("GET", "/api/me", &[("host", "[::1]:8080")]).await,
+        StatusCode::OK
+    );
+    for host in [
+        "evil.example:8080",
+        "evil.example",
+        "127.0.0.1.evil.example:80",
+    ] {
+        assert_eq!(
+            send("GET", "/api/visits", &[("host", host)]).await,
+            StatusCode::FORBIDDEN,
+            "{host}"
+        );
+    }
+    for cross in [
+        [
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://evil.example"),
+        ],
+        [("host", "127.0.0.1:8080"), ("origin", "null")],
+        [("host", "127.0.0.1:8080"), ("sec-fetch-site", "cross-site")],
+    ] {
+        assert_eq!(
+            send("POST", "/api/lock", &cross).await,
+            StatusCode::FORBIDDEN,
+            "{cross:?}"
+        );
+    }
+    // The app's own page may.
+    assert_ne!(send("POST", "/api/lock", &own).await, StatusCode::FORBIDDEN);
+}
+
 #[tokio::test]
 async fn serves_the_ui_and_the_illustrations() {
     let d = device();
@@ -356,6 +419,16 @@ async fn a_pin_locks_the_data_and_opens_it_again() {
     assert_eq!((code, e.kind), (StatusCode::LOCKED, api::ErrorKind::Locked));
     let me: Option<api::Me> = d.ok("GET", "/api/me", None).await;
     assert!(me.is_some());
+    // Status answers too, but names no citizen: a refused change shows without its name.
+    {
+        use homerehab_shared::sync::client::{ClientStorage, Refusal};
+        let header = homerehab_shared::docs::Header::course(d.team, c);
+        let mut store = d.api.store.lock().unwrap();
+        ClientStorage::refused(&mut *store, header.id, &Refusal::Rejected("test".into())).unwrap();
+    }
+    let s: api::Status = d.ok("GET", "/api/status", None).await;
+    assert_eq!(s.refused.len(), 1);
+    assert_eq!(s.refused[0].citizen_name, None, "no name while locked");
     // A locked app cannot get a new PIN without the old one.
     let (code, _) = d.err("POST", "/api/pin", Some(PIN_1111)).await;
     assert_eq!(code, StatusCode::LOCKED);
@@ -367,6 +440,11 @@ async fn a_pin_locks_the_data_and_opens_it_again() {
     );
     let s: api::Status = d.ok("POST", "/api/unlock", Some(PIN_2468)).await;
     assert_eq!(s.lock, api::LockState::Unlocked);
+    assert_eq!(
+        s.refused[0].citizen_name.as_deref(),
+        Some("Karen Jensen"),
+        "named again once open"
+    );
     let visits: Vec<api::Visit> = d.ok("GET", "/api/visits", None).await;
     assert_eq!(visits.len(), 1);
 

@@ -35,13 +35,15 @@ pub fn status(core: &Core) -> Result<api::Status> {
     let lock = lock_state(store.lock_state(now_ms())?);
     let s = store.sync_status()?;
     let signed_in = store.identity()?.is_some();
+    // Status answers while the app is locked, so it names no citizen then.
+    let open = matches!(lock, api::LockState::NoPin | api::LockState::Unlocked);
     let refused: Vec<api::RefusedChange> = store
         .refusals()?
         .into_iter()
         .map(|r| api::RefusedChange {
             document: r.header.kind.as_str().to_string(),
             course_id: r.header.course_id.map(|c| c.to_string()),
-            citizen_name: r.citizen_name,
+            citizen_name: r.citizen_name.filter(|_| open),
             refusal: r.refusal.kind().to_string(),
             detail: r.refusal.detail().to_string(),
             at: r.at,
