@@ -287,6 +287,15 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
         assert_eq!(status, expected, "{query}: {body}");
         assert!(!body.to_string().contains("Thisted-borger"), "{body}");
     }
+    // Syd, a team of the leader's municipality that the leader does not serve: its counts
+    // show, its outcomes and reasons (of fewer than 10 citizens) do not; Nord's do.
+    let (status, syd_only) = get(&server, &thisted, &format!("/v1/evidence?{q}&team={syd}")).await;
+    assert_eq!(status, 200, "{syd_only}");
+    assert_eq!(
+        syd_only["suppressed"],
+        serde_json::json!(["effect", "reasons"])
+    );
+    assert_eq!(nord_only["suppressed"], serde_json::json!([]));
 
     // Who gets nothing: an assistant, a therapist, no token; a leader may not set targets.
     for who in [AARHUS_ASSISTANT, AARHUS_THERAPIST] {

@@ -366,11 +366,20 @@ pub struct EvidenceReport {
     pub business_case: Option<BusinessCaseSection>,
     pub benchmark: Vec<BenchmarkRow>,
     pub min_citizens: u32,
+    /// `effect` (and the business case) or `reasons`: withheld, fewer than `min_citizens`
+    /// citizens of a team the viewer does not serve.
+    #[serde(default)]
+    pub suppressed: Vec<String>,
     /// The people the viewer may see named; anyone else is "a therapist in another team".
     pub people: Vec<Named>,
 }
 
 impl EvidenceReport {
+    /// Whether a section (`effect`, `reasons`) was withheld for too few citizens.
+    pub fn withheld(&self, section: &str) -> bool {
+        self.suppressed.iter().any(|s| s == section)
+    }
+
     /// A team's name from the answer's list (its id when unknown).
     pub fn team_name(&self, id: &str) -> String {
         self.teams

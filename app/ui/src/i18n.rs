@@ -1832,6 +1832,7 @@ pub struct EvidenceTexts {
     /// assistant, therapist, leader, admin
     pub roles: [&'static str; 4],
     pub nothing_yet: &'static str,
+    pub withheld: fn(u32) -> String,
     // settings
     pub settings_intro: &'static str,
     pub targets_title: &'static str,
@@ -1938,6 +1939,7 @@ pub static DA_EVIDENCE: EvidenceTexts = EvidenceTexts {
     report_printed: "Udskrevet",
     roles: ["Assistent", "Terapeut", "Leder", "Administrator"],
     nothing_yet: "Ingen data i perioden endnu.",
+    withheld: |n| format!("Vises ikke: færre end {n} borgere i et team, du ikke selv er tilknyttet."),
     settings_intro: "Kommunens årlige mål, priser til business casen, og hvem I sammenligner jer med. Serveren tjekker indstillingerne, når de gemmes.",
     targets_title: "Årlige mål",
     year: "År",
@@ -2052,6 +2054,7 @@ pub static EN_EVIDENCE: EvidenceTexts = EvidenceTexts {
     report_printed: "Printed",
     roles: ["Assistant", "Therapist", "Leader", "Administrator"],
     nothing_yet: "No data in the period yet.",
+    withheld: |n| format!("Not shown: fewer than {n} citizens in a team you do not serve."),
     settings_intro: "The municipality's yearly targets, prices for the business case, and whom you compare with. The server checks the settings when they are saved.",
     targets_title: "Yearly targets",
     year: "Year",

@@ -7,7 +7,10 @@
 //! therapists in the recruitment list, of staff "trained but not active") only for the teams
 //! they serve themselves ([`Viewer::teams`]); every other municipality is a row of the
 //! benchmark, anonymised unless it agreed to be named and suppressed below the minimum number
-//! of citizens.
+//! of citizens. Drilled down to a team of the own municipality that the viewer does not serve,
+//! the effect (and the business case on it) is withheld when fewer than that minimum went
+//! through courses, and the funnel's reasons when fewer were referred
+//! ([`EvidenceReport::suppressed`]): those would point at persons.
 //!
 //! **The cohort.** "Citizens through courses" in a period are the courses *completed* whose
 //! planned last day (`plan::window`'s end week) lies in the period and not after the day the
@@ -277,8 +280,22 @@ pub struct EvidenceReport {
     pub business_case: Option<BusinessCaseSection>,
     pub benchmark: Vec<BenchmarkRow<Indicators>>,
     pub min_citizens: u32,
+    /// Sections left empty because they are about fewer than `min_citizens` citizens of a
+    /// team the viewer does not serve.
+    #[serde(default)]
+    pub suppressed: Vec<SuppressedSection>,
     /// Names of the people the viewer may see named (therapists and staff of their teams).
     pub people: Vec<Named>,
+}
+
+/// A part of the report that can be withheld for too few citizens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuppressedSection {
+    /// Effect (tests, WHO-5, care time, sessions) and the business case built on it.
+    Effect,
+    /// The funnel's not-included and ended-early reasons.
+    Reasons,
 }
 
 /// The targets' status for the municipality.
@@ -394,10 +411,27 @@ pub fn report(
             g.trained_not_active.clear();
         }
     }
-    let effect = effect_evidence(&facts.cohort, &facts.offsets);
+    let mut effect = effect_evidence(&facts.cohort, &facts.offsets);
+    let mut funnel = funnel(&facts.referrals);
+    // A team the viewer does not serve, drilled down to: its outcomes and reasons are about
+    // too few citizens to show below the minimum (they would point at persons).
+    let min = facts.suppression.min_citizens;
+    let foreign_team = facts.team.as_ref().is_some_and(|t| !serves(&t.id));
+    let mut suppressed = Vec::new();
+    if foreign_team && effect.completeness.citizens < min {
+        effect = effect_evidence(&[], &facts.offsets);
+        suppressed.push(SuppressedSection::Effect);
+    }
+    if foreign_team && funnel.total.referred < min {
+        funnel.not_included_by_reason.clear();
+        funnel.ended_early_by_reason.clear();
+        suppressed.push(SuppressedSection::Reasons);
+    }
     let business_case = match &facts.settings.prices {
-        Some(p) => business_case_section(p, &effect, scope.period)?,
-        None => None,
+        Some(p) if !suppressed.contains(&SuppressedSection::Effect) => {
+            business_case_section(p, &effect, scope.period)?
+        }
+        _ => None,
     };
     let benchmark = benchmark_section(viewer, &facts.settings, &facts.benchmark, facts.suppression);
     let mut people: Vec<Named> = Vec::new();
@@ -421,7 +455,7 @@ pub fn report(
         scope,
         targets,
         targets_missing,
-        funnel: funnel(&facts.referrals),
+        funnel,
         teams_recruiting,
         therapists_recruiting,
         staff,
@@ -429,6 +463,7 @@ pub fn report(
         business_case,
         benchmark,
         min_citizens: facts.suppression.min_citizens,
+        suppressed,
         people,
     })
 }
@@ -437,6 +472,85 @@ pub fn report(
 mod tests {
     use super::*;
     use time::macros::date;
+
+    fn named(id: &str) -> Named {
+        Named {
+            id: id.into(),
+            name: format!("Team {id}"),
+        }
+    }
+
+    /// Three citizens of team `t2`, each ended early in hospital, and `cohort` through courses.
+    fn facts(team: Option<&str>, cohort: usize) -> ReportFacts {
+        let ended = ReferralFacts {
+            team_id: "t2".into(),
+            therapist_id: None,
+            month: "2026-03".into(),
+            screened: true,
+            inclusion: Some(super::super::funnel::Inclusion::Included),
+            started: true,
+            ending: Some(super::super::funnel::Ending::EndedEarly {
+                reason: Some("hospitalised".into()),
+            }),
+        };
+        ReportFacts {
+            municipality: named("m1"),
+            teams: vec![named("t1"), named("t2")],
+            team: team.map(named),
+            therapist: None,
+            settings: EvidenceSettings::default(),
+            referrals: vec![ended; 3],
+            therapists: vec![],
+            cohort: (0..cohort)
+                .map(|i| CitizenOutcome {
+                    citizen_id: format!("c{i}"),
+                    tests: vec![],
+                    care_time: None,
+                    sessions_planned: 30,
+                    sessions_delivered: 20,
+                })
+                .collect(),
+            staff: vec![],
+            municipality_through_courses: 0,
+            municipality_staff: vec![],
+            offsets: FollowUpOffsets::default(),
+            benchmark: vec![],
+            suppression: Suppression { min_citizens: 10 },
+        }
+    }
+
+    #[test]
+    fn a_team_the_viewer_does_not_serve_shows_no_outcomes_or_reasons_of_too_few_citizens() {
+        let viewer = Viewer {
+            municipality_id: "m1".into(),
+            teams: vec!["t1".into()],
+        };
+        let scope = Scope {
+            period: Period::new(date!(2026 - 01 - 01), date!(2026 - 12 - 31)).unwrap(),
+            as_of: date!(2026 - 06 - 30),
+        };
+        // Another team of the municipality, 3 citizens: counts stay, outcomes and reasons go.
+        let r = report(&viewer, facts(Some("t2"), 3), scope).unwrap();
+        assert_eq!(
+            r.suppressed,
+            [SuppressedSection::Effect, SuppressedSection::Reasons]
+        );
+        assert_eq!(r.effect.completeness.citizens, 0);
+        assert!(r.funnel.ended_early_by_reason.is_empty());
+        assert_eq!(r.funnel.total.ended_early, 3, "the stage counts stay");
+        // Enough citizens through courses: the effect shows; the reasons (3) still do not.
+        let r = report(&viewer, facts(Some("t2"), 12), scope).unwrap();
+        assert_eq!(r.suppressed, [SuppressedSection::Reasons]);
+        assert_eq!(r.effect.completeness.citizens, 12);
+        // The viewer's own team, and the whole municipality: nothing withheld.
+        for team in [Some("t1"), None] {
+            let r = report(&viewer, facts(team, 3), scope).unwrap();
+            assert!(r.suppressed.is_empty(), "{team:?}");
+            assert_eq!(r.effect.completeness.citizens, 3);
+        }
+        let r = report(&viewer, facts(None, 3), scope).unwrap();
+        assert_eq!(r.funnel.ended_early_by_reason[0].count, 3);
+    }
 
     fn course(start: &str) -> CourseFacts {
         CourseFacts {

@@ -664,6 +664,7 @@ fn funnel(
             <h2>{t.sections[1]}</h2>
             {(r.funnel.total.referred == 0).then(|| view! { <p class="notice">{t.nothing_yet}</p> })}
             <ul class="bars funnel-bars">{rows}</ul>
+            {withheld_notice(r, "reasons", t)}
             <div class="two-col">
                 {reason_bars(t.not_included, not_included, "not-included-reasons")}
                 {reason_bars(t.ended_early, ended_early, "ended-early-reasons")}
@@ -853,6 +854,7 @@ fn effect(
     view! {
         <section class="ev-section" data-testid="ev-effect">
             <h2>{t.sections[3]}</h2>
+            {withheld_notice(r, "effect", t)}
             <div class="completeness" data-testid="completeness">
                 <h3>{t.completeness}</h3>
                 <ul class="bars">{lines}</ul>
@@ -904,9 +906,20 @@ fn business(r: &EvidenceReport, t: &'static EvidenceTexts) -> impl IntoView {
     view! {
         <section class="ev-section" data-testid="ev-business">
             <h2>{t.business_title}</h2>
+            {withheld_notice(r, "effect", t)}
             {body}
         </section>
     }
+}
+
+/// Why a section shows nothing: fewer than the minimum of citizens, of a team the viewer does
+/// not serve (the server withheld it).
+fn withheld_notice(r: &EvidenceReport, section: &str, t: &'static EvidenceTexts) -> impl IntoView {
+    r.withheld(section).then(|| {
+        view! {
+            <p class="notice" data-testid=format!("withheld-{section}")>{(t.withheld)(r.min_citizens)}</p>
+        }
+    })
 }
 
 /// A header that may wrap after a slash ("fremgang/vedligehold" is one long word otherwise).
