@@ -139,6 +139,14 @@ fn templates_cover_the_courses_municipalities_run() {
         library.templates["after-hip-fracture"].legal_basis.0,
         "Sundhedsloven §140"
     );
+    // Its goal is to walk further, so the COPD course walks (issue #15).
+    let copd = &library.templates["endurance-copd"];
+    assert!(
+        copd.exercises
+            .iter()
+            .any(|l| l.exercise.as_str().starts_with("walking-")),
+        "endurance-copd has no walking"
+    );
 }
 
 /// Progression chains the therapists rely on, spelled out so a data edit cannot break them
@@ -347,6 +355,7 @@ far_leg = [0, 0, 80]
 const MINI_TEMPLATE: &str = r#"id = "mini"
 version = 1
 legal_basis = "SEL §83a"
+references = ["Campbell AJ, Robertson MC. Otago Exercise Programme to prevent falls in older adults. ACC, 2003."]
 
 [frame]
 weeks = 10
@@ -628,6 +637,56 @@ fn a_template_must_fit_its_session_length() {
         problems.iter().any(|p| matches!(p, LibraryError::Field { field: "exercises", problem, .. } if problem.contains("minutes"))),
         "{problems:?}"
     );
+}
+
+#[test]
+fn a_template_must_cite_its_sources() {
+    let reference_problem = |problems: &[LibraryError]| {
+        problems.iter().any(
+            |p| matches!(p, LibraryError::Field { owner, field: "references", .. } if owner == "template mini"),
+        )
+    };
+    let mini = Mini::new();
+    let parsed = mini.parse().unwrap();
+    assert_eq!(
+        parsed.templates["mini"].references,
+        vec!["Campbell AJ, Robertson MC. Otago Exercise Programme to prevent falls in older adults. ACC, 2003."]
+    );
+    // Without any: reported, naming the field.
+    let without = Mini::new()
+        .edit("mini.toml", "references = [", "# references = [")
+        .problems();
+    assert!(reference_problem(&without), "{without:?}");
+    // A bare link is not a citation.
+    let link = Mini::new()
+        .edit(
+            "mini.toml",
+            "references = [",
+            "references = [\"https://example.org/otago\", ",
+        )
+        .problems();
+    assert!(reference_problem(&link), "{link:?}");
+    // Too many.
+    let five = Mini::new()
+        .edit(
+            "mini.toml",
+            "references = [",
+            "references = [\"A 2001.\", \"B 2002.\", \"C 2003.\", \"D 2004.\", ",
+        )
+        .problems();
+    assert!(reference_problem(&five), "{five:?}");
+}
+
+#[test]
+fn every_shipped_template_cites_its_sources() {
+    let library = load();
+    for t in library.templates.values() {
+        assert!(
+            !t.references.is_empty(),
+            "template {} cites no source",
+            t.id
+        );
+    }
 }
 
 #[test]
