@@ -187,6 +187,49 @@ fn key_progression_chains_are_in_place() {
     }
 }
 
+/// Active exercises with no progression and no regression, and why: nothing else in the library
+/// is the same movement made easier or harder. Every other active exercise is in a chain, so the
+/// therapist can always step up or down (issue #15).
+const UNLINKED: &[(&str, &str)] = &[
+    ("bed-lying-to-sitting", "the only bed-mobility exercise"),
+    ("calf-stretch-wall", "the only calf stretch"),
+    (
+        "elbow-curl",
+        "the only biceps curl; a band or no-weight curl would be its regression",
+    ),
+    ("hamstring-stretch-seated", "the only hamstring stretch"),
+    ("seated-side-bend", "the only trunk side bend"),
+    (
+        "standing-hip-extension",
+        "the only standing hip extension; bridging works the hip lying, another movement",
+    ),
+];
+
+#[test]
+fn every_exercise_is_in_a_chain_unless_listed_with_a_reason() {
+    let library = load();
+    let mut problems = Vec::new();
+    for e in library.active_exercises() {
+        let linked = !e.progressions.is_empty() || !e.regressions.is_empty();
+        let listed = UNLINKED.iter().any(|(id, _)| *id == e.id.as_str());
+        if !linked && !listed {
+            problems.push(format!(
+                "{} has no progression or regression: link it to the same movement made easier or harder, or list it in UNLINKED with the reason",
+                e.id
+            ));
+        }
+        if linked && listed {
+            problems.push(format!("{} is linked now; remove it from UNLINKED", e.id));
+        }
+    }
+    for (id, _) in UNLINKED {
+        if !library.exercises.contains_key(*id) {
+            problems.push(format!("UNLINKED names `{id}`, which is no exercise"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn illustrations_are_generated_from_the_exercise_data() {
     let library = load();
