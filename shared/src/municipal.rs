@@ -754,6 +754,7 @@ impl LocalTemplate {
             text,
             exercises,
             test_plan: self.test_plan.clone(),
+            references: vec![],
         })
     }
 }

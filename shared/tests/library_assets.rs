@@ -139,6 +139,14 @@ fn templates_cover_the_courses_municipalities_run() {
         library.templates["after-hip-fracture"].legal_basis.0,
         "Sundhedsloven §140"
     );
+    // Its goal is to walk further, so the COPD course walks (issue #15).
+    let copd = &library.templates["endurance-copd"];
+    assert!(
+        copd.exercises
+            .iter()
+            .any(|l| l.exercise.as_str().starts_with("walking-")),
+        "endurance-copd has no walking"
+    );
 }
 
 /// Progression chains the therapists rely on, spelled out so a data edit cannot break them
@@ -177,6 +185,49 @@ fn key_progression_chains_are_in_place() {
             );
         }
     }
+}
+
+/// Active exercises with no progression and no regression, and why: nothing else in the library
+/// is the same movement made easier or harder. Every other active exercise is in a chain, so the
+/// therapist can always step up or down (issue #15).
+const UNLINKED: &[(&str, &str)] = &[
+    ("bed-lying-to-sitting", "the only bed-mobility exercise"),
+    ("calf-stretch-wall", "the only calf stretch"),
+    (
+        "elbow-curl",
+        "the only biceps curl; a band or no-weight curl would be its regression",
+    ),
+    ("hamstring-stretch-seated", "the only hamstring stretch"),
+    ("seated-side-bend", "the only trunk side bend"),
+    (
+        "standing-hip-extension",
+        "the only standing hip extension; bridging works the hip lying, another movement",
+    ),
+];
+
+#[test]
+fn every_exercise_is_in_a_chain_unless_listed_with_a_reason() {
+    let library = load();
+    let mut problems = Vec::new();
+    for e in library.active_exercises() {
+        let linked = !e.progressions.is_empty() || !e.regressions.is_empty();
+        let listed = UNLINKED.iter().any(|(id, _)| *id == e.id.as_str());
+        if !linked && !listed {
+            problems.push(format!(
+                "{} has no progression or regression: link it to the same movement made easier or harder, or list it in UNLINKED with the reason",
+                e.id
+            ));
+        }
+        if linked && listed {
+            problems.push(format!("{} is linked now; remove it from UNLINKED", e.id));
+        }
+    }
+    for (id, _) in UNLINKED {
+        if !library.exercises.contains_key(*id) {
+            problems.push(format!("UNLINKED names `{id}`, which is no exercise"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
@@ -347,6 +398,7 @@ far_leg = [0, 0, 80]
 const MINI_TEMPLATE: &str = r#"id = "mini"
 version = 1
 legal_basis = "SEL §83a"
+references = ["Campbell AJ, Robertson MC. Otago Exercise Programme to prevent falls in older adults. ACC, 2003."]
 
 [frame]
 weeks = 10
@@ -628,6 +680,56 @@ fn a_template_must_fit_its_session_length() {
         problems.iter().any(|p| matches!(p, LibraryError::Field { field: "exercises", problem, .. } if problem.contains("minutes"))),
         "{problems:?}"
     );
+}
+
+#[test]
+fn a_template_must_cite_its_sources() {
+    let reference_problem = |problems: &[LibraryError]| {
+        problems.iter().any(
+            |p| matches!(p, LibraryError::Field { owner, field: "references", .. } if owner == "template mini"),
+        )
+    };
+    let mini = Mini::new();
+    let parsed = mini.parse().unwrap();
+    assert_eq!(
+        parsed.templates["mini"].references,
+        vec!["Campbell AJ, Robertson MC. Otago Exercise Programme to prevent falls in older adults. ACC, 2003."]
+    );
+    // Without any: reported, naming the field.
+    let without = Mini::new()
+        .edit("mini.toml", "references = [", "# references = [")
+        .problems();
+    assert!(reference_problem(&without), "{without:?}");
+    // A bare link is not a citation.
+    let link = Mini::new()
+        .edit(
+            "mini.toml",
+            "references = [",
+            "references = [\"https://example.org/otago\", ",
+        )
+        .problems();
+    assert!(reference_problem(&link), "{link:?}");
+    // Too many.
+    let five = Mini::new()
+        .edit(
+            "mini.toml",
+            "references = [",
+            "references = [\"A 2001.\", \"B 2002.\", \"C 2003.\", \"D 2004.\", ",
+        )
+        .problems();
+    assert!(reference_problem(&five), "{five:?}");
+}
+
+#[test]
+fn every_shipped_template_cites_its_sources() {
+    let library = load();
+    for t in library.templates.values() {
+        assert!(
+            !t.references.is_empty(),
+            "template {} cites no source",
+            t.id
+        );
+    }
 }
 
 #[test]

@@ -121,6 +121,10 @@ pub struct TemplateView {
     /// the municipality's default, else the shipped default.
     #[serde(default)]
     pub test_plan: crate::TestPlanView,
+    /// The sources a shipped template cites (issue #15: programmes, guidelines, reviews, as
+    /// citations); none for a municipality's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
 }
 
 /// The legal bases a therapist chooses from, in order (`GET /api/legal-bases`).

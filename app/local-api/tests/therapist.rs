@@ -94,6 +94,16 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
         .find(|t| t.template_id == "fall-prevention")
         .unwrap();
     assert!(template.exercise_count >= 3);
+    // Every shipped template says where it comes from (issue #15).
+    assert!(
+        template.references.iter().any(|r| r.contains("Otago")),
+        "{:?}",
+        template.references
+    );
+    assert!(templates
+        .iter()
+        .filter(|t| t.source == "shipped")
+        .all(|t| !t.references.is_empty()));
     let created: api::CourseCreated = therapist
         .post(
             "/api/courses",

@@ -270,7 +270,7 @@ impl Exercise {
     }
 }
 
-fn has_duplicates<T: Ord>(items: &[T]) -> bool {
+pub(crate) fn has_duplicates<T: Ord>(items: &[T]) -> bool {
     items.iter().collect::<BTreeSet<_>>().len() != items.len()
 }
 

@@ -46,7 +46,7 @@ pub use labels::Tag;
 pub use manifest::{Changes, IdHistory, LibraryManifest, Release, SCHEMA_VERSION};
 pub use pose::{Figure, Foreshorten, Illustration, Joint, Point, Pose, Prop, View, CANVAS};
 pub use svg::{render_still, render_svg};
-pub use template::{CourseFrame, Template, TemplateEntry, TemplateText};
+pub use template::{CourseFrame, Template, TemplateEntry, TemplateText, REFERENCES_MAX};
 pub use text::{pick, ExerciseId, Lang, Localized, TemplateId};
 
 use std::collections::{BTreeMap, BTreeSet};

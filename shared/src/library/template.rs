@@ -2,7 +2,9 @@
 //! frame and an ordered list of library exercises with their dose.
 
 use super::dosage::Dosage;
-use super::exercise::{check_line, check_lines, Status, LINE_MAX, SUMMARY_MAX, TITLE_MAX};
+use super::exercise::{
+    check_line, check_lines, has_duplicates, Status, LINE_MAX, SUMMARY_MAX, TITLE_MAX,
+};
 use super::text::{ExerciseId, Lang, Localized, TemplateId};
 use super::LibraryError;
 use crate::model::LegalBasis;
@@ -62,7 +64,16 @@ pub struct Template {
     /// municipality's default or the shipped one ([`crate::effect::plan::plan_for_new_course`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_plan: Option<crate::effect::plan::TestPlan>,
+    /// Where the content comes from (kilder): the programmes, guidelines and reviews the
+    /// exercises, doses and frame follow, cited as written (author or publisher, title, year),
+    /// without links. Required for every shipped template ([`Template::check`]: 1 to
+    /// [`REFERENCES_MAX`]); a municipality's own template has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
 }
+
+/// At most this many references per template.
+pub const REFERENCES_MAX: usize = 4;
 
 impl TemplateEntry {
     /// The dose of this line: its own, or else the exercise's default.
@@ -167,6 +178,34 @@ impl Template {
                 }
             }
         }
+        if !(1..=REFERENCES_MAX).contains(&self.references.len()) {
+            out.push(field(
+                "references",
+                format!(
+                    "has {} items; cite 1 to {REFERENCES_MAX} sources the template follows, e.g. \"Campbell AJ, Robertson MC. Otago Exercise Programme to prevent falls in older adults. ACC, 2003.\"",
+                    self.references.len()
+                ),
+            ));
+        }
+        for reference in &self.references {
+            check_line(
+                &owner,
+                "citation",
+                "references",
+                reference,
+                SUMMARY_MAX,
+                out,
+            );
+            if reference.contains("://") || reference.contains("www.") {
+                out.push(field(
+                    "references",
+                    format!("`{reference}`: cite author, title and year; links go stale"),
+                ));
+            }
+        }
+        if has_duplicates(&self.references) {
+            out.push(field("references", "lists the same source twice".into()));
+        }
         for lang in Lang::REQUIRED {
             if !self.text.contains_key(&lang) {
                 out.push(LibraryError::MissingLanguage {
@@ -187,5 +226,77 @@ impl Template {
             );
             check_lines(&owner, lang.name(), "goals", &t.goals, 1..=5, out);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SRC: &str = r#"id = "tpl"
+version = 1
+legal_basis = "SEL §83a"
+references = ["Campbell AJ, Robertson MC. Otago Exercise Programme to prevent falls in older adults. Wellington: ACC, 2003."]
+
+[frame]
+weeks = 10
+sessions_per_week = 2
+minutes_per_session = 20
+
+[text.da]
+title = "T"
+description = "En skabelon."
+goals = ["Rejse sig selv."]
+
+[text.en]
+title = "T"
+description = "A template."
+goals = ["Get up unaided."]
+
+[[exercises]]
+exercise = "a-one"
+
+[[exercises]]
+exercise = "a-two"
+
+[[exercises]]
+exercise = "a-three"
+"#;
+
+    fn reference_problems(src: &str) -> Vec<String> {
+        let t = Template::from_toml("tpl.toml", src).unwrap();
+        let mut out = Vec::new();
+        t.check(&mut out);
+        out.iter()
+            .map(|e| e.to_string())
+            .filter(|e| e.contains("references"))
+            .collect()
+    }
+
+    #[test]
+    fn references_are_read_and_required() {
+        let t = Template::from_toml("tpl.toml", SRC).unwrap();
+        assert_eq!(t.references.len(), 1);
+        assert!(t.validate().is_ok(), "{:?}", t.validate());
+        let without = SRC.replace("references = [", "# references = [");
+        let problems = reference_problems(&without);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("cite 1 to 4"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_reference_is_a_citation_not_a_link_nor_an_essay() {
+        let link = SRC.replace("references = [", "references = [\"www.example.org\", ");
+        assert_eq!(reference_problems(&link).len(), 1);
+        let long = SRC.replace(
+            "references = [",
+            &format!("references = [\"{}\", ", "x".repeat(201)),
+        );
+        assert_eq!(reference_problems(&long).len(), 1);
+        let twice = SRC.replace(
+            "references = [\"Campbell",
+            "references = [\"A 2001.\", \"A 2001.\", \"Campbell",
+        );
+        assert_eq!(reference_problems(&twice).len(), 1);
     }
 }

@@ -252,6 +252,7 @@ pub fn templates(core: &Core, lang: Lang) -> Result<Vec<api::TemplateView>> {
                 minutes_per_session: u32::from(t.frame.minutes_per_session),
                 exercise_count: t.exercises.len() as u32,
                 source: source_of(t.id.as_str()).into(),
+                references: t.references.clone(),
                 test_plan: plan_view(&plan_for_new_course(
                     t.test_plan.as_ref(),
                     municipal.as_ref(),

@@ -256,6 +256,8 @@ pub fn NewCourse(
             .map(|t| {
                 let id = t.template_id.clone();
                 let chosen = t.clone();
+                // The sources a shipped template cites (issue #15).
+                let sources = (!t.references.is_empty()).then(|| t.references.join(" · "));
                 view! {
                     <button class="template-card" data-testid="template-choice"
                         class:selected=move || template.get().as_deref() == Some(id.as_str())
@@ -265,6 +267,11 @@ pub fn NewCourse(
                         <span class="template-frame">
                             {move || (i18n.t().th.template_frame)(t.planned_weeks, t.sessions_per_week, t.minutes_per_session, t.exercise_count)}
                         </span>
+                        {sources.map(|s| view! {
+                            <span class="muted template-sources" data-testid="template-sources">
+                                {move || i18n.t().th.template_sources} ": " {s}
+                            </span>
+                        })}
                     </button>
                 }
             })
