@@ -271,53 +271,148 @@ impl PasswordWorkers {
 /// a handful of guesses per quarter hour, a person who mistyped waits at most that long.
 pub const MAX_FAILED_LOGINS: u32 = 5;
 pub const LOGIN_WINDOW_MS: Millis = 15 * 60 * 1000;
-/// Usernames tracked at most; beyond that the oldest windows are dropped (memory stays bounded
-/// however many names an attacker tries).
-const THROTTLE_CAPACITY: usize = 10_000;
+/// Usernames tracked at most (about 5 MB: a key is 16 bytes however long the name sent).
+/// Making room never drops a lock ([`Tracked::make_room`]); filling the table with locks takes
+/// five wrong passwords per name within one window, 500,000 argon2 checks in 15 minutes, more
+/// than the password workers of a usual server can run.
+const THROTTLE_CAPACITY: usize = 100_000;
+/// How long a table full of locks is not swept again: it frees only as windows end, and a
+/// sweep per sign-in would hold the lock for milliseconds each time.
+const CROWDED_PAUSE_MS: Millis = LOGIN_WINDOW_MS / 16;
 
-/// Failed sign-ins per username (lower case), in this process. Several servers over one
-/// database each keep their own count, so the limit is per server.
+/// A username's attempts in its current window.
+#[derive(Clone, Copy, Debug)]
+struct Attempts {
+    count: u32,
+    /// The window's start.
+    since: Millis,
+    /// The latest attempt: of unlocked entries, the least recent are dropped first.
+    last: Millis,
+}
+
+impl Attempts {
+    fn expired(&self, now: Millis) -> bool {
+        now >= self.since + LOGIN_WINDOW_MS
+    }
+    fn locked(&self, now: Millis) -> bool {
+        self.count >= MAX_FAILED_LOGINS && !self.expired(now)
+    }
+}
+
+/// The throttle's table: attempts per username, keyed by the first 16 bytes of the SHA-256 of
+/// the normalised name (fixed size, so long made-up names cost no more memory).
 #[derive(Default)]
+struct Tracked {
+    by_name: std::collections::HashMap<[u8; 16], Attempts>,
+    /// Until then the table is crowded with locks: no new sweep, and a new username is
+    /// refused while the table is full.
+    crowded_until: Millis,
+}
+
+impl Tracked {
+    /// Whether one more username fits, making room if needed: expired windows go first, then
+    /// unlocked entries, fewest attempts and least recent first, down to three quarters of
+    /// `capacity` (so a sweep runs once per quarter of new names). Locks are never dropped: a
+    /// flood of made-up names cannot free a real user's lock. When locks alone fill the table,
+    /// new usernames are refused for [`CROWDED_PAUSE_MS`] before it is swept again (failing
+    /// closed rather than letting them be guessed untracked).
+    fn make_room(&mut self, capacity: usize, now: Millis) -> bool {
+        if self.by_name.len() < capacity {
+            return true;
+        }
+        if now < self.crowded_until {
+            return false;
+        }
+        self.by_name.retain(|_, a| !a.expired(now));
+        let target = capacity - capacity / 4;
+        if self.by_name.len() > target {
+            let excess = self.by_name.len() - target;
+            let mut unlocked: Vec<((u32, Millis), [u8; 16])> = self
+                .by_name
+                .iter()
+                .filter(|(_, a)| !a.locked(now))
+                .map(|(k, a)| ((a.count, a.last), *k))
+                .collect();
+            if unlocked.len() > excess {
+                unlocked.select_nth_unstable(excess);
+                unlocked.truncate(excess);
+            }
+            for (_, key) in unlocked {
+                self.by_name.remove(&key);
+            }
+        }
+        if self.by_name.len() > target {
+            self.crowded_until = now + CROWDED_PAUSE_MS;
+            // No username: only that the table is under pressure.
+            tracing::warn!(
+                tracked = self.by_name.len(),
+                "sign-in throttle crowded with locked usernames; new usernames wait"
+            );
+        }
+        self.by_name.len() < capacity
+    }
+}
+
+/// Sign-in attempts per username (case and surrounding spaces ignored), in this process.
+/// Several servers over one database each keep their own count, so the limit is per server.
+/// Per username only: one password tried against many usernames is not limited here (a limit
+/// per client address would, behind the reverse proxy, be one limit for everyone).
 struct LoginThrottle {
-    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, Millis)>>,
+    capacity: usize,
+    tracked: std::sync::Mutex<Tracked>,
+}
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        LoginThrottle::with_capacity(THROTTLE_CAPACITY)
+    }
 }
 
 impl LoginThrottle {
-    fn key(username: &str) -> String {
-        username.trim().to_lowercase()
-    }
-
-    /// When the window of a refused username ends, if it is refused now.
-    fn refused_until(&self, username: &str, now: Millis) -> Option<Millis> {
-        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match failures.get(&Self::key(username)) {
-            Some(&(count, since))
-                if count >= MAX_FAILED_LOGINS && now < since + LOGIN_WINDOW_MS =>
-            {
-                Some(since + LOGIN_WINDOW_MS)
-            }
-            _ => None,
+    fn with_capacity(capacity: usize) -> Self {
+        LoginThrottle {
+            capacity: capacity.max(4),
+            tracked: Default::default(),
         }
     }
 
-    fn failed(&self, username: &str, now: Millis) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if failures.len() >= THROTTLE_CAPACITY {
-            failures.retain(|_, (_, since)| now < *since + LOGIN_WINDOW_MS);
-            if failures.len() >= THROTTLE_CAPACITY {
-                failures.clear();
-            }
+    fn key(username: &str) -> [u8; 16] {
+        let digest = Sha256::digest(username.trim().to_lowercase().as_bytes());
+        digest[..16].try_into().expect("a SHA-256 has 32 bytes")
+    }
+
+    /// Counts an attempt before its password is checked, so sign-ins running at once on
+    /// several workers cannot together pass the limit; `Err(until)` when refused until then.
+    /// A right password then clears the count ([`LoginThrottle::succeeded`]).
+    fn attempt(&self, username: &str, now: Millis) -> Result<(), Millis> {
+        let mut tracked = self.tracked.lock().unwrap_or_else(|p| p.into_inner());
+        let key = Self::key(username);
+        if !tracked.by_name.contains_key(&key) && !tracked.make_room(self.capacity, now) {
+            return Err(tracked.crowded_until);
         }
-        let entry = failures.entry(Self::key(username)).or_insert((0, now));
-        if now >= entry.1 + LOGIN_WINDOW_MS {
-            *entry = (0, now);
+        let a = tracked.by_name.entry(key).or_insert(Attempts {
+            count: 0,
+            since: now,
+            last: now,
+        });
+        if a.expired(now) {
+            *a = Attempts {
+                count: 0,
+                since: now,
+                last: now,
+            };
         }
-        entry.0 += 1;
+        if a.count >= MAX_FAILED_LOGINS {
+            return Err(a.since + LOGIN_WINDOW_MS);
+        }
+        a.count += 1;
+        a.last = now;
+        Ok(())
     }
 
     fn succeeded(&self, username: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures.remove(&Self::key(username));
+        let mut tracked = self.tracked.lock().unwrap_or_else(|p| p.into_inner());
+        tracked.by_name.remove(&Self::key(username));
     }
 }
 
@@ -326,7 +421,8 @@ pub enum LoginOutcome {
     Accepted(Login),
     /// Wrong username or password (deliberately not saying which).
     Refused,
-    /// Too many wrong passwords for this username: try again after this time.
+    /// Too many wrong passwords for this username (or, under a flood, the throttle holds only
+    /// locks and cannot track one more name): try again after this time.
     Throttled {
         until: Millis,
     },
@@ -382,13 +478,13 @@ impl AuthService {
         actor: &ActorId,
     ) -> Result<LoginOutcome> {
         let now = now_ms();
-        if let Some(until) = self.throttle.refused_until(username, now) {
+        // Counted now and kept if the password is wrong (or the lookup fails).
+        if let Err(until) = self.throttle.attempt(username, now) {
             return Ok(LoginOutcome::Throttled { until });
         }
         let user = self.store.user_by_username(username)?;
         let hash = user.as_ref().map(|u| u.password_hash.as_str());
         if !self.passwords.verify(memory, hash, password) {
-            self.throttle.failed(username, now);
             return Ok(LoginOutcome::Refused);
         }
         self.throttle.succeeded(username);
@@ -548,6 +644,72 @@ mod tests {
         let failed = workers.run(|_| -> u8 { panic!("test") }).await;
         assert!(matches!(failed, Err(Error::Task(_))));
         assert_eq!(workers.run(|_| 7).await.unwrap(), Some(7));
+    }
+
+    #[test]
+    fn the_sixth_attempt_within_the_window_is_refused_and_a_success_clears_the_count() {
+        let t = LoginThrottle::default();
+        let now = 1_000_000;
+        for _ in 0..MAX_FAILED_LOGINS {
+            assert_eq!(t.attempt("Mette", now), Ok(()));
+        }
+        let until = now + LOGIN_WINDOW_MS;
+        assert_eq!(t.attempt(" mette ", now + 1), Err(until));
+        assert_eq!(t.attempt("Mette", until), Ok(()), "a new window");
+        t.succeeded("METTE");
+        for _ in 0..MAX_FAILED_LOGINS {
+            assert_eq!(t.attempt("mette", until + 1), Ok(()));
+        }
+    }
+
+    /// The review's attack: the table used to be cleared once 10,000 names were tracked.
+    #[test]
+    fn a_flood_of_made_up_usernames_never_frees_a_lock() {
+        let t = LoginThrottle::default();
+        let now = 1_000_000;
+        for _ in 0..MAX_FAILED_LOGINS {
+            assert_eq!(t.attempt("mette", now), Ok(()));
+        }
+        let until = now + LOGIN_WINDOW_MS;
+        // Almost locked: one guess left, which the flood must not restore either.
+        for _ in 1..MAX_FAILED_LOGINS {
+            assert_eq!(t.attempt("jens", now), Ok(()));
+        }
+        for i in 0..THROTTLE_CAPACITY + 10_000 {
+            let _ = t.attempt(&format!("made-up-{i}"), now + 1 + i as Millis / 1_000);
+        }
+        let later = now + 10 * 60 * 1000;
+        assert_eq!(t.attempt("Mette", later), Err(until));
+        assert_eq!(t.attempt("jens", later), Ok(()));
+        assert_eq!(t.attempt("jens", later), Err(until));
+        let tracked = t.tracked.lock().unwrap().by_name.len();
+        assert!(tracked <= THROTTLE_CAPACITY, "{tracked}");
+    }
+
+    #[test]
+    fn a_table_full_of_locks_refuses_new_names_rather_than_dropping_a_lock() {
+        let t = LoginThrottle::with_capacity(100);
+        let now = 1_000_000;
+        let lock = |name: &str, at: Millis| {
+            for _ in 0..MAX_FAILED_LOGINS {
+                let _ = t.attempt(name, at);
+            }
+        };
+        lock("mette", now);
+        for i in 0..99 {
+            lock(&format!("made-up-{i}"), now + 1);
+        }
+        // Full of locks: a new name waits (fail closed); the locked ones stay locked.
+        let refused = t.attempt("ny-bruger", now + 2).unwrap_err();
+        assert!(
+            refused > now + 2 && refused <= now + LOGIN_WINDOW_MS,
+            "{refused}"
+        );
+        assert_eq!(t.attempt("mette", now + 2), Err(now + LOGIN_WINDOW_MS));
+        // Windows end and the table empties of them.
+        let after = now + LOGIN_WINDOW_MS + 1;
+        assert_eq!(t.attempt("ny-bruger", after), Ok(()));
+        assert_eq!(t.attempt("mette", after), Ok(()));
     }
 
     #[test]

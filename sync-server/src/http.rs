@@ -9,7 +9,7 @@
 //! | `POST /v1/sync`  | `wire::encode(SyncRequest)`   | `wire::encode(SyncResponse)`    |
 //! | `POST /v1/logout`| —                             | 204                             |
 //! | `PUT /v1/media/{sha256}` | the file's bytes (streamed) | 201; 400 hash mismatch, 413 too large |
-//! | `GET`/`HEAD /v1/media/{sha256}` | `Range` for resuming | the bytes (206 for a range) |
+//! | `GET`/`HEAD /v1/media/{sha256}` | `Range` for resuming | the bytes (206 for a range); 404 not your municipality's, or withdrawn by its library |
 //! | `GET /v1/team`   | —                             | JSON [`TeamInfo`]               |
 //! | `GET /v1/evidence?from&to[&team][&as_of]` | —    | JSON `EvidenceReport` (leaders) |
 //! | `GET`/`PUT /v1/evidence/settings` | JSON `EvidenceSettings` (`PUT`: admins) | the settings |
@@ -547,9 +547,11 @@ async fn store_media(
     Ok(StatusCode::CREATED)
 }
 
-/// `GET`/`HEAD /v1/media/{sha256}`: only for users of a municipality that uploaded it (any
-/// other answer is 404, so a hash does not tell whether another municipality has the file).
-/// `Range` resumes an interrupted download (tower-http's `ServeFile`).
+/// `GET`/`HEAD /v1/media/{sha256}`: only for users of a municipality that uploaded it and whose
+/// library has not withdrawn it (any other answer is 404, so a hash does not tell whether
+/// another municipality has the file; a withdrawn one is simply no longer there for its
+/// municipality, which the library already says). `Range` resumes an interrupted download
+/// (tower-http's `ServeFile`).
 async fn get_media(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,

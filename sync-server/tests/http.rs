@@ -864,3 +864,85 @@ async fn an_oversize_upload_that_declares_its_length_reads_its_413() {
     assert_eq!(answer, "HTTP/1.1 413");
     server.abort();
 }
+
+fn media_request(method: &str, token: &str, sha256: &str, body: Vec<u8>) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(format!("/v1/media/{sha256}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "image/jpeg")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_photo_withdrawn_in_the_library_is_no_longer_served() {
+    use homerehab_shared::municipal::{put_media, withdraw_media, MediaItem};
+    use sha2::{Digest, Sha256};
+    let f = fixture();
+    let token = login(&f.app, "terapeut1", &fresh_actor()).await;
+    let photos = [vec![1u8; 3_000], vec![2u8; 4_000]];
+    let names: Vec<String> = photos
+        .iter()
+        .map(|p| hex::encode(Sha256::digest(p)))
+        .collect();
+    for (photo, name) in photos.iter().zip(&names) {
+        let (status, _) = call(&f.app, media_request("PUT", &token, name, photo.clone())).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    // The municipality's library records both; a device later withdraws the first. Committed
+    // the way a sync commits it.
+    let store = f.state.store.as_ref();
+    let library = Header::library(store.ensure_municipality("Test Kommune").unwrap());
+    let mut doc = genesis(&library).with_actor(fresh_actor());
+    for (photo, name) in photos.iter().zip(&names) {
+        let item = MediaItem {
+            sha256: name.clone(),
+            content_type: "image/jpeg".into(),
+            byte_size: photo.len() as u64,
+            file_name: "knae.jpg".into(),
+            shows_person: false,
+            consent: None,
+            owner: "Test Kommune".into(),
+            withdrawn: false,
+            added_by: UserId::new(),
+            added_at: 1_000,
+        };
+        put_media(&mut doc, &item, 1_000).unwrap();
+    }
+    store.commit_document(&library, &doc, &[]).unwrap();
+    let (status, body) = call(&f.app, media_request("GET", &token, &names[0], vec![])).await;
+    assert_eq!((status, body.to_vec()), (StatusCode::OK, photos[0].clone()));
+
+    let before = doc.get_heads();
+    withdraw_media(&mut doc, &names[0], 2_000).unwrap();
+    let changes: Vec<u8> = doc
+        .get_changes(&before)
+        .iter()
+        .flat_map(|c| c.raw_bytes().to_vec())
+        .collect();
+    store.commit_document(&library, &doc, &changes).unwrap();
+
+    for method in ["GET", "HEAD"] {
+        let (status, body) = call(&f.app, media_request(method, &token, &names[0], vec![])).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method}");
+        assert!(!body.windows(16).any(|w| w == &photos[0][..16]), "{method}");
+    }
+    let mut resume = media_request("GET", &token, &names[0], vec![]);
+    resume
+        .headers_mut()
+        .insert(header::RANGE, "bytes=100-".parse().unwrap());
+    assert_eq!(call(&f.app, resume).await.0, StatusCode::NOT_FOUND);
+    // Uploading the same bytes again does not bring it back.
+    let (status, _) = call(
+        &f.app,
+        media_request("PUT", &token, &names[0], photos[0].clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = call(&f.app, media_request("GET", &token, &names[0], vec![])).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The photo not withdrawn is still served.
+    let (status, body) = call(&f.app, media_request("GET", &token, &names[1], vec![])).await;
+    assert_eq!((status, body.to_vec()), (StatusCode::OK, photos[1].clone()));
+}

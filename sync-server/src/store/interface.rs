@@ -137,7 +137,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records that a municipality holds a photo or video (idempotent).
     fn record_media(&self, media: &MediaRecord) -> Result<()>;
-    /// The media record, if this municipality uploaded these bytes.
+    /// The media record, if this municipality uploaded these bytes and its library has not
+    /// withdrawn them (as of the last library commit): the only way to reach a media file.
     fn media_of(&self, sha256: &str, municipality: MunicipalityId) -> Result<Option<MediaRecord>>;
 
     /// Projects up to `limit` of the documents changed since their last projection into the

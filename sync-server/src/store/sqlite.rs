@@ -32,9 +32,10 @@ use uuid::Uuid;
 pub const COMPACT_MIN_BYTES: i64 = 32 * 1024;
 
 /// Schema migrations. Only ever append: a released migration is never edited.
-const MIGRATIONS: &[M<'static>] = &[
-    M::up(
-        r#"
+fn migrations() -> Vec<M<'static>> {
+    vec![
+        M::up(
+            r#"
 CREATE TABLE municipalities (
     id   BLOB PRIMARY KEY,
     name TEXT NOT NULL UNIQUE
@@ -101,20 +102,20 @@ CREATE TABLE quarantine (
 );
 CREATE INDEX quarantine_doc ON quarantine(doc_id);
 "#,
-    ),
-    // A device retries refused changes on every sync until a person sorts them out; keep each
-    // distinct refused payload once.
-    M::up(
-        r#"
+        ),
+        // A device retries refused changes on every sync until a person sorts them out; keep each
+        // distinct refused payload once.
+        M::up(
+            r#"
 ALTER TABLE quarantine ADD COLUMN digest BLOB;
 CREATE UNIQUE INDEX quarantine_once ON quarantine(doc_id, user_id, digest);
 "#,
-    ),
-    // Protocol 2: a municipality's library is a document of kind 'library' (of no team: its
-    // team_id is the nil UUID). SQLite cannot widen a CHECK, so the table is rebuilt, and
-    // doc_changes with it so its foreign key follows the renamed table.
-    M::up(
-        r#"
+        ),
+        // Protocol 2: a municipality's library is a document of kind 'library' (of no team: its
+        // team_id is the nil UUID). SQLite cannot widen a CHECK, so the table is rebuilt, and
+        // doc_changes with it so its foreign key follows the renamed table.
+        M::up(
+            r#"
 CREATE TABLE documents_v2 (
     id                BLOB PRIMARY KEY,
     kind              TEXT NOT NULL CHECK (kind IN ('roster', 'course', 'session_log', 'library')),
@@ -140,11 +141,11 @@ ALTER TABLE documents_v2 RENAME TO documents;
 ALTER TABLE doc_changes_v2 RENAME TO doc_changes;
 CREATE INDEX documents_team ON documents(team_id);
 "#,
-    ),
-    // Photos and videos: the bytes are files named by their SHA-256 (crate::media); here is
-    // who may fetch them. One row per municipality that uploaded the same bytes.
-    M::up(
-        r#"
+        ),
+        // Photos and videos: the bytes are files named by their SHA-256 (crate::media); here is
+        // who may fetch them. One row per municipality that uploaded the same bytes.
+        M::up(
+            r#"
 CREATE TABLE media (
     sha256          TEXT NOT NULL,
     municipality_id BLOB NOT NULL REFERENCES municipalities(id),
@@ -155,24 +156,43 @@ CREATE TABLE media (
     PRIMARY KEY (sha256, municipality_id)
 );
 "#,
-    ),
-    // The quarantine is capped per user as well as per document (crate::config).
-    M::up("CREATE INDEX quarantine_user ON quarantine(user_id);"),
-    // The read model (issue #12): see `sqlite_read_model`.
-    M::up(read_model::MIGRATION),
-    M::up(read_model::MIGRATION_REFERRALS),
-    // When a user was trained in the app (issue #12's staff in use), recorded by an admin.
-    M::up("ALTER TABLE users ADD COLUMN trained_on TEXT;"),
-    M::up(read_model::MIGRATION_EVIDENCE),
-    // A municipality's evidence settings (issue #12): targets, prices, naming, comparison
-    // group, as JSON of `evidence::report::EvidenceSettings`; see `sqlite_evidence`.
-    M::up(super::sqlite_evidence::MIGRATION),
-    // Why a course ended early, coded (issue #12's funnel).
-    M::up(read_model::MIGRATION_END_REASONS),
-    // Covering indexes for the evidence benchmark across municipalities (issue #12); see
-    // `sqlite_read_model::MIGRATION_BENCHMARK_INDEXES`.
-    M::up(read_model::MIGRATION_BENCHMARK_INDEXES),
-];
+        ),
+        // The quarantine is capped per user as well as per document (crate::config).
+        M::up("CREATE INDEX quarantine_user ON quarantine(user_id);"),
+        // The read model (issue #12): see `sqlite_read_model`.
+        M::up(read_model::MIGRATION),
+        M::up(read_model::MIGRATION_REFERRALS),
+        // When a user was trained in the app (issue #12's staff in use), recorded by an admin.
+        M::up("ALTER TABLE users ADD COLUMN trained_on TEXT;"),
+        M::up(read_model::MIGRATION_EVIDENCE),
+        // A municipality's evidence settings (issue #12): targets, prices, naming, comparison
+        // group, as JSON of `evidence::report::EvidenceSettings`; see `sqlite_evidence`.
+        M::up(super::sqlite_evidence::MIGRATION),
+        // Why a course ended early, coded (issue #12's funnel).
+        M::up(read_model::MIGRATION_END_REASONS),
+        // Covering indexes for the evidence benchmark across municipalities (issue #12); see
+        // `sqlite_read_model::MIGRATION_BENCHMARK_INDEXES`.
+        M::up(read_model::MIGRATION_BENCHMARK_INDEXES),
+        // Media a municipality's library withdrew (consent revoked, wrong picture), mirrored from
+        // the library document in the transaction that stores it, so `media_of` stops serving them
+        // as soon as the withdrawal is synced. Keyed by the library, not the media row: a
+        // withdrawal may arrive before the upload is recorded. Filled from the stored libraries in
+        // the migration's own transaction, so no upgraded database lacks them.
+        M::up_with_hook(
+            r#"
+CREATE TABLE media_withdrawn (
+    library_id BLOB NOT NULL,
+    sha256     TEXT NOT NULL,
+    PRIMARY KEY (library_id, sha256)
+) WITHOUT ROWID;
+"#,
+            |tx: &rusqlite::Transaction<'_>| {
+                mirror_all_withdrawn(tx)
+                    .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
+            },
+        ),
+    ]
+}
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -203,7 +223,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(Duration::from_secs(5))?;
-        Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        Migrations::new(migrations()).to_latest(&mut conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             compact_min_bytes: COMPACT_MIN_BYTES,
@@ -311,6 +331,99 @@ fn reserved_actor(conn: &Connection, actor: &ActorId) -> Result<bool> {
         }
     }
     Ok(false)
+}
+
+/// A stored document as bytes: its snapshot and its incremental chunks, in order.
+type StoredBytes = (Vec<u8>, Vec<Vec<u8>>);
+
+fn document_bytes(conn: &Connection, id: DocumentId) -> Result<Option<StoredBytes>> {
+    let Some(snapshot) = conn
+        .query_row(
+            "SELECT snapshot FROM documents WHERE id = ?1",
+            [id_bytes(&id.0)],
+            |r| r.get::<_, Vec<u8>>(0),
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut stmt =
+        conn.prepare_cached("SELECT bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY seq")?;
+    let chunks = stmt
+        .query_map([id_bytes(&id.0)], |r| r.get::<_, Vec<u8>>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Some((snapshot, chunks)))
+}
+
+fn decode(id: DocumentId, snapshot: &[u8], chunks: &[Vec<u8>]) -> Result<Automerge> {
+    let corrupt = |e: automerge::AutomergeError| Error::CorruptDocument(id, e.to_string());
+    let mut doc = Automerge::load(snapshot).map_err(corrupt)?;
+    for chunk in chunks {
+        doc.load_incremental(chunk).map_err(corrupt)?;
+    }
+    Ok(doc)
+}
+
+/// Fills `media_withdrawn` from every stored library: the upgrade that adds the table.
+fn mirror_all_withdrawn(conn: &Connection) -> Result<()> {
+    let libraries = {
+        let mut stmt = conn.prepare("SELECT id FROM documents WHERE kind = 'library'")?;
+        let ids = stmt
+            .query_map([], |r| uuid_at(r, 0).map(DocumentId))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        ids
+    };
+    for id in libraries {
+        let Some((snapshot, chunks)) = document_bytes(conn, id)? else {
+            continue;
+        };
+        match decode(id, &snapshot, &chunks) {
+            Ok(doc) => mirror_withdrawn(conn, id, &doc)?,
+            // Not fatal to the upgrade: that library cannot be synced either until repaired,
+            // and its next commit mirrors it.
+            Err(e) => {
+                tracing::error!(doc = %id, error = %e, "withdrawn media of a stored library cannot be read")
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The media a library document withdraws: those with `withdrawn` true, counting a true that
+/// is in conflict with a concurrent false (a withdrawal of consent is not undone by a merge).
+/// Read field by field rather than hydrated, so one malformed item cannot hide the others.
+fn withdrawn_media(doc: &Automerge) -> std::result::Result<Vec<String>, automerge::AutomergeError> {
+    use automerge::{ObjType, ReadDoc, ScalarValue, Value, ROOT};
+    let Some((Value::Object(ObjType::Map), media)) = doc.get(ROOT, "media")? else {
+        return Ok(vec![]);
+    };
+    let mut withdrawn = vec![];
+    for sha256 in doc.keys(&media) {
+        let Some((Value::Object(ObjType::Map), item)) = doc.get(&media, sha256.as_str())? else {
+            continue;
+        };
+        let values = doc.get_all(&item, "withdrawn")?;
+        if values.iter().any(|(v, _)| {
+            matches!(v, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Boolean(true)))
+        }) {
+            withdrawn.push(sha256);
+        }
+    }
+    Ok(withdrawn)
+}
+
+/// Replaces a library's rows in `media_withdrawn` with what its document withdraws now.
+fn mirror_withdrawn(conn: &Connection, library: DocumentId, doc: &Automerge) -> Result<()> {
+    let withdrawn =
+        withdrawn_media(doc).map_err(|e| Error::CorruptDocument(library, e.to_string()))?;
+    let id = id_bytes(&library.0);
+    conn.execute("DELETE FROM media_withdrawn WHERE library_id = ?1", [id])?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO media_withdrawn (library_id, sha256) VALUES (?1, ?2)")?;
+    for sha256 in withdrawn {
+        insert.execute(params![id, sha256])?;
+    }
+    Ok(())
 }
 
 fn quarantine_where(scope: &QuarantineScope) -> (String, Vec<Vec<u8>>) {
@@ -439,6 +552,9 @@ impl SqliteStore {
             }
         }
         read_model::mark_pending(tx, id)?;
+        if header.kind == DocumentKind::Library {
+            mirror_withdrawn(tx, header.id, doc)?;
+        }
         Ok(())
     }
 
@@ -738,39 +854,18 @@ impl Store for SqliteStore {
     }
 
     fn load_document(&self, id: DocumentId) -> Result<Option<Automerge>> {
-        let (snapshot, chunks) = {
+        let stored = {
             let mut conn = self.conn();
             // One read transaction, so a compaction cannot fall between the two reads.
             let tx = conn.transaction()?;
-            let Some(snapshot) = tx
-                .query_row(
-                    "SELECT snapshot FROM documents WHERE id = ?1",
-                    [id_bytes(&id.0)],
-                    |r| r.get::<_, Vec<u8>>(0),
-                )
-                .optional()?
-            else {
-                return Ok(None);
-            };
-            let chunks = {
-                let mut stmt = tx.prepare_cached(
-                    "SELECT bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY seq",
-                )?;
-                let chunks = stmt
-                    .query_map([id_bytes(&id.0)], |r| r.get::<_, Vec<u8>>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                chunks
-            };
+            let stored = document_bytes(&tx, id)?;
             tx.commit()?;
-            (snapshot, chunks)
+            stored
         };
         // Decoding happens outside the lock: it is the expensive part.
-        let corrupt = |e: automerge::AutomergeError| Error::CorruptDocument(id, e.to_string());
-        let mut doc = Automerge::load(&snapshot).map_err(corrupt)?;
-        for chunk in chunks {
-            doc.load_incremental(&chunk).map_err(corrupt)?;
-        }
-        Ok(Some(doc))
+        stored
+            .map(|(snapshot, chunks)| decode(id, &snapshot, &chunks))
+            .transpose()
     }
 
     fn commit_documents(&self, batch: &[DocumentCommit<'_>]) -> Result<()> {
@@ -909,8 +1004,14 @@ impl Store for SqliteStore {
             .conn()
             .query_row(
                 "SELECT byte_size, content_type, uploaded_by FROM media
-                 WHERE sha256 = ?1 AND municipality_id = ?2",
-                params![sha256, id_bytes(&municipality.0)],
+                 WHERE sha256 = ?1 AND municipality_id = ?2
+                   AND NOT EXISTS (SELECT 1 FROM media_withdrawn
+                                   WHERE library_id = ?3 AND sha256 = ?1)",
+                params![
+                    sha256,
+                    id_bytes(&municipality.0),
+                    id_bytes(&DocumentId::library_of(municipality).0)
+                ],
                 |r| {
                     Ok(MediaRecord {
                         sha256: sha256.to_string(),
@@ -1177,7 +1278,7 @@ mod tests {
 
     #[test]
     fn migrations_are_valid_and_reopening_is_a_no_op() {
-        Migrations::from_slice(MIGRATIONS).validate().unwrap();
+        Migrations::new(migrations()).validate().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite3");
         SqliteStore::open(&path).unwrap();
@@ -1195,9 +1296,9 @@ mod tests {
             // A database of protocol 1: the first two migrations, a document with a chunk.
             let mut conn = Connection::open(&path).unwrap();
             conn.pragma_update(None, "foreign_keys", "ON").unwrap();
-            Migrations::from_slice(&MIGRATIONS[..2])
-                .to_latest(&mut conn)
-                .unwrap();
+            let mut first_two = migrations();
+            first_two.truncate(2);
+            Migrations::new(first_two).to_latest(&mut conn).unwrap();
             // Today's commit marks the read model pending; that code did not (dropped below).
             conn.execute_batch(
                 "CREATE TABLE rm_pending (doc_id BLOB PRIMARY KEY, version INTEGER NOT NULL)",
@@ -1240,6 +1341,142 @@ mod tests {
             [],
         );
         assert!(orphan.is_err());
+    }
+
+    fn media_item(byte: u8) -> homerehab_shared::municipal::MediaItem {
+        homerehab_shared::municipal::MediaItem {
+            sha256: format!("{byte:02x}").repeat(32),
+            content_type: "image/jpeg".into(),
+            byte_size: 10,
+            file_name: "knae.jpg".into(),
+            shows_person: false,
+            consent: None,
+            owner: "Thisted Kommune".into(),
+            withdrawn: false,
+            added_by: UserId::new(),
+            added_at: 1,
+        }
+    }
+
+    /// A municipality with a user who uploaded media 1 and 2, and its library recording both.
+    fn library_with_two_media(store: &SqliteStore) -> (MunicipalityId, Header, Automerge) {
+        use homerehab_shared::municipal::put_media;
+        let m = store.ensure_municipality("Thisted").unwrap();
+        let team = store.ensure_team(m, "Nord").unwrap();
+        let user = store
+            .create_user(&NewUser {
+                username: "terapeut1".into(),
+                display_name: "Terapeut".into(),
+                password_hash: "x".into(),
+                role: Role::Therapist,
+                team_id: team,
+                granted_teams: vec![],
+            })
+            .unwrap();
+        let header = Header::library(m);
+        let mut doc = genesis(&header).with_actor(ActorId::random());
+        for byte in [1, 2] {
+            let item = media_item(byte);
+            put_media(&mut doc, &item, 1).unwrap();
+            store
+                .record_media(&MediaRecord {
+                    sha256: item.sha256,
+                    municipality: m,
+                    byte_size: 10,
+                    content_type: "image/jpeg".into(),
+                    uploaded_by: user,
+                })
+                .unwrap();
+        }
+        (m, header, doc)
+    }
+
+    #[test]
+    fn withdrawn_media_are_no_longer_found_for_their_municipality() {
+        use homerehab_shared::municipal::withdraw_media;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let (m, header, mut doc) = library_with_two_media(&store);
+        store.commit_document(&header, &doc, &[]).unwrap();
+        let (one, two) = (media_item(1).sha256, media_item(2).sha256);
+        assert!(store.media_of(&one, m).unwrap().is_some());
+        // Withdrawn on a device, and concurrently re-recorded as not withdrawn on another:
+        // the withdrawal stands.
+        let mut other = doc.fork().with_actor(ActorId::random());
+        withdraw_media(&mut doc, &one, 2).unwrap();
+        homerehab_shared::municipal::put_media(&mut other, &media_item(1), 2).unwrap();
+        doc.merge(&mut other).unwrap();
+        store.commit_document(&header, &doc, &[]).unwrap();
+        assert!(store.media_of(&one, m).unwrap().is_none());
+        assert!(store.media_of(&two, m).unwrap().is_some());
+        // Another municipality holding the same bytes is not affected by this library.
+        let m2 = store.ensure_municipality("Morsø").unwrap();
+        let t2 = store.ensure_team(m2, "Syd").unwrap();
+        let u2 = store
+            .create_user(&NewUser {
+                username: "terapeut2".into(),
+                display_name: "Terapeut".into(),
+                password_hash: "x".into(),
+                role: Role::Therapist,
+                team_id: t2,
+                granted_teams: vec![],
+            })
+            .unwrap();
+        store
+            .record_media(&MediaRecord {
+                sha256: one.clone(),
+                municipality: m2,
+                byte_size: 10,
+                content_type: "image/jpeg".into(),
+                uploaded_by: u2,
+            })
+            .unwrap();
+        assert!(store.media_of(&one, m2).unwrap().is_some());
+    }
+
+    /// Migrations applied before the one that adds `media_withdrawn`.
+    const BEFORE_MEDIA_WITHDRAWN: usize = 12;
+
+    #[test]
+    fn the_upgrade_to_media_withdrawn_reads_the_stored_libraries() {
+        use homerehab_shared::municipal::withdraw_media;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let (m, one) = {
+            // A database from before the table: today's commit writes it, that code did not
+            // (dropped again below).
+            let mut conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+            let mut before = migrations();
+            before.truncate(BEFORE_MEDIA_WITHDRAWN);
+            Migrations::new(before).to_latest(&mut conn).unwrap();
+            let missing: bool = conn
+                .query_row(
+                    "SELECT NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'media_withdrawn')",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(missing, "the migration after these adds it");
+            conn.execute_batch("CREATE TABLE media_withdrawn (library_id BLOB, sha256 TEXT)")
+                .unwrap();
+            let store = SqliteStore {
+                conn: Mutex::new(conn),
+                compact_min_bytes: COMPACT_MIN_BYTES,
+            };
+            let (m, header, mut doc) = library_with_two_media(&store);
+            let one = media_item(1).sha256;
+            withdraw_media(&mut doc, &one, 2).unwrap();
+            store.commit_document(&header, &doc, &[]).unwrap();
+            store
+                .conn()
+                .execute_batch("DROP TABLE media_withdrawn")
+                .unwrap();
+            (m, one)
+        };
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(store.media_of(&one, m).unwrap().is_none());
+        assert!(store.media_of(&media_item(2).sha256, m).unwrap().is_some());
     }
 
     #[test]
