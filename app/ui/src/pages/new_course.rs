@@ -268,8 +268,8 @@ pub fn NewCourse(
                             {move || (i18n.t().th.template_frame)(t.planned_weeks, t.sessions_per_week, t.minutes_per_session, t.exercise_count)}
                         </span>
                         {sources.map(|s| view! {
-                            <span class="muted template-sources" data-testid="template-sources">
-                                {move || i18n.t().th.template_sources} ": " {s}
+                            <span class="muted template-sources" data-testid="template-sources" title=s.clone()>
+                                {move || i18n.t().th.template_sources} ": " {s.clone()}
                             </span>
                         })}
                     </button>
