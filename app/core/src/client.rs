@@ -35,6 +35,27 @@ async fn refusal(resp: reqwest::Response) -> CoreError {
     CoreError::Server { status, message }
 }
 
+/// A server for health data is reached over TLS: `https://`, or plain `http://` only on this
+/// machine (a development server, the tests). Anything else would send the password, the
+/// token and citizens' data readable on the way.
+pub fn check_server_url(server_url: &str) -> Result<()> {
+    let url = reqwest::Url::parse(server_url)
+        .map_err(|e| CoreError::SignIn(format!("`{server_url}` is not a server address: {e}")))?;
+    let loopback = url.host_str().is_some_and(|h| {
+        let h = h.trim_start_matches('[').trim_end_matches(']');
+        h.eq_ignore_ascii_case("localhost")
+            || h.parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(CoreError::SignIn(format!(
+            "the server address must start with https:// (got `{server_url}`)"
+        ))),
+    }
+}
+
 /// Signs in and registers this device's actor id; the identity is kept in the store so the
 /// device works offline afterwards.
 pub async fn login(
@@ -53,6 +74,7 @@ pub async fn login(
         Some(p) if p.username != username => automerge::ActorId::random(),
         _ => actor,
     };
+    check_server_url(server_url)?;
     let url = format!("{}/v1/login", server_url.trim_end_matches('/'));
     let resp = http()
         .post(url)
@@ -352,4 +374,34 @@ pub async fn set_evidence_settings(
 pub async fn evidence_municipalities(store: &SharedStore) -> Result<Vec<Named>> {
     let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
     get_json(&identity, "/v1/evidence/municipalities", &[]).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_is_reached_over_tls_or_on_this_machine() {
+        for ok in [
+            "https://homerehab.thisted.dk",
+            "https://10.0.0.5:8443/",
+            "http://127.0.0.1:8080",
+            "http://localhost:3000",
+            "http://[::1]:8080",
+        ] {
+            assert!(check_server_url(ok).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://homerehab.thisted.dk",
+            "http://192.168.1.20:8080",
+            "http://127.0.0.1.evil.example",
+            "ftp://127.0.0.1",
+            "homerehab.thisted.dk",
+        ] {
+            assert!(
+                matches!(check_server_url(refused), Err(CoreError::SignIn(_))),
+                "{refused}"
+            );
+        }
+    }
 }

@@ -9,7 +9,7 @@ use homerehab_shared::ids::*;
 use homerehab_shared::model::{Millis, Role};
 
 /// Who is signed in on this device.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Identity {
     pub user_id: UserId,
     pub username: String,
@@ -25,6 +25,21 @@ pub struct Identity {
     /// Further teams the user serves; absent in identities stored before it was kept.
     #[serde(default)]
     pub granted_teams: Vec<TeamId>,
+}
+
+/// Without the token: a debug print that reaches a log must not hand out the session.
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("user_id", &self.user_id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("team_id", &self.team_id)
+            .field("server_url", &self.server_url)
+            .field("token", &"(withheld)")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Identity {
@@ -210,6 +225,20 @@ mod tests {
         let mut store = Store::open(dir).unwrap();
         assert_eq!(store.lock_state(now_ms()).unwrap(), LockState::Locked);
         store
+    }
+
+    #[test]
+    fn a_debug_print_of_the_identity_withholds_the_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = signed_in(dir.path(), Role::Assistant, TeamId::new());
+        let mut me = store.identity().unwrap().unwrap();
+        me.token = "9f2c7d1e-session-token".into();
+        let printed = format!("{me:?}");
+        assert!(
+            !me.token.is_empty() && !printed.contains(&me.token),
+            "{printed}"
+        );
+        assert!(printed.contains(&me.username));
     }
 
     #[test]
