@@ -30,6 +30,7 @@ pub mod ids;
 pub mod library;
 pub mod model;
 pub mod municipal;
+pub mod net;
 pub mod program;
 pub mod read_model;
 pub mod rules;

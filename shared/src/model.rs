@@ -912,7 +912,9 @@ impl Course {
             ));
         }
         let note = note.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
-        let end_reason = match (next, end_reason) {
+        // Words alone were enough once (`validate` still reads such courses); a new ending
+        // names its key, and "other" says what it was.
+        match (next, end_reason) {
             (EndedEarly, None) => {
                 return Err(invalid(
                     "course.end_reason",
@@ -925,25 +927,18 @@ impl Course {
                     "write why the course ended early",
                 ))
             }
-            (EndedEarly, Some(key)) if is_end_reason(key) => Some(key.to_string()),
-            (EndedEarly, Some(key)) => {
-                return Err(invalid(
-                    "course.end_reason",
-                    format!("`{key}` is not a reason a course ends early"),
-                ))
-            }
-            (_, Some(_)) => {
-                return Err(invalid(
-                    "course.end_reason",
-                    "only a course ended early has an end reason",
-                ))
-            }
-            (_, None) => None,
+            _ => {}
+        }
+        // Checked whole before it replaces the course, so a refused change leaves it as it was.
+        let changed = Course {
+            status: next,
+            status_reason: note,
+            end_reason: end_reason.map(str::to_string),
+            ..self.clone()
         };
-        self.status = next;
-        self.status_reason = note;
-        self.end_reason = end_reason;
-        self.validate()
+        changed.validate()?;
+        *self = changed;
+        Ok(())
     }
 
     pub fn validate(&self) -> Result<(), Invalid> {

@@ -41,12 +41,9 @@ async fn refusal(resp: reqwest::Response) -> CoreError {
 pub fn check_server_url(server_url: &str) -> Result<()> {
     let url = reqwest::Url::parse(server_url)
         .map_err(|e| CoreError::SignIn(format!("`{server_url}` is not a server address: {e}")))?;
-    let loopback = url.host_str().is_some_and(|h| {
-        let h = h.trim_start_matches('[').trim_end_matches(']');
-        h.eq_ignore_ascii_case("localhost")
-            || h.parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    });
+    let loopback = url
+        .host_str()
+        .is_some_and(homerehab_shared::net::is_loopback_host);
     match url.scheme() {
         "https" => Ok(()),
         "http" if loopback => Ok(()),

@@ -21,6 +21,7 @@ use axum::routing::{get, on, post, MethodFilter};
 use axum::{Json, Router};
 use homerehab_app_api::{self as api, Method, Operation, Visitor};
 use homerehab_app_service::Core;
+use homerehab_shared::net::is_loopback_host;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -78,19 +79,6 @@ pub fn app(core: Arc<Core>, dirs: &Dirs) -> Router {
         .route("/media/{sha256}", get(media).with_state(core_for_media))
         .fallback_service(ui)
         .layer(axum::middleware::from_fn(loopback_only))
-}
-
-/// Whether `host` (a Host header's or an origin's `host[:port]`) names this machine.
-fn is_loopback_host(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        // `[::1]:8080`
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
-    };
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Whether an `Origin` header is a page served from loopback (`http://127.0.0.1:8080`).
