@@ -14,11 +14,18 @@
 //! | `GET /v1/evidence?from&to[&team][&as_of]` | —    | JSON `EvidenceReport` (leaders) |
 //! | `GET`/`PUT /v1/evidence/settings` | JSON `EvidenceSettings` (`PUT`: admins) | the settings |
 //! | `GET /v1/evidence/municipalities` | —            | JSON `[{id, name}]`             |
+//! | `GET /v1/devices` | —                            | JSON `[DeviceView]` (manage devices, own municipality) |
+//! | `POST /v1/devices/{id}/revoke` | JSON `RevokeRequest` | JSON `DeviceView`; 404 not of your municipality |
+//! | `POST /v1/users/{id}/sign-out-everywhere` | —   | JSON `SignedOutEverywhere` (oneself, or manage devices) |
 //! | `GET /healthz`   | —                             | `ok` when the database answers  |
+//!
+//! A revoked device's token is refused everywhere (401 `device_revoked`, with the
+//! `homerehab-device-revoked` header) except by `/v1/sync` while its hand-over is open: its
+//! sync is served as usual and the answer carries the header (`shared::device_registry`).
 //! | `GET /metrics`   | —                             | Prometheus text                 |
 
 use crate::api_error::ApiError;
-use crate::auth::{bearer, AuthService, Authenticated, LoginOutcome};
+use crate::auth::{bearer, AuthService, Authenticated, DeviceOf, LoginOutcome, Session};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::evidence::{EvidenceQuery, Refusal};
@@ -110,6 +117,12 @@ pub fn app(state: AppState) -> Router {
             put(put_media.layer(DefaultBodyLimit::disable())).get(get_media),
         )
         .route("/v1/team", get(team))
+        .route("/v1/devices", get(crate::devices::list))
+        .route("/v1/devices/{id}/revoke", post(crate::devices::revoke))
+        .route(
+            "/v1/users/{id}/sign-out-everywhere",
+            post(crate::devices::sign_out_everywhere),
+        )
         .route("/v1/evidence", get(evidence))
         .route(
             "/v1/evidence/settings",
@@ -307,7 +320,7 @@ async fn evidence_municipalities(
 }
 
 /// Runs blocking work off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -321,9 +334,20 @@ async fn login(
     payload: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let Json(req) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
-    let actor = parse_actor(&req.actor_id)?;
-    let login = match state.auth.login(req.username, req.password, actor).await? {
+    let device = DeviceOf {
+        actor: parse_actor(&req.actor_id)?,
+        device: req.device_id,
+        app_version: req
+            .app_version
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(40)
+            .collect(),
+    };
+    let login = match state.auth.login(req.username, req.password, device).await? {
         LoginOutcome::Accepted(login) => login,
+        LoginOutcome::DeviceRevoked(notice) => return Err(ApiError::DeviceRevoked(notice)),
         LoginOutcome::Refused => return Err(ApiError::Unauthorized("wrong username or password")),
         LoginOutcome::Throttled { until } => {
             tracing::warn!("sign-in throttled after repeated wrong passwords");
@@ -365,21 +389,65 @@ async fn team(
 
 async fn sync(
     State(state): State<AppState>,
-    Authenticated(who): Authenticated,
+    SyncSession(session): SyncSession,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
     let started = Instant::now();
+    let Session {
+        principal: who,
+        device,
+        hand_over,
+    } = session;
     let user = who.user_id;
     let syncer = state.syncer.clone();
-    let (encoded, stats) = blocking(move || syncer.handle(&who, &body)).await?;
+    let (encoded, stats, handed) =
+        blocking(move || syncer.handle_from(&who, device, &body)).await?;
     metrics::record_sync(&stats, started.elapsed());
     tracing::info!(%user, ?stats, elapsed_ms = started.elapsed().as_millis() as u64, "sync");
-    Ok((
+    let mut response = (
         [(header::CONTENT_TYPE, "application/octet-stream")],
         encoded,
     )
-        .into_response())
+        .into_response();
+    if let (Some(notice), Some(device)) = (hand_over, device) {
+        // Its changes were admitted and committed above; with nothing left to give, the
+        // hand-over is complete and the token is refused from now on.
+        if handed.completes_handover() {
+            let store = state.store.clone();
+            blocking(move || store.close_handover(device, now_ms())).await?;
+            tracing::info!(%user, %device, "revoked device handed over; closed");
+        } else {
+            tracing::info!(%user, %device, "revoked device handing over");
+        }
+        if let Ok(value) = HeaderValue::from_str(&notice.to_header()) {
+            response.headers_mut().insert(
+                header::HeaderName::from_static(homerehab_shared::api::DEVICE_REVOKED_HEADER),
+                value,
+            );
+        }
+    }
+    Ok(response)
+}
+
+/// The user and device of a sync: like [`Authenticated`], but a revoked device whose
+/// hand-over is open passes (its answers say it is revoked).
+pub struct SyncSession(pub Session);
+
+impl axum::extract::FromRequestParts<AppState> for SyncSession {
+    type Rejection = crate::auth::AuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(&parts.headers)?.to_owned();
+        let auth = state.auth.clone();
+        tokio::task::spawn_blocking(move || auth.session(&token))
+            .await
+            .map_err(|e| crate::auth::AuthRejection::Internal(Error::Task(e.to_string())))?
+            .map(SyncSession)
+    }
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {

@@ -9,6 +9,7 @@
 
 mod interface;
 pub mod sqlite;
+mod sqlite_devices;
 mod sqlite_evidence;
 mod sqlite_read_model;
 

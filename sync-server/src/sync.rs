@@ -8,8 +8,9 @@ use crate::metrics;
 use crate::store::{DocumentCommit, Store};
 use automerge::{ActorId, Automerge};
 use homerehab_shared::auth::{authorize, Access, Principal};
+use homerehab_shared::device_registry::HandOverSync;
 use homerehab_shared::docs::Header;
-use homerehab_shared::ids::DocumentId;
+use homerehab_shared::ids::{DeviceId, DocumentId};
 use homerehab_shared::sync::wire::{self, Limits};
 use homerehab_shared::sync::{serve_sync, Hash, Quarantine, ServeStats, ServerStorage};
 use lru::LruCache;
@@ -45,6 +46,8 @@ pub struct SyncStorage<'a> {
     pub store: &'a dyn Store,
     pub cache: &'a mut DocCache,
     pub quarantine_limits: QuarantineLimits,
+    /// The device syncing: a revoked device's actors write only in its own hand-over.
+    pub device: Option<DeviceId>,
     /// Admitted documents not yet written; `flush` writes them in one transaction.
     staged: Vec<(Header, Arc<Automerge>, Vec<u8>)>,
 }
@@ -55,6 +58,7 @@ impl<'a> SyncStorage<'a> {
             store,
             cache,
             quarantine_limits: QuarantineLimits::default(),
+            device: None,
             staged: Vec::new(),
         }
     }
@@ -106,7 +110,7 @@ impl ServerStorage for SyncStorage<'_> {
     }
 
     fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>> {
-        self.store.actors_of(who.user_id)
+        self.store.actors_for_sync(who.user_id, self.device)
     }
 
     fn commit(&mut self, header: &Header, doc: Arc<Automerge>, new_changes: Vec<u8>) -> Result<()> {
@@ -174,6 +178,18 @@ impl Syncer {
     /// Decodes a request body, serves it for `who` and returns the encoded response. Nothing
     /// is stored unless the body decodes.
     pub fn handle(&self, who: &Principal, body: &[u8]) -> Result<(Vec<u8>, ServeStats)> {
+        self.handle_from(who, None, body)
+            .map(|(encoded, stats, _)| (encoded, stats))
+    }
+
+    /// [`Syncer::handle`] for a request from `device`, also saying whether the device had
+    /// anything left to hand over (for a revoked device's hand-over).
+    pub fn handle_from(
+        &self,
+        who: &Principal,
+        device: Option<DeviceId>,
+        body: &[u8],
+    ) -> Result<(Vec<u8>, ServeStats, HandOverSync)> {
         let req = wire::decode_request(body, &self.limits).inspect_err(|e| {
             // The client's fault, not the server's: a warning with the reason, and a count.
             tracing::warn!(user = %who.user_id, reason = %e, "sync request refused: it does not decode");
@@ -185,7 +201,16 @@ impl Syncer {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let mut storage = SyncStorage::new(self.store.as_ref(), &mut cache);
         storage.quarantine_limits = self.quarantine_limits;
+        storage.device = device;
+        let offered_changes = req.offers.iter().any(|o| !o.changes.is_empty());
         let (resp, stats) = serve_sync(&mut storage, who, req)?;
+        let hand_over = HandOverSync {
+            offered_changes,
+            asked_whole: resp
+                .replies
+                .iter()
+                .any(|r| r.status == wire::ReplyStatus::SendFull),
+        };
         drop(cache);
         // A refusal is the client's problem (or a hostile client's), not the server's: WARN.
         for reply in &resp.replies {
@@ -193,7 +218,7 @@ impl Syncer {
                 tracing::warn!(doc = %reply.doc, user = %who.user_id, %reason, "changes refused");
             }
         }
-        Ok((wire::encode(&resp), stats))
+        Ok((wire::encode(&resp), stats, hand_over))
     }
 
     /// Number of documents currently cached.

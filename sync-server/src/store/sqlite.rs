@@ -191,6 +191,9 @@ CREATE TABLE media_withdrawn (
                     .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
             },
         ),
+        // The device registry (issue #14): devices, their revocation, and which device each
+        // token and actor belongs to; see `sqlite_devices`.
+        M::up(super::sqlite_devices::MIGRATION),
     ]
 }
 
@@ -237,11 +240,11 @@ impl SqliteStore {
     }
 }
 
-fn id_bytes(id: &Uuid) -> &[u8] {
+pub(super) fn id_bytes(id: &Uuid) -> &[u8] {
     id.as_bytes().as_slice()
 }
 
-fn uuid_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
+pub(super) fn uuid_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
     let bytes: Vec<u8> = row.get(idx)?;
     Uuid::from_slice(&bytes).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Blob, Box::new(e))
@@ -444,7 +447,7 @@ fn quarantine_where(scope: &QuarantineScope) -> (String, Vec<Vec<u8>>) {
     }
 }
 
-fn user_where(
+pub(super) fn user_where(
     conn: &Connection,
     clause: &str,
     key: &dyn rusqlite::ToSql,
