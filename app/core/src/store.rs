@@ -16,6 +16,7 @@
 //! - `handover`: a different user signing in (parking another user's unsent work);
 //! - `evidence_cache`: the leaders' evidence as last fetched, per user, for offline reading;
 //! - `municipal`, `media_state`: the municipality's library and the media the device holds;
+//! - `revocation`: a revoked device's device id, its erasure and the notice kept of it;
 //! - `folder_lock`: one process per data folder; `clock`, `columns`: small shared helpers.
 
 mod clock;
@@ -31,6 +32,7 @@ mod identity;
 mod media_state;
 mod municipal;
 mod projection;
+mod revocation;
 mod schema;
 mod sync_state;
 mod views;
@@ -42,5 +44,6 @@ pub use evidence_cache::CachedEvidence;
 pub use handover::Handover;
 pub use identity::Identity;
 pub use media_state::{MediaSettings, PrefetchReport};
+pub use revocation::{revoke_notice, NOTICE_FILE};
 pub use sync_state::{RefusedDocument, SyncStatus};
 pub use views::*;
