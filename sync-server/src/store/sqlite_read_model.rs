@@ -555,7 +555,9 @@ pub(super) fn documents(conn: &Connection) -> Result<Vec<(Vec<u8>, bool)>> {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{SqliteStore, Store};
+    use crate::store::SqliteStore;
+    #[allow(unused_imports)]
+    use crate::store::{AccountStore, DocumentStore, EvidenceStore, MediaStore, ReadModelStore};
     use automerge::{ActorId, Automerge};
     use homerehab_shared::docs::{self, genesis, Header};
     use homerehab_shared::ids::{CourseId, TeamId, UserId};
