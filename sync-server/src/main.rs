@@ -7,7 +7,9 @@ use homerehab_shared::model::Role;
 use homerehab_sync_server::auth::Passwords;
 use homerehab_sync_server::config::{Cli, Command, Config, QuarantineAction};
 use homerehab_sync_server::http::{self, AppState};
-use homerehab_sync_server::store::{now_ms, NewUser, QuarantineScope, SqliteStore, Store};
+use homerehab_sync_server::store::{
+    now_ms, AccountStore, DocumentStore, NewUser, QuarantineScope, ReadModelStore, SqliteStore,
+};
 use homerehab_sync_server::{projector, seed};
 use std::io::BufRead;
 use tracing_subscriber::EnvFilter;

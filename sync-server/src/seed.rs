@@ -332,7 +332,7 @@ pub(crate) fn commit_new(store: &dyn Store, header: &Header, doc: &Automerge) ->
     if store.document_header(header.id)?.is_some() {
         return Ok(0);
     }
-    store.commit_document(header, doc, &[])?;
+    store.commit_document(header, &[], doc, &[])?;
     Ok(1)
 }
 
@@ -552,6 +552,8 @@ fn log_session(
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::store::{AccountStore, DocumentStore, EvidenceStore, MediaStore, ReadModelStore};
 
     #[test]
     fn demo_programs_use_exercises_from_the_shipped_library() {

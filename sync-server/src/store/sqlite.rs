@@ -4,8 +4,9 @@
 use super::sqlite_evidence as evidence;
 use super::sqlite_read_model as read_model;
 use super::{
-    now_ms, DocumentCommit, DocumentFootprint, MediaRecord, NewUser, ProjectionRound,
-    QuarantineEntry, QuarantineScope, ReadModelCheck, Store, TeamRecord, UserRecord,
+    now_ms, AccountStore, DocumentCommit, DocumentFootprint, DocumentStore, EvidenceStore,
+    MediaRecord, MediaStore, NewUser, ProjectionRound, QuarantineEntry, QuarantineScope,
+    ReadModelCheck, ReadModelStore, Store, TeamRecord, UserRecord,
 };
 use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
@@ -19,7 +20,7 @@ use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{CourseId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_of, DocumentRows};
-use homerehab_shared::sync::{Hash, Quarantine};
+use homerehab_shared::sync::{compaction, Hash, Quarantine};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use rusqlite_migration::{Migrations, M};
 use std::collections::HashSet;
@@ -27,9 +28,6 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use uuid::Uuid;
-
-/// Chunks below this total are never compacted (see `commit_document`).
-pub const COMPACT_MIN_BYTES: i64 = 32 * 1024;
 
 /// Schema migrations. Only ever append: a released migration is never edited.
 fn migrations() -> Vec<M<'static>> {
@@ -229,7 +227,7 @@ impl SqliteStore {
         Migrations::new(migrations()).to_latest(&mut conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
-            compact_min_bytes: COMPACT_MIN_BYTES,
+            compact_min_bytes: compaction::MIN_BYTES,
         })
     }
 
@@ -502,13 +500,23 @@ impl SqliteStore {
         let (header, doc, new_changes) = (c.header, c.doc, c.new_changes);
         let id = id_bytes(&header.id.0);
         let heads = heads_blob(doc);
-        let sizes: Option<(i64, i64)> = tx
+        let stored: Option<(i64, i64, Vec<u8>)> = tx
             .query_row(
-                "SELECT incremental_bytes, length(snapshot) FROM documents WHERE id = ?1",
+                "SELECT incremental_bytes, length(snapshot), heads FROM documents WHERE id = ?1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
+        // The optimistic check: the document is still what this commit was built on.
+        let base: Vec<u8> = c.base.concat();
+        let moved = match &stored {
+            None => !c.base.is_empty(),
+            Some((_, _, stored_heads)) => c.base.is_empty() || *stored_heads != base,
+        };
+        if moved {
+            return Err(Error::DocumentMoved(header.id));
+        }
+        let sizes = stored.map(|(incremental, snapshot, _)| (incremental, snapshot));
         match sizes {
             None => {
                 tx.execute(
@@ -528,10 +536,7 @@ impl SqliteStore {
             }
             Some((incremental, snapshot)) => {
                 let incremental = incremental + new_changes.len() as i64;
-                if incremental > snapshot.max(self.compact_min_bytes) {
-                    // Compaction: the chunks outweigh the snapshot, so fold them in. Not for
-                    // small documents, where `save()` on every other commit would cost more
-                    // CPU than the chunks cost disk.
+                if compaction::is_due(incremental, snapshot, self.compact_min_bytes) {
                     tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
                     tx.execute(
                         "UPDATE documents SET heads = ?2, incremental_bytes = 0, updated_at = ?3,
@@ -587,7 +592,9 @@ impl Store for SqliteStore {
         self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
     }
+}
 
+impl AccountStore for SqliteStore {
     fn ensure_municipality(&self, name: &str) -> Result<MunicipalityId> {
         let conn = self.conn();
         conn.execute(
@@ -815,6 +822,33 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn municipalities(&self) -> Result<Vec<(MunicipalityId, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT id, name FROM municipalities ORDER BY name")?;
+        let rows = stmt
+            .query_map([], |r| Ok((MunicipalityId(uuid_at(r, 0)?), r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn teams(&self) -> Result<Vec<TeamRecord>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT id, name, municipality_id FROM teams ORDER BY name")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(TeamRecord {
+                    id: TeamId(uuid_at(r, 0)?),
+                    name: r.get(1)?,
+                    municipality: MunicipalityId(uuid_at(r, 2)?),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+}
+
+impl DocumentStore for SqliteStore {
     fn document_heads(&self, teams: &[TeamId]) -> Result<Vec<(Header, Vec<Hash>)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
@@ -874,7 +908,9 @@ impl Store for SqliteStore {
     fn commit_documents(&self, batch: &[DocumentCommit<'_>]) -> Result<()> {
         let now = now_ms();
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        // IMMEDIATE: the write lock is taken before the heads are read, so another process on
+        // the same file cannot commit between the check and the write.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for c in batch {
             self.commit_in(&tx, c, now)?;
         }
@@ -955,6 +991,15 @@ impl Store for SqliteStore {
         Ok(Quarantine::Kept)
     }
 
+    fn quarantined(&self, doc: DocumentId) -> Result<usize> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM quarantine WHERE doc_id = ?1",
+            [id_bytes(&doc.0)],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
     fn quarantine_list(&self, scope: &QuarantineScope) -> Result<Vec<QuarantineEntry>> {
         let (clause, args) = quarantine_where(scope);
         let conn = self.conn();
@@ -985,7 +1030,9 @@ impl Store for SqliteStore {
         )?;
         Ok(n)
     }
+}
 
+impl MediaStore for SqliteStore {
     fn record_media(&self, media: &MediaRecord) -> Result<()> {
         self.conn().execute(
             "INSERT INTO media (sha256, municipality_id, byte_size, content_type, uploaded_by, uploaded_at)
@@ -1028,7 +1075,9 @@ impl Store for SqliteStore {
             .optional()?;
         Ok(found)
     }
+}
 
+impl ReadModelStore for SqliteStore {
     fn project_pending(&self, limit: usize) -> Result<ProjectionRound> {
         let due = read_model::pending(&self.conn(), limit)?;
         let mut round = ProjectionRound::default();
@@ -1100,32 +1149,9 @@ impl Store for SqliteStore {
         }
         Ok(check)
     }
+}
 
-    fn municipalities(&self) -> Result<Vec<(MunicipalityId, String)>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached("SELECT id, name FROM municipalities ORDER BY name")?;
-        let rows = stmt
-            .query_map([], |r| Ok((MunicipalityId(uuid_at(r, 0)?), r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    }
-
-    fn teams(&self) -> Result<Vec<TeamRecord>> {
-        let conn = self.conn();
-        let mut stmt =
-            conn.prepare_cached("SELECT id, name, municipality_id FROM teams ORDER BY name")?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(TeamRecord {
-                    id: TeamId(uuid_at(r, 0)?),
-                    name: r.get(1)?,
-                    municipality: MunicipalityId(uuid_at(r, 2)?),
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    }
-
+impl EvidenceStore for SqliteStore {
     fn evidence_settings(&self, municipality: MunicipalityId) -> Result<EvidenceSettings> {
         evidence::settings(&self.conn(), municipality)
     }
@@ -1166,15 +1192,6 @@ impl Store for SqliteStore {
         period: Period,
     ) -> Result<Vec<CourseFacts>> {
         evidence::completed_courses(&self.conn(), teams, period)
-    }
-
-    fn quarantined(&self, doc: DocumentId) -> Result<usize> {
-        let n: i64 = self.conn().query_row(
-            "SELECT COUNT(*) FROM quarantine WHERE doc_id = ?1",
-            [id_bytes(&doc.0)],
-            |r| r.get(0),
-        )?;
-        Ok(n as usize)
     }
 }
 
@@ -1240,7 +1257,14 @@ mod tests {
         let (team, course) = (TeamId::new(), CourseId::new());
         let header = Header::session_log(team, course);
         let mut doc = genesis(&header).with_actor(ActorId::random());
-        store.commit_document(&header, &doc, &[]).unwrap();
+        store
+            .commit_document(
+                &header,
+                &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                &doc,
+                &[],
+            )
+            .unwrap();
         let mut compactions = 0;
         for i in 0..30 {
             let before = doc.get_heads();
@@ -1251,7 +1275,14 @@ mod tests {
                 .flat_map(|c| c.raw_bytes().to_vec())
                 .collect();
             let chunks_before = store.document_footprint(header.id).unwrap().unwrap().chunks;
-            store.commit_document(&header, &doc, &new).unwrap();
+            store
+                .commit_document(
+                    &header,
+                    &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                    &doc,
+                    &new,
+                )
+                .unwrap();
             let after = store.document_footprint(header.id).unwrap().unwrap();
             if chunks_before > 0 && after.chunks == 0 {
                 compactions += 1;
@@ -1309,9 +1340,16 @@ mod tests {
             .unwrap();
             let store = SqliteStore {
                 conn: Mutex::new(conn),
-                compact_min_bytes: COMPACT_MIN_BYTES,
+                compact_min_bytes: compaction::MIN_BYTES,
             };
-            store.commit_document(&header, &doc, &[]).unwrap();
+            store
+                .commit_document(
+                    &header,
+                    &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                    &doc,
+                    &[],
+                )
+                .unwrap();
             let before = doc.get_heads();
             put_session(&mut doc, &session(course, 1), 1).unwrap();
             let new: Vec<u8> = doc
@@ -1319,7 +1357,14 @@ mod tests {
                 .iter()
                 .flat_map(|c| c.raw_bytes().to_vec())
                 .collect();
-            store.commit_document(&header, &doc, &new).unwrap();
+            store
+                .commit_document(
+                    &header,
+                    &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                    &doc,
+                    &new,
+                )
+                .unwrap();
             assert_eq!(
                 store.document_footprint(header.id).unwrap().unwrap().chunks,
                 1
@@ -1334,7 +1379,12 @@ mod tests {
         assert_eq!((round.projected, round.pending), (1, 0));
         let library = Header::library(MunicipalityId::new());
         store
-            .commit_document(&library, &genesis(&library), &[])
+            .commit_document(
+                &library,
+                &store.stored_heads(library.id).unwrap().unwrap_or_default(),
+                &genesis(&library),
+                &[],
+            )
             .unwrap();
         let found = store.document_heads_by_id(&[library.id]).unwrap();
         assert_eq!(found[0].0, library);
@@ -1400,7 +1450,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
         let (m, header, mut doc) = library_with_two_media(&store);
-        store.commit_document(&header, &doc, &[]).unwrap();
+        store
+            .commit_document(
+                &header,
+                &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                &doc,
+                &[],
+            )
+            .unwrap();
         let (one, two) = (media_item(1).sha256, media_item(2).sha256);
         assert!(store.media_of(&one, m).unwrap().is_some());
         // Withdrawn on a device, and concurrently re-recorded as not withdrawn on another:
@@ -1409,7 +1466,14 @@ mod tests {
         withdraw_media(&mut doc, &one, 2).unwrap();
         homerehab_shared::municipal::put_media(&mut other, &media_item(1), 2).unwrap();
         doc.merge(&mut other).unwrap();
-        store.commit_document(&header, &doc, &[]).unwrap();
+        store
+            .commit_document(
+                &header,
+                &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                &doc,
+                &[],
+            )
+            .unwrap();
         assert!(store.media_of(&one, m).unwrap().is_none());
         assert!(store.media_of(&two, m).unwrap().is_some());
         // Another municipality holding the same bytes is not affected by this library.
@@ -1465,12 +1529,19 @@ mod tests {
                 .unwrap();
             let store = SqliteStore {
                 conn: Mutex::new(conn),
-                compact_min_bytes: COMPACT_MIN_BYTES,
+                compact_min_bytes: compaction::MIN_BYTES,
             };
             let (m, header, mut doc) = library_with_two_media(&store);
             let one = media_item(1).sha256;
             withdraw_media(&mut doc, &one, 2).unwrap();
-            store.commit_document(&header, &doc, &[]).unwrap();
+            store
+                .commit_document(
+                    &header,
+                    &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                    &doc,
+                    &[],
+                )
+                .unwrap();
             store
                 .conn()
                 .execute_batch("DROP TABLE media_withdrawn")

@@ -187,7 +187,7 @@ impl DeviceRegistry for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{NewUser, Store};
+    use crate::store::{AccountStore, NewUser};
     use homerehab_shared::device_registry::{DeviceAccess, HANDOVER_WINDOW_MS};
     use homerehab_shared::model::Role;
 
