@@ -91,6 +91,10 @@ pub struct ErrorBody {
 /// [`RevokeNotice::to_header`].
 pub const DEVICE_REVOKED_HEADER: &str = "homerehab-device-revoked";
 
+/// The request header a device sends with a sync while another user's unsent work is parked
+/// on it (value: the number of such documents): a revoked device's hand-over then stays open.
+pub const PARKED_WORK_HEADER: &str = "homerehab-parked-work";
+
 /// The error kind (`ErrorBody::error`) of a request refused because its device was revoked.
 pub const DEVICE_REVOKED_ERROR: &str = "device_revoked";
 

@@ -10,9 +10,15 @@
 //! [`HANDOVER_WINDOW_MS`] after the revocation, the device is **closed**: every request with its
 //! token is refused with [`crate::api::DEVICE_REVOKED_ERROR`], and a sign-in on it too.
 //!
+//! A shared tablet may also hold another user's unsent work, parked until they sign in again
+//! (it cannot go with this user's token). The device says so with every sync
+//! ([`crate::api::PARKED_WORK_HEADER`]) and the hand-over then stays open: that user may still
+//! sign in on the revoked device (a sign-in is allowed while the hand-over is open) and hand
+//! their work over too.
+//!
 //! The device erases its data ([`may_erase`]) only when the server said it is revoked in answer
-//! to a sync that offered nothing (so everything it held was confirmed stored or answered), or
-//! when the server says the device is closed. An answer lost on the way is harmless: the device
+//! to a sync that offered nothing while nothing was parked (so everything it held was confirmed
+//! stored or answered), or when the server says the device is closed. An answer lost on the way is harmless: the device
 //! syncs again, offers the same changes (stored already, so nothing is new) and the server,
 //! still open for it, answers again.
 
@@ -60,12 +66,14 @@ pub struct HandOverSync {
     pub offered_changes: bool,
     /// The server asked for a whole document (it misses history the device holds).
     pub asked_whole: bool,
+    /// Another user's unsent work is parked on the device: it needs their own sign-in.
+    pub parked_work: bool,
 }
 
 impl HandOverSync {
     /// Whether this sync completes the hand-over: the device had nothing left to give.
     pub fn completes_handover(self) -> bool {
-        !self.offered_changes && !self.asked_whole
+        !self.offered_changes && !self.asked_whole && !self.parked_work
     }
 }
 
@@ -109,15 +117,21 @@ mod tests {
     fn the_device_erases_only_after_nothing_was_left_to_hand_over() {
         let with_changes = HandOverSync {
             offered_changes: true,
-            asked_whole: false,
+            ..Default::default()
         };
         let asked_whole = HandOverSync {
-            offered_changes: false,
             asked_whole: true,
+            ..Default::default()
+        };
+        let parked = HandOverSync {
+            parked_work: true,
+            ..Default::default()
         };
         // Changes just handed over: their answer may be lost; one more sync shows nothing left.
         assert!(!may_erase(RevokedAnswer::Served(with_changes)));
         assert!(!may_erase(RevokedAnswer::Served(asked_whole)));
+        // Another user's work waits for their sign-in on this device.
+        assert!(!may_erase(RevokedAnswer::Served(parked)));
         assert!(may_erase(RevokedAnswer::Served(HandOverSync::default())));
         assert!(may_erase(RevokedAnswer::Closed));
         assert!(!with_changes.completes_handover());

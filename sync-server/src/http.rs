@@ -398,7 +398,7 @@ async fn team(
 
 async fn sync(
     State(state): State<AppState>,
-    SyncSession(session): SyncSession,
+    SyncSession(session, ParkedWork(parked)): SyncSession,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
@@ -412,8 +412,9 @@ async fn sync(
     let syncer = state.syncer.clone();
     // The semaphore is never closed; a closed one would only mean serving without a slot.
     let _slot = state.sync_slots.acquire().await;
-    let (encoded, stats, handed) =
+    let (encoded, stats, mut handed) =
         blocking(move || syncer.handle_from(&who, device, &body)).await?;
+    handed.parked_work = parked;
     metrics::record_sync(&stats, started.elapsed());
     tracing::info!(%user, ?stats, elapsed_ms = started.elapsed().as_millis() as u64, "sync");
     let mut response = (
@@ -443,7 +444,12 @@ async fn sync(
 
 /// The user and device of a sync: like [`Authenticated`], but a revoked device whose
 /// hand-over is open passes (its answers say it is revoked).
-pub struct SyncSession(pub Session);
+pub struct SyncSession(pub Session, pub ParkedWork);
+
+/// Whether the device says another user's unsent work is parked on it
+/// ([`homerehab_shared::api::PARKED_WORK_HEADER`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ParkedWork(pub bool);
 
 impl axum::extract::FromRequestParts<AppState> for SyncSession {
     type Rejection = crate::auth::AuthRejection;
@@ -453,11 +459,17 @@ impl axum::extract::FromRequestParts<AppState> for SyncSession {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(&parts.headers)?.to_owned();
+        let parked = parts
+            .headers
+            .get(homerehab_shared::api::PARKED_WORK_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .is_some_and(|n| n > 0);
         let auth = state.auth.clone();
         tokio::task::spawn_blocking(move || auth.session(&token))
             .await
             .map_err(|e| crate::auth::AuthRejection::Internal(Error::Task(e.to_string())))?
-            .map(SyncSession)
+            .map(|session| SyncSession(session, ParkedWork(parked)))
     }
 }
 

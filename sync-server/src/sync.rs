@@ -274,6 +274,8 @@ impl Syncer {
                 .replies
                 .iter()
                 .any(|r| r.status == wire::ReplyStatus::SendFull),
+            // Said by the device in a header; the handler adds it.
+            parked_work: false,
         };
         // A refusal is the client's problem (or a hostile client's), not the server's: WARN.
         for reply in &resp.replies {

@@ -1303,3 +1303,45 @@ async fn sign_out_everywhere_ends_every_token_of_the_user_and_only_theirs() {
     let (status, _) = call(&f.app, authed("POST", &url(UserId::new()), &leader, None)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_revoked_shared_tablet_stays_open_while_another_users_work_is_parked_on_it() {
+    let f = fixture();
+    let tablet = DeviceId::new();
+    let token = login_device(&f.app, "assistent1", &fresh_actor(), tablet).await;
+    let leader = login(&f.app, "leder3", &fresh_actor()).await;
+    assert_eq!(
+        revoke(&f.app, &leader, tablet, "Tabt").await.0,
+        StatusCode::OK
+    );
+    let nothing = wire::encode(&SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        offers: vec![],
+    });
+    let parked = |n: &str| {
+        let mut req = sync_request(Some(&token), nothing.clone());
+        req.headers_mut().insert(
+            homerehab_shared::api::PARKED_WORK_HEADER,
+            n.parse().unwrap(),
+        );
+        req
+    };
+    // Nothing of this user's left, but a colleague's work waits for their sign-in: open.
+    for _ in 0..2 {
+        let (status, told, _) = call_revoked(&f.app, parked("3")).await;
+        assert_eq!((status, told.is_some()), (StatusCode::OK, true));
+    }
+    // The colleague may sign in on the revoked tablet meanwhile (their token hands over only).
+    let colleague = login_device(&f.app, "terapeut1", &fresh_actor(), tablet).await;
+    let (status, _, _) = call_revoked(&f.app, authed("GET", "/v1/team", &colleague, None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Nothing parked any more: the hand-over completes and the tablet is closed.
+    let (status, told, _) =
+        call_revoked(&f.app, sync_request(Some(&colleague), nothing.clone())).await;
+    assert_eq!((status, told.is_some()), (StatusCode::OK, true));
+    let (status, _, body) = call_revoked(&f.app, parked("1")).await;
+    assert_eq!(
+        (status, error_kind(&body).as_str()),
+        (StatusCode::UNAUTHORIZED, "device_revoked")
+    );
+}

@@ -189,13 +189,19 @@ pub struct Traffic {
 async fn exchange(
     identity: &Identity,
     req: &SyncRequest,
+    parked: u32,
     traffic: &mut Traffic,
 ) -> Result<(SyncResponse, Option<api::RevokeNotice>)> {
     let body = wire::encode(req);
     traffic.bytes_up += body.len();
-    let resp = http()
+    let mut request = http()
         .post(format!("{}/v1/sync", identity.server_url))
-        .bearer_auth(&identity.token)
+        .bearer_auth(&identity.token);
+    if parked > 0 {
+        // Another user's unsent work waits here: a revoked device's hand-over stays open.
+        request = request.header(api::PARKED_WORK_HEADER, parked.to_string());
+    }
+    let resp = request
         .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
         .body(body)
         .send()
@@ -250,10 +256,17 @@ async fn sync_once(
     let mut traffic = Traffic::default();
     let mut revoked = None;
     let mut handed = HandOverSync::default();
+    let parked: u32 = lock(store)
+        .sync_status()?
+        .parked
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    handed.parked_work = parked > 0;
     let (mut round, mut req) = ClientRound::begin(&mut *lock(store))?;
     loop {
         handed.offered_changes |= req.offers.iter().any(|o| !o.changes.is_empty());
-        let (resp, notice) = exchange(&identity, &req, &mut traffic).await?;
+        let (resp, notice) = exchange(&identity, &req, parked, &mut traffic).await?;
         revoked = notice.or(revoked);
         match round.on_response(&mut *lock(store), resp)? {
             Some(next) => req = next,
@@ -296,6 +309,11 @@ async fn sync_inner(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
         };
         if device_registry::may_erase(RevokedAnswer::Served(handed)) {
             return Err(erase(store, notice, RevokedAnswer::Served(handed))?);
+        }
+        if handed.parked_work && !handed.offered_changes {
+            // Only the parked user's own sign-in can hand the rest over; the data stays.
+            tracing::warn!("this device was revoked; another user's unsent work waits for them");
+            return Err(CoreError::DeviceRevoked(notice));
         }
         tracing::info!("this device was revoked; its unsynced work was handed over");
     }
