@@ -4,6 +4,8 @@
 //! municipality's leader cannot list or revoke; sign out everywhere ends every sign-in; the
 //! app's sign-out ends its token on the server.
 
+use homerehab_app_api::{op, LockState, NoQuery};
+use homerehab_app_service::Core;
 use homerehab_core::client;
 use homerehab_core::error::CoreError;
 use homerehab_scenarios::*;
@@ -57,6 +59,11 @@ async fn team() -> Team {
         leader,
         course,
     }
+}
+
+/// The app service over a device's store (what both transports call).
+fn app_over(device: &Device, server: &Server) -> Core {
+    Core::new(device.store.clone(), shipped_library(), server.url())
 }
 
 fn session_ids(d: &Device, course: CourseId) -> Vec<SessionId> {
@@ -175,6 +182,22 @@ async fn a_revoked_tablet_hands_over_its_unsynced_sessions_then_erases_its_store
     assert!(tablet.store().identity().unwrap().is_none());
     let notice = tablet.store().revocation().expect("the notice is kept");
     assert_eq!(notice.reason, "Glemt i bussen, linje 5");
+    // The app's status op says it on the next screen.
+    let app = app_over(&tablet, &t.server);
+    let status = app
+        .call::<op::status::Op>(op::status::Request {
+            query: NoQuery {},
+            body: (),
+        })
+        .await
+        .unwrap();
+    let revoked = status.revoked.expect("the status says revoked");
+    assert_eq!(
+        (revoked.by.as_str(), revoked.reason.as_str()),
+        ("Lis Ærø", "Glemt i bussen, linje 5")
+    );
+    assert!(!status.signed_in);
+    drop(app);
     drop(tablet);
     assert_erased(&dir, &old_token);
 

@@ -54,7 +54,7 @@ pub fn status(core: &Core) -> Result<api::Status> {
         api::SyncState::Syncing
     } else if store.revocation().is_some() && !signed_in {
         // Erased: nothing waits and nothing is offline; the notice says the rest.
-        api::SyncState::Syncing
+        api::SyncState::Synced
     } else if s.last_error.is_some() {
         api::SyncState::Offline
     } else if refused.iter().any(|r| r.unsent) {
