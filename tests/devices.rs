@@ -366,12 +366,24 @@ async fn sign_out_everywhere_makes_every_token_of_the_user_401_and_sign_out_ends
         assert_eq!(status_with(&t.server, token, "GET", "/v1/team").await, 200);
     }
     // The app's sign-out ends the spare's token on the server, not just here.
-    assert!(client::sign_out(&spare.store).await.unwrap());
+    let status = app_over(&spare, &t.server)
+        .call::<op::sign_out::Op>(op::sign_out::Request {
+            query: NoQuery {},
+            body: (),
+        })
+        .await
+        .unwrap();
+    assert_eq!(status.lock, LockState::SignInRequired);
     assert_eq!(
         status_with(&t.server, &tokens[2], "GET", "/v1/team").await,
         401
     );
     assert!(spare.store().identity().unwrap().unwrap().token.is_empty());
+    // Signed out, the device syncs no more until someone signs in.
+    assert!(matches!(
+        client::sync_now(&spare.store).await,
+        Err(CoreError::NotSignedIn)
+    ));
 
     // The leader signs the assistant out everywhere: every token is refused.
     let user = tablet.me().user_id;

@@ -1,17 +1,14 @@
-//! The device registry's endpoints (issue #14): a leader or admin lists the devices of their
+//! The device registry's requests (issue #14), answered over a [`Store`] (the handlers in
+//! `http` run them off the async threads): a leader or admin lists the devices of their
 //! municipality's staff and revokes one; anyone signs themselves out everywhere, and a leader
 //! or admin a colleague. Who may is `shared::auth::may_manage_devices_of`; another
 //! municipality's devices and users do not exist for the asker (404). What a revoked device may
 //! still do is `shared::device_registry`'s, enforced in `auth` and the sync handler.
 
 use crate::api_error::ApiError;
-use crate::auth::Authenticated;
-use crate::http::{blocking, AppState};
-use crate::store::{now_ms, DeviceRecord};
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
-use axum::Json;
+use crate::store::{now_ms, DeviceRecord, Store};
 use homerehab_shared::api::{DeviceRevocation, DeviceView, RevokeRequest, SignedOutEverywhere};
+use homerehab_shared::auth::Principal;
 use homerehab_shared::auth::{
     may_manage_devices_of, may_sign_out_everywhere, Capability, DeviceScope,
 };
@@ -76,13 +73,10 @@ fn refusal(scope: DeviceScope, not_found: &str) -> Option<ApiError> {
     }
 }
 
-/// `GET /v1/devices`: every device of the asker's municipality's staff.
-pub async fn list(
-    State(state): State<AppState>,
-    Authenticated(who): Authenticated,
-) -> Result<Json<Vec<DeviceView>>, ApiError> {
+/// `GET /v1/devices`: every device of the asker's municipality's staff. Blocking.
+pub fn list(store: &dyn Store, who: &Principal) -> Result<Vec<DeviceView>, ApiError> {
     if let Some(e) = refusal(
-        may_manage_devices_of(&who, who.municipality_id),
+        may_manage_devices_of(who, who.municipality_id),
         "no devices",
     ) {
         return Err(e);
@@ -90,70 +84,55 @@ pub async fn list(
     let municipality = who
         .municipality_id
         .expect("managed within a known municipality");
-    let store = state.store.clone();
-    let devices = blocking(move || store.devices_of_municipality(municipality)).await?;
-    Ok(Json(devices.into_iter().map(view).collect()))
+    let devices = store.devices_of_municipality(municipality)?;
+    Ok(devices.into_iter().map(view).collect())
 }
 
 /// `POST /v1/devices/{id}/revoke`: from now on the device hands over its unsynced work and
-/// erases its data; a device revoked already keeps its first revocation.
-pub async fn revoke(
-    State(state): State<AppState>,
-    Authenticated(who): Authenticated,
-    Path(id): Path<String>,
-    payload: Result<Json<RevokeRequest>, JsonRejection>,
-) -> Result<Json<DeviceView>, ApiError> {
-    let id = DeviceId(path_id(&id, "id")?);
-    let Json(req) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
+/// erases its data; a device revoked already keeps its first revocation. Blocking.
+pub fn revoke(
+    store: &dyn Store,
+    who: &Principal,
+    id: &str,
+    req: &RevokeRequest,
+) -> Result<DeviceView, ApiError> {
+    let id = DeviceId(path_id(id, "id")?);
     let reason = checked_reason(&req.reason)?;
-    let store = state.store.clone();
-    let device = blocking(move || store.device(id)).await?;
-    let not_found = "no such device in your municipality";
-    let Some(device) = device else {
-        return Err(ApiError::NotFound(not_found.into()));
-    };
-    if let Some(e) = refusal(may_manage_devices_of(&who, device.municipality), not_found) {
+    let not_found = || ApiError::NotFound("no such device in your municipality".into());
+    let device = store.device(id)?.ok_or_else(not_found)?;
+    if let Some(e) = refusal(
+        may_manage_devices_of(who, device.municipality),
+        "no such device in your municipality",
+    ) {
         return Err(e);
     }
-    let store = state.store.clone();
-    let by = who.user_id;
-    let revoked = blocking(move || {
-        let newly = store.revoke_device(id, by, &reason, now_ms())?;
-        Ok((newly, store.device(id)?))
-    })
-    .await?;
-    let (newly, Some(device)) = revoked else {
-        return Err(ApiError::NotFound(not_found.into()));
-    };
+    let newly = store.revoke_device(id, who.user_id, &reason, now_ms())?;
     // Ids only: the reason may name a person.
     tracing::info!(device = %id, by = %who.user_id, newly, "device revoked");
-    Ok(Json(view(device)))
+    Ok(view(store.device(id)?.ok_or_else(not_found)?))
 }
 
 /// `POST /v1/users/{id}/sign-out-everywhere`: ends every token of the user (the devices stay
-/// registered and their data stays; each must sign in again).
-pub async fn sign_out_everywhere(
-    State(state): State<AppState>,
-    Authenticated(who): Authenticated,
-    Path(id): Path<String>,
-) -> Result<Json<SignedOutEverywhere>, ApiError> {
-    let user = UserId(path_id(&id, "id")?);
-    let store = state.store.clone();
-    let owner = blocking(move || store.user_by_id(user)).await?;
+/// registered and their data stays; each must sign in again). Blocking.
+pub fn sign_out_everywhere(
+    store: &dyn Store,
+    who: &Principal,
+    user: &str,
+) -> Result<SignedOutEverywhere, ApiError> {
+    let user = UserId(path_id(user, "id")?);
     let not_found = "no such user in your municipality";
-    let Some(owner) = owner else {
-        return Err(ApiError::NotFound(not_found.into()));
-    };
-    let scope = may_sign_out_everywhere(&who, user, owner.user.municipality_id);
+    let owner = store
+        .user_by_id(user)?
+        .ok_or_else(|| ApiError::NotFound(not_found.into()))?;
+    let scope = may_sign_out_everywhere(who, user, owner.user.municipality_id);
     if let Some(e) = refusal(scope, not_found) {
         return Err(e);
     }
-    let store = state.store.clone();
-    let ended = blocking(move || store.end_tokens_of(user)).await?;
+    let ended = store.end_tokens_of(user)?;
     tracing::info!(%user, by = %who.user_id, ended, "signed out everywhere");
-    Ok(Json(SignedOutEverywhere {
+    Ok(SignedOutEverywhere {
         ended: ended as u32,
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -126,11 +126,11 @@ pub fn app(state: AppState) -> Router {
             put(put_media.layer(DefaultBodyLimit::disable())).get(get_media),
         )
         .route("/v1/team", get(team))
-        .route("/v1/devices", get(crate::devices::list))
-        .route("/v1/devices/{id}/revoke", post(crate::devices::revoke))
+        .route("/v1/devices", get(devices))
+        .route("/v1/devices/{id}/revoke", post(revoke_device))
         .route(
             "/v1/users/{id}/sign-out-everywhere",
-            post(crate::devices::sign_out_everywhere),
+            post(sign_out_everywhere),
         )
         .route("/v1/evidence", get(evidence))
         .route(
@@ -329,13 +329,54 @@ async fn evidence_municipalities(
 }
 
 /// Runs blocking work off the async threads.
-pub(crate) async fn blocking<T: Send + 'static>(
+async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::Internal(Error::Task(e.to_string())))?
         .map_err(ApiError::from)
+}
+
+/// Runs a device registry request off the async threads.
+async fn registry<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<Json<T>, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(Error::Task(e.to_string())))?
+        .map(Json)
+}
+
+/// `GET /v1/devices` (`crate::devices::list`).
+async fn devices(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+) -> Result<Json<Vec<homerehab_shared::api::DeviceView>>, ApiError> {
+    let store = state.store.clone();
+    registry(move || crate::devices::list(store.as_ref(), &who)).await
+}
+
+/// `POST /v1/devices/{id}/revoke` (`crate::devices::revoke`).
+async fn revoke_device(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(id): Path<String>,
+    payload: Result<Json<homerehab_shared::api::RevokeRequest>, JsonRejection>,
+) -> Result<Json<homerehab_shared::api::DeviceView>, ApiError> {
+    let Json(req) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
+    let store = state.store.clone();
+    registry(move || crate::devices::revoke(store.as_ref(), &who, &id, &req)).await
+}
+
+/// `POST /v1/users/{id}/sign-out-everywhere` (`crate::devices::sign_out_everywhere`).
+async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<homerehab_shared::api::SignedOutEverywhere>, ApiError> {
+    let store = state.store.clone();
+    registry(move || crate::devices::sign_out_everywhere(store.as_ref(), &who, &id)).await
 }
 
 async fn login(

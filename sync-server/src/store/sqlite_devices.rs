@@ -1,8 +1,7 @@
 //! The device registry's SQL for SQLite (issue #14): `devices`, and the device of each token
 //! and actor. The rules it serves are `homerehab_shared::device_registry`'s.
 
-use super::sqlite::{id_bytes, user_where, uuid_at, SqliteStore};
-use super::{DeviceRecord, DeviceRegistry, DeviceSignIn, Revocation, UserRecord};
+use super::{DeviceRecord, DeviceSignIn, Revocation};
 use crate::error::Result;
 use automerge::ActorId;
 use homerehab_shared::device_registry::LAST_SEEN_RESOLUTION_MS;
@@ -10,6 +9,18 @@ use homerehab_shared::ids::{DeviceId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::Millis;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
+use uuid::Uuid;
+
+fn id_bytes(id: &Uuid) -> &[u8] {
+    id.as_bytes().as_slice()
+}
+
+fn uuid_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
+    let bytes: Vec<u8> = row.get(idx)?;
+    Uuid::from_slice(&bytes).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Blob, Box::new(e))
+    })
+}
 
 /// Appended to the store's migrations. A token or actor from before the registry has no
 /// device: it keeps working until it expires (tokens) and is never refused as a revoked
@@ -73,121 +84,127 @@ fn device_where(conn: &Connection, clause: &str, key: &[u8]) -> Result<Option<De
     Ok(conn.query_row(&sql, [key], device_at).optional()?)
 }
 
-impl DeviceRegistry for SqliteStore {
-    fn sign_in_device(&self, s: &DeviceSignIn<'_>) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let device = id_bytes(&s.device.0);
-        tx.execute(
-            "INSERT INTO devices (id, user_id, first_seen, last_seen, app_version)
+/// [`super::DeviceRegistry::sign_in_device`].
+pub(super) fn sign_in_device(conn: &mut Connection, s: &DeviceSignIn<'_>) -> Result<()> {
+    let tx = conn.transaction()?;
+    let device = id_bytes(&s.device.0);
+    tx.execute(
+        "INSERT INTO devices (id, user_id, first_seen, last_seen, app_version)
              VALUES (?1, ?2, ?3, ?3, ?4)
              ON CONFLICT (id) DO UPDATE SET user_id = ?2, last_seen = ?3, app_version = ?4",
-            params![device, id_bytes(&s.user.0), s.now, s.app_version],
-        )?;
-        tx.execute(
-            "UPDATE actors SET device_id = ?2 WHERE actor_id = ?1",
-            params![s.actor.to_bytes(), device],
-        )?;
-        tx.execute("DELETE FROM tokens WHERE expires_at <= ?1", [s.now])?;
-        tx.execute(
-            "INSERT INTO tokens (token_hash, user_id, created_at, expires_at, device_id)
+        params![device, id_bytes(&s.user.0), s.now, s.app_version],
+    )?;
+    tx.execute(
+        "UPDATE actors SET device_id = ?2 WHERE actor_id = ?1",
+        params![s.actor.to_bytes(), device],
+    )?;
+    tx.execute("DELETE FROM tokens WHERE expires_at <= ?1", [s.now])?;
+    tx.execute(
+        "INSERT INTO tokens (token_hash, user_id, created_at, expires_at, device_id)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                s.token_hash.as_slice(),
-                id_bytes(&s.user.0),
-                s.now,
-                s.expires_at,
-                device
-            ],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
+        params![
+            s.token_hash.as_slice(),
+            id_bytes(&s.user.0),
+            s.now,
+            s.expires_at,
+            device
+        ],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
 
-    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>> {
-        device_where(&self.conn(), "d.id = ?1", id_bytes(&id.0))
-    }
+pub(super) fn device(conn: &Connection, id: DeviceId) -> Result<Option<DeviceRecord>> {
+    device_where(conn, "d.id = ?1", id_bytes(&id.0))
+}
 
-    fn device_of_token(&self, token_hash: &[u8; 32]) -> Result<Option<DeviceRecord>> {
-        device_where(
-            &self.conn(),
-            "d.id = (SELECT device_id FROM tokens WHERE token_hash = ?1)",
-            token_hash.as_slice(),
-        )
-    }
+pub(super) fn device_of_token(
+    conn: &Connection,
+    token_hash: &[u8; 32],
+) -> Result<Option<DeviceRecord>> {
+    device_where(
+        conn,
+        "d.id = (SELECT device_id FROM tokens WHERE token_hash = ?1)",
+        token_hash.as_slice(),
+    )
+}
 
-    fn touch_device(&self, id: DeviceId, now: Millis) -> Result<()> {
-        self.conn().execute(
-            "UPDATE devices SET last_seen = ?2 WHERE id = ?1 AND last_seen <= ?3",
-            params![
-                id_bytes(&id.0),
-                now,
-                now.saturating_sub(LAST_SEEN_RESOLUTION_MS)
-            ],
-        )?;
-        Ok(())
-    }
+pub(super) fn touch_device(conn: &Connection, id: DeviceId, now: Millis) -> Result<()> {
+    conn.execute(
+        "UPDATE devices SET last_seen = ?2 WHERE id = ?1 AND last_seen <= ?3",
+        params![
+            id_bytes(&id.0),
+            now,
+            now.saturating_sub(LAST_SEEN_RESOLUTION_MS)
+        ],
+    )?;
+    Ok(())
+}
 
-    fn devices_of_municipality(&self, municipality: MunicipalityId) -> Result<Vec<DeviceRecord>> {
-        let conn = self.conn();
-        let sql = format!(
-            "SELECT {DEVICE_COLUMNS} FROM {DEVICE_JOINS}
+pub(super) fn devices_of_municipality(
+    conn: &Connection,
+    municipality: MunicipalityId,
+) -> Result<Vec<DeviceRecord>> {
+    let sql = format!(
+        "SELECT {DEVICE_COLUMNS} FROM {DEVICE_JOINS}
              WHERE t.municipality_id = ?1 ORDER BY d.last_seen DESC, d.id"
-        );
-        let mut stmt = conn.prepare(&sql)?;
-        let devices = stmt
-            .query_map([id_bytes(&municipality.0)], device_at)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(devices)
-    }
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let devices = stmt
+        .query_map([id_bytes(&municipality.0)], device_at)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(devices)
+}
 
-    fn revoke_device(&self, id: DeviceId, by: UserId, reason: &str, now: Millis) -> Result<bool> {
-        Ok(self.conn().execute(
-            "UPDATE devices SET revoked_at = ?2, revoked_by = ?3, revoke_reason = ?4
+pub(super) fn revoke_device(
+    conn: &Connection,
+    id: DeviceId,
+    by: UserId,
+    reason: &str,
+    now: Millis,
+) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE devices SET revoked_at = ?2, revoked_by = ?3, revoke_reason = ?4
              WHERE id = ?1 AND revoked_at IS NULL",
-            params![id_bytes(&id.0), now, id_bytes(&by.0), reason],
-        )? == 1)
-    }
+        params![id_bytes(&id.0), now, id_bytes(&by.0), reason],
+    )? == 1)
+}
 
-    fn close_handover(&self, id: DeviceId, now: Millis) -> Result<()> {
-        self.conn().execute(
-            "UPDATE devices SET handed_over_at = ?2
+pub(super) fn close_handover(conn: &Connection, id: DeviceId, now: Millis) -> Result<()> {
+    conn.execute(
+        "UPDATE devices SET handed_over_at = ?2
              WHERE id = ?1 AND revoked_at IS NOT NULL AND handed_over_at IS NULL",
-            params![id_bytes(&id.0), now],
-        )?;
-        Ok(())
-    }
+        params![id_bytes(&id.0), now],
+    )?;
+    Ok(())
+}
 
-    fn end_tokens_of(&self, user: UserId) -> Result<usize> {
-        Ok(self
-            .conn()
-            .execute("DELETE FROM tokens WHERE user_id = ?1", [id_bytes(&user.0)])?)
-    }
+pub(super) fn end_tokens_of(conn: &Connection, user: UserId) -> Result<usize> {
+    Ok(conn.execute("DELETE FROM tokens WHERE user_id = ?1", [id_bytes(&user.0)])?)
+}
 
-    fn actors_for_sync(&self, user: UserId, device: Option<DeviceId>) -> Result<HashSet<ActorId>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT a.actor_id FROM actors a LEFT JOIN devices d ON d.id = a.device_id
+pub(super) fn actors_for_sync(
+    conn: &Connection,
+    user: UserId,
+    device: Option<DeviceId>,
+) -> Result<HashSet<ActorId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.actor_id FROM actors a LEFT JOIN devices d ON d.id = a.device_id
              WHERE a.user_id = ?1 AND (d.revoked_at IS NULL OR d.id = ?2)",
-        )?;
-        let device = device.map(|d| d.0.as_bytes().to_vec());
-        let actors = stmt
-            .query_map(params![id_bytes(&user.0), device], |r| {
-                r.get::<_, Vec<u8>>(0).map(|b| ActorId::from(b.as_slice()))
-            })?
-            .collect::<rusqlite::Result<HashSet<_>>>()?;
-        Ok(actors)
-    }
-
-    fn user_by_id(&self, user: UserId) -> Result<Option<UserRecord>> {
-        user_where(&self.conn(), "id = ?1", &id_bytes(&user.0))
-    }
+    )?;
+    let device = device.map(|d| d.0.as_bytes().to_vec());
+    let actors = stmt
+        .query_map(params![id_bytes(&user.0), device], |r| {
+            r.get::<_, Vec<u8>>(0).map(|b| ActorId::from(b.as_slice()))
+        })?
+        .collect::<rusqlite::Result<HashSet<_>>>()?;
+    Ok(actors)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{AccountStore, NewUser};
+    use crate::store::{AccountStore, DeviceRegistry, NewUser, SqliteStore};
     use homerehab_shared::device_registry::{DeviceAccess, HANDOVER_WINDOW_MS};
     use homerehab_shared::model::Role;
 

@@ -118,7 +118,7 @@ impl Store {
     pub fn open_file(path: &Path) -> Result<Store> {
         let folder_lock = FolderLock::acquire(path)?;
         // A revoked device killed while erasing its data finishes before anything is read.
-        super::revocation::finish_pending_erase(path)?;
+        super::erasure::finish_pending_erase(path)?;
         let (conn, actor, reproject) = open_connection(path)?;
         let mut store = Store {
             conn,
