@@ -400,6 +400,17 @@ async fn sign_out_everywhere_makes_every_token_of_the_user_401_and_sign_out_ends
         .await
         .unwrap();
     tablet.sync().await;
+    // An operator ends the therapist's sign-ins from the command line.
+    let laptop_token = t.laptop.me().token;
+    assert_eq!(
+        status_with(&t.server, &laptop_token, "GET", "/v1/team").await,
+        200
+    );
+    t.server.admin(&["sign-out-everywhere", "terapeut"]);
+    assert_eq!(
+        status_with(&t.server, &laptop_token, "GET", "/v1/team").await,
+        401
+    );
     // The leader is untouched, and may sign themselves out everywhere too.
     let me = t.leader.me().user_id;
     client::sign_out_everywhere(&t.leader.store, me)

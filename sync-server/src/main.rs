@@ -8,7 +8,8 @@ use homerehab_sync_server::auth::Passwords;
 use homerehab_sync_server::config::{Cli, Command, Config, QuarantineAction};
 use homerehab_sync_server::http::{self, AppState};
 use homerehab_sync_server::store::{
-    now_ms, AccountStore, DocumentStore, NewUser, QuarantineScope, ReadModelStore, SqliteStore,
+    now_ms, AccountStore, DeviceRegistry, DocumentStore, NewUser, QuarantineScope, ReadModelStore,
+    SqliteStore,
 };
 use homerehab_sync_server::{projector, seed};
 use std::io::BufRead;
@@ -94,6 +95,15 @@ async fn main() -> anyhow::Result<()> {
                 store.record_training(username, &on)?;
             }
             println!("{} trained on {on}", usernames.join(", "));
+            Ok(())
+        }
+        Command::SignOutEverywhere { username } => {
+            let store = open(&config)?;
+            let Some(user) = store.user_by_username(&username)? else {
+                bail!("no user '{username}'");
+            };
+            let ended = store.end_tokens_of(user.user.id)?;
+            println!("{username}: {ended} sign-in(s) ended");
             Ok(())
         }
         Command::Reproject { check } => {
