@@ -421,3 +421,57 @@ async fn sign_out_everywhere_makes_every_token_of_the_user_401_and_sign_out_ends
         401
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_shared_tablet_erases_only_after_the_parked_users_work_was_handed_over() {
+    let t = team().await;
+    t.server
+        .create_user("assistent2", "assistant", "Hjemmepleje Nord");
+    let dir = t.tmp.join("tablet");
+    let tablet = Device::login(&dir, &t.server, "assistent").await;
+    tablet.sync().await;
+    let first = log_session(&tablet, t.course);
+    // The first assistant's sign-in expired before the tablet changed hands: their session
+    // cannot go with the next one's token and is parked for them.
+    let mut first_user = tablet.me();
+    first_user.token = "expired".into();
+    tablet.store().set_identity(&first_user).unwrap();
+    client::login(&tablet.store, &t.server.url(), "assistent2", PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(tablet.store().sync_status().unwrap().parked.len(), 1);
+    let device = tablet.store().device_id().unwrap();
+    client::revoke_device(&t.leader.store, device, "Tabt")
+        .await
+        .unwrap();
+
+    // The second assistant has nothing to hand over, but the parked work holds the erasure.
+    assert!(matches!(
+        client::sync_now(&tablet.store).await,
+        Err(CoreError::DeviceRevoked(_))
+    ));
+    assert!(tablet.store().identity().unwrap().is_some(), "not erased");
+    assert_eq!(tablet.store().sync_status().unwrap().parked.len(), 1);
+    let listed = client::devices(&t.leader.store).await.unwrap();
+    let row = listed.iter().find(|d| d.id == device).unwrap();
+    assert_eq!(
+        row.revoked.as_ref().unwrap().handed_over_at,
+        None,
+        "still open"
+    );
+
+    // The first assistant signs in on the revoked tablet; their session is handed over, and
+    // only then is the tablet erased.
+    client::login(&tablet.store, &t.server.url(), "assistent", PASSWORD)
+        .await
+        .unwrap();
+    assert!(matches!(
+        client::sync_now(&tablet.store).await,
+        Err(CoreError::DeviceRevoked(_))
+    ));
+    t.laptop.sync().await;
+    assert_eq!(session_ids(&t.laptop, t.course), vec![first]);
+    assert!(tablet.store().identity().unwrap().is_none(), "erased");
+    drop(tablet);
+    assert_erased(&dir, &first_user.token);
+}
