@@ -65,7 +65,9 @@ impl From<Error> for ApiError {
                 kind: "invalid",
                 message,
             },
-            Error::ActorTaken | Error::ActorReserved => ApiError::Forbidden(e.to_string()),
+            Error::ActorTaken | Error::ActorReserved | Error::DeviceTaken => {
+                ApiError::Forbidden(e.to_string())
+            }
             Error::DocumentMoved(_) => ApiError::Contended,
             Error::MediaTooLarge(_) => ApiError::PayloadTooLarge(e.to_string()),
             Error::MediaMismatch => ApiError::BadRequest {

@@ -533,6 +533,12 @@ impl AuthService {
         // expiry can still be handed over.
         let device_id = device.id();
         if let Some(known) = self.store.device(device_id)? {
+            // A shared tablet changes hands within a municipality; a device id seen in another
+            // municipality is someone else's (a guessed or copied id could otherwise move a
+            // device between municipalities, or end a revoked one's hand-over for it).
+            if known.municipality != user.user.municipality_id {
+                return Err(Error::DeviceTaken);
+            }
             if known.access(now_ms()) == DeviceAccess::Closed {
                 return Ok(LoginOutcome::DeviceRevoked(
                     known.notice().expect("a closed device is revoked"),

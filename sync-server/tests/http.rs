@@ -1212,6 +1212,13 @@ async fn devices_are_managed_within_the_municipality_by_those_who_may() {
         revoke(&f.app, &assistant, tablet, "x").await.0,
         StatusCode::FORBIDDEN
     );
+    // Nor can they sign in under our tablet's id (it would move the tablet to them).
+    let (status, _) = call(
+        &f.app,
+        login_on_device("leder-andetsteds", &fresh_actor(), tablet),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     // Bad input is a clear 400, an unknown device 404.
     let leader = login(&f.app, "leder3", &fresh_actor()).await;
     assert_eq!(
