@@ -17,7 +17,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use homerehab_shared::api::RevokeNotice;
 use homerehab_shared::auth::Principal;
-use homerehab_shared::device_registry::DeviceAccess;
+use homerehab_shared::device_registry::{DeviceAccess, LAST_SEEN_RESOLUTION_MS};
 use homerehab_shared::ids::DeviceId;
 use homerehab_shared::model::Millis;
 use rand::rngs::OsRng;
@@ -612,9 +612,12 @@ impl AuthService {
                 return Err(AuthRejection::DeviceRevoked(notice));
             }
         };
-        self.store
-            .touch_device(device.id, now)
-            .map_err(AuthRejection::Internal)?;
+        // Written at most once a minute per device: most requests only read.
+        if now.saturating_sub(device.last_seen) >= LAST_SEEN_RESOLUTION_MS {
+            self.store
+                .touch_device(device.id, now)
+                .map_err(AuthRejection::Internal)?;
+        }
         Ok(Session {
             principal,
             device: Some(device.id),
