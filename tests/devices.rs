@@ -353,6 +353,21 @@ async fn another_municipalitys_leader_can_neither_list_nor_revoke_a_device() {
         .unwrap()
         .revoked
         .is_none());
+    // The leader's app marks the leader's own device in the list.
+    let rows = app_over(&t.leader, &t.server)
+        .call::<op::devices::Op>(op::devices::Request {
+            query: NoQuery {},
+            body: (),
+        })
+        .await
+        .unwrap();
+    let own = t.leader.store().device_id().unwrap().to_string();
+    let marked: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.this_device)
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(marked, [own.as_str()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

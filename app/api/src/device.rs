@@ -230,6 +230,9 @@ pub struct DeviceRow {
     pub first_seen: Millis,
     pub last_seen: Millis,
     pub app_version: String,
+    /// The device this list is shown on (revoking it erases what is on screen).
+    #[serde(default)]
+    pub this_device: bool,
     /// Present once revoked.
     pub revoked: Option<DeviceRevokedRow>,
 }

@@ -2130,6 +2130,8 @@ pub struct DeviceTexts {
     /// The number of sign-ins ended.
     pub signed_out_everywhere: fn(u32) -> String,
     pub sign_out: &'static str,
+    /// Marks the device the list is shown on.
+    pub this_device: &'static str,
     /// On the sign-in screen of an erased device: (by, reason, when).
     pub erased_notice: fn(&str, &str, &str) -> String,
 }
@@ -2158,6 +2160,7 @@ pub static DA_DEVICES: DeviceTexts = DeviceTexts {
     sign_out_everywhere: "Log ud overalt",
     signed_out_everywhere: |n| format!("{n} login afsluttet"),
     sign_out: "Log ud",
+    this_device: "denne enhed",
     erased_notice: |by, reason, when| {
         format!("Denne enhed blev spærret af {by} ({when}): {reason}. Alle data på enheden er slettet; det arbejde, der var gemt, nåede serveren først.")
     },
@@ -2185,6 +2188,7 @@ pub static EN_DEVICES: DeviceTexts = DeviceTexts {
     sign_out_everywhere: "Sign out everywhere",
     signed_out_everywhere: |n| format!("{n} sign-in(s) ended"),
     sign_out: "Sign out",
+    this_device: "this device",
     erased_notice: |by, reason, when| {
         format!("This device was revoked by {by} ({when}): {reason}. All data on it was erased; the work saved on it reached the server first.")
     },

@@ -28,8 +28,9 @@ fn refused(e: CoreError) -> Error {
     }
 }
 
-fn row(d: DeviceView) -> api::DeviceRow {
+fn row(d: DeviceView, this_device: Option<DeviceId>) -> api::DeviceRow {
     api::DeviceRow {
+        this_device: this_device == Some(d.id),
         id: d.id.to_string(),
         user_id: d.user_id.to_string(),
         username: d.username,
@@ -49,7 +50,8 @@ fn row(d: DeviceView) -> api::DeviceRow {
 /// `GET /api/devices`.
 pub async fn devices(core: &Core) -> Result<Vec<api::DeviceRow>> {
     let devices = client::devices(&core.store).await.map_err(refused)?;
-    Ok(devices.into_iter().map(row).collect())
+    let this = core.store().device_id().ok();
+    Ok(devices.into_iter().map(|d| row(d, this)).collect())
 }
 
 /// `POST /api/devices/{device}/revoke`.
@@ -69,7 +71,8 @@ pub async fn revoke_device(
     let view = client::revoke_device(&core.store, device, req.reason.trim())
         .await
         .map_err(refused)?;
-    Ok(row(view))
+    let this = core.store().device_id().ok();
+    Ok(row(view, this))
 }
 
 /// `POST /api/users/{user}/sign-out-everywhere`: needs the app open and someone signed in.

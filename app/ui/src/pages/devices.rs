@@ -78,7 +78,9 @@ pub fn DevicesPage() -> impl IntoView {
                                 let active = d.revoked.is_none();
                                 view! {
                                     <tr data-testid="device-row" class:revoked=!active>
-                                        <th scope="row">{d.display_name.clone()}</th>
+                                        <th scope="row">{d.display_name.clone()}
+                                            {d.this_device.then(|| view! { <span class="hint" data-testid="this-device">{format!(" ({})", t.this_device)}</span> })}
+                                        </th>
                                         <td>{date_text(d.first_seen)}</td>
                                         <td>{date_time_text(d.last_seen)}</td>
                                         <td>{d.app_version.clone()}</td>
