@@ -1,5 +1,8 @@
 //! The SQLite [`Store`]: one file in WAL mode with `synchronous=FULL`, so a committed sync
 //! survives power loss. One connection behind a mutex; every method is one short transaction.
+//! Several server processes may open one file (one machine): every transaction that writes
+//! is `IMMEDIATE`, so it waits for the write lock (`busy_timeout`) instead of failing when
+//! another process wrote after it began reading.
 
 use super::sqlite_evidence as evidence;
 use super::sqlite_read_model as read_model;
@@ -21,7 +24,7 @@ use homerehab_shared::ids::{CourseId, DocumentId, MunicipalityId, TeamId, UserId
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_of, DocumentRows};
 use homerehab_shared::sync::{compaction, Hash, Quarantine};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 use std::collections::HashSet;
 use std::path::Path;
@@ -693,7 +696,7 @@ impl AccountStore for SqliteStore {
 
     fn create_user(&self, user: &NewUser) -> Result<UserId> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = UserId::new();
         let inserted = tx.execute(
             "INSERT INTO users (id, username, display_name, password_hash, role, team_id, created_at)
@@ -786,7 +789,7 @@ impl AccountStore for SqliteStore {
         now: Millis,
     ) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM tokens WHERE expires_at <= ?1", [now])?;
         tx.execute(
             "INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
@@ -907,7 +910,7 @@ impl DocumentStore for SqliteStore {
         let mut conn = self.conn();
         // IMMEDIATE: the write lock is taken before the heads are read, so another process on
         // the same file cannot commit between the check and the write.
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for c in batch {
             self.commit_in(&tx, c, now)?;
         }
@@ -948,7 +951,7 @@ impl DocumentStore for SqliteStore {
         let digest = sha2::Sha256::digest(bytes).to_vec();
         let mut conn = self.conn();
         // One write transaction: two requests cannot both slip under a limit.
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (doc_id, user_id) = (id_bytes(&doc.0), id_bytes(&user.0));
         let known: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM quarantine
@@ -1083,7 +1086,7 @@ impl ReadModelStore for SqliteStore {
             // Derived outside the lock: loading and reading the document is the slow part.
             let derived = self.derive_rows(id)?;
             let mut conn = self.conn();
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let settled = match &derived {
                 Ok(rows) => read_model::replace(&tx, &doc, version, rows)?,
                 Err(error) => read_model::fail(&tx, &doc, version, error, now_ms())?,
@@ -1106,7 +1109,7 @@ impl ReadModelStore for SqliteStore {
     fn reproject(&self) -> Result<ProjectionRound> {
         {
             let mut conn = self.conn();
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             read_model::reset(&tx)?;
             tx.commit()?;
         }
