@@ -398,7 +398,7 @@ impl Balancer {
             .expect("haproxy is not installed: `apt-get install haproxy` (scripts/test does)");
         let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/deploy/haproxy.cfg");
         let port = free_port();
-        let child = Command::new(haproxy)
+        let mut child = Command::new(haproxy)
             .arg("-f")
             .arg(&config)
             .arg("-db")
@@ -417,6 +417,8 @@ impl Balancer {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        child.kill().ok();
+        child.wait().ok();
         panic!("haproxy did not start listening");
     }
 
