@@ -187,47 +187,260 @@ fn key_progression_chains_are_in_place() {
     }
 }
 
-/// Active exercises with no progression and no regression, and why: nothing else in the library
-/// is the same movement made easier or harder. Every other active exercise is in a chain, so the
-/// therapist can always step up or down (issue #15).
-const UNLINKED: &[(&str, &str)] = &[
-    ("bed-lying-to-sitting", "the only bed-mobility exercise"),
-    ("calf-stretch-wall", "the only calf stretch"),
+/// The Otago Exercise Programme (Campbell & Robertson, ACC 2003): its 5 strength and 12 balance
+/// exercises, each level as the programme names it, easiest first, and the library exercise
+/// that is that level. The manual's levels that only raise the dose (a heavier ankle weight,
+/// more sets) are the same exercise.
+const OTAGO: &[(&str, &[(&str, &str)])] = &[
     (
-        "elbow-curl",
-        "the only biceps curl; a band or no-weight curl would be its regression",
+        "front-knee-strengthening",
+        &[("ankle weight", "seated-knee-extension-weight")],
     ),
-    ("hamstring-stretch-seated", "the only hamstring stretch"),
-    ("seated-side-bend", "the only trunk side bend"),
     (
-        "standing-hip-extension",
-        "the only standing hip extension; bridging works the hip lying, another movement",
+        "back-knee-strengthening",
+        &[("ankle weight", "standing-knee-flexion-weight")],
     ),
+    (
+        "side-hip-strengthening",
+        &[("ankle weight", "standing-hip-abduction-weight")],
+    ),
+    (
+        "calf-raises",
+        &[
+            ("support", "heel-raises-standing"),
+            ("no support", "heel-raises-no-support"),
+            ("one leg, support", "heel-raises-single-leg"),
+            ("one leg, no support", "heel-raises-single-leg-no-support"),
+        ],
+    ),
+    (
+        "toe-raises",
+        &[
+            ("support", "toe-raises-standing"),
+            ("no support", "toe-raises-no-support"),
+        ],
+    ),
+    (
+        "knee-bends",
+        &[
+            ("support", "mini-squat-support"),
+            ("no support", "mini-squat"),
+        ],
+    ),
+    (
+        "backwards-walking",
+        &[
+            ("support", "backward-walking"),
+            ("no support", "backward-walking-no-support"),
+        ],
+    ),
+    (
+        "walking-and-turning-around",
+        &[
+            ("walk and turn", "walking-turning-around"),
+            ("figure of eight", "figure-of-eight-walking"),
+        ],
+    ),
+    (
+        "sideways-walking",
+        &[
+            ("support", "sideways-walking"),
+            ("no support", "sideways-walking-no-support"),
+        ],
+    ),
+    (
+        "tandem-stance",
+        &[
+            ("support", "tandem-stance"),
+            ("no support", "tandem-stance-no-support"),
+        ],
+    ),
+    (
+        "tandem-walk",
+        &[
+            ("support", "tandem-walk"),
+            ("no support", "tandem-walk-no-support"),
+        ],
+    ),
+    (
+        "one-leg-stand",
+        &[
+            ("support", "single-leg-stance-support"),
+            ("no support", "single-leg-stance"),
+        ],
+    ),
+    (
+        "heel-walking",
+        &[
+            ("support", "heel-walking"),
+            ("no support", "heel-walking-no-support"),
+        ],
+    ),
+    (
+        "toe-walking",
+        &[
+            ("support", "toe-walking"),
+            ("no support", "toe-walking-no-support"),
+        ],
+    ),
+    (
+        "heel-toe-walking-backwards",
+        &[("no support", "heel-toe-walking-backwards")],
+    ),
+    (
+        "sit-to-stand",
+        &[
+            ("two hands", "sit-to-stand-with-arms"),
+            ("one hand", "sit-to-stand-one-hand"),
+            ("no hands", "sit-to-stand"),
+        ],
+    ),
+    ("stair-walking", &[("as instructed", "stair-climbing")]),
 ];
 
+const OTAGO_CITATION: &str = "Campbell AJ, Robertson MC. Otago Exercise Programme to prevent falls in older adults. Wellington: ACC, 2003.";
+
+/// Every Otago exercise and level is in the library, marked as that item and level, citing the
+/// manual, and each level links to the next as its progression (issue #15).
 #[test]
-fn every_exercise_is_in_a_chain_unless_listed_with_a_reason() {
+fn the_otago_programme_is_complete_with_every_level_linked() {
     let library = load();
+    assert_eq!(
+        OTAGO.len(),
+        17,
+        "Otago has 5 strength and 12 balance exercises"
+    );
     let mut problems = Vec::new();
-    for e in library.active_exercises() {
-        let linked = !e.progressions.is_empty() || !e.regressions.is_empty();
-        let listed = UNLINKED.iter().any(|(id, _)| *id == e.id.as_str());
-        if !linked && !listed {
+    let mut listed = BTreeSet::new();
+    for (item, levels) in OTAGO {
+        for (level, id) in *levels {
+            listed.insert(*id);
+            let Some(e) = library.exercise(id) else {
+                problems.push(format!("Otago {item}, {level}: no exercise `{id}`"));
+                continue;
+            };
+            let expected = ProgrammeLevel {
+                name: "otago".into(),
+                item: (*item).into(),
+                level: (*level).into(),
+            };
+            if e.programme.as_ref() != Some(&expected) {
+                problems.push(format!(
+                    "{id} should be marked {expected:?}, is {:?}",
+                    e.programme
+                ));
+            }
+            if !e.references.iter().any(|r| r == OTAGO_CITATION) {
+                problems.push(format!("{id} does not cite the Otago manual"));
+            }
+        }
+        for pair in levels.windows(2) {
+            let (easier, harder) = (pair[0].1, pair[1].1);
+            let linked = library
+                .exercise(easier)
+                .is_some_and(|e| e.progressions.iter().any(|p| p.as_str() == harder));
+            if !linked {
+                problems.push(format!(
+                    "Otago {item}: {easier} must list {harder} as a progression"
+                ));
+            }
+        }
+    }
+    // And nothing else claims to be an Otago level.
+    for e in library.exercises.values() {
+        let otago = e.programme.as_ref().is_some_and(|p| p.name == "otago");
+        if otago && !listed.contains(e.id.as_str()) {
             problems.push(format!(
-                "{} has no progression or regression: link it to the same movement made easier or harder, or list it in UNLINKED with the reason",
+                "{} is marked Otago but is in no level of the list",
                 e.id
             ));
         }
-        if linked && listed {
-            problems.push(format!("{} is linked now; remove it from UNLINKED", e.id));
-        }
-    }
-    for (id, _) in UNLINKED {
-        if !library.exercises.contains_key(*id) {
-            problems.push(format!("UNLINKED names `{id}`, which is no exercise"));
-        }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The falls-prevention template is Otago: all five strength exercises, every balance
+/// exercise a beginner starts with at its first level, the manual's doses, and its walking
+/// plan between the sessions.
+#[test]
+fn the_fall_prevention_template_follows_otago() {
+    let library = load();
+    let t = &library.templates["fall-prevention"];
+    assert!(t.references.iter().any(|r| r == OTAGO_CITATION));
+    let level_of = |id: &str| {
+        library
+            .exercise(id)
+            .and_then(|e| e.programme.clone())
+            .filter(|p| p.name == "otago")
+    };
+    let items: BTreeSet<String> = t
+        .exercises
+        .iter()
+        .filter_map(|l| level_of(l.exercise.as_str()))
+        .map(|p| p.item)
+        .collect();
+    for item in [
+        "front-knee-strengthening",
+        "back-knee-strengthening",
+        "side-hip-strengthening",
+        "calf-raises",
+        "toe-raises",
+        "knee-bends",
+        "backwards-walking",
+        "walking-and-turning-around",
+        "sideways-walking",
+        "tandem-stance",
+        "one-leg-stand",
+        "sit-to-stand",
+    ] {
+        assert!(items.contains(item), "fall-prevention lacks Otago's {item}");
+    }
+    for line in &t.exercises {
+        let Some(p) = level_of(line.exercise.as_str()) else {
+            continue;
+        };
+        // Each starts at the programme's first level of its item.
+        let first = OTAGO.iter().find(|(i, _)| *i == p.item).unwrap().1[0].1;
+        assert_eq!(
+            line.exercise.as_str(),
+            first,
+            "{}: start at level one",
+            p.item
+        );
+        // Strength: 2 sets of 10 (Otago).
+        if p.item.ends_with("strengthening") || p.item.ends_with("raises") {
+            let d = line.dosage_or(&library.exercises[&line.exercise].dosage);
+            assert_eq!((d.sets, d.reps), (2, Some(Amount::Exact(10))), "{}", p.item);
+        }
+    }
+    // The walking plan: between the sessions, up to 30 minutes, 3 times a week, 10-minute bouts.
+    let walk = t
+        .exercises
+        .iter()
+        .find(|l| l.between_sessions)
+        .expect("a walking plan line");
+    let e = &library.exercises[&walk.exercise];
+    assert_eq!(e.category, Category::GaitEndurance);
+    let d = walk.dosage_or(&e.dosage);
+    assert_eq!(d.duration_s, Some(Amount::Range([600, 1800])));
+    let note = &walk.note.as_ref().unwrap()[&Lang::Da];
+    assert!(
+        note.contains("3 gange om ugen") && note.contains("30 min") && note.contains("10 min"),
+        "{note}"
+    );
+    // It does not count towards the session: without it the rest still fits 30 minutes…
+    let session: u32 = t
+        .exercises
+        .iter()
+        .filter(|l| !l.between_sessions)
+        .map(|l| {
+            l.dosage_or(&library.exercises[&l.exercise].dosage)
+                .minimum_seconds()
+        })
+        .sum();
+    assert!(session <= 30 * 60, "{session} s");
+    // …and with it, it would not.
+    assert!(session + d.minimum_seconds() > 30 * 60 || t.frame.minutes_per_session < 40);
 }
 
 #[test]
@@ -517,6 +730,100 @@ impl Mini {
             Err(e) => e.problems().into_iter().cloned().collect(),
         }
     }
+}
+
+#[test]
+fn an_unlinked_exercise_must_say_why() {
+    // `hard` loses its link to `medium` both ways: now it is alone, and says nothing.
+    let mini = Mini::new()
+        .edit(
+            "medium.toml",
+            "progressions = [\"hard\"]",
+            "progressions = []",
+        )
+        .edit(
+            "hard.toml",
+            "regressions = [\"medium\"]",
+            "regressions = []",
+        );
+    let problems = mini.problems();
+    assert!(
+        problems.iter().any(|p| matches!(p, LibraryError::Field { owner, field: "progressions", .. } if owner == "exercise hard")),
+        "{problems:?}"
+    );
+    // With the reason it passes…
+    let reason = mini.edit(
+        "hard.toml",
+        "regressions = []",
+        "regressions = []\nstandalone = \"The only hard one.\"",
+    );
+    assert_eq!(reason.problems(), vec![]);
+    // …but a linked exercise may not claim to be alone.
+    let linked = Mini::new().edit(
+        "medium.toml",
+        "regressions = [\"easy\"]",
+        "regressions = [\"easy\"]\nstandalone = \"Alone.\"",
+    );
+    assert!(linked.problems().iter().any(|p| matches!(
+        p,
+        LibraryError::Field {
+            field: "standalone",
+            ..
+        }
+    )));
+}
+
+#[test]
+fn a_programme_level_cites_its_programme() {
+    let marked = Mini::new().edit(
+        "easy.toml",
+        "regressions = []",
+        "regressions = []\nprogramme = { name = \"otago\", item = \"calf-raises\", level = \"support\" }",
+    );
+    assert!(marked.problems().iter().any(
+        |p| matches!(p, LibraryError::Field { owner, field: "references", .. } if owner == "exercise easy")
+    ));
+    let cited = marked.edit(
+        "easy.toml",
+        "regressions = []",
+        "regressions = []\nreferences = [\"Campbell AJ, Robertson MC. Otago Exercise Programme to prevent falls in older adults. Wellington: ACC, 2003.\"]",
+    );
+    assert_eq!(cited.problems(), vec![]);
+    let lib = cited.parse().unwrap();
+    assert_eq!(
+        lib.exercises["easy"].programme.as_ref().unwrap().level,
+        "support"
+    );
+}
+
+#[test]
+fn a_line_between_sessions_does_not_count_towards_the_session() {
+    // 5 minutes is too short for the three lines…
+    let short = Mini::new().edit(
+        "mini.toml",
+        "minutes_per_session = 20",
+        "minutes_per_session = 5",
+    );
+    assert!(!short.problems().is_empty());
+    // …but with two of them done between sessions (each with its note) the third fits.
+    let between = short
+        .edit(
+            "mini.toml",
+            "exercise = \"easy\"",
+            "exercise = \"easy\"\nbetween_sessions = true\nnote = { da = \"Gå en tur.\", en = \"Go for a walk.\" }",
+        )
+        .edit(
+            "mini.toml",
+            "exercise = \"medium\"",
+            "exercise = \"medium\"\nbetween_sessions = true",
+        );
+    let problems = between.problems();
+    // The line without a note is reported, the session length no longer.
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        matches!(&problems[0], LibraryError::Field { field: "note", .. }),
+        "{problems:?}"
+    );
 }
 
 #[test]

@@ -40,13 +40,16 @@ mod text;
 pub use dosage::{Amount, Dosage, Side};
 pub use error::LibraryError;
 pub use exercise::{
-    BodyArea, Category, Difficulty, Equipment, Exercise, ExerciseText, Position, Status,
+    BodyArea, Category, Difficulty, Equipment, Exercise, ExerciseText, Position, ProgrammeLevel,
+    Status,
 };
 pub use labels::Tag;
 pub use manifest::{Changes, IdHistory, LibraryManifest, Release, SCHEMA_VERSION};
-pub use pose::{Figure, Foreshorten, Illustration, Joint, Point, Pose, Prop, View, CANVAS};
+pub use pose::{
+    Figure, Foreshorten, Illustration, Joint, Point, Pose, Prop, RouteShape, Stance, View, CANVAS,
+};
 pub use svg::{render_still, render_svg};
-pub use template::{CourseFrame, Template, TemplateEntry, TemplateText, REFERENCES_MAX};
+pub use template::{CourseFrame, Template, TemplateEntry, TemplateText, LINES_MAX, REFERENCES_MAX};
 pub use text::{pick, ExerciseId, Lang, Localized, TemplateId};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -202,6 +205,20 @@ impl Library {
                 }
             }
         }
+        let linked = !e.progressions.is_empty() || !e.regressions.is_empty();
+        match (&e.standalone, linked) {
+            (None, false) if e.status == Status::Active => out.push(LibraryError::Field {
+                owner: owner.clone(),
+                field: "progressions",
+                problem: "and regressions are both empty: link the same movement made easier or harder, or say why there is none with `standalone = \"…\"`".into(),
+            }),
+            (Some(_), true) => out.push(LibraryError::Field {
+                owner: owner.clone(),
+                field: "standalone",
+                problem: "is set but the exercise is linked; remove it".into(),
+            }),
+            _ => {}
+        }
         if let Some(r) = &e.replaced_by {
             if !self.exercises.contains_key(r) {
                 out.push(LibraryError::UnknownExercise {
@@ -230,6 +247,7 @@ impl Library {
                         target: entry.exercise.to_string(),
                     })
                 }
+                Some(_) if entry.between_sessions => {}
                 Some(e) => seconds += entry.dosage_or(&e.dosage).minimum_seconds(),
             }
         }

@@ -196,6 +196,21 @@ pub enum Prop {
     Arrow { from: [f32; 2], to: [f32; 2] },
     /// A small top-view inset in the upper right corner showing where the feet stand.
     Footprints { stance: Stance },
+    /// A small top-view inset in the upper right corner showing the path walked (around two
+    /// objects in a figure of eight, out and back with a turn, a turn on the spot).
+    Route { shape: RouteShape },
+}
+
+/// The path walked, seen from above ([`Prop::Route`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteShape {
+    /// Around two objects in a figure of eight.
+    FigureEight,
+    /// Out, a turn, and back.
+    OutAndBack,
+    /// A full turn on the spot.
+    TurnOnTheSpot,
 }
 
 /// How the feet are placed, seen from above ([`Prop::Footprints`]).

@@ -5,7 +5,7 @@
 //! a SMIL animation that holds the start pose, moves to the end pose, holds, and moves back.
 //! Players without SMIL (and print) show the start pose with the end pose's ghost.
 
-use super::pose::{Figure, Illustration, Joint, Point, Prop, Stance, View, CANVAS};
+use super::pose::{Figure, Illustration, Joint, Point, Prop, RouteShape, Stance, View, CANVAS};
 use std::fmt::Write;
 
 /// Frames computed from start to end (more when there is a `via` pose); the player
@@ -297,6 +297,7 @@ fn static_props(ill: &Illustration, out: &mut String) {
                 line(out, &[head(6.0), b, head(-6.0)]);
             }
             Prop::Footprints { stance } => footprints(stance, out),
+            Prop::Route { shape } => route(shape, out),
             Prop::Band { .. } | Prop::Weight { .. } | Prop::Cane { .. } | Prop::Breath => {}
         }
     }
@@ -332,6 +333,76 @@ fn footprints(stance: Stance, out: &mut String) {
         right,
         if stance == Stance::OneLeg { "fo" } else { "ft" },
     ));
+}
+
+/// A top-view inset of the path walked, in the same corner and frame as [`footprints`]: the
+/// objects walked around as dots, the path as a thin line ending in an arrow head.
+fn route(shape: RouteShape, out: &mut String) {
+    let (cx, cy) = (96.0, 176.0);
+    let _ = write!(
+        out,
+        "<rect class=\"p\" x=\"{}\" y=\"{}\" width=\"38\" height=\"44\" rx=\"6\"/>",
+        num(cx - 19.0),
+        num(-(cy + 22.0))
+    );
+    // SVG y grows downwards: `-(cy + dy)` puts +dy (forwards) up.
+    let at = |dx: f32, dy: f32| format!("{} {}", num(cx + dx), num(-(cy + dy)));
+    let path = match shape {
+        RouteShape::FigureEight => {
+            let _ = write!(
+                out,
+                "<circle class=\"ft\" cx=\"{}\" cy=\"{}\" r=\"2.5\"/><circle class=\"ft\" cx=\"{}\" cy=\"{}\" r=\"2.5\"/>",
+                num(cx),
+                num(-(cy + 9.0)),
+                num(cx),
+                num(-(cy - 9.0))
+            );
+            // Up the right of the lower object, round the upper one anticlockwise, down
+            // across the middle and round the lower one clockwise.
+            format!(
+                "M{}C{} {} {}S{} {}S{} {}S{} {}",
+                at(0.0, 0.0),
+                at(9.0, -6.0),
+                at(9.0, 18.0),
+                at(0.0, 18.0),
+                at(-9.0, 6.0),
+                at(0.0, 0.0),
+                at(9.0, -18.0),
+                at(0.0, -18.0),
+                at(-9.0, -6.0),
+                at(-1.0, -1.0)
+            )
+        }
+        RouteShape::OutAndBack => format!(
+            "M{}L{}A6 6 0 0 1 {}L{}M{}L{}L{}",
+            at(-6.0, -16.0),
+            at(-6.0, 10.0),
+            at(6.0, 10.0),
+            at(6.0, -16.0),
+            at(2.0, -11.0),
+            at(6.0, -16.0),
+            at(10.0, -11.0)
+        ),
+        RouteShape::TurnOnTheSpot => {
+            let _ = write!(
+                out,
+                "<ellipse class=\"ft\" cx=\"{}\" cy=\"{}\" rx=\"2.5\" ry=\"6\"/><ellipse class=\"ft\" cx=\"{}\" cy=\"{}\" rx=\"2.5\" ry=\"6\"/>",
+                num(cx - 3.5),
+                num(-cy),
+                num(cx + 3.5),
+                num(-cy)
+            );
+            format!(
+                "M{}A13 13 0 1 1 {}M{}L{}L{}",
+                at(0.0, 13.0),
+                at(-12.0, 5.0),
+                at(-15.0, 10.0),
+                at(-12.0, 5.0),
+                at(-7.0, 8.0)
+            )
+        }
+    };
+    let _ = write!(out, "<path class=\"fo\" d=\"{path}\"/>");
 }
 
 /// Breath lines in front of the mouth at figure `f`.

@@ -42,6 +42,10 @@ pub struct TemplateEntry {
     /// A hint for this template (e.g. "as warm-up").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<Localized>,
+    /// Done on the days between the sessions, not in them (Otago's walking plan), so it does
+    /// not count towards `minutes_per_session`; its note says how often.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub between_sessions: bool,
 }
 
 /// A program template, read from `assets/templates/<id>.toml`.
@@ -71,6 +75,10 @@ pub struct Template {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
 }
+
+/// At most this many lines per template: Otago's 12 starting exercises, a warm-up and its
+/// walking plan fit, with room for one more.
+pub const LINES_MAX: usize = 15;
 
 /// At most this many references per template.
 pub const REFERENCES_MAX: usize = 4;
@@ -148,11 +156,11 @@ impl Template {
                 format!("must be 5-90, not {}", f.minutes_per_session),
             ));
         }
-        if !(3..=12).contains(&self.exercises.len()) {
+        if !(3..=LINES_MAX).contains(&self.exercises.len()) {
             out.push(field(
                 "exercises",
                 format!(
-                    "has {} lines; a template needs 3 to 12",
+                    "has {} lines; a template needs 3 to {LINES_MAX}",
                     self.exercises.len()
                 ),
             ));
@@ -166,6 +174,14 @@ impl Template {
             if let Some(d) = &entry.dosage {
                 d.check(&line_owner, out);
             }
+            if entry.between_sessions && entry.note.is_none() {
+                out.push(LibraryError::Field {
+                    owner: line_owner.clone(),
+                    field: "note",
+                    problem: "is missing; a line done between sessions says when and how often"
+                        .into(),
+                });
+            }
             if let Some(note) = &entry.note {
                 for lang in Lang::REQUIRED {
                     match note.get(&lang) {
@@ -178,7 +194,7 @@ impl Template {
                 }
             }
         }
-        if !(1..=REFERENCES_MAX).contains(&self.references.len()) {
+        if self.references.is_empty() {
             out.push(field(
                 "references",
                 format!(
@@ -187,25 +203,7 @@ impl Template {
                 ),
             ));
         }
-        for reference in &self.references {
-            check_line(
-                &owner,
-                "citation",
-                "references",
-                reference,
-                SUMMARY_MAX,
-                out,
-            );
-            if reference.contains("://") || reference.contains("www.") {
-                out.push(field(
-                    "references",
-                    format!("`{reference}`: cite author, title and year; links go stale"),
-                ));
-            }
-        }
-        if has_duplicates(&self.references) {
-            out.push(field("references", "lists the same source twice".into()));
-        }
+        check_references(&owner, &self.references, out);
         for lang in Lang::REQUIRED {
             if !self.text.contains_key(&lang) {
                 out.push(LibraryError::MissingLanguage {
@@ -226,6 +224,33 @@ impl Template {
             );
             check_lines(&owner, lang.name(), "goals", &t.goals, 1..=5, out);
         }
+    }
+}
+
+/// Each reference is a citation (author, title, year) of at most [`SUMMARY_MAX`] characters,
+/// without links, and none is listed twice; at most [`REFERENCES_MAX`] of them.
+pub(crate) fn check_references(owner: &str, references: &[String], out: &mut Vec<LibraryError>) {
+    let field = |problem: String| LibraryError::Field {
+        owner: owner.to_owned(),
+        field: "references",
+        problem,
+    };
+    if references.len() > REFERENCES_MAX {
+        out.push(field(format!(
+            "has {} items; cite at most {REFERENCES_MAX}",
+            references.len()
+        )));
+    }
+    for reference in references {
+        check_line(owner, "citation", "references", reference, SUMMARY_MAX, out);
+        if reference.contains("://") || reference.contains("www.") {
+            out.push(field(format!(
+                "`{reference}`: cite author, title and year; links go stale"
+            )));
+        }
+    }
+    if has_duplicates(references) {
+        out.push(field("lists the same source twice".into()));
     }
 }
 
