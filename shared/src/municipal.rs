@@ -702,6 +702,7 @@ impl LocalExercise {
             standalone: None,
             programme: None,
             references: vec![],
+            search_words: vec![],
             dosage: to_library_dosage(&self.dosage),
             text,
             illustration: standing_figure(),

@@ -66,6 +66,23 @@ fn every_file_parses_and_the_library_checks_out() {
     }
 }
 
+/// The clinical lint (issue #15): a caution wherever the movement carries a risk, every
+/// template goal served by a line. Chains are part of `Library::check` above.
+#[test]
+fn the_library_passes_the_clinical_lint() {
+    let problems = load().lint();
+    assert!(
+        problems.is_empty(),
+        "{} findings:\n{}",
+        problems.len(),
+        problems
+            .iter()
+            .map(|p| format!("  - {p}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
 #[test]
 fn library_is_big_enough_and_covers_every_category() {
     let library = load();
@@ -826,6 +843,119 @@ fn a_line_between_sessions_does_not_count_towards_the_session() {
     );
 }
 
+/// The clinical lint's findings on a small library, as text.
+fn lint_of(mini: &Mini) -> Vec<String> {
+    mini.parse()
+        .unwrap()
+        .lint()
+        .iter()
+        .map(|p| p.to_string())
+        .collect()
+}
+
+/// The small library with safety notes that are cautions and a goal its lines serve.
+fn clean_for_lint() -> Mini {
+    let mut mini = Mini::new();
+    for (_, src) in &mut mini.exercises {
+        *src = src
+            .replace("Stolen står mod en væg.", "Stolen skal stå mod en væg.")
+            .replace(
+                "The chair stands against a wall.",
+                "The chair must stand against a wall.",
+            );
+    }
+    mini.edit(
+        "mini.toml",
+        "goals = [\"Rejse sig selv.\"]",
+        "goals = [\"Mere styrke i benene.\"]",
+    )
+    .edit(
+        "mini.toml",
+        "goals = [\"Get up unaided.\"]",
+        "goals = [\"Stronger legs.\"]",
+    )
+}
+
+#[test]
+fn the_lint_passes_a_clean_small_library() {
+    assert_eq!(lint_of(&clean_for_lint()), Vec::<String>::new());
+}
+
+#[test]
+fn the_lint_finds_a_tip_among_the_cautions() {
+    // Mini's own note states a fact and asks for nothing: a tip.
+    let found = lint_of(&Mini::new());
+    assert!(
+        found
+            .iter()
+            .any(|f| f.contains("exercise easy") && f.contains("reads as a tip")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn the_lint_wants_a_fall_caution_where_the_citizen_stands() {
+    let standing = clean_for_lint().edit(
+        "easy.toml",
+        "position = \"sitting\"",
+        "position = \"standing\"",
+    );
+    let found = lint_of(&standing);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.contains("exercise easy") && f.contains("risk of a fall")),
+        "{found:?}"
+    );
+    let cautioned = standing
+        .edit(
+            "easy.toml",
+            "Stolen skal stå mod en væg.",
+            "Hold fast i stolen, så et fald undgås.",
+        )
+        .edit(
+            "easy.toml",
+            "The chair must stand against a wall.",
+            "Hold the chair so a fall is avoided.",
+        );
+    assert_eq!(lint_of(&cautioned), Vec::<String>::new());
+}
+
+#[test]
+fn the_lint_wants_breathing_exercises_to_caution_for_severe_copd() {
+    let breathing = clean_for_lint().edit(
+        "easy.toml",
+        "category = \"strength\"",
+        "category = \"breathing\"",
+    );
+    let found = lint_of(&breathing);
+    assert!(found.iter().any(|f| f.contains("COPD")), "{found:?}");
+}
+
+#[test]
+fn the_lint_wants_every_template_goal_served() {
+    // Rising from a chair, and no line is a sit-to-stand.
+    let rising = clean_for_lint().edit(
+        "mini.toml",
+        "Mere styrke i benene.",
+        "Rejse sig fra stolen.",
+    );
+    let found = lint_of(&rising);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.contains("template mini") && f.contains("rising from a chair")),
+        "{found:?}"
+    );
+    // A goal naming nothing the lint knows is reported, not let through.
+    let vague = clean_for_lint().edit("mini.toml", "Mere styrke i benene.", "Have det bedre.");
+    let found = lint_of(&vague);
+    assert!(
+        found.iter().any(|f| f.contains("names no activity")),
+        "{found:?}"
+    );
+}
+
 #[test]
 fn a_correct_small_library_passes() {
     assert_eq!(Mini::new().problems(), vec![]);
@@ -1209,6 +1339,25 @@ fn search_finds_exercises_as_the_therapist_types() {
         );
     }
     assert_eq!(index.search(&q("tandemstand"))[0].as_str(), "tandem-stance");
+    // An earlier or colloquial name finds the exercise (issue #15): "armbøj" the biceps curl
+    // (and the push-ups, "armbøjninger"), the old title of belly breathing.
+    let armboej = index.search(&q("armbøj"));
+    assert!(
+        armboej.iter().any(|id| id.as_str() == "elbow-curl"),
+        "{armboej:?}"
+    );
+    assert!(
+        armboej.iter().any(|id| id.as_str() == "wall-push-up"),
+        "{armboej:?}"
+    );
+    assert!(!index
+        .search(&q("armbøjning"))
+        .iter()
+        .any(|id| id.as_str() == "elbow-curl"));
+    assert_eq!(
+        index.search(&q("vejrtrækning med maven"))[0].as_str(),
+        "belly-breathing"
+    );
     assert!(index.search(&q("xyzzy")).is_empty());
     // Filters: balance exercises doable with only a chair at hand.
     let chair_balance = index.search(&Query {

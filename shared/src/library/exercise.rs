@@ -187,6 +187,10 @@ pub struct Exercise {
     /// without support), so a programme can be checked complete and a template can follow it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub programme: Option<ProgrammeLevel>,
+    /// Other words a therapist may type for it — an earlier title, a colloquial or English
+    /// name ("armbøj", "biceps") — found by the search but never shown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub search_words: Vec<String>,
     /// Where the exercise comes from, cited as written (author, title, year), without links;
     /// required with `programme`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -15,6 +15,8 @@
 //!   cross-reference and reports all problems at once as a [`LibraryError`].
 //! - [`search::SearchIndex`]: text search and filters as the therapist types;
 //!   [`Library::draft_from_template`]: a template as a course draft with program lines.
+//! - [`Library::lint`]: the library read as a clinician reads it — cautions where the movement
+//!   carries a risk, every template goal served by a line.
 //! - [`render_svg`]: pose data → an animated SVG (pure; the committed SVGs are its output).
 //!
 //! ```
@@ -30,6 +32,7 @@ mod dosage;
 mod error;
 mod exercise;
 mod labels;
+mod lint;
 mod manifest;
 mod pose;
 pub mod search;
@@ -44,6 +47,7 @@ pub use exercise::{
     Status,
 };
 pub use labels::Tag;
+pub use lint::GOAL_RULES;
 pub use manifest::{Changes, IdHistory, LibraryManifest, Release, SCHEMA_VERSION};
 pub use pose::{
     Figure, Foreshorten, Illustration, Joint, Point, Pose, Prop, RouteShape, Stance, View, CANVAS,

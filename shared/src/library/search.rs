@@ -1,5 +1,5 @@
 //! Library search as the therapist types: every word of the query must prefix-match a word of
-//! the exercise's Danish or English title, summary or tags (category, position, equipment,
+//! the exercise's Danish or English title, summary, search words or tags (category, position, equipment,
 //! body area, id), and filters narrow the result. Words are folded (lower case; æ→ae, ø→oe,
 //! å→aa, accents dropped) so "oevelse", "øvelse" and "Øvelse" meet.
 //!
@@ -82,6 +82,9 @@ fn entry(e: &Exercise) -> Entry {
         title_words.extend(words(&t.title));
         all.extend(words(&t.title));
         all.extend(words(&t.summary));
+    }
+    for w in &e.search_words {
+        all.extend(words(w));
     }
     let tags = [tag(&e.category), tag(&e.position)]
         .into_iter()
