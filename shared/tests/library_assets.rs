@@ -13,8 +13,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Everything under `assets/illustrations/` together must stay below this, so the whole library
-/// is a small part of the app download.
-const ILLUSTRATION_BUDGET_BYTES: u64 = 400 * 1024;
+/// is a small part of the app download: about 5 KB for each of 120 exercises (105 shipped in
+/// release 4).
+const ILLUSTRATION_BUDGET_BYTES: u64 = 600 * 1024;
 /// And no single illustration may be larger than this.
 const ILLUSTRATION_MAX_BYTES: u64 = 8 * 1024;
 
@@ -87,7 +88,7 @@ fn the_library_passes_the_clinical_lint() {
 fn library_is_big_enough_and_covers_every_category() {
     let library = load();
     assert!(
-        library.active_exercises().count() >= 60,
+        library.active_exercises().count() >= 100,
         "{} exercises",
         library.exercises.len()
     );
@@ -131,6 +132,7 @@ fn templates_cover_the_courses_municipalities_run() {
         "shoulder",
         "endurance-copd",
         "maintenance-86",
+        "in-bed",
     ] {
         let t = library
             .templates
@@ -164,6 +166,63 @@ fn templates_cover_the_courses_municipalities_run() {
             .any(|l| l.exercise.as_str().starts_with("walking-")),
         "endurance-copd has no walking"
     );
+}
+
+/// Templates checked against their evidence (issue #15): COPD's endurance minutes per the ATS/ERS
+/// statement, the shoulder's rotator cuff, a grip exercise where grip is a goal (the clinical
+/// lint checks every goal), a programme in bed.
+#[test]
+fn templates_follow_their_evidence() {
+    let library = load();
+    let dose = |l: &TemplateEntry| l.dosage_or(&library.exercises[&l.exercise].dosage).clone();
+    // COPD: at least 20 minutes of endurance work in each session at the low end of the doses
+    // (Spruit et al. 2013: 20-60 minutes, 3-5 times a week), walking among it.
+    let copd = &library.templates["endurance-copd"];
+    assert!(copd.references.iter().any(|r| r.starts_with("Spruit MA")));
+    let endurance: u32 = copd
+        .exercises
+        .iter()
+        .filter(|l| library.exercises[&l.exercise].category == Category::GaitEndurance)
+        .map(|l| {
+            let d = dose(l);
+            u32::from(d.sets) * u32::from(d.duration_s.map_or(0, |s| s.min()))
+        })
+        .sum();
+    assert!(endurance >= 20 * 60, "COPD endurance work is {endurance} s");
+    assert!(copd.frame.sessions_per_week >= 3);
+    // Pursed-lip breathing is a technique, not labelled a warm-up.
+    let lips = copd
+        .exercises
+        .iter()
+        .find(|l| l.exercise.as_str() == "pursed-lip-breathing")
+        .unwrap();
+    assert!(!lips.note.as_ref().unwrap()[&Lang::Da].contains("Opvarmning"));
+    // Shoulder: the rotator cuff.
+    let shoulder = &library.templates["shoulder"];
+    assert!(shoulder.exercises.iter().any(|l| l
+        .exercise
+        .as_str()
+        .starts_with("shoulder-external-rotation")));
+    // General strength sets a grip goal and has a grip exercise.
+    let strength = &library.templates["general-strength-83a"];
+    assert!(strength.text[&Lang::Da]
+        .goals
+        .iter()
+        .any(|g| g.contains("greb")));
+    assert!(strength
+        .exercises
+        .iter()
+        .any(|l| l.exercise.as_str().starts_with("grip-")));
+    // In bed: every line is done lying or sitting on the bed.
+    let in_bed = &library.templates["in-bed"];
+    for l in &in_bed.exercises {
+        let e = &library.exercises[&l.exercise];
+        assert!(
+            e.equipment.contains(&Equipment::Bed),
+            "{} is not done in bed",
+            e.id
+        );
+    }
 }
 
 /// Progression chains the therapists rely on, spelled out so a data edit cannot break them

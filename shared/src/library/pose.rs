@@ -186,6 +186,8 @@ pub enum Prop {
     },
     /// An elastic band from a fixed point to a joint.
     Band { from: [f32; 2], to: Joint },
+    /// An elastic band held between two joints (both hands).
+    BandBetween { from: Joint, to: Joint },
     /// A hand weight or ankle cuff at a joint.
     Weight { at: Joint },
     /// A walking stick held in the near or far hand.

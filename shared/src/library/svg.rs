@@ -145,6 +145,9 @@ fn attached_parts(ill: &Illustration) -> Vec<Part> {
                 let from = (from[0], from[1]);
                 parts.push(part("b", move |f: &Figure| poly(&[from, f[to]])));
             }
+            Prop::BandBetween { from, to } => {
+                parts.push(part("b", move |f: &Figure| poly(&[f[from], f[to]])))
+            }
             Prop::Weight { at } => parts.push(part("w", move |f: &Figure| dot(f[at]))),
             Prop::Cane { hand } => parts.push(part("l", move |f: &Figure| {
                 let h = f[hand];
@@ -298,7 +301,11 @@ fn static_props(ill: &Illustration, out: &mut String) {
             }
             Prop::Footprints { stance } => footprints(stance, out),
             Prop::Route { shape } => route(shape, out),
-            Prop::Band { .. } | Prop::Weight { .. } | Prop::Cane { .. } | Prop::Breath => {}
+            Prop::Band { .. }
+            | Prop::BandBetween { .. }
+            | Prop::Weight { .. }
+            | Prop::Cane { .. }
+            | Prop::Breath => {}
         }
     }
 }
