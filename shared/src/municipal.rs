@@ -649,6 +649,7 @@ fn standing_figure() -> library::Illustration {
         props: vec![],
         start: pose.clone(),
         via: None,
+        then: None,
         end: pose,
     }
 }

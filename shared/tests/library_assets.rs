@@ -3,9 +3,9 @@
 //!
 //! - `HOMEREHAB_REGENERATE_ILLUSTRATIONS=1` rewrites `assets/illustrations/*.svg` from the data
 //!   instead of comparing (run `cargo test -p homerehab-shared --test library_assets illustrations`).
-//! - `HOMEREHAB_ILLUSTRATION_PREVIEW=<dir>` also writes contact sheets (start, middle, end pose
-//!   of every exercise, or of those listed in `HOMEREHAB_ILLUSTRATION_PREVIEW_IDS=a,b`) to
-//!   `<dir>` for looking at, e.g. with `rsvg-convert`.
+//! - `HOMEREHAB_ILLUSTRATION_PREVIEW=<dir>` also writes contact sheets (each animation at four
+//!   moments, of every exercise or of those listed in `HOMEREHAB_ILLUSTRATION_PREVIEW_IDS=a,b`)
+//!   to `<dir>`; `scripts/library-contact-sheet` renders them to `docs/library-contact-sheet-*.png`.
 
 use homerehab_shared::library::*;
 use std::collections::BTreeSet;
@@ -555,6 +555,125 @@ fn illustrations_are_generated_from_the_exercise_data() {
     );
 }
 
+/// The pictures issue #15 found unclear show their key moment (checked on the figure's joints,
+/// so a later edit cannot lose it silently).
+#[test]
+fn pictures_show_the_key_moment() {
+    let library = load();
+    let ill = |id: &str| &library.exercises[id].illustration;
+    let lean = |f: &Figure| {
+        let (p, n) = (f[Joint::Pelvis], f[Joint::Neck]);
+        (n.0 - p.0).atan2(n.1 - p.1).to_degrees()
+    };
+    let frames = |i: &Illustration| {
+        (0..=24)
+            .map(|k| i.frame(k as f32 / 24.0))
+            .collect::<Vec<_>>()
+    };
+    // Standing up from a chair, with or without armrests, leans forward (nose over the toes).
+    for id in [
+        "sit-to-stand-with-arms",
+        "sit-to-stand-one-hand",
+        "sit-to-stand",
+        "chair-stand-30s",
+    ] {
+        let most = frames(ill(id)).iter().map(lean).fold(0.0, f32::max);
+        assert!(most >= 40.0, "{id} leans {most:.0}°");
+    }
+    // Getting down to the floor reaches it: both hands on the floor at the end.
+    let down = ill("get-down-to-floor-with-chair").frame(1.0);
+    assert!(
+        down[Joint::NearHand].1 < 8.0 && down[Joint::FarHand].1 < 8.0,
+        "hands at {:?}",
+        down[Joint::NearHand]
+    );
+    // The cane goes forward with the opposite leg (the cane is in the near hand).
+    let cane = ill("walking-with-cane");
+    for t in [0.0, 1.0] {
+        let f = cane.frame(t);
+        let cane_ahead = f[Joint::NearHand].0 > f[Joint::Pelvis].0 + 8.0;
+        let far_leg_ahead = f[Joint::FarAnkle].0 > f[Joint::NearAnkle].0;
+        assert_eq!(
+            cane_ahead, far_leg_ahead,
+            "t = {t}: the cane must move with the far leg"
+        );
+    }
+    // Toe raises lift the forefoot clearly (the toe well above the floor).
+    for id in ["toe-raises-standing", "toe-raises-no-support"] {
+        let f = ill(id).frame(1.0);
+        assert!(
+            f[Joint::NearToe].1 > 8.0,
+            "{id}: toe at {:?}",
+            f[Joint::NearToe]
+        );
+    }
+    // With support a hand is on the counter's top; without, the hands are clear of it.
+    let on_counter = |id: &str| {
+        let i = ill(id);
+        let counters: Vec<(f32, f32, f32)> = i
+            .props
+            .iter()
+            .filter_map(|p| match p {
+                Prop::Counter { x, height, width } => Some((*x, *height, *width)),
+                _ => None,
+            })
+            .collect();
+        assert!(!counters.is_empty(), "{id} draws no counter");
+        let f = i.frame(0.0);
+        [Joint::NearHand, Joint::FarHand].iter().any(|&h| {
+            let (x, y) = f[h];
+            counters
+                .iter()
+                .any(|&(cx, ch, cw)| x >= cx - 2.0 && x <= cx + cw && (y - ch).abs() <= 6.0)
+        })
+    };
+    for id in [
+        "backward-walking",
+        "sideways-walking",
+        "heel-walking",
+        "toe-walking",
+        "tandem-walk",
+        "heel-raises-standing",
+        "toe-raises-standing",
+        "single-leg-stance-support",
+        "marching-with-support",
+        "reach-forward",
+    ] {
+        assert!(on_counter(id), "{id}: no hand on the counter");
+    }
+    for id in [
+        "backward-walking-no-support",
+        "sideways-walking-no-support",
+        "heel-raises-no-support",
+        "toe-raises-no-support",
+        "single-leg-stance",
+        "tandem-walk-no-support",
+        "heel-walking-no-support",
+        "toe-walking-no-support",
+        "heel-toe-walking-backwards",
+    ] {
+        assert!(!on_counter(id), "{id}: a hand rests on the counter");
+    }
+    // Tandem stance says heel to toe in a second view.
+    assert!(ill("tandem-stance").props.contains(&Prop::Footprints {
+        stance: Stance::Tandem
+    }));
+}
+
+#[test]
+fn a_second_pose_on_the_way_needs_the_first() {
+    let mini = Mini::new().edit(
+        "easy.toml",
+        "[illustration.end]",
+        "[illustration.then]\nanchor = \"near_toe\"\nat = [30, 0]\ntrunk = 10\nnear_arm = [60, -130]\nfar_arm = [60, -130]\nnear_leg = [60, -8, 80]\nfar_leg = [60, -8, 80]\n\n[illustration.end]",
+    );
+    let problems = mini.problems();
+    assert!(
+        problems.iter().any(|p| matches!(p, LibraryError::Illustration { problem, .. } if problem.contains("give `via` first"))),
+        "{problems:?}"
+    );
+}
+
 #[test]
 fn illustrations_fit_the_size_budget() {
     let mut total = 0;
@@ -571,38 +690,63 @@ fn illustrations_fit_the_size_budget() {
     );
 }
 
-/// Writes SVG sheets with the start, middle and end pose of 8 exercises each.
+/// The moments of each animation on a contact sheet: the start pose, a quarter, half and
+/// three quarters of the way (with a `via` pose, half-way is the via pose), and the end pose.
+const SHEET_MOMENTS: [f32; 4] = [0.0, 0.5, 0.75, 1.0];
+/// Exercises per row and rows per sheet.
+const SHEET_COLUMNS: usize = 3;
+const SHEET_ROWS: usize = 12;
+
+/// Writes SVG contact sheets (`sheet-00.svg`, …): every exercise, or those listed in
+/// `HOMEREHAB_ILLUSTRATION_PREVIEW_IDS`, as stills at [`SHEET_MOMENTS`] with its id and Danish
+/// title, [`SHEET_COLUMNS`] exercises a row. `scripts/library-contact-sheet` renders them to PNG.
 fn write_contact_sheets(library: &Library, dir: &Path) {
     fs::create_dir_all(dir).unwrap();
-    let (w, h) = (240.0, 210.0);
-    // Optionally only some: HOMEREHAB_ILLUSTRATION_PREVIEW_IDS=sit-to-stand,bridging
+    for old in fs::read_dir(dir).unwrap().flatten() {
+        if old.file_name().to_string_lossy().starts_with("sheet-") {
+            fs::remove_file(old.path()).unwrap();
+        }
+    }
+    // One still is 120 × 105 (the canvas is 240 × 210 figure units).
+    let (w, h, gap) = (120.0_f32, 105.0_f32, 6.0_f32);
+    let cell_w = w * SHEET_MOMENTS.len() as f32 + gap * 4.0;
+    let cell_h = h + 22.0;
     let only = std::env::var("HOMEREHAB_ILLUSTRATION_PREVIEW_IDS").unwrap_or_default();
     let exercises: Vec<&Exercise> = library
         .exercises
         .values()
         .filter(|e| only.is_empty() || only.split(',').any(|id| id == e.id.as_str()))
         .collect();
-    for (n, chunk) in exercises.chunks(8).enumerate() {
+    for (n, page) in exercises.chunks(SHEET_COLUMNS * SHEET_ROWS).enumerate() {
+        let rows = page.len().div_ceil(SHEET_COLUMNS);
         let mut sheet = format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\"><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>",
-            w * 3.0 + 20.0,
-            (h + 24.0) * chunk.len() as f32
+            cell_w * SHEET_COLUMNS as f32,
+            cell_h * rows as f32
         );
-        for (row, e) in chunk.iter().enumerate() {
-            let y = (h + 24.0) * row as f32;
+        for (i, e) in page.iter().enumerate() {
+            let (x0, y0) = (
+                cell_w * (i % SHEET_COLUMNS) as f32,
+                cell_h * (i / SHEET_COLUMNS) as f32,
+            );
             sheet.push_str(&format!(
-                "<text x=\"4\" y=\"{}\" font-family=\"sans-serif\" font-size=\"15\">{} — {}</text>",
-                y + 17.0,
+                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#ccc\"/><text x=\"{}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"11\">{} — {}</text>",
+                x0 + 1.0,
+                y0 + 1.0,
+                cell_w - 2.0,
+                cell_h - 2.0,
+                x0 + 5.0,
+                y0 + 14.0,
                 e.id,
                 e.text(Lang::Da).title
             ));
-            for (col, t) in [0.0, 0.5, 1.0].into_iter().enumerate() {
+            for (col, t) in SHEET_MOMENTS.into_iter().enumerate() {
                 let still = render_still(&e.illustration, t).replacen(
                     "<svg ",
                     &format!(
                         "<svg x=\"{}\" y=\"{}\" width=\"{w}\" height=\"{h}\" ",
-                        col as f32 * (w + 10.0),
-                        y + 22.0
+                        x0 + gap + col as f32 * (w + gap),
+                        y0 + 18.0
                     ),
                     1,
                 );

@@ -11,6 +11,7 @@ use std::fmt::Write;
 /// Frames computed from start to end (more when there is a `via` pose); the player
 /// interpolates linearly between them.
 const STEPS: usize = 4;
+/// With one pose on the way (`via`); with two (`then` too), three more.
 const STEPS_VIA: usize = 6;
 
 const STYLE: &str = ".n,.r,.e,.b,.w,.l{fill:none;stroke-linecap:round;stroke-linejoin:round}\
@@ -213,9 +214,9 @@ fn static_props(ill: &Illustration, out: &mut String) {
                     rect(out, x - 21.0, seat - 5.0, x + 21.0, seat);
                 }
             },
-            Prop::Counter { x, height } => {
-                rect(out, x + 3.0, 0.0, x + 60.0, height - 5.0);
-                rect(out, x, height - 5.0, x + 60.0, height);
+            Prop::Counter { x, height, width } => {
+                rect(out, x + 3.0, 0.0, x + width, height - 5.0);
+                rect(out, x, height - 5.0, x + width, height);
             }
             Prop::Wall { x } => {
                 let (left, width) = (CANVAS.0, CANVAS.2);
@@ -299,8 +300,8 @@ fn static_props(ill: &Illustration, out: &mut String) {
                 line(out, &[a, b]);
                 line(out, &[head(6.0), b, head(-6.0)]);
             }
-            Prop::Footprints { stance } => footprints(stance, out),
-            Prop::Route { shape } => route(shape, out),
+            Prop::Footprints { stance } => inset(out, |out| footprints(stance, out)),
+            Prop::Route { shape } => inset(out, |out| route(shape, out)),
             Prop::Band { .. }
             | Prop::BandBetween { .. }
             | Prop::Weight { .. }
@@ -308,6 +309,25 @@ fn static_props(ill: &Illustration, out: &mut String) {
             | Prop::Breath => {}
         }
     }
+}
+
+/// How much the top-view insets are enlarged from their drawing size: large enough to read the
+/// feet heel to toe on a phone-sized picture (issue #15's tandem stance).
+const INSET_SCALE: f32 = 1.4;
+
+/// Draws a top-view inset, enlarged by [`INSET_SCALE`] about the picture's top right corner
+/// (where the inset's frame sits), so it stays in the corner.
+fn inset(out: &mut String, draw: impl FnOnce(&mut String)) {
+    let (ex, ey) = (115.0_f32, -198.0_f32);
+    let _ = write!(
+        out,
+        "<g transform=\"matrix({k} 0 0 {k} {} {})\">",
+        num(ex - INSET_SCALE * ex),
+        num(ey - INSET_SCALE * ey),
+        k = num(INSET_SCALE)
+    );
+    draw(out);
+    out.push_str("</g>");
 }
 
 /// A top-view inset of the feet in the upper right corner: the lifted foot of `OneLeg` is
@@ -474,7 +494,11 @@ fn render(ill: &Illustration, still: Option<f32>) -> String {
             out.push_str("</g>");
 
             // Timeline: hold start, move, hold end, move back.
-            let steps = if ill.via.is_some() { STEPS_VIA } else { STEPS };
+            let steps = match ill.poses_on_the_way() {
+                0 => STEPS,
+                1 => STEPS_VIA,
+                _ => STEPS_VIA + 3,
+            };
             let frames: Vec<Figure> = (0..=steps)
                 .map(|i| ill.frame(ease(i as f32 / steps as f32)))
                 .collect();
