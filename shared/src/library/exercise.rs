@@ -205,6 +205,9 @@ pub(crate) const TITLE_MAX: usize = 48;
 pub(crate) const SUMMARY_MAX: usize = 200;
 pub(crate) const LINE_MAX: usize = 160;
 
+/// At most this many references per template or exercise.
+pub const REFERENCES_MAX: usize = 4;
+
 impl Exercise {
     /// Reads one exercise file. `file` is only used in the error message.
     pub fn from_toml(file: &str, src: &str) -> Result<Self, LibraryError> {
@@ -320,7 +323,7 @@ impl Exercise {
                 ));
             }
         }
-        super::template::check_references(&owner, &self.references, out);
+        check_references(&owner, &self.references, out);
         self.dosage.check(&owner, out);
         check_texts(&owner, &self.text, out);
         self.illustration.check(&owner, out);
@@ -429,5 +432,32 @@ pub(crate) fn check_lines(
     }
     for v in values {
         check_line(owner, language, field, v, LINE_MAX, out);
+    }
+}
+
+/// Each reference is a citation (author, title, year) of at most [`SUMMARY_MAX`] characters,
+/// without links, and none is listed twice; at most [`REFERENCES_MAX`] of them.
+pub(crate) fn check_references(owner: &str, references: &[String], out: &mut Vec<LibraryError>) {
+    let field = |problem: String| LibraryError::Field {
+        owner: owner.to_owned(),
+        field: "references",
+        problem,
+    };
+    if references.len() > REFERENCES_MAX {
+        out.push(field(format!(
+            "has {} items; cite at most {REFERENCES_MAX}",
+            references.len()
+        )));
+    }
+    for reference in references {
+        check_line(owner, "citation", "references", reference, SUMMARY_MAX, out);
+        if reference.contains("://") || reference.contains("www.") {
+            out.push(field(format!(
+                "`{reference}`: cite author, title and year; links go stale"
+            )));
+        }
+    }
+    if has_duplicates(references) {
+        out.push(field("lists the same source twice".into()));
     }
 }

@@ -32,7 +32,7 @@ mod dosage;
 mod error;
 mod exercise;
 mod labels;
-mod lint;
+pub mod lint;
 mod manifest;
 mod pose;
 pub mod search;
@@ -44,16 +44,15 @@ pub use dosage::{Amount, Dosage, Side};
 pub use error::LibraryError;
 pub use exercise::{
     BodyArea, Category, Difficulty, Equipment, Exercise, ExerciseText, Position, ProgrammeLevel,
-    Status,
+    Status, REFERENCES_MAX,
 };
 pub use labels::Tag;
-pub use lint::GOAL_RULES;
 pub use manifest::{Changes, IdHistory, LibraryManifest, Release, SCHEMA_VERSION};
 pub use pose::{
     Figure, Foreshorten, Illustration, Joint, Point, Pose, Prop, RouteShape, Stance, View, CANVAS,
 };
 pub use svg::{render_still, render_svg};
-pub use template::{CourseFrame, Template, TemplateEntry, TemplateText, LINES_MAX, REFERENCES_MAX};
+pub use template::{CourseFrame, Template, TemplateEntry, TemplateText, LINES_MAX};
 pub use text::{pick, ExerciseId, Lang, Localized, TemplateId};
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -3,7 +3,8 @@
 
 use super::dosage::Dosage;
 use super::exercise::{
-    check_line, check_lines, has_duplicates, Status, LINE_MAX, SUMMARY_MAX, TITLE_MAX,
+    check_line, check_lines, check_references, Status, LINE_MAX, REFERENCES_MAX, SUMMARY_MAX,
+    TITLE_MAX,
 };
 use super::text::{ExerciseId, Lang, Localized, TemplateId};
 use super::LibraryError;
@@ -79,9 +80,6 @@ pub struct Template {
 /// At most this many lines per template: Otago's 12 starting exercises, a warm-up and its
 /// walking plan fit, with room for one more.
 pub const LINES_MAX: usize = 15;
-
-/// At most this many references per template.
-pub const REFERENCES_MAX: usize = 4;
 
 impl TemplateEntry {
     /// The dose of this line: its own, or else the exercise's default.
@@ -224,33 +222,6 @@ impl Template {
             );
             check_lines(&owner, lang.name(), "goals", &t.goals, 1..=5, out);
         }
-    }
-}
-
-/// Each reference is a citation (author, title, year) of at most [`SUMMARY_MAX`] characters,
-/// without links, and none is listed twice; at most [`REFERENCES_MAX`] of them.
-pub(crate) fn check_references(owner: &str, references: &[String], out: &mut Vec<LibraryError>) {
-    let field = |problem: String| LibraryError::Field {
-        owner: owner.to_owned(),
-        field: "references",
-        problem,
-    };
-    if references.len() > REFERENCES_MAX {
-        out.push(field(format!(
-            "has {} items; cite at most {REFERENCES_MAX}",
-            references.len()
-        )));
-    }
-    for reference in references {
-        check_line(owner, "citation", "references", reference, SUMMARY_MAX, out);
-        if reference.contains("://") || reference.contains("www.") {
-            out.push(field(format!(
-                "`{reference}`: cite author, title and year; links go stale"
-            )));
-        }
-    }
-    if has_duplicates(references) {
-        out.push(field("lists the same source twice".into()));
     }
 }
 
