@@ -23,7 +23,7 @@ use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{CourseId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_of, DocumentRows};
-use homerehab_shared::sync::{compaction, Hash, Quarantine};
+use homerehab_shared::sync::{compaction, Hash, Quarantine, SavedDocument};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 use std::collections::HashSet;
@@ -905,6 +905,29 @@ impl DocumentStore for SqliteStore {
             .transpose()
     }
 
+    fn saved_document(&self, id: DocumentId) -> Result<Option<SavedDocument>> {
+        let mut conn = self.conn();
+        // One read transaction: the heads are those of the bytes.
+        let tx = conn.transaction()?;
+        let heads: Option<Vec<u8>> = tx
+            .query_row(
+                "SELECT heads FROM documents WHERE id = ?1",
+                [id_bytes(&id.0)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let stored = document_bytes(&tx, id)?;
+        tx.commit()?;
+        let (Some(heads), Some((mut bytes, chunks))) = (heads, stored) else {
+            return Ok(None);
+        };
+        // A saved document followed by chunks of changes is what `load_incremental` reads.
+        for chunk in chunks {
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Some((heads_from_blob(id, &heads)?, bytes)))
+    }
+
     fn commit_documents(&self, batch: &[DocumentCommit<'_>]) -> Result<()> {
         let now = now_ms();
         let mut conn = self.conn();
@@ -1295,6 +1318,22 @@ mod tests {
                 SessionLogDoc::read(&loaded).unwrap(),
                 SessionLogDoc::read(&doc).unwrap()
             );
+            // What a device lacking it is sent: the stored bytes as one buffer, whole.
+            let (heads, bytes) = store.saved_document(header.id).unwrap().unwrap();
+            let mut pulled = Automerge::new();
+            pulled.load_incremental(&bytes).unwrap();
+            assert_eq!(pulled.get_heads(), doc.get_heads());
+            assert_eq!(
+                heads,
+                homerehab_shared::sync::wire::to_hashes(&doc.get_heads())
+            );
+            // A whole document sent as a chunk (a device's "send full") reads too.
+            if i == 7 {
+                let base = store.stored_heads(header.id).unwrap().unwrap();
+                store
+                    .commit_document(&header, &base, &doc, &doc.save())
+                    .unwrap();
+            }
             let (_, column) = store.document_heads(&[team]).unwrap().remove(0);
             assert_eq!(
                 column,
