@@ -7,6 +7,8 @@
 //! (`Automerge::save`) and incremental chunks of raw changes appended on every accepted sync,
 //! folded into a new snapshot once the chunks outweigh it.
 
+mod documents;
+mod evidence_facts;
 mod interface;
 pub mod sqlite;
 mod sqlite_evidence;

@@ -1,6 +1,7 @@
 //! The SQLite [`Store`]: one file in WAL mode with `synchronous=FULL`, so a committed sync
 //! survives power loss. One connection behind a mutex; every method is one short transaction.
 
+use super::documents::{decode, heads_bytes, heads_from_bytes, should_compact, withdrawn_media};
 use super::sqlite_evidence as evidence;
 use super::sqlite_read_model as read_model;
 use super::{
@@ -28,8 +29,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Chunks below this total are never compacted (see `commit_document`).
-pub const COMPACT_MIN_BYTES: i64 = 32 * 1024;
+pub use super::documents::COMPACT_MIN_BYTES;
 
 /// Schema migrations. Only ever append: a released migration is never edited.
 fn migrations() -> Vec<M<'static>> {
@@ -248,29 +248,12 @@ fn uuid_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
     })
 }
 
-fn heads_blob(doc: &Automerge) -> Vec<u8> {
-    doc.get_heads().iter().flat_map(|h| h.0).collect()
-}
-
-fn heads_from_blob(id: DocumentId, blob: &[u8]) -> Result<Vec<Hash>> {
-    if blob.len() % 32 != 0 {
-        return Err(Error::CorruptDocument(
-            id,
-            "heads column is not 32-byte hashes".into(),
-        ));
-    }
-    Ok(blob
-        .chunks_exact(32)
-        .map(|c| c.try_into().expect("chunks of 32"))
-        .collect())
-}
-
 /// Columns: id, kind, team_id, course_id.
 /// A `SELECT id, kind, team_id, course_id, heads` row: the header and its stored heads.
 fn header_and_heads(row: &Row<'_>) -> Result<(Header, Vec<Hash>)> {
     let header = header_at(row)?;
     let heads: Vec<u8> = row.get(4)?;
-    Ok((header, heads_from_blob(header.id, &heads)?))
+    Ok((header, heads_from_bytes(header.id, &heads)?))
 }
 
 fn header_at(row: &Row<'_>) -> Result<Header> {
@@ -291,24 +274,17 @@ fn header_at(row: &Row<'_>) -> Result<Header> {
 }
 
 /// Whether `actor` is nobody's device: the server's own, or the genesis actor of a stored
-/// document or of a team's roster or a municipality's library, which exist (or will) under
-/// ids derived from rows here.
+/// document or of a team's roster or a municipality's library (`documents::reserved_by_derivation`).
 fn reserved_actor(conn: &Connection, actor: &ActorId) -> Result<bool> {
-    use homerehab_shared::docs::is_reserved_actor;
-    if is_reserved_actor(actor, None) {
-        return Ok(true);
-    }
-    let Ok(as_id) = Uuid::from_slice(actor.to_bytes()) else {
-        return Ok(false); // not 16 bytes: no document has that id
-    };
-    let as_id = DocumentId(as_id);
-    let stored: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)",
-        [id_bytes(&as_id.0)],
-        |r| r.get(0),
-    )?;
-    if stored {
-        return Ok(true);
+    if let Some(as_id) = super::documents::actor_as_document(actor) {
+        let stored: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)",
+            [id_bytes(&as_id.0)],
+            |r| r.get(0),
+        )?;
+        if stored {
+            return Ok(true);
+        }
     }
     let ids = |sql: &str| -> Result<Vec<Uuid>> {
         let mut stmt = conn.prepare(sql)?;
@@ -317,20 +293,16 @@ fn reserved_actor(conn: &Connection, actor: &ActorId) -> Result<bool> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(ids)
     };
-    let derived = ids("SELECT id FROM teams")?
+    let teams: Vec<TeamId> = ids("SELECT id FROM teams")?.into_iter().map(TeamId).collect();
+    let municipalities: Vec<MunicipalityId> = ids("SELECT id FROM municipalities")?
         .into_iter()
-        .map(|t| DocumentId::roster_of(TeamId(t)))
-        .chain(
-            ids("SELECT id FROM municipalities")?
-                .into_iter()
-                .map(|m| DocumentId::library_of(MunicipalityId(m))),
-        );
-    for id in derived {
-        if is_reserved_actor(actor, Some(id)) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+        .map(MunicipalityId)
+        .collect();
+    Ok(super::documents::reserved_by_derivation(
+        actor,
+        &teams,
+        &municipalities,
+    ))
 }
 
 /// A stored document as bytes: its snapshot and its incremental chunks, in order.
@@ -353,15 +325,6 @@ fn document_bytes(conn: &Connection, id: DocumentId) -> Result<Option<StoredByte
         .query_map([id_bytes(&id.0)], |r| r.get::<_, Vec<u8>>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Some((snapshot, chunks)))
-}
-
-fn decode(id: DocumentId, snapshot: &[u8], chunks: &[Vec<u8>]) -> Result<Automerge> {
-    let corrupt = |e: automerge::AutomergeError| Error::CorruptDocument(id, e.to_string());
-    let mut doc = Automerge::load(snapshot).map_err(corrupt)?;
-    for chunk in chunks {
-        doc.load_incremental(chunk).map_err(corrupt)?;
-    }
-    Ok(doc)
 }
 
 /// Fills `media_withdrawn` from every stored library: the upgrade that adds the table.
@@ -389,33 +352,9 @@ fn mirror_all_withdrawn(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// The media a library document withdraws: those with `withdrawn` true, counting a true that
-/// is in conflict with a concurrent false (a withdrawal of consent is not undone by a merge).
-/// Read field by field rather than hydrated, so one malformed item cannot hide the others.
-fn withdrawn_media(doc: &Automerge) -> std::result::Result<Vec<String>, automerge::AutomergeError> {
-    use automerge::{ObjType, ReadDoc, ScalarValue, Value, ROOT};
-    let Some((Value::Object(ObjType::Map), media)) = doc.get(ROOT, "media")? else {
-        return Ok(vec![]);
-    };
-    let mut withdrawn = vec![];
-    for sha256 in doc.keys(&media) {
-        let Some((Value::Object(ObjType::Map), item)) = doc.get(&media, sha256.as_str())? else {
-            continue;
-        };
-        let values = doc.get_all(&item, "withdrawn")?;
-        if values.iter().any(|(v, _)| {
-            matches!(v, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Boolean(true)))
-        }) {
-            withdrawn.push(sha256);
-        }
-    }
-    Ok(withdrawn)
-}
-
 /// Replaces a library's rows in `media_withdrawn` with what its document withdraws now.
 fn mirror_withdrawn(conn: &Connection, library: DocumentId, doc: &Automerge) -> Result<()> {
-    let withdrawn =
-        withdrawn_media(doc).map_err(|e| Error::CorruptDocument(library, e.to_string()))?;
+    let withdrawn = withdrawn_media(library, doc)?;
     let id = id_bytes(&library.0);
     conn.execute("DELETE FROM media_withdrawn WHERE library_id = ?1", [id])?;
     let mut insert =
@@ -498,7 +437,7 @@ impl SqliteStore {
     ) -> Result<()> {
         let (header, doc, new_changes) = (c.header, c.doc, c.new_changes);
         let id = id_bytes(&header.id.0);
-        let heads = heads_blob(doc);
+        let heads = heads_bytes(doc);
         let sizes: Option<(i64, i64)> = tx
             .query_row(
                 "SELECT incremental_bytes, length(snapshot) FROM documents WHERE id = ?1",
@@ -525,10 +464,8 @@ impl SqliteStore {
             }
             Some((incremental, snapshot)) => {
                 let incremental = incremental + new_changes.len() as i64;
-                if incremental > snapshot.max(self.compact_min_bytes) {
-                    // Compaction: the chunks outweigh the snapshot, so fold them in. Not for
-                    // small documents, where `save()` on every other commit would cost more
-                    // CPU than the chunks cost disk.
+                if should_compact(incremental, snapshot, self.compact_min_bytes) {
+                    // Compaction: the chunks outweigh the snapshot, so fold them in.
                     tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
                     tx.execute(
                         "UPDATE documents SET heads = ?2, incremental_bytes = 0, updated_at = ?3,
@@ -1264,7 +1201,7 @@ mod tests {
             let (_, column) = store.document_heads(&[team]).unwrap().remove(0);
             assert_eq!(
                 column,
-                heads_from_blob(header.id, &heads_blob(&doc)).unwrap()
+                heads_from_bytes(header.id, &heads_bytes(&doc)).unwrap()
             );
         }
         assert!(compactions >= 2, "compacted {compactions} times");

@@ -1,0 +1,123 @@
+//! What every backend does with a stored document apart from its SQL: decode it from snapshot
+//! + incremental chunks, pack its heads into one column, decide when to compact, read the media
+//! its library withdraws, and tell which actors are reserved. Written once here so the SQLite
+//! and PostgreSQL backends cannot drift apart.
+
+use crate::error::{Error, Result};
+use automerge::{ActorId, Automerge};
+use homerehab_shared::ids::{DocumentId, MunicipalityId, TeamId};
+use homerehab_shared::sync::Hash;
+
+/// Chunks below this total are never compacted (see [`should_compact`]).
+pub const COMPACT_MIN_BYTES: i64 = 32 * 1024;
+
+/// Whether a stored document whose chunks will total `incremental` bytes next to a snapshot of
+/// `snapshot` bytes is folded into a new snapshot: once the chunks outweigh the snapshot, but
+/// not for small documents, where `save()` on every other commit would cost more CPU than the
+/// chunks cost disk (`min`: [`COMPACT_MIN_BYTES`], 0 in tests that want compaction early).
+pub fn should_compact(incremental: i64, snapshot: i64, min: i64) -> bool {
+    incremental > snapshot.max(min)
+}
+
+/// The heads of `doc` as one column: 32-byte hashes back to back.
+pub fn heads_bytes(doc: &Automerge) -> Vec<u8> {
+    doc.get_heads().iter().flat_map(|h| h.0).collect()
+}
+
+/// The heads column of document `id` read back.
+pub fn heads_from_bytes(id: DocumentId, bytes: &[u8]) -> Result<Vec<Hash>> {
+    if bytes.len() % 32 != 0 {
+        return Err(Error::CorruptDocument(
+            id,
+            "heads column is not 32-byte hashes".into(),
+        ));
+    }
+    Ok(bytes
+        .chunks_exact(32)
+        .map(|c| c.try_into().expect("chunks of 32"))
+        .collect())
+}
+
+/// A stored document loaded: its snapshot, then its incremental chunks in order.
+pub fn decode(id: DocumentId, snapshot: &[u8], chunks: &[Vec<u8>]) -> Result<Automerge> {
+    let corrupt = |e: automerge::AutomergeError| Error::CorruptDocument(id, e.to_string());
+    let mut doc = Automerge::load(snapshot).map_err(corrupt)?;
+    for chunk in chunks {
+        doc.load_incremental(chunk).map_err(corrupt)?;
+    }
+    Ok(doc)
+}
+
+/// The media a library document withdraws: those with `withdrawn` true, counting a true that
+/// is in conflict with a concurrent false (a withdrawal of consent is not undone by a merge).
+/// Read field by field rather than hydrated, so one malformed item cannot hide the others.
+pub fn withdrawn_media(library: DocumentId, doc: &Automerge) -> Result<Vec<String>> {
+    read_withdrawn(doc).map_err(|e| Error::CorruptDocument(library, e.to_string()))
+}
+
+fn read_withdrawn(doc: &Automerge) -> std::result::Result<Vec<String>, automerge::AutomergeError> {
+    use automerge::{ObjType, ReadDoc, ScalarValue, Value, ROOT};
+    let Some((Value::Object(ObjType::Map), media)) = doc.get(ROOT, "media")? else {
+        return Ok(vec![]);
+    };
+    let mut withdrawn = vec![];
+    for sha256 in doc.keys(&media) {
+        let Some((Value::Object(ObjType::Map), item)) = doc.get(&media, sha256.as_str())? else {
+            continue;
+        };
+        let values = doc.get_all(&item, "withdrawn")?;
+        if values.iter().any(|(v, _)| {
+            matches!(v, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Boolean(true)))
+        }) {
+            withdrawn.push(sha256);
+        }
+    }
+    Ok(withdrawn)
+}
+
+/// The document `actor` would be the genesis actor of, if it has a document id's length.
+pub fn actor_as_document(actor: &ActorId) -> Option<DocumentId> {
+    uuid::Uuid::from_slice(actor.to_bytes()).ok().map(DocumentId)
+}
+
+/// Whether `actor` is nobody's device, given the server's teams and municipalities: the
+/// server's own, or the genesis actor of a team's roster or a municipality's library, which
+/// exist (or will) under ids derived from them. A backend checks stored documents itself
+/// ([`actor_as_document`]).
+pub fn reserved_by_derivation(
+    actor: &ActorId,
+    teams: &[TeamId],
+    municipalities: &[MunicipalityId],
+) -> bool {
+    use homerehab_shared::docs::is_reserved_actor;
+    is_reserved_actor(actor, None)
+        || teams
+            .iter()
+            .map(|t| DocumentId::roster_of(*t))
+            .chain(municipalities.iter().map(|m| DocumentId::library_of(*m)))
+            .any(|id| is_reserved_actor(actor, Some(id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compaction_waits_for_the_chunks_to_outweigh_the_snapshot_and_the_floor() {
+        assert!(!should_compact(100, 200, 0));
+        assert!(should_compact(201, 200, 0));
+        assert!(!should_compact(201, 200, COMPACT_MIN_BYTES));
+        assert!(should_compact(COMPACT_MIN_BYTES + 1, 200, COMPACT_MIN_BYTES));
+    }
+
+    #[test]
+    fn heads_round_trip_and_a_torn_column_is_corrupt() {
+        let doc = Automerge::new();
+        let id = DocumentId::new();
+        assert!(heads_from_bytes(id, &heads_bytes(&doc)).unwrap().is_empty());
+        assert!(matches!(
+            heads_from_bytes(id, &[0; 31]),
+            Err(Error::CorruptDocument(..))
+        ));
+    }
+}
