@@ -7,6 +7,11 @@ use homerehab_shared::sync::wire::WireError;
 pub enum Error {
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// No pooled PostgreSQL connection could be had in time (the database is down or full).
+    #[error("PostgreSQL connection: {0}")]
+    Pool(#[from] r2d2_postgres::r2d2::Error),
     #[error("database migration failed: {0}")]
     Migration(#[from] rusqlite_migration::Error),
     #[error("stored document {0} cannot be loaded: {1}")]

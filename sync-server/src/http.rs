@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::evidence::{EvidenceQuery, Refusal};
 use crate::media::MediaFiles;
 use crate::metrics;
-use crate::store::{now_ms, MediaRecord, SqliteStore, Store};
+use crate::store::{now_ms, MediaRecord, Store};
 use crate::sync::Syncer;
 use automerge::ActorId;
 use axum::body::Bytes;
@@ -66,10 +66,10 @@ impl FromRef<AppState> for Arc<AuthService> {
 }
 
 impl AppState {
-    /// Opens the SQLite database under `config.data_dir`.
+    /// Opens the configured database (`store::open`). Blocking: not from an async task.
     pub fn open(config: &Config) -> Result<Self> {
-        let store = SqliteStore::open(&config.database_path())?;
-        let state = AppState::new(Arc::new(store), config)?;
+        let store: Arc<dyn Store> = crate::store::open(&config.database)?.into();
+        let state = AppState::new(store, config)?;
         state.media.sweep()?;
         Ok(state)
     }
