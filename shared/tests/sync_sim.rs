@@ -544,7 +544,7 @@ fn truncated_or_garbage_change_bytes_are_refused_and_nothing_is_stored() {
             protocol: PROTOCOL_VERSION,
             offers: vec![o],
         };
-        let (resp, stats) = serve_sync(&mut w.server, &w.assistants[0], req).unwrap();
+        let (resp, stats) = serve_sync(&mut w.server, &w.assistants[0], &req).unwrap();
         assert_eq!(stats.rejected, 1);
         let reply = resp.replies.iter().find(|r| r.doc == log_id).unwrap();
         assert!(

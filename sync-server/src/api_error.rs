@@ -25,6 +25,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_s: u64 },
     /// 503: every password worker is busy and the sign-in queue is full; `Retry-After: 1`.
     Busy,
+    /// 503: a document of the sync kept changing under it (other syncs of the same documents
+    /// won every retry); nothing was stored; `Retry-After: 1`.
+    Contended,
     /// 500: logged here, never sent.
     Internal(Error),
 }
@@ -60,6 +63,7 @@ impl From<Error> for ApiError {
                 message,
             },
             Error::ActorTaken | Error::ActorReserved => ApiError::Forbidden(e.to_string()),
+            Error::DocumentMoved(_) => ApiError::Contended,
             Error::MediaTooLarge(_) => ApiError::PayloadTooLarge(e.to_string()),
             Error::MediaMismatch => ApiError::BadRequest {
                 kind: "hash_mismatch",
@@ -88,6 +92,16 @@ impl IntoResponse for ApiError {
                 });
                 let retry = [(header::RETRY_AFTER, retry_after_s.to_string())];
                 return (StatusCode::TOO_MANY_REQUESTS, retry, body).into_response();
+            }
+            ApiError::Contended => {
+                let body = Json(homerehab_shared::api::ErrorBody {
+                    error: "busy".into(),
+                    message: "others are syncing the same documents; nothing was stored, try \
+                              again in a moment"
+                        .into(),
+                });
+                let retry = [(header::RETRY_AFTER, "1")];
+                return (StatusCode::SERVICE_UNAVAILABLE, retry, body).into_response();
             }
             ApiError::Busy => {
                 let body = Json(homerehab_shared::api::ErrorBody {

@@ -26,6 +26,10 @@ pub enum Error {
     Schema(#[from] homerehab_shared::docs::SchemaError),
     #[error("{0}")]
     Invalid(String),
+    /// Another sync (in this process or another server) changed the document since it was
+    /// loaded: nothing of the batch was stored, and the sync is served again from the store.
+    #[error("document {0} changed while this sync was served")]
+    DocumentMoved(DocumentId),
     #[error("{0} already exists")]
     AlreadyExists(String),
     #[error("{0} not found")]

@@ -53,6 +53,9 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     pub syncer: Arc<Syncer>,
     pub media: Arc<MediaFiles>,
+    /// Syncs served at once. Syncs run in parallel (see [`Syncer`]); beyond the cores, more
+    /// would only hold more documents in memory at once, so the rest wait here, on no thread.
+    sync_slots: Arc<tokio::sync::Semaphore>,
     max_body_bytes: usize,
     max_media_bytes: u64,
     suppression: homerehab_shared::evidence::suppression::Suppression,
@@ -90,12 +93,18 @@ impl AppState {
             )),
             store,
             media: Arc::new(MediaFiles::new(&config.media_dir())),
+            sync_slots: Arc::new(tokio::sync::Semaphore::new(sync_slots())),
             max_body_bytes: config.max_body_bytes,
             max_media_bytes: config.max_media_bytes,
             suppression: config.suppression,
             benchmark: Default::default(),
         })
     }
+}
+
+/// Two syncs per core: one admitting while another waits on the database.
+fn sync_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
 }
 
 pub fn app(state: AppState) -> Router {
@@ -372,6 +381,8 @@ async fn sync(
     let started = Instant::now();
     let user = who.user_id;
     let syncer = state.syncer.clone();
+    // The semaphore is never closed; a closed one would only mean serving without a slot.
+    let _slot = state.sync_slots.acquire().await;
     let (encoded, stats) = blocking(move || syncer.handle(&who, &body)).await?;
     metrics::record_sync(&stats, started.elapsed());
     tracing::info!(%user, ?stats, elapsed_ms = started.elapsed().as_millis() as u64, "sync");

@@ -13,6 +13,7 @@ const SYNC_SECONDS: &str = "homerehab_sync_duration_seconds";
 const SYNC_DOCUMENTS: &str = "homerehab_sync_documents_total";
 const CACHE_HITS: &str = "homerehab_doc_cache_hits_total";
 const CACHE_MISSES: &str = "homerehab_doc_cache_misses_total";
+const SYNC_RETRIES: &str = "homerehab_sync_retries_total";
 /// Refused change sets by what became of them: `kept` in quarantine, `full` (quarantine
 /// full, not kept) or `dropped` (not the user's to write, or not theirs at all: never kept).
 const REFUSED_CHANGE_SETS: &str = "homerehab_refused_change_sets_total";
@@ -114,6 +115,12 @@ pub fn cache_hit() {
 
 pub fn cache_miss() {
     metrics::counter!(CACHE_MISSES).increment(1);
+}
+
+/// Counts a sync served again because a document moved under it (another sync committed to
+/// it first).
+pub fn sync_retried() {
+    metrics::counter!(SYNC_RETRIES).increment(1);
 }
 
 pub fn read_model_round(round: &crate::store::ProjectionRound) {

@@ -332,7 +332,7 @@ pub(crate) fn commit_new(store: &dyn Store, header: &Header, doc: &Automerge) ->
     if store.document_header(header.id)?.is_some() {
         return Ok(0);
     }
-    store.commit_document(header, doc, &[])?;
+    store.commit_document(header, &[], doc, &[])?;
     Ok(1)
 }
 

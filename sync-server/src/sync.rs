@@ -10,10 +10,10 @@ use automerge::{ActorId, Automerge};
 use homerehab_shared::auth::{authorize, Access, Principal};
 use homerehab_shared::docs::Header;
 use homerehab_shared::ids::DocumentId;
-use homerehab_shared::sync::wire::{self, Limits};
+use homerehab_shared::sync::wire::{self, to_hashes, Limits};
 use homerehab_shared::sync::{serve_sync, Hash, Quarantine, ServeStats, ServerStorage};
 use lru::LruCache;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -40,27 +40,52 @@ impl DocCache {
     }
 }
 
-/// `ServerStorage` for one request: a store plus the shared cache.
+/// `ServerStorage` for one attempt at serving a request: a store plus the shared cache.
 pub struct SyncStorage<'a> {
     pub store: &'a dyn Store,
-    pub cache: &'a mut DocCache,
+    pub cache: &'a Mutex<DocCache>,
     pub quarantine_limits: QuarantineLimits,
+    /// Stored heads of the documents `who` may read, as `visible` found them: a cached copy
+    /// is used only while its heads are these (another server may have moved the document).
+    stored_heads: HashMap<DocumentId, Vec<Hash>>,
+    /// The stored heads each loaded document was built on: the base its commit is checked
+    /// against (see [`crate::store::DocumentCommit::base`]).
+    bases: HashMap<DocumentId, Vec<Hash>>,
     /// Admitted documents not yet written; `flush` writes them in one transaction.
     staged: Vec<(Header, Arc<Automerge>, Vec<u8>)>,
 }
 
 impl<'a> SyncStorage<'a> {
-    pub fn new(store: &'a dyn Store, cache: &'a mut DocCache) -> Self {
+    pub fn new(store: &'a dyn Store, cache: &'a Mutex<DocCache>) -> Self {
         SyncStorage {
             store,
             cache,
             quarantine_limits: QuarantineLimits::default(),
+            stored_heads: HashMap::new(),
+            bases: HashMap::new(),
             staged: Vec::new(),
         }
     }
 
     fn staged(&self, id: DocumentId) -> Option<&(Header, Arc<Automerge>, Vec<u8>)> {
         self.staged.iter().rev().find(|(h, _, _)| h.id == id)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, DocCache> {
+        // Held for one lookup or insert only, never across a load or a commit.
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cached copy of `id` if it is the stored document as far as this sync knows.
+    fn cached(&self, id: DocumentId) -> Option<Arc<Automerge>> {
+        let doc = self.cache().lru.get(&id).cloned()?;
+        let fresh = match self.stored_heads.get(&id) {
+            Some(stored) => to_hashes(&doc.get_heads()) == *stored,
+            // Not among the visible documents (a header lookup): the commit's check still
+            // catches a stale copy.
+            None => true,
+        };
+        fresh.then_some(doc)
     }
 }
 
@@ -78,6 +103,10 @@ impl ServerStorage for SyncStorage<'_> {
             .collect();
         docs.extend(self.store.document_heads_by_id(&wider)?);
         docs.retain(|(h, _)| authorize(who, h, Access::Read).is_ok());
+        self.stored_heads = docs
+            .iter()
+            .map(|(h, heads)| (h.id, heads.clone()))
+            .collect();
         Ok(docs)
     }
 
@@ -92,16 +121,24 @@ impl ServerStorage for SyncStorage<'_> {
         if let Some((_, doc, _)) = self.staged(id) {
             return Ok(Some(doc.clone()));
         }
-        if let Some(doc) = self.cache.lru.get(&id) {
-            metrics::cache_hit();
-            return Ok(Some(doc.clone()));
-        }
-        metrics::cache_miss();
-        let Some(doc) = self.store.load_document(id)? else {
-            return Ok(None);
+        let doc = match self.cached(id) {
+            Some(doc) => {
+                metrics::cache_hit();
+                doc
+            }
+            None => {
+                metrics::cache_miss();
+                let Some(doc) = self.store.load_document(id)? else {
+                    return Ok(None);
+                };
+                let doc = Arc::new(doc);
+                self.cache().lru.put(id, doc.clone());
+                doc
+            }
         };
-        let doc = Arc::new(doc);
-        self.cache.lru.put(id, doc.clone());
+        self.bases
+            .entry(id)
+            .or_insert_with(|| to_hashes(&doc.get_heads()));
         Ok(Some(doc))
     }
 
@@ -120,14 +157,24 @@ impl ServerStorage for SyncStorage<'_> {
             .iter()
             .map(|(header, doc, new_changes)| DocumentCommit {
                 header,
+                // Never loaded: new to the server.
+                base: self.bases.get(&header.id).map_or(&[], Vec::as_slice),
                 doc,
                 new_changes,
             })
             .collect();
-        self.store.commit_documents(&batch)?;
+        if let Err(e) = self.store.commit_documents(&batch) {
+            if let Error::DocumentMoved(id) = e {
+                // Our copy is behind the store: never serve it again.
+                self.cache().lru.pop(&id);
+            }
+            return Err(e);
+        }
+        drop(batch);
         // Cached only after the store committed: the cache never runs ahead of the disk.
+        let mut cache = self.cache();
         for (header, doc, _) in staged {
-            self.cache.lru.put(header.id, doc);
+            cache.lru.put(header.id, doc);
         }
         Ok(())
     }
@@ -148,7 +195,15 @@ impl ServerStorage for SyncStorage<'_> {
     }
 }
 
-/// Serves sync requests against a store. Blocking: call it from `spawn_blocking`.
+/// How often a sync is served again when a document moved under it, before the device is
+/// told to come back (503): enough for a burst on one course, bounded so no request spins.
+const ATTEMPTS: u32 = 8;
+
+/// Serves sync requests against a store. Blocking: call it from `spawn_blocking`. Syncs run
+/// in parallel, in this process and across servers sharing a database: each commit checks
+/// that the documents it grew are still at the heads they were loaded at, and a sync whose
+/// documents moved is served again from the store (optimistic concurrency: no lock is held
+/// while changes are admitted, so syncs of different documents never wait for each other).
 pub struct Syncer {
     store: Arc<dyn Store>,
     cache: Mutex<DocCache>,
@@ -179,14 +234,22 @@ impl Syncer {
             tracing::warn!(user = %who.user_id, reason = %e, "sync request refused: it does not decode");
             metrics::client_error("malformed_request");
         })?;
-        // One sync at a time: two concurrent syncs of one document would each commit their
-        // own merge and the later would overwrite the other's heads. SQLite has one writer
-        // anyway; a server database backend would lock per document instead.
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut storage = SyncStorage::new(self.store.as_ref(), &mut cache);
-        storage.quarantine_limits = self.quarantine_limits;
-        let (resp, stats) = serve_sync(&mut storage, who, req)?;
-        drop(cache);
+        let mut attempt = 1;
+        let (resp, stats) = loop {
+            let mut storage = SyncStorage::new(self.store.as_ref(), &self.cache);
+            storage.quarantine_limits = self.quarantine_limits;
+            match serve_sync(&mut storage, who, &req) {
+                Err(Error::DocumentMoved(doc)) if attempt < ATTEMPTS => {
+                    metrics::sync_retried();
+                    tracing::debug!(%doc, attempt, "document moved during the sync; serving it again");
+                    // Spread the retries of syncs that collided so they do not collide again.
+                    let jitter = rand::random::<u64>() % (1 << attempt.min(6));
+                    std::thread::sleep(std::time::Duration::from_millis(jitter));
+                    attempt += 1;
+                }
+                other => break other?,
+            }
+        };
         // A refusal is the client's problem (or a hostile client's), not the server's: WARN.
         for reply in &resp.replies {
             if let wire::ReplyStatus::Rejected(reason) = &reply.status {
@@ -221,13 +284,14 @@ mod tests {
             .map(|_| Header::course(team, homerehab_shared::ids::CourseId::new()))
             .collect();
         for h in &headers {
-            store.commit_document(h, &genesis(h), &[]).unwrap();
+            store.commit_document(h, &[], &genesis(h), &[]).unwrap();
         }
-        let mut cache = DocCache::new(2);
-        let mut storage = SyncStorage::new(&store, &mut cache);
+        let cache = Mutex::new(DocCache::new(2));
+        let mut storage = SyncStorage::new(&store, &cache);
         for h in &headers {
             assert!(storage.load(h.id).unwrap().is_some());
         }
+        let cache = cache.into_inner().unwrap();
         assert_eq!(cache.len(), 2);
         assert!(!cache.contains(headers[0].id));
         assert!(cache.contains(headers[1].id) && cache.contains(headers[2].id));

@@ -98,9 +98,23 @@ fn seed_course(store: &dyn Store, team: TeamId, therapist: UserId) -> CourseId {
         ..Course::new(CitizenId::new(), team, therapist, "2026-01-05", 1_000)
     };
     docs::put_course(&mut doc, &course, 1_000).unwrap();
-    store.commit_document(&header, &doc, &[]).unwrap();
+    store
+        .commit_document(
+            &header,
+            &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+            &doc,
+            &[],
+        )
+        .unwrap();
     let log = Header::session_log(team, id);
-    store.commit_document(&log, &genesis(&log), &[]).unwrap();
+    store
+        .commit_document(
+            &log,
+            &store.stored_heads(log.id).unwrap().unwrap_or_default(),
+            &genesis(&log),
+            &[],
+        )
+        .unwrap();
     id
 }
 
@@ -910,7 +924,14 @@ async fn a_photo_withdrawn_in_the_library_is_no_longer_served() {
         };
         put_media(&mut doc, &item, 1_000).unwrap();
     }
-    store.commit_document(&library, &doc, &[]).unwrap();
+    store
+        .commit_document(
+            &library,
+            &store.stored_heads(library.id).unwrap().unwrap_or_default(),
+            &doc,
+            &[],
+        )
+        .unwrap();
     let (status, body) = call(&f.app, media_request("GET", &token, &names[0], vec![])).await;
     assert_eq!((status, body.to_vec()), (StatusCode::OK, photos[0].clone()));
 
@@ -921,7 +942,14 @@ async fn a_photo_withdrawn_in_the_library_is_no_longer_served() {
         .iter()
         .flat_map(|c| c.raw_bytes().to_vec())
         .collect();
-    store.commit_document(&library, &doc, &changes).unwrap();
+    store
+        .commit_document(
+            &library,
+            &store.stored_heads(library.id).unwrap().unwrap_or_default(),
+            &doc,
+            &changes,
+        )
+        .unwrap();
 
     for method in ["GET", "HEAD"] {
         let (status, body) = call(&f.app, media_request(method, &token, &names[0], vec![])).await;

@@ -131,11 +131,12 @@ fn refuse(doc: DocumentId, status: ReplyStatus) -> Reply {
     }
 }
 
-/// Serves one sync request for the authenticated `who`.
+/// Serves one sync request for the authenticated `who`. Borrowed, so a server can serve the
+/// same request again when its storage says a document moved meanwhile.
 pub fn serve_sync<S: ServerStorage>(
     storage: &mut S,
     who: &Principal,
-    req: SyncRequest,
+    req: &SyncRequest,
 ) -> Result<(SyncResponse, ServeStats), S::Error> {
     let mut stats = ServeStats::default();
     let visible: HashMap<DocumentId, (Header, Vec<Hash>)> = storage
@@ -146,9 +147,9 @@ pub fn serve_sync<S: ServerStorage>(
     let mut actors: Option<HashSet<ActorId>> = None;
     let mut replies = Vec::new();
     let mut offered = HashSet::new();
-    let mut created: Vec<(Admitted, Vec<Hash>, Vec<u8>)> = Vec::new();
+    let mut created: Vec<(Admitted, &[Hash], &[u8])> = Vec::new();
 
-    for offer in req.offers {
+    for offer in &req.offers {
         offered.insert(offer.doc);
         match visible.get(&offer.doc) {
             Some((_, stored)) if offer.changes.is_empty() && *stored == offer.heads => {
@@ -255,7 +256,7 @@ pub fn serve_sync<S: ServerStorage>(
                     who,
                     actors,
                 ) {
-                    Ok(adm) => created.push((adm, offer.heads, offer.changes)),
+                    Ok(adm) => created.push((adm, &offer.heads, &offer.changes)),
                     Err(r) => {
                         let reason =
                             set_aside(storage, &mut stats, offer.doc, who, &offer.changes, r)?;
@@ -278,19 +279,19 @@ pub fn serve_sync<S: ServerStorage>(
                     rejection: Box::new(Rejection::CourseNotOnServer),
                     from_writer: authorize(who, &header, Access::Write).is_ok(),
                 };
-                let reason = set_aside(storage, &mut stats, header.id, who, &raw, refusal)?;
+                let reason = set_aside(storage, &mut stats, header.id, who, raw, refusal)?;
                 replies.push(refuse(header.id, ReplyStatus::Rejected(reason)));
                 continue;
             }
         }
         stats.accepted += 1;
         let doc = Arc::new(adm.doc);
-        storage.commit(&header, doc.clone(), raw)?;
+        storage.commit(&header, doc.clone(), raw.to_vec())?;
         replies.push(reply_with(
             &doc,
             header.id,
             ReplyStatus::Synced,
-            &offered_heads,
+            offered_heads,
         ));
     }
 

@@ -196,7 +196,7 @@ pub fn sync(
         traffic.bytes_up += up.len();
         let req_at_server =
             wire::decode_request(&up, &limits).map_err(|e| SimError(e.to_string()))?;
-        let (resp, _) = serve_sync(server, who, req_at_server).map_err(|e| match e {})?;
+        let (resp, _) = serve_sync(server, who, &req_at_server).map_err(|e| match e {})?;
         let down = wire::encode(&resp);
         traffic.bytes_down += down.len();
         let resp = wire::decode_response(&down, &limits).map_err(|e| SimError(e.to_string()))?;

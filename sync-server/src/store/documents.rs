@@ -38,6 +38,16 @@ pub fn heads_from_bytes(id: DocumentId, bytes: &[u8]) -> Result<Vec<Hash>> {
         .collect())
 }
 
+/// Whether a document moved since a commit's `base` was read (the optimistic check of
+/// `DocumentCommit::base`): `stored` is its heads column now, `None` when it is not stored. A
+/// new document (empty base) must not exist; a stored one must still have exactly its base.
+pub fn moved(base: &[Hash], stored: Option<&[u8]>) -> bool {
+    match stored {
+        None => !base.is_empty(),
+        Some(stored) => base.is_empty() || stored != base.concat().as_slice(),
+    }
+}
+
 /// A stored document loaded: its snapshot, then its incremental chunks in order.
 pub fn decode(id: DocumentId, snapshot: &[u8], chunks: &[Vec<u8>]) -> Result<Automerge> {
     let corrupt = |e: automerge::AutomergeError| Error::CorruptDocument(id, e.to_string());
@@ -108,6 +118,16 @@ mod tests {
         assert!(should_compact(201, 200, 0));
         assert!(!should_compact(201, 200, COMPACT_MIN_BYTES));
         assert!(should_compact(COMPACT_MIN_BYTES + 1, 200, COMPACT_MIN_BYTES));
+    }
+
+    #[test]
+    fn a_document_moved_unless_it_is_exactly_at_its_base() {
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        assert!(!moved(&[], None), "new and still absent");
+        assert!(moved(&[], Some(&a)), "new, but another sync stored it");
+        assert!(moved(&[a], None), "stored, but gone");
+        assert!(!moved(&[a, b], Some(&[a, b].concat())));
+        assert!(moved(&[a], Some(&[a, b].concat())), "grown meanwhile");
     }
 
     #[test]

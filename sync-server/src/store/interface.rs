@@ -104,18 +104,36 @@ pub trait Store: Send + Sync + 'static {
     /// documents wider than a team, like a municipality's library.
     fn document_heads_by_id(&self, ids: &[DocumentId]) -> Result<Vec<(Header, Vec<Hash>)>>;
     fn document_header(&self, id: DocumentId) -> Result<Option<Header>>;
+    /// The stored heads of one document: the base for committing a change to it made outside a
+    /// sync (seeding, tests).
+    fn stored_heads(&self, id: DocumentId) -> Result<Option<Vec<Hash>>> {
+        Ok(self
+            .document_heads_by_id(&[id])?
+            .pop()
+            .map(|(_, heads)| heads))
+    }
     /// Snapshot plus incremental chunks, loaded into one document.
     fn load_document(&self, id: DocumentId) -> Result<Option<Automerge>>;
     /// Durably stores `doc` (new, or an existing one grown by `new_changes`), compacting when
-    /// the chunks outweigh the snapshot. Returns only after the data is committed.
-    fn commit_document(&self, header: &Header, doc: &Automerge, new_changes: &[u8]) -> Result<()> {
+    /// the chunks outweigh the snapshot, if the stored heads are still `base` (see
+    /// [`DocumentCommit::base`]; [`crate::Error::DocumentMoved`] otherwise). Returns only after
+    /// the data is committed.
+    fn commit_document(
+        &self,
+        header: &Header,
+        base: &[Hash],
+        doc: &Automerge,
+        new_changes: &[u8],
+    ) -> Result<()> {
         self.commit_documents(&[DocumentCommit {
             header,
+            base,
             doc,
             new_changes,
         }])
     }
-    /// Like [`Store::commit_document`] for several documents, in one transaction.
+    /// Like [`Store::commit_document`] for several documents, in one transaction: all stored,
+    /// or none (one moved document rolls back the batch).
     fn commit_documents(&self, batch: &[DocumentCommit<'_>]) -> Result<()>;
     fn document_footprint(&self, id: DocumentId) -> Result<Option<DocumentFootprint>>;
     /// Keeps refused changes (once per document, user and bytes) unless that would take the
@@ -253,6 +271,12 @@ pub fn now_ms() -> Millis {
 /// One document to store (see [`Store::commit_documents`]).
 pub struct DocumentCommit<'a> {
     pub header: &'a Header,
+    /// The stored heads `doc` was built on; empty for a document new to the server. The
+    /// commit stores nothing and answers [`crate::Error::DocumentMoved`] when the stored heads
+    /// differ (or a "new" document exists): the optimistic check that lets syncs of different
+    /// documents, in one process or in several servers, run without a global lock while two
+    /// syncs of one document never overwrite each other's merge.
+    pub base: &'a [Hash],
     pub doc: &'a Automerge,
     pub new_changes: &'a [u8],
 }

@@ -10,12 +10,14 @@
 //! orders by bytes as SQLite and Rust do (the evidence queries merge ordered rows).
 //!
 //! Concurrency: several servers write at once. `commit_documents` locks each document's row
-//! (`SELECT … FOR UPDATE`, in id order so two batches cannot deadlock) before it appends; the
+//! (`SELECT … FOR UPDATE`, in id order so two batches cannot deadlock) and checks its heads are
+//! still the commit's base (else `DocumentMoved`: the batch rolls back, the sync is served
+//! again); a new document is inserted with `ON CONFLICT DO NOTHING` and moved if it was not; the
 //! quarantine's caps are checked under a table lock (refusals are rare); everything else is one
 //! statement or an `INSERT … ON CONFLICT` that is safe as it stands.
 
 use super::documents::{
-    actor_as_document, decode, heads_bytes, heads_from_bytes, reserved_by_derivation,
+    actor_as_document, decode, heads_bytes, heads_from_bytes, moved, reserved_by_derivation,
     should_compact, withdrawn_media, COMPACT_MIN_BYTES,
 };
 use super::postgres_evidence as evidence;
@@ -387,8 +389,9 @@ fn as_params(args: &[Uuid]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 impl PostgresStore {
-    /// Stores one document of a batch, its row locked first (a new one inserted, or found
-    /// inserted meanwhile by another server and then locked and grown like a stored one).
+    /// Stores one document of a batch if it is still at its base: its row locked first, so
+    /// no other commit (of this or another server) falls between the check and the write; a new
+    /// one inserted only if no other commit stored it meanwhile.
     fn commit_in(
         &self,
         tx: &mut postgres::Transaction<'_>,
@@ -398,12 +401,16 @@ impl PostgresStore {
         let (header, doc, new_changes) = (c.header, c.doc, c.new_changes);
         let id = header.id.0;
         let heads = heads_bytes(doc);
-        let sizes = tx.query_opt(
-            "SELECT incremental_bytes, octet_length(snapshot)::BIGINT FROM documents
+        let stored = tx.query_opt(
+            "SELECT incremental_bytes, octet_length(snapshot)::BIGINT, heads FROM documents
              WHERE id = $1 FOR UPDATE",
             &[&id],
         )?;
-        let sizes: Option<(i64, i64)> = match sizes {
+        let stored_heads: Option<&[u8]> = stored.as_ref().map(|r| r.try_get(2)).transpose()?;
+        if moved(c.base, stored_heads) {
+            return Err(Error::DocumentMoved(header.id));
+        }
+        let sizes: Option<(i64, i64)> = match &stored {
             Some(row) => Some((row.try_get(0)?, row.try_get(1)?)),
             None => {
                 let inserted = tx.execute(
@@ -421,17 +428,11 @@ impl PostgresStore {
                         &doc.save(),
                     ],
                 )?;
-                if inserted == 1 {
-                    None
-                } else {
-                    // Another server stored it between our read and our insert.
-                    let row = tx.query_one(
-                        "SELECT incremental_bytes, octet_length(snapshot)::BIGINT FROM documents
-                         WHERE id = $1 FOR UPDATE",
-                        &[&id],
-                    )?;
-                    Some((row.try_get(0)?, row.try_get(1)?))
+                if inserted == 0 {
+                    // Another commit stored it between our read and our insert.
+                    return Err(Error::DocumentMoved(header.id));
                 }
+                None
             }
         };
         if let Some((incremental, snapshot)) = sizes {

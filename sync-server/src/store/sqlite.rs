@@ -1,7 +1,9 @@
 //! The SQLite [`Store`]: one file in WAL mode with `synchronous=FULL`, so a committed sync
 //! survives power loss. One connection behind a mutex; every method is one short transaction.
 
-use super::documents::{decode, heads_bytes, heads_from_bytes, should_compact, withdrawn_media};
+use super::documents::{
+    decode, heads_bytes, heads_from_bytes, moved, should_compact, withdrawn_media,
+};
 use super::sqlite_evidence as evidence;
 use super::sqlite_read_model as read_model;
 use super::{
@@ -438,13 +440,18 @@ impl SqliteStore {
         let (header, doc, new_changes) = (c.header, c.doc, c.new_changes);
         let id = id_bytes(&header.id.0);
         let heads = heads_bytes(doc);
-        let sizes: Option<(i64, i64)> = tx
+        let stored: Option<(i64, i64, Vec<u8>)> = tx
             .query_row(
-                "SELECT incremental_bytes, length(snapshot) FROM documents WHERE id = ?1",
+                "SELECT incremental_bytes, length(snapshot), heads FROM documents WHERE id = ?1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
+        // The optimistic check: the document is still what this commit was built on.
+        if moved(c.base, stored.as_ref().map(|(_, _, heads)| heads.as_slice())) {
+            return Err(Error::DocumentMoved(header.id));
+        }
+        let sizes = stored.map(|(incremental, snapshot, _)| (incremental, snapshot));
         match sizes {
             None => {
                 tx.execute(
@@ -808,7 +815,9 @@ impl Store for SqliteStore {
     fn commit_documents(&self, batch: &[DocumentCommit<'_>]) -> Result<()> {
         let now = now_ms();
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        // IMMEDIATE: the write lock is taken before the heads are read, so another process on
+        // the same file cannot commit between the check and the write.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for c in batch {
             self.commit_in(&tx, c, now)?;
         }
@@ -1174,7 +1183,14 @@ mod tests {
         let (team, course) = (TeamId::new(), CourseId::new());
         let header = Header::session_log(team, course);
         let mut doc = genesis(&header).with_actor(ActorId::random());
-        store.commit_document(&header, &doc, &[]).unwrap();
+        store
+            .commit_document(
+                &header,
+                &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                &doc,
+                &[],
+            )
+            .unwrap();
         let mut compactions = 0;
         for i in 0..30 {
             let before = doc.get_heads();
@@ -1185,7 +1201,14 @@ mod tests {
                 .flat_map(|c| c.raw_bytes().to_vec())
                 .collect();
             let chunks_before = store.document_footprint(header.id).unwrap().unwrap().chunks;
-            store.commit_document(&header, &doc, &new).unwrap();
+            store
+                .commit_document(
+                    &header,
+                    &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                    &doc,
+                    &new,
+                )
+                .unwrap();
             let after = store.document_footprint(header.id).unwrap().unwrap();
             if chunks_before > 0 && after.chunks == 0 {
                 compactions += 1;
@@ -1245,7 +1268,14 @@ mod tests {
                 conn: Mutex::new(conn),
                 compact_min_bytes: COMPACT_MIN_BYTES,
             };
-            store.commit_document(&header, &doc, &[]).unwrap();
+            store
+                .commit_document(
+                    &header,
+                    &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                    &doc,
+                    &[],
+                )
+                .unwrap();
             let before = doc.get_heads();
             put_session(&mut doc, &session(course, 1), 1).unwrap();
             let new: Vec<u8> = doc
@@ -1253,7 +1283,14 @@ mod tests {
                 .iter()
                 .flat_map(|c| c.raw_bytes().to_vec())
                 .collect();
-            store.commit_document(&header, &doc, &new).unwrap();
+            store
+                .commit_document(
+                    &header,
+                    &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                    &doc,
+                    &new,
+                )
+                .unwrap();
             assert_eq!(
                 store.document_footprint(header.id).unwrap().unwrap().chunks,
                 1
@@ -1268,7 +1305,12 @@ mod tests {
         assert_eq!((round.projected, round.pending), (1, 0));
         let library = Header::library(MunicipalityId::new());
         store
-            .commit_document(&library, &genesis(&library), &[])
+            .commit_document(
+                &library,
+                &store.stored_heads(library.id).unwrap().unwrap_or_default(),
+                &genesis(&library),
+                &[],
+            )
             .unwrap();
         let found = store.document_heads_by_id(&[library.id]).unwrap();
         assert_eq!(found[0].0, library);
@@ -1334,7 +1376,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
         let (m, header, mut doc) = library_with_two_media(&store);
-        store.commit_document(&header, &doc, &[]).unwrap();
+        store
+            .commit_document(
+                &header,
+                &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                &doc,
+                &[],
+            )
+            .unwrap();
         let (one, two) = (media_item(1).sha256, media_item(2).sha256);
         assert!(store.media_of(&one, m).unwrap().is_some());
         // Withdrawn on a device, and concurrently re-recorded as not withdrawn on another:
@@ -1343,7 +1392,14 @@ mod tests {
         withdraw_media(&mut doc, &one, 2).unwrap();
         homerehab_shared::municipal::put_media(&mut other, &media_item(1), 2).unwrap();
         doc.merge(&mut other).unwrap();
-        store.commit_document(&header, &doc, &[]).unwrap();
+        store
+            .commit_document(
+                &header,
+                &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                &doc,
+                &[],
+            )
+            .unwrap();
         assert!(store.media_of(&one, m).unwrap().is_none());
         assert!(store.media_of(&two, m).unwrap().is_some());
         // Another municipality holding the same bytes is not affected by this library.
@@ -1404,7 +1460,14 @@ mod tests {
             let (m, header, mut doc) = library_with_two_media(&store);
             let one = media_item(1).sha256;
             withdraw_media(&mut doc, &one, 2).unwrap();
-            store.commit_document(&header, &doc, &[]).unwrap();
+            store
+                .commit_document(
+                    &header,
+                    &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                    &doc,
+                    &[],
+                )
+                .unwrap();
             store
                 .conn()
                 .execute_batch("DROP TABLE media_withdrawn")

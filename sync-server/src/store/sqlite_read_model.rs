@@ -573,7 +573,14 @@ mod tests {
             .iter()
             .flat_map(|c| c.raw_bytes().to_vec())
             .collect();
-        store.commit_document(header, doc, &new).unwrap();
+        store
+            .commit_document(
+                header,
+                &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                doc,
+                &new,
+            )
+            .unwrap();
     }
 
     fn sessions_in_read_model(store: &SqliteStore) -> i64 {
@@ -654,11 +661,25 @@ mod tests {
         let (team, course) = (TeamId::new(), CourseId::new());
         let header = Header::session_log(team, course);
         let doc = genesis(&header).with_actor(ActorId::random());
-        store.commit_document(&header, &doc, &[]).unwrap();
+        store
+            .commit_document(
+                &header,
+                &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                &doc,
+                &[],
+            )
+            .unwrap();
         let due = super::pending(&store.conn(), 10).unwrap();
         let (id, version) = due[0].clone();
         // A sync commits again between reading the document and writing its rows.
-        store.commit_document(&header, &doc, &[]).unwrap();
+        store
+            .commit_document(
+                &header,
+                &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                &doc,
+                &[],
+            )
+            .unwrap();
         let mut conn = store.conn();
         let tx = conn.transaction().unwrap();
         let written = super::replace(&tx, &id, version, &Default::default()).unwrap();
