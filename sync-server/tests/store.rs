@@ -1,0 +1,489 @@
+//! The `Store` contract, one suite for every backend: each test runs on a fresh SQLite file and
+//! on a fresh PostgreSQL database (when `HOMEREHAB_TEST_POSTGRES` is set, as `scripts/test`
+//! does inside `scripts/with-postgres`). Method by method the backends must agree: accounts,
+//! tokens, actors, documents (compaction, the per-document check at commit), quarantine, media,
+//! the read model and the evidence settings; and the same documents give the same evidence
+//! facts on both.
+
+mod backends;
+
+use automerge::{ActorId, Automerge, ChangeHash};
+use backends::Backend;
+use homerehab_shared::docs::{self, genesis, put_session, Header, SessionLogDoc};
+use homerehab_shared::evidence::report::EvidenceSettings;
+use homerehab_shared::ids::*;
+use homerehab_shared::model::*;
+use homerehab_shared::sync::wire::to_hashes;
+use homerehab_shared::sync::Quarantine;
+use homerehab_sync_server::config::QuarantineLimits;
+use homerehab_sync_server::store::{MediaRecord, NewUser, QuarantineScope, Store};
+use homerehab_sync_server::Error;
+
+on_both_backends!(
+    usernames_are_unique_and_tokens_are_found_by_hash,
+    an_admin_records_when_a_user_was_trained,
+    a_device_id_belongs_to_one_user_and_reserved_ids_to_none,
+    a_team_names_its_members_and_teams_are_found_by_name_or_id,
+    compaction_keeps_the_document_identical,
+    a_commit_on_a_stale_base_is_refused_and_stores_nothing,
+    refusals_are_kept_once_within_the_caps_listed_and_purged,
+    withdrawn_media_are_no_longer_found_for_their_municipality,
+    the_read_model_follows_the_documents_and_rebuilds_to_the_same_rows,
+    evidence_settings_round_trip,
+);
+
+fn user(store: &dyn Store, username: &str, role: Role, team: TeamId) -> UserId {
+    store
+        .create_user(&NewUser {
+            username: username.into(),
+            display_name: format!("Navn {username}"),
+            password_hash: "$argon2id$...".into(),
+            role,
+            team_id: team,
+            granted_teams: vec![],
+        })
+        .unwrap()
+}
+
+/// The raw changes of `doc` since `before`, as a sync sends them.
+fn changes_since(doc: &Automerge, before: &[ChangeHash]) -> Vec<u8> {
+    doc.get_changes(before)
+        .iter()
+        .flat_map(|c| c.raw_bytes().to_vec())
+        .collect()
+}
+
+/// Commits `doc` on the stored heads (as seeding does), with the changes since `before`.
+fn commit(store: &dyn Store, header: &Header, doc: &Automerge, before: &[ChangeHash]) {
+    let base = store.stored_heads(header.id).unwrap().unwrap_or_default();
+    store
+        .commit_document(header, &base, doc, &changes_since(doc, before))
+        .unwrap();
+}
+
+fn session(course: CourseId, at: Millis) -> SessionLog {
+    SessionLog {
+        note: Some("x".repeat(40)),
+        ..SessionLog::start(course, UserId::new(), None, at)
+    }
+}
+
+fn usernames_are_unique_and_tokens_are_found_by_hash(b: &Backend) {
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted Kommune").unwrap();
+    assert_eq!(store.ensure_municipality("Thisted Kommune").unwrap(), m);
+    let team = store.ensure_team(m, "Nord").unwrap();
+    assert_eq!(store.ensure_team(m, "Nord").unwrap(), team);
+    let granted = store.ensure_team(m, "Syd").unwrap();
+    let new = NewUser {
+        username: "terapeut1".into(),
+        display_name: "Mette".into(),
+        password_hash: "$argon2id$...".into(),
+        role: Role::Therapist,
+        team_id: team,
+        granted_teams: vec![granted],
+    };
+    let id = store.create_user(&new).unwrap();
+    assert!(matches!(store.create_user(&new), Err(Error::AlreadyExists(_))));
+    let found = store.user_by_username("terapeut1").unwrap().unwrap();
+    assert_eq!(
+        (found.user.id, found.user.municipality_id, found.password_hash.as_str()),
+        (id, Some(m), "$argon2id$...")
+    );
+    assert!(store.user_by_username("nobody").unwrap().is_none());
+
+    store.insert_token(&[1; 32], id, 2_000, 1_000).unwrap();
+    let (found, expires) = store.user_by_token(&[1; 32]).unwrap().unwrap();
+    assert_eq!(
+        (found.user.id, found.user.granted_teams, expires),
+        (id, vec![granted], 2_000)
+    );
+    assert!(store.user_by_token(&[9; 32]).unwrap().is_none());
+    // Expired tokens are swept by the next sign-in; a deleted one is gone.
+    store.insert_token(&[2; 32], id, 9_000, 3_000).unwrap();
+    assert!(store.user_by_token(&[1; 32]).unwrap().is_none());
+    store.delete_token(&[2; 32]).unwrap();
+    assert!(store.user_by_token(&[2; 32]).unwrap().is_none());
+    store.ping().unwrap();
+}
+
+fn an_admin_records_when_a_user_was_trained(b: &Backend) {
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted").unwrap();
+    let team = store.ensure_team(m, "Nord").unwrap();
+    let id = user(store.as_ref(), "assistent1", Role::Assistant, team);
+    assert_eq!(store.trained_on(id).unwrap(), None);
+    assert!(store.record_training("assistent1", "2026-03-04").unwrap());
+    assert_eq!(store.trained_on(id).unwrap().as_deref(), Some("2026-03-04"));
+    assert!(!store.record_training("nobody", "2026-03-04").unwrap());
+}
+
+fn a_device_id_belongs_to_one_user_and_reserved_ids_to_none(b: &Backend) {
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted").unwrap();
+    let team = store.ensure_team(m, "Nord").unwrap();
+    let (anna, bent) = (
+        user(store.as_ref(), "anna", Role::Assistant, team),
+        user(store.as_ref(), "bent", Role::Assistant, team),
+    );
+    let device = ActorId::random();
+    store.register_actor(anna, &device).unwrap();
+    store.register_actor(anna, &device).unwrap(); // idempotent
+    assert!(matches!(
+        store.register_actor(bent, &device),
+        Err(Error::ActorTaken)
+    ));
+    assert_eq!(
+        store.actors_of(anna).unwrap(),
+        [device.clone()].into_iter().collect()
+    );
+    assert!(store.actors_of(bent).unwrap().is_empty());
+    // The server's own actor, a roster's or library's genesis actor (derived, not yet stored)
+    // and a stored document's genesis actor are nobody's device.
+    let stored = Header::session_log(team, CourseId::new());
+    commit(store.as_ref(), &stored, &genesis(&stored), &[]);
+    for reserved in [
+        docs::server_actor(),
+        docs::genesis_actor(DocumentId::roster_of(team)),
+        docs::genesis_actor(DocumentId::library_of(m)),
+        docs::genesis_actor(stored.id),
+    ] {
+        assert!(
+            matches!(
+                store.register_actor(bent, &reserved),
+                Err(Error::ActorReserved)
+            ),
+            "{reserved} is reserved"
+        );
+    }
+}
+
+fn a_team_names_its_members_and_teams_are_found_by_name_or_id(b: &Backend) {
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted").unwrap();
+    let nord = store.ensure_team(m, "Nord").unwrap();
+    let syd = store.ensure_team(m, "Syd").unwrap();
+    let other = store.ensure_municipality("Morsø").unwrap();
+    store.ensure_team(other, "Syd").unwrap();
+    assert_eq!(store.find_team("Nord").unwrap(), Some(nord));
+    assert_eq!(store.find_team(&nord.to_string()).unwrap(), Some(nord));
+    assert_eq!(store.find_team("Vest").unwrap(), None);
+    assert_eq!(store.find_team(&TeamId::new().to_string()).unwrap(), None);
+    assert!(matches!(store.find_team("Syd"), Err(Error::Invalid(_))));
+    let therapist = store
+        .create_user(&NewUser {
+            username: "t".into(),
+            display_name: "Birgit".into(),
+            password_hash: "x".into(),
+            role: Role::Therapist,
+            team_id: syd,
+            granted_teams: vec![nord],
+        })
+        .unwrap();
+    let assistant = user(store.as_ref(), "a", Role::Assistant, nord);
+    let info = store.team_info(nord).unwrap().unwrap();
+    assert_eq!(info.name, "Nord");
+    let members: Vec<(UserId, &str, Role)> = info
+        .members
+        .iter()
+        .map(|p| (p.user_id, p.display_name.as_str(), p.role))
+        .collect();
+    assert_eq!(
+        members,
+        [
+            (therapist, "Birgit", Role::Therapist),
+            (assistant, "Navn a", Role::Assistant)
+        ]
+    );
+    assert!(store.team_info(TeamId::new()).unwrap().is_none());
+    let names: Vec<String> = store.municipalities().unwrap().into_iter().map(|(_, n)| n).collect();
+    assert_eq!(names, ["Morsø", "Thisted"]);
+    let teams = store.teams().unwrap();
+    assert_eq!(teams.len(), 3);
+    assert_eq!(teams[0].name, "Nord");
+}
+
+fn compaction_keeps_the_document_identical(b: &Backend) {
+    let store = b.open_compacting_eagerly();
+    let (team, course) = (TeamId::new(), CourseId::new());
+    let header = Header::session_log(team, course);
+    let mut doc = genesis(&header).with_actor(ActorId::random());
+    commit(store.as_ref(), &header, &doc, &[]);
+    let mut compactions = 0;
+    for i in 0..30 {
+        let before = doc.get_heads();
+        put_session(&mut doc, &session(course, i), i).unwrap();
+        let chunks_before = store.document_footprint(header.id).unwrap().unwrap().chunks;
+        commit(store.as_ref(), &header, &doc, &before);
+        let after = store.document_footprint(header.id).unwrap().unwrap();
+        if chunks_before > 0 && after.chunks == 0 {
+            compactions += 1;
+        }
+        assert!(after.incremental_bytes <= after.snapshot_bytes);
+        let loaded = store.load_document(header.id).unwrap().unwrap();
+        assert_eq!(loaded.get_heads(), doc.get_heads());
+        assert_eq!(
+            SessionLogDoc::read(&loaded).unwrap(),
+            SessionLogDoc::read(&doc).unwrap()
+        );
+        let (found, heads) = store.document_heads(&[team]).unwrap().remove(0);
+        assert_eq!((found, heads), (header, to_hashes(&doc.get_heads())));
+    }
+    assert!(compactions >= 2, "compacted {compactions} times");
+    assert_eq!(store.document_header(header.id).unwrap(), Some(header));
+    assert!(store.document_header(DocumentId::new()).unwrap().is_none());
+    assert!(store.load_document(DocumentId::new()).unwrap().is_none());
+
+    drop(store);
+    let reopened = b.open();
+    let loaded = reopened.load_document(header.id).unwrap().unwrap();
+    assert_eq!(loaded.get_heads(), doc.get_heads());
+    assert_eq!(SessionLogDoc::read(&loaded).unwrap().sessions.len(), 30);
+}
+
+/// The per-document check (`DocumentCommit::base`): a commit built on heads the store has
+/// moved past, or a "new" document another commit stored first, is refused with
+/// `DocumentMoved`, and nothing of its batch is stored.
+fn a_commit_on_a_stale_base_is_refused_and_stores_nothing(b: &Backend) {
+    // Two stores over one database, as two servers.
+    let (one, two) = (b.open(), b.open());
+    let team = TeamId::new();
+    let (a, other) = (
+        Header::session_log(team, CourseId::new()),
+        Header::session_log(team, CourseId::new()),
+    );
+    let mut doc = genesis(&a).with_actor(ActorId::random());
+    one.commit_document(&a, &[], &doc, &[]).unwrap();
+    assert!(matches!(
+        two.commit_document(&a, &[], &doc, &[]),
+        Err(Error::DocumentMoved(id)) if id == a.id
+    ));
+    let base = to_hashes(&doc.get_heads());
+
+    // Both servers grow the document from the same base; the second one to commit lost.
+    let mut theirs = doc.fork().with_actor(ActorId::random());
+    let before = doc.get_heads();
+    put_session(&mut doc, &session(a.course_id.unwrap(), 1), 1).unwrap();
+    put_session(&mut theirs, &session(a.course_id.unwrap(), 2), 2).unwrap();
+    one.commit_document(&a, &base, &doc, &changes_since(&doc, &before))
+        .unwrap();
+    let fresh = genesis(&other);
+    let moved = two.commit_documents(&[
+        homerehab_sync_server::store::DocumentCommit {
+            header: &other,
+            base: &[],
+            doc: &fresh,
+            new_changes: &[],
+        },
+        homerehab_sync_server::store::DocumentCommit {
+            header: &a,
+            base: &base,
+            doc: &theirs,
+            new_changes: &changes_since(&theirs, &before),
+        },
+    ]);
+    assert!(matches!(moved, Err(Error::DocumentMoved(id)) if id == a.id));
+    // Nothing of that batch: not the moved document's changes, not the new document.
+    assert_eq!(
+        two.stored_heads(a.id).unwrap(),
+        Some(to_hashes(&doc.get_heads()))
+    );
+    assert_eq!(two.document_header(other.id).unwrap(), None);
+    let stored = two.load_document(a.id).unwrap().unwrap();
+    assert_eq!(SessionLogDoc::read(&stored).unwrap().sessions.len(), 1);
+    // Retried on the stored document, it lands, merged.
+    let mut merged = stored.fork();
+    let stored_base = to_hashes(&merged.get_heads());
+    let before = merged.get_heads();
+    merged.merge(&mut theirs).unwrap();
+    two.commit_document(&a, &stored_base, &merged, &changes_since(&merged, &before))
+        .unwrap();
+    let stored = one.load_document(a.id).unwrap().unwrap();
+    assert_eq!(SessionLogDoc::read(&stored).unwrap().sessions.len(), 2);
+    // A document that is gone is no base either.
+    assert!(matches!(
+        one.commit_document(&other, &base, &fresh, &[]),
+        Err(Error::DocumentMoved(_))
+    ));
+}
+
+fn refusals_are_kept_once_within_the_caps_listed_and_purged(b: &Backend) {
+    let store = b.open();
+    let (doc, user, other) = (DocumentId::new(), UserId::new(), UserId::new());
+    let limits = QuarantineLimits {
+        user_entries: 3,
+        user_bytes: 1_000,
+        doc_entries: 4,
+        doc_bytes: 1_000,
+    };
+    let keep = |user: UserId, bytes: &[u8]| store.quarantine(doc, user, bytes, "why", &limits).unwrap();
+    assert_eq!(keep(user, b"refused"), Quarantine::Kept);
+    assert_eq!(keep(user, b"refused"), Quarantine::Kept);
+    assert_eq!(store.quarantined(doc).unwrap(), 1, "a retried refusal is kept once");
+    assert_eq!(keep(user, b"refused, and more"), Quarantine::Kept);
+    assert_eq!(keep(user, b"a third"), Quarantine::Kept);
+    assert_eq!(keep(user, b"a fourth"), Quarantine::Full, "the user's entries");
+    assert_eq!(keep(other, &[0; 990]), Quarantine::Full, "the document's bytes");
+    assert_eq!(keep(other, b"small"), Quarantine::Kept);
+    assert_eq!(keep(other, b"smaller"), Quarantine::Full, "the document's entries");
+    assert_eq!(store.quarantined(doc).unwrap(), 4);
+
+    let all = store.quarantine_list(&QuarantineScope::default()).unwrap();
+    assert_eq!(all.len(), 4);
+    assert!(all.windows(2).all(|w| (w[0].at, w[0].id) >= (w[1].at, w[1].id)), "newest first");
+    assert_eq!(all[0].bytes, 5);
+    assert_eq!((all[0].doc, all[0].user, all[0].reason.as_str()), (doc, other, "why"));
+    let of_user = QuarantineScope {
+        doc: Some(doc),
+        user: Some(user),
+    };
+    assert_eq!(store.quarantine_list(&of_user).unwrap().len(), 3);
+    assert_eq!(store.quarantine_purge(&of_user).unwrap(), 3);
+    assert_eq!(store.quarantined(doc).unwrap(), 1);
+    assert_eq!(store.quarantine_purge(&QuarantineScope::default()).unwrap(), 1);
+    assert!(store.quarantine_list(&QuarantineScope::default()).unwrap().is_empty());
+}
+
+fn media_item(byte: u8) -> homerehab_shared::municipal::MediaItem {
+    homerehab_shared::municipal::MediaItem {
+        sha256: format!("{byte:02x}").repeat(32),
+        content_type: "image/jpeg".into(),
+        byte_size: 10,
+        file_name: "knae.jpg".into(),
+        shows_person: false,
+        consent: None,
+        owner: "Thisted Kommune".into(),
+        withdrawn: false,
+        added_by: UserId::new(),
+        added_at: 1,
+    }
+}
+
+fn withdrawn_media_are_no_longer_found_for_their_municipality(b: &Backend) {
+    use homerehab_shared::municipal::{put_media, withdraw_media};
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted").unwrap();
+    let team = store.ensure_team(m, "Nord").unwrap();
+    let uploader = user(store.as_ref(), "terapeut1", Role::Therapist, team);
+    let header = Header::library(m);
+    let mut doc = genesis(&header).with_actor(ActorId::random());
+    let record = |sha256: &str, municipality| MediaRecord {
+        sha256: sha256.into(),
+        municipality,
+        byte_size: 10,
+        content_type: "image/jpeg".into(),
+        uploaded_by: uploader,
+    };
+    for byte in [1, 2] {
+        let item = media_item(byte);
+        put_media(&mut doc, &item, 1).unwrap();
+        store.record_media(&record(&item.sha256, m)).unwrap();
+        store.record_media(&record(&item.sha256, m)).unwrap(); // idempotent
+    }
+    commit(store.as_ref(), &header, &doc, &[]);
+    let (one, two) = (media_item(1).sha256, media_item(2).sha256);
+    assert_eq!(store.media_of(&one, m).unwrap(), Some(record(&one, m)));
+    // Withdrawn on a device, and concurrently re-recorded as not withdrawn on another: the
+    // withdrawal stands.
+    let before = doc.get_heads();
+    let mut other = doc.fork().with_actor(ActorId::random());
+    withdraw_media(&mut doc, &one, 2).unwrap();
+    put_media(&mut other, &media_item(1), 2).unwrap();
+    doc.merge(&mut other).unwrap();
+    commit(store.as_ref(), &header, &doc, &before);
+    assert!(store.media_of(&one, m).unwrap().is_none());
+    assert!(store.media_of(&two, m).unwrap().is_some());
+    // Another municipality holding the same bytes is not affected by this library.
+    let m2 = store.ensure_municipality("Morsø").unwrap();
+    store.record_media(&record(&one, m2)).unwrap();
+    assert!(store.media_of(&one, m2).unwrap().is_some());
+    assert!(store.media_of(&"ff".repeat(32), m).unwrap().is_none());
+}
+
+fn the_read_model_follows_the_documents_and_rebuilds_to_the_same_rows(b: &Backend) {
+    let store = b.open();
+    let (team, course, by) = (TeamId::new(), CourseId::new(), UserId::new());
+    let header = Header::session_log(team, course);
+    let mut doc = genesis(&header).with_actor(ActorId::random());
+    let first = SessionLog::start(course, by, None, 1_000);
+    put_session(&mut doc, &first, 1_000).unwrap();
+    commit(store.as_ref(), &header, &doc, &[]);
+    let sessions = || b.count("SELECT COUNT(*) FROM rm_sessions");
+
+    // Committed, not yet projected: the sync did not wait for the read model.
+    assert_eq!(sessions(), 0);
+    let round = store.project_pending(10).unwrap();
+    assert_eq!((round.projected, round.failed, round.pending), (1, 0, 0));
+    assert_eq!(sessions(), 1);
+
+    // A second session and a complete WHO-5: the document's rows are replaced whole.
+    let before = doc.get_heads();
+    let second = SessionLog::start(course, by, None, 2_000);
+    put_session(&mut doc, &second, 2_000).unwrap();
+    docs::start_who5(
+        &mut doc,
+        second.id,
+        AssessmentPhase::Start,
+        by,
+        MeasuredAt::Home,
+        2_000,
+    )
+    .unwrap();
+    for item in 0..5 {
+        docs::record_who5_answer(&mut doc, second.id, item, 4, 2_000).unwrap();
+    }
+    commit(store.as_ref(), &header, &doc, &before);
+    assert_eq!(store.project_pending(10).unwrap().projected, 1);
+    assert_eq!(sessions(), 2);
+    assert_eq!(
+        b.count("SELECT COUNT(*) FROM rm_test_results WHERE test = 'who5' AND value = 80"),
+        1
+    );
+    let check = store.check_read_model().unwrap();
+    assert_eq!(
+        (check.compared, check.pending, check.differing.len()),
+        (1, 0, 0)
+    );
+
+    // A row that no longer says what the document says is found, and a rebuild mends it.
+    b.execute(
+        "UPDATE rm_sessions SET set_count = 99",
+        "UPDATE rm_sessions SET set_count = 99",
+    );
+    assert_eq!(store.check_read_model().unwrap().differing, [header.id]);
+    let rebuilt = store.reproject().unwrap();
+    assert_eq!((rebuilt.projected, rebuilt.failed), (1, 0));
+    assert!(store.check_read_model().unwrap().differing.is_empty());
+    assert_eq!(sessions(), 2);
+
+    // Committed again: pending, not compared, until projected.
+    commit(store.as_ref(), &header, &doc, &doc.get_heads());
+    assert_eq!(store.check_read_model().unwrap().pending, 1);
+}
+
+fn evidence_settings_round_trip(b: &Backend) {
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted").unwrap();
+    let team = store.ensure_team(m, "Nord").unwrap();
+    let admin = user(store.as_ref(), "admin", Role::Admin, team);
+    assert_eq!(
+        store.evidence_settings(m).unwrap(),
+        EvidenceSettings::default()
+    );
+    let settings = EvidenceSettings {
+        agreed_to_be_named: true,
+        comparison_group: Some(vec![m.to_string()]),
+        ..EvidenceSettings::default()
+    };
+    store.set_evidence_settings(m, &settings, admin).unwrap();
+    assert_eq!(store.evidence_settings(m).unwrap(), settings);
+    let json = serde_json::to_value(&settings).unwrap();
+    let all = store.all_evidence_settings().unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!((all[0].0, serde_json::to_value(&all[0].1).unwrap()), (m, json));
+    // No library projected yet: the default effect settings.
+    assert_eq!(
+        store.effect_settings(m).unwrap(),
+        Default::default()
+    );
+}
