@@ -487,3 +487,66 @@ fn evidence_settings_round_trip(b: &Backend) {
         Default::default()
     );
 }
+
+/// The evidence queries are SQL per backend over one meaning (`store::evidence_facts`): the
+/// evidence demo's documents, stored in both and projected, give the same facts to the last
+/// digit, in the same order.
+#[test]
+fn the_same_documents_give_the_same_evidence_facts_on_both_backends() {
+    use homerehab_sync_server::auth::Passwords;
+    use homerehab_sync_server::config::PasswordCost;
+    let Some(postgres) = Backend::postgres() else {
+        eprintln!("{} is not set: nothing to compare", backends::POSTGRES_ENV);
+        return;
+    };
+    let sqlite = Backend::sqlite();
+    let (from, to) = (sqlite.open(), postgres.open());
+    let now = homerehab_sync_server::store::now_ms();
+    homerehab_sync_server::seed_evidence::seed_evidence(
+        from.as_ref(),
+        &Passwords::new(PasswordCost::Insecure),
+        now,
+    )
+    .unwrap();
+    let teams: Vec<TeamId> = from.teams().unwrap().into_iter().map(|t| t.id).collect();
+    let libraries: Vec<DocumentId> = from
+        .municipalities()
+        .unwrap()
+        .into_iter()
+        .map(|(m, _)| DocumentId::library_of(m))
+        .collect();
+    let mut stored = from.document_heads(&teams).unwrap();
+    stored.extend(from.document_heads_by_id(&libraries).unwrap());
+    assert!(stored.len() > 50, "{} documents", stored.len());
+    for (header, _) in &stored {
+        let doc = from.load_document(header.id).unwrap().unwrap();
+        to.commit_document(header, &[], &doc, &[]).unwrap();
+    }
+    for store in [&from, &to] {
+        while store.project_pending(256).unwrap().pending > 0 {}
+        let check = store.check_read_model().unwrap();
+        assert_eq!((check.differing.len(), check.failed), (0, 0));
+    }
+
+    let year = homerehab_shared::schedule::date_of(now).year();
+    let period = homerehab_shared::evidence::targets::Period::new(
+        time::Date::from_calendar_date(year - 2, time::Month::January, 1).unwrap(),
+        time::Date::from_calendar_date(year, time::Month::December, 31).unwrap(),
+    )
+    .unwrap();
+    let courses = from.completed_courses(None, period).unwrap();
+    assert!(courses.len() > 10, "{} courses", courses.len());
+    assert!(courses.iter().any(|c| !c.results.is_empty() && !c.grants.is_empty()));
+    assert_eq!(to.completed_courses(None, period).unwrap(), courses);
+    let some = &teams[..1];
+    assert_eq!(
+        to.completed_courses(Some(some), period).unwrap(),
+        from.completed_courses(Some(some), period).unwrap()
+    );
+    let referrals = from.evidence_referrals(&teams, period).unwrap();
+    assert!(!referrals.is_empty());
+    assert_eq!(to.evidence_referrals(&teams, period).unwrap(), referrals);
+    for (m, _) in from.municipalities().unwrap() {
+        assert_eq!(to.effect_settings(m).unwrap(), from.effect_settings(m).unwrap());
+    }
+}

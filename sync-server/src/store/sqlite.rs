@@ -1124,7 +1124,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use homerehab_shared::docs::{genesis, put_session, SessionLogDoc};
+    use homerehab_shared::docs::{genesis, put_session};
     use homerehab_shared::model::SessionLog;
 
     fn session(course: CourseId, at: Millis) -> SessionLog {
@@ -1132,108 +1132,6 @@ mod tests {
             note: Some("x".repeat(40)),
             ..SessionLog::start(course, UserId::new(), None, at)
         }
-    }
-
-    #[test]
-    fn an_admin_records_when_a_user_was_trained() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
-        let municipality = store.ensure_municipality("Thisted").unwrap();
-        let team = store.ensure_team(municipality, "Nord").unwrap();
-        let id = store
-            .create_user(&NewUser {
-                username: "assistent1".into(),
-                display_name: "Assistent".into(),
-                password_hash: "x".into(),
-                role: homerehab_shared::model::Role::Assistant,
-                team_id: team,
-                granted_teams: vec![],
-            })
-            .unwrap();
-        assert_eq!(store.trained_on(id).unwrap(), None);
-        assert!(store.record_training("assistent1", "2026-03-04").unwrap());
-        assert_eq!(store.trained_on(id).unwrap().as_deref(), Some("2026-03-04"));
-        assert!(!store.record_training("nobody", "2026-03-04").unwrap());
-    }
-
-    #[test]
-    fn a_retried_refusal_is_kept_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
-        let (doc, user) = (DocumentId::new(), UserId::new());
-        let limits = QuarantineLimits::default();
-        store
-            .quarantine(doc, user, b"refused", "why", &limits)
-            .unwrap();
-        store
-            .quarantine(doc, user, b"refused", "why", &limits)
-            .unwrap();
-        assert_eq!(store.quarantined(doc).unwrap(), 1);
-        store
-            .quarantine(doc, user, b"refused, and more", "why", &limits)
-            .unwrap();
-        assert_eq!(store.quarantined(doc).unwrap(), 2);
-    }
-
-    #[test]
-    fn compaction_keeps_the_document_identical() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("db.sqlite3");
-        let store = SqliteStore::open(&path).unwrap().compact_eagerly();
-        let (team, course) = (TeamId::new(), CourseId::new());
-        let header = Header::session_log(team, course);
-        let mut doc = genesis(&header).with_actor(ActorId::random());
-        store
-            .commit_document(
-                &header,
-                &store.stored_heads(header.id).unwrap().unwrap_or_default(),
-                &doc,
-                &[],
-            )
-            .unwrap();
-        let mut compactions = 0;
-        for i in 0..30 {
-            let before = doc.get_heads();
-            put_session(&mut doc, &session(course, i), i).unwrap();
-            let new: Vec<u8> = doc
-                .get_changes(&before)
-                .iter()
-                .flat_map(|c| c.raw_bytes().to_vec())
-                .collect();
-            let chunks_before = store.document_footprint(header.id).unwrap().unwrap().chunks;
-            store
-                .commit_document(
-                    &header,
-                    &store.stored_heads(header.id).unwrap().unwrap_or_default(),
-                    &doc,
-                    &new,
-                )
-                .unwrap();
-            let after = store.document_footprint(header.id).unwrap().unwrap();
-            if chunks_before > 0 && after.chunks == 0 {
-                compactions += 1;
-            }
-            assert!(after.incremental_bytes <= after.snapshot_bytes);
-
-            let loaded = store.load_document(header.id).unwrap().unwrap();
-            assert_eq!(loaded.get_heads(), doc.get_heads());
-            assert_eq!(
-                SessionLogDoc::read(&loaded).unwrap(),
-                SessionLogDoc::read(&doc).unwrap()
-            );
-            let (_, column) = store.document_heads(&[team]).unwrap().remove(0);
-            assert_eq!(
-                column,
-                heads_from_bytes(header.id, &heads_bytes(&doc)).unwrap()
-            );
-        }
-        assert!(compactions >= 2, "compacted {compactions} times");
-
-        drop(store);
-        let reopened = SqliteStore::open(&path).unwrap();
-        let loaded = reopened.load_document(header.id).unwrap().unwrap();
-        assert_eq!(loaded.get_heads(), doc.get_heads());
-        assert_eq!(SessionLogDoc::read(&loaded).unwrap().sessions.len(), 30);
     }
 
     #[test]
@@ -1370,63 +1268,6 @@ mod tests {
         (m, header, doc)
     }
 
-    #[test]
-    fn withdrawn_media_are_no_longer_found_for_their_municipality() {
-        use homerehab_shared::municipal::withdraw_media;
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
-        let (m, header, mut doc) = library_with_two_media(&store);
-        store
-            .commit_document(
-                &header,
-                &store.stored_heads(header.id).unwrap().unwrap_or_default(),
-                &doc,
-                &[],
-            )
-            .unwrap();
-        let (one, two) = (media_item(1).sha256, media_item(2).sha256);
-        assert!(store.media_of(&one, m).unwrap().is_some());
-        // Withdrawn on a device, and concurrently re-recorded as not withdrawn on another:
-        // the withdrawal stands.
-        let mut other = doc.fork().with_actor(ActorId::random());
-        withdraw_media(&mut doc, &one, 2).unwrap();
-        homerehab_shared::municipal::put_media(&mut other, &media_item(1), 2).unwrap();
-        doc.merge(&mut other).unwrap();
-        store
-            .commit_document(
-                &header,
-                &store.stored_heads(header.id).unwrap().unwrap_or_default(),
-                &doc,
-                &[],
-            )
-            .unwrap();
-        assert!(store.media_of(&one, m).unwrap().is_none());
-        assert!(store.media_of(&two, m).unwrap().is_some());
-        // Another municipality holding the same bytes is not affected by this library.
-        let m2 = store.ensure_municipality("Morsø").unwrap();
-        let t2 = store.ensure_team(m2, "Syd").unwrap();
-        let u2 = store
-            .create_user(&NewUser {
-                username: "terapeut2".into(),
-                display_name: "Terapeut".into(),
-                password_hash: "x".into(),
-                role: Role::Therapist,
-                team_id: t2,
-                granted_teams: vec![],
-            })
-            .unwrap();
-        store
-            .record_media(&MediaRecord {
-                sha256: one.clone(),
-                municipality: m2,
-                byte_size: 10,
-                content_type: "image/jpeg".into(),
-                uploaded_by: u2,
-            })
-            .unwrap();
-        assert!(store.media_of(&one, m2).unwrap().is_some());
-    }
-
     /// Migrations applied before the one that adds `media_withdrawn`.
     const BEFORE_MEDIA_WITHDRAWN: usize = 12;
 
@@ -1479,37 +1320,4 @@ mod tests {
         assert!(store.media_of(&media_item(2).sha256, m).unwrap().is_some());
     }
 
-    #[test]
-    fn usernames_are_unique_and_tokens_are_found_by_hash() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
-        let m = store.ensure_municipality("Thisted Kommune").unwrap();
-        assert_eq!(store.ensure_municipality("Thisted Kommune").unwrap(), m);
-        let team = store.ensure_team(m, "Nord").unwrap();
-        let granted = store.ensure_team(m, "Syd").unwrap();
-        assert_eq!(store.find_team("Nord").unwrap(), Some(team));
-        assert_eq!(store.find_team(&team.to_string()).unwrap(), Some(team));
-        let user = NewUser {
-            username: "terapeut1".into(),
-            display_name: "Mette".into(),
-            password_hash: "$argon2id$...".into(),
-            role: Role::Therapist,
-            team_id: team,
-            granted_teams: vec![granted],
-        };
-        let id = store.create_user(&user).unwrap();
-        assert!(matches!(
-            store.create_user(&user),
-            Err(Error::AlreadyExists(_))
-        ));
-        store.insert_token(&[1; 32], id, 2_000, 1_000).unwrap();
-        let (found, expires) = store.user_by_token(&[1; 32]).unwrap().unwrap();
-        assert_eq!(
-            (found.user.id, found.user.granted_teams, expires),
-            (id, vec![granted], 2_000)
-        );
-        // Expired tokens are swept by the next login.
-        store.insert_token(&[2; 32], id, 9_000, 3_000).unwrap();
-        assert!(store.user_by_token(&[1; 32]).unwrap().is_none());
-    }
 }
