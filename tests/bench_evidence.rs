@@ -26,7 +26,9 @@ use homerehab_sync_server::evidence::{
     municipality_effects, report, BenchmarkCache, EvidenceQuery,
 };
 use homerehab_sync_server::seed::{seed_demo_sized, SeedSize};
-use homerehab_sync_server::store::{NewUser, SqliteStore, Store};
+use homerehab_sync_server::store::{
+    AccountStore, EvidenceStore, NewUser, ReadModelStore, SqliteStore,
+};
 use rusqlite::params;
 use time::macros::date;
 

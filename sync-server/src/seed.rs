@@ -552,6 +552,8 @@ fn log_session(
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::store::{AccountStore, DocumentStore, EvidenceStore, MediaStore, ReadModelStore};
 
     #[test]
     fn demo_programs_use_exercises_from_the_shipped_library() {

@@ -272,6 +272,8 @@ impl Syncer {
 mod tests {
     use super::*;
     use crate::store::SqliteStore;
+    #[allow(unused_imports)]
+    use crate::store::{AccountStore, DocumentStore, EvidenceStore, MediaStore, ReadModelStore};
     use homerehab_shared::docs::genesis;
     use homerehab_shared::ids::TeamId;
 

@@ -11,6 +11,7 @@
 mod changes;
 pub mod chunks;
 pub mod client;
+pub mod compaction;
 pub mod server;
 pub mod sim;
 pub mod wire;

@@ -1,23 +1,13 @@
 //! What every backend does with a stored document apart from its SQL: decode it from snapshot
-//! + incremental chunks, pack its heads into one column, decide when to compact, read the media
-//! its library withdraws, and tell which actors are reserved. Written once here so the SQLite
+//! + incremental chunks, pack its heads into one column, check a commit's base, read the media
+//! its library withdraws, and tell which actors are reserved (when to compact is
+//! `homerehab_shared::sync::compaction`, shared with the device). Written once here so the SQLite
 //! and PostgreSQL backends cannot drift apart.
 
 use crate::error::{Error, Result};
 use automerge::{ActorId, Automerge};
 use homerehab_shared::ids::{DocumentId, MunicipalityId, TeamId};
 use homerehab_shared::sync::Hash;
-
-/// Chunks below this total are never compacted (see [`should_compact`]).
-pub const COMPACT_MIN_BYTES: i64 = 32 * 1024;
-
-/// Whether a stored document whose chunks will total `incremental` bytes next to a snapshot of
-/// `snapshot` bytes is folded into a new snapshot: once the chunks outweigh the snapshot, but
-/// not for small documents, where `save()` on every other commit would cost more CPU than the
-/// chunks cost disk (`min`: [`COMPACT_MIN_BYTES`], 0 in tests that want compaction early).
-pub fn should_compact(incremental: i64, snapshot: i64, min: i64) -> bool {
-    incremental > snapshot.max(min)
-}
 
 /// The heads of `doc` as one column: 32-byte hashes back to back.
 pub fn heads_bytes(doc: &Automerge) -> Vec<u8> {
@@ -111,14 +101,6 @@ pub fn reserved_by_derivation(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn compaction_waits_for_the_chunks_to_outweigh_the_snapshot_and_the_floor() {
-        assert!(!should_compact(100, 200, 0));
-        assert!(should_compact(201, 200, 0));
-        assert!(!should_compact(201, 200, COMPACT_MIN_BYTES));
-        assert!(should_compact(COMPACT_MIN_BYTES + 1, 200, COMPACT_MIN_BYTES));
-    }
 
     #[test]
     fn a_document_moved_unless_it_is_exactly_at_its_base() {

@@ -58,12 +58,18 @@ pub struct DocumentFootprint {
     pub chunks: usize,
 }
 
-/// Everything the server keeps. Methods take `&self`: implementations synchronise inside
-/// (a connection mutex for SQLite, a pool for a server database). All methods block.
-pub trait Store: Send + Sync + 'static {
+/// Everything the server keeps: the sum of one trait per aggregate, so a backend is written
+/// (and reviewed) in parts. Methods take `&self`: implementations synchronise inside (a
+/// connection mutex for SQLite, a pool for a server database). All methods block.
+pub trait Store:
+    AccountStore + DocumentStore + MediaStore + ReadModelStore + EvidenceStore + Send + Sync + 'static
+{
     /// Whether the database answers.
     fn ping(&self) -> Result<()>;
+}
 
+/// Municipalities, teams, users, their devices' actor ids and sign-in tokens.
+pub trait AccountStore {
     fn ensure_municipality(&self, name: &str) -> Result<MunicipalityId>;
     /// The team of that name in the municipality, created if absent.
     fn ensure_team(&self, municipality: MunicipalityId, name: &str) -> Result<TeamId>;
@@ -98,6 +104,15 @@ pub trait Store: Send + Sync + 'static {
     fn user_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<(UserRecord, Millis)>>;
     fn delete_token(&self, token_hash: &[u8; 32]) -> Result<()>;
 
+    /// Every municipality, by name.
+    fn municipalities(&self) -> Result<Vec<(MunicipalityId, String)>>;
+    /// Every team with its municipality.
+    fn teams(&self) -> Result<Vec<TeamRecord>>;
+}
+
+/// The documents (snapshot plus incremental chunks, compacted by
+/// `homerehab_shared::sync::compaction`) and the quarantine of refused changes.
+pub trait DocumentStore {
     /// Header and stored heads of every document of these teams, without loading any.
     fn document_heads(&self, teams: &[TeamId]) -> Result<Vec<(Header, Vec<Hash>)>>;
     /// Header and stored heads of these documents (those stored), without loading any: the
@@ -152,13 +167,19 @@ pub trait Store: Send + Sync + 'static {
     fn quarantine_list(&self, scope: &QuarantineScope) -> Result<Vec<QuarantineEntry>>;
     /// Deletes what `scope` selects (everything when it selects nothing); returns how many.
     fn quarantine_purge(&self, scope: &QuarantineScope) -> Result<usize>;
+}
 
+/// Which municipality holds which photo or video (the bytes are files, see `crate::media`).
+pub trait MediaStore {
     /// Records that a municipality holds a photo or video (idempotent).
     fn record_media(&self, media: &MediaRecord) -> Result<()>;
     /// The media record, if this municipality uploaded these bytes and its library has not
     /// withdrawn them (as of the last library commit): the only way to reach a media file.
     fn media_of(&self, sha256: &str, municipality: MunicipalityId) -> Result<Option<MediaRecord>>;
+}
 
+/// The read model (`homerehab_shared::read_model`), kept caught up off the sync's path.
+pub trait ReadModelStore {
     /// Projects up to `limit` of the documents changed since their last projection into the
     /// read model (`homerehab_shared::read_model`), outside any sync's transaction.
     fn project_pending(&self, limit: usize) -> Result<ProjectionRound>;
@@ -167,13 +188,11 @@ pub trait Store: Send + Sync + 'static {
     /// Compares the stored rows of every projected document with the rows derived from the
     /// document now: how a backend proves its read model right.
     fn check_read_model(&self) -> Result<ReadModelCheck>;
+}
 
-    // The leaders' evidence (issue #12): facts from the read model, never a document.
-
-    /// Every municipality, by name.
-    fn municipalities(&self) -> Result<Vec<(MunicipalityId, String)>>;
-    /// Every team with its municipality.
-    fn teams(&self) -> Result<Vec<TeamRecord>>;
+/// The leaders' evidence (issue #12): facts from the read model, never a document, and the
+/// municipality's evidence settings.
+pub trait EvidenceStore {
     /// The municipality's evidence settings (defaults when none were set).
     fn evidence_settings(&self, municipality: MunicipalityId) -> Result<EvidenceSettings>;
     fn all_evidence_settings(&self) -> Result<Vec<(MunicipalityId, EvidenceSettings)>>;

@@ -18,13 +18,14 @@
 
 use super::documents::{
     actor_as_document, decode, heads_bytes, heads_from_bytes, moved, reserved_by_derivation,
-    should_compact, withdrawn_media, COMPACT_MIN_BYTES,
+    withdrawn_media,
 };
 use super::postgres_evidence as evidence;
 use super::postgres_read_model as read_model;
 use super::{
-    now_ms, DocumentCommit, DocumentFootprint, MediaRecord, NewUser, ProjectionRound,
-    QuarantineEntry, QuarantineScope, ReadModelCheck, Store, TeamRecord, UserRecord,
+    now_ms, AccountStore, DocumentCommit, DocumentFootprint, DocumentStore, EvidenceStore,
+    MediaRecord, MediaStore, NewUser, ProjectionRound, QuarantineEntry, QuarantineScope,
+    ReadModelCheck, ReadModelStore, Store, TeamRecord, UserRecord,
 };
 use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
@@ -38,7 +39,7 @@ use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{CourseId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_of, DocumentRows};
-use homerehab_shared::sync::{Hash, Quarantine};
+use homerehab_shared::sync::{compaction, Hash, Quarantine};
 use postgres::types::ToSql;
 use postgres::{GenericClient, NoTls, Row};
 use r2d2_postgres::{r2d2, PostgresConnectionManager};
@@ -211,7 +212,7 @@ impl PostgresStore {
             .build(PostgresConnectionManager::new(config, NoTls))?;
         let mut store = PostgresStore {
             pool: Some(pool),
-            compact_min_bytes: COMPACT_MIN_BYTES,
+            compact_min_bytes: compaction::MIN_BYTES,
             schema_version: 0,
         };
         store.schema_version = migrate(&mut *store.conn()?)?;
@@ -437,7 +438,7 @@ impl PostgresStore {
         };
         if let Some((incremental, snapshot)) = sizes {
             let incremental = incremental + new_changes.len() as i64;
-            if should_compact(incremental, snapshot, self.compact_min_bytes) {
+            if compaction::is_due(incremental, snapshot, self.compact_min_bytes) {
                 tx.execute("DELETE FROM doc_changes WHERE doc_id = $1", &[&id])?;
                 tx.execute(
                     "UPDATE documents SET heads = $2, incremental_bytes = 0, updated_at = $3,
@@ -488,9 +489,9 @@ impl Store for PostgresStore {
         self.conn()?.simple_query("SELECT 1")?;
         Ok(())
     }
+}
 
-    // Accounts and tokens.
-
+impl AccountStore for PostgresStore {
     fn ensure_municipality(&self, name: &str) -> Result<MunicipalityId> {
         let mut conn = self.conn()?;
         conn.execute(
@@ -686,8 +687,34 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    // Documents and quarantine.
+    fn municipalities(&self) -> Result<Vec<(MunicipalityId, String)>> {
+        self.conn()?
+            .query("SELECT id, name FROM municipalities ORDER BY name", &[])?
+            .iter()
+            .map(|r| Ok((MunicipalityId(r.try_get(0)?), r.try_get(1)?)))
+            .collect()
+    }
 
+    fn teams(&self) -> Result<Vec<TeamRecord>> {
+        self.conn()?
+            .query(
+                "SELECT id, name, municipality_id FROM teams ORDER BY name",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(TeamRecord {
+                    id: TeamId(r.try_get(0)?),
+                    name: r.try_get(1)?,
+                    municipality: MunicipalityId(r.try_get(2)?),
+                })
+            })
+            .collect()
+    }
+
+}
+
+impl DocumentStore for PostgresStore {
     fn document_heads(&self, teams: &[TeamId]) -> Result<Vec<(Header, Vec<Hash>)>> {
         let teams: Vec<Uuid> = teams.iter().map(|t| t.0).collect();
         self.conn()?
@@ -862,8 +889,9 @@ impl Store for PostgresStore {
         Ok(n as usize)
     }
 
-    // Media.
+}
 
+impl MediaStore for PostgresStore {
     fn record_media(&self, media: &MediaRecord) -> Result<()> {
         self.conn()?.execute(
             "INSERT INTO media (sha256, municipality_id, byte_size, content_type, uploaded_by,
@@ -905,8 +933,9 @@ impl Store for PostgresStore {
         .transpose()
     }
 
-    // The read model.
+}
 
+impl ReadModelStore for PostgresStore {
     fn project_pending(&self, limit: usize) -> Result<ProjectionRound> {
         let due = read_model::pending(&mut *self.conn()?, limit)?;
         let mut round = ProjectionRound::default();
@@ -980,33 +1009,9 @@ impl Store for PostgresStore {
         Ok(check)
     }
 
-    // The leaders' evidence.
+}
 
-    fn municipalities(&self) -> Result<Vec<(MunicipalityId, String)>> {
-        self.conn()?
-            .query("SELECT id, name FROM municipalities ORDER BY name", &[])?
-            .iter()
-            .map(|r| Ok((MunicipalityId(r.try_get(0)?), r.try_get(1)?)))
-            .collect()
-    }
-
-    fn teams(&self) -> Result<Vec<TeamRecord>> {
-        self.conn()?
-            .query(
-                "SELECT id, name, municipality_id FROM teams ORDER BY name",
-                &[],
-            )?
-            .iter()
-            .map(|r| {
-                Ok(TeamRecord {
-                    id: TeamId(r.try_get(0)?),
-                    name: r.try_get(1)?,
-                    municipality: MunicipalityId(r.try_get(2)?),
-                })
-            })
-            .collect()
-    }
-
+impl EvidenceStore for PostgresStore {
     fn evidence_settings(&self, municipality: MunicipalityId) -> Result<EvidenceSettings> {
         evidence::settings(&mut *self.conn()?, municipality)
     }

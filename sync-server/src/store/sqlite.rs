@@ -1,14 +1,13 @@
 //! The SQLite [`Store`]: one file in WAL mode with `synchronous=FULL`, so a committed sync
 //! survives power loss. One connection behind a mutex; every method is one short transaction.
 
-use super::documents::{
-    decode, heads_bytes, heads_from_bytes, moved, should_compact, withdrawn_media,
-};
+use super::documents::{decode, heads_bytes, heads_from_bytes, moved, withdrawn_media};
 use super::sqlite_evidence as evidence;
 use super::sqlite_read_model as read_model;
 use super::{
-    now_ms, DocumentCommit, DocumentFootprint, MediaRecord, NewUser, ProjectionRound,
-    QuarantineEntry, QuarantineScope, ReadModelCheck, Store, TeamRecord, UserRecord,
+    now_ms, AccountStore, DocumentCommit, DocumentFootprint, DocumentStore, EvidenceStore,
+    MediaRecord, MediaStore, NewUser, ProjectionRound, QuarantineEntry, QuarantineScope,
+    ReadModelCheck, ReadModelStore, Store, TeamRecord, UserRecord,
 };
 use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
@@ -22,7 +21,7 @@ use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{CourseId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_of, DocumentRows};
-use homerehab_shared::sync::{Hash, Quarantine};
+use homerehab_shared::sync::{compaction, Hash, Quarantine};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use rusqlite_migration::{Migrations, M};
 use std::collections::HashSet;
@@ -30,8 +29,6 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use uuid::Uuid;
-
-pub use super::documents::COMPACT_MIN_BYTES;
 
 /// Schema migrations. Only ever append: a released migration is never edited.
 fn migrations() -> Vec<M<'static>> {
@@ -228,7 +225,7 @@ impl SqliteStore {
         Migrations::new(migrations()).to_latest(&mut conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
-            compact_min_bytes: COMPACT_MIN_BYTES,
+            compact_min_bytes: compaction::MIN_BYTES,
         })
     }
 
@@ -471,8 +468,7 @@ impl SqliteStore {
             }
             Some((incremental, snapshot)) => {
                 let incremental = incremental + new_changes.len() as i64;
-                if should_compact(incremental, snapshot, self.compact_min_bytes) {
-                    // Compaction: the chunks outweigh the snapshot, so fold them in.
+                if compaction::is_due(incremental, snapshot, self.compact_min_bytes) {
                     tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
                     tx.execute(
                         "UPDATE documents SET heads = ?2, incremental_bytes = 0, updated_at = ?3,
@@ -528,7 +524,9 @@ impl Store for SqliteStore {
         self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
     }
+}
 
+impl AccountStore for SqliteStore {
     fn ensure_municipality(&self, name: &str) -> Result<MunicipalityId> {
         let conn = self.conn();
         conn.execute(
@@ -756,6 +754,33 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn municipalities(&self) -> Result<Vec<(MunicipalityId, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT id, name FROM municipalities ORDER BY name")?;
+        let rows = stmt
+            .query_map([], |r| Ok((MunicipalityId(uuid_at(r, 0)?), r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn teams(&self) -> Result<Vec<TeamRecord>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT id, name, municipality_id FROM teams ORDER BY name")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(TeamRecord {
+                    id: TeamId(uuid_at(r, 0)?),
+                    name: r.get(1)?,
+                    municipality: MunicipalityId(uuid_at(r, 2)?),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+}
+
+impl DocumentStore for SqliteStore {
     fn document_heads(&self, teams: &[TeamId]) -> Result<Vec<(Header, Vec<Hash>)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
@@ -898,6 +923,15 @@ impl Store for SqliteStore {
         Ok(Quarantine::Kept)
     }
 
+    fn quarantined(&self, doc: DocumentId) -> Result<usize> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM quarantine WHERE doc_id = ?1",
+            [id_bytes(&doc.0)],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
     fn quarantine_list(&self, scope: &QuarantineScope) -> Result<Vec<QuarantineEntry>> {
         let (clause, args) = quarantine_where(scope);
         let conn = self.conn();
@@ -928,7 +962,9 @@ impl Store for SqliteStore {
         )?;
         Ok(n)
     }
+}
 
+impl MediaStore for SqliteStore {
     fn record_media(&self, media: &MediaRecord) -> Result<()> {
         self.conn().execute(
             "INSERT INTO media (sha256, municipality_id, byte_size, content_type, uploaded_by, uploaded_at)
@@ -971,7 +1007,9 @@ impl Store for SqliteStore {
             .optional()?;
         Ok(found)
     }
+}
 
+impl ReadModelStore for SqliteStore {
     fn project_pending(&self, limit: usize) -> Result<ProjectionRound> {
         let due = read_model::pending(&self.conn(), limit)?;
         let mut round = ProjectionRound::default();
@@ -1043,32 +1081,9 @@ impl Store for SqliteStore {
         }
         Ok(check)
     }
+}
 
-    fn municipalities(&self) -> Result<Vec<(MunicipalityId, String)>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached("SELECT id, name FROM municipalities ORDER BY name")?;
-        let rows = stmt
-            .query_map([], |r| Ok((MunicipalityId(uuid_at(r, 0)?), r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    }
-
-    fn teams(&self) -> Result<Vec<TeamRecord>> {
-        let conn = self.conn();
-        let mut stmt =
-            conn.prepare_cached("SELECT id, name, municipality_id FROM teams ORDER BY name")?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(TeamRecord {
-                    id: TeamId(uuid_at(r, 0)?),
-                    name: r.get(1)?,
-                    municipality: MunicipalityId(uuid_at(r, 2)?),
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    }
-
+impl EvidenceStore for SqliteStore {
     fn evidence_settings(&self, municipality: MunicipalityId) -> Result<EvidenceSettings> {
         evidence::settings(&self.conn(), municipality)
     }
@@ -1109,15 +1124,6 @@ impl Store for SqliteStore {
         period: Period,
     ) -> Result<Vec<CourseFacts>> {
         evidence::completed_courses(&self.conn(), teams, period)
-    }
-
-    fn quarantined(&self, doc: DocumentId) -> Result<usize> {
-        let n: i64 = self.conn().query_row(
-            "SELECT COUNT(*) FROM quarantine WHERE doc_id = ?1",
-            [id_bytes(&doc.0)],
-            |r| r.get(0),
-        )?;
-        Ok(n as usize)
     }
 }
 
@@ -1164,7 +1170,7 @@ mod tests {
             .unwrap();
             let store = SqliteStore {
                 conn: Mutex::new(conn),
-                compact_min_bytes: COMPACT_MIN_BYTES,
+                compact_min_bytes: compaction::MIN_BYTES,
             };
             store
                 .commit_document(
@@ -1296,7 +1302,7 @@ mod tests {
                 .unwrap();
             let store = SqliteStore {
                 conn: Mutex::new(conn),
-                compact_min_bytes: COMPACT_MIN_BYTES,
+                compact_min_bytes: compaction::MIN_BYTES,
             };
             let (m, header, mut doc) = library_with_two_media(&store);
             let one = media_item(1).sha256;

@@ -291,7 +291,9 @@ pub(super) fn completed_courses(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{SqliteStore, Store};
+    use crate::store::SqliteStore;
+    #[allow(unused_imports)]
+    use crate::store::{AccountStore, DocumentStore, EvidenceStore, MediaStore, ReadModelStore};
     use time::macros::date;
 
     fn course(conn: &Connection, id: &str, citizen: &str, team: &str, start: &str, status: &str) {

@@ -555,7 +555,7 @@ pub(super) fn documents(conn: &Connection) -> Result<Vec<(Vec<u8>, bool)>> {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{SqliteStore, Store};
+    use crate::store::{DocumentStore, SqliteStore};
     use automerge::ActorId;
     use homerehab_shared::docs::{genesis, Header};
     use homerehab_shared::ids::{CourseId, TeamId};

@@ -7,11 +7,8 @@ use crate::error::{CoreError, Result};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 use homerehab_shared::docs::Header;
 use homerehab_shared::ids::DocumentId;
+use homerehab_shared::sync::compaction;
 use rusqlite::{params, Connection, OptionalExtension};
-
-/// Compact a document once its change log outgrows its snapshot (automerge-repo's rule), but
-/// not for tiny documents.
-const COMPACT_MIN_BYTES: i64 = 32 * 1024;
 
 pub(super) fn insert_document(
     tx: &Connection,
@@ -55,7 +52,9 @@ pub(super) fn append_changes(
         params![id, heads_to_blob(&doc.get_heads()), changes.len() as i64],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    if incremental <= snapshot.max(COMPACT_MIN_BYTES) {
+    // Compact once the change log outgrows the snapshot (automerge-repo's rule), not for tiny
+    // documents: one policy with the server's backends.
+    if !compaction::is_due(incremental, snapshot, compaction::MIN_BYTES) {
         return Ok(None);
     }
     // Compact what is on disk, not this copy: a row another writer added that this copy never
