@@ -66,7 +66,18 @@ struct PostgresDatabase {
 /// its unaligned, tuples-only output.
 fn psql(url: &str, sql: &str) -> String {
     let out = Command::new("psql")
-        .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .args([
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-c",
+            sql,
+        ])
         .output()
         .expect("run psql (scripts/with-postgres puts it on PATH)");
     assert!(
@@ -208,11 +219,7 @@ impl Server {
     }
 
     pub fn admin(&self, args: &[&str]) {
-        let out = self
-            .command()
-            .args(args)
-            .output()
-            .expect("run sync-server");
+        let out = self.command().args(args).output().expect("run sync-server");
         assert!(
             out.status.success(),
             "sync-server {args:?}: {}",

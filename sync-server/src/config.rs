@@ -134,7 +134,12 @@ pub struct Settings {
     pub data_dir: Option<PathBuf>,
     /// The database: a `postgres://` or `postgresql://` URL for PostgreSQL (several servers
     /// may share it), or the path of a SQLite file [default: DATA_DIR/homerehab.sqlite3].
-    #[arg(long, global = true, env = "HOMEREHAB_DATABASE", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "HOMEREHAB_DATABASE",
+        hide_env_values = true
+    )]
     pub database: Option<Secret>,
     /// Address to listen on [default: 127.0.0.1:8377].
     #[arg(long, global = true, env = "HOMEREHAB_BIND")]
@@ -315,9 +320,7 @@ impl Config {
         let d = Config::default();
         let data_dir = s.data_dir.unwrap_or(d.data_dir);
         let database = match s.database {
-            Some(url) if is_postgres_url(url.expose()) => {
-                Database::Postgres(url)
-            }
+            Some(url) if is_postgres_url(url.expose()) => Database::Postgres(url),
             Some(path) if !path.expose().is_empty() => Database::Sqlite(path.expose().into()),
             _ => Database::Sqlite(data_dir.join("homerehab.sqlite3")),
         };
@@ -358,7 +361,6 @@ impl Config {
         }
         Ok(config)
     }
-
 
     /// Photos and videos, one file per SHA-256 (see [`crate::media`]).
     pub fn media_dir(&self) -> PathBuf {
@@ -469,12 +471,17 @@ mod tests {
             ..Settings::default()
         };
         let c = Config::resolve(&dir).unwrap();
-        assert!(matches!(&c.database, Database::Sqlite(p) if p == Path::new("/srv/h/homerehab.sqlite3")));
+        assert!(
+            matches!(&c.database, Database::Sqlite(p) if p == Path::new("/srv/h/homerehab.sqlite3"))
+        );
         for url in ["postgres://u:pw@db/h", "postgresql://db/h"] {
             let s = Settings::from_toml(&format!("database = \"{url}\"")).unwrap();
             let c = Config::resolve(&s).unwrap();
             assert!(matches!(&c.database, Database::Postgres(u) if u.expose() == url));
-            assert!(!format!("{c:?}").contains("pw"), "the password is not printed");
+            assert!(
+                !format!("{c:?}").contains("pw"),
+                "the password is not printed"
+            );
         }
         let s = Settings::from_toml("database = \"/var/lib/h.sqlite3\"").unwrap();
         let c = Config::resolve(&s).unwrap();

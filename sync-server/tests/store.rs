@@ -84,10 +84,17 @@ fn usernames_are_unique_and_tokens_are_found_by_hash(b: &Backend) {
         granted_teams: vec![granted],
     };
     let id = store.create_user(&new).unwrap();
-    assert!(matches!(store.create_user(&new), Err(Error::AlreadyExists(_))));
+    assert!(matches!(
+        store.create_user(&new),
+        Err(Error::AlreadyExists(_))
+    ));
     let found = store.user_by_username("terapeut1").unwrap().unwrap();
     assert_eq!(
-        (found.user.id, found.user.municipality_id, found.password_hash.as_str()),
+        (
+            found.user.id,
+            found.user.municipality_id,
+            found.password_hash.as_str()
+        ),
         (id, Some(m), "$argon2id$...")
     );
     assert!(store.user_by_username("nobody").unwrap().is_none());
@@ -196,7 +203,12 @@ fn a_team_names_its_members_and_teams_are_found_by_name_or_id(b: &Backend) {
         ]
     );
     assert!(store.team_info(TeamId::new()).unwrap().is_none());
-    let names: Vec<String> = store.municipalities().unwrap().into_iter().map(|(_, n)| n).collect();
+    let names: Vec<String> = store
+        .municipalities()
+        .unwrap()
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect();
     assert_eq!(names, ["Morsø", "Thisted"]);
     let teams = store.teams().unwrap();
     assert_eq!(teams.len(), 3);
@@ -316,23 +328,47 @@ fn refusals_are_kept_once_within_the_caps_listed_and_purged(b: &Backend) {
         doc_entries: 4,
         doc_bytes: 1_000,
     };
-    let keep = |user: UserId, bytes: &[u8]| store.quarantine(doc, user, bytes, "why", &limits).unwrap();
+    let keep =
+        |user: UserId, bytes: &[u8]| store.quarantine(doc, user, bytes, "why", &limits).unwrap();
     assert_eq!(keep(user, b"refused"), Quarantine::Kept);
     assert_eq!(keep(user, b"refused"), Quarantine::Kept);
-    assert_eq!(store.quarantined(doc).unwrap(), 1, "a retried refusal is kept once");
+    assert_eq!(
+        store.quarantined(doc).unwrap(),
+        1,
+        "a retried refusal is kept once"
+    );
     assert_eq!(keep(user, b"refused, and more"), Quarantine::Kept);
     assert_eq!(keep(user, b"a third"), Quarantine::Kept);
-    assert_eq!(keep(user, b"a fourth"), Quarantine::Full, "the user's entries");
-    assert_eq!(keep(other, &[0; 990]), Quarantine::Full, "the document's bytes");
+    assert_eq!(
+        keep(user, b"a fourth"),
+        Quarantine::Full,
+        "the user's entries"
+    );
+    assert_eq!(
+        keep(other, &[0; 990]),
+        Quarantine::Full,
+        "the document's bytes"
+    );
     assert_eq!(keep(other, b"small"), Quarantine::Kept);
-    assert_eq!(keep(other, b"smaller"), Quarantine::Full, "the document's entries");
+    assert_eq!(
+        keep(other, b"smaller"),
+        Quarantine::Full,
+        "the document's entries"
+    );
     assert_eq!(store.quarantined(doc).unwrap(), 4);
 
     let all = store.quarantine_list(&QuarantineScope::default()).unwrap();
     assert_eq!(all.len(), 4);
-    assert!(all.windows(2).all(|w| (w[0].at, w[0].id) >= (w[1].at, w[1].id)), "newest first");
+    assert!(
+        all.windows(2)
+            .all(|w| (w[0].at, w[0].id) >= (w[1].at, w[1].id)),
+        "newest first"
+    );
     assert_eq!(all[0].bytes, 5);
-    assert_eq!((all[0].doc, all[0].user, all[0].reason.as_str()), (doc, other, "why"));
+    assert_eq!(
+        (all[0].doc, all[0].user, all[0].reason.as_str()),
+        (doc, other, "why")
+    );
     let of_user = QuarantineScope {
         doc: Some(doc),
         user: Some(user),
@@ -340,8 +376,14 @@ fn refusals_are_kept_once_within_the_caps_listed_and_purged(b: &Backend) {
     assert_eq!(store.quarantine_list(&of_user).unwrap().len(), 3);
     assert_eq!(store.quarantine_purge(&of_user).unwrap(), 3);
     assert_eq!(store.quarantined(doc).unwrap(), 1);
-    assert_eq!(store.quarantine_purge(&QuarantineScope::default()).unwrap(), 1);
-    assert!(store.quarantine_list(&QuarantineScope::default()).unwrap().is_empty());
+    assert_eq!(
+        store.quarantine_purge(&QuarantineScope::default()).unwrap(),
+        1
+    );
+    assert!(store
+        .quarantine_list(&QuarantineScope::default())
+        .unwrap()
+        .is_empty());
 }
 
 fn media_item(byte: u8) -> homerehab_shared::municipal::MediaItem {
@@ -480,12 +522,12 @@ fn evidence_settings_round_trip(b: &Backend) {
     let json = serde_json::to_value(&settings).unwrap();
     let all = store.all_evidence_settings().unwrap();
     assert_eq!(all.len(), 1);
-    assert_eq!((all[0].0, serde_json::to_value(&all[0].1).unwrap()), (m, json));
-    // No library projected yet: the default effect settings.
     assert_eq!(
-        store.effect_settings(m).unwrap(),
-        Default::default()
+        (all[0].0, serde_json::to_value(&all[0].1).unwrap()),
+        (m, json)
     );
+    // No library projected yet: the default effect settings.
+    assert_eq!(store.effect_settings(m).unwrap(), Default::default());
 }
 
 /// The evidence queries are SQL per backend over one meaning (`store::evidence_facts`): the
@@ -536,7 +578,9 @@ fn the_same_documents_give_the_same_evidence_facts_on_both_backends() {
     .unwrap();
     let courses = from.completed_courses(None, period).unwrap();
     assert!(courses.len() > 10, "{} courses", courses.len());
-    assert!(courses.iter().any(|c| !c.results.is_empty() && !c.grants.is_empty()));
+    assert!(courses
+        .iter()
+        .any(|c| !c.results.is_empty() && !c.grants.is_empty()));
     assert_eq!(to.completed_courses(None, period).unwrap(), courses);
     let some = &teams[..1];
     assert_eq!(
@@ -547,6 +591,9 @@ fn the_same_documents_give_the_same_evidence_facts_on_both_backends() {
     assert!(!referrals.is_empty());
     assert_eq!(to.evidence_referrals(&teams, period).unwrap(), referrals);
     for (m, _) in from.municipalities().unwrap() {
-        assert_eq!(to.effect_settings(m).unwrap(), from.effect_settings(m).unwrap());
+        assert_eq!(
+            to.effect_settings(m).unwrap(),
+            from.effect_settings(m).unwrap()
+        );
     }
 }

@@ -77,7 +77,9 @@ fn read_withdrawn(doc: &Automerge) -> std::result::Result<Vec<String>, automerge
 
 /// The document `actor` would be the genesis actor of, if it has a document id's length.
 pub fn actor_as_document(actor: &ActorId) -> Option<DocumentId> {
-    uuid::Uuid::from_slice(actor.to_bytes()).ok().map(DocumentId)
+    uuid::Uuid::from_slice(actor.to_bytes())
+        .ok()
+        .map(DocumentId)
 }
 
 /// Whether `actor` is nobody's device, given the server's teams and municipalities: the

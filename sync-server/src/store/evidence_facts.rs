@@ -60,7 +60,10 @@ impl ReferralRow {
                 }),
                 _ => None,
             },
-            started: matches!(status, Some("active" | "paused" | "completed" | "ended_early")),
+            started: matches!(
+                status,
+                Some("active" | "paused" | "completed" | "ended_early")
+            ),
             // Its coded reason; a course ended before reasons were coded has none.
             ending: match status {
                 Some("completed") => Some(Ending::Completed),

@@ -535,8 +535,7 @@ impl AccountStore for PostgresStore {
     fn team_info(&self, team: TeamId) -> Result<Option<homerehab_shared::api::TeamInfo>> {
         use homerehab_shared::api::{TeamInfo, TeamMember};
         let mut conn = self.conn()?;
-        let Some(name) = conn.query_opt("SELECT name FROM teams WHERE id = $1", &[&team.0])?
-        else {
+        let Some(name) = conn.query_opt("SELECT name FROM teams WHERE id = $1", &[&team.0])? else {
             return Ok(None);
         };
         let rows = conn.query(
@@ -711,7 +710,6 @@ impl AccountStore for PostgresStore {
             })
             .collect()
     }
-
 }
 
 impl DocumentStore for PostgresStore {
@@ -888,7 +886,6 @@ impl DocumentStore for PostgresStore {
         )?;
         Ok(n as usize)
     }
-
 }
 
 impl MediaStore for PostgresStore {
@@ -932,7 +929,6 @@ impl MediaStore for PostgresStore {
         })
         .transpose()
     }
-
 }
 
 impl ReadModelStore for PostgresStore {
@@ -1008,7 +1004,6 @@ impl ReadModelStore for PostgresStore {
         }
         Ok(check)
     }
-
 }
 
 impl EvidenceStore for PostgresStore {

@@ -30,7 +30,10 @@ fn team_texts(teams: &[TeamId]) -> Vec<String> {
     teams.iter().map(|t| t.to_string()).collect()
 }
 
-pub(super) fn settings(client: &mut impl GenericClient, m: MunicipalityId) -> Result<EvidenceSettings> {
+pub(super) fn settings(
+    client: &mut impl GenericClient,
+    m: MunicipalityId,
+) -> Result<EvidenceSettings> {
     let row = client.query_opt(
         "SELECT settings FROM evidence_settings WHERE municipality_id = $1",
         &[&m.0],
@@ -45,11 +48,14 @@ pub(super) fn all_settings(
     client: &mut impl GenericClient,
 ) -> Result<Vec<(MunicipalityId, EvidenceSettings)>> {
     client
-        .query("SELECT municipality_id, settings FROM evidence_settings", &[])?
+        .query(
+            "SELECT municipality_id, settings FROM evidence_settings",
+            &[],
+        )?
         .iter()
         .map(|r| {
-            let s = serde_json::from_str(r.try_get(1)?)
-                .map_err(|e| corrupt("evidence settings", e))?;
+            let s =
+                serde_json::from_str(r.try_get(1)?).map_err(|e| corrupt("evidence settings", e))?;
             Ok((MunicipalityId(r.try_get(0)?), s))
         })
         .collect()

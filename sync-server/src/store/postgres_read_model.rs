@@ -344,15 +344,13 @@ fn insert_rows(tx: &mut impl GenericClient, doc: Uuid, rows: &DocumentRows) -> R
             ],
         )?;
     }
-    let stmt = tx.prepare(
-        "INSERT INTO rm_work (doc_id, user_id, work, last_on) VALUES ($1, $2, $3, $4)",
-    )?;
+    let stmt =
+        tx.prepare("INSERT INTO rm_work (doc_id, user_id, work, last_on) VALUES ($1, $2, $3, $4)")?;
     for w in &rows.work {
         tx.execute(&stmt, &[&doc, &w.user_id, &w.work, &w.last_on])?;
     }
-    let stmt = tx.prepare(
-        "INSERT INTO rm_deliveries (doc_id, course_id, delivered) VALUES ($1, $2, $3)",
-    )?;
+    let stmt =
+        tx.prepare("INSERT INTO rm_deliveries (doc_id, course_id, delivered) VALUES ($1, $2, $3)")?;
     for d in &rows.deliveries {
         tx.execute(&stmt, &[&doc, &d.course_id, &wide(d.delivered)])?;
     }

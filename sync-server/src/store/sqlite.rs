@@ -292,7 +292,10 @@ fn reserved_actor(conn: &Connection, actor: &ActorId) -> Result<bool> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(ids)
     };
-    let teams: Vec<TeamId> = ids("SELECT id FROM teams")?.into_iter().map(TeamId).collect();
+    let teams: Vec<TeamId> = ids("SELECT id FROM teams")?
+        .into_iter()
+        .map(TeamId)
+        .collect();
     let municipalities: Vec<MunicipalityId> = ids("SELECT id FROM municipalities")?
         .into_iter()
         .map(MunicipalityId)
@@ -445,7 +448,10 @@ impl SqliteStore {
             )
             .optional()?;
         // The optimistic check: the document is still what this commit was built on.
-        if moved(c.base, stored.as_ref().map(|(_, _, heads)| heads.as_slice())) {
+        if moved(
+            c.base,
+            stored.as_ref().map(|(_, _, heads)| heads.as_slice()),
+        ) {
             return Err(Error::DocumentMoved(header.id));
         }
         let sizes = stored.map(|(incremental, snapshot, _)| (incremental, snapshot));
@@ -1325,5 +1331,4 @@ mod tests {
         assert!(store.media_of(&one, m).unwrap().is_none());
         assert!(store.media_of(&media_item(2).sha256, m).unwrap().is_some());
     }
-
 }
