@@ -30,6 +30,8 @@ on_both_backends!(
     withdrawn_media_are_no_longer_found_for_their_municipality,
     the_read_model_follows_the_documents_and_rebuilds_to_the_same_rows,
     evidence_settings_round_trip,
+    sign_in_attempts_are_counted_for_every_server_sharing_the_database,
+    a_wrong_password_on_one_server_counts_on_the_others,
 );
 
 fn user(store: &dyn Store, username: &str, role: Role, team: TeamId) -> UserId {
@@ -596,4 +598,113 @@ fn the_same_documents_give_the_same_evidence_facts_on_both_backends() {
             from.effect_settings(m).unwrap()
         );
     }
+}
+
+fn sign_in_attempts_are_counted_for_every_server_sharing_the_database(b: &Backend) {
+    let (one, two) = (b.open(), b.open());
+    let (key, other) = ([7; 16], [8; 16]);
+    const WINDOW: Millis = 60_000;
+    for i in 0..5 {
+        let server = if i % 2 == 0 { &one } else { &two };
+        assert_eq!(server.count_sign_in(&key, 1_000 + i, WINDOW, 5).unwrap(), Ok(()));
+    }
+    // The sixth within the window, on either server: refused until the window ends.
+    assert_eq!(
+        two.count_sign_in(&key, 2_000, WINDOW, 5).unwrap(),
+        Err(1_000 + WINDOW)
+    );
+    assert_eq!(
+        one.count_sign_in(&key, 3_000, WINDOW, 5).unwrap(),
+        Err(1_000 + WINDOW)
+    );
+    assert_eq!(one.count_sign_in(&other, 3_000, WINDOW, 5).unwrap(), Ok(()));
+    // Once the window has passed, counting starts again.
+    assert_eq!(
+        two.count_sign_in(&key, 1_000 + WINDOW, WINDOW, 5).unwrap(),
+        Ok(())
+    );
+    // A right password clears the count.
+    for i in 0..4 {
+        one.count_sign_in(&other, 4_000 + i, WINDOW, 5).unwrap().unwrap();
+    }
+    assert!(one.count_sign_in(&other, 5_000, WINDOW, 5).unwrap().is_err());
+    two.clear_sign_ins(&other).unwrap();
+    assert_eq!(one.count_sign_in(&other, 5_001, WINDOW, 5).unwrap(), Ok(()));
+}
+
+/// Through the sign-in itself: two servers (each its own `AuthService`, so its own count in
+/// memory) over one database; wrong passwords alternating between them reach the limit, and a
+/// third server refuses even the right password until the window ends.
+fn a_wrong_password_on_one_server_counts_on_the_others(b: &Backend) {
+    use homerehab_sync_server::auth::{AuthService, LoginOutcome, Passwords, MAX_FAILED_LOGINS};
+    use homerehab_sync_server::config::{Config, PasswordCost};
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        password_workers: 1,
+        ..Config::for_tests(dir.path())
+    };
+    let passwords = Passwords::new(PasswordCost::Insecure);
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted").unwrap();
+    let team = store.ensure_team(m, "Nord").unwrap();
+    store
+        .create_user(&NewUser {
+            username: "assistent1".into(),
+            display_name: "A".into(),
+            password_hash: passwords.hash("rigtig-kode").unwrap(),
+            role: Role::Assistant,
+            team_id: team,
+            granted_teams: vec![],
+        })
+        .unwrap();
+    let servers: Vec<AuthService> = (0..3)
+        .map(|_| AuthService::new(b.open(), &config).unwrap())
+        .collect();
+    let mut memory = passwords.memory();
+    let device = ActorId::random();
+    for i in 0..MAX_FAILED_LOGINS as usize {
+        let outcome = servers[i % 2]
+            .login_in(&mut memory, "assistent1", "forkert", &device)
+            .unwrap();
+        assert!(matches!(outcome, LoginOutcome::Refused), "attempt {i}");
+    }
+    let third = servers[2]
+        .login_in(&mut memory, "Assistent1 ", "rigtig-kode", &device)
+        .unwrap();
+    assert!(matches!(third, LoginOutcome::Throttled { .. }));
+}
+
+/// PostgreSQL's own migrations: servers started at once migrate once (an advisory lock), a
+/// second open changes nothing, and a schema newer than the server is refused, not used.
+#[test]
+fn postgres_migrates_once_and_refuses_a_newer_schema() {
+    use homerehab_sync_server::store::PostgresStore;
+    let Some(backend) = Backend::postgres() else {
+        eprintln!("{} is not set: PostgreSQL not tested", backends::POSTGRES_ENV);
+        return;
+    };
+    let Backend::Postgres { url, .. } = &backend else {
+        unreachable!()
+    };
+    let opened: Vec<i32> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| PostgresStore::open(url).unwrap().schema_version()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(opened.iter().all(|v| *v == opened[0] && *v > 0), "{opened:?}");
+    let version = i64::from(opened[0]);
+    assert_eq!(backend.count("SELECT COUNT(*) FROM schema_migrations"), version);
+    backend.open().ping().unwrap();
+    assert_eq!(backend.count("SELECT COUNT(*) FROM schema_migrations"), version);
+
+    backend.execute(
+        "",
+        "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)",
+    );
+    let refused = PostgresStore::open(url).err().expect("a newer schema is refused");
+    assert!(
+        matches!(&refused, Error::Config(m) if m.contains("newer than this server")),
+        "{refused}"
+    );
 }

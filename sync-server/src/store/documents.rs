@@ -7,6 +7,7 @@
 use crate::error::{Error, Result};
 use automerge::{ActorId, Automerge};
 use homerehab_shared::ids::{DocumentId, MunicipalityId, TeamId};
+use homerehab_shared::model::Millis;
 use homerehab_shared::sync::Hash;
 
 /// The heads of `doc` as one column: 32-byte hashes back to back.
@@ -35,6 +36,21 @@ pub fn moved(base: &[Hash], stored: Option<&[u8]>) -> bool {
     match stored {
         None => !base.is_empty(),
         Some(stored) => base.is_empty() || stored != base.concat().as_slice(),
+    }
+}
+
+/// A counted sign-in attempt (`count` after counting, capped at `max + 1`, in a window that
+/// began at `since`) allowed, or refused until the window ends.
+pub fn sign_in_verdict(
+    count: i64,
+    since: Millis,
+    window_ms: Millis,
+    max: u32,
+) -> std::result::Result<(), Millis> {
+    if count > i64::from(max) {
+        Err(since + window_ms)
+    } else {
+        Ok(())
     }
 }
 

@@ -18,7 +18,7 @@
 
 use super::documents::{
     actor_as_document, decode, heads_bytes, heads_from_bytes, moved, reserved_by_derivation,
-    withdrawn_media,
+    sign_in_verdict, withdrawn_media,
 };
 use super::postgres_evidence as evidence;
 use super::postgres_read_model as read_model;
@@ -61,7 +61,18 @@ const MIGRATION_LOCK: i64 = 0x486f_6d65_7265_6862; // "Homerehb"
 
 /// Schema migrations. Only ever append: a released migration is never edited. PostgreSQL was
 /// never released before this list, so its first entry is the whole schema of the time.
-const MIGRATIONS: &[&str] = &[SCHEMA, read_model::SCHEMA, evidence::SCHEMA];
+const MIGRATIONS: &[&str] = &[
+    SCHEMA,
+    read_model::SCHEMA,
+    evidence::SCHEMA,
+    // Sign-in attempts counted for every server (per digest of the username, never the name).
+    "CREATE TABLE sign_in_attempts (
+         name_key BYTEA PRIMARY KEY,
+         count    INTEGER NOT NULL,
+         since    BIGINT NOT NULL
+     );
+     CREATE INDEX sign_in_attempts_since ON sign_in_attempts(since);",
+];
 
 const SCHEMA: &str = r#"
 CREATE TABLE municipalities (
@@ -682,6 +693,41 @@ impl AccountStore for PostgresStore {
         self.conn()?.execute(
             "DELETE FROM tokens WHERE token_hash = $1",
             &[&token_hash.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    fn count_sign_in(
+        &self,
+        name_key: &[u8; 16],
+        now: Millis,
+        window_ms: Millis,
+        max: u32,
+    ) -> Result<std::result::Result<(), Millis>> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM sign_in_attempts WHERE since <= $1",
+            &[&(now - window_ms)],
+        )?;
+        // One statement per attempt: concurrent attempts on several servers queue on the
+        // row. Past `max` the count stops at `max + 1`: that marks a refused attempt.
+        let row = tx.query_one(
+            "INSERT INTO sign_in_attempts (name_key, count, since) VALUES ($1, 1, $2)
+             ON CONFLICT (name_key) DO UPDATE
+               SET count = LEAST(sign_in_attempts.count + 1, $3 + 1)
+             RETURNING count, since",
+            &[&name_key.as_slice(), &now, &(max as i32)],
+        )?;
+        let (count, since): (i32, Millis) = (row.try_get(0)?, row.try_get(1)?);
+        tx.commit()?;
+        Ok(sign_in_verdict(i64::from(count), since, window_ms, max))
+    }
+
+    fn clear_sign_ins(&self, name_key: &[u8; 16]) -> Result<()> {
+        self.conn()?.execute(
+            "DELETE FROM sign_in_attempts WHERE name_key = $1",
+            &[&name_key.as_slice()],
         )?;
         Ok(())
     }

@@ -1,7 +1,9 @@
 //! The SQLite [`Store`]: one file in WAL mode with `synchronous=FULL`, so a committed sync
 //! survives power loss. One connection behind a mutex; every method is one short transaction.
 
-use super::documents::{decode, heads_bytes, heads_from_bytes, moved, withdrawn_media};
+use super::documents::{
+    decode, heads_bytes, heads_from_bytes, moved, sign_in_verdict, withdrawn_media,
+};
 use super::sqlite_evidence as evidence;
 use super::sqlite_read_model as read_model;
 use super::{
@@ -189,6 +191,18 @@ CREATE TABLE media_withdrawn (
                 mirror_all_withdrawn(tx)
                     .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
             },
+        ),
+        // Sign-in attempts counted in the database, so processes sharing it share the limit
+        // (issue #13): per digest of the normalised username, never the name.
+        M::up(
+            r#"
+CREATE TABLE sign_in_attempts (
+    name_key BLOB PRIMARY KEY,
+    count    INTEGER NOT NULL,
+    since    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sign_in_attempts_since ON sign_in_attempts(since);
+"#,
         ),
     ]
 }
@@ -756,6 +770,39 @@ impl AccountStore for SqliteStore {
         self.conn().execute(
             "DELETE FROM tokens WHERE token_hash = ?1",
             [token_hash.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    fn count_sign_in(
+        &self,
+        name_key: &[u8; 16],
+        now: Millis,
+        window_ms: Millis,
+        max: u32,
+    ) -> Result<std::result::Result<(), Millis>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM sign_in_attempts WHERE since <= ?1",
+            [now - window_ms],
+        )?;
+        // Past `max` the count stops at `max + 1`: that marks a refused attempt.
+        let (count, since): (i64, Millis) = tx.query_row(
+            "INSERT INTO sign_in_attempts (name_key, count, since) VALUES (?1, 1, ?2)
+             ON CONFLICT (name_key) DO UPDATE SET count = MIN(count + 1, ?3 + 1)
+             RETURNING count, since",
+            params![name_key.as_slice(), now, max],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        tx.commit()?;
+        Ok(sign_in_verdict(count, since, window_ms, max))
+    }
+
+    fn clear_sign_ins(&self, name_key: &[u8; 16]) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM sign_in_attempts WHERE name_key = ?1",
+            [name_key.as_slice()],
         )?;
         Ok(())
     }
