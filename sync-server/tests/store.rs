@@ -606,7 +606,10 @@ fn sign_in_attempts_are_counted_for_every_server_sharing_the_database(b: &Backen
     const WINDOW: Millis = 60_000;
     for i in 0..5 {
         let server = if i % 2 == 0 { &one } else { &two };
-        assert_eq!(server.count_sign_in(&key, 1_000 + i, WINDOW, 5).unwrap(), Ok(()));
+        assert_eq!(
+            server.count_sign_in(&key, 1_000 + i, WINDOW, 5).unwrap(),
+            Ok(())
+        );
     }
     // The sixth within the window, on either server: refused until the window ends.
     assert_eq!(
@@ -625,9 +628,14 @@ fn sign_in_attempts_are_counted_for_every_server_sharing_the_database(b: &Backen
     );
     // A right password clears the count.
     for i in 0..4 {
-        one.count_sign_in(&other, 4_000 + i, WINDOW, 5).unwrap().unwrap();
+        one.count_sign_in(&other, 4_000 + i, WINDOW, 5)
+            .unwrap()
+            .unwrap();
     }
-    assert!(one.count_sign_in(&other, 5_000, WINDOW, 5).unwrap().is_err());
+    assert!(one
+        .count_sign_in(&other, 5_000, WINDOW, 5)
+        .unwrap()
+        .is_err());
     two.clear_sign_ins(&other).unwrap();
     assert_eq!(one.count_sign_in(&other, 5_001, WINDOW, 5).unwrap(), Ok(()));
 }
@@ -680,7 +688,10 @@ fn a_wrong_password_on_one_server_counts_on_the_others(b: &Backend) {
 fn postgres_migrates_once_and_refuses_a_newer_schema() {
     use homerehab_sync_server::store::PostgresStore;
     let Some(backend) = Backend::postgres() else {
-        eprintln!("{} is not set: PostgreSQL not tested", backends::POSTGRES_ENV);
+        eprintln!(
+            "{} is not set: PostgreSQL not tested",
+            backends::POSTGRES_ENV
+        );
         return;
     };
     let Backend::Postgres { url, .. } = &backend else {
@@ -692,17 +703,28 @@ fn postgres_migrates_once_and_refuses_a_newer_schema() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert!(opened.iter().all(|v| *v == opened[0] && *v > 0), "{opened:?}");
+    assert!(
+        opened.iter().all(|v| *v == opened[0] && *v > 0),
+        "{opened:?}"
+    );
     let version = i64::from(opened[0]);
-    assert_eq!(backend.count("SELECT COUNT(*) FROM schema_migrations"), version);
+    assert_eq!(
+        backend.count("SELECT COUNT(*) FROM schema_migrations"),
+        version
+    );
     backend.open().ping().unwrap();
-    assert_eq!(backend.count("SELECT COUNT(*) FROM schema_migrations"), version);
+    assert_eq!(
+        backend.count("SELECT COUNT(*) FROM schema_migrations"),
+        version
+    );
 
     backend.execute(
         "",
         "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)",
     );
-    let refused = PostgresStore::open(url).err().expect("a newer schema is refused");
+    let refused = PostgresStore::open(url)
+        .err()
+        .expect("a newer schema is refused");
     assert!(
         matches!(&refused, Error::Config(m) if m.contains("newer than this server")),
         "{refused}"

@@ -1,8 +1,8 @@
-//! What every backend does with a stored document apart from its SQL: decode it from snapshot
-//! + incremental chunks, pack its heads into one column, check a commit's base, read the media
-//! its library withdraws, and tell which actors are reserved (when to compact is
-//! `homerehab_shared::sync::compaction`, shared with the device). Written once here so the SQLite
-//! and PostgreSQL backends cannot drift apart.
+//! What every backend does with a stored document apart from its SQL: decode it from its
+//! snapshot and incremental chunks, pack its heads into one column, check a commit's base, read
+//! the media its library withdraws, and tell which actors are reserved (when to compact is
+//! `homerehab_shared::sync::compaction`, shared with the device). Written once here so the
+//! SQLite and PostgreSQL backends cannot drift apart.
 
 use crate::error::{Error, Result};
 use automerge::{ActorId, Automerge};

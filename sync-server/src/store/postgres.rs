@@ -338,12 +338,12 @@ fn reserved_actor(client: &mut impl GenericClient, actor: &ActorId) -> Result<bo
     Ok(reserved_by_derivation(actor, &teams, &municipalities))
 }
 
+/// A stored document as bytes: its snapshot and its incremental chunks, in order.
+type StoredBytes = (Vec<u8>, Vec<Vec<u8>>);
+
 /// A stored document's bytes, read in one statement (so a compaction cannot fall between
 /// reading the snapshot and the chunks).
-fn document_bytes(
-    client: &mut impl GenericClient,
-    id: DocumentId,
-) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+fn document_bytes(client: &mut impl GenericClient, id: DocumentId) -> Result<Option<StoredBytes>> {
     let row = client.query_opt(
         "SELECT snapshot,
                 ARRAY(SELECT bytes FROM doc_changes WHERE doc_id = $1 ORDER BY seq)
