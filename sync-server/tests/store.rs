@@ -730,3 +730,86 @@ fn postgres_migrates_once_and_refuses_a_newer_schema() {
         "{refused}"
     );
 }
+
+/// A lock cycle with another transaction (as `reproject` marking every document pending can
+/// make with a commit) ends in PostgreSQL aborting the commit: that is `DocumentMoved`, so the
+/// sync is served again, and nothing of the batch is stored.
+#[test]
+fn postgres_a_commit_aborted_to_break_a_deadlock_is_retried_as_moved() {
+    let Some(backend) = Backend::postgres() else {
+        eprintln!(
+            "{} is not set: PostgreSQL not tested",
+            backends::POSTGRES_ENV
+        );
+        return;
+    };
+    let Backend::Postgres { url, .. } = &backend else {
+        unreachable!()
+    };
+    let store = backend.open();
+    let team = TeamId::new();
+    let mut headers = [
+        Header::session_log(team, CourseId::new()),
+        Header::session_log(team, CourseId::new()),
+    ];
+    headers.sort_by_key(|h| h.id.0); // the commit locks in id order: first, then second
+    let docs: Vec<Automerge> = headers.iter().map(genesis).collect();
+    for (h, d) in headers.iter().zip(&docs) {
+        store.commit_document(h, &[], d, &[]).unwrap();
+    }
+    let bases: Vec<Vec<homerehab_shared::sync::Hash>> =
+        docs.iter().map(|d| to_hashes(&d.get_heads())).collect();
+    let grown: Vec<(Automerge, Vec<u8>)> = docs
+        .iter()
+        .zip(&headers)
+        .map(|(d, h)| {
+            let mut d = d.fork().with_actor(ActorId::random());
+            let before = d.get_heads();
+            put_session(&mut d, &session(h.course_id.unwrap(), 1), 1).unwrap();
+            let new = changes_since(&d, &before);
+            (d, new)
+        })
+        .collect();
+
+    let mut other = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+    let mut cycle = other.transaction().unwrap();
+    // This side waits long before looking for a deadlock, so the commit's side finds it.
+    cycle
+        .batch_execute("SET LOCAL deadlock_timeout = '20s'")
+        .unwrap();
+    cycle
+        .execute(
+            "UPDATE rm_pending SET version = version WHERE doc_id = $1",
+            &[&headers[1].id.0],
+        )
+        .unwrap();
+    let outcome = std::thread::scope(|s| {
+        let commit = s.spawn(|| {
+            let batch: Vec<homerehab_sync_server::store::DocumentCommit<'_>> = (0..2)
+                .map(|i| homerehab_sync_server::store::DocumentCommit {
+                    header: &headers[i],
+                    base: &bases[i],
+                    doc: &grown[i].0,
+                    new_changes: &grown[i].1,
+                })
+                .collect();
+            store.commit_documents(&batch)
+        });
+        // Let the commit lock the first document and wait on the second's pending row.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let _ = cycle.execute(
+            "UPDATE rm_pending SET version = version WHERE doc_id = $1",
+            &[&headers[0].id.0],
+        );
+        let outcome = commit.join().unwrap();
+        let _ = cycle.rollback();
+        outcome
+    });
+    assert!(
+        matches!(outcome, Err(Error::DocumentMoved(id)) if id == headers[0].id),
+        "{outcome:?}"
+    );
+    for (h, base) in headers.iter().zip(&bases) {
+        assert_eq!(store.stored_heads(h.id).unwrap().as_ref(), Some(base));
+    }
+}

@@ -396,6 +396,15 @@ fn quarantine_where(scope: &QuarantineScope) -> (String, Vec<Uuid>) {
     }
 }
 
+/// A deadlock or serialization failure: the transaction was rolled back and may be run again.
+fn is_retryable(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    matches!(
+        e.code(),
+        Some(&SqlState::T_R_DEADLOCK_DETECTED | &SqlState::T_R_SERIALIZATION_FAILURE)
+    )
+}
+
 fn as_params(args: &[Uuid]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
 }
@@ -807,13 +816,22 @@ impl DocumentStore for PostgresStore {
         // Rows are locked in id order, so two servers' batches cannot wait on each other.
         let mut ordered: Vec<&DocumentCommit<'_>> = batch.iter().collect();
         ordered.sort_by_key(|c| c.header.id.0);
+        let Some(first) = ordered.first().map(|c| c.header.id) else {
+            return Ok(());
+        };
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
-        for c in ordered {
-            self.commit_in(&mut tx, c, now)?;
+        let stored = ordered
+            .into_iter()
+            .try_for_each(|c| self.commit_in(&mut tx, c, now))
+            .and_then(|()| Ok(tx.commit()?));
+        match stored {
+            // PostgreSQL broke a lock cycle (a `reproject` marking every document pending while
+            // this batch marks its own) by aborting this transaction: nothing was stored, and
+            // serving the sync again is the remedy, as for a moved document.
+            Err(Error::Postgres(e)) if is_retryable(&e) => Err(Error::DocumentMoved(first)),
+            other => other,
         }
-        tx.commit()?;
-        Ok(())
     }
 
     fn document_footprint(&self, id: DocumentId) -> Result<Option<DocumentFootprint>> {
