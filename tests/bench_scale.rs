@@ -1,0 +1,538 @@
+//! `scripts/bench scale`: the sync server under issue #13's loads, against the real server
+//! process on loopback. Devices here are the shared crate's in-memory device driving the real
+//! wire protocol over HTTP (their changes are made by the same `shared::docs` writers as the
+//! app's, one Automerge change per logged set), so thousands of them fit in one process.
+//!
+//! 1. Upload: one device logs 30 sessions in each of N courses offline and syncs once; the
+//!    server's CPU for that one sync, at N = 100 and 300 (their ratio shows linearity), then a
+//!    fresh device's cold pull of it all.
+//! 2. 50 concurrent clients, each changing one of its own documents and syncing, for 10 s:
+//!    changed documents per second and server CPU per changed document.
+//! 3. A small sync's latency while another device uploads a month of sessions.
+//! 4. A reconnect burst: 1,000 devices × 30 documents, unchanged, fired within one second:
+//!    p50/p99 latency, errors, and the server's memory after and at its peak.
+//!
+//! Prints figures as it goes; the last line is one JSON object.
+
+use automerge::ActorId;
+use homerehab_scenarios::*;
+use homerehab_shared::api::{LoginRequest, LoginResponse};
+use homerehab_shared::docs::{self, CourseDoc, ExerciseFeedback};
+use homerehab_shared::ids::*;
+use homerehab_shared::model::*;
+use homerehab_shared::sync::sim::MemoryDevice;
+use homerehab_shared::sync::wire::{self, Limits};
+use homerehab_shared::sync::ClientRound;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+const SESSIONS_PER_COURSE: usize = 30;
+/// A session holds at most 50 sets of one exercise; the streams of single sets start a new
+/// session this often.
+const SETS_PER_SESSION: Millis = 40;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn fresh_actor() -> ActorId {
+    ActorId::from(uuid::Uuid::new_v4().as_bytes().as_slice())
+}
+
+/// A device on the wire: an in-memory store, a token and its actor.
+struct WireDevice {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+    actor: ActorId,
+    user: UserId,
+    store: MemoryDevice,
+}
+
+impl WireDevice {
+    async fn login(http: &reqwest::Client, url: &str, username: &str) -> anyhow::Result<Self> {
+        let actor = fresh_actor();
+        let resp = http
+            .post(format!("{url}/v1/login"))
+            .json(&LoginRequest {
+                username: username.into(),
+                password: PASSWORD.into(),
+                actor_id: actor.to_hex_string(),
+            })
+            .send()
+            .await?
+            .error_for_status()?
+            .json::<LoginResponse>()
+            .await?;
+        Ok(WireDevice {
+            http: http.clone(),
+            url: url.into(),
+            token: resp.token,
+            actor,
+            user: resp.user.id,
+            store: MemoryDevice::default(),
+        })
+    }
+
+    /// One complete sync; returns the round trips.
+    async fn sync(&mut self) -> anyhow::Result<u32> {
+        let (mut round, mut req) = ClientRound::begin(&mut self.store)?;
+        let mut trips = 0;
+        loop {
+            trips += 1;
+            let resp = self
+                .http
+                .post(format!("{}/v1/sync", self.url))
+                .bearer_auth(&self.token)
+                .header("content-type", "application/octet-stream")
+                .body(wire::encode(&req))
+                .send()
+                .await?;
+            let status = resp.status();
+            let body = resp.bytes().await?;
+            anyhow::ensure!(status.is_success(), "sync answered {status}");
+            let resp = wire::decode_response(&body, &Limits::default())?;
+            match round.on_response(&mut self.store, resp)? {
+                Some(next) => req = next,
+                None => return Ok(trips),
+            }
+        }
+    }
+
+    /// A whole guided session in `course`, as the app writes it: one change per set, per
+    /// exercise's feedback, at start and at finish.
+    fn log_session(&mut self, course: CourseId, at: Millis) -> anyhow::Result<()> {
+        let lines: Vec<ProgramExercise> = {
+            let (_, doc) = &self.store.docs[&DocumentId::course_of(course)];
+            CourseDoc::read(doc)?
+                .program
+                .ordered()
+                .into_iter()
+                .cloned()
+                .collect()
+        };
+        let actor = self.actor.clone();
+        let user = self.user;
+        let log = self
+            .store
+            .doc_mut(DocumentId::session_log_of(course))
+            .ok_or_else(|| anyhow::anyhow!("no session log"))?;
+        log.set_actor(actor);
+        let session = SessionLog::start(course, user, None, at);
+        docs::put_session(log, &session, at)?;
+        for line in &lines {
+            for i in 0..line.dosage.sets {
+                let set = SetLog {
+                    reps: Some(8 + i % 3),
+                    duration_s: None,
+                    load_kg: Some(2.0),
+                    at,
+                };
+                docs::log_set(log, session.id, line.id, &line.exercise_ref, &set, at)?;
+            }
+            let fb = ExerciseFeedback {
+                outcome: ExerciseOutcome::Done,
+                skip_reason: None,
+                borg: Some(5),
+                pain: Some(2),
+                note: None,
+            };
+            docs::record_feedback(log, session.id, line.id, &line.exercise_ref, &fb, at)?;
+        }
+        docs::finish_session(log, session.id, Some(4), Some("Borger i godt humør"), at)?;
+        Ok(())
+    }
+
+    fn courses(&self) -> Vec<CourseId> {
+        self.store
+            .docs
+            .values()
+            .filter_map(|(h, _)| {
+                (h.kind == docs::DocumentKind::Course)
+                    .then_some(h.course_id)
+                    .flatten()
+            })
+            .collect()
+    }
+}
+
+/// A server with one team, a therapist who created `courses` courses, and `assistants`
+/// assistants; returns the server and the course ids.
+async fn world(
+    tmp: &std::path::Path,
+    courses: usize,
+    assistants: usize,
+) -> anyhow::Result<(Server, Vec<CourseId>)> {
+    let server = Server::start(&tmp.join("server"));
+    server.create_team("Bench");
+    server.create_user("terapeut", "therapist", "Bench");
+    for i in 0..assistants {
+        server.create_user(&format!("assistent{i}"), "assistant", "Bench");
+    }
+    let laptop = Device::login(&tmp.join("laptop"), &server, "terapeut").await;
+    let ids: Vec<CourseId> = (0..courses)
+        .map(|_| create_course(&laptop, CitizenId::new()))
+        .collect();
+    laptop.sync().await;
+    Ok((server, ids))
+}
+
+struct Upload {
+    courses: usize,
+    server_cpu_s: f64,
+    wall_s: f64,
+    cold_pull_s: f64,
+    cold_pull_cpu_s: f64,
+    server_rss_mib: f64,
+}
+
+/// Part 1 at `n` courses.
+async fn upload(http: &reqwest::Client, n: usize) -> anyhow::Result<Upload> {
+    let tmp = tempfile::tempdir()?;
+    let (server, courses) = world(tmp.path(), n, 2).await?;
+    let mut tablet = WireDevice::login(http, &server.url(), "assistent0").await?;
+    tablet.sync().await?;
+    for (i, course) in courses.iter().enumerate() {
+        for s in 0..SESSIONS_PER_COURSE {
+            tablet.log_session(*course, 1_700_000_000_000 + (i * 100 + s) as Millis)?;
+        }
+    }
+    let cpu0 = server.cpu_ms();
+    let t = Instant::now();
+    tablet.sync().await?;
+    let wall_s = t.elapsed().as_secs_f64();
+    let server_cpu_s = (server.cpu_ms() - cpu0) / 1000.0;
+    let mut fresh = WireDevice::login(http, &server.url(), "assistent1").await?;
+    let cpu0 = server.cpu_ms();
+    let t = Instant::now();
+    fresh.sync().await?;
+    let cold_pull_s = t.elapsed().as_secs_f64();
+    let cold_pull_cpu_s = (server.cpu_ms() - cpu0) / 1000.0;
+    anyhow::ensure!(fresh.courses().len() == n, "the cold pull got every course");
+    let server_rss_mib = server_status_mib(&server, "VmRSS:");
+    println!(
+        "upload {n} courses × {SESSIONS_PER_COURSE} sessions in one sync: server CPU {server_cpu_s:.2} s ({:.1} ms per course), wall {wall_s:.2} s; cold pull {cold_pull_s:.2} s (server CPU {cold_pull_cpu_s:.2} s); server RSS {server_rss_mib:.0} MiB",
+        server_cpu_s * 1000.0 / n as f64
+    );
+    Ok(Upload {
+        courses: n,
+        server_cpu_s,
+        wall_s,
+        cold_pull_s,
+        cold_pull_cpu_s,
+        server_rss_mib,
+    })
+}
+
+/// The server process's `/proc/PID/status` memory figure in MiB.
+fn server_status_mib(server: &Server, field: &str) -> f64 {
+    let pid = server.pid().expect("running");
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// One set logged in the device's open session of `course` (a session started first).
+fn log_one_set(device: &mut WireDevice, course: CourseId, session: SessionId, at: Millis) {
+    let line = {
+        let (_, doc) = &device.store.docs[&DocumentId::course_of(course)];
+        CourseDoc::read(doc).unwrap().program.ordered()[0].clone()
+    };
+    let log = device
+        .store
+        .doc_mut(DocumentId::session_log_of(course))
+        .unwrap();
+    let set = SetLog {
+        reps: Some(10),
+        duration_s: None,
+        load_kg: None,
+        at,
+    };
+    docs::log_set(log, session, line.id, &line.exercise_ref, &set, at).unwrap();
+}
+
+fn start_session(device: &mut WireDevice, course: CourseId, at: Millis) -> SessionId {
+    let (actor, user) = (device.actor.clone(), device.user);
+    let log = device
+        .store
+        .doc_mut(DocumentId::session_log_of(course))
+        .unwrap();
+    log.set_actor(actor);
+    let session = SessionLog::start(course, user, None, at);
+    docs::put_session(log, &session, at).unwrap();
+    session.id
+}
+
+struct Concurrent {
+    clients: usize,
+    changed_docs_per_s: f64,
+    server_cpu_ms_per_changed_doc: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Part 2: `clients` devices, each with its own course, change and sync for `secs`.
+async fn concurrent(
+    http: &reqwest::Client,
+    clients: usize,
+    secs: u64,
+) -> anyhow::Result<Concurrent> {
+    let tmp = tempfile::tempdir()?;
+    let (server, courses) = world(tmp.path(), clients, clients).await?;
+    let mut devices = Vec::new();
+    for i in 0..clients {
+        let mut d = WireDevice::login(http, &server.url(), &format!("assistent{i}")).await?;
+        d.sync().await?;
+        devices.push(d);
+    }
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let cpu0 = server.cpu_ms();
+    let t = Instant::now();
+    let tasks: Vec<_> = devices
+        .into_iter()
+        .zip(courses)
+        .map(|(mut d, course)| {
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut session = start_session(&mut d, course, 1);
+                let mut at = 2;
+                while Instant::now() < deadline {
+                    if at % SETS_PER_SESSION == 0 {
+                        session = start_session(&mut d, course, at);
+                    }
+                    log_one_set(&mut d, course, session, at);
+                    at += 1;
+                    let t = Instant::now();
+                    d.sync().await.expect("sync");
+                    latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await?);
+    }
+    let wall = t.elapsed().as_secs_f64();
+    let cpu_ms = server.cpu_ms() - cpu0;
+    latencies.sort_by(f64::total_cmp);
+    let changed = latencies.len() as f64;
+    let r = Concurrent {
+        clients,
+        changed_docs_per_s: changed / wall,
+        server_cpu_ms_per_changed_doc: cpu_ms / changed,
+        p50_ms: percentile(&latencies, 0.5),
+        p99_ms: percentile(&latencies, 0.99),
+    };
+    println!(
+        "{clients} concurrent clients for {secs} s: {:.0} changed documents/s, server CPU {:.2} ms per changed document, sync p50 {:.1} ms / p99 {:.1} ms",
+        r.changed_docs_per_s, r.server_cpu_ms_per_changed_doc, r.p50_ms, r.p99_ms
+    );
+    Ok(r)
+}
+
+struct BehindUpload {
+    small_syncs: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    upload_s: f64,
+}
+
+/// Part 3: a small sync's latency while another device uploads a month of sessions (12 per
+/// course in 40 courses: about 12,000 changes).
+async fn behind_upload(http: &reqwest::Client) -> anyhow::Result<BehindUpload> {
+    let tmp = tempfile::tempdir()?;
+    let (server, courses) = world(tmp.path(), 41, 2).await?;
+    let mut big = WireDevice::login(http, &server.url(), "assistent0").await?;
+    big.sync().await?;
+    let mut small = WireDevice::login(http, &server.url(), "assistent1").await?;
+    small.sync().await?;
+    let (own, month) = courses.split_last().unwrap();
+    for (i, course) in month.iter().enumerate() {
+        for s in 0..12 {
+            big.log_session(*course, 1_700_000_000_000 + (i * 100 + s) as Millis)?;
+        }
+    }
+    let session = start_session(&mut small, *own, 1);
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let uploader = {
+        let done = done.clone();
+        tokio::spawn(async move {
+            let t = Instant::now();
+            big.sync().await.expect("the upload");
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            t.elapsed().as_secs_f64()
+        })
+    };
+    let mut latencies = Vec::new();
+    let mut at = 2;
+    // Let the upload reach the server first.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut session = session;
+    while !done.load(std::sync::atomic::Ordering::SeqCst) {
+        if at % SETS_PER_SESSION == 0 {
+            session = start_session(&mut small, *own, at);
+        }
+        log_one_set(&mut small, *own, session, at);
+        at += 1;
+        let t = Instant::now();
+        small.sync().await?;
+        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let upload_s = uploader.await?;
+    latencies.sort_by(f64::total_cmp);
+    let r = BehindUpload {
+        small_syncs: latencies.len(),
+        p50_ms: percentile(&latencies, 0.5),
+        p99_ms: percentile(&latencies, 0.99),
+        upload_s,
+    };
+    println!(
+        "a small sync while another device uploads a month ({:.2} s): {} syncs, p50 {:.1} ms / p99 {:.1} ms",
+        r.upload_s, r.small_syncs, r.p50_ms, r.p99_ms
+    );
+    Ok(r)
+}
+
+struct Burst {
+    devices: usize,
+    docs_each: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: usize,
+    server_rss_after_mib: f64,
+    server_peak_mib: f64,
+}
+
+/// Part 4: `devices` devices, each holding the team's 15 courses (30 documents), reconnect
+/// at once with nothing changed.
+async fn burst(devices: usize) -> anyhow::Result<Burst> {
+    let tmp = tempfile::tempdir()?;
+    let (server, _) = world(tmp.path(), 15, 1).await?;
+    // Many connections at once: one client per device, as the tablets are.
+    let mut fleet = Vec::new();
+    let http = reqwest::Client::builder().build()?;
+    for _ in 0..devices {
+        let mut d = WireDevice::login(&http, &server.url(), "assistent0").await?;
+        d.http = reqwest::Client::builder().build()?;
+        fleet.push(d);
+    }
+    let docs_each = {
+        let first = &mut fleet[0];
+        first.sync().await?;
+        first.store.docs.len()
+    };
+    // Every other device gets the same documents (the first sync of each, not measured).
+    let template: Vec<_> = fleet[0]
+        .store
+        .docs
+        .iter()
+        .map(|(id, (h, d))| (*id, *h, d.save()))
+        .collect();
+    let heads = fleet[0].store.server_heads.clone();
+    for d in fleet.iter_mut().skip(1) {
+        for (_, h, bytes) in &template {
+            d.store.insert(*h, automerge::Automerge::load(bytes)?);
+        }
+        d.store.server_heads = heads.clone();
+    }
+    let fleet: Vec<_> = fleet.into_iter().map(|d| Arc::new(Mutex::new(d))).collect();
+    let start = Instant::now() + Duration::from_millis(200);
+    let tasks: Vec<_> = fleet
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = d.clone();
+            // Spread over one second, as a morning's reconnects within a second.
+            let at = start + Duration::from_micros((i as u64 * 1_000_000) / devices as u64);
+            tokio::spawn(async move {
+                tokio::time::sleep_until(at.into()).await;
+                let t = Instant::now();
+                let ok = d.lock().await.sync().await.is_ok();
+                (t.elapsed().as_secs_f64() * 1000.0, ok)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (ms, ok) = task.await?;
+        if ok {
+            latencies.push(ms);
+        } else {
+            errors += 1;
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    let r = Burst {
+        devices,
+        docs_each,
+        p50_ms: percentile(&latencies, 0.5),
+        p99_ms: percentile(&latencies, 0.99),
+        errors,
+        server_rss_after_mib: server_status_mib(&server, "VmRSS:"),
+        server_peak_mib: server_status_mib(&server, "VmHWM:"),
+    };
+    println!(
+        "reconnect burst: {devices} devices × {docs_each} documents within 1 s: p50 {:.1} ms / p99 {:.1} ms, {errors} errors; server RSS {:.0} MiB after, peak {:.0} MiB (incl. {devices} sign-ins)",
+        r.p50_ms, r.p99_ms, r.server_rss_after_mib, r.server_peak_mib
+    );
+    Ok(r)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    // `HOMEREHAB_BENCH_QUICK=1`: a tenth of every load, to check the bench itself.
+    let scale = if std::env::var_os("HOMEREHAB_BENCH_QUICK").is_some() {
+        10
+    } else {
+        1
+    };
+    let http = reqwest::Client::new();
+    let small = upload(&http, 100 / scale).await?;
+    let large = upload(&http, 300 / scale).await?;
+    let ratio = large.server_cpu_s / small.server_cpu_s;
+    println!("linearity: 300 courses cost {ratio:.2}× the server CPU of 100 (3.0 = linear)");
+    let conc = concurrent(&http, 50 / scale, 10 / scale as u64).await?;
+    let behind = behind_upload(&http).await?;
+    let burst = burst(1000 / scale).await?;
+    let json = serde_json::json!({
+        "backend": "sqlite",
+        "upload_100_server_cpu_s": small.server_cpu_s,
+        "upload_300_server_cpu_s": large.server_cpu_s,
+        "upload_300_ms_per_course": large.server_cpu_s * 1000.0 / large.courses as f64,
+        "upload_300_wall_s": large.wall_s,
+        "upload_linearity_300_vs_100": ratio,
+        "cold_pull_300_s": large.cold_pull_s,
+        "cold_pull_300_server_cpu_s": large.cold_pull_cpu_s,
+        "upload_300_server_rss_mib": large.server_rss_mib,
+        "concurrent_clients": conc.clients,
+        "changed_docs_per_s": conc.changed_docs_per_s,
+        "server_cpu_ms_per_changed_doc": conc.server_cpu_ms_per_changed_doc,
+        "concurrent_sync_p50_ms": conc.p50_ms,
+        "concurrent_sync_p99_ms": conc.p99_ms,
+        "small_sync_behind_upload_p50_ms": behind.p50_ms,
+        "small_sync_behind_upload_p99_ms": behind.p99_ms,
+        "month_upload_s": behind.upload_s,
+        "burst_devices": burst.devices,
+        "burst_docs_each": burst.docs_each,
+        "burst_p50_ms": burst.p50_ms,
+        "burst_p99_ms": burst.p99_ms,
+        "burst_errors": burst.errors,
+        "burst_server_rss_after_mib": burst.server_rss_after_mib,
+        "burst_server_peak_mib": burst.server_peak_mib,
+    });
+    println!("{json}");
+    Ok(())
+}
