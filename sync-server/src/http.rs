@@ -126,6 +126,9 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/evidence/municipalities", get(evidence_municipalities))
         .route("/healthz", get(healthz))
+        // The readiness check for a load balancer in front of several servers: the same
+        // question, whether this server's database answers (docs/postgresql.md).
+        .route("/ready", get(healthz))
         .route("/metrics", get(prometheus))
         // The last layer added runs first: trace, then count, then bound the body.
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
