@@ -163,7 +163,10 @@ mod tests {
         std::fs::create_dir_all(&tmp).unwrap();
         std::fs::write(tmp.join("in-progress"), b"x").unwrap();
         media.sweep().unwrap();
-        assert!(tmp.join("in-progress").exists(), "another server is receiving it");
+        assert!(
+            tmp.join("in-progress").exists(),
+            "another server is receiving it"
+        );
         media.sweep_older_than(std::time::Duration::ZERO).unwrap();
         assert!(!tmp.join("in-progress").exists());
     }

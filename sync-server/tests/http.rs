@@ -987,7 +987,10 @@ async fn ready_says_whether_the_database_answers() {
     // The blocking client, as everything PostgreSQL here: off the async thread.
     let created = tokio::task::spawn_blocking(backends::create_postgres_database);
     let Some((admin, name, url)) = created.await.unwrap() else {
-        eprintln!("{} is not set: PostgreSQL not tested", backends::POSTGRES_ENV);
+        eprintln!(
+            "{} is not set: PostgreSQL not tested",
+            backends::POSTGRES_ENV
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -1006,6 +1009,9 @@ async fn ready_says_whether_the_database_answers() {
     let (status, body) = call(&app, get("/ready")).await;
     assert_eq!(
         (status, &body[..]),
-        (StatusCode::SERVICE_UNAVAILABLE, &b"database unavailable"[..])
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            &b"database unavailable"[..]
+        )
     );
 }

@@ -718,6 +718,13 @@ fn postgres_migrates_once_and_refuses_a_newer_schema() {
         version
     );
 
+    // TLS is not built in: a URL that requires it is refused by name, not half-connected.
+    let tls = PostgresStore::open(&format!("{url}?sslmode=require")).err();
+    assert!(
+        matches!(&tls, Some(Error::Config(m)) if m.contains("sslmode=require")),
+        "{tls:?}"
+    );
+
     backend.execute(
         "",
         "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)",

@@ -216,6 +216,14 @@ impl PostgresStore {
         let config: postgres::Config = url
             .parse()
             .map_err(|e| Error::Config(format!("the PostgreSQL database URL: {e}")))?;
+        if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            return Err(Error::Config(
+                "the PostgreSQL database URL asks for sslmode=require, but this server connects \
+                 without TLS (not built in yet): reach the database over a private network or a \
+                 TLS tunnel and drop sslmode"
+                    .into(),
+            ));
+        }
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
