@@ -183,7 +183,7 @@ fn migrate(client: &mut impl GenericClient) -> Result<i32> {
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
             &[],
         )?
-        .get(0);
+        .try_get(0)?;
     let known = MIGRATIONS.len() as i32;
     if current > known {
         return Err(Error::Config(format!(

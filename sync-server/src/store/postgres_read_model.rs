@@ -115,12 +115,17 @@ pub(super) fn mark_pending(tx: &mut impl GenericClient, doc: Uuid) -> Result<()>
     Ok(())
 }
 
-/// Up to `limit` pending documents and the version each was pending at.
+/// Up to `limit` pending documents and the version each was pending at, from a random place
+/// in the key order onwards (wrapping around): the projectors of several servers mostly take
+/// different documents rather than all deriving the same first ones.
 pub(super) fn pending(client: &mut impl GenericClient, limit: usize) -> Result<Vec<(Uuid, i64)>> {
     client
         .query(
-            "SELECT doc_id, version FROM rm_pending LIMIT $1",
-            &[&(limit as i64)],
+            "(SELECT doc_id, version FROM rm_pending WHERE doc_id >= $1 ORDER BY doc_id LIMIT $2)
+             UNION ALL
+             (SELECT doc_id, version FROM rm_pending WHERE doc_id < $1 ORDER BY doc_id LIMIT $2)
+             LIMIT $2",
+            &[&Uuid::new_v4(), &(limit as i64)],
         )?
         .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
