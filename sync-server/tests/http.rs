@@ -1014,4 +1014,16 @@ async fn ready_says_whether_the_database_answers() {
             &b"database unavailable"[..]
         )
     );
+    // A request that needs the database is told to come back, not that the server failed.
+    let resp = app
+        .clone()
+        .oneshot(login_request(
+            "assistent1",
+            "korrekt-hest",
+            &fresh_actor().to_string(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()[header::RETRY_AFTER], "5");
 }
