@@ -29,7 +29,7 @@ pub enum ApiError {
     /// won every retry); nothing was stored; `Retry-After: 1`.
     Contended,
     /// 503: no database connection could be had in time (the database is down or every
-    /// connection busy); logged here; `Retry-After: 5`.
+    /// connection busy), or the database closed the one used; logged here; `Retry-After: 5`.
     Unavailable(Error),
     /// 500: logged here, never sent.
     Internal(Error),
@@ -67,7 +67,9 @@ impl From<Error> for ApiError {
             },
             Error::ActorTaken | Error::ActorReserved => ApiError::Forbidden(e.to_string()),
             Error::DocumentMoved(_) => ApiError::Contended,
-            Error::Pool(_) => ApiError::Unavailable(e),
+            // No connection in time, or one the database closed or is ending (restarted,
+            // shutting down): the pool drops that connection, the next one is fresh.
+            Error::Pool(_) | Error::DatabaseUnavailable(_) => ApiError::Unavailable(e),
             Error::MediaTooLarge(_) => ApiError::PayloadTooLarge(e.to_string()),
             Error::MediaMismatch => ApiError::BadRequest {
                 kind: "hash_mismatch",
