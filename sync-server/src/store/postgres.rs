@@ -175,6 +175,8 @@ CREATE TABLE media_withdrawn (
 fn migrate(client: &mut impl GenericClient) -> Result<i32> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    // Not a notice on every start that the table is already there.
+    tx.batch_execute("SET LOCAL client_min_messages = warning")?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version    INTEGER PRIMARY KEY,
