@@ -438,10 +438,11 @@ impl PostgresStore {
         let (header, doc, new_changes) = (c.header, c.doc, c.new_changes);
         let id = header.id.0;
         let heads = heads_bytes(doc);
-        let stored = tx.query_opt(
+        // Typed statements: one round trip each (see the module's doc).
+        let stored = tx.query_typed_opt(
             "SELECT incremental_bytes, octet_length(snapshot)::BIGINT, heads FROM documents
              WHERE id = $1 FOR UPDATE",
-            &[&id],
+            &[(&id, Type::UUID)],
         )?;
         let stored_heads: Option<&[u8]> = stored.as_ref().map(|r| r.try_get(2)).transpose()?;
         if moved(c.base, stored_heads) {
@@ -450,22 +451,23 @@ impl PostgresStore {
         let sizes: Option<(i64, i64)> = match &stored {
             Some(row) => Some((row.try_get(0)?, row.try_get(1)?)),
             None => {
-                let inserted = tx.execute(
+                let inserted = tx.query_typed(
                     "INSERT INTO documents
                        (id, kind, team_id, course_id, heads, incremental_bytes, updated_at, snapshot)
                      VALUES ($1, $2, $3, $4, $5, 0, $6, $7)
-                     ON CONFLICT (id) DO NOTHING",
+                     ON CONFLICT (id) DO NOTHING
+                     RETURNING 1",
                     &[
-                        &id,
-                        &header.kind.as_str(),
-                        &header.team_id.0,
-                        &header.course_id.map(|c| c.0),
-                        &heads,
-                        &now,
-                        &doc.save(),
+                        (&id, Type::UUID),
+                        (&header.kind.as_str(), Type::TEXT),
+                        (&header.team_id.0, Type::UUID),
+                        (&header.course_id.map(|c| c.0), Type::UUID),
+                        (&heads, Type::BYTEA),
+                        (&now, Type::INT8),
+                        (&doc.save(), Type::BYTEA),
                     ],
                 )?;
-                if inserted == 0 {
+                if inserted.is_empty() {
                     // Another commit stored it between our read and our insert.
                     return Err(Error::DocumentMoved(header.id));
                 }
@@ -475,26 +477,39 @@ impl PostgresStore {
         if let Some((incremental, snapshot)) = sizes {
             let incremental = incremental + new_changes.len() as i64;
             if compaction::is_due(incremental, snapshot, self.compact_min_bytes) {
-                tx.execute("DELETE FROM doc_changes WHERE doc_id = $1", &[&id])?;
-                tx.execute(
+                tx.query_typed(
+                    "DELETE FROM doc_changes WHERE doc_id = $1",
+                    &[(&id, Type::UUID)],
+                )?;
+                tx.query_typed(
                     "UPDATE documents SET heads = $2, incremental_bytes = 0, updated_at = $3,
                        snapshot = $4 WHERE id = $1",
-                    &[&id, &heads, &now, &doc.save()],
+                    &[
+                        (&id, Type::UUID),
+                        (&heads, Type::BYTEA),
+                        (&now, Type::INT8),
+                        (&doc.save(), Type::BYTEA),
+                    ],
                 )?;
             } else {
                 if !new_changes.is_empty() {
                     // The row lock above makes MAX(seq) + 1 this commit's own.
-                    tx.execute(
+                    tx.query_typed(
                         "INSERT INTO doc_changes (doc_id, seq, bytes)
                          SELECT $1, COALESCE(MAX(seq), 0) + 1, $2 FROM doc_changes
                          WHERE doc_id = $1",
-                        &[&id, &new_changes],
+                        &[(&id, Type::UUID), (&new_changes, Type::BYTEA)],
                     )?;
                 }
-                tx.execute(
+                tx.query_typed(
                     "UPDATE documents SET heads = $2, incremental_bytes = $3, updated_at = $4
                      WHERE id = $1",
-                    &[&id, &heads, &incremental, &now],
+                    &[
+                        (&id, Type::UUID),
+                        (&heads, Type::BYTEA),
+                        (&incremental, Type::INT8),
+                        (&now, Type::INT8),
+                    ],
                 )?;
             }
         }

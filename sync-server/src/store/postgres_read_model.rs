@@ -108,10 +108,10 @@ const TABLES: [&str; 10] = [
 
 /// In the sync's transaction: the document changed, so its rows are due again.
 pub(super) fn mark_pending(tx: &mut impl GenericClient, doc: Uuid) -> Result<()> {
-    tx.execute(
+    tx.query_typed(
         "INSERT INTO rm_pending (doc_id, version) VALUES ($1, 1)
          ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1",
-        &[&doc],
+        &[(&doc, postgres::types::Type::UUID)],
     )?;
     Ok(())
 }
