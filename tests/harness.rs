@@ -316,8 +316,13 @@ impl Device {
     }
 
     pub async fn login(dir: &Path, server: &Server, username: &str) -> Device {
+        Device::login_at(dir, &server.url(), username).await
+    }
+
+    /// Signs in at a URL (a load balancer's, say).
+    pub async fn login_at(dir: &Path, url: &str, username: &str) -> Device {
         let d = Device::open(dir);
-        client::login(&d.store, &server.url(), username, PASSWORD)
+        client::login(&d.store, url, username, PASSWORD)
             .await
             .expect("login");
         d
@@ -493,4 +498,61 @@ pub fn proc_status_mib(field: &str) -> f64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// HAProxy (Debian's package) in front of sync servers, with the config shipped in
+/// `docs/deploy/haproxy.cfg` (it takes the addresses from the environment).
+pub struct Balancer {
+    pub port: u16,
+    child: Child,
+}
+
+impl Balancer {
+    /// Starts HAProxy over `backends` (`127.0.0.1:PORT`, exactly three, as the config names).
+    pub fn start(backends: &[String]) -> Balancer {
+        assert_eq!(
+            backends.len(),
+            3,
+            "docs/deploy/haproxy.cfg names three servers"
+        );
+        let haproxy = ["/usr/sbin/haproxy", "/usr/bin/haproxy"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("haproxy is not installed: `apt-get install haproxy` (scripts/test does)");
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/deploy/haproxy.cfg");
+        let port = free_port();
+        let mut child = Command::new(haproxy)
+            .arg("-f")
+            .arg(&config)
+            .arg("-db")
+            .env("HOMEREHAB_LB_BIND", format!("127.0.0.1:{port}"))
+            .env("HOMEREHAB_SYNC_1", &backends[0])
+            .env("HOMEREHAB_SYNC_2", &backends[1])
+            .env("HOMEREHAB_SYNC_3", &backends[2])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start haproxy");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Balancer { port, child };
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().ok();
+        child.wait().ok();
+        panic!("haproxy did not start listening");
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
 }

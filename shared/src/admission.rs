@@ -141,11 +141,22 @@ fn load_strictly(current: Option<&Automerge>, incoming: &[u8]) -> Result<Automer
             e => corrupt(e),
         }),
         Some(doc) => {
-            // Changes on their own lack the stored history: missing dependencies here only
-            // mean the bytes parsed to the end; the copy below checks them against the history.
-            match Automerge::load_with_options(incoming, strict()) {
-                Ok(_) | Err(automerge::AutomergeError::MissingDeps) => {}
-                Err(e) => return Err(corrupt(e)),
+            let framed = chunks::split(incoming).map_err(|e| Rejection::Corrupt(e.to_string()))?;
+            if framed.iter().all(|c| c.kind == chunks::CHANGE) {
+                // Raw changes (what a device sends): each one decoded on its own proves it is
+                // well formed, without building a document of them first.
+                for c in framed {
+                    automerge::Change::try_from(c.bytes)
+                        .map_err(|e| Rejection::Corrupt(e.to_string()))?;
+                }
+            } else {
+                // A whole document among them: it parses only as a document. Changes on their
+                // own lack the stored history: missing dependencies here only mean the bytes
+                // parsed to the end; the copy below checks them against the history.
+                match Automerge::load_with_options(incoming, strict()) {
+                    Ok(_) | Err(automerge::AutomergeError::MissingDeps) => {}
+                    Err(e) => return Err(corrupt(e)),
+                }
             }
             let mut copy = doc.fork();
             copy.load_incremental(incoming).map_err(corrupt)?;

@@ -649,6 +649,7 @@ fn standing_figure() -> library::Illustration {
         props: vec![],
         start: pose.clone(),
         via: None,
+        then: None,
         end: pose,
     }
 }
@@ -698,6 +699,11 @@ impl LocalExercise {
             difficulty: library::Difficulty::try_from(self.difficulty).ok()?,
             progressions: vec![],
             regressions: vec![],
+            // A municipality's exercise is not in the shipped chains; nothing to explain.
+            standalone: None,
+            programme: None,
+            references: vec![],
+            search_words: vec![],
             dosage: to_library_dosage(&self.dosage),
             text,
             illustration: standing_figure(),
@@ -733,6 +739,7 @@ impl LocalTemplate {
                         .note
                         .as_ref()
                         .map(|n| Lang::REQUIRED.iter().map(|l| (*l, n.clone())).collect()),
+                    between_sessions: false,
                 })
             })
             .collect::<Option<_>>()?;

@@ -34,6 +34,9 @@ pub enum Error {
     /// loaded: nothing of the batch was stored, and the sync is served again from the store.
     #[error("document {0} changed while this sync was served")]
     DocumentMoved(DocumentId),
+    /// The transaction holding a batch of documents did not commit; nothing of it is stored.
+    #[error("the database did not commit: {0}")]
+    CommitFailed(String),
     #[error("{0} already exists")]
     AlreadyExists(String),
     #[error("{0} not found")]

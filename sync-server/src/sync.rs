@@ -11,7 +11,9 @@ use homerehab_shared::auth::{authorize, Access, Principal};
 use homerehab_shared::docs::Header;
 use homerehab_shared::ids::DocumentId;
 use homerehab_shared::sync::wire::{self, to_hashes, Limits};
-use homerehab_shared::sync::{serve_sync, Hash, Quarantine, ServeStats, ServerStorage};
+use homerehab_shared::sync::{
+    serve_sync, Hash, Quarantine, SavedDocument, ServeStats, ServerStorage,
+};
 use lru::LruCache;
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
@@ -140,6 +142,14 @@ impl ServerStorage for SyncStorage<'_> {
             .entry(id)
             .or_insert_with(|| to_hashes(&doc.get_heads()));
         Ok(Some(doc))
+    }
+
+    fn saved(&mut self, id: DocumentId) -> Result<Option<SavedDocument>> {
+        if let Some((_, doc, _)) = self.staged(id) {
+            return Ok(Some((to_hashes(&doc.get_heads()), doc.save())));
+        }
+        // As stored: a cold pull of thousands of documents decodes none of them.
+        self.store.saved_document(id)
     }
 
     fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>> {

@@ -240,6 +240,19 @@ fn compaction_keeps_the_document_identical(b: &Backend) {
             SessionLogDoc::read(&loaded).unwrap(),
             SessionLogDoc::read(&doc).unwrap()
         );
+        // What a device lacking it is sent: the stored bytes as one buffer, whole.
+        let (heads, bytes) = store.saved_document(header.id).unwrap().unwrap();
+        let mut pulled = Automerge::new();
+        pulled.load_incremental(&bytes).unwrap();
+        assert_eq!(pulled.get_heads(), doc.get_heads());
+        assert_eq!(heads, to_hashes(&doc.get_heads()));
+        // A whole document sent as a chunk (a device's "send full") reads too.
+        if i == 7 {
+            let base = store.stored_heads(header.id).unwrap().unwrap();
+            store
+                .commit_document(&header, &base, &doc, &doc.save())
+                .unwrap();
+        }
         let (found, heads) = store.document_heads(&[team]).unwrap().remove(0);
         assert_eq!((found, heads), (header, to_hashes(&doc.get_heads())));
     }
@@ -247,6 +260,7 @@ fn compaction_keeps_the_document_identical(b: &Backend) {
     assert_eq!(store.document_header(header.id).unwrap(), Some(header));
     assert!(store.document_header(DocumentId::new()).unwrap().is_none());
     assert!(store.load_document(DocumentId::new()).unwrap().is_none());
+    assert!(store.saved_document(DocumentId::new()).unwrap().is_none());
 
     drop(store);
     let reopened = b.open();

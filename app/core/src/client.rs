@@ -27,6 +27,13 @@ fn http() -> reqwest::Client {
 
 async fn refusal(resp: reqwest::Response) -> CoreError {
     let status = resp.status().as_u16();
+    if matches!(status, 502 | 504) {
+        // A load balancer's answer for a server that died or did not answer in time: the
+        // server is away, as if the network were (docs/deploy.md).
+        return CoreError::Offline(format!(
+            "a gateway answered {status}: the server behind it did not answer"
+        ));
+    }
     let message = resp
         .json::<api::ErrorBody>()
         .await

@@ -142,6 +142,19 @@ pub struct ExerciseText {
     pub safety: Vec<String>,
 }
 
+/// One item and level of a published exercise programme, e.g. Otago's
+/// `{ name = "otago", item = "calf-raises", level = "no support" }`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgrammeLevel {
+    /// The programme, lower case: `otago`.
+    pub name: String,
+    /// The programme's exercise, lower case with dashes: `calf-raises`.
+    pub item: String,
+    /// The level as the programme names it: `support`, `no support`, `ankle weight`…
+    pub level: String,
+}
+
 /// One library exercise, read from `assets/exercises/<id>.toml`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -165,6 +178,23 @@ pub struct Exercise {
     /// Easier fall-backs, hardest first.
     #[serde(default)]
     pub regressions: Vec<ExerciseId>,
+    /// Why the exercise has no progression and no regression: nothing else in the library is
+    /// the same movement made easier or harder. Required exactly when both lists are empty
+    /// ([`super::Library::check`]), so a chain is never forgotten silently.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standalone: Option<String>,
+    /// The published programme this exercise is one item and level of (Otago's calf raises
+    /// without support), so a programme can be checked complete and a template can follow it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programme: Option<ProgrammeLevel>,
+    /// Other words a therapist may type for it — an earlier title, a colloquial or English
+    /// name ("armbøj", "biceps") — found by the search but never shown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub search_words: Vec<String>,
+    /// Where the exercise comes from, cited as written (author, title, year), without links;
+    /// required with `programme`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
     pub dosage: Dosage,
     pub text: BTreeMap<Lang, ExerciseText>,
     pub illustration: Illustration,
@@ -174,6 +204,9 @@ pub struct Exercise {
 pub(crate) const TITLE_MAX: usize = 48;
 pub(crate) const SUMMARY_MAX: usize = 200;
 pub(crate) const LINE_MAX: usize = 160;
+
+/// At most this many references per template or exercise.
+pub const REFERENCES_MAX: usize = 4;
 
 impl Exercise {
     /// Reads one exercise file. `file` is only used in the error message.
@@ -264,6 +297,33 @@ impl Exercise {
         {
             out.push(field("progressions", "share an exercise with regressions"));
         }
+        if self
+            .standalone
+            .as_deref()
+            .is_some_and(|r| r.trim().is_empty())
+        {
+            out.push(field("standalone", "is empty; say why nothing links to it"));
+        }
+        if let Some(p) = &self.programme {
+            let lower = |s: &str| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || " -,".contains(c))
+            };
+            if !lower(&p.name) || !lower(&p.item) || !lower(&p.level) {
+                out.push(field(
+                    "programme",
+                    "name, item and level are lower case words, e.g. { name = \"otago\", item = \"calf-raises\", level = \"no support\" }",
+                ));
+            }
+            if self.references.is_empty() {
+                out.push(field(
+                    "references",
+                    "is empty; an exercise from a programme cites it",
+                ));
+            }
+        }
+        check_references(&owner, &self.references, out);
         self.dosage.check(&owner, out);
         check_texts(&owner, &self.text, out);
         self.illustration.check(&owner, out);
@@ -372,5 +432,32 @@ pub(crate) fn check_lines(
     }
     for v in values {
         check_line(owner, language, field, v, LINE_MAX, out);
+    }
+}
+
+/// Each reference is a citation (author, title, year) of at most [`SUMMARY_MAX`] characters,
+/// without links, and none is listed twice; at most [`REFERENCES_MAX`] of them.
+pub(crate) fn check_references(owner: &str, references: &[String], out: &mut Vec<LibraryError>) {
+    let field = |problem: String| LibraryError::Field {
+        owner: owner.to_owned(),
+        field: "references",
+        problem,
+    };
+    if references.len() > REFERENCES_MAX {
+        out.push(field(format!(
+            "has {} items; cite at most {REFERENCES_MAX}",
+            references.len()
+        )));
+    }
+    for reference in references {
+        check_line(owner, "citation", "references", reference, SUMMARY_MAX, out);
+        if reference.contains("://") || reference.contains("www.") {
+            out.push(field(format!(
+                "`{reference}`: cite author, title and year; links go stale"
+            )));
+        }
+    }
+    if has_duplicates(references) {
+        out.push(field("lists the same source twice".into()));
     }
 }

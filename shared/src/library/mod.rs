@@ -15,6 +15,8 @@
 //!   cross-reference and reports all problems at once as a [`LibraryError`].
 //! - [`search::SearchIndex`]: text search and filters as the therapist types;
 //!   [`Library::draft_from_template`]: a template as a course draft with program lines.
+//! - [`Library::lint`]: the library read as a clinician reads it — cautions where the movement
+//!   carries a risk, every template goal served by a line.
 //! - [`render_svg`]: pose data → an animated SVG (pure; the committed SVGs are its output).
 //!
 //! ```
@@ -30,6 +32,7 @@ mod dosage;
 mod error;
 mod exercise;
 mod labels;
+pub mod lint;
 mod manifest;
 mod pose;
 pub mod search;
@@ -40,13 +43,16 @@ mod text;
 pub use dosage::{Amount, Dosage, Side};
 pub use error::LibraryError;
 pub use exercise::{
-    BodyArea, Category, Difficulty, Equipment, Exercise, ExerciseText, Position, Status,
+    BodyArea, Category, Difficulty, Equipment, Exercise, ExerciseText, Position, ProgrammeLevel,
+    Status, REFERENCES_MAX,
 };
 pub use labels::Tag;
 pub use manifest::{Changes, IdHistory, LibraryManifest, Release, SCHEMA_VERSION};
-pub use pose::{Figure, Foreshorten, Illustration, Joint, Point, Pose, Prop, View, CANVAS};
+pub use pose::{
+    Figure, Foreshorten, Illustration, Joint, Point, Pose, Prop, RouteShape, Stance, View, CANVAS,
+};
 pub use svg::{render_still, render_svg};
-pub use template::{CourseFrame, Template, TemplateEntry, TemplateText, REFERENCES_MAX};
+pub use template::{CourseFrame, Template, TemplateEntry, TemplateText, LINES_MAX};
 pub use text::{pick, ExerciseId, Lang, Localized, TemplateId};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -202,6 +208,20 @@ impl Library {
                 }
             }
         }
+        let linked = !e.progressions.is_empty() || !e.regressions.is_empty();
+        match (&e.standalone, linked) {
+            (None, false) if e.status == Status::Active => out.push(LibraryError::Field {
+                owner: owner.clone(),
+                field: "progressions",
+                problem: "and regressions are both empty: link the same movement made easier or harder, or say why there is none with `standalone = \"…\"`".into(),
+            }),
+            (Some(_), true) => out.push(LibraryError::Field {
+                owner: owner.clone(),
+                field: "standalone",
+                problem: "is set but the exercise is linked; remove it".into(),
+            }),
+            _ => {}
+        }
         if let Some(r) = &e.replaced_by {
             if !self.exercises.contains_key(r) {
                 out.push(LibraryError::UnknownExercise {
@@ -230,6 +250,7 @@ impl Library {
                         target: entry.exercise.to_string(),
                     })
                 }
+                Some(_) if entry.between_sessions => {}
                 Some(e) => seconds += entry.dosage_or(&e.dosage).minimum_seconds(),
             }
         }

@@ -149,11 +149,14 @@ pub enum Prop {
         #[serde(default)]
         flip: bool,
     },
-    /// A kitchen counter whose edge nearest the figure is at `x` (side view: it extends right).
+    /// A kitchen counter whose edge nearest the figure is at `x`, extending `width` to the right
+    /// (side view: in front of the figure, or behind it for walking along it).
     Counter {
         x: f32,
         #[serde(default = "counter_height")]
         height: f32,
+        #[serde(default = "counter_width")]
+        width: f32,
     },
     /// A wall at `x`.
     Wall { x: f32 },
@@ -186,6 +189,8 @@ pub enum Prop {
     },
     /// An elastic band from a fixed point to a joint.
     Band { from: [f32; 2], to: Joint },
+    /// An elastic band held between two joints (both hands).
+    BandBetween { from: Joint, to: Joint },
     /// A hand weight or ankle cuff at a joint.
     Weight { at: Joint },
     /// A walking stick held in the near or far hand.
@@ -196,6 +201,21 @@ pub enum Prop {
     Arrow { from: [f32; 2], to: [f32; 2] },
     /// A small top-view inset in the upper right corner showing where the feet stand.
     Footprints { stance: Stance },
+    /// A small top-view inset in the upper right corner showing the path walked (around two
+    /// objects in a figure of eight, out and back with a turn, a turn on the spot).
+    Route { shape: RouteShape },
+}
+
+/// The path walked, seen from above ([`Prop::Route`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteShape {
+    /// Around two objects in a figure of eight.
+    FigureEight,
+    /// Out, a turn, and back.
+    OutAndBack,
+    /// A full turn on the spot.
+    TurnOnTheSpot,
 }
 
 /// How the feet are placed, seen from above ([`Prop::Footprints`]).
@@ -219,6 +239,9 @@ fn seat_height() -> f32 {
 }
 fn counter_height() -> f32 {
     86.0
+}
+fn counter_width() -> f32 {
+    60.0
 }
 fn bed_height() -> f32 {
     46.0
@@ -248,6 +271,10 @@ pub struct Illustration {
     /// (leaning forward before standing up, sitting up before kneeling).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Pose>,
+    /// A second pose on the way, after `via`, for movements with two turning points (down on
+    /// the knees at the chair, then the hands to the floor). Only with `via`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<Pose>,
     pub end: Pose,
 }
 
@@ -438,15 +465,28 @@ fn between(a: &Pose, b: &Pose, view: View, t: f32) -> Figure {
 
 impl Illustration {
     /// The figure at `t` (0 = start pose, 1 = end pose). Angles are interpolated; each pose's
-    /// anchor joint travels in a straight line, so a foot on the floor stays on the floor. With a
-    /// `via` pose, the first half goes start → via and the second via → end.
+    /// anchor joint travels in a straight line, so a foot on the floor stays on the floor. With
+    /// `via` (and `then`), the movement goes through them in equal parts of `t`.
     pub fn frame(&self, t: f32) -> Figure {
-        let t = t.clamp(0.0, 1.0);
-        match &self.via {
-            None => between(&self.start, &self.end, self.view, t),
-            Some(via) if t < 0.5 => between(&self.start, via, self.view, t * 2.0),
-            Some(via) => between(via, &self.end, self.view, t * 2.0 - 1.0),
-        }
+        let keys = self.key_poses();
+        let parts = keys.len() - 1;
+        let x = t.clamp(0.0, 1.0) * parts as f32;
+        let i = (x.floor() as usize).min(parts - 1);
+        between(keys[i], keys[i + 1], self.view, x - i as f32)
+    }
+
+    /// Start, the poses on the way, end.
+    fn key_poses(&self) -> Vec<&Pose> {
+        std::iter::once(&self.start)
+            .chain(self.via.as_ref())
+            .chain(self.then.as_ref())
+            .chain(std::iter::once(&self.end))
+            .collect()
+    }
+
+    /// How many poses lie between start and end (0, 1 or 2).
+    pub fn poses_on_the_way(&self) -> usize {
+        self.key_poses().len() - 2
     }
 
     pub(crate) fn check(&self, owner: &str, out: &mut Vec<LibraryError>) {
@@ -459,9 +499,13 @@ impl Illustration {
         if !(2.0..=12.0).contains(&self.seconds) {
             bad(format!("seconds must be 2-12, not {}", self.seconds));
         }
+        if self.then.is_some() && self.via.is_none() {
+            bad("`then` is a second pose on the way; give `via` first".to_owned());
+        }
         let poses = [
             Some(("start", &self.start)),
             self.via.as_ref().map(|v| ("via", v)),
+            self.then.as_ref().map(|v| ("then", v)),
             Some(("end", &self.end)),
         ];
         for (name, pose) in poses.into_iter().flatten() {
@@ -487,8 +531,10 @@ impl Illustration {
         }
         // The whole movement must stay on the canvas and above the floor.
         let (x0, y0, w, h) = CANVAS;
-        for i in 0..=8 {
-            let fig = self.frame(i as f32 / 8.0);
+        // At least four samples a part (start, a quarter, half, three quarters of each).
+        let samples = 8.max(4 * (self.poses_on_the_way() + 1));
+        for i in 0..=samples {
+            let fig = self.frame(i as f32 / samples as f32);
             for (j, &(x, y)) in fig.points.iter().enumerate() {
                 let margin = if j == Joint::Head as usize {
                     len::HEAD_R + 2.0
@@ -498,14 +544,14 @@ impl Illustration {
                 if x < x0 + margin || x > x0 + w - margin || y > y0 + h - margin {
                     bad(format!(
                         "the figure leaves the picture at t = {:.2} (point {x:.0}, {y:.0})",
-                        i as f32 / 8.0
+                        i as f32 / samples as f32
                     ));
                     return;
                 }
                 if y < -3.0 {
                     bad(format!(
                         "the figure goes below the floor at t = {:.2} (point {x:.0}, {y:.0})",
-                        i as f32 / 8.0
+                        i as f32 / samples as f32
                     ));
                     return;
                 }

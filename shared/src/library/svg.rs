@@ -5,12 +5,13 @@
 //! a SMIL animation that holds the start pose, moves to the end pose, holds, and moves back.
 //! Players without SMIL (and print) show the start pose with the end pose's ghost.
 
-use super::pose::{Figure, Illustration, Joint, Point, Prop, Stance, View, CANVAS};
+use super::pose::{Figure, Illustration, Joint, Point, Prop, RouteShape, Stance, View, CANVAS};
 use std::fmt::Write;
 
 /// Frames computed from start to end (more when there is a `via` pose); the player
 /// interpolates linearly between them.
 const STEPS: usize = 4;
+/// With one pose on the way (`via`); with two (`then` too), three more.
 const STEPS_VIA: usize = 6;
 
 const STYLE: &str = ".n,.r,.e,.b,.w,.l{fill:none;stroke-linecap:round;stroke-linejoin:round}\
@@ -145,6 +146,9 @@ fn attached_parts(ill: &Illustration) -> Vec<Part> {
                 let from = (from[0], from[1]);
                 parts.push(part("b", move |f: &Figure| poly(&[from, f[to]])));
             }
+            Prop::BandBetween { from, to } => {
+                parts.push(part("b", move |f: &Figure| poly(&[f[from], f[to]])))
+            }
             Prop::Weight { at } => parts.push(part("w", move |f: &Figure| dot(f[at]))),
             Prop::Cane { hand } => parts.push(part("l", move |f: &Figure| {
                 let h = f[hand];
@@ -210,9 +214,9 @@ fn static_props(ill: &Illustration, out: &mut String) {
                     rect(out, x - 21.0, seat - 5.0, x + 21.0, seat);
                 }
             },
-            Prop::Counter { x, height } => {
-                rect(out, x + 3.0, 0.0, x + 60.0, height - 5.0);
-                rect(out, x, height - 5.0, x + 60.0, height);
+            Prop::Counter { x, height, width } => {
+                rect(out, x + 3.0, 0.0, x + width, height - 5.0);
+                rect(out, x, height - 5.0, x + width, height);
             }
             Prop::Wall { x } => {
                 let (left, width) = (CANVAS.0, CANVAS.2);
@@ -296,10 +300,34 @@ fn static_props(ill: &Illustration, out: &mut String) {
                 line(out, &[a, b]);
                 line(out, &[head(6.0), b, head(-6.0)]);
             }
-            Prop::Footprints { stance } => footprints(stance, out),
-            Prop::Band { .. } | Prop::Weight { .. } | Prop::Cane { .. } | Prop::Breath => {}
+            Prop::Footprints { stance } => inset(out, |out| footprints(stance, out)),
+            Prop::Route { shape } => inset(out, |out| route(shape, out)),
+            Prop::Band { .. }
+            | Prop::BandBetween { .. }
+            | Prop::Weight { .. }
+            | Prop::Cane { .. }
+            | Prop::Breath => {}
         }
     }
+}
+
+/// How much the top-view insets are enlarged from their drawing size: large enough to read the
+/// feet heel to toe on a phone-sized picture (issue #15's tandem stance).
+const INSET_SCALE: f32 = 1.4;
+
+/// Draws a top-view inset, enlarged by [`INSET_SCALE`] about the picture's top right corner
+/// (where the inset's frame sits), so it stays in the corner.
+fn inset(out: &mut String, draw: impl FnOnce(&mut String)) {
+    let (ex, ey) = (115.0_f32, -198.0_f32);
+    let _ = write!(
+        out,
+        "<g transform=\"matrix({k} 0 0 {k} {} {})\">",
+        num(ex - INSET_SCALE * ex),
+        num(ey - INSET_SCALE * ey),
+        k = num(INSET_SCALE)
+    );
+    draw(out);
+    out.push_str("</g>");
 }
 
 /// A top-view inset of the feet in the upper right corner: the lifted foot of `OneLeg` is
@@ -332,6 +360,76 @@ fn footprints(stance: Stance, out: &mut String) {
         right,
         if stance == Stance::OneLeg { "fo" } else { "ft" },
     ));
+}
+
+/// A top-view inset of the path walked, in the same corner and frame as [`footprints`]: the
+/// objects walked around as dots, the path as a thin line ending in an arrow head.
+fn route(shape: RouteShape, out: &mut String) {
+    let (cx, cy) = (96.0, 176.0);
+    let _ = write!(
+        out,
+        "<rect class=\"p\" x=\"{}\" y=\"{}\" width=\"38\" height=\"44\" rx=\"6\"/>",
+        num(cx - 19.0),
+        num(-(cy + 22.0))
+    );
+    // SVG y grows downwards: `-(cy + dy)` puts +dy (forwards) up.
+    let at = |dx: f32, dy: f32| format!("{} {}", num(cx + dx), num(-(cy + dy)));
+    let path = match shape {
+        RouteShape::FigureEight => {
+            let _ = write!(
+                out,
+                "<circle class=\"ft\" cx=\"{}\" cy=\"{}\" r=\"2.5\"/><circle class=\"ft\" cx=\"{}\" cy=\"{}\" r=\"2.5\"/>",
+                num(cx),
+                num(-(cy + 9.0)),
+                num(cx),
+                num(-(cy - 9.0))
+            );
+            // Up the right of the lower object, round the upper one anticlockwise, down
+            // across the middle and round the lower one clockwise.
+            format!(
+                "M{}C{} {} {}S{} {}S{} {}S{} {}",
+                at(0.0, 0.0),
+                at(9.0, -6.0),
+                at(9.0, 18.0),
+                at(0.0, 18.0),
+                at(-9.0, 6.0),
+                at(0.0, 0.0),
+                at(9.0, -18.0),
+                at(0.0, -18.0),
+                at(-9.0, -6.0),
+                at(-1.0, -1.0)
+            )
+        }
+        RouteShape::OutAndBack => format!(
+            "M{}L{}A6 6 0 0 1 {}L{}M{}L{}L{}",
+            at(-6.0, -16.0),
+            at(-6.0, 10.0),
+            at(6.0, 10.0),
+            at(6.0, -16.0),
+            at(2.0, -11.0),
+            at(6.0, -16.0),
+            at(10.0, -11.0)
+        ),
+        RouteShape::TurnOnTheSpot => {
+            let _ = write!(
+                out,
+                "<ellipse class=\"ft\" cx=\"{}\" cy=\"{}\" rx=\"2.5\" ry=\"6\"/><ellipse class=\"ft\" cx=\"{}\" cy=\"{}\" rx=\"2.5\" ry=\"6\"/>",
+                num(cx - 3.5),
+                num(-cy),
+                num(cx + 3.5),
+                num(-cy)
+            );
+            format!(
+                "M{}A13 13 0 1 1 {}M{}L{}L{}",
+                at(0.0, 13.0),
+                at(-12.0, 5.0),
+                at(-15.0, 10.0),
+                at(-12.0, 5.0),
+                at(-7.0, 8.0)
+            )
+        }
+    };
+    let _ = write!(out, "<path class=\"fo\" d=\"{path}\"/>");
 }
 
 /// Breath lines in front of the mouth at figure `f`.
@@ -396,7 +494,11 @@ fn render(ill: &Illustration, still: Option<f32>) -> String {
             out.push_str("</g>");
 
             // Timeline: hold start, move, hold end, move back.
-            let steps = if ill.via.is_some() { STEPS_VIA } else { STEPS };
+            let steps = match ill.poses_on_the_way() {
+                0 => STEPS,
+                1 => STEPS_VIA,
+                _ => STEPS_VIA + 3,
+            };
             let frames: Vec<Figure> = (0..=steps)
                 .map(|i| ill.frame(ease(i as f32 / steps as f32)))
                 .collect();

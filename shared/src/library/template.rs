@@ -3,7 +3,8 @@
 
 use super::dosage::Dosage;
 use super::exercise::{
-    check_line, check_lines, has_duplicates, Status, LINE_MAX, SUMMARY_MAX, TITLE_MAX,
+    check_line, check_lines, check_references, Status, LINE_MAX, REFERENCES_MAX, SUMMARY_MAX,
+    TITLE_MAX,
 };
 use super::text::{ExerciseId, Lang, Localized, TemplateId};
 use super::LibraryError;
@@ -42,6 +43,10 @@ pub struct TemplateEntry {
     /// A hint for this template (e.g. "as warm-up").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<Localized>,
+    /// Done on the days between the sessions, not in them (Otago's walking plan), so it does
+    /// not count towards `minutes_per_session`; its note says how often.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub between_sessions: bool,
 }
 
 /// A program template, read from `assets/templates/<id>.toml`.
@@ -72,8 +77,9 @@ pub struct Template {
     pub references: Vec<String>,
 }
 
-/// At most this many references per template.
-pub const REFERENCES_MAX: usize = 4;
+/// At most this many lines per template: Otago's 12 starting exercises, a warm-up and its
+/// walking plan fit, with room for one more.
+pub const LINES_MAX: usize = 15;
 
 impl TemplateEntry {
     /// The dose of this line: its own, or else the exercise's default.
@@ -148,11 +154,11 @@ impl Template {
                 format!("must be 5-90, not {}", f.minutes_per_session),
             ));
         }
-        if !(3..=12).contains(&self.exercises.len()) {
+        if !(3..=LINES_MAX).contains(&self.exercises.len()) {
             out.push(field(
                 "exercises",
                 format!(
-                    "has {} lines; a template needs 3 to 12",
+                    "has {} lines; a template needs 3 to {LINES_MAX}",
                     self.exercises.len()
                 ),
             ));
@@ -166,6 +172,14 @@ impl Template {
             if let Some(d) = &entry.dosage {
                 d.check(&line_owner, out);
             }
+            if entry.between_sessions && entry.note.is_none() {
+                out.push(LibraryError::Field {
+                    owner: line_owner.clone(),
+                    field: "note",
+                    problem: "is missing; a line done between sessions says when and how often"
+                        .into(),
+                });
+            }
             if let Some(note) = &entry.note {
                 for lang in Lang::REQUIRED {
                     match note.get(&lang) {
@@ -178,7 +192,7 @@ impl Template {
                 }
             }
         }
-        if !(1..=REFERENCES_MAX).contains(&self.references.len()) {
+        if self.references.is_empty() {
             out.push(field(
                 "references",
                 format!(
@@ -187,25 +201,7 @@ impl Template {
                 ),
             ));
         }
-        for reference in &self.references {
-            check_line(
-                &owner,
-                "citation",
-                "references",
-                reference,
-                SUMMARY_MAX,
-                out,
-            );
-            if reference.contains("://") || reference.contains("www.") {
-                out.push(field(
-                    "references",
-                    format!("`{reference}`: cite author, title and year; links go stale"),
-                ));
-            }
-        }
-        if has_duplicates(&self.references) {
-            out.push(field("references", "lists the same source twice".into()));
-        }
+        check_references(&owner, &self.references, out);
         for lang in Lang::REQUIRED {
             if !self.text.contains_key(&lang) {
                 out.push(LibraryError::MissingLanguage {

@@ -12,6 +12,9 @@ use automerge::{ActorId, Automerge, ReadDoc};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+/// A stored document's heads and its bytes as `load_incremental` reads them.
+pub type SavedDocument = (Vec<Hash>, Vec<u8>);
+
 /// What the server keeps. Implemented over SQLite (and later PostgreSQL) by the sync server,
 /// and in memory by [`super::sim`].
 pub trait ServerStorage {
@@ -21,6 +24,10 @@ pub trait ServerStorage {
     /// Header of any stored document.
     fn header(&mut self, id: DocumentId) -> Result<Option<Header>, Self::Error>;
     fn load(&mut self, id: DocumentId) -> Result<Option<Arc<Automerge>>, Self::Error>;
+    /// A stored document as bytes that `load_incremental` reads (a saved document, maybe
+    /// followed by chunks of changes), with the heads they lead to: what a device that lacks
+    /// the document is sent, without decoding and re-encoding it here.
+    fn saved(&mut self, id: DocumentId) -> Result<Option<SavedDocument>, Self::Error>;
     /// Actor ids registered to `who`'s devices.
     fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>, Self::Error>;
     /// Stages an admitted document; `new_changes` are the bytes that carried what is new (a
@@ -300,13 +307,13 @@ pub fn serve_sync<S: ServerStorage>(
         if offered.contains(id) {
             continue;
         }
-        if let Some(doc) = storage.load(*id)? {
+        if let Some((heads, changes)) = storage.saved(*id)? {
             stats.sent_new += 1;
             replies.push(Reply {
                 doc: *id,
                 status: ReplyStatus::New,
-                heads: to_hashes(&doc.get_heads()),
-                changes: doc.save(),
+                heads,
+                changes,
                 header: Some(*header),
             });
         }

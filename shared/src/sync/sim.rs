@@ -43,6 +43,12 @@ impl ServerStorage for MemoryServer {
     fn load(&mut self, id: DocumentId) -> Result<Option<Arc<Automerge>>, Infallible> {
         Ok(self.docs.get(&id).map(|(_, d)| d.clone()))
     }
+    fn saved(&mut self, id: DocumentId) -> Result<Option<super::SavedDocument>, Infallible> {
+        Ok(self
+            .docs
+            .get(&id)
+            .map(|(_, d)| (to_hashes(&d.get_heads()), d.save())))
+    }
     fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>, Infallible> {
         Ok(self.actors.get(&who.user_id).cloned().unwrap_or_default())
     }

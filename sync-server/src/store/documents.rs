@@ -39,6 +39,16 @@ pub fn moved(base: &[Hash], stored: Option<&[u8]>) -> bool {
     }
 }
 
+/// A stored document as the one buffer `load_incremental` reads, for a device that lacks it:
+/// the saved snapshot followed by every chunk of changes, nothing decoded.
+pub fn saved_bytes(mut snapshot: Vec<u8>, chunks: Vec<Vec<u8>>) -> Vec<u8> {
+    snapshot.reserve(chunks.iter().map(Vec::len).sum());
+    for chunk in chunks {
+        snapshot.extend_from_slice(&chunk);
+    }
+    snapshot
+}
+
 /// A counted sign-in attempt (`count` after counting, capped at `max + 1`, in a window that
 /// began at `since`) allowed, or refused until the window ends.
 pub fn sign_in_verdict(
@@ -128,6 +138,30 @@ mod tests {
         assert!(moved(&[a], None), "stored, but gone");
         assert!(!moved(&[a, b], Some(&[a, b].concat())));
         assert!(moved(&[a], Some(&[a, b].concat())), "grown meanwhile");
+    }
+
+    #[test]
+    fn a_snapshot_and_its_chunks_load_as_one_buffer() {
+        use automerge::transaction::Transactable;
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        tx.put(automerge::ROOT, "a", 1).unwrap();
+        tx.commit();
+        let snapshot = doc.save();
+        let before = doc.get_heads();
+        let mut tx = doc.transaction();
+        tx.put(automerge::ROOT, "b", 2).unwrap();
+        tx.commit();
+        let chunk: Vec<u8> = doc
+            .get_changes(&before)
+            .iter()
+            .flat_map(|c| c.raw_bytes().to_vec())
+            .collect();
+        let mut pulled = Automerge::new();
+        pulled
+            .load_incremental(&saved_bytes(snapshot, vec![chunk]))
+            .unwrap();
+        assert_eq!(pulled.get_heads(), doc.get_heads());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
-use homerehab_shared::sync::{Hash, Quarantine};
+use homerehab_shared::sync::{Hash, Quarantine, SavedDocument};
 use std::collections::HashSet;
 
 /// A user to create. `password_hash` is an argon2 PHC string (see [`crate::auth::Passwords`]).
@@ -143,6 +143,15 @@ pub trait DocumentStore {
     }
     /// Snapshot plus incremental chunks, loaded into one document.
     fn load_document(&self, id: DocumentId) -> Result<Option<Automerge>>;
+    /// The stored heads and the stored bytes as one buffer that `load_incremental` reads (the
+    /// snapshot, then every chunk), read together: what a device lacking the document is sent.
+    /// This default decodes and saves; a backend returns its bytes as they are.
+    fn saved_document(&self, id: DocumentId) -> Result<Option<SavedDocument>> {
+        Ok(self.load_document(id)?.map(|doc| {
+            let heads = doc.get_heads().iter().map(|h| h.0).collect();
+            (heads, doc.save())
+        }))
+    }
     /// Durably stores `doc` (new, or an existing one grown by `new_changes`), compacting when
     /// the chunks outweigh the snapshot, if the stored heads are still `base` (see
     /// [`DocumentCommit::base`]; [`crate::Error::DocumentMoved`] otherwise). Returns only after

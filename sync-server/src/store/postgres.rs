@@ -21,7 +21,7 @@
 
 use super::documents::{
     actor_as_document, decode, heads_bytes, heads_from_bytes, moved, reserved_by_derivation,
-    sign_in_verdict, withdrawn_media,
+    saved_bytes, sign_in_verdict, withdrawn_media,
 };
 use super::postgres_evidence as evidence;
 use super::postgres_read_model as read_model;
@@ -42,7 +42,7 @@ use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{CourseId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_of, DocumentRows};
-use homerehab_shared::sync::{compaction, Hash, Quarantine};
+use homerehab_shared::sync::{compaction, Hash, Quarantine, SavedDocument};
 use postgres::types::{ToSql, Type};
 use postgres::{GenericClient, NoTls, Row};
 use r2d2_postgres::{r2d2, PostgresConnectionManager};
@@ -844,6 +844,21 @@ impl DocumentStore for PostgresStore {
         stored
             .map(|(snapshot, chunks)| decode(id, &snapshot, &chunks))
             .transpose()
+    }
+
+    fn saved_document(&self, id: DocumentId) -> Result<Option<SavedDocument>> {
+        // One statement: the heads are those of the bytes.
+        let row = self.conn()?.query_typed_opt(
+            "SELECT heads, snapshot,
+                    ARRAY(SELECT bytes FROM doc_changes WHERE doc_id = $1 ORDER BY seq)
+             FROM documents WHERE id = $1",
+            &[(&id.0, Type::UUID)],
+        )?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let heads = heads_from_bytes(id, row.try_get(0)?)?;
+        Ok(Some((heads, saved_bytes(row.try_get(1)?, row.try_get(2)?))))
     }
 
     fn commit_documents(&self, batch: &[DocumentCommit<'_>]) -> Result<()> {

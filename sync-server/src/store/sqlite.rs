@@ -1,8 +1,11 @@
 //! The SQLite [`Store`]: one file in WAL mode with `synchronous=FULL`, so a committed sync
 //! survives power loss. One connection behind a mutex; every method is one short transaction.
+//! Several server processes may open one file (one machine): every transaction that writes
+//! is `IMMEDIATE`, so it waits for the write lock (`busy_timeout`) instead of failing when
+//! another process wrote after it began reading.
 
 use super::documents::{
-    decode, heads_bytes, heads_from_bytes, moved, sign_in_verdict, withdrawn_media,
+    decode, heads_bytes, heads_from_bytes, moved, saved_bytes, sign_in_verdict, withdrawn_media,
 };
 use super::sqlite_evidence as evidence;
 use super::sqlite_read_model as read_model;
@@ -23,8 +26,8 @@ use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{CourseId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_of, DocumentRows};
-use homerehab_shared::sync::{compaction, Hash, Quarantine};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use homerehab_shared::sync::{compaction, Hash, Quarantine, SavedDocument};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 use std::collections::HashSet;
 use std::path::Path;
@@ -208,9 +211,51 @@ CREATE INDEX sign_in_attempts_since ON sign_in_attempts(since);
 }
 
 pub struct SqliteStore {
+    /// Accounts, tokens, quarantine, media, the read model: short transactions of their own.
     conn: Mutex<Connection>,
+    /// Document commits only, grouped (see [`GroupCommit`]).
+    committer: Mutex<Connection>,
+    group: GroupCommit,
+    /// What a sync reads (tokens, heads, headers, documents): WAL lets these read while the
+    /// writers wait for their fsync, so a small sync is not queued behind a large commit.
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
     compact_min_bytes: i64,
 }
+
+/// Readers beside the two writers: enough for the syncs served at once (two per core).
+const READERS: usize = 4;
+
+/// Group commit of document batches: a batch is written inside a savepoint of the open
+/// transaction and the transaction is committed (one fsync) by the last batch while no other
+/// batch waits to join, so concurrent syncs share an fsync instead of queueing for one each.
+/// A batch returns only after the commit that holds it succeeded; a batch that fails (a moved
+/// document) is rolled back to its savepoint alone.
+#[derive(Default)]
+struct GroupCommit {
+    state: Mutex<GroupState>,
+    committed: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct GroupState {
+    /// Batches waiting for the committer connection.
+    queued: usize,
+    /// The transaction generation now open (or last opened).
+    current: u64,
+    /// Every generation up to this one has finished (committed or failed).
+    finished: u64,
+    /// Generations whose commit failed, with why (pruned as they age).
+    failed: std::collections::BTreeMap<u64, String>,
+    /// Batches in the open transaction, and when it began: a steady stream of batches must
+    /// not hold the commit back for ever.
+    members: usize,
+    opened: Option<std::time::Instant>,
+}
+
+/// A transaction commits at the latest after this many batches or this long.
+const GROUP_MAX_BATCHES: usize = 64;
+const GROUP_MAX_OPEN: Duration = Duration::from_millis(20);
 
 impl SqliteStore {
     /// Compacts any document whose chunks outweigh its snapshot, however small (for tests).
@@ -237,10 +282,48 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(Duration::from_secs(5))?;
         Migrations::new(migrations()).to_latest(&mut conn)?;
+        Self::with_connection(conn, path)
+    }
+
+    /// The store over `conn` (already migrated) and new connections to the same file for the
+    /// committer and the readers.
+    fn with_connection(conn: Connection, path: &Path) -> Result<Self> {
+        let open = |read_only: bool| -> Result<Connection> {
+            let c = Connection::open(path)?;
+            c.pragma_update(None, "synchronous", "FULL")?;
+            c.pragma_update(None, "foreign_keys", "ON")?;
+            c.busy_timeout(Duration::from_secs(5))?;
+            if read_only {
+                c.pragma_update(None, "query_only", "ON")?;
+            }
+            Ok(c)
+        };
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            committer: Mutex::new(open(false)?),
+            group: GroupCommit::default(),
+            readers: (0..READERS)
+                .map(|_| open(true).map(Mutex::new))
+                .collect::<Result<_>>()?,
+            next_reader: Default::default(),
             compact_min_bytes: compaction::MIN_BYTES,
         })
+    }
+
+    /// A read-only connection: a free one if any, else the next in turn.
+    pub(super) fn reader(&self) -> MutexGuard<'_, Connection> {
+        for r in &self.readers {
+            if let Ok(guard) = r.try_lock() {
+                return guard;
+            }
+        }
+        let i = self
+            .next_reader
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % self.readers.len();
+        self.readers[i]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(super) fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -445,12 +528,7 @@ fn user_where(
 }
 
 impl SqliteStore {
-    fn commit_in(
-        &self,
-        tx: &rusqlite::Transaction<'_>,
-        c: &DocumentCommit<'_>,
-        now: Millis,
-    ) -> Result<()> {
+    fn commit_in(&self, tx: &Connection, c: &DocumentCommit<'_>, now: Millis) -> Result<()> {
         let (header, doc, new_changes) = (c.header, c.doc, c.new_changes);
         let id = id_bytes(&header.id.0);
         let heads = heads_bytes(doc);
@@ -648,7 +726,7 @@ impl AccountStore for SqliteStore {
 
     fn create_user(&self, user: &NewUser) -> Result<UserId> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = UserId::new();
         let inserted = tx.execute(
             "INSERT INTO users (id, username, display_name, password_hash, role, team_id, created_at)
@@ -723,7 +801,7 @@ impl AccountStore for SqliteStore {
     }
 
     fn actors_of(&self, user: UserId) -> Result<HashSet<ActorId>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached("SELECT actor_id FROM actors WHERE user_id = ?1")?;
         let actors = stmt
             .query_map([id_bytes(&user.0)], |r| {
@@ -741,7 +819,7 @@ impl AccountStore for SqliteStore {
         now: Millis,
     ) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM tokens WHERE expires_at <= ?1", [now])?;
         tx.execute(
             "INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
@@ -752,7 +830,7 @@ impl AccountStore for SqliteStore {
     }
 
     fn user_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<(UserRecord, Millis)>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let found = conn
             .query_row(
                 "SELECT user_id, expires_at FROM tokens WHERE token_hash = ?1",
@@ -835,7 +913,7 @@ impl AccountStore for SqliteStore {
 
 impl DocumentStore for SqliteStore {
     fn document_heads(&self, teams: &[TeamId]) -> Result<Vec<(Header, Vec<Hash>)>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT id, kind, team_id, course_id, heads FROM documents WHERE team_id = ?1",
         )?;
@@ -850,7 +928,7 @@ impl DocumentStore for SqliteStore {
     }
 
     fn document_heads_by_id(&self, ids: &[DocumentId]) -> Result<Vec<(Header, Vec<Hash>)>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT id, kind, team_id, course_id, heads FROM documents WHERE id = ?1",
         )?;
@@ -865,7 +943,7 @@ impl DocumentStore for SqliteStore {
     }
 
     fn document_header(&self, id: DocumentId) -> Result<Option<Header>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn
             .prepare_cached("SELECT id, kind, team_id, course_id FROM documents WHERE id = ?1")?;
         let mut rows = stmt.query([id_bytes(&id.0)])?;
@@ -877,7 +955,7 @@ impl DocumentStore for SqliteStore {
 
     fn load_document(&self, id: DocumentId) -> Result<Option<Automerge>> {
         let stored = {
-            let mut conn = self.conn();
+            let mut conn = self.reader();
             // One read transaction, so a compaction cannot fall between the two reads.
             let tx = conn.transaction()?;
             let stored = document_bytes(&tx, id)?;
@@ -890,18 +968,101 @@ impl DocumentStore for SqliteStore {
             .transpose()
     }
 
+    fn saved_document(&self, id: DocumentId) -> Result<Option<SavedDocument>> {
+        let mut conn = self.reader();
+        // One read transaction: the heads are those of the bytes.
+        let tx = conn.transaction()?;
+        let heads: Option<Vec<u8>> = tx
+            .query_row(
+                "SELECT heads FROM documents WHERE id = ?1",
+                [id_bytes(&id.0)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let stored = document_bytes(&tx, id)?;
+        tx.commit()?;
+        let (Some(heads), Some((snapshot, chunks))) = (heads, stored) else {
+            return Ok(None);
+        };
+        Ok(Some((
+            heads_from_bytes(id, &heads)?,
+            saved_bytes(snapshot, chunks),
+        )))
+    }
+
     fn commit_documents(&self, batch: &[DocumentCommit<'_>]) -> Result<()> {
         let now = now_ms();
-        let mut conn = self.conn();
-        // IMMEDIATE: the write lock is taken before the heads are read, so another process on
-        // the same file cannot commit between the check and the write.
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for c in batch {
-            self.commit_in(&tx, c, now)?;
+        let lock_group = || {
+            self.group
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
+        lock_group().queued += 1;
+        let conn = self
+            .committer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (generation, begun) = {
+            let mut g = lock_group();
+            g.queued -= 1;
+            g.members += 1;
+            if conn.is_autocommit() {
+                g.current += 1;
+                g.members = 1;
+                g.opened = Some(std::time::Instant::now());
+                // IMMEDIATE: the write lock is taken before any heads are read, so another
+                // process on the same file cannot commit between a check and its write.
+                (
+                    g.current,
+                    conn.execute_batch("BEGIN IMMEDIATE").map_err(Error::from),
+                )
+            } else {
+                (g.current, Ok(()))
+            }
+        };
+        let own = begun.and_then(|()| {
+            conn.execute_batch("SAVEPOINT batch")?;
+            let written = batch.iter().try_for_each(|c| self.commit_in(&conn, c, now));
+            if written.is_err() {
+                // This batch only: the others in the transaction stay.
+                conn.execute_batch("ROLLBACK TO batch")?;
+            }
+            conn.execute_batch("RELEASE batch")?;
+            written
+        });
+        let mut g = lock_group();
+        let young = g
+            .opened
+            .is_some_and(|at| at.elapsed() < GROUP_MAX_OPEN && g.members < GROUP_MAX_BATCHES);
+        if g.queued > 0 && young && !conn.is_autocommit() {
+            // Another batch is about to join this transaction: the last one commits for all.
+            drop(conn);
+            while g.finished < generation {
+                g = self
+                    .group
+                    .committed
+                    .wait(g)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        } else {
+            if !conn.is_autocommit() {
+                // One commit (one WAL fsync) for every batch in this transaction.
+                if let Err(e) = conn.execute_batch("COMMIT") {
+                    conn.execute_batch("ROLLBACK").ok();
+                    g.failed.insert(generation, e.to_string());
+                }
+            }
+            g.finished = generation;
+            let keep_from = generation.saturating_sub(1024);
+            g.failed = g.failed.split_off(&keep_from);
+            self.group.committed.notify_all();
         }
-        // One commit (one WAL fsync) for the whole sync request.
-        tx.commit()?;
-        Ok(())
+        own?;
+        match g.failed.get(&generation) {
+            Some(why) => Err(Error::CommitFailed(why.clone())),
+            None => Ok(()),
+        }
     }
 
     fn document_footprint(&self, id: DocumentId) -> Result<Option<DocumentFootprint>> {
@@ -936,7 +1097,7 @@ impl DocumentStore for SqliteStore {
         let digest = sha2::Sha256::digest(bytes).to_vec();
         let mut conn = self.conn();
         // One write transaction: two requests cannot both slip under a limit.
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (doc_id, user_id) = (id_bytes(&doc.0), id_bytes(&user.0));
         let known: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM quarantine
@@ -1071,7 +1232,7 @@ impl ReadModelStore for SqliteStore {
             // Derived outside the lock: loading and reading the document is the slow part.
             let derived = self.derive_rows(id)?;
             let mut conn = self.conn();
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let settled = match &derived {
                 Ok(rows) => read_model::replace(&tx, &doc, version, rows)?,
                 Err(error) => read_model::fail(&tx, &doc, version, error, now_ms())?,
@@ -1094,7 +1255,7 @@ impl ReadModelStore for SqliteStore {
     fn reproject(&self) -> Result<ProjectionRound> {
         {
             let mut conn = self.conn();
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             read_model::reset(&tx)?;
             tx.commit()?;
         }
@@ -1194,6 +1355,52 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_batches_share_commits_and_a_moved_one_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let team = TeamId::new();
+        let results: Vec<(Header, bool, Result<()>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|t| {
+                    let store = &store;
+                    s.spawn(move || {
+                        (0..25)
+                            .map(|i| {
+                                let header = Header::session_log(team, CourseId::new());
+                                let doc = genesis(&header);
+                                // Every fifth batch claims a base the document never had.
+                                let stale = (t + i) % 5 == 0;
+                                let bogus = [[7u8; 32]];
+                                let base: &[Hash] = if stale { &bogus } else { &[] };
+                                let r = store.commit_document(&header, base, &doc, &[]);
+                                (header, stale, r)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        for (header, stale, r) in &results {
+            let stored = store.document_header(header.id).unwrap().is_some();
+            if *stale {
+                assert!(matches!(r, Err(Error::DocumentMoved(_))), "{r:?}");
+                assert!(!stored, "a refused batch stores nothing");
+            } else {
+                assert!(r.is_ok(), "{r:?}");
+                assert!(stored, "a committed batch is stored");
+            }
+        }
+        assert_eq!(
+            store.document_heads(&[team]).unwrap().len(),
+            results.iter().filter(|(_, stale, _)| !stale).count()
+        );
+    }
+
+    #[test]
     fn migrations_are_valid_and_reopening_is_a_no_op() {
         Migrations::new(migrations()).validate().unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -1221,10 +1428,7 @@ mod tests {
                 "CREATE TABLE rm_pending (doc_id BLOB PRIMARY KEY, version INTEGER NOT NULL)",
             )
             .unwrap();
-            let store = SqliteStore {
-                conn: Mutex::new(conn),
-                compact_min_bytes: compaction::MIN_BYTES,
-            };
+            let store = SqliteStore::with_connection(conn, &path).unwrap();
             store
                 .commit_document(
                     &header,
@@ -1353,10 +1557,7 @@ mod tests {
             assert!(missing, "the migration after these adds it");
             conn.execute_batch("CREATE TABLE media_withdrawn (library_id BLOB, sha256 TEXT)")
                 .unwrap();
-            let store = SqliteStore {
-                conn: Mutex::new(conn),
-                compact_min_bytes: compaction::MIN_BYTES,
-            };
+            let store = SqliteStore::with_connection(conn, &path).unwrap();
             let (m, header, mut doc) = library_with_two_media(&store);
             let one = media_item(1).sha256;
             withdraw_media(&mut doc, &one, 2).unwrap();
