@@ -46,13 +46,14 @@ pub struct Server {
     child: Option<Child>,
     /// Settings passed to `serve` (e.g. `--max-media-bytes`).
     serve_args: Vec<String>,
-    /// Its own PostgreSQL database when the scenarios run on PostgreSQL.
-    postgres: Option<PostgresDatabase>,
+    /// The PostgreSQL database of its data dir when the scenarios run on PostgreSQL.
+    postgres: Option<Arc<PostgresDatabase>>,
 }
 
-/// Set (by `scripts/with-postgres`) to a PostgreSQL server's URL: every [`Server`] then keeps
-/// its data in a fresh database of its own there, created here and dropped when it is dropped,
-/// so every scenario runs unchanged against PostgreSQL.
+/// Set (by `scripts/with-postgres`) to a PostgreSQL server's URL: every data dir given to a
+/// [`Server`] then has a fresh database of its own there, created when its first server starts
+/// and dropped when its last is dropped (servers started on one data dir share it, as they
+/// share the SQLite file otherwise), so every scenario runs unchanged against PostgreSQL.
 pub const POSTGRES_ENV: &str = "HOMEREHAB_TEST_POSTGRES";
 
 /// A database created for one test server on the PostgreSQL server of [`POSTGRES_ENV`].
@@ -89,6 +90,24 @@ fn psql(url: &str, sql: &str) -> String {
 }
 
 impl PostgresDatabase {
+    /// The database of `data_dir`: the one its running servers use, else a new one.
+    fn of(data_dir: &Path) -> Option<Arc<PostgresDatabase>> {
+        use std::collections::HashMap;
+        use std::sync::{OnceLock, Weak};
+        static BY_DATA_DIR: OnceLock<Mutex<HashMap<PathBuf, Weak<PostgresDatabase>>>> =
+            OnceLock::new();
+        let mut by_dir = BY_DATA_DIR
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(db) = by_dir.get(data_dir).and_then(Weak::upgrade) {
+            return Some(db);
+        }
+        let db = Arc::new(PostgresDatabase::create()?);
+        by_dir.insert(data_dir.to_path_buf(), Arc::downgrade(&db));
+        Some(db)
+    }
+
     fn create() -> Option<PostgresDatabase> {
         let admin = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
         let name = format!("homerehab_scenario_{}", uuid::Uuid::new_v4().simple());
@@ -180,7 +199,7 @@ impl Server {
             port: free_port(),
             child: None,
             serve_args: serve_args.iter().map(|a| a.to_string()).collect(),
-            postgres: PostgresDatabase::create(),
+            postgres: PostgresDatabase::of(data_dir),
         };
         s.restart();
         s
