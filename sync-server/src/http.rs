@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::evidence::{EvidenceQuery, Refusal};
 use crate::media::MediaFiles;
 use crate::metrics;
-use crate::store::{now_ms, MediaRecord, SqliteStore, Store};
+use crate::store::{now_ms, MediaRecord, Store};
 use crate::sync::Syncer;
 use automerge::ActorId;
 use axum::body::Bytes;
@@ -71,10 +71,10 @@ impl FromRef<AppState> for Arc<AuthService> {
 }
 
 impl AppState {
-    /// Opens the SQLite database under `config.data_dir`.
+    /// Opens the configured database (`store::open`). Blocking: not from an async task.
     pub fn open(config: &Config) -> Result<Self> {
-        let store = SqliteStore::open(&config.database_path())?;
-        let state = AppState::new(Arc::new(store), config)?;
+        let store: Arc<dyn Store> = crate::store::open(&config.database)?.into();
+        let state = AppState::new(store, config)?;
         state.media.sweep()?;
         Ok(state)
     }
@@ -134,6 +134,9 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/evidence/municipalities", get(evidence_municipalities))
         .route("/healthz", get(healthz))
+        // The readiness check for a load balancer in front of several servers: the same
+        // question, whether this server's database answers (docs/postgresql.md).
+        .route("/ready", get(healthz))
         .route("/metrics", get(prometheus))
         // The last layer added runs first: trace, then count, then bound the body.
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
