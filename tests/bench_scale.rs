@@ -494,6 +494,12 @@ async fn burst(devices: usize) -> anyhow::Result<Burst> {
     Ok(r)
 }
 
+/// Whether the servers of this run keep their data in PostgreSQL (`scripts/with-postgres
+/// scripts/bench scale`; see the harness's `POSTGRES_ENV`).
+fn server_on_postgres() -> bool {
+    std::env::var(POSTGRES_ENV).is_ok_and(|url| !url.is_empty())
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     // `HOMEREHAB_BENCH_QUICK=1`: a tenth of every load, to check the bench itself.
@@ -511,7 +517,7 @@ async fn main() -> anyhow::Result<()> {
     let behind = behind_upload(&http).await?;
     let burst = burst(1000 / scale).await?;
     let json = serde_json::json!({
-        "backend": "sqlite",
+        "backend": if server_on_postgres() { "postgresql" } else { "sqlite" },
         "upload_100_server_cpu_s": small.server_cpu_s,
         "upload_300_server_cpu_s": large.server_cpu_s,
         "upload_300_ms_per_course": large.server_cpu_s * 1000.0 / large.courses as f64,

@@ -30,15 +30,13 @@ async fn get(server: &Server, token: &str, path: &str) -> (u16, Value) {
 }
 
 /// Waits until the projector has caught up with everything synced: no document is pending
-/// in the server's database (read beside the running server, as WAL allows). The metrics'
-/// gauge would not do: it is as old as the projector's last round.
+/// in the server's database (read beside the running server). The metrics' gauge would not
+/// do: it is as old as the projector's last round.
 async fn projected(server: &Server) {
-    let db = rusqlite::Connection::open(server.data_dir.join("homerehab.sqlite3")).unwrap();
+    let db = server.db();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let pending: i64 = db
-            .query_row("SELECT COUNT(*) FROM rm_pending", [], |r| r.get(0))
-            .unwrap();
+        let pending = db.count("SELECT COUNT(*) FROM rm_pending");
         if pending == 0 {
             return;
         }
@@ -362,7 +360,12 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
 
     // Kept for the browser test that prints the evaluation report from these cohorts
     // (scripts/test sets the place; app/ui/e2e/evidence-seeds-report.test.mjs reads it).
-    if let Ok(keep) = std::env::var("HOMEREHAB_SEEDS_DATA") {
+    // A SQLite data dir only: the browser test opens the file (scripts/test runs this on
+    // PostgreSQL without it).
+    if let Some(keep) = std::env::var("HOMEREHAB_SEEDS_DATA")
+        .ok()
+        .filter(|_| !server.on_postgres())
+    {
         server.kill();
         let keep = std::path::Path::new(&keep);
         let _ = std::fs::remove_dir_all(keep);

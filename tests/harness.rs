@@ -46,6 +46,124 @@ pub struct Server {
     child: Option<Child>,
     /// Settings passed to `serve` (e.g. `--max-media-bytes`).
     serve_args: Vec<String>,
+    /// The PostgreSQL database of its data dir when the scenarios run on PostgreSQL.
+    postgres: Option<Arc<PostgresDatabase>>,
+}
+
+/// Set (by `scripts/with-postgres`) to a PostgreSQL server's URL: every data dir given to a
+/// [`Server`] then has a fresh database of its own there, created when its first server starts
+/// and dropped when its last is dropped (servers started on one data dir share it, as they
+/// share the SQLite file otherwise), so every scenario runs unchanged against PostgreSQL.
+pub const POSTGRES_ENV: &str = "HOMEREHAB_TEST_POSTGRES";
+
+/// A database created for one test server on the PostgreSQL server of [`POSTGRES_ENV`].
+struct PostgresDatabase {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+/// Runs SQL with `psql` (a plain process: no async runtime of its own to clash with the test's);
+/// its unaligned, tuples-only output.
+fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("run psql (scripts/with-postgres puts it on PATH)");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+impl PostgresDatabase {
+    /// The database of `data_dir`: the one its running servers use, else a new one.
+    fn of(data_dir: &Path) -> Option<Arc<PostgresDatabase>> {
+        use std::collections::HashMap;
+        use std::sync::{OnceLock, Weak};
+        static BY_DATA_DIR: OnceLock<Mutex<HashMap<PathBuf, Weak<PostgresDatabase>>>> =
+            OnceLock::new();
+        let mut by_dir = BY_DATA_DIR
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(db) = by_dir.get(data_dir).and_then(Weak::upgrade) {
+            return Some(db);
+        }
+        let db = Arc::new(PostgresDatabase::create()?);
+        by_dir.insert(data_dir.to_path_buf(), Arc::downgrade(&db));
+        Some(db)
+    }
+
+    fn create() -> Option<PostgresDatabase> {
+        let admin = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
+        let name = format!("homerehab_scenario_{}", uuid::Uuid::new_v4().simple());
+        psql(&admin, &format!("CREATE DATABASE {name}"));
+        let (server, _) = admin.rsplit_once('/').expect("a postgres://…/DATABASE URL");
+        let url = format!("{server}/{name}");
+        Some(PostgresDatabase { admin, name, url })
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let _ = Command::new("psql")
+            .args(["-X", "-q", "-d", &self.admin, "-c", &drop])
+            .output();
+    }
+}
+
+/// The server's database as a test reads or changes it beside the running server (the SQLite
+/// file in WAL mode, or the PostgreSQL database through `psql`). Its SQL must read the same in
+/// both dialects.
+pub enum ServerDb {
+    Sqlite(rusqlite::Connection),
+    Postgres(String),
+}
+
+impl ServerDb {
+    /// The one number a `SELECT COUNT(*)` or `SUM` answers (NULL as 0).
+    pub fn count(&self, sql: &str) -> i64 {
+        match self {
+            ServerDb::Sqlite(db) => db
+                .query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
+                .unwrap()
+                .unwrap_or(0),
+            ServerDb::Postgres(url) => {
+                let out = psql(url, sql);
+                if out.is_empty() {
+                    0
+                } else {
+                    out.parse().unwrap_or_else(|_| panic!("{sql} gave {out}"))
+                }
+            }
+        }
+    }
+
+    pub fn execute(&self, sql: &str) {
+        match self {
+            ServerDb::Sqlite(db) => {
+                db.execute_batch(sql).unwrap();
+            }
+            ServerDb::Postgres(url) => {
+                psql(url, sql);
+            }
+        }
+    }
 }
 
 /// A port nobody listens on, below the kernel's ephemeral range (32768 and up): a port that
@@ -81,6 +199,7 @@ impl Server {
             port: free_port(),
             child: None,
             serve_args: serve_args.iter().map(|a| a.to_string()).collect(),
+            postgres: PostgresDatabase::of(data_dir),
         };
         s.restart();
         s
@@ -90,13 +209,36 @@ impl Server {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// `sync-server` with this server's data dir and database, for a command.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(binary("sync-server"));
+        cmd.arg("--data-dir").arg(&self.data_dir);
+        if let Some(db) = &self.postgres {
+            cmd.arg("--database").arg(&db.url);
+        }
+        cmd
+    }
+
+    /// Whether this server keeps its data in PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// The server's database, opened beside it.
+    pub fn db(&self) -> ServerDb {
+        match &self.postgres {
+            Some(db) => ServerDb::Postgres(db.url.clone()),
+            None => {
+                let db = rusqlite::Connection::open(self.data_dir.join("homerehab.sqlite3"))
+                    .expect("open the server's database");
+                db.busy_timeout(Duration::from_secs(5)).unwrap();
+                ServerDb::Sqlite(db)
+            }
+        }
+    }
+
     pub fn admin(&self, args: &[&str]) {
-        let out = Command::new(binary("sync-server"))
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .args(args)
-            .output()
-            .expect("run sync-server");
+        let out = self.command().args(args).output().expect("run sync-server");
         assert!(
             out.status.success(),
             "sync-server {args:?}: {}",
@@ -124,9 +266,8 @@ impl Server {
 
     /// Starts (again) on the same port and data dir; waits until /healthz answers.
     pub fn restart(&mut self) {
-        let child = Command::new(binary("sync-server"))
-            .arg("--data-dir")
-            .arg(&self.data_dir)
+        let child = self
+            .command()
             .arg("--bind")
             .arg(format!("127.0.0.1:{}", self.port))
             .args(&self.serve_args)
@@ -174,6 +315,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // Killed first: its database is dropped after (PostgresDatabase's Drop).
         self.kill();
     }
 }

@@ -7,22 +7,16 @@ use homerehab_core::store::now_ms;
 use homerehab_scenarios::*;
 use homerehab_shared::ids::{AssessmentId, ReferralId};
 use homerehab_shared::model::*;
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn db(data_dir: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open(data_dir.join("homerehab.sqlite3")).unwrap()
+fn count(db: &ServerDb, sql: &str) -> i64 {
+    db.count(sql)
 }
 
-fn count(db: &rusqlite::Connection, sql: &str) -> i64 {
-    db.query_row(sql, [], |r| r.get(0)).unwrap()
-}
-
-/// `sync-server reproject [--check]` on the data dir: (succeeded, what it printed).
-fn reproject(data_dir: &Path, check: bool) -> (bool, String) {
-    let mut cmd = Command::new(binary("sync-server"));
-    cmd.arg("--data-dir").arg(data_dir).arg("reproject");
+/// `sync-server reproject [--check]` on the server's database: (succeeded, what it printed).
+fn reproject(server: &Server, check: bool) -> (bool, String) {
+    let mut cmd = server.command();
+    cmd.arg("reproject");
     if check {
         cmd.arg("--check");
     }
@@ -122,7 +116,7 @@ async fn what_devices_sync_reaches_the_read_model_and_a_rebuild_gives_the_same_r
     tablet.sync().await;
 
     // The projector catches up on its own while the server runs.
-    let server_db = db(&data);
+    let server_db = server.db();
     let deadline = Instant::now() + Duration::from_secs(20);
     while count(&server_db, "SELECT COUNT(*) FROM rm_pending") > 0
         || count(&server_db, "SELECT COUNT(*) FROM rm_sessions") == 0
@@ -183,18 +177,16 @@ async fn what_devices_sync_reaches_the_read_model_and_a_rebuild_gives_the_same_r
     }
     server.kill();
 
-    let (ok, text) = reproject(&data, true);
+    let (ok, text) = reproject(&server, true);
     assert!(ok && text.contains(" 0 differ"), "{text}");
     // A row that no longer says what its document says is found ...
-    server_db
-        .execute("UPDATE rm_sessions SET set_count = 99", [])
-        .unwrap();
-    let (ok, text) = reproject(&data, true);
+    server_db.execute("UPDATE rm_sessions SET set_count = 99");
+    let (ok, text) = reproject(&server, true);
     assert!(!ok && text.contains(" 1 differ"), "{text}");
     // ... and a rebuild from the documents mends it.
-    let (ok, text) = reproject(&data, false);
+    let (ok, text) = reproject(&server, false);
     assert!(ok, "{text}");
-    let (ok, text) = reproject(&data, true);
+    let (ok, text) = reproject(&server, true);
     assert!(
         ok && text.contains(" 0 differ") && text.contains("0 waiting"),
         "{text}"

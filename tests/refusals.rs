@@ -171,9 +171,9 @@ async fn work_on_a_team_the_user_lost_access_to_is_refused_with_a_reason_and_del
     // Offline, the substitute guides a session; meanwhile Syd's grant is withdrawn (there is
     // no admin command for that yet: straight in the server's database).
     let session = log_session(&tablet, course);
-    let db = rusqlite::Connection::open(tmp.path().join("server/homerehab.sqlite3")).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    assert_eq!(db.execute("DELETE FROM user_grants", []).unwrap(), 1);
+    let db = server.db();
+    assert_eq!(db.count("SELECT COUNT(*) FROM user_grants"), 1);
+    db.execute("DELETE FROM user_grants");
 
     let (first, _) = client::sync_now(&tablet.store).await.unwrap();
     let log = DocumentId::session_log_of(course);
@@ -204,18 +204,11 @@ async fn work_on_a_team_the_user_lost_access_to_is_refused_with_a_reason_and_del
     assert!(second.offered < first.offered, "{first:?} then {second:?}");
 
     // The grant is given back; at the next sign-in the kept session is delivered.
-    let syd: Vec<u8> = db
-        .query_row(
-            "SELECT id FROM teams WHERE name = 'Hjemmepleje Syd'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
     db.execute(
-        "INSERT INTO user_grants (user_id, team_id) SELECT id, ?1 FROM users WHERE username = 'vikar'",
-        [syd],
-    )
-    .unwrap();
+        "INSERT INTO user_grants (user_id, team_id) SELECT u.id, t.id FROM users u, teams t
+         WHERE u.username = 'vikar' AND t.name = 'Hjemmepleje Syd'",
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM user_grants"), 1);
     client::login(&tablet.store, &server.url(), "vikar", PASSWORD)
         .await
         .unwrap();

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// 503: a document of the sync kept changing under it (other syncs of the same documents
     /// won every retry); nothing was stored; `Retry-After: 1`.
     Contended,
+    /// 503: no database connection could be had in time (the database is down or every
+    /// connection busy), or the database closed the one used; logged here; `Retry-After: 5`.
+    Unavailable(Error),
     /// 500: logged here, never sent.
     Internal(Error),
 }
@@ -69,6 +72,9 @@ impl From<Error> for ApiError {
                 ApiError::Forbidden(e.to_string())
             }
             Error::DocumentMoved(_) => ApiError::Contended,
+            // No connection in time, or one the database closed or is ending (restarted,
+            // shutting down): the pool drops that connection, the next one is fresh.
+            Error::Pool(_) | Error::DatabaseUnavailable(_) => ApiError::Unavailable(e),
             Error::MediaTooLarge(_) => ApiError::PayloadTooLarge(e.to_string()),
             Error::MediaMismatch => ApiError::BadRequest {
                 kind: "hash_mismatch",
@@ -130,6 +136,17 @@ impl IntoResponse for ApiError {
                     message: "the server is busy signing others in; try again in a moment".into(),
                 });
                 let retry = [(header::RETRY_AFTER, "1")];
+                return (StatusCode::SERVICE_UNAVAILABLE, retry, body).into_response();
+            }
+            ApiError::Unavailable(e) => {
+                tracing::error!(error = %e, "database unavailable");
+                let body = Json(homerehab_shared::api::ErrorBody {
+                    error: "unavailable".into(),
+                    message: "the server cannot reach its database; nothing was stored, try \
+                              again in a moment"
+                        .into(),
+                });
+                let retry = [(header::RETRY_AFTER, "5")];
                 return (StatusCode::SERVICE_UNAVAILABLE, retry, body).into_response();
             }
             ApiError::Internal(e) => {

@@ -388,8 +388,9 @@ impl Tracked {
     }
 }
 
-/// Sign-in attempts per username (case and surrounding spaces ignored), in this process.
-/// Several servers over one database each keep their own count, so the limit is per server.
+/// Sign-in attempts per username (case and surrounding spaces ignored), in this process; the
+/// store counts them again for every server sharing its database (`count_sign_in`), which is
+/// the limit across servers. This count bounds what a flood of names can cost one process.
 /// Per username only: one password tried against many usernames is not limited here (a limit
 /// per client address would, behind the reverse proxy, be one limit for everyone).
 struct LoginThrottle {
@@ -520,12 +521,22 @@ impl AuthService {
         if let Err(until) = self.throttle.attempt(username, now) {
             return Ok(LoginOutcome::Throttled { until });
         }
+        // Counted in the database too, so servers sharing it share the limit; the count in
+        // this process above keeps its memory bounded under a flood of made-up names.
+        let name_key = LoginThrottle::key(username);
+        if let Err(until) =
+            self.store
+                .count_sign_in(&name_key, now, LOGIN_WINDOW_MS, MAX_FAILED_LOGINS)?
+        {
+            return Ok(LoginOutcome::Throttled { until });
+        }
         let user = self.store.user_by_username(username)?;
         let hash = user.as_ref().map(|u| u.password_hash.as_str());
         if !self.passwords.verify(memory, hash, password) {
             return Ok(LoginOutcome::Refused);
         }
         self.throttle.succeeded(username);
+        self.store.clear_sign_ins(&name_key)?;
         let user = user.expect("verify fails without a hash");
         // Told only after the password was right: a revoked device's sign-in says why it is
         // refused, and a guess learns nothing. While its hand-over is open a sign-in is

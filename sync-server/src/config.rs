@@ -22,8 +22,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the HTTP API until SIGTERM or ctrl-c.
+    /// Serve the HTTP API until SIGTERM or ctrl-c (migrating the database first).
     Serve,
+    /// Bring the database's schema up to date and exit (`serve` does it too; a schema newer
+    /// than this server is refused by both).
+    Migrate,
     /// Create a team (and its municipality if new).
     CreateTeam {
         #[arg(long)]
@@ -132,6 +135,15 @@ pub struct Settings {
     /// Directory of the database (homerehab.sqlite3) [default: ./data].
     #[arg(long, global = true, env = "HOMEREHAB_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The database: a `postgres://` or `postgresql://` URL for PostgreSQL (several servers
+    /// may share it), or the path of a SQLite file [default: DATA_DIR/homerehab.sqlite3].
+    #[arg(
+        long,
+        global = true,
+        env = "HOMEREHAB_DATABASE",
+        hide_env_values = true
+    )]
+    pub database: Option<Secret>,
     /// Address to listen on [default: 127.0.0.1:8377].
     #[arg(long, global = true, env = "HOMEREHAB_BIND")]
     pub bind: Option<SocketAddr>,
@@ -178,6 +190,7 @@ impl Settings {
         Settings {
             config: self.config.or(lower.config),
             data_dir: self.data_dir.or(lower.data_dir),
+            database: self.database.or(lower.database),
             bind: self.bind.or(lower.bind),
             token_ttl_secs: self.token_ttl_secs.or(lower.token_ttl_secs),
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
@@ -200,10 +213,36 @@ impl Settings {
     }
 }
 
+/// Where the server keeps its data, chosen by the `database` setting.
+#[derive(Clone, Debug)]
+pub enum Database {
+    /// One SQLite file (the default: nothing to install).
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL; a secret, as it may carry a password.
+    Postgres(Secret),
+}
+
+impl Database {
+    /// For logs and messages: the file, or only that it is PostgreSQL (the URL may carry a
+    /// password).
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(_) => "the PostgreSQL database".to_string(),
+        }
+    }
+}
+
+/// Whether a database setting names PostgreSQL rather than a SQLite file.
+pub fn is_postgres_url(database: &str) -> bool {
+    database.starts_with("postgres://") || database.starts_with("postgresql://")
+}
+
 /// The resolved configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub data_dir: PathBuf,
+    pub database: Database,
     pub bind: SocketAddr,
     pub token_ttl: Duration,
     pub max_body_bytes: usize,
@@ -254,6 +293,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             data_dir: PathBuf::from("./data"),
+            database: Database::Sqlite(PathBuf::from("./data/homerehab.sqlite3")),
             bind: SocketAddr::from(([127, 0, 0, 1], 8377)),
             token_ttl: Duration::from_secs(12 * 3600),
             max_body_bytes: 16 << 20,
@@ -281,8 +321,15 @@ impl Config {
         };
         let s = args.clone().over(file);
         let d = Config::default();
+        let data_dir = s.data_dir.unwrap_or(d.data_dir);
+        let database = match s.database {
+            Some(url) if is_postgres_url(url.expose()) => Database::Postgres(url),
+            Some(path) if !path.expose().is_empty() => Database::Sqlite(path.expose().into()),
+            _ => Database::Sqlite(data_dir.join("homerehab.sqlite3")),
+        };
         let config = Config {
-            data_dir: s.data_dir.unwrap_or(d.data_dir),
+            data_dir,
+            database,
             bind: s.bind.unwrap_or(d.bind),
             token_ttl: s
                 .token_ttl_secs
@@ -318,10 +365,6 @@ impl Config {
         Ok(config)
     }
 
-    pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join("homerehab.sqlite3")
-    }
-
     /// Photos and videos, one file per SHA-256 (see [`crate::media`]).
     pub fn media_dir(&self) -> PathBuf {
         self.data_dir.join("media")
@@ -331,6 +374,7 @@ impl Config {
     pub fn for_tests(dir: &Path) -> Config {
         Config {
             data_dir: dir.to_path_buf(),
+            database: Database::Sqlite(dir.join("homerehab.sqlite3")),
             password_cost: PasswordCost::Insecure,
             ..Config::default()
         }
@@ -421,6 +465,30 @@ mod tests {
         assert_eq!(Config::resolve(&s).unwrap().password_workers, 3);
         let s = Settings::from_toml("password_workers = 0").unwrap();
         assert!(Config::resolve(&s).is_err());
+    }
+
+    #[test]
+    fn the_database_is_postgresql_by_its_url_and_sqlite_otherwise() {
+        let dir = Settings {
+            data_dir: Some("/srv/h".into()),
+            ..Settings::default()
+        };
+        let c = Config::resolve(&dir).unwrap();
+        assert!(
+            matches!(&c.database, Database::Sqlite(p) if p == Path::new("/srv/h/homerehab.sqlite3"))
+        );
+        for url in ["postgres://u:pw@db/h", "postgresql://db/h"] {
+            let s = Settings::from_toml(&format!("database = \"{url}\"")).unwrap();
+            let c = Config::resolve(&s).unwrap();
+            assert!(matches!(&c.database, Database::Postgres(u) if u.expose() == url));
+            assert!(
+                !format!("{c:?}").contains("pw"),
+                "the password is not printed"
+            );
+        }
+        let s = Settings::from_toml("database = \"/var/lib/h.sqlite3\"").unwrap();
+        let c = Config::resolve(&s).unwrap();
+        assert!(matches!(&c.database, Database::Sqlite(p) if p == Path::new("/var/lib/h.sqlite3")));
     }
 
     #[test]

@@ -7,6 +7,15 @@ use homerehab_shared::sync::wire::WireError;
 pub enum Error {
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(postgres::Error),
+    /// The database closed the connection or is shutting down or starting (SQLSTATE classes
+    /// 08 and 57): nothing was stored, and a later try gets a fresh connection.
+    #[error("PostgreSQL is unavailable: {0}")]
+    DatabaseUnavailable(postgres::Error),
+    /// No pooled PostgreSQL connection could be had in time (the database is down or full).
+    #[error("PostgreSQL connection: {0}")]
+    Pool(#[from] r2d2_postgres::r2d2::Error),
     #[error("database migration failed: {0}")]
     Migration(#[from] rusqlite_migration::Error),
     #[error("stored document {0} cannot be loaded: {1}")]
@@ -53,3 +62,14 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<postgres::Error> for Error {
+    fn from(e: postgres::Error) -> Self {
+        let code = e.code().map(|c| c.code());
+        if e.is_closed() || code.is_some_and(|c| c.starts_with("08") || c.starts_with("57")) {
+            Error::DatabaseUnavailable(e)
+        } else {
+            Error::Postgres(e)
+        }
+    }
+}

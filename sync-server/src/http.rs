@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::evidence::{EvidenceQuery, Refusal};
 use crate::media::MediaFiles;
 use crate::metrics;
-use crate::store::{now_ms, MediaRecord, SqliteStore, Store};
+use crate::store::{now_ms, MediaRecord, Store};
 use crate::sync::Syncer;
 use automerge::ActorId;
 use axum::body::Bytes;
@@ -60,8 +60,10 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     pub syncer: Arc<Syncer>,
     pub media: Arc<MediaFiles>,
-    /// Syncs served at once. Syncs run in parallel (see [`Syncer`]); beyond the cores, more
-    /// would only hold more documents in memory at once, so the rest wait here, on no thread.
+    /// What syncs may hold at once, weighed by request size (see [`sync_weight`]): many small
+    /// syncs run together (most of a small sync is waiting for the database's fsync, shared by
+    /// the syncs committing together), a few large ones at a time, so memory stays bounded;
+    /// the rest wait here, on no thread.
     sync_slots: Arc<tokio::sync::Semaphore>,
     max_body_bytes: usize,
     max_media_bytes: u64,
@@ -76,10 +78,10 @@ impl FromRef<AppState> for Arc<AuthService> {
 }
 
 impl AppState {
-    /// Opens the SQLite database under `config.data_dir`.
+    /// Opens the configured database (`store::open`). Blocking: not from an async task.
     pub fn open(config: &Config) -> Result<Self> {
-        let store = SqliteStore::open(&config.database_path())?;
-        let state = AppState::new(Arc::new(store), config)?;
+        let store: Arc<dyn Store> = crate::store::open(&config.database)?.into();
+        let state = AppState::new(store, config)?;
         state.media.sweep()?;
         Ok(state)
     }
@@ -100,7 +102,7 @@ impl AppState {
             )),
             store,
             media: Arc::new(MediaFiles::new(&config.media_dir())),
-            sync_slots: Arc::new(tokio::sync::Semaphore::new(sync_slots())),
+            sync_slots: Arc::new(tokio::sync::Semaphore::new(SYNC_SLOTS as usize)),
             max_body_bytes: config.max_body_bytes,
             max_media_bytes: config.max_media_bytes,
             suppression: config.suppression,
@@ -109,9 +111,15 @@ impl AppState {
     }
 }
 
-/// Two syncs per core: one admitting while another waits on the database.
-fn sync_slots() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+/// Slots for syncs: 64 small ones at once.
+const SYNC_SLOTS: u32 = 64;
+
+/// A sync's share of the slots: one, plus one per MiB of request (at most all of them), so a
+/// 16 MiB upload waits for a quarter of the slots and memory held by syncs in flight stays
+/// within about 64 MiB of requests.
+fn sync_weight(body_bytes: usize) -> u32 {
+    let mib = u32::try_from(body_bytes >> 20).unwrap_or(u32::MAX);
+    mib.saturating_add(1).min(SYNC_SLOTS)
 }
 
 pub fn app(state: AppState) -> Router {
@@ -139,6 +147,9 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/evidence/municipalities", get(evidence_municipalities))
         .route("/healthz", get(healthz))
+        // The readiness check for a load balancer in front of several servers: the same
+        // question, whether this server's database answers (docs/postgresql.md).
+        .route("/ready", get(healthz))
         .route("/metrics", get(prometheus))
         // The last layer added runs first: trace, then count, then bound the body.
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
@@ -452,7 +463,7 @@ async fn sync(
     let user = who.user_id;
     let syncer = state.syncer.clone();
     // The semaphore is never closed; a closed one would only mean serving without a slot.
-    let _slot = state.sync_slots.acquire().await;
+    let _slot = state.sync_slots.acquire_many(sync_weight(body.len())).await;
     let (encoded, stats, mut handed) =
         blocking(move || syncer.handle_from(&who, device, &body)).await?;
     handed.parked_work = parked;

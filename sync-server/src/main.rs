@@ -7,16 +7,14 @@ use homerehab_shared::model::Role;
 use homerehab_sync_server::auth::Passwords;
 use homerehab_sync_server::config::{Cli, Command, Config, QuarantineAction};
 use homerehab_sync_server::http::{self, AppState};
-use homerehab_sync_server::store::{
-    now_ms, AccountStore, DeviceRegistry, DocumentStore, NewUser, QuarantineScope, ReadModelStore,
-    SqliteStore,
-};
+use homerehab_sync_server::store::{now_ms, NewUser, QuarantineScope, Store};
 use homerehab_sync_server::{projector, seed};
 use std::io::BufRead;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Not `#[tokio::main]`: the commands other than `serve` use the store, which blocks (the
+/// PostgreSQL client must not be called from an async task), so only `serve` gets a runtime.
+fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -25,7 +23,12 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::resolve(&cli.settings)?;
     match cli.command {
-        Command::Serve => serve(config).await,
+        Command::Serve => tokio::runtime::Runtime::new()?.block_on(serve(config)),
+        Command::Migrate => {
+            open(&config)?;
+            println!("{}: the schema is up to date", config.database.describe());
+            Ok(())
+        }
         Command::CreateTeam { name, municipality } => {
             let store = open(&config)?;
             let m = store.ensure_municipality(&municipality)?;
@@ -143,10 +146,10 @@ async fn main() -> anyhow::Result<()> {
                 history_weeks,
             };
             let passwords = Passwords::new(config.password_cost);
-            let mut report = seed::seed_demo_sized(&store, &passwords, now_ms(), size)?;
+            let mut report = seed::seed_demo_sized(store.as_ref(), &passwords, now_ms(), size)?;
             if evidence {
                 report.documents_created += homerehab_sync_server::seed_evidence::seed_evidence(
-                    &store,
+                    store.as_ref(),
                     &passwords,
                     now_ms(),
                 )?;
@@ -154,7 +157,7 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "{} in {}: {} documents created",
                 seed::MUNICIPALITY,
-                config.database_path().display(),
+                config.database.describe(),
                 report.documents_created
             );
             println!("demo users (password for all: {}):", seed::DEMO_PASSWORD);
@@ -201,16 +204,20 @@ fn quarantine(config: &Config, action: QuarantineAction) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn open(config: &Config) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(&config.database_path())
-        .with_context(|| format!("opening {}", config.database_path().display()))
+fn open(config: &Config) -> anyhow::Result<Box<dyn Store>> {
+    homerehab_sync_server::store::open(&config.database)
+        .with_context(|| format!("opening {}", config.database.describe()))
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let state = AppState::open(&config)
-        .with_context(|| format!("opening {}", config.database_path().display()))?;
+    let db = config.database.describe();
+    // Opening connects and migrates, which blocks: off the async threads.
+    let opening = config.clone();
+    let state = tokio::task::spawn_blocking(move || AppState::open(&opening))
+        .await?
+        .with_context(|| format!("opening {db}"))?;
     let listener = http::listen(config.bind).with_context(|| format!("binding {}", config.bind))?;
-    tracing::info!(addr = %listener.local_addr()?, db = %config.database_path().display(), "serving");
+    tracing::info!(addr = %listener.local_addr()?, %db, "serving");
     let projector = tokio::spawn(projector::run(state.store.clone()));
     http::serve(listener, state, shutdown_signal()).await?;
     projector.abort();

@@ -14,6 +14,10 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
 
+/// How long a temporary upload file may go unwritten before a starting server deletes it: an
+/// upload in progress writes every frame as it arrives.
+pub const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// The media folder.
 pub struct MediaFiles {
     dir: PathBuf,
@@ -27,12 +31,27 @@ impl MediaFiles {
         }
     }
 
-    /// Removes uploads a crash left half-written.
+    /// Removes uploads a crash left half-written: those untouched for [`STALE_UPLOAD`]. Not
+    /// younger ones: with several servers sharing the media folder (docs/postgresql.md), a
+    /// server that starts must not end the uploads the others are receiving.
     pub fn sweep(&self) -> Result<()> {
+        self.sweep_older_than(STALE_UPLOAD)
+    }
+
+    fn sweep_older_than(&self, age: std::time::Duration) -> Result<()> {
         let tmp = self.dir.join("tmp");
         if tmp.exists() {
             for entry in std::fs::read_dir(&tmp)? {
-                std::fs::remove_file(entry?.path()).ok();
+                let entry = entry?;
+                let idle = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .unwrap_or(std::time::Duration::MAX);
+                if idle >= age {
+                    std::fs::remove_file(entry.path()).ok();
+                }
             }
         }
         Ok(())
@@ -134,5 +153,21 @@ mod tests {
             std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
             0
         );
+    }
+
+    #[test]
+    fn a_starting_server_sweeps_stale_uploads_and_leaves_those_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let media = MediaFiles::new(dir.path());
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        std::fs::write(tmp.join("in-progress"), b"x").unwrap();
+        media.sweep().unwrap();
+        assert!(
+            tmp.join("in-progress").exists(),
+            "another server is receiving it"
+        );
+        media.sweep_older_than(std::time::Duration::ZERO).unwrap();
+        assert!(!tmp.join("in-progress").exists());
     }
 }

@@ -7,11 +7,27 @@
 //! (`Automerge::save`) and incremental chunks of raw changes appended on every accepted sync,
 //! folded into a new snapshot once the chunks outweigh it.
 
+mod documents;
+mod evidence_facts;
 mod interface;
+pub mod postgres;
+mod postgres_devices;
+mod postgres_evidence;
+mod postgres_read_model;
 pub mod sqlite;
 mod sqlite_devices;
 mod sqlite_evidence;
 mod sqlite_read_model;
 
 pub use interface::*;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+/// Opens the configured database and brings its schema up to date: PostgreSQL for a
+/// `postgres://` URL, else the SQLite file. Blocking: not from an async task.
+pub fn open(database: &crate::config::Database) -> crate::error::Result<Box<dyn Store>> {
+    Ok(match database {
+        crate::config::Database::Sqlite(path) => Box::new(SqliteStore::open(path)?),
+        crate::config::Database::Postgres(url) => Box::new(PostgresStore::open(url.expose())?),
+    })
+}

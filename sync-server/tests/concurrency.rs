@@ -1,11 +1,15 @@
 //! Two servers over one database, admitting changes to one document at the same instant: each
 //! server is a [`Syncer`] with its own document cache and its own connection to one SQLite file
-//! (as two server processes would be), driven from threads by devices that log sessions on one
+//! or one PostgreSQL database (as two server processes would be; both backends, see
+//! `backends`), driven from threads by devices that log sessions on one
 //! shared course. Without the per-document check at commit (`DocumentCommit::base`), a server
 //! answers from a cached copy another server has moved past and compacts it over the other's
 //! changes; with it, every session lands once and both servers end at the same heads.
 
+mod backends;
+
 use automerge::ActorId;
+use backends::Backend;
 use homerehab_shared::auth::Principal;
 use homerehab_shared::docs::{self, genesis, Header, SessionLogDoc};
 use homerehab_shared::ids::*;
@@ -15,7 +19,7 @@ use homerehab_shared::sync::wire::{self, to_hashes, Limits};
 use homerehab_shared::sync::ClientRound;
 use homerehab_sync_server::config::QuarantineLimits;
 use homerehab_sync_server::seed::server_actor;
-use homerehab_sync_server::store::{NewUser, SqliteStore, Store};
+use homerehab_sync_server::store::{NewUser, Store};
 use homerehab_sync_server::sync::Syncer;
 use homerehab_sync_server::Error;
 use std::collections::HashSet;
@@ -25,7 +29,6 @@ const DEVICES: usize = 6;
 const ROUNDS: usize = 12;
 
 struct World {
-    _dir: tempfile::TempDir,
     servers: Vec<Syncer>,
     store: Arc<dyn Store>,
     course: CourseId,
@@ -33,13 +36,10 @@ struct World {
 }
 
 /// One database, two servers, `DEVICES` assistants of one team with a registered device each.
-fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("homerehab.sqlite3");
-    // Each "server" opens the file itself; compaction on every commit, so a commit built on a
-    // stale copy would replace the other server's chunks.
-    let open =
-        || -> Arc<dyn Store> { Arc::new(SqliteStore::open(&path).unwrap().compact_eagerly()) };
+fn world(backend: &Backend) -> World {
+    // Each "server" opens the database itself; compaction on every commit, so a commit built on
+    // a stale copy would replace the other server's chunks.
+    let open = || -> Arc<dyn Store> { backend.open_compacting_eagerly() };
     let store = open();
     let m = store.ensure_municipality("Test Kommune").unwrap();
     let team = store.ensure_team(m, "Nord").unwrap();
@@ -89,7 +89,6 @@ fn world() -> World {
         .map(|_| Syncer::new(open(), 256, Limits::default(), QuarantineLimits::default()))
         .collect();
     World {
-        _dir: dir,
         servers,
         store,
         course,
@@ -126,9 +125,13 @@ fn sessions(doc: &automerge::Automerge) -> HashSet<SessionId> {
         .collect()
 }
 
-#[test]
-fn two_servers_admitting_one_document_at_once_lose_nothing() {
-    let w = world();
+on_both_backends!(
+    two_servers_admitting_one_document_at_once_lose_nothing,
+    a_commit_on_a_moved_document_stores_nothing,
+);
+
+fn two_servers_admitting_one_document_at_once_lose_nothing(backend: &Backend) {
+    let w = world(backend);
     let log = DocumentId::session_log_of(w.course);
     let start = Barrier::new(DEVICES);
     let logged: Vec<HashSet<SessionId>> = std::thread::scope(|s| {
@@ -179,9 +182,8 @@ fn two_servers_admitting_one_document_at_once_lose_nothing() {
     }
 }
 
-#[test]
-fn a_commit_on_a_moved_document_stores_nothing() {
-    let w = world();
+fn a_commit_on_a_moved_document_stores_nothing(backend: &Backend) {
+    let w = world(backend);
     let log = DocumentId::session_log_of(w.course);
     let header = w.store.document_header(log).unwrap().unwrap();
     let base = w.store.stored_heads(log).unwrap().unwrap();

@@ -1,6 +1,8 @@
 //! The HTTP API end to end: `app()` driven with `oneshot`, real SQLite files in temp dirs, and
 //! the shared crate's in-memory device as the client.
 
+mod backends;
+
 use automerge::ActorId;
 use axum::body::{Body, Bytes};
 use axum::http::{header, Request, StatusCode};
@@ -973,6 +975,57 @@ async fn a_photo_withdrawn_in_the_library_is_no_longer_served() {
     // The photo not withdrawn is still served.
     let (status, body) = call(&f.app, media_request("GET", &token, &names[1], vec![])).await;
     assert_eq!((status, body.to_vec()), (StatusCode::OK, photos[1].clone()));
+}
+
+/// The readiness check asks the database: 200 while it answers, 503 once it is gone (here a
+/// PostgreSQL database dropped under a running server).
+#[tokio::test]
+async fn ready_says_whether_the_database_answers() {
+    let get = |uri| Request::get(uri).body(Body::empty()).unwrap();
+    let f = fixture();
+    assert_eq!(call(&f.app, get("/ready")).await.0, StatusCode::OK);
+    // The blocking client, as everything PostgreSQL here: off the async thread.
+    let created = tokio::task::spawn_blocking(backends::create_postgres_database);
+    let Some((admin, name, url)) = created.await.unwrap() else {
+        eprintln!(
+            "{} is not set: PostgreSQL not tested",
+            backends::POSTGRES_ENV
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Opening connects and migrates, which blocks: off the async thread, as `serve` does.
+    let store = tokio::task::spawn_blocking(move || {
+        std::sync::Arc::new(homerehab_sync_server::store::PostgresStore::open(&url).unwrap())
+    })
+    .await
+    .unwrap();
+    let app = app(AppState::new(store, &Config::for_tests(dir.path())).unwrap());
+    let (status, body) = call(&app, get("/ready")).await;
+    assert_eq!((status, &body[..]), (StatusCode::OK, &b"ok"[..]));
+    tokio::task::spawn_blocking(move || backends::drop_postgres_database(&admin, &name))
+        .await
+        .unwrap();
+    let (status, body) = call(&app, get("/ready")).await;
+    assert_eq!(
+        (status, &body[..]),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            &b"database unavailable"[..]
+        )
+    );
+    // A request that needs the database is told to come back, not that the server failed.
+    let resp = app
+        .clone()
+        .oneshot(login_request(
+            "assistent1",
+            "korrekt-hest",
+            &fresh_actor().to_string(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()[header::RETRY_AFTER], "5");
 }
 
 // ---- the device registry (issue #14) ----------------------------------------------------------

@@ -29,17 +29,17 @@ fn http() -> reqwest::Client {
 /// The server's refusal of a request. A revoked device's refusal carries the notice.
 async fn refusal(resp: reqwest::Response) -> CoreError {
     let status = resp.status().as_u16();
-    if let Some(notice) = revoke_notice(&resp) {
-        if status == 401 {
-            return CoreError::DeviceRevoked(notice);
-        }
-    }
     if matches!(status, 502 | 504) {
         // A load balancer's answer for a server that died or did not answer in time: the
         // server is away, as if the network were (docs/deploy.md).
         return CoreError::Offline(format!(
             "a gateway answered {status}: the server behind it did not answer"
         ));
+    }
+    if let Some(notice) = revoke_notice(&resp) {
+        if status == 401 {
+            return CoreError::DeviceRevoked(notice);
+        }
     }
     let message = resp
         .json::<api::ErrorBody>()

@@ -112,6 +112,20 @@ pub trait AccountStore {
     fn user_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<(UserRecord, Millis)>>;
     fn delete_token(&self, token_hash: &[u8; 32]) -> Result<()>;
 
+    /// Counts a sign-in attempt under `name_key` (a digest of the normalised username, never
+    /// the name) for every server sharing this database: `Ok(())` counted, `Err(until)`
+    /// refused until then, as `max` attempts were counted within `window_ms` of the first.
+    /// Counts whose window has passed are swept.
+    fn count_sign_in(
+        &self,
+        name_key: &[u8; 16],
+        now: Millis,
+        window_ms: Millis,
+        max: u32,
+    ) -> Result<std::result::Result<(), Millis>>;
+    /// A right password: the username's count starts again.
+    fn clear_sign_ins(&self, name_key: &[u8; 16]) -> Result<()>;
+
     /// Every municipality, by name.
     fn municipalities(&self) -> Result<Vec<(MunicipalityId, String)>>;
     /// Every team with its municipality.

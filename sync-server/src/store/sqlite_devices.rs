@@ -86,7 +86,8 @@ fn device_where(conn: &Connection, clause: &str, key: &[u8]) -> Result<Option<De
 
 /// [`super::DeviceRegistry::sign_in_device`].
 pub(super) fn sign_in_device(conn: &mut Connection, s: &DeviceSignIn<'_>) -> Result<()> {
-    let tx = conn.transaction()?;
+    // IMMEDIATE, as every SQLite transaction that writes (processes may share the file).
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let device = id_bytes(&s.device.0);
     tx.execute(
         "INSERT INTO devices (id, user_id, first_seen, last_seen, app_version)

@@ -5,14 +5,15 @@
 //! Ids in the read model are text (`TeamId`'s display form), in the server's own tables
 //! bytes; the functions here take and give domain ids and do the translation once.
 
-use crate::error::{Error, Result};
-use homerehab_shared::effect::care_time::CareGrant;
-use homerehab_shared::evidence::funnel::{Ending, Inclusion, ReferralFacts};
-use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings, ResultFact};
-use homerehab_shared::evidence::staff::{StaffMember, Work, WorkDone};
+use super::evidence_facts::{
+    cohort_start_dates, corrupt, staff_member, GrantMerge, ReferralRow, ResultMerge,
+};
+use crate::error::Result;
+use homerehab_shared::evidence::funnel::ReferralFacts;
+use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
+use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
-use homerehab_shared::model::{parse_date, AssessmentPhase, Role};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use uuid::Uuid;
 
@@ -26,10 +27,6 @@ CREATE TABLE evidence_settings (
 );
 "#;
 
-/// The longest course (`Course::validate`: 104 weeks), so a course ending in a period started
-/// at most this many days before it.
-const LONGEST_COURSE_DAYS: i64 = 104 * 7;
-
 /// `?, ?, ?` for `n` parameters after the first `skip`.
 fn placeholders(skip: usize, n: usize) -> String {
     (0..n)
@@ -40,10 +37,6 @@ fn placeholders(skip: usize, n: usize) -> String {
 
 fn team_texts(teams: &[TeamId]) -> Vec<String> {
     teams.iter().map(|t| t.to_string()).collect()
-}
-
-fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Corrupt(format!("{what}: {e}"))
 }
 
 /// Column `i` of `row` as text, borrowed rather than copied.
@@ -144,39 +137,20 @@ pub(super) fn referrals(
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(values.iter()), |r| {
-            let referred_on: String = r.get(1)?;
-            let outcome: Option<String> = r.get(4)?;
-            let reason: Option<String> = r.get(5)?;
-            let status: Option<String> = r.get(6)?;
-            let screened_by: Option<String> = r.get(3)?;
-            let responsible: Option<String> = r.get(7)?;
-            let end_reason: Option<String> = r.get(8)?;
-            Ok(ReferralFacts {
+            Ok(ReferralRow {
                 team_id: r.get(0)?,
-                therapist_id: screened_by.or(responsible),
-                month: referred_on.chars().take(7).collect(),
+                referred_on: r.get(1)?,
                 screened: r.get(2)?,
-                inclusion: match outcome.as_deref() {
-                    Some("included") => Some(Inclusion::Included),
-                    Some("not_included") => Some(Inclusion::NotIncluded {
-                        reason: reason.unwrap_or_default(),
-                    }),
-                    _ => None,
-                },
-                started: matches!(
-                    status.as_deref(),
-                    Some("active" | "paused" | "completed" | "ended_early")
-                ),
-                // Its coded reason; a course ended before reasons were coded has none.
-                ending: match status.as_deref() {
-                    Some("completed") => Some(Ending::Completed),
-                    Some("ended_early") => Some(Ending::EndedEarly { reason: end_reason }),
-                    _ => None,
-                },
+                screened_by: r.get(3)?,
+                outcome: r.get(4)?,
+                not_included_reason: r.get(5)?,
+                course_status: r.get(6)?,
+                responsible_therapist: r.get(7)?,
+                end_reason: r.get(8)?,
             })
         })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows.into_iter().map(ReferralRow::facts).collect())
 }
 
 /// The users of `teams` with their training date and the last day of each kind of work.
@@ -209,33 +183,19 @@ pub(super) fn staff(conn: &Connection, teams: &[TeamId]) -> Result<Vec<StaffMemb
     for (id, name, role, team, trained_on) in users {
         let id = Uuid::from_slice(&id).map_err(|e| corrupt("a user id", e))?;
         let team = Uuid::from_slice(&team).map_err(|e| corrupt("a team id", e))?;
-        let role: Role = serde_json::from_value(serde_json::Value::String(role))
-            .map_err(|e| corrupt("a role", e))?;
-        let user_id = id.to_string();
         let last_work = work
-            .query_map([&user_id], |r| {
+            .query_map([&id.to_string()], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .filter_map(|(w, on)| {
-                Some(WorkDone {
-                    work: Work::from_code(&w)?,
-                    last_on: parse_date(&on).ok()?,
-                })
-            })
-            .collect();
-        let member = StaffMember {
-            user_id,
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        out.push(staff_member(
+            id,
             name,
-            team_id: team.to_string(),
-            role,
-            // Accounts are not closed yet: everyone with a user may sign in.
-            has_access: true,
-            trained_on: trained_on.as_deref().and_then(|d| parse_date(d).ok()),
+            &role,
+            team,
+            trained_on.as_deref(),
             last_work,
-        };
-        out.push(member);
+        )?);
     }
     Ok(out)
 }
@@ -251,13 +211,8 @@ pub(super) fn completed_courses(
     teams: Option<&[TeamId]>,
     period: Period,
 ) -> Result<Vec<CourseFacts>> {
-    let earliest = period
-        .start
-        .saturating_sub(time::Duration::days(LONGEST_COURSE_DAYS));
-    let mut values = vec![
-        homerehab_shared::effect::iso(earliest),
-        homerehab_shared::effect::iso(period.end),
-    ];
+    let (earliest, latest) = cohort_start_dates(period);
+    let mut values = vec![earliest, latest];
     // The index is named: without statistics the planner reads a few teams' courses from the
     // whole cohort's index too, as it is already in course order (docs/benchmarks.md #12).
     let (index, team_filter) = match teams {
@@ -307,33 +262,17 @@ pub(super) fn completed_courses(
          ORDER BY t.course_id, t.result_id"
     ))?;
     let mut rows = results.query(params_from_iter(values.iter()))?;
-    let mut next = 0;
+    let mut merge = ResultMerge::new();
     while let Some(r) = rows.next()? {
-        let course = text(r, 0)?;
-        // Of several courses with one id (the projector makes none), the last gets the results.
-        while next < courses.len() && courses[next].course_id.as_str() <= course {
-            next += 1;
-        }
-        let Some(c) = next.checked_sub(1).map(|i| &mut courses[i]) else {
-            continue;
-        };
-        if c.course_id != course {
-            continue;
-        }
-        let phase = match text(r, 2)? {
-            "start" => AssessmentPhase::Start,
-            _ => AssessmentPhase::End,
-        };
-        c.results.push(ResultFact {
-            test: r.get(1)?,
-            phase,
-            value: r.get(3)?,
-            date: r.get(4)?,
-        });
+        merge.add(
+            &mut courses,
+            text(r, 0)?,
+            r.get(1)?,
+            text(r, 2)?,
+            r.get(3)?,
+            r.get(4)?,
+        );
     }
-    let mut by_citizen: Vec<usize> = (0..courses.len()).collect();
-    // Stable, so one citizen's courses keep their order.
-    by_citizen.sort_by(|&a, &b| courses[a].citizen_id.cmp(&courses[b].citizen_id));
     // Minutes last: grants of one day and service then have one order, also after a rebuild.
     let mut grants = conn.prepare(&format!(
         "SELECT g.citizen_id, g.effective, g.minutes_per_week, g.service_code
@@ -342,26 +281,9 @@ pub(super) fn completed_courses(
          ORDER BY g.citizen_id, g.effective, g.service_code, g.minutes_per_week"
     ))?;
     let mut rows = grants.query(params_from_iter(values.iter()))?;
-    let mut first = 0;
+    let mut merge = GrantMerge::new(&courses);
     while let Some(r) = rows.next()? {
-        let citizen = text(r, 0)?;
-        while first < by_citizen.len() && courses[by_citizen[first]].citizen_id.as_str() < citizen {
-            first += 1;
-        }
-        let Ok(effective) = parse_date(text(r, 1)?) else {
-            continue;
-        };
-        let grant = CareGrant {
-            effective,
-            minutes_per_week: r.get(2)?,
-            service_code: r.get(3)?,
-        };
-        for &i in &by_citizen[first..] {
-            if courses[i].citizen_id != citizen {
-                break;
-            }
-            courses[i].grants.push(grant.clone());
-        }
+        merge.add(&mut courses, text(r, 0)?, text(r, 1)?, r.get(2)?, r.get(3)?);
     }
     Ok(courses)
 }

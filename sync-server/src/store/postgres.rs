@@ -1,0 +1,1172 @@
+//! The PostgreSQL [`Store`]: what several sync servers share. Chosen by a `postgres://` or
+//! `postgresql://` database URL (`store::open`); same semantics as [`super::SqliteStore`]
+//! method by method, with the SQL of this backend only. Its read model and evidence queries
+//! are in `postgres_read_model` and `postgres_evidence`.
+//!
+//! The blocking `postgres` client, pooled by r2d2: the [`Store`] trait is blocking, called from
+//! `spawn_blocking` and from CLI commands, never from an async task (each pooled client blocks
+//! on a small runtime of its own, which would panic there). Ids are `UUID`, blobs `BYTEA`,
+//! milliseconds `BIGINT`; every text column that is sorted or compared is `COLLATE "C"`, so it
+//! orders by bytes as SQLite and Rust do (the evidence queries merge ordered rows).
+//!
+//! The hot reads (a token, a user, document heads, a document's bytes) use `query_typed`: one
+//! round trip where a statement prepared per call takes three.
+//!
+//! Concurrency: several servers write at once. `commit_documents` locks each document's row
+//! (`SELECT … FOR UPDATE`, in id order so two batches cannot deadlock) and checks its heads are
+//! still the commit's base (else `DocumentMoved`: the batch rolls back, the sync is served
+//! again); a new document is inserted with `ON CONFLICT DO NOTHING` and moved if it was not; the
+//! quarantine's caps are checked under a table lock (refusals are rare); everything else is one
+//! statement or an `INSERT … ON CONFLICT` that is safe as it stands.
+
+use super::documents::{
+    actor_as_document, decode, heads_bytes, heads_from_bytes, moved, reserved_by_derivation,
+    saved_bytes, sign_in_verdict, withdrawn_media,
+};
+use super::postgres_evidence as evidence;
+use super::postgres_read_model as read_model;
+use super::{
+    now_ms, AccountStore, DocumentCommit, DocumentFootprint, DocumentStore, EvidenceStore,
+    MediaRecord, MediaStore, NewUser, ProjectionRound, QuarantineEntry, QuarantineScope,
+    ReadModelCheck, ReadModelStore, Store, TeamRecord, UserRecord,
+};
+use crate::config::QuarantineLimits;
+use crate::error::{Error, Result};
+use automerge::{ActorId, Automerge};
+use homerehab_shared::docs::{DocumentKind, Header};
+use homerehab_shared::effect::settings::StoredSettings;
+use homerehab_shared::evidence::funnel::ReferralFacts;
+use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
+use homerehab_shared::evidence::staff::StaffMember;
+use homerehab_shared::evidence::targets::Period;
+use homerehab_shared::ids::{CourseId, DocumentId, MunicipalityId, TeamId, UserId};
+use homerehab_shared::model::{Millis, Role, User};
+use homerehab_shared::read_model::{rows_of, DocumentRows};
+use homerehab_shared::sync::{compaction, Hash, Quarantine, SavedDocument};
+use postgres::types::{ToSql, Type};
+use postgres::{GenericClient, NoTls, Row};
+use r2d2_postgres::{r2d2, PostgresConnectionManager};
+use std::collections::HashSet;
+use std::time::Duration;
+use uuid::Uuid;
+
+type Manager = PostgresConnectionManager<NoTls>;
+type Pool = r2d2::Pool<Manager>;
+type Conn = r2d2::PooledConnection<Manager>;
+
+/// Connections per server process. Syncs run on blocking threads and each holds one
+/// connection for its transaction; more than this wait (up to [`CONNECT_TIMEOUT`]).
+const POOL_SIZE: u32 = 16;
+/// How long an operation waits for a connection (or the first one to be made) before failing.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The key of the advisory lock that lets one server at a time migrate.
+const MIGRATION_LOCK: i64 = 0x486f_6d65_7265_6862; // "Homerehb"
+
+/// Schema migrations. Only ever append: a released migration is never edited. PostgreSQL was
+/// never released before this list, so its first entry is the whole schema of the time.
+const MIGRATIONS: &[&str] = &[
+    SCHEMA,
+    read_model::SCHEMA,
+    evidence::SCHEMA,
+    // Sign-in attempts counted for every server (per digest of the username, never the name).
+    "CREATE TABLE sign_in_attempts (
+         name_key BYTEA PRIMARY KEY,
+         count    INTEGER NOT NULL,
+         since    BIGINT NOT NULL
+     );
+     CREATE INDEX sign_in_attempts_since ON sign_in_attempts(since);",
+    // The device registry (issue #14); see `postgres_devices`.
+    super::postgres_devices::SCHEMA,
+];
+
+const SCHEMA: &str = r#"
+CREATE TABLE municipalities (
+    id   UUID PRIMARY KEY,
+    name TEXT COLLATE "C" NOT NULL UNIQUE
+);
+CREATE TABLE teams (
+    id              UUID PRIMARY KEY,
+    municipality_id UUID NOT NULL REFERENCES municipalities(id),
+    name            TEXT COLLATE "C" NOT NULL,
+    UNIQUE (municipality_id, name)
+);
+CREATE TABLE users (
+    id            UUID PRIMARY KEY,
+    username      TEXT COLLATE "C" NOT NULL UNIQUE,
+    display_name  TEXT COLLATE "C" NOT NULL,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('assistant', 'therapist', 'leader', 'admin')),
+    team_id       UUID NOT NULL REFERENCES teams(id),
+    created_at    BIGINT NOT NULL,
+    -- ISO date an admin recorded the user was trained in the app (issue #12's staff in use).
+    trained_on    TEXT COLLATE "C"
+);
+CREATE INDEX users_team ON users(team_id);
+-- Teams granted to a user beyond their own.
+CREATE TABLE user_grants (
+    user_id UUID NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    team_id UUID NOT NULL REFERENCES teams(id),
+    PRIMARY KEY (user_id, team_id)
+);
+CREATE INDEX user_grants_team ON user_grants(team_id);
+CREATE TABLE tokens (
+    token_hash BYTEA PRIMARY KEY,
+    user_id    UUID NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX tokens_expires_at ON tokens(expires_at);
+CREATE TABLE actors (
+    actor_id      BYTEA PRIMARY KEY,
+    user_id       UUID NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    registered_at BIGINT NOT NULL
+);
+CREATE INDEX actors_user ON actors(user_id);
+-- A library belongs to no team: its team_id is the nil UUID.
+CREATE TABLE documents (
+    id                UUID PRIMARY KEY,
+    kind              TEXT NOT NULL CHECK (kind IN ('roster', 'course', 'session_log', 'library')),
+    team_id           UUID NOT NULL,
+    course_id         UUID,
+    heads             BYTEA NOT NULL,
+    incremental_bytes BIGINT NOT NULL DEFAULT 0,
+    updated_at        BIGINT NOT NULL,
+    snapshot          BYTEA NOT NULL
+);
+CREATE INDEX documents_team ON documents(team_id);
+CREATE TABLE doc_changes (
+    doc_id UUID NOT NULL REFERENCES documents(id),
+    seq    BIGINT NOT NULL,
+    bytes  BYTEA NOT NULL,
+    PRIMARY KEY (doc_id, seq)
+);
+-- Refused changes, each distinct payload of a user and document kept once.
+CREATE TABLE quarantine (
+    id      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    doc_id  UUID NOT NULL,
+    user_id UUID NOT NULL,
+    bytes   BYTEA NOT NULL,
+    reason  TEXT NOT NULL,
+    at      BIGINT NOT NULL,
+    digest  BYTEA NOT NULL,
+    UNIQUE (doc_id, user_id, digest)
+);
+CREATE INDEX quarantine_doc ON quarantine(doc_id);
+CREATE INDEX quarantine_user ON quarantine(user_id);
+-- Photos and videos: the bytes are files named by their SHA-256 (crate::media); here is who
+-- may fetch them. One row per municipality that uploaded the same bytes.
+CREATE TABLE media (
+    sha256          TEXT NOT NULL,
+    municipality_id UUID NOT NULL REFERENCES municipalities(id),
+    byte_size       BIGINT NOT NULL,
+    content_type    TEXT NOT NULL,
+    uploaded_by     UUID NOT NULL REFERENCES users(id),
+    uploaded_at     BIGINT NOT NULL,
+    PRIMARY KEY (sha256, municipality_id)
+);
+-- Media a library withdrew, mirrored from the library in the transaction that stores it.
+CREATE TABLE media_withdrawn (
+    library_id UUID NOT NULL,
+    sha256     TEXT NOT NULL,
+    PRIMARY KEY (library_id, sha256)
+);
+"#;
+
+/// Brings the schema up to date, one server at a time (an advisory lock held by the one
+/// transaction that applies every missing migration); refuses a schema newer than this server.
+fn migrate(client: &mut impl GenericClient) -> Result<i32> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    // Not a notice on every start that the table is already there.
+    tx.batch_execute("SET LOCAL client_min_messages = warning")?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             applied_at BIGINT NOT NULL
+         )",
+    )?;
+    let current: i32 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )?
+        .try_get(0)?;
+    let known = MIGRATIONS.len() as i32;
+    if current > known {
+        return Err(Error::Config(format!(
+            "the database's schema is version {current}, newer than this server's {known}; \
+             run a newer sync-server"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+            &[&(i as i32 + 1), &now_ms()],
+        )?;
+    }
+    tx.commit()?;
+    Ok(known)
+}
+
+pub struct PostgresStore {
+    /// `None` only while dropping (see `Drop`).
+    pool: Option<Pool>,
+    compact_min_bytes: i64,
+    schema_version: i32,
+}
+
+impl PostgresStore {
+    /// Connects to `url` and brings its schema up to date. The URL is never logged or quoted
+    /// in an error: it may carry a password.
+    pub fn open(url: &str) -> Result<Self> {
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e| Error::Config(format!("the PostgreSQL database URL: {e}")))?;
+        if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            return Err(Error::Config(
+                "the PostgreSQL database URL asks for sslmode=require, but this server connects \
+                 without TLS (not built in yet): reach the database over a private network or a \
+                 TLS tunnel and drop sslmode"
+                    .into(),
+            ));
+        }
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            // Not a round trip before every use: a connection the database closed fails its
+            // one request (answered 503, `api_error`) and is then dropped by the pool.
+            .test_on_check_out(false)
+            .connection_timeout(CONNECT_TIMEOUT)
+            .build(PostgresConnectionManager::new(config, NoTls))?;
+        let mut store = PostgresStore {
+            pool: Some(pool),
+            compact_min_bytes: compaction::MIN_BYTES,
+            schema_version: 0,
+        };
+        store.schema_version = migrate(&mut *store.conn()?)?;
+        Ok(store)
+    }
+
+    /// Compacts any document whose chunks outweigh its snapshot, however small (for tests).
+    pub fn compact_eagerly(mut self) -> Self {
+        self.compact_min_bytes = 0;
+        self
+    }
+
+    /// The schema version this store brought the database to.
+    pub fn schema_version(&self) -> i32 {
+        self.schema_version
+    }
+
+    pub(super) fn conn(&self) -> Result<Conn> {
+        Ok(self.pool.as_ref().expect("pool until dropped").get()?)
+    }
+
+    /// A user by id (for the device registry).
+    pub(super) fn user_by_id_in(&self, user: UserId) -> Result<Option<UserRecord>> {
+        user_where(&mut *self.conn()?, "u.id = $1", (&user.0, Type::UUID))
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // A pooled client closes by blocking on its own runtime, which panics on a thread that
+        // drives async tasks (a store dropped at the end of `serve`): close them elsewhere.
+        if let Some(pool) = self.pool.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::spawn(move || drop(pool)).join();
+            }
+        }
+    }
+}
+
+fn header_at(row: &Row) -> Result<Header> {
+    let id = DocumentId(row.try_get(0)?);
+    let kind: &str = row.try_get(1)?;
+    Ok(Header {
+        id,
+        kind: DocumentKind::parse(kind)
+            .ok_or_else(|| Error::CorruptDocument(id, format!("unknown kind {kind}")))?,
+        team_id: TeamId(row.try_get(2)?),
+        course_id: row.try_get::<_, Option<Uuid>>(3)?.map(CourseId),
+    })
+}
+
+/// A `SELECT id, kind, team_id, course_id, heads` row: the header and its stored heads.
+fn header_and_heads(row: &Row) -> Result<(Header, Vec<Hash>)> {
+    let header = header_at(row)?;
+    let heads: &[u8] = row.try_get(4)?;
+    Ok((header, heads_from_bytes(header.id, heads)?))
+}
+
+fn role_of(role: &str) -> Result<Role> {
+    Role::parse(role).ok_or_else(|| Error::Corrupt(format!("unknown role {role}")))
+}
+
+/// A user with their granted teams (ordered by id, as SQLite's key gives them) and their
+/// team's municipality.
+fn user_where(
+    client: &mut impl GenericClient,
+    clause: &str,
+    key: (&(dyn ToSql + Sync), Type),
+) -> Result<Option<UserRecord>> {
+    let sql = format!(
+        "SELECT u.id, u.username, u.display_name, u.password_hash, u.role, u.team_id,
+                t.municipality_id,
+                ARRAY(SELECT g.team_id FROM user_grants g WHERE g.user_id = u.id ORDER BY g.team_id)
+         FROM users u LEFT JOIN teams t ON t.id = u.team_id WHERE {clause}"
+    );
+    let Some(row) = client.query_typed_opt(&sql, &[key])? else {
+        return Ok(None);
+    };
+    let granted: Vec<Uuid> = row.try_get(7)?;
+    Ok(Some(UserRecord {
+        user: User {
+            id: UserId(row.try_get(0)?),
+            username: row.try_get(1)?,
+            display_name: row.try_get(2)?,
+            role: role_of(row.try_get(4)?)?,
+            team_id: TeamId(row.try_get(5)?),
+            granted_teams: granted.into_iter().map(TeamId).collect(),
+            municipality_id: row.try_get::<_, Option<Uuid>>(6)?.map(MunicipalityId),
+        },
+        password_hash: row.try_get(3)?,
+    }))
+}
+
+/// Whether `actor` is nobody's device (see `documents::reserved_by_derivation`).
+fn reserved_actor(client: &mut impl GenericClient, actor: &ActorId) -> Result<bool> {
+    if let Some(as_id) = actor_as_document(actor) {
+        let stored: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM documents WHERE id = $1)",
+                &[&as_id.0],
+            )?
+            .try_get(0)?;
+        if stored {
+            return Ok(true);
+        }
+    }
+    let teams = client
+        .query("SELECT id FROM teams", &[])?
+        .iter()
+        .map(|r| r.try_get(0).map(TeamId))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let municipalities = client
+        .query("SELECT id FROM municipalities", &[])?
+        .iter()
+        .map(|r| r.try_get(0).map(MunicipalityId))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(reserved_by_derivation(actor, &teams, &municipalities))
+}
+
+/// A stored document as bytes: its snapshot and its incremental chunks, in order.
+type StoredBytes = (Vec<u8>, Vec<Vec<u8>>);
+
+/// A stored document's bytes, read in one statement (so a compaction cannot fall between
+/// reading the snapshot and the chunks).
+fn document_bytes(client: &mut impl GenericClient, id: DocumentId) -> Result<Option<StoredBytes>> {
+    let row = client.query_typed_opt(
+        "SELECT snapshot,
+                ARRAY(SELECT bytes FROM doc_changes WHERE doc_id = $1 ORDER BY seq)
+         FROM documents WHERE id = $1",
+        &[(&id.0, Type::UUID)],
+    )?;
+    Ok(match row {
+        Some(row) => Some((row.try_get(0)?, row.try_get(1)?)),
+        None => None,
+    })
+}
+
+/// Replaces a library's rows in `media_withdrawn` with what its document withdraws now.
+fn mirror_withdrawn(
+    client: &mut impl GenericClient,
+    library: DocumentId,
+    doc: &Automerge,
+) -> Result<()> {
+    let withdrawn = withdrawn_media(library, doc)?;
+    client.execute(
+        "DELETE FROM media_withdrawn WHERE library_id = $1",
+        &[&library.0],
+    )?;
+    if !withdrawn.is_empty() {
+        client.execute(
+            "INSERT INTO media_withdrawn (library_id, sha256) SELECT $1, UNNEST($2::TEXT[])
+             ON CONFLICT DO NOTHING",
+            &[&library.0, &withdrawn],
+        )?;
+    }
+    Ok(())
+}
+
+/// `WHERE` clause and parameters of a quarantine scope.
+fn quarantine_where(scope: &QuarantineScope) -> (String, Vec<Uuid>) {
+    let mut clauses = vec![];
+    let mut args = vec![];
+    if let Some(doc) = scope.doc {
+        args.push(doc.0);
+        clauses.push(format!("doc_id = ${}", args.len()));
+    }
+    if let Some(user) = scope.user {
+        args.push(user.0);
+        clauses.push(format!("user_id = ${}", args.len()));
+    }
+    if clauses.is_empty() {
+        ("TRUE".to_string(), args)
+    } else {
+        (clauses.join(" AND "), args)
+    }
+}
+
+/// A deadlock or serialization failure: the transaction was rolled back and may be run again.
+fn is_retryable(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    matches!(
+        e.code(),
+        Some(&SqlState::T_R_DEADLOCK_DETECTED | &SqlState::T_R_SERIALIZATION_FAILURE)
+    )
+}
+
+fn as_params(args: &[Uuid]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+}
+
+impl PostgresStore {
+    /// Stores one document of a batch if it is still at its base: its row locked first, so
+    /// no other commit (of this or another server) falls between the check and the write; a new
+    /// one inserted only if no other commit stored it meanwhile.
+    fn commit_in(
+        &self,
+        tx: &mut postgres::Transaction<'_>,
+        c: &DocumentCommit<'_>,
+        now: Millis,
+    ) -> Result<()> {
+        let (header, doc, new_changes) = (c.header, c.doc, c.new_changes);
+        let id = header.id.0;
+        let heads = heads_bytes(doc);
+        // Typed statements: one round trip each (see the module's doc).
+        let stored = tx.query_typed_opt(
+            "SELECT incremental_bytes, octet_length(snapshot)::BIGINT, heads FROM documents
+             WHERE id = $1 FOR UPDATE",
+            &[(&id, Type::UUID)],
+        )?;
+        let stored_heads: Option<&[u8]> = stored.as_ref().map(|r| r.try_get(2)).transpose()?;
+        if moved(c.base, stored_heads) {
+            return Err(Error::DocumentMoved(header.id));
+        }
+        let sizes: Option<(i64, i64)> = match &stored {
+            Some(row) => Some((row.try_get(0)?, row.try_get(1)?)),
+            None => {
+                let inserted = tx.query_typed(
+                    "INSERT INTO documents
+                       (id, kind, team_id, course_id, heads, incremental_bytes, updated_at, snapshot)
+                     VALUES ($1, $2, $3, $4, $5, 0, $6, $7)
+                     ON CONFLICT (id) DO NOTHING
+                     RETURNING 1",
+                    &[
+                        (&id, Type::UUID),
+                        (&header.kind.as_str(), Type::TEXT),
+                        (&header.team_id.0, Type::UUID),
+                        (&header.course_id.map(|c| c.0), Type::UUID),
+                        (&heads, Type::BYTEA),
+                        (&now, Type::INT8),
+                        (&doc.save(), Type::BYTEA),
+                    ],
+                )?;
+                if inserted.is_empty() {
+                    // Another commit stored it between our read and our insert.
+                    return Err(Error::DocumentMoved(header.id));
+                }
+                None
+            }
+        };
+        if let Some((incremental, snapshot)) = sizes {
+            let incremental = incremental + new_changes.len() as i64;
+            if compaction::is_due(incremental, snapshot, self.compact_min_bytes) {
+                tx.query_typed(
+                    "DELETE FROM doc_changes WHERE doc_id = $1",
+                    &[(&id, Type::UUID)],
+                )?;
+                tx.query_typed(
+                    "UPDATE documents SET heads = $2, incremental_bytes = 0, updated_at = $3,
+                       snapshot = $4 WHERE id = $1",
+                    &[
+                        (&id, Type::UUID),
+                        (&heads, Type::BYTEA),
+                        (&now, Type::INT8),
+                        (&doc.save(), Type::BYTEA),
+                    ],
+                )?;
+            } else {
+                if !new_changes.is_empty() {
+                    // The row lock above makes MAX(seq) + 1 this commit's own.
+                    tx.query_typed(
+                        "INSERT INTO doc_changes (doc_id, seq, bytes)
+                         SELECT $1, COALESCE(MAX(seq), 0) + 1, $2 FROM doc_changes
+                         WHERE doc_id = $1",
+                        &[(&id, Type::UUID), (&new_changes, Type::BYTEA)],
+                    )?;
+                }
+                tx.query_typed(
+                    "UPDATE documents SET heads = $2, incremental_bytes = $3, updated_at = $4
+                     WHERE id = $1",
+                    &[
+                        (&id, Type::UUID),
+                        (&heads, Type::BYTEA),
+                        (&incremental, Type::INT8),
+                        (&now, Type::INT8),
+                    ],
+                )?;
+            }
+        }
+        read_model::mark_pending(tx, id)?;
+        if header.kind == DocumentKind::Library {
+            mirror_withdrawn(tx, header.id, doc)?;
+        }
+        Ok(())
+    }
+
+    /// The rows a stored document contributes now (`Err`: why they cannot be derived; a
+    /// document that is gone contributes none).
+    fn derive_rows(&self, id: DocumentId) -> Result<Result<DocumentRows, String>> {
+        let Some(header) = self.document_header(id)? else {
+            return Ok(Ok(DocumentRows::default()));
+        };
+        Ok(match self.load_document(id) {
+            Ok(Some(doc)) => rows_of(&header, &doc).map_err(|e| e.to_string()),
+            Ok(None) => Ok(DocumentRows::default()),
+            Err(e @ Error::CorruptDocument(..)) => Err(e.to_string()),
+            Err(e) => return Err(e),
+        })
+    }
+}
+
+impl Store for PostgresStore {
+    fn ping(&self) -> Result<()> {
+        self.conn()?.simple_query("SELECT 1")?;
+        Ok(())
+    }
+}
+
+impl AccountStore for PostgresStore {
+    fn ensure_municipality(&self, name: &str) -> Result<MunicipalityId> {
+        let mut conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO municipalities (id, name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            &[&Uuid::new_v4(), &name],
+        )?;
+        let row = conn.query_one("SELECT id FROM municipalities WHERE name = $1", &[&name])?;
+        Ok(MunicipalityId(row.try_get(0)?))
+    }
+
+    fn ensure_team(&self, municipality: MunicipalityId, name: &str) -> Result<TeamId> {
+        let mut conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO teams (id, municipality_id, name) VALUES ($1, $2, $3)
+             ON CONFLICT (municipality_id, name) DO NOTHING",
+            &[&Uuid::new_v4(), &municipality.0, &name],
+        )?;
+        let row = conn.query_one(
+            "SELECT id FROM teams WHERE municipality_id = $1 AND name = $2",
+            &[&municipality.0, &name],
+        )?;
+        Ok(TeamId(row.try_get(0)?))
+    }
+
+    fn find_team(&self, id_or_name: &str) -> Result<Option<TeamId>> {
+        let mut conn = self.conn()?;
+        if let Ok(id) = Uuid::parse_str(id_or_name) {
+            let found = conn.query_opt("SELECT id FROM teams WHERE id = $1", &[&id])?;
+            return Ok(found.map(|_| TeamId(id)));
+        }
+        let rows = conn.query("SELECT id FROM teams WHERE name = $1", &[&id_or_name])?;
+        match rows.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(TeamId(one.try_get(0)?))),
+            _ => Err(Error::Invalid(format!(
+                "several teams are named '{id_or_name}'; give the team id"
+            ))),
+        }
+    }
+
+    fn team_info(&self, team: TeamId) -> Result<Option<homerehab_shared::api::TeamInfo>> {
+        use homerehab_shared::api::{TeamInfo, TeamMember};
+        let mut conn = self.conn()?;
+        let Some(name) = conn.query_opt("SELECT name FROM teams WHERE id = $1", &[&team.0])? else {
+            return Ok(None);
+        };
+        let rows = conn.query(
+            "SELECT id, display_name, role FROM users WHERE team_id = $1
+             UNION
+             SELECT u.id, u.display_name, u.role FROM user_grants g JOIN users u ON u.id = g.user_id
+             WHERE g.team_id = $1
+             ORDER BY 2, 1",
+            &[&team.0],
+        )?;
+        let members = rows
+            .iter()
+            .map(|r| {
+                Ok(TeamMember {
+                    user_id: UserId(r.try_get(0)?),
+                    display_name: r.try_get(1)?,
+                    role: role_of(r.try_get(2)?)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Some(TeamInfo {
+            team_id: team,
+            name: name.try_get(0)?,
+            members,
+        }))
+    }
+
+    fn create_user(&self, user: &NewUser) -> Result<UserId> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        let id = UserId::new();
+        let inserted = tx.execute(
+            "INSERT INTO users (id, username, display_name, password_hash, role, team_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (username) DO NOTHING",
+            &[
+                &id.0,
+                &user.username,
+                &user.display_name,
+                &user.password_hash,
+                &user.role.as_str(),
+                &user.team_id.0,
+                &now_ms(),
+            ],
+        )?;
+        if inserted == 0 {
+            return Err(Error::AlreadyExists(format!("user '{}'", user.username)));
+        }
+        for team in &user.granted_teams {
+            tx.execute(
+                "INSERT INTO user_grants (user_id, team_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&id.0, &team.0],
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
+        user_where(
+            &mut *self.conn()?,
+            "u.username = $1",
+            (&username, Type::TEXT),
+        )
+    }
+
+    fn record_training(&self, username: &str, on: &str) -> Result<bool> {
+        Ok(self.conn()?.execute(
+            "UPDATE users SET trained_on = $2 WHERE username = $1",
+            &[&username, &on],
+        )? == 1)
+    }
+
+    fn trained_on(&self, user: UserId) -> Result<Option<String>> {
+        Ok(self
+            .conn()?
+            .query_opt("SELECT trained_on FROM users WHERE id = $1", &[&user.0])?
+            .map(|r| r.try_get::<_, Option<String>>(0))
+            .transpose()?
+            .flatten())
+    }
+
+    fn register_actor(&self, user: UserId, actor: &ActorId) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        if reserved_actor(&mut tx, actor)? {
+            return Err(Error::ActorReserved);
+        }
+        tx.execute(
+            "INSERT INTO actors (actor_id, user_id, registered_at) VALUES ($1, $2, $3)
+             ON CONFLICT (actor_id) DO NOTHING",
+            &[&actor.to_bytes(), &user.0, &now_ms()],
+        )?;
+        let owner: Uuid = tx
+            .query_one(
+                "SELECT user_id FROM actors WHERE actor_id = $1",
+                &[&actor.to_bytes()],
+            )?
+            .try_get(0)?;
+        if owner != user.0 {
+            return Err(Error::ActorTaken);
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn actors_of(&self, user: UserId) -> Result<HashSet<ActorId>> {
+        let rows = self
+            .conn()?
+            .query("SELECT actor_id FROM actors WHERE user_id = $1", &[&user.0])?;
+        rows.iter()
+            .map(|r| Ok(ActorId::from(r.try_get::<_, &[u8]>(0)?)))
+            .collect()
+    }
+
+    fn insert_token(
+        &self,
+        token_hash: &[u8; 32],
+        user: UserId,
+        expires_at: Millis,
+        now: Millis,
+    ) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        tx.execute("DELETE FROM tokens WHERE expires_at <= $1", &[&now])?;
+        tx.execute(
+            "INSERT INTO tokens (token_hash, user_id, created_at, expires_at)
+             VALUES ($1, $2, $3, $4)",
+            &[&token_hash.as_slice(), &user.0, &now, &expires_at],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn user_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<(UserRecord, Millis)>> {
+        let mut conn = self.conn()?;
+        let Some(row) = conn.query_typed_opt(
+            "SELECT user_id, expires_at FROM tokens WHERE token_hash = $1",
+            &[(&token_hash.as_slice(), Type::BYTEA)],
+        )?
+        else {
+            return Ok(None);
+        };
+        let (user, expires_at): (Uuid, Millis) = (row.try_get(0)?, row.try_get(1)?);
+        Ok(user_where(&mut *conn, "u.id = $1", (&user, Type::UUID))?.map(|u| (u, expires_at)))
+    }
+
+    fn delete_token(&self, token_hash: &[u8; 32]) -> Result<()> {
+        self.conn()?.execute(
+            "DELETE FROM tokens WHERE token_hash = $1",
+            &[&token_hash.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    fn count_sign_in(
+        &self,
+        name_key: &[u8; 16],
+        now: Millis,
+        window_ms: Millis,
+        max: u32,
+    ) -> Result<std::result::Result<(), Millis>> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM sign_in_attempts WHERE since <= $1",
+            &[&(now - window_ms)],
+        )?;
+        // One statement per attempt: concurrent attempts on several servers queue on the
+        // row. Past `max` the count stops at `max + 1`: that marks a refused attempt.
+        let row = tx.query_one(
+            "INSERT INTO sign_in_attempts (name_key, count, since) VALUES ($1, 1, $2)
+             ON CONFLICT (name_key) DO UPDATE
+               SET count = LEAST(sign_in_attempts.count + 1, $3 + 1)
+             RETURNING count, since",
+            &[&name_key.as_slice(), &now, &(max as i32)],
+        )?;
+        let (count, since): (i32, Millis) = (row.try_get(0)?, row.try_get(1)?);
+        tx.commit()?;
+        Ok(sign_in_verdict(i64::from(count), since, window_ms, max))
+    }
+
+    fn clear_sign_ins(&self, name_key: &[u8; 16]) -> Result<()> {
+        self.conn()?.execute(
+            "DELETE FROM sign_in_attempts WHERE name_key = $1",
+            &[&name_key.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    fn municipalities(&self) -> Result<Vec<(MunicipalityId, String)>> {
+        self.conn()?
+            .query("SELECT id, name FROM municipalities ORDER BY name", &[])?
+            .iter()
+            .map(|r| Ok((MunicipalityId(r.try_get(0)?), r.try_get(1)?)))
+            .collect()
+    }
+
+    fn teams(&self) -> Result<Vec<TeamRecord>> {
+        self.conn()?
+            .query(
+                "SELECT id, name, municipality_id FROM teams ORDER BY name",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(TeamRecord {
+                    id: TeamId(r.try_get(0)?),
+                    name: r.try_get(1)?,
+                    municipality: MunicipalityId(r.try_get(2)?),
+                })
+            })
+            .collect()
+    }
+}
+
+impl DocumentStore for PostgresStore {
+    fn document_heads(&self, teams: &[TeamId]) -> Result<Vec<(Header, Vec<Hash>)>> {
+        let teams: Vec<Uuid> = teams.iter().map(|t| t.0).collect();
+        self.conn()?
+            .query_typed(
+                "SELECT id, kind, team_id, course_id, heads FROM documents
+                 WHERE team_id = ANY($1)",
+                &[(&teams, Type::UUID_ARRAY)],
+            )?
+            .iter()
+            .map(header_and_heads)
+            .collect()
+    }
+
+    fn document_heads_by_id(&self, ids: &[DocumentId]) -> Result<Vec<(Header, Vec<Hash>)>> {
+        let ids: Vec<Uuid> = ids.iter().map(|d| d.0).collect();
+        self.conn()?
+            .query_typed(
+                "SELECT id, kind, team_id, course_id, heads FROM documents WHERE id = ANY($1)",
+                &[(&ids, Type::UUID_ARRAY)],
+            )?
+            .iter()
+            .map(header_and_heads)
+            .collect()
+    }
+
+    fn document_header(&self, id: DocumentId) -> Result<Option<Header>> {
+        self.conn()?
+            .query_typed_opt(
+                "SELECT id, kind, team_id, course_id FROM documents WHERE id = $1",
+                &[(&id.0, Type::UUID)],
+            )?
+            .map(|r| header_at(&r))
+            .transpose()
+    }
+
+    fn load_document(&self, id: DocumentId) -> Result<Option<Automerge>> {
+        // The connection goes back to the pool before decoding, the expensive part.
+        let stored = document_bytes(&mut *self.conn()?, id)?;
+        stored
+            .map(|(snapshot, chunks)| decode(id, &snapshot, &chunks))
+            .transpose()
+    }
+
+    fn saved_document(&self, id: DocumentId) -> Result<Option<SavedDocument>> {
+        // One statement: the heads are those of the bytes.
+        let row = self.conn()?.query_typed_opt(
+            "SELECT heads, snapshot,
+                    ARRAY(SELECT bytes FROM doc_changes WHERE doc_id = $1 ORDER BY seq)
+             FROM documents WHERE id = $1",
+            &[(&id.0, Type::UUID)],
+        )?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let heads = heads_from_bytes(id, row.try_get(0)?)?;
+        Ok(Some((heads, saved_bytes(row.try_get(1)?, row.try_get(2)?))))
+    }
+
+    fn commit_documents(&self, batch: &[DocumentCommit<'_>]) -> Result<()> {
+        let now = now_ms();
+        // Rows are locked in id order, so two servers' batches cannot wait on each other.
+        let mut ordered: Vec<&DocumentCommit<'_>> = batch.iter().collect();
+        ordered.sort_by_key(|c| c.header.id.0);
+        let Some(first) = ordered.first().map(|c| c.header.id) else {
+            return Ok(());
+        };
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        let stored = ordered
+            .into_iter()
+            .try_for_each(|c| self.commit_in(&mut tx, c, now))
+            .and_then(|()| Ok(tx.commit()?));
+        match stored {
+            // PostgreSQL broke a lock cycle (a `reproject` marking every document pending while
+            // this batch marks its own) by aborting this transaction: nothing was stored, and
+            // serving the sync again is the remedy, as for a moved document.
+            Err(Error::Postgres(e)) if is_retryable(&e) => Err(Error::DocumentMoved(first)),
+            other => other,
+        }
+    }
+
+    fn document_footprint(&self, id: DocumentId) -> Result<Option<DocumentFootprint>> {
+        let row = self.conn()?.query_opt(
+            "SELECT octet_length(snapshot)::BIGINT, incremental_bytes,
+               (SELECT COUNT(*) FROM doc_changes WHERE doc_id = $1)
+             FROM documents WHERE id = $1",
+            &[&id.0],
+        )?;
+        row.map(|r| {
+            Ok(DocumentFootprint {
+                snapshot_bytes: r.try_get::<_, i64>(0)? as usize,
+                incremental_bytes: r.try_get::<_, i64>(1)? as usize,
+                chunks: r.try_get::<_, i64>(2)? as usize,
+            })
+        })
+        .transpose()
+    }
+
+    fn quarantine(
+        &self,
+        doc: DocumentId,
+        user: UserId,
+        bytes: &[u8],
+        reason: &str,
+        limits: &QuarantineLimits,
+    ) -> Result<Quarantine> {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(bytes).to_vec();
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        // One writer at a time (also across servers): two refusals cannot both slip under a
+        // limit. Readers are not blocked; refusals are rare.
+        tx.batch_execute("LOCK TABLE quarantine IN SHARE ROW EXCLUSIVE MODE")?;
+        let known: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM quarantine
+                   WHERE doc_id = $1 AND user_id = $2 AND digest = $3)",
+                &[&doc.0, &user.0, &digest],
+            )?
+            .try_get(0)?;
+        if known {
+            return Ok(Quarantine::Kept);
+        }
+        let mut usage = |column: &str, key: &Uuid| -> Result<(u64, u64)> {
+            let row = tx.query_one(
+                &format!(
+                    "SELECT COUNT(*), COALESCE(SUM(octet_length(bytes)), 0)::BIGINT
+                     FROM quarantine WHERE {column} = $1"
+                ),
+                &[key],
+            )?;
+            Ok((
+                row.try_get::<_, i64>(0)? as u64,
+                row.try_get::<_, i64>(1)? as u64,
+            ))
+        };
+        let size = bytes.len() as u64;
+        let (user_entries, user_bytes) = usage("user_id", &user.0)?;
+        let (doc_entries, doc_bytes) = usage("doc_id", &doc.0)?;
+        if user_entries >= limits.user_entries
+            || user_bytes + size > limits.user_bytes
+            || doc_entries >= limits.doc_entries
+            || doc_bytes + size > limits.doc_bytes
+        {
+            return Ok(Quarantine::Full);
+        }
+        tx.execute(
+            "INSERT INTO quarantine (doc_id, user_id, bytes, reason, at, digest)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            &[&doc.0, &user.0, &bytes, &reason, &now_ms(), &digest],
+        )?;
+        tx.commit()?;
+        Ok(Quarantine::Kept)
+    }
+
+    fn quarantined(&self, doc: DocumentId) -> Result<usize> {
+        let n: i64 = self
+            .conn()?
+            .query_one(
+                "SELECT COUNT(*) FROM quarantine WHERE doc_id = $1",
+                &[&doc.0],
+            )?
+            .try_get(0)?;
+        Ok(n as usize)
+    }
+
+    fn quarantine_list(&self, scope: &QuarantineScope) -> Result<Vec<QuarantineEntry>> {
+        let (clause, args) = quarantine_where(scope);
+        let rows = self.conn()?.query(
+            &format!(
+                "SELECT id, doc_id, user_id, octet_length(bytes)::BIGINT, reason, at
+                 FROM quarantine WHERE {clause} ORDER BY at DESC, id DESC"
+            ),
+            &as_params(&args),
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(QuarantineEntry {
+                    id: r.try_get(0)?,
+                    doc: DocumentId(r.try_get(1)?),
+                    user: UserId(r.try_get(2)?),
+                    bytes: r.try_get::<_, i64>(3)? as u64,
+                    reason: r.try_get(4)?,
+                    at: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    fn quarantine_purge(&self, scope: &QuarantineScope) -> Result<usize> {
+        let (clause, args) = quarantine_where(scope);
+        let n = self.conn()?.execute(
+            &format!("DELETE FROM quarantine WHERE {clause}"),
+            &as_params(&args),
+        )?;
+        Ok(n as usize)
+    }
+}
+
+impl MediaStore for PostgresStore {
+    fn record_media(&self, media: &MediaRecord) -> Result<()> {
+        self.conn()?.execute(
+            "INSERT INTO media (sha256, municipality_id, byte_size, content_type, uploaded_by,
+               uploaded_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256, municipality_id) DO NOTHING",
+            &[
+                &media.sha256,
+                &media.municipality.0,
+                &(media.byte_size as i64),
+                &media.content_type,
+                &media.uploaded_by.0,
+                &now_ms(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn media_of(&self, sha256: &str, municipality: MunicipalityId) -> Result<Option<MediaRecord>> {
+        let row = self.conn()?.query_opt(
+            "SELECT byte_size, content_type, uploaded_by FROM media
+             WHERE sha256 = $1 AND municipality_id = $2
+               AND NOT EXISTS (SELECT 1 FROM media_withdrawn
+                               WHERE library_id = $3 AND sha256 = $1)",
+            &[
+                &sha256,
+                &municipality.0,
+                &DocumentId::library_of(municipality).0,
+            ],
+        )?;
+        row.map(|r| {
+            Ok(MediaRecord {
+                sha256: sha256.to_string(),
+                municipality,
+                byte_size: r.try_get::<_, i64>(0)? as u64,
+                content_type: r.try_get(1)?,
+                uploaded_by: UserId(r.try_get(2)?),
+            })
+        })
+        .transpose()
+    }
+}
+
+impl ReadModelStore for PostgresStore {
+    fn project_pending(&self, limit: usize) -> Result<ProjectionRound> {
+        let due = read_model::pending(&mut *self.conn()?, limit)?;
+        let mut round = ProjectionRound::default();
+        for (doc, version) in due {
+            let id = DocumentId(doc);
+            // Derived with no connection held: loading and reading the document is the slow
+            // part.
+            let derived = self.derive_rows(id)?;
+            let mut conn = self.conn()?;
+            let mut tx = conn.transaction()?;
+            let settled = match &derived {
+                Ok(rows) => read_model::replace(&mut tx, doc, version, rows)?,
+                Err(error) => read_model::fail(&mut tx, doc, version, error, now_ms())?,
+            };
+            tx.commit()?;
+            match (settled, derived.is_ok()) {
+                (true, true) => round.projected += 1,
+                (true, false) => {
+                    // The id only: the error may quote document content.
+                    tracing::warn!(doc = %id, "read model: a document's rows cannot be derived; set aside");
+                    round.failed += 1;
+                }
+                (false, _) => {}
+            }
+        }
+        round.pending = read_model::pending_count(&mut *self.conn()?)?;
+        Ok(round)
+    }
+
+    fn reproject(&self) -> Result<ProjectionRound> {
+        {
+            let mut conn = self.conn()?;
+            let mut tx = conn.transaction()?;
+            read_model::reset(&mut tx)?;
+            tx.commit()?;
+        }
+        let mut total = ProjectionRound::default();
+        loop {
+            let round = self.project_pending(256)?;
+            total.projected += round.projected;
+            total.failed += round.failed;
+            total.pending = round.pending;
+            if round.projected + round.failed == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    fn check_read_model(&self) -> Result<ReadModelCheck> {
+        let documents = read_model::documents(&mut *self.conn()?)?;
+        let mut check = ReadModelCheck {
+            failed: read_model::failure_count(&mut *self.conn()?)?,
+            ..ReadModelCheck::default()
+        };
+        for (doc, pending) in documents {
+            if pending {
+                check.pending += 1;
+                continue;
+            }
+            let id = DocumentId(doc);
+            let Ok(mut derived) = self.derive_rows(id)? else {
+                continue;
+            };
+            derived.sort();
+            let stored = read_model::stored_rows(&mut *self.conn()?, doc)?;
+            check.compared += 1;
+            if stored != derived {
+                check.differing.push(id);
+            }
+        }
+        Ok(check)
+    }
+}
+
+impl EvidenceStore for PostgresStore {
+    fn evidence_settings(&self, municipality: MunicipalityId) -> Result<EvidenceSettings> {
+        evidence::settings(&mut *self.conn()?, municipality)
+    }
+
+    fn all_evidence_settings(&self) -> Result<Vec<(MunicipalityId, EvidenceSettings)>> {
+        evidence::all_settings(&mut *self.conn()?)
+    }
+
+    fn set_evidence_settings(
+        &self,
+        municipality: MunicipalityId,
+        settings: &EvidenceSettings,
+        by: UserId,
+    ) -> Result<()> {
+        evidence::set_settings(&mut *self.conn()?, municipality, settings, by, now_ms())
+    }
+
+    fn effect_settings(&self, municipality: MunicipalityId) -> Result<StoredSettings> {
+        let library = DocumentId::library_of(municipality);
+        match evidence::effect_settings_json(&mut *self.conn()?, library.0)? {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| Error::Corrupt(format!("projected effect settings: {e}"))),
+            None => Ok(StoredSettings::default()),
+        }
+    }
+
+    fn evidence_referrals(&self, teams: &[TeamId], period: Period) -> Result<Vec<ReferralFacts>> {
+        evidence::referrals(&mut *self.conn()?, teams, period)
+    }
+
+    fn evidence_staff(&self, teams: &[TeamId]) -> Result<Vec<StaffMember>> {
+        evidence::staff(&mut *self.conn()?, teams)
+    }
+
+    fn completed_courses(
+        &self,
+        teams: Option<&[TeamId]>,
+        period: Period,
+    ) -> Result<Vec<CourseFacts>> {
+        evidence::completed_courses(&mut *self.conn()?, teams, period)
+    }
+}

@@ -1,0 +1,836 @@
+//! The `Store` contract, one suite for every backend: each test runs on a fresh SQLite file and
+//! on a fresh PostgreSQL database (when `HOMEREHAB_TEST_POSTGRES` is set, as `scripts/test`
+//! does inside `scripts/with-postgres`). Method by method the backends must agree: accounts,
+//! tokens, actors, documents (compaction, the per-document check at commit), quarantine, media,
+//! the read model and the evidence settings; and the same documents give the same evidence
+//! facts on both.
+
+mod backends;
+
+use automerge::{ActorId, Automerge, ChangeHash};
+use backends::Backend;
+use homerehab_shared::docs::{self, genesis, put_session, Header, SessionLogDoc};
+use homerehab_shared::evidence::report::EvidenceSettings;
+use homerehab_shared::ids::*;
+use homerehab_shared::model::*;
+use homerehab_shared::sync::wire::to_hashes;
+use homerehab_shared::sync::Quarantine;
+use homerehab_sync_server::config::QuarantineLimits;
+use homerehab_sync_server::store::{MediaRecord, NewUser, QuarantineScope, Store};
+use homerehab_sync_server::Error;
+
+on_both_backends!(
+    usernames_are_unique_and_tokens_are_found_by_hash,
+    an_admin_records_when_a_user_was_trained,
+    a_device_id_belongs_to_one_user_and_reserved_ids_to_none,
+    a_team_names_its_members_and_teams_are_found_by_name_or_id,
+    compaction_keeps_the_document_identical,
+    a_commit_on_a_stale_base_is_refused_and_stores_nothing,
+    refusals_are_kept_once_within_the_caps_listed_and_purged,
+    withdrawn_media_are_no_longer_found_for_their_municipality,
+    the_read_model_follows_the_documents_and_rebuilds_to_the_same_rows,
+    evidence_settings_round_trip,
+    sign_in_attempts_are_counted_for_every_server_sharing_the_database,
+    a_wrong_password_on_one_server_counts_on_the_others,
+);
+
+fn user(store: &dyn Store, username: &str, role: Role, team: TeamId) -> UserId {
+    store
+        .create_user(&NewUser {
+            username: username.into(),
+            display_name: format!("Navn {username}"),
+            password_hash: "$argon2id$...".into(),
+            role,
+            team_id: team,
+            granted_teams: vec![],
+        })
+        .unwrap()
+}
+
+/// The raw changes of `doc` since `before`, as a sync sends them.
+fn changes_since(doc: &Automerge, before: &[ChangeHash]) -> Vec<u8> {
+    doc.get_changes(before)
+        .iter()
+        .flat_map(|c| c.raw_bytes().to_vec())
+        .collect()
+}
+
+/// Commits `doc` on the stored heads (as seeding does), with the changes since `before`.
+fn commit(store: &dyn Store, header: &Header, doc: &Automerge, before: &[ChangeHash]) {
+    let base = store.stored_heads(header.id).unwrap().unwrap_or_default();
+    store
+        .commit_document(header, &base, doc, &changes_since(doc, before))
+        .unwrap();
+}
+
+fn session(course: CourseId, at: Millis) -> SessionLog {
+    SessionLog {
+        note: Some("x".repeat(40)),
+        ..SessionLog::start(course, UserId::new(), None, at)
+    }
+}
+
+fn usernames_are_unique_and_tokens_are_found_by_hash(b: &Backend) {
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted Kommune").unwrap();
+    assert_eq!(store.ensure_municipality("Thisted Kommune").unwrap(), m);
+    let team = store.ensure_team(m, "Nord").unwrap();
+    assert_eq!(store.ensure_team(m, "Nord").unwrap(), team);
+    let granted = store.ensure_team(m, "Syd").unwrap();
+    let new = NewUser {
+        username: "terapeut1".into(),
+        display_name: "Mette".into(),
+        password_hash: "$argon2id$...".into(),
+        role: Role::Therapist,
+        team_id: team,
+        granted_teams: vec![granted],
+    };
+    let id = store.create_user(&new).unwrap();
+    assert!(matches!(
+        store.create_user(&new),
+        Err(Error::AlreadyExists(_))
+    ));
+    let found = store.user_by_username("terapeut1").unwrap().unwrap();
+    assert_eq!(
+        (
+            found.user.id,
+            found.user.municipality_id,
+            found.password_hash.as_str()
+        ),
+        (id, Some(m), "$argon2id$...")
+    );
+    assert!(store.user_by_username("nobody").unwrap().is_none());
+
+    store.insert_token(&[1; 32], id, 2_000, 1_000).unwrap();
+    let (found, expires) = store.user_by_token(&[1; 32]).unwrap().unwrap();
+    assert_eq!(
+        (found.user.id, found.user.granted_teams, expires),
+        (id, vec![granted], 2_000)
+    );
+    assert!(store.user_by_token(&[9; 32]).unwrap().is_none());
+    // Expired tokens are swept by the next sign-in; a deleted one is gone.
+    store.insert_token(&[2; 32], id, 9_000, 3_000).unwrap();
+    assert!(store.user_by_token(&[1; 32]).unwrap().is_none());
+    store.delete_token(&[2; 32]).unwrap();
+    assert!(store.user_by_token(&[2; 32]).unwrap().is_none());
+    store.ping().unwrap();
+}
+
+fn an_admin_records_when_a_user_was_trained(b: &Backend) {
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted").unwrap();
+    let team = store.ensure_team(m, "Nord").unwrap();
+    let id = user(store.as_ref(), "assistent1", Role::Assistant, team);
+    assert_eq!(store.trained_on(id).unwrap(), None);
+    assert!(store.record_training("assistent1", "2026-03-04").unwrap());
+    assert_eq!(store.trained_on(id).unwrap().as_deref(), Some("2026-03-04"));
+    assert!(!store.record_training("nobody", "2026-03-04").unwrap());
+}
+
+fn a_device_id_belongs_to_one_user_and_reserved_ids_to_none(b: &Backend) {
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted").unwrap();
+    let team = store.ensure_team(m, "Nord").unwrap();
+    let (anna, bent) = (
+        user(store.as_ref(), "anna", Role::Assistant, team),
+        user(store.as_ref(), "bent", Role::Assistant, team),
+    );
+    let device = ActorId::random();
+    store.register_actor(anna, &device).unwrap();
+    store.register_actor(anna, &device).unwrap(); // idempotent
+    assert!(matches!(
+        store.register_actor(bent, &device),
+        Err(Error::ActorTaken)
+    ));
+    assert_eq!(
+        store.actors_of(anna).unwrap(),
+        [device.clone()].into_iter().collect()
+    );
+    assert!(store.actors_of(bent).unwrap().is_empty());
+    // The server's own actor, a roster's or library's genesis actor (derived, not yet stored)
+    // and a stored document's genesis actor are nobody's device.
+    let stored = Header::session_log(team, CourseId::new());
+    commit(store.as_ref(), &stored, &genesis(&stored), &[]);
+    for reserved in [
+        docs::server_actor(),
+        docs::genesis_actor(DocumentId::roster_of(team)),
+        docs::genesis_actor(DocumentId::library_of(m)),
+        docs::genesis_actor(stored.id),
+    ] {
+        assert!(
+            matches!(
+                store.register_actor(bent, &reserved),
+                Err(Error::ActorReserved)
+            ),
+            "{reserved} is reserved"
+        );
+    }
+}
+
+fn a_team_names_its_members_and_teams_are_found_by_name_or_id(b: &Backend) {
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted").unwrap();
+    let nord = store.ensure_team(m, "Nord").unwrap();
+    let syd = store.ensure_team(m, "Syd").unwrap();
+    let other = store.ensure_municipality("Morsø").unwrap();
+    store.ensure_team(other, "Syd").unwrap();
+    assert_eq!(store.find_team("Nord").unwrap(), Some(nord));
+    assert_eq!(store.find_team(&nord.to_string()).unwrap(), Some(nord));
+    assert_eq!(store.find_team("Vest").unwrap(), None);
+    assert_eq!(store.find_team(&TeamId::new().to_string()).unwrap(), None);
+    assert!(matches!(store.find_team("Syd"), Err(Error::Invalid(_))));
+    let therapist = store
+        .create_user(&NewUser {
+            username: "t".into(),
+            display_name: "Birgit".into(),
+            password_hash: "x".into(),
+            role: Role::Therapist,
+            team_id: syd,
+            granted_teams: vec![nord],
+        })
+        .unwrap();
+    let assistant = user(store.as_ref(), "a", Role::Assistant, nord);
+    let info = store.team_info(nord).unwrap().unwrap();
+    assert_eq!(info.name, "Nord");
+    let members: Vec<(UserId, &str, Role)> = info
+        .members
+        .iter()
+        .map(|p| (p.user_id, p.display_name.as_str(), p.role))
+        .collect();
+    assert_eq!(
+        members,
+        [
+            (therapist, "Birgit", Role::Therapist),
+            (assistant, "Navn a", Role::Assistant)
+        ]
+    );
+    assert!(store.team_info(TeamId::new()).unwrap().is_none());
+    let names: Vec<String> = store
+        .municipalities()
+        .unwrap()
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect();
+    assert_eq!(names, ["Morsø", "Thisted"]);
+    let teams = store.teams().unwrap();
+    assert_eq!(teams.len(), 3);
+    assert_eq!(teams[0].name, "Nord");
+}
+
+fn compaction_keeps_the_document_identical(b: &Backend) {
+    let store = b.open_compacting_eagerly();
+    let (team, course) = (TeamId::new(), CourseId::new());
+    let header = Header::session_log(team, course);
+    let mut doc = genesis(&header).with_actor(ActorId::random());
+    commit(store.as_ref(), &header, &doc, &[]);
+    let mut compactions = 0;
+    for i in 0..30 {
+        let before = doc.get_heads();
+        put_session(&mut doc, &session(course, i), i).unwrap();
+        let chunks_before = store.document_footprint(header.id).unwrap().unwrap().chunks;
+        commit(store.as_ref(), &header, &doc, &before);
+        let after = store.document_footprint(header.id).unwrap().unwrap();
+        if chunks_before > 0 && after.chunks == 0 {
+            compactions += 1;
+        }
+        assert!(after.incremental_bytes <= after.snapshot_bytes);
+        let loaded = store.load_document(header.id).unwrap().unwrap();
+        assert_eq!(loaded.get_heads(), doc.get_heads());
+        assert_eq!(
+            SessionLogDoc::read(&loaded).unwrap(),
+            SessionLogDoc::read(&doc).unwrap()
+        );
+        // What a device lacking it is sent: the stored bytes as one buffer, whole.
+        let (heads, bytes) = store.saved_document(header.id).unwrap().unwrap();
+        let mut pulled = Automerge::new();
+        pulled.load_incremental(&bytes).unwrap();
+        assert_eq!(pulled.get_heads(), doc.get_heads());
+        assert_eq!(heads, to_hashes(&doc.get_heads()));
+        // A whole document sent as a chunk (a device's "send full") reads too.
+        if i == 7 {
+            let base = store.stored_heads(header.id).unwrap().unwrap();
+            store
+                .commit_document(&header, &base, &doc, &doc.save())
+                .unwrap();
+        }
+        let (found, heads) = store.document_heads(&[team]).unwrap().remove(0);
+        assert_eq!((found, heads), (header, to_hashes(&doc.get_heads())));
+    }
+    assert!(compactions >= 2, "compacted {compactions} times");
+    assert_eq!(store.document_header(header.id).unwrap(), Some(header));
+    assert!(store.document_header(DocumentId::new()).unwrap().is_none());
+    assert!(store.load_document(DocumentId::new()).unwrap().is_none());
+    assert!(store.saved_document(DocumentId::new()).unwrap().is_none());
+
+    drop(store);
+    let reopened = b.open();
+    let loaded = reopened.load_document(header.id).unwrap().unwrap();
+    assert_eq!(loaded.get_heads(), doc.get_heads());
+    assert_eq!(SessionLogDoc::read(&loaded).unwrap().sessions.len(), 30);
+}
+
+/// The per-document check (`DocumentCommit::base`): a commit built on heads the store has
+/// moved past, or a "new" document another commit stored first, is refused with
+/// `DocumentMoved`, and nothing of its batch is stored.
+fn a_commit_on_a_stale_base_is_refused_and_stores_nothing(b: &Backend) {
+    // Two stores over one database, as two servers.
+    let (one, two) = (b.open(), b.open());
+    let team = TeamId::new();
+    let (a, other) = (
+        Header::session_log(team, CourseId::new()),
+        Header::session_log(team, CourseId::new()),
+    );
+    let mut doc = genesis(&a).with_actor(ActorId::random());
+    one.commit_document(&a, &[], &doc, &[]).unwrap();
+    assert!(matches!(
+        two.commit_document(&a, &[], &doc, &[]),
+        Err(Error::DocumentMoved(id)) if id == a.id
+    ));
+    let base = to_hashes(&doc.get_heads());
+
+    // Both servers grow the document from the same base; the second one to commit lost.
+    let mut theirs = doc.fork().with_actor(ActorId::random());
+    let before = doc.get_heads();
+    put_session(&mut doc, &session(a.course_id.unwrap(), 1), 1).unwrap();
+    put_session(&mut theirs, &session(a.course_id.unwrap(), 2), 2).unwrap();
+    one.commit_document(&a, &base, &doc, &changes_since(&doc, &before))
+        .unwrap();
+    let fresh = genesis(&other);
+    let moved = two.commit_documents(&[
+        homerehab_sync_server::store::DocumentCommit {
+            header: &other,
+            base: &[],
+            doc: &fresh,
+            new_changes: &[],
+        },
+        homerehab_sync_server::store::DocumentCommit {
+            header: &a,
+            base: &base,
+            doc: &theirs,
+            new_changes: &changes_since(&theirs, &before),
+        },
+    ]);
+    assert!(matches!(moved, Err(Error::DocumentMoved(id)) if id == a.id));
+    // Nothing of that batch: not the moved document's changes, not the new document.
+    assert_eq!(
+        two.stored_heads(a.id).unwrap(),
+        Some(to_hashes(&doc.get_heads()))
+    );
+    assert_eq!(two.document_header(other.id).unwrap(), None);
+    let stored = two.load_document(a.id).unwrap().unwrap();
+    assert_eq!(SessionLogDoc::read(&stored).unwrap().sessions.len(), 1);
+    // Retried on the stored document, it lands, merged.
+    let mut merged = stored.fork();
+    let stored_base = to_hashes(&merged.get_heads());
+    let before = merged.get_heads();
+    merged.merge(&mut theirs).unwrap();
+    two.commit_document(&a, &stored_base, &merged, &changes_since(&merged, &before))
+        .unwrap();
+    let stored = one.load_document(a.id).unwrap().unwrap();
+    assert_eq!(SessionLogDoc::read(&stored).unwrap().sessions.len(), 2);
+    // A document that is gone is no base either.
+    assert!(matches!(
+        one.commit_document(&other, &base, &fresh, &[]),
+        Err(Error::DocumentMoved(_))
+    ));
+}
+
+fn refusals_are_kept_once_within_the_caps_listed_and_purged(b: &Backend) {
+    let store = b.open();
+    let (doc, user, other) = (DocumentId::new(), UserId::new(), UserId::new());
+    let limits = QuarantineLimits {
+        user_entries: 3,
+        user_bytes: 1_000,
+        doc_entries: 4,
+        doc_bytes: 1_000,
+    };
+    let keep =
+        |user: UserId, bytes: &[u8]| store.quarantine(doc, user, bytes, "why", &limits).unwrap();
+    assert_eq!(keep(user, b"refused"), Quarantine::Kept);
+    assert_eq!(keep(user, b"refused"), Quarantine::Kept);
+    assert_eq!(
+        store.quarantined(doc).unwrap(),
+        1,
+        "a retried refusal is kept once"
+    );
+    assert_eq!(keep(user, b"refused, and more"), Quarantine::Kept);
+    assert_eq!(keep(user, b"a third"), Quarantine::Kept);
+    assert_eq!(
+        keep(user, b"a fourth"),
+        Quarantine::Full,
+        "the user's entries"
+    );
+    assert_eq!(
+        keep(other, &[0; 990]),
+        Quarantine::Full,
+        "the document's bytes"
+    );
+    assert_eq!(keep(other, b"small"), Quarantine::Kept);
+    assert_eq!(
+        keep(other, b"smaller"),
+        Quarantine::Full,
+        "the document's entries"
+    );
+    assert_eq!(store.quarantined(doc).unwrap(), 4);
+
+    let all = store.quarantine_list(&QuarantineScope::default()).unwrap();
+    assert_eq!(all.len(), 4);
+    assert!(
+        all.windows(2)
+            .all(|w| (w[0].at, w[0].id) >= (w[1].at, w[1].id)),
+        "newest first"
+    );
+    assert_eq!(all[0].bytes, 5);
+    assert_eq!(
+        (all[0].doc, all[0].user, all[0].reason.as_str()),
+        (doc, other, "why")
+    );
+    let of_user = QuarantineScope {
+        doc: Some(doc),
+        user: Some(user),
+    };
+    assert_eq!(store.quarantine_list(&of_user).unwrap().len(), 3);
+    assert_eq!(store.quarantine_purge(&of_user).unwrap(), 3);
+    assert_eq!(store.quarantined(doc).unwrap(), 1);
+    assert_eq!(
+        store.quarantine_purge(&QuarantineScope::default()).unwrap(),
+        1
+    );
+    assert!(store
+        .quarantine_list(&QuarantineScope::default())
+        .unwrap()
+        .is_empty());
+}
+
+fn media_item(byte: u8) -> homerehab_shared::municipal::MediaItem {
+    homerehab_shared::municipal::MediaItem {
+        sha256: format!("{byte:02x}").repeat(32),
+        content_type: "image/jpeg".into(),
+        byte_size: 10,
+        file_name: "knae.jpg".into(),
+        shows_person: false,
+        consent: None,
+        owner: "Thisted Kommune".into(),
+        withdrawn: false,
+        added_by: UserId::new(),
+        added_at: 1,
+    }
+}
+
+fn withdrawn_media_are_no_longer_found_for_their_municipality(b: &Backend) {
+    use homerehab_shared::municipal::{put_media, withdraw_media};
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted").unwrap();
+    let team = store.ensure_team(m, "Nord").unwrap();
+    let uploader = user(store.as_ref(), "terapeut1", Role::Therapist, team);
+    let header = Header::library(m);
+    let mut doc = genesis(&header).with_actor(ActorId::random());
+    let record = |sha256: &str, municipality| MediaRecord {
+        sha256: sha256.into(),
+        municipality,
+        byte_size: 10,
+        content_type: "image/jpeg".into(),
+        uploaded_by: uploader,
+    };
+    for byte in [1, 2] {
+        let item = media_item(byte);
+        put_media(&mut doc, &item, 1).unwrap();
+        store.record_media(&record(&item.sha256, m)).unwrap();
+        store.record_media(&record(&item.sha256, m)).unwrap(); // idempotent
+    }
+    commit(store.as_ref(), &header, &doc, &[]);
+    let (one, two) = (media_item(1).sha256, media_item(2).sha256);
+    assert_eq!(store.media_of(&one, m).unwrap(), Some(record(&one, m)));
+    // Withdrawn on a device, and concurrently re-recorded as not withdrawn on another: the
+    // withdrawal stands.
+    let before = doc.get_heads();
+    let mut other = doc.fork().with_actor(ActorId::random());
+    withdraw_media(&mut doc, &one, 2).unwrap();
+    put_media(&mut other, &media_item(1), 2).unwrap();
+    doc.merge(&mut other).unwrap();
+    commit(store.as_ref(), &header, &doc, &before);
+    assert!(store.media_of(&one, m).unwrap().is_none());
+    assert!(store.media_of(&two, m).unwrap().is_some());
+    // Another municipality holding the same bytes is not affected by this library.
+    let m2 = store.ensure_municipality("Morsø").unwrap();
+    store.record_media(&record(&one, m2)).unwrap();
+    assert!(store.media_of(&one, m2).unwrap().is_some());
+    assert!(store.media_of(&"ff".repeat(32), m).unwrap().is_none());
+}
+
+fn the_read_model_follows_the_documents_and_rebuilds_to_the_same_rows(b: &Backend) {
+    let store = b.open();
+    let (team, course, by) = (TeamId::new(), CourseId::new(), UserId::new());
+    let header = Header::session_log(team, course);
+    let mut doc = genesis(&header).with_actor(ActorId::random());
+    let first = SessionLog::start(course, by, None, 1_000);
+    put_session(&mut doc, &first, 1_000).unwrap();
+    commit(store.as_ref(), &header, &doc, &[]);
+    let sessions = || b.count("SELECT COUNT(*) FROM rm_sessions");
+
+    // Committed, not yet projected: the sync did not wait for the read model.
+    assert_eq!(sessions(), 0);
+    let round = store.project_pending(10).unwrap();
+    assert_eq!((round.projected, round.failed, round.pending), (1, 0, 0));
+    assert_eq!(sessions(), 1);
+
+    // A second session and a complete WHO-5: the document's rows are replaced whole.
+    let before = doc.get_heads();
+    let second = SessionLog::start(course, by, None, 2_000);
+    put_session(&mut doc, &second, 2_000).unwrap();
+    docs::start_who5(
+        &mut doc,
+        second.id,
+        AssessmentPhase::Start,
+        by,
+        MeasuredAt::Home,
+        2_000,
+    )
+    .unwrap();
+    for item in 0..5 {
+        docs::record_who5_answer(&mut doc, second.id, item, 4, 2_000).unwrap();
+    }
+    commit(store.as_ref(), &header, &doc, &before);
+    assert_eq!(store.project_pending(10).unwrap().projected, 1);
+    assert_eq!(sessions(), 2);
+    assert_eq!(
+        b.count("SELECT COUNT(*) FROM rm_test_results WHERE test = 'who5' AND value = 80"),
+        1
+    );
+    let check = store.check_read_model().unwrap();
+    assert_eq!(
+        (check.compared, check.pending, check.differing.len()),
+        (1, 0, 0)
+    );
+
+    // A row that no longer says what the document says is found, and a rebuild mends it.
+    b.execute(
+        "UPDATE rm_sessions SET set_count = 99",
+        "UPDATE rm_sessions SET set_count = 99",
+    );
+    assert_eq!(store.check_read_model().unwrap().differing, [header.id]);
+    let rebuilt = store.reproject().unwrap();
+    assert_eq!((rebuilt.projected, rebuilt.failed), (1, 0));
+    assert!(store.check_read_model().unwrap().differing.is_empty());
+    assert_eq!(sessions(), 2);
+
+    // Committed again: pending, not compared, until projected.
+    commit(store.as_ref(), &header, &doc, &doc.get_heads());
+    assert_eq!(store.check_read_model().unwrap().pending, 1);
+}
+
+fn evidence_settings_round_trip(b: &Backend) {
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted").unwrap();
+    let team = store.ensure_team(m, "Nord").unwrap();
+    let admin = user(store.as_ref(), "admin", Role::Admin, team);
+    assert_eq!(
+        store.evidence_settings(m).unwrap(),
+        EvidenceSettings::default()
+    );
+    let settings = EvidenceSettings {
+        agreed_to_be_named: true,
+        comparison_group: Some(vec![m.to_string()]),
+        ..EvidenceSettings::default()
+    };
+    store.set_evidence_settings(m, &settings, admin).unwrap();
+    assert_eq!(store.evidence_settings(m).unwrap(), settings);
+    let json = serde_json::to_value(&settings).unwrap();
+    let all = store.all_evidence_settings().unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(
+        (all[0].0, serde_json::to_value(&all[0].1).unwrap()),
+        (m, json)
+    );
+    // No library projected yet: the default effect settings.
+    assert_eq!(store.effect_settings(m).unwrap(), Default::default());
+}
+
+/// The evidence queries are SQL per backend over one meaning (`store::evidence_facts`): the
+/// evidence demo's documents, stored in both and projected, give the same facts to the last
+/// digit, in the same order.
+#[test]
+fn the_same_documents_give_the_same_evidence_facts_on_both_backends() {
+    use homerehab_sync_server::auth::Passwords;
+    use homerehab_sync_server::config::PasswordCost;
+    let Some(postgres) = Backend::postgres() else {
+        eprintln!("{} is not set: nothing to compare", backends::POSTGRES_ENV);
+        return;
+    };
+    let sqlite = Backend::sqlite();
+    let (from, to) = (sqlite.open(), postgres.open());
+    let now = homerehab_sync_server::store::now_ms();
+    homerehab_sync_server::seed_evidence::seed_evidence(
+        from.as_ref(),
+        &Passwords::new(PasswordCost::Insecure),
+        now,
+    )
+    .unwrap();
+    let teams: Vec<TeamId> = from.teams().unwrap().into_iter().map(|t| t.id).collect();
+    let libraries: Vec<DocumentId> = from
+        .municipalities()
+        .unwrap()
+        .into_iter()
+        .map(|(m, _)| DocumentId::library_of(m))
+        .collect();
+    let mut stored = from.document_heads(&teams).unwrap();
+    stored.extend(from.document_heads_by_id(&libraries).unwrap());
+    assert!(stored.len() > 50, "{} documents", stored.len());
+    for (header, _) in &stored {
+        let doc = from.load_document(header.id).unwrap().unwrap();
+        to.commit_document(header, &[], &doc, &[]).unwrap();
+    }
+    for store in [&from, &to] {
+        while store.project_pending(256).unwrap().pending > 0 {}
+        let check = store.check_read_model().unwrap();
+        assert_eq!((check.differing.len(), check.failed), (0, 0));
+    }
+
+    let year = homerehab_shared::schedule::date_of(now).year();
+    let period = homerehab_shared::evidence::targets::Period::new(
+        time::Date::from_calendar_date(year - 2, time::Month::January, 1).unwrap(),
+        time::Date::from_calendar_date(year, time::Month::December, 31).unwrap(),
+    )
+    .unwrap();
+    let courses = from.completed_courses(None, period).unwrap();
+    assert!(courses.len() > 10, "{} courses", courses.len());
+    assert!(courses
+        .iter()
+        .any(|c| !c.results.is_empty() && !c.grants.is_empty()));
+    assert_eq!(to.completed_courses(None, period).unwrap(), courses);
+    let some = &teams[..1];
+    assert_eq!(
+        to.completed_courses(Some(some), period).unwrap(),
+        from.completed_courses(Some(some), period).unwrap()
+    );
+    let referrals = from.evidence_referrals(&teams, period).unwrap();
+    assert!(!referrals.is_empty());
+    assert_eq!(to.evidence_referrals(&teams, period).unwrap(), referrals);
+    for (m, _) in from.municipalities().unwrap() {
+        assert_eq!(
+            to.effect_settings(m).unwrap(),
+            from.effect_settings(m).unwrap()
+        );
+    }
+}
+
+fn sign_in_attempts_are_counted_for_every_server_sharing_the_database(b: &Backend) {
+    let (one, two) = (b.open(), b.open());
+    let (key, other) = ([7; 16], [8; 16]);
+    const WINDOW: Millis = 60_000;
+    for i in 0..5 {
+        let server = if i % 2 == 0 { &one } else { &two };
+        assert_eq!(
+            server.count_sign_in(&key, 1_000 + i, WINDOW, 5).unwrap(),
+            Ok(())
+        );
+    }
+    // The sixth within the window, on either server: refused until the window ends.
+    assert_eq!(
+        two.count_sign_in(&key, 2_000, WINDOW, 5).unwrap(),
+        Err(1_000 + WINDOW)
+    );
+    assert_eq!(
+        one.count_sign_in(&key, 3_000, WINDOW, 5).unwrap(),
+        Err(1_000 + WINDOW)
+    );
+    assert_eq!(one.count_sign_in(&other, 3_000, WINDOW, 5).unwrap(), Ok(()));
+    // Once the window has passed, counting starts again.
+    assert_eq!(
+        two.count_sign_in(&key, 1_000 + WINDOW, WINDOW, 5).unwrap(),
+        Ok(())
+    );
+    // A right password clears the count.
+    for i in 0..4 {
+        one.count_sign_in(&other, 4_000 + i, WINDOW, 5)
+            .unwrap()
+            .unwrap();
+    }
+    assert!(one
+        .count_sign_in(&other, 5_000, WINDOW, 5)
+        .unwrap()
+        .is_err());
+    two.clear_sign_ins(&other).unwrap();
+    assert_eq!(one.count_sign_in(&other, 5_001, WINDOW, 5).unwrap(), Ok(()));
+}
+
+/// Through the sign-in itself: two servers (each its own `AuthService`, so its own count in
+/// memory) over one database; wrong passwords alternating between them reach the limit, and a
+/// third server refuses even the right password until the window ends.
+fn a_wrong_password_on_one_server_counts_on_the_others(b: &Backend) {
+    use homerehab_sync_server::auth::{AuthService, LoginOutcome, Passwords, MAX_FAILED_LOGINS};
+    use homerehab_sync_server::config::{Config, PasswordCost};
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        password_workers: 1,
+        ..Config::for_tests(dir.path())
+    };
+    let passwords = Passwords::new(PasswordCost::Insecure);
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted").unwrap();
+    let team = store.ensure_team(m, "Nord").unwrap();
+    store
+        .create_user(&NewUser {
+            username: "assistent1".into(),
+            display_name: "A".into(),
+            password_hash: passwords.hash("rigtig-kode").unwrap(),
+            role: Role::Assistant,
+            team_id: team,
+            granted_teams: vec![],
+        })
+        .unwrap();
+    let servers: Vec<AuthService> = (0..3)
+        .map(|_| AuthService::new(b.open(), &config).unwrap())
+        .collect();
+    let mut memory = passwords.memory();
+    let device = ActorId::random();
+    for i in 0..MAX_FAILED_LOGINS as usize {
+        let outcome = servers[i % 2]
+            .login_in(&mut memory, "assistent1", "forkert", &device)
+            .unwrap();
+        assert!(matches!(outcome, LoginOutcome::Refused), "attempt {i}");
+    }
+    let third = servers[2]
+        .login_in(&mut memory, "Assistent1 ", "rigtig-kode", &device)
+        .unwrap();
+    assert!(matches!(third, LoginOutcome::Throttled { .. }));
+}
+
+/// PostgreSQL's own migrations: servers started at once migrate once (an advisory lock), a
+/// second open changes nothing, and a schema newer than the server is refused, not used.
+#[test]
+fn postgres_migrates_once_and_refuses_a_newer_schema() {
+    use homerehab_sync_server::store::PostgresStore;
+    let Some(backend) = Backend::postgres() else {
+        eprintln!(
+            "{} is not set: PostgreSQL not tested",
+            backends::POSTGRES_ENV
+        );
+        return;
+    };
+    let Backend::Postgres { url, .. } = &backend else {
+        unreachable!()
+    };
+    let opened: Vec<i32> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| PostgresStore::open(url).unwrap().schema_version()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        opened.iter().all(|v| *v == opened[0] && *v > 0),
+        "{opened:?}"
+    );
+    let version = i64::from(opened[0]);
+    assert_eq!(
+        backend.count("SELECT COUNT(*) FROM schema_migrations"),
+        version
+    );
+    backend.open().ping().unwrap();
+    assert_eq!(
+        backend.count("SELECT COUNT(*) FROM schema_migrations"),
+        version
+    );
+
+    // TLS is not built in: a URL that requires it is refused by name, not half-connected.
+    let tls = PostgresStore::open(&format!("{url}?sslmode=require")).err();
+    assert!(
+        matches!(&tls, Some(Error::Config(m)) if m.contains("sslmode=require")),
+        "{tls:?}"
+    );
+
+    backend.execute(
+        "",
+        "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)",
+    );
+    let refused = PostgresStore::open(url)
+        .err()
+        .expect("a newer schema is refused");
+    assert!(
+        matches!(&refused, Error::Config(m) if m.contains("newer than this server")),
+        "{refused}"
+    );
+}
+
+/// A lock cycle with another transaction (as `reproject` marking every document pending can
+/// make with a commit) ends in PostgreSQL aborting the commit: that is `DocumentMoved`, so the
+/// sync is served again, and nothing of the batch is stored.
+#[test]
+fn postgres_a_commit_aborted_to_break_a_deadlock_is_retried_as_moved() {
+    let Some(backend) = Backend::postgres() else {
+        eprintln!(
+            "{} is not set: PostgreSQL not tested",
+            backends::POSTGRES_ENV
+        );
+        return;
+    };
+    let Backend::Postgres { url, .. } = &backend else {
+        unreachable!()
+    };
+    let store = backend.open();
+    let team = TeamId::new();
+    let mut headers = [
+        Header::session_log(team, CourseId::new()),
+        Header::session_log(team, CourseId::new()),
+    ];
+    headers.sort_by_key(|h| h.id.0); // the commit locks in id order: first, then second
+    let docs: Vec<Automerge> = headers.iter().map(genesis).collect();
+    for (h, d) in headers.iter().zip(&docs) {
+        store.commit_document(h, &[], d, &[]).unwrap();
+    }
+    let bases: Vec<Vec<homerehab_shared::sync::Hash>> =
+        docs.iter().map(|d| to_hashes(&d.get_heads())).collect();
+    let grown: Vec<(Automerge, Vec<u8>)> = docs
+        .iter()
+        .zip(&headers)
+        .map(|(d, h)| {
+            let mut d = d.fork().with_actor(ActorId::random());
+            let before = d.get_heads();
+            put_session(&mut d, &session(h.course_id.unwrap(), 1), 1).unwrap();
+            let new = changes_since(&d, &before);
+            (d, new)
+        })
+        .collect();
+
+    let mut other = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+    let mut cycle = other.transaction().unwrap();
+    // This side waits long before looking for a deadlock, so the commit's side finds it.
+    cycle
+        .batch_execute("SET LOCAL deadlock_timeout = '20s'")
+        .unwrap();
+    cycle
+        .execute(
+            "UPDATE rm_pending SET version = version WHERE doc_id = $1",
+            &[&headers[1].id.0],
+        )
+        .unwrap();
+    let outcome = std::thread::scope(|s| {
+        let commit = s.spawn(|| {
+            let batch: Vec<homerehab_sync_server::store::DocumentCommit<'_>> = (0..2)
+                .map(|i| homerehab_sync_server::store::DocumentCommit {
+                    header: &headers[i],
+                    base: &bases[i],
+                    doc: &grown[i].0,
+                    new_changes: &grown[i].1,
+                })
+                .collect();
+            store.commit_documents(&batch)
+        });
+        // Let the commit lock the first document and wait on the second's pending row.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let _ = cycle.execute(
+            "UPDATE rm_pending SET version = version WHERE doc_id = $1",
+            &[&headers[0].id.0],
+        );
+        let outcome = commit.join().unwrap();
+        let _ = cycle.rollback();
+        outcome
+    });
+    assert!(
+        matches!(outcome, Err(Error::DocumentMoved(id)) if id == headers[0].id),
+        "{outcome:?}"
+    );
+    for (h, base) in headers.iter().zip(&bases) {
+        assert_eq!(store.stored_heads(h.id).unwrap().as_ref(), Some(base));
+    }
+}
