@@ -62,6 +62,9 @@ impl WireDevice {
                 username: username.into(),
                 password: PASSWORD.into(),
                 actor_id: actor.to_hex_string(),
+                // Each simulated device is named after its actor, as an older app's is.
+                device_id: None,
+                app_version: None,
             })
             .send()
             .await?

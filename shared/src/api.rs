@@ -1,7 +1,7 @@
 //! The JSON messages of the HTTP API besides sync (sign-in and errors), shared by the server
 //! and the device so the two cannot drift apart. Frozen by the protocol: add fields only.
 
-use crate::ids::{TeamId, UserId};
+use crate::ids::{DeviceId, TeamId, UserId};
 use crate::model::{Millis, Role};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -13,6 +13,13 @@ pub struct LoginRequest {
     pub password: String,
     /// The device's Automerge actor id for this user: 32 hex characters (16 bytes).
     pub actor_id: String,
+    /// The device's own id, generated at its first sign-in and kept (issue #14's registry).
+    /// Absent from older apps: the server then names the device after the actor id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<DeviceId>,
+    /// The app's version, shown in the device list. Absent from older apps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_version: Option<String>,
 }
 
 impl fmt::Debug for LoginRequest {
@@ -21,6 +28,8 @@ impl fmt::Debug for LoginRequest {
             .field("username", &self.username)
             .field("password", &"[redacted]")
             .field("actor_id", &self.actor_id)
+            .field("device_id", &self.device_id)
+            .field("app_version", &self.app_version)
             .finish()
     }
 }
@@ -73,4 +82,150 @@ pub struct TeamMember {
 pub struct ErrorBody {
     pub error: String,
     pub message: String,
+}
+
+// ---- the device registry (issue #14) ----------------------------------------------------------
+
+/// The response header that tells a revoked device so, on the hand-over sync's answer and on
+/// every refusal after it; the sync's wire format stays as it is. Its value is
+/// [`RevokeNotice::to_header`].
+pub const DEVICE_REVOKED_HEADER: &str = "homerehab-device-revoked";
+
+/// The request header a device sends with a sync while another user's unsent work is parked
+/// on it (value: the number of such documents): a revoked device's hand-over then stays open.
+pub const PARKED_WORK_HEADER: &str = "homerehab-parked-work";
+
+/// The error kind (`ErrorBody::error`) of a request refused because its device was revoked.
+pub const DEVICE_REVOKED_ERROR: &str = "device_revoked";
+
+/// Who revoked a device, when and why: what the device shows after it erased its data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeNotice {
+    /// Unix milliseconds.
+    pub revoked_at: Millis,
+    /// The display name of the leader or admin who revoked it.
+    pub revoked_by: String,
+    pub reason: String,
+}
+
+impl RevokeNotice {
+    /// The notice as a header value: its JSON, percent-encoded (a header is ASCII; names and
+    /// reasons are Danish).
+    pub fn to_header(&self) -> String {
+        let json = serde_json::to_string(self).expect("a notice serializes");
+        let mut out = String::with_capacity(json.len());
+        for b in json.bytes() {
+            if b.is_ascii_alphanumeric() || b"-_.~ :,{}\"".contains(&b) {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+
+    /// Back from [`RevokeNotice::to_header`]; `None` for anything else.
+    pub fn from_header(value: &str) -> Option<RevokeNotice> {
+        let bytes = value.as_bytes();
+        let mut raw = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                raw.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            } else {
+                raw.push(bytes[i]);
+                i += 1;
+            }
+        }
+        serde_json::from_slice(&raw).ok()
+    }
+
+    /// The sentence a person reads, in English (the UI words it in Danish).
+    pub fn sentence(&self) -> String {
+        format!(
+            "this device was revoked by {} because: {}",
+            self.revoked_by, self.reason
+        )
+    }
+}
+
+/// A device as a leader or admin sees it: `GET /v1/devices`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceView {
+    pub id: DeviceId,
+    /// The user who signed in on it last (a shared tablet changes hands).
+    pub user_id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub team_id: TeamId,
+    /// Unix milliseconds: its first sign-in, and its last contact (to the minute).
+    pub first_seen: Millis,
+    pub last_seen: Millis,
+    pub app_version: String,
+    /// Present once revoked.
+    pub revoked: Option<DeviceRevocation>,
+}
+
+/// A revocation as the device list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRevocation {
+    pub at: Millis,
+    pub by: UserId,
+    pub by_name: String,
+    pub reason: String,
+    /// When the device handed over its last changes and was told to erase its data; absent
+    /// while it has not been heard from (its hand-over stays open for a bounded time).
+    pub handed_over_at: Option<Millis>,
+}
+
+/// `POST /v1/devices/{id}/revoke`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeRequest {
+    pub reason: String,
+}
+
+/// The answer to `POST /v1/users/{id}/sign-out-everywhere`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedOutEverywhere {
+    /// Sign-ins (tokens) ended.
+    pub ended: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_revoke_notice_travels_in_a_header_and_back() {
+        let notice = RevokeNotice {
+            revoked_at: 1_764_590_000_000,
+            revoked_by: "Søren Ø. Æbelø".into(),
+            reason: "Tabt i bussen; 100% sikker\r\nX-Evil: 1".into(),
+        };
+        let value = notice.to_header();
+        assert!(value.is_ascii(), "{value}");
+        assert!(!value.contains('\n') && !value.contains('\r'), "{value}");
+        assert!(axum_free_header_check(&value), "{value}");
+        assert_eq!(RevokeNotice::from_header(&value), Some(notice));
+        for bad in ["", "%", "%zz", "not json", "%7B"] {
+            assert_eq!(RevokeNotice::from_header(bad), None, "{bad}");
+        }
+    }
+
+    /// What `http::HeaderValue` accepts: visible ASCII and spaces (shared has no http crate).
+    fn axum_free_header_check(v: &str) -> bool {
+        v.bytes()
+            .all(|b| b == b' ' || b == b'\t' || (0x21..0x7f).contains(&b))
+    }
+
+    #[test]
+    fn an_older_apps_sign_in_has_no_device_and_still_reads() {
+        let old = r#"{"username":"a","password":"b","actor_id":"00"}"#;
+        let req: LoginRequest = serde_json::from_str(old).unwrap();
+        assert_eq!((req.device_id, req.app_version.as_deref()), (None, None));
+        let json = serde_json::to_string(&req).unwrap();
+        assert!(!json.contains("device_id"), "{json}");
+    }
 }

@@ -19,6 +19,7 @@
 //! | see overview      |           | ✓         | ✓      | ✓     |
 //! | see evidence      |           |           | ✓      | ✓     |
 //! | set evidence settings |       |           |        | ✓     |
+//! | manage devices    |           |           | ✓      | ✓     |
 //!
 //! | document      | read                            | write            |
 //! |---------------|---------------------------------|------------------|
@@ -92,10 +93,13 @@ pub enum Capability {
     SeeEvidence,
     /// Set the municipality's targets, prices, naming in the benchmark and comparison group.
     SetEvidenceSettings,
+    /// List the devices of the municipality's staff, revoke one (a lost tablet) and sign a
+    /// colleague out everywhere (issue #14). Scoped by [`may_manage_devices_of`].
+    ManageDevices,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 10] = [
+    pub const ALL: [Capability; 11] = [
         Capability::ReadCourses,
         Capability::RunSessions,
         Capability::FollowCourses,
@@ -106,6 +110,7 @@ impl Capability {
         Capability::SeeOverview,
         Capability::SeeEvidence,
         Capability::SetEvidenceSettings,
+        Capability::ManageDevices,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -120,6 +125,7 @@ impl Capability {
             Capability::SeeOverview => "see the overview",
             Capability::SeeEvidence => "see the evidence",
             Capability::SetEvidenceSettings => "set the evidence settings",
+            Capability::ManageDevices => "manage devices",
         }
     }
 
@@ -153,6 +159,7 @@ impl Capabilities {
                 ReadLibrary,
                 SeeOverview,
                 SeeEvidence,
+                ManageDevices,
             ],
             Role::Admin => &[
                 FollowCourses,
@@ -162,6 +169,7 @@ impl Capabilities {
                 SeeOverview,
                 SeeEvidence,
                 SetEvidenceSettings,
+                ManageDevices,
             ],
         };
         Capabilities(granted.iter().fold(0, |bits, c| bits | c.bit()))
@@ -246,6 +254,52 @@ pub fn may_offer_changes(who: &Principal, doc: &Header) -> Result<(), Forbidden>
     })
 }
 
+/// What `who` may do about the devices and sign-ins of a user of `owner_municipality`
+/// (issue #14's device registry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceScope {
+    /// List, revoke, sign out everywhere.
+    Manage,
+    /// The user is of the asker's municipality, but the asker may not manage devices.
+    Forbidden,
+    /// Another municipality (or unknown): not even its existence is told.
+    Hidden,
+}
+
+/// Whom `who` may manage devices of: every user of their own municipality, with
+/// [`Capability::ManageDevices`] (a lost tablet must be cut off by whoever is on duty, whatever
+/// team it belongs to). Another municipality's users are [`DeviceScope::Hidden`], and so is
+/// everyone when the asker's municipality is unknown.
+pub fn may_manage_devices_of(
+    who: &Principal,
+    owner_municipality: Option<MunicipalityId>,
+) -> DeviceScope {
+    match (who.municipality_id, owner_municipality) {
+        (Some(mine), Some(theirs)) if mine == theirs => {
+            if who.may(Capability::ManageDevices) {
+                DeviceScope::Manage
+            } else {
+                DeviceScope::Forbidden
+            }
+        }
+        _ => DeviceScope::Hidden,
+    }
+}
+
+/// Whether `who` may end every sign-in of `user` (of `owner_municipality`): anyone for
+/// themselves ("I left my tablet on the bus"), else as [`may_manage_devices_of`].
+pub fn may_sign_out_everywhere(
+    who: &Principal,
+    user: UserId,
+    owner_municipality: Option<MunicipalityId>,
+) -> DeviceScope {
+    if who.user_id == user {
+        DeviceScope::Manage
+    } else {
+        may_manage_devices_of(who, owner_municipality)
+    }
+}
+
 /// Whether `who` may read or write the document described by `doc`.
 pub fn authorize(who: &Principal, doc: &Header, access: Access) -> Result<(), Forbidden> {
     let may = |c: Capability| who.may(c);
@@ -298,7 +352,7 @@ mod tests {
         use Capability::*;
         const ROLES: [Role; 4] = [Role::Assistant, Role::Therapist, Role::Leader, Role::Admin];
         // capability → (assistant, therapist, leader, admin)
-        let table: [(Capability, [bool; 4]); 10] = [
+        let table: [(Capability, [bool; 4]); 11] = [
             (ReadCourses, [true, true, true, false]),
             (RunSessions, [true, false, false, false]),
             (FollowCourses, [false, true, true, true]),
@@ -309,6 +363,7 @@ mod tests {
             (SeeOverview, [false, true, true, true]),
             (SeeEvidence, [false, false, true, true]),
             (SetEvidenceSettings, [false, false, false, true]),
+            (ManageDevices, [false, false, true, true]),
         ];
         assert_eq!(
             table.map(|(c, _)| c),
@@ -327,6 +382,59 @@ mod tests {
     }
 
     #[test]
+    fn devices_are_managed_within_the_own_municipality_only() {
+        let here = MunicipalityId::new();
+        let there = MunicipalityId::new();
+        let person = |role: Role, municipality: Option<MunicipalityId>| Principal {
+            user_id: UserId::new(),
+            role,
+            team_id: TeamId::new(),
+            granted_teams: vec![],
+            municipality_id: municipality,
+        };
+        let leader = person(Role::Leader, Some(here));
+        let admin = person(Role::Admin, Some(here));
+        let assistant = person(Role::Assistant, Some(here));
+        // Another team of the same municipality is managed too: whoever is on duty.
+        assert_eq!(
+            may_manage_devices_of(&leader, Some(here)),
+            DeviceScope::Manage
+        );
+        assert_eq!(
+            may_manage_devices_of(&admin, Some(here)),
+            DeviceScope::Manage
+        );
+        assert_eq!(
+            may_manage_devices_of(&assistant, Some(here)),
+            DeviceScope::Forbidden
+        );
+        // Another municipality's, or an unknown one's, devices do not exist for them.
+        for who in [&leader, &admin, &assistant] {
+            assert_eq!(may_manage_devices_of(who, Some(there)), DeviceScope::Hidden);
+            assert_eq!(may_manage_devices_of(who, None), DeviceScope::Hidden);
+        }
+        let nowhere = person(Role::Admin, None);
+        assert_eq!(may_manage_devices_of(&nowhere, None), DeviceScope::Hidden);
+        // Everyone may sign themselves out everywhere; others only as above.
+        assert_eq!(
+            may_sign_out_everywhere(&assistant, assistant.user_id, Some(here)),
+            DeviceScope::Manage
+        );
+        assert_eq!(
+            may_sign_out_everywhere(&assistant, leader.user_id, Some(here)),
+            DeviceScope::Forbidden
+        );
+        assert_eq!(
+            may_sign_out_everywhere(&leader, assistant.user_id, Some(here)),
+            DeviceScope::Manage
+        );
+        assert_eq!(
+            may_sign_out_everywhere(&leader, UserId::new(), Some(there)),
+            DeviceScope::Hidden
+        );
+    }
+
+    #[test]
     fn capabilities_serialize_as_snake_case_names() {
         assert_eq!(
             serde_json::to_string(&Capability::PrescribeCourses).unwrap(),
@@ -340,7 +448,8 @@ mod tests {
                 Capability::FollowCourses,
                 Capability::ReadLibrary,
                 Capability::SeeOverview,
-                Capability::SeeEvidence
+                Capability::SeeEvidence,
+                Capability::ManageDevices
             ]
         );
     }

@@ -23,6 +23,7 @@ pub mod api;
 pub mod assessment;
 pub mod auth;
 pub mod caseload;
+pub mod device_registry;
 pub mod docs;
 pub mod effect;
 pub mod evidence;

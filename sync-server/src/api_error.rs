@@ -15,6 +15,9 @@ pub enum ApiError {
     BadRequest { kind: &'static str, message: String },
     /// 401: no token, an unknown or expired one, or a wrong password.
     Unauthorized(&'static str),
+    /// 401 (`device_revoked`): the token's device was revoked; the notice says by whom and why,
+    /// in the body's message and in the `homerehab-device-revoked` header.
+    DeviceRevoked(homerehab_shared::api::RevokeNotice),
     /// 403: authenticated, but not allowed.
     Forbidden(String),
     /// 404: nothing there for this user.
@@ -65,7 +68,9 @@ impl From<Error> for ApiError {
                 kind: "invalid",
                 message,
             },
-            Error::ActorTaken | Error::ActorReserved => ApiError::Forbidden(e.to_string()),
+            Error::ActorTaken | Error::ActorReserved | Error::DeviceTaken => {
+                ApiError::Forbidden(e.to_string())
+            }
             Error::DocumentMoved(_) => ApiError::Contended,
             // No connection in time, or one the database closed or is ending (restarted,
             // shutting down): the pool drops that connection, the next one is fresh.
@@ -98,6 +103,22 @@ impl IntoResponse for ApiError {
                 });
                 let retry = [(header::RETRY_AFTER, retry_after_s.to_string())];
                 return (StatusCode::TOO_MANY_REQUESTS, retry, body).into_response();
+            }
+            ApiError::DeviceRevoked(notice) => {
+                let body = Json(homerehab_shared::api::ErrorBody {
+                    error: homerehab_shared::api::DEVICE_REVOKED_ERROR.into(),
+                    message: notice.sentence(),
+                });
+                let headers = [
+                    (header::WWW_AUTHENTICATE, "Bearer".to_string()),
+                    (
+                        header::HeaderName::from_static(
+                            homerehab_shared::api::DEVICE_REVOKED_HEADER,
+                        ),
+                        notice.to_header(),
+                    ),
+                ];
+                return (StatusCode::UNAUTHORIZED, headers, body).into_response();
             }
             ApiError::Contended => {
                 let body = Json(homerehab_shared::api::ErrorBody {

@@ -7,7 +7,7 @@
 use crate::api_error::ApiError;
 use crate::config::{Config, PasswordCost};
 use crate::error::{Error, Result};
-use crate::store::{now_ms, Store, UserRecord};
+use crate::store::{now_ms, DeviceSignIn, Store, UserRecord};
 use argon2::password_hash::{self, Output, PasswordHash, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use automerge::ActorId;
@@ -15,7 +15,10 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use homerehab_shared::api::RevokeNotice;
 use homerehab_shared::auth::Principal;
+use homerehab_shared::device_registry::{DeviceAccess, LAST_SEEN_RESOLUTION_MS};
+use homerehab_shared::ids::DeviceId;
 use homerehab_shared::model::Millis;
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -161,12 +164,43 @@ pub struct Login {
     pub user: UserRecord,
 }
 
+/// The device a sign-in comes from: its actor, and its id and app version as it sent them.
+#[derive(Clone, Debug)]
+pub struct DeviceOf {
+    pub actor: ActorId,
+    pub device: Option<DeviceId>,
+    pub app_version: String,
+}
+
+impl DeviceOf {
+    /// The device's id; an older app that sends none is named after its actor id (16 bytes,
+    /// one per device and user), so its tokens belong to a device all the same.
+    pub fn id(&self) -> DeviceId {
+        self.device.unwrap_or_else(|| {
+            let bytes: [u8; 16] = self.actor.to_bytes().try_into().unwrap_or([0; 16]);
+            DeviceId(uuid::Uuid::from_bytes(bytes))
+        })
+    }
+}
+
+/// An authenticated request's user and device.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub principal: Principal,
+    /// `None` for a token from before the device registry.
+    pub device: Option<DeviceId>,
+    /// Set while the device is revoked and handing over: only sync serves it.
+    pub hand_over: Option<RevokeNotice>,
+}
+
 /// Why a request is not authenticated.
 #[derive(Debug)]
 pub enum AuthRejection {
     MissingToken,
     InvalidToken,
     ExpiredToken,
+    /// The token's device was revoked: closed, or handing over (which only sync serves).
+    DeviceRevoked(RevokeNotice),
     Internal(Error),
 }
 
@@ -180,6 +214,7 @@ impl IntoResponse for AuthRejection {
             AuthRejection::ExpiredToken => {
                 ApiError::Unauthorized("the token expired; log in again")
             }
+            AuthRejection::DeviceRevoked(notice) => ApiError::DeviceRevoked(notice),
             AuthRejection::Internal(e) => ApiError::Internal(e),
         };
         e.into_response()
@@ -420,6 +455,8 @@ impl LoginThrottle {
 /// The answer to a sign-in.
 pub enum LoginOutcome {
     Accepted(Login),
+    /// The device was revoked and has handed over (or its window passed): no sign-in on it.
+    DeviceRevoked(RevokeNotice),
     /// Wrong username or password (deliberately not saying which).
     Refused,
     /// Too many wrong passwords for this username (or, under a flood, the throttle holds only
@@ -459,12 +496,12 @@ impl AuthService {
         self: &Arc<Self>,
         username: String,
         password: String,
-        actor: ActorId,
+        device: DeviceOf,
     ) -> Result<LoginOutcome> {
         let auth = self.clone();
         let done = self
             .workers
-            .run(move |memory| auth.login_in(memory, &username, &password, &actor))
+            .run(move |memory| auth.login_in(memory, &username, &password, &device))
             .await?;
         done.unwrap_or(Ok(LoginOutcome::Busy))
     }
@@ -476,8 +513,9 @@ impl AuthService {
         memory: &mut HashMemory,
         username: &str,
         password: &str,
-        actor: &ActorId,
+        device: &DeviceOf,
     ) -> Result<LoginOutcome> {
+        let actor = &device.actor;
         let now = now_ms();
         // Counted now and kept if the password is wrong (or the lookup fails).
         if let Err(until) = self.throttle.attempt(username, now) {
@@ -500,13 +538,38 @@ impl AuthService {
         self.throttle.succeeded(username);
         self.store.clear_sign_ins(&name_key)?;
         let user = user.expect("verify fails without a hash");
+        // Told only after the password was right: a revoked device's sign-in says why it is
+        // refused, and a guess learns nothing. While its hand-over is open a sign-in is
+        // allowed (its token then serves the hand-over only), so work kept past the token's
+        // expiry can still be handed over.
+        let device_id = device.id();
+        if let Some(known) = self.store.device(device_id)? {
+            // A shared tablet changes hands within a municipality; a device id seen in another
+            // municipality is someone else's (a guessed or copied id could otherwise move a
+            // device between municipalities, or end a revoked one's hand-over for it).
+            if known.municipality != user.user.municipality_id {
+                return Err(Error::DeviceTaken);
+            }
+            if known.access(now_ms()) == DeviceAccess::Closed {
+                return Ok(LoginOutcome::DeviceRevoked(
+                    known.notice().expect("a closed device is revoked"),
+                ));
+            }
+        }
         self.store.register_actor(user.user.id, actor)?;
         let mut raw = [0u8; 32];
         OsRng.fill_bytes(&mut raw);
         let now = now_ms();
         let expires_at = now.saturating_add(self.token_ttl.as_millis() as Millis);
-        self.store
-            .insert_token(&token_hash(&raw), user.user.id, expires_at, now)?;
+        self.store.sign_in_device(&DeviceSignIn {
+            device: device_id,
+            user: user.user.id,
+            actor,
+            app_version: &device.app_version,
+            token_hash: &token_hash(&raw),
+            expires_at,
+            now,
+        })?;
         Ok(LoginOutcome::Accepted(Login {
             token: hex::encode(raw),
             expires_at,
@@ -514,14 +577,63 @@ impl AuthService {
         }))
     }
 
+    /// The user of a token, for every request but sync: refused once its device was
+    /// revoked ([`AuthService::session`] for sync's hand-over).
     pub fn authenticate(&self, token: &str) -> Result<Principal, AuthRejection> {
-        let raw = parse_token(token)?;
-        match self.store.user_by_token(&token_hash(&raw)) {
-            Ok(Some((_, expires_at))) if expires_at <= now_ms() => Err(AuthRejection::ExpiredToken),
-            Ok(Some((user, _))) => Ok(user.principal()),
-            Ok(None) => Err(AuthRejection::InvalidToken),
-            Err(e) => Err(AuthRejection::Internal(e)),
+        let session = self.session(token)?;
+        match session.hand_over {
+            Some(notice) => Err(AuthRejection::DeviceRevoked(notice)),
+            None => Ok(session.principal),
         }
+    }
+
+    /// The user and device of a token, and the device's contact recorded (to the minute). A
+    /// closed device's token is refused with its revocation; a revoked device still handing
+    /// over passes with [`Session::hand_over`] set.
+    pub fn session(&self, token: &str) -> Result<Session, AuthRejection> {
+        let raw = parse_token(token)?;
+        let hash = token_hash(&raw);
+        let now = now_ms();
+        let principal = match self.store.user_by_token(&hash) {
+            Ok(Some((_, expires_at))) if expires_at <= now => {
+                return Err(AuthRejection::ExpiredToken)
+            }
+            Ok(Some((user, _))) => user.principal(),
+            Ok(None) => return Err(AuthRejection::InvalidToken),
+            Err(e) => return Err(AuthRejection::Internal(e)),
+        };
+        let device = self
+            .store
+            .device_of_token(&hash)
+            .map_err(AuthRejection::Internal)?;
+        let Some(device) = device else {
+            // A token from before the registry: no device to revoke (sign out everywhere
+            // still ends it).
+            return Ok(Session {
+                principal,
+                device: None,
+                hand_over: None,
+            });
+        };
+        let hand_over = match device.access(now) {
+            DeviceAccess::Active => None,
+            DeviceAccess::HandOver => device.notice(),
+            DeviceAccess::Closed => {
+                let notice = device.notice().expect("a closed device is revoked");
+                return Err(AuthRejection::DeviceRevoked(notice));
+            }
+        };
+        // Written at most once a minute per device: most requests only read.
+        if now.saturating_sub(device.last_seen) >= LAST_SEEN_RESOLUTION_MS {
+            self.store
+                .touch_device(device.id, now)
+                .map_err(AuthRejection::Internal)?;
+        }
+        Ok(Session {
+            principal,
+            device: Some(device.id),
+            hand_over,
+        })
     }
 
     pub fn logout(&self, token: &str) -> Result<(), AuthRejection> {

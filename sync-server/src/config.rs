@@ -79,6 +79,9 @@ pub enum Command {
         #[arg(long)]
         on: String,
     },
+    /// End every sign-in of a user (a lost tablet, a leaver): each of their devices must sign
+    /// in again; their data stays. Leaders revoke a device from the app.
+    SignOutEverywhere { username: String },
     /// Rebuild the read model (the evidence tables) from the documents.
     Reproject {
         /// Only compare the read model with the documents; exit non-zero if they differ.

@@ -45,6 +45,8 @@ pub enum Error {
     ActorTaken,
     #[error("this device id is reserved (the server's or a document's own); generate a fresh one")]
     ActorReserved,
+    #[error("this device id is registered in another municipality; generate a fresh one")]
+    DeviceTaken,
     #[error("could not hash the password: {0}")]
     PasswordHash(String),
     #[error("configuration: {0}")]

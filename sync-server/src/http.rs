@@ -14,11 +14,18 @@
 //! | `GET /v1/evidence?from&to[&team][&as_of]` | —    | JSON `EvidenceReport` (leaders) |
 //! | `GET`/`PUT /v1/evidence/settings` | JSON `EvidenceSettings` (`PUT`: admins) | the settings |
 //! | `GET /v1/evidence/municipalities` | —            | JSON `[{id, name}]`             |
+//! | `GET /v1/devices` | —                            | JSON `[DeviceView]` (manage devices, own municipality) |
+//! | `POST /v1/devices/{id}/revoke` | JSON `RevokeRequest` | JSON `DeviceView`; 404 not of your municipality |
+//! | `POST /v1/users/{id}/sign-out-everywhere` | —   | JSON `SignedOutEverywhere` (oneself, or manage devices) |
 //! | `GET /healthz`   | —                             | `ok` when the database answers  |
+//!
+//! A revoked device's token is refused everywhere (401 `device_revoked`, with the
+//! `homerehab-device-revoked` header) except by `/v1/sync` while its hand-over is open: its
+//! sync is served as usual and the answer carries the header (`shared::device_registry`).
 //! | `GET /metrics`   | —                             | Prometheus text                 |
 
 use crate::api_error::ApiError;
-use crate::auth::{bearer, AuthService, Authenticated, LoginOutcome};
+use crate::auth::{bearer, AuthService, Authenticated, DeviceOf, LoginOutcome, Session};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::evidence::{EvidenceQuery, Refusal};
@@ -53,8 +60,10 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     pub syncer: Arc<Syncer>,
     pub media: Arc<MediaFiles>,
-    /// Syncs served at once. Syncs run in parallel (see [`Syncer`]); beyond the cores, more
-    /// would only hold more documents in memory at once, so the rest wait here, on no thread.
+    /// What syncs may hold at once, weighed by request size (see [`sync_weight`]): many small
+    /// syncs run together (most of a small sync is waiting for the database's fsync, shared by
+    /// the syncs committing together), a few large ones at a time, so memory stays bounded;
+    /// the rest wait here, on no thread.
     sync_slots: Arc<tokio::sync::Semaphore>,
     max_body_bytes: usize,
     max_media_bytes: u64,
@@ -93,7 +102,7 @@ impl AppState {
             )),
             store,
             media: Arc::new(MediaFiles::new(&config.media_dir())),
-            sync_slots: Arc::new(tokio::sync::Semaphore::new(sync_slots())),
+            sync_slots: Arc::new(tokio::sync::Semaphore::new(SYNC_SLOTS as usize)),
             max_body_bytes: config.max_body_bytes,
             max_media_bytes: config.max_media_bytes,
             suppression: config.suppression,
@@ -102,9 +111,15 @@ impl AppState {
     }
 }
 
-/// Two syncs per core: one admitting while another waits on the database.
-fn sync_slots() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+/// Slots for syncs: 64 small ones at once.
+const SYNC_SLOTS: u32 = 64;
+
+/// A sync's share of the slots: one, plus one per MiB of request (at most all of them), so a
+/// 16 MiB upload waits for a quarter of the slots and memory held by syncs in flight stays
+/// within about 64 MiB of requests.
+fn sync_weight(body_bytes: usize) -> u32 {
+    let mib = u32::try_from(body_bytes >> 20).unwrap_or(u32::MAX);
+    mib.saturating_add(1).min(SYNC_SLOTS)
 }
 
 pub fn app(state: AppState) -> Router {
@@ -119,6 +134,12 @@ pub fn app(state: AppState) -> Router {
             put(put_media.layer(DefaultBodyLimit::disable())).get(get_media),
         )
         .route("/v1/team", get(team))
+        .route("/v1/devices", get(devices))
+        .route("/v1/devices/{id}/revoke", post(revoke_device))
+        .route(
+            "/v1/users/{id}/sign-out-everywhere",
+            post(sign_out_everywhere),
+        )
         .route("/v1/evidence", get(evidence))
         .route(
             "/v1/evidence/settings",
@@ -328,14 +349,66 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
+/// Runs a device registry request off the async threads.
+async fn registry<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<Json<T>, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(Error::Task(e.to_string())))?
+        .map(Json)
+}
+
+/// `GET /v1/devices` (`crate::devices::list`).
+async fn devices(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+) -> Result<Json<Vec<homerehab_shared::api::DeviceView>>, ApiError> {
+    let store = state.store.clone();
+    registry(move || crate::devices::list(store.as_ref(), &who)).await
+}
+
+/// `POST /v1/devices/{id}/revoke` (`crate::devices::revoke`).
+async fn revoke_device(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(id): Path<String>,
+    payload: Result<Json<homerehab_shared::api::RevokeRequest>, JsonRejection>,
+) -> Result<Json<homerehab_shared::api::DeviceView>, ApiError> {
+    let Json(req) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
+    let store = state.store.clone();
+    registry(move || crate::devices::revoke(store.as_ref(), &who, &id, &req)).await
+}
+
+/// `POST /v1/users/{id}/sign-out-everywhere` (`crate::devices::sign_out_everywhere`).
+async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<homerehab_shared::api::SignedOutEverywhere>, ApiError> {
+    let store = state.store.clone();
+    registry(move || crate::devices::sign_out_everywhere(store.as_ref(), &who, &id)).await
+}
+
 async fn login(
     State(state): State<AppState>,
     payload: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let Json(req) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
-    let actor = parse_actor(&req.actor_id)?;
-    let login = match state.auth.login(req.username, req.password, actor).await? {
+    let device = DeviceOf {
+        actor: parse_actor(&req.actor_id)?,
+        device: req.device_id,
+        app_version: req
+            .app_version
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(40)
+            .collect(),
+    };
+    let login = match state.auth.login(req.username, req.password, device).await? {
         LoginOutcome::Accepted(login) => login,
+        LoginOutcome::DeviceRevoked(notice) => return Err(ApiError::DeviceRevoked(notice)),
         LoginOutcome::Refused => return Err(ApiError::Unauthorized("wrong username or password")),
         LoginOutcome::Throttled { until } => {
             tracing::warn!("sign-in throttled after repeated wrong passwords");
@@ -377,23 +450,79 @@ async fn team(
 
 async fn sync(
     State(state): State<AppState>,
-    Authenticated(who): Authenticated,
+    SyncSession(session, ParkedWork(parked)): SyncSession,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
     let started = Instant::now();
+    let Session {
+        principal: who,
+        device,
+        hand_over,
+    } = session;
     let user = who.user_id;
     let syncer = state.syncer.clone();
     // The semaphore is never closed; a closed one would only mean serving without a slot.
-    let _slot = state.sync_slots.acquire().await;
-    let (encoded, stats) = blocking(move || syncer.handle(&who, &body)).await?;
+    let _slot = state.sync_slots.acquire_many(sync_weight(body.len())).await;
+    let (encoded, stats, mut handed) =
+        blocking(move || syncer.handle_from(&who, device, &body)).await?;
+    handed.parked_work = parked;
     metrics::record_sync(&stats, started.elapsed());
     tracing::info!(%user, ?stats, elapsed_ms = started.elapsed().as_millis() as u64, "sync");
-    Ok((
+    let mut response = (
         [(header::CONTENT_TYPE, "application/octet-stream")],
         encoded,
     )
-        .into_response())
+        .into_response();
+    if let (Some(notice), Some(device)) = (hand_over, device) {
+        // Its changes were admitted and committed above; with nothing left to give, the
+        // hand-over is complete and the token is refused from now on.
+        if handed.completes_handover() {
+            let store = state.store.clone();
+            blocking(move || store.close_handover(device, now_ms())).await?;
+            tracing::info!(%user, %device, "revoked device handed over; closed");
+        } else {
+            tracing::info!(%user, %device, "revoked device handing over");
+        }
+        if let Ok(value) = HeaderValue::from_str(&notice.to_header()) {
+            response.headers_mut().insert(
+                header::HeaderName::from_static(homerehab_shared::api::DEVICE_REVOKED_HEADER),
+                value,
+            );
+        }
+    }
+    Ok(response)
+}
+
+/// The user and device of a sync: like [`Authenticated`], but a revoked device whose
+/// hand-over is open passes (its answers say it is revoked).
+pub struct SyncSession(pub Session, pub ParkedWork);
+
+/// Whether the device says another user's unsent work is parked on it
+/// ([`homerehab_shared::api::PARKED_WORK_HEADER`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ParkedWork(pub bool);
+
+impl axum::extract::FromRequestParts<AppState> for SyncSession {
+    type Rejection = crate::auth::AuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(&parts.headers)?.to_owned();
+        let parked = parts
+            .headers
+            .get(homerehab_shared::api::PARKED_WORK_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .is_some_and(|n| n > 0);
+        let auth = state.auth.clone();
+        tokio::task::spawn_blocking(move || auth.session(&token))
+            .await
+            .map_err(|e| crate::auth::AuthRejection::Internal(Error::Task(e.to_string())))?
+            .map(|session| SyncSession(session, ParkedWork(parked)))
+    }
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {

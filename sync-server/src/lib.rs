@@ -35,6 +35,7 @@
 pub mod api_error;
 pub mod auth;
 pub mod config;
+pub mod devices;
 pub mod error;
 pub mod evidence;
 pub mod http;

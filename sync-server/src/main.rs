@@ -100,6 +100,15 @@ fn main() -> anyhow::Result<()> {
             println!("{} trained on {on}", usernames.join(", "));
             Ok(())
         }
+        Command::SignOutEverywhere { username } => {
+            let store = open(&config)?;
+            let Some(user) = store.user_by_username(&username)? else {
+                bail!("no user '{username}'");
+            };
+            let ended = store.end_tokens_of(user.user.id)?;
+            println!("{username}: {ended} sign-in(s) ended");
+            Ok(())
+        }
         Command::Reproject { check } => {
             let store = open(&config)?;
             if check {

@@ -11,9 +11,11 @@ mod documents;
 mod evidence_facts;
 mod interface;
 pub mod postgres;
+mod postgres_devices;
 mod postgres_evidence;
 mod postgres_read_model;
 pub mod sqlite;
+mod sqlite_devices;
 mod sqlite_evidence;
 mod sqlite_read_model;
 

@@ -8,8 +8,9 @@ use crate::metrics;
 use crate::store::{DocumentCommit, Store};
 use automerge::{ActorId, Automerge};
 use homerehab_shared::auth::{authorize, Access, Principal};
+use homerehab_shared::device_registry::HandOverSync;
 use homerehab_shared::docs::Header;
-use homerehab_shared::ids::DocumentId;
+use homerehab_shared::ids::{DeviceId, DocumentId};
 use homerehab_shared::sync::wire::{self, to_hashes, Limits};
 use homerehab_shared::sync::{
     serve_sync, Hash, Quarantine, SavedDocument, ServeStats, ServerStorage,
@@ -47,6 +48,8 @@ pub struct SyncStorage<'a> {
     pub store: &'a dyn Store,
     pub cache: &'a Mutex<DocCache>,
     pub quarantine_limits: QuarantineLimits,
+    /// The device syncing: a revoked device's actors write only in its own hand-over.
+    pub device: Option<DeviceId>,
     /// Stored heads of the documents `who` may read, as `visible` found them: a cached copy
     /// is used only while its heads are these (another server may have moved the document).
     stored_heads: HashMap<DocumentId, Vec<Hash>>,
@@ -63,6 +66,7 @@ impl<'a> SyncStorage<'a> {
             store,
             cache,
             quarantine_limits: QuarantineLimits::default(),
+            device: None,
             stored_heads: HashMap::new(),
             bases: HashMap::new(),
             staged: Vec::new(),
@@ -153,7 +157,7 @@ impl ServerStorage for SyncStorage<'_> {
     }
 
     fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>> {
-        self.store.actors_of(who.user_id)
+        self.store.actors_for_sync(who.user_id, self.device)
     }
 
     fn commit(&mut self, header: &Header, doc: Arc<Automerge>, new_changes: Vec<u8>) -> Result<()> {
@@ -239,15 +243,29 @@ impl Syncer {
     /// Decodes a request body, serves it for `who` and returns the encoded response. Nothing
     /// is stored unless the body decodes.
     pub fn handle(&self, who: &Principal, body: &[u8]) -> Result<(Vec<u8>, ServeStats)> {
+        self.handle_from(who, None, body)
+            .map(|(encoded, stats, _)| (encoded, stats))
+    }
+
+    /// [`Syncer::handle`] for a request from `device`, also saying whether the device had
+    /// anything left to hand over (for a revoked device's hand-over).
+    pub fn handle_from(
+        &self,
+        who: &Principal,
+        device: Option<DeviceId>,
+        body: &[u8],
+    ) -> Result<(Vec<u8>, ServeStats, HandOverSync)> {
         let req = wire::decode_request(body, &self.limits).inspect_err(|e| {
             // The client's fault, not the server's: a warning with the reason, and a count.
             tracing::warn!(user = %who.user_id, reason = %e, "sync request refused: it does not decode");
             metrics::client_error("malformed_request");
         })?;
+        let offered_changes = req.offers.iter().any(|o| !o.changes.is_empty());
         let mut attempt = 1;
         let (resp, stats) = loop {
             let mut storage = SyncStorage::new(self.store.as_ref(), &self.cache);
             storage.quarantine_limits = self.quarantine_limits;
+            storage.device = device;
             match serve_sync(&mut storage, who, &req) {
                 Err(Error::DocumentMoved(doc)) if attempt < ATTEMPTS => {
                     metrics::sync_retried();
@@ -260,13 +278,22 @@ impl Syncer {
                 other => break other?,
             }
         };
+        let hand_over = HandOverSync {
+            offered_changes,
+            asked_whole: resp
+                .replies
+                .iter()
+                .any(|r| r.status == wire::ReplyStatus::SendFull),
+            // Said by the device in a header; the handler adds it.
+            parked_work: false,
+        };
         // A refusal is the client's problem (or a hostile client's), not the server's: WARN.
         for reply in &resp.replies {
             if let wire::ReplyStatus::Rejected(reason) = &reply.status {
                 tracing::warn!(doc = %reply.doc, user = %who.user_id, %reason, "changes refused");
             }
         }
-        Ok((wire::encode(&resp), stats))
+        Ok((wire::encode(&resp), stats, hand_over))
     }
 
     /// Number of documents currently cached.

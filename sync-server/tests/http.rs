@@ -1027,3 +1027,381 @@ async fn ready_says_whether_the_database_answers() {
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(resp.headers()[header::RETRY_AFTER], "5");
 }
+
+// ---- the device registry (issue #14) ----------------------------------------------------------
+
+fn login_on_device(username: &str, actor: &ActorId, device: DeviceId) -> Request<Body> {
+    let body = serde_json::json!({
+        "username": username,
+        "password": PASSWORD,
+        "actor_id": actor.to_hex_string(),
+        "device_id": device,
+        "app_version": "0.9.1",
+    });
+    Request::post("/v1/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+async fn login_device(app: &Router, username: &str, actor: &ActorId, device: DeviceId) -> String {
+    let (status, body) = call(app, login_on_device(username, actor, device)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    serde_json::from_slice::<LoginResponse>(&body)
+        .unwrap()
+        .token
+}
+
+fn authed(method: &str, uri: &str, token: &str, json: Option<serde_json::Value>) -> Request<Body> {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    match json {
+        Some(v) => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(v.to_string()))
+            .unwrap(),
+        None => req.body(Body::empty()).unwrap(),
+    }
+}
+
+/// The status, the revoke header's notice (if any) and the body.
+async fn call_revoked(
+    app: &Router,
+    req: Request<Body>,
+) -> (
+    StatusCode,
+    Option<homerehab_shared::api::RevokeNotice>,
+    Bytes,
+) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let notice = resp
+        .headers()
+        .get(homerehab_shared::api::DEVICE_REVOKED_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(homerehab_shared::api::RevokeNotice::from_header);
+    (
+        status,
+        notice,
+        resp.into_body().collect().await.unwrap().to_bytes(),
+    )
+}
+
+async fn revoke(app: &Router, token: &str, device: DeviceId, reason: &str) -> (StatusCode, Bytes) {
+    call(
+        app,
+        authed(
+            "POST",
+            &format!("/v1/devices/{device}/revoke"),
+            token,
+            Some(serde_json::json!({ "reason": reason })),
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_revoked_device_hands_over_its_work_even_when_an_answer_is_lost_then_is_refused() {
+    let f = fixture();
+    let actor = fresh_actor();
+    let tablet = DeviceId::new();
+    let token = login_device(&f.app, "assistent1", &actor, tablet).await;
+    let leader = login(&f.app, "leder3", &fresh_actor()).await;
+    let (mut device, _session) = device_with_a_session(&f, &token, &actor).await;
+
+    // The leader lists the tablet and revokes it.
+    let (status, body) = call(&f.app, authed("GET", "/v1/devices", &leader, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    let devices: Vec<homerehab_shared::api::DeviceView> = serde_json::from_slice(&body).unwrap();
+    let listed = devices.iter().find(|d| d.id == tablet).expect("listed");
+    assert_eq!(
+        (listed.username.as_str(), listed.app_version.as_str()),
+        ("assistent1", "0.9.1")
+    );
+    assert!(listed.revoked.is_none());
+    let (status, body) = revoke(&f.app, &leader, tablet, "Glemt i bussen").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+
+    // From now on the token does nothing but hand over.
+    let (status, notice, body) =
+        call_revoked(&f.app, authed("GET", "/v1/team", &token, None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error_kind(&body), "device_revoked");
+    let notice = notice.expect("the refusal says it is revoked");
+    assert_eq!(
+        (notice.revoked_by.as_str(), notice.reason.as_str()),
+        ("leder3", "Glemt i bussen")
+    );
+
+    // The hand-over: the unsynced session is admitted and stored as usual.
+    let (_, req) = ClientRound::begin(&mut device).unwrap();
+    assert!(req.offers.iter().any(|o| !o.changes.is_empty()));
+    let body = wire::encode(&req);
+    let (status, told, _) = call_revoked(&f.app, sync_request(Some(&token), body.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(told.is_some(), "the answer says revoked");
+    assert_eq!(stored_sessions(f.state.store.as_ref(), f.course1), 1);
+    // Its answer is lost: the device sends the same again and is still served.
+    let (status, told, answer) = call_revoked(&f.app, sync_request(Some(&token), body)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(told.is_some());
+    assert_eq!(
+        stored_sessions(f.state.store.as_ref(), f.course1),
+        1,
+        "stored once"
+    );
+    let resp = wire::decode_response(&answer, &Limits::default()).unwrap();
+    let (mut round, _) = ClientRound::begin(&mut device).unwrap();
+    assert!(round.on_response(&mut device, resp).unwrap().is_none());
+    // Nothing left: this sync completes the hand-over …
+    let (_, req) = ClientRound::begin(&mut device).unwrap();
+    assert!(req.offers.iter().all(|o| o.changes.is_empty()));
+    let (status, told, _) =
+        call_revoked(&f.app, sync_request(Some(&token), wire::encode(&req))).await;
+    assert_eq!((status, told.is_some()), (StatusCode::OK, true));
+    let (status, body) = call(&f.app, authed("GET", "/v1/devices", &leader, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    let devices: Vec<homerehab_shared::api::DeviceView> = serde_json::from_slice(&body).unwrap();
+    let listed = devices.iter().find(|d| d.id == tablet).unwrap();
+    assert!(listed.revoked.as_ref().unwrap().handed_over_at.is_some());
+    // … and after it the token gets 401 everywhere, sync included, and so does a sign-in on
+    // the tablet.
+    for req in [
+        sync_request(Some(&token), wire::encode(&req)),
+        authed("GET", "/v1/team", &token, None),
+        login_on_device("assistent1", &actor, tablet),
+    ] {
+        let (status, notice, body) = call_revoked(&f.app, req).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(error_kind(&body), "device_revoked");
+        assert!(notice.is_some());
+    }
+    // The person is not locked out: another device signs in.
+    login_device(&f.app, "assistent1", &fresh_actor(), DeviceId::new()).await;
+}
+
+#[tokio::test]
+async fn a_revoked_devices_actor_writes_nowhere_else_and_its_window_ends() {
+    let f = fixture();
+    let actor = fresh_actor();
+    let tablet = DeviceId::new();
+    let token = login_device(&f.app, "assistent1", &actor, tablet).await;
+    let (mut device, _) = device_with_a_session(&f, &token, &actor).await;
+    let leader = login(&f.app, "leder3", &fresh_actor()).await;
+    assert_eq!(
+        revoke(&f.app, &leader, tablet, "Stjålet").await.0,
+        StatusCode::OK
+    );
+    // The same person on a laptop offers the tablet's changes: its actor is refused there.
+    let laptop = login_device(&f.app, "assistent1", &fresh_actor(), DeviceId::new()).await;
+    let report = device_sync(&f.app, &laptop, &mut device).await;
+    assert_eq!(report.rejected.len(), 1, "{report:?}");
+    assert_eq!(stored_sessions(f.state.store.as_ref(), f.course1), 0);
+
+    // A device revoked longer ago than the hand-over window is closed though it never came.
+    let other = DeviceId::new();
+    let stale = login_device(&f.app, "assistent1", &fresh_actor(), other).await;
+    let by = f
+        .state
+        .store
+        .user_by_username("leder3")
+        .unwrap()
+        .unwrap()
+        .user
+        .id;
+    let long_ago = homerehab_sync_server::store::now_ms()
+        - homerehab_shared::device_registry::HANDOVER_WINDOW_MS
+        - 1;
+    f.state
+        .store
+        .revoke_device(other, by, "Væk", long_ago)
+        .unwrap();
+    let (status, _, body) = call_revoked(&f.app, sync_request(Some(&stale), vec![])).await;
+    assert_eq!(
+        (status, error_kind(&body).as_str()),
+        (StatusCode::UNAUTHORIZED, "device_revoked")
+    );
+}
+
+#[tokio::test]
+async fn devices_are_managed_within_the_municipality_by_those_who_may() {
+    let f = fixture();
+    let store = f.state.store.as_ref();
+    let elsewhere = store.ensure_municipality("Anden Kommune").unwrap();
+    let far = store.ensure_team(elsewhere, "Vest").unwrap();
+    let hash = Passwords::new(PasswordCost::Insecure)
+        .hash(PASSWORD)
+        .unwrap();
+    store
+        .create_user(&NewUser {
+            username: "leder-andetsteds".into(),
+            display_name: "Leder Andetsteds".into(),
+            password_hash: hash,
+            role: Role::Leader,
+            team_id: far,
+            granted_teams: vec![],
+        })
+        .unwrap();
+    let tablet = DeviceId::new();
+    let token = login_device(&f.app, "assistent1", &fresh_actor(), tablet).await;
+    let stranger = login(&f.app, "leder-andetsteds", &fresh_actor()).await;
+    let assistant = login(&f.app, "assistent3", &fresh_actor()).await;
+
+    // Another municipality's leader sees none of ours and cannot revoke: 404.
+    let (status, body) = call(&f.app, authed("GET", "/v1/devices", &stranger, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    let seen: Vec<homerehab_shared::api::DeviceView> = serde_json::from_slice(&body).unwrap();
+    assert!(seen.iter().all(|d| d.id != tablet), "{seen:?}");
+    assert_eq!(
+        revoke(&f.app, &stranger, tablet, "x").await.0,
+        StatusCode::NOT_FOUND
+    );
+    // An assistant of the same municipality may not: 403.
+    let (status, _) = call(&f.app, authed("GET", "/v1/devices", &assistant, None)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        revoke(&f.app, &assistant, tablet, "x").await.0,
+        StatusCode::FORBIDDEN
+    );
+    // Nor can they sign in under our tablet's id (it would move the tablet to them).
+    let (status, _) = call(
+        &f.app,
+        login_on_device("leder-andetsteds", &fresh_actor(), tablet),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Bad input is a clear 400, an unknown device 404.
+    let leader = login(&f.app, "leder3", &fresh_actor()).await;
+    assert_eq!(
+        revoke(&f.app, &leader, tablet, "  ").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        revoke(&f.app, &leader, DeviceId::new(), "x").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _) = call(
+        &f.app,
+        authed(
+            "POST",
+            "/v1/devices/not-an-id/revoke",
+            &leader,
+            Some(serde_json::json!({"reason": "x"})),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Nothing of that touched the tablet.
+    assert_eq!(
+        call(&f.app, authed("GET", "/v1/team", &token, None))
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_ends_every_token_of_the_user_and_only_theirs() {
+    let f = fixture();
+    let user = |name: &str| {
+        f.state
+            .store
+            .user_by_username(name)
+            .unwrap()
+            .unwrap()
+            .user
+            .id
+    };
+    let a = login_device(&f.app, "assistent1", &fresh_actor(), DeviceId::new()).await;
+    let b = login_device(&f.app, "assistent1", &fresh_actor(), DeviceId::new()).await;
+    let therapist = login(&f.app, "terapeut1", &fresh_actor()).await;
+    let leader = login(&f.app, "leder3", &fresh_actor()).await;
+    let url = |id: UserId| format!("/v1/users/{id}/sign-out-everywhere");
+
+    // A colleague without the right may not; the leader may.
+    let (status, _) = call(
+        &f.app,
+        authed("POST", &url(user("assistent1")), &therapist, None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = call(
+        &f.app,
+        authed("POST", &url(user("assistent1")), &leader, None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let ended: homerehab_shared::api::SignedOutEverywhere = serde_json::from_slice(&body).unwrap();
+    assert_eq!(ended.ended, 2);
+    for token in [&a, &b] {
+        assert_eq!(
+            call(&f.app, authed("GET", "/v1/team", token, None)).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        call(&f.app, authed("GET", "/v1/team", &therapist, None))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // Anyone may sign themselves out everywhere; an unknown user is 404.
+    let (status, _) = call(
+        &f.app,
+        authed("POST", &url(user("terapeut1")), &therapist, None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        call(&f.app, authed("GET", "/v1/team", &therapist, None))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _) = call(&f.app, authed("POST", &url(UserId::new()), &leader, None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_revoked_shared_tablet_stays_open_while_another_users_work_is_parked_on_it() {
+    let f = fixture();
+    let tablet = DeviceId::new();
+    let token = login_device(&f.app, "assistent1", &fresh_actor(), tablet).await;
+    let leader = login(&f.app, "leder3", &fresh_actor()).await;
+    assert_eq!(
+        revoke(&f.app, &leader, tablet, "Tabt").await.0,
+        StatusCode::OK
+    );
+    let nothing = wire::encode(&SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        offers: vec![],
+    });
+    let parked = |n: &str| {
+        let mut req = sync_request(Some(&token), nothing.clone());
+        req.headers_mut().insert(
+            homerehab_shared::api::PARKED_WORK_HEADER,
+            n.parse().unwrap(),
+        );
+        req
+    };
+    // Nothing of this user's left, but a colleague's work waits for their sign-in: open.
+    for _ in 0..2 {
+        let (status, told, _) = call_revoked(&f.app, parked("3")).await;
+        assert_eq!((status, told.is_some()), (StatusCode::OK, true));
+    }
+    // The colleague may sign in on the revoked tablet meanwhile (their token hands over only).
+    let colleague = login_device(&f.app, "terapeut1", &fresh_actor(), tablet).await;
+    let (status, _, _) = call_revoked(&f.app, authed("GET", "/v1/team", &colleague, None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Nothing parked any more: the hand-over completes and the tablet is closed.
+    let (status, told, _) =
+        call_revoked(&f.app, sync_request(Some(&colleague), nothing.clone())).await;
+    assert_eq!((status, told.is_some()), (StatusCode::OK, true));
+    let (status, _, body) = call_revoked(&f.app, parked("1")).await;
+    assert_eq!(
+        (status, error_kind(&body).as_str()),
+        (StatusCode::UNAUTHORIZED, "device_revoked")
+    );
+}

@@ -46,6 +46,9 @@ pub enum ErrorKind {
     /// The signed-in person's role may not do this (an assistant editing a program, a leader
     /// creating a course).
     Forbidden,
+    /// This device was revoked by a leader or admin; its data was erased once everything on
+    /// it had reached the server (`Status::revoked` says by whom and why).
+    DeviceRevoked,
 }
 
 impl std::fmt::Display for ApiError {
@@ -143,6 +146,8 @@ pub enum Capability {
     SeeEvidence,
     /// Set the municipality's targets, prices, naming and comparison group.
     SetEvidenceSettings,
+    /// List the staff's devices, revoke one, sign a colleague out everywhere.
+    ManageDevices,
 }
 
 /// The sync state the status bar shows.
@@ -201,4 +206,56 @@ pub struct Status {
     /// Stored changes that could not be read and were kept aside for support.
     #[serde(default)]
     pub damaged: u32,
+    /// This device was revoked and its data erased: by whom, when and why (shown until
+    /// someone signs in again).
+    #[serde(default)]
+    pub revoked: Option<Revoked>,
+}
+
+/// A revocation as the device shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revoked {
+    pub by: String,
+    pub reason: String,
+    pub at: Millis,
+}
+
+/// A device as a leader or admin sees it (`GET /api/devices`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRow {
+    pub id: String,
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub first_seen: Millis,
+    pub last_seen: Millis,
+    pub app_version: String,
+    /// The device this list is shown on (revoking it erases what is on screen).
+    #[serde(default)]
+    pub this_device: bool,
+    /// Present once revoked.
+    pub revoked: Option<DeviceRevokedRow>,
+}
+
+/// A revocation in the device list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRevokedRow {
+    pub at: Millis,
+    pub by_name: String,
+    pub reason: String,
+    /// When it handed over its last changes and erased its data (absent until it did).
+    pub handed_over_at: Option<Millis>,
+}
+
+/// `POST /api/devices/{id}/revoke`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeDeviceRequest {
+    pub reason: String,
+}
+
+/// The answer to `POST /api/users/{id}/sign-out-everywhere`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedOutEverywhere {
+    /// Sign-ins ended on the server.
+    pub ended: u32,
 }

@@ -204,6 +204,20 @@ declare_operations! {
     /// Opens the app with the PIN.
     unlock: Post "/unlock" [] query NoQuery, body crate::PinRequest => crate::Status, Anyone;
     lock: Post "/lock" [] query NoQuery, body () => crate::Status, Anyone;
+    /// Hands over what is unsynced, ends the sign-in on the server and forgets it here; the
+    /// work on the device stays for the next sign-in.
+    sign_out: Post "/sign-out" [] query NoQuery, body () => crate::Status, Anyone;
+    /// Ends every sign-in of the user on the server: oneself always, a colleague with
+    /// manage devices (the server decides).
+    sign_out_everywhere: Post "/users/{user}/sign-out-everywhere" [user]
+        query NoQuery, body () => crate::SignedOutEverywhere, Anyone;
+
+    // ---- the device registry (#14), on the server -----------------------------------------------
+    /// The municipality's staff's devices, most recently seen first.
+    devices: Get "/devices" [] query NoQuery, body () => Vec<crate::DeviceRow>, may(ManageDevices);
+    /// Revokes a device: it hands over its unsynced work, then erases its data.
+    revoke_device: Post "/devices/{device}/revoke" [device]
+        query NoQuery, body crate::RevokeDeviceRequest => crate::DeviceRow, may(ManageDevices);
 
     // ---- visits, courses and the guided session --------------------------------------------
     visits: Get "/visits" [] query NoQuery, body () => Vec<crate::Visit>, may(ReadCourses);

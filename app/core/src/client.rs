@@ -5,6 +5,7 @@
 use crate::error::{CoreError, Result};
 use crate::store::{now_ms, Identity, SharedStore, Store};
 use homerehab_shared::api;
+use homerehab_shared::device_registry::{self, HandOverSync, RevokedAnswer};
 use homerehab_shared::evidence::report::{EvidenceReport, EvidenceSettings, Named};
 use homerehab_shared::model::Millis;
 use homerehab_shared::sync::wire::{self, Limits};
@@ -25,6 +26,7 @@ fn http() -> reqwest::Client {
         .expect("a TLS backend is compiled in")
 }
 
+/// The server's refusal of a request. A revoked device's refusal carries the notice.
 async fn refusal(resp: reqwest::Response) -> CoreError {
     let status = resp.status().as_u16();
     if matches!(status, 502 | 504) {
@@ -34,6 +36,11 @@ async fn refusal(resp: reqwest::Response) -> CoreError {
             "a gateway answered {status}: the server behind it did not answer"
         ));
     }
+    if let Some(notice) = revoke_notice(&resp) {
+        if status == 401 {
+            return CoreError::DeviceRevoked(notice);
+        }
+    }
     let message = resp
         .json::<api::ErrorBody>()
         .await
@@ -41,6 +48,17 @@ async fn refusal(resp: reqwest::Response) -> CoreError {
         .unwrap_or_else(|_| "no detail".into());
     CoreError::Server { status, message }
 }
+
+/// The revocation a response says this device is under, if any.
+fn revoke_notice(resp: &reqwest::Response) -> Option<api::RevokeNotice> {
+    resp.headers()
+        .get(api::DEVICE_REVOKED_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(api::RevokeNotice::from_header)
+}
+
+/// The app's version, sent at sign-in for the device list.
+pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A server for health data is reached over TLS: `https://`, or plain `http://` only on this
 /// machine (a development server, the tests). Anything else would send the password, the
@@ -68,9 +86,9 @@ pub async fn login(
     username: &str,
     password: &str,
 ) -> Result<Identity> {
-    let (actor, previous) = {
+    let (actor, previous, device_id) = {
         let s = lock(store);
-        (s.actor().clone(), s.identity()?)
+        (s.actor().clone(), s.identity()?, s.device_id()?)
     };
     // A different person on the same tablet gets a fresh actor, so their changes are theirs.
     // It is only kept once the server accepted the password and registered it.
@@ -86,12 +104,16 @@ pub async fn login(
             username: username.into(),
             password: password.into(),
             actor_id: actor.to_hex_string(),
+            device_id: Some(device_id),
+            app_version: Some(APP_VERSION.to_string()),
         })
         .send()
         .await
         .map_err(|e| CoreError::Offline(e.to_string()))?;
     if !resp.status().is_success() {
         return Err(match refusal(resp).await {
+            // The device was revoked and its hand-over is over: nothing more can go.
+            CoreError::DeviceRevoked(notice) => erase(store, notice, RevokedAnswer::Closed)?,
             CoreError::Server {
                 status: 401,
                 message,
@@ -135,6 +157,7 @@ pub async fn login(
     }
     let mut s = lock(store);
     s.switch_user(&identity, actor)?;
+    s.forget_revocation()?;
     if let Some(team) = &body.team {
         s.set_team_info(team)?;
     }
@@ -169,16 +192,23 @@ pub struct Traffic {
     pub bytes_down: usize,
 }
 
+/// One round trip; the answer and the revocation it announces, if any.
 async fn exchange(
     identity: &Identity,
     req: &SyncRequest,
+    parked: u32,
     traffic: &mut Traffic,
-) -> Result<SyncResponse> {
+) -> Result<(SyncResponse, Option<api::RevokeNotice>)> {
     let body = wire::encode(req);
     traffic.bytes_up += body.len();
-    let resp = http()
+    let mut request = http()
         .post(format!("{}/v1/sync", identity.server_url))
-        .bearer_auth(&identity.token)
+        .bearer_auth(&identity.token);
+    if parked > 0 {
+        // Another user's unsent work waits here: a revoked device's hand-over stays open.
+        request = request.header(api::PARKED_WORK_HEADER, parked.to_string());
+    }
+    let resp = request
         .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
         .body(body)
         .send()
@@ -187,13 +217,15 @@ async fn exchange(
     if !resp.status().is_success() {
         return Err(refusal(resp).await);
     }
+    let revoked = revoke_notice(&resp);
     let bytes = resp
         .bytes()
         .await
         .map_err(|e| CoreError::Offline(e.to_string()))?;
     traffic.bytes_down += bytes.len();
-    wire::decode_response(&bytes, &Limits::default())
-        .map_err(|e| CoreError::Protocol(e.to_string()))
+    let answer = wire::decode_response(&bytes, &Limits::default())
+        .map_err(|e| CoreError::Protocol(e.to_string()))?;
+    Ok((answer, revoked))
 }
 
 /// Runs one sync now: at most two round trips, whatever the number of documents.
@@ -215,18 +247,125 @@ pub async fn sync_now(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
     result
 }
 
-async fn sync_inner(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
+/// One sync, and the revocation its answers announced (with what this sync handed over).
+async fn sync_once(
+    store: &SharedStore,
+) -> Result<(
+    SyncReport,
+    Traffic,
+    Option<(api::RevokeNotice, HandOverSync)>,
+)> {
     let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    if identity.token.is_empty() {
+        // Signed out: the work stays until someone signs in again.
+        return Err(CoreError::NotSignedIn);
+    }
     let mut traffic = Traffic::default();
+    let mut revoked = None;
+    let mut handed = HandOverSync::default();
+    let parked: u32 = lock(store)
+        .sync_status()?
+        .parked
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    handed.parked_work = parked > 0;
     let (mut round, mut req) = ClientRound::begin(&mut *lock(store))?;
     loop {
-        let resp = exchange(&identity, &req, &mut traffic).await?;
+        handed.offered_changes |= req.offers.iter().any(|o| !o.changes.is_empty());
+        let (resp, notice) = exchange(&identity, &req, parked, &mut traffic).await?;
+        revoked = notice.or(revoked);
         match round.on_response(&mut *lock(store), resp)? {
             Some(next) => req = next,
             None => break,
         }
     }
-    Ok((round.report(), traffic))
+    let report = round.report();
+    handed.asked_whole = !report.unresolved.is_empty();
+    Ok((report, traffic, revoked.map(|n| (n, handed))))
+}
+
+/// Erases the device's data for a revocation when `answer` allows it
+/// (`device_registry::may_erase`); the error to report either way.
+fn erase(
+    store: &SharedStore,
+    notice: api::RevokeNotice,
+    answer: RevokedAnswer,
+) -> Result<CoreError> {
+    if device_registry::may_erase(answer) {
+        lock(store).erase_revoked(&notice)?;
+    }
+    Ok(CoreError::DeviceRevoked(notice))
+}
+
+/// Syncs; a revoked device hands over what it has not synced, syncs once more to show the
+/// server it has nothing left, and then erases its data (`shared::device_registry`). An answer
+/// lost on the way leaves the data in place: the next sync hands over again.
+async fn sync_inner(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
+    // The hand-over's changes, then the sync that shows nothing is left; a third try covers a
+    // document the server asked for whole.
+    for _ in 0..3 {
+        let (report, traffic, revoked) = match sync_once(store).await {
+            Err(CoreError::DeviceRevoked(notice)) => {
+                return Err(erase(store, notice, RevokedAnswer::Closed)?)
+            }
+            other => other?,
+        };
+        let Some((notice, handed)) = revoked else {
+            return Ok((report, traffic));
+        };
+        if device_registry::may_erase(RevokedAnswer::Served(handed)) {
+            return Err(erase(store, notice, RevokedAnswer::Served(handed))?);
+        }
+        if handed.parked_work && !handed.offered_changes {
+            // Only the parked user's own sign-in can hand the rest over; the data stays.
+            tracing::warn!("this device was revoked; another user's unsent work waits for them");
+            return Err(CoreError::DeviceRevoked(notice));
+        }
+        tracing::info!("this device was revoked; its unsynced work was handed over");
+    }
+    Err(CoreError::Offline(
+        "the revoked device's hand-over did not finish; it is tried again".into(),
+    ))
+}
+
+/// Signs out: hands over what it can, ends the token on the server (`POST /v1/logout`) and
+/// forgets it here. The work on the device stays (nothing unsynced is lost) until someone
+/// signs in again. Returns whether the server ended the token (false when offline: it then
+/// expires by itself).
+pub async fn sign_out(store: &SharedStore) -> Result<bool> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    if identity.token.is_empty() {
+        return Ok(false);
+    }
+    if let Err(e) = sync_now(store).await {
+        if let CoreError::DeviceRevoked(_) = e {
+            return Err(e);
+        }
+        tracing::info!(error = %e, "signing out without a last sync");
+    }
+    let ended = http()
+        .post(format!("{}/v1/logout", identity.server_url))
+        .bearer_auth(&identity.token)
+        .send()
+        .await;
+    let ended = match ended {
+        Ok(resp) if resp.status().is_success() => true,
+        Ok(resp) => {
+            // Expired or ended already: it is no good to anyone either way.
+            tracing::info!(
+                status = resp.status().as_u16(),
+                "the server did not end the token"
+            );
+            false
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "offline: the token is forgotten here and expires there");
+            false
+        }
+    };
+    lock(store).signed_out()?;
+    Ok(ended)
 }
 
 /// Syncs at once, then every `interval` and soon after a failure, backing off exponentially (capped) while
@@ -378,6 +517,53 @@ pub async fn set_evidence_settings(
 pub async fn evidence_municipalities(store: &SharedStore) -> Result<Vec<Named>> {
     let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
     get_json(&identity, "/v1/evidence/municipalities", &[]).await
+}
+
+// ---- the device registry (#14): on the server, for leaders and admins ----
+
+/// The devices of the municipality's staff (`GET /v1/devices`).
+pub async fn devices(store: &SharedStore) -> Result<Vec<api::DeviceView>> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    get_json(&identity, "/v1/devices", &[]).await
+}
+
+/// Revokes a device (`POST /v1/devices/{id}/revoke`); the server answers it as it is now.
+pub async fn revoke_device(
+    store: &SharedStore,
+    device: homerehab_shared::ids::DeviceId,
+    reason: &str,
+) -> Result<api::DeviceView> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    let request = http()
+        .post(format!(
+            "{}/v1/devices/{device}/revoke",
+            identity.server_url
+        ))
+        .bearer_auth(&identity.token)
+        .json(&api::RevokeRequest {
+            reason: reason.to_string(),
+        });
+    send_json(request).await
+}
+
+/// Ends every sign-in of `user` (`POST /v1/users/{id}/sign-out-everywhere`). For oneself, this
+/// device's own sign-in is forgotten too.
+pub async fn sign_out_everywhere(
+    store: &SharedStore,
+    user: homerehab_shared::ids::UserId,
+) -> Result<api::SignedOutEverywhere> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    let request = http()
+        .post(format!(
+            "{}/v1/users/{user}/sign-out-everywhere",
+            identity.server_url
+        ))
+        .bearer_auth(&identity.token);
+    let ended: api::SignedOutEverywhere = send_json(request).await?;
+    if user == identity.user_id {
+        lock(store).signed_out()?;
+    }
+    Ok(ended)
 }
 
 #[cfg(test)]

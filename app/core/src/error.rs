@@ -59,6 +59,10 @@ pub enum CoreError {
     Forbidden(#[from] homerehab_shared::auth::Forbidden),
     #[error("media: {0}")]
     Media(String),
+    /// The server says this device was revoked (its data is erased once everything on it was
+    /// handed over).
+    #[error("{}", .0.sentence())]
+    DeviceRevoked(homerehab_shared::api::RevokeNotice),
 }
 
 impl CoreError {

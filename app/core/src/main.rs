@@ -38,8 +38,10 @@ enum Command {
     },
     /// Sync now and print what happened.
     Sync,
-    /// Last successful sync, documents waiting, last error.
+    /// Last successful sync, documents waiting, last error, and a revocation if any.
     Status,
+    /// Hand over what is unsynced, end the sign-in on the server and forget it here.
+    SignOut,
     /// Courses on this device.
     Courses,
     /// Sessions logged for a course.
@@ -114,9 +116,15 @@ async fn main() -> anyhow::Result<()> {
                 })
             )?;
         }
+        Command::SignOut => {
+            let ended = client::sign_out(&store).await?;
+            writeln!(out, "signed out (ended on the server: {ended})")?;
+        }
         Command::Status => {
             let store = store.lock().expect("single-threaded");
             let mut status = serde_json::to_value(store.sync_status()?)?;
+            // A revoked device says so, by whom and why (its data was erased).
+            status["revoked"] = serde_json::to_value(store.revocation())?;
             // Every refusal with its reason: the refused changes stay here (`unsent`).
             status["refused"] = store
                 .refusals()?

@@ -16,12 +16,15 @@
 //! - `handover`: a different user signing in (parking another user's unsent work);
 //! - `evidence_cache`: the leaders' evidence as last fetched, per user, for offline reading;
 //! - `municipal`, `media_state`: the municipality's library and the media the device holds;
+//! - `revocation`: the device id, and a revoked device's erasure; `erasure`: its files and
+//!   the notice kept of it (no database, so opening can finish an erasure first);
 //! - `folder_lock`: one process per data folder; `clock`, `columns`: small shared helpers.
 
 mod clock;
 mod columns;
 mod database;
 mod documents;
+mod erasure;
 mod evidence_cache;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -31,6 +34,7 @@ mod identity;
 mod media_state;
 mod municipal;
 mod projection;
+mod revocation;
 mod schema;
 mod sync_state;
 mod views;
@@ -38,6 +42,7 @@ mod writes;
 
 pub use clock::now_ms;
 pub use database::{export_support, SharedStore, Store};
+pub use erasure::{revoke_notice, NOTICE_FILE};
 pub use evidence_cache::CachedEvidence;
 pub use handover::Handover;
 pub use identity::Identity;

@@ -22,6 +22,7 @@ pub fn to_api(c: Capability) -> api::Capability {
         Capability::SeeOverview => api::Capability::SeeOverview,
         Capability::SeeEvidence => api::Capability::SeeEvidence,
         Capability::SetEvidenceSettings => api::Capability::SetEvidenceSettings,
+        Capability::ManageDevices => api::Capability::ManageDevices,
     }
 }
 
@@ -38,6 +39,7 @@ pub fn from_api(c: api::Capability) -> Capability {
         api::Capability::SeeOverview => Capability::SeeOverview,
         api::Capability::SeeEvidence => Capability::SeeEvidence,
         api::Capability::SetEvidenceSettings => Capability::SetEvidenceSettings,
+        api::Capability::ManageDevices => Capability::ManageDevices,
     }
 }
 
@@ -72,6 +74,7 @@ fn refusal(c: Capability) -> &'static str {
         Capability::SetEvidenceSettings => {
             "only administrators set the municipality's targets and prices"
         }
+        Capability::ManageDevices => "only leaders and administrators manage devices",
     }
 }
 

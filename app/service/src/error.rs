@@ -57,6 +57,7 @@ impl Error {
                 CoreError::SignInBusy(_) => ErrorKind::Busy,
                 CoreError::Offline(_) => ErrorKind::Offline,
                 CoreError::Server { .. } => ErrorKind::Server,
+                CoreError::DeviceRevoked(_) => ErrorKind::DeviceRevoked,
                 CoreError::Schema(SchemaError::Invalid(_)) => ErrorKind::Invalid,
                 CoreError::Schema(SchemaError::NotFound(_)) => ErrorKind::NotFound,
                 // Database, damaged documents, protocol trouble and whatever the core adds

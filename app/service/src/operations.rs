@@ -97,6 +97,25 @@ impl Operations for Core {
         ops::lock(self)
     }
 
+    async fn sign_out(&self, _: op::sign_out::Request) -> Result<api::Status> {
+        ops::sign_out(self).await
+    }
+
+    async fn sign_out_everywhere(
+        &self,
+        r: op::sign_out_everywhere::Request,
+    ) -> Result<api::SignedOutEverywhere> {
+        ops::sign_out_everywhere(self, &r.user).await
+    }
+
+    async fn devices(&self, _: op::devices::Request) -> Result<Vec<api::DeviceRow>> {
+        ops::devices(self).await
+    }
+
+    async fn revoke_device(&self, r: op::revoke_device::Request) -> Result<api::DeviceRow> {
+        ops::revoke_device(self, &r.device, r.body).await
+    }
+
     async fn visits(&self, _: op::visits::Request) -> Result<Vec<api::Visit>> {
         ops::visits(self, now_ms())
     }

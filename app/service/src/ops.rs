@@ -5,6 +5,7 @@
 
 mod convert;
 mod device;
+mod devices;
 mod effect;
 mod effect_settings;
 mod evidence;
@@ -14,6 +15,7 @@ mod session;
 mod therapist;
 pub use convert::lang;
 pub use device::*;
+pub use devices::*;
 pub use effect::*;
 pub use effect_settings::*;
 pub use evidence::*;

@@ -535,3 +535,43 @@ pub async fn add_care_grant(citizen: &str, body: NewCareGrant) -> Result<Saved, 
 }
 
 // #11 intake end
+
+// #14 devices
+/// The staff's devices, from the server.
+pub async fn devices() -> Result<Vec<DeviceRow>, ApiError> {
+    call::<op::devices::Op>(op::devices::Request {
+        query: NO,
+        body: (),
+    })
+    .await
+}
+
+/// Revokes a device with a reason (the device shows it after erasing its data).
+pub async fn revoke_device(device: &str, reason: String) -> Result<DeviceRow, ApiError> {
+    call::<op::revoke_device::Op>(op::revoke_device::Request {
+        device: device.into(),
+        query: NO,
+        body: RevokeDeviceRequest { reason },
+    })
+    .await
+}
+
+/// Ends every sign-in of a user on the server.
+pub async fn sign_out_everywhere(user: &str) -> Result<SignedOutEverywhere, ApiError> {
+    call::<op::sign_out_everywhere::Op>(op::sign_out_everywhere::Request {
+        user: user.into(),
+        query: NO,
+        body: (),
+    })
+    .await
+}
+
+/// Signs out on this device (and ends the sign-in on the server).
+pub async fn sign_out() -> Result<Status, ApiError> {
+    call::<op::sign_out::Op>(op::sign_out::Request {
+        query: NO,
+        body: (),
+    })
+    .await
+}
+// #14 devices end

@@ -2102,3 +2102,104 @@ pub fn evidence_of(t: &'static Texts) -> &'static EvidenceTexts {
     }
 }
 // #12 evidence end
+
+// #14 devices --------------------------------------------------------------------------------
+// The device registry: the leaders' and admins' device list with "Spær", signing out, and what
+// a revoked device shows. Reached through `devices_of`, so parallel edits of this file merge.
+
+pub struct DeviceTexts {
+    pub tab: &'static str,
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub empty: &'static str,
+    pub person: &'static str,
+    pub first_seen: &'static str,
+    pub last_seen: &'static str,
+    pub version: &'static str,
+    pub state: &'static str,
+    pub active: &'static str,
+    /// (by, reason)
+    pub revoked_by: fn(&str, &str) -> String,
+    pub handed_over: &'static str,
+    pub awaiting_hand_over: &'static str,
+    pub revoke: &'static str,
+    pub reason: &'static str,
+    pub reason_hint: &'static str,
+    pub confirm: &'static str,
+    pub sign_out_everywhere: &'static str,
+    /// The number of sign-ins ended.
+    pub signed_out_everywhere: fn(u32) -> String,
+    pub sign_out: &'static str,
+    /// Marks the device the list is shown on.
+    pub this_device: &'static str,
+    /// On the sign-in screen of an erased device: (by, reason, when).
+    pub erased_notice: fn(&str, &str, &str) -> String,
+}
+
+pub static DA_DEVICES: DeviceTexts = DeviceTexts {
+    tab: "Enheder",
+    title: "Enheder",
+    intro:
+        "Tablets og computere, som kommunens medarbejdere er logget ind på. Spær en enhed, der er \
+            bortkommet: den afleverer først det arbejde, der ikke er synkroniseret, og sletter \
+            derefter alle data på enheden.",
+    empty: "Ingen enheder endnu.",
+    person: "Medarbejder",
+    first_seen: "Første gang",
+    last_seen: "Sidst set",
+    version: "Version",
+    state: "Status",
+    active: "I brug",
+    revoked_by: |by, reason| format!("Spærret af {by}: {reason}"),
+    handed_over: "data slettet",
+    awaiting_hand_over: "venter på at enheden melder sig",
+    revoke: "Spær",
+    reason: "Hvorfor spærres enheden?",
+    reason_hint: "F.eks. \"Glemt i bussen\". Begrundelsen vises på enheden.",
+    confirm: "Spær enheden",
+    sign_out_everywhere: "Log ud overalt",
+    signed_out_everywhere: |n| format!("{n} login afsluttet"),
+    sign_out: "Log ud",
+    this_device: "denne enhed",
+    erased_notice: |by, reason, when| {
+        format!("Denne enhed blev spærret af {by} ({when}): {reason}. Alle data på enheden er slettet; det arbejde, der var gemt, nåede serveren først.")
+    },
+};
+
+pub static EN_DEVICES: DeviceTexts = DeviceTexts {
+    tab: "Devices",
+    title: "Devices",
+    intro: "Tablets and computers the municipality's staff are signed in on. Revoke a lost one: \
+            it first hands over the work it has not synced, then erases all data on it.",
+    empty: "No devices yet.",
+    person: "Staff member",
+    first_seen: "First seen",
+    last_seen: "Last seen",
+    version: "Version",
+    state: "State",
+    active: "In use",
+    revoked_by: |by, reason| format!("Revoked by {by}: {reason}"),
+    handed_over: "data erased",
+    awaiting_hand_over: "waiting for the device to get in touch",
+    revoke: "Revoke",
+    reason: "Why is the device revoked?",
+    reason_hint: "E.g. \"Left on the bus\". The device shows the reason.",
+    confirm: "Revoke the device",
+    sign_out_everywhere: "Sign out everywhere",
+    signed_out_everywhere: |n| format!("{n} sign-in(s) ended"),
+    sign_out: "Sign out",
+    this_device: "this device",
+    erased_notice: |by, reason, when| {
+        format!("This device was revoked by {by} ({when}): {reason}. All data on it was erased; the work saved on it reached the server first.")
+    },
+};
+
+/// The device texts in the same language as `t`.
+pub fn devices_of(t: &'static Texts) -> &'static DeviceTexts {
+    if t.other_language == EN.other_language {
+        &EN_DEVICES
+    } else {
+        &DA_DEVICES
+    }
+}
+// #14 devices end

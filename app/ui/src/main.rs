@@ -101,6 +101,9 @@ pub enum Page {
     },
     /// The municipality's targets, prices and benchmark choices (its admin).
     EvidenceSettings,
+    // #14 devices
+    /// The staff's devices, with "Spær" (leaders and admins).
+    Devices,
 }
 
 /// The parts of the course page.
@@ -268,6 +271,8 @@ fn App() -> impl IntoView {
                     Page::Evidence => view! { <pages::EvidencePage /> }.into_any(),
                     Page::EvidenceReport { view } => view! { <pages::EvidenceReportPage view /> }.into_any(),
                     Page::EvidenceSettings => view! { <pages::EvidenceSettingsPage /> }.into_any(),
+                    // #14 devices
+                    Page::Devices => view! { <pages::DevicesPage /> }.into_any(),
                 }}
             </main>
         </div>

@@ -29,6 +29,9 @@ pub use care_time::CareTime;
 pub use follow_ups::{FollowUps, Funnel};
 pub use referrals::{Referrals, Screening};
 // #11 intake end
+// #14 devices
+mod devices;
+pub use devices::DevicesPage;
 // #12 evidence
 mod evidence;
 pub use evidence::{EvidencePage, EvidenceReportPage, EvidenceSettingsPage};

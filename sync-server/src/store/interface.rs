@@ -12,7 +12,7 @@ use homerehab_shared::evidence::funnel::ReferralFacts;
 use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
 use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
-use homerehab_shared::ids::{DocumentId, MunicipalityId, TeamId, UserId};
+use homerehab_shared::ids::{DeviceId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::sync::{Hash, Quarantine, SavedDocument};
 use std::collections::HashSet;
@@ -62,7 +62,15 @@ pub struct DocumentFootprint {
 /// (and reviewed) in parts. Methods take `&self`: implementations synchronise inside (a
 /// connection mutex for SQLite, a pool for a server database). All methods block.
 pub trait Store:
-    AccountStore + DocumentStore + MediaStore + ReadModelStore + EvidenceStore + Send + Sync + 'static
+    AccountStore
+    + DocumentStore
+    + MediaStore
+    + ReadModelStore
+    + EvidenceStore
+    + DeviceRegistry
+    + Send
+    + Sync
+    + 'static
 {
     /// Whether the database answers.
     fn ping(&self) -> Result<()>;
@@ -321,4 +329,98 @@ pub struct DocumentCommit<'a> {
     pub base: &'a [Hash],
     pub doc: &'a Automerge,
     pub new_changes: &'a [u8],
+}
+
+/// A device as the registry keeps it (issue #14): the user who signed in on it last, when it
+/// was first and last seen, its app version and its revocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceRecord {
+    pub id: DeviceId,
+    pub user: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub team_id: TeamId,
+    pub municipality: Option<MunicipalityId>,
+    pub first_seen: Millis,
+    pub last_seen: Millis,
+    pub app_version: String,
+    pub revocation: Option<Revocation>,
+}
+
+/// Who revoked a device, when and why, and when it handed over its last changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    pub at: Millis,
+    pub by: UserId,
+    pub by_name: String,
+    pub reason: String,
+    pub handed_over_at: Option<Millis>,
+}
+
+impl DeviceRecord {
+    /// What its token may do at `now` ([`homerehab_shared::device_registry::access`]).
+    pub fn access(&self, now: Millis) -> homerehab_shared::device_registry::DeviceAccess {
+        homerehab_shared::device_registry::access(
+            self.revocation.as_ref().map(|r| r.at),
+            self.revocation.as_ref().and_then(|r| r.handed_over_at),
+            now,
+        )
+    }
+
+    /// What the device is told about its revocation, if revoked.
+    pub fn notice(&self) -> Option<homerehab_shared::api::RevokeNotice> {
+        self.revocation
+            .as_ref()
+            .map(|r| homerehab_shared::api::RevokeNotice {
+                revoked_at: r.at,
+                revoked_by: r.by_name.clone(),
+                reason: r.reason.clone(),
+            })
+    }
+}
+
+/// The device registry (issue #14): every device that signed in, its tokens and actors, and
+/// its revocation. A store implements it beside [`Store`]; see `shared::device_registry` for
+/// the rules it serves.
+pub trait DeviceRegistry {
+    /// Records a sign-in by `user` on `device` with `actor` (already registered to the user by
+    /// [`Store::register_actor`]): creates the device (first seen `now`) or hands it to
+    /// `user` (a shared tablet), sets its last contact and app version, links the actor to it
+    /// and stores the token (by its SHA-256), linked to it, dropping expired tokens. One
+    /// transaction.
+    fn sign_in_device(&self, sign_in: &DeviceSignIn<'_>) -> Result<()>;
+    /// A device by id.
+    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>>;
+    /// The device a token was issued to; `None` for an unknown token or one from before the
+    /// registry.
+    fn device_of_token(&self, token_hash: &[u8; 32]) -> Result<Option<DeviceRecord>>;
+    /// Records contact from the device at `now`, unless its last contact is less than
+    /// [`homerehab_shared::device_registry::LAST_SEEN_RESOLUTION_MS`] ago (no write then).
+    fn touch_device(&self, id: DeviceId, now: Millis) -> Result<()>;
+    /// Every device whose user belongs to the municipality, most recently seen first.
+    fn devices_of_municipality(&self, municipality: MunicipalityId) -> Result<Vec<DeviceRecord>>;
+    /// Revokes the device (`by`, `reason`, `now`); false when it was revoked already (the
+    /// first revocation stands).
+    fn revoke_device(&self, id: DeviceId, by: UserId, reason: &str, now: Millis) -> Result<bool>;
+    /// Records that the revoked device handed over everything (first time only).
+    fn close_handover(&self, id: DeviceId, now: Millis) -> Result<()>;
+    /// Deletes every token of the user ("sign out everywhere"); how many.
+    fn end_tokens_of(&self, user: UserId) -> Result<usize>;
+    /// The actors whose changes a sync by `user` on `device` may bring: the user's, except
+    /// those of a revoked device other than `device` (a revoked device's actors write only in
+    /// its own hand-over).
+    fn actors_for_sync(&self, user: UserId, device: Option<DeviceId>) -> Result<HashSet<ActorId>>;
+    /// A user by id.
+    fn user_by_id(&self, user: UserId) -> Result<Option<UserRecord>>;
+}
+
+/// One sign-in on a device, for [`DeviceRegistry::sign_in_device`].
+pub struct DeviceSignIn<'a> {
+    pub device: DeviceId,
+    pub user: UserId,
+    pub actor: &'a ActorId,
+    pub app_version: &'a str,
+    pub token_hash: &'a [u8; 32],
+    pub expires_at: Millis,
+    pub now: Millis,
 }

@@ -75,6 +75,8 @@ const MIGRATIONS: &[&str] = &[
          since    BIGINT NOT NULL
      );
      CREATE INDEX sign_in_attempts_since ON sign_in_attempts(since);",
+    // The device registry (issue #14); see `postgres_devices`.
+    super::postgres_devices::SCHEMA,
 ];
 
 const SCHEMA: &str = r#"
@@ -259,6 +261,11 @@ impl PostgresStore {
 
     pub(super) fn conn(&self) -> Result<Conn> {
         Ok(self.pool.as_ref().expect("pool until dropped").get()?)
+    }
+
+    /// A user by id (for the device registry).
+    pub(super) fn user_by_id_in(&self, user: UserId) -> Result<Option<UserRecord>> {
+        user_where(&mut *self.conn()?, "u.id = $1", (&user.0, Type::UUID))
     }
 }
 

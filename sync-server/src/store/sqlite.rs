@@ -7,12 +7,14 @@
 use super::documents::{
     decode, heads_bytes, heads_from_bytes, moved, saved_bytes, sign_in_verdict, withdrawn_media,
 };
+use super::sqlite_devices as devices;
 use super::sqlite_evidence as evidence;
 use super::sqlite_read_model as read_model;
 use super::{
-    now_ms, AccountStore, DocumentCommit, DocumentFootprint, DocumentStore, EvidenceStore,
-    MediaRecord, MediaStore, NewUser, ProjectionRound, QuarantineEntry, QuarantineScope,
-    ReadModelCheck, ReadModelStore, Store, TeamRecord, UserRecord,
+    now_ms, AccountStore, DeviceRecord, DeviceRegistry, DeviceSignIn, DocumentCommit,
+    DocumentFootprint, DocumentStore, EvidenceStore, MediaRecord, MediaStore, NewUser,
+    ProjectionRound, QuarantineEntry, QuarantineScope, ReadModelCheck, ReadModelStore, Store,
+    TeamRecord, UserRecord,
 };
 use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
@@ -23,7 +25,7 @@ use homerehab_shared::evidence::funnel::ReferralFacts;
 use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
 use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
-use homerehab_shared::ids::{CourseId, DocumentId, MunicipalityId, TeamId, UserId};
+use homerehab_shared::ids::{CourseId, DeviceId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_of, DocumentRows};
 use homerehab_shared::sync::{compaction, Hash, Quarantine, SavedDocument};
@@ -207,6 +209,9 @@ CREATE TABLE sign_in_attempts (
 CREATE INDEX sign_in_attempts_since ON sign_in_attempts(since);
 "#,
         ),
+        // The device registry (issue #14): devices, their revocation, and which device each
+        // token and actor belongs to; see `sqlite_devices`.
+        M::up(devices::MIGRATION),
     ]
 }
 
@@ -621,6 +626,40 @@ impl Store for SqliteStore {
     fn ping(&self) -> Result<()> {
         self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
+    }
+}
+
+/// The registry's SQL is in `sqlite_devices`; this only hands it the connection.
+impl DeviceRegistry for SqliteStore {
+    fn sign_in_device(&self, sign_in: &DeviceSignIn<'_>) -> Result<()> {
+        devices::sign_in_device(&mut self.conn(), sign_in)
+    }
+    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>> {
+        devices::device(&self.conn(), id)
+    }
+    fn device_of_token(&self, token_hash: &[u8; 32]) -> Result<Option<DeviceRecord>> {
+        devices::device_of_token(&self.conn(), token_hash)
+    }
+    fn touch_device(&self, id: DeviceId, now: Millis) -> Result<()> {
+        devices::touch_device(&self.conn(), id, now)
+    }
+    fn devices_of_municipality(&self, municipality: MunicipalityId) -> Result<Vec<DeviceRecord>> {
+        devices::devices_of_municipality(&self.conn(), municipality)
+    }
+    fn revoke_device(&self, id: DeviceId, by: UserId, reason: &str, now: Millis) -> Result<bool> {
+        devices::revoke_device(&self.conn(), id, by, reason, now)
+    }
+    fn close_handover(&self, id: DeviceId, now: Millis) -> Result<()> {
+        devices::close_handover(&self.conn(), id, now)
+    }
+    fn end_tokens_of(&self, user: UserId) -> Result<usize> {
+        devices::end_tokens_of(&self.conn(), user)
+    }
+    fn actors_for_sync(&self, user: UserId, device: Option<DeviceId>) -> Result<HashSet<ActorId>> {
+        devices::actors_for_sync(&self.conn(), user, device)
+    }
+    fn user_by_id(&self, user: UserId) -> Result<Option<UserRecord>> {
+        user_where(&self.conn(), "id = ?1", &id_bytes(&user.0))
     }
 }
 

@@ -59,6 +59,31 @@ pub fn export_support(dir: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Opens the SQLite file at `path` (creating it), brings its schema up to date and reads the
+/// device's actor id (creating one in a new file). Also says whether the projections must be
+/// rebuilt after a schema upgrade.
+pub(super) fn open_connection(path: &Path) -> Result<(Connection, ActorId, bool)> {
+    let mut conn = Connection::open(path)?;
+    let reproject = schema::prepare(&mut conn)?;
+    let actor = match conn
+        .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })
+        .optional()?
+    {
+        Some(bytes) => ActorId::from(bytes.as_slice()),
+        None => {
+            let a = ActorId::random();
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('actor', ?1)",
+                params![a.to_bytes()],
+            )?;
+            a
+        }
+    };
+    Ok((conn, actor, reproject))
+}
+
 /// The local store. Not `Sync`: wrap in a `Mutex` to share; every method is short.
 pub struct Store {
     pub(super) conn: Connection,
@@ -92,24 +117,9 @@ impl Store {
     /// second process (or a second open in this one) is refused with [`CoreError::InUse`].
     pub fn open_file(path: &Path) -> Result<Store> {
         let folder_lock = FolderLock::acquire(path)?;
-        let mut conn = Connection::open(path)?;
-        let reproject = schema::prepare(&mut conn)?;
-        let actor = match conn
-            .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| {
-                r.get::<_, Vec<u8>>(0)
-            })
-            .optional()?
-        {
-            Some(bytes) => ActorId::from(bytes.as_slice()),
-            None => {
-                let a = ActorId::random();
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('actor', ?1)",
-                    params![a.to_bytes()],
-                )?;
-                a
-            }
-        };
+        // A revoked device killed while erasing its data finishes before anything is read.
+        super::erasure::finish_pending_erase(path)?;
+        let (conn, actor, reproject) = open_connection(path)?;
         let mut store = Store {
             conn,
             loaded: HashMap::new(),

@@ -7,6 +7,7 @@ use crate::error::{CoreError, Result};
 use crate::lock::{self, LockState};
 use homerehab_shared::ids::*;
 use homerehab_shared::model::{Millis, Role};
+use rusqlite::OptionalExtension;
 
 /// Who is signed in on this device.
 #[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -118,6 +119,38 @@ impl Store {
         // Rights may differ now: refused changes are offered once more.
         self.conn.execute("DELETE FROM refusals", [])?;
         self.gate.open(now_ms());
+        Ok(())
+    }
+
+    /// After signing out: the token is forgotten and only an online sign-in opens the app
+    /// again; documents, outbox and refusals stay for whoever signs in next (the same person's
+    /// work goes on; another's is parked by `switch_user`).
+    pub fn signed_out(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        if let Some(bytes) = tx
+            .query_row("SELECT value FROM meta WHERE key = 'identity'", [], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
+            .optional()?
+        {
+            if let Ok(mut identity) = serde_json::from_slice::<Identity>(&bytes) {
+                identity.token.clear();
+                tx.execute(
+                    "UPDATE meta SET value = ?1 WHERE key = 'identity'",
+                    [serde_json::to_vec(&identity).expect("serializable")],
+                )?;
+            }
+        }
+        tx.execute(
+            "DELETE FROM meta WHERE key IN ('pin_hash', 'pin_failures')",
+            [],
+        )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('sign_in_required', X'01')",
+            [],
+        )?;
+        tx.commit()?;
+        self.gate.close();
         Ok(())
     }
 

@@ -52,6 +52,9 @@ pub fn status(core: &Core) -> Result<api::Status> {
         .collect();
     let state = if core.syncing.load(Ordering::SeqCst) > 0 {
         api::SyncState::Syncing
+    } else if store.revocation().is_some() && !signed_in {
+        // Erased: nothing waits and nothing is offline; the notice says the rest.
+        api::SyncState::Synced
     } else if s.last_error.is_some() {
         api::SyncState::Offline
     } else if refused.iter().any(|r| r.unsent) {
@@ -71,6 +74,11 @@ pub fn status(core: &Core) -> Result<api::Status> {
         refused,
         parked: s.parked,
         damaged: s.damaged,
+        revoked: store.revocation().map(|n| api::Revoked {
+            by: n.revoked_by,
+            reason: n.reason,
+            at: n.revoked_at,
+        }),
     })
 }
 
@@ -117,5 +125,12 @@ pub async fn sync_now(core: &Core) -> Result<api::Status> {
     let result = client::sync_now(&core.store).await;
     drop(running);
     result?;
+    status(core)
+}
+
+/// Signs out: hands over what is unsynced, ends the sign-in on the server (`/v1/logout`) and
+/// forgets the token here; the device's work stays for the next sign-in.
+pub async fn sign_out(core: &Core) -> Result<api::Status> {
+    client::sign_out(&core.store).await?;
     status(core)
 }

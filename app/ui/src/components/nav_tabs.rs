@@ -69,6 +69,9 @@ pub fn NavTabs() -> impl IntoView {
                     "tab-evidence", Page::Evidence, |p| matches!(p, Page::Evidence | Page::EvidenceReport { .. })))}
                 {move || nav.may(Capability::SetEvidenceSettings).then(|| tab(|t| crate::i18n::evidence_of(t).settings_tab,
                     "tab-evidence-settings", Page::EvidenceSettings, |p| matches!(p, Page::EvidenceSettings)))}
+                // #14 devices: leaders and admins list the staff's devices and revoke a lost one.
+                {move || nav.may(Capability::ManageDevices).then(|| tab(|t| crate::i18n::devices_of(t).tab,
+                    "tab-devices", Page::Devices, |p| matches!(p, Page::Devices)))}
                 // #11 effect settings: the municipality's, set by its library editors.
                 {move || nav.may(Capability::EditLibrary).then(|| tab(|t| crate::i18n::settings_of(t).tab,
                     "tab-effect-settings", Page::EffectSettings, |p| matches!(p, Page::EffectSettings)))}

@@ -95,6 +95,16 @@ pub fn StatusBar() -> impl IntoView {
             }
         });
     };
+    // #14: signing out ends the sign-in on the server too; the work stays on the device.
+    let sign_out = move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok(s) = api::sign_out().await {
+                nav.status.set(Some(s));
+                nav.me.set(None);
+                nav.go(crate::Page::SignIn);
+            }
+        });
+    };
     view! {
         <header class=class data-testid="status" role="status" aria-live="polite">
             <span class="status-dot" aria-hidden="true"></span>
@@ -114,6 +124,11 @@ pub fn StatusBar() -> impl IntoView {
             <Show when=move || lock() == Some(LockState::Unlocked)>
                 <button class="btn ghost" data-testid="lock" on:click=lock_now>
                     {move || i18n.t().lock}
+                </button>
+            </Show>
+            <Show when=open>
+                <button class="btn ghost" data-testid="sign-out" on:click=sign_out>
+                    {move || crate::i18n::devices_of(i18n.t()).sign_out}
                 </button>
             </Show>
             <button class="btn ghost" data-testid="language" on:click=move |_| i18n.toggle()>

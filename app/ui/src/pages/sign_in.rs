@@ -31,6 +31,10 @@ pub fn SignIn() -> impl IntoView {
                     ErrorKind::SignIn => i18n.t().wrong_password.to_string(),
                     ErrorKind::TooManyAttempts => i18n.t().too_many_attempts.to_string(),
                     ErrorKind::Busy => i18n.t().server_busy.to_string(),
+                    ErrorKind::DeviceRevoked => {
+                        nav.refresh_status();
+                        e.message
+                    }
                     _ => e.message,
                 })),
             }
@@ -42,9 +46,19 @@ pub fn SignIn() -> impl IntoView {
             .get()
             .is_some_and(|s| s.lock == LockState::SignInRequired)
     };
+    // #14: a revoked device erased its data; say by whom and why until someone signs in.
+    let revoked = move || {
+        nav.status.get().and_then(|s| s.revoked).map(|r| {
+            let when = crate::pages::caseload::date_time_text(r.at);
+            (crate::i18n::devices_of(i18n.t()).erased_notice)(&r.by, &r.reason, &when)
+        })
+    };
     view! {
         <form class="card sign-in" on:submit=submit>
             <h1>{move || i18n.t().sign_in_title}</h1>
+            {move || revoked().map(|text| view! {
+                <p class="notice warn" data-testid="device-revoked" role="alert">{text}</p>
+            })}
             <Show when=locked_out>
                 <p class="notice warn" data-testid="sign-in-again">{move || i18n.t().sign_in_again}</p>
             </Show>

@@ -1,0 +1,190 @@
+//! The device registry's SQL for PostgreSQL (issue #14): `devices`, and the device of each
+//! token and actor. Statement for statement the SQLite registry's (`sqlite_devices`); the rules
+//! it serves are `homerehab_shared::device_registry`'s.
+
+use super::postgres::PostgresStore;
+use super::{DeviceRecord, DeviceRegistry, DeviceSignIn, Revocation, UserRecord};
+use crate::error::Result;
+use automerge::ActorId;
+use homerehab_shared::device_registry::LAST_SEEN_RESOLUTION_MS;
+use homerehab_shared::ids::{DeviceId, MunicipalityId, TeamId, UserId};
+use homerehab_shared::model::Millis;
+use postgres::types::ToSql;
+use postgres::{GenericClient, Row};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// Appended to the PostgreSQL migrations. A token or actor from before the registry has no
+/// device: it keeps working until it expires (tokens) and is never refused as a revoked
+/// device's (actors).
+pub(super) const SCHEMA: &str = r#"
+CREATE TABLE devices (
+    id             UUID PRIMARY KEY,
+    user_id        UUID NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    first_seen     BIGINT NOT NULL,
+    last_seen      BIGINT NOT NULL,
+    app_version    TEXT NOT NULL,
+    revoked_at     BIGINT,
+    revoked_by     UUID REFERENCES users(id),
+    revoke_reason  TEXT,
+    handed_over_at BIGINT
+);
+CREATE INDEX devices_user ON devices(user_id);
+ALTER TABLE tokens ADD COLUMN device_id UUID REFERENCES devices(id);
+CREATE INDEX tokens_user ON tokens(user_id);
+ALTER TABLE actors ADD COLUMN device_id UUID REFERENCES devices(id);
+"#;
+
+/// The columns [`device_at`] reads, from `devices d` joined to its user `u`, the user's team
+/// `t` and the revoker `r`.
+const DEVICE_COLUMNS: &str = "d.id, d.user_id, u.username, u.display_name, u.team_id,
+    t.municipality_id, d.first_seen, d.last_seen, d.app_version, d.revoked_at, d.revoked_by,
+    r.display_name, d.revoke_reason, d.handed_over_at";
+
+const DEVICE_JOINS: &str = "devices d JOIN users u ON u.id = d.user_id
+    JOIN teams t ON t.id = u.team_id
+    LEFT JOIN users r ON r.id = d.revoked_by";
+
+fn device_at(row: &Row) -> Result<DeviceRecord> {
+    let revoked_at: Option<Millis> = row.try_get(9)?;
+    let revocation = match revoked_at {
+        None => None,
+        Some(at) => Some(Revocation {
+            at,
+            by: UserId(row.try_get::<_, Uuid>(10)?),
+            by_name: row.try_get::<_, Option<String>>(11)?.unwrap_or_default(),
+            reason: row.try_get::<_, Option<String>>(12)?.unwrap_or_default(),
+            handed_over_at: row.try_get(13)?,
+        }),
+    };
+    Ok(DeviceRecord {
+        id: DeviceId(row.try_get(0)?),
+        user: UserId(row.try_get(1)?),
+        username: row.try_get(2)?,
+        display_name: row.try_get(3)?,
+        team_id: TeamId(row.try_get(4)?),
+        municipality: Some(MunicipalityId(row.try_get(5)?)),
+        first_seen: row.try_get(6)?,
+        last_seen: row.try_get(7)?,
+        app_version: row.try_get(8)?,
+        revocation,
+    })
+}
+
+fn device_where(
+    client: &mut impl GenericClient,
+    clause: &str,
+    key: &(dyn ToSql + Sync),
+) -> Result<Option<DeviceRecord>> {
+    let sql = format!("SELECT {DEVICE_COLUMNS} FROM {DEVICE_JOINS} WHERE {clause}");
+    client
+        .query_opt(&sql, &[key])?
+        .map(|row| device_at(&row))
+        .transpose()
+}
+
+impl DeviceRegistry for PostgresStore {
+    fn sign_in_device(&self, s: &DeviceSignIn<'_>) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO devices (id, user_id, first_seen, last_seen, app_version)
+                 VALUES ($1, $2, $3, $3, $4)
+                 ON CONFLICT (id) DO UPDATE SET user_id = $2, last_seen = $3, app_version = $4",
+            &[&s.device.0, &s.user.0, &s.now, &s.app_version],
+        )?;
+        tx.execute(
+            "UPDATE actors SET device_id = $2 WHERE actor_id = $1",
+            &[&s.actor.to_bytes(), &s.device.0],
+        )?;
+        tx.execute("DELETE FROM tokens WHERE expires_at <= $1", &[&s.now])?;
+        tx.execute(
+            "INSERT INTO tokens (token_hash, user_id, created_at, expires_at, device_id)
+                 VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &s.token_hash.as_slice(),
+                &s.user.0,
+                &s.now,
+                &s.expires_at,
+                &s.device.0,
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>> {
+        device_where(&mut *self.conn()?, "d.id = $1", &id.0)
+    }
+
+    fn device_of_token(&self, token_hash: &[u8; 32]) -> Result<Option<DeviceRecord>> {
+        device_where(
+            &mut *self.conn()?,
+            "d.id = (SELECT device_id FROM tokens WHERE token_hash = $1)",
+            &token_hash.as_slice(),
+        )
+    }
+
+    fn touch_device(&self, id: DeviceId, now: Millis) -> Result<()> {
+        self.conn()?.execute(
+            "UPDATE devices SET last_seen = $2 WHERE id = $1 AND last_seen <= $3",
+            &[
+                &id.0,
+                &now,
+                &now.saturating_sub(LAST_SEEN_RESOLUTION_MS),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn devices_of_municipality(&self, municipality: MunicipalityId) -> Result<Vec<DeviceRecord>> {
+        let sql = format!(
+            "SELECT {DEVICE_COLUMNS} FROM {DEVICE_JOINS}
+                 WHERE t.municipality_id = $1 ORDER BY d.last_seen DESC, d.id"
+        );
+        self.conn()?
+            .query(&sql, &[&municipality.0])?
+            .iter()
+            .map(device_at)
+            .collect()
+    }
+
+    fn revoke_device(&self, id: DeviceId, by: UserId, reason: &str, now: Millis) -> Result<bool> {
+        Ok(self.conn()?.execute(
+            "UPDATE devices SET revoked_at = $2, revoked_by = $3, revoke_reason = $4
+                 WHERE id = $1 AND revoked_at IS NULL",
+            &[&id.0, &now, &by.0, &reason],
+        )? == 1)
+    }
+
+    fn close_handover(&self, id: DeviceId, now: Millis) -> Result<()> {
+        self.conn()?.execute(
+            "UPDATE devices SET handed_over_at = $2
+                 WHERE id = $1 AND revoked_at IS NOT NULL AND handed_over_at IS NULL",
+            &[&id.0, &now],
+        )?;
+        Ok(())
+    }
+
+    fn end_tokens_of(&self, user: UserId) -> Result<usize> {
+        Ok(self
+            .conn()?
+            .execute("DELETE FROM tokens WHERE user_id = $1", &[&user.0])? as usize)
+    }
+
+    fn actors_for_sync(&self, user: UserId, device: Option<DeviceId>) -> Result<HashSet<ActorId>> {
+        let device: Option<Uuid> = device.map(|d| d.0);
+        let rows = self.conn()?.query(
+            "SELECT a.actor_id FROM actors a LEFT JOIN devices d ON d.id = a.device_id
+                 WHERE a.user_id = $1 AND (d.revoked_at IS NULL OR d.id = $2)",
+            &[&user.0, &device],
+        )?;
+        rows.iter()
+            .map(|r| Ok(ActorId::from(r.try_get::<_, &[u8]>(0)?)))
+            .collect()
+    }
+
+    fn user_by_id(&self, user: UserId) -> Result<Option<UserRecord>> {
+        self.user_by_id_in(user)
+    }
+}
