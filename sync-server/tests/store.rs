@@ -683,7 +683,11 @@ fn a_wrong_password_on_one_server_counts_on_the_others(b: &Backend) {
         .map(|_| AuthService::new(b.open(), &config).unwrap())
         .collect();
     let mut memory = passwords.memory();
-    let device = ActorId::random();
+    let device = homerehab_sync_server::auth::DeviceOf {
+        actor: ActorId::random(),
+        device: None,
+        app_version: "test".into(),
+    };
     for i in 0..MAX_FAILED_LOGINS as usize {
         let outcome = servers[i % 2]
             .login_in(&mut memory, "assistent1", "forkert", &device)
