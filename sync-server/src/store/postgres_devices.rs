@@ -128,11 +128,7 @@ impl DeviceRegistry for PostgresStore {
     fn touch_device(&self, id: DeviceId, now: Millis) -> Result<()> {
         self.conn()?.execute(
             "UPDATE devices SET last_seen = $2 WHERE id = $1 AND last_seen <= $3",
-            &[
-                &id.0,
-                &now,
-                &now.saturating_sub(LAST_SEEN_RESOLUTION_MS),
-            ],
+            &[&id.0, &now, &now.saturating_sub(LAST_SEEN_RESOLUTION_MS)],
         )?;
         Ok(())
     }
