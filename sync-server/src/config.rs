@@ -132,7 +132,8 @@ pub struct Settings {
     #[arg(long, global = true, env = "HOMEREHAB_CONFIG")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
-    /// Directory of the database (homerehab.sqlite3) [default: ./data].
+    /// Directory of the media files and, unless `--database` says otherwise, the SQLite
+    /// database (homerehab.sqlite3) [default: ./data].
     #[arg(long, global = true, env = "HOMEREHAB_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// The database: a `postgres://` or `postgresql://` URL for PostgreSQL (several servers

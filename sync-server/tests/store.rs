@@ -658,9 +658,7 @@ fn sign_in_attempts_are_counted_for_every_server_sharing_the_database(b: &Backen
 /// memory) over one database; wrong passwords alternating between them reach the limit, and a
 /// third server refuses even the right password until the window ends.
 fn a_wrong_password_on_one_server_counts_on_the_others(b: &Backend) {
-    use homerehab_sync_server::auth::{
-        AuthService, DeviceOf, LoginOutcome, Passwords, MAX_FAILED_LOGINS,
-    };
+    use homerehab_sync_server::auth::{AuthService, LoginOutcome, Passwords, MAX_FAILED_LOGINS};
     use homerehab_sync_server::config::{Config, PasswordCost};
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
@@ -685,9 +683,9 @@ fn a_wrong_password_on_one_server_counts_on_the_others(b: &Backend) {
         .map(|_| AuthService::new(b.open(), &config).unwrap())
         .collect();
     let mut memory = passwords.memory();
-    let device = DeviceOf {
+    let device = homerehab_sync_server::auth::DeviceOf {
         actor: ActorId::random(),
-        device: Some(DeviceId::new()),
+        device: None,
         app_version: "test".into(),
     };
     for i in 0..MAX_FAILED_LOGINS as usize {
