@@ -23,12 +23,14 @@ use super::documents::{
     actor_as_document, decode, heads_bytes, heads_from_bytes, moved, reserved_by_derivation,
     saved_bytes, sign_in_verdict, withdrawn_media,
 };
+use super::postgres_devices as devices;
 use super::postgres_evidence as evidence;
 use super::postgres_read_model as read_model;
 use super::{
-    now_ms, AccountStore, DocumentCommit, DocumentFootprint, DocumentStore, EvidenceStore,
-    MediaRecord, MediaStore, NewUser, ProjectionRound, QuarantineEntry, QuarantineScope,
-    ReadModelCheck, ReadModelStore, Store, TeamRecord, UserRecord,
+    now_ms, AccountStore, DeviceRecord, DeviceRegistry, DeviceSignIn, DocumentCommit,
+    DocumentFootprint, DocumentStore, EvidenceStore, MediaRecord, MediaStore, NewUser,
+    ProjectionRound, QuarantineEntry, QuarantineScope, ReadModelCheck, ReadModelStore, Store,
+    TeamRecord, UserRecord,
 };
 use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
@@ -39,7 +41,7 @@ use homerehab_shared::evidence::funnel::ReferralFacts;
 use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
 use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
-use homerehab_shared::ids::{CourseId, DocumentId, MunicipalityId, TeamId, UserId};
+use homerehab_shared::ids::{CourseId, DeviceId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_of, DocumentRows};
 use homerehab_shared::sync::{compaction, Hash, Quarantine, SavedDocument};
@@ -76,7 +78,7 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX sign_in_attempts_since ON sign_in_attempts(since);",
     // The device registry (issue #14); see `postgres_devices`.
-    super::postgres_devices::SCHEMA,
+    devices::SCHEMA,
 ];
 
 const SCHEMA: &str = r#"
@@ -261,11 +263,6 @@ impl PostgresStore {
 
     pub(super) fn conn(&self) -> Result<Conn> {
         Ok(self.pool.as_ref().expect("pool until dropped").get()?)
-    }
-
-    /// A user by id (for the device registry).
-    pub(super) fn user_by_id_in(&self, user: UserId) -> Result<Option<UserRecord>> {
-        user_where(&mut *self.conn()?, "u.id = $1", (&user.0, Type::UUID))
     }
 }
 
@@ -539,6 +536,39 @@ impl PostgresStore {
             Err(e @ Error::CorruptDocument(..)) => Err(e.to_string()),
             Err(e) => return Err(e),
         })
+    }
+}
+
+impl DeviceRegistry for PostgresStore {
+    fn sign_in_device(&self, sign_in: &DeviceSignIn<'_>) -> Result<()> {
+        devices::sign_in_device(&mut *self.conn()?, sign_in)
+    }
+    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>> {
+        devices::device(&mut *self.conn()?, id)
+    }
+    fn device_of_token(&self, token_hash: &[u8; 32]) -> Result<Option<DeviceRecord>> {
+        devices::device_of_token(&mut *self.conn()?, token_hash)
+    }
+    fn touch_device(&self, id: DeviceId, now: Millis) -> Result<()> {
+        devices::touch_device(&mut *self.conn()?, id, now)
+    }
+    fn devices_of_municipality(&self, municipality: MunicipalityId) -> Result<Vec<DeviceRecord>> {
+        devices::devices_of_municipality(&mut *self.conn()?, municipality)
+    }
+    fn revoke_device(&self, id: DeviceId, by: UserId, reason: &str, now: Millis) -> Result<bool> {
+        devices::revoke_device(&mut *self.conn()?, id, by, reason, now)
+    }
+    fn close_handover(&self, id: DeviceId, now: Millis) -> Result<()> {
+        devices::close_handover(&mut *self.conn()?, id, now)
+    }
+    fn end_tokens_of(&self, user: UserId) -> Result<usize> {
+        devices::end_tokens_of(&mut *self.conn()?, user)
+    }
+    fn actors_for_sync(&self, user: UserId, device: Option<DeviceId>) -> Result<HashSet<ActorId>> {
+        devices::actors_for_sync(&mut *self.conn()?, user, device)
+    }
+    fn user_by_id(&self, user: UserId) -> Result<Option<UserRecord>> {
+        user_where(&mut *self.conn()?, "u.id = $1", (&user.0, Type::UUID))
     }
 }
 

@@ -2,8 +2,7 @@
 //! token and actor. Statement for statement the SQLite registry's (`sqlite_devices`); the rules
 //! it serves are `homerehab_shared::device_registry`'s.
 
-use super::postgres::PostgresStore;
-use super::{DeviceRecord, DeviceRegistry, DeviceSignIn, Revocation, UserRecord};
+use super::{DeviceRecord, DeviceSignIn, Revocation};
 use crate::error::Result;
 use automerge::ActorId;
 use homerehab_shared::device_registry::LAST_SEEN_RESOLUTION_MS;
@@ -83,104 +82,122 @@ fn device_where(
         .transpose()
 }
 
-impl DeviceRegistry for PostgresStore {
-    fn sign_in_device(&self, s: &DeviceSignIn<'_>) -> Result<()> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO devices (id, user_id, first_seen, last_seen, app_version)
-                 VALUES ($1, $2, $3, $3, $4)
-                 ON CONFLICT (id) DO UPDATE SET user_id = $2, last_seen = $3, app_version = $4",
-            &[&s.device.0, &s.user.0, &s.now, &s.app_version],
-        )?;
-        tx.execute(
-            "UPDATE actors SET device_id = $2 WHERE actor_id = $1",
-            &[&s.actor.to_bytes(), &s.device.0],
-        )?;
-        tx.execute("DELETE FROM tokens WHERE expires_at <= $1", &[&s.now])?;
-        tx.execute(
-            "INSERT INTO tokens (token_hash, user_id, created_at, expires_at, device_id)
-                 VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &s.token_hash.as_slice(),
-                &s.user.0,
-                &s.now,
-                &s.expires_at,
-                &s.device.0,
-            ],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
+pub(super) fn sign_in_device(client: &mut impl GenericClient, s: &DeviceSignIn<'_>) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.execute(
+        "INSERT INTO devices (id, user_id, first_seen, last_seen, app_version)
+             VALUES ($1, $2, $3, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET user_id = $2, last_seen = $3, app_version = $4",
+        &[&s.device.0, &s.user.0, &s.now, &s.app_version],
+    )?;
+    tx.execute(
+        "UPDATE actors SET device_id = $2 WHERE actor_id = $1",
+        &[&s.actor.to_bytes(), &s.device.0],
+    )?;
+    tx.execute("DELETE FROM tokens WHERE expires_at <= $1", &[&s.now])?;
+    tx.execute(
+        "INSERT INTO tokens (token_hash, user_id, created_at, expires_at, device_id)
+             VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &s.token_hash.as_slice(),
+            &s.user.0,
+            &s.now,
+            &s.expires_at,
+            &s.device.0,
+        ],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
 
-    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>> {
-        device_where(&mut *self.conn()?, "d.id = $1", &id.0)
-    }
+pub(super) fn device(
+    client: &mut impl GenericClient,
+    id: DeviceId,
+) -> Result<Option<DeviceRecord>> {
+    device_where(client, "d.id = $1", &id.0)
+}
 
-    fn device_of_token(&self, token_hash: &[u8; 32]) -> Result<Option<DeviceRecord>> {
-        device_where(
-            &mut *self.conn()?,
-            "d.id = (SELECT device_id FROM tokens WHERE token_hash = $1)",
-            &token_hash.as_slice(),
-        )
-    }
+pub(super) fn device_of_token(
+    client: &mut impl GenericClient,
+    token_hash: &[u8; 32],
+) -> Result<Option<DeviceRecord>> {
+    device_where(
+        client,
+        "d.id = (SELECT device_id FROM tokens WHERE token_hash = $1)",
+        &token_hash.as_slice(),
+    )
+}
 
-    fn touch_device(&self, id: DeviceId, now: Millis) -> Result<()> {
-        self.conn()?.execute(
-            "UPDATE devices SET last_seen = $2 WHERE id = $1 AND last_seen <= $3",
-            &[&id.0, &now, &now.saturating_sub(LAST_SEEN_RESOLUTION_MS)],
-        )?;
-        Ok(())
-    }
+pub(super) fn touch_device(
+    client: &mut impl GenericClient,
+    id: DeviceId,
+    now: Millis,
+) -> Result<()> {
+    client.execute(
+        "UPDATE devices SET last_seen = $2 WHERE id = $1 AND last_seen <= $3",
+        &[&id.0, &now, &now.saturating_sub(LAST_SEEN_RESOLUTION_MS)],
+    )?;
+    Ok(())
+}
 
-    fn devices_of_municipality(&self, municipality: MunicipalityId) -> Result<Vec<DeviceRecord>> {
-        let sql = format!(
-            "SELECT {DEVICE_COLUMNS} FROM {DEVICE_JOINS}
-                 WHERE t.municipality_id = $1 ORDER BY d.last_seen DESC, d.id"
-        );
-        self.conn()?
-            .query(&sql, &[&municipality.0])?
-            .iter()
-            .map(device_at)
-            .collect()
-    }
+pub(super) fn devices_of_municipality(
+    client: &mut impl GenericClient,
+    municipality: MunicipalityId,
+) -> Result<Vec<DeviceRecord>> {
+    let sql = format!(
+        "SELECT {DEVICE_COLUMNS} FROM {DEVICE_JOINS}
+             WHERE t.municipality_id = $1 ORDER BY d.last_seen DESC, d.id"
+    );
+    client
+        .query(&sql, &[&municipality.0])?
+        .iter()
+        .map(device_at)
+        .collect()
+}
 
-    fn revoke_device(&self, id: DeviceId, by: UserId, reason: &str, now: Millis) -> Result<bool> {
-        Ok(self.conn()?.execute(
-            "UPDATE devices SET revoked_at = $2, revoked_by = $3, revoke_reason = $4
-                 WHERE id = $1 AND revoked_at IS NULL",
-            &[&id.0, &now, &by.0, &reason],
-        )? == 1)
-    }
+pub(super) fn revoke_device(
+    client: &mut impl GenericClient,
+    id: DeviceId,
+    by: UserId,
+    reason: &str,
+    now: Millis,
+) -> Result<bool> {
+    Ok(client.execute(
+        "UPDATE devices SET revoked_at = $2, revoked_by = $3, revoke_reason = $4
+             WHERE id = $1 AND revoked_at IS NULL",
+        &[&id.0, &now, &by.0, &reason],
+    )? == 1)
+}
 
-    fn close_handover(&self, id: DeviceId, now: Millis) -> Result<()> {
-        self.conn()?.execute(
-            "UPDATE devices SET handed_over_at = $2
-                 WHERE id = $1 AND revoked_at IS NOT NULL AND handed_over_at IS NULL",
-            &[&id.0, &now],
-        )?;
-        Ok(())
-    }
+pub(super) fn close_handover(
+    client: &mut impl GenericClient,
+    id: DeviceId,
+    now: Millis,
+) -> Result<()> {
+    client.execute(
+        "UPDATE devices SET handed_over_at = $2
+             WHERE id = $1 AND revoked_at IS NOT NULL AND handed_over_at IS NULL",
+        &[&id.0, &now],
+    )?;
+    Ok(())
+}
 
-    fn end_tokens_of(&self, user: UserId) -> Result<usize> {
-        Ok(self
-            .conn()?
-            .execute("DELETE FROM tokens WHERE user_id = $1", &[&user.0])? as usize)
-    }
+pub(super) fn end_tokens_of(client: &mut impl GenericClient, user: UserId) -> Result<usize> {
+    Ok(client.execute("DELETE FROM tokens WHERE user_id = $1", &[&user.0])? as usize)
+}
 
-    fn actors_for_sync(&self, user: UserId, device: Option<DeviceId>) -> Result<HashSet<ActorId>> {
-        let device: Option<Uuid> = device.map(|d| d.0);
-        let rows = self.conn()?.query(
-            "SELECT a.actor_id FROM actors a LEFT JOIN devices d ON d.id = a.device_id
-                 WHERE a.user_id = $1 AND (d.revoked_at IS NULL OR d.id = $2)",
-            &[&user.0, &device],
-        )?;
-        rows.iter()
-            .map(|r| Ok(ActorId::from(r.try_get::<_, &[u8]>(0)?)))
-            .collect()
-    }
-
-    fn user_by_id(&self, user: UserId) -> Result<Option<UserRecord>> {
-        self.user_by_id_in(user)
-    }
+pub(super) fn actors_for_sync(
+    client: &mut impl GenericClient,
+    user: UserId,
+    device: Option<DeviceId>,
+) -> Result<HashSet<ActorId>> {
+    let device: Option<Uuid> = device.map(|d| d.0);
+    let rows = client.query(
+        "SELECT a.actor_id FROM actors a LEFT JOIN devices d ON d.id = a.device_id
+             WHERE a.user_id = $1 AND (d.revoked_at IS NULL OR d.id = $2)",
+        &[&user.0, &device],
+    )?;
+    rows.iter()
+        .map(|r| Ok(ActorId::from(r.try_get::<_, &[u8]>(0)?)))
+        .collect()
 }
