@@ -10,6 +10,16 @@ use homerehab_shared::ids::{DocumentId, MunicipalityId, TeamId};
 use homerehab_shared::model::Millis;
 use homerehab_shared::sync::Hash;
 
+/// The device registry's select, the same text in both dialects: a device `d` with its user
+/// `u`, the user's team `t` and the revoker `r`. Each backend's `device_at` reads its columns
+/// in this order.
+pub(super) const DEVICE_SELECT: &str = "SELECT d.id, d.user_id, u.username, u.display_name,
+    u.team_id, t.municipality_id, d.first_seen, d.last_seen, d.app_version, d.revoked_at,
+    d.revoked_by, r.display_name, d.revoke_reason, d.handed_over_at
+    FROM devices d JOIN users u ON u.id = d.user_id
+    JOIN teams t ON t.id = u.team_id
+    LEFT JOIN users r ON r.id = d.revoked_by";
+
 /// The heads of `doc` as one column: 32-byte hashes back to back.
 pub fn heads_bytes(doc: &Automerge) -> Vec<u8> {
     doc.get_heads().iter().flat_map(|h| h.0).collect()

@@ -2,6 +2,7 @@
 //! token and actor. Statement for statement the SQLite registry's (`sqlite_devices`); the rules
 //! it serves are `homerehab_shared::device_registry`'s.
 
+use super::documents::DEVICE_SELECT;
 use super::{DeviceRecord, DeviceSignIn, Revocation};
 use crate::error::Result;
 use automerge::ActorId;
@@ -34,16 +35,7 @@ CREATE INDEX tokens_user ON tokens(user_id);
 ALTER TABLE actors ADD COLUMN device_id UUID REFERENCES devices(id);
 "#;
 
-/// The columns [`device_at`] reads, from `devices d` joined to its user `u`, the user's team
-/// `t` and the revoker `r`.
-const DEVICE_COLUMNS: &str = "d.id, d.user_id, u.username, u.display_name, u.team_id,
-    t.municipality_id, d.first_seen, d.last_seen, d.app_version, d.revoked_at, d.revoked_by,
-    r.display_name, d.revoke_reason, d.handed_over_at";
-
-const DEVICE_JOINS: &str = "devices d JOIN users u ON u.id = d.user_id
-    JOIN teams t ON t.id = u.team_id
-    LEFT JOIN users r ON r.id = d.revoked_by";
-
+/// A device from a row of [`DEVICE_SELECT`], its columns in that order.
 fn device_at(row: &Row) -> Result<DeviceRecord> {
     let revoked_at: Option<Millis> = row.try_get(9)?;
     let revocation = match revoked_at {
@@ -75,7 +67,7 @@ fn device_where(
     clause: &str,
     key: &(dyn ToSql + Sync),
 ) -> Result<Option<DeviceRecord>> {
-    let sql = format!("SELECT {DEVICE_COLUMNS} FROM {DEVICE_JOINS} WHERE {clause}");
+    let sql = format!("{DEVICE_SELECT} WHERE {clause}");
     client
         .query_opt(&sql, &[key])?
         .map(|row| device_at(&row))
@@ -145,7 +137,7 @@ pub(super) fn devices_of_municipality(
     municipality: MunicipalityId,
 ) -> Result<Vec<DeviceRecord>> {
     let sql = format!(
-        "SELECT {DEVICE_COLUMNS} FROM {DEVICE_JOINS}
+        "{DEVICE_SELECT}
              WHERE t.municipality_id = $1 ORDER BY d.last_seen DESC, d.id"
     );
     client

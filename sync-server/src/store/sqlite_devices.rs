@@ -1,6 +1,7 @@
 //! The device registry's SQL for SQLite (issue #14): `devices`, and the device of each token
 //! and actor. The rules it serves are `homerehab_shared::device_registry`'s.
 
+use super::documents::DEVICE_SELECT;
 use super::{DeviceRecord, DeviceSignIn, Revocation};
 use crate::error::Result;
 use automerge::ActorId;
@@ -43,16 +44,7 @@ CREATE INDEX tokens_user ON tokens(user_id);
 ALTER TABLE actors ADD COLUMN device_id BLOB REFERENCES devices(id);
 "#;
 
-/// The columns [`device_at`] reads, from `devices d` joined to its user `u`, the user's team
-/// `t` and the revoker `r`.
-const DEVICE_COLUMNS: &str = "d.id, d.user_id, u.username, u.display_name, u.team_id,
-    t.municipality_id, d.first_seen, d.last_seen, d.app_version, d.revoked_at, d.revoked_by,
-    r.display_name, d.revoke_reason, d.handed_over_at";
-
-const DEVICE_JOINS: &str = "devices d JOIN users u ON u.id = d.user_id
-    JOIN teams t ON t.id = u.team_id
-    LEFT JOIN users r ON r.id = d.revoked_by";
-
+/// A device from a row of [`DEVICE_SELECT`], its columns in that order.
 fn device_at(row: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
     let revoked_at: Option<Millis> = row.get(9)?;
     let revocation = match revoked_at {
@@ -80,7 +72,7 @@ fn device_at(row: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
 }
 
 fn device_where(conn: &Connection, clause: &str, key: &[u8]) -> Result<Option<DeviceRecord>> {
-    let sql = format!("SELECT {DEVICE_COLUMNS} FROM {DEVICE_JOINS} WHERE {clause}");
+    let sql = format!("{DEVICE_SELECT} WHERE {clause}");
     Ok(conn.query_row(&sql, [key], device_at).optional()?)
 }
 
@@ -147,7 +139,7 @@ pub(super) fn devices_of_municipality(
     municipality: MunicipalityId,
 ) -> Result<Vec<DeviceRecord>> {
     let sql = format!(
-        "SELECT {DEVICE_COLUMNS} FROM {DEVICE_JOINS}
+        "{DEVICE_SELECT}
              WHERE t.municipality_id = ?1 ORDER BY d.last_seen DESC, d.id"
     );
     let mut stmt = conn.prepare(&sql)?;
