@@ -88,6 +88,8 @@ struct Ledger {
     unexpected: Vec<String>,
     runs: u32,
     killed: u32,
+    /// Syncs that ended as "server busy" after the client's own retries.
+    busy: u32,
 }
 
 fn cli(dir: &Path) -> Command {
@@ -142,6 +144,12 @@ fn is_network(stderr: &str) -> bool {
     stderr.contains("could not be reached") || stderr.contains("answer could not be read")
 }
 
+/// Whether a sync ended busy after the client sent it again (others syncing the same course
+/// through another server): nothing stored, said as such, tried again later.
+fn is_busy(stderr: &str) -> bool {
+    stderr.contains("the server is busy; nothing was lost")
+}
+
 /// Whether a failure is the clear refusal of a second process on a held folder.
 fn is_in_use(stderr: &str) -> bool {
     let s = stderr.to_lowercase();
@@ -189,8 +197,9 @@ fn worker(
             Some(true) => {}
             Some(false) if is_in_use(&stderr) => l.refused_in_use.push(stderr),
             // A sync fails while the server is down or killed under it: said as offline (or
-            // as a cut-off answer). Anything else is a fault.
+            // as a cut-off answer), or as busy. Anything else is a fault.
             Some(false) if !logging && is_network(&stderr) => {}
+            Some(false) if !logging && is_busy(&stderr) => l.busy += 1,
             Some(false) => l.unexpected.push(format!("worker {id}: {stderr}")),
         }
     }
@@ -328,12 +337,13 @@ async fn chaos(shape: Chaos) {
     let (cluster, server_kills) = killer.join().unwrap();
     let ledger = Arc::try_unwrap(ledger).ok().unwrap().into_inner().unwrap();
     eprintln!(
-        "chaos: {} device processes ({} SIGKILLed, {} turned away from a held folder), server SIGKILLed {} times, {} sessions confirmed",
+        "chaos: {} device processes ({} SIGKILLed, {} turned away from a held folder), server SIGKILLed {} times, {} sessions confirmed, {} syncs ended busy",
         ledger.runs,
         ledger.killed,
         ledger.refused_in_use.len(),
         server_kills,
-        ledger.sessions.len()
+        ledger.sessions.len(),
+        ledger.busy
     );
     assert!(ledger.unexpected.is_empty(), "{:#?}", ledger.unexpected);
     assert!(server_kills >= 3 && ledger.killed > 0 && !ledger.sessions.is_empty());

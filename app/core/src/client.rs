@@ -46,6 +46,9 @@ async fn refusal(resp: reqwest::Response) -> CoreError {
         .await
         .map(|b| b.message)
         .unwrap_or_else(|_| "no detail".into());
+    if status == 503 {
+        return CoreError::Busy(message);
+    }
     CoreError::Server { status, message }
 }
 
@@ -122,10 +125,6 @@ pub async fn login(
                 status: 429,
                 message,
             } => CoreError::SignInThrottled(message),
-            CoreError::Server {
-                status: 503,
-                message,
-            } => CoreError::SignInBusy(message),
             e => e,
         });
     }
@@ -199,24 +198,42 @@ async fn exchange(
     parked: u32,
     traffic: &mut Traffic,
 ) -> Result<(SyncResponse, Option<api::RevokeNotice>)> {
-    let body = wire::encode(req);
-    traffic.bytes_up += body.len();
-    let mut request = http()
-        .post(format!("{}/v1/sync", identity.server_url))
-        .bearer_auth(&identity.token);
-    if parked > 0 {
-        // Another user's unsent work waits here: a revoked device's hand-over stays open.
-        request = request.header(api::PARKED_WORK_HEADER, parked.to_string());
-    }
-    let resp = request
-        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| CoreError::Offline(e.to_string()))?;
-    if !resp.status().is_success() {
-        return Err(refusal(resp).await);
-    }
+    let body = bytes::Bytes::from(wire::encode(req));
+    let mut attempt = 1;
+    let resp = loop {
+        traffic.bytes_up += body.len();
+        let mut request = http()
+            .post(format!("{}/v1/sync", identity.server_url))
+            .bearer_auth(&identity.token);
+        if parked > 0 {
+            // Another user's unsent work waits here: a revoked device's hand-over stays open.
+            request = request.header(api::PARKED_WORK_HEADER, parked.to_string());
+        }
+        let resp = request
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(body.clone())
+            .send()
+            .await
+            .map_err(|e| CoreError::Offline(e.to_string()))?;
+        if resp.status().is_success() {
+            break resp;
+        }
+        // A 503 stored nothing (others were syncing the same documents, or the server is
+        // short of its database): the same request is sent again after the pause it asks
+        // for, so a busy moment does not become an error in the assistant's hands.
+        match busy_pause(&resp) {
+            Some(pause) if attempt < SYNC_ATTEMPTS => {
+                tracing::debug!(
+                    attempt,
+                    pause_ms = pause.as_millis() as u64,
+                    "server busy; sending the sync again"
+                );
+                tokio::time::sleep(pause).await;
+                attempt += 1;
+            }
+            _ => return Err(refusal(resp).await),
+        }
+    };
     let revoked = revoke_notice(&resp);
     let bytes = resp
         .bytes()
@@ -226,6 +243,25 @@ async fn exchange(
     let answer = wire::decode_response(&bytes, &Limits::default())
         .map_err(|e| CoreError::Protocol(e.to_string()))?;
     Ok((answer, revoked))
+}
+
+/// How often one sync request is sent while the server answers 503 (busy).
+const SYNC_ATTEMPTS: u32 = 4;
+
+/// The pause a 503 asks for (`Retry-After` seconds, at most 5, plus up to half a second so
+/// devices told the same do not return together); `None` for any other answer.
+fn busy_pause(resp: &reqwest::Response) -> Option<Duration> {
+    if resp.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE {
+        return None;
+    }
+    let seconds = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(1)
+        .min(5);
+    Some(Duration::from_secs(seconds) + Duration::from_millis(rand::random::<u64>() % 500))
 }
 
 /// Runs one sync now: at most two round trips, whatever the number of documents.
@@ -593,5 +629,65 @@ mod tests {
                 "{refused}"
             );
         }
+    }
+
+    /// A loopback server that answers every request 503 with `Retry-After: 0`, counting them.
+    async fn always_busy() -> (String, std::sync::Arc<std::sync::atomic::AtomicU32>) {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let count = std::sync::Arc::new(AtomicU32::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0; 64 * 1024];
+                    // Reads the request head and its (small) body before answering.
+                    let _ = socket.read(&mut buf).await;
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    let body = r#"{"error":"busy","message":"others are syncing"}"#;
+                    let answer = format!(
+                        "HTTP/1.1 503 Service Unavailable\r\nretry-after: 0\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        (url, count)
+    }
+
+    #[tokio::test]
+    async fn a_busy_server_is_asked_again_and_then_said_busy_not_failed() {
+        let (url, count) = always_busy().await;
+        let identity = Identity {
+            user_id: homerehab_shared::ids::UserId::new(),
+            username: "a".into(),
+            display_name: "A".into(),
+            role: homerehab_shared::model::Role::Assistant,
+            team_id: homerehab_shared::ids::TeamId::new(),
+            server_url: url,
+            token: "t".into(),
+            expires_at: 0,
+            municipality_id: None,
+            granted_teams: vec![],
+        };
+        let req = SyncRequest {
+            protocol: 1,
+            offers: vec![],
+        };
+        let mut traffic = Traffic::default();
+        let err = exchange(&identity, &req, 0, &mut traffic).await.unwrap_err();
+        assert!(matches!(err, CoreError::Busy(_)), "{err}");
+        assert!(err.is_transient());
+        assert_eq!(
+            count.load(std::sync::atomic::Ordering::SeqCst),
+            SYNC_ATTEMPTS,
+            "the same request is sent again while the server is busy"
+        );
+        assert!(err.to_string().contains("nothing was lost"));
     }
 }

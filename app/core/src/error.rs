@@ -38,9 +38,10 @@ pub enum CoreError {
     /// The server refuses sign-in for a while after repeated wrong passwords.
     #[error("too many wrong passwords; try again later: {0}")]
     SignInThrottled(String),
-    /// The server is busy checking other sign-ins (503); try again in a moment.
-    #[error("the server is busy; try again in a moment: {0}")]
-    SignInBusy(String),
+    /// The server answered 503: busy (signing others in, others syncing the same documents)
+    /// or without its database. It stored nothing; trying again in a moment helps.
+    #[error("the server is busy; nothing was lost, try again in a moment: {0}")]
+    Busy(String),
     #[error("the exercise library could not be read: {0}")]
     Library(String),
     #[error("the server's answer could not be read: {0}")]
@@ -70,7 +71,7 @@ impl CoreError {
     /// that needs a person (wrong password, damaged database).
     pub fn is_transient(&self) -> bool {
         match self {
-            CoreError::Offline(_) | CoreError::SignInBusy(_) => true,
+            CoreError::Offline(_) | CoreError::Busy(_) => true,
             CoreError::Server { status, .. } => *status >= 500 || *status == 429,
             _ => false,
         }

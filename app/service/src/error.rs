@@ -54,7 +54,7 @@ impl Error {
                 CoreError::WrongPin { .. } => ErrorKind::WrongPin,
                 CoreError::SignIn(_) => ErrorKind::SignIn,
                 CoreError::SignInThrottled(_) => ErrorKind::TooManyAttempts,
-                CoreError::SignInBusy(_) => ErrorKind::Busy,
+                CoreError::Busy(_) => ErrorKind::Busy,
                 CoreError::Offline(_) => ErrorKind::Offline,
                 CoreError::Server { .. } => ErrorKind::Server,
                 CoreError::DeviceRevoked(_) => ErrorKind::DeviceRevoked,
