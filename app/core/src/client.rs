@@ -680,7 +680,9 @@ mod tests {
             offers: vec![],
         };
         let mut traffic = Traffic::default();
-        let err = exchange(&identity, &req, 0, &mut traffic).await.unwrap_err();
+        let err = exchange(&identity, &req, 0, &mut traffic)
+            .await
+            .unwrap_err();
         assert!(matches!(err, CoreError::Busy(_)), "{err}");
         assert!(err.is_transient());
         assert_eq!(
