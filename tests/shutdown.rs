@@ -1,0 +1,106 @@
+//! Graceful shutdown (issue #13, item 6): a `sync-server` told SIGTERM stops taking new
+//! connections but finishes the sync it is in the middle of — the device gets its answer and
+//! what it sent is stored — and then exits cleanly. A rolling upgrade behind the balancer
+//! relies on this. The real server process; the request written by hand on a raw socket, so
+//! the signal lands while the server is still reading its body.
+
+use homerehab_scenarios::*;
+use homerehab_shared::sync::{wire, ClientRound};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_sync_in_flight_then_exits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&tmp.path().join("server"));
+    server.create_team("Hjemmepleje Nord");
+    server.create_user("terapeut", "therapist", "Hjemmepleje Nord");
+    server.create_user("assistent", "assistant", "Hjemmepleje Nord");
+    let laptop = Device::login(&tmp.path().join("laptop"), &server, "terapeut").await;
+    let cit = citizen("Bodil Madsen");
+    laptop.store().put_citizen(&cit).unwrap();
+    let course = create_course(&laptop, cit.id);
+    laptop.sync().await;
+
+    // The tablet logs a session offline; its sync request is written by hand.
+    let tablet = Device::login(&tmp.path().join("tablet"), &server, "assistent").await;
+    tablet.sync().await;
+    let session = log_session(&tablet, course);
+    let body = {
+        let mut store = tablet.store();
+        let (_, req) = ClientRound::begin(&mut *store).unwrap();
+        wire::encode(&req)
+    };
+    let token = tablet.me().token;
+    let port = server.url().rsplit(':').next().unwrap().to_string();
+    let mut socket = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST /v1/sync HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let half = body.len() / 2;
+    socket.write_all(head.as_bytes()).unwrap();
+    socket.write_all(&body[..half]).unwrap();
+    socket.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    // SIGTERM while the server reads the body.
+    let pid = server.pid().expect("the server runs") as libc::pid_t;
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    // New connections are no longer taken...
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(format!("127.0.0.1:{port}")).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the server still takes new connections 10 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // ...but the process lives on for the sync in flight.
+    assert!(
+        server.try_exit_status().is_none(),
+        "the server exited with a sync in flight"
+    );
+
+    socket.write_all(&body[half..]).unwrap();
+    socket.flush().unwrap();
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).unwrap();
+    let text = String::from_utf8_lossy(&answer[..answer.len().min(200)]).to_string();
+    assert!(
+        text.starts_with("HTTP/1.1 200"),
+        "the sync in flight was answered: {text}"
+    );
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header block")
+        + 4;
+    assert!(
+        answer[..split]
+            .windows(b"connection: close".len())
+            .any(|w| w.eq_ignore_ascii_case(b"connection: close")),
+        "a shutting-down server closes the connection after the answer"
+    );
+
+    let status = server
+        .wait_exit(Duration::from_secs(15))
+        .expect("the server exits once the sync in flight is answered");
+    assert!(status.success(), "a clean exit after SIGTERM: {status:?}");
+
+    // What the tablet sent in that sync is stored: a colleague's fresh device receives it.
+    server.restart();
+    let other = Device::login(&tmp.path().join("other"), &server, "terapeut").await;
+    other.sync().await;
+    let sessions = other.store().sessions(course).unwrap();
+    let stored = sessions
+        .iter()
+        .find(|s| s.id == session)
+        .expect("the session sent during the shutdown is on the server");
+    assert_eq!(stored.set_count, 24, "every set of it");
+}
