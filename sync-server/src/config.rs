@@ -157,9 +157,10 @@ pub struct Settings {
     /// Largest sync request once decompressed, in bytes [default: 64 MiB].
     #[arg(long, global = true, env = "HOMEREHAB_MAX_DECOMPRESSED_BYTES")]
     pub max_decompressed_bytes: Option<usize>,
-    /// Number of loaded documents kept in memory [default: 256].
-    #[arg(long, global = true, env = "HOMEREHAB_CACHE_CAPACITY")]
-    pub cache_capacity: Option<usize>,
+    /// Memory for loaded documents kept between syncs, in MiB (estimated from their stored
+    /// size) [default: 64].
+    #[arg(long, global = true, env = "HOMEREHAB_CACHE_MIB")]
+    pub cache_mib: Option<usize>,
     /// Largest photo or video accepted by `PUT /v1/media`, in bytes [default: 256 MiB].
     #[arg(long, global = true, env = "HOMEREHAB_MAX_MEDIA_BYTES")]
     pub max_media_bytes: Option<u64>,
@@ -196,7 +197,7 @@ impl Settings {
             token_ttl_secs: self.token_ttl_secs.or(lower.token_ttl_secs),
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
             max_decompressed_bytes: self.max_decompressed_bytes.or(lower.max_decompressed_bytes),
-            cache_capacity: self.cache_capacity.or(lower.cache_capacity),
+            cache_mib: self.cache_mib.or(lower.cache_mib),
             max_media_bytes: self.max_media_bytes.or(lower.max_media_bytes),
             password_workers: self.password_workers.or(lower.password_workers),
             quarantine_user_bytes: self.quarantine_user_bytes.or(lower.quarantine_user_bytes),
@@ -248,7 +249,8 @@ pub struct Config {
     pub token_ttl: Duration,
     pub max_body_bytes: usize,
     pub max_decompressed_bytes: usize,
-    pub cache_capacity: usize,
+    /// Memory budget of the document cache, in bytes.
+    pub cache_bytes: usize,
     pub max_media_bytes: u64,
     /// How much refused changes the server keeps (see [`QuarantineLimits`]).
     pub quarantine: QuarantineLimits,
@@ -299,7 +301,7 @@ impl Default for Config {
             token_ttl: Duration::from_secs(12 * 3600),
             max_body_bytes: 16 << 20,
             max_decompressed_bytes: 64 << 20,
-            cache_capacity: 256,
+            cache_bytes: 64 << 20,
             max_media_bytes: 256 << 20,
             quarantine: QuarantineLimits::default(),
             suppression: Default::default(),
@@ -338,7 +340,7 @@ impl Config {
                 .unwrap_or(d.token_ttl),
             max_body_bytes: s.max_body_bytes.unwrap_or(d.max_body_bytes),
             max_decompressed_bytes: s.max_decompressed_bytes.unwrap_or(d.max_decompressed_bytes),
-            cache_capacity: s.cache_capacity.unwrap_or(d.cache_capacity),
+            cache_bytes: s.cache_mib.map_or(d.cache_bytes, |m| m << 20),
             max_media_bytes: s.max_media_bytes.unwrap_or(d.max_media_bytes),
             quarantine: QuarantineLimits {
                 user_bytes: s.quarantine_user_bytes.unwrap_or(d.quarantine.user_bytes),
@@ -357,8 +359,8 @@ impl Config {
         if config.suppression.min_citizens == 0 {
             return Err(Error::Config("min_citizens must be at least 1".into()));
         }
-        if config.cache_capacity == 0 {
-            return Err(Error::Config("cache_capacity must be at least 1".into()));
+        if config.cache_bytes == 0 {
+            return Err(Error::Config("cache_mib must be at least 1".into()));
         }
         if config.password_workers == 0 {
             return Err(Error::Config("password_workers must be at least 1".into()));
@@ -421,7 +423,7 @@ mod tests {
                 c.bind,
                 c.token_ttl,
                 c.max_body_bytes,
-                c.cache_capacity,
+                c.cache_bytes,
                 c.max_media_bytes,
                 c.quarantine
             ),
@@ -430,7 +432,7 @@ mod tests {
                 d.bind,
                 d.token_ttl,
                 d.max_body_bytes,
-                d.cache_capacity,
+                d.cache_bytes,
                 d.max_media_bytes,
                 d.quarantine
             )
@@ -441,19 +443,19 @@ mod tests {
     fn flags_win_over_the_file_and_the_file_over_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "bind = \"0.0.0.0:9000\"\ncache_capacity = 7\n").unwrap();
+        std::fs::write(&path, "bind = \"0.0.0.0:9000\"\ncache_mib = 7\n").unwrap();
         let cli = Cli::try_parse_from([
             "sync-server",
             "--config",
             path.to_str().unwrap(),
-            "--cache-capacity",
+            "--cache-mib",
             "9",
             "serve",
         ])
         .unwrap();
         let c = Config::resolve(&cli.settings).unwrap();
         assert_eq!(c.bind, "0.0.0.0:9000".parse().unwrap());
-        assert_eq!(c.cache_capacity, 9);
+        assert_eq!(c.cache_bytes, 9 << 20);
         assert_eq!(c.token_ttl, Duration::from_secs(43200));
     }
 

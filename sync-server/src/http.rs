@@ -96,7 +96,7 @@ impl AppState {
             auth: Arc::new(AuthService::new(store.clone(), config)?),
             syncer: Arc::new(Syncer::new(
                 store.clone(),
-                config.cache_capacity,
+                config.cache_bytes,
                 limits,
                 config.quarantine,
             )),

@@ -20,16 +20,29 @@ use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Loaded documents, most recently used kept. Bounded, so memory does not grow with the
-/// number of documents; unchanged documents never enter it (they are answered from heads).
+/// Loaded documents, most recently used kept, within a memory budget: memory does not grow
+/// with the number or the size of documents; unchanged documents never enter it (they are
+/// answered from heads).
 pub struct DocCache {
-    lru: LruCache<DocumentId, Arc<Automerge>>,
+    lru: LruCache<DocumentId, (Arc<Automerge>, usize)>,
+    /// Estimated bytes the cached documents take.
+    used: usize,
+    budget: usize,
 }
 
+/// Memory a loaded document takes per byte of its saved form. Automerge's saved form is
+/// column-compressed: session logs measured 31–74 in memory per saved byte (automerge 0.12,
+/// counted by allocator, docs/benchmarks.md); the upper end, so the budget is not overrun.
+pub const MEMORY_PER_SAVED_BYTE: usize = 64;
+
 impl DocCache {
-    pub fn new(capacity: usize) -> Self {
+    /// A cache that keeps loaded documents up to about `budget_bytes` of memory (always at
+    /// least the last one used).
+    pub fn new(budget_bytes: usize) -> Self {
         DocCache {
-            lru: LruCache::new(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN)),
+            lru: LruCache::unbounded(),
+            used: 0,
+            budget: budget_bytes,
         }
     }
     pub fn len(&self) -> usize {
@@ -40,6 +53,32 @@ impl DocCache {
     }
     pub fn contains(&self, id: DocumentId) -> bool {
         self.lru.contains(&id)
+    }
+    /// Estimated memory of the cached documents, in bytes.
+    pub fn used_bytes(&self) -> usize {
+        self.used
+    }
+    fn get(&mut self, id: DocumentId) -> Option<(Arc<Automerge>, usize)> {
+        self.lru.get(&id).cloned()
+    }
+    /// Keeps `doc`, of about `weight` bytes in memory, evicting the least recently used
+    /// beyond the budget.
+    fn put(&mut self, id: DocumentId, doc: Arc<Automerge>, weight: usize) {
+        if let Some((_, old)) = self.lru.put(id, (doc, weight)) {
+            self.used -= old;
+        }
+        self.used += weight;
+        while self.used > self.budget && self.lru.len() > 1 {
+            match self.lru.pop_lru() {
+                Some((_, (_, w))) => self.used -= w,
+                None => break,
+            }
+        }
+    }
+    fn pop(&mut self, id: DocumentId) {
+        if let Some((_, w)) = self.lru.pop(&id) {
+            self.used -= w;
+        }
     }
 }
 
@@ -58,6 +97,8 @@ pub struct SyncStorage<'a> {
     bases: HashMap<DocumentId, Vec<Hash>>,
     /// Admitted documents not yet written; `flush` writes them in one transaction.
     staged: Vec<(Header, Arc<Automerge>, Vec<u8>)>,
+    /// The cache's weight of each loaded document (see [`DocCache::put`]).
+    weights: HashMap<DocumentId, usize>,
 }
 
 impl<'a> SyncStorage<'a> {
@@ -70,6 +111,7 @@ impl<'a> SyncStorage<'a> {
             stored_heads: HashMap::new(),
             bases: HashMap::new(),
             staged: Vec::new(),
+            weights: HashMap::new(),
         }
     }
 
@@ -82,16 +124,17 @@ impl<'a> SyncStorage<'a> {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The cached copy of `id` if it is the stored document as far as this sync knows.
-    fn cached(&self, id: DocumentId) -> Option<Arc<Automerge>> {
-        let doc = self.cache().lru.get(&id).cloned()?;
+    /// The cached copy of `id` (and its weight) if it is the stored document as far as this
+    /// sync knows.
+    fn cached(&self, id: DocumentId) -> Option<(Arc<Automerge>, usize)> {
+        let (doc, weight) = self.cache().get(id)?;
         let fresh = match self.stored_heads.get(&id) {
             Some(stored) => to_hashes(&doc.get_heads()) == *stored,
             // Not among the visible documents (a header lookup): the commit's check still
             // catches a stale copy.
             None => true,
         };
-        fresh.then_some(doc)
+        fresh.then_some((doc, weight))
     }
 }
 
@@ -128,17 +171,23 @@ impl ServerStorage for SyncStorage<'_> {
             return Ok(Some(doc.clone()));
         }
         let doc = match self.cached(id) {
-            Some(doc) => {
+            Some((doc, weight)) => {
                 metrics::cache_hit();
+                self.weights.insert(id, weight);
                 doc
             }
             None => {
                 metrics::cache_miss();
-                let Some(doc) = self.store.load_document(id)? else {
+                // As stored (one read), so its size is known for the cache's budget.
+                let Some((_, saved)) = self.store.saved_document(id)? else {
                     return Ok(None);
                 };
+                let doc = Automerge::load(&saved)
+                    .map_err(|e| Error::CorruptDocument(id, e.to_string()))?;
                 let doc = Arc::new(doc);
-                self.cache().lru.put(id, doc.clone());
+                let weight = saved.len() * MEMORY_PER_SAVED_BYTE;
+                self.cache().put(id, doc.clone(), weight);
+                self.weights.insert(id, weight);
                 doc
             }
         };
@@ -180,15 +229,20 @@ impl ServerStorage for SyncStorage<'_> {
         if let Err(e) = self.store.commit_documents(&batch) {
             if let Error::DocumentMoved(id) = e {
                 // Our copy is behind the store: never serve it again.
-                self.cache().lru.pop(&id);
+                self.cache().pop(id);
             }
             return Err(e);
         }
         drop(batch);
         // Cached only after the store committed: the cache never runs ahead of the disk.
-        let mut cache = self.cache();
-        for (header, doc, _) in staged {
-            cache.lru.put(header.id, doc);
+        let weights = &mut self.weights;
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        for (header, doc, new_changes) in staged {
+            // Grown by the new changes (a new document: all of them).
+            let weight = weights.get(&header.id).copied().unwrap_or(0)
+                + new_changes.len() * MEMORY_PER_SAVED_BYTE;
+            weights.insert(header.id, weight);
+            cache.put(header.id, doc, weight);
         }
         Ok(())
     }
@@ -228,13 +282,13 @@ pub struct Syncer {
 impl Syncer {
     pub fn new(
         store: Arc<dyn Store>,
-        cache_capacity: usize,
+        cache_bytes: usize,
         limits: Limits,
         quarantine_limits: QuarantineLimits,
     ) -> Self {
         Syncer {
             store,
-            cache: Mutex::new(DocCache::new(cache_capacity)),
+            cache: Mutex::new(DocCache::new(cache_bytes)),
             limits,
             quarantine_limits,
         }
@@ -315,7 +369,7 @@ mod tests {
     use homerehab_shared::ids::TeamId;
 
     #[test]
-    fn the_cache_evicts_beyond_capacity() {
+    fn the_cache_evicts_beyond_its_memory_budget() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
         let team = TeamId::new();
@@ -325,14 +379,24 @@ mod tests {
         for h in &headers {
             store.commit_document(h, &[], &genesis(h), &[]).unwrap();
         }
-        let cache = Mutex::new(DocCache::new(2));
+        // Room for two of these documents, not three.
+        let weight = genesis(&headers[0]).save().len() * MEMORY_PER_SAVED_BYTE;
+        let cache = Mutex::new(DocCache::new(weight * 5 / 2));
         let mut storage = SyncStorage::new(&store, &cache);
         for h in &headers {
             assert!(storage.load(h.id).unwrap().is_some());
         }
         let cache = cache.into_inner().unwrap();
         assert_eq!(cache.len(), 2);
+        assert!(cache.used_bytes() <= weight * 5 / 2);
         assert!(!cache.contains(headers[0].id));
         assert!(cache.contains(headers[1].id) && cache.contains(headers[2].id));
+        // A budget smaller than one document still keeps the last one used.
+        let cache = Mutex::new(DocCache::new(1));
+        let mut storage = SyncStorage::new(&store, &cache);
+        for h in &headers {
+            assert!(storage.load(h.id).unwrap().is_some());
+        }
+        assert_eq!(cache.into_inner().unwrap().len(), 1);
     }
 }

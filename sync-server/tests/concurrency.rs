@@ -86,7 +86,14 @@ fn world(backend: &Backend) -> World {
         .commit_document(&log, &[], &genesis(&log), &[])
         .unwrap();
     let servers = (0..2)
-        .map(|_| Syncer::new(open(), 256, Limits::default(), QuarantineLimits::default()))
+        .map(|_| {
+            Syncer::new(
+                open(),
+                64 << 20,
+                Limits::default(),
+                QuarantineLimits::default(),
+            )
+        })
         .collect();
     World {
         servers,
