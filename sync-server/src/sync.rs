@@ -17,7 +17,6 @@ use homerehab_shared::sync::{
 };
 use lru::LruCache;
 use std::collections::{HashMap, HashSet};
-use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Loaded documents, most recently used kept, within a memory budget: memory does not grow
