@@ -145,6 +145,10 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub database: Option<Secret>,
+    /// The CA certificate(s) (PEM) that signed the PostgreSQL server's certificate, for a
+    /// URL with `sslmode=require` [default: the public web roots].
+    #[arg(long, global = true, env = "HOMEREHAB_DATABASE_CA")]
+    pub database_ca: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8377].
     #[arg(long, global = true, env = "HOMEREHAB_BIND")]
     pub bind: Option<SocketAddr>,
@@ -193,6 +197,7 @@ impl Settings {
             config: self.config.or(lower.config),
             data_dir: self.data_dir.or(lower.data_dir),
             database: self.database.or(lower.database),
+            database_ca: self.database_ca.or(lower.database_ca),
             bind: self.bind.or(lower.bind),
             token_ttl_secs: self.token_ttl_secs.or(lower.token_ttl_secs),
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
@@ -220,8 +225,9 @@ impl Settings {
 pub enum Database {
     /// One SQLite file (the default: nothing to install).
     Sqlite(PathBuf),
-    /// A PostgreSQL URL; a secret, as it may carry a password.
-    Postgres(Secret),
+    /// A PostgreSQL URL (a secret, as it may carry a password) and the CA that signed the
+    /// database's certificate, for `sslmode=require`.
+    Postgres { url: Secret, ca: Option<PathBuf> },
 }
 
 impl Database {
@@ -230,7 +236,7 @@ impl Database {
     pub fn describe(&self) -> String {
         match self {
             Database::Sqlite(path) => path.display().to_string(),
-            Database::Postgres(_) => "the PostgreSQL database".to_string(),
+            Database::Postgres { .. } => "the PostgreSQL database".to_string(),
         }
     }
 }
@@ -326,7 +332,10 @@ impl Config {
         let d = Config::default();
         let data_dir = s.data_dir.unwrap_or(d.data_dir);
         let database = match s.database {
-            Some(url) if is_postgres_url(url.expose()) => Database::Postgres(url),
+            Some(url) if is_postgres_url(url.expose()) => Database::Postgres {
+                url,
+                ca: s.database_ca.clone(),
+            },
             Some(path) if !path.expose().is_empty() => Database::Sqlite(path.expose().into()),
             _ => Database::Sqlite(data_dir.join("homerehab.sqlite3")),
         };
@@ -358,6 +367,11 @@ impl Config {
         };
         if config.suppression.min_citizens == 0 {
             return Err(Error::Config("min_citizens must be at least 1".into()));
+        }
+        if s.database_ca.is_some() && matches!(config.database, Database::Sqlite(_)) {
+            return Err(Error::Config(
+                "database_ca is for a PostgreSQL database; the database is a SQLite file".into(),
+            ));
         }
         if config.cache_bytes == 0 {
             return Err(Error::Config("cache_mib must be at least 1".into()));
@@ -460,6 +474,20 @@ mod tests {
     }
 
     #[test]
+    fn a_database_ca_goes_with_postgresql_only() {
+        let s = Settings::from_toml(
+            "database = \"postgres://h@db.example/h?sslmode=require\"\ndatabase_ca = \"/etc/ca.pem\"",
+        )
+        .unwrap();
+        let c = Config::resolve(&s).unwrap();
+        assert!(
+            matches!(&c.database, Database::Postgres { ca: Some(p), .. } if p == Path::new("/etc/ca.pem"))
+        );
+        let s = Settings::from_toml("database_ca = \"/etc/ca.pem\"").unwrap();
+        assert!(Config::resolve(&s).is_err());
+    }
+
+    #[test]
     fn password_workers_default_to_the_cores_and_zero_is_refused() {
         let cores = std::thread::available_parallelism().unwrap().get();
         let c = Config::resolve(&Settings::default()).unwrap();
@@ -483,7 +511,7 @@ mod tests {
         for url in ["postgres://u:pw@db/h", "postgresql://db/h"] {
             let s = Settings::from_toml(&format!("database = \"{url}\"")).unwrap();
             let c = Config::resolve(&s).unwrap();
-            assert!(matches!(&c.database, Database::Postgres(u) if u.expose() == url));
+            assert!(matches!(&c.database, Database::Postgres { url: u, .. } if u.expose() == url));
             assert!(
                 !format!("{c:?}").contains("pw"),
                 "the password is not printed"

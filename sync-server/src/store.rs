@@ -28,6 +28,8 @@ pub use sqlite::SqliteStore;
 pub fn open(database: &crate::config::Database) -> crate::error::Result<Box<dyn Store>> {
     Ok(match database {
         crate::config::Database::Sqlite(path) => Box::new(SqliteStore::open(path)?),
-        crate::config::Database::Postgres(url) => Box::new(PostgresStore::open(url.expose())?),
+        crate::config::Database::Postgres { url, ca } => {
+            Box::new(PostgresStore::open(url.expose(), ca.as_deref())?)
+        }
     })
 }

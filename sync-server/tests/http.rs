@@ -996,7 +996,7 @@ async fn ready_says_whether_the_database_answers() {
     let dir = tempfile::tempdir().unwrap();
     // Opening connects and migrates, which blocks: off the async thread, as `serve` does.
     let store = tokio::task::spawn_blocking(move || {
-        std::sync::Arc::new(homerehab_sync_server::store::PostgresStore::open(&url).unwrap())
+        std::sync::Arc::new(homerehab_sync_server::store::PostgresStore::open(&url, None).unwrap())
     })
     .await
     .unwrap();

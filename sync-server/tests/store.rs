@@ -16,7 +16,7 @@ use homerehab_shared::model::*;
 use homerehab_shared::sync::wire::to_hashes;
 use homerehab_shared::sync::Quarantine;
 use homerehab_sync_server::config::QuarantineLimits;
-use homerehab_sync_server::store::{MediaRecord, NewUser, QuarantineScope, Store};
+use homerehab_sync_server::store::{DocumentStore, MediaRecord, NewUser, QuarantineScope, Store};
 use homerehab_sync_server::Error;
 
 on_both_backends!(
@@ -717,7 +717,7 @@ fn postgres_migrates_once_and_refuses_a_newer_schema() {
     };
     let opened: Vec<i32> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
-            .map(|_| s.spawn(|| PostgresStore::open(url).unwrap().schema_version()))
+            .map(|_| s.spawn(|| PostgresStore::open(url, None).unwrap().schema_version()))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -736,23 +736,74 @@ fn postgres_migrates_once_and_refuses_a_newer_schema() {
         version
     );
 
-    // TLS is not built in: a URL that requires it is refused by name, not half-connected.
-    let tls = PostgresStore::open(&format!("{url}?sslmode=require")).err();
-    assert!(
-        matches!(&tls, Some(Error::Config(m)) if m.contains("sslmode=require")),
-        "{tls:?}"
-    );
-
     backend.execute(
         "",
         "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)",
     );
-    let refused = PostgresStore::open(url)
+    let refused = PostgresStore::open(url, None)
         .err()
         .expect("a newer schema is refused");
     assert!(
         matches!(&refused, Error::Config(m) if m.contains("newer than this server")),
         "{refused}"
+    );
+}
+
+/// TLS to PostgreSQL (`sslmode=require`): every connection of the store is encrypted, the
+/// server's certificate is verified against the configured CA, and a certificate from any
+/// other CA is refused rather than used unverified or dropped to plain TCP.
+#[test]
+fn postgres_over_tls_verifies_the_database_certificate() {
+    use homerehab_sync_server::store::PostgresStore;
+    let (Some(backend), Ok(ca)) = (
+        Backend::postgres(),
+        std::env::var("HOMEREHAB_TEST_POSTGRES_CA"),
+    ) else {
+        eprintln!("HOMEREHAB_TEST_POSTGRES(_CA) not set: TLS to PostgreSQL not tested");
+        return;
+    };
+    let Backend::Postgres { url, name, .. } = &backend else {
+        unreachable!()
+    };
+    let tls_url = format!("{url}?sslmode=require");
+    let ca = std::path::Path::new(&ca);
+
+    let store = PostgresStore::open(&tls_url, Some(ca)).expect("TLS with the test CA");
+    let team = TeamId::new();
+    let header = Header::course(team, CourseId::new());
+    let doc = genesis(&header);
+    store.commit_document(&header, &[], &doc, &[]).unwrap();
+    assert!(store.load_document(header.id).unwrap().is_some());
+    let (tls, plain) = (
+        backend.count(&format!(
+            "SELECT COUNT(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE a.datname = '{name}' AND s.ssl"
+        )),
+        backend.count(&format!(
+            "SELECT COUNT(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE a.datname = '{name}' AND NOT s.ssl AND a.pid <> pg_backend_pid()"
+        )),
+    );
+    assert!(
+        tls >= 1,
+        "the store's connections are TLS ({tls} TLS, {plain} plain)"
+    );
+    assert_eq!(plain, 0, "no plain connection of the store");
+    drop(store);
+
+    // The public roots do not know the test CA: refused, not connected unverified.
+    let unknown = PostgresStore::open(&tls_url, None).err();
+    assert!(
+        unknown
+            .as_ref()
+            .is_some_and(|e| e.to_string().to_lowercase().contains("certificate")),
+        "{unknown:?}"
+    );
+    // A CA for a URL that does not ask for TLS is a mistake, said as such.
+    let mistaken = PostgresStore::open(url, Some(ca)).err();
+    assert!(
+        matches!(&mistaken, Some(Error::Config(m)) if m.contains("sslmode=require")),
+        "{mistaken:?}"
     );
 }
 

@@ -45,14 +45,18 @@ use homerehab_shared::ids::{CourseId, DeviceId, DocumentId, MunicipalityId, Team
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_of, DocumentRows};
 use homerehab_shared::sync::{compaction, Hash, Quarantine, SavedDocument};
+use postgres::config::SslMode;
 use postgres::types::{ToSql, Type};
-use postgres::{GenericClient, NoTls, Row};
+use postgres::{GenericClient, Row};
 use r2d2_postgres::{r2d2, PostgresConnectionManager};
 use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio_postgres_rustls::MakeRustlsConnect;
 use uuid::Uuid;
 
-type Manager = PostgresConnectionManager<NoTls>;
+type Manager = PostgresConnectionManager<MakeRustlsConnect>;
 type Pool = r2d2::Pool<Manager>;
 type Conn = r2d2::PooledConnection<Manager>;
 
@@ -211,6 +215,40 @@ fn migrate(client: &mut impl GenericClient) -> Result<i32> {
     Ok(known)
 }
 
+/// The TLS client for the database: ring's primitives, the certificate checked against `ca`
+/// (PEM, one or more certificates) or else the public web roots.
+fn tls_config(ca: Option<&Path>) -> Result<MakeRustlsConnect> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    match ca {
+        Some(path) => {
+            let unreadable = |e: &dyn std::fmt::Display| {
+                Error::Config(format!("database_ca {}: {e}", path.display()))
+            };
+            let certs = CertificateDer::pem_file_iter(path)
+                .map_err(|e| unreadable(&e))?
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| unreadable(&e))?;
+            if certs.is_empty() {
+                return Err(unreadable(&"no PEM certificate in it"));
+            }
+            for cert in certs {
+                roots.add(cert).map_err(|e| unreadable(&e))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| Error::Config(format!("TLS for PostgreSQL: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
+}
+
 pub struct PostgresStore {
     /// `None` only while dropping (see `Drop`).
     pool: Option<Pool>,
@@ -221,17 +259,54 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects to `url` and brings its schema up to date. The URL is never logged or quoted
     /// in an error: it may carry a password.
-    pub fn open(url: &str) -> Result<Self> {
-        let config: postgres::Config = url
+    ///
+    /// TLS: with `sslmode=require` in the URL every connection is TLS and the database's
+    /// certificate is verified — against `ca` (a PEM file) if given, else the public roots —
+    /// and its name checked (libpq's `verify-full`; plain `require` would let anyone in the
+    /// middle present any certificate). Without it, connections are plain TCP (never
+    /// libpq's "prefer", which falls back silently): for a database on this host or a
+    /// private network, said in a warning when the host is not loopback.
+    pub fn open(url: &str, ca: Option<&Path>) -> Result<Self> {
+        let mut config: postgres::Config = url
             .parse()
             .map_err(|e| Error::Config(format!("the PostgreSQL database URL: {e}")))?;
-        if config.get_ssl_mode() == postgres::config::SslMode::Require {
-            return Err(Error::Config(
-                "the PostgreSQL database URL asks for sslmode=require, but this server connects \
-                 without TLS (not built in yet): reach the database over a private network or a \
-                 TLS tunnel and drop sslmode"
-                    .into(),
-            ));
+        let tls = tls_config(ca)?;
+        if config.get_ssl_mode() == SslMode::Require {
+            tracing::debug!("connecting to PostgreSQL over TLS");
+        } else {
+            if ca.is_some() {
+                return Err(Error::Config(
+                    "database_ca is set, but the PostgreSQL database URL does not ask for TLS: \
+                     add sslmode=require to it"
+                        .into(),
+                ));
+            }
+            config.ssl_mode(SslMode::Disable);
+            let remote = config.get_hosts().iter().any(|h| match h {
+                postgres::config::Host::Tcp(name) => !homerehab_shared::net::is_loopback_host(name),
+                #[cfg(unix)]
+                postgres::config::Host::Unix(_) => false,
+            });
+            if remote {
+                tracing::warn!(
+                    "the PostgreSQL database is reached over the network without TLS: add \
+                     sslmode=require to its URL (and database_ca for a private CA)"
+                );
+            }
+        }
+        // One connection first, so a refusal says why (a certificate not trusted, a refused
+        // password): the pool keeps only the outermost message.
+        if let Err(e) = config.connect(tls.clone()) {
+            let mut why = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                why.push_str(": ");
+                why.push_str(&c.to_string());
+                cause = c.source();
+            }
+            return Err(Error::Config(format!(
+                "cannot connect to the PostgreSQL database: {why}"
+            )));
         }
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
@@ -240,7 +315,7 @@ impl PostgresStore {
             // one request (answered 503, `api_error`) and is then dropped by the pool.
             .test_on_check_out(false)
             .connection_timeout(CONNECT_TIMEOUT)
-            .build(PostgresConnectionManager::new(config, NoTls))?;
+            .build(PostgresConnectionManager::new(config, tls))?;
         let mut store = PostgresStore {
             pool: Some(pool),
             compact_min_bytes: compaction::MIN_BYTES,

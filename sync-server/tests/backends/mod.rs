@@ -75,7 +75,7 @@ impl Backend {
     pub fn open(&self) -> Arc<dyn Store> {
         match self {
             Backend::Sqlite { path, .. } => Arc::new(SqliteStore::open(path).unwrap()),
-            Backend::Postgres { url, .. } => Arc::new(PostgresStore::open(url).unwrap()),
+            Backend::Postgres { url, .. } => Arc::new(PostgresStore::open(url, None).unwrap()),
         }
     }
 
@@ -86,7 +86,7 @@ impl Backend {
                 Arc::new(SqliteStore::open(path).unwrap().compact_eagerly())
             }
             Backend::Postgres { url, .. } => {
-                Arc::new(PostgresStore::open(url).unwrap().compact_eagerly())
+                Arc::new(PostgresStore::open(url, None).unwrap().compact_eagerly())
             }
         }
     }
