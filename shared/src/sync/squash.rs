@@ -49,10 +49,59 @@ pub enum Squash {
 /// the server confirmed; hashes `doc` does not know are ignored) into one change, where that
 /// is the same edit (see the module's doc). `doc` is only read.
 pub fn squash_unseen(doc: &Automerge, actor: &ActorId, seen: &[ChangeHash]) -> Squash {
+    let run = unseen_run(doc, actor, seen);
+    if run.len() < 2 {
+        return Squash::Nothing;
+    }
+    let head = run[0].hash;
+    let last_time = run[0].timestamp;
+    let Run {
+        seq: first_seq,
+        deps: base,
+        ..
+    } = run.last().expect("two or more").clone();
+    match replay(doc, actor, &base, head, last_time) {
+        Ok(squashed) => match check(doc, &squashed, actor, first_seq, &base) {
+            Ok(()) => Squash::Squashed {
+                doc: squashed,
+                folded: run.len(),
+            },
+            Err(why) => Squash::Declined(why),
+        },
+        Err(why) => Squash::Declined(why),
+    }
+}
+
+/// How many changes [`squash_unseen`] would fold into one (0 or 1: none), found from the
+/// changes' metadata without replaying anything: a cheap test before the squash.
+pub fn foldable(doc: &Automerge, actor: &ActorId, seen: &[ChangeHash]) -> usize {
+    match unseen_run(doc, actor, seen).len() {
+        n if n >= 2 => n,
+        _ => 0,
+    }
+}
+
+/// One change of the run.
+#[derive(Clone)]
+struct Run {
+    hash: ChangeHash,
+    seq: u64,
+    deps: Vec<ChangeHash>,
+    timestamp: i64,
+}
+
+/// The run at the top of `doc`, newest first: `actor`'s changes beyond `seen`, each the only
+/// dependency of the one after it, the first of them ending in the document's only head.
+fn unseen_run(doc: &Automerge, actor: &ActorId, seen: &[ChangeHash]) -> Vec<Run> {
     let heads = doc.get_heads();
     let [head] = heads.as_slice() else {
-        return Squash::Nothing; // concurrent heads: something is not below the own run
+        return Vec::new(); // concurrent heads: something is not below the own run
     };
+    // Cheap exits first: the head must be the device's own and not seen.
+    match doc.get_change_meta_by_hash(head) {
+        Some(c) if *c.actor == *actor && !seen.contains(head) => {}
+        _ => return Vec::new(),
+    }
     let seen: Vec<ChangeHash> = seen
         .iter()
         .copied()
@@ -63,7 +112,6 @@ pub fn squash_unseen(doc: &Automerge, actor: &ActorId, seen: &[ChangeHash]) -> S
         .into_iter()
         .map(|c| c.hash)
         .collect();
-    // The run, newest first: own, unseen, each the only dependency of the one after it.
     let mut run = Vec::new();
     let mut at = *head;
     while let Some(change) = doc.get_change_meta_by_hash(&at) {
@@ -75,27 +123,18 @@ pub fn squash_unseen(doc: &Automerge, actor: &ActorId, seen: &[ChangeHash]) -> S
             [one] => Some(*one),
             _ => None,
         };
-        run.push((change.hash, change.seq, change.deps, change.timestamp));
+        run.push(Run {
+            hash: change.hash,
+            seq: change.seq,
+            deps: change.deps,
+            timestamp: change.timestamp,
+        });
         match only_dep {
             Some(dep) if !starts_the_run => at = dep,
             _ => break,
         }
     }
-    if run.len() < 2 {
-        return Squash::Nothing;
-    }
-    let (_, first_seq, base, _) = run.last().expect("two or more").clone();
-    let (_, _, _, last_time) = run[0].clone();
-    match replay(doc, actor, &base, *head, last_time) {
-        Ok(squashed) => match check(doc, &squashed, actor, first_seq, &base) {
-            Ok(()) => Squash::Squashed {
-                doc: squashed,
-                folded: run.len(),
-            },
-            Err(why) => Squash::Declined(why),
-        },
-        Err(why) => Squash::Declined(why),
-    }
+    run
 }
 
 /// Whether admission judges what `change` adds at the change's own dependencies: a new program
