@@ -123,7 +123,7 @@ impl ClientStorage for MemoryDevice {
             match super::squash::squash_unseen(doc, &actor, &seen) {
                 super::squash::Squash::Nothing => {}
                 super::squash::Squash::Squashed { doc: new, .. } => {
-                    *doc = new;
+                    *doc = *new;
                     squashed += 1;
                 }
                 super::squash::Squash::Declined(why) => self.declined.push((*id, why)),

@@ -22,14 +22,16 @@
 //! are.
 //!
 //! **The squash itself.** Fork the document at the run's dependencies, replay the patches
-//! between those dependencies and the head in one transaction, commit once, and keep the
+//! between those dependencies and the head in one transaction (an object the run made is
+//! made whole, as it is now), commit once, and keep the
 //! result only if its value equals the document's. Anything unexpected (a conflict, a mark,
 //! a value that differs) declines the squash: the originals are sent as they are, which is
 //! always correct.
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{
-    ActorId, Automerge, ChangeHash, ObjId, ObjType, Patch, PatchAction, Prop, ReadDoc, Value, ROOT,
+    hydrate, ActorId, Automerge, ChangeHash, ObjId, ObjType, Patch, PatchAction, Prop, ReadDoc,
+    Value, ROOT,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -38,8 +40,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 pub enum Squash {
     /// Fewer than two of the device's own unseen changes in a run at the top: nothing to gain.
     Nothing,
-    /// The document with `folded` of its changes replaced by one; the same value.
-    Squashed { doc: Automerge, folded: usize },
+    /// The document with `folded` of its changes replaced by one; the same value. Boxed: an
+    /// `Automerge` is large and the other outcomes are small.
+    Squashed { doc: Box<Automerge>, folded: usize },
     /// The squash did not reproduce the document (or met what it does not rewrite): keep the
     /// original changes. Says why, for the log.
     Declined(String),
@@ -63,7 +66,7 @@ pub fn squash_unseen(doc: &Automerge, actor: &ActorId, seen: &[ChangeHash]) -> S
     match replay(doc, actor, &base, head, last_time) {
         Ok(squashed) => match check(doc, &squashed, actor, first_seq, &base) {
             Ok(()) => Squash::Squashed {
-                doc: squashed,
+                doc: Box::new(squashed),
                 folded: run.len(),
             },
             Err(why) => Squash::Declined(why),
@@ -164,10 +167,13 @@ fn replay(
     squashed.set_actor(actor.clone());
     let patches = doc.diff(base, &[head]);
     let mut tx = squashed.transaction();
-    // Objects made by the run get new ids in the replay.
-    let mut made: HashMap<ObjId, ObjId> = HashMap::new();
+    let mut made = HashSet::new();
     for patch in patches {
-        if let Err(why) = apply(&mut tx, &mut made, patch) {
+        // An object the run made was made whole, with its contents as they are now.
+        if made.contains(&patch.obj) || patch.path.iter().any(|(obj, _)| made.contains(obj)) {
+            continue;
+        }
+        if let Err(why) = apply(&mut tx, doc, &mut made, patch) {
             tx.rollback();
             return Err(why);
         }
@@ -178,10 +184,11 @@ fn replay(
 
 fn apply<T: Transactable>(
     tx: &mut T,
-    made: &mut HashMap<ObjId, ObjId>,
+    doc: &Automerge,
+    made: &mut HashSet<ObjId>,
     patch: Patch,
 ) -> Result<(), String> {
-    let obj = made.get(&patch.obj).cloned().unwrap_or(patch.obj);
+    let obj = patch.obj;
     let failed = |e: automerge::AutomergeError| e.to_string();
     match patch.action {
         PatchAction::PutMap {
@@ -192,7 +199,7 @@ fn apply<T: Transactable>(
             if conflict {
                 return Err(format!("a conflict at {key}"));
             }
-            put(tx, made, &obj, Prop::Map(key), value, false)
+            put(tx, doc, made, &obj, Prop::Map(key), value, false)
         }
         PatchAction::PutSeq {
             index,
@@ -202,12 +209,13 @@ fn apply<T: Transactable>(
             if conflict {
                 return Err(format!("a conflict at index {index}"));
             }
-            put(tx, made, &obj, Prop::Seq(index), value, false)
+            put(tx, doc, made, &obj, Prop::Seq(index), value, false)
         }
         PatchAction::Insert { index, values } => {
             for (i, (value, id, _)) in values.iter().enumerate() {
                 put(
                     tx,
+                    doc,
                     made,
                     &obj,
                     Prop::Seq(index + i),
@@ -241,11 +249,13 @@ fn apply<T: Transactable>(
     }
 }
 
-/// Puts or inserts `value` at `prop` of `obj`; an object is made empty (its contents follow
-/// as patches of their own) and remembered under the id it had in the original.
+/// Puts or inserts `value` at `prop` of `obj`. An object the run made is made whole in one
+/// step (`batch_create_object`: far cheaper than an operation per value) with what it holds
+/// in `doc` now, and remembered so the patches inside it are skipped.
 fn put<T: Transactable>(
     tx: &mut T,
-    made: &mut HashMap<ObjId, ObjId>,
+    doc: &Automerge,
+    made: &mut HashSet<ObjId>,
     obj: &ObjId,
     prop: Prop,
     (value, id): (Value<'static>, ObjId),
@@ -253,18 +263,11 @@ fn put<T: Transactable>(
 ) -> Result<(), String> {
     let failed = |e: automerge::AutomergeError| e.to_string();
     match (value, prop) {
-        (Value::Object(kind), Prop::Map(key)) => {
-            let new = tx.put_object(obj, key, kind).map_err(failed)?;
-            made.insert(id, new);
-        }
-        (Value::Object(kind), Prop::Seq(index)) => {
-            let new = if insert {
-                tx.insert_object(obj, index, kind)
-            } else {
-                tx.put_object(obj, index, kind)
-            }
-            .map_err(failed)?;
-            made.insert(id, new);
+        (Value::Object(kind), prop) => {
+            let whole = value_of(doc, &id, kind)?;
+            tx.batch_create_object(obj, prop, &whole, insert)
+                .map_err(failed)?;
+            made.insert(id);
         }
         (Value::Scalar(s), Prop::Map(key)) => tx.put(obj, key, s.into_owned()).map_err(failed)?,
         (Value::Scalar(s), Prop::Seq(index)) => if insert {
@@ -275,6 +278,39 @@ fn put<T: Transactable>(
         .map_err(failed)?,
     }
     Ok(())
+}
+
+/// What object `obj` of `doc` holds now (winning values), as a value to make it from.
+fn value_of(doc: &Automerge, obj: &ObjId, kind: ObjType) -> Result<hydrate::Value, String> {
+    let at = |v: Value<'_>, id: ObjId| -> Result<hydrate::Value, String> {
+        match v {
+            Value::Object(kind) => value_of(doc, &id, kind),
+            Value::Scalar(s) => Ok(hydrate::Value::Scalar(s.into_owned())),
+        }
+    };
+    let failed = |e: automerge::AutomergeError| e.to_string();
+    match kind {
+        ObjType::Map => {
+            let mut map = HashMap::new();
+            for item in doc.map_range(obj, ..) {
+                let id = item.id();
+                map.insert(item.key.into_owned(), at(item.value.into_value(), id)?);
+            }
+            Ok(hydrate::Map::from(map).into())
+        }
+        ObjType::List => doc
+            .list_range(obj, ..)
+            .map(|item| {
+                let id = item.id();
+                at(item.value.into_value(), id)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(hydrate::Value::from),
+        ObjType::Text => {
+            Ok(hydrate::Text::new(doc.text_encoding(), doc.text(obj).map_err(failed)?).into())
+        }
+        ObjType::Table => Err("a table".into()),
+    }
 }
 
 /// The squashed document is kept only if it holds the same value as the original and its one
@@ -325,7 +361,7 @@ mod tests {
 
     fn squashed(doc: &Automerge, seen: &[ChangeHash]) -> (Automerge, usize) {
         match squash_unseen(doc, doc.get_actor(), seen) {
-            Squash::Squashed { doc, folded } => (doc, folded),
+            Squash::Squashed { doc, folded } => (*doc, folded),
             other => panic!("not squashed: {other:?}"),
         }
     }

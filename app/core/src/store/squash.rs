@@ -65,7 +65,7 @@ impl Store {
                     tracing::warn!(doc = %id, why, "not squashed: the original changes are sent");
                     return Ok(false);
                 }
-                Squash::Squashed { doc, folded } => (doc, folded),
+                Squash::Squashed { doc, folded } => (*doc, folded),
             };
             replace_document(&s.conn, id, &squashed, last_row)?;
             pause_for_tests();
@@ -99,7 +99,9 @@ impl Store {
 /// The heads beyond which no peer can have seen this document's changes: those last sent and
 /// those the server confirmed. `None` for a document not stored.
 fn seen_heads(conn: &Connection, id: DocumentId) -> Result<Option<Vec<ChangeHash>>> {
-    let row: Option<(Option<Vec<u8>>, Option<Vec<u8>>)> = conn
+    /// The heads last sent, and those the server confirmed, as stored.
+    type SentAndConfirmed = (Option<Vec<u8>>, Option<Vec<u8>>);
+    let row: Option<SentAndConfirmed> = conn
         .query_row(
             "SELECT sent_heads, server_heads FROM documents WHERE doc_id = ?1",
             [id_blob(&id)],
