@@ -6,7 +6,9 @@ use homerehab_shared::auth::Principal;
 use homerehab_shared::docs::{self, CourseDoc, Header, ProgramEdit, SessionLogDoc};
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
-use homerehab_shared::sync::sim::{sync, MemoryDevice, MemoryServer, Traffic};
+use homerehab_shared::sync::sim::{
+    sync, sync_answer_lost, sync_request_lost, MemoryDevice, MemoryServer, Traffic,
+};
 use homerehab_shared::sync::{Refusal, SyncReport};
 use proptest::prelude::*;
 
@@ -19,6 +21,8 @@ struct World {
     tablets: [MemoryDevice; 2],
     actors: Vec<ActorId>,
     logged: Vec<SessionId>,
+    /// Sets logged per session.
+    sets: std::collections::HashMap<SessionId, usize>,
     now: Millis,
 }
 
@@ -51,6 +55,7 @@ impl World {
             tablets: [MemoryDevice::default(), MemoryDevice::default()],
             actors: (0..3).map(|_| ActorId::random()).collect(),
             logged: vec![],
+            sets: Default::default(),
             now: 1_760_000_000_000,
         };
         for (i, who) in [&w.therapist, &w.assistants[0], &w.assistants[1]]
@@ -117,8 +122,39 @@ impl World {
         out
     }
 
+    fn device(&mut self, i: usize) -> (&mut MemoryDevice, &Principal) {
+        match i {
+            0 => (&mut self.laptop, &self.therapist),
+            1 | 2 => (&mut self.tablets[i - 1], &self.assistants[i - 1]),
+            _ => unreachable!(),
+        }
+    }
+
+    /// A sync of device `i` whose answer is lost: the server stored what came.
+    fn answer_lost(&mut self, i: usize) {
+        let (dev, who) = match i {
+            0 => (&mut self.laptop, &self.therapist),
+            1 | 2 => (&mut self.tablets[i - 1], &self.assistants[i - 1]),
+            _ => unreachable!(),
+        };
+        sync_answer_lost(dev, &mut self.server, who).unwrap();
+        assert!(dev.declined.is_empty(), "{:?}", dev.declined);
+    }
+
+    /// A sync of device `i` whose request never arrives.
+    fn request_lost(&mut self, i: usize) {
+        let (dev, _) = self.device(i);
+        sync_request_lost(dev).unwrap();
+        assert!(dev.declined.is_empty(), "{:?}", dev.declined);
+    }
+
     fn sync(&mut self, i: usize) {
         let (report, _) = self.sync_report(i);
+        assert!(
+            self.device(i).0.declined.is_empty(),
+            "{:?}",
+            self.device(i).0.declined
+        );
         assert!(report.round_trips <= 2, "{report:?}");
         assert!(
             report.rejected.is_empty(),
@@ -168,6 +204,7 @@ impl World {
         SessionLogDoc::read(&*log).unwrap();
         docs::read_session(&*log, &session.id.to_string()).unwrap();
         self.logged.push(session.id);
+        self.sets.insert(session.id, sets);
         true
     }
 
@@ -227,6 +264,9 @@ impl World {
         ids.sort();
         logged.sort();
         assert_eq!(ids, logged, "every logged session is present exactly once");
+        for s in log.sessions.values() {
+            assert_eq!(s.set_count(), self.sets[&s.id], "every set exactly once");
+        }
     }
 }
 
@@ -491,6 +531,8 @@ enum Op {
     Log { tablet: usize, sets: usize },
     Edit,
     Sync(usize),
+    AnswerLost(usize),
+    RequestLost(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -498,6 +540,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0usize..2, 1usize..6).prop_map(|(tablet, sets)| Op::Log { tablet, sets }),
         1 => Just(Op::Edit),
         3 => (0usize..3).prop_map(Op::Sync),
+        1 => (0usize..3).prop_map(Op::AnswerLost),
+        1 => (0usize..3).prop_map(Op::RequestLost),
     ]
 }
 
@@ -513,6 +557,8 @@ proptest! {
                 Op::Log { tablet, sets } => { w.log_session(tablet, sets); }
                 Op::Edit => { step += 1; w.therapist_edits(step); }
                 Op::Sync(i) => w.sync(i),
+                Op::AnswerLost(i) => w.answer_lost(i),
+                Op::RequestLost(i) => w.request_lost(i),
             }
         }
         w.converge();
@@ -554,5 +600,89 @@ fn truncated_or_garbage_change_bytes_are_refused_and_nothing_is_stored() {
         assert_eq!(w.server.docs[&log_id].1.get_heads(), heads_before);
     }
     // The intact changes still go through afterwards.
+    w.converge();
+}
+
+/// The changes `actor` made in `doc` beyond `since`.
+fn changes_by(doc: &Automerge, actor: &ActorId, since: &[automerge::ChangeHash]) -> usize {
+    doc.get_changes_meta(since)
+        .iter()
+        .filter(|c| *c.actor == *actor)
+        .count()
+}
+
+#[test]
+fn a_devices_unsent_changes_reach_the_server_as_one_change_per_document() {
+    let mut w = World::new();
+    w.converge();
+    let log_id = DocumentId::session_log_of(w.course);
+    let before = w.server.docs[&log_id].1.get_heads();
+    // Two sessions offline: 2 × (start + 6 sets + finish) = 16 changes on the tablet.
+    assert!(w.log_session(0, 6));
+    assert!(w.log_session(0, 6));
+    let tablet = w.actors[1].clone();
+    assert_eq!(
+        changes_by(&w.tablets[0].docs[&log_id].1, &tablet, &before),
+        16
+    );
+    let (report, _) = w.sync_report(1);
+    assert_eq!(report.squashed, 1, "{report:?}");
+    assert!(report.rejected.is_empty(), "{report:?}");
+    let server_log = &w.server.docs[&log_id].1;
+    assert_eq!(changes_by(server_log, &tablet, &before), 1);
+    w.converge();
+}
+
+#[test]
+fn after_a_lost_answer_only_the_new_changes_are_squashed_and_every_set_lands_once() {
+    let mut w = World::new();
+    w.converge();
+    let log_id = DocumentId::session_log_of(w.course);
+    let tablet = w.actors[1].clone();
+    let start = w.server.docs[&log_id].1.get_heads();
+    assert!(w.log_session(0, 5));
+    // Sent and stored, but the answer is lost: the device cannot know it landed.
+    w.answer_lost(1);
+    let landed: Vec<_> = w.server.docs[&log_id]
+        .1
+        .get_changes_meta(&start)
+        .iter()
+        .map(|c| c.hash)
+        .collect();
+    assert_eq!(landed.len(), 1, "the first sync's changes, squashed");
+    // More work; then a request that never arrives; then more work.
+    assert!(w.log_session(0, 4));
+    w.request_lost(1);
+    assert!(w.log_session(0, 3));
+    let (report, _) = w.sync_report(1);
+    assert!(report.rejected.is_empty(), "{report:?}");
+    let device_log = &w.tablets[0].docs[&log_id].1;
+    for h in &landed {
+        assert!(
+            device_log.get_change_meta_by_hash(h).is_some(),
+            "a change that may have reached the server was rewritten"
+        );
+    }
+    // The first sync's one change, the lost request's one, the last run's one.
+    assert_eq!(
+        changes_by(&w.server.docs[&log_id].1, &tablet, &start),
+        3,
+        "only changes never sent were squashed"
+    );
+    w.converge();
+}
+
+#[test]
+fn several_offline_program_revisions_are_not_folded_together_and_are_admitted() {
+    let mut w = World::new();
+    w.converge();
+    for step in 1..=3 {
+        w.therapist_edits(step);
+    }
+    let (report, _) = w.sync_report(0);
+    assert!(report.rejected.is_empty(), "{report:?}");
+    let course = &w.server.docs[&DocumentId::course_of(w.course)].1;
+    let program = CourseDoc::read(&**course).unwrap().program;
+    assert_eq!(program.revision_list().len(), 4);
     w.converge();
 }

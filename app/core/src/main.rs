@@ -110,6 +110,7 @@ async fn main() -> anyhow::Result<()> {
                 serde_json::json!({
                     "round_trips": report.round_trips, "offered": report.offered, "unchanged": report.unchanged,
                     "pushed": report.pushed, "received": report.received, "new_documents": report.new_documents,
+                    "squashed": report.squashed,
                     "rejected": report.rejected.iter().map(|(d, r)| format!("{d}: {r}")).collect::<Vec<_>>(),
                     "forbidden": report.forbidden.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
                     "bytes_up": traffic.bytes_up, "bytes_down": traffic.bytes_down,

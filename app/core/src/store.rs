@@ -13,6 +13,7 @@
 //! - `writes`: the domain operations (create a course, log a set…);
 //! - `identity`: who is signed in, and the app lock's PIN persistence;
 //! - `sync_state`: the status line, refusals, and the `ClientStorage` a sync round runs over;
+//! - `squash`: a document's unsent changes squashed into one before a sync, and what was sent;
 //! - `handover`: a different user signing in (parking another user's unsent work);
 //! - `evidence_cache`: the leaders' evidence as last fetched, per user, for offline reading;
 //! - `municipal`, `media_state`: the municipality's library and the media the device holds;
@@ -36,6 +37,7 @@ mod municipal;
 mod projection;
 mod revocation;
 mod schema;
+mod squash;
 mod sync_state;
 mod views;
 mod writes;

@@ -8,6 +8,16 @@ use crate::ids::DocumentId;
 /// What a device keeps. Implemented over SQLite by the app core, in memory by [`super::sim`].
 pub trait ClientStorage {
     type Error: std::error::Error + Send + Sync + 'static;
+    /// Squashes, per document to be offered, the device's own changes that no other peer can
+    /// have seen — beyond the heads last [`sending`](Self::sending) and the heads the server
+    /// confirmed — into one change ([`super::squash::squash_unseen`]), storing the result in
+    /// place of the originals atomically; a document whose squash is declined keeps its
+    /// changes. Returns how many documents were squashed.
+    fn squash_unseen(&mut self) -> Result<u32, Self::Error>;
+    /// Records durably, before the request leaves, that changes leading to these heads are
+    /// being sent: from now on they may have reached the server (its answer may be lost), so
+    /// they are never squashed.
+    fn sending(&mut self, sent: &[(DocumentId, Vec<Hash>)]) -> Result<(), Self::Error>;
     /// Every local document with its heads and the changes made since the heads the server last
     /// confirmed. Rosters and courses come before session logs (a log needs its course first).
     fn offers(&mut self) -> Result<Vec<Offer>, Self::Error>;
@@ -105,6 +115,15 @@ pub struct WholeDocument {
     pub saved: Vec<u8>,
 }
 
+/// The heads each offer that carries changes sends.
+fn sent_by(offers: &[Offer]) -> Vec<(DocumentId, Vec<Hash>)> {
+    offers
+        .iter()
+        .filter(|o| !o.changes.is_empty())
+        .map(|o| (o.doc, o.heads.clone()))
+        .collect()
+}
+
 /// What one sync did, for the status line and the tests.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyncReport {
@@ -114,6 +133,8 @@ pub struct SyncReport {
     pub pushed: u32,
     pub received: u32,
     pub new_documents: u32,
+    /// Documents whose unsent changes were squashed into one before they were offered.
+    pub squashed: u32,
     /// Documents whose changes the server refused, with its reason (kept on the device).
     pub rejected: Vec<(DocumentId, String)>,
     pub forbidden: Vec<DocumentId>,
@@ -129,12 +150,17 @@ pub struct ClientRound {
 }
 
 impl ClientRound {
+    /// Squashes what no one has seen, builds the offers, and records what they send before
+    /// handing the request back to be sent.
     pub fn begin<S: ClientStorage>(storage: &mut S) -> Result<(Self, SyncRequest), S::Error> {
+        let squashed = storage.squash_unseen()?;
         let offers = storage.offers()?;
+        storage.sending(&sent_by(&offers))?;
         let report = SyncReport {
             round_trips: 1,
             offered: offers.len() as u32,
             pushed: offers.iter().filter(|o| !o.changes.is_empty()).count() as u32,
+            squashed,
             ..Default::default()
         };
         Ok((
@@ -214,6 +240,7 @@ impl ClientRound {
                 });
             }
         }
+        storage.sending(&sent_by(&offers))?;
         Ok(Some(SyncRequest {
             protocol: PROTOCOL_VERSION,
             offers,

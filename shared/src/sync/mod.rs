@@ -14,9 +14,11 @@ pub mod client;
 pub mod compaction;
 pub mod server;
 pub mod sim;
+pub mod squash;
 pub mod wire;
 
 pub use changes::{changes_since, raw_changes_since};
 pub use client::{plan_offer, ClientRound, ClientStorage, OfferPlan, Refusal, SyncReport};
 pub use server::{serve_sync, Quarantine, SavedDocument, ServeStats, ServerStorage};
+pub use squash::{foldable, squash_unseen, Squash};
 pub use wire::{Hash, Offer, Reply, ReplyStatus, SyncRequest, SyncResponse, PROTOCOL_VERSION};

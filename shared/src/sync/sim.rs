@@ -84,6 +84,10 @@ pub struct MemoryDevice {
     pub server_heads: HashMap<DocumentId, Vec<ChangeHash>>,
     /// Refused documents: why, and the heads that hold the refused changes.
     pub refusals: HashMap<DocumentId, (Refusal, Vec<Hash>)>,
+    /// Heads last sent, per document (the server may hold them though it never answered).
+    pub sent_heads: HashMap<DocumentId, Vec<ChangeHash>>,
+    /// Documents whose squash was declined, with why (the originals were sent).
+    pub declined: Vec<(DocumentId, String)>,
 }
 
 impl MemoryDevice {
@@ -105,6 +109,34 @@ fn kind_rank(k: DocumentKind) -> u8 {
 
 impl ClientStorage for MemoryDevice {
     type Error = SimError;
+    fn squash_unseen(&mut self) -> Result<u32, SimError> {
+        let mut squashed = 0;
+        for (id, (_, doc)) in self.docs.iter_mut() {
+            let seen: Vec<ChangeHash> = [self.sent_heads.get(id), self.server_heads.get(id)]
+                .into_iter()
+                .flatten()
+                .flatten()
+                .copied()
+                .collect();
+            // A device writes with the document's actor (see `World`s and the benches).
+            let actor = doc.get_actor().clone();
+            match super::squash::squash_unseen(doc, &actor, &seen) {
+                super::squash::Squash::Nothing => {}
+                super::squash::Squash::Squashed { doc: new, .. } => {
+                    *doc = *new;
+                    squashed += 1;
+                }
+                super::squash::Squash::Declined(why) => self.declined.push((*id, why)),
+            }
+        }
+        Ok(squashed)
+    }
+    fn sending(&mut self, sent: &[(DocumentId, Vec<Hash>)]) -> Result<(), SimError> {
+        for (id, heads) in sent {
+            self.sent_heads.insert(*id, from_hashes(heads));
+        }
+        Ok(())
+    }
     fn offers(&mut self) -> Result<Vec<Offer>, SimError> {
         let mut docs: Vec<_> = self.docs.iter().collect();
         docs.sort_by_key(|(_, (h, _))| kind_rank(h.kind));
@@ -186,6 +218,28 @@ impl ClientStorage for MemoryDevice {
 pub struct Traffic {
     pub bytes_up: usize,
     pub bytes_down: usize,
+}
+
+/// A sync whose first answer is lost on the way back: the server admitted and stored what
+/// was sent, the device learns nothing.
+pub fn sync_answer_lost(
+    device: &mut MemoryDevice,
+    server: &mut MemoryServer,
+    who: &Principal,
+) -> Result<(), SimError> {
+    let limits = Limits::default();
+    let (_, req) = ClientRound::begin(device)?;
+    let req =
+        wire::decode_request(&wire::encode(&req), &limits).map_err(|e| SimError(e.to_string()))?;
+    serve_sync(server, who, &req).map_err(|e| match e {})?;
+    Ok(())
+}
+
+/// A sync whose request never reaches the server (the device cannot tell it from a lost
+/// answer).
+pub fn sync_request_lost(device: &mut MemoryDevice) -> Result<(), SimError> {
+    ClientRound::begin(device)?;
+    Ok(())
 }
 
 /// Runs one complete sync of `device` (acting as `who`) against `server`, through the codec.

@@ -124,6 +124,16 @@ CREATE TABLE evidence_cache (
 );
 "#,
     ),
+    // The heads last sent per document (issue #13): changes beyond them and beyond the
+    // server's confirmed heads were never in a request, so the device may squash them. What a
+    // device held before this migration may have been sent by an earlier version: all of it
+    // counts as sent.
+    M::up(
+        r#"
+ALTER TABLE documents ADD COLUMN sent_heads BLOB;
+UPDATE documents SET sent_heads = heads;
+"#,
+    ),
 ];
 
 /// Sets the connection up (WAL, `synchronous=FULL`), checks the file and brings its schema up

@@ -135,6 +135,14 @@ fn kind_rank(k: &str) -> u8 {
 impl ClientStorage for Store {
     type Error = CoreError;
 
+    fn squash_unseen(&mut self) -> Result<u32> {
+        self.squash_unseen_changes()
+    }
+
+    fn sending(&mut self, sent: &[(DocumentId, Vec<Hash>)]) -> Result<()> {
+        self.record_sending(sent)
+    }
+
     fn offers(&mut self) -> Result<Vec<Offer>> {
         let mut stmt = self.conn.prepare(
             "SELECT d.doc_id, d.kind, d.heads, d.server_heads, o.doc_id IS NOT NULL,
