@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use homerehab_shared::audit::AuditAction;
 use homerehab_shared::ids::{DocumentId, UserId};
 use homerehab_shared::model::Role;
 use homerehab_sync_server::auth::Passwords;
@@ -106,8 +107,45 @@ fn main() -> anyhow::Result<()> {
                 bail!("no user '{username}'");
             };
             let ended = store.end_tokens_of(user.user.id)?;
+            // By the operator: no user of the app did it.
+            let now = now_ms();
+            store.append_audit(&[homerehab_shared::audit::AuditRecord {
+                entry_id: uuid::Uuid::new_v4(),
+                recorded_at: now,
+                occurred_at: now,
+                user: None,
+                role: None,
+                device: None,
+                action: AuditAction::SignedOutEverywhere,
+                purpose: AuditAction::SignedOutEverywhere.purpose(),
+                team: None,
+                citizen: None,
+                course: None,
+                target: Some(user.user.id.0),
+            }])?;
             println!("{username}: {ended} sign-in(s) ended");
             Ok(())
+        }
+        Command::AuditVerify => {
+            let store = open(&config)?;
+            let v = homerehab_sync_server::audit::verify(store.as_ref())?;
+            match v.broken {
+                None => {
+                    println!(
+                        "audit log intact: {} entries; head hash {} (keep it outside the database)",
+                        v.checked, v.head
+                    );
+                    Ok(())
+                }
+                Some(broken) => {
+                    println!(
+                        "audit log BROKEN at entry {}: {broken}\n{} entries before it verify",
+                        broken.seq(),
+                        v.checked
+                    );
+                    std::process::exit(1);
+                }
+            }
         }
         Command::Reproject { check } => {
             let store = open(&config)?;

@@ -148,6 +148,8 @@ pub enum Capability {
     SetEvidenceSettings,
     /// List the staff's devices, revoke one, sign a colleague out everywhere.
     ManageDevices,
+    /// A citizen's access report from the audit log.
+    SeeAccessLog,
 }
 
 /// The sync state the status bar shows.
