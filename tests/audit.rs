@@ -143,13 +143,7 @@ async fn a_course_opened_offline_is_in_the_citizens_access_report_after_sync_and
     named_user(&server, "terapeut", "Tove Terapeut", "therapist", NORD);
     named_user(&server, "assistent", "Anna Assistent", "assistant", NORD);
     named_user(&server, "admin", "Ada Admin", "admin", NORD);
-    named_user(
-        &server,
-        "admin-syd",
-        "Sune Syd",
-        "admin",
-        "Hjemmepleje Syd",
-    );
+    named_user(&server, "admin-syd", "Sune Syd", "admin", "Hjemmepleje Syd");
 
     // The therapist's laptop creates the citizen and the course; the tablet receives them.
     let laptop_dir = tmp.path().join("laptop");
@@ -177,7 +171,10 @@ async fn a_course_opened_offline_is_in_the_citizens_access_report_after_sync_and
     }
     let offline_to = homerehab_core::store::now_ms();
     let laptop = Device::open(&laptop_dir);
-    let waiting = laptop.store().unsent_look_ups(therapist.user_id, 100).unwrap();
+    let waiting = laptop
+        .store()
+        .unsent_look_ups(therapist.user_id, 100)
+        .unwrap();
     assert_eq!(
         waiting.iter().map(|e| e.action).collect::<Vec<_>>(),
         [AuditAction::OpenedCourse, AuditAction::OpenedHistory],
@@ -195,7 +192,8 @@ async fn a_course_opened_offline_is_in_the_citizens_access_report_after_sync_and
         .unsent_look_ups(therapist.user_id, 100)
         .unwrap()
         .is_empty());
-    let opened = "SELECT COUNT(*) FROM audit_log WHERE action IN ('opened_course', 'opened_history')";
+    let opened =
+        "SELECT COUNT(*) FROM audit_log WHERE action IN ('opened_course', 'opened_history')";
     assert_eq!(server.db().count(opened), 2);
     laptop.sync().await;
     assert_eq!(server.db().count(opened), 2, "sent once");
@@ -221,12 +219,22 @@ async fn a_course_opened_offline_is_in_the_citizens_access_report_after_sync_and
     assert!(course_opened.contains(";Terapeut;Forløb åbnet;Hjemmetræning (besøg);"));
     assert!(course_opened.ends_with(&course.to_string()));
     assert!(row("Tove Terapeut", "Historik åbnet").is_some(), "{csv}");
-    let synced = row("Anna Assistent", "Forløb overført til enhed").unwrap_or_else(|| panic!("{csv}"));
+    let synced =
+        row("Anna Assistent", "Forløb overført til enhed").unwrap_or_else(|| panic!("{csv}"));
     assert!(synced.contains(";Træningsassistent;"));
-    assert!(synced.contains(&tablet_device.to_string()), "the device: {synced}");
+    assert!(
+        synced.contains(&tablet_device.to_string()),
+        "the device: {synced}"
+    );
     assert!(row("Anna Assistent", "Holdets borgerliste overført til enhed").is_some());
-    assert!(row("Ada Admin", "Adgangsrapport (udtræk af loggen)").is_some(), "{csv}");
-    assert!(!csv.contains(CITIZEN), "no citizen's name in the log or the report");
+    assert!(
+        row("Ada Admin", "Adgangsrapport (udtræk af loggen)").is_some(),
+        "{csv}"
+    );
+    assert!(
+        !csv.contains(CITIZEN),
+        "no citizen's name in the log or the report"
+    );
 
     // The JSON form is the same report, with the look-up of the CSV above in it too.
     let json: serde_json::Value = get(
@@ -284,9 +292,9 @@ async fn a_course_opened_offline_is_in_the_citizens_access_report_after_sync_and
     assert!(ok, "{said}");
     let entries = server.db().count("SELECT COUNT(*) FROM audit_log");
     assert!(said.contains(&format!("{entries} entries")), "{said}");
-    let seq = server.db().count(
-        "SELECT MIN(seq) FROM audit_log WHERE action = 'opened_history'",
-    );
+    let seq = server
+        .db()
+        .count("SELECT MIN(seq) FROM audit_log WHERE action = 'opened_history'");
     let assistant = tablet.me().user_id;
     server.db().execute(&format!(
         "UPDATE audit_log SET user_id = '{assistant}', role = 'assistant' WHERE seq = {seq}"

@@ -113,12 +113,12 @@ impl AuditAction {
     pub fn purpose(self) -> Purpose {
         match self {
             AuditAction::OpenedCourse | AuditAction::OpenedSession => Purpose::Visit,
-            AuditAction::OpenedHistory | AuditAction::OpenedProgram | AuditAction::OpenedSummary => {
-                Purpose::FollowUp
-            }
-            AuditAction::SyncedCourse | AuditAction::SyncedSessionLog | AuditAction::SyncedRoster => {
-                Purpose::OfflineCopy
-            }
+            AuditAction::OpenedHistory
+            | AuditAction::OpenedProgram
+            | AuditAction::OpenedSummary => Purpose::FollowUp,
+            AuditAction::SyncedCourse
+            | AuditAction::SyncedSessionLog
+            | AuditAction::SyncedRoster => Purpose::OfflineCopy,
             AuditAction::EvidenceExtract => Purpose::Statistics,
             AuditAction::AccessReport => Purpose::AccessRequest,
             AuditAction::DeviceRevoked | AuditAction::SignedOutEverywhere => Purpose::Security,
@@ -411,7 +411,10 @@ impl Default for ChainCheck {
 
 impl ChainCheck {
     /// Checks the next entry (entries in order of their number).
-    pub fn check(&mut self, entry: &Result<ChainedEntry, UnreadableEntry>) -> Result<(), BrokenLink> {
+    pub fn check(
+        &mut self,
+        entry: &Result<ChainedEntry, UnreadableEntry>,
+    ) -> Result<(), BrokenLink> {
         let seq = match entry {
             Ok(e) => e.seq,
             Err(u) => u.seq,
@@ -709,7 +712,11 @@ mod tests {
         let mut two = chain_after(0, GENESIS, records(0));
         assert!(two.is_empty());
         let first = chain_after(0, GENESIS, entries[..3].iter().map(|e| e.record.clone()));
-        let rest = chain_after(3, first[2].hash, entries[3..].iter().map(|e| e.record.clone()));
+        let rest = chain_after(
+            3,
+            first[2].hash,
+            entries[3..].iter().map(|e| e.record.clone()),
+        );
         two.extend(first);
         two.extend(rest);
         assert_eq!(two, entries);
@@ -717,14 +724,19 @@ mod tests {
         // A field edited in place.
         let mut edited = entries.clone();
         edited[2].record.role = Some(Role::Leader);
-        assert!(matches!(walk(&edited), Err(BrokenLink::Content { seq: 3, .. })));
+        assert!(matches!(
+            walk(&edited),
+            Err(BrokenLink::Content { seq: 3, .. })
+        ));
         // A row replaced with its hash recomputed: the next one no longer follows.
         let mut replaced = entries.clone();
         replaced[1].record.occurred_at += 1;
         replaced[1].hash = link_hash(&replaced[1].prev_hash, 2, &replaced[1].record);
         let broken = walk(&replaced).unwrap_err();
         assert!(matches!(broken, BrokenLink::PrevHash { seq: 3, .. }));
-        assert!(broken.to_string().starts_with("entry 3 does not follow entry 2"));
+        assert!(broken
+            .to_string()
+            .starts_with("entry 3 does not follow entry 2"));
         // A row deleted.
         let mut gap = entries.clone();
         gap.remove(3);
@@ -783,7 +795,12 @@ mod tests {
         let header = Header::course(team, course);
         let record = device_record(&therapist, None, &entry, Some(&header), 9).unwrap();
         assert_eq!(
-            (record.occurred_at, record.recorded_at, record.team, record.purpose),
+            (
+                record.occurred_at,
+                record.recorded_at,
+                record.team,
+                record.purpose
+            ),
             (5, 9, Some(team), Purpose::FollowUp)
         );
         let elsewhere = Header::course(TeamId::new(), course);
@@ -817,12 +834,17 @@ mod tests {
         assert!(csv.starts_with("\u{feff}".as_bytes()));
         let text = String::from_utf8(csv).unwrap();
         let mut lines = text.lines();
-        assert!(lines.next().unwrap().contains("Løbenummer;Tidspunkt (dansk tid);Medarbejder;Rolle"));
+        assert!(lines
+            .next()
+            .unwrap()
+            .contains("Løbenummer;Tidspunkt (dansk tid);Medarbejder;Rolle"));
         assert_eq!(
             lines.next().unwrap().split(';').take(2).collect::<Vec<_>>(),
             ["1", "01-12-2026 13:00"]
         );
-        assert!(text.contains("\"Mette; Hansen\";Træningsassistent;Forløb åbnet;Hjemmetræning (besøg)"));
+        assert!(
+            text.contains("\"Mette; Hansen\";Træningsassistent;Forløb åbnet;Hjemmetræning (besøg)")
+        );
     }
 
     #[test]

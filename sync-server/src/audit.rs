@@ -8,7 +8,7 @@ use crate::api_error::ApiError;
 use crate::error::Result;
 use crate::store::{now_ms, Store};
 use homerehab_shared::audit::{
-    self, AccessReport, AuditAction, AuditRecord, AuditReceipt, AuditUpload, BrokenLink,
+    self, AccessReport, AuditAction, AuditReceipt, AuditRecord, AuditUpload, BrokenLink,
     ChainCheck, RefusedAuditEntry,
 };
 use homerehab_shared::auth::{Capability, Principal};
@@ -104,10 +104,12 @@ pub fn access_report(
     who: &Principal,
     citizen: &str,
 ) -> std::result::Result<AccessReport, ApiError> {
-    let citizen = CitizenId(uuid::Uuid::parse_str(citizen).map_err(|_| ApiError::BadRequest {
-        kind: "invalid",
-        message: "`id` must be a citizen's id".into(),
-    })?);
+    let citizen = CitizenId(
+        uuid::Uuid::parse_str(citizen).map_err(|_| ApiError::BadRequest {
+            kind: "invalid",
+            message: "`id` must be a citizen's id".into(),
+        })?,
+    );
     if !who.may(Capability::SeeAccessLog) {
         return Err(ApiError::Forbidden(format!(
             "the access report needs the right to {}",

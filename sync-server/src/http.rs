@@ -145,7 +145,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/audit", post(receive_audit))
         .route("/v1/citizens/{id}/access-report", get(access_report))
-        .route("/v1/citizens/{id}/access-report.csv", get(access_report_csv))
+        .route(
+            "/v1/citizens/{id}/access-report.csv",
+            get(access_report_csv),
+        )
         .route("/v1/evidence", get(evidence))
         .route(
             "/v1/evidence/settings",

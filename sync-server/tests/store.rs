@@ -887,7 +887,10 @@ fn servers_sharing_a_database_append_one_audit_chain_and_an_edited_row_breaks_it
 
     // A device sending its look-ups again: kept once.
     let resent = audit_record(&who, AuditAction::OpenedCourse, Some(CourseId::new()));
-    assert_eq!(one.append_audit(&[resent.clone(), resent.clone()]).unwrap(), 1);
+    assert_eq!(
+        one.append_audit(&[resent.clone(), resent.clone()]).unwrap(),
+        1
+    );
     assert_eq!(two.append_audit(&[resent]).unwrap(), 0);
     assert_eq!(b.count("SELECT COUNT(*) FROM audit_log"), 81);
 
@@ -899,7 +902,10 @@ fn servers_sharing_a_database_append_one_audit_chain_and_an_edited_row_breaks_it
     let v = homerehab_sync_server::audit::verify(two.as_ref()).unwrap();
     let broken = v.broken.expect("the edit is found");
     assert_eq!((broken.seq(), v.checked), (17, 16));
-    assert!(broken.to_string().contains("entry 17 was changed"), "{broken}");
+    assert!(
+        broken.to_string().contains("entry 17 was changed"),
+        "{broken}"
+    );
     // Appending goes on after a broken entry (verification keeps naming the first one).
     one.append_audit(&[audit_record(&who, AuditAction::SyncedRoster, None)])
         .unwrap();
@@ -972,7 +978,9 @@ fn a_citizens_audit_entries_are_found_through_their_courses_and_team(b: &Backend
     assert_eq!(found, mine, "in order, and nothing about anyone else");
     let page = store.audit_entries(2, 3).unwrap();
     assert_eq!(
-        page.iter().map(|e| e.as_ref().unwrap().seq).collect::<Vec<_>>(),
+        page.iter()
+            .map(|e| e.as_ref().unwrap().seq)
+            .collect::<Vec<_>>(),
         [3, 4, 5]
     );
 }

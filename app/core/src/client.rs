@@ -596,6 +596,21 @@ pub async fn devices(store: &SharedStore) -> Result<Vec<api::DeviceView>> {
     get_json(&identity, "/v1/devices", &[]).await
 }
 
+/// A citizen's access report (`GET /v1/citizens/{id}/access-report`): admins of the citizen's
+/// municipality only; the server logs the look-up.
+pub async fn access_report(
+    store: &SharedStore,
+    citizen: homerehab_shared::ids::CitizenId,
+) -> Result<homerehab_shared::audit::AccessReport> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    get_json(
+        &identity,
+        &format!("/v1/citizens/{citizen}/access-report"),
+        &[],
+    )
+    .await
+}
+
 /// Revokes a device (`POST /v1/devices/{id}/revoke`); the server answers it as it is now.
 pub async fn revoke_device(
     store: &SharedStore,

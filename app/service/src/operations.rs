@@ -132,6 +132,10 @@ impl Operations for Core {
         ops::revoke_device(self, &r.device, r.body).await
     }
 
+    async fn access_report(&self, r: op::access_report::Request) -> Result<api::AccessReportView> {
+        ops::access_report(self, &r.citizen).await
+    }
+
     async fn visits(&self, _: op::visits::Request) -> Result<Vec<api::Visit>> {
         ops::visits(self, now_ms())
     }

@@ -153,8 +153,12 @@ macro_rules! audit_schema {
     citizen_id  TEXT,
     course_id   TEXT,
     target      TEXT,
-    prev_hash   ", $bytes, " NOT NULL,
-    hash        ", $bytes, " NOT NULL
+    prev_hash   ",
+            $bytes,
+            " NOT NULL,
+    hash        ",
+            $bytes,
+            " NOT NULL
 );
 CREATE INDEX audit_log_course ON audit_log(course_id) WHERE course_id IS NOT NULL;
 CREATE INDEX audit_log_citizen ON audit_log(citizen_id) WHERE citizen_id IS NOT NULL;

@@ -27,21 +27,21 @@ use super::postgres_devices as devices;
 use super::postgres_evidence as evidence;
 use super::postgres_read_model as read_model;
 use super::{
-    now_ms, AccountStore, AuditStore, StoredAuditEntry, DeviceRecord, DeviceRegistry, DeviceSignIn, DocumentCommit,
+    now_ms, AccountStore, AuditStore, DeviceRecord, DeviceRegistry, DeviceSignIn, DocumentCommit,
     DocumentFootprint, DocumentStore, EvidenceStore, MediaRecord, MediaStore, NewUser,
     ProjectionRound, QuarantineEntry, QuarantineScope, ReadModelCheck, ReadModelStore, Store,
-    TeamRecord, UserRecord,
+    StoredAuditEntry, TeamRecord, UserRecord,
 };
 use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
 use automerge::{ActorId, Automerge};
+use homerehab_shared::audit::AuditRecord;
 use homerehab_shared::docs::{DocumentKind, Header};
 use homerehab_shared::effect::settings::StoredSettings;
 use homerehab_shared::evidence::funnel::ReferralFacts;
 use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
 use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
-use homerehab_shared::audit::AuditRecord;
 use homerehab_shared::ids::{
     CitizenId, CourseId, DeviceId, DocumentId, MunicipalityId, TeamId, UserId,
 };

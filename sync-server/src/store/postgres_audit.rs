@@ -108,9 +108,7 @@ pub(super) fn entries(
         &format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"),
         &[&(after as i64), &(limit as i64)],
     )?;
-    rows.iter()
-        .map(|r| Ok(row_at(r)?.entry()))
-        .collect()
+    rows.iter().map(|r| Ok(row_at(r)?.entry())).collect()
 }
 
 pub(super) fn of_citizen(
@@ -118,9 +116,7 @@ pub(super) fn of_citizen(
     citizen: CitizenId,
 ) -> Result<Vec<StoredAuditEntry>> {
     let rows = client.query(&of_citizen_sql("$1"), &[&citizen.to_string()])?;
-    rows.iter()
-        .map(|r| Ok(row_at(r)?.entry()))
-        .collect()
+    rows.iter().map(|r| Ok(row_at(r)?.entry())).collect()
 }
 
 pub(super) fn citizen_home(

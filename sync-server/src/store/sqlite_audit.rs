@@ -89,7 +89,11 @@ pub(super) fn append(conn: &mut Connection, records: &[AuditRecord]) -> Result<u
     Ok(entries.len())
 }
 
-pub(super) fn entries(conn: &Connection, after: u64, limit: usize) -> Result<Vec<StoredAuditEntry>> {
+pub(super) fn entries(
+    conn: &Connection,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<StoredAuditEntry>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2"
     ))?;

@@ -109,7 +109,10 @@ mod tests {
         let mine = store.unsent_look_ups(me, 10).unwrap();
         assert_eq!(
             mine.iter().map(|e| (e.at, e.action)).collect::<Vec<_>>(),
-            [(1, AuditAction::OpenedCourse), (3, AuditAction::OpenedSummary)]
+            [
+                (1, AuditAction::OpenedCourse),
+                (3, AuditAction::OpenedSummary)
+            ]
         );
         assert_eq!(store.unsent_look_ups(me, 1).unwrap().len(), 1);
         store
