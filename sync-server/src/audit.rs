@@ -183,3 +183,84 @@ pub fn verify(store: &dyn Store) -> Result<Verification> {
         broken: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use homerehab_shared::ids::{CourseId, MunicipalityId, TeamId};
+    use homerehab_shared::model::Role;
+    use homerehab_shared::sync::wire::{Reply, ReplyStatus};
+
+    #[test]
+    fn a_sync_logs_each_citizen_document_it_carries_to_the_device_and_nothing_else() {
+        let team = TeamId::new();
+        let who = Principal {
+            user_id: UserId::new(),
+            role: Role::Assistant,
+            team_id: team,
+            granted_teams: vec![],
+            municipality_id: Some(MunicipalityId::new()),
+        };
+        let (offered, new) = (CourseId::new(), CourseId::new());
+        let offered_course = Header::course(team, offered);
+        let roster = Header::roster(team);
+        let library = Header::library(who.municipality_id.unwrap());
+        let reply = |header: &Header, changes: &[u8], with_header: bool| Reply {
+            doc: header.id,
+            status: ReplyStatus::Synced,
+            heads: vec![],
+            changes: changes.to_vec(),
+            header: with_header.then_some(*header),
+        };
+        let resp = SyncResponse {
+            replies: vec![
+                // Offered by the device: its header is the visible one.
+                reply(&offered_course, b"x", false),
+                // New to the device: the reply names it.
+                reply(&Header::session_log(team, new), b"x", true),
+                reply(&roster, b"x", false),
+                // Nothing sent: nothing logged.
+                reply(&Header::session_log(team, offered), b"", false),
+                reply(&library, b"x", true),
+            ],
+            protocol: homerehab_shared::sync::wire::PROTOCOL_VERSION,
+            unchanged: 0,
+        };
+        let headers = HashMap::from([(offered_course.id, offered_course), (roster.id, roster)]);
+        let device = Some(DeviceId::new());
+        let records = sync_records(&who, device, &headers, &resp, 7);
+        let got: Vec<_> = records
+            .iter()
+            .map(|r| (r.action, r.course, r.team, r.device, r.role))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    AuditAction::SyncedCourse,
+                    Some(offered),
+                    Some(team),
+                    device,
+                    Some(Role::Assistant)
+                ),
+                (
+                    AuditAction::SyncedSessionLog,
+                    Some(new),
+                    Some(team),
+                    device,
+                    Some(Role::Assistant)
+                ),
+                (
+                    AuditAction::SyncedRoster,
+                    None,
+                    Some(team),
+                    device,
+                    Some(Role::Assistant)
+                ),
+            ]
+        );
+        assert!(records
+            .iter()
+            .all(|r| r.recorded_at == 7 && r.citizen.is_none()));
+    }
+}
