@@ -292,6 +292,22 @@ async fn a_course_opened_offline_is_in_the_citizens_access_report_after_sync_and
     assert!(ok, "{said}");
     let entries = server.db().count("SELECT COUNT(*) FROM audit_log");
     assert!(said.contains(&format!("{entries} entries")), "{said}");
+    let head = said
+        .split("head ")
+        .nth(1)
+        .and_then(|h| h.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{said}"))
+        .to_string();
+    let out = server
+        .command()
+        .args(["audit-verify", "--kept", &head])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let seq = server
         .db()
         .count("SELECT MIN(seq) FROM audit_log WHERE action = 'opened_history'");

@@ -144,43 +144,74 @@ pub fn access_report(
     }))
 }
 
-/// What `audit-verify` found: entries checked, the head's hash, and the first broken link.
+/// What `audit-verify` found: entries checked, the head's hash, the first broken link, and
+/// whether a head kept from an earlier run is still in the chain.
 #[derive(Debug)]
 pub struct Verification {
     pub checked: u64,
     pub head: String,
     pub broken: Option<BrokenLink>,
+    /// Why the kept head (`--kept SEQ:HASH`) no longer holds: the log was cut off before it,
+    /// or that entry's hash differs.
+    pub kept_lost: Option<String>,
 }
 
-/// Walks the whole log in order, a page at a time, and stops at the first broken link.
-pub fn verify(store: &dyn Store) -> Result<Verification> {
+/// A head printed by an earlier `audit-verify` (`SEQ:HASH`).
+pub fn parse_kept(kept: &str) -> Option<(u64, String)> {
+    let (seq, hash) = kept.split_once(':')?;
+    let hash = hash.trim().to_ascii_lowercase();
+    (hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+        .then_some((seq.trim().parse().ok()?, hash))
+}
+
+/// Walks the whole log in order, a page at a time, and stops at the first broken link; with
+/// `kept`, also checks that entry `kept.0` is still there with hash `kept.1` (entries cut off
+/// at the end are found only so).
+pub fn verify(store: &dyn Store, kept: Option<&(u64, String)>) -> Result<Verification> {
     const PAGE: usize = 10_000;
     let mut check = ChainCheck::default();
     let mut after = 0;
-    loop {
+    let mut kept_lost = None;
+    let mut note_kept = |check: &ChainCheck| {
+        if let Some((seq, hash)) = kept {
+            if check.checked() == *seq && check.head() != *hash {
+                kept_lost = Some(format!(
+                    "entry {seq}'s hash is {} now, not the {hash} kept",
+                    check.head()
+                ));
+            }
+        }
+    };
+    let broken = 'walk: loop {
         let page = store.audit_entries(after, PAGE)?;
-        let Some(last) = page.last() else { break };
+        let Some(last) = page.last() else { break None };
         after = match last {
             Ok(e) => e.seq,
             Err(u) => u.seq,
         };
         for entry in &page {
             if let Err(broken) = check.check(entry) {
-                return Ok(Verification {
-                    checked: check.checked(),
-                    head: check.head(),
-                    broken: Some(broken),
-                });
+                break 'walk Some(broken);
             }
+            note_kept(&check);
         }
         if page.len() < PAGE {
-            break;
+            break None;
+        }
+    };
+    if let Some((seq, _)) = kept {
+        if broken.is_none() && check.checked() < *seq {
+            kept_lost = Some(format!(
+                "the log ends at entry {}, before the kept entry {seq}: entries were cut off",
+                check.checked()
+            ));
         }
     }
     Ok(Verification {
         checked: check.checked(),
         head: check.head(),
-        broken: None,
+        broken,
+        kept_lost,
     })
 }
 

@@ -126,26 +126,33 @@ fn main() -> anyhow::Result<()> {
             println!("{username}: {ended} sign-in(s) ended");
             Ok(())
         }
-        Command::AuditVerify => {
+        Command::AuditVerify { kept } => {
+            let kept = kept
+                .map(|k| {
+                    homerehab_sync_server::audit::parse_kept(&k)
+                        .with_context(|| format!("--kept {k}: give SEQ:HASH as printed before"))
+                })
+                .transpose()?;
             let store = open(&config)?;
-            let v = homerehab_sync_server::audit::verify(store.as_ref())?;
-            match v.broken {
-                None => {
-                    println!(
-                        "audit log intact: {} entries; head hash {} (keep it outside the database)",
-                        v.checked, v.head
-                    );
-                    Ok(())
-                }
-                Some(broken) => {
-                    println!(
-                        "audit log BROKEN at entry {}: {broken}\n{} entries before it verify",
-                        broken.seq(),
-                        v.checked
-                    );
-                    std::process::exit(1);
-                }
+            let v = homerehab_sync_server::audit::verify(store.as_ref(), kept.as_ref())?;
+            if let Some(broken) = &v.broken {
+                println!(
+                    "audit log BROKEN at entry {}: {broken}\n{} entries before it verify",
+                    broken.seq(),
+                    v.checked
+                );
+                std::process::exit(1);
             }
+            if let Some(lost) = &v.kept_lost {
+                println!("audit log BROKEN: {lost}");
+                std::process::exit(1);
+            }
+            println!(
+                "audit log intact: {} entries; head {}:{} (keep it outside the database; \
+                 check against it with --kept)",
+                v.checked, v.checked, v.head
+            );
+            Ok(())
         }
         Command::Reproject { check } => {
             let store = open(&config)?;

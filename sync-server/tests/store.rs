@@ -882,8 +882,9 @@ fn servers_sharing_a_database_append_one_audit_chain_and_an_edited_row_breaks_it
             });
         }
     });
-    let v = homerehab_sync_server::audit::verify(one.as_ref()).unwrap();
+    let v = homerehab_sync_server::audit::verify(one.as_ref(), None).unwrap();
     assert_eq!((v.checked, v.broken), (80, None));
+    let kept = (80, v.head.clone());
 
     // A device sending its look-ups again: kept once.
     let resent = audit_record(&who, AuditAction::OpenedCourse, Some(CourseId::new()));
@@ -893,13 +894,16 @@ fn servers_sharing_a_database_append_one_audit_chain_and_an_edited_row_breaks_it
     );
     assert_eq!(two.append_audit(&[resent]).unwrap(), 0);
     assert_eq!(b.count("SELECT COUNT(*) FROM audit_log"), 81);
+    // The head kept from the run at 80 entries still holds.
+    let v = homerehab_sync_server::audit::verify(two.as_ref(), Some(&kept)).unwrap();
+    assert_eq!((v.checked, v.broken, v.kept_lost), (81, None, None));
 
     // Someone with SQL access gives entry 17 another role: entry 17 is named.
     b.execute(
         "UPDATE audit_log SET role = 'leader' WHERE seq = 17",
         "UPDATE audit_log SET role = 'leader' WHERE seq = 17",
     );
-    let v = homerehab_sync_server::audit::verify(two.as_ref()).unwrap();
+    let v = homerehab_sync_server::audit::verify(two.as_ref(), None).unwrap();
     let broken = v.broken.expect("the edit is found");
     assert_eq!((broken.seq(), v.checked), (17, 16));
     assert!(
@@ -914,11 +918,24 @@ fn servers_sharing_a_database_append_one_audit_chain_and_an_edited_row_breaks_it
         "UPDATE audit_log SET role = 'therapist' WHERE seq = 17; DELETE FROM audit_log WHERE seq = 40",
         "UPDATE audit_log SET role = 'therapist' WHERE seq = 17; DELETE FROM audit_log WHERE seq = 40",
     );
-    let broken = homerehab_sync_server::audit::verify(one.as_ref())
+    let broken = homerehab_sync_server::audit::verify(one.as_ref(), None)
         .unwrap()
         .broken
         .unwrap();
     assert_eq!(broken.seq(), 40, "{broken}");
+    // The newest entries cut off (the chain before them intact): only the kept head tells.
+    b.execute(
+        "DELETE FROM audit_log WHERE seq >= 40",
+        "DELETE FROM audit_log WHERE seq >= 40",
+    );
+    let v = homerehab_sync_server::audit::verify(one.as_ref(), None).unwrap();
+    assert_eq!((v.checked, v.broken.is_none()), (39, true));
+    let v = homerehab_sync_server::audit::verify(one.as_ref(), Some(&kept)).unwrap();
+    let lost = v.kept_lost.expect("the cut is found against the kept head");
+    assert!(
+        lost.contains("ends at entry 39, before the kept entry 80"),
+        "{lost}"
+    );
 }
 
 fn a_citizens_audit_entries_are_found_through_their_courses_and_team(b: &Backend) {
