@@ -20,6 +20,7 @@
 //! | see evidence      |           |           | ✓      | ✓     |
 //! | set evidence settings |       |           |        | ✓     |
 //! | manage devices    |           |           | ✓      | ✓     |
+//! | see access log    |           |           |        | ✓     |
 //!
 //! | document      | read                            | write            |
 //! |---------------|---------------------------------|------------------|
@@ -96,10 +97,13 @@ pub enum Capability {
     /// List the devices of the municipality's staff, revoke one (a lost tablet) and sign a
     /// colleague out everywhere (issue #14). Scoped by [`may_manage_devices_of`].
     ManageDevices,
+    /// Read the audit log about a citizen of the own municipality: the citizen's access report
+    /// (issue #14; who looked at the record, when and why). Its own look-up is logged too.
+    SeeAccessLog,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 11] = [
+    pub const ALL: [Capability; 12] = [
         Capability::ReadCourses,
         Capability::RunSessions,
         Capability::FollowCourses,
@@ -111,6 +115,7 @@ impl Capability {
         Capability::SeeEvidence,
         Capability::SetEvidenceSettings,
         Capability::ManageDevices,
+        Capability::SeeAccessLog,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -126,6 +131,7 @@ impl Capability {
             Capability::SeeEvidence => "see the evidence",
             Capability::SetEvidenceSettings => "set the evidence settings",
             Capability::ManageDevices => "manage devices",
+            Capability::SeeAccessLog => "see the access log",
         }
     }
 
@@ -170,6 +176,7 @@ impl Capabilities {
                 SeeEvidence,
                 SetEvidenceSettings,
                 ManageDevices,
+                SeeAccessLog,
             ],
         };
         Capabilities(granted.iter().fold(0, |bits, c| bits | c.bit()))
@@ -352,7 +359,7 @@ mod tests {
         use Capability::*;
         const ROLES: [Role; 4] = [Role::Assistant, Role::Therapist, Role::Leader, Role::Admin];
         // capability → (assistant, therapist, leader, admin)
-        let table: [(Capability, [bool; 4]); 11] = [
+        let table: [(Capability, [bool; 4]); 12] = [
             (ReadCourses, [true, true, true, false]),
             (RunSessions, [true, false, false, false]),
             (FollowCourses, [false, true, true, true]),
@@ -364,6 +371,7 @@ mod tests {
             (SeeEvidence, [false, false, true, true]),
             (SetEvidenceSettings, [false, false, false, true]),
             (ManageDevices, [false, false, true, true]),
+            (SeeAccessLog, [false, false, false, true]),
         ];
         assert_eq!(
             table.map(|(c, _)| c),

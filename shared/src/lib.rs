@@ -21,6 +21,7 @@
 pub mod admission;
 pub mod api;
 pub mod assessment;
+pub mod audit;
 pub mod auth;
 pub mod caseload;
 pub mod device_registry;

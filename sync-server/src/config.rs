@@ -82,6 +82,14 @@ pub enum Command {
     /// End every sign-in of a user (a lost tablet, a leaver): each of their devices must sign
     /// in again; their data stays. Leaders revoke a device from the app.
     SignOutEverywhere { username: String },
+    /// Walk the audit log's hash chain: prints the entries checked and the head (`SEQ:HASH`),
+    /// or the first broken link (entry number and what differs) and exits non-zero.
+    AuditVerify {
+        /// A head printed by an earlier run (`SEQ:HASH`): that entry must still be there with
+        /// that hash, so entries cut off at the end are found too.
+        #[arg(long)]
+        kept: Option<String>,
+    },
     /// Rebuild the read model (the evidence tables) from the documents.
     Reproject {
         /// Only compare the read model with the documents; exit non-zero if they differ.

@@ -8,6 +8,7 @@
 use crate::api_error::ApiError;
 use crate::store::{now_ms, DeviceRecord, Store};
 use homerehab_shared::api::{DeviceRevocation, DeviceView, RevokeRequest, SignedOutEverywhere};
+use homerehab_shared::audit::{AuditAction, AuditRecord};
 use homerehab_shared::auth::Principal;
 use homerehab_shared::auth::{
     may_manage_devices_of, may_sign_out_everywhere, Capability, DeviceScope,
@@ -106,7 +107,14 @@ pub fn revoke(
     ) {
         return Err(e);
     }
-    let newly = store.revoke_device(id, who.user_id, &reason, now_ms())?;
+    let now = now_ms();
+    let newly = store.revoke_device(id, who.user_id, &reason, now)?;
+    if newly {
+        store.append_audit(&[AuditRecord {
+            target: Some(id.0),
+            ..AuditRecord::by(who, AuditAction::DeviceRevoked, now)
+        }])?;
+    }
     // Ids only: the reason may name a person.
     tracing::info!(device = %id, by = %who.user_id, newly, "device revoked");
     Ok(view(store.device(id)?.ok_or_else(not_found)?))
@@ -129,6 +137,10 @@ pub fn sign_out_everywhere(
         return Err(e);
     }
     let ended = store.end_tokens_of(user)?;
+    store.append_audit(&[AuditRecord {
+        target: Some(user.0),
+        ..AuditRecord::by(who, AuditAction::SignedOutEverywhere, now_ms())
+    }])?;
     tracing::info!(%user, by = %who.user_id, ended, "signed out everywhere");
     Ok(SignedOutEverywhere {
         ended: ended as u32,

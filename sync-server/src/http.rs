@@ -17,6 +17,9 @@
 //! | `GET /v1/devices` | —                            | JSON `[DeviceView]` (manage devices, own municipality) |
 //! | `POST /v1/devices/{id}/revoke` | JSON `RevokeRequest` | JSON `DeviceView`; 404 not of your municipality |
 //! | `POST /v1/users/{id}/sign-out-everywhere` | —   | JSON `SignedOutEverywhere` (oneself, or manage devices) |
+//! | `POST /v1/audit` | JSON `AuditUpload` (the device's own look-ups) | JSON `AuditReceipt`; 403 another user's |
+//! | `GET /v1/citizens/{id}/access-report` | —       | JSON `AccessReport` (see access log, own municipality; else 404) |
+//! | `GET /v1/citizens/{id}/access-report.csv` | —   | the same as `;`-separated CSV with a BOM (Danish Excel) |
 //! | `GET /healthz`   | —                             | `ok` when the database answers  |
 //!
 //! A revoked device's token is refused everywhere (401 `device_revoked`, with the
@@ -139,6 +142,12 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/v1/users/{id}/sign-out-everywhere",
             post(sign_out_everywhere),
+        )
+        .route("/v1/audit", post(receive_audit))
+        .route("/v1/citizens/{id}/access-report", get(access_report))
+        .route(
+            "/v1/citizens/{id}/access-report.csv",
+            get(access_report_csv),
         )
         .route("/v1/evidence", get(evidence))
         .route(
@@ -286,7 +295,21 @@ async fn evidence(
     );
     let started = Instant::now();
     let report = evidence_blocking(move || {
-        crate::evidence::report(store.as_ref(), &who, &q, today, suppression, &benchmark)
+        let report =
+            crate::evidence::report(store.as_ref(), &who, &q, today, suppression, &benchmark)?;
+        // An extract of the municipality's figures: logged with its drill-down, no citizen.
+        store
+            .append_audit(&[homerehab_shared::audit::AuditRecord {
+                team: q.team,
+                target: q.therapist.map(|t| t.0),
+                ..homerehab_shared::audit::AuditRecord::by(
+                    &who,
+                    homerehab_shared::audit::AuditAction::EvidenceExtract,
+                    now_ms(),
+                )
+            }])
+            .map_err(Refusal::Failed)?;
+        Ok(report)
     })
     .await?;
     metrics::evidence_report(started.elapsed());
@@ -357,6 +380,59 @@ async fn registry<T: Send + 'static>(
         .await
         .map_err(|e| ApiError::Internal(Error::Task(e.to_string())))?
         .map(Json)
+}
+
+/// `POST /v1/audit` (`crate::audit::receive`): a device's look-ups, sent after its sync. A
+/// revoked device hands them over like its changes.
+async fn receive_audit(
+    State(state): State<AppState>,
+    SyncSession(session, _): SyncSession,
+    payload: Result<Json<homerehab_shared::audit::AuditUpload>, JsonRejection>,
+) -> Result<Json<homerehab_shared::audit::AuditReceipt>, ApiError> {
+    let Json(upload) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
+    let store = state.store.clone();
+    registry(move || {
+        crate::audit::receive(store.as_ref(), &session.principal, session.device, &upload)
+    })
+    .await
+}
+
+/// `GET /v1/citizens/{id}/access-report` (`crate::audit::access_report`).
+async fn access_report(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let store = state.store.clone();
+    let Json(report) =
+        registry(move || crate::audit::access_report(store.as_ref(), &who, &id)).await?;
+    Ok(private_json(&report))
+}
+
+/// `GET /v1/citizens/{id}/access-report.csv`: the report for Danish Excel.
+async fn access_report_csv(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let store = state.store.clone();
+    let Json(report) =
+        registry(move || crate::audit::access_report(store.as_ref(), &who, &id)).await?;
+    let name = format!(
+        "attachment; filename=\"adgangsrapport-{}.csv\"",
+        report.citizen_id
+    );
+    let mut response = (
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        homerehab_shared::audit::to_csv(&report),
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(&name) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
 }
 
 /// `GET /v1/devices` (`crate::devices::list`).

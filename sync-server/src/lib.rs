@@ -6,6 +6,8 @@
 //!
 //! - [`http`]: the axum API ([`http::app`], [`http::serve`]);
 //! - [`api_error`]: [`api_error::ApiError`], what a handler or extractor answers on failure;
+//! - [`audit`]: the audit log — what a sync sent, a device's look-ups, a citizen's access
+//!   report, the chain's walk (`audit-verify`);
 //! - [`auth`]: argon2 logins, hashed bearer tokens, the [`auth::Authenticated`] extractor;
 //! - [`sync`]: `ServerStorage` over a [`store::Store`] with an LRU cache of loaded documents;
 //! - [`store`]: the [`store::Store`] trait and [`store::SqliteStore`], the only place with SQL;
@@ -33,6 +35,7 @@
 //! never logged; one server process per database (the document cache is not shared).
 
 pub mod api_error;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod devices;

@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use homerehab_shared::audit::AuditAction;
 use homerehab_shared::ids::{DocumentId, UserId};
 use homerehab_shared::model::Role;
 use homerehab_sync_server::auth::Passwords;
@@ -106,7 +107,51 @@ fn main() -> anyhow::Result<()> {
                 bail!("no user '{username}'");
             };
             let ended = store.end_tokens_of(user.user.id)?;
+            // By the operator: no user of the app did it.
+            let now = now_ms();
+            store.append_audit(&[homerehab_shared::audit::AuditRecord {
+                entry_id: uuid::Uuid::new_v4(),
+                recorded_at: now,
+                occurred_at: now,
+                user: None,
+                role: None,
+                device: None,
+                action: AuditAction::SignedOutEverywhere,
+                purpose: AuditAction::SignedOutEverywhere.purpose(),
+                team: None,
+                citizen: None,
+                course: None,
+                target: Some(user.user.id.0),
+            }])?;
             println!("{username}: {ended} sign-in(s) ended");
+            Ok(())
+        }
+        Command::AuditVerify { kept } => {
+            let kept = kept
+                .map(|k| {
+                    homerehab_sync_server::audit::parse_kept(&k)
+                        .with_context(|| format!("--kept {k}: give SEQ:HASH as printed before"))
+                })
+                .transpose()?;
+            let store = open(&config)?;
+            let v = homerehab_sync_server::audit::verify(store.as_ref(), kept.as_ref())?;
+            if let Some(broken) = &v.broken {
+                println!(
+                    "audit log BROKEN at entry {}: {broken}\n{} entries before it verify",
+                    broken.seq(),
+                    v.checked
+                );
+                std::process::exit(1);
+            }
+            if let Some(lost) = &v.kept_lost {
+                println!("audit log BROKEN: {lost}");
+                std::process::exit(1);
+            }
+            println!(
+                "audit log intact: {} entries; head {}:{} (keep it outside the database; \
+                 check against it with --kept)",
+                v.checked, v.checked, v.head
+            );
             Ok(())
         }
         Command::Reproject { check } => {

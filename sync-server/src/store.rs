@@ -7,14 +7,17 @@
 //! (`Automerge::save`) and incremental chunks of raw changes appended on every accepted sync,
 //! folded into a new snapshot once the chunks outweigh it.
 
+mod audit_rows;
 mod documents;
 mod evidence_facts;
 mod interface;
 pub mod postgres;
+mod postgres_audit;
 mod postgres_devices;
 mod postgres_evidence;
 mod postgres_read_model;
 pub mod sqlite;
+mod sqlite_audit;
 mod sqlite_devices;
 mod sqlite_evidence;
 mod sqlite_read_model;

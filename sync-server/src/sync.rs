@@ -5,7 +5,7 @@
 use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
 use crate::metrics;
-use crate::store::{DocumentCommit, Store};
+use crate::store::{now_ms, DocumentCommit, Store};
 use automerge::{ActorId, Automerge};
 use homerehab_shared::auth::{authorize, Access, Principal};
 use homerehab_shared::device_registry::HandOverSync;
@@ -91,6 +91,8 @@ pub struct SyncStorage<'a> {
     /// Stored heads of the documents `who` may read, as `visible` found them: a cached copy
     /// is used only while its heads are these (another server may have moved the document).
     stored_heads: HashMap<DocumentId, Vec<Hash>>,
+    /// The headers of those documents: what the audit log records of a document sent.
+    headers: HashMap<DocumentId, Header>,
     /// The stored heads each loaded document was built on: the base its commit is checked
     /// against (see [`crate::store::DocumentCommit::base`]).
     bases: HashMap<DocumentId, Vec<Hash>>,
@@ -108,6 +110,7 @@ impl<'a> SyncStorage<'a> {
             quarantine_limits: QuarantineLimits::default(),
             device: None,
             stored_heads: HashMap::new(),
+            headers: HashMap::new(),
             bases: HashMap::new(),
             staged: Vec::new(),
             weights: HashMap::new(),
@@ -155,6 +158,7 @@ impl ServerStorage for SyncStorage<'_> {
             .iter()
             .map(|(h, heads)| (h.id, heads.clone()))
             .collect();
+        self.headers = docs.iter().map(|(h, _)| (h.id, *h)).collect();
         Ok(docs)
     }
 
@@ -315,7 +319,7 @@ impl Syncer {
         })?;
         let offered_changes = req.offers.iter().any(|o| !o.changes.is_empty());
         let mut attempt = 1;
-        let (resp, stats) = loop {
+        let (resp, stats, headers) = loop {
             let mut storage = SyncStorage::new(self.store.as_ref(), &self.cache);
             storage.quarantine_limits = self.quarantine_limits;
             storage.device = device;
@@ -328,9 +332,15 @@ impl Syncer {
                     std::thread::sleep(std::time::Duration::from_millis(jitter));
                     attempt += 1;
                 }
-                other => break other?,
+                other => {
+                    let (resp, stats) = other?;
+                    break (resp, stats, std::mem::take(&mut storage.headers));
+                }
             }
         };
+        // Which citizens' documents leave for the device is logged before the answer does.
+        let sent = crate::audit::sync_records(who, device, &headers, &resp, now_ms());
+        self.store.append_audit(&sent)?;
         let hand_over = HandOverSync {
             offered_changes,
             asked_whole: resp

@@ -32,6 +32,8 @@ on_both_backends!(
     evidence_settings_round_trip,
     sign_in_attempts_are_counted_for_every_server_sharing_the_database,
     a_wrong_password_on_one_server_counts_on_the_others,
+    servers_sharing_a_database_append_one_audit_chain_and_an_edited_row_breaks_it,
+    a_citizens_audit_entries_are_found_through_their_courses_and_team,
 );
 
 fn user(store: &dyn Store, username: &str, role: Role, team: TeamId) -> UserId {
@@ -888,4 +890,165 @@ fn postgres_a_commit_aborted_to_break_a_deadlock_is_retried_as_moved() {
     for (h, base) in headers.iter().zip(&bases) {
         assert_eq!(store.stored_heads(h.id).unwrap().as_ref(), Some(base));
     }
+}
+
+fn audit_record(
+    who: &homerehab_shared::auth::Principal,
+    action: homerehab_shared::audit::AuditAction,
+    course: Option<CourseId>,
+) -> homerehab_shared::audit::AuditRecord {
+    homerehab_shared::audit::AuditRecord {
+        team: Some(who.team_id),
+        course,
+        ..homerehab_shared::audit::AuditRecord::by(who, action, 1_000)
+    }
+}
+
+fn principal(user: UserId, role: Role, team: TeamId) -> homerehab_shared::auth::Principal {
+    homerehab_shared::auth::Principal {
+        user_id: user,
+        role,
+        team_id: team,
+        granted_teams: vec![],
+        municipality_id: None,
+    }
+}
+
+fn servers_sharing_a_database_append_one_audit_chain_and_an_edited_row_breaks_it(b: &Backend) {
+    use homerehab_shared::audit::AuditAction;
+    let (one, two) = (b.open(), b.open());
+    let who = principal(UserId::new(), Role::Therapist, TeamId::new());
+    // Two servers, two threads each, appending at once: one chain, numbered without gaps.
+    std::thread::scope(|scope| {
+        for store in [&one, &two, &one, &two] {
+            let who = &who;
+            scope.spawn(move || {
+                for _ in 0..10 {
+                    let records = [
+                        audit_record(who, AuditAction::SyncedCourse, Some(CourseId::new())),
+                        audit_record(who, AuditAction::SyncedRoster, None),
+                    ];
+                    assert_eq!(store.append_audit(&records).unwrap(), 2);
+                }
+            });
+        }
+    });
+    let v = homerehab_sync_server::audit::verify(one.as_ref(), None).unwrap();
+    assert_eq!((v.checked, v.broken), (80, None));
+    let kept = (80, v.head.clone());
+
+    // A device sending its look-ups again: kept once.
+    let resent = audit_record(&who, AuditAction::OpenedCourse, Some(CourseId::new()));
+    assert_eq!(
+        one.append_audit(&[resent.clone(), resent.clone()]).unwrap(),
+        1
+    );
+    assert_eq!(two.append_audit(&[resent]).unwrap(), 0);
+    assert_eq!(b.count("SELECT COUNT(*) FROM audit_log"), 81);
+    // The head kept from the run at 80 entries still holds.
+    let v = homerehab_sync_server::audit::verify(two.as_ref(), Some(&kept)).unwrap();
+    assert_eq!((v.checked, v.broken, v.kept_lost), (81, None, None));
+
+    // Someone with SQL access gives entry 17 another role: entry 17 is named.
+    b.execute(
+        "UPDATE audit_log SET role = 'leader' WHERE seq = 17",
+        "UPDATE audit_log SET role = 'leader' WHERE seq = 17",
+    );
+    let v = homerehab_sync_server::audit::verify(two.as_ref(), None).unwrap();
+    let broken = v.broken.expect("the edit is found");
+    assert_eq!((broken.seq(), v.checked), (17, 16));
+    assert!(
+        broken.to_string().contains("entry 17 was changed"),
+        "{broken}"
+    );
+    // Appending goes on after a broken entry (verification keeps naming the first one).
+    one.append_audit(&[audit_record(&who, AuditAction::SyncedRoster, None)])
+        .unwrap();
+    // Deleting a row leaves a gap.
+    b.execute(
+        "UPDATE audit_log SET role = 'therapist' WHERE seq = 17; DELETE FROM audit_log WHERE seq = 40",
+        "UPDATE audit_log SET role = 'therapist' WHERE seq = 17; DELETE FROM audit_log WHERE seq = 40",
+    );
+    let broken = homerehab_sync_server::audit::verify(one.as_ref(), None)
+        .unwrap()
+        .broken
+        .unwrap();
+    assert_eq!(broken.seq(), 40, "{broken}");
+    // The newest entries cut off (the chain before them intact): only the kept head tells.
+    b.execute(
+        "DELETE FROM audit_log WHERE seq >= 40",
+        "DELETE FROM audit_log WHERE seq >= 40",
+    );
+    let v = homerehab_sync_server::audit::verify(one.as_ref(), None).unwrap();
+    assert_eq!((v.checked, v.broken.is_none()), (39, true));
+    let v = homerehab_sync_server::audit::verify(one.as_ref(), Some(&kept)).unwrap();
+    let lost = v.kept_lost.expect("the cut is found against the kept head");
+    assert!(
+        lost.contains("ends at entry 39, before the kept entry 80"),
+        "{lost}"
+    );
+}
+
+fn a_citizens_audit_entries_are_found_through_their_courses_and_team(b: &Backend) {
+    use homerehab_shared::audit::AuditAction;
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted Kommune").unwrap();
+    let team = store.ensure_team(m, "Nord").unwrap();
+    let other_team = store.ensure_team(m, "Syd").unwrap();
+    let (citizen, course, other_course) = (CitizenId::new(), CourseId::new(), CourseId::new());
+    assert_eq!(store.citizen_home(citizen).unwrap(), None);
+    // The read model's rows of the roster and the course (projected from documents elsewhere).
+    let doc = uuid::Uuid::new_v4();
+    let rows = |blob: &str, yes: &str| {
+        format!(
+            "INSERT INTO rm_citizens (doc_id, citizen_id, team_id, active)
+                 VALUES ({blob}, '{citizen}', '{team}', {yes});
+             INSERT INTO rm_courses (doc_id, course_id, citizen_id, team_id, legal_basis,
+                 start_date, planned_weeks, sessions_per_week, status, responsible_therapist,
+                 created_at)
+                 VALUES ({blob}, '{course}', '{citizen}', '{team}', 'sel83a', '2026-01-05', 12, 2,
+                     'active', 'x', 0);"
+        )
+    };
+    b.execute(
+        &rows(&format!("x'{}'", doc.simple()), "1"),
+        &rows(&format!("'{doc}'"), "true"),
+    );
+    assert_eq!(store.citizen_home(citizen).unwrap(), Some((team, m)));
+
+    let user = UserId::new();
+    let nord = principal(user, Role::Therapist, team);
+    let syd = principal(user, Role::Therapist, other_team);
+    let mine = [
+        audit_record(&nord, AuditAction::OpenedCourse, Some(course)),
+        audit_record(&nord, AuditAction::SyncedSessionLog, Some(course)),
+        audit_record(&nord, AuditAction::SyncedRoster, None),
+        homerehab_shared::audit::AuditRecord {
+            citizen: Some(citizen),
+            ..audit_record(&nord, AuditAction::AccessReport, None)
+        },
+    ];
+    let others = [
+        audit_record(&nord, AuditAction::OpenedHistory, Some(other_course)),
+        audit_record(&syd, AuditAction::SyncedRoster, None),
+        audit_record(&nord, AuditAction::EvidenceExtract, None),
+    ];
+    store.append_audit(&others[..1]).unwrap();
+    store.append_audit(&mine[..2]).unwrap();
+    store.append_audit(&others[1..]).unwrap();
+    store.append_audit(&mine[2..]).unwrap();
+    let found: Vec<_> = store
+        .audit_of_citizen(citizen)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.unwrap().record)
+        .collect();
+    assert_eq!(found, mine, "in order, and nothing about anyone else");
+    let page = store.audit_entries(2, 3).unwrap();
+    assert_eq!(
+        page.iter()
+            .map(|e| e.as_ref().unwrap().seq)
+            .collect::<Vec<_>>(),
+        [3, 4, 5]
+    );
 }

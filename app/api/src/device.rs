@@ -148,6 +148,8 @@ pub enum Capability {
     SetEvidenceSettings,
     /// List the staff's devices, revoke one, sign a colleague out everywhere.
     ManageDevices,
+    /// A citizen's access report from the audit log.
+    SeeAccessLog,
 }
 
 /// The sync state the status bar shows.
@@ -235,6 +237,36 @@ pub struct DeviceRow {
     pub this_device: bool,
     /// Present once revoked.
     pub revoked: Option<DeviceRevokedRow>,
+}
+
+/// A citizen's access report (#14), from the server's audit log: who looked at the record,
+/// when, what and why (`GET /api/citizens/{citizen}/access-report`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessReportView {
+    pub citizen_id: String,
+    /// The citizen's name from this device's roster; empty when the device does not hold it.
+    pub citizen_name: String,
+    /// When the server made the report (its look-up is in it too).
+    pub made_at: Millis,
+    /// The same in Danish local time, `dd-mm-åååå tt:mm`.
+    pub made_at_text: String,
+    pub lines: Vec<AccessLineView>,
+    /// The same report as the server's CSV (`;`-separated, with a BOM) for a download link.
+    pub csv: String,
+}
+
+/// One look-up in an access report, in Danish.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessLineView {
+    pub entry: u64,
+    pub at: Millis,
+    /// Danish local time, `dd-mm-åååå tt:mm`.
+    pub at_text: String,
+    pub who: String,
+    pub role: String,
+    pub what: String,
+    pub purpose: String,
+    pub device: Option<String>,
 }
 
 /// A revocation in the device list.

@@ -218,6 +218,9 @@ declare_operations! {
     /// Revokes a device: it hands over its unsynced work, then erases its data.
     revoke_device: Post "/devices/{device}/revoke" [device]
         query NoQuery, body crate::RevokeDeviceRequest => crate::DeviceRow, may(ManageDevices);
+    /// A citizen's access report from the server's audit log (its look-up is logged too).
+    access_report: Get "/citizens/{citizen}/access-report" [citizen]
+        query NoQuery, body () => crate::AccessReportView, may(SeeAccessLog);
 
     // ---- visits, courses and the guided session --------------------------------------------
     visits: Get "/visits" [] query NoQuery, body () => Vec<crate::Visit>, may(ReadCourses);

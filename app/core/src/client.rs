@@ -347,6 +347,11 @@ async fn sync_inner(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
             }
             other => other?,
         };
+        // The look-ups recorded here go up after the documents they name; a failure leaves
+        // them for the next sync.
+        if let Err(e) = send_look_ups(store).await {
+            tracing::warn!(error = %e, "the device's audit log waits for the next sync");
+        }
         let Some((notice, handed)) = revoked else {
             return Ok((report, traffic));
         };
@@ -363,6 +368,34 @@ async fn sync_inner(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
     Err(CoreError::Offline(
         "the revoked device's hand-over did not finish; it is tried again".into(),
     ))
+}
+
+/// Sends the signed-in user's look-ups recorded on this device (`POST /v1/audit`, a page at a
+/// time) and records the server's answer, so none is sent twice (the server keeps a resent
+/// one once anyway).
+async fn send_look_ups(store: &SharedStore) -> Result<()> {
+    use homerehab_shared::audit::{AuditReceipt, AuditUpload, MAX_UPLOAD};
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    loop {
+        let entries = lock(store).unsent_look_ups(identity.user_id, MAX_UPLOAD)?;
+        let sent = entries.len();
+        if sent == 0 {
+            return Ok(());
+        }
+        let request = http()
+            .post(format!("{}/v1/audit", identity.server_url))
+            .bearer_auth(&identity.token)
+            .json(&AuditUpload { entries });
+        let receipt: AuditReceipt = send_json(request).await?;
+        let answered = receipt.kept.len() + receipt.refused.len();
+        lock(store).look_ups_answered(&receipt, now_ms())?;
+        for r in &receipt.refused {
+            tracing::warn!(entry = %r.entry_id, reason = %r.reason, "the server refused a look-up entry");
+        }
+        if sent < MAX_UPLOAD || answered == 0 {
+            return Ok(());
+        }
+    }
 }
 
 /// Signs out: hands over what it can, ends the token on the server (`POST /v1/logout`) and
@@ -561,6 +594,21 @@ pub async fn evidence_municipalities(store: &SharedStore) -> Result<Vec<Named>> 
 pub async fn devices(store: &SharedStore) -> Result<Vec<api::DeviceView>> {
     let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
     get_json(&identity, "/v1/devices", &[]).await
+}
+
+/// A citizen's access report (`GET /v1/citizens/{id}/access-report`): admins of the citizen's
+/// municipality only; the server logs the look-up.
+pub async fn access_report(
+    store: &SharedStore,
+    citizen: homerehab_shared::ids::CitizenId,
+) -> Result<homerehab_shared::audit::AccessReport> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    get_json(
+        &identity,
+        &format!("/v1/citizens/{citizen}/access-report"),
+        &[],
+    )
+    .await
 }
 
 /// Revokes a device (`POST /v1/devices/{id}/revoke`); the server answers it as it is now.

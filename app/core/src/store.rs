@@ -15,12 +15,14 @@
 //! - `sync_state`: the status line, refusals, and the `ClientStorage` a sync round runs over;
 //! - `squash`: a document's unsent changes squashed into one before a sync, and what was sent;
 //! - `handover`: a different user signing in (parking another user's unsent work);
+//! - `audit`: the device's audit log of look-ups, kept offline and sent after each sync;
 //! - `evidence_cache`: the leaders' evidence as last fetched, per user, for offline reading;
 //! - `municipal`, `media_state`: the municipality's library and the media the device holds;
 //! - `revocation`: the device id, and a revoked device's erasure; `erasure`: its files and
 //!   the notice kept of it (no database, so opening can finish an erasure first);
 //! - `folder_lock`: one process per data folder; `clock`, `columns`: small shared helpers.
 
+mod audit;
 mod clock;
 mod columns;
 mod database;

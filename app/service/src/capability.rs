@@ -23,6 +23,7 @@ pub fn to_api(c: Capability) -> api::Capability {
         Capability::SeeEvidence => api::Capability::SeeEvidence,
         Capability::SetEvidenceSettings => api::Capability::SetEvidenceSettings,
         Capability::ManageDevices => api::Capability::ManageDevices,
+        Capability::SeeAccessLog => api::Capability::SeeAccessLog,
     }
 }
 
@@ -40,6 +41,7 @@ pub fn from_api(c: api::Capability) -> Capability {
         api::Capability::SeeEvidence => Capability::SeeEvidence,
         api::Capability::SetEvidenceSettings => Capability::SetEvidenceSettings,
         api::Capability::ManageDevices => Capability::ManageDevices,
+        api::Capability::SeeAccessLog => Capability::SeeAccessLog,
     }
 }
 
@@ -75,6 +77,7 @@ fn refusal(c: Capability) -> &'static str {
             "only administrators set the municipality's targets and prices"
         }
         Capability::ManageDevices => "only leaders and administrators manage devices",
+        Capability::SeeAccessLog => "only administrators make a citizen's access report",
     }
 }
 

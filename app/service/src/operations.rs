@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::ops::{self, lang};
 use homerehab_app_api::{self as api, op, Operation, Operations, Visitor};
 use homerehab_core::store::now_ms;
+use homerehab_shared::audit::AuditAction;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -36,6 +37,21 @@ impl Core {
             Some(call) => call.await,
             None => Err(Error::invalid(format!("no operation `{operation}`"))),
         }
+    }
+}
+
+impl Core {
+    /// Records in the device's audit log that the signed-in user opened a view of a citizen's
+    /// course (issue #14), once per operation that answered: no look-up of a course is shown
+    /// unrecorded.
+    fn looked_up(&self, action: AuditAction, course: &str) -> Result<()> {
+        let course = crate::ops::convert::course_id(course)?;
+        let store = self.store();
+        let me = store
+            .identity()?
+            .ok_or(homerehab_core::error::CoreError::NotSignedIn)?;
+        store.record_look_up(me.user_id, action, course, now_ms())?;
+        Ok(())
     }
 }
 
@@ -116,12 +132,18 @@ impl Operations for Core {
         ops::revoke_device(self, &r.device, r.body).await
     }
 
+    async fn access_report(&self, r: op::access_report::Request) -> Result<api::AccessReportView> {
+        ops::access_report(self, &r.citizen).await
+    }
+
     async fn visits(&self, _: op::visits::Request) -> Result<Vec<api::Visit>> {
         ops::visits(self, now_ms())
     }
 
     async fn course_detail(&self, r: op::course_detail::Request) -> Result<api::CourseDetail> {
-        ops::course_detail(self, &r.course, lang(r.query.lang.as_deref()))
+        let answer = ops::course_detail(self, &r.course, lang(r.query.lang.as_deref()))?;
+        self.looked_up(AuditAction::OpenedCourse, &r.course)?;
+        Ok(answer)
     }
 
     async fn start_session(&self, r: op::start_session::Request) -> Result<api::StartedSession> {
@@ -132,7 +154,9 @@ impl Operations for Core {
         &self,
         r: op::session_summary::Request,
     ) -> Result<api::SessionSummary> {
-        ops::session_summary(self, &r.course, &r.session)
+        let answer = ops::session_summary(self, &r.course, &r.session)?;
+        self.looked_up(AuditAction::OpenedSession, &r.course)?;
+        Ok(answer)
     }
 
     async fn log_set(&self, r: op::log_set::Request) -> Result<api::SetLogged> {
@@ -187,7 +211,9 @@ impl Operations for Core {
     }
 
     async fn program(&self, r: op::program::Request) -> Result<api::ProgramView> {
-        ops::program(self, &r.course, lang(r.query.lang.as_deref()))
+        let answer = ops::program(self, &r.course, lang(r.query.lang.as_deref()))?;
+        self.looked_up(AuditAction::OpenedProgram, &r.course)?;
+        Ok(answer)
     }
 
     async fn save_program(&self, r: op::save_program::Request) -> Result<api::ProgramView> {
@@ -195,7 +221,9 @@ impl Operations for Core {
     }
 
     async fn history(&self, r: op::history::Request) -> Result<api::CourseHistory> {
-        ops::history(self, &r.course, lang(r.query.lang.as_deref()))
+        let answer = ops::history(self, &r.course, lang(r.query.lang.as_deref()))?;
+        self.looked_up(AuditAction::OpenedHistory, &r.course)?;
+        Ok(answer)
     }
 
     async fn assessment_kinds(
@@ -291,7 +319,9 @@ impl Operations for Core {
     }
 
     async fn effect_summary(&self, r: op::effect_summary::Request) -> Result<api::EffectSummary> {
-        ops::effect_summary(self, &r.course)
+        let answer = ops::effect_summary(self, &r.course)?;
+        self.looked_up(AuditAction::OpenedSummary, &r.course)?;
+        Ok(answer)
     }
 
     async fn refer_citizen(&self, r: op::refer_citizen::Request) -> Result<api::ReferralView> {

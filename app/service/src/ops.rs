@@ -3,7 +3,7 @@
 //! capability), so the two cannot behave differently. No SQL here: reads and writes go through
 //! `homerehab_core::store::Store`; this module only parses ids and shapes answers.
 
-mod convert;
+pub(crate) mod convert;
 mod device;
 mod devices;
 mod effect;

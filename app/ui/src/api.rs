@@ -538,6 +538,16 @@ pub async fn add_care_grant(citizen: &str, body: NewCareGrant) -> Result<Saved, 
 
 // #14 devices
 /// The staff's devices, from the server.
+/// A citizen's access report, from the server's audit log.
+pub async fn access_report(citizen: &str) -> Result<AccessReportView, ApiError> {
+    call::<op::access_report::Op>(op::access_report::Request {
+        citizen: citizen.into(),
+        query: NO,
+        body: (),
+    })
+    .await
+}
+
 pub async fn devices() -> Result<Vec<DeviceRow>, ApiError> {
     call::<op::devices::Op>(op::devices::Request {
         query: NO,

@@ -2203,3 +2203,98 @@ pub fn devices_of(t: &'static Texts) -> &'static DeviceTexts {
     }
 }
 // #14 devices end
+
+// #14 audit -----------------------------------------------------------------------------------
+// The citizen's access report. Reached through `access_of`, so parallel edits of this file merge.
+
+pub struct AccessTexts {
+    pub tab: &'static str,
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub citizen: &'static str,
+    pub choose: &'static str,
+    pub or_id: &'static str,
+    pub make: &'static str,
+    pub print: &'static str,
+    pub csv: &'static str,
+    pub report_title: &'static str,
+    /// (citizen id, number of look-ups)
+    pub made: fn(&str, usize) -> String,
+    /// (when, by whom)
+    pub made_by: fn(&str, &str) -> String,
+    pub legal: &'static str,
+    pub nothing: &'static str,
+    pub when: &'static str,
+    pub who: &'static str,
+    pub role: &'static str,
+    pub what: &'static str,
+    pub why: &'static str,
+    pub device: &'static str,
+    pub footer: &'static str,
+}
+
+pub static DA_ACCESS: AccessTexts = AccessTexts {
+    tab: "Adgangsrapport",
+    title: "Adgangsrapport for en borger",
+    intro: "Hvem har set borgerens oplysninger, hvornår, hvad og hvorfor – fra serverens \
+            log. Vælg borgeren; rapporten kan udskrives (gem som PDF) eller hentes som CSV. \
+            Dit opslag logges også.",
+    citizen: "Borger",
+    choose: "Vælg borger …",
+    or_id: "eller borgerens id",
+    make: "Lav rapport",
+    print: "Udskriv / gem som PDF",
+    csv: "Hent CSV",
+    report_title: "Adgangsrapport: opslag i borgerens oplysninger",
+    made: |id, n| format!("Borger-id {id} · {n} opslag"),
+    made_by: |when, who| format!("Lavet {when} af {who} (administrator) på borgerens anmodning"),
+    legal: "Rapporten viser alle registrerede opslag i og overførsler af borgerens oplysninger i \
+            Homerehab: hvornår, af hvem (navn og rolle), hvad og med hvilket formål \
+            (sundhedslovens § 42 a, stk. 9, og EU-Domstolens dom C-579/21). Opslag på en tablet \
+            uden netforbindelse står med tabletens tid og kommer med, når den har synkroniseret.",
+    nothing: "Ingen registrerede opslag.",
+    when: "Tidspunkt",
+    who: "Medarbejder",
+    role: "Rolle",
+    what: "Handling",
+    why: "Formål",
+    device: "Enhed",
+    footer:
+        "Loggen er sikret mod ændringer: hver post er kædet til den forrige med en SHA-256-værdi.",
+};
+
+pub static EN_ACCESS: AccessTexts = AccessTexts {
+    tab: "Access report",
+    title: "A citizen's access report",
+    intro: "Who looked at the citizen's data, when, what and why – from the server's log. \
+            Choose the citizen; the report prints (save as PDF) or downloads as CSV. Your \
+            look-up is logged too.",
+    citizen: "Citizen",
+    choose: "Choose a citizen …",
+    or_id: "or the citizen's id",
+    make: "Make the report",
+    print: "Print / save as PDF",
+    csv: "Download CSV",
+    report_title: "Access report: look-ups of the citizen's data",
+    made: |id, n| format!("Citizen id {id} · {n} look-ups"),
+    made_by: |when, who| format!("Made {when} by {who} at the citizen's request"),
+    legal: "Every recorded look-up and transfer of the citizen's data in Homerehab.",
+    nothing: "No recorded look-ups.",
+    when: "When",
+    who: "Staff member",
+    role: "Role",
+    what: "What",
+    why: "Purpose",
+    device: "Device",
+    footer: "The log is tamper-evident: each entry is chained to the previous one by SHA-256.",
+};
+
+/// The access report's texts in the same language as `t`.
+pub fn access_of(t: &'static Texts) -> &'static AccessTexts {
+    if t.other_language == EN.other_language {
+        &EN_ACCESS
+    } else {
+        &DA_ACCESS
+    }
+}
+// #14 audit end

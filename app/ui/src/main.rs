@@ -104,6 +104,9 @@ pub enum Page {
     // #14 devices
     /// The staff's devices, with "Spær" (leaders and admins).
     Devices,
+    // #14 audit
+    /// A citizen's access report from the audit log (admins).
+    AccessReport,
 }
 
 /// The parts of the course page.
@@ -273,6 +276,8 @@ fn App() -> impl IntoView {
                     Page::EvidenceSettings => view! { <pages::EvidenceSettingsPage /> }.into_any(),
                     // #14 devices
                     Page::Devices => view! { <pages::DevicesPage /> }.into_any(),
+                    // #14 audit
+                    Page::AccessReport => view! { <pages::AccessReportPage /> }.into_any(),
                 }}
             </main>
         </div>

@@ -32,6 +32,9 @@ pub use referrals::{Referrals, Screening};
 // #14 devices
 mod devices;
 pub use devices::DevicesPage;
+// #14 audit
+mod access_report;
+pub use access_report::AccessReportPage;
 // #12 evidence
 mod evidence;
 pub use evidence::{EvidencePage, EvidenceReportPage, EvidenceSettingsPage};

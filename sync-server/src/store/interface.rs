@@ -5,6 +5,7 @@
 use crate::config::QuarantineLimits;
 use crate::error::Result;
 use automerge::{ActorId, Automerge};
+use homerehab_shared::audit::{AuditRecord, ChainedEntry, UnreadableEntry};
 use homerehab_shared::auth::Principal;
 use homerehab_shared::docs::Header;
 use homerehab_shared::effect::settings::StoredSettings;
@@ -12,7 +13,7 @@ use homerehab_shared::evidence::funnel::ReferralFacts;
 use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
 use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
-use homerehab_shared::ids::{DeviceId, DocumentId, MunicipalityId, TeamId, UserId};
+use homerehab_shared::ids::{CitizenId, DeviceId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::sync::{Hash, Quarantine, SavedDocument};
 use std::collections::HashSet;
@@ -68,6 +69,7 @@ pub trait Store:
     + ReadModelStore
     + EvidenceStore
     + DeviceRegistry
+    + AuditStore
     + Send
     + Sync
     + 'static
@@ -424,3 +426,25 @@ pub struct DeviceSignIn<'a> {
     pub expires_at: Millis,
     pub now: Millis,
 }
+
+/// The audit log (issue #14): append-only, each entry chained to the previous by hash
+/// (`homerehab_shared::audit`). A store implements it beside [`Store`].
+pub trait AuditStore {
+    /// Appends `records` in order, after the log's last entry, in one transaction that holds
+    /// the log's lock (every server sharing the database appends to one chain); a record whose
+    /// entry id is logged already (a device sending again) is skipped. Returns how many were
+    /// appended.
+    fn append_audit(&self, records: &[AuditRecord]) -> Result<usize>;
+    /// Up to `limit` entries numbered above `after`, in order; a row that does not read as an
+    /// entry is an [`UnreadableEntry`] (for `audit-verify`).
+    fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<StoredAuditEntry>>;
+    /// The entries about one citizen, in order: naming them, about their courses, or
+    /// transferring their team's roster (the read model says which courses and team).
+    fn audit_of_citizen(&self, citizen: CitizenId) -> Result<Vec<StoredAuditEntry>>;
+    /// The team a citizen belongs to and its municipality, by the read model; `None` when the
+    /// server knows no such citizen.
+    fn citizen_home(&self, citizen: CitizenId) -> Result<Option<(TeamId, MunicipalityId)>>;
+}
+
+/// An entry as read back: the entry, or why its row does not read as one.
+pub type StoredAuditEntry = std::result::Result<ChainedEntry, UnreadableEntry>;

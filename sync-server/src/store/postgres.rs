@@ -27,21 +27,24 @@ use super::postgres_devices as devices;
 use super::postgres_evidence as evidence;
 use super::postgres_read_model as read_model;
 use super::{
-    now_ms, AccountStore, DeviceRecord, DeviceRegistry, DeviceSignIn, DocumentCommit,
+    now_ms, AccountStore, AuditStore, DeviceRecord, DeviceRegistry, DeviceSignIn, DocumentCommit,
     DocumentFootprint, DocumentStore, EvidenceStore, MediaRecord, MediaStore, NewUser,
     ProjectionRound, QuarantineEntry, QuarantineScope, ReadModelCheck, ReadModelStore, Store,
-    TeamRecord, UserRecord,
+    StoredAuditEntry, TeamRecord, UserRecord,
 };
 use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
 use automerge::{ActorId, Automerge};
+use homerehab_shared::audit::AuditRecord;
 use homerehab_shared::docs::{DocumentKind, Header};
 use homerehab_shared::effect::settings::StoredSettings;
 use homerehab_shared::evidence::funnel::ReferralFacts;
 use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
 use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
-use homerehab_shared::ids::{CourseId, DeviceId, DocumentId, MunicipalityId, TeamId, UserId};
+use homerehab_shared::ids::{
+    CitizenId, CourseId, DeviceId, DocumentId, MunicipalityId, TeamId, UserId,
+};
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_of, DocumentRows};
 use homerehab_shared::sync::{compaction, Hash, Quarantine, SavedDocument};
@@ -83,6 +86,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX sign_in_attempts_since ON sign_in_attempts(since);",
     // The device registry (issue #14); see `postgres_devices`.
     devices::SCHEMA,
+    // The audit log (issue #14): append-only, hash-chained; see `postgres_audit`.
+    super::postgres_audit::SCHEMA,
 ];
 
 const SCHEMA: &str = r#"
@@ -611,6 +616,22 @@ impl PostgresStore {
             Err(e @ Error::CorruptDocument(..)) => Err(e.to_string()),
             Err(e) => return Err(e),
         })
+    }
+}
+
+/// The audit log's SQL is in `postgres_audit`.
+impl AuditStore for PostgresStore {
+    fn append_audit(&self, records: &[AuditRecord]) -> Result<usize> {
+        super::postgres_audit::append(&mut *self.conn()?, records)
+    }
+    fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<StoredAuditEntry>> {
+        super::postgres_audit::entries(&mut *self.conn()?, after, limit)
+    }
+    fn audit_of_citizen(&self, citizen: CitizenId) -> Result<Vec<StoredAuditEntry>> {
+        super::postgres_audit::of_citizen(&mut *self.conn()?, citizen)
+    }
+    fn citizen_home(&self, citizen: CitizenId) -> Result<Option<(TeamId, MunicipalityId)>> {
+        super::postgres_audit::citizen_home(&mut *self.conn()?, citizen)
     }
 }
 

@@ -11,21 +11,24 @@ use super::sqlite_devices as devices;
 use super::sqlite_evidence as evidence;
 use super::sqlite_read_model as read_model;
 use super::{
-    now_ms, AccountStore, DeviceRecord, DeviceRegistry, DeviceSignIn, DocumentCommit,
+    now_ms, AccountStore, AuditStore, DeviceRecord, DeviceRegistry, DeviceSignIn, DocumentCommit,
     DocumentFootprint, DocumentStore, EvidenceStore, MediaRecord, MediaStore, NewUser,
     ProjectionRound, QuarantineEntry, QuarantineScope, ReadModelCheck, ReadModelStore, Store,
-    TeamRecord, UserRecord,
+    StoredAuditEntry, TeamRecord, UserRecord,
 };
 use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
 use automerge::{ActorId, Automerge};
+use homerehab_shared::audit::AuditRecord;
 use homerehab_shared::docs::{DocumentKind, Header};
 use homerehab_shared::effect::settings::StoredSettings;
 use homerehab_shared::evidence::funnel::ReferralFacts;
 use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
 use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
-use homerehab_shared::ids::{CourseId, DeviceId, DocumentId, MunicipalityId, TeamId, UserId};
+use homerehab_shared::ids::{
+    CitizenId, CourseId, DeviceId, DocumentId, MunicipalityId, TeamId, UserId,
+};
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_of, DocumentRows};
 use homerehab_shared::sync::{compaction, Hash, Quarantine, SavedDocument};
@@ -212,6 +215,8 @@ CREATE INDEX sign_in_attempts_since ON sign_in_attempts(since);
         // The device registry (issue #14): devices, their revocation, and which device each
         // token and actor belongs to; see `sqlite_devices`.
         M::up(devices::MIGRATION),
+        // The audit log (issue #14): append-only, hash-chained; see `sqlite_audit`.
+        M::up(super::sqlite_audit::MIGRATION),
     ]
 }
 
@@ -626,6 +631,22 @@ impl Store for SqliteStore {
     fn ping(&self) -> Result<()> {
         self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
+    }
+}
+
+/// The audit log's SQL is in `sqlite_audit`; appends on the writing connection.
+impl AuditStore for SqliteStore {
+    fn append_audit(&self, records: &[AuditRecord]) -> Result<usize> {
+        super::sqlite_audit::append(&mut self.conn(), records)
+    }
+    fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<StoredAuditEntry>> {
+        super::sqlite_audit::entries(&self.reader(), after, limit)
+    }
+    fn audit_of_citizen(&self, citizen: CitizenId) -> Result<Vec<StoredAuditEntry>> {
+        super::sqlite_audit::of_citizen(&self.reader(), citizen)
+    }
+    fn citizen_home(&self, citizen: CitizenId) -> Result<Option<(TeamId, MunicipalityId)>> {
+        super::sqlite_audit::citizen_home(&self.reader(), citizen)
     }
 }
 

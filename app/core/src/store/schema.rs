@@ -134,6 +134,26 @@ ALTER TABLE documents ADD COLUMN sent_heads BLOB;
 UPDATE documents SET sent_heads = heads;
 "#,
     ),
+    // Who opened which citizen's course, history or summary on this device (issue #14), kept
+    // while offline and sent to the server after each sync (`store::audit`). Append-only: a
+    // row is never changed or deleted; what the server answered is recorded beside it.
+    M::up(
+        r#"
+CREATE TABLE audit_log (
+    entry_id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    course_id TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_user ON audit_log (user_id, at);
+CREATE TABLE audit_sent (
+    entry_id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    refused TEXT
+);
+"#,
+    ),
 ];
 
 /// Sets the connection up (WAL, `synchronous=FULL`), checks the file and brings its schema up

@@ -86,3 +86,43 @@ pub async fn sign_out_everywhere(core: &Core, user: &str) -> Result<api::SignedO
         .map_err(refused)?;
     Ok(api::SignedOutEverywhere { ended: ended.ended })
 }
+
+/// `GET /api/citizens/{citizen}/access-report`: the server's report, the citizen's name added
+/// from this device's roster when it holds it (the server's log names nobody).
+pub async fn access_report(core: &Core, citizen: &str) -> Result<api::AccessReportView> {
+    let citizen = citizen
+        .parse::<homerehab_shared::ids::CitizenId>()
+        .map_err(|_| Error::invalid("not a citizen's id"))?;
+    let report = client::access_report(&core.store, citizen)
+        .await
+        .map_err(refused)?;
+    let citizen_name = core
+        .data()?
+        .citizen_rows()?
+        .into_iter()
+        .find(|c| c.id == citizen)
+        .map(|c| c.name)
+        .unwrap_or_default();
+    let csv = homerehab_shared::audit::to_csv(&report);
+    Ok(api::AccessReportView {
+        citizen_id: citizen.to_string(),
+        citizen_name,
+        made_at: report.made_at,
+        made_at_text: homerehab_shared::audit::danish_time(report.made_at),
+        csv: String::from_utf8_lossy(&csv).into_owned(),
+        lines: report
+            .lines
+            .into_iter()
+            .map(|l| api::AccessLineView {
+                entry: l.entry,
+                at: l.at,
+                at_text: homerehab_shared::audit::danish_time(l.at),
+                who: l.who,
+                role: l.role,
+                what: l.what,
+                purpose: l.purpose,
+                device: l.device.map(|d| d.to_string()),
+            })
+            .collect(),
+    })
+}

@@ -72,6 +72,9 @@ pub fn NavTabs() -> impl IntoView {
                 // #14 devices: leaders and admins list the staff's devices and revoke a lost one.
                 {move || nav.may(Capability::ManageDevices).then(|| tab(|t| crate::i18n::devices_of(t).tab,
                     "tab-devices", Page::Devices, |p| matches!(p, Page::Devices)))}
+                // #14 audit: the administrator makes a citizen's access report.
+                {move || nav.may(Capability::SeeAccessLog).then(|| tab(|t| crate::i18n::access_of(t).tab,
+                    "tab-access-report", Page::AccessReport, |p| matches!(p, Page::AccessReport)))}
                 // #11 effect settings: the municipality's, set by its library editors.
                 {move || nav.may(Capability::EditLibrary).then(|| tab(|t| crate::i18n::settings_of(t).tab,
                     "tab-effect-settings", Page::EffectSettings, |p| matches!(p, Page::EffectSettings)))}

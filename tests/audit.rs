@@ -1,0 +1,325 @@
+//! The audit log and the citizen's access report with real processes (issue #14, items 3 and
+//! 4): a therapist opens a citizen's course and history in the app (`homerehab-app`, a real
+//! process) while the server is down, syncs later, and the admin's access report lists those
+//! look-ups with the therapist's name and role, beside the tablet that received the course in a
+//! sync; the report's own look-up is in the next report; another municipality's admin gets
+//! 404; a device cannot submit look-ups of another user; an edited row of the server's log is
+//! found by `sync-server audit-verify`.
+
+use homerehab_scenarios::*;
+use homerehab_shared::audit::{AuditAction, AuditUpload, DeviceAuditEntry};
+use homerehab_shared::ids::*;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const NORD: &str = "Hjemmepleje Nord";
+const CITIZEN: &str = "Inger Sørensen";
+
+fn named_user(server: &Server, username: &str, name: &str, role: &str, team: &str) {
+    server.admin(&[
+        "create-user",
+        "--username",
+        username,
+        "--display-name",
+        name,
+        "--role",
+        role,
+        "--team",
+        team,
+        "--password",
+        PASSWORD,
+    ]);
+}
+
+/// `homerehab-app` on `dir`, killed when dropped.
+struct App {
+    child: Child,
+    port: u16,
+}
+
+impl App {
+    fn start(dir: &Path, server_url: &str) -> App {
+        let port = free_port();
+        let child = Command::new(binary("homerehab-app"))
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("--server")
+            .arg(server_url)
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start homerehab-app");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "homerehab-app did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        App { child, port }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        reqwest::get(format!("http://127.0.0.1:{}/api{path}", self.port))
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// `GET {server}{path}` with `token`.
+async fn get(server: &Server, token: &str, path: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{}{path}", server.url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The access report's CSV once the read model knows the citizen (it catches up off the
+/// sync's path).
+async fn report_csv(server: &Server, token: &str, citizen: CitizenId) -> String {
+    let path = format!("/v1/citizens/{citizen}/access-report.csv");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let resp = get(server, token, &path).await;
+        if resp.status() == 200 {
+            assert_eq!(
+                resp.headers()["content-type"],
+                "text/csv; charset=utf-8",
+                "a CSV"
+            );
+            assert_eq!(resp.headers()["cache-control"], "no-store");
+            let bytes = resp.bytes().await.unwrap();
+            assert!(
+                bytes.starts_with("\u{feff}".as_bytes()),
+                "a BOM, so Danish Excel reads it as UTF-8"
+            );
+            return String::from_utf8(bytes.to_vec()).unwrap();
+        }
+        assert_eq!(resp.status(), 404, "{}", resp.text().await.unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "the read model never knew the citizen"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn audit_verify(server: &Server) -> (bool, String) {
+    let out = server.command().arg("audit-verify").output().unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_course_opened_offline_is_in_the_citizens_access_report_after_sync_and_an_edited_row_is_found(
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&tmp.path().join("server"));
+    server.create_team(NORD);
+    server.admin(&[
+        "create-team",
+        "--name",
+        "Hjemmepleje Syd",
+        "--municipality",
+        "Haderslev Kommune",
+    ]);
+    named_user(&server, "terapeut", "Tove Terapeut", "therapist", NORD);
+    named_user(&server, "assistent", "Anna Assistent", "assistant", NORD);
+    named_user(&server, "admin", "Ada Admin", "admin", NORD);
+    named_user(&server, "admin-syd", "Sune Syd", "admin", "Hjemmepleje Syd");
+
+    // The therapist's laptop creates the citizen and the course; the tablet receives them.
+    let laptop_dir = tmp.path().join("laptop");
+    let laptop = Device::login(&laptop_dir, &server, "terapeut").await;
+    let cit = citizen(CITIZEN);
+    laptop.store().put_citizen(&cit).unwrap();
+    let course = create_course(&laptop, cit.id);
+    laptop.sync().await;
+    let therapist = laptop.me();
+    drop(laptop);
+    let tablet = Device::login(&tmp.path().join("tablet"), &server, "assistent").await;
+    tablet.sync().await;
+    let tablet_device = tablet.store().device_id().unwrap();
+
+    // Offline: the server is down while the therapist opens the course and its history in
+    // the app (a real process over the laptop's folder).
+    server.kill();
+    let offline_from = homerehab_core::store::now_ms();
+    {
+        let app = App::start(&laptop_dir, &server.url());
+        let detail = app.get(&format!("/courses/{course}")).await;
+        assert_eq!(detail.status(), 200, "{}", detail.text().await.unwrap());
+        let history = app.get(&format!("/courses/{course}/history")).await;
+        assert_eq!(history.status(), 200, "{}", history.text().await.unwrap());
+    }
+    let offline_to = homerehab_core::store::now_ms();
+    let laptop = Device::open(&laptop_dir);
+    let waiting = laptop
+        .store()
+        .unsent_look_ups(therapist.user_id, 100)
+        .unwrap();
+    assert_eq!(
+        waiting.iter().map(|e| e.action).collect::<Vec<_>>(),
+        [AuditAction::OpenedCourse, AuditAction::OpenedHistory],
+        "kept on the device while offline"
+    );
+    assert!(waiting
+        .iter()
+        .all(|e| e.at >= offline_from && e.at <= offline_to && e.course_id == course));
+
+    // Online again: the sync sends them after the documents; a second sync sends nothing.
+    server.restart();
+    laptop.sync().await;
+    assert!(laptop
+        .store()
+        .unsent_look_ups(therapist.user_id, 100)
+        .unwrap()
+        .is_empty());
+    let opened =
+        "SELECT COUNT(*) FROM audit_log WHERE action IN ('opened_course', 'opened_history')";
+    assert_eq!(server.db().count(opened), 2);
+    laptop.sync().await;
+    assert_eq!(server.db().count(opened), 2, "sent once");
+
+    // The admin's access report: the therapist's look-ups with name and role, the tablet's
+    // copy, and the report's own look-up.
+    let admin = Device::login(&tmp.path().join("admin"), &server, "admin").await;
+    let admin_token = admin.me().token;
+    let csv = report_csv(&server, &admin_token, cit.id).await;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("\u{feff}Løbenummer;Tidspunkt (dansk tid);Medarbejder;Rolle;Handling;Formål;Enhed;Forløb"),
+        "{}",
+        lines[0]
+    );
+    let row = |who: &str, what: &str| {
+        lines
+            .iter()
+            .find(|l| l.contains(&format!(";{who};")) && l.contains(&format!(";{what};")))
+            .copied()
+    };
+    let course_opened = row("Tove Terapeut", "Forløb åbnet").unwrap_or_else(|| panic!("{csv}"));
+    assert!(course_opened.contains(";Terapeut;Forløb åbnet;Hjemmetræning (besøg);"));
+    assert!(course_opened.ends_with(&course.to_string()));
+    assert!(row("Tove Terapeut", "Historik åbnet").is_some(), "{csv}");
+    let synced =
+        row("Anna Assistent", "Forløb overført til enhed").unwrap_or_else(|| panic!("{csv}"));
+    assert!(synced.contains(";Træningsassistent;"));
+    assert!(
+        synced.contains(&tablet_device.to_string()),
+        "the device: {synced}"
+    );
+    assert!(row("Anna Assistent", "Holdets borgerliste overført til enhed").is_some());
+    assert!(
+        row("Ada Admin", "Adgangsrapport (udtræk af loggen)").is_some(),
+        "{csv}"
+    );
+    assert!(
+        !csv.contains(CITIZEN),
+        "no citizen's name in the log or the report"
+    );
+
+    // The JSON form is the same report, with the look-up of the CSV above in it too.
+    let json: serde_json::Value = get(
+        &server,
+        &admin_token,
+        &format!("/v1/citizens/{}/access-report", cit.id),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let reports = json["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["what"] == "Adgangsrapport (udtræk af loggen)")
+        .count();
+    assert_eq!(reports, 2, "each look-up of the log is logged");
+
+    // Another municipality's admin: as if the citizen did not exist. A therapist: not theirs.
+    let syd = Device::login(&tmp.path().join("syd"), &server, "admin-syd").await;
+    let path = format!("/v1/citizens/{}/access-report.csv", cit.id);
+    assert_eq!(get(&server, &syd.me().token, &path).await.status(), 404);
+    assert_eq!(get(&server, &therapist.token, &path).await.status(), 403);
+    let unknown = format!("/v1/citizens/{}/access-report.csv", CitizenId::new());
+    assert_eq!(get(&server, &admin_token, &unknown).await.status(), 404);
+
+    // The tablet cannot put look-ups in the therapist's name.
+    let forged = AuditUpload {
+        entries: vec![DeviceAuditEntry {
+            entry_id: uuid::Uuid::new_v4(),
+            at: 1,
+            user_id: therapist.user_id,
+            action: AuditAction::OpenedSummary,
+            course_id: course,
+        }],
+    };
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/audit", server.url()))
+        .bearer_auth(tablet.me().token)
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(
+        server
+            .db()
+            .count("SELECT COUNT(*) FROM audit_log WHERE action = 'opened_summary'"),
+        0
+    );
+
+    // The chain holds; an edited row (a look-up given to the assistant) is named.
+    let (ok, said) = audit_verify(&server);
+    assert!(ok, "{said}");
+    let entries = server.db().count("SELECT COUNT(*) FROM audit_log");
+    assert!(said.contains(&format!("{entries} entries")), "{said}");
+    let head = said
+        .split("head ")
+        .nth(1)
+        .and_then(|h| h.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{said}"))
+        .to_string();
+    let out = server
+        .command()
+        .args(["audit-verify", "--kept", &head])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let seq = server
+        .db()
+        .count("SELECT MIN(seq) FROM audit_log WHERE action = 'opened_history'");
+    let assistant = tablet.me().user_id;
+    server.db().execute(&format!(
+        "UPDATE audit_log SET user_id = '{assistant}', role = 'assistant' WHERE seq = {seq}"
+    ));
+    let (ok, said) = audit_verify(&server);
+    assert!(!ok, "the edit went unnoticed: {said}");
+    assert!(
+        said.contains(&format!("BROKEN at entry {seq}"))
+            && said.contains(&format!("entry {seq} was changed after it was written")),
+        "{said}"
+    );
+}
