@@ -431,6 +431,7 @@ async fn login(
         expires_at: login.expires_at,
         user: login.user.user,
         team,
+        device_secret: Some(login.device_secret),
     }))
 }
 

@@ -17,6 +17,11 @@ struct Cli {
     /// Folder of the device's local store.
     #[arg(long, env = "HOMEREHAB_DATA_DIR", default_value = "./homerehab-device")]
     data_dir: PathBuf,
+    /// The PIN that opens an encrypted store offline (each command is a process of its own,
+    /// and the key lives only in a process's memory). After `login` it becomes the PIN.
+    /// Without it, a process can open an encrypted store only by signing in (`login`).
+    #[arg(long, env = "HOMEREHAB_PIN", hide_env_values = true)]
+    pin: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -85,7 +90,16 @@ async fn main() -> anyhow::Result<()> {
         writeln!(std::io::stdout(), "exported to {}", out.display())?;
         return Ok(());
     }
-    let store = Store::open(&cli.data_dir).context("opening the local store")?;
+    let mut store = Store::open(&cli.data_dir).context("opening the local store")?;
+    let signs_in = matches!(cli.command, Command::Login { .. });
+    if store.is_sealed() && !signs_in {
+        let Some(pin) = &cli.pin else {
+            bail!("the local store is encrypted: give its PIN (--pin or HOMEREHAB_PIN), or sign in with `login`");
+        };
+        store
+            .unlock(pin)
+            .context("opening the encrypted local store")?;
+    }
     let store = Arc::new(Mutex::new(store));
     let out = &mut std::io::stdout().lock();
     match cli.command {
@@ -95,6 +109,14 @@ async fn main() -> anyhow::Result<()> {
             password,
         } => {
             let me = client::login(&store, &server, &username, &password).await?;
+            if let Some(pin) = &cli.pin {
+                // So later processes open the store offline with it.
+                store
+                    .lock()
+                    .expect("single-threaded")
+                    .set_pin(pin)
+                    .context("choosing the PIN")?;
+            }
             writeln!(
                 out,
                 "signed in as {} ({})",

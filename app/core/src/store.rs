@@ -7,6 +7,7 @@
 //!
 //! One file per job; this file only declares them and says what the crate sees:
 //! - `database`: [`Store`] itself — open, the documents in memory, the write transaction;
+//! - `encryption`: SQLCipher, the key file, the migration of a plain store (issue #14);
 //! - `schema`: the migrations (only ever appended);
 //! - `documents`: a document on disk — its log, loading, compaction, damaged rows set aside;
 //! - `projection`: the rows that mirror each document; `views`: the queries over them;
@@ -24,6 +25,7 @@ mod clock;
 mod columns;
 mod database;
 mod documents;
+mod encryption;
 mod erasure;
 mod evidence_cache;
 #[cfg(test)]

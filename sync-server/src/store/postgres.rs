@@ -79,6 +79,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX sign_in_attempts_since ON sign_in_attempts(since);",
     // The device registry (issue #14); see `postgres_devices`.
     devices::SCHEMA,
+    // The secret that wraps a device's data key for each user (#14, encrypted store).
+    devices::KEY_SECRETS,
 ];
 
 const SCHEMA: &str = r#"
@@ -540,7 +542,7 @@ impl PostgresStore {
 }
 
 impl DeviceRegistry for PostgresStore {
-    fn sign_in_device(&self, sign_in: &DeviceSignIn<'_>) -> Result<()> {
+    fn sign_in_device(&self, sign_in: &DeviceSignIn<'_>) -> Result<[u8; 32]> {
         devices::sign_in_device(&mut *self.conn()?, sign_in)
     }
     fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>> {

@@ -4,18 +4,20 @@
 use super::clock::now_ms;
 use super::columns::{blob_to_heads, document_id, id_blob};
 use super::documents::{append_changes, insert_document, read_document};
+use super::encryption::{apply_key, sealing_at, Sealing};
 use super::folder_lock::FolderLock;
 use super::media_state::MediaSettings;
 use super::projection::{project, Projection};
 use super::schema;
 use crate::error::{CoreError, Result};
+use crate::keys::DataKey;
 use crate::lock::Gate;
 use automerge::{ActorId, Automerge, ChangeHash};
 use homerehab_shared::docs::{self, DocumentKind, Header};
 use homerehab_shared::ids::*;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Shared handle to the store for async code (HTTP handlers, background sync, media
@@ -62,8 +64,15 @@ pub fn export_support(dir: &Path, out: &Path) -> Result<()> {
 /// Opens the SQLite file at `path` (creating it), brings its schema up to date and reads the
 /// device's actor id (creating one in a new file). Also says whether the projections must be
 /// rebuilt after a schema upgrade.
-pub(super) fn open_connection(path: &Path) -> Result<(Connection, ActorId, bool)> {
+/// With `key`, the file is SQLCipher's, encrypted with it (`encryption`).
+pub(super) fn open_connection(
+    path: &Path,
+    key: Option<&DataKey>,
+) -> Result<(Connection, ActorId, bool)> {
     let mut conn = Connection::open(path)?;
+    if let Some(key) = key {
+        apply_key(&conn, key)?;
+    }
     let reproject = schema::prepare(&mut conn)?;
     let actor = match conn
         .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| {
@@ -101,6 +110,10 @@ pub struct Store {
     /// SQLite's `data_version` when `loaded` was last known to match the file: another
     /// connection's commit changes it, and then the cached documents are stale.
     pub(super) data_version: i64,
+    /// The database file.
+    pub(super) path: PathBuf,
+    /// Plain, sealed (key not known yet) or open (`encryption`).
+    pub(super) sealing: Sealing,
     /// Held for the store's whole life: one process per data folder. Declared last, so the
     /// database is closed before the lock is let go.
     _folder_lock: FolderLock,
@@ -119,7 +132,12 @@ impl Store {
         let folder_lock = FolderLock::acquire(path)?;
         // A revoked device killed while erasing its data finishes before anything is read.
         super::erasure::finish_pending_erase(path)?;
-        let (conn, actor, reproject) = open_connection(path)?;
+        let sealing = sealing_at(path)?;
+        // Sealed, nothing can be read: a placeholder connection until the key is known.
+        let (conn, actor, reproject) = match sealing {
+            Sealing::Plain => open_connection(path, None)?,
+            _ => (Connection::open_in_memory()?, ActorId::random(), false),
+        };
         let mut store = Store {
             conn,
             loaded: HashMap::new(),
@@ -128,8 +146,13 @@ impl Store {
             merged: None,
             media: MediaSettings::beside(path),
             data_version: 0,
+            path: path.to_path_buf(),
+            sealing,
             _folder_lock: folder_lock,
         };
+        if store.is_sealed() {
+            return Ok(store);
+        }
         store.data_version = store.current_data_version()?;
         if reproject {
             store.reproject_all()?;
@@ -165,6 +188,7 @@ impl Store {
     }
 
     pub(super) fn set_meta(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.readable()?;
         self.conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
             params![key, value],
@@ -172,7 +196,17 @@ impl Store {
         Ok(())
     }
 
+    /// [`CoreError::Locked`] while the database is sealed (its key not known yet).
+    pub(super) fn readable(&self) -> Result<()> {
+        if self.is_sealed() {
+            Err(CoreError::Locked)
+        } else {
+            Ok(())
+        }
+    }
+
     pub(super) fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.readable()?;
         Ok(self
             .conn
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
