@@ -51,8 +51,10 @@ impl DataKey {
     }
 
     /// SQLCipher's raw-key form, `x'…'`: the key is used as it is, without SQLCipher's own
-    /// PBKDF2 (it is random already; the PIN's cost is paid once, by argon2id).
-    pub(crate) fn sqlcipher_literal(&self) -> Zeroizing<String> {
+    /// PBKDF2 (it is random already; the PIN's cost is paid once, by argon2id). Public for
+    /// tools that open the file themselves (`PRAGMA key`), such as tests playing another
+    /// writer.
+    pub fn sqlcipher_literal(&self) -> Zeroizing<String> {
         Zeroizing::new(format!("x'{}'", hex::encode(self.0.as_ref())))
     }
 
@@ -243,7 +245,12 @@ impl KeyFile {
     /// Reads the file in `folder`, if there is one. A file that cannot be read is reported,
     /// never replaced (it may be the only way to the data).
     pub fn read(folder: &Path) -> Result<Option<KeyFile>> {
-        let path = folder.join(KEY_FILE);
+        Self::read_from(&folder.join(KEY_FILE))
+    }
+
+    /// [`KeyFile::read`] of another name (a support export's copy).
+    pub fn read_from(path: &Path) -> Result<Option<KeyFile>> {
+        let path = path.to_path_buf();
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -264,14 +271,21 @@ impl KeyFile {
     /// Written whole or not at all: a temporary file, synced, renamed over the old one, the
     /// folder synced.
     pub fn write(&self, folder: &Path) -> Result<()> {
-        let path = folder.join(KEY_FILE);
-        let tmp = folder.join(format!("{KEY_FILE}.tmp"));
+        self.write_to(&folder.join(KEY_FILE))
+    }
+
+    /// [`KeyFile::write`] to another name (a support export's copy).
+    pub fn write_to(&self, path: &Path) -> Result<()> {
+        let folder = path.parent().unwrap_or(Path::new("."));
+        let mut tmp_name = path.as_os_str().to_owned();
+        tmp_name.push(".tmp");
+        let tmp = std::path::PathBuf::from(tmp_name);
         let bytes = serde_json::to_vec_pretty(self).expect("a key file serializes");
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(&bytes)?;
             f.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
+            std::fs::rename(&tmp, path)?;
             std::fs::File::open(folder)?.sync_all()
         };
         write().map_err(|e| CoreError::Folder(format!("{}: {e}", path.display())))

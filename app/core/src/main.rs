@@ -86,7 +86,8 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     if let Command::ExportSupport { out } = &cli.command {
-        store::export_support(&cli.data_dir, out).context("exporting the local store")?;
+        store::export_support(&cli.data_dir, out, cli.pin.as_deref())
+            .context("exporting the local store")?;
         writeln!(std::io::stdout(), "exported to {}", out.display())?;
         return Ok(());
     }

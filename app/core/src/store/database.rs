@@ -28,7 +28,13 @@ pub type SharedStore = Arc<Mutex<Store>>;
 /// new file `out` for support, reading only: SQLite's `VACUUM INTO` on a read-only
 /// connection, so it works beside a running app and changes nothing. A file SQLite cannot
 /// read is copied as it is.
-pub fn export_support(dir: &Path, out: &Path) -> Result<()> {
+///
+/// An encrypted store's export is encrypted with the same key (SQLCipher's `VACUUM INTO`
+/// keeps the key), and its key file is copied beside it as `<out>.keys`: support opens it
+/// with the user's PIN or the server's secret, never without. `pin` opens the key file for
+/// the copy; without it (or with a wrong one) the files are copied as they are. A wrong PIN
+/// here is not counted: whoever can run this can copy the files anyway.
+pub fn export_support(dir: &Path, out: &Path, pin: Option<&str>) -> Result<()> {
     if out.exists() {
         return Err(CoreError::Folder(format!(
             "{} exists already; choose a new file",
@@ -39,8 +45,24 @@ pub fn export_support(dir: &Path, out: &Path) -> Result<()> {
     let target = out
         .to_str()
         .ok_or_else(|| CoreError::Folder("the export path is not valid UTF-8".into()))?;
-    let vacuum = || -> rusqlite::Result<()> {
+    let keys = crate::keys::KeyFile::read(dir)?;
+    let key = match (&keys, pin) {
+        (Some(file), Some(pin)) => file.open_with_pin(pin)?,
+        _ => None,
+    };
+    if let Some(file) = &keys {
+        let mut name = out.as_os_str().to_owned();
+        name.push(".keys");
+        file.write_to(Path::new(&name))?;
+    }
+    let vacuum = || -> Result<()> {
+        if keys.is_some() && key.is_none() {
+            return Err(CoreError::Locked);
+        }
         let conn = Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        if let Some(key) = &key {
+            apply_key(&conn, key)?;
+        }
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute("VACUUM INTO ?1", [target])?;
         Ok(())
