@@ -391,9 +391,10 @@ async fn a_duplicate_sequence_number_is_kept_aside_reported_and_exported() {
     ));
     // Encrypted as the store is, with its key file beside it.
     let export = Connection::open(&out).unwrap();
-    let exported_keys = homerehab_core::keys::KeyFile::read_from(&out.with_extension("sqlite3.keys"))
-        .unwrap()
-        .expect("the key file is exported with it");
+    let exported_keys =
+        homerehab_core::keys::KeyFile::read_from(&out.with_extension("sqlite3.keys"))
+            .unwrap()
+            .expect("the key file is exported with it");
     let key = exported_keys.open_with_pin(TEST_PIN).unwrap().unwrap();
     export
         .pragma_update(None, "key", key.sqlcipher_literal().as_str())

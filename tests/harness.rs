@@ -358,7 +358,9 @@ impl Device {
     pub fn open(dir: &Path) -> Device {
         let mut store = Store::open(dir).expect("open store");
         if store.is_sealed() {
-            store.unlock(TEST_PIN).expect("the test PIN opens the store");
+            store
+                .unlock(TEST_PIN)
+                .expect("the test PIN opens the store");
         }
         Device {
             dir: dir.to_path_buf(),

@@ -62,6 +62,9 @@ enum Command {
         /// Sets per exercise (default: the program's dosage).
         #[arg(long)]
         sets: Option<u32>,
+        /// The assistant's note on the visit, kept with the session.
+        #[arg(long)]
+        note: Option<String>,
     },
     /// Record that a planned session did not take place.
     NotCarriedOut {
@@ -169,7 +172,7 @@ async fn main() -> anyhow::Result<()> {
             let rows = store.lock().expect("single-threaded").sessions(course)?;
             writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
         }
-        Command::LogSession { course, sets } => {
+        Command::LogSession { course, sets, note } => {
             let mut s = store.lock().expect("single-threaded");
             let program = s.course_doc(course)?.program;
             let lines: Vec<_> = program.ordered().into_iter().cloned().collect();
@@ -210,7 +213,7 @@ async fn main() -> anyhow::Result<()> {
                 course,
                 session: session.id,
                 general_condition: Some(4),
-                note: None,
+                note,
             })?;
             writeln!(out, "finished {n} sets")?;
         }
