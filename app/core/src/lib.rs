@@ -28,4 +28,5 @@ pub mod keys;
 pub mod library;
 pub mod lock;
 pub mod media;
+pub mod sealed_file;
 pub mod store;

@@ -158,6 +158,12 @@ impl Store {
         }
     }
 
+    /// The key media files are encrypted with (`crate::sealed_file`); `None` until the store
+    /// is encrypted and open.
+    pub fn media_key(&self) -> Option<DataKey> {
+        self.data_key().cloned()
+    }
+
     /// The device id for a sign-in: from the key file while the database cannot be read.
     pub fn device_id_for_sign_in(&self) -> Result<DeviceId> {
         match &self.sealing {
@@ -296,6 +302,13 @@ impl Store {
             .map_err(|e| folder_error(&db, e))?;
         self.sealing = Sealing::Sealed(file);
         self.unseal(key)?;
+        // Photos and videos kept in clear before: gone (the server has them; the next
+        // prefetch brings them back encrypted).
+        if let Ok(entries) = std::fs::read_dir(&self.media.dir) {
+            for entry in entries.flatten() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         tracing::info!("the local store is now encrypted");
         Ok(())
     }
