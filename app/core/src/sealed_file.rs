@@ -1,10 +1,11 @@
 //! Photos and videos encrypted at rest with the store's data key (issue #14, item 1).
 //!
-//! A media file is a sequence of records, each `[plain length: u32 LE][nonce: 24][ciphertext
-//! + tag: length + 16]`, XChaCha20-Poly1305 with the file's name (its SHA-256) and the
-//! record's number as associated data, so records cannot be swapped, reordered or moved to
-//! another file unnoticed. Records let a download be resumed where it broke off (a torn last
-//! record is cut away) and a video be hashed without holding it in memory.
+//! A media file is a sequence of records, each the plain length (u32, little-endian), a
+//! 24-byte nonce, and the ciphertext with its 16-byte tag: XChaCha20-Poly1305 with the file's
+//! name (its SHA-256) and the record's number as associated data, so records cannot be
+//! swapped, reordered or moved to another file unnoticed. Records let a download be resumed
+//! where it broke off (a torn last record is cut away) and a video be hashed without holding
+//! it in memory.
 
 use crate::keys::DataKey;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};

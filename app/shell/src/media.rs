@@ -4,7 +4,7 @@
 //! (no `Range`).
 
 use homerehab_app_api::ErrorKind;
-use homerehab_app_service::{ops, Core, Error, Result};
+use homerehab_app_service::{ops, Core, Result};
 use tauri::http::{header, Request, Response, StatusCode};
 use tauri::{Manager, Runtime, UriSchemeContext, UriSchemeResponder};
 

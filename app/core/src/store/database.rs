@@ -4,11 +4,11 @@
 use super::clock::now_ms;
 use super::columns::{blob_to_heads, document_id, id_blob};
 use super::documents::{append_changes, insert_document, read_document};
-use super::encryption::{apply_key, sealing_at, Sealing};
 use super::folder_lock::FolderLock;
 use super::media_state::MediaSettings;
 use super::projection::{project, Projection};
 use super::schema;
+use super::sealing::{apply_key, sealing_at, Sealing};
 use crate::error::{CoreError, Result};
 use crate::keys::DataKey;
 use crate::lock::Gate;

@@ -17,81 +17,14 @@
 //! copy and the key file are removed at the next open); after it, the key file is there.
 
 use super::database::{open_connection, Store};
+use super::sealing::{
+    encrypting_path, folder_error, folder_of, is_plain, remove_if_there, Sealing,
+};
 use crate::error::{CoreError, Result};
 use crate::keys::{DataKey, KeyFile, ServerSecret, KEY_FILE};
 use homerehab_shared::ids::{DeviceId, UserId};
 use rusqlite::Connection;
-use std::path::{Path, PathBuf};
-
-/// Where the store is with its encryption.
-pub(super) enum Sealing {
-    Plain,
-    Sealed(KeyFile),
-    Open { file: KeyFile, key: DataKey },
-}
-
-/// The encrypted copy being written during the migration.
-pub(super) fn encrypting_path(db: &Path) -> PathBuf {
-    let name = db
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("homerehab.sqlite3");
-    db.with_file_name(format!("{name}.encrypting"))
-}
-
-pub(super) fn folder_of(db: &Path) -> &Path {
-    db.parent().unwrap_or(Path::new("."))
-}
-
-fn folder_error(path: &Path, e: std::io::Error) -> CoreError {
-    CoreError::Folder(format!("{}: {e}", path.display()))
-}
-
-/// Whether the file at `db` is a plain SQLite file (or absent or empty): SQLite's header. An
-/// SQLCipher file begins with its random salt instead.
-fn is_plain(db: &Path) -> Result<bool> {
-    use std::io::Read;
-    let mut header = [0u8; 16];
-    match std::fs::File::open(db) {
-        Ok(mut f) => {
-            let n = f.read(&mut header).map_err(|e| folder_error(db, e))?;
-            Ok(n == 0 || header.starts_with(b"SQLite format 3\0"))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(folder_error(db, e)),
-    }
-}
-
-fn remove_if_there(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(folder_error(path, e)),
-    }
-}
-
-/// How the store at `db` is found when it opens; cleans up after a migration a crash
-/// interrupted (before its rename: the plain file is the store).
-pub(super) fn sealing_at(db: &Path) -> Result<Sealing> {
-    let folder = folder_of(db);
-    let file = KeyFile::read(folder)?;
-    if is_plain(db)? {
-        if file.is_some() || encrypting_path(db).exists() {
-            tracing::warn!(
-                "an interrupted encryption of the store is undone; the plain file is kept"
-            );
-            remove_if_there(&encrypting_path(db))?;
-            remove_if_there(&folder.join(KEY_FILE))?;
-        }
-        return Ok(Sealing::Plain);
-    }
-    match file {
-        Some(file) => Ok(Sealing::Sealed(file)),
-        None => Err(CoreError::Corrupt(format!(
-            "the database is encrypted but its key file `{KEY_FILE}` is missing"
-        ))),
-    }
-}
+use std::path::Path;
 
 /// A connection to the encrypted file at `db`, keyed, its schema brought up to date.
 pub(super) fn open_encrypted(
@@ -99,17 +32,6 @@ pub(super) fn open_encrypted(
     key: &DataKey,
 ) -> Result<(Connection, automerge::ActorId, bool)> {
     open_connection(db, Some(key))
-}
-
-/// Sets the key on a connection before its first statement.
-pub(super) fn apply_key(conn: &Connection, key: &DataKey) -> Result<()> {
-    conn.pragma_update(None, "key", key.sqlcipher_literal().as_str())?;
-    // A wrong key shows only at the first read.
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .map_err(|_| CoreError::Corrupt("the data key does not open the database".into()))?;
-    Ok(())
 }
 
 impl Store {
@@ -279,27 +201,37 @@ impl Store {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("homerehab.sqlite3");
-        for suffix in ["-wal", "-shm"] {
-            let side = db.with_file_name(format!("{name}{suffix}"));
-            match std::fs::metadata(&side) {
-                Ok(m) if m.len() > 0 && suffix == "-wal" => {
-                    // Not checkpointed after all: keep the plain store as it is.
-                    let _ = std::fs::remove_file(&tmp);
-                    self.reopen_plain()?;
-                    return Err(CoreError::Folder(
-                        "the store could not be encrypted now (its WAL is in use); it stays as it was".into(),
-                    ));
+        let swap = || -> Result<()> {
+            for suffix in ["-wal", "-shm"] {
+                let side = db.with_file_name(format!("{name}{suffix}"));
+                match std::fs::metadata(&side) {
+                    Ok(m) if m.len() > 0 && suffix == "-wal" => {
+                        return Err(CoreError::Folder(
+                            "the store could not be encrypted now (its WAL is in use)".into(),
+                        ));
+                    }
+                    _ => remove_if_there(&side)?,
                 }
-                _ => remove_if_there(&side)?,
             }
+            // The key file before the rename: an encrypted database never exists without it.
+            file.write(folder_of(&db))?;
+            pause_for_tests();
+            std::fs::rename(&tmp, &db).map_err(|e| folder_error(&db, e))?;
+            std::fs::File::open(folder_of(&db))
+                .and_then(|f| f.sync_all())
+                .map_err(|e| folder_error(&db, e))
+        };
+        if let Err(e) = swap() {
+            // Not renamed (the rename is the last step that can fail before the fsync): the
+            // plain file is still the store, and this process goes on with it.
+            if is_plain(&db)? {
+                let _ = std::fs::remove_file(&tmp);
+                let _ = std::fs::remove_file(folder_of(&db).join(KEY_FILE));
+                self.reopen_plain()?;
+                return Err(e);
+            }
+            tracing::warn!(error = %e, "the folder could not be synced after the encryption");
         }
-        // The key file before the rename: an encrypted database never exists without it.
-        file.write(folder_of(&db))?;
-        pause_for_tests();
-        std::fs::rename(&tmp, &db).map_err(|e| folder_error(&db, e))?;
-        std::fs::File::open(folder_of(&db))
-            .and_then(|f| f.sync_all())
-            .map_err(|e| folder_error(&db, e))?;
         self.sealing = Sealing::Sealed(file);
         self.unseal(key)?;
         // Photos and videos kept in clear before: gone (the server has them; the next
@@ -348,6 +280,7 @@ mod tests {
     use crate::store::now_ms;
     use homerehab_shared::ids::TeamId;
     use homerehab_shared::model::Role;
+    use std::path::PathBuf;
 
     const TOKEN: &str = "9c1e5f0a7b3d-token-never-on-disk";
 
