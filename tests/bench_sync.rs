@@ -166,6 +166,124 @@ async fn main() -> anyhow::Result<()> {
     let (tap50, tap99) = (percentile(&taps, 0.5), percentile(&taps, 0.99));
     println!("a tap as the operation made it before #10 (course read + write + session re-read): p50 {tap50:.3} ms, p99 {tap99:.3} ms");
 
+    // 4d. The encryption's own cost on a logged set, A/B at the same moment: two stores
+    // with the same course, one plain (never signed in: nothing encrypts it) and one
+    // encrypted, their sets logged alternately so both see the same load and fsyncs.
+    let ab = |name: &str, encrypted: bool| -> anyhow::Result<(Device, CourseId)> {
+        let dir = tmp.path().join(name);
+        let store = homerehab_core::store::Store::open(&dir)?;
+        let me = homerehab_core::store::Identity {
+            user_id: UserId::new(),
+            username: "ab".into(),
+            display_name: "AB".into(),
+            role: Role::Therapist,
+            team_id: TeamId::new(),
+            server_url: server.url(),
+            token: "bench".into(),
+            expires_at: i64::MAX,
+            municipality_id: None,
+            granted_teams: vec![],
+        };
+        store.set_identity(&me)?;
+        let device = Device {
+            dir,
+            store: std::sync::Arc::new(std::sync::Mutex::new(store)),
+        };
+        if encrypted {
+            let secret = homerehab_core::keys::ServerSecret::from_hex(&"5a".repeat(32))?;
+            device.store().secure_for(me.user_id, &secret)?;
+        }
+        let course = create_course(&device, CitizenId::new());
+        Ok((device, course))
+    };
+    let (plain, plain_course) = ab("ab-plain", false)?;
+    let (sealed, sealed_course) = ab("ab-encrypted", true)?;
+    anyhow::ensure!(!plain.store().is_encrypted() && sealed.store().is_encrypted());
+    let (mut plain_times, mut sealed_times) = (Vec::new(), Vec::new());
+    {
+        let mut ps = plain.store();
+        let mut es = sealed.store();
+        let line_of = |s: &mut homerehab_core::store::Store, c| -> anyhow::Result<_> {
+            Ok(s.course_doc(c)?.program.ordered()[0].id)
+        };
+        let (pl, el) = (
+            line_of(&mut ps, plain_course)?,
+            line_of(&mut es, sealed_course)?,
+        );
+        let mut sessions = (
+            ps.start_session(plain_course)?.id,
+            es.start_session(sealed_course)?.id,
+        );
+        for i in 0..600i64 {
+            if i % 50 == 0 && i > 0 {
+                sessions = (
+                    ps.start_session(plain_course)?.id,
+                    es.start_session(sealed_course)?.id,
+                );
+            }
+            let set = SetLog {
+                reps: Some(10),
+                duration_s: None,
+                load_kg: None,
+                at: homerehab_core::store::now_ms() + i,
+            };
+            for (s, course, session, line, times) in [
+                (&mut ps, plain_course, sessions.0, pl, &mut plain_times),
+                (&mut es, sealed_course, sessions.1, el, &mut sealed_times),
+            ] {
+                let entry = LogSet {
+                    course,
+                    session,
+                    line,
+                    set: set.clone(),
+                };
+                let t0 = Instant::now();
+                s.log_set(&entry)?;
+                times.push(t0.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    plain_times.sort_by(f64::total_cmp);
+    sealed_times.sort_by(f64::total_cmp);
+    let (plain50, plain99) = (
+        percentile(&plain_times, 0.5),
+        percentile(&plain_times, 0.99),
+    );
+    let (sealed50, sealed99) = (
+        percentile(&sealed_times, 0.5),
+        percentile(&sealed_times, 0.99),
+    );
+    println!(
+        "log one set, same moment: plain p50 {plain50:.3} / p99 {plain99:.3} ms; encrypted p50 {sealed50:.3} / p99 {sealed99:.3} ms"
+    );
+
+    // 4c. Start → today's visits with the encrypted store (issue #14): the tablet's app
+    // restarted — the store opened (sealed), the PIN's argon2id unwrap of the data key, the
+    // database keyed and checked, then the visits query over its 100 courses.
+    let tablet_dir = tablet.dir.clone();
+    drop(tablet);
+    let mut starts = Vec::new();
+    let mut unwraps = Vec::new();
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        let mut s = homerehab_core::store::Store::open(&tablet_dir)?;
+        anyhow::ensure!(s.is_sealed(), "the store is encrypted");
+        let t1 = Instant::now();
+        s.unlock(TEST_PIN)?;
+        unwraps.push(t1.elapsed().as_secs_f64() * 1000.0);
+        let now = homerehab_core::store::now_ms();
+        let rows = s.visit_rows(homerehab_shared::schedule::week_start(now), None)?;
+        anyhow::ensure!(rows.len() == DOCS_COURSES, "{} visits", rows.len());
+        starts.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    starts.sort_by(f64::total_cmp);
+    unwraps.sort_by(f64::total_cmp);
+    let (start_median, start_max) = (starts[2], starts[4]);
+    println!(
+        "start → today's visits (open, PIN unwrap, {DOCS_COURSES} visits): median {start_median:.1} ms, max {start_max:.1} ms; of which the PIN unwrap + keyed open median {:.1} ms",
+        unwraps[2]
+    );
+
     // 5. Throughput: 50 concurrent tablets, each pushing changed documents.
     let clients = 50;
     let per_client = 4;
@@ -229,6 +347,12 @@ async fn main() -> anyhow::Result<()> {
             "tap_as_before_10_ms_p50": (tap50 * 1000.0).round() / 1000.0,
             "tap_as_before_10_ms_p99": (tap99 * 1000.0).round() / 1000.0,
             "changed_docs_per_s": changed_docs_per_s.round(),
+            "log_set_plain_ms_p50": (plain50 * 1000.0).round() / 1000.0,
+            "log_set_plain_ms_p99": (plain99 * 1000.0).round() / 1000.0,
+            "log_set_encrypted_ms_p50": (sealed50 * 1000.0).round() / 1000.0,
+            "log_set_encrypted_ms_p99": (sealed99 * 1000.0).round() / 1000.0,
+            "start_to_visits_ms_median": (start_median * 10.0).round() / 10.0,
+            "start_to_visits_ms_max": (start_max * 10.0).round() / 10.0,
         })
     );
     Ok(())

@@ -93,9 +93,7 @@ struct Ledger {
 }
 
 fn cli(dir: &Path) -> Command {
-    let mut c = Command::new(binary("homerehab"));
-    c.arg("--data-dir").arg(dir).env("RUST_LOG", "warn");
-    c
+    device_cli(dir)
 }
 
 /// Runs one device process; SIGKILLs it after `kill_after` if given. Returns its stdout lines,

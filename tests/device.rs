@@ -52,9 +52,7 @@ impl Team {
 }
 
 fn cli(dir: &Path, args: &[&str]) -> Output {
-    Command::new(binary("homerehab"))
-        .arg("--data-dir")
-        .arg(dir)
+    device_cli(dir)
         .args(args)
         .env("RUST_LOG", "warn")
         .output()
@@ -73,6 +71,8 @@ fn ok(out: Output) -> String {
 /// The store's file, opened as another process that knows nothing of the folder lock.
 fn older_binary(dir: &Path) -> Connection {
     let c = Connection::open(dir.join("homerehab.sqlite3")).unwrap();
+    // The store is encrypted: another writer needs the key too.
+    c.pragma_update(None, "key", device_key(dir)).unwrap();
     c.busy_timeout(Duration::from_secs(10)).unwrap();
     c
 }
@@ -278,9 +278,7 @@ async fn a_change_another_process_stored_survives_compaction_and_reaches_the_ser
     // (its busy timeout is 5 s) while the other process adds its change.
     let db = older_binary(&dir);
     db.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let mut cli_run = Command::new(binary("homerehab"))
-        .arg("--data-dir")
-        .arg(&dir)
+    let mut cli_run = device_cli(&dir)
         .args([
             "log-session",
             "--course",
@@ -391,8 +389,17 @@ async fn a_duplicate_sequence_number_is_kept_aside_reported_and_exported() {
         &dir,
         &["export-support", "--out", out.to_str().unwrap()],
     ));
-    let kept: Vec<u8> = Connection::open(&out)
-        .unwrap()
+    // Encrypted as the store is, with its key file beside it.
+    let export = Connection::open(&out).unwrap();
+    let exported_keys =
+        homerehab_core::keys::KeyFile::read_from(&out.with_extension("sqlite3.keys"))
+            .unwrap()
+            .expect("the key file is exported with it");
+    let key = exported_keys.open_with_pin(TEST_PIN).unwrap().unwrap();
+    export
+        .pragma_update(None, "key", key.sqlcipher_literal().as_str())
+        .unwrap();
+    let kept: Vec<u8> = export
         .query_row("SELECT bytes FROM damaged_changes", [], |r| r.get(0))
         .unwrap();
     assert_eq!(kept, theirs);

@@ -11,7 +11,7 @@ use homerehab_core::error::CoreError;
 use homerehab_scenarios::*;
 use homerehab_shared::ids::*;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 const CITIZEN: &str = "Inger Sørensen";
@@ -221,9 +221,7 @@ async fn a_revoked_tablet_hands_over_its_unsynced_sessions_then_erases_its_store
 }
 
 fn cli(dir: &Path, args: &[&str]) -> Output {
-    Command::new(binary("homerehab"))
-        .arg("--data-dir")
-        .arg(dir)
+    device_cli(dir)
         .args(args)
         .env("RUST_LOG", "warn")
         .output()
@@ -271,9 +269,7 @@ async fn a_revoked_tablet_killed_while_erasing_finishes_the_erasure_at_its_next_
         .unwrap();
 
     // A sync whose erasure is slowed down, killed as soon as the erasure has begun.
-    let mut sync = Command::new(binary("homerehab"))
-        .arg("--data-dir")
-        .arg(&dir)
+    let mut sync = device_cli(&dir)
         .arg("sync")
         .env("RUST_LOG", "warn")
         .env("HOMEREHAB_ERASE_STEP_MS", "3000")

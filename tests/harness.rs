@@ -18,6 +18,33 @@ pub mod seeds_cohort;
 pub mod sign_ins;
 
 pub const PASSWORD: &str = "korrekt-hest-batteri";
+/// The PIN every test device chooses after its sign-in, so another process (the `homerehab`
+/// CLI, given it as `HOMEREHAB_PIN`, or this one reopening the folder) opens its encrypted
+/// store offline, as a person does after a restart.
+pub const TEST_PIN: &str = "2468";
+
+/// The `homerehab` CLI on a device folder, with the test PIN.
+pub fn device_cli(dir: &Path) -> Command {
+    let mut c = Command::new(binary("homerehab"));
+    c.arg("--data-dir")
+        .arg(dir)
+        .env("HOMEREHAB_PIN", TEST_PIN)
+        .env("RUST_LOG", "warn");
+    c
+}
+
+/// The device store's data key in SQLCipher's `PRAGMA key` form, opened with the test PIN:
+/// for tests that open the file themselves (another writer, a support export).
+pub fn device_key(dir: &Path) -> String {
+    let file = homerehab_core::keys::KeyFile::read(dir)
+        .unwrap()
+        .expect("an encrypted store");
+    let key = file
+        .open_with_pin(TEST_PIN)
+        .unwrap()
+        .expect("the test PIN opens it");
+    key.sqlcipher_literal().to_string()
+}
 
 /// The folder holding the workspace's built binaries (next to this test or bench binary).
 pub fn bin_dir() -> PathBuf {
@@ -347,10 +374,17 @@ pub struct Device {
 }
 
 impl Device {
+    /// Opens the device folder as a restarted app does: an encrypted store with the PIN.
     pub fn open(dir: &Path) -> Device {
+        let mut store = Store::open(dir).expect("open store");
+        if store.is_sealed() {
+            store
+                .unlock(TEST_PIN)
+                .expect("the test PIN opens the store");
+        }
         Device {
             dir: dir.to_path_buf(),
-            store: Arc::new(Mutex::new(Store::open(dir).expect("open store"))),
+            store: Arc::new(Mutex::new(store)),
         }
     }
 
@@ -364,6 +398,8 @@ impl Device {
         client::login(&d.store, url, username, PASSWORD)
             .await
             .expect("login");
+        // As a person does right after signing in (and so later processes open it offline).
+        d.store().set_pin(TEST_PIN).expect("choose the PIN");
         d
     }
 

@@ -147,6 +147,16 @@ impl LocalApi {
             assert!(Instant::now() < deadline, "homerehab-app did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
+        // The person unlocks the restarted app (its store is encrypted) with the PIN.
+        let body = format!(r#"{{"pin":"{TEST_PIN}"}}"#);
+        let unlocked = raw_status(
+            port,
+            &format!(
+                "POST /api/unlock HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        );
+        assert_eq!(unlocked, 200, "the test PIN opens the app");
         LocalApi {
             child,
             url: format!("http://127.0.0.1:{port}"),
@@ -254,8 +264,8 @@ async fn a_corrupted_download_is_detected_kept_nowhere_and_fetched_once_repaired
     std::fs::write(w.server_file(&sha256), &bytes).unwrap();
     let report = media::prefetch(&w.tablet.store).await.unwrap();
     assert_eq!((report.fetched, report.failed.len()), (1, 0), "{report:?}");
-    let (path, _) = w.tablet.store().media_path(&sha256).unwrap().unwrap();
-    assert_eq!(std::fs::read(path).unwrap(), bytes);
+    let (kept, _) = w.tablet.store().media_bytes(&sha256).unwrap().unwrap();
+    assert_eq!(kept, bytes);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -266,7 +276,10 @@ async fn an_interrupted_download_resumes_where_it_stopped() {
     let half = bytes.len() / 2;
     let dir = w.tablet_media_dir();
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{sha256}.part")), &bytes[..half]).unwrap();
+    // Half of it, as a broken-off download leaves it: encrypted, in records.
+    let key = w.tablet.store().media_key().unwrap();
+    let (sealed, _) = homerehab_core::sealed_file::seal(&key, &sha256, 0, &bytes[..half]);
+    std::fs::write(dir.join(format!("{sha256}.part")), sealed).unwrap();
     // Until it is complete and verified, nothing is shown.
     assert!(w.tablet.store().media_path(&sha256).unwrap().is_none());
 
@@ -274,7 +287,11 @@ async fn an_interrupted_download_resumes_where_it_stopped() {
     assert_eq!(report.fetched, 1, "{report:?}");
     assert_eq!(report.bytes_transferred, (bytes.len() - half) as u64);
     let (path, _) = w.tablet.store().media_path(&sha256).unwrap().unwrap();
-    assert_eq!(std::fs::read(path).unwrap(), bytes);
+    let (kept, _) = w.tablet.store().media_bytes(&sha256).unwrap().unwrap();
+    assert_eq!(kept, bytes);
+    // Encrypted on disk: the photo's bytes are not in the file.
+    let on_disk = std::fs::read(path).unwrap();
+    assert!(!on_disk.windows(64).any(|w| w == &bytes[1000..1064]));
     assert!(!dir.join(format!("{sha256}.part")).exists());
 }
 

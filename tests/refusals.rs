@@ -9,13 +9,10 @@ use homerehab_shared::docs::{CourseDoc, ProgramEdit, SessionLogDoc};
 use homerehab_shared::ids::*;
 use homerehab_shared::sync::Refusal;
 use std::path::Path;
-use std::process::Command;
 
 /// `homerehab status` on a device folder, as JSON.
 fn cli_status(dir: &Path) -> serde_json::Value {
-    let out = Command::new(binary("homerehab"))
-        .arg("--data-dir")
-        .arg(dir)
+    let out = device_cli(dir)
         .arg("status")
         .output()
         .expect("run homerehab status");

@@ -7,7 +7,7 @@ use homerehab_shared::docs::{CourseDoc, ProgramEdit, SessionLogDoc};
 use homerehab_shared::ids::*;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 struct Team {
     _tmp: tempfile::TempDir,
@@ -194,9 +194,7 @@ async fn a_tablet_killed_mid_write_keeps_every_confirmed_set() {
     // Let go of the store so the CLI process is the only writer, as on a real tablet.
     drop(t.tablets);
 
-    let mut child = Command::new(binary("homerehab"))
-        .arg("--data-dir")
-        .arg(&dir)
+    let mut child = device_cli(&dir)
         .args([
             "log-session",
             "--course",

@@ -45,6 +45,11 @@ pub struct LoginResponse {
     /// from older servers.
     #[serde(default)]
     pub team: Option<TeamInfo>,
+    /// 64 hex characters: the secret the server keeps for this user on this device (issue
+    /// #14). It wraps the device store's data key, so a forgotten PIN is recovered by an
+    /// online sign-in. Handed out only here. Absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_secret: Option<String>,
 }
 
 impl fmt::Debug for LoginResponse {
@@ -54,6 +59,7 @@ impl fmt::Debug for LoginResponse {
             .field("expires_at", &self.expires_at)
             .field("user", &self.user)
             .field("team", &self.team)
+            .field("device_secret", &"[redacted]")
             .finish()
     }
 }

@@ -162,6 +162,8 @@ pub struct Login {
     pub token: String,
     pub expires_at: Millis,
     pub user: UserRecord,
+    /// The user's key secret for the device, hex (`LoginResponse::device_secret`).
+    pub device_secret: String,
 }
 
 /// The device a sign-in comes from: its actor, and its id and app version as it sent them.
@@ -561,12 +563,16 @@ impl AuthService {
         OsRng.fill_bytes(&mut raw);
         let now = now_ms();
         let expires_at = now.saturating_add(self.token_ttl.as_millis() as Millis);
-        self.store.sign_in_device(&DeviceSignIn {
+        let mut new_key_secret = [0u8; 32];
+        OsRng.fill_bytes(&mut new_key_secret);
+        // Handed out only here, after the password (a closed device got no further above).
+        let key_secret = self.store.sign_in_device(&DeviceSignIn {
             device: device_id,
             user: user.user.id,
             actor,
             app_version: &device.app_version,
             token_hash: &token_hash(&raw),
+            new_key_secret: &new_key_secret,
             expires_at,
             now,
         })?;
@@ -574,6 +580,7 @@ impl AuthService {
             token: hex::encode(raw),
             expires_at,
             user,
+            device_secret: hex::encode(key_secret),
         }))
     }
 

@@ -507,6 +507,7 @@ async fn login(
         expires_at: login.expires_at,
         user: login.user.user,
         team,
+        device_secret: Some(login.device_secret),
     }))
 }
 

@@ -3,6 +3,7 @@
 //! ([`homerehab_shared::sync::ClientRound`]); this module only moves bytes.
 
 use crate::error::{CoreError, Result};
+use crate::keys::ServerSecret;
 use crate::store::{now_ms, Identity, SharedStore, Store};
 use homerehab_shared::api;
 use homerehab_shared::device_registry::{self, HandOverSync, RevokedAnswer};
@@ -91,7 +92,17 @@ pub async fn login(
 ) -> Result<Identity> {
     let (actor, previous, device_id) = {
         let s = lock(store);
-        (s.actor().clone(), s.identity()?, s.device_id()?)
+        if s.is_sealed() {
+            // Nothing can be read before the key: a fresh actor (the server registers it for
+            // whoever this is), and the device id from the key file.
+            (
+                automerge::ActorId::random(),
+                None,
+                s.device_id_for_sign_in()?,
+            )
+        } else {
+            (s.actor().clone(), s.identity()?, s.device_id()?)
+        }
     };
     // A different person on the same tablet gets a fresh actor, so their changes are theirs.
     // It is only kept once the server accepted the password and registered it.
@@ -132,6 +143,28 @@ pub async fn login(
         .json()
         .await
         .map_err(|e| CoreError::Protocol(e.to_string()))?;
+    // The data key is wrapped for this user by the server's secret: without it the store
+    // could only be opened by the PIN, and five wrong PINs would lose it.
+    let secret = body
+        .device_secret
+        .as_deref()
+        .ok_or_else(|| {
+            CoreError::Protocol(
+                "the server sent no device key secret (a server older than this app)".into(),
+            )
+        })
+        .and_then(ServerSecret::from_hex)?;
+    let previous = {
+        let mut s = lock(store);
+        if s.is_sealed() {
+            // A forgotten PIN (or five wrong ones, or a restart without one): the sign-in
+            // opens the store; someone who never signed in here cannot.
+            s.unseal_with_server_secret(body.user.id, &secret)?;
+            s.identity()?
+        } else {
+            previous
+        }
+    };
     let identity = Identity {
         user_id: body.user.id,
         username: body.user.username,
@@ -155,6 +188,9 @@ pub async fn login(
         }
     }
     let mut s = lock(store);
+    // Encrypted from now on (a plain store is migrated here, before anyone's identity is
+    // written), the key wrapped for this user.
+    s.secure_for(identity.user_id, &secret)?;
     s.switch_user(&identity, actor)?;
     s.forget_revocation()?;
     if let Some(team) = &body.team {
@@ -266,6 +302,10 @@ fn busy_pause(resp: &reqwest::Response) -> Option<Duration> {
 
 /// Runs one sync now: at most two round trips, whatever the number of documents.
 pub async fn sync_now(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
+    if lock(store).is_sealed() {
+        // Encrypted and not opened since the process started: nothing to read or send yet.
+        return Err(CoreError::Locked);
+    }
     let result = sync_inner(store).await;
     if result.is_ok() {
         // Colleagues' names are a convenience: a failure here must not fail the sync.
@@ -457,6 +497,9 @@ pub fn spawn_background(store: SharedStore, interval: Duration) -> tokio::task::
                 Err(e) if e.is_transient() => {
                     (delay * 2).clamp(Duration::from_secs(1), Duration::from_secs(300))
                 }
+                // Waits for the PIN or a sign-in to open the store (after that, a UI lock
+                // does not stop it: the key stays in memory).
+                Err(CoreError::Locked) => interval.min(Duration::from_secs(5)),
                 Err(e) => {
                     tracing::warn!(error = %e, "background sync needs attention");
                     interval.max(Duration::from_secs(60))

@@ -56,6 +56,10 @@ pub enum CoreError {
     Locked,
     #[error("too many wrong PINs: sign in again while online")]
     SignInRequired,
+    /// An online sign-in by someone who never signed in on this device, while its data is
+    /// locked: only a user who has (with their PIN or their sign-in) can open it.
+    #[error("this device holds another user's locked data: they must unlock it or sign in first")]
+    SealedForOthers,
     #[error("not allowed: {0}")]
     Forbidden(#[from] homerehab_shared::auth::Forbidden),
     #[error("media: {0}")]

@@ -3,6 +3,7 @@
 //! - [`store::Store`]: the local SQLite store — documents, outbox, sync state, projections —
 //!   and the domain operations (create a course, start a session, log a set…);
 //! - [`library`]: the shipped exercise library, loaded from `assets/`;
+//! - [`keys`]: the store's data key and the slots (PIN, server secret) that wrap it;
 //! - [`lock`]: the app lock (PIN after an online sign-in, idle lock, lockout);
 //! - [`client`]: sign-in, sync rounds over HTTP and background sync (with a media prefetch
 //!   after each successful sync);
@@ -23,7 +24,9 @@
 //! ```
 pub mod client;
 pub mod error;
+pub mod keys;
 pub mod library;
 pub mod lock;
 pub mod media;
+pub mod sealed_file;
 pub mod store;

@@ -46,12 +46,17 @@ impl LockState {
     }
 }
 
+/// argon2id's memory (KiB), passes and lanes for a PIN: its hash, and the key that wraps the
+/// store's data key ([`crate::keys`]). See [`argon`] for why this cost.
+pub const PIN_COST: (u32, u32, u32) = (32 * 1024, 3, 1);
+
 /// argon2id at a moderate cost: 32 MiB, 3 passes — measured ≈ 55 ms per unlock on this
 /// project's build machine (2 cores), leaving room for a slower tablet under 1 s. A PIN has few
 /// possible values, so no hash cost protects it on its own: the attempt limit does, and the
 /// cost only slows down guessing from a copied database file.
 fn argon() -> Argon2<'static> {
-    let params = Params::new(32 * 1024, 3, 1, None).expect("valid argon2 parameters");
+    let (m_kib, t, p) = PIN_COST;
+    let params = Params::new(m_kib, t, p, None).expect("valid argon2 parameters");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 

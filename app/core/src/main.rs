@@ -17,6 +17,11 @@ struct Cli {
     /// Folder of the device's local store.
     #[arg(long, env = "HOMEREHAB_DATA_DIR", default_value = "./homerehab-device")]
     data_dir: PathBuf,
+    /// The PIN that opens an encrypted store offline (each command is a process of its own,
+    /// and the key lives only in a process's memory). After `login` it becomes the PIN.
+    /// Without it, a process can open an encrypted store only by signing in (`login`).
+    #[arg(long, env = "HOMEREHAB_PIN", hide_env_values = true)]
+    pin: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,6 +62,9 @@ enum Command {
         /// Sets per exercise (default: the program's dosage).
         #[arg(long)]
         sets: Option<u32>,
+        /// The assistant's note on the visit, kept with the session.
+        #[arg(long)]
+        note: Option<String>,
     },
     /// Record that a planned session did not take place.
     NotCarriedOut {
@@ -81,11 +89,21 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     if let Command::ExportSupport { out } = &cli.command {
-        store::export_support(&cli.data_dir, out).context("exporting the local store")?;
+        store::export_support(&cli.data_dir, out, cli.pin.as_deref())
+            .context("exporting the local store")?;
         writeln!(std::io::stdout(), "exported to {}", out.display())?;
         return Ok(());
     }
-    let store = Store::open(&cli.data_dir).context("opening the local store")?;
+    let mut store = Store::open(&cli.data_dir).context("opening the local store")?;
+    let signs_in = matches!(cli.command, Command::Login { .. });
+    if store.is_sealed() && !signs_in {
+        let Some(pin) = &cli.pin else {
+            bail!("the local store is encrypted: give its PIN (--pin or HOMEREHAB_PIN), or sign in with `login`");
+        };
+        store
+            .unlock(pin)
+            .context("opening the encrypted local store")?;
+    }
     let store = Arc::new(Mutex::new(store));
     let out = &mut std::io::stdout().lock();
     match cli.command {
@@ -95,6 +113,14 @@ async fn main() -> anyhow::Result<()> {
             password,
         } => {
             let me = client::login(&store, &server, &username, &password).await?;
+            if let Some(pin) = &cli.pin {
+                // So later processes open the store offline with it.
+                store
+                    .lock()
+                    .expect("single-threaded")
+                    .set_pin(pin)
+                    .context("choosing the PIN")?;
+            }
             writeln!(
                 out,
                 "signed in as {} ({})",
@@ -147,7 +173,7 @@ async fn main() -> anyhow::Result<()> {
             let rows = store.lock().expect("single-threaded").sessions(course)?;
             writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
         }
-        Command::LogSession { course, sets } => {
+        Command::LogSession { course, sets, note } => {
             let mut s = store.lock().expect("single-threaded");
             let program = s.course_doc(course)?.program;
             let lines: Vec<_> = program.ordered().into_iter().cloned().collect();
@@ -188,7 +214,7 @@ async fn main() -> anyhow::Result<()> {
                 course,
                 session: session.id,
                 general_condition: Some(4),
-                note: None,
+                note,
             })?;
             writeln!(out, "finished {n} sets")?;
         }

@@ -7,9 +7,12 @@
 //! into `<sha256>.part`, resumed with `Range: bytes=N-` after an interruption, hashed, and
 //! renamed to `<sha256>` only if the bytes hash to the name. A file with the wrong bytes is
 //! deleted and tried again next round; nothing but verified files is ever shown
-//! ([`crate::store::Store::media_path`]).
+//! ([`crate::store::Store::media_bytes`]). Every file is encrypted with the store's data key
+//! as it is written ([`crate::sealed_file`], issue #14).
 
 use crate::error::{CoreError, Result};
+use crate::keys::DataKey;
+use crate::sealed_file;
 use crate::store::PrefetchReport;
 use crate::store::{now_ms, SharedStore, Store};
 use homerehab_shared::municipal::{self, ConsentRecord, MediaItem};
@@ -52,25 +55,28 @@ fn held(dir: &Path) -> Result<BTreeMap<String, u64>> {
     Ok(out)
 }
 
-/// SHA-256 of a file, read in chunks (videos do not fit in memory on every tablet).
-async fn hash_file(path: &Path) -> std::io::Result<String> {
-    let path = path.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let mut file = std::fs::File::open(path)?;
-        let mut hasher = Sha256::new();
-        std::io::copy(&mut file, &mut hasher)?;
-        Ok(hex::encode(hasher.finalize()))
-    })
-    .await
-    .map_err(std::io::Error::other)?
+/// SHA-256 of an encrypted file's plain bytes, record by record (videos do not fit in memory
+/// on every tablet); `None` if a record does not open.
+async fn hash_file(path: &Path, key: &DataKey, name: &str) -> std::io::Result<Option<String>> {
+    let (path, key, name) = (path.to_path_buf(), key.clone(), name.to_string());
+    tokio::task::spawn_blocking(move || sealed_file::plain_sha256(&path, &key, &name))
+        .await
+        .map_err(std::io::Error::other)?
 }
 
 /// Runs one prefetch round: fetches the media the device's current programs need, within the
 /// budget; records and returns the report. Needs the network only for the downloads.
 pub async fn prefetch(store: &SharedStore) -> Result<PrefetchReport> {
-    let (identity, settings, plan) = {
+    let (identity, settings, plan, key) = {
         let mut s = lock(store);
         let identity = s.identity()?.ok_or(CoreError::NotSignedIn)?;
+        // Media are kept only encrypted: a store not (yet) encrypted keeps none.
+        let Some(key) = s.media_key() else {
+            return Ok(PrefetchReport {
+                at: now_ms(),
+                ..PrefetchReport::default()
+            });
+        };
         let settings = s.media_settings().clone();
         let Some(local) = s.library_doc()? else {
             return Ok(PrefetchReport {
@@ -86,7 +92,7 @@ pub async fn prefetch(store: &SharedStore) -> Result<PrefetchReport> {
             &held,
             settings.budget_bytes,
         );
-        (identity, settings, plan)
+        (identity, settings, plan, key)
     };
     let dir = &settings.dir;
     tokio::fs::create_dir_all(dir)
@@ -118,7 +124,16 @@ pub async fn prefetch(store: &SharedStore) -> Result<PrefetchReport> {
     }
     let client = http();
     for item in &plan.fetch {
-        match download(&client, &identity, item, dir, &mut report.bytes_transferred).await {
+        match download(
+            &client,
+            &identity,
+            item,
+            dir,
+            &key,
+            &mut report.bytes_transferred,
+        )
+        .await
+        {
             Ok(()) => report.fetched += 1,
             Err(e) => {
                 tracing::warn!(media = %item.sha256, error = %e, "media not fetched");
@@ -138,16 +153,22 @@ async fn download(
     identity: &crate::store::Identity,
     item: &MediaItem,
     dir: &Path,
+    key: &DataKey,
     transferred: &mut u64,
 ) -> Result<()> {
-    let part = dir.join(format!("{}.part", item.sha256));
-    let mut offset = tokio::fs::metadata(&part)
-        .await
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let name = item.sha256.as_str();
+    let part = dir.join(format!("{name}.part"));
+    // What is held: the plain bytes of the whole records (a torn last one is cut away).
+    let (mut offset, mut record) = {
+        let (part, key, name) = (part.clone(), key.clone(), name.to_string());
+        tokio::task::spawn_blocking(move || sealed_file::resume_point(&part, &key, &name))
+            .await
+            .map_err(|e| CoreError::Media(e.to_string()))?
+            .map_err(|e| CoreError::Media(e.to_string()))?
+    };
     if offset > item.byte_size {
         tokio::fs::remove_file(&part).await.ok();
-        offset = 0;
+        (offset, record) = (0, 0);
     }
     if offset < item.byte_size {
         let mut req = client
@@ -178,7 +199,7 @@ async fn download(
             }
         };
         if !append {
-            offset = 0;
+            (offset, record) = (0, 0);
         }
         let mut file = tokio::fs::OpenOptions::new()
             .create(true)
@@ -207,7 +228,10 @@ async fn download(
                     "more bytes than recorded; discarded".into(),
                 ));
             }
-            file.write_all(&chunk)
+            // Encrypted before it touches the disk.
+            let (sealed, next) = sealed_file::seal(key, name, record, &chunk);
+            record = next;
+            file.write_all(&sealed)
                 .await
                 .map_err(|e| CoreError::Media(e.to_string()))?;
         }
@@ -221,10 +245,10 @@ async fn download(
             )));
         }
     }
-    let actual = hash_file(&part)
+    let actual = hash_file(&part, key, name)
         .await
         .map_err(|e| CoreError::Media(e.to_string()))?;
-    if actual != item.sha256 {
+    if actual.as_deref() != Some(name) {
         tokio::fs::remove_file(&part).await.ok();
         return Err(CoreError::Media(
             "the bytes do not match their SHA-256; discarded, retried next round".into(),
@@ -298,12 +322,16 @@ pub async fn upload(
         return Err(CoreError::Server { status, message });
     }
     lock(store).put_media(&item, exercise)?;
-    // The uploader shows it at once, offline too (written whole, then renamed into place).
+    // The uploader shows it at once, offline too (encrypted, written whole, then renamed
+    // into place); a store not encrypted keeps none (the next prefetch fetches it).
+    let key = lock(store).media_key();
     let keep = async {
+        let Some(key) = key else { return Ok(()) };
         tokio::fs::create_dir_all(&dir).await?;
-        let part = dir.join(format!("{sha256}.part"));
-        tokio::fs::write(&part, &bytes).await?;
-        tokio::fs::rename(&part, dir.join(&sha256)).await
+        let path = dir.join(&sha256);
+        tokio::task::spawn_blocking(move || sealed_file::write_whole(&path, &key, &sha256, &bytes))
+            .await
+            .map_err(std::io::Error::other)?
     };
     if let Err(e) = keep.await {
         tracing::warn!(error = %e, "uploaded media not kept locally; the next prefetch fetches it");

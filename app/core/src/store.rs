@@ -7,6 +7,8 @@
 //!
 //! One file per job; this file only declares them and says what the crate sees:
 //! - `database`: [`Store`] itself — open, the documents in memory, the write transaction;
+//! - `encryption`: SQLCipher, the key file, the migration of a plain store (issue #14);
+//!   `sealing`: how its files are found at open (no `Store`, so `database` can ask first);
 //! - `schema`: the migrations (only ever appended);
 //! - `documents`: a document on disk — its log, loading, compaction, damaged rows set aside;
 //! - `projection`: the rows that mirror each document; `views`: the queries over them;
@@ -27,6 +29,7 @@ mod clock;
 mod columns;
 mod database;
 mod documents;
+mod encryption;
 mod erasure;
 mod evidence_cache;
 #[cfg(test)]
@@ -40,6 +43,7 @@ mod projection;
 mod revocation;
 mod schema;
 mod squash;
+mod sealing;
 mod sync_state;
 mod views;
 mod writes;

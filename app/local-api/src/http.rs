@@ -176,6 +176,25 @@ async fn upload_media(
     Ok(Json(saved))
 }
 
+/// The first range of a `Range: bytes=…` header as inclusive offsets into `total` bytes;
+/// `None` when it cannot be satisfied. (Browsers ask for one range when seeking a video.)
+fn byte_range(header: &str, total: u64) -> Option<(u64, u64)> {
+    let spec = header.strip_prefix("bytes=")?.split(',').next()?.trim();
+    let (from, to) = spec.split_once('-')?;
+    let (start, end) = match (from.trim(), to.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix.parse().ok()?;
+            (total.checked_sub(n.min(total))?, total.checked_sub(1)?)
+        }
+        (from, "") => (from.parse().ok()?, total.checked_sub(1)?),
+        (from, to) => (
+            from.parse().ok()?,
+            to.parse::<u64>().ok()?.min(total.checked_sub(1)?),
+        ),
+    };
+    (start <= end && end < total).then_some((start, end))
+}
+
 /// `GET /media/{sha256}`: a verified photo or video from the device (behind the app lock, like
 /// the data; `Range` works for video seeking).
 async fn media(
@@ -183,13 +202,35 @@ async fn media(
     Path(sha256): Path<String>,
     req: Request,
 ) -> std::result::Result<axum::response::Response, Error> {
-    use axum::http::{header, HeaderValue};
-    let (path, content_type) = ops::media_file(&core, &sha256)?;
-    let mut resp = ServeFile::new(path)
-        .try_call(req)
-        .await
-        .map_err(|e| Error::not_found(e.to_string()))?
-        .map(axum::body::Body::new);
+    use axum::http::{header, HeaderValue, StatusCode};
+    // Decrypted in memory (the file is encrypted at rest), so `Range` is answered here.
+    let (bytes, content_type) = ops::media_file(&core, &sha256)?;
+    let total = bytes.len() as u64;
+    let range = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| byte_range(v, total));
+    let mut resp = match range {
+        None => (StatusCode::OK, bytes).into_response(),
+        Some(Some((start, end))) => {
+            let part = bytes[start as usize..=end as usize].to_vec();
+            let mut r = (StatusCode::PARTIAL_CONTENT, part).into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{total}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            r
+        }
+        Some(None) => {
+            let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{total}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return Ok(r);
+        }
+    };
+    resp.headers_mut()
+        .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if let Ok(v) = HeaderValue::from_str(&content_type) {
         resp.headers_mut().insert(header::CONTENT_TYPE, v);
     }
@@ -198,4 +239,29 @@ async fn media(
         HeaderValue::from_static("private, no-store"),
     );
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_range;
+
+    #[test]
+    fn a_range_header_is_read_as_browsers_send_it_and_nonsense_is_unsatisfiable() {
+        assert_eq!(byte_range("bytes=0-99", 1000), Some((0, 99)));
+        assert_eq!(byte_range("bytes=900-", 1000), Some((900, 999)));
+        assert_eq!(byte_range("bytes=-100", 1000), Some((900, 999)));
+        assert_eq!(byte_range("bytes=990-2000", 1000), Some((990, 999)));
+        assert_eq!(byte_range("bytes=0-1,5-9", 1000), Some((0, 1)));
+        for bad in [
+            "bytes=1000-",
+            "bytes=5-4",
+            "bytes=x-",
+            "items=0-1",
+            "bytes=-",
+            "bytes=0-1",
+        ] {
+            let total = if bad == "bytes=0-1" { 0 } else { 1000 };
+            assert_eq!(byte_range(bad, total), None, "{bad}");
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! (no `Range`).
 
 use homerehab_app_api::ErrorKind;
-use homerehab_app_service::{ops, Core, Error, Result};
+use homerehab_app_service::{ops, Core, Result};
 use tauri::http::{header, Request, Response, StatusCode};
 use tauri::{Manager, Runtime, UriSchemeContext, UriSchemeResponder};
 
@@ -26,9 +26,8 @@ pub fn serve<R: Runtime>(
 }
 
 fn read(core: &Core, sha256: &str) -> Result<(Vec<u8>, String)> {
-    let (path, content_type) = ops::media_file(core, sha256)?;
-    let bytes = std::fs::read(path).map_err(|e| Error::not_found(e.to_string()))?;
-    Ok((bytes, content_type))
+    // Decrypted in memory: the file on disk is encrypted (issue #14).
+    ops::media_file(core, sha256)
 }
 
 fn answer(found: Result<(Vec<u8>, String)>) -> Response<Vec<u8>> {

@@ -143,8 +143,13 @@ test('an assistant logs a whole session offline and it reaches the therapist', a
   // The therapist's laptop: a separate device signs in and syncs.
   const visits = await (await fetch(`http://127.0.0.1:${appPort}/api/visits`)).json();
   const courseOf = (name) => visits.find((v) => v.citizen_name === name).course_id;
+  // Each CLI command is a process of its own: the encrypted store opens with the PIN the
+  // sign-in chose (HOMEREHAB_PIN), as the app does after a restart.
   const cli = (...args) =>
-    execFileSync(bin('homerehab'), ['--data-dir', therapistDir, ...args], { encoding: 'utf8' });
+    execFileSync(bin('homerehab'), ['--data-dir', therapistDir, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, HOMEREHAB_PIN: '2468' },
+    });
   cli('login', '--server', `http://127.0.0.1:${serverPort}`, '--username', 'terapeut1', '--password', PASSWORD);
   cli('sync');
   const sessions = JSON.parse(cli('sessions', '--course', courseOf(citizen)));

@@ -390,7 +390,9 @@ pub trait DeviceRegistry {
     /// `user` (a shared tablet), sets its last contact and app version, links the actor to it
     /// and stores the token (by its SHA-256), linked to it, dropping expired tokens. One
     /// transaction.
-    fn sign_in_device(&self, sign_in: &DeviceSignIn<'_>) -> Result<()>;
+    /// Returns the secret this user has for this device (#14's encrypted device store): the
+    /// one kept from an earlier sign-in, else `sign_in.new_key_secret`, now kept.
+    fn sign_in_device(&self, sign_in: &DeviceSignIn<'_>) -> Result<[u8; 32]>;
     /// A device by id.
     fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>>;
     /// The device a token was issued to; `None` for an unknown token or one from before the
@@ -423,6 +425,8 @@ pub struct DeviceSignIn<'a> {
     pub actor: &'a ActorId,
     pub app_version: &'a str,
     pub token_hash: &'a [u8; 32],
+    /// Fresh random bytes, kept as this user's key secret for the device if it has none yet.
+    pub new_key_secret: &'a [u8; 32],
     pub expires_at: Millis,
     pub now: Millis,
 }

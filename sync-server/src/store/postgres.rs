@@ -88,6 +88,8 @@ const MIGRATIONS: &[&str] = &[
     devices::SCHEMA,
     // The audit log (issue #14): append-only, hash-chained; see `postgres_audit`.
     super::postgres_audit::SCHEMA,
+    // The secret that wraps a device's data key for each user (#14, encrypted store).
+    devices::KEY_SECRETS,
 ];
 
 const SCHEMA: &str = r#"
@@ -636,7 +638,7 @@ impl AuditStore for PostgresStore {
 }
 
 impl DeviceRegistry for PostgresStore {
-    fn sign_in_device(&self, sign_in: &DeviceSignIn<'_>) -> Result<()> {
+    fn sign_in_device(&self, sign_in: &DeviceSignIn<'_>) -> Result<[u8; 32]> {
         devices::sign_in_device(&mut *self.conn()?, sign_in)
     }
     fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>> {

@@ -35,6 +35,18 @@ CREATE INDEX tokens_user ON tokens(user_id);
 ALTER TABLE actors ADD COLUMN device_id UUID REFERENCES devices(id);
 "#;
 
+/// Appended after [`SCHEMA`]: the secret each user gets for the device they sign in on
+/// (`sqlite_devices::MIGRATION_KEY_SECRETS` says why).
+pub(super) const KEY_SECRETS: &str = r#"
+CREATE TABLE device_key_secrets (
+    device_id  UUID NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    user_id    UUID NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    secret     BYTEA NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (device_id, user_id)
+);
+"#;
+
 /// A device from a row of [`DEVICE_SELECT`], its columns in that order.
 fn device_at(row: &Row) -> Result<DeviceRecord> {
     let revoked_at: Option<Millis> = row.try_get(9)?;
@@ -74,7 +86,10 @@ fn device_where(
         .transpose()
 }
 
-pub(super) fn sign_in_device(client: &mut impl GenericClient, s: &DeviceSignIn<'_>) -> Result<()> {
+pub(super) fn sign_in_device(
+    client: &mut impl GenericClient,
+    s: &DeviceSignIn<'_>,
+) -> Result<[u8; 32]> {
     let mut tx = client.transaction()?;
     tx.execute(
         "INSERT INTO devices (id, user_id, first_seen, last_seen, app_version)
@@ -98,8 +113,21 @@ pub(super) fn sign_in_device(client: &mut impl GenericClient, s: &DeviceSignIn<'
             &s.device.0,
         ],
     )?;
+    tx.execute(
+        "INSERT INTO device_key_secrets (device_id, user_id, secret, created_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (device_id, user_id) DO NOTHING",
+        &[&s.device.0, &s.user.0, &s.new_key_secret.as_slice(), &s.now],
+    )?;
+    let secret: Vec<u8> = tx
+        .query_one(
+            "SELECT secret FROM device_key_secrets WHERE device_id = $1 AND user_id = $2",
+            &[&s.device.0, &s.user.0],
+        )?
+        .try_get(0)?;
     tx.commit()?;
-    Ok(())
+    secret.try_into().map_err(|_| {
+        crate::error::Error::Corrupt("a stored device key secret is not 32 bytes".into())
+    })
 }
 
 pub(super) fn device(

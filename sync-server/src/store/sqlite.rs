@@ -217,6 +217,8 @@ CREATE INDEX sign_in_attempts_since ON sign_in_attempts(since);
         M::up(devices::MIGRATION),
         // The audit log (issue #14): append-only, hash-chained; see `sqlite_audit`.
         M::up(super::sqlite_audit::MIGRATION),
+        // The secret that wraps a device's data key for each user (#14, encrypted store).
+        M::up(devices::MIGRATION_KEY_SECRETS),
     ]
 }
 
@@ -652,7 +654,7 @@ impl AuditStore for SqliteStore {
 
 /// The registry's SQL is in `sqlite_devices`; this only hands it the connection.
 impl DeviceRegistry for SqliteStore {
-    fn sign_in_device(&self, sign_in: &DeviceSignIn<'_>) -> Result<()> {
+    fn sign_in_device(&self, sign_in: &DeviceSignIn<'_>) -> Result<[u8; 32]> {
         devices::sign_in_device(&mut self.conn(), sign_in)
     }
     fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>> {

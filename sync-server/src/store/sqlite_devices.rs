@@ -44,6 +44,20 @@ CREATE INDEX tokens_user ON tokens(user_id);
 ALTER TABLE actors ADD COLUMN device_id BLOB REFERENCES devices(id);
 "#;
 
+/// Appended after [`MIGRATION`] (issue #14, the encrypted device store): the secret each user
+/// gets for the device they sign in on, which wraps that device's data key there
+/// (`homerehab_core::keys`). Kept in clear: the server must hand it out again; it opens
+/// nothing without the device's files.
+pub(super) const MIGRATION_KEY_SECRETS: &str = r#"
+CREATE TABLE device_key_secrets (
+    device_id  BLOB NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    user_id    BLOB NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    secret     BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, user_id)
+);
+"#;
+
 /// A device from a row of [`DEVICE_SELECT`], its columns in that order.
 fn device_at(row: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
     let revoked_at: Option<Millis> = row.get(9)?;
@@ -77,7 +91,7 @@ fn device_where(conn: &Connection, clause: &str, key: &[u8]) -> Result<Option<De
 }
 
 /// [`super::DeviceRegistry::sign_in_device`].
-pub(super) fn sign_in_device(conn: &mut Connection, s: &DeviceSignIn<'_>) -> Result<()> {
+pub(super) fn sign_in_device(conn: &mut Connection, s: &DeviceSignIn<'_>) -> Result<[u8; 32]> {
     // IMMEDIATE, as every SQLite transaction that writes (processes may share the file).
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let device = id_bytes(&s.device.0);
@@ -103,8 +117,25 @@ pub(super) fn sign_in_device(conn: &mut Connection, s: &DeviceSignIn<'_>) -> Res
             device
         ],
     )?;
+    tx.execute(
+        "INSERT INTO device_key_secrets (device_id, user_id, secret, created_at)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device_id, user_id) DO NOTHING",
+        params![
+            device,
+            id_bytes(&s.user.0),
+            s.new_key_secret.as_slice(),
+            s.now
+        ],
+    )?;
+    let secret: Vec<u8> = tx.query_row(
+        "SELECT secret FROM device_key_secrets WHERE device_id = ?1 AND user_id = ?2",
+        params![device, id_bytes(&s.user.0)],
+        |r| r.get(0),
+    )?;
     tx.commit()?;
-    Ok(())
+    secret.try_into().map_err(|_| {
+        crate::error::Error::Corrupt("a stored device key secret is not 32 bytes".into())
+    })
 }
 
 pub(super) fn device(conn: &Connection, id: DeviceId) -> Result<Option<DeviceRecord>> {
@@ -230,6 +261,7 @@ mod tests {
                 actor,
                 app_version: "1.2.3",
                 token_hash: &[token; 32],
+                new_key_secret: &[token; 32],
                 expires_at: now + 3_600_000,
                 now,
             })

@@ -8,14 +8,16 @@ use super::folder_lock::FolderLock;
 use super::media_state::MediaSettings;
 use super::projection::{project, Projection};
 use super::schema;
+use super::sealing::{apply_key, sealing_at, Sealing};
 use crate::error::{CoreError, Result};
+use crate::keys::DataKey;
 use crate::lock::Gate;
 use automerge::{ActorId, Automerge, ChangeHash};
 use homerehab_shared::docs::{self, DocumentKind, Header};
 use homerehab_shared::ids::*;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Shared handle to the store for async code (HTTP handlers, background sync, media
@@ -26,7 +28,13 @@ pub type SharedStore = Arc<Mutex<Store>>;
 /// new file `out` for support, reading only: SQLite's `VACUUM INTO` on a read-only
 /// connection, so it works beside a running app and changes nothing. A file SQLite cannot
 /// read is copied as it is.
-pub fn export_support(dir: &Path, out: &Path) -> Result<()> {
+///
+/// An encrypted store's export is encrypted with the same key (SQLCipher's `VACUUM INTO`
+/// keeps the key), and its key file is copied beside it as `<out>.keys`: support opens it
+/// with the user's PIN or the server's secret, never without. `pin` opens the key file for
+/// the copy; without it (or with a wrong one) the files are copied as they are. A wrong PIN
+/// here is not counted: whoever can run this can copy the files anyway.
+pub fn export_support(dir: &Path, out: &Path, pin: Option<&str>) -> Result<()> {
     if out.exists() {
         return Err(CoreError::Folder(format!(
             "{} exists already; choose a new file",
@@ -37,8 +45,24 @@ pub fn export_support(dir: &Path, out: &Path) -> Result<()> {
     let target = out
         .to_str()
         .ok_or_else(|| CoreError::Folder("the export path is not valid UTF-8".into()))?;
-    let vacuum = || -> rusqlite::Result<()> {
+    let keys = crate::keys::KeyFile::read(dir)?;
+    let key = match (&keys, pin) {
+        (Some(file), Some(pin)) => file.open_with_pin(pin)?,
+        _ => None,
+    };
+    if let Some(file) = &keys {
+        let mut name = out.as_os_str().to_owned();
+        name.push(".keys");
+        file.write_to(Path::new(&name))?;
+    }
+    let vacuum = || -> Result<()> {
+        if keys.is_some() && key.is_none() {
+            return Err(CoreError::Locked);
+        }
         let conn = Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        if let Some(key) = &key {
+            apply_key(&conn, key)?;
+        }
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute("VACUUM INTO ?1", [target])?;
         Ok(())
@@ -62,8 +86,15 @@ pub fn export_support(dir: &Path, out: &Path) -> Result<()> {
 /// Opens the SQLite file at `path` (creating it), brings its schema up to date and reads the
 /// device's actor id (creating one in a new file). Also says whether the projections must be
 /// rebuilt after a schema upgrade.
-pub(super) fn open_connection(path: &Path) -> Result<(Connection, ActorId, bool)> {
+/// With `key`, the file is SQLCipher's, encrypted with it (`encryption`).
+pub(super) fn open_connection(
+    path: &Path,
+    key: Option<&DataKey>,
+) -> Result<(Connection, ActorId, bool)> {
     let mut conn = Connection::open(path)?;
+    if let Some(key) = key {
+        apply_key(&conn, key)?;
+    }
     let reproject = schema::prepare(&mut conn)?;
     let actor = match conn
         .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| {
@@ -101,6 +132,10 @@ pub struct Store {
     /// SQLite's `data_version` when `loaded` was last known to match the file: another
     /// connection's commit changes it, and then the cached documents are stale.
     pub(super) data_version: i64,
+    /// The database file.
+    pub(super) path: PathBuf,
+    /// Plain, sealed (key not known yet) or open (`encryption`).
+    pub(super) sealing: Sealing,
     /// Held for the store's whole life: one process per data folder. Declared last, so the
     /// database is closed before the lock is let go.
     _folder_lock: FolderLock,
@@ -119,7 +154,12 @@ impl Store {
         let folder_lock = FolderLock::acquire(path)?;
         // A revoked device killed while erasing its data finishes before anything is read.
         super::erasure::finish_pending_erase(path)?;
-        let (conn, actor, reproject) = open_connection(path)?;
+        let sealing = sealing_at(path)?;
+        // Sealed, nothing can be read: a placeholder connection until the key is known.
+        let (conn, actor, reproject) = match sealing {
+            Sealing::Plain => open_connection(path, None)?,
+            _ => (Connection::open_in_memory()?, ActorId::random(), false),
+        };
         let mut store = Store {
             conn,
             loaded: HashMap::new(),
@@ -128,8 +168,13 @@ impl Store {
             merged: None,
             media: MediaSettings::beside(path),
             data_version: 0,
+            path: path.to_path_buf(),
+            sealing,
             _folder_lock: folder_lock,
         };
+        if store.is_sealed() {
+            return Ok(store);
+        }
         store.data_version = store.current_data_version()?;
         if reproject {
             store.reproject_all()?;
@@ -165,6 +210,7 @@ impl Store {
     }
 
     pub(super) fn set_meta(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.readable()?;
         self.conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
             params![key, value],
@@ -172,7 +218,17 @@ impl Store {
         Ok(())
     }
 
+    /// [`CoreError::Locked`] while the database is sealed (its key not known yet).
+    pub(super) fn readable(&self) -> Result<()> {
+        if self.is_sealed() {
+            Err(CoreError::Locked)
+        } else {
+            Ok(())
+        }
+    }
+
     pub(super) fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.readable()?;
         Ok(self
             .conn
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))

@@ -366,7 +366,7 @@ mod tests {
         );
         assert_eq!(store.sync_status().unwrap().damaged, 1);
         let out = dir.path().join("support.sqlite3");
-        export_support(dir.path(), &out).unwrap();
+        export_support(dir.path(), &out, None).unwrap();
         let exported: Vec<u8> = Connection::open(&out)
             .unwrap()
             .query_row("SELECT bytes FROM damaged_changes", [], |r| r.get(0))

@@ -32,6 +32,10 @@ fn data_paths(db: &Path) -> Vec<PathBuf> {
         .iter()
         .map(|suffix| db.with_file_name(format!("{name}{suffix}")))
         .collect();
+    paths.push(db.with_file_name(format!("{name}.encrypting")));
+    // The wrapped data key: nothing opens what is left of the files without it.
+    paths.push(folder_of(db).join(crate::keys::KEY_FILE));
+    paths.push(folder_of(db).join(format!("{}.tmp", crate::keys::KEY_FILE)));
     paths.push(folder_of(db).join("media"));
     paths
 }

@@ -83,11 +83,19 @@ impl Store {
 
     /// What stands between the person and the data at `now` (applies the idle rule).
     pub fn lock_state(&mut self, now: Millis) -> Result<LockState> {
+        if self.is_sealed() {
+            // Encrypted and the key not known: the PIN slot, else only a sign-in, opens it.
+            return Ok(if self.has_pin()? {
+                LockState::Locked
+            } else {
+                LockState::SignInRequired
+            });
+        }
         Ok(if self.identity()?.is_none() {
             LockState::SignedOut
         } else if self.meta("sign_in_required")?.is_some() {
             LockState::SignInRequired
-        } else if self.meta("pin_hash")?.is_none() {
+        } else if !self.has_pin()? {
             LockState::NoPin
         } else if self.gate.is_open(now) {
             LockState::Unlocked
@@ -109,9 +117,23 @@ impl Store {
         }
     }
 
+    /// Whether a PIN is set: the key file's PIN slot once encrypted, else the PIN's hash.
+    fn has_pin(&self) -> Result<bool> {
+        Ok(match self.key_file() {
+            Some(file) => file.pin.is_some(),
+            None => self.meta("pin_hash")?.is_some(),
+        })
+    }
+
     /// After a successful online sign-in: the app is open, any earlier PIN and count of wrong
     /// PINs are forgotten, and the person chooses a new PIN.
     pub fn signed_in(&mut self) -> Result<()> {
+        self.readable()?;
+        self.update_key_file(|f| {
+            f.pin = None;
+            f.pin_failures = 0;
+            Ok(())
+        })?;
         self.conn.execute(
             "DELETE FROM meta WHERE key IN ('pin_hash', 'pin_failures', 'sign_in_required')",
             [],
@@ -126,6 +148,13 @@ impl Store {
     /// again; documents, outbox and refusals stay for whoever signs in next (the same person's
     /// work goes on; another's is parked by `switch_user`).
     pub fn signed_out(&mut self) -> Result<()> {
+        self.readable()?;
+        // The PIN no longer opens the file either: only a sign-in (the server's slot) does.
+        self.update_key_file(|f| {
+            f.pin = None;
+            f.pin_failures = 0;
+            Ok(())
+        })?;
         let tx = self.conn.transaction()?;
         if let Some(bytes) = tx
             .query_row("SELECT value FROM meta WHERE key = 'identity'", [], |r| {
@@ -164,6 +193,16 @@ impl Store {
             LockState::Locked => return Err(CoreError::Locked),
             LockState::NoPin | LockState::Unlocked => {}
         }
+        if let Some(key) = self.data_key().cloned() {
+            // Encrypted: the PIN slot is the PIN's only trace (no hash in the database).
+            self.update_key_file(|f| f.set_pin(&key, pin))?;
+            self.conn.execute(
+                "DELETE FROM meta WHERE key IN ('pin_hash', 'pin_failures')",
+                [],
+            )?;
+            self.gate.open(now);
+            return Ok(());
+        }
         let hash = lock::hash_pin(pin)?;
         let tx = self.conn.transaction()?;
         tx.execute(
@@ -187,6 +226,9 @@ impl Store {
             LockState::Locked | LockState::Unlocked => {}
         }
         lock::validate_pin(pin)?;
+        if self.is_encrypted() {
+            return self.unlock_encrypted(pin);
+        }
         let hash = self
             .meta("pin_hash")?
             .and_then(|h| String::from_utf8(h).ok())
@@ -219,6 +261,52 @@ impl Store {
         })
     }
 
+    /// [`Store::unlock`] of an encrypted store: the PIN opens the PIN slot or it is wrong. The
+    /// wrong ones are counted in the key file (the database may be unreadable); the last one
+    /// drops the PIN slot — the server's slots and every byte of data stay, so an online
+    /// sign-in opens the store again.
+    fn unlock_encrypted(&mut self, pin: &str) -> Result<()> {
+        let Some(file) = self.key_file() else {
+            return Err(CoreError::NoPin);
+        };
+        let (opened, failures) = (file.open_with_pin(pin)?, file.pin_failures);
+        match opened {
+            Some(key) => {
+                self.unseal(key)?;
+                if failures > 0 {
+                    self.update_key_file(|f| {
+                        f.pin_failures = 0;
+                        Ok(())
+                    })?;
+                }
+                self.gate.open(now_ms());
+                Ok(())
+            }
+            None => {
+                self.gate.close();
+                let failures = failures + 1;
+                if failures >= lock::PIN_ATTEMPTS {
+                    self.update_key_file(|f| {
+                        f.pin = None;
+                        f.pin_failures = 0;
+                        Ok(())
+                    })?;
+                    if !self.is_sealed() {
+                        self.set_meta("sign_in_required", &[1])?;
+                    }
+                    return Err(CoreError::WrongPin { attempts_left: 0 });
+                }
+                self.update_key_file(|f| {
+                    f.pin_failures = failures;
+                    Ok(())
+                })?;
+                Err(CoreError::WrongPin {
+                    attempts_left: lock::PIN_ATTEMPTS - failures,
+                })
+            }
+        }
+    }
+
     /// Locks the app now (the "Lås" button). Needs a PIN to open it again.
     pub fn lock(&mut self) -> Result<()> {
         match self.lock_state(now_ms())? {
@@ -233,6 +321,9 @@ impl Store {
 
     /// Wrong PINs in a row so far.
     fn pin_failures(&self) -> Result<u32> {
+        if let Some(file) = self.key_file() {
+            return Ok(file.pin_failures);
+        }
         Ok(self
             .meta("pin_failures")?
             .and_then(|b| String::from_utf8(b).ok())

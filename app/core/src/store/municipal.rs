@@ -169,6 +169,25 @@ impl Store {
         Ok(path.is_file().then_some((path, item)))
     }
 
+    /// The plain bytes of a verified photo or video (decrypted), if it is on the device and
+    /// still shown (see [`Store::media_path`]). A file that does not open with this store's
+    /// key is not shown.
+    pub fn media_bytes(&mut self, sha256: &str) -> Result<Option<(Vec<u8>, MediaItem)>> {
+        let Some((path, item)) = self.media_path(sha256)? else {
+            return Ok(None);
+        };
+        let Some(key) = self.media_key() else {
+            return Ok(None);
+        };
+        match crate::sealed_file::read_plain(&path, &key, sha256) {
+            Ok(bytes) => Ok(Some((bytes, item))),
+            Err(e) => {
+                tracing::warn!(media = %sha256, error = %e, "a media file could not be read");
+                Ok(None)
+            }
+        }
+    }
+
     /// The exercises of the device's current programs, most important first: active courses,
     /// then planned, then paused; within a course, in program order.
     pub fn exercises_in_use(&self) -> Result<Vec<String>> {

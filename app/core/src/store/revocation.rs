@@ -4,7 +4,8 @@
 //! server's registry. When the server says the device is revoked and everything it held was
 //! confirmed stored (the client decides, by `device_registry::may_erase`), [`Store::erase_revoked`]
 //! erases every file the app writes in its data folder: the database with its WAL and shared
-//! memory files, the media folder, and with the database the token and the PIN hash. Only two
+//! memory files, the media folder, the key file (`homerehab.keys`), and with the database the
+//! token and the PIN hash. Only two
 //! files stay: [`NOTICE_FILE`] (who revoked it, when and why, for the next screen; no citizen
 //! data) and `homerehab.lock` (a process id).
 //!
@@ -23,6 +24,10 @@ use std::path::PathBuf;
 
 impl Store {
     fn db_path(&self) -> Option<PathBuf> {
+        // While sealed the connection is a placeholder in memory: the file is `self.path`.
+        if self.is_sealed() {
+            return Some(self.path.clone());
+        }
         self.conn
             .path()
             .filter(|p| !p.is_empty())
@@ -71,7 +76,9 @@ impl Store {
         self.merged = None;
         self.gate.close();
         delete_data(&db)?;
-        let (conn, actor, _) = open_connection(&db)?;
+        // The key file went with the data: the new store is plain until the next sign-in.
+        self.forget_encryption();
+        let (conn, actor, _) = open_connection(&db, None)?;
         self.conn = conn;
         self.actor = actor;
         self.data_version = self.current_data_version()?;

@@ -22,7 +22,12 @@ pub async fn login(core: &Core, req: api::LoginRequest) -> Result<api::Me> {
 
 /// Who is signed in on this device, if anyone (works offline).
 pub fn me(core: &Core) -> Result<Option<api::Me>> {
-    Ok(core.store().identity()?.map(|me| api::Me {
+    let store = core.store();
+    if store.is_sealed() {
+        // Encrypted and not yet opened: who it is is inside; the PIN or a sign-in tells.
+        return Ok(None);
+    }
+    Ok(store.identity()?.map(|me| api::Me {
         capabilities: crate::capability::of(&me),
         username: me.username,
         display_name: me.display_name,
@@ -33,6 +38,21 @@ pub fn me(core: &Core) -> Result<Option<api::Me>> {
 pub fn status(core: &Core) -> Result<api::Status> {
     let mut store = core.store();
     let lock = lock_state(store.lock_state(now_ms())?);
+    if store.is_sealed() {
+        // Nothing can be read before the PIN or a sign-in opens the store: only the lock.
+        return Ok(api::Status {
+            state: api::SyncState::Waiting,
+            waiting: 0,
+            last_sync: None,
+            last_error: None,
+            signed_in: true,
+            lock,
+            refused: Vec::new(),
+            parked: Vec::new(),
+            damaged: 0,
+            revoked: None,
+        });
+    }
     let s = store.sync_status()?;
     let signed_in = store.identity()?.is_some();
     // Status answers while the app is locked, so it names no citizen then.

@@ -13,7 +13,6 @@ use homerehab_shared::municipal::{
     self, LibraryDoc, LocalExercise, LocalTemplate, LocalTemplateLine, LocalTemplateText, LocalText,
 };
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 fn text_in(t: api::LocalTextInput) -> LocalText {
     LocalText {
@@ -224,10 +223,11 @@ pub async fn prefetch_media(core: &Core) -> Result<api::MediaStatus> {
     media_status_of(&*core.data()?)
 }
 
-/// The verified file of a photo or video and its content type, for `GET /media/{sha256}`.
-pub fn media_file(core: &Core, sha256: &str) -> Result<(PathBuf, String)> {
+/// The verified photo or video's bytes (decrypted: the files are encrypted at rest) and its
+/// content type, for `GET /media/{sha256}`.
+pub fn media_file(core: &Core, sha256: &str) -> Result<(Vec<u8>, String)> {
     core.data()?
-        .media_path(sha256)?
-        .map(|(path, item)| (path, item.content_type))
+        .media_bytes(sha256)?
+        .map(|(bytes, item)| (bytes, item.content_type))
         .ok_or_else(|| Error::not_found("this photo or video is not on the device"))
 }
