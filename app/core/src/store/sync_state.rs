@@ -205,13 +205,18 @@ impl ClientStorage for Store {
                 }
                 OfferPlan::Changes => {}
             }
-            let changes = if dirty {
+            // Heads and changes from one copy: the heads are recorded as sent
+            // (`ClientStorage::sending`), so they must cover every change in the offer.
+            let (heads, changes) = if dirty {
                 let since = server_heads
                     .as_deref()
                     .map(blob_to_heads)
                     .unwrap_or_default();
                 match self.load(id) {
-                    Ok(Some(doc)) => homerehab_shared::sync::raw_changes_since(doc, &since),
+                    Ok(Some(doc)) => (
+                        doc.get_heads().iter().map(|h| h.0).collect(),
+                        homerehab_shared::sync::raw_changes_since(doc, &since),
+                    ),
                     Ok(None) => return Err(CoreError::NotFound(id.to_string())),
                     // An unreadable snapshot must not stop every other document's sync.
                     Err(e @ CoreError::Damaged(_)) => {
@@ -221,9 +226,11 @@ impl ClientStorage for Store {
                     Err(e) => return Err(e),
                 }
             } else {
-                Vec::new()
+                (
+                    blob_to_heads(&heads).iter().map(|h| h.0).collect(),
+                    Vec::new(),
+                )
             };
-            let heads = blob_to_heads(&heads).iter().map(|h| h.0).collect();
             ranked.push((
                 kind_rank(&kind),
                 Offer {
