@@ -10,7 +10,6 @@
 //! `HOMEREHAB_CHAOS_SECS` (default 30) sets how long the chaos lasts, `HOMEREHAB_CHAOS_SEED`
 //! replays a run (the seed is printed).
 
-use homerehab_core::store::Store;
 use homerehab_scenarios::*;
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
@@ -359,7 +358,7 @@ async fn chaos(shape: Chaos) {
                 None,
             );
             tries += 1;
-            let waiting = Store::open(dir)
+            let waiting = open_store(dir)
                 .expect("every store opens after the chaos")
                 .sync_status()
                 .unwrap()
@@ -414,7 +413,7 @@ async fn chaos(shape: Chaos) {
     // Every device converged: the same heads as the server's copy (the laptop), no refusals.
     let want: BTreeMap<_, _> = laptop.store().all_heads().unwrap().into_iter().collect();
     for dir in &folders {
-        let store = Store::open(dir).unwrap();
+        let store = open_store(dir).unwrap();
         assert!(store.refusals().unwrap().is_empty(), "{}", dir.display());
         let got: BTreeMap<_, _> = store.all_heads().unwrap().into_iter().collect();
         let common: BTreeSet<_> = got.keys().filter(|k| want.contains_key(k)).collect();

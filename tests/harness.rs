@@ -33,6 +33,15 @@ pub fn device_cli(dir: &Path) -> Command {
     c
 }
 
+/// Opens a device folder's store as a restarted app does: an encrypted one with the test PIN.
+pub fn open_store(dir: &Path) -> homerehab_core::error::Result<Store> {
+    let mut store = Store::open(dir)?;
+    if store.is_sealed() {
+        store.unlock(TEST_PIN)?;
+    }
+    Ok(store)
+}
+
 /// The device store's data key in SQLCipher's `PRAGMA key` form, opened with the test PIN:
 /// for tests that open the file themselves (another writer, a support export).
 pub fn device_key(dir: &Path) -> String {
@@ -376,12 +385,7 @@ pub struct Device {
 impl Device {
     /// Opens the device folder as a restarted app does: an encrypted store with the PIN.
     pub fn open(dir: &Path) -> Device {
-        let mut store = Store::open(dir).expect("open store");
-        if store.is_sealed() {
-            store
-                .unlock(TEST_PIN)
-                .expect("the test PIN opens the store");
-        }
+        let store = open_store(dir).expect("open the store with the test PIN");
         Device {
             dir: dir.to_path_buf(),
             store: Arc::new(Mutex::new(store)),

@@ -3,7 +3,6 @@
 //! `sync-server` process, real device stores, the real `homerehab` CLI.
 
 use homerehab_core::client;
-use homerehab_core::store::Store;
 use homerehab_scenarios::*;
 use homerehab_shared::docs::{CourseDoc, ProgramEdit, SessionLogDoc};
 use homerehab_shared::ids::*;
@@ -209,6 +208,8 @@ async fn work_on_a_team_the_user_lost_access_to_is_refused_with_a_reason_and_del
     client::login(&tablet.store, &server.url(), "vikar", PASSWORD)
         .await
         .unwrap();
+    // A sign-in forgets the PIN: the person chooses one again (so a restart opens offline).
+    tablet.store().set_pin(TEST_PIN).unwrap();
     tablet.sync().await;
     assert!(tablet.store().refusals().unwrap().is_empty());
     assert_eq!(tablet.store().sync_status().unwrap().waiting, 0);
@@ -224,6 +225,6 @@ async fn work_on_a_team_the_user_lost_access_to_is_refused_with_a_reason_and_del
     );
     // The device store reopens with nothing refused.
     drop(tablet);
-    let reopened = Store::open(&tmp.path().join("tablet")).unwrap();
+    let reopened = open_store(&tmp.path().join("tablet")).unwrap();
     assert!(reopened.refusals().unwrap().is_empty());
 }

@@ -1,7 +1,6 @@
 //! The offline-first scenario end to end: the real sync-server binary on loopback, three
 //! device stores (two tablets, one laptop) in temp dirs, real SQLite files everywhere.
 
-use homerehab_core::store::Store;
 use homerehab_scenarios::*;
 use homerehab_shared::docs::{CourseDoc, ProgramEdit, SessionLogDoc};
 use homerehab_shared::ids::*;
@@ -219,7 +218,7 @@ async fn a_tablet_killed_mid_write_keeps_every_confirmed_set() {
     child.wait().unwrap();
     assert!(confirmed >= 100);
 
-    let store = Store::open(&dir).expect("the store opens cleanly after a kill");
+    let store = open_store(&dir).expect("the store opens cleanly after a kill");
     let rows = store.sessions(course).unwrap();
     assert_eq!(rows.len(), 1);
     assert!(
