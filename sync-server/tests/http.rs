@@ -1405,3 +1405,41 @@ async fn a_revoked_shared_tablet_stays_open_while_another_users_work_is_parked_o
         (StatusCode::UNAUTHORIZED, "device_revoked")
     );
 }
+
+/// Issue #14's encrypted device store: the secret that wraps a device store's data key is the
+/// same at every sign-in of one user on one device, another for another user or device, and
+/// is never printed.
+#[tokio::test]
+async fn a_device_key_secret_is_kept_per_user_and_device_and_handed_out_at_sign_in() {
+    let f = fixture();
+    let (tablet, laptop) = (DeviceId::new(), DeviceId::new());
+    let secret_of = |body: &[u8]| -> String {
+        let resp: LoginResponse = serde_json::from_slice(body).unwrap();
+        assert!(!format!("{resp:?}").contains(resp.device_secret.as_deref().unwrap()));
+        resp.device_secret.expect("a device key secret")
+    };
+    let actor = fresh_actor();
+    let (status, first) = call(&f.app, login_on_device("assistent1", &actor, tablet)).await;
+    assert_eq!(status, StatusCode::OK);
+    let first = secret_of(&first);
+    assert_eq!(first.len(), 64);
+    assert!(first.bytes().all(|b| b.is_ascii_hexdigit()));
+    let (_, again) = call(&f.app, login_on_device("assistent1", &actor, tablet)).await;
+    assert_eq!(secret_of(&again), first, "the same user on the same device");
+    let (_, colleague) = call(&f.app, login_on_device("terapeut1", &fresh_actor(), tablet)).await;
+    assert_ne!(
+        secret_of(&colleague),
+        first,
+        "another user of the shared tablet"
+    );
+    let (_, other) = call(&f.app, login_on_device("assistent1", &actor, laptop)).await;
+    assert_ne!(secret_of(&other), first, "another device");
+    // A wrong password gets no secret.
+    let (status, body) = call(
+        &f.app,
+        login_request("assistent1", "forkert", &actor.to_hex_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(!String::from_utf8_lossy(&body).contains(&first));
+}

@@ -11,6 +11,12 @@
 //! - **open**: the key is in memory until the process ends, so background sync runs while the
 //!   UI is locked (a residual risk, docs/security.md).
 //!
+//! Who opens it when: the local API (`homerehab-app`) and the Tauri shell open the store at
+//! start (`Core::open`) and it stays sealed until the unlock screen's PIN or the sign-in
+//! screen; their background sync waits until then and afterwards runs behind a locked UI.
+//! The `homerehab` CLI is a process per command: it opens the store with `--pin` /
+//! `HOMEREHAB_PIN` (its `login` chooses that PIN), or its `login` opens it by signing in.
+//!
 //! The migration from plain ([`Store::encrypt_now`]) writes a new encrypted file with
 //! SQLCipher's `sqlcipher_export`, writes the key file, and only then renames the new file over
 //! the old one. A crash before the rename leaves the plain file as it was (the half-written
