@@ -66,6 +66,17 @@ impl App {
             .await
             .unwrap()
     }
+
+    /// The person unlocks the restarted app (its store is encrypted) with the PIN.
+    async fn unlock(&self) {
+        let resp = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}/api/unlock", self.port))
+            .json(&serde_json::json!({ "pin": TEST_PIN }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    }
 }
 
 impl Drop for App {
@@ -164,6 +175,7 @@ async fn a_course_opened_offline_is_in_the_citizens_access_report_after_sync_and
     let offline_from = homerehab_core::store::now_ms();
     {
         let app = App::start(&laptop_dir, &server.url());
+        app.unlock().await;
         let detail = app.get(&format!("/courses/{course}")).await;
         assert_eq!(detail.status(), 200, "{}", detail.text().await.unwrap());
         let history = app.get(&format!("/courses/{course}/history")).await;

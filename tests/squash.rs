@@ -3,11 +3,10 @@
 //! killed in the middle of a squash.
 
 use automerge::{ActorId, ChangeHash};
-use homerehab_core::store::Store;
 use homerehab_scenarios::*;
 use homerehab_shared::ids::*;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// A therapist's laptop with a course, and an assistant's tablet holding it.
 async fn course_on_a_tablet(tmp: &std::path::Path) -> (Server, Device, Device, CourseId) {
@@ -100,7 +99,9 @@ async fn a_tablet_killed_mid_squash_keeps_every_set_and_syncs_each_once() {
     let mut logged: Vec<SessionId> = (0..4).map(|_| log_session(&tablet, course)).collect();
     let dir = tablet.dir.clone();
     let rows = || -> i64 {
+        // The store is encrypted: opened with its key, as another reader would.
         let db = rusqlite::Connection::open(dir.join("homerehab.sqlite3")).unwrap();
+        db.pragma_update(None, "key", device_key(&dir)).unwrap();
         db.query_row(
             "SELECT COUNT(*) FROM doc_changes WHERE doc_id = ?1",
             [log.as_bytes().as_slice()],
@@ -114,9 +115,7 @@ async fn a_tablet_killed_mid_squash_keeps_every_set_and_syncs_each_once() {
     // Let go of the store: the CLI process is the only one to open the folder.
     drop(tablet);
 
-    let mut child = Command::new(binary("homerehab"))
-        .arg("--data-dir")
-        .arg(&dir)
+    let mut child = device_cli(&dir)
         .arg("sync")
         .env("HOMEREHAB_SQUASH_PAUSE_MS", "30000")
         .stdout(Stdio::null())
@@ -161,6 +160,6 @@ async fn a_tablet_killed_mid_squash_keeps_every_set_and_syncs_each_once() {
     );
     assert!(sessions.iter().all(|(_, sets)| *sets == 24), "{sessions:?}");
     drop(tablet);
-    let reopened = Store::open(&dir).unwrap();
+    let reopened = open_store(&dir).unwrap();
     assert_eq!(reopened.sync_status().unwrap().waiting, 0);
 }
