@@ -40,6 +40,26 @@ impl Error {
         Error::Forbidden(message.into())
     }
 
+    /// A server's refusal of a request the app forwarded (evidence, device registry): its
+    /// message is the answer, under the app's own kind of error.
+    pub fn refused_by_server(e: CoreError) -> Self {
+        match e {
+            CoreError::Server {
+                status: 400,
+                message,
+            } => Error::Invalid(message),
+            CoreError::Server {
+                status: 403,
+                message,
+            } => Error::Forbidden(message),
+            CoreError::Server {
+                status: 404,
+                message,
+            } => Error::NotFound(message),
+            e => Error::Core(e),
+        }
+    }
+
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Invalid(_) => ErrorKind::Invalid,

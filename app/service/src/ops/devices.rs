@@ -6,27 +6,8 @@ use crate::app_core::Core;
 use crate::error::{Error, Result};
 use homerehab_app_api as api;
 use homerehab_core::client;
-use homerehab_core::error::CoreError;
 use homerehab_shared::api::DeviceView;
 use homerehab_shared::ids::{DeviceId, UserId};
-
-fn refused(e: CoreError) -> Error {
-    match e {
-        CoreError::Server {
-            status: 400,
-            message,
-        } => Error::Invalid(message),
-        CoreError::Server {
-            status: 403,
-            message,
-        } => Error::Forbidden(message),
-        CoreError::Server {
-            status: 404,
-            message,
-        } => Error::NotFound(message),
-        e => Error::Core(e),
-    }
-}
 
 fn row(d: DeviceView, this_device: Option<DeviceId>) -> api::DeviceRow {
     api::DeviceRow {
@@ -49,7 +30,9 @@ fn row(d: DeviceView, this_device: Option<DeviceId>) -> api::DeviceRow {
 
 /// `GET /api/devices`.
 pub async fn devices(core: &Core) -> Result<Vec<api::DeviceRow>> {
-    let devices = client::devices(&core.store).await.map_err(refused)?;
+    let devices = client::devices(&core.store)
+        .await
+        .map_err(Error::refused_by_server)?;
     let this = core.store().device_id().ok();
     Ok(devices.into_iter().map(|d| row(d, this)).collect())
 }
@@ -70,7 +53,7 @@ pub async fn revoke_device(
     }
     let view = client::revoke_device(&core.store, device, req.reason.trim())
         .await
-        .map_err(refused)?;
+        .map_err(Error::refused_by_server)?;
     let this = core.store().device_id().ok();
     Ok(row(view, this))
 }
@@ -83,7 +66,7 @@ pub async fn sign_out_everywhere(core: &Core, user: &str) -> Result<api::SignedO
     drop(core.data()?);
     let ended = client::sign_out_everywhere(&core.store, user)
         .await
-        .map_err(refused)?;
+        .map_err(Error::refused_by_server)?;
     Ok(api::SignedOutEverywhere { ended: ended.ended })
 }
 
@@ -95,7 +78,7 @@ pub async fn access_report(core: &Core, citizen: &str) -> Result<api::AccessRepo
         .map_err(|_| Error::invalid("not a citizen's id"))?;
     let report = client::access_report(&core.store, citizen)
         .await
-        .map_err(refused)?;
+        .map_err(Error::refused_by_server)?;
     let citizen_name = core
         .data()?
         .citizen_rows()?

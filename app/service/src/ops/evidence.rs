@@ -24,26 +24,6 @@ fn mirror<T: Serialize, U: DeserializeOwned>(value: &T) -> Result<U> {
         .map_err(|e| Error::Internal(format!("the evidence answer does not fit the app: {e}")))
 }
 
-/// The server's refusal as the app's error: its message is the answer (a setting it finds
-/// invalid, a team not in the municipality).
-fn refused(e: CoreError) -> Error {
-    match e {
-        CoreError::Server {
-            status: 400,
-            message,
-        } => Error::Invalid(message),
-        CoreError::Server {
-            status: 403,
-            message,
-        } => Error::Forbidden(message),
-        CoreError::Server {
-            status: 404,
-            message,
-        } => Error::NotFound(message),
-        e => Error::Core(e),
-    }
-}
-
 fn date(field: &str, value: &str) -> Result<String> {
     parse_date(value)
         .map(iso)
@@ -74,7 +54,7 @@ pub async fn evidence(core: &Core, q: api::EvidenceQuery) -> Result<api::Evidenc
             CoreError::Offline(detail) => Error::Core(CoreError::Offline(format!(
                 "{detail}; no evidence for this period is kept on the device yet"
             ))),
-            e => refused(e),
+            e => Error::refused_by_server(e),
         })?;
     Ok(api::EvidenceView {
         report: mirror(&fetched.report)?,
@@ -87,7 +67,7 @@ pub async fn evidence(core: &Core, q: api::EvidenceQuery) -> Result<api::Evidenc
 pub async fn evidence_settings(core: &Core) -> Result<api::EvidenceSettings> {
     let s = client::evidence_settings(&core.store)
         .await
-        .map_err(refused)?;
+        .map_err(Error::refused_by_server)?;
     mirror(&s)
 }
 
@@ -104,7 +84,7 @@ pub async fn set_evidence_settings(
         .map_err(|e| Error::invalid(e.to_string()))?;
     let stored = client::set_evidence_settings(&core.store, &settings)
         .await
-        .map_err(refused)?;
+        .map_err(Error::refused_by_server)?;
     mirror(&stored)
 }
 
@@ -112,7 +92,7 @@ pub async fn set_evidence_settings(
 pub async fn evidence_municipalities(core: &Core) -> Result<Vec<api::Named>> {
     let list = client::evidence_municipalities(&core.store)
         .await
-        .map_err(refused)?;
+        .map_err(Error::refused_by_server)?;
     mirror(&list)
 }
 
@@ -279,14 +259,14 @@ mod tests {
 
     #[test]
     fn server_refusals_keep_their_message_and_kind() {
-        let e = refused(CoreError::Server {
+        let e = Error::refused_by_server(CoreError::Server {
             status: 400,
             message: "`prices.hours_per_fte` must be greater than 0".into(),
         });
         assert_eq!(e.kind(), api::ErrorKind::Invalid);
         assert!(e.to_string().contains("hours_per_fte"));
         assert_eq!(
-            refused(CoreError::Server {
+            Error::refused_by_server(CoreError::Server {
                 status: 403,
                 message: "no".into()
             })
