@@ -199,6 +199,7 @@ impl ClientStorage for Store {
                             doc: id,
                             heads,
                             changes: Vec::new(),
+                            generation: 0,
                         },
                     ));
                     continue;
@@ -237,6 +238,7 @@ impl ClientStorage for Store {
                     doc: id,
                     heads,
                     changes,
+                    generation: 0,
                 },
             ));
         }
