@@ -520,4 +520,6 @@ pub struct LedgerEntry {
     pub erasure: Erasure,
     /// The admin who ordered it; `None` for the retention job.
     pub by: Option<UserId>,
+    /// Why, as the audit log records it.
+    pub action: homerehab_shared::audit::AuditAction,
 }

@@ -13,6 +13,7 @@ use super::postgres_read_model as read_model;
 use super::retention_rows::{assemble, CitizenRow, CourseRow, GrantRow, ReferralRow};
 use super::{ErasureCommit, LedgerEntry};
 use crate::error::{Error, Result};
+use homerehab_shared::audit::AuditAction;
 use homerehab_shared::ids::{DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::read_model::rows_of;
 use homerehab_shared::retention::{CitizenFacts, RetentionSettings};
@@ -42,7 +43,8 @@ CREATE TABLE erasure_ledger (
     at              BIGINT NOT NULL,
     municipality_id UUID NOT NULL,
     erasure         TEXT NOT NULL,
-    by_user         UUID
+    by_user         UUID,
+    action          TEXT NOT NULL
 );
 CREATE TABLE retention_settings (
     municipality_id UUID PRIMARY KEY,
@@ -210,14 +212,15 @@ pub(super) fn erase(
     }
     for entry in e.ledger {
         tx.execute(
-            "INSERT INTO erasure_ledger (at, municipality_id, erasure, by_user)
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO erasure_ledger (at, municipality_id, erasure, by_user, action)
+             VALUES ($1, $2, $3, $4, $5)",
             &[
                 &entry.at,
                 &entry.municipality.0,
                 &serde_json::to_string(&entry.erasure)
                     .map_err(|e| Error::Invalid(e.to_string()))?,
                 &entry.by.map(|u| u.0),
+                &entry.action.as_str(),
             ],
         )?;
     }
@@ -235,7 +238,7 @@ pub(super) fn scrub(client: &mut impl GenericClient) -> Result<()> {
 pub(super) fn ledger(client: &mut impl GenericClient) -> Result<Vec<LedgerEntry>> {
     client
         .query(
-            "SELECT at, municipality_id, erasure, by_user FROM erasure_ledger ORDER BY seq",
+            "SELECT at, municipality_id, erasure, by_user, action FROM erasure_ledger ORDER BY seq",
             &[],
         )?
         .iter()
@@ -247,6 +250,8 @@ pub(super) fn ledger(client: &mut impl GenericClient) -> Result<Vec<LedgerEntry>
                 erasure: serde_json::from_str(&erasure)
                     .map_err(|_| Error::Corrupt("an erasure in the ledger".into()))?,
                 by: r.try_get::<_, Option<Uuid>>(3)?.map(UserId),
+                action: AuditAction::parse(&r.try_get::<_, String>(4)?)
+                    .ok_or_else(|| Error::Corrupt("an action in the erasure ledger".into()))?,
             })
         })
         .collect()

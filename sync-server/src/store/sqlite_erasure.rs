@@ -10,6 +10,7 @@ use super::retention_rows::{assemble, CitizenRow, CourseRow, GrantRow, ReferralR
 use super::sqlite_read_model as read_model;
 use super::{ErasureCommit, LedgerEntry};
 use crate::error::{Error, Result};
+use homerehab_shared::audit::AuditAction;
 use homerehab_shared::ids::{DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::read_model::rows_of;
 use homerehab_shared::retention::{CitizenFacts, RetentionSettings};
@@ -37,7 +38,8 @@ CREATE TABLE erasure_ledger (
     at              INTEGER NOT NULL,
     municipality_id BLOB NOT NULL,
     erasure         TEXT NOT NULL,
-    by_user         BLOB
+    by_user         BLOB,
+    action          TEXT NOT NULL
 );
 CREATE TABLE retention_settings (
     municipality_id BLOB PRIMARY KEY,
@@ -154,13 +156,14 @@ pub(super) fn erase(tx: &Transaction<'_>, e: &ErasureCommit<'_>, now: i64) -> Re
     }
     for entry in e.ledger {
         tx.execute(
-            "INSERT INTO erasure_ledger (at, municipality_id, erasure, by_user)
-             VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO erasure_ledger (at, municipality_id, erasure, by_user, action)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 entry.at,
                 entry.municipality.as_bytes().as_slice(),
                 serde_json::to_string(&entry.erasure).map_err(|e| Error::Invalid(e.to_string()))?,
                 entry.by.map(|u| u.as_bytes().to_vec()),
+                entry.action.as_str(),
             ],
         )?;
     }
@@ -181,8 +184,9 @@ pub(super) fn scrub(conn: &Connection) -> Result<bool> {
 }
 
 pub(super) fn ledger(conn: &Connection) -> Result<Vec<LedgerEntry>> {
-    let mut stmt = conn
-        .prepare("SELECT at, municipality_id, erasure, by_user FROM erasure_ledger ORDER BY seq")?;
+    let mut stmt = conn.prepare(
+        "SELECT at, municipality_id, erasure, by_user, action FROM erasure_ledger ORDER BY seq",
+    )?;
     let rows = stmt
         .query_map([], |r| {
             Ok((
@@ -190,6 +194,7 @@ pub(super) fn ledger(conn: &Connection) -> Result<Vec<LedgerEntry>> {
                 r.get::<_, Vec<u8>>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, Option<Vec<u8>>>(3)?,
+                r.get::<_, String>(4)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -197,13 +202,15 @@ pub(super) fn ledger(conn: &Connection) -> Result<Vec<LedgerEntry>> {
         uuid::Uuid::from_slice(b).map_err(|_| Error::Corrupt("an id in the erasure ledger".into()))
     };
     rows.into_iter()
-        .map(|(at, m, erasure, by)| {
+        .map(|(at, m, erasure, by, action)| {
             Ok(LedgerEntry {
                 at,
                 municipality: MunicipalityId(uuid(&m)?),
                 erasure: serde_json::from_str(&erasure)
                     .map_err(|_| Error::Corrupt("an erasure in the ledger".into()))?,
                 by: by.as_deref().map(uuid).transpose()?.map(UserId),
+                action: AuditAction::parse(&action)
+                    .ok_or_else(|| Error::Corrupt("an action in the erasure ledger".into()))?,
             })
         })
         .collect()
