@@ -9,8 +9,6 @@
 use homerehab_scenarios::*;
 use homerehab_shared::audit::{AuditAction, AuditUpload, DeviceAuditEntry};
 use homerehab_shared::ids::*;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const NORD: &str = "Hjemmepleje Nord";
@@ -33,59 +31,6 @@ fn named_user(server: &Server, username: &str, name: &str, role: &str, team: &st
 }
 
 /// `homerehab-app` on `dir`, killed when dropped.
-struct App {
-    child: Child,
-    port: u16,
-}
-
-impl App {
-    fn start(dir: &Path, server_url: &str) -> App {
-        let port = free_port();
-        let child = Command::new(binary("homerehab-app"))
-            .arg("--data-dir")
-            .arg(dir)
-            .arg("--server")
-            .arg(server_url)
-            .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start homerehab-app");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "homerehab-app did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        App { child, port }
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        reqwest::get(format!("http://127.0.0.1:{}/api{path}", self.port))
-            .await
-            .unwrap()
-    }
-
-    /// The person unlocks the restarted app (its store is encrypted) with the PIN.
-    async fn unlock(&self) {
-        let resp = reqwest::Client::new()
-            .post(format!("http://127.0.0.1:{}/api/unlock", self.port))
-            .json(&serde_json::json!({ "pin": TEST_PIN }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
 /// `GET {server}{path}` with `token`.
 async fn get(server: &Server, token: &str, path: &str) -> reqwest::Response {
     reqwest::Client::new()
@@ -174,12 +119,12 @@ async fn a_course_opened_offline_is_in_the_citizens_access_report_after_sync_and
     server.kill();
     let offline_from = homerehab_core::store::now_ms();
     {
-        let app = App::start(&laptop_dir, &server.url());
+        let app = AppProcess::start(&laptop_dir, &server.url());
         app.unlock().await;
-        let detail = app.get(&format!("/courses/{course}")).await;
-        assert_eq!(detail.status(), 200, "{}", detail.text().await.unwrap());
-        let history = app.get(&format!("/courses/{course}/history")).await;
-        assert_eq!(history.status(), 200, "{}", history.text().await.unwrap());
+        let (status, detail) = app.get(&format!("/courses/{course}")).await;
+        assert_eq!(status, 200, "{detail}");
+        let (status, history) = app.get(&format!("/courses/{course}/history")).await;
+        assert_eq!(status, 200, "{history}");
     }
     let offline_to = homerehab_core::store::now_ms();
     let laptop = Device::open(&laptop_dir);

@@ -11,7 +11,7 @@ use homerehab_core::error::CoreError;
 use homerehab_scenarios::*;
 use homerehab_shared::ids::*;
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const CITIZEN: &str = "Inger Sørensen";
@@ -89,21 +89,10 @@ async fn status_with(server: &Server, token: &str, method: &str, path: &str) -> 
 
 /// Every file under `dir`, with its bytes.
 fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            let name = path.strip_prefix(dir).unwrap().display().to_string();
-            out.push((name, std::fs::read(&path).unwrap()));
-        }
-    }
-    out
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    every_file(dir)
+        .into_iter()
+        .map(|(path, bytes)| (path.strip_prefix(dir).unwrap().display().to_string(), bytes))
+        .collect()
 }
 
 /// Nothing of the tablet's work or sign-in is left in its folder: no citizen name, no token,
@@ -121,18 +110,21 @@ fn assert_erased(dir: &Path, old_token: &str) {
     }
     for (name, bytes) in &files {
         assert!(
-            !contains(bytes, CITIZEN.as_bytes()),
+            !contains_bytes(bytes, CITIZEN.as_bytes()),
             "{name} holds the citizen's name"
         );
         assert!(
-            !contains(bytes, old_token.as_bytes()),
+            !contains_bytes(bytes, old_token.as_bytes()),
             "{name} holds the old token"
         );
         assert!(
-            !contains(bytes, b"Borger i godt hum"),
+            !contains_bytes(bytes, b"Borger i godt hum"),
             "{name} holds a session note"
         );
-        assert!(!contains(bytes, b"$argon2"), "{name} holds a PIN hash");
+        assert!(
+            !contains_bytes(bytes, b"$argon2"),
+            "{name} holds a PIN hash"
+        );
     }
 }
 
@@ -220,29 +212,12 @@ async fn a_revoked_tablet_hands_over_its_unsynced_sessions_then_erases_its_store
     assert!(reopened.store().courses().unwrap().is_empty());
 }
 
-fn cli(dir: &Path, args: &[&str]) -> Output {
-    device_cli(dir)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run homerehab")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "homerehab failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_tablet_killed_while_erasing_finishes_the_erasure_at_its_next_start() {
     let t = team().await;
     let dir = t.tmp.join("tablet");
     let url = t.server.url();
-    ok(cli(
+    succeeded(run_device_cli(
         &dir,
         &[
             "login",
@@ -254,8 +229,8 @@ async fn a_revoked_tablet_killed_while_erasing_finishes_the_erasure_at_its_next_
             PASSWORD,
         ],
     ));
-    ok(cli(&dir, &["sync"]));
-    ok(cli(
+    succeeded(run_device_cli(&dir, &["sync"]));
+    succeeded(run_device_cli(
         &dir,
         &["log-session", "--course", &t.course.to_string()],
     ));
@@ -297,7 +272,8 @@ async fn a_revoked_tablet_killed_while_erasing_finishes_the_erasure_at_its_next_
     assert_eq!(session_ids(&t.laptop, t.course).len(), 1);
 
     // The next start finishes the erasure before anything is read, and says why.
-    let status: serde_json::Value = serde_json::from_str(&ok(cli(&dir, &["status"]))).unwrap();
+    let status: serde_json::Value =
+        serde_json::from_str(&succeeded(run_device_cli(&dir, &["status"]))).unwrap();
     assert_eq!(status["revoked"]["reason"], "Stjålet");
     assert_eq!(status["revoked"]["revoked_by"], "Lis Ærø");
     assert!(std::fs::read_to_string(&notice)

@@ -7,42 +7,11 @@ use homerehab_scenarios::*;
 use homerehab_shared::ids::*;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CITIZEN: &str = "Gudrun Østergaard-Lykke";
 const NOTE: &str = "Faldt i nat på badeværelset, ringede selv til datteren";
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "homerehab failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn cli(dir: &Path, args: &[&str]) -> Output {
-    device_cli(dir).args(args).output().expect("run homerehab")
-}
-
-/// Every file under `dir` with its bytes (the database, its WAL, the key file, media…).
-fn every_file(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(every_file(&path));
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            out.push((path, bytes));
-        }
-    }
-    out
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
 
 /// The server, a therapist's laptop with a citizen's course (synced), and the tablet's folder.
 struct Team {
@@ -81,7 +50,7 @@ impl Team {
     /// logs a session with a note; it is not synced yet.
     fn tablet_logs_a_session(&self) {
         let dir = self.tablet();
-        ok(cli(
+        succeeded(run_device_cli(
             &dir,
             &[
                 "login",
@@ -93,8 +62,8 @@ impl Team {
                 PASSWORD,
             ],
         ));
-        ok(cli(&dir, &["sync"]));
-        let logged = ok(cli(
+        succeeded(run_device_cli(&dir, &["sync"]));
+        let logged = succeeded(run_device_cli(
             &dir,
             &[
                 "log-session",
@@ -118,70 +87,6 @@ impl Team {
 }
 
 /// `homerehab-app` (browser mode) on a folder; killed (SIGKILL) when dropped.
-struct App {
-    child: Child,
-    url: String,
-    http: reqwest::Client,
-}
-
-impl App {
-    fn start(dir: &Path, server_url: &str) -> App {
-        let port = free_port();
-        let child = Command::new(binary("homerehab-app"))
-            .arg("--data-dir")
-            .arg(dir)
-            .arg("--server")
-            .arg(server_url)
-            .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start homerehab-app");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "homerehab-app did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        App {
-            child,
-            url: format!("http://127.0.0.1:{port}/api"),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.url))
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
-    }
-
-    async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tablets_files_hold_no_name_note_or_token_and_it_opens_offline_with_the_pin() {
     let mut t = team().await;
@@ -190,7 +95,7 @@ async fn a_tablets_files_hold_no_name_note_or_token_and_it_opens_offline_with_th
     // The app runs on the folder (its own background sync, a photo prefetch) and is killed
     // while running, so the WAL and every side file are there as a lost tablet has them.
     {
-        let app = App::start(&dir, &t.server.url());
+        let app = AppProcess::start(&dir, &t.server.url());
         let (_, status) = app
             .post("/unlock", serde_json::json!({ "pin": TEST_PIN }))
             .await;
@@ -224,7 +129,7 @@ async fn a_tablets_files_hold_no_name_note_or_token_and_it_opens_offline_with_th
             b"$argon2",
         ] {
             assert!(
-                !contains(bytes, secret),
+                !contains_bytes(bytes, secret),
                 "{} holds {:?}",
                 path.display(),
                 String::from_utf8_lossy(secret)
@@ -233,12 +138,16 @@ async fn a_tablets_files_hold_no_name_note_or_token_and_it_opens_offline_with_th
     }
     // The therapist's laptop, which typed the name, likewise.
     for (path, bytes) in every_file(&t.tmp.path().join("laptop")) {
-        assert!(!contains(&bytes, CITIZEN.as_bytes()), "{}", path.display());
+        assert!(
+            !contains_bytes(&bytes, CITIZEN.as_bytes()),
+            "{}",
+            path.display()
+        );
     }
 
     // Offline after a restart: locked, nothing answered, until the PIN.
     t.server.kill();
-    let app = App::start(&dir, &t.server.url());
+    let app = AppProcess::start(&dir, &t.server.url());
     let (_, status) = app.get("/status").await;
     assert_eq!(status["lock"], "locked", "{status}");
     let (_, me) = app.get("/me").await;
@@ -265,7 +174,7 @@ async fn a_tablets_files_hold_no_name_note_or_token_and_it_opens_offline_with_th
     );
     drop(app);
     // The CLI too: without the PIN it says how to open the store; with it, it reads.
-    let with_pin = cli(&dir, &["courses"]);
+    let with_pin = run_device_cli(&dir, &["courses"]);
     let out = Command::new(binary("homerehab"))
         .arg("--data-dir")
         .arg(&dir)
@@ -279,7 +188,7 @@ async fn a_tablets_files_hold_no_name_note_or_token_and_it_opens_offline_with_th
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(ok(with_pin).contains(&t.course.to_string()));
+    assert!(succeeded(with_pin).contains(&t.course.to_string()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,7 +198,7 @@ async fn five_wrong_pins_keep_the_unsynced_session_and_an_online_sign_in_opens_i
     t.tablet_logs_a_session();
     assert_eq!(t.sessions_on_server().await, 0, "nothing sent yet");
     {
-        let app = App::start(&dir, "http://127.0.0.1:1");
+        let app = AppProcess::start(&dir, "http://127.0.0.1:1");
         for left in (0..5).rev() {
             let (code, answer) = app
                 .post("/unlock", serde_json::json!({ "pin": "0000" }))
@@ -307,11 +216,13 @@ async fn five_wrong_pins_keep_the_unsynced_session_and_an_online_sign_in_opens_i
     // The PIN slot is gone: not even the right PIN opens the store in a new process.
     let keys = homerehab_core::keys::KeyFile::read(&dir).unwrap().unwrap();
     assert!(keys.pin.is_none() && keys.server.len() == 1, "{keys:?}");
-    assert!(!cli(&dir, &["sessions", "--course", &t.course.to_string()])
-        .status
-        .success());
+    assert!(
+        !run_device_cli(&dir, &["sessions", "--course", &t.course.to_string()])
+            .status
+            .success()
+    );
     // An online sign-in opens it, and the session that waited reaches the server.
-    ok(cli(
+    succeeded(run_device_cli(
         &dir,
         &[
             "login",
@@ -323,9 +234,12 @@ async fn five_wrong_pins_keep_the_unsynced_session_and_an_online_sign_in_opens_i
             PASSWORD,
         ],
     ));
-    let sessions = ok(cli(&dir, &["sessions", "--course", &t.course.to_string()]));
+    let sessions = succeeded(run_device_cli(
+        &dir,
+        &["sessions", "--course", &t.course.to_string()],
+    ));
     assert!(sessions.contains("\"set_count\": 3"), "{sessions}");
-    ok(cli(&dir, &["sync"]));
+    succeeded(run_device_cli(&dir, &["sync"]));
     assert_eq!(t.sessions_on_server().await, 1);
 }
 
@@ -373,12 +287,13 @@ async fn a_store_from_before_encryption_is_migrated_at_sign_in_keeping_every_doc
     let before = Device::open(&dir).store().all_heads().unwrap();
     as_before_encryption(&dir);
     // The old store opens as it did (no PIN in this format's meta: open), waiting to send.
-    let status: serde_json::Value = serde_json::from_str(&ok(cli(&dir, &["status"]))).unwrap();
+    let status: serde_json::Value =
+        serde_json::from_str(&succeeded(run_device_cli(&dir, &["status"]))).unwrap();
     let waiting = status["waiting"].as_u64().unwrap();
     assert!(waiting >= 1, "{status}");
     let db = std::fs::read(dir.join("homerehab.sqlite3")).unwrap();
     assert!(
-        contains(&db, CITIZEN.as_bytes()),
+        contains_bytes(&db, CITIZEN.as_bytes()),
         "plain before the migration"
     );
 
@@ -415,18 +330,19 @@ async fn a_store_from_before_encryption_is_migrated_at_sign_in_keeping_every_doc
     std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap();
     child.wait().unwrap();
-    let status: serde_json::Value = serde_json::from_str(&ok(cli(&dir, &["status"]))).unwrap();
+    let status: serde_json::Value =
+        serde_json::from_str(&succeeded(run_device_cli(&dir, &["status"]))).unwrap();
     assert_eq!(status["waiting"].as_u64().unwrap(), waiting, "{status}");
     assert!(!copy.exists(), "the half-made copy is removed");
     assert!(!dir.join("homerehab.keys").exists());
 
     // The next sign-in migrates it: encrypted, every document and the outbox kept.
-    ok(login(None).output().unwrap());
+    succeeded(login(None).output().unwrap());
     let db = std::fs::read(dir.join("homerehab.sqlite3")).unwrap();
     assert!(!db.starts_with(b"SQLite format 3"));
     for (path, bytes) in every_file(&dir) {
         assert!(
-            !contains(&bytes, CITIZEN.as_bytes()) && !contains(&bytes, NOTE.as_bytes()),
+            !contains_bytes(&bytes, CITIZEN.as_bytes()) && !contains_bytes(&bytes, NOTE.as_bytes()),
             "{} still holds the plain data",
             path.display()
         );
@@ -435,6 +351,6 @@ async fn a_store_from_before_encryption_is_migrated_at_sign_in_keeping_every_doc
     assert_eq!(after.store().all_heads().unwrap(), before);
     assert_eq!(after.store().sync_status().unwrap().waiting as u64, waiting);
     drop(after);
-    ok(cli(&dir, &["sync"]));
+    succeeded(run_device_cli(&dir, &["sync"]));
     assert_eq!(t.sessions_on_server().await, 1);
 }

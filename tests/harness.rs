@@ -55,6 +55,120 @@ pub fn device_key(dir: &Path) -> String {
     key.sqlcipher_literal().to_string()
 }
 
+/// `homerehab` (the device CLI, with the test PIN) run on `dir` with `args`, quiet logs.
+pub fn run_device_cli(dir: &Path, args: &[&str]) -> std::process::Output {
+    device_cli(dir)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run homerehab")
+}
+
+/// The standard output of a command that must have succeeded.
+pub fn succeeded(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "the command failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every file under `dir` with its bytes (a database, its WAL, the key file, media…).
+pub fn every_file(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(every_file(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path, bytes));
+        }
+    }
+    out
+}
+
+/// Whether `needle` occurs anywhere in `haystack`'s raw bytes.
+pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The app as a person runs it in a browser: the `homerehab-app` process (the local API) on a
+/// device folder, talking to `server_url`; killed when dropped.
+pub struct AppProcess {
+    child: Child,
+    url: String,
+    http: reqwest::Client,
+}
+
+impl AppProcess {
+    pub fn start(dir: &Path, server_url: &str) -> AppProcess {
+        let port = free_port();
+        let child = Command::new(binary("homerehab-app"))
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("--server")
+            .arg(server_url)
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start homerehab-app");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "homerehab-app did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        AppProcess {
+            child,
+            url: format!("http://127.0.0.1:{port}/api"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// `GET /api{path}`: the status and the JSON answer (null if it was not JSON).
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// `POST /api{path}` with a JSON body: the status and the JSON answer.
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// The person unlocks the restarted app (its store is encrypted) with the test PIN.
+    pub async fn unlock(&self) {
+        let (status, body) = self
+            .post("/unlock", serde_json::json!({ "pin": TEST_PIN }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+impl Drop for AppProcess {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
 /// The folder holding the workspace's built binaries (next to this test or bench binary).
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");

@@ -228,3 +228,53 @@ async fn work_on_a_team_the_user_lost_access_to_is_refused_with_a_reason_and_del
     let reopened = open_store(&tmp.path().join("tablet")).unwrap();
     assert!(reopened.refusals().unwrap().is_empty());
 }
+
+/// A grant opens another team's citizens: the CLI grants only teams of the user's own
+/// municipality, so an operator's typo cannot open one municipality's records to another's staff.
+#[test]
+fn a_user_is_granted_no_team_of_another_municipality() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    server.create_team("Hjemmepleje Nord");
+    server.create_team("Hjemmepleje Vest");
+    server.admin(&[
+        "create-team",
+        "--name",
+        "Hjemmepleje Syd",
+        "--municipality",
+        "Haderslev Kommune",
+    ]);
+    let create = |username: &str, grant: &str| {
+        server
+            .command()
+            .args([
+                "create-user",
+                "--username",
+                username,
+                "--role",
+                "assistant",
+                "--team",
+                "Hjemmepleje Nord",
+                "--grant",
+                grant,
+                "--password",
+                PASSWORD,
+            ])
+            .output()
+            .expect("run sync-server")
+    };
+    let across = create("vikar-syd", "Hjemmepleje Syd");
+    assert!(!across.status.success());
+    assert!(
+        String::from_utf8_lossy(&across.stderr).contains("another municipality"),
+        "{}",
+        String::from_utf8_lossy(&across.stderr)
+    );
+    // Nothing was created: the username is still free for a grant within the municipality.
+    let within = create("vikar-syd", "Hjemmepleje Vest");
+    assert!(
+        within.status.success(),
+        "{}",
+        String::from_utf8_lossy(&within.stderr)
+    );
+}

@@ -57,10 +57,28 @@ fn main() -> anyhow::Result<()> {
                     .with_context(|| format!("no team '{t}'; create it first"))
             };
             let team_id = find(&team)?;
-            let granted_teams = grants
+            let granted_teams: Vec<_> = grants
                 .iter()
                 .map(|t| find(t))
                 .collect::<anyhow::Result<_>>()?;
+            // A grant opens another team's citizens to this user: only within the user's own
+            // municipality, never across (a data controller's boundary).
+            if !granted_teams.is_empty() {
+                let municipality_of: std::collections::HashMap<_, _> = store
+                    .teams()?
+                    .into_iter()
+                    .map(|t| (t.id, t.municipality))
+                    .collect();
+                let own = municipality_of.get(&team_id);
+                for (name, granted) in grants.iter().zip(&granted_teams) {
+                    if municipality_of.get(granted) != own {
+                        bail!(
+                            "team '{name}' belongs to another municipality than team '{team}'; \
+                             a user may be granted only teams of their own municipality"
+                        );
+                    }
+                }
+            }
             let password = match (password_stdin, password) {
                 (true, _) => {
                     let mut line = String::new();
