@@ -222,6 +222,19 @@ declare_operations! {
     access_report: Get "/citizens/{citizen}/access-report" [citizen]
         query NoQuery, body () => crate::AccessReportView, may(SeeAccessLog);
 
+    // ---- retention and erasure (#14), on the server ----------------------------------------------
+    /// The municipality's retention, years per kind, with the allowed range.
+    retention: Get "/retention" [] query NoQuery, body () => crate::RetentionView, may(ManageRetention);
+    /// Sets the municipality's retention; the server refuses years below the legal minimum.
+    set_retention: Post "/retention" []
+        query NoQuery, body crate::RetentionYears => crate::RetentionView, may(ManageRetention);
+    /// What the retention job would erase today.
+    retention_due: Get "/retention/due" [] query NoQuery, body () => crate::RetentionDueView, may(ManageRetention);
+    /// Erases a citizen everywhere, where the law allows; devices drop their copies at their
+    /// next sync.
+    erase_citizen: Post "/citizens/{citizen}/erase" [citizen]
+        query NoQuery, body crate::EraseCitizenBody => crate::ErasureReceiptView, may(ManageRetention);
+
     // ---- visits, courses and the guided session --------------------------------------------
     visits: Get "/visits" [] query NoQuery, body () => Vec<crate::Visit>, may(ReadCourses);
     course_detail: Get "/courses/{course}" [course]

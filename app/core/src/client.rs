@@ -654,6 +654,52 @@ pub async fn access_report(
     .await
 }
 
+// ---- retention and erasure (#14 item 5): on the server, for the municipality's admin ----
+
+/// The municipality's retention (`GET /v1/retention`).
+pub async fn retention(store: &SharedStore) -> Result<homerehab_shared::api::RetentionSettings> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    get_json(&identity, "/v1/retention", &[]).await
+}
+
+/// Sets the municipality's retention (`PUT /v1/retention`); the server checks the legal
+/// minimum and answers what it stored.
+pub async fn set_retention(
+    store: &SharedStore,
+    settings: &homerehab_shared::api::RetentionSettings,
+) -> Result<homerehab_shared::api::RetentionSettings> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    let request = http()
+        .put(format!("{}/v1/retention", identity.server_url))
+        .bearer_auth(&identity.token)
+        .json(settings);
+    send_json(request).await
+}
+
+/// What the retention job would erase today (`GET /v1/retention/due`): ids, no names.
+pub async fn retention_due(store: &SharedStore) -> Result<homerehab_shared::api::RetentionDue> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    get_json(&identity, "/v1/retention/due", &[]).await
+}
+
+/// Erases a citizen on the server (`POST /v1/citizens/{id}/erase`); this and every other
+/// device drop their copies at their next sync.
+pub async fn erase_citizen(
+    store: &SharedStore,
+    citizen: homerehab_shared::ids::CitizenId,
+    request: &homerehab_shared::api::EraseCitizenRequest,
+) -> Result<homerehab_shared::api::ErasureReceipt> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    let request = http()
+        .post(format!(
+            "{}/v1/citizens/{citizen}/erase",
+            identity.server_url
+        ))
+        .bearer_auth(&identity.token)
+        .json(request);
+    send_json(request).await
+}
+
 /// Revokes a device (`POST /v1/devices/{id}/revoke`); the server answers it as it is now.
 pub async fn revoke_device(
     store: &SharedStore,

@@ -136,6 +136,25 @@ impl Operations for Core {
         ops::access_report(self, &r.citizen).await
     }
 
+    async fn retention(&self, _: op::retention::Request) -> Result<api::RetentionView> {
+        ops::retention(self).await
+    }
+
+    async fn set_retention(&self, r: op::set_retention::Request) -> Result<api::RetentionView> {
+        ops::set_retention(self, r.body).await
+    }
+
+    async fn retention_due(&self, _: op::retention_due::Request) -> Result<api::RetentionDueView> {
+        ops::retention_due(self).await
+    }
+
+    async fn erase_citizen(
+        &self,
+        r: op::erase_citizen::Request,
+    ) -> Result<api::ErasureReceiptView> {
+        ops::erase_citizen(self, &r.citizen, r.body).await
+    }
+
     async fn visits(&self, _: op::visits::Request) -> Result<Vec<api::Visit>> {
         ops::visits(self, now_ms())
     }

@@ -576,6 +576,46 @@ pub async fn sign_out_everywhere(user: &str) -> Result<SignedOutEverywhere, ApiE
     .await
 }
 
+pub async fn retention() -> Result<RetentionView, ApiError> {
+    call::<op::retention::Op>(op::retention::Request {
+        query: NO,
+        body: (),
+    })
+    .await
+}
+
+pub async fn set_retention(years: RetentionYears) -> Result<RetentionView, ApiError> {
+    call::<op::set_retention::Op>(op::set_retention::Request {
+        query: NO,
+        body: years,
+    })
+    .await
+}
+
+pub async fn retention_due() -> Result<RetentionDueView, ApiError> {
+    call::<op::retention_due::Op>(op::retention_due::Request {
+        query: NO,
+        body: (),
+    })
+    .await
+}
+
+pub async fn erase_citizen(
+    citizen: &str,
+    reason: &str,
+    force: bool,
+) -> Result<ErasureReceiptView, ApiError> {
+    call::<op::erase_citizen::Op>(op::erase_citizen::Request {
+        citizen: citizen.into(),
+        query: NO,
+        body: EraseCitizenBody {
+            reason: reason.into(),
+            force,
+        },
+    })
+    .await
+}
+
 /// Signs out on this device (and ends the sign-in on the server).
 pub async fn sign_out() -> Result<Status, ApiError> {
     call::<op::sign_out::Op>(op::sign_out::Request {

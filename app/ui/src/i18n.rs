@@ -2298,3 +2298,157 @@ pub fn access_of(t: &'static Texts) -> &'static AccessTexts {
     }
 }
 // #14 audit end
+
+// #14 retention and erasure. Reached through `retention_of`, so parallel edits of this file merge.
+pub struct RetentionTexts {
+    pub tab: &'static str,
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub settings_title: &'static str,
+    pub course: &'static str,
+    pub referral: &'static str,
+    pub care_grant: &'static str,
+    pub at_least: fn(u32) -> String,
+    pub whole_years: &'static str,
+    pub save: &'static str,
+    pub saved: &'static str,
+    /// (the day judged)
+    pub due_title: fn(&str) -> String,
+    pub due_courses: &'static str,
+    pub due_referrals: &'static str,
+    pub due_care_grants: &'static str,
+    pub due_citizens: &'static str,
+    pub due_nothing: &'static str,
+    pub due_nightly: &'static str,
+    /// A due line's kind (`course`, `referral`, `care_grant`, `citizen`).
+    pub kind: fn(&str) -> &'static str,
+    pub erase_title: &'static str,
+    pub erase_intro: &'static str,
+    pub citizen: &'static str,
+    pub choose: &'static str,
+    pub reason: &'static str,
+    /// In the order `citizen_request`, `recorded_in_error`, `order`.
+    pub reasons: [&'static str; 3],
+    pub force: &'static str,
+    pub erase: &'static str,
+    /// (the citizen's name)
+    pub are_you_sure: fn(&str) -> String,
+    pub cannot_undo: &'static str,
+    pub confirm: &'static str,
+    pub erased: fn(&homerehab_app_api::ErasureReceiptView) -> String,
+}
+
+pub static DA_RETENTION: RetentionTexts = RetentionTexts {
+    tab: "Sletning",
+    title: "Opbevaring og sletning",
+    intro: "Hvor længe kommunen opbevarer hver slags oplysning, hvad der skal slettes nu, og \
+            sletning af en borger. Sletningen når alle enheder ved deres næste synkronisering; \
+            loggen gemmer kun, at der er slettet – ikke hvad.",
+    settings_title: "Opbevaringsfrister (år)",
+    course: "Forløb med træningslog – efter forløbets sidste registrering",
+    referral: "Henvisninger uden forløb – efter visitationen",
+    care_grant: "Hjemmeplejebevillinger – efter de er afløst",
+    at_least: |n| format!("Mindst {n} år (lovkrav), højst 30."),
+    whole_years: "Skriv hele år i alle tre felter.",
+    save: "Gem frister",
+    saved: "Fristerne er gemt.",
+    due_title: |day| format!("Skal slettes pr. {day}"),
+    due_courses: "Forløb",
+    due_referrals: "Henvisninger",
+    due_care_grants: "Bevillinger",
+    due_citizens: "Borgere",
+    due_nothing: "Intet har overskredet fristerne.",
+    due_nightly: "Serveren sletter dette automatisk i nat.",
+    kind: |k| match k {
+        "course" => "Forløb",
+        "referral" => "Henvisning",
+        "care_grant" => "Bevilling",
+        _ => "Borger",
+    },
+    erase_title: "Slet en borger",
+    erase_intro: "Borgerens navn, forløb, noter, testresultater, henvisninger og bevillinger \
+                  slettes på serveren og på alle enheder, også i historikken. På borgerens \
+                  egen anmodning kun når lovens 5 år er gået.",
+    citizen: "Borger",
+    choose: "Vælg borger …",
+    reason: "Begrundelse",
+    reasons: [
+        "Borgerens anmodning (GDPR art. 17)",
+        "Fejlregistrering (forkert person, dublet)",
+        "Påbud fra myndighed (domstol, Datatilsynet)",
+    ],
+    force: "Slet også selvom et forløb er i gang",
+    erase: "Slet borger …",
+    are_you_sure: |name| format!("Slet {name} for altid?"),
+    cannot_undo: "Det kan ikke fortrydes. Ikke-synkroniseret arbejde om borgeren på tablets \
+                  slettes også.",
+    confirm: "Ja, slet borgeren",
+    erased: |r| {
+        format!(
+            "Borgeren er slettet {}: {} dokumenter slettet, {} borgerlister omskrevet.",
+            r.erased_at_text, r.deleted_documents, r.rewritten_documents
+        )
+    },
+};
+
+pub static EN_RETENTION: RetentionTexts = RetentionTexts {
+    tab: "Erasure",
+    title: "Retention and erasure",
+    intro: "How long the municipality keeps each kind of record, what is due for erasure now, \
+            and erasing a citizen. An erasure reaches every device at its next sync; the log \
+            keeps that something was erased, not what.",
+    settings_title: "Retention (years)",
+    course: "Courses with their session log – after the course's last entry",
+    referral: "Referrals without a course – after the screening",
+    care_grant: "Home-care grants – after they were replaced",
+    at_least: |n| format!("At least {n} years (the law), at most 30."),
+    whole_years: "Write whole years in all three fields.",
+    save: "Save retention",
+    saved: "The retention is saved.",
+    due_title: |day| format!("Due for erasure on {day}"),
+    due_courses: "Courses",
+    due_referrals: "Referrals",
+    due_care_grants: "Grants",
+    due_citizens: "Citizens",
+    due_nothing: "Nothing is past its retention.",
+    due_nightly: "The server erases this automatically tonight.",
+    kind: |k| match k {
+        "course" => "Course",
+        "referral" => "Referral",
+        "care_grant" => "Grant",
+        _ => "Citizen",
+    },
+    erase_title: "Erase a citizen",
+    erase_intro: "The citizen's name, courses, notes, test results, referrals and grants are \
+                  erased on the server and on every device, history included. At the \
+                  citizen's own request only once the law's 5 years have passed.",
+    citizen: "Citizen",
+    choose: "Choose a citizen …",
+    reason: "Reason",
+    reasons: [
+        "The citizen's request (GDPR art. 17)",
+        "Recorded in error (wrong person, duplicate)",
+        "Ordered by an authority (a court, the DPA)",
+    ],
+    force: "Erase even though a course is running",
+    erase: "Erase citizen …",
+    are_you_sure: |name| format!("Erase {name} for good?"),
+    cannot_undo: "This cannot be undone. Unsynced work about the citizen on tablets is erased too.",
+    confirm: "Yes, erase the citizen",
+    erased: |r| {
+        format!(
+            "The citizen was erased {}: {} documents deleted, {} rosters rewritten.",
+            r.erased_at_text, r.deleted_documents, r.rewritten_documents
+        )
+    },
+};
+
+/// The retention page's texts in the same language as `t`.
+pub fn retention_of(t: &'static Texts) -> &'static RetentionTexts {
+    if t.other_language == EN.other_language {
+        &EN_RETENTION
+    } else {
+        &DA_RETENTION
+    }
+}
+// #14 retention end

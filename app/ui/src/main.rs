@@ -107,6 +107,8 @@ pub enum Page {
     // #14 audit
     /// A citizen's access report from the audit log (admins).
     AccessReport,
+    /// Retention and a citizen's erasure (admins).
+    Retention,
 }
 
 /// The parts of the course page.
@@ -278,6 +280,7 @@ fn App() -> impl IntoView {
                     Page::Devices => view! { <pages::DevicesPage /> }.into_any(),
                     // #14 audit
                     Page::AccessReport => view! { <pages::AccessReportPage /> }.into_any(),
+                    Page::Retention => view! { <pages::RetentionPage /> }.into_any(),
                 }}
             </main>
         </div>

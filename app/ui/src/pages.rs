@@ -35,6 +35,8 @@ pub use devices::DevicesPage;
 // #14 audit
 mod access_report;
 pub use access_report::AccessReportPage;
+mod retention;
+pub use retention::RetentionPage;
 // #12 evidence
 mod evidence;
 pub use evidence::{EvidencePage, EvidenceReportPage, EvidenceSettingsPage};

@@ -75,6 +75,9 @@ pub fn NavTabs() -> impl IntoView {
                 // #14 audit: the administrator makes a citizen's access report.
                 {move || nav.may(Capability::SeeAccessLog).then(|| tab(|t| crate::i18n::access_of(t).tab,
                     "tab-access-report", Page::AccessReport, |p| matches!(p, Page::AccessReport)))}
+                // #14 retention: the administrator sets retention and erases a citizen.
+                {move || nav.may(Capability::ManageRetention).then(|| tab(|t| crate::i18n::retention_of(t).tab,
+                    "tab-retention", Page::Retention, |p| matches!(p, Page::Retention)))}
                 // #11 effect settings: the municipality's, set by its library editors.
                 {move || nav.may(Capability::EditLibrary).then(|| tab(|t| crate::i18n::settings_of(t).tab,
                     "tab-effect-settings", Page::EffectSettings, |p| matches!(p, Page::EffectSettings)))}
