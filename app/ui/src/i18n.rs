@@ -2335,6 +2335,8 @@ pub struct RetentionTexts {
     pub are_you_sure: fn(&str) -> String,
     pub cannot_undo: &'static str,
     pub confirm: &'static str,
+    /// Before the server's reason for refusing an erasure.
+    pub refused: &'static str,
     pub erased: fn(&homerehab_app_api::ErasureReceiptView) -> String,
 }
 
@@ -2383,6 +2385,7 @@ pub static DA_RETENTION: RetentionTexts = RetentionTexts {
     cannot_undo: "Det kan ikke fortrydes. Ikke-synkroniseret arbejde om borgeren på tablets \
                   slettes også.",
     confirm: "Ja, slet borgeren",
+    refused: "Serveren afviste sletningen",
     erased: |r| {
         format!(
             "Borgeren er slettet {}: {} dokumenter slettet, {} borgerlister omskrevet.",
@@ -2435,6 +2438,7 @@ pub static EN_RETENTION: RetentionTexts = RetentionTexts {
     are_you_sure: |name| format!("Erase {name} for good?"),
     cannot_undo: "This cannot be undone. Unsynced work about the citizen on tablets is erased too.",
     confirm: "Yes, erase the citizen",
+    refused: "The server refused the erasure",
     erased: |r| {
         format!(
             "The citizen was erased {}: {} documents deleted, {} rosters rewritten.",

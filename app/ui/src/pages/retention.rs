@@ -118,7 +118,7 @@ pub fn RetentionPage() -> impl IntoView {
                     let _ = api::sync_now().await;
                     load();
                 }
-                Err(e) => erase_message.set(Some((false, e.message))),
+                Err(e) => erase_message.set(Some((false, format!("{}: {}", t.refused, e.message)))),
             }
             confirming.set(false);
             busy.set(false);
