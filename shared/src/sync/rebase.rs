@@ -24,7 +24,7 @@
 //! device that was offline.
 
 use super::squash::{apply, value_of, Conflicts};
-use automerge::transaction::{CommitOptions, Transactable};
+use automerge::transaction::CommitOptions;
 use automerge::{
     hydrate, ActorId, Automerge, ChangeHash, ObjId, ObjType, Patch, PatchAction, Prop, ReadDoc,
     ScalarValue, Value, ROOT,
@@ -228,6 +228,7 @@ mod tests {
     use crate::docs::{self, Header};
     use crate::ids::*;
     use crate::model::Citizen;
+    use automerge::transaction::Transactable;
     use proptest::prelude::*;
     use std::collections::{BTreeMap, HashMap};
 

@@ -29,6 +29,9 @@ pub struct SyncStatus {
     /// Documents kept hidden for another user's unsent work, by that user's name.
     #[serde(default)]
     pub parked: Vec<(String, u32)>,
+    /// Courses the municipality erased (issue #14) that left this device, for the notice.
+    #[serde(default)]
+    pub erased_courses: u32,
 }
 
 /// A document the server refused, as the status line and the affected screen show it.
