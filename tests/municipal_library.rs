@@ -162,6 +162,7 @@ async fn municipality_content_reaches_its_own_staff_and_no_one_else() {
             doc: library_id,
             heads: doc.get_heads().iter().map(|h| h.0).collect(),
             changes: doc.save(),
+            generation: 0,
         }],
     };
     let resp = reqwest::Client::new()

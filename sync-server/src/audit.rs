@@ -242,6 +242,7 @@ mod tests {
             heads: vec![],
             changes: changes.to_vec(),
             header: with_header.then_some(*header),
+            generation: 0,
         };
         let resp = SyncResponse {
             replies: vec![

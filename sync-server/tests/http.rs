@@ -441,6 +441,7 @@ async fn oversized_bodies_are_413() {
             doc: DocumentId::new(),
             heads: vec![],
             changes: vec![0; 1 << 20],
+            generation: 0,
         }],
     });
     assert!(bomb.len() < 4096);
@@ -478,11 +479,13 @@ async fn another_teams_document_is_refused_and_nothing_stored() {
                 doc: other.id,
                 heads: doc.get_heads().iter().map(|h| h.0).collect(),
                 changes: doc.save(),
+                generation: 0,
             },
             Offer {
                 doc: new_course.id,
                 heads: new_doc.get_heads().iter().map(|h| h.0).collect(),
                 changes: new_doc.save(),
+                generation: 0,
             },
         ],
     };
@@ -653,6 +656,7 @@ fn course_change(f: &Fixture, course: CourseId, actor: &ActorId, key: &str, byte
         doc: id,
         heads: wire::to_hashes(&doc.get_heads()),
         changes: homerehab_shared::sync::raw_changes_since(&doc, &stored.get_heads()),
+        generation: 0,
     }
 }
 
@@ -792,6 +796,7 @@ async fn trailing_bytes_and_changes_without_heads_are_refused() {
         doc: log,
         heads: vec![],
         changes: b"not automerge at all".to_vec(),
+        generation: 0,
     };
     for bad in [trailing, headless, garbage] {
         let resp = post_sync(&f.app, &token, wire::encode(&bad)).await;

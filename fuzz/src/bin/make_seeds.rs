@@ -115,6 +115,7 @@ fn main() {
         doc: id,
         heads: to_hashes(&doc.get_heads()),
         changes: raw_changes_since(doc, since),
+        generation: 0,
     };
     seeds.push((
         "request-program-and-session".into(),
@@ -129,6 +130,7 @@ fn main() {
             doc: header.id,
             heads: to_hashes(&fresh.get_heads()),
             changes: fresh.save(),
+            generation: 0,
         }]),
     ));
     seeds.push((

@@ -199,6 +199,9 @@ impl ClientRound {
                 ReplyStatus::SendFull => want_full.push(reply.doc),
                 ReplyStatus::New => self.report.new_documents += 1,
                 ReplyStatus::Synced => {}
+                // Protocol v3's erasure: not handled by this device yet. Nothing is absorbed
+                // (a new generation's bytes must replace the copy, never merge into it).
+                ReplyStatus::Erased | ReplyStatus::Replaced { .. } => continue,
             }
             if !reply.changes.is_empty() {
                 self.report.received += 1;
@@ -237,6 +240,7 @@ impl ClientRound {
                     doc: id,
                     heads: whole.heads,
                     changes: whole.saved,
+                    generation: 0,
                 });
             }
         }

@@ -135,6 +135,7 @@ fn refuse(doc: DocumentId, status: ReplyStatus) -> Reply {
         heads: vec![],
         changes: vec![],
         header: None,
+        generation: 0,
     }
 }
 
@@ -315,6 +316,7 @@ pub fn serve_sync<S: ServerStorage>(
                 heads,
                 changes,
                 header: Some(*header),
+                generation: 0,
             });
         }
     }
@@ -342,5 +344,6 @@ fn reply_with(
         heads: to_hashes(&doc.get_heads()),
         changes,
         header: None,
+        generation: 0,
     }
 }

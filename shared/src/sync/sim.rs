@@ -151,6 +151,7 @@ impl ClientStorage for MemoryDevice {
                     doc: *id,
                     heads,
                     changes: vec![],
+                    generation: 0,
                 }),
                 OfferPlan::Changes => {
                     let since = self.server_heads.get(id).cloned().unwrap_or_default();
@@ -158,6 +159,7 @@ impl ClientStorage for MemoryDevice {
                         doc: *id,
                         changes: super::raw_changes_since(doc, &since),
                         heads,
+                        generation: 0,
                     });
                 }
             }

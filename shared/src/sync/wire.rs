@@ -10,8 +10,10 @@ use std::io::Read;
 
 /// Version of the sync protocol; a server answers a request of another version with 400.
 /// Version 2 added the document kind `library` (a municipality's own library), which a
-/// version 1 device could not decode.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// version 1 device could not decode. Version 3 added generations and erasure (issue #14):
+/// `generation` in [`Offer`] and [`Reply`], [`ReplyStatus::Erased`] and
+/// [`ReplyStatus::Replaced`].
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// An Automerge change hash.
 pub type Hash = [u8; 32];
@@ -34,6 +36,9 @@ pub struct Offer {
     /// Changes since the last heads the server confirmed (concatenated raw Automerge changes),
     /// or the whole saved document when the server asked for it; empty when nothing is new.
     pub changes: Vec<u8>,
+    /// The generation of the document the device holds: 0 until the server first rewrote it
+    /// without its history (an erasure), +1 per rewrite.
+    pub generation: u32,
 }
 
 /// The server's answer: one reply per offered document that needs something, plus every
@@ -56,6 +61,8 @@ pub struct Reply {
     pub changes: Vec<u8>,
     /// Present for documents the device did not offer.
     pub header: Option<Header>,
+    /// The server's generation of the document (0 for a refusal or an erased document).
+    pub generation: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -70,6 +77,16 @@ pub enum ReplyStatus {
     Rejected(String),
     /// The device may not read this document.
     Forbidden,
+    /// The document was erased (retention or a citizen's erasure): the device deletes its copy
+    /// and everything derived from it, and never offers it again. Unsent changes to it are
+    /// dropped: erasure is the municipality's lawful decision (the audit log records it).
+    Erased,
+    /// The document was rewritten without its history as `generation`; `changes` is that
+    /// generation saved whole and `heads` its heads. `absorbed` lists which of the offered
+    /// changes (their hashes) were already part of the old generation when it was rewritten,
+    /// so their effect is in the new one. The device replaces its copy and re-applies its
+    /// other unsent changes on top of the new generation as new changes (next sync).
+    Replaced { absorbed: Vec<Hash> },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,14 +159,24 @@ fn check_offers_or_replies(
     Ok(())
 }
 
+/// The protocol version, read before the rest: both messages begin with it, and a message of
+/// another version does not decode as this version's (v3 added fields), yet must be answered
+/// "update the app", not "malformed".
+fn check_version(raw: &[u8]) -> Result<(), WireError> {
+    let (protocol, _) =
+        postcard::take_from_bytes::<u16>(raw).map_err(|e| WireError::Malformed(e.to_string()))?;
+    if protocol != PROTOCOL_VERSION {
+        return Err(WireError::Version(protocol));
+    }
+    Ok(())
+}
+
 /// Decodes a request the server received. Every failure is a clear error, never a panic.
 pub fn decode_request(bytes: &[u8], limits: &Limits) -> Result<SyncRequest, WireError> {
     let raw = inflate(bytes, limits.max_decompressed)?;
+    check_version(&raw)?;
     let req: SyncRequest =
         postcard::from_bytes(&raw).map_err(|e| WireError::Malformed(e.to_string()))?;
-    if req.protocol != PROTOCOL_VERSION {
-        return Err(WireError::Version(req.protocol));
-    }
     check_offers_or_replies(
         req.offers.len(),
         req.offers.iter().map(|o| o.heads.len()),
@@ -161,11 +188,9 @@ pub fn decode_request(bytes: &[u8], limits: &Limits) -> Result<SyncRequest, Wire
 /// Decodes a response the device received.
 pub fn decode_response(bytes: &[u8], limits: &Limits) -> Result<SyncResponse, WireError> {
     let raw = inflate(bytes, limits.max_decompressed)?;
+    check_version(&raw)?;
     let resp: SyncResponse =
         postcard::from_bytes(&raw).map_err(|e| WireError::Malformed(e.to_string()))?;
-    if resp.protocol != PROTOCOL_VERSION {
-        return Err(WireError::Version(resp.protocol));
-    }
     check_offers_or_replies(
         resp.replies.len(),
         resp.replies.iter().map(|r| r.heads.len()),
@@ -194,8 +219,65 @@ mod tests {
                 doc: DocumentId::new(),
                 heads: vec![[7; 32]],
                 changes: vec![1, 2, 3],
+                generation: 2,
             }],
         }
+    }
+
+    #[test]
+    fn a_response_with_the_erasure_statuses_round_trips() {
+        let reply = |status| Reply {
+            doc: DocumentId::new(),
+            status,
+            heads: vec![[1; 32]],
+            changes: vec![9],
+            header: None,
+            generation: 1,
+        };
+        let resp = SyncResponse {
+            protocol: PROTOCOL_VERSION,
+            replies: vec![
+                reply(ReplyStatus::Erased),
+                reply(ReplyStatus::Replaced {
+                    absorbed: vec![[3; 32], [4; 32]],
+                }),
+                reply(ReplyStatus::Synced),
+            ],
+            unchanged: 0,
+        };
+        assert_eq!(
+            decode_response(&encode(&resp), &Limits::default()).unwrap(),
+            resp
+        );
+    }
+
+    /// A version 2 device's request (no `generation`) is answered "update the app", not
+    /// "malformed".
+    #[test]
+    fn a_version_2_request_is_a_version_error() {
+        #[derive(Serialize)]
+        struct OfferV2 {
+            doc: DocumentId,
+            heads: Vec<Hash>,
+            changes: Vec<u8>,
+        }
+        #[derive(Serialize)]
+        struct RequestV2 {
+            protocol: u16,
+            offers: Vec<OfferV2>,
+        }
+        let old = encode(&RequestV2 {
+            protocol: 2,
+            offers: vec![OfferV2 {
+                doc: DocumentId::new(),
+                heads: vec![[7; 32]],
+                changes: vec![1, 2, 3],
+            }],
+        });
+        assert!(matches!(
+            decode_request(&old, &Limits::default()),
+            Err(WireError::Version(2))
+        ));
     }
 
     #[test]
@@ -222,6 +304,7 @@ mod tests {
                 doc: DocumentId::new(),
                 heads: vec![],
                 changes: vec![0; 1 << 20],
+                generation: 0,
             }],
         });
         let small = Limits {

@@ -133,6 +133,7 @@ impl World {
                 doc,
                 heads,
                 changes: changes.to_vec(),
+                generation: 0,
             }],
         }
     }

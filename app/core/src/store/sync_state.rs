@@ -202,6 +202,7 @@ impl ClientStorage for Store {
                             doc: id,
                             heads,
                             changes: Vec::new(),
+                            generation: 0,
                         },
                     ));
                     continue;
@@ -240,6 +241,7 @@ impl ClientStorage for Store {
                     doc: id,
                     heads,
                     changes,
+                    generation: 0,
                 },
             ));
         }
