@@ -88,6 +88,10 @@ pub struct MemoryDevice {
     pub sent_heads: HashMap<DocumentId, Vec<ChangeHash>>,
     /// Documents whose squash was declined, with why (the originals were sent).
     pub declined: Vec<(DocumentId, String)>,
+    /// The generation of each document held (absent: 0).
+    pub generations: HashMap<DocumentId, u32>,
+    /// Edits left out by rebases onto new generations (they touched erased data).
+    pub dropped: usize,
 }
 
 impl MemoryDevice {
@@ -142,6 +146,7 @@ impl ClientStorage for MemoryDevice {
         docs.sort_by_key(|(_, (h, _))| kind_rank(h.kind));
         let mut offers = Vec::new();
         for (id, (_, doc)) in docs {
+            let generation = self.generations.get(id).copied().unwrap_or(0);
             let heads = to_hashes(&doc.get_heads());
             let confirmed = self.server_heads.get(id).map(|h| to_hashes(h));
             let refused = self.refusals.get(id).map(|(r, at)| (r, at.as_slice()));
@@ -151,7 +156,7 @@ impl ClientStorage for MemoryDevice {
                     doc: *id,
                     heads,
                     changes: vec![],
-                    generation: 0,
+                    generation,
                 }),
                 OfferPlan::Changes => {
                     let since = self.server_heads.get(id).cloned().unwrap_or_default();
@@ -159,7 +164,7 @@ impl ClientStorage for MemoryDevice {
                         doc: *id,
                         changes: super::raw_changes_since(doc, &since),
                         heads,
-                        generation: 0,
+                        generation,
                     });
                 }
             }
@@ -170,12 +175,14 @@ impl ClientStorage for MemoryDevice {
         Ok(self.docs.get(&id).map(|(_, d)| WholeDocument {
             heads: to_hashes(&d.get_heads()),
             saved: d.save(),
+            generation: self.generations.get(&id).copied().unwrap_or(0),
         }))
     }
     fn absorb(
         &mut self,
         id: DocumentId,
         header: Option<&Header>,
+        generation: u32,
         changes: &[u8],
         heads: &[Hash],
     ) -> Result<(), SimError> {
@@ -184,6 +191,7 @@ impl ClientStorage for MemoryDevice {
             std::collections::btree_map::Entry::Vacant(e) => {
                 let h =
                     header.ok_or_else(|| SimError("a new document came without header".into()))?;
+                self.generations.insert(id, generation);
                 e.insert((*h, Automerge::new()))
             }
         };
@@ -203,6 +211,44 @@ impl ClientStorage for MemoryDevice {
         }
         self.server_heads.insert(id, server_heads);
         Ok(())
+    }
+    fn erased(&mut self, ids: &[DocumentId]) -> Result<(), SimError> {
+        for id in ids {
+            self.docs.remove(id);
+            self.server_heads.remove(id);
+            self.sent_heads.remove(id);
+            self.refusals.remove(id);
+            self.generations.remove(id);
+        }
+        Ok(())
+    }
+    fn replaced(
+        &mut self,
+        id: DocumentId,
+        generation: u32,
+        saved: &[u8],
+        absorbed: &[Hash],
+    ) -> Result<bool, SimError> {
+        let new = Automerge::load(saved).map_err(|e| SimError(e.to_string()))?;
+        let Some((_, old)) = self.docs.get_mut(&id) else {
+            return Err(SimError(
+                "a replaced document this device does not hold".into(),
+            ));
+        };
+        let confirmed = self.server_heads.get(&id).cloned().unwrap_or_default();
+        let actor = old.get_actor().clone();
+        let rebased =
+            super::rebase::rebase_unsent(old, &confirmed, &from_hashes(absorbed), &new, &actor);
+        let waits = rebased.has_new_change(&new);
+        self.dropped += rebased.dropped;
+        *old = rebased.doc;
+        // What the server holds is the new generation: nothing beyond it was sent, so the squash
+        // never folds across the replace.
+        self.server_heads.insert(id, new.get_heads());
+        self.sent_heads.insert(id, new.get_heads());
+        self.refusals.remove(&id);
+        self.generations.insert(id, generation);
+        Ok(waits)
     }
     fn refused(&mut self, id: DocumentId, refusal: &Refusal) -> Result<(), SimError> {
         let heads = self
