@@ -26,6 +26,9 @@ use autosurgeon::{hydrate, hydrate_prop, reconcile_insert, reconcile_prop, Hydra
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod rewrite;
+pub use rewrite::{rewrite_roster_without, RosterErasure};
+
 /// The schema version written at the root of every document.
 pub const SCHEMA_VERSION: u64 = 1;
 

@@ -17,7 +17,8 @@
 //! - [`admission`]: the server's check of incoming changes against schema and rights;
 //! - [`sync`]: the sans-IO sync protocol (wire messages, client and server cores);
 //! - [`library`]: the shipped exercise library and program templates;
-//! - [`municipal`]: a municipality's own library document (exercises, templates, media).
+//! - [`municipal`]: a municipality's own library document (exercises, templates, media);
+//! - [`retention`]: how long each kind of record is kept per municipality, and what is past it.
 pub mod admission;
 pub mod api;
 pub mod assessment;
@@ -35,6 +36,7 @@ pub mod municipal;
 pub mod net;
 pub mod program;
 pub mod read_model;
+pub mod retention;
 pub mod rules;
 pub mod schedule;
 pub mod stats;
