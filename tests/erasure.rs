@@ -245,7 +245,11 @@ async fn an_erased_citizen_leaves_no_byte_on_the_server_any_device_or_any_export
     // Offline on the tablet: unsent sessions for both citizens.
     noted(erased_course, NOTES[1]);
     let unsent_session = noted(kept_course, STAYS_NOTE);
-    let offered_later = tablet.store().document(DocumentId::course_of(erased_course)).unwrap().save();
+    let offered_later = tablet
+        .store()
+        .document(DocumentId::course_of(erased_course))
+        .unwrap()
+        .save();
 
     // The admin erases the citizen.
     let admin = seeds_cohort::token(&server, "admin").await;
@@ -265,7 +269,10 @@ async fn an_erased_citizen_leaves_no_byte_on_the_server_any_device_or_any_export
         let store = device.store();
         let sessions = store.sessions(kept_course).unwrap();
         assert!(sessions.iter().any(|s| s.id == confirmed_session));
-        let arrived = sessions.iter().find(|s| s.id == unsent_session).expect("arrived");
+        let arrived = sessions
+            .iter()
+            .find(|s| s.id == unsent_session)
+            .expect("arrived");
         assert_eq!(arrived.set_count, 24);
         let courses: Vec<CourseId> = store.courses().unwrap().iter().map(|c| c.id).collect();
         assert!(!courses.contains(&erased_course), "{courses:?}");

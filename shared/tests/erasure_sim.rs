@@ -7,7 +7,6 @@
 //! [`sync_during_erasure`], as the design says `serve_sync` answers them (the server helper
 //! builds that in `serve_sync`); what the devices do with them is the real client code.
 
-use automerge::transaction::CommitOptions;
 use automerge::{ActorId, Automerge, ChangeHash};
 use homerehab_shared::auth::Principal;
 use homerehab_shared::docs::{self, Header, RosterDoc, SessionLogDoc};
@@ -106,20 +105,6 @@ fn reply(doc: DocumentId, status: ReplyStatus, whole: Option<&Automerge>) -> Rep
         header: None,
         generation: 0,
     }
-}
-
-/// The roster's next generation without `citizen`, as the server writes one: its genesis, the
-/// containers changes, then one change by the server's actor writing the current value.
-fn rewrite_roster_without(header: &Header, old: &Automerge, citizen: CitizenId) -> Automerge {
-    let mut value = RosterDoc::read(old).unwrap();
-    value.citizens.remove(&citizen.to_string());
-    let mut new = docs::genesis(header);
-    docs::ensure_containers_of(&mut new, header).unwrap();
-    new.set_actor(docs::server_actor());
-    let mut tx = new.transaction();
-    autosurgeon::reconcile(&mut tx, &value).unwrap();
-    tx.commit_with(CommitOptions::default().with_time(0));
-    new
 }
 
 fn principal(role: Role, team: TeamId) -> Principal {
@@ -277,7 +262,11 @@ fn a_citizen_erased_mid_way_leaves_every_copy_and_nothing_else_is_lost() {
         erasure.erased.insert(id);
     }
     let old = server.docs[&roster.id].1.clone();
-    let new = rewrite_roster_without(&roster, &old, erased.id);
+    let what = docs::RosterErasure {
+        citizens: [erased.id].into(),
+        ..Default::default()
+    };
+    let (new, _) = docs::rewrite_roster_without(&old, team, &what, 1_000_000).unwrap();
     let old_hashes = old.get_changes_meta(&[]).iter().map(|c| c.hash).collect();
     erasure.rewritten.insert(roster.id, (1, old_hashes));
     server.docs.insert(roster.id, (roster, Arc::new(new)));
