@@ -383,3 +383,24 @@ async fn an_erased_citizen_leaves_no_byte_on_the_server_any_device_or_any_export
     );
     drop(server);
 }
+
+/// The check above reads what it claims to: a device store's decrypted pages show the names it
+/// holds, which its raw files do not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_stores_decrypted_pages_show_what_its_raw_files_hide() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    server.create_team(TEAM);
+    server.create_user("terapeut", "therapist", TEAM);
+    let laptop = Device::login(&tmp.path().join("laptop"), &server, "terapeut").await;
+    let someone = citizen(STAYS);
+    laptop.store().put_citizen(&someone).unwrap();
+    create_course(&laptop, someone.id);
+    laptop.sync().await;
+    let dir = laptop.dir.clone();
+    drop(laptop);
+    assert!(contains(&decrypted_pages(&dir), STAYS));
+    for (path, bytes) in every_file(&dir) {
+        assert!(!contains(&bytes, STAYS), "{} in clear", path.display());
+    }
+}
