@@ -85,7 +85,7 @@ impl Store {
         saved: &[u8],
         absorbed: &[ChangeHash],
     ) -> Result<Replacement> {
-        let mut new = Automerge::load(saved)?;
+        let new = Automerge::load(saved)?;
         let out = self.in_write_tx(|s| {
             let header = s
                 .header_of(id)?
@@ -95,7 +95,6 @@ impl Store {
                     "a new generation's header does not match the document".into(),
                 ));
             }
-            docs::ensure_containers_of(&mut new, &header)?;
             let confirmed: Vec<ChangeHash> = s
                 .conn
                 .query_row(
@@ -312,13 +311,18 @@ mod tests {
         );
         // The other course is whole.
         assert_eq!(store.sessions(kept).unwrap()[0].set_count, 1);
+        // While the app runs (its WAL in place), and after it closed.
+        let check = || {
+            let files = files_of(dir.path());
+            assert!(!contains(&files, note), "the note survived in the files");
+            assert!(
+                !contains(&files, &cid),
+                "the course id survived in the files"
+            );
+        };
+        check();
         drop(store);
-        let files = files_of(dir.path());
-        assert!(!contains(&files, note), "the note survived in the files");
-        assert!(
-            !contains(&files, &cid),
-            "the course id survived in the files"
-        );
+        check();
         let mut store = Store::open(dir.path()).unwrap();
         assert!(store.course_doc(course).is_err());
         assert_eq!(store.sessions(kept).unwrap()[0].set_count, 1);
@@ -389,14 +393,35 @@ mod tests {
             1,
             "the new citizen waits to be sent"
         );
-        drop(store);
-        let files = files_of(dir.path());
-        for secret in ["Ada Slettesen", "Ada Omdøbt"] {
-            assert!(!contains(&files, secret), "{secret} survived in the files");
+        // Later edits squash with the rebased change, never across the replace: the new
+        // generation's change stays, the value is kept.
+        store.put_citizen(&citizen("Di Senere")).unwrap();
+        store.put_citizen(&citizen("Ej Sidst")).unwrap();
+        let value = store.document(roster).unwrap().hydrate(None);
+        assert_eq!(store.squash_unseen_changes().unwrap(), 1);
+        let doc = store.document(roster).unwrap();
+        assert_eq!(doc.hydrate(None), value);
+        for h in new.get_heads() {
+            assert!(
+                doc.get_change_meta_by_hash(&h).is_some(),
+                "the new generation was rewritten"
+            );
         }
+        let mine = doc.get_changes_meta(&new.get_heads());
+        assert_eq!(mine.len(), 1, "one change on top of the new generation");
+        // While the app runs (its WAL in place), and after it closed.
+        let check = || {
+            let files = files_of(dir.path());
+            for secret in ["Ada Slettesen", "Ada Omdøbt"] {
+                assert!(!contains(&files, secret), "{secret} survived in the files");
+            }
+        };
+        check();
+        drop(store);
+        check();
         let mut store = Store::open(dir.path()).unwrap();
         let citizens =
             homerehab_shared::docs::read_citizens(store.document(roster).unwrap()).unwrap();
-        assert_eq!(citizens.len(), 2);
+        assert_eq!(citizens.len(), 4, "the two kept and the two added since");
     }
 }
