@@ -235,3 +235,62 @@ mod tests {
         assert!(!json.contains("device_id"), "{json}");
     }
 }
+
+/// `GET`/`PUT /v1/retention`: the municipality's retention, years per kind of record (issue
+/// #14 item 5; `PUT` answers 400 `invalid` below the legal minimum or above 30 years).
+pub use crate::retention::RetentionSettings;
+
+/// Why an admin erases a citizen: coded, and recorded in the audit log as the entry's action
+/// (free text could carry what was erased).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasureReason {
+    /// The citizen asked (GDPR art. 17). Refused (409 `within_retention`) while any record of
+    /// theirs is within the legal minimum: a health professional's record is kept 5 years after
+    /// its last entry, and the right to erasure yields to that duty (art. 17(3)(b)).
+    CitizenRequest,
+    /// Recorded in error: the wrong person, or a duplicate.
+    RecordedInError,
+    /// Ordered by an authority (a court, the Data Protection Agency).
+    Order,
+}
+
+/// `POST /v1/citizens/{id}/erase` (admins of the citizen's municipality; 404 for another
+/// municipality's or an unknown citizen, 403 without the right).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EraseCitizenRequest {
+    pub reason: ErasureReason,
+    /// Erase even while a course is planned, active or paused (409 `course_active` without
+    /// it). Never overrides the legal minimum for a citizen's request.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// The answer to `POST /v1/citizens/{id}/erase`: what was erased, by id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureReceipt {
+    pub citizen_id: crate::ids::CitizenId,
+    /// Courses and session logs deleted (their ids are never used again).
+    pub deleted_documents: Vec<crate::ids::DocumentId>,
+    /// Rosters rewritten without the citizen, as a new generation.
+    pub rewritten_documents: Vec<crate::ids::DocumentId>,
+    pub erased_at: Millis,
+}
+
+/// `GET /v1/retention/due[?today=YYYY-MM-DD]`: what the retention job would erase in the
+/// asker's municipality, counts and ids, no names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionDue {
+    /// The day judged (ISO date).
+    pub today: String,
+    pub settings: RetentionSettings,
+    /// Courses (with their session logs) to delete.
+    pub courses: u32,
+    /// Referrals that led to no course, to remove from the roster.
+    pub referrals: u32,
+    /// Replaced care grants to remove from the roster.
+    pub care_grants: u32,
+    /// Citizens to remove from the roster with everything of theirs.
+    pub citizens: u32,
+    pub erasures: Vec<crate::retention::Erasure>,
+}

@@ -57,10 +57,20 @@ pub enum AuditAction {
     DeviceRevoked,
     /// Every sign-in of a user ended.
     SignedOutEverywhere,
+    /// A citizen, or records of theirs, erased at the citizen's request (GDPR art. 17) by an
+    /// admin (issue #14 item 5). An erasure's entry says why by its action: coded, so no free
+    /// text can carry what was erased. The documents' ids are in the erasure ledger.
+    ErasedOnRequest,
+    /// Erased by an admin: recorded in error (the wrong person, a duplicate).
+    ErasedRecordedInError,
+    /// Erased by an admin on an authority's order (a court, the Data Protection Agency).
+    ErasedByOrder,
+    /// Erased by the retention job: past the municipality's retention.
+    ErasedByRetention,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 12] = [
+    pub const ALL: [AuditAction; 16] = [
         AuditAction::SyncedCourse,
         AuditAction::SyncedSessionLog,
         AuditAction::SyncedRoster,
@@ -73,6 +83,10 @@ impl AuditAction {
         AuditAction::AccessReport,
         AuditAction::DeviceRevoked,
         AuditAction::SignedOutEverywhere,
+        AuditAction::ErasedOnRequest,
+        AuditAction::ErasedRecordedInError,
+        AuditAction::ErasedByOrder,
+        AuditAction::ErasedByRetention,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +103,10 @@ impl AuditAction {
             AuditAction::AccessReport => "access_report",
             AuditAction::DeviceRevoked => "device_revoked",
             AuditAction::SignedOutEverywhere => "signed_out_everywhere",
+            AuditAction::ErasedOnRequest => "erased_on_request",
+            AuditAction::ErasedRecordedInError => "erased_recorded_in_error",
+            AuditAction::ErasedByOrder => "erased_by_order",
+            AuditAction::ErasedByRetention => "erased_by_retention",
         }
     }
 
@@ -122,6 +140,10 @@ impl AuditAction {
             AuditAction::EvidenceExtract => Purpose::Statistics,
             AuditAction::AccessReport => Purpose::AccessRequest,
             AuditAction::DeviceRevoked | AuditAction::SignedOutEverywhere => Purpose::Security,
+            AuditAction::ErasedOnRequest
+            | AuditAction::ErasedRecordedInError
+            | AuditAction::ErasedByOrder
+            | AuditAction::ErasedByRetention => Purpose::Erasure,
         }
     }
 
@@ -140,6 +162,10 @@ impl AuditAction {
             AuditAction::AccessReport => "Adgangsrapport (udtræk af loggen)",
             AuditAction::DeviceRevoked => "Enhed spærret",
             AuditAction::SignedOutEverywhere => "Logget ud overalt",
+            AuditAction::ErasedOnRequest => "Slettet efter borgerens anmodning",
+            AuditAction::ErasedRecordedInError => "Slettet: registreret ved en fejl",
+            AuditAction::ErasedByOrder => "Slettet efter påbud fra myndighed",
+            AuditAction::ErasedByRetention => "Slettet: opbevaringsperioden udløbet",
         }
     }
 }
@@ -160,16 +186,19 @@ pub enum Purpose {
     AccessRequest,
     /// Protecting the data: devices and sign-ins.
     Security,
+    /// Erasure: retention or a citizen's erasure (issue #14 item 5).
+    Erasure,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 6] = [
+    pub const ALL: [Purpose; 7] = [
         Purpose::Visit,
         Purpose::FollowUp,
         Purpose::OfflineCopy,
         Purpose::Statistics,
         Purpose::AccessRequest,
         Purpose::Security,
+        Purpose::Erasure,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -180,6 +209,7 @@ impl Purpose {
             Purpose::Statistics => "statistics",
             Purpose::AccessRequest => "access_request",
             Purpose::Security => "security",
+            Purpose::Erasure => "erasure",
         }
     }
 
@@ -196,6 +226,7 @@ impl Purpose {
             Purpose::Statistics => "Ledelsesinformation (pseudonymiseret)",
             Purpose::AccessRequest => "Aktindsigt i loggen",
             Purpose::Security => "Datasikkerhed",
+            Purpose::Erasure => "Sletning",
         }
     }
 }

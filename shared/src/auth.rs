@@ -100,10 +100,13 @@ pub enum Capability {
     /// Read the audit log about a citizen of the own municipality: the citizen's access report
     /// (issue #14; who looked at the record, when and why). Its own look-up is logged too.
     SeeAccessLog,
+    /// Set the municipality's retention, see what the retention job would erase, and erase a
+    /// citizen of the own municipality where the law allows (issue #14 item 5).
+    ManageRetention,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 12] = [
+    pub const ALL: [Capability; 13] = [
         Capability::ReadCourses,
         Capability::RunSessions,
         Capability::FollowCourses,
@@ -116,6 +119,7 @@ impl Capability {
         Capability::SetEvidenceSettings,
         Capability::ManageDevices,
         Capability::SeeAccessLog,
+        Capability::ManageRetention,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -132,6 +136,7 @@ impl Capability {
             Capability::SetEvidenceSettings => "set the evidence settings",
             Capability::ManageDevices => "manage devices",
             Capability::SeeAccessLog => "see the access log",
+            Capability::ManageRetention => "manage retention and erasure",
         }
     }
 
@@ -177,6 +182,7 @@ impl Capabilities {
                 SetEvidenceSettings,
                 ManageDevices,
                 SeeAccessLog,
+                ManageRetention,
             ],
         };
         Capabilities(granted.iter().fold(0, |bits, c| bits | c.bit()))
@@ -359,7 +365,7 @@ mod tests {
         use Capability::*;
         const ROLES: [Role; 4] = [Role::Assistant, Role::Therapist, Role::Leader, Role::Admin];
         // capability → (assistant, therapist, leader, admin)
-        let table: [(Capability, [bool; 4]); 12] = [
+        let table: [(Capability, [bool; 4]); 13] = [
             (ReadCourses, [true, true, true, false]),
             (RunSessions, [true, false, false, false]),
             (FollowCourses, [false, true, true, true]),
@@ -372,6 +378,7 @@ mod tests {
             (SetEvidenceSettings, [false, false, false, true]),
             (ManageDevices, [false, false, true, true]),
             (SeeAccessLog, [false, false, false, true]),
+            (ManageRetention, [false, false, false, true]),
         ];
         assert_eq!(
             table.map(|(c, _)| c),

@@ -22,6 +22,9 @@ pub enum ApiError {
     Forbidden(String),
     /// 404: nothing there for this user.
     NotFound(String),
+    /// 409: the request is understood and allowed, but the state forbids it now (an erasure
+    /// the law does not allow yet); `kind` says which rule.
+    Conflict { kind: &'static str, message: String },
     /// 413: the body exceeds the limit, compressed or decompressed.
     PayloadTooLarge(String),
     /// 429: too many wrong passwords for this username; `Retry-After` says when to try again.
@@ -92,6 +95,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.to_string()),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
+            ApiError::Conflict { kind, message } => (StatusCode::CONFLICT, kind, message),
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m),
             ApiError::TooManyRequests { retry_after_s } => {
                 let body = Json(homerehab_shared::api::ErrorBody {

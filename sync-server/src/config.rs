@@ -101,6 +101,31 @@ pub enum Command {
         #[command(subcommand)]
         action: QuarantineAction,
     },
+    /// The retention job (issue #14): erase what is past each municipality's retention and
+    /// print it (counts and ids, no names). `serve` runs it once a day.
+    Retention {
+        /// Only print what would be erased.
+        #[arg(long)]
+        dry_run: bool,
+        /// Judge as of this day (YYYY-MM-DD) instead of today.
+        #[arg(long)]
+        today: Option<String>,
+    },
+    /// The erasure ledger (ids and times only): export it, or erase again after a restore.
+    Erasures {
+        #[command(subcommand)]
+        action: ErasuresAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ErasuresAction {
+    /// Print the ledger as JSON lines, oldest first. Keep the output apart from the
+    /// database's backups: it is what makes a restored backup forget again.
+    Export,
+    /// Erase again what an exported ledger lists and the database (restored from a backup)
+    /// holds again; prints what it erased.
+    Reapply { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,6 +20,9 @@
 //! | `POST /v1/audit` | JSON `AuditUpload` (the device's own look-ups) | JSON `AuditReceipt`; 403 another user's |
 //! | `GET /v1/citizens/{id}/access-report` | —       | JSON `AccessReport` (see access log, own municipality; else 404) |
 //! | `GET /v1/citizens/{id}/access-report.csv` | —   | the same as `;`-separated CSV with a BOM (Danish Excel) |
+//! | `POST /v1/citizens/{id}/erase` | JSON `EraseCitizenRequest` | JSON `ErasureReceipt` (manage retention, own municipality; else 404; 409 `within_retention` / `course_active`) |
+//! | `GET`/`PUT /v1/retention` | JSON `RetentionSettings` (`PUT`) | the municipality's retention (manage retention) |
+//! | `GET /v1/retention/due[?today=YYYY-MM-DD]` | — | JSON `RetentionDue`: what the job would erase, ids only |
 //! | `GET /healthz`   | —                             | `ok` when the database answers  |
 //!
 //! A revoked device's token is refused everywhere (401 `device_revoked`, with the
@@ -149,6 +152,9 @@ pub fn app(state: AppState) -> Router {
             "/v1/citizens/{id}/access-report.csv",
             get(access_report_csv),
         )
+        .route("/v1/citizens/{id}/erase", post(erase_citizen))
+        .route("/v1/retention", get(retention).put(set_retention))
+        .route("/v1/retention/due", get(retention_due))
         .route("/v1/evidence", get(evidence))
         .route(
             "/v1/evidence/settings",
@@ -454,6 +460,76 @@ async fn revoke_device(
     let Json(req) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
     let store = state.store.clone();
     registry(move || crate::devices::revoke(store.as_ref(), &who, &id, &req)).await
+}
+
+/// `POST /v1/citizens/{id}/erase` (`crate::erasure::erase_citizen`); the erased documents'
+/// cached copies are dropped.
+async fn erase_citizen(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(id): Path<String>,
+    payload: Result<Json<homerehab_shared::api::EraseCitizenRequest>, JsonRejection>,
+) -> Result<Json<homerehab_shared::api::ErasureReceipt>, ApiError> {
+    let Json(req) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
+    let store = state.store.clone();
+    let syncer = state.syncer.clone();
+    registry(move || {
+        let (receipt, done) = crate::erasure::erase_citizen(
+            store.as_ref(),
+            &who,
+            &id,
+            &req,
+            crate::erasure::today(),
+        )?;
+        syncer.forget(&done.deleted);
+        syncer.forget(&done.rewritten);
+        Ok(receipt)
+    })
+    .await
+}
+
+/// `GET /v1/retention` (`crate::erasure::settings`).
+async fn retention(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+) -> Result<Json<homerehab_shared::api::RetentionSettings>, ApiError> {
+    let store = state.store.clone();
+    registry(move || crate::erasure::settings(store.as_ref(), &who)).await
+}
+
+/// `PUT /v1/retention` (`crate::erasure::set_settings`).
+async fn set_retention(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    payload: Result<Json<homerehab_shared::api::RetentionSettings>, JsonRejection>,
+) -> Result<Json<homerehab_shared::api::RetentionSettings>, ApiError> {
+    let Json(settings) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
+    let store = state.store.clone();
+    registry(move || crate::erasure::set_settings(store.as_ref(), &who, &settings)).await
+}
+
+/// The day `GET /v1/retention/due` judges (today when absent).
+#[derive(serde::Deserialize)]
+struct DueQuery {
+    today: Option<String>,
+}
+
+/// `GET /v1/retention/due` (`crate::erasure::due_view`).
+async fn retention_due(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    query: Result<Query<DueQuery>, QueryRejection>,
+) -> Result<Json<homerehab_shared::api::RetentionDue>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest {
+        kind: "malformed",
+        message: e.body_text(),
+    })?;
+    let today = match q.today.as_deref() {
+        Some(day) => crate::erasure::parse_day(day)?,
+        None => crate::erasure::today(),
+    };
+    let store = state.store.clone();
+    registry(move || crate::erasure::due_view(store.as_ref(), &who, today)).await
 }
 
 /// `POST /v1/users/{id}/sign-out-everywhere` (`crate::devices::sign_out_everywhere`).

@@ -39,6 +39,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod devices;
+pub mod erasure;
 pub mod error;
 pub mod evidence;
 pub mod http;

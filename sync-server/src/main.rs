@@ -6,7 +6,8 @@ use homerehab_shared::audit::AuditAction;
 use homerehab_shared::ids::{DocumentId, UserId};
 use homerehab_shared::model::Role;
 use homerehab_sync_server::auth::Passwords;
-use homerehab_sync_server::config::{Cli, Command, Config, QuarantineAction};
+use homerehab_sync_server::config::{Cli, Command, Config, ErasuresAction, QuarantineAction};
+use homerehab_sync_server::erasure;
 use homerehab_sync_server::http::{self, AppState};
 use homerehab_sync_server::store::{now_ms, NewUser, QuarantineScope, Store};
 use homerehab_sync_server::{projector, seed};
@@ -85,6 +86,60 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Quarantine { action } => quarantine(&config, action),
+        Command::Retention { dry_run, today } => {
+            let today = match today {
+                Some(day) => homerehab_shared::model::parse_date(&day)
+                    .map_err(|e| anyhow::anyhow!("--today {day}: {}", e.problem))?,
+                None => erasure::today(),
+            };
+            let store = open(&config)?;
+            let ran = erasure::run_retention(store.as_ref(), today, dry_run)?;
+            let verb = if dry_run { "would erase" } else { "erased" };
+            for (municipality, name, due, _) in ran {
+                println!(
+                    "{name} ({municipality}), {}: {verb} {} courses, {} referrals, {} care grants, \
+                     {} citizens",
+                    due.today, due.courses, due.referrals, due.care_grants, due.citizens
+                );
+                for e in &due.erasures {
+                    println!("  {}", serde_json::to_string(e)?);
+                }
+            }
+            Ok(())
+        }
+        Command::Erasures { action } => {
+            let store = open(&config)?;
+            match action {
+                ErasuresAction::Export => {
+                    for entry in store.erasure_ledger()? {
+                        println!("{}", serde_json::to_string(&entry)?);
+                    }
+                }
+                ErasuresAction::Reapply { file } => {
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    let ledger = text
+                        .lines()
+                        .filter(|l| !l.trim().is_empty())
+                        .enumerate()
+                        .map(|(i, l)| {
+                            serde_json::from_str(l)
+                                .with_context(|| format!("{} line {}", file.display(), i + 1))
+                        })
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    let again = erasure::reapply(store.as_ref(), &ledger)?;
+                    println!(
+                        "erased again: {} of {} ledger entries",
+                        again.len(),
+                        ledger.len()
+                    );
+                    for entry in again {
+                        println!("  {}", serde_json::to_string(&entry.erasure)?);
+                    }
+                }
+            }
+            Ok(())
+        }
         Command::RecordTraining { usernames, on } => {
             homerehab_shared::model::parse_date(&on)
                 .map_err(|e| anyhow::anyhow!("--on {on}: {}", e.problem))?;
@@ -264,10 +319,44 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = http::listen(config.bind).with_context(|| format!("binding {}", config.bind))?;
     tracing::info!(addr = %listener.local_addr()?, %db, "serving");
     let projector = tokio::spawn(projector::run(state.store.clone()));
+    let retention = tokio::spawn(daily_retention(state.clone()));
     http::serve(listener, state, shutdown_signal()).await?;
     projector.abort();
+    retention.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The retention job once a day, the first an hour after start (issue #14). Servers sharing a
+/// database may each run it: an erasure is one transaction, and a second run finds nothing due.
+async fn daily_retention(state: AppState) {
+    const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+    let mut next = tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
+    loop {
+        tokio::time::sleep_until(next).await;
+        next += DAY;
+        let store = state.store.clone();
+        let syncer = state.syncer.clone();
+        let ran = tokio::task::spawn_blocking(move || {
+            let ran = erasure::run_retention(store.as_ref(), erasure::today(), false)?;
+            for (_, _, _, done) in &ran {
+                syncer.forget(&done.deleted);
+                syncer.forget(&done.rewritten);
+            }
+            Ok::<_, homerehab_sync_server::error::Error>(ran)
+        })
+        .await;
+        match ran {
+            Ok(Ok(ran)) => {
+                for (municipality, _, due, _) in ran {
+                    tracing::info!(%municipality, courses = due.courses, referrals = due.referrals,
+                        care_grants = due.care_grants, citizens = due.citizens, "retention job");
+                }
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "retention job failed"),
+            Err(e) => tracing::error!(error = %e, "retention job failed"),
+        }
+    }
 }
 
 /// Completes on ctrl-c or SIGTERM.

@@ -14,11 +14,14 @@ mod interface;
 pub mod postgres;
 mod postgres_audit;
 mod postgres_devices;
+mod postgres_erasure;
 mod postgres_evidence;
 mod postgres_read_model;
+mod retention_rows;
 pub mod sqlite;
 mod sqlite_audit;
 mod sqlite_devices;
+mod sqlite_erasure;
 mod sqlite_evidence;
 mod sqlite_read_model;
 

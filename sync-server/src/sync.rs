@@ -93,6 +93,8 @@ pub struct SyncStorage<'a> {
     stored_heads: HashMap<DocumentId, Vec<Hash>>,
     /// The headers of those documents: what the audit log records of a document sent.
     headers: HashMap<DocumentId, Header>,
+    /// The generations of the rewritten documents among them (issue #14; absent: 0).
+    generations: HashMap<DocumentId, u32>,
     /// The stored heads each loaded document was built on: the base its commit is checked
     /// against (see [`crate::store::DocumentCommit::base`]).
     bases: HashMap<DocumentId, Vec<Hash>>,
@@ -111,6 +113,7 @@ impl<'a> SyncStorage<'a> {
             device: None,
             stored_heads: HashMap::new(),
             headers: HashMap::new(),
+            generations: HashMap::new(),
             bases: HashMap::new(),
             staged: Vec::new(),
             weights: HashMap::new(),
@@ -159,6 +162,9 @@ impl ServerStorage for SyncStorage<'_> {
             .map(|(h, heads)| (h.id, heads.clone()))
             .collect();
         self.headers = docs.iter().map(|(h, _)| (h.id, *h)).collect();
+        // Read after the heads: a rewrite committed between the two reads changed the heads,
+        // so a commit on what was read here fails its check and the sync is served again.
+        self.generations = self.store.generations(&teams)?;
         Ok(docs)
     }
 
@@ -206,6 +212,25 @@ impl ServerStorage for SyncStorage<'_> {
         }
         // As stored: a cold pull of thousands of documents decodes none of them.
         self.store.saved_document(id)
+    }
+
+    fn generation(&mut self, id: DocumentId) -> Result<u32> {
+        match self.generations.get(&id) {
+            Some(g) => Ok(*g),
+            None if self.stored_heads.contains_key(&id) => Ok(0),
+            None => self.store.generation(id),
+        }
+    }
+
+    fn erased(&mut self, id: DocumentId) -> Result<bool> {
+        self.store.is_erased(id)
+    }
+
+    fn old_generation_hashes(&mut self, id: DocumentId, among: &[Hash]) -> Result<Vec<Hash>> {
+        if among.is_empty() {
+            return Ok(vec![]);
+        }
+        self.store.old_generation_hashes(id, among)
     }
 
     fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>> {
@@ -357,6 +382,15 @@ impl Syncer {
             }
         }
         Ok((wire::encode(&resp), stats, hand_over))
+    }
+
+    /// Drops cached copies of these documents (after an erasure: the old generation must not
+    /// stay in memory; it would never be served, its heads are no longer the stored ones).
+    pub fn forget(&self, ids: &[DocumentId]) {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in ids {
+            cache.pop(*id);
+        }
     }
 
     /// Number of documents currently cached.

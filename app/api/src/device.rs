@@ -150,6 +150,8 @@ pub enum Capability {
     ManageDevices,
     /// A citizen's access report from the audit log.
     SeeAccessLog,
+    /// The municipality's retention and a citizen's erasure (issue #14).
+    ManageRetention,
 }
 
 /// The sync state the status bar shows.

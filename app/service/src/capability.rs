@@ -24,6 +24,7 @@ pub fn to_api(c: Capability) -> api::Capability {
         Capability::SetEvidenceSettings => api::Capability::SetEvidenceSettings,
         Capability::ManageDevices => api::Capability::ManageDevices,
         Capability::SeeAccessLog => api::Capability::SeeAccessLog,
+        Capability::ManageRetention => api::Capability::ManageRetention,
     }
 }
 
@@ -42,6 +43,7 @@ pub fn from_api(c: api::Capability) -> Capability {
         api::Capability::SetEvidenceSettings => Capability::SetEvidenceSettings,
         api::Capability::ManageDevices => Capability::ManageDevices,
         api::Capability::SeeAccessLog => Capability::SeeAccessLog,
+        api::Capability::ManageRetention => Capability::ManageRetention,
     }
 }
 
@@ -78,6 +80,7 @@ fn refusal(c: Capability) -> &'static str {
         }
         Capability::ManageDevices => "only leaders and administrators manage devices",
         Capability::SeeAccessLog => "only administrators make a citizen's access report",
+        Capability::ManageRetention => "only administrators set retention and erase a citizen",
     }
 }
 

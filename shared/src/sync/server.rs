@@ -53,6 +53,61 @@ pub trait ServerStorage {
         changes: &[u8],
         reason: &str,
     ) -> Result<Quarantine, Self::Error>;
+    /// The generation of a stored document (0 until it is first rewritten without its history,
+    /// issue #14). The default serves a storage that never rewrites.
+    fn generation(&mut self, id: DocumentId) -> Result<u32, Self::Error> {
+        let _ = id;
+        Ok(0)
+    }
+    /// Whether the document was erased: its id is answered [`ReplyStatus::Erased`] for ever.
+    fn erased(&mut self, id: DocumentId) -> Result<bool, Self::Error> {
+        let _ = id;
+        Ok(false)
+    }
+    /// Which of `among` were changes of an older generation of `id` (hashes only are kept).
+    fn old_generation_hashes(
+        &mut self,
+        id: DocumentId,
+        among: &[Hash],
+    ) -> Result<Vec<Hash>, Self::Error> {
+        let _ = (id, among);
+        Ok(vec![])
+    }
+}
+
+/// The hashes of the raw change chunks in `bytes`, read from the framing without decoding a
+/// column (a change's hash is the SHA-256 of its type, length and body); other chunks (a
+/// whole saved document) and unframed bytes give none.
+fn change_hashes(bytes: &[u8]) -> Vec<Hash> {
+    use sha2::Digest;
+    let Ok(chunks) = super::chunks::split(bytes) else {
+        return vec![];
+    };
+    chunks
+        .iter()
+        .filter(|c| c.kind == super::chunks::CHANGE && c.bytes.len() > 8)
+        .map(|c| sha2::Sha256::digest(&c.bytes[8..]).into())
+        .collect()
+}
+
+/// The answer to an offer of an older generation: the new generation whole, and which of the
+/// offered changes it already holds the effect of. Nothing offered is stored.
+fn replaced<S: ServerStorage>(
+    storage: &mut S,
+    id: DocumentId,
+    offered: &[u8],
+    generation: u32,
+) -> Result<Reply, S::Error> {
+    let absorbed = storage.old_generation_hashes(id, &change_hashes(offered))?;
+    let (heads, changes) = storage.saved(id)?.unwrap_or_default();
+    Ok(Reply {
+        doc: id,
+        status: ReplyStatus::Replaced { absorbed },
+        heads,
+        changes,
+        header: None,
+        generation,
+    })
 }
 
 /// What became of refused changes offered for quarantine.
@@ -83,6 +138,10 @@ pub struct ServeStats {
     pub dropped_bytes: u64,
     /// Change sets that did not decode (client garbage, counted apart from server faults).
     pub corrupt: u32,
+    /// Offers of an older generation, answered with the new one (issue #14).
+    pub replaced: u32,
+    /// Offers of an erased document.
+    pub erased: u32,
 }
 
 /// Refuses `changes` and decides what is kept: only a refusal of the user's own changes in a
@@ -164,6 +223,28 @@ pub fn serve_sync<S: ServerStorage>(
                 stats.unchanged += 1
             }
             Some((header, _)) => {
+                // Issue #14: a copy of an older generation is replaced, never merged: its
+                // changes (and the erased values they may carry) are not stored.
+                let generation = storage.generation(offer.doc)?;
+                if offer.generation < generation {
+                    stats.replaced += 1;
+                    replies.push(replaced(storage, offer.doc, &offer.changes, generation)?);
+                    continue;
+                }
+                if offer.generation > generation {
+                    // Only a server restored from a backup older than an erasure answers
+                    // this: the ledger must be applied again before it serves.
+                    replies.push(refuse(
+                        offer.doc,
+                        ReplyStatus::Rejected(format!(
+                            "this device holds generation {} of the document, newer than the \
+                             server's {generation}; ask the administrator (the erasure ledger \
+                             must be applied again)",
+                            offer.generation
+                        )),
+                    ));
+                    continue;
+                }
                 stats.loaded += 1;
                 let Some(current) = storage.load(offer.doc)? else {
                     replies.push(refuse(offer.doc, ReplyStatus::SendFull));
@@ -187,6 +268,7 @@ pub fn serve_sync<S: ServerStorage>(
                             offer.doc,
                             ReplyStatus::Rejected(reason),
                             &offer.heads,
+                            generation,
                         ));
                         continue;
                     }
@@ -217,6 +299,7 @@ pub fn serve_sync<S: ServerStorage>(
                                 offer.doc,
                                 ReplyStatus::SendFull,
                                 &offer.heads,
+                                generation,
                             ));
                             continue;
                         }
@@ -228,6 +311,7 @@ pub fn serve_sync<S: ServerStorage>(
                                 offer.doc,
                                 ReplyStatus::Rejected(reason),
                                 &offer.heads,
+                                generation,
                             ));
                             continue;
                         }
@@ -240,9 +324,21 @@ pub fn serve_sync<S: ServerStorage>(
                 } else {
                     ReplyStatus::SendFull
                 };
-                replies.push(reply_with(&doc, offer.doc, status, &offer.heads));
+                replies.push(reply_with(
+                    &doc,
+                    offer.doc,
+                    status,
+                    &offer.heads,
+                    generation,
+                ));
             }
             None => {
+                if storage.erased(offer.doc)? {
+                    // Never stored again, whatever the device holds or sends.
+                    stats.erased += 1;
+                    replies.push(refuse(offer.doc, ReplyStatus::Erased));
+                    continue;
+                }
                 if storage.header(offer.doc)?.is_some() {
                     replies.push(refuse(offer.doc, ReplyStatus::Forbidden));
                     continue;
@@ -300,6 +396,7 @@ pub fn serve_sync<S: ServerStorage>(
             header.id,
             ReplyStatus::Synced,
             offered_heads,
+            0,
         ));
     }
 
@@ -316,7 +413,7 @@ pub fn serve_sync<S: ServerStorage>(
                 heads,
                 changes,
                 header: Some(*header),
-                generation: 0,
+                generation: storage.generation(*id)?,
             });
         }
     }
@@ -336,6 +433,7 @@ fn reply_with(
     id: DocumentId,
     status: ReplyStatus,
     device_heads: &[Hash],
+    generation: u32,
 ) -> Reply {
     let changes = super::changes::changes_since(doc, &from_hashes(device_heads));
     Reply {
@@ -344,6 +442,287 @@ fn reply_with(
         heads: to_hashes(&doc.get_heads()),
         changes,
         header: None,
-        generation: 0,
+        generation,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Generations and tombstones (issue #14) over the in-memory server, served directly (the
+    //! simulated device's handling of the new statuses is the device side's).
+    use super::*;
+    use crate::docs::{self, RosterErasure};
+    use crate::ids::{CitizenId, CourseId, TeamId, UserId};
+    use crate::model::{Citizen, Role};
+    use crate::sync::sim::MemoryServer;
+    use crate::sync::wire::{Offer, SyncRequest};
+    use crate::sync::{raw_changes_since, PROTOCOL_VERSION};
+    use automerge::ChangeHash;
+    use std::collections::BTreeMap;
+
+    /// The in-memory server plus what an erasure leaves: generations, the old generations'
+    /// hashes, tombstones.
+    #[derive(Default)]
+    struct Erasing {
+        inner: MemoryServer,
+        generations: HashMap<DocumentId, u32>,
+        old: HashMap<DocumentId, HashSet<Hash>>,
+        erased: HashSet<DocumentId>,
+    }
+
+    impl ServerStorage for Erasing {
+        type Error = std::convert::Infallible;
+        fn visible(&mut self, who: &Principal) -> Result<Vec<(Header, Vec<Hash>)>, Self::Error> {
+            self.inner.visible(who)
+        }
+        fn header(&mut self, id: DocumentId) -> Result<Option<Header>, Self::Error> {
+            self.inner.header(id)
+        }
+        fn load(&mut self, id: DocumentId) -> Result<Option<Arc<Automerge>>, Self::Error> {
+            self.inner.load(id)
+        }
+        fn saved(&mut self, id: DocumentId) -> Result<Option<SavedDocument>, Self::Error> {
+            self.inner.saved(id)
+        }
+        fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>, Self::Error> {
+            self.inner.actors(who)
+        }
+        fn commit(&mut self, h: &Header, d: Arc<Automerge>, n: Vec<u8>) -> Result<(), Self::Error> {
+            assert!(
+                !self.erased.contains(&h.id),
+                "an erased document was stored"
+            );
+            self.inner.commit(h, d, n)
+        }
+        fn flush(&mut self) -> Result<(), Self::Error> {
+            Ok(())
+        }
+        fn quarantine(
+            &mut self,
+            id: DocumentId,
+            who: &Principal,
+            c: &[u8],
+            r: &str,
+        ) -> Result<Quarantine, Self::Error> {
+            self.inner.quarantine(id, who, c, r)
+        }
+        fn generation(&mut self, id: DocumentId) -> Result<u32, Self::Error> {
+            Ok(self.generations.get(&id).copied().unwrap_or(0))
+        }
+        fn erased(&mut self, id: DocumentId) -> Result<bool, Self::Error> {
+            Ok(self.erased.contains(&id))
+        }
+        fn old_generation_hashes(
+            &mut self,
+            id: DocumentId,
+            among: &[Hash],
+        ) -> Result<Vec<Hash>, Self::Error> {
+            let old = self.old.get(&id);
+            Ok(among
+                .iter()
+                .filter(|h| old.is_some_and(|o| o.contains(*h)))
+                .copied()
+                .collect())
+        }
+    }
+
+    const NOW: i64 = 1_790_000_000_000;
+
+    fn citizen(name: &str) -> Citizen {
+        Citizen {
+            id: CitizenId::new(),
+            name: name.into(),
+            local_ref: "x".into(),
+            address: None,
+            assigned: BTreeMap::new(),
+            active: true,
+            birth_year: None,
+            sex: None,
+        }
+    }
+
+    struct World {
+        server: Erasing,
+        therapist: Principal,
+        actor: ActorId,
+        roster: Header,
+        gone: Citizen,
+        kept: Citizen,
+    }
+
+    fn world() -> World {
+        let team = TeamId::new();
+        let therapist = Principal {
+            user_id: UserId::new(),
+            role: Role::Therapist,
+            team_id: team,
+            granted_teams: vec![],
+            municipality_id: None,
+        };
+        let actor = ActorId::random();
+        let roster = Header::roster(team);
+        let mut doc = docs::genesis(&roster).with_actor(actor.clone());
+        let (gone, kept) = (citizen("Gitte Gone"), citizen("Karl Kept"));
+        docs::put_citizen(&mut doc, &gone, NOW).unwrap();
+        docs::put_citizen(&mut doc, &kept, NOW).unwrap();
+        let mut server = Erasing::default();
+        server
+            .inner
+            .actors
+            .entry(therapist.user_id)
+            .or_default()
+            .insert(actor.clone());
+        server.inner.docs.insert(roster.id, (roster, Arc::new(doc)));
+        World {
+            server,
+            therapist,
+            actor,
+            roster,
+            gone,
+            kept,
+        }
+    }
+
+    impl World {
+        fn doc(&self) -> Automerge {
+            (*self.server.inner.docs[&self.roster.id].1).clone()
+        }
+        /// The server erases `gone`: the roster's next generation.
+        fn erase(&mut self) {
+            let old = self.doc();
+            let what = RosterErasure {
+                citizens: [self.gone.id].into(),
+                ..Default::default()
+            };
+            let (new, _) =
+                docs::rewrite_roster_without(&old, self.roster.team_id, &what, NOW).unwrap();
+            self.server.old.insert(
+                self.roster.id,
+                old.get_changes(&[]).iter().map(|c| c.hash().0).collect(),
+            );
+            self.server.generations.insert(self.roster.id, 1);
+            self.server
+                .inner
+                .docs
+                .insert(self.roster.id, (self.roster, Arc::new(new)));
+        }
+        fn serve(&mut self, offers: Vec<Offer>) -> SyncResponse {
+            let req = SyncRequest {
+                protocol: PROTOCOL_VERSION,
+                offers,
+            };
+            serve_sync(&mut self.server, &self.therapist, &req)
+                .unwrap()
+                .0
+        }
+    }
+
+    fn offer(doc: &Automerge, since: &[ChangeHash], generation: u32, id: DocumentId) -> Offer {
+        Offer {
+            doc: id,
+            heads: to_hashes(&doc.get_heads()),
+            changes: raw_changes_since(doc, since),
+            generation,
+        }
+    }
+
+    #[test]
+    fn an_offer_of_the_old_generation_is_replaced_never_merged() {
+        let mut w = world();
+        // The device's copy: the server's, plus one change the server already has (sent
+        // before the erasure) and one it never saw.
+        let mut device = w.doc().with_actor(w.actor.clone());
+        let confirmed_before = device.get_heads();
+        let mut k = w.kept.clone();
+        k.name = "Karl Sent".into();
+        docs::put_citizen(&mut device, &k, NOW).unwrap();
+        let sent = device.get_heads();
+        let resp = w.serve(vec![offer(&device, &confirmed_before, 0, w.roster.id)]);
+        assert_eq!(resp.replies[0].status, ReplyStatus::Synced);
+        let mut g = w.gone.clone();
+        g.name = "Gitte Unsent".into();
+        docs::put_citizen(&mut device, &g, NOW).unwrap();
+        w.erase();
+        let new_heads = to_hashes(&w.doc().get_heads());
+
+        // Offered as generation 0 with both changes (its confirmation was lost).
+        let resp = w.serve(vec![offer(&device, &confirmed_before, 0, w.roster.id)]);
+        let reply = &resp.replies[0];
+        assert_eq!(
+            reply.status,
+            ReplyStatus::Replaced {
+                absorbed: to_hashes(&sent)
+            },
+            "the change the server had is absorbed, the unsent one is not"
+        );
+        assert_eq!(reply.generation, 1);
+        assert_eq!(reply.heads, new_heads);
+        let new = Automerge::load(&reply.changes).unwrap();
+        assert_eq!(to_hashes(&new.get_heads()), new_heads);
+        // Nothing of the old generation was stored.
+        assert_eq!(to_hashes(&w.doc().get_heads()), new_heads);
+        let citizens = docs::read_citizens(&w.doc()).unwrap();
+        assert!(!citizens.contains_key(&w.gone.id.to_string()));
+        assert_eq!(citizens[&w.kept.id.to_string()].name, "Karl Sent");
+
+        // Without changes, an old copy is replaced too.
+        let resp = w.serve(vec![offer(&device, &device.get_heads(), 0, w.roster.id)]);
+        assert!(matches!(
+            &resp.replies[0].status,
+            ReplyStatus::Replaced { absorbed } if absorbed.is_empty()
+        ));
+
+        // On the new generation, the device's changes are admitted as ever.
+        let mut on_new = new.clone().with_actor(w.actor.clone());
+        let mut k = w.kept.clone();
+        k.name = "Karl Later".into();
+        docs::put_citizen(&mut on_new, &k, NOW).unwrap();
+        let resp = w.serve(vec![offer(&on_new, &new.get_heads(), 1, w.roster.id)]);
+        assert_eq!(resp.replies[0].status, ReplyStatus::Synced);
+        assert_eq!(resp.replies[0].generation, 1);
+        assert_eq!(
+            docs::read_citizens(&w.doc()).unwrap()[&w.kept.id.to_string()].name,
+            "Karl Later"
+        );
+    }
+
+    #[test]
+    fn a_new_copy_carries_the_generation_and_a_newer_one_is_refused() {
+        let mut w = world();
+        w.erase();
+        let resp = w.serve(vec![]);
+        assert_eq!(resp.replies[0].status, ReplyStatus::New);
+        assert_eq!(resp.replies[0].generation, 1);
+        // A device claiming a later generation than the server's (a server restored from a
+        // backup older than an erasure) is refused, its changes not stored.
+        let stored = w.doc();
+        let mut doc = stored.clone().with_actor(w.actor.clone());
+        docs::put_citizen(&mut doc, &citizen("Nina Newer"), NOW).unwrap();
+        let resp = w.serve(vec![offer(&doc, &stored.get_heads(), 2, w.roster.id)]);
+        assert!(matches!(resp.replies[0].status, ReplyStatus::Rejected(_)));
+        assert_eq!(w.doc().get_heads(), stored.get_heads());
+    }
+
+    #[test]
+    fn an_erased_document_is_answered_erased_and_never_stored_again() {
+        let mut w = world();
+        let course = Header::course(w.roster.team_id, CourseId::new());
+        let mut doc = docs::genesis(&course).with_actor(w.actor.clone());
+        docs::put_citizen(&mut doc, &w.gone, NOW).ok(); // written or not: never stored
+        w.server.erased.insert(course.id);
+        let resp = w.serve(vec![offer(&doc, &[], 0, course.id)]);
+        assert_eq!(resp.replies[0].status, ReplyStatus::Erased);
+        assert!(resp.replies[0].changes.is_empty() && resp.replies[0].heads.is_empty());
+        assert!(!w.server.inner.docs.contains_key(&course.id));
+    }
+
+    #[test]
+    fn change_hashes_are_read_from_the_framing() {
+        let w = world();
+        let doc = w.doc();
+        let raw = raw_changes_since(&doc, &[]);
+        let expected: Vec<Hash> = doc.get_changes(&[]).iter().map(|c| c.hash().0).collect();
+        assert_eq!(change_hashes(&raw), expected);
+        assert!(change_hashes(b"garbage").is_empty());
     }
 }

@@ -15,8 +15,9 @@ use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{CitizenId, DeviceId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
+use homerehab_shared::retention::{CitizenFacts, Erasure, RetentionSettings};
 use homerehab_shared::sync::{Hash, Quarantine, SavedDocument};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A user to create. `password_hash` is an argon2 PHC string (see [`crate::auth::Passwords`]).
 #[derive(Clone)]
@@ -70,6 +71,7 @@ pub trait Store:
     + EvidenceStore
     + DeviceRegistry
     + AuditStore
+    + ErasureStore
     + Send
     + Sync
     + 'static
@@ -452,3 +454,72 @@ pub trait AuditStore {
 
 /// An entry as read back: the entry, or why its row does not read as one.
 pub type StoredAuditEntry = std::result::Result<ChainedEntry, UnreadableEntry>;
+
+/// Retention and erasure (issue #14 item 5): documents' generations, the hashes of their old
+/// generations, tombstones of erased documents, the erasure ledger and each municipality's
+/// retention settings. A store implements it beside [`Store`].
+pub trait ErasureStore {
+    /// The generation of every rewritten document of these teams (absent: generation 0).
+    fn generations(&self, teams: &[TeamId]) -> Result<HashMap<DocumentId, u32>>;
+    /// The generation of one stored document (0 when never rewritten).
+    fn generation(&self, id: DocumentId) -> Result<u32>;
+    /// Whether the document was erased (its id is never stored again).
+    fn is_erased(&self, id: DocumentId) -> Result<bool>;
+    /// Which of `among` were changes of an older generation of `id`.
+    fn old_generation_hashes(&self, id: DocumentId, among: &[Hash]) -> Result<Vec<Hash>>;
+    /// One erasure, in one transaction: every document in `deleted` goes with its changes,
+    /// its quarantined change sets and its read-model rows, leaving a tombstone; every
+    /// rewrite replaces its document by the new generation if the stored heads are still its
+    /// base ([`crate::Error::DocumentMoved`] otherwise, nothing stored), keeping the old
+    /// generation's change hashes and dropping its quarantine; the ledger gets `ledger`.
+    fn erase(&self, erasure: &ErasureCommit<'_>) -> Result<()>;
+    /// After erasures: make the freed bytes unreadable where the backend can (SQLite: a WAL
+    /// checkpoint that truncates the WAL, over pages `secure_delete` zeroed; PostgreSQL:
+    /// `VACUUM` of the touched tables).
+    fn scrub(&self) -> Result<()>;
+    /// The erasure ledger, oldest first.
+    fn erasure_ledger(&self) -> Result<Vec<LedgerEntry>>;
+    /// The municipality's retention settings (defaults when none were set).
+    fn retention_settings(&self, municipality: MunicipalityId) -> Result<RetentionSettings>;
+    /// Replaces the municipality's retention settings (validated by the caller).
+    fn set_retention_settings(
+        &self,
+        municipality: MunicipalityId,
+        settings: &RetentionSettings,
+        by: Option<UserId>,
+    ) -> Result<()>;
+    /// What the read model knows of each citizen of `teams`, for `retention::due`.
+    fn retention_facts(&self, teams: &[TeamId]) -> Result<Vec<CitizenFacts>>;
+}
+
+/// A document rewritten as a new generation (see [`ErasureStore::erase`]).
+pub struct DocumentRewrite<'a> {
+    pub header: &'a Header,
+    /// The stored heads the rewrite was made from.
+    pub base: &'a [Hash],
+    pub doc: &'a Automerge,
+    pub generation: u32,
+    /// Every change hash of the generation it replaces.
+    pub old_hashes: &'a [Hash],
+}
+
+/// One erasure to store.
+pub struct ErasureCommit<'a> {
+    pub deleted: &'a [DocumentId],
+    pub rewritten: &'a [DocumentRewrite<'a>],
+    pub ledger: &'a [LedgerEntry],
+}
+
+/// One line of the erasure ledger: ids and times only (`Erasure` names records by id, a grant
+/// by its key of citizen id, date and service code), never what was erased. It outlives a
+/// restored backup: `sync-server erasures reapply` erases again what it lists.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LedgerEntry {
+    pub at: Millis,
+    pub municipality: MunicipalityId,
+    pub erasure: Erasure,
+    /// The admin who ordered it; `None` for the retention job.
+    pub by: Option<UserId>,
+    /// Why, as the audit log records it.
+    pub action: homerehab_shared::audit::AuditAction,
+}

@@ -24,13 +24,14 @@ use super::documents::{
     saved_bytes, sign_in_verdict, withdrawn_media,
 };
 use super::postgres_devices as devices;
+use super::postgres_erasure as erasure;
 use super::postgres_evidence as evidence;
 use super::postgres_read_model as read_model;
 use super::{
     now_ms, AccountStore, AuditStore, DeviceRecord, DeviceRegistry, DeviceSignIn, DocumentCommit,
-    DocumentFootprint, DocumentStore, EvidenceStore, MediaRecord, MediaStore, NewUser,
-    ProjectionRound, QuarantineEntry, QuarantineScope, ReadModelCheck, ReadModelStore, Store,
-    StoredAuditEntry, TeamRecord, UserRecord,
+    DocumentFootprint, DocumentStore, ErasureCommit, ErasureStore, EvidenceStore, LedgerEntry,
+    MediaRecord, MediaStore, NewUser, ProjectionRound, QuarantineEntry, QuarantineScope,
+    ReadModelCheck, ReadModelStore, Store, StoredAuditEntry, TeamRecord, UserRecord,
 };
 use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
@@ -47,12 +48,13 @@ use homerehab_shared::ids::{
 };
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_of, DocumentRows};
+use homerehab_shared::retention::{CitizenFacts, RetentionSettings};
 use homerehab_shared::sync::{compaction, Hash, Quarantine, SavedDocument};
 use postgres::config::SslMode;
 use postgres::types::{ToSql, Type};
 use postgres::{GenericClient, Row};
 use r2d2_postgres::{r2d2, PostgresConnectionManager};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,6 +92,8 @@ const MIGRATIONS: &[&str] = &[
     super::postgres_audit::SCHEMA,
     // The secret that wraps a device's data key for each user (#14, encrypted store).
     devices::KEY_SECRETS,
+    // Retention and erasure (issue #14 item 5); see `postgres_erasure`.
+    super::postgres_erasure::SCHEMA,
 ];
 
 const SCHEMA: &str = r#"
@@ -537,6 +541,13 @@ impl PostgresStore {
         let sizes: Option<(i64, i64)> = match &stored {
             Some(row) => Some((row.try_get(0)?, row.try_get(1)?)),
             None => {
+                // An erased document's id is never stored again (the erasure holds the same
+                // lock between its tombstone and its delete): served again, the sync meets
+                // the tombstone.
+                erasure::lock_document(tx, header.id)?;
+                if erasure::is_erased(tx, header.id)? {
+                    return Err(Error::DocumentMoved(header.id));
+                }
                 let inserted = tx.query_typed(
                     "INSERT INTO documents
                        (id, kind, team_id, course_id, heads, incremental_bytes, updated_at, snapshot)
@@ -667,6 +678,48 @@ impl DeviceRegistry for PostgresStore {
     }
     fn user_by_id(&self, user: UserId) -> Result<Option<UserRecord>> {
         user_where(&mut *self.conn()?, "u.id = $1", (&user.0, Type::UUID))
+    }
+}
+
+impl ErasureStore for PostgresStore {
+    fn generations(&self, teams: &[TeamId]) -> Result<HashMap<DocumentId, u32>> {
+        erasure::generations(&mut *self.conn()?, teams)
+    }
+    fn generation(&self, id: DocumentId) -> Result<u32> {
+        erasure::generation(&mut *self.conn()?, id)
+    }
+    fn is_erased(&self, id: DocumentId) -> Result<bool> {
+        erasure::is_erased(&mut *self.conn()?, id)
+    }
+    fn old_generation_hashes(&self, id: DocumentId, among: &[Hash]) -> Result<Vec<Hash>> {
+        erasure::old_generation_hashes(&mut *self.conn()?, id, among)
+    }
+    fn erase(&self, e: &ErasureCommit<'_>) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        erasure::erase(&mut tx, e, now_ms())?;
+        tx.commit()?;
+        Ok(())
+    }
+    fn scrub(&self) -> Result<()> {
+        erasure::scrub(&mut *self.conn()?)
+    }
+    fn erasure_ledger(&self) -> Result<Vec<LedgerEntry>> {
+        erasure::ledger(&mut *self.conn()?)
+    }
+    fn retention_settings(&self, municipality: MunicipalityId) -> Result<RetentionSettings> {
+        erasure::retention_settings(&mut *self.conn()?, municipality)
+    }
+    fn set_retention_settings(
+        &self,
+        municipality: MunicipalityId,
+        settings: &RetentionSettings,
+        by: Option<UserId>,
+    ) -> Result<()> {
+        erasure::set_retention_settings(&mut *self.conn()?, municipality, settings, by)
+    }
+    fn retention_facts(&self, teams: &[TeamId]) -> Result<Vec<CitizenFacts>> {
+        erasure::retention_facts(&mut *self.conn()?, teams)
     }
 }
 

@@ -202,7 +202,7 @@ pub(super) fn reset(tx: &mut impl GenericClient) -> Result<()> {
     Ok(())
 }
 
-fn delete_rows(tx: &mut impl GenericClient, doc: Uuid) -> Result<()> {
+pub(super) fn delete_rows(tx: &mut impl GenericClient, doc: Uuid) -> Result<()> {
     for table in TABLES {
         tx.execute(&format!("DELETE FROM {table} WHERE doc_id = $1"), &[&doc])?;
     }
@@ -263,7 +263,11 @@ fn insert_all_within(
 /// Parameters of one statement: PostgreSQL takes at most 65,535.
 const MAX_PARAMETERS: usize = 60_000;
 
-fn insert_rows(tx: &mut impl GenericClient, doc: Uuid, rows: &DocumentRows) -> Result<()> {
+pub(super) fn insert_rows(
+    tx: &mut impl GenericClient,
+    doc: Uuid,
+    rows: &DocumentRows,
+) -> Result<()> {
     let doc: Value<'_> = &doc;
     insert_all(
         tx,

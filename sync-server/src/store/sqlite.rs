@@ -8,13 +8,14 @@ use super::documents::{
     decode, heads_bytes, heads_from_bytes, moved, saved_bytes, sign_in_verdict, withdrawn_media,
 };
 use super::sqlite_devices as devices;
+use super::sqlite_erasure as erasure;
 use super::sqlite_evidence as evidence;
 use super::sqlite_read_model as read_model;
 use super::{
     now_ms, AccountStore, AuditStore, DeviceRecord, DeviceRegistry, DeviceSignIn, DocumentCommit,
-    DocumentFootprint, DocumentStore, EvidenceStore, MediaRecord, MediaStore, NewUser,
-    ProjectionRound, QuarantineEntry, QuarantineScope, ReadModelCheck, ReadModelStore, Store,
-    StoredAuditEntry, TeamRecord, UserRecord,
+    DocumentFootprint, DocumentStore, ErasureCommit, ErasureStore, EvidenceStore, LedgerEntry,
+    MediaRecord, MediaStore, NewUser, ProjectionRound, QuarantineEntry, QuarantineScope,
+    ReadModelCheck, ReadModelStore, Store, StoredAuditEntry, TeamRecord, UserRecord,
 };
 use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
@@ -31,10 +32,11 @@ use homerehab_shared::ids::{
 };
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_of, DocumentRows};
+use homerehab_shared::retention::{CitizenFacts, RetentionSettings};
 use homerehab_shared::sync::{compaction, Hash, Quarantine, SavedDocument};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -219,6 +221,8 @@ CREATE INDEX sign_in_attempts_since ON sign_in_attempts(since);
         M::up(super::sqlite_audit::MIGRATION),
         // The secret that wraps a device's data key for each user (#14, encrypted store).
         M::up(devices::MIGRATION_KEY_SECRETS),
+        // Retention and erasure (issue #14 item 5); see `sqlite_erasure`.
+        M::up(super::sqlite_erasure::MIGRATION),
     ]
 }
 
@@ -292,6 +296,9 @@ impl SqliteStore {
         // FULL: a sync is acknowledged only once it would survive a power cut.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // An erased citizen's bytes are overwritten where they lay, not left in free space
+        // (issue #14; `sqlite_erasure`).
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(Duration::from_secs(5))?;
         Migrations::new(migrations()).to_latest(&mut conn)?;
         Self::with_connection(conn, path)
@@ -307,6 +314,8 @@ impl SqliteStore {
             c.busy_timeout(Duration::from_secs(5))?;
             if read_only {
                 c.pragma_update(None, "query_only", "ON")?;
+            } else {
+                c.pragma_update(None, "secure_delete", "ON")?;
             }
             Ok(c)
         };
@@ -561,6 +570,11 @@ impl SqliteStore {
         let sizes = stored.map(|(incremental, snapshot, _)| (incremental, snapshot));
         match sizes {
             None => {
+                // An erased document's id is never stored again: the sync is served again and
+                // meets the tombstone.
+                if super::sqlite_erasure::is_erased(tx, header.id)? {
+                    return Err(Error::DocumentMoved(header.id));
+                }
                 tx.execute(
                     "INSERT INTO documents
                        (id, kind, team_id, course_id, heads, incremental_bytes, updated_at, snapshot)
@@ -623,10 +637,55 @@ impl SqliteStore {
     }
 }
 
-fn document_id(bytes: &[u8]) -> Result<DocumentId> {
+pub(super) fn document_id(bytes: &[u8]) -> Result<DocumentId> {
     Uuid::from_slice(bytes)
         .map(DocumentId)
         .map_err(|e| Error::Corrupt(format!("a document id of {} bytes: {e}", bytes.len())))
+}
+
+impl ErasureStore for SqliteStore {
+    fn generations(&self, teams: &[TeamId]) -> Result<HashMap<DocumentId, u32>> {
+        erasure::generations(&self.reader(), teams)
+    }
+    fn generation(&self, id: DocumentId) -> Result<u32> {
+        erasure::generation(&self.reader(), id)
+    }
+    fn is_erased(&self, id: DocumentId) -> Result<bool> {
+        erasure::is_erased(&self.reader(), id)
+    }
+    fn old_generation_hashes(&self, id: DocumentId, among: &[Hash]) -> Result<Vec<Hash>> {
+        erasure::old_generation_hashes(&self.reader(), id, among)
+    }
+    fn erase(&self, e: &ErasureCommit<'_>) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        erasure::erase(&tx, e, now_ms())?;
+        tx.commit()?;
+        Ok(())
+    }
+    fn scrub(&self) -> Result<()> {
+        if !erasure::scrub(&self.conn())? {
+            tracing::warn!("the WAL could not be truncated after an erasure (readers held it); it is at the next checkpoint");
+        }
+        Ok(())
+    }
+    fn erasure_ledger(&self) -> Result<Vec<LedgerEntry>> {
+        erasure::ledger(&self.conn())
+    }
+    fn retention_settings(&self, municipality: MunicipalityId) -> Result<RetentionSettings> {
+        erasure::retention_settings(&self.conn(), municipality)
+    }
+    fn set_retention_settings(
+        &self,
+        municipality: MunicipalityId,
+        settings: &RetentionSettings,
+        by: Option<UserId>,
+    ) -> Result<()> {
+        erasure::set_retention_settings(&self.conn(), municipality, settings, by)
+    }
+    fn retention_facts(&self, teams: &[TeamId]) -> Result<Vec<CitizenFacts>> {
+        erasure::retention_facts(&self.reader(), teams)
+    }
 }
 
 impl Store for SqliteStore {

@@ -228,7 +228,7 @@ pub(super) fn reset(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
-fn delete_rows(tx: &Transaction<'_>, doc: &[u8]) -> Result<()> {
+pub(super) fn delete_rows(tx: &Transaction<'_>, doc: &[u8]) -> Result<()> {
     for table in TABLES {
         tx.prepare_cached(&format!("DELETE FROM {table} WHERE doc_id = ?1"))?
             .execute([doc])?;
@@ -236,7 +236,7 @@ fn delete_rows(tx: &Transaction<'_>, doc: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn insert_rows(tx: &Transaction<'_>, doc: &[u8], rows: &DocumentRows) -> Result<()> {
+pub(super) fn insert_rows(tx: &Transaction<'_>, doc: &[u8], rows: &DocumentRows) -> Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO rm_citizens (doc_id, citizen_id, team_id, birth_year, sex, active)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
