@@ -8,6 +8,7 @@
 //! devices' screens; and a device offering the erased document later is told `Erased`.
 
 use homerehab_scenarios::*;
+use homerehab_shared::api::{EraseCitizenRequest, ErasureReason};
 use homerehab_shared::docs::{genesis, Header};
 use homerehab_shared::ids::*;
 use homerehab_shared::sync::wire::{self, Limits};
@@ -127,7 +128,12 @@ async fn erase_citizen(server: &Server, admin_token: &str, citizen: CitizenId) {
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/citizens/{citizen}/erase", server.url()))
         .bearer_auth(admin_token)
-        .json(&serde_json::json!({ "reason": "Borgeren har bedt om sletning (GDPR art. 17)" }))
+        // Recorded in error (the wrong person): no retention duty keeps it; forced past the
+        // course still running.
+        .json(&EraseCitizenRequest {
+            reason: ErasureReason::RecordedInError,
+            force: true,
+        })
         .send()
         .await
         .unwrap();

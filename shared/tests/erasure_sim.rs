@@ -3,109 +3,18 @@
 //! rewritten as a new generation; every device replaces, deletes and rebases, and nothing
 //! confirmed or unsent is lost except what was erased — which is gone from every copy.
 //!
-//! The server's answers to old generations and erased documents are made here by
-//! [`sync_during_erasure`], as the design says `serve_sync` answers them (the server helper
-//! builds that in `serve_sync`); what the devices do with them is the real client code.
+//! The server is `serve_sync` over the in-memory server (`sim::MemoryServer`: its erase and
+//! rewrite keep tombstones and the old generation's hashes, as the real stores do).
 
-use automerge::{ActorId, Automerge, ChangeHash};
+use automerge::{ActorId, Automerge};
 use homerehab_shared::auth::Principal;
 use homerehab_shared::docs::{self, Header, RosterDoc, SessionLogDoc};
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
 use homerehab_shared::sync::sim::{sync, sync_answer_lost, MemoryDevice, MemoryServer};
-use homerehab_shared::sync::wire::{self, Limits};
-use homerehab_shared::sync::{
-    chunks, serve_sync, ClientRound, Hash, Reply, ReplyStatus, SyncReport, SyncResponse,
-    PROTOCOL_VERSION,
-};
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 const ERASED_NAME: &str = "Agnete Slettesen";
 const ERASED_NOTE: &str = "Ondt i venstre knæ efter faldet";
-
-/// What the server erased: documents gone for good, documents rewritten with the hashes of
-/// their old generation's changes (hashes only).
-#[derive(Default)]
-struct Erasure {
-    erased: HashSet<DocumentId>,
-    rewritten: HashMap<DocumentId, (u32, HashSet<ChangeHash>)>,
-}
-
-/// One sync where the server answers as the design says: an erased document `Erased`, an
-/// older generation `Replaced` with the offered changes it had absorbed; the rest by
-/// `serve_sync`. Everything through the codec.
-fn sync_during_erasure(
-    device: &mut MemoryDevice,
-    server: &mut MemoryServer,
-    who: &Principal,
-    erasure: &Erasure,
-) -> SyncReport {
-    let limits = Limits::default();
-    let (mut round, req) = ClientRound::begin(device).unwrap();
-    let mut req = wire::decode_request(&wire::encode(&req), &limits).unwrap();
-    let mut replies = Vec::new();
-    req.offers.retain(|offer| {
-        if erasure.erased.contains(&offer.doc) {
-            replies.push(reply(offer.doc, ReplyStatus::Erased, None));
-            return false;
-        }
-        match erasure.rewritten.get(&offer.doc) {
-            Some((generation, old)) if offer.generation < *generation => {
-                let absorbed: Vec<Hash> = chunks::split(&offer.changes)
-                    .unwrap()
-                    .into_iter()
-                    .map(|c| automerge::Change::try_from(c.bytes).unwrap().hash())
-                    .filter(|h| old.contains(h))
-                    .map(|h| h.0)
-                    .collect();
-                let doc = &server.docs[&offer.doc].1;
-                let mut r = reply(
-                    offer.doc,
-                    ReplyStatus::Replaced { absorbed },
-                    Some(doc.as_ref()),
-                );
-                r.generation = *generation;
-                replies.push(r);
-                false
-            }
-            _ => true,
-        }
-    });
-    let answered: HashSet<DocumentId> = replies.iter().map(|r| r.doc).collect();
-    let (served, _) = serve_sync(server, who, &req).unwrap();
-    for r in served
-        .replies
-        .into_iter()
-        .filter(|r| !answered.contains(&r.doc))
-    {
-        // Documents the device did not offer come with their generation.
-        let generation = erasure.rewritten.get(&r.doc).map(|g| g.0).unwrap_or(0);
-        replies.push(Reply { generation, ..r });
-    }
-    let resp = SyncResponse {
-        protocol: PROTOCOL_VERSION,
-        replies,
-        unchanged: served.unchanged,
-    };
-    let resp = wire::decode_response(&wire::encode(&resp), &limits).unwrap();
-    let follow_up = round.on_response(device, resp).unwrap();
-    assert!(follow_up.is_none(), "no second round in this scenario");
-    round.report()
-}
-
-fn reply(doc: DocumentId, status: ReplyStatus, whole: Option<&Automerge>) -> Reply {
-    Reply {
-        doc,
-        status,
-        heads: whole
-            .map(|d| d.get_heads().iter().map(|h| h.0).collect())
-            .unwrap_or_default(),
-        changes: whole.map(|d| d.save()).unwrap_or_default(),
-        header: None,
-        generation: 0,
-    }
-}
 
 fn principal(role: Role, team: TeamId) -> Principal {
     Principal {
@@ -253,29 +162,21 @@ fn a_citizen_erased_mid_way_leaves_every_copy_and_nothing_else_is_lost() {
     docs::put_citizen(laptop.doc_mut(roster.id).unwrap(), &renamed, 3).unwrap();
 
     // The server erases the citizen: their course and log go, the roster is rewritten.
-    let mut erasure = Erasure::default();
-    for id in [
-        DocumentId::course_of(erased_course),
-        DocumentId::session_log_of(erased_course),
-    ] {
-        server.docs.remove(&id);
-        erasure.erased.insert(id);
-    }
     let old = server.docs[&roster.id].1.clone();
+    server.erase(DocumentId::course_of(erased_course));
+    server.erase(DocumentId::session_log_of(erased_course));
     let what = docs::RosterErasure {
         citizens: [erased.id].into(),
         ..Default::default()
     };
     let (new, _) = docs::rewrite_roster_without(&old, team, &what, 1_000_000).unwrap();
-    let old_hashes = old.get_changes_meta(&[]).iter().map(|c| c.hash).collect();
-    erasure.rewritten.insert(roster.id, (1, old_hashes));
-    server.docs.insert(roster.id, (roster, Arc::new(new)));
+    server.rewrite(roster.id, new);
 
     // Every device syncs: deletes, replaces, rebases; then once more to send the rebased work.
-    let report = sync_during_erasure(&mut tablet, &mut server, &assistant, &erasure);
+    let report = sync(&mut tablet, &mut server, &assistant).unwrap().0;
     assert_eq!(report.erased.len(), 2, "{report:?}");
     assert_eq!(report.replaced, vec![roster.id]);
-    let report = sync_during_erasure(&mut laptop, &mut server, &therapist, &erasure);
+    let report = sync(&mut laptop, &mut server, &therapist).unwrap().0;
     assert_eq!(report.erased.len(), 2, "{report:?}");
     assert_eq!(report.replaced, vec![roster.id]);
     assert!(
@@ -283,8 +184,8 @@ fn a_citizen_erased_mid_way_leaves_every_copy_and_nothing_else_is_lost() {
         "the edit to the erased citizen is dropped"
     );
     for _ in 0..2 {
-        sync_during_erasure(&mut laptop, &mut server, &therapist, &erasure);
-        sync_during_erasure(&mut tablet, &mut server, &assistant, &erasure);
+        sync(&mut laptop, &mut server, &therapist).unwrap().0;
+        sync(&mut tablet, &mut server, &assistant).unwrap().0;
     }
 
     // Converged: the same documents and heads everywhere, the new generation under them.
@@ -345,7 +246,7 @@ fn a_citizen_erased_mid_way_leaves_every_copy_and_nothing_else_is_lost() {
     let mut late = MemoryDevice::default();
     let header = Header::course(team, erased_course);
     late.insert(header, old_course_copy(&header));
-    let report = sync_during_erasure(&mut late, &mut server, &therapist, &erasure);
+    let report = sync(&mut late, &mut server, &therapist).unwrap().0;
     assert_eq!(report.erased, vec![header.id]);
     assert!(!late.docs.contains_key(&header.id));
     assert!(!server.docs.contains_key(&header.id), "not resurrected");

@@ -21,6 +21,32 @@ pub struct MemoryServer {
     pub docs: BTreeMap<DocumentId, (Header, Arc<Automerge>)>,
     pub actors: HashMap<UserId, HashSet<ActorId>>,
     pub quarantined: Vec<(DocumentId, String)>,
+    /// Documents rewritten without their history (issue #14): their generation and the hashes
+    /// of every older generation's changes.
+    pub generations: HashMap<DocumentId, (u32, HashSet<Hash>)>,
+    /// Erased documents, answered `Erased` for ever.
+    pub tombstones: HashSet<DocumentId>,
+}
+
+impl MemoryServer {
+    /// Erases a document, as the server's erasure does.
+    pub fn erase(&mut self, id: DocumentId) {
+        self.docs.remove(&id);
+        self.generations.remove(&id);
+        self.tombstones.insert(id);
+    }
+
+    /// Replaces a document with its next generation `new` (rewritten without its history),
+    /// keeping only the hashes of the old one's changes.
+    pub fn rewrite(&mut self, id: DocumentId, new: Automerge) {
+        let (header, old) = self.docs.remove(&id).expect("a stored document");
+        let entry = self.generations.entry(id).or_default();
+        entry.0 += 1;
+        entry
+            .1
+            .extend(old.get_changes_meta(&[]).iter().map(|c| c.hash.0));
+        self.docs.insert(id, (header, Arc::new(new)));
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +89,24 @@ impl ServerStorage for MemoryServer {
     }
     fn flush(&mut self) -> Result<(), Infallible> {
         Ok(())
+    }
+    fn generation(&mut self, id: DocumentId) -> Result<u32, Infallible> {
+        Ok(self.generations.get(&id).map(|g| g.0).unwrap_or(0))
+    }
+    fn erased(&mut self, id: DocumentId) -> Result<bool, Infallible> {
+        Ok(self.tombstones.contains(&id))
+    }
+    fn old_generation_hashes(
+        &mut self,
+        id: DocumentId,
+        among: &[Hash],
+    ) -> Result<Vec<Hash>, Infallible> {
+        let old = self.generations.get(&id).map(|g| &g.1);
+        Ok(among
+            .iter()
+            .filter(|h| old.is_some_and(|o| o.contains(*h)))
+            .copied()
+            .collect())
     }
     fn quarantine(
         &mut self,
