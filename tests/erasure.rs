@@ -365,16 +365,21 @@ async fn an_erased_citizen_leaves_no_byte_on_the_server_any_device_or_any_export
             assert_none_in("a device's document", &bytes);
         }
     }
+    // While the apps run (their WALs in place), and after they closed.
     let (laptop_dir, tablet_dir) = (laptop.dir.clone(), tablet.dir.clone());
-    drop((laptop, tablet));
-    for dir in [&laptop_dir, &tablet_dir] {
-        let pages = decrypted_pages(dir);
-        assert!(contains(&pages, STAYS), "the decryption finds what stays");
-        assert_none_in(&format!("{}'s decrypted pages", dir.display()), &pages);
-        for (path, bytes) in every_file(dir) {
-            assert_none_in(&path.display().to_string(), &bytes);
+    let check_devices = || {
+        for dir in [&laptop_dir, &tablet_dir] {
+            let pages = decrypted_pages(dir);
+            assert!(contains(&pages, STAYS), "the decryption finds what stays");
+            assert_none_in(&format!("{}'s decrypted pages", dir.display()), &pages);
+            for (path, bytes) in every_file(dir) {
+                assert_none_in(&path.display().to_string(), &bytes);
+            }
         }
-    }
+    };
+    check_devices();
+    drop((laptop, tablet));
+    check_devices();
 
     // The server's files: the database, its WAL, and everything else in its folder.
     let server_dir = server.data_dir.clone();
