@@ -46,8 +46,9 @@ async fn erase(
         .unwrap()
 }
 
-/// A course of `citizen` started on `start`, ended (completed) at once.
-fn ended_course(therapist: &Device, citizen: CitizenId, start: &str) -> CourseId {
+/// A course of `citizen` started on `start`, synced, then completed (a course reaches the
+/// server planned or active first).
+async fn ended_course(therapist: &Device, citizen: CitizenId, start: &str) -> CourseId {
     let me = therapist.me();
     let mut course = Course {
         status: CourseStatus::Active,
@@ -57,6 +58,7 @@ fn ended_course(therapist: &Device, citizen: CitizenId, start: &str) -> CourseId
         .store()
         .create_course(&course, &[program_line("sit-to-stand", 1.0, 3)])
         .unwrap();
+    therapist.sync().await;
     course
         .change_status(CourseStatus::Completed, None, None)
         .unwrap();
@@ -111,8 +113,8 @@ async fn an_erased_citizen_leaves_no_byte_in_the_servers_database_and_retention_
         laptop.store().put_citizen(c).unwrap();
     }
     let course = create_course(&laptop, gitte.id);
-    let old = ended_course(&laptop, karl.id, "2015-01-05");
-    let recent = ended_course(&laptop, kirsten.id, "2025-09-01");
+    let old = ended_course(&laptop, karl.id, "2015-01-05").await;
+    let recent = ended_course(&laptop, kirsten.id, "2025-09-01").await;
     laptop.sync().await;
     tablet.sync().await;
     {
@@ -236,7 +238,10 @@ async fn an_erased_citizen_leaves_no_byte_in_the_servers_database_and_retention_
     if !server.on_postgres() {
         let after = raw_database(&server, &server_dir);
         for needle in [NAME, NOTE, "Glemmesen"] {
-            assert!(!contains(&after, needle), "{needle} is in the database files");
+            assert!(
+                !contains(&after, needle),
+                "{needle} is in the database files"
+            );
         }
     }
     // A second erasure finds no such citizen.
@@ -287,7 +292,11 @@ async fn an_erased_citizen_leaves_no_byte_in_the_servers_database_and_retention_
     assert!(!printed.contains("Karl"), "no names: {printed}");
     assert_eq!(server.db().count(&old_doc), 1, "a dry run erases nothing");
     let out = server.command().arg("retention").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(server.db().count(&old_doc), 0);
     assert_eq!(server.db().count(&recent_doc), 1);
     // Ten years on, the recent one goes too.
