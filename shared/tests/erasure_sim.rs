@@ -184,8 +184,8 @@ fn a_citizen_erased_mid_way_leaves_every_copy_and_nothing_else_is_lost() {
         "the edit to the erased citizen is dropped"
     );
     for _ in 0..2 {
-        sync(&mut laptop, &mut server, &therapist).unwrap().0;
-        sync(&mut tablet, &mut server, &assistant).unwrap().0;
+        sync(&mut laptop, &mut server, &therapist).unwrap();
+        sync(&mut tablet, &mut server, &assistant).unwrap();
     }
 
     // Converged: the same documents and heads everywhere, the new generation under them.
