@@ -34,6 +34,8 @@ on_both_backends!(
     a_wrong_password_on_one_server_counts_on_the_others,
     servers_sharing_a_database_append_one_audit_chain_and_an_edited_row_breaks_it,
     a_citizens_audit_entries_are_found_through_their_courses_and_team,
+    an_erasure_deletes_the_course_rewrites_the_roster_and_keeps_ids_only,
+    retention_settings_round_trip_and_facts_come_from_the_read_model,
 );
 
 fn user(store: &dyn Store, username: &str, role: Role, team: TeamId) -> UserId {
@@ -1051,4 +1053,250 @@ fn a_citizens_audit_entries_are_found_through_their_courses_and_team(b: &Backend
             .collect::<Vec<_>>(),
         [3, 4, 5]
     );
+}
+
+/// Issue #14 item 5: a team whose roster holds two citizens; the one to be erased has an
+/// ended course with a session whose note names them, and refused changes in quarantine.
+struct ErasureWorld {
+    municipality: MunicipalityId,
+    team: TeamId,
+    roster: Header,
+    course: Header,
+    log: Header,
+    gone: Citizen,
+    kept: Citizen,
+}
+
+const GONE_NAME: &str = "Gitte Glemmesen";
+const GONE_NOTE: &str = "Gitte faldt i badet tirsdag";
+
+fn erasure_world(store: &dyn Store) -> ErasureWorld {
+    let municipality = store.ensure_municipality("Thisted Kommune").unwrap();
+    let team = store.ensure_team(municipality, "Nord").unwrap();
+    let actor = ActorId::random();
+    let person = |name: &str| Citizen {
+        id: CitizenId::new(),
+        name: name.into(),
+        local_ref: format!("sag-{name}"),
+        address: Some(format!("{name}vej 3")),
+        assigned: Default::default(),
+        active: true,
+        birth_year: Some(1941),
+        sex: None,
+    };
+    let (gone, kept) = (person(GONE_NAME), person("Karl Kept"));
+    let roster = Header::roster(team);
+    let mut doc = genesis(&roster).with_actor(actor.clone());
+    docs::put_citizen(&mut doc, &gone, 1_000).unwrap();
+    docs::put_citizen(&mut doc, &kept, 1_000).unwrap();
+    commit(store, &roster, &doc, &[]);
+    let therapist = UserId::new();
+    let course = Course {
+        status: CourseStatus::Completed,
+        ..Course::new(gone.id, team, therapist, "2019-01-07", 1_000)
+    };
+    let course_header = Header::course(team, course.id);
+    let mut cdoc = genesis(&course_header).with_actor(actor.clone());
+    docs::put_course(&mut cdoc, &course, 1_000).unwrap();
+    commit(store, &course_header, &cdoc, &[]);
+    let log = Header::session_log(team, course.id);
+    let mut ldoc = genesis(&log).with_actor(actor);
+    let visit = SessionLog {
+        note: Some(GONE_NOTE.into()),
+        ..SessionLog::start(course.id, therapist, None, 1_546_000_000_000)
+    };
+    put_session(&mut ldoc, &visit, 1_546_000_000_000).unwrap();
+    commit(store, &log, &ldoc, &[]);
+    let limits = QuarantineLimits::default();
+    for (id, bytes) in [
+        (log.id, GONE_NOTE.as_bytes()),
+        (roster.id, GONE_NAME.as_bytes()),
+    ] {
+        assert_eq!(
+            store
+                .quarantine(id, therapist, bytes, "refused", &limits)
+                .unwrap(),
+            Quarantine::Kept
+        );
+    }
+    while store.project_pending(100).unwrap().pending > 0 {}
+    ErasureWorld {
+        municipality,
+        team,
+        roster,
+        course: course_header,
+        log,
+        gone,
+        kept,
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+fn an_erasure_deletes_the_course_rewrites_the_roster_and_keeps_ids_only(b: &Backend) {
+    use homerehab_shared::audit::AuditAction;
+    use homerehab_shared::retention::Erasure;
+    let store = b.open();
+    let w = erasure_world(store.as_ref());
+    let old_roster = store.load_document(w.roster.id).unwrap().unwrap();
+    let old_heads = store.stored_heads(w.roster.id).unwrap().unwrap();
+    let old_hashes: Vec<_> = old_roster
+        .get_changes(&[])
+        .iter()
+        .map(|c| c.hash().0)
+        .collect();
+    let course = w.course.course_id.unwrap();
+    // The raw files held the name and the note before (so the check below can fail).
+    let raw_files = || -> Vec<u8> {
+        let Some(path) = b.sqlite_path() else {
+            return vec![];
+        };
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend(std::fs::read(wal).unwrap_or_default());
+        bytes
+    };
+    if b.sqlite_path().is_some() {
+        let before = raw_files();
+        assert!(contains(&before, GONE_NAME) && contains(&before, GONE_NOTE));
+    }
+    let plan = [
+        Erasure::Course {
+            citizen: w.gone.id,
+            team: w.team,
+            course,
+        },
+        Erasure::Citizen {
+            citizen: w.gone.id,
+            team: w.team,
+        },
+    ];
+    let done = homerehab_sync_server::erasure::execute(
+        store.as_ref(),
+        w.municipality,
+        &plan,
+        None,
+        AuditAction::ErasedByRetention,
+        5_000,
+    )
+    .unwrap();
+    assert_eq!(done.deleted, [w.course.id, w.log.id]);
+    assert_eq!(done.rewritten, [w.roster.id]);
+
+    // The course and its log are gone with their quarantine and rows, and never come back.
+    for id in [w.course.id, w.log.id] {
+        assert!(store.document_header(id).unwrap().is_none());
+        assert!(store.is_erased(id).unwrap());
+        assert_eq!(store.quarantined(id).unwrap(), 0);
+    }
+    let fresh = genesis(&w.course);
+    assert!(matches!(
+        store.commit_document(&w.course, &[], &fresh, &fresh.save()),
+        Err(Error::DocumentMoved(_))
+    ));
+    assert!(store.document_header(w.course.id).unwrap().is_none());
+    for table in ["rm_courses", "rm_sessions"] {
+        assert_eq!(b.count(&format!("SELECT COUNT(*) FROM {table}")), 0);
+    }
+    assert_eq!(
+        b.count(&format!(
+            "SELECT COUNT(*) FROM rm_citizens WHERE citizen_id = '{}'",
+            w.gone.id
+        )),
+        0
+    );
+    assert_eq!(b.count("SELECT COUNT(*) FROM rm_citizens"), 1);
+
+    // The roster: a new generation without the citizen, its old hashes kept, its quarantine
+    // dropped; a commit built on the old generation is refused.
+    assert_eq!(store.generation(w.roster.id).unwrap(), 1);
+    assert_eq!(
+        store.generations(&[w.team]).unwrap(),
+        [(w.roster.id, 1)].into_iter().collect()
+    );
+    let new = store.load_document(w.roster.id).unwrap().unwrap();
+    let citizens = docs::read_citizens(&new).unwrap();
+    assert!(!citizens.contains_key(&w.gone.id.to_string()));
+    assert!(citizens.contains_key(&w.kept.id.to_string()));
+    assert!(!contains(&new.save_nocompress(), GONE_NAME));
+    assert_eq!(store.quarantined(w.roster.id).unwrap(), 0);
+    let mut asked = old_hashes.clone();
+    asked.push([7; 32]);
+    let mut found = store.old_generation_hashes(w.roster.id, &asked).unwrap();
+    found.sort();
+    let mut expected = old_hashes.clone();
+    expected.sort();
+    assert_eq!(found, expected);
+    assert!(matches!(
+        store.commit_document(&w.roster, &old_heads, &old_roster, &[]),
+        Err(Error::DocumentMoved(_))
+    ));
+
+    // The ledger and the audit log: ids, times and why; never a name.
+    let ledger = store.erasure_ledger().unwrap();
+    assert_eq!(ledger.len(), 2);
+    assert!(ledger
+        .iter()
+        .all(|e| e.action == AuditAction::ErasedByRetention && e.by.is_none()));
+    assert_eq!(
+        ledger.iter().map(|e| e.erasure.clone()).collect::<Vec<_>>(),
+        plan
+    );
+    let audit: Vec<_> = store
+        .audit_entries(0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.unwrap().record)
+        .collect();
+    assert_eq!(audit.len(), 2);
+    assert!(audit
+        .iter()
+        .all(|r| r.citizen == Some(w.gone.id) && r.action == AuditAction::ErasedByRetention));
+    assert_eq!(audit[0].course, Some(course));
+
+    // On SQLite, no byte of the name or the note is left in the database file or its WAL.
+    let after = raw_files();
+    for needle in [GONE_NAME, GONE_NOTE, "Glemmesen"] {
+        assert!(!contains(&after, needle), "{needle} is still in the files");
+    }
+}
+
+fn retention_settings_round_trip_and_facts_come_from_the_read_model(b: &Backend) {
+    use homerehab_shared::retention::{due, Erasure, RetentionSettings};
+    let store = b.open();
+    let w = erasure_world(store.as_ref());
+    assert_eq!(
+        store.retention_settings(w.municipality).unwrap(),
+        RetentionSettings::default()
+    );
+    let longer = RetentionSettings {
+        course_years: 10,
+        ..Default::default()
+    };
+    store
+        .set_retention_settings(w.municipality, &longer, Some(UserId::new()))
+        .unwrap();
+    assert_eq!(store.retention_settings(w.municipality).unwrap(), longer);
+    let facts = store.retention_facts(&[w.team]).unwrap();
+    assert_eq!(facts.len(), 2);
+    let gone = facts.iter().find(|f| f.citizen == w.gone.id).unwrap();
+    assert_eq!(gone.courses.len(), 1);
+    assert!(gone.courses[0].ended);
+    // The session's day (2018-12-28) is before the start: the last entry is the start.
+    assert_eq!(gone.courses[0].last_entry.to_string(), "2019-01-07");
+    let course = w.course.course_id.unwrap();
+    let due_then = |s: &RetentionSettings, day: time::Date| due(s, &facts, day);
+    let course_due = Erasure::Course {
+        citizen: w.gone.id,
+        team: w.team,
+        course,
+    };
+    let day = time::macros::date!(2026 - 01 - 01);
+    assert_eq!(due_then(&RetentionSettings::default(), day), [course_due]);
+    assert!(due_then(&longer, day).is_empty());
 }

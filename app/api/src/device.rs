@@ -210,6 +210,10 @@ pub struct Status {
     /// Stored changes that could not be read and were kept aside for support.
     #[serde(default)]
     pub damaged: u32,
+    /// Courses the municipality erased (retention or a citizen's erasure, issue #14) that
+    /// left this device: "N forløb er slettet efter kommunens beslutning".
+    #[serde(default)]
+    pub erased_courses: u32,
     /// This device was revoked and its data erased: by whom, when and why (shown until
     /// someone signs in again).
     #[serde(default)]

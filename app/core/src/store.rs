@@ -22,6 +22,9 @@
 //! - `municipal`, `media_state`: the municipality's library and the media the device holds;
 //! - `revocation`: the device id, and a revoked device's erasure; `erasure`: its files and
 //!   the notice kept of it (no database, so opening can finish an erasure first);
+//! - `erased`: documents the municipality erased or rewrote (issue #14 item 5) — deleted with
+//!   every derived row, or replaced by their new generation with unsent work rebased — and the
+//!   files scrubbed of them (`secure_delete`, `VACUUM`, the WAL truncated);
 //! - `folder_lock`: one process per data folder; `clock`, `columns`: small shared helpers.
 
 mod audit;
@@ -30,6 +33,7 @@ mod columns;
 mod database;
 mod documents;
 mod encryption;
+mod erased;
 mod erasure;
 mod evidence_cache;
 #[cfg(test)]
@@ -50,6 +54,7 @@ mod writes;
 
 pub use clock::now_ms;
 pub use database::{export_support, SharedStore, Store};
+pub use erased::Replacement;
 pub use erasure::{revoke_notice, NOTICE_FILE};
 pub use evidence_cache::CachedEvidence;
 pub use handover::Handover;

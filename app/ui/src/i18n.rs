@@ -89,6 +89,8 @@ pub struct Texts {
     pub parked: fn(&str, u32) -> String,
     /// Stored changes kept aside as unreadable.
     pub damaged: fn(u32) -> String,
+    /// Courses the municipality erased that left this device (issue #14).
+    pub erased_courses: fn(u32) -> String,
     pub sync_now: &'static str,
     pub last_sync: &'static str,
     pub other_language: &'static str,
@@ -612,6 +614,22 @@ fn en_parked(who: &str, n: u32) -> String {
     format!("{who}'s unsent work ({docs}) is kept here and is sent when {who} signs in again.")
 }
 
+fn da_erased_courses(n: u32) -> String {
+    if n == 1 {
+        "1 forløb er slettet efter kommunens beslutning.".into()
+    } else {
+        format!("{n} forløb er slettet efter kommunens beslutning.")
+    }
+}
+
+fn en_erased_courses(n: u32) -> String {
+    if n == 1 {
+        "1 course was erased by the municipality's decision.".into()
+    } else {
+        format!("{n} courses were erased by the municipality's decision.")
+    }
+}
+
 fn da_damaged(n: u32) -> String {
     format!(
         "{n} beskadigede ændringer er lagt til side uden tab. Kontakt support (export-support)."
@@ -722,6 +740,7 @@ pub const DA: Texts = Texts {
     ],
     refused_here: "Serveren afviste ændringer her. De er gemt på enheden.",
     parked: da_parked,
+    erased_courses: da_erased_courses,
     damaged: da_damaged,
     sync_now: "Synkronisér nu",
     last_sync: "Sidst synkroniseret",
@@ -817,6 +836,7 @@ pub const EN: Texts = Texts {
     ],
     refused_here: "The server refused changes here. They are kept on this device.",
     parked: en_parked,
+    erased_courses: en_erased_courses,
     damaged: en_damaged,
     sync_now: "Sync now",
     last_sync: "Last synced",

@@ -24,14 +24,30 @@ pub trait ClientStorage {
     /// The whole saved document with its heads.
     fn whole(&mut self, id: DocumentId) -> Result<Option<WholeDocument>, Self::Error>;
     /// Applies changes from the server and records the heads it confirmed. `header` is given
-    /// for a document new to this device.
+    /// for a document new to this device, with its `generation` (stored with it; ignored for
+    /// a document the device holds, whose generation changes only by [`Self::replaced`]).
     fn absorb(
         &mut self,
         id: DocumentId,
         header: Option<&Header>,
+        generation: u32,
         changes: &[u8],
         server_heads: &[Hash],
     ) -> Result<(), Self::Error>;
+    /// The server erased these documents (issue #14): delete each with everything derived from
+    /// it, unsent changes included, and never offer it again.
+    fn erased(&mut self, ids: &[DocumentId]) -> Result<(), Self::Error>;
+    /// The server rewrote the document without its history as `generation` (`saved` whole):
+    /// replace the copy, re-applying the unsent changes other than `absorbed` as one new change
+    /// ([`super::rebase::rebase_unsent`]), to be offered at the next sync. Never merge the old
+    /// generation's changes into the new one. Returns whether a rebased change waits.
+    fn replaced(
+        &mut self,
+        id: DocumentId,
+        generation: u32,
+        saved: &[u8],
+        absorbed: &[Hash],
+    ) -> Result<bool, Self::Error>;
     /// The server did not take the document's changes: keep them and remember why, at the
     /// document's current heads (see [`plan_offer`]). A later `absorb` that leaves nothing
     /// unsent forgets the refusal.
@@ -113,6 +129,7 @@ pub fn plan_offer(
 pub struct WholeDocument {
     pub heads: Vec<Hash>,
     pub saved: Vec<u8>,
+    pub generation: u32,
 }
 
 /// The heads each offer that carries changes sends.
@@ -140,6 +157,11 @@ pub struct SyncReport {
     pub forbidden: Vec<DocumentId>,
     /// Documents the server still wanted whole after the second round.
     pub unresolved: Vec<DocumentId>,
+    /// Documents the server erased, deleted from the device (issue #14).
+    pub erased: Vec<DocumentId>,
+    /// Documents the server rewrote, replaced by their new generation; unsent work on them was
+    /// rebased and waits for the next sync.
+    pub replaced: Vec<DocumentId>,
 }
 
 /// One sync in progress. Drive it with any transport:
@@ -186,6 +208,7 @@ impl ClientRound {
             self.report.unchanged = resp.unchanged;
         }
         let mut want_full = Vec::new();
+        let erased_before = self.report.erased.clone();
         for reply in resp.replies {
             match &reply.status {
                 ReplyStatus::Forbidden => {
@@ -199,9 +222,16 @@ impl ClientRound {
                 ReplyStatus::SendFull => want_full.push(reply.doc),
                 ReplyStatus::New => self.report.new_documents += 1,
                 ReplyStatus::Synced => {}
-                // Protocol v3's erasure: not handled by this device yet. Nothing is absorbed
-                // (a new generation's bytes must replace the copy, never merge into it).
-                ReplyStatus::Erased | ReplyStatus::Replaced { .. } => continue,
+                ReplyStatus::Erased => {
+                    self.report.erased.push(reply.doc);
+                    continue;
+                }
+                // The new generation replaces the copy; its bytes are never merged into it.
+                ReplyStatus::Replaced { absorbed } => {
+                    storage.replaced(reply.doc, reply.generation, &reply.changes, absorbed)?;
+                    self.report.replaced.push(reply.doc);
+                    continue;
+                }
             }
             if !reply.changes.is_empty() {
                 self.report.received += 1;
@@ -212,6 +242,7 @@ impl ClientRound {
                 storage.absorb(
                     reply.doc,
                     reply.header.as_ref(),
+                    reply.generation,
                     &reply.changes,
                     &reply.heads,
                 )?;
@@ -220,6 +251,17 @@ impl ClientRound {
             if let ReplyStatus::Rejected(reason) = &reply.status {
                 storage.refused(reply.doc, &Refusal::Rejected(reason.clone()))?;
             }
+        }
+        // Erased documents go in one step (the store scrubs its files once).
+        let erased_now: Vec<DocumentId> = self
+            .report
+            .erased
+            .iter()
+            .copied()
+            .filter(|id| !erased_before.contains(id))
+            .collect();
+        if !erased_now.is_empty() {
+            storage.erased(&erased_now)?;
         }
         if want_full.is_empty() {
             return Ok(None);
@@ -240,7 +282,7 @@ impl ClientRound {
                     doc: id,
                     heads: whole.heads,
                     changes: whole.saved,
-                    generation: 0,
+                    generation: whole.generation,
                 });
             }
         }

@@ -12,6 +12,7 @@ mod changes;
 pub mod chunks;
 pub mod client;
 pub mod compaction;
+pub mod rebase;
 pub mod server;
 pub mod sim;
 pub mod squash;
@@ -19,6 +20,7 @@ pub mod wire;
 
 pub use changes::{changes_since, raw_changes_since};
 pub use client::{plan_offer, ClientRound, ClientStorage, OfferPlan, Refusal, SyncReport};
+pub use rebase::{rebase_unsent, Rebased};
 pub use server::{serve_sync, Quarantine, SavedDocument, ServeStats, ServerStorage};
 pub use squash::{foldable, squash_unseen, Squash};
 pub use wire::{Hash, Offer, Reply, ReplyStatus, SyncRequest, SyncResponse, PROTOCOL_VERSION};

@@ -21,6 +21,32 @@ pub struct MemoryServer {
     pub docs: BTreeMap<DocumentId, (Header, Arc<Automerge>)>,
     pub actors: HashMap<UserId, HashSet<ActorId>>,
     pub quarantined: Vec<(DocumentId, String)>,
+    /// Documents rewritten without their history (issue #14): their generation and the hashes
+    /// of every older generation's changes.
+    pub generations: HashMap<DocumentId, (u32, HashSet<Hash>)>,
+    /// Erased documents, answered `Erased` for ever.
+    pub tombstones: HashSet<DocumentId>,
+}
+
+impl MemoryServer {
+    /// Erases a document, as the server's erasure does.
+    pub fn erase(&mut self, id: DocumentId) {
+        self.docs.remove(&id);
+        self.generations.remove(&id);
+        self.tombstones.insert(id);
+    }
+
+    /// Replaces a document with its next generation `new` (rewritten without its history),
+    /// keeping only the hashes of the old one's changes.
+    pub fn rewrite(&mut self, id: DocumentId, new: Automerge) {
+        let (header, old) = self.docs.remove(&id).expect("a stored document");
+        let entry = self.generations.entry(id).or_default();
+        entry.0 += 1;
+        entry
+            .1
+            .extend(old.get_changes_meta(&[]).iter().map(|c| c.hash.0));
+        self.docs.insert(id, (header, Arc::new(new)));
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +90,24 @@ impl ServerStorage for MemoryServer {
     fn flush(&mut self) -> Result<(), Infallible> {
         Ok(())
     }
+    fn generation(&mut self, id: DocumentId) -> Result<u32, Infallible> {
+        Ok(self.generations.get(&id).map(|g| g.0).unwrap_or(0))
+    }
+    fn erased(&mut self, id: DocumentId) -> Result<bool, Infallible> {
+        Ok(self.tombstones.contains(&id))
+    }
+    fn old_generation_hashes(
+        &mut self,
+        id: DocumentId,
+        among: &[Hash],
+    ) -> Result<Vec<Hash>, Infallible> {
+        let old = self.generations.get(&id).map(|g| &g.1);
+        Ok(among
+            .iter()
+            .filter(|h| old.is_some_and(|o| o.contains(*h)))
+            .copied()
+            .collect())
+    }
     fn quarantine(
         &mut self,
         id: DocumentId,
@@ -88,6 +132,10 @@ pub struct MemoryDevice {
     pub sent_heads: HashMap<DocumentId, Vec<ChangeHash>>,
     /// Documents whose squash was declined, with why (the originals were sent).
     pub declined: Vec<(DocumentId, String)>,
+    /// The generation of each document held (absent: 0).
+    pub generations: HashMap<DocumentId, u32>,
+    /// Edits left out by rebases onto new generations (they touched erased data).
+    pub dropped: usize,
 }
 
 impl MemoryDevice {
@@ -142,6 +190,7 @@ impl ClientStorage for MemoryDevice {
         docs.sort_by_key(|(_, (h, _))| kind_rank(h.kind));
         let mut offers = Vec::new();
         for (id, (_, doc)) in docs {
+            let generation = self.generations.get(id).copied().unwrap_or(0);
             let heads = to_hashes(&doc.get_heads());
             let confirmed = self.server_heads.get(id).map(|h| to_hashes(h));
             let refused = self.refusals.get(id).map(|(r, at)| (r, at.as_slice()));
@@ -151,7 +200,7 @@ impl ClientStorage for MemoryDevice {
                     doc: *id,
                     heads,
                     changes: vec![],
-                    generation: 0,
+                    generation,
                 }),
                 OfferPlan::Changes => {
                     let since = self.server_heads.get(id).cloned().unwrap_or_default();
@@ -159,7 +208,7 @@ impl ClientStorage for MemoryDevice {
                         doc: *id,
                         changes: super::raw_changes_since(doc, &since),
                         heads,
-                        generation: 0,
+                        generation,
                     });
                 }
             }
@@ -170,12 +219,14 @@ impl ClientStorage for MemoryDevice {
         Ok(self.docs.get(&id).map(|(_, d)| WholeDocument {
             heads: to_hashes(&d.get_heads()),
             saved: d.save(),
+            generation: self.generations.get(&id).copied().unwrap_or(0),
         }))
     }
     fn absorb(
         &mut self,
         id: DocumentId,
         header: Option<&Header>,
+        generation: u32,
         changes: &[u8],
         heads: &[Hash],
     ) -> Result<(), SimError> {
@@ -184,6 +235,7 @@ impl ClientStorage for MemoryDevice {
             std::collections::btree_map::Entry::Vacant(e) => {
                 let h =
                     header.ok_or_else(|| SimError("a new document came without header".into()))?;
+                self.generations.insert(id, generation);
                 e.insert((*h, Automerge::new()))
             }
         };
@@ -203,6 +255,44 @@ impl ClientStorage for MemoryDevice {
         }
         self.server_heads.insert(id, server_heads);
         Ok(())
+    }
+    fn erased(&mut self, ids: &[DocumentId]) -> Result<(), SimError> {
+        for id in ids {
+            self.docs.remove(id);
+            self.server_heads.remove(id);
+            self.sent_heads.remove(id);
+            self.refusals.remove(id);
+            self.generations.remove(id);
+        }
+        Ok(())
+    }
+    fn replaced(
+        &mut self,
+        id: DocumentId,
+        generation: u32,
+        saved: &[u8],
+        absorbed: &[Hash],
+    ) -> Result<bool, SimError> {
+        let new = Automerge::load(saved).map_err(|e| SimError(e.to_string()))?;
+        let Some((_, old)) = self.docs.get_mut(&id) else {
+            return Err(SimError(
+                "a replaced document this device does not hold".into(),
+            ));
+        };
+        let confirmed = self.server_heads.get(&id).cloned().unwrap_or_default();
+        let actor = old.get_actor().clone();
+        let rebased =
+            super::rebase::rebase_unsent(old, &confirmed, &from_hashes(absorbed), &new, &actor);
+        let waits = rebased.has_new_change(&new);
+        self.dropped += rebased.dropped;
+        *old = rebased.doc;
+        // What the server holds is the new generation: nothing beyond it was sent, so the squash
+        // never folds across the replace.
+        self.server_heads.insert(id, new.get_heads());
+        self.sent_heads.insert(id, new.get_heads());
+        self.refusals.remove(&id);
+        self.generations.insert(id, generation);
+        Ok(waits)
     }
     fn refused(&mut self, id: DocumentId, refusal: &Refusal) -> Result<(), SimError> {
         let heads = self

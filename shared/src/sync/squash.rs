@@ -30,8 +30,8 @@
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{
-    hydrate, ActorId, Automerge, ChangeHash, ObjId, ObjType, Patch, PatchAction, Prop, ReadDoc,
-    Value, ROOT,
+    hydrate, ActorId, Automerge, ChangeHash, ObjId, ObjType, PatchAction, Prop, ReadDoc, Value,
+    ROOT,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -173,7 +173,15 @@ fn replay(
         if made.contains(&patch.obj) || patch.path.iter().any(|(obj, _)| made.contains(obj)) {
             continue;
         }
-        if let Err(why) = apply(&mut tx, doc, &mut made, patch) {
+        let target = patch.obj.clone();
+        if let Err(why) = apply(
+            &mut tx,
+            doc,
+            &mut made,
+            &target,
+            patch.action,
+            Conflicts::Decline,
+        ) {
             tx.rollback();
             return Err(why);
         }
@@ -182,21 +190,36 @@ fn replay(
     Ok(squashed)
 }
 
-fn apply<T: Transactable>(
+/// What a replay does where the source document holds concurrent values.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Conflicts {
+    /// The squash declines: one change cannot keep two concurrent values.
+    Decline,
+    /// The rebase (`super::rebase`) writes the winning value: the old generation is gone, so
+    /// declining would lose the edit.
+    TakeWinner,
+}
+
+/// Applies one patch's `action`, read from `doc`, to `obj` of the transaction's document (the
+/// patch's own object in a squash; the object at the same path in a rebase).
+pub(super) fn apply<T: Transactable>(
     tx: &mut T,
     doc: &Automerge,
     made: &mut HashSet<ObjId>,
-    patch: Patch,
+    obj: &ObjId,
+    action: PatchAction,
+    conflicts: Conflicts,
 ) -> Result<(), String> {
-    let obj = patch.obj;
+    let obj = obj.clone();
     let failed = |e: automerge::AutomergeError| e.to_string();
-    match patch.action {
+    let decline = conflicts == Conflicts::Decline;
+    match action {
         PatchAction::PutMap {
             key,
             value,
             conflict,
         } => {
-            if conflict {
+            if conflict && decline {
                 return Err(format!("a conflict at {key}"));
             }
             put(tx, doc, made, &obj, Prop::Map(key), value, false)
@@ -206,7 +229,7 @@ fn apply<T: Transactable>(
             value,
             conflict,
         } => {
-            if conflict {
+            if conflict && decline {
                 return Err(format!("a conflict at index {index}"));
             }
             put(tx, doc, made, &obj, Prop::Seq(index), value, false)
@@ -244,7 +267,8 @@ fn apply<T: Transactable>(
                 .map_err(failed),
             _ => (0..length).try_for_each(|_| tx.delete(&obj, index).map_err(failed)),
         },
-        PatchAction::Conflict { prop } => Err(format!("a conflict at {prop:?}")),
+        PatchAction::Conflict { prop } if decline => Err(format!("a conflict at {prop:?}")),
+        PatchAction::Conflict { .. } => Ok(()),
         PatchAction::Mark { .. } => Err("a mark".into()),
     }
 }
@@ -281,7 +305,11 @@ fn put<T: Transactable>(
 }
 
 /// What object `obj` of `doc` holds now (winning values), as a value to make it from.
-fn value_of(doc: &Automerge, obj: &ObjId, kind: ObjType) -> Result<hydrate::Value, String> {
+pub(super) fn value_of(
+    doc: &Automerge,
+    obj: &ObjId,
+    kind: ObjType,
+) -> Result<hydrate::Value, String> {
     let at = |v: Value<'_>, id: ObjId| -> Result<hydrate::Value, String> {
         match v {
             Value::Object(kind) => value_of(doc, &id, kind),

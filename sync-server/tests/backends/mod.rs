@@ -79,6 +79,14 @@ impl Backend {
         }
     }
 
+    /// The SQLite database file, for tests that read its raw bytes.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        match self {
+            Backend::Sqlite { path, .. } => Some(path.clone()),
+            Backend::Postgres { .. } => None,
+        }
+    }
+
     /// Like [`Backend::open`], compacting as soon as the chunks outweigh the snapshot.
     pub fn open_compacting_eagerly(&self) -> Arc<dyn Store> {
         match self {

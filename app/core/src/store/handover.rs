@@ -185,7 +185,7 @@ impl Store {
 }
 
 /// Removes the projection rows that mirror a document, so no view shows it.
-fn unproject(conn: &Connection, header: &Header) -> Result<()> {
+pub(super) fn unproject(conn: &Connection, header: &Header) -> Result<()> {
     match header.kind {
         DocumentKind::Roster => {
             let team = header.team_id.to_string();

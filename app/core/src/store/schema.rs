@@ -154,9 +154,17 @@ CREATE TABLE audit_sent (
 );
 "#,
     ),
+    // A document's generation (issue #14 item 5): 0 until the server rewrites it without its
+    // history (an erasure); offered with every sync so the server answers an older one with
+    // the new generation.
+    M::up(
+        r#"
+ALTER TABLE documents ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+"#,
+    ),
 ];
 
-/// Sets the connection up (WAL, `synchronous=FULL`), checks the file and brings its schema up
+/// Sets the connection up (WAL, `synchronous=FULL`, `secure_delete`), checks the file and brings its schema up
 /// to date. Returns whether the schema was upgraded from an earlier one, so the projections
 /// must be rebuilt from the documents.
 pub(super) fn prepare(conn: &mut Connection) -> Result<bool> {
@@ -164,6 +172,9 @@ pub(super) fn prepare(conn: &mut Connection) -> Result<bool> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted cells and freed pages are zeroed: an erased citizen's data leaves no byte
+        // behind in the (decrypted) pages (`erased`).
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let ok: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
         if ok != "ok" {

@@ -29,6 +29,9 @@ pub struct SyncStatus {
     /// Documents kept hidden for another user's unsent work, by that user's name.
     #[serde(default)]
     pub parked: Vec<(String, u32)>,
+    /// Courses the municipality erased (issue #14) that left this device, for the notice.
+    #[serde(default)]
+    pub erased_courses: u32,
 }
 
 /// A document the server refused, as the status line and the affected screen show it.
@@ -146,12 +149,13 @@ impl ClientStorage for Store {
     fn offers(&mut self) -> Result<Vec<Offer>> {
         let mut stmt = self.conn.prepare(
             "SELECT d.doc_id, d.kind, d.heads, d.server_heads, o.doc_id IS NOT NULL,
-                    r.kind, r.reason, r.heads
+                    r.kind, r.reason, r.heads, d.generation
              FROM documents d LEFT JOIN outbox o ON o.doc_id = d.doc_id
              LEFT JOIN refusals r ON r.doc_id = d.doc_id
              WHERE d.doc_id NOT IN (SELECT doc_id FROM parked)",
         )?;
-        /// id, kind, heads, server heads, in the outbox, refusal (kind, reason, heads)
+        /// id, kind, heads, server heads, in the outbox, refusal (kind, reason, heads),
+        /// generation
         type Row = (
             Vec<u8>,
             String,
@@ -159,6 +163,7 @@ impl ClientStorage for Store {
             Option<Vec<u8>>,
             bool,
             Option<(String, String, Vec<u8>)>,
+            u32,
         );
         let rows: Vec<Row> = stmt
             .query_map([], |r| {
@@ -173,12 +178,13 @@ impl ClientStorage for Store {
                     r.get(3)?,
                     r.get(4)?,
                     refusal,
+                    r.get(8)?,
                 ))
             })?
             .collect::<rusqlite::Result<_>>()?;
         drop(stmt);
         let mut ranked = Vec::with_capacity(rows.len());
-        for (id, kind, heads, server_heads, dirty, refusal) in rows {
+        for (id, kind, heads, server_heads, dirty, refusal, generation) in rows {
             let id = document_id(&id)?;
             let as_hashes =
                 |b: &[u8]| -> Vec<Hash> { blob_to_heads(b).iter().map(|h| h.0).collect() };
@@ -199,7 +205,7 @@ impl ClientStorage for Store {
                             doc: id,
                             heads,
                             changes: Vec::new(),
-                            generation: 0,
+                            generation,
                         },
                     ));
                     continue;
@@ -238,7 +244,7 @@ impl ClientStorage for Store {
                     doc: id,
                     heads,
                     changes,
-                    generation: 0,
+                    generation,
                 },
             ));
         }
@@ -247,9 +253,11 @@ impl ClientStorage for Store {
     }
 
     fn whole(&mut self, id: DocumentId) -> Result<Option<WholeDocument>> {
+        let generation = self.generation(id)?.unwrap_or(0);
         Ok(self.load(id)?.map(|d| WholeDocument {
             heads: d.get_heads().iter().map(|h| h.0).collect(),
             saved: d.save(),
+            generation,
         }))
     }
 
@@ -257,6 +265,7 @@ impl ClientStorage for Store {
         &mut self,
         id: DocumentId,
         header: Option<&Header>,
+        generation: u32,
         changes: &[u8],
         server_heads: &[Hash],
     ) -> Result<()> {
@@ -288,6 +297,10 @@ impl ClientStorage for Store {
                     doc.load_incremental(changes)?;
                     docs::read_header(&doc, id)?;
                     insert_document(&s.conn, &h, &doc, Some(&server_heads))?;
+                    s.conn.execute(
+                        "UPDATE documents SET generation = ?2 WHERE doc_id = ?1",
+                        params![id_blob(&id), generation],
+                    )?;
                     project(&s.conn, &h, &doc, &Projection::Whole)?;
                     s.loaded.remove(&id);
                     return Ok(());
@@ -342,6 +355,29 @@ impl ClientStorage for Store {
             s.loaded.insert(id, copy);
             Ok(())
         })
+    }
+
+    fn erased(&mut self, ids: &[DocumentId]) -> Result<()> {
+        let courses = self.erase_documents(ids)?;
+        tracing::info!(
+            documents = ids.len(),
+            courses,
+            "documents erased by the municipality removed"
+        );
+        Ok(())
+    }
+
+    fn replaced(
+        &mut self,
+        id: DocumentId,
+        generation: u32,
+        saved: &[u8],
+        absorbed: &[Hash],
+    ) -> Result<bool> {
+        let absorbed: Vec<ChangeHash> = absorbed.iter().map(|h| ChangeHash(*h)).collect();
+        Ok(self
+            .replace_generation(id, generation, saved, &absorbed)?
+            .rebased)
     }
 
     fn refused(&mut self, id: DocumentId, refusal: &Refusal) -> Result<()> {

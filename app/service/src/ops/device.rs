@@ -50,6 +50,7 @@ pub fn status(core: &Core) -> Result<api::Status> {
             refused: Vec::new(),
             parked: Vec::new(),
             damaged: 0,
+            erased_courses: 0,
             revoked: None,
         });
     }
@@ -94,6 +95,7 @@ pub fn status(core: &Core) -> Result<api::Status> {
         refused,
         parked: s.parked,
         damaged: s.damaged,
+        erased_courses: s.erased_courses,
         revoked: store.revocation().map(|n| api::Revoked {
             by: n.revoked_by,
             reason: n.reason,

@@ -143,6 +143,9 @@ pub fn StatusBar() -> impl IntoView {
             if s.damaged > 0 {
                 lines.push((t.damaged)(s.damaged));
             }
+            if s.erased_courses > 0 {
+                lines.push((t.erased_courses)(s.erased_courses));
+            }
             (!lines.is_empty()).then(|| view! {
                 <section class="device-notes" data-testid="device-notes" role="status">
                     {lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view()}
