@@ -637,7 +637,7 @@ impl SqliteStore {
     }
 }
 
-pub(super) fn document_id(bytes: &[u8]) -> Result<DocumentId> {
+fn document_id(bytes: &[u8]) -> Result<DocumentId> {
     Uuid::from_slice(bytes)
         .map(DocumentId)
         .map_err(|e| Error::Corrupt(format!("a document id of {} bytes: {e}", bytes.len())))
