@@ -26,8 +26,8 @@ use autosurgeon::{hydrate, hydrate_prop, reconcile_insert, reconcile_prop, Hydra
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-mod rewrite;
-pub use rewrite::{rewrite_roster_without, RosterErasure};
+/// A roster's new generation without erased citizens (issue #14 item 5).
+pub mod rewrite;
 
 /// The schema version written at the root of every document.
 pub const SCHEMA_VERSION: u64 = 1;

@@ -1,7 +1,7 @@
 //! Retention (issue #14 item 5): how long each kind of record is kept, set per municipality,
 //! and which records are past it. Pure: the server reads the facts from its read model and
 //! erases what [`due`] returns (a course and its session log deleted, a roster rewritten
-//! without the rest: `docs::rewrite_roster_without`).
+//! without the rest: `docs::rewrite::rewrite_roster_without`).
 //!
 //! The legal floor: a health professional's records are kept at least 5 years after the last
 //! entry (journalføringsbekendtgørelsen; domain.md §4), so a course, its session log and a

@@ -6,7 +6,7 @@
 //! An erasure deletes the documents that are the citizen's alone (a course and its session
 //! log: rows, changes, quarantined change sets, read-model rows; a tombstone keeps the id from
 //! being stored again) and rewrites the team's roster without the citizen as a new generation
-//! (`shared::docs::rewrite_roster_without`), in one store transaction with the erasure
+//! (`shared::docs::rewrite::rewrite_roster_without`), in one store transaction with the erasure
 //! ledger's lines; then the audit log records who, when, which ids and why (a coded reason),
 //! and the store scrubs what the backend can (`ErasureStore::scrub`). Devices replace or
 //! delete their copies at their next sync (`ReplyStatus::Replaced` / `Erased`).
@@ -19,7 +19,8 @@ use homerehab_shared::api::{
 };
 use homerehab_shared::audit::{AuditAction, AuditRecord};
 use homerehab_shared::auth::{Capability, Principal};
-use homerehab_shared::docs::{self, Header, RosterErasure};
+use homerehab_shared::docs::rewrite::RosterErasure;
+use homerehab_shared::docs::{self, Header};
 use homerehab_shared::ids::{CitizenId, DocumentId, MunicipalityId, TeamId};
 use homerehab_shared::model::Millis;
 use homerehab_shared::retention::{add_years, due, Erasure, RecordKind};
@@ -161,7 +162,7 @@ fn erase_team(
                     }
                     return Err(Error::DocumentMoved(header.id));
                 }
-                let (new, _) = docs::rewrite_roster_without(&doc, team, roster, now)?;
+                let (new, _) = docs::rewrite::rewrite_roster_without(&doc, team, roster, now)?;
                 let old_hashes: Vec<_> = doc.get_changes(&[]).iter().map(|c| c.hash().0).collect();
                 let generation = store.generation(header.id)? + 1;
                 rewrite = Some((heads, new, old_hashes, generation));

@@ -1300,3 +1300,67 @@ fn retention_settings_round_trip_and_facts_come_from_the_read_model(b: &Backend)
     assert_eq!(due_then(&RetentionSettings::default(), day), [course_due]);
     assert!(due_then(&longer, day).is_empty());
 }
+
+/// A backup restored from before an erasure forgets again when the exported ledger is applied
+/// (`sync-server erasures reapply`), and applying it twice erases nothing more. SQLite: the
+/// backup is a copy of the file.
+#[test]
+fn a_restored_backup_forgets_again_when_the_ledger_is_reapplied() {
+    use homerehab_shared::audit::AuditAction;
+    use homerehab_shared::retention::Erasure;
+    use homerehab_sync_server::erasure::{execute, reapply};
+    let b = Backend::sqlite();
+    let path = b.sqlite_path().unwrap();
+    let backup = path.with_extension("backup");
+    let (w, ledger) = {
+        let store = b.open();
+        let w = erasure_world(store.as_ref());
+        store.scrub().unwrap();
+        std::fs::copy(&path, &backup).unwrap();
+        let plan = [
+            Erasure::Course {
+                citizen: w.gone.id,
+                team: w.team,
+                course: w.course.course_id.unwrap(),
+            },
+            Erasure::Citizen {
+                citizen: w.gone.id,
+                team: w.team,
+            },
+        ];
+        execute(
+            store.as_ref(),
+            w.municipality,
+            &plan,
+            None,
+            AuditAction::ErasedRecordedInError,
+            5_000,
+        )
+        .unwrap();
+        (w, store.erasure_ledger().unwrap())
+    };
+    // The restore: the old file back, no WAL.
+    std::fs::copy(&backup, &path).unwrap();
+    for ext in ["sqlite3-wal", "sqlite3-shm"] {
+        let _ = std::fs::remove_file(path.with_extension(ext));
+    }
+    let store = b.open();
+    assert!(store.document_header(w.course.id).unwrap().is_some());
+    assert!(store.erasure_ledger().unwrap().is_empty());
+    let again = reapply(store.as_ref(), &ledger).unwrap();
+    assert_eq!(again, ledger);
+    for id in [w.course.id, w.log.id] {
+        assert!(store.document_header(id).unwrap().is_none());
+        assert!(store.is_erased(id).unwrap());
+    }
+    let roster = store.load_document(w.roster.id).unwrap().unwrap();
+    let citizens = docs::read_citizens(&roster).unwrap();
+    assert!(!citizens.contains_key(&w.gone.id.to_string()));
+    assert!(citizens.contains_key(&w.kept.id.to_string()));
+    assert_eq!(
+        store.erasure_ledger().unwrap().len(),
+        2,
+        "written to the restored ledger again"
+    );
+    assert!(reapply(store.as_ref(), &ledger).unwrap().is_empty());
+}

@@ -451,7 +451,7 @@ mod tests {
     //! Generations and tombstones (issue #14) over the in-memory server, served directly (the
     //! simulated device's handling of the new statuses is the device side's).
     use super::*;
-    use crate::docs::{self, RosterErasure};
+    use crate::docs::{self, rewrite::RosterErasure};
     use crate::ids::{CitizenId, CourseId, TeamId, UserId};
     use crate::model::{Citizen, Role};
     use crate::sync::sim::MemoryServer;
@@ -595,7 +595,8 @@ mod tests {
                 ..Default::default()
             };
             let (new, _) =
-                docs::rewrite_roster_without(&old, self.roster.team_id, &what, NOW).unwrap();
+                docs::rewrite::rewrite_roster_without(&old, self.roster.team_id, &what, NOW)
+                    .unwrap();
             self.server.old.insert(
                 self.roster.id,
                 old.get_changes(&[]).iter().map(|c| c.hash().0).collect(),

@@ -637,7 +637,7 @@ impl SqliteStore {
     }
 }
 
-pub(super) fn document_id(bytes: &[u8]) -> Result<DocumentId> {
+fn document_id(bytes: &[u8]) -> Result<DocumentId> {
     Uuid::from_slice(bytes)
         .map(DocumentId)
         .map_err(|e| Error::Corrupt(format!("a document id of {} bytes: {e}", bytes.len())))
@@ -1544,9 +1544,11 @@ mod tests {
             let mut first_two = migrations();
             first_two.truncate(2);
             Migrations::new(first_two).to_latest(&mut conn).unwrap();
-            // Today's commit marks the read model pending; that code did not (dropped below).
+            // Today's commit marks the read model pending and looks for a tombstone; that code
+            // did neither (both dropped below).
             conn.execute_batch(
-                "CREATE TABLE rm_pending (doc_id BLOB PRIMARY KEY, version INTEGER NOT NULL)",
+                "CREATE TABLE rm_pending (doc_id BLOB PRIMARY KEY, version INTEGER NOT NULL);
+                 CREATE TABLE erased_documents (id BLOB PRIMARY KEY, erased_at INTEGER NOT NULL);",
             )
             .unwrap();
             let store = SqliteStore::with_connection(conn, &path).unwrap();
@@ -1577,7 +1579,10 @@ mod tests {
                 store.document_footprint(header.id).unwrap().unwrap().chunks,
                 1
             );
-            store.conn().execute_batch("DROP TABLE rm_pending").unwrap();
+            store
+                .conn()
+                .execute_batch("DROP TABLE rm_pending; DROP TABLE erased_documents;")
+                .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
         let loaded = store.load_document(header.id).unwrap().unwrap();
@@ -1676,8 +1681,12 @@ mod tests {
                 )
                 .unwrap();
             assert!(missing, "the migration after these adds it");
-            conn.execute_batch("CREATE TABLE media_withdrawn (library_id BLOB, sha256 TEXT)")
-                .unwrap();
+            // Today's commit writes these and looks for a tombstone (both dropped below).
+            conn.execute_batch(
+                "CREATE TABLE media_withdrawn (library_id BLOB, sha256 TEXT);
+                 CREATE TABLE erased_documents (id BLOB PRIMARY KEY, erased_at INTEGER NOT NULL);",
+            )
+            .unwrap();
             let store = SqliteStore::with_connection(conn, &path).unwrap();
             let (m, header, mut doc) = library_with_two_media(&store);
             let one = media_item(1).sha256;
@@ -1692,7 +1701,7 @@ mod tests {
                 .unwrap();
             store
                 .conn()
-                .execute_batch("DROP TABLE media_withdrawn")
+                .execute_batch("DROP TABLE media_withdrawn; DROP TABLE erased_documents;")
                 .unwrap();
             (m, one)
         };

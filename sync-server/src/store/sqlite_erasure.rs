@@ -58,7 +58,9 @@ pub(super) fn generations(conn: &Connection, teams: &[TeamId]) -> Result<HashMap
         let mut rows = stmt.query([team.as_bytes().as_slice()])?;
         while let Some(row) = rows.next()? {
             let id: Vec<u8> = row.get(0)?;
-            out.insert(super::sqlite::document_id(&id)?, row.get::<_, u32>(1)?);
+            let id = uuid::Uuid::from_slice(&id)
+                .map_err(|_| Error::Corrupt("a document id in document_generations".into()))?;
+            out.insert(DocumentId(id), row.get::<_, u32>(1)?);
         }
     }
     Ok(out)
