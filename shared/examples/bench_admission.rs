@@ -104,6 +104,12 @@ fn split(case: &Case, who: &Principal, actors: &HashSet<ActorId>, runs: usize) -
             automerge::Change::try_from(c.bytes).unwrap();
         }
     });
+    let decode_ms = median_ms(runs, || {
+        for c in chunks::split(&case.incoming).unwrap() {
+            std::hint::black_box(automerge::Change::try_from(c.bytes).unwrap().decode());
+        }
+    }) - parse_ms;
+    println!("  (decoding the changes' operations: {decode_ms:.2} ms)");
     let fork_ms = median_ms(runs, || {
         std::hint::black_box(case.stored.fork());
     });
