@@ -1412,13 +1412,13 @@ mod tests {
         };
         assert!(reason(2).contains("set.reps"), "{}", reason(2));
         assert!(reason(3).to_lowercase().contains("borg"), "{}", reason(3));
-        assert!(reason(4).contains("another assistant's session"), "{}", reason(4));
+        assert!(reason(4).contains("assistant who performs it"), "{}", reason(4));
         assert!(reason(5).contains("another assistant's session"), "{}", reason(5));
         assert!(reason(6).contains("cannot be deleted"), "{}", reason(6));
         assert!(reason(7).contains("root"), "{}", reason(7));
         assert!(reason(9).contains("assistant who performs it"), "{}", reason(9));
         assert!(reason(10).contains("another id"), "{}", reason(10));
-        assert!(reason(15).contains("outside the sessions"), "{}", reason(15));
+        assert!(reason(15).contains("root"), "{}", reason(15));
     }
 
     #[test]
@@ -1474,7 +1474,15 @@ mod tests {
             }
             let mut edited = w.stored.fork().with_actor(w.lone_tablet.clone());
             for (i, edit) in edits.iter().enumerate() {
-                edit_log(&w, &mut edited, *edit, 5_000 + i as i64);
+                // An edit that no longer applies (a set in a session deleted before) is skipped.
+                let mut attempt = edited.fork().with_actor(w.lone_tablet.clone());
+                let done = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    edit_log(&w, &mut attempt, *edit, 5_000 + i as i64);
+                    attempt
+                }));
+                if let Ok(next) = done {
+                    edited = next;
+                }
             }
             let (admitted, by_diff) = both_verdicts(&w, &server, &edited, &w.lone);
             proptest::prop_assert_eq!(admitted, by_diff);
