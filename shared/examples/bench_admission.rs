@@ -224,7 +224,15 @@ fn main() {
         load_kg: None,
         at: 1_700_000_100_000,
     };
-    docs::log_set(&mut device, last_session, lines[0], "exercise-0", &set, set.at).unwrap();
+    docs::log_set(
+        &mut device,
+        last_session,
+        lines[0],
+        "exercise-0",
+        &set,
+        set.at,
+    )
+    .unwrap();
     let one_set = Case {
         name: "one set into a 30-session log",
         header,

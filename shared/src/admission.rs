@@ -466,8 +466,8 @@ fn check_sessions(
     touched: &BTreeSet<String>,
 ) -> Result<(), Rejection> {
     for key in touched {
-        let now = session_in(after, key)?
-            .ok_or(Rejection::NotAppendOnly("a session vanished".into()))?;
+        let now =
+            session_in(after, key)?.ok_or(Rejection::NotAppendOnly("a session vanished".into()))?;
         now.validate().map_err(SchemaError::from)?;
         if now.id.to_string() != *key {
             return Err(Rejection::NotAppendOnly(
@@ -560,7 +560,9 @@ fn sessions_written(
             match place(after, &made, &mut placed, &op.obj)? {
                 Place::Root if new_doc => {}
                 Place::Sessions => match (&op.action, &op.key) {
-                    (OpAction::Make(_) | OpAction::Put(_), OpKey::Map(key)) if op.pred.is_empty() => {
+                    (OpAction::Make(_) | OpAction::Put(_), OpKey::Map(key))
+                        if op.pred.is_empty() =>
+                    {
                         touched.insert(key.to_string());
                         entries.push(key.to_string());
                     }
@@ -623,12 +625,15 @@ fn place(
             return None;
         }
     };
-    let found = keys.iter().rev().fold(anchor, |outer, key| match (outer, key) {
-        (Place::Root, OpKey::Map(k)) if k == "sessions" => Place::Sessions,
-        (Place::Sessions, OpKey::Map(k)) => Place::Session(k.to_string()),
-        (Place::Session(k), _) => Place::Session(k),
-        _ => Place::Elsewhere,
-    });
+    let found = keys
+        .iter()
+        .rev()
+        .fold(anchor, |outer, key| match (outer, key) {
+            (Place::Root, OpKey::Map(k)) if k == "sessions" => Place::Sessions,
+            (Place::Sessions, OpKey::Map(k)) => Place::Session(k.to_string()),
+            (Place::Session(k), _) => Place::Session(k),
+            _ => Place::Elsewhere,
+        });
     placed.insert(start.clone(), found.clone());
     Some(found)
 }
@@ -1213,7 +1218,15 @@ mod tests {
         doc.set_actor(kim_tablet);
         let kim_session = SessionLog::start(course, kim.user_id, None, 2_000);
         put_session(&mut doc, &kim_session, 2_000).unwrap();
-        log_set(&mut doc, kim_session.id, line, "sit", &a_set(9, 2_001), 2_001).unwrap();
+        log_set(
+            &mut doc,
+            kim_session.id,
+            line,
+            "sit",
+            &a_set(9, 2_001),
+            2_001,
+        )
+        .unwrap();
         LogWorld {
             header,
             stored: Automerge::load(&doc.save()).unwrap(),
@@ -1278,7 +1291,8 @@ mod tests {
                 tx.put(&set, "reps", 5_u64).unwrap();
                 tx.put(&set, "duration_s", automerge::ScalarValue::Null)
                     .unwrap();
-                tx.put(&set, "load_kg", automerge::ScalarValue::Null).unwrap();
+                tx.put(&set, "load_kg", automerge::ScalarValue::Null)
+                    .unwrap();
                 tx.put(&set, "at", at).unwrap();
             }
             // Kim's session claimed: its performer rewritten.
@@ -1299,7 +1313,11 @@ mod tests {
             // A new session of Lone's, of Kim's, and one filed under another key.
             8 | 9 | 10 => {
                 drop(tx);
-                let by = if edit == 9 { w.kim.user_id } else { w.lone.user_id };
+                let by = if edit == 9 {
+                    w.kim.user_id
+                } else {
+                    w.lone.user_id
+                };
                 let mut session = SessionLog::start(course, by, None, at);
                 if edit == 10 {
                     session.id = w.lone_session;
@@ -1408,15 +1426,29 @@ mod tests {
         let reason = |edit: usize| {
             let mut edited = w.stored.fork().with_actor(w.lone_tablet.clone());
             edit_log(&w, &mut edited, edit, 5_000);
-            both_verdicts(&w, &w.stored, &edited, &w.lone).0.unwrap_err()
+            both_verdicts(&w, &w.stored, &edited, &w.lone)
+                .0
+                .unwrap_err()
         };
         assert!(reason(2).contains("set.reps"), "{}", reason(2));
         assert!(reason(3).to_lowercase().contains("borg"), "{}", reason(3));
-        assert!(reason(4).contains("assistant who performs it"), "{}", reason(4));
-        assert!(reason(5).contains("another assistant's session"), "{}", reason(5));
+        assert!(
+            reason(4).contains("assistant who performs it"),
+            "{}",
+            reason(4)
+        );
+        assert!(
+            reason(5).contains("another assistant's session"),
+            "{}",
+            reason(5)
+        );
         assert!(reason(6).contains("cannot be deleted"), "{}", reason(6));
         assert!(reason(7).contains("root"), "{}", reason(7));
-        assert!(reason(9).contains("assistant who performs it"), "{}", reason(9));
+        assert!(
+            reason(9).contains("assistant who performs it"),
+            "{}",
+            reason(9)
+        );
         assert!(reason(10).contains("another id"), "{}", reason(10));
         assert!(reason(15).contains("root"), "{}", reason(15));
     }
@@ -1427,8 +1459,15 @@ mod tests {
         // the server's newer log, where Kim's session changed too.
         let w = log_world();
         let mut server = w.stored.fork().with_actor(ActorId::random());
-        crate::docs::log_set(&mut server, w.kim_session, w.line, "sit", &a_set(7, 3_000), 3_000)
-            .unwrap();
+        crate::docs::log_set(
+            &mut server,
+            w.kim_session,
+            w.line,
+            "sit",
+            &a_set(7, 3_000),
+            3_000,
+        )
+        .unwrap();
         for edit in [0, 2, 4] {
             let mut edited = w.stored.fork().with_actor(w.lone_tablet.clone());
             edit_log(&w, &mut edited, edit, 5_000);
@@ -1446,14 +1485,31 @@ mod tests {
         let actors: HashSet<ActorId> = [w.lone_tablet.clone()].into_iter().collect();
         let course = w.header.course_id.unwrap();
         let mut doc = genesis(&w.header).with_actor(w.lone_tablet.clone());
-        put_session(&mut doc, &SessionLog::start(course, w.lone.user_id, None, 1), 1).unwrap();
+        put_session(
+            &mut doc,
+            &SessionLog::start(course, w.lone.user_id, None, 1),
+            1,
+        )
+        .unwrap();
         let whole = |doc: &Automerge| {
-            admit(w.header.id, None, &doc.save(), &doc.get_heads(), &w.lone, &actors)
-                .map(|_| ())
+            admit(
+                w.header.id,
+                None,
+                &doc.save(),
+                &doc.get_heads(),
+                &w.lone,
+                &actors,
+            )
+            .map(|_| ())
         };
         assert!(whole(&doc).is_ok());
         // Someone else's session in it: refused, as the diff from nothing refuses it.
-        put_session(&mut doc, &SessionLog::start(course, w.kim.user_id, None, 2), 2).unwrap();
+        put_session(
+            &mut doc,
+            &SessionLog::start(course, w.kim.user_id, None, 2),
+            2,
+        )
+        .unwrap();
         assert!(matches!(whole(&doc), Err(Rejection::NotAppendOnly(_))));
     }
 

@@ -512,7 +512,10 @@ pub fn read_session(doc: &Automerge, id: &str) -> Result<Option<SessionLog>, Sch
 /// one for `Millis`, a string scalar, 16 bytes for an id, a variant's Rust name for an enum,
 /// null for `None`), and anything else, a missing field included, is left to autosurgeon.
 /// `Ok(None)` when the log has no session under `id`.
-pub fn read_session_at_once(doc: &Automerge, id: &str) -> Result<Option<Option<SessionLog>>, SchemaError> {
+pub fn read_session_at_once(
+    doc: &Automerge,
+    id: &str,
+) -> Result<Option<Option<SessionLog>>, SchemaError> {
     let sessions = match ReadDoc::get(doc, &ROOT, "sessions")? {
         Some((automerge::Value::Object(ObjType::Map), obj)) => obj,
         _ => return Err(SchemaError::NotFound("sessions")),
@@ -649,7 +652,10 @@ mod at_once {
     fn exercise(v: &Value) -> Option<ExerciseLog> {
         let m = map(v)?;
         let sets = match m.get("sets")? {
-            Value::List(l) => l.iter().map(|e| set(&e.value)).collect::<Option<Vec<_>>>()?,
+            Value::List(l) => l
+                .iter()
+                .map(|e| set(&e.value))
+                .collect::<Option<Vec<_>>>()?,
             _ => return None,
         };
         Some(ExerciseLog {
