@@ -9,10 +9,11 @@ use crate::docs::{
 };
 use crate::ids::DocumentId;
 use crate::sync::chunks;
+use automerge::legacy::{Key as OpKey, ObjectId as OpObject, OpId, OpType as OpAction};
 use automerge::{
-    ActorId, Automerge, ChangeHash, LoadOptions, OnPartialLoad, PatchAction, Prop, ReadDoc,
+    ActorId, Automerge, Change, ChangeHash, LoadOptions, OnPartialLoad, PatchAction, Prop, ReadDoc,
 };
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 
 #[derive(Debug, thiserror::Error)]
@@ -130,24 +131,33 @@ fn only_device_chunks(incoming: &[u8]) -> Result<(), Rejection> {
 }
 
 /// Parses `incoming` strictly into a copy of `current`: every byte must belong to a well-formed
-/// chunk (Automerge's `load_incremental` skips a damaged or trailing chunk silently).
-fn load_strictly(current: Option<&Automerge>, incoming: &[u8]) -> Result<Automerge, Rejection> {
+/// chunk (Automerge's `load_incremental` skips a damaged or trailing chunk silently). Answers
+/// the copy and, when `incoming` is raw changes, those changes as decoded (read again by
+/// [`sessions_written`] rather than decoded twice).
+fn load_strictly(
+    current: Option<&Automerge>,
+    incoming: &[u8],
+) -> Result<(Automerge, Vec<Change>), Rejection> {
     let strict = || LoadOptions::new().on_partial_load(OnPartialLoad::Error);
     let corrupt = |e: automerge::AutomergeError| Rejection::Corrupt(e.to_string());
     match current {
         // A new document must come whole, so the strict load is the load.
-        None => Automerge::load_with_options(incoming, strict()).map_err(|e| match e {
-            automerge::AutomergeError::MissingDeps => Rejection::MissingDependencies,
-            e => corrupt(e),
-        }),
+        None => Automerge::load_with_options(incoming, strict())
+            .map(|doc| (doc, Vec::new()))
+            .map_err(|e| match e {
+                automerge::AutomergeError::MissingDeps => Rejection::MissingDependencies,
+                e => corrupt(e),
+            }),
         Some(doc) => {
             let framed = chunks::split(incoming).map_err(|e| Rejection::Corrupt(e.to_string()))?;
+            let mut decoded = Vec::new();
             if framed.iter().all(|c| c.kind == chunks::CHANGE) {
                 // Raw changes (what a device sends): each one decoded on its own proves it is
                 // well formed, without building a document of them first.
                 for c in framed {
-                    automerge::Change::try_from(c.bytes)
-                        .map_err(|e| Rejection::Corrupt(e.to_string()))?;
+                    decoded.push(
+                        Change::try_from(c.bytes).map_err(|e| Rejection::Corrupt(e.to_string()))?,
+                    );
                 }
             } else {
                 // A whole document among them: it parses only as a document. Changes on their
@@ -160,7 +170,7 @@ fn load_strictly(current: Option<&Automerge>, incoming: &[u8]) -> Result<Automer
             }
             let mut copy = doc.fork();
             copy.load_incremental(incoming).map_err(corrupt)?;
-            Ok(copy)
+            Ok((copy, decoded))
         }
     }
 }
@@ -182,7 +192,7 @@ fn admit_checked(
     }
     let before_heads = current.map(|d| d.get_heads()).unwrap_or_default();
     only_device_chunks(incoming)?;
-    let copy = load_strictly(current, incoming)?;
+    let (copy, decoded) = load_strictly(current, incoming)?;
     if !copy.get_missing_deps(&[]).is_empty() {
         return Err(Rejection::MissingDependencies.into());
     }
@@ -269,7 +279,10 @@ fn admit_checked(
             crate::rules::check_course_change(current, &copy, &after)
                 .map_err(|e| from_writer(SchemaError::from(e).into()))?;
         }
-        DocumentKind::SessionLog => check_session_log(&copy, current, who).map_err(from_writer)?,
+        DocumentKind::SessionLog => {
+            let hashes: Vec<ChangeHash> = new_changes.iter().map(|c| c.hash).collect();
+            check_session_log(&copy, current, who, &hashes, decoded).map_err(from_writer)?
+        }
         DocumentKind::Library => {
             crate::municipal::LibraryDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
         }
@@ -372,10 +385,20 @@ fn corrupt(e: automerge::AutomergeError) -> Rejection {
 }
 
 /// Session logs: an assistant may add sessions and extend their own; nothing else.
+///
+/// Two ways to find the sessions the new changes touched, with one verdict. First from the
+/// changes' own operations ([`sessions_written`]): the work follows the size of the change, not
+/// of the log, and it may only answer more sessions than the diff would, never fewer. When
+/// that finds nothing unusual and every session it found passes [`check_sessions`], the diff's
+/// sessions (a subset) pass too: admitted. Anything else — an operation outside a session, a
+/// session that fails, changes not at hand — is judged by the diff between the document before
+/// and after, as before, so a refusal and its reason are exactly the diff's.
 fn check_session_log(
     after: &Automerge,
     before: Option<&Automerge>,
     who: &Principal,
+    new_changes: &[ChangeHash],
+    decoded: Vec<Change>,
 ) -> Result<(), Rejection> {
     if !who.may(Capability::RunSessions) {
         return Err(Rejection::NotAppendOnly(format!(
@@ -383,6 +406,21 @@ fn check_session_log(
             Capability::RunSessions.as_str()
         )));
     }
+    if let Some(touched) = sessions_written(after, before.is_none(), new_changes, decoded) {
+        if check_sessions(after, before, who, &touched).is_ok() {
+            return Ok(());
+        }
+    }
+    let touched = sessions_in_diff(after, before)?;
+    check_sessions(after, before, who, &touched)
+}
+
+/// The sessions the diff between `before` and `after` reaches, refusing a change anywhere else
+/// in the log (the root, a deleted session).
+fn sessions_in_diff(
+    after: &Automerge,
+    before: Option<&Automerge>,
+) -> Result<BTreeSet<String>, Rejection> {
     let after_heads = after.get_heads();
     let before_heads = before.map(|d| d.get_heads()).unwrap_or_default();
     let before_is_empty = before.is_none();
@@ -416,11 +454,22 @@ fn check_session_log(
             }
         }
     }
+    Ok(touched)
+}
+
+/// Each touched session as it is now: valid, filed under its own id, performed by `who`, and
+/// not another assistant's before.
+fn check_sessions(
+    after: &Automerge,
+    before: Option<&Automerge>,
+    who: &Principal,
+    touched: &BTreeSet<String>,
+) -> Result<(), Rejection> {
     for key in touched {
-        let now = crate::docs::read_session(after, &key)?
-            .ok_or(Rejection::NotAppendOnly("a session vanished".into()))?;
+        let now =
+            session_in(after, key)?.ok_or(Rejection::NotAppendOnly("a session vanished".into()))?;
         now.validate().map_err(SchemaError::from)?;
-        if now.id.to_string() != key {
+        if now.id.to_string() != *key {
             return Err(Rejection::NotAppendOnly(
                 "a session is filed under another id".into(),
             ));
@@ -431,7 +480,7 @@ fn check_session_log(
             ));
         }
         if let Some(b) = before {
-            if let Some(old) = crate::docs::read_session(b, &key)? {
+            if let Some(old) = session_in(b, key)? {
                 if old.performed_by != who.user_id {
                     return Err(Rejection::NotAppendOnly(
                         "another assistant's session cannot be changed".into(),
@@ -441,6 +490,169 @@ fn check_session_log(
         }
     }
     Ok(())
+}
+
+/// [`crate::docs::read_session`]'s answer, read in one pass where the session is stored in the
+/// form this crate writes.
+fn session_in(doc: &Automerge, key: &str) -> Result<Option<crate::model::SessionLog>, SchemaError> {
+    match crate::docs::read_session_at_once(doc, key)? {
+        None => Ok(None),
+        Some(Some(session)) => Ok(Some(session)),
+        Some(None) => crate::docs::read_session(doc, key),
+    }
+}
+
+/// Where in a session log an object is.
+#[derive(Clone, Debug, PartialEq)]
+enum Place {
+    Root,
+    /// The `sessions` map at the root.
+    Sessions,
+    /// Inside the session filed under this key.
+    Session(String),
+    Elsewhere,
+}
+
+/// Objects nested deeper than this below a session are not what a device writes.
+const MAX_DEPTH: usize = 16;
+
+/// The sessions the new changes (`new_changes`, of which `decoded` should hold every one; a
+/// new document's are read from `after`) write into, found from their operations: each
+/// operation's object placed by following the objects the changes made back to one the
+/// document held before, whose path `after` gives. Answers `None` — let the diff decide — for
+/// anything a device logging sessions does not do: an operation at the root (but in a new
+/// document's), anywhere outside the sessions, a session entry deleted, overwritten or in
+/// conflict, an object the document cannot place or no longer shows.
+///
+/// Every session the diff reaches is answered: a visible change under `sessions/<key>` is an
+/// operation in an object placed in that session (an Automerge object never moves from where
+/// it was made) or an entry put in `sessions` itself.
+fn sessions_written(
+    after: &Automerge,
+    new_doc: bool,
+    new_changes: &[ChangeHash],
+    decoded: Vec<Change>,
+) -> Option<BTreeSet<String>> {
+    let mut by_hash: HashMap<ChangeHash, Change> =
+        decoded.into_iter().map(|c| (c.hash(), c)).collect();
+    let mut changes = Vec::with_capacity(new_changes.len());
+    for hash in new_changes {
+        changes.push(match by_hash.remove(hash) {
+            Some(c) => c.decode(),
+            None => after.get_change_by_hash(hash)?.decode(),
+        });
+    }
+    // Every object the new changes made, and where.
+    let mut made: HashMap<OpId, (OpObject, OpKey)> = HashMap::new();
+    for change in &changes {
+        for (i, op) in change.operations.iter().enumerate() {
+            if let OpAction::Make(_) = op.action {
+                let id = OpId(change.start_op.get() + i as u64, change.actor_id.clone());
+                made.insert(id, (op.obj.clone(), op.key.clone()));
+            }
+        }
+    }
+    let mut placed: HashMap<OpId, Place> = HashMap::new();
+    let mut touched = BTreeSet::new();
+    let mut entries = Vec::new();
+    for change in &changes {
+        for op in &change.operations {
+            match place(after, &made, &mut placed, &op.obj)? {
+                Place::Root if new_doc => {}
+                Place::Sessions => match (&op.action, &op.key) {
+                    (OpAction::Make(_) | OpAction::Put(_), OpKey::Map(key))
+                        if op.pred.is_empty() =>
+                    {
+                        touched.insert(key.to_string());
+                        entries.push(key.to_string());
+                    }
+                    _ => return None,
+                },
+                Place::Session(key) => {
+                    touched.insert(key);
+                }
+                Place::Root | Place::Elsewhere => return None,
+            }
+        }
+    }
+    if !entries.is_empty() {
+        // A new entry is the only value under its key: nothing overwritten, no conflict.
+        let sessions = match after.get(automerge::ROOT, "sessions").ok()?? {
+            (automerge::Value::Object(automerge::ObjType::Map), obj) => obj,
+            _ => return None,
+        };
+        for key in entries {
+            if after.get_all(&sessions, key.as_str()).ok()?.len() != 1 {
+                return None;
+            }
+        }
+    }
+    Some(touched)
+}
+
+/// Where `obj` is (see [`Place`]); `None` when the document cannot say.
+fn place(
+    doc: &Automerge,
+    made: &HashMap<OpId, (OpObject, OpKey)>,
+    placed: &mut HashMap<OpId, Place>,
+    obj: &OpObject,
+) -> Option<Place> {
+    let OpObject::Id(start) = obj else {
+        return Some(Place::Root);
+    };
+    if let Some(p) = placed.get(start) {
+        return Some(p.clone());
+    }
+    // Up through the objects the changes made, to one placed already or held before.
+    let mut keys: Vec<&OpKey> = Vec::new();
+    let mut at = start;
+    let anchor = loop {
+        if let Some(p) = placed.get(at) {
+            break p.clone();
+        }
+        match made.get(at) {
+            Some((OpObject::Root, key)) => {
+                keys.push(key);
+                break Place::Root;
+            }
+            Some((OpObject::Id(parent), key)) => {
+                keys.push(key);
+                at = parent;
+            }
+            None => break place_held(doc, at)?,
+        }
+        if keys.len() > MAX_DEPTH {
+            return None;
+        }
+    };
+    let found = keys
+        .iter()
+        .rev()
+        .fold(anchor, |outer, key| match (outer, key) {
+            (Place::Root, OpKey::Map(k)) if k == "sessions" => Place::Sessions,
+            (Place::Sessions, OpKey::Map(k)) => Place::Session(k.to_string()),
+            (Place::Session(k), _) => Place::Session(k),
+            _ => Place::Elsewhere,
+        });
+    placed.insert(start.clone(), found.clone());
+    Some(found)
+}
+
+/// Where an object the document held before the new changes is, from its path now.
+fn place_held(doc: &Automerge, id: &OpId) -> Option<Place> {
+    let obj = doc
+        .import_obj(&format!("{}@{}", id.0, id.1.to_hex_string()))
+        .ok()?;
+    doc.object_type(&obj).ok()?;
+    let path = doc.parents(&obj).ok()?.visible_path()?;
+    Some(match path.as_slice() {
+        [] => return None,
+        [(_, Prop::Map(s))] if s == "sessions" => Place::Sessions,
+        [(_, Prop::Map(s)), (_, Prop::Map(key)), ..] if s == "sessions" => {
+            Place::Session(key.clone())
+        }
+        _ => Place::Elsewhere,
+    })
 }
 
 #[cfg(test)]
@@ -946,5 +1158,390 @@ mod tests {
             .err()
             .expect("refused");
         assert!(matches!(*refused.rejection, Rejection::NotDelegated(_)));
+    }
+
+    // ---- Session logs: the operations' sessions against the diff's (#13) ----
+
+    /// A stored session log as the server holds it: Lone's session (two sets and feedback on
+    /// one line) and Kim's (one set), each written by their own tablet.
+    struct LogWorld {
+        header: Header,
+        stored: Automerge,
+        lone: Principal,
+        kim: Principal,
+        lone_tablet: ActorId,
+        lone_session: crate::ids::SessionId,
+        kim_session: crate::ids::SessionId,
+        line: crate::ids::ProgramExerciseId,
+    }
+
+    fn a_set(reps: u32, at: i64) -> crate::model::SetLog {
+        crate::model::SetLog {
+            reps: Some(reps),
+            duration_s: None,
+            load_kg: Some(2.0),
+            at,
+        }
+    }
+
+    fn log_world() -> LogWorld {
+        use crate::docs::{log_set, put_session, record_feedback, ExerciseFeedback};
+        use crate::ids::ProgramExerciseId;
+        use crate::model::{ExerciseOutcome, SessionLog};
+        let team = TeamId::new();
+        let course = CourseId::new();
+        let header = Header::session_log(team, course);
+        let assistant = || Principal {
+            user_id: UserId::new(),
+            role: Role::Assistant,
+            team_id: team,
+            granted_teams: vec![],
+            municipality_id: None,
+        };
+        let (lone, kim) = (assistant(), assistant());
+        let (lone_tablet, kim_tablet) = (ActorId::random(), ActorId::random());
+        let line = ProgramExerciseId::new();
+        let mut doc = genesis(&header).with_actor(lone_tablet.clone());
+        let lone_session = SessionLog::start(course, lone.user_id, None, 1_000);
+        put_session(&mut doc, &lone_session, 1_000).unwrap();
+        for at in [1_001, 1_002] {
+            log_set(&mut doc, lone_session.id, line, "sit", &a_set(8, at), at).unwrap();
+        }
+        let fb = ExerciseFeedback {
+            outcome: ExerciseOutcome::Done,
+            skip_reason: None,
+            borg: Some(5),
+            pain: Some(2),
+            note: None,
+        };
+        record_feedback(&mut doc, lone_session.id, line, "sit", &fb, 1_003).unwrap();
+        doc.set_actor(kim_tablet);
+        let kim_session = SessionLog::start(course, kim.user_id, None, 2_000);
+        put_session(&mut doc, &kim_session, 2_000).unwrap();
+        log_set(
+            &mut doc,
+            kim_session.id,
+            line,
+            "sit",
+            &a_set(9, 2_001),
+            2_001,
+        )
+        .unwrap();
+        LogWorld {
+            header,
+            stored: Automerge::load(&doc.save()).unwrap(),
+            lone,
+            kim,
+            lone_tablet,
+            lone_session: lone_session.id,
+            kim_session: kim_session.id,
+            line,
+        }
+    }
+
+    /// An object under a session, by its keys (list positions as numbers).
+    fn obj_at(doc: &impl ReadDoc, keys: &[&str]) -> automerge::ObjId {
+        let mut at = automerge::ROOT;
+        for k in keys {
+            let prop: Prop = match k.parse::<usize>() {
+                Ok(i) => Prop::Seq(i),
+                Err(_) => Prop::Map((*k).to_string()),
+            };
+            at = doc.get(&at, prop).unwrap().expect("present").1;
+        }
+        at
+    }
+
+    /// The edits a device (honest or not) may make to a session log, by number.
+    const LOG_EDITS: usize = 17;
+
+    fn edit_log(w: &LogWorld, doc: &mut Automerge, edit: usize, at: i64) {
+        use crate::docs::{log_set, put_session};
+        use crate::model::SessionLog;
+        let lone = w.lone_session.to_string();
+        let kim = w.kim_session.to_string();
+        let line = w.line.to_string();
+        let course = w.header.course_id.unwrap();
+        let mut tx = doc.transaction();
+        match edit {
+            // One more set in Lone's own session (what a tablet does all day).
+            0 => {
+                drop(tx);
+                log_set(doc, w.lone_session, w.line, "sit", &a_set(10, at), at).unwrap();
+                return;
+            }
+            // An old set edited in range, and out of range (a value in a nested object).
+            1 => {
+                let set = obj_at(&tx, &["sessions", &lone, "exercises", &line, "sets", "0"]);
+                tx.put(&set, "reps", 12_u64).unwrap();
+            }
+            2 => {
+                let set = obj_at(&tx, &["sessions", &lone, "exercises", &line, "sets", "1"]);
+                tx.put(&set, "reps", 600_u64).unwrap();
+            }
+            // Borg out of its scale on an exercise.
+            3 => {
+                let ex = obj_at(&tx, &["sessions", &lone, "exercises", &line]);
+                tx.put(&ex, "borg", 11_u64).unwrap();
+            }
+            // A set in Kim's session, a session that is not new and not Lone's.
+            4 => {
+                let sets = obj_at(&tx, &["sessions", &kim, "exercises", &line, "sets"]);
+                let set = tx.insert_object(&sets, 1, automerge::ObjType::Map).unwrap();
+                tx.put(&set, "reps", 5_u64).unwrap();
+                tx.put(&set, "duration_s", automerge::ScalarValue::Null)
+                    .unwrap();
+                tx.put(&set, "load_kg", automerge::ScalarValue::Null)
+                    .unwrap();
+                tx.put(&set, "at", at).unwrap();
+            }
+            // Kim's session claimed: its performer rewritten.
+            5 => {
+                let s = obj_at(&tx, &["sessions", &kim]);
+                tx.put(&s, "performed_by", w.lone.user_id.as_bytes().to_vec())
+                    .unwrap();
+            }
+            // A session deleted.
+            6 => {
+                let sessions = obj_at(&tx, &["sessions"]);
+                tx.delete(&sessions, lone.as_str()).unwrap();
+            }
+            // A put at the root.
+            7 => {
+                tx.put(automerge::ROOT, "note", "x").unwrap();
+            }
+            // A new session of Lone's, of Kim's, and one filed under another key.
+            8 | 9 | 10 => {
+                drop(tx);
+                let by = if edit == 9 {
+                    w.kim.user_id
+                } else {
+                    w.lone.user_id
+                };
+                let mut session = SessionLog::start(course, by, None, at);
+                if edit == 10 {
+                    session.id = w.lone_session;
+                    let mut tx = doc.transaction();
+                    let sessions = obj_at(&tx, &["sessions"]);
+                    autosurgeon::reconcile_prop(
+                        &mut tx,
+                        &sessions,
+                        crate::ids::SessionId::new().to_string().as_str(),
+                        &session,
+                    )
+                    .unwrap();
+                    tx.commit();
+                } else {
+                    put_session(doc, &session, at).unwrap();
+                }
+                return;
+            }
+            // Lone's session written again whole under its own key.
+            11 => {
+                drop(tx);
+                let mut session = SessionLog::start(course, w.lone.user_id, None, at);
+                session.id = w.lone_session;
+                put_session(doc, &session, at).unwrap();
+                return;
+            }
+            // A set deleted from Lone's session.
+            12 => {
+                let sets = obj_at(&tx, &["sessions", &lone, "exercises", &line, "sets"]);
+                tx.delete(&sets, 0).unwrap();
+            }
+            // A key the schema does not know, in Lone's session.
+            13 => {
+                let s = obj_at(&tx, &["sessions", &lone]);
+                tx.put(&s, "extra", 1_u64).unwrap();
+            }
+            // A scalar filed as a session.
+            14 => {
+                let sessions = obj_at(&tx, &["sessions"]);
+                tx.put(&sessions, "not-a-session", 1_u64).unwrap();
+            }
+            // A map made at the root, and something written in it.
+            15 => {
+                let m = tx
+                    .put_object(automerge::ROOT, "elsewhere", automerge::ObjType::Map)
+                    .unwrap();
+                tx.put(&m, "x", 1_u64).unwrap();
+            }
+            // A session's status made a number (fails to read).
+            _ => {
+                let s = obj_at(&tx, &["sessions", &lone]);
+                tx.put(&s, "status", 3_u64).unwrap();
+            }
+        }
+        tx.commit();
+    }
+
+    /// Admission's verdict on `edited` offered over `stored`, and the diff's alone (the path
+    /// before the operations were read), as comparable strings.
+    fn both_verdicts(
+        w: &LogWorld,
+        stored: &Automerge,
+        edited: &Automerge,
+        who: &Principal,
+    ) -> (Result<(), String>, Result<(), String>) {
+        let actors: HashSet<ActorId> = [w.lone_tablet.clone()].into_iter().collect();
+        let bytes = raw_changes_since(edited, &stored.get_heads());
+        let admitted = admit(
+            w.header.id,
+            Some(stored),
+            &bytes,
+            &edited.get_heads(),
+            who,
+            &actors,
+        )
+        .map(|_| ())
+        .map_err(|r| r.to_string());
+        let mut after = stored.fork();
+        after.load_incremental(&bytes).unwrap();
+        let by_diff = sessions_in_diff(&after, Some(stored))
+            .and_then(|touched| check_sessions(&after, Some(stored), who, &touched))
+            .map_err(|r| r.to_string());
+        (admitted, by_diff)
+    }
+
+    #[test]
+    fn a_session_logs_verdicts_are_the_diffs_edit_by_edit() {
+        let w = log_world();
+        let expected_ok = [0, 1, 8, 11, 12, 13];
+        for edit in 0..LOG_EDITS {
+            let mut edited = w.stored.fork().with_actor(w.lone_tablet.clone());
+            edit_log(&w, &mut edited, edit, 5_000);
+            let (admitted, by_diff) = both_verdicts(&w, &w.stored, &edited, &w.lone);
+            assert_eq!(admitted, by_diff, "edit {edit}");
+            assert_eq!(
+                admitted.is_ok(),
+                expected_ok.contains(&edit),
+                "edit {edit}: {admitted:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_in_a_session_log_keeps_its_reason() {
+        let w = log_world();
+        let reason = |edit: usize| {
+            let mut edited = w.stored.fork().with_actor(w.lone_tablet.clone());
+            edit_log(&w, &mut edited, edit, 5_000);
+            both_verdicts(&w, &w.stored, &edited, &w.lone)
+                .0
+                .unwrap_err()
+        };
+        assert!(reason(2).contains("set.reps"), "{}", reason(2));
+        assert!(reason(3).to_lowercase().contains("borg"), "{}", reason(3));
+        assert!(
+            reason(4).contains("assistant who performs it"),
+            "{}",
+            reason(4)
+        );
+        assert!(
+            reason(5).contains("another assistant's session"),
+            "{}",
+            reason(5)
+        );
+        assert!(reason(6).contains("cannot be deleted"), "{}", reason(6));
+        assert!(reason(7).contains("root"), "{}", reason(7));
+        assert!(
+            reason(9).contains("assistant who performs it"),
+            "{}",
+            reason(9)
+        );
+        assert!(reason(10).contains("another id"), "{}", reason(10));
+        assert!(reason(15).contains("root"), "{}", reason(15));
+    }
+
+    #[test]
+    fn a_one_set_change_is_judged_on_a_log_the_server_moved_on_meanwhile() {
+        // Kim's tablet synced a set after Lone's tablet last pulled: Lone's set is judged on
+        // the server's newer log, where Kim's session changed too.
+        let w = log_world();
+        let mut server = w.stored.fork().with_actor(ActorId::random());
+        crate::docs::log_set(
+            &mut server,
+            w.kim_session,
+            w.line,
+            "sit",
+            &a_set(7, 3_000),
+            3_000,
+        )
+        .unwrap();
+        for edit in [0, 2, 4] {
+            let mut edited = w.stored.fork().with_actor(w.lone_tablet.clone());
+            edit_log(&w, &mut edited, edit, 5_000);
+            let (admitted, by_diff) = both_verdicts(&w, &server, &edited, &w.lone);
+            assert_eq!(admitted, by_diff, "edit {edit}");
+            assert_eq!(admitted.is_ok(), edit == 0, "edit {edit}: {admitted:?}");
+        }
+    }
+
+    #[test]
+    fn a_new_session_log_with_sessions_is_judged_whole() {
+        use crate::docs::put_session;
+        use crate::model::SessionLog;
+        let w = log_world();
+        let actors: HashSet<ActorId> = [w.lone_tablet.clone()].into_iter().collect();
+        let course = w.header.course_id.unwrap();
+        let mut doc = genesis(&w.header).with_actor(w.lone_tablet.clone());
+        put_session(
+            &mut doc,
+            &SessionLog::start(course, w.lone.user_id, None, 1),
+            1,
+        )
+        .unwrap();
+        let whole = |doc: &Automerge| {
+            admit(
+                w.header.id,
+                None,
+                &doc.save(),
+                &doc.get_heads(),
+                &w.lone,
+                &actors,
+            )
+            .map(|_| ())
+        };
+        assert!(whole(&doc).is_ok());
+        // Someone else's session in it: refused, as the diff from nothing refuses it.
+        put_session(
+            &mut doc,
+            &SessionLog::start(course, w.kim.user_id, None, 2),
+            2,
+        )
+        .unwrap();
+        assert!(matches!(whole(&doc), Err(Rejection::NotAppendOnly(_))));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any sequence of edits, each its own change, offered at once: admission's verdict
+        /// and reason are the diff's.
+        #[test]
+        fn any_edits_get_the_diffs_verdict(
+            edits in proptest::collection::vec(0..LOG_EDITS, 1..5),
+            moved_on in proptest::bool::ANY,
+        ) {
+            let w = log_world();
+            let mut server = w.stored.fork().with_actor(ActorId::random());
+            if moved_on {
+                crate::docs::log_set(&mut server, w.kim_session, w.line, "sit", &a_set(7, 3_000), 3_000)
+                    .unwrap();
+            }
+            let mut edited = w.stored.fork().with_actor(w.lone_tablet.clone());
+            for (i, edit) in edits.iter().enumerate() {
+                // An edit that no longer applies (a set in a session deleted before) is skipped.
+                let mut attempt = edited.fork().with_actor(w.lone_tablet.clone());
+                let done = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    edit_log(&w, &mut attempt, *edit, 5_000 + i as i64);
+                    attempt
+                }));
+                if let Ok(next) = done {
+                    edited = next;
+                }
+            }
+            let (admitted, by_diff) = both_verdicts(&w, &server, &edited, &w.lone);
+            proptest::prop_assert_eq!(admitted, by_diff);
+        }
     }
 }

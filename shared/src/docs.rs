@@ -507,6 +507,214 @@ pub fn read_session(doc: &Automerge, id: &str) -> Result<Option<SessionLog>, Sch
     Ok(Some(hydrate_prop(doc, &sessions, id)?))
 }
 
+/// One session read in a single pass over its object (Automerge's own `hydrate` of it), for
+/// admission, where autosurgeon's field-by-field reading of whole sessions was most of the cost
+/// of an upload (issue #13). It answers [`read_session`]'s value exactly, or `None` — then ask
+/// [`read_session`] — wherever autosurgeon's reading could differ: it takes each field only in
+/// the one form autosurgeon accepts for its type (an unsigned integer for `u8`/`u32`, a signed
+/// one for `Millis`, a string scalar, 16 bytes for an id, a variant's Rust name for an enum,
+/// null for `None`), and anything else, a missing field included, is left to autosurgeon.
+/// `Ok(None)` when the log has no session under `id`.
+pub fn read_session_at_once(
+    doc: &Automerge,
+    id: &str,
+) -> Result<Option<Option<SessionLog>>, SchemaError> {
+    let sessions = match ReadDoc::get(doc, &ROOT, "sessions")? {
+        Some((automerge::Value::Object(ObjType::Map), obj)) => obj,
+        _ => return Err(SchemaError::NotFound("sessions")),
+    };
+    let session = match ReadDoc::get(doc, &sessions, id)? {
+        None => return Ok(None),
+        Some((automerge::Value::Object(ObjType::Map), obj)) => obj,
+        Some(_) => return Ok(Some(None)),
+    };
+    Ok(Some(
+        ReadDoc::hydrate(doc, &session, None)
+            .ok()
+            .and_then(|v| at_once::session(&v)),
+    ))
+}
+
+/// [`read_session_at_once`]'s readers: each answers `None` for any form autosurgeon might read
+/// differently.
+mod at_once {
+    use crate::ids::*;
+    use crate::model::*;
+    use automerge::hydrate::{Map, Value};
+    use automerge::ScalarValue as S;
+    use std::collections::BTreeMap;
+
+    fn map(v: &Value) -> Option<&Map> {
+        match v {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+    fn uint(v: &Value) -> Option<u64> {
+        match v {
+            Value::Scalar(S::Uint(u)) => Some(*u),
+            _ => None,
+        }
+    }
+    fn int(v: &Value) -> Option<i64> {
+        match v {
+            Value::Scalar(S::Int(i)) => Some(*i),
+            _ => None,
+        }
+    }
+    fn float(v: &Value) -> Option<f64> {
+        match v {
+            Value::Scalar(S::F64(f)) => Some(*f),
+            _ => None,
+        }
+    }
+    fn string(v: &Value) -> Option<String> {
+        match v {
+            Value::Scalar(S::Str(s)) => Some(s.to_string()),
+            _ => None,
+        }
+    }
+    fn uuid(v: &Value) -> Option<uuid::Uuid> {
+        match v {
+            Value::Scalar(S::Bytes(b)) => uuid::Uuid::from_slice(b).ok().filter(|_| b.len() == 16),
+            _ => None,
+        }
+    }
+    /// `Option<T>`: null is `None`, anything else is read as `T`.
+    fn opt<T>(v: &Value, read: impl Fn(&Value) -> Option<T>) -> Option<Option<T>> {
+        match v {
+            Value::Scalar(S::Null) => Some(None),
+            other => read(other).map(Some),
+        }
+    }
+    fn name<'a>(v: &'a Value) -> Option<&'a str> {
+        match v {
+            Value::Scalar(S::Str(s)) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+    fn status(v: &Value) -> Option<SessionStatus> {
+        Some(match name(v)? {
+            "InProgress" => SessionStatus::InProgress,
+            "Completed" => SessionStatus::Completed,
+            "NotCarriedOut" => SessionStatus::NotCarriedOut,
+            _ => return None,
+        })
+    }
+    fn reason(v: &Value) -> Option<NotCarriedOutReason> {
+        Some(match name(v)? {
+            "Ill" => NotCarriedOutReason::Ill,
+            "Declined" => NotCarriedOutReason::Declined,
+            "NotAtHome" => NotCarriedOutReason::NotAtHome,
+            "Hospitalised" => NotCarriedOutReason::Hospitalised,
+            "Other" => NotCarriedOutReason::Other,
+            _ => return None,
+        })
+    }
+    fn outcome(v: &Value) -> Option<ExerciseOutcome> {
+        Some(match name(v)? {
+            "Done" => ExerciseOutcome::Done,
+            "Partly" => ExerciseOutcome::Partly,
+            "Skipped" => ExerciseOutcome::Skipped,
+            _ => return None,
+        })
+    }
+    fn phase(v: &Value) -> Option<AssessmentPhase> {
+        Some(match name(v)? {
+            "Start" => AssessmentPhase::Start,
+            "Midway" => AssessmentPhase::Midway,
+            "End" => AssessmentPhase::End,
+            "FollowUp" => AssessmentPhase::FollowUp,
+            _ => return None,
+        })
+    }
+    fn place(v: &Value) -> Option<MeasuredAt> {
+        Some(match name(v)? {
+            "Home" => MeasuredAt::Home,
+            "Clinic" => MeasuredAt::Clinic,
+            _ => return None,
+        })
+    }
+    fn small(v: &Value) -> Option<u8> {
+        uint(v)?.try_into().ok()
+    }
+    fn count(v: &Value) -> Option<u32> {
+        uint(v)?.try_into().ok()
+    }
+
+    fn set(v: &Value) -> Option<SetLog> {
+        let m = map(v)?;
+        Some(SetLog {
+            reps: opt(m.get("reps")?, count)?,
+            duration_s: opt(m.get("duration_s")?, count)?,
+            load_kg: opt(m.get("load_kg")?, float)?,
+            at: int(m.get("at")?)?,
+        })
+    }
+
+    fn exercise(v: &Value) -> Option<ExerciseLog> {
+        let m = map(v)?;
+        let sets = match m.get("sets")? {
+            Value::List(l) => l
+                .iter()
+                .map(|e| set(&e.value))
+                .collect::<Option<Vec<_>>>()?,
+            _ => return None,
+        };
+        Some(ExerciseLog {
+            program_exercise_id: ProgramExerciseId(uuid(m.get("program_exercise_id")?)?),
+            exercise_ref: string(m.get("exercise_ref")?)?,
+            outcome: opt(m.get("outcome")?, outcome)?,
+            skip_reason: opt(m.get("skip_reason")?, string)?,
+            sets,
+            borg: opt(m.get("borg")?, small)?,
+            pain: opt(m.get("pain")?, small)?,
+            note: opt(m.get("note")?, string)?,
+        })
+    }
+
+    fn who5(v: &Value) -> Option<Who5Record> {
+        let m = map(v)?;
+        let answers = map(m.get("answers")?)?
+            .iter()
+            .map(|(k, a)| Some((k.clone(), small(&a.value)?)))
+            .collect::<Option<BTreeMap<_, _>>>()?;
+        Some(Who5Record {
+            phase: phase(m.get("phase")?)?,
+            by: UserId(uuid(m.get("by")?)?),
+            place: place(m.get("place")?)?,
+            started_at: int(m.get("started_at")?)?,
+            answers,
+        })
+    }
+
+    pub(super) fn session(v: &Value) -> Option<SessionLog> {
+        let m = map(v)?;
+        let exercises = map(m.get("exercises")?)?
+            .iter()
+            .map(|(k, e)| Some((k.clone(), exercise(&e.value)?)))
+            .collect::<Option<BTreeMap<_, _>>>()?;
+        Some(SessionLog {
+            id: SessionId(uuid(m.get("id")?)?),
+            course_id: CourseId(uuid(m.get("course_id")?)?),
+            performed_by: UserId(uuid(m.get("performed_by")?)?),
+            program_revision: opt(m.get("program_revision")?, |v| uuid(v).map(RevisionId))?,
+            started_at: int(m.get("started_at")?)?,
+            ended_at: opt(m.get("ended_at")?, int)?,
+            status: status(m.get("status")?)?,
+            not_carried_out: opt(m.get("not_carried_out")?, reason)?,
+            general_condition: opt(m.get("general_condition")?, small)?,
+            note: opt(m.get("note")?, string)?,
+            exercises,
+            // Absent in older documents: autosurgeon reads a missing `who5` as none.
+            who5: match m.get("who5") {
+                None => None,
+                Some(w) => opt(w, who5)?,
+            },
+        })
+    }
+}
+
 /// A map at the document's root, or `None` where an older document lacks it.
 fn root_map(doc: &Automerge, key: &'static str) -> Result<Option<ObjId>, SchemaError> {
     Ok(match ReadDoc::get(doc, &ROOT, key)? {
@@ -1093,6 +1301,65 @@ mod tests {
 
     fn team() -> TeamId {
         TeamId(uuid::Uuid::from_u128(1))
+    }
+
+    #[test]
+    fn a_session_read_in_one_pass_is_what_autosurgeon_reads() {
+        let course = CourseId(uuid::Uuid::from_u128(2));
+        let mut doc = genesis(&Header::session_log(team(), course));
+        let by = UserId::new();
+        // Every shape a session takes: begun, with sets and feedback, finished with a note,
+        // with a WHO-5, against a revision, not carried out.
+        let begun = SessionLog::start(course, by, Some(RevisionId::new()), 1);
+        put_session(&mut doc, &begun, 1).unwrap();
+        let line = ProgramExerciseId::new();
+        for (i, load) in [None, Some(2.5)].into_iter().enumerate() {
+            let set = SetLog {
+                reps: Some(8),
+                duration_s: (i == 1).then_some(30),
+                load_kg: load,
+                at: 2 + i as i64,
+            };
+            log_set(&mut doc, begun.id, line, "sit", &set, 2).unwrap();
+        }
+        let fb = ExerciseFeedback {
+            outcome: ExerciseOutcome::Skipped,
+            skip_reason: Some("træt".into()),
+            borg: Some(3),
+            pain: None,
+            note: Some("ok".into()),
+        };
+        record_feedback(&mut doc, begun.id, line, "sit", &fb, 3).unwrap();
+        start_who5(
+            &mut doc,
+            begun.id,
+            AssessmentPhase::FollowUp,
+            by,
+            MeasuredAt::Clinic,
+            4,
+        )
+        .unwrap();
+        record_who5_answer(&mut doc, begun.id, 2, 5, 5).unwrap();
+        finish_session(&mut doc, begun.id, Some(4), Some("godt humør"), 6).unwrap();
+        let missed = SessionLog::start(course, by, None, 7)
+            .not_carried_out(NotCarriedOutReason::NotAtHome, None);
+        put_session(&mut doc, &missed, 7).unwrap();
+        for id in [begun.id, missed.id] {
+            let key = id.to_string();
+            let at_once = read_session_at_once(&doc, &key).unwrap().unwrap();
+            assert!(at_once.is_some(), "read in one pass");
+            assert_eq!(at_once, read_session(&doc, &key).unwrap());
+        }
+        assert_eq!(read_session_at_once(&doc, "nobody").unwrap(), None);
+        // Written in a form autosurgeon refuses (a signed number for a `u8`): left to it.
+        let mut tx = doc.transaction();
+        let sessions = map_at(&tx, &ROOT, "sessions").unwrap();
+        let s = map_at(&tx, &sessions, &begun.id.to_string()).unwrap();
+        tx.put(&s, "general_condition", 4_i64).unwrap();
+        tx.commit();
+        let key = begun.id.to_string();
+        assert_eq!(read_session_at_once(&doc, &key).unwrap(), Some(None));
+        assert!(read_session(&doc, &key).is_err());
     }
 
     #[test]
