@@ -1311,7 +1311,7 @@ mod tests {
                 tx.put(automerge::ROOT, "note", "x").unwrap();
             }
             // A new session of Lone's, of Kim's, and one filed under another key.
-            8 | 9 | 10 => {
+            8..=10 => {
                 drop(tx);
                 let by = if edit == 9 {
                     w.kim.user_id

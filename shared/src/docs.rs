@@ -587,7 +587,7 @@ mod at_once {
             other => read(other).map(Some),
         }
     }
-    fn name<'a>(v: &'a Value) -> Option<&'a str> {
+    fn name(v: &Value) -> Option<&str> {
         match v {
             Value::Scalar(S::Str(s)) => Some(s.as_str()),
             _ => None,

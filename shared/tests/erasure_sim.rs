@@ -165,11 +165,11 @@ fn a_citizen_erased_mid_way_leaves_every_copy_and_nothing_else_is_lost() {
     let old = server.docs[&roster.id].1.clone();
     server.erase(DocumentId::course_of(erased_course));
     server.erase(DocumentId::session_log_of(erased_course));
-    let what = docs::RosterErasure {
+    let what = docs::rewrite::RosterErasure {
         citizens: [erased.id].into(),
         ..Default::default()
     };
-    let (new, _) = docs::rewrite_roster_without(&old, team, &what, 1_000_000).unwrap();
+    let (new, _) = docs::rewrite::rewrite_roster_without(&old, team, &what, 1_000_000).unwrap();
     server.rewrite(roster.id, new);
 
     // Every device syncs: deletes, replaces, rebases; then once more to send the rebased work.

@@ -195,8 +195,10 @@ impl Store {
 
     /// Adds to the count of erased courses the status line tells of.
     fn count_erased_courses(&mut self, n: u32) -> Result<()> {
+        // `sync_status` has already dropped a count older than the notice's week.
         let mut s = self.sync_status()?;
         s.erased_courses += n;
+        s.erased_at = Some(now_ms());
         self.set_meta(
             "sync_status",
             &serde_json::to_vec(&s).expect("serializable"),
@@ -304,6 +306,13 @@ mod tests {
             assert_eq!(n, 0, "{table}");
         }
         assert_eq!(store.sync_status().unwrap().erased_courses, 1);
+        // The notice goes after a week.
+        let mut status = store.sync_status().unwrap();
+        status.erased_at = Some(now_ms() - super::super::sync_state::ERASURE_NOTICE_MS - 1);
+        store
+            .set_meta("sync_status", &serde_json::to_vec(&status).unwrap())
+            .unwrap();
+        assert_eq!(store.sync_status().unwrap().erased_courses, 0);
         assert_eq!(
             store.sync_status().unwrap().waiting,
             2,

@@ -29,10 +29,18 @@ pub struct SyncStatus {
     /// Documents kept hidden for another user's unsent work, by that user's name.
     #[serde(default)]
     pub parked: Vec<(String, u32)>,
-    /// Courses the municipality erased (issue #14) that left this device, for the notice.
+    /// Courses the municipality erased (issue #14) that left this device, for the notice;
+    /// counted from the first erasure within [`ERASURE_NOTICE_MS`] of the last one.
     #[serde(default)]
     pub erased_courses: u32,
+    /// When the last erasure reached this device.
+    #[serde(default)]
+    pub erased_at: Option<Millis>,
 }
+
+/// How long the notice of erased courses stays in the status line: long enough that a
+/// colleague on the next shift who finds a course gone reads why, short enough to go away.
+pub const ERASURE_NOTICE_MS: Millis = 7 * 24 * 3600 * 1000;
 
 /// A document the server refused, as the status line and the affected screen show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +73,11 @@ impl Store {
             .prepare("SELECT display_name, COUNT(*) FROM parked GROUP BY user_id ORDER BY 1")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
+        if s.erased_at
+            .is_none_or(|at| now_ms().saturating_sub(at) > ERASURE_NOTICE_MS)
+        {
+            s.erased_courses = 0;
+        }
         Ok(s)
     }
 

@@ -6,9 +6,7 @@ use crate::app_core::Core;
 use crate::error::{Error, Result};
 use homerehab_app_api as api;
 use homerehab_core::client;
-use homerehab_shared::api::{
-    EraseCitizenRequest, ErasureReason, RetentionSettings as Settings,
-};
+use homerehab_shared::api::{EraseCitizenRequest, ErasureReason, RetentionSettings as Settings};
 use homerehab_shared::ids::CitizenId;
 use homerehab_shared::retention::{Erasure, RecordKind, MAXIMUM_YEARS};
 
