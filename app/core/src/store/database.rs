@@ -59,6 +59,7 @@ pub fn export_support(dir: &Path, out: &Path, pin: Option<&str>) -> Result<()> {
         if keys.is_some() && key.is_none() {
             return Err(CoreError::Locked);
         }
+        sqlcipher_ready();
         let conn = Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         if let Some(key) = &key {
             apply_key(&conn, key)?;
@@ -83,6 +84,15 @@ pub fn export_support(dir: &Path, out: &Path, pin: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// SQLCipher registers `sqlcipher_export` in SQLite's "extra init", which runs after SQLite has
+/// marked itself initialised: a connection another thread opens in that moment lacks it ("no
+/// such function: sqlcipher_export", seen once in six runs of scenario tests opening stores in
+/// parallel). The first open in the process finishes that initialisation before any other.
+fn sqlcipher_ready() {
+    static READY: std::sync::Once = std::sync::Once::new();
+    READY.call_once(|| drop(Connection::open_in_memory()));
+}
+
 /// Opens the SQLite file at `path` (creating it), brings its schema up to date and reads the
 /// device's actor id (creating one in a new file). Also says whether the projections must be
 /// rebuilt after a schema upgrade.
@@ -91,6 +101,7 @@ pub(super) fn open_connection(
     path: &Path,
     key: Option<&DataKey>,
 ) -> Result<(Connection, ActorId, bool)> {
+    sqlcipher_ready();
     let mut conn = Connection::open(path)?;
     if let Some(key) = key {
         apply_key(&conn, key)?;
@@ -151,6 +162,7 @@ impl Store {
     /// Opens the store in the SQLite file `path`, locking `homerehab.lock` beside it first: a
     /// second process (or a second open in this one) is refused with [`CoreError::InUse`].
     pub fn open_file(path: &Path) -> Result<Store> {
+        sqlcipher_ready();
         let folder_lock = FolderLock::acquire(path)?;
         // A revoked device killed while erasing its data finishes before anything is read.
         super::erasure::finish_pending_erase(path)?;
