@@ -178,46 +178,6 @@ async fn offer(server: &Server, token: &str, offers: Vec<Offer>) -> Vec<(Documen
         .collect()
 }
 
-/// A whole session guided on the tablet (3 exercises of 8 sets), finished with `note`.
-fn noted_session(tablet: &Device, course: CourseId, note: &str) -> SessionId {
-    use homerehab_shared::model::*;
-    let mut s = tablet.store();
-    let lines: Vec<ProgramExercise> = s
-        .course_doc(course)
-        .unwrap()
-        .program
-        .ordered()
-        .into_iter()
-        .cloned()
-        .collect();
-    let session = s.start_session(course).unwrap();
-    for line in &lines {
-        for _ in 0..line.dosage.sets {
-            let set = SetLog {
-                reps: Some(8),
-                duration_s: None,
-                load_kg: None,
-                at: homerehab_core::store::now_ms(),
-            };
-            s.log_set(&LogSet {
-                course,
-                session: session.id,
-                line: line.id,
-                set,
-            })
-            .unwrap();
-        }
-    }
-    s.finish_session(&SessionClose {
-        course,
-        session: session.id,
-        general_condition: Some(3),
-        note: Some(note.into()),
-    })
-    .unwrap();
-    session.id
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_erased_citizen_leaves_no_byte_on_the_server_any_device_or_any_export() {
     let tmp = tempfile::tempdir().unwrap();
@@ -242,7 +202,7 @@ async fn an_erased_citizen_leaves_no_byte_on_the_server_any_device_or_any_export
     // The assistant's tablet: a session of each, with notes, confirmed by a sync.
     let tablet = Device::login(&tmp.path().join("tablet"), &server, "assistent").await;
     tablet.sync().await;
-    let noted = |course: CourseId, note: &str| noted_session(&tablet, course, note);
+    let noted = |course: CourseId, note: &str| log_session_noted(&tablet, course, note);
     noted(erased_course, NOTES[0]);
     let confirmed_session = noted(kept_course, "Fin dag");
     tablet.sync().await;

@@ -595,6 +595,11 @@ pub fn revise_program(
 
 /// An assistant guides a whole session: every set of every exercise, feedback, finish.
 pub fn log_session(tablet: &Device, course: CourseId) -> SessionId {
+    log_session_noted(tablet, course, "Borger i godt humør")
+}
+
+/// [`log_session`], finished with the assistant's `note` on the visit.
+pub fn log_session_noted(tablet: &Device, course: CourseId, note: &str) -> SessionId {
     let mut s = tablet.store();
     let lines: Vec<ProgramExercise> = s
         .course_doc(course)
@@ -634,7 +639,7 @@ pub fn log_session(tablet: &Device, course: CourseId) -> SessionId {
         course,
         session: session.id,
         general_condition: Some(4),
-        note: Some("Borger i godt humør".into()),
+        note: Some(note.into()),
     })
     .unwrap();
     session.id
