@@ -91,7 +91,7 @@ test('the admin erases a citizen recorded in error and every device drops the co
   await page.screenshot({ path: path.join(h.shots, 'retention.png'), fullPage: true });
   await page.getByTestId('erase-confirm').click();
   await page.locator('[data-testid="erase-message"].ok').waitFor({ timeout: 20000 });
-  assert.match(await page.getByTestId('erase-message').innerText(), /^Borgeren er slettet \d\d-\d\d-\d{4} \d\d:\d\d: [1-9]\d* dokumenter slettet, 1 borgerlister omskrevet\.$/);
+  assert.match(await page.getByTestId('erase-message').innerText(), /^Borgeren er slettet \d\d-\d\d-\d{4} \d\d:\d\d: [1-9]\d* dokumenter slettet, 1 borgerliste omskrevet\.$/);
   // Gone from the admin's own list once its device synced.
   await page.waitForFunction(
     (id) => !document.querySelector(`[data-testid="erase-citizen"] option[value="${id}"]`),

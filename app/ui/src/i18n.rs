@@ -2408,8 +2408,20 @@ pub static DA_RETENTION: RetentionTexts = RetentionTexts {
     refused: "Serveren afviste sletningen",
     erased: |r| {
         format!(
-            "Borgeren er slettet {}: {} dokumenter slettet, {} borgerlister omskrevet.",
-            r.erased_at_text, r.deleted_documents, r.rewritten_documents
+            "Borgeren er slettet {}: {} {} slettet, {} {} omskrevet.",
+            r.erased_at_text,
+            r.deleted_documents,
+            if r.deleted_documents == 1 {
+                "dokument"
+            } else {
+                "dokumenter"
+            },
+            r.rewritten_documents,
+            if r.rewritten_documents == 1 {
+                "borgerliste"
+            } else {
+                "borgerlister"
+            }
         )
     },
 };
@@ -2461,8 +2473,20 @@ pub static EN_RETENTION: RetentionTexts = RetentionTexts {
     refused: "The server refused the erasure",
     erased: |r| {
         format!(
-            "The citizen was erased {}: {} documents deleted, {} rosters rewritten.",
-            r.erased_at_text, r.deleted_documents, r.rewritten_documents
+            "The citizen was erased {}: {} {} deleted, {} {} rewritten.",
+            r.erased_at_text,
+            r.deleted_documents,
+            if r.deleted_documents == 1 {
+                "document"
+            } else {
+                "documents"
+            },
+            r.rewritten_documents,
+            if r.rewritten_documents == 1 {
+                "roster"
+            } else {
+                "rosters"
+            }
         )
     },
 };

@@ -101,8 +101,10 @@ pub fn RetentionPage() -> impl IntoView {
         }
     };
     let erase = move |_| {
-        let (citizen, Some(why)) = (chosen.get_untracked().trim().to_string(), reason.get_untracked())
-        else {
+        let (citizen, Some(why)) = (
+            chosen.get_untracked().trim().to_string(),
+            reason.get_untracked(),
+        ) else {
             return;
         };
         busy.set(true);
@@ -125,19 +127,20 @@ pub fn RetentionPage() -> impl IntoView {
         });
     };
 
-    let year_input = move |label: &'static str, minimum: u32, value: RwSignal<String>, testid: &'static str| {
-        let t = retention_of(i18n.t());
-        view! {
-            <label class="retention-years">
-                <span>{label}</span>
-                <input type="number" inputmode="numeric" min=minimum max="30" required
-                    data-testid=testid
-                    prop:value=move || value.get()
-                    on:input=move |ev| value.set(event_target_value(&ev)) />
-                <span class="hint">{(t.at_least)(minimum)}</span>
-            </label>
-        }
-    };
+    let year_input =
+        move |label: &'static str, minimum: u32, value: RwSignal<String>, testid: &'static str| {
+            let t = retention_of(i18n.t());
+            view! {
+                <label class="retention-years">
+                    <span>{label}</span>
+                    <input type="number" inputmode="numeric" min=minimum max="30" required
+                        data-testid=testid
+                        prop:value=move || value.get()
+                        on:input=move |ev| value.set(event_target_value(&ev)) />
+                    <span class="hint">{(t.at_least)(minimum)}</span>
+                </label>
+            }
+        };
 
     view! {
         <section class="retention" data-testid="retention-page">
