@@ -13,7 +13,7 @@ use homerehab_shared::docs::{genesis, Header};
 use homerehab_shared::ids::*;
 use homerehab_shared::sync::wire::{self, Limits};
 use homerehab_shared::sync::{Offer, ReplyStatus, SyncRequest, PROTOCOL_VERSION};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const TEAM: &str = "Hjemmepleje Vest";
@@ -27,24 +27,8 @@ const NOTES: [&str; 2] = [
 const STAYS: &str = "Bent Bliversen-Lund";
 const STAYS_NOTE: &str = "Gik en tur rundt om søen";
 
-/// Every file under `dir` with its bytes.
-fn every_file(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(every_file(&path));
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            out.push((path, bytes));
-        }
-    }
-    out
-}
-
 fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
+    contains_bytes(haystack, needle.as_bytes())
 }
 
 /// What the erased citizen was: none of it may be found.
@@ -341,17 +325,43 @@ async fn an_erased_citizen_leaves_no_byte_on_the_server_any_device_or_any_export
     drop((laptop, tablet));
     check_devices();
 
-    // The server's files: the database, its WAL, and everything else in its folder.
-    let server_dir = server.data_dir.clone();
-    for (path, bytes) in every_file(&server_dir) {
-        assert_none_in(&path.display().to_string(), &bytes);
-    }
+    // What the server holds now, as a device that never saw the citizen pulls it: every
+    // document saved uncompressed (on PostgreSQL, the live rows; its dead tuples and WAL are the
+    // cluster's, docs/security.md §3.9).
+    let fresh = Device::login(&tmp.path().join("fresh"), &server, "terapeut").await;
+    fresh.sync().await;
+    let ids: Vec<DocumentId> = fresh
+        .store()
+        .all_heads()
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     assert!(
-        every_file(&server_dir)
-            .iter()
-            .any(|(_, b)| contains(b, STAYS)),
-        "the server's files hold the citizen who stays (so the search would find a name)"
+        !ids.is_empty(),
+        "the fresh laptop pulled the team's documents"
     );
+    let mut pulled = Vec::new();
+    for id in ids {
+        pulled.extend(fresh.store().document(id).unwrap().save_nocompress());
+    }
+    assert_none_in("what the server sends a fresh device", &pulled);
+    assert!(contains(&pulled, STAYS), "the fresh device holds who stays");
+    drop(fresh);
+    // The server's files: the database, its WAL, and everything else in its folder (SQLite:
+    // the database is the server's own file).
+    if !server.on_postgres() {
+        let server_dir = server.data_dir.clone();
+        for (path, bytes) in every_file(&server_dir) {
+            assert_none_in(&path.display().to_string(), &bytes);
+        }
+        assert!(
+            every_file(&server_dir)
+                .iter()
+                .any(|(_, b)| contains(b, STAYS)),
+            "the server's files hold the citizen who stays (so the search would find a name)"
+        );
+    }
     drop(server);
 }
 
