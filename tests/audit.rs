@@ -30,7 +30,6 @@ fn named_user(server: &Server, username: &str, name: &str, role: &str, team: &st
     ]);
 }
 
-/// `homerehab-app` on `dir`, killed when dropped.
 /// `GET {server}{path}` with `token`.
 async fn get(server: &Server, token: &str, path: &str) -> reqwest::Response {
     reqwest::Client::new()

@@ -13,8 +13,8 @@ use homerehab_shared::model::*;
 use rusqlite::{params, Connection};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 struct Team {
     tmp: tempfile::TempDir,
@@ -49,23 +49,6 @@ impl Team {
     fn tablet_dir(&self) -> std::path::PathBuf {
         self.tmp.path().join("tablet")
     }
-}
-
-fn cli(dir: &Path, args: &[&str]) -> Output {
-    device_cli(dir)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run homerehab")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "homerehab failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The store's file, opened as another process that knows nothing of the folder lock.
@@ -136,56 +119,22 @@ async fn sessions_on_server(t: &Team) -> Vec<SessionId> {
     log.sessions.values().map(|s| s.id).collect()
 }
 
-/// `homerehab-app` on `dir`, killed when dropped.
-struct App(Child);
-
-impl App {
-    fn start(dir: &Path, server: &Server) -> App {
-        let port = homerehab_scenarios::free_port();
-        let child = Command::new(binary("homerehab-app"))
-            .arg("--data-dir")
-            .arg(dir)
-            .arg("--server")
-            .arg(server.url())
-            .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start homerehab-app");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "homerehab-app did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        App(child)
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_process_on_a_data_folder_is_refused_and_changes_nothing() {
     let t = team_with_course().await;
     let dir = t.tablet_dir();
     let file = dir.join("homerehab.sqlite3");
-    let app = App::start(&dir, &t.server);
+    let app = AppProcess::start(&dir, &t.server.url());
     // Let the app's first background sync finish, then take the file as it is.
     std::thread::sleep(Duration::from_millis(1500));
     let before = std::fs::read(&file).unwrap();
-    let out = cli(&dir, &["log-session", "--course", &t.course.to_string()]);
+    let out = run_device_cli(&dir, &["log-session", "--course", &t.course.to_string()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "a second process was let in");
     assert!(
         stderr.contains(&format!(
             "in use by another Homerehab process (pid {})",
-            app.0.id()
+            app.pid()
         )),
         "{stderr}"
     );
@@ -210,7 +159,7 @@ async fn a_second_process_on_a_data_folder_is_refused_and_changes_nothing() {
     assert!(String::from_utf8_lossy(&second.stderr).contains("in use by another Homerehab process"));
     // Once the app is gone the folder is free again.
     drop(app);
-    ok(cli(
+    succeeded(run_device_cli(
         &dir,
         &["log-session", "--course", &t.course.to_string()],
     ));
@@ -325,9 +274,9 @@ async fn a_change_another_process_stored_survives_compaction_and_reaches_the_ser
     );
     drop(db);
 
-    let synced = ok(cli(&dir, &["sync"]));
+    let synced = succeeded(run_device_cli(&dir, &["sync"]));
     assert!(synced.contains(r#""rejected":[]"#), "{synced}");
-    let status = ok(cli(&dir, &["status"]));
+    let status = succeeded(run_device_cli(&dir, &["status"]));
     assert!(status.contains(r#""waiting":0"#), "{status}");
     let on_server = sessions_on_server(&t).await;
     assert!(
@@ -352,7 +301,7 @@ async fn a_duplicate_sequence_number_is_kept_aside_reported_and_exported() {
         me.user_id,
     );
     drop(db);
-    let logged = ok(cli(
+    let logged = succeeded(run_device_cli(
         &dir,
         &["log-session", "--course", &t.course.to_string()],
     ));
@@ -366,9 +315,9 @@ async fn a_duplicate_sequence_number_is_kept_aside_reported_and_exported() {
     drop(db);
 
     // The store keeps working: it syncs, logs, and says what it kept aside.
-    let synced = ok(cli(&dir, &["sync"]));
+    let synced = succeeded(run_device_cli(&dir, &["sync"]));
     assert!(synced.contains(r#""rejected":[]"#), "{synced}");
-    ok(cli(
+    succeeded(run_device_cli(
         &dir,
         &[
             "not-carried-out",
@@ -378,14 +327,15 @@ async fn a_duplicate_sequence_number_is_kept_aside_reported_and_exported() {
             "ill",
         ],
     ));
-    ok(cli(&dir, &["sync"]));
-    let status: serde_json::Value = serde_json::from_str(&ok(cli(&dir, &["status"]))).unwrap();
+    succeeded(run_device_cli(&dir, &["sync"]));
+    let status: serde_json::Value =
+        serde_json::from_str(&succeeded(run_device_cli(&dir, &["status"]))).unwrap();
     assert_eq!(status["damaged"], 1, "{status}");
     assert_eq!(status["waiting"], 0, "{status}");
     assert_eq!(sessions_on_server(&t).await.len(), 2);
     // Every byte is kept, and the support export holds it.
     let out = t.tmp.path().join("support.sqlite3");
-    ok(cli(
+    succeeded(run_device_cli(
         &dir,
         &["export-support", "--out", out.to_str().unwrap()],
     ));

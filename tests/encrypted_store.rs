@@ -86,7 +86,6 @@ impl Team {
     }
 }
 
-/// `homerehab-app` (browser mode) on a folder; killed (SIGKILL) when dropped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tablets_files_hold_no_name_note_or_token_and_it_opens_offline_with_the_pin() {
     let mut t = team().await;

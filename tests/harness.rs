@@ -102,6 +102,11 @@ pub struct AppProcess {
 }
 
 impl AppProcess {
+    /// The process id (what the folder lock names).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn start(dir: &Path, server_url: &str) -> AppProcess {
         let port = free_port();
         let child = Command::new(binary("homerehab-app"))

@@ -161,51 +161,49 @@ async fn an_erased_citizen_leaves_no_byte_in_the_servers_database_and_retention_
     }
     assert_eq!(server.db().count(&quarantined), 1);
 
-    // Who may erase: not a therapist (403), not another municipality's admin (404).
-    let resp = erase(
-        &server,
-        &laptop.me().token,
-        gitte.id,
-        ErasureReason::RecordedInError,
-        true,
-    )
-    .await;
-    assert_eq!(resp.status(), 403);
-    let resp = erase(
-        &server,
-        &syd.me().token,
-        gitte.id,
-        ErasureReason::RecordedInError,
-        true,
-    )
-    .await;
-    assert_eq!(resp.status(), 404);
-    // The law's limits: a citizen's request does not override the duty to keep the record; a
-    // running course needs `force`.
-    let resp = erase(
-        &server,
-        &admin.me().token,
-        gitte.id,
-        ErasureReason::CitizenRequest,
-        true,
-    )
-    .await;
-    assert_eq!(resp.status(), 409);
-    let body: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(body["error"], "within_retention");
-    let resp = erase(
-        &server,
-        &admin.me().token,
-        gitte.id,
-        ErasureReason::RecordedInError,
-        false,
-    )
-    .await;
-    assert_eq!(resp.status(), 409);
-    assert_eq!(
-        resp.json::<serde_json::Value>().await.unwrap()["error"],
-        "course_active"
-    );
+    // Who may erase: not a therapist (403), not another municipality's admin (404). The law's
+    // limits: a citizen's request does not override the duty to keep the record; a running
+    // course needs `force`.
+    let refusals = [
+        (
+            laptop.me().token,
+            ErasureReason::RecordedInError,
+            true,
+            403,
+            None,
+        ),
+        (
+            syd.me().token,
+            ErasureReason::RecordedInError,
+            true,
+            404,
+            None,
+        ),
+        (
+            admin.me().token,
+            ErasureReason::CitizenRequest,
+            true,
+            409,
+            Some("within_retention"),
+        ),
+        (
+            admin.me().token,
+            ErasureReason::RecordedInError,
+            false,
+            409,
+            Some("course_active"),
+        ),
+    ];
+    for (token, reason, force, status, error) in refusals {
+        let resp = erase(&server, &token, gitte.id, reason, force).await;
+        assert_eq!(resp.status(), status, "{reason:?}, force {force}");
+        if let Some(error) = error {
+            assert_eq!(
+                resp.json::<serde_json::Value>().await.unwrap()["error"],
+                error
+            );
+        }
+    }
     let resp = erase(
         &server,
         &admin.me().token,

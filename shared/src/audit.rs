@@ -273,11 +273,20 @@ impl AuditRecord {
     /// A record of `action` by `who` now, its purpose the action's.
     pub fn by(who: &Principal, action: AuditAction, now: Millis) -> Self {
         AuditRecord {
+            user: Some(who.user_id),
+            role: Some(who.role),
+            ..Self::by_server(action, now)
+        }
+    }
+
+    /// A record of `action` the server did on its own now (the retention job), by nobody.
+    pub fn by_server(action: AuditAction, now: Millis) -> Self {
+        AuditRecord {
             entry_id: Uuid::new_v4(),
             recorded_at: now,
             occurred_at: now,
-            user: Some(who.user_id),
-            role: Some(who.role),
+            user: None,
+            role: None,
             device: None,
             action,
             purpose: action.purpose(),

@@ -93,20 +93,7 @@ pub fn execute(
             .map(|e| {
                 let base = match who {
                     Some(w) => AuditRecord::by(w, action, now),
-                    None => AuditRecord {
-                        entry_id: uuid::Uuid::new_v4(),
-                        recorded_at: now,
-                        occurred_at: now,
-                        user: None,
-                        role: None,
-                        device: None,
-                        action,
-                        purpose: action.purpose(),
-                        team: None,
-                        citizen: None,
-                        course: None,
-                        target: None,
-                    },
+                    None => AuditRecord::by_server(action, now),
                 };
                 AuditRecord {
                     team: Some(team),

@@ -181,20 +181,12 @@ fn main() -> anyhow::Result<()> {
             };
             let ended = store.end_tokens_of(user.user.id)?;
             // By the operator: no user of the app did it.
-            let now = now_ms();
             store.append_audit(&[homerehab_shared::audit::AuditRecord {
-                entry_id: uuid::Uuid::new_v4(),
-                recorded_at: now,
-                occurred_at: now,
-                user: None,
-                role: None,
-                device: None,
-                action: AuditAction::SignedOutEverywhere,
-                purpose: AuditAction::SignedOutEverywhere.purpose(),
-                team: None,
-                citizen: None,
-                course: None,
                 target: Some(user.user.id.0),
+                ..homerehab_shared::audit::AuditRecord::by_server(
+                    AuditAction::SignedOutEverywhere,
+                    now_ms(),
+                )
             }])?;
             println!("{username}: {ended} sign-in(s) ended");
             Ok(())

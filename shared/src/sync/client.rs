@@ -208,7 +208,7 @@ impl ClientRound {
             self.report.unchanged = resp.unchanged;
         }
         let mut want_full = Vec::new();
-        let erased_before = self.report.erased.clone();
+        let mut erased = Vec::new();
         for reply in resp.replies {
             match &reply.status {
                 ReplyStatus::Forbidden => {
@@ -223,7 +223,7 @@ impl ClientRound {
                 ReplyStatus::New => self.report.new_documents += 1,
                 ReplyStatus::Synced => {}
                 ReplyStatus::Erased => {
-                    self.report.erased.push(reply.doc);
+                    erased.push(reply.doc);
                     continue;
                 }
                 // The new generation replaces the copy; its bytes are never merged into it.
@@ -253,15 +253,9 @@ impl ClientRound {
             }
         }
         // Erased documents go in one step (the store scrubs its files once).
-        let erased_now: Vec<DocumentId> = self
-            .report
-            .erased
-            .iter()
-            .copied()
-            .filter(|id| !erased_before.contains(id))
-            .collect();
-        if !erased_now.is_empty() {
-            storage.erased(&erased_now)?;
+        if !erased.is_empty() {
+            storage.erased(&erased)?;
+            self.report.erased.extend(erased);
         }
         if want_full.is_empty() {
             return Ok(None);

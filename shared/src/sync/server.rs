@@ -460,72 +460,6 @@ mod tests {
     use automerge::ChangeHash;
     use std::collections::BTreeMap;
 
-    /// The in-memory server plus what an erasure leaves: generations, the old generations'
-    /// hashes, tombstones.
-    #[derive(Default)]
-    struct Erasing {
-        inner: MemoryServer,
-        generations: HashMap<DocumentId, u32>,
-        old: HashMap<DocumentId, HashSet<Hash>>,
-        erased: HashSet<DocumentId>,
-    }
-
-    impl ServerStorage for Erasing {
-        type Error = std::convert::Infallible;
-        fn visible(&mut self, who: &Principal) -> Result<Vec<(Header, Vec<Hash>)>, Self::Error> {
-            self.inner.visible(who)
-        }
-        fn header(&mut self, id: DocumentId) -> Result<Option<Header>, Self::Error> {
-            self.inner.header(id)
-        }
-        fn load(&mut self, id: DocumentId) -> Result<Option<Arc<Automerge>>, Self::Error> {
-            self.inner.load(id)
-        }
-        fn saved(&mut self, id: DocumentId) -> Result<Option<SavedDocument>, Self::Error> {
-            self.inner.saved(id)
-        }
-        fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>, Self::Error> {
-            self.inner.actors(who)
-        }
-        fn commit(&mut self, h: &Header, d: Arc<Automerge>, n: Vec<u8>) -> Result<(), Self::Error> {
-            assert!(
-                !self.erased.contains(&h.id),
-                "an erased document was stored"
-            );
-            self.inner.commit(h, d, n)
-        }
-        fn flush(&mut self) -> Result<(), Self::Error> {
-            Ok(())
-        }
-        fn quarantine(
-            &mut self,
-            id: DocumentId,
-            who: &Principal,
-            c: &[u8],
-            r: &str,
-        ) -> Result<Quarantine, Self::Error> {
-            self.inner.quarantine(id, who, c, r)
-        }
-        fn generation(&mut self, id: DocumentId) -> Result<u32, Self::Error> {
-            Ok(self.generations.get(&id).copied().unwrap_or(0))
-        }
-        fn erased(&mut self, id: DocumentId) -> Result<bool, Self::Error> {
-            Ok(self.erased.contains(&id))
-        }
-        fn old_generation_hashes(
-            &mut self,
-            id: DocumentId,
-            among: &[Hash],
-        ) -> Result<Vec<Hash>, Self::Error> {
-            let old = self.old.get(&id);
-            Ok(among
-                .iter()
-                .filter(|h| old.is_some_and(|o| o.contains(*h)))
-                .copied()
-                .collect())
-        }
-    }
-
     const NOW: i64 = 1_790_000_000_000;
 
     fn citizen(name: &str) -> Citizen {
@@ -542,7 +476,7 @@ mod tests {
     }
 
     struct World {
-        server: Erasing,
+        server: MemoryServer,
         therapist: Principal,
         actor: ActorId,
         roster: Header,
@@ -565,14 +499,13 @@ mod tests {
         let (gone, kept) = (citizen("Gitte Gone"), citizen("Karl Kept"));
         docs::put_citizen(&mut doc, &gone, NOW).unwrap();
         docs::put_citizen(&mut doc, &kept, NOW).unwrap();
-        let mut server = Erasing::default();
+        let mut server = MemoryServer::default();
         server
-            .inner
             .actors
             .entry(therapist.user_id)
             .or_default()
             .insert(actor.clone());
-        server.inner.docs.insert(roster.id, (roster, Arc::new(doc)));
+        server.docs.insert(roster.id, (roster, Arc::new(doc)));
         World {
             server,
             therapist,
@@ -585,7 +518,7 @@ mod tests {
 
     impl World {
         fn doc(&self) -> Automerge {
-            (*self.server.inner.docs[&self.roster.id].1).clone()
+            (*self.server.docs[&self.roster.id].1).clone()
         }
         /// The server erases `gone`: the roster's next generation.
         fn erase(&mut self) {
@@ -597,15 +530,7 @@ mod tests {
             let (new, _) =
                 docs::rewrite::rewrite_roster_without(&old, self.roster.team_id, &what, NOW)
                     .unwrap();
-            self.server.old.insert(
-                self.roster.id,
-                old.get_changes(&[]).iter().map(|c| c.hash().0).collect(),
-            );
-            self.server.generations.insert(self.roster.id, 1);
-            self.server
-                .inner
-                .docs
-                .insert(self.roster.id, (self.roster, Arc::new(new)));
+            self.server.rewrite(self.roster.id, new);
         }
         fn serve(&mut self, offers: Vec<Offer>) -> SyncResponse {
             let req = SyncRequest {
@@ -710,11 +635,11 @@ mod tests {
         let course = Header::course(w.roster.team_id, CourseId::new());
         let mut doc = docs::genesis(&course).with_actor(w.actor.clone());
         docs::put_citizen(&mut doc, &w.gone, NOW).ok(); // written or not: never stored
-        w.server.erased.insert(course.id);
+        w.server.tombstones.insert(course.id);
         let resp = w.serve(vec![offer(&doc, &[], 0, course.id)]);
         assert_eq!(resp.replies[0].status, ReplyStatus::Erased);
         assert!(resp.replies[0].changes.is_empty() && resp.replies[0].heads.is_empty());
-        assert!(!w.server.inner.docs.contains_key(&course.id));
+        assert!(!w.server.docs.contains_key(&course.id));
     }
 
     #[test]

@@ -53,20 +53,12 @@ CREATE TABLE retention_settings (
 );
 "#;
 
-/// The tables an erasure deletes from or rewrites, vacuumed afterwards.
-const TOUCHED: [&str; 14] = [
+/// The tables an erasure deletes from or rewrites, besides the read model's own
+/// (`read_model::TABLES`): vacuumed afterwards.
+const TOUCHED: [&str; 5] = [
     "documents",
     "doc_changes",
     "quarantine",
-    "rm_citizens",
-    "rm_referrals",
-    "rm_care_grants",
-    "rm_courses",
-    "rm_goals",
-    "rm_test_results",
-    "rm_sessions",
-    "rm_work",
-    "rm_deliveries",
     "rm_pending",
     "rm_failures",
 ];
@@ -229,7 +221,7 @@ pub(super) fn erase(
 
 /// `VACUUM` of every table an erasure touches (outside a transaction, as PostgreSQL requires).
 pub(super) fn scrub(client: &mut impl GenericClient) -> Result<()> {
-    for table in TOUCHED {
+    for table in TOUCHED.iter().chain(&read_model::TABLES) {
         client.batch_execute(&format!("VACUUM {table}"))?;
     }
     Ok(())

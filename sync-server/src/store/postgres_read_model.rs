@@ -93,7 +93,8 @@ CREATE TABLE rm_effect_settings (doc_id UUID NOT NULL, settings_json TEXT NOT NU
 CREATE INDEX rm_effect_settings_doc ON rm_effect_settings(doc_id);
 "#;
 
-const TABLES: [&str; 10] = [
+/// Every read-model table of a document's rows.
+pub(super) const TABLES: [&str; 10] = [
     "rm_citizens",
     "rm_referrals",
     "rm_care_grants",
