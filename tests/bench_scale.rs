@@ -54,23 +54,33 @@ struct WireDevice {
 }
 
 impl WireDevice {
+    /// Signs in; a busy server (503, its password workers full) is asked again after the
+    /// `Retry-After` it names, as the app does.
     async fn login(http: &reqwest::Client, url: &str, username: &str) -> anyhow::Result<Self> {
         let actor = fresh_actor();
-        let resp = http
-            .post(format!("{url}/v1/login"))
-            .json(&LoginRequest {
-                username: username.into(),
-                password: PASSWORD.into(),
-                actor_id: actor.to_hex_string(),
-                // Each simulated device is named after its actor, as an older app's is.
-                device_id: None,
-                app_version: None,
-            })
-            .send()
-            .await?
-            .error_for_status()?
-            .json::<LoginResponse>()
-            .await?;
+        let resp = loop {
+            let resp = http
+                .post(format!("{url}/v1/login"))
+                .json(&LoginRequest {
+                    username: username.into(),
+                    password: PASSWORD.into(),
+                    actor_id: actor.to_hex_string(),
+                    // Each simulated device is named after its actor, as an older app's is.
+                    device_id: None,
+                    app_version: None,
+                })
+                .send()
+                .await?;
+            if resp.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                break resp.error_for_status()?.json::<LoginResponse>().await?;
+            }
+            let wait = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                .unwrap_or(1);
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+        };
         Ok(WireDevice {
             http: http.clone(),
             url: url.into(),
@@ -411,6 +421,11 @@ async fn behind_upload(http: &reqwest::Client) -> anyhow::Result<BehindUpload> {
 struct Burst {
     devices: usize,
     docs_each: usize,
+    stored_documents: usize,
+    sign_in_s: f64,
+    sign_in_errors: usize,
+    sign_in_peak_mib: f64,
+    changed: usize,
     p50_ms: f64,
     p99_ms: f64,
     errors: usize,
@@ -418,39 +433,106 @@ struct Burst {
     server_peak_mib: f64,
 }
 
-/// Part 4: `devices` devices, each holding the team's 15 courses (30 documents), reconnect
-/// at once with nothing changed.
-async fn burst(devices: usize) -> anyhow::Result<Burst> {
-    let tmp = tempfile::tempdir()?;
-    let (server, _) = world(tmp.path(), 15, 1).await?;
-    // Many connections at once: one client per device, as the tablets are.
-    let mut fleet = Vec::new();
-    let http = reqwest::Client::builder().build()?;
-    for _ in 0..devices {
-        let mut d = WireDevice::login(&http, &server.url(), "assistent0").await?;
-        d.http = reqwest::Client::builder().build()?;
-        fleet.push(d);
+/// Writes `documents` documents of other teams (1,000 course documents and session logs per
+/// 10 teams, as they are at genesis) straight into the server's database, then brings the
+/// read model up to date so the server's projector is idle during what is measured.
+fn store_other_teams(server: &Server, documents: usize) -> anyhow::Result<()> {
+    use homerehab_sync_server::store::DocumentCommit;
+    let store = server.store();
+    let per_team = 100;
+    for _ in 0..documents.div_ceil(per_team) {
+        let team = TeamId::new();
+        let headers: Vec<docs::Header> = (0..per_team / 2)
+            .flat_map(|_| {
+                let course = CourseId::new();
+                [
+                    docs::Header::course(team, course),
+                    docs::Header::session_log(team, course),
+                ]
+            })
+            .collect();
+        let geneses: Vec<_> = headers.iter().map(docs::genesis).collect();
+        let batch: Vec<DocumentCommit<'_>> = headers
+            .iter()
+            .zip(&geneses)
+            .map(|(header, doc)| DocumentCommit {
+                header,
+                base: &[],
+                doc,
+                new_changes: &[],
+            })
+            .collect();
+        store.commit_documents(&batch)?;
     }
-    let docs_each = {
-        let first = &mut fleet[0];
-        first.sync().await?;
-        first.store.docs.len()
-    };
-    // Every other device gets the same documents (the first sync of each, not measured).
-    let template: Vec<_> = fleet[0]
-        .store
-        .docs
-        .iter()
-        .map(|(id, (h, d))| (*id, *h, d.save()))
+    drop(store);
+    server.admin(&["reproject"]);
+    Ok(())
+}
+
+/// Lets the server's peak resident memory (`VmHWM`) start again from now.
+fn reset_peak(server: &Server) {
+    let pid = server.pid().expect("running");
+    // Writing 5 to clear_refs resets the peak RSS (Linux ≥ 4.0).
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset the peak RSS");
+}
+
+/// Part 4: a server storing `stored` documents of other teams; `devices` devices of one team
+/// (15 courses: 30 documents each) sign in at once and pull them (the server's peak memory),
+/// then reconnect within one second, one in ten with a logged set (latency, errors, memory).
+async fn burst(devices: usize, stored: usize) -> anyhow::Result<Burst> {
+    let tmp = tempfile::tempdir()?;
+    let (server, courses) = world(tmp.path(), 15, 1).await?;
+    let t = Instant::now();
+    store_other_teams(&server, stored)?;
+    println!(
+        "{stored} documents of other teams stored in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    // Every device at once: sign in (argon2, 503 + Retry-After when the password workers are
+    // full), then the first sync. One HTTP client per device, as the tablets are.
+    reset_peak(&server);
+    let t = Instant::now();
+    let url = server.url();
+    let signing_in: Vec<_> = (0..devices)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let http = reqwest::Client::builder().build()?;
+                let mut d = WireDevice::login(&http, &url, "assistent0").await?;
+                d.sync().await?;
+                anyhow::Ok(d)
+            })
+        })
         .collect();
-    let heads = fleet[0].store.server_heads.clone();
-    for d in fleet.iter_mut().skip(1) {
-        for (_, h, bytes) in &template {
-            d.store.insert(*h, automerge::Automerge::load(bytes)?);
+    let mut fleet = Vec::new();
+    let mut sign_in_errors = 0;
+    for task in signing_in {
+        match task.await? {
+            Ok(d) => fleet.push(d),
+            Err(e) => {
+                sign_in_errors += 1;
+                eprintln!("sign-in or first sync failed: {e:#}");
+            }
         }
-        d.store.server_heads = heads.clone();
+    }
+    let sign_in_s = t.elapsed().as_secs_f64();
+    let sign_in_peak_mib = server_status_mib(&server, "VmHWM:");
+    anyhow::ensure!(!fleet.is_empty(), "no device signed in");
+    let docs_each = fleet[0].store.docs.len();
+    println!(
+        "{} devices signed in and pulled {docs_each} documents each in {sign_in_s:.1} s ({sign_in_errors} errors); server peak {sign_in_peak_mib:.0} MiB",
+        fleet.len()
+    );
+    // Mostly unchanged: one device in ten logged a set since.
+    let mut changed = 0;
+    for (i, d) in fleet.iter_mut().enumerate().step_by(10) {
+        let course = courses[i % courses.len()];
+        let session = start_session(d, course, 1);
+        log_one_set(d, course, session, 2);
+        changed += 1;
     }
     let fleet: Vec<_> = fleet.into_iter().map(|d| Arc::new(Mutex::new(d))).collect();
+    reset_peak(&server);
     let start = Instant::now() + Duration::from_millis(200);
     let tasks: Vec<_> = fleet
         .iter()
@@ -481,6 +563,11 @@ async fn burst(devices: usize) -> anyhow::Result<Burst> {
     let r = Burst {
         devices,
         docs_each,
+        stored_documents: stored,
+        sign_in_s,
+        sign_in_errors,
+        sign_in_peak_mib,
+        changed,
         p50_ms: percentile(&latencies, 0.5),
         p99_ms: percentile(&latencies, 0.99),
         errors,
@@ -488,10 +575,43 @@ async fn burst(devices: usize) -> anyhow::Result<Burst> {
         server_peak_mib: server_status_mib(&server, "VmHWM:"),
     };
     println!(
-        "reconnect burst: {devices} devices × {docs_each} documents within 1 s: p50 {:.1} ms / p99 {:.1} ms, {errors} errors; server RSS {:.0} MiB after, peak {:.0} MiB (incl. {devices} sign-ins)",
+        "reconnect burst: {devices} devices × {docs_each} documents within 1 s ({changed} with a new set): p50 {:.1} ms / p99 {:.1} ms, {errors} errors; server RSS {:.0} MiB after, peak {:.0} MiB",
         r.p50_ms, r.p99_ms, r.server_rss_after_mib, r.server_peak_mib
     );
     Ok(r)
+}
+
+/// The last JSON line of each backend's run, as a table of figures and one JSON object
+/// `{"sqlite": {…}, "postgresql": {…}}`.
+fn side_by_side(sqlite: &str, postgresql: &str) -> anyhow::Result<()> {
+    let last_json = |path: &str| -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+        let text = std::fs::read_to_string(path)?;
+        let line = text
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('{'))
+            .ok_or_else(|| anyhow::anyhow!("{path}: no JSON line"))?;
+        match serde_json::from_str(line)? {
+            serde_json::Value::Object(map) => Ok(map),
+            _ => anyhow::bail!("{path}: not a JSON object"),
+        }
+    };
+    let (a, b) = (last_json(sqlite)?, last_json(postgresql)?);
+    let show = |v: Option<&serde_json::Value>| match v {
+        Some(serde_json::Value::Number(n)) if n.is_f64() => format!("{:.2}", n.as_f64().unwrap()),
+        Some(v) => v.to_string(),
+        None => "—".into(),
+    };
+    println!("{:<36} {:>14} {:>14}", "figure", "SQLite", "PostgreSQL");
+    for key in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
+        println!(
+            "{key:<36} {:>14} {:>14}",
+            show(a.get(key)),
+            show(b.get(key))
+        );
+    }
+    println!("{}", serde_json::json!({ "sqlite": a, "postgresql": b }));
+    Ok(())
 }
 
 /// Whether the servers of this run keep their data in PostgreSQL (`scripts/with-postgres
@@ -502,6 +622,16 @@ fn server_on_postgres() -> bool {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
+    // `bench-scale side-by-side SQLITE_OUT POSTGRESQL_OUT`: the two runs' last lines as one
+    // table and one JSON line (`scripts/bench scale` runs both backends, then this).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, sqlite, postgresql] = args.as_slice() {
+        anyhow::ensure!(
+            mode == "side-by-side",
+            "usage: bench-scale [side-by-side A B]"
+        );
+        return side_by_side(sqlite, postgresql);
+    }
     // `HOMEREHAB_BENCH_QUICK=1`: a tenth of every load, to check the bench itself.
     let scale = if std::env::var_os("HOMEREHAB_BENCH_QUICK").is_some() {
         10
@@ -515,7 +645,7 @@ async fn main() -> anyhow::Result<()> {
     println!("linearity: 300 courses cost {ratio:.2}× the server CPU of 100 (3.0 = linear)");
     let conc = concurrent(&http, 50 / scale, 10 / scale as u64).await?;
     let behind = behind_upload(&http).await?;
-    let burst = burst(1000 / scale).await?;
+    let burst = burst(1000 / scale, 100_000 / scale).await?;
     let json = serde_json::json!({
         "backend": if server_on_postgres() { "postgresql" } else { "sqlite" },
         "upload_100_server_cpu_s": small.server_cpu_s,
@@ -541,6 +671,11 @@ async fn main() -> anyhow::Result<()> {
         "burst_errors": burst.errors,
         "burst_server_rss_after_mib": burst.server_rss_after_mib,
         "burst_server_peak_mib": burst.server_peak_mib,
+        "burst_changed_devices": burst.changed,
+        "stored_documents": burst.stored_documents,
+        "sign_in_burst_s": burst.sign_in_s,
+        "sign_in_burst_errors": burst.sign_in_errors,
+        "sign_in_burst_server_peak_mib": burst.sign_in_peak_mib,
     });
     println!("{json}");
     Ok(())

@@ -97,6 +97,22 @@ fn cli(dir: &Path) -> Command {
 
 /// Runs one device process; SIGKILLs it after `kill_after` if given. Returns its stdout lines,
 /// its stderr and whether it exited successfully.
+/// A step of the setup (before any server is killed), asked again a few times: behind the
+/// balancer on a loaded machine a health check can time out and leave HAProxy no server for a
+/// moment (503). Each failed attempt is printed; the setup fails if the step never succeeds.
+fn set_up(what: &str, cmd: impl Fn() -> Command) {
+    const ATTEMPTS: u32 = 5;
+    for attempt in 1..=ATTEMPTS {
+        let (_, err, ok) = run(cmd(), None);
+        if ok == Some(true) {
+            return;
+        }
+        eprintln!("chaos setup: {what} failed (attempt {attempt} of {ATTEMPTS}): {err}");
+        assert!(attempt < ATTEMPTS, "chaos setup: {what} failed: {err}");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
 fn run(mut cmd: Command, kill_after: Option<Duration>) -> (Vec<String>, String, Option<bool>) {
     let mut child = cmd
         .stdout(Stdio::piped())
@@ -268,29 +284,22 @@ async fn chaos(shape: Chaos) {
         .map(|i| tmp.path().join(format!("tablet{i}")))
         .collect();
     for (i, dir) in folders.iter().enumerate() {
-        let (_, err, ok) = run(
-            {
-                let mut c = cli(dir);
-                c.args(["login", "--server", &url]).args([
-                    "--username",
-                    &format!("assistent{i}"),
-                    "--password",
-                    PASSWORD,
-                ]);
-                c
-            },
-            None,
-        );
-        assert_eq!(ok, Some(true), "login: {err}");
-        let (_, err, ok) = run(
-            {
-                let mut c = cli(dir);
-                c.arg("sync");
-                c
-            },
-            None,
-        );
-        assert_eq!(ok, Some(true), "first sync: {err}");
+        let username = format!("assistent{i}");
+        set_up(&format!("login of {username}"), || {
+            let mut c = cli(dir);
+            c.args(["login", "--server", &url]).args([
+                "--username",
+                &username,
+                "--password",
+                PASSWORD,
+            ]);
+            c
+        });
+        set_up(&format!("first sync of {username}"), || {
+            let mut c = cli(dir);
+            c.arg("sync");
+            c
+        });
     }
 
     // The chaos.

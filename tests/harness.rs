@@ -379,6 +379,18 @@ impl Server {
         self.postgres.is_some()
     }
 
+    /// The server's own store, opened beside the running server (as an operator's command
+    /// does): for benchmarks that fill the database faster than devices could.
+    pub fn store(&self) -> Box<dyn homerehab_sync_server::store::Store> {
+        use homerehab_sync_server::store::{PostgresStore, SqliteStore};
+        match &self.postgres {
+            Some(db) => Box::new(PostgresStore::open(&db.url, None).expect("open PostgreSQL")),
+            None => Box::new(
+                SqliteStore::open(&self.data_dir.join("homerehab.sqlite3")).expect("open SQLite"),
+            ),
+        }
+    }
+
     /// The server's database, opened beside it.
     pub fn db(&self) -> ServerDb {
         match &self.postgres {
