@@ -100,8 +100,10 @@ impl World {
         docs::edit_program(&mut doc, &edits, by, "Program oprettet", None, self.now).unwrap();
         self.laptop.insert(header, doc);
         let log = Header::session_log(team, id);
-        self.laptop
-            .insert(log, docs::genesis(&log).with_actor(self.laptop_actor.clone()));
+        self.laptop.insert(
+            log,
+            docs::genesis(&log).with_actor(self.laptop_actor.clone()),
+        );
         self.courses.push(id);
         self.logged.insert(id, HashMap::new());
         id
@@ -120,7 +122,11 @@ impl World {
         let out = sync_split(&mut self.tablet, &mut self.server, &self.assistant, budget).unwrap();
         self.tablet_writes();
         assert!(out.0.rejected.is_empty(), "{:?}", out.0);
-        assert!(self.tablet.declined.is_empty(), "{:?}", self.tablet.declined);
+        assert!(
+            self.tablet.declined.is_empty(),
+            "{:?}",
+            self.tablet.declined
+        );
         out
     }
 
@@ -184,7 +190,10 @@ impl World {
             self.sync_laptop(REQUEST_CHANGE_BYTES);
         }
         let heads = |dev: &MemoryDevice| -> Vec<(DocumentId, Vec<ChangeHash>)> {
-            dev.docs.iter().map(|(id, (_, d))| (*id, d.get_heads())).collect()
+            dev.docs
+                .iter()
+                .map(|(id, (_, d))| (*id, d.get_heads()))
+                .collect()
         };
         let on_server: Vec<_> = self
             .server
@@ -272,10 +281,7 @@ fn a_big_upload_goes_in_requests_within_the_budget_and_lands_once() {
     assert_eq!(report.round_trips as usize, requests);
     assert_eq!(requests, greedy_requests(&sizes, budget), "{traffic:?}");
     // At least one request per budget's worth of changes, the oversized log alone.
-    assert!(
-        requests > (total - largest).div_ceil(budget),
-        "{traffic:?}"
-    );
+    assert!(requests > (total - largest).div_ceil(budget), "{traffic:?}");
     assert!(requests > 4, "{traffic:?}");
     assert_eq!(report.pushed, 16);
     for r in &traffic.requests {

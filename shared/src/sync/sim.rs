@@ -345,7 +345,9 @@ pub enum Delivery {
 pub enum SyncOutcome {
     Done(SyncReport, Traffic),
     /// The sync stopped at this request (counted from 1), as a transport error stops it.
-    Lost { at: u32 },
+    Lost {
+        at: u32,
+    },
 }
 
 /// Runs one sync of `device` (acting as `who`) against `server` through the codec, each request
