@@ -392,6 +392,39 @@ fn a_request_lost_in_the_middle_of_a_split_sync_loses_and_duplicates_nothing() {
     lost_in_the_middle(Delivery::RequestLost);
 }
 
+#[test]
+fn a_server_that_lost_history_gets_whole_documents_within_the_budget() {
+    let mut w = World::new(8);
+    for c in 0..8 {
+        w.log_session(c, 12);
+    }
+    w.sync_tablet(REQUEST_CHANGE_BYTES);
+    // The server is restored from an older backup: every session log is back at its genesis,
+    // and the tablet believes the server holds its sessions.
+    for c in 0..8 {
+        let id = DocumentId::session_log_of(w.courses[c]);
+        let header = w.server.docs[&id].0;
+        w.server
+            .docs
+            .insert(id, (header, std::sync::Arc::new(docs::genesis(&header))));
+    }
+    for c in 0..8 {
+        w.log_session(c, 6);
+    }
+    let whole = w.tablet.docs[&DocumentId::session_log_of(w.courses[0])]
+        .1
+        .save()
+        .len();
+    let budget = whole * 2;
+    let (report, traffic) = w.sync_tablet(budget);
+    assert!(report.unresolved.is_empty(), "{report:?}");
+    assert!(traffic.requests.len() > 3, "{traffic:?}");
+    for r in &traffic.requests {
+        assert!(r.change_bytes <= budget || r.carrying == 1, "{r:?}");
+    }
+    w.converge();
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     Log { course: usize, sets: usize },

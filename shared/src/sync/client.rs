@@ -302,21 +302,25 @@ impl ClientRound {
         let mut used = 0;
         let mut whole = Vec::new();
         while let Some(&id) = self.want_whole.first() {
-            if used > 0 && used >= self.budget {
-                break;
+            let Some(doc) = storage.whole(id)? else {
+                // Gone from the device meanwhile: nothing to send; asked again, unresolved.
+                self.want_whole.remove(0);
+                self.sent_whole.insert(id);
+                continue;
+            };
+            if used > 0 && used + doc.saved.len() > self.budget {
+                break; // the next request's
             }
             self.want_whole.remove(0);
             self.sent_whole.insert(id);
-            if let Some(doc) = storage.whole(id)? {
-                used += doc.saved.len();
-                self.carried.insert(id);
-                whole.push(Offer {
-                    doc: id,
-                    heads: doc.heads,
-                    changes: doc.saved,
-                    generation: doc.generation,
-                });
-            }
+            self.carried.insert(id);
+            used += doc.saved.len();
+            whole.push(Offer {
+                doc: id,
+                heads: doc.heads,
+                changes: doc.saved,
+                generation: doc.generation,
+            });
         }
         let whole_ids: HashSet<DocumentId> = whole.iter().map(|o| o.doc).collect();
         let pending: Vec<PendingOffer> = storage
@@ -324,7 +328,11 @@ impl ClientRound {
             .into_iter()
             .filter(|p| !whole_ids.contains(&p.offer.doc))
             .collect();
-        let split = split_offers(pending, &self.carried, used, self.budget);
+        // A document still to go whole carries no changes meanwhile: the server lacks their
+        // history.
+        let mut not_again = self.carried.clone();
+        not_again.extend(self.want_whole.iter().copied());
+        let split = split_offers(pending, &not_again, used, self.budget);
         self.report.pushed += split.carried.len() as u32;
         self.carried.extend(split.carried);
         self.deferred = split.deferred > 0;
