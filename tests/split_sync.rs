@@ -88,6 +88,7 @@ async fn a_month_offline_goes_up_in_several_requests_and_every_session_lands_onc
             .unwrap(),
     );
     let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    eprintln!("the split sync: {report}");
     let round_trips = report["round_trips"].as_u64().unwrap();
     assert!(round_trips >= 3, "{report}");
     assert_eq!(
