@@ -228,8 +228,11 @@ pub struct SyncReport {
     /// Requests sent (each one round trip): more than one when the changes were split
     /// ([`REQUEST_CHANGE_BYTES`]) or the server asked for whole documents.
     pub round_trips: u32,
+    /// Documents offered in the first request, and those its answer found unchanged (a
+    /// document whose changes waited for a later request counts there as unchanged).
     pub offered: u32,
     pub unchanged: u32,
+    /// Documents whose changes went up, over every request of the sync.
     pub pushed: u32,
     pub received: u32,
     pub new_documents: u32,
