@@ -12,7 +12,9 @@
 //! 4. A reconnect burst: 1,000 devices × 30 documents, unchanged, fired within one second:
 //!    p50/p99 latency, errors, and the server's memory after and at its peak.
 //!
-//! Prints figures as it goes; the last line is one JSON object.
+//! Prints figures as it goes; the last line is one JSON object. `HOMEREHAB_BENCH_UPLOAD_ONLY=1`
+//! runs part 1 alone; `HOMEREHAB_SYNC_REQUEST_BYTES` sets the devices' request budget (a huge
+//! one sends the upload in one request, as before issue #13 item 5).
 
 use automerge::ActorId;
 use homerehab_scenarios::*;
@@ -22,7 +24,7 @@ use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
 use homerehab_shared::sync::sim::MemoryDevice;
 use homerehab_shared::sync::wire::{self, Limits};
-use homerehab_shared::sync::ClientRound;
+use homerehab_shared::sync::{ClientRound, REQUEST_CHANGE_BYTES};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -91,9 +93,15 @@ impl WireDevice {
         })
     }
 
-    /// One complete sync; returns the round trips.
+    /// One complete sync; returns the round trips. Its requests carry at most
+    /// `HOMEREHAB_SYNC_REQUEST_BYTES` of changes where set (as the app's), so one run can
+    /// measure a big upload in one request against the same upload split.
     async fn sync(&mut self) -> anyhow::Result<u32> {
-        let (mut round, mut req) = ClientRound::begin(&mut self.store)?;
+        let budget = std::env::var("HOMEREHAB_SYNC_REQUEST_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(REQUEST_CHANGE_BYTES);
+        let (mut round, mut req) = ClientRound::begin_with_budget(&mut self.store, budget)?;
         let mut trips = 0;
         loop {
             trips += 1;
@@ -201,6 +209,10 @@ struct Upload {
     cold_pull_s: f64,
     cold_pull_cpu_s: f64,
     server_rss_mib: f64,
+    /// The server's peak RSS (VmHWM) right after the upload, before the cold pull.
+    server_peak_mib: f64,
+    /// The upload's requests.
+    requests: u32,
 }
 
 /// Part 1 at `n` courses.
@@ -216,9 +228,10 @@ async fn upload(http: &reqwest::Client, n: usize) -> anyhow::Result<Upload> {
     }
     let cpu0 = server.cpu_ms();
     let t = Instant::now();
-    tablet.sync().await?;
+    let requests = tablet.sync().await?;
     let wall_s = t.elapsed().as_secs_f64();
     let server_cpu_s = (server.cpu_ms() - cpu0) / 1000.0;
+    let server_peak_mib = server_status_mib(&server, "VmHWM:");
     let mut fresh = WireDevice::login(http, &server.url(), "assistent1").await?;
     let cpu0 = server.cpu_ms();
     let t = Instant::now();
@@ -228,7 +241,7 @@ async fn upload(http: &reqwest::Client, n: usize) -> anyhow::Result<Upload> {
     anyhow::ensure!(fresh.courses().len() == n, "the cold pull got every course");
     let server_rss_mib = server_status_mib(&server, "VmRSS:");
     println!(
-        "upload {n} courses × {SESSIONS_PER_COURSE} sessions in one sync: server CPU {server_cpu_s:.2} s ({:.1} ms per course), wall {wall_s:.2} s; cold pull {cold_pull_s:.2} s (server CPU {cold_pull_cpu_s:.2} s); server RSS {server_rss_mib:.0} MiB",
+        "upload {n} courses × {SESSIONS_PER_COURSE} sessions in one sync ({requests} requests): server CPU {server_cpu_s:.2} s ({:.1} ms per course), wall {wall_s:.2} s, server peak RSS {server_peak_mib:.0} MiB; cold pull {cold_pull_s:.2} s (server CPU {cold_pull_cpu_s:.2} s); server RSS {server_rss_mib:.0} MiB",
         server_cpu_s * 1000.0 / n as f64
     );
     Ok(Upload {
@@ -238,6 +251,8 @@ async fn upload(http: &reqwest::Client, n: usize) -> anyhow::Result<Upload> {
         cold_pull_s,
         cold_pull_cpu_s,
         server_rss_mib,
+        server_peak_mib,
+        requests,
     })
 }
 
@@ -643,6 +658,18 @@ async fn main() -> anyhow::Result<()> {
     let large = upload(&http, 300 / scale).await?;
     let ratio = large.server_cpu_s / small.server_cpu_s;
     println!("linearity: 300 courses cost {ratio:.2}× the server CPU of 100 (3.0 = linear)");
+    if std::env::var_os("HOMEREHAB_BENCH_UPLOAD_ONLY").is_some() {
+        // Part 1 alone (the split of a big upload, issue #13 item 5).
+        let json = serde_json::json!({
+            "upload_300_requests": large.requests,
+            "upload_300_server_cpu_s": large.server_cpu_s,
+            "upload_300_wall_s": large.wall_s,
+            "upload_300_server_peak_mib": large.server_peak_mib,
+            "upload_300_server_rss_mib": large.server_rss_mib,
+        });
+        println!("{json}");
+        return Ok(());
+    }
     let conc = concurrent(&http, 50 / scale, 10 / scale as u64).await?;
     let behind = behind_upload(&http).await?;
     let burst = burst(1000 / scale, 100_000 / scale).await?;
@@ -656,6 +683,8 @@ async fn main() -> anyhow::Result<()> {
         "cold_pull_300_s": large.cold_pull_s,
         "cold_pull_300_server_cpu_s": large.cold_pull_cpu_s,
         "upload_300_server_rss_mib": large.server_rss_mib,
+        "upload_300_server_peak_mib": large.server_peak_mib,
+        "upload_300_requests": large.requests,
         "concurrent_clients": conc.clients,
         "changed_docs_per_s": conc.changed_docs_per_s,
         "server_cpu_ms_per_changed_doc": conc.server_cpu_ms_per_changed_doc,

@@ -579,6 +579,7 @@ fn truncated_or_garbage_change_bytes_are_refused_and_nothing_is_stored() {
         .offers()
         .unwrap()
         .into_iter()
+        .map(|p| p.offer)
         .find(|o| o.doc == log_id)
         .unwrap();
     assert!(!offer.changes.is_empty());

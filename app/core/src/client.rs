@@ -10,7 +10,9 @@ use homerehab_shared::device_registry::{self, HandOverSync, RevokedAnswer};
 use homerehab_shared::evidence::report::{EvidenceReport, EvidenceSettings, Named};
 use homerehab_shared::model::Millis;
 use homerehab_shared::sync::wire::{self, Limits};
-use homerehab_shared::sync::{ClientRound, SyncReport, SyncRequest, SyncResponse};
+use homerehab_shared::sync::{
+    ClientRound, SyncReport, SyncRequest, SyncResponse, REQUEST_CHANGE_BYTES,
+};
 use std::time::Duration;
 
 /// Lock scopes never span an `.await`.
@@ -300,7 +302,28 @@ fn busy_pause(resp: &reqwest::Response) -> Option<Duration> {
     Some(Duration::from_secs(seconds) + Duration::from_millis(rand::random::<u64>() % 500))
 }
 
-/// Runs one sync now: at most two round trips, whatever the number of documents.
+/// How many bytes of changes one sync request carries: [`REQUEST_CHANGE_BYTES`], or
+/// `HOMEREHAB_SYNC_REQUEST_BYTES` where it is set to a positive number (the scenario tests
+/// split a sync with a small one). Anything else is logged and the default used.
+fn request_budget() -> usize {
+    match std::env::var("HOMEREHAB_SYNC_REQUEST_BYTES") {
+        Err(_) => REQUEST_CHANGE_BYTES,
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                tracing::warn!(
+                    value = %v,
+                    "HOMEREHAB_SYNC_REQUEST_BYTES is not a positive number of bytes; ignored"
+                );
+                REQUEST_CHANGE_BYTES
+            }
+        },
+    }
+}
+
+/// Runs one sync now: one round trip when nothing is big, one more per
+/// [`REQUEST_CHANGE_BYTES`] of unsent changes beyond the first, whatever the number of
+/// documents, and one more when the server asks for whole documents.
 pub async fn sync_now(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
     if lock(store).is_sealed() {
         // Encrypted and not opened since the process started: nothing to read or send yet.
@@ -346,7 +369,7 @@ async fn sync_once(
         .map(|(_, n)| n)
         .sum();
     handed.parked_work = parked > 0;
-    let (mut round, mut req) = ClientRound::begin(&mut *lock(store))?;
+    let (mut round, mut req) = ClientRound::begin_with_budget(&mut *lock(store), request_budget())?;
     loop {
         handed.offered_changes |= req.offers.iter().any(|o| !o.changes.is_empty());
         let (resp, notice) = exchange(&identity, &req, parked, &mut traffic).await?;

@@ -1,9 +1,21 @@
 //! The device side of a sync: offer every document with its heads and unsent changes, absorb
 //! what the server returns, send whole documents when the server asks.
+//!
+//! A sync is split into requests of bounded size ([`REQUEST_CHANGE_BYTES`], issue #13): each
+//! request carries the unsent changes of a prefix of the documents (in the order
+//! [`ClientStorage::offers`] lists them) and offers every other document only at the heads the
+//! server confirmed, so no request nears the server's body limit or a timeout and the server's
+//! memory does not grow with what a device kept offline ([`split_offers`]).
 
 use super::wire::{Hash, Offer, ReplyStatus, SyncRequest, SyncResponse, PROTOCOL_VERSION};
 use crate::docs::Header;
 use crate::ids::DocumentId;
+use std::collections::HashSet;
+
+/// How many bytes of changes (or whole documents) one sync request carries at most: well below
+/// the server's body limit (16 MiB), small enough that the server admits it in a few seconds.
+/// One document whose changes alone exceed it still goes, alone.
+pub const REQUEST_CHANGE_BYTES: usize = 2 << 20;
 
 /// What a device keeps. Implemented over SQLite by the app core, in memory by [`super::sim`].
 pub trait ClientStorage {
@@ -19,8 +31,10 @@ pub trait ClientStorage {
     /// they are never squashed.
     fn sending(&mut self, sent: &[(DocumentId, Vec<Hash>)]) -> Result<(), Self::Error>;
     /// Every local document with its heads and the changes made since the heads the server last
-    /// confirmed. Rosters and courses come before session logs (a log needs its course first).
-    fn offers(&mut self) -> Result<Vec<Offer>, Self::Error>;
+    /// confirmed, and those confirmed heads. Rosters and courses come before session logs (a
+    /// log needs its course first), in an order that does not change between calls, so the
+    /// requests a sync is split into are stable ([`split_offers`]).
+    fn offers(&mut self) -> Result<Vec<PendingOffer>, Self::Error>;
     /// The whole saved document with its heads.
     fn whole(&mut self, id: DocumentId) -> Result<Option<WholeDocument>, Self::Error>;
     /// Applies changes from the server and records the heads it confirmed. `header` is given
@@ -125,6 +139,73 @@ pub fn plan_offer(
     }
 }
 
+/// A document as [`ClientStorage::offers`] lists it: its offer with every unsent change, and
+/// the heads the server last confirmed (`None`: the server never confirmed any), offered
+/// instead while its changes wait for a later request of the sync.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingOffer {
+    pub offer: Offer,
+    pub confirmed: Option<Vec<Hash>>,
+}
+
+/// One request's offers, as [`split_offers`] chose them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RequestOffers {
+    /// What goes in the request: every document, with changes or at the server's heads.
+    pub offers: Vec<Offer>,
+    /// The documents whose changes go in this request.
+    pub carried: Vec<DocumentId>,
+    /// Documents whose changes wait for a later request of this sync.
+    pub deferred: u32,
+}
+
+/// The rule for splitting a sync (issue #13): the change-carrying offers go in `pending`'s
+/// order while their changes fit in `budget` bytes after `used` (the first always goes, however
+/// large); from the first that does not fit on, every change waits for a later request, so
+/// a session log never goes before its course and a retry splits the same way. A document
+/// whose changes wait, or whose changes already went in an earlier request of this sync
+/// (`carried_before`, never sent twice in one sync), is offered at the heads the server
+/// confirmed, without changes — the server answers with what others added meanwhile and does
+/// not ask for the document whole — or, when the server never confirmed any, not at all (the
+/// server, which does not hold it, has nothing to answer).
+pub fn split_offers(
+    pending: Vec<PendingOffer>,
+    carried_before: &HashSet<DocumentId>,
+    mut used: usize,
+    budget: usize,
+) -> RequestOffers {
+    let mut out = RequestOffers::default();
+    let mut full = false;
+    for PendingOffer { offer, confirmed } in pending {
+        if offer.changes.is_empty() {
+            out.offers.push(offer);
+            continue;
+        }
+        let again = carried_before.contains(&offer.doc);
+        if !again && !full {
+            if used == 0 || used + offer.changes.len() <= budget {
+                used += offer.changes.len();
+                out.carried.push(offer.doc);
+                out.offers.push(offer);
+                continue;
+            }
+            full = true;
+        }
+        if !again {
+            out.deferred += 1;
+        }
+        if let Some(heads) = confirmed {
+            out.offers.push(Offer {
+                doc: offer.doc,
+                heads,
+                changes: Vec::new(),
+                generation: offer.generation,
+            });
+        }
+    }
+    out
+}
+
 /// A whole saved document, sent when the server misses history.
 pub struct WholeDocument {
     pub heads: Vec<Hash>,
@@ -144,9 +225,14 @@ fn sent_by(offers: &[Offer]) -> Vec<(DocumentId, Vec<Hash>)> {
 /// What one sync did, for the status line and the tests.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyncReport {
+    /// Requests sent (each one round trip): more than one when the changes were split
+    /// ([`REQUEST_CHANGE_BYTES`]) or the server asked for whole documents.
     pub round_trips: u32,
+    /// Documents offered in the first request, and those its answer found unchanged (a
+    /// document whose changes waited for a later request counts there as unchanged).
     pub offered: u32,
     pub unchanged: u32,
+    /// Documents whose changes went up, over every request of the sync.
     pub pushed: u32,
     pub received: u32,
     pub new_documents: u32,
@@ -165,47 +251,114 @@ pub struct SyncReport {
 }
 
 /// One sync in progress. Drive it with any transport:
-/// `begin` → send → `on_response` → (send the follow-up, if any → `on_response`) → `report`.
+/// `begin` → send → `on_response` → (send the next request, if any → `on_response`)… →
+/// `report`. A sync sends requests until every document's changes went in one of them
+/// ([`split_offers`]) and every document the server asked to see whole was sent whole once.
 pub struct ClientRound {
     report: SyncReport,
-    second: bool,
+    budget: usize,
+    /// Documents whose changes (or whole copy) went in a request of this sync.
+    carried: HashSet<DocumentId>,
+    /// Documents the server asked to see whole, not sent yet, in the order it asked.
+    want_whole: Vec<DocumentId>,
+    /// Documents sent whole in this sync: asked again, they are unresolved.
+    sent_whole: HashSet<DocumentId>,
+    /// Whether the last request left changes for a later one.
+    deferred: bool,
+    answered: bool,
 }
 
 impl ClientRound {
-    /// Squashes what no one has seen, builds the offers, and records what they send before
-    /// handing the request back to be sent.
+    /// Squashes what no one has seen and hands back the first request, its changes within
+    /// [`REQUEST_CHANGE_BYTES`].
     pub fn begin<S: ClientStorage>(storage: &mut S) -> Result<(Self, SyncRequest), S::Error> {
-        let squashed = storage.squash_unseen()?;
-        let offers = storage.offers()?;
-        storage.sending(&sent_by(&offers))?;
-        let report = SyncReport {
-            round_trips: 1,
-            offered: offers.len() as u32,
-            pushed: offers.iter().filter(|o| !o.changes.is_empty()).count() as u32,
-            squashed,
-            ..Default::default()
-        };
-        Ok((
-            ClientRound {
-                report,
-                second: false,
-            },
-            SyncRequest {
-                protocol: PROTOCOL_VERSION,
-                offers,
-            },
-        ))
+        Self::begin_with_budget(storage, REQUEST_CHANGE_BYTES)
     }
 
-    /// Absorbs a response; returns the follow-up request when the server asked for whole
-    /// documents (at most once per sync).
+    /// [`Self::begin`] with another request budget (at least 1 byte; tests and the device's
+    /// `HOMEREHAB_SYNC_REQUEST_BYTES` use smaller ones).
+    pub fn begin_with_budget<S: ClientStorage>(
+        storage: &mut S,
+        budget: usize,
+    ) -> Result<(Self, SyncRequest), S::Error> {
+        let squashed = storage.squash_unseen()?;
+        let mut round = ClientRound {
+            report: SyncReport {
+                squashed,
+                ..Default::default()
+            },
+            budget: budget.max(1),
+            carried: HashSet::new(),
+            want_whole: Vec::new(),
+            sent_whole: HashSet::new(),
+            deferred: false,
+            answered: false,
+        };
+        let req = round.next_request(storage)?;
+        round.report.offered = req.offers.len() as u32;
+        Ok((round, req))
+    }
+
+    /// Builds the next request: the documents asked whole first, then the changes that fit
+    /// ([`split_offers`]); records what it sends before handing it back to be sent.
+    fn next_request<S: ClientStorage>(&mut self, storage: &mut S) -> Result<SyncRequest, S::Error> {
+        let mut used = 0;
+        let mut whole = Vec::new();
+        while let Some(&id) = self.want_whole.first() {
+            let Some(doc) = storage.whole(id)? else {
+                // Gone from the device meanwhile: nothing to send; asked again, unresolved.
+                self.want_whole.remove(0);
+                self.sent_whole.insert(id);
+                continue;
+            };
+            if used > 0 && used + doc.saved.len() > self.budget {
+                break; // the next request's
+            }
+            self.want_whole.remove(0);
+            self.sent_whole.insert(id);
+            self.carried.insert(id);
+            used += doc.saved.len();
+            whole.push(Offer {
+                doc: id,
+                heads: doc.heads,
+                changes: doc.saved,
+                generation: doc.generation,
+            });
+        }
+        let whole_ids: HashSet<DocumentId> = whole.iter().map(|o| o.doc).collect();
+        let pending: Vec<PendingOffer> = storage
+            .offers()?
+            .into_iter()
+            .filter(|p| !whole_ids.contains(&p.offer.doc))
+            .collect();
+        // A document still to go whole carries no changes meanwhile: the server lacks their
+        // history.
+        let mut not_again = self.carried.clone();
+        not_again.extend(self.want_whole.iter().copied());
+        let split = split_offers(pending, &not_again, used, self.budget);
+        self.report.pushed += split.carried.len() as u32;
+        self.carried.extend(split.carried);
+        self.deferred = split.deferred > 0;
+        let mut offers = whole;
+        offers.extend(split.offers);
+        storage.sending(&sent_by(&offers))?;
+        self.report.round_trips += 1;
+        Ok(SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            offers,
+        })
+    }
+
+    /// Absorbs a response; returns the next request while changes wait or the server asked
+    /// for whole documents not yet sent.
     pub fn on_response<S: ClientStorage>(
         &mut self,
         storage: &mut S,
         resp: SyncResponse,
     ) -> Result<Option<SyncRequest>, S::Error> {
-        if !self.second {
+        if !self.answered {
             self.report.unchanged = resp.unchanged;
+            self.answered = true;
         }
         let mut want_full = Vec::new();
         let mut erased = Vec::new();
@@ -230,6 +383,8 @@ impl ClientRound {
                 ReplyStatus::Replaced { absorbed } => {
                     storage.replaced(reply.doc, reply.generation, &reply.changes, absorbed)?;
                     self.report.replaced.push(reply.doc);
+                    // The rebased change waits for the next sync, not a later request.
+                    self.carried.insert(reply.doc);
                     continue;
                 }
             }
@@ -257,37 +412,84 @@ impl ClientRound {
             storage.erased(&erased)?;
             self.report.erased.extend(erased);
         }
-        if want_full.is_empty() {
-            return Ok(None);
-        }
-        if self.second {
-            for id in &want_full {
-                storage.refused(*id, &Refusal::Unresolved)?;
-            }
-            self.report.unresolved = want_full;
-            return Ok(None);
-        }
-        self.second = true;
-        self.report.round_trips += 1;
-        let mut offers = Vec::new();
         for id in want_full {
-            if let Some(whole) = storage.whole(id)? {
-                offers.push(Offer {
-                    doc: id,
-                    heads: whole.heads,
-                    changes: whole.saved,
-                    generation: whole.generation,
-                });
+            if self.sent_whole.contains(&id) {
+                // Sent whole once in this sync and still missing history: kept, and said so.
+                if !self.report.unresolved.contains(&id) {
+                    storage.refused(id, &Refusal::Unresolved)?;
+                    self.report.unresolved.push(id);
+                }
+            } else if !self.want_whole.contains(&id) {
+                self.want_whole.push(id);
             }
         }
-        storage.sending(&sent_by(&offers))?;
-        Ok(Some(SyncRequest {
-            protocol: PROTOCOL_VERSION,
-            offers,
-        }))
+        if self.want_whole.is_empty() && !self.deferred {
+            return Ok(None);
+        }
+        self.next_request(storage).map(Some)
     }
 
     pub fn report(self) -> SyncReport {
         self.report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(n: u8, change_bytes: usize, confirmed: Option<Hash>) -> PendingOffer {
+        PendingOffer {
+            offer: Offer {
+                doc: DocumentId(uuid::Uuid::from_bytes([n; 16])),
+                heads: vec![[n; 32]],
+                changes: vec![n; change_bytes],
+                generation: 0,
+            },
+            confirmed: confirmed.map(|h| vec![h]),
+        }
+    }
+
+    fn ids(offers: &[Offer]) -> Vec<(u8, usize)> {
+        offers
+            .iter()
+            .map(|o| (o.doc.0.as_bytes()[0], o.changes.len()))
+            .collect()
+    }
+
+    #[test]
+    fn changes_go_in_order_while_they_fit_and_the_rest_waits_at_the_servers_heads() {
+        let list = vec![
+            pending(1, 0, Some([1; 32])), // nothing new: offered as it is
+            pending(2, 40, Some([20; 32])),
+            pending(3, 50, None),
+            pending(4, 30, Some([40; 32])), // would fit, but waits: the order is kept
+            pending(5, 10, None),           // never confirmed: not offered yet
+        ];
+        let split = split_offers(list.clone(), &HashSet::new(), 0, 100);
+        assert_eq!(ids(&split.offers), [(1, 0), (2, 40), (3, 50), (4, 0)]);
+        assert_eq!(split.offers[3].heads, vec![[40; 32]], "the server's heads");
+        assert_eq!(split.deferred, 2);
+        assert_eq!(split.carried.len(), 2);
+
+        // The next request: what went is not carried again, the rest goes.
+        let carried: HashSet<DocumentId> = split.carried.into_iter().collect();
+        let next = split_offers(list, &carried, 0, 100);
+        assert_eq!(ids(&next.offers), [(1, 0), (2, 0), (4, 30), (5, 10)]);
+        assert_eq!(next.deferred, 0);
+        assert_eq!(next.offers[1].heads, vec![[20; 32]]);
+    }
+
+    #[test]
+    fn a_document_larger_than_the_budget_goes_alone() {
+        let list = vec![pending(1, 500, None), pending(2, 1, Some([2; 32]))];
+        let split = split_offers(list.clone(), &HashSet::new(), 0, 100);
+        assert_eq!(ids(&split.offers), [(1, 500), (2, 0)]);
+        assert_eq!(split.deferred, 1);
+        // After whole documents took the budget, nothing more goes in this request.
+        let split = split_offers(list, &HashSet::new(), 100, 100);
+        assert_eq!(ids(&split.offers), [(2, 0)]);
+        assert!(split.carried.is_empty());
+        assert_eq!(split.deferred, 2);
     }
 }

@@ -3,9 +3,10 @@
 //! store. Transports (HTTP in the app and server, a simulated network in tests) only move the
 //! bytes that [`wire`] encodes.
 //!
-//! One sync is one request and one response, plus a second pair only when the server misses
-//! history and asks for whole documents ([`ReplyStatus::SendFull`]): at most two round trips,
-//! whatever the number of documents. Unchanged documents cost their id and heads on the way up
+//! One sync is one request and one response, plus another pair when the server misses history
+//! and asks for whole documents ([`ReplyStatus::SendFull`]), and another per
+//! [`REQUEST_CHANGE_BYTES`] of changes beyond the first (issue #13, [`split_offers`]): a
+//! device that kept a month of work offline sends it in requests of bounded size. Unchanged documents cost their id and heads on the way up
 //! and nothing on the way down; the server answers them from stored heads without loading them.
 
 mod changes;
@@ -19,7 +20,10 @@ pub mod squash;
 pub mod wire;
 
 pub use changes::{changes_since, raw_changes_since};
-pub use client::{plan_offer, ClientRound, ClientStorage, OfferPlan, Refusal, SyncReport};
+pub use client::{
+    plan_offer, split_offers, ClientRound, ClientStorage, OfferPlan, PendingOffer, Refusal,
+    RequestOffers, SyncReport, REQUEST_CHANGE_BYTES,
+};
 pub use rebase::{rebase_unsent, Rebased};
 pub use server::{serve_sync, Quarantine, SavedDocument, ServeStats, ServerStorage};
 pub use squash::{foldable, squash_unseen, Squash};

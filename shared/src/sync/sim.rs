@@ -3,7 +3,8 @@
 //! through the real codec.
 
 use super::client::{
-    plan_offer, ClientRound, ClientStorage, OfferPlan, Refusal, SyncReport, WholeDocument,
+    plan_offer, ClientRound, ClientStorage, OfferPlan, PendingOffer, Refusal, SyncReport,
+    WholeDocument, REQUEST_CHANGE_BYTES,
 };
 use super::server::{serve_sync, ServerStorage};
 use super::wire::{self, from_hashes, to_hashes, Hash, Limits, Offer};
@@ -185,7 +186,7 @@ impl ClientStorage for MemoryDevice {
         }
         Ok(())
     }
-    fn offers(&mut self) -> Result<Vec<Offer>, SimError> {
+    fn offers(&mut self) -> Result<Vec<PendingOffer>, SimError> {
         let mut docs: Vec<_> = self.docs.iter().collect();
         docs.sort_by_key(|(_, (h, _))| kind_rank(h.kind));
         let mut offers = Vec::new();
@@ -194,24 +195,25 @@ impl ClientStorage for MemoryDevice {
             let heads = to_hashes(&doc.get_heads());
             let confirmed = self.server_heads.get(id).map(|h| to_hashes(h));
             let refused = self.refusals.get(id).map(|(r, at)| (r, at.as_slice()));
-            match plan_offer(&heads, confirmed.as_deref(), refused) {
-                OfferPlan::Skip => {}
-                OfferPlan::ServerHeadsOnly(heads) => offers.push(Offer {
+            let offer = match plan_offer(&heads, confirmed.as_deref(), refused) {
+                OfferPlan::Skip => continue,
+                OfferPlan::ServerHeadsOnly(heads) => Offer {
                     doc: *id,
                     heads,
                     changes: vec![],
                     generation,
-                }),
+                },
                 OfferPlan::Changes => {
                     let since = self.server_heads.get(id).cloned().unwrap_or_default();
-                    offers.push(Offer {
+                    Offer {
                         doc: *id,
                         changes: super::raw_changes_since(doc, &since),
                         heads,
                         generation,
-                    });
+                    }
                 }
-            }
+            };
+            offers.push(PendingOffer { offer, confirmed });
         }
         Ok(offers)
     }
@@ -310,6 +312,93 @@ impl ClientStorage for MemoryDevice {
 pub struct Traffic {
     pub bytes_up: usize,
     pub bytes_down: usize,
+    /// Each request of the sync that was answered, in order.
+    pub requests: Vec<RequestTraffic>,
+}
+
+/// What one request of a simulated sync carried and what its answer held.
+#[derive(Clone, Debug, Default)]
+pub struct RequestTraffic {
+    /// Offers in the request, and those that carried changes (or a whole document).
+    pub offers: usize,
+    pub carrying: usize,
+    /// Bytes of changes the request carried.
+    pub change_bytes: usize,
+    /// Replies in the answer, and the bytes of changes they held.
+    pub replies: usize,
+    pub reply_change_bytes: usize,
+}
+
+/// What the simulated network does with one request of a sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Served and answered.
+    Delivered,
+    /// Served (the server admitted and stored what it carried); the answer never arrives.
+    AnswerLost,
+    /// Never reaches the server (the device cannot tell it from a lost answer).
+    RequestLost,
+}
+
+/// What a simulated sync did: the report, or how many requests went before one was lost.
+#[derive(Clone, Debug)]
+pub enum SyncOutcome {
+    Done(SyncReport, Traffic),
+    /// The sync stopped at this request (counted from 1), as a transport error stops it.
+    Lost {
+        at: u32,
+    },
+}
+
+/// Runs one sync of `device` (acting as `who`) against `server` through the codec, each request
+/// carrying at most `budget` bytes of changes; `delivery` decides the fate of request n (from 1).
+pub fn sync_over(
+    device: &mut MemoryDevice,
+    server: &mut MemoryServer,
+    who: &Principal,
+    budget: usize,
+    mut delivery: impl FnMut(u32) -> Delivery,
+) -> Result<SyncOutcome, SimError> {
+    let limits = Limits::default();
+    let mut traffic = Traffic::default();
+    let (mut round, mut req) = ClientRound::begin_with_budget(device, budget)?;
+    let mut n = 0;
+    loop {
+        n += 1;
+        let up = wire::encode(&req);
+        traffic.bytes_up += up.len();
+        let fate = delivery(n);
+        if fate == Delivery::RequestLost {
+            return Ok(SyncOutcome::Lost { at: n });
+        }
+        let req_at_server =
+            wire::decode_request(&up, &limits).map_err(|e| SimError(e.to_string()))?;
+        let (resp, _) = serve_sync(server, who, &req_at_server).map_err(|e| match e {})?;
+        if fate == Delivery::AnswerLost {
+            return Ok(SyncOutcome::Lost { at: n });
+        }
+        let down = wire::encode(&resp);
+        traffic.bytes_down += down.len();
+        let resp = wire::decode_response(&down, &limits).map_err(|e| SimError(e.to_string()))?;
+        let carrying: Vec<usize> = req
+            .offers
+            .iter()
+            .map(|o| o.changes.len())
+            .filter(|n| *n > 0)
+            .collect();
+        traffic.requests.push(RequestTraffic {
+            offers: req.offers.len(),
+            carrying: carrying.len(),
+            change_bytes: carrying.iter().sum(),
+            replies: resp.replies.len(),
+            reply_change_bytes: resp.replies.iter().map(|r| r.changes.len()).sum(),
+        });
+        match round.on_response(device, resp)? {
+            Some(next) => req = next,
+            None => break,
+        }
+    }
+    Ok(SyncOutcome::Done(round.report(), traffic))
 }
 
 /// A sync whose first answer is lost on the way back: the server admitted and stored what
@@ -319,12 +408,10 @@ pub fn sync_answer_lost(
     server: &mut MemoryServer,
     who: &Principal,
 ) -> Result<(), SimError> {
-    let limits = Limits::default();
-    let (_, req) = ClientRound::begin(device)?;
-    let req =
-        wire::decode_request(&wire::encode(&req), &limits).map_err(|e| SimError(e.to_string()))?;
-    serve_sync(server, who, &req).map_err(|e| match e {})?;
-    Ok(())
+    sync_over(device, server, who, REQUEST_CHANGE_BYTES, |_| {
+        Delivery::AnswerLost
+    })
+    .map(|_| ())
 }
 
 /// A sync whose request never reaches the server (the device cannot tell it from a lost
@@ -340,22 +427,18 @@ pub fn sync(
     server: &mut MemoryServer,
     who: &Principal,
 ) -> Result<(SyncReport, Traffic), SimError> {
-    let limits = Limits::default();
-    let mut traffic = Traffic::default();
-    let (mut round, mut req) = ClientRound::begin(device)?;
-    loop {
-        let up = wire::encode(&req);
-        traffic.bytes_up += up.len();
-        let req_at_server =
-            wire::decode_request(&up, &limits).map_err(|e| SimError(e.to_string()))?;
-        let (resp, _) = serve_sync(server, who, &req_at_server).map_err(|e| match e {})?;
-        let down = wire::encode(&resp);
-        traffic.bytes_down += down.len();
-        let resp = wire::decode_response(&down, &limits).map_err(|e| SimError(e.to_string()))?;
-        match round.on_response(device, resp)? {
-            Some(next) => req = next,
-            None => break,
-        }
+    sync_split(device, server, who, REQUEST_CHANGE_BYTES)
+}
+
+/// [`sync`] with requests of at most `budget` bytes of changes.
+pub fn sync_split(
+    device: &mut MemoryDevice,
+    server: &mut MemoryServer,
+    who: &Principal,
+    budget: usize,
+) -> Result<(SyncReport, Traffic), SimError> {
+    match sync_over(device, server, who, budget, |_| Delivery::Delivered)? {
+        SyncOutcome::Done(report, traffic) => Ok((report, traffic)),
+        SyncOutcome::Lost { at } => Err(SimError(format!("request {at} was lost"))),
     }
-    Ok((round.report(), traffic))
 }

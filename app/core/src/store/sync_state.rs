@@ -14,7 +14,9 @@ use homerehab_shared::docs::{self, DocumentKind, Header};
 use homerehab_shared::ids::*;
 use homerehab_shared::model::Millis;
 use homerehab_shared::sync::client::WholeDocument;
-use homerehab_shared::sync::{plan_offer, ClientStorage, Hash, Offer, OfferPlan, Refusal};
+use homerehab_shared::sync::{
+    plan_offer, ClientStorage, Hash, Offer, OfferPlan, PendingOffer, Refusal,
+};
 use rusqlite::{params, OptionalExtension};
 
 /// Sync status for the status line: last success, documents waiting, last error.
@@ -159,7 +161,7 @@ impl ClientStorage for Store {
         self.record_sending(sent)
     }
 
-    fn offers(&mut self) -> Result<Vec<Offer>> {
+    fn offers(&mut self) -> Result<Vec<PendingOffer>> {
         let mut stmt = self.conn.prepare(
             "SELECT d.doc_id, d.kind, d.heads, d.server_heads, o.doc_id IS NOT NULL,
                     r.kind, r.reason, r.heads, d.generation
@@ -214,11 +216,14 @@ impl ClientStorage for Store {
                 OfferPlan::ServerHeadsOnly(heads) => {
                     ranked.push((
                         kind_rank(&kind),
-                        Offer {
-                            doc: id,
-                            heads,
-                            changes: Vec::new(),
-                            generation,
+                        PendingOffer {
+                            offer: Offer {
+                                doc: id,
+                                heads,
+                                changes: Vec::new(),
+                                generation,
+                            },
+                            confirmed,
                         },
                     ));
                     continue;
@@ -253,15 +258,19 @@ impl ClientStorage for Store {
             };
             ranked.push((
                 kind_rank(&kind),
-                Offer {
-                    doc: id,
-                    heads,
-                    changes,
-                    generation,
+                PendingOffer {
+                    offer: Offer {
+                        doc: id,
+                        heads,
+                        changes,
+                        generation,
+                    },
+                    confirmed,
                 },
             ));
         }
-        ranked.sort_by_key(|(rank, _)| *rank);
+        // By kind, then by id: the same order at every call, so a split sync is stable.
+        ranked.sort_by_key(|(rank, o)| (*rank, o.offer.doc));
         Ok(ranked.into_iter().map(|(_, o)| o).collect())
     }
 
