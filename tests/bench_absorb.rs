@@ -9,15 +9,19 @@
 //! 2. A roster of 500 citizens the device holds; a sync brings a change to ONE citizen: the
 //!    absorb's time (median of 20, each another citizen).
 //! 3. A session log of 30 sessions the device holds; a sync brings one more set: the absorb.
-//! 4. Creating courses on a device (a citizen and a course each), timed per hundred.
+//! 4. Creating courses on a device through the app service (a citizen and a course each),
+//!    timed per hundred (`ABSORB_CREATE`, default 500).
 //!
 //! Device CPU is the process's own (`getrusage`); the last line is one JSON object.
 
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use automerge::{ActorId, Automerge, ReadDoc};
+use automerge::{ActorId, Automerge};
+use homerehab_app_api as api;
+use homerehab_app_service::{ops, Core};
 use homerehab_core::store::{now_ms, Identity, Store};
-use homerehab_scenarios::{citizen, program_line};
+use homerehab_scenarios::{citizen, program_line, shipped_library};
 use homerehab_shared::docs::{self, ExerciseFeedback, Header};
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
@@ -210,9 +214,7 @@ fn one_citizen_changed(citizens: usize, runs: usize) -> f64 {
         docs::put_citizen(&mut server, &c, now_ms()).unwrap();
         let changes = homerehab_shared::sync::raw_changes_since(&server, &before);
         let heads: Vec<[u8; 32]> = server.get_heads().iter().map(|h| h.0).collect();
-        store
-            .absorb(header.id, None, 0, &changes, &heads)
-            .unwrap();
+        store.absorb(header.id, None, 0, &changes, &heads).unwrap();
     })
 }
 
@@ -238,31 +240,62 @@ fn one_set_logged(runs: usize) -> f64 {
             load_kg: None,
             at: now_ms(),
         };
-        docs::log_set(&mut server, last.id, line.id, &line.exercise_ref, &set, now_ms()).unwrap();
+        docs::log_set(
+            &mut server,
+            last.id,
+            line.id,
+            &line.exercise_ref,
+            &set,
+            now_ms(),
+        )
+        .unwrap();
         let changes = homerehab_shared::sync::raw_changes_since(&server, &before);
         let heads: Vec<[u8; 32]> = server.get_heads().iter().map(|h| h.0).collect();
-        store
-            .absorb(header.id, None, 0, &changes, &heads)
-            .unwrap();
+        store.absorb(header.id, None, 0, &changes, &heads).unwrap();
     })
 }
 
-/// Creating `n` courses (a citizen and a course each) on one device: seconds per hundred.
+/// Creating `n` courses (a citizen and a course each) on one device through the app service,
+/// as the therapist's screens do: seconds per hundred.
 fn creating_courses(n: usize) -> Vec<f64> {
     let (team, me) = (TeamId::new(), UserId::new());
-    let (_dir, mut store) = therapist_device(team, me);
+    let (_dir, store) = therapist_device(team, me);
+    let core = Core::new(
+        Arc::new(Mutex::new(store)),
+        shipped_library(),
+        "http://127.0.0.1:9".into(),
+    );
     let mut per_hundred = Vec::new();
     let mut t = Instant::now();
     for i in 0..n {
-        let c = citizen(&format!("Borger {i}"));
-        store.put_citizen(&c).unwrap();
-        let course = Course {
-            status: CourseStatus::Active,
-            ..Course::new(c.id, team, me, "2024-01-08", now_ms())
-        };
-        store
-            .create_course(&course, &[program_line("sit-to-stand", 1.0, 2)])
-            .unwrap();
+        let citizen = ops::create_citizen(
+            &core,
+            api::NewCitizen {
+                name: format!("Borger {i}"),
+                local_ref: format!("K-{i:05}"),
+                address: None,
+                assigned: vec![],
+                birth_year: None,
+                sex: None,
+            },
+        )
+        .expect("a citizen");
+        ops::create_course(
+            &core,
+            api::NewCourse {
+                citizen_id: citizen.citizen_id,
+                template_id: None,
+                legal_basis: "SEL §83a".into(),
+                start_date: "2024-01-08".into(),
+                planned_weeks: 12,
+                sessions_per_week: 2,
+                minutes_per_session: 45,
+                goals: vec!["Kan gå på trapper igen".into()],
+                referral_id: None,
+                test_plan: None,
+            },
+        )
+        .expect("a course");
         if (i + 1) % 100 == 0 {
             per_hundred.push(t.elapsed().as_secs_f64());
             t = Instant::now();
