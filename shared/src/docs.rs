@@ -29,6 +29,10 @@ use std::collections::BTreeMap;
 /// A roster's new generation without erased citizens (issue #14 item 5).
 pub mod rewrite;
 
+/// Which records some changes touched: a device's projections refresh only those.
+pub mod touched;
+pub use touched::{touched_records, Touched, TouchedRecords};
+
 /// The schema version written at the root of every document.
 pub const SCHEMA_VERSION: u64 = 1;
 
@@ -533,6 +537,25 @@ pub fn read_session_at_once(
             .ok()
             .and_then(|v| at_once::session(&v)),
     ))
+}
+
+/// One session, read in one pass where it is stored in the form this crate writes
+/// ([`read_session_at_once`]), else by autosurgeon ([`read_session`]): the same value either
+/// way. `None` when the log has no session under `id`.
+pub fn read_session_quickly(doc: &Automerge, id: &str) -> Result<Option<SessionLog>, SchemaError> {
+    match read_session_at_once(doc, id)? {
+        None => Ok(None),
+        Some(Some(session)) => Ok(Some(session)),
+        Some(None) => read_session(doc, id),
+    }
+}
+
+/// The keys of a session log's sessions, in order.
+pub fn session_keys(doc: &Automerge) -> Result<Vec<String>, SchemaError> {
+    match ReadDoc::get(doc, &ROOT, "sessions")? {
+        Some((automerge::Value::Object(ObjType::Map), obj)) => Ok(doc.keys(&obj).collect()),
+        _ => Err(SchemaError::NotFound("sessions")),
+    }
 }
 
 /// [`read_session_at_once`]'s readers: each answers `None` for any form autosurgeon might read

@@ -4,7 +4,9 @@
 use super::columns::label;
 use crate::error::Result;
 use automerge::Automerge;
-use homerehab_shared::docs::{self, CourseDoc, DocumentKind, Header, RosterDoc, SessionLogDoc};
+use homerehab_shared::docs::{
+    self, CourseDoc, DocumentKind, Header, RosterDoc, SchemaError, TouchedRecords,
+};
 use homerehab_shared::ids::{CitizenId, SessionId};
 use homerehab_shared::model::{CareGrantRecord, Citizen, SessionLog};
 use rusqlite::{params, Connection};
@@ -21,6 +23,8 @@ pub(super) enum Projection<'a> {
     Session(SessionId),
     /// One set was added to a session: only its count changes (the hot path while guiding).
     SetLogged(SessionId),
+    /// The records absorbed changes touched (`docs::touched_records`); a course is read whole.
+    Records(&'a TouchedRecords),
 }
 
 /// Refreshes the relational rows that mirror a document.
@@ -42,13 +46,20 @@ pub(super) fn project(
             )?;
         }
         (DocumentKind::SessionLog, Projection::Session(id)) => {
-            if let Some(s) = docs::read_session(doc, &id.to_string())? {
+            if let Some(s) = docs::read_session_quickly(doc, &id.to_string())? {
                 project_session(tx, &s)?;
             }
         }
+        (DocumentKind::SessionLog, Projection::Records(touched)) => {
+            for key in &touched.sessions {
+                project_stored_session(tx, doc, key)?;
+            }
+        }
+        // Each session read in one pass (not autosurgeon's field by field): most of a cold
+        // pull's cost was reading 30 sessions per course (issue #13).
         (DocumentKind::SessionLog, _) => {
-            for s in SessionLogDoc::read(doc)?.sessions.values() {
-                project_session(tx, s)?;
+            for key in docs::session_keys(doc)? {
+                project_stored_session(tx, doc, &key)?;
             }
         }
         // Rows from the records the edit just wrote (and validated): reading 100,000 of them
@@ -59,6 +70,21 @@ pub(super) fn project(
         (DocumentKind::Roster, Projection::Citizen(id)) => {
             if let Some(c) = docs::read_citizen(doc, *id)? {
                 project_citizens(tx, header, [&c])?;
+            }
+        }
+        (DocumentKind::Roster, Projection::Records(touched)) => {
+            let mut citizens = Vec::with_capacity(touched.citizens.len());
+            for id in &touched.citizens {
+                // Validated as a whole roster's reading validates every citizen.
+                if let Some(c) = docs::read_citizen(doc, *id)? {
+                    c.validate().map_err(SchemaError::from)?;
+                    citizens.push(c);
+                }
+            }
+            project_citizens(tx, header, &citizens)?;
+            if touched.care_grants {
+                let roster = RosterDoc::read(doc)?;
+                project_care_grants(tx, header, roster.all_care_grants().values())?;
             }
         }
         (DocumentKind::Roster, _) => {
@@ -73,42 +99,43 @@ pub(super) fn project(
             };
             let cid = course.id.to_string();
             let conflicts = docs::program_conflicts(doc)?.len() as i64;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT OR REPLACE INTO courses (id, citizen_id, team_id, legal_basis, start_date,
                     planned_weeks, sessions_per_week, minutes_per_session, status,
                     responsible_therapist, current_revision, revision_count, program_conflicts)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                params![
-                    cid,
-                    course.citizen_id.to_string(),
-                    course.team_id.to_string(),
-                    course.legal_basis.0,
-                    course.start_date,
-                    course.planned_weeks,
-                    course.sessions_per_week,
-                    course.minutes_per_session,
-                    label(&course.status),
-                    course.responsible_therapist.to_string(),
-                    c.program.latest_revision().map(|r| r.id.to_string()),
-                    c.program.revisions.len() as i64,
-                    conflicts,
-                ],
+            )?
+            .execute(params![
+                cid,
+                course.citizen_id.to_string(),
+                course.team_id.to_string(),
+                course.legal_basis.0,
+                course.start_date,
+                course.planned_weeks,
+                course.sessions_per_week,
+                course.minutes_per_session,
+                label(&course.status),
+                course.responsible_therapist.to_string(),
+                c.program.latest_revision().map(|r| r.id.to_string()),
+                c.program.revisions.len() as i64,
+                conflicts,
+            ])?;
+            tx.prepare_cached("DELETE FROM program_lines WHERE course_id = ?1")?
+                .execute([&cid])?;
+            let mut line_row = tx.prepare_cached(
+                "INSERT INTO program_lines VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
-            tx.execute("DELETE FROM program_lines WHERE course_id = ?1", [&cid])?;
             for line in c.program.exercises.values() {
-                tx.execute(
-                    "INSERT INTO program_lines VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![
-                        cid,
-                        line.id.to_string(),
-                        line.exercise_ref,
-                        line.position,
-                        line.dosage.sets,
-                        line.dosage.reps,
-                        line.dosage.duration_s,
-                        line.dosage.load
-                    ],
-                )?;
+                line_row.execute(params![
+                    cid,
+                    line.id.to_string(),
+                    line.exercise_ref,
+                    line.position,
+                    line.dosage.sets,
+                    line.dosage.reps,
+                    line.dosage.duration_s,
+                    line.dosage.load
+                ])?;
             }
         }
     }
@@ -182,13 +209,23 @@ fn project_care_grants<'a>(
     Ok(())
 }
 
+/// The session stored under `key`, validated as a whole log's reading validates each.
+fn project_stored_session(tx: &Connection, doc: &Automerge, key: &str) -> Result<()> {
+    if let Some(s) = docs::read_session_quickly(doc, key)? {
+        s.validate().map_err(SchemaError::from)?;
+        project_session(tx, &s)?;
+    }
+    Ok(())
+}
+
 fn project_session(tx: &Connection, s: &SessionLog) -> Result<()> {
     let max_pain = s.exercises.values().filter_map(|e| e.pain).max();
-    tx.execute(
+    tx.prepare_cached(
         "INSERT OR REPLACE INTO sessions (id, course_id, performed_by, program_revision, started_at,
             ended_at, status, not_carried_out, general_condition, set_count, max_pain)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
+    )?
+    .execute(params![
             s.id.to_string(),
             s.course_id.to_string(),
             s.performed_by.to_string(),

@@ -230,6 +230,15 @@ impl Store {
         )?)
     }
 
+    /// One citizen on a team's roster, `None` when not on it: read without the others (a
+    /// course's creation asked for the whole roster and slowed as it grew, issue #13).
+    pub fn roster_citizen(&mut self, team: TeamId, id: CitizenId) -> Result<Option<Citizen>> {
+        Ok(docs::read_citizen(
+            self.document(DocumentId::roster_of(team))?,
+            id,
+        )?)
+    }
+
     /// The referrals on a team's roster.
     pub fn referrals(&mut self, team: TeamId) -> Result<BTreeMap<String, ReferralRecord>> {
         Ok(docs::read_referrals(

@@ -277,8 +277,8 @@ pub fn create_course(core: &Core, req: api::NewCourse) -> Result<api::CourseCrea
     let mut store = core.data()?;
     let me = identity(&store)?;
     let citizen: CitizenId = parse("citizen", &req.citizen_id)?;
-    let on_roster = match store.roster_citizens(me.team_id) {
-        Ok(r) => r.contains_key(&citizen.to_string()),
+    let on_roster = match store.roster_citizen(me.team_id, citizen) {
+        Ok(c) => c.is_some(),
         Err(CoreError::NotFound(_)) => false,
         Err(e) => return Err(e.into()),
     };
@@ -436,11 +436,8 @@ pub fn search_library(core: &Core, q: api::LibraryQuery) -> Result<api::LibraryS
 
 /// The citizen's name from the roster document (empty until it is on the device).
 fn citizen_name(store: &mut Store, course: &Course) -> Result<String> {
-    match store.roster_citizens(course.team_id) {
-        Ok(r) => Ok(r
-            .get(&course.citizen_id.to_string())
-            .map(|c| c.name.clone())
-            .unwrap_or_default()),
+    match store.roster_citizen(course.team_id, course.citizen_id) {
+        Ok(c) => Ok(c.map(|c| c.name).unwrap_or_default()),
         Err(CoreError::NotFound(_)) => Ok(String::new()),
         Err(e) => Err(e.into()),
     }
