@@ -31,7 +31,6 @@ pub mod rewrite;
 
 /// Which records some changes touched: a device's projections refresh only those.
 pub mod touched;
-pub use touched::{touched_records, Touched, TouchedRecords};
 
 /// The schema version written at the root of every document.
 pub const SCHEMA_VERSION: u64 = 1;

@@ -4,9 +4,8 @@
 use super::columns::label;
 use crate::error::Result;
 use automerge::Automerge;
-use homerehab_shared::docs::{
-    self, CourseDoc, DocumentKind, Header, RosterDoc, SchemaError, TouchedRecords,
-};
+use homerehab_shared::docs::touched::TouchedRecords;
+use homerehab_shared::docs::{self, CourseDoc, DocumentKind, Header, RosterDoc, SchemaError};
 use homerehab_shared::ids::{CitizenId, SessionId};
 use homerehab_shared::model::{CareGrantRecord, Citizen, SessionLog};
 use rusqlite::{params, Connection};
@@ -23,7 +22,7 @@ pub(super) enum Projection<'a> {
     Session(SessionId),
     /// One set was added to a session: only its count changes (the hot path while guiding).
     SetLogged(SessionId),
-    /// The records absorbed changes touched (`docs::touched_records`); a course is read whole.
+    /// The records absorbed changes touched (`docs::touched::touched_records`); a course is read whole.
     Records(&'a TouchedRecords),
 }
 

@@ -10,7 +10,8 @@ use super::projection::{project, Projection};
 use crate::error::{CoreError, Result};
 use automerge::{Automerge, ChangeHash};
 use homerehab_shared::auth::{authorize, Access};
-use homerehab_shared::docs::{self, DocumentKind, Header, Touched};
+use homerehab_shared::docs::touched::{touched_records, Touched};
+use homerehab_shared::docs::{self, DocumentKind, Header};
 use homerehab_shared::ids::*;
 use homerehab_shared::model::Millis;
 use homerehab_shared::sync::client::WholeDocument;
@@ -349,7 +350,7 @@ impl ClientStorage for Store {
                 let touched = if parked {
                     None
                 } else {
-                    Some(docs::touched_records(
+                    Some(touched_records(
                         header.kind,
                         &copy,
                         &before,
