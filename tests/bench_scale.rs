@@ -507,7 +507,8 @@ fn reset_peak(server: &Server) {
 async fn burst(devices: usize, stored: usize) -> anyhow::Result<Burst> {
     let tmp = tempfile::tempdir()?;
     let (server, courses) = world(tmp.path(), 15, 1).await?;
-    store_other_teams(&server, stored)?;
+    // Blocking (PostgreSQL's client runs its own runtime): off this task's worker.
+    tokio::task::block_in_place(|| store_other_teams(&server, stored))?;
     // Every device at once: sign in (argon2, 503 + Retry-After when the password workers are
     // full), then the first sync. One HTTP client per device, as the tablets are.
     reset_peak(&server);
