@@ -466,8 +466,8 @@ fn check_sessions(
     touched: &BTreeSet<String>,
 ) -> Result<(), Rejection> {
     for key in touched {
-        let now =
-            session_in(after, key)?.ok_or(Rejection::NotAppendOnly("a session vanished".into()))?;
+        let now = crate::docs::read_session_quickly(after, key)?
+            .ok_or(Rejection::NotAppendOnly("a session vanished".into()))?;
         now.validate().map_err(SchemaError::from)?;
         if now.id.to_string() != *key {
             return Err(Rejection::NotAppendOnly(
@@ -480,7 +480,7 @@ fn check_sessions(
             ));
         }
         if let Some(b) = before {
-            if let Some(old) = session_in(b, key)? {
+            if let Some(old) = crate::docs::read_session_quickly(b, key)? {
                 if old.performed_by != who.user_id {
                     return Err(Rejection::NotAppendOnly(
                         "another assistant's session cannot be changed".into(),
@@ -490,16 +490,6 @@ fn check_sessions(
         }
     }
     Ok(())
-}
-
-/// [`crate::docs::read_session`]'s answer, read in one pass where the session is stored in the
-/// form this crate writes.
-fn session_in(doc: &Automerge, key: &str) -> Result<Option<crate::model::SessionLog>, SchemaError> {
-    match crate::docs::read_session_at_once(doc, key)? {
-        None => Ok(None),
-        Some(Some(session)) => Ok(Some(session)),
-        Some(None) => crate::docs::read_session(doc, key),
-    }
 }
 
 /// Where in a session log an object is.

@@ -362,12 +362,12 @@ impl ClientStorage for Store {
                     copy = whole;
                 }
                 // A parked document stays hidden: it is projected when its user is back.
-                match &touched {
-                    None => {}
-                    Some(Touched::Whole) => project(&s.conn, &header, &copy, &Projection::Whole)?,
-                    Some(Touched::Records(records)) => {
-                        project(&s.conn, &header, &copy, &Projection::Records(records))?
-                    }
+                if let Some(touched) = &touched {
+                    let scope = match touched {
+                        Touched::Whole => Projection::Whole,
+                        Touched::Records(records) => Projection::Records(records),
+                    };
+                    project(&s.conn, &header, &copy, &scope)?;
                 }
             }
             s.conn.execute(
