@@ -13,7 +13,8 @@
 //!    p50/p99 latency, errors, and the server's memory after and at its peak.
 //!
 //! Prints figures as it goes; the last line is one JSON object. `HOMEREHAB_BENCH_UPLOAD_ONLY=1`
-//! runs part 1 alone; `HOMEREHAB_SYNC_REQUEST_BYTES` sets the devices' request budget (a huge
+//! runs part 1 alone, `HOMEREHAB_BENCH_PART=concurrent|behind|burst` one of the others;
+//! `HOMEREHAB_SYNC_REQUEST_BYTES` sets the devices' request budget (a huge
 //! one sends the upload in one request, as before issue #13 item 5).
 
 use automerge::ActorId;
@@ -446,6 +447,9 @@ struct Burst {
     errors: usize,
     server_rss_after_mib: f64,
     server_peak_mib: f64,
+    /// CPU the server and the simulated devices (this process) spent over the burst.
+    server_cpu_s: f64,
+    devices_cpu_s: f64,
 }
 
 /// Writes `documents` documents of other teams (1,000 course documents and session logs per
@@ -492,6 +496,11 @@ fn store_other_teams(server: &Server, documents: usize) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// This process's CPU time in ms (user + system).
+fn own_cpu_ms() -> f64 {
+    cpu_ms_of("self")
 }
 
 /// Lets the server's peak resident memory (`VmHWM`) start again from now.
@@ -554,6 +563,9 @@ async fn burst(devices: usize, stored: usize) -> anyhow::Result<Burst> {
     }
     let fleet: Vec<_> = fleet.into_iter().map(|d| Arc::new(Mutex::new(d))).collect();
     reset_peak(&server);
+    // CPU of the server and of this process (the 1,000 devices' own work: their requests
+    // built, their answers applied) over the burst: both share the machine's cores.
+    let (server_cpu0, own_cpu0) = (server.cpu_ms(), own_cpu_ms());
     let start = Instant::now() + Duration::from_millis(200);
     let tasks: Vec<_> = fleet
         .iter()
@@ -581,7 +593,11 @@ async fn burst(devices: usize, stored: usize) -> anyhow::Result<Burst> {
         }
     }
     latencies.sort_by(f64::total_cmp);
+    let burst_server_cpu_s = (server.cpu_ms() - server_cpu0) / 1000.0;
+    let burst_devices_cpu_s = (own_cpu_ms() - own_cpu0) / 1000.0;
     let r = Burst {
+        server_cpu_s: burst_server_cpu_s,
+        devices_cpu_s: burst_devices_cpu_s,
         devices,
         docs_each,
         stored_documents: stored,
@@ -596,8 +612,8 @@ async fn burst(devices: usize, stored: usize) -> anyhow::Result<Burst> {
         server_peak_mib: server_status_mib(&server, "VmHWM:"),
     };
     println!(
-        "reconnect burst: {devices} devices × {docs_each} documents within 1 s ({changed} with a new set): p50 {:.1} ms / p99 {:.1} ms, {errors} errors; server RSS {:.0} MiB after, peak {:.0} MiB",
-        r.p50_ms, r.p99_ms, r.server_rss_after_mib, r.server_peak_mib
+        "reconnect burst: {devices} devices × {docs_each} documents within 1 s ({changed} with a new set): p50 {:.1} ms / p99 {:.1} ms, {errors} errors; server RSS {:.0} MiB after, peak {:.0} MiB; CPU: server {:.2} s, the simulated devices {:.2} s",
+        r.p50_ms, r.p99_ms, r.server_rss_after_mib, r.server_peak_mib, r.server_cpu_s, r.devices_cpu_s
     );
     Ok(r)
 }
@@ -660,6 +676,17 @@ async fn main() -> anyhow::Result<()> {
         1
     };
     let http = reqwest::Client::new();
+    // `HOMEREHAB_BENCH_PART=concurrent|behind|burst`: that part alone (to profile it).
+    match std::env::var("HOMEREHAB_BENCH_PART").as_deref() {
+        Ok("concurrent") => {
+            return concurrent(&http, 50 / scale, 10 / scale as u64)
+                .await
+                .map(drop)
+        }
+        Ok("behind") => return behind_upload(&http).await.map(drop),
+        Ok("burst") => return burst(1000 / scale, 100_000 / scale).await.map(drop),
+        _ => {}
+    }
     let small = upload(&http, 100 / scale).await?;
     let large = upload(&http, 300 / scale).await?;
     let ratio = large.server_cpu_s / small.server_cpu_s;
@@ -706,6 +733,8 @@ async fn main() -> anyhow::Result<()> {
         "burst_errors": burst.errors,
         "burst_server_rss_after_mib": burst.server_rss_after_mib,
         "burst_server_peak_mib": burst.server_peak_mib,
+        "burst_server_cpu_s": burst.server_cpu_s,
+        "burst_devices_cpu_s": burst.devices_cpu_s,
         "burst_changed_devices": burst.changed,
         "stored_documents": burst.stored_documents,
         "sign_in_burst_s": burst.sign_in_s,

@@ -489,15 +489,19 @@ impl Server {
 
     /// CPU time (user + system) the server process has used, in milliseconds.
     pub fn cpu_ms(&self) -> f64 {
-        let pid = self.pid().expect("running");
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
-        let after_comm = &stat[stat.rfind(')').expect("comm") + 2..];
-        let fields: Vec<&str> = after_comm.split_whitespace().collect();
-        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-        // SAFETY: sysconf has no preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-        ticks * 1000.0 / hz
+        cpu_ms_of(&self.pid().expect("running").to_string())
     }
+}
+
+/// CPU time (user + system) in ms of process `pid` ("self": this one), from `/proc`.
+pub fn cpu_ms_of(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
+    let after_comm = &stat[stat.rfind(')').expect("comm") + 2..];
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks * 1000.0 / hz
 }
 
 impl Drop for Server {

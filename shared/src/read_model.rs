@@ -227,10 +227,7 @@ fn latest_work(done: impl IntoIterator<Item = (String, Work, time::Date)>) -> Ve
 
 /// The rows a document contributes, read with the same schema checks as everywhere else. A
 /// municipality's library contributes its effect settings only.
-pub fn rows_of(
-    header: &Header,
-    doc: &impl autosurgeon::ReadDoc,
-) -> Result<DocumentRows, SchemaError> {
+pub fn rows_of(header: &Header, doc: &automerge::Automerge) -> Result<DocumentRows, SchemaError> {
     let mut rows = DocumentRows::default();
     match header.kind {
         DocumentKind::Library => {
@@ -357,25 +354,24 @@ pub fn rows_of(
             rows.work = latest_work(edits.chain(tests));
         }
         DocumentKind::SessionLog => {
-            let log = SessionLogDoc::read(doc)?;
-            rows.work = latest_work(log.sessions.values().map(|s| {
+            let sessions = SessionLogDoc::read_sessions(doc)?;
+            rows.work = latest_work(sessions.values().map(|s| {
                 (
                     s.performed_by.to_string(),
                     Work::LoggedSession,
                     date_of(s.started_at),
                 )
             }));
-            if let Some(first) = log.sessions.values().next() {
+            if let Some(first) = sessions.values().next() {
                 rows.deliveries.push(DeliveryRow {
                     course_id: first.course_id.to_string(),
-                    delivered: log
-                        .sessions
+                    delivered: sessions
                         .values()
                         .filter(|s| s.status == crate::model::SessionStatus::Completed)
                         .count() as u32,
                 });
             }
-            for s in log.sessions.values() {
+            for s in sessions.values() {
                 rows.sessions.push(SessionRow {
                     session_id: s.id.to_string(),
                     course_id: s.course_id.to_string(),

@@ -14,6 +14,8 @@ const SYNC_DOCUMENTS: &str = "homerehab_sync_documents_total";
 const CACHE_HITS: &str = "homerehab_doc_cache_hits_total";
 const CACHE_MISSES: &str = "homerehab_doc_cache_misses_total";
 const SYNC_RETRIES: &str = "homerehab_sync_retries_total";
+/// Answers whose changes were taken from the cache of built answers.
+const ANSWERS_REUSED: &str = "homerehab_sync_answers_reused_total";
 /// Refused change sets by what became of them: `kept` in quarantine, `full` (quarantine
 /// full, not kept) or `dropped` (not the user's to write, or not theirs at all: never kept).
 const REFUSED_CHANGE_SETS: &str = "homerehab_refused_change_sets_total";
@@ -115,6 +117,11 @@ pub fn cache_hit() {
 
 pub fn cache_miss() {
     metrics::counter!(CACHE_MISSES).increment(1);
+}
+
+/// Counts an answer's changes taken from the cache instead of built again.
+pub fn answer_reused() {
+    metrics::counter!(ANSWERS_REUSED).increment(1);
 }
 
 /// Counts a sync served again because a document moved under it (another sync committed to

@@ -9,6 +9,10 @@ use std::time::Duration;
 const ROUND: usize = 64;
 /// How long an idle projector waits before it looks again.
 const IDLE: Duration = Duration::from_millis(500);
+/// How long a projector that caught up waits before its next round: a document that keeps
+/// changing (a burst of syncs on one course) is projected once per pause, not once per sync,
+/// so the projector does not take a core from the syncs (issue #13's reconnect burst).
+const SETTLE: Duration = Duration::from_millis(250);
 
 /// Runs until the task is dropped. A failing round is logged and retried after a pause: the
 /// read model lags, the documents (the truth) are untouched.
@@ -19,8 +23,11 @@ pub async fn run(store: Arc<dyn Store>) {
         match round {
             Ok(Ok(round)) => {
                 crate::metrics::read_model_round(&round);
-                if round.projected + round.failed == 0 {
+                let done = round.projected + round.failed;
+                if done == 0 {
                     tokio::time::sleep(IDLE).await;
+                } else if done < ROUND {
+                    tokio::time::sleep(SETTLE).await;
                 }
             }
             Ok(Err(e)) => {

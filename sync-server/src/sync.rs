@@ -11,9 +11,9 @@ use homerehab_shared::auth::{authorize, Access, Principal};
 use homerehab_shared::device_registry::HandOverSync;
 use homerehab_shared::docs::Header;
 use homerehab_shared::ids::{DeviceId, DocumentId};
-use homerehab_shared::sync::wire::{self, to_hashes, Limits};
+use homerehab_shared::sync::wire::{self, from_hashes, to_hashes, Limits};
 use homerehab_shared::sync::{
-    serve_sync, Hash, Quarantine, SavedDocument, ServeStats, ServerStorage,
+    changes_since, serve_sync, Hash, Quarantine, SavedDocument, ServeStats, ServerStorage,
 };
 use lru::LruCache;
 use std::collections::{HashMap, HashSet};
@@ -27,6 +27,28 @@ pub struct DocCache {
     /// Estimated bytes the cached documents take.
     used: usize,
     budget: usize,
+    /// Answers already built: the changes between two sets of heads of a document (see
+    /// [`AnswerKey`]), within an eighth of the budget. A morning's reconnects are a team's
+    /// tablets at the same heads asking for the same changes, and each bundle built walks the
+    /// whole document.
+    answers: LruCache<AnswerKey, Arc<[u8]>>,
+    answers_used: usize,
+}
+
+/// A document, the heads a device holds and the heads the server answered from: the changes
+/// between them are always the same bytes (a rewritten document has other hashes).
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct AnswerKey {
+    doc: DocumentId,
+    device_heads: Vec<Hash>,
+    server_heads: Vec<Hash>,
+}
+
+impl AnswerKey {
+    /// Bytes an entry takes besides its answer.
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Self>() + 32 * (self.device_heads.len() + self.server_heads.len())
+    }
 }
 
 /// Memory a loaded document takes per byte of its saved form. Automerge's saved form is
@@ -42,6 +64,8 @@ impl DocCache {
             lru: LruCache::unbounded(),
             used: 0,
             budget: budget_bytes,
+            answers: LruCache::unbounded(),
+            answers_used: 0,
         }
     }
     pub fn len(&self) -> usize {
@@ -77,6 +101,41 @@ impl DocCache {
     fn pop(&mut self, id: DocumentId) {
         if let Some((_, w)) = self.lru.pop(&id) {
             self.used -= w;
+        }
+    }
+    fn answer(&mut self, key: &AnswerKey) -> Option<Arc<[u8]>> {
+        self.answers.get(key).cloned()
+    }
+    fn keep_answer(&mut self, key: AnswerKey, answer: Arc<[u8]>) {
+        let weight = key.weight() + answer.len();
+        let budget = self.budget / 8;
+        if weight > budget {
+            return;
+        }
+        if let Some((old_key, old)) = self.answers.push(key, answer) {
+            self.answers_used -= old_key.weight() + old.len();
+        }
+        self.answers_used += weight;
+        while self.answers_used > budget {
+            match self.answers.pop_lru() {
+                Some((k, a)) => self.answers_used -= k.weight() + a.len(),
+                None => break,
+            }
+        }
+    }
+    /// Drops the document and every answer built from it.
+    fn forget(&mut self, id: DocumentId) {
+        self.pop(id);
+        let gone: Vec<AnswerKey> = self
+            .answers
+            .iter()
+            .filter(|(k, _)| k.doc == id)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in gone {
+            if let Some(a) = self.answers.pop(&key) {
+                self.answers_used -= key.weight() + a.len();
+            }
         }
     }
 }
@@ -275,6 +334,23 @@ impl ServerStorage for SyncStorage<'_> {
         Ok(())
     }
 
+    fn changes_since(&mut self, id: DocumentId, doc: &Automerge, device_heads: &[Hash]) -> Vec<u8> {
+        let key = AnswerKey {
+            doc: id,
+            device_heads: device_heads.to_vec(),
+            server_heads: to_hashes(&doc.get_heads()),
+        };
+        if let Some(answer) = self.cache().answer(&key) {
+            metrics::answer_reused();
+            return answer.to_vec();
+        }
+        let answer = changes_since(doc, &from_hashes(device_heads));
+        if !answer.is_empty() {
+            self.cache().keep_answer(key, Arc::from(answer.as_slice()));
+        }
+        answer
+    }
+
     fn quarantine(
         &mut self,
         id: DocumentId,
@@ -389,7 +465,7 @@ impl Syncer {
     pub fn forget(&self, ids: &[DocumentId]) {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         for id in ids {
-            cache.pop(*id);
+            cache.forget(*id);
         }
     }
 
@@ -441,5 +517,46 @@ mod tests {
             assert!(storage.load(h.id).unwrap().is_some());
         }
         assert_eq!(cache.into_inner().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_answer_is_reused_only_for_the_same_heads_and_forgotten_with_its_document() {
+        use automerge::transaction::Transactable;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let header = Header::course(TeamId::new(), homerehab_shared::ids::CourseId::new());
+        let mut doc = genesis(&header);
+        let device = to_hashes(&doc.get_heads());
+        let edit = |doc: &mut Automerge, v: i64| {
+            let mut tx = doc.transaction();
+            tx.put(automerge::ROOT, "x", v).unwrap();
+            tx.commit();
+        };
+        edit(&mut doc, 1);
+        let cache = Mutex::new(DocCache::new(1 << 20));
+        let mut storage = SyncStorage::new(&store, &cache);
+        let first = storage.changes_since(header.id, &doc, &device);
+        assert!(!first.is_empty());
+        assert_eq!(cache.lock().unwrap().answers.len(), 1);
+        // The same question: the same bytes, from the cache.
+        assert_eq!(storage.changes_since(header.id, &doc, &device), first);
+        assert_eq!(cache.lock().unwrap().answers.len(), 1);
+        // The document moved on: a new answer, which brings a device all the way.
+        edit(&mut doc, 2);
+        let second = storage.changes_since(header.id, &doc, &device);
+        let mut at_device = genesis(&header);
+        at_device.load_incremental(&second).unwrap();
+        assert_eq!(at_device.get_heads(), doc.get_heads());
+        assert_eq!(cache.lock().unwrap().answers.len(), 2);
+        // An erasure forgets the document's answers (they may hold what was erased).
+        cache.lock().unwrap().forget(header.id);
+        let cache = cache.into_inner().unwrap();
+        assert!(cache.answers.is_empty());
+        assert_eq!(cache.answers_used, 0);
+        // A budget too small for any answer keeps none.
+        let cache = Mutex::new(DocCache::new(8));
+        let mut storage = SyncStorage::new(&store, &cache);
+        assert_eq!(storage.changes_since(header.id, &doc, &device), second);
+        assert!(cache.into_inner().unwrap().answers.is_empty());
     }
 }

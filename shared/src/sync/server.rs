@@ -53,6 +53,14 @@ pub trait ServerStorage {
         changes: &[u8],
         reason: &str,
     ) -> Result<Quarantine, Self::Error>;
+    /// The changes of `doc` (document `id` as this sync holds it) that a device at
+    /// `device_heads` lacks, as [`super::changes::changes_since`] encodes them. A storage may
+    /// keep answers for devices that ask the same: a morning's reconnects are a team's tablets
+    /// at the same heads, and building the bundle walks the whole document.
+    fn changes_since(&mut self, id: DocumentId, doc: &Automerge, device_heads: &[Hash]) -> Vec<u8> {
+        let _ = id;
+        super::changes::changes_since(doc, &from_hashes(device_heads))
+    }
     /// The generation of a stored document (0 until it is first rewritten without its history,
     /// issue #14). The default serves a storage that never rewrites.
     fn generation(&mut self, id: DocumentId) -> Result<u32, Self::Error> {
@@ -264,6 +272,7 @@ pub fn serve_sync<S: ServerStorage>(
                             refusal,
                         )?;
                         replies.push(reply_with(
+                            storage,
                             &doc,
                             offer.doc,
                             ReplyStatus::Rejected(reason),
@@ -295,6 +304,7 @@ pub fn serve_sync<S: ServerStorage>(
                         }
                         Err(r) if r.rejection.wants_full_document() => {
                             replies.push(reply_with(
+                                storage,
                                 &doc,
                                 offer.doc,
                                 ReplyStatus::SendFull,
@@ -307,6 +317,7 @@ pub fn serve_sync<S: ServerStorage>(
                             let reason =
                                 set_aside(storage, &mut stats, offer.doc, who, &offer.changes, r)?;
                             replies.push(reply_with(
+                                storage,
                                 &doc,
                                 offer.doc,
                                 ReplyStatus::Rejected(reason),
@@ -325,6 +336,7 @@ pub fn serve_sync<S: ServerStorage>(
                     ReplyStatus::SendFull
                 };
                 replies.push(reply_with(
+                    storage,
                     &doc,
                     offer.doc,
                     status,
@@ -392,6 +404,7 @@ pub fn serve_sync<S: ServerStorage>(
         let doc = Arc::new(adm.doc);
         storage.commit(&header, doc.clone(), raw.to_vec())?;
         replies.push(reply_with(
+            storage,
             &doc,
             header.id,
             ReplyStatus::Synced,
@@ -428,14 +441,15 @@ pub fn serve_sync<S: ServerStorage>(
     ))
 }
 
-fn reply_with(
+fn reply_with<S: ServerStorage>(
+    storage: &mut S,
     doc: &Automerge,
     id: DocumentId,
     status: ReplyStatus,
     device_heads: &[Hash],
     generation: u32,
 ) -> Reply {
-    let changes = super::changes::changes_since(doc, &from_hashes(device_heads));
+    let changes = storage.changes_since(id, doc, device_heads);
     Reply {
         doc: id,
         status,

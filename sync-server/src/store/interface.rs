@@ -218,8 +218,35 @@ pub trait ReadModelStore {
     /// Projects up to `limit` of the documents changed since their last projection into the
     /// read model (`homerehab_shared::read_model`), outside any sync's transaction.
     fn project_pending(&self, limit: usize) -> Result<ProjectionRound>;
-    /// Empties the read model and rebuilds it from every stored document.
-    fn reproject(&self) -> Result<ProjectionRound>;
+    /// Empties the read model and marks every stored document pending.
+    fn reset_read_model(&self) -> Result<()>;
+    /// Empties the read model and rebuilds it from every stored document. A running server's
+    /// projector may take documents meanwhile: this returns once nothing is pending (or once
+    /// others alone have had the work for [`REPROJECT_PATIENCE`] rounds), not at the first
+    /// round that settled nothing itself.
+    fn reproject(&self) -> Result<ProjectionRound> {
+        self.reset_read_model()?;
+        let mut total = ProjectionRound::default();
+        let mut idle = 0;
+        loop {
+            let round = self.project_pending(256)?;
+            total.projected += round.projected;
+            total.failed += round.failed;
+            total.pending = round.pending;
+            if round.pending == 0 {
+                return Ok(total);
+            }
+            if round.projected + round.failed == 0 {
+                idle += 1;
+                if idle >= REPROJECT_PATIENCE {
+                    return Ok(total);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            } else {
+                idle = 0;
+            }
+        }
+    }
     /// Compares the stored rows of every projected document with the rows derived from the
     /// document now: how a backend proves its read model right.
     fn check_read_model(&self) -> Result<ReadModelCheck>;
@@ -270,6 +297,30 @@ pub struct ProjectionRound {
     pub failed: usize,
     /// Documents still waiting (changed again meanwhile, or beyond the limit).
     pub pending: u64,
+}
+
+/// Rounds of 100 ms in which [`ReadModelStore::reproject`] settles nothing itself before it
+/// leaves the rest to the running server's projector.
+pub const REPROJECT_PATIENCE: u32 = 100;
+
+impl ProjectionRound {
+    /// A round's counts from what became of each document: (id, settled at the version read,
+    /// rows derived). A document that changed meanwhile was not settled and stays pending.
+    pub fn tally(settled: impl IntoIterator<Item = (DocumentId, bool, bool)>) -> Self {
+        let mut round = ProjectionRound::default();
+        for (id, done, derived) in settled {
+            match (done, derived) {
+                (true, true) => round.projected += 1,
+                (true, false) => {
+                    // The id only: the error may quote document content.
+                    tracing::warn!(doc = %id, "read model: a document's rows cannot be derived; set aside");
+                    round.failed += 1;
+                }
+                (false, _) => {}
+            }
+        }
+        round
+    }
 }
 
 /// The read model against the documents.

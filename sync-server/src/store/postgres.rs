@@ -1236,50 +1236,36 @@ impl MediaStore for PostgresStore {
 impl ReadModelStore for PostgresStore {
     fn project_pending(&self, limit: usize) -> Result<ProjectionRound> {
         let due = read_model::pending(&mut *self.conn()?, limit)?;
-        let mut round = ProjectionRound::default();
+        // Derived with no connection held: loading and reading the documents is the slow part.
+        let mut derived = Vec::with_capacity(due.len());
         for (doc, version) in due {
             let id = DocumentId(doc);
-            // Derived with no connection held: loading and reading the document is the slow
-            // part.
-            let derived = self.derive_rows(id)?;
-            let mut conn = self.conn()?;
-            let mut tx = conn.transaction()?;
-            let settled = match &derived {
-                Ok(rows) => read_model::replace(&mut tx, doc, version, rows)?,
-                Err(error) => read_model::fail(&mut tx, doc, version, error, now_ms())?,
-            };
-            tx.commit()?;
-            match (settled, derived.is_ok()) {
-                (true, true) => round.projected += 1,
-                (true, false) => {
-                    // The id only: the error may quote document content.
-                    tracing::warn!(doc = %id, "read model: a document's rows cannot be derived; set aside");
-                    round.failed += 1;
-                }
-                (false, _) => {}
-            }
+            derived.push((id, doc, version, self.derive_rows(id)?));
         }
+        // One transaction for the round: one wait for the disk, not one per document.
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        let mut settled = Vec::with_capacity(derived.len());
+        for (id, doc, version, rows) in &derived {
+            let done = match rows {
+                Ok(rows) => read_model::replace(&mut tx, *doc, *version, rows)?,
+                Err(error) => read_model::fail(&mut tx, *doc, *version, error, now_ms())?,
+            };
+            settled.push((*id, done, rows.is_ok()));
+        }
+        tx.commit()?;
+        drop(conn);
+        let mut round = ProjectionRound::tally(settled);
         round.pending = read_model::pending_count(&mut *self.conn()?)?;
         Ok(round)
     }
 
-    fn reproject(&self) -> Result<ProjectionRound> {
-        {
-            let mut conn = self.conn()?;
-            let mut tx = conn.transaction()?;
-            read_model::reset(&mut tx)?;
-            tx.commit()?;
-        }
-        let mut total = ProjectionRound::default();
-        loop {
-            let round = self.project_pending(256)?;
-            total.projected += round.projected;
-            total.failed += round.failed;
-            total.pending = round.pending;
-            if round.projected + round.failed == 0 {
-                return Ok(total);
-            }
-        }
+    fn reset_read_model(&self) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        read_model::reset(&mut tx)?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn check_read_model(&self) -> Result<ReadModelCheck> {

@@ -153,7 +153,7 @@ fn read_document_rows(
                     Ok(changes) => {
                         if changes
                             .iter()
-                            .any(|c| doc.get_change_by_hash(&c.hash()).is_none())
+                            .any(|c| !homerehab_shared::docs::has_change(&doc, &c.hash()))
                         {
                             complete = false;
                         }
