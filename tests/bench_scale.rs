@@ -546,6 +546,12 @@ async fn burst(devices: usize, stored: usize) -> anyhow::Result<Burst> {
         }
     }
     let sign_in_s = t.elapsed().as_secs_f64();
+    if sign_in_errors > 0 {
+        // The server's side of it (its log keeps no password, token or document content).
+        for line in server.logged_errors().iter().take(5) {
+            eprintln!("server: {line}");
+        }
+    }
     let sign_in_peak_mib = server_status_mib(&server, "VmHWM:");
     anyhow::ensure!(!fleet.is_empty(), "no device signed in");
     let docs_each = fleet[0].store.docs.len();

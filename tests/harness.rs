@@ -374,6 +374,31 @@ impl Server {
         cmd
     }
 
+    /// The server's log (its stdout: warnings and errors), appended to across restarts beside
+    /// its data directory, so a failure under load can be read afterwards.
+    pub fn log_path(&self) -> PathBuf {
+        self.data_dir.with_extension("log")
+    }
+
+    /// The log's lines that record an error.
+    pub fn logged_errors(&self) -> Vec<String> {
+        std::fs::read_to_string(self.log_path())
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("ERROR"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn log(&self) -> Stdio {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .map(Stdio::from)
+            .unwrap_or_else(|_| Stdio::null())
+    }
+
     /// Whether this server keeps its data in PostgreSQL.
     pub fn on_postgres(&self) -> bool {
         self.postgres.is_some()
@@ -440,7 +465,7 @@ impl Server {
             .args(&self.serve_args)
             .arg("serve")
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            .stdout(self.log())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start sync-server");

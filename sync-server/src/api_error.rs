@@ -35,7 +35,8 @@ pub enum ApiError {
     /// won every retry); nothing was stored; `Retry-After: 1`.
     Contended,
     /// 503: no database connection could be had in time (the database is down or every
-    /// connection busy), or the database closed the one used; logged here; `Retry-After: 5`.
+    /// connection busy), the database closed the one used, or SQLite's lock was not had
+    /// within its busy timeout; logged here; `Retry-After: 5`.
     Unavailable(Error),
     /// 500: logged here, never sent.
     Internal(Error),
@@ -57,6 +58,9 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
+        if e.is_database_busy() {
+            return ApiError::Unavailable(e);
+        }
         match e {
             Error::Wire(WireError::Version(_)) => ApiError::BadRequest {
                 kind: "unsupported_protocol",
@@ -146,8 +150,8 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %e, "database unavailable");
                 let body = Json(homerehab_shared::api::ErrorBody {
                     error: "unavailable".into(),
-                    message: "the server cannot reach its database; nothing was stored, try \
-                              again in a moment"
+                    message: "the server's database is busy or cannot be reached; try again \
+                              in a moment"
                         .into(),
                 });
                 let retry = [(header::RETRY_AFTER, "5")];
@@ -170,5 +174,35 @@ impl IntoResponse for ApiError {
             return (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response();
         }
         (status, body).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(e: Error) -> StatusCode {
+        ApiError::from(e).into_response().status()
+    }
+
+    #[test]
+    fn a_busy_sqlite_is_a_503_to_try_again_not_a_500() {
+        for code in [rusqlite::ffi::SQLITE_BUSY, rusqlite::ffi::SQLITE_LOCKED] {
+            let busy = Error::Db(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                Some("database is locked".into()),
+            ));
+            assert!(busy.is_database_busy());
+            let response = ApiError::from(busy).into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(response.headers().contains_key(header::RETRY_AFTER));
+        }
+        // Any other database fault stays the server's own.
+        let full = Error::Db(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        ));
+        assert!(!full.is_database_busy());
+        assert_eq!(status(full), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }
