@@ -362,6 +362,10 @@ async fn an_erased_citizen_leaves_no_byte_on_the_server_any_device_or_any_export
             "the server's files hold the citizen who stays (so the search would find a name)"
         );
     }
+    // The server's log, kept beside its folder: no citizen's name at all, erased or not.
+    let log = std::fs::read(server.log_path()).unwrap_or_default();
+    assert_none_in("the server's log", &log);
+    assert!(!contains(&log, STAYS), "the server's log names no citizen");
     drop(server);
 }
 
