@@ -498,11 +498,6 @@ fn store_other_teams(server: &Server, documents: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// This process's CPU time in ms (user + system).
-fn own_cpu_ms() -> f64 {
-    cpu_ms_of("self")
-}
-
 /// Lets the server's peak resident memory (`VmHWM`) start again from now.
 fn reset_peak(server: &Server) {
     let pid = server.pid().expect("running");
@@ -571,7 +566,7 @@ async fn burst(devices: usize, stored: usize) -> anyhow::Result<Burst> {
     reset_peak(&server);
     // CPU of the server and of this process (the 1,000 devices' own work: their requests
     // built, their answers applied) over the burst: both share the machine's cores.
-    let (server_cpu0, own_cpu0) = (server.cpu_ms(), own_cpu_ms());
+    let (server_cpu0, own_cpu0) = (server.cpu_ms(), cpu_ms_of("self"));
     let start = Instant::now() + Duration::from_millis(200);
     let tasks: Vec<_> = fleet
         .iter()
@@ -600,7 +595,7 @@ async fn burst(devices: usize, stored: usize) -> anyhow::Result<Burst> {
     }
     latencies.sort_by(f64::total_cmp);
     let burst_server_cpu_s = (server.cpu_ms() - server_cpu0) / 1000.0;
-    let burst_devices_cpu_s = (own_cpu_ms() - own_cpu0) / 1000.0;
+    let burst_devices_cpu_s = (cpu_ms_of("self") - own_cpu0) / 1000.0;
     let r = Burst {
         server_cpu_s: burst_server_cpu_s,
         devices_cpu_s: burst_devices_cpu_s,
