@@ -7,7 +7,9 @@
 //!    server's CPU for that one sync, at N = 100 and 300 (their ratio shows linearity), then a
 //!    fresh device's cold pull of it all.
 //! 2. 50 concurrent clients, each changing one of its own documents and syncing, for 10 s:
-//!    changed documents per second and server CPU per changed document.
+//!    changed documents per second and server CPU per changed document. Once as one team of
+//!    50 (every change is sent on to 49 devices), once as 10 teams of 5 (a home-care group's
+//!    tablets; teams do not see each other's courses).
 //! 3. A small sync's latency while another device uploads a month of sessions.
 //! 4. A reconnect burst: 1,000 devices × 30 documents, unchanged, fired within one second:
 //!    p50/p99 latency, errors, and the server's memory after and at its peak.
@@ -189,17 +191,44 @@ async fn world(
     courses: usize,
     assistants: usize,
 ) -> anyhow::Result<(Server, Vec<CourseId>)> {
+    world_of_teams(tmp, 1, courses, assistants).await
+}
+
+/// A server with `teams` teams, each with a therapist who created `courses` courses and
+/// `assistants` assistants (`assistent{i}` counts on across teams); returns the server and
+/// the course ids, team by team.
+async fn world_of_teams(
+    tmp: &std::path::Path,
+    teams: usize,
+    courses: usize,
+    assistants: usize,
+) -> anyhow::Result<(Server, Vec<CourseId>)> {
     let server = Server::start(&tmp.join("server"));
-    server.create_team("Bench");
-    server.create_user("terapeut", "therapist", "Bench");
-    for i in 0..assistants {
-        server.create_user(&format!("assistent{i}"), "assistant", "Bench");
+    let mut ids = Vec::new();
+    for t in 0..teams {
+        let team = if teams == 1 {
+            "Bench".to_string()
+        } else {
+            format!("Bench {t}")
+        };
+        let therapist = if teams == 1 {
+            "terapeut".to_string()
+        } else {
+            format!("terapeut{t}")
+        };
+        server.create_team(&team);
+        server.create_user(&therapist, "therapist", &team);
+        for i in 0..assistants {
+            server.create_user(
+                &format!("assistent{}", t * assistants + i),
+                "assistant",
+                &team,
+            );
+        }
+        let laptop = Device::login(&tmp.join(&therapist), &server, &therapist).await;
+        ids.extend((0..courses).map(|_| create_course(&laptop, CitizenId::new())));
+        laptop.sync().await;
     }
-    let laptop = Device::login(&tmp.join("laptop"), &server, "terapeut").await;
-    let ids: Vec<CourseId> = (0..courses)
-        .map(|_| create_course(&laptop, CitizenId::new()))
-        .collect();
-    laptop.sync().await;
     Ok((server, ids))
 }
 
@@ -307,24 +336,34 @@ struct Concurrent {
     server_cpu_ms_per_changed_doc: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// CPU of the simulated devices (this process) over the same time: they run on the
+    /// server's cores, and each applies every change of its team's other devices.
+    devices_cpu_s: f64,
 }
 
-/// Part 2: `clients` devices, each with its own course, change and sync for `secs`.
+/// Part 2: `clients` devices in `teams` teams, each with its own course, change and sync for
+/// `secs`. A device holds its team's courses, so each sync also brings it what its team's
+/// other devices logged: with one team of 50, every change is sent to 49 devices.
 async fn concurrent(
     http: &reqwest::Client,
+    teams: usize,
     clients: usize,
     secs: u64,
 ) -> anyhow::Result<Concurrent> {
     let tmp = tempfile::tempdir()?;
-    let (server, courses) = world(tmp.path(), clients, clients).await?;
+    let per_team = clients / teams;
+    let (server, courses) = world_of_teams(tmp.path(), teams, per_team, per_team).await?;
+    let clients = per_team * teams;
     let mut devices = Vec::new();
     for i in 0..clients {
         let mut d = WireDevice::login(http, &server.url(), &format!("assistent{i}")).await?;
         d.sync().await?;
         devices.push(d);
     }
+    // Said before the measured part starts, so a profiler can be attached to it alone.
+    println!("{clients} clients signed in and pulled; changing and syncing for {secs} s");
     let deadline = Instant::now() + Duration::from_secs(secs);
-    let cpu0 = server.cpu_ms();
+    let (cpu0, own_cpu0) = (server.cpu_ms(), cpu_ms_of("self"));
     let t = Instant::now();
     let tasks: Vec<_> = devices
         .into_iter()
@@ -354,6 +393,7 @@ async fn concurrent(
     }
     let wall = t.elapsed().as_secs_f64();
     let cpu_ms = server.cpu_ms() - cpu0;
+    let devices_cpu_s = (cpu_ms_of("self") - own_cpu0) / 1000.0;
     latencies.sort_by(f64::total_cmp);
     let changed = latencies.len() as f64;
     let r = Concurrent {
@@ -362,10 +402,11 @@ async fn concurrent(
         server_cpu_ms_per_changed_doc: cpu_ms / changed,
         p50_ms: percentile(&latencies, 0.5),
         p99_ms: percentile(&latencies, 0.99),
+        devices_cpu_s,
     };
     println!(
-        "{clients} concurrent clients for {secs} s: {:.0} changed documents/s, server CPU {:.2} ms per changed document, sync p50 {:.1} ms / p99 {:.1} ms",
-        r.changed_docs_per_s, r.server_cpu_ms_per_changed_doc, r.p50_ms, r.p99_ms
+        "{clients} concurrent clients in {teams} team(s) for {secs} s: {:.0} changed documents/s, server CPU {:.2} ms per changed document ({:.1} s in all; the simulated devices {:.1} s), sync p50 {:.1} ms / p99 {:.1} ms",
+        r.changed_docs_per_s, r.server_cpu_ms_per_changed_doc, cpu_ms / 1000.0, r.devices_cpu_s, r.p50_ms, r.p99_ms
     );
     Ok(r)
 }
@@ -680,9 +721,10 @@ async fn main() -> anyhow::Result<()> {
     // `HOMEREHAB_BENCH_PART=concurrent|behind|burst`: that part alone (to profile it).
     match std::env::var("HOMEREHAB_BENCH_PART").as_deref() {
         Ok("concurrent") => {
-            return concurrent(&http, 50 / scale, 10 / scale as u64)
+            concurrent(&http, 10, 50 / scale, 10 / scale as u64).await?;
+            return concurrent(&http, 1, 50 / scale, 10 / scale as u64)
                 .await
-                .map(drop)
+                .map(drop);
         }
         Ok("behind") => return behind_upload(&http).await.map(drop),
         Ok("burst") => return burst(1000 / scale, 100_000 / scale).await.map(drop),
@@ -704,7 +746,8 @@ async fn main() -> anyhow::Result<()> {
         println!("{json}");
         return Ok(());
     }
-    let conc = concurrent(&http, 50 / scale, 10 / scale as u64).await?;
+    let conc = concurrent(&http, 1, 50 / scale, 10 / scale as u64).await?;
+    let teams = concurrent(&http, 10, 50 / scale, 10 / scale as u64).await?;
     let behind = behind_upload(&http).await?;
     let burst = burst(1000 / scale, 100_000 / scale).await?;
     let json = serde_json::json!({
@@ -724,6 +767,12 @@ async fn main() -> anyhow::Result<()> {
         "server_cpu_ms_per_changed_doc": conc.server_cpu_ms_per_changed_doc,
         "concurrent_sync_p50_ms": conc.p50_ms,
         "concurrent_sync_p99_ms": conc.p99_ms,
+        "concurrent_devices_cpu_s": conc.devices_cpu_s,
+        "teams_of_5_changed_docs_per_s": teams.changed_docs_per_s,
+        "teams_of_5_server_cpu_ms_per_changed_doc": teams.server_cpu_ms_per_changed_doc,
+        "teams_of_5_sync_p50_ms": teams.p50_ms,
+        "teams_of_5_sync_p99_ms": teams.p99_ms,
+        "teams_of_5_devices_cpu_s": teams.devices_cpu_s,
         "small_sync_behind_upload_p50_ms": behind.p50_ms,
         "small_sync_behind_upload_p99_ms": behind.p99_ms,
         "month_upload_s": behind.upload_s,

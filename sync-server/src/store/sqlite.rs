@@ -229,7 +229,8 @@ CREATE INDEX sign_in_attempts_since ON sign_in_attempts(since);
 pub struct SqliteStore {
     /// Accounts, tokens, quarantine, media, the read model: short transactions of their own.
     conn: Mutex<Connection>,
-    /// Document commits only, grouped (see [`GroupCommit`]).
+    /// Document commits and audit appends, grouped (see [`GroupCommit`]): a sync's documents
+    /// and the record of what it sent share the fsync of the syncs that arrived with it.
     committer: Mutex<Connection>,
     group: GroupCommit,
     /// What a sync reads (tokens, heads, headers, documents): WAL lets these read while the
@@ -242,7 +243,7 @@ pub struct SqliteStore {
 /// Readers beside the two writers: enough for the syncs served at once (two per core).
 const READERS: usize = 4;
 
-/// Group commit of document batches: a batch is written inside a savepoint of the open
+/// Group commit of document batches and audit appends: a batch is written inside a savepoint of the open
 /// transaction and the transaction is committed (one fsync) by the last batch while no other
 /// batch waits to join, so concurrent syncs share an fsync instead of queueing for one each.
 /// A batch returns only after the commit that holds it succeeded; a batch that fails (a moved
@@ -274,6 +275,83 @@ const GROUP_MAX_BATCHES: usize = 64;
 const GROUP_MAX_OPEN: Duration = Duration::from_millis(20);
 
 impl SqliteStore {
+    /// Runs `write` inside the group transaction of the committer connection (see
+    /// [`GroupCommit`]): it returns only after the commit that holds its writes succeeded, and
+    /// a `write` that fails is rolled back to its savepoint alone.
+    fn in_group<T>(&self, write: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let lock_group = || {
+            self.group
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
+        lock_group().queued += 1;
+        let conn = self
+            .committer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (generation, begun) = {
+            let mut g = lock_group();
+            g.queued -= 1;
+            g.members += 1;
+            if conn.is_autocommit() {
+                g.current += 1;
+                g.members = 1;
+                g.opened = Some(std::time::Instant::now());
+                // IMMEDIATE: the write lock is taken before any heads are read, so another
+                // process on the same file cannot commit between a check and its write.
+                (
+                    g.current,
+                    conn.execute_batch("BEGIN IMMEDIATE").map_err(Error::from),
+                )
+            } else {
+                (g.current, Ok(()))
+            }
+        };
+        let own = begun.and_then(|()| {
+            conn.execute_batch("SAVEPOINT batch")?;
+            let written = write(&conn);
+            if written.is_err() {
+                // This batch only: the others in the transaction stay.
+                conn.execute_batch("ROLLBACK TO batch")?;
+            }
+            conn.execute_batch("RELEASE batch")?;
+            written
+        });
+        let mut g = lock_group();
+        let young = g
+            .opened
+            .is_some_and(|at| at.elapsed() < GROUP_MAX_OPEN && g.members < GROUP_MAX_BATCHES);
+        if g.queued > 0 && young && !conn.is_autocommit() {
+            // Another batch is about to join this transaction: the last one commits for all.
+            drop(conn);
+            while g.finished < generation {
+                g = self
+                    .group
+                    .committed
+                    .wait(g)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        } else {
+            if !conn.is_autocommit() {
+                // One commit (one WAL fsync) for every batch in this transaction.
+                if let Err(e) = conn.execute_batch("COMMIT") {
+                    conn.execute_batch("ROLLBACK").ok();
+                    g.failed.insert(generation, e.to_string());
+                }
+            }
+            g.finished = generation;
+            let keep_from = generation.saturating_sub(1024);
+            g.failed = g.failed.split_off(&keep_from);
+            self.group.committed.notify_all();
+        }
+        let own = own?;
+        match g.failed.get(&generation) {
+            Some(why) => Err(Error::CommitFailed(why.clone())),
+            None => Ok(own),
+        }
+    }
+
     /// Compacts any document whose chunks outweigh its snapshot, however small (for tests).
     pub fn compact_eagerly(mut self) -> Self {
         self.compact_min_bytes = 0;
@@ -705,7 +783,10 @@ impl Store for SqliteStore {
 /// The audit log's SQL is in `sqlite_audit`; appends on the writing connection.
 impl AuditStore for SqliteStore {
     fn append_audit(&self, records: &[AuditRecord]) -> Result<usize> {
-        super::sqlite_audit::append(&mut self.conn(), records)
+        if records.is_empty() {
+            return Ok(0);
+        }
+        self.in_group(|conn| super::sqlite_audit::append_in(conn, records))
     }
     fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<StoredAuditEntry>> {
         super::sqlite_audit::entries(&self.reader(), after, limit)
@@ -1120,77 +1201,7 @@ impl DocumentStore for SqliteStore {
 
     fn commit_documents(&self, batch: &[DocumentCommit<'_>]) -> Result<()> {
         let now = now_ms();
-        let lock_group = || {
-            self.group
-                .state
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-        };
-        lock_group().queued += 1;
-        let conn = self
-            .committer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let (generation, begun) = {
-            let mut g = lock_group();
-            g.queued -= 1;
-            g.members += 1;
-            if conn.is_autocommit() {
-                g.current += 1;
-                g.members = 1;
-                g.opened = Some(std::time::Instant::now());
-                // IMMEDIATE: the write lock is taken before any heads are read, so another
-                // process on the same file cannot commit between a check and its write.
-                (
-                    g.current,
-                    conn.execute_batch("BEGIN IMMEDIATE").map_err(Error::from),
-                )
-            } else {
-                (g.current, Ok(()))
-            }
-        };
-        let own = begun.and_then(|()| {
-            conn.execute_batch("SAVEPOINT batch")?;
-            let written = batch.iter().try_for_each(|c| self.commit_in(&conn, c, now));
-            if written.is_err() {
-                // This batch only: the others in the transaction stay.
-                conn.execute_batch("ROLLBACK TO batch")?;
-            }
-            conn.execute_batch("RELEASE batch")?;
-            written
-        });
-        let mut g = lock_group();
-        let young = g
-            .opened
-            .is_some_and(|at| at.elapsed() < GROUP_MAX_OPEN && g.members < GROUP_MAX_BATCHES);
-        if g.queued > 0 && young && !conn.is_autocommit() {
-            // Another batch is about to join this transaction: the last one commits for all.
-            drop(conn);
-            while g.finished < generation {
-                g = self
-                    .group
-                    .committed
-                    .wait(g)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-        } else {
-            if !conn.is_autocommit() {
-                // One commit (one WAL fsync) for every batch in this transaction.
-                if let Err(e) = conn.execute_batch("COMMIT") {
-                    conn.execute_batch("ROLLBACK").ok();
-                    g.failed.insert(generation, e.to_string());
-                }
-            }
-            g.finished = generation;
-            let keep_from = generation.saturating_sub(1024);
-            g.failed = g.failed.split_off(&keep_from);
-            self.group.committed.notify_all();
-        }
-        own?;
-        match g.failed.get(&generation) {
-            Some(why) => Err(Error::CommitFailed(why.clone())),
-            None => Ok(()),
-        }
+        self.in_group(|conn| batch.iter().try_for_each(|c| self.commit_in(conn, c, now)))
     }
 
     fn document_footprint(&self, id: DocumentId) -> Result<Option<DocumentFootprint>> {

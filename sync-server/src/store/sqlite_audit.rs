@@ -7,7 +7,7 @@ use super::StoredAuditEntry;
 use crate::error::Result;
 use homerehab_shared::audit::AuditRecord;
 use homerehab_shared::ids::{CitizenId, MunicipalityId, TeamId};
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
 use uuid::Uuid;
 
@@ -34,13 +34,14 @@ fn row_at(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
     })
 }
 
-pub(super) fn append(conn: &mut Connection, records: &[AuditRecord]) -> Result<usize> {
+/// Appends `records` inside the caller's write transaction: it must hold the write lock
+/// (`BEGIN IMMEDIATE`) before the last entry is read, so no other process appends after the
+/// same entry. The store runs it in its group commit, beside the documents of the syncs that
+/// arrived together (one fsync for all).
+pub(super) fn append_in(tx: &Connection, records: &[AuditRecord]) -> Result<usize> {
     if records.is_empty() {
         return Ok(0);
     }
-    // IMMEDIATE: the write lock before the last entry is read, so no other process appends
-    // after the same entry.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let last = tx
         .query_row(
             "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
@@ -85,7 +86,6 @@ pub(super) fn append(conn: &mut Connection, records: &[AuditRecord]) -> Result<u
             ])?;
         }
     }
-    tx.commit()?;
     Ok(entries.len())
 }
 
