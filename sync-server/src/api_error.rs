@@ -205,4 +205,15 @@ mod tests {
         assert!(!full.is_database_busy());
         assert_eq!(status(full), StatusCode::INTERNAL_SERVER_ERROR);
     }
+
+    #[test]
+    fn a_token_check_that_found_the_database_busy_is_a_503_too() {
+        let busy = Error::Db(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        ));
+        let response = crate::auth::AuthRejection::Internal(busy).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
+    }
 }

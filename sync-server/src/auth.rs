@@ -217,7 +217,8 @@ impl IntoResponse for AuthRejection {
                 ApiError::Unauthorized("the token expired; log in again")
             }
             AuthRejection::DeviceRevoked(notice) => ApiError::DeviceRevoked(notice),
-            AuthRejection::Internal(e) => ApiError::Internal(e),
+            // A busy or unreachable database is a 503 to try again, as for any request.
+            AuthRejection::Internal(e) => ApiError::from(e),
         };
         e.into_response()
     }

@@ -7,7 +7,9 @@ use homerehab_shared::sync::wire::WireError;
 pub enum Error {
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
-    #[error("PostgreSQL: {0}")]
+    /// Shown with its SQLSTATE: the client's own text of a server error is only "db error",
+    /// and the server's message may quote the values it refused.
+    #[error("PostgreSQL: {}{}", .0, sqlstate(.0))]
     Postgres(postgres::Error),
     /// The database closed the connection or is shutting down or starting (SQLSTATE classes
     /// 08 and 57): nothing was stored, and a later try gets a fresh connection.
@@ -64,6 +66,13 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// PostgreSQL ended the transaction to break a deadlock or a serialization conflict
+    /// with another (SQLSTATE 40P01, 40001): nothing of it was stored; trying again is right.
+    pub fn is_transient_conflict(&self) -> bool {
+        matches!(self, Error::Postgres(e)
+            if e.code().is_some_and(|c| matches!(c.code(), "40P01" | "40001")))
+    }
+
     /// SQLite's lock not had within the busy timeout: other writers held the database (a
     /// burst). The statement did nothing; a later try may succeed.
     pub fn is_database_busy(&self) -> bool {
@@ -73,6 +82,13 @@ impl Error {
                 if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
         )
     }
+}
+
+/// " (SQLSTATE 40P01)" for an error the database answered with, else nothing.
+fn sqlstate(e: &postgres::Error) -> String {
+    e.code()
+        .map(|c| format!(" (SQLSTATE {})", c.code()))
+        .unwrap_or_default()
 }
 
 impl From<postgres::Error> for Error {

@@ -30,6 +30,11 @@ pub async fn run(store: Arc<dyn Store>) {
                     tokio::time::sleep(SETTLE).await;
                 }
             }
+            Ok(Err(e)) if e.is_transient_conflict() || e.is_database_busy() => {
+                // Another server's projector (or `reproject`) held the same rows.
+                tracing::warn!(error = %e, "read model: projection round gave way; retrying");
+                tokio::time::sleep(SETTLE).await;
+            }
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "read model: projection failed; retrying");
                 tokio::time::sleep(IDLE * 4).await;

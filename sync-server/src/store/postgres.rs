@@ -1242,6 +1242,10 @@ impl ReadModelStore for PostgresStore {
             let id = DocumentId(doc);
             derived.push((id, doc, version, self.derive_rows(id)?));
         }
+        // Written in the order of the documents' ids, as every projector writes them: two
+        // rounds over the same documents (two servers, or `reproject` beside a running
+        // server) wait for each other instead of deadlocking.
+        derived.sort_by_key(|(id, ..)| id.0);
         // One transaction for the round: one wait for the disk, not one per document.
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;

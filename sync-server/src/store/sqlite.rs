@@ -1371,6 +1371,10 @@ impl ReadModelStore for SqliteStore {
             let id = document_id(&doc)?;
             derived.push((id, doc, version, self.derive_rows(id)?));
         }
+        // Written in the order of the documents' ids, as every projector writes them: two
+        // rounds over the same documents (two servers, or `reproject` beside a running
+        // server) wait for each other instead of deadlocking.
+        derived.sort_by_key(|(id, ..)| id.0);
         // One transaction for the round: one wait for the disk, not one per document (a
         // server catching up on 100,000 documents took the disk from the syncs for minutes).
         let mut conn = self.conn();
