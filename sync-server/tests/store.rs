@@ -33,6 +33,7 @@ on_both_backends!(
     sign_in_attempts_are_counted_for_every_server_sharing_the_database,
     a_wrong_password_on_one_server_counts_on_the_others,
     servers_sharing_a_database_append_one_audit_chain_and_an_edited_row_breaks_it,
+    audit_appends_beside_refused_commits_are_all_kept,
     a_citizens_audit_entries_are_found_through_their_courses_and_team,
     an_erasure_deletes_the_course_rewrites_the_roster_and_keeps_ids_only,
     retention_settings_round_trip_and_facts_come_from_the_read_model,
@@ -989,6 +990,44 @@ fn servers_sharing_a_database_append_one_audit_chain_and_an_edited_row_breaks_it
         lost.contains("ends at entry 39, before the kept entry 80"),
         "{lost}"
     );
+}
+
+/// Audit appends share their transaction with the document commits of the syncs that
+/// arrive with them (SQLite's group commit): a batch refused as moved beside them is rolled
+/// back alone, and every append is kept, in one chain without gaps.
+fn audit_appends_beside_refused_commits_are_all_kept(b: &Backend) {
+    use homerehab_shared::audit::AuditAction;
+    let store = b.open();
+    let who = principal(UserId::new(), Role::Assistant, TeamId::new());
+    let header = Header::session_log(who.team_id, CourseId::new());
+    let doc = genesis(&header).with_actor(ActorId::random());
+    store.commit_document(&header, &[], &doc, &[]).unwrap();
+    let refused = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (store, who, header, doc, refused) = (&store, &who, &header, &doc, &refused);
+            scope.spawn(move || {
+                for i in 0..15 {
+                    if (t + i) % 2 == 0 {
+                        // On a base the store no longer has (empty): refused as moved.
+                        let moved = store.commit_document(header, &[], doc, &[]);
+                        assert!(matches!(moved, Err(Error::DocumentMoved(_))), "{moved:?}");
+                        refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    let records = [audit_record(
+                        who,
+                        AuditAction::SyncedSessionLog,
+                        header.course_id,
+                    )];
+                    assert_eq!(store.append_audit(&records).unwrap(), 1);
+                }
+            });
+        }
+    });
+    assert_eq!(refused.into_inner(), 30);
+    let v = homerehab_sync_server::audit::verify(store.as_ref(), None).unwrap();
+    assert_eq!((v.checked, v.broken), (60, None));
+    assert_eq!(b.count("SELECT COUNT(*) FROM audit_log"), 60);
 }
 
 fn a_citizens_audit_entries_are_found_through_their_courses_and_team(b: &Backend) {
