@@ -29,6 +29,7 @@ on_both_backends!(
     refusals_are_kept_once_within_the_caps_listed_and_purged,
     withdrawn_media_are_no_longer_found_for_their_municipality,
     the_read_model_follows_the_documents_and_rebuilds_to_the_same_rows,
+    two_servers_projecting_the_same_documents_do_not_deadlock,
     evidence_settings_round_trip,
     sign_in_attempts_are_counted_for_every_server_sharing_the_database,
     a_wrong_password_on_one_server_counts_on_the_others,
@@ -522,6 +523,35 @@ fn the_read_model_follows_the_documents_and_rebuilds_to_the_same_rows(b: &Backen
     // Committed again: pending, not compared, until projected.
     commit(store.as_ref(), &header, &doc, &doc.get_heads());
     assert_eq!(store.check_read_model().unwrap().pending, 1);
+}
+
+/// Two servers' projectors (or `reproject` beside a running server) take rounds over the same
+/// pending documents, each from a random place in them: both write in the documents' order,
+/// so one waits for the other instead of PostgreSQL breaking a lock cycle with an error.
+fn two_servers_projecting_the_same_documents_do_not_deadlock(b: &Backend) {
+    use homerehab_sync_server::store::ReadModelStore;
+    let (one, two) = (b.open(), b.open());
+    let team = TeamId::new();
+    for _ in 0..300 {
+        let header = Header::session_log(team, CourseId::new());
+        one.commit_document(&header, &[], &genesis(&header), &[])
+            .unwrap();
+    }
+    for _ in 0..8 {
+        one.reset_read_model().unwrap();
+        std::thread::scope(|scope| {
+            for store in [&one, &two] {
+                scope.spawn(move || loop {
+                    let round = store.project_pending(64).expect("a round never fails");
+                    if round.pending == 0 {
+                        break;
+                    }
+                });
+            }
+        });
+    }
+    assert_eq!(b.count("SELECT COUNT(*) FROM rm_pending"), 0);
+    assert_eq!(b.count("SELECT COUNT(*) FROM rm_failures"), 0);
 }
 
 fn evidence_settings_round_trip(b: &Backend) {
