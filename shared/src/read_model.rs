@@ -295,6 +295,14 @@ pub fn rows_of(header: &Header, doc: &automerge::Automerge) -> Result<DocumentRo
                 .collect();
         }
         DocumentKind::Course => {
+            // Only its genesis so far (a split upload may store it before the record): no
+            // rows. `CourseDoc::read` refuses a course without its record, as admission must.
+            if matches!(
+                automerge::ReadDoc::get(doc, automerge::ROOT, "course"),
+                Ok(None)
+            ) {
+                return Ok(rows);
+            }
             let doc = CourseDoc::read(doc)?;
             // A course document exists before its record arrives (the record is its first
             // change); until then it contributes nothing.
@@ -423,6 +431,13 @@ mod tests {
             birth_year: Some(1948),
             sex: Some(Sex::Female),
         }
+    }
+
+    #[test]
+    fn a_course_document_before_its_record_contributes_nothing() {
+        let header = Header::course(crate::ids::TeamId::new(), crate::ids::CourseId::new());
+        let rows = rows_of(&header, &crate::docs::genesis(&header)).unwrap();
+        assert_eq!(rows, DocumentRows::default());
     }
 
     #[test]
