@@ -529,7 +529,6 @@ fn the_read_model_follows_the_documents_and_rebuilds_to_the_same_rows(b: &Backen
 /// pending documents, each from a random place in them: both write in the documents' order,
 /// so one waits for the other instead of PostgreSQL breaking a lock cycle with an error.
 fn two_servers_projecting_the_same_documents_do_not_deadlock(b: &Backend) {
-    use homerehab_sync_server::store::ReadModelStore;
     let (one, two) = (b.open(), b.open());
     let team = TeamId::new();
     for _ in 0..300 {
