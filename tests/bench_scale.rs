@@ -50,6 +50,7 @@ fn fresh_actor() -> ActorId {
 }
 
 /// A device's way to the server: its HTTP client, the server and its token.
+#[derive(Clone)]
 struct Line {
     http: reqwest::Client,
     url: String,
@@ -90,11 +91,9 @@ impl Line {
     }
 }
 
-/// A device on the wire: an in-memory store, a token and its actor.
+/// A device on the wire: an in-memory store, its way to the server and its actor.
 struct WireDevice {
-    http: reqwest::Client,
-    url: String,
-    token: String,
+    line: Line,
     actor: ActorId,
     user: UserId,
     store: MemoryDevice,
@@ -129,9 +128,11 @@ impl WireDevice {
             tokio::time::sleep(Duration::from_secs(wait)).await;
         };
         Ok(WireDevice {
-            http: http.clone(),
-            url: url.into(),
-            token: resp.token,
+            line: Line {
+                http: http.clone(),
+                url: url.into(),
+                token: resp.token,
+            },
             actor,
             user: resp.user.id,
             store: MemoryDevice::default(),
@@ -146,37 +147,16 @@ impl WireDevice {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(REQUEST_CHANGE_BYTES);
-        let (mut round, mut req) = ClientRound::begin_with_budget(&mut self.store, budget)?;
-        let mut trips = 0;
-        loop {
-            trips += 1;
-            let body = self.send(wire::encode(&req)).await?;
-            let resp = wire::decode_response(&body, &Limits::default())?;
-            match round.on_response(&mut self.store, resp)? {
-                Some(next) => req = next,
-                None => return Ok(trips),
-            }
-        }
+        let (round, body) = self.prepare(budget)?;
+        let answer = self.line.send(body).await?;
+        Ok(1 + self.finish(round, &answer).await?)
     }
 
     /// A sync's first request, built ahead (the burst fires prepared requests, so what it
     /// times is the server's answer, not the simulated devices building them).
-    fn prepare(&mut self) -> anyhow::Result<(ClientRound, Vec<u8>)> {
-        let (round, req) = ClientRound::begin_with_budget(&mut self.store, REQUEST_CHANGE_BYTES)?;
+    fn prepare(&mut self, budget: usize) -> anyhow::Result<(ClientRound, Vec<u8>)> {
+        let (round, req) = ClientRound::begin_with_budget(&mut self.store, budget)?;
         Ok((round, wire::encode(&req)))
-    }
-
-    /// Sends `body` as a sync request; the answer's bytes.
-    async fn send(&self, body: Vec<u8>) -> anyhow::Result<Vec<u8>> {
-        self.line().send(body).await
-    }
-
-    fn line(&self) -> Line {
-        Line {
-            http: self.http.clone(),
-            url: self.url.clone(),
-            token: self.token.clone(),
-        }
     }
 
     /// Applies a prepared round's first answer and finishes the round; the round trips after
@@ -186,7 +166,7 @@ impl WireDevice {
         let mut trips = 0;
         while let Some(next) = round.on_response(&mut self.store, resp)? {
             trips += 1;
-            let body = self.send(wire::encode(&next)).await?;
+            let body = self.line.send(wire::encode(&next)).await?;
             resp = wire::decode_response(&body, &Limits::default())?;
         }
         Ok(trips)
@@ -271,16 +251,8 @@ async fn world_of_teams(
     let server = Server::start(&tmp.join("server"));
     let mut ids = Vec::new();
     for t in 0..teams {
-        let team = if teams == 1 {
-            "Bench".to_string()
-        } else {
-            format!("Bench {t}")
-        };
-        let therapist = if teams == 1 {
-            "terapeut".to_string()
-        } else {
-            format!("terapeut{t}")
-        };
+        let team = format!("Bench {t}");
+        let therapist = format!("terapeut{t}");
         server.create_team(&team);
         server.create_user(&therapist, "therapist", &team);
         for i in 0..assistants {
@@ -416,7 +388,7 @@ async fn concurrent(
     secs: u64,
 ) -> anyhow::Result<Concurrent> {
     let tmp = tempfile::tempdir()?;
-    let per_team = clients / teams;
+    let per_team = (clients / teams).max(1);
     let (server, courses) = world_of_teams(tmp.path(), teams, per_team, per_team).await?;
     let clients = per_team * teams;
     let mut devices = Vec::new();
@@ -676,7 +648,7 @@ async fn burst(devices: usize, stored: usize) -> anyhow::Result<Burst> {
     // when it ran inside the burst, so the latency measured was mostly the simulation's).
     let mut prepared = Vec::with_capacity(fleet.len());
     for mut d in fleet {
-        let (round, body) = d.prepare()?;
+        let (round, body) = d.prepare(REQUEST_CHANGE_BYTES)?;
         prepared.push((d, round, body));
     }
     reset_peak(&server);
@@ -689,7 +661,7 @@ async fn burst(devices: usize, stored: usize) -> anyhow::Result<Burst> {
         .iter_mut()
         .enumerate()
         .map(|(i, (d, _, body))| {
-            let (line, body) = (d.line(), std::mem::take(body));
+            let (line, body) = (d.line.clone(), std::mem::take(body));
             // Spread over one second, as a morning's reconnects within a second.
             let at = start + Duration::from_micros((i as u64 * 1_000_000) / devices as u64);
             tokio::spawn(async move {

@@ -16,8 +16,8 @@ use tracing_subscriber::EnvFilter;
 
 /// glibc gives a thread that finds the arenas busy one of its own, up to 8 per core, and an
 /// arena keeps what was freed in it. A reconnect burst runs hundreds of blocking threads at
-/// once, so the server kept ~170 MiB after a burst; with one arena per core it keeps ~140
-/// (issue #13's target is 150, docs/benchmarks.md). Syncs wait on the database far more than
+/// once, so the server kept 172 MiB after the scale bench's burst; with one arena per core
+/// 148 MiB (issue #13's target is 150, docs/benchmarks.md). Syncs wait on the database far more than
 /// on malloc, so fewer arenas cost no measurable time.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn bound_malloc_arenas() {

@@ -243,9 +243,9 @@ pub struct SqliteStore {
 /// Readers beside the two writers: enough for the syncs served at once (two per core).
 const READERS: usize = 4;
 
-/// Group commit of document batches and audit appends: a batch is written inside a savepoint of the open
-/// transaction and the transaction is committed (one fsync) by the last batch while no other
-/// batch waits to join, so concurrent syncs share an fsync instead of queueing for one each.
+/// Group commit of document batches and audit appends: a batch is written inside a savepoint
+/// of the open transaction and the transaction is committed (one fsync) by the last batch while
+/// no other batch waits to join, so concurrent syncs share an fsync instead of queueing for one each.
 /// A batch returns only after the commit that holds it succeeded; a batch that fails (a moved
 /// document) is rolled back to its savepoint alone.
 #[derive(Default)]
@@ -780,10 +780,11 @@ impl Store for SqliteStore {
     }
 }
 
-/// The audit log's SQL is in `sqlite_audit`; appends on the writing connection.
+/// The audit log's SQL is in `sqlite_audit`; appends join the group commit (`in_group`).
 impl AuditStore for SqliteStore {
     fn append_audit(&self, records: &[AuditRecord]) -> Result<usize> {
         if records.is_empty() {
+            // Nothing to append: no transaction begun for it.
             return Ok(0);
         }
         self.in_group(|conn| super::sqlite_audit::append_in(conn, records))

@@ -39,9 +39,6 @@ fn row_at(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
 /// same entry. The store runs it in its group commit, beside the documents of the syncs that
 /// arrived together (one fsync for all).
 pub(super) fn append_in(tx: &Connection, records: &[AuditRecord]) -> Result<usize> {
-    if records.is_empty() {
-        return Ok(0);
-    }
     let last = tx
         .query_row(
             "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
