@@ -268,6 +268,36 @@ async fn a_corrupted_download_is_detected_kept_nowhere_and_fetched_once_repaired
     assert_eq!(kept, bytes);
 }
 
+/// The background round after a sync and the one a person starts with a tap run at the same
+/// time: the file is downloaded once, and both rounds end with it held and nothing failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_prefetch_rounds_at_once_download_each_file_once() {
+    let w = world(&[]).await;
+    let bytes = jpeg_like(2_000_000, 5);
+    let sha256 = w.upload(&bytes, "trappe-stor.jpg").await;
+    let (a, b) = tokio::join!(
+        media::prefetch(&w.tablet.store),
+        media::prefetch(&w.tablet.store)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    for report in [&a, &b] {
+        assert!(report.failed.is_empty(), "{report:?}");
+        assert_eq!(
+            report.held_bytes,
+            std::fs::metadata(w.tablet_media_dir().join(&sha256))
+                .unwrap()
+                .len()
+        );
+    }
+    assert_eq!(a.fetched + b.fetched, 1, "{a:?} {b:?}");
+    assert_eq!(
+        a.bytes_transferred + b.bytes_transferred,
+        bytes.len() as u64
+    );
+    let (kept, _) = w.tablet.store().media_bytes(&sha256).unwrap().unwrap();
+    assert_eq!(kept, bytes);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_download_resumes_where_it_stopped() {
     let w = world(&[]).await;

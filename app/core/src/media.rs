@@ -17,13 +17,25 @@ use crate::store::PrefetchReport;
 use crate::store::{now_ms, SharedStore, Store};
 use homerehab_shared::municipal::{self, ConsentRecord, MediaItem};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 fn lock(store: &SharedStore) -> std::sync::MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The gate of one media folder: one prefetch round at a time in it. The background round
+/// after a sync and the one a person starts with a tap would otherwise both plan the same
+/// file, download it twice and write the same `<sha256>.part` at once (interleaved records
+/// fail their hash and are discarded, and the status shows nothing held).
+fn round_gate(dir: &Path) -> Arc<tokio::sync::Mutex<()>> {
+    static GATES: LazyLock<std::sync::Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+        LazyLock::new(Default::default);
+    let mut gates = GATES.lock().unwrap_or_else(|p| p.into_inner());
+    gates.entry(dir.to_path_buf()).or_default().clone()
 }
 
 fn http() -> reqwest::Client {
@@ -67,6 +79,9 @@ async fn hash_file(path: &Path, key: &DataKey, name: &str) -> std::io::Result<Op
 /// Runs one prefetch round: fetches the media the device's current programs need, within the
 /// budget; records and returns the report. Needs the network only for the downloads.
 pub async fn prefetch(store: &SharedStore) -> Result<PrefetchReport> {
+    let gate = round_gate(&lock(store).media_settings().dir);
+    // A round waiting here plans after the one before it has finished: it sees its files.
+    let _one_round = gate.lock().await;
     let (identity, settings, plan, key) = {
         let mut s = lock(store);
         let identity = s.identity()?.ok_or(CoreError::NotSignedIn)?;
