@@ -293,6 +293,8 @@ async fn upload(http: &reqwest::Client, n: usize) -> anyhow::Result<Upload> {
             tablet.log_session(*course, 1_700_000_000_000 + (i * 100 + s) as Millis)?;
         }
     }
+    // Said before the timed sync, so a profiler can start on it.
+    println!("uploading {n} courses");
     let cpu0 = server.cpu_ms();
     let t = Instant::now();
     let requests = tablet.sync().await?;

@@ -14,8 +14,8 @@ use super::sqlite_read_model as read_model;
 use super::{
     now_ms, AccountStore, AuditStore, DeviceRecord, DeviceRegistry, DeviceSignIn, DocumentCommit,
     DocumentFootprint, DocumentStore, ErasureCommit, ErasureStore, EvidenceStore, LedgerEntry,
-    MediaRecord, MediaStore, NewUser, ProjectionRound, QuarantineEntry, QuarantineScope,
-    ReadModelCheck, ReadModelStore, Store, StoredAuditEntry, TeamRecord, UserRecord,
+    MediaRecord, MediaStore, NewUser, Projection, QuarantineEntry, QuarantineScope, ReadModelStore,
+    Store, StoredAuditEntry, TeamRecord, UserRecord,
 };
 use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
@@ -31,7 +31,7 @@ use homerehab_shared::ids::{
     CitizenId, CourseId, DeviceId, DocumentId, MunicipalityId, TeamId, UserId,
 };
 use homerehab_shared::model::{Millis, Role, User};
-use homerehab_shared::read_model::{rows_of, DocumentRows};
+use homerehab_shared::read_model::DocumentRows;
 use homerehab_shared::retention::{CitizenFacts, RetentionSettings};
 use homerehab_shared::sync::{compaction, Hash, Quarantine, SavedDocument};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
@@ -706,20 +706,6 @@ impl SqliteStore {
         }
         Ok(())
     }
-
-    /// The rows a stored document contributes now (`Err`: why they cannot be derived; a
-    /// document that is gone contributes none).
-    fn derive_rows(&self, id: DocumentId) -> Result<Result<DocumentRows, String>> {
-        let Some(header) = self.document_header(id)? else {
-            return Ok(Ok(DocumentRows::default()));
-        };
-        Ok(match self.load_document(id) {
-            Ok(Some(doc)) => rows_of(&header, &doc).map_err(|e| e.to_string()),
-            Ok(None) => Ok(DocumentRows::default()),
-            Err(e @ Error::CorruptDocument(..)) => Err(e.to_string()),
-            Err(e) => return Err(e),
-        })
-    }
 }
 
 fn document_id(bytes: &[u8]) -> Result<DocumentId> {
@@ -1364,35 +1350,30 @@ impl MediaStore for SqliteStore {
 }
 
 impl ReadModelStore for SqliteStore {
-    fn project_pending(&self, limit: usize) -> Result<ProjectionRound> {
-        let due = read_model::pending(&self.conn(), limit)?;
-        // Derived outside the lock: loading and reading the documents is the slow part.
-        let mut derived = Vec::with_capacity(due.len());
-        for (doc, version) in due {
-            let id = document_id(&doc)?;
-            derived.push((id, doc, version, self.derive_rows(id)?));
-        }
-        // Written in the order of the documents' ids, as every projector writes them: two
-        // rounds over the same documents (two servers, or `reproject` beside a running
-        // server) wait for each other instead of deadlocking.
-        derived.sort_by_key(|(id, ..)| id.0);
-        // One transaction for the round: one wait for the disk, not one per document (a
-        // server catching up on 100,000 documents took the disk from the syncs for minutes).
+    fn pending_projections(&self, limit: usize) -> Result<Vec<(DocumentId, i64)>> {
+        read_model::pending(&self.conn(), limit)?
+            .into_iter()
+            .map(|(doc, version)| Ok((document_id(&doc)?, version)))
+            .collect()
+    }
+
+    fn pending_projection_count(&self) -> Result<u64> {
+        read_model::pending_count(&self.conn())
+    }
+
+    fn settle_projections(&self, round: &[Projection]) -> Result<Vec<bool>> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut settled = Vec::with_capacity(derived.len());
-        for (id, doc, version, rows) in &derived {
-            let done = match rows {
-                Ok(rows) => read_model::replace(&tx, doc, *version, rows)?,
-                Err(error) => read_model::fail(&tx, doc, *version, error, now_ms())?,
-            };
-            settled.push((*id, done, rows.is_ok()));
+        let mut settled = Vec::with_capacity(round.len());
+        for p in round {
+            let doc = id_bytes(&p.doc.0);
+            settled.push(match &p.rows {
+                Ok(rows) => read_model::replace(&tx, doc, p.version, rows)?,
+                Err(error) => read_model::fail(&tx, doc, p.version, error, now_ms())?,
+            });
         }
         tx.commit()?;
-        drop(conn);
-        let mut round = ProjectionRound::tally(settled);
-        round.pending = read_model::pending_count(&self.conn())?;
-        Ok(round)
+        Ok(settled)
     }
 
     fn reset_read_model(&self) -> Result<()> {
@@ -1403,29 +1384,19 @@ impl ReadModelStore for SqliteStore {
         Ok(())
     }
 
-    fn check_read_model(&self) -> Result<ReadModelCheck> {
-        let documents = read_model::documents(&self.conn())?;
-        let mut check = ReadModelCheck {
-            failed: read_model::failure_count(&self.conn())?,
-            ..ReadModelCheck::default()
-        };
-        for (doc, pending) in documents {
-            if pending {
-                check.pending += 1;
-                continue;
-            }
-            let id = document_id(&doc)?;
-            let Ok(mut derived) = self.derive_rows(id)? else {
-                continue;
-            };
-            derived.sort();
-            let stored = read_model::stored_rows(&self.conn(), &doc)?;
-            check.compared += 1;
-            if stored != derived {
-                check.differing.push(id);
-            }
-        }
-        Ok(check)
+    fn read_model_documents(&self) -> Result<Vec<(DocumentId, bool)>> {
+        read_model::documents(&self.conn())?
+            .into_iter()
+            .map(|(doc, pending)| Ok((document_id(&doc)?, pending)))
+            .collect()
+    }
+
+    fn projection_failure_count(&self) -> Result<u64> {
+        read_model::failure_count(&self.conn())
+    }
+
+    fn stored_rows(&self, doc: DocumentId) -> Result<DocumentRows> {
+        read_model::stored_rows(&self.conn(), id_bytes(&doc.0))
     }
 }
 
