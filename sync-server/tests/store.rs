@@ -1432,3 +1432,92 @@ fn a_restored_backup_forgets_again_when_the_ledger_is_reapplied() {
     );
     assert!(reapply(store.as_ref(), &ledger).unwrap().is_empty());
 }
+
+/// What the projector retries on (`Error::is_transient_conflict`), from PostgreSQL's own
+/// answers: a deadlock PostgreSQL broke (40P01) and a serialization failure (40001) are
+/// transient; a refused statement is not, and says its SQLSTATE.
+#[test]
+fn postgres_deadlocks_and_serialization_failures_are_transient_conflicts() {
+    let Some(backend) = Backend::postgres() else {
+        eprintln!(
+            "{} is not set: PostgreSQL not tested",
+            backends::POSTGRES_ENV
+        );
+        return;
+    };
+    let Backend::Postgres { url, .. } = &backend else {
+        unreachable!()
+    };
+    let connect = || ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+    let mut setup = connect();
+    setup
+        .batch_execute(
+            "CREATE TABLE conflict_probe (id INT PRIMARY KEY, n INT NOT NULL);
+             INSERT INTO conflict_probe VALUES (1, 0), (2, 0);",
+        )
+        .unwrap();
+
+    // A deadlock: each transaction holds one row and asks for the other's.
+    let barrier = std::sync::Barrier::new(2);
+    let answers: Vec<Result<(), Error>> = std::thread::scope(|s| {
+        let handles: Vec<_> = [(1, 2), (2, 1)]
+            .into_iter()
+            .map(|(first, second)| {
+                let (barrier, mut client) = (&barrier, connect());
+                s.spawn(move || -> Result<(), Error> {
+                    let mut tx = client.transaction()?;
+                    tx.execute(
+                        "UPDATE conflict_probe SET n = n + 1 WHERE id = $1",
+                        &[&first],
+                    )?;
+                    barrier.wait();
+                    tx.execute(
+                        "UPDATE conflict_probe SET n = n + 1 WHERE id = $1",
+                        &[&second],
+                    )?;
+                    tx.commit()?;
+                    Ok(())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let broken: Vec<&Error> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
+    assert_eq!(
+        broken.len(),
+        1,
+        "PostgreSQL breaks one of the two: {answers:?}"
+    );
+    assert!(broken[0].is_transient_conflict(), "{}", broken[0]);
+    assert!(broken[0].to_string().contains("40P01"), "{}", broken[0]);
+
+    // A serialization failure: two serializable transactions read what the other writes.
+    let (mut a, mut b) = (connect(), connect());
+    fn serializable(c: &mut ::postgres::Client) -> ::postgres::Transaction<'_> {
+        c.build_transaction()
+            .isolation_level(::postgres::IsolationLevel::Serializable)
+            .start()
+            .unwrap()
+    }
+    let mut ta = serializable(&mut a);
+    let mut tb = serializable(&mut b);
+    let sum = "SELECT SUM(n)::INT FROM conflict_probe";
+    ta.query_one(sum, &[]).unwrap();
+    tb.query_one(sum, &[]).unwrap();
+    ta.execute("UPDATE conflict_probe SET n = 10 WHERE id = 1", &[])
+        .unwrap();
+    tb.execute("UPDATE conflict_probe SET n = 20 WHERE id = 2", &[])
+        .unwrap();
+    ta.commit().unwrap();
+    let failed = Error::from(
+        tb.commit()
+            .expect_err("the second commit cannot be serialized"),
+    );
+    assert!(failed.is_transient_conflict(), "{failed}");
+    assert!(failed.to_string().contains("40001"), "{failed}");
+
+    // Anything else is not retried.
+    let refused = Error::from(setup.batch_execute("SELEC 1").unwrap_err());
+    assert!(!refused.is_transient_conflict(), "{refused}");
+    assert!(refused.to_string().contains("42601"), "{refused}");
+}
