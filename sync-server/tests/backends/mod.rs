@@ -63,6 +63,20 @@ impl Backend {
         Some(Backend::Postgres { admin, name, url })
     }
 
+    /// A fresh PostgreSQL database and its URL, for a test of PostgreSQL alone; `None` (the
+    /// test says so and passes) when no PostgreSQL server is given.
+    pub fn postgres_alone() -> Option<(Backend, String)> {
+        let Some(backend) = Backend::postgres() else {
+            eprintln!("{POSTGRES_ENV} is not set: PostgreSQL not tested");
+            return None;
+        };
+        let Backend::Postgres { url, .. } = &backend else {
+            unreachable!()
+        };
+        let url = url.clone();
+        Some((backend, url))
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Backend::Sqlite { .. } => "SQLite",
