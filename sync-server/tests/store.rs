@@ -739,10 +739,10 @@ fn a_wrong_password_on_one_server_counts_on_the_others(b: &Backend) {
 #[test]
 fn postgres_migrates_once_and_refuses_a_newer_schema() {
     use homerehab_sync_server::store::PostgresStore;
-    let Some((backend, url)) = Backend::postgres_alone() else {
+    let Some(backend) = Backend::postgres_alone() else {
         return;
     };
-    let url = &url;
+    let url = backend.url();
     let opened: Vec<i32> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
             .map(|_| s.spawn(|| PostgresStore::open(url, None).unwrap().schema_version()))
@@ -840,10 +840,10 @@ fn postgres_over_tls_verifies_the_database_certificate() {
 /// sync is served again, and nothing of the batch is stored.
 #[test]
 fn postgres_a_commit_aborted_to_break_a_deadlock_is_retried_as_moved() {
-    let Some((backend, url)) = Backend::postgres_alone() else {
+    let Some(backend) = Backend::postgres_alone() else {
         return;
     };
-    let url = &url;
+    let url = backend.url();
     let store = backend.open();
     let team = TeamId::new();
     let mut headers = [
@@ -1426,10 +1426,10 @@ fn a_restored_backup_forgets_again_when_the_ledger_is_reapplied() {
 /// transient; a refused statement is not, and says its SQLSTATE.
 #[test]
 fn postgres_deadlocks_and_serialization_failures_are_transient_conflicts() {
-    let Some((_database, url)) = Backend::postgres_alone() else {
+    let Some(database) = Backend::postgres_alone() else {
         return;
     };
-    let url = &url;
+    let url = database.url();
     let connect = || ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
     let mut setup = connect();
     setup

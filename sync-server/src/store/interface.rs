@@ -277,12 +277,7 @@ pub trait ReadModelStore: DocumentStore {
         // One transaction for the round: one wait for the disk, not one per document (a
         // server catching up on 100,000 documents took the disk from the syncs for minutes).
         let settled = self.settle_projections(&round)?;
-        let mut done = ProjectionRound::tally(
-            round
-                .iter()
-                .zip(settled)
-                .map(|(p, settled)| (p.doc, settled, p.rows.is_ok())),
-        );
+        let mut done = ProjectionRound::tally(&round, &settled);
         done.pending = self.pending_projection_count()?;
         Ok(done)
     }
@@ -392,22 +387,20 @@ pub struct ProjectionRound {
 pub const REPROJECT_PATIENCE: u32 = 100;
 
 impl ProjectionRound {
-    /// A round's counts from what became of each document: (id, settled at the version read,
-    /// rows derived). A document that changed meanwhile was not settled and stays pending.
-    pub fn tally(settled: impl IntoIterator<Item = (DocumentId, bool, bool)>) -> Self {
-        let mut round = ProjectionRound::default();
-        for (id, done, derived) in settled {
-            match (done, derived) {
-                (true, true) => round.projected += 1,
-                (true, false) => {
-                    // The id only: the error may quote document content.
-                    tracing::warn!(doc = %id, "read model: a document's rows cannot be derived; set aside");
-                    round.failed += 1;
-                }
-                (false, _) => {}
+    /// A round's counts from what became of each document (`settled[i]` for `round[i]`). A
+    /// document that changed meanwhile was not settled and stays pending.
+    fn tally(round: &[Projection], settled: &[bool]) -> Self {
+        let mut counts = ProjectionRound::default();
+        for (p, _) in round.iter().zip(settled).filter(|(_, settled)| **settled) {
+            if p.rows.is_ok() {
+                counts.projected += 1;
+            } else {
+                // The id only: the error may quote document content.
+                tracing::warn!(doc = %p.doc, "read model: a document's rows cannot be derived; set aside");
+                counts.failed += 1;
             }
         }
-        round
+        counts
     }
 }
 

@@ -63,18 +63,22 @@ impl Backend {
         Some(Backend::Postgres { admin, name, url })
     }
 
-    /// A fresh PostgreSQL database and its URL, for a test of PostgreSQL alone; `None` (the
-    /// test says so and passes) when no PostgreSQL server is given.
-    pub fn postgres_alone() -> Option<(Backend, String)> {
-        let Some(backend) = Backend::postgres() else {
+    /// A fresh PostgreSQL database for a test of PostgreSQL alone; `None` (the test says so
+    /// and passes) when no PostgreSQL server is given.
+    pub fn postgres_alone() -> Option<Backend> {
+        let backend = Backend::postgres();
+        if backend.is_none() {
             eprintln!("{POSTGRES_ENV} is not set: PostgreSQL not tested");
-            return None;
-        };
-        let Backend::Postgres { url, .. } = &backend else {
-            unreachable!()
-        };
-        let url = url.clone();
-        Some((backend, url))
+        }
+        backend
+    }
+
+    /// The URL of the PostgreSQL database (a test of PostgreSQL alone).
+    pub fn url(&self) -> &str {
+        match self {
+            Backend::Postgres { url, .. } => url,
+            Backend::Sqlite { .. } => panic!("SQLite has no URL"),
+        }
     }
 
     pub fn name(&self) -> &'static str {
