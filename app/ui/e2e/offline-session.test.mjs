@@ -58,6 +58,11 @@ const statusText = () => page.getByTestId('status-text');
 const enterPin = (pin) => h.enterPin(page, pin);
 
 test('an assistant logs a whole session offline and it reaches the therapist', async () => {
+  // A visit card renders whole from the visits answer: no request per card that would grow it
+  // after it shows (a card that grows moves the buttons under a finger about to tap them).
+  const perCard = [];
+  const countPerCard = (r) => { if (r.url().includes('/due-tests')) perCard.push(r.url()); };
+  page.on('request', countPerCard);
   await page.goto(`http://127.0.0.1:${appPort}/`);
 
   // Sign in (online) — the app syncs the team's data right after.
@@ -74,6 +79,8 @@ test('an assistant logs a whole session offline and it reaches the therapist', a
   await page.getByRole('heading', { name: 'Dagens besøg' }).waitFor();
   await page.getByTestId('visit').first().waitFor();
   await assert.doesNotReject(statusText().filter({ hasText: 'Alt er synkroniseret' }).waitFor());
+  assert.deepEqual(perCard, [], 'the visit cards asked for nothing of their own');
+  page.off('request', countPerCard);
 
   // The network goes away.
   await h.stop(server);
@@ -127,6 +134,8 @@ test('an assistant logs a whole session offline and it reaches the therapist', a
   const other = cards.filter({ hasNotText: citizen }).first();
   const otherCitizen = (await other.locator('.citizen').textContent()).trim();
   await other.getByTestId('not-carried-out').click();
+  assert.equal((await page.locator('.nco .citizen').textContent()).trim(), otherCitizen,
+    'the tap recorded for the citizen whose card was tapped');
   await page.getByTestId('nco-reason').filter({ hasText: 'Ikke hjemme' }).click();
   await page.getByTestId('nco-save').click();
   await page.getByTestId('notice').waitFor();

@@ -4,7 +4,7 @@
 use crate::components::clock;
 use crate::i18n::{use_i18n, Texts};
 use crate::{api, use_nav, CourseTab, Page};
-use homerehab_app_api::{ApiError, CaseloadRow, CourseFlag};
+use homerehab_app_api::{ApiError, AssessmentKindView, CaseloadRow, CourseFlag};
 use leptos::prelude::*;
 
 /// `dd.mm.yyyy` of a Unix-millisecond time, local.
@@ -48,6 +48,17 @@ pub fn status_text(t: &Texts, status: &str) -> &'static str {
 pub fn CourseList(rows: Vec<CaseloadRow>) -> impl IntoView {
     let i18n = use_i18n();
     let nav = use_nav();
+    // The tests' names in the chosen language, fetched once for the list (only when a row
+    // prompts for a test); each row renders whole from its own data first.
+    let kinds = RwSignal::new(Vec::<AssessmentKindView>::new());
+    if rows.iter().any(|r| !r.tests_due.is_empty()) {
+        let lang = i18n.lang.get_untracked().code();
+        leptos::task::spawn_local(async move {
+            if let Ok(k) = api::assessment_kinds(lang).await {
+                kinds.try_set(k);
+            }
+        });
+    }
     let row = move |r: CaseloadRow| {
         let course = r.course_id.clone();
         let flagged = !r.flags.is_empty();
@@ -77,7 +88,7 @@ pub fn CourseList(rows: Vec<CaseloadRow>) -> impl IntoView {
                     </span>
                     <span class="flags">
                         // #11 course
-                        <crate::pages::effect::DueBadges course=r.course_id.clone() />
+                        <crate::pages::effect::DueBadges due=r.tests_due.clone() kinds=kinds.read_only() />
                         {r.flags.iter().cloned().map(|f| view! {
                             <span class="flag" data-testid="flag">{move || flag_text(i18n.t(), &f)}</span>
                         }).collect_view()}

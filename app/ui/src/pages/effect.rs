@@ -12,15 +12,6 @@ use leptos::prelude::*;
 
 const NO: NoQuery = NoQuery {};
 
-async fn due_tests(course: String) -> Result<Vec<DueTestView>, ApiError> {
-    call::<op::due_tests::Op>(op::due_tests::Request {
-        course,
-        query: NO,
-        body: (),
-    })
-    .await
-}
-
 async fn effect_summary(course: String) -> Result<EffectSummary, ApiError> {
     call::<op::effect_summary::Op>(op::effect_summary::Request {
         course,
@@ -49,9 +40,14 @@ fn test_label(kinds: &[AssessmentKindView], key: &str) -> String {
         .map_or_else(|| key.to_string(), |k| k.label.clone())
 }
 
-/// Whether a due test is worth a prompt: due or overdue, or starting within a week.
-fn prompt_worthy(d: &DueTestView) -> bool {
-    d.status != "upcoming" || d.days <= 7
+/// A due test's name: the catalogue's in the chosen language once it is here, the (Danish)
+/// one the due test came with until then.
+fn due_label(kinds: &[AssessmentKindView], d: &DueTestView) -> String {
+    if d.label.is_empty() || d.test == "who5" || kinds.iter().any(|k| k.kind == d.test) {
+        test_label(kinds, &d.test)
+    } else {
+        d.label.clone()
+    }
 }
 
 /// One badge per phase and status: "Starttest mangler: 30 s rejse-sætte-sig, WHO-5".
@@ -63,7 +59,8 @@ struct DueBadge {
 
 fn badges(t: &CourseTexts, due: &[DueTestView], kinds: &[AssessmentKindView]) -> Vec<DueBadge> {
     let mut out: Vec<DueBadge> = Vec::new();
-    for d in due.iter().filter(|d| prompt_worthy(d)) {
+    // The app core sends only what is worth a prompt (`DueTest::worth_prompting`).
+    for d in due {
         let status = if d.status == "upcoming" {
             "upcoming"
         } else {
@@ -71,11 +68,11 @@ fn badges(t: &CourseTexts, due: &[DueTestView], kinds: &[AssessmentKindView]) ->
         };
         let text = (t.due_badge)(phase_word(t, &d.phase), status, d.days);
         match out.iter_mut().find(|b| b.text == text) {
-            Some(b) => b.tests.push(test_label(kinds, &d.test)),
+            Some(b) => b.tests.push(due_label(kinds, d)),
             None => out.push(DueBadge {
                 missing: status == "missing",
                 text,
-                tests: vec![test_label(kinds, &d.test)],
+                tests: vec![due_label(kinds, d)],
             }),
         }
     }
@@ -84,37 +81,27 @@ fn badges(t: &CourseTexts, due: &[DueTestView], kinds: &[AssessmentKindView]) ->
     out
 }
 
-/// The caseload's due-test badges for one course (text, never colour alone).
+/// The caseload's due-test badges for one course (text, never colour alone), from the row's
+/// own `tests_due`: the row renders whole at once, with no request per row. `kinds` names the
+/// tests in the chosen language once the list has them (the row's Danish label until then).
 #[component]
-pub fn DueBadges(course: String) -> impl IntoView {
+pub fn DueBadges(
+    due: Vec<DueTestView>,
+    kinds: ReadSignal<Vec<AssessmentKindView>>,
+) -> impl IntoView {
     let i18n = use_i18n();
-    let due = RwSignal::new(Vec::<DueTestView>::new());
-    let kinds = RwSignal::new(Vec::<AssessmentKindView>::new());
-    leptos::task::spawn_local(async move {
-        let lang = i18n.lang.get_untracked().code();
-        if let Ok(d) = due_tests(course).await {
-            if !d.is_empty() {
-                if let Ok(k) = api::assessment_kinds(lang).await {
-                    kinds.try_set(k);
-                }
-            }
-            due.try_set(d);
-        }
-    });
     move || {
         kinds.with(|k| {
-            due.with(|d| {
-                badges(i18n.c(), d, k)
-                    .into_iter()
-                    .map(|b| {
-                        view! {
-                            <span class="due-badge" class:missing=b.missing data-testid="due-badge">
-                                {format!("{}: {}", b.text, b.tests.join(", "))}
-                            </span>
-                        }
-                    })
-                    .collect_view()
-            })
+            badges(i18n.c(), &due, k)
+                .into_iter()
+                .map(|b| {
+                    view! {
+                        <span class="due-badge" class:missing=b.missing data-testid="due-badge">
+                            {format!("{}: {}", b.text, b.tests.join(", "))}
+                        </span>
+                    }
+                })
+                .collect_view()
         })
     }
 }
@@ -123,23 +110,12 @@ pub fn DueBadges(course: String) -> impl IntoView {
 /// opens the test in this visit's session. The phase comes from what is due, so the assistant
 /// never chooses it.
 #[component]
-pub fn VisitTests(course: String) -> impl IntoView {
+pub fn VisitTests(course: String, due: Vec<DueTestView>) -> impl IntoView {
     let i18n = use_i18n();
     let nav = use_nav();
     let course = StoredValue::new(course);
-    let due = RwSignal::new(Vec::<DueTestView>::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    leptos::task::spawn_local(async move {
-        if let Ok(d) = due_tests(course.get_value()).await {
-            // The WHO-5, and the physical tests the therapist delegated (#11 plan).
-            due.try_set(
-                d.into_iter()
-                    .filter(|d| (d.test == "who5" || d.delegated) && prompt_worthy(d))
-                    .collect(),
-            );
-        }
-    });
     let open = move |phase: String| {
         busy.set(true);
         leptos::task::spawn_local(async move {
@@ -165,8 +141,7 @@ pub fn VisitTests(course: String) -> impl IntoView {
         });
     };
     move || {
-        due.get()
-            .into_iter()
+        due.iter()
             .map(|d| {
                 let t = i18n.c();
                 let status = if d.status == "upcoming" {

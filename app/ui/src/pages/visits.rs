@@ -73,7 +73,7 @@ pub fn Visits(notice: Option<Notice>) -> impl IntoView {
                 <RefusalNotice course=v.course_id.clone() />
                 <p class="week">{(t.this_week)(v.sessions_this_week, v.sessions_per_week)} " · " {v.legal_basis.clone()}</p>
                 // #11 course
-                <crate::pages::effect::VisitTests course=v.course_id.clone() />
+                <crate::pages::effect::VisitTests course=v.course_id.clone() due=v.tests_due.clone() />
                 <div class="actions">
                     <button class="btn primary big" data-testid="start-session" disabled=move || busy.get()
                         on:click=move |_| start(course.clone())>
