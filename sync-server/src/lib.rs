@@ -50,5 +50,6 @@ pub mod seed;
 pub mod seed_evidence;
 pub mod store;
 pub mod sync;
+pub mod turns;
 
 pub use error::{Error, Result};

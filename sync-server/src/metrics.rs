@@ -14,6 +14,8 @@ const SYNC_DOCUMENTS: &str = "homerehab_sync_documents_total";
 const CACHE_HITS: &str = "homerehab_doc_cache_hits_total";
 const CACHE_MISSES: &str = "homerehab_doc_cache_misses_total";
 const SYNC_RETRIES: &str = "homerehab_sync_retries_total";
+/// Syncs that waited for another sync of this process changing the same document (`turns.rs`).
+const SYNC_TURN_WAITS: &str = "homerehab_sync_turn_waits_total";
 /// Answers whose changes were taken from the cache of built answers.
 const ANSWERS_REUSED: &str = "homerehab_sync_answers_reused_total";
 /// Refused change sets by what became of them: `kept` in quarantine, `full` (quarantine
@@ -128,6 +130,10 @@ pub fn answer_reused() {
 /// it first).
 pub fn sync_retried() {
     metrics::counter!(SYNC_RETRIES).increment(1);
+}
+
+pub fn sync_waited_turn() {
+    metrics::counter!(SYNC_TURN_WAITS).increment(1);
 }
 
 pub fn read_model_round(round: &crate::store::ProjectionRound) {

@@ -6,6 +6,7 @@ use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
 use crate::metrics;
 use crate::store::{now_ms, DocumentCommit, Store};
+use crate::turns::DocumentTurns;
 use automerge::{ActorId, Automerge};
 use homerehab_shared::auth::{authorize, Access, Principal};
 use homerehab_shared::device_registry::HandOverSync;
@@ -17,6 +18,7 @@ use homerehab_shared::sync::{
 };
 use lru::LruCache;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Loaded documents, most recently used kept, within a memory budget: memory does not grow
@@ -374,13 +376,18 @@ const ATTEMPTS: u32 = 8;
 /// Serves sync requests against a store. Blocking: call it from `spawn_blocking`. Syncs run
 /// in parallel, in this process and across servers sharing a database: each commit checks
 /// that the documents it grew are still at the heads they were loaded at, and a sync whose
-/// documents moved is served again from the store (optimistic concurrency: no lock is held
-/// while changes are admitted, so syncs of different documents never wait for each other).
+/// documents moved is served again from the store (optimistic concurrency: no database lock
+/// is held while changes are admitted, so syncs of different documents never wait for each
+/// other). Within this process, syncs that change the same document take turns
+/// ([`DocumentTurns`]), so they queue instead of colliding at that check.
 pub struct Syncer {
     store: Arc<dyn Store>,
     cache: Mutex<DocCache>,
+    turns: DocumentTurns,
     limits: Limits,
     quarantine_limits: QuarantineLimits,
+    /// Syncs served again because a document moved under them (another server's commit).
+    served_again: AtomicU64,
 }
 
 impl Syncer {
@@ -393,8 +400,10 @@ impl Syncer {
         Syncer {
             store,
             cache: Mutex::new(DocCache::new(cache_bytes)),
+            turns: DocumentTurns::default(),
             limits,
             quarantine_limits,
+            served_again: AtomicU64::new(0),
         }
     }
 
@@ -419,6 +428,16 @@ impl Syncer {
             metrics::client_error("malformed_request");
         })?;
         let offered_changes = req.offers.iter().any(|o| !o.changes.is_empty());
+        // Before anything is read: what the sync loads is what the one before it committed.
+        let turns = self.turns.take(
+            req.offers
+                .iter()
+                .filter(|o| !o.changes.is_empty())
+                .map(|o| o.doc),
+        );
+        if turns.waited {
+            metrics::sync_waited_turn();
+        }
         let mut attempt = 1;
         let (resp, stats, headers) = loop {
             let mut storage = SyncStorage::new(self.store.as_ref(), &self.cache);
@@ -427,6 +446,7 @@ impl Syncer {
             match serve_sync(&mut storage, who, &req) {
                 Err(Error::DocumentMoved(doc)) if attempt < ATTEMPTS => {
                     metrics::sync_retried();
+                    self.served_again.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%doc, attempt, "document moved during the sync; serving it again");
                     // Spread the retries of syncs that collided so they do not collide again.
                     let jitter = rand::random::<u64>() % (1 << attempt.min(6));
@@ -439,6 +459,7 @@ impl Syncer {
                 }
             }
         };
+        drop(turns);
         // Which citizens' documents leave for the device is logged before the answer does.
         let sent = crate::audit::sync_records(who, device, &headers, &resp, now_ms());
         self.store.append_audit(&sent)?;
@@ -467,6 +488,12 @@ impl Syncer {
         for id in ids {
             cache.forget(*id);
         }
+    }
+
+    /// Syncs served again since start because a document moved under them: with turns taken
+    /// per document, only another server's commit moves one.
+    pub fn served_again(&self) -> u64 {
+        self.served_again.load(Ordering::Relaxed)
     }
 
     /// Number of documents currently cached.
