@@ -437,7 +437,7 @@ impl SqliteStore {
 }
 
 /// Prepared statements kept per connection.
-const STATEMENT_CACHE: usize = 64;
+const STATEMENT_CACHE: usize = 128;
 
 fn id_bytes(id: &Uuid) -> &[u8] {
     id.as_bytes().as_slice()
@@ -479,11 +479,9 @@ fn header_at(row: &Row<'_>) -> Result<Header> {
 /// document or of a team's roster or a municipality's library (`documents::reserved_by_derivation`).
 fn reserved_actor(conn: &Connection, actor: &ActorId) -> Result<bool> {
     if let Some(as_id) = super::documents::actor_as_document(actor) {
-        let stored: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)",
-            [id_bytes(&as_id.0)],
-            |r| r.get(0),
-        )?;
+        let stored: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)")?
+            .query_row([id_bytes(&as_id.0)], |r| r.get(0))?;
         if stored {
             return Ok(true);
         }
@@ -515,11 +513,8 @@ type StoredBytes = (Vec<u8>, Vec<Vec<u8>>);
 
 fn document_bytes(conn: &Connection, id: DocumentId) -> Result<Option<StoredBytes>> {
     let Some(snapshot) = conn
-        .query_row(
-            "SELECT snapshot FROM documents WHERE id = ?1",
-            [id_bytes(&id.0)],
-            |r| r.get::<_, Vec<u8>>(0),
-        )
+        .prepare_cached("SELECT snapshot FROM documents WHERE id = ?1")?
+        .query_row([id_bytes(&id.0)], |r| r.get::<_, Vec<u8>>(0))
         .optional()?
     else {
         return Ok(None);
@@ -561,7 +556,8 @@ fn mirror_all_withdrawn(conn: &Connection) -> Result<()> {
 fn mirror_withdrawn(conn: &Connection, library: DocumentId, doc: &Automerge) -> Result<()> {
     let withdrawn = withdrawn_media(library, doc)?;
     let id = id_bytes(&library.0);
-    conn.execute("DELETE FROM media_withdrawn WHERE library_id = ?1", [id])?;
+    conn.prepare_cached("DELETE FROM media_withdrawn WHERE library_id = ?1")?
+        .execute([id])?;
     let mut insert =
         conn.prepare_cached("INSERT INTO media_withdrawn (library_id, sha256) VALUES (?1, ?2)")?;
     for sha256 in withdrawn {
@@ -599,7 +595,8 @@ fn user_where(
          FROM users WHERE {clause}"
     );
     let row = conn
-        .query_row(&sql, [key], |r| {
+        .prepare_cached(&sql)?
+        .query_row([key], |r| {
             Ok((
                 uuid_at(r, 0)?,
                 r.get::<_, String>(1)?,
@@ -639,11 +636,10 @@ impl SqliteStore {
         let id = id_bytes(&header.id.0);
         let heads = heads_bytes(doc);
         let stored: Option<(i64, i64, Vec<u8>)> = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT incremental_bytes, length(snapshot), heads FROM documents WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            )?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         // The optimistic check: the document is still what this commit was built on.
         if moved(
@@ -660,10 +656,10 @@ impl SqliteStore {
                 if super::sqlite_erasure::is_erased(tx, header.id)? {
                     return Err(Error::DocumentMoved(header.id));
                 }
-                tx.execute(
-                    "INSERT INTO documents
+                tx.prepare_cached("INSERT INTO documents
                        (id, kind, team_id, course_id, heads, incremental_bytes, updated_at, snapshot)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)",
+                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)")?
+            .execute(
                     params![
                         id,
                         header.kind.as_str(),
@@ -678,25 +674,26 @@ impl SqliteStore {
             Some((incremental, snapshot)) => {
                 let incremental = incremental + new_changes.len() as i64;
                 if compaction::is_due(incremental, snapshot, self.compact_min_bytes) {
-                    tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
-                    tx.execute(
+                    tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?
+                        .execute([id])?;
+                    tx.prepare_cached(
                         "UPDATE documents SET heads = ?2, incremental_bytes = 0, updated_at = ?3,
                            snapshot = ?4 WHERE id = ?1",
-                        params![id, heads, now, doc.save()],
-                    )?;
+                    )?
+                    .execute(params![id, heads, now, doc.save()])?;
                 } else {
                     if !new_changes.is_empty() {
-                        tx.execute(
-                            "INSERT INTO doc_changes (doc_id, seq, bytes)
-                             SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2 FROM doc_changes WHERE doc_id = ?1",
+                        tx.prepare_cached("INSERT INTO doc_changes (doc_id, seq, bytes)
+                             SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2 FROM doc_changes WHERE doc_id = ?1")?
+            .execute(
                             params![id, new_changes],
                         )?;
                     }
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE documents SET heads = ?2, incremental_bytes = ?3, updated_at = ?4
                          WHERE id = ?1",
-                        params![id, heads, incremental, now],
-                    )?;
+                    )?
+                    .execute(params![id, heads, incremental, now])?;
                 }
             }
         }
@@ -761,7 +758,9 @@ impl ErasureStore for SqliteStore {
 
 impl Store for SqliteStore {
     fn ping(&self) -> Result<()> {
-        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
+        self.conn()
+            .prepare_cached("SELECT 1")?
+            .query_row([], |_| Ok(()))?;
         Ok(())
     }
 }
@@ -823,30 +822,30 @@ impl DeviceRegistry for SqliteStore {
 impl AccountStore for SqliteStore {
     fn ensure_municipality(&self, name: &str) -> Result<MunicipalityId> {
         let conn = self.conn();
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO municipalities (id, name) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
-            params![id_bytes(&Uuid::new_v4()), name],
-        )?;
-        let id = conn.query_row(
-            "SELECT id FROM municipalities WHERE name = ?1",
-            [name],
-            |r| uuid_at(r, 0),
-        )?;
+        )?
+        .execute(params![id_bytes(&Uuid::new_v4()), name])?;
+        let id = conn
+            .prepare_cached("SELECT id FROM municipalities WHERE name = ?1")?
+            .query_row([name], |r| uuid_at(r, 0))?;
         Ok(MunicipalityId(id))
     }
 
     fn ensure_team(&self, municipality: MunicipalityId, name: &str) -> Result<TeamId> {
         let conn = self.conn();
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO teams (id, municipality_id, name) VALUES (?1, ?2, ?3)
              ON CONFLICT (municipality_id, name) DO NOTHING",
-            params![id_bytes(&Uuid::new_v4()), id_bytes(&municipality.0), name],
-        )?;
-        let id = conn.query_row(
-            "SELECT id FROM teams WHERE municipality_id = ?1 AND name = ?2",
-            params![id_bytes(&municipality.0), name],
-            |r| uuid_at(r, 0),
-        )?;
+        )?
+        .execute(params![
+            id_bytes(&Uuid::new_v4()),
+            id_bytes(&municipality.0),
+            name
+        ])?;
+        let id = conn
+            .prepare_cached("SELECT id FROM teams WHERE municipality_id = ?1 AND name = ?2")?
+            .query_row(params![id_bytes(&municipality.0), name], |r| uuid_at(r, 0))?;
         Ok(TeamId(id))
     }
 
@@ -854,9 +853,8 @@ impl AccountStore for SqliteStore {
         let conn = self.conn();
         if let Ok(id) = Uuid::parse_str(id_or_name) {
             let found = conn
-                .query_row("SELECT id FROM teams WHERE id = ?1", [id_bytes(&id)], |r| {
-                    uuid_at(r, 0)
-                })
+                .prepare_cached("SELECT id FROM teams WHERE id = ?1")?
+                .query_row([id_bytes(&id)], |r| uuid_at(r, 0))
                 .optional()?;
             return Ok(found.map(TeamId));
         }
@@ -877,11 +875,8 @@ impl AccountStore for SqliteStore {
         use homerehab_shared::api::{TeamInfo, TeamMember};
         let conn = self.conn();
         let Some(name) = conn
-            .query_row(
-                "SELECT name FROM teams WHERE id = ?1",
-                [id_bytes(&team.0)],
-                |r| r.get::<_, String>(0),
-            )
+            .prepare_cached("SELECT name FROM teams WHERE id = ?1")?
+            .query_row([id_bytes(&team.0)], |r| r.get::<_, String>(0))
             .optional()?
         else {
             return Ok(None);
@@ -924,9 +919,9 @@ impl AccountStore for SqliteStore {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = UserId::new();
-        let inserted = tx.execute(
-            "INSERT INTO users (id, username, display_name, password_hash, role, team_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (username) DO NOTHING",
+        let inserted = tx.prepare_cached("INSERT INTO users (id, username, display_name, password_hash, role, team_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (username) DO NOTHING")?
+            .execute(
             params![
                 id_bytes(&id.0),
                 user.username,
@@ -941,30 +936,28 @@ impl AccountStore for SqliteStore {
             return Err(Error::AlreadyExists(format!("user '{}'", user.username)));
         }
         for team in &user.granted_teams {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT OR IGNORE INTO user_grants (user_id, team_id) VALUES (?1, ?2)",
-                params![id_bytes(&id.0), id_bytes(&team.0)],
-            )?;
+            )?
+            .execute(params![id_bytes(&id.0), id_bytes(&team.0)])?;
         }
         tx.commit()?;
         Ok(id)
     }
 
     fn record_training(&self, username: &str, on: &str) -> Result<bool> {
-        Ok(self.conn().execute(
-            "UPDATE users SET trained_on = ?2 WHERE username = ?1",
-            params![username, on],
-        )? == 1)
+        Ok(self
+            .conn()
+            .prepare_cached("UPDATE users SET trained_on = ?2 WHERE username = ?1")?
+            .execute(params![username, on])?
+            == 1)
     }
 
     fn trained_on(&self, user: UserId) -> Result<Option<String>> {
         Ok(self
             .conn()
-            .query_row(
-                "SELECT trained_on FROM users WHERE id = ?1",
-                [id_bytes(&user.0)],
-                |r| r.get::<_, Option<String>>(0),
-            )
+            .prepare_cached("SELECT trained_on FROM users WHERE id = ?1")?
+            .query_row([id_bytes(&user.0)], |r| r.get::<_, Option<String>>(0))
             .optional()?
             .flatten())
     }
@@ -979,16 +972,14 @@ impl AccountStore for SqliteStore {
         if reserved_actor(&tx, actor)? {
             return Err(Error::ActorReserved);
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO actors (actor_id, user_id, registered_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (actor_id) DO NOTHING",
-            params![actor.to_bytes(), id_bytes(&user.0), now_ms()],
-        )?;
-        let owner = tx.query_row(
-            "SELECT user_id FROM actors WHERE actor_id = ?1",
-            [actor.to_bytes()],
-            |r| uuid_at(r, 0),
-        )?;
+        )?
+        .execute(params![actor.to_bytes(), id_bytes(&user.0), now_ms()])?;
+        let owner = tx
+            .prepare_cached("SELECT user_id FROM actors WHERE actor_id = ?1")?
+            .query_row([actor.to_bytes()], |r| uuid_at(r, 0))?;
         if owner != user.0 {
             return Err(Error::ActorTaken);
         }
@@ -1016,9 +1007,10 @@ impl AccountStore for SqliteStore {
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("DELETE FROM tokens WHERE expires_at <= ?1", [now])?;
-        tx.execute(
-            "INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        tx.prepare_cached("DELETE FROM tokens WHERE expires_at <= ?1")?
+            .execute([now])?;
+        tx.prepare_cached("INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(
             params![token_hash.as_slice(), id_bytes(&user.0), now, expires_at],
         )?;
         tx.commit()?;
@@ -1028,11 +1020,10 @@ impl AccountStore for SqliteStore {
     fn user_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<(UserRecord, Millis)>> {
         let conn = self.reader();
         let found = conn
-            .query_row(
-                "SELECT user_id, expires_at FROM tokens WHERE token_hash = ?1",
-                [token_hash.as_slice()],
-                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Millis>(1)?)),
-            )
+            .prepare_cached("SELECT user_id, expires_at FROM tokens WHERE token_hash = ?1")?
+            .query_row([token_hash.as_slice()], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Millis>(1)?))
+            })
             .optional()?;
         let Some((user_id, expires_at)) = found else {
             return Ok(None);
@@ -1041,10 +1032,9 @@ impl AccountStore for SqliteStore {
     }
 
     fn delete_token(&self, token_hash: &[u8; 32]) -> Result<()> {
-        self.conn().execute(
-            "DELETE FROM tokens WHERE token_hash = ?1",
-            [token_hash.as_slice()],
-        )?;
+        self.conn()
+            .prepare_cached("DELETE FROM tokens WHERE token_hash = ?1")?
+            .execute([token_hash.as_slice()])?;
         Ok(())
     }
 
@@ -1057,27 +1047,26 @@ impl AccountStore for SqliteStore {
     ) -> Result<std::result::Result<(), Millis>> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute(
-            "DELETE FROM sign_in_attempts WHERE since <= ?1",
-            [now - window_ms],
-        )?;
+        tx.prepare_cached("DELETE FROM sign_in_attempts WHERE since <= ?1")?
+            .execute([now - window_ms])?;
         // Past `max` the count stops at `max + 1`: that marks a refused attempt.
-        let (count, since): (i64, Millis) = tx.query_row(
-            "INSERT INTO sign_in_attempts (name_key, count, since) VALUES (?1, 1, ?2)
+        let (count, since): (i64, Millis) = tx
+            .prepare_cached(
+                "INSERT INTO sign_in_attempts (name_key, count, since) VALUES (?1, 1, ?2)
              ON CONFLICT (name_key) DO UPDATE SET count = MIN(count + 1, ?3 + 1)
              RETURNING count, since",
-            params![name_key.as_slice(), now, max],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+            )?
+            .query_row(params![name_key.as_slice(), now, max], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
         tx.commit()?;
         Ok(sign_in_verdict(count, since, window_ms, max))
     }
 
     fn clear_sign_ins(&self, name_key: &[u8; 16]) -> Result<()> {
-        self.conn().execute(
-            "DELETE FROM sign_in_attempts WHERE name_key = ?1",
-            [name_key.as_slice()],
-        )?;
+        self.conn()
+            .prepare_cached("DELETE FROM sign_in_attempts WHERE name_key = ?1")?
+            .execute([name_key.as_slice()])?;
         Ok(())
     }
 
@@ -1169,11 +1158,8 @@ impl DocumentStore for SqliteStore {
         // One read transaction: the heads are those of the bytes.
         let tx = conn.transaction()?;
         let heads: Option<Vec<u8>> = tx
-            .query_row(
-                "SELECT heads FROM documents WHERE id = ?1",
-                [id_bytes(&id.0)],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT heads FROM documents WHERE id = ?1")?
+            .query_row([id_bytes(&id.0)], |r| r.get(0))
             .optional()?;
         let stored = document_bytes(&tx, id)?;
         tx.commit()?;
@@ -1194,19 +1180,18 @@ impl DocumentStore for SqliteStore {
     fn document_footprint(&self, id: DocumentId) -> Result<Option<DocumentFootprint>> {
         let conn = self.conn();
         let found = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT length(snapshot), incremental_bytes,
                    (SELECT COUNT(*) FROM doc_changes WHERE doc_id = ?1)
                  FROM documents WHERE id = ?1",
-                [id_bytes(&id.0)],
-                |r| {
-                    Ok(DocumentFootprint {
-                        snapshot_bytes: r.get::<_, i64>(0)? as usize,
-                        incremental_bytes: r.get::<_, i64>(1)? as usize,
-                        chunks: r.get::<_, i64>(2)? as usize,
-                    })
-                },
-            )
+            )?
+            .query_row([id_bytes(&id.0)], |r| {
+                Ok(DocumentFootprint {
+                    snapshot_bytes: r.get::<_, i64>(0)? as usize,
+                    incremental_bytes: r.get::<_, i64>(1)? as usize,
+                    chunks: r.get::<_, i64>(2)? as usize,
+                })
+            })
             .optional()?;
         Ok(found)
     }
@@ -1225,12 +1210,12 @@ impl DocumentStore for SqliteStore {
         // One write transaction: two requests cannot both slip under a limit.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (doc_id, user_id) = (id_bytes(&doc.0), id_bytes(&user.0));
-        let known: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM quarantine
+        let known: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM quarantine
                WHERE doc_id = ?1 AND user_id = ?2 AND digest = ?3)",
-            params![doc_id, user_id, digest],
-            |r| r.get(0),
-        )?;
+            )?
+            .query_row(params![doc_id, user_id, digest], |r| r.get(0))?;
         if known {
             return Ok(Quarantine::Kept);
         }
@@ -1254,21 +1239,20 @@ impl DocumentStore for SqliteStore {
         {
             return Ok(Quarantine::Full);
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO quarantine (doc_id, user_id, bytes, reason, at, digest)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![doc_id, user_id, bytes, reason, now_ms(), digest],
-        )?;
+        )?
+        .execute(params![doc_id, user_id, bytes, reason, now_ms(), digest])?;
         tx.commit()?;
         Ok(Quarantine::Kept)
     }
 
     fn quarantined(&self, doc: DocumentId) -> Result<usize> {
-        let n: i64 = self.conn().query_row(
-            "SELECT COUNT(*) FROM quarantine WHERE doc_id = ?1",
-            [id_bytes(&doc.0)],
-            |r| r.get(0),
-        )?;
+        let n: i64 = self
+            .conn()
+            .prepare_cached("SELECT COUNT(*) FROM quarantine WHERE doc_id = ?1")?
+            .query_row([id_bytes(&doc.0)], |r| r.get(0))?;
         Ok(n as usize)
     }
 
@@ -1306,9 +1290,9 @@ impl DocumentStore for SqliteStore {
 
 impl MediaStore for SqliteStore {
     fn record_media(&self, media: &MediaRecord) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO media (sha256, municipality_id, byte_size, content_type, uploaded_by, uploaded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (sha256, municipality_id) DO NOTHING",
+        self.conn().prepare_cached("INSERT INTO media (sha256, municipality_id, byte_size, content_type, uploaded_by, uploaded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (sha256, municipality_id) DO NOTHING")?
+            .execute(
             params![
                 media.sha256,
                 id_bytes(&media.municipality.0),
@@ -1324,11 +1308,13 @@ impl MediaStore for SqliteStore {
     fn media_of(&self, sha256: &str, municipality: MunicipalityId) -> Result<Option<MediaRecord>> {
         let found = self
             .conn()
-            .query_row(
+            .prepare_cached(
                 "SELECT byte_size, content_type, uploaded_by FROM media
                  WHERE sha256 = ?1 AND municipality_id = ?2
                    AND NOT EXISTS (SELECT 1 FROM media_withdrawn
                                    WHERE library_id = ?3 AND sha256 = ?1)",
+            )?
+            .query_row(
                 params![
                     sha256,
                     id_bytes(&municipality.0),

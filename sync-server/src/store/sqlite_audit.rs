@@ -40,11 +40,8 @@ fn row_at(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
 /// arrived together (one fsync for all).
 pub(super) fn append_in(tx: &Connection, records: &[AuditRecord]) -> Result<usize> {
     let last = tx
-        .query_row(
-            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
-        )
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
         .optional()?;
     let mut known = HashSet::new();
     {
@@ -113,21 +110,15 @@ pub(super) fn citizen_home(
     citizen: CitizenId,
 ) -> Result<Option<(TeamId, MunicipalityId)>> {
     let team: Option<String> = conn
-        .query_row(
-            "SELECT team_id FROM rm_citizens WHERE citizen_id = ?1 LIMIT 1",
-            [citizen.to_string()],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT team_id FROM rm_citizens WHERE citizen_id = ?1 LIMIT 1")?
+        .query_row([citizen.to_string()], |r| r.get(0))
         .optional()?;
     let Some(team) = team.and_then(|t| Uuid::parse_str(&t).ok()) else {
         return Ok(None);
     };
     let municipality: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT municipality_id FROM teams WHERE id = ?1",
-            [team.as_bytes().as_slice()],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT municipality_id FROM teams WHERE id = ?1")?
+        .query_row([team.as_bytes().as_slice()], |r| r.get(0))
         .optional()?;
     Ok(municipality
         .and_then(|m| Uuid::from_slice(&m).ok())

@@ -87,7 +87,10 @@ fn device_at(row: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
 
 fn device_where(conn: &Connection, clause: &str, key: &[u8]) -> Result<Option<DeviceRecord>> {
     let sql = format!("{DEVICE_SELECT} WHERE {clause}");
-    Ok(conn.query_row(&sql, [key], device_at).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([key], device_at)
+        .optional()?)
 }
 
 /// [`super::DeviceRegistry::sign_in_device`].
@@ -95,43 +98,42 @@ pub(super) fn sign_in_device(conn: &mut Connection, s: &DeviceSignIn<'_>) -> Res
     // IMMEDIATE, as every SQLite transaction that writes (processes may share the file).
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let device = id_bytes(&s.device.0);
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO devices (id, user_id, first_seen, last_seen, app_version)
              VALUES (?1, ?2, ?3, ?3, ?4)
              ON CONFLICT (id) DO UPDATE SET user_id = ?2, last_seen = ?3, app_version = ?4",
-        params![device, id_bytes(&s.user.0), s.now, s.app_version],
-    )?;
-    tx.execute(
-        "UPDATE actors SET device_id = ?2 WHERE actor_id = ?1",
-        params![s.actor.to_bytes(), device],
-    )?;
-    tx.execute("DELETE FROM tokens WHERE expires_at <= ?1", [s.now])?;
-    tx.execute(
+    )?
+    .execute(params![device, id_bytes(&s.user.0), s.now, s.app_version])?;
+    tx.prepare_cached("UPDATE actors SET device_id = ?2 WHERE actor_id = ?1")?
+        .execute(params![s.actor.to_bytes(), device])?;
+    tx.prepare_cached("DELETE FROM tokens WHERE expires_at <= ?1")?
+        .execute([s.now])?;
+    tx.prepare_cached(
         "INSERT INTO tokens (token_hash, user_id, created_at, expires_at, device_id)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            s.token_hash.as_slice(),
-            id_bytes(&s.user.0),
-            s.now,
-            s.expires_at,
-            device
-        ],
-    )?;
-    tx.execute(
+    )?
+    .execute(params![
+        s.token_hash.as_slice(),
+        id_bytes(&s.user.0),
+        s.now,
+        s.expires_at,
+        device
+    ])?;
+    tx.prepare_cached(
         "INSERT INTO device_key_secrets (device_id, user_id, secret, created_at)
              VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device_id, user_id) DO NOTHING",
-        params![
-            device,
-            id_bytes(&s.user.0),
-            s.new_key_secret.as_slice(),
-            s.now
-        ],
-    )?;
-    let secret: Vec<u8> = tx.query_row(
-        "SELECT secret FROM device_key_secrets WHERE device_id = ?1 AND user_id = ?2",
-        params![device, id_bytes(&s.user.0)],
-        |r| r.get(0),
-    )?;
+    )?
+    .execute(params![
+        device,
+        id_bytes(&s.user.0),
+        s.new_key_secret.as_slice(),
+        s.now
+    ])?;
+    let secret: Vec<u8> = tx
+        .prepare_cached(
+            "SELECT secret FROM device_key_secrets WHERE device_id = ?1 AND user_id = ?2",
+        )?
+        .query_row(params![device, id_bytes(&s.user.0)], |r| r.get(0))?;
     tx.commit()?;
     secret.try_into().map_err(|_| {
         crate::error::Error::Corrupt("a stored device key secret is not 32 bytes".into())
@@ -154,14 +156,12 @@ pub(super) fn device_of_token(
 }
 
 pub(super) fn touch_device(conn: &Connection, id: DeviceId, now: Millis) -> Result<()> {
-    conn.execute(
-        "UPDATE devices SET last_seen = ?2 WHERE id = ?1 AND last_seen <= ?3",
-        params![
+    conn.prepare_cached("UPDATE devices SET last_seen = ?2 WHERE id = ?1 AND last_seen <= ?3")?
+        .execute(params![
             id_bytes(&id.0),
             now,
             now.saturating_sub(LAST_SEEN_RESOLUTION_MS)
-        ],
-    )?;
+        ])?;
     Ok(())
 }
 
@@ -187,24 +187,28 @@ pub(super) fn revoke_device(
     reason: &str,
     now: Millis,
 ) -> Result<bool> {
-    Ok(conn.execute(
-        "UPDATE devices SET revoked_at = ?2, revoked_by = ?3, revoke_reason = ?4
+    Ok(conn
+        .prepare_cached(
+            "UPDATE devices SET revoked_at = ?2, revoked_by = ?3, revoke_reason = ?4
              WHERE id = ?1 AND revoked_at IS NULL",
-        params![id_bytes(&id.0), now, id_bytes(&by.0), reason],
-    )? == 1)
+        )?
+        .execute(params![id_bytes(&id.0), now, id_bytes(&by.0), reason])?
+        == 1)
 }
 
 pub(super) fn close_handover(conn: &Connection, id: DeviceId, now: Millis) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE devices SET handed_over_at = ?2
              WHERE id = ?1 AND revoked_at IS NOT NULL AND handed_over_at IS NULL",
-        params![id_bytes(&id.0), now],
-    )?;
+    )?
+    .execute(params![id_bytes(&id.0), now])?;
     Ok(())
 }
 
 pub(super) fn end_tokens_of(conn: &Connection, user: UserId) -> Result<usize> {
-    Ok(conn.execute("DELETE FROM tokens WHERE user_id = ?1", [id_bytes(&user.0)])?)
+    Ok(conn
+        .prepare_cached("DELETE FROM tokens WHERE user_id = ?1")?
+        .execute([id_bytes(&user.0)])?)
 }
 
 pub(super) fn actors_for_sync(

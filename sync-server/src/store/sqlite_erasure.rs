@@ -107,67 +107,82 @@ pub(super) fn erase(tx: &Transaction<'_>, e: &ErasureCommit<'_>, now: i64) -> Re
     for r in e.rewritten {
         let id = r.header.id.as_bytes().as_slice();
         let stored: Option<Vec<u8>> = tx
-            .query_row("SELECT heads FROM documents WHERE id = ?1", [id], |row| {
-                row.get(0)
-            })
+            .prepare_cached("SELECT heads FROM documents WHERE id = ?1")?
+            .query_row([id], |row| row.get(0))
             .optional()?;
         if super::documents::moved(r.base, stored.as_deref()) || stored.is_none() {
             return Err(Error::DocumentMoved(r.header.id));
         }
-        tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
-        tx.execute(
+        tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?
+            .execute([id])?;
+        tx.prepare_cached(
             "UPDATE documents SET heads = ?2, incremental_bytes = 0, updated_at = ?3,
                snapshot = ?4 WHERE id = ?1",
-            params![id, super::documents::heads_bytes(r.doc), now, r.doc.save()],
-        )?;
+        )?
+        .execute(params![
+            id,
+            super::documents::heads_bytes(r.doc),
+            now,
+            r.doc.save()
+        ])?;
         let mut keep = tx.prepare_cached(
             "INSERT OR IGNORE INTO old_generation_changes (doc_id, hash) VALUES (?1, ?2)",
         )?;
         for h in r.old_hashes {
             keep.execute(params![id, h.as_slice()])?;
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO document_generations (doc_id, generation) VALUES (?1, ?2)
              ON CONFLICT (doc_id) DO UPDATE SET generation = excluded.generation",
-            params![id, r.generation],
-        )?;
+        )?
+        .execute(params![id, r.generation])?;
         // Refused change sets of the old generation hold what was erased, and can never be
         // admitted onto the new one.
-        tx.execute("DELETE FROM quarantine WHERE doc_id = ?1", [id])?;
+        tx.prepare_cached("DELETE FROM quarantine WHERE doc_id = ?1")?
+            .execute([id])?;
         // The read model follows at once: the rows of the new generation.
         let rows = rows_of(r.header, r.doc)?;
         read_model::delete_rows(tx, id)?;
         read_model::insert_rows(tx, id, &rows)?;
-        tx.execute("DELETE FROM rm_pending WHERE doc_id = ?1", [id])?;
-        tx.execute("DELETE FROM rm_failures WHERE doc_id = ?1", [id])?;
+        tx.prepare_cached("DELETE FROM rm_pending WHERE doc_id = ?1")?
+            .execute([id])?;
+        tx.prepare_cached("DELETE FROM rm_failures WHERE doc_id = ?1")?
+            .execute([id])?;
     }
     for doc in e.deleted {
         let id = doc.as_bytes().as_slice();
-        tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [id])?;
-        tx.execute("DELETE FROM documents WHERE id = ?1", [id])?;
-        tx.execute("DELETE FROM quarantine WHERE doc_id = ?1", [id])?;
+        tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?
+            .execute([id])?;
+        tx.prepare_cached("DELETE FROM documents WHERE id = ?1")?
+            .execute([id])?;
+        tx.prepare_cached("DELETE FROM quarantine WHERE doc_id = ?1")?
+            .execute([id])?;
         read_model::delete_rows(tx, id)?;
-        tx.execute("DELETE FROM rm_pending WHERE doc_id = ?1", [id])?;
-        tx.execute("DELETE FROM rm_failures WHERE doc_id = ?1", [id])?;
-        tx.execute("DELETE FROM document_generations WHERE doc_id = ?1", [id])?;
-        tx.execute("DELETE FROM old_generation_changes WHERE doc_id = ?1", [id])?;
-        tx.execute(
+        tx.prepare_cached("DELETE FROM rm_pending WHERE doc_id = ?1")?
+            .execute([id])?;
+        tx.prepare_cached("DELETE FROM rm_failures WHERE doc_id = ?1")?
+            .execute([id])?;
+        tx.prepare_cached("DELETE FROM document_generations WHERE doc_id = ?1")?
+            .execute([id])?;
+        tx.prepare_cached("DELETE FROM old_generation_changes WHERE doc_id = ?1")?
+            .execute([id])?;
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO erased_documents (id, erased_at) VALUES (?1, ?2)",
-            params![id, now],
-        )?;
+        )?
+        .execute(params![id, now])?;
     }
     for entry in e.ledger {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO erasure_ledger (at, municipality_id, erasure, by_user, action)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                entry.at,
-                entry.municipality.as_bytes().as_slice(),
-                serde_json::to_string(&entry.erasure).map_err(|e| Error::Invalid(e.to_string()))?,
-                entry.by.map(|u| u.as_bytes().to_vec()),
-                entry.action.as_str(),
-            ],
-        )?;
+        )?
+        .execute(params![
+            entry.at,
+            entry.municipality.as_bytes().as_slice(),
+            serde_json::to_string(&entry.erasure).map_err(|e| Error::Invalid(e.to_string()))?,
+            entry.by.map(|u| u.as_bytes().to_vec()),
+            entry.action.as_str(),
+        ])?;
     }
     Ok(())
 }
@@ -176,7 +191,9 @@ pub(super) fn erase(tx: &Transaction<'_>, e: &ErasureCommit<'_>, now: i64) -> Re
 /// it back; says whether it got through.
 pub(super) fn scrub(conn: &Connection) -> Result<bool> {
     for _ in 0..50 {
-        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        let busy: i64 = conn
+            .prepare_cached("PRAGMA wal_checkpoint(TRUNCATE)")?
+            .query_row([], |r| r.get(0))?;
         if busy == 0 {
             return Ok(true);
         }
@@ -223,11 +240,8 @@ pub(super) fn retention_settings(
     municipality: MunicipalityId,
 ) -> Result<RetentionSettings> {
     let stored: Option<String> = conn
-        .query_row(
-            "SELECT settings FROM retention_settings WHERE municipality_id = ?1",
-            [municipality.as_bytes().as_slice()],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT settings FROM retention_settings WHERE municipality_id = ?1")?
+        .query_row([municipality.as_bytes().as_slice()], |r| r.get(0))
         .optional()?;
     match stored {
         None => Ok(RetentionSettings::default()),
@@ -242,16 +256,16 @@ pub(super) fn set_retention_settings(
     settings: &RetentionSettings,
     by: Option<UserId>,
 ) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO retention_settings (municipality_id, settings, updated_by) VALUES (?1, ?2, ?3)
          ON CONFLICT (municipality_id) DO UPDATE SET settings = excluded.settings,
            updated_by = excluded.updated_by",
-        params![
-            municipality.as_bytes().as_slice(),
-            serde_json::to_string(settings).map_err(|e| Error::Invalid(e.to_string()))?,
-            by.map(|u| u.as_bytes().to_vec()),
-        ],
-    )?;
+    )?
+    .execute(params![
+        municipality.as_bytes().as_slice(),
+        serde_json::to_string(settings).map_err(|e| Error::Invalid(e.to_string()))?,
+        by.map(|u| u.as_bytes().to_vec()),
+    ])?;
     Ok(())
 }
 

@@ -48,11 +48,8 @@ fn text<'r>(row: &'r rusqlite::Row, i: usize) -> Result<&'r str> {
 
 pub(super) fn settings(conn: &Connection, m: MunicipalityId) -> Result<EvidenceSettings> {
     let json: Option<String> = conn
-        .query_row(
-            "SELECT settings FROM evidence_settings WHERE municipality_id = ?1",
-            [m.0.as_bytes().as_slice()],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT settings FROM evidence_settings WHERE municipality_id = ?1")?
+        .query_row([m.0.as_bytes().as_slice()], |r| r.get(0))
         .optional()?;
     match json {
         Some(j) => serde_json::from_str(&j).map_err(|e| corrupt("evidence settings", e)),
@@ -85,30 +82,27 @@ pub(super) fn set_settings(
     now: i64,
 ) -> Result<()> {
     let json = serde_json::to_string(settings).map_err(|e| corrupt("evidence settings", e))?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO evidence_settings (municipality_id, settings, updated_at, updated_by)
          VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (municipality_id) DO UPDATE
            SET settings = excluded.settings, updated_at = excluded.updated_at,
                updated_by = excluded.updated_by",
-        params![
-            m.0.as_bytes().as_slice(),
-            json,
-            now,
-            by.0.as_bytes().as_slice()
-        ],
-    )?;
+    )?
+    .execute(params![
+        m.0.as_bytes().as_slice(),
+        json,
+        now,
+        by.0.as_bytes().as_slice()
+    ])?;
     Ok(())
 }
 
 /// The library's stored effect settings as projected (`None` before the library has any).
 pub(super) fn effect_settings_json(conn: &Connection, library: &[u8]) -> Result<Option<String>> {
     Ok(conn
-        .query_row(
-            "SELECT settings_json FROM rm_effect_settings WHERE doc_id = ?1",
-            [library],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT settings_json FROM rm_effect_settings WHERE doc_id = ?1")?
+        .query_row([library], |r| r.get(0))
         .optional()?)
 }
 

@@ -140,11 +140,11 @@ const TABLES: [&str; 10] = [
 
 /// In the sync's transaction: the document changed, so its rows are due again.
 pub(super) fn mark_pending(tx: &Connection, doc: &[u8]) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO rm_pending (doc_id, version) VALUES (?1, 1)
          ON CONFLICT (doc_id) DO UPDATE SET version = version + 1",
-        [doc],
-    )?;
+    )?
+    .execute([doc])?;
     Ok(())
 }
 
@@ -158,17 +158,17 @@ pub(super) fn pending(conn: &Connection, limit: usize) -> Result<Vec<(Vec<u8>, i
 }
 
 pub(super) fn pending_count(conn: &Connection) -> Result<u64> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM rm_pending", [], |r| {
-        r.get::<_, i64>(0)
-    })? as u64)
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM rm_pending")?
+        .query_row([], |r| r.get::<_, i64>(0))? as u64)
 }
 
 /// Whether `doc` is still pending at `version` (no commit since it was read).
 fn settle(tx: &Transaction<'_>, doc: &[u8], version: i64) -> Result<bool> {
-    Ok(tx.execute(
-        "DELETE FROM rm_pending WHERE doc_id = ?1 AND version = ?2",
-        params![doc, version],
-    )? == 1)
+    Ok(tx
+        .prepare_cached("DELETE FROM rm_pending WHERE doc_id = ?1 AND version = ?2")?
+        .execute(params![doc, version])?
+        == 1)
 }
 
 /// Replaces `doc`'s rows with `rows`, if no commit came in since it was read at `version`
@@ -183,7 +183,8 @@ pub(super) fn replace(
         return Ok(false);
     }
     delete_rows(tx, doc)?;
-    tx.execute("DELETE FROM rm_failures WHERE doc_id = ?1", [doc])?;
+    tx.prepare_cached("DELETE FROM rm_failures WHERE doc_id = ?1")?
+        .execute([doc])?;
     insert_rows(tx, doc, rows)?;
     Ok(true)
 }
@@ -201,17 +202,17 @@ pub(super) fn fail(
         return Ok(false);
     }
     delete_rows(tx, doc)?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT OR REPLACE INTO rm_failures (doc_id, error, at) VALUES (?1, ?2, ?3)",
-        params![doc, error, now],
-    )?;
+    )?
+    .execute(params![doc, error, now])?;
     Ok(true)
 }
 
 pub(super) fn failure_count(conn: &Connection) -> Result<u64> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM rm_failures", [], |r| {
-        r.get::<_, i64>(0)
-    })? as u64)
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM rm_failures")?
+        .query_row([], |r| r.get::<_, i64>(0))? as u64)
 }
 
 /// Empties the tables and marks every document pending: the start of a rebuild.
@@ -219,12 +220,12 @@ pub(super) fn reset(tx: &Transaction<'_>) -> Result<()> {
     for table in TABLES {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
-    tx.execute("DELETE FROM rm_failures", [])?;
-    tx.execute(
+    tx.prepare_cached("DELETE FROM rm_failures")?.execute([])?;
+    tx.prepare_cached(
         "INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents WHERE true
          ON CONFLICT (doc_id) DO UPDATE SET version = version + 1",
-        [],
-    )?;
+    )?
+    .execute([])?;
     Ok(())
 }
 
