@@ -151,21 +151,18 @@ pub(super) fn erase(tx: &Transaction<'_>, e: &ErasureCommit<'_>, now: i64) -> Re
     }
     for doc in e.deleted {
         let id = doc.as_bytes().as_slice();
-        tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?
-            .execute([id])?;
-        tx.prepare_cached("DELETE FROM documents WHERE id = ?1")?
-            .execute([id])?;
-        tx.prepare_cached("DELETE FROM quarantine WHERE doc_id = ?1")?
-            .execute([id])?;
         read_model::delete_rows(tx, id)?;
-        tx.prepare_cached("DELETE FROM rm_pending WHERE doc_id = ?1")?
-            .execute([id])?;
-        tx.prepare_cached("DELETE FROM rm_failures WHERE doc_id = ?1")?
-            .execute([id])?;
-        tx.prepare_cached("DELETE FROM document_generations WHERE doc_id = ?1")?
-            .execute([id])?;
-        tx.prepare_cached("DELETE FROM old_generation_changes WHERE doc_id = ?1")?
-            .execute([id])?;
+        for delete in [
+            "DELETE FROM doc_changes WHERE doc_id = ?1",
+            "DELETE FROM documents WHERE id = ?1",
+            "DELETE FROM quarantine WHERE doc_id = ?1",
+            "DELETE FROM rm_pending WHERE doc_id = ?1",
+            "DELETE FROM rm_failures WHERE doc_id = ?1",
+            "DELETE FROM document_generations WHERE doc_id = ?1",
+            "DELETE FROM old_generation_changes WHERE doc_id = ?1",
+        ] {
+            tx.prepare_cached(delete)?.execute([id])?;
+        }
         tx.prepare_cached(
             "INSERT OR IGNORE INTO erased_documents (id, erased_at) VALUES (?1, ?2)",
         )?
