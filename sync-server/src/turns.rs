@@ -40,24 +40,23 @@ impl DocumentTurns {
         let mut ids: Vec<DocumentId> = docs.into_iter().collect();
         ids.sort_unstable();
         ids.dedup();
-        let mut held = Held {
-            turns: self,
-            guards: Vec::with_capacity(ids.len()),
-            ids,
-            waited: false,
-        };
-        for id in held.ids.clone() {
-            let turn = Arc::clone(self.held.lock().entry(id).or_default());
-            let guard = match turn.try_lock_arc() {
-                Some(guard) => guard,
-                None => {
-                    held.waited = true;
+        let mut waited = false;
+        let guards = ids
+            .iter()
+            .map(|id| {
+                let turn = Arc::clone(self.held.lock().entry(*id).or_default());
+                turn.try_lock_arc().unwrap_or_else(|| {
+                    waited = true;
                     turn.lock_arc()
-                }
-            };
-            held.guards.push(guard);
+                })
+            })
+            .collect();
+        Held {
+            turns: self,
+            ids,
+            guards,
+            waited,
         }
-        held
     }
 
     /// Documents with a turn taken or waited for (0 when no sync is changing anything).

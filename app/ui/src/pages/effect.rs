@@ -40,10 +40,11 @@ fn test_label(kinds: &[AssessmentKindView], key: &str) -> String {
         .map_or_else(|| key.to_string(), |k| k.label.clone())
 }
 
-/// A due test's name: the catalogue's in the chosen language once it is here, the (Danish)
-/// one the due test came with until then.
+/// A due test's name: [`test_label`], except that a test the catalogue does not (yet) name is
+/// called by the (Danish) label it came with rather than by its key.
 fn due_label(kinds: &[AssessmentKindView], d: &DueTestView) -> String {
-    if d.label.is_empty() || d.test == "who5" || kinds.iter().any(|k| k.kind == d.test) {
+    let named = d.test == "who5" || kinds.iter().any(|k| k.kind == d.test);
+    if named || d.label.is_empty() {
         test_label(kinds, &d.test)
     } else {
         d.label.clone()
