@@ -381,7 +381,19 @@ impl SqliteStore {
         // The read model's replace alone prepares 20 statements; rusqlite keeps 16 by default,
         // and a statement prepared again on every document was a tenth of a burst's CPU.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // rusqlite_migration reads the schema version before its transaction, so two processes
+        // opening one file at once (a starting server and a CLI command, two servers) would both
+        // run the same migration and the second would fail ("table … already exists"). One at
+        // a time, by an exclusive lock on a file beside the database (not on the database file:
+        // closing another descriptor of it would drop SQLite's own locks).
+        let migrating = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path.with_extension("migration-lock"))?;
+        migrating.lock()?;
         Migrations::new(migrations()).to_latest(&mut conn)?;
+        drop(migrating);
         Self::with_connection(conn, path)
     }
 
@@ -1627,6 +1639,29 @@ mod tests {
 
     /// Migrations applied before the one that adds `media_withdrawn`.
     const BEFORE_MEDIA_WITHDRAWN: usize = 12;
+
+    #[test]
+    fn processes_opening_a_new_file_at_once_all_open_it() {
+        // Each thread opens the file as a process of its own would (own descriptors, own lock).
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("homerehab.sqlite3");
+            let start = std::sync::Barrier::new(6);
+            std::thread::scope(|s| {
+                let opened: Vec<_> = (0..6)
+                    .map(|_| {
+                        s.spawn(|| {
+                            start.wait();
+                            SqliteStore::open(&path).map(|_| ())
+                        })
+                    })
+                    .collect();
+                for o in opened {
+                    o.join().unwrap().expect("opened and migrated");
+                }
+            });
+        }
+    }
 
     #[test]
     fn the_upgrade_to_media_withdrawn_reads_the_stored_libraries() {
