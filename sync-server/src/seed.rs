@@ -503,7 +503,7 @@ fn log_session(
     };
     // Every ninth session did not take place.
     if salt % 9 == 4 {
-        let reason = if salt % 2 == 0 {
+        let reason = if salt.is_multiple_of(2) {
             NotCarriedOutReason::Ill
         } else {
             NotCarriedOutReason::NotAtHome

@@ -395,7 +395,7 @@ fn seed_course(
             docs::put_session(&mut log, &session, at)?;
             let first_week = n == 0;
             let last_week = at + 7 * DAY_MS >= end;
-            if done && (first_week || last_week) && salt % 4 != 0 {
+            if done && (first_week || last_week) && !salt.is_multiple_of(4) {
                 let phase = if first_week {
                     AssessmentPhase::Start
                 } else {

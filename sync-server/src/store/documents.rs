@@ -27,7 +27,7 @@ pub fn heads_bytes(doc: &Automerge) -> Vec<u8> {
 
 /// The heads column of document `id` read back.
 pub fn heads_from_bytes(id: DocumentId, bytes: &[u8]) -> Result<Vec<Hash>> {
-    if bytes.len() % 32 != 0 {
+    if !bytes.len().is_multiple_of(32) {
         return Err(Error::CorruptDocument(
             id,
             "heads column is not 32-byte hashes".into(),
