@@ -580,6 +580,19 @@ fn sessions_written(
     Some(touched)
 }
 
+/// The sessions of a session log that its changes since `heads` wrote ([`sessions_written`]):
+/// what the server's read model re-reads of a log it last projected at `heads`. `None`: read
+/// the whole log (a change this rule does not expect, or heads the log does not hold — a
+/// rewritten generation).
+pub fn sessions_written_since(doc: &Automerge, heads: &[ChangeHash]) -> Option<BTreeSet<String>> {
+    if heads.is_empty() || heads.iter().any(|h| doc.get_change_by_hash(h).is_none()) {
+        return None;
+    }
+    let changes = doc.get_changes(heads);
+    let hashes: Vec<ChangeHash> = changes.iter().map(Change::hash).collect();
+    sessions_written(doc, false, &hashes, changes)
+}
+
 /// Where `obj` is (see [`Place`]); `None` when the document cannot say.
 fn place(
     doc: &Automerge,

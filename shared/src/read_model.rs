@@ -15,7 +15,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::docs::{CourseDoc, DocumentKind, Header, RosterDoc, SchemaError, SessionLogDoc};
+use crate::docs::{
+    read_session_quickly, CourseDoc, DocumentKind, Header, RosterDoc, SchemaError, SessionLogDoc,
+};
+use crate::model::{SessionLog, SessionStatus};
+use automerge::ChangeHash;
 use crate::effect::change::Sex;
 use crate::evidence::staff::Work;
 use crate::schedule::date_of;
@@ -228,6 +232,166 @@ fn latest_work(done: impl IntoIterator<Item = (String, Work, time::Date)>) -> Ve
 /// The rows a document contributes, read with the same schema checks as everywhere else. A
 /// municipality's library contributes its effect settings only.
 pub fn rows_of(header: &Header, doc: &automerge::Automerge) -> Result<DocumentRows, SchemaError> {
+    rows_after(header, doc, None).map(|(rows, _)| rows)
+}
+
+/// One session's rows: its own and its WHO-5's, if complete.
+#[derive(Clone, Debug, PartialEq)]
+struct SessionRows {
+    session: SessionRow,
+    who5: Option<TestResultRow>,
+    completed: bool,
+}
+
+impl SessionRows {
+    fn of(s: &SessionLog) -> Self {
+        // Only a complete WHO-5 is a result; a part-answered one is not counted.
+        let who5 = s.who5.as_ref().and_then(|w| {
+            let percent = w.answers().score().percent()?;
+            Some(TestResultRow {
+                result_id: s.id.to_string(),
+                course_id: s.course_id.to_string(),
+                test: "who5".into(),
+                phase: code(&w.phase),
+                value: percent,
+                date: crate::effect::iso(date_of(w.started_at)),
+                measured_by: w.by.to_string(),
+            })
+        });
+        SessionRows {
+            session: SessionRow {
+                session_id: s.id.to_string(),
+                course_id: s.course_id.to_string(),
+                performed_by: s.performed_by.to_string(),
+                started_at: s.started_at,
+                ended_at: s.ended_at,
+                status: code(&s.status),
+                not_carried_out: s.not_carried_out.map(|r| code(&r)),
+                set_count: s.set_count() as u32,
+                general_condition: s.general_condition,
+            },
+            who5,
+            completed: s.status == SessionStatus::Completed,
+        }
+    }
+
+    /// Bytes it takes in memory, about.
+    fn weight(&self) -> usize {
+        let r = &self.session;
+        std::mem::size_of::<Self>()
+            + r.session_id.len()
+            + r.course_id.len()
+            + r.performed_by.len()
+            + r.status.len()
+            + r.not_carried_out.as_ref().map_or(0, String::len)
+            + self.who5.as_ref().map_or(0, |w| {
+                w.result_id.len()
+                    + w.course_id.len()
+                    + w.test.len()
+                    + w.phase.len()
+                    + w.date.len()
+                    + w.measured_by.len()
+            })
+    }
+}
+
+/// A session log's rows from its sessions' (by key, the log's order).
+fn session_log_rows(sessions: &BTreeMap<String, SessionRows>) -> DocumentRows {
+    let mut rows = DocumentRows {
+        work: latest_work(sessions.values().map(|s| {
+            (
+                s.session.performed_by.clone(),
+                Work::LoggedSession,
+                date_of(s.session.started_at),
+            )
+        })),
+        ..DocumentRows::default()
+    };
+    if let Some(first) = sessions.values().next() {
+        rows.deliveries.push(DeliveryRow {
+            course_id: first.session.course_id.clone(),
+            delivered: sessions.values().filter(|s| s.completed).count() as u32,
+        });
+    }
+    for s in sessions.values() {
+        rows.sessions.push(s.session.clone());
+        rows.test_results.extend(s.who5.clone());
+    }
+    rows
+}
+
+/// Every session of a log, read.
+fn every_session(
+    doc: &automerge::Automerge,
+) -> Result<BTreeMap<String, SessionRows>, SchemaError> {
+    Ok(SessionLogDoc::read_sessions(doc)?
+        .iter()
+        .map(|(key, s)| (key.clone(), SessionRows::of(s)))
+        .collect())
+}
+
+/// What a projection of a document leaves for the next one: the heads it read and, for a
+/// session log, its rows per session. A log grows by a set at a time, and reading every session
+/// again for each set made the read model's cost grow with the log (issue #13).
+#[derive(Clone, Debug)]
+pub struct Projected {
+    heads: Vec<ChangeHash>,
+    sessions: Option<BTreeMap<String, SessionRows>>,
+}
+
+impl Projected {
+    /// Bytes it takes in memory, about: what a projector's memory of them counts.
+    pub fn weight(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + 32 * self.heads.len()
+            + self.sessions.as_ref().map_or(0, |s| {
+                s.iter().map(|(k, r)| k.len() + r.weight()).sum::<usize>()
+            })
+    }
+}
+
+/// [`rows_of`], reading of a session log only the sessions written since `before` (what the
+/// same function answered for an earlier state of this document), and what to hand the next
+/// call. The rows are always [`rows_of`]'s: a session's rows depend on that session alone,
+/// and whatever [`crate::admission::sessions_written_since`] cannot place reads the whole log.
+pub fn rows_after(
+    header: &Header,
+    doc: &automerge::Automerge,
+    before: Option<Projected>,
+) -> Result<(DocumentRows, Projected), SchemaError> {
+    let heads = doc.get_heads();
+    if header.kind == DocumentKind::SessionLog {
+        let known = before.and_then(|b| {
+            let touched = crate::admission::sessions_written_since(doc, &b.heads)?;
+            Some((b.sessions?, touched))
+        });
+        let sessions = match known {
+            Some((mut sessions, touched)) => {
+                for key in touched {
+                    match read_session_quickly(doc, &key)? {
+                        Some(session) => {
+                            session.validate()?;
+                            sessions.insert(key, SessionRows::of(&session));
+                        }
+                        None => {
+                            sessions.remove(&key);
+                        }
+                    }
+                }
+                sessions
+            }
+            None => every_session(doc)?,
+        };
+        let rows = session_log_rows(&sessions);
+        let sessions = Some(sessions);
+        return Ok((rows, Projected { heads, sessions }));
+    }
+    let rows = rows_whole(header, doc)?;
+    Ok((rows, Projected { heads, sessions: None }))
+}
+
+/// The rows of a document read whole.
+fn rows_whole(header: &Header, doc: &automerge::Automerge) -> Result<DocumentRows, SchemaError> {
     let mut rows = DocumentRows::default();
     match header.kind {
         DocumentKind::Library => {
@@ -361,51 +525,7 @@ pub fn rows_of(header: &Header, doc: &automerge::Automerge) -> Result<DocumentRo
             });
             rows.work = latest_work(edits.chain(tests));
         }
-        DocumentKind::SessionLog => {
-            let sessions = SessionLogDoc::read_sessions(doc)?;
-            rows.work = latest_work(sessions.values().map(|s| {
-                (
-                    s.performed_by.to_string(),
-                    Work::LoggedSession,
-                    date_of(s.started_at),
-                )
-            }));
-            if let Some(first) = sessions.values().next() {
-                rows.deliveries.push(DeliveryRow {
-                    course_id: first.course_id.to_string(),
-                    delivered: sessions
-                        .values()
-                        .filter(|s| s.status == crate::model::SessionStatus::Completed)
-                        .count() as u32,
-                });
-            }
-            for s in sessions.values() {
-                rows.sessions.push(SessionRow {
-                    session_id: s.id.to_string(),
-                    course_id: s.course_id.to_string(),
-                    performed_by: s.performed_by.to_string(),
-                    started_at: s.started_at,
-                    ended_at: s.ended_at,
-                    status: code(&s.status),
-                    not_carried_out: s.not_carried_out.map(|r| code(&r)),
-                    set_count: s.set_count() as u32,
-                    general_condition: s.general_condition,
-                });
-                // Only a complete WHO-5 is a result; a part-answered one is not counted.
-                let Some(w) = &s.who5 else { continue };
-                if let Some(percent) = w.answers().score().percent() {
-                    rows.test_results.push(TestResultRow {
-                        result_id: s.id.to_string(),
-                        course_id: s.course_id.to_string(),
-                        test: "who5".into(),
-                        phase: code(&w.phase),
-                        value: percent,
-                        date: crate::effect::iso(date_of(w.started_at)),
-                        measured_by: w.by.to_string(),
-                    });
-                }
-            }
-        }
+        DocumentKind::SessionLog => rows = session_log_rows(&every_session(doc)?),
     }
     Ok(rows)
 }
@@ -594,5 +714,100 @@ mod tests {
         assert_eq!(rows.test_results[0].value, 68.0);
         assert_eq!(rows.test_results[0].test, "who5");
         assert_eq!(rows.test_results[0].result_id, s.id.to_string());
+    }
+
+    /// A log projected step by step, each time from what the last projection left, has at
+    /// every step the rows of a projection of the whole log: sessions started, sets logged,
+    /// a WHO-5 completed, a session finished, two devices' work merged.
+    #[test]
+    fn a_session_log_projected_from_the_last_projection_has_the_rows_of_the_whole() {
+        use crate::ids::ProgramExerciseId;
+        use crate::model::SetLog;
+        let course = CourseId::new();
+        let header = Header::session_log(TeamId::new(), course);
+        let mut tablet = genesis(&header);
+        tablet.set_actor(automerge::ActorId::random());
+        let mut other = tablet.fork().with_actor(automerge::ActorId::random());
+        let (by, line) = (UserId::new(), ProgramExerciseId::new());
+        let mut projected: Option<Projected> = None;
+        let mut read_fewer = 0;
+        let mut check = |doc: &automerge::Automerge, projected: &mut Option<Projected>| {
+            let before = projected.take();
+            if let Some(b) = &before {
+                let touched = crate::admission::sessions_written_since(doc, &b.heads);
+                if touched.is_some_and(|t| t.len() <= 1) {
+                    read_fewer += 1;
+                }
+            }
+            let (rows, next) = rows_after(&header, doc, before).unwrap();
+            assert_eq!(rows, rows_of(&header, doc).unwrap());
+            *projected = Some(next);
+        };
+        check(&tablet, &mut projected);
+        let mut sessions = Vec::new();
+        for day in 0..3 {
+            let s = SessionLog::start(course, by, None, NOW + day);
+            docs::put_session(&mut tablet, &s, NOW + day).unwrap();
+            check(&tablet, &mut projected);
+            for set in 0..3 {
+                let at = NOW + day * 100 + set;
+                let one = SetLog { reps: Some(8), duration_s: None, load_kg: None, at };
+                docs::log_set(&mut tablet, s.id, line, "sit-to-stand", &one, at).unwrap();
+                check(&tablet, &mut projected);
+            }
+            sessions.push(s.id);
+        }
+        docs::start_who5(&mut tablet, sessions[0], AssessmentPhase::Start, by, MeasuredAt::Home, NOW)
+            .unwrap();
+        for item in 0..5 {
+            docs::record_who5_answer(&mut tablet, sessions[0], item, 4, NOW).unwrap();
+            check(&tablet, &mut projected);
+        }
+        docs::finish_session(&mut tablet, sessions[1], Some(4), None, NOW + 500).unwrap();
+        check(&tablet, &mut projected);
+        // Another device's session, then both merged.
+        other.merge(&mut tablet.clone()).unwrap();
+        let s = SessionLog::start(course, UserId::new(), None, NOW + 900);
+        docs::put_session(&mut other, &s, NOW + 900).unwrap();
+        docs::finish_session(&mut tablet, sessions[2], None, None, NOW + 901).unwrap();
+        tablet.merge(&mut other).unwrap();
+        check(&tablet, &mut projected);
+        let rows = rows_of(&header, &tablet).unwrap();
+        assert_eq!(rows.sessions.len(), 4);
+        assert_eq!(rows.deliveries[0].delivered, 2);
+        assert_eq!(rows.test_results.len(), 1);
+        assert!(read_fewer >= 15, "the steps read one session each, not the log: {read_fewer}");
+    }
+
+    /// What the rule cannot place, and heads the log does not hold, read the whole log.
+    #[test]
+    fn a_session_log_is_read_whole_when_the_changes_since_cannot_be_placed() {
+        let course = CourseId::new();
+        let header = Header::session_log(TeamId::new(), course);
+        let mut doc = genesis(&header);
+        doc.set_actor(automerge::ActorId::random());
+        let s = SessionLog::start(course, UserId::new(), None, NOW);
+        docs::put_session(&mut doc, &s, NOW).unwrap();
+        let (_, projected) = rows_after(&header, &doc, None).unwrap();
+        // A session deleted: not something a logging device does.
+        let sessions = match automerge::ReadDoc::get(&doc, automerge::ROOT, "sessions").unwrap() {
+            Some((_, obj)) => obj,
+            None => unreachable!("a log has its sessions"),
+        };
+        let mut tx = doc.transaction();
+        automerge::transaction::Transactable::delete(&mut tx, &sessions, s.id.to_string().as_str())
+            .unwrap();
+        tx.commit();
+        assert!(crate::admission::sessions_written_since(&doc, &projected.heads).is_none());
+        let (rows, _) = rows_after(&header, &doc, Some(projected.clone())).unwrap();
+        assert!(rows.sessions.is_empty());
+        assert_eq!(rows, rows_of(&header, &doc).unwrap());
+        // Heads of another document (a rewritten generation): read whole.
+        let mut elsewhere = genesis(&header);
+        elsewhere.set_actor(automerge::ActorId::random());
+        docs::put_session(&mut elsewhere, &s, NOW).unwrap();
+        let (rows, _) = rows_after(&header, &elsewhere, Some(projected)).unwrap();
+        assert_eq!(rows, rows_of(&header, &elsewhere).unwrap());
+        assert_eq!(rows.sessions.len(), 1);
     }
 }

@@ -1,7 +1,7 @@
 //! Keeps the read model caught up: projects the documents that changed since their last
 //! projection (`Store::project_pending`), off the sync's path, while the server runs.
 
-use crate::store::Store;
+use crate::store::{ProjectionMemo, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,12 +14,28 @@ const IDLE: Duration = Duration::from_millis(500);
 /// so the projector does not take a core from the syncs (issue #13's reconnect burst).
 const SETTLE: Duration = Duration::from_millis(250);
 
+/// What the projector remembers of the documents it projected, so a session log that grew by a
+/// set re-reads one session, not the log: a few hundred bytes per session.
+const MEMO_BYTES: usize = 16 << 20;
+
 /// Runs until the task is dropped. A failing round is logged and retried after a pause: the
 /// read model lags, the documents (the truth) are untouched.
 pub async fn run(store: Arc<dyn Store>) {
+    let mut memo = Some(ProjectionMemo::new(MEMO_BYTES));
     loop {
         let store = store.clone();
-        let round = tokio::task::spawn_blocking(move || store.project_pending(ROUND)).await;
+        let mut round_memo = memo
+            .take()
+            .unwrap_or_else(|| ProjectionMemo::new(MEMO_BYTES));
+        let round = tokio::task::spawn_blocking(move || {
+            let round = store.project_pending_after(ROUND, &mut round_memo);
+            (round, round_memo)
+        })
+        .await
+        .map(|(round, kept)| {
+            memo = Some(kept);
+            round
+        });
         match round {
             Ok(Ok(round)) => {
                 crate::metrics::read_model_round(&round);

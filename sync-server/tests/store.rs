@@ -29,6 +29,7 @@ on_both_backends!(
     refusals_are_kept_once_within_the_caps_listed_and_purged,
     withdrawn_media_are_no_longer_found_for_their_municipality,
     the_read_model_follows_the_documents_and_rebuilds_to_the_same_rows,
+    projectors_remembering_their_last_projection_keep_the_rows_of_the_whole_log,
     two_servers_projecting_the_same_documents_do_not_deadlock,
     evidence_settings_round_trip,
     sign_in_attempts_are_counted_for_every_server_sharing_the_database,
@@ -523,6 +524,53 @@ fn the_read_model_follows_the_documents_and_rebuilds_to_the_same_rows(b: &Backen
     // Committed again: pending, not compared, until projected.
     commit(store.as_ref(), &header, &doc, &doc.get_heads());
     assert_eq!(store.check_read_model().unwrap().pending, 1);
+}
+
+/// Two servers' projectors, each remembering what it last projected, take turns over a log
+/// that grows a set at a time: each reads only the sessions written since its own last look
+/// (the other settled rows meanwhile), and the stored rows are always the whole log's.
+fn projectors_remembering_their_last_projection_keep_the_rows_of_the_whole_log(b: &Backend) {
+    use homerehab_sync_server::store::ProjectionMemo;
+    let store = b.open();
+    let (team, course) = (TeamId::new(), CourseId::new());
+    let header = Header::session_log(team, course);
+    let mut doc = genesis(&header).with_actor(ActorId::random());
+    commit(store.as_ref(), &header, &doc, &[]);
+    let mut current = None;
+    let mut memos = [ProjectionMemo::new(1 << 20), ProjectionMemo::new(1 << 20)];
+    let line = ProgramExerciseId::new();
+    for step in 0..12_i64 {
+        let before = doc.get_heads();
+        let at = 1_000 + step;
+        if step % 4 == 0 {
+            let started = session(course, at);
+            put_session(&mut doc, &started, at).unwrap();
+            current = Some(started.id);
+        } else {
+            let current = current.expect("a session was started");
+            let set = SetLog {
+                reps: Some(step as u32),
+                duration_s: None,
+                load_kg: None,
+                at,
+            };
+            docs::log_set(&mut doc, current, line, "sit-to-stand", &set, at).unwrap();
+            if step % 4 == 3 {
+                docs::finish_session(&mut doc, current, Some(3), None, at).unwrap();
+            }
+        }
+        commit(store.as_ref(), &header, &doc, &before);
+        let memo = &mut memos[(step % 2) as usize];
+        assert_eq!(store.project_pending_after(10, memo).unwrap().projected, 1);
+        assert!(memo.used_bytes() > 0, "a session log's projection is remembered");
+        let check = store.check_read_model().unwrap();
+        assert_eq!((check.compared, check.differing.len()), (1, 0), "step {step}");
+    }
+    assert_eq!(b.count("SELECT COUNT(*) FROM rm_sessions"), 3);
+    assert_eq!(
+        b.count("SELECT COUNT(*) FROM rm_sessions WHERE status = 'completed'"),
+        3
+    );
 }
 
 /// Two servers' projectors (or `reproject` beside a running server) take rounds over the same

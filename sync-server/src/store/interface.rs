@@ -15,7 +15,7 @@ use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{CitizenId, DeviceId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
-use homerehab_shared::read_model::{rows_of, DocumentRows};
+use homerehab_shared::read_model::{rows_after, DocumentRows, Projected};
 use homerehab_shared::retention::{CitizenFacts, Erasure, RetentionSettings};
 use homerehab_shared::sync::{Hash, Quarantine, SavedDocument};
 use std::collections::{HashMap, HashSet};
@@ -223,6 +223,55 @@ pub struct Projection {
     pub rows: std::result::Result<DocumentRows, String>,
 }
 
+/// What a projector remembers of the documents it projected ([`Projected`]), most recently
+/// used kept within a memory budget. What it holds is true of the document at the heads it
+/// names whoever settled the rows since (another server, a `reproject`): it is never a copy of
+/// the tables.
+pub struct ProjectionMemo {
+    kept: lru::LruCache<DocumentId, Projected>,
+    used: usize,
+    budget: usize,
+}
+
+impl ProjectionMemo {
+    /// A memo of about `budget_bytes` (0: remembers nothing).
+    pub fn new(budget_bytes: usize) -> Self {
+        ProjectionMemo {
+            kept: lru::LruCache::unbounded(),
+            used: 0,
+            budget: budget_bytes,
+        }
+    }
+
+    /// Estimated bytes kept.
+    pub fn used_bytes(&self) -> usize {
+        self.used
+    }
+
+    fn take(&mut self, id: DocumentId) -> Option<Projected> {
+        let kept = self.kept.pop(&id)?;
+        self.used -= kept.weight();
+        Some(kept)
+    }
+
+    fn keep(&mut self, id: DocumentId, projected: Projected) {
+        let weight = projected.weight();
+        if weight > self.budget {
+            return;
+        }
+        if let Some(old) = self.kept.put(id, projected) {
+            self.used -= old.weight();
+        }
+        self.used += weight;
+        while self.used > self.budget {
+            match self.kept.pop_lru() {
+                Some((_, p)) => self.used -= p.weight(),
+                None => break,
+            }
+        }
+    }
+}
+
 /// The read model (`homerehab_shared::read_model`), kept caught up off the sync's path.
 ///
 /// A backend writes the first part (its tables); projecting, rebuilding and checking are
@@ -249,11 +298,28 @@ pub trait ReadModelStore: DocumentStore {
     /// The rows a stored document contributes now (`Err`: why they cannot be derived; a
     /// document that is gone contributes none).
     fn derive_rows(&self, id: DocumentId) -> Result<std::result::Result<DocumentRows, String>> {
+        self.derive_rows_after(id, &mut ProjectionMemo::new(0))
+    }
+
+    /// [`ReadModelStore::derive_rows`], from what `memo` kept of the document's last projection
+    /// (a session log re-reads only the sessions written since), keeping this one's.
+    fn derive_rows_after(
+        &self,
+        id: DocumentId,
+        memo: &mut ProjectionMemo,
+    ) -> Result<std::result::Result<DocumentRows, String>> {
+        let before = memo.take(id);
         let Some(header) = self.document_header(id)? else {
             return Ok(Ok(DocumentRows::default()));
         };
         Ok(match self.load_document(id) {
-            Ok(Some(doc)) => rows_of(&header, &doc).map_err(|e| e.to_string()),
+            Ok(Some(doc)) => match rows_after(&header, &doc, before) {
+                Ok((rows, projected)) => {
+                    memo.keep(id, projected);
+                    Ok(rows)
+                }
+                Err(e) => Err(e.to_string()),
+            },
             Ok(None) => Ok(DocumentRows::default()),
             Err(e @ crate::Error::CorruptDocument(..)) => Err(e.to_string()),
             Err(e) => return Err(e),
@@ -263,11 +329,21 @@ pub trait ReadModelStore: DocumentStore {
     /// Projects up to `limit` of the documents changed since their last projection into the
     /// read model, outside any sync's transaction.
     fn project_pending(&self, limit: usize) -> Result<ProjectionRound> {
+        self.project_pending_after(limit, &mut ProjectionMemo::new(0))
+    }
+
+    /// [`ReadModelStore::project_pending`] with the memory of earlier rounds' projections that
+    /// a running server's projector keeps.
+    fn project_pending_after(
+        &self,
+        limit: usize,
+        memo: &mut ProjectionMemo,
+    ) -> Result<ProjectionRound> {
         // Derived before the round's transaction: loading and reading the documents is the
         // slow part.
         let mut round = Vec::new();
         for (doc, version) in self.pending_projections(limit)? {
-            let rows = self.derive_rows(doc)?;
+            let rows = self.derive_rows_after(doc, memo)?;
             round.push(Projection { doc, version, rows });
         }
         // Written in the order of the documents' ids, as every projector writes them: two
