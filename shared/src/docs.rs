@@ -564,6 +564,34 @@ pub fn read_session_quickly(doc: &Automerge, id: &str) -> Result<Option<SessionL
     }
 }
 
+/// Who performs the session filed under `id`, read from that one field where it is stored in
+/// the form this crate writes, else from the whole session ([`read_session_quickly`]): the
+/// same answer either way, without reading the session's sets. `None` when the log has no
+/// session under `id`.
+pub fn session_performer(doc: &Automerge, id: &str) -> Result<Option<UserId>, SchemaError> {
+    let sessions = match ReadDoc::get(doc, &ROOT, "sessions")? {
+        Some((automerge::Value::Object(ObjType::Map), obj)) => obj,
+        _ => return Err(SchemaError::NotFound("sessions")),
+    };
+    let session = match ReadDoc::get(doc, &sessions, id)? {
+        None => return Ok(None),
+        Some((automerge::Value::Object(ObjType::Map), obj)) => Some(obj),
+        Some(_) => None,
+    };
+    let field = match &session {
+        Some(obj) => ReadDoc::get(doc, obj, "performed_by")?,
+        None => None,
+    };
+    if let Some((automerge::Value::Scalar(v), _)) = field {
+        if let automerge::ScalarValue::Bytes(b) = v.as_ref() {
+            if let Ok(id) = uuid::Uuid::from_slice(b) {
+                return Ok(Some(UserId(id)));
+            }
+        }
+    }
+    Ok(read_session_quickly(doc, id)?.map(|s| s.performed_by))
+}
+
 /// The keys of a session log's sessions, in order.
 pub fn session_keys(doc: &Automerge) -> Result<Vec<String>, SchemaError> {
     match ReadDoc::get(doc, &ROOT, "sessions")? {
@@ -1393,8 +1421,10 @@ mod tests {
             let at_once = read_session_at_once(&doc, &key).unwrap().unwrap();
             assert!(at_once.is_some(), "read in one pass");
             assert_eq!(at_once, read_session(&doc, &key).unwrap());
+            assert_eq!(session_performer(&doc, &key).unwrap(), Some(by));
         }
         assert_eq!(read_session_at_once(&doc, "nobody").unwrap(), None);
+        assert_eq!(session_performer(&doc, "nobody").unwrap(), None);
         // The whole log, as the read model reads it: what autosurgeon reads of it.
         assert_eq!(
             SessionLogDoc::read_sessions(&doc).unwrap(),
@@ -1409,6 +1439,22 @@ mod tests {
         let key = begun.id.to_string();
         assert_eq!(read_session_at_once(&doc, &key).unwrap(), Some(None));
         assert!(read_session(&doc, &key).is_err());
+        // Its performer is still read from its one field.
+        assert_eq!(session_performer(&doc, &key).unwrap(), Some(by));
+        // A performer in another form is left to the whole session's read.
+        let mut tx = doc.transaction();
+        let sessions = map_at(&tx, &ROOT, "sessions").unwrap();
+        let s = map_at(&tx, &sessions, &missed.id.to_string()).unwrap();
+        tx.put(&s, "performed_by", by.to_string()).unwrap();
+        tx.commit();
+        let key = missed.id.to_string();
+        assert_eq!(
+            session_performer(&doc, &key).ok().flatten(),
+            read_session(&doc, &key)
+                .ok()
+                .flatten()
+                .map(|s| s.performed_by)
+        );
         assert!(SessionLogDoc::read_sessions(&doc).is_err());
         assert!(SessionLogDoc::read(&doc).is_err());
     }

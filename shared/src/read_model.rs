@@ -18,11 +18,11 @@ use serde::Serialize;
 use crate::docs::{
     read_session_quickly, CourseDoc, DocumentKind, Header, RosterDoc, SchemaError, SessionLogDoc,
 };
-use crate::model::{SessionLog, SessionStatus};
-use automerge::ChangeHash;
 use crate::effect::change::Sex;
 use crate::evidence::staff::Work;
+use crate::model::{SessionLog, SessionStatus};
 use crate::schedule::date_of;
+use automerge::ChangeHash;
 
 /// An enum as its snake_case wire name ("ended_early", "partly_achieved").
 fn code<T: Serialize>(value: &T) -> String {
@@ -321,9 +321,7 @@ fn session_log_rows(sessions: &BTreeMap<String, SessionRows>) -> DocumentRows {
 }
 
 /// Every session of a log, read.
-fn every_session(
-    doc: &automerge::Automerge,
-) -> Result<BTreeMap<String, SessionRows>, SchemaError> {
+fn every_session(doc: &automerge::Automerge) -> Result<BTreeMap<String, SessionRows>, SchemaError> {
     Ok(SessionLogDoc::read_sessions(doc)?
         .iter()
         .map(|(key, s)| (key.clone(), SessionRows::of(s)))
@@ -340,6 +338,12 @@ pub struct Projected {
 }
 
 impl Projected {
+    /// Whether the next projection reads less with it (a session log's; any other document is
+    /// read whole).
+    pub fn reads_less(&self) -> bool {
+        self.sessions.is_some()
+    }
+
     /// Bytes it takes in memory, about: what a projector's memory of them counts.
     pub fn weight(&self) -> usize {
         std::mem::size_of::<Self>()
@@ -387,7 +391,13 @@ pub fn rows_after(
         return Ok((rows, Projected { heads, sessions }));
     }
     let rows = rows_whole(header, doc)?;
-    Ok((rows, Projected { heads, sessions: None }))
+    Ok((
+        rows,
+        Projected {
+            heads,
+            sessions: None,
+        },
+    ))
 }
 
 /// The rows of a document read whole.
@@ -751,14 +761,26 @@ mod tests {
             check(&tablet, &mut projected);
             for set in 0..3 {
                 let at = NOW + day * 100 + set;
-                let one = SetLog { reps: Some(8), duration_s: None, load_kg: None, at };
+                let one = SetLog {
+                    reps: Some(8),
+                    duration_s: None,
+                    load_kg: None,
+                    at,
+                };
                 docs::log_set(&mut tablet, s.id, line, "sit-to-stand", &one, at).unwrap();
                 check(&tablet, &mut projected);
             }
             sessions.push(s.id);
         }
-        docs::start_who5(&mut tablet, sessions[0], AssessmentPhase::Start, by, MeasuredAt::Home, NOW)
-            .unwrap();
+        docs::start_who5(
+            &mut tablet,
+            sessions[0],
+            AssessmentPhase::Start,
+            by,
+            MeasuredAt::Home,
+            NOW,
+        )
+        .unwrap();
         for item in 0..5 {
             docs::record_who5_answer(&mut tablet, sessions[0], item, 4, NOW).unwrap();
             check(&tablet, &mut projected);
@@ -776,7 +798,10 @@ mod tests {
         assert_eq!(rows.sessions.len(), 4);
         assert_eq!(rows.deliveries[0].delivered, 2);
         assert_eq!(rows.test_results.len(), 1);
-        assert!(read_fewer >= 15, "the steps read one session each, not the log: {read_fewer}");
+        assert!(
+            read_fewer >= 15,
+            "the steps read one session each, not the log: {read_fewer}"
+        );
     }
 
     /// What the rule cannot place, and heads the log does not hold, read the whole log.

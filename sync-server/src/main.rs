@@ -349,7 +349,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("opening {db}"))?;
     let listener = http::listen(config.bind).with_context(|| format!("binding {}", config.bind))?;
     tracing::info!(addr = %listener.local_addr()?, %db, "serving");
-    let projector = tokio::spawn(projector::run(state.store.clone()));
+    let projector = tokio::spawn(projector::run(state.store.clone(), state.syncer.clone()));
     let retention = tokio::spawn(daily_retention(state.clone()));
     http::serve(listener, state, shutdown_signal()).await?;
     projector.abort();

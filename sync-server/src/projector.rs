@@ -1,7 +1,7 @@
 //! Keeps the read model caught up: projects the documents that changed since their last
 //! projection (`Store::project_pending`), off the sync's path, while the server runs.
 
-use crate::store::{ProjectionMemo, Store};
+use crate::store::{LoadedDocuments, ProjectionMemo, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,13 +20,13 @@ const MEMO_BYTES: usize = 16 << 20;
 
 /// Runs until the task is dropped. A failing round is logged and retried after a pause: the
 /// read model lags, the documents (the truth) are untouched.
-pub async fn run(store: Arc<dyn Store>) {
-    let mut memo = Some(ProjectionMemo::new(MEMO_BYTES));
+/// Documents the syncs hold loaded (`loaded`) are read from there when they are the stored ones.
+pub async fn run(store: Arc<dyn Store>, loaded: Arc<dyn LoadedDocuments>) {
+    let fresh = || ProjectionMemo::new(MEMO_BYTES).reading_from(loaded.clone());
+    let mut memo = Some(fresh());
     loop {
         let store = store.clone();
-        let mut round_memo = memo
-            .take()
-            .unwrap_or_else(|| ProjectionMemo::new(MEMO_BYTES));
+        let mut round_memo = memo.take().unwrap_or_else(fresh);
         let round = tokio::task::spawn_blocking(move || {
             let round = store.project_pending_after(ROUND, &mut round_memo);
             (round, round_memo)

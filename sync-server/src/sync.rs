@@ -5,7 +5,7 @@
 use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
 use crate::metrics;
-use crate::store::{now_ms, DocumentCommit, Store};
+use crate::store::{now_ms, DocumentCommit, LoadedDocuments, Store};
 use crate::turns::DocumentTurns;
 use automerge::{ActorId, Automerge};
 use homerehab_shared::auth::{authorize, Access, Principal};
@@ -369,6 +369,15 @@ impl ServerStorage for SyncStorage<'_> {
     }
 }
 
+impl LoadedDocuments for Syncer {
+    fn loaded(&self, id: DocumentId, heads: &[Hash]) -> Option<Arc<Automerge>> {
+        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        // Looked at, not used: a projection does not keep a document in the syncs' cache.
+        let (doc, _) = cache.lru.peek(&id)?;
+        (to_hashes(&doc.get_heads()) == heads).then(|| doc.clone())
+    }
+}
+
 /// How often a sync is served again when a document moved under it, before the device is
 /// told to come back (503): enough for a burst on one course, bounded so no request spins.
 const ATTEMPTS: u32 = 8;
@@ -513,6 +522,46 @@ mod tests {
     use crate::store::{AccountStore, DocumentStore, EvidenceStore, MediaStore, ReadModelStore};
     use homerehab_shared::docs::genesis;
     use homerehab_shared::ids::TeamId;
+
+    /// The projector reads a document from the syncs' cache only while the cached copy is the
+    /// stored one; a copy behind the store (another server committed) is not used.
+    #[test]
+    fn a_projection_reads_a_cached_document_only_at_the_stored_heads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap());
+        let header = Header::course(TeamId::new(), homerehab_shared::ids::CourseId::new());
+        let doc = genesis(&header);
+        store.commit_document(&header, &[], &doc, &[]).unwrap();
+        let syncer = Syncer::new(
+            store.clone(),
+            1 << 20,
+            Limits::default(),
+            QuarantineLimits::default(),
+        );
+        let stored = to_hashes(&doc.get_heads());
+        assert!(
+            syncer.loaded(header.id, &stored).is_none(),
+            "not loaded yet"
+        );
+        let mut storage = SyncStorage::new(store.as_ref(), &syncer.cache);
+        storage.load(header.id).unwrap();
+        let loaded = syncer
+            .loaded(header.id, &stored)
+            .expect("loaded at the stored heads");
+        assert_eq!(to_hashes(&loaded.get_heads()), stored);
+        assert!(
+            syncer.loaded(header.id, &[[7; 32]]).is_none(),
+            "a copy behind the store"
+        );
+        // Its rows are the stored document's, read from the cache.
+        let mut memo = crate::store::ProjectionMemo::new(1 << 20).reading_from(Arc::new(syncer));
+        let rows = store
+            .derive_rows_after(header.id, &mut memo)
+            .unwrap()
+            .unwrap();
+        assert_eq!(rows, store.derive_rows(header.id).unwrap().unwrap());
+    }
 
     #[test]
     fn the_cache_evicts_beyond_its_memory_budget() {

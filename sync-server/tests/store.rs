@@ -562,9 +562,16 @@ fn projectors_remembering_their_last_projection_keep_the_rows_of_the_whole_log(b
         commit(store.as_ref(), &header, &doc, &before);
         let memo = &mut memos[(step % 2) as usize];
         assert_eq!(store.project_pending_after(10, memo).unwrap().projected, 1);
-        assert!(memo.used_bytes() > 0, "a session log's projection is remembered");
+        assert!(
+            memo.used_bytes() > 0,
+            "a session log's projection is remembered"
+        );
         let check = store.check_read_model().unwrap();
-        assert_eq!((check.compared, check.differing.len()), (1, 0), "step {step}");
+        assert_eq!(
+            (check.compared, check.differing.len()),
+            (1, 0),
+            "step {step}"
+        );
     }
     assert_eq!(b.count("SELECT COUNT(*) FROM rm_sessions"), 3);
     assert_eq!(

@@ -19,6 +19,7 @@ use homerehab_shared::read_model::{rows_after, DocumentRows, Projected};
 use homerehab_shared::retention::{CitizenFacts, Erasure, RetentionSettings};
 use homerehab_shared::sync::{Hash, Quarantine, SavedDocument};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// A user to create. `password_hash` is an argon2 PHC string (see [`crate::auth::Passwords`]).
 #[derive(Clone)]
@@ -231,6 +232,16 @@ pub struct ProjectionMemo {
     kept: lru::LruCache<DocumentId, Projected>,
     used: usize,
     budget: usize,
+    /// Where documents this process loaded already are found (the syncs' cache).
+    loaded: Option<Arc<dyn LoadedDocuments>>,
+}
+
+/// Documents this process holds loaded: a projection reads a document a sync just committed
+/// without decoding it again from the store.
+pub trait LoadedDocuments: Send + Sync {
+    /// The loaded copy of `id` if its heads are `heads` (the stored ones): the same heads are
+    /// the same document, so rows derived from it are the stored document's.
+    fn loaded(&self, id: DocumentId, heads: &[Hash]) -> Option<Arc<Automerge>>;
 }
 
 impl ProjectionMemo {
@@ -240,7 +251,14 @@ impl ProjectionMemo {
             kept: lru::LruCache::unbounded(),
             used: 0,
             budget: budget_bytes,
+            loaded: None,
         }
+    }
+
+    /// Also reads documents from `loaded` when they are the stored ones.
+    pub fn reading_from(mut self, loaded: Arc<dyn LoadedDocuments>) -> Self {
+        self.loaded = Some(loaded);
+        self
     }
 
     /// Estimated bytes kept.
@@ -256,7 +274,7 @@ impl ProjectionMemo {
 
     fn keep(&mut self, id: DocumentId, projected: Projected) {
         let weight = projected.weight();
-        if weight > self.budget {
+        if weight > self.budget || !projected.reads_less() {
             return;
         }
         if let Some(old) = self.kept.put(id, projected) {
@@ -309,10 +327,16 @@ pub trait ReadModelStore: DocumentStore {
         memo: &mut ProjectionMemo,
     ) -> Result<std::result::Result<DocumentRows, String>> {
         let before = memo.take(id);
-        let Some(header) = self.document_header(id)? else {
+        let Some((header, heads)) = self.document_heads_by_id(&[id])?.pop() else {
             return Ok(Ok(DocumentRows::default()));
         };
-        Ok(match self.load_document(id) {
+        // The copy a sync of this server holds, if it is the stored document (same heads);
+        // else the store's, decoded.
+        let loaded = match memo.loaded.as_ref().and_then(|l| l.loaded(id, &heads)) {
+            Some(doc) => Ok(Some(doc)),
+            None => self.load_document(id).map(|doc| doc.map(Arc::new)),
+        };
+        Ok(match loaded {
             Ok(Some(doc)) => match rows_after(&header, &doc, before) {
                 Ok((rows, projected)) => {
                     memo.keep(id, projected);
