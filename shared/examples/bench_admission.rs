@@ -10,7 +10,9 @@
 //! 3. One new session (started, nothing logged yet) in that log.
 //!
 //! For each: the whole `admission::admit` (median of `ADMISSION_RUNS`, default 30), then the
-//! steps admission takes, timed one by one on the same bytes. The last line is one JSON object.
+//! steps admission takes, timed one by one on the same bytes. Then the server's read model of
+//! the log after the one set: its rows read from the whole log, and from the projection of the
+//! log before the set (what the projector remembers). The last line is one JSON object.
 
 use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
 use homerehab_shared::admission::admit;
@@ -18,6 +20,7 @@ use homerehab_shared::auth::Principal;
 use homerehab_shared::docs::{self, ExerciseFeedback, Header};
 use homerehab_shared::ids::*;
 use homerehab_shared::model::*;
+use homerehab_shared::read_model;
 use homerehab_shared::sync::{chunks, raw_changes_since, squash_unseen, Squash};
 use std::collections::HashSet;
 use std::time::Instant;
@@ -278,5 +281,24 @@ fn main() {
             s.admit_ms, s.apply_ms, s.diff_ms, s.read_sessions_ms, s.read_at_once_ms
         ));
     }
+    // The read model's rows of the log after the one set.
+    let after = {
+        let mut doc = one_set.stored.fork();
+        doc.load_incremental(&one_set.incoming).unwrap();
+        doc
+    };
+    let whole_ms = median_ms(runs, || {
+        read_model::rows_of(&header, &after).unwrap();
+    });
+    let (_, before) = read_model::rows_after(&header, &one_set.stored, None).unwrap();
+    let remembered_ms = median_ms(runs, || {
+        read_model::rows_after(&header, &after, Some(before.clone())).unwrap();
+    });
+    println!(
+        "read model of the log after one set: {whole_ms:.2} ms read whole, {remembered_ms:.2} ms from its last projection"
+    );
+    json.push(format!(
+        "\"one_set_rows_whole_ms\":{whole_ms:.3},\"one_set_rows_remembered_ms\":{remembered_ms:.3}"
+    ));
     println!("{{\"runs\":{runs},{}}}", json.join(","));
 }

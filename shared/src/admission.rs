@@ -587,7 +587,7 @@ fn sessions_written(
 /// the whole log (a change this rule does not expect, or heads the log does not hold — a
 /// rewritten generation).
 pub fn sessions_written_since(doc: &Automerge, heads: &[ChangeHash]) -> Option<BTreeSet<String>> {
-    if heads.is_empty() || heads.iter().any(|h| doc.get_change_by_hash(h).is_none()) {
+    if heads.is_empty() || !doc.get_missing_deps(heads).is_empty() {
         return None;
     }
     let changes = doc.get_changes(heads);
