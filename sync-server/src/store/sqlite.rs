@@ -363,7 +363,22 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
+        // One process at a time switches a new file to WAL and migrates it, by an exclusive
+        // lock on a file beside the database (not on the database file: closing another
+        // descriptor of it would drop SQLite's own locks). rusqlite_migration reads the schema
+        // version before its transaction, so two processes opening one file at once (a
+        // starting server and a CLI command, two servers) would both run the same migration
+        // and the second would fail ("table … already exists"); and while one switches a new
+        // file to WAL, another opening it beside was told "database is locked" despite the busy
+        // timeout (24 of 40 runs of the test below, with only the migration under the lock).
+        let migrating = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path.with_extension("migration-lock"))?;
+        migrating.lock()?;
         let mut conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -377,21 +392,9 @@ impl SqliteStore {
         // An erased citizen's bytes are overwritten where they lay, not left in free space
         // (issue #14; `sqlite_erasure`).
         conn.pragma_update(None, "secure_delete", "ON")?;
-        conn.busy_timeout(Duration::from_secs(5))?;
         // The read model's replace alone prepares 20 statements; rusqlite keeps 16 by default,
         // and a statement prepared again on every document was a tenth of a burst's CPU.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        // rusqlite_migration reads the schema version before its transaction, so two processes
-        // opening one file at once (a starting server and a CLI command, two servers) would both
-        // run the same migration and the second would fail ("table … already exists"). One at
-        // a time, by an exclusive lock on a file beside the database (not on the database file:
-        // closing another descriptor of it would drop SQLite's own locks).
-        let migrating = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path.with_extension("migration-lock"))?;
-        migrating.lock()?;
         Migrations::new(migrations()).to_latest(&mut conn)?;
         drop(migrating);
         Self::with_connection(conn, path)
