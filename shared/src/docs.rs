@@ -537,14 +537,10 @@ pub fn read_session_at_once(
     doc: &Automerge,
     id: &str,
 ) -> Result<Option<Option<SessionLog>>, SchemaError> {
-    let sessions = match ReadDoc::get(doc, &ROOT, "sessions")? {
-        Some((automerge::Value::Object(ObjType::Map), obj)) => obj,
-        _ => return Err(SchemaError::NotFound("sessions")),
-    };
-    let session = match ReadDoc::get(doc, &sessions, id)? {
+    let session = match session_object(doc, id)? {
         None => return Ok(None),
-        Some((automerge::Value::Object(ObjType::Map), obj)) => obj,
-        Some(_) => return Ok(Some(None)),
+        Some(Some(obj)) => obj,
+        Some(None) => return Ok(Some(None)),
     };
     Ok(Some(
         ReadDoc::hydrate(doc, &session, None)
@@ -564,19 +560,27 @@ pub fn read_session_quickly(doc: &Automerge, id: &str) -> Result<Option<SessionL
     }
 }
 
+/// The object of the session filed under `id`: `None` when there is none, `Some(None)` when
+/// what is filed there is not a map.
+fn session_object(doc: &Automerge, id: &str) -> Result<Option<Option<ObjId>>, SchemaError> {
+    let sessions = match ReadDoc::get(doc, &ROOT, "sessions")? {
+        Some((automerge::Value::Object(ObjType::Map), obj)) => obj,
+        _ => return Err(SchemaError::NotFound("sessions")),
+    };
+    Ok(match ReadDoc::get(doc, &sessions, id)? {
+        None => None,
+        Some((automerge::Value::Object(ObjType::Map), obj)) => Some(Some(obj)),
+        Some(_) => Some(None),
+    })
+}
+
 /// Who performs the session filed under `id`, read from that one field where it is stored in
 /// the form this crate writes, else from the whole session ([`read_session_quickly`]): the
 /// same answer either way, without reading the session's sets. `None` when the log has no
 /// session under `id`.
 pub fn session_performer(doc: &Automerge, id: &str) -> Result<Option<UserId>, SchemaError> {
-    let sessions = match ReadDoc::get(doc, &ROOT, "sessions")? {
-        Some((automerge::Value::Object(ObjType::Map), obj)) => obj,
-        _ => return Err(SchemaError::NotFound("sessions")),
-    };
-    let session = match ReadDoc::get(doc, &sessions, id)? {
-        None => return Ok(None),
-        Some((automerge::Value::Object(ObjType::Map), obj)) => Some(obj),
-        Some(_) => None,
+    let Some(session) = session_object(doc, id)? else {
+        return Ok(None);
     };
     let field = match &session {
         Some(obj) => ReadDoc::get(doc, obj, "performed_by")?,

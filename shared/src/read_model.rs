@@ -240,7 +240,6 @@ pub fn rows_of(header: &Header, doc: &automerge::Automerge) -> Result<DocumentRo
 struct SessionRows {
     session: SessionRow,
     who5: Option<TestResultRow>,
-    completed: bool,
 }
 
 impl SessionRows {
@@ -271,7 +270,6 @@ impl SessionRows {
                 general_condition: s.general_condition,
             },
             who5,
-            completed: s.status == SessionStatus::Completed,
         }
     }
 
@@ -308,9 +306,13 @@ fn session_log_rows(sessions: &BTreeMap<String, SessionRows>) -> DocumentRows {
         ..DocumentRows::default()
     };
     if let Some(first) = sessions.values().next() {
+        let completed = code(&SessionStatus::Completed);
         rows.deliveries.push(DeliveryRow {
             course_id: first.session.course_id.clone(),
-            delivered: sessions.values().filter(|s| s.completed).count() as u32,
+            delivered: sessions
+                .values()
+                .filter(|s| s.session.status == completed)
+                .count() as u32,
         });
     }
     for s in sessions.values() {
@@ -364,44 +366,37 @@ pub fn rows_after(
     before: Option<Projected>,
 ) -> Result<(DocumentRows, Projected), SchemaError> {
     let heads = doc.get_heads();
-    if header.kind == DocumentKind::SessionLog {
-        let known = before.and_then(|b| {
+    let remembered = before
+        .filter(|_| header.kind == DocumentKind::SessionLog)
+        .and_then(|b| {
             let touched = crate::admission::sessions_written_since(doc, &b.heads)?;
             Some((b.sessions?, touched))
         });
-        let sessions = match known {
-            Some((mut sessions, touched)) => {
-                for key in touched {
-                    match read_session_quickly(doc, &key)? {
-                        Some(session) => {
-                            session.validate()?;
-                            sessions.insert(key, SessionRows::of(&session));
-                        }
-                        None => {
-                            sessions.remove(&key);
-                        }
+    let (rows, sessions) = match remembered {
+        Some((mut sessions, touched)) => {
+            for key in touched {
+                match read_session_quickly(doc, &key)? {
+                    Some(session) => {
+                        session.validate()?;
+                        sessions.insert(key, SessionRows::of(&session));
+                    }
+                    None => {
+                        sessions.remove(&key);
                     }
                 }
-                sessions
             }
-            None => every_session(doc)?,
-        };
-        let rows = session_log_rows(&sessions);
-        let sessions = Some(sessions);
-        return Ok((rows, Projected { heads, sessions }));
-    }
-    let rows = rows_whole(header, doc)?;
-    Ok((
-        rows,
-        Projected {
-            heads,
-            sessions: None,
-        },
-    ))
+            (session_log_rows(&sessions), Some(sessions))
+        }
+        None => rows_whole(header, doc)?,
+    };
+    Ok((rows, Projected { heads, sessions }))
 }
 
-/// The rows of a document read whole.
-fn rows_whole(header: &Header, doc: &automerge::Automerge) -> Result<DocumentRows, SchemaError> {
+/// The rows of a document read whole, and a session log's rows per session.
+type WholeRows = (DocumentRows, Option<BTreeMap<String, SessionRows>>);
+
+/// The rows of a document read whole (with a session log's rows per session).
+fn rows_whole(header: &Header, doc: &automerge::Automerge) -> Result<WholeRows, SchemaError> {
     let mut rows = DocumentRows::default();
     match header.kind {
         DocumentKind::Library => {
@@ -475,13 +470,13 @@ fn rows_whole(header: &Header, doc: &automerge::Automerge) -> Result<DocumentRow
                 automerge::ReadDoc::get(doc, automerge::ROOT, "course"),
                 Ok(None)
             ) {
-                return Ok(rows);
+                return Ok((rows, None));
             }
             let doc = CourseDoc::read(doc)?;
             // A course document exists before its record arrives (the record is its first
             // change); until then it contributes nothing.
             let Some(c) = &doc.course else {
-                return Ok(rows);
+                return Ok((rows, None));
             };
             let course = c.id.to_string();
             rows.courses.push(CourseRow {
@@ -535,9 +530,12 @@ fn rows_whole(header: &Header, doc: &automerge::Automerge) -> Result<DocumentRow
             });
             rows.work = latest_work(edits.chain(tests));
         }
-        DocumentKind::SessionLog => rows = session_log_rows(&every_session(doc)?),
+        DocumentKind::SessionLog => {
+            let sessions = every_session(doc)?;
+            return Ok((session_log_rows(&sessions), Some(sessions)));
+        }
     }
-    Ok(rows)
+    Ok((rows, None))
 }
 
 #[cfg(test)]
