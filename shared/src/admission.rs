@@ -8,6 +8,7 @@ use crate::docs::{
     RosterDoc, SchemaError,
 };
 use crate::ids::DocumentId;
+use crate::model::SessionLog;
 use crate::sync::chunks;
 use automerge::legacy::{Key as OpKey, ObjectId as OpObject, OpId, OpType as OpAction};
 use automerge::{
@@ -51,6 +52,19 @@ pub struct Admitted {
     pub header: Header,
     /// Hashes of the changes that were not in the stored document.
     pub new_changes: Vec<ChangeHash>,
+    /// A session log's sessions that admission read to judge the new changes.
+    pub sessions_read: Option<SessionsRead>,
+}
+
+/// The sessions of a session log that changes since `since` wrote, each as it is in the
+/// admitted document (filed under its key): every session whose content differs from the log at
+/// `since`. The server's read model derives their rows from these instead of reading them again
+/// (issue #13: an upload's sessions were read twice).
+#[derive(Clone, Debug)]
+pub struct SessionsRead {
+    /// The heads of the log before the changes (empty: a new log, so every session is here).
+    pub since: Vec<ChangeHash>,
+    pub sessions: Vec<(String, SessionLog)>,
 }
 
 /// A refused offer, and whether its bytes may be kept in quarantine: only when every new
@@ -210,6 +224,7 @@ fn admit_checked(
             doc: copy,
             header,
             new_changes: vec![],
+            sessions_read: None,
         });
     }
     // Authorship first: every change must come from this user's devices, except the
@@ -243,10 +258,16 @@ fn admit_checked(
         // The genesis is fixed by the header, so whoever may read a document may create its
         // empty shell (a therapist creates the session log of a new course this way).
         authorize(who, &header, Access::Read).map_err(Rejection::from)?;
+        // A genesis writes no session.
+        let sessions_read = (header.kind == DocumentKind::SessionLog).then(|| SessionsRead {
+            since: before_heads,
+            sessions: vec![],
+        });
         return Ok(Admitted {
             new_changes: new_changes.iter().map(|c| c.hash).collect(),
             doc: copy,
             header,
+            sessions_read,
         });
     }
     // An assistant may add results of delegated tests to a course they may not otherwise write
@@ -262,6 +283,7 @@ fn admit_checked(
         rejection: Box::new(rejection),
         from_writer: true,
     };
+    let mut sessions_read = None;
     match header.kind {
         DocumentKind::Roster => {
             RosterDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
@@ -281,7 +303,12 @@ fn admit_checked(
         }
         DocumentKind::SessionLog => {
             let hashes: Vec<ChangeHash> = new_changes.iter().map(|c| c.hash).collect();
-            check_session_log(&copy, current, who, &hashes, decoded).map_err(from_writer)?
+            let sessions =
+                check_session_log(&copy, current, who, &hashes, decoded).map_err(from_writer)?;
+            sessions_read = Some(SessionsRead {
+                since: before_heads,
+                sessions,
+            });
         }
         DocumentKind::Library => {
             crate::municipal::LibraryDoc::read(&copy).map_err(|e| from_writer(e.into()))?;
@@ -291,6 +318,7 @@ fn admit_checked(
         new_changes: new_changes.iter().map(|c| c.hash).collect(),
         doc: copy,
         header,
+        sessions_read,
     })
 }
 
@@ -393,13 +421,15 @@ fn corrupt(e: automerge::AutomergeError) -> Rejection {
 /// sessions (a subset) pass too: admitted. Anything else — an operation outside a session, a
 /// session that fails, changes not at hand — is judged by the diff between the document before
 /// and after, as before, so a refusal and its reason are exactly the diff's.
+///
+/// Answers the sessions it read: either way, every session whose content the changes changed.
 fn check_session_log(
     after: &Automerge,
     before: Option<&Automerge>,
     who: &Principal,
     new_changes: &[ChangeHash],
     decoded: Vec<Change>,
-) -> Result<(), Rejection> {
+) -> Result<Vec<(String, SessionLog)>, Rejection> {
     if !who.may(Capability::RunSessions) {
         return Err(Rejection::NotAppendOnly(format!(
             "logging sessions needs the right to {}",
@@ -407,8 +437,8 @@ fn check_session_log(
         )));
     }
     if let Some(touched) = sessions_written(after, before.is_none(), new_changes, decoded) {
-        if check_sessions(after, before, who, &touched).is_ok() {
-            return Ok(());
+        if let Ok(read) = check_sessions(after, before, who, &touched) {
+            return Ok(read);
         }
     }
     let touched = sessions_in_diff(after, before)?;
@@ -458,13 +488,14 @@ fn sessions_in_diff(
 }
 
 /// Each touched session as it is now: valid, filed under its own id, performed by `who`, and
-/// not another assistant's before.
+/// not another assistant's before. Answers them, as read.
 fn check_sessions(
     after: &Automerge,
     before: Option<&Automerge>,
     who: &Principal,
     touched: &BTreeSet<String>,
-) -> Result<(), Rejection> {
+) -> Result<Vec<(String, SessionLog)>, Rejection> {
+    let mut read = Vec::with_capacity(touched.len());
     for key in touched {
         let now = crate::docs::read_session_quickly(after, key)?
             .ok_or(Rejection::NotAppendOnly("a session vanished".into()))?;
@@ -490,8 +521,9 @@ fn check_sessions(
                 }
             }
         }
+        read.push((key.clone(), now));
     }
-    Ok(())
+    Ok(read)
 }
 
 /// Where in a session log an object is.
@@ -1411,6 +1443,7 @@ mod tests {
         after.load_incremental(&bytes).unwrap();
         let by_diff = sessions_in_diff(&after, Some(stored))
             .and_then(|touched| check_sessions(&after, Some(stored), who, &touched))
+            .map(|_| ())
             .map_err(|r| r.to_string());
         (admitted, by_diff)
     }

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::admission::SessionsRead;
 use crate::docs::{
     read_session_quickly, CourseDoc, DocumentKind, Header, RosterDoc, SchemaError, SessionLogDoc,
 };
@@ -346,6 +347,12 @@ impl Projected {
         self.sessions.is_some()
     }
 
+    /// A session log's rows if this is its projection at `heads`: nothing to read.
+    pub fn rows_at(&self, heads: &[ChangeHash]) -> Option<DocumentRows> {
+        let sessions = self.sessions.as_ref()?;
+        (sorted(self.heads.clone()) == sorted(heads.to_vec())).then(|| session_log_rows(sessions))
+    }
+
     /// Bytes it takes in memory, about: what a projector's memory of them counts.
     pub fn weight(&self) -> usize {
         std::mem::size_of::<Self>()
@@ -354,6 +361,87 @@ impl Projected {
                 s.iter().map(|(k, r)| k.len() + r.weight()).sum::<usize>()
             })
     }
+}
+
+/// The rows of the sessions a log's admitted changes wrote, from the log at `since` to the log
+/// at `to` (built from admission's [`SessionsRead`]): what brings a projection remembered at
+/// `since` to `to` without reading the log at all. A server keeps them from its syncs for its
+/// projector; an upload's sessions were otherwise read twice, once by each.
+#[derive(Clone, Debug)]
+pub struct SessionsWritten {
+    since: Vec<ChangeHash>,
+    to: Vec<ChangeHash>,
+    sessions: BTreeMap<String, SessionRows>,
+}
+
+impl SessionsWritten {
+    /// What admission read of a log whose admitted heads are `to`.
+    pub fn of(read: &SessionsRead, to: Vec<ChangeHash>) -> Self {
+        SessionsWritten {
+            since: sorted(read.since.clone()),
+            to: sorted(to),
+            sessions: read
+                .sessions
+                .iter()
+                .map(|(key, s)| (key.clone(), SessionRows::of(s)))
+                .collect(),
+        }
+    }
+
+    /// This, followed by `next`: one step from this one's `since` when `next` starts where this
+    /// one ends (a session `next` wrote again is `next`'s), else `next` alone.
+    pub fn then(mut self, next: SessionsWritten) -> SessionsWritten {
+        if next.since != self.to {
+            return next;
+        }
+        self.sessions.extend(next.sessions);
+        self.to = next.to;
+        self
+    }
+
+    /// Whether it leads to the log at `heads`.
+    pub fn reaches(&self, heads: &[ChangeHash]) -> bool {
+        self.to == sorted(heads.to_vec())
+    }
+
+    /// Bytes it takes in memory, about.
+    pub fn weight(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + 32 * (self.since.len() + self.to.len())
+            + self
+                .sessions
+                .iter()
+                .map(|(k, r)| k.len() + r.weight())
+                .sum::<usize>()
+    }
+
+    /// Whether this starts where `before` (a projection of the log) is: a new log's starts from
+    /// nothing, every session of it is here.
+    pub fn follows(&self, before: Option<&Projected>) -> bool {
+        self.since.is_empty()
+            || before.is_some_and(|b| b.sessions.is_some() && sorted(b.heads.clone()) == self.since)
+    }
+
+    /// The projection at `to`, from `before`; `None` unless this [`follows`](Self::follows) it.
+    pub fn after(self, before: Option<Projected>) -> Option<Projected> {
+        if !self.follows(before.as_ref()) {
+            return None;
+        }
+        let mut sessions = match before {
+            Some(b) if !self.since.is_empty() => b.sessions?,
+            _ => BTreeMap::new(),
+        };
+        sessions.extend(self.sessions);
+        Some(Projected {
+            heads: self.to,
+            sessions: Some(sessions),
+        })
+    }
+}
+
+fn sorted(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
+    heads.sort_unstable();
+    heads
 }
 
 /// [`rows_of`], reading of a session log only the sessions written since `before` (what the
@@ -369,7 +457,12 @@ pub fn rows_after(
     let remembered = before
         .filter(|_| header.kind == DocumentKind::SessionLog)
         .and_then(|b| {
-            let touched = crate::admission::sessions_written_since(doc, &b.heads)?;
+            let touched = if sorted(b.heads.clone()) == sorted(heads.clone()) {
+                // Nothing written since.
+                Default::default()
+            } else {
+                crate::admission::sessions_written_since(doc, &b.heads)?
+            };
             Some((b.sessions?, touched))
         });
     let (rows, sessions) = match remembered {
@@ -800,6 +893,126 @@ mod tests {
             read_fewer >= 15,
             "the steps read one session each, not the log: {read_fewer}"
         );
+    }
+
+    /// A log grown through admission, step by step: what admission read of each step brings the
+    /// last projection to the new heads with the rows of the whole log, without reading it —
+    /// from a new log's first upload on, one step at a time or several chained.
+    #[test]
+    fn what_admission_read_brings_a_projection_to_the_rows_of_the_whole_log() {
+        use crate::admission::admit;
+        use crate::auth::Principal;
+        use crate::ids::ProgramExerciseId;
+        use crate::model::{Role, SetLog};
+        use crate::sync::raw_changes_since;
+        let (team, course) = (TeamId::new(), CourseId::new());
+        let header = Header::session_log(team, course);
+        let who = Principal {
+            user_id: UserId::new(),
+            role: Role::Assistant,
+            team_id: team,
+            granted_teams: vec![],
+            municipality_id: None,
+        };
+        let actor = automerge::ActorId::random();
+        let actors = [actor.clone()].into_iter().collect();
+        let mut tablet = genesis(&header).with_actor(actor);
+        let line = ProgramExerciseId::new();
+        // The server's copy, admitting what the tablet wrote since it.
+        let mut server: Option<automerge::Automerge> = None;
+        let mut sync = |tablet: &automerge::Automerge| {
+            let since = server.as_ref().map(|d| d.get_heads()).unwrap_or_default();
+            let adm = admit(
+                header.id,
+                server.as_ref(),
+                &raw_changes_since(tablet, &since),
+                &tablet.get_heads(),
+                &who,
+                &actors,
+            )
+            .unwrap();
+            let written = SessionsWritten::of(&adm.sessions_read.unwrap(), adm.doc.get_heads());
+            server = Some(adm.doc);
+            written
+        };
+        let whole = |doc: &automerge::Automerge| rows_of(&header, doc).unwrap();
+        let set = |at| SetLog {
+            reps: Some(8),
+            duration_s: None,
+            load_kg: None,
+            at,
+        };
+        // The first upload: a new log with two sessions, no projection before it.
+        let first = SessionLog::start(course, who.user_id, None, NOW);
+        docs::put_session(&mut tablet, &first, NOW).unwrap();
+        docs::log_set(&mut tablet, first.id, line, "sit", &set(NOW + 1), NOW + 1).unwrap();
+        let second = SessionLog::start(course, who.user_id, None, NOW + 2);
+        docs::put_session(&mut tablet, &second, NOW + 2).unwrap();
+        let written = sync(&tablet);
+        assert!(
+            written.follows(None),
+            "a new log's upload holds every session"
+        );
+        let mut projected = written.after(None).unwrap();
+        assert_eq!(
+            projected.rows_at(&tablet.get_heads()).unwrap(),
+            whole(&tablet)
+        );
+        // One step at a time: a set, a WHO-5 answer, a finish.
+        docs::log_set(&mut tablet, second.id, line, "sit", &set(NOW + 3), NOW + 3).unwrap();
+        let written = sync(&tablet);
+        assert_eq!(written.sessions.len(), 1, "one set wrote one session");
+        projected = written.after(Some(projected)).unwrap();
+        assert_eq!(
+            projected.rows_at(&tablet.get_heads()).unwrap(),
+            whole(&tablet)
+        );
+        docs::finish_session(&mut tablet, first.id, Some(4), None, NOW + 4).unwrap();
+        projected = sync(&tablet).after(Some(projected)).unwrap();
+        let rows = projected.rows_at(&tablet.get_heads()).unwrap();
+        assert_eq!(rows, whole(&tablet));
+        assert_eq!(rows.deliveries[0].delivered, 1);
+        // Three syncs before the projector comes round: chained, they are one step.
+        let at_last_projection = projected.clone();
+        docs::start_who5(
+            &mut tablet,
+            second.id,
+            AssessmentPhase::Start,
+            who.user_id,
+            MeasuredAt::Home,
+            NOW + 5,
+        )
+        .unwrap();
+        let mut chained = sync(&tablet);
+        for item in 0..5 {
+            docs::record_who5_answer(&mut tablet, second.id, item, 4, NOW + 6).unwrap();
+            chained = chained.then(sync(&tablet));
+        }
+        let third = SessionLog::start(course, who.user_id, None, NOW + 7);
+        docs::put_session(&mut tablet, &third, NOW + 7).unwrap();
+        chained = chained.then(sync(&tablet));
+        assert!(chained.reaches(&tablet.get_heads()));
+        assert!(chained.follows(Some(&at_last_projection)));
+        let rows = chained
+            .clone()
+            .after(Some(at_last_projection.clone()))
+            .unwrap()
+            .rows_at(&tablet.get_heads())
+            .unwrap();
+        assert_eq!(rows, whole(&tablet));
+        assert_eq!((rows.sessions.len(), rows.test_results.len()), (3, 1));
+        // A step that does not start at the projection is not applied to it, and a projection
+        // is not answered for heads it is not at.
+        docs::log_set(&mut tablet, third.id, line, "sit", &set(NOW + 8), NOW + 8).unwrap();
+        let later = sync(&tablet);
+        assert!(!later.follows(Some(&at_last_projection)));
+        assert!(later.after(Some(at_last_projection.clone())).is_none());
+        assert!(at_last_projection.rows_at(&tablet.get_heads()).is_none());
+        // A step after an unrelated one replaces it rather than chaining.
+        docs::log_set(&mut tablet, third.id, line, "sit", &set(NOW + 9), NOW + 9).unwrap();
+        let next = sync(&tablet);
+        let replaced = chained.then(next.clone());
+        assert!(!replaced.follows(Some(&at_last_projection)));
     }
 
     /// What the rule cannot place, and heads the log does not hold, read the whole log.

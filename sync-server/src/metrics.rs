@@ -30,6 +30,8 @@ const CLIENT_ERRORS: &str = "homerehab_client_errors_total";
 const READ_MODEL_PENDING: &str = "homerehab_read_model_pending_documents";
 const READ_MODEL_PROJECTED: &str = "homerehab_read_model_projected_total";
 const READ_MODEL_FAILED: &str = "homerehab_read_model_failed_total";
+/// Projections answered from what the syncs' admission read, without reading the document.
+const READ_MODEL_UNREAD: &str = "homerehab_read_model_unread_total";
 /// Server time of one evidence report (`GET /v1/evidence`).
 const EVIDENCE_SECONDS: &str = "homerehab_evidence_report_seconds";
 
@@ -136,8 +138,9 @@ pub fn sync_waited_turn() {
     metrics::counter!(SYNC_TURN_WAITS).increment(1);
 }
 
-pub fn read_model_round(round: &crate::store::ProjectionRound) {
+pub fn read_model_round(round: &crate::store::ProjectionRound, unread: u64) {
     metrics::gauge!(READ_MODEL_PENDING).set(round.pending as f64);
+    metrics::counter!(READ_MODEL_UNREAD).increment(unread);
     metrics::counter!(READ_MODEL_PROJECTED).increment(round.projected as u64);
     metrics::counter!(READ_MODEL_FAILED).increment(round.failed as u64);
 }

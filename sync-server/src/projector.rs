@@ -27,18 +27,20 @@ pub async fn run(store: Arc<dyn Store>, loaded: Arc<dyn LoadedDocuments>) {
     loop {
         let store = store.clone();
         let mut round_memo = memo.take().unwrap_or_else(fresh);
+        let unread_before = round_memo.unread();
         let round = tokio::task::spawn_blocking(move || {
             let round = store.project_pending_after(ROUND, &mut round_memo);
             (round, round_memo)
         })
         .await
         .map(|(round, kept)| {
+            let unread = kept.unread() - unread_before;
             memo = Some(kept);
-            round
+            (round, unread)
         });
         match round {
-            Ok(Ok(round)) => {
-                crate::metrics::read_model_round(&round);
+            Ok((Ok(round), unread)) => {
+                crate::metrics::read_model_round(&round, unread);
                 let done = round.projected + round.failed;
                 if done == 0 {
                     tokio::time::sleep(IDLE).await;
@@ -46,12 +48,12 @@ pub async fn run(store: Arc<dyn Store>, loaded: Arc<dyn LoadedDocuments>) {
                     tokio::time::sleep(SETTLE).await;
                 }
             }
-            Ok(Err(e)) if e.is_transient_conflict() || e.is_database_busy() => {
+            Ok((Err(e), _)) if e.is_transient_conflict() || e.is_database_busy() => {
                 // Another server's projector (or `reproject`) held the same rows.
                 tracing::warn!(error = %e, "read model: projection round gave way; retrying");
                 tokio::time::sleep(SETTLE).await;
             }
-            Ok(Err(e)) => {
+            Ok((Err(e), _)) => {
                 tracing::error!(error = %e, "read model: projection failed; retrying");
                 tokio::time::sleep(IDLE * 4).await;
             }

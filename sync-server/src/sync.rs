@@ -12,6 +12,7 @@ use homerehab_shared::auth::{authorize, Access, Principal};
 use homerehab_shared::device_registry::HandOverSync;
 use homerehab_shared::docs::Header;
 use homerehab_shared::ids::{DeviceId, DocumentId};
+use homerehab_shared::read_model::SessionsWritten;
 use homerehab_shared::sync::wire::{self, from_hashes, to_hashes, Limits};
 use homerehab_shared::sync::{
     changes_since, serve_sync, Hash, Quarantine, SavedDocument, ServeStats, ServerStorage,
@@ -35,6 +36,11 @@ pub struct DocCache {
     /// whole document.
     answers: LruCache<AnswerKey, Arc<[u8]>>,
     answers_used: usize,
+    /// What admission read of the session logs committed since the projector last took them
+    /// ([`SessionsWritten`]), within a sixteenth of the budget: the projector derives their
+    /// rows from these instead of reading the sessions again.
+    written: LruCache<DocumentId, SessionsWritten>,
+    written_used: usize,
 }
 
 /// A document, the heads a device holds and the heads the server answered from: the changes
@@ -68,6 +74,8 @@ impl DocCache {
             budget: budget_bytes,
             answers: LruCache::unbounded(),
             answers_used: 0,
+            written: LruCache::unbounded(),
+            written_used: 0,
         }
     }
     pub fn len(&self) -> usize {
@@ -125,9 +133,35 @@ impl DocCache {
             }
         }
     }
+    /// Keeps what admission read of a committed log, after what is kept of it already.
+    fn keep_written(&mut self, id: DocumentId, written: SessionsWritten) {
+        let written = match self.take_written(id) {
+            Some(kept) => kept.then(written),
+            None => written,
+        };
+        let weight = written.weight();
+        let budget = self.budget / 16;
+        if weight > budget {
+            return;
+        }
+        self.written.push(id, written);
+        self.written_used += weight;
+        while self.written_used > budget {
+            match self.written.pop_lru() {
+                Some((_, w)) => self.written_used -= w.weight(),
+                None => break,
+            }
+        }
+    }
+    fn take_written(&mut self, id: DocumentId) -> Option<SessionsWritten> {
+        let written = self.written.pop(&id)?;
+        self.written_used -= written.weight();
+        Some(written)
+    }
     /// Drops the document and every answer built from it.
     fn forget(&mut self, id: DocumentId) {
         self.pop(id);
+        self.take_written(id);
         let gone: Vec<AnswerKey> = self
             .answers
             .iter()
@@ -161,6 +195,9 @@ pub struct SyncStorage<'a> {
     bases: HashMap<DocumentId, Vec<Hash>>,
     /// Admitted documents not yet written; `flush` writes them in one transaction.
     staged: Vec<(Header, Arc<Automerge>, Vec<u8>)>,
+    /// What admission read of the staged session logs, in the order staged: kept in the cache
+    /// once `flush` made them durable.
+    staged_written: Vec<(DocumentId, SessionsWritten)>,
     /// The cache's weight of each loaded document (see [`DocCache::put`]).
     weights: HashMap<DocumentId, usize>,
 }
@@ -177,6 +214,7 @@ impl<'a> SyncStorage<'a> {
             generations: HashMap::new(),
             bases: HashMap::new(),
             staged: Vec::new(),
+            staged_written: Vec::new(),
             weights: HashMap::new(),
         }
     }
@@ -305,6 +343,7 @@ impl ServerStorage for SyncStorage<'_> {
 
     fn flush(&mut self) -> Result<()> {
         let staged = std::mem::take(&mut self.staged);
+        let written = std::mem::take(&mut self.staged_written);
         let batch: Vec<DocumentCommit<'_>> = staged
             .iter()
             .map(|(header, doc, new_changes)| DocumentCommit {
@@ -333,7 +372,14 @@ impl ServerStorage for SyncStorage<'_> {
             weights.insert(header.id, weight);
             cache.put(header.id, doc, weight);
         }
+        for (id, written) in written {
+            cache.keep_written(id, written);
+        }
         Ok(())
+    }
+
+    fn sessions_written(&mut self, id: DocumentId, written: SessionsWritten) {
+        self.staged_written.push((id, written));
     }
 
     fn changes_since(&mut self, id: DocumentId, doc: &Automerge, device_heads: &[Hash]) -> Vec<u8> {
@@ -375,6 +421,13 @@ impl LoadedDocuments for Syncer {
         // Looked at, not used: a projection does not keep a document in the syncs' cache.
         let (doc, _) = cache.lru.peek(&id)?;
         (to_hashes(&doc.get_heads()) == heads).then(|| doc.clone())
+    }
+
+    fn sessions_written(&self, id: DocumentId) -> Option<SessionsWritten> {
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take_written(id)
     }
 }
 
@@ -561,6 +614,102 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(rows, store.derive_rows(header.id).unwrap().unwrap());
+    }
+
+    /// What admission read of a committed log reaches the projector, which then answers the
+    /// log's rows without reading it — the rows of the whole log — and only while it leads to
+    /// the stored heads: a log another server moved is read.
+    #[test]
+    fn a_projection_takes_what_admission_read_of_a_log_only_up_to_the_stored_heads() {
+        use homerehab_shared::admission::admit;
+        use homerehab_shared::docs;
+        use homerehab_shared::model::{Role, SessionLog};
+        use homerehab_shared::sync::raw_changes_since;
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap());
+        let (team, course) = (TeamId::new(), homerehab_shared::ids::CourseId::new());
+        let header = Header::session_log(team, course);
+        let stored = genesis(&header);
+        store.commit_document(&header, &[], &stored, &[]).unwrap();
+        let who = Principal {
+            user_id: homerehab_shared::ids::UserId::new(),
+            role: Role::Assistant,
+            team_id: team,
+            granted_teams: vec![],
+            municipality_id: None,
+        };
+        let tablet_actor = ActorId::random();
+        let actors: HashSet<ActorId> = [tablet_actor.clone()].into_iter().collect();
+        let mut tablet = stored.fork().with_actor(tablet_actor);
+        let syncer = Arc::new(Syncer::new(
+            store.clone(),
+            1 << 20,
+            Limits::default(),
+            QuarantineLimits::default(),
+        ));
+        let mut memo = crate::store::ProjectionMemo::new(1 << 20).reading_from(syncer.clone());
+        // The log projected once, as the projector does when it is created.
+        store
+            .derive_rows_after(header.id, &mut memo)
+            .unwrap()
+            .unwrap();
+        let read = memo.unread();
+        // A sync of this server admits two new sessions, as `serve_sync` stages them.
+        let sync = |tablet: &Automerge| {
+            let mut storage = SyncStorage::new(store.as_ref(), &syncer.cache);
+            let current = storage.load(header.id).unwrap().unwrap();
+            let bytes = raw_changes_since(tablet, &current.get_heads());
+            let adm = admit(
+                header.id,
+                Some(&current),
+                &bytes,
+                &tablet.get_heads(),
+                &who,
+                &actors,
+            )
+            .unwrap();
+            let doc = Arc::new(adm.doc);
+            storage.commit(&header, doc.clone(), bytes).unwrap();
+            let written = SessionsWritten::of(&adm.sessions_read.unwrap(), doc.get_heads());
+            storage.sessions_written(header.id, written);
+            storage.flush().unwrap();
+        };
+        for at in [1_000, 2_000] {
+            let session = SessionLog::start(course, who.user_id, None, at);
+            docs::put_session(&mut tablet, &session, at).unwrap();
+        }
+        sync(&tablet);
+        let rows = store
+            .derive_rows_after(header.id, &mut memo)
+            .unwrap()
+            .unwrap();
+        assert_eq!(memo.unread(), read + 1, "answered from what admission read");
+        assert_eq!(rows, store.derive_rows(header.id).unwrap().unwrap());
+        assert_eq!(rows.sessions.len(), 2);
+        // Another server moves the log after this one's sync: what this one read stops short
+        // of the stored heads, so the log is read.
+        let session = SessionLog::start(course, who.user_id, None, 3_000);
+        docs::put_session(&mut tablet, &session, 3_000).unwrap();
+        sync(&tablet);
+        let mut elsewhere = tablet.fork();
+        docs::finish_session(&mut elsewhere, session.id, Some(3), None, 3_500).unwrap();
+        let base = to_hashes(&tablet.get_heads());
+        let moved = raw_changes_since(&elsewhere, &tablet.get_heads());
+        store
+            .commit_document(&header, &base, &elsewhere, &moved)
+            .unwrap();
+        let rows = store
+            .derive_rows_after(header.id, &mut memo)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            memo.unread(),
+            read + 1,
+            "not answered from a read behind the store"
+        );
+        assert_eq!(rows, store.derive_rows(header.id).unwrap().unwrap());
+        assert_eq!(rows.deliveries[0].delivered, 1);
     }
 
     #[test]

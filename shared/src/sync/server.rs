@@ -8,6 +8,7 @@ use crate::admission::{admit_or_refuse, AdmissionRefusal, Admitted, Rejection};
 use crate::auth::{authorize, may_offer_changes, Access, Principal};
 use crate::docs::{DocumentKind, Header};
 use crate::ids::DocumentId;
+use crate::read_model::SessionsWritten;
 use automerge::{ActorId, Automerge, ReadDoc};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -60,6 +61,12 @@ pub trait ServerStorage {
     fn changes_since(&mut self, id: DocumentId, doc: &Automerge, device_heads: &[Hash]) -> Vec<u8> {
         let _ = id;
         super::changes::changes_since(doc, &from_hashes(device_heads))
+    }
+    /// The sessions admission read of a session log just staged with [`ServerStorage::commit`]
+    /// (see [`SessionsWritten`]): a storage with a read model may keep them, so its projection
+    /// need not read them again. Only a commit that becomes durable may be projected from them.
+    fn sessions_written(&mut self, id: DocumentId, written: SessionsWritten) {
+        let _ = (id, written);
     }
     /// The generation of a stored document (0 until it is first rewritten without its history,
     /// issue #14). The default serves a storage that never rewrites.
@@ -301,6 +308,10 @@ pub fn serve_sync<S: ServerStorage>(
                             // Stored as it came: re-encoding the new changes would cost CPU
                             // and `load_incremental` skips any it already has.
                             storage.commit(&header, doc.clone(), offer.changes.clone())?;
+                            if let Some(read) = adm.sessions_read {
+                                let written = SessionsWritten::of(&read, doc.get_heads());
+                                storage.sessions_written(header.id, written);
+                            }
                         }
                         Err(r) if r.rejection.wants_full_document() => {
                             replies.push(reply_with(
@@ -403,6 +414,9 @@ pub fn serve_sync<S: ServerStorage>(
         stats.accepted += 1;
         let doc = Arc::new(adm.doc);
         storage.commit(&header, doc.clone(), raw.to_vec())?;
+        if let Some(read) = adm.sessions_read {
+            storage.sessions_written(header.id, SessionsWritten::of(&read, doc.get_heads()));
+        }
         replies.push(reply_with(
             storage,
             &doc,

@@ -15,8 +15,9 @@ use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{CitizenId, DeviceId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
-use homerehab_shared::read_model::{rows_after, DocumentRows, Projected};
+use homerehab_shared::read_model::{rows_after, DocumentRows, Projected, SessionsWritten};
 use homerehab_shared::retention::{CitizenFacts, Erasure, RetentionSettings};
+use homerehab_shared::sync::wire::from_hashes;
 use homerehab_shared::sync::{Hash, Quarantine, SavedDocument};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -234,6 +235,8 @@ pub struct ProjectionMemo {
     budget: usize,
     /// Where documents this process loaded already are found (the syncs' cache).
     loaded: Option<Arc<dyn LoadedDocuments>>,
+    /// Projections answered from what the syncs' admission read, without reading the document.
+    unread: u64,
 }
 
 /// Documents this process holds loaded: a projection reads a document a sync just committed
@@ -242,6 +245,13 @@ pub trait LoadedDocuments: Send + Sync {
     /// The loaded copy of `id` if its heads are `heads` (the stored ones): the same heads are
     /// the same document, so rows derived from it are the stored document's.
     fn loaded(&self, id: DocumentId, heads: &[Hash]) -> Option<Arc<Automerge>>;
+    /// What admission read of a session log's sessions as this process's syncs committed them
+    /// since the last call for `id` (taken, not copied): a projection remembered where it
+    /// starts needs no read of the log.
+    fn sessions_written(&self, id: DocumentId) -> Option<SessionsWritten> {
+        let _ = id;
+        None
+    }
 }
 
 impl ProjectionMemo {
@@ -252,6 +262,7 @@ impl ProjectionMemo {
             used: 0,
             budget: budget_bytes,
             loaded: None,
+            unread: 0,
         }
     }
 
@@ -264,6 +275,12 @@ impl ProjectionMemo {
     /// Estimated bytes kept.
     pub fn used_bytes(&self) -> usize {
         self.used
+    }
+
+    /// How many projections were answered without reading their document (see
+    /// [`LoadedDocuments::sessions_written`]).
+    pub fn unread(&self) -> u64 {
+        self.unread
     }
 
     fn take(&mut self, id: DocumentId) -> Option<Projected> {
@@ -326,10 +343,24 @@ pub trait ReadModelStore: DocumentStore {
         id: DocumentId,
         memo: &mut ProjectionMemo,
     ) -> Result<std::result::Result<DocumentRows, String>> {
-        let before = memo.take(id);
+        let mut before = memo.take(id);
         let Some((header, heads)) = self.document_heads_by_id(&[id])?.pop() else {
             return Ok(Ok(DocumentRows::default()));
         };
+        let change_heads = from_hashes(&heads);
+        // What this server's syncs read of the log up to the stored heads, if it starts where
+        // the last projection ended (or at a new log): then the log is not read at all.
+        let written = memo.loaded.as_ref().and_then(|l| l.sessions_written(id));
+        if let Some(written) = written.filter(|w| w.reaches(&change_heads)) {
+            if written.follows(before.as_ref()) {
+                before = written.after(before);
+            }
+        }
+        if let Some(rows) = before.as_ref().and_then(|b| b.rows_at(&change_heads)) {
+            memo.unread += 1;
+            memo.keep(id, before.expect("rows came from it"));
+            return Ok(Ok(rows));
+        }
         // The copy a sync of this server holds, if it is the stored document (same heads);
         // else the store's, decoded.
         let loaded = match memo.loaded.as_ref().and_then(|l| l.loaded(id, &heads)) {
