@@ -265,6 +265,8 @@ pub struct PostgresStore {
     pool: Option<Pool>,
     compact_min_bytes: i64,
     schema_version: i32,
+    /// Audit appends of this server's concurrent requests, written together.
+    audit_group: super::postgres_audit::AuditGroup,
 }
 
 impl PostgresStore {
@@ -331,6 +333,7 @@ impl PostgresStore {
             pool: Some(pool),
             compact_min_bytes: compaction::MIN_BYTES,
             schema_version: 0,
+            audit_group: Default::default(),
         };
         store.schema_version = migrate(&mut *store.conn()?)?;
         Ok(store)
@@ -621,7 +624,9 @@ impl PostgresStore {
 /// The audit log's SQL is in `postgres_audit`.
 impl AuditStore for PostgresStore {
     fn append_audit(&self, records: &[AuditRecord]) -> Result<usize> {
-        super::postgres_audit::append(&mut *self.conn()?, records)
+        self.audit_group.append(records, |group| {
+            super::postgres_audit::append_group(&mut *self.conn()?, group)
+        })
     }
     fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<StoredAuditEntry>> {
         super::postgres_audit::entries(&mut *self.conn()?, after, limit)
