@@ -202,6 +202,22 @@ fn set_aside<S: ServerStorage>(
     }
 }
 
+/// Stages an admitted document with the bytes that carried its new changes, and hands the
+/// storage what admission read of a session log's sessions.
+fn stage<S: ServerStorage>(
+    storage: &mut S,
+    adm: Admitted,
+    new_changes: Vec<u8>,
+) -> Result<Arc<Automerge>, S::Error> {
+    let doc = Arc::new(adm.doc);
+    storage.commit(&adm.header, doc.clone(), new_changes)?;
+    if let Some(read) = adm.sessions_read {
+        let written = SessionsWritten::of(&read, doc.get_heads());
+        storage.sessions_written(adm.header.id, written);
+    }
+    Ok(doc)
+}
+
 fn refuse(doc: DocumentId, status: ReplyStatus) -> Reply {
     Reply {
         doc,
@@ -303,15 +319,9 @@ pub fn serve_sync<S: ServerStorage>(
                         Ok(adm) if adm.new_changes.is_empty() => {}
                         Ok(adm) => {
                             stats.accepted += 1;
-                            let header = adm.header;
-                            doc = Arc::new(adm.doc);
                             // Stored as it came: re-encoding the new changes would cost CPU
                             // and `load_incremental` skips any it already has.
-                            storage.commit(&header, doc.clone(), offer.changes.clone())?;
-                            if let Some(read) = adm.sessions_read {
-                                let written = SessionsWritten::of(&read, doc.get_heads());
-                                storage.sessions_written(header.id, written);
-                            }
+                            doc = stage(storage, adm, offer.changes.clone())?;
                         }
                         Err(r) if r.rejection.wants_full_document() => {
                             replies.push(reply_with(
@@ -412,11 +422,7 @@ pub fn serve_sync<S: ServerStorage>(
             }
         }
         stats.accepted += 1;
-        let doc = Arc::new(adm.doc);
-        storage.commit(&header, doc.clone(), raw.to_vec())?;
-        if let Some(read) = adm.sessions_read {
-            storage.sessions_written(header.id, SessionsWritten::of(&read, doc.get_heads()));
-        }
+        let doc = stage(storage, adm, raw.to_vec())?;
         replies.push(reply_with(
             storage,
             &doc,
