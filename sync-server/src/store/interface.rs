@@ -225,6 +225,10 @@ pub struct Projection {
     pub rows: std::result::Result<DocumentRows, String>,
 }
 
+/// Rounds [`ReadModelStore::catch_up`] projects at most: a request waits for a lag of seconds,
+/// not for a rebuild.
+pub const CATCH_UP_ROUNDS: usize = 8;
+
 /// What a projector remembers of the documents it projected ([`Projected`]), most recently
 /// used kept within a memory budget. What it holds is true of the document at the heads it
 /// names whoever settled the rows since (another server, a `reproject`): it is never a copy of
@@ -379,6 +383,17 @@ pub trait ReadModelStore: DocumentStore {
             Err(e @ crate::Error::CorruptDocument(..)) => Err(e.to_string()),
             Err(e) => return Err(e),
         })
+    }
+
+    /// Projects whatever waits (in rounds, at most [`CATCH_UP_ROUNDS`]), so a look-up that
+    /// the projector's lag would miss — a citizen synced a moment ago — reads what was stored.
+    fn catch_up(&self) -> Result<()> {
+        for _ in 0..CATCH_UP_ROUNDS {
+            if self.project_pending(256)?.pending == 0 {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Projects up to `limit` of the documents changed since their last projection into the
