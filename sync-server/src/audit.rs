@@ -117,7 +117,7 @@ pub fn access_report(
         )));
     }
     let not_found = || ApiError::NotFound("no such citizen in your municipality".into());
-    let (team, municipality) = store.citizen_home(citizen)?.ok_or_else(not_found)?;
+    let (team, municipality) = store.citizen_home_now(citizen)?.ok_or_else(not_found)?;
     if who.municipality_id != Some(municipality) {
         return Err(not_found());
     }

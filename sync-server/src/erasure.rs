@@ -206,16 +206,7 @@ pub fn erase_citizen(
     let citizen = path_citizen(id)?;
     let municipality = needs_right(who)?;
     let not_found = || ApiError::NotFound("no such citizen in your municipality".into());
-    // Found through the read model, which lags the documents by a projector's round: a
-    // citizen synced a moment ago is looked for again once it caught up.
-    let home = match store.citizen_home(citizen)? {
-        Some(home) => Some(home),
-        None => {
-            store.catch_up()?;
-            store.citizen_home(citizen)?
-        }
-    };
-    let (team, home) = home.ok_or_else(not_found)?;
+    let (team, home) = store.citizen_home_now(citizen)?.ok_or_else(not_found)?;
     if home != municipality {
         return Err(not_found());
     }

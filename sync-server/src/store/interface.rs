@@ -81,6 +81,19 @@ pub trait Store:
 {
     /// Whether the database answers.
     fn ping(&self) -> Result<()>;
+
+    /// [`AuditStore::citizen_home`] as of what is stored: the look-up goes through the read
+    /// model, which lags the documents by a projector's round, so a citizen synced a moment
+    /// ago is looked for again once the read model [caught up](ReadModelStore::catch_up).
+    fn citizen_home_now(&self, citizen: CitizenId) -> Result<Option<(TeamId, MunicipalityId)>> {
+        match self.citizen_home(citizen)? {
+            Some(home) => Ok(Some(home)),
+            None => {
+                self.catch_up()?;
+                self.citizen_home(citizen)
+            }
+        }
+    }
 }
 
 /// Municipalities, teams, users, their devices' actor ids and sign-in tokens.
