@@ -16,6 +16,7 @@ mod postgres_audit;
 mod postgres_devices;
 mod postgres_erasure;
 mod postgres_evidence;
+mod postgres_pool;
 mod postgres_read_model;
 mod retention_rows;
 pub mod sqlite;

@@ -61,9 +61,8 @@ use std::time::Duration;
 use tokio_postgres_rustls::MakeRustlsConnect;
 use uuid::Uuid;
 
-type Manager = PostgresConnectionManager<MakeRustlsConnect>;
+use super::postgres_pool::{Conn, Manager, Prepared, PreparedClient};
 type Pool = r2d2::Pool<Manager>;
-type Conn = r2d2::PooledConnection<Manager>;
 
 /// Connections per server process. Syncs run on blocking threads and each holds one
 /// connection for its transaction; more than this wait (up to [`CONNECT_TIMEOUT`]).
@@ -328,7 +327,7 @@ impl PostgresStore {
             // one request (answered 503, `api_error`) and is then dropped by the pool.
             .test_on_check_out(false)
             .connection_timeout(CONNECT_TIMEOUT)
-            .build(PostgresConnectionManager::new(config, tls))?;
+            .build(Manager(PostgresConnectionManager::new(config, tls)))?;
         let mut store = PostgresStore {
             pool: Some(pool),
             compact_min_bytes: compaction::MIN_BYTES,
@@ -351,7 +350,7 @@ impl PostgresStore {
     }
 
     pub(super) fn conn(&self) -> Result<Conn> {
-        Ok(self.pool.as_ref().expect("pool until dropped").get()?)
+        Ok(Conn(self.pool.as_ref().expect("pool until dropped").get()?))
     }
 }
 
@@ -390,24 +389,35 @@ fn role_of(role: &str) -> Result<Role> {
     Role::parse(role).ok_or_else(|| Error::Corrupt(format!("unknown role {role}")))
 }
 
-/// A user with their granted teams (ordered by id, as SQLite's key gives them) and their
-/// team's municipality.
-fn user_where(
-    client: &mut impl GenericClient,
-    clause: &str,
-    key: (&(dyn ToSql + Sync), Type),
-) -> Result<Option<UserRecord>> {
-    let sql = format!(
+/// The columns [`user_at`] reads ...
+macro_rules! user_columns {
+    () => {
         "SELECT u.id, u.username, u.display_name, u.password_hash, u.role, u.team_id,
                 t.municipality_id,
-                ARRAY(SELECT g.team_id FROM user_grants g WHERE g.user_id = u.id ORDER BY g.team_id)
-         FROM users u LEFT JOIN teams t ON t.id = u.team_id WHERE {clause}"
-    );
-    let Some(row) = client.query_typed_opt(&sql, &[key])? else {
-        return Ok(None);
+                ARRAY(SELECT g.team_id FROM user_grants g WHERE g.user_id = u.id ORDER BY g.team_id)"
     };
+}
+/// ... and the tables they come from; a statement adds its key.
+macro_rules! user_tables {
+    () => {
+        " FROM users u LEFT JOIN teams t ON t.id = u.team_id"
+    };
+}
+const USER_BY_ID: &str = concat!(user_columns!(), user_tables!(), " WHERE u.id = $1");
+const USER_BY_USERNAME: &str = concat!(user_columns!(), user_tables!(), " WHERE u.username = $1");
+/// A sync's first read: the user of a token and when the token expires, in one statement.
+const USER_BY_TOKEN: &str = concat!(
+    user_columns!(),
+    ", k.expires_at",
+    user_tables!(),
+    " JOIN tokens k ON k.user_id = u.id WHERE k.token_hash = $1"
+);
+
+/// A user with their granted teams (ordered by id, as SQLite's key gives them) and their
+/// team's municipality: the 8 columns of `user_columns`.
+fn user_at(row: &Row) -> Result<UserRecord> {
     let granted: Vec<Uuid> = row.try_get(7)?;
-    Ok(Some(UserRecord {
+    Ok(UserRecord {
         user: User {
             id: UserId(row.try_get(0)?),
             username: row.try_get(1)?,
@@ -418,7 +428,18 @@ fn user_where(
             municipality_id: row.try_get::<_, Option<Uuid>>(6)?.map(MunicipalityId),
         },
         password_hash: row.try_get(3)?,
-    }))
+    })
+}
+
+/// The user `sql` ([`USER_BY_ID`], [`USER_BY_USERNAME`]) finds by `key`.
+fn user_where(
+    conn: &mut PreparedClient,
+    sql: &'static str,
+    key: (&(dyn ToSql + Sync), Type),
+) -> Result<Option<UserRecord>> {
+    conn.query_prepared_opt(sql, &[key])?
+        .map(|row| user_at(&row))
+        .transpose()
 }
 
 /// Whether `actor` is nobody's device (see `documents::reserved_by_derivation`).
@@ -452,8 +473,8 @@ type StoredBytes = (Vec<u8>, Vec<Vec<u8>>);
 
 /// A stored document's bytes, read in one statement (so a compaction cannot fall between
 /// reading the snapshot and the chunks).
-fn document_bytes(client: &mut impl GenericClient, id: DocumentId) -> Result<Option<StoredBytes>> {
-    let row = client.query_typed_opt(
+fn document_bytes(conn: &mut PreparedClient, id: DocumentId) -> Result<Option<StoredBytes>> {
+    let row = conn.query_prepared_opt(
         "SELECT snapshot,
                 ARRAY(SELECT bytes FROM doc_changes WHERE doc_id = $1 ORDER BY seq)
          FROM documents WHERE id = $1",
@@ -525,14 +546,16 @@ impl PostgresStore {
     fn commit_in(
         &self,
         tx: &mut postgres::Transaction<'_>,
+        prepared: &mut Prepared,
         c: &DocumentCommit<'_>,
         now: Millis,
     ) -> Result<()> {
         let (header, doc, new_changes) = (c.header, c.doc, c.new_changes);
         let id = header.id.0;
         let heads = heads_bytes(doc);
-        // Typed statements: one round trip each (see the module's doc).
-        let stored = tx.query_typed_opt(
+        // Prepared once per connection: one round trip each, nothing parsed again.
+        let stored = prepared.query_opt(
+            tx,
             "SELECT incremental_bytes, octet_length(snapshot)::BIGINT, heads FROM documents
              WHERE id = $1 FOR UPDATE",
             &[(&id, Type::UUID)],
@@ -551,7 +574,8 @@ impl PostgresStore {
                 if erasure::is_erased(tx, header.id)? {
                     return Err(Error::DocumentMoved(header.id));
                 }
-                let inserted = tx.query_typed(
+                let inserted = prepared.query(
+                    tx,
                     "INSERT INTO documents
                        (id, kind, team_id, course_id, heads, incremental_bytes, updated_at, snapshot)
                      VALUES ($1, $2, $3, $4, $5, 0, $6, $7)
@@ -577,11 +601,13 @@ impl PostgresStore {
         if let Some((incremental, snapshot)) = sizes {
             let incremental = incremental + new_changes.len() as i64;
             if compaction::is_due(incremental, snapshot, self.compact_min_bytes) {
-                tx.query_typed(
+                prepared.query(
+                    tx,
                     "DELETE FROM doc_changes WHERE doc_id = $1",
                     &[(&id, Type::UUID)],
                 )?;
-                tx.query_typed(
+                prepared.query(
+                    tx,
                     "UPDATE documents SET heads = $2, incremental_bytes = 0, updated_at = $3,
                        snapshot = $4 WHERE id = $1",
                     &[
@@ -594,14 +620,16 @@ impl PostgresStore {
             } else {
                 if !new_changes.is_empty() {
                     // The row lock above makes MAX(seq) + 1 this commit's own.
-                    tx.query_typed(
+                    prepared.query(
+                        tx,
                         "INSERT INTO doc_changes (doc_id, seq, bytes)
                          SELECT $1, COALESCE(MAX(seq), 0) + 1, $2 FROM doc_changes
                          WHERE doc_id = $1",
                         &[(&id, Type::UUID), (&new_changes, Type::BYTEA)],
                     )?;
                 }
-                tx.query_typed(
+                prepared.query(
+                    tx,
                     "UPDATE documents SET heads = $2, incremental_bytes = $3, updated_at = $4
                      WHERE id = $1",
                     &[
@@ -613,7 +641,7 @@ impl PostgresStore {
                 )?;
             }
         }
-        read_model::mark_pending(tx, id)?;
+        read_model::mark_pending(tx, prepared, id)?;
         if header.kind == DocumentKind::Library {
             mirror_withdrawn(tx, header.id, doc)?;
         }
@@ -625,7 +653,7 @@ impl PostgresStore {
 impl AuditStore for PostgresStore {
     fn append_audit(&self, records: &[AuditRecord]) -> Result<usize> {
         self.audit_group.append(records, |group| {
-            super::postgres_audit::append_group(&mut *self.conn()?, group)
+            super::postgres_audit::append_group(self.conn()?.prepared(), group)
         })
     }
     fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<StoredAuditEntry>> {
@@ -647,7 +675,7 @@ impl DeviceRegistry for PostgresStore {
         devices::device(&mut *self.conn()?, id)
     }
     fn device_of_token(&self, token_hash: &[u8; 32]) -> Result<Option<DeviceRecord>> {
-        devices::device_of_token(&mut *self.conn()?, token_hash)
+        devices::device_of_token(self.conn()?.prepared(), token_hash)
     }
     fn touch_device(&self, id: DeviceId, now: Millis) -> Result<()> {
         devices::touch_device(&mut *self.conn()?, id, now)
@@ -668,7 +696,7 @@ impl DeviceRegistry for PostgresStore {
         devices::actors_for_sync(&mut *self.conn()?, user, device)
     }
     fn user_by_id(&self, user: UserId) -> Result<Option<UserRecord>> {
-        user_where(&mut *self.conn()?, "u.id = $1", (&user.0, Type::UUID))
+        user_where(self.conn()?.prepared(), USER_BY_ID, (&user.0, Type::UUID))
     }
 }
 
@@ -825,8 +853,8 @@ impl AccountStore for PostgresStore {
 
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>> {
         user_where(
-            &mut *self.conn()?,
-            "u.username = $1",
+            self.conn()?.prepared(),
+            USER_BY_USERNAME,
             (&username, Type::TEXT),
         )
     }
@@ -900,16 +928,12 @@ impl AccountStore for PostgresStore {
     }
 
     fn user_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<(UserRecord, Millis)>> {
-        let mut conn = self.conn()?;
-        let Some(row) = conn.query_typed_opt(
-            "SELECT user_id, expires_at FROM tokens WHERE token_hash = $1",
-            &[(&token_hash.as_slice(), Type::BYTEA)],
-        )?
-        else {
-            return Ok(None);
-        };
-        let (user, expires_at): (Uuid, Millis) = (row.try_get(0)?, row.try_get(1)?);
-        Ok(user_where(&mut *conn, "u.id = $1", (&user, Type::UUID))?.map(|u| (u, expires_at)))
+        let row = self
+            .conn()?
+            .prepared()
+            .query_prepared_opt(USER_BY_TOKEN, &[(&token_hash.as_slice(), Type::BYTEA)])?;
+        row.map(|row| Ok((user_at(&row)?, row.try_get(8)?)))
+            .transpose()
     }
 
     fn delete_token(&self, token_hash: &[u8; 32]) -> Result<()> {
@@ -1009,7 +1033,8 @@ impl DocumentStore for PostgresStore {
 
     fn document_header(&self, id: DocumentId) -> Result<Option<Header>> {
         self.conn()?
-            .query_typed_opt(
+            .prepared()
+            .query_prepared_opt(
                 "SELECT id, kind, team_id, course_id FROM documents WHERE id = $1",
                 &[(&id.0, Type::UUID)],
             )?
@@ -1019,7 +1044,7 @@ impl DocumentStore for PostgresStore {
 
     fn load_document(&self, id: DocumentId) -> Result<Option<Automerge>> {
         // The connection goes back to the pool before decoding, the expensive part.
-        let stored = document_bytes(&mut *self.conn()?, id)?;
+        let stored = document_bytes(self.conn()?.prepared(), id)?;
         stored
             .map(|(snapshot, chunks)| decode(id, &snapshot, &chunks))
             .transpose()
@@ -1027,7 +1052,7 @@ impl DocumentStore for PostgresStore {
 
     fn saved_document(&self, id: DocumentId) -> Result<Option<SavedDocument>> {
         // One statement: the heads are those of the bytes.
-        let row = self.conn()?.query_typed_opt(
+        let row = self.conn()?.prepared().query_prepared_opt(
             "SELECT heads, snapshot,
                     ARRAY(SELECT bytes FROM doc_changes WHERE doc_id = $1 ORDER BY seq)
              FROM documents WHERE id = $1",
@@ -1049,10 +1074,11 @@ impl DocumentStore for PostgresStore {
             return Ok(());
         };
         let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
+        let (client, prepared) = conn.prepared().split();
+        let mut tx = client.transaction()?;
         let stored = ordered
             .into_iter()
-            .try_for_each(|c| self.commit_in(&mut tx, c, now))
+            .try_for_each(|c| self.commit_in(&mut tx, prepared, c, now))
             .and_then(|()| Ok(tx.commit()?));
         match stored {
             // PostgreSQL broke a lock cycle (a `reproject` marking every document pending while

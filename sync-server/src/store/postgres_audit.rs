@@ -124,20 +124,24 @@ impl AuditGroup {
 /// and answers how many of each member's records were appended (a record already logged, or
 /// an earlier member's with the same entry id, is not its).
 pub(super) fn append_group(
-    client: &mut impl GenericClient,
+    conn: &mut super::postgres_pool::PreparedClient,
     group: &[&[AuditRecord]],
 ) -> Result<Vec<usize>> {
     let records: Vec<AuditRecord> = group.iter().flat_map(|m| m.iter().cloned()).collect();
     if records.is_empty() {
         return Ok(vec![0; group.len()]);
     }
+    let (client, prepared) = conn.split();
     let mut tx = client.transaction()?;
-    // Typed statements: one round trip each, not a prepare and an execute, while every
+    // One round trip each (the lock's statement prepared once per connection), while every
     // server's appends queue on the chain's lock (a burst's 900 answered syncs each append).
-    tx.query_typed(
+    prepared.query(
+        &mut tx,
         "SELECT pg_advisory_xact_lock($1)",
         &[(&AUDIT_LOCK, Type::INT8)],
     )?;
+    // A plan kept from when the log was small could scan it whole once it is not: planned
+    // per call (see `postgres_pool`).
     let last = tx
         .query_typed_opt(
             "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",

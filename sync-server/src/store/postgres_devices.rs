@@ -9,9 +9,10 @@ use automerge::ActorId;
 use homerehab_shared::device_registry::LAST_SEEN_RESOLUTION_MS;
 use homerehab_shared::ids::{DeviceId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::Millis;
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 use postgres::{GenericClient, Row};
 use std::collections::HashSet;
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 /// Appended to the PostgreSQL migrations. A token or actor from before the registry has no
@@ -137,15 +138,18 @@ pub(super) fn device(
     device_where(client, "d.id = $1", &id.0)
 }
 
+/// Read with every request a device makes: prepared once per connection (planning this join
+/// afresh was the database's largest cost in a reconnect burst).
 pub(super) fn device_of_token(
-    client: &mut impl GenericClient,
+    conn: &mut super::postgres_pool::PreparedClient,
     token_hash: &[u8; 32],
 ) -> Result<Option<DeviceRecord>> {
-    device_where(
-        client,
-        "d.id = (SELECT device_id FROM tokens WHERE token_hash = $1)",
-        &token_hash.as_slice(),
-    )
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!("{DEVICE_SELECT} WHERE d.id = (SELECT device_id FROM tokens WHERE token_hash = $1)")
+    });
+    conn.query_prepared_opt(SQL.as_str(), &[(&token_hash.as_slice(), Type::BYTEA)])?
+        .map(|row| device_at(&row))
+        .transpose()
 }
 
 pub(super) fn touch_device(

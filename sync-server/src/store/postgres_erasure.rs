@@ -67,7 +67,7 @@ const TOUCHED: [&str; 5] = [
 /// server take it, so a document cannot be stored again between its tombstone and its delete.
 pub(super) fn lock_document(tx: &mut impl GenericClient, id: DocumentId) -> Result<()> {
     let key = i64::from_be_bytes(id.as_bytes()[..8].try_into().expect("16 bytes"));
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])?;
+    tx.query_typed("SELECT pg_advisory_xact_lock($1)", &[(&key, Type::INT8)])?;
     Ok(())
 }
 

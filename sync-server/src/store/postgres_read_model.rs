@@ -108,8 +108,13 @@ pub(super) const TABLES: [&str; 10] = [
 ];
 
 /// In the sync's transaction: the document changed, so its rows are due again.
-pub(super) fn mark_pending(tx: &mut impl GenericClient, doc: Uuid) -> Result<()> {
-    tx.query_typed(
+pub(super) fn mark_pending(
+    tx: &mut impl GenericClient,
+    prepared: &mut super::postgres_pool::Prepared,
+    doc: Uuid,
+) -> Result<()> {
+    prepared.query(
+        tx,
         "INSERT INTO rm_pending (doc_id, version) VALUES ($1, 1)
          ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1",
         &[(&doc, postgres::types::Type::UUID)],
