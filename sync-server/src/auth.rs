@@ -232,7 +232,15 @@ pub struct AuthService {
     token_ttl: Duration,
     throttle: LoginThrottle,
     workers: PasswordWorkers,
+    /// One permit per token look-up running ([`AuthService::look_up`]).
+    look_ups: tokio::sync::Semaphore,
 }
+
+/// Token look-ups that run at once. Each holds a blocking thread and, on PostgreSQL, waits for
+/// one of the pool's connections, so more at once only add threads: a reconnect burst of
+/// 1,000 requests ran the server up to 180–230 threads. The rest wait for a permit, on no
+/// thread.
+pub const LOOK_UPS_AT_ONCE: usize = 32;
 
 /// Sign-ins waiting for a password worker, per worker, before more are told to come back.
 /// A standard hash takes tens of milliseconds, so a full queue is a wait of well under a second.
@@ -486,7 +494,27 @@ impl AuthService {
             token_ttl: config.token_ttl,
             throttle: LoginThrottle::default(),
             workers,
+            look_ups: tokio::sync::Semaphore::new(LOOK_UPS_AT_ONCE),
         })
+    }
+
+    /// Runs `f` (a token look-up: [`AuthService::authenticate`], [`AuthService::session`]) on
+    /// a blocking thread, at most [`LOOK_UPS_AT_ONCE`] at a time.
+    pub async fn look_up<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&AuthService) -> Result<T, AuthRejection> + Send + 'static,
+    ) -> Result<T, AuthRejection> {
+        let task = |e: String| AuthRejection::Internal(Error::Task(e));
+        // Never closed: a closed semaphore would be a bug, answered as an internal error.
+        let _permit = self
+            .look_ups
+            .acquire()
+            .await
+            .map_err(|e| task(e.to_string()))?;
+        let auth = self.clone();
+        tokio::task::spawn_blocking(move || f(&auth))
+            .await
+            .map_err(|e| task(e.to_string()))?
     }
 
     pub fn passwords(&self) -> &Passwords {
@@ -683,9 +711,8 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let token = bearer(&parts.headers)?.to_owned();
         let auth = Arc::<AuthService>::from_ref(state);
-        tokio::task::spawn_blocking(move || auth.authenticate(&token))
+        auth.look_up(move |auth| auth.authenticate(&token))
             .await
-            .map_err(|e| AuthRejection::Internal(Error::Task(e.to_string())))?
             .map(Authenticated)
     }
 }
@@ -766,6 +793,42 @@ mod tests {
         }
         // Answered, the places are free again.
         assert_eq!(workers.run(|_| 7).await.unwrap(), Some(7));
+    }
+
+    /// A burst of look-ups runs at most `LOOK_UPS_AT_ONCE` at a time, and every one of them
+    /// is answered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn token_look_ups_run_a_bounded_number_at_once_and_all_are_answered() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Arc::new(crate::store::SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap());
+        let auth = Arc::new(
+            AuthService::new(store, &crate::config::Config::for_tests(dir.path())).unwrap(),
+        );
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let look_ups: Vec<_> = (0..4 * LOOK_UPS_AT_ONCE)
+            .map(|i| {
+                let (auth, running, most) = (auth.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    auth.look_up(move |_| {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        // A look-up waiting for a database connection.
+                        std::thread::sleep(Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        Ok(i)
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for (i, look_up) in look_ups.into_iter().enumerate() {
+            assert_eq!(look_up.await.unwrap().unwrap(), i);
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!(most <= LOOK_UPS_AT_ONCE, "{most} look-ups ran at once");
+        assert!(most > 1, "look-ups run side by side");
     }
 
     #[tokio::test]

@@ -670,10 +670,10 @@ impl axum::extract::FromRequestParts<AppState> for SyncSession {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u32>().ok())
             .is_some_and(|n| n > 0);
-        let auth = state.auth.clone();
-        tokio::task::spawn_blocking(move || auth.session(&token))
+        state
+            .auth
+            .look_up(move |auth| auth.session(&token))
             .await
-            .map_err(|e| crate::auth::AuthRejection::Internal(Error::Task(e.to_string())))?
             .map(|session| SyncSession(session, ParkedWork(parked)))
     }
 }
