@@ -167,6 +167,20 @@ impl DerefMut for Conn {
     }
 }
 
+/// A plain connection to the test cluster of `scripts/with-postgres` (`HOMEREHAB_TEST_POSTGRES`)
+/// for a unit test; `None`, said on stderr, when there is none (the test then passes untested).
+#[cfg(test)]
+pub(super) fn test_client() -> Option<Client> {
+    let Some(url) = std::env::var("HOMEREHAB_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("HOMEREHAB_TEST_POSTGRES is not set: PostgreSQL not tested");
+        return None;
+    };
+    Some(Client::connect(&url, postgres::NoTls).expect("the test cluster answers"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,14 +190,9 @@ mod tests {
     /// says so and passes without.
     #[test]
     fn a_statement_is_prepared_once_and_outlives_a_rolled_back_transaction() {
-        let Some(url) = std::env::var("HOMEREHAB_TEST_POSTGRES")
-            .ok()
-            .filter(|u| !u.is_empty())
-        else {
-            eprintln!("HOMEREHAB_TEST_POSTGRES is not set: PostgreSQL not tested");
+        let Some(mut client) = test_client() else {
             return;
         };
-        let mut client = Client::connect(&url, postgres::NoTls).unwrap();
         let mut prepared = Prepared::default();
         let plus_one = "SELECT $1 + 1";
         for n in [1i64, 41] {

@@ -729,14 +729,9 @@ mod tests {
     /// Needs a PostgreSQL server (`scripts/with-postgres`); says so and passes without.
     #[test]
     fn rows_beyond_one_statement_are_all_inserted() {
-        let Some(url) = std::env::var("HOMEREHAB_TEST_POSTGRES")
-            .ok()
-            .filter(|u| !u.is_empty())
-        else {
-            eprintln!("HOMEREHAB_TEST_POSTGRES is not set: PostgreSQL not tested");
+        let Some(mut client) = super::super::postgres_pool::test_client() else {
             return;
         };
-        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
         // A table of this session only: nothing to clean up.
         client
             .batch_execute("CREATE TEMP TABLE t (a BIGINT NOT NULL, b TEXT)")
