@@ -233,7 +233,7 @@ pub struct AuthService {
     throttle: LoginThrottle,
     workers: PasswordWorkers,
     /// One permit per token look-up running ([`AuthService::look_up`]).
-    look_ups: tokio::sync::Semaphore,
+    look_ups: Arc<tokio::sync::Semaphore>,
 }
 
 /// Token look-ups that run at once. Each holds a blocking thread and, on PostgreSQL, waits for
@@ -494,7 +494,7 @@ impl AuthService {
             token_ttl: config.token_ttl,
             throttle: LoginThrottle::default(),
             workers,
-            look_ups: tokio::sync::Semaphore::new(LOOK_UPS_AT_ONCE),
+            look_ups: Arc::new(tokio::sync::Semaphore::new(LOOK_UPS_AT_ONCE)),
         })
     }
 
@@ -506,15 +506,22 @@ impl AuthService {
     ) -> Result<T, AuthRejection> {
         let task = |e: String| AuthRejection::Internal(Error::Task(e));
         // Never closed: a closed semaphore would be a bug, answered as an internal error.
-        let _permit = self
+        let permit = self
             .look_ups
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|e| task(e.to_string()))?;
         let auth = self.clone();
-        tokio::task::spawn_blocking(move || f(&auth))
-            .await
-            .map_err(|e| task(e.to_string()))?
+        // The permit goes with the thread: a request dropped while its look-up runs (the
+        // client gave up) does not free a place before the thread does.
+        tokio::task::spawn_blocking(move || {
+            let answer = f(&auth);
+            drop(permit);
+            answer
+        })
+        .await
+        .map_err(|e| task(e.to_string()))?
     }
 
     pub fn passwords(&self) -> &Passwords {
@@ -796,7 +803,8 @@ mod tests {
     }
 
     /// A burst of look-ups runs at most `LOOK_UPS_AT_ONCE` at a time, and every one of them
-    /// is answered.
+    /// is answered; requests dropped while their look-ups run (clients that gave up) keep
+    /// their places until the threads are done.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn token_look_ups_run_a_bounded_number_at_once_and_all_are_answered() {
         use std::sync::atomic::{AtomicUsize, Ordering};
@@ -807,28 +815,38 @@ mod tests {
             AuthService::new(store, &crate::config::Config::for_tests(dir.path())).unwrap(),
         );
         let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let look_ups: Vec<_> = (0..4 * LOOK_UPS_AT_ONCE)
-            .map(|i| {
-                let (auth, running, most) = (auth.clone(), running.clone(), most.clone());
-                tokio::spawn(async move {
-                    auth.look_up(move |_| {
-                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                        most.fetch_max(now, Ordering::SeqCst);
-                        // A look-up waiting for a database connection.
-                        std::thread::sleep(Duration::from_millis(20));
-                        running.fetch_sub(1, Ordering::SeqCst);
-                        Ok(i)
-                    })
-                    .await
+        // A look-up waiting `ms` for a database connection.
+        let look_up = |i: usize, ms: u64| {
+            let (auth, running, most) = (auth.clone(), running.clone(), most.clone());
+            tokio::spawn(async move {
+                auth.look_up(move |_| {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(ms));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    Ok(i)
                 })
+                .await
             })
-            .collect();
-        for (i, look_up) in look_ups.into_iter().enumerate() {
-            assert_eq!(look_up.await.unwrap().unwrap(), i);
+        };
+        let burst: Vec<_> = (0..4 * LOOK_UPS_AT_ONCE).map(|i| look_up(i, 20)).collect();
+        for (i, answer) in burst.into_iter().enumerate() {
+            assert_eq!(answer.await.unwrap().unwrap(), i);
+        }
+        assert!(most.load(Ordering::SeqCst) > 1, "look-ups run side by side");
+
+        // Every place taken, then every request dropped while its look-up runs.
+        let given_up: Vec<_> = (0..LOOK_UPS_AT_ONCE).map(|i| look_up(i, 200)).collect();
+        while running.load(Ordering::SeqCst) < LOOK_UPS_AT_ONCE {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        given_up.iter().for_each(|request| request.abort());
+        let after: Vec<_> = (0..LOOK_UPS_AT_ONCE).map(|i| look_up(i, 20)).collect();
+        for (i, answer) in after.into_iter().enumerate() {
+            assert_eq!(answer.await.unwrap().unwrap(), i);
         }
         let most = most.load(Ordering::SeqCst);
         assert!(most <= LOOK_UPS_AT_ONCE, "{most} look-ups ran at once");
-        assert!(most > 1, "look-ups run side by side");
     }
 
     #[tokio::test]
