@@ -679,20 +679,20 @@ impl axum::extract::FromRequestParts<AppState> for SyncSession {
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let auth = state.auth.clone();
     let token = match bearer(&headers) {
         Ok(t) => t.to_owned(),
         Err(e) => return e.into_response(),
     };
-    let done = tokio::task::spawn_blocking(move || {
-        auth.authenticate(&token)?;
-        auth.logout(&token)
-    })
-    .await;
+    let done = state
+        .auth
+        .look_up(move |auth| {
+            auth.authenticate(&token)?;
+            auth.logout(&token)
+        })
+        .await;
     match done {
-        Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
-        Ok(Err(rejection)) => rejection.into_response(),
-        Err(e) => ApiError::Internal(Error::Task(e.to_string())).into_response(),
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(rejection) => rejection.into_response(),
     }
 }
 

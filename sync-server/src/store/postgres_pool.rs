@@ -50,19 +50,6 @@ impl PreparedClient {
     }
 }
 
-impl Deref for PreparedClient {
-    type Target = Client;
-    fn deref(&self) -> &Client {
-        &self.client
-    }
-}
-
-impl DerefMut for PreparedClient {
-    fn deref_mut(&mut self) -> &mut Client {
-        &mut self.client
-    }
-}
-
 /// The statements one connection prepared, by their text.
 #[derive(Default)]
 pub(super) struct Prepared(HashMap<&'static str, Statement>);
