@@ -17,6 +17,8 @@ use automerge::{
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 
+mod replay;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Rejection {
     #[error("the change data is corrupt: {0}")]
@@ -165,14 +167,26 @@ fn load_strictly(
         Some(doc) => {
             let framed = chunks::split(incoming).map_err(|e| Rejection::Corrupt(e.to_string()))?;
             let mut decoded = Vec::new();
-            if framed.iter().all(|c| c.kind == chunks::CHANGE) {
+            if framed.iter().all(|c| c.kind == chunks::CHANGE) && !doc.get_heads().is_empty() {
                 // Raw changes (what a device sends): each one decoded on its own proves it is
                 // well formed, without building a document of them first.
                 for c in framed {
-                    decoded.push(
-                        Change::try_from(c.bytes).map_err(|e| Rejection::Corrupt(e.to_string()))?,
-                    );
+                    let change =
+                        Change::try_from(c.bytes).map_err(|e| Rejection::Corrupt(e.to_string()))?;
+                    // Automerge's loader skips a chunk whose checksum is wrong, so every later
+                    // load of what is stored would: refused here, where it is decoded.
+                    if c.bytes.get(4..8) != change.hash().0.get(..4) {
+                        return Err(Rejection::Corrupt(
+                            "a change's checksum does not match its contents".into(),
+                        ));
+                    }
+                    decoded.push(change);
                 }
+                // Applied as decoded: `load_incremental` would parse every change again.
+                let mut copy = doc.fork();
+                copy.apply_changes(decoded.iter().cloned())
+                    .map_err(corrupt)?;
+                return Ok((copy, decoded));
             } else {
                 // A whole document among them: it parses only as a document. Changes on their
                 // own lack the stored history: missing dependencies here only mean the bytes
@@ -436,13 +450,13 @@ fn check_session_log(
             Capability::RunSessions.as_str()
         )));
     }
-    if let Some(touched) = sessions_written(after, before.is_none(), new_changes, decoded) {
-        if let Ok(read) = check_sessions(after, before, who, &touched) {
+    if let Some(written) = sessions_written(after, before.is_none(), new_changes, decoded) {
+        if let Ok(read) = check_sessions(after, before, who, &written.touched, Some(&written)) {
             return Ok(read);
         }
     }
     let touched = sessions_in_diff(after, before)?;
-    check_sessions(after, before, who, &touched)
+    check_sessions(after, before, who, &touched, None)
 }
 
 /// The sessions the diff between `before` and `after` reaches, refusing a change anywhere else
@@ -494,11 +508,15 @@ fn check_sessions(
     before: Option<&Automerge>,
     who: &Principal,
     touched: &BTreeSet<String>,
+    written: Option<&Written>,
 ) -> Result<Vec<(String, SessionLog)>, Rejection> {
     let mut read = Vec::with_capacity(touched.len());
     for key in touched {
-        let now = crate::docs::read_session_quickly(after, key)?
-            .ok_or(Rejection::NotAppendOnly("a session vanished".into()))?;
+        let now = match written.and_then(|w| w.made_session(key)) {
+            Some(session) => session,
+            None => crate::docs::read_session_quickly(after, key)?
+                .ok_or(Rejection::NotAppendOnly("a session vanished".into()))?,
+        };
         now.validate().map_err(SchemaError::from)?;
         if now.id.to_string() != *key {
             return Err(Rejection::NotAppendOnly(
@@ -556,7 +574,7 @@ fn sessions_written(
     new_doc: bool,
     new_changes: &[ChangeHash],
     decoded: Vec<Change>,
-) -> Option<BTreeSet<String>> {
+) -> Option<Written> {
     let mut by_hash: HashMap<ChangeHash, Change> =
         decoded.into_iter().map(|c| (c.hash(), c)).collect();
     let mut changes = Vec::with_capacity(new_changes.len());
@@ -579,8 +597,10 @@ fn sessions_written(
     let mut placed: HashMap<OpId, Place> = HashMap::new();
     let mut touched = BTreeSet::new();
     let mut entries = Vec::new();
+    let mut made_sessions = HashMap::new();
     for change in &changes {
-        for op in &change.operations {
+        for (i, op) in change.operations.iter().enumerate() {
+            let id = OpId(change.start_op.get() + i as u64, change.actor_id.clone());
             match place(after, &made, &mut placed, &op.obj)? {
                 Place::Root if new_doc => {}
                 Place::Sessions => match (&op.action, &op.key) {
@@ -589,6 +609,9 @@ fn sessions_written(
                     {
                         touched.insert(key.to_string());
                         entries.push(key.to_string());
+                        if let OpAction::Make(_) = op.action {
+                            made_sessions.insert(key.to_string(), id.clone());
+                        }
                     }
                     _ => return None,
                 },
@@ -611,7 +634,32 @@ fn sessions_written(
             }
         }
     }
-    Some(touched)
+    // Sessions made here are read from the operations that made them, not from `after`.
+    let made = if made_sessions.is_empty() {
+        None
+    } else {
+        replay::Made::replay(&changes)
+    };
+    Some(Written {
+        touched,
+        made_sessions: made.map(|m| (m, made_sessions)),
+    })
+}
+
+/// What [`sessions_written`] found: the sessions the new changes touched, and those they made
+/// (each by the operation that made its object) with those objects replayed, when the changes
+/// allow it ([`replay::Made::replay`]).
+struct Written {
+    touched: BTreeSet<String>,
+    made_sessions: Option<(replay::Made, HashMap<String, OpId>)>,
+}
+
+impl Written {
+    /// The session filed under `key` as its operations made it, when this can say.
+    fn made_session(&self, key: &str) -> Option<SessionLog> {
+        let (made, sessions) = self.made_sessions.as_ref()?;
+        crate::docs::session_from_hydrated(&made.hydrate(sessions.get(key)?)?)
+    }
 }
 
 /// The sessions of a session log that its changes since `heads` wrote ([`sessions_written`]):
@@ -624,7 +672,7 @@ pub fn sessions_written_since(doc: &Automerge, heads: &[ChangeHash]) -> Option<B
     }
     let changes = doc.get_changes(heads);
     let hashes: Vec<ChangeHash> = changes.iter().map(Change::hash).collect();
-    sessions_written(doc, false, &hashes, changes)
+    sessions_written(doc, false, &hashes, changes).map(|w| w.touched)
 }
 
 /// Where `obj` is (see [`Place`]); `None` when the document cannot say.
@@ -817,6 +865,14 @@ mod tests {
         assert!(matches!(
             admit_bytes(b"garbage", &stored.get_heads()),
             Err(Rejection::Corrupt(_))
+        ));
+        // A change whose checksum is wrong: Automerge's loader would skip it, in admission and
+        // in every load of what is stored after.
+        let mut bad_sum = bundle.clone();
+        bad_sum[4] ^= 0xff;
+        assert!(matches!(
+            admit_bytes(&bad_sum, &edited.get_heads()),
+            Err(Rejection::Corrupt(why)) if why.contains("checksum")
         ));
         // A new document must come whole.
         let new = admit(header.id, None, &bundle, &edited.get_heads(), &who, &actors);
@@ -1297,7 +1353,7 @@ mod tests {
     }
 
     /// The edits a device (honest or not) may make to a session log, by number.
-    const LOG_EDITS: usize = 17;
+    const LOG_EDITS: usize = 18;
 
     fn edit_log(w: &LogWorld, doc: &mut Automerge, edit: usize, at: i64) {
         use crate::docs::{log_set, put_session};
@@ -1410,6 +1466,34 @@ mod tests {
                     .unwrap();
                 tx.put(&m, "x", 1_u64).unwrap();
             }
+            // A new session of Lone's carried out as a tablet does: sets in two exercises
+            // (one taken back), feedback, then finished (which writes fields again).
+            17 => {
+                drop(tx);
+                let session = SessionLog::start(course, w.lone.user_id, None, at);
+                put_session(doc, &session, at).unwrap();
+                let other = crate::ids::ProgramExerciseId::new();
+                for (i, line) in [w.line, other, w.line, w.line].into_iter().enumerate() {
+                    let t = at + 1 + i as i64;
+                    log_set(doc, session.id, line, "sit", &a_set(8 + i as u32, t), t).unwrap();
+                }
+                let mut tx = doc.transaction();
+                let s = session.id.to_string();
+                let sets = obj_at(&tx, &["sessions", &s, "exercises", &line, "sets"]);
+                tx.delete(&sets, 1).unwrap();
+                tx.commit();
+                let fb = crate::docs::ExerciseFeedback {
+                    outcome: crate::model::ExerciseOutcome::Done,
+                    skip_reason: None,
+                    borg: Some(4),
+                    pain: None,
+                    note: Some("godt".into()),
+                };
+                crate::docs::record_feedback(doc, session.id, w.line, "sit", &fb, at + 5).unwrap();
+                crate::docs::finish_session(doc, session.id, Some(4), Some("fint"), at + 6)
+                    .unwrap();
+                return;
+            }
             // A session's status made a number (fails to read).
             _ => {
                 let s = obj_at(&tx, &["sessions", &lone]);
@@ -1437,12 +1521,21 @@ mod tests {
             who,
             &actors,
         )
-        .map(|_| ())
+        .map(|adm| {
+            // What admission read (from the document, or from the operations that made a
+            // session) is the session as the admitted document holds it.
+            let mut after = stored.fork();
+            after.load_incremental(&bytes).unwrap();
+            for (key, session) in adm.sessions_read.expect("a session log's").sessions {
+                let held = crate::docs::read_session(&after, &key).unwrap();
+                assert_eq!(Some(session), held, "session {key}");
+            }
+        })
         .map_err(|r| r.to_string());
         let mut after = stored.fork();
         after.load_incremental(&bytes).unwrap();
         let by_diff = sessions_in_diff(&after, Some(stored))
-            .and_then(|touched| check_sessions(&after, Some(stored), who, &touched))
+            .and_then(|touched| check_sessions(&after, Some(stored), who, &touched, None))
             .map(|_| ())
             .map_err(|r| r.to_string());
         (admitted, by_diff)
@@ -1451,7 +1544,7 @@ mod tests {
     #[test]
     fn a_session_logs_verdicts_are_the_diffs_edit_by_edit() {
         let w = log_world();
-        let expected_ok = [0, 1, 8, 11, 12, 13];
+        let expected_ok = [0, 1, 8, 11, 12, 13, 17];
         for edit in 0..LOG_EDITS {
             let mut edited = w.stored.fork().with_actor(w.lone_tablet.clone());
             edit_log(&w, &mut edited, edit, 5_000);
@@ -1463,6 +1556,53 @@ mod tests {
                 "edit {edit}: {admitted:?}"
             );
         }
+    }
+
+    /// A month offline: new sessions, as separate changes and squashed into one, are read
+    /// from the operations that made them (not from the document), and read the same.
+    #[test]
+    fn new_sessions_are_read_from_the_operations_that_made_them() {
+        let w = log_world();
+        let mut edited = w.stored.fork().with_actor(w.lone_tablet.clone());
+        for i in 0..3 {
+            edit_log(&w, &mut edited, 17, 10_000 + 100 * i);
+        }
+        let squashed =
+            match crate::sync::squash_unseen(&edited, &w.lone_tablet, &w.stored.get_heads()) {
+                crate::sync::Squash::Squashed { doc, .. } => *doc,
+                other => panic!(
+                    "not squashed: {}",
+                    matches!(other, crate::sync::Squash::Nothing)
+                ),
+            };
+        for (what, doc) in [("changes", &edited), ("one squashed change", &squashed)] {
+            let changes = doc.get_changes(&w.stored.get_heads());
+            let hashes: Vec<ChangeHash> = changes.iter().map(Change::hash).collect();
+            let written = sessions_written(doc, false, &hashes, changes).expect(what);
+            assert_eq!(written.touched.len(), 3, "{what}");
+            for key in &written.touched {
+                let replayed = written.made_session(key);
+                assert!(replayed.is_some(), "{what}: {key} replayed");
+                assert_eq!(
+                    replayed,
+                    crate::docs::read_session(doc, key).unwrap(),
+                    "{what}"
+                );
+            }
+        }
+        // Concurrent changes are not one chain: read from the document.
+        let mut a = w.stored.fork().with_actor(w.lone_tablet.clone());
+        edit_log(&w, &mut a, 17, 20_000);
+        let mut b = w.stored.fork().with_actor(ActorId::random());
+        edit_log(&w, &mut b, 17, 30_000);
+        a.merge(&mut b).unwrap();
+        let changes = a.get_changes(&w.stored.get_heads());
+        let hashes: Vec<ChangeHash> = changes.iter().map(Change::hash).collect();
+        let written = sessions_written(&a, false, &hashes, changes).unwrap();
+        assert!(written
+            .touched
+            .iter()
+            .all(|k| written.made_session(k).is_none()));
     }
 
     #[test]

@@ -549,6 +549,13 @@ pub fn read_session_at_once(
     ))
 }
 
+/// A session from its object as Automerge's `hydrate` answers it (or as admission rebuilt it
+/// from the operations that made it), in [`read_session_at_once`]'s forms only: `None` for
+/// anything autosurgeon might read differently.
+pub fn session_from_hydrated(v: &automerge::hydrate::Value) -> Option<SessionLog> {
+    at_once::session(v)
+}
+
 /// One session, read in one pass where it is stored in the form this crate writes
 /// ([`read_session_at_once`]), else by autosurgeon ([`read_session`]): the same value either
 /// way. `None` when the log has no session under `id`.
