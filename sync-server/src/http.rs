@@ -75,6 +75,8 @@ pub struct AppState {
     max_media_bytes: u64,
     suppression: homerehab_shared::evidence::suppression::Suppression,
     benchmark: Arc<crate::evidence::BenchmarkCache>,
+    /// Syncs and sign-ins in flight; the heap is trimmed when none are ([`crate::memory`]).
+    idle: Arc<crate::memory::Idle>,
 }
 
 impl FromRef<AppState> for Arc<AuthService> {
@@ -113,6 +115,7 @@ impl AppState {
             max_media_bytes: config.max_media_bytes,
             suppression: config.suppression,
             benchmark: Default::default(),
+            idle: crate::memory::Idle::new(),
         })
     }
 }
@@ -546,6 +549,7 @@ async fn login(
     State(state): State<AppState>,
     payload: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    let _working = state.idle.working();
     let Json(req) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
     let device = DeviceOf {
         actor: parse_actor(&req.actor_id)?,
@@ -606,6 +610,7 @@ async fn sync(
     SyncSession(session, ParkedWork(parked)): SyncSession,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let _working = state.idle.working();
     let body = body.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
     let started = Instant::now();
     let Session {

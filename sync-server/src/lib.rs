@@ -18,6 +18,7 @@
 //! - [`seed`]: the `seed-demo` data; [`seed_evidence`]: `seed-demo --evidence`, a year of
 //!   evidence and two more municipalities;
 //! - [`metrics`]: Prometheus counters and histograms;
+//! - [`memory`]: malloc's arenas bounded, the heap trimmed when syncs and sign-ins go idle;
 //! - [`projector`]: keeps the read model (`shared::read_model`) caught up with the documents.
 //!
 //! ```no_run
@@ -44,6 +45,7 @@ pub mod error;
 pub mod evidence;
 pub mod http;
 pub mod media;
+pub mod memory;
 pub mod metrics;
 pub mod projector;
 pub mod seed;

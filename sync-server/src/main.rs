@@ -14,30 +14,10 @@ use homerehab_sync_server::{projector, seed};
 use std::io::BufRead;
 use tracing_subscriber::EnvFilter;
 
-/// glibc gives a thread that finds the arenas busy one of its own, up to 8 per core, and an
-/// arena keeps what was freed in it. A reconnect burst runs hundreds of blocking threads at
-/// once, so the server kept 172 MiB after the scale bench's burst; with one arena per core
-/// 148 MiB (issue #13's target is 150, docs/benchmarks.md). Syncs wait on the database far more than
-/// on malloc, so fewer arenas cost no measurable time.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn bound_malloc_arenas() {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    // SAFETY: sets one of malloc's parameters; called first in `main`, before any thread.
-    unsafe {
-        libc::mallopt(
-            libc::M_ARENA_MAX,
-            cores.try_into().unwrap_or(libc::c_int::MAX),
-        );
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn bound_malloc_arenas() {}
-
 /// Not `#[tokio::main]`: the commands other than `serve` use the store, which blocks (the
 /// PostgreSQL client must not be called from an async task), so only `serve` gets a runtime.
 fn main() -> anyhow::Result<()> {
-    bound_malloc_arenas();
+    homerehab_sync_server::memory::bound_malloc_arenas();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
