@@ -712,26 +712,37 @@ mod tests {
     /// the stored heads: a log another server moved is read.
     #[test]
     fn a_projection_takes_what_admission_read_of_a_log_only_up_to_the_stored_heads() {
-        use homerehab_shared::admission::admit;
         use homerehab_shared::docs;
         use homerehab_shared::model::{Role, SessionLog};
         use homerehab_shared::sync::raw_changes_since;
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap());
-        let (team, course) = (TeamId::new(), homerehab_shared::ids::CourseId::new());
+        let municipality = store.ensure_municipality("Kommune").unwrap();
+        let team = store.ensure_team(municipality, "Team").unwrap();
+        let course = homerehab_shared::ids::CourseId::new();
         let header = Header::session_log(team, course);
         let stored = genesis(&header);
         store.commit_document(&header, &[], &stored, &[]).unwrap();
+        let user_id = store
+            .create_user(&crate::store::NewUser {
+                username: "assistent".into(),
+                display_name: "Assistent".into(),
+                password_hash: "$argon2id$...".into(),
+                role: Role::Assistant,
+                team_id: team,
+                granted_teams: vec![],
+            })
+            .unwrap();
         let who = Principal {
-            user_id: homerehab_shared::ids::UserId::new(),
+            user_id,
             role: Role::Assistant,
             team_id: team,
             granted_teams: vec![],
-            municipality_id: None,
+            municipality_id: Some(municipality),
         };
         let tablet_actor = ActorId::random();
-        let actors: HashSet<ActorId> = [tablet_actor.clone()].into_iter().collect();
+        store.register_actor(user_id, &tablet_actor).unwrap();
         let mut tablet = stored.fork().with_actor(tablet_actor);
         let syncer = Arc::new(Syncer::new(
             store.clone(),
@@ -746,25 +757,22 @@ mod tests {
             .unwrap()
             .unwrap();
         let read = memo.unread();
-        // A sync of this server admits two new sessions, as `serve_sync` stages them.
+        // A sync of this server (`serve_sync` itself) admits two new sessions.
         let sync = |tablet: &Automerge| {
+            let (server_heads, _) = store.saved_document(header.id).unwrap().unwrap();
+            let request = homerehab_shared::sync::SyncRequest {
+                protocol: homerehab_shared::sync::PROTOCOL_VERSION,
+                offers: vec![homerehab_shared::sync::Offer {
+                    doc: header.id,
+                    heads: to_hashes(&tablet.get_heads()),
+                    changes: raw_changes_since(tablet, &from_hashes(&server_heads)),
+                    generation: 0,
+                }],
+            };
             let mut storage = SyncStorage::new(store.as_ref(), &syncer.cache);
-            let current = storage.load(header.id).unwrap().unwrap();
-            let bytes = raw_changes_since(tablet, &current.get_heads());
-            let adm = admit(
-                header.id,
-                Some(&current),
-                &bytes,
-                &tablet.get_heads(),
-                &who,
-                &actors,
-            )
-            .unwrap();
-            let doc = Arc::new(adm.doc);
-            storage.commit(&header, doc.clone(), bytes).unwrap();
-            let written = SessionsWritten::of(&adm.sessions_read.unwrap(), doc.get_heads());
-            storage.sessions_written(header.id, written);
-            storage.flush().unwrap();
+            let (_, stats) =
+                homerehab_shared::sync::serve_sync(&mut storage, &who, &request).unwrap();
+            assert_eq!(stats.accepted, 1, "{stats:?}");
         };
         for at in [1_000, 2_000] {
             let session = SessionLog::start(course, who.user_id, None, at);
