@@ -69,7 +69,7 @@ impl Idle {
         Working(self.clone())
     }
 
-    /// How many trims ran (for tests and metrics).
+    /// How many trims this one ran (`homerehab_heap_trims_total` counts every one).
     pub fn trims(&self) -> usize {
         self.trims.load(Ordering::Relaxed)
     }
@@ -111,6 +111,7 @@ impl Idle {
             let _ = tokio::task::spawn_blocking(move || {
                 trim();
                 counted.trims.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::heap_trimmed();
             })
             .await;
         });

@@ -32,6 +32,8 @@ const READ_MODEL_PROJECTED: &str = "homerehab_read_model_projected_total";
 const READ_MODEL_FAILED: &str = "homerehab_read_model_failed_total";
 /// Projections answered from what the syncs' admission read, without reading the document.
 const READ_MODEL_UNREAD: &str = "homerehab_read_model_unread_total";
+/// Times the heap was trimmed when syncs and sign-ins went idle (`memory::Idle`).
+const HEAP_TRIMS: &str = "homerehab_heap_trims_total";
 /// Server time of one evidence report (`GET /v1/evidence`).
 const EVIDENCE_SECONDS: &str = "homerehab_evidence_report_seconds";
 
@@ -113,6 +115,10 @@ pub fn record_sync(stats: &ServeStats, elapsed: Duration) {
 /// Counts a request that was the client's fault (see [`CLIENT_ERRORS`]).
 pub fn client_error(kind: &'static str) {
     metrics::counter!(CLIENT_ERRORS, "kind" => kind).increment(1);
+}
+
+pub fn heap_trimmed() {
+    metrics::counter!(HEAP_TRIMS).increment(1);
 }
 
 pub fn cache_hit() {
