@@ -305,9 +305,10 @@ impl<'a> SyncStorage<'a> {
     /// those heads is behind the store; then a copy another sync of this server is committing
     /// is taken if it is at exactly those heads (the store already shows its commit).
     fn cached(&self, id: DocumentId) -> Option<(Arc<Automerge>, usize)> {
-        let mut cache = self.cache();
         let stored = self.stored_heads.get(&id);
-        if let Some((doc, weight)) = cache.get(id) {
+        // The lock is held for the look-ups only, not while the change graph is asked.
+        let cached = self.cache().get(id);
+        if let Some((doc, weight)) = cached {
             let fresh = match stored {
                 // Asked of the change graph: a burst's syncs commit to the logs others answer
                 // from, and each copy taken for stale was decoded again from the store
@@ -324,7 +325,7 @@ impl<'a> SyncStorage<'a> {
                 return Some((doc, weight));
             }
         }
-        cache.committing_at(id, stored?)
+        self.cache().committing_at(id, stored?)
     }
 }
 
