@@ -166,39 +166,41 @@ fn load_strictly(
             }),
         Some(doc) => {
             let framed = chunks::split(incoming).map_err(|e| Rejection::Corrupt(e.to_string()))?;
-            let mut decoded = Vec::new();
             if framed.iter().all(|c| c.kind == chunks::CHANGE) && !doc.get_heads().is_empty() {
                 // Raw changes (what a device sends): each one decoded on its own proves it is
                 // well formed, without building a document of them first.
-                for c in framed {
-                    let change =
-                        Change::try_from(c.bytes).map_err(|e| Rejection::Corrupt(e.to_string()))?;
-                    // Automerge's loader skips a chunk whose checksum is wrong, so every later
-                    // load of what is stored would: refused here, where it is decoded.
-                    if c.bytes.get(4..8) != change.hash().0.get(..4) {
-                        return Err(Rejection::Corrupt(
-                            "a change's checksum does not match its contents".into(),
-                        ));
-                    }
-                    decoded.push(change);
-                }
+                let decoded = framed
+                    .iter()
+                    .map(|c| {
+                        let change = Change::try_from(c.bytes)
+                            .map_err(|e| Rejection::Corrupt(e.to_string()))?;
+                        // Automerge's loader skips a chunk whose checksum is wrong, so every
+                        // later load of what is stored would: refused here, where it is decoded.
+                        if c.bytes.get(4..8) != change.hash().0.get(..4) {
+                            return Err(Rejection::Corrupt(
+                                "a change's checksum does not match its contents".into(),
+                            ));
+                        }
+                        Ok(change)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
                 // Applied as decoded: `load_incremental` would parse every change again.
                 let mut copy = doc.fork();
                 copy.apply_changes(decoded.iter().cloned())
                     .map_err(corrupt)?;
-                return Ok((copy, decoded));
+                Ok((copy, decoded))
             } else {
                 // A whole document among them: it parses only as a document. Changes on their
                 // own lack the stored history: missing dependencies here only mean the bytes
-                // parsed to the end; the copy below checks them against the history.
+                // parsed to the end; the copy checks them against the history.
                 match Automerge::load_with_options(incoming, strict()) {
                     Ok(_) | Err(automerge::AutomergeError::MissingDeps) => {}
                     Err(e) => return Err(corrupt(e)),
                 }
+                let mut copy = doc.fork();
+                copy.load_incremental(incoming).map_err(corrupt)?;
+                Ok((copy, Vec::new()))
             }
-            let mut copy = doc.fork();
-            copy.load_incremental(incoming).map_err(corrupt)?;
-            Ok((copy, decoded))
         }
     }
 }
@@ -600,7 +602,6 @@ fn sessions_written(
     let mut made_sessions = HashMap::new();
     for change in &changes {
         for (i, op) in change.operations.iter().enumerate() {
-            let id = OpId(change.start_op.get() + i as u64, change.actor_id.clone());
             match place(after, &made, &mut placed, &op.obj)? {
                 Place::Root if new_doc => {}
                 Place::Sessions => match (&op.action, &op.key) {
@@ -610,7 +611,9 @@ fn sessions_written(
                         touched.insert(key.to_string());
                         entries.push(key.to_string());
                         if let OpAction::Make(_) = op.action {
-                            made_sessions.insert(key.to_string(), id.clone());
+                            let id =
+                                OpId(change.start_op.get() + i as u64, change.actor_id.clone());
+                            made_sessions.insert(key.to_string(), id);
                         }
                     }
                     _ => return None,
@@ -1570,10 +1573,7 @@ mod tests {
         let squashed =
             match crate::sync::squash_unseen(&edited, &w.lone_tablet, &w.stored.get_heads()) {
                 crate::sync::Squash::Squashed { doc, .. } => *doc,
-                other => panic!(
-                    "not squashed: {}",
-                    matches!(other, crate::sync::Squash::Nothing)
-                ),
+                other => panic!("the month's changes are squashed: {other:?}"),
             };
         for (what, doc) in [("changes", &edited), ("one squashed change", &squashed)] {
             let changes = doc.get_changes(&w.stored.get_heads());

@@ -8,7 +8,8 @@
 //! - [`Idle`]: what a burst freed stays in the arenas, mapped, until the heap's top is free.
 //!   When the last sync or sign-in in flight finishes, `malloc_trim` hands the free pages
 //!   back (2–7 ms over the scale bench's heap, at most once per [`TRIM_GAP`], on a blocking
-//!   thread; issue #13: RSS after the burst 156 → 119 MiB in one run, docs/benchmarks.md).
+//!   thread; issue #13: RSS after the scale bench's burst 151–169 → 97–107 MiB on SQLite,
+//!   docs/benchmarks.md).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

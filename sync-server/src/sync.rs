@@ -812,20 +812,32 @@ mod tests {
         assert_eq!(rows.deliveries[0].delivered, 1);
     }
 
+    /// A course stored at its genesis, in a fresh store.
+    fn a_stored_course() -> (tempfile::TempDir, SqliteStore, Header, Automerge) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let header = Header::course(TeamId::new(), homerehab_shared::ids::CourseId::new());
+        let doc = genesis(&header);
+        store.commit_document(&header, &[], &doc, &[]).unwrap();
+        (dir, store, header, doc)
+    }
+
+    /// `doc` with one more change (`x` put to `n`), not stored.
+    fn edited(doc: &Automerge, n: i64) -> Automerge {
+        use automerge::transaction::Transactable;
+        let mut doc = doc.fork();
+        let mut tx = doc.transaction();
+        tx.put(automerge::ROOT, "x", n).unwrap();
+        tx.commit();
+        doc
+    }
+
     /// A cached copy past the heads a sync's `visible` read (this server committed since) is
     /// used; one behind them (another server committed) is decoded again from the store.
     #[test]
     fn a_cached_copy_is_used_at_or_past_the_heads_the_sync_saw_never_behind() {
-        use automerge::transaction::Transactable;
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
-        let header = Header::course(TeamId::new(), homerehab_shared::ids::CourseId::new());
-        let seen = genesis(&header);
-        store.commit_document(&header, &[], &seen, &[]).unwrap();
-        let mut later = seen.fork();
-        let mut tx = later.transaction();
-        tx.put(automerge::ROOT, "x", 1).unwrap();
-        tx.commit();
+        let (_dir, store, header, seen) = a_stored_course();
+        let later = edited(&seen, 1);
         let seen_heads = to_hashes(&seen.get_heads());
         let later_heads = to_hashes(&later.get_heads());
         let change = homerehab_shared::sync::raw_changes_since(&later, &seen.get_heads());
@@ -858,20 +870,8 @@ mod tests {
     /// other heads than the store shows (its commit not yet, or never, stored) is not used.
     #[test]
     fn a_copy_being_committed_is_used_only_at_the_heads_the_store_shows() {
-        use automerge::transaction::Transactable;
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
-        let header = Header::course(TeamId::new(), homerehab_shared::ids::CourseId::new());
-        let seen = genesis(&header);
-        store.commit_document(&header, &[], &seen, &[]).unwrap();
-        let edit = |n: i64| {
-            let mut doc = seen.fork();
-            let mut tx = doc.transaction();
-            tx.put(automerge::ROOT, "x", n).unwrap();
-            tx.commit();
-            Arc::new(doc)
-        };
-        let (committed, not_stored) = (edit(1), edit(2));
+        let (_dir, store, header, seen) = a_stored_course();
+        let (committed, not_stored) = (Arc::new(edited(&seen, 1)), Arc::new(edited(&seen, 2)));
         let seen_heads = to_hashes(&seen.get_heads());
         let change = homerehab_shared::sync::raw_changes_since(&committed, &seen.get_heads());
         store
