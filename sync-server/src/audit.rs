@@ -15,7 +15,7 @@ use homerehab_shared::auth::{Capability, Principal};
 use homerehab_shared::docs::{DocumentKind, Header};
 use homerehab_shared::ids::{CitizenId, DeviceId, DocumentId, UserId};
 use homerehab_shared::model::Millis;
-use homerehab_shared::sync::wire::SyncResponse;
+use homerehab_shared::sync::wire::Reply;
 use std::collections::HashMap;
 
 /// What a sync sent to `device`: one record per course, session log or roster whose changes
@@ -25,10 +25,10 @@ pub fn sync_records(
     who: &Principal,
     device: Option<DeviceId>,
     headers: &HashMap<DocumentId, Header>,
-    resp: &SyncResponse,
+    replies: &[Reply],
     now: Millis,
 ) -> Vec<AuditRecord> {
-    resp.replies
+    replies
         .iter()
         .filter(|r| !r.changes.is_empty())
         .filter_map(|r| {
@@ -220,7 +220,7 @@ mod tests {
     use super::*;
     use homerehab_shared::ids::{CourseId, MunicipalityId, TeamId};
     use homerehab_shared::model::Role;
-    use homerehab_shared::sync::wire::{Reply, ReplyStatus};
+    use homerehab_shared::sync::wire::{ReplyStatus, SyncResponse};
 
     #[test]
     fn a_sync_logs_each_citizen_document_it_carries_to_the_device_and_nothing_else() {
@@ -260,7 +260,7 @@ mod tests {
         };
         let headers = HashMap::from([(offered_course.id, offered_course), (roster.id, roster)]);
         let device = Some(DeviceId::new());
-        let records = sync_records(&who, device, &headers, &resp, 7);
+        let records = sync_records(&who, device, &headers, &resp.replies, 7);
         let got: Vec<_> = records
             .iter()
             .map(|r| (r.action, r.course, r.team, r.device, r.role))

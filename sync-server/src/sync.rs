@@ -8,6 +8,7 @@ use crate::metrics;
 use crate::store::{now_ms, DocumentCommit, LoadedDocuments, Store};
 use crate::turns::DocumentTurns;
 use automerge::{ActorId, Automerge, ReadDoc};
+use homerehab_shared::audit::AuditRecord;
 use homerehab_shared::auth::{authorize, Access, Principal};
 use homerehab_shared::device_registry::HandOverSync;
 use homerehab_shared::docs::Header;
@@ -271,6 +272,9 @@ pub struct SyncStorage<'a> {
     staged_written: Vec<(DocumentId, SessionsWritten)>,
     /// The cache's weight of each loaded document (see [`DocCache::put`]).
     weights: HashMap<DocumentId, usize>,
+    /// The audit log's records of the answer about to leave: `flush` commits them with the
+    /// staged documents.
+    sent: Vec<AuditRecord>,
 }
 
 impl<'a> SyncStorage<'a> {
@@ -287,6 +291,7 @@ impl<'a> SyncStorage<'a> {
             staged: Vec::new(),
             staged_written: Vec::new(),
             weights: HashMap::new(),
+            sent: Vec::new(),
         }
     }
 
@@ -450,7 +455,8 @@ impl ServerStorage for SyncStorage<'_> {
                 new_changes,
             })
             .collect();
-        if let Err(e) = self.store.commit_documents(&batch) {
+        let sent = std::mem::take(&mut self.sent);
+        if let Err(e) = self.store.commit_sync(&batch, &sent) {
             if let Error::DocumentMoved(id) = e {
                 // Our copy is behind the store: never serve it again.
                 self.cache().pop(id);
@@ -472,6 +478,11 @@ impl ServerStorage for SyncStorage<'_> {
 
     fn sessions_written(&mut self, id: DocumentId, written: SessionsWritten) {
         self.staged_written.push((id, written));
+    }
+
+    fn answering(&mut self, who: &Principal, replies: &[wire::Reply]) {
+        // Which citizens' documents leave for the device is logged before the answer does.
+        self.sent = crate::audit::sync_records(who, self.device, &self.headers, replies, now_ms());
     }
 
     fn changes_since(&mut self, id: DocumentId, doc: &Automerge, device_heads: &[Hash]) -> Vec<u8> {
@@ -593,7 +604,7 @@ impl Syncer {
             metrics::sync_waited_turn();
         }
         let mut attempt = 1;
-        let (resp, stats, headers) = loop {
+        let (resp, stats) = loop {
             let mut storage = SyncStorage::new(self.store.as_ref(), &self.cache);
             storage.quarantine_limits = self.quarantine_limits;
             storage.device = device;
@@ -607,16 +618,11 @@ impl Syncer {
                     std::thread::sleep(std::time::Duration::from_millis(jitter));
                     attempt += 1;
                 }
-                other => {
-                    let (resp, stats) = other?;
-                    break (resp, stats, std::mem::take(&mut storage.headers));
-                }
+                // The audit log's records of the answer were committed with its documents.
+                other => break other?,
             }
         };
         drop(turns);
-        // Which citizens' documents leave for the device is logged before the answer does.
-        let sent = crate::audit::sync_records(who, device, &headers, &resp, now_ms());
-        self.store.append_audit(&sent)?;
         let hand_over = HandOverSync {
             offered_changes,
             asked_whole: resp
@@ -909,6 +915,63 @@ mod tests {
         cache.lock().unwrap().commit_ended(header.id, &not_stored);
         assert!(cache.lock().unwrap().committing.is_empty());
         assert!(!Arc::ptr_eq(&load(), &committed));
+    }
+
+    /// What an answer carries is recorded in the commit of the documents it stored: not when
+    /// they moved under the sync (served again, the attempt's answer never left), and once
+    /// when they commit.
+    #[test]
+    fn an_answer_is_recorded_with_its_documents_and_not_when_they_moved() {
+        use crate::store::AuditStore;
+        use homerehab_shared::audit::AuditAction;
+        use homerehab_shared::model::Role;
+        let (_dir, store, header, seen) = a_stored_course();
+        let who = Principal {
+            user_id: homerehab_shared::ids::UserId::new(),
+            role: Role::Therapist,
+            team_id: header.team_id,
+            granted_teams: vec![],
+            municipality_id: None,
+        };
+        let cache = Mutex::new(DocCache::new(1 << 20));
+        let attempt = |edit: i64| {
+            let mut storage = SyncStorage::new(&store, &cache);
+            let loaded = storage.load(header.id).unwrap().unwrap();
+            let grown = edited(&loaded, edit);
+            let change = homerehab_shared::sync::raw_changes_since(&grown, &loaded.get_heads());
+            storage
+                .commit(&header, Arc::new(grown), change.clone())
+                .unwrap();
+            let reply = wire::Reply {
+                doc: header.id,
+                status: wire::ReplyStatus::Synced,
+                heads: vec![],
+                changes: change,
+                header: Some(header),
+                generation: 0,
+            };
+            storage.answering(&who, &[reply]);
+            storage
+        };
+        let mut moved = attempt(1);
+        // Another server commits to the course after this sync loaded it.
+        let elsewhere = edited(&seen, 2);
+        let change = homerehab_shared::sync::raw_changes_since(&elsewhere, &seen.get_heads());
+        store
+            .commit_document(&header, &to_hashes(&seen.get_heads()), &elsewhere, &change)
+            .unwrap();
+        assert!(matches!(moved.flush(), Err(Error::DocumentMoved(id)) if id == header.id));
+        assert!(
+            store.audit_entries(0, 10).unwrap().is_empty(),
+            "nothing recorded of an answer that never left"
+        );
+        attempt(3).flush().unwrap();
+        let entries = store.audit_entries(0, 10).unwrap();
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        let entry = entries[0].as_ref().unwrap();
+        assert_eq!(entry.record.action, AuditAction::SyncedCourse);
+        assert_eq!(entry.record.course, header.course_id);
+        assert_eq!(entry.record.user, Some(who.user_id));
     }
 
     #[test]

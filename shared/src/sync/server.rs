@@ -44,6 +44,13 @@ pub trait ServerStorage {
     /// Makes every staged commit durable (one transaction); [`serve_sync`] calls it before it
     /// returns the answer.
     fn flush(&mut self) -> Result<(), Self::Error>;
+    /// The answer about to leave for `who`'s device, told just before [`ServerStorage::flush`]:
+    /// a storage that records what leaves (an audit log) makes that record durable with the
+    /// staged commits, so the answer is never sent unrecorded and a sync pays for one
+    /// transaction, not two.
+    fn answering(&mut self, who: &Principal, replies: &[Reply]) {
+        let _ = (who, replies);
+    }
     /// Keeps refused changes aside with the reason, unless the quarantine's limits for this
     /// user or document are reached. [`serve_sync`] calls it only for changes that could have
     /// been legitimate (see [`AdmissionRefusal`]).
@@ -450,6 +457,7 @@ pub fn serve_sync<S: ServerStorage>(
             });
         }
     }
+    storage.answering(who, &replies);
     storage.flush()?;
     Ok((
         SyncResponse {

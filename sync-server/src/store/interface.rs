@@ -82,6 +82,18 @@ pub trait Store:
     /// Whether the database answers.
     fn ping(&self) -> Result<()>;
 
+    /// A sync's admitted documents and the audit records of the answer that leaves after them
+    /// (`sent`): returns once both are committed. By default the documents' transaction, then
+    /// the records'; a backend may take both in one (SQLite's group commit does: one commit
+    /// per sync, not two). Nothing is appended when the documents fail.
+    fn commit_sync(&self, batch: &[DocumentCommit<'_>], sent: &[AuditRecord]) -> Result<()> {
+        if !batch.is_empty() {
+            self.commit_documents(batch)?;
+        }
+        self.append_audit(sent)?;
+        Ok(())
+    }
+
     /// [`AuditStore::citizen_home`] as of what is stored: the look-up goes through the read
     /// model, which lags the documents by a projector's round, so a citizen synced a moment
     /// ago is looked for again once the read model [caught up](ReadModelStore::catch_up).
