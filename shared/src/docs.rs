@@ -549,6 +549,22 @@ pub fn read_session_at_once(
     ))
 }
 
+/// [`read_session_quickly`], with the session's value as Automerge's `hydrate` answers it when
+/// it was read from that (admission keeps it, see `admission::SessionValues`).
+pub fn read_session_and_value(
+    doc: &Automerge,
+    id: &str,
+) -> Result<Option<(SessionLog, Option<automerge::hydrate::Value>)>, SchemaError> {
+    if let Some(Some(obj)) = session_object(doc, id)? {
+        if let Ok(v) = ReadDoc::hydrate(doc, &obj, None) {
+            if let Some(session) = at_once::session(&v) {
+                return Ok(Some((session, Some(v))));
+            }
+        }
+    }
+    Ok(read_session(doc, id)?.map(|s| (s, None)))
+}
+
 /// A session from its object as Automerge's `hydrate` answers it (or as admission rebuilt it
 /// from the operations that made it), in [`read_session_at_once`]'s forms only: `None` for
 /// anything autosurgeon might read differently.

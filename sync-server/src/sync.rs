@@ -8,6 +8,7 @@ use crate::metrics;
 use crate::store::{now_ms, DocumentCommit, LoadedDocuments, Store};
 use crate::turns::DocumentTurns;
 use automerge::{ActorId, Automerge, ReadDoc};
+use homerehab_shared::admission::SessionValues;
 use homerehab_shared::audit::AuditRecord;
 use homerehab_shared::auth::{authorize, Access, Principal};
 use homerehab_shared::device_registry::HandOverSync;
@@ -42,6 +43,11 @@ pub struct DocCache {
     /// rows from these instead of reading the sessions again.
     written: LruCache<DocumentId, SessionsWritten>,
     written_used: usize,
+    /// What admission last read of session logs, as values at their heads then
+    /// ([`SessionValues`]), within a sixteenth of the budget: the next set logged in a session
+    /// is grown from it instead of the session read again. Each with its weight.
+    session_values: LruCache<DocumentId, (SessionValues, usize)>,
+    session_values_used: usize,
     /// Copies being committed (with their weights), until the commit has returned: between
     /// the store showing a commit and the cache taking its copy, another sync reads the new
     /// heads and found only the older copy — and decoded the whole document again (one team
@@ -83,6 +89,8 @@ impl DocCache {
             answers_used: 0,
             written: LruCache::unbounded(),
             written_used: 0,
+            session_values: LruCache::unbounded(),
+            session_values_used: 0,
             committing: HashMap::new(),
         }
     }
@@ -185,10 +193,32 @@ impl DocCache {
         self.written_used -= written.weight();
         Some(written)
     }
-    /// Drops the document and every answer built from it.
+    fn keep_session_values(&mut self, id: DocumentId, values: SessionValues) {
+        self.take_session_values(id);
+        let weight = values.weight();
+        let budget = self.budget / 16;
+        if weight > budget {
+            return;
+        }
+        self.session_values.push(id, (values, weight));
+        self.session_values_used += weight;
+        while self.session_values_used > budget {
+            match self.session_values.pop_lru() {
+                Some((_, (_, w))) => self.session_values_used -= w,
+                None => break,
+            }
+        }
+    }
+    fn take_session_values(&mut self, id: DocumentId) -> Option<SessionValues> {
+        let (values, weight) = self.session_values.pop(&id)?;
+        self.session_values_used -= weight;
+        Some(values)
+    }
+    /// Drops the document, what was read of it and every answer built from it.
     fn forget(&mut self, id: DocumentId) {
         self.pop(id);
         self.take_written(id);
+        self.take_session_values(id);
         let gone: Vec<AnswerKey> = self
             .answers
             .iter()
@@ -478,6 +508,14 @@ impl ServerStorage for SyncStorage<'_> {
 
     fn sessions_written(&mut self, id: DocumentId, written: SessionsWritten) {
         self.staged_written.push((id, written));
+    }
+
+    fn session_values(&mut self, id: DocumentId) -> Option<SessionValues> {
+        self.cache().take_session_values(id)
+    }
+
+    fn keep_session_values(&mut self, id: DocumentId, values: SessionValues) {
+        self.cache().keep_session_values(id, values);
     }
 
     fn answering(&mut self, who: &Principal, replies: &[wire::Reply]) {
@@ -786,6 +824,17 @@ mod tests {
             docs::put_session(&mut tablet, &session, at).unwrap();
         }
         sync(&tablet);
+        // What admission read is kept for the log's next sync, at the heads stored.
+        let values_at = || {
+            let cache = syncer.cache.lock().unwrap();
+            let (values, _) = cache.session_values.peek(&header.id)?;
+            Some(values.heads().to_vec())
+        };
+        let stored_heads = |store: &Arc<dyn Store>| {
+            let (heads, _) = store.saved_document(header.id).unwrap().unwrap();
+            from_hashes(&heads)
+        };
+        assert_eq!(values_at(), Some(stored_heads(&store)));
         let rows = store
             .derive_rows_after(header.id, &mut memo)
             .unwrap()
@@ -798,6 +847,11 @@ mod tests {
         let session = SessionLog::start(course, who.user_id, None, 3_000);
         docs::put_session(&mut tablet, &session, 3_000).unwrap();
         sync(&tablet);
+        assert_eq!(
+            values_at(),
+            Some(stored_heads(&store)),
+            "taken and kept again"
+        );
         let mut elsewhere = tablet.fork();
         docs::finish_session(&mut elsewhere, session.id, Some(3), None, 3_500).unwrap();
         let base = to_hashes(&tablet.get_heads());

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 /// Longer lists are left to the document: inserting into the middle of a list here costs its
 /// length, and no session holds a list this long (its sets, one per repetition block).
-const MAX_LIST: usize = 1024;
+pub(super) const MAX_LIST: usize = 1024;
 
 /// A value in a made object: a scalar, or another object the changes made.
 #[derive(Clone, Debug)]

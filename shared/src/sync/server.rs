@@ -4,7 +4,9 @@
 use super::wire::{
     from_hashes, to_hashes, Hash, Reply, ReplyStatus, SyncRequest, SyncResponse, PROTOCOL_VERSION,
 };
-use crate::admission::{admit_or_refuse, AdmissionRefusal, Admitted, Rejection};
+use crate::admission::{
+    admit_or_refuse, admit_or_refuse_knowing, AdmissionRefusal, Admitted, Rejection, SessionValues,
+};
 use crate::auth::{authorize, may_offer_changes, Access, Principal};
 use crate::docs::{DocumentKind, Header};
 use crate::ids::DocumentId;
@@ -74,6 +76,17 @@ pub trait ServerStorage {
     /// need not read them again. Only a commit that becomes durable may be projected from them.
     fn sessions_written(&mut self, id: DocumentId, written: SessionsWritten) {
         let _ = (id, written);
+    }
+    /// What admission last read of session log `id` ([`Admitted::session_values`]), taken for
+    /// the next admission of the log, which uses it only at its heads. The default keeps none.
+    fn session_values(&mut self, id: DocumentId) -> Option<SessionValues> {
+        let _ = id;
+        None
+    }
+    /// Keeps what admission read of session log `id` for [`ServerStorage::session_values`]:
+    /// values at the heads they name, so right whether or not the commit becomes durable.
+    fn keep_session_values(&mut self, id: DocumentId, values: SessionValues) {
+        let _ = (id, values);
     }
     /// The generation of a stored document (0 until it is first rewritten without its history,
     /// issue #14). The default serves a storage that never rewrites.
@@ -216,6 +229,9 @@ fn stage<S: ServerStorage>(
     adm: Admitted,
     new_changes: Vec<u8>,
 ) -> Result<Arc<Automerge>, S::Error> {
+    if let Some(values) = adm.session_values.filter(|v| !v.is_empty()) {
+        storage.keep_session_values(adm.header.id, values);
+    }
     let doc = Arc::new(adm.doc);
     storage.commit(&adm.header, doc.clone(), new_changes)?;
     if let Some(read) = adm.sessions_read {
@@ -315,13 +331,18 @@ pub fn serve_sync<S: ServerStorage>(
                         Some(a) => a,
                         None => actors.insert(storage.actors(who)?),
                     };
-                    match admit_or_refuse(
+                    let known = match header.kind {
+                        DocumentKind::SessionLog => storage.session_values(offer.doc),
+                        _ => None,
+                    };
+                    match admit_or_refuse_knowing(
                         offer.doc,
                         Some(&doc),
                         &offer.changes,
                         &from_hashes(&offer.heads),
                         who,
                         actors,
+                        known,
                     ) {
                         Ok(adm) if adm.new_changes.is_empty() => {}
                         Ok(adm) => {

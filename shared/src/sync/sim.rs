@@ -27,6 +27,9 @@ pub struct MemoryServer {
     pub generations: HashMap<DocumentId, (u32, HashSet<Hash>)>,
     /// Erased documents, answered `Erased` for ever.
     pub tombstones: HashSet<DocumentId>,
+    /// What admission last read of each session log, as the sync server keeps it, so the
+    /// simulations admit sessions grown from it as the server does.
+    pub session_values: HashMap<DocumentId, crate::admission::SessionValues>,
 }
 
 impl MemoryServer {
@@ -90,6 +93,12 @@ impl ServerStorage for MemoryServer {
     }
     fn flush(&mut self) -> Result<(), Infallible> {
         Ok(())
+    }
+    fn session_values(&mut self, id: DocumentId) -> Option<crate::admission::SessionValues> {
+        self.session_values.remove(&id)
+    }
+    fn keep_session_values(&mut self, id: DocumentId, values: crate::admission::SessionValues) {
+        self.session_values.insert(id, values);
     }
     fn generation(&mut self, id: DocumentId) -> Result<u32, Infallible> {
         Ok(self.generations.get(&id).map(|g| g.0).unwrap_or(0))

@@ -1,0 +1,177 @@
+//! A session the log held, grown by the new changes, from what admission read of it before
+//! (issue #13).
+//!
+//! A tablet logs one set at a time, and each set is a sync: admission read the whole session
+//! again (Automerge's `hydrate`) to judge one new set, 13 % of the server's CPU with 50
+//! clients, and more as the session grows. The session as admission last read it is kept (at
+//! the log's heads then, [`super::SessionValues`]); when the new changes follow on from exactly
+//! those heads, what they change in it is applied to that copy instead:
+//! - an object they make, inserted into a list the session held: the object as its operations
+//!   made it ([`super::replay`]), at the index the document now shows it at;
+//! - a key of a map the session held, put or deleted: what the document now shows under it.
+//!
+//! Anything else — a list element of the session deleted or replaced, a scalar inserted, an
+//! object the document no longer shows — answers `None` and the session is read from the
+//! document. Applied outermost first and each list's inserts in index order, the indexes the
+//! document shows now are right for the copy as it is being grown: the elements it held keep
+//! their order, and nothing is removed.
+
+use super::replay::{Made, MAX_LIST};
+use automerge::hydrate::{self, MapValue, Value};
+use automerge::legacy::{Key as OpKey, OpId};
+use automerge::{Automerge, ObjId, Prop, ReadDoc, ScalarValue};
+
+/// An operation of the new changes on an object the log held before them, inside a session.
+#[derive(Clone, Debug)]
+pub(super) struct HeldOp {
+    /// The object written.
+    pub obj: OpId,
+    /// The operation's own id (the object it makes, if it makes one).
+    pub id: OpId,
+    pub key: OpKey,
+    pub insert: bool,
+    pub makes: bool,
+}
+
+enum Edit {
+    /// `value` inserted at `index` into the list at `path`.
+    Insert {
+        path: Vec<Prop>,
+        index: usize,
+        value: Value,
+    },
+    /// The map at `path` shows `value` under `key` (`None`: nothing).
+    Key {
+        path: Vec<Prop>,
+        key: String,
+        value: Option<Value>,
+    },
+}
+
+impl Edit {
+    fn order(&self) -> (usize, usize) {
+        match self {
+            Edit::Insert { path, index, .. } => (path.len(), *index),
+            Edit::Key { path, .. } => (path.len(), 0),
+        }
+    }
+}
+
+/// `old` (the session filed under `key` as it was before the changes) grown by the changes'
+/// operations `ops` on objects it held, with `made` the objects the changes made; `None` when
+/// this cannot say (see the module's doc).
+pub(super) fn grow(
+    after: &Automerge,
+    key: &str,
+    mut old: Value,
+    ops: &[HeldOp],
+    made: Option<&Made>,
+) -> Option<Value> {
+    let mut edits = Vec::with_capacity(ops.len());
+    for op in ops {
+        let (obj, path) = held(after, &op.obj, key)?;
+        match (&op.key, op.insert) {
+            (OpKey::Seq(_), true) if op.makes => {
+                // Where the made object is now: right inside the list written (one visible
+                // object per path, so the list at `path` is the one written).
+                let (_, made_at) = held(after, &op.id, key)?;
+                let index = match made_at.split_last()? {
+                    (Prop::Seq(i), outer) if outer == path.as_slice() => *i,
+                    _ => return None,
+                };
+                edits.push(Edit::Insert {
+                    path,
+                    index,
+                    value: made?.hydrate(&op.id)?,
+                });
+            }
+            (OpKey::Map(k), false) => {
+                let value = match after.get(&obj, k.as_str()).ok()? {
+                    None => None,
+                    Some((automerge::Value::Scalar(s), _)) => Some(Value::Scalar(s.into_owned())),
+                    Some((automerge::Value::Object(_), id)) => Some(made?.hydrate(&op_id(&id)?)?),
+                };
+                edits.push(Edit::Key {
+                    path,
+                    key: k.to_string(),
+                    value,
+                });
+            }
+            _ => return None,
+        }
+    }
+    edits.sort_by_key(Edit::order);
+    for edit in edits {
+        match edit {
+            Edit::Insert { path, index, value } => {
+                let Value::List(list) = at(&mut old, &path)? else {
+                    return None;
+                };
+                if index > list.len() || list.len() >= MAX_LIST {
+                    return None;
+                }
+                // `hydrate::List` inserts only inside Automerge: rebuilt, its values moved.
+                let mut values: Vec<Value> = (0..list.len())
+                    .map(|i| {
+                        list.get_mut(i)
+                            .map(|v| std::mem::replace(v, Value::Scalar(ScalarValue::Null)))
+                    })
+                    .collect::<Option<_>>()?;
+                values.insert(index, value);
+                *list = hydrate::List::from(values);
+            }
+            Edit::Key { path, key, value } => {
+                let Value::Map(map) = at(&mut old, &path)? else {
+                    return None;
+                };
+                match value {
+                    Some(value) => {
+                        map.insert(
+                            key,
+                            MapValue {
+                                value,
+                                conflict: false,
+                            },
+                        );
+                    }
+                    None => {
+                        map.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+    Some(old)
+}
+
+/// The value at `path` inside `v`.
+fn at<'a>(mut v: &'a mut Value, path: &[Prop]) -> Option<&'a mut Value> {
+    for p in path {
+        v = match (v, p) {
+            (Value::Map(m), Prop::Map(k)) => m.get_mut(k)?,
+            (Value::List(l), Prop::Seq(i)) => l.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+/// The object `id` of `after` and its path inside the session filed under `key`, when the
+/// document shows it there.
+fn held(after: &Automerge, id: &OpId, key: &str) -> Option<(ObjId, Vec<Prop>)> {
+    let (obj, path) = super::visible_path(after, id)?;
+    match path.as_slice() {
+        [Prop::Map(s), Prop::Map(k), inside @ ..] if s == "sessions" && k == key => {
+            Some((obj, inside.to_vec()))
+        }
+        _ => None,
+    }
+}
+
+/// The operation id of an object of the document.
+fn op_id(id: &ObjId) -> Option<OpId> {
+    match id {
+        ObjId::Id(counter, actor, _) => Some(OpId(*counter, actor.clone())),
+        ObjId::Root => None,
+    }
+}
