@@ -9,13 +9,17 @@
 //! 2. One set: that 30-session log stored, and one more set logged in its last session.
 //! 3. One new session (started, nothing logged yet) in that log.
 //!
+//! Then a second set into case 2's session: admitted reading the session from the document,
+//! and handed what the first set's admission read, as the sync server keeps it for a log's
+//! next sync (the session grown, not read again).
+//!
 //! For each: the whole `admission::admit` (median of `ADMISSION_RUNS`, default 30), then the
 //! steps admission takes, timed one by one on the same bytes. Then the server's read model of
 //! the log after the one set: its rows read from the whole log, and from the projection of the
 //! log before the set (what the projector remembers). The last line is one JSON object.
 
 use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
-use homerehab_shared::admission::admit;
+use homerehab_shared::admission::{admit, admit_or_refuse_knowing};
 use homerehab_shared::auth::Principal;
 use homerehab_shared::docs::{self, ExerciseFeedback, Header};
 use homerehab_shared::ids::*;
@@ -281,6 +285,61 @@ fn main() {
             s.admit_ms, s.apply_ms, s.diff_ms, s.read_sessions_ms, s.read_at_once_ms
         ));
     }
+    // A second set into the same session, after the first was admitted: read again from the
+    // document, and grown from what the first set's admission read (as the server keeps it
+    // for the log's next sync).
+    let first = admit(
+        header.id,
+        Some(&one_set.stored),
+        &one_set.incoming,
+        &one_set.heads,
+        &who,
+        &actors,
+    )
+    .unwrap();
+    let known = first.session_values.unwrap();
+    let mut device = first.doc.fork().with_actor(tablet.clone());
+    docs::log_set(
+        &mut device,
+        last_session,
+        lines[0],
+        "exercise-0",
+        &set,
+        set.at + 1,
+    )
+    .unwrap();
+    let second = raw_changes_since(&device, &first.doc.get_heads());
+    let second_heads = device.get_heads();
+    let read_ms = median_ms(runs, || {
+        admit(
+            header.id,
+            Some(&first.doc),
+            &second,
+            &second_heads,
+            &who,
+            &actors,
+        )
+        .expect("admitted");
+    });
+    let mut copies: Vec<_> = (0..runs).map(|_| known.clone()).collect();
+    let grown_ms = median_ms(runs, || {
+        admit_or_refuse_knowing(
+            header.id,
+            Some(&first.doc),
+            &second,
+            &second_heads,
+            &who,
+            &actors,
+            copies.pop(),
+        )
+        .expect("admitted");
+    });
+    println!(
+        "a second set into that session: admit {read_ms:.2} ms reading the session, {grown_ms:.2} ms growing what the first set's admission read"
+    );
+    json.push(format!(
+        "\"second_set_read_admit_ms\":{read_ms:.3},\"second_set_grown_admit_ms\":{grown_ms:.3}"
+    ));
     // The read model's rows of the log after the one set.
     let after = {
         let mut doc = one_set.stored.fork();
