@@ -69,23 +69,22 @@ pub(super) fn grow(
 ) -> Option<Value> {
     let mut edits = Vec::with_capacity(ops.len());
     for op in ops {
-        let (obj, path) = held(after, &op.obj, key)?;
         match (&op.key, op.insert) {
             (OpKey::Seq(_), true) if op.makes => {
-                // Where the made object is now: right inside the list written (one visible
-                // object per path, so the list at `path` is the one written).
+                // Where the made object is now: an insert's object is the list it went into,
+                // so the list's path is the made object's but for its index.
                 let (_, made_at) = held(after, &op.id, key)?;
-                let index = match made_at.split_last()? {
-                    (Prop::Seq(i), outer) if outer == path.as_slice() => *i,
-                    _ => return None,
+                let (Prop::Seq(index), path) = made_at.split_last()? else {
+                    return None;
                 };
                 edits.push(Edit::Insert {
-                    path,
-                    index,
+                    path: path.to_vec(),
+                    index: *index,
                     value: made?.hydrate(&op.id)?,
                 });
             }
             (OpKey::Map(k), false) => {
+                let (obj, path) = held(after, &op.obj, key)?;
                 let value = match after.get(&obj, k.as_str()).ok()? {
                     None => None,
                     Some((automerge::Value::Scalar(s), _)) => Some(Value::Scalar(s.into_owned())),
