@@ -524,9 +524,9 @@ fn check_session_log(
         (Some(k), Some(b)) if same_heads(&k.heads, &b.get_heads()) => k.sessions,
         _ => HashMap::new(),
     };
-    let values = |sessions| SessionValues {
+    let values = |read: &[(String, SessionLog)], sessions| SessionValues {
         heads: after.get_heads(),
-        sessions,
+        sessions: latest_only(read, sessions),
     };
     if let Some(written) = sessions_written(after, before.is_none(), new_changes, decoded) {
         if let Ok((read, sessions)) = check_sessions(
@@ -537,12 +537,36 @@ fn check_session_log(
             Some(&written),
             &mut known,
         ) {
-            return Ok((read, values(sessions)));
+            let values = values(&read, sessions);
+            return Ok((read, values));
         }
     }
     let touched = sessions_in_diff(after, before)?;
     let (read, sessions) = check_sessions(after, before, who, &touched, None, &mut known)?;
-    Ok((read, values(sessions)))
+    let values = values(&read, sessions);
+    Ok((read, values))
+}
+
+/// Sessions kept as values per log ([`SessionValues`]): a tablet adds to the session it
+/// started last; an upload's older sessions would only take the cache's memory.
+const KEPT_SESSIONS: usize = 4;
+
+/// The values of the [`KEPT_SESSIONS`] sessions started last among those read.
+fn latest_only(
+    read: &[(String, SessionLog)],
+    mut values: HashMap<String, automerge::hydrate::Value>,
+) -> HashMap<String, automerge::hydrate::Value> {
+    if values.len() > KEPT_SESSIONS {
+        let mut newest: Vec<&(String, SessionLog)> = read.iter().collect();
+        newest.sort_by_key(|(_, s)| std::cmp::Reverse(s.started_at));
+        let keep: HashSet<&str> = newest
+            .iter()
+            .take(KEPT_SESSIONS)
+            .map(|(k, _)| k.as_str())
+            .collect();
+        values.retain(|k, _| keep.contains(k.as_str()));
+    }
+    values
 }
 
 fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
@@ -1949,6 +1973,35 @@ mod tests {
             crate::docs::read_session(&adm.doc, &lone).unwrap(),
             "not grown from values of other heads"
         );
+    }
+
+    /// An upload of many sessions keeps the values of the ones started last only.
+    #[test]
+    fn only_the_sessions_started_last_are_kept_as_values() {
+        let w = log_world();
+        let mut device = w.stored.fork().with_actor(w.lone_tablet.clone());
+        for i in 0..6 {
+            edit_log(&w, &mut device, 17, 10_000 + 100 * i);
+        }
+        let adm = admit(
+            w.header.id,
+            Some(&w.stored),
+            &raw_changes_since(&device, &w.stored.get_heads()),
+            &device.get_heads(),
+            &w.lone,
+            &[w.lone_tablet.clone()].into_iter().collect(),
+        )
+        .unwrap();
+        let read = adm.sessions_read.unwrap().sessions;
+        assert_eq!(read.len(), 6);
+        let mut newest: Vec<_> = read.iter().collect();
+        newest.sort_by_key(|(_, s)| std::cmp::Reverse(s.started_at));
+        let mut expected: Vec<&String> = newest[..KEPT_SESSIONS].iter().map(|(k, _)| k).collect();
+        let values = adm.session_values.unwrap();
+        let mut kept: Vec<&String> = values.sessions.keys().collect();
+        expected.sort();
+        kept.sort();
+        assert_eq!(kept, expected);
     }
 
     proptest::proptest! {
