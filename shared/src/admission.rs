@@ -894,30 +894,13 @@ fn place(
 
 /// Where an object the document held before the new changes is, from its path now.
 fn place_held(doc: &Automerge, id: &OpId) -> Option<Place> {
-    let (_, path) = visible_path(doc, id)?;
+    let (_, path) = grown::visible_path(doc, id)?;
     Some(match path.as_slice() {
         [] => return None,
         [Prop::Map(s)] if s == "sessions" => Place::Sessions,
         [Prop::Map(s), Prop::Map(key), ..] if s == "sessions" => Place::Session(key.clone()),
         _ => Place::Elsewhere,
     })
-}
-
-/// The object made by operation `id` and its path from the root, when the document shows it.
-fn visible_path(doc: &Automerge, id: &OpId) -> Option<(automerge::ObjId, Vec<Prop>)> {
-    // Automerge 0.12 can panic in `parents` of an object inside a deleted list element (a
-    // debug assertion: its fast and slow seeks disagree; found by
-    // `any_edits_get_the_diffs_verdict`). Such an object is left to the diff, not refused as
-    // corrupt by admission's boundary.
-    std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let obj = doc
-            .import_obj(&format!("{}@{}", id.0, id.1.to_hex_string()))
-            .ok()?;
-        doc.object_type(&obj).ok()?;
-        let path = doc.parents(&obj).ok()?.visible_path()?;
-        Some((obj, path.into_iter().map(|(_, p)| p).collect()))
-    }))
-    .ok()?
 }
 
 #[cfg(test)]
