@@ -224,22 +224,18 @@ fn main() {
             .unwrap()
             .id
     };
-    let mut device = stored.fork().with_actor(tablet.clone());
-    let set = SetLog {
-        reps: Some(10),
-        duration_s: None,
-        load_kg: None,
-        at: 1_700_000_100_000,
+    // A set logged in that session's first exercise `ms` after the first set's time.
+    let log_a_set = |device: &mut Automerge, ms: i64| {
+        let set = SetLog {
+            reps: Some(10),
+            duration_s: None,
+            load_kg: None,
+            at: 1_700_000_100_000 + ms,
+        };
+        docs::log_set(device, last_session, lines[0], "exercise-0", &set, set.at).unwrap();
     };
-    docs::log_set(
-        &mut device,
-        last_session,
-        lines[0],
-        "exercise-0",
-        &set,
-        set.at,
-    )
-    .unwrap();
+    let mut device = stored.fork().with_actor(tablet.clone());
+    log_a_set(&mut device, 0);
     let one_set = Case {
         name: "one set into a 30-session log",
         header,
@@ -299,15 +295,7 @@ fn main() {
     .unwrap();
     let known = first.session_values.unwrap();
     let mut device = first.doc.fork().with_actor(tablet.clone());
-    docs::log_set(
-        &mut device,
-        last_session,
-        lines[0],
-        "exercise-0",
-        &set,
-        set.at + 1,
-    )
-    .unwrap();
+    log_a_set(&mut device, 1);
     let second = raw_changes_since(&device, &first.doc.get_heads());
     let second_heads = device.get_heads();
     let admit_second = |known| {

@@ -20,6 +20,7 @@ use super::replay::{Made, MAX_LIST};
 use automerge::hydrate::{self, MapValue, Value};
 use automerge::legacy::{Key as OpKey, OpId};
 use automerge::{Automerge, ObjId, Prop, ReadDoc, ScalarValue};
+use std::collections::hash_map::{Entry, HashMap};
 
 /// An operation of the new changes on an object the log held before them, inside a session.
 #[derive(Clone, Debug)]
@@ -68,6 +69,8 @@ pub(super) fn grow(
     made: Option<&Made>,
 ) -> Option<Value> {
     let mut edits = Vec::with_capacity(ops.len());
+    // Each map's place looked up once: finishing a session puts four keys in one map.
+    let mut maps: HashMap<&OpId, (ObjId, Vec<Prop>)> = HashMap::new();
     for op in ops {
         match (&op.key, op.insert) {
             (OpKey::Seq(_), true) if op.makes => {
@@ -84,7 +87,10 @@ pub(super) fn grow(
                 });
             }
             (OpKey::Map(k), false) => {
-                let (obj, path) = held(after, &op.obj, key)?;
+                let (obj, path) = match maps.entry(&op.obj) {
+                    Entry::Occupied(found) => found.get().clone(),
+                    Entry::Vacant(place) => place.insert(held(after, &op.obj, key)?).clone(),
+                };
                 let value = match after.get(&obj, k.as_str()).ok()? {
                     None => None,
                     Some((automerge::Value::Scalar(s), _)) => Some(Value::Scalar(s.into_owned())),
