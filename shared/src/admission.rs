@@ -1460,9 +1460,40 @@ mod tests {
         let mut doc = genesis(&header).with_actor(lone_tablet.clone());
         let lone_session = SessionLog::start(course, lone.user_id, None, 1_000);
         put_session(&mut doc, &lone_session, 1_000).unwrap();
-        for at in [1_001, 1_002] {
-            log_set(&mut doc, lone_session.id, line, "sit", &a_set(8, at), at).unwrap();
-        }
+        // Lone's first set as a device wrote sets before issue #13 (a map), the second as one
+        // string: a log in the field holds both.
+        log_set(
+            &mut doc,
+            lone_session.id,
+            line,
+            "sit",
+            &a_set(8, 1_001),
+            1_001,
+        )
+        .unwrap();
+        let mut tx = doc.transaction();
+        let sets = obj_at(
+            &tx,
+            &[
+                "sessions",
+                &lone_session.id.to_string(),
+                "exercises",
+                &line.to_string(),
+                "sets",
+            ],
+        );
+        tx.delete(&sets, 0).unwrap();
+        legacy_set(&mut tx, &sets, 0, &a_set(8, 1_001));
+        tx.commit();
+        log_set(
+            &mut doc,
+            lone_session.id,
+            line,
+            "sit",
+            &a_set(8, 1_002),
+            1_002,
+        )
+        .unwrap();
         let fb = ExerciseFeedback {
             outcome: ExerciseOutcome::Done,
             skip_reason: None,
@@ -1495,6 +1526,24 @@ mod tests {
         }
     }
 
+    /// `set` inserted at `index` of `sets` as a map, as devices wrote sets before issue #13.
+    fn legacy_set(
+        tx: &mut automerge::transaction::Transaction<'_>,
+        sets: &automerge::ObjId,
+        index: usize,
+        set: &crate::model::SetLog,
+    ) {
+        let opt = |v: Option<u32>| v.map_or(automerge::ScalarValue::Null, |v| (v as u64).into());
+        let m = tx
+            .insert_object(sets, index, automerge::ObjType::Map)
+            .unwrap();
+        tx.put(&m, "reps", opt(set.reps)).unwrap();
+        tx.put(&m, "duration_s", opt(set.duration_s)).unwrap();
+        let load = set.load_kg.map_or(automerge::ScalarValue::Null, Into::into);
+        tx.put(&m, "load_kg", load).unwrap();
+        tx.put(&m, "at", set.at).unwrap();
+    }
+
     /// An object under a session, by its keys (list positions as numbers).
     fn obj_at(doc: &impl ReadDoc, keys: &[&str]) -> automerge::ObjId {
         let mut at = automerge::ROOT;
@@ -1509,7 +1558,7 @@ mod tests {
     }
 
     /// The edits a device (honest or not) may make to a session log, by number.
-    const LOG_EDITS: usize = 21;
+    const LOG_EDITS: usize = 23;
 
     fn edit_log(w: &LogWorld, doc: &mut Automerge, edit: usize, at: i64) {
         use crate::docs::{log_set, put_session};
@@ -1526,14 +1575,15 @@ mod tests {
                 log_set(doc, w.lone_session, w.line, "sit", &a_set(10, at), at).unwrap();
                 return;
             }
-            // An old set edited in range, and out of range (a value in a nested object).
+            // An old set edited in range (a value in a set written as a map), and one
+            // replaced out of range (a set written as one string).
             1 => {
                 let set = obj_at(&tx, &["sessions", &lone, "exercises", &line, "sets", "0"]);
                 tx.put(&set, "reps", 12_u64).unwrap();
             }
             2 => {
-                let set = obj_at(&tx, &["sessions", &lone, "exercises", &line, "sets", "1"]);
-                tx.put(&set, "reps", 600_u64).unwrap();
+                let sets = obj_at(&tx, &["sessions", &lone, "exercises", &line, "sets"]);
+                tx.put(&sets, 1, a_set(600, at).encode()).unwrap();
             }
             // Borg out of its scale on an exercise.
             3 => {
@@ -1543,13 +1593,7 @@ mod tests {
             // A set in Kim's session, a session that is not new and not Lone's.
             4 => {
                 let sets = obj_at(&tx, &["sessions", &kim, "exercises", &line, "sets"]);
-                let set = tx.insert_object(&sets, 1, automerge::ObjType::Map).unwrap();
-                tx.put(&set, "reps", 5_u64).unwrap();
-                tx.put(&set, "duration_s", automerge::ScalarValue::Null)
-                    .unwrap();
-                tx.put(&set, "load_kg", automerge::ScalarValue::Null)
-                    .unwrap();
-                tx.put(&set, "at", at).unwrap();
+                tx.insert(&sets, 1, a_set(5, at).encode()).unwrap();
             }
             // Kim's session claimed: its performer rewritten.
             5 => {
@@ -1676,6 +1720,15 @@ mod tests {
                 crate::docs::finish_session(doc, w.lone_session, Some(3), Some("fint"), at)
                     .unwrap();
                 return;
+            }
+            // A set replaced by a string that is no set, and a number inserted as a set.
+            21 => {
+                let sets = obj_at(&tx, &["sessions", &lone, "exercises", &line, "sets"]);
+                tx.put(&sets, 1, "[8, null]").unwrap();
+            }
+            22 => {
+                let sets = obj_at(&tx, &["sessions", &lone, "exercises", &line, "sets"]);
+                tx.insert(&sets, 2, 8_u64).unwrap();
             }
             // A session's status made a number (fails to read).
             _ => {

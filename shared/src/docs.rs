@@ -735,6 +735,10 @@ mod at_once {
     }
 
     fn set(v: &Value) -> Option<SetLog> {
+        // One string as written now; a map of four fields as written before issue #13.
+        if let Value::Scalar(S::Str(s)) = v {
+            return SetLog::decode(s);
+        }
         let m = map(v)?;
         Some(SetLog {
             reps: opt(m.get("reps")?, count)?,
@@ -1402,6 +1406,55 @@ mod tests {
         TeamId(uuid::Uuid::from_u128(1))
     }
 
+    /// A set is one operation in the log (issue #13: it was five, a map and its four keys),
+    /// and its string reads back as the set, whatever it holds.
+    #[test]
+    fn a_logged_set_is_one_operation_and_reads_back_whole() {
+        let course = CourseId(uuid::Uuid::from_u128(2));
+        let mut doc = genesis(&Header::session_log(team(), course));
+        let session = SessionLog::start(course, UserId::new(), None, 1);
+        put_session(&mut doc, &session, 1).unwrap();
+        let line = ProgramExerciseId::new();
+        let sets = [
+            SetLog {
+                reps: Some(8),
+                duration_s: None,
+                load_kg: Some(2.5),
+                at: 1_700_000_000_123,
+            },
+            SetLog {
+                reps: None,
+                duration_s: Some(45),
+                load_kg: Some(0.1 + 0.2),
+                at: -5,
+            },
+        ];
+        for set in &sets {
+            let before = doc.get_heads();
+            log_set(&mut doc, session.id, line, "sit", set, 2).unwrap();
+            assert_eq!(SetLog::decode(&set.encode()).as_ref(), Some(set));
+            let change = doc.get_changes(&before).pop().unwrap().clone();
+            if set.reps.is_none() {
+                // The second set: the exercise is there, so the change is the set alone.
+                assert_eq!(change.len(), 1, "one operation");
+            }
+        }
+        let key = session.id.to_string();
+        let read = read_session(&doc, &key).unwrap().unwrap();
+        assert_eq!(read.exercises[&line.to_string()].sets, sets);
+        assert_eq!(read_session_at_once(&doc, &key).unwrap(), Some(Some(read)));
+        for bad in [
+            "",
+            "[8]",
+            "[8,null,2.5]",
+            "{\"reps\":8}",
+            "[8,null,2.5,1,2]",
+            "[-1,null,null,1]",
+        ] {
+            assert_eq!(SetLog::decode(bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn a_session_read_in_one_pass_is_what_autosurgeon_reads() {
         let course = CourseId(uuid::Uuid::from_u128(2));
@@ -1421,6 +1474,23 @@ mod tests {
             };
             log_set(&mut doc, begun.id, line, "sit", &set, 2).unwrap();
         }
+        // A set as devices wrote sets before issue #13: a map of four fields.
+        let mut tx = doc.transaction();
+        let sessions = map_at(&tx, &ROOT, "sessions").unwrap();
+        let s = map_at(&tx, &sessions, &begun.id.to_string()).unwrap();
+        let exercises = map_at(&tx, &s, "exercises").unwrap();
+        let ex = map_at(&tx, &exercises, &line.to_string()).unwrap();
+        let sets = match tx.get(&ex, "sets").unwrap() {
+            Some((automerge::Value::Object(ObjType::List), id)) => id,
+            other => panic!("sets: {other:?}"),
+        };
+        let old = tx.insert_object(&sets, 0, ObjType::Map).unwrap();
+        tx.put(&old, "reps", 6_u64).unwrap();
+        tx.put(&old, "duration_s", automerge::ScalarValue::Null)
+            .unwrap();
+        tx.put(&old, "load_kg", 1.5).unwrap();
+        tx.put(&old, "at", 1_i64).unwrap();
+        tx.commit();
         let fb = ExerciseFeedback {
             outcome: ExerciseOutcome::Skipped,
             skip_reason: Some("træt".into()),
@@ -1443,6 +1513,19 @@ mod tests {
         let missed = SessionLog::start(course, by, None, 7)
             .not_carried_out(NotCarriedOutReason::NotAtHome, None);
         put_session(&mut doc, &missed, 7).unwrap();
+        let sets: Vec<Option<u32>> = read_session(&doc, &begun.id.to_string())
+            .unwrap()
+            .unwrap()
+            .exercises[&line.to_string()]
+            .sets
+            .iter()
+            .map(|s| s.reps)
+            .collect();
+        assert_eq!(
+            sets,
+            [Some(6), Some(8), Some(8)],
+            "the map's set and the strings'"
+        );
         for id in [begun.id, missed.id] {
             let key = id.to_string();
             let at_once = read_session_at_once(&doc, &key).unwrap().unwrap();

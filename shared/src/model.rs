@@ -359,12 +359,83 @@ pub enum ExerciseOutcome {
 }
 
 /// One set as actually performed.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+///
+/// In the document a set is one string scalar ([`SetLog::encode`]), not a map of four fields
+/// (issue #13): a set is the commonest thing a session holds, and as a map it was five
+/// Automerge operations (the map and its four keys) where one does. A month offline is ~700
+/// sets, so what the server applies and checks per uploaded course fell by about three. A set
+/// is appended whole and never edited field by field, so nothing merges finer. Sets written
+/// as maps before are still read (see the `Hydrate` impl).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SetLog {
     pub reps: Option<u32>,
     pub duration_s: Option<u32>,
     pub load_kg: Option<f64>,
     pub at: Millis,
+}
+
+/// The stored form of a set: a JSON array `[reps, duration_s, load_kg, at]`.
+type EncodedSet = (Option<u32>, Option<u32>, Option<f64>, Millis);
+
+impl SetLog {
+    /// The set as the document stores it: one string.
+    pub fn encode(&self) -> String {
+        let e: EncodedSet = (self.reps, self.duration_s, self.load_kg, self.at);
+        serde_json::to_string(&e).unwrap_or_default()
+    }
+
+    /// Reads [`SetLog::encode`]'s string; `None` for anything else.
+    pub fn decode(s: &str) -> Option<SetLog> {
+        let (reps, duration_s, load_kg, at): EncodedSet = serde_json::from_str(s).ok()?;
+        Some(SetLog {
+            reps,
+            duration_s,
+            load_kg,
+            at,
+        })
+    }
+}
+
+impl Reconcile for SetLog {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+
+    fn reconcile<R: autosurgeon::Reconciler>(&self, mut reconciler: R) -> Result<(), R::Error> {
+        reconciler.str(self.encode())
+    }
+}
+
+impl Hydrate for SetLog {
+    fn hydrate_string(s: &str) -> Result<Self, autosurgeon::HydrateError> {
+        SetLog::decode(s).ok_or_else(|| {
+            autosurgeon::HydrateError::unexpected(
+                "a set as [reps, duration_s, load_kg, at]",
+                s.to_string(),
+            )
+        })
+    }
+
+    /// A set written before sets were one string.
+    fn hydrate_map<D: autosurgeon::ReadDoc>(
+        doc: &D,
+        obj: &automerge::ObjId,
+    ) -> Result<Self, autosurgeon::HydrateError> {
+        let f = SetLogFields::hydrate_map(doc, obj)?;
+        Ok(SetLog {
+            reps: f.reps,
+            duration_s: f.duration_s,
+            load_kg: f.load_kg,
+            at: f.at,
+        })
+    }
+}
+
+/// A set as a map, as it was written before issue #13: read, never written.
+#[derive(Hydrate)]
+struct SetLogFields {
+    reps: Option<u32>,
+    duration_s: Option<u32>,
+    load_kg: Option<f64>,
+    at: Millis,
 }
 
 /// One tap in a guided session: a set performed on one program line of a session. The device

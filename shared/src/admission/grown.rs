@@ -10,9 +10,11 @@
 //!   made it ([`super::replay`]), at the index the document now shows it at;
 //! - a key of a map the session held, put or deleted: what the document now shows under it.
 //!
-//! Anything else — a list element of the session deleted or replaced, a scalar inserted, an
-//! object the document no longer shows — answers `None` and the session is read from the
-//! document. Applied outermost first and each list's inserts in index order, the indexes the
+//! - a scalar inserted into a list the session held (a set, one string): the value the document
+//!   shows for that element, at its index.
+//!
+//! Anything else — a list element of the session deleted or replaced, an object the document
+//! no longer shows — answers `None` and the session is read from the document. Applied outermost first and each list's inserts in index order, the indexes the
 //! document shows now are right for the copy as it is being grown: the elements it held keep
 //! their order, and nothing is removed.
 
@@ -69,8 +71,8 @@ pub(super) fn grow(
     made: Option<&Made>,
 ) -> Option<Value> {
     let mut edits = Vec::with_capacity(ops.len());
-    // Each map's place looked up once: finishing a session puts four keys in one map.
-    let mut maps: HashMap<&OpId, (ObjId, Vec<Prop>)> = HashMap::new();
+    // Each object's place looked up once: finishing a session puts four keys in one map.
+    let mut places: HashMap<&OpId, (ObjId, Vec<Prop>)> = HashMap::new();
     for op in ops {
         match (&op.key, op.insert) {
             (OpKey::Seq(_), true) if op.makes => {
@@ -86,8 +88,18 @@ pub(super) fn grow(
                     value: made?.hydrate(&op.id)?,
                 });
             }
+            (OpKey::Seq(_), true) => {
+                // A scalar inserted (a set, one string): the list's place, and the index the
+                // document shows the element at.
+                let (list, path) = match places.entry(&op.obj) {
+                    Entry::Occupied(found) => found.get().clone(),
+                    Entry::Vacant(place) => place.insert(held(after, &op.obj, key)?).clone(),
+                };
+                let (index, value) = element(after, &list, &op.id)?;
+                edits.push(Edit::Insert { path, index, value });
+            }
             (OpKey::Map(k), false) => {
-                let (obj, path) = match maps.entry(&op.obj) {
+                let (obj, path) = match places.entry(&op.obj) {
                     Entry::Occupied(found) => found.get().clone(),
                     Entry::Vacant(place) => place.insert(held(after, &op.obj, key)?).clone(),
                 };
@@ -171,6 +183,26 @@ fn held(after: &Automerge, id: &OpId, key: &str) -> Option<(ObjId, Vec<Prop>)> {
         }
         _ => None,
     }
+}
+
+/// The index and value of the scalar element inserted by operation `id` into `list`, when the
+/// document shows it (looked for from the end: devices append).
+fn element(after: &Automerge, list: &ObjId, id: &OpId) -> Option<(usize, Value)> {
+    if after.object_type(list).ok()? != automerge::ObjType::List {
+        return None;
+    }
+    let len = after.length(list);
+    if len > MAX_LIST {
+        return None;
+    }
+    (0..len)
+        .rev()
+        .find_map(|i| match after.get(list, i).ok()?? {
+            (automerge::Value::Scalar(s), at) if op_id(&at).as_ref() == Some(id) => {
+                Some((i, Value::Scalar(s.into_owned())))
+            }
+            _ => None,
+        })
 }
 
 /// The operation id of an object of the document.
