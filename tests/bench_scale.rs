@@ -338,12 +338,16 @@ fn server_status_mib(server: &Server, field: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// One set logged in the device's open session of `course` (a session started first).
-fn log_one_set(device: &mut WireDevice, course: CourseId, session: SessionId, at: Millis) {
-    let line = {
-        let (_, doc) = &device.store.docs[&DocumentId::course_of(course)];
-        CourseDoc::read(doc).unwrap().program.ordered()[0].clone()
-    };
+/// A session a device has begun, with the program line it logs sets on: read from the course
+/// once when the session starts, as the app shows the program then (reading the whole course
+/// for every set was a tenth of the simulated devices' CPU).
+struct OpenSession {
+    id: SessionId,
+    line: ProgramExercise,
+}
+
+/// One set logged in the device's open session of `course`.
+fn log_one_set(device: &mut WireDevice, course: CourseId, session: &OpenSession, at: Millis) {
     let log = device
         .store
         .doc_mut(DocumentId::session_log_of(course))
@@ -354,10 +358,15 @@ fn log_one_set(device: &mut WireDevice, course: CourseId, session: SessionId, at
         load_kg: None,
         at,
     };
-    docs::log_set(log, session, line.id, &line.exercise_ref, &set, at).unwrap();
+    let line = &session.line;
+    docs::log_set(log, session.id, line.id, &line.exercise_ref, &set, at).unwrap();
 }
 
-fn start_session(device: &mut WireDevice, course: CourseId, at: Millis) -> SessionId {
+fn start_session(device: &mut WireDevice, course: CourseId, at: Millis) -> OpenSession {
+    let line = {
+        let (_, doc) = &device.store.docs[&DocumentId::course_of(course)];
+        CourseDoc::read(doc).unwrap().program.ordered()[0].clone()
+    };
     let (actor, user) = (device.actor.clone(), device.user);
     let log = device
         .store
@@ -366,7 +375,10 @@ fn start_session(device: &mut WireDevice, course: CourseId, at: Millis) -> Sessi
     log.set_actor(actor);
     let session = SessionLog::start(course, user, None, at);
     docs::put_session(log, &session, at).unwrap();
-    session.id
+    OpenSession {
+        id: session.id,
+        line,
+    }
 }
 
 struct Concurrent {
@@ -416,7 +428,7 @@ async fn concurrent(
                     if at % SETS_PER_SESSION == 0 {
                         session = start_session(&mut d, course, at);
                     }
-                    log_one_set(&mut d, course, session, at);
+                    log_one_set(&mut d, course, &session, at);
                     at += 1;
                     let t = Instant::now();
                     d.sync().await.expect("sync");
@@ -492,7 +504,7 @@ async fn behind_upload(http: &reqwest::Client) -> anyhow::Result<BehindUpload> {
         if at % SETS_PER_SESSION == 0 {
             session = start_session(&mut small, *own, at);
         }
-        log_one_set(&mut small, *own, session, at);
+        log_one_set(&mut small, *own, &session, at);
         at += 1;
         let t = Instant::now();
         small.sync().await?;
@@ -655,7 +667,7 @@ async fn burst(devices: usize, stored: usize) -> anyhow::Result<Burst> {
     for (i, d) in fleet.iter_mut().enumerate().step_by(10) {
         let course = courses[i % courses.len()];
         let session = start_session(d, course, 1);
-        log_one_set(d, course, session, 2);
+        log_one_set(d, course, &session, 2);
         changed += 1;
     }
     // Each device's request is built before the burst and its answer applied after it: a
