@@ -42,6 +42,9 @@ fn real_edits_are_admitted_for_their_author() {
     );
     let session = run("raw-session-changes");
     assert!(session[0].is_err() && session[1].is_ok());
+    // The same set as a map, as devices wrote sets before issue #13 (one string since).
+    let legacy = run("raw-session-changes-sets-as-maps");
+    assert!(legacy[0].is_err() && legacy[1].is_ok());
     // Devices send raw changes; a bundle is refused before Automerge decodes it.
     assert!(run("raw-program-bundle").iter().all(|o| o.is_err()));
     assert!(run("raw-session-bundle").iter().all(|o| o.is_err()));
