@@ -97,6 +97,8 @@ struct WireDevice {
     actor: ActorId,
     user: UserId,
     store: MemoryDevice,
+    /// Documents the last sync squashed before offering them.
+    squashed: u32,
 }
 
 impl WireDevice {
@@ -136,6 +138,7 @@ impl WireDevice {
             actor,
             user: resp.user.id,
             store: MemoryDevice::default(),
+            squashed: 0,
         })
     }
 
@@ -169,6 +172,7 @@ impl WireDevice {
             let body = self.line.send(wire::encode(&next)).await?;
             resp = wire::decode_response(&body, &Limits::default())?;
         }
+        self.squashed = round.report().squashed;
         Ok(trips)
     }
 
@@ -299,6 +303,12 @@ async fn upload(http: &reqwest::Client, n: usize) -> anyhow::Result<Upload> {
     let t = Instant::now();
     let requests = tablet.sync().await?;
     let wall_s = t.elapsed().as_secs_f64();
+    // Every session log goes up as one change, or the server admits ~900 per course.
+    anyhow::ensure!(
+        tablet.squashed as usize == n,
+        "{} of {n} session logs squashed",
+        tablet.squashed
+    );
     let server_cpu_s = (server.cpu_ms() - cpu0) / 1000.0;
     let server_peak_mib = server_status_mib(&server, "VmHWM:");
     let mut fresh = WireDevice::login(http, &server.url(), "assistent1").await?;
