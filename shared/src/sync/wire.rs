@@ -12,8 +12,10 @@ use std::io::Read;
 /// Version 2 added the document kind `library` (a municipality's own library), which a
 /// version 1 device could not decode. Version 3 added generations and erasure (issue #14):
 /// `generation` in [`Offer`] and [`Reply`], [`ReplyStatus::Erased`] and
-/// [`ReplyStatus::Replaced`].
-pub const PROTOCOL_VERSION: u16 = 3;
+/// [`ReplyStatus::Replaced`]. Version 4 (issue #13) stores a logged set in a session log as
+/// one string, which a version 3 app cannot read: such an app is told to update instead of
+/// being sent sessions it would fail on.
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// An Automerge change hash.
 pub type Hash = [u8; 32];
@@ -318,7 +320,7 @@ mod tests {
             decode_request(&bomb, &small),
             Err(WireError::TooLarge(_))
         ));
-        for other in [1, PROTOCOL_VERSION + 1] {
+        for other in [1, PROTOCOL_VERSION - 1, PROTOCOL_VERSION + 1] {
             let msg = encode(&SyncRequest {
                 protocol: other,
                 offers: vec![],
