@@ -8,15 +8,15 @@
 //! those heads, what they change in it is applied to that copy instead:
 //! - an object they make, inserted into a list the session held: the object as its operations
 //!   made it ([`super::replay`]), at the index the document now shows it at;
+//! - a scalar inserted into a list the session held (a set, one string): the value the
+//!   document shows for that element, at its index;
 //! - a key of a map the session held, put or deleted: what the document now shows under it.
 //!
-//! - a scalar inserted into a list the session held (a set, one string): the value the document
-//!   shows for that element, at its index.
-//!
 //! Anything else — a list element of the session deleted or replaced, an object the document
-//! no longer shows — answers `None` and the session is read from the document. Applied outermost first and each list's inserts in index order, the indexes the
-//! document shows now are right for the copy as it is being grown: the elements it held keep
-//! their order, and nothing is removed.
+//! no longer shows — answers `None` and the session is read from the document. Applied
+//! outermost first and each list's inserts in index order, the indexes the document shows now
+//! are right for the copy as it is being grown: the elements it held keep their order, and
+//! nothing is removed.
 
 use super::replay::{Made, MAX_LIST};
 use automerge::hydrate::{self, MapValue, Value};
