@@ -1460,31 +1460,8 @@ mod tests {
         let mut doc = genesis(&header).with_actor(lone_tablet.clone());
         let lone_session = SessionLog::start(course, lone.user_id, None, 1_000);
         put_session(&mut doc, &lone_session, 1_000).unwrap();
-        // Lone's first set as a device wrote sets before issue #13 (a map), the second as one
+        // Lone's first set as devices wrote sets before issue #13 (a map), the second as one
         // string: a log in the field holds both.
-        log_set(
-            &mut doc,
-            lone_session.id,
-            line,
-            "sit",
-            &a_set(8, 1_001),
-            1_001,
-        )
-        .unwrap();
-        let mut tx = doc.transaction();
-        let sets = obj_at(
-            &tx,
-            &[
-                "sessions",
-                &lone_session.id.to_string(),
-                "exercises",
-                &line.to_string(),
-                "sets",
-            ],
-        );
-        tx.delete(&sets, 0).unwrap();
-        legacy_set(&mut tx, &sets, 0, &a_set(8, 1_001));
-        tx.commit();
         log_set(
             &mut doc,
             lone_session.id,
@@ -1494,6 +1471,11 @@ mod tests {
             1_002,
         )
         .unwrap();
+        let mut tx = doc.transaction();
+        let (session, line_key) = (lone_session.id.to_string(), line.to_string());
+        let sets = obj_at(&tx, &["sessions", &session, "exercises", &line_key, "sets"]);
+        crate::docs::insert_set_as_map(&mut tx, &sets, 0, &a_set(8, 1_001));
+        tx.commit();
         let fb = ExerciseFeedback {
             outcome: ExerciseOutcome::Done,
             skip_reason: None,
@@ -1524,24 +1506,6 @@ mod tests {
             kim_session: kim_session.id,
             line,
         }
-    }
-
-    /// `set` inserted at `index` of `sets` as a map, as devices wrote sets before issue #13.
-    fn legacy_set(
-        tx: &mut automerge::transaction::Transaction<'_>,
-        sets: &automerge::ObjId,
-        index: usize,
-        set: &crate::model::SetLog,
-    ) {
-        let opt = |v: Option<u32>| v.map_or(automerge::ScalarValue::Null, |v| (v as u64).into());
-        let m = tx
-            .insert_object(sets, index, automerge::ObjType::Map)
-            .unwrap();
-        tx.put(&m, "reps", opt(set.reps)).unwrap();
-        tx.put(&m, "duration_s", opt(set.duration_s)).unwrap();
-        let load = set.load_kg.map_or(automerge::ScalarValue::Null, Into::into);
-        tx.put(&m, "load_kg", load).unwrap();
-        tx.put(&m, "at", set.at).unwrap();
     }
 
     /// An object under a session, by its keys (list positions as numbers).
