@@ -111,18 +111,26 @@ impl DocCache {
         self.lru.get(&id).cloned()
     }
     /// Keeps `doc`, of about `weight` bytes in memory, evicting the least recently used
-    /// beyond the budget.
-    fn put(&mut self, id: DocumentId, doc: Arc<Automerge>, weight: usize) {
-        if let Some((_, old)) = self.lru.put(id, (doc, weight)) {
-            self.used -= old;
+    /// beyond the budget. Answers the copies it let go of, for the caller to drop after the
+    /// lock: freeing a document under it kept every other sync waiting.
+    #[must_use]
+    fn put(&mut self, id: DocumentId, doc: Arc<Automerge>, weight: usize) -> Vec<Arc<Automerge>> {
+        let mut released = Vec::new();
+        if let Some((old, w)) = self.lru.put(id, (doc, weight)) {
+            self.used -= w;
+            released.push(old);
         }
         self.used += weight;
         while self.used > self.budget && self.lru.len() > 1 {
             match self.lru.pop_lru() {
-                Some((_, (_, w))) => self.used -= w,
+                Some((_, (old, w))) => {
+                    self.used -= w;
+                    released.push(old);
+                }
                 None => break,
             }
         }
+        released
     }
     /// A copy being committed, at exactly `heads`.
     fn committing_at(&self, id: DocumentId, heads: &[Hash]) -> Option<(Arc<Automerge>, usize)> {
@@ -416,7 +424,8 @@ impl ServerStorage for SyncStorage<'_> {
                     .map_err(|e| Error::CorruptDocument(id, e.to_string()))?;
                 let doc = Arc::new(doc);
                 let weight = saved.len() * MEMORY_PER_SAVED_BYTE;
-                self.cache().put(id, doc.clone(), weight);
+                let released = self.cache().put(id, doc.clone(), weight);
+                drop(released);
                 self.weights.insert(id, weight);
                 doc
             }
@@ -496,13 +505,16 @@ impl ServerStorage for SyncStorage<'_> {
         drop(batch);
         // Cached only after the store committed: the cache never runs ahead of the disk.
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut released = Vec::new();
         for ((header, doc, _), weight) in staged.iter().zip(weights) {
             self.weights.insert(header.id, weight);
-            cache.put(header.id, doc.clone(), weight);
+            released.extend(cache.put(header.id, doc.clone(), weight));
         }
         for (id, written) in written {
             cache.keep_written(id, written);
         }
+        drop(cache);
+        drop(released);
         Ok(())
     }
 
@@ -906,7 +918,7 @@ mod tests {
             .unwrap();
         let cache = Mutex::new(DocCache::new(1 << 20));
         let later = Arc::new(later);
-        cache.lock().unwrap().put(header.id, later.clone(), 1);
+        let _ = cache.lock().unwrap().put(header.id, later.clone(), 1);
         // The sync saw the document before the commit that put the cached copy there.
         let mut storage = SyncStorage::new(&store, &cache);
         storage.stored_heads.insert(header.id, seen_heads.clone());
@@ -917,7 +929,7 @@ mod tests {
         );
         // A copy behind what the sync saw is not used.
         let behind = Arc::new(seen);
-        cache.lock().unwrap().put(header.id, behind.clone(), 1);
+        let _ = cache.lock().unwrap().put(header.id, behind.clone(), 1);
         let mut storage = SyncStorage::new(&store, &cache);
         storage.stored_heads.insert(header.id, later_heads.clone());
         let loaded = storage.load(header.id).unwrap().unwrap();
@@ -940,7 +952,7 @@ mod tests {
         let committed_heads = to_hashes(&committed.get_heads());
         let cache = Mutex::new(DocCache::new(1 << 20));
         let behind = Arc::new(seen);
-        cache.lock().unwrap().put(header.id, behind.clone(), 1);
+        let _ = cache.lock().unwrap().put(header.id, behind.clone(), 1);
         let load = || {
             let mut storage = SyncStorage::new(&store, &cache);
             storage
@@ -957,14 +969,14 @@ mod tests {
         assert!(!Arc::ptr_eq(&loaded, &not_stored) && !Arc::ptr_eq(&loaded, &behind));
         assert_eq!(to_hashes(&loaded.get_heads()), committed_heads);
         // The commit the store shows, still being committed: its copy.
-        cache.lock().unwrap().put(header.id, behind.clone(), 1);
+        let _ = cache.lock().unwrap().put(header.id, behind.clone(), 1);
         cache
             .lock()
             .unwrap()
             .commit_started(header.id, committed.clone(), 1);
         assert!(Arc::ptr_eq(&load(), &committed), "the copy being committed");
         // Once that commit returned, its copy is no longer shown as being committed.
-        cache.lock().unwrap().put(header.id, behind.clone(), 1);
+        let _ = cache.lock().unwrap().put(header.id, behind.clone(), 1);
         cache.lock().unwrap().commit_ended(header.id, &committed);
         cache.lock().unwrap().commit_ended(header.id, &not_stored);
         assert!(cache.lock().unwrap().committing.is_empty());
