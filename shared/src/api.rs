@@ -90,6 +90,10 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// [`ErrorBody::error`] of a sync request in a protocol version the server does not speak
+/// (400): the app must be updated before it can sync; nothing it holds is touched.
+pub const UNSUPPORTED_PROTOCOL: &str = "unsupported_protocol";
+
 // ---- the device registry (issue #14) ----------------------------------------------------------
 
 /// The response header that tells a revoked device so, on the hand-over sync's answer and on

@@ -63,7 +63,7 @@ impl From<Error> for ApiError {
         }
         match e {
             Error::Wire(WireError::Version(_)) => ApiError::BadRequest {
-                kind: "unsupported_protocol",
+                kind: homerehab_shared::api::UNSUPPORTED_PROTOCOL,
                 message: e.to_string(),
             },
             Error::Wire(WireError::TooLarge(_)) => ApiError::PayloadTooLarge(e.to_string()),

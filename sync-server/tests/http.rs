@@ -414,7 +414,7 @@ async fn bad_bodies_are_400_and_store_nothing() {
     for (body, kind) in [
         (b"garbage".to_vec(), "malformed"),
         (valid[..valid.len() / 2].to_vec(), "malformed"),
-        (wrong_version, "unsupported_protocol"),
+        (wrong_version, homerehab_shared::api::UNSUPPORTED_PROTOCOL),
     ] {
         let (status, resp) = call(&f.app, sync_request(Some(&token), body)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);

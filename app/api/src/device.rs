@@ -168,6 +168,9 @@ pub enum SyncState {
     Waiting,
     /// The server refused some changes; they are kept on the device and `refused` says why.
     Refused,
+    /// The server needs a newer app to sync (a newer sync protocol): changes are kept on the
+    /// device until the app is updated.
+    UpdateRequired,
 }
 
 /// Changes of one document the server refused (`Status::refused`); kept on the device.

@@ -44,13 +44,16 @@ async fn refusal(resp: reqwest::Response) -> CoreError {
             return CoreError::DeviceRevoked(notice);
         }
     }
-    let message = resp
+    let (kind, message) = resp
         .json::<api::ErrorBody>()
         .await
-        .map(|b| b.message)
-        .unwrap_or_else(|_| "no detail".into());
+        .map(|b| (b.error, b.message))
+        .unwrap_or_else(|_| (String::new(), "no detail".into()));
     if status == 503 {
         return CoreError::Busy(message);
+    }
+    if status == 400 && kind == api::UNSUPPORTED_PROTOCOL {
+        return CoreError::UpdateRequired(message);
     }
     CoreError::Server { status, message }
 }
@@ -338,11 +341,7 @@ pub async fn sync_now(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
     }
     // Refusals are not connection errors: they are kept per document (`Store::refusals`) and
     // shown with their reasons; the sync itself succeeded.
-    let outcome = match &result {
-        Ok(_) => None,
-        Err(e) => Some(e.to_string()),
-    };
-    lock(store).record_sync_outcome(outcome)?;
+    lock(store).record_sync_outcome(result.as_ref().err())?;
     result
 }
 
@@ -793,6 +792,19 @@ mod tests {
 
     /// A loopback server that answers every request 503 with `Retry-After: 0`, counting them.
     async fn always_busy() -> (String, std::sync::Arc<std::sync::atomic::AtomicU32>) {
+        answering(
+            "503 Service Unavailable\r\nretry-after: 0",
+            r#"{"error":"busy","message":"others are syncing"}"#,
+        )
+        .await
+    }
+
+    /// A loopback server that answers every request with `status` (and any header lines after
+    /// it) and the JSON `body`, counting them.
+    async fn answering(
+        status: &'static str,
+        body: &'static str,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicU32>) {
         use std::sync::atomic::{AtomicU32, Ordering};
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -808,9 +820,8 @@ mod tests {
                     // Reads the request head and its (small) body before answering.
                     let _ = socket.read(&mut buf).await;
                     seen.fetch_add(1, Ordering::SeqCst);
-                    let body = r#"{"error":"busy","message":"others are syncing"}"#;
                     let answer = format!(
-                        "HTTP/1.1 503 Service Unavailable\r\nretry-after: 0\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                         body.len()
                     );
                     let _ = socket.write_all(answer.as_bytes()).await;
@@ -820,21 +831,25 @@ mod tests {
         (url, count)
     }
 
-    #[tokio::test]
-    async fn a_busy_server_is_asked_again_and_then_said_busy_not_failed() {
-        let (url, count) = always_busy().await;
-        let identity = Identity {
+    fn identity_at(server_url: String) -> Identity {
+        Identity {
             user_id: homerehab_shared::ids::UserId::new(),
             username: "a".into(),
             display_name: "A".into(),
             role: homerehab_shared::model::Role::Assistant,
             team_id: homerehab_shared::ids::TeamId::new(),
-            server_url: url,
+            server_url,
             token: "t".into(),
             expires_at: 0,
             municipality_id: None,
             granted_teams: vec![],
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn a_busy_server_is_asked_again_and_then_said_busy_not_failed() {
+        let (url, count) = always_busy().await;
+        let identity = identity_at(url);
         let req = SyncRequest {
             protocol: 1,
             offers: vec![],
@@ -851,5 +866,45 @@ mod tests {
             "the same request is sent again while the server is busy"
         );
         assert!(err.to_string().contains("nothing was lost"));
+    }
+
+    /// The sync server's answer to a protocol version it does not speak
+    /// (`sync-server/tests/http.rs` checks it gives this kind) means "update the app": said
+    /// once, not retried, and not taken for the server being away.
+    #[tokio::test]
+    async fn a_server_past_this_apps_protocol_says_update_the_app_once() {
+        let (url, count) = answering(
+            "400 Bad Request",
+            r#"{"error":"unsupported_protocol","message":"protocol version 4 is not supported (this side speaks 5)"}"#,
+        )
+        .await;
+        let identity = identity_at(url);
+        let req = SyncRequest {
+            protocol: wire::PROTOCOL_VERSION,
+            offers: vec![],
+        };
+        let err = exchange(&identity, &req, 0, &mut Traffic::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, CoreError::UpdateRequired(m) if m.contains("version 4")),
+            "{err}"
+        );
+        assert!(!err.is_transient());
+        assert!(err.to_string().contains("update the app"), "{err}");
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Any other refusal of the request stays the server's refusal.
+        let (url, _) = answering(
+            "400 Bad Request",
+            r#"{"error":"malformed","message":"the message is malformed"}"#,
+        )
+        .await;
+        let err = exchange(&identity_at(url), &req, 0, &mut Traffic::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CoreError::Server { status: 400, .. }),
+            "{err}"
+        );
     }
 }

@@ -42,6 +42,10 @@ pub enum CoreError {
     /// or without its database. It stored nothing; trying again in a moment helps.
     #[error("the server is busy; nothing was lost, try again in a moment: {0}")]
     Busy(String),
+    /// The server does not speak this app's sync protocol (a server upgraded past it): the
+    /// app must be updated to sync. Its work stays on the device.
+    #[error("the server needs a newer app to sync; update the app (nothing on this device was lost): {0}")]
+    UpdateRequired(String),
     #[error("the exercise library could not be read: {0}")]
     Library(String),
     #[error("the server's answer could not be read: {0}")]

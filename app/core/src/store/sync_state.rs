@@ -39,6 +39,10 @@ pub struct SyncStatus {
     /// When the last erasure reached this device.
     #[serde(default)]
     pub erased_at: Option<Millis>,
+    /// The last sync failed because the server needs a newer app
+    /// ([`CoreError::UpdateRequired`]): the status says "update the app", not "offline".
+    #[serde(default)]
+    pub update_required: bool,
 }
 
 /// How long the notice of erased courses stays in the status line: long enough that a
@@ -127,15 +131,17 @@ impl Store {
         Ok(out)
     }
 
-    pub fn record_sync_outcome(&self, error: Option<String>) -> Result<()> {
+    /// Records how the last sync went: its error, if it failed.
+    pub fn record_sync_outcome(&self, error: Option<&CoreError>) -> Result<()> {
         let mut s = self.sync_status()?;
         match error {
             None => {
                 s.last_success = Some(now_ms());
                 s.last_error = None;
             }
-            Some(e) => s.last_error = Some(e),
+            Some(e) => s.last_error = Some(e.to_string()),
         }
+        s.update_required = matches!(error, Some(CoreError::UpdateRequired(_)));
         self.set_meta(
             "sync_status",
             &serde_json::to_vec(&s).expect("serializable"),
@@ -745,6 +751,29 @@ mod tests {
         ) {
             run(&edits);
         }
+    }
+
+    /// "Update the app" lasts from the sync that was told so until one succeeds, and
+    /// survives the app being closed; any other failure is not it.
+    #[test]
+    fn update_required_is_kept_until_a_sync_succeeds_and_only_for_that_refusal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = signed_in(dir.path(), Role::Assistant, TeamId::new());
+        store
+            .record_sync_outcome(Some(&CoreError::UpdateRequired("version 4".into())))
+            .unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let s = store.sync_status().unwrap();
+        assert!(s.update_required);
+        assert!(s.last_error.unwrap().contains("update the app"));
+        store.record_sync_outcome(None).unwrap();
+        assert!(!store.sync_status().unwrap().update_required);
+        store
+            .record_sync_outcome(Some(&CoreError::Offline("no route".into())))
+            .unwrap();
+        let s = store.sync_status().unwrap();
+        assert!(!s.update_required && s.last_error.is_some());
     }
 
     #[test]

@@ -76,6 +76,8 @@ pub fn status(core: &Core) -> Result<api::Status> {
     } else if store.revocation().is_some() && !signed_in {
         // Erased: nothing waits and nothing is offline; the notice says the rest.
         api::SyncState::Synced
+    } else if s.update_required {
+        api::SyncState::UpdateRequired
     } else if s.last_error.is_some() {
         api::SyncState::Offline
     } else if refused.iter().any(|r| r.unsent) {

@@ -68,13 +68,15 @@ pub fn StatusBar() -> impl IntoView {
                 format!("{} · {}", t.offline, (t.waiting)(waiting))
             }
             Some(SyncState::Offline) => t.offline.to_string(),
+            Some(SyncState::UpdateRequired) => t.update_required.to_string(),
             Some(SyncState::Waiting) => (t.waiting)(waiting),
             Some(SyncState::Synced) => t.synced.to_string(),
             None => String::new(),
         }
     };
     let class = move || match state() {
-        Some(SyncState::Refused) => "status refused",
+        // Like a refusal: it needs someone to act, and waiting will not mend it.
+        Some(SyncState::Refused | SyncState::UpdateRequired) => "status refused",
         Some(SyncState::Offline) => "status offline",
         Some(SyncState::Syncing) => "status syncing",
         Some(SyncState::Waiting) => "status waiting",
