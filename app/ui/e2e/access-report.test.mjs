@@ -62,8 +62,7 @@ test('a course opened offline is in the citizen access report the admin prints',
   server = await h.startServer(serverDir, ports.server);
   assert.equal((await api(ports.therapist, '/sync', {})).status, 200);
 
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  const page = await h.openPage(browser, 1280, 900);
   await h.signIn(page, ports.admin, 'admin', '2468');
   await page.getByTestId('tab-access-report').click();
   await page.getByTestId('access-citizen').locator(`option[value="${row.citizen_id}"]`).waitFor({ state: 'attached' });

@@ -49,8 +49,7 @@ async function syncNow(page) {
 }
 
 test('a delegated chair stand: planned from the template, entered on the tablet offline, seen with who and where', async () => {
-  const therapist = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  therapist.on('pageerror', (e) => console.error('therapist page error:', e.message));
+  const therapist = await h.openPage(browser, 1440, 1000, 'therapist');
   await h.signIn(therapist, ports.therapist, 'terapeut1', '1357');
   await therapist.getByTestId('case-row').first().waitFor();
 
@@ -87,8 +86,7 @@ test('a delegated chair stand: planned from the template, entered on the tablet 
   await syncNow(therapist);
 
   // The tablet: the visit offers the delegated chair stand; then the network goes.
-  const tablet = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  tablet.on('pageerror', (e) => console.error('tablet page error:', e.message));
+  const tablet = await h.openPage(browser, 1280, 800, 'tablet');
   await h.signIn(tablet, ports.tablet, 'assistent1', '2468');
   await tablet.getByRole('heading', { name: 'Dagens besøg' }).waitFor();
   const card = tablet.getByTestId('visit').filter({ hasText: CITIZEN });

@@ -30,8 +30,7 @@ before(async () => {
   tablet = await h.startApp(tabletDir, url, tabletPort);
   leader = await h.startApp(path.join(tmp, 'leader'), url, leaderPort);
   browser = await h.launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  page = await h.openPage(browser, 1280, 800);
 });
 
 after(async () => {

@@ -65,8 +65,7 @@ async function assess(page, kind, phase, value, date) {
 const outcome = (page, kind) => page.locator(`[data-testid=outcome-row][data-test=${kind}]`);
 
 test('a course measures its own effect: plan, due prompts, WHO-5 offline, tests, goals, summary', async () => {
-  const therapist = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  therapist.on('pageerror', (e) => console.error('therapist page error:', e.message));
+  const therapist = await h.openPage(browser, 1440, 1000, 'therapist');
   await h.signIn(therapist, ports.therapist, 'terapeut1', '1357');
   await therapist.getByTestId('case-row').first().waitFor();
 
@@ -113,8 +112,7 @@ test('a course measures its own effect: plan, due prompts, WHO-5 offline, tests,
   await syncNow(therapist);
 
   // The tablet gets the course; its visit prompts the start WHO-5. Then the network goes.
-  const tablet = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  tablet.on('pageerror', (e) => console.error('tablet page error:', e.message));
+  const tablet = await h.openPage(browser, 1280, 800, 'tablet');
   await h.signIn(tablet, ports.tablet, 'assistent1', '2468');
   await tablet.getByRole('heading', { name: 'Dagens besøg' }).waitFor();
   const card = tablet.getByTestId('visit').filter({ hasText: CITIZEN });

@@ -115,8 +115,7 @@ async function assessment(page, kind, phase, value, date) {
 }
 
 test('referral, screening, course, WHO-5 offline, tests, care-time import, effect and funnel', async () => {
-  const therapist = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  therapist.on('pageerror', (e) => console.error('therapist page error:', e.message));
+  const therapist = await h.openPage(browser, 1440, 900, 'therapist');
   await h.signIn(therapist, ports.therapist, 'terapeut1', '1357');
   await therapist.getByRole('heading', { name: 'Forløb' }).waitFor();
 
@@ -187,8 +186,7 @@ test('referral, screening, course, WHO-5 offline, tests, care-time import, effec
 
   // The tablet gets the course and loses its network; offline, the visit's start WHO-5 is
   // answered on the tablet's screen, one tap per statement.
-  const tablet = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  tablet.on('pageerror', (e) => console.error('tablet page error:', e.message));
+  const tablet = await h.openPage(browser, 1280, 800, 'tablet');
   await h.signIn(tablet, ports.tablet, 'assistent1', '2468');
   await tablet.getByRole('heading', { name: 'Dagens besøg' }).waitFor();
   const card = tablet.getByTestId('visit').filter({ hasText: INCLUDED });
@@ -280,8 +278,7 @@ test('referral, screening, course, WHO-5 offline, tests, care-time import, effec
   await shot(therapist, 'follow-ups');
 
   // The leader's funnel, on the leader's own laptop after a sync.
-  const leader = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  leader.on('pageerror', (e) => console.error('leader page error:', e.message));
+  const leader = await h.openPage(browser, 1440, 900, 'leader');
   await h.signIn(leader, ports.leader, 'leder1', '8642');
   await leader.getByTestId('overview').waitFor();
   await syncNow(leader);

@@ -64,8 +64,7 @@ async function openEffect(page) {
 }
 
 test('the municipality sets its own meaningful change and follow-up; the summary and worklist follow', async () => {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  const page = await h.openPage(browser, 1440, 1000);
   await h.signIn(page, ports.app, 'terapeut1', '1357');
   await page.getByTestId('case-row').first().waitFor();
 

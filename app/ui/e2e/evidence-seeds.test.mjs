@@ -44,8 +44,7 @@ after(async () => {
 
 // Signs in, shows the evidence for the seeds' period and opens the printable report.
 async function report(who, username) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  const page = await h.openPage(browser, 1280, 900);
   await h.signIn(page, ports[who], username, '1357', about.password);
   await page.getByTestId('tab-evidence').click();
   await page.getByTestId('ev-targets').waitFor({ timeout: 30000 });

@@ -58,8 +58,7 @@ async function openSection(page, id) {
 }
 
 test('the leader reads targets, funnel, staff, effect, business case and benchmark, and drills down to a team', async () => {
-  leader = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  leader.on('pageerror', (e) => console.error('page error:', e.message));
+  leader = await h.openPage(browser, 1280, 900);
   await h.signIn(leader, ports.leader, 'leder1', '2468');
   await leader.getByTestId('tab-evidence').click();
   await leader.getByTestId('ev-targets').waitFor({ timeout: 20000 });
@@ -171,8 +170,7 @@ test('one click gives the evaluation report; it prints to A4 and its pages are r
 });
 
 test('the admin sets a target and the prices; a wrong price is refused with the server\'s message', async () => {
-  const admin = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  admin.on('pageerror', (e) => console.error('page error:', e.message));
+  const admin = await h.openPage(browser, 1280, 900);
   await h.signIn(admin, ports.admin, 'admin', '1470');
   await admin.getByTestId('tab-evidence-settings').click();
   await admin.getByTestId('evidence-settings').waitFor();

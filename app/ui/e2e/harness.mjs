@@ -91,6 +91,14 @@ export const launchChromium = () =>
       '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 
+// A page of `width` × `height` pixels whose own errors are printed, named by `who` when a test
+// drives several.
+export async function openPage(browser, width, height, who = '') {
+  const page = await browser.newPage({ viewport: { width, height } });
+  page.on('pageerror', (e) => console.error(`${who ? `${who} ` : ''}page error:`, e.message));
+  return page;
+}
+
 // Types a PIN on the on-screen keypad and presses OK.
 export async function enterPin(page, pin) {
   for (const d of pin) await page.getByTestId(`key-${d}`).click();

@@ -42,8 +42,7 @@ before(async () => {
   await startServer();
   await startApp();
   browser = await h.launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  page = await h.openPage(browser, 1280, 800);
 });
 
 after(async () => {

@@ -40,8 +40,7 @@ before(async () => {
   server = await h.startServer(serverDir, serverPort);
   app = await h.startApp(tabletDir, `http://127.0.0.1:${serverPort}`, appPort);
   browser = await h.launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  page = await h.openPage(browser, 1280, 800);
 });
 
 after(async () => {

@@ -53,8 +53,7 @@ test('the admin erases a citizen recorded in error and every device drops the co
   const row = caseload.find((r) => r.citizen_name);
   assert.ok(row, 'a course with its citizen');
 
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  const page = await h.openPage(browser, 1280, 900);
   await h.signIn(page, ports.admin, 'admin', '2468');
   await page.getByTestId('tab-retention').click();
   await page.getByTestId('retention-page').waitFor();

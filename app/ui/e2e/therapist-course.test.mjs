@@ -97,8 +97,7 @@ async function programLines(page) {
 }
 
 test('a course from the therapist, trained offline on a tablet, back in the history', async () => {
-  const therapist = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
-  therapist.on('pageerror', (e) => console.error('therapist page error:', e.message));
+  const therapist = await h.openPage(browser, 1920, 1080, 'therapist');
   await h.signIn(therapist, ports.therapist, 'terapeut1', '1357');
   await therapist.getByRole('heading', { name: 'Forløb' }).waitFor();
   await therapist.getByTestId('case-row').first().waitFor();
@@ -170,8 +169,7 @@ test('a course from the therapist, trained offline on a tablet, back in the hist
   await syncNow(therapist);
 
   // The assistant's tablet gets the course, then loses its network.
-  const tablet = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  tablet.on('pageerror', (e) => console.error('tablet page error:', e.message));
+  const tablet = await h.openPage(browser, 1280, 800, 'tablet');
   await h.signIn(tablet, ports.tablet, 'assistent1', '2468');
   await tablet.getByRole('heading', { name: 'Dagens besøg' }).waitFor();
   const card = tablet.getByTestId('visit').filter({ hasText: CITIZEN });

@@ -61,8 +61,7 @@ before(async () => {
   await startProxy();
   app = await h.startApp(tabletDir, `http://127.0.0.1:${proxyPort}`, appPort);
   browser = await h.launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  page = await h.openPage(browser, 1280, 800);
 });
 
 after(async () => {
