@@ -32,7 +32,7 @@ function startProxy() {
       req.resume();
       const body = JSON.stringify({
         error: 'unsupported_protocol',
-        message: 'the message is malformed: protocol version 4 is not supported (this side speaks 5)',
+        message: 'protocol version 4 is not supported (this side speaks 5)',
       });
       res.writeHead(400, { 'content-type': 'application/json' });
       res.end(body);

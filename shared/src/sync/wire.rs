@@ -132,7 +132,8 @@ pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
 /// tables, which was 4 % of the server's CPU with 50 devices syncing small changes.
 static DEFLATERS: std::sync::Mutex<Vec<flate2::Compress>> = std::sync::Mutex::new(Vec::new());
 
-/// At most this many are kept (about 300 KiB each); more at once are made and dropped.
+/// At most this many are kept (256 KiB each by zlib's formula for its default window and
+/// memory level); more at once are made and dropped.
 const DEFLATERS_KEPT: usize = 8;
 
 fn deflate(raw: &[u8]) -> Vec<u8> {
@@ -147,9 +148,10 @@ fn deflate(raw: &[u8]) -> Vec<u8> {
     let mut deflater = kept.unwrap_or_else(|| Compress::new(Compression::fast(), false));
     let mut out = Vec::with_capacity(raw.len() / 2 + 64);
     loop {
-        let read = usize::try_from(deflater.total_in()).unwrap_or(raw.len());
+        // `total_in` counts from the last reset: what of `raw` it has taken so far.
+        let rest = raw.get(deflater.total_in() as usize..).unwrap_or_default();
         let status = deflater
-            .compress_vec(&raw[read.min(raw.len())..], &mut out, FlushCompress::Finish)
+            .compress_vec(rest, &mut out, FlushCompress::Finish)
             .expect("deflating into a Vec cannot fail");
         match status {
             Status::StreamEnd => break,
