@@ -637,19 +637,16 @@ impl AuthService {
         let raw = parse_token(token)?;
         let hash = token_hash(&raw);
         let now = now_ms();
-        let principal = match self.store.user_by_token(&hash) {
-            Ok(Some((_, expires_at))) if expires_at <= now => {
+        let holder = match self.store.token_holder(&hash) {
+            Ok(Some(holder)) if holder.expires_at <= now => {
                 return Err(AuthRejection::ExpiredToken)
             }
-            Ok(Some((user, _))) => user.principal(),
+            Ok(Some(holder)) => holder,
             Ok(None) => return Err(AuthRejection::InvalidToken),
             Err(e) => return Err(AuthRejection::Internal(e)),
         };
-        let device = self
-            .store
-            .device_of_token(&hash)
-            .map_err(AuthRejection::Internal)?;
-        let Some(device) = device else {
+        let principal = holder.user.principal();
+        let Some(device) = holder.device else {
             // A token from before the registry: no device to revoke (sign out everywhere
             // still ends it).
             return Ok(Session {

@@ -377,24 +377,25 @@ impl ServerStorage for SyncStorage<'_> {
 
     fn visible(&mut self, who: &Principal) -> Result<Vec<(Header, Vec<Hash>)>> {
         let teams: Vec<_> = who.teams().collect();
-        let mut docs = self.store.document_heads(&teams)?;
         // The municipality's library belongs to no team; its id is derived.
         let wider: Vec<_> = who
             .municipality_id
             .map(DocumentId::library_of)
             .into_iter()
             .collect();
-        docs.extend(self.store.document_heads_by_id(&wider)?);
-        docs.retain(|(h, _)| authorize(who, h, Access::Read).is_ok());
+        let mut docs = self.store.visible_documents(&teams, &wider)?;
+        docs.retain(|d| authorize(who, &d.header, Access::Read).is_ok());
         self.stored_heads = docs
             .iter()
-            .map(|(h, heads)| (h.id, heads.clone()))
+            .map(|d| (d.header.id, d.heads.clone()))
             .collect();
-        self.headers = docs.iter().map(|(h, _)| (h.id, *h)).collect();
-        // Read after the heads: a rewrite committed between the two reads changed the heads,
-        // so a commit on what was read here fails its check and the sync is served again.
-        self.generations = self.store.generations(&teams)?;
-        Ok(docs)
+        self.headers = docs.iter().map(|d| (d.header.id, d.header)).collect();
+        self.generations = docs
+            .iter()
+            .filter(|d| d.generation != 0)
+            .map(|d| (d.header.id, d.generation))
+            .collect();
+        Ok(docs.into_iter().map(|d| (d.header, d.heads)).collect())
     }
 
     fn header(&mut self, id: DocumentId) -> Result<Option<Header>> {

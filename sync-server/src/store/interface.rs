@@ -19,7 +19,7 @@ use homerehab_shared::read_model::{rows_after, DocumentRows, Projected, Sessions
 use homerehab_shared::retention::{CitizenFacts, Erasure, RetentionSettings};
 use homerehab_shared::sync::wire::from_hashes;
 use homerehab_shared::sync::{Hash, Quarantine, SavedDocument};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// A user to create. `password_hash` is an argon2 PHC string (see [`crate::auth::Passwords`]).
@@ -164,9 +164,27 @@ pub trait AccountStore {
     fn teams(&self) -> Result<Vec<TeamRecord>>;
 }
 
+/// A stored document as a sync first sees it ([`DocumentStore::visible_documents`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VisibleDocument {
+    pub header: Header,
+    pub heads: Vec<Hash>,
+    /// How often it was rewritten by an erasure (issue #14); 0: never.
+    pub generation: u32,
+}
+
 /// The documents (snapshot plus incremental chunks, compacted by
 /// `homerehab_shared::sync::compaction`) and the quarantine of refused changes.
 pub trait DocumentStore {
+    /// What a sync compares a device's heads against, in one read (one snapshot, one round
+    /// trip): every document of these teams and those of `wider` that are stored (a
+    /// municipality's library), each with its stored heads and generation, without loading
+    /// any.
+    fn visible_documents(
+        &self,
+        teams: &[TeamId],
+        wider: &[DocumentId],
+    ) -> Result<Vec<VisibleDocument>>;
     /// Header and stored heads of every document of these teams, without loading any.
     fn document_heads(&self, teams: &[TeamId]) -> Result<Vec<(Header, Vec<Hash>)>>;
     /// Header and stored heads of these documents (those stored), without loading any: the
@@ -700,9 +718,10 @@ pub trait DeviceRegistry {
     fn sign_in_device(&self, sign_in: &DeviceSignIn<'_>) -> Result<[u8; 32]>;
     /// A device by id.
     fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>>;
-    /// The device a token was issued to; `None` for an unknown token or one from before the
-    /// registry.
-    fn device_of_token(&self, token_hash: &[u8; 32]) -> Result<Option<DeviceRecord>>;
+    /// What a request's token opens, in one read: its user, its expiry (passed or not) and the
+    /// device it was issued to (`None` for a token from before the registry); `None` for an
+    /// unknown token.
+    fn token_holder(&self, token_hash: &[u8; 32]) -> Result<Option<TokenHolder>>;
     /// Records contact from the device at `now`, unless its last contact is less than
     /// [`homerehab_shared::device_registry::LAST_SEEN_RESOLUTION_MS`] ago (no write then).
     fn touch_device(&self, id: DeviceId, now: Millis) -> Result<()>;
@@ -721,6 +740,14 @@ pub trait DeviceRegistry {
     fn actors_for_sync(&self, user: UserId, device: Option<DeviceId>) -> Result<HashSet<ActorId>>;
     /// A user by id.
     fn user_by_id(&self, user: UserId) -> Result<Option<UserRecord>>;
+}
+
+/// The holder of a token, for [`DeviceRegistry::token_holder`].
+#[derive(Clone, Debug)]
+pub struct TokenHolder {
+    pub user: UserRecord,
+    pub expires_at: Millis,
+    pub device: Option<DeviceRecord>,
 }
 
 /// One sign-in on a device, for [`DeviceRegistry::sign_in_device`].
@@ -762,8 +789,6 @@ pub type StoredAuditEntry = std::result::Result<ChainedEntry, UnreadableEntry>;
 /// generations, tombstones of erased documents, the erasure ledger and each municipality's
 /// retention settings. A store implements it beside [`Store`].
 pub trait ErasureStore {
-    /// The generation of every rewritten document of these teams (absent: generation 0).
-    fn generations(&self, teams: &[TeamId]) -> Result<HashMap<DocumentId, u32>>;
     /// The generation of one stored document (0 when never rewritten).
     fn generation(&self, id: DocumentId) -> Result<u32>;
     /// Whether the document was erased (its id is never stored again).

@@ -9,10 +9,9 @@ use automerge::ActorId;
 use homerehab_shared::device_registry::LAST_SEEN_RESOLUTION_MS;
 use homerehab_shared::ids::{DeviceId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::Millis;
-use postgres::types::{ToSql, Type};
+use postgres::types::ToSql;
 use postgres::{GenericClient, Row};
 use std::collections::HashSet;
-use std::sync::LazyLock;
 use uuid::Uuid;
 
 /// Appended to the PostgreSQL migrations. A token or actor from before the registry has no
@@ -50,27 +49,36 @@ CREATE TABLE device_key_secrets (
 
 /// A device from a row of [`DEVICE_SELECT`], its columns in that order.
 fn device_at(row: &Row) -> Result<DeviceRecord> {
-    let revoked_at: Option<Millis> = row.try_get(9)?;
+    device_at_from(row, 0)
+}
+
+/// A device from [`DEVICE_SELECT`]'s columns in a row, the first at `at`.
+pub(super) fn device_at_from(row: &Row, at: usize) -> Result<DeviceRecord> {
+    let revoked_at: Option<Millis> = row.try_get(at + 9)?;
     let revocation = match revoked_at {
         None => None,
-        Some(at) => Some(Revocation {
-            at,
-            by: UserId(row.try_get::<_, Uuid>(10)?),
-            by_name: row.try_get::<_, Option<String>>(11)?.unwrap_or_default(),
-            reason: row.try_get::<_, Option<String>>(12)?.unwrap_or_default(),
-            handed_over_at: row.try_get(13)?,
+        Some(when) => Some(Revocation {
+            at: when,
+            by: UserId(row.try_get::<_, Uuid>(at + 10)?),
+            by_name: row
+                .try_get::<_, Option<String>>(at + 11)?
+                .unwrap_or_default(),
+            reason: row
+                .try_get::<_, Option<String>>(at + 12)?
+                .unwrap_or_default(),
+            handed_over_at: row.try_get(at + 13)?,
         }),
     };
     Ok(DeviceRecord {
-        id: DeviceId(row.try_get(0)?),
-        user: UserId(row.try_get(1)?),
-        username: row.try_get(2)?,
-        display_name: row.try_get(3)?,
-        team_id: TeamId(row.try_get(4)?),
-        municipality: Some(MunicipalityId(row.try_get(5)?)),
-        first_seen: row.try_get(6)?,
-        last_seen: row.try_get(7)?,
-        app_version: row.try_get(8)?,
+        id: DeviceId(row.try_get(at)?),
+        user: UserId(row.try_get(at + 1)?),
+        username: row.try_get(at + 2)?,
+        display_name: row.try_get(at + 3)?,
+        team_id: TeamId(row.try_get(at + 4)?),
+        municipality: Some(MunicipalityId(row.try_get(at + 5)?)),
+        first_seen: row.try_get(at + 6)?,
+        last_seen: row.try_get(at + 7)?,
+        app_version: row.try_get(at + 8)?,
         revocation,
     })
 }
@@ -140,18 +148,6 @@ pub(super) fn device(
 
 /// Read with every request a device makes: prepared once per connection (planning this join
 /// afresh was the database's largest cost in a reconnect burst).
-pub(super) fn device_of_token(
-    conn: &mut super::postgres_pool::PreparedClient,
-    token_hash: &[u8; 32],
-) -> Result<Option<DeviceRecord>> {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!("{DEVICE_SELECT} WHERE d.id = (SELECT device_id FROM tokens WHERE token_hash = $1)")
-    });
-    conn.query_prepared_opt(SQL.as_str(), &[(&token_hash.as_slice(), Type::BYTEA)])?
-        .map(|row| device_at(&row))
-        .transpose()
-}
-
 pub(super) fn touch_device(
     client: &mut impl GenericClient,
     id: DeviceId,

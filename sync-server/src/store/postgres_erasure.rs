@@ -20,7 +20,6 @@ use homerehab_shared::retention::{CitizenFacts, RetentionSettings};
 use homerehab_shared::sync::Hash;
 use postgres::types::Type;
 use postgres::GenericClient;
-use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Appended to the store's migrations.
@@ -69,26 +68,6 @@ pub(super) fn lock_document(tx: &mut impl GenericClient, id: DocumentId) -> Resu
     let key = i64::from_be_bytes(id.as_bytes()[..8].try_into().expect("16 bytes"));
     tx.query_typed("SELECT pg_advisory_xact_lock($1)", &[(&key, Type::INT8)])?;
     Ok(())
-}
-
-pub(super) fn generations(
-    client: &mut impl GenericClient,
-    teams: &[TeamId],
-) -> Result<HashMap<DocumentId, u32>> {
-    let teams: Vec<Uuid> = teams.iter().map(|t| t.0).collect();
-    let rows = client.query_typed(
-        "SELECT g.doc_id, g.generation FROM document_generations g
-         JOIN documents d ON d.id = g.doc_id WHERE d.team_id = ANY($1)",
-        &[(&teams, Type::UUID_ARRAY)],
-    )?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                DocumentId(r.try_get(0)?),
-                u32::try_from(r.try_get::<_, i32>(1)?).unwrap_or(0),
-            ))
-        })
-        .collect()
 }
 
 pub(super) fn generation(client: &mut impl GenericClient, id: DocumentId) -> Result<u32> {

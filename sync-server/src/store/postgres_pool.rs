@@ -11,7 +11,10 @@
 //! Which statements: those keyed by single values (a token's hash, a document's id) and the
 //! commit's fixed statements. A statement over an array (`= ANY($1)`) stays planned per call:
 //! its best plan depends on the array, and a generic plan of `audit_log`'s entry ids kept from
-//! when the log was small scanned it whole (847 ms over the burst instead of 5). A generic plan
+//! when the log was small scanned it whole (847 ms over the burst instead of 5). One exception,
+//! the documents a sync sees (`visible_documents`, every sync's read): prepared to save its
+//! parse, though the database still plans it per call (its generic plan, costed for ten
+//! teams per array, looks dearer than the custom one for one team). A generic plan
 //! made on a table still small is replaced when autovacuum analyzes the grown table (that
 //! invalidates it). Only `&'static str` statements are kept, so the cache is bounded by the
 //! program's text.
@@ -38,6 +41,15 @@ impl PreparedClient {
     /// them.
     pub(super) fn split(&mut self) -> (&mut Client, &mut Prepared) {
         (&mut self.client, &mut self.prepared)
+    }
+
+    /// [`Prepared::query`] on this connection.
+    pub(super) fn query_prepared(
+        &mut self,
+        sql: &'static str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        self.prepared.query(&mut self.client, sql, params)
     }
 
     /// [`Prepared::query_opt`] on this connection.

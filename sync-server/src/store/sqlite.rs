@@ -15,7 +15,7 @@ use super::{
     now_ms, AccountStore, AuditStore, DeviceRecord, DeviceRegistry, DeviceSignIn, DocumentCommit,
     DocumentFootprint, DocumentStore, ErasureCommit, ErasureStore, EvidenceStore, LedgerEntry,
     MediaRecord, MediaStore, NewUser, Projection, QuarantineEntry, QuarantineScope, ReadModelStore,
-    Store, StoredAuditEntry, TeamRecord, UserRecord,
+    Store, StoredAuditEntry, TeamRecord, TokenHolder, UserRecord, VisibleDocument,
 };
 use crate::config::QuarantineLimits;
 use crate::error::{Error, Result};
@@ -36,7 +36,7 @@ use homerehab_shared::retention::{CitizenFacts, RetentionSettings};
 use homerehab_shared::sync::{compaction, Hash, Quarantine, SavedDocument};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -727,9 +727,6 @@ fn document_id(bytes: &[u8]) -> Result<DocumentId> {
 }
 
 impl ErasureStore for SqliteStore {
-    fn generations(&self, teams: &[TeamId]) -> Result<HashMap<DocumentId, u32>> {
-        erasure::generations(&self.reader(), teams)
-    }
     fn generation(&self, id: DocumentId) -> Result<u32> {
         erasure::generation(&self.reader(), id)
     }
@@ -828,8 +825,17 @@ impl DeviceRegistry for SqliteStore {
     fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>> {
         devices::device(&self.reader(), id)
     }
-    fn device_of_token(&self, token_hash: &[u8; 32]) -> Result<Option<DeviceRecord>> {
-        devices::device_of_token(&self.reader(), token_hash)
+    fn token_holder(&self, token_hash: &[u8; 32]) -> Result<Option<TokenHolder>> {
+        // In process, two reads cost no round trip; the device is the token's own.
+        let Some((user, expires_at)) = self.user_by_token(token_hash)? else {
+            return Ok(None);
+        };
+        let device = devices::device_of_token(&self.reader(), token_hash)?;
+        Ok(Some(TokenHolder {
+            user,
+            expires_at,
+            device,
+        }))
     }
     fn touch_device(&self, id: DeviceId, now: Millis) -> Result<()> {
         devices::touch_device(&self.conn(), id, now)
@@ -1132,6 +1138,54 @@ impl AccountStore for SqliteStore {
 }
 
 impl DocumentStore for SqliteStore {
+    fn visible_documents(
+        &self,
+        teams: &[TeamId],
+        wider: &[DocumentId],
+    ) -> Result<Vec<VisibleDocument>> {
+        let conn = self.reader();
+        // One read transaction: the heads and generations of one snapshot (WAL), so a rewrite
+        // committed meanwhile is seen whole or not at all.
+        let tx = conn.unchecked_transaction()?;
+        macro_rules! visible_where {
+            ($key:literal) => {
+                concat!(
+                    "SELECT d.id, d.kind, d.team_id, d.course_id, d.heads,
+                            COALESCE(g.generation, 0)
+                     FROM documents d LEFT JOIN document_generations g ON g.doc_id = d.id
+                     WHERE ",
+                    $key
+                )
+            };
+        }
+        let visible = |row: &Row<'_>| -> Result<VisibleDocument> {
+            let (header, heads) = header_and_heads(row)?;
+            Ok(VisibleDocument {
+                header,
+                heads,
+                generation: row.get(5)?,
+            })
+        };
+        let mut out = Vec::new();
+        let mut by_team = tx.prepare_cached(visible_where!("d.team_id = ?1"))?;
+        for team in teams {
+            let mut rows = by_team.query([id_bytes(&team.0)])?;
+            while let Some(row) = rows.next()? {
+                out.push(visible(row)?);
+            }
+        }
+        let mut by_id = tx.prepare_cached(visible_where!("d.id = ?1"))?;
+        for id in wider {
+            let mut rows = by_id.query([id_bytes(&id.0)])?;
+            if let Some(row) = rows.next()? {
+                out.push(visible(row)?);
+            }
+        }
+        drop((by_team, by_id));
+        tx.finish()?;
+        Ok(out)
+    }
+
     fn document_heads(&self, teams: &[TeamId]) -> Result<Vec<(Header, Vec<Hash>)>> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(

@@ -300,8 +300,9 @@ mod tests {
         assert!(listed
             .iter()
             .all(|d| d.username == "mette" && d.app_version == "1.2.3"));
-        assert_eq!(store.device_of_token(&[1; 32]).unwrap().unwrap().id, tablet);
-        assert_eq!(store.device_of_token(&[9; 32]).unwrap(), None);
+        let holder = store.token_holder(&[1; 32]).unwrap().unwrap();
+        assert_eq!(holder.device.unwrap().id, tablet);
+        assert!(store.token_holder(&[9; 32]).unwrap().is_none());
 
         // Contact within the minute is not written; after it, it is.
         store.touch_device(tablet, t0 + 30_000).unwrap();

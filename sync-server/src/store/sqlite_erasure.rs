@@ -16,7 +16,6 @@ use homerehab_shared::read_model::rows_of;
 use homerehab_shared::retention::{CitizenFacts, RetentionSettings};
 use homerehab_shared::sync::Hash;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use std::collections::HashMap;
 
 /// Appended to the store's migrations.
 pub(super) const MIGRATION: &str = r#"
@@ -47,24 +46,6 @@ CREATE TABLE retention_settings (
     updated_by      BLOB
 ) WITHOUT ROWID;
 "#;
-
-pub(super) fn generations(conn: &Connection, teams: &[TeamId]) -> Result<HashMap<DocumentId, u32>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT g.doc_id, g.generation FROM document_generations g
-         JOIN documents d ON d.id = g.doc_id WHERE d.team_id = ?1",
-    )?;
-    let mut out = HashMap::new();
-    for team in teams {
-        let mut rows = stmt.query([team.as_bytes().as_slice()])?;
-        while let Some(row) = rows.next()? {
-            let id: Vec<u8> = row.get(0)?;
-            let id = uuid::Uuid::from_slice(&id)
-                .map_err(|_| Error::Corrupt("a document id in document_generations".into()))?;
-            out.insert(DocumentId(id), row.get::<_, u32>(1)?);
-        }
-    }
-    Ok(out)
-}
 
 pub(super) fn generation(conn: &Connection, id: DocumentId) -> Result<u32> {
     Ok(conn
