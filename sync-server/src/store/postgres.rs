@@ -1324,12 +1324,20 @@ impl ReadModelStore for PostgresStore {
     fn settle_projections(&self, round: &[Projection]) -> Result<Vec<bool>> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
-        let mut settled = Vec::with_capacity(round.len());
-        for p in round {
-            settled.push(match &p.rows {
+        let mut written = Vec::with_capacity(round.len());
+        for (i, p) in round.iter().enumerate() {
+            let claimed = match &p.rows {
                 Ok(rows) => read_model::replace(&mut tx, p.doc.0, p.version, rows)?,
                 Err(error) => read_model::fail(&mut tx, p.doc.0, p.version, error, now_ms())?,
-            });
+            };
+            if claimed {
+                written.push((i, (p.doc.0, p.version)));
+            }
+        }
+        let pending: Vec<_> = written.iter().map(|(_, w)| *w).collect();
+        let mut settled = vec![false; round.len()];
+        for ((i, _), done) in written.iter().zip(read_model::settle(&mut tx, &pending)?) {
+            settled[*i] = done;
         }
         tx.commit()?;
         Ok(settled)

@@ -124,6 +124,10 @@ pub(super) fn erase(
     for id in &ids {
         lock_document(tx, *id)?;
     }
+    // After any projector's round on them: its rows are committed, so the deletes below see them.
+    for id in &ids {
+        read_model::lock_projection(tx, id.0)?;
+    }
     for r in e.rewritten {
         let id = r.header.id.0;
         let stored = tx.query_opt(

@@ -3,9 +3,13 @@
 //! [`homerehab_shared::read_model::rows_of`]. Ids from documents are `TEXT COLLATE "C"`, so
 //! they sort by bytes; the document a row comes from is `doc_id UUID`.
 //!
-//! Several servers may project at once: settling a document deletes its `rm_pending` row only
-//! at the version it read (a row lock), so of two projectors of one document one writes rows and
-//! the other finds it settled, and a commit meanwhile leaves it pending.
+//! Several servers may project at once. Projectors of one document take turns on an advisory
+//! lock ([`claim`]), held to the end of their round's transaction; the later one reads the
+//! document's pending version after the first committed, so of two projectors of one document
+//! one writes rows and the other finds it settled. The `rm_pending` row itself is deleted at the
+//! version read only at the end of the round ([`settle`]): a sync marking the document pending
+//! again waits for no projector's whole round (it did, holding its own documents' row locks
+//! meanwhile), and a commit in between leaves the document pending, to be projected again.
 
 use crate::error::{Error, Result};
 use homerehab_shared::read_model::{
@@ -146,22 +150,54 @@ pub(super) fn pending_count(client: &mut impl GenericClient) -> Result<u64> {
     Ok(n as u64)
 }
 
-/// Whether `doc` is still pending at `version` (no commit since it was read).
-fn settle(tx: &mut impl GenericClient, doc: Uuid, version: i64) -> Result<bool> {
-    Ok(tx.execute(
-        "DELETE FROM rm_pending WHERE doc_id = $1 AND version = $2",
-        &[&doc, &version],
-    )? == 1)
+/// The advisory lock class of the projectors' turns (`pg_advisory_xact_lock(int, int)`: a key
+/// space apart from the documents' single-key locks).
+const PROJECTOR_LOCK_CLASS: i32 = 0x726d; // "rm"
+
+/// Whether this projector may write `doc`'s rows derived at `version`: it waits for any other
+/// projector of the document to finish its round, then finds the document still pending at
+/// that version (not settled by the other, no commit since). Locks no row a sync writes.
+fn claim(tx: &mut impl GenericClient, doc: Uuid, version: i64) -> Result<bool> {
+    lock_projection(tx, doc)?;
+    let pending: Option<i64> = tx
+        .query_opt("SELECT version FROM rm_pending WHERE doc_id = $1", &[&doc])?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+    Ok(pending == Some(version))
 }
 
-/// Replaces `doc`'s rows with `rows`, if no commit came in since it was read at `version`.
+/// Waits for any projector writing `doc`'s rows to commit, and keeps others from starting
+/// until this transaction ends: an erasure takes it, so no row of an erased document is
+/// written beside its delete. Take several in the order of the documents' ids.
+pub(super) fn lock_projection(tx: &mut impl GenericClient, doc: Uuid) -> Result<()> {
+    let key = i32::from_be_bytes(doc.as_bytes()[..4].try_into().expect("16 bytes"));
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&PROJECTOR_LOCK_CLASS, &key],
+    )?;
+    Ok(())
+}
+
+/// At the end of a round, for each document written (in the order of their ids, as syncs mark
+/// them pending): whether it is still pending at the version its rows were derived from, now
+/// settled. One changed since stays pending: its rows are projected again.
+pub(super) fn settle(tx: &mut impl GenericClient, written: &[(Uuid, i64)]) -> Result<Vec<bool>> {
+    let statement = tx.prepare("DELETE FROM rm_pending WHERE doc_id = $1 AND version = $2")?;
+    written
+        .iter()
+        .map(|(doc, version)| Ok(tx.execute(&statement, &[doc, version])? == 1))
+        .collect()
+}
+
+/// Replaces `doc`'s rows with `rows` derived at `version`, if [`claim`]ed; [`settle`] it at
+/// the end of the round.
 pub(super) fn replace(
     tx: &mut impl GenericClient,
     doc: Uuid,
     version: i64,
     rows: &DocumentRows,
 ) -> Result<bool> {
-    if !settle(tx, doc, version)? {
+    if !claim(tx, doc, version)? {
         return Ok(false);
     }
     delete_rows(tx, doc)?;
@@ -170,7 +206,8 @@ pub(super) fn replace(
     Ok(true)
 }
 
-/// Sets aside a document whose rows cannot be derived (see `sqlite_read_model::fail`).
+/// Sets aside a document whose rows cannot be derived (see `sqlite_read_model::fail`), if
+/// [`claim`]ed; [`settle`] it at the end of the round.
 pub(super) fn fail(
     tx: &mut impl GenericClient,
     doc: Uuid,
@@ -178,7 +215,7 @@ pub(super) fn fail(
     error: &str,
     now: i64,
 ) -> Result<bool> {
-    if !settle(tx, doc, version)? {
+    if !claim(tx, doc, version)? {
         return Ok(false);
     }
     delete_rows(tx, doc)?;
@@ -751,5 +788,61 @@ mod tests {
         let (count, sum, named): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
         assert_eq!((count, sum, named), (25, 300, 16));
         insert_all(&mut client, "t", &["a", "b"], &[]).unwrap();
+    }
+
+    /// A projector's round and a sync marking the same document pending: the sync waits for
+    /// nothing (it waited for the round's commit while the round held the pending row), and
+    /// the round, finding the document changed since it read it, leaves it pending. Another
+    /// projector's claim, or an erasure, waits for the round. Needs a PostgreSQL server.
+    #[test]
+    fn a_sync_marks_a_document_pending_without_waiting_for_a_projectors_round() {
+        let Some(mut admin) = super::super::postgres_pool::test_client() else {
+            return;
+        };
+        let db = format!("rm_turns_{}", Uuid::new_v4().simple());
+        admin.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+        let url = std::env::var("HOMEREHAB_TEST_POSTGRES").unwrap();
+        let url = format!("{}/{db}", url.rsplit_once('/').unwrap().0);
+        let connect = || postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let (mut projector, mut sync, mut other) = (connect(), connect(), connect());
+        // Whoever would wait gives up after a moment instead, with an error.
+        for c in [&mut sync, &mut other] {
+            c.batch_execute("SET lock_timeout = '500ms'").unwrap();
+        }
+        projector
+            .batch_execute(
+                "CREATE TABLE rm_pending (doc_id UUID PRIMARY KEY, version BIGINT NOT NULL)",
+            )
+            .unwrap();
+        let doc = Uuid::new_v4();
+        let mut prepared = super::super::postgres_pool::Prepared::default();
+        mark_pending(&mut sync, &mut prepared, doc).unwrap();
+
+        let mut round = projector.transaction().unwrap();
+        assert!(claim(&mut round, doc, 1).unwrap());
+        // Mid-round: a sync commits a change to the document.
+        mark_pending(&mut sync, &mut prepared, doc).unwrap();
+        // A second projector, or an erasure, waits for the round.
+        let mut waiting = other.transaction().unwrap();
+        assert!(lock_projection(&mut waiting, doc).is_err());
+        drop(waiting);
+        assert_eq!(settle(&mut round, &[(doc, 1)]).unwrap(), [false]);
+        round.commit().unwrap();
+
+        let mut next = projector.transaction().unwrap();
+        assert!(!claim(&mut next, doc, 1).unwrap(), "read before the change");
+        assert!(claim(&mut next, doc, 2).unwrap());
+        assert_eq!(settle(&mut next, &[(doc, 2)]).unwrap(), [true]);
+        next.commit().unwrap();
+        let left: i64 = sync
+            .query_one("SELECT COUNT(*) FROM rm_pending", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(left, 0);
+
+        drop((projector, sync, other));
+        admin
+            .batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"))
+            .unwrap();
     }
 }
