@@ -35,6 +35,7 @@ on_both_backends!(
     the_read_model_follows_the_documents_and_rebuilds_to_the_same_rows,
     projectors_remembering_their_last_projection_keep_the_rows_of_the_whole_log,
     two_servers_projecting_the_same_documents_do_not_deadlock,
+    a_document_whose_rows_cannot_be_derived_is_set_aside_until_it_changes,
     evidence_settings_round_trip,
     sign_in_attempts_are_counted_for_every_server_sharing_the_database,
     a_wrong_password_on_one_server_counts_on_the_others,
@@ -394,6 +395,51 @@ fn a_sync_sees_its_teams_documents_and_its_library_in_one_read(b: &Backend) {
         .collect();
     assert_eq!(seen, expected);
     assert!(store.visible_documents(&[], &[]).unwrap().is_empty());
+}
+
+/// A round's document whose rows cannot be derived is set aside (counted, not pending); a
+/// round holding a version read before the last commit writes nothing; the next change is
+/// projected and takes the document out of the failures.
+fn a_document_whose_rows_cannot_be_derived_is_set_aside_until_it_changes(b: &Backend) {
+    use homerehab_sync_server::store::Projection;
+    let store = b.open();
+    let header = Header::roster(TeamId::new());
+    let mut doc = genesis(&header);
+    store
+        .commit_document(&header, &[], &doc, &doc.save())
+        .unwrap();
+    let [(id, version)] = store.pending_projections(10).unwrap()[..] else {
+        panic!("one document pending");
+    };
+    assert_eq!(id, header.id);
+    let failing = |version| Projection {
+        doc: id,
+        version,
+        rows: Err("cannot be derived".into()),
+    };
+    assert_eq!(
+        store.settle_projections(&[failing(version - 1)]).unwrap(),
+        [false]
+    );
+    assert_eq!(store.projection_failure_count().unwrap(), 0);
+    assert_eq!(
+        store.settle_projections(&[failing(version)]).unwrap(),
+        [true]
+    );
+    assert_eq!(store.projection_failure_count().unwrap(), 1);
+    assert!(store.pending_projections(10).unwrap().is_empty());
+
+    let base = to_hashes(&doc.get_heads());
+    let before = doc.get_heads();
+    let mut tx = doc.transaction();
+    automerge::transaction::Transactable::put(&mut tx, automerge::ROOT, "seen", 1).unwrap();
+    tx.commit();
+    store
+        .commit_document(&header, &base, &doc, &changes_since(&doc, &before))
+        .unwrap();
+    let round = store.project_pending(10).unwrap();
+    assert_eq!((round.projected, round.failed, round.pending), (1, 0, 0));
+    assert_eq!(store.projection_failure_count().unwrap(), 0);
 }
 
 /// The per-document check (`DocumentCommit::base`): a commit built on heads the store has

@@ -725,7 +725,7 @@ impl DeviceRegistry for PostgresStore {
         devices::end_tokens_of(&mut *self.conn()?, user)
     }
     fn actors_for_sync(&self, user: UserId, device: Option<DeviceId>) -> Result<HashSet<ActorId>> {
-        devices::actors_for_sync(&mut *self.conn()?, user, device)
+        devices::actors_for_sync(self.conn()?.prepared(), user, device)
     }
     fn user_by_id(&self, user: UserId) -> Result<Option<UserRecord>> {
         user_where(self.conn()?.prepared(), USER_BY_ID, (&user.0, Type::UUID))
@@ -1324,21 +1324,7 @@ impl ReadModelStore for PostgresStore {
     fn settle_projections(&self, round: &[Projection]) -> Result<Vec<bool>> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
-        let mut written = Vec::with_capacity(round.len());
-        for (i, p) in round.iter().enumerate() {
-            let claimed = match &p.rows {
-                Ok(rows) => read_model::replace(&mut tx, p.doc.0, p.version, rows)?,
-                Err(error) => read_model::fail(&mut tx, p.doc.0, p.version, error, now_ms())?,
-            };
-            if claimed {
-                written.push((i, (p.doc.0, p.version)));
-            }
-        }
-        let pending: Vec<_> = written.iter().map(|(_, w)| *w).collect();
-        let mut settled = vec![false; round.len()];
-        for ((i, _), done) in written.iter().zip(read_model::settle(&mut tx, &pending)?) {
-            settled[*i] = done;
-        }
+        let settled = read_model::write_round(&mut tx, round, now_ms())?;
         tx.commit()?;
         Ok(settled)
     }

@@ -9,7 +9,7 @@ use automerge::ActorId;
 use homerehab_shared::device_registry::LAST_SEEN_RESOLUTION_MS;
 use homerehab_shared::ids::{DeviceId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::Millis;
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 use postgres::{GenericClient, Row};
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -207,15 +207,16 @@ pub(super) fn end_tokens_of(client: &mut impl GenericClient, user: UserId) -> Re
 }
 
 pub(super) fn actors_for_sync(
-    client: &mut impl GenericClient,
+    conn: &mut super::postgres_pool::PreparedClient,
     user: UserId,
     device: Option<DeviceId>,
 ) -> Result<HashSet<ActorId>> {
     let device: Option<Uuid> = device.map(|d| d.0);
-    let rows = client.query(
+    // Every sync that brings changes reads it: prepared (one round trip, planned once).
+    let rows = conn.query_prepared(
         "SELECT a.actor_id FROM actors a LEFT JOIN devices d ON d.id = a.device_id
              WHERE a.user_id = $1 AND (d.revoked_at IS NULL OR d.id = $2)",
-        &[&user.0, &device],
+        &[(&user.0, Type::UUID), (&device, Type::UUID)],
     )?;
     rows.iter()
         .map(|r| Ok(ActorId::from(r.try_get::<_, &[u8]>(0)?)))

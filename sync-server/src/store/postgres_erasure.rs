@@ -162,7 +162,7 @@ pub(super) fn erase(
         )?;
         tx.execute("DELETE FROM quarantine WHERE doc_id = $1", &[&id])?;
         let rows = rows_of(r.header, r.doc)?;
-        read_model::delete_rows(tx, id)?;
+        read_model::delete_rows_of(tx, &[id])?;
         read_model::insert_rows(tx, id, &rows)?;
         tx.execute("DELETE FROM rm_pending WHERE doc_id = $1", &[&id])?;
         tx.execute("DELETE FROM rm_failures WHERE doc_id = $1", &[&id])?;
@@ -176,7 +176,7 @@ pub(super) fn erase(
         tx.execute("DELETE FROM doc_changes WHERE doc_id = $1", &[&id])?;
         tx.execute("DELETE FROM documents WHERE id = $1", &[&id])?;
         tx.execute("DELETE FROM quarantine WHERE doc_id = $1", &[&id])?;
-        read_model::delete_rows(tx, id)?;
+        read_model::delete_rows_of(tx, &[id])?;
         tx.execute("DELETE FROM rm_pending WHERE doc_id = $1", &[&id])?;
         tx.execute("DELETE FROM rm_failures WHERE doc_id = $1", &[&id])?;
         tx.execute("DELETE FROM document_generations WHERE doc_id = $1", &[&id])?;

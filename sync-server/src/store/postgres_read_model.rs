@@ -16,7 +16,7 @@ use homerehab_shared::read_model::{
     CareGrantRow, CitizenRow, CourseRow, DeliveryRow, DocumentRows, EffectSettingsRow, GoalRow,
     ReferralRow, SessionRow, TestResultRow, WorkRow,
 };
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 use postgres::GenericClient;
 use uuid::Uuid;
 
@@ -121,7 +121,7 @@ pub(super) fn mark_pending(
         tx,
         "INSERT INTO rm_pending (doc_id, version) VALUES ($1, 1)
          ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1",
-        &[(&doc, postgres::types::Type::UUID)],
+        &[(&doc, Type::UUID)],
     )?;
     Ok(())
 }
@@ -154,26 +154,85 @@ pub(super) fn pending_count(client: &mut impl GenericClient) -> Result<u64> {
 /// space apart from the documents' single-key locks).
 const PROJECTOR_LOCK_CLASS: i32 = 0x726d; // "rm"
 
-/// Whether this projector may write `doc`'s rows derived at `version`: it waits for any other
-/// projector of the document to finish its round, then finds the document still pending at
-/// that version (not settled by the other, no commit since). Locks no row a sync writes.
-fn claim(tx: &mut impl GenericClient, doc: Uuid, version: i64) -> Result<bool> {
-    lock_projection(tx, doc)?;
-    let pending: Option<i64> = tx
-        .query_opt("SELECT version FROM rm_pending WHERE doc_id = $1", &[&doc])?
-        .map(|r| r.try_get(0))
-        .transpose()?;
-    Ok(pending == Some(version))
+/// Writes a projection round (its documents in the order of their ids) in the caller's
+/// transaction and returns which were settled. In round trips: one turn per document, then for
+/// the whole round one read of the pending versions and one delete per read-model table, then
+/// each document's new rows (a statement per table it has rows in), then one settle per
+/// document. A document another projector settled, or one changed since it was read, is not
+/// written; one changed while the round ran stays pending (its rows are projected again).
+pub(super) fn write_round(
+    tx: &mut impl GenericClient,
+    round: &[super::Projection],
+    now: i64,
+) -> Result<Vec<bool>> {
+    for p in round {
+        lock_projection(tx, p.doc.0)?;
+    }
+    let ids: Vec<Uuid> = round.iter().map(|p| p.doc.0).collect();
+    let pending = pending_versions(tx, &ids)?;
+    let claimed: Vec<&super::Projection> = round
+        .iter()
+        .filter(|p| pending.get(&p.doc.0) == Some(&p.version))
+        .collect();
+    let claimed_ids: Vec<Uuid> = claimed.iter().map(|p| p.doc.0).collect();
+    delete_rows_of(tx, &claimed_ids)?;
+    tx.query_typed(
+        "DELETE FROM rm_failures WHERE doc_id = ANY($1)",
+        &[(&claimed_ids, Type::UUID_ARRAY)],
+    )?;
+    for p in &claimed {
+        match &p.rows {
+            Ok(rows) => insert_rows(tx, p.doc.0, rows)?,
+            // Set aside (see `sqlite_read_model::fail`).
+            Err(error) => {
+                tx.query_typed(
+                    "INSERT INTO rm_failures (doc_id, error, at) VALUES ($1, $2, $3)",
+                    &[
+                        (&p.doc.0, Type::UUID),
+                        (error, Type::TEXT),
+                        (&now, Type::INT8),
+                    ],
+                )?;
+            }
+        }
+    }
+    let written: Vec<(Uuid, i64)> = claimed.iter().map(|p| (p.doc.0, p.version)).collect();
+    let mut settled_ids = std::collections::HashSet::new();
+    for (w, done) in written.iter().zip(settle(tx, &written)?) {
+        if done {
+            settled_ids.insert(w.0);
+        }
+    }
+    Ok(round
+        .iter()
+        .map(|p| settled_ids.contains(&p.doc.0))
+        .collect())
+}
+
+/// The version each of `docs` is pending at (absent: not pending), read without locking a row
+/// a sync writes.
+fn pending_versions(
+    tx: &mut impl GenericClient,
+    docs: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, i64>> {
+    tx.query_typed(
+        "SELECT doc_id, version FROM rm_pending WHERE doc_id = ANY($1)",
+        &[(&docs, Type::UUID_ARRAY)],
+    )?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect()
 }
 
 /// Waits for any projector writing `doc`'s rows to commit, and keeps others from starting
-/// until this transaction ends: an erasure takes it, so no row of an erased document is
-/// written beside its delete. Take several in the order of the documents' ids.
+/// until this transaction ends: projectors of one document take turns on it, and an erasure
+/// takes it, so no row of an erased document is written beside its delete. Take several in
+/// the order of the documents' ids.
 pub(super) fn lock_projection(tx: &mut impl GenericClient, doc: Uuid) -> Result<()> {
     let key = i32::from_be_bytes(doc.as_bytes()[..4].try_into().expect("16 bytes"));
-    tx.execute(
+    tx.query_typed(
         "SELECT pg_advisory_xact_lock($1, $2)",
-        &[&PROJECTOR_LOCK_CLASS, &key],
+        &[(&PROJECTOR_LOCK_CLASS, Type::INT4), (&key, Type::INT4)],
     )?;
     Ok(())
 }
@@ -181,50 +240,15 @@ pub(super) fn lock_projection(tx: &mut impl GenericClient, doc: Uuid) -> Result<
 /// At the end of a round, for each document written (in the order of their ids, as syncs mark
 /// them pending): whether it is still pending at the version its rows were derived from, now
 /// settled. One changed since stays pending: its rows are projected again.
-pub(super) fn settle(tx: &mut impl GenericClient, written: &[(Uuid, i64)]) -> Result<Vec<bool>> {
+fn settle(tx: &mut impl GenericClient, written: &[(Uuid, i64)]) -> Result<Vec<bool>> {
+    if written.is_empty() {
+        return Ok(vec![]);
+    }
     let statement = tx.prepare("DELETE FROM rm_pending WHERE doc_id = $1 AND version = $2")?;
     written
         .iter()
         .map(|(doc, version)| Ok(tx.execute(&statement, &[doc, version])? == 1))
         .collect()
-}
-
-/// Replaces `doc`'s rows with `rows` derived at `version`, if [`claim`]ed; [`settle`] it at
-/// the end of the round.
-pub(super) fn replace(
-    tx: &mut impl GenericClient,
-    doc: Uuid,
-    version: i64,
-    rows: &DocumentRows,
-) -> Result<bool> {
-    if !claim(tx, doc, version)? {
-        return Ok(false);
-    }
-    delete_rows(tx, doc)?;
-    tx.execute("DELETE FROM rm_failures WHERE doc_id = $1", &[&doc])?;
-    insert_rows(tx, doc, rows)?;
-    Ok(true)
-}
-
-/// Sets aside a document whose rows cannot be derived (see `sqlite_read_model::fail`), if
-/// [`claim`]ed; [`settle`] it at the end of the round.
-pub(super) fn fail(
-    tx: &mut impl GenericClient,
-    doc: Uuid,
-    version: i64,
-    error: &str,
-    now: i64,
-) -> Result<bool> {
-    if !claim(tx, doc, version)? {
-        return Ok(false);
-    }
-    delete_rows(tx, doc)?;
-    tx.execute(
-        "INSERT INTO rm_failures (doc_id, error, at) VALUES ($1, $2, $3)
-         ON CONFLICT (doc_id) DO UPDATE SET error = excluded.error, at = excluded.at",
-        &[&doc, &error, &now],
-    )?;
-    Ok(true)
 }
 
 pub(super) fn failure_count(client: &mut impl GenericClient) -> Result<u64> {
@@ -245,9 +269,16 @@ pub(super) fn reset(tx: &mut impl GenericClient) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn delete_rows(tx: &mut impl GenericClient, doc: Uuid) -> Result<()> {
+/// Deletes the read model's rows of `docs`: one statement per table however many.
+pub(super) fn delete_rows_of(tx: &mut impl GenericClient, docs: &[Uuid]) -> Result<()> {
+    if docs.is_empty() {
+        return Ok(());
+    }
     for table in TABLES {
-        tx.execute(&format!("DELETE FROM {table} WHERE doc_id = $1"), &[&doc])?;
+        tx.query_typed(
+            &format!("DELETE FROM {table} WHERE doc_id = ANY($1)"),
+            &[(&docs, Type::UUID_ARRAY)],
+        )?;
     }
     Ok(())
 }
@@ -800,7 +831,9 @@ mod tests {
             return;
         };
         let db = format!("rm_turns_{}", Uuid::new_v4().simple());
-        admin.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .unwrap();
         let url = std::env::var("HOMEREHAB_TEST_POSTGRES").unwrap();
         let url = format!("{}/{db}", url.rsplit_once('/').unwrap().0);
         let connect = || postgres::Client::connect(&url, postgres::NoTls).unwrap();
@@ -809,17 +842,18 @@ mod tests {
         for c in [&mut sync, &mut other] {
             c.batch_execute("SET lock_timeout = '500ms'").unwrap();
         }
+        // The read model's tables (their migration reads `documents`).
         projector
-            .batch_execute(
-                "CREATE TABLE rm_pending (doc_id UUID PRIMARY KEY, version BIGINT NOT NULL)",
-            )
+            .batch_execute("CREATE TABLE documents (id UUID PRIMARY KEY)")
             .unwrap();
+        projector.batch_execute(SCHEMA).unwrap();
         let doc = Uuid::new_v4();
         let mut prepared = super::super::postgres_pool::Prepared::default();
         mark_pending(&mut sync, &mut prepared, doc).unwrap();
 
         let mut round = projector.transaction().unwrap();
-        assert!(claim(&mut round, doc, 1).unwrap());
+        lock_projection(&mut round, doc).unwrap();
+        assert_eq!(pending_versions(&mut round, &[doc]).unwrap()[&doc], 1);
         // Mid-round: a sync commits a change to the document.
         mark_pending(&mut sync, &mut prepared, doc).unwrap();
         // A second projector, or an erasure, waits for the round.
@@ -829,10 +863,18 @@ mod tests {
         assert_eq!(settle(&mut round, &[(doc, 1)]).unwrap(), [false]);
         round.commit().unwrap();
 
+        // The next round: read at 1 (before the change), not written; read at 2, settled.
+        let projection = |version| crate::store::Projection {
+            doc: homerehab_shared::ids::DocumentId(doc),
+            version,
+            rows: Ok(DocumentRows::default()),
+        };
         let mut next = projector.transaction().unwrap();
-        assert!(!claim(&mut next, doc, 1).unwrap(), "read before the change");
-        assert!(claim(&mut next, doc, 2).unwrap());
-        assert_eq!(settle(&mut next, &[(doc, 2)]).unwrap(), [true]);
+        assert_eq!(
+            write_round(&mut next, &[projection(1)], 0).unwrap(),
+            [false]
+        );
+        assert_eq!(write_round(&mut next, &[projection(2)], 0).unwrap(), [true]);
         next.commit().unwrap();
         let left: i64 = sync
             .query_one("SELECT COUNT(*) FROM rm_pending", &[])
