@@ -3,8 +3,8 @@
 //! [`homerehab_shared::read_model::rows_of`]. Ids from documents are `TEXT COLLATE "C"`, so
 //! they sort by bytes; the document a row comes from is `doc_id UUID`.
 //!
-//! Several servers may project at once. Projectors of one document take turns on an advisory
-//! lock ([`claim`]), held to the end of their round's transaction; the later one reads the
+//! Several servers may project at once ([`write_round`]). Projectors of one document take
+//! turns on an advisory lock ([`lock_projection`]), held to the end of their round's transaction; the later one reads the
 //! document's pending version after the first committed, so of two projectors of one document
 //! one writes rows and the other finds it settled. The `rm_pending` row itself is deleted at the
 //! version read only at the end of the round ([`settle`]): a sync marking the document pending
