@@ -1043,8 +1043,8 @@ impl DocumentStore for PostgresStore {
         let teams: Vec<Uuid> = teams.iter().map(|t| t.0).collect();
         let wider: Vec<Uuid> = wider.iter().map(|d| d.0).collect();
         // Every unchanged sync's one read of the documents (it was three: a reconnect burst's
-        // requests each waited for three round trips and three plans). Prepared: its plan is
-        // an index lookup per key whatever the arrays hold.
+        // requests each waited for three round trips and three plans). Prepared to save its
+        // parse; still planned per call (see `postgres_pool`).
         self.conn()?
             .prepared()
             .query_prepared(

@@ -826,7 +826,8 @@ impl DeviceRegistry for SqliteStore {
         devices::device(&self.reader(), id)
     }
     fn token_holder(&self, token_hash: &[u8; 32]) -> Result<Option<TokenHolder>> {
-        // In process, two reads cost no round trip; the device is the token's own.
+        // In process, two reads cost no round trip (not one snapshot: a revocation between
+        // them is seen by the next request).
         let Some((user, expires_at)) = self.user_by_token(token_hash)? else {
             return Ok(None);
         };
