@@ -94,6 +94,12 @@ pub struct ErrorBody {
 /// (400): the app must be updated before it can sync; nothing it holds is touched.
 pub const UNSUPPORTED_PROTOCOL: &str = "unsupported_protocol";
 
+/// The response header on an [`UNSUPPORTED_PROTOCOL`] answer that names the sync protocol
+/// version the server speaks: an app newer than its server (the server's upgrade comes later
+/// in a rolling upgrade) waits for the server instead of telling its user to update
+/// ([`crate::sync::wire::protocol_gap`]).
+pub const SYNC_PROTOCOL_HEADER: &str = "homerehab-sync-protocol";
+
 // ---- the device registry (issue #14) ----------------------------------------------------------
 
 /// The response header that tells a revoked device so, on the hand-over sync's answer and on

@@ -11,8 +11,12 @@ use homerehab_shared::sync::wire::WireError;
 /// Every error a handler returns; answered as JSON `{"error": kind, "message": text}`.
 #[derive(Debug)]
 pub enum ApiError {
-    /// 400: the body is not valid JSON, not a sync message, or of another protocol version.
+    /// 400: the body is not valid JSON or not a sync message.
     BadRequest { kind: &'static str, message: String },
+    /// 400 (`unsupported_protocol`): a sync message of another protocol version; the
+    /// `homerehab-sync-protocol` header names the server's, so the app can tell whether it or
+    /// the server is behind.
+    UnsupportedProtocol(String),
     /// 401: no token, an unknown or expired one, or a wrong password.
     Unauthorized(&'static str),
     /// 401 (`device_revoked`): the token's device was revoked; the notice says by whom and why,
@@ -62,10 +66,7 @@ impl From<Error> for ApiError {
             return ApiError::Unavailable(e);
         }
         match e {
-            Error::Wire(WireError::Version(_)) => ApiError::BadRequest {
-                kind: homerehab_shared::api::UNSUPPORTED_PROTOCOL,
-                message: e.to_string(),
-            },
+            Error::Wire(WireError::Version(_)) => ApiError::UnsupportedProtocol(e.to_string()),
             Error::Wire(WireError::TooLarge(_)) => ApiError::PayloadTooLarge(e.to_string()),
             Error::Wire(_) => ApiError::BadRequest {
                 kind: "malformed",
@@ -137,6 +138,17 @@ impl IntoResponse for ApiError {
                 });
                 let retry = [(header::RETRY_AFTER, "1")];
                 return (StatusCode::SERVICE_UNAVAILABLE, retry, body).into_response();
+            }
+            ApiError::UnsupportedProtocol(message) => {
+                let body = Json(homerehab_shared::api::ErrorBody {
+                    error: homerehab_shared::api::UNSUPPORTED_PROTOCOL.into(),
+                    message,
+                });
+                let speaks = [(
+                    header::HeaderName::from_static(homerehab_shared::api::SYNC_PROTOCOL_HEADER),
+                    homerehab_shared::sync::PROTOCOL_VERSION.to_string(),
+                )];
+                return (StatusCode::BAD_REQUEST, speaks, body).into_response();
             }
             ApiError::Busy => {
                 let body = Json(homerehab_shared::api::ErrorBody {

@@ -421,6 +421,43 @@ async fn bad_bodies_are_400_and_store_nothing() {
         assert_eq!(error_kind(&resp), kind);
     }
     assert_eq!(stored_sessions(f.state.store.as_ref(), f.course1), 0);
+    // The refusal of another version names the server's, for an app to tell whether it or the
+    // server is behind (`wire::protocol_gap`), older and newer alike.
+    for other in [PROTOCOL_VERSION - 1, PROTOCOL_VERSION + 1] {
+        let body = wire::encode(&SyncRequest {
+            protocol: other,
+            offers: req.offers.clone(),
+        });
+        let resp = f
+            .app
+            .clone()
+            .oneshot(sync_request(Some(&token), body))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let speaks = resp
+            .headers()
+            .get(homerehab_shared::api::SYNC_PROTOCOL_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        assert_eq!(speaks, Some(PROTOCOL_VERSION.to_string()));
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        let message = serde_json::from_slice::<homerehab_shared::api::ErrorBody>(&body)
+            .unwrap()
+            .message;
+        // As the app of that version reads it: the older is told to update, the newer waits
+        // for the server; the sentence alone says the same.
+        let expected = if other < PROTOCOL_VERSION {
+            wire::ProtocolGap::AppBehind
+        } else {
+            wire::ProtocolGap::ServerBehind
+        };
+        assert_eq!(
+            wire::protocol_gap(other, speaks.as_deref(), &message),
+            expected
+        );
+        assert_eq!(wire::protocol_gap(other, None, &message), expected);
+    }
 }
 
 #[tokio::test]

@@ -171,6 +171,9 @@ pub enum SyncState {
     /// The server needs a newer app to sync (a newer sync protocol): changes are kept on the
     /// device until the app is updated.
     UpdateRequired,
+    /// The server speaks an older sync protocol than this app (it is upgraded after the app):
+    /// changes are kept on the device and go with the first sync after the server's upgrade.
+    ServerBehind,
 }
 
 /// Changes of one document the server refused (`Status::refused`); kept on the device.

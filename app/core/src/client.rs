@@ -44,6 +44,11 @@ async fn refusal(resp: reqwest::Response) -> CoreError {
             return CoreError::DeviceRevoked(notice);
         }
     }
+    let server_speaks = resp
+        .headers()
+        .get(api::SYNC_PROTOCOL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let (kind, message) = resp
         .json::<api::ErrorBody>()
         .await
@@ -53,7 +58,11 @@ async fn refusal(resp: reqwest::Response) -> CoreError {
         return CoreError::Busy(message);
     }
     if status == 400 && kind == api::UNSUPPORTED_PROTOCOL {
-        return CoreError::UpdateRequired(message);
+        return match wire::protocol_gap(wire::PROTOCOL_VERSION, server_speaks.as_deref(), &message)
+        {
+            wire::ProtocolGap::AppBehind => CoreError::UpdateRequired(message),
+            wire::ProtocolGap::ServerBehind => CoreError::ServerBehind(message),
+        };
     }
     CoreError::Server { status, message }
 }
@@ -805,25 +814,39 @@ mod tests {
         status: &'static str,
         body: &'static str,
     ) -> (String, std::sync::Arc<std::sync::atomic::AtomicU32>) {
+        answering_with(status, &[], body).await
+    }
+
+    /// [`answering`] with extra response headers.
+    async fn answering_with(
+        status: &'static str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicU32>) {
         use std::sync::atomic::{AtomicU32, Ordering};
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let count = std::sync::Arc::new(AtomicU32::new(0));
         let seen = count.clone();
+        let extra: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
+        let answer = std::sync::Arc::new(format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ));
         tokio::spawn(async move {
             loop {
                 let (mut socket, _) = listener.accept().await.unwrap();
                 let seen = seen.clone();
+                let answer = answer.clone();
                 tokio::spawn(async move {
                     let mut buf = vec![0; 64 * 1024];
                     // Reads the request head and its (small) body before answering.
                     let _ = socket.read(&mut buf).await;
                     seen.fetch_add(1, Ordering::SeqCst);
-                    let answer = format!(
-                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
                     let _ = socket.write_all(answer.as_bytes()).await;
                 });
             }
@@ -892,6 +915,25 @@ mod tests {
         );
         assert!(!err.is_transient());
         assert!(err.to_string().contains("update the app"), "{err}");
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // A server behind this app (upgraded after it) names its older version: the app
+        // waits for it, said once, and its user is not told to update.
+        let older = (wire::PROTOCOL_VERSION - 1).to_string();
+        let (url, count) = answering_with(
+            "400 Bad Request",
+            &[(api::SYNC_PROTOCOL_HEADER, older.as_str())],
+            &format!(
+                r#"{{"error":"unsupported_protocol","message":"protocol version {} is not supported (this side speaks {older})"}}"#,
+                wire::PROTOCOL_VERSION
+            ),
+        )
+        .await;
+        let err = exchange(&identity_at(url), &req, 0, &mut Traffic::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(&err, CoreError::ServerBehind(_)), "{err}");
+        assert!(!err.is_transient());
+        assert!(!err.to_string().contains("update the app"), "{err}");
         assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
         // Any other refusal of the request stays the server's refusal.
         let (url, _) = answering(

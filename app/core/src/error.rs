@@ -46,6 +46,11 @@ pub enum CoreError {
     /// app must be updated to sync. Its work stays on the device.
     #[error("the server needs a newer app to sync; update the app (nothing on this device was lost): {0}")]
     UpdateRequired(String),
+    /// The server speaks an older sync protocol than this app: it is upgraded after the app
+    /// (a rolling upgrade). Nothing for the user to do; the next sync after the server's
+    /// upgrade goes through. Its work stays on the device.
+    #[error("the server is being updated to this app's version; nothing on this device was lost, it syncs once the server is updated: {0}")]
+    ServerBehind(String),
     #[error("the exercise library could not be read: {0}")]
     Library(String),
     #[error("the server's answer could not be read: {0}")]

@@ -76,7 +76,9 @@ impl Error {
                 CoreError::SignInThrottled(_) => ErrorKind::TooManyAttempts,
                 CoreError::Busy(_) => ErrorKind::Busy,
                 CoreError::Offline(_) => ErrorKind::Offline,
-                CoreError::Server { .. } | CoreError::UpdateRequired(_) => ErrorKind::Server,
+                CoreError::Server { .. }
+                | CoreError::UpdateRequired(_)
+                | CoreError::ServerBehind(_) => ErrorKind::Server,
                 CoreError::DeviceRevoked(_) => ErrorKind::DeviceRevoked,
                 CoreError::Schema(SchemaError::Invalid(_)) => ErrorKind::Invalid,
                 CoreError::Schema(SchemaError::NotFound(_)) => ErrorKind::NotFound,

@@ -3,9 +3,12 @@
 // newer protocol does (400, kind `unsupported_protocol`, the message the server sends; the
 // server's own answer is checked in sync-server/tests/http.rs). The status bar says to update
 // the app, not "offline"; the visit recorded meanwhile stays on the tablet; and once the two
-// speak the same protocol again it is delivered.
+// speak the same protocol again it is delivered. Then the other way round, as in a rolling
+// upgrade where the app is updated before the server: the proxy answers as an older server
+// (naming its version in the `homerehab-sync-protocol` header) and the status bar says the
+// server is being updated, not "update the app".
 //
-// Screenshot: docs/screenshots/update-required.png.
+// Screenshots: docs/screenshots/update-required.png, docs/screenshots/server-behind.png.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,20 +24,23 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'homerehab-e2e-update-'));
 const serverDir = path.join(tmp, 'server');
 const tabletDir = path.join(tmp, 'tablet');
 let serverPort, proxyPort, appPort, server, proxy, app, browser, page;
-let newerServer = false;
+// null: the real server answers; 'newer' / 'older': the proxy answers as a server of that
+// protocol version.
+let refuseAs = null;
 let refusedSyncs = 0;
 
 // Everything goes on to the real server, but a sync while `newerServer` is set.
 function startProxy() {
   proxy = createServer((req, res) => {
-    if (newerServer && req.url.startsWith('/v1/sync')) {
+    if (refuseAs && req.url.startsWith('/v1/sync')) {
       refusedSyncs += 1;
       req.resume();
+      const speaks = refuseAs === 'newer' ? '5' : '3';
       const body = JSON.stringify({
         error: 'unsupported_protocol',
-        message: 'protocol version 4 is not supported (this side speaks 5)',
+        message: `protocol version 4 is not supported (this side speaks ${speaks})`,
       });
-      res.writeHead(400, { 'content-type': 'application/json' });
+      res.writeHead(400, { 'content-type': 'application/json', 'homerehab-sync-protocol': speaks });
       res.end(body);
       return;
     }
@@ -82,7 +88,7 @@ test('a server past the app’s protocol says "update the app", and nothing is l
   await statusText().filter({ hasText: 'Alt er synkroniseret' }).waitFor();
 
   // The server is upgraded; the assistant records a visit that was not carried out.
-  newerServer = true;
+  refuseAs = 'newer';
   const card = page.getByTestId('visit').first();
   await card.getByTestId('not-carried-out').click();
   await page.getByTestId('nco-reason').filter({ hasText: 'Ikke hjemme' }).click();
@@ -102,7 +108,40 @@ test('a server past the app’s protocol says "update the app", and nothing is l
   await page.getByTestId('language').click();
 
   // The two speak the same protocol again: the visit is delivered and the warning goes.
-  newerServer = false;
+  refuseAs = null;
+  await page.getByTestId('sync-now').click();
+  await statusText().filter({ hasText: 'Alt er synkroniseret' }).waitFor({ timeout: 20000 });
+  s = await status();
+  assert.equal(s.state, 'synced');
+  assert.equal(s.waiting, 0);
+});
+
+test('a server behind the app’s protocol says it is being updated, and nothing is lost', async () => {
+  await statusText().filter({ hasText: 'Alt er synkroniseret' }).waitFor();
+  const before = refusedSyncs;
+
+  // The app was updated first; its server follows later. A visit is recorded meanwhile.
+  refuseAs = 'older';
+  const card = page.getByTestId('visit').nth(1);
+  await card.getByTestId('not-carried-out').click();
+  await page.getByTestId('nco-reason').filter({ hasText: 'Ikke hjemme' }).click();
+  await page.getByTestId('nco-save').click();
+  await page.getByTestId('notice').waitFor();
+  await page.getByTestId('sync-now').click();
+  await statusText().filter({ hasText: 'Serveren opdateres' }).waitFor({ timeout: 20000 });
+  await page.screenshot({ path: path.join(shots, 'server-behind.png') });
+  let s = await status();
+  assert.equal(s.state, 'server_behind');
+  assert.equal(s.waiting, 1, 'the visit waits on the tablet');
+  assert.equal(refusedSyncs - before, 1, 'said once, not retried like a busy server');
+  assert.doesNotMatch(await statusText().innerText(), /Opdatér appen/);
+
+  await page.getByTestId('language').click();
+  await statusText().filter({ hasText: 'The server is being updated' }).waitFor();
+  await page.getByTestId('language').click();
+
+  // The server is upgraded: the visit is delivered.
+  refuseAs = null;
   await page.getByTestId('sync-now').click();
   await statusText().filter({ hasText: 'Alt er synkroniseret' }).waitFor({ timeout: 20000 });
   s = await status();

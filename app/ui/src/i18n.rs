@@ -75,6 +75,7 @@ pub struct Texts {
     pub offline: &'static str,
     /// The server needs a newer app: nothing syncs until it is updated.
     pub update_required: &'static str,
+    pub server_behind: &'static str,
     pub syncing: &'static str,
     pub synced: &'static str,
     pub waiting: fn(u32) -> String,
@@ -729,6 +730,7 @@ pub const DA: Texts = Texts {
     nco_recorded: "Registreret: træning ikke gennemført.",
     offline: "Offline — ændringer gemt på enheden",
     update_required: "Opdatér appen for at synkronisere — ændringer gemt på enheden",
+    server_behind: "Serveren opdateres — ændringer gemt på enheden",
     syncing: "Synkroniserer…",
     synced: "Alt er synkroniseret",
     waiting: da_waiting,
@@ -826,6 +828,7 @@ pub const EN: Texts = Texts {
     nco_recorded: "Recorded: session not carried out.",
     offline: "Offline — changes saved on this device",
     update_required: "Update the app to sync — changes saved on this device",
+    server_behind: "The server is being updated — changes saved on this device",
     syncing: "Syncing…",
     synced: "Everything synced",
     waiting: en_waiting,

@@ -17,6 +17,34 @@ use std::io::Read;
 /// being sent sessions it would fail on.
 pub const PROTOCOL_VERSION: u16 = 4;
 
+/// Which side is behind when a server refused this app's protocol version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtocolGap {
+    /// The server speaks a newer protocol (or does not say which): the app must be updated.
+    AppBehind,
+    /// The server speaks an older protocol: it is being upgraded after the app (a rolling
+    /// upgrade), and the next sync after its upgrade goes through. Nothing for the user to do.
+    ServerBehind,
+}
+
+/// The gap between an app speaking `app_speaks` and a server that refused it, from what the
+/// server said it speaks: the [`crate::api::SYNC_PROTOCOL_HEADER`] header, or else the sentence
+/// every server since version 3 sends ("… (this side speaks N)"). Unknown is taken as the app
+/// being behind: that was the only case before servers named their version.
+pub fn protocol_gap(app_speaks: u16, header: Option<&str>, message: &str) -> ProtocolGap {
+    let from_message = || {
+        let (_, tail) = message.rsplit_once("this side speaks ")?;
+        tail.trim_end_matches(')').trim().parse::<u16>().ok()
+    };
+    match header
+        .and_then(|h| h.trim().parse::<u16>().ok())
+        .or_else(from_message)
+    {
+        Some(server) if server < app_speaks => ProtocolGap::ServerBehind,
+        _ => ProtocolGap::AppBehind,
+    }
+}
+
 /// An Automerge change hash.
 pub type Hash = [u8; 32];
 
@@ -374,6 +402,54 @@ mod tests {
         assert_eq!(
             decode_request(&encode(&req), &Limits::default()).unwrap(),
             req
+        );
+    }
+
+    #[test]
+    fn a_refusal_of_the_protocol_says_which_side_is_behind() {
+        let older = (PROTOCOL_VERSION - 1).to_string();
+        let newer = (PROTOCOL_VERSION + 1).to_string();
+        // The header decides.
+        assert_eq!(
+            protocol_gap(PROTOCOL_VERSION, Some(&older), ""),
+            ProtocolGap::ServerBehind
+        );
+        assert_eq!(
+            protocol_gap(PROTOCOL_VERSION, Some(&newer), ""),
+            ProtocolGap::AppBehind
+        );
+        // A server's sentence, as `WireError::Version` words it on the server's side.
+        let said = |server: u16| {
+            format!(
+                "protocol version {} is not supported (this side speaks {server})",
+                PROTOCOL_VERSION
+            )
+        };
+        assert_eq!(
+            protocol_gap(PROTOCOL_VERSION, None, &said(PROTOCOL_VERSION - 1)),
+            ProtocolGap::ServerBehind
+        );
+        assert_eq!(
+            protocol_gap(PROTOCOL_VERSION, None, &said(PROTOCOL_VERSION + 1)),
+            ProtocolGap::AppBehind
+        );
+        // The header wins over the sentence; nothing readable means update the app.
+        assert_eq!(
+            protocol_gap(PROTOCOL_VERSION, Some(&newer), &said(PROTOCOL_VERSION - 1)),
+            ProtocolGap::AppBehind
+        );
+        assert_eq!(
+            protocol_gap(PROTOCOL_VERSION, Some("x"), "no detail"),
+            ProtocolGap::AppBehind
+        );
+        assert_eq!(
+            protocol_gap(PROTOCOL_VERSION, None, ""),
+            ProtocolGap::AppBehind
+        );
+        // The same version is no gap the app can wait out.
+        assert_eq!(
+            protocol_gap(PROTOCOL_VERSION, Some(&PROTOCOL_VERSION.to_string()), ""),
+            ProtocolGap::AppBehind
         );
     }
 

@@ -43,6 +43,10 @@ pub struct SyncStatus {
     /// ([`CoreError::UpdateRequired`]): the status says "update the app", not "offline".
     #[serde(default)]
     pub update_required: bool,
+    /// The last sync failed because the server is older than the app
+    /// ([`CoreError::ServerBehind`]): the status says the server is being updated.
+    #[serde(default)]
+    pub server_behind: bool,
 }
 
 /// How long the notice of erased courses stays in the status line: long enough that a
@@ -142,6 +146,7 @@ impl Store {
             Some(e) => s.last_error = Some(e.to_string()),
         }
         s.update_required = matches!(error, Some(CoreError::UpdateRequired(_)));
+        s.server_behind = matches!(error, Some(CoreError::ServerBehind(_)));
         self.set_meta(
             "sync_status",
             &serde_json::to_vec(&s).expect("serializable"),
@@ -774,6 +779,18 @@ mod tests {
             .unwrap();
         let s = store.sync_status().unwrap();
         assert!(!s.update_required && s.last_error.is_some());
+        // A server behind the app is its own state, not "update the app".
+        store
+            .record_sync_outcome(Some(&CoreError::ServerBehind("speaks 3".into())))
+            .unwrap();
+        let s = store.sync_status().unwrap();
+        assert!(s.server_behind && !s.update_required);
+        assert!(s
+            .last_error
+            .unwrap()
+            .contains("nothing on this device was lost"));
+        store.record_sync_outcome(None).unwrap();
+        assert!(!store.sync_status().unwrap().server_behind);
     }
 
     #[test]

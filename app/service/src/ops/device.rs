@@ -78,6 +78,8 @@ pub fn status(core: &Core) -> Result<api::Status> {
         api::SyncState::Synced
     } else if s.update_required {
         api::SyncState::UpdateRequired
+    } else if s.server_behind {
+        api::SyncState::ServerBehind
     } else if s.last_error.is_some() {
         api::SyncState::Offline
     } else if refused.iter().any(|r| r.unsent) {

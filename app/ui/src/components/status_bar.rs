@@ -69,6 +69,7 @@ pub fn StatusBar() -> impl IntoView {
             }
             Some(SyncState::Offline) => t.offline.to_string(),
             Some(SyncState::UpdateRequired) => t.update_required.to_string(),
+            Some(SyncState::ServerBehind) => t.server_behind.to_string(),
             Some(SyncState::Waiting) => (t.waiting)(waiting),
             Some(SyncState::Synced) => t.synced.to_string(),
             None => String::new(),
@@ -79,7 +80,8 @@ pub fn StatusBar() -> impl IntoView {
         Some(SyncState::Refused | SyncState::UpdateRequired) => "status refused",
         Some(SyncState::Offline) => "status offline",
         Some(SyncState::Syncing) => "status syncing",
-        Some(SyncState::Waiting) => "status waiting",
+        // Nobody here needs to act: the server catches up, as with changes that wait.
+        Some(SyncState::Waiting | SyncState::ServerBehind) => "status waiting",
         _ => "status synced",
     };
     let last = move || {
