@@ -601,6 +601,7 @@ fn store_other_teams(server: &Server, documents: usize) -> anyhow::Result<()> {
                 base: &[],
                 doc,
                 new_changes: &[],
+                whole: false,
             })
             .collect();
         store.commit_documents(&batch)?;

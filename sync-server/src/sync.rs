@@ -251,7 +251,7 @@ struct Committing<'a> {
 impl<'a> Committing<'a> {
     fn start(
         cache: &'a Mutex<DocCache>,
-        staged: &[(Header, Arc<Automerge>, Vec<u8>)],
+        staged: &[(Header, Arc<Automerge>, Vec<u8>, bool)],
         weights: &[usize],
     ) -> Self {
         if staged.is_empty() {
@@ -265,7 +265,7 @@ impl<'a> Committing<'a> {
         let copies = staged
             .iter()
             .zip(weights)
-            .map(|((header, doc, _), weight)| {
+            .map(|((header, doc, _, _), weight)| {
                 locked.commit_started(header.id, doc.clone(), *weight);
                 (header.id, doc.clone())
             })
@@ -304,7 +304,7 @@ pub struct SyncStorage<'a> {
     /// against (see [`crate::store::DocumentCommit::base`]).
     bases: HashMap<DocumentId, Vec<Hash>>,
     /// Admitted documents not yet written; `flush` writes them in one transaction.
-    staged: Vec<(Header, Arc<Automerge>, Vec<u8>)>,
+    staged: Vec<(Header, Arc<Automerge>, Vec<u8>, bool)>,
     /// What admission read of the staged session logs, in the order staged: kept in the cache
     /// once `flush` made them durable.
     staged_written: Vec<(DocumentId, SessionsWritten)>,
@@ -333,8 +333,8 @@ impl<'a> SyncStorage<'a> {
         }
     }
 
-    fn staged(&self, id: DocumentId) -> Option<&(Header, Arc<Automerge>, Vec<u8>)> {
-        self.staged.iter().rev().find(|(h, _, _)| h.id == id)
+    fn staged(&self, id: DocumentId) -> Option<&(Header, Arc<Automerge>, Vec<u8>, bool)> {
+        self.staged.iter().rev().find(|(h, _, _, _)| h.id == id)
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, DocCache> {
@@ -399,14 +399,14 @@ impl ServerStorage for SyncStorage<'_> {
     }
 
     fn header(&mut self, id: DocumentId) -> Result<Option<Header>> {
-        if let Some((h, _, _)) = self.staged(id) {
+        if let Some((h, _, _, _)) = self.staged(id) {
             return Ok(Some(*h));
         }
         self.store.document_header(id)
     }
 
     fn load(&mut self, id: DocumentId) -> Result<Option<Arc<Automerge>>> {
-        if let Some((_, doc, _)) = self.staged(id) {
+        if let Some((_, doc, _, _)) = self.staged(id) {
             return Ok(Some(doc.clone()));
         }
         let doc = match self.cached(id) {
@@ -438,7 +438,7 @@ impl ServerStorage for SyncStorage<'_> {
     }
 
     fn saved(&mut self, id: DocumentId) -> Result<Option<SavedDocument>> {
-        if let Some((_, doc, _)) = self.staged(id) {
+        if let Some((_, doc, _, _)) = self.staged(id) {
             return Ok(Some((to_hashes(&doc.get_heads()), doc.save())));
         }
         // As stored: a cold pull of thousands of documents decodes none of them.
@@ -468,8 +468,14 @@ impl ServerStorage for SyncStorage<'_> {
         self.store.actors_for_sync(who.user_id, self.device)
     }
 
-    fn commit(&mut self, header: &Header, doc: Arc<Automerge>, new_changes: Vec<u8>) -> Result<()> {
-        self.staged.push((*header, doc, new_changes));
+    fn commit(
+        &mut self,
+        header: &Header,
+        doc: Arc<Automerge>,
+        new_changes: Vec<u8>,
+        whole: bool,
+    ) -> Result<()> {
+        self.staged.push((*header, doc, new_changes, whole));
         Ok(())
     }
 
@@ -479,7 +485,7 @@ impl ServerStorage for SyncStorage<'_> {
         // Grown by the new changes (a new document: all of them).
         let weights: Vec<usize> = staged
             .iter()
-            .map(|(header, _, new_changes)| {
+            .map(|(header, _, new_changes, _)| {
                 self.weights.get(&header.id).copied().unwrap_or(0)
                     + new_changes.len() * MEMORY_PER_SAVED_BYTE
             })
@@ -487,12 +493,13 @@ impl ServerStorage for SyncStorage<'_> {
         let _committing = Committing::start(self.cache, &staged, &weights);
         let batch: Vec<DocumentCommit<'_>> = staged
             .iter()
-            .map(|(header, doc, new_changes)| DocumentCommit {
+            .map(|(header, doc, new_changes, whole)| DocumentCommit {
                 header,
                 // Never loaded: new to the server.
                 base: self.bases.get(&header.id).map_or(&[], Vec::as_slice),
                 doc,
                 new_changes,
+                whole: *whole,
             })
             .collect();
         let sent = std::mem::take(&mut self.sent);
@@ -507,7 +514,7 @@ impl ServerStorage for SyncStorage<'_> {
         // Cached only after the store committed: the cache never runs ahead of the disk.
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let mut released = Vec::new();
-        for ((header, doc, _), weight) in staged.iter().zip(weights) {
+        for ((header, doc, _, _), weight) in staged.iter().zip(weights) {
             self.weights.insert(header.id, weight);
             released.extend(cache.put(header.id, doc.clone(), weight));
         }
@@ -1007,7 +1014,7 @@ mod tests {
             let grown = edited(&loaded, edit);
             let change = homerehab_shared::sync::raw_changes_since(&grown, &loaded.get_heads());
             storage
-                .commit(&header, Arc::new(grown), change.clone())
+                .commit(&header, Arc::new(grown), change.clone(), false)
                 .unwrap();
             let reply = wire::Reply {
                 doc: header.id,

@@ -28,6 +28,7 @@ on_both_backends!(
     a_device_id_belongs_to_one_user_and_reserved_ids_to_none,
     a_team_names_its_members_and_teams_are_found_by_name_or_id,
     compaction_keeps_the_document_identical,
+    a_devices_whole_document_is_stored_as_the_snapshot,
     a_sync_sees_its_teams_documents_and_its_library_in_one_read,
     a_commit_on_a_stale_base_is_refused_and_stores_nothing,
     refusals_are_kept_once_within_the_caps_listed_and_purged,
@@ -348,6 +349,65 @@ fn compaction_keeps_the_document_identical(b: &Backend) {
     assert_eq!(SessionLogDoc::read(&loaded).unwrap().sessions.len(), 30);
 }
 
+/// A commit whose new changes came as one saved document that loads alone to the committed
+/// document (`DocumentCommit::whole`, a device's `offer_changes`): those bytes are the
+/// snapshot, the chunks before go, and the document reads the same, new or grown.
+fn a_devices_whole_document_is_stored_as_the_snapshot(b: &Backend) {
+    let store = b.open();
+    let (team, course) = (TeamId::new(), CourseId::new());
+    let header = Header::session_log(team, course);
+    let mut doc = genesis(&header).with_actor(ActorId::random());
+    for i in 0..3 {
+        put_session(&mut doc, &session(course, i), i).unwrap();
+    }
+    // New to the server, whole.
+    let saved = doc.save();
+    store
+        .commit_documents(&[homerehab_sync_server::store::DocumentCommit {
+            header: &header,
+            base: &[],
+            doc: &doc,
+            new_changes: &saved,
+            whole: true,
+        }])
+        .unwrap();
+    let (_, bytes) = store.saved_document(header.id).unwrap().unwrap();
+    assert_eq!(bytes, saved, "the device's bytes are the snapshot");
+    // Grown by changes: a chunk beside it.
+    let before = doc.get_heads();
+    put_session(&mut doc, &session(course, 3), 3).unwrap();
+    commit(store.as_ref(), &header, &doc, &before);
+    assert_eq!(
+        store.document_footprint(header.id).unwrap().unwrap().chunks,
+        1
+    );
+    // Grown again and sent whole: the chunk goes, the bytes are the snapshot.
+    let base = store.stored_heads(header.id).unwrap().unwrap();
+    for i in 4..10 {
+        put_session(&mut doc, &session(course, i), i).unwrap();
+    }
+    let saved = doc.save();
+    store
+        .commit_documents(&[homerehab_sync_server::store::DocumentCommit {
+            header: &header,
+            base: &base,
+            doc: &doc,
+            new_changes: &saved,
+            whole: true,
+        }])
+        .unwrap();
+    let footprint = store.document_footprint(header.id).unwrap().unwrap();
+    assert_eq!((footprint.chunks, footprint.incremental_bytes), (0, 0));
+    assert_eq!(footprint.snapshot_bytes, saved.len());
+    let loaded = store.load_document(header.id).unwrap().unwrap();
+    assert_eq!(loaded.get_heads(), doc.get_heads());
+    assert_eq!(SessionLogDoc::read(&loaded).unwrap().sessions.len(), 10);
+    assert_eq!(
+        store.stored_heads(header.id).unwrap(),
+        Some(to_hashes(&doc.get_heads()))
+    );
+}
+
 /// `visible_documents`: the documents of the asked teams and the wider ones asked for that are
 /// stored, each with its stored heads (as the last commit left them) and generation 0 (never
 /// rewritten; the erasure test sees a rewritten one); another team's are not among them.
@@ -475,12 +535,14 @@ fn a_commit_on_a_stale_base_is_refused_and_stores_nothing(b: &Backend) {
             base: &[],
             doc: &fresh,
             new_changes: &[],
+            whole: false,
         },
         homerehab_sync_server::store::DocumentCommit {
             header: &a,
             base: &base,
             doc: &theirs,
             new_changes: &changes_since(&theirs, &before),
+            whole: false,
         },
     ]);
     assert!(matches!(moved, Err(Error::DocumentMoved(id)) if id == a.id));
@@ -1110,6 +1172,7 @@ fn postgres_a_commit_aborted_to_break_a_deadlock_is_retried_as_moved() {
                     base: &bases[i],
                     doc: &grown[i].0,
                     new_changes: &grown[i].1,
+                    whole: false,
                 })
                 .collect();
             store.commit_documents(&batch)

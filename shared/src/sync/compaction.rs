@@ -16,6 +16,15 @@ pub fn is_due(incremental: i64, snapshot: i64, floor: i64) -> bool {
     incremental > snapshot.max(floor)
 }
 
+/// Whether a commit stores a new snapshot (and drops the chunks): when it is due
+/// ([`is_due`]), or when the new changes came as one saved document that loads alone to the
+/// committed document (`whole`: a device sent it so, see `sync::offer_changes`). Then the
+/// bytes at hand are the snapshot: the server neither saves nor keeps a chunk that repeats
+/// what the snapshot holds.
+pub fn snapshot_now(whole: bool, incremental: i64, snapshot: i64, floor: i64) -> bool {
+    whole || is_due(incremental, snapshot, floor)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -27,5 +36,12 @@ mod tests {
         assert!(!is_due(200_000, 200_000, MIN_BYTES));
         assert!(is_due(200_001, 200_000, MIN_BYTES));
         assert!(is_due(101, 100, 0));
+    }
+
+    #[test]
+    fn a_whole_document_is_the_snapshot_whatever_the_sizes() {
+        assert!(snapshot_now(true, 10, 1_000_000, MIN_BYTES));
+        assert!(!snapshot_now(false, 10, 1_000_000, MIN_BYTES));
+        assert!(snapshot_now(false, MIN_BYTES + 1, 100, MIN_BYTES));
     }
 }

@@ -34,14 +34,17 @@ pub trait ServerStorage {
     /// Actor ids registered to `who`'s devices.
     fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>, Self::Error>;
     /// Stages an admitted document; `new_changes` are the bytes that carried what is new (a
-    /// bundle, raw changes or a saved document, as `load_incremental` reads them). The document
-    /// is shared, not copied: a cache may keep the same `Arc`. Staged documents must be visible
-    /// to `header` and `load` at once, and durable after [`ServerStorage::flush`].
+    /// bundle, raw changes or a saved document, as `load_incremental` reads them); `whole`: they
+    /// are one saved document that loads, alone, to `doc` ([`Admitted::whole`]), so a storage
+    /// may keep them as its snapshot. The document is shared, not copied: a cache may keep the
+    /// same `Arc`. Staged documents must be visible to `header` and `load` at once, and durable
+    /// after [`ServerStorage::flush`].
     fn commit(
         &mut self,
         header: &Header,
         doc: Arc<Automerge>,
         new_changes: Vec<u8>,
+        whole: bool,
     ) -> Result<(), Self::Error>;
     /// Makes every staged commit durable (one transaction); [`serve_sync`] calls it before it
     /// returns the answer.
@@ -233,7 +236,7 @@ fn stage<S: ServerStorage>(
         storage.keep_session_values(adm.header.id, values);
     }
     let doc = Arc::new(adm.doc);
-    storage.commit(&adm.header, doc.clone(), new_changes)?;
+    storage.commit(&adm.header, doc.clone(), new_changes, adm.whole)?;
     if let Some(read) = adm.sessions_read {
         let written = SessionsWritten::of(&read, doc.get_heads());
         storage.sessions_written(adm.header.id, written);

@@ -87,6 +87,7 @@ impl ServerStorage for MemoryServer {
         header: &Header,
         doc: Arc<Automerge>,
         _new: Vec<u8>,
+        _whole: bool,
     ) -> Result<(), Infallible> {
         self.docs.insert(header.id, (*header, doc));
         Ok(())
@@ -216,7 +217,7 @@ impl ClientStorage for MemoryDevice {
                     let since = self.server_heads.get(id).cloned().unwrap_or_default();
                     Offer {
                         doc: *id,
-                        changes: super::raw_changes_since(doc, &since),
+                        changes: super::offer_changes(doc, &since),
                         heads,
                         generation,
                     }

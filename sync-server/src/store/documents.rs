@@ -20,6 +20,16 @@ pub(super) const DEVICE_SELECT: &str = "SELECT d.id, d.user_id, u.username, u.di
     JOIN teams t ON t.id = u.team_id
     LEFT JOIN users r ON r.id = d.revoked_by";
 
+/// The snapshot a commit stores: the device's own saved document when it came whole
+/// ([`super::DocumentCommit::whole`]), else the document saved here.
+pub fn snapshot_of<'a>(c: &super::DocumentCommit<'a>) -> std::borrow::Cow<'a, [u8]> {
+    if c.whole {
+        std::borrow::Cow::Borrowed(c.new_changes)
+    } else {
+        std::borrow::Cow::Owned(c.doc.save())
+    }
+}
+
 /// The heads of `doc` as one column: 32-byte hashes back to back.
 pub fn heads_bytes(doc: &Automerge) -> Vec<u8> {
     doc.get_heads().iter().flat_map(|h| h.0).collect()

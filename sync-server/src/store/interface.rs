@@ -226,6 +226,7 @@ pub trait DocumentStore {
             base,
             doc,
             new_changes,
+            whole: false,
         }])
     }
     /// Like [`Store::commit_document`] for several documents, in one transaction: all stored,
@@ -654,6 +655,10 @@ pub struct DocumentCommit<'a> {
     pub base: &'a [Hash],
     pub doc: &'a Automerge,
     pub new_changes: &'a [u8],
+    /// `new_changes` are one saved document that loads, alone, to `doc`
+    /// ([`homerehab_shared::admission::Admitted::whole`]): stored as the snapshot, for a
+    /// device already did the compaction.
+    pub whole: bool,
 }
 
 /// A device as the registry keeps it (issue #14): the user who signed in on it last, when it

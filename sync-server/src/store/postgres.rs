@@ -21,7 +21,7 @@
 
 use super::documents::{
     actor_as_document, decode, heads_bytes, heads_from_bytes, moved, reserved_by_derivation,
-    saved_bytes, sign_in_verdict, withdrawn_media,
+    saved_bytes, sign_in_verdict, snapshot_of, withdrawn_media,
 };
 use super::postgres_devices as devices;
 use super::postgres_erasure as erasure;
@@ -605,7 +605,7 @@ impl PostgresStore {
                         (&header.course_id.map(|c| c.0), Type::UUID),
                         (&heads, Type::BYTEA),
                         (&now, Type::INT8),
-                        (&doc.save(), Type::BYTEA),
+                        (&snapshot_of(c).as_ref(), Type::BYTEA),
                     ],
                 )?;
                 if inserted.is_empty() {
@@ -617,7 +617,7 @@ impl PostgresStore {
         };
         if let Some((incremental, snapshot)) = sizes {
             let incremental = incremental + new_changes.len() as i64;
-            if compaction::is_due(incremental, snapshot, self.compact_min_bytes) {
+            if compaction::snapshot_now(c.whole, incremental, snapshot, self.compact_min_bytes) {
                 prepared.query(
                     tx,
                     "DELETE FROM doc_changes WHERE doc_id = $1",
@@ -631,7 +631,7 @@ impl PostgresStore {
                         (&id, Type::UUID),
                         (&heads, Type::BYTEA),
                         (&now, Type::INT8),
-                        (&doc.save(), Type::BYTEA),
+                        (&snapshot_of(c).as_ref(), Type::BYTEA),
                     ],
                 )?;
             } else {

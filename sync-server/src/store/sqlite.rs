@@ -5,7 +5,8 @@
 //! another process wrote after it began reading.
 
 use super::documents::{
-    decode, heads_bytes, heads_from_bytes, moved, saved_bytes, sign_in_verdict, withdrawn_media,
+    decode, heads_bytes, heads_from_bytes, moved, saved_bytes, sign_in_verdict, snapshot_of,
+    withdrawn_media,
 };
 use super::sqlite_devices as devices;
 use super::sqlite_erasure as erasure;
@@ -682,20 +683,26 @@ impl SqliteStore {
                         header.course_id.map(|c| c.as_bytes().to_vec()),
                         heads,
                         now,
-                        doc.save()
+                        snapshot_of(c).as_ref()
                     ],
                 )?;
             }
             Some((incremental, snapshot)) => {
                 let incremental = incremental + new_changes.len() as i64;
-                if compaction::is_due(incremental, snapshot, self.compact_min_bytes) {
+                if compaction::snapshot_now(c.whole, incremental, snapshot, self.compact_min_bytes)
+                {
                     tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?
                         .execute([id])?;
                     tx.prepare_cached(
                         "UPDATE documents SET heads = ?2, incremental_bytes = 0, updated_at = ?3,
                            snapshot = ?4 WHERE id = ?1",
                     )?
-                    .execute(params![id, heads, now, doc.save()])?;
+                    .execute(params![
+                        id,
+                        heads,
+                        now,
+                        snapshot_of(c).as_ref()
+                    ])?;
                 } else {
                     if !new_changes.is_empty() {
                         tx.prepare_cached("INSERT INTO doc_changes (doc_id, seq, bytes)

@@ -252,7 +252,7 @@ impl ClientStorage for Store {
                 match self.load(id) {
                     Ok(Some(doc)) => (
                         doc.get_heads().iter().map(|h| h.0).collect(),
-                        homerehab_shared::sync::raw_changes_since(doc, &since),
+                        homerehab_shared::sync::offer_changes(doc, &since),
                     ),
                     Ok(None) => return Err(CoreError::NotFound(id.to_string())),
                     // An unreadable snapshot must not stop every other document's sync.
