@@ -90,16 +90,16 @@ impl Made {
                     OpAction::Delete => None,
                     _ => return None,
                 };
-                let pred: Vec<&OpId> = op.pred.iter().collect();
+                // Exactly the one operation `id` (or none): compared without collecting, as
+                // this runs for every operation of an upload.
+                let replaces = |id: Option<&OpId>| {
+                    op.pred.len() == usize::from(id.is_some())
+                        && op.pred.iter().zip(id).all(|(p, w)| p == w)
+                };
                 match (made.objects.get_mut(&target)?, &op.key, op.insert) {
                     (Obj::Map(entries), OpKey::Map(key), false) => {
                         // What it replaces must be exactly what is there: no conflict left.
-                        let current: Vec<&OpId> = entries
-                            .get(key.as_str())
-                            .map(|(w, _)| w)
-                            .into_iter()
-                            .collect();
-                        if current != pred {
+                        if !replaces(entries.get(key.as_str()).map(|(w, _)| w)) {
                             return None;
                         }
                         match value {
@@ -113,7 +113,7 @@ impl Made {
                     }
                     (Obj::List(elems), OpKey::Seq(after), true) => {
                         let value = value?;
-                        if !pred.is_empty() {
+                        if !op.pred.is_empty() {
                             return None;
                         }
                         if elems.len() >= MAX_LIST {
@@ -128,7 +128,7 @@ impl Made {
                     }
                     (Obj::List(elems), OpKey::Seq(ElementId::Id(e)), false) => {
                         let at = elems.iter().rposition(|(el, _, _)| el == e)?;
-                        if pred != [&elems[at].1] {
+                        if !replaces(Some(&elems[at].1)) {
                             return None;
                         }
                         match value {
@@ -164,13 +164,22 @@ impl Made {
         Some(match v {
             Val::Scalar(s) => hydrate::Value::Scalar(s.clone()),
             Val::Obj(id) => match self.objects.get(id)? {
-                Obj::Map(entries) => hydrate::Map::from(
-                    entries
-                        .iter()
-                        .map(|(k, (_, v))| Some((k.clone(), self.value(v, depth + 1)?)))
-                        .collect::<Option<HashMap<String, hydrate::Value>>>()?,
-                )
-                .into(),
+                Obj::Map(entries) => {
+                    // Filled in place: `Map::from(HashMap)` would build a second table.
+                    let mut map = hydrate::Map::default();
+                    map.reserve(entries.len());
+                    for (k, (_, v)) in entries {
+                        let value = self.value(v, depth + 1)?;
+                        map.insert(
+                            k.clone(),
+                            hydrate::MapValue {
+                                value,
+                                conflict: false,
+                            },
+                        );
+                    }
+                    map.into()
+                }
                 Obj::List(elems) => elems
                     .iter()
                     .map(|(_, _, v)| self.value(v, depth + 1))
