@@ -26,17 +26,28 @@ pub const WHOLE_WORTH_BYTES: usize = 16 * 1024;
 /// operations as changes (its columns come sorted and compressed) and keeps it as the stored
 /// snapshot without saving it again; a quarter keeps the document's older part small beside
 /// the new. Either form carries everything beyond `since`, and the server takes both.
-pub fn offer_changes(doc: &Automerge, since: &[ChangeHash]) -> Vec<u8> {
+pub fn offer_changes(doc: &Automerge, since: &[ChangeHash]) -> OfferedChanges {
     let raw = raw_changes_since(doc, since);
-    if raw.len() < WHOLE_WORTH_BYTES {
-        return raw;
+    let weight = raw.len();
+    if weight < WHOLE_WORTH_BYTES {
+        return OfferedChanges { bytes: raw, weight };
     }
     let saved = doc.save();
-    if saved.len().saturating_mul(4) <= raw.len() {
+    let bytes = if saved.len().saturating_mul(4) <= weight {
         saved
     } else {
         raw
-    }
+    };
+    OfferedChanges { bytes, weight }
+}
+
+/// What [`offer_changes`] offers: the bytes, and the size of the raw changes they carry —
+/// what the offer weighs against a request's budget (`REQUEST_CHANGE_BYTES`): the server's
+/// work and memory for it follow the operations, not how well they compress.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OfferedChanges {
+    pub bytes: Vec<u8>,
+    pub weight: usize,
 }
 
 /// The changes of `doc` not in the history of `since`, ignoring hashes `doc` does not know.
@@ -127,13 +138,16 @@ mod tests {
         // A set's worth: as it is.
         edit(&mut doc, "a");
         let small = offer_changes(&doc, &base);
-        assert_eq!(small, raw_changes_since(&doc, &base));
+        assert_eq!(small.bytes, raw_changes_since(&doc, &base));
+        assert_eq!(small.weight, small.bytes.len());
         // A month's worth over a fresh document: whole, and far smaller.
         many(&mut doc, 0, 1_000);
         let offered = offer_changes(&doc, &base);
-        assert!(is_document(&offered));
-        assert!(offered.len() * 4 <= raw_changes_since(&doc, &base).len());
-        server.load_incremental(&offered).unwrap();
+        assert!(is_document(&offered.bytes));
+        // It weighs what it carries, not its bytes.
+        assert_eq!(offered.weight, raw_changes_since(&doc, &base).len());
+        assert!(offered.bytes.len() * 4 <= offered.weight);
+        server.load_incremental(&offered.bytes).unwrap();
         assert_eq!(server.get_heads(), doc.get_heads());
         // A month's worth over a year: the past is not sent along.
         let mut year = doc.fork();
@@ -144,7 +158,7 @@ mod tests {
         many(&mut year, 200_000, 1_000);
         let raw = raw_changes_since(&year, &past);
         assert!(raw.len() >= WHOLE_WORTH_BYTES);
-        assert_eq!(offer_changes(&year, &past), raw);
+        assert_eq!(offer_changes(&year, &past).bytes, raw);
     }
 
     #[test]

@@ -146,6 +146,9 @@ pub fn plan_offer(
 pub struct PendingOffer {
     pub offer: Offer,
     pub confirmed: Option<Vec<Hash>>,
+    /// What its changes weigh against a request's budget: the size of the raw changes they
+    /// carry, also when they go as the whole document (`offer_changes`).
+    pub weight: usize,
 }
 
 /// One request's offers, as [`split_offers`] chose them.
@@ -176,15 +179,20 @@ pub fn split_offers(
 ) -> RequestOffers {
     let mut out = RequestOffers::default();
     let mut full = false;
-    for PendingOffer { offer, confirmed } in pending {
+    for PendingOffer {
+        offer,
+        confirmed,
+        weight,
+    } in pending
+    {
         if offer.changes.is_empty() {
             out.offers.push(offer);
             continue;
         }
         let again = carried_before.contains(&offer.doc);
         if !again && !full {
-            if used == 0 || used + offer.changes.len() <= budget {
-                used += offer.changes.len();
+            if used == 0 || used + weight <= budget {
+                used += weight;
                 out.carried.push(offer.doc);
                 out.offers.push(offer);
                 continue;
@@ -447,6 +455,7 @@ mod tests {
                 generation: 0,
             },
             confirmed: confirmed.map(|h| vec![h]),
+            weight: change_bytes,
         }
     }
 

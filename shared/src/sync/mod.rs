@@ -19,7 +19,7 @@ pub mod sim;
 pub mod squash;
 pub mod wire;
 
-pub use changes::{changes_since, offer_changes, raw_changes_since};
+pub use changes::{changes_since, offer_changes, raw_changes_since, OfferedChanges};
 pub use client::{
     plan_offer, split_offers, ClientRound, ClientStorage, OfferPlan, PendingOffer, Refusal,
     RequestOffers, SyncReport, REQUEST_CHANGE_BYTES,

@@ -205,25 +205,36 @@ impl ClientStorage for MemoryDevice {
             let heads = to_hashes(&doc.get_heads());
             let confirmed = self.server_heads.get(id).map(|h| to_hashes(h));
             let refused = self.refusals.get(id).map(|(r, at)| (r, at.as_slice()));
-            let offer = match plan_offer(&heads, confirmed.as_deref(), refused) {
+            let (offer, weight) = match plan_offer(&heads, confirmed.as_deref(), refused) {
                 OfferPlan::Skip => continue,
-                OfferPlan::ServerHeadsOnly(heads) => Offer {
-                    doc: *id,
-                    heads,
-                    changes: vec![],
-                    generation,
-                },
-                OfferPlan::Changes => {
-                    let since = self.server_heads.get(id).cloned().unwrap_or_default();
+                OfferPlan::ServerHeadsOnly(heads) => (
                     Offer {
                         doc: *id,
-                        changes: super::offer_changes(doc, &since),
                         heads,
+                        changes: vec![],
                         generation,
-                    }
+                    },
+                    0,
+                ),
+                OfferPlan::Changes => {
+                    let since = self.server_heads.get(id).cloned().unwrap_or_default();
+                    let offered = super::offer_changes(doc, &since);
+                    (
+                        Offer {
+                            doc: *id,
+                            changes: offered.bytes,
+                            heads,
+                            generation,
+                        },
+                        offered.weight,
+                    )
                 }
             };
-            offers.push(PendingOffer { offer, confirmed });
+            offers.push(PendingOffer {
+                offer,
+                confirmed,
+                weight,
+            });
         }
         Ok(offers)
     }

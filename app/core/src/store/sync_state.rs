@@ -236,6 +236,7 @@ impl ClientStorage for Store {
                                 generation,
                             },
                             confirmed,
+                            weight: 0,
                         },
                     ));
                     continue;
@@ -244,7 +245,7 @@ impl ClientStorage for Store {
             }
             // Heads and changes from one copy: the heads are recorded as sent
             // (`ClientStorage::sending`), so they must cover every change in the offer.
-            let (heads, changes) = if dirty {
+            let (heads, offered) = if dirty {
                 let since = server_heads
                     .as_deref()
                     .map(blob_to_heads)
@@ -265,7 +266,10 @@ impl ClientStorage for Store {
             } else {
                 (
                     blob_to_heads(&heads).iter().map(|h| h.0).collect(),
-                    Vec::new(),
+                    homerehab_shared::sync::OfferedChanges {
+                        bytes: Vec::new(),
+                        weight: 0,
+                    },
                 )
             };
             ranked.push((
@@ -274,10 +278,11 @@ impl ClientStorage for Store {
                     offer: Offer {
                         doc: id,
                         heads,
-                        changes,
+                        changes: offered.bytes,
                         generation,
                     },
                     confirmed,
+                    weight: offered.weight,
                 },
             ));
         }
