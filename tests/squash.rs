@@ -47,15 +47,37 @@ fn sessions_on_the_laptop(laptop: &Device, course: CourseId) -> Vec<(SessionId, 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sets_logged_offline_reach_the_server_as_one_change_per_document_per_sync() {
     let tmp = tempfile::tempdir().unwrap();
-    let (_server, laptop, tablet, course) = course_on_a_tablet(tmp.path()).await;
+    let (server, laptop, tablet, course) = course_on_a_tablet(tmp.path()).await;
     let log = DocumentId::session_log_of(course);
     let actor = tablet.store().actor().clone();
     let start = laptop.store().document(log).unwrap().get_heads();
 
-    // A day offline: 8 whole sessions, each 24 sets + 3 feedbacks + start and finish.
-    let mut logged: Vec<SessionId> = (0..8).map(|_| log_session(&tablet, course)).collect();
+    // A month offline: 30 whole sessions, each 24 sets + 3 feedbacks + start and finish. Squashed,
+    // they are far more bytes than the log saved whole, so they go up as the whole document
+    // (`offer_changes`); the next stretch below goes as a change.
+    let mut logged: Vec<SessionId> = (0..30).map(|_| log_session(&tablet, course)).collect();
     let made = changes_by(tablet.store().document(log).unwrap(), &actor, &start);
-    assert_eq!(made, 8 * 29, "one change per set on the tablet");
+    assert_eq!(made, 30 * 29, "one change per set on the tablet");
+    {
+        let mut store = tablet.store();
+        let squashed = match homerehab_shared::sync::squash_unseen(
+            store.document(log).unwrap(),
+            &actor,
+            &start,
+        ) {
+            homerehab_shared::sync::Squash::Squashed { doc, .. } => doc,
+            other => panic!("{other:?}"),
+        };
+        let offered = homerehab_shared::sync::offer_changes(&squashed, &start);
+        let framed = homerehab_shared::sync::chunks::split(&offered.bytes).unwrap();
+        assert_eq!(framed.len(), 1);
+        assert_eq!(
+            framed[0].kind,
+            homerehab_shared::sync::chunks::DOCUMENT,
+            "sent whole"
+        );
+        assert!(offered.bytes.len() * 4 <= offered.weight);
+    }
     let report = tablet.sync().await;
     assert_eq!(report.squashed, 1, "{report:?}");
 
@@ -71,9 +93,19 @@ async fn sets_logged_offline_reach_the_server_as_one_change_per_document_per_syn
     );
     assert!(sessions.iter().all(|(_, sets)| *sets == 24), "{sessions:?}");
 
-    // The next offline stretch: one more change, after the first.
+    // The server keeps what came whole as the log's snapshot: no chunk beside it.
+    let stored = server.store().document_footprint(log).unwrap().unwrap();
+    assert_eq!(
+        (stored.chunks, stored.incremental_bytes),
+        (0, 0),
+        "{stored:?}"
+    );
+
+    // The next offline stretch: one more change, after the first, kept as a chunk.
     logged.extend((0..3).map(|_| log_session(&tablet, course)));
     assert_eq!(tablet.sync().await.squashed, 1);
+    let stored = server.store().document_footprint(log).unwrap().unwrap();
+    assert_eq!(stored.chunks, 1, "{stored:?}");
     laptop.sync().await;
     let on_server = laptop.store().document(log).unwrap().clone();
     assert_eq!(changes_by(&on_server, &actor, &start), 2);

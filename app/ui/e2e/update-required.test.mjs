@@ -79,6 +79,16 @@ after(async () => {
 });
 
 const statusText = () => page.getByTestId('status-text');
+
+// Records the `nth` visit as not carried out (the citizen was not home) and syncs.
+async function visitNotCarriedOutThenSync(nth) {
+  const card = page.getByTestId('visit').nth(nth);
+  await card.getByTestId('not-carried-out').click();
+  await page.getByTestId('nco-reason').filter({ hasText: 'Ikke hjemme' }).click();
+  await page.getByTestId('nco-save').click();
+  await page.getByTestId('notice').waitFor();
+  await page.getByTestId('sync-now').click();
+}
 const status = async () => (await fetch(`http://127.0.0.1:${appPort}/api/status`)).json();
 
 test('a server past the app’s protocol says "update the app", and nothing is lost', async () => {
@@ -89,12 +99,7 @@ test('a server past the app’s protocol says "update the app", and nothing is l
 
   // The server is upgraded; the assistant records a visit that was not carried out.
   refuseAs = 'newer';
-  const card = page.getByTestId('visit').first();
-  await card.getByTestId('not-carried-out').click();
-  await page.getByTestId('nco-reason').filter({ hasText: 'Ikke hjemme' }).click();
-  await page.getByTestId('nco-save').click();
-  await page.getByTestId('notice').waitFor();
-  await page.getByTestId('sync-now').click();
+  await visitNotCarriedOutThenSync(0);
   await statusText().filter({ hasText: 'Opdatér appen for at synkronisere' }).waitFor({ timeout: 20000 });
   await page.screenshot({ path: path.join(shots, 'update-required.png') });
   let s = await status();
@@ -122,12 +127,7 @@ test('a server behind the app’s protocol says it is being updated, and nothing
 
   // The app was updated first; its server follows later. A visit is recorded meanwhile.
   refuseAs = 'older';
-  const card = page.getByTestId('visit').nth(1);
-  await card.getByTestId('not-carried-out').click();
-  await page.getByTestId('nco-reason').filter({ hasText: 'Ikke hjemme' }).click();
-  await page.getByTestId('nco-save').click();
-  await page.getByTestId('notice').waitFor();
-  await page.getByTestId('sync-now').click();
+  await visitNotCarriedOutThenSync(1);
   await statusText().filter({ hasText: 'Serveren opdateres' }).waitFor({ timeout: 20000 });
   await page.screenshot({ path: path.join(shots, 'server-behind.png') });
   let s = await status();
