@@ -42,6 +42,13 @@ fn real_edits_are_admitted_for_their_author() {
     );
     let session = run("raw-session-changes");
     assert!(session[0].is_err() && session[1].is_ok());
+    // The same log sent whole (`offer_changes` for a big month): taken as loaded, the same
+    // verdicts and the same new changes.
+    let whole = run("raw-log-saved");
+    assert!(whole[0].is_err());
+    let (whole, changes) = (whole[1].as_ref().unwrap(), session[1].as_ref().unwrap());
+    assert!(whole.whole && !changes.whole);
+    assert_eq!(whole.new_changes, changes.new_changes);
     // The same set as a map, as devices wrote sets before issue #13 (one string since).
     let legacy = run("raw-session-changes-sets-as-maps");
     assert!(legacy[0].is_err() && legacy[1].is_ok());
