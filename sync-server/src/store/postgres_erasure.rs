@@ -330,3 +330,76 @@ pub(super) fn retention_facts(
         .collect::<Result<_>>()?;
     assemble(citizens, courses, referrals, grants)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{DocumentStore, ErasureStore};
+    use homerehab_shared::docs::{genesis, put_session, Header};
+    use homerehab_shared::ids::CourseId;
+    use homerehab_shared::model::SessionLog;
+    use std::time::Duration;
+
+    /// An erasure beside a projector's round that is writing the erased document's rows (not
+    /// committed yet): the erasure waits for the round's turn on the document, so its deletes
+    /// see those rows and none outlives the erasure. Without that turn, the erasure's delete
+    /// missed the uncommitted rows and they stayed. Needs a PostgreSQL server.
+    #[test]
+    fn an_erasure_waits_for_a_projectors_round_and_leaves_none_of_its_rows() {
+        let Some(mut admin) = super::super::postgres_pool::test_client() else {
+            return;
+        };
+        let db = format!("erase_turns_{}", Uuid::new_v4().simple());
+        admin
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .unwrap();
+        let url = std::env::var("HOMEREHAB_TEST_POSTGRES").unwrap();
+        let url = format!("{}/{db}", url.rsplit_once('/').unwrap().0);
+        let store = std::sync::Arc::new(super::super::PostgresStore::open(&url, None).unwrap());
+        let course = CourseId::new();
+        let header = Header::session_log(TeamId::new(), course);
+        let mut doc = genesis(&header).with_actor(automerge::ActorId::random());
+        put_session(
+            &mut doc,
+            &SessionLog::start(course, UserId::new(), None, 1),
+            1,
+        )
+        .unwrap();
+        store.commit_document(&header, &[], &doc, &[]).unwrap();
+
+        // A projector's round, mid-write: its turn on the document taken, its rows written.
+        let mut projector = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut round = projector.transaction().unwrap();
+        read_model::lock_projection(&mut round, header.id.0).unwrap();
+        let rows = rows_of(&header, &doc).unwrap();
+        read_model::insert_rows(&mut round, header.id.0, &rows).unwrap();
+        let erasing = std::thread::spawn({
+            let store = store.clone();
+            move || {
+                store.erase(&ErasureCommit {
+                    deleted: &[header.id],
+                    rewritten: &[],
+                    ledger: &[],
+                })
+            }
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!erasing.is_finished(), "the erasure waits for the round");
+        round.commit().unwrap();
+        erasing.join().unwrap().unwrap();
+        let left: i64 = projector
+            .query_one(
+                "SELECT COUNT(*) FROM rm_sessions WHERE doc_id = $1",
+                &[&header.id.0],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(left, 0, "no row of the erased document is left");
+        assert!(store.is_erased(header.id).unwrap());
+
+        drop((store, projector));
+        admin
+            .batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"))
+            .unwrap();
+    }
+}
