@@ -170,17 +170,22 @@ pub(super) fn write_round(
     }
     let ids: Vec<Uuid> = round.iter().map(|p| p.doc.0).collect();
     let pending = pending_versions(tx, &ids)?;
-    let claimed: Vec<&super::Projection> = round
-        .iter()
-        .filter(|p| pending.get(&p.doc.0) == Some(&p.version))
+    // The round's projections still current: by their place in the round.
+    let claimed: Vec<usize> = (0..round.len())
+        .filter(|&i| pending.get(&round[i].doc.0) == Some(&round[i].version))
         .collect();
-    let claimed_ids: Vec<Uuid> = claimed.iter().map(|p| p.doc.0).collect();
+    let mut settled = vec![false; round.len()];
+    if claimed.is_empty() {
+        // Every one changed again or was settled by another projector: nothing to write.
+        return Ok(settled);
+    }
+    let claimed_ids: Vec<Uuid> = claimed.iter().map(|&i| round[i].doc.0).collect();
     delete_rows_of(tx, &claimed_ids)?;
     tx.query_typed(
         "DELETE FROM rm_failures WHERE doc_id = ANY($1)",
         &[(&claimed_ids, Type::UUID_ARRAY)],
     )?;
-    for p in &claimed {
+    for p in claimed.iter().map(|&i| &round[i]) {
         match &p.rows {
             Ok(rows) => insert_rows(tx, p.doc.0, rows)?,
             // Set aside (see `sqlite_read_model::fail`).
@@ -196,17 +201,14 @@ pub(super) fn write_round(
             }
         }
     }
-    let written: Vec<(Uuid, i64)> = claimed.iter().map(|p| (p.doc.0, p.version)).collect();
-    let mut settled_ids = std::collections::HashSet::new();
-    for (w, done) in written.iter().zip(settle(tx, &written)?) {
-        if done {
-            settled_ids.insert(w.0);
-        }
-    }
-    Ok(round
+    let written: Vec<(Uuid, i64)> = claimed
         .iter()
-        .map(|p| settled_ids.contains(&p.doc.0))
-        .collect())
+        .map(|&i| (round[i].doc.0, round[i].version))
+        .collect();
+    for (&i, done) in claimed.iter().zip(settle(tx, &written)?) {
+        settled[i] = done;
+    }
+    Ok(settled)
 }
 
 /// The version each of `docs` is pending at (absent: not pending), read without locking a row
