@@ -24,6 +24,12 @@ async fn course_on_a_tablet(tmp: &std::path::Path) -> (Server, Device, Device, C
     (server, laptop, tablet, course)
 }
 
+/// How the server stores `doc`, read through its own store beside it (off the async runtime:
+/// the PostgreSQL client blocks).
+fn footprint(server: &Server, doc: DocumentId) -> homerehab_sync_server::store::DocumentFootprint {
+    tokio::task::block_in_place(|| server.store().document_footprint(doc).unwrap().unwrap())
+}
+
 /// `actor`'s changes in `doc` beyond `since`.
 fn changes_by(doc: &automerge::Automerge, actor: &ActorId, since: &[ChangeHash]) -> usize {
     doc.get_changes_meta(since)
@@ -94,7 +100,7 @@ async fn sets_logged_offline_reach_the_server_as_one_change_per_document_per_syn
     assert!(sessions.iter().all(|(_, sets)| *sets == 24), "{sessions:?}");
 
     // The server keeps what came whole as the log's snapshot: no chunk beside it.
-    let stored = server.store().document_footprint(log).unwrap().unwrap();
+    let stored = footprint(&server, log);
     assert_eq!(
         (stored.chunks, stored.incremental_bytes),
         (0, 0),
@@ -104,7 +110,7 @@ async fn sets_logged_offline_reach_the_server_as_one_change_per_document_per_syn
     // The next offline stretch: one more change, after the first, kept as a chunk.
     logged.extend((0..3).map(|_| log_session(&tablet, course)));
     assert_eq!(tablet.sync().await.squashed, 1);
-    let stored = server.store().document_footprint(log).unwrap().unwrap();
+    let stored = footprint(&server, log);
     assert_eq!(stored.chunks, 1, "{stored:?}");
     laptop.sync().await;
     let on_server = laptop.store().document(log).unwrap().clone();
