@@ -231,7 +231,7 @@ fn load_strictly(current: Option<&Automerge>, incoming: &[u8]) -> Result<Loaded,
             .map(|copy| Loaded {
                 copy,
                 decoded: Vec::new(),
-                whole: is_one_document(incoming),
+                whole: chunks::split(incoming).is_ok_and(|framed| is_one_document(&framed)),
             })
             .map_err(|e| match e {
                 automerge::AutomergeError::MissingDeps => Rejection::MissingDependencies,
@@ -280,7 +280,7 @@ fn load_strictly(current: Option<&Automerge>, incoming: &[u8]) -> Result<Loaded,
                 // columns come sorted). Histories are closed under dependencies, so holding
                 // the stored heads is holding everything stored.
                 if let Some(loaded) = loaded {
-                    if is_one_document(incoming)
+                    if is_one_document(&framed)
                         && loaded.get_missing_deps(&doc.get_heads()).is_empty()
                     {
                         return Ok(Loaded {
@@ -302,9 +302,9 @@ fn load_strictly(current: Option<&Automerge>, incoming: &[u8]) -> Result<Loaded,
     }
 }
 
-/// Whether `incoming` is exactly one saved document (no changes after it).
-fn is_one_document(incoming: &[u8]) -> bool {
-    matches!(chunks::split(incoming).as_deref(), Ok([only]) if only.kind == chunks::DOCUMENT)
+/// Whether the incoming chunks are exactly one saved document (no changes after it).
+fn is_one_document(framed: &[chunks::Chunk<'_>]) -> bool {
+    matches!(framed, [only] if only.kind == chunks::DOCUMENT)
 }
 
 fn admit_checked(

@@ -249,11 +249,7 @@ struct Committing<'a> {
 }
 
 impl<'a> Committing<'a> {
-    fn start(
-        cache: &'a Mutex<DocCache>,
-        staged: &[(Header, Arc<Automerge>, Vec<u8>, bool)],
-        weights: &[usize],
-    ) -> Self {
+    fn start(cache: &'a Mutex<DocCache>, staged: &[Staged], weights: &[usize]) -> Self {
         if staged.is_empty() {
             // Most syncs commit nothing: no lock taken.
             return Committing {
@@ -265,9 +261,9 @@ impl<'a> Committing<'a> {
         let copies = staged
             .iter()
             .zip(weights)
-            .map(|((header, doc, _, _), weight)| {
-                locked.commit_started(header.id, doc.clone(), *weight);
-                (header.id, doc.clone())
+            .map(|(s, weight)| {
+                locked.commit_started(s.header.id, s.doc.clone(), *weight);
+                (s.header.id, s.doc.clone())
             })
             .collect();
         Committing { cache, copies }
@@ -284,6 +280,15 @@ impl Drop for Committing<'_> {
             cache.commit_ended(*id, doc);
         }
     }
+}
+
+/// An admitted document waiting for `flush`, with the bytes that carried its new changes
+/// (`whole`: one saved document that loads alone to `doc`, kept as its snapshot).
+struct Staged {
+    header: Header,
+    doc: Arc<Automerge>,
+    new_changes: Vec<u8>,
+    whole: bool,
 }
 
 /// `ServerStorage` for one attempt at serving a request: a store plus the shared cache.
@@ -304,7 +309,7 @@ pub struct SyncStorage<'a> {
     /// against (see [`crate::store::DocumentCommit::base`]).
     bases: HashMap<DocumentId, Vec<Hash>>,
     /// Admitted documents not yet written; `flush` writes them in one transaction.
-    staged: Vec<(Header, Arc<Automerge>, Vec<u8>, bool)>,
+    staged: Vec<Staged>,
     /// What admission read of the staged session logs, in the order staged: kept in the cache
     /// once `flush` made them durable.
     staged_written: Vec<(DocumentId, SessionsWritten)>,
@@ -333,8 +338,8 @@ impl<'a> SyncStorage<'a> {
         }
     }
 
-    fn staged(&self, id: DocumentId) -> Option<&(Header, Arc<Automerge>, Vec<u8>, bool)> {
-        self.staged.iter().rev().find(|(h, _, _, _)| h.id == id)
+    fn staged(&self, id: DocumentId) -> Option<&Staged> {
+        self.staged.iter().rev().find(|s| s.header.id == id)
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, DocCache> {
@@ -399,15 +404,15 @@ impl ServerStorage for SyncStorage<'_> {
     }
 
     fn header(&mut self, id: DocumentId) -> Result<Option<Header>> {
-        if let Some((h, _, _, _)) = self.staged(id) {
-            return Ok(Some(*h));
+        if let Some(s) = self.staged(id) {
+            return Ok(Some(s.header));
         }
         self.store.document_header(id)
     }
 
     fn load(&mut self, id: DocumentId) -> Result<Option<Arc<Automerge>>> {
-        if let Some((_, doc, _, _)) = self.staged(id) {
-            return Ok(Some(doc.clone()));
+        if let Some(s) = self.staged(id) {
+            return Ok(Some(s.doc.clone()));
         }
         let doc = match self.cached(id) {
             Some((doc, weight)) => {
@@ -438,8 +443,8 @@ impl ServerStorage for SyncStorage<'_> {
     }
 
     fn saved(&mut self, id: DocumentId) -> Result<Option<SavedDocument>> {
-        if let Some((_, doc, _, _)) = self.staged(id) {
-            return Ok(Some((to_hashes(&doc.get_heads()), doc.save())));
+        if let Some(s) = self.staged(id) {
+            return Ok(Some((to_hashes(&s.doc.get_heads()), s.doc.save())));
         }
         // As stored: a cold pull of thousands of documents decodes none of them.
         self.store.saved_document(id)
@@ -475,7 +480,12 @@ impl ServerStorage for SyncStorage<'_> {
         new_changes: Vec<u8>,
         whole: bool,
     ) -> Result<()> {
-        self.staged.push((*header, doc, new_changes, whole));
+        self.staged.push(Staged {
+            header: *header,
+            doc,
+            new_changes,
+            whole,
+        });
         Ok(())
     }
 
@@ -485,21 +495,21 @@ impl ServerStorage for SyncStorage<'_> {
         // Grown by the new changes (a new document: all of them).
         let weights: Vec<usize> = staged
             .iter()
-            .map(|(header, _, new_changes, _)| {
-                self.weights.get(&header.id).copied().unwrap_or(0)
-                    + new_changes.len() * MEMORY_PER_SAVED_BYTE
+            .map(|s| {
+                self.weights.get(&s.header.id).copied().unwrap_or(0)
+                    + s.new_changes.len() * MEMORY_PER_SAVED_BYTE
             })
             .collect();
         let _committing = Committing::start(self.cache, &staged, &weights);
         let batch: Vec<DocumentCommit<'_>> = staged
             .iter()
-            .map(|(header, doc, new_changes, whole)| DocumentCommit {
-                header,
+            .map(|s| DocumentCommit {
+                header: &s.header,
                 // Never loaded: new to the server.
-                base: self.bases.get(&header.id).map_or(&[], Vec::as_slice),
-                doc,
-                new_changes,
-                whole: *whole,
+                base: self.bases.get(&s.header.id).map_or(&[], Vec::as_slice),
+                doc: &s.doc,
+                new_changes: &s.new_changes,
+                whole: s.whole,
             })
             .collect();
         let sent = std::mem::take(&mut self.sent);
@@ -514,9 +524,9 @@ impl ServerStorage for SyncStorage<'_> {
         // Cached only after the store committed: the cache never runs ahead of the disk.
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let mut released = Vec::new();
-        for ((header, doc, _, _), weight) in staged.iter().zip(weights) {
-            self.weights.insert(header.id, weight);
-            released.extend(cache.put(header.id, doc.clone(), weight));
+        for (s, weight) in staged.iter().zip(weights) {
+            self.weights.insert(s.header.id, weight);
+            released.extend(cache.put(s.header.id, s.doc.clone(), weight));
         }
         for (id, written) in written {
             cache.keep_written(id, written);

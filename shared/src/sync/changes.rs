@@ -44,7 +44,7 @@ pub fn offer_changes(doc: &Automerge, since: &[ChangeHash]) -> OfferedChanges {
 /// What [`offer_changes`] offers: the bytes, and the size of the raw changes they carry —
 /// what the offer weighs against a request's budget (`REQUEST_CHANGE_BYTES`): the server's
 /// work and memory for it follow the operations, not how well they compress.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OfferedChanges {
     pub bytes: Vec<u8>,
     pub weight: usize,

@@ -266,10 +266,7 @@ impl ClientStorage for Store {
             } else {
                 (
                     blob_to_heads(&heads).iter().map(|h| h.0).collect(),
-                    homerehab_shared::sync::OfferedChanges {
-                        bytes: Vec::new(),
-                        weight: 0,
-                    },
+                    homerehab_shared::sync::OfferedChanges::default(),
                 )
             };
             ranked.push((
