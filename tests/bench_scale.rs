@@ -479,9 +479,37 @@ struct BehindUpload {
     upload_s: f64,
 }
 
+/// Months uploaded in part 3, each on a fresh server: one month's upload is over in about a
+/// quarter of a second, too few small syncs for a p99 of one.
+const BEHIND_ROUNDS: usize = 5;
+
 /// Part 3: a small sync's latency while another device uploads a month of sessions (12 per
-/// course in 40 courses: about 12,000 changes).
+/// course in 40 courses: about 12,000 changes), [`BEHIND_ROUNDS`] times.
 async fn behind_upload(http: &reqwest::Client) -> anyhow::Result<BehindUpload> {
+    let mut latencies = Vec::new();
+    let mut upload_s = 0.0;
+    for _ in 0..BEHIND_ROUNDS {
+        let (round, took) = behind_one_upload(http).await?;
+        latencies.extend(round);
+        upload_s += took / BEHIND_ROUNDS as f64;
+    }
+    latencies.sort_by(f64::total_cmp);
+    let r = BehindUpload {
+        small_syncs: latencies.len(),
+        p50_ms: percentile(&latencies, 0.5),
+        p99_ms: percentile(&latencies, 0.99),
+        upload_s,
+    };
+    println!(
+        "a small sync while another device uploads a month ({:.2} s on average, {BEHIND_ROUNDS} months): {} syncs, p50 {:.1} ms / p99 {:.1} ms",
+        r.upload_s, r.small_syncs, r.p50_ms, r.p99_ms
+    );
+    Ok(r)
+}
+
+/// One month's upload on a fresh server: the small syncs' latencies (ms) and the upload's
+/// wall time (s).
+async fn behind_one_upload(http: &reqwest::Client) -> anyhow::Result<(Vec<f64>, f64)> {
     let tmp = tempfile::tempdir()?;
     let (server, courses) = world(tmp.path(), 41, 2).await?;
     let mut big = WireDevice::login(http, &server.url(), "assistent0").await?;
@@ -498,9 +526,12 @@ async fn behind_upload(http: &reqwest::Client) -> anyhow::Result<BehindUpload> {
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let uploader = {
         let done = done.clone();
-        tokio::spawn(async move {
+        // On a thread of its own: building and absorbing a month's sync is CPU work, and on a
+        // runtime worker it could hold up the small device's task in this process.
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
             let t = Instant::now();
-            big.sync().await.expect("the upload");
+            runtime.block_on(big.sync()).expect("the upload");
             done.store(true, std::sync::atomic::Ordering::SeqCst);
             t.elapsed().as_secs_f64()
         })
@@ -519,21 +550,10 @@ async fn behind_upload(http: &reqwest::Client) -> anyhow::Result<BehindUpload> {
         let t = Instant::now();
         small.sync().await?;
         latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let upload_s = uploader.await?;
-    latencies.sort_by(f64::total_cmp);
-    let r = BehindUpload {
-        small_syncs: latencies.len(),
-        p50_ms: percentile(&latencies, 0.5),
-        p99_ms: percentile(&latencies, 0.99),
-        upload_s,
-    };
-    println!(
-        "a small sync while another device uploads a month ({:.2} s): {} syncs, p50 {:.1} ms / p99 {:.1} ms",
-        r.upload_s, r.small_syncs, r.p50_ms, r.p99_ms
-    );
-    Ok(r)
+    Ok((latencies, upload_s))
 }
 
 struct Burst {

@@ -1,7 +1,7 @@
 //! The SQLite [`Store`]: one file in WAL mode with `synchronous=FULL`, so a committed sync
 //! survives power loss. One connection behind a mutex; every method is one short transaction.
 //! Several server processes may open one file (one machine): every transaction that writes
-//! is `IMMEDIATE`, so it waits for the write lock (`busy_timeout`) instead of failing when
+//! is `IMMEDIATE`, so it waits for the write lock ([`wait_for_the_write_lock`]) instead of failing when
 //! another process wrote after it began reading.
 
 use super::documents::{
@@ -379,7 +379,7 @@ impl SqliteStore {
             .open(path.with_extension("migration-lock"))?;
         migrating.lock()?;
         let mut conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.busy_handler(Some(wait_for_the_write_lock))?;
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -408,7 +408,7 @@ impl SqliteStore {
             let c = Connection::open(path)?;
             c.pragma_update(None, "synchronous", "FULL")?;
             c.pragma_update(None, "foreign_keys", "ON")?;
-            c.busy_timeout(Duration::from_secs(5))?;
+            c.busy_handler(Some(wait_for_the_write_lock))?;
             c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
             if read_only {
                 c.pragma_update(None, "query_only", "ON")?;
@@ -450,6 +450,22 @@ impl SqliteStore {
         // connection is still usable.
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// How long a write waits for another connection's write lock before it fails as busy.
+const WRITE_LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// The busy handler of every connection: looks for the write lock again every millisecond,
+/// for [`WRITE_LOCK_WAIT`]. SQLite's own (`busy_timeout`) sleeps 1, 2, 5, 10, 15, 20, 25, …
+/// ms between looks, so a sync's commit that met the projector's transaction (another
+/// connection of this process) or another server's could sleep tens of milliseconds past
+/// its end.
+fn wait_for_the_write_lock(tries: i32) -> bool {
+    if u128::try_from(tries).unwrap_or(0) >= WRITE_LOCK_WAIT.as_millis() {
+        return false;
+    }
+    std::thread::sleep(Duration::from_millis(1));
+    true
 }
 
 /// Prepared statements kept per connection.
@@ -1538,6 +1554,29 @@ mod tests {
             note: Some("x".repeat(40)),
             ..SessionLog::start(course, UserId::new(), None, at)
         }
+    }
+
+    /// A sync's commit that meets another writer's transaction (the projector's, another
+    /// process's) waits for it and lands; it fails as busy only after [`WRITE_LOCK_WAIT`].
+    #[test]
+    fn a_commit_waits_for_another_writer_and_then_lands() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let store = SqliteStore::open(&path).unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let header = Header::session_log(TeamId::new(), CourseId::new());
+        std::thread::scope(|s| {
+            let commit = s.spawn(|| store.commit_document(&header, &[], &genesis(&header), &[]));
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(!commit.is_finished(), "it waits while the lock is held");
+            other.execute_batch("COMMIT").unwrap();
+            commit.join().unwrap().unwrap();
+        });
+        assert!(store.document_header(header.id).unwrap().is_some());
+        // The handler's bound: it looks again until the wait is spent, then gives up.
+        let limit = i32::try_from(WRITE_LOCK_WAIT.as_millis()).unwrap();
+        assert!(!wait_for_the_write_lock(limit));
     }
 
     #[test]
