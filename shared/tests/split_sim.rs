@@ -234,10 +234,16 @@ impl World {
 /// The change bytes each document offers once squashed, in offer order (what a split sees).
 fn pending_sizes(dev: &mut MemoryDevice) -> Vec<usize> {
     dev.squash_unseen().unwrap();
-    dev.offers()
+    let waiting: Vec<DocumentId> = dev
+        .offers()
         .unwrap()
         .iter()
-        .map(|p| p.offer.changes.len())
+        .filter(|p| p.unbuilt)
+        .map(|p| p.offer.doc)
+        .collect();
+    waiting
+        .into_iter()
+        .map(|id| dev.unsent(id).unwrap().unwrap().changes.bytes.len())
         .filter(|n| *n > 0)
         .collect()
 }
@@ -282,9 +288,17 @@ fn a_big_upload_goes_in_requests_within_the_budget_and_lands_once() {
     assert!(largest > budget, "course 5's log alone exceeds the budget");
     let total: usize = sizes.iter().sum();
 
+    w.tablet.built = 0;
     let (report, traffic) = w.sync_tablet(budget);
     let requests = traffic.requests.len();
     assert_eq!(report.round_trips as usize, requests);
+    // Each document's changes built once, and once more for the one that found each request
+    // full: not every waiting document's again for every request.
+    assert!(
+        w.tablet.built < 16 + requests,
+        "{} builds for 16 documents in {requests} requests",
+        w.tablet.built
+    );
     assert_eq!(requests, greedy_requests(&sizes, budget), "{traffic:?}");
     // At least one request per budget's worth of changes, the oversized log alone.
     assert!(requests > (total - largest).div_ceil(budget), "{traffic:?}");

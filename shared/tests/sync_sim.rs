@@ -575,13 +575,15 @@ fn truncated_or_garbage_change_bytes_are_refused_and_nothing_is_stored() {
     assert!(w.log_session(0, 3));
     let log_id = DocumentId::session_log_of(w.course);
     let heads_before = w.server.docs[&log_id].1.get_heads();
-    let offer = w.tablets[0]
+    let mut offer = w.tablets[0]
         .offers()
         .unwrap()
         .into_iter()
         .map(|p| p.offer)
         .find(|o| o.doc == log_id)
         .unwrap();
+    let built = w.tablets[0].unsent(log_id).unwrap().unwrap();
+    (offer.heads, offer.changes) = (built.heads, built.changes.bytes);
     assert!(!offer.changes.is_empty());
     let truncated = offer.changes[..offer.changes.len() / 2].to_vec();
     for bad in [truncated, b"garbage".to_vec()] {

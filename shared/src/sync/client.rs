@@ -30,11 +30,17 @@ pub trait ClientStorage {
     /// being sent: from now on they may have reached the server (its answer may be lost), so
     /// they are never squashed.
     fn sending(&mut self, sent: &[(DocumentId, Vec<Hash>)]) -> Result<(), Self::Error>;
-    /// Every local document with its heads and the changes made since the heads the server last
-    /// confirmed, and those confirmed heads. Rosters and courses come before session logs (a
-    /// log needs its course first), in an order that does not change between calls, so the
-    /// requests a sync is split into are stable ([`split_offers`]).
+    /// Every local document with its heads and the heads the server last confirmed; one with
+    /// changes made since then is listed [`PendingOffer::unbuilt`], its changes built by
+    /// [`Self::unsent`] only when a request has room for them. Rosters and courses come before
+    /// session logs (a log needs its course first), in an order that does not change between
+    /// calls, so the requests a sync is split into are stable ([`split_offers`]).
     fn offers(&mut self) -> Result<Vec<PendingOffer>, Self::Error>;
+    /// The offer of a document [`Self::offers`] listed unbuilt: its heads and the changes made
+    /// since the heads the server confirmed, from one copy (the heads are recorded as sent, so
+    /// they cover every change offered). `None`: not offered in this request (gone, or
+    /// unreadable — one document must not stop every other's sync).
+    fn unsent(&mut self, id: DocumentId) -> Result<Option<UnsentChanges>, Self::Error>;
     /// The whole saved document with its heads.
     fn whole(&mut self, id: DocumentId) -> Result<Option<WholeDocument>, Self::Error>;
     /// Applies changes from the server and records the heads it confirmed. `header` is given
@@ -139,9 +145,9 @@ pub fn plan_offer(
     }
 }
 
-/// A document as [`ClientStorage::offers`] lists it: its offer with every unsent change, and
-/// the heads the server last confirmed (`None`: the server never confirmed any), offered
-/// instead while its changes wait for a later request of the sync.
+/// A document as [`ClientStorage::offers`] lists it: its offer, and the heads the server last
+/// confirmed (`None`: the server never confirmed any), offered instead while its changes wait
+/// for a later request of the sync.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PendingOffer {
     pub offer: Offer,
@@ -149,6 +155,18 @@ pub struct PendingOffer {
     /// What its changes weigh against a request's budget: the size of the raw changes they
     /// carry, also when they go as the whole document (`offer_changes`).
     pub weight: usize,
+    /// It has unsent changes, not built yet (`offer.changes` empty, `weight` 0):
+    /// [`ClientStorage::unsent`] builds them when a request reaches it with room. A sync
+    /// split into k requests built every waiting document's changes k times (300 courses in 7
+    /// requests: about 1,200 builds of whole session logs for 300 sent).
+    pub unbuilt: bool,
+}
+
+/// What [`ClientStorage::unsent`] builds: a document's heads and its unsent changes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UnsentChanges {
+    pub heads: Vec<Hash>,
+    pub changes: super::OfferedChanges,
 }
 
 /// One request's offers, as [`split_offers`] chose them.
@@ -171,26 +189,44 @@ pub struct RequestOffers {
 /// confirmed, without changes — the server answers with what others added meanwhile and does
 /// not ask for the document whole — or, when the server never confirmed any, not at all (the
 /// server, which does not hold it, has nothing to answer).
-pub fn split_offers(
+///
+/// `unsent` builds the changes of an [unbuilt](PendingOffer::unbuilt) offer
+/// ([`ClientStorage::unsent`]): asked only for the documents this request reaches before it
+/// is full, and for the one that finds it full.
+pub fn split_offers<E>(
     pending: Vec<PendingOffer>,
     carried_before: &HashSet<DocumentId>,
     mut used: usize,
     budget: usize,
-) -> RequestOffers {
+    mut unsent: impl FnMut(DocumentId) -> Result<Option<UnsentChanges>, E>,
+) -> Result<RequestOffers, E> {
     let mut out = RequestOffers::default();
     let mut full = false;
     for PendingOffer {
-        offer,
+        mut offer,
         confirmed,
-        weight,
+        mut weight,
+        unbuilt,
     } in pending
     {
-        if offer.changes.is_empty() {
+        if offer.changes.is_empty() && !unbuilt {
             out.offers.push(offer);
             continue;
         }
         let again = carried_before.contains(&offer.doc);
         if !again && !full {
+            if unbuilt {
+                let Some(built) = unsent(offer.doc)? else {
+                    continue;
+                };
+                offer.heads = built.heads;
+                offer.changes = built.changes.bytes;
+                weight = built.changes.weight;
+                if offer.changes.is_empty() {
+                    out.offers.push(offer);
+                    continue;
+                }
+            }
             if used == 0 || used + weight <= budget {
                 used += weight;
                 out.carried.push(offer.doc);
@@ -211,7 +247,7 @@ pub fn split_offers(
             });
         }
     }
-    out
+    Ok(out)
 }
 
 /// A whole saved document, sent when the server misses history.
@@ -343,7 +379,9 @@ impl ClientRound {
         // history.
         let mut not_again = self.carried.clone();
         not_again.extend(self.want_whole.iter().copied());
-        let split = split_offers(pending, &not_again, used, self.budget);
+        let split = split_offers(pending, &not_again, used, self.budget, |id| {
+            storage.unsent(id)
+        })?;
         self.report.pushed += split.carried.len() as u32;
         self.carried.extend(split.carried);
         self.deferred = split.deferred > 0;
@@ -456,7 +494,21 @@ mod tests {
             },
             confirmed: confirmed.map(|h| vec![h]),
             weight: change_bytes,
+            unbuilt: false,
         }
+    }
+
+    /// `split_offers` over offers built up front.
+    fn split_built(
+        list: Vec<PendingOffer>,
+        carried: &HashSet<DocumentId>,
+        used: usize,
+        budget: usize,
+    ) -> RequestOffers {
+        split_offers(list, carried, used, budget, |_| -> Result<_, ()> {
+            unreachable!("every offer is built")
+        })
+        .unwrap()
     }
 
     fn ids(offers: &[Offer]) -> Vec<(u8, usize)> {
@@ -475,7 +527,7 @@ mod tests {
             pending(4, 30, Some([40; 32])), // would fit, but waits: the order is kept
             pending(5, 10, None),           // never confirmed: not offered yet
         ];
-        let split = split_offers(list.clone(), &HashSet::new(), 0, 100);
+        let split = split_built(list.clone(), &HashSet::new(), 0, 100);
         assert_eq!(ids(&split.offers), [(1, 0), (2, 40), (3, 50), (4, 0)]);
         assert_eq!(split.offers[3].heads, vec![[40; 32]], "the server's heads");
         assert_eq!(split.deferred, 2);
@@ -483,20 +535,65 @@ mod tests {
 
         // The next request: what went is not carried again, the rest goes.
         let carried: HashSet<DocumentId> = split.carried.into_iter().collect();
-        let next = split_offers(list, &carried, 0, 100);
+        let next = split_built(list, &carried, 0, 100);
         assert_eq!(ids(&next.offers), [(1, 0), (2, 0), (4, 30), (5, 10)]);
         assert_eq!(next.deferred, 0);
         assert_eq!(next.offers[1].heads, vec![[20; 32]]);
     }
 
+    /// Unbuilt offers are built only as far as the request reaches: up to the first whose
+    /// changes do not fit; never one that went earlier in the sync; one the storage cannot
+    /// build is left out of the request.
+    #[test]
+    fn waiting_changes_are_built_only_when_a_request_reaches_them() {
+        let waiting = |n: u8| {
+            let mut p = pending(n, 0, Some([n; 32]));
+            p.unbuilt = true;
+            p
+        };
+        let list: Vec<PendingOffer> = (1..=6).map(waiting).collect();
+        let mut asked = Vec::new();
+        let split = split_offers(
+            list,
+            &[DocumentId(uuid::Uuid::from_bytes([1; 16]))].into(),
+            0,
+            100,
+            |id| -> Result<_, ()> {
+                let n = id.0.as_bytes()[0];
+                asked.push(n);
+                Ok((n != 2).then(|| UnsentChanges {
+                    heads: vec![[n + 100; 32]],
+                    changes: super::super::OfferedChanges {
+                        bytes: vec![n; 40],
+                        weight: 40,
+                    },
+                }))
+            },
+        )
+        .unwrap();
+        // 1 went before, 2 cannot be built, 3 and 4 fit, 5 finds the request full, 6 waits.
+        assert_eq!(asked, [2, 3, 4, 5]);
+        assert_eq!(
+            ids(&split.offers),
+            [(1, 0), (3, 40), (4, 40), (5, 0), (6, 0)]
+        );
+        assert_eq!(
+            split.offers[1].heads,
+            vec![[103; 32]],
+            "the built copy's heads"
+        );
+        assert_eq!(split.offers[3].heads, vec![[5; 32]], "the server's heads");
+        assert_eq!(split.deferred, 2);
+    }
+
     #[test]
     fn a_document_larger_than_the_budget_goes_alone() {
         let list = vec![pending(1, 500, None), pending(2, 1, Some([2; 32]))];
-        let split = split_offers(list.clone(), &HashSet::new(), 0, 100);
+        let split = split_built(list.clone(), &HashSet::new(), 0, 100);
         assert_eq!(ids(&split.offers), [(1, 500), (2, 0)]);
         assert_eq!(split.deferred, 1);
         // After whole documents took the budget, nothing more goes in this request.
-        let split = split_offers(list, &HashSet::new(), 100, 100);
+        let split = split_built(list, &HashSet::new(), 100, 100);
         assert_eq!(ids(&split.offers), [(2, 0)]);
         assert!(split.carried.is_empty());
         assert_eq!(split.deferred, 2);

@@ -22,7 +22,7 @@ pub mod wire;
 pub use changes::{changes_since, offer_changes, raw_changes_since, OfferedChanges};
 pub use client::{
     plan_offer, split_offers, ClientRound, ClientStorage, OfferPlan, PendingOffer, Refusal,
-    RequestOffers, SyncReport, REQUEST_CHANGE_BYTES,
+    RequestOffers, SyncReport, UnsentChanges, REQUEST_CHANGE_BYTES,
 };
 pub use rebase::{rebase_unsent, Rebased};
 pub use server::{serve_sync, Quarantine, SavedDocument, ServeStats, ServerStorage};

@@ -4,7 +4,7 @@
 
 use super::client::{
     plan_offer, ClientRound, ClientStorage, OfferPlan, PendingOffer, Refusal, SyncReport,
-    WholeDocument, REQUEST_CHANGE_BYTES,
+    UnsentChanges, WholeDocument, REQUEST_CHANGE_BYTES,
 };
 use super::server::{serve_sync, ServerStorage};
 use super::wire::{self, from_hashes, to_hashes, Hash, Limits, Offer};
@@ -147,6 +147,8 @@ pub struct MemoryDevice {
     pub generations: HashMap<DocumentId, u32>,
     /// Edits left out by rebases onto new generations (they touched erased data).
     pub dropped: usize,
+    /// Offers built with changes to send ([`ClientStorage::unsent`]).
+    pub built: usize,
 }
 
 impl MemoryDevice {
@@ -205,38 +207,38 @@ impl ClientStorage for MemoryDevice {
             let heads = to_hashes(&doc.get_heads());
             let confirmed = self.server_heads.get(id).map(|h| to_hashes(h));
             let refused = self.refusals.get(id).map(|(r, at)| (r, at.as_slice()));
-            let (offer, weight) = match plan_offer(&heads, confirmed.as_deref(), refused) {
+            let (heads, unbuilt) = match plan_offer(&heads, confirmed.as_deref(), refused) {
                 OfferPlan::Skip => continue,
-                OfferPlan::ServerHeadsOnly(heads) => (
-                    Offer {
-                        doc: *id,
-                        heads,
-                        changes: vec![],
-                        generation,
-                    },
-                    0,
-                ),
-                OfferPlan::Changes => {
-                    let since = self.server_heads.get(id).cloned().unwrap_or_default();
-                    let offered = super::offer_changes(doc, &since);
-                    (
-                        Offer {
-                            doc: *id,
-                            changes: offered.bytes,
-                            heads,
-                            generation,
-                        },
-                        offered.weight,
-                    )
-                }
+                OfferPlan::ServerHeadsOnly(heads) => (heads, false),
+                OfferPlan::Changes => (heads, true),
             };
             offers.push(PendingOffer {
-                offer,
+                offer: Offer {
+                    doc: *id,
+                    heads,
+                    changes: vec![],
+                    generation,
+                },
                 confirmed,
-                weight,
+                weight: 0,
+                unbuilt,
             });
         }
         Ok(offers)
+    }
+    fn unsent(&mut self, id: DocumentId) -> Result<Option<UnsentChanges>, SimError> {
+        let Some((_, doc)) = self.docs.get(&id) else {
+            return Ok(None);
+        };
+        let since = self.server_heads.get(&id).cloned().unwrap_or_default();
+        let changes = super::offer_changes(doc, &since);
+        if !changes.bytes.is_empty() {
+            self.built += 1;
+        }
+        Ok(Some(UnsentChanges {
+            heads: to_hashes(&doc.get_heads()),
+            changes,
+        }))
     }
     fn whole(&mut self, id: DocumentId) -> Result<Option<WholeDocument>, SimError> {
         Ok(self.docs.get(&id).map(|(_, d)| WholeDocument {

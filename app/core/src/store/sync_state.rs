@@ -16,7 +16,7 @@ use homerehab_shared::ids::*;
 use homerehab_shared::model::Millis;
 use homerehab_shared::sync::client::WholeDocument;
 use homerehab_shared::sync::{
-    plan_offer, ClientStorage, Hash, Offer, OfferPlan, PendingOffer, Refusal,
+    plan_offer, ClientStorage, Hash, Offer, OfferPlan, PendingOffer, Refusal, UnsentChanges,
 };
 use rusqlite::{params, OptionalExtension};
 
@@ -237,55 +237,65 @@ impl ClientStorage for Store {
                             },
                             confirmed,
                             weight: 0,
+                            unbuilt: false,
                         },
                     ));
                     continue;
                 }
                 OfferPlan::Changes => {}
             }
-            // Heads and changes from one copy: the heads are recorded as sent
-            // (`ClientStorage::sending`), so they must cover every change in the offer.
-            let (heads, offered) = if dirty {
-                let since = server_heads
-                    .as_deref()
-                    .map(blob_to_heads)
-                    .unwrap_or_default();
-                match self.load(id) {
-                    Ok(Some(doc)) => (
-                        doc.get_heads().iter().map(|h| h.0).collect(),
-                        homerehab_shared::sync::offer_changes(doc, &since),
-                    ),
-                    Ok(None) => return Err(CoreError::NotFound(id.to_string())),
-                    // An unreadable snapshot must not stop every other document's sync.
-                    Err(e @ CoreError::Damaged(_)) => {
-                        tracing::error!(doc = %id, error = %e, "not offered");
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                }
-            } else {
-                (
-                    blob_to_heads(&heads).iter().map(|h| h.0).collect(),
-                    homerehab_shared::sync::OfferedChanges::default(),
-                )
-            };
+            // Changes waiting are built only when a request has room for them (`unsent`).
             ranked.push((
                 kind_rank(&kind),
                 PendingOffer {
                     offer: Offer {
                         doc: id,
-                        heads,
-                        changes: offered.bytes,
+                        heads: blob_to_heads(&heads).iter().map(|h| h.0).collect(),
+                        changes: Vec::new(),
                         generation,
                     },
                     confirmed,
-                    weight: offered.weight,
+                    weight: 0,
+                    unbuilt: dirty,
                 },
             ));
         }
         // By kind, then by id: the same order at every call, so a split sync is stable.
         ranked.sort_by_key(|(rank, o)| (*rank, o.offer.doc));
         Ok(ranked.into_iter().map(|(_, o)| o).collect())
+    }
+
+    fn unsent(&mut self, id: DocumentId) -> Result<Option<UnsentChanges>> {
+        let server_heads: Option<Option<Vec<u8>>> = self
+            .conn
+            .query_row(
+                "SELECT server_heads FROM documents WHERE doc_id = ?1",
+                [id_blob(&id)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(server_heads) = server_heads else {
+            return Ok(None);
+        };
+        let since = server_heads
+            .as_deref()
+            .map(blob_to_heads)
+            .unwrap_or_default();
+        // Heads and changes from one copy: the heads are recorded as sent
+        // (`ClientStorage::sending`), so they must cover every change in the offer.
+        match self.load(id) {
+            Ok(Some(doc)) => Ok(Some(UnsentChanges {
+                heads: doc.get_heads().iter().map(|h| h.0).collect(),
+                changes: homerehab_shared::sync::offer_changes(doc, &since),
+            })),
+            Ok(None) => Err(CoreError::NotFound(id.to_string())),
+            // An unreadable snapshot must not stop every other document's sync.
+            Err(e @ CoreError::Damaged(_)) => {
+                tracing::error!(doc = %id, error = %e, "not offered");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn whole(&mut self, id: DocumentId) -> Result<Option<WholeDocument>> {
