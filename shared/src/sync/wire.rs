@@ -433,6 +433,14 @@ mod tests {
             protocol_gap(PROTOCOL_VERSION, None, &said(PROTOCOL_VERSION + 1)),
             ProtocolGap::AppBehind
         );
+        // The sentence this side's own refusal says: an app one version ahead of this code,
+        // refused by it, reads that the server is behind (the wording and the reading stay
+        // together).
+        let refused = WireError::Version(PROTOCOL_VERSION + 1).to_string();
+        assert_eq!(
+            protocol_gap(PROTOCOL_VERSION + 1, None, &refused),
+            ProtocolGap::ServerBehind
+        );
         // The header wins over the sentence; nothing readable means update the app.
         assert_eq!(
             protocol_gap(PROTOCOL_VERSION, Some(&newer), &said(PROTOCOL_VERSION - 1)),
