@@ -284,6 +284,8 @@ struct Upload {
     server_peak_mib: f64,
     /// The upload's requests.
     requests: u32,
+    /// PostgreSQL's own CPU over the upload (0 on SQLite: the server's, in process).
+    database_cpu_s: f64,
 }
 
 /// Part 1 at `n` courses.
@@ -299,7 +301,7 @@ async fn upload(http: &reqwest::Client, n: usize) -> anyhow::Result<Upload> {
     }
     // Said before the timed sync, so a profiler can start on it.
     println!("uploading {n} courses");
-    let cpu0 = server.cpu_ms();
+    let (cpu0, db_cpu0) = (server.cpu_ms(), postgres_cpu_ms());
     let t = Instant::now();
     let requests = tablet.sync().await?;
     let wall_s = t.elapsed().as_secs_f64();
@@ -310,6 +312,7 @@ async fn upload(http: &reqwest::Client, n: usize) -> anyhow::Result<Upload> {
         tablet.squashed
     );
     let server_cpu_s = (server.cpu_ms() - cpu0) / 1000.0;
+    let database_cpu_s = (postgres_cpu_ms() - db_cpu0) / 1000.0;
     let server_peak_mib = server_status_mib(&server, "VmHWM:");
     let mut fresh = WireDevice::login(http, &server.url(), "assistent1").await?;
     let cpu0 = server.cpu_ms();
@@ -320,7 +323,7 @@ async fn upload(http: &reqwest::Client, n: usize) -> anyhow::Result<Upload> {
     anyhow::ensure!(fresh.courses().len() == n, "the cold pull got every course");
     let server_rss_mib = server_status_mib(&server, "VmRSS:");
     println!(
-        "upload {n} courses × {SESSIONS_PER_COURSE} sessions in one sync ({requests} requests): server CPU {server_cpu_s:.2} s ({:.1} ms per course), wall {wall_s:.2} s, server peak RSS {server_peak_mib:.0} MiB; cold pull {cold_pull_s:.2} s (server CPU {cold_pull_cpu_s:.2} s); server RSS {server_rss_mib:.0} MiB",
+        "upload {n} courses × {SESSIONS_PER_COURSE} sessions in one sync ({requests} requests): server CPU {server_cpu_s:.2} s ({:.1} ms per course; PostgreSQL's own {database_cpu_s:.2} s), wall {wall_s:.2} s, server peak RSS {server_peak_mib:.0} MiB; cold pull {cold_pull_s:.2} s (server CPU {cold_pull_cpu_s:.2} s); server RSS {server_rss_mib:.0} MiB",
         server_cpu_s * 1000.0 / n as f64
     );
     Ok(Upload {
@@ -332,6 +335,7 @@ async fn upload(http: &reqwest::Client, n: usize) -> anyhow::Result<Upload> {
         server_rss_mib,
         server_peak_mib,
         requests,
+        database_cpu_s,
     })
 }
 
@@ -400,6 +404,8 @@ struct Concurrent {
     /// CPU of the simulated devices (this process) over the same time: they run on the
     /// server's cores, and each applies every change of its team's other devices.
     devices_cpu_s: f64,
+    /// PostgreSQL's own CPU per changed document (0 on SQLite).
+    database_cpu_ms_per_changed_doc: f64,
 }
 
 /// Part 2: `clients` devices in `teams` teams, each with its own course, change and sync for
@@ -424,7 +430,7 @@ async fn concurrent(
     // Said before the measured part starts, so a profiler can be attached to it alone.
     println!("{clients} clients signed in and pulled; changing and syncing for {secs} s");
     let deadline = Instant::now() + Duration::from_secs(secs);
-    let (cpu0, own_cpu0) = (server.cpu_ms(), cpu_ms_of("self"));
+    let (cpu0, own_cpu0, db_cpu0) = (server.cpu_ms(), cpu_ms_of("self"), postgres_cpu_ms());
     let t = Instant::now();
     let tasks: Vec<_> = devices
         .into_iter()
@@ -455,6 +461,7 @@ async fn concurrent(
     let wall = t.elapsed().as_secs_f64();
     let cpu_ms = server.cpu_ms() - cpu0;
     let devices_cpu_s = (cpu_ms_of("self") - own_cpu0) / 1000.0;
+    let db_cpu_ms = postgres_cpu_ms() - db_cpu0;
     latencies.sort_by(f64::total_cmp);
     let changed = latencies.len() as f64;
     let r = Concurrent {
@@ -464,10 +471,11 @@ async fn concurrent(
         p50_ms: percentile(&latencies, 0.5),
         p99_ms: percentile(&latencies, 0.99),
         devices_cpu_s,
+        database_cpu_ms_per_changed_doc: db_cpu_ms / changed,
     };
     println!(
-        "{clients} concurrent clients in {teams} team(s) for {secs} s: {:.0} changed documents/s, server CPU {:.2} ms per changed document ({:.1} s in all; the simulated devices {:.1} s), sync p50 {:.1} ms / p99 {:.1} ms",
-        r.changed_docs_per_s, r.server_cpu_ms_per_changed_doc, cpu_ms / 1000.0, r.devices_cpu_s, r.p50_ms, r.p99_ms
+        "{clients} concurrent clients in {teams} team(s) for {secs} s: {:.0} changed documents/s, server CPU {:.2} ms per changed document ({:.1} s in all; PostgreSQL's own {:.1} s; the simulated devices {:.1} s), sync p50 {:.1} ms / p99 {:.1} ms",
+        r.changed_docs_per_s, r.server_cpu_ms_per_changed_doc, cpu_ms / 1000.0, db_cpu_ms / 1000.0, r.devices_cpu_s, r.p50_ms, r.p99_ms
     );
     Ok(r)
 }
@@ -886,7 +894,7 @@ async fn main() -> anyhow::Result<()> {
     let teams = concurrent(&http, 10, 50 / scale, 10 / scale as u64).await?;
     let behind = behind_upload(&http).await?;
     let burst = burst(1000 / scale, 100_000 / scale).await?;
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "backend": if server_on_postgres() { "postgresql" } else { "sqlite" },
         "upload_100_server_cpu_s": small.server_cpu_s,
         "upload_300_server_cpu_s": large.server_cpu_s,
@@ -929,6 +937,22 @@ async fn main() -> anyhow::Result<()> {
         "sign_in_burst_errors": burst.sign_in_errors,
         "sign_in_burst_server_peak_mib": burst.sign_in_peak_mib,
     });
+    if server_on_postgres() {
+        // The database's share of the server side, beside the sync server's own.
+        for (key, value) in [
+            ("upload_300_database_cpu_s", large.database_cpu_s),
+            (
+                "database_cpu_ms_per_changed_doc",
+                conc.database_cpu_ms_per_changed_doc,
+            ),
+            (
+                "teams_of_5_database_cpu_ms_per_changed_doc",
+                teams.database_cpu_ms_per_changed_doc,
+            ),
+        ] {
+            json[key] = serde_json::json!(value);
+        }
+    }
     println!("{json}");
     Ok(())
 }

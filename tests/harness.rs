@@ -529,6 +529,58 @@ pub fn cpu_ms_of(pid: &str) -> f64 {
     ticks * 1000.0 / hz
 }
 
+/// CPU time (user + system) in ms of this machine's PostgreSQL: every `postgres` process,
+/// and the backends that already ended (their postmaster's waited-for children). 0 where none
+/// runs. Benches add it to the server's where the server keeps its data there.
+pub fn postgres_cpu_ms() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    // pid → (comm, parent pid, own ticks, ended children's ticks)
+    let mut procs = std::collections::HashMap::new();
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue; // ended meanwhile
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = stat[open + 1..close].to_string();
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let field = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        procs.insert(
+            pid,
+            (
+                comm,
+                field(1) as u32,
+                field(11) + field(12),
+                field(13) + field(14),
+            ),
+        );
+    }
+    let is_postgres = |pid: &u32| procs.get(pid).is_some_and(|p| p.0 == "postgres");
+    let ticks: f64 = procs
+        .iter()
+        .filter(|(pid, _)| is_postgres(pid))
+        .map(|(_, (_, parent, own, ended))| {
+            // The postmaster is the one whose parent is not PostgreSQL.
+            own + if is_postgres(parent) { 0.0 } else { *ended }
+        })
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks * 1000.0 / hz
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         // Killed first: its database is dropped after (PostgresDatabase's Drop).

@@ -2197,6 +2197,20 @@ mod tests {
                 }
             }
             let (admitted, by_diff) = both_verdicts(&w, &server, &edited, &w.lone);
+            // The same edits sent as the whole document (`sync::offer_changes` for a big
+            // month): the same verdict and reason, taken as loaded or merged.
+            let actors: HashSet<ActorId> = [w.lone_tablet.clone()].into_iter().collect();
+            let whole = admit(
+                w.header.id,
+                Some(&server),
+                &edited.save(),
+                &edited.get_heads(),
+                &w.lone,
+                &actors,
+            )
+            .map(|_| ())
+            .map_err(|r| r.to_string());
+            proptest::prop_assert_eq!(&whole, &admitted);
             proptest::prop_assert_eq!(admitted, by_diff);
         }
     }
