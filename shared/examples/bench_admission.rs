@@ -6,6 +6,9 @@
 //!    one squashed change of 30 whole sessions (24 sets each, written by the same
 //!    `shared::docs` writers as the app's, one change per set, folded by `squash_unseen` as
 //!    the device does before it sends).
+//!    1b. The same month sent as the whole document, as a device offers a course's first
+//!    month (`sync::offer_changes`); then what reading its operations costs: the load, and the
+//!    new change rebuilt from the loaded document and expanded.
 //! 2. One set: that 30-session log stored, and one more set logged in its last session.
 //! 3. One new session (started, nothing logged yet) in that log.
 //!
@@ -106,14 +109,23 @@ fn split(case: &Case, who: &Principal, actors: &HashSet<ActorId>, runs: usize) -
         )
         .expect("admitted");
     });
+    // A change is parsed on its own; a whole document only loads.
     let parse_ms = median_ms(runs, || {
         for c in chunks::split(&case.incoming).unwrap() {
-            automerge::Change::try_from(c.bytes).unwrap();
+            if c.kind == chunks::CHANGE {
+                automerge::Change::try_from(c.bytes).unwrap();
+            } else {
+                std::hint::black_box(Automerge::load(c.bytes).unwrap());
+            }
         }
     });
     let decode_ms = median_ms(runs, || {
         for c in chunks::split(&case.incoming).unwrap() {
-            std::hint::black_box(automerge::Change::try_from(c.bytes).unwrap().decode());
+            if c.kind == chunks::CHANGE {
+                std::hint::black_box(automerge::Change::try_from(c.bytes).unwrap().decode());
+            } else {
+                std::hint::black_box(Automerge::load(c.bytes).unwrap());
+            }
         }
     }) - parse_ms;
     println!("  (decoding the changes' operations: {decode_ms:.2} ms)");
@@ -210,6 +222,16 @@ fn main() {
         stored: genesis,
     };
 
+    // 1b. The same month sent whole, as a device offers a course's first month
+    // (`sync::offer_changes`): the saved document, not the change.
+    let upload_whole = Case {
+        name: "upload of 30 sessions (the whole document)",
+        header,
+        incoming: sent.save(),
+        heads: sent.get_heads(),
+        stored: upload.stored.fork(),
+    };
+
     // 2. One set into the stored 30-session log, as the server holds it (loaded from its bytes).
     let stored = Automerge::load(&sent.save()).unwrap();
     let last_session = {
@@ -259,6 +281,7 @@ fn main() {
     let mut json = Vec::new();
     for (key, case) in [
         ("upload", &upload),
+        ("upload_whole", &upload_whole),
         ("one_set", &one_set),
         ("new_session", &new_session),
     ] {
@@ -281,6 +304,29 @@ fn main() {
             s.admit_ms, s.apply_ms, s.diff_ms, s.read_sessions_ms, s.read_at_once_ms
         ));
     }
+    // What reading the whole upload's operations costs: the change rebuilt from the loaded
+    // document and expanded (Automerge gives no other way to read a loaded change's
+    // operations), against reading the loaded document's sessions by its diff.
+    let loaded = Automerge::load(&upload_whole.incoming).unwrap();
+    let load_ms = median_ms(runs, || {
+        std::hint::black_box(Automerge::load(&upload_whole.incoming).unwrap());
+    });
+    let new_hashes: Vec<ChangeHash> = loaded
+        .get_changes_meta(&upload_whole.stored.get_heads())
+        .iter()
+        .map(|c| c.hash)
+        .collect();
+    let rebuild_ms = median_ms(runs, || {
+        for h in &new_hashes {
+            std::hint::black_box(loaded.get_change_by_hash(h).unwrap().decode());
+        }
+    });
+    println!(
+        "the whole upload: load {load_ms:.2} ms; its new change rebuilt and expanded {rebuild_ms:.2} ms"
+    );
+    json.push(format!(
+        "\"upload_whole_load_ms\":{load_ms:.3},\"upload_whole_rebuild_ms\":{rebuild_ms:.3}"
+    ));
     // A second set into the same session, after the first was admitted: read again from the
     // document, and grown from what the first set's admission read (as the server keeps it
     // for the log's next sync).
