@@ -458,6 +458,23 @@ fn a_sync_sees_its_teams_documents_and_its_library_in_one_read(b: &Backend) {
         .collect();
     assert_eq!(seen, expected);
     assert!(store.visible_documents(&[], &[]).unwrap().is_empty());
+    // One team and its library, as most users sync (PostgreSQL reads that shape with a
+    // statement of its own); a library not stored adds nothing.
+    for (library, expected) in [(headers[4].id, vec![0, 1, 4]), (unstored, vec![0, 1])] {
+        let mut seen: Vec<_> = store
+            .visible_documents(&[ours], &[library])
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.header, d.heads, d.generation))
+            .collect();
+        seen.sort_by_key(|(h, _, _)| h.id.0);
+        let mut expected: Vec<_> = expected
+            .into_iter()
+            .map(|i| (headers[i], heads[&headers[i].id].clone(), 0))
+            .collect();
+        expected.sort_by_key(|(h, _, _)| h.id.0);
+        assert_eq!(seen, expected);
+    }
 }
 
 /// A round's document whose rows cannot be derived is set aside (counted, not pending); a

@@ -7,11 +7,11 @@ use super::StoredAuditEntry;
 use crate::error::Result;
 use homerehab_shared::audit::AuditRecord;
 use homerehab_shared::ids::{CitizenId, MunicipalityId, TeamId};
-use postgres::types::{ToSql, Type};
+use postgres::types::Type;
 use postgres::{GenericClient, Row};
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Condvar, LazyLock, Mutex, PoisonError};
 use uuid::Uuid;
 
 /// Appended to the PostgreSQL migrations.
@@ -20,8 +20,15 @@ pub(super) const SCHEMA: &str = super::audit_rows::audit_schema!("BYTEA");
 /// The advisory lock every append holds until its transaction ends ("HrAudit").
 const AUDIT_LOCK: i64 = 0x4872_4175_6469_7400;
 
-/// Rows per `INSERT`: 15 parameters each, well under PostgreSQL's 65,535.
-const INSERT_ROWS: usize = 500;
+/// Appends rows given as one array per column ([`AUDIT_COLUMNS`]' order).
+static INSERT_ROWS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO audit_log ({AUDIT_COLUMNS})
+         SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[],
+           $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[],
+           $13::TEXT[], $14::BYTEA[], $15::BYTEA[])"
+    )
+});
 
 fn row_at(r: &Row) -> Result<AuditRow> {
     Ok(AuditRow {
@@ -160,35 +167,46 @@ pub(super) fn append_group(
         .collect::<std::result::Result<_, _>>()?;
     let entries = to_append(&records, continue_from(last), &known);
     let rows: Vec<AuditRow> = entries.iter().map(AuditRow::of).collect();
-    for chunk in rows.chunks(INSERT_ROWS) {
-        let mut sql = format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ");
-        let mut params: Vec<(&(dyn ToSql + Sync), Type)> = Vec::with_capacity(chunk.len() * 15);
-        for (i, r) in chunk.iter().enumerate() {
-            let base = i * 15;
-            let marks: Vec<String> = (1..=15).map(|k| format!("${}", base + k)).collect();
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("({})", marks.join(",")));
-            params.extend_from_slice(&[
-                (&r.seq, Type::INT8),
-                (&r.entry_id, Type::TEXT),
-                (&r.recorded_at, Type::INT8),
-                (&r.occurred_at, Type::INT8),
-                (&r.user_id, Type::TEXT),
-                (&r.role, Type::TEXT),
-                (&r.device_id, Type::TEXT),
-                (&r.action, Type::TEXT),
-                (&r.purpose, Type::TEXT),
-                (&r.team_id, Type::TEXT),
-                (&r.citizen_id, Type::TEXT),
-                (&r.course_id, Type::TEXT),
-                (&r.target, Type::TEXT),
-                (&r.prev_hash, Type::BYTEA),
-                (&r.hash, Type::BYTEA),
-            ]);
-        }
-        tx.query_typed(&sql, &params)?;
+    if !rows.is_empty() {
+        // One statement whatever the number of rows, prepared once per connection: a
+        // `VALUES` list was a new statement text, parsed and planned, for every group size.
+        let column = |f: fn(&AuditRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        let entry_ids = column(|r| Some(r.entry_id.clone()));
+        let recorded: Vec<i64> = rows.iter().map(|r| r.recorded_at).collect();
+        let occurred: Vec<i64> = rows.iter().map(|r| r.occurred_at).collect();
+        let users = column(|r| r.user_id.clone());
+        let roles = column(|r| r.role.clone());
+        let devices = column(|r| r.device_id.clone());
+        let actions = column(|r| Some(r.action.clone()));
+        let purposes = column(|r| Some(r.purpose.clone()));
+        let teams = column(|r| r.team_id.clone());
+        let citizens = column(|r| r.citizen_id.clone());
+        let courses = column(|r| r.course_id.clone());
+        let targets = column(|r| r.target.clone());
+        let prev_hashes: Vec<&[u8]> = rows.iter().map(|r| r.prev_hash.as_slice()).collect();
+        let hashes: Vec<&[u8]> = rows.iter().map(|r| r.hash.as_slice()).collect();
+        prepared.query(
+            &mut tx,
+            INSERT_ROWS.as_str(),
+            &[
+                (&seqs, Type::INT8_ARRAY),
+                (&entry_ids, Type::TEXT_ARRAY),
+                (&recorded, Type::INT8_ARRAY),
+                (&occurred, Type::INT8_ARRAY),
+                (&users, Type::TEXT_ARRAY),
+                (&roles, Type::TEXT_ARRAY),
+                (&devices, Type::TEXT_ARRAY),
+                (&actions, Type::TEXT_ARRAY),
+                (&purposes, Type::TEXT_ARRAY),
+                (&teams, Type::TEXT_ARRAY),
+                (&citizens, Type::TEXT_ARRAY),
+                (&courses, Type::TEXT_ARRAY),
+                (&targets, Type::TEXT_ARRAY),
+                (&prev_hashes, Type::BYTEA_ARRAY),
+                (&hashes, Type::BYTEA_ARRAY),
+            ],
+        )?;
     }
     tx.commit()?;
     let mut appended: HashSet<String> = rows.into_iter().map(|r| r.entry_id).collect();
