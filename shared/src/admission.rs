@@ -768,7 +768,7 @@ fn sessions_written(
         });
     }
     // Every object the new changes made, and where.
-    let mut made: HashMap<OpId, (OpObject, OpKey)> = HashMap::new();
+    let mut made: foldhash::HashMap<OpId, (OpObject, OpKey)> = Default::default();
     for change in &changes {
         for (i, op) in change.operations.iter().enumerate() {
             if let OpAction::Make(_) = op.action {
@@ -777,7 +777,7 @@ fn sessions_written(
             }
         }
     }
-    let mut placed: HashMap<OpId, Place> = HashMap::new();
+    let mut placed: foldhash::HashMap<OpId, Place> = Default::default();
     let mut touched = BTreeSet::new();
     let mut entries = Vec::new();
     let mut made_sessions = HashMap::new();
@@ -897,8 +897,8 @@ pub fn sessions_written_since(doc: &Automerge, heads: &[ChangeHash]) -> Option<B
 /// Where `obj` is (see [`Place`]); `None` when the document cannot say.
 fn place(
     doc: &Automerge,
-    made: &HashMap<OpId, (OpObject, OpKey)>,
-    placed: &mut HashMap<OpId, Place>,
+    made: &foldhash::HashMap<OpId, (OpObject, OpKey)>,
+    placed: &mut foldhash::HashMap<OpId, Place>,
     obj: &OpObject,
 ) -> Option<Place> {
     let OpObject::Id(start) = obj else {

@@ -15,7 +15,7 @@ use automerge::legacy::{
     Change as Expanded, ElementId, Key as OpKey, ObjectId as OpObject, OpId, OpType as OpAction,
 };
 use automerge::{ChangeHash, ObjType, ScalarValue};
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 /// Longer lists are left to the document: inserting into the middle of a list here costs its
 /// length, and no session holds a list this long (its sets, one per repetition block).
@@ -193,7 +193,7 @@ impl Made {
 impl Obj {
     fn new(kind: ObjType) -> Option<Obj> {
         match kind {
-            ObjType::Map => Some(Obj::Map(HashMap::new())),
+            ObjType::Map => Some(Obj::Map(HashMap::default())),
             ObjType::List => Some(Obj::List(Vec::new())),
             // Text (its splices and marks) and tables are read by the document.
             ObjType::Text | ObjType::Table => None,
