@@ -556,6 +556,24 @@ fn as_params(args: &[Uuid]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
 }
 
+/// A stored document grown by a sync's new changes (`$5`), its heads and size moved, and marked
+/// pending for the read model: [`PostgresStore::commit_in`]'s usual statement.
+const GROWN_BY_CHANGES: &str = "WITH change AS (
+       INSERT INTO doc_changes (doc_id, seq, bytes)
+       SELECT $1, COALESCE(MAX(seq), 0) + 1, $5 FROM doc_changes WHERE doc_id = $1
+     ), grown AS (
+       UPDATE documents SET heads = $2, incremental_bytes = $3, updated_at = $4 WHERE id = $1
+     )
+     INSERT INTO rm_pending (doc_id, version) VALUES ($1, 1)
+     ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1";
+
+/// [`GROWN_BY_CHANGES`] for a commit that brings no change.
+const GROWN_BY_NOTHING: &str = "WITH grown AS (
+       UPDATE documents SET heads = $2, incremental_bytes = $3, updated_at = $4 WHERE id = $1
+     )
+     INSERT INTO rm_pending (doc_id, version) VALUES ($1, 1)
+     ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1";
+
 impl PostgresStore {
     /// Stores one document of a batch if it is still at its base: its row locked first, so
     /// no other commit (of this or another server) falls between the check and the write; a new
@@ -615,6 +633,7 @@ impl PostgresStore {
                 None
             }
         };
+        let mut marked = false;
         if let Some((incremental, snapshot)) = sizes {
             let incremental = incremental + new_changes.len() as i64;
             if compaction::snapshot_now(c.whole, incremental, snapshot, self.compact_min_bytes) {
@@ -635,30 +654,29 @@ impl PostgresStore {
                     ],
                 )?;
             } else {
-                if !new_changes.is_empty() {
-                    // The row lock above makes MAX(seq) + 1 this commit's own.
-                    prepared.query(
-                        tx,
-                        "INSERT INTO doc_changes (doc_id, seq, bytes)
-                         SELECT $1, COALESCE(MAX(seq), 0) + 1, $2 FROM doc_changes
-                         WHERE doc_id = $1",
-                        &[(&id, Type::UUID), (&new_changes, Type::BYTEA)],
-                    )?;
+                // A sync's usual commit: the new changes appended, the heads moved and the
+                // document marked for the read model (`read_model::mark_pending`'s upsert) in
+                // one round trip; they were three, each waited for while the row is locked.
+                // The row lock above makes MAX(seq) + 1 this commit's own.
+                let grown: [(&(dyn ToSql + Sync), Type); 4] = [
+                    (&id, Type::UUID),
+                    (&heads, Type::BYTEA),
+                    (&incremental, Type::INT8),
+                    (&now, Type::INT8),
+                ];
+                if new_changes.is_empty() {
+                    prepared.query(tx, GROWN_BY_NOTHING, &grown)?;
+                } else {
+                    let mut with_changes = grown.to_vec();
+                    with_changes.push((&new_changes, Type::BYTEA));
+                    prepared.query(tx, GROWN_BY_CHANGES, &with_changes)?;
                 }
-                prepared.query(
-                    tx,
-                    "UPDATE documents SET heads = $2, incremental_bytes = $3, updated_at = $4
-                     WHERE id = $1",
-                    &[
-                        (&id, Type::UUID),
-                        (&heads, Type::BYTEA),
-                        (&incremental, Type::INT8),
-                        (&now, Type::INT8),
-                    ],
-                )?;
+                marked = true;
             }
         }
-        read_model::mark_pending(tx, prepared, id)?;
+        if !marked {
+            read_model::mark_pending(tx, prepared, id)?;
+        }
         if header.kind == DocumentKind::Library {
             mirror_withdrawn(tx, header.id, doc)?;
         }

@@ -111,7 +111,8 @@ pub(super) const TABLES: [&str; 10] = [
     "rm_effect_settings",
 ];
 
-/// In the sync's transaction: the document changed, so its rows are due again.
+/// In the sync's transaction: the document changed, so its rows are due again. A sync's usual
+/// commit runs the same upsert inside its one statement (`postgres::GROWN_BY_CHANGES`).
 pub(super) fn mark_pending(
     tx: &mut impl GenericClient,
     prepared: &mut super::postgres_pool::Prepared,
