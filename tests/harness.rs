@@ -518,15 +518,37 @@ impl Server {
     }
 }
 
-/// CPU time (user + system) in ms of process `pid` ("self": this one), from `/proc`.
-pub fn cpu_ms_of(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
-    let after_comm = &stat[stat.rfind(')').expect("comm") + 2..];
-    let fields: Vec<&str> = after_comm.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+/// What `/proc/<pid>/stat` says of a process: its command name, its parent, its own CPU ticks
+/// (user + system) and those of its children it waited for. `None` once it has ended.
+struct ProcStat {
+    comm: String,
+    parent: u32,
+    ticks: f64,
+    ended_children_ticks: f64,
+}
+
+fn proc_stat(pid: &str) -> Option<ProcStat> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let fields: Vec<&str> = stat.get(close + 2..)?.split_whitespace().collect();
+    let field = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    Some(ProcStat {
+        comm: stat[open + 1..close].to_string(),
+        parent: field(1)? as u32,
+        ticks: field(11)? + field(12)?,
+        ended_children_ticks: field(13)? + field(14)?,
+    })
+}
+
+fn ticks_to_ms(ticks: f64) -> f64 {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     ticks * 1000.0 / hz
+}
+
+/// CPU time (user + system) in ms of process `pid` ("self": this one), from `/proc`.
+pub fn cpu_ms_of(pid: &str) -> f64 {
+    ticks_to_ms(proc_stat(pid).expect("proc stat").ticks)
 }
 
 /// CPU time (user + system) in ms of this machine's PostgreSQL: every `postgres` process,
@@ -536,49 +558,28 @@ pub fn postgres_cpu_ms() -> f64 {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return 0.0;
     };
-    // pid → (comm, parent pid, own ticks, ended children's ticks)
-    let mut procs = std::collections::HashMap::new();
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue; // ended meanwhile
-        };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let comm = stat[open + 1..close].to_string();
-        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        let field = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        procs.insert(
-            pid,
-            (
-                comm,
-                field(1) as u32,
-                field(11) + field(12),
-                field(13) + field(14),
-            ),
-        );
-    }
-    let is_postgres = |pid: &u32| procs.get(pid).is_some_and(|p| p.0 == "postgres");
+    let procs: std::collections::HashMap<u32, ProcStat> = dir
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            Some((pid, proc_stat(&pid.to_string())?)) // `None`: ended meanwhile
+        })
+        .collect();
+    let is_postgres = |pid: &u32| procs.get(pid).is_some_and(|p| p.comm == "postgres");
     let ticks: f64 = procs
         .iter()
         .filter(|(pid, _)| is_postgres(pid))
-        .map(|(_, (_, parent, own, ended))| {
+        .map(|(_, p)| {
             // The postmaster is the one whose parent is not PostgreSQL.
-            own + if is_postgres(parent) { 0.0 } else { *ended }
+            p.ticks
+                + if is_postgres(&p.parent) {
+                    0.0
+                } else {
+                    p.ended_children_ticks
+                }
         })
         .sum();
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    ticks * 1000.0 / hz
+    ticks_to_ms(ticks)
 }
 
 impl Drop for Server {

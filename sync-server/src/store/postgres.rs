@@ -556,23 +556,20 @@ fn as_params(args: &[Uuid]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
 }
 
-/// A stored document grown by a sync's new changes (`$5`), its heads and size moved, and marked
-/// pending for the read model: [`PostgresStore::commit_in`]'s usual statement.
-const GROWN_BY_CHANGES: &str = "WITH change AS (
+/// A stored document grown by a sync's new changes (`$5`; none when empty), its heads and size
+/// moved, and marked pending for the read model: [`PostgresStore::commit_in`]'s usual
+/// statement.
+const GROWN: &str = concat!(
+    "WITH change AS (
        INSERT INTO doc_changes (doc_id, seq, bytes)
        SELECT $1, COALESCE(MAX(seq), 0) + 1, $5 FROM doc_changes WHERE doc_id = $1
+       HAVING octet_length($5) > 0
      ), grown AS (
        UPDATE documents SET heads = $2, incremental_bytes = $3, updated_at = $4 WHERE id = $1
      )
-     INSERT INTO rm_pending (doc_id, version) VALUES ($1, 1)
-     ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1";
-
-/// [`GROWN_BY_CHANGES`] for a commit that brings no change.
-const GROWN_BY_NOTHING: &str = "WITH grown AS (
-       UPDATE documents SET heads = $2, incremental_bytes = $3, updated_at = $4 WHERE id = $1
-     )
-     INSERT INTO rm_pending (doc_id, version) VALUES ($1, 1)
-     ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1";
+     ",
+    read_model::mark_pending_sql!()
+);
 
 impl PostgresStore {
     /// Stores one document of a batch if it is still at its base: its row locked first, so
@@ -655,22 +652,20 @@ impl PostgresStore {
                 )?;
             } else {
                 // A sync's usual commit: the new changes appended, the heads moved and the
-                // document marked for the read model (`read_model::mark_pending`'s upsert) in
+                // document marked for the read model (`read_model::mark_pending_sql`) in
                 // one round trip; they were three, each waited for while the row is locked.
                 // The row lock above makes MAX(seq) + 1 this commit's own.
-                let grown: [(&(dyn ToSql + Sync), Type); 4] = [
-                    (&id, Type::UUID),
-                    (&heads, Type::BYTEA),
-                    (&incremental, Type::INT8),
-                    (&now, Type::INT8),
-                ];
-                if new_changes.is_empty() {
-                    prepared.query(tx, GROWN_BY_NOTHING, &grown)?;
-                } else {
-                    let mut with_changes = grown.to_vec();
-                    with_changes.push((&new_changes, Type::BYTEA));
-                    prepared.query(tx, GROWN_BY_CHANGES, &with_changes)?;
-                }
+                prepared.query(
+                    tx,
+                    GROWN,
+                    &[
+                        (&id, Type::UUID),
+                        (&heads, Type::BYTEA),
+                        (&incremental, Type::INT8),
+                        (&now, Type::INT8),
+                        (&new_changes, Type::BYTEA),
+                    ],
+                )?;
                 marked = true;
             }
         }
@@ -1052,6 +1047,18 @@ impl AccountStore for PostgresStore {
     }
 }
 
+/// The documents a sync sees, with their heads and generation, where `$w` holds.
+macro_rules! visible_where {
+    ($w:literal) => {
+        concat!(
+            "SELECT d.id, d.kind, d.team_id, d.course_id, d.heads, COALESCE(g.generation, 0)
+             FROM documents d LEFT JOIN document_generations g ON g.doc_id = d.id
+             WHERE ",
+            $w
+        )
+    };
+}
+
 impl DocumentStore for PostgresStore {
     fn visible_documents(
         &self,
@@ -1069,15 +1076,11 @@ impl DocumentStore for PostgresStore {
         let mut conn = self.conn()?;
         let rows = match (teams.as_slice(), wider.as_slice()) {
             ([team], [library]) => conn.prepared().query_prepared(
-                "SELECT d.id, d.kind, d.team_id, d.course_id, d.heads, COALESCE(g.generation, 0)
-                 FROM documents d LEFT JOIN document_generations g ON g.doc_id = d.id
-                 WHERE d.team_id = $1 OR d.id = $2",
+                visible_where!("d.team_id = $1 OR d.id = $2"),
                 &[(team, Type::UUID), (library, Type::UUID)],
             )?,
             _ => conn.prepared().query_prepared(
-                "SELECT d.id, d.kind, d.team_id, d.course_id, d.heads, COALESCE(g.generation, 0)
-                 FROM documents d LEFT JOIN document_generations g ON g.doc_id = d.id
-                 WHERE d.team_id = ANY($1) OR d.id = ANY($2)",
+                visible_where!("d.team_id = ANY($1) OR d.id = ANY($2)"),
                 &[(&teams, Type::UUID_ARRAY), (&wider, Type::UUID_ARRAY)],
             )?,
         };

@@ -111,19 +111,23 @@ pub(super) const TABLES: [&str; 10] = [
     "rm_effect_settings",
 ];
 
-/// In the sync's transaction: the document changed, so its rows are due again. A sync's usual
-/// commit runs the same upsert inside its one statement (`postgres::GROWN_BY_CHANGES`).
+/// The statement that marks document `$1` pending: its rows are due again. A sync's usual
+/// commit ends its one statement with it (`postgres::GROWN`).
+macro_rules! mark_pending_sql {
+    () => {
+        "INSERT INTO rm_pending (doc_id, version) VALUES ($1, 1)
+         ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1"
+    };
+}
+pub(super) use mark_pending_sql;
+
+/// In the sync's transaction: the document changed, so its rows are due again.
 pub(super) fn mark_pending(
     tx: &mut impl GenericClient,
     prepared: &mut super::postgres_pool::Prepared,
     doc: Uuid,
 ) -> Result<()> {
-    prepared.query(
-        tx,
-        "INSERT INTO rm_pending (doc_id, version) VALUES ($1, 1)
-         ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1",
-        &[(&doc, Type::UUID)],
-    )?;
+    prepared.query(tx, mark_pending_sql!(), &[(&doc, Type::UUID)])?;
     Ok(())
 }
 
