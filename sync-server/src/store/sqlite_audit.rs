@@ -89,7 +89,9 @@ pub(super) fn entries(
     limit: usize,
 ) -> Result<Vec<StoredAuditEntry>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+        // Cast: a bare bound LIMIT expires the statement at every binding (see
+        // `sqlite_read_model::pending`).
+        "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT CAST(?2 AS INTEGER)"
     ))?;
     let rows = stmt
         .query_map(params![after as i64, limit as i64], row_at)?

@@ -150,7 +150,11 @@ pub(super) fn mark_pending(tx: &Connection, doc: &[u8]) -> Result<()> {
 
 /// Up to `limit` pending documents and the version each was pending at.
 pub(super) fn pending(conn: &Connection, limit: usize) -> Result<Vec<(Vec<u8>, i64)>> {
-    let mut stmt = conn.prepare_cached("SELECT doc_id, version FROM rm_pending LIMIT ?1")?;
+    // `LIMIT ?1` would be prepared again at every run: SQLite plans a bound LIMIT by its value,
+    // so each new binding expires the statement (4 % of the server's CPU in an upload). The
+    // cast is evaluated when the statement runs instead.
+    let mut stmt =
+        conn.prepare_cached("SELECT doc_id, version FROM rm_pending LIMIT CAST(?1 AS INTEGER)")?;
     let rows = stmt
         .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;

@@ -37,11 +37,13 @@ impl Store {
     /// Up to `limit` of `user`'s look-ups the server has not answered yet, oldest first.
     /// Another user's wait for their own sign-in (the server takes only the signed-in user's).
     pub fn unsent_look_ups(&self, user: UserId, limit: usize) -> Result<Vec<DeviceAuditEntry>> {
+        // The cast: SQLite plans a bare bound LIMIT by its value, so every binding would
+        // prepare the statement again.
         let mut stmt = self.conn.prepare_cached(
             "SELECT a.entry_id, a.at, a.action, a.course_id FROM audit_log a
                  WHERE a.user_id = ?1
                    AND NOT EXISTS (SELECT 1 FROM audit_sent s WHERE s.entry_id = a.entry_id)
-                 ORDER BY a.at, a.entry_id LIMIT ?2",
+                 ORDER BY a.at, a.entry_id LIMIT CAST(?2 AS INTEGER)",
         )?;
         let rows = stmt
             .query_map(params![user.to_string(), limit as i64], |r| {
