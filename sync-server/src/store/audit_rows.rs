@@ -117,8 +117,22 @@ pub(super) fn continue_from(last: Option<(i64, Vec<u8>)>) -> (u64, [u8; 32]) {
     }
 }
 
+/// The entry ids of `records` an append looks up in the log before writing: those a device
+/// named (a look-up sent again after a lost answer), or every one when `all` (a retry of an
+/// append whose commit may have landed all the same, its answer lost with the connection; or
+/// where a look-up costs no round trip). The server names its own records afresh (a UUIDv7,
+/// 74 random bits), so looking those up on PostgreSQL found nothing but took 6 % of the
+/// database's time with 50 clients, where every sync logs the documents it sent.
+pub(super) fn may_be_logged(records: &[AuditRecord], all: bool) -> Vec<String> {
+    records
+        .iter()
+        .filter(|r| all || r.action.on_device())
+        .map(|r| r.entry_id.to_string())
+        .collect()
+}
+
 /// The entries to store for `records` after the last one: those whose entry id is not logged
-/// yet (`known`: the ids of `records` already in the log) and not repeated in the batch,
+/// yet (`known`: those of [`may_be_logged`] found in the log) and not repeated in the batch,
 /// chained in order.
 pub(super) fn to_append(
     records: &[AuditRecord],

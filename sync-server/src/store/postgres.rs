@@ -682,8 +682,8 @@ impl PostgresStore {
 /// The audit log's SQL is in `postgres_audit`.
 impl AuditStore for PostgresStore {
     fn append_audit(&self, records: &[AuditRecord]) -> Result<usize> {
-        self.audit_group.append(records, |group| {
-            super::postgres_audit::append_group(self.conn()?.prepared(), group)
+        self.audit_group.append(records, |group, retry| {
+            super::postgres_audit::append_group(self.conn()?.prepared(), group, retry)
         })
     }
     fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<StoredAuditEntry>> {

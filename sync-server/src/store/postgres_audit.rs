@@ -2,7 +2,9 @@
 //! (`sqlite_audit`), appended under a transaction-scoped advisory lock so that every server
 //! sharing the database takes turns and builds one chain.
 
-use super::audit_rows::{continue_from, of_citizen_sql, to_append, AuditRow, AUDIT_COLUMNS};
+use super::audit_rows::{
+    continue_from, may_be_logged, of_citizen_sql, to_append, AuditRow, AUDIT_COLUMNS,
+};
 use super::StoredAuditEntry;
 use crate::error::Result;
 use homerehab_shared::audit::AuditRecord;
@@ -78,11 +80,11 @@ struct AuditQueue {
 
 impl AuditGroup {
     /// Appends `records` with whatever other members queue meanwhile; `write` writes a group
-    /// (see [`append_group`]).
+    /// (see [`append_group`]), told whether it retries a member of a group that failed.
     pub(super) fn append(
         &self,
         records: &[AuditRecord],
-        write: impl Fn(&[&[AuditRecord]]) -> Result<Vec<usize>>,
+        write: impl Fn(&[&[AuditRecord]], bool) -> Result<Vec<usize>>,
     ) -> Result<usize> {
         if records.is_empty() {
             return Ok(0);
@@ -109,7 +111,7 @@ impl AuditGroup {
             drop(queue);
             let members: Vec<&[AuditRecord]> = group.iter().map(|(_, r)| r.as_slice()).collect();
             // A failed (or panicking) group is rolled back whole; its members append alone.
-            let counts = std::panic::catch_unwind(AssertUnwindSafe(|| write(&members)))
+            let counts = std::panic::catch_unwind(AssertUnwindSafe(|| write(&members, false)))
                 .ok()
                 .and_then(|written| written.ok());
             queue = lock();
@@ -122,17 +124,19 @@ impl AuditGroup {
         drop(queue);
         match done {
             Some(appended) => Ok(appended),
-            None => Ok(write(&[records])?[0]),
+            // The group's commit may have landed though it failed: the retry looks up every id.
+            None => Ok(write(&[records], true)?[0]),
         }
     }
 }
 
 /// Appends the records of each member of a group in one transaction, in the members' order,
 /// and answers how many of each member's records were appended (a record already logged, or
-/// an earlier member's with the same entry id, is not its).
+/// an earlier member's with the same entry id, is not its). `retry`: see [`may_be_logged`].
 pub(super) fn append_group(
     conn: &mut super::postgres_pool::PreparedClient,
     group: &[&[AuditRecord]],
+    retry: bool,
 ) -> Result<Vec<usize>> {
     let records: Vec<AuditRecord> = group.iter().flat_map(|m| m.iter().cloned()).collect();
     if records.is_empty() {
@@ -156,15 +160,18 @@ pub(super) fn append_group(
         )?
         .map(|r| -> Result<(i64, Vec<u8>)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
         .transpose()?;
-    let ids: Vec<String> = records.iter().map(|r| r.entry_id.to_string()).collect();
-    let known: HashSet<String> = tx
-        .query_typed(
+    let ids = may_be_logged(&records, retry);
+    let known: HashSet<String> = if ids.is_empty() {
+        HashSet::new()
+    } else {
+        tx.query_typed(
             "SELECT entry_id FROM audit_log WHERE entry_id = ANY($1)",
             &[(&ids, Type::TEXT_ARRAY)],
         )?
         .iter()
         .map(|r| r.try_get(0))
-        .collect::<std::result::Result<_, _>>()?;
+        .collect::<std::result::Result<_, _>>()?
+    };
     let entries = to_append(&records, continue_from(last), &known);
     let rows: Vec<AuditRow> = entries.iter().map(AuditRow::of).collect();
     if !rows.is_empty() {
@@ -280,7 +287,8 @@ mod tests {
     fn concurrent_appends_are_written_together_and_a_failed_group_member_by_member() {
         let group = AuditGroup::default();
         let (writes, written) = (AtomicUsize::new(0), AtomicUsize::new(0));
-        let write = |members: &[&[AuditRecord]]| -> Result<Vec<usize>> {
+        let write = |members: &[&[AuditRecord]], retry: bool| -> Result<Vec<usize>> {
+            assert!(!retry, "no group failed");
             writes.fetch_add(1, Ordering::SeqCst);
             // A transaction's round trips: others queue meanwhile.
             std::thread::sleep(std::time::Duration::from_millis(5));
@@ -304,12 +312,15 @@ mod tests {
 
         // Every group of several fails (as one bad record would fail its transaction); alone,
         // a member with one record succeeds and one with two fails with its own error.
-        let failing = |members: &[&[AuditRecord]]| -> Result<Vec<usize>> {
+        let failing = |members: &[&[AuditRecord]], retry: bool| -> Result<Vec<usize>> {
             std::thread::sleep(std::time::Duration::from_millis(5));
             match members {
                 [one] if one.len() == 1 => Ok(vec![1]),
                 [_] => Err(crate::Error::Invalid("its own".into())),
-                _ => Err(crate::Error::Invalid("the group's".into())),
+                _ => {
+                    assert!(!retry, "a retry writes one member's records");
+                    Err(crate::Error::Invalid("the group's".into()))
+                }
             }
         };
         std::thread::scope(|scope| {

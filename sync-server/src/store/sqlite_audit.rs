@@ -2,7 +2,9 @@
 //! so that processes sharing the file take turns and build one chain. What both backends share
 //! is in `audit_rows`; the chain's rules in `homerehab_shared::audit`.
 
-use super::audit_rows::{continue_from, of_citizen_sql, to_append, AuditRow, AUDIT_COLUMNS};
+use super::audit_rows::{
+    continue_from, may_be_logged, of_citizen_sql, to_append, AuditRow, AUDIT_COLUMNS,
+};
 use super::StoredAuditEntry;
 use crate::error::Result;
 use homerehab_shared::audit::AuditRecord;
@@ -46,8 +48,8 @@ pub(super) fn append_in(tx: &Connection, records: &[AuditRecord]) -> Result<usiz
     let mut known = HashSet::new();
     {
         let mut find = tx.prepare_cached("SELECT 1 FROM audit_log WHERE entry_id = ?1")?;
-        for r in records {
-            let id = r.entry_id.to_string();
+        // Every id: here a look-up is an index probe in this process, not a round trip.
+        for id in may_be_logged(records, true) {
             if find.exists([&id])? {
                 known.insert(id);
             }
