@@ -1012,7 +1012,14 @@ fn later_containers(kind: DocumentKind) -> &'static [&'static [&'static str]] {
 /// land in the same map instead of one map shadowing the other. Older documents get them the
 /// first time such a map is written.
 pub fn containers_changes(header: &Header) -> Vec<automerge::Change> {
+    genesis_and_containers(header).1
+}
+
+/// The heads of a document's genesis and its [`containers_changes`], made on one genesis:
+/// building it twice was 1.6 % of the server's CPU in an upload of new courses.
+fn genesis_and_containers(header: &Header) -> (Vec<automerge::ChangeHash>, Vec<automerge::Change>) {
     let mut doc = genesis(header);
+    let genesis_heads = doc.get_heads();
     let mut changes = Vec::new();
     for generation in later_containers(header.kind) {
         let mut tx = doc.transaction();
@@ -1036,14 +1043,14 @@ pub fn containers_changes(header: &Header) -> Vec<automerge::Change> {
         tx.commit_with(CommitOptions::default().with_time(0));
         changes.extend(doc.get_last_local_change());
     }
-    changes
+    (genesis_heads, changes)
 }
 
 /// The changes a document's own actor writes: its genesis and its containers changes. Nothing
 /// else may be written under that actor (admission refuses it as forged).
 pub fn own_changes(header: &Header) -> Vec<automerge::ChangeHash> {
-    let mut hashes = genesis(header).get_heads();
-    hashes.extend(containers_changes(header).iter().map(|c| c.hash()));
+    let (mut hashes, containers) = genesis_and_containers(header);
+    hashes.extend(containers.iter().map(|c| c.hash()));
     hashes
 }
 
