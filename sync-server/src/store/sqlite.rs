@@ -1666,11 +1666,7 @@ mod tests {
                 .unwrap();
             let before = doc.get_heads();
             put_session(&mut doc, &session(course, 1), 1).unwrap();
-            let new: Vec<u8> = doc
-                .get_changes(&before)
-                .iter()
-                .flat_map(|c| c.raw_bytes().to_vec())
-                .collect();
+            let new = homerehab_shared::sync::raw_changes_since(&doc, &before);
             store
                 .commit_document(
                     &header,
@@ -1872,11 +1868,7 @@ mod tests {
             store.commit_document(&header, &[], &doc, &[]).unwrap();
             let before = doc.get_heads();
             put_session(&mut doc, &session(course, 1_000 + round), 1).unwrap();
-            let changes: Vec<u8> = doc
-                .get_changes(&before)
-                .iter()
-                .flat_map(|c| c.raw_bytes().to_vec())
-                .collect();
+            let changes = homerehab_shared::sync::raw_changes_since(&doc, &before);
             store
                 .commit_document(
                     &header,
