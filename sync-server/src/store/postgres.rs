@@ -596,8 +596,7 @@ impl PostgresStore {
         if moved(c.base, stored_heads) {
             return Err(Error::DocumentMoved(header.id));
         }
-        let sizes: Option<(i64, i64)> = match &stored {
-            Some(row) => Some((row.try_get(0)?, row.try_get(1)?)),
+        match &stored {
             None => {
                 // An erased document's id is never stored again (the erasure holds the same
                 // lock between its tombstone and its delete): served again, the sync meets
@@ -627,50 +626,48 @@ impl PostgresStore {
                     // Another commit stored it between our read and our insert.
                     return Err(Error::DocumentMoved(header.id));
                 }
-                None
+                read_model::mark_pending(tx, prepared, id)?;
             }
-        };
-        let mut marked = false;
-        if let Some((incremental, snapshot)) = sizes {
-            let incremental = incremental + new_changes.len() as i64;
-            if compaction::snapshot_now(c.whole, incremental, snapshot, self.compact_min_bytes) {
-                prepared.query(
-                    tx,
-                    "DELETE FROM doc_changes WHERE doc_id = $1",
-                    &[(&id, Type::UUID)],
-                )?;
-                prepared.query(
-                    tx,
-                    "UPDATE documents SET heads = $2, incremental_bytes = 0, updated_at = $3,
-                       snapshot = $4 WHERE id = $1",
-                    &[
-                        (&id, Type::UUID),
-                        (&heads, Type::BYTEA),
-                        (&now, Type::INT8),
-                        (&snapshot_of(c).as_ref(), Type::BYTEA),
-                    ],
-                )?;
-            } else {
-                // A sync's usual commit: the new changes appended, the heads moved and the
-                // document marked for the read model (`read_model::mark_pending_sql`) in
-                // one round trip; they were three, each waited for while the row is locked.
-                // The row lock above makes MAX(seq) + 1 this commit's own.
-                prepared.query(
-                    tx,
-                    GROWN,
-                    &[
-                        (&id, Type::UUID),
-                        (&heads, Type::BYTEA),
-                        (&incremental, Type::INT8),
-                        (&now, Type::INT8),
-                        (&new_changes, Type::BYTEA),
-                    ],
-                )?;
-                marked = true;
+            Some(row) => {
+                let incremental = row.try_get::<_, i64>(0)? + new_changes.len() as i64;
+                let snapshot: i64 = row.try_get(1)?;
+                if compaction::snapshot_now(c.whole, incremental, snapshot, self.compact_min_bytes)
+                {
+                    prepared.query(
+                        tx,
+                        "DELETE FROM doc_changes WHERE doc_id = $1",
+                        &[(&id, Type::UUID)],
+                    )?;
+                    prepared.query(
+                        tx,
+                        "UPDATE documents SET heads = $2, incremental_bytes = 0, updated_at = $3,
+                           snapshot = $4 WHERE id = $1",
+                        &[
+                            (&id, Type::UUID),
+                            (&heads, Type::BYTEA),
+                            (&now, Type::INT8),
+                            (&snapshot_of(c).as_ref(), Type::BYTEA),
+                        ],
+                    )?;
+                    read_model::mark_pending(tx, prepared, id)?;
+                } else {
+                    // A sync's usual commit: the new changes appended, the heads moved and the
+                    // document marked for the read model (`read_model::mark_pending_sql`) in
+                    // one round trip; they were three, each waited for while the row is locked.
+                    // The row lock above makes MAX(seq) + 1 this commit's own.
+                    prepared.query(
+                        tx,
+                        GROWN,
+                        &[
+                            (&id, Type::UUID),
+                            (&heads, Type::BYTEA),
+                            (&incremental, Type::INT8),
+                            (&now, Type::INT8),
+                            (&new_changes, Type::BYTEA),
+                        ],
+                    )?;
+                }
             }
-        }
-        if !marked {
-            read_model::mark_pending(tx, prepared, id)?;
         }
         if header.kind == DocumentKind::Library {
             mirror_withdrawn(tx, header.id, doc)?;

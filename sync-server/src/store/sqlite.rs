@@ -1854,7 +1854,7 @@ mod tests {
     }
 
     /// A cached statement is prepared once. SQLite plans a bare bound `LIMIT ?` by its value
-    /// and so prepared the projector's pending read again at every round (4 % of the server's
+    /// and so prepared the projector's pending read again at every round (3 % of the server's
     /// CPU in an upload); anything else that expires a statement at every run shows here too.
     #[test]
     fn the_sync_and_projector_statements_are_prepared_once() {
