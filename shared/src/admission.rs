@@ -578,6 +578,15 @@ fn check_session_log(
         heads: after.get_heads(),
         sessions: latest_only(read, sessions),
     };
+    if decoded.is_empty() {
+        // The changes came inside a whole document, so their operations are not at hand:
+        // rebuilding them from the loaded document cost more than reading the sessions.
+        if let Some(touched) = every_session_new(after, before) {
+            let (read, sessions) = check_sessions(after, before, who, &touched, None, &mut known)?;
+            let values = values(&read, sessions);
+            return Ok((read, values));
+        }
+    }
     if let Some(written) = sessions_written(after, before.is_none(), new_changes, decoded) {
         if let Ok((read, sessions)) = check_sessions(
             after,
@@ -595,6 +604,41 @@ fn check_session_log(
     let (read, sessions) = check_sessions(after, before, who, &touched, None, &mut known)?;
     let values = values(&read, sessions);
     Ok((read, values))
+}
+
+/// The sessions the diff between `before` and `after` reaches, without taking the diff, where
+/// that is sure: `before` held no session and the changes left its root as it was (the same
+/// operations visible under every key, `sessions` among them, and no other object there).
+/// Then every patch is in the `sessions` map that was empty: each of its keys is a new
+/// session, touched; nothing can have been deleted. `None`: take the diff.
+fn every_session_new(after: &Automerge, before: Option<&Automerge>) -> Option<BTreeSet<String>> {
+    let before = before?;
+    let root_keys: Vec<String> = before.keys(automerge::ROOT).collect();
+    if after.length(automerge::ROOT) != root_keys.len() {
+        return None;
+    }
+    let mut sessions = None;
+    for key in &root_keys {
+        let (now, then) = (
+            after.get_all(automerge::ROOT, key.as_str()).ok()?,
+            before.get_all(automerge::ROOT, key.as_str()).ok()?,
+        );
+        if now.len() != 1 || then.len() != 1 || now[0].1 != then[0].1 {
+            return None;
+        }
+        match (&now[0].0, key.as_str()) {
+            (automerge::Value::Object(automerge::ObjType::Map), "sessions") => {
+                sessions = Some(now[0].1.clone())
+            }
+            (automerge::Value::Scalar(_), _) => {}
+            _ => return None,
+        }
+    }
+    let sessions = sessions?;
+    if before.length(&sessions) != 0 {
+        return None;
+    }
+    Some(after.keys(&sessions).collect())
 }
 
 /// Sessions kept as values per log ([`SessionValues`]): a tablet adds to the session it
@@ -1826,6 +1870,48 @@ mod tests {
         device
     }
 
+    /// A first month sent whole onto a log without sessions is read from the document, its
+    /// sessions all new (`every_session_new`); anything at the root, or a log that held a
+    /// session, is left to the diff.
+    #[test]
+    fn a_first_month_sent_whole_reads_every_session_as_new() {
+        let w = log_world();
+        let server = genesis(&w.header);
+        let mut month = server.fork().with_actor(w.lone_tablet.clone());
+        for i in 0..3 {
+            edit_log(&w, &mut month, 17, 10_000 + 100 * i);
+        }
+        let touched = every_session_new(&month, Some(&server)).expect("all new");
+        assert_eq!(touched.len(), 3);
+        assert_eq!(
+            touched,
+            sessions_in_diff(&month, Some(&server)).unwrap(),
+            "the diff's sessions"
+        );
+        let actors: HashSet<ActorId> = [w.lone_tablet.clone()].into_iter().collect();
+        let adm = admit(
+            w.header.id,
+            Some(&server),
+            &month.save(),
+            &month.get_heads(),
+            &w.lone,
+            &actors,
+        )
+        .expect("admitted");
+        assert_eq!(adm.sessions_read.expect("read").sessions.len(), 3);
+        let mut at_root = month.fork();
+        edit_log(&w, &mut at_root, 7, 20_000);
+        assert_eq!(every_session_new(&at_root, Some(&server)), None);
+        assert_eq!(every_session_new(&month, None), None, "a new document");
+        let mut more = month.fork();
+        edit_log(&w, &mut more, 17, 30_000);
+        assert_eq!(
+            every_session_new(&more, Some(&month)),
+            None,
+            "sessions held"
+        );
+    }
+
     /// A month offline: new sessions, as separate changes and squashed into one, are read
     /// from the operations that made them (not from the document), and read the same.
     #[test]
@@ -2211,6 +2297,43 @@ mod tests {
             .map(|_| ())
             .map_err(|r| r.to_string());
             proptest::prop_assert_eq!(&whole, &admitted);
+            proptest::prop_assert_eq!(admitted, by_diff);
+        }
+
+        /// A log the server holds as its therapist created it (no session yet), and any edits
+        /// on it sent as the whole document (a course's first month): admitted without taking
+        /// the diff (`every_session_new`), with the diff's verdict and reason, and what it read
+        /// is what the admitted document holds. Lone's session comes first (edit 11 files it
+        /// under its own key), so the edits of it have a session to edit.
+        #[test]
+        fn edits_on_a_log_without_sessions_get_the_diffs_verdict_sent_whole(
+            edits in proptest::collection::vec(0..LOG_EDITS, 1..6),
+        ) {
+            let w = log_world();
+            let server = genesis(&w.header);
+            let mut edited = server.fork().with_actor(w.lone_tablet.clone());
+            for (i, edit) in [11].iter().chain(&edits).enumerate() {
+                let mut attempt = edited.fork().with_actor(w.lone_tablet.clone());
+                let done = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    edit_log(&w, &mut attempt, *edit, 5_000 + i as i64);
+                    attempt
+                }));
+                if let Ok(next) = done {
+                    edited = next;
+                }
+            }
+            let (admitted, by_diff) = both_verdicts(&w, &server, &edited, &w.lone);
+            let actors: HashSet<ActorId> = [w.lone_tablet.clone()].into_iter().collect();
+            let bytes = edited.save();
+            let whole = admit(w.header.id, Some(&server), &bytes, &edited.get_heads(), &w.lone, &actors)
+                .map(|adm| {
+                    for (key, session) in adm.sessions_read.expect("a session log's").sessions {
+                        let held = crate::docs::read_session(&adm.doc, &key).unwrap();
+                        assert_eq!(Some(session), held, "session {key}");
+                    }
+                })
+                .map_err(|r| r.to_string());
+            proptest::prop_assert_eq!(&whole, &by_diff);
             proptest::prop_assert_eq!(admitted, by_diff);
         }
     }
