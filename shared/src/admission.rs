@@ -1797,6 +1797,23 @@ mod tests {
         tx.commit();
     }
 
+    /// `edits` made one after another on `from` by Lone's tablet, each its own change; an edit
+    /// that no longer applies (a set in a session deleted before) is skipped.
+    fn edits_applied(w: &LogWorld, from: &Automerge, edits: &[usize]) -> Automerge {
+        let mut edited = from.fork().with_actor(w.lone_tablet.clone());
+        for (i, edit) in edits.iter().enumerate() {
+            let mut attempt = edited.fork().with_actor(w.lone_tablet.clone());
+            let done = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                edit_log(w, &mut attempt, *edit, 5_000 + i as i64);
+                attempt
+            }));
+            if let Ok(next) = done {
+                edited = next;
+            }
+        }
+        edited
+    }
+
     /// Admission's verdict on `edited` offered over `stored`, and the diff's alone (the path
     /// before the operations were read), as comparable strings.
     fn both_verdicts(
@@ -2270,18 +2287,7 @@ mod tests {
                 crate::docs::log_set(&mut server, w.kim_session, w.line, "sit", &a_set(7, 3_000), 3_000)
                     .unwrap();
             }
-            let mut edited = w.stored.fork().with_actor(w.lone_tablet.clone());
-            for (i, edit) in edits.iter().enumerate() {
-                // An edit that no longer applies (a set in a session deleted before) is skipped.
-                let mut attempt = edited.fork().with_actor(w.lone_tablet.clone());
-                let done = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    edit_log(&w, &mut attempt, *edit, 5_000 + i as i64);
-                    attempt
-                }));
-                if let Ok(next) = done {
-                    edited = next;
-                }
-            }
+            let edited = edits_applied(&w, &w.stored, &edits);
             let (admitted, by_diff) = both_verdicts(&w, &server, &edited, &w.lone);
             // The same edits sent as the whole document (`sync::offer_changes` for a big
             // month): the same verdict and reason, taken as loaded or merged.
@@ -2311,17 +2317,8 @@ mod tests {
         ) {
             let w = log_world();
             let server = genesis(&w.header);
-            let mut edited = server.fork().with_actor(w.lone_tablet.clone());
-            for (i, edit) in [11].iter().chain(&edits).enumerate() {
-                let mut attempt = edited.fork().with_actor(w.lone_tablet.clone());
-                let done = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    edit_log(&w, &mut attempt, *edit, 5_000 + i as i64);
-                    attempt
-                }));
-                if let Ok(next) = done {
-                    edited = next;
-                }
-            }
+            let edits: Vec<usize> = [11].into_iter().chain(edits).collect();
+            let edited = edits_applied(&w, &server, &edits);
             let (admitted, by_diff) = both_verdicts(&w, &server, &edited, &w.lone);
             let actors: HashSet<ActorId> = [w.lone_tablet.clone()].into_iter().collect();
             let bytes = edited.save();
