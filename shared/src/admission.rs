@@ -1905,16 +1905,7 @@ mod tests {
             sessions_in_diff(&month, Some(&server)).unwrap(),
             "the diff's sessions"
         );
-        let actors: HashSet<ActorId> = [w.lone_tablet.clone()].into_iter().collect();
-        let adm = admit(
-            w.header.id,
-            Some(&server),
-            &month.save(),
-            &month.get_heads(),
-            &w.lone,
-            &actors,
-        )
-        .expect("admitted");
+        let adm = lone_sends_whole(&w, &server, &month).expect("admitted");
         assert_eq!(adm.sessions_read.expect("read").sessions.len(), 3);
         let mut at_root = month.fork();
         edit_log(&w, &mut at_root, 7, 20_000);
@@ -2153,6 +2144,23 @@ mod tests {
         )
     }
 
+    /// `edited` sent by Lone's tablet as the whole saved document (`sync::offer_changes` for a
+    /// big month), over `stored`.
+    fn lone_sends_whole(
+        w: &LogWorld,
+        stored: &Automerge,
+        edited: &Automerge,
+    ) -> Result<Admitted, Rejection> {
+        admit(
+            w.header.id,
+            Some(stored),
+            &edited.save(),
+            &edited.get_heads(),
+            &w.lone,
+            &[w.lone_tablet.clone()].into_iter().collect(),
+        )
+    }
+
     /// A set logged in a session admission read before (a tablet's day: one set per sync) is
     /// grown from what was read, not read again; so are new exercises, feedback and the
     /// session finished; a set taken back is read from the document.
@@ -2291,17 +2299,9 @@ mod tests {
             let (admitted, by_diff) = both_verdicts(&w, &server, &edited, &w.lone);
             // The same edits sent as the whole document (`sync::offer_changes` for a big
             // month): the same verdict and reason, taken as loaded or merged.
-            let actors: HashSet<ActorId> = [w.lone_tablet.clone()].into_iter().collect();
-            let whole = admit(
-                w.header.id,
-                Some(&server),
-                &edited.save(),
-                &edited.get_heads(),
-                &w.lone,
-                &actors,
-            )
-            .map(|_| ())
-            .map_err(|r| r.to_string());
+            let whole = lone_sends_whole(&w, &server, &edited)
+                .map(|_| ())
+                .map_err(|r| r.to_string());
             proptest::prop_assert_eq!(&whole, &admitted);
             proptest::prop_assert_eq!(admitted, by_diff);
         }
@@ -2320,9 +2320,7 @@ mod tests {
             let edits: Vec<usize> = [11].into_iter().chain(edits).collect();
             let edited = edits_applied(&w, &server, &edits);
             let (admitted, by_diff) = both_verdicts(&w, &server, &edited, &w.lone);
-            let actors: HashSet<ActorId> = [w.lone_tablet.clone()].into_iter().collect();
-            let bytes = edited.save();
-            let whole = admit(w.header.id, Some(&server), &bytes, &edited.get_heads(), &w.lone, &actors)
+            let whole = lone_sends_whole(&w, &server, &edited)
                 .map(|adm| {
                     for (key, session) in adm.sessions_read.expect("a session log's").sessions {
                         let held = crate::docs::read_session(&adm.doc, &key).unwrap();

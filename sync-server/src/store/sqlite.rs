@@ -395,8 +395,9 @@ impl SqliteStore {
         conn.pragma_update(None, "secure_delete", "ON")?;
         // A checkpoint every 4,000 pages (16 MiB of WAL), not SQLite's 1,000: pages that many
         // commits write (the audit log's and the indexes' last pages) are copied back once
-        // per checkpoint, not four times. 5–12 % less server CPU per changed document with 10
-        // teams of 5 (docs/benchmarks.md). An erasure still checkpoints at once (`scrub`).
+        // per checkpoint, not up to four times. 5–12 % less server CPU per changed document
+        // with 10 teams of 5 (docs/benchmarks.md). An erasure still checkpoints at once
+        // (`scrub`).
         conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
         // The read model's replace alone prepares 20 statements; rusqlite keeps 16 by default,
         // and a statement prepared again on every document was a tenth of a burst's CPU.
