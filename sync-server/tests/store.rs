@@ -1216,6 +1216,118 @@ fn postgres_a_commit_aborted_to_break_a_deadlock_is_retried_as_moved() {
     }
 }
 
+/// A sync's usual commit on PostgreSQL is one statement that takes the document's row lock
+/// itself (`GROWN_AT_BASE`). Waiting for that lock behind another server's commit, it checks
+/// the heads again on the row as that commit left it: moved, it writes nothing (no chunk under
+/// a number read before the wait, no heads overwritten); merely touched, it lands.
+#[test]
+fn postgres_a_commit_waiting_for_a_documents_row_checks_its_heads_after_the_wait() {
+    let Some(backend) = Backend::postgres_alone() else {
+        return;
+    };
+    let url = backend.url();
+    let store = backend.open();
+    let header = Header::session_log(TeamId::new(), CourseId::new());
+    let course = header.course_id.unwrap();
+    let original = genesis(&header);
+    store.commit_document(&header, &[], &original, &[]).unwrap();
+    let base = to_hashes(&original.get_heads());
+    let grow = |from: &Automerge, at: Millis| {
+        let mut doc = from.fork().with_actor(ActorId::random());
+        let before = doc.get_heads();
+        put_session(&mut doc, &session(course, at), at).unwrap();
+        let new = changes_since(&doc, &before);
+        (doc, new)
+    };
+    let (first, first_new) = grow(&original, 1);
+    let (second, second_new) = grow(&original, 2);
+
+    // Another server's commit of `first`, holding the row until it commits; `hold` is the SQL
+    // it runs under the lock.
+    let waiting_behind = |hold: &str,
+                          params: &[&(dyn ::postgres::types::ToSql + Sync)],
+                          base: &[homerehab_shared::sync::Hash],
+                          doc: &Automerge,
+                          new: &[u8]| {
+        let mut other = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+        let mut watcher = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+        let mut holder = other.transaction().unwrap();
+        holder
+            .batch_execute("SET LOCAL lock_timeout = '20s'")
+            .unwrap();
+        holder.execute(hold, params).unwrap();
+        std::thread::scope(|s| {
+            let commit = s.spawn(|| store.commit_document(&header, base, doc, new));
+            // Until the commit waits for the row (or gave up without waiting).
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while !commit.is_finished() && std::time::Instant::now() < deadline {
+                let waiting: i64 = watcher
+                    .query_one("SELECT count(*) FROM pg_locks WHERE NOT granted", &[])
+                    .unwrap()
+                    .get(0);
+                if waiting > 0 {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            assert!(!commit.is_finished(), "the commit did not wait for the row");
+            holder.commit().unwrap();
+            commit.join().unwrap()
+        })
+    };
+
+    let first_heads: Vec<u8> = first.get_heads().iter().flat_map(|h| h.0).collect();
+    let moved = waiting_behind(
+        "WITH grown AS (
+           UPDATE documents SET heads = $2::BYTEA,
+             incremental_bytes = incremental_bytes + octet_length($3::BYTEA)
+           WHERE id = $1
+         )
+         INSERT INTO doc_changes (doc_id, seq, bytes)
+         SELECT $1, COALESCE(MAX(seq), 0) + 1, $3::BYTEA FROM doc_changes WHERE doc_id = $1",
+        &[&header.id.0, &first_heads, &first_new],
+        &base,
+        &second,
+        &second_new,
+    );
+    assert!(
+        matches!(moved, Err(Error::DocumentMoved(id)) if id == header.id),
+        "{moved:?}"
+    );
+    let stored = store.load_document(header.id).unwrap().unwrap();
+    assert_eq!(stored.get_heads(), first.get_heads());
+    assert_eq!(
+        SessionLogDoc::read(&stored).unwrap(),
+        SessionLogDoc::read(&first).unwrap()
+    );
+    assert_eq!(
+        store.document_footprint(header.id).unwrap().unwrap().chunks,
+        1
+    );
+
+    // Served again on what is stored now, behind a commit that touched the row but left its
+    // heads: it lands, its chunk numbered after the one stored.
+    let (third, third_new) = grow(&stored, 3);
+    let landed = waiting_behind(
+        "UPDATE documents SET updated_at = updated_at + 1 WHERE id = $1",
+        &[&header.id.0],
+        &to_hashes(&stored.get_heads()),
+        &third,
+        &third_new,
+    );
+    landed.unwrap();
+    let stored = store.load_document(header.id).unwrap().unwrap();
+    assert_eq!(stored.get_heads(), third.get_heads());
+    assert_eq!(
+        SessionLogDoc::read(&stored).unwrap(),
+        SessionLogDoc::read(&third).unwrap()
+    );
+    assert_eq!(
+        store.document_footprint(header.id).unwrap().unwrap().chunks,
+        2
+    );
+}
+
 fn audit_record(
     who: &homerehab_shared::auth::Principal,
     action: homerehab_shared::audit::AuditAction,

@@ -556,28 +556,63 @@ fn as_params(args: &[Uuid]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
 }
 
-/// A stored document grown by a sync's new changes (`$5`; none when empty), its heads and size
-/// moved, and marked pending for the read model: [`PostgresStore::commit_in`]'s usual
-/// statement.
-const GROWN: &str = concat!(
-    "WITH change AS (
+/// A stored document grown by a sync's new changes (`$5`; none when empty) if it is still at
+/// the sync's base (`$3`, its heads column): its heads and size moved and the document marked
+/// pending for the read model ([`read_model::mark_pending_where_sql`]), in one round trip that
+/// takes the row lock itself. Answers the grown size and the snapshot's size, or no row
+/// (nothing written) when the document moved or is not stored.
+///
+/// The `UPDATE` re-checks its `WHERE` on the row as it is once its lock is granted (read
+/// committed), so a commit that got there first leaves this one writing nothing. The chunk's
+/// `MAX(seq)` is read from the statement's snapshot, taken before that wait, which is why the
+/// chunk is inserted only if the row was updated: whoever committed in between moved the
+/// heads. (Were it ever not so, the key `(doc_id, seq)` refuses the chunk and the whole
+/// statement: a failed sync, served again, never a lost chunk.)
+const GROWN_AT_BASE: &str = concat!(
+    "WITH grown AS (
+       UPDATE documents SET heads = $2, incremental_bytes = incremental_bytes + octet_length($5),
+         updated_at = $4
+       WHERE id = $1 AND heads = $3
+       RETURNING incremental_bytes, octet_length(snapshot)::BIGINT
+     ), change AS (
        INSERT INTO doc_changes (doc_id, seq, bytes)
        SELECT $1, COALESCE(MAX(seq), 0) + 1, $5 FROM doc_changes WHERE doc_id = $1
-       HAVING octet_length($5) > 0
-     ), grown AS (
-       UPDATE documents SET heads = $2, incremental_bytes = $3, updated_at = $4 WHERE id = $1
+       HAVING octet_length($5) > 0 AND EXISTS (SELECT 1 FROM grown)
+     ), pending AS (
+       ",
+    read_model::mark_pending_where_sql!("EXISTS (SELECT 1 FROM grown)"),
+    "
      )
-     ",
-    read_model::mark_pending_sql!()
+     SELECT * FROM grown"
 );
 
+/// A document's chunks folded into a new snapshot (`$3`) if it is still at the heads that
+/// snapshot has (`$2`): nothing written when another commit grew it meanwhile (that one's
+/// successor compacts it instead).
+const SNAPSHOT_AT_HEADS: &str = "WITH snapshot AS (
+       UPDATE documents SET incremental_bytes = 0, snapshot = $3 WHERE id = $1 AND heads = $2
+       RETURNING 1
+     )
+     DELETE FROM doc_changes WHERE doc_id = $1 AND EXISTS (SELECT 1 FROM snapshot)";
+
+/// Whether a commit is stored by [`GROWN_AT_BASE`] (and at most [`SNAPSHOT_AT_HEADS`]) alone,
+/// each statement its own transaction: a stored document (it has a base) grown by changes,
+/// not replaced whole, and not a library (whose withdrawn media are mirrored in the
+/// transaction that stores it). The usual sync's commit: one round trip, where a transaction
+/// took four (`BEGIN`, the row lock, the write, `COMMIT`).
+fn grows_alone(c: &DocumentCommit<'_>) -> bool {
+    !c.base.is_empty() && !c.whole && c.header.kind != DocumentKind::Library
+}
+
 impl PostgresStore {
-    /// Stores one document of a batch if it is still at its base: its row locked first, so
-    /// no other commit (of this or another server) falls between the check and the write; a new
-    /// one inserted only if no other commit stored it meanwhile.
+    /// Stores one document of a batch if it is still at its base. A stored document grown by
+    /// changes takes one statement ([`GROWN_AT_BASE`]) that locks its row, checks and writes.
+    /// A new document, or one replaced whole, has its row locked first, so no other commit (of
+    /// this or another server) falls between the check and the write; a new one is inserted
+    /// only if no other commit stored it meanwhile.
     fn commit_in(
         &self,
-        tx: &mut postgres::Transaction<'_>,
+        tx: &mut impl GenericClient,
         prepared: &mut Prepared,
         c: &DocumentCommit<'_>,
         now: Millis,
@@ -585,90 +620,98 @@ impl PostgresStore {
         let (header, doc, new_changes) = (c.header, c.doc, c.new_changes);
         let id = header.id.0;
         let heads = heads_bytes(doc);
-        // Prepared once per connection: one round trip each, nothing parsed again.
-        let stored = prepared.query_opt(
-            tx,
-            "SELECT incremental_bytes, octet_length(snapshot)::BIGINT, heads FROM documents
-             WHERE id = $1 FOR UPDATE",
-            &[(&id, Type::UUID)],
-        )?;
-        let stored_heads: Option<&[u8]> = stored.as_ref().map(|r| r.try_get(2)).transpose()?;
-        if moved(c.base, stored_heads) {
-            return Err(Error::DocumentMoved(header.id));
-        }
-        match &stored {
-            None => {
-                // An erased document's id is never stored again (the erasure holds the same
-                // lock between its tombstone and its delete): served again, the sync meets
-                // the tombstone.
-                erasure::lock_document(tx, header.id)?;
-                if erasure::is_erased(tx, header.id)? {
-                    return Err(Error::DocumentMoved(header.id));
-                }
-                let inserted = prepared.query(
+        if !c.base.is_empty() && !c.whole {
+            let base = c.base.concat();
+            let Some(grown) = prepared.query_opt(
+                tx,
+                GROWN_AT_BASE,
+                &[
+                    (&id, Type::UUID),
+                    (&heads, Type::BYTEA),
+                    (&base, Type::BYTEA),
+                    (&now, Type::INT8),
+                    (&new_changes, Type::BYTEA),
+                ],
+            )?
+            else {
+                // Moved, or gone (erased): with a base it was stored when the sync read it.
+                return Err(Error::DocumentMoved(header.id));
+            };
+            let (incremental, snapshot): (i64, i64) = (grown.try_get(0)?, grown.try_get(1)?);
+            if compaction::snapshot_now(false, incremental, snapshot, self.compact_min_bytes) {
+                prepared.query(
                     tx,
-                    "INSERT INTO documents
-                       (id, kind, team_id, course_id, heads, incremental_bytes, updated_at, snapshot)
-                     VALUES ($1, $2, $3, $4, $5, 0, $6, $7)
-                     ON CONFLICT (id) DO NOTHING
-                     RETURNING 1",
+                    SNAPSHOT_AT_HEADS,
                     &[
                         (&id, Type::UUID),
-                        (&header.kind.as_str(), Type::TEXT),
-                        (&header.team_id.0, Type::UUID),
-                        (&header.course_id.map(|c| c.0), Type::UUID),
                         (&heads, Type::BYTEA),
-                        (&now, Type::INT8),
                         (&snapshot_of(c).as_ref(), Type::BYTEA),
                     ],
                 )?;
-                if inserted.is_empty() {
-                    // Another commit stored it between our read and our insert.
-                    return Err(Error::DocumentMoved(header.id));
-                }
-                read_model::mark_pending(tx, prepared, id)?;
             }
-            Some(row) => {
-                let incremental = row.try_get::<_, i64>(0)? + new_changes.len() as i64;
-                let snapshot: i64 = row.try_get(1)?;
-                if compaction::snapshot_now(c.whole, incremental, snapshot, self.compact_min_bytes)
-                {
-                    prepared.query(
-                        tx,
-                        "DELETE FROM doc_changes WHERE doc_id = $1",
-                        &[(&id, Type::UUID)],
-                    )?;
-                    prepared.query(
-                        tx,
-                        "UPDATE documents SET heads = $2, incremental_bytes = 0, updated_at = $3,
-                           snapshot = $4 WHERE id = $1",
-                        &[
-                            (&id, Type::UUID),
-                            (&heads, Type::BYTEA),
-                            (&now, Type::INT8),
-                            (&snapshot_of(c).as_ref(), Type::BYTEA),
-                        ],
-                    )?;
-                    read_model::mark_pending(tx, prepared, id)?;
-                } else {
-                    // A sync's usual commit: the new changes appended, the heads moved and the
-                    // document marked for the read model (`read_model::mark_pending_sql`) in
-                    // one round trip; they were three, each waited for while the row is locked.
-                    // The row lock above makes MAX(seq) + 1 this commit's own.
-                    prepared.query(
-                        tx,
-                        GROWN,
-                        &[
-                            (&id, Type::UUID),
-                            (&heads, Type::BYTEA),
-                            (&incremental, Type::INT8),
-                            (&now, Type::INT8),
-                            (&new_changes, Type::BYTEA),
-                        ],
-                    )?;
-                }
+            if header.kind == DocumentKind::Library {
+                mirror_withdrawn(tx, header.id, doc)?;
             }
+            return Ok(());
         }
+        let stored = prepared.query_opt(
+            tx,
+            "SELECT heads FROM documents WHERE id = $1 FOR UPDATE",
+            &[(&id, Type::UUID)],
+        )?;
+        let stored_heads: Option<&[u8]> = stored.as_ref().map(|r| r.try_get(0)).transpose()?;
+        if moved(c.base, stored_heads) {
+            return Err(Error::DocumentMoved(header.id));
+        }
+        if stored.is_none() {
+            // An erased document's id is never stored again (the erasure holds the same
+            // lock between its tombstone and its delete): served again, the sync meets
+            // the tombstone.
+            erasure::lock_document(tx, header.id)?;
+            if erasure::is_erased(tx, header.id)? {
+                return Err(Error::DocumentMoved(header.id));
+            }
+            let inserted = prepared.query(
+                tx,
+                "INSERT INTO documents
+                   (id, kind, team_id, course_id, heads, incremental_bytes, updated_at, snapshot)
+                 VALUES ($1, $2, $3, $4, $5, 0, $6, $7)
+                 ON CONFLICT (id) DO NOTHING
+                 RETURNING 1",
+                &[
+                    (&id, Type::UUID),
+                    (&header.kind.as_str(), Type::TEXT),
+                    (&header.team_id.0, Type::UUID),
+                    (&header.course_id.map(|c| c.0), Type::UUID),
+                    (&heads, Type::BYTEA),
+                    (&now, Type::INT8),
+                    (&snapshot_of(c).as_ref(), Type::BYTEA),
+                ],
+            )?;
+            if inserted.is_empty() {
+                // Another commit stored it between our read and our insert.
+                return Err(Error::DocumentMoved(header.id));
+            }
+        } else {
+            // Sent whole (`compaction::snapshot_now`): the bytes at hand are the snapshot.
+            prepared.query(
+                tx,
+                "DELETE FROM doc_changes WHERE doc_id = $1",
+                &[(&id, Type::UUID)],
+            )?;
+            prepared.query(
+                tx,
+                "UPDATE documents SET heads = $2, incremental_bytes = 0, updated_at = $3,
+                   snapshot = $4 WHERE id = $1",
+                &[
+                    (&id, Type::UUID),
+                    (&heads, Type::BYTEA),
+                    (&now, Type::INT8),
+                    (&snapshot_of(c).as_ref(), Type::BYTEA),
+                ],
+            )?;
+        }
+        read_model::mark_pending(tx, prepared, id)?;
         if header.kind == DocumentKind::Library {
             mirror_withdrawn(tx, header.id, doc)?;
         }
@@ -1162,11 +1205,16 @@ impl DocumentStore for PostgresStore {
         };
         let mut conn = self.conn()?;
         let (client, prepared) = conn.prepared().split();
-        let mut tx = client.transaction()?;
-        let stored = ordered
-            .into_iter()
-            .try_for_each(|c| self.commit_in(&mut tx, prepared, c, now))
-            .and_then(|()| Ok(tx.commit()?));
+        let stored = match ordered.as_slice() {
+            [alone] if grows_alone(alone) => self.commit_in(client, prepared, alone, now),
+            _ => {
+                let mut tx = client.transaction()?;
+                ordered
+                    .into_iter()
+                    .try_for_each(|c| self.commit_in(&mut tx, prepared, c, now))
+                    .and_then(|()| Ok(tx.commit()?))
+            }
+        };
         match stored {
             // PostgreSQL broke a lock cycle (a `reproject` marking every document pending while
             // this batch marks its own) by aborting this transaction: nothing was stored, and

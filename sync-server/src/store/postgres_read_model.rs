@@ -119,7 +119,19 @@ macro_rules! mark_pending_sql {
          ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1"
     };
 }
-pub(super) use mark_pending_sql;
+
+/// [`mark_pending_sql`] only where `$cond` holds (an SQL condition, e.g. that a CTE wrote a
+/// row), for a statement that writes the document and marks it in one.
+macro_rules! mark_pending_where_sql {
+    ($cond:literal) => {
+        concat!(
+            "INSERT INTO rm_pending (doc_id, version) SELECT $1, 1 WHERE ",
+            $cond,
+            " ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1"
+        )
+    };
+}
+pub(super) use mark_pending_where_sql;
 
 /// In the sync's transaction: the document changed, so its rows are due again.
 pub(super) fn mark_pending(
