@@ -724,6 +724,16 @@ fn check_sessions(
 ) -> Result<ReadSessions, Rejection> {
     let mut read = Vec::with_capacity(touched.len());
     let mut values = HashMap::with_capacity(touched.len());
+    if touched.is_empty() {
+        return Ok((read, values));
+    }
+    // Each map found once, not again for every session. A log that held no session before
+    // has no performer to compare with (a course's first month, sent whole).
+    let after_sessions = crate::docs::sessions_map(after)?;
+    let before = match before {
+        Some(b) => Some((b, crate::docs::sessions_map(b)?)).filter(|(b, s)| b.length(s) > 0),
+        None => None,
+    };
     for key in touched {
         // Made by the changes, or grown by them from what was read before; else read.
         let value = written.and_then(|w| {
@@ -732,7 +742,7 @@ fn check_sessions(
         });
         let (now, value) = match value.as_ref().and_then(crate::docs::session_from_hydrated) {
             Some(session) => (session, value),
-            None => crate::docs::read_session_and_value(after, key)?
+            None => crate::docs::read_session_and_value_in(after, &after_sessions, key)?
                 .ok_or(Rejection::NotAppendOnly("a session vanished".into()))?,
         };
         now.validate().map_err(SchemaError::from)?;
@@ -746,10 +756,10 @@ fn check_sessions(
                 "a session can only be written by the assistant who performs it".into(),
             ));
         }
-        if let Some(b) = before {
+        if let Some((b, sessions)) = &before {
             // Only who performs it: reading the whole session again was half of a one-set
             // sync's admission.
-            if let Some(performer) = crate::docs::session_performer(b, key)? {
+            if let Some(performer) = crate::docs::session_performer_in(b, sessions, key)? {
                 if performer != who.user_id {
                     return Err(Rejection::NotAppendOnly(
                         "another assistant's session cannot be changed".into(),
