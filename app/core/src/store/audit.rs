@@ -94,6 +94,25 @@ mod tests {
     use super::*;
     use homerehab_shared::audit::RefusedAuditEntry;
 
+    /// Every statement the connection holds prepared, with how often SQLite prepared it again.
+    fn reprepared(conn: &rusqlite::Connection) -> Vec<(String, i32)> {
+        use rusqlite::ffi;
+        let mut found = Vec::new();
+        // SAFETY: the connection is borrowed for the walk, so no statement is finalized while
+        // it is read; `sqlite3_next_stmt` and `sqlite3_sql` only read the connection's list.
+        unsafe {
+            let db = conn.handle();
+            let mut stmt = ffi::sqlite3_next_stmt(db, std::ptr::null_mut());
+            while !stmt.is_null() {
+                let n = ffi::sqlite3_stmt_status(stmt, ffi::SQLITE_STMTSTATUS_REPREPARE, 0);
+                let sql = std::ffi::CStr::from_ptr(ffi::sqlite3_sql(stmt)).to_string_lossy();
+                found.push((sql.into_owned(), n));
+                stmt = ffi::sqlite3_next_stmt(db, stmt);
+            }
+        }
+        found
+    }
+
     #[test]
     fn look_ups_wait_for_their_user_and_are_sent_once() {
         let dir = tempfile::tempdir().unwrap();
@@ -131,6 +150,12 @@ mod tests {
             .unwrap();
         assert!(store.unsent_look_ups(me, 10).unwrap().is_empty());
         assert_eq!(store.unsent_look_ups(other, 10).unwrap().len(), 1);
+        // Bound to four limits, the cached look-up was prepared once (SQLite plans a bare
+        // bound `LIMIT ?` by its value and would prepare it again for every new one).
+        let look_up = reprepared(&store.conn)
+            .into_iter()
+            .find(|(sql, _)| sql.contains("FROM audit_log a"));
+        assert_eq!(look_up.map(|(_, n)| n), Some(0));
         // The log itself keeps every entry.
         let kept: i64 = store
             .conn
