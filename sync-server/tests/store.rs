@@ -1217,9 +1217,10 @@ fn postgres_a_commit_aborted_to_break_a_deadlock_is_retried_as_moved() {
 }
 
 /// A sync's usual commit on PostgreSQL is one statement that takes the document's row lock
-/// itself (`GROWN_AT_BASE`). Waiting for that lock behind another server's commit, it checks
-/// the heads again on the row as that commit left it: moved, it writes nothing (no chunk under
-/// a number read before the wait, no heads overwritten); merely touched, it lands.
+/// itself (`GROWN_AT_BASE`; `REPLACED_AT_BASE` for a document sent whole). Waiting for that
+/// lock behind another server's commit, it checks the heads again on the row as that commit
+/// left it: moved, it writes nothing (no chunk under a number read before the wait, no heads
+/// overwritten, no chunk dropped); merely touched, it lands.
 #[test]
 fn postgres_a_commit_waiting_for_a_documents_row_checks_its_heads_after_the_wait() {
     let Some(backend) = Backend::postgres_alone() else {
@@ -1248,7 +1249,8 @@ fn postgres_a_commit_waiting_for_a_documents_row_checks_its_heads_after_the_wait
                           params: &[&(dyn ::postgres::types::ToSql + Sync)],
                           base: &[homerehab_shared::sync::Hash],
                           doc: &Automerge,
-                          new: &[u8]| {
+                          new: &[u8],
+                          whole: bool| {
         let mut other = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
         let mut watcher = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
         let mut holder = other.transaction().unwrap();
@@ -1257,7 +1259,15 @@ fn postgres_a_commit_waiting_for_a_documents_row_checks_its_heads_after_the_wait
             .unwrap();
         holder.execute(hold, params).unwrap();
         std::thread::scope(|s| {
-            let commit = s.spawn(|| store.commit_document(&header, base, doc, new));
+            let commit = s.spawn(|| {
+                store.commit_documents(&[homerehab_sync_server::store::DocumentCommit {
+                    header: &header,
+                    base,
+                    doc,
+                    new_changes: new,
+                    whole,
+                }])
+            });
             // Until the commit waits for the row (or gave up without waiting).
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
             while !commit.is_finished() && std::time::Instant::now() < deadline {
@@ -1276,19 +1286,23 @@ fn postgres_a_commit_waiting_for_a_documents_row_checks_its_heads_after_the_wait
         })
     };
 
-    let first_heads: Vec<u8> = first.get_heads().iter().flat_map(|h| h.0).collect();
-    let moved = waiting_behind(
-        "WITH grown AS (
+    let heads_of =
+        |doc: &Automerge| -> Vec<u8> { doc.get_heads().iter().flat_map(|h| h.0).collect() };
+    // Another server's grow: the heads moved and a chunk appended.
+    let grows = "WITH grown AS (
            UPDATE documents SET heads = $2::BYTEA,
              incremental_bytes = incremental_bytes + octet_length($3::BYTEA)
            WHERE id = $1
          )
          INSERT INTO doc_changes (doc_id, seq, bytes)
-         SELECT $1, COALESCE(MAX(seq), 0) + 1, $3::BYTEA FROM doc_changes WHERE doc_id = $1",
-        &[&header.id.0, &first_heads, &first_new],
+         SELECT $1, COALESCE(MAX(seq), 0) + 1, $3::BYTEA FROM doc_changes WHERE doc_id = $1";
+    let moved = waiting_behind(
+        grows,
+        &[&header.id.0, &heads_of(&first), &first_new],
         &base,
         &second,
         &second_new,
+        false,
     );
     assert!(
         matches!(moved, Err(Error::DocumentMoved(id)) if id == header.id),
@@ -1314,6 +1328,7 @@ fn postgres_a_commit_waiting_for_a_documents_row_checks_its_heads_after_the_wait
         &to_hashes(&stored.get_heads()),
         &third,
         &third_new,
+        false,
     );
     landed.unwrap();
     let stored = store.load_document(header.id).unwrap().unwrap();
@@ -1325,6 +1340,29 @@ fn postgres_a_commit_waiting_for_a_documents_row_checks_its_heads_after_the_wait
     assert_eq!(
         store.document_footprint(header.id).unwrap().unwrap().chunks,
         2
+    );
+
+    // A whole document (a device's month sent whole) built on what is stored now, waiting
+    // behind another server's grow: it replaces nothing, the grown chunk stays.
+    let (fourth, _) = grow(&stored, 4);
+    let (fifth, fifth_new) = grow(&stored, 5);
+    let moved = waiting_behind(
+        grows,
+        &[&header.id.0, &heads_of(&fifth), &fifth_new],
+        &to_hashes(&stored.get_heads()),
+        &fourth,
+        &fourth.save(),
+        true,
+    );
+    assert!(
+        matches!(moved, Err(Error::DocumentMoved(id)) if id == header.id),
+        "{moved:?}"
+    );
+    let stored = store.load_document(header.id).unwrap().unwrap();
+    assert_eq!(stored.get_heads(), fifth.get_heads());
+    assert_eq!(
+        store.document_footprint(header.id).unwrap().unwrap().chunks,
+        3
     );
 }
 

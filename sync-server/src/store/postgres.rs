@@ -595,21 +595,40 @@ const SNAPSHOT_AT_HEADS: &str = "WITH snapshot AS (
      )
      DELETE FROM doc_changes WHERE doc_id = $1 AND EXISTS (SELECT 1 FROM snapshot)";
 
-/// Whether a commit is stored by [`GROWN_AT_BASE`] (and at most [`SNAPSHOT_AT_HEADS`]) alone,
-/// each statement its own transaction: a stored document (it has a base) grown by changes,
-/// not replaced whole, and not a library (whose withdrawn media are mirrored in the
-/// transaction that stores it). The usual sync's commit: one round trip, where a transaction
-/// took four (`BEGIN`, the row lock, the write, `COMMIT`).
-fn grows_alone(c: &DocumentCommit<'_>) -> bool {
-    !c.base.is_empty() && !c.whole && c.header.kind != DocumentKind::Library
+/// A stored document replaced by the whole document a device sent (`$5`, its snapshot) if it is
+/// still at the sync's base (`$3`): its chunks dropped and the document marked pending, in one
+/// round trip that takes the row lock itself, as [`GROWN_AT_BASE`] does (the chunks deleted
+/// only if the row was updated: a commit in between would have moved the heads). Answers a row,
+/// or none (nothing written) when the document moved or is not stored.
+const REPLACED_AT_BASE: &str = concat!(
+    "WITH replaced AS (
+       UPDATE documents SET heads = $2, incremental_bytes = 0, updated_at = $4, snapshot = $5
+       WHERE id = $1 AND heads = $3
+       RETURNING 1
+     ), chunks AS (
+       DELETE FROM doc_changes WHERE doc_id = $1 AND EXISTS (SELECT 1 FROM replaced)
+     ), pending AS (
+       ",
+    read_model::mark_pending_where_sql!("EXISTS (SELECT 1 FROM replaced)"),
+    "
+     )
+     SELECT 1 FROM replaced"
+);
+
+/// Whether a commit is stored by one statement ([`GROWN_AT_BASE`], and at most
+/// [`SNAPSHOT_AT_HEADS`]; or [`REPLACED_AT_BASE`]), each its own transaction: a stored document
+/// (it has a base), not a library (whose withdrawn media are mirrored in the transaction that
+/// stores it). The usual sync's commit, and a course's first month sent whole: one round trip,
+/// where a transaction took four or five (`BEGIN`, the row lock, the writes, `COMMIT`).
+fn stored_alone(c: &DocumentCommit<'_>) -> bool {
+    !c.base.is_empty() && c.header.kind != DocumentKind::Library
 }
 
 impl PostgresStore {
-    /// Stores one document of a batch if it is still at its base. A stored document grown by
-    /// changes takes one statement ([`GROWN_AT_BASE`]) that locks its row, checks and writes.
-    /// A new document, or one replaced whole, has its row locked first, so no other commit (of
-    /// this or another server) falls between the check and the write; a new one is inserted
-    /// only if no other commit stored it meanwhile.
+    /// Stores one document of a batch if it is still at its base. A stored document takes one
+    /// statement that locks its row, checks and writes: grown by changes ([`GROWN_AT_BASE`])
+    /// or replaced by a whole one ([`REPLACED_AT_BASE`]). A new document is inserted only if
+    /// no other commit (of this or another server) stored it meanwhile.
     fn commit_in(
         &self,
         tx: &mut impl GenericClient,
@@ -620,7 +639,31 @@ impl PostgresStore {
         let (header, doc, new_changes) = (c.header, c.doc, c.new_changes);
         let id = header.id.0;
         let heads = heads_bytes(doc);
-        if !c.base.is_empty() && !c.whole {
+        if !c.base.is_empty() && c.whole {
+            // Sent whole (`compaction::snapshot_now` whatever the sizes): the bytes at hand
+            // are the snapshot.
+            let base = c.base.concat();
+            let replaced = prepared.query_opt(
+                tx,
+                REPLACED_AT_BASE,
+                &[
+                    (&id, Type::UUID),
+                    (&heads, Type::BYTEA),
+                    (&base, Type::BYTEA),
+                    (&now, Type::INT8),
+                    (&snapshot_of(c).as_ref(), Type::BYTEA),
+                ],
+            )?;
+            if replaced.is_none() {
+                // Moved, or gone (erased): with a base it was stored when the sync read it.
+                return Err(Error::DocumentMoved(header.id));
+            }
+            if header.kind == DocumentKind::Library {
+                mirror_withdrawn(tx, header.id, doc)?;
+            }
+            return Ok(());
+        }
+        if !c.base.is_empty() {
             let base = c.base.concat();
             let Some(grown) = prepared.query_opt(
                 tx,
@@ -654,6 +697,7 @@ impl PostgresStore {
             }
             return Ok(());
         }
+        // A document new to the server (no base): stored by nobody else meanwhile.
         let stored = prepared.query_opt(
             tx,
             "SELECT heads FROM documents WHERE id = $1 FOR UPDATE",
@@ -663,53 +707,32 @@ impl PostgresStore {
         if moved(c.base, stored_heads) {
             return Err(Error::DocumentMoved(header.id));
         }
-        if stored.is_none() {
-            // An erased document's id is never stored again (the erasure holds the same
-            // lock between its tombstone and its delete): served again, the sync meets
-            // the tombstone.
-            erasure::lock_document(tx, header.id)?;
-            if erasure::is_erased(tx, header.id)? {
-                return Err(Error::DocumentMoved(header.id));
-            }
-            let inserted = prepared.query(
-                tx,
-                "INSERT INTO documents
-                   (id, kind, team_id, course_id, heads, incremental_bytes, updated_at, snapshot)
-                 VALUES ($1, $2, $3, $4, $5, 0, $6, $7)
-                 ON CONFLICT (id) DO NOTHING
-                 RETURNING 1",
-                &[
-                    (&id, Type::UUID),
-                    (&header.kind.as_str(), Type::TEXT),
-                    (&header.team_id.0, Type::UUID),
-                    (&header.course_id.map(|c| c.0), Type::UUID),
-                    (&heads, Type::BYTEA),
-                    (&now, Type::INT8),
-                    (&snapshot_of(c).as_ref(), Type::BYTEA),
-                ],
-            )?;
-            if inserted.is_empty() {
-                // Another commit stored it between our read and our insert.
-                return Err(Error::DocumentMoved(header.id));
-            }
-        } else {
-            // Sent whole (`compaction::snapshot_now`): the bytes at hand are the snapshot.
-            prepared.query(
-                tx,
-                "DELETE FROM doc_changes WHERE doc_id = $1",
-                &[(&id, Type::UUID)],
-            )?;
-            prepared.query(
-                tx,
-                "UPDATE documents SET heads = $2, incremental_bytes = 0, updated_at = $3,
-                   snapshot = $4 WHERE id = $1",
-                &[
-                    (&id, Type::UUID),
-                    (&heads, Type::BYTEA),
-                    (&now, Type::INT8),
-                    (&snapshot_of(c).as_ref(), Type::BYTEA),
-                ],
-            )?;
+        // An erased document's id is never stored again (the erasure holds the same lock
+        // between its tombstone and its delete): served again, the sync meets the tombstone.
+        erasure::lock_document(tx, header.id)?;
+        if erasure::is_erased(tx, header.id)? {
+            return Err(Error::DocumentMoved(header.id));
+        }
+        let inserted = prepared.query(
+            tx,
+            "INSERT INTO documents
+               (id, kind, team_id, course_id, heads, incremental_bytes, updated_at, snapshot)
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $7)
+             ON CONFLICT (id) DO NOTHING
+             RETURNING 1",
+            &[
+                (&id, Type::UUID),
+                (&header.kind.as_str(), Type::TEXT),
+                (&header.team_id.0, Type::UUID),
+                (&header.course_id.map(|c| c.0), Type::UUID),
+                (&heads, Type::BYTEA),
+                (&now, Type::INT8),
+                (&snapshot_of(c).as_ref(), Type::BYTEA),
+            ],
+        )?;
+        if inserted.is_empty() {
+            // Another commit stored it between our read and our insert.
+            return Err(Error::DocumentMoved(header.id));
         }
         read_model::mark_pending(tx, prepared, id)?;
         if header.kind == DocumentKind::Library {
@@ -1206,7 +1229,7 @@ impl DocumentStore for PostgresStore {
         let mut conn = self.conn()?;
         let (client, prepared) = conn.prepared().split();
         let stored = match ordered.as_slice() {
-            [alone] if grows_alone(alone) => self.commit_in(client, prepared, alone, now),
+            [alone] if stored_alone(alone) => self.commit_in(client, prepared, alone, now),
             _ => {
                 let mut tx = client.transaction()?;
                 ordered
