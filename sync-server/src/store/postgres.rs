@@ -619,7 +619,7 @@ const REPLACED_AT_BASE: &str = concat!(
 /// [`SNAPSHOT_AT_HEADS`]; or [`REPLACED_AT_BASE`]), each its own transaction: a stored document
 /// (it has a base), not a library (whose withdrawn media are mirrored in the transaction that
 /// stores it). The usual sync's commit, and a course's first month sent whole: one round trip,
-/// where a transaction took four or five (`BEGIN`, the row lock, the writes, `COMMIT`).
+/// where a transaction took four to six (`BEGIN`, the row lock, the writes, `COMMIT`).
 fn stored_alone(c: &DocumentCommit<'_>) -> bool {
     !c.base.is_empty() && c.header.kind != DocumentKind::Library
 }
