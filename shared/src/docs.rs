@@ -559,8 +559,8 @@ pub fn read_session_and_value(
 }
 
 /// [`read_session_and_value`] in the log's `sessions` map ([`sessions_map`]) found once by the
-/// caller: admission reading a whole month of sessions looked the map up again for each (half
-/// of the 4 % of an upload's samples that went on finding sessions).
+/// caller: admission reading a whole month of sessions looked the map up again for each
+/// (finding sessions was 4.8 % of an upload's server samples).
 pub fn read_session_and_value_in(
     doc: &Automerge,
     sessions: &ObjId,

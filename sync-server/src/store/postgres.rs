@@ -639,58 +639,53 @@ impl PostgresStore {
         let (header, doc, new_changes) = (c.header, c.doc, c.new_changes);
         let id = header.id.0;
         let heads = heads_bytes(doc);
-        if !c.base.is_empty() && c.whole {
-            // Sent whole (`compaction::snapshot_now` whatever the sizes): the bytes at hand
-            // are the snapshot.
-            let base = c.base.concat();
-            let replaced = prepared.query_opt(
-                tx,
-                REPLACED_AT_BASE,
-                &[
-                    (&id, Type::UUID),
-                    (&heads, Type::BYTEA),
-                    (&base, Type::BYTEA),
-                    (&now, Type::INT8),
-                    (&snapshot_of(c).as_ref(), Type::BYTEA),
-                ],
-            )?;
-            if replaced.is_none() {
-                // Moved, or gone (erased): with a base it was stored when the sync read it.
-                return Err(Error::DocumentMoved(header.id));
-            }
-            if header.kind == DocumentKind::Library {
-                mirror_withdrawn(tx, header.id, doc)?;
-            }
-            return Ok(());
-        }
         if !c.base.is_empty() {
             let base = c.base.concat();
-            let Some(grown) = prepared.query_opt(
-                tx,
-                GROWN_AT_BASE,
-                &[
-                    (&id, Type::UUID),
-                    (&heads, Type::BYTEA),
-                    (&base, Type::BYTEA),
-                    (&now, Type::INT8),
-                    (&new_changes, Type::BYTEA),
-                ],
-            )?
-            else {
-                // Moved, or gone (erased): with a base it was stored when the sync read it.
-                return Err(Error::DocumentMoved(header.id));
-            };
-            let (incremental, snapshot): (i64, i64) = (grown.try_get(0)?, grown.try_get(1)?);
-            if compaction::snapshot_now(false, incremental, snapshot, self.compact_min_bytes) {
-                prepared.query(
+            if c.whole {
+                // Sent whole (`compaction::snapshot_now` whatever the sizes): the bytes at hand
+                // are the snapshot.
+                let replaced = prepared.query_opt(
                     tx,
-                    SNAPSHOT_AT_HEADS,
+                    REPLACED_AT_BASE,
                     &[
                         (&id, Type::UUID),
                         (&heads, Type::BYTEA),
+                        (&base, Type::BYTEA),
+                        (&now, Type::INT8),
                         (&snapshot_of(c).as_ref(), Type::BYTEA),
                     ],
                 )?;
+                if replaced.is_none() {
+                    // Moved, or gone (erased): with a base it was stored when the sync read it.
+                    return Err(Error::DocumentMoved(header.id));
+                }
+            } else {
+                let Some(grown) = prepared.query_opt(
+                    tx,
+                    GROWN_AT_BASE,
+                    &[
+                        (&id, Type::UUID),
+                        (&heads, Type::BYTEA),
+                        (&base, Type::BYTEA),
+                        (&now, Type::INT8),
+                        (&new_changes, Type::BYTEA),
+                    ],
+                )?
+                else {
+                    return Err(Error::DocumentMoved(header.id));
+                };
+                let (incremental, snapshot): (i64, i64) = (grown.try_get(0)?, grown.try_get(1)?);
+                if compaction::snapshot_now(false, incremental, snapshot, self.compact_min_bytes) {
+                    prepared.query(
+                        tx,
+                        SNAPSHOT_AT_HEADS,
+                        &[
+                            (&id, Type::UUID),
+                            (&heads, Type::BYTEA),
+                            (&snapshot_of(c).as_ref(), Type::BYTEA),
+                        ],
+                    )?;
+                }
             }
             if header.kind == DocumentKind::Library {
                 mirror_withdrawn(tx, header.id, doc)?;

@@ -111,17 +111,9 @@ pub(super) const TABLES: [&str; 10] = [
     "rm_effect_settings",
 ];
 
-/// The statement that marks document `$1` pending: its rows are due again. A sync's usual
-/// commit ends its one statement with it (`postgres::GROWN`).
-macro_rules! mark_pending_sql {
-    () => {
-        "INSERT INTO rm_pending (doc_id, version) VALUES ($1, 1)
-         ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1"
-    };
-}
-
-/// [`mark_pending_sql`] only where `$cond` holds (an SQL condition, e.g. that a CTE wrote a
-/// row), for a statement that writes the document and marks it in one.
+/// The statement that marks document `$1` pending (its rows are due again) where `$cond` holds:
+/// an SQL condition, `"TRUE"` or that a CTE of the statement it ends wrote a row (the commits
+/// `postgres::GROWN_AT_BASE` and `REPLACED_AT_BASE` mark the document in the same statement).
 macro_rules! mark_pending_where_sql {
     ($cond:literal) => {
         concat!(
@@ -139,7 +131,7 @@ pub(super) fn mark_pending(
     prepared: &mut super::postgres_pool::Prepared,
     doc: Uuid,
 ) -> Result<()> {
-    prepared.query(tx, mark_pending_sql!(), &[(&doc, Type::UUID)])?;
+    prepared.query(tx, mark_pending_where_sql!("TRUE"), &[(&doc, Type::UUID)])?;
     Ok(())
 }
 
