@@ -266,6 +266,7 @@ pub struct PostgresStore {
     schema_version: i32,
     /// Audit appends of this server's concurrent requests, written together.
     audit_group: super::postgres_audit::AuditGroup,
+    chain_end: super::postgres_audit::ChainEnd,
 }
 
 impl PostgresStore {
@@ -333,6 +334,7 @@ impl PostgresStore {
             compact_min_bytes: compaction::MIN_BYTES,
             schema_version: 0,
             audit_group: Default::default(),
+            chain_end: Default::default(),
         };
         store.schema_version = migrate(&mut *store.conn()?)?;
         Ok(store)
@@ -741,7 +743,12 @@ impl PostgresStore {
 impl AuditStore for PostgresStore {
     fn append_audit(&self, records: &[AuditRecord]) -> Result<usize> {
         self.audit_group.append(records, |group, retry| {
-            super::postgres_audit::append_group(self.conn()?.prepared(), group, retry)
+            super::postgres_audit::append_group(
+                self.conn()?.prepared(),
+                group,
+                retry,
+                &self.chain_end,
+            )
         })
     }
     fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<StoredAuditEntry>> {

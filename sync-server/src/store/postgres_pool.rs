@@ -46,6 +46,15 @@ impl PreparedClient {
         (&mut self.client, &mut self.prepared)
     }
 
+    /// A plain client with nothing prepared yet, for a unit test.
+    #[cfg(test)]
+    pub(super) fn for_test(client: Client) -> Self {
+        PreparedClient {
+            client,
+            prepared: Prepared::default(),
+        }
+    }
+
     /// [`Prepared::query`] on this connection.
     pub(super) fn query_prepared(
         &mut self,
@@ -94,6 +103,18 @@ impl Prepared {
         let statement = self.statement(client, sql, params)?;
         let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
         client.query_opt(&statement, &values)
+    }
+
+    /// [`Prepared::query`] for a statement answering no rows: how many rows it wrote.
+    pub(super) fn execute(
+        &mut self,
+        client: &mut impl GenericClient,
+        sql: &'static str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<u64, postgres::Error> {
+        let statement = self.statement(client, sql, params)?;
+        let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+        client.execute(&statement, &values)
     }
 
     fn statement(
