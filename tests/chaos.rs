@@ -458,6 +458,24 @@ async fn chaos(shape: Chaos) {
             }
         }
     }
+    // The servers, killed while appending, wrote one audit chain, numbered without gaps:
+    // every entry of the log is a link of it.
+    let verify = cluster.servers[0]
+        .command()
+        .arg("audit-verify")
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(verify.status.success(), "{said}");
+    let entries = cluster.servers[0]
+        .db()
+        .count("SELECT COUNT(*) FROM audit_log");
+    assert!(entries > 0, "nothing was audited");
+    assert!(said.contains(&format!("{entries} entries")), "{said}");
     drop(cluster);
 }
 
