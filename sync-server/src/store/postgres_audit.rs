@@ -384,6 +384,19 @@ mod tests {
     use homerehab_shared::audit::AuditAction;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    /// A fresh schema named after `prefix` holding an empty `audit_log`, the client's search
+    /// path set to it: a test's own log on the shared test cluster. Answers its name.
+    fn log_of_its_own(client: &mut postgres::Client, prefix: &str) -> String {
+        let schema = format!("{prefix}_{}", Uuid::new_v4().simple());
+        client
+            .batch_execute(&format!(
+                "CREATE SCHEMA {schema}; SET search_path = {schema}"
+            ))
+            .unwrap();
+        client.batch_execute(SCHEMA).unwrap();
+        schema
+    }
+
     /// The chain's last entry is read by walking the key's index from its end even when the
     /// log is a few rows, the plan a connection keeps from its first append: the plan PostgreSQL
     /// picks for so small a log is a sequential scan and a sort, and kept, it read a log of
@@ -395,13 +408,7 @@ mod tests {
         let Some(mut client) = crate::store::postgres_pool::test_client() else {
             return;
         };
-        let schema = format!("audit_plan_{}", Uuid::new_v4().simple());
-        client
-            .batch_execute(&format!(
-                "CREATE SCHEMA {schema}; SET search_path = {schema}"
-            ))
-            .unwrap();
-        client.batch_execute(SCHEMA).unwrap();
+        let schema = log_of_its_own(&mut client, "audit_plan");
         client
             .batch_execute(
                 "INSERT INTO audit_log
@@ -469,13 +476,7 @@ mod tests {
         let Some(mut admin) = crate::store::postgres_pool::test_client() else {
             return;
         };
-        let schema = format!("audit_turns_{}", Uuid::new_v4().simple());
-        admin
-            .batch_execute(&format!(
-                "CREATE SCHEMA {schema}; SET search_path = {schema}"
-            ))
-            .unwrap();
-        admin.batch_execute(SCHEMA).unwrap();
+        let schema = log_of_its_own(&mut admin, "audit_turns");
         // Two servers' connections to the same log.
         let server = || {
             let mut c = crate::store::postgres_pool::test_client().unwrap();
