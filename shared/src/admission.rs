@@ -734,12 +734,23 @@ fn check_sessions(
         Some(b) => Some((b, crate::docs::sessions_map(b)?)).filter(|(b, s)| b.length(s) > 0),
         None => None,
     };
+    // Most of the log's sessions read (a month sent whole): all of them in one pass, which
+    // costs less than reading each of them on its own.
+    let mut in_one_pass = match written {
+        None if touched.len() > 1 && touched.len() * 2 >= after.length(&after_sessions) => {
+            crate::docs::one_pass::objects_in_map(after, &after_sessions).unwrap_or_default()
+        }
+        _ => HashMap::new(),
+    };
     for key in touched {
-        // Made by the changes, or grown by them from what was read before; else read.
-        let value = written.and_then(|w| {
-            w.made_value(key)
-                .or_else(|| w.grown(after, key, known.remove(key)?))
-        });
+        // Made by the changes, or grown by them from what was read before, or read in one
+        // pass; else read.
+        let value = match written {
+            Some(w) => w
+                .made_value(key)
+                .or_else(|| w.grown(after, key, known.remove(key)?)),
+            None => in_one_pass.remove(key),
+        };
         let (now, value) = match value.as_ref().and_then(crate::docs::session_from_hydrated) {
             Some(session) => (session, value),
             None => crate::docs::read_session_and_value_in(after, &after_sessions, key)?

@@ -29,6 +29,9 @@ use std::collections::BTreeMap;
 /// A roster's new generation without erased citizens (issue #14 item 5).
 pub mod rewrite;
 
+/// Every object in a map read in one pass, as Automerge's `hydrate` reads each.
+pub mod one_pass;
+
 /// Which records some changes touched: a device's projections refresh only those.
 pub mod touched;
 
@@ -500,10 +503,19 @@ impl SessionLogDoc {
     /// ([`read_session_quickly`]) and validated as [`SessionLogDoc::read`] validates them: the
     /// same sessions, without autosurgeon's field-by-field reading of every set, which was most
     /// of the server's CPU in an upload once the read model projected it (issue #13).
+    /// All of them are read in one pass over the document ([`one_pass`]) where it can: a
+    /// `hydrate` per session seeks each of its objects afresh.
     pub fn read_sessions(doc: &Automerge) -> Result<BTreeMap<String, SessionLog>, SchemaError> {
+        let sessions_obj = sessions_map(doc)?;
+        let mut in_one_pass = one_pass::objects_in_map(doc, &sessions_obj).unwrap_or_default();
         let mut sessions = BTreeMap::new();
-        for key in session_keys(doc)? {
-            if let Some(session) = read_session_quickly(doc, &key)? {
+        for key in doc.keys(&sessions_obj) {
+            let read = in_one_pass.remove(&key);
+            let session = match read.as_ref().and_then(at_once::session) {
+                Some(session) => Some(session),
+                None => read_session_quickly(doc, &key)?,
+            };
+            if let Some(session) = session {
                 session.validate()?;
                 sessions.insert(key, session);
             }
@@ -650,14 +662,6 @@ pub fn session_performer_in(
         }
     }
     Ok(read_session_quickly(doc, id)?.map(|s| s.performed_by))
-}
-
-/// The keys of a session log's sessions, in order.
-pub fn session_keys(doc: &Automerge) -> Result<Vec<String>, SchemaError> {
-    match ReadDoc::get(doc, &ROOT, "sessions")? {
-        Some((automerge::Value::Object(ObjType::Map), obj)) => Ok(doc.keys(&obj).collect()),
-        _ => Err(SchemaError::NotFound("sessions")),
-    }
 }
 
 /// [`read_session_at_once`]'s readers: each answers `None` for any form autosurgeon might read
