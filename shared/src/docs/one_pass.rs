@@ -30,7 +30,9 @@ enum Entries {
 /// `None` where this cannot answer exactly what `hydrate` would — text, a table, a counter, a
 /// list element in conflict, nesting past [`MAX_DEPTH`] — so the caller reads the usual way.
 pub fn objects_in_map(doc: &Automerge, obj: &ObjId) -> Option<HashMap<String, Value>> {
-    let mut entries: HashMap<ObjId, Entries> = HashMap::new();
+    // Keyed by Automerge's object ids, which it made: foldhash, as admission's other maps of
+    // operation ids (SipHash was a twentieth of this reading).
+    let mut entries: foldhash::HashMap<ObjId, Entries> = Default::default();
     let mut top: Vec<(String, ObjId, ObjType)> = Vec::new();
     for item in doc.iter_at(obj, None) {
         let parent: &ObjId = &item.obj;
@@ -87,7 +89,7 @@ fn slot(value: &ValueRef<'_>, id: impl FnOnce() -> ObjId) -> Option<Slot> {
 
 /// The object `id` (of kind `kind`) from the entries read, taken out of them.
 fn build(
-    entries: &mut HashMap<ObjId, Entries>,
+    entries: &mut foldhash::HashMap<ObjId, Entries>,
     id: ObjId,
     kind: ObjType,
     depth: usize,
@@ -95,7 +97,7 @@ fn build(
     if depth > MAX_DEPTH {
         return None;
     }
-    let value = |entries: &mut HashMap<ObjId, Entries>, slot: Slot| match slot {
+    let value = |entries: &mut foldhash::HashMap<ObjId, Entries>, slot: Slot| match slot {
         Slot::Scalar(scalar) => Some(Value::Scalar(scalar)),
         Slot::Object(id, kind) => build(entries, id, kind, depth + 1),
     };
