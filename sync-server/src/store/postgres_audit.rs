@@ -498,15 +498,9 @@ mod tests {
         };
 
         // The first append reads the end (none yet); the next follows what it wrote.
-        assert_eq!(
-            append_group(&mut ours, &[&records(2)], false, &end).unwrap(),
-            [2]
-        );
+        assert_eq!(append_records(&mut ours, 2, &end), [2]);
         assert_eq!(end.get().map(|e| e.0), Some(2));
-        assert_eq!(
-            append_group(&mut ours, &[&records(1)], false, &end).unwrap(),
-            [1]
-        );
+        assert_eq!(append_records(&mut ours, 1, &end), [1]);
         assert_eq!(end.get().map(|e| e.0), Some(3));
 
         // Another server holds the turn (it has read the end, its write to come): the append
@@ -549,14 +543,8 @@ mod tests {
         whole(&mut admin, 5);
 
         // The other server appends: the end this one knows is behind.
-        assert_eq!(
-            append_group(&mut theirs, &[&records(2)], false, &their_end).unwrap(),
-            [2]
-        );
-        assert_eq!(
-            append_group(&mut ours, &[&records(1)], false, &end).unwrap(),
-            [1]
-        );
+        assert_eq!(append_records(&mut theirs, 2, &their_end), [2]);
+        assert_eq!(append_records(&mut ours, 1, &end), [1]);
         assert_eq!(end.get().map(|e| e.0), Some(8));
         whole(&mut admin, 8);
 
@@ -564,15 +552,17 @@ mod tests {
         admin
             .batch_execute("DELETE FROM audit_log WHERE seq >= 6")
             .unwrap();
-        assert_eq!(
-            append_group(&mut ours, &[&records(1)], false, &end).unwrap(),
-            [1]
-        );
+        assert_eq!(append_records(&mut ours, 1, &end), [1]);
         assert_eq!(end.get().map(|e| e.0), Some(6));
         whole(&mut admin, 6);
         admin
             .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
             .unwrap();
+    }
+
+    /// `n` new records appended by `conn` as one group (no retry); what was appended.
+    fn append_records(conn: &mut PreparedClient, n: usize, end: &ChainEnd) -> Vec<usize> {
+        append_group(conn, &[&records(n)], false, end).unwrap()
     }
 
     fn records(n: usize) -> Vec<AuditRecord> {
