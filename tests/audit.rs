@@ -8,6 +8,7 @@
 
 use homerehab_scenarios::*;
 use homerehab_shared::audit::{AuditAction, AuditUpload, DeviceAuditEntry};
+use homerehab_shared::docs::ProgramEdit;
 use homerehab_shared::ids::*;
 use std::time::{Duration, Instant};
 
@@ -153,6 +154,37 @@ async fn a_course_opened_offline_is_in_the_citizens_access_report_after_sync_and
     assert_eq!(server.db().count(opened), 2);
     laptop.sync().await;
     assert_eq!(server.db().count(opened), 2, "sent once");
+
+    // The tablet's copy of the course is recorded once an hour, not at every sync that brings
+    // more of it: the therapist revises the program twice, the tablet's sync brings each.
+    let sent_to_tablet = format!(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'synced_course' AND device_id = '{tablet_device}'"
+    );
+    let before = server.db().count(&sent_to_tablet);
+    assert_eq!(before, 1, "the tablet's first sync");
+    for (i, exercise) in ["wall-push-up", "seated-knee-extension"].iter().enumerate() {
+        revise_program(
+            &laptop,
+            course,
+            &[ProgramEdit::Upsert(program_line(
+                exercise,
+                4.0 + i as f64,
+                2,
+            ))],
+            "Øvelse tilføjet",
+        );
+        laptop.sync().await;
+        assert_eq!(
+            tablet.sync().await.received,
+            1,
+            "the revision reaches the tablet"
+        );
+        assert_eq!(
+            server.db().count(&sent_to_tablet),
+            2,
+            "the first delivery since the server started is recorded, the next within the hour is not"
+        );
+    }
 
     // The admin's access report: the therapist's look-ups with name and role, the tablet's
     // copy, and the report's own look-up.

@@ -14,6 +14,12 @@
 //! Cutting off the tail is not detectable from inside the database: `audit-verify` prints the
 //! head's number and hash, to be kept elsewhere (docs/security.md).
 
+mod deliveries;
+
+pub use deliveries::{
+    Delivery, RecentDeliveries, DELIVERY_RECORD_INTERVAL_MS, REMEMBERED_DELIVERIES,
+};
+
 use crate::auth::{authorize, Access, Principal};
 use crate::docs::Header;
 use crate::ids::{CitizenId, CourseId, DeviceId, TeamId, UserId};

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::store::{now_ms, Store};
 use homerehab_shared::audit::{
     self, AccessReport, AuditAction, AuditReceipt, AuditRecord, AuditUpload, BrokenLink,
-    ChainCheck, RefusedAuditEntry,
+    ChainCheck, Delivery, RecentDeliveries, RefusedAuditEntry,
 };
 use homerehab_shared::auth::{Capability, Principal};
 use homerehab_shared::docs::{DocumentKind, Header};
@@ -20,15 +20,19 @@ use std::collections::HashMap;
 
 /// What a sync sent to `device`: one record per course, session log or roster whose changes
 /// the answer carries, from the documents' headers (no document is decoded). A library names
-/// no citizen and is not recorded.
+/// no citizen and is not recorded; nor is a delivery `recent` says was recorded within the
+/// hour ([`RecentDeliveries`]). Returns the records and the deliveries they record, to be
+/// remembered once the records are durable.
 pub fn sync_records(
     who: &Principal,
     device: Option<DeviceId>,
     headers: &HashMap<DocumentId, Header>,
     replies: &[Reply],
     now: Millis,
-) -> Vec<AuditRecord> {
-    replies
+    recent: Option<&RecentDeliveries>,
+) -> (Vec<AuditRecord>, Vec<Delivery>) {
+    let mut deliveries = Vec::new();
+    let records = replies
         .iter()
         .filter(|r| !r.changes.is_empty())
         .filter_map(|r| {
@@ -39,6 +43,17 @@ pub fn sync_records(
                 DocumentKind::Roster => AuditAction::SyncedRoster,
                 DocumentKind::Library => return None,
             };
+            if let Some(device) = device {
+                let delivery = Delivery {
+                    user: who.user_id,
+                    device,
+                    doc: r.doc,
+                };
+                if recent.is_some_and(|recent| !recent.needs_record(&delivery, now)) {
+                    return None;
+                }
+                deliveries.push(delivery);
+            }
             Some(AuditRecord {
                 device,
                 team: Some(header.team_id),
@@ -46,7 +61,8 @@ pub fn sync_records(
                 ..AuditRecord::by(who, action, now)
             })
         })
-        .collect()
+        .collect();
+    (records, deliveries)
 }
 
 /// `POST /v1/audit`: a device's look-ups, recorded after the documents of its sync. Only the
@@ -223,7 +239,7 @@ mod tests {
     use homerehab_shared::sync::wire::{ReplyStatus, SyncResponse};
 
     #[test]
-    fn a_sync_logs_each_citizen_document_it_carries_to_the_device_and_nothing_else() {
+    fn a_sync_logs_each_citizen_document_it_carries_to_the_device_once_an_hour_and_nothing_else() {
         let team = TeamId::new();
         let who = Principal {
             user_id: UserId::new(),
@@ -260,7 +276,7 @@ mod tests {
         };
         let headers = HashMap::from([(offered_course.id, offered_course), (roster.id, roster)]);
         let device = Some(DeviceId::new());
-        let records = sync_records(&who, device, &headers, &resp.replies, 7);
+        let (records, deliveries) = sync_records(&who, device, &headers, &resp.replies, 7, None);
         let got: Vec<_> = records
             .iter()
             .map(|r| (r.action, r.course, r.team, r.device, r.role))
@@ -294,5 +310,37 @@ mod tests {
         assert!(records
             .iter()
             .all(|r| r.recorded_at == 7 && r.citizen.is_none()));
+        assert_eq!(deliveries.len(), 3, "each record's delivery, to remember");
+
+        // Remembered: the same deliveries within the hour are not recorded again; to another
+        // device, and to one the server cannot name, they are.
+        let mut recent = RecentDeliveries::default();
+        for d in deliveries {
+            recent.recorded(d, 7);
+        }
+        let again = sync_records(&who, device, &headers, &resp.replies, 8, Some(&recent));
+        assert_eq!(again, (vec![], vec![]));
+        let (other, _) = sync_records(
+            &who,
+            Some(DeviceId::new()),
+            &headers,
+            &resp.replies,
+            8,
+            Some(&recent),
+        );
+        assert_eq!(other.len(), 3);
+        let (unnamed, remember) =
+            sync_records(&who, None, &headers, &resp.replies, 8, Some(&recent));
+        assert_eq!((unnamed.len(), remember.len()), (3, 0));
+        let hour_later = 7 + homerehab_shared::audit::DELIVERY_RECORD_INTERVAL_MS;
+        let (later, _) = sync_records(
+            &who,
+            device,
+            &headers,
+            &resp.replies,
+            hour_later,
+            Some(&recent),
+        );
+        assert_eq!(later.len(), 3);
     }
 }

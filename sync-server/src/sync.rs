@@ -9,7 +9,7 @@ use crate::store::{now_ms, DocumentCommit, LoadedDocuments, Store};
 use crate::turns::DocumentTurns;
 use automerge::{ActorId, Automerge, ReadDoc};
 use homerehab_shared::admission::SessionValues;
-use homerehab_shared::audit::AuditRecord;
+use homerehab_shared::audit::{AuditRecord, Delivery, RecentDeliveries};
 use homerehab_shared::auth::{authorize, Access, Principal};
 use homerehab_shared::device_registry::HandOverSync;
 use homerehab_shared::docs::Header;
@@ -335,6 +335,11 @@ pub struct SyncStorage<'a> {
     /// The audit log's records of the answer about to leave: `flush` commits them with the
     /// staged documents.
     sent: Vec<AuditRecord>,
+    /// The deliveries those records record, remembered once they are durable.
+    sent_deliveries: Vec<Delivery>,
+    /// The server's deliveries recorded lately: one not an hour old is not recorded again.
+    /// `None`: every delivery is recorded.
+    pub recent_deliveries: Option<&'a Mutex<RecentDeliveries>>,
 }
 
 impl<'a> SyncStorage<'a> {
@@ -352,6 +357,8 @@ impl<'a> SyncStorage<'a> {
             staged_written: Vec::new(),
             weights: HashMap::new(),
             sent: Vec::new(),
+            sent_deliveries: Vec::new(),
+            recent_deliveries: None,
         }
     }
 
@@ -538,6 +545,14 @@ impl ServerStorage for SyncStorage<'_> {
             return Err(e);
         }
         drop(batch);
+        // Remembered only now that the records are durable: a failed commit forgets nothing
+        // it should record.
+        if let (Some(recent), Some(first)) = (self.recent_deliveries, sent.first()) {
+            let mut recent = recent.lock().unwrap_or_else(PoisonError::into_inner);
+            for delivery in self.sent_deliveries.drain(..) {
+                recent.recorded(delivery, first.recorded_at);
+            }
+        }
         // Cached only after the store committed: the cache never runs ahead of the disk.
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let mut released = Vec::new();
@@ -567,7 +582,17 @@ impl ServerStorage for SyncStorage<'_> {
 
     fn answering(&mut self, who: &Principal, replies: &[wire::Reply]) {
         // Which citizens' documents leave for the device is logged before the answer does.
-        self.sent = crate::audit::sync_records(who, self.device, &self.headers, replies, now_ms());
+        let recent = self
+            .recent_deliveries
+            .map(|r| r.lock().unwrap_or_else(PoisonError::into_inner));
+        (self.sent, self.sent_deliveries) = crate::audit::sync_records(
+            who,
+            self.device,
+            &self.headers,
+            replies,
+            now_ms(),
+            recent.as_deref(),
+        );
     }
 
     fn changes_since(&mut self, id: DocumentId, doc: &Automerge, device_heads: &[Hash]) -> Vec<u8> {
@@ -638,6 +663,8 @@ pub struct Syncer {
     quarantine_limits: QuarantineLimits,
     /// Syncs served again because a document moved under them (another server's commit).
     served_again: AtomicU64,
+    /// The deliveries to devices this server recorded in the audit log lately.
+    recent_deliveries: Mutex<RecentDeliveries>,
 }
 
 impl Syncer {
@@ -654,6 +681,7 @@ impl Syncer {
             limits,
             quarantine_limits,
             served_again: AtomicU64::new(0),
+            recent_deliveries: Mutex::new(RecentDeliveries::default()),
         }
     }
 
@@ -693,6 +721,7 @@ impl Syncer {
             let mut storage = SyncStorage::new(self.store.as_ref(), &self.cache);
             storage.quarantine_limits = self.quarantine_limits;
             storage.device = device;
+            storage.recent_deliveries = Some(&self.recent_deliveries);
             match serve_sync(&mut storage, who, &req) {
                 Err(Error::DocumentMoved(doc)) if attempt < ATTEMPTS => {
                     metrics::sync_retried();
@@ -1035,8 +1064,12 @@ mod tests {
             municipality_id: None,
         };
         let cache = Mutex::new(DocCache::new(1 << 20));
+        let recent = Mutex::new(RecentDeliveries::default());
+        let device = homerehab_shared::ids::DeviceId::new();
         let attempt = |edit: i64| {
             let mut storage = SyncStorage::new(&store, &cache);
+            storage.device = Some(device);
+            storage.recent_deliveries = Some(&recent);
             let loaded = storage.load(header.id).unwrap().unwrap();
             let grown = edited(&loaded, edit);
             let change = homerehab_shared::sync::raw_changes_since(&grown, &loaded.get_heads());
@@ -1066,6 +1099,10 @@ mod tests {
             store.audit_entries(0, 10).unwrap().is_empty(),
             "nothing recorded of an answer that never left"
         );
+        assert!(
+            recent.lock().unwrap().is_empty(),
+            "nor remembered as recorded"
+        );
         attempt(3).flush().unwrap();
         let entries = store.audit_entries(0, 10).unwrap();
         assert_eq!(entries.len(), 1, "{entries:?}");
@@ -1073,6 +1110,11 @@ mod tests {
         assert_eq!(entry.record.action, AuditAction::SyncedCourse);
         assert_eq!(entry.record.course, header.course_id);
         assert_eq!(entry.record.user, Some(who.user_id));
+        assert_eq!(entry.record.device, Some(device));
+        // The device's next sync within the hour brings more of the course: the record above
+        // stands for it.
+        attempt(4).flush().unwrap();
+        assert_eq!(store.audit_entries(0, 10).unwrap().len(), 1);
     }
 
     #[test]
