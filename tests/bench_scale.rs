@@ -21,6 +21,8 @@
 //! runs part 1 alone, `HOMEREHAB_BENCH_PART=concurrent|behind|burst` one of the others;
 //! `HOMEREHAB_SYNC_REQUEST_BYTES` sets the devices' request budget (a huge
 //! one sends the upload in one request, as before issue #13 item 5).
+// The JSON line below has more fields than serde_json's macro recurses by default.
+#![recursion_limit = "256"]
 
 use automerge::ActorId;
 use homerehab_scenarios::*;
@@ -420,6 +422,7 @@ fn start_session(device: &mut WireDevice, course: CourseId, at: Millis) -> OpenS
 
 struct Concurrent {
     clients: usize,
+    wall_s: f64,
     changed_docs_per_s: f64,
     server_cpu_ms_per_changed_doc: f64,
     p50_ms: f64,
@@ -429,6 +432,18 @@ struct Concurrent {
     devices_cpu_s: f64,
     /// PostgreSQL's own CPU per changed document (0 on SQLite).
     database_cpu_ms_per_changed_doc: f64,
+}
+
+impl Concurrent {
+    fn devices_cpu_ms_per_changed_doc(&self) -> f64 {
+        self.devices_cpu_s * 1000.0 / (self.changed_docs_per_s * self.wall_s)
+    }
+
+    /// Changed documents per second the devices' own CPU would allow on `cores` cores with a
+    /// server that cost nothing.
+    fn devices_ceiling_per_s(&self, cores: f64) -> f64 {
+        cores * 1000.0 / self.devices_cpu_ms_per_changed_doc()
+    }
 }
 
 /// Part 2: `clients` devices in `teams` teams, each with its own course, change and sync for
@@ -489,6 +504,7 @@ async fn concurrent(
     let changed = latencies.len() as f64;
     let r = Concurrent {
         clients,
+        wall_s: wall,
         changed_docs_per_s: changed / wall,
         server_cpu_ms_per_changed_doc: cpu_ms / changed,
         p50_ms: percentile(&latencies, 0.5),
@@ -499,6 +515,14 @@ async fn concurrent(
     println!(
         "{clients} concurrent clients in {teams} team(s) for {secs} s: {:.0} changed documents/s, server CPU {:.2} ms per changed document ({:.1} s in all; PostgreSQL's own {:.1} s; the simulated devices {:.1} s), sync p50 {:.1} ms / p99 {:.1} ms",
         r.changed_docs_per_s, r.server_cpu_ms_per_changed_doc, cpu_ms / 1000.0, db_cpu_ms / 1000.0, r.devices_cpu_s, r.p50_ms, r.p99_ms
+    );
+    // The devices share the server's cores: what they spend per changed document bounds the
+    // rate whatever the server costs.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    println!(
+        "  the simulated devices: {:.2} ms of CPU per changed document; on {cores} cores they alone would allow {:.0} changed documents/s",
+        r.devices_cpu_ms_per_changed_doc(),
+        r.devices_ceiling_per_s(cores)
     );
     Ok(r)
 }
@@ -950,11 +974,13 @@ async fn main() -> anyhow::Result<()> {
         "concurrent_sync_p50_ms": conc.p50_ms,
         "concurrent_sync_p99_ms": conc.p99_ms,
         "concurrent_devices_cpu_s": conc.devices_cpu_s,
+        "concurrent_devices_cpu_ms_per_changed_doc": conc.devices_cpu_ms_per_changed_doc(),
         "teams_of_5_changed_docs_per_s": teams.changed_docs_per_s,
         "teams_of_5_server_cpu_ms_per_changed_doc": teams.server_cpu_ms_per_changed_doc,
         "teams_of_5_sync_p50_ms": teams.p50_ms,
         "teams_of_5_sync_p99_ms": teams.p99_ms,
         "teams_of_5_devices_cpu_s": teams.devices_cpu_s,
+        "teams_of_5_devices_cpu_ms_per_changed_doc": teams.devices_cpu_ms_per_changed_doc(),
         "small_sync_behind_upload_p50_ms": behind.p50_ms,
         "small_sync_behind_upload_p99_ms": behind.p99_ms,
         "month_upload_s": behind.upload_s,
