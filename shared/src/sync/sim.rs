@@ -160,6 +160,12 @@ impl MemoryDevice {
     }
 }
 
+/// Whether `doc` holds a change beyond the heads the server confirmed (`None`: none
+/// confirmed): what the app's store keeps in its outbox. Nothing else can be squashed or sent.
+fn has_unconfirmed_changes(doc: &Automerge, confirmed: Option<&Vec<ChangeHash>>) -> bool {
+    confirmed.is_none_or(|confirmed| doc.get_heads().iter().any(|h| !confirmed.contains(h)))
+}
+
 fn kind_rank(k: DocumentKind) -> u8 {
     match k {
         DocumentKind::Roster | DocumentKind::Library => 0,
@@ -173,6 +179,9 @@ impl ClientStorage for MemoryDevice {
     fn squash_unseen(&mut self) -> Result<u32, SimError> {
         let mut squashed = 0;
         for (id, (_, doc)) in self.docs.iter_mut() {
+            if !has_unconfirmed_changes(doc, self.server_heads.get(id)) {
+                continue;
+            }
             let seen: Vec<ChangeHash> = [self.sent_heads.get(id), self.server_heads.get(id)]
                 .into_iter()
                 .flatten()
@@ -210,7 +219,12 @@ impl ClientStorage for MemoryDevice {
             let (heads, unbuilt) = match plan_offer(&heads, confirmed.as_deref(), refused) {
                 OfferPlan::Skip => continue,
                 OfferPlan::ServerHeadsOnly(heads) => (heads, false),
-                OfferPlan::Changes => (heads, true),
+                // Built only for a document with changes the server has not confirmed, as
+                // the app's store builds only what its outbox lists.
+                OfferPlan::Changes => (
+                    heads,
+                    has_unconfirmed_changes(doc, self.server_heads.get(id)),
+                ),
             };
             offers.push(PendingOffer {
                 offer: Offer {

@@ -100,9 +100,13 @@ fn unseen_run(doc: &Automerge, actor: &ActorId, seen: &[ChangeHash]) -> Vec<Run>
     let [head] = heads.as_slice() else {
         return Vec::new(); // concurrent heads: something is not below the own run
     };
-    // Cheap exits first: the head must be the device's own and not seen.
+    // Cheap exits first: the head must not be seen (no look-up: Automerge builds a change's
+    // metadata to answer one) and must be the device's own.
+    if seen.contains(head) {
+        return Vec::new();
+    }
     match doc.get_change_meta_by_hash(head) {
-        Some(c) if *c.actor == *actor && !seen.contains(head) => {}
+        Some(c) if *c.actor == *actor => {}
         _ => return Vec::new(),
     }
     let seen: Vec<ChangeHash> = seen
