@@ -537,6 +537,7 @@ impl ServerStorage for SyncStorage<'_> {
             })
             .collect();
         let sent = std::mem::take(&mut self.sent);
+        let delivered = std::mem::take(&mut self.sent_deliveries);
         if let Err(e) = self.store.commit_sync(&batch, &sent) {
             if let Error::DocumentMoved(id) = e {
                 // Our copy is behind the store: never serve it again.
@@ -549,7 +550,7 @@ impl ServerStorage for SyncStorage<'_> {
         // it should record.
         if let (Some(recent), Some(first)) = (self.recent_deliveries, sent.first()) {
             let mut recent = recent.lock().unwrap_or_else(PoisonError::into_inner);
-            for delivery in self.sent_deliveries.drain(..) {
+            for delivery in delivered {
                 recent.recorded(delivery, first.recorded_at);
             }
         }
@@ -582,8 +583,12 @@ impl ServerStorage for SyncStorage<'_> {
 
     fn answering(&mut self, who: &Principal, replies: &[wire::Reply]) {
         // Which citizens' documents leave for the device is logged before the answer does.
+        // The server-wide memory is locked only for an answer that carries changes to a named
+        // device: an unchanged reconnect records nothing and does not wait for it.
+        let delivers = self.device.is_some() && replies.iter().any(|r| !r.changes.is_empty());
         let recent = self
             .recent_deliveries
+            .filter(|_| delivers)
             .map(|r| r.lock().unwrap_or_else(PoisonError::into_inner));
         (self.sent, self.sent_deliveries) = crate::audit::sync_records(
             who,

@@ -162,7 +162,7 @@ impl MemoryDevice {
 
 /// Whether `doc` holds a change beyond the heads the server confirmed (`None`: none
 /// confirmed): what the app's store keeps in its outbox. Nothing else can be squashed or sent.
-fn has_unconfirmed_changes(doc: &Automerge, confirmed: Option<&Vec<ChangeHash>>) -> bool {
+pub fn has_unconfirmed_changes(doc: &Automerge, confirmed: Option<&Vec<ChangeHash>>) -> bool {
     confirmed.is_none_or(|confirmed| doc.get_heads().iter().any(|h| !confirmed.contains(h)))
 }
 
