@@ -481,9 +481,17 @@ fn id_bytes(id: &Uuid) -> &[u8] {
     id.as_bytes().as_slice()
 }
 
+/// Read in place: a sync reads every visible document's row, and copying each blob and text
+/// out first was five allocations a row.
 fn uuid_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
-    let bytes: Vec<u8> = row.get(idx)?;
-    Uuid::from_slice(&bytes).map_err(|e| {
+    let bytes = blob_at(row, idx)?;
+    Uuid::from_slice(bytes).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Blob, Box::new(e))
+    })
+}
+
+fn blob_at<'r>(row: &'r Row<'_>, idx: usize) -> rusqlite::Result<&'r [u8]> {
+    row.get_ref(idx)?.as_blob().map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Blob, Box::new(e))
     })
 }
@@ -492,21 +500,24 @@ fn uuid_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
 /// A `SELECT id, kind, team_id, course_id, heads` row: the header and its stored heads.
 fn header_and_heads(row: &Row<'_>) -> Result<(Header, Vec<Hash>)> {
     let header = header_at(row)?;
-    let heads: Vec<u8> = row.get(4)?;
-    Ok((header, heads_from_bytes(header.id, &heads)?))
+    Ok((header, heads_from_bytes(header.id, blob_at(row, 4)?)?))
 }
 
 fn header_at(row: &Row<'_>) -> Result<Header> {
     let id = DocumentId(uuid_at(row, 0)?);
-    let kind: String = row.get(1)?;
-    let course: Option<Vec<u8>> = row.get(3)?;
+    let kind = row.get_ref(1)?.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    let course = row.get_ref(3)?.as_blob_or_null().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Blob, Box::new(e))
+    })?;
     let header = Header {
         id,
-        kind: DocumentKind::parse(&kind)
+        kind: DocumentKind::parse(kind)
             .ok_or_else(|| Error::CorruptDocument(id, format!("unknown kind {kind}")))?,
         team_id: TeamId(uuid_at(row, 2)?),
         course_id: course
-            .map(|b| Uuid::from_slice(&b).map(CourseId))
+            .map(|b| Uuid::from_slice(b).map(CourseId))
             .transpose()
             .map_err(|e| Error::CorruptDocument(id, e.to_string()))?,
     };
