@@ -35,6 +35,7 @@ use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::DocumentRows;
 use homerehab_shared::retention::{CitizenFacts, RetentionSettings};
 use homerehab_shared::sync::{compaction, Hash, Quarantine, SavedDocument};
+use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 use std::collections::HashSet;
@@ -485,15 +486,21 @@ fn id_bytes(id: &Uuid) -> &[u8] {
 /// out first was five allocations a row.
 fn uuid_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
     let bytes = blob_at(row, idx)?;
-    Uuid::from_slice(bytes).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Blob, Box::new(e))
-    })
+    Uuid::from_slice(bytes).map_err(not_as_stored(idx, Type::Blob))
 }
 
 fn blob_at<'r>(row: &'r Row<'_>, idx: usize) -> rusqlite::Result<&'r [u8]> {
-    row.get_ref(idx)?.as_blob().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Blob, Box::new(e))
-    })
+    row.get_ref(idx)?
+        .as_blob()
+        .map_err(not_as_stored(idx, Type::Blob))
+}
+
+/// A column whose value is not what its schema says, as rusqlite's own `get` reports it.
+fn not_as_stored<E: std::error::Error + Send + Sync + 'static>(
+    idx: usize,
+    ty: Type,
+) -> impl FnOnce(E) -> rusqlite::Error {
+    move |e| rusqlite::Error::FromSqlConversionFailure(idx, ty, Box::new(e))
 }
 
 /// Columns: id, kind, team_id, course_id.
@@ -505,12 +512,14 @@ fn header_and_heads(row: &Row<'_>) -> Result<(Header, Vec<Hash>)> {
 
 fn header_at(row: &Row<'_>) -> Result<Header> {
     let id = DocumentId(uuid_at(row, 0)?);
-    let kind = row.get_ref(1)?.as_str().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
-    })?;
-    let course = row.get_ref(3)?.as_blob_or_null().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Blob, Box::new(e))
-    })?;
+    let kind = row
+        .get_ref(1)?
+        .as_str()
+        .map_err(not_as_stored(1, Type::Text))?;
+    let course = row
+        .get_ref(3)?
+        .as_blob_or_null()
+        .map_err(not_as_stored(3, Type::Blob))?;
     let header = Header {
         id,
         kind: DocumentKind::parse(kind)
