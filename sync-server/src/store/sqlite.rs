@@ -225,6 +225,16 @@ CREATE INDEX sign_in_attempts_since ON sign_in_attempts(since);
         M::up(devices::MIGRATION_KEY_SECRETS),
         // Retention and erasure (issue #14 item 5); see `sqlite_erasure`.
         M::up(super::sqlite_erasure::MIGRATION),
+        // Issue #13: every sync reads the id, kind, course and heads of each document of the
+        // syncing teams (`visible_documents`); from an index that holds them all it reads a
+        // few index pages instead of seeking each document's row, a page of its own. The old
+        // index on the team alone is a prefix of this one.
+        M::up(
+            r#"
+CREATE INDEX documents_team_heads ON documents(team_id, id, kind, course_id, heads);
+DROP INDEX documents_team;
+"#,
+        ),
     ]
 }
 
