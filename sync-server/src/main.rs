@@ -14,14 +14,6 @@ use homerehab_sync_server::{projector, seed};
 use std::io::BufRead;
 use tracing_subscriber::EnvFilter;
 
-/// Rust's allocations go to jemalloc (C code's, SQLite's page cache among them, stay with
-/// glibc's malloc, which `memory` bounds and trims): glibc's arenas, bounded to one per core
-/// for memory's sake, made threads queue on their locks, a fifth of the server's CPU in one
-/// team of 50; jemalloc's per-thread caches do not (issue #13, docs/benchmarks.md).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 /// Not `#[tokio::main]`: the commands other than `serve` use the store, which blocks (the
 /// PostgreSQL client must not be called from an async task), so only `serve` gets a runtime.
 fn main() -> anyhow::Result<()> {

@@ -1,9 +1,5 @@
 //! How the server process gives memory back (glibc's malloc; elsewhere these do nothing).
 //!
-//! The `sync-server` binary gives Rust's allocations to jemalloc (main.rs), which returns
-//! freed pages on its own; what is below applies to glibc's malloc, which keeps C's
-//! allocations (SQLite's page cache and statements) and everything in the in-process tests.
-//!
 //! - [`bound_malloc_arenas`]: glibc gives a thread that finds the arenas busy one of its own,
 //!   up to 8 per core, and an arena keeps what was freed in it. A reconnect burst runs hundreds
 //!   of blocking threads at once, so the server kept 172 MiB after the scale bench's burst;
