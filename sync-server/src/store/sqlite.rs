@@ -1197,6 +1197,21 @@ impl AccountStore for SqliteStore {
     }
 }
 
+/// What a sync reads of each document it may see: the header, the heads and the generation.
+macro_rules! visible_where {
+    ($key:literal) => {
+        concat!(
+            "SELECT d.id, d.kind, d.team_id, d.course_id, d.heads, COALESCE(g.generation, 0)
+             FROM documents d LEFT JOIN document_generations g ON g.doc_id = d.id
+             WHERE ",
+            $key
+        )
+    };
+}
+/// Read from the covering index `documents_team_heads` alone, never the documents' rows.
+const VISIBLE_BY_TEAM: &str = visible_where!("d.team_id = ?1");
+const VISIBLE_BY_ID: &str = visible_where!("d.id = ?1");
+
 impl DocumentStore for SqliteStore {
     fn visible_documents(
         &self,
@@ -1207,17 +1222,6 @@ impl DocumentStore for SqliteStore {
         // One read transaction: the heads and generations of one snapshot (WAL), so a rewrite
         // committed meanwhile is seen whole or not at all.
         let tx = conn.unchecked_transaction()?;
-        macro_rules! visible_where {
-            ($key:literal) => {
-                concat!(
-                    "SELECT d.id, d.kind, d.team_id, d.course_id, d.heads,
-                            COALESCE(g.generation, 0)
-                     FROM documents d LEFT JOIN document_generations g ON g.doc_id = d.id
-                     WHERE ",
-                    $key
-                )
-            };
-        }
         let visible = |row: &Row<'_>| -> Result<VisibleDocument> {
             let (header, heads) = header_and_heads(row)?;
             Ok(VisibleDocument {
@@ -1227,14 +1231,14 @@ impl DocumentStore for SqliteStore {
             })
         };
         let mut out = Vec::new();
-        let mut by_team = tx.prepare_cached(visible_where!("d.team_id = ?1"))?;
+        let mut by_team = tx.prepare_cached(VISIBLE_BY_TEAM)?;
         for team in teams {
             let mut rows = by_team.query([id_bytes(&team.0)])?;
             while let Some(row) = rows.next()? {
                 out.push(visible(row)?);
             }
         }
-        let mut by_id = tx.prepare_cached(visible_where!("d.id = ?1"))?;
+        let mut by_id = tx.prepare_cached(VISIBLE_BY_ID)?;
         for id in wider {
             let mut rows = by_id.query([id_bytes(&id.0)])?;
             if let Some(row) = rows.next()? {
@@ -1590,6 +1594,27 @@ mod tests {
             note: Some("x".repeat(40)),
             ..SessionLog::start(course, UserId::new(), None, at)
         }
+    }
+
+    /// Every sync reads its teams' headers and heads; the plan must find them in the covering
+    /// index, not seek each document's row (a page of its own, its snapshot inline).
+    #[test]
+    fn the_visible_documents_are_read_from_the_covering_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let conn = store.reader();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {VISIBLE_BY_TEAM}"))
+            .unwrap()
+            .query_map([id_bytes(&TeamId::new().0)], |row| row.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("USING COVERING INDEX documents_team_heads")),
+            "{plan:?}"
+        );
     }
 
     /// A sync's commit that meets another writer's transaction (the projector's, another
