@@ -845,21 +845,34 @@ struct Burst {
     /// CPU the server and the simulated devices (this process) spent over the burst.
     server_cpu_s: f64,
     devices_cpu_s: f64,
+    /// CPU PostgreSQL's processes spent over the burst (0 on SQLite): they share the cores.
+    database_cpu_s: f64,
     /// Answers of 503 (sent again after `Retry-After`).
     turned_away: usize,
     /// Syncs the server served again because a document moved under them.
     retries: u64,
+    /// Answers (a document's changes for a device) the server built, and took from its cache.
+    answers_built: u64,
+    answers_reused: u64,
 }
+
+const ANSWERS_BUILT: &str = "homerehab_sync_answers_built_total";
+const ANSWERS_REUSED: &str = "homerehab_sync_answers_reused_total";
 
 /// The server's count of syncs served again because a document moved (`/metrics`).
 async fn sync_retries(server: &Server) -> anyhow::Result<u64> {
+    server_counter(server, "homerehab_sync_retries_total").await
+}
+
+/// A counter of the server's `/metrics`, 0 when not yet recorded.
+async fn server_counter(server: &Server, name: &str) -> anyhow::Result<u64> {
     let text = reqwest::get(format!("{}/metrics", server.url()))
         .await?
         .text()
         .await?;
     Ok(text
         .lines()
-        .find_map(|l| l.strip_prefix("homerehab_sync_retries_total "))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
         .map_or(Ok(0), |n| n.trim().parse::<f64>().map(|n| n as u64))?)
 }
 
@@ -988,9 +1001,11 @@ async fn burst(devices: usize, stored: usize) -> anyhow::Result<Burst> {
     println!("firing the burst");
     // CPU of the server and of this process (the 1,000 devices' HTTP clients) over the
     // burst: both share the machine's cores.
-    let (server_cpu0, own_cpu0) = (server.cpu_ms(), cpu_ms_of("self"));
+    let (server_cpu0, own_cpu0, db_cpu0) = (server.cpu_ms(), cpu_ms_of("self"), postgres_cpu_ms());
     let turned_away0 = TURNED_AWAY.load(std::sync::atomic::Ordering::Relaxed);
     let retries0 = sync_retries(&server).await?;
+    let built0 = server_counter(&server, ANSWERS_BUILT).await?;
+    let reused0 = server_counter(&server, ANSWERS_REUSED).await?;
     let start = Instant::now() + Duration::from_millis(200);
     let tasks: Vec<_> = prepared
         .iter_mut()
@@ -1028,7 +1043,10 @@ async fn burst(devices: usize, stored: usize) -> anyhow::Result<Burst> {
     let turned_away = TURNED_AWAY.load(std::sync::atomic::Ordering::Relaxed) - turned_away0;
     let burst_server_cpu_s = (server.cpu_ms() - server_cpu0) / 1000.0;
     let burst_devices_cpu_s = (cpu_ms_of("self") - own_cpu0) / 1000.0;
+    let burst_database_cpu_s = (postgres_cpu_ms() - db_cpu0) / 1000.0;
     let retries = sync_retries(&server).await? - retries0;
+    let answers_built = server_counter(&server, ANSWERS_BUILT).await? - built0;
+    let answers_reused = server_counter(&server, ANSWERS_REUSED).await? - reused0;
     // Every answer applied, the rounds finished: what was answered was what the devices need.
     let mut later_trips = 0;
     for ((mut d, round, _), answer) in prepared.into_iter().zip(answers) {
@@ -1047,8 +1065,11 @@ async fn burst(devices: usize, stored: usize) -> anyhow::Result<Burst> {
     let r = Burst {
         server_cpu_s: burst_server_cpu_s,
         devices_cpu_s: burst_devices_cpu_s,
+        database_cpu_s: burst_database_cpu_s,
         turned_away,
         retries,
+        answers_built,
+        answers_reused,
         devices,
         docs_each,
         stored_documents: stored,
@@ -1063,8 +1084,8 @@ async fn burst(devices: usize, stored: usize) -> anyhow::Result<Burst> {
         server_peak_mib: server_status_mib(&server, "VmHWM:"),
     };
     println!(
-        "reconnect burst: {devices} devices × {docs_each} documents within 1 s ({changed} with a new set): p50 {:.1} ms / p99 {:.1} ms, {errors} errors, {} turned away (503) and sent again, {} served again (a document moved); server RSS {:.0} MiB after, peak {:.0} MiB; CPU: server {:.2} s, the simulated devices {:.2} s",
-        r.p50_ms, r.p99_ms, r.turned_away, r.retries, r.server_rss_after_mib, r.server_peak_mib, r.server_cpu_s, r.devices_cpu_s
+        "reconnect burst: {devices} devices × {docs_each} documents within 1 s ({changed} with a new set): p50 {:.1} ms / p99 {:.1} ms, {errors} errors, {} turned away (503) and sent again, {} served again (a document moved); server RSS {:.0} MiB after, peak {:.0} MiB; CPU: server {:.2} s, PostgreSQL's own {:.2} s, the simulated devices {:.2} s; answers built {}, reused {}",
+        r.p50_ms, r.p99_ms, r.turned_away, r.retries, r.server_rss_after_mib, r.server_peak_mib, r.server_cpu_s, r.database_cpu_s, r.devices_cpu_s, r.answers_built, r.answers_reused
     );
     Ok(r)
 }
@@ -1200,6 +1221,9 @@ async fn main() -> anyhow::Result<()> {
         "burst_server_peak_mib": burst.server_peak_mib,
         "burst_server_cpu_s": burst.server_cpu_s,
         "burst_devices_cpu_s": burst.devices_cpu_s,
+        "burst_database_cpu_s": burst.database_cpu_s,
+        "burst_answers_built": burst.answers_built,
+        "burst_answers_reused": burst.answers_reused,
         "burst_changed_devices": burst.changed,
         "stored_documents": burst.stored_documents,
         "sign_in_burst_s": burst.sign_in_s,

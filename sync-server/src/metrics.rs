@@ -18,6 +18,8 @@ const SYNC_RETRIES: &str = "homerehab_sync_retries_total";
 const SYNC_TURN_WAITS: &str = "homerehab_sync_turn_waits_total";
 /// Answers whose changes were taken from the cache of built answers.
 const ANSWERS_REUSED: &str = "homerehab_sync_answers_reused_total";
+/// Answers whose changes were built from the document (not found in that cache).
+const ANSWERS_BUILT: &str = "homerehab_sync_answers_built_total";
 /// Refused change sets by what became of them: `kept` in quarantine, `full` (quarantine
 /// full, not kept) or `dropped` (not the user's to write, or not theirs at all: never kept).
 const REFUSED_CHANGE_SETS: &str = "homerehab_refused_change_sets_total";
@@ -132,6 +134,11 @@ pub fn cache_miss() {
 /// Counts an answer's changes taken from the cache instead of built again.
 pub fn answer_reused() {
     metrics::counter!(ANSWERS_REUSED).increment(1);
+}
+
+/// Counts an answer's changes built from the document (none were cached for its heads).
+pub fn answer_built() {
+    metrics::counter!(ANSWERS_BUILT).increment(1);
 }
 
 /// Counts a sync served again because a document moved under it (another sync committed to

@@ -17,7 +17,8 @@ use homerehab_shared::ids::{DeviceId, DocumentId};
 use homerehab_shared::read_model::SessionsWritten;
 use homerehab_shared::sync::wire::{self, from_hashes, to_hashes, Limits};
 use homerehab_shared::sync::{
-    changes_since, serve_sync, Hash, Quarantine, SavedDocument, ServeStats, ServerStorage,
+    changes_since_kept, chunks, serve_sync, Hash, Quarantine, SavedDocument, ServeStats,
+    ServerStorage,
 };
 use lru::LruCache;
 use std::collections::{HashMap, HashSet};
@@ -48,6 +49,13 @@ pub struct DocCache {
     /// is grown from it instead of the session read again. Each with its weight.
     session_values: LruCache<DocumentId, (SessionValues, usize)>,
     session_values_used: usize,
+    /// The raw bytes of changes this server committed lately, by hash (with their document),
+    /// within a sixteenth of the budget: an answer whose changes are all here is those bytes
+    /// (`changes_since_kept`) instead of a bundle rebuilt from the document. In a morning's
+    /// burst a busy log takes a set from one tablet after another and each new state of it
+    /// missed the answers above: a quarter of the server's CPU was spent rebuilding bundles.
+    raw_changes: LruCache<Hash, (DocumentId, Arc<[u8]>)>,
+    raw_changes_used: usize,
     /// Copies being committed (with their weights), until the commit has returned: between
     /// the store showing a commit and the cache taking its copy, another sync reads the new
     /// heads and found only the older copy — and decoded the whole document again (one team
@@ -71,6 +79,9 @@ impl AnswerKey {
         std::mem::size_of::<Self>() + 32 * (self.device_heads.len() + self.server_heads.len())
     }
 }
+
+/// Bytes a kept raw change takes besides its bytes (its hash twice, the document, the entry).
+const RAW_CHANGE_OVERHEAD: usize = 128;
 
 /// Memory a loaded document takes per byte of its saved form. Automerge's saved form is
 /// column-compressed: session logs measured 31–74 in memory per saved byte (automerge 0.12,
@@ -108,6 +119,8 @@ impl DocCache {
             written_used: 0,
             session_values: LruCache::unbounded(),
             session_values_used: 0,
+            raw_changes: LruCache::unbounded(),
+            raw_changes_used: 0,
             committing: HashMap::new(),
         }
     }
@@ -193,6 +206,30 @@ impl DocCache {
             }
         }
     }
+    /// Keeps the raw change chunks among `bytes`, committed to `id`.
+    fn keep_raw_changes(&mut self, id: DocumentId, bytes: &[u8]) {
+        let budget = self.budget / 16;
+        for (hash, raw) in chunks::change_chunks(bytes) {
+            let weight = RAW_CHANGE_OVERHEAD + raw.len();
+            if weight > budget {
+                continue;
+            }
+            if let Some((_, (_, old))) = self.raw_changes.push(hash, (id, Arc::from(raw))) {
+                self.raw_changes_used -= RAW_CHANGE_OVERHEAD + old.len();
+            }
+            self.raw_changes_used += weight;
+        }
+        while self.raw_changes_used > budget {
+            match self.raw_changes.pop_lru() {
+                Some((_, (_, raw))) => self.raw_changes_used -= RAW_CHANGE_OVERHEAD + raw.len(),
+                None => break,
+            }
+        }
+    }
+    /// The raw bytes of change `hash`, if kept.
+    fn raw_change(&self, hash: &automerge::ChangeHash) -> Option<Arc<[u8]>> {
+        self.raw_changes.peek(&hash.0).map(|(_, raw)| raw.clone())
+    }
     /// Keeps what admission read of a committed log, after what is kept of it already.
     fn keep_written(&mut self, id: DocumentId, written: SessionsWritten) {
         let written = match self.take_written(id) {
@@ -253,6 +290,17 @@ impl DocCache {
         for key in gone {
             if let Some(a) = self.answers.pop(&key) {
                 self.answers_used -= key.weight() + a.len();
+            }
+        }
+        let gone: Vec<Hash> = self
+            .raw_changes
+            .iter()
+            .filter(|(_, (doc, _))| *doc == id)
+            .map(|(hash, _)| *hash)
+            .collect();
+        for hash in gone {
+            if let Some((_, raw)) = self.raw_changes.pop(&hash) {
+                self.raw_changes_used -= RAW_CHANGE_OVERHEAD + raw.len();
             }
         }
     }
@@ -564,6 +612,9 @@ impl ServerStorage for SyncStorage<'_> {
         for (id, written) in written {
             cache.keep_written(id, written);
         }
+        for s in staged.iter().filter(|s| !s.whole) {
+            cache.keep_raw_changes(s.header.id, &s.new_changes);
+        }
         drop(cache);
         drop(released);
         Ok(())
@@ -610,7 +661,10 @@ impl ServerStorage for SyncStorage<'_> {
             metrics::answer_reused();
             return answer.to_vec();
         }
-        let answer = changes_since(doc, &from_hashes(device_heads));
+        let answer = changes_since_kept(doc, &from_hashes(device_heads), |hash| {
+            self.cache().raw_change(hash)
+        });
+        metrics::answer_built();
         if !answer.is_empty() {
             self.cache().keep_answer(key, Arc::from(answer.as_slice()));
         }
@@ -1199,6 +1253,65 @@ mod tests {
         );
         // A whole document weighs as loaded, whatever it weighed before.
         assert_eq!(grown_weight(weight, &log.save(), true), loaded);
+    }
+
+    #[test]
+    fn an_answer_is_the_committed_raw_changes_when_all_are_kept_and_none_after_a_forget() {
+        let (_dir, store, header, genesis_doc) = a_stored_course();
+        let device = to_hashes(&genesis_doc.get_heads());
+        let cache = Mutex::new(DocCache::new(1 << 20));
+        // Two tablets' concurrent edits, committed one sync after the other.
+        let (first, second) = (edited(&genesis_doc, 1), edited(&genesis_doc, 2));
+        let mut raw = Vec::new();
+        let mut server = genesis_doc.clone();
+        for tablet in [&first, &second] {
+            let change =
+                homerehab_shared::sync::raw_changes_since(tablet, &genesis_doc.get_heads());
+            server.load_incremental(&change).unwrap();
+            let mut storage = SyncStorage::new(&store, &cache);
+            storage.load(header.id).unwrap();
+            storage
+                .commit(&header, Arc::new(server.clone()), change.clone(), false)
+                .unwrap();
+            storage.flush().unwrap();
+            raw.push(change);
+        }
+        assert_eq!(cache.lock().unwrap().raw_changes.len(), 2);
+        // A third tablet, still at genesis: the two changes as they came, in the document's
+        // order, and they bring it to the server's heads.
+        let mut storage = SyncStorage::new(&store, &cache);
+        let answer = storage.changes_since(header.id, &server, &device);
+        let in_order: Vec<u8> = server
+            .get_changes(&genesis_doc.get_heads())
+            .iter()
+            .flat_map(|c| c.raw_bytes().to_vec())
+            .collect();
+        assert_eq!(answer, in_order);
+        assert!(
+            answer == [raw[0].clone(), raw[1].clone()].concat()
+                || answer == [raw[1].clone(), raw[0].clone()].concat()
+        );
+        let mut at_device = genesis_doc.clone();
+        at_device.load_incremental(&answer).unwrap();
+        assert_eq!(at_device.get_heads(), server.get_heads());
+        // An erasure forgets them (they may hold what was erased); the answer is built again,
+        // as a bundle, and brings the device as far.
+        cache.lock().unwrap().forget(header.id);
+        {
+            let cache = cache.lock().unwrap();
+            assert!(cache.raw_changes.is_empty());
+            assert_eq!(cache.raw_changes_used, 0);
+        }
+        let built = storage.changes_since(header.id, &server, &device);
+        assert_ne!(built, answer);
+        let mut at_device = genesis_doc.clone();
+        at_device.load_incremental(&built).unwrap();
+        assert_eq!(at_device.get_heads(), server.get_heads());
+        // A budget too small keeps none.
+        let mut small = DocCache::new(16);
+        small.keep_raw_changes(header.id, &raw[0]);
+        assert!(small.raw_changes.is_empty());
+        assert_eq!(small.raw_changes_used, 0);
     }
 
     #[test]

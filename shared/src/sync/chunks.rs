@@ -51,6 +51,22 @@ pub fn split(bytes: &[u8]) -> Result<Vec<Chunk<'_>>, FramingError> {
     Ok(out)
 }
 
+/// The raw change chunks in `bytes`, each with its hash, read from the framing without
+/// decoding a column (a change's hash is the SHA-256 of its type, length and body); other
+/// chunks (a whole saved document, a compressed change) and unframed bytes give none. Bytes
+/// whose hash is a change's hash are that change, whoever sent them.
+pub fn change_chunks(bytes: &[u8]) -> Vec<([u8; 32], &[u8])> {
+    use sha2::Digest;
+    let Ok(chunks) = split(bytes) else {
+        return vec![];
+    };
+    chunks
+        .into_iter()
+        .filter(|c| c.kind == CHANGE && c.bytes.len() > 8)
+        .map(|c| (sha2::Sha256::digest(&c.bytes[8..]).into(), c.bytes))
+        .collect()
+}
+
 /// An unsigned LEB128 number and the bytes it took; `None` past 10 bytes or the end.
 fn leb128_u64(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut value = 0u64;
@@ -96,5 +112,26 @@ mod tests {
             split(&raw[..raw.len() - 1]),
             Err(FramingError::CutOff(_))
         ));
+    }
+
+    #[test]
+    fn a_change_chunk_hashes_to_its_change_hash_and_other_chunks_give_none() {
+        let mut doc = automerge::Automerge::new();
+        for i in 0..3 {
+            let mut tx = doc.transaction();
+            tx.put(automerge::ROOT, "n", i).unwrap();
+            tx.commit();
+        }
+        let raw = crate::sync::raw_changes_since(&doc, &[]);
+        let found = change_chunks(&raw);
+        let expected: Vec<_> = doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| (c.hash().0, c.raw_bytes().to_vec()))
+            .collect();
+        let found: Vec<_> = found.into_iter().map(|(h, b)| (h, b.to_vec())).collect();
+        assert_eq!(found, expected);
+        assert!(change_chunks(&doc.save()).is_empty());
+        assert!(change_chunks(b"garbage").is_empty());
     }
 }

@@ -19,7 +19,9 @@ pub mod sim;
 pub mod squash;
 pub mod wire;
 
-pub use changes::{changes_since, offer_changes, raw_changes_since, OfferedChanges};
+pub use changes::{
+    changes_since, changes_since_kept, offer_changes, raw_changes_since, OfferedChanges,
+};
 pub use client::{
     plan_offer, split_offers, ClientRound, ClientStorage, OfferPlan, PendingOffer, Refusal,
     RequestOffers, SyncReport, UnsentChanges, REQUEST_CHANGE_BYTES,

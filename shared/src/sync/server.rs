@@ -113,18 +113,11 @@ pub trait ServerStorage {
     }
 }
 
-/// The hashes of the raw change chunks in `bytes`, read from the framing without decoding a
-/// column (a change's hash is the SHA-256 of its type, length and body); other chunks (a
-/// whole saved document) and unframed bytes give none.
+/// The hashes of the raw change chunks in `bytes` ([`super::chunks::change_chunks`]).
 fn change_hashes(bytes: &[u8]) -> Vec<Hash> {
-    use sha2::Digest;
-    let Ok(chunks) = super::chunks::split(bytes) else {
-        return vec![];
-    };
-    chunks
-        .iter()
-        .filter(|c| c.kind == super::chunks::CHANGE && c.bytes.len() > 8)
-        .map(|c| sha2::Sha256::digest(&c.bytes[8..]).into())
+    super::chunks::change_chunks(bytes)
+        .into_iter()
+        .map(|(hash, _)| hash)
         .collect()
 }
 
