@@ -92,14 +92,20 @@ mod tests {
         assert_eq!(leb128_u64(&[0xff; 11]), None);
     }
 
-    #[test]
-    fn changes_split_into_their_chunks_and_anything_else_is_refused() {
+    /// A document of three changes, one after the other.
+    fn three_changes() -> automerge::Automerge {
         let mut doc = automerge::Automerge::new();
         for i in 0..3 {
             let mut tx = doc.transaction();
             tx.put(automerge::ROOT, "n", i).unwrap();
             tx.commit();
         }
+        doc
+    }
+
+    #[test]
+    fn changes_split_into_their_chunks_and_anything_else_is_refused() {
+        let doc = three_changes();
         let raw: Vec<u8> = crate::sync::raw_changes_since(&doc, &[]);
         let chunks = split(&raw).unwrap();
         assert_eq!(chunks.len(), 3);
@@ -116,12 +122,7 @@ mod tests {
 
     #[test]
     fn a_change_chunk_hashes_to_its_change_hash_and_other_chunks_give_none() {
-        let mut doc = automerge::Automerge::new();
-        for i in 0..3 {
-            let mut tx = doc.transaction();
-            tx.put(automerge::ROOT, "n", i).unwrap();
-            tx.commit();
-        }
+        let doc = three_changes();
         let raw = crate::sync::raw_changes_since(&doc, &[]);
         let found = change_chunks(&raw);
         let expected: Vec<_> = doc
