@@ -53,7 +53,8 @@ pub struct DocCache {
     /// within a sixteenth of the budget: an answer whose changes are all here is those bytes
     /// (`changes_since_kept`) instead of a bundle rebuilt from the document. In a morning's
     /// burst a busy log takes a set from one tablet after another and each new state of it
-    /// missed the answers above: a quarter of the server's CPU was spent rebuilding bundles.
+    /// missed the answers above: a fifth of the server's CPU in PostgreSQL's burst went to
+    /// rebuilding bundles (docs/benchmarks.md).
     raw_changes: LruCache<Hash, (DocumentId, Arc<[u8]>)>,
     raw_changes_used: usize,
     /// Copies being committed (with their weights), until the commit has returned: between
