@@ -358,7 +358,7 @@ fn main() {
             &second,
             &second_heads,
             &who,
-            &actors,
+            &mut actors.clone(),
             known,
         )
         .expect("admitted")

@@ -117,6 +117,26 @@ pub struct SessionsRead {
     pub sessions: Vec<(String, SessionLog)>,
 }
 
+/// Which actor ids are registered to the user's devices and may write in this sync. A set
+/// answers from itself; the server asks its store only for the actors a sync's new changes
+/// name, so a user's actors — a fresh one each time someone else used the tablet before, so
+/// they only grow — are not all read at every sync that brings changes.
+pub trait Authors {
+    /// Those of `among` (distinct, neither the server's nor a genesis actor) registered to
+    /// the user's devices.
+    fn registered(&mut self, among: &[ActorId]) -> HashSet<ActorId>;
+}
+
+impl Authors for HashSet<ActorId> {
+    fn registered(&mut self, among: &[ActorId]) -> HashSet<ActorId> {
+        among
+            .iter()
+            .filter(|a| self.contains(*a))
+            .cloned()
+            .collect()
+    }
+}
+
 /// A refused offer, and whether its bytes may be kept in quarantine: only when every new
 /// change was shown to come from the user's own devices (or is the document's genesis) and the
 /// user may write the document. Anything else (garbage, a stranger's actor, a reader's write)
@@ -165,22 +185,44 @@ pub fn admit_or_refuse(
     who: &Principal,
     actors: &HashSet<ActorId>,
 ) -> Result<Admitted, AdmissionRefusal> {
-    admit_or_refuse_knowing(id, current, incoming, claimed_heads, who, actors, None)
+    admit_or_refuse_knowing(
+        id,
+        current,
+        incoming,
+        claimed_heads,
+        who,
+        &mut Set(actors),
+        None,
+    )
 }
 
-/// [`admit_or_refuse`] with what admission read of this session log before
-/// ([`Admitted::session_values`]), used if `current` is at its heads.
+/// A borrowed set of actors as [`Authors`].
+struct Set<'a>(&'a HashSet<ActorId>);
+
+impl Authors for Set<'_> {
+    fn registered(&mut self, among: &[ActorId]) -> HashSet<ActorId> {
+        among
+            .iter()
+            .filter(|a| self.0.contains(*a))
+            .cloned()
+            .collect()
+    }
+}
+
+/// [`admit_or_refuse`] with the user's actors asked of `authors` as they are named, and with
+/// what admission read of this session log before ([`Admitted::session_values`]), used if
+/// `current` is at its heads.
 pub fn admit_or_refuse_knowing(
     id: DocumentId,
     current: Option<&Automerge>,
     incoming: &[u8],
     claimed_heads: &[ChangeHash],
     who: &Principal,
-    actors: &HashSet<ActorId>,
+    authors: &mut dyn Authors,
     known: Option<SessionValues>,
 ) -> Result<Admitted, AdmissionRefusal> {
     std::panic::catch_unwind(AssertUnwindSafe(|| {
-        admit_checked(id, current, incoming, claimed_heads, who, actors, known)
+        admit_checked(id, current, incoming, claimed_heads, who, authors, known)
     }))
     .unwrap_or_else(|_| Err(Rejection::Corrupt("the change data cannot be decoded".into()).into()))
 }
@@ -313,7 +355,7 @@ fn admit_checked(
     incoming: &[u8],
     claimed_heads: &[ChangeHash],
     who: &Principal,
-    actors: &HashSet<ActorId>,
+    authors: &mut dyn Authors,
     known: Option<SessionValues>,
 ) -> Result<Admitted, AdmissionRefusal> {
     // Every document starts with its genesis, so a device always has heads; changes offered
@@ -355,10 +397,22 @@ fn admit_checked(
     // Authorship first: every change must come from this user's devices, except the
     // deterministic genesis. The genesis actor and the server's actor are nobody's device.
     let genesis_author = genesis_actor(id);
-    if new_changes.iter().any(|c| {
-        *c.actor == server_actor() || (*c.actor != genesis_author && !actors.contains(&*c.actor))
-    }) {
-        return Err(Rejection::ForeignActor.into());
+    let server = server_actor();
+    let mut named: HashSet<&ActorId> = HashSet::new();
+    for c in &new_changes {
+        if *c.actor == server {
+            return Err(Rejection::ForeignActor.into());
+        }
+        if *c.actor != genesis_author {
+            named.insert(&*c.actor);
+        }
+    }
+    if !named.is_empty() {
+        let named: Vec<ActorId> = named.into_iter().cloned().collect();
+        let registered = authors.registered(&named);
+        if named.iter().any(|a| !registered.contains(a)) {
+            return Err(Rejection::ForeignActor.into());
+        }
     }
     let header = read_header(&copy, id).map_err(Rejection::from)?;
     if let Some(cur) = current {
@@ -2160,7 +2214,7 @@ mod tests {
             &raw_changes_since(edited, &stored.get_heads()),
             &edited.get_heads(),
             &w.lone,
-            &[w.lone_tablet.clone()].into_iter().collect(),
+            &mut [w.lone_tablet.clone()].into_iter().collect::<HashSet<_>>(),
             known,
         )
     }

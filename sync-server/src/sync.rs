@@ -542,8 +542,12 @@ impl ServerStorage for SyncStorage<'_> {
         self.store.old_generation_hashes(id, among)
     }
 
-    fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>> {
-        self.store.actors_for_sync(who.user_id, self.device)
+    fn registered_actors(
+        &mut self,
+        who: &Principal,
+        among: &[ActorId],
+    ) -> Result<HashSet<ActorId>> {
+        self.store.actors_for_sync(who.user_id, self.device, among)
     }
 
     fn commit(

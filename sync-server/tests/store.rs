@@ -25,6 +25,7 @@ on_both_backends!(
     usernames_are_unique_and_tokens_are_found_by_hash,
     an_admin_records_when_a_user_was_trained,
     a_tokens_holder_is_its_user_and_its_device_read_together,
+    a_sync_asks_only_for_the_actors_its_changes_name,
     a_device_id_belongs_to_one_user_and_reserved_ids_to_none,
     a_team_names_its_members_and_teams_are_found_by_name_or_id,
     compaction_keeps_the_document_identical,
@@ -132,6 +133,63 @@ fn usernames_are_unique_and_tokens_are_found_by_hash(b: &Backend) {
 
 /// `token_holder`, every request's first read: the token's user and expiry, and the device it
 /// was issued to with the device's revocation; no device for a token from before the registry.
+/// A sync asks for the actors its changes name, and is answered those of them that may write:
+/// the user's, not another user's nor an unknown one, and a revoked device's only on that
+/// device (its hand-over). Nothing beyond what was asked: a user's actors only grow.
+fn a_sync_asks_only_for_the_actors_its_changes_name(b: &Backend) {
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted").unwrap();
+    let team = store.ensure_team(m, "Nord").unwrap();
+    let mette = user(store.as_ref(), "assistent1", Role::Assistant, team);
+    let leader = user(store.as_ref(), "leder1", Role::Leader, team);
+    let sten = user(store.as_ref(), "assistent2", Role::Assistant, team);
+    let sign_in = |user: UserId, device: DeviceId, actor: &ActorId, token: u8| {
+        store.register_actor(user, actor).unwrap();
+        store
+            .sign_in_device(&DeviceSignIn {
+                device,
+                user,
+                actor,
+                app_version: "1.2.3",
+                token_hash: &[token; 32],
+                new_key_secret: &[token; 32],
+                expires_at: 9_000,
+                now: 1_000,
+            })
+            .unwrap();
+    };
+    let (tablet, laptop) = (DeviceId::new(), DeviceId::new());
+    let (on_tablet, on_laptop, stens) = (ActorId::random(), ActorId::random(), ActorId::random());
+    sign_in(mette, tablet, &on_tablet, 1);
+    sign_in(mette, laptop, &on_laptop, 2);
+    sign_in(sten, DeviceId::new(), &stens, 3);
+    // Earlier users of the tablet left actors of their own: many, never asked for.
+    for token in 10..40 {
+        sign_in(mette, DeviceId::new(), &ActorId::random(), token);
+    }
+    let unknown = ActorId::random();
+    let among = [on_tablet.clone(), on_laptop.clone(), stens.clone(), unknown];
+    let may_write = |device: DeviceId, among: &[ActorId]| {
+        let mut found: Vec<ActorId> = store
+            .actors_for_sync(mette, Some(device), among)
+            .unwrap()
+            .into_iter()
+            .collect();
+        found.sort();
+        found
+    };
+    let mut both = vec![on_tablet.clone(), on_laptop.clone()];
+    both.sort();
+    assert_eq!(may_write(laptop, &among), both);
+    assert_eq!(may_write(laptop, &among[1..2]), vec![on_laptop.clone()]);
+    assert!(may_write(laptop, &among[2..]).is_empty());
+    assert!(may_write(laptop, &[]).is_empty());
+    // Revoked: the tablet's actor writes only in the tablet's own hand-over.
+    assert!(store.revoke_device(tablet, leader, "Tabt", 1_700).unwrap());
+    assert_eq!(may_write(laptop, &among), vec![on_laptop.clone()]);
+    assert_eq!(may_write(tablet, &among), both);
+}
+
 fn a_tokens_holder_is_its_user_and_its_device_read_together(b: &Backend) {
     let store = b.open();
     let m = store.ensure_municipality("Thisted").unwrap();

@@ -5,7 +5,7 @@ use super::wire::{
     from_hashes, to_hashes, Hash, Reply, ReplyStatus, SyncRequest, SyncResponse, PROTOCOL_VERSION,
 };
 use crate::admission::{
-    admit_or_refuse, admit_or_refuse_knowing, AdmissionRefusal, Admitted, Rejection, SessionValues,
+    admit_or_refuse_knowing, AdmissionRefusal, Admitted, Authors, Rejection, SessionValues,
 };
 use crate::auth::{authorize, may_offer_changes, Access, Principal};
 use crate::docs::{DocumentKind, Header};
@@ -31,8 +31,12 @@ pub trait ServerStorage {
     /// followed by chunks of changes), with the heads they lead to: what a device that lacks
     /// the document is sent, without decoding and re-encoding it here.
     fn saved(&mut self, id: DocumentId) -> Result<Option<SavedDocument>, Self::Error>;
-    /// Actor ids registered to `who`'s devices.
-    fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>, Self::Error>;
+    /// Those of `among` that are registered to `who`'s devices (and may write in this sync).
+    fn registered_actors(
+        &mut self,
+        who: &Principal,
+        among: &[ActorId],
+    ) -> Result<HashSet<ActorId>, Self::Error>;
     /// Stages an admitted document; `new_changes` are the bytes that carried what is new (a
     /// bundle, raw changes or a saved document, as `load_incremental` reads them); `whole`: they
     /// are one saved document that loads, alone, to `doc` ([`Admitted::whole`]), so a storage
@@ -248,6 +252,71 @@ fn refuse(doc: DocumentId, status: ReplyStatus) -> Reply {
     }
 }
 
+/// What a sync learnt of the actors its changes name: each is asked of the storage once.
+#[derive(Default)]
+struct KnownActors(HashMap<ActorId, bool>);
+
+impl KnownActors {
+    /// These known actors and `storage`, as admission asks for them.
+    fn of<'a, S: ServerStorage>(
+        &'a mut self,
+        storage: &'a mut S,
+        who: &'a Principal,
+    ) -> StoredAuthors<'a, S> {
+        StoredAuthors {
+            known: self,
+            storage,
+            who,
+            failed: None,
+        }
+    }
+}
+
+/// [`Authors`] over a storage. Admission cannot carry a storage error, so one is kept here:
+/// admission sees the actors as not registered, and [`StoredAuthors::failed`] returns the
+/// error before its refusal is used.
+struct StoredAuthors<'a, S: ServerStorage> {
+    known: &'a mut KnownActors,
+    storage: &'a mut S,
+    who: &'a Principal,
+    failed: Option<S::Error>,
+}
+
+impl<S: ServerStorage> StoredAuthors<'_, S> {
+    fn failed(self) -> Result<(), S::Error> {
+        self.failed.map_or(Ok(()), Err)
+    }
+}
+
+impl<S: ServerStorage> Authors for StoredAuthors<'_, S> {
+    fn registered(&mut self, among: &[ActorId]) -> HashSet<ActorId> {
+        let unknown: Vec<ActorId> = among
+            .iter()
+            .filter(|a| !self.known.0.contains_key(*a))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            match self.storage.registered_actors(self.who, &unknown) {
+                Ok(registered) => {
+                    for a in unknown {
+                        let is = registered.contains(&a);
+                        self.known.0.insert(a, is);
+                    }
+                }
+                Err(e) => {
+                    self.failed = Some(e);
+                    return HashSet::new();
+                }
+            }
+        }
+        among
+            .iter()
+            .filter(|a| self.known.0.get(*a) == Some(&true))
+            .cloned()
+            .collect()
+    }
+}
+
 /// Serves one sync request for the authenticated `who`. Borrowed, so a server can serve the
 /// same request again when its storage says a document moved meanwhile.
 pub fn serve_sync<S: ServerStorage>(
@@ -261,7 +330,7 @@ pub fn serve_sync<S: ServerStorage>(
         .into_iter()
         .map(|(h, heads)| (h.id, (h, heads)))
         .collect();
-    let mut actors: Option<HashSet<ActorId>> = None;
+    let mut actors = KnownActors::default();
     let mut replies = Vec::new();
     let mut offered = HashSet::new();
     let mut created: Vec<(Admitted, &[Hash], &[u8])> = Vec::new();
@@ -323,23 +392,22 @@ pub fn serve_sync<S: ServerStorage>(
                         ));
                         continue;
                     }
-                    let actors = match &actors {
-                        Some(a) => a,
-                        None => actors.insert(storage.actors(who)?),
-                    };
                     let known = match header.kind {
                         DocumentKind::SessionLog => storage.session_values(offer.doc),
                         _ => None,
                     };
-                    match admit_or_refuse_knowing(
+                    let mut authors = actors.of(storage, who);
+                    let admitted = admit_or_refuse_knowing(
                         offer.doc,
                         Some(&doc),
                         &offer.changes,
                         &from_hashes(&offer.heads),
                         who,
-                        actors,
+                        &mut authors,
                         known,
-                    ) {
+                    );
+                    authors.failed()?;
+                    match admitted {
                         Ok(adm) if adm.new_changes.is_empty() => {}
                         Ok(adm) => {
                             stats.accepted += 1;
@@ -405,18 +473,18 @@ pub fn serve_sync<S: ServerStorage>(
                     replies.push(refuse(offer.doc, ReplyStatus::SendFull));
                     continue;
                 }
-                let actors = match &actors {
-                    Some(a) => a,
-                    None => actors.insert(storage.actors(who)?),
-                };
-                match admit_or_refuse(
+                let mut authors = actors.of(storage, who);
+                let admitted = admit_or_refuse_knowing(
                     offer.doc,
                     None,
                     &offer.changes,
                     &from_hashes(&offer.heads),
                     who,
-                    actors,
-                ) {
+                    &mut authors,
+                    None,
+                );
+                authors.failed()?;
+                match admitted {
                     Ok(adm) => created.push((adm, &offer.heads, &offer.changes)),
                     Err(r) => {
                         let reason =
@@ -709,5 +777,121 @@ mod tests {
         let expected: Vec<Hash> = doc.get_changes(&[]).iter().map(|c| c.hash().0).collect();
         assert_eq!(change_hashes(&raw), expected);
         assert!(change_hashes(b"garbage").is_empty());
+    }
+
+    /// [`MemoryServer`] recording which actors a sync asked about, or failing those asks.
+    struct Asking {
+        inner: MemoryServer,
+        asked: Vec<Vec<ActorId>>,
+        down: bool,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the store is down")]
+    struct Down;
+
+    impl ServerStorage for Asking {
+        type Error = Down;
+        fn visible(&mut self, who: &Principal) -> Result<Vec<(Header, Vec<Hash>)>, Down> {
+            Ok(self.inner.visible(who).unwrap_or_else(|e| match e {}))
+        }
+        fn header(&mut self, id: DocumentId) -> Result<Option<Header>, Down> {
+            Ok(self.inner.header(id).unwrap_or_else(|e| match e {}))
+        }
+        fn load(&mut self, id: DocumentId) -> Result<Option<Arc<Automerge>>, Down> {
+            Ok(self.inner.load(id).unwrap_or_else(|e| match e {}))
+        }
+        fn saved(&mut self, id: DocumentId) -> Result<Option<SavedDocument>, Down> {
+            Ok(self.inner.saved(id).unwrap_or_else(|e| match e {}))
+        }
+        fn registered_actors(
+            &mut self,
+            who: &Principal,
+            among: &[ActorId],
+        ) -> Result<HashSet<ActorId>, Down> {
+            self.asked.push(among.to_vec());
+            if self.down {
+                return Err(Down);
+            }
+            Ok(self
+                .inner
+                .registered_actors(who, among)
+                .unwrap_or_else(|e| match e {}))
+        }
+        fn commit(
+            &mut self,
+            header: &Header,
+            doc: Arc<Automerge>,
+            new_changes: Vec<u8>,
+            whole: bool,
+        ) -> Result<(), Down> {
+            let committed = self.inner.commit(header, doc, new_changes, whole);
+            committed.unwrap_or_else(|e| match e {});
+            Ok(())
+        }
+        fn flush(&mut self) -> Result<(), Down> {
+            Ok(())
+        }
+        fn quarantine(
+            &mut self,
+            id: DocumentId,
+            who: &Principal,
+            changes: &[u8],
+            reason: &str,
+        ) -> Result<Quarantine, Down> {
+            let kept = self.inner.quarantine(id, who, changes, reason);
+            Ok(kept.unwrap_or_else(|e| match e {}))
+        }
+    }
+
+    /// A sync asks its storage only about the actors its new changes name, once each; a
+    /// stranger's actor is refused; and a storage that fails to answer fails the sync, storing
+    /// nothing, rather than refusing the changes as a stranger's.
+    #[test]
+    fn a_sync_asks_about_the_actors_its_changes_name_once_and_a_failed_ask_fails_it() {
+        let w = world();
+        let mut server = Asking {
+            inner: w.server,
+            asked: vec![],
+            down: false,
+        };
+        let serve = |server: &mut Asking, offers: Vec<Offer>| {
+            let req = SyncRequest {
+                protocol: PROTOCOL_VERSION,
+                offers,
+            };
+            serve_sync(server, &w.therapist, &req).map(|(resp, _)| resp)
+        };
+        // Two changes on what the server holds now.
+        let edited_by = |server: &Asking, actor: &ActorId, name: &str| {
+            let stored = &server.inner.docs[&w.roster.id].1;
+            let mut device = stored.fork().with_actor(actor.clone());
+            docs::put_citizen(&mut device, &citizen(name), NOW).unwrap();
+            docs::put_citizen(&mut device, &citizen("Anden"), NOW).unwrap();
+            offer(&device, &stored.get_heads(), 0, w.roster.id)
+        };
+
+        // Two changes by the therapist's actor: asked once, about that actor alone.
+        let offered = edited_by(&server, &w.actor, "Hanne");
+        let resp = serve(&mut server, vec![offered]).unwrap();
+        assert_eq!(resp.replies[0].status, ReplyStatus::Synced);
+        assert_eq!(server.asked, vec![vec![w.actor.clone()]]);
+
+        // A stranger's actor: asked about, refused, not stored.
+        server.asked.clear();
+        let stranger = ActorId::random();
+        let heads = server.inner.docs[&w.roster.id].1.get_heads();
+        let offered = edited_by(&server, &stranger, "Fremmed");
+        let resp = serve(&mut server, vec![offered]).unwrap();
+        assert!(matches!(resp.replies[0].status, ReplyStatus::Rejected(_)));
+        assert_eq!(server.asked, vec![vec![stranger]]);
+        assert_eq!(server.inner.docs[&w.roster.id].1.get_heads(), heads);
+
+        // The storage fails to answer: the sync fails, and nothing is stored.
+        server.down = true;
+        let offered = edited_by(&server, &w.actor, "Ulla");
+        let failed = serve(&mut server, vec![offered]);
+        assert!(failed.is_err());
+        assert_eq!(server.inner.docs[&w.roster.id].1.get_heads(), heads);
     }
 }

@@ -79,8 +79,19 @@ impl ServerStorage for MemoryServer {
             .get(&id)
             .map(|(_, d)| (to_hashes(&d.get_heads()), d.save())))
     }
-    fn actors(&mut self, who: &Principal) -> Result<HashSet<ActorId>, Infallible> {
-        Ok(self.actors.get(&who.user_id).cloned().unwrap_or_default())
+    fn registered_actors(
+        &mut self,
+        who: &Principal,
+        among: &[ActorId],
+    ) -> Result<HashSet<ActorId>, Infallible> {
+        let Some(theirs) = self.actors.get(&who.user_id) else {
+            return Ok(HashSet::new());
+        };
+        Ok(among
+            .iter()
+            .filter(|a| theirs.contains(*a))
+            .cloned()
+            .collect())
     }
     fn commit(
         &mut self,

@@ -739,10 +739,15 @@ pub trait DeviceRegistry {
     fn close_handover(&self, id: DeviceId, now: Millis) -> Result<()>;
     /// Deletes every token of the user ("sign out everywhere"); how many.
     fn end_tokens_of(&self, user: UserId) -> Result<usize>;
-    /// The actors whose changes a sync by `user` on `device` may bring: the user's, except
-    /// those of a revoked device other than `device` (a revoked device's actors write only in
-    /// its own hand-over).
-    fn actors_for_sync(&self, user: UserId, device: Option<DeviceId>) -> Result<HashSet<ActorId>>;
+    /// Those of `among` whose changes a sync by `user` on `device` may bring: the user's,
+    /// except those of a revoked device other than `device` (a revoked device's actors write
+    /// only in its own hand-over). Only `among` is read: a user's actors only grow.
+    fn actors_for_sync(
+        &self,
+        user: UserId,
+        device: Option<DeviceId>,
+        among: &[ActorId],
+    ) -> Result<HashSet<ActorId>>;
     /// A user by id.
     fn user_by_id(&self, user: UserId) -> Result<Option<UserRecord>>;
 }

@@ -802,8 +802,13 @@ impl DeviceRegistry for PostgresStore {
     fn end_tokens_of(&self, user: UserId) -> Result<usize> {
         devices::end_tokens_of(&mut *self.conn()?, user)
     }
-    fn actors_for_sync(&self, user: UserId, device: Option<DeviceId>) -> Result<HashSet<ActorId>> {
-        devices::actors_for_sync(self.conn()?.prepared(), user, device)
+    fn actors_for_sync(
+        &self,
+        user: UserId,
+        device: Option<DeviceId>,
+        among: &[ActorId],
+    ) -> Result<HashSet<ActorId>> {
+        devices::actors_for_sync(self.conn()?.prepared(), user, device, among)
     }
     fn user_by_id(&self, user: UserId) -> Result<Option<UserRecord>> {
         user_where(self.conn()?.prepared(), USER_BY_ID, (&user.0, Type::UUID))

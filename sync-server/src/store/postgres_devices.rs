@@ -210,13 +210,23 @@ pub(super) fn actors_for_sync(
     conn: &mut super::postgres_pool::PreparedClient,
     user: UserId,
     device: Option<DeviceId>,
+    among: &[ActorId],
 ) -> Result<HashSet<ActorId>> {
+    if among.is_empty() {
+        return Ok(HashSet::new());
+    }
     let device: Option<Uuid> = device.map(|d| d.0);
-    // Every sync that brings changes reads it: prepared (one round trip, planned once).
+    let among: Vec<&[u8]> = among.iter().map(|a| a.to_bytes()).collect();
+    // Every sync that brings changes reads it: prepared (one round trip, planned once), and
+    // by key, the few actors the changes name.
     let rows = conn.query_prepared(
         "SELECT a.actor_id FROM actors a LEFT JOIN devices d ON d.id = a.device_id
-             WHERE a.user_id = $1 AND (d.revoked_at IS NULL OR d.id = $2)",
-        &[(&user.0, Type::UUID), (&device, Type::UUID)],
+             WHERE a.actor_id = ANY($3) AND a.user_id = $1 AND (d.revoked_at IS NULL OR d.id = $2)",
+        &[
+            (&user.0, Type::UUID),
+            (&device, Type::UUID),
+            (&among, Type::BYTEA_ARRAY),
+        ],
     )?;
     rows.iter()
         .map(|r| Ok(ActorId::from(r.try_get::<_, &[u8]>(0)?)))

@@ -912,8 +912,13 @@ impl DeviceRegistry for SqliteStore {
     fn end_tokens_of(&self, user: UserId) -> Result<usize> {
         devices::end_tokens_of(&self.conn(), user)
     }
-    fn actors_for_sync(&self, user: UserId, device: Option<DeviceId>) -> Result<HashSet<ActorId>> {
-        devices::actors_for_sync(&self.reader(), user, device)
+    fn actors_for_sync(
+        &self,
+        user: UserId,
+        device: Option<DeviceId>,
+        among: &[ActorId],
+    ) -> Result<HashSet<ActorId>> {
+        devices::actors_for_sync(&self.reader(), user, device, among)
     }
     fn user_by_id(&self, user: UserId) -> Result<Option<UserRecord>> {
         user_where(&self.reader(), "id = ?1", &id_bytes(&user.0))
