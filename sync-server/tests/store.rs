@@ -63,6 +63,31 @@ fn user(store: &dyn Store, username: &str, role: Role, team: TeamId) -> UserId {
 }
 
 /// The raw changes of `doc` since `before`, as a sync sends them.
+/// `user` signs in on `device` with `actor` (registered first) and a token of `token`'s bytes
+/// valid until 9,000.
+fn sign_in(
+    store: &dyn Store,
+    user: UserId,
+    device: DeviceId,
+    actor: &ActorId,
+    token: u8,
+    now: Millis,
+) {
+    store.register_actor(user, actor).unwrap();
+    store
+        .sign_in_device(&DeviceSignIn {
+            device,
+            user,
+            actor,
+            app_version: "1.2.3",
+            token_hash: &[token; 32],
+            new_key_secret: &[token; 32],
+            expires_at: 9_000,
+            now,
+        })
+        .unwrap();
+}
+
 fn changes_since(doc: &Automerge, before: &[ChangeHash]) -> Vec<u8> {
     doc.get_changes(before)
         .iter()
@@ -143,20 +168,8 @@ fn a_sync_asks_only_for_the_actors_its_changes_name(b: &Backend) {
     let mette = user(store.as_ref(), "assistent1", Role::Assistant, team);
     let leader = user(store.as_ref(), "leder1", Role::Leader, team);
     let sten = user(store.as_ref(), "assistent2", Role::Assistant, team);
-    let sign_in = |user: UserId, device: DeviceId, actor: &ActorId, token: u8| {
-        store.register_actor(user, actor).unwrap();
-        store
-            .sign_in_device(&DeviceSignIn {
-                device,
-                user,
-                actor,
-                app_version: "1.2.3",
-                token_hash: &[token; 32],
-                new_key_secret: &[token; 32],
-                expires_at: 9_000,
-                now: 1_000,
-            })
-            .unwrap();
+    let sign_in = |user, device, actor: &ActorId, token| {
+        sign_in(store.as_ref(), user, device, actor, token, 1_000)
     };
     let (tablet, laptop) = (DeviceId::new(), DeviceId::new());
     let (on_tablet, on_laptop, stens) = (ActorId::random(), ActorId::random(), ActorId::random());
@@ -210,19 +223,7 @@ fn a_tokens_holder_is_its_user_and_its_device_read_together(b: &Backend) {
     assert!(store.token_holder(&[9; 32]).unwrap().is_none());
 
     let (tablet, actor) = (DeviceId::new(), ActorId::random());
-    store.register_actor(mette, &actor).unwrap();
-    store
-        .sign_in_device(&DeviceSignIn {
-            device: tablet,
-            user: mette,
-            actor: &actor,
-            app_version: "1.2.3",
-            token_hash: &[5; 32],
-            new_key_secret: &[5; 32],
-            expires_at: 9_000,
-            now: 1_500,
-        })
-        .unwrap();
+    sign_in(store.as_ref(), mette, tablet, &actor, 5, 1_500);
     let holder = store.token_holder(&[5; 32]).unwrap().unwrap();
     assert_eq!((holder.user.user.id, holder.expires_at), (mette, 9_000));
     let device = holder.device.unwrap();

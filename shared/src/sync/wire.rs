@@ -157,24 +157,49 @@ pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
     deflate(&raw)
 }
 
-/// Compressors kept for the next message: making one allocates and clears its window and
-/// tables, which was 4 % of the server's CPU with 50 devices syncing small changes.
-static DEFLATERS: std::sync::Mutex<Vec<flate2::Compress>> = std::sync::Mutex::new(Vec::new());
+/// (De)compressors kept for the next message, at most [`KEPT`]; more at once are made and
+/// dropped.
+struct Kept<T>(std::sync::Mutex<Vec<T>>);
 
-/// At most this many are kept (256 KiB each by zlib's formula for its default window and
-/// memory level); more at once are made and dropped.
-const DEFLATERS_KEPT: usize = 8;
+/// 256 KiB each for a compressor by zlib's formula for its default window and memory level.
+const KEPT: usize = 8;
+
+impl<T> Kept<T> {
+    const fn new() -> Self {
+        Kept(std::sync::Mutex::new(Vec::new()))
+    }
+
+    fn take(&self) -> Option<T> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+    }
+
+    /// Keeps `one`, reset by the caller, unless enough are kept.
+    fn give_back(&self, one: T) {
+        let mut kept = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.len() < KEPT {
+            kept.push(one);
+        }
+    }
+}
+
+/// Making a compressor allocates and clears its window and tables, which was 4 % of the
+/// server's CPU with 50 devices syncing small changes.
+static DEFLATERS: Kept<flate2::Compress> = Kept::new();
 
 fn deflate(raw: &[u8]) -> Vec<u8> {
     use flate2::{Compress, Compression, FlushCompress, Status};
-    let kept = DEFLATERS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .pop();
     // The fastest level: Automerge's changes and documents are compressed columns already,
     // so level 6 made them only 4-6 % smaller than level 1 for 2.5 times the CPU (a session
     // log, 15 new sets), and encoding answers was 14 % of the server's CPU in a reconnect burst.
-    let mut deflater = kept.unwrap_or_else(|| Compress::new(Compression::fast(), false));
+    let mut deflater = DEFLATERS
+        .take()
+        .unwrap_or_else(|| Compress::new(Compression::fast(), false));
     let mut out = Vec::with_capacity(raw.len() / 2 + 64);
     loop {
         // `total_in` counts from the last reset: what of `raw` it has taken so far.
@@ -189,33 +214,21 @@ fn deflate(raw: &[u8]) -> Vec<u8> {
         }
     }
     deflater.reset();
-    let mut kept = DEFLATERS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if kept.len() < DEFLATERS_KEPT {
-        kept.push(deflater);
-    }
+    DEFLATERS.give_back(deflater);
     out
 }
 
-/// Decompressors kept for the next message, as [`DEFLATERS`]: a fresh one allocates and
-/// clears its window, 1 % of the server's CPU with 50 devices syncing small changes.
-static INFLATERS: std::sync::Mutex<Vec<flate2::Decompress>> = std::sync::Mutex::new(Vec::new());
+/// A fresh decompressor allocates and clears its window: 1 % of the server's CPU with 50
+/// devices syncing small changes.
+static INFLATERS: Kept<flate2::Decompress> = Kept::new();
 
 fn inflate(bytes: &[u8], limit: usize) -> Result<Vec<u8>, WireError> {
-    let kept = INFLATERS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .pop();
-    let mut inflater = kept.unwrap_or_else(|| flate2::Decompress::new(false));
+    let mut inflater = INFLATERS
+        .take()
+        .unwrap_or_else(|| flate2::Decompress::new(false));
     let inflated = inflate_with(&mut inflater, bytes, limit);
     inflater.reset(false);
-    let mut kept = INFLATERS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if kept.len() < DEFLATERS_KEPT {
-        kept.push(inflater);
-    }
+    INFLATERS.give_back(inflater);
     inflated
 }
 
