@@ -212,23 +212,24 @@ pub(super) fn actors_for_sync(
     device: Option<DeviceId>,
     among: &[ActorId],
 ) -> Result<HashSet<ActorId>> {
-    if among.is_empty() {
-        return Ok(HashSet::new());
-    }
     let device: Option<Uuid> = device.map(|d| d.0);
-    let among: Vec<&[u8]> = among.iter().map(|a| a.to_bytes()).collect();
-    // Every sync that brings changes reads it: prepared (one round trip, planned once), and
-    // by key, the few actors the changes name.
-    let rows = conn.query_prepared(
-        "SELECT a.actor_id FROM actors a LEFT JOIN devices d ON d.id = a.device_id
-             WHERE a.actor_id = ANY($3) AND a.user_id = $1 AND (d.revoked_at IS NULL OR d.id = $2)",
-        &[
-            (&user.0, Type::UUID),
-            (&device, Type::UUID),
-            (&among, Type::BYTEA_ARRAY),
-        ],
-    )?;
-    rows.iter()
-        .map(|r| Ok(ActorId::from(r.try_get::<_, &[u8]>(0)?)))
-        .collect()
+    // Every sync that brings changes asks, about the one or two actors they name: one key
+    // look-up each, prepared. A scalar key, not `= ANY($3)`: PostgreSQL planned the array
+    // form afresh at every call (105 plans for 100 calls in a burst).
+    let mut registered = HashSet::new();
+    for actor in among {
+        let found = conn.query_prepared_opt(
+            "SELECT 1 FROM actors a LEFT JOIN devices d ON d.id = a.device_id
+                 WHERE a.actor_id = $3 AND a.user_id = $1 AND (d.revoked_at IS NULL OR d.id = $2)",
+            &[
+                (&user.0, Type::UUID),
+                (&device, Type::UUID),
+                (&actor.to_bytes(), Type::BYTEA),
+            ],
+        )?;
+        if found.is_some() {
+            registered.insert(actor.clone());
+        }
+    }
+    Ok(registered)
 }
