@@ -358,7 +358,7 @@ fn main() {
             &second,
             &second_heads,
             &who,
-            &mut actors.clone(),
+            &mut &actors,
             known,
         )
         .expect("admitted")

@@ -127,7 +127,7 @@ pub trait Authors {
     fn registered(&mut self, among: &[ActorId]) -> HashSet<ActorId>;
 }
 
-impl Authors for HashSet<ActorId> {
+impl Authors for &HashSet<ActorId> {
     fn registered(&mut self, among: &[ActorId]) -> HashSet<ActorId> {
         among
             .iter()
@@ -191,22 +191,9 @@ pub fn admit_or_refuse(
         incoming,
         claimed_heads,
         who,
-        &mut Set(actors),
+        &mut { actors },
         None,
     )
-}
-
-/// A borrowed set of actors as [`Authors`].
-struct Set<'a>(&'a HashSet<ActorId>);
-
-impl Authors for Set<'_> {
-    fn registered(&mut self, among: &[ActorId]) -> HashSet<ActorId> {
-        among
-            .iter()
-            .filter(|a| self.0.contains(*a))
-            .cloned()
-            .collect()
-    }
 }
 
 /// [`admit_or_refuse`] with the user's actors asked of `authors` as they are named, and with
@@ -2214,7 +2201,7 @@ mod tests {
             &raw_changes_since(edited, &stored.get_heads()),
             &edited.get_heads(),
             &w.lone,
-            &mut [w.lone_tablet.clone()].into_iter().collect::<HashSet<_>>(),
+            &mut &[w.lone_tablet.clone()].into_iter().collect::<HashSet<_>>(),
             known,
         )
     }

@@ -8,6 +8,7 @@ use super::client::{
 };
 use super::server::{serve_sync, ServerStorage};
 use super::wire::{self, from_hashes, to_hashes, Hash, Limits, Offer};
+use crate::admission::Authors;
 use crate::auth::{authorize, Access, Principal};
 use crate::docs::{DocumentKind, Header};
 use crate::ids::{DocumentId, UserId};
@@ -84,14 +85,10 @@ impl ServerStorage for MemoryServer {
         who: &Principal,
         among: &[ActorId],
     ) -> Result<HashSet<ActorId>, Infallible> {
-        let Some(theirs) = self.actors.get(&who.user_id) else {
+        let Some(mut theirs) = self.actors.get(&who.user_id) else {
             return Ok(HashSet::new());
         };
-        Ok(among
-            .iter()
-            .filter(|a| theirs.contains(*a))
-            .cloned()
-            .collect())
+        Ok(theirs.registered(among))
     }
     fn commit(
         &mut self,
