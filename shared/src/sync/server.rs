@@ -272,19 +272,31 @@ impl KnownActors {
     }
 }
 
+/// How asking the storage about actors failed.
+enum AskFailed<E> {
+    Error(E),
+    /// Caught here, because admission's panic boundary would make it a refusal of the device's
+    /// changes as corrupt: it is the server's failure, so it goes on as a panic outside it.
+    Panic(Box<dyn std::any::Any + Send>),
+}
+
 /// [`Authors`] over a storage. Admission cannot carry a storage error, so one is kept here:
 /// admission sees the actors as not registered, and [`StoredAuthors::failed`] returns the
-/// error before its refusal is used.
+/// error (or resumes the storage's panic) before its refusal is used.
 struct StoredAuthors<'a, S: ServerStorage> {
     known: &'a mut KnownActors,
     storage: &'a mut S,
     who: &'a Principal,
-    failed: Option<S::Error>,
+    failed: Option<AskFailed<S::Error>>,
 }
 
 impl<S: ServerStorage> StoredAuthors<'_, S> {
     fn failed(self) -> Result<(), S::Error> {
-        self.failed.map_or(Ok(()), Err)
+        match self.failed {
+            None => Ok(()),
+            Some(AskFailed::Error(e)) => Err(e),
+            Some(AskFailed::Panic(panic)) => std::panic::resume_unwind(panic),
+        }
     }
 }
 
@@ -295,16 +307,27 @@ impl<S: ServerStorage> Authors for StoredAuthors<'_, S> {
             .filter(|a| !self.known.0.contains_key(*a))
             .cloned()
             .collect();
+        if self.failed.is_some() {
+            return HashSet::new();
+        }
         if !unknown.is_empty() {
-            match self.storage.registered_actors(self.who, &unknown) {
-                Ok(registered) => {
+            let (storage, who) = (&mut *self.storage, self.who);
+            let asked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                storage.registered_actors(who, &unknown)
+            }));
+            match asked {
+                Ok(Ok(registered)) => {
                     for a in unknown {
                         let is = registered.contains(&a);
                         self.known.0.insert(a, is);
                     }
                 }
-                Err(e) => {
-                    self.failed = Some(e);
+                Ok(Err(e)) => {
+                    self.failed = Some(AskFailed::Error(e));
+                    return HashSet::new();
+                }
+                Err(panic) => {
+                    self.failed = Some(AskFailed::Panic(panic));
                     return HashSet::new();
                 }
             }
@@ -779,11 +802,13 @@ mod tests {
         assert!(change_hashes(b"garbage").is_empty());
     }
 
-    /// [`MemoryServer`] recording which actors a sync asked about, or failing those asks.
+    /// [`MemoryServer`] recording which actors a sync asked about, or failing those asks
+    /// (`down`: an error; `broken`: a panic).
     struct Asking {
         inner: MemoryServer,
         asked: Vec<Vec<ActorId>>,
         down: bool,
+        broken: bool,
     }
 
     #[derive(Debug, thiserror::Error)]
@@ -813,6 +838,7 @@ mod tests {
             if self.down {
                 return Err(Down);
             }
+            assert!(!self.broken, "the store broke");
             Ok(self
                 .inner
                 .registered_actors(who, among)
@@ -854,6 +880,7 @@ mod tests {
             inner: w.server,
             asked: vec![],
             down: false,
+            broken: false,
         };
         let serve = |server: &mut Asking, offers: Vec<Offer>| {
             let req = SyncRequest {
@@ -893,5 +920,20 @@ mod tests {
         let failed = serve(&mut server, vec![offered]);
         assert!(failed.is_err());
         assert_eq!(server.inner.docs[&w.roster.id].1.get_heads(), heads);
+
+        // The storage panics while asked (inside admission's panic boundary): the panic goes
+        // on as the server's own, never a refusal of the device's changes as corrupt.
+        (server.down, server.broken) = (false, true);
+        let offered = edited_by(&server, &w.actor, "Ulla");
+        let broke = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            serve(&mut server, vec![offered.clone()])
+        }));
+        let message = broke.expect_err("a panic in the store fails the sync");
+        assert_eq!(message.downcast_ref::<&str>(), Some(&"the store broke"));
+        assert_eq!(server.inner.docs[&w.roster.id].1.get_heads(), heads);
+        // Mended, the same offer lands.
+        server.broken = false;
+        let resp = serve(&mut server, vec![offered]).unwrap();
+        assert_eq!(resp.replies[0].status, ReplyStatus::Synced);
     }
 }
