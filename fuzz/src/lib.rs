@@ -4,4 +4,4 @@
 #[path = "../../shared/tests/support/admission_world.rs"]
 mod admission_world;
 
-pub use admission_world::{World, NOW};
+pub use admission_world::{ten_reps, World, GROWN, NOW};

@@ -60,6 +60,22 @@ fn real_edits_are_admitted_for_their_author() {
     // Changes that claim no stored heads are not a device's.
     let no_heads = run("raw-course-program-no-heads");
     assert!(no_heads.iter().all(|o| o.is_err()));
+
+    // A log that has grown sessions (each offer also admitted with what admission read of it
+    // before, and judged alike: `World::admit_request`). A set more, as changes and whole.
+    let set = run("raw-grown-set-changes");
+    assert!(set[0].is_err());
+    let set = set[1].as_ref().expect("the assistant's set");
+    assert_eq!(set.new_changes.len(), 1);
+    let whole = run("raw-grown-log-saved");
+    let whole = whole[1].as_ref().expect("the assistant's log sent whole");
+    assert!(whole.whole);
+    assert_eq!(whole.new_changes, set.new_changes);
+    assert!(run("raw-grown-session-changes")[1].is_ok());
+    assert!(run("request-grown-set")[1].is_ok());
+    // A logged set corrected by the assistant who performs the session: theirs to change.
+    let corrected = run("raw-grown-set-corrected");
+    assert!(corrected[0].is_err() && corrected[1].is_ok());
 }
 
 /// A seed that stops at the version check only fuzzes that check: when the protocol version

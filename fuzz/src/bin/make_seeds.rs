@@ -3,13 +3,14 @@
 //! Automerge bytes with a selector).
 
 use automerge::Automerge;
-use homerehab_fuzz::{World, NOW};
+use homerehab_fuzz::{ten_reps, World, GROWN, NOW};
 use homerehab_shared::docs::{self, Header, ProgramEdit};
-use homerehab_shared::ids::{CitizenId, CourseId};
+use homerehab_shared::ids::{CitizenId, CourseId, ProgramExerciseId, SessionId};
 use homerehab_shared::model::{Course, Dosage, ProgramExercise, SessionLog, SetLog};
 use homerehab_shared::sync::wire::{encode, to_hashes, SyncRequest};
 use homerehab_shared::sync::{changes_since, raw_changes_since, Offer, PROTOCOL_VERSION};
 use std::path::PathBuf;
+use uuid::Uuid;
 
 fn main() {
     let dir = PathBuf::from(std::env::args().nth(1).expect("give the corpus directory"));
@@ -102,6 +103,80 @@ fn main() {
     raw("new-course-saved", 2, &fresh.save());
     raw("new-course-bundle", 2, &changes_since(&fresh, &[]));
 
+    // The grown log (selectors from GROWN on): a fourth set in its last session, the same sent
+    // whole, a third session, and a logged set corrected.
+    let grown_heads = w.grown_log_doc.get_heads();
+    let grown = |edit: &dyn Fn(&mut Automerge)| {
+        let mut log = w.grown_log_doc.fork().with_actor(w.assistant_actor.clone());
+        edit(&mut log);
+        log
+    };
+    let (line, last) = (
+        ProgramExerciseId(Uuid::from_bytes([8; 16])),
+        SessionId(Uuid::from_bytes([20; 16])),
+    );
+    let at = NOW + 30_000;
+    let more = grown(&|log| {
+        docs::log_set(log, last, line, "sit-to-stand", &ten_reps(at), at).unwrap();
+    });
+    raw(
+        "grown-set-changes",
+        GROWN,
+        &raw_changes_since(&more, &grown_heads),
+    );
+    raw("grown-log-saved", GROWN, &more.save());
+    let third = grown(&|log| {
+        let mut session = SessionLog::start(
+            w.grown_log.course_id.unwrap(),
+            w.assistant.user_id,
+            None,
+            at,
+        );
+        session.id = SessionId(Uuid::from_bytes([30; 16]));
+        docs::put_session(log, &session, at).unwrap();
+        docs::log_set(
+            log,
+            session.id,
+            line,
+            "sit-to-stand",
+            &ten_reps(at + 1),
+            at + 1,
+        )
+        .unwrap();
+    });
+    raw(
+        "grown-session-changes",
+        GROWN,
+        &raw_changes_since(&third, &grown_heads),
+    );
+    let corrected = grown(&|log| {
+        use automerge::{transaction::Transactable, ReadDoc, ROOT};
+        let object = |doc: &Automerge, at: &automerge::ObjId, key: &str| {
+            doc.get(at, key).unwrap().unwrap().1
+        };
+        let sessions = object(log, &ROOT, "sessions");
+        let session = object(log, &sessions, &last.to_string());
+        let exercises = object(log, &session, "exercises");
+        let exercise = object(log, &exercises, &line.to_string());
+        let sets = object(log, &exercise, "sets");
+        let mut tx = log.transaction();
+        let first = tx
+            .get(&sets, 0)
+            .unwrap()
+            .unwrap()
+            .0
+            .as_str()
+            .unwrap()
+            .replace("10", "99");
+        tx.put(&sets, 0, first).unwrap();
+        tx.commit();
+    });
+    raw(
+        "grown-set-corrected",
+        GROWN,
+        &raw_changes_since(&corrected, &grown_heads),
+    );
+
     // Whole requests, encoded as devices send them.
     let request = |offers: Vec<Offer>| {
         let mut s = vec![0];
@@ -136,6 +211,11 @@ fn main() {
     seeds.push((
         "request-unchanged".into(),
         request(vec![offer(&w.course_doc, w.course.id, &before)]),
+    ));
+
+    seeds.push((
+        "request-grown-set".into(),
+        request(vec![offer(&more, w.grown_log.id, &grown_heads)]),
     ));
 
     for (name, bytes) in &seeds {
