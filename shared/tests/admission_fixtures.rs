@@ -72,6 +72,17 @@ fn real_edits_are_admitted_for_their_author() {
     assert!(whole.whole);
     assert_eq!(whole.new_changes, set.new_changes);
     assert!(run("raw-grown-session-changes")[1].is_ok());
+    // Two sessions more, sent whole, to the grown log and to the empty one (read in one
+    // pass): both read, as autosurgeon reads them.
+    for seed in ["raw-grown-two-sessions-saved", "raw-log-two-sessions-saved"] {
+        let two = run(seed);
+        let two = two[1].as_ref().expect("the assistant's two sessions");
+        assert!(two.whole);
+        assert_eq!(
+            two.sessions_read.as_ref().map(|r| r.sessions.len()),
+            Some(2)
+        );
+    }
     assert!(run("request-grown-set")[1].is_ok());
     // A logged set corrected by the assistant who performs the session: theirs to change.
     let corrected = run("raw-grown-set-corrected");

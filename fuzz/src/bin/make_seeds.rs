@@ -6,7 +6,7 @@ use automerge::Automerge;
 use homerehab_fuzz::{ten_reps, World, GROWN, NOW};
 use homerehab_shared::docs::{self, Header, ProgramEdit};
 use homerehab_shared::ids::{CitizenId, CourseId, ProgramExerciseId, SessionId};
-use homerehab_shared::model::{Course, Dosage, ProgramExercise, SessionLog, SetLog};
+use homerehab_shared::model::{Course, Dosage, Millis, ProgramExercise, SessionLog, SetLog};
 use homerehab_shared::sync::wire::{encode, to_hashes, SyncRequest};
 use homerehab_shared::sync::{changes_since, raw_changes_since, Offer, PROTOCOL_VERSION};
 use std::path::PathBuf;
@@ -144,6 +144,25 @@ fn main() {
         )
         .unwrap();
     });
+    // Two sessions of two sets, sent whole: to the grown log (each session made by the
+    // changes) and to the empty one (its sessions all new: read in one pass).
+    let two_sessions = |log: &mut Automerge, course: CourseId| {
+        for n in [40u8, 50] {
+            let at = at + Millis::from(n) * 1000;
+            let mut session = SessionLog::start(course, w.assistant.user_id, None, at);
+            session.id = SessionId(Uuid::from_bytes([n; 16]));
+            docs::put_session(log, &session, at).unwrap();
+            for k in 1..=2 {
+                let at = at + k;
+                docs::log_set(log, session.id, line, "sit-to-stand", &ten_reps(at), at).unwrap();
+            }
+        }
+    };
+    let two_more = grown(&|log| two_sessions(log, w.grown_log.course_id.unwrap()));
+    raw("grown-two-sessions-saved", GROWN, &two_more.save());
+    let mut first = w.log_doc.fork().with_actor(w.assistant_actor.clone());
+    two_sessions(&mut first, w.log.course_id.unwrap());
+    raw("log-two-sessions-saved", 1, &first.save());
     raw(
         "grown-session-changes",
         GROWN,
