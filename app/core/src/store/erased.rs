@@ -85,7 +85,7 @@ impl Store {
         saved: &[u8],
         absorbed: &[ChangeHash],
     ) -> Result<Replacement> {
-        let new = Automerge::load(saved)?;
+        let new = super::sync_state::received(|| Automerge::load(saved))?;
         let out = self.in_write_tx(|s| {
             let header = s
                 .header_of(id)?

@@ -8,7 +8,7 @@ use super::database::Store;
 use super::documents::{append_changes, insert_document};
 use super::projection::{project, Projection};
 use crate::error::{CoreError, Result};
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, AutomergeError, ChangeHash};
 use homerehab_shared::auth::{authorize, Access};
 use homerehab_shared::docs::touched::{touched_records, Touched};
 use homerehab_shared::docs::{self, DocumentKind, Header};
@@ -340,7 +340,7 @@ impl ClientStorage for Store {
                     }
                     // Apply to a scratch copy first: a bad document from the server changes nothing here.
                     let mut doc = Automerge::new();
-                    doc.load_incremental(changes)?;
+                    received(|| doc.load_incremental(changes))?;
                     docs::read_header(&doc, id)?;
                     insert_document(&s.conn, &h, &doc, Some(&server_heads))?;
                     s.conn.execute(
@@ -359,7 +359,7 @@ impl ClientStorage for Store {
                 .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
             let before = doc.get_heads();
             let mut copy = doc.fork();
-            copy.load_incremental(changes)?;
+            received(|| copy.load_incremental(changes))?;
             let added: Vec<u8> = copy
                 .get_changes(&before)
                 .iter()
@@ -454,6 +454,21 @@ impl ClientStorage for Store {
             params![id_blob(&id), refusal.kind(), refusal.detail(), now_ms()],
         )?;
         Ok(())
+    }
+}
+
+/// Decodes what the server sent (`decode` applies it to a scratch copy, or loads it). It came
+/// over the network, and Automerge's decoders have panicked on crafted bytes
+/// (docs/upstream/automerge-panic.md): a panic is a clear error here, the copy dropped and
+/// nothing stored, never a crashed app.
+pub(super) fn received<T>(
+    decode: impl FnOnce() -> std::result::Result<T, AutomergeError>,
+) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)) {
+        Ok(decoded) => Ok(decoded?),
+        Err(_) => Err(CoreError::Protocol(
+            "the server sent changes that cannot be decoded".into(),
+        )),
     }
 }
 
@@ -881,5 +896,42 @@ mod tests {
             )
             .is_err());
         assert_eq!(rows(&store), before, "nothing of the refused absorb stays");
+    }
+
+    /// Bytes that make Automerge's bundle decoder panic (a fuzz crasher kept in the
+    /// repository), as the server's changes for a document the device holds and for a new one:
+    /// a clear error each time, nothing stored.
+    #[test]
+    fn bytes_from_the_server_that_panic_automerge_are_a_clear_error() {
+        let crasher = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fuzz/fixtures/admission/hexane-leb128-eof-in-bundle"
+        ))
+        .unwrap();
+        // The fuzz input's two framing bytes, then the bundle.
+        let bundle = &crasher[2..];
+        assert!(
+            std::panic::catch_unwind(|| Automerge::new().load_incremental(bundle)).is_err(),
+            "Automerge no longer panics on this input: the test shows nothing"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (team, course) = (TeamId::new(), CourseId::new());
+        let mut store = signed_in(dir.path(), Role::Therapist, team);
+        let mut log = Remote::new(Header::session_log(team, course));
+        log.sync(&mut store);
+        let before = rows(&store);
+        let held = store.load(log.header.id).unwrap().unwrap().get_heads();
+        let new_log = Header::session_log(team, CourseId::new());
+        for (doc, header) in [(log.header.id, None), (new_log.id, Some(new_log))] {
+            match store.absorb(doc, header.as_ref(), 0, bundle, &[]) {
+                Err(CoreError::Protocol(m)) => assert!(m.contains("cannot be decoded"), "{m}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(rows(&store), before);
+        assert_eq!(
+            store.load(log.header.id).unwrap().unwrap().get_heads(),
+            held
+        );
     }
 }
