@@ -115,6 +115,26 @@ fn every_request_seed_is_of_the_current_protocol() {
     assert!(requests >= 3, "{requests} request seeds");
 }
 
+/// The `decode_response` target's seeds are answers of the current protocol whose changes
+/// load, so the fuzzer starts from what a device really decodes.
+#[test]
+fn every_response_seed_is_an_answer_a_device_reads() {
+    let limits = homerehab_shared::sync::wire::Limits::default();
+    let seeds = files("seeds/decode_response");
+    assert!(seeds.len() >= 2);
+    for path in seeds {
+        let data = std::fs::read(&path).unwrap();
+        let response = homerehab_shared::sync::wire::decode_response(&data, &limits)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(!response.replies.is_empty());
+        for reply in &response.replies {
+            let mut doc = automerge::Automerge::new();
+            doc.load_incremental(&reply.changes)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+}
+
 #[test]
 fn every_fuzz_crasher_is_a_clean_refusal() {
     let w = World::new();

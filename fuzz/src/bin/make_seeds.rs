@@ -1,13 +1,16 @@
 //! Writes the admission target's seed corpus from real edits: `cargo run --bin make_seeds --
-//! <dir>`. Each seed is a fuzz input as `World::run` reads it (an encoded request, or raw
-//! Automerge bytes with a selector).
+//! <dir> [<responses dir>]`. Each seed is a fuzz input as `World::run` reads it (an encoded
+//! request, or raw Automerge bytes with a selector); the responses, for `decode_response`, are
+//! the server's answers carrying the same edits.
 
 use automerge::Automerge;
 use homerehab_fuzz::{ten_reps, World, GROWN, NOW};
 use homerehab_shared::docs::{self, Header, ProgramEdit};
 use homerehab_shared::ids::{CitizenId, CourseId, ProgramExerciseId, SessionId};
 use homerehab_shared::model::{Course, Dosage, Millis, ProgramExercise, SessionLog, SetLog};
-use homerehab_shared::sync::wire::{encode, to_hashes, SyncRequest};
+use homerehab_shared::sync::wire::{
+    encode, to_hashes, Reply, ReplyStatus, SyncRequest, SyncResponse,
+};
 use homerehab_shared::sync::{changes_since, raw_changes_since, Offer, PROTOCOL_VERSION};
 use std::path::PathBuf;
 use uuid::Uuid;
@@ -241,4 +244,49 @@ fn main() {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
     println!("{} seeds in {}", seeds.len(), dir.display());
+
+    // The server's answers: the grown log's new set, and the program as a new document.
+    if let Some(responses) = std::env::args().nth(2).map(PathBuf::from) {
+        std::fs::create_dir_all(&responses).unwrap();
+        let reply = |doc: &Automerge, id, status, since: &[automerge::ChangeHash], header| Reply {
+            doc: id,
+            status,
+            heads: to_hashes(&doc.get_heads()),
+            changes: raw_changes_since(doc, since),
+            header,
+            generation: 0,
+        };
+        let answers = [
+            (
+                "response-grown-set",
+                vec![reply(
+                    &more,
+                    w.grown_log.id,
+                    ReplyStatus::Synced,
+                    &grown_heads,
+                    None,
+                )],
+            ),
+            (
+                "response-new-course-and-program",
+                vec![
+                    reply(&fresh, header.id, ReplyStatus::New, &[], Some(header)),
+                    reply(&course, w.course.id, ReplyStatus::Synced, &before, None),
+                    Reply {
+                        status: ReplyStatus::Rejected("refused".into()),
+                        ..reply(&log, w.log.id, ReplyStatus::Synced, &[], None)
+                    },
+                ],
+            ),
+        ];
+        for (name, replies) in answers {
+            let response = SyncResponse {
+                protocol: PROTOCOL_VERSION,
+                replies,
+                unchanged: 3,
+            };
+            std::fs::write(responses.join(name), encode(&response)).unwrap();
+        }
+        println!("2 responses in {}", responses.display());
+    }
 }
