@@ -302,14 +302,14 @@ impl<S: ServerStorage> StoredAuthors<'_, S> {
 
 impl<S: ServerStorage> Authors for StoredAuthors<'_, S> {
     fn registered(&mut self, among: &[ActorId]) -> HashSet<ActorId> {
+        if self.failed.is_some() {
+            return HashSet::new();
+        }
         let unknown: Vec<ActorId> = among
             .iter()
             .filter(|a| !self.known.0.contains_key(*a))
             .cloned()
             .collect();
-        if self.failed.is_some() {
-            return HashSet::new();
-        }
         if !unknown.is_empty() {
             let (storage, who) = (&mut *self.storage, self.who);
             let asked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

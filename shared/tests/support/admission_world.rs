@@ -280,8 +280,7 @@ fn grown(
         }
     }
     let before_last = before_last.expect("the last set");
-    let mut stored = log.fork_at(&before_last).expect("earlier heads");
-    stored.set_actor(actor.clone());
+    let stored = log.fork_at(&before_last).expect("earlier heads");
     let actors: HashSet<ActorId> = [actor.clone()].into_iter().collect();
     let admitted = admit_or_refuse_knowing(
         header.id,

@@ -899,8 +899,8 @@ mod tests {
     }
 
     /// Bytes that make Automerge's bundle decoder panic (a fuzz crasher kept in the
-    /// repository), as the server's changes for a document the device holds and for a new one:
-    /// a clear error each time, nothing stored.
+    /// repository), as the server's changes for a document the device holds and for a new one,
+    /// and as a new generation of the held one: a clear error each time, nothing stored.
     #[test]
     fn bytes_from_the_server_that_panic_automerge_are_a_clear_error() {
         let crasher = std::fs::read(concat!(
@@ -927,6 +927,10 @@ mod tests {
                 Err(CoreError::Protocol(m)) => assert!(m.contains("cannot be decoded"), "{m}"),
                 other => panic!("{other:?}"),
             }
+        }
+        match store.replace_generation(log.header.id, 1, bundle, &[]) {
+            Err(CoreError::Protocol(m)) => assert!(m.contains("cannot be decoded"), "{m}"),
+            other => panic!("{:?}", other.map(drop)),
         }
         assert_eq!(rows(&store), before);
         assert_eq!(
