@@ -351,6 +351,12 @@ impl SqliteStore {
                     conn.execute_batch("ROLLBACK").ok();
                     g.failed.insert(generation, e.to_string());
                 }
+            } else if let Err(e) = &own {
+                // No transaction left that this batch did not commit: SQLite rolled the whole
+                // of it back on the error (SQLITE_FULL, IOERR and NOMEM may), so the batches
+                // that wrote into it before this one and wait for its commit lost theirs too.
+                g.failed
+                    .insert(generation, format!("the transaction was rolled back: {e}"));
             }
             g.finished = generation;
             let keep_from = generation.saturating_sub(1024);
@@ -1643,6 +1649,66 @@ mod tests {
         // The handler's bound: it looks again until the wait is spent, then gives up.
         let limit = i32::try_from(WRITE_LOCK_WAIT.as_millis()).unwrap();
         assert!(!wait_for_the_write_lock(limit));
+    }
+
+    /// SQLite may roll a whole transaction back on an error (`SQLITE_FULL`, `IOERR`, `NOMEM`),
+    /// taking the writes of every batch that joined it before. Simulated here by a batch that
+    /// rolls the transaction back itself while an earlier batch waits for the shared commit:
+    /// the earlier one must fail too, never be answered as stored.
+    #[test]
+    fn a_batch_whose_error_took_the_transaction_fails_the_batches_that_wait_on_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        store
+            .in_group(|conn| Ok(conn.execute_batch("CREATE TABLE probe (n INTEGER)")?))
+            .unwrap();
+        let store = &store;
+        let queued = move || store.group.state.lock().unwrap().queued;
+        let mut shared = 0;
+        for n in 0..20 {
+            let (earlier, later) = std::thread::scope(|s| {
+                let (inside, entered) = std::sync::mpsc::channel();
+                let earlier = s.spawn(move || {
+                    store.in_group(|conn| {
+                        conn.execute("INSERT INTO probe (n) VALUES (?1)", [n])?;
+                        inside.send(()).unwrap();
+                        // Until the later batch waits for the connection: it joins this
+                        // transaction instead of opening its own.
+                        let until = std::time::Instant::now() + Duration::from_secs(5);
+                        while queued() == 0 && std::time::Instant::now() < until {
+                            std::thread::yield_now();
+                        }
+                        Ok(())
+                    })
+                });
+                entered.recv().unwrap();
+                let later = s.spawn(move || {
+                    store.in_group(|conn| -> Result<()> {
+                        conn.execute_batch("ROLLBACK")?;
+                        Err(Error::CommitFailed("the disk is full".into()))
+                    })
+                });
+                (earlier.join().unwrap(), later.join().unwrap())
+            });
+            assert!(later.is_err());
+            let stored: i64 = store
+                .reader()
+                .query_row("SELECT COUNT(*) FROM probe WHERE n = ?1", [n], |r| r.get(0))
+                .unwrap();
+            match earlier {
+                Ok(()) => assert_eq!(stored, 1, "answered as stored, so it must be"),
+                Err(_) => {
+                    assert_eq!(stored, 0);
+                    shared += 1;
+                }
+            }
+        }
+        // The two shared a transaction in (nearly) every round; were they never to, this test
+        // would prove nothing.
+        assert!(
+            shared > 0,
+            "the later batch never joined the earlier one's transaction"
+        );
     }
 
     #[test]
