@@ -44,8 +44,10 @@ pub trait ClientStorage {
     /// The whole saved document with its heads.
     fn whole(&mut self, id: DocumentId) -> Result<Option<WholeDocument>, Self::Error>;
     /// Applies changes from the server and records the heads it confirmed. `header` is given
-    /// for a document new to this device, with its `generation` (stored with it; ignored for
-    /// a document the device holds, whose generation changes only by [`Self::replaced`]).
+    /// for a document new to this device, with its `generation` (stored with it). A document
+    /// the device holds changes generation only by [`Self::replaced`]: bytes of another
+    /// generation than the held copy's change nothing (merged, they would bring an erased
+    /// citizen back with the old copy's history).
     fn absorb(
         &mut self,
         id: DocumentId,

@@ -278,6 +278,12 @@ impl ClientStorage for MemoryDevice {
         heads: &[Hash],
     ) -> Result<(), SimError> {
         let (_, doc) = match self.docs.entry(id) {
+            // Another generation's bytes are never merged into a held copy (as the app's store).
+            std::collections::btree_map::Entry::Occupied(_)
+                if self.generations.get(&id).copied().unwrap_or(0) != generation =>
+            {
+                return Ok(());
+            }
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
                 let h =

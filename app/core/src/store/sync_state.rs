@@ -352,6 +352,16 @@ impl ClientStorage for Store {
                     return Ok(());
                 }
             };
+            // Another generation's bytes are never merged into this copy (issue #14): merged,
+            // an erased citizen would come back with the old copy's history. A newer one (sent
+            // whole for a parked copy, which is not offered) replaces the copy when it is next
+            // offered ([`ClientStorage::replaced`]); an older one is a stale answer of a round
+            // begun before the copy was replaced.
+            let held = s.generation(id)?.unwrap_or(0);
+            if held != generation {
+                tracing::info!(doc = %id, held, generation, "not merged: another generation");
+                return Ok(());
+            }
             let parked = s.is_parked(id)?;
             let actor = s.actor.clone();
             let doc = s
@@ -896,6 +906,84 @@ mod tests {
             )
             .is_err());
         assert_eq!(rows(&store), before, "nothing of the refused absorb stays");
+    }
+
+    /// A held copy takes changes of its own generation only: a newer generation whole (the
+    /// server sends one for a parked copy, which is not offered) or an older one's changes (a
+    /// round begun before the copy was replaced) change nothing, heads confirmed included.
+    #[test]
+    fn another_generations_bytes_are_never_merged_into_a_held_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let (team, course) = (TeamId::new(), CourseId::new());
+        let mut store = signed_in(dir.path(), Role::Therapist, team);
+        let mut log = Remote::new(Header::session_log(team, course));
+        let first = SessionLog::start(course, UserId::new(), None, 4);
+        docs::put_session(&mut log.doc, &first, 4).unwrap();
+        log.sync(&mut store);
+        let id = log.header.id;
+        let (before_rows, before_heads, before_confirmed) = (
+            rows(&store),
+            store.load(id).unwrap().unwrap().get_heads(),
+            store_server_heads(&store, id),
+        );
+        // The server's generation 1: rewritten from the genesis, another session in it.
+        let mut next = docs::genesis(&log.header).with_actor(ActorId::random());
+        let other = SessionLog::start(course, UserId::new(), None, 5);
+        docs::put_session(&mut next, &other, 5).unwrap();
+        store
+            .absorb(id, None, 1, &next.save(), &hashes(&next))
+            .unwrap();
+        assert_eq!(
+            rows(&store),
+            before_rows,
+            "nothing of generation 1 projected"
+        );
+        assert_eq!(store.load(id).unwrap().unwrap().get_heads(), before_heads);
+        assert_eq!(store_server_heads(&store, id), before_confirmed);
+        // Replaced by generation 1, the copy takes no more of generation 0.
+        store.replace_generation(id, 1, &next.save(), &[]).unwrap();
+        let replaced = store.load(id).unwrap().unwrap().get_heads();
+        let late = SessionLog::start(course, UserId::new(), None, 6);
+        docs::put_session(&mut log.doc, &late, 6).unwrap();
+        store
+            .absorb(
+                id,
+                None,
+                0,
+                &homerehab_shared::sync::raw_changes_since(&log.doc, log.sent.as_ref().unwrap()),
+                &hashes(&log.doc),
+            )
+            .unwrap();
+        assert_eq!(store.load(id).unwrap().unwrap().get_heads(), replaced);
+        // Its own generation's changes are taken as ever.
+        let third = SessionLog::start(course, UserId::new(), None, 7);
+        let known = next.get_heads();
+        docs::put_session(&mut next, &third, 7).unwrap();
+        store
+            .absorb(
+                id,
+                None,
+                1,
+                &homerehab_shared::sync::raw_changes_since(&next, &known),
+                &hashes(&next),
+            )
+            .unwrap();
+        assert_eq!(
+            store.load(id).unwrap().unwrap().get_heads(),
+            next.get_heads()
+        );
+    }
+
+    fn store_server_heads(store: &Store, id: DocumentId) -> Vec<u8> {
+        store
+            .conn
+            .query_row(
+                "SELECT server_heads FROM documents WHERE doc_id = ?1",
+                [id_blob(&id)],
+                |r| r.get::<_, Option<Vec<u8>>>(0),
+            )
+            .unwrap()
+            .unwrap_or_default()
     }
 
     /// Bytes that make Automerge's bundle decoder panic (a fuzz crasher kept in the
