@@ -336,6 +336,39 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
     assert_eq!(bad.status(), 400);
     let (_, stored) = get(&server, &admin, "/v1/evidence/settings").await;
     assert_eq!(stored["targets"].as_array().unwrap().len(), 5);
+    // A comparison group holds only municipalities that agreed to be named: a group of one
+    // anonymous municipality would be its figures under a letter. Neither Aarhus nor Lemvig
+    // agreed, so there is nothing to choose from, and naming Aarhus is refused.
+    let (status, choosable) = get(&server, &admin, "/v1/evidence/municipalities").await;
+    assert_eq!(status, 200, "{choosable}");
+    assert_eq!(
+        choosable,
+        serde_json::json!([]),
+        "only the named may be chosen"
+    );
+    let (_, of_aarhus) = get(&server, &aarhus, &format!("/v1/evidence?{q}")).await;
+    let aarhus_id = of_aarhus["municipality"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut grouped = stored.clone();
+    grouped["comparison_group"] = serde_json::json!([aarhus_id]);
+    let singled_out = reqwest::Client::new()
+        .put(format!("{}/v1/evidence/settings", server.url()))
+        .bearer_auth(&admin)
+        .json(&grouped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(singled_out.status(), 400);
+    let why = singled_out.text().await.unwrap();
+    assert!(why.contains("agreed to be named"), "{why}");
+    assert!(
+        !why.contains(AARHUS),
+        "the refusal names no municipality: {why}"
+    );
+    let (_, stored) = get(&server, &admin, "/v1/evidence/settings").await;
+    assert_eq!(stored["comparison_group"], Value::Null, "nothing stored");
     // Bad dates are a clear 400, not a 500.
     for query in [
         "from=2026-13-01&to=2026-12-31",

@@ -315,7 +315,8 @@ pub fn settings(store: &dyn Store, who: &Principal) -> Result<EvidenceSettings, 
 }
 
 /// Replaces the municipality's evidence settings (admins), after checking them: a comparison
-/// group names only municipalities on this server.
+/// group names only municipalities on this server that agreed to be named (the benchmark
+/// leaves any other out: [`homerehab_shared::evidence::suppression::benchmark`]).
 pub fn set_settings(
     store: &dyn Store,
     who: &Principal,
@@ -326,14 +327,12 @@ pub fn set_settings(
         .validate()
         .map_err(|e| Refusal::Invalid(e.to_string()))?;
     if let Some(group) = &settings.comparison_group {
-        let known: Vec<String> = store
-            .municipalities()?
-            .into_iter()
-            .map(|(id, _)| id.to_string())
-            .collect();
-        if let Some(unknown) = group.iter().find(|g| !known.contains(g)) {
+        let named = named_municipalities(store, municipality)?;
+        let own = municipality.to_string();
+        let allowed = |g: &String| *g == own || named.iter().any(|n| n.id == *g);
+        if let Some(other) = group.iter().find(|g| !allowed(g)) {
             return Err(Refusal::Invalid(format!(
-                "comparison_group: `{unknown}` is no municipality on this server"
+                "comparison_group: `{other}` is no municipality on this server that agreed to be named"
             )));
         }
     }
@@ -341,12 +340,25 @@ pub fn set_settings(
     Ok(settings)
 }
 
-/// Every municipality on the server by name, to choose a comparison group from.
+/// The other municipalities on the server that agreed to be named, to choose a comparison
+/// group from (a group of anonymous ones would single them out).
 pub fn municipalities(store: &dyn Store, who: &Principal) -> Result<Vec<Named>, Refusal> {
-    municipality_of(who, Capability::SeeEvidence)?;
+    let own = municipality_of(who, Capability::SeeEvidence)?;
+    named_municipalities(store, own)
+}
+
+/// Every municipality but `own` that agreed to be named, by name.
+fn named_municipalities(store: &dyn Store, own: MunicipalityId) -> Result<Vec<Named>, Refusal> {
+    let agreed: Vec<MunicipalityId> = store
+        .all_evidence_settings()?
+        .into_iter()
+        .filter(|(_, s)| s.agreed_to_be_named)
+        .map(|(id, _)| id)
+        .collect();
     Ok(store
         .municipalities()?
         .into_iter()
+        .filter(|(id, _)| *id != own && agreed.contains(id))
         .map(|(id, name)| Named {
             id: id.to_string(),
             name,

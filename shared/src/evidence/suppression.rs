@@ -408,6 +408,11 @@ fn letters(i: usize) -> String {
 /// `group` is the viewer's chosen comparison group (municipality ids); `None` compares with
 /// every municipality on the server. The viewer is always included.
 ///
+/// **A group holds only the named.** A group picks among the municipalities that agreed to be
+/// named; with a group, the anonymous ones are left out, even those it lists. Were they kept,
+/// a group of one anonymous municipality would be that municipality's row under a letter, and
+/// trying groups in turn would match every letter to its name.
+///
 /// **Anonymous labels.** The others are ordered by a hash of (viewer, municipality id) and
 /// lettered from "Kommune B" on, so the letters say nothing about names or size, stay the same
 /// for a viewer from one request and period to the next while the group is unchanged, and
@@ -429,7 +434,7 @@ pub fn benchmark<T>(
                 named: true,
                 figures: m.figures,
             });
-        } else if group.is_some_and(|g| !g.contains(&m.municipality_id)) {
+        } else if group.is_some_and(|g| !m.agreed_to_be_named || !g.contains(&m.municipality_id)) {
             continue;
         } else if m.agreed_to_be_named {
             named.insert((m.name.clone(), m.municipality_id.clone()), m);
@@ -595,11 +600,25 @@ mod tests {
         let mut reversed = all();
         reversed.reverse();
         assert_eq!(benchmark("id-haderslev", reversed, None), rows);
-        // A comparison group keeps the viewer and the chosen.
-        let group = vec!["id-viborg".to_string()];
+        // A comparison group keeps the viewer and the chosen who agreed to be named.
+        let group = vec!["id-thisted".to_string()];
         let rows = benchmark("id-haderslev", all(), Some(&group));
         let labels: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
-        assert_eq!(labels, ["Haderslev", "Kommune B"]);
+        assert_eq!(labels, ["Haderslev", "Thisted"]);
+        // An anonymous municipality is never singled out by a group: a group of Viborg alone
+        // would be Viborg's figures under a letter.
+        for group in [
+            vec!["id-viborg"],
+            vec!["id-viborg", "id-aarhus", "id-thisted"],
+        ] {
+            let group: Vec<String> = group.into_iter().map(String::from).collect();
+            let rows = benchmark("id-haderslev", all(), Some(&group));
+            assert!(
+                rows.iter().all(|r| r.named),
+                "{:?}",
+                rows.iter().map(|r| &r.label).collect::<Vec<_>>()
+            );
+        }
         // Many municipalities: distinct labels past Z.
         let many: Vec<_> = (0..98).map(|i| m(&format!("id-{i}"), "x", false)).collect();
         let rows = benchmark("id-0", many, None);

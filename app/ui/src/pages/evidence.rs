@@ -1313,6 +1313,7 @@ pub fn EvidenceSettingsPage() -> impl IntoView {
                         prop:checked=move || compare_all.get() on:change=move |e| compare_all.set(event_target_checked(&e)) />
                         {move || i18n.evidence().compare_all}</label>
                     <Show when=move || !compare_all.get()>
+                        <p class="hint" data-testid="group-only-named">{move || i18n.evidence().group_only_named}</p>
                         <ul class="check-list">{move || municipalities.get().into_iter().map(|m| {
                             let id = m.id.clone();
                             let id2 = m.id.clone();
