@@ -114,12 +114,18 @@ pub(super) const TABLES: [&str; 10] = [
 /// The statement that marks document `$1` pending (its rows are due again) where `$cond` holds:
 /// an SQL condition, `"TRUE"` or that a CTE of the statement it ends wrote a row (the commits
 /// `postgres::GROWN_AT_BASE` and `REPLACED_AT_BASE` mark the document in the same statement).
+///
+/// The version is the marking transaction's id, which no other transaction has: counted from
+/// 1, a mark made after another projector had settled (and deleted) the row was version 1
+/// again, and a projector still holding rows read at the old 1 settled with them (stale rows
+/// for good, or an erased citizen's written back).
 macro_rules! mark_pending_where_sql {
     ($cond:literal) => {
         concat!(
-            "INSERT INTO rm_pending (doc_id, version) SELECT $1, 1 WHERE ",
+            "INSERT INTO rm_pending (doc_id, version) \
+             SELECT $1, pg_current_xact_id()::text::bigint WHERE ",
             $cond,
-            " ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1"
+            " ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version"
         )
     };
 }
@@ -273,8 +279,9 @@ pub(super) fn failure_count(client: &mut impl GenericClient) -> Result<u64> {
 pub(super) fn reset(tx: &mut impl GenericClient) -> Result<()> {
     tx.batch_execute(&format!("TRUNCATE {}, rm_failures", TABLES.join(", ")))?;
     tx.execute(
-        "INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents
-         ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1",
+        "INSERT INTO rm_pending (doc_id, version)
+         SELECT id, pg_current_xact_id()::text::bigint FROM documents
+         ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version",
         &[],
     )?;
     Ok(())
@@ -864,34 +871,63 @@ mod tests {
 
         let mut round = projector.transaction().unwrap();
         lock_projection(&mut round, doc).unwrap();
-        assert_eq!(pending_versions(&mut round, &[doc]).unwrap()[&doc], 1);
+        let first = pending_versions(&mut round, &[doc]).unwrap()[&doc];
         // Mid-round: a sync commits a change to the document.
         mark_pending(&mut sync, &mut prepared, doc).unwrap();
         // A second projector, or an erasure, waits for the round.
         let mut waiting = other.transaction().unwrap();
         assert!(lock_projection(&mut waiting, doc).is_err());
         drop(waiting);
-        assert_eq!(settle(&mut round, &[(doc, 1)]).unwrap(), [false]);
+        assert_eq!(settle(&mut round, &[(doc, first)]).unwrap(), [false]);
         round.commit().unwrap();
 
-        // The next round: read at 1 (before the change), not written; read at 2, settled.
+        // The next round: read before the change, not written; read after it, settled.
         let projection = |version| crate::store::Projection {
             doc: homerehab_shared::ids::DocumentId(doc),
             version,
             rows: Ok(DocumentRows::default()),
         };
+        let second = {
+            let mut read = projector.transaction().unwrap();
+            pending_versions(&mut read, &[doc]).unwrap()[&doc]
+        };
         let mut next = projector.transaction().unwrap();
         assert_eq!(
-            write_round(&mut next, &[projection(1)], 0).unwrap(),
+            write_round(&mut next, &[projection(first)], 0).unwrap(),
             [false]
         );
-        assert_eq!(write_round(&mut next, &[projection(2)], 0).unwrap(), [true]);
+        assert_eq!(
+            write_round(&mut next, &[projection(second)], 0).unwrap(),
+            [true]
+        );
         next.commit().unwrap();
         let left: i64 = sync
             .query_one("SELECT COUNT(*) FROM rm_pending", &[])
             .unwrap()
             .get(0);
         assert_eq!(left, 0);
+        // Two projectors read the document at one version; one settles it (the row goes), a
+        // sync marks it again, and the other comes late with rows read before that sync: the
+        // new mark must not look like the one it read.
+        mark_pending(&mut sync, &mut prepared, doc).unwrap();
+        let read = {
+            let mut read = projector.transaction().unwrap();
+            pending_versions(&mut read, &[doc]).unwrap()[&doc]
+        };
+        let mut settled = projector.transaction().unwrap();
+        assert_eq!(
+            write_round(&mut settled, &[projection(read)], 0).unwrap(),
+            [true]
+        );
+        settled.commit().unwrap();
+        mark_pending(&mut sync, &mut prepared, doc).unwrap();
+        let mut late = projector.transaction().unwrap();
+        assert_eq!(
+            write_round(&mut late, &[projection(read)], 0).unwrap(),
+            [false],
+            "rows read before the last commit settled it"
+        );
+        late.commit().unwrap();
 
         drop((projector, sync, other));
         admin

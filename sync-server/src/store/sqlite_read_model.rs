@@ -139,10 +139,15 @@ const TABLES: [&str; 10] = [
 ];
 
 /// In the sync's transaction: the document changed, so its rows are due again.
+///
+/// The version a projector settles at must never come back for the document: counted from 1,
+/// a mark made after another projector had settled (and deleted) the row was version 1 again,
+/// and a projector still holding rows read at the old 1 settled with them — stale rows for
+/// good, or an erased citizen's rows written back. SQLite's `random()` is 64 bits.
 pub(super) fn mark_pending(tx: &Connection, doc: &[u8]) -> Result<()> {
     tx.prepare_cached(
-        "INSERT INTO rm_pending (doc_id, version) VALUES (?1, 1)
-         ON CONFLICT (doc_id) DO UPDATE SET version = version + 1",
+        "INSERT INTO rm_pending (doc_id, version) VALUES (?1, random())
+         ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version",
     )?
     .execute([doc])?;
     Ok(())
@@ -226,8 +231,8 @@ pub(super) fn reset(tx: &Transaction<'_>) -> Result<()> {
     }
     tx.prepare_cached("DELETE FROM rm_failures")?.execute([])?;
     tx.prepare_cached(
-        "INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents WHERE true
-         ON CONFLICT (doc_id) DO UPDATE SET version = version + 1",
+        "INSERT INTO rm_pending (doc_id, version) SELECT id, random() FROM documents WHERE true
+         ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version",
     )?
     .execute([])?;
     Ok(())
@@ -598,5 +603,45 @@ mod tests {
         drop(conn);
         assert!(!written, "stale rows must not settle a newer version");
         assert_eq!(super::pending_count(&store.conn()).unwrap(), 1);
+    }
+
+    /// Two projectors read a document at one version; one settles it (the row goes), a sync
+    /// marks it again, and the other, holding rows read before that sync, comes to settle:
+    /// the new mark must not look like the one it read.
+    #[test]
+    fn a_document_marked_again_after_another_projector_settled_it_stays_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let header = Header::session_log(TeamId::new(), CourseId::new());
+        let doc = genesis(&header).with_actor(ActorId::random());
+        let commit = || {
+            store
+                .commit_document(
+                    &header,
+                    &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                    &doc,
+                    &[],
+                )
+                .unwrap()
+        };
+        commit();
+        let replace = |id: &[u8], version| {
+            let mut conn = store.conn();
+            let tx = conn.transaction().unwrap();
+            let written = super::replace(&tx, id, version, &Default::default()).unwrap();
+            tx.commit().unwrap();
+            written
+        };
+        for _ in 0..10 {
+            let (id, version) = super::pending(&store.conn(), 10).unwrap()[0].clone();
+            // Both projectors read it at `version`; the first settles.
+            assert!(replace(&id, version));
+            commit();
+            assert!(
+                !replace(&id, version),
+                "rows read before the last commit settled it"
+            );
+            assert_eq!(super::pending_count(&store.conn()).unwrap(), 1);
+        }
     }
 }
