@@ -431,6 +431,13 @@ impl<'a> SyncStorage<'a> {
         let cached = self.cache().get(id);
         if let Some((doc, weight)) = cached {
             let fresh = match stored {
+                // A document rewritten without its history (issue #14): at exactly the heads
+                // read. A new generation's heads can be within the old one's (a roster whose
+                // rewrite wrote nothing: its last citizen erased), so a copy of the old
+                // generation, kept by a server that did not erase it, would pass for past them.
+                Some(stored) if self.generations.contains_key(&id) => {
+                    to_hashes(&doc.get_heads()) == *stored
+                }
                 // Asked of the change graph: a burst's syncs commit to the logs others answer
                 // from, and each copy taken for stale was decoded again from the store
                 // (PostgreSQL's burst: 29 % of the server's CPU).
@@ -501,6 +508,14 @@ impl ServerStorage for SyncStorage<'_> {
                 };
                 let doc = Automerge::load(&saved)
                     .map_err(|e| Error::CorruptDocument(id, e.to_string()))?;
+                // A stored document only grows, except when it is rewritten as a new
+                // generation: one that lacks the heads `visible` read was rewritten since, and
+                // this sync, which answers at the generation it read, is served again.
+                if let Some(stored) = self.stored_heads.get(&id) {
+                    if !doc.get_missing_deps(&from_hashes(stored)).is_empty() {
+                        return Err(Error::DocumentMoved(id));
+                    }
+                }
                 let doc = Arc::new(doc);
                 let weight = saved.len() * MEMORY_PER_SAVED_BYTE;
                 let released = self.cache().put(id, doc.clone(), weight);
@@ -1063,6 +1078,56 @@ mod tests {
         let loaded = storage.load(header.id).unwrap().unwrap();
         assert!(!Arc::ptr_eq(&loaded, &behind));
         assert_eq!(to_hashes(&loaded.get_heads()), later_heads);
+    }
+
+    /// A document rewritten as a new generation whose heads lie within the old one's (a
+    /// roster whose last citizen was erased: the rewrite writes nothing): a copy of the old
+    /// generation cached by a server that did not erase it is not taken for the new one, and a
+    /// sync that read the old generation and meets the new one in the store is served again.
+    #[test]
+    fn a_copy_of_an_older_generation_is_never_taken_for_the_new_one() {
+        use crate::store::{DocumentRewrite, ErasureCommit, ErasureStore};
+        let (_dir, store, header, fresh) = a_stored_course();
+        let old = edited(&fresh, 1);
+        let fresh_heads = to_hashes(&fresh.get_heads());
+        let old_heads = to_hashes(&old.get_heads());
+        let change = homerehab_shared::sync::raw_changes_since(&old, &fresh.get_heads());
+        store
+            .commit_document(&header, &fresh_heads, &old, &change)
+            .unwrap();
+        let old_hashes: Vec<Hash> = old.get_changes(&[]).iter().map(|c| c.hash().0).collect();
+        // Generation 1 is the genesis alone: its heads are within generation 0's.
+        store
+            .erase(&ErasureCommit {
+                deleted: &[],
+                rewritten: &[DocumentRewrite {
+                    header: &header,
+                    base: &old_heads,
+                    doc: &fresh,
+                    generation: 1,
+                    old_hashes: &old_hashes,
+                }],
+                ledger: &[],
+            })
+            .unwrap();
+        let cache = Mutex::new(DocCache::new(1 << 20));
+        let old = Arc::new(old);
+        let _ = cache.lock().unwrap().put(header.id, old.clone(), 1);
+        // A sync that read generation 1.
+        let mut storage = SyncStorage::new(&store, &cache);
+        storage.stored_heads.insert(header.id, fresh_heads.clone());
+        storage.generations.insert(header.id, 1);
+        let loaded = storage.load(header.id).unwrap().unwrap();
+        assert!(!Arc::ptr_eq(&loaded, &old), "the old generation's copy");
+        assert_eq!(to_hashes(&loaded.get_heads()), fresh_heads);
+        // A sync that read generation 0 before the erasure, its copy no longer cached.
+        cache.lock().unwrap().forget(header.id);
+        let mut storage = SyncStorage::new(&store, &cache);
+        storage.stored_heads.insert(header.id, old_heads.clone());
+        assert!(matches!(
+            storage.load(header.id),
+            Err(Error::DocumentMoved(id)) if id == header.id
+        ));
     }
 
     /// Between the store's commit and the cache's, a sync that read the new heads takes the
