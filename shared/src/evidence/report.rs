@@ -374,6 +374,10 @@ pub fn benchmark_section(
     )
 }
 
+/// The id a therapist of a team the viewer does not serve has in the recruitment table (with
+/// a number): nobody's user id.
+pub const OTHER_TEAMS_THERAPIST: &str = "other-team-therapist-";
+
 /// The whole report for `viewer`.
 pub fn report(
     viewer: &Viewer,
@@ -398,12 +402,28 @@ pub fn report(
         &team_ids,
         super::funnel::DEFAULT_SHARE_OF_MEDIAN,
     )?;
-    let therapists_recruiting = few_recruiters(
+    let mut therapists_recruiting = few_recruiters(
         &facts.referrals,
         Unit::Therapist,
         &therapist_ids,
         super::funnel::DEFAULT_SHARE_OF_MEDIAN,
     )?;
+    // A therapist of a team the viewer does not serve is a row without who: their user id
+    // would name them through any list of staff the viewer sees (the device list has ids and
+    // names), and a flag such as "refers few" is about that person.
+    let served_therapist = |id: &str| {
+        facts
+            .staff
+            .iter()
+            .any(|s| s.user_id == id && serves(&s.team_id))
+    };
+    let mut others = 0;
+    for row in &mut therapists_recruiting {
+        if !served_therapist(&row.id) {
+            others += 1;
+            row.id = format!("{OTHER_TEAMS_THERAPIST}{others}");
+        }
+    }
     let mut staff = staff_in_use(&facts.staff, scope.as_of);
     // Names only of the viewer's own teams; elsewhere the count says enough.
     for g in &mut staff.groups {
@@ -471,6 +491,7 @@ pub fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Role;
     use time::macros::date;
 
     fn named(id: &str) -> Named {
@@ -550,6 +571,64 @@ mod tests {
         }
         let r = report(&viewer, facts(None, 3), scope).unwrap();
         assert_eq!(r.funnel.ended_early_by_reason[0].count, 3);
+    }
+
+    /// The recruitment table names (by user id) only therapists of teams the viewer serves.
+    #[test]
+    fn a_therapist_of_a_team_the_viewer_does_not_serve_is_no_user_id() {
+        let viewer = Viewer {
+            municipality_id: "m1".into(),
+            teams: vec!["t1".into()],
+        };
+        let scope = Scope {
+            period: Period::new(date!(2026 - 01 - 01), date!(2026 - 12 - 31)).unwrap(),
+            as_of: date!(2026 - 06 - 30),
+        };
+        let member = |user: &str, team: &str| StaffMember {
+            user_id: user.into(),
+            name: format!("name of {user}"),
+            team_id: team.into(),
+            role: Role::Therapist,
+            has_access: true,
+            trained_on: None,
+            last_work: vec![],
+        };
+        let referral = |team: &str, therapist: &str| ReferralFacts {
+            team_id: team.into(),
+            therapist_id: Some(therapist.into()),
+            month: "2026-03".into(),
+            screened: false,
+            inclusion: None,
+            started: false,
+            ending: None,
+        };
+        let mut f = facts(None, 12);
+        f.staff = vec![
+            member("own", "t1"),
+            member("theirs", "t2"),
+            member("also", "t2"),
+        ];
+        f.therapists = f.staff.iter().map(|s| named(&s.user_id)).collect();
+        f.referrals = vec![
+            referral("t1", "own"),
+            referral("t2", "theirs"),
+            referral("t2", "theirs"),
+            referral("t2", "also"),
+        ];
+        let r = report(&viewer, f, scope).unwrap();
+        let ids: Vec<&str> = r
+            .therapists_recruiting
+            .iter()
+            .map(|x| x.id.as_str())
+            .collect();
+        assert_eq!(ids.len(), 3, "{ids:?}");
+        assert!(ids.contains(&"own"));
+        assert!(
+            !ids.contains(&"theirs") && !ids.contains(&"also"),
+            "{ids:?}"
+        );
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(!text.contains("\"theirs\"") && !text.contains("\"also\""));
     }
 
     fn course(start: &str) -> CourseFacts {
