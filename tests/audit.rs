@@ -100,6 +100,16 @@ async fn a_course_opened_offline_is_in_the_citizens_access_report_after_sync_and
     named_user(&server, "assistent", "Anna Assistent", "assistant", NORD);
     named_user(&server, "admin", "Ada Admin", "admin", NORD);
     named_user(&server, "admin-syd", "Sune Syd", "admin", "Hjemmepleje Syd");
+    // A team of Nord's municipality whose therapist may not read Nord's courses (as after a
+    // move from Nord, or a withdrawn grant).
+    server.create_team("Hjemmetræning Øst");
+    named_user(
+        &server,
+        "terapeut-oest",
+        "Ole Øst",
+        "therapist",
+        "Hjemmetræning Øst",
+    );
 
     // The therapist's laptop creates the citizen and the course; the tablet receives them.
     let laptop_dir = tmp.path().join("laptop");
@@ -273,6 +283,50 @@ async fn a_course_opened_offline_is_in_the_citizens_access_report_after_sync_and
             .db()
             .count("SELECT COUNT(*) FROM audit_log WHERE action = 'opened_summary'"),
         0
+    );
+
+    // A look-up of a course the user can no longer read, sent after the access went: kept
+    // within their own municipality (the citizen's report must show it), refused for another
+    // municipality's course.
+    let post_look_up = |user: &Device, action: AuditAction| {
+        let me = user.me();
+        let upload = AuditUpload {
+            entries: vec![DeviceAuditEntry {
+                entry_id: uuid::Uuid::new_v4(),
+                at: 2,
+                user_id: me.user_id,
+                action,
+                course_id: course,
+            }],
+        };
+        let url = format!("{}/v1/audit", server.url());
+        async move {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(me.token)
+                .json(&upload)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            resp.json::<homerehab_shared::audit::AuditReceipt>()
+                .await
+                .unwrap()
+        }
+    };
+    let before_history = server
+        .db()
+        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'opened_history'");
+    let moved = Device::login(&tmp.path().join("oest"), &server, "terapeut-oest").await;
+    let receipt = post_look_up(&moved, AuditAction::OpenedHistory).await;
+    assert_eq!(receipt.kept.len(), 1, "{receipt:?}");
+    let receipt = post_look_up(&syd, AuditAction::OpenedHistory).await;
+    assert_eq!(receipt.refused.len(), 1, "{receipt:?}");
+    assert_eq!(
+        server
+            .db()
+            .count("SELECT COUNT(*) FROM audit_log WHERE action = 'opened_history'"),
+        before_history + 1
     );
 
     // The chain holds; an edited row (a look-up given to the assistant) is named.

@@ -22,7 +22,7 @@ pub use deliveries::{
 
 use crate::auth::{authorize, Access, Principal};
 use crate::docs::Header;
-use crate::ids::{CitizenId, CourseId, DeviceId, TeamId, UserId};
+use crate::ids::{CitizenId, CourseId, DeviceId, MunicipalityId, TeamId, UserId};
 use crate::model::{Millis, Role};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -576,16 +576,27 @@ pub fn check_upload(who: &Principal, upload: &AuditUpload) -> Result<(), UploadR
 }
 
 /// The record of one device look-up, given the header of the course it names (`None` when
-/// the server holds no such course): refused unless `who` may read that course now.
+/// the server holds no such course) and the municipality of that course's team: kept when
+/// `who` may read that course now, or when it is in `who`'s own municipality — a look-up
+/// made offline while they could read it, whose access went before the device synced (a
+/// grant withdrawn, a move to another team), is still the citizen's to see in their access
+/// report. Refused for any other municipality's course (a device cannot write into another
+/// municipality's log).
 pub fn device_record(
     who: &Principal,
     device: Option<DeviceId>,
     entry: &DeviceAuditEntry,
     course: Option<&Header>,
+    course_municipality: Option<MunicipalityId>,
     now: Millis,
 ) -> Result<AuditRecord, String> {
     let header = course.ok_or_else(|| "no such course on the server".to_string())?;
-    authorize(who, header, Access::Read).map_err(|e| e.to_string())?;
+    if let Err(forbidden) = authorize(who, header, Access::Read) {
+        let own = who.municipality_id.is_some() && course_municipality == who.municipality_id;
+        if !own {
+            return Err(forbidden.to_string());
+        }
+    }
     Ok(AuditRecord {
         entry_id: entry.entry_id,
         occurred_at: entry.at,
@@ -864,7 +875,7 @@ mod tests {
         assert!(check_upload(&therapist, &admin_act).is_err());
 
         let header = Header::course(team, course);
-        let record = device_record(&therapist, None, &entry, Some(&header), 9).unwrap();
+        let record = device_record(&therapist, None, &entry, Some(&header), None, 9).unwrap();
         assert_eq!(
             (
                 record.occurred_at,
@@ -875,8 +886,27 @@ mod tests {
             (5, 9, Some(team), Purpose::FollowUp)
         );
         let elsewhere = Header::course(TeamId::new(), course);
-        assert!(device_record(&therapist, None, &entry, Some(&elsewhere), 9).is_err());
-        assert!(device_record(&therapist, None, &entry, None, 9).is_err());
+        assert!(device_record(&therapist, None, &entry, Some(&elsewhere), None, 9).is_err());
+        assert!(device_record(&therapist, None, &entry, None, None, 9).is_err());
+        // A course of the own municipality the user may no longer read (looked up offline
+        // under a grant withdrawn since): kept; another municipality's: refused.
+        let (own, other) = (MunicipalityId::new(), MunicipalityId::new());
+        let therapist = Principal {
+            municipality_id: Some(own),
+            ..therapist
+        };
+        let kept = device_record(&therapist, None, &entry, Some(&elsewhere), Some(own), 9);
+        assert_eq!(kept.unwrap().team, Some(elsewhere.team_id));
+        for municipality in [Some(other), None] {
+            assert!(
+                device_record(&therapist, None, &entry, Some(&elsewhere), municipality, 9).is_err()
+            );
+        }
+        let nowhere = Principal {
+            municipality_id: None,
+            ..therapist
+        };
+        assert!(device_record(&nowhere, None, &entry, Some(&elsewhere), None, 9).is_err());
     }
 
     #[test]

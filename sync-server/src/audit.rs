@@ -11,7 +11,7 @@ use homerehab_shared::audit::{
     self, AccessReport, AuditAction, AuditReceipt, AuditRecord, AuditUpload, BrokenLink,
     ChainCheck, Delivery, RecentDeliveries, RefusedAuditEntry,
 };
-use homerehab_shared::auth::{Capability, Principal};
+use homerehab_shared::auth::{authorize, Access, Capability, Principal};
 use homerehab_shared::docs::{DocumentKind, Header};
 use homerehab_shared::ids::{CitizenId, DeviceId, DocumentId, UserId};
 use homerehab_shared::model::Millis;
@@ -85,6 +85,7 @@ pub fn receive(
     let mut headers: HashMap<_, Option<Header>> = HashMap::new();
     let mut records = Vec::new();
     let mut receipt = AuditReceipt::default();
+    let mut teams = None;
     for entry in &upload.entries {
         let doc = DocumentId::course_of(entry.course_id);
         let header = match headers.get(&doc) {
@@ -97,7 +98,31 @@ pub fn receive(
                 h
             }
         };
-        match audit::device_record(who, device, entry, header.as_ref(), now) {
+        // The course's municipality, asked only for a course the user may not read now.
+        let readable = header
+            .as_ref()
+            .is_none_or(|h| authorize(who, h, Access::Read).is_ok());
+        let course_municipality = match (&header, readable) {
+            (Some(h), false) => {
+                let teams = match &teams {
+                    Some(t) => t,
+                    None => teams.insert(store.teams()?),
+                };
+                teams
+                    .iter()
+                    .find(|t| t.id == h.team_id)
+                    .map(|t| t.municipality)
+            }
+            _ => None,
+        };
+        match audit::device_record(
+            who,
+            device,
+            entry,
+            header.as_ref(),
+            course_municipality,
+            now,
+        ) {
             Ok(record) => {
                 receipt.kept.push(entry.entry_id);
                 records.push(record);
