@@ -206,12 +206,21 @@ impl Store {
             let Some(header) = self.header_of(id)? else {
                 continue;
             };
-            self.load(id)?;
+            // One document that cannot be read must not keep the app from opening (nor the
+            // others from being rebuilt); its rows stay as they were.
+            if let Err(e) = self.load(id) {
+                tracing::warn!(doc = %id, error = %e, "not rebuilt: the document cannot be read");
+                continue;
+            }
             let doc = self.loaded.get(&id).expect("loaded above");
             let tx = self.conn.transaction()?;
             project(&tx, &header, doc, &Projection::Whole)?;
             tx.commit()?;
         }
+        self.conn.execute(
+            "DELETE FROM meta WHERE key = ?1",
+            [super::schema::REPROJECT_PENDING],
+        )?;
         tracing::info!("projections rebuilt after a schema upgrade");
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! The store's SQLite schema. Migrations are only ever appended, never edited.
 
 use crate::error::{CoreError, Result};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 
 /// Migrations are only ever appended, never edited.
@@ -187,8 +187,28 @@ pub(super) fn prepare(conn: &mut Connection) -> Result<bool> {
         c.query_row("PRAGMA user_version", [], |r| r.get(0))
     };
     let before = version(conn)?;
-    Migrations::from_slice(MIGRATIONS).to_latest(conn)?;
+    let migrations = Migrations::from_slice(MIGRATIONS);
     // A newer schema may project more of each document: fill the new columns from the
-    // documents already on the device instead of waiting for each one to change.
-    Ok(before > 0 && version(conn)? > before)
+    // documents already on the device instead of waiting for each one to change. Said on
+    // disk before the migrations commit, and cleared only once every projection is rebuilt
+    // ([`super::Store::reproject_all`]): an app killed in between rebuilds at its next open
+    // instead of showing the new columns empty for good.
+    if before > 0 && before < MIGRATIONS.len() as i64 {
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, X'01')",
+            [REPROJECT_PENDING],
+        )?;
+    }
+    migrations.to_latest(conn)?;
+    let pending: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM meta WHERE key = ?1",
+            [REPROJECT_PENDING],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(pending.is_some())
 }
+
+/// The `meta` key that says the projections wait to be rebuilt from the documents.
+pub(super) const REPROJECT_PENDING: &str = "reproject_pending";

@@ -608,5 +608,31 @@ mod tests {
             store.citizen_rows().unwrap()[0].address.as_deref(),
             Some("Vestergade 4")
         );
+        // An upgrade whose rebuild never ran (the app killed after the migrations committed):
+        // the next open rebuilds, and the open after that does not again.
+        store
+            .conn
+            .execute("UPDATE citizens SET address = NULL", [])
+            .unwrap();
+        store
+            .set_meta(super::super::schema::REPROJECT_PENDING, &[1])
+            .unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.citizen_rows().unwrap()[0].address.as_deref(),
+            Some("Vestergade 4")
+        );
+        store
+            .conn
+            .execute("UPDATE citizens SET address = NULL", [])
+            .unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.citizen_rows().unwrap()[0].address,
+            None,
+            "rebuilt once, not at every open"
+        );
     }
 }
