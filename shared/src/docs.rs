@@ -960,6 +960,14 @@ pub fn edit_program(
         }
     }
     let revision_id = RevisionId::new();
+    // Revisions are ordered by their time: one written on a device whose clock is behind
+    // must still come after the revision it builds on, or "the latest" (what sessions record
+    // and the stale-revision rule compare with) would be the one before it.
+    let program: Result<ProgramDoc, _> = hydrate_prop(doc, ROOT, "program");
+    let at = program
+        .ok()
+        .and_then(|p| p.latest_revision().map(|r| now.max(r.at.saturating_add(1))))
+        .unwrap_or(now);
     edit(doc, now, |tx| {
         let program = map_at(tx, &ROOT, "program")?;
         let exercises = map_at(tx, &program, "exercises")?;
@@ -976,7 +984,7 @@ pub fn edit_program(
         lines.sort_by(|a, b| a.position.total_cmp(&b.position).then(a.id.cmp(&b.id)));
         let revision = ProgramRevision {
             id: revision_id,
-            at: now,
+            at,
             by,
             summary: summary.to_string(),
             exercises: lines,
@@ -1791,6 +1799,25 @@ mod tests {
         let program: ProgramDoc = hydrate_prop(&doc, ROOT, "program").unwrap();
         assert_eq!(program.revisions[&new.to_string()].based_on, Some(old.id));
         assert_eq!(latest_revision_id(&doc).unwrap(), Some(new));
+    }
+
+    /// A revision written on a device whose clock is behind the last revision's still comes
+    /// after it: it is the latest, the one new sessions record and the next edit builds on.
+    #[test]
+    fn a_revision_written_with_a_clock_behind_is_still_the_latest() {
+        let h = Header::course(team(), CourseId::new());
+        let mut doc = genesis(&h).with_actor(ActorId::random());
+        let first = edit_program(&mut doc, &[], UserId::new(), "1", None, 5_000).unwrap();
+        let second = edit_program(&mut doc, &[], UserId::new(), "2", Some(first), 1_000).unwrap();
+        assert_eq!(latest_revision_id(&doc).unwrap(), Some(second));
+        let program: ProgramDoc = hydrate_prop(&doc, ROOT, "program").unwrap();
+        let order: Vec<RevisionId> = program.revision_list().iter().map(|r| r.id).collect();
+        assert_eq!(order, [first, second]);
+        assert_eq!(program.revisions[&second.to_string()].at, 5_001);
+        // A clock that is right is taken as it is.
+        let third = edit_program(&mut doc, &[], UserId::new(), "3", Some(second), 9_000).unwrap();
+        let program: ProgramDoc = hydrate_prop(&doc, ROOT, "program").unwrap();
+        assert_eq!(program.revisions[&third.to_string()].at, 9_000);
     }
 
     fn map_at_doc(doc: &Automerge, path: &[&str]) -> ObjId {
