@@ -540,8 +540,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_team_the_viewer_does_not_serve_shows_no_outcomes_or_reasons_of_too_few_citizens() {
+    /// A leader of team t1 of municipality m1, asking for 2026.
+    fn leader_of_t1_in_2026() -> (Viewer, Scope) {
         let viewer = Viewer {
             municipality_id: "m1".into(),
             teams: vec!["t1".into()],
@@ -550,6 +550,12 @@ mod tests {
             period: Period::new(date!(2026 - 01 - 01), date!(2026 - 12 - 31)).unwrap(),
             as_of: date!(2026 - 06 - 30),
         };
+        (viewer, scope)
+    }
+
+    #[test]
+    fn a_team_the_viewer_does_not_serve_shows_no_outcomes_or_reasons_of_too_few_citizens() {
+        let (viewer, scope) = leader_of_t1_in_2026();
         // Another team of the municipality, 3 citizens: counts stay, outcomes and reasons go.
         let r = report(&viewer, facts(Some("t2"), 3), scope).unwrap();
         assert_eq!(
@@ -576,14 +582,7 @@ mod tests {
     /// The recruitment table names (by user id) only therapists of teams the viewer serves.
     #[test]
     fn a_therapist_of_a_team_the_viewer_does_not_serve_is_no_user_id() {
-        let viewer = Viewer {
-            municipality_id: "m1".into(),
-            teams: vec!["t1".into()],
-        };
-        let scope = Scope {
-            period: Period::new(date!(2026 - 01 - 01), date!(2026 - 12 - 31)).unwrap(),
-            as_of: date!(2026 - 06 - 30),
-        };
+        let (viewer, scope) = leader_of_t1_in_2026();
         let member = |user: &str, team: &str| StaffMember {
             user_id: user.into(),
             name: format!("name of {user}"),

@@ -570,38 +570,46 @@ mod tests {
     use homerehab_shared::docs::{genesis, Header};
     use homerehab_shared::ids::{CourseId, TeamId};
 
+    /// Commits `doc` again at the heads stored (a sync's commit: the document pending again).
+    fn commit(store: &SqliteStore, header: &Header, doc: &automerge::Automerge) {
+        store
+            .commit_document(
+                header,
+                &store.stored_heads(header.id).unwrap().unwrap_or_default(),
+                doc,
+                &[],
+            )
+            .unwrap();
+    }
+
+    /// A projector's write of `id`'s rows read at `version`: whether it settled.
+    fn replace(store: &SqliteStore, id: &[u8], version: i64) -> bool {
+        let mut conn = store.conn();
+        let tx = conn.transaction().unwrap();
+        let written = super::replace(&tx, id, version, &Default::default()).unwrap();
+        tx.commit().unwrap();
+        written
+    }
+
+    fn a_session_log(store: &SqliteStore) -> (Header, automerge::Automerge) {
+        let header = Header::session_log(TeamId::new(), CourseId::new());
+        let doc = genesis(&header).with_actor(ActorId::random());
+        commit(store, &header, &doc);
+        (header, doc)
+    }
+
     #[test]
     fn a_document_changed_while_being_projected_stays_pending() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
-        let (team, course) = (TeamId::new(), CourseId::new());
-        let header = Header::session_log(team, course);
-        let doc = genesis(&header).with_actor(ActorId::random());
-        store
-            .commit_document(
-                &header,
-                &store.stored_heads(header.id).unwrap().unwrap_or_default(),
-                &doc,
-                &[],
-            )
-            .unwrap();
-        let due = super::pending(&store.conn(), 10).unwrap();
-        let (id, version) = due[0].clone();
+        let (header, doc) = a_session_log(&store);
+        let (id, version) = super::pending(&store.conn(), 10).unwrap()[0].clone();
         // A sync commits again between reading the document and writing its rows.
-        store
-            .commit_document(
-                &header,
-                &store.stored_heads(header.id).unwrap().unwrap_or_default(),
-                &doc,
-                &[],
-            )
-            .unwrap();
-        let mut conn = store.conn();
-        let tx = conn.transaction().unwrap();
-        let written = super::replace(&tx, &id, version, &Default::default()).unwrap();
-        tx.commit().unwrap();
-        drop(conn);
-        assert!(!written, "stale rows must not settle a newer version");
+        commit(&store, &header, &doc);
+        assert!(
+            !replace(&store, &id, version),
+            "stale rows must not settle a newer version"
+        );
         assert_eq!(super::pending_count(&store.conn()).unwrap(), 1);
     }
 
@@ -612,33 +620,14 @@ mod tests {
     fn a_document_marked_again_after_another_projector_settled_it_stays_pending() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
-        let header = Header::session_log(TeamId::new(), CourseId::new());
-        let doc = genesis(&header).with_actor(ActorId::random());
-        let commit = || {
-            store
-                .commit_document(
-                    &header,
-                    &store.stored_heads(header.id).unwrap().unwrap_or_default(),
-                    &doc,
-                    &[],
-                )
-                .unwrap()
-        };
-        commit();
-        let replace = |id: &[u8], version| {
-            let mut conn = store.conn();
-            let tx = conn.transaction().unwrap();
-            let written = super::replace(&tx, id, version, &Default::default()).unwrap();
-            tx.commit().unwrap();
-            written
-        };
+        let (header, doc) = a_session_log(&store);
         for _ in 0..10 {
             let (id, version) = super::pending(&store.conn(), 10).unwrap()[0].clone();
             // Both projectors read it at `version`; the first settles.
-            assert!(replace(&id, version));
-            commit();
+            assert!(replace(&store, &id, version));
+            commit(&store, &header, &doc);
             assert!(
-                !replace(&id, version),
+                !replace(&store, &id, version),
                 "rows read before the last commit settled it"
             );
             assert_eq!(super::pending_count(&store.conn()).unwrap(), 1);
