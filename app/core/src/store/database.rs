@@ -191,6 +191,7 @@ impl Store {
         if reproject {
             store.reproject_all()?;
         }
+        store.scrub_if_owed()?;
         Ok(store)
     }
 

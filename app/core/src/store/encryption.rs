@@ -116,6 +116,7 @@ impl Store {
         if reproject {
             self.reproject_all()?;
         }
+        self.scrub_if_owed()?;
         Ok(())
     }
 

@@ -40,6 +40,18 @@ const DOCUMENT_TABLES: [&str; 6] = [
     "documents",
 ];
 
+/// The `meta` key that says an erasure's scrub of the files is owed.
+const SCRUB_PENDING: &str = "scrub_pending";
+
+/// In an erasure's write transaction: the files owe a scrub until it is done.
+fn owe_scrub(conn: &Connection) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, X'01')",
+        [SCRUB_PENDING],
+    )?;
+    Ok(())
+}
+
 /// What replacing a document with a new generation did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Replacement {
@@ -53,7 +65,15 @@ impl Store {
     /// Deletes documents the server says were erased, with every row derived from them, in
     /// one write transaction, then scrubs the files. Returns how many courses were erased.
     pub fn erase_documents(&mut self, ids: &[DocumentId]) -> Result<u32> {
-        let courses = self.in_write_tx(|s| {
+        let courses = self.delete_erased(ids)?;
+        self.scrub_files()?;
+        Ok(courses)
+    }
+
+    /// The rows of [`Self::erase_documents`], with the scrub it owes said on disk in the same
+    /// transaction ([`SCRUB_PENDING`]): killed before the scrub, the next open does it.
+    fn delete_erased(&mut self, ids: &[DocumentId]) -> Result<u32> {
+        self.in_write_tx(|s| {
             let mut courses = 0;
             for id in ids {
                 let Some(header) = s.header_of(*id)? else {
@@ -68,10 +88,9 @@ impl Store {
             if courses > 0 {
                 s.count_erased_courses(courses)?;
             }
+            owe_scrub(&s.conn)?;
             Ok(courses)
-        })?;
-        self.scrub_files()?;
-        Ok(courses)
+        })
     }
 
     /// Replaces a document with its new `generation` (`saved`: the generation saved whole,
@@ -146,6 +165,7 @@ impl Store {
                 unproject(&s.conn, &header)?;
                 project(&s.conn, &header, &doc, &Projection::Whole)?;
             }
+            owe_scrub(&s.conn)?;
             doc.set_actor(s.actor.clone());
             s.loaded.insert(id, doc);
             Ok(Replacement {
@@ -176,20 +196,36 @@ impl Store {
     /// database, the database rebuilt without free pages, the WAL truncated to nothing.
     pub fn scrub_files(&mut self) -> Result<()> {
         self.readable()?;
-        let checkpoint = |conn: &Connection| -> Result<()> {
+        let checkpoint = |conn: &Connection| -> Result<bool> {
             let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
             if busy != 0 {
                 // Another connection reads: the pages are zeroed (secure_delete) but old images
                 // stay in the WAL until the next scrub.
                 tracing::warn!("the WAL could not be truncated after an erasure; retried later");
             }
-            Ok(())
+            Ok(busy == 0)
         };
-        checkpoint(&self.conn)?;
+        let truncated = checkpoint(&self.conn)?;
         self.conn.execute_batch("VACUUM")?;
+        if truncated {
+            // No image of the deleted pages is left in the WAL: the scrub is no longer owed
+            // (said before the last checkpoint, so that one truncates this write too).
+            self.conn
+                .execute("DELETE FROM meta WHERE key = ?1", [SCRUB_PENDING])?;
+        }
         checkpoint(&self.conn)?;
         // VACUUM is a write of this connection: the cache is still what is on disk.
         self.data_version = self.current_data_version()?;
+        Ok(())
+    }
+
+    /// Scrubs the files if an erasure's scrub was owed (the app was killed between the
+    /// erasure's commit and its scrub).
+    pub(super) fn scrub_if_owed(&mut self) -> Result<()> {
+        if self.meta(SCRUB_PENDING)?.is_some() {
+            tracing::info!("an erasure's scrub was owed: scrubbing the files");
+            self.scrub_files()?;
+        }
         Ok(())
     }
 
@@ -244,6 +280,44 @@ mod tests {
         haystack
             .windows(needle.len())
             .any(|w| w == needle.as_bytes())
+    }
+
+    /// Killed between an erasure's commit and its scrub (its files copied at that moment, as
+    /// a crash leaves them): the next open scrubs, so no page image of the erased course is
+    /// left in the WAL.
+    #[test]
+    fn an_erasure_killed_before_its_scrub_is_scrubbed_at_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let team = TeamId::new();
+        let mut store = signed_in(dir.path(), Role::Therapist, team);
+        let course = course_with_a_logged_set(&mut store, team);
+        let note = "Hemmelig note om hoften";
+        let session = store.sessions(course).unwrap()[0].id;
+        store
+            .finish_session(&SessionClose {
+                course,
+                session,
+                general_condition: Some(3),
+                note: Some(note.into()),
+            })
+            .unwrap();
+        let log = DocumentId::session_log_of(course);
+        store
+            .delete_erased(&[DocumentId::course_of(course), log])
+            .unwrap();
+        let crashed = tempfile::tempdir().unwrap();
+        for suffix in ["", "-wal"] {
+            let name = format!("homerehab.sqlite3{suffix}");
+            std::fs::copy(dir.path().join(&name), crashed.path().join(&name)).unwrap();
+        }
+        assert!(
+            contains(&files_of(crashed.path()), note),
+            "the WAL still holds the note when the scrub has not run"
+        );
+        let reopened = Store::open(crashed.path()).unwrap();
+        assert!(!contains(&files_of(crashed.path()), note));
+        assert_eq!(reopened.meta(SCRUB_PENDING).unwrap(), None);
+        drop(store);
     }
 
     #[test]
