@@ -218,10 +218,7 @@ impl Store {
             project(&tx, &header, doc, &Projection::Whole)?;
             tx.commit()?;
         }
-        self.conn.execute(
-            "DELETE FROM meta WHERE key = ?1",
-            [super::schema::REPROJECT_PENDING],
-        )?;
+        self.delete_meta(super::schema::REPROJECT_PENDING)?;
         tracing::info!("projections rebuilt after a schema upgrade");
         Ok(())
     }
@@ -247,6 +244,13 @@ impl Store {
         } else {
             Ok(())
         }
+    }
+
+    pub(super) fn delete_meta(&self, key: &str) -> Result<()> {
+        self.readable()?;
+        self.conn
+            .execute("DELETE FROM meta WHERE key = ?1", [key])?;
+        Ok(())
     }
 
     pub(super) fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {

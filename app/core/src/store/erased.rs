@@ -40,17 +40,9 @@ const DOCUMENT_TABLES: [&str; 6] = [
     "documents",
 ];
 
-/// The `meta` key that says an erasure's scrub of the files is owed.
+/// The `meta` key that says an erasure's scrub of the files is owed: set in the erasure's
+/// write transaction, deleted once the WAL held no image of the deleted pages.
 const SCRUB_PENDING: &str = "scrub_pending";
-
-/// In an erasure's write transaction: the files owe a scrub until it is done.
-fn owe_scrub(conn: &Connection) -> Result<()> {
-    conn.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, X'01')",
-        [SCRUB_PENDING],
-    )?;
-    Ok(())
-}
 
 /// What replacing a document with a new generation did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -88,7 +80,7 @@ impl Store {
             if courses > 0 {
                 s.count_erased_courses(courses)?;
             }
-            owe_scrub(&s.conn)?;
+            s.set_meta(SCRUB_PENDING, &[1])?;
             Ok(courses)
         })
     }
@@ -165,7 +157,7 @@ impl Store {
                 unproject(&s.conn, &header)?;
                 project(&s.conn, &header, &doc, &Projection::Whole)?;
             }
-            owe_scrub(&s.conn)?;
+            s.set_meta(SCRUB_PENDING, &[1])?;
             doc.set_actor(s.actor.clone());
             s.loaded.insert(id, doc);
             Ok(Replacement {
@@ -210,8 +202,7 @@ impl Store {
         if truncated {
             // No image of the deleted pages is left in the WAL: the scrub is no longer owed
             // (said before the last checkpoint, so that one truncates this write too).
-            self.conn
-                .execute("DELETE FROM meta WHERE key = ?1", [SCRUB_PENDING])?;
+            self.delete_meta(SCRUB_PENDING)?;
         }
         checkpoint(&self.conn)?;
         // VACUUM is a write of this connection: the cache is still what is on disk.
@@ -282,16 +273,9 @@ mod tests {
             .any(|w| w == needle.as_bytes())
     }
 
-    /// Killed between an erasure's commit and its scrub (its files copied at that moment, as
-    /// a crash leaves them): the next open scrubs, so no page image of the erased course is
-    /// left in the WAL.
-    #[test]
-    fn an_erasure_killed_before_its_scrub_is_scrubbed_at_the_next_open() {
-        let dir = tempfile::tempdir().unwrap();
-        let team = TeamId::new();
-        let mut store = signed_in(dir.path(), Role::Therapist, team);
-        let course = course_with_a_logged_set(&mut store, team);
-        let note = "Hemmelig note om hoften";
+    /// A course with a logged set whose session closed with `note`.
+    fn course_with_a_note(store: &mut Store, team: TeamId, note: &str) -> CourseId {
+        let course = course_with_a_logged_set(store, team);
         let session = store.sessions(course).unwrap()[0].id;
         store
             .finish_session(&SessionClose {
@@ -301,6 +285,19 @@ mod tests {
                 note: Some(note.into()),
             })
             .unwrap();
+        course
+    }
+
+    /// Killed between an erasure's commit and its scrub (its files copied at that moment, as
+    /// a crash leaves them): the next open scrubs, so no page image of the erased course is
+    /// left in the WAL.
+    #[test]
+    fn an_erasure_killed_before_its_scrub_is_scrubbed_at_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let team = TeamId::new();
+        let mut store = signed_in(dir.path(), Role::Therapist, team);
+        let note = "Hemmelig note om hoften";
+        let course = course_with_a_note(&mut store, team, note);
         let log = DocumentId::session_log_of(course);
         store
             .delete_erased(&[DocumentId::course_of(course), log])
@@ -325,18 +322,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let team = TeamId::new();
         let mut store = signed_in(dir.path(), Role::Therapist, team);
-        let course = course_with_a_logged_set(&mut store, team);
-        let kept = course_with_a_logged_set(&mut store, team);
         let note = "Hemmelig note om knæet";
-        let session = store.sessions(course).unwrap()[0].id;
-        store
-            .finish_session(&SessionClose {
-                course,
-                session,
-                general_condition: Some(3),
-                note: Some(note.into()),
-            })
-            .unwrap();
+        let course = course_with_a_note(&mut store, team, note);
+        let kept = course_with_a_logged_set(&mut store, team);
         assert!(
             contains(&files_of(dir.path()), note),
             "the note is in the files to begin with"
