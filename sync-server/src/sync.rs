@@ -694,13 +694,19 @@ impl ServerStorage for SyncStorage<'_> {
     fn quarantine(
         &mut self,
         id: DocumentId,
+        generation: u32,
         who: &Principal,
         changes: &[u8],
         reason: &str,
     ) -> Result<Quarantine> {
-        let kept =
-            self.store
-                .quarantine(id, who.user_id, changes, reason, &self.quarantine_limits)?;
+        let kept = self.store.quarantine(
+            id,
+            generation,
+            who.user_id,
+            changes,
+            reason,
+            &self.quarantine_limits,
+        )?;
         // Every refusal is logged once, with its reason, by `Syncer::handle`.
         tracing::debug!(doc = %id, bytes = changes.len(), ?kept, "quarantine");
         Ok(kept)

@@ -658,8 +658,11 @@ fn refusals_are_kept_once_within_the_caps_listed_and_purged(b: &Backend) {
         doc_entries: 4,
         doc_bytes: 1_000,
     };
-    let keep =
-        |user: UserId, bytes: &[u8]| store.quarantine(doc, user, bytes, "why", &limits).unwrap();
+    let keep = |user: UserId, bytes: &[u8]| {
+        store
+            .quarantine(doc, 0, user, bytes, "why", &limits)
+            .unwrap()
+    };
     assert_eq!(keep(user, b"refused"), Quarantine::Kept);
     assert_eq!(keep(user, b"refused"), Quarantine::Kept);
     assert_eq!(
@@ -1719,7 +1722,7 @@ fn erasure_world(store: &dyn Store) -> ErasureWorld {
     ] {
         assert_eq!(
             store
-                .quarantine(id, therapist, bytes, "refused", &limits)
+                .quarantine(id, 0, therapist, bytes, "refused", &limits)
                 .unwrap(),
             Quarantine::Kept
         );
@@ -1873,6 +1876,46 @@ fn an_erasure_deletes_the_course_rewrites_the_roster_and_keeps_ids_only(b: &Back
     for needle in [GONE_NAME, GONE_NOTE, "Glemmesen"] {
         assert!(!contains(&after, needle), "{needle} is still in the files");
     }
+
+    // A sync that read the documents before the erasure and refuses an offer after it keeps
+    // nothing: not in the erased log, not in the roster's old generation (it is served again).
+    let limits = QuarantineLimits::default();
+    let therapist = UserId::new();
+    for (id, generation, bytes) in [
+        (w.log.id, 0, GONE_NOTE),
+        (w.course.id, 0, GONE_NOTE),
+        (w.roster.id, 0, GONE_NAME),
+    ] {
+        let late = store.quarantine(
+            id,
+            generation,
+            therapist,
+            bytes.as_bytes(),
+            "refused",
+            &limits,
+        );
+        assert!(
+            matches!(late, Err(Error::DocumentMoved(d)) if d == id),
+            "{late:?}"
+        );
+        assert_eq!(store.quarantined(id).unwrap(), 0);
+    }
+    assert!(!contains(&raw_files(), GONE_NAME));
+    // At the generation it is now, a refusal is kept as before.
+    assert_eq!(
+        store
+            .quarantine(
+                w.roster.id,
+                1,
+                therapist,
+                b"refused later",
+                "refused",
+                &limits
+            )
+            .unwrap(),
+        Quarantine::Kept
+    );
+    assert_eq!(store.quarantined(w.roster.id).unwrap(), 1);
 }
 
 fn retention_settings_round_trip_and_facts_come_from_the_read_model(b: &Backend) {

@@ -62,10 +62,14 @@ pub trait ServerStorage {
     }
     /// Keeps refused changes aside with the reason, unless the quarantine's limits for this
     /// user or document are reached. [`serve_sync`] calls it only for changes that could have
-    /// been legitimate (see [`AdmissionRefusal`]).
+    /// been legitimate (see [`AdmissionRefusal`]). `generation` is the document's generation
+    /// this sync read (0 for one the server does not hold): a storage keeps nothing for a
+    /// document erased or rewritten since (an erasure drops the document's quarantine, and the
+    /// offered bytes may carry what it erased) and answers that the document moved.
     fn quarantine(
         &mut self,
         id: DocumentId,
+        generation: u32,
         who: &Principal,
         changes: &[u8],
         reason: &str,
@@ -186,6 +190,7 @@ fn set_aside<S: ServerStorage>(
     storage: &mut S,
     stats: &mut ServeStats,
     doc: DocumentId,
+    generation: u32,
     who: &Principal,
     changes: &[u8],
     refusal: AdmissionRefusal,
@@ -196,7 +201,7 @@ fn set_aside<S: ServerStorage>(
     }
     let reason = refusal.rejection.to_string();
     let kept = if refusal.from_writer {
-        storage.quarantine(doc, who, changes, &reason)?
+        storage.quarantine(doc, generation, who, changes, &reason)?
     } else {
         Quarantine::Full
     };
@@ -401,6 +406,7 @@ pub fn serve_sync<S: ServerStorage>(
                             storage,
                             &mut stats,
                             offer.doc,
+                            generation,
                             who,
                             &offer.changes,
                             refusal,
@@ -450,8 +456,15 @@ pub fn serve_sync<S: ServerStorage>(
                             continue;
                         }
                         Err(r) => {
-                            let reason =
-                                set_aside(storage, &mut stats, offer.doc, who, &offer.changes, r)?;
+                            let reason = set_aside(
+                                storage,
+                                &mut stats,
+                                offer.doc,
+                                generation,
+                                who,
+                                &offer.changes,
+                                r,
+                            )?;
                             replies.push(reply_with(
                                 storage,
                                 &doc,
@@ -511,7 +524,7 @@ pub fn serve_sync<S: ServerStorage>(
                     Ok(adm) => created.push((adm, &offer.heads, &offer.changes)),
                     Err(r) => {
                         let reason =
-                            set_aside(storage, &mut stats, offer.doc, who, &offer.changes, r)?;
+                            set_aside(storage, &mut stats, offer.doc, 0, who, &offer.changes, r)?;
                         replies.push(refuse(offer.doc, ReplyStatus::Rejected(reason)));
                     }
                 }
@@ -531,7 +544,7 @@ pub fn serve_sync<S: ServerStorage>(
                     rejection: Box::new(Rejection::CourseNotOnServer),
                     from_writer: authorize(who, &header, Access::Write).is_ok(),
                 };
-                let reason = set_aside(storage, &mut stats, header.id, who, raw, refusal)?;
+                let reason = set_aside(storage, &mut stats, header.id, 0, who, raw, refusal)?;
                 replies.push(refuse(header.id, ReplyStatus::Rejected(reason)));
                 continue;
             }
@@ -861,11 +874,12 @@ mod tests {
         fn quarantine(
             &mut self,
             id: DocumentId,
+            generation: u32,
             who: &Principal,
             changes: &[u8],
             reason: &str,
         ) -> Result<Quarantine, Down> {
-            let kept = self.inner.quarantine(id, who, changes, reason);
+            let kept = self.inner.quarantine(id, generation, who, changes, reason);
             Ok(kept.unwrap_or_else(|e| match e {}))
         }
     }

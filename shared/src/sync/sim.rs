@@ -130,6 +130,7 @@ impl ServerStorage for MemoryServer {
     fn quarantine(
         &mut self,
         id: DocumentId,
+        _generation: u32,
         _who: &Principal,
         _c: &[u8],
         reason: &str,

@@ -234,10 +234,14 @@ pub trait DocumentStore {
     fn commit_documents(&self, batch: &[DocumentCommit<'_>]) -> Result<()>;
     fn document_footprint(&self, id: DocumentId) -> Result<Option<DocumentFootprint>>;
     /// Keeps refused changes (once per document, user and bytes) unless that would take the
-    /// user's or the document's quarantine past `limits`.
+    /// user's or the document's quarantine past `limits`. Keeps nothing and answers
+    /// [`crate::Error::DocumentMoved`] when the document was erased or is no longer at
+    /// `generation` (what the sync read; 0 for a document not stored): an erasure that
+    /// committed meanwhile dropped its quarantine, and these bytes may carry what it erased.
     fn quarantine(
         &self,
         doc: DocumentId,
+        generation: u32,
         user: UserId,
         bytes: &[u8],
         reason: &str,

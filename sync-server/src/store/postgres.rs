@@ -1274,6 +1274,7 @@ impl DocumentStore for PostgresStore {
     fn quarantine(
         &self,
         doc: DocumentId,
+        generation: u32,
         user: UserId,
         bytes: &[u8],
         reason: &str,
@@ -1283,6 +1284,15 @@ impl DocumentStore for PostgresStore {
         let digest = sha2::Sha256::digest(bytes).to_vec();
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
+        // The erasure's lock on the document first: an erasure is wholly before this (its
+        // tombstone or new generation seen below, read committed) or waits for it (and then
+        // deletes what this keeps).
+        super::postgres_erasure::lock_document(&mut tx, doc)?;
+        if super::postgres_erasure::is_erased(&mut tx, doc)?
+            || super::postgres_erasure::generation(&mut tx, doc)? != generation
+        {
+            return Err(Error::DocumentMoved(doc));
+        }
         // One writer at a time (also across servers): two refusals cannot both slip under a
         // limit. Readers are not blocked; refusals are rare.
         tx.batch_execute("LOCK TABLE quarantine IN SHARE ROW EXCLUSIVE MODE")?;

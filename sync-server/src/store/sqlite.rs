@@ -1363,6 +1363,7 @@ impl DocumentStore for SqliteStore {
     fn quarantine(
         &self,
         doc: DocumentId,
+        generation: u32,
         user: UserId,
         bytes: &[u8],
         reason: &str,
@@ -1371,8 +1372,14 @@ impl DocumentStore for SqliteStore {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(bytes).to_vec();
         let mut conn = self.conn();
-        // One write transaction: two requests cannot both slip under a limit.
+        // One write transaction: two requests cannot both slip under a limit, and an erasure
+        // (a write transaction too) is wholly before this one or wholly after it.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if super::sqlite_erasure::is_erased(&tx, doc)?
+            || super::sqlite_erasure::generation(&tx, doc)? != generation
+        {
+            return Err(Error::DocumentMoved(doc));
+        }
         let (doc_id, user_id) = (id_bytes(&doc.0), id_bytes(&user.0));
         let known: bool = tx
             .prepare_cached(
