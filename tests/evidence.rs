@@ -127,6 +127,35 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
         citizens.contains(&&serde_json::json!({"suppressed": {"below": 10}})),
         "{citizens:?}"
     );
+    // Whole quarters that have ended, whatever period was asked: a period a day shorter at
+    // each end (or one asked as of another day) compares the same citizens, so differencing
+    // two answers gives nothing (security.md F9).
+    let quarters = r["benchmark_scope"]["quarters"].as_array().unwrap();
+    assert_eq!(quarters[0]["start"], format!("{}-01-01", cohort.last_year));
+    let today = homerehab_shared::schedule::date_of(homerehab_core::store::now_ms());
+    let this_quarter = homerehab_shared::evidence::targets::Period::quarter_of(today).start;
+    assert_eq!(
+        r["benchmark_scope"]["as_of"],
+        this_quarter.previous_day().unwrap().to_string()
+    );
+    assert_eq!(
+        quarters.last().unwrap()["end"],
+        r["benchmark_scope"]["as_of"]
+    );
+    let shorter = format!(
+        "from={}-01-02&to={}-12-30&as_of={}-06-01",
+        cohort.last_year,
+        cohort.last_year + 1,
+        cohort.last_year + 1
+    );
+    let (status, other) = get(&server, &aarhus, &format!("/v1/evidence?{shorter}")).await;
+    assert_eq!(status, 200, "{other}");
+    assert_ne!(
+        other["scope"], r["scope"],
+        "the own figures follow the period asked"
+    );
+    assert_eq!(other["benchmark"], r["benchmark"]);
+    assert_eq!(other["benchmark_scope"], r["benchmark_scope"]);
     let text = r.to_string();
     for secret in [
         THISTED,

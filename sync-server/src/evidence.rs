@@ -19,8 +19,8 @@ use crate::store::{Store, TeamRecord};
 use homerehab_shared::auth::{Capability, Principal};
 use homerehab_shared::effect::settings::EffectSettings;
 use homerehab_shared::evidence::report::{
-    self, citizen_outcome, CourseFacts, EvidenceReport, EvidenceSettings, MunicipalityEffect,
-    Named, ReportFacts, Scope, Viewer,
+    self, citizen_outcome, BenchmarkScope, CourseFacts, EvidenceReport, EvidenceSettings,
+    MunicipalityEffect, Named, ReportFacts, Scope, Viewer,
 };
 use homerehab_shared::evidence::suppression::Suppression;
 use homerehab_shared::evidence::targets::Period;
@@ -100,36 +100,54 @@ fn outcomes(
         .collect()
 }
 
-/// Every municipality's effect in `scope`, each judged with its own effect settings: the
-/// benchmark before anyone's view of it (anonymising and suppressing are per viewer).
+/// Every municipality's effect in the benchmark's quarters, over all of them and in each,
+/// judged with its own effect settings: the benchmark before anyone's view of it (anonymising
+/// and suppressing are per viewer).
 pub fn municipality_effects(
     store: &dyn Store,
     teams: &[TeamRecord],
     municipalities: &[(MunicipalityId, String)],
     settings_of: &HashMap<MunicipalityId, EvidenceSettings>,
-    scope: Scope,
+    bench: &BenchmarkScope,
 ) -> Result<Vec<MunicipalityEffect>, Refusal> {
     let team_of: HashMap<String, &TeamRecord> =
         teams.iter().map(|t| (t.id.to_string(), t)).collect();
+    let scope = bench.scope();
     let courses = store.completed_courses(None, scope.period)?;
-    let mut by_municipality: HashMap<MunicipalityId, Vec<&CourseFacts>> = HashMap::new();
+    // Per municipality, per quarter (by the course's planned end).
+    let mut by_municipality: HashMap<MunicipalityId, Vec<Vec<&CourseFacts>>> = HashMap::new();
     for c in courses.iter().filter(|c| c.in_cohort(&scope)) {
-        if let Some(t) = team_of.get(&c.team_id) {
-            by_municipality.entry(t.municipality).or_default().push(c);
-        }
+        let (Some(t), Some(q)) = (
+            team_of.get(&c.team_id),
+            c.planned_end().and_then(|end| bench.quarter_of(end)),
+        ) else {
+            continue;
+        };
+        by_municipality
+            .entry(t.municipality)
+            .or_insert_with(|| vec![Vec::new(); bench.quarters.len()])[q]
+            .push(c);
     }
     let mut out = Vec::with_capacity(municipalities.len());
     for (id, name) in municipalities {
-        let cohort = by_municipality.get(id).map(Vec::as_slice).unwrap_or(&[]);
         let effect_settings = EffectSettings::effective(Some(&store.effect_settings(*id)?));
-        let judged = outcomes(cohort, &effect_settings, scope.as_of);
+        let offsets = &effect_settings.follow_up_offsets;
+        let judged: Vec<Vec<CitizenOutcome>> = match by_municipality.get(id) {
+            Some(quarters) => quarters
+                .iter()
+                .map(|cohort| outcomes(cohort, &effect_settings, scope.as_of))
+                .collect(),
+            None => vec![Vec::new(); bench.quarters.len()],
+        };
+        let all: Vec<CitizenOutcome> = judged.iter().flatten().cloned().collect();
         out.push(MunicipalityEffect {
             municipality: Named {
                 id: id.to_string(),
                 name: name.clone(),
             },
             agreed_to_be_named: settings_of.get(id).is_some_and(|s| s.agreed_to_be_named),
-            effect: effect_evidence(&judged, &effect_settings.follow_up_offsets),
+            effect: effect_evidence(&all, offsets),
+            quarters: judged.iter().map(|q| effect_evidence(q, offsets)).collect(),
         });
     }
     Ok(out)
@@ -138,11 +156,11 @@ pub fn municipality_effects(
 /// How long a benchmark across municipalities is reused before it is computed again.
 pub const BENCHMARK_MAX_AGE: Duration = Duration::from_secs(600);
 
-/// A period's first and last day and the day the figures are for.
+/// The benchmark's first and last day and the day its figures are judged on.
 type BenchmarkKey = (Date, Date, Date);
 type KeptBenchmark = Arc<Vec<MunicipalityEffect>>;
 
-/// The benchmark across municipalities, kept for [`BENCHMARK_MAX_AGE`] per period and day.
+/// The benchmark across municipalities, kept for [`BENCHMARK_MAX_AGE`] per span of quarters.
 /// Computing it reads every municipality's courses (about 0.1 s for 30,000 courses, see
 /// docs/benchmarks.md); a leader's own figures are always live, and comparing with the other
 /// municipalities as they stood minutes ago changes no conclusion. The naming agreement is
@@ -153,13 +171,14 @@ pub struct BenchmarkCache {
 }
 
 impl BenchmarkCache {
-    /// The kept benchmark of `scope`, or `compute`'s (then kept).
+    /// The kept benchmark of `bench`, or `compute`'s (then kept).
     pub fn get(
         &self,
-        scope: Scope,
+        bench: &BenchmarkScope,
         compute: impl FnOnce() -> Result<Vec<MunicipalityEffect>, Refusal>,
     ) -> Result<Arc<Vec<MunicipalityEffect>>, Refusal> {
-        let key = (scope.period.start, scope.period.end, scope.as_of);
+        let period = bench.period();
+        let key = (period.start, period.end, bench.as_of);
         let now = Instant::now();
         {
             let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
@@ -254,9 +273,17 @@ pub fn report(
         .filter(|c| of_therapist(&c.responsible_therapist))
         .collect();
     let own_cohort = outcomes(&in_scope, &own_effect, scope.as_of);
-    let benchmark = benchmark.get(scope, || {
-        municipality_effects(store, &all_teams, &municipalities, &settings_of, scope)
-    })?;
+    // Whole quarters that have ended, whatever period and day were asked (security.md F9).
+    let benchmark_scope = BenchmarkScope::of(scope.period, today);
+    let benchmark = match &benchmark_scope {
+        Some(bench) => benchmark
+            .get(bench, || {
+                municipality_effects(store, &all_teams, &municipalities, &settings_of, bench)
+            })?
+            .as_ref()
+            .clone(),
+        None => Vec::new(),
+    };
 
     let staff: Vec<_> = municipality_staff
         .iter()
@@ -298,7 +325,8 @@ pub fn report(
         municipality_through_courses: own_through,
         municipality_staff,
         offsets: own_effect.follow_up_offsets.clone(),
-        benchmark: benchmark.as_ref().clone(),
+        benchmark,
+        benchmark_scope,
         suppression,
     };
     let viewer = Viewer {

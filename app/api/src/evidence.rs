@@ -49,6 +49,15 @@ pub struct Scope {
     pub as_of: String,
 }
 
+/// What the benchmark compares: whole calendar quarters that have ended (not the period asked;
+/// the last that has while none of the period's has), judged as of the last quarter's end
+/// before the day asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BenchmarkScope {
+    pub quarters: Vec<Period>,
+    pub as_of: String,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
@@ -365,6 +374,9 @@ pub struct EvidenceReport {
     pub effect: EffectEvidence,
     pub business_case: Option<BusinessCaseSection>,
     pub benchmark: Vec<BenchmarkRow>,
+    /// `None` only from a server before the benchmark compared quarters.
+    #[serde(default)]
+    pub benchmark_scope: Option<BenchmarkScope>,
     pub min_citizens: u32,
     /// `effect` (and the business case) or `reasons`: withheld, fewer than `min_citizens`
     /// citizens of a team the viewer does not serve.

@@ -105,6 +105,9 @@ test('the leader reads targets, funnel, staff, effect, business case and benchma
   assert.ok(others.length >= 2, 'the other municipalities');
   assert.ok(others.some((r) => /Aarhus Kommune/.test(r)), 'Aarhus agreed to be named');
   assert.ok(!others.some((r) => /Haderslev/.test(r)), 'Haderslev did not: anonymised');
+  // Whole quarters that have ended, said in words: not the period chosen (security.md F9).
+  assert.match(await leader.getByTestId('benchmark-quarters').innerText(),
+    /hele, afsluttede kvartaler: \d\. kvt\. \d{4}( – \d\. kvt\. \d{4})?, opgjort pr\. \d+\.\d+\.\d{4}/);
   await shot(leader, 'benchmark');
 
   // Drill down: one team; its figures, the municipality's name kept.

@@ -1856,6 +1856,10 @@ pub struct EvidenceTexts {
     pub own: &'static str,
     pub suppressed_hint: fn(u32) -> String,
     pub anonymised_hint: &'static str,
+    /// The benchmark's quarters (first, last) and the day it is judged on.
+    pub benchmark_quarters: fn(&str, &str, &str) -> String,
+    /// A quarter: its number and year.
+    pub quarter: fn(u32, &str) -> String,
     pub report_title: &'static str,
     pub report_period: fn(&str, &str) -> String,
     pub report_printed: &'static str,
@@ -1966,6 +1970,11 @@ pub static DA_EVIDENCE: EvidenceTexts = EvidenceTexts {
     own: "(jer)",
     suppressed_hint: |n| format!("»<{n}«: tallet bygger på færre end {n} borgere (eller ville afsløre et sådant tal) og vises ikke."),
     anonymised_hint: "Kommuner, der ikke har sagt ja til at blive navngivet, vises som »Kommune A, B …«.",
+    benchmark_quarters: |first, last, as_of| {
+        let span = if first == last { first.to_string() } else { format!("{first} – {last}") };
+        format!("Sammenligningen bruger hele, afsluttede kvartaler: {span}, opgjort pr. {as_of} — ikke den valgte periode, så to opgørelser ikke kan trækkes fra hinanden og pege på enkelte borgere.")
+    },
+    quarter: |q, year| format!("{q}. kvt. {year}"),
     report_title: "Evalueringsrapport – hjemmerehabilitering",
     report_period: |f, t| format!("Periode {f} – {t}"),
     report_printed: "Udskrevet",
@@ -2082,6 +2091,11 @@ pub static EN_EVIDENCE: EvidenceTexts = EvidenceTexts {
     own: "(you)",
     suppressed_hint: |n| format!("\"<{n}\": the figure rests on fewer than {n} citizens (or would reveal such a figure) and is not shown."),
     anonymised_hint: "Municipalities that have not agreed to be named appear as \"Kommune A, B …\".",
+    benchmark_quarters: |first, last, as_of| {
+        let span = if first == last { first.to_string() } else { format!("{first} – {last}") };
+        format!("The comparison uses whole quarters that have ended: {span}, as of {as_of} — not the period chosen, so two answers cannot be subtracted to point at single citizens.")
+    },
+    quarter: |q, year| format!("Q{q} {year}"),
     report_title: "Evaluation report – home rehabilitation",
     report_period: |f, t| format!("Period {f} – {t}"),
     report_printed: "Printed",

@@ -121,11 +121,15 @@ impl CourseFacts {
     /// Whether this completed course is of the cohort of `scope`: its planned last day lies in
     /// the period and not after the day the figures are for (the module's doc).
     pub fn in_cohort(&self, scope: &Scope) -> bool {
-        let Ok(start) = parse_date(&self.start_date) else {
-            return false;
-        };
-        let end = planned_end(start, self.planned_weeks);
-        scope.period.start <= end && end <= scope.period.end && end <= scope.as_of
+        self.planned_end().is_some_and(|end| {
+            scope.period.start <= end && end <= scope.period.end && end <= scope.as_of
+        })
+    }
+
+    /// The course's planned last day; `None` when its start date cannot be read.
+    pub fn planned_end(&self) -> Option<Date> {
+        let start = parse_date(&self.start_date).ok()?;
+        Some(planned_end(start, self.planned_weeks))
     }
 }
 
@@ -213,12 +217,72 @@ pub struct Scope {
     pub as_of: Date,
 }
 
+/// What the benchmark across municipalities compares (security.md F9): whole calendar
+/// quarters, judged as of the end of the last quarter that has ended. Were it any period and
+/// any day, two answers a day apart would differ by the one citizen whose course ended on that
+/// day (in another municipality's row too), whatever each answer suppresses; over whole
+/// quarters, with every quarter's figure from none or enough citizens
+/// ([`Suppression::indicators_in_quarters`]), a difference is never fewer than the minimum.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BenchmarkScope {
+    /// The quarters the asked period overlaps that had ended, in order; while none has, the
+    /// last quarter that has (a leader asking about this year in February still compares).
+    pub quarters: Vec<Period>,
+    /// The day the figures are judged on (follow-ups due by it): the last quarter's end
+    /// before the day asked, the same for every question asked within a quarter.
+    #[serde(with = "crate::effect::iso_date")]
+    pub as_of: Date,
+}
+
+impl BenchmarkScope {
+    /// The benchmark's quarters for a question about `period` asked on `today` (`None` only
+    /// before the calendar's first quarter).
+    pub fn of(period: Period, today: Date) -> Option<BenchmarkScope> {
+        let as_of = Period::quarter_of(today).start.previous_day()?;
+        let mut quarters: Vec<Period> = period
+            .quarters()
+            .into_iter()
+            .filter(|q| q.end <= as_of)
+            .collect();
+        if quarters.is_empty() {
+            quarters.push(Period::quarter_of(as_of));
+        }
+        Some(BenchmarkScope { quarters, as_of })
+    }
+
+    /// From the first quarter's first day to the last one's last.
+    pub fn period(&self) -> Period {
+        Period {
+            start: self.quarters.first().map_or(self.as_of, |q| q.start),
+            end: self.quarters.last().map_or(self.as_of, |q| q.end),
+        }
+    }
+
+    /// The scope the benchmark's cohorts are read and judged in.
+    pub fn scope(&self) -> Scope {
+        Scope {
+            period: self.period(),
+            as_of: self.as_of,
+        }
+    }
+
+    /// The quarter a course with this planned end is counted in.
+    pub fn quarter_of(&self, planned_end: Date) -> Option<usize> {
+        self.quarters
+            .iter()
+            .position(|q| q.start <= planned_end && planned_end <= q.end)
+    }
+}
+
 /// One municipality's effect, for the benchmark.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MunicipalityEffect {
     pub municipality: Named,
     pub agreed_to_be_named: bool,
+    /// Over all of the benchmark's quarters.
     pub effect: EffectEvidence,
+    /// In each of the benchmark's quarters, in order.
+    pub quarters: Vec<EffectEvidence>,
 }
 
 /// Everything the server read for one report.
@@ -244,8 +308,9 @@ pub struct ReportFacts {
     /// Staff of the whole municipality, for its targets.
     pub municipality_staff: Vec<StaffMember>,
     pub offsets: FollowUpOffsets,
-    /// Every municipality's effect in the period (the viewer's own included).
+    /// Every municipality's effect in the benchmark's quarters (the viewer's own included).
     pub benchmark: Vec<MunicipalityEffect>,
+    pub benchmark_scope: Option<BenchmarkScope>,
     pub suppression: Suppression,
 }
 
@@ -279,6 +344,9 @@ pub struct EvidenceReport {
     /// `None` until prices are set, or without a measured saving.
     pub business_case: Option<BusinessCaseSection>,
     pub benchmark: Vec<BenchmarkRow<Indicators>>,
+    /// The quarters the benchmark compares; `None` while none of the period's has ended.
+    #[serde(default)]
+    pub benchmark_scope: Option<BenchmarkScope>,
     pub min_citizens: u32,
     /// Sections left empty because they are about fewer than `min_citizens` citizens of a
     /// team the viewer does not serve.
@@ -364,7 +432,7 @@ pub fn benchmark_section(
             municipality_id: m.municipality.id.clone(),
             name: m.municipality.name.clone(),
             agreed_to_be_named: m.agreed_to_be_named,
-            figures: suppression.indicators(&m.effect),
+            figures: suppression.indicators_in_quarters(&m.effect, &m.quarters),
         })
         .collect();
     benchmark(
@@ -482,6 +550,7 @@ pub fn report(
         effect,
         business_case,
         benchmark,
+        benchmark_scope: facts.benchmark_scope,
         min_citizens: facts.suppression.min_citizens,
         suppressed,
         people,
@@ -536,8 +605,44 @@ mod tests {
             municipality_staff: vec![],
             offsets: FollowUpOffsets::default(),
             benchmark: vec![],
+            benchmark_scope: None,
             suppression: Suppression { min_citizens: 10 },
         }
+    }
+
+    #[test]
+    fn the_benchmark_compares_whole_quarters_that_ended_judged_at_the_last_quarters_end() {
+        let period = Period::new(date!(2025 - 02 - 10), date!(2026 - 12 - 31)).unwrap();
+        // Any day of a quarter gives the same answer: the quarters ended before it.
+        for today in [
+            date!(2026 - 10 - 01),
+            date!(2026 - 11 - 17),
+            date!(2026 - 12 - 31),
+        ] {
+            let b = BenchmarkScope::of(period, today).unwrap();
+            assert_eq!(b.as_of, date!(2026 - 09 - 30));
+            assert_eq!(b.quarters.len(), 7, "2025 Q1 to 2026 Q3");
+            assert_eq!(
+                b.period(),
+                Period::new(date!(2025 - 01 - 01), date!(2026 - 09 - 30)).unwrap()
+            );
+            assert_eq!(b.quarter_of(date!(2025 - 03 - 31)), Some(0));
+            assert_eq!(b.quarter_of(date!(2026 - 07 - 01)), Some(6));
+            assert_eq!(b.quarter_of(date!(2026 - 10 - 01)), None);
+        }
+        // A period a day longer or shorter asks the same quarters.
+        let a_day_less = Period::new(date!(2025 - 02 - 11), date!(2026 - 12 - 30)).unwrap();
+        assert_eq!(
+            BenchmarkScope::of(a_day_less, date!(2026 - 11 - 17)),
+            BenchmarkScope::of(period, date!(2026 - 11 - 17))
+        );
+        // While no quarter of the period has ended: the last quarter that has.
+        let this_quarter = Period::new(date!(2026 - 10 - 01), date!(2026 - 12 - 31)).unwrap();
+        let b = BenchmarkScope::of(this_quarter, date!(2026 - 12 - 31)).unwrap();
+        assert_eq!(
+            b.quarters,
+            [Period::new(date!(2026 - 07 - 01), date!(2026 - 09 - 30)).unwrap()]
+        );
     }
 
     /// A leader of team t1 of municipality m1, asking for 2026.

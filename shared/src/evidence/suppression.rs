@@ -352,6 +352,54 @@ impl Suppression {
     }
 }
 
+impl Suppression {
+    /// The benchmark's indicators of one municipality over whole quarters: `whole` is its
+    /// effect over all of `quarters` (its effect in each). A figure is shown only when every
+    /// quarter's share of it is computed from no citizen or at least the minimum: the
+    /// benchmark answers unions of whole quarters only, so the difference of any two answers
+    /// is a sum of quarters, each of none or enough citizens (security.md F9).
+    pub fn indicators_in_quarters(
+        &self,
+        whole: &EffectEvidence,
+        quarters: &[EffectEvidence],
+    ) -> Indicators {
+        let mut shown = self.indicators(whole);
+        let small = |citizens: u32| citizens > 0 && citizens < self.min_citizens;
+        let any_small = |of: &dyn Fn(&EffectEvidence) -> u32| quarters.iter().any(|q| small(of(q)));
+        if any_small(&|e| e.completeness.citizens) {
+            shown.citizens_through_courses = self.hidden();
+            shown.share_tested = self.hidden();
+        }
+        for t in &mut shown.tests_improved_or_maintained {
+            if any_small(&|e| {
+                e.tests
+                    .iter()
+                    .find(|x| x.test == t.test)
+                    .map_or(0, |x| x.improved_or_maintained.whole)
+            }) {
+                t.figure = self.hidden();
+            }
+        }
+        if any_small(&|e| e.who5.improved_or_maintained.whole) {
+            shown.who5_improved_or_maintained = self.hidden();
+        }
+        for c in &mut shown.care_time_change_percent {
+            if any_small(&|e| {
+                e.care_time
+                    .iter()
+                    .find(|x| x.offset_days == c.offset_days)
+                    .map_or(0, |x| x.n)
+            }) {
+                c.figure = self.hidden();
+            }
+        }
+        if any_small(&|e| e.sessions.courses) {
+            shown.adherence = self.hidden();
+        }
+        shown
+    }
+}
+
 /// One municipality's indicators as the server computed them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MunicipalityFigures<T> {
@@ -470,6 +518,69 @@ pub fn benchmark<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `n` citizens, each with a 30-s chair stand judged improved if `tested`.
+    fn quarter(n: usize, tested: bool) -> EffectEvidence {
+        use crate::effect::care_time::FollowUpOffsets;
+        use crate::effect::change::Judgement;
+        use crate::evidence::effect::{effect_evidence, CitizenOutcome, TestJudgement};
+        let cohort: Vec<CitizenOutcome> = (0..n)
+            .map(|i| CitizenOutcome {
+                citizen_id: format!("c{i}"),
+                tests: if tested {
+                    vec![TestJudgement {
+                        test: "chair_stand_30s".into(),
+                        judgement: Judgement::Improved,
+                    }]
+                } else {
+                    vec![]
+                },
+                care_time: None,
+                sessions_planned: 30,
+                sessions_delivered: 20,
+            })
+            .collect();
+        effect_evidence(&cohort, &FollowUpOffsets::default())
+    }
+
+    fn merged(quarters: &[(usize, bool)]) -> (EffectEvidence, Vec<EffectEvidence>) {
+        let whole_tested = quarters.iter().filter(|q| q.1).map(|q| q.0).sum::<usize>();
+        let whole_n = quarters.iter().map(|q| q.0).sum::<usize>();
+        // The whole: the tested citizens first, then the untested, as one cohort.
+        let mut whole = quarter(whole_n, false);
+        let tested = quarter(whole_tested, true);
+        whole.tests = tested.tests;
+        (whole, quarters.iter().map(|q| quarter(q.0, q.1)).collect())
+    }
+
+    #[test]
+    fn a_benchmark_figure_needs_every_quarter_behind_it_empty_or_large_enough() {
+        let s = Suppression::default();
+        // 12 and 3 citizens: 15 in all, yet the two quarters' figures differ by 3 citizens.
+        let (whole, quarters) = merged(&[(12, true), (3, true)]);
+        let shown = s.indicators(&whole);
+        assert!(
+            !shown.citizens_through_courses.is_suppressed(),
+            "15 by itself"
+        );
+        let b = s.indicators_in_quarters(&whole, &quarters);
+        assert!(b.citizens_through_courses.is_suppressed());
+        assert!(b.share_tested.is_suppressed());
+        assert!(b.adherence.is_suppressed());
+        assert!(b.tests_improved_or_maintained[0].figure.is_suppressed());
+        // A quarter of none hides nothing; a quarter whose 12 citizens were all untested
+        // leaves the test's figure to the tested quarter alone.
+        let (whole, quarters) = merged(&[(12, true), (0, false), (12, false)]);
+        let b = s.indicators_in_quarters(&whole, &quarters);
+        assert_eq!(b.citizens_through_courses, Figure::Shown(24));
+        assert!(!b.adherence.is_suppressed());
+        assert_eq!(b.tests_improved_or_maintained[0].figure, Figure::Shown(1.0));
+        // Three untested citizens in a quarter hide the counts but not the test's figure.
+        let (whole, quarters) = merged(&[(12, true), (3, false)]);
+        let b = s.indicators_in_quarters(&whole, &quarters);
+        assert!(b.citizens_through_courses.is_suppressed());
+        assert_eq!(b.tests_improved_or_maintained[0].figure, Figure::Shown(1.0));
+    }
 
     #[test]
     fn a_figure_from_fewer_citizens_than_the_minimum_is_suppressed() {

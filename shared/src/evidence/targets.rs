@@ -120,6 +120,34 @@ impl Period {
     pub fn days(&self) -> i64 {
         ((self.end - self.start).whole_days() + 1).max(0)
     }
+
+    /// The calendar quarter `day` falls in.
+    pub fn quarter_of(day: Date) -> Period {
+        let first =
+            Month::try_from(((day.month() as u8 - 1) / 3) * 3 + 1).unwrap_or(Month::January);
+        let last = first.nth_next(2);
+        Period {
+            start: day
+                .replace_day(1)
+                .and_then(|d| d.replace_month(first))
+                .unwrap_or(day),
+            end: Date::from_calendar_date(day.year(), last, last.length(day.year())).unwrap_or(day),
+        }
+    }
+
+    /// The calendar quarters this period overlaps, in order.
+    pub fn quarters(&self) -> Vec<Period> {
+        let mut out = Vec::new();
+        let mut q = Period::quarter_of(self.start);
+        while q.start <= self.end {
+            out.push(q);
+            match q.end.next_day() {
+                Some(next) => q = Period::quarter_of(next),
+                None => break,
+            }
+        }
+        out
+    }
 }
 
 /// The traffic light.
@@ -266,6 +294,32 @@ pub fn target_status(
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn a_period_overlaps_whole_calendar_quarters() {
+        let q = Period::quarter_of(date!(2025 - 05 - 17));
+        assert_eq!(
+            (q.start, q.end),
+            (date!(2025 - 04 - 01), date!(2025 - 06 - 30))
+        );
+        let q = Period::quarter_of(date!(2024 - 12 - 31));
+        assert_eq!(
+            (q.start, q.end),
+            (date!(2024 - 10 - 01), date!(2024 - 12 - 31))
+        );
+        let period = Period::new(date!(2024 - 12 - 31), date!(2025 - 04 - 01)).unwrap();
+        let starts: Vec<Date> = period.quarters().iter().map(|q| q.start).collect();
+        assert_eq!(
+            starts,
+            [
+                date!(2024 - 10 - 01),
+                date!(2025 - 01 - 01),
+                date!(2025 - 04 - 01)
+            ]
+        );
+        let one_day = Period::new(date!(2025 - 02 - 28), date!(2025 - 02 - 28)).unwrap();
+        assert_eq!(one_day.quarters().len(), 1);
+    }
 
     fn t(kind: TargetKind, year: i32, target: u32) -> YearlyTarget {
         YearlyTarget { kind, year, target }

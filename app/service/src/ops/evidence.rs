@@ -101,8 +101,8 @@ mod tests {
     use super::*;
     use homerehab_shared::effect::care_time::FollowUpOffsets;
     use homerehab_shared::evidence::report::{
-        report, EvidenceReport, EvidenceSettings, MunicipalityEffect, Named, ReportFacts, Scope,
-        Viewer,
+        report, BenchmarkScope, EvidenceReport, EvidenceSettings, MunicipalityEffect, Named,
+        ReportFacts, Scope, Viewer,
     };
     use homerehab_shared::evidence::suppression::Suppression;
     use homerehab_shared::evidence::targets::Period;
@@ -210,13 +210,16 @@ mod tests {
                     municipality: named("m1", "Thisted Kommune"),
                     agreed_to_be_named: true,
                     effect: effect(14),
+                    quarters: vec![effect(14)],
                 },
                 MunicipalityEffect {
                     municipality: named("m2", "Aarhus Kommune"),
                     agreed_to_be_named: false,
                     effect: effect(5),
+                    quarters: vec![effect(5)],
                 },
             ],
+            benchmark_scope: BenchmarkScope::of(period, parse_date("2026-04-01").unwrap()),
             suppression: Suppression { min_citizens: 10 },
         };
         let viewer = Viewer {

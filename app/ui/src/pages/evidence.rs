@@ -993,6 +993,23 @@ fn benchmark(
             }
         })
         .collect_view();
+    let quarters = r.benchmark_scope.as_ref().map(|b| {
+        let quarter = |iso: &str| {
+            let month: u32 = iso.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
+            (t.quarter)(month.div_ceil(3), iso.get(..4).unwrap_or(iso))
+        };
+        let first = b
+            .quarters
+            .first()
+            .map(|q| quarter(&q.start))
+            .unwrap_or_default();
+        let last = b
+            .quarters
+            .last()
+            .map(|q| quarter(&q.start))
+            .unwrap_or_default();
+        (t.benchmark_quarters)(&first, &last, &day(&b.as_of))
+    });
     view! {
         <section class="ev-section" data-testid="ev-benchmark">
             <h2>{t.benchmark_title}</h2>
@@ -1010,6 +1027,7 @@ fn benchmark(
                 <tbody>{rows}</tbody>
             </table>
             </div>
+            <p class="muted small" data-testid="benchmark-quarters">{quarters}</p>
             <p class="muted small">{(t.suppressed_hint)(r.min_citizens)}</p>
             <p class="muted small">{t.anonymised_hint}</p>
         </section>
