@@ -670,8 +670,19 @@ pub fn access_report(
     }
 }
 
+/// A cell Excel shows as text, never runs: a value beginning with `=`, `+`, `-`, `@`, a tab or
+/// a carriage return is a formula to a spreadsheet (OWASP's CSV injection), and a staff
+/// member's name is typed by people; such a value gets a leading `'`, which Excel hides.
+fn spreadsheet_text(value: String) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value
+    }
+}
+
 /// The report as CSV for Danish Excel: UTF-8 with a byte-order mark, `;` between fields,
-/// Danish headings, Danish time.
+/// Danish headings, Danish time; text cells never formulas ([`spreadsheet_text`]).
 pub fn to_csv(report: &AccessReport) -> Vec<u8> {
     let mut out = "\u{feff}".as_bytes().to_vec();
     {
@@ -695,10 +706,10 @@ pub fn to_csv(report: &AccessReport) -> Vec<u8> {
             let _ = w.write_record([
                 l.entry.to_string(),
                 danish_time(l.at),
-                l.who.clone(),
-                l.role.clone(),
-                l.what.clone(),
-                l.purpose.clone(),
+                spreadsheet_text(l.who.clone()),
+                spreadsheet_text(l.role.clone()),
+                spreadsheet_text(l.what.clone()),
+                spreadsheet_text(l.purpose.clone()),
                 l.device.map(|d| d.to_string()).unwrap_or_default(),
                 l.course.map(|c| c.to_string()).unwrap_or_default(),
             ]);
@@ -946,6 +957,23 @@ mod tests {
         assert!(
             text.contains("\"Mette; Hansen\";Træningsassistent;Forløb åbnet;Hjemmetræning (besøg)")
         );
+        // A name that reads as a formula is text to Excel.
+        for (name, cell) in [
+            (
+                "=HYPERLINK(\"http://x\")",
+                "\"'=HYPERLINK(\"\"http://x\"\")\";",
+            ),
+            ("+45 1234", "'+45 1234;"),
+            ("-1", "'-1;"),
+            ("@SUM(A1)", "'@SUM(A1);"),
+        ] {
+            let report = access_report(citizen, 0, &entries, |_| Some(name.into()));
+            let text = String::from_utf8(to_csv(&report)).unwrap();
+            assert!(
+                text.contains(&format!(";{cell}Træningsassistent")),
+                "{text}"
+            );
+        }
     }
 
     #[test]
