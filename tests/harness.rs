@@ -23,6 +23,24 @@ pub const PASSWORD: &str = "korrekt-hest-batteri";
 /// store offline, as a person does after a restart.
 pub const TEST_PIN: &str = "2468";
 
+/// The launch key every test's `homerehab-app` is started with (`HOMEREHAB_LAUNCH_KEY`);
+/// its API answers only requests that carry it ([`app_client`]).
+pub const APP_LAUNCH_KEY: &str = "scenario-launch-key-0123456789abcdef";
+
+/// An HTTP client for a `homerehab-app` started with [`APP_LAUNCH_KEY`]: every request carries
+/// it, as a program (not a browser) sends it.
+pub fn app_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-homerehab-key",
+        reqwest::header::HeaderValue::from_static(APP_LAUNCH_KEY),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("an HTTP client")
+}
+
 /// The `homerehab` CLI on a device folder, with the test PIN.
 pub fn device_cli(dir: &Path) -> Command {
     let mut c = Command::new(binary("homerehab"));
@@ -117,6 +135,7 @@ impl AppProcess {
             .arg("--bind")
             .arg(format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "warn")
+            .env("HOMEREHAB_LAUNCH_KEY", APP_LAUNCH_KEY)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -129,7 +148,7 @@ impl AppProcess {
         AppProcess {
             child,
             url: format!("http://127.0.0.1:{port}/api"),
-            http: reqwest::Client::new(),
+            http: app_client(),
         }
     }
 

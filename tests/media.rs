@@ -139,6 +139,7 @@ impl LocalApi {
             .arg("--assets-dir")
             .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets"))
             .env("RUST_LOG", "warn")
+            .env("HOMEREHAB_LAUNCH_KEY", homerehab_scenarios::APP_LAUNCH_KEY)
             .stdout(Stdio::null())
             .spawn()
             .expect("start homerehab-app");
@@ -152,7 +153,8 @@ impl LocalApi {
         let unlocked = raw_status(
             port,
             &format!(
-                "POST /api/unlock HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "POST /api/unlock HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Homerehab-Key: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                homerehab_scenarios::APP_LAUNCH_KEY,
                 body.len()
             ),
         );
@@ -192,7 +194,7 @@ async fn a_photo_goes_from_the_therapist_to_the_tablet_and_shows_offline() {
     let course = w.course;
     drop(w.tablet);
     let app = LocalApi::start(&tablet_dir, &w.server.url());
-    let http = reqwest::Client::new();
+    let http = homerehab_scenarios::app_client();
     let detail: serde_json::Value = http
         .get(format!("{}/api/courses/{course}", app.url))
         .send()
@@ -502,7 +504,7 @@ async fn the_ui_operations_add_an_exercise_a_template_and_a_photo() {
     server.create_user("assistent", "assistant", "Nord");
     drop(Device::login(&tmp.path().join("laptop"), &server, "terapeut").await);
     let app = LocalApi::start(&tmp.path().join("laptop"), &server.url());
-    let http = reqwest::Client::new();
+    let http = homerehab_scenarios::app_client();
     let dosage = serde_json::json!({
         "sets": 2, "reps": 8, "duration_s": null, "hold_s": null, "rest_s": 60,
         "load": null, "side": "both"

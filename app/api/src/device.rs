@@ -49,6 +49,9 @@ pub enum ErrorKind {
     /// This device was revoked by a leader or admin; its data was erased once everything on
     /// it had reached the server (`Status::revoked` says by whom and why).
     DeviceRevoked,
+    /// The browser page was not opened from the address the app showed when it started (it
+    /// carries the app's launch key): the local API answers no one else on this machine.
+    LaunchKey,
 }
 
 impl std::fmt::Display for ApiError {

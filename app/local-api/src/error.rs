@@ -34,9 +34,10 @@ impl Error {
 pub fn status(kind: ErrorKind) -> StatusCode {
     match kind {
         ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorKind::NotSignedIn | ErrorKind::SignIn | ErrorKind::DeviceRevoked => {
-            StatusCode::UNAUTHORIZED
-        }
+        ErrorKind::NotSignedIn
+        | ErrorKind::SignIn
+        | ErrorKind::DeviceRevoked
+        | ErrorKind::LaunchKey => StatusCode::UNAUTHORIZED,
         ErrorKind::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,

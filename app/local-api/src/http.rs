@@ -9,6 +9,13 @@
 //! resolve to 127.0.0.1, "DNS rebinding") is refused, and so is a change (any method but
 //! GET/HEAD) sent from another origin, even one that needs no body. It enables no CORS, and
 //! JSON bodies must carry `Content-Type: application/json`.
+//!
+//! Loopback is shared by every process and every user of the machine (a municipality's
+//! terminal server has dozens), so the API and the media also need the app's [`LaunchKey`]
+//! ([`opened_with_key`]): a secret made at start and shown only in the address the app
+//! prints. Opening that address trades the key for an `HttpOnly`, `SameSite=Strict` cookie;
+//! a program sends it in [`KEY_HEADER`]. The UI's own files and the library's drawings hold
+//! no one's data and need no key.
 
 use crate::error::{Error, Result};
 use crate::ops;
@@ -28,6 +35,143 @@ use std::sync::Arc;
 use tower_http::services::{ServeDir, ServeFile};
 
 type AppState = Arc<Core>;
+
+/// The header a program (not a browser) sends the launch key in.
+pub const KEY_HEADER: &str = "x-homerehab-key";
+
+/// The secret that says a request comes from the person who started the app (see the
+/// module's comment).
+#[derive(Clone)]
+pub struct LaunchKey(Arc<str>);
+
+impl std::fmt::Debug for LaunchKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LaunchKey(…)")
+    }
+}
+
+impl LaunchKey {
+    /// A new key: 32 random bytes as hex.
+    pub fn random() -> LaunchKey {
+        let bytes: [u8; 32] = rand::random();
+        LaunchKey(
+            bytes
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .into(),
+        )
+    }
+
+    /// A key given by whoever starts the app (a launcher, a test): at least 32 characters of
+    /// letters, digits, `-` and `_` (it travels in an address and a cookie).
+    pub fn given(key: &str) -> Option<LaunchKey> {
+        let fits = key.len() >= 32
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        fits.then(|| LaunchKey(key.into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Compared in time that does not depend on where they differ.
+    fn opens(&self, offered: &[u8]) -> bool {
+        let key = self.0.as_bytes();
+        key.len() == offered.len()
+            && key.iter().zip(offered).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0
+    }
+}
+
+/// The cookie's name, with the port from `Host`: cookies are per host, not per port, and two
+/// apps on one machine (two data folders) must not take each other's.
+fn key_cookie(headers: &axum::http::HeaderMap) -> String {
+    let port = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.rsplit_once(':'))
+        .map(|(_, port)| port)
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    match port {
+        Some(port) => format!("homerehab-key-{port}"),
+        None => "homerehab-key".into(),
+    }
+}
+
+/// Whether the request carries the key, in the header or the cookie.
+fn carries_key(key: &LaunchKey, headers: &axum::http::HeaderMap) -> bool {
+    if headers
+        .get(KEY_HEADER)
+        .is_some_and(|v| key.opens(v.as_bytes()))
+    {
+        return true;
+    }
+    let name = key_cookie(headers);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .any(|(n, v)| n == name && key.opens(v.as_bytes()))
+}
+
+/// The `key` of a query string.
+fn key_in_query(query: &str) -> Option<&str> {
+    query
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .find(|(n, _)| *n == "key")
+        .map(|(_, v)| v)
+}
+
+/// Asks for the launch key on the API and the media (see the module's comment). A page
+/// opened at the printed address (`/?key=…`) gets the cookie and is sent on without the key
+/// in its address, so it stays out of the history and of screenshots.
+pub async fn opened_with_key(State(key): State<LaunchKey>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let guarded = path == "/api"
+        || path.starts_with("/api/")
+        || path.starts_with("/media/")
+        || path == "/media";
+    if !guarded {
+        let offered = req.uri().query().and_then(key_in_query);
+        if req.method() == axum::http::Method::GET
+            && offered.is_some_and(|k| key.opens(k.as_bytes()))
+        {
+            let cookie = format!(
+                "{}={}; HttpOnly; SameSite=Strict; Path=/",
+                key_cookie(req.headers()),
+                key.as_str()
+            );
+            let to = path.to_string();
+            return (
+                axum::http::StatusCode::SEE_OTHER,
+                [
+                    (header::LOCATION, to),
+                    (header::SET_COOKIE, cookie),
+                    (header::CACHE_CONTROL, "no-store".into()),
+                ],
+            )
+                .into_response();
+        }
+        return next.run(req).await;
+    }
+    if carries_key(&key, req.headers()) {
+        return next.run(req).await;
+    }
+    tracing::warn!("refused a request without the app's launch key");
+    Error(homerehab_app_api::ApiError {
+        kind: homerehab_app_api::ErrorKind::LaunchKey,
+        message: "open Homerehab from the address it showed when it started (it holds the app's \
+                  key); this page was not"
+            .into(),
+        attempts_left: None,
+    })
+    .into_response()
+}
 
 /// Where the static files are.
 #[derive(Clone, Debug)]
@@ -59,7 +203,7 @@ impl Visitor for Routes {
     }
 }
 
-pub fn app(core: Arc<Core>, dirs: &Dirs) -> Router {
+pub fn app(core: Arc<Core>, dirs: &Dirs, key: LaunchKey) -> Router {
     let core_for_media = core.clone();
     let mut routes = Routes(Router::new());
     api::for_each(&mut routes);
@@ -78,6 +222,7 @@ pub fn app(core: Arc<Core>, dirs: &Dirs) -> Router {
         .nest_service("/illustrations", ServeDir::new(&dirs.illustrations))
         .route("/media/{sha256}", get(media).with_state(core_for_media))
         .fallback_service(ui)
+        .layer(axum::middleware::from_fn_with_state(key, opened_with_key))
         .layer(axum::middleware::from_fn(loopback_only))
 }
 

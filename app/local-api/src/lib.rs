@@ -16,7 +16,8 @@
 //! let store = homerehab_core::store::Store::open("/tmp/tablet".as_ref())?;
 //! let library = homerehab_core::library::load("assets".as_ref())?;
 //! let core = Arc::new(Core::new(Arc::new(Mutex::new(store)), Arc::new(library), "http://127.0.0.1:8377".into()));
-//! let app = http::app(core, &http::Dirs { ui: "app/ui/dist".into(), illustrations: "assets/illustrations".into() });
+//! let key = http::LaunchKey::random(); // shown to the person in the address to open
+//! let app = http::app(core, &http::Dirs { ui: "app/ui/dist".into(), illustrations: "assets/illustrations".into() }, key);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8378").await?;
 //! axum::serve(listener, app).await?;
 //! # Ok(()) }

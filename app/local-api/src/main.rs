@@ -1,5 +1,5 @@
 //! `homerehab-app`: the app in browser mode — the app core behind a loopback HTTP API, serving
-//! the built UI. Open the printed address in a browser.
+//! the built UI. Open the printed address in a browser (it carries the app's launch key).
 
 use anyhow::Context;
 use clap::Parser;
@@ -41,6 +41,11 @@ struct Cli {
     /// Seconds between background syncs (sooner after a failure, with backoff).
     #[arg(long, default_value_t = 30)]
     sync_interval: u64,
+    /// The launch key (at least 32 letters, digits, `-` or `_`), for a launcher that opens the
+    /// browser itself; by default a new random one at every start. Only the printed address
+    /// carries it: the API answers no page opened otherwise.
+    #[arg(long, env = "HOMEREHAB_LAUNCH_KEY", hide_env_values = true)]
+    launch_key: Option<String>,
     /// Minutes without use after which the app locks itself (0: never). Needs a PIN.
     #[arg(long, env = "HOMEREHAB_LOCK_AFTER_MINUTES", default_value_t = 10)]
     lock_after_minutes: u64,
@@ -86,8 +91,18 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(cli.bind)
         .await
         .with_context(|| format!("binding {}", cli.bind))?;
-    println!("homerehab-app on http://{}", listener.local_addr()?);
-    axum::serve(listener, http::app(core, &dirs))
+    let key = match cli.launch_key.as_deref() {
+        Some(given) => http::LaunchKey::given(given)
+            .context("the launch key must be at least 32 letters, digits, '-' or '_'")?,
+        None => http::LaunchKey::random(),
+    };
+    // The only place the key is shown: the address to open (never logged).
+    println!(
+        "homerehab-app: open http://{}/?key={}",
+        listener.local_addr()?,
+        key.as_str()
+    );
+    axum::serve(listener, http::app(core, &dirs, key))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -3,6 +3,7 @@
 
 mod common;
 use common::{router, signed_in, LocalApi, OFFLINE};
+use homerehab_local_api::http;
 
 use axum::http::StatusCode;
 use homerehab_app_api as api;
@@ -292,7 +293,10 @@ async fn only_the_apps_own_page_on_loopback_may_call_it() {
     use tower::ServiceExt;
     let d = device();
     let send = |method: &str, uri: &str, headers: &[(&str, &str)]| {
-        let mut req = Request::builder().method(method).uri(uri);
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(http::KEY_HEADER, common::TEST_KEY);
         for (name, value) in headers {
             req = req.header(*name, *value);
         }
@@ -340,6 +344,91 @@ async fn only_the_apps_own_page_on_loopback_may_call_it() {
     }
     // The app's own page may.
     assert_ne!(send("POST", "/api/lock", &own).await, StatusCode::FORBIDDEN);
+}
+
+/// Loopback is shared by every user of the machine: the API and the media answer only a page
+/// opened at the address the app printed (the launch key, traded for a cookie) or a program
+/// sending the key; the UI's files and the drawings hold no one's data.
+#[tokio::test]
+async fn only_a_page_opened_with_the_launch_key_reaches_the_data() {
+    use axum::body::Body;
+    use axum::http::{header, Request, Response};
+    use tower::ServiceExt;
+    let d = device();
+    let send = |method: &str, uri: &str, headers: Vec<(&str, String)>| {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "127.0.0.1:8378");
+        for (name, value) in headers {
+            req = req.header(name, value);
+        }
+        let app = d.api.app.clone();
+        let req = req.body(Body::empty()).unwrap();
+        async move { app.oneshot(req).await.unwrap() }
+    };
+    let kind = |resp: Response<Body>| async move {
+        let bytes = http_body_util::BodyExt::collect(resp.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["kind"].clone()
+    };
+    // Another user's process on the same machine, with no key or a wrong one.
+    let wrong = "test-launch-key-0123456789abcdef-0124".to_string();
+    for headers in [
+        vec![],
+        vec![(http::KEY_HEADER, wrong.clone())],
+        vec![("cookie", format!("homerehab-key-8378={wrong}"))],
+        // The right key under another app's port is that app's cookie, not this one's.
+        vec![("cookie", format!("homerehab-key-8379={}", common::TEST_KEY))],
+    ] {
+        for (method, uri) in [
+            ("GET", "/api/me"),
+            ("GET", "/api/visits"),
+            ("POST", "/api/lock"),
+            ("GET", "/media/00"),
+        ] {
+            let resp = send(method, uri, headers.clone()).await;
+            assert_eq!(
+                resp.status(),
+                StatusCode::UNAUTHORIZED,
+                "{method} {uri} {headers:?}"
+            );
+            assert_eq!(kind(resp).await, "launch_key");
+        }
+    }
+    // The printed address: the key is traded for a cookie and dropped from the address.
+    let opened = send("GET", &format!("/?key={}", common::TEST_KEY), vec![]).await;
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    assert_eq!(opened.headers()[header::LOCATION], "/");
+    let cookie = opened.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap().to_string();
+    assert_eq!(pair, format!("homerehab-key-8378={}", common::TEST_KEY));
+    let me = send(
+        "GET",
+        "/api/me",
+        vec![("cookie", format!("other=1; {pair}"))],
+    )
+    .await;
+    assert_eq!(me.status(), StatusCode::OK);
+    // A wrong key in the address gets no cookie.
+    let guessed = send("GET", &format!("/?key={wrong}"), vec![]).await;
+    assert!(guessed.headers().get(header::SET_COOKIE).is_none());
+    // The drawings need no key.
+    let drawing = send("GET", "/illustrations/sit-to-stand.svg", vec![]).await;
+    assert_eq!(drawing.status(), StatusCode::OK);
+    // A key given at start must be long and plain enough for an address and a cookie.
+    assert!(http::LaunchKey::given("short").is_none());
+    assert!(http::LaunchKey::given("a key with spaces in it that is long enough").is_none());
+    assert_eq!(http::LaunchKey::random().as_str().len(), 64);
 }
 
 #[tokio::test]

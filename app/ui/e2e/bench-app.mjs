@@ -71,7 +71,7 @@ async function measure(name, seedArgs, browser) {
         app = await h.startApp(dir, serverUrl, port);
         const t1 = performance.now();
         const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-        await page.goto(`http://127.0.0.1:${port}/`);
+        await page.goto(h.appUrl(port));
         await page.getByRole('heading', { name: 'Lås op med pinkode' }).waitFor();
         const t2 = performance.now();
         for (const d of pin) await page.getByTestId(`key-${d}`).click();

@@ -90,7 +90,7 @@ test('a leader revokes a lost tablet; it hands over, erases and says why', async
 
   // The tablet's screen says who and why.
   const tabletPage = await browser.newPage({ viewport: { width: 1024, height: 768 } });
-  await tabletPage.goto(`http://127.0.0.1:${tabletPort}/`);
+  await tabletPage.goto(h.appUrl(tabletPort));
   await tabletPage.getByTestId('device-revoked').filter({ hasText: 'Hanne Thomsen' }).waitFor();
   await tabletPage.getByTestId('device-revoked').filter({ hasText: 'Glemt i bussen' }).waitFor();
   await tabletPage.screenshot({ path: path.join(shots, 'device-revoked.png') });

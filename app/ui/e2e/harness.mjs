@@ -14,6 +14,16 @@ export const bin = (name) => path.join(process.env.HOMEREHAB_BIN_DIR ?? path.joi
 export const shots = path.join(repo, 'docs/screenshots');
 export const PASSWORD = 'demo1234';
 
+// The launch key every app the tests start is given (HOMEREHAB_LAUNCH_KEY): its API and media
+// answer only a page opened at `appUrl` (the key traded for a cookie) or a request carrying
+// the key, as a program sends it. Every fetch a test makes from node carries it, like the
+// app's own launcher would; the browser pages go the person's way, through `appUrl`.
+export const LAUNCH_KEY = 'e2e-launch-key-0123456789abcdef-0123';
+export const appUrl = (port) => `http://127.0.0.1:${port}/?key=${LAUNCH_KEY}`;
+export const plainFetch = globalThis.fetch;
+globalThis.fetch = (url, init = {}) =>
+  plainFetch(url, { ...init, headers: { 'x-homerehab-key': LAUNCH_KEY, ...(init.headers ?? {}) } });
+
 // A port free now, below the kernel's ephemeral range (32768 and up): a port the kernel hands
 // out (listen on 0) may be given again to an outgoing connection before the process that was
 // meant to listen on it starts, which once failed a CI run with "address already in use".
@@ -49,7 +59,10 @@ export async function waitFor(url, timeoutMs = 20000) {
 }
 
 export function start(name, args) {
-  const child = spawn(bin(name), args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
+  const child = spawn(bin(name), args, {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, RUST_LOG: 'warn', HOMEREHAB_LAUNCH_KEY: LAUNCH_KEY },
+  });
   child.on('error', (e) => {
     throw new Error(`${name} could not start (${e.message}); build it first`);
   });
@@ -107,7 +120,7 @@ export async function enterPin(page, pin) {
 
 // Signs in through the UI (online) and chooses the PIN; ends on the role's home page.
 export async function signIn(page, appPort, username, pin, password = PASSWORD) {
-  await page.goto(`http://127.0.0.1:${appPort}/`);
+  await page.goto(appUrl(appPort));
   await page.getByRole('heading', { name: 'Log ind' }).waitFor();
   await page.locator('input[name=username]').fill(username);
   await page.locator('input[name=password]').fill(password);

@@ -62,7 +62,17 @@ test('an assistant logs a whole session offline and it reaches the therapist', a
   const perCard = [];
   const countPerCard = (r) => { if (r.url().includes('/due-tests')) perCard.push(r.url()); };
   page.on('request', countPerCard);
+  // Opened without the app's launch key (another user of the machine, a bookmark): the page
+  // says where to open it from, and the API answers nothing.
   await page.goto(`http://127.0.0.1:${appPort}/`);
+  await page.getByTestId('launch-key-needed').waitFor();
+  assert.match(await page.getByTestId('launch-key-needed').innerText(), /Åbn Homerehab fra appens eget link/);
+  await page.screenshot({ path: path.join(shots, 'launch-key-needed.png') });
+  const keyless = await h.plainFetch(`http://127.0.0.1:${appPort}/api/status`);
+  assert.equal(keyless.status, 401);
+  // At the address the app printed, the key becomes a cookie and leaves the address bar.
+  await page.goto(h.appUrl(appPort));
+  assert.equal(new URL(page.url()).search, '', 'the key is not left in the address');
 
   // Sign in (online) — the app syncs the team's data right after.
   await page.getByRole('heading', { name: 'Log ind' }).waitFor();

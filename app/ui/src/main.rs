@@ -18,13 +18,17 @@ mod intake_api;
 // #11 intake end
 mod pages;
 
-use homerehab_app_api::{Capability, CourseDetail, LockState, Me, SessionSummary, Status};
+use homerehab_app_api::{
+    Capability, CourseDetail, ErrorKind, LockState, Me, SessionSummary, Status,
+};
 use leptos::prelude::*;
 
 /// What the screen shows.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Page {
     Loading,
+    /// Opened without the app's launch key: nothing can be read (browser mode).
+    LaunchKey,
     SignIn,
     /// Right after sign-in (or when no PIN is set yet).
     ChoosePin,
@@ -216,6 +220,7 @@ fn App() -> impl IntoView {
     leptos::task::spawn_local(async move {
         let status = api::status().await;
         let next = match status.as_ref().map(|s| s.lock) {
+            Err(e) if e.kind == ErrorKind::LaunchKey => Some(Page::LaunchKey),
             Ok(LockState::NoPin) => Some(Page::ChoosePin),
             // The unlock screen covers the page; after the PIN, the home page.
             Ok(LockState::Locked) => Some(Page::Loading),
@@ -246,6 +251,12 @@ fn App() -> impl IntoView {
             <main class="page" hidden=move || nav.locked()>
                 {move || match nav.page.get() {
                     Page::Loading => view! { <p class="loading">{move || i18n.t().loading}</p> }.into_any(),
+                    Page::LaunchKey => view! {
+                        <section class="notice-page" data-testid="launch-key-needed">
+                            <h1>{move || i18n.t().launch_key_title}</h1>
+                            <p>{move || i18n.t().launch_key_text}</p>
+                        </section>
+                    }.into_any(),
                     Page::SignIn => view! { <pages::SignIn /> }.into_any(),
                     Page::ChoosePin => view! { <pages::ChoosePin /> }.into_any(),
                     Page::Visits { notice } => view! { <pages::Visits notice /> }.into_any(),

@@ -19,6 +19,9 @@ use tower::ServiceExt;
 /// as offline.
 pub const OFFLINE: &str = "http://127.0.0.1:9";
 
+/// The launch key the tests' app is started with; every call carries it as a program does.
+pub const TEST_KEY: &str = "test-launch-key-0123456789abcdef-0123";
+
 /// A store in `dir` signed in (to [`OFFLINE`]) as a new user with `role` in a new team; the
 /// user's and the team's ids.
 #[allow(dead_code)] // not every test binary signs in this way
@@ -65,6 +68,7 @@ pub fn router(store: Store, dir: &Path, server: &str) -> LocalApi {
                 ui: dir.join("dist"),
                 illustrations: assets().join("illustrations"),
             },
+            http::LaunchKey::given(TEST_KEY).unwrap(),
         ),
     }
 }
@@ -79,7 +83,10 @@ pub struct LocalApi {
 
 impl LocalApi {
     pub async fn call(&self, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Vec<u8>) {
-        let mut req = Request::builder().method(method).uri(uri);
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(http::KEY_HEADER, TEST_KEY);
         if body.is_some() {
             req = req.header("content-type", "application/json");
         }
