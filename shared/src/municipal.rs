@@ -436,8 +436,15 @@ impl MediaItem {
 impl LibraryDoc {
     /// Reads and validates the whole document: every item valid and filed under its own id,
     /// and every media reference of an exercise known to the document.
-    pub fn read(doc: &impl autosurgeon::ReadDoc) -> Result<Self, SchemaError> {
-        let d: Self = hydrate(doc)?;
+    pub fn read(doc: &Automerge) -> Result<Self, SchemaError> {
+        let mut d: Self = hydrate(doc)?;
+        // A withdrawal in conflict with a concurrent `false` stays a withdrawal, as the server
+        // reads it ([`withdrawn_media`]): hydrating alone takes one winner.
+        for sha256 in withdrawn_media(doc)? {
+            if let Some(m) = d.media.get_mut(&sha256) {
+                m.withdrawn = true;
+            }
+        }
         for (key, e) in &d.exercises {
             e.validate()?;
             if *key != e.id {
@@ -514,12 +521,55 @@ pub fn put_template(
     })
 }
 
-/// Records a photo or video (uploaded to the server under its hash) in the library.
+/// The media a library document withdraws: those with `withdrawn` true, counting a true that
+/// is in conflict with a concurrent false (a withdrawal of consent is not undone by a merge).
+/// Read field by field rather than hydrated, so one malformed item cannot hide the others.
+pub fn withdrawn_media(doc: &Automerge) -> Result<Vec<String>, automerge::AutomergeError> {
+    use automerge::{ScalarValue, Value};
+    let Some((Value::Object(ObjType::Map), media)) = doc.get(ROOT, "media")? else {
+        return Ok(vec![]);
+    };
+    let mut withdrawn = vec![];
+    for sha256 in doc.keys(&media) {
+        let Some((Value::Object(ObjType::Map), item)) = doc.get(&media, sha256.as_str())? else {
+            continue;
+        };
+        let values = doc.get_all(&item, "withdrawn")?;
+        if values.iter().any(|(v, _)| {
+            matches!(v, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Boolean(true)))
+        }) {
+            withdrawn.push(sha256);
+        }
+    }
+    Ok(withdrawn)
+}
+
+/// Records a photo or video (uploaded to the server under its hash) in the library. A file
+/// the library already holds (someone added the same bytes before) keeps its record — who
+/// added it, a person's consent, a withdrawal — and a person's consent given now is added to
+/// it; written whole, the record would say `withdrawn: false` again and lose the consent. A
+/// withdrawn file is refused: once consent is revoked, the same picture does not come back.
 pub fn put_media(doc: &mut Automerge, m: &MediaItem, now: Millis) -> Result<(), SchemaError> {
     m.validate()?;
+    if withdrawn_media(doc)?.contains(&m.sha256) {
+        return Err(invalid(
+            "media",
+            "this photo or video was withdrawn from the library and cannot be added again",
+        )
+        .into());
+    }
     edit(doc, now, |tx| {
         let media = map_at(tx, &ROOT, "media")?;
-        reconcile_prop(tx, &media, m.sha256.as_str(), m)?;
+        if tx.get(&media, m.sha256.as_str())?.is_none() {
+            reconcile_prop(tx, &media, m.sha256.as_str(), m)?;
+            return Ok(());
+        }
+        let known: MediaItem = hydrate_prop(&*tx, &media, m.sha256.as_str())?;
+        if m.shows_person && known.consent.is_none() {
+            let item = map_at(tx, &media, m.sha256.as_str())?;
+            reconcile_prop(tx, &item, "shows_person", true)?;
+            reconcile_prop(tx, &item, "consent", &m.consent)?;
+        }
         Ok(())
     })
 }
@@ -930,6 +980,57 @@ mod tests {
         m.validate().unwrap();
         m.file_name = "../../etc/passwd".into();
         assert!(m.validate().is_err());
+    }
+
+    #[test]
+    fn the_same_file_added_again_keeps_its_consent_and_its_withdrawal() {
+        let consent = ConsentRecord {
+            who: "Fru Jensen".into(),
+            date: "2026-11-20".into(),
+            scope: "intern brug i kommunen".into(),
+            recorded_by: UserId::new(),
+        };
+        let first = MediaItem {
+            shows_person: true,
+            consent: Some(consent.clone()),
+            ..media(1, 10)
+        };
+        let again = MediaItem {
+            file_name: "samme.jpg".into(),
+            added_by: UserId::new(),
+            ..media(1, 10)
+        };
+        let mut a = library_doc();
+        put_media(&mut a, &first, 1).unwrap();
+        // Added again by someone who did not tick "a person can be recognised".
+        put_media(&mut a, &again, 2).unwrap();
+        let kept = LibraryDoc::read(&a).unwrap().media[&first.sha256].clone();
+        assert_eq!(kept, first, "the first record stands");
+        // Once withdrawn, the same picture is refused, and the withdrawal stands.
+        withdraw_media(&mut a, &first.sha256, 3).unwrap();
+        assert!(put_media(&mut a, &again, 4).is_err());
+        let read = LibraryDoc::read(&a).unwrap();
+        assert!(read.media[&first.sha256].withdrawn);
+        assert_eq!(read.media[&first.sha256].consent, Some(consent));
+        // A device that wrote `false` concurrently (an older app) does not undo it either.
+        let mut b = library_doc();
+        put_media(&mut b, &first, 1).unwrap();
+        let mut c = b.fork().with_actor(ActorId::random());
+        withdraw_media(&mut b, &first.sha256, 2).unwrap();
+        let mut tx = c.transaction();
+        let media = match tx.get(ROOT, "media").unwrap() {
+            Some((automerge::Value::Object(_), id)) => id,
+            _ => unreachable!(),
+        };
+        let item = match tx.get(&media, first.sha256.as_str()).unwrap() {
+            Some((automerge::Value::Object(_), id)) => id,
+            _ => unreachable!(),
+        };
+        tx.put(&item, "withdrawn", false).unwrap();
+        tx.commit();
+        c.merge(&mut b).unwrap();
+        assert!(LibraryDoc::read(&c).unwrap().media[&first.sha256].withdrawn);
+        assert_eq!(withdrawn_media(&c).unwrap(), std::slice::from_ref(&first.sha256));
     }
 
     #[test]

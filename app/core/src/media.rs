@@ -315,9 +315,24 @@ pub async fn upload(
         added_by: identity.user_id,
         added_at: now_ms(),
     };
-    // Refused before anything leaves the device.
+    // Refused before anything leaves the device: a file that is not valid, or one this
+    // municipality withdrew (consent revoked: the same picture does not come back).
     item.validate()
         .map_err(homerehab_shared::docs::SchemaError::from)?;
+    let withdrawn = lock(store)
+        .library_doc()?
+        .is_some_and(|l| l.media.get(&sha256).is_some_and(|m| m.withdrawn));
+    if withdrawn {
+        return Err(
+            homerehab_shared::docs::SchemaError::from(homerehab_shared::model::Invalid {
+                field: "media".into(),
+                problem:
+                    "this photo or video was withdrawn from the library and cannot be added again"
+                        .into(),
+            })
+            .into(),
+        );
+    }
     let dir = lock(store).media_settings().dir.clone();
     let resp = http()
         .put(format!("{}/v1/media/{sha256}", identity.server_url))

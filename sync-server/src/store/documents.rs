@@ -94,31 +94,10 @@ pub fn decode(id: DocumentId, snapshot: &[u8], chunks: &[Vec<u8>]) -> Result<Aut
     Ok(doc)
 }
 
-/// The media a library document withdraws: those with `withdrawn` true, counting a true that
-/// is in conflict with a concurrent false (a withdrawal of consent is not undone by a merge).
-/// Read field by field rather than hydrated, so one malformed item cannot hide the others.
+/// The media a library document withdraws (`municipal::withdrawn_media`, the one rule).
 pub fn withdrawn_media(library: DocumentId, doc: &Automerge) -> Result<Vec<String>> {
-    read_withdrawn(doc).map_err(|e| Error::CorruptDocument(library, e.to_string()))
-}
-
-fn read_withdrawn(doc: &Automerge) -> std::result::Result<Vec<String>, automerge::AutomergeError> {
-    use automerge::{ObjType, ReadDoc, ScalarValue, Value, ROOT};
-    let Some((Value::Object(ObjType::Map), media)) = doc.get(ROOT, "media")? else {
-        return Ok(vec![]);
-    };
-    let mut withdrawn = vec![];
-    for sha256 in doc.keys(&media) {
-        let Some((Value::Object(ObjType::Map), item)) = doc.get(&media, sha256.as_str())? else {
-            continue;
-        };
-        let values = doc.get_all(&item, "withdrawn")?;
-        if values.iter().any(|(v, _)| {
-            matches!(v, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Boolean(true)))
-        }) {
-            withdrawn.push(sha256);
-        }
-    }
-    Ok(withdrawn)
+    homerehab_shared::municipal::withdrawn_media(doc)
+        .map_err(|e| Error::CorruptDocument(library, e.to_string()))
 }
 
 /// The document `actor` would be the genesis actor of, if it has a document id's length.
