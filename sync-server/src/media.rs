@@ -65,8 +65,9 @@ impl MediaFiles {
     }
 
     /// Stores `body` as the file of `sha256` if its bytes hash to it and are at most `limit`
-    /// bytes; returns the size. Idempotent: the same bytes again change nothing (they are still
-    /// read and checked, so only someone who has the bytes can claim them).
+    /// bytes; returns the size. The same bytes again replace the file with themselves (they
+    /// are read and checked, so only someone who has the bytes can claim them, and a file
+    /// damaged on disk is mended).
     pub async fn put(&self, sha256: &str, body: Body, limit: u64) -> Result<u64> {
         let tmp = self
             .dir
@@ -100,15 +101,21 @@ impl MediaFiles {
         if hex::encode(hasher.finalize()) != sha256 {
             return Err(Error::MediaMismatch);
         }
-        // Durable before it becomes visible under its name.
+        // Durable before it becomes visible under its name. tokio's `write_all` hands the last
+        // write to a background thread and `sync_all` does not report that write's failure (a
+        // full disk would leave the file short under a matching hash); `flush` does.
+        file.flush().await?;
         file.sync_all().await?;
         drop(file);
+        // Verified bytes replace whatever is there: a file damaged on disk (a restore, a
+        // short write of an older server) is mended by uploading it again, never kept.
         let target = self.path(sha256);
-        if tokio::fs::try_exists(&target).await? {
-            tokio::fs::remove_file(tmp).await?;
-        } else {
-            tokio::fs::rename(tmp, &target).await?;
-        }
+        tokio::fs::rename(tmp, &target).await?;
+        // The new name durable too, before the upload is answered and recorded.
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+            .await
+            .map_err(std::io::Error::other)??;
         Ok(size)
     }
 }
@@ -153,6 +160,13 @@ mod tests {
             std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
             0
         );
+        // A file damaged on disk (cut short) is mended by uploading the bytes again.
+        std::fs::write(media.path(&name), &bytes[..4_000]).unwrap();
+        media
+            .put(&name, Body::from(bytes.clone()), 20_000)
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read(media.path(&name)).unwrap(), bytes);
     }
 
     #[test]
