@@ -1231,6 +1231,10 @@ fn set_referral_prop(
         let r = map_at(tx, &map, &referral.to_string())
             .map_err(|_| SchemaError::NotFound("referral"))?;
         reconcile_prop(tx, &r, prop, value)?;
+        // The record as it will be stored, checked as the server's admission checks it: a
+        // record it refuses would hold back the whole roster, every later change with it.
+        let stored: ReferralRecord = hydrate_prop(&*tx, &map, referral.to_string().as_str())?;
+        stored.validate()?;
         Ok(())
     })
 }
@@ -1442,10 +1446,18 @@ pub fn finish_session(
     GENERAL_CONDITION.check(general_condition)?;
     edit(doc, now, |tx| {
         let s = session_obj(tx, session)?;
+        // A tablet clock set back during the session must not end it before it began.
+        let started: Millis = hydrate_prop(&*tx, &s, "started_at")?;
         reconcile_prop(tx, &s, "status", SessionStatus::Completed)?;
-        reconcile_prop(tx, &s, "ended_at", Some(now))?;
+        reconcile_prop(tx, &s, "ended_at", Some(now.max(started)))?;
         reconcile_prop(tx, &s, "general_condition", general_condition)?;
         reconcile_prop(tx, &s, "note", note.map(str::to_string))?;
+        // The session as it will be stored, checked as the server's admission checks it (a
+        // note too long, say): a session it refuses would hold back every later one of the
+        // course, and the device could no longer read its own log.
+        let sessions = map_at(tx, &ROOT, "sessions")?;
+        let stored: SessionLog = hydrate_prop(&*tx, &sessions, session.to_string().as_str())?;
+        stored.validate()?;
         Ok(())
     })
 }
@@ -1529,6 +1541,53 @@ mod tests {
         ] {
             assert_eq!(SetLog::decode(bad), None, "{bad}");
         }
+    }
+
+    /// A write the server's admission would refuse is refused on the device, nothing stored:
+    /// otherwise the refused change holds back every later one of the document, and the
+    /// device cannot read its own copy.
+    #[test]
+    fn a_finished_session_or_a_screening_the_server_would_refuse_is_not_written() {
+        let course = CourseId::new();
+        let mut log = genesis(&Header::session_log(team(), course));
+        let by = UserId::new();
+        let begun = SessionLog::start(course, by, None, 1_000);
+        put_session(&mut log, &begun, 1_000).unwrap();
+        let heads = log.get_heads();
+        let long = "x".repeat(4001);
+        assert!(finish_session(&mut log, begun.id, Some(4), Some(&long), 2_000).is_err());
+        assert_eq!(log.get_heads(), heads, "nothing written");
+        SessionLogDoc::read(&log).unwrap();
+        // The tablet's clock set back during the session: it ends when it began.
+        finish_session(&mut log, begun.id, None, Some("fint"), 500).unwrap();
+        let done = read_session(&log, &begun.id.to_string()).unwrap().unwrap();
+        assert_eq!(done.ended_at, Some(1_000));
+        done.validate().unwrap();
+
+        let mut roster = genesis(&Header::roster(team()));
+        let referral = ReferralRecord {
+            id: ReferralId::new(),
+            citizen_id: CitizenId::new(),
+            referred_on: "2026-11-02".into(),
+            referred_by: by,
+            note: None,
+            recorded_at: 1,
+            screening: None,
+            course_id: None,
+        };
+        put_referral(&mut roster, &referral, 1).unwrap();
+        let screening = |note: &str| ScreeningRecord {
+            criteria: [("wants_to_train".to_string(), true)].into(),
+            not_included_reason: None,
+            note: Some(note.into()),
+            screened_on: "2026-11-05".into(),
+            screened_by: by,
+        };
+        let heads = roster.get_heads();
+        assert!(screen_referral(&mut roster, referral.id, &screening(&long), 2).is_err());
+        assert_eq!(roster.get_heads(), heads, "nothing written");
+        screen_referral(&mut roster, referral.id, &screening("ok"), 2).unwrap();
+        read_referrals(&roster).unwrap();
     }
 
     #[test]

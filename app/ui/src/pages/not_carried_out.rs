@@ -63,7 +63,7 @@ pub fn NotCarriedOut(course: String, citizen: String) -> impl IntoView {
             </div>
             <label>
                 <span>{move || i18n.t().note}</span>
-                <textarea rows="2" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))></textarea>
+                <textarea rows="2" maxlength="4000" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))></textarea>
             </label>
             <p class="error" role="alert">{move || error.get()}</p>
             <div class="actions">

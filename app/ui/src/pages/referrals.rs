@@ -262,7 +262,7 @@ fn ReferCitizen(done: Callback<()>) -> impl IntoView {
                     <input type="date" data-testid="referred-on" prop:value=move || referred_on.get()
                         on:input=move |ev| referred_on.set(event_target_value(&ev)) /></label>
                 <label class="field wide"><span>{move || i18n.intake().referral_note}</span>
-                    <textarea rows="2" data-testid="referral-note" prop:value=move || note.get()
+                    <textarea rows="2" maxlength="4000" data-testid="referral-note" prop:value=move || note.get()
                         on:input=move |ev| note.set(event_target_value(&ev))></textarea></label>
             </div>
             <p class="error" role="alert">{move || error.get()}</p>
@@ -397,7 +397,7 @@ pub fn Screening(referral: String) -> impl IntoView {
             <ul class="criteria">{criteria}</ul>
             <div class="card step outcome">
                 <label class="field"><span>{move || i18n.intake().referral_note}</span>
-                    <textarea rows="2" data-testid="screening-note" prop:value=move || note.get()
+                    <textarea rows="2" maxlength="4000" data-testid="screening-note" prop:value=move || note.get()
                         on:input=move |ev| note.set(event_target_value(&ev))></textarea></label>
                 <div class="outcome-buttons">
                     <button class="btn primary big" data-testid="screen-include" disabled=move || busy.get()

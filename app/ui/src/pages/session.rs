@@ -296,7 +296,7 @@ pub fn Session(detail: CourseDetail, session: String) -> impl IntoView {
                 </fieldset>
                 <label>
                     <span>{t.note}</span>
-                    <textarea rows="3" data-testid="note" prop:value=move || note.get()
+                    <textarea rows="3" maxlength="4000" data-testid="note" prop:value=move || note.get()
                         on:input=move |ev| note.set(event_target_value(&ev))></textarea>
                 </label>
                 <button class="btn primary big" data-testid="finish-save" on:click=finish disabled=move || busy.get()>
