@@ -100,9 +100,14 @@ fn outcomes(
         .collect()
 }
 
-/// Every municipality's effect in the benchmark's quarters, over all of them and in each,
-/// judged with its own effect settings: the benchmark before anyone's view of it (anonymising
-/// and suppressing are per viewer).
+/// The first day the benchmark's history may start: no course ends before it.
+const HISTORY_FROM: Date = time::macros::date!(2000 - 01 - 01);
+
+/// Every municipality's effect in the benchmark's quarters, and in every quarter the server
+/// has up to the benchmark's day (the history its suppression cuts blocks from, starting at
+/// the first quarter any course ended in: not at the question), each judged with its own
+/// effect settings: the benchmark before anyone's view of it (anonymising and suppressing
+/// are per viewer).
 pub fn municipality_effects(
     store: &dyn Store,
     teams: &[TeamRecord],
@@ -112,42 +117,61 @@ pub fn municipality_effects(
 ) -> Result<Vec<MunicipalityEffect>, Refusal> {
     let team_of: HashMap<String, &TeamRecord> =
         teams.iter().map(|t| (t.id.to_string(), t)).collect();
-    let scope = bench.scope();
-    let courses = store.completed_courses(None, scope.period)?;
-    // Per municipality, per quarter (by the course's planned end).
+    let asked_period = bench.period();
+    let everything = Scope {
+        period: Period {
+            start: HISTORY_FROM.min(asked_period.start),
+            end: bench.as_of,
+        },
+        as_of: bench.as_of,
+    };
+    let courses = store.completed_courses(None, everything.period)?;
+    let cohort: Vec<(MunicipalityId, Date, &CourseFacts)> = courses
+        .iter()
+        .filter(|c| c.in_cohort(&everything))
+        .filter_map(|c| Some((team_of.get(&c.team_id)?.municipality, c.planned_end()?, c)))
+        .collect();
+    let first = cohort
+        .iter()
+        .map(|(_, end, _)| Period::quarter_of(*end).start)
+        .min()
+        .map_or(asked_period.start, |d| d.min(asked_period.start));
+    let quarters = Period {
+        start: first,
+        end: bench.as_of.max(asked_period.end),
+    }
+    .quarters();
+    let index_of = |day: Date| quarters.partition_point(|q| q.end < day);
+    let asked = index_of(asked_period.start)..index_of(asked_period.end) + 1;
     let mut by_municipality: HashMap<MunicipalityId, Vec<Vec<&CourseFacts>>> = HashMap::new();
-    for c in courses.iter().filter(|c| c.in_cohort(&scope)) {
-        let (Some(t), Some(q)) = (
-            team_of.get(&c.team_id),
-            c.planned_end().and_then(|end| bench.quarter_of(end)),
-        ) else {
-            continue;
-        };
+    for (municipality, end, c) in cohort {
         by_municipality
-            .entry(t.municipality)
-            .or_insert_with(|| vec![Vec::new(); bench.quarters.len()])[q]
-            .push(c);
+            .entry(municipality)
+            .or_insert_with(|| vec![Vec::new(); quarters.len()])[index_of(end)]
+        .push(c);
     }
     let mut out = Vec::with_capacity(municipalities.len());
     for (id, name) in municipalities {
         let effect_settings = EffectSettings::effective(Some(&store.effect_settings(*id)?));
         let offsets = &effect_settings.follow_up_offsets;
         let judged: Vec<Vec<CitizenOutcome>> = match by_municipality.get(id) {
-            Some(quarters) => quarters
+            Some(by_quarter) => by_quarter
                 .iter()
-                .map(|cohort| outcomes(cohort, &effect_settings, scope.as_of))
+                .map(|cohort| outcomes(cohort, &effect_settings, bench.as_of))
                 .collect(),
-            None => vec![Vec::new(); bench.quarters.len()],
+            None => vec![Vec::new(); quarters.len()],
         };
-        let all: Vec<CitizenOutcome> = judged.iter().flatten().cloned().collect();
+        let in_asked: Vec<CitizenOutcome> =
+            judged[asked.clone()].iter().flatten().cloned().collect();
         out.push(MunicipalityEffect {
             municipality: Named {
                 id: id.to_string(),
                 name: name.clone(),
             },
             agreed_to_be_named: settings_of.get(id).is_some_and(|s| s.agreed_to_be_named),
-            effect: effect_evidence(&all, offsets),
-            quarters: judged.iter().map(|q| effect_evidence(q, offsets)).collect(),
+            effect: effect_evidence(&in_asked, offsets),
+            history: judged.iter().map(|q| effect_evidence(q, offsets)).collect(),
+            asked: asked.clone(),
         });
     }
     Ok(out)

@@ -221,7 +221,7 @@ pub struct Scope {
 /// quarters, judged as of the end of the last quarter that has ended. Were it any period and
 /// any day, two answers a day apart would differ by the one citizen whose course ended on that
 /// day (in another municipality's row too), whatever each answer suppresses; over whole
-/// quarters, with every quarter's figure from none or enough citizens
+/// quarters, with a figure shown only over whole blocks of enough citizens
 /// ([`Suppression::indicators_in_quarters`]), a difference is never fewer than the minimum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BenchmarkScope {
@@ -281,8 +281,11 @@ pub struct MunicipalityEffect {
     pub agreed_to_be_named: bool,
     /// Over all of the benchmark's quarters.
     pub effect: EffectEvidence,
-    /// In each of the benchmark's quarters, in order.
-    pub quarters: Vec<EffectEvidence>,
+    /// In every quarter the server has, oldest first, from a first quarter that does not
+    /// depend on the question ([`Suppression::indicators_in_quarters`]).
+    pub history: Vec<EffectEvidence>,
+    /// Where the benchmark's quarters lie in `history`.
+    pub asked: std::ops::Range<usize>,
 }
 
 /// Everything the server read for one report.
@@ -432,7 +435,7 @@ pub fn benchmark_section(
             municipality_id: m.municipality.id.clone(),
             name: m.municipality.name.clone(),
             agreed_to_be_named: m.agreed_to_be_named,
-            figures: suppression.indicators_in_quarters(&m.effect, &m.quarters),
+            figures: suppression.indicators_in_quarters(&m.effect, &m.history, m.asked.clone()),
         })
         .collect();
     benchmark(

@@ -353,25 +353,57 @@ impl Suppression {
 }
 
 impl Suppression {
-    /// The benchmark's indicators of one municipality over whole quarters: `whole` is its
-    /// effect over all of `quarters` (its effect in each). A figure is shown only when every
-    /// quarter's share of it is computed from no citizen or at least the minimum: the
-    /// benchmark answers unions of whole quarters only, so the difference of any two answers
-    /// is a sum of quarters, each of none or enough citizens (security.md F9).
+    /// Whether a figure over the quarters `asked` (a range of `history`) may be shown, given
+    /// the citizens behind it in every quarter the server has (`history`, oldest first, from a
+    /// start that does not depend on the question). The quarters are cut into fixed blocks,
+    /// oldest first, each closed once it holds at least the minimum; a figure is shown only
+    /// when the quarters asked hold each block's citizens all or none, and none of an
+    /// unclosed last block. Every answer is then a sum of whole blocks, and so is the
+    /// difference of any two: never fewer than the minimum (security.md F9). A quarter of few
+    /// citizens joins its neighbours instead of hiding every period that includes it.
+    pub fn shown_over_blocks(&self, history: &[u32], asked: std::ops::Range<usize>) -> bool {
+        let min = u64::from(self.min_citizens.max(1));
+        let (mut block, mut inside) = (0u64, 0u64);
+        let mut any = false;
+        for (q, n) in history.iter().enumerate() {
+            let n = u64::from(*n);
+            block += n;
+            if asked.contains(&q) {
+                inside += n;
+            }
+            if block >= min {
+                if inside != 0 && inside != block {
+                    return false;
+                }
+                any |= inside > 0;
+                (block, inside) = (0, 0);
+            }
+        }
+        // An unclosed last block: its citizens are too few to show on their own.
+        inside == 0 && any
+    }
+
+    /// The benchmark's indicators of one municipality: `whole` is its effect over the quarters
+    /// asked, `history` its effect in every quarter the server has, oldest first, and
+    /// `asked` where the quarters asked lie in it. Each figure is shown only by
+    /// [`Suppression::shown_over_blocks`] on the citizens behind it (and by the minimum).
     pub fn indicators_in_quarters(
         &self,
         whole: &EffectEvidence,
-        quarters: &[EffectEvidence],
+        history: &[EffectEvidence],
+        asked: std::ops::Range<usize>,
     ) -> Indicators {
         let mut shown = self.indicators(whole);
-        let small = |citizens: u32| citizens > 0 && citizens < self.min_citizens;
-        let any_small = |of: &dyn Fn(&EffectEvidence) -> u32| quarters.iter().any(|q| small(of(q)));
-        if any_small(&|e| e.completeness.citizens) {
+        let blocked = |of: &dyn Fn(&EffectEvidence) -> u32| {
+            let counts: Vec<u32> = history.iter().map(of).collect();
+            !self.shown_over_blocks(&counts, asked.clone())
+        };
+        if blocked(&|e| e.completeness.citizens) {
             shown.citizens_through_courses = self.hidden();
             shown.share_tested = self.hidden();
         }
         for t in &mut shown.tests_improved_or_maintained {
-            if any_small(&|e| {
+            if blocked(&|e| {
                 e.tests
                     .iter()
                     .find(|x| x.test == t.test)
@@ -380,11 +412,11 @@ impl Suppression {
                 t.figure = self.hidden();
             }
         }
-        if any_small(&|e| e.who5.improved_or_maintained.whole) {
+        if blocked(&|e| e.who5.improved_or_maintained.whole) {
             shown.who5_improved_or_maintained = self.hidden();
         }
         for c in &mut shown.care_time_change_percent {
-            if any_small(&|e| {
+            if blocked(&|e| {
                 e.care_time
                     .iter()
                     .find(|x| x.offset_days == c.offset_days)
@@ -393,7 +425,7 @@ impl Suppression {
                 c.figure = self.hidden();
             }
         }
-        if any_small(&|e| e.sessions.courses) {
+        if blocked(&|e| e.sessions.courses) {
             shown.adherence = self.hidden();
         }
         shown
@@ -554,32 +586,59 @@ mod tests {
     }
 
     #[test]
-    fn a_benchmark_figure_needs_every_quarter_behind_it_empty_or_large_enough() {
+    fn a_benchmark_answer_is_whole_blocks_of_enough_citizens() {
         let s = Suppression::default();
-        // 12 and 3 citizens: 15 in all, yet the two quarters' figures differ by 3 citizens.
-        let (whole, quarters) = merged(&[(12, true), (3, true)]);
-        let shown = s.indicators(&whole);
+        // Blocks, oldest first: [3, 8] (11) | [12] | [0, 10] (10) | [4] unclosed.
+        let history = [3, 8, 12, 0, 10, 4];
+        let shown = |a: std::ops::Range<usize>| s.shown_over_blocks(&history, a);
+        assert!(shown(0..2), "the first block");
+        assert!(shown(0..3) && shown(2..3) && shown(0..5) && shown(2..5));
         assert!(
-            !shown.citizens_through_courses.is_suppressed(),
-            "15 by itself"
+            shown(3..5) && shown(4..5),
+            "a quarter of none joins either side"
         );
-        let b = s.indicators_in_quarters(&whole, &quarters);
+        assert!(
+            !shown(1..3),
+            "cuts the first block: 3 citizens apart from 0..3"
+        );
+        assert!(!shown(0..1) && !shown(1..2));
+        assert!(!shown(0..6) && !shown(5..6), "the unclosed last block");
+        assert!(!shown(3..4), "no one");
+        // Of two shown answers, one within the other: what lies between is no one or enough.
+        let sum = |a: std::ops::Range<usize>| history[a].iter().sum::<u32>();
+        let ranges: Vec<std::ops::Range<usize>> = (0..6)
+            .flat_map(|a| (a + 1..=6).map(move |b| a..b))
+            .filter(|r| shown(r.clone()))
+            .collect();
+        for a in &ranges {
+            for b in ranges
+                .iter()
+                .filter(|b| a.start <= b.start && b.end <= a.end)
+            {
+                let d = sum(a.clone()) - sum(b.clone());
+                assert!(d == 0 || d >= 10, "{a:?} − {b:?} = {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_benchmark_figure_is_suppressed_by_its_own_citizens_blocks() {
+        let s = Suppression::default();
+        // 12 tested citizens, then 3 untested: the counts' blocks are [12] | [3] unclosed, the
+        // test's [12] | [0]: the test's figure shows over both quarters, the counts do not.
+        let (whole, history) = merged(&[(12, true), (3, false)]);
+        let b = s.indicators_in_quarters(&whole, &history, 0..2);
         assert!(b.citizens_through_courses.is_suppressed());
-        assert!(b.share_tested.is_suppressed());
         assert!(b.adherence.is_suppressed());
-        assert!(b.tests_improved_or_maintained[0].figure.is_suppressed());
-        // A quarter of none hides nothing; a quarter whose 12 citizens were all untested
-        // leaves the test's figure to the tested quarter alone.
-        let (whole, quarters) = merged(&[(12, true), (0, false), (12, false)]);
-        let b = s.indicators_in_quarters(&whole, &quarters);
-        assert_eq!(b.citizens_through_courses, Figure::Shown(24));
-        assert!(!b.adherence.is_suppressed());
         assert_eq!(b.tests_improved_or_maintained[0].figure, Figure::Shown(1.0));
-        // Three untested citizens in a quarter hide the counts but not the test's figure.
-        let (whole, quarters) = merged(&[(12, true), (3, false)]);
-        let b = s.indicators_in_quarters(&whole, &quarters);
+        // 3 then 12: one block of 15, shown over both quarters, not over the second alone.
+        let (whole, history) = merged(&[(3, true), (12, true)]);
+        let b = s.indicators_in_quarters(&whole, &history, 0..2);
+        assert_eq!(b.citizens_through_courses, Figure::Shown(15));
+        let (second, _) = merged(&[(12, true)]);
+        let b = s.indicators_in_quarters(&second, &history, 1..2);
         assert!(b.citizens_through_courses.is_suppressed());
-        assert_eq!(b.tests_improved_or_maintained[0].figure, Figure::Shown(1.0));
+        assert!(b.tests_improved_or_maintained[0].figure.is_suppressed());
     }
 
     #[test]
