@@ -498,6 +498,36 @@ async fn work_that_cannot_be_pushed_at_a_handover_is_parked_until_its_user_is_ba
     assert_eq!(t.sessions_on_server(t.courses[0]).await, 1);
 }
 
+/// A colleague of the same team on the shared tablet: the course stays (nothing of it is
+/// unsent), its session log is parked for its user; the caseload still answers, with the
+/// course and nothing to prompt from the log it cannot read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_session_log_leaves_the_next_users_caseload_working() {
+    use homerehab_app_api::{op, NoQuery};
+    let t = two_teams().await;
+    let tablet = Device::login(&t.tmp.path().join("tablet"), &t.server, "syd-assistent").await;
+    tablet.sync().await;
+    log_session(&tablet, t.courses[0]);
+    let mut syd = tablet.me();
+    syd.token = "expired".into();
+    tablet.store().set_identity(&syd).unwrap();
+    t.sign_in(&tablet, "syd-terapeut").await;
+    assert_eq!(tablet.store().sync_status().unwrap().parked.len(), 1);
+    let app =
+        homerehab_app_service::Core::new(tablet.store.clone(), shipped_library(), t.server.url());
+    let rows = app
+        .call::<op::caseload::Op>(op::caseload::Request {
+            query: NoQuery {},
+            body: (),
+        })
+        .await
+        .expect("the caseload answers");
+    assert!(
+        rows.iter().any(|r| r.course_id == t.courses[0].to_string()),
+        "the course is listed"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_sign_in_of_another_user_leaves_the_device_working() {
     let t = two_teams().await;

@@ -1030,7 +1030,10 @@ mod tests {
         tx.commit();
         c.merge(&mut b).unwrap();
         assert!(LibraryDoc::read(&c).unwrap().media[&first.sha256].withdrawn);
-        assert_eq!(withdrawn_media(&c).unwrap(), std::slice::from_ref(&first.sha256));
+        assert_eq!(
+            withdrawn_media(&c).unwrap(),
+            std::slice::from_ref(&first.sha256)
+        );
     }
 
     #[test]

@@ -134,7 +134,9 @@ pub fn due_tests(core: &Core, course: &str) -> Result<Vec<api::DueTestView>> {
 
 /// What a caseload row or a visit card prompts for today: the tests worth prompting
 /// (`DueTest::worth_prompting`), narrowed by `measures` to those the viewer carries out. A
-/// course whose record has not arrived yet prompts nothing.
+/// course whose record has not arrived yet prompts nothing, and neither does one whose
+/// session log is parked for another user of a shared tablet (their unsent work): one
+/// course must not empty the whole list.
 pub(crate) fn prompts(
     store: &mut Store,
     id: CourseId,
@@ -143,7 +145,9 @@ pub(crate) fn prompts(
 ) -> Result<Vec<api::DueTestView>> {
     let (due, plan) = match due_of(store, id, now) {
         Ok(due) => due,
-        Err(Error::NotFound(_)) => return Ok(Vec::new()),
+        Err(Error::NotFound(_) | Error::Core(homerehab_core::error::CoreError::NotFound(_))) => {
+            return Ok(Vec::new())
+        }
         Err(e) => return Err(e),
     };
     Ok(due
