@@ -446,6 +446,19 @@ async fn a_revoked_shared_tablet_erases_only_after_the_parked_users_work_was_han
         None,
         "still open"
     );
+    // The second assistant signs out: told the tablet is revoked, and signed out all the
+    // same, so whoever picks the tablet up next reads nothing of theirs.
+    assert!(matches!(
+        client::sign_out(&tablet.store).await,
+        Err(CoreError::DeviceRevoked(_))
+    ));
+    assert!(tablet.store().identity().unwrap().unwrap().token.is_empty());
+    assert!(matches!(
+        tablet
+            .store()
+            .require_unlocked(homerehab_core::store::now_ms()),
+        Err(CoreError::Locked)
+    ));
 
     // The first assistant signs in on the revoked tablet; their session is handed over, and
     // only then is the tablet erased.

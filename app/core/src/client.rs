@@ -480,6 +480,13 @@ pub async fn sign_out(store: &SharedStore) -> Result<bool> {
     }
     if let Err(e) = sync_now(store).await {
         if let CoreError::DeviceRevoked(_) = e {
+            // Revoked, with another user's work still to hand over (else the store is erased
+            // already): the person leaving is signed out here all the same, so the next one
+            // at the tablet reads nothing of theirs; the notice is the answer.
+            let mut s = lock(store);
+            if s.identity()?.is_some() {
+                s.signed_out()?;
+            }
             return Err(e);
         }
         tracing::info!(error = %e, "signing out without a last sync");

@@ -102,11 +102,16 @@ pub fn StatusBar() -> impl IntoView {
     // #14: signing out ends the sign-in on the server too; the work stays on the device.
     let sign_out = move |_| {
         leptos::task::spawn_local(async move {
-            if let Ok(s) = api::sign_out().await {
-                nav.status.set(Some(s));
-                nav.me.set(None);
-                nav.go(crate::Page::SignIn);
+            match api::sign_out().await {
+                Ok(s) => nav.status.set(Some(s)),
+                // Revoked: signed out all the same; the sign-in page says by whom and why.
+                Err(e) if e.kind == homerehab_app_api::ErrorKind::DeviceRevoked => {
+                    nav.refresh_status()
+                }
+                Err(_) => return,
             }
+            nav.me.set(None);
+            nav.go(crate::Page::SignIn);
         });
     };
     view! {
