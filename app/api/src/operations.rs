@@ -204,6 +204,10 @@ declare_operations! {
     /// Opens the app with the PIN.
     unlock: Post "/unlock" [] query NoQuery, body crate::PinRequest => crate::Status, Anyone;
     lock: Post "/lock" [] query NoQuery, body () => crate::Status, Anyone;
+    /// The person used the app (a tap, a key): the idle lock counts from the last use. Data
+    /// requests are not use — screens reload themselves after every background sync, which
+    /// would keep an unattended tablet open for ever. Answers the lock's state.
+    touch: Post "/touch" [] query NoQuery, body () => crate::LockState, Anyone;
     /// Hands over what is unsynced, ends the sign-in on the server and forgets it here; the
     /// work on the device stays for the next sign-in.
     sign_out: Post "/sign-out" [] query NoQuery, body () => crate::Status, Anyone;

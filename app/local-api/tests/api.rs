@@ -603,16 +603,24 @@ async fn an_idle_app_locks_itself() {
     d.restart(1500);
     let _: api::Status = d.ok("POST", "/api/unlock", Some(PIN_2468)).await;
     for _ in 0..4 {
-        // Use keeps it open (4 × 0.5 s > 1.5 s)…
+        // Use (a tap: the UI says so) keeps it open (4 × 0.5 s > 1.5 s)…
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let state: api::LockState = d.ok("POST", "/api/touch", None).await;
+        assert_eq!(state, api::LockState::Unlocked);
         let _: Vec<api::Visit> = d.ok("GET", "/api/visits", None).await;
     }
-    // …and the status bar's polling is not use.
+    // …and the screens reloading themselves after each background sync, and the status
+    // bar's polling, are not use: the tablet left on the visits page locks.
     for _ in 0..4 {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         let _: api::Status = d.ok("GET", "/api/status", None).await;
+        if d.lock_state().await == api::LockState::Unlocked {
+            let _: Vec<api::Visit> = d.ok("GET", "/api/visits", None).await;
+        }
     }
     assert_eq!(d.lock_state().await, api::LockState::Locked);
+    let state: api::LockState = d.ok("POST", "/api/touch", None).await;
+    assert_eq!(state, api::LockState::Locked, "a tap does not open it");
     let (code, e) = d.err("GET", "/api/visits", None).await;
     assert_eq!((code, e.kind), (StatusCode::LOCKED, api::ErrorKind::Locked));
 }

@@ -113,6 +113,10 @@ impl Operations for Core {
         ops::lock(self)
     }
 
+    async fn touch(&self, _: op::touch::Request) -> Result<api::LockState> {
+        ops::touch(self)
+    }
+
     async fn sign_out(&self, _: op::sign_out::Request) -> Result<api::Status> {
         ops::sign_out(self).await
     }

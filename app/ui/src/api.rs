@@ -216,6 +216,15 @@ pub async fn lock() -> Result<Status, ApiError> {
     .await
 }
 
+/// The person used the app (a tap, a key): the idle lock counts from now.
+pub async fn touch() -> Result<homerehab_app_api::LockState, ApiError> {
+    call::<op::touch::Op>(op::touch::Request {
+        query: NO,
+        body: (),
+    })
+    .await
+}
+
 pub async fn status() -> Result<Status, ApiError> {
     call::<op::status::Op>(op::status::Request {
         query: NO,

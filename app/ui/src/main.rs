@@ -235,6 +235,21 @@ fn App() -> impl IntoView {
             None => nav.home(),
         }
     });
+    // The idle lock counts from the last tap or key, not from the last request (the screens
+    // reload themselves after every background sync): told at most every 15 s.
+    let last_touch = StoredValue::new(0.0_f64);
+    let touched = move || {
+        let now = js_sys::Date::now();
+        if now - last_touch.get_value() > 15_000.0 {
+            last_touch.set_value(now);
+            leptos::task::spawn_local(async move {
+                let _ = api::touch().await;
+            });
+        }
+    };
+    // For the page's life: a dropped handle leaves its listener in place.
+    let _ = window_event_listener(leptos::ev::pointerdown, move |_| touched());
+    let _ = window_event_listener(leptos::ev::keydown, move |_| touched());
     Effect::new(move |_| {
         let lang = i18n.lang.get();
         if let Some(html) = document().document_element() {

@@ -104,17 +104,25 @@ impl Store {
         })
     }
 
-    /// Every data request asks this first: fine while open (and the idle time restarts),
-    /// [`CoreError::Locked`] while locked or after too many wrong PINs.
+    /// Every data request asks this first: fine while open, [`CoreError::Locked`] while
+    /// locked or after too many wrong PINs. A request is not use ([`Store::touched`] is): the
+    /// screens reload themselves after every background sync.
     pub fn require_unlocked(&mut self, now: Millis) -> Result<()> {
         match self.lock_state(now)? {
             LockState::SignedOut => Err(CoreError::NotSignedIn),
             LockState::SignInRequired | LockState::Locked => Err(CoreError::Locked),
-            LockState::NoPin | LockState::Unlocked => {
-                self.gate.touch(now);
-                Ok(())
-            }
+            LockState::NoPin | LockState::Unlocked => Ok(()),
         }
+    }
+
+    /// The person used the app at `now` (a tap, a key): the idle time starts again while it
+    /// is open. Returns the lock's state.
+    pub fn touched(&mut self, now: Millis) -> Result<LockState> {
+        let state = self.lock_state(now)?;
+        if matches!(state, LockState::NoPin | LockState::Unlocked) {
+            self.gate.touch(now);
+        }
+        Ok(state)
     }
 
     /// Whether a PIN is set: the key file's PIN slot once encrypted, else the PIN's hash.
@@ -474,15 +482,18 @@ mod tests {
     }
 
     #[test]
-    fn an_idle_app_locks_itself_and_requests_keep_it_open() {
+    fn an_idle_app_locks_itself_and_use_keeps_it_open_but_requests_do_not() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = locked_with_pin(dir.path());
         store.set_idle_lock(60_000);
         store.unlock("2468").unwrap();
         let t0 = now_ms();
-        store.require_unlocked(t0 + 50_000).unwrap();
-        store.require_unlocked(t0 + 100_000).unwrap();
+        assert_eq!(store.touched(t0 + 50_000).unwrap(), LockState::Unlocked);
+        assert_eq!(store.touched(t0 + 100_000).unwrap(), LockState::Unlocked);
+        // Requests alone (the screens reloading after a sync) are not use.
+        store.require_unlocked(t0 + 150_000).unwrap();
         assert_eq!(store.lock_state(t0 + 170_000).unwrap(), LockState::Locked);
+        assert_eq!(store.touched(t0 + 170_000).unwrap(), LockState::Locked);
         assert!(matches!(
             store.require_unlocked(t0 + 170_000),
             Err(CoreError::Locked)

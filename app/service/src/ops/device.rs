@@ -137,6 +137,12 @@ pub fn lock(core: &Core) -> Result<api::Status> {
     status(core)
 }
 
+/// The person used the app: the idle time starts again (while it is open).
+pub fn touch(core: &Core) -> Result<api::LockState> {
+    let state = core.store().touched(now_ms())?;
+    Ok(lock_state(state))
+}
+
 /// Runs one sync now. An unreachable server is an `offline` error; the store has recorded
 /// it, so [`status`] says offline afterwards.
 pub async fn sync_now(core: &Core) -> Result<api::Status> {
