@@ -726,21 +726,27 @@ async fn put_media(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let (refusal, body) = match who {
-        Err(rejection) => (rejection.into_response(), body),
+    let (refusal, body, budget) = match who {
+        // Nobody's: a stranger gets no more of the server's reading than the documented MiB.
+        Err(rejection) => (rejection.into_response(), body, STRANGERS_DRAIN),
         Ok(Authenticated(who)) => {
             match store_media(&state, who, &sha256, &headers, declared, body).await {
                 Ok(status) => return status.into_response(),
                 Err((e, None)) => return e.into_response(),
-                Err((e, Some(body))) => (e.into_response(), body),
+                Err((e, Some(body))) => {
+                    (e.into_response(), body, drain_budget(state.max_media_bytes))
+                }
             }
         }
     };
-    answer_unread(refusal, body, declared, drain_budget(state.max_media_bytes))
+    answer_unread(refusal, body, declared, budget)
 }
 
-/// How much of a refused upload is read and thrown away so the client sees the refusal: twice
-/// the largest file accepted (at least 1 MiB), read for at most [`DRAIN_TIME`].
+/// How much of an upload without a valid token is read and thrown away.
+const STRANGERS_DRAIN: u64 = 1 << 20;
+
+/// How much of a signed-in user's refused upload is read and thrown away so their app sees the
+/// refusal: twice the largest file accepted (at least 1 MiB), read for at most [`DRAIN_TIME`].
 fn drain_budget(max_media_bytes: u64) -> u64 {
     max_media_bytes.max(1 << 20).saturating_mul(2)
 }

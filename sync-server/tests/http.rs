@@ -928,6 +928,42 @@ async fn an_oversize_upload_that_declares_its_length_reads_its_413() {
     server.abort();
 }
 
+/// Without a valid token, an upload gets its 401 and no more than a MiB of the server's
+/// reading: one declared larger is not read at all, and the connection is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strangers_upload_is_not_read() {
+    use std::io::{Read, Write};
+    let f = fixture_with(|c| c.max_media_bytes = 8 << 20);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(homerehab_sync_server::http::serve(
+        listener,
+        f.state.clone(),
+        std::future::pending(),
+    ));
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        write!(
+            conn,
+            "PUT /v1/media/{} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer nobody\r\n\
+             Content-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+            "ab".repeat(32),
+            2 << 20
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        conn.read_to_end(&mut answer).unwrap();
+        String::from_utf8_lossy(&answer).to_lowercase()
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("http/1.1 401"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    server.abort();
+}
+
 fn media_request(method: &str, token: &str, sha256: &str, body: Vec<u8>) -> Request<Body> {
     Request::builder()
         .method(method)
