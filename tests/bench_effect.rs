@@ -133,7 +133,11 @@ fn main() {
     let parse_ms = t.elapsed().as_secs_f64() * 1000.0;
     let t = Instant::now();
     let plan = plan_import(&parsed, stored.iter().cloned(), |r| {
-        references.get(r).copied()
+        references.get(r).copied().ok_or(
+            homerehab_shared::effect::import::LineProblem::UnknownCitizen {
+                reference: r.into(),
+            },
+        )
     });
     let plan_ms = t.elapsed().as_secs_f64() * 1000.0;
     let peak = homerehab_scenarios::proc_status_mib("VmHWM:");

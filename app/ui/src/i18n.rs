@@ -1108,6 +1108,13 @@ fn da_problem(problem: &str, detail: Option<&str>) -> String {
         "negative_minutes" => format!("Minuttallet «{d}» er negativt"),
         "too_many_minutes" => format!("«{d}» minutter er mere end en uge har"),
         "unknown_citizen" => format!("Ingen borger har referencen «{d}»"),
+        "ambiguous_citizen" => format!(
+            "Flere borgere har referencen «{d}»; ret den i borgerlisten, så linjen kan placeres"
+        ),
+        "unclosed_quote" => format!(
+            "Et anførselstegn på linje {d} lukkes ikke, så linjerne derfra blev læst som én; ret filen"
+        ),
+        "long_service_code" => format!("Ydelseskoden «{d}» er længere end 40 tegn"),
         "conflicts_with_line" => {
             format!("Samme borger, dato og ydelse som linje {d}, men andre minutter")
         }
@@ -1127,6 +1134,13 @@ fn en_problem(problem: &str, detail: Option<&str>) -> String {
         "negative_minutes" => format!("The minutes “{d}” are negative"),
         "too_many_minutes" => format!("“{d}” minutes is more than a week has"),
         "unknown_citizen" => format!("No citizen has the reference “{d}”"),
+        "ambiguous_citizen" => format!(
+            "Several citizens have the reference “{d}”; correct it in the citizen list so the line can be placed"
+        ),
+        "unclosed_quote" => format!(
+            "A quote on line {d} is not closed, so the lines from there were read as one; correct the file"
+        ),
+        "long_service_code" => format!("The service code “{d}” is longer than 40 characters"),
         "conflicts_with_line" => {
             format!("Same citizen, date and service as line {d}, but other minutes")
         }

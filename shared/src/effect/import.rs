@@ -46,6 +46,20 @@ pub enum LineProblem {
     UnknownCitizen {
         reference: String,
     },
+    /// Several citizens have this reference (none of them, or more than one, active): the
+    /// line could belong to any of them.
+    AmbiguousCitizen {
+        reference: String,
+    },
+    /// A quote opened on this line is not closed, so the lines after it up to the next quote
+    /// were read as one field: each of them is reported with it.
+    UnclosedQuote {
+        first_line: u64,
+    },
+    /// The service code is longer than a care record system's code (40 characters).
+    LongServiceCode {
+        value: String,
+    },
     /// Same citizen, date and service as another line of the file, with other minutes.
     ConflictsWithLine {
         line: u64,
@@ -164,6 +178,25 @@ pub fn parse_care_time_csv(
             progress(record.position().map_or(0, |p| p.byte()));
         }
         let line = record.position().map_or(0, |p| line_at(p.byte()));
+        // A spreadsheet's empty rows (`;;;`) are no one's grant: not a line to report.
+        if record.iter().all(<[u8]>::is_empty) {
+            continue;
+        }
+        // No field of a care export holds a line break: one that does is lines joined by an
+        // unclosed quote, and every one of them is reported, none silently lost.
+        let joined: u64 = record
+            .iter()
+            .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
+            .sum();
+        if joined > 0 {
+            for l in line..=line + joined {
+                parsed.bad.push(BadLine {
+                    line: l,
+                    problem: LineProblem::UnclosedQuote { first_line: line },
+                });
+            }
+            continue;
+        }
         match parse_line(
             &record,
             names.len(),
@@ -226,10 +259,17 @@ fn parse_line(
             })
         }
     };
-    let service_code = match service_col {
+    let service_code: Option<String> = match service_col {
         Some(i) => Some(field(i)?).filter(|s| !s.is_empty()).map(Into::into),
         None => None,
     };
+    // As the stored grant is checked (`CareGrantRecord::validate`): one such line must not
+    // refuse the whole file when it is written.
+    if let Some(code) = service_code.as_ref().filter(|c| c.chars().count() > 40) {
+        return Err(LineProblem::LongServiceCode {
+            value: code.clone(),
+        });
+    }
     Ok((
         citizen_ref.into(),
         CareGrant {
@@ -251,6 +291,44 @@ fn parse_import_date(s: &str) -> Result<Date, LineProblem> {
         return Err(LineProblem::BadDate { value: s.into() });
     };
     Date::parse(s, format).map_err(|_| LineProblem::BadDate { value: s.into() })
+}
+
+/// The citizens of a roster by their reference in the care record system (`local_ref`), for
+/// [`plan_import`]: a reference held by one active citizen is theirs; by no active one but by
+/// exactly one inactive, that one's; otherwise it is ambiguous (two records typed with the
+/// same case number) and the line is reported, never given to one of them at random.
+pub struct CitizenRefs<C> {
+    by_ref: HashMap<String, Vec<(C, bool)>>,
+}
+
+impl<C: Clone> CitizenRefs<C> {
+    /// From (id, reference, active) of every citizen.
+    pub fn new<'a>(citizens: impl IntoIterator<Item = (C, &'a str, bool)>) -> Self {
+        let mut by_ref: HashMap<String, Vec<(C, bool)>> = HashMap::new();
+        for (id, reference, active) in citizens {
+            by_ref
+                .entry(reference.trim().to_string())
+                .or_default()
+                .push((id, active));
+        }
+        CitizenRefs { by_ref }
+    }
+
+    pub fn resolve(&self, reference: &str) -> Result<C, LineProblem> {
+        let reference = reference.trim();
+        let found = self.by_ref.get(reference).map(Vec::as_slice).unwrap_or(&[]);
+        let active: Vec<&C> = found.iter().filter(|(_, a)| *a).map(|(c, _)| c).collect();
+        match (active.as_slice(), found) {
+            ([one], _) => Ok((*one).clone()),
+            ([], [(only, false)]) => Ok(only.clone()),
+            ([], []) => Err(LineProblem::UnknownCitizen {
+                reference: reference.into(),
+            }),
+            _ => Err(LineProblem::AmbiguousCitizen {
+                reference: reference.into(),
+            }),
+        }
+    }
 }
 
 /// A line that will be imported.
@@ -311,7 +389,7 @@ impl<C> ImportPlan<C> {
 pub fn plan_import<C: Clone + Eq + Hash>(
     parsed: &ParsedCareTime,
     stored: impl IntoIterator<Item = (C, CareGrant)>,
-    mut resolve: impl FnMut(&str) -> Option<C>,
+    mut resolve: impl FnMut(&str) -> Result<C, LineProblem>,
 ) -> ImportPlan<C> {
     type Key<'a, C> = (C, Date, Option<&'a str>);
     let stored: Vec<(C, CareGrant)> = stored.into_iter().collect();
@@ -327,19 +405,17 @@ pub fn plan_import<C: Clone + Eq + Hash>(
 
     let mut bad = parsed.bad.clone();
     let mut resolved: Vec<(&ImportedGrant, C)> = Vec::with_capacity(parsed.grants.len());
-    let mut cache: HashMap<&str, Option<C>> = HashMap::new();
+    let mut cache: HashMap<&str, Result<C, LineProblem>> = HashMap::new();
     for g in &parsed.grants {
         let citizen = cache
             .entry(g.citizen_ref.as_str())
             .or_insert_with(|| resolve(&g.citizen_ref))
             .clone();
         match citizen {
-            Some(c) => resolved.push((g, c)),
-            None => bad.push(BadLine {
+            Ok(c) => resolved.push((g, c)),
+            Err(problem) => bad.push(BadLine {
                 line: g.line,
-                problem: LineProblem::UnknownCitizen {
-                    reference: g.citizen_ref.clone(),
-                },
+                problem,
             }),
         }
     }
@@ -415,12 +491,79 @@ mod tests {
     }
 
     /// Citizens known to the municipality: reference → id.
-    fn resolver(r: &str) -> Option<u32> {
+    /// A stray quote joins the lines after it into one field: every one of them is reported
+    /// (none imported under a garbage code, none silently gone); empty spreadsheet rows are
+    /// no one's line; a service code longer than a stored grant's is a bad line, not a failed
+    /// import.
+    #[test]
+    fn every_line_is_imported_or_reported_even_after_a_stray_quote() {
+        let file = "borgerreference;virkningsdato;minutter_pr_uge;ydelseskode\n\
+                    K-1001;2026-01-05;420;\"1.1\n\
+                    K-1002;2026-01-05;300;1.1\n\
+                    K-1001;2026-02-05;300;1.1\"\n\
+                    ;;;\n\
+                    K-1002;2026-03-01;200;12345678901234567890123456789012345678901\n\
+                    K-1002;2026-04-01;100;2.2\n";
+        let p = parse_care_time_csv(file.as_bytes(), |_| {}).unwrap();
+        let bad: Vec<(u64, &LineProblem)> = p.bad.iter().map(|b| (b.line, &b.problem)).collect();
+        let quote = LineProblem::UnclosedQuote { first_line: 2 };
+        assert_eq!(
+            bad,
+            [
+                (2, &quote),
+                (3, &quote),
+                (4, &quote),
+                (
+                    6,
+                    &LineProblem::LongServiceCode {
+                        value: "12345678901234567890123456789012345678901".into()
+                    }
+                ),
+            ]
+        );
+        assert_eq!(p.grants.len(), 1);
+        assert_eq!(p.grants[0].line, 7);
+    }
+
+    #[test]
+    fn a_reference_is_one_active_citizens_or_else_reported() {
+        let refs = CitizenRefs::new([
+            (1, "K-1", true),
+            (2, " K-2 ", false),
+            (3, "K-3", true),
+            (4, "K-3", false),
+            (5, "K-4", true),
+            (6, "K-4", true),
+            (7, "K-5", false),
+            (8, "K-5", false),
+        ]);
+        assert_eq!(refs.resolve("K-1"), Ok(1));
+        assert_eq!(refs.resolve("K-2"), Ok(2), "the only one, though inactive");
+        assert_eq!(refs.resolve("K-3"), Ok(3), "the active one");
+        for r in ["K-4", "K-5"] {
+            assert_eq!(
+                refs.resolve(r),
+                Err(LineProblem::AmbiguousCitizen {
+                    reference: r.into()
+                })
+            );
+        }
+        assert_eq!(
+            refs.resolve("K-9"),
+            Err(LineProblem::UnknownCitizen {
+                reference: "K-9".into()
+            })
+        );
+    }
+
+    fn resolver(r: &str) -> Result<u32, LineProblem> {
         match r {
-            "K-1001" => Some(1),
-            "K-1002" => Some(2),
-            "Søren Ærø" => Some(3),
-            _ => None,
+            "K-1001" => Ok(1),
+            "K-1002" => Ok(2),
+            "Søren Ærø" => Ok(3),
+            _ => Err(LineProblem::UnknownCitizen {
+                reference: r.into(),
+            }),
         }
     }
 

@@ -15,7 +15,9 @@ use homerehab_shared::effect::care_time::{
 };
 use homerehab_shared::effect::change::default_norms;
 use homerehab_shared::effect::goals::{follow_ups_for, Attainment, GoalFollowUp};
-use homerehab_shared::effect::import::{parse_care_time_csv, plan_import, ImportChoice};
+use homerehab_shared::effect::import::{
+    parse_care_time_csv, plan_import, CitizenRefs, ImportChoice,
+};
 use homerehab_shared::effect::plan::{
     due_tests as plan_due_tests, window, DelegationError, DueStatus, DueTest, TestPlan,
 };
@@ -555,18 +557,19 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
     let mut store = core.data()?;
     let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
     let citizens = store.roster_citizens(me.team_id)?;
-    let by_ref: HashMap<&str, CitizenId> = citizens
-        .values()
-        .map(|c| (c.local_ref.trim(), c.id))
-        .collect();
+    let refs = CitizenRefs::new(
+        citizens
+            .values()
+            .map(|c| (c.id, c.local_ref.as_str(), c.active)),
+    );
     let stored_grants = store.care_grants(me.team_id, None)?;
     let stored = stored_grants
         .iter()
         .filter_map(|g| Some((g.citizen_id, g.grant().ok()?)));
-    let plan = plan_import(&parsed, stored, |r| by_ref.get(r.trim()).copied());
+    let plan = plan_import(&parsed, stored, |r| refs.resolve(r));
     // The file, its parse and the stored grants are done with: let them go before the write,
     // which holds the import's change besides (a 100,000-line file's peak memory).
-    drop((by_ref, stored_grants, parsed, req));
+    drop((refs, stored_grants, parsed, req));
     let now = now_ms();
     let records: Vec<CareGrantRecord> = plan
         .to_apply(choice)
