@@ -18,6 +18,9 @@ use tokio::io::AsyncWriteExt;
 /// upload in progress writes every frame as it arrives.
 pub const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// How long an upload may send nothing before it is given up.
+pub const UPLOAD_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The media folder.
 pub struct MediaFiles {
     dir: PathBuf,
@@ -86,7 +89,16 @@ impl MediaFiles {
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         let mut body = body;
-        while let Some(frame) = body.frame().await {
+        loop {
+            // A connection that went quiet mid-upload (a laptop off Wi-Fi) is given up, not
+            // held with its temporary file until the server stops.
+            let Ok(next) = tokio::time::timeout(UPLOAD_IDLE, body.frame()).await else {
+                return Err(Error::Invalid(format!(
+                    "the upload stopped: nothing arrived for {} s",
+                    UPLOAD_IDLE.as_secs()
+                )));
+            };
+            let Some(frame) = next else { break };
             let frame = frame.map_err(|e| Error::Invalid(format!("the upload broke off: {e}")))?;
             let Ok(data) = frame.into_data() else {
                 continue;
@@ -167,6 +179,34 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(std::fs::read(media.path(&name)).unwrap(), bytes);
+    }
+
+    /// An upload whose sender went quiet is given up after [`UPLOAD_IDLE`], its temporary
+    /// file deleted (the clock paused and advanced: no real minute passes).
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_upload_is_given_up_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let media = MediaFiles::new(dir.path());
+        let (mut sender, stalled) =
+            http_body_util::Channel::<axum::body::Bytes, std::convert::Infallible>::new(1);
+        sender
+            .send_data(axum::body::Bytes::from(vec![1u8; 1000]))
+            .await
+            .unwrap();
+        // The sender stays: the connection is open, and nothing more comes.
+        let err = media
+            .put(&"ab".repeat(32), Body::new(stalled), 1 << 20)
+            .await
+            .unwrap_err();
+        drop(sender);
+        assert!(
+            matches!(err, Error::Invalid(ref m) if m.contains("stopped")),
+            "{err:?}"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
     }
 
     #[test]

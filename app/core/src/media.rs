@@ -135,6 +135,15 @@ pub async fn prefetch(store: &SharedStore) -> Result<PrefetchReport> {
             if name.ends_with(".part") && !fetching.contains(&name) {
                 tokio::fs::remove_file(e.path()).await.ok();
             }
+            // An uploader's copy being written has its own name (`sealed_file::write_whole`);
+            // one a crash left behind is gone after ten minutes.
+            let stale = || async {
+                let modified = e.metadata().await.ok()?.modified().ok()?;
+                Some(modified.elapsed().ok()? > std::time::Duration::from_secs(600))
+            };
+            if name.contains(".keep-") && stale().await == Some(true) {
+                tokio::fs::remove_file(e.path()).await.ok();
+            }
         }
     }
     let client = http();

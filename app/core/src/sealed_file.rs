@@ -143,11 +143,13 @@ pub fn read_plain(path: &Path, key: &DataKey, name: &str) -> std::io::Result<Vec
     }
 }
 
-/// Writes `plain` whole as the encrypted file `path` (a temporary name, then renamed).
+/// Writes `plain` whole as the encrypted file `path` (a temporary name of its own, then
+/// renamed). Not `<name>.part`: that is a download's, which a prefetch round resumes and may
+/// cut short while this is being written.
 pub fn write_whole(path: &Path, key: &DataKey, name: &str, plain: &[u8]) -> std::io::Result<()> {
     let (sealed, _) = seal(key, name, 0, plain);
     let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".part");
+    tmp_name.push(format!(".keep-{}", uuid::Uuid::new_v4().simple()));
     let tmp = std::path::PathBuf::from(tmp_name);
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(&sealed)?;
@@ -166,7 +168,18 @@ mod tests {
         let plain: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         let name = hex::encode(Sha256::digest(&plain));
         let path = dir.path().join(&name);
+        // A download of the same file in progress keeps its `.part`: the uploader's copy is
+        // written under a name of its own.
+        let part = dir.path().join(format!("{name}.part"));
+        std::fs::write(&part, b"a download's first record").unwrap();
         write_whole(&path, &key, &name, &plain).unwrap();
+        assert_eq!(std::fs::read(&part).unwrap(), b"a download's first record");
+        std::fs::remove_file(&part).unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
         let on_disk = std::fs::read(&path).unwrap();
         assert!(!on_disk
             .windows(64)
