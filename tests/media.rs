@@ -224,7 +224,25 @@ async fn a_photo_goes_from_the_therapist_to_the_tablet_and_shows_offline() {
         .await
         .unwrap();
     assert_eq!(part.status(), 206);
+    let n = bytes.len();
+    assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 100-199/{n}").as_str()
+    );
     assert_eq!(part.bytes().await.unwrap().as_ref(), &bytes[100..200]);
+    // A range across the file's encrypted records, to its end, as a player asks for it.
+    let tail = http
+        .get(&url)
+        .header("Range", "bytes=65000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tail.status(), 206);
+    assert_eq!(
+        tail.headers()["content-range"],
+        format!("bytes 65000-{}/{n}", n - 1).as_str()
+    );
+    assert_eq!(tail.bytes().await.unwrap().as_ref(), &bytes[65_000..]);
     // Anything else is not there.
     let unknown = http
         .get(format!("{}/media/{}", app.url, "ab".repeat(32)))

@@ -143,6 +143,75 @@ pub fn read_plain(path: &Path, key: &DataKey, name: &str) -> std::io::Result<Vec
     }
 }
 
+/// The plain length of `path`, from its records' headers alone (nothing decrypted).
+pub fn plain_len(path: &Path) -> std::io::Result<u64> {
+    let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
+    let mut header = [0u8; HEADER];
+    let mut total = 0u64;
+    loop {
+        match file.read_exact(&mut header) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(total),
+            Err(e) => return Err(e),
+        }
+        let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as u64;
+        total += len;
+        file.seek_relative((len as usize + TAG) as i64)?;
+    }
+}
+
+/// The plain bytes `start..=end` of `path`: only the records that hold them are read and
+/// decrypted (the others' headers are stepped over), so a video's range costs its own size,
+/// not the file's. An error if a record needed does not open or the range is past the end.
+pub fn read_plain_range(
+    path: &Path,
+    key: &DataKey,
+    name: &str,
+    start: u64,
+    end: u64,
+) -> std::io::Result<Vec<u8>> {
+    let damaged = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the media file is damaged or not this device's",
+        )
+    };
+    let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
+    let cipher = cipher(key);
+    let mut out = Vec::with_capacity((end.saturating_sub(start) + 1).min(1 << 24) as usize);
+    let (mut at, mut index) = (0u64, 0u64);
+    let mut header = [0u8; HEADER];
+    while at <= end {
+        file.read_exact(&mut header).map_err(|_| damaged())?;
+        let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
+        if len > RECORD {
+            return Err(damaged());
+        }
+        let record_end = at + len as u64; // exclusive
+        if record_end <= start {
+            file.seek_relative((len + TAG) as i64)?;
+        } else {
+            let mut sealed = vec![0u8; len + TAG];
+            file.read_exact(&mut sealed).map_err(|_| damaged())?;
+            let plain = cipher
+                .decrypt(
+                    XNonce::from_slice(&header[4..]),
+                    Payload {
+                        msg: &sealed,
+                        aad: &aad(name, index),
+                    },
+                )
+                .map_err(|_| damaged())?;
+            let from = start.saturating_sub(at) as usize;
+            let to = ((end + 1).min(record_end) - at) as usize;
+            out.extend_from_slice(&plain[from..to]);
+        }
+        at = record_end;
+        index += 1;
+    }
+    Ok(out)
+}
+
 /// Writes `plain` whole as the encrypted file `path` (a temporary name of its own, then
 /// renamed). Not `<name>.part`: that is a download's, which a prefetch round resumes and may
 /// cut short while this is being written.
@@ -185,6 +254,24 @@ mod tests {
             .windows(64)
             .any(|w| plain.windows(64).take(1000).any(|p| p == w)));
         assert_eq!(read_plain(&path, &key, &name).unwrap(), plain);
+        // Ranges read only their records, across record boundaries and at the ends.
+        assert_eq!(plain_len(&path).unwrap(), plain.len() as u64);
+        let last = plain.len() as u64 - 1;
+        for (a, b) in [
+            (0, 0),
+            (0, last),
+            (65_535, 65_536),
+            (70_000, 140_000),
+            (last, last),
+        ] {
+            assert_eq!(
+                read_plain_range(&path, &key, &name, a, b).unwrap(),
+                plain[a as usize..=b as usize],
+                "{a}-{b}"
+            );
+        }
+        assert!(read_plain_range(&path, &key, &name, last, last + 1).is_err());
+        assert!(read_plain_range(&path, &DataKey::random(), &name, 0, 10).is_err());
         assert_eq!(
             plain_sha256(&path, &key, &name).unwrap(),
             Some(name.clone())

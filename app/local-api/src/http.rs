@@ -36,6 +36,9 @@ use tower_http::services::{ServeDir, ServeFile};
 
 type AppState = Arc<Core>;
 
+/// The most bytes of a photo or video one ranged answer carries.
+const MAX_RANGE: u64 = 4 << 20;
+
 /// The header a program (not a browser) sends the launch key in.
 pub const KEY_HEADER: &str = "x-homerehab-key";
 
@@ -348,19 +351,30 @@ async fn media(
     req: Request,
 ) -> std::result::Result<axum::response::Response, Error> {
     use axum::http::{header, HeaderValue, StatusCode};
-    // Decrypted in memory (the file is encrypted at rest), so `Range` is answered here.
-    let (bytes, content_type) = ops::media_file(&core, &sha256)?;
-    let total = bytes.len() as u64;
-    let range = req
+    // The file is encrypted at rest, so `Range` is answered here: only the records a range
+    // needs are decrypted, off the async threads and without holding the store, and a range
+    // is answered in parts of at most `MAX_RANGE` (a video player asks `bytes=0-` and then
+    // for what follows as it plays).
+    let range_header = req
         .headers()
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| byte_range(v, total));
+        .map(str::to_string);
+    let part = tokio::task::spawn_blocking(move || {
+        ops::media_part(&core, &sha256, |total| {
+            range_header.map(|v| {
+                byte_range(&v, total).map(|(start, end)| (start, end.min(start + MAX_RANGE - 1)))
+            })
+        })
+    })
+    .await
+    .map_err(|e| Error::from(homerehab_app_service::Error::Internal(e.to_string())))??;
+    let (total, range, bytes, content_type) =
+        (part.total, part.range, part.bytes, part.content_type);
     let mut resp = match range {
         None => (StatusCode::OK, bytes).into_response(),
         Some(Some((start, end))) => {
-            let part = bytes[start as usize..=end as usize].to_vec();
-            let mut r = (StatusCode::PARTIAL_CONTENT, part).into_response();
+            let mut r = (StatusCode::PARTIAL_CONTENT, bytes).into_response();
             if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{total}")) {
                 r.headers_mut().insert(header::CONTENT_RANGE, v);
             }

@@ -169,6 +169,19 @@ impl Store {
         Ok(path.is_file().then_some((path, item)))
     }
 
+    /// Where a verified photo or video is and the key that opens it, if it is on the device
+    /// and still shown (see [`Store::media_path`]): to read a range of it without the store
+    /// (`sealed_file::read_plain_range`).
+    pub fn media_source(
+        &mut self,
+        sha256: &str,
+    ) -> Result<Option<(std::path::PathBuf, crate::keys::DataKey, MediaItem)>> {
+        let Some((path, item)) = self.media_path(sha256)? else {
+            return Ok(None);
+        };
+        Ok(self.media_key().map(|key| (path, key, item)))
+    }
+
     /// The plain bytes of a verified photo or video (decrypted), if it is on the device and
     /// still shown (see [`Store::media_path`]). A file that does not open with this store's
     /// key is not shown.

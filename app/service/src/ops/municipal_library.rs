@@ -223,6 +223,49 @@ pub async fn prefetch_media(core: &Core) -> Result<api::MediaStatus> {
     media_status_of(&*core.data()?)
 }
 
+/// What a transport answers for a photo or video: its plain length, the range asked for
+/// (`None`: the whole; `Some(None)`: a range past its end) and those bytes.
+pub struct MediaPart {
+    pub total: u64,
+    pub range: Option<Option<(u64, u64)>>,
+    pub bytes: Vec<u8>,
+    pub content_type: String,
+}
+
+/// A verified photo or video, whole or the range `range_of` picks given its length. Only the
+/// records the range needs are decrypted, after the store is let go (a video's range costs its
+/// own size, not the file's, and no other request waits for it). Blocking: call it off the
+/// async threads.
+pub fn media_part(
+    core: &Core,
+    sha256: &str,
+    range_of: impl FnOnce(u64) -> Option<Option<(u64, u64)>>,
+) -> Result<MediaPart> {
+    use homerehab_core::sealed_file::{plain_len, read_plain_range};
+    let not_here = || Error::not_found("this photo or video is not on the device");
+    let (path, key, item) = core.data()?.media_source(sha256)?.ok_or_else(not_here)?;
+    let read = || -> std::io::Result<MediaPart> {
+        let total = plain_len(&path)?;
+        let range = range_of(total);
+        let bytes = match range {
+            Some(Some((start, end))) => read_plain_range(&path, &key, sha256, start, end)?,
+            Some(None) => Vec::new(),
+            None if total == 0 => Vec::new(),
+            None => read_plain_range(&path, &key, sha256, 0, total - 1)?,
+        };
+        Ok(MediaPart {
+            total,
+            range,
+            bytes,
+            content_type: item.content_type.clone(),
+        })
+    };
+    read().map_err(|e| {
+        tracing::warn!(media = %sha256, error = %e, "a media file could not be read");
+        not_here()
+    })
+}
+
 /// The verified photo or video's bytes (decrypted: the files are encrypted at rest) and its
 /// content type, for `GET /media/{sha256}`.
 pub fn media_file(core: &Core, sha256: &str) -> Result<(Vec<u8>, String)> {
