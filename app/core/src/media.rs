@@ -301,10 +301,13 @@ pub struct NewMedia {
 /// sync; the bytes are on the server already. Keeps a verified copy on this device.
 pub async fn upload(
     store: &SharedStore,
-    bytes: Vec<u8>,
+    bytes: impl Into<bytes::Bytes>,
     new: NewMedia,
     exercise: Option<&str>,
 ) -> Result<MediaItem> {
+    // One buffer for all of it (the request's, the upload's, the local copy's): a video is
+    // up to 256 MiB, and copies of it were a gigabyte on a laptop.
+    let bytes: bytes::Bytes = bytes.into();
     let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let item = MediaItem {

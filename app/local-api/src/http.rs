@@ -320,7 +320,7 @@ async fn upload_media(
         .unwrap_or_default()
         .to_string();
     core.permit(api::Needs::Capability(api::Capability::EditLibrary))?;
-    let saved = ops::upload_media(&core, &exercise, q, content_type, body.to_vec()).await?;
+    let saved = ops::upload_media(&core, &exercise, q, content_type, body).await?;
     Ok(Json(saved))
 }
 

@@ -161,7 +161,7 @@ pub async fn upload_media(
     exercise: &str,
     q: api::MediaUploadQuery,
     content_type: String,
-    bytes: Vec<u8>,
+    bytes: bytes::Bytes,
 ) -> Result<api::MediaView> {
     // Asked first: the upload itself runs without holding the store.
     drop(core.data()?);
