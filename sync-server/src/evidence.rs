@@ -131,23 +131,13 @@ pub fn municipality_effects(
         .filter(|c| c.in_cohort(&everything))
         .filter_map(|c| Some((team_of.get(&c.team_id)?.municipality, c.planned_end()?, c)))
         .collect();
-    let first = cohort
-        .iter()
-        .map(|(_, end, _)| Period::quarter_of(*end).start)
-        .min()
-        .map_or(asked_period.start, |d| d.min(asked_period.start));
-    let quarters = Period {
-        start: first,
-        end: bench.as_of.max(asked_period.end),
-    }
-    .quarters();
-    let index_of = |day: Date| quarters.partition_point(|q| q.end < day);
-    let asked = index_of(asked_period.start)..index_of(asked_period.end) + 1;
+    let history = bench.history(cohort.iter().map(|(_, end, _)| *end).min());
+    let (quarters, asked) = (&history.quarters, history.asked.clone());
     let mut by_municipality: HashMap<MunicipalityId, Vec<Vec<&CourseFacts>>> = HashMap::new();
     for (municipality, end, c) in cohort {
         by_municipality
             .entry(municipality)
-            .or_insert_with(|| vec![Vec::new(); quarters.len()])[index_of(end)]
+            .or_insert_with(|| vec![Vec::new(); quarters.len()])[history.index_of(end)]
         .push(c);
     }
     let mut out = Vec::with_capacity(municipalities.len());

@@ -882,6 +882,18 @@ async fn undecodable_requests_are_counted_as_client_errors() {
         .contains("homerehab_client_errors_total{kind=\"malformed_request\"}"));
 }
 
+/// The fixture's server on a loopback port, for clients that speak raw HTTP; abort the
+/// handle to stop it.
+async fn serve_on_loopback(f: &Fixture) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = f.state.clone();
+    let server = tokio::spawn(async move {
+        let _ = homerehab_sync_server::http::serve(listener, state, std::future::pending()).await;
+    });
+    (addr, server)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversize_upload_that_declares_its_length_reads_its_413() {
     use std::io::{Read, Write};
@@ -890,13 +902,7 @@ async fn an_oversize_upload_that_declares_its_length_reads_its_413() {
     let limit = 8u64 << 20;
     let f = fixture_with(|c| c.max_media_bytes = limit);
     let token = login(&f.app, "terapeut1", &fresh_actor()).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(homerehab_sync_server::http::serve(
-        listener,
-        f.state.clone(),
-        std::future::pending(),
-    ));
+    let (addr, server) = serve_on_loopback(&f).await;
     // A plain client that sends the whole declared body before it reads the answer.
     let answer = tokio::task::spawn_blocking(move || {
         let mut conn = std::net::TcpStream::connect(addr).unwrap();
@@ -934,13 +940,7 @@ async fn an_oversize_upload_that_declares_its_length_reads_its_413() {
 async fn a_strangers_upload_is_not_read() {
     use std::io::{Read, Write};
     let f = fixture_with(|c| c.max_media_bytes = 8 << 20);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(homerehab_sync_server::http::serve(
-        listener,
-        f.state.clone(),
-        std::future::pending(),
-    ));
+    let (addr, server) = serve_on_loopback(&f).await;
     let answer = tokio::task::spawn_blocking(move || {
         let mut conn = std::net::TcpStream::connect(addr).unwrap();
         conn.set_read_timeout(Some(Duration::from_secs(30)))

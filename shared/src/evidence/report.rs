@@ -266,11 +266,42 @@ impl BenchmarkScope {
         }
     }
 
-    /// The quarter a course with this planned end is counted in.
-    pub fn quarter_of(&self, planned_end: Date) -> Option<usize> {
+    /// The quarters the suppression's blocks are cut from
+    /// ([`Suppression::indicators_in_quarters`]): from the first quarter any course ended in
+    /// (`first_end`; the first asked if earlier) to the quarter of [`BenchmarkScope::as_of`],
+    /// so they start where the data does, never where the question does.
+    pub fn history(&self, first_end: Option<Date>) -> BenchmarkHistory {
+        let asked = self.period();
+        let start = first_end.map_or(asked.start, |d| {
+            Period::quarter_of(d).start.min(asked.start)
+        });
+        let quarters = Period {
+            start,
+            end: self.as_of.max(asked.end),
+        }
+        .quarters();
+        let mut history = BenchmarkHistory {
+            quarters,
+            asked: 0..0,
+        };
+        history.asked = history.index_of(asked.start)..history.index_of(asked.end) + 1;
+        history
+    }
+}
+
+/// The quarters a benchmark's suppression sees, oldest first, and where the asked ones lie.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BenchmarkHistory {
+    pub quarters: Vec<Period>,
+    pub asked: std::ops::Range<usize>,
+}
+
+impl BenchmarkHistory {
+    /// The quarter `day` falls in (the last one for a day after them all).
+    pub fn index_of(&self, day: Date) -> usize {
         self.quarters
-            .iter()
-            .position(|q| q.start <= planned_end && planned_end <= q.end)
+            .partition_point(|q| q.end < day)
+            .min(self.quarters.len().saturating_sub(1))
     }
 }
 
@@ -629,9 +660,13 @@ mod tests {
                 b.period(),
                 Period::new(date!(2025 - 01 - 01), date!(2026 - 09 - 30)).unwrap()
             );
-            assert_eq!(b.quarter_of(date!(2025 - 03 - 31)), Some(0));
-            assert_eq!(b.quarter_of(date!(2026 - 07 - 01)), Some(6));
-            assert_eq!(b.quarter_of(date!(2026 - 10 - 01)), None);
+            // The history starts where the data does, whatever the question.
+            let h = b.history(Some(date!(2024 - 05 - 02)));
+            assert_eq!(h.quarters[0].start, date!(2024 - 04 - 01));
+            assert_eq!(h.asked, 3..10, "2025 Q1 to 2026 Q3 after 2024's three");
+            assert_eq!(h.index_of(date!(2025 - 03 - 31)), 3);
+            assert_eq!(h.index_of(date!(2026 - 07 - 01)), 9);
+            assert_eq!(b.history(None).asked, 0..7);
         }
         // A period a day longer or shorter asks the same quarters.
         let a_day_less = Period::new(date!(2025 - 02 - 11), date!(2026 - 12 - 30)).unwrap();
