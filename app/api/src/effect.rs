@@ -61,7 +61,8 @@ pub struct DelegatedTestForm {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DelegatedTestResult {
     pub test: String,
-    /// `start`, `midway` or `end`.
+    /// `start`, `midway` or `end`: the phase the entry screen showed. The result counts for
+    /// the phase due now; another one is refused (the screen is stale).
     pub phase: String,
     pub value: f64,
     /// `home` or `clinic`.

@@ -147,7 +147,16 @@ async fn a_delegated_chair_stand_is_recorded_on_the_tablet_and_seen_by_the_thera
         let (code, e) = tablet.refused(&uri, &record("chair_stand_30s", bad)).await;
         assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {e:?}");
     }
+    // The phase is the one due now, not the request's: an end result now is refused.
+    let mut stale = record("chair_stand_30s", 9.0);
+    stale["phase"] = "end".into();
+    let (code, e) = tablet.refused(&uri, &stale).await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{e:?}");
+    assert!(e.message.contains("is due now"), "{}", e.message);
     let recorded: api::AssessmentView = tablet.post(&uri, &record("chair_stand_30s", 9.0)).await;
+    // A second tap does not record the start result twice.
+    let (code, e) = tablet.refused(&uri, &record("chair_stand_30s", 9.0)).await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{e:?}");
     assert_eq!(
         (
             recorded.value,
@@ -182,11 +191,13 @@ async fn a_delegated_chair_stand_is_recorded_on_the_tablet_and_seen_by_the_thera
     let history: api::CourseHistory = laptop
         .ok("GET", &format!("/api/courses/{c}/history"), None)
         .await;
-    let a = history
+    let chair_stands: Vec<_> = history
         .assessments
         .iter()
-        .find(|a| a.kind == "chair_stand_30s")
-        .expect("the assistant's result on the therapist's laptop");
+        .filter(|a| a.kind == "chair_stand_30s")
+        .collect();
+    assert_eq!(chair_stands.len(), 1, "{chair_stands:?}");
+    let a = chair_stands[0];
     assert_eq!(
         (a.value, a.by_name.as_str(), a.place.as_deref()),
         (9.0, assistant.display_name.as_str(), Some("home"))

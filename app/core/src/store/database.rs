@@ -313,7 +313,13 @@ impl Store {
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: the write lock is taken before the cache
     /// is checked, so no other connection can commit between reading and writing. On an error
     /// everything rolls back and the cache is forgotten (memory must not run ahead of disk).
+    ///
+    /// Called inside another write transaction it becomes a savepoint of it, so an operation of
+    /// several writes (a course with its plan and its referral's link) commits all or nothing.
     pub(super) fn in_write_tx<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        if !self.conn.is_autocommit() {
+            return self.in_savepoint(f);
+        }
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let result = self
             .notice_other_writers()
@@ -330,6 +336,25 @@ impl Store {
             self.merged = None;
         }
         result
+    }
+
+    /// The nested part of [`Self::in_write_tx`]: an error undoes only what `f` wrote (its caller
+    /// may go on), and forgets the cache, which may hold what was undone.
+    fn in_savepoint<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("SAVEPOINT nested_write")?;
+        match f(self) {
+            Ok(v) => {
+                self.conn.execute_batch("RELEASE nested_write")?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.loaded.clear();
+                self.merged = None;
+                self.conn
+                    .execute_batch("ROLLBACK TO nested_write; RELEASE nested_write")?;
+                Err(e)
+            }
+        }
     }
 
     pub(super) fn load(&mut self, id: DocumentId) -> Result<Option<&mut Automerge>> {

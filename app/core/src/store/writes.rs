@@ -30,22 +30,43 @@ impl Store {
         course: &Course,
         program: &[ProgramExercise],
     ) -> Result<RevisionId> {
+        self.create_course_with(course, program, None, None)
+    }
+
+    /// Creates a course with its first program revision, its test plan, its (empty) session
+    /// log and the link from the referral it answers, all in one transaction: a failure leaves
+    /// no half-made course for a retry to duplicate.
+    pub fn create_course_with(
+        &mut self,
+        course: &Course,
+        program: &[ProgramExercise],
+        test_plan: Option<&TestPlan>,
+        referral: Option<ReferralId>,
+    ) -> Result<RevisionId> {
         let me = self.me()?;
-        let header = Header::course(course.team_id, course.id);
-        self.ensure_document(&header)?;
-        self.write(header.id, Projection::Whole, |doc| {
-            docs::put_course(doc, course, now_ms())
-        })?;
-        let edits: Vec<_> = program
-            .iter()
-            .cloned()
-            .map(docs::ProgramEdit::Upsert)
-            .collect();
-        let rev = self.write(header.id, Projection::Whole, |doc| {
-            docs::edit_program(doc, &edits, me.user_id, "Program oprettet", None, now_ms())
-        })?;
-        self.ensure_document(&Header::session_log(course.team_id, course.id))?;
-        Ok(rev)
+        self.in_write_tx(|s| {
+            let header = Header::course(course.team_id, course.id);
+            s.ensure_document(&header)?;
+            s.write(header.id, Projection::Whole, |doc| {
+                docs::put_course(doc, course, now_ms())
+            })?;
+            let edits: Vec<_> = program
+                .iter()
+                .cloned()
+                .map(docs::ProgramEdit::Upsert)
+                .collect();
+            let rev = s.write(header.id, Projection::Whole, |doc| {
+                docs::edit_program(doc, &edits, me.user_id, "Program oprettet", None, now_ms())
+            })?;
+            if let Some(plan) = test_plan {
+                s.set_test_plan(course.id, plan)?;
+            }
+            s.ensure_document(&Header::session_log(course.team_id, course.id))?;
+            if let Some(referral) = referral {
+                s.link_referral_course(course.team_id, referral, course.id)?;
+            }
+            Ok(rev)
+        })
     }
 
     pub fn update_course(&mut self, course: &Course) -> Result<()> {
@@ -397,6 +418,46 @@ mod tests {
             store.sync_status().unwrap().waiting,
             2,
             "the course and its log wait for sync"
+        );
+    }
+
+    #[test]
+    fn a_course_whose_last_step_fails_is_not_made_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let team = TeamId::new();
+        let mut store = signed_in(dir.path(), Role::Therapist, team);
+        let me = store.identity().unwrap().unwrap();
+        let course = Course::new(CitizenId::new(), team, me.user_id, "2026-11-02", 0);
+        let line = ProgramExercise::new("sit-to-stand", 1.0, Dosage::reps(3, 10));
+        let documents = store.document_count().unwrap();
+        // The referral's link is the last step; the team has no roster to link in.
+        let err = store
+            .create_course_with(
+                &course,
+                std::slice::from_ref(&line),
+                Some(&TestPlan::default()),
+                Some(ReferralId::new()),
+            )
+            .unwrap_err();
+        assert!(matches!(err, CoreError::NotFound(_)), "{err}");
+        assert!(store.courses().unwrap().is_empty(), "no half-made course");
+        assert_eq!(store.document_count().unwrap(), documents);
+        assert_eq!(store.sync_status().unwrap().waiting, 0, "nothing to send");
+        // The same course made again, without the failing step, is whole and single.
+        store
+            .create_course_with(&course, std::slice::from_ref(&line), None, None)
+            .unwrap();
+        drop(store);
+        let mut store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.courses().unwrap().len(), 1);
+        assert_eq!(
+            store
+                .course_doc(course.id)
+                .unwrap()
+                .program
+                .revision_list()
+                .len(),
+            1
         );
     }
 

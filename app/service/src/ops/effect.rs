@@ -231,10 +231,21 @@ pub fn record_delegated_test(
     lang: Lang,
 ) -> Result<api::AssessmentView> {
     let id = course_id(course)?;
-    let phase = assessment::parse_phase(&req.phase).map_err(invalid)?;
+    let shown = assessment::parse_phase(&req.phase).map_err(invalid)?;
     let place = MeasuredAt::parse(&req.place).map_err(invalid)?;
     let mut store = core.data()?;
     let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
+    // The result counts for the phase due now, as the entry screen showed it; a screen opened
+    // before a phase began, or a second tap after the result was stored, is refused.
+    let phase = delegated_phase_due(&mut store, id, &req.test, now_ms())?;
+    if phase != shown {
+        return Err(Error::invalid(format!(
+            "the {} test of `{}` is due now, not the {}: open the test again",
+            phase_label(phase),
+            req.test,
+            phase_label(shown)
+        )));
+    }
     let doc = store.course_doc(id)?;
     course_of(&doc)?;
     let kind = doc

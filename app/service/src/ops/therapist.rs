@@ -332,11 +332,7 @@ pub fn create_course(core: &Core, req: api::NewCourse) -> Result<api::CourseCrea
         ..Course::new(citizen, me.team_id, me.user_id, &req.start_date, now)
     };
     course.validate().map_err(invalid)?;
-    store.create_course(&course, &program)?;
-    store.set_test_plan(course.id, &test_plan)?;
-    if let Some(referral) = referral {
-        store.link_referral_course(me.team_id, referral, course.id)?;
-    }
+    store.create_course_with(&course, &program, Some(&test_plan), referral)?;
     let revision_number = store.course_doc(course.id)?.program.revision_list().len() as u32;
     tracing::info!(course = %course.id, lines = program.len(), "course created");
     Ok(api::CourseCreated {
