@@ -19,7 +19,8 @@ import path from 'node:path';
 import * as h from './harness.mjs';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'homerehab-e2e-effect-'));
-const shot = (page, name) => page.screenshot({ path: path.join(h.shots, `${name}.png`), fullPage: false });
+// A screen that just changed shows its buttons settling (dimmed) for half a second.
+const shot = async (page, name) => (await page.waitForTimeout(600), page.screenshot({ path: path.join(h.shots, `${name}.png`), fullPage: false }));
 let server, therapistApp, tabletApp, browser, tabletNet;
 const ports = {};
 
@@ -147,6 +148,14 @@ test('a course measures its own effect: plan, due prompts, WHO-5 offline, tests,
   await tablet.getByTestId('who5-answer-2').click();
   for (let k = 2; k <= 5; k++) {
     await tablet.getByTestId('who5-progress').filter({ hasText: `Udsagn ${k} af 5` }).waitFor();
+    if (k === 3) {
+      // A gloved double tap: its second tap lands on the statement that just appeared, and
+      // must not answer it.
+      await tablet.getByTestId('who5-answer-5').click({ force: true });
+      await tablet.waitForTimeout(700);
+      assert.match(await tablet.getByTestId('who5-progress').textContent(), /Udsagn 3 af 5/);
+      assert.equal(await tablet.locator('[data-testid^=who5-answer][aria-pressed=true]').count(), 0);
+    }
     await tablet.getByTestId('who5-answer-2').click();
   }
   // 5 × 2 = raw 10, × 4 = 40.
@@ -162,8 +171,21 @@ test('a course measures its own effect: plan, due prompts, WHO-5 offline, tests,
     for (let s = 1; s <= want; s++) {
       await tablet.getByTestId('set-done').click();
       await tablet.getByTestId('set-count').filter({ hasText: `${s} af ${want} sæt` }).waitFor();
+      if (k === 1 && s === 1) {
+        // A double tap on the counter logs one set, not two.
+        await tablet.getByTestId('set-done').click({ force: true });
+        await tablet.waitForTimeout(700);
+        assert.match(await tablet.getByTestId('set-count').textContent(), new RegExp(`^1 af ${want} sæt`));
+      }
     }
     await tablet.getByTestId('next').click();
+    if (k === 1 && total > 2) {
+      // A double tap on "Næste" does not pass the next exercise as skipped.
+      await tablet.locator('.progress', { hasText: `Øvelse 2 af ${total}` }).waitFor();
+      await tablet.getByTestId('next').click({ force: true });
+      await tablet.waitForTimeout(700);
+      assert.match(await tablet.locator('.progress').textContent(), new RegExp(`Øvelse 2 af ${total}`));
+    }
   }
   await tablet.getByTestId('condition').filter({ hasText: '4' }).first().click();
   await tablet.getByTestId('finish-save').click();

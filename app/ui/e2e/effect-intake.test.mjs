@@ -252,6 +252,17 @@ test('referral, screening, course, WHO-5 offline, tests, care-time import, effec
   await report.getByTestId('report-nothing-new').waitFor();
   assert.equal((await report.getByTestId('report-imported').textContent()).trim(), '0 nye bevillinger importeret');
   assert.match(await report.getByTestId('report-present').textContent(), /^3 linjer var allerede importeret/);
+  // Danish Excel's "CSV (semikolonsepareret)" is Windows-1252, not UTF-8: its Ø arrives intact.
+  const excel = [
+    'Borgerreference;Virkningsdato;Minutter_pr_uge;Ydelseskode',
+    'HEN-1;01-09-2026;300;1.1',
+    'SØREN-9;01-09-2026;60;1.1',
+    '',
+  ].join('\r\n');
+  await therapist.getByTestId('care-file').setInputFiles({ name: 'excel.csv', mimeType: 'text/csv', buffer: Buffer.from(excel, 'latin1') });
+  await therapist.getByTestId('care-import').click();
+  await report.getByTestId('bad-line').filter({ hasText: 'Ingen borger har referencen «SØREN-9»' }).waitFor();
+  assert.match(await report.getByTestId('report-present').textContent(), /^1 linje var allerede importeret/);
   await syncNow(therapist);
 
   // The effect summary: judged tests, the WHO-5 from the tablet, the minutes' change.

@@ -120,6 +120,7 @@ test('an assistant logs a whole session offline and it reaches the therapist', a
     await page.getByTestId('borg').getByRole('button', { name: '4', exact: true }).click();
     await page.getByTestId('pain').getByRole('button', { name: '2', exact: true }).click();
     if (k === 1) {
+      await page.waitForTimeout(600); // the counter settles after a logged set
       await page.screenshot({ path: path.join(shots, 'guided-exercise.png') });
       await page.setViewportSize({ width: 800, height: 1280 });
       await page.screenshot({ path: path.join(shots, 'guided-exercise-portrait.png') });

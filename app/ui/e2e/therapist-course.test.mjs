@@ -24,7 +24,8 @@ import path from 'node:path';
 import * as h from './harness.mjs';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'homerehab-e2e-therapist-'));
-const shot = (page, name) => page.screenshot({ path: path.join(h.shots, `${name}.png`), fullPage: false });
+// A screen that just changed shows its buttons settling (dimmed) for half a second.
+const shot = async (page, name) => (await page.waitForTimeout(600), page.screenshot({ path: path.join(h.shots, `${name}.png`), fullPage: false }));
 let server, therapistApp, tabletApp, leaderApp, browser, tabletNet;
 let ports = {};
 

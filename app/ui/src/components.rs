@@ -5,6 +5,7 @@ mod course_status;
 mod keypad;
 mod library_search;
 mod nav_tabs;
+mod settle;
 mod status_bar;
 mod timer;
 
@@ -13,5 +14,6 @@ pub use course_status::CourseStatus;
 pub use keypad::Keypad;
 pub use library_search::LibrarySearchPanel;
 pub use nav_tabs::NavTabs;
+pub use settle::Settle;
 pub use status_bar::{clock, RefusalNotice, StatusBar};
 pub use timer::Timer;

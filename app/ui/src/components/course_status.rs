@@ -21,6 +21,10 @@ pub fn CourseStatus(course: String, status: String) -> impl IntoView {
     let end_reason = RwSignal::new(None::<String>);
     let end_reasons = RwSignal::new(Vec::<LabelSetting>::new());
     let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    // "Pause" takes the place of "Start" and "Genoptag" of "Pause": a double tap must not undo
+    // its first tap.
+    let settle = super::Settle::new();
     let ask_reason = move || {
         asking_reason.set(true);
         if end_reasons.get_untracked().is_empty() {
@@ -42,6 +46,7 @@ pub fn CourseStatus(course: String, status: String) -> impl IntoView {
     };
     let change = move |next: &'static str, why: Option<String>, code: Option<String>| {
         error.set(None);
+        busy.set(true);
         leptos::task::spawn_local(async move {
             let req = CourseStatusChange {
                 status: next.into(),
@@ -52,18 +57,22 @@ pub fn CourseStatus(course: String, status: String) -> impl IntoView {
                 Ok(_) => {
                     status.try_set(next.to_string());
                     asking_reason.try_set(false);
+                    settle.moved();
                     nav.refresh_status();
                 }
                 Err(e) => {
                     error.try_set(Some(e.message));
                 }
             }
+            busy.try_set(false);
         });
     };
     let button = move |next: &'static str,
                        label: fn(&'static crate::i18n::Texts) -> &'static str| {
         view! {
-            <button class="btn secondary" data-testid=format!("course-{next}") on:click=move |_| change(next, None, None)>
+            <button class="btn secondary" data-testid=format!("course-{next}")
+                disabled=move || busy.get() || settle.settling()
+                on:click=move |_| change(next, None, None)>
                 {move || label(i18n.t())}
             </button>
         }
@@ -85,6 +94,7 @@ pub fn CourseStatus(course: String, status: String) -> impl IntoView {
             }}
             <Show when=move || matches!(status.get().as_str(), "planned" | "active" | "paused")>
                 <button class="btn secondary danger" data-testid="course-ended_early"
+                    disabled=move || busy.get() || settle.settling()
                     on:click=move |_| ask_reason()>{move || i18n.t().th.end_course_early}</button>
             </Show>
             <Show when=move || asking_reason.get()>
@@ -117,7 +127,7 @@ pub fn CourseStatus(course: String, status: String) -> impl IntoView {
                             {move || i18n.t().th.cancel_end}
                         </button>
                         <button class="btn primary danger" data-testid="end-confirm"
-                            disabled=move || end_reason.get().is_none()
+                            disabled=move || busy.get() || end_reason.get().is_none()
                             on:click=move |_| change("ended_early", Some(reason.get_untracked()), end_reason.get_untracked())>
                             {move || i18n.t().th.end_course_early}
                         </button>

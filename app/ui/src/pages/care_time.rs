@@ -11,13 +11,23 @@ use homerehab_app_api::*;
 use leptos::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-/// The text of the chosen file (UTF-8; the import itself reports bad bytes per line).
+/// The text of the chosen file: UTF-8 (with or without a byte-order mark) when it is that,
+/// else Windows-1252, which is what Danish Excel writes as "CSV (semikolonsepareret)" — read as
+/// UTF-8, its æ, ø and å would be lost before the import sees them.
 async fn file_text(file: web_sys::File) -> Result<String, String> {
-    let text = JsFuture::from(file.text())
+    let buffer = JsFuture::from(file.array_buffer())
         .await
         .map_err(|e| format!("{e:?}"))?;
-    text.as_string()
-        .ok_or_else(|| "the file is not text".to_string())
+    let bytes = js_sys::Uint8Array::new(&buffer);
+    let decode = |label: &str, fatal: bool| {
+        let options = web_sys::TextDecoderOptions::new();
+        options.set_fatal(fatal);
+        web_sys::TextDecoder::new_with_label_and_options(label, &options)
+            .and_then(|d| d.decode_with_js_u8_array(&bytes))
+    };
+    decode("utf-8", true)
+        .or_else(|_| decode("windows-1252", true))
+        .map_err(|e| format!("the file is not text: {e:?}"))
 }
 
 #[component]

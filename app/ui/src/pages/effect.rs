@@ -4,6 +4,7 @@
 //! the printable effect summary.
 
 use crate::api::call;
+use crate::components::Settle;
 use crate::i18n::{use_i18n, CourseTexts};
 use crate::pages::new_course::today_iso;
 use crate::{api, use_nav, Page};
@@ -207,6 +208,12 @@ pub fn Who5(detail: CourseDetail, session: String, phase: String) -> impl IntoVi
     let score = RwSignal::new(None::<(u8, u8)>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(true);
+    // Each statement (and the score) arrives settling: a double tap answers one statement.
+    let settle = Settle::new();
+    Effect::new(move |_| {
+        item.track();
+        settle.moved();
+    });
 
     let apply = move |p: Who5Progress| {
         score.set(p.raw.zip(p.percent));
@@ -308,7 +315,7 @@ pub fn Who5(detail: CourseDetail, session: String, phase: String) -> impl IntoVi
                     <button class="btn who5-answer" class:selected=chosen == Some(a)
                         aria-pressed=(chosen == Some(a)).to_string()
                         data-testid=format!("who5-answer-{a}")
-                        disabled=move || busy.get() on:click=move |_| tap(a)>
+                        disabled=move || busy.get() || settle.settling() on:click=move |_| tap(a)>
                         <span class="who5-num">{a.to_string()}</span>
                         <span class="who5-text">{text}</span>
                     </button>
@@ -320,7 +327,7 @@ pub fn Who5(detail: CourseDetail, session: String, phase: String) -> impl IntoVi
             <p class="who5-lead">{q.lead.clone()}</p>
             <p class="who5-item" data-testid="who5-item">{statement}</p>
             <div class="who5-answers">{buttons}</div>
-            <button class="btn secondary big" data-testid="who5-back" disabled=move || busy.get() || item.get() == 0
+            <button class="btn secondary big" data-testid="who5-back" disabled=move || busy.get() || settle.settling() || item.get() == 0
                 on:click=move |_| item.update(|i| *i = i.saturating_sub(1))>
                 {move || i18n.c().back}
             </button>
@@ -336,11 +343,14 @@ pub fn Who5(detail: CourseDetail, session: String, phase: String) -> impl IntoVi
                 </p>
                 <div class="actions">
                     <button class="btn secondary big" data-testid="who5-back"
+                        disabled=move || settle.settling()
                         on:click=move |_| item.set(4)>{move || i18n.c().back}</button>
-                    <button class="btn primary big" data-testid="who5-continue" on:click=continue_session>
+                    <button class="btn primary big" data-testid="who5-continue"
+                        disabled=move || settle.settling() on:click=continue_session>
                         {move || i18n.c().continue_session}
                     </button>
                     <button class="btn secondary big" data-testid="who5-to-visits"
+                        disabled=move || settle.settling()
                         on:click=move |_| nav.go(Page::Visits { notice: None })>
                         {move || i18n.t().back_to_visits}
                     </button>

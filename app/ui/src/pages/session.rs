@@ -2,7 +2,7 @@
 //! a big "Sæt udført" counter, quick feedback, next; then the general condition and finish.
 //! Every tap is stored by the app core before the screen moves on.
 
-use crate::components::Timer;
+use crate::components::{Settle, Timer};
 use crate::i18n::{use_i18n, Texts};
 use crate::{api, use_nav, Page};
 use homerehab_app_api::*;
@@ -82,6 +82,14 @@ pub fn Session(detail: CourseDetail, session: String) -> impl IntoView {
     let note = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    // Each exercise, the finish and each logged set arrive settling: a gloved double tap on
+    // "Næste" does not pass the next exercise as skipped, nor log one set as two.
+    let settle = Settle::new();
+    Effect::new(move |_| {
+        index.track();
+        finishing.track();
+        settle.moved();
+    });
 
     let course_id = move || detail.with_value(|d| d.course_id.clone());
     let current = move || lines.with_value(|l| l.get(index.get()).cloned());
@@ -108,7 +116,10 @@ pub fn Session(detail: CourseDetail, session: String) -> impl IntoView {
         };
         leptos::task::spawn_local(async move {
             match api::log_set(&course_id(), &session.get_value(), req).await {
-                Ok(r) => sets_done.set(r.sets_done),
+                Ok(r) => {
+                    sets_done.set(r.sets_done);
+                    settle.moved();
+                }
                 Err(e) => error.set(Some(e.message)),
             }
             busy.set(false);
@@ -230,7 +241,7 @@ pub fn Session(detail: CourseDetail, session: String) -> impl IntoView {
                     {line.instructions.clone().map(|i| view! {
                         <p class="instructions"><strong>{t.instructions} ": "</strong>{i}</p>
                     })}
-                    <button class="btn set-counter" data-testid="set-done" on:click=log_set disabled=move || busy.get()>
+                    <button class="btn set-counter" data-testid="set-done" on:click=log_set disabled=move || busy.get() || settle.settling()>
                         <span class="set-label">{t.set_done}</span>
                         <span class="set-count" data-testid="set-count">{move || (i18n.t().sets_progress)(sets_done.get(), want)}</span>
                     </button>
@@ -267,7 +278,7 @@ pub fn Session(detail: CourseDetail, session: String) -> impl IntoView {
                 </Show>
                 <Scale label=|t| t.borg value=borg testid="borg" />
                 <Scale label=|t| t.pain value=pain testid="pain" />
-                <button class="btn primary big next" data-testid="next" on:click=next disabled=move || busy.get()>
+                <button class="btn primary big next" data-testid="next" on:click=next disabled=move || busy.get() || settle.settling()>
                     {move || if index.get() + 1 < total { i18n.t().next_exercise } else { i18n.t().to_finish }}
                 </button>
             </div>
@@ -299,7 +310,7 @@ pub fn Session(detail: CourseDetail, session: String) -> impl IntoView {
                     <textarea rows="3" maxlength="4000" data-testid="note" prop:value=move || note.get()
                         on:input=move |ev| note.set(event_target_value(&ev))></textarea>
                 </label>
-                <button class="btn primary big" data-testid="finish-save" on:click=finish disabled=move || busy.get()>
+                <button class="btn primary big" data-testid="finish-save" on:click=finish disabled=move || busy.get() || settle.settling()>
                     {t.finish_and_save}
                 </button>
             </div>
