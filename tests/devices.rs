@@ -421,7 +421,7 @@ async fn a_revoked_shared_tablet_erases_only_after_the_parked_users_work_was_han
     // The first assistant's sign-in expired before the tablet changed hands: their session
     // cannot go with the next one's token and is parked for them.
     let mut first_user = tablet.me();
-    first_user.token = "expired".into();
+    first_user.token = "0ld-t0ken-that-expired".into();
     tablet.store().set_identity(&first_user).unwrap();
     client::login(&tablet.store, &t.server.url(), "assistent2", PASSWORD)
         .await

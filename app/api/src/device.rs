@@ -177,6 +177,9 @@ pub enum SyncState {
     /// The server speaks an older sync protocol than this app (it is upgraded after the app):
     /// changes are kept on the device and go with the first sync after the server's upgrade.
     ServerBehind,
+    /// The server no longer takes this sign-in (it expired, or was ended on another device):
+    /// changes are kept on the device and go once the person signs in again.
+    SignInAgain,
 }
 
 /// Changes of one document the server refused (`Status::refused`); kept on the device.

@@ -44,6 +44,7 @@ async fn refusal(resp: reqwest::Response) -> CoreError {
             return CoreError::DeviceRevoked(notice);
         }
     }
+    let token_refused = status == 401;
     let server_speaks = resp
         .headers()
         .get(api::SYNC_PROTOCOL_HEADER)
@@ -56,6 +57,10 @@ async fn refusal(resp: reqwest::Response) -> CoreError {
         .unwrap_or_else(|_| (String::new(), "no detail".into()));
     if status == 503 {
         return CoreError::Busy(message);
+    }
+    if token_refused {
+        // Expired, ended by "sign out everywhere", or unknown: retrying will not mend it.
+        return CoreError::SignInExpired(message);
     }
     if status == 400 && kind == api::UNSUPPORTED_PROTOCOL {
         return match wire::protocol_gap(wire::PROTOCOL_VERSION, server_speaks.as_deref(), &message)
@@ -142,10 +147,7 @@ pub async fn login(
         return Err(match refusal(resp).await {
             // The device was revoked and its hand-over is over: nothing more can go.
             CoreError::DeviceRevoked(notice) => erase(store, notice, RevokedAnswer::Closed)?,
-            CoreError::Server {
-                status: 401,
-                message,
-            } => CoreError::SignIn(message),
+            CoreError::SignInExpired(message) => CoreError::SignIn(message),
             CoreError::Server {
                 status: 429,
                 message,
@@ -400,7 +402,7 @@ fn erase(
     answer: RevokedAnswer,
 ) -> Result<CoreError> {
     if device_registry::may_erase(answer) {
-        lock(store).erase_revoked(&notice)?;
+        lock(store).erase_revoked_unless_unsent(&notice)?;
     }
     Ok(CoreError::DeviceRevoked(notice))
 }
@@ -426,6 +428,8 @@ async fn sync_inner(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
         let Some((notice, handed)) = revoked else {
             return Ok((report, traffic));
         };
+        // From the first answer that says so, nothing new is saved here: it could not go.
+        lock(store).revoked_while_in_use(&notice)?;
         if device_registry::may_erase(RevokedAnswer::Served(handed)) {
             return Err(erase(store, notice, RevokedAnswer::Served(handed))?);
         }

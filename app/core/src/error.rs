@@ -65,6 +65,10 @@ pub enum CoreError {
     Locked,
     #[error("too many wrong PINs: sign in again while online")]
     SignInRequired,
+    /// The server no longer takes this device's sign-in (it expired, or was ended elsewhere):
+    /// nothing goes until the person signs in again. Their work stays on the device.
+    #[error("the sign-in has ended: sign in again to send the changes ({0})")]
+    SignInExpired(String),
     /// An online sign-in by someone who never signed in on this device, while its data is
     /// locked: only a user who has (with their PIN or their sign-in) can open it.
     #[error("this device holds another user's locked data: they must unlock it or sign in first")]

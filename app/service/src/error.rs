@@ -72,7 +72,9 @@ impl Error {
                 CoreError::InvalidPin | CoreError::NoPin => ErrorKind::Invalid,
                 CoreError::Locked => ErrorKind::Locked,
                 CoreError::WrongPin { .. } => ErrorKind::WrongPin,
-                CoreError::SignIn(_) | CoreError::SealedForOthers => ErrorKind::SignIn,
+                CoreError::SignIn(_) | CoreError::SealedForOthers | CoreError::SignInExpired(_) => {
+                    ErrorKind::SignIn
+                }
                 CoreError::SignInThrottled(_) => ErrorKind::TooManyAttempts,
                 CoreError::Busy(_) => ErrorKind::Busy,
                 CoreError::Offline(_) => ErrorKind::Offline,

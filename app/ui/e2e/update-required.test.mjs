@@ -8,7 +8,12 @@
 // (naming its version in the `homerehab-sync-protocol` header) and the status bar says the
 // server is being updated, not "update the app".
 //
-// Screenshots: docs/screenshots/update-required.png, docs/screenshots/server-behind.png.
+// Last, a sign-in the server no longer takes (the token expired overnight while the tablet was
+// opened with the PIN): the status bar says to sign in again, not "offline", and signing in
+// again sends the visit kept meanwhile.
+//
+// Screenshots: docs/screenshots/update-required.png, docs/screenshots/server-behind.png,
+// docs/screenshots/sign-in-again.png.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,6 +37,14 @@ let refusedSyncs = 0;
 // Everything goes on to the real server, but a sync while `newerServer` is set.
 function startProxy() {
   proxy = createServer((req, res) => {
+    if (refuseAs === 'expired' && req.url.startsWith('/v1/sync')) {
+      // The server's answer to a token that expired (sync-server's auth).
+      refusedSyncs += 1;
+      req.resume();
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
+      res.end(JSON.stringify({ error: 'unauthorized', message: 'the token expired; log in again' }));
+      return;
+    }
     if (refuseAs && req.url.startsWith('/v1/sync')) {
       refusedSyncs += 1;
       req.resume();
@@ -143,6 +156,32 @@ test('a server behind the app’s protocol says it is being updated, and nothing
   // The server is upgraded: the visit is delivered.
   refuseAs = null;
   await page.getByTestId('sync-now').click();
+  await statusText().filter({ hasText: 'Alt er synkroniseret' }).waitFor({ timeout: 20000 });
+  s = await status();
+  assert.equal(s.state, 'synced');
+  assert.equal(s.waiting, 0);
+});
+
+test('a sign-in the server no longer takes says "sign in again", and signing in sends the work', async () => {
+  await statusText().filter({ hasText: 'Alt er synkroniseret' }).waitFor();
+  const before = refusedSyncs;
+  refuseAs = 'expired';
+  await visitNotCarriedOutThenSync(2);
+  await statusText().filter({ hasText: 'Log ind igen for at sende' }).waitFor({ timeout: 20000 });
+  await page.screenshot({ path: path.join(shots, 'sign-in-again.png') });
+  let s = await status();
+  assert.equal(s.state, 'sign_in_again');
+  assert.equal(s.waiting, 1, 'the visit waits on the tablet');
+  assert.equal(refusedSyncs - before, 1, 'said once, not retried like a busy server');
+
+  // The button signs out (the work stays) and opens the sign-in; signing in sends the visit.
+  await page.getByTestId('sync-sign-in-again').click();
+  await page.getByRole('heading', { name: 'Log ind' }).waitFor();
+  s = await status();
+  assert.equal(s.waiting, 1, 'signing out kept the visit');
+  refuseAs = null;
+  await h.signIn(page, appPort, 'assistent1', '2468');
+  await page.getByRole('heading', { name: 'Dagens besøg' }).waitFor();
   await statusText().filter({ hasText: 'Alt er synkroniseret' }).waitFor({ timeout: 20000 });
   s = await status();
   assert.equal(s.state, 'synced');

@@ -416,6 +416,9 @@ impl Store {
         edit: impl FnOnce(&mut Automerge) -> std::result::Result<T, docs::SchemaError>,
     ) -> Result<T> {
         self.in_write_tx(|s| {
+            if let Some(notice) = s.revoked_for_edits()? {
+                return Err(CoreError::DeviceRevoked(notice));
+            }
             let missing = || CoreError::NotFound(format!("document {id}"));
             let header = s.header_of(id)?.ok_or_else(missing)?;
             if s.is_parked(id)? {

@@ -93,6 +93,42 @@ impl Store {
         Ok(())
     }
 
+    /// The server said this device is revoked: from now on it takes no new local edits (the
+    /// hand-over sends what is here; an edit made after its last offer could not go, and the
+    /// erasure would take it).
+    pub fn revoked_while_in_use(&self, notice: &RevokeNotice) -> Result<()> {
+        self.set_meta(
+            "revoked",
+            &serde_json::to_vec(notice).expect("a notice serializes"),
+        )
+    }
+
+    /// The revocation that stops local edits, if the server announced one.
+    pub(super) fn revoked_for_edits(&self) -> Result<Option<RevokeNotice>> {
+        Ok(self
+            .meta("revoked")?
+            .and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    /// Erases for `notice` only if nothing waits to be sent (`SyncStatus::waiting`: work the
+    /// server refused, or saved after the hand-over's last offer, is never erased); whether it
+    /// erased. The check and the erasure are under one hold of the store, so no edit falls
+    /// between them. A sealed store's outbox cannot be read: it is erased as the server said.
+    pub fn erase_revoked_unless_unsent(&mut self, notice: &RevokeNotice) -> Result<bool> {
+        if !self.is_sealed() {
+            let waiting = self.sync_status()?.waiting;
+            if waiting > 0 {
+                tracing::warn!(
+                    waiting,
+                    "this device was revoked, but work waits on it: it is kept, not erased"
+                );
+                return Ok(false);
+            }
+        }
+        self.erase_revoked(notice)?;
+        Ok(true)
+    }
+
     /// Someone signed in again on this device: the notice has been read.
     pub fn forget_revocation(&self) -> Result<()> {
         let Some(db) = self.db_path() else {
@@ -157,6 +193,36 @@ mod tests {
         assert_eq!(store.revocation(), Some(notice()), "shown after a restart");
         store.forget_revocation().unwrap();
         assert_eq!(store.revocation(), None);
+    }
+
+    #[test]
+    fn a_revoked_device_takes_no_new_edits_and_keeps_work_that_waits() {
+        use homerehab_shared::ids::CitizenId;
+        use homerehab_shared::model::Citizen;
+        let dir = tempfile::tempdir().unwrap();
+        let team = TeamId::new();
+        let mut store = fixtures::signed_in(dir.path(), Role::Therapist, team);
+        let citizen = |name: &str| Citizen {
+            id: CitizenId::new(),
+            name: name.into(),
+            local_ref: "K-1".into(),
+            address: None,
+            assigned: Default::default(),
+            active: true,
+            birth_year: None,
+            sex: None,
+        };
+        store.put_citizen(&citizen("Karen")).unwrap();
+        assert_eq!(store.sync_status().unwrap().waiting, 1);
+        // The server announced the revocation: the edit made meanwhile is refused, clearly.
+        store.revoked_while_in_use(&notice()).unwrap();
+        let err = store.put_citizen(&citizen("Bent")).unwrap_err();
+        assert!(matches!(err, CoreError::DeviceRevoked(_)), "{err}");
+        // What waits is not erased; the store stays as it was.
+        assert!(!store.erase_revoked_unless_unsent(&notice()).unwrap());
+        assert_eq!(store.sync_status().unwrap().waiting, 1);
+        assert!(store.identity().unwrap().is_some());
+        assert_eq!(store.roster_citizens(team).unwrap().len(), 1);
     }
 
     #[test]

@@ -47,6 +47,11 @@ pub struct SyncStatus {
     /// ([`CoreError::ServerBehind`]): the status says the server is being updated.
     #[serde(default)]
     pub server_behind: bool,
+    /// The last sync failed because the server no longer takes this sign-in
+    /// ([`CoreError::SignInExpired`]): the status says "sign in again", not "offline", since
+    /// waiting will not mend it.
+    #[serde(default)]
+    pub sign_in_expired: bool,
 }
 
 /// How long the notice of erased courses stays in the status line: long enough that a
@@ -147,6 +152,7 @@ impl Store {
         }
         s.update_required = matches!(error, Some(CoreError::UpdateRequired(_)));
         s.server_behind = matches!(error, Some(CoreError::ServerBehind(_)));
+        s.sign_in_expired = matches!(error, Some(CoreError::SignInExpired(_)));
         self.set_meta(
             "sync_status",
             &serde_json::to_vec(&s).expect("serializable"),
@@ -828,6 +834,14 @@ mod tests {
             .contains("nothing on this device was lost"));
         store.record_sync_outcome(None).unwrap();
         assert!(!store.sync_status().unwrap().server_behind);
+        // An ended sign-in is its own state too: someone must sign in again.
+        store
+            .record_sync_outcome(Some(&CoreError::SignInExpired("the token expired".into())))
+            .unwrap();
+        let s = store.sync_status().unwrap();
+        assert!(s.sign_in_expired && !s.server_behind && !s.update_required);
+        store.record_sync_outcome(None).unwrap();
+        assert!(!store.sync_status().unwrap().sign_in_expired);
     }
 
     #[test]

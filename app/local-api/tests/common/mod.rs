@@ -168,6 +168,11 @@ fn sync_server_binary() -> PathBuf {
 #[allow(dead_code)]
 impl SyncServer {
     pub fn start(users: &[(&str, &str)]) -> SyncServer {
+        Self::start_with(users, &[])
+    }
+
+    /// A server with its own settings from `env` (`HOMEREHAB_TOKEN_TTL_SECS`, …).
+    pub fn start_with(users: &[(&str, &str)], env: &[(&str, &str)]) -> SyncServer {
         let dir = tempfile::tempdir().unwrap();
         let admin = |args: &[&str]| {
             let out = std::process::Command::new(sync_server_binary())
@@ -208,6 +213,7 @@ impl SyncServer {
             .arg(format!("127.0.0.1:{port}"))
             .arg("serve")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap();

@@ -80,6 +80,8 @@ pub fn status(core: &Core) -> Result<api::Status> {
         api::SyncState::UpdateRequired
     } else if s.server_behind {
         api::SyncState::ServerBehind
+    } else if s.sign_in_expired && signed_in {
+        api::SyncState::SignInAgain
     } else if s.last_error.is_some() {
         api::SyncState::Offline
     } else if refused.iter().any(|r| r.unsent) {

@@ -70,6 +70,7 @@ pub fn StatusBar() -> impl IntoView {
             Some(SyncState::Offline) => t.offline.to_string(),
             Some(SyncState::UpdateRequired) => t.update_required.to_string(),
             Some(SyncState::ServerBehind) => t.server_behind.to_string(),
+            Some(SyncState::SignInAgain) => t.sync_sign_in_ended.to_string(),
             Some(SyncState::Waiting) => (t.waiting)(waiting),
             Some(SyncState::Synced) => t.synced.to_string(),
             None => String::new(),
@@ -77,7 +78,9 @@ pub fn StatusBar() -> impl IntoView {
     };
     let class = move || match state() {
         // Like a refusal: it needs someone to act, and waiting will not mend it.
-        Some(SyncState::Refused | SyncState::UpdateRequired) => "status refused",
+        Some(SyncState::Refused | SyncState::UpdateRequired | SyncState::SignInAgain) => {
+            "status refused"
+        }
         Some(SyncState::Offline) => "status offline",
         Some(SyncState::Syncing) => "status syncing",
         // Nobody here needs to act: the server catches up, as with changes that wait.
@@ -123,6 +126,13 @@ pub fn StatusBar() -> impl IntoView {
                 <button class="btn ghost" data-testid="refused-why" aria-expanded=move || show_why.get().to_string()
                     on:click=move |_| show_why.update(|v| *v = !*v)>
                     {move || i18n.t().refused_why}
+                </button>
+            </Show>
+            // The sign-in ended on the server: signing out and in again sends the work kept
+            // here (signing out keeps it).
+            <Show when=move || state() == Some(SyncState::SignInAgain)>
+                <button class="btn primary" data-testid="sync-sign-in-again" on:click=sign_out>
+                    {move || i18n.t().sign_in_again_button}
                 </button>
             </Show>
             <Show when=open>
