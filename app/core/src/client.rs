@@ -109,6 +109,8 @@ pub async fn login(
     username: &str,
     password: &str,
 ) -> Result<Identity> {
+    let gate = lock(store).sync_gate();
+    let _one_at_a_time = gate.lock().await;
     let (actor, previous, device_id) = {
         let s = lock(store);
         if s.is_sealed() {
@@ -196,7 +198,7 @@ pub async fn login(
     if previous.is_some_and(|p| p.user_id != identity.user_id) {
         // The previous user's unsent work goes to the server first, with their own token; what
         // cannot go (offline, expired, refused) is parked for them by `switch_user`.
-        match sync_now(store).await {
+        match sync_gated(store).await {
             Ok(_) => tracing::info!("the previous user's work was synced before the handover"),
             Err(e) => {
                 tracing::warn!(error = %e, "the previous user's work could not be synced; it is kept for them")
@@ -339,6 +341,13 @@ fn request_budget() -> usize {
 /// [`REQUEST_CHANGE_BYTES`] of unsent changes beyond the first, whatever the number of
 /// documents, and one more when the server asks for whole documents.
 pub async fn sync_now(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
+    let gate = lock(store).sync_gate();
+    let _one_at_a_time = gate.lock().await;
+    sync_gated(store).await
+}
+
+/// [`sync_now`] for a caller that holds the store's sync gate.
+async fn sync_gated(store: &SharedStore) -> Result<(SyncReport, Traffic)> {
     if lock(store).is_sealed() {
         // Encrypted and not opened since the process started: nothing to read or send yet.
         return Err(CoreError::Locked);
@@ -478,11 +487,13 @@ async fn send_look_ups(store: &SharedStore) -> Result<()> {
 /// signs in again. Returns whether the server ended the token (false when offline: it then
 /// expires by itself).
 pub async fn sign_out(store: &SharedStore) -> Result<bool> {
+    let gate = lock(store).sync_gate();
+    let _one_at_a_time = gate.lock().await;
     let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
     if identity.token.is_empty() {
         return Ok(false);
     }
-    if let Err(e) = sync_now(store).await {
+    if let Err(e) = sync_gated(store).await {
         if let CoreError::DeviceRevoked(_) = e {
             // Revoked, with another user's work still to hand over (else the store is erased
             // already): the person leaving is signed out here all the same, so the next one

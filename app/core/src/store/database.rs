@@ -147,6 +147,10 @@ pub struct Store {
     pub(super) path: PathBuf,
     /// Plain, sealed (key not known yet) or open (`encryption`).
     pub(super) sealing: Sealing,
+    /// Held by whatever talks to the server about who is signed in: a sync, a sign-in, a
+    /// sign-out. One at a time, so no sync runs across a change of user (its later requests
+    /// would carry the next user's work under the first one's token).
+    sync_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Held for the store's whole life: one process per data folder. Declared last, so the
     /// database is closed before the lock is let go.
     _folder_lock: FolderLock,
@@ -182,6 +186,7 @@ impl Store {
             data_version: 0,
             path: path.to_path_buf(),
             sealing,
+            sync_gate: Default::default(),
             _folder_lock: folder_lock,
         };
         if store.is_sealed() {
@@ -193,6 +198,11 @@ impl Store {
         }
         store.scrub_if_owed()?;
         Ok(store)
+    }
+
+    /// The gate of the store's conversations with the server (see the field).
+    pub fn sync_gate(&self) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        self.sync_gate.clone()
     }
 
     /// Rebuilds every projection row from the documents.

@@ -106,6 +106,13 @@ impl Store {
                     "a new generation's header does not match the document".into(),
                 ));
             }
+            // A late answer (two syncs at once, or one begun before the copy was replaced):
+            // replacing again would put an older snapshot back and drop edits made since.
+            let held = s.generation(id)?.unwrap_or(0);
+            if generation <= held {
+                tracing::info!(doc = %id, held, generation, "not replaced: not newer than the copy");
+                return Ok(None);
+            }
             let confirmed: Vec<ChangeHash> = s
                 .conn
                 .query_row(
@@ -160,11 +167,17 @@ impl Store {
             s.set_meta(SCRUB_PENDING, &[1])?;
             doc.set_actor(s.actor.clone());
             s.loaded.insert(id, doc);
-            Ok(Replacement {
+            Ok(Some(Replacement {
                 rebased: unsent,
                 dropped: rebased.dropped,
-            })
+            }))
         })?;
+        let Some(out) = out else {
+            return Ok(Replacement {
+                rebased: false,
+                dropped: 0,
+            });
+        };
         if out.dropped > 0 {
             tracing::info!(doc = %id, dropped = out.dropped, "unsent edits to erased data dropped");
         }
@@ -467,6 +480,13 @@ mod tests {
         // Later edits squash with the rebased change, never across the replace: the new
         // generation's change stays, the value is kept.
         store.put_citizen(&citizen("Di Senere")).unwrap();
+        // The same generation again (a second sync's late answer) changes nothing: the edit
+        // made since stays.
+        let again = store
+            .replace_generation(roster, 1, &new.save(), &[])
+            .unwrap();
+        assert!(!again.rebased && again.dropped == 0);
+        assert_eq!(store.roster_citizens(team).unwrap().len(), 3);
         store.put_citizen(&citizen("Ej Sidst")).unwrap();
         let value = store.document(roster).unwrap().hydrate(None);
         assert_eq!(store.squash_unseen_changes().unwrap(), 1);
@@ -494,5 +514,19 @@ mod tests {
         let citizens =
             homerehab_shared::docs::read_citizens(store.document(roster).unwrap()).unwrap();
         assert_eq!(citizens.len(), 4, "the two kept and the two added since");
+        // A newer generation, then the older one's late answer: the newer copy stays.
+        let mut newer = new
+            .fork()
+            .with_actor(homerehab_shared::docs::server_actor());
+        let later = citizen("Fi Nyere");
+        homerehab_shared::docs::put_citizen(&mut newer, &later, 6).unwrap();
+        store
+            .replace_generation(roster, 2, &newer.save(), &[])
+            .unwrap();
+        store
+            .replace_generation(roster, 1, &new.save(), &[])
+            .unwrap();
+        assert_eq!(store.generation(roster).unwrap(), Some(2));
+        assert!(store.roster_citizen(team, later.id).unwrap().is_some());
     }
 }

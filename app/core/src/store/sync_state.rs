@@ -313,7 +313,90 @@ impl ClientStorage for Store {
         }))
     }
 
+    /// Absorbs one reply. A reply this device cannot take (bytes that do not decode, a header
+    /// that does not match, a record that fails its rules) changes nothing here: its bytes are
+    /// kept aside for support (`damaged_changes`, counted in the status) and the sync goes on
+    /// with the other documents, so one bad document never stops every later sync. Trouble of
+    /// the store itself (the disk) still fails the sync.
     fn absorb(
+        &mut self,
+        id: DocumentId,
+        header: Option<&Header>,
+        generation: u32,
+        changes: &[u8],
+        server_heads: &[Hash],
+    ) -> Result<()> {
+        match self.absorb_reply(id, header, generation, changes, server_heads) {
+            Err(e @ (CoreError::Protocol(_) | CoreError::Document(_) | CoreError::Schema(_))) => {
+                self.keep_aside_from_server(id, changes, &e)
+            }
+            other => other,
+        }
+    }
+
+    fn erased(&mut self, ids: &[DocumentId]) -> Result<()> {
+        let courses = self.erase_documents(ids)?;
+        tracing::info!(
+            documents = ids.len(),
+            courses,
+            "documents erased by the municipality removed"
+        );
+        Ok(())
+    }
+
+    fn replaced(
+        &mut self,
+        id: DocumentId,
+        generation: u32,
+        saved: &[u8],
+        absorbed: &[Hash],
+    ) -> Result<bool> {
+        let absorbed: Vec<ChangeHash> = absorbed.iter().map(|h| ChangeHash(*h)).collect();
+        Ok(self
+            .replace_generation(id, generation, saved, &absorbed)?
+            .rebased)
+    }
+
+    fn refused(&mut self, id: DocumentId, refusal: &Refusal) -> Result<()> {
+        // A document this user may no longer read leaves the device once nothing of it waits.
+        if *refusal == Refusal::Forbidden && self.in_write_tx(|s| s.forget_unreadable(id))? {
+            tracing::info!(doc = %id, "removed: the signed-in user may no longer read it");
+            return Ok(());
+        }
+        self.conn.execute(
+            "INSERT OR REPLACE INTO refusals (doc_id, kind, reason, heads, at)
+             SELECT doc_id, ?2, ?3, heads, ?4 FROM documents WHERE doc_id = ?1",
+            params![id_blob(&id), refusal.kind(), refusal.detail(), now_ms()],
+        )?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Keeps a reply's bytes this device could not take, once (the server sends the same
+    /// again at every sync until it changes).
+    fn keep_aside_from_server(
+        &mut self,
+        id: DocumentId,
+        changes: &[u8],
+        error: &CoreError,
+    ) -> Result<()> {
+        tracing::error!(doc = %id, error = %error, "the server's copy cannot be taken here; kept aside");
+        self.conn.execute(
+            "INSERT INTO damaged_changes (doc_id, original_seq, bytes, error, found_at)
+             SELECT ?1, 0, ?2, ?3, ?4
+             WHERE NOT EXISTS (SELECT 1 FROM damaged_changes WHERE doc_id = ?1 AND bytes = ?2)",
+            params![
+                id_blob(&id),
+                changes,
+                format!("from the server: {error}"),
+                now_ms()
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn absorb_reply(
         &mut self,
         id: DocumentId,
         header: Option<&Header>,
@@ -433,43 +516,6 @@ impl ClientStorage for Store {
             s.loaded.insert(id, copy);
             Ok(())
         })
-    }
-
-    fn erased(&mut self, ids: &[DocumentId]) -> Result<()> {
-        let courses = self.erase_documents(ids)?;
-        tracing::info!(
-            documents = ids.len(),
-            courses,
-            "documents erased by the municipality removed"
-        );
-        Ok(())
-    }
-
-    fn replaced(
-        &mut self,
-        id: DocumentId,
-        generation: u32,
-        saved: &[u8],
-        absorbed: &[Hash],
-    ) -> Result<bool> {
-        let absorbed: Vec<ChangeHash> = absorbed.iter().map(|h| ChangeHash(*h)).collect();
-        Ok(self
-            .replace_generation(id, generation, saved, &absorbed)?
-            .rebased)
-    }
-
-    fn refused(&mut self, id: DocumentId, refusal: &Refusal) -> Result<()> {
-        // A document this user may no longer read leaves the device once nothing of it waits.
-        if *refusal == Refusal::Forbidden && self.in_write_tx(|s| s.forget_unreadable(id))? {
-            tracing::info!(doc = %id, "removed: the signed-in user may no longer read it");
-            return Ok(());
-        }
-        self.conn.execute(
-            "INSERT OR REPLACE INTO refusals (doc_id, kind, reason, heads, at)
-             SELECT doc_id, ?2, ?3, heads, ?4 FROM documents WHERE doc_id = ?1",
-            params![id_blob(&id), refusal.kind(), refusal.detail(), now_ms()],
-        )?;
-        Ok(())
     }
 }
 
@@ -910,16 +956,26 @@ mod tests {
         tx.put(&session, "general_condition", 99_u64).unwrap();
         tx.commit();
         let before = rows(&store);
+        let held = store.load(log.header.id).unwrap().unwrap().get_heads();
+        let changes =
+            homerehab_shared::sync::raw_changes_since(&log.doc, log.sent.as_ref().unwrap());
         assert!(store
-            .absorb(
-                log.header.id,
-                None,
-                0,
-                &homerehab_shared::sync::raw_changes_since(&log.doc, log.sent.as_ref().unwrap()),
-                &hashes(&log.doc),
-            )
+            .absorb_reply(log.header.id, None, 0, &changes, &hashes(&log.doc))
             .is_err());
         assert_eq!(rows(&store), before, "nothing of the refused absorb stays");
+        // As the sync absorbs it: kept aside once, however often the server sends it, and the
+        // sync goes on with the other documents.
+        for _ in 0..2 {
+            store
+                .absorb(log.header.id, None, 0, &changes, &hashes(&log.doc))
+                .unwrap();
+        }
+        assert_eq!(rows(&store), before);
+        assert_eq!(store.sync_status().unwrap().damaged, 1);
+        assert_eq!(
+            store.load(log.header.id).unwrap().unwrap().get_heads(),
+            held
+        );
     }
 
     /// A held copy takes changes of its own generation only: a newer generation whole (the
@@ -1025,11 +1081,15 @@ mod tests {
         let held = store.load(log.header.id).unwrap().unwrap().get_heads();
         let new_log = Header::session_log(team, CourseId::new());
         for (doc, header) in [(log.header.id, None), (new_log.id, Some(new_log))] {
-            match store.absorb(doc, header.as_ref(), 0, bundle, &[]) {
+            match store.absorb_reply(doc, header.as_ref(), 0, bundle, &[]) {
                 Err(CoreError::Protocol(m)) => assert!(m.contains("cannot be decoded"), "{m}"),
                 other => panic!("{other:?}"),
             }
+            // The sync keeps the bytes aside and goes on.
+            store.absorb(doc, header.as_ref(), 0, bundle, &[]).unwrap();
         }
+        assert_eq!(store.sync_status().unwrap().damaged, 2);
+        assert!(store.header_of(new_log.id).unwrap().is_none(), "not stored");
         match store.replace_generation(log.header.id, 1, bundle, &[]) {
             Err(CoreError::Protocol(m)) => assert!(m.contains("cannot be decoded"), "{m}"),
             other => panic!("{:?}", other.map(drop)),
