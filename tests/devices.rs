@@ -475,3 +475,28 @@ async fn a_revoked_shared_tablet_erases_only_after_the_parked_users_work_was_han
     drop(tablet);
     assert_erased(&dir, &first_user.token);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_signs_in_on_a_tablet_that_was_revoked_and_erased_while_changing_hands() {
+    let t = team().await;
+    t.server
+        .create_user("assistent2", "assistant", "Hjemmepleje Nord");
+    let dir = t.tmp.join("tablet");
+    let tablet = Device::login(&dir, &t.server, "assistent").await;
+    tablet.sync().await;
+    let device = tablet.store().device_id().unwrap();
+    client::revoke_device(&t.leader.store, device, "Tabt")
+        .await
+        .unwrap();
+    // The next person signs in: the first one's sync at the hand-over finds the tablet
+    // revoked with nothing left, and erases it. The sign-in stops there.
+    let err = client::login(&tablet.store, &t.server.url(), "assistent2", PASSWORD)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::DeviceRevoked(_)), "{err}");
+    assert!(
+        tablet.store().identity().unwrap().is_none(),
+        "nobody signed in"
+    );
+    assert!(tablet.store().revocation().is_some(), "the notice is shown");
+}

@@ -24,9 +24,18 @@ fn lock(store: &SharedStore) -> std::sync::MutexGuard<'_, Store> {
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
+        .read_timeout(Duration::from_secs(60))
         .timeout(Duration::from_secs(60))
         .build()
         .expect("a TLS backend is compiled in")
+}
+
+/// How long one sync request may take in all: the server's work and its answer, plus the
+/// upload at a slow mobile line's pace (128 kbit/s), so a full request over a poor line is
+/// not cut off at the same point every time. Silence longer than a minute still fails it.
+fn sync_request_time(body_bytes: usize) -> Duration {
+    const SLOW_LINE_BYTES_PER_S: u64 = 16 * 1024;
+    Duration::from_secs(120 + body_bytes as u64 / SLOW_LINE_BYTES_PER_S)
 }
 
 /// The server's refusal of a request. A revoked device's refusal carries the notice.
@@ -200,6 +209,9 @@ pub async fn login(
         // cannot go (offline, expired, refused) is parked for them by `switch_user`.
         match sync_gated(store).await {
             Ok(_) => tracing::info!("the previous user's work was synced before the handover"),
+            // The tablet is revoked (and erased, if nothing of the previous user's was left):
+            // nobody signs in on it, or their work would be erased at their next sync.
+            Err(e @ CoreError::DeviceRevoked(_)) => return Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, "the previous user's work could not be synced; it is kept for them")
             }
@@ -264,6 +276,7 @@ async fn exchange(
             request = request.header(api::PARKED_WORK_HEADER, parked.to_string());
         }
         let resp = request
+            .timeout(sync_request_time(body.len()))
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(body.clone())
             .send()

@@ -87,6 +87,21 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
         .await;
     let citizens: Vec<api::CitizenView> = therapist.ok("GET", "/api/citizens", None).await;
     assert_eq!(citizens, vec![citizen.clone()]);
+    // The same case number again (the new-course page hides citizens with an open course,
+    // which invites adding them anew): refused, naming who holds it.
+    let (code, e) = therapist
+        .err(
+            "POST",
+            "/api/citizens",
+            Some(r#"{"name": "Karen M. Jensen", "local_ref": " TK-2026-0311 ", "assigned": []}"#),
+        )
+        .await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{e:?}");
+    assert!(
+        e.message.contains("Karen Jensen already has"),
+        "{}",
+        e.message
+    );
     let templates: Vec<api::TemplateView> =
         therapist.ok("GET", "/api/templates?lang=en", None).await;
     let template = templates

@@ -314,6 +314,16 @@ impl<C: Clone> CitizenRefs<C> {
         CitizenRefs { by_ref }
     }
 
+    /// The active citizen who already holds `reference`, if any: a second one with the same
+    /// reference would make every import line for it ambiguous.
+    pub fn active_holder(&self, reference: &str) -> Option<C> {
+        self.by_ref
+            .get(reference.trim())?
+            .iter()
+            .find(|(_, active)| *active)
+            .map(|(c, _)| c.clone())
+    }
+
     pub fn resolve(&self, reference: &str) -> Result<C, LineProblem> {
         let reference = reference.trim();
         let found = self.by_ref.get(reference).map(Vec::as_slice).unwrap_or(&[]);
@@ -689,6 +699,19 @@ mod tests {
             err("borger;dato;antal\nK-1;2026-01-01;3\n"),
             EffectError::MissingColumn("minutter_pr_uge")
         );
+    }
+
+    #[test]
+    fn a_reference_is_held_by_its_active_citizen_only() {
+        let refs = CitizenRefs::new([(1, "K-1", true), (2, "K-2", false), (3, " K-3 ", true)]);
+        assert_eq!(refs.active_holder("K-1"), Some(1));
+        assert_eq!(refs.active_holder("K-3"), Some(3));
+        assert_eq!(
+            refs.active_holder("K-2"),
+            None,
+            "an inactive citizen's is free"
+        );
+        assert_eq!(refs.active_holder("K-4"), None);
     }
 
     #[test]

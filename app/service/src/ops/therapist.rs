@@ -160,6 +160,22 @@ pub fn create_citizen(core: &Core, req: api::NewCitizen) -> Result<api::CitizenV
             "the reference looks like a CPR number: use the municipality's case number instead",
         ));
     }
+    // One active citizen per case number: a second record splits the citizen's courses and
+    // grants, and makes every care-time import line for the number ambiguous.
+    let roster = match store.roster_citizens(me.team_id) {
+        Ok(r) => r,
+        Err(CoreError::NotFound(_)) => Default::default(),
+        Err(e) => return Err(e.into()),
+    };
+    let refs = homerehab_shared::effect::import::CitizenRefs::new(
+        roster.values().map(|c| (c, c.local_ref.as_str(), c.active)),
+    );
+    if let Some(holder) = refs.active_holder(&local_ref) {
+        return Err(Error::invalid(format!(
+            "{} already has the reference `{local_ref}` on your roster: choose them instead",
+            holder.name
+        )));
+    }
     let staff = store.staff(me.team_id)?;
     let mut assigned = std::collections::BTreeMap::new();
     for a in &req.assigned {

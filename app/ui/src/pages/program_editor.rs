@@ -214,12 +214,15 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
     // The program as the municipality's own template, shared with its therapists via sync.
     let template_title = RwSignal::new(String::new());
     let template_saved = RwSignal::new(false);
+    // The template saved from this page: saving again updates it instead of adding another.
+    let template_id = RwSignal::new(None::<String>);
+    let template_busy = RwSignal::new(false);
     let save_template = move |_| {
         let Some(Ok(p)) = program.get_untracked() else {
             return;
         };
         let req = LocalTemplateInput {
-            template_id: None,
+            template_id: template_id.get_untracked(),
             title: template_title.get_untracked().trim().to_string(),
             description: p.goals.join(" · "),
             goals: p.goals.clone(),
@@ -243,6 +246,7 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
             test_plan: None,
         };
         error.set(None);
+        template_busy.set(true);
         leptos::task::spawn_local(async move {
             // #11 plan: the template measures what this course measures; delegating stays a
             // decision per course.
@@ -255,12 +259,14 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
                 });
             }
             match api::put_local_template(req).await {
-                Ok(_) => {
+                Ok(saved) => {
+                    template_id.set(Some(saved.id));
                     template_saved.set(true);
                     nav.refresh_status();
                 }
                 Err(e) => error.set(Some(e.message)),
             }
+            template_busy.set(false);
         });
     };
 
@@ -324,15 +330,40 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
                                     } else {
                                         view! { <span class="muted">{m.content_type.clone()}</span> }.into_any()
                                     }}
-                                    <button class="btn secondary" data-testid="media-withdraw" on:click=move |_| {
-                                        let sha = sha.clone();
-                                        leptos::task::spawn_local(async move {
-                                            match api::withdraw_media(&sha).await {
-                                                Ok(_) => l.media.update(|ms| ms.retain(|m| m.sha256 != sha)),
-                                                Err(e) => error.set(Some(e.message)),
-                                            }
-                                        });
-                                    }>{move || i18n.t().th.withdraw}</button>
+                                    // Withdrawn for the whole municipality, for good: asked first,
+                                    // and the list does not shift under a second tap meanwhile.
+                                    {
+                                        let asking = RwSignal::new(false);
+                                        let withdrawing = RwSignal::new(false);
+                                        let confirm = move |_| {
+                                            let sha = sha.clone();
+                                            withdrawing.set(true);
+                                            leptos::task::spawn_local(async move {
+                                                match api::withdraw_media(&sha).await {
+                                                    Ok(_) => l.media.update(|ms| ms.retain(|m| m.sha256 != sha)),
+                                                    Err(e) => {
+                                                        error.set(Some(e.message));
+                                                        withdrawing.try_set(false);
+                                                    }
+                                                }
+                                            });
+                                        };
+                                        view! {
+                                            <Show when=move || asking.get()
+                                                fallback=move || view! {
+                                                    <button class="btn secondary" data-testid="media-withdraw"
+                                                        on:click=move |_| asking.set(true)>{move || i18n.t().th.withdraw}</button>
+                                                }>
+                                                <p class="label">{move || i18n.t().th.withdraw_confirm}</p>
+                                                <button class="btn secondary" data-testid="media-withdraw-cancel"
+                                                    on:click=move |_| asking.set(false)>{move || i18n.t().th.cancel_end}</button>
+                                                <button class="btn primary danger" data-testid="media-withdraw-confirm"
+                                                    disabled=move || withdrawing.get() on:click=confirm.clone()>
+                                                    {move || i18n.t().th.withdraw}
+                                                </button>
+                                            </Show>
+                                        }
+                                    }
                                 </div>
                             }
                         }).collect_view()}
@@ -397,7 +428,8 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
                             <input data-testid="template-title" prop:value=move || template_title.get()
                                 on:input=move |ev| template_title.set(event_target_value(&ev)) /></label>
                         {move || template_saved.get().then(|| view! { <p class="notice" data-testid="template-saved">{i18n.t().th.template_saved}</p> })}
-                        <button class="btn secondary" data-testid="template-save" on:click=save_template>
+                        <button class="btn secondary" data-testid="template-save"
+                            disabled=move || template_busy.get() on:click=save_template>
                             {move || i18n.t().th.save_as_template}
                         </button>
                     </details>
