@@ -19,12 +19,14 @@
 //! **What is dropped.** An edit whose object the new generation no longer holds (the erased
 //! citizen, a referral of theirs), and any edit that names something erased: a key, a string
 //! or an id's bytes equal to the id of an entry the old copy had and the new generation lost
-//! (a new care grant keyed by the erased citizen's id, a new referral carrying it). Erasure is
+//! (a new care grant keyed by the erased citizen's id, a new referral carrying it; an id's bytes
+//! anywhere inside a bytes value). A care-time import, one bytes value holding many citizens'
+//! grants, is re-applied without the erased citizens' grants. Erasure is
 //! the municipality's lawful decision; nothing of what it erased may come back through a
 //! device that was offline.
 
 use super::squash::{apply, value_of, Conflicts};
-use automerge::transaction::CommitOptions;
+use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{
     hydrate, ActorId, Automerge, ChangeHash, ObjId, ObjType, Patch, PatchAction, Prop, ReadDoc,
     ScalarValue, Value, ROOT,
@@ -88,6 +90,21 @@ pub fn rebase_unsent(
     for patch in patches {
         // Inside an object the replay made whole: already there, as it is now.
         if made.contains(&patch.obj) || patch.path.iter().any(|(obj, _)| made.contains(obj)) {
+            continue;
+        }
+        // A care-time import is one bytes value holding many citizens' grants: the erased
+        // citizens' grants are taken out and the rest kept, not the whole import dropped.
+        if let Some((key, kept)) = erased.import_without_erased(&patch) {
+            let target = at_path(&tx, &patch.path);
+            dropped += 1;
+            if let (Some(kept), Some(target)) = (kept, target) {
+                if tx
+                    .put(&target, key.as_str(), ScalarValue::Bytes(kept))
+                    .is_err()
+                {
+                    dropped += 1;
+                }
+            }
             continue;
         }
         if erased.named_by(old, &patch) {
@@ -172,12 +189,48 @@ impl Erased {
         self.text.iter().any(|id| s.contains(id.as_str()))
     }
 
+    /// An id's bytes anywhere in `b`: an id field, or inside an encoded record.
+    fn in_bytes(&self, b: &[u8]) -> bool {
+        self.bytes
+            .iter()
+            .any(|id| b.windows(id.len()).any(|w| w == id.as_slice()))
+    }
+
     fn in_scalar(&self, s: &ScalarValue) -> bool {
         match s {
             ScalarValue::Str(s) => self.in_text(s),
-            ScalarValue::Bytes(b) => self.bytes.iter().any(|id| b == id),
+            ScalarValue::Bytes(b) => self.in_bytes(b),
             _ => false,
         }
+    }
+
+    /// For a patch that writes a care-time import naming an erased citizen: its key and the
+    /// import without their grants (`None`: nothing left, or not an import — dropped whole).
+    fn import_without_erased(&self, patch: &Patch) -> Option<(String, Option<Vec<u8>>)> {
+        let PatchAction::PutMap {
+            key,
+            value: (Value::Scalar(scalar), _),
+            ..
+        } = &patch.action
+        else {
+            return None;
+        };
+        let ScalarValue::Bytes(bytes) = scalar.as_ref() else {
+            return None;
+        };
+        if !self.in_bytes(bytes) {
+            return None;
+        }
+        let kept = postcard::from_bytes::<crate::model::CareGrantImport>(bytes)
+            .ok()
+            .and_then(|mut import| {
+                import
+                    .grants
+                    .retain(|g| !self.bytes.iter().any(|id| id == g.citizen_id.as_bytes()));
+                (!import.grants.is_empty()).then(|| postcard::to_stdvec(&import).ok())?
+            })
+            .filter(|b| !self.in_bytes(b));
+        Some((key.clone(), kept))
     }
 
     fn in_value(&self, v: &hydrate::Value) -> bool {
@@ -228,7 +281,6 @@ mod tests {
     use crate::docs::{self, Header};
     use crate::ids::*;
     use crate::model::Citizen;
-    use automerge::transaction::Transactable;
     use proptest::prelude::*;
     use std::collections::{BTreeMap, HashMap};
 
@@ -354,6 +406,42 @@ mod tests {
         let added = out.doc.get_changes_meta(&new.get_heads());
         assert_eq!(added.len(), 1);
         assert_eq!(*added[0].actor, device());
+    }
+
+    #[test]
+    fn an_unsent_import_keeps_its_other_citizens_grants_and_loses_the_erased_ones() {
+        use crate::model::{CareGrantImport, ImportedGrant};
+        let erased = citizen("Ada Slettesen");
+        let stays = citizen("Bo Bliversen");
+        let mut server = roster_with(&[&erased, &stays]);
+        docs::ensure_containers(&mut server).unwrap();
+        let confirmed = server.get_heads();
+        // The laptop, offline: one import with a grant for each.
+        let mut laptop = server.fork().with_actor(device());
+        let grant = |c: &Citizen, minutes| ImportedGrant {
+            citizen_id: c.id,
+            effective: "2026-03-01".into(),
+            minutes_per_week: minutes,
+            service_code: Some("1.1".into()),
+        };
+        let import = CareGrantImport {
+            recorded_by: UserId::new(),
+            recorded_at: 5,
+            grants: vec![grant(&erased, 420), grant(&stays, 120)],
+        };
+        docs::put_care_grant_import(&mut laptop, "import-1", &import, 5).unwrap();
+        let new = rewrite(&server, &confirmed, &[erased.id.to_string().as_str()]);
+        let out = rebase_unsent(&laptop, &confirmed, &[], &new, &device());
+        assert!(out.dropped >= 1);
+        let saved = out.doc.save();
+        assert!(!saved
+            .windows(16)
+            .any(|w| w == erased.id.as_bytes().as_slice()));
+        let roster = docs::RosterDoc::read(&out.doc).unwrap();
+        let grants = roster.all_care_grants();
+        assert_eq!(grants.len(), 1, "{grants:?}");
+        let only = grants.values().next().unwrap();
+        assert_eq!((only.citizen_id, only.minutes_per_week), (stays.id, 120));
     }
 
     #[test]
