@@ -29,6 +29,27 @@ pub fn is_due(sessions_this_week: u32, sessions_per_week: u32) -> bool {
     sessions_this_week < sessions_per_week
 }
 
+/// The session a user's "start" opens again instead of making a new one: their own, still in
+/// progress, begun on the day holding `now` — the WHO-5 answered first in the visit, a second
+/// tap on "start", the app restarted mid-visit. The latest if several. A visit on another day
+/// is another session.
+pub fn session_to_resume<S>(
+    sessions: impl IntoIterator<Item = (S, crate::ids::UserId, Millis, crate::model::SessionStatus)>,
+    user: crate::ids::UserId,
+    now: Millis,
+) -> Option<S> {
+    let today = date_of(now);
+    sessions
+        .into_iter()
+        .filter(|(_, by, started, status)| {
+            *by == user
+                && *status == crate::model::SessionStatus::InProgress
+                && date_of(*started) == today
+        })
+        .max_by_key(|(_, _, started, _)| *started)
+        .map(|(s, ..)| s)
+}
+
 /// The calendar day (UTC) holding `at`.
 pub fn date_of(at: Millis) -> time::Date {
     time::OffsetDateTime::from_unix_timestamp(at.div_euclid(1000))
@@ -72,6 +93,36 @@ pub fn sessions_planned_so_far(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn start_resumes_the_users_own_session_in_progress_from_today_only() {
+        use crate::ids::UserId;
+        use crate::model::SessionStatus::*;
+        let (me, colleague) = (UserId::new(), UserId::new());
+        let now = start_of(time::macros::date!(2026 - 05 - 13)) + 10 * 3_600_000;
+        let hour = 3_600_000;
+        let pick = |sessions: Vec<(u8, UserId, Millis, crate::model::SessionStatus)>| {
+            session_to_resume(sessions, me, now)
+        };
+        assert_eq!(pick(vec![(1, me, now - hour, InProgress)]), Some(1));
+        assert_eq!(
+            pick(vec![
+                (1, me, now - 3 * hour, InProgress),
+                (2, me, now - hour, InProgress)
+            ]),
+            Some(2),
+            "the latest"
+        );
+        assert_eq!(pick(vec![(1, me, now - hour, Completed)]), None);
+        assert_eq!(pick(vec![(1, me, now - hour, NotCarriedOut)]), None);
+        assert_eq!(pick(vec![(1, colleague, now - hour, InProgress)]), None);
+        assert_eq!(
+            pick(vec![(1, me, now - 24 * hour, InProgress)]),
+            None,
+            "yesterday's"
+        );
+        assert_eq!(pick(vec![]), None);
+    }
 
     #[test]
     fn week_starts_on_monday_midnight_utc() {

@@ -303,6 +303,29 @@ impl Store {
         self.record_session(course, |s| s)
     }
 
+    /// What "start" on a visit does: opens again the signed-in user's session of today still
+    /// in progress (`schedule::session_to_resume`), else starts one — one visit is one session,
+    /// however it was begun.
+    pub fn resume_or_start_session(&mut self, course: CourseId) -> Result<SessionLog> {
+        let me = self.me()?;
+        let rows = self.sessions(course)?;
+        let resumable = homerehab_shared::schedule::session_to_resume(
+            rows.iter().filter_map(|r| {
+                let status = serde_json::from_value(serde_json::Value::String(r.status.clone()));
+                status.ok().map(|s| (r.id, r.performed_by, r.started_at, s))
+            }),
+            me.user_id,
+            now_ms(),
+        );
+        if let Some(id) = resumable {
+            let doc = self.document(DocumentId::session_log_of(course))?;
+            if let Some(session) = docs::read_session(doc, &id.to_string())? {
+                return Ok(session);
+            }
+        }
+        self.record_session(course, |s| s)
+    }
+
     /// Records a session that did not take place, with the reason.
     pub fn session_not_carried_out(
         &mut self,
@@ -459,6 +482,45 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn start_on_a_visit_opens_the_session_in_progress_again_until_it_is_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let team = TeamId::new();
+        let mut store = signed_in(dir.path(), Role::Therapist, team);
+        let me = store.identity().unwrap().unwrap();
+        let course = Course {
+            status: CourseStatus::Active,
+            ..Course::new(CitizenId::new(), team, me.user_id, "2026-11-02", 0)
+        };
+        let line = ProgramExercise::new("sit-to-stand", 1.0, Dosage::reps(3, 10));
+        store
+            .create_course(&course, std::slice::from_ref(&line))
+            .unwrap();
+        // The WHO-5 first, then "start" (or a second tap, or the app restarted): one session.
+        let first = store.resume_or_start_session(course.id).unwrap();
+        store
+            .log_set(&one_set(course.id, first.id, line.id))
+            .unwrap();
+        drop(store);
+        let mut store = Store::open(dir.path()).unwrap();
+        let again = store.resume_or_start_session(course.id).unwrap();
+        assert_eq!(again.id, first.id);
+        assert_eq!(again.set_count(), 1, "with what was logged in it");
+        assert_eq!(store.sessions(course.id).unwrap().len(), 1);
+        // Finished, the next visit is a new session.
+        store
+            .finish_session(&SessionClose {
+                course: course.id,
+                session: first.id,
+                general_condition: Some(4),
+                note: None,
+            })
+            .unwrap();
+        let next = store.resume_or_start_session(course.id).unwrap();
+        assert_ne!(next.id, first.id);
+        assert_eq!(store.sessions(course.id).unwrap().len(), 2);
     }
 
     /// A therapist's course with two program lines and a started session, on a store just

@@ -97,7 +97,7 @@ pub fn course_detail(core: &Core, course: &str, lang: Lang) -> Result<api::Cours
 pub fn start_session(core: &Core, course: &str) -> Result<api::StartedSession> {
     let id = course_id(course)?;
     let mut store = core.data()?;
-    let session = store.start_session(id)?;
+    let session = store.resume_or_start_session(id)?;
     let revisions = store.course_doc(id)?.program.revision_list().len() as u32;
     Ok(api::StartedSession {
         session_id: session.id.to_string(),
