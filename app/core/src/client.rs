@@ -424,7 +424,7 @@ fn erase(
     answer: RevokedAnswer,
 ) -> Result<CoreError> {
     if device_registry::may_erase(answer) {
-        lock(store).erase_revoked_unless_unsent(&notice)?;
+        lock(store).erase_revoked(&notice)?;
     }
     Ok(CoreError::DeviceRevoked(notice))
 }

@@ -93,9 +93,11 @@ impl Store {
         Ok(())
     }
 
-    /// The server said this device is revoked: from now on it takes no new local edits (the
-    /// hand-over sends what is here; an edit made after its last offer could not go, and the
-    /// erasure would take it).
+    /// The server said this device is revoked: from now on it takes no new local edits. The
+    /// hand-over sends what is here; an edit made after it could not go (the server closes the
+    /// hand-over at the first sync that offers nothing) and the erasure would take it, after
+    /// the person was told it was saved. Left open: an edit made while the very first answer
+    /// that says so is on its way, when that sync offered nothing.
     pub fn revoked_while_in_use(&self, notice: &RevokeNotice) -> Result<()> {
         self.set_meta(
             "revoked",
@@ -108,25 +110,6 @@ impl Store {
         Ok(self
             .meta("revoked")?
             .and_then(|b| serde_json::from_slice(&b).ok()))
-    }
-
-    /// Erases for `notice` only if nothing waits to be sent (`SyncStatus::waiting`: work the
-    /// server refused, or saved after the hand-over's last offer, is never erased); whether it
-    /// erased. The check and the erasure are under one hold of the store, so no edit falls
-    /// between them. A sealed store's outbox cannot be read: it is erased as the server said.
-    pub fn erase_revoked_unless_unsent(&mut self, notice: &RevokeNotice) -> Result<bool> {
-        if !self.is_sealed() {
-            let waiting = self.sync_status()?.waiting;
-            if waiting > 0 {
-                tracing::warn!(
-                    waiting,
-                    "this device was revoked, but work waits on it: it is kept, not erased"
-                );
-                return Ok(false);
-            }
-        }
-        self.erase_revoked(notice)?;
-        Ok(true)
     }
 
     /// Someone signed in again on this device: the notice has been read.
@@ -196,7 +179,7 @@ mod tests {
     }
 
     #[test]
-    fn a_revoked_device_takes_no_new_edits_and_keeps_work_that_waits() {
+    fn a_revoked_device_takes_no_new_edits() {
         use homerehab_shared::ids::CitizenId;
         use homerehab_shared::model::Citizen;
         let dir = tempfile::tempdir().unwrap();
@@ -218,10 +201,7 @@ mod tests {
         store.revoked_while_in_use(&notice()).unwrap();
         let err = store.put_citizen(&citizen("Bent")).unwrap_err();
         assert!(matches!(err, CoreError::DeviceRevoked(_)), "{err}");
-        // What waits is not erased; the store stays as it was.
-        assert!(!store.erase_revoked_unless_unsent(&notice()).unwrap());
         assert_eq!(store.sync_status().unwrap().waiting, 1);
-        assert!(store.identity().unwrap().is_some());
         assert_eq!(store.roster_citizens(team).unwrap().len(), 1);
     }
 
