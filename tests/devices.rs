@@ -500,3 +500,39 @@ async fn nobody_signs_in_on_a_tablet_that_was_revoked_and_erased_while_changing_
     );
     assert!(tablet.store().revocation().is_some(), "the notice is shown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_tablet_sends_its_look_ups_to_the_access_log_before_it_erases() {
+    use homerehab_shared::audit::AuditAction;
+    let t = team().await;
+    let dir = t.tmp.join("tablet");
+    let tablet = Device::login(&dir, &t.server, "assistent").await;
+    tablet.sync().await;
+    // Offline, the assistant opened the course: nothing else waits to be sent.
+    let me = tablet.me();
+    tablet
+        .store()
+        .record_look_up(
+            me.user_id,
+            AuditAction::OpenedCourse,
+            t.course,
+            homerehab_core::store::now_ms(),
+        )
+        .unwrap();
+    assert_eq!(tablet.store().sync_status().unwrap().waiting, 0);
+    let device = tablet.store().device_id().unwrap();
+    client::revoke_device(&t.leader.store, device, "Fratrådt")
+        .await
+        .unwrap();
+    assert!(matches!(
+        client::sync_now(&tablet.store).await,
+        Err(CoreError::DeviceRevoked(_))
+    ));
+    assert!(tablet.store().identity().unwrap().is_none(), "erased");
+    // The look-up reached the access log before the hand-over closed.
+    let opened = format!(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'opened_course' AND user_id = '{}'",
+        me.user_id
+    );
+    assert_eq!(t.server.db().count(&opened), 1);
+}

@@ -111,6 +111,11 @@ pub const DEVICE_REVOKED_HEADER: &str = "homerehab-device-revoked";
 /// on it (value: the number of such documents): a revoked device's hand-over then stays open.
 pub const PARKED_WORK_HEADER: &str = "homerehab-parked-work";
 
+/// The request header a device sends with a sync while the signed-in user's look-ups
+/// (`POST /v1/audit`, sent after the sync) wait on it (value: how many, at least): a revoked
+/// device's hand-over then stays open for them, or the access log would lose them.
+pub const LOOK_UPS_WAITING_HEADER: &str = "homerehab-look-ups-waiting";
+
 /// The error kind (`ErrorBody::error`) of a request refused because its device was revoked.
 pub const DEVICE_REVOKED_ERROR: &str = "device_revoked";
 

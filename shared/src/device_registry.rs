@@ -14,7 +14,9 @@
 //! (it cannot go with this user's token). The device says so with every sync
 //! ([`crate::api::PARKED_WORK_HEADER`]) and the hand-over then stays open: that user may still
 //! sign in on the revoked device (a sign-in is allowed while the hand-over is open) and hand
-//! their work over too.
+//! their work over too. Likewise while the user's look-ups wait to go to the access log
+//! ([`crate::api::LOOK_UPS_WAITING_HEADER`]): they are sent after the sync, and the next sync
+//! completes the hand-over.
 //!
 //! The device erases its data ([`may_erase`]) only when the server said it is revoked in answer
 //! to a sync that offered nothing while nothing was parked (so everything it held was confirmed
@@ -68,12 +70,14 @@ pub struct HandOverSync {
     pub asked_whole: bool,
     /// Another user's unsent work is parked on the device: it needs their own sign-in.
     pub parked_work: bool,
+    /// The user's look-ups wait on the device: they go to the access log after this sync.
+    pub look_ups_waiting: bool,
 }
 
 impl HandOverSync {
     /// Whether this sync completes the hand-over: the device had nothing left to give.
     pub fn completes_handover(self) -> bool {
-        !self.offered_changes && !self.asked_whole && !self.parked_work
+        !self.offered_changes && !self.asked_whole && !self.parked_work && !self.look_ups_waiting
     }
 }
 
@@ -132,6 +136,12 @@ mod tests {
         assert!(!may_erase(RevokedAnswer::Served(asked_whole)));
         // Another user's work waits for their sign-in on this device.
         assert!(!may_erase(RevokedAnswer::Served(parked)));
+        // Look-ups wait to go to the access log after the sync.
+        let look_ups = HandOverSync {
+            look_ups_waiting: true,
+            ..Default::default()
+        };
+        assert!(!may_erase(RevokedAnswer::Served(look_ups)));
         assert!(may_erase(RevokedAnswer::Served(HandOverSync::default())));
         assert!(may_erase(RevokedAnswer::Closed));
         assert!(!with_changes.completes_handover());

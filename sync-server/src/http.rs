@@ -607,7 +607,7 @@ async fn team(
 
 async fn sync(
     State(state): State<AppState>,
-    SyncSession(session, ParkedWork(parked)): SyncSession,
+    SyncSession(session, waiting): SyncSession,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let _working = state.idle.working();
@@ -624,7 +624,8 @@ async fn sync(
     let _slot = state.sync_slots.acquire_many(sync_weight(body.len())).await;
     let (encoded, stats, mut handed) =
         blocking(move || syncer.handle_from(&who, device, &body)).await?;
-    handed.parked_work = parked;
+    handed.parked_work = waiting.parked_work;
+    handed.look_ups_waiting = waiting.look_ups;
     metrics::record_sync(&stats, started.elapsed());
     tracing::info!(%user, ?stats, elapsed_ms = started.elapsed().as_millis() as u64, "sync");
     let mut response = (
@@ -654,12 +655,16 @@ async fn sync(
 
 /// The user and device of a sync: like [`Authenticated`], but a revoked device whose
 /// hand-over is open passes (its answers say it is revoked).
-pub struct SyncSession(pub Session, pub ParkedWork);
+pub struct SyncSession(pub Session, pub WaitingOnDevice);
 
-/// Whether the device says another user's unsent work is parked on it
-/// ([`homerehab_shared::api::PARKED_WORK_HEADER`]).
+/// What the device says still waits on it besides its offers: another user's unsent work
+/// parked on it ([`homerehab_shared::api::PARKED_WORK_HEADER`]), the user's look-ups for the
+/// access log ([`homerehab_shared::api::LOOK_UPS_WAITING_HEADER`]).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct ParkedWork(pub bool);
+pub struct WaitingOnDevice {
+    pub parked_work: bool,
+    pub look_ups: bool,
+}
 
 impl axum::extract::FromRequestParts<AppState> for SyncSession {
     type Rejection = crate::auth::AuthRejection;
@@ -669,17 +674,23 @@ impl axum::extract::FromRequestParts<AppState> for SyncSession {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(&parts.headers)?.to_owned();
-        let parked = parts
-            .headers
-            .get(homerehab_shared::api::PARKED_WORK_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u32>().ok())
-            .is_some_and(|n| n > 0);
+        let some = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .is_some_and(|n| n > 0)
+        };
+        let waiting = WaitingOnDevice {
+            parked_work: some(homerehab_shared::api::PARKED_WORK_HEADER),
+            look_ups: some(homerehab_shared::api::LOOK_UPS_WAITING_HEADER),
+        };
         state
             .auth
             .look_up(move |auth| auth.session(&token))
             .await
-            .map(|session| SyncSession(session, ParkedWork(parked)))
+            .map(|session| SyncSession(session, waiting))
     }
 }
 

@@ -828,8 +828,9 @@ impl Syncer {
                 .replies
                 .iter()
                 .any(|r| r.status == wire::ReplyStatus::SendFull),
-            // Said by the device in a header; the handler adds it.
+            // Said by the device in headers; the handler adds them.
             parked_work: false,
+            look_ups_waiting: false,
         };
         // A refusal is the client's problem (or a hostile client's), not the server's: WARN.
         for reply in &resp.replies {

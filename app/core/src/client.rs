@@ -257,11 +257,20 @@ pub struct Traffic {
     pub bytes_down: usize,
 }
 
+/// What waits on the device besides its offers, as a sync says it.
+#[derive(Clone, Copy, Debug, Default)]
+struct WaitingHere {
+    /// Documents parked for another user.
+    parked: u32,
+    /// The signed-in user's look-ups not yet in the access log (at least this many).
+    look_ups: usize,
+}
+
 /// One round trip; the answer and the revocation it announces, if any.
 async fn exchange(
     identity: &Identity,
     req: &SyncRequest,
-    parked: u32,
+    waiting: WaitingHere,
     traffic: &mut Traffic,
 ) -> Result<(SyncResponse, Option<api::RevokeNotice>)> {
     let body = bytes::Bytes::from(wire::encode(req));
@@ -271,9 +280,13 @@ async fn exchange(
         let mut request = http()
             .post(format!("{}/v1/sync", identity.server_url))
             .bearer_auth(&identity.token);
-        if parked > 0 {
-            // Another user's unsent work waits here: a revoked device's hand-over stays open.
-            request = request.header(api::PARKED_WORK_HEADER, parked.to_string());
+        // What waits here besides the offers keeps a revoked device's hand-over open: another
+        // user's unsent work, the user's look-ups (sent after the sync).
+        if waiting.parked > 0 {
+            request = request.header(api::PARKED_WORK_HEADER, waiting.parked.to_string());
+        }
+        if waiting.look_ups > 0 {
+            request = request.header(api::LOOK_UPS_WAITING_HEADER, waiting.look_ups.to_string());
         }
         let resp = request
             .timeout(sync_request_time(body.len()))
@@ -401,10 +414,13 @@ async fn sync_once(
         .map(|(_, n)| n)
         .sum();
     handed.parked_work = parked > 0;
+    let look_ups = lock(store).unsent_look_ups(identity.user_id, 1)?.len();
+    handed.look_ups_waiting = look_ups > 0;
+    let waiting = WaitingHere { parked, look_ups };
     let (mut round, mut req) = ClientRound::begin_with_budget(&mut *lock(store), request_budget())?;
     loop {
         handed.offered_changes |= req.offers.iter().any(|o| !o.changes.is_empty());
-        let (resp, notice) = exchange(&identity, &req, parked, &mut traffic).await?;
+        let (resp, notice) = exchange(&identity, &req, waiting, &mut traffic).await?;
         revoked = notice.or(revoked);
         match round.on_response(&mut *lock(store), resp)? {
             Some(next) => req = next,
@@ -913,7 +929,7 @@ mod tests {
             offers: vec![],
         };
         let mut traffic = Traffic::default();
-        let err = exchange(&identity, &req, 0, &mut traffic)
+        let err = exchange(&identity, &req, WaitingHere::default(), &mut traffic)
             .await
             .unwrap_err();
         assert!(matches!(err, CoreError::Busy(_)), "{err}");
@@ -941,9 +957,14 @@ mod tests {
             protocol: wire::PROTOCOL_VERSION,
             offers: vec![],
         };
-        let err = exchange(&identity, &req, 0, &mut Traffic::default())
-            .await
-            .unwrap_err();
+        let err = exchange(
+            &identity,
+            &req,
+            WaitingHere::default(),
+            &mut Traffic::default(),
+        )
+        .await
+        .unwrap_err();
         assert!(
             matches!(&err, CoreError::UpdateRequired(m) if m.contains("version 4")),
             "{err}"
@@ -963,9 +984,14 @@ mod tests {
             ),
         )
         .await;
-        let err = exchange(&identity_at(url), &req, 0, &mut Traffic::default())
-            .await
-            .unwrap_err();
+        let err = exchange(
+            &identity_at(url),
+            &req,
+            WaitingHere::default(),
+            &mut Traffic::default(),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(&err, CoreError::ServerBehind(_)), "{err}");
         assert!(!err.is_transient());
         assert!(!err.to_string().contains("update the app"), "{err}");
@@ -976,9 +1002,14 @@ mod tests {
             r#"{"error":"malformed","message":"the message is malformed"}"#,
         )
         .await;
-        let err = exchange(&identity_at(url), &req, 0, &mut Traffic::default())
-            .await
-            .unwrap_err();
+        let err = exchange(
+            &identity_at(url),
+            &req,
+            WaitingHere::default(),
+            &mut Traffic::default(),
+        )
+        .await
+        .unwrap_err();
         assert!(
             matches!(err, CoreError::Server { status: 400, .. }),
             "{err}"
