@@ -110,6 +110,11 @@ async fn an_assistant_records_a_who5_one_tap_at_a_time() {
         .err("POST", &who5, Some(r#"{"phase":"start","place":"garden"}"#))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The phase is one due now: the course plans no midway WHO-5.
+    let (status, e) = d
+        .err("POST", &who5, Some(r#"{"phase":"midway","place":"home"}"#))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e:?}");
     let p: api::Who5Progress = d
         .ok("POST", &who5, Some(r#"{"phase":"start","place":"home"}"#))
         .await;
@@ -118,6 +123,11 @@ async fn an_assistant_records_a_who5_one_tap_at_a_time() {
         .ok("POST", &answers, Some(r#"{"item":2,"answer":4}"#))
         .await;
     assert_eq!((p.missing.clone(), p.percent), (vec![1, 3, 4, 5], None));
+    // Resumed with another phase (a stale screen): the answers stay under the start phase.
+    let p: api::Who5Progress = d
+        .ok("POST", &who5, Some(r#"{"phase":"end","place":"clinic"}"#))
+        .await;
+    assert_eq!(p.missing, [1, 3, 4, 5]);
     assert_eq!(p.answers[1], Some(4));
     for bad in [
         r#"{"item":0,"answer":3}"#,

@@ -323,7 +323,31 @@ pub fn start_who5(
         }
     };
     let mut store = core.data()?;
-    store.start_who5(id, sid, phase, place)?;
+    let begun = store
+        .session_log(id)?
+        .sessions
+        .get(&sid.to_string())
+        .and_then(|s| s.who5.clone());
+    match begun {
+        // Resumed: the answers given stay under the phase they were given for.
+        Some(w) if w.answers().0.iter().any(Option::is_some) => {}
+        _ => {
+            // The phase is one a WHO-5 is due in now, as the visit card showed it.
+            let (due, _) = due_of(&mut store, id, now_ms())?;
+            let is_due = due.iter().any(|d| {
+                d.test == "who5"
+                    && d.phase == phase
+                    && !matches!(d.status, DueStatus::Upcoming { .. })
+            });
+            if !is_due {
+                return Err(Error::invalid(format!(
+                    "no {} WHO-5 is due on this course now",
+                    phase_label(phase)
+                )));
+            }
+            store.start_who5(id, sid, phase, place)?;
+        }
+    }
     let answers = who5_of(&mut store, id, &sid.to_string())?;
     Ok(progress(answers))
 }
