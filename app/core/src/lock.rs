@@ -150,17 +150,14 @@ mod tests {
     }
 
     #[test]
-    fn a_hash_verifies_its_pin_only_and_is_fast_enough() {
+    fn a_hash_verifies_its_pin_only() {
+        // How long the PIN's argon2id takes is measured by `scripts/bench app`, not here.
         let hash = hash_pin("2468").unwrap();
         assert!(hash.starts_with("$argon2id$"), "{hash}");
         assert!(!hash.contains("2468"));
-        let t = std::time::Instant::now();
         assert!(verify_pin(&hash, "2468"));
-        let took = t.elapsed();
         assert!(!verify_pin(&hash, "2469"));
         assert!(!verify_pin("garbage", "2468"));
-        // Well under a second even in a debug build (argon2 is optimized in dev builds too).
-        assert!(took < std::time::Duration::from_millis(500), "{took:?}");
     }
 
     #[test]
