@@ -65,6 +65,10 @@ pub struct CourseDetail {
 pub struct StartedSession {
     pub session_id: String,
     pub revision_number: u32,
+    /// Sets already logged per program line (its `line_id`), when the session was opened
+    /// again (the WHO-5 first, an app restarted mid-visit); empty for a new one.
+    #[serde(default)]
+    pub sets_done: std::collections::BTreeMap<String, u32>,
 }
 
 /// `POST /api/courses/{id}/sessions/{sid}/sets`: one performed set, durably stored on return.

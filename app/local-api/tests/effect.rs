@@ -92,6 +92,33 @@ fn result(kind: &str, phase: AssessmentPhase, days_ago: i64, value: f64) -> Asse
 }
 
 #[tokio::test]
+async fn start_opens_the_visits_session_again_with_its_sets() {
+    let d = device(Role::Assistant);
+    let c = d.course;
+    let detail: api::CourseDetail = d.ok("GET", &format!("/api/courses/{c}"), None).await;
+    let line = detail.lines[0].line_id.clone();
+    let first: api::StartedSession = d
+        .ok("POST", &format!("/api/courses/{c}/sessions"), None)
+        .await;
+    assert!(first.sets_done.is_empty());
+    let s = &first.session_id;
+    let body = format!(r#"{{"line_id":"{line}","reps":10}}"#);
+    let _: api::SetLogged = d
+        .ok(
+            "POST",
+            &format!("/api/courses/{c}/sessions/{s}/sets"),
+            Some(&body),
+        )
+        .await;
+    // A second tap on "start", or the app restarted mid-visit: the same session, its set kept.
+    let again: api::StartedSession = d
+        .ok("POST", &format!("/api/courses/{c}/sessions"), None)
+        .await;
+    assert_eq!(&again.session_id, s);
+    assert_eq!(again.sets_done.get(&line), Some(&1));
+}
+
+#[tokio::test]
 async fn an_assistant_records_a_who5_one_tap_at_a_time() {
     let d = device(Role::Assistant);
     let c = d.course;

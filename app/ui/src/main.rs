@@ -39,6 +39,8 @@ pub enum Page {
     Session {
         detail: CourseDetail,
         session: String,
+        /// Sets already logged per line (a session opened again).
+        sets_done: std::collections::BTreeMap<String, u32>,
     },
     Summary {
         detail: CourseDetail,
@@ -275,7 +277,7 @@ fn App() -> impl IntoView {
                     Page::SignIn => view! { <pages::SignIn /> }.into_any(),
                     Page::ChoosePin => view! { <pages::ChoosePin /> }.into_any(),
                     Page::Visits { notice } => view! { <pages::Visits notice /> }.into_any(),
-                    Page::Session { detail, session } => view! { <pages::Session detail session /> }.into_any(),
+                    Page::Session { detail, session, sets_done } => view! { <pages::Session detail session sets_done /> }.into_any(),
                     Page::Summary { detail, summary } => view! { <pages::Summary detail summary /> }.into_any(),
                     Page::NotCarriedOut { course, citizen } => view! { <pages::NotCarriedOut course citizen /> }.into_any(),
                     Page::Caseload => view! { <pages::Caseload /> }.into_any(),

@@ -102,6 +102,12 @@ pub fn start_session(core: &Core, course: &str) -> Result<api::StartedSession> {
     Ok(api::StartedSession {
         session_id: session.id.to_string(),
         revision_number: revisions,
+        sets_done: session
+            .exercises
+            .iter()
+            .map(|(line, e)| (line.clone(), e.sets.len() as u32))
+            .filter(|(_, n)| *n > 0)
+            .collect(),
     })
 }
 

@@ -299,6 +299,7 @@ pub fn Who5(detail: CourseDetail, session: String, phase: String) -> impl IntoVi
         nav.go(Page::Session {
             detail: detail.get_value(),
             session: session.get_value(),
+            sets_done: Default::default(),
         })
     };
 

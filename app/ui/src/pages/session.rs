@@ -64,15 +64,30 @@ fn Scale(
 }
 
 #[component]
-pub fn Session(detail: CourseDetail, session: String) -> impl IntoView {
+pub fn Session(
+    detail: CourseDetail,
+    session: String,
+    /// Sets already logged per line: a session opened again goes on counting from there.
+    sets_done: std::collections::BTreeMap<String, u32>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let nav = use_nav();
     let total = detail.lines.len();
+    let logged_before = StoredValue::new(sets_done);
     let lines = StoredValue::new(detail.lines.clone());
+    // The sets logged before this screen on the line at `i`.
+    let logged_on = move |i: usize| {
+        lines.with_value(|ls| {
+            ls.get(i)
+                .and_then(|l| logged_before.with_value(|m| m.get(&l.line_id).copied()))
+                .unwrap_or(0)
+        })
+    };
+    let first = logged_on(0);
     let detail = StoredValue::new(detail);
     let session = StoredValue::new(session);
     let index = RwSignal::new(0usize);
-    let sets_done = RwSignal::new(0u32);
+    let sets_done = RwSignal::new(first);
     let outcome = RwSignal::new(None::<Outcome>);
     let skip_reason = RwSignal::new(None::<usize>);
     let borg = RwSignal::new(None::<u8>);
@@ -146,7 +161,7 @@ pub fn Session(detail: CourseDetail, session: String) -> impl IntoView {
             match api::record_feedback(&course_id(), &session.get_value(), req).await {
                 Ok(_) => {
                     error.set(None);
-                    sets_done.set(0);
+                    sets_done.set(logged_on(index.get_untracked() + 1));
                     outcome.set(None);
                     skip_reason.set(None);
                     borg.set(None);

@@ -43,12 +43,16 @@ pub fn Visits(notice: Option<Notice>) -> impl IntoView {
             let started = async {
                 let detail = api::course(&course, lang).await?;
                 let started = api::start_session(&course).await?;
-                Ok::<_, ApiError>((detail, started.session_id))
+                Ok::<_, ApiError>((detail, started))
             };
             match started.await {
-                Ok((detail, session)) => {
+                Ok((detail, started)) => {
                     nav.refresh_status();
-                    nav.go(Page::Session { detail, session });
+                    nav.go(Page::Session {
+                        detail,
+                        session: started.session_id,
+                        sets_done: started.sets_done,
+                    });
                 }
                 Err(e) => error.set(Some(e.message)),
             }
