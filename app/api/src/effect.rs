@@ -212,9 +212,17 @@ pub struct ImportReport {
     pub imported: u32,
     /// Lines whose grant was stored already (the same file twice changes nothing).
     pub already_present: Vec<u64>,
-    /// (line, same as line): identical lines, imported once.
+    /// (line, same as line): identical lines, imported once; the first
+    /// `shared::effect::import::MAX_LISTED_LINES` of them.
     pub duplicates: Vec<(u64, u64)>,
+    /// How many identical lines there were in all.
+    #[serde(default)]
+    pub duplicates_total: u64,
+    /// The first `MAX_LISTED_LINES` lines that could not be imported, by line number.
     pub bad: Vec<BadLineView>,
+    /// How many lines could not be imported in all.
+    #[serde(default)]
+    pub bad_total: u64,
 }
 
 /// `GET /api/who5?lang=da`: the WHO-5 as the citizen reads it (docs/who5.md says where the

@@ -401,6 +401,23 @@ async fn a_care_time_file_imports_once_and_reports_every_bad_line() {
         .err("POST", url, Some(r#"{"file":"","choice":"good_lines"}"#))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A file of garbage: the first lines listed, every one counted.
+    let mut garbage = String::from("Borgerreference;Virkningsdato;Minutter_pr_uge\n");
+    for i in 0..2_500 {
+        garbage.push_str(&format!("K-{i};not a date;60\n"));
+    }
+    let body = serde_json::json!({ "file": garbage, "choice": "good_lines" }).to_string();
+    let r: api::ImportReport = d.ok("POST", url, Some(&body)).await;
+    assert_eq!(r.bad_total, 2_500);
+    assert_eq!(
+        r.bad.len(),
+        homerehab_shared::effect::import::MAX_LISTED_LINES
+    );
+    assert_eq!(
+        (r.bad[0].line, r.bad[999].line),
+        (2, 1_001),
+        "the first, in order"
+    );
 }
 
 #[tokio::test]
@@ -528,7 +545,11 @@ async fn a_file_larger_than_a_form_imports_and_its_progress_can_be_read_meanwhil
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let report = importer.await.unwrap();
-    assert_eq!((report.imported, report.bad.len()), (0, 80_000));
+    assert_eq!((report.imported, report.bad_total), (0, 80_000));
+    assert_eq!(
+        report.bad.len(),
+        homerehab_shared::effect::import::MAX_LISTED_LINES
+    );
     assert_eq!(report.bad[0].problem, "unknown_citizen");
     assert!(
         seen_running,

@@ -341,6 +341,10 @@ impl<C: Clone> CitizenRefs<C> {
     }
 }
 
+/// How many bad lines (and duplicate lines) a report lists one by one; the rest are counted.
+/// A file of garbage would otherwise make a report of millions of rows on a tablet.
+pub const MAX_LISTED_LINES: usize = 1_000;
+
 /// A line that will be imported.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedGrant<C> {

@@ -16,7 +16,7 @@ use homerehab_shared::effect::care_time::{
 use homerehab_shared::effect::change::default_norms;
 use homerehab_shared::effect::goals::{follow_ups_for, Attainment, GoalFollowUp};
 use homerehab_shared::effect::import::{
-    parse_care_time_csv, plan_import, CitizenRefs, ImportChoice,
+    parse_care_time_csv, plan_import, CitizenRefs, ImportChoice, MAX_LISTED_LINES,
 };
 use homerehab_shared::effect::plan::{
     due_tests as plan_due_tests, window, DelegationError, DueStatus, DueTest, TestPlan,
@@ -618,9 +618,12 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
             recorded_at: now,
         })
         .collect();
-    let mut bad: Vec<api::BadLineView> = plan
-        .bad
-        .iter()
+    // The first lines listed, the rest counted: built only for those listed.
+    let mut listed: Vec<_> = plan.bad.iter().collect();
+    listed.sort_by_key(|b| b.line);
+    listed.truncate(MAX_LISTED_LINES);
+    let bad: Vec<api::BadLineView> = listed
+        .into_iter()
         .map(|b| {
             let v = serde_json::to_value(&b.problem).unwrap_or_default();
             let problem = v["kind"].as_str().unwrap_or_default().to_string();
@@ -636,7 +639,7 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
             }
         })
         .collect();
-    bad.sort_by_key(|b| b.line);
+    let bad_total = plan.bad.len() as u64;
     let report = api::ImportReport {
         applied: !records.is_empty(),
         imported: records.len() as u32,
@@ -644,9 +647,12 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
         duplicates: plan
             .duplicates
             .iter()
+            .take(MAX_LISTED_LINES)
             .map(|d| (d.line, d.same_as))
             .collect(),
+        duplicates_total: plan.duplicates.len() as u64,
         bad,
+        bad_total,
     };
     drop(plan.new);
     if !records.is_empty() {

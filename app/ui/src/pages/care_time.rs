@@ -187,8 +187,13 @@ fn ImportReportView(report: ImportReport, choice: &'static str) -> impl IntoView
         imported,
         already_present,
         duplicates,
+        duplicates_total,
         bad,
+        bad_total,
     } = report;
+    // Older answers did not count: then the list is all there is.
+    let bad_total = (bad_total as usize).max(bad.len());
+    let duplicates_total = (duplicates_total as usize).max(duplicates.len());
     let present = already_present.len();
     // The same file again: what was good is stored already; only the bad lines remain.
     let nothing_new = imported == 0 && present > 0;
@@ -202,7 +207,7 @@ fn ImportReportView(report: ImportReport, choice: &'static str) -> impl IntoView
                     <li data-testid="report-present">{move || (i18n.intake().present_n)(present)}</li>
                 })}
                 {(!duplicates.is_empty()).then(|| {
-                    let n = duplicates.len();
+                    let n = duplicates_total;
                     view! {
                         <li data-testid="report-duplicates">{move || (i18n.intake().duplicates_n)(n)}
                             <ul>{duplicates.iter().map(|(l, same)| {
@@ -220,7 +225,8 @@ fn ImportReportView(report: ImportReport, choice: &'static str) -> impl IntoView
                 <p class="notice warn" data-testid="report-nothing-applied">{move || i18n.intake().nothing_applied}</p>
             })}
             {(!bad.is_empty()).then(|| {
-                let n = bad.len();
+                let n = bad_total;
+                let not_listed = (bad_total - bad.len()) as u64;
                 view! {
                     <h3 class="bad-title">{move || (i18n.intake().bad_n)(n)}</h3>
                     <table class="bad-lines" data-testid="report-bad">
@@ -233,6 +239,9 @@ fn ImportReportView(report: ImportReport, choice: &'static str) -> impl IntoView
                             }).collect_view()}
                         </tbody>
                     </table>
+                    {(not_listed > 0).then(|| view! {
+                        <p class="muted" data-testid="report-not-listed">{move || (i18n.intake().not_listed_n)(not_listed)}</p>
+                    })}
                 }
             })}
         </div>
