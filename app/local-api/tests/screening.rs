@@ -104,6 +104,18 @@ async fn referral_screening_course_and_funnel() {
         Some("Ønsker ikke at træne")
     );
     assert_eq!(screened.criteria.len(), 6);
+    // The same screening again (a retry whose answer was lost): answered as the first time.
+    let again: api::ReferralView = laptop
+        .ok(
+            "POST",
+            &screen(&pouls),
+            Some(&format!(
+                r#"{{"criteria":{},"outcome":"not_included","reason":"declined","note":null}}"#,
+                all_criteria(false)
+            )),
+        )
+        .await;
+    assert_eq!(again, screened);
     // A screening is made once.
     let (status, body) = laptop
         .err(

@@ -227,11 +227,6 @@ pub fn screen_referral(
     let Some(existing) = roster.referrals.get(&id.to_string()) else {
         return Err(Error::not_found("no such referral on this team's roster"));
     };
-    if existing.screening.is_some() {
-        return Err(Error::invalid(
-            "this referral is screened already; a screening is not changed afterwards",
-        ));
-    }
     let record = ScreeningRecord {
         criteria: screening.answers.iter().cloned().collect(),
         not_included_reason: match &screening.outcome {
@@ -242,6 +237,26 @@ pub fn screen_referral(
         screened_on: homerehab_shared::effect::iso(date_of(now_ms())),
         screened_by: me.user_id,
     };
+    if let Some(stored) = &existing.screening {
+        // The same screening sent again (a retry whose answer was lost): it stands, answered
+        // as the first time, so the user goes on to the course.
+        let same = ScreeningRecord {
+            screened_on: stored.screened_on.clone(),
+            ..record.clone()
+        };
+        if *stored == same {
+            return Ok(view(
+                existing,
+                &roster,
+                &store.staff_names()?,
+                &settings,
+                lang,
+            ));
+        }
+        return Err(Error::invalid(
+            "this referral is screened already; a screening is not changed afterwards",
+        ));
+    }
     store.screen_referral(me.team_id, id, &record)?;
     tracing::info!(referral = %id, included = record.included(), "referral screened");
     let (roster, _) = self::roster(&mut store)?;
