@@ -284,6 +284,10 @@ async fn the_municipality_s_settings_drive_summary_follow_ups_and_screening() {
     );
     let read: api::EffectSettingsView = d.ok("GET", "/api/effect-settings", None).await;
     assert_eq!(read, set);
+    // The same edit sent again (its answer was lost): the added criterion is not added twice.
+    let again: api::EffectSettingsView = d.ok("POST", "/api/effect-settings", Some(&body)).await;
+    assert_eq!(again.criteria.len(), 7);
+    assert_eq!(again.criteria[6].key, added.key);
     // A new course without a template starts with the municipality's default plan; a
     // template's own plan still comes first.
     let plan: api::TestPlanView = d.ok("GET", "/api/test-plan/default", None).await;

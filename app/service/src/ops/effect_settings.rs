@@ -95,9 +95,17 @@ fn labels_in(
     current: &[Labelled],
 ) -> Result<BTreeMap<String, StoredLabel>> {
     let mut out = BTreeMap::new();
+    let listed_keys: Vec<String> = input.iter().map(|l| l.key.trim().to_string()).collect();
     for (i, l) in input.into_iter().enumerate() {
         let key = match l.key.trim() {
-            "" => new_key(&l.da),
+            // A new entry with the text of a stored one the page did not list is that one
+            // (the same edit sent again after its answer was lost), not a second of it.
+            "" => current
+                .iter()
+                .find(|c| {
+                    c.da.trim().eq_ignore_ascii_case(l.da.trim()) && !listed_keys.contains(&c.key)
+                })
+                .map_or_else(|| new_key(&l.da), |c| c.key.clone()),
             k => {
                 check_key(field, k).map_err(|e| Error::invalid(e.to_string()))?;
                 k.to_string()
