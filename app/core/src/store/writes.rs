@@ -401,17 +401,23 @@ mod tests {
     use super::*;
     use crate::store::fixtures::signed_in;
 
-    #[test]
-    fn a_logged_set_is_projected_and_survives_reopening() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A signed-in therapist's store, and an active course of one program line to create.
+    fn active_course_to_create(dir: &std::path::Path) -> (Store, Course, ProgramExercise) {
         let team = TeamId::new();
-        let mut store = signed_in(dir.path(), Role::Therapist, team);
+        let store = signed_in(dir, Role::Therapist, team);
         let me = store.identity().unwrap().unwrap();
         let course = Course {
             status: CourseStatus::Active,
             ..Course::new(CitizenId::new(), team, me.user_id, "2026-11-02", 0)
         };
         let line = ProgramExercise::new("sit-to-stand", 1.0, Dosage::reps(3, 10));
+        (store, course, line)
+    }
+
+    #[test]
+    fn a_logged_set_is_projected_and_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, course, line) = active_course_to_create(dir.path());
         let rev = store
             .create_course(&course, std::slice::from_ref(&line))
             .unwrap();
@@ -487,14 +493,7 @@ mod tests {
     #[test]
     fn start_on_a_visit_opens_the_session_in_progress_again_until_it_is_finished() {
         let dir = tempfile::tempdir().unwrap();
-        let team = TeamId::new();
-        let mut store = signed_in(dir.path(), Role::Therapist, team);
-        let me = store.identity().unwrap().unwrap();
-        let course = Course {
-            status: CourseStatus::Active,
-            ..Course::new(CitizenId::new(), team, me.user_id, "2026-11-02", 0)
-        };
-        let line = ProgramExercise::new("sit-to-stand", 1.0, Dosage::reps(3, 10));
+        let (mut store, course, line) = active_course_to_create(dir.path());
         store
             .create_course(&course, std::slice::from_ref(&line))
             .unwrap();
