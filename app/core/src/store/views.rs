@@ -240,7 +240,7 @@ impl Store {
              LEFT JOIN citizens z ON z.id = c.citizen_id
              LEFT JOIN (
                  SELECT course_id,
-                        SUM(status != 'not_carried_out') AS done,
+                        SUM(status = 'completed') AS done,
                         MAX(started_at) AS last_at,
                         MAX(CASE WHEN started_at >= ?1 THEN max_pain END) AS recent_pain
                  FROM sessions GROUP BY course_id
@@ -325,7 +325,7 @@ impl Store {
              LEFT JOIN citizens z ON z.id = c.citizen_id
              LEFT JOIN (
                  SELECT course_id,
-                        SUM(status != 'not_carried_out' AND started_at >= ?1) AS this_week,
+                        SUM(status = 'completed' AND started_at >= ?1) AS this_week,
                         MAX(started_at) AS last_at
                  FROM sessions GROUP BY course_id
              ) s ON s.course_id = c.id
@@ -428,7 +428,7 @@ impl Store {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let (carried_out_since, not_carried_out_since) = self.conn.query_row(
-            "SELECT COALESCE(SUM(status != 'not_carried_out'), 0),
+            "SELECT COALESCE(SUM(status = 'completed'), 0),
                     COALESCE(SUM(status = 'not_carried_out'), 0)
              FROM sessions WHERE started_at >= ?1",
             [since],
@@ -534,8 +534,18 @@ mod tests {
             .record_feedback(course.id, s.id, line.id, &fb)
             .unwrap();
         store
+            .finish_session(&SessionClose {
+                course: course.id,
+                session: s.id,
+                general_condition: Some(4),
+                note: None,
+            })
+            .unwrap();
+        store
             .session_not_carried_out(course.id, NotCarriedOutReason::Ill, None)
             .unwrap();
+        // Begun and not finished (now, or left when the citizen was not home): not done.
+        store.start_session(course.id).unwrap();
 
         let facts = store.caseload_facts(0).unwrap();
         assert_eq!(facts.len(), 1);
@@ -576,9 +586,10 @@ mod tests {
             .iter()
             .map(|a| (a.display_name.as_deref(), a.sessions_since))
             .collect();
+        // Use of the tool counts every session recorded, finished or not.
         assert_eq!(
             mine,
-            vec![(Some("Lone Mikkelsen"), 0), (Some("Mette Kjær"), 2)]
+            vec![(Some("Lone Mikkelsen"), 0), (Some("Mette Kjær"), 3)]
         );
     }
 
