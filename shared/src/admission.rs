@@ -225,16 +225,21 @@ const DEVICE_CHUNK_TYPES: [u8; 2] = [chunks::DOCUMENT, chunks::CHANGE];
 /// type a device does not send.
 fn only_device_chunks(incoming: &[u8]) -> Result<(), Rejection> {
     let framed = chunks::split(incoming).map_err(|e| Rejection::Corrupt(e.to_string()))?;
-    match framed
+    if let Some(c) = framed
         .iter()
         .find(|c| !DEVICE_CHUNK_TYPES.contains(&c.kind))
     {
-        Some(c) => Err(Rejection::Corrupt(format!(
+        return Err(Rejection::Corrupt(format!(
             "a device sends changes or whole documents, not chunks of type {}",
             c.kind
-        ))),
-        None => Ok(()),
+        )));
     }
+    // A whole document's compressed columns are measured before Automerge inflates them.
+    for c in framed.iter().filter(|c| c.kind == chunks::DOCUMENT) {
+        chunks::document_within(c, chunks::MAX_INFLATED_DOCUMENT)
+            .map_err(|e| Rejection::Corrupt(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// What [`load_strictly`] made of the incoming bytes.
@@ -1104,6 +1109,35 @@ mod tests {
             who,
             &actors.iter().cloned().collect(),
         )
+    }
+
+    #[test]
+    fn a_whole_document_that_would_inflate_past_the_limit_is_refused_before_automerge_reads_it() {
+        use std::io::Write;
+        // Automerge would inflate this column whole (129 MiB from about 130 KiB) before
+        // checking anything; admission measures it streaming and refuses it.
+        let mut zeros = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        let block = vec![0u8; 1 << 20];
+        for _ in 0..=(chunks::MAX_INFLATED_DOCUMENT >> 20) {
+            zeros.write_all(&block).unwrap();
+        }
+        let bomb =
+            crate::sync::chunks::tests::document_of_one_column(&zeros.finish().unwrap(), true);
+        let header = Header::course(TeamId::new(), CourseId::new());
+        let refused = admit_or_refuse(
+            header.id,
+            None,
+            &bomb,
+            &[ChangeHash([7; 32])],
+            &therapist(header.team_id),
+            &HashSet::new(),
+        )
+        .err()
+        .expect("refused");
+        assert!(
+            matches!(&*refused.rejection, Rejection::Corrupt(m) if m.contains("inflates to more than")),
+            "{refused:?}"
+        );
     }
 
     #[test]

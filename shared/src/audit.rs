@@ -597,9 +597,19 @@ pub fn device_record(
             return Err(forbidden.to_string());
         }
     }
+    // The device's clock: a time before 2020 or after tomorrow is a wrong clock (or a hostile
+    // one: a time past year 9999 cannot be shown), and the look-up is kept at the time it
+    // reached the server.
+    const FIRST_PLAUSIBLE: Millis = 1_577_836_800_000; // 2020-01-01
+    let occurred_at = if (FIRST_PLAUSIBLE..=now.saturating_add(24 * 3_600_000)).contains(&entry.at)
+    {
+        entry.at
+    } else {
+        now
+    };
     Ok(AuditRecord {
         entry_id: entry.entry_id,
-        occurred_at: entry.at,
+        occurred_at,
         device,
         team: Some(header.team_id),
         course: Some(entry.course_id),
@@ -738,7 +748,9 @@ pub fn danish_time(at: Millis) -> String {
         (Some(from), Some(to)) if utc >= from && utc < to
     );
     let offset = UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).unwrap_or(UtcOffset::UTC);
-    let t = utc.to_offset(offset);
+    let Some(t) = utc.checked_to_offset(offset) else {
+        return String::new();
+    };
     format!(
         "{:02}-{:02}-{} {:02}:{:02}",
         t.day(),
@@ -862,12 +874,14 @@ mod tests {
 
     #[test]
     fn a_device_submits_its_own_users_look_ups_of_courses_they_may_read() {
+        const LOOKED_UP: Millis = 1_796_126_400_000; // 2026-12-01 12:00 UTC
+        const NOW: Millis = LOOKED_UP + 4_000;
         let team = TeamId::new();
         let therapist = principal(Role::Therapist, team);
         let course = CourseId::new();
         let entry = DeviceAuditEntry {
             entry_id: Uuid::new_v4(),
-            at: 5,
+            at: LOOKED_UP,
             user_id: therapist.user_id,
             action: AuditAction::OpenedHistory,
             course_id: course,
@@ -886,7 +900,7 @@ mod tests {
         assert!(check_upload(&therapist, &admin_act).is_err());
 
         let header = Header::course(team, course);
-        let record = device_record(&therapist, None, &entry, Some(&header), None, 9).unwrap();
+        let record = device_record(&therapist, None, &entry, Some(&header), None, NOW).unwrap();
         assert_eq!(
             (
                 record.occurred_at,
@@ -894,11 +908,11 @@ mod tests {
                 record.team,
                 record.purpose
             ),
-            (5, 9, Some(team), Purpose::FollowUp)
+            (LOOKED_UP, NOW, Some(team), Purpose::FollowUp)
         );
         let elsewhere = Header::course(TeamId::new(), course);
-        assert!(device_record(&therapist, None, &entry, Some(&elsewhere), None, 9).is_err());
-        assert!(device_record(&therapist, None, &entry, None, None, 9).is_err());
+        assert!(device_record(&therapist, None, &entry, Some(&elsewhere), None, NOW).is_err());
+        assert!(device_record(&therapist, None, &entry, None, None, NOW).is_err());
         // A course of the own municipality the user may no longer read (looked up offline
         // under a grant withdrawn since): kept; another municipality's: refused.
         let (own, other) = (MunicipalityId::new(), MunicipalityId::new());
@@ -906,18 +920,35 @@ mod tests {
             municipality_id: Some(own),
             ..therapist
         };
-        let kept = device_record(&therapist, None, &entry, Some(&elsewhere), Some(own), 9);
+        let kept = device_record(&therapist, None, &entry, Some(&elsewhere), Some(own), NOW);
         assert_eq!(kept.unwrap().team, Some(elsewhere.team_id));
         for municipality in [Some(other), None] {
-            assert!(
-                device_record(&therapist, None, &entry, Some(&elsewhere), municipality, 9).is_err()
-            );
+            assert!(device_record(
+                &therapist,
+                None,
+                &entry,
+                Some(&elsewhere),
+                municipality,
+                NOW
+            )
+            .is_err());
         }
         let nowhere = Principal {
             municipality_id: None,
-            ..therapist
+            ..therapist.clone()
         };
-        assert!(device_record(&nowhere, None, &entry, Some(&elsewhere), None, 9).is_err());
+        assert!(device_record(&nowhere, None, &entry, Some(&elsewhere), None, NOW).is_err());
+        // A device clock far off (or a hostile one, past year 9999): kept at the time it
+        // reached the server, and the report can still show it.
+        for wrong in [5, NOW + 2 * 24 * 3_600_000, 253_402_297_200_000, i64::MAX] {
+            let entry = DeviceAuditEntry {
+                at: wrong,
+                ..entry.clone()
+            };
+            let record = device_record(&therapist, None, &entry, Some(&header), None, NOW).unwrap();
+            assert_eq!(record.occurred_at, NOW, "{wrong}");
+        }
+        assert_eq!(danish_time(253_402_297_200_000), "");
     }
 
     #[test]

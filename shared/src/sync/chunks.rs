@@ -67,6 +67,83 @@ pub fn change_chunks(bytes: &[u8]) -> Vec<([u8; 32], &[u8])> {
         .collect()
 }
 
+/// Most bytes a whole document sent by a device may hold once its compressed columns are
+/// inflated. Automerge inflates a column marked compressed with no limit before it checks
+/// anything, so a few kilobytes of deflated zeros would make it allocate gigabytes and abort
+/// the process, which no panic boundary catches.
+pub const MAX_INFLATED_DOCUMENT: u64 = 128 * 1024 * 1024;
+
+/// Why a document chunk is refused before Automerge reads it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentColumnsError {
+    #[error("a whole document's column layout cannot be read")]
+    Malformed,
+    #[error("a whole document inflates to more than {0} bytes")]
+    TooLarge(u64),
+}
+
+/// Reads a document chunk's column layout (actors, heads, the change and op column specs
+/// and lengths; Automerge's `storage/document.rs`) and measures its columns as they would be
+/// inflated, streaming each compressed one into nothing: never more than `limit` bytes in all.
+pub fn document_within(chunk: &Chunk<'_>, limit: u64) -> Result<(), DocumentColumnsError> {
+    use std::io::Read;
+    let bad = || DocumentColumnsError::Malformed;
+    let (_, used) = leb128_u64(chunk.bytes.get(9..).ok_or_else(bad)?).ok_or_else(bad)?;
+    let body = chunk.bytes.get(9 + used..).ok_or_else(bad)?;
+    let mut at = 0usize;
+    let number = |at: &mut usize| -> Result<u64, DocumentColumnsError> {
+        let (n, used) = leb128_u64(body.get(*at..).ok_or_else(bad)?).ok_or_else(bad)?;
+        *at += used;
+        Ok(n)
+    };
+    let skip = |at: &mut usize, n: u64| -> Result<(), DocumentColumnsError> {
+        *at = usize::try_from(n)
+            .ok()
+            .and_then(|n| at.checked_add(n))
+            .filter(|&end| end <= body.len())
+            .ok_or_else(bad)?;
+        Ok(())
+    };
+    for _ in 0..number(&mut at)? {
+        let len = number(&mut at)?;
+        skip(&mut at, len)?;
+    }
+    let heads = number(&mut at)?;
+    skip(&mut at, heads.checked_mul(32).ok_or_else(bad)?)?;
+    let mut columns = Vec::new();
+    for _ in 0..2 {
+        let count = number(&mut at)?;
+        for _ in 0..count {
+            let spec = number(&mut at)?;
+            let len = number(&mut at)?;
+            columns.push((spec & 0b1000 != 0, len));
+            if columns.len() > 1_000 {
+                return Err(bad());
+            }
+        }
+    }
+    let mut total = 0u64;
+    for (deflated, len) in columns {
+        let start = at;
+        skip(&mut at, len)?;
+        let data = &body[start..at];
+        total += if deflated {
+            let left = limit.saturating_sub(total);
+            std::io::copy(
+                &mut flate2::read::DeflateDecoder::new(data).take(left.saturating_add(1)),
+                &mut std::io::sink(),
+            )
+            .map_err(|_| bad())?
+        } else {
+            len
+        };
+        if total > limit {
+            return Err(DocumentColumnsError::TooLarge(limit));
+        }
+    }
+    Ok(())
+}
+
 /// An unsigned LEB128 number and the bytes it took; `None` past 10 bytes or the end.
 fn leb128_u64(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut value = 0u64;
@@ -80,9 +157,83 @@ fn leb128_u64(bytes: &[u8]) -> Option<(u64, usize)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use automerge::transaction::Transactable;
+
+    /// A document chunk of one change column holding `column` (marked compressed when
+    /// `deflated`), as Automerge lays one out; the checksum is not looked at.
+    pub(crate) fn document_of_one_column(column: &[u8], deflated: bool) -> Vec<u8> {
+        let leb = |mut n: u64, out: &mut Vec<u8>| loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        };
+        let mut body = Vec::new();
+        leb(0, &mut body); // actors
+        leb(0, &mut body); // heads
+        leb(1, &mut body); // change columns
+        leb(if deflated { 0b1000 | 1 } else { 1 }, &mut body);
+        leb(column.len() as u64, &mut body);
+        leb(0, &mut body); // op columns
+        body.extend_from_slice(column);
+        let mut chunk = MAGIC.to_vec();
+        chunk.extend_from_slice(&[0; 4]);
+        chunk.push(DOCUMENT);
+        leb(body.len() as u64, &mut chunk);
+        chunk.extend(body);
+        chunk
+    }
+
+    #[test]
+    fn a_document_is_measured_as_inflated_and_a_deflate_bomb_refused_unread() {
+        use std::io::Write;
+        // A real document with compressed columns passes; measured inflated, it is bigger
+        // than its bytes.
+        let mut doc = automerge::Automerge::new();
+        let mut tx = doc.transaction();
+        for i in 0..2_000 {
+            tx.put(automerge::ROOT, format!("key-{i}"), i).unwrap();
+        }
+        tx.commit();
+        let saved = doc.save();
+        let chunk = split(&saved).unwrap()[0];
+        assert_eq!(document_within(&chunk, MAX_INFLATED_DOCUMENT), Ok(()));
+        assert_eq!(
+            document_within(&chunk, saved.len() as u64),
+            Err(DocumentColumnsError::TooLarge(saved.len() as u64)),
+            "the compressed columns count as inflated"
+        );
+        // 64 MiB of zeros deflate to about 64 KiB: refused at the limit, never held.
+        let mut zeros = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        let block = vec![0u8; 1 << 20];
+        for _ in 0..64 {
+            zeros.write_all(&block).unwrap();
+        }
+        let bomb = document_of_one_column(&zeros.finish().unwrap(), true);
+        assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+        let chunk = split(&bomb).unwrap()[0];
+        assert_eq!(
+            document_within(&chunk, 8 << 20),
+            Err(DocumentColumnsError::TooLarge(8 << 20))
+        );
+        assert_eq!(document_within(&chunk, 65 << 20), Ok(()));
+        // A layout that runs past its bytes is malformed.
+        let plain = document_of_one_column(b"abc", false);
+        let mut cut = plain.clone();
+        cut.truncate(plain.len() - 1);
+        let mut cut_chunk = split(&plain).unwrap()[0];
+        cut_chunk.bytes = &cut;
+        assert_eq!(document_within(&split(&plain).unwrap()[0], 10), Ok(()));
+        assert_eq!(
+            document_within(&cut_chunk, 10),
+            Err(DocumentColumnsError::Malformed)
+        );
+    }
 
     #[test]
     fn leb128_lengths_read_as_automerge_writes_them() {

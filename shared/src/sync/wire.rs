@@ -132,6 +132,8 @@ pub enum WireError {
     Version(u16),
     #[error("the message has too many entries ({0})")]
     TooMany(usize),
+    #[error("the request offers document {0} more than once")]
+    DuplicateOffer(DocumentId),
 }
 
 /// Bounds on what a decoder accepts.
@@ -303,13 +305,28 @@ fn check_version(raw: &[u8]) -> Result<(), WireError> {
 pub fn decode_request(bytes: &[u8], limits: &Limits) -> Result<SyncRequest, WireError> {
     let raw = inflate(bytes, limits.max_decompressed)?;
     check_version(&raw)?;
-    let req: SyncRequest =
-        postcard::from_bytes(&raw).map_err(|e| WireError::Malformed(e.to_string()))?;
+    // The number of offers, read before they are: a few bytes each on the wire, several
+    // times that decoded, so millions of them must be refused unbuilt.
+    let malformed = |e: postcard::Error| WireError::Malformed(e.to_string());
+    let (_, rest) = postcard::take_from_bytes::<u16>(&raw).map_err(malformed)?;
+    let (count, _) = postcard::take_from_bytes::<u64>(rest).map_err(malformed)?;
+    if count > limits.max_docs as u64 {
+        return Err(WireError::TooMany(
+            usize::try_from(count).unwrap_or(usize::MAX),
+        ));
+    }
+    let req: SyncRequest = postcard::from_bytes(&raw).map_err(malformed)?;
     check_offers_or_replies(
         req.offers.len(),
         req.offers.iter().map(|o| o.heads.len()),
         limits,
     )?;
+    // One offer per document: a document offered twice would be answered (and its delivery
+    // recorded in the access log) once per copy, and staged twice.
+    let mut seen = std::collections::HashSet::with_capacity(req.offers.len());
+    if let Some(o) = req.offers.iter().find(|o| !seen.insert(o.doc)) {
+        return Err(WireError::DuplicateOffer(o.doc));
+    }
     Ok(req)
 }
 
@@ -515,6 +532,28 @@ mod tests {
         assert!(matches!(
             decode_request(&bytes, &at(raw_len - 1)),
             Err(WireError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn a_document_offered_twice_or_too_many_offers_are_refused() {
+        let l = Limits::default();
+        let mut req = sample();
+        req.offers.push(req.offers[0].clone());
+        assert!(matches!(
+            decode_request(&encode(&req), &l),
+            Err(WireError::DuplicateOffer(d)) if d == req.offers[0].doc
+        ));
+        // A count past the limit is refused from the count alone: the bytes after it are not
+        // offers at all.
+        let mut raw = postcard::to_stdvec(&PROTOCOL_VERSION).unwrap();
+        raw.extend(postcard::to_stdvec(&(l.max_docs as u64 + 1)).unwrap());
+        let mut deflated =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut deflated, &raw).unwrap();
+        assert!(matches!(
+            decode_request(&deflated.finish().unwrap(), &l),
+            Err(WireError::TooMany(n)) if n == l.max_docs + 1
         ));
     }
 

@@ -112,6 +112,7 @@ fn due_view(d: DueTest, plan: &TestPlan) -> api::DueTestView {
         DueStatus::Upcoming { days_until } => ("upcoming", days_until),
         DueStatus::Due { days_left } => ("due", days_left),
         DueStatus::Overdue { days_over } => ("overdue", days_over),
+        DueStatus::Missed { days_over } => ("missed", days_over),
     };
     api::DueTestView {
         label: assessment::kind_of(&d.test)
@@ -175,7 +176,7 @@ fn delegated_phase_due(
         ));
     }
     due.into_iter()
-        .find(|d| d.test == test && !matches!(d.status, DueStatus::Upcoming { .. }))
+        .find(|d| d.test == test && d.status.open())
         .map(|d| d.phase)
         .ok_or_else(|| Error::invalid(format!("no result of `{test}` is due on this course now")))
 }
@@ -334,11 +335,9 @@ pub fn start_who5(
         _ => {
             // The phase is one a WHO-5 is due in now, as the visit card showed it.
             let (due, _) = due_of(&mut store, id, now_ms())?;
-            let is_due = due.iter().any(|d| {
-                d.test == "who5"
-                    && d.phase == phase
-                    && !matches!(d.status, DueStatus::Upcoming { .. })
-            });
+            let is_due = due
+                .iter()
+                .any(|d| d.test == "who5" && d.phase == phase && d.status.open());
             if !is_due {
                 return Err(Error::invalid(format!(
                     "no {} WHO-5 is due on this course now",
