@@ -41,7 +41,7 @@ pub struct EvidenceQuery {
     pub team: Option<TeamId>,
     /// A therapist of a team the asker serves: their referrals, their courses, themselves.
     pub therapist: Option<UserId>,
-    /// Defaults to today, or the period's end if it ended before today.
+    /// Defaults to the period's end, and is never after today.
     pub as_of: Option<Date>,
 }
 
@@ -82,9 +82,17 @@ pub fn scope_of(q: &EvidenceQuery, today: Date) -> Result<Scope, Refusal> {
             "a period may span at most {MAX_PERIOD_DAYS} days"
         )));
     }
+    // Nothing is recorded before 2000 (the benchmark's history begins there; a period in
+    // year 1 would span eight thousand quarters of it), and figures are never judged as of a
+    // day still to come: today's grants would stand in for follow-ups not yet due.
+    if period.start < HISTORY_FROM {
+        return Err(Refusal::Invalid(format!(
+            "a period begins on {HISTORY_FROM} or later"
+        )));
+    }
     Ok(Scope {
         period,
-        as_of: q.as_of.unwrap_or_else(|| today.min(q.to)),
+        as_of: q.as_of.unwrap_or(q.to).min(today),
     })
 }
 
@@ -406,4 +414,49 @@ fn named_municipalities(store: &dyn Store, own: MunicipalityId) -> Result<Vec<Na
             name,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn asked(from: Date, to: Date, as_of: Option<Date>) -> EvidenceQuery {
+        EvidenceQuery {
+            from,
+            to,
+            team: None,
+            therapist: None,
+            as_of,
+        }
+    }
+
+    #[test]
+    fn a_period_begins_in_2000_or_later_and_is_judged_as_of_today_at_the_latest() {
+        let today = date!(2026 - 07 - 01);
+        assert!(matches!(
+            scope_of(
+                &asked(date!(0001 - 01 - 01), date!(0010 - 12 - 31), None),
+                today
+            ),
+            Err(Refusal::Invalid(_))
+        ));
+        let year = |as_of| {
+            scope_of(
+                &asked(date!(2026 - 01 - 01), date!(2026 - 12 - 31), as_of),
+                today,
+            )
+        };
+        assert_eq!(year(None).unwrap().as_of, today);
+        assert_eq!(year(Some(date!(2027 - 06 - 01))).unwrap().as_of, today);
+        assert_eq!(
+            year(Some(date!(2026 - 03 - 31))).unwrap().as_of,
+            date!(2026 - 03 - 31)
+        );
+        let past = scope_of(
+            &asked(date!(2025 - 01 - 01), date!(2025 - 12 - 31), None),
+            today,
+        );
+        assert_eq!(past.unwrap().as_of, date!(2025 - 12 - 31));
+    }
 }

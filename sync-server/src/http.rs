@@ -131,10 +131,18 @@ fn sync_weight(body_bytes: usize) -> u32 {
     mib.saturating_add(1).min(SYNC_SLOTS)
 }
 
+/// The most a sign-in's body may hold.
+pub const LOGIN_BODY_BYTES: usize = 16 * 1024;
+
 pub fn app(state: AppState) -> Router {
     metrics::handle();
     Router::new()
-        .route("/v1/login", post(login))
+        // A sign-in is a few hundred bytes and comes before any credential is checked: it is
+        // not read up to the sync's limit.
+        .route(
+            "/v1/login",
+            post(login.layer(DefaultBodyLimit::max(LOGIN_BODY_BYTES))),
+        )
         .route("/v1/sync", post(sync))
         .route("/v1/logout", post(logout))
         // Media bodies are streamed to disk under their own limit, not the sync body limit.

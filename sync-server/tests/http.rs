@@ -489,6 +489,16 @@ async fn oversized_bodies_are_413() {
     assert!(bomb.len() < 4096, "{} bytes", bomb.len());
     let (status, _) = call(&f.app, sync_request(Some(&token), bomb)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // A sign-in is not read up to the sync's limit: 64 KiB of password is refused unread.
+    let f = fixture();
+    let long = "x".repeat(64 * 1024);
+    let (status, _) = call(
+        &f.app,
+        login_request("assistent1", &long, &fresh_actor().to_hex_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
 #[tokio::test]
