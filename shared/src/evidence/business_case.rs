@@ -418,7 +418,7 @@ pub fn business_case(prices: &Prices, outcomes: &Outcomes) -> Result<BusinessCas
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn prices() -> Prices {

@@ -424,21 +424,27 @@ pub fn targets_section(
 }
 
 /// The business case on a cohort's effect over the period, scaled to a year; `None` without a
-/// measured change in care time.
+/// change in care time measured for at least `min_pairs` citizens (the suppression minimum: a
+/// saving priced for the whole cohort must not rest on one or two of them). The cohort is
+/// scaled to a year over the days of the period that have passed by `as_of`, since courses
+/// that end later are not in it yet.
 pub fn business_case_section(
     prices: &Prices,
     effect: &EffectEvidence,
     period: Period,
+    as_of: time::Date,
+    min_pairs: u32,
 ) -> Result<Option<BusinessCaseSection>, EvidenceError> {
     let Some(care) = effect
         .care_time
         .iter()
-        .find(|c| c.mean_change_minutes_per_day.is_some())
+        .find(|c| c.mean_change_minutes_per_day.is_some() && c.n >= min_pairs)
     else {
         return Ok(None);
     };
     let saved = -care.mean_change_minutes_per_day.unwrap_or(0.0);
-    let per_year = f64::from(effect.completeness.citizens) * 365.0 / period.days().max(1) as f64;
+    let elapsed = (period.end.min(as_of) - period.start).whole_days() + 1;
+    let per_year = f64::from(effect.completeness.citizens) * 365.0 / elapsed.max(1) as f64;
     let outcomes = Outcomes {
         minutes_per_day_saved_per_citizen: saved,
         citizens_per_year: per_year.round().clamp(0.0, f64::from(u32::MAX)) as u32,
@@ -551,7 +557,7 @@ pub fn report(
     }
     let business_case = match &facts.settings.prices {
         Some(p) if !suppressed.contains(&SuppressedSection::Effect) => {
-            business_case_section(p, &effect, scope.period)?
+            business_case_section(p, &effect, scope.period, scope.as_of, min)?
         }
         _ => None,
     };
@@ -680,6 +686,44 @@ mod tests {
         assert_eq!(
             b.quarters,
             [Period::new(date!(2026 - 07 - 01), date!(2026 - 09 - 30)).unwrap()]
+        );
+    }
+
+    #[test]
+    fn the_business_case_rests_on_enough_pairs_and_scales_the_days_that_have_passed() {
+        let prices = crate::evidence::business_case::tests::prices();
+        let mut effect = effect_evidence(&[], &FollowUpOffsets::default());
+        effect.completeness.citizens = 60;
+        let care = |offset_days, n, change| crate::evidence::effect::CareTimeEffect {
+            offset_days,
+            n,
+            mean_before_minutes_per_day: Some(60.0),
+            mean_after_minutes_per_day: Some(60.0 + change),
+            mean_change_minutes_per_day: Some(change),
+            change_percent: None,
+            ci95_change_minutes_per_day: None,
+            ci95_change_percent: None,
+        };
+        // One citizen's change at 77 days prices nothing; the 365-day one of 12 does.
+        effect.care_time = vec![care(77, 1, -60.0), care(365, 12, -10.0)];
+        let year = Period::new(date!(2026 - 01 - 01), date!(2026 - 12 - 31)).unwrap();
+        let s = business_case_section(&prices, &effect, year, date!(2026 - 12 - 31), 10)
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.offset_days, 365);
+        assert_eq!(s.outcomes.minutes_per_day_saved_per_citizen, 10.0);
+        assert_eq!(s.outcomes.citizens_per_year, 60);
+        // Asked on 1 July: 60 citizens in half a year is 120 a year, not 60.
+        let s = business_case_section(&prices, &effect, year, date!(2026 - 07 - 02), 10)
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.outcomes.citizens_per_year, 120);
+        // No follow-up with enough pairs: no business case.
+        effect.care_time = vec![care(77, 9, -60.0)];
+        assert!(
+            business_case_section(&prices, &effect, year, date!(2026 - 12 - 31), 10)
+                .unwrap()
+                .is_none()
         );
     }
 
