@@ -234,10 +234,14 @@ fn only_device_chunks(incoming: &[u8]) -> Result<(), Rejection> {
             c.kind
         )));
     }
-    // A whole document's compressed columns are measured before Automerge inflates them.
-    for c in framed.iter().filter(|c| c.kind == chunks::DOCUMENT) {
-        chunks::document_within(c, chunks::MAX_INFLATED_DOCUMENT)
-            .map_err(|e| Rejection::Corrupt(e.to_string()))?;
+    // What Automerge would take at face value is measured first: a whole document's
+    // compressed columns as inflated, a change's columns by their runs.
+    for c in &framed {
+        match c.kind {
+            chunks::DOCUMENT => chunks::document_within(c, chunks::MAX_INFLATED_DOCUMENT),
+            _ => chunks::change_within(c, chunks::MAX_VALUES_PER_CHANGE_COLUMN),
+        }
+        .map_err(|e| Rejection::Corrupt(e.to_string()))?;
     }
     Ok(())
 }
@@ -1136,6 +1140,25 @@ mod tests {
         .expect("refused");
         assert!(
             matches!(&*refused.rejection, Rejection::Corrupt(m) if m.contains("inflates to more than")),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn a_change_whose_runs_say_billions_of_ops_is_refused_before_automerge_walks_them() {
+        let (header, stored, _) = course_and_change(ActorId::random(), "x");
+        let refused = admit_or_refuse(
+            header.id,
+            Some(&stored),
+            &crate::sync::chunks::tests::change_of_one_run_of_2_62(),
+            &[ChangeHash([7; 32])],
+            &therapist(header.team_id),
+            &HashSet::new(),
+        )
+        .err()
+        .expect("refused");
+        assert!(
+            matches!(&*refused.rejection, Rejection::Corrupt(m) if m.contains("values")),
             "{refused:?}"
         );
     }

@@ -73,30 +73,32 @@ pub fn change_chunks(bytes: &[u8]) -> Vec<([u8; 32], &[u8])> {
 /// the process, which no panic boundary catches.
 pub const MAX_INFLATED_DOCUMENT: u64 = 128 * 1024 * 1024;
 
-/// Why a document chunk is refused before Automerge reads it.
+/// Why a chunk is refused before Automerge reads it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DocumentColumnsError {
+pub enum ColumnsError {
     #[error("a whole document's column layout cannot be read")]
     Malformed,
     #[error("a whole document inflates to more than {0} bytes")]
     TooLarge(u64),
+    #[error("a change's column says it holds more than {0} values")]
+    TooManyValues(u64),
 }
 
 /// Reads a document chunk's column layout (actors, heads, the change and op column specs
 /// and lengths; Automerge's `storage/document.rs`) and measures its columns as they would be
 /// inflated, streaming each compressed one into nothing: never more than `limit` bytes in all.
-pub fn document_within(chunk: &Chunk<'_>, limit: u64) -> Result<(), DocumentColumnsError> {
+pub fn document_within(chunk: &Chunk<'_>, limit: u64) -> Result<(), ColumnsError> {
     use std::io::Read;
-    let bad = || DocumentColumnsError::Malformed;
+    let bad = || ColumnsError::Malformed;
     let (_, used) = leb128_u64(chunk.bytes.get(9..).ok_or_else(bad)?).ok_or_else(bad)?;
     let body = chunk.bytes.get(9 + used..).ok_or_else(bad)?;
     let mut at = 0usize;
-    let number = |at: &mut usize| -> Result<u64, DocumentColumnsError> {
+    let number = |at: &mut usize| -> Result<u64, ColumnsError> {
         let (n, used) = leb128_u64(body.get(*at..).ok_or_else(bad)?).ok_or_else(bad)?;
         *at += used;
         Ok(n)
     };
-    let skip = |at: &mut usize, n: u64| -> Result<(), DocumentColumnsError> {
+    let skip = |at: &mut usize, n: u64| -> Result<(), ColumnsError> {
         *at = usize::try_from(n)
             .ok()
             .and_then(|n| at.checked_add(n))
@@ -138,10 +140,159 @@ pub fn document_within(chunk: &Chunk<'_>, limit: u64) -> Result<(), DocumentColu
             len
         };
         if total > limit {
-            return Err(DocumentColumnsError::TooLarge(limit));
+            return Err(ColumnsError::TooLarge(limit));
         }
     }
     Ok(())
+}
+
+/// Most values a column of one change may say it holds. Automerge takes a run's length at face
+/// value and walks every op it implies before it checks anything, so a run of 2^62 in a
+/// hundred bytes would keep a server thread busy for ever. A device's biggest change (a
+/// month squashed into one, a roster built offline) holds thousands of ops; an import of
+/// 100,000 care grants is one.
+pub const MAX_VALUES_PER_CHANGE_COLUMN: u64 = 1_000_000;
+
+/// Reads a change chunk's op columns (Automerge's `storage/change.rs`; change columns are never
+/// compressed) and adds up the values each one's runs say it holds, without decoding a value:
+/// refused when any column would hold more than `limit`.
+pub fn change_within(chunk: &Chunk<'_>, limit: u64) -> Result<(), ColumnsError> {
+    let bad = || ColumnsError::Malformed;
+    let (_, used) = leb128_u64(chunk.bytes.get(9..).ok_or_else(bad)?).ok_or_else(bad)?;
+    let body = chunk.bytes.get(9 + used..).ok_or_else(bad)?;
+    let mut r = Reader { bytes: body, at: 0 };
+    let deps = r.unsigned()?;
+    r.skip(deps.checked_mul(32).ok_or_else(bad)?)?;
+    let actor = r.unsigned()?;
+    r.skip(actor)?;
+    r.unsigned()?; // seq
+    r.unsigned()?; // start op
+    r.signed()?; // time
+    let message = r.unsigned()?;
+    r.skip(message)?;
+    for _ in 0..r.unsigned()? {
+        let other = r.unsigned()?;
+        r.skip(other)?;
+    }
+    let mut columns = Vec::new();
+    for _ in 0..r.unsigned()? {
+        let spec = r.unsigned()?;
+        let len = r.unsigned()?;
+        columns.push((spec, len));
+        if columns.len() > 1_000 {
+            return Err(bad());
+        }
+    }
+    for (spec, len) in columns {
+        let start = r.at;
+        r.skip(len)?;
+        let mut column = Reader {
+            bytes: &body[start..r.at],
+            at: 0,
+        };
+        let values = match spec & 0b111 {
+            // Booleans: alternating run lengths of false and true.
+            4 => {
+                let mut n = 0u64;
+                while !column.done() {
+                    n = n.saturating_add(column.unsigned()?);
+                    if n > limit {
+                        break;
+                    }
+                }
+                n
+            }
+            // Raw value bytes: no runs.
+            7 => 0,
+            kind => column.runs(kind, limit)?,
+        };
+        if values > limit {
+            return Err(ColumnsError::TooManyValues(limit));
+        }
+    }
+    Ok(())
+}
+
+/// A cursor over column bytes.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn done(&self) -> bool {
+        self.at >= self.bytes.len()
+    }
+
+    fn unsigned(&mut self) -> Result<u64, ColumnsError> {
+        let (n, used) = leb128_u64(self.bytes.get(self.at..).unwrap_or_default())
+            .ok_or(ColumnsError::Malformed)?;
+        self.at += used;
+        Ok(n)
+    }
+
+    fn signed(&mut self) -> Result<i64, ColumnsError> {
+        let rest = self.bytes.get(self.at..).unwrap_or_default();
+        let mut value = 0i64;
+        for (i, b) in rest.iter().take(10).enumerate() {
+            value |= i64::from(b & 0x7f)
+                .checked_shl(7 * i as u32)
+                .ok_or(ColumnsError::Malformed)?;
+            if b & 0x80 == 0 {
+                if i < 9 && b & 0x40 != 0 {
+                    value |= -1i64 << (7 * (i + 1));
+                }
+                self.at += i + 1;
+                return Ok(value);
+            }
+        }
+        Err(ColumnsError::Malformed)
+    }
+
+    fn skip(&mut self, n: u64) -> Result<(), ColumnsError> {
+        self.at = usize::try_from(n)
+            .ok()
+            .and_then(|n| self.at.checked_add(n))
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or(ColumnsError::Malformed)?;
+        Ok(())
+    }
+
+    /// One value of a run-length column of `kind`: a string is length-prefixed, a delta is
+    /// signed, the rest unsigned.
+    fn value(&mut self, kind: u64) -> Result<(), ColumnsError> {
+        match kind {
+            5 => {
+                let len = self.unsigned()?;
+                self.skip(len)
+            }
+            3 => self.signed().map(drop),
+            _ => self.unsigned().map(drop),
+        }
+    }
+
+    /// The values a run-length column's runs add up to (at most a little past `limit`):
+    /// a positive count repeats one value, a negative one lists that many, zero is a run of
+    /// nulls of the length that follows.
+    fn runs(&mut self, kind: u64, limit: u64) -> Result<u64, ColumnsError> {
+        let mut n = 0u64;
+        while !self.done() && n <= limit {
+            match self.signed()? {
+                count if count > 0 => {
+                    self.value(kind)?;
+                    n = n.saturating_add(count.unsigned_abs());
+                }
+                count if count < 0 => {
+                    for _ in 0..count.unsigned_abs() {
+                        self.value(kind)?;
+                    }
+                    n = n.saturating_add(count.unsigned_abs());
+                }
+                _ => n = n.saturating_add(self.unsigned()?),
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// An unsigned LEB128 number and the bytes it took; `None` past 10 bytes or the end.
@@ -205,7 +356,7 @@ pub(crate) mod tests {
         assert_eq!(document_within(&chunk, MAX_INFLATED_DOCUMENT), Ok(()));
         assert_eq!(
             document_within(&chunk, saved.len() as u64),
-            Err(DocumentColumnsError::TooLarge(saved.len() as u64)),
+            Err(ColumnsError::TooLarge(saved.len() as u64)),
             "the compressed columns count as inflated"
         );
         // 64 MiB of zeros deflate to about 64 KiB: refused at the limit, never held.
@@ -219,7 +370,7 @@ pub(crate) mod tests {
         let chunk = split(&bomb).unwrap()[0];
         assert_eq!(
             document_within(&chunk, 8 << 20),
-            Err(DocumentColumnsError::TooLarge(8 << 20))
+            Err(ColumnsError::TooLarge(8 << 20))
         );
         assert_eq!(document_within(&chunk, 65 << 20), Ok(()));
         // A layout that runs past its bytes is malformed.
@@ -231,7 +382,78 @@ pub(crate) mod tests {
         assert_eq!(document_within(&split(&plain).unwrap()[0], 10), Ok(()));
         assert_eq!(
             document_within(&cut_chunk, 10),
-            Err(DocumentColumnsError::Malformed)
+            Err(ColumnsError::Malformed)
+        );
+    }
+
+    /// A hundred bytes of change chunk that say one column holds 2^62 values.
+    pub(crate) fn change_of_one_run_of_2_62() -> Vec<u8> {
+        let mut body = vec![0]; // no dependencies
+        body.push(16);
+        body.extend([7u8; 16]); // the actor
+        body.extend([1, 1, 0, 0, 0]); // seq, start op, time, message, other actors
+        let mut column = Vec::new();
+        // A signed LEB128 run length of 2^62, then its one value.
+        let mut n: i64 = 1 << 62;
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 && byte & 0x40 == 0 {
+                column.push(byte);
+                break;
+            }
+            column.push(byte | 0x80);
+        }
+        column.push(1);
+        body.extend([1, (1 << 4) | 2, column.len() as u8]); // one integer column
+        body.extend(&column);
+        let mut chunk = MAGIC.to_vec();
+        chunk.extend([0; 4]);
+        chunk.push(CHANGE);
+        chunk.push(body.len() as u8);
+        chunk.extend(body);
+        chunk
+    }
+
+    #[test]
+    fn a_changes_columns_are_counted_from_their_runs_and_a_run_of_billions_refused() {
+        use automerge::ObjType;
+        // Real changes of every column kind pass, and are counted as they hold.
+        let mut doc = automerge::Automerge::new();
+        let mut tx = doc.transaction();
+        let list = tx
+            .put_object(automerge::ROOT, "list", ObjType::List)
+            .unwrap();
+        for i in 0..500 {
+            tx.insert(&list, i, i as i64 - 250).unwrap();
+        }
+        let text = tx
+            .put_object(automerge::ROOT, "text", ObjType::Text)
+            .unwrap();
+        tx.splice_text(&text, 0, 0, "Hjemmetræning i Thisted")
+            .unwrap();
+        tx.put(automerge::ROOT, "flag", true).unwrap();
+        tx.put(automerge::ROOT, "bytes", vec![1u8, 2, 3]).unwrap();
+        tx.commit();
+        let mut tx = doc.transaction();
+        tx.delete(&list, 3).unwrap();
+        tx.put(automerge::ROOT, "flag", false).unwrap();
+        tx.commit();
+        let raw = crate::sync::raw_changes_since(&doc, &[]);
+        for c in split(&raw).unwrap() {
+            assert_eq!(change_within(&c, MAX_VALUES_PER_CHANGE_COLUMN), Ok(()));
+        }
+        let first = split(&raw).unwrap()[0];
+        assert_eq!(
+            change_within(&first, 100),
+            Err(ColumnsError::TooManyValues(100)),
+            "500 inserts are more than 100 values"
+        );
+        let chunk = change_of_one_run_of_2_62();
+        let crafted = split(&chunk).unwrap()[0];
+        assert_eq!(
+            change_within(&crafted, MAX_VALUES_PER_CHANGE_COLUMN),
+            Err(ColumnsError::TooManyValues(MAX_VALUES_PER_CHANGE_COLUMN))
         );
     }
 
