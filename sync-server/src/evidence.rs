@@ -148,10 +148,13 @@ pub fn municipality_effects(
             .or_insert_with(|| vec![Vec::new(); quarters.len()])[history.index_of(end)]
         .push(c);
     }
+    // Like for like: every municipality judged by the shipped meaningful-change values and
+    // follow-ups. With its own, a municipality that raised a threshold would turn its
+    // declines into "maintained" and rank higher for it.
+    let effect_settings = EffectSettings::effective(None);
+    let offsets = &effect_settings.follow_up_offsets;
     let mut out = Vec::with_capacity(municipalities.len());
     for (id, name) in municipalities {
-        let effect_settings = EffectSettings::effective(Some(&store.effect_settings(*id)?));
-        let offsets = &effect_settings.follow_up_offsets;
         let judged: Vec<Vec<CitizenOutcome>> = match by_municipality.get(id) {
             Some(by_quarter) => by_quarter
                 .iter()
