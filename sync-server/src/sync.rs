@@ -835,6 +835,7 @@ impl Syncer {
         // A refusal is the client's problem (or a hostile client's), not the server's: WARN.
         for reply in &resp.replies {
             if let wire::ReplyStatus::Rejected(reason) = &reply.status {
+                let reason = loggable(reason);
                 tracing::warn!(doc = %reply.doc, user = %who.user_id, %reason, "changes refused");
             }
         }
@@ -865,8 +866,54 @@ impl Syncer {
     }
 }
 
+/// A refusal's reason as the log may hold it: what the client wrote is quoted in it (`'…' is
+/// not a date`), and a client can write a citizen's name anywhere, so the quoted parts are
+/// left out, and the rest is cut short (docs/security.md §4: nothing sensitive in logs).
+fn loggable(reason: &str) -> String {
+    const QUOTES: [(char, char); 4] = [('\'', '\''), ('`', '`'), ('"', '"'), ('«', '»')];
+    let mut out = String::new();
+    let mut closing = None;
+    for c in reason.chars() {
+        match closing {
+            Some(end) if c == end => {
+                out.push('…');
+                out.push(c);
+                closing = None;
+            }
+            Some(_) => {}
+            None => {
+                out.push(c);
+                closing = QUOTES
+                    .iter()
+                    .find(|(open, _)| *open == c)
+                    .map(|(_, end)| *end);
+            }
+        }
+        if out.chars().count() >= 160 {
+            out.push('…');
+            break;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_refusal_is_logged_without_what_the_client_wrote() {
+        assert_eq!(
+            super::loggable("'Karen Jensen' is not a date (YYYY-MM-DD)"),
+            "'…' is not a date (YYYY-MM-DD)"
+        );
+        assert_eq!(
+            super::loggable("`Søren` is not a place; use home or clinic"),
+            "`…` is not a place; use home or clinic"
+        );
+        // An unclosed quote hides the rest; a long reason is cut.
+        assert_eq!(super::loggable("'Karen"), "'");
+        assert!(super::loggable(&"x".repeat(1_000)).chars().count() <= 161);
+    }
+
     use super::*;
     use crate::store::SqliteStore;
     #[allow(unused_imports)]
