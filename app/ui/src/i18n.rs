@@ -2002,7 +2002,7 @@ pub static DA_EVIDENCE: EvidenceTexts = EvidenceTexts {
     test_improved: "fremgang/vedligehold",
     own: "(jer)",
     suppressed_hint: |n| format!("»<{n}«: tallet bygger på færre end {n} borgere (eller ville afsløre et sådant tal) og vises ikke."),
-    anonymised_hint: "Kommuner, der ikke har sagt ja til at blive navngivet, vises som »Kommune A, B …«.",
+    anonymised_hint: "Kommuner, der ikke har sagt ja til at blive navngivet, vises som »Kommune B, C …«. Alle kommuner vurderes her med de samme, medfølgende værdier for meningsfuld ændring, så sammenligningen er lige.",
     benchmark_quarters: |first, last, as_of| {
         let span = if first == last { first.to_string() } else { format!("{first} – {last}") };
         format!("Sammenligningen bruger hele, afsluttede kvartaler: {span}, opgjort pr. {as_of} — ikke den valgte periode, så to opgørelser ikke kan trækkes fra hinanden og pege på enkelte borgere.")
@@ -2123,7 +2123,7 @@ pub static EN_EVIDENCE: EvidenceTexts = EvidenceTexts {
     test_improved: "improved/maintained",
     own: "(you)",
     suppressed_hint: |n| format!("\"<{n}\": the figure rests on fewer than {n} citizens (or would reveal such a figure) and is not shown."),
-    anonymised_hint: "Municipalities that have not agreed to be named appear as \"Kommune A, B …\".",
+    anonymised_hint: "Municipalities that have not agreed to be named appear as \"Kommune B, C …\". Every municipality is judged here by the same, shipped meaningful-change values, so the comparison is like for like.",
     benchmark_quarters: |first, last, as_of| {
         let span = if first == last { first.to_string() } else { format!("{first} – {last}") };
         format!("The comparison uses whole quarters that have ended: {span}, as of {as_of} — not the period chosen, so two answers cannot be subtracted to point at single citizens.")
