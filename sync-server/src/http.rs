@@ -77,6 +77,9 @@ pub struct AppState {
     benchmark: Arc<crate::evidence::BenchmarkCache>,
     /// Syncs and sign-ins in flight; the heap is trimmed when none are ([`crate::memory`]).
     idle: Arc<crate::memory::Idle>,
+    /// The last readiness answer: asked again at most once a second, one ask at a time, so a
+    /// flood of unauthenticated `/ready` takes no database connection from the syncs.
+    readiness: Arc<tokio::sync::Mutex<Option<(std::time::Instant, bool)>>>,
 }
 
 impl FromRef<AppState> for Arc<AuthService> {
@@ -116,6 +119,7 @@ impl AppState {
             suppression: config.suppression,
             benchmark: Default::default(),
             idle: crate::memory::Idle::new(),
+            readiness: Default::default(),
         })
     }
 }
@@ -920,13 +924,28 @@ async fn get_media(
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    let store = state.store.clone();
-    match blocking(move || store.ping()).await {
-        Ok(()) => (StatusCode::OK, "ok").into_response(),
-        Err(e) => {
-            tracing::error!(error = ?e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+    let mut last = state.readiness.lock().await;
+    let ready = match *last {
+        Some((at, ready)) if at.elapsed() < FRESH => ready,
+        _ => {
+            let store = state.store.clone();
+            let ready = match blocking(move || store.ping()).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = ?e, "health check failed");
+                    false
+                }
+            };
+            *last = Some((Instant::now(), ready));
+            ready
         }
+    };
+    drop(last);
+    if ready {
+        (StatusCode::OK, "ok").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
     }
 }
 
