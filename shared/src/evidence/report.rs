@@ -482,10 +482,6 @@ pub fn benchmark_section(
     )
 }
 
-/// The id a therapist of a team the viewer does not serve has in the recruitment table (with
-/// a number): nobody's user id.
-pub const OTHER_TEAMS_THERAPIST: &str = "other-team-therapist-";
-
 /// The whole report for `viewer`.
 pub fn report(
     viewer: &Viewer,
@@ -516,22 +512,17 @@ pub fn report(
         &therapist_ids,
         super::funnel::DEFAULT_SHARE_OF_MEDIAN,
     )?;
-    // A therapist of a team the viewer does not serve is a row without who: their user id
-    // would name them through any list of staff the viewer sees (the device list has ids and
-    // names), and a flag such as "refers few" is about that person.
+    // Only therapists of the viewer's own teams are listed (each is measured against the whole
+    // municipality's). Another team's therapist would be known without an id: the staff
+    // groups give each team's head count and the funnel each team's referrals, so the row of
+    // a team's only therapist is that person, and "refers few" is about them.
     let served_therapist = |id: &str| {
         facts
             .staff
             .iter()
             .any(|s| s.user_id == id && serves(&s.team_id))
     };
-    let mut others = 0;
-    for row in &mut therapists_recruiting {
-        if !served_therapist(&row.id) {
-            others += 1;
-            row.id = format!("{OTHER_TEAMS_THERAPIST}{others}");
-        }
-    }
+    therapists_recruiting.retain(|row| served_therapist(&row.id));
     let mut staff = staff_in_use(&facts.staff, scope.as_of);
     // Names only of the viewer's own teams; elsewhere the count says enough.
     for g in &mut staff.groups {
@@ -807,8 +798,7 @@ mod tests {
             .iter()
             .map(|x| x.id.as_str())
             .collect();
-        assert_eq!(ids.len(), 3, "{ids:?}");
-        assert!(ids.contains(&"own"));
+        assert_eq!(ids, ["own"], "another team's therapists are not listed");
         assert!(
             !ids.contains(&"theirs") && !ids.contains(&"also"),
             "{ids:?}"
