@@ -1128,39 +1128,35 @@ mod tests {
         let bomb =
             crate::sync::chunks::tests::document_of_one_column(&zeros.finish().unwrap(), true);
         let header = Header::course(TeamId::new(), CourseId::new());
+        let why = corrupt(&header, None, &bomb);
+        assert!(why.contains("inflates to more than"), "{why}");
+    }
+
+    /// Why `incoming`, offered to `header`'s document (held as `stored`) with a head it does
+    /// not lead to, is refused as corrupt.
+    fn corrupt(header: &Header, stored: Option<&Automerge>, incoming: &[u8]) -> String {
         let refused = admit_or_refuse(
             header.id,
-            None,
-            &bomb,
+            stored,
+            incoming,
             &[ChangeHash([7; 32])],
             &therapist(header.team_id),
             &HashSet::new(),
         )
         .err()
         .expect("refused");
-        assert!(
-            matches!(&*refused.rejection, Rejection::Corrupt(m) if m.contains("inflates to more than")),
-            "{refused:?}"
-        );
+        match *refused.rejection {
+            Rejection::Corrupt(why) => why,
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
     fn a_change_whose_runs_say_billions_of_ops_is_refused_before_automerge_walks_them() {
         let (header, stored, _) = course_and_change(ActorId::random(), "x");
-        let refused = admit_or_refuse(
-            header.id,
-            Some(&stored),
-            &crate::sync::chunks::tests::change_of_one_run_of_2_62(),
-            &[ChangeHash([7; 32])],
-            &therapist(header.team_id),
-            &HashSet::new(),
-        )
-        .err()
-        .expect("refused");
-        assert!(
-            matches!(&*refused.rejection, Rejection::Corrupt(m) if m.contains("values")),
-            "{refused:?}"
-        );
+        let run = crate::sync::chunks::tests::change_of_one_run_of_2_62();
+        let why = corrupt(&header, Some(&stored), &run);
+        assert!(why.contains("values"), "{why}");
     }
 
     #[test]
