@@ -156,15 +156,10 @@ pub enum DueStatus {
     Due { days_left: i64 },
     /// Its week has passed without a result ("starttest mangler").
     Overdue { days_over: i64 },
-    /// Too late: the week of the same test's next planned phase has begun, so a result now
-    /// would not measure this phase (a start test in the last week is no baseline). Not
-    /// prompted, not taken from the assistant; the summary shows the phase as missing.
-    Missed { days_over: i64 },
 }
 
 impl DueStatus {
-    /// Whether a result may be entered for the phase now: its week has begun and it is not
-    /// too late.
+    /// Whether a result may be entered for the phase now: its week has begun.
     pub fn open(self) -> bool {
         matches!(self, DueStatus::Due { .. } | DueStatus::Overdue { .. })
     }
@@ -214,7 +209,7 @@ pub fn due_tests<'a>(
         (AssessmentPhase::End, &plan.end),
     ];
     let mut due = Vec::new();
-    for (i, (phase, tests)) in phases.iter().enumerate() {
+    for (phase, tests) in phases.iter() {
         let phase = *phase;
         let (from, to) = window(course_start, planned_weeks, phase);
         let status = if today < from {
@@ -234,17 +229,6 @@ pub fn due_tests<'a>(
             if recorded.contains(&(test.as_str(), phase)) {
                 continue;
             }
-            // The week of the test's next planned phase, once begun, ends this one's chance.
-            let next = phases[i + 1..]
-                .iter()
-                .find(|(_, later)| later.contains(test))
-                .map(|(later, _)| window(course_start, planned_weeks, *later).0);
-            let status = match (status, next) {
-                (DueStatus::Overdue { days_over }, Some(next)) if today >= next => {
-                    DueStatus::Missed { days_over }
-                }
-                (s, _) => s,
-            };
             due.push(DueTest {
                 test: test.clone(),
                 phase,
@@ -268,7 +252,6 @@ impl DueTest {
         match self.status {
             DueStatus::Upcoming { days_until } => days_until <= PROMPT_DAYS_AHEAD,
             DueStatus::Due { .. } | DueStatus::Overdue { .. } => true,
-            DueStatus::Missed { .. } => false,
         }
     }
 }
@@ -291,46 +274,6 @@ mod tests {
         .into_iter()
         .map(|d| (format!("{}:{:?}", d.test, d.phase), d.status))
         .collect()
-    }
-
-    #[test]
-    fn a_phase_is_missed_once_the_same_tests_next_phase_has_begun() {
-        use AssessmentPhase::*;
-        let plan = TestPlan {
-            start: vec!["who5".into(), "timed_up_and_go".into()],
-            mid: vec!["chair_stand_30s".into()],
-            end: vec!["who5".into()],
-            delegated: vec![],
-        };
-        let status = |today: Date| -> Vec<(String, AssessmentPhase, DueStatus)> {
-            due_tests(START, 12, &plan, [], today)
-                .into_iter()
-                .map(|d| (d.test, d.phase, d.status))
-                .collect()
-        };
-        // Week 2: the start tests are overdue, still worth taking.
-        let week2 = status(date!(2026 - 03 - 10));
-        assert!(week2[..2].iter().all(|(_, p, s)| *p == Start && s.open()));
-        // The last week: the start WHO-5 is missed (its end week has begun); the TUG, planned
-        // only at the start, and the midway chair stand stay overdue; the end WHO-5 is due.
-        let last = status(date!(2026 - 05 - 19));
-        let of = |t: &str, p: AssessmentPhase| {
-            last.iter()
-                .find(|(x, q, _)| x == t && *q == p)
-                .map(|(.., s)| *s)
-                .unwrap()
-        };
-        assert!(matches!(of("who5", Start), DueStatus::Missed { .. }));
-        assert!(!due_tests(START, 12, &plan, [], date!(2026 - 05 - 19))[0].worth_prompting());
-        assert!(matches!(
-            of("timed_up_and_go", Start),
-            DueStatus::Overdue { .. }
-        ));
-        assert!(matches!(
-            of("chair_stand_30s", Midway),
-            DueStatus::Overdue { .. }
-        ));
-        assert!(matches!(of("who5", End), DueStatus::Due { .. }));
     }
 
     #[test]

@@ -112,7 +112,6 @@ fn due_view(d: DueTest, plan: &TestPlan) -> api::DueTestView {
         DueStatus::Upcoming { days_until } => ("upcoming", days_until),
         DueStatus::Due { days_left } => ("due", days_left),
         DueStatus::Overdue { days_over } => ("overdue", days_over),
-        DueStatus::Missed { days_over } => ("missed", days_over),
     };
     api::DueTestView {
         label: assessment::kind_of(&d.test)
