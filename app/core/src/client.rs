@@ -905,6 +905,18 @@ mod tests {
         (url, count)
     }
 
+    /// The error of one exchange of `req` with the server at `url`, which refuses it.
+    async fn refused_at(url: String, req: &SyncRequest) -> CoreError {
+        exchange(
+            &identity_at(url),
+            req,
+            WaitingHere::default(),
+            &mut Traffic::default(),
+        )
+        .await
+        .unwrap_err()
+    }
+
     fn identity_at(server_url: String) -> Identity {
         Identity {
             user_id: homerehab_shared::ids::UserId::new(),
@@ -952,19 +964,11 @@ mod tests {
             r#"{"error":"unsupported_protocol","message":"protocol version 4 is not supported (this side speaks 5)"}"#,
         )
         .await;
-        let identity = identity_at(url);
         let req = SyncRequest {
             protocol: wire::PROTOCOL_VERSION,
             offers: vec![],
         };
-        let err = exchange(
-            &identity,
-            &req,
-            WaitingHere::default(),
-            &mut Traffic::default(),
-        )
-        .await
-        .unwrap_err();
+        let err = refused_at(url, &req).await;
         assert!(
             matches!(&err, CoreError::UpdateRequired(m) if m.contains("version 4")),
             "{err}"
@@ -984,14 +988,7 @@ mod tests {
             ),
         )
         .await;
-        let err = exchange(
-            &identity_at(url),
-            &req,
-            WaitingHere::default(),
-            &mut Traffic::default(),
-        )
-        .await
-        .unwrap_err();
+        let err = refused_at(url, &req).await;
         assert!(matches!(&err, CoreError::ServerBehind(_)), "{err}");
         assert!(!err.is_transient());
         assert!(!err.to_string().contains("update the app"), "{err}");
@@ -1002,14 +999,7 @@ mod tests {
             r#"{"error":"malformed","message":"the message is malformed"}"#,
         )
         .await;
-        let err = exchange(
-            &identity_at(url),
-            &req,
-            WaitingHere::default(),
-            &mut Traffic::default(),
-        )
-        .await
-        .unwrap_err();
+        let err = refused_at(url, &req).await;
         assert!(
             matches!(err, CoreError::Server { status: 400, .. }),
             "{err}"

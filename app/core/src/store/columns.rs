@@ -26,6 +26,11 @@ pub(super) fn document_id(blob: &[u8]) -> Result<DocumentId> {
     ))
 }
 
+/// A value read back from its [`label`] column; `None` for a label it does not have.
+pub(super) fn from_label<T: serde::de::DeserializeOwned>(label: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(label.to_string())).ok()
+}
+
 pub(super) fn label<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v)
         .ok()

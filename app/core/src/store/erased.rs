@@ -173,10 +173,7 @@ impl Store {
             }))
         })?;
         let Some(out) = out else {
-            return Ok(Replacement {
-                rebased: false,
-                dropped: 0,
-            });
+            return Ok(Replacement::default());
         };
         if out.dropped > 0 {
             tracing::info!(doc = %id, dropped = out.dropped, "unsent edits to erased data dropped");

@@ -24,6 +24,20 @@ pub(crate) fn signed_in(dir: &Path, role: Role, team: TeamId) -> Store {
     store
 }
 
+/// An active citizen of no one in particular, named `name`.
+pub(crate) fn citizen(id: CitizenId, name: &str) -> Citizen {
+    Citizen {
+        id,
+        name: name.into(),
+        local_ref: format!("K-{name}"),
+        address: None,
+        assigned: Default::default(),
+        active: true,
+        birth_year: None,
+        sex: None,
+    }
+}
+
 pub(crate) fn course_with_a_logged_set(store: &mut Store, team: TeamId) -> CourseId {
     let me = store.identity().unwrap().unwrap();
     let course = Course {

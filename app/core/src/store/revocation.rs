@@ -181,20 +181,10 @@ mod tests {
     #[test]
     fn a_revoked_device_takes_no_new_edits() {
         use homerehab_shared::ids::CitizenId;
-        use homerehab_shared::model::Citizen;
         let dir = tempfile::tempdir().unwrap();
         let team = TeamId::new();
         let mut store = fixtures::signed_in(dir.path(), Role::Therapist, team);
-        let citizen = |name: &str| Citizen {
-            id: CitizenId::new(),
-            name: name.into(),
-            local_ref: "K-1".into(),
-            address: None,
-            assigned: Default::default(),
-            active: true,
-            birth_year: None,
-            sex: None,
-        };
+        let citizen = |name: &str| fixtures::citizen(CitizenId::new(), name);
         store.put_citizen(&citizen("Karen")).unwrap();
         assert_eq!(store.sync_status().unwrap().waiting, 1);
         // The server announced the revocation: the edit made meanwhile is refused, clearly.

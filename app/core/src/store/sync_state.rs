@@ -539,7 +539,7 @@ mod tests {
     //! An absorbed change refreshes only the records it touched; the rows must end exactly as a
     //! whole re-projection of every document leaves them.
     use super::*;
-    use crate::store::fixtures::signed_in;
+    use crate::store::fixtures::{citizen, signed_in};
     use automerge::transaction::Transactable;
     use automerge::{ActorId, ReadDoc};
     use homerehab_shared::docs::rewrite::{rewrite_roster_without, RosterErasure};
@@ -587,19 +587,6 @@ mod tests {
             rows(store),
             "per-record rows differ from a whole projection"
         );
-    }
-
-    fn citizen(id: CitizenId, name: &str) -> Citizen {
-        Citizen {
-            id,
-            name: name.into(),
-            local_ref: format!("K-{name}"),
-            address: None,
-            assigned: Default::default(),
-            active: true,
-            birth_year: None,
-            sex: None,
-        }
     }
 
     fn hashes(doc: &Automerge) -> Vec<Hash> {

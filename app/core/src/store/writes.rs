@@ -2,6 +2,7 @@
 //! `homerehab_shared::docs`, committed with its projection rows before it returns.
 
 use super::clock::now_ms;
+use super::columns::from_label;
 use super::database::Store;
 use super::projection::Projection;
 use crate::error::{CoreError, Result};
@@ -311,8 +312,7 @@ impl Store {
         let rows = self.sessions(course)?;
         let resumable = homerehab_shared::schedule::session_to_resume(
             rows.iter().filter_map(|r| {
-                let status = serde_json::from_value(serde_json::Value::String(r.status.clone()));
-                status.ok().map(|s| (r.id, r.performed_by, r.started_at, s))
+                from_label(&r.status).map(|s| (r.id, r.performed_by, r.started_at, s))
             }),
             me.user_id,
             now_ms(),
