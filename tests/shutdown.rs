@@ -3,6 +3,10 @@
 //! what it sent is stored — and then exits cleanly. A rolling upgrade behind the balancer
 //! relies on this. The real server process; the request written by hand on a raw socket, so
 //! the signal lands while the server is still reading its body.
+//!
+//! And the limits on a client that keeps the server waiting: a stalled request holds a
+//! stopping server no longer than its grace period, and a connection whose headers or body
+//! stop coming is cut off after the idle timeout, while one that keeps sending is not.
 
 use homerehab_scenarios::*;
 use homerehab_shared::sync::{wire, ClientRound};
@@ -103,4 +107,143 @@ async fn sigterm_finishes_the_sync_in_flight_then_exits() {
         .find(|s| s.id == session)
         .expect("the session sent during the shutdown is on the server");
     assert_eq!(stored.set_count, 24, "every set of it");
+}
+
+/// A raw connection to `server` with a read timeout far beyond the limits tested.
+fn raw_connection(server: &Server) -> TcpStream {
+    let port = server.url().rsplit(':').next().unwrap().to_string();
+    let socket = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    socket
+}
+
+/// Reads until the server closes the connection; what it said and how long it took. A read
+/// that times out (the server still holding the connection open) fails the test.
+fn read_until_closed(socket: &mut TcpStream) -> (String, Duration) {
+    let start = Instant::now();
+    let mut answer = Vec::new();
+    match socket.read_to_end(&mut answer) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!(
+            "the server still held the connection after {:?}: {e}",
+            start.elapsed()
+        ),
+    }
+    (
+        String::from_utf8_lossy(&answer).to_string(),
+        start.elapsed(),
+    )
+}
+
+#[test]
+fn a_stalled_request_holds_a_stopping_server_only_for_its_grace() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The idle limit far off, so only the grace period can end the wait.
+    let mut server = Server::start_with(
+        &tmp.path().join("server"),
+        &["--shutdown-grace-secs", "1", "--idle-timeout-secs", "600"],
+    );
+    let mut socket = raw_connection(&server);
+    socket
+        .write_all(
+            b"POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"username\":",
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let pid = server.pid().expect("the server runs") as libc::pid_t;
+    let signalled = Instant::now();
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = server
+        .wait_exit(Duration::from_secs(10))
+        .expect("a request that never finishes does not keep the server from stopping");
+    assert!(status.success(), "a clean exit: {status:?}");
+    assert!(
+        signalled.elapsed() >= Duration::from_millis(900),
+        "the request in flight got its grace period first ({:?})",
+        signalled.elapsed()
+    );
+}
+
+#[test]
+fn a_connection_that_stops_sending_is_cut_off_and_a_slow_steady_one_is_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_with(&tmp.path().join("server"), &["--idle-timeout-secs", "1"]);
+
+    // Headers begun, never ended.
+    let mut socket = raw_connection(&server);
+    socket
+        .write_all(b"POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Ty")
+        .unwrap();
+    let (_, waited) = read_until_closed(&mut socket);
+    assert!(
+        waited < Duration::from_secs(5),
+        "half a header block held the connection for {waited:?}"
+    );
+
+    // Headers whole, the body stops after its first bytes: refused, closed.
+    let mut socket = raw_connection(&server);
+    socket
+        .write_all(
+            b"POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"username\":",
+        )
+        .unwrap();
+    let (answer, waited) = read_until_closed(&mut socket);
+    assert!(
+        waited < Duration::from_secs(5),
+        "a stalled body held the connection for {waited:?}"
+    );
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
+        "a stalled body is not taken as a request: {answer}"
+    );
+
+    // A kept-alive connection with nothing more to ask is closed too.
+    let mut socket = raw_connection(&server);
+    socket
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let (answer, waited) = read_until_closed(&mut socket);
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "answered first: {answer}"
+    );
+    assert!(
+        waited < Duration::from_secs(5),
+        "an idle kept-alive connection stayed open {waited:?}"
+    );
+
+    // A body sent a piece at a time, each well within the limit, takes longer than the limit
+    // in all and is answered as usual (a wrong password: 401, so the request was read whole).
+    let body = br#"{"username":"nobody","password":"not the password","actor_id":"00112233445566778899aabbccddeeff"}"#;
+    let mut socket = raw_connection(&server);
+    socket
+        .write_all(
+            format!(
+                "POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                 Connection: close\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let started = Instant::now();
+    for piece in body.chunks(body.len().div_ceil(5)) {
+        std::thread::sleep(Duration::from_millis(500));
+        socket.write_all(piece).unwrap();
+    }
+    let (answer, _) = read_until_closed(&mut socket);
+    assert!(
+        started.elapsed() > Duration::from_secs(2),
+        "the upload took longer than the limit in all"
+    );
+    assert!(
+        answer.starts_with("HTTP/1.1 401"),
+        "a slow but steady request is served: {answer}"
+    );
 }

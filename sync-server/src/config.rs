@@ -221,6 +221,14 @@ pub struct Settings {
     /// suppressed [default: 10].
     #[arg(long, global = true, env = "HOMEREHAB_MIN_CITIZENS")]
     pub min_citizens: Option<u32>,
+    /// Seconds a connection may keep the server waiting: for a request's headers (an idle
+    /// kept-alive connection too) and between two pieces of a request's body [default: 30].
+    #[arg(long, global = true, env = "HOMEREHAB_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: Option<u64>,
+    /// Seconds a stopping server gives the requests in flight before it exits anyway
+    /// [default: 30].
+    #[arg(long, global = true, env = "HOMEREHAB_SHUTDOWN_GRACE_SECS")]
+    pub shutdown_grace_secs: Option<u64>,
 }
 
 impl Settings {
@@ -245,6 +253,8 @@ impl Settings {
             quarantine_doc_bytes: self.quarantine_doc_bytes.or(lower.quarantine_doc_bytes),
             quarantine_doc_entries: self.quarantine_doc_entries.or(lower.quarantine_doc_entries),
             min_citizens: self.min_citizens.or(lower.min_citizens),
+            idle_timeout_secs: self.idle_timeout_secs.or(lower.idle_timeout_secs),
+            shutdown_grace_secs: self.shutdown_grace_secs.or(lower.shutdown_grace_secs),
         }
     }
 
@@ -299,6 +309,11 @@ pub struct Config {
     pub password_cost: PasswordCost,
     /// Sign-ins hashed at once; each worker keeps one argon2 memory.
     pub password_workers: usize,
+    /// How long a connection may keep the server waiting for headers or the next piece of a
+    /// body: a client that sends a byte now and then holds no connection for ever.
+    pub idle_timeout: Duration,
+    /// How long a stopping server waits for requests in flight.
+    pub shutdown_grace: Duration,
 }
 
 /// Bounds on the quarantine, so refused changes cannot fill the disk: past any of them a
@@ -346,6 +361,8 @@ impl Default for Config {
             suppression: Default::default(),
             password_cost: PasswordCost::Standard,
             password_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            idle_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
@@ -397,6 +414,12 @@ impl Config {
             },
             password_cost: d.password_cost,
             password_workers: s.password_workers.unwrap_or(d.password_workers),
+            idle_timeout: s
+                .idle_timeout_secs
+                .map_or(d.idle_timeout, Duration::from_secs),
+            shutdown_grace: s
+                .shutdown_grace_secs
+                .map_or(d.shutdown_grace, Duration::from_secs),
         };
         if config.suppression.min_citizens == 0 {
             return Err(Error::Config("min_citizens must be at least 1".into()));
@@ -408,6 +431,9 @@ impl Config {
         }
         if config.cache_bytes == 0 {
             return Err(Error::Config("cache_mib must be at least 1".into()));
+        }
+        if config.idle_timeout.is_zero() {
+            return Err(Error::Config("idle_timeout_secs must be at least 1".into()));
         }
         if config.password_workers == 0 {
             return Err(Error::Config("password_workers must be at least 1".into()));
@@ -472,7 +498,9 @@ mod tests {
                 c.max_body_bytes,
                 c.cache_bytes,
                 c.max_media_bytes,
-                c.quarantine
+                c.quarantine,
+                c.idle_timeout,
+                c.shutdown_grace
             ),
             (
                 d.data_dir,
@@ -481,7 +509,9 @@ mod tests {
                 d.max_body_bytes,
                 d.cache_bytes,
                 d.max_media_bytes,
-                d.quarantine
+                d.quarantine,
+                d.idle_timeout,
+                d.shutdown_grace
             )
         );
     }
@@ -518,6 +548,18 @@ mod tests {
         );
         let s = Settings::from_toml("database_ca = \"/etc/ca.pem\"").unwrap();
         assert!(Config::resolve(&s).is_err());
+    }
+
+    #[test]
+    fn a_zero_idle_timeout_is_refused() {
+        let s = Settings::from_toml("idle_timeout_secs = 0").unwrap();
+        assert!(Config::resolve(&s).is_err());
+        let s = Settings::from_toml("idle_timeout_secs = 5\nshutdown_grace_secs = 0").unwrap();
+        let c = Config::resolve(&s).unwrap();
+        assert_eq!(
+            (c.idle_timeout, c.shutdown_grace),
+            (Duration::from_secs(5), Duration::ZERO)
+        );
     }
 
     #[test]

@@ -80,6 +80,10 @@ pub struct AppState {
     /// The last readiness answer: asked again at most once a second, one ask at a time, so a
     /// flood of unauthenticated `/ready` takes no database connection from the syncs.
     readiness: Arc<tokio::sync::Mutex<Option<(std::time::Instant, bool)>>>,
+    /// How long a connection may keep the server waiting (`Config::idle_timeout`).
+    idle_timeout: std::time::Duration,
+    /// How long a stopping server waits for requests in flight (`Config::shutdown_grace`).
+    shutdown_grace: std::time::Duration,
 }
 
 impl FromRef<AppState> for Arc<AuthService> {
@@ -120,6 +124,8 @@ impl AppState {
             benchmark: Default::default(),
             idle: crate::memory::Idle::new(),
             readiness: Default::default(),
+            idle_timeout: config.idle_timeout,
+            shutdown_grace: config.shutdown_grace,
         })
     }
 }
@@ -207,15 +213,67 @@ pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// Serves `app(state)` on `listener` until `shutdown` completes, then finishes open requests.
+/// Serves `app(state)` on `listener` until `shutdown` completes, then gives the requests in
+/// flight up to `Config::shutdown_grace` to finish (idle connections close at once).
+///
+/// Not `axum::serve`: it gives hyper no timer, so a client could hold a connection for ever by
+/// sending a header byte now and then (or nothing at all on a kept-alive connection). Here a
+/// connection's headers must arrive within `Config::idle_timeout`, and each piece of a body
+/// within the same time of the last ([`RequestBodyTimeoutLayer`]); an upload at a slow
+/// line's steady pace is not cut off.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower_http::timeout::RequestBodyTimeoutLayer;
+
+    let (idle, grace) = (state.idle_timeout, state.shutdown_grace);
+    let service = hyper_util::service::TowerToHyperService::new(
+        app(state).layer(RequestBodyTimeoutLayer::new(idle)),
+    );
+    let mut connections = hyper::server::conn::http1::Builder::new();
+    connections
+        .timer(TokioTimer::new())
+        .header_read_timeout(idle);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // A connection reset before it was taken, or out of file descriptors: the
+                // listener itself is fine; a pause lets descriptors free up.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Answers are written whole; waiting to fill a packet only delays them.
+        let _ = stream.set_nodelay(true);
+        let connection = connections.serve_connection(TokioIo::new(stream), service.clone());
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                // A client gone or too slow: nothing the server can act on.
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
+            // What is cut off was not answered: its device sends it again (admission takes a
+            // change it already holds once).
+            tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight at the shutdown deadline are cut off");
+        }
+    }
+    Ok(())
 }
 
 /// `POST /v1/login`. Frozen by protocol version 1 (docs/sync-protocol.md).

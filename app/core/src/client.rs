@@ -24,6 +24,9 @@ fn lock(store: &SharedStore) -> std::sync::MutexGuard<'_, Store> {
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
+        // The server closes a connection idle for 30 s (its `idle_timeout_secs`); one reused
+        // just as it closes fails the request, so the device lets go of it first.
+        .pool_idle_timeout(Duration::from_secs(15))
         .read_timeout(Duration::from_secs(60))
         .timeout(Duration::from_secs(60))
         .build()

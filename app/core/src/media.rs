@@ -41,6 +41,9 @@ fn round_gate(dir: &Path) -> Arc<tokio::sync::Mutex<()>> {
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
+        // The server closes a connection idle for 30 s (its `idle_timeout_secs`); one reused
+        // just as it closes fails the request, so the device lets go of it first.
+        .pool_idle_timeout(Duration::from_secs(15))
         // No overall timeout: a video over a slow line may take long; a stalled one is
         // resumed next round.
         .read_timeout(Duration::from_secs(30))
