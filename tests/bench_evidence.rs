@@ -191,7 +191,7 @@ fn main() {
             .prepare("INSERT INTO rm_deliveries (doc_id, course_id, delivered) VALUES (?1, ?2, ?3)")
             .unwrap();
         let mut work = tx
-            .prepare("INSERT INTO rm_work (doc_id, user_id, work, last_on) VALUES (?1, ?2, ?3, ?4)")
+            .prepare("INSERT INTO rm_work (doc_id, user_id, work, done_on) VALUES (?1, ?2, ?3, ?4)")
             .unwrap();
         for c in 0..courses {
             let m = c % MUNICIPALITIES;
@@ -302,6 +302,10 @@ fn main() {
                         status
                     ])
                     .unwrap();
+                // One row per day of work, as the projection writes them.
+                let day = start + time::Duration::days(2 * s as i64);
+                work.execute(params![log, assistant, "logged_session", day.to_string()])
+                    .unwrap();
             }
             delivery
                 .execute(params![
@@ -309,9 +313,6 @@ fn main() {
                     course_id,
                     (sessions_per_course - sessions_per_course / 9) as i64
                 ])
-                .unwrap();
-            let last = start + time::Duration::days((sessions_per_course * 2) as i64);
-            work.execute(params![log, assistant, "logged_session", last.to_string()])
                 .unwrap();
             work.execute(params![
                 doc(1, c),
@@ -356,7 +357,9 @@ fn main() {
     line(
         "staff (one municipality)",
         time(runs, |i| {
-            store.evidence_staff(&pick(i).teams).unwrap();
+            store
+                .evidence_staff(&pick(i).teams, date!(2026 - 12 - 01))
+                .unwrap();
         }),
     );
     line(

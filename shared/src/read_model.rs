@@ -136,15 +136,17 @@ pub struct SessionRow {
     pub general_condition: Option<u8>,
 }
 
-/// The latest day someone did one kind of work in one document: what "active" is computed
-/// from (`evidence::staff`) without counting a million sessions per question.
+/// A day someone did one kind of work in one document (one row however often that day): what
+/// "active" is computed from (`evidence::staff`), as of any day, without counting a million
+/// sessions per question. Every day, not only the latest: a report on a past quarter asks
+/// who was active then, which work done since must not hide.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct WorkRow {
     pub user_id: String,
     /// `logged_session`, `edited_program` or `recorded_test` (`evidence::staff::Work`).
     pub work: String,
     /// ISO date.
-    pub last_on: String,
+    pub done_on: String,
 }
 
 /// A course's sessions carried out, from its session log: adherence for 30,000 courses
@@ -213,19 +215,17 @@ impl DocumentRows {
     }
 }
 
-/// For each (user, work), the latest of `done`'s days, as rows.
-fn latest_work(done: impl IntoIterator<Item = (String, Work, time::Date)>) -> Vec<WorkRow> {
-    let mut latest: BTreeMap<(String, &'static str), time::Date> = BTreeMap::new();
-    for (user, work, on) in done {
-        let day = latest.entry((user, work.code())).or_insert(on);
-        *day = (*day).max(on);
-    }
-    latest
+/// Each (user, work, day) of `done` once, as rows.
+fn work_days(done: impl IntoIterator<Item = (String, Work, time::Date)>) -> Vec<WorkRow> {
+    let days: std::collections::BTreeSet<(String, &'static str, time::Date)> = done
         .into_iter()
-        .map(|((user_id, work), on)| WorkRow {
+        .map(|(user, work, on)| (user, work.code(), on))
+        .collect();
+    days.into_iter()
+        .map(|(user_id, work, on)| WorkRow {
             user_id,
             work: work.into(),
-            last_on: crate::effect::iso(on),
+            done_on: crate::effect::iso(on),
         })
         .collect()
 }
@@ -297,7 +297,7 @@ impl SessionRows {
 /// A session log's rows from its sessions' (by key, the log's order).
 fn session_log_rows(sessions: &BTreeMap<String, SessionRows>) -> DocumentRows {
     let mut rows = DocumentRows {
-        work: latest_work(sessions.values().map(|s| {
+        work: work_days(sessions.values().map(|s| {
             (
                 s.session.performed_by.clone(),
                 Work::LoggedSession,
@@ -621,7 +621,7 @@ fn rows_whole(header: &Header, doc: &automerge::Automerge) -> Result<WholeRows, 
                 let on = crate::model::parse_date(&a.date).ok()?;
                 Some((a.by.to_string(), Work::RecordedTest, on))
             });
-            rows.work = latest_work(edits.chain(tests));
+            rows.work = work_days(edits.chain(tests));
         }
         DocumentKind::SessionLog => {
             let sessions = every_session(doc)?;

@@ -238,7 +238,7 @@ pub fn report(
         .filter(|t| t.municipality == municipality)
         .collect();
     let own_ids: Vec<TeamId> = own_teams.iter().map(|t| t.id).collect();
-    let municipality_staff = store.evidence_staff(&own_ids)?;
+    let municipality_staff = store.evidence_staff(&own_ids, scope.as_of)?;
     let mut team = match q.team {
         Some(id) => Some(
             own_teams

@@ -47,6 +47,7 @@ on_both_backends!(
     a_citizen_synced_a_moment_ago_is_found_before_the_projector_ran,
     an_erasure_deletes_the_course_rewrites_the_roster_and_keeps_ids_only,
     retention_settings_round_trip_and_facts_come_from_the_read_model,
+    staff_work_is_judged_as_of_the_day_asked,
 );
 
 fn user(store: &dyn Store, username: &str, role: Role, team: TeamId) -> UserId {
@@ -1011,6 +1012,67 @@ fn the_same_documents_give_the_same_evidence_facts_on_both_backends() {
             from.effect_settings(m).unwrap()
         );
     }
+}
+
+/// An assistant who logged sessions in May and again in September was active at the end of
+/// May: a report on a past quarter asks who was active then, and the later work (one document,
+/// one user, one kind of work) must not hide the earlier.
+fn staff_work_is_judged_as_of_the_day_asked(b: &Backend) {
+    use homerehab_shared::evidence::staff::Work;
+    use time::macros::date;
+    let store = b.open();
+    let m = store.ensure_municipality("Thisted").unwrap();
+    let team = store.ensure_team(m, "Nord").unwrap();
+    let assistant = user(store.as_ref(), "assistent", Role::Assistant, team);
+    let course = CourseId::new();
+    let header = Header::session_log(team, course);
+    let mut doc = genesis(&header).with_actor(ActorId::random());
+    let at = |d: time::Date| (d - date!(1970 - 01 - 01)).whole_days() * 86_400_000 + 36_000_000;
+    for day in [
+        date!(2026 - 05 - 20),
+        date!(2026 - 05 - 22),
+        date!(2026 - 09 - 14),
+    ] {
+        let s = SessionLog::start(course, assistant, None, at(day));
+        put_session(&mut doc, &s, at(day)).unwrap();
+    }
+    commit(store.as_ref(), &header, &doc, &[]);
+    while store.project_pending(10).unwrap().pending > 0 {}
+
+    let last_logged = |as_of| {
+        let staff = store.evidence_staff(&[team], as_of).unwrap();
+        let me = staff
+            .iter()
+            .find(|s| s.user_id == assistant.to_string())
+            .expect("the assistant is staff");
+        me.last_work
+            .iter()
+            .find(|w| w.work == Work::LoggedSession)
+            .map(|w| w.last_on)
+    };
+    assert_eq!(last_logged(date!(2026 - 05 - 19)), None);
+    assert_eq!(
+        last_logged(date!(2026 - 05 - 31)),
+        Some(date!(2026 - 05 - 22))
+    );
+    assert_eq!(
+        last_logged(date!(2026 - 12 - 01)),
+        Some(date!(2026 - 09 - 14))
+    );
+    let active = |as_of| {
+        let staff = store.evidence_staff(&[team], as_of).unwrap();
+        let me = staff.iter().find(|s| s.user_id == assistant.to_string());
+        me.expect("the assistant is staff").active(as_of)
+    };
+    assert!(active(date!(2026 - 05 - 31)), "active at the end of May");
+    assert!(
+        !active(date!(2026 - 08 - 31)),
+        "not in the 28 days up to August's end"
+    );
+    assert!(
+        active(date!(2026 - 09 - 30)),
+        "active again at September's end"
+    );
 }
 
 fn sign_in_attempts_are_counted_for_every_server_sharing_the_database(b: &Backend) {

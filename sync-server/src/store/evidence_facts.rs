@@ -76,6 +76,16 @@ impl ReferralRow {
     }
 }
 
+/// Each kind of work as a row of a `VALUES` list (`('logged_session'), …`), for the stores'
+/// query of a user's latest day of each kind: one index seek per kind, whatever the history.
+pub fn work_kinds_values() -> String {
+    Work::ALL
+        .iter()
+        .map(|w| format!("('{}')", w.code()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A user's row and the latest day of each kind of work (`(work, last_on)`), as a staff member.
 pub fn staff_member(
     id: Uuid,

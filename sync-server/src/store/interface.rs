@@ -546,8 +546,9 @@ pub trait EvidenceStore {
     fn effect_settings(&self, municipality: MunicipalityId) -> Result<StoredSettings>;
     /// Referrals of `teams` made in `period` and how far each went.
     fn evidence_referrals(&self, teams: &[TeamId], period: Period) -> Result<Vec<ReferralFacts>>;
-    /// The users of `teams`, with training date and the last day of each kind of work.
-    fn evidence_staff(&self, teams: &[TeamId]) -> Result<Vec<StaffMember>>;
+    /// The users of `teams`, with training date and the last day of each kind of work on or
+    /// before `as_of` (work done since does not make someone inactive then).
+    fn evidence_staff(&self, teams: &[TeamId], as_of: time::Date) -> Result<Vec<StaffMember>>;
     /// Completed courses of `teams` (all teams for `None`) that may have ended in `period`,
     /// with results, care grants and sessions delivered (the caller applies the cohort rule,
     /// `evidence::report::planned_end`).

@@ -93,6 +93,8 @@ const MIGRATIONS: &[&str] = &[
     devices::KEY_SECRETS,
     // Retention and erasure (issue #14 item 5); see `postgres_erasure`.
     super::postgres_erasure::SCHEMA,
+    // Every day of work, so staff active as of a past day is right (issue #12).
+    read_model::WORK_DAYS,
 ];
 
 const SCHEMA: &str = r#"
@@ -1500,8 +1502,8 @@ impl EvidenceStore for PostgresStore {
         evidence::referrals(&mut *self.conn()?, teams, period)
     }
 
-    fn evidence_staff(&self, teams: &[TeamId]) -> Result<Vec<StaffMember>> {
-        evidence::staff(&mut *self.conn()?, teams)
+    fn evidence_staff(&self, teams: &[TeamId], as_of: time::Date) -> Result<Vec<StaffMember>> {
+        evidence::staff(&mut *self.conn()?, teams, as_of)
     }
 
     fn completed_courses(

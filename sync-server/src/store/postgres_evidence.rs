@@ -134,8 +134,13 @@ pub(super) fn referrals(
         .collect()
 }
 
-/// The users of `teams` with their training date and the last day of each kind of work.
-pub(super) fn staff(client: &mut impl GenericClient, teams: &[TeamId]) -> Result<Vec<StaffMember>> {
+/// The users of `teams` with their training date and the last day of each kind of work on or
+/// before `as_of`.
+pub(super) fn staff(
+    client: &mut impl GenericClient,
+    teams: &[TeamId],
+    as_of: time::Date,
+) -> Result<Vec<StaffMember>> {
     if teams.is_empty() {
         return Ok(Vec::new());
     }
@@ -145,16 +150,25 @@ pub(super) fn staff(client: &mut impl GenericClient, teams: &[TeamId]) -> Result
          ORDER BY id",
         &[&ids],
     )?;
-    let work = client.prepare(
-        "SELECT work, MAX(last_on) FROM rm_work WHERE user_id = $1 GROUP BY work ORDER BY work",
-    )?;
+    let work = client.prepare(&format!(
+        "SELECT k.work, (SELECT MAX(done_on) FROM rm_work
+           WHERE user_id = $1 AND work = k.work AND done_on <= $2)
+         FROM (VALUES {}) AS k(work)",
+        super::evidence_facts::work_kinds_values()
+    ))?;
+    let as_of = homerehab_shared::effect::iso(as_of);
     let mut out = Vec::with_capacity(users.len());
     for u in users {
         let id: Uuid = u.try_get(0)?;
         let last_work = client
-            .query(&work, &[&id.to_string()])?
+            .query(&work, &[&id.to_string(), &as_of])?
             .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .filter_map(
+                |r| match (r.try_get(0), r.try_get::<_, Option<String>>(1)) {
+                    (Ok(w), Ok(on)) => on.map(|on| Ok((w, on))),
+                    (Err(e), _) | (_, Err(e)) => Some(Err(e.into())),
+                },
+            )
             .collect::<Result<Vec<(String, String)>>>()?;
         out.push(staff_member(
             id,

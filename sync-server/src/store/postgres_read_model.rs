@@ -275,6 +275,15 @@ pub(super) fn failure_count(client: &mut impl GenericClient) -> Result<u64> {
     Ok(n as u64)
 }
 
+/// Appended to the migrations: `rm_work` holds every day of each kind of work, not only the
+/// latest (SQLite's `MIGRATION_WORK_DAYS`); courses and session logs are projected again.
+pub(super) const WORK_DAYS: &str = r#"
+ALTER TABLE rm_work RENAME COLUMN last_on TO done_on;
+INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents
+    WHERE kind IN ('course', 'session_log')
+    ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1;
+"#;
+
 /// Empties the tables and marks every document pending: the start of a rebuild.
 pub(super) fn reset(tx: &mut impl GenericClient) -> Result<()> {
     tx.batch_execute(&format!("TRUNCATE {}, rm_failures", TABLES.join(", ")))?;
@@ -586,11 +595,11 @@ pub(super) fn insert_rows(
     insert_all(
         tx,
         "rm_work",
-        &["doc_id", "user_id", "work", "last_on"],
+        &["doc_id", "user_id", "work", "done_on"],
         &rows
             .work
             .iter()
-            .map(|w| -> Vec<Value<'_>> { vec![doc, &w.user_id, &w.work, &w.last_on] })
+            .map(|w| -> Vec<Value<'_>> { vec![doc, &w.user_id, &w.work, &w.done_on] })
             .collect::<Vec<_>>(),
     )?;
     let delivered: Vec<i64> = rows.deliveries.iter().map(|d| wide(d.delivered)).collect();
@@ -758,13 +767,13 @@ pub(super) fn stored_rows(client: &mut impl GenericClient, doc: Uuid) -> Result<
         )?,
         work: all(
             client,
-            "SELECT user_id, work, last_on FROM rm_work WHERE doc_id = $1",
+            "SELECT user_id, work, done_on FROM rm_work WHERE doc_id = $1",
             doc,
             |r| {
                 Ok(WorkRow {
                     user_id: r.try_get(0)?,
                     work: r.try_get(1)?,
-                    last_on: r.try_get(2)?,
+                    done_on: r.try_get(2)?,
                 })
             },
         )?,

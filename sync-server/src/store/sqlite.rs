@@ -235,6 +235,9 @@ CREATE INDEX documents_team_heads ON documents(team_id, id, kind, course_id, hea
 DROP INDEX documents_team;
 "#,
         ),
+        // Every day of work, so staff active as of a past day is right (issue #12); see
+        // `sqlite_read_model::MIGRATION_WORK_DAYS`.
+        M::up(read_model::MIGRATION_WORK_DAYS),
     ]
 }
 
@@ -1588,8 +1591,8 @@ impl EvidenceStore for SqliteStore {
         evidence::referrals(&self.conn(), teams, period)
     }
 
-    fn evidence_staff(&self, teams: &[TeamId]) -> Result<Vec<StaffMember>> {
-        evidence::staff(&self.conn(), teams)
+    fn evidence_staff(&self, teams: &[TeamId], as_of: time::Date) -> Result<Vec<StaffMember>> {
+        evidence::staff(&self.conn(), teams, as_of)
     }
 
     fn completed_courses(

@@ -147,8 +147,13 @@ pub(super) fn referrals(
     Ok(rows.into_iter().map(ReferralRow::facts).collect())
 }
 
-/// The users of `teams` with their training date and the last day of each kind of work.
-pub(super) fn staff(conn: &Connection, teams: &[TeamId]) -> Result<Vec<StaffMember>> {
+/// The users of `teams` with their training date and the last day of each kind of work on or
+/// before `as_of`.
+pub(super) fn staff(
+    conn: &Connection,
+    teams: &[TeamId],
+    as_of: time::Date,
+) -> Result<Vec<StaffMember>> {
     if teams.is_empty() {
         return Ok(Vec::new());
     }
@@ -170,17 +175,22 @@ pub(super) fn staff(conn: &Connection, teams: &[TeamId]) -> Result<Vec<StaffMemb
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut work = conn.prepare_cached(
-        "SELECT work, MAX(last_on) FROM rm_work WHERE user_id = ?1 GROUP BY work",
-    )?;
+    let mut work = conn.prepare_cached(&format!(
+        "SELECT k.column1, (SELECT MAX(done_on) FROM rm_work
+           WHERE user_id = ?1 AND work = k.column1 AND done_on <= ?2)
+         FROM (VALUES {}) AS k",
+        super::evidence_facts::work_kinds_values()
+    ))?;
+    let as_of = homerehab_shared::effect::iso(as_of);
     let mut out = Vec::with_capacity(users.len());
     for (id, name, role, team, trained_on) in users {
         let id = Uuid::from_slice(&id).map_err(|e| corrupt("a user id", e))?;
         let team = Uuid::from_slice(&team).map_err(|e| corrupt("a team id", e))?;
         let last_work = work
-            .query_map([&id.to_string()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            .query_map(params![id.to_string(), as_of], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
             })?
+            .filter_map(|r| r.map(|(w, on)| on.map(|on| (w, on))).transpose())
             .collect::<rusqlite::Result<Vec<_>>>()?;
         out.push(staff_member(
             id,
