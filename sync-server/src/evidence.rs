@@ -290,7 +290,7 @@ pub fn report(
     let own_cohort: Vec<&CourseFacts> =
         own_courses.iter().filter(|c| c.in_cohort(&scope)).collect();
     let own_effect = EffectSettings::effective(Some(&store.effect_settings(municipality)?));
-    let own_through = u32::try_from(own_cohort.len()).unwrap_or(u32::MAX);
+    let own_through = report::citizens_in(&own_cohort);
     let in_scope: Vec<&CourseFacts> = own_cohort
         .iter()
         .copied()

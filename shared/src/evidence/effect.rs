@@ -111,10 +111,15 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// Of the citizens through courses, how many have the data the effect rests on.
+/// Of the courses completed, how many have the data the effect rests on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Completeness {
+    /// The people behind the courses: a citizen with two courses counts once. What the target
+    /// "citizens through courses" and small-number suppression count.
     pub citizens: u32,
+    /// The courses (each judged on its own): the shares below are of these.
+    #[serde(default)]
+    pub courses: u32,
     /// At least one physical test with a start and an end result (Aarhus: 42 of 174).
     pub with_start_and_end_test: Share,
     /// WHO-5 at start and end (Aarhus: 35 of 174).
@@ -246,7 +251,14 @@ pub struct EffectEvidence {
 
 /// Everything of the effect for `cohort`, with care time at each of `offsets`.
 pub fn effect_evidence(cohort: &[CitizenOutcome], offsets: &FollowUpOffsets) -> EffectEvidence {
-    let citizens = count(cohort.len());
+    let courses = count(cohort.len());
+    let citizens = count(
+        cohort
+            .iter()
+            .map(|c| c.citizen_id.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+    );
     let tested = count(
         cohort
             .iter()
@@ -267,15 +279,16 @@ pub fn effect_evidence(cohort: &[CitizenOutcome], offsets: &FollowUpOffsets) -> 
             let n = cohort.iter().filter(|c| c.care_pair(o).is_some()).count();
             FollowUpShare {
                 offset_days: o,
-                share: Share::of(count(n), citizens),
+                share: Share::of(count(n), courses),
             }
         })
         .collect();
     EffectEvidence {
         completeness: Completeness {
             citizens,
-            with_start_and_end_test: Share::of(tested, citizens),
-            with_who5_start_and_end: Share::of(who5.complete, citizens),
+            courses,
+            with_start_and_end_test: Share::of(tested, courses),
+            with_who5_start_and_end: Share::of(who5.complete, courses),
             with_care_time,
         },
         tests: test_keys
@@ -311,9 +324,12 @@ mod tests {
         }
     }
 
+    /// A course of a citizen of its own.
     fn citizen(tests: &[(&str, Judgement)], care_time: Option<CareTimeChange>) -> CitizenOutcome {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         CitizenOutcome {
-            citizen_id: "c".into(),
+            citizen_id: format!("c{n}"),
             tests: tests
                 .iter()
                 .map(|(t, j)| TestJudgement {
@@ -325,6 +341,35 @@ mod tests {
             sessions_planned: 36,
             sessions_delivered: 30,
         }
+    }
+
+    /// A citizen back for a second course in the period is one person: what suppression and
+    /// the target count. Each course is still judged, and the shares are of courses.
+    #[test]
+    fn a_citizen_with_two_courses_counts_once_and_each_course_is_judged() {
+        use Judgement::*;
+        let first = citizen(&[("chair_stand_30s", Improved)], None);
+        let again = CitizenOutcome {
+            citizen_id: first.citizen_id.clone(),
+            ..citizen(&[("chair_stand_30s", Declined)], None)
+        };
+        let other = citizen(&[], None);
+        let e = effect_evidence(&[first, again, other], &FollowUpOffsets::default());
+        assert_eq!((e.completeness.citizens, e.completeness.courses), (2, 3));
+        assert_eq!(e.completeness.with_start_and_end_test, Share::of(2, 3));
+        let chair = &e.tests[0];
+        assert_eq!(
+            (chair.improved, chair.declined, chair.incomplete),
+            (1, 1, 1)
+        );
+        use crate::evidence::suppression::{Figure, Suppression};
+        assert_eq!(
+            Suppression { min_citizens: 3 }
+                .indicators(&e)
+                .citizens_through_courses,
+            Figure::Suppressed { below: 3 },
+            "three courses of two people are too few for a minimum of three"
+        );
     }
 
     #[test]
@@ -343,7 +388,7 @@ mod tests {
             citizen(&[], None),
         ];
         let e = effect_evidence(&cohort, &FollowUpOffsets::default());
-        assert_eq!(e.completeness.citizens, 4);
+        assert_eq!((e.completeness.citizens, e.completeness.courses), (4, 4));
         assert_eq!(e.completeness.with_start_and_end_test.part, 3);
         assert_eq!(e.completeness.with_who5_start_and_end.part, 1);
         assert_eq!(

@@ -16,6 +16,8 @@
 //! planned last day (`plan::window`'s end week) lies in the period and not after the day the
 //! figures are for: a course record has no end date of its own, and the device's effect
 //! summary uses the same day, so a course's summary and the cohort's figures agree.
+//! Each course is judged on its own; the target and small-number suppression count the
+//! citizens behind them, once each ([`citizens_in`], `Completeness::citizens`).
 
 use std::collections::BTreeSet;
 
@@ -400,6 +402,13 @@ pub enum SuppressedSection {
     Reasons,
 }
 
+/// The people behind `courses`: the target "citizens through courses" counts a citizen with
+/// two courses once.
+pub fn citizens_in(courses: &[&CourseFacts]) -> u32 {
+    let people: BTreeSet<&str> = courses.iter().map(|c| c.citizen_id.as_str()).collect();
+    u32::try_from(people.len()).unwrap_or(u32::MAX)
+}
+
 /// The targets' status for the municipality.
 pub fn targets_section(
     settings: &EvidenceSettings,
@@ -444,7 +453,9 @@ pub fn business_case_section(
     };
     let saved = -care.mean_change_minutes_per_day.unwrap_or(0.0);
     let elapsed = (period.end.min(as_of) - period.start).whole_days() + 1;
-    let per_year = f64::from(effect.completeness.citizens) * 365.0 / elapsed.max(1) as f64;
+    // Courses, not people: each course completed is one more saving (a citizen with two
+    // courses in the period has two).
+    let per_year = f64::from(effect.completeness.courses) * 365.0 / elapsed.max(1) as f64;
     let outcomes = Outcomes {
         minutes_per_day_saved_per_citizen: saved,
         citizens_per_year: per_year.round().clamp(0.0, f64::from(u32::MAX)) as u32,
@@ -684,7 +695,7 @@ mod tests {
     fn the_business_case_rests_on_enough_pairs_and_scales_the_days_that_have_passed() {
         let prices = crate::evidence::business_case::tests::prices();
         let mut effect = effect_evidence(&[], &FollowUpOffsets::default());
-        effect.completeness.citizens = 60;
+        effect.completeness.courses = 60;
         let care = |offset_days, n, change| crate::evidence::effect::CareTimeEffect {
             offset_days,
             n,
@@ -820,6 +831,17 @@ mod tests {
             results: vec![],
             grants: vec![],
         }
+    }
+
+    #[test]
+    fn citizens_through_courses_counts_people() {
+        let (one, again) = (course("2026-01-05"), course("2026-06-01"));
+        let other = CourseFacts {
+            citizen_id: "someone else".into(),
+            ..course("2026-02-02")
+        };
+        assert_eq!(citizens_in(&[&one, &again, &other]), 2);
+        assert_eq!(citizens_in(&[]), 0);
     }
 
     #[test]
