@@ -732,23 +732,10 @@ pub fn to_csv(report: &AccessReport) -> Vec<u8> {
 /// `at` as Danish local time, `dd-mm-åååå tt:mm`: CET, and CEST from the last Sunday of
 /// March to the last Sunday of October (01:00 UTC, the EU rule).
 pub fn danish_time(at: Millis) -> String {
-    use time::{Month, OffsetDateTime, UtcOffset, Weekday};
-    let Ok(utc) = OffsetDateTime::from_unix_timestamp(at.div_euclid(1000)) else {
+    let Ok(utc) = time::OffsetDateTime::from_unix_timestamp(at.div_euclid(1000)) else {
         return String::new();
     };
-    let last_sunday_1am = |month: Month| -> Option<OffsetDateTime> {
-        let last = time::Date::from_calendar_date(utc.year(), month, 31).ok()?;
-        let back = last.weekday().number_days_from_sunday();
-        let day = last - time::Duration::days(back as i64);
-        debug_assert_eq!(day.weekday(), Weekday::Sunday);
-        Some(day.with_hms(1, 0, 0).ok()?.assume_utc())
-    };
-    let summer = matches!(
-        (last_sunday_1am(Month::March), last_sunday_1am(Month::October)),
-        (Some(from), Some(to)) if utc >= from && utc < to
-    );
-    let offset = UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).unwrap_or(UtcOffset::UTC);
-    let Some(t) = utc.checked_to_offset(offset) else {
+    let Some(t) = utc.checked_to_offset(crate::schedule::danish_offset(at)) else {
         return String::new();
     };
     format!(

@@ -6,12 +6,11 @@ use crate::model::Millis;
 pub const DAY_MS: Millis = 86_400_000;
 pub const WEEK_MS: Millis = 7 * DAY_MS;
 
-/// Start of the ISO week (Monday 00:00 UTC) that holds `now`.
-// UTC, not Danish local time: a session logged late Sunday evening counts in the next week.
+/// Start of the ISO week (Monday 00:00 Danish time) that holds `now`: a session just after
+/// midnight on a Monday counts in the week it was logged in, as the tablet's clock says.
 pub fn week_start(now: Millis) -> Millis {
-    // 1970-01-01 was a Thursday: shift so weeks start on Monday.
-    let monday_epoch = 4 * DAY_MS;
-    now - (now - monday_epoch).rem_euclid(WEEK_MS)
+    let today = date_of(now);
+    start_of(today - time::Duration::days(i64::from(today.weekday().number_days_from_monday())))
 }
 
 /// Sessions that took place this week, given their start times and whether each was carried
@@ -50,16 +49,45 @@ pub fn session_to_resume<S>(
         .map(|(s, ..)| s)
 }
 
-/// The calendar day (UTC) holding `at`.
+/// Danish time's offset from UTC at `at`: CET (+1), and CEST (+2) from the last Sunday of
+/// March to the last Sunday of October, both at 01:00 UTC (the EU rule). The users are in
+/// Denmark; the server runs in UTC and the app in a browser, so neither's clock zone is asked.
+pub fn danish_offset(at: Millis) -> time::UtcOffset {
+    use time::{Month, OffsetDateTime, UtcOffset};
+    let Ok(utc) = OffsetDateTime::from_unix_timestamp(at.div_euclid(1000)) else {
+        return UtcOffset::UTC;
+    };
+    let last_sunday_1am = |month: Month| -> Option<OffsetDateTime> {
+        let last = time::Date::from_calendar_date(utc.year(), month, 31).ok()?;
+        let back = last.weekday().number_days_from_sunday();
+        let day = last - time::Duration::days(i64::from(back));
+        Some(day.with_hms(1, 0, 0).ok()?.assume_utc())
+    };
+    let summer = matches!(
+        (last_sunday_1am(Month::March), last_sunday_1am(Month::October)),
+        (Some(from), Some(to)) if utc >= from && utc < to
+    );
+    UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).unwrap_or(UtcOffset::UTC)
+}
+
+/// The Danish calendar day holding `at`: every rule that asks "which day" or "today" (due
+/// weeks, a session to resume, the dates of work and of WHO-5) asks this, so a visit at 00:30
+/// belongs to the day the assistant and the tablet's clock see.
 pub fn date_of(at: Millis) -> time::Date {
     time::OffsetDateTime::from_unix_timestamp(at.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.checked_to_offset(danish_offset(at)))
         .map(|t| t.date())
         .unwrap_or(time::Date::MIN)
 }
 
-/// Midnight UTC starting `date`.
+/// Midnight starting `date` in Danish time. Never near a switch of summer time (those are at
+/// 02:00 and 03:00 local), so the offset an hour before UTC midnight is the one at local
+/// midnight.
 pub fn start_of(date: time::Date) -> Millis {
-    date.midnight().assume_utc().unix_timestamp() * 1000
+    let utc_midnight = date.midnight().assume_utc().unix_timestamp() * 1000;
+    let offset = danish_offset(utc_midnight - 3_600_000);
+    utc_midnight - i64::from(offset.whole_seconds()) * 1000
 }
 
 /// Whole days from `date` to the day holding `now` (negative before it).
@@ -125,13 +153,66 @@ mod tests {
     }
 
     #[test]
-    fn week_starts_on_monday_midnight_utc() {
-        // 2026-05-13 was a Wednesday; its week began Monday 2026-05-11 00:00 UTC.
+    fn week_starts_on_monday_midnight_danish_time() {
+        // 2026-05-13 was a Wednesday; its week began Monday 2026-05-11 00:00 CEST.
         let wednesday_noon = 1_778_673_600_000; // 2026-05-13T12:00:00Z
-        let monday = 1_778_457_600_000; // 2026-05-11T00:00:00Z
+        let monday = 1_778_450_400_000; // 2026-05-10T22:00:00Z
         assert_eq!(week_start(wednesday_noon), monday);
         assert_eq!(week_start(monday), monday);
         assert_eq!(week_start(monday - 1), monday - WEEK_MS);
+        // In winter an hour later in UTC: Monday 2026-01-05 00:00 CET.
+        let winter_monday = 1_767_567_600_000; // 2026-01-04T23:00:00Z
+        assert_eq!(week_start(winter_monday + 3_600_000), winter_monday);
+        assert_eq!(week_start(winter_monday - 1), winter_monday - WEEK_MS);
+    }
+
+    /// A session at 01:30 on a summer Monday is Monday's (23:30 UTC on Sunday), counted in the
+    /// week it was logged in; the days around both switches of summer time are whole days.
+    #[test]
+    fn days_are_danish_days_across_summer_time() {
+        use time::macros::date;
+        let monday_0130 = 1_781_479_800_000; // 2026-06-14T23:30:00Z
+        assert_eq!(date_of(monday_0130), date!(2026 - 06 - 15));
+        assert_eq!(
+            date_of(start_of(date!(2026 - 06 - 15))),
+            date!(2026 - 06 - 15)
+        );
+        assert_eq!(
+            date_of(start_of(date!(2026 - 06 - 15)) - 1),
+            date!(2026 - 06 - 14)
+        );
+        assert_eq!(
+            sessions_this_week([(monday_0130, true)], monday_0130 + 8 * 3_600_000),
+            1
+        );
+        for day in [
+            date!(2026 - 03 - 28),
+            date!(2026 - 03 - 29),
+            date!(2026 - 03 - 30),
+            date!(2026 - 10 - 24),
+            date!(2026 - 10 - 25),
+            date!(2026 - 10 - 26),
+            date!(2026 - 12 - 31),
+            date!(2027 - 01 - 01),
+        ] {
+            let (from, to) = (start_of(day), start_of(day.next_day().unwrap()));
+            assert_eq!(date_of(from), day);
+            assert_eq!(date_of(to - 1), day);
+            let hours = (to - from) / 3_600_000;
+            let expected = match day {
+                d if d == date!(2026 - 03 - 29) => 23,
+                d if d == date!(2026 - 10 - 25) => 25,
+                _ => 24,
+            };
+            assert_eq!(hours, expected, "{day}");
+        }
+        // The switches themselves, at 01:00 UTC.
+        let spring = 1_774_746_000_000; // 2026-03-29T01:00:00Z, 03:00 CEST
+        assert_eq!(danish_offset(spring - 1).whole_hours(), 1);
+        assert_eq!(danish_offset(spring).whole_hours(), 2);
+        let autumn = 1_792_890_000_000; // 2026-10-25T01:00:00Z, 02:00 CET
+        assert_eq!(danish_offset(autumn - 1).whole_hours(), 2);
+        assert_eq!(danish_offset(autumn).whole_hours(), 1);
     }
 
     #[test]

@@ -70,7 +70,7 @@ async function measure(name, seedArgs, browser) {
         const t0 = performance.now();
         app = await h.startApp(dir, serverUrl, port);
         const t1 = performance.now();
-        const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+        const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, ...h.DANISH_CLOCK });
         await page.goto(h.appUrl(port));
         await page.getByRole('heading', { name: 'Lås op med pinkode' }).waitFor();
         const t2 = performance.now();

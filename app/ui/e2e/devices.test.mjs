@@ -89,7 +89,7 @@ test('a leader revokes a lost tablet; it hands over, erases and says why', async
   await row.getByTestId('device-state').filter({ hasText: 'data slettet' }).waitFor({ timeout: 20000 });
 
   // The tablet's screen says who and why.
-  const tabletPage = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+  const tabletPage = await browser.newPage({ viewport: { width: 1024, height: 768 }, ...h.DANISH_CLOCK });
   await tabletPage.goto(h.appUrl(tabletPort));
   await tabletPage.getByTestId('device-revoked').filter({ hasText: 'Hanne Thomsen' }).waitFor();
   await tabletPage.getByTestId('device-revoked').filter({ hasText: 'Glemt i bussen' }).waitFor();

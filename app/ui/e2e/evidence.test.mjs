@@ -235,7 +235,7 @@ test('offline, the leader reads the answer kept on the device, marked offline', 
 });
 
 test('an assistant has no evidence area and the app refuses the operation', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, ...h.DANISH_CLOCK });
   await h.signIn(page, ports.assistant, 'assistent1', '3579');
   await page.getByRole('heading', { name: 'Dagens besøg' }).waitFor();
   assert.equal(await page.getByTestId('tab-evidence').count(), 0);

@@ -104,10 +104,15 @@ export const launchChromium = () =>
       '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 
+// The users' clock: Danish time, whatever zone the test machine runs in. The app's rules
+// count days and weeks in Danish time (`shared::schedule::date_of`) and the UI shows the
+// browser's local time, so a test run near UTC midnight must not see two different days.
+export const DANISH_CLOCK = { timezoneId: 'Europe/Copenhagen' };
+
 // A page of `width` × `height` pixels whose own errors are printed, named by `who` when a test
 // drives several.
 export async function openPage(browser, width, height, who = '') {
-  const page = await browser.newPage({ viewport: { width, height } });
+  const page = await browser.newPage({ viewport: { width, height }, ...DANISH_CLOCK });
   page.on('pageerror', (e) => console.error(`${who ? `${who} ` : ''}page error:`, e.message));
   return page;
 }

@@ -293,7 +293,7 @@ test('a course from the therapist, trained offline on a tablet, back in the hist
   await syncNow(therapist);
 
   // The leader's overview counts the team, and the assistant's session.
-  const leader = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  const leader = await browser.newPage({ viewport: { width: 1920, height: 1080 }, ...h.DANISH_CLOCK });
   await h.signIn(leader, ports.leader, 'leder1', '8642');
   await leader.getByTestId('overview').waitFor();
   await leader.getByTestId('case-row').filter({ hasText: CITIZEN }).waitFor();

@@ -276,7 +276,8 @@ pub(super) fn failure_count(client: &mut impl GenericClient) -> Result<u64> {
 }
 
 /// Appended to the migrations: `rm_work` holds every day of each kind of work, not only the
-/// latest (SQLite's `MIGRATION_WORK_DAYS`); courses and session logs are projected again.
+/// latest (SQLite's `MIGRATION_WORK_DAYS`); courses and session logs are projected again, also
+/// dating their work and WHO-5 by the Danish day.
 pub(super) const WORK_DAYS: &str = r#"
 ALTER TABLE rm_work RENAME COLUMN last_on TO done_on;
 INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents

@@ -127,7 +127,8 @@ CREATE INDEX rm_care_grants_facts ON rm_care_grants(
 
 /// Appended after [`MIGRATION_BENCHMARK_INDEXES`]: `rm_work` holds every day of each kind of
 /// work, not only the latest, so staff active as of a past day is right (the column renamed to
-/// say so). Courses and session logs are projected again to fill it.
+/// say so). Courses and session logs are projected again to fill it, which also dates their
+/// work and WHO-5 by the Danish day (`schedule::date_of`; it was the UTC day).
 pub(super) const MIGRATION_WORK_DAYS: &str = r#"
 ALTER TABLE rm_work RENAME COLUMN last_on TO done_on;
 INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents
