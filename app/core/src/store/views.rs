@@ -646,4 +646,68 @@ mod tests {
             "rebuilt once, not at every open"
         );
     }
+
+    /// The rebuild after an upgrade: a document today's rules refuse keeps its rows and does
+    /// not keep the app from opening or the others from being rebuilt; another user's parked
+    /// work stays hidden.
+    #[test]
+    fn a_rebuild_passes_over_a_refused_document_and_leaves_parked_work_hidden() {
+        use crate::store::fixtures::{citizen, course_with_a_logged_set};
+        use crate::store::projection::Projection;
+        use automerge::transaction::Transactable;
+        use automerge::ReadDoc;
+        use homerehab_shared::docs::Header;
+        let dir = tempfile::tempdir().unwrap();
+        let team = TeamId::new();
+        let mut store = signed_in(dir.path(), Role::Therapist, team);
+        store
+            .put_citizen(&citizen(CitizenId::new(), "Poul Nielsen"))
+            .unwrap();
+        let course = course_with_a_logged_set(&mut store, team);
+        let parked = course_with_a_logged_set(&mut store, team);
+        // The roster as an older build wrote it: a name today's rules refuse (empty).
+        let roster = Header::roster(team).id;
+        store
+            .write(roster, Projection::Unchanged, |doc| {
+                let mut tx = doc.transaction();
+                let (_, citizens) = tx.get(automerge::ROOT, "citizens").unwrap().unwrap();
+                let id = tx.keys(&citizens).next().unwrap();
+                let (_, one) = tx.get(&citizens, id.as_str()).unwrap().unwrap();
+                tx.put(&one, "name", "").unwrap();
+                tx.commit();
+                Ok(())
+            })
+            .unwrap();
+        // Another user's course, parked at a hand-over: no rows.
+        let parked_header = Header::course(team, parked);
+        store
+            .conn
+            .execute(
+                "INSERT INTO parked (doc_id, user_id, display_name, since) VALUES (?1, 'u', 'U', 0)",
+                [parked_header.id.0.as_bytes().as_slice()],
+            )
+            .unwrap();
+        super::super::handover::unproject(&store.conn, &parked_header).unwrap();
+        store
+            .conn
+            .execute("DELETE FROM courses WHERE id = ?1", [course.to_string()])
+            .unwrap();
+
+        store
+            .set_meta(super::super::schema::REPROJECT_PENDING, &[1])
+            .unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).expect("the app opens");
+        let courses: Vec<CourseId> = store.courses().unwrap().into_iter().map(|c| c.id).collect();
+        assert_eq!(
+            courses,
+            [course],
+            "rebuilt, and the parked one still hidden"
+        );
+        assert_eq!(
+            store.citizen_rows().unwrap()[0].name,
+            "Poul Nielsen",
+            "the refused roster's rows as they were"
+        );
+    }
 }
