@@ -21,6 +21,10 @@ pub enum CoreError {
     Damaged(String),
     #[error("the local database could not be upgraded: {0}")]
     Migration(#[from] rusqlite_migration::Error),
+    /// The data on the device was written by a newer app (an update taken back): it is not
+    /// damaged, and must not be reset; the newest app opens it.
+    #[error("this app is older than the data on this device ({0}); install the newest version of the app — nothing on this device was changed or deleted")]
+    AppTooOld(String),
     #[error("a stored document could not be read: {0}")]
     Document(String),
     #[error(transparent)]

@@ -259,8 +259,8 @@ impl KeyFile {
         let file: KeyFile = serde_json::from_slice(&bytes)
             .map_err(|e| CoreError::Corrupt(format!("{}: {e}", path.display())))?;
         if file.version != 1 {
-            return Err(CoreError::Corrupt(format!(
-                "{} is of version {}, newer than this app",
+            return Err(CoreError::AppTooOld(format!(
+                "{} is of version {}, this app knows version 1",
                 path.display(),
                 file.version
             )));
@@ -362,5 +362,20 @@ mod tests {
         ));
         assert!(ServerSecret::from_hex("abc").is_err());
         assert!(KeyFile::read(&dir.path().join("none")).unwrap().is_none());
+    }
+
+    /// A key file a newer app wrote (an update taken back) is said to be newer, not damaged:
+    /// told "damaged", IT resets the tablet and its unsent work with it.
+    #[test]
+    fn a_newer_key_file_says_the_app_is_too_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = KeyFile::new(DeviceId::new());
+        file.version = 2;
+        file.write(dir.path()).unwrap();
+        let e = KeyFile::read(dir.path()).unwrap_err();
+        assert!(matches!(e, CoreError::AppTooOld(_)), "{e}");
+        assert!(e
+            .to_string()
+            .contains("nothing on this device was changed or deleted"));
     }
 }

@@ -515,6 +515,29 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), before);
     }
 
+    /// A database a newer app migrated (the update taken back): refused as too new, not as
+    /// damaged, and not touched, so the newest app still opens it with everything in it.
+    #[test]
+    fn a_database_from_a_newer_app_is_refused_as_too_new_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("homerehab.sqlite3");
+        drop(Store::open(dir.path()).unwrap());
+        let newer = super::super::schema::MIGRATIONS.len() as i64 + 1;
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", newer).unwrap();
+        drop(conn);
+        let before = std::fs::read(&path).unwrap();
+        let err = Store::open(dir.path()).err().expect("refused");
+        assert!(matches!(err, CoreError::AppTooOld(_)), "{err}");
+        assert!(err.to_string().contains("install the newest version"));
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, newer);
+    }
+
     #[test]
     fn a_second_store_on_one_folder_is_refused() {
         let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 
 /// Migrations are only ever appended, never edited.
-const MIGRATIONS: &[M<'static>] = &[
+pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(
         r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -187,6 +187,12 @@ pub(super) fn prepare(conn: &mut Connection) -> Result<bool> {
         c.query_row("PRAGMA user_version", [], |r| r.get(0))
     };
     let before = version(conn)?;
+    if before > MIGRATIONS.len() as i64 {
+        return Err(CoreError::AppTooOld(format!(
+            "its database is at version {before}, this app knows up to {}",
+            MIGRATIONS.len()
+        )));
+    }
     let migrations = Migrations::from_slice(MIGRATIONS);
     // A newer schema may project more of each document: fill the new columns from the
     // documents already on the device instead of waiting for each one to change. Said on
