@@ -185,6 +185,10 @@ impl Store {
                 "ATTACH DATABASE ?1 AS encrypted KEY ?2",
                 [tmp_str, key.sqlcipher_literal().as_str()],
             )?;
+            self.conn.execute_batch(&format!(
+                "PRAGMA encrypted.cipher_compatibility = {}",
+                super::sealing::CIPHER_COMPATIBILITY
+            ))?;
             self.conn
                 .query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
             // The migrations' version is not copied by the export.
@@ -340,6 +344,49 @@ mod tests {
         store.secure_for(me.user_id, &secret(1)).unwrap();
         store.signed_in().unwrap();
         (store, me.user_id, heads)
+    }
+
+    /// A store as the release of 2026-12 left it on a tablet: encrypted database, key file
+    /// with a PIN slot, a course with a logged set waiting to be sent. Written once by this
+    /// test with `HOMEREHAB_WRITE_STORE_FIXTURE=<dir>` and kept; a later release (a SQLCipher
+    /// or schema change) must still open it with the PIN, keeping the work and its outbox.
+    const RELEASE_FIXTURE: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/store-2026-12");
+
+    #[test]
+    fn a_store_written_by_an_earlier_release_opens_with_its_pin_keeping_its_work() {
+        if let Ok(out) = std::env::var("HOMEREHAB_WRITE_STORE_FIXTURE") {
+            let out = Path::new(&out);
+            std::fs::create_dir_all(out).unwrap();
+            let (mut store, _, _) = encrypted(out);
+            store.set_pin("2468").unwrap();
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(RELEASE_FIXTURE).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+        let mut store = Store::open(dir.path()).unwrap();
+        assert!(store.is_encrypted() && store.is_sealed());
+        assert!(matches!(
+            store.unlock("1357"),
+            Err(CoreError::WrongPin { .. })
+        ));
+        store.unlock("2468").unwrap();
+        let me = store.identity().unwrap().unwrap();
+        assert_eq!(me.display_name, "Birthe Kragelund-Østergaard");
+        assert_eq!(me.token, TOKEN);
+        let courses = store.courses().unwrap();
+        assert_eq!(courses.len(), 1);
+        let sessions = store.sessions(courses[0].id).unwrap();
+        assert_eq!(sessions.len(), 1);
+        assert_eq!(sessions[0].set_count, 1, "the logged set");
+        assert_eq!(
+            store.sync_status().unwrap().waiting,
+            2,
+            "its outbox: the course and its log"
+        );
     }
 
     #[test]

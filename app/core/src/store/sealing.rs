@@ -79,8 +79,15 @@ pub(super) fn sealing_at(db: &Path) -> Result<Sealing> {
 }
 
 /// Sets the key on a connection before its first statement.
+/// SQLCipher's settings every encrypted store is written and read with (its major version 4).
+pub(super) const CIPHER_COMPATIBILITY: i64 = 4;
+
 pub(super) fn apply_key(conn: &Connection, key: &DataKey) -> Result<()> {
     conn.pragma_update(None, "key", key.sqlcipher_literal().as_str())?;
+    // The page format pinned to SQLCipher 4's, which every store so far was written in: a
+    // later SQLCipher with other defaults must still open the tablets' data
+    // (`a_store_written_by_an_earlier_release_opens_with_its_pin_keeping_its_work`).
+    conn.pragma_update(None, "cipher_compatibility", CIPHER_COMPATIBILITY)?;
     // A wrong key shows only at the first read.
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)
