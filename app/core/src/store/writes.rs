@@ -374,10 +374,23 @@ impl Store {
         })
     }
 
-    /// The exercise of a program line, from its projection row (kept in the same transaction
-    /// as the course document); `NotFound` when the line is not in the program.
-    fn exercise_of_line(&self, course: CourseId, line: ProgramExerciseId) -> Result<String> {
-        self.program_line_exercise(course, line)?
+    /// The exercise of a program line: from its projection row (the current program, kept in
+    /// the same transaction as the course document), else from the program's revisions. A
+    /// line the therapist removed while the assistant was doing it (the change arrived by a
+    /// background sync mid-visit) is still on the assistant's screen: refused, every set and
+    /// "next" failed and the session could not be finished. The server admits such sets too.
+    /// `NotFound` for a line the course's program never had.
+    fn exercise_of_line(&mut self, course: CourseId, line: ProgramExerciseId) -> Result<String> {
+        if let Some(exercise) = self.program_line_exercise(course, line)? {
+            return Ok(exercise);
+        }
+        self.course_doc(course)?
+            .program
+            .revisions
+            .values()
+            .flat_map(|r| &r.exercises)
+            .find(|l| l.id == line)
+            .map(|l| l.exercise_ref.clone())
             .ok_or_else(|| CoreError::NotFound(format!("exercise line {line} in the program")))
     }
 
@@ -597,7 +610,7 @@ mod tests {
     }
 
     #[test]
-    fn a_set_or_feedback_for_a_line_not_in_the_program_is_refused_and_nothing_is_stored() {
+    fn a_set_or_feedback_for_a_line_the_program_never_had_is_refused_and_nothing_is_stored() {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, course, session, a, _) = course_with_two_lines(dir.path());
         let latest = store
@@ -614,7 +627,6 @@ mod tests {
                 latest,
             )
             .unwrap();
-        let heads = store.all_heads().unwrap();
         let feedback = docs::ExerciseFeedback {
             outcome: ExerciseOutcome::Done,
             skip_reason: None,
@@ -622,22 +634,29 @@ mod tests {
             pain: None,
             note: None,
         };
-        for line in [a.id, ProgramExerciseId::new()] {
-            let refused = store.log_set(&one_set(course, session, line));
-            assert!(
-                matches!(refused, Err(CoreError::NotFound(_))),
-                "{refused:?}"
-            );
-            let refused = store.record_feedback(course, session, line, &feedback);
-            assert!(
-                matches!(refused, Err(CoreError::NotFound(_))),
-                "{refused:?}"
-            );
-        }
+        // The line removed while the session ran (the therapist's change synced in mid-visit)
+        // is still the one on the assistant's screen: its set and feedback are kept.
+        assert_eq!(store.log_set(&one_set(course, session, a.id)).unwrap(), 1);
+        store
+            .record_feedback(course, session, a.id, &feedback)
+            .unwrap();
+        assert_eq!(store.sessions(course).unwrap()[0].set_count, 1);
+        let heads = store.all_heads().unwrap();
+        let never = ProgramExerciseId::new();
+        let refused = store.log_set(&one_set(course, session, never));
+        assert!(
+            matches!(refused, Err(CoreError::NotFound(_))),
+            "{refused:?}"
+        );
+        let refused = store.record_feedback(course, session, never, &feedback);
+        assert!(
+            matches!(refused, Err(CoreError::NotFound(_))),
+            "{refused:?}"
+        );
         // An unknown session is refused by the document and rolls back.
         let refused = store.log_set(&one_set(course, SessionId::new(), a.id));
         assert!(refused.is_err());
         assert_eq!(store.all_heads().unwrap(), heads);
-        assert_eq!(store.sessions(course).unwrap()[0].set_count, 0);
+        assert_eq!(store.sessions(course).unwrap()[0].set_count, 1);
     }
 }
