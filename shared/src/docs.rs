@@ -466,9 +466,15 @@ impl RosterDoc {
 
 impl CourseDoc {
     pub fn read(doc: &impl autosurgeon::ReadDoc) -> Result<Self, SchemaError> {
-        let c: Self = hydrate(doc)?;
-        if let Some(course) = &c.course {
-            course.validate()?;
+        let mut c: Self = hydrate(doc)?;
+        if let Some(course) = &mut c.course {
+            // Stored: a merge of two status changes may pair a status with the other's reason.
+            course.validate_stored()?;
+            // Such a leftover reason is read as none, so a later edit of the course (written
+            // back whole, checked whole) removes it instead of being refused for it.
+            if course.status != crate::model::CourseStatus::EndedEarly {
+                course.end_reason = None;
+            }
             if course.id != c.course_id || course.team_id != c.team_id {
                 return Err(SchemaError::Header("course"));
             }
@@ -1918,6 +1924,52 @@ mod tests {
         Course {
             id,
             ..Course::new(CitizenId::new(), team(), UserId::new(), "2026-03-02", 1)
+        }
+    }
+
+    /// Two therapists change a course's status at once, one pausing it, the other (offline)
+    /// ending it early with a reason. Whichever status the merge keeps, the course reads (it
+    /// was refused: the pause with the early end's reason, so the second change was refused
+    /// for good), a leftover reason reads as none, and the next edit of the course is taken.
+    #[test]
+    fn a_pause_and_an_early_end_at_once_merge_into_a_course_that_reads_and_can_be_edited() {
+        use crate::model::CourseStatus::*;
+        let course_id = CourseId::new();
+        let mut base = genesis(&Header::course(team(), course_id));
+        let mut active = a_course(course_id);
+        active.status = Active;
+        put_course(&mut base, &active, 1).unwrap();
+        for (pausing, ending) in [([0xffu8; 16], [0x01u8; 16]), ([0x01; 16], [0xff; 16])] {
+            let mut a = base
+                .fork()
+                .with_actor(automerge::ActorId::from(pausing.as_slice()));
+            let mut b = base
+                .fork()
+                .with_actor(automerge::ActorId::from(ending.as_slice()));
+            let mut paused = CourseDoc::read(&a).unwrap().course.unwrap();
+            paused.change_status(Paused, None, None).unwrap();
+            put_course(&mut a, &paused, 2).unwrap();
+            let mut ended = CourseDoc::read(&b).unwrap().course.unwrap();
+            ended
+                .change_status(EndedEarly, Some("Indlagt".into()), Some("hospitalised"))
+                .unwrap();
+            put_course(&mut b, &ended, 2).unwrap();
+            a.merge(&mut b).unwrap();
+            let merged = CourseDoc::read(&a)
+                .expect("the merge reads")
+                .course
+                .unwrap();
+            assert!(matches!(merged.status, Paused | EndedEarly));
+            if merged.status != EndedEarly {
+                assert_eq!(merged.end_reason, None, "a leftover reason reads as none");
+            }
+            let mut edited = merged.clone();
+            edited.goals = vec!["Gå til købmanden".into()];
+            put_course(&mut a, &edited, 3).expect("the next edit is taken");
+            assert_eq!(
+                CourseDoc::read(&a).unwrap().course.unwrap().goals,
+                edited.goals
+            );
         }
     }
 

@@ -1015,30 +1015,8 @@ impl Course {
     }
 
     pub fn validate(&self) -> Result<(), Invalid> {
-        if self.legal_basis.0.trim().is_empty() {
-            return Err(invalid("course.legal_basis", "is empty"));
-        }
-        check_text("course.legal_basis", &self.legal_basis.0, 100)?;
-        parse_date(&self.start_date).map_err(|e| invalid("course.start_date", e.problem))?;
-        if !(1..=104).contains(&self.planned_weeks) {
-            return Err(invalid("course.planned_weeks", "must be 1–104"));
-        }
-        if !(1..=14).contains(&self.sessions_per_week) {
-            return Err(invalid("course.sessions_per_week", "must be 1–14"));
-        }
-        if !(1..=240).contains(&self.minutes_per_session) {
-            return Err(invalid("course.minutes_per_session", "must be 1–240"));
-        }
-        for g in &self.goals {
-            check_text("course.goals", g, 1000)?;
-        }
+        self.validate_stored()?;
         match (&self.end_reason, self.status) {
-            (Some(key), _) if !is_end_reason(key) => {
-                return Err(invalid(
-                    "course.end_reason",
-                    format!("`{key}` is not a reason a course ends early"),
-                ))
-            }
             (Some(_), status) if status != CourseStatus::EndedEarly => {
                 return Err(invalid(
                     "course.end_reason",
@@ -1058,6 +1036,42 @@ impl Course {
                 ))
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// What a stored course must be, whoever wrote it: [`Course::validate`] without the
+    /// agreement of status and end reason, which two therapists changing the status at once
+    /// can break in the merge (one pauses, the other ends early: the pause wins the status,
+    /// the early end's reason stays; or the other way round, the reason lost). Refusing that
+    /// refused the second therapist's change for good, and their laptop set the course
+    /// aside. Readers take an end reason only with an early end (`evidence::funnel`), and a
+    /// status change by the app checks the pair again (`Course::change_status`).
+    pub fn validate_stored(&self) -> Result<(), Invalid> {
+        if self.legal_basis.0.trim().is_empty() {
+            return Err(invalid("course.legal_basis", "is empty"));
+        }
+        check_text("course.legal_basis", &self.legal_basis.0, 100)?;
+        parse_date(&self.start_date).map_err(|e| invalid("course.start_date", e.problem))?;
+        if !(1..=104).contains(&self.planned_weeks) {
+            return Err(invalid("course.planned_weeks", "must be 1–104"));
+        }
+        if !(1..=14).contains(&self.sessions_per_week) {
+            return Err(invalid("course.sessions_per_week", "must be 1–14"));
+        }
+        if !(1..=240).contains(&self.minutes_per_session) {
+            return Err(invalid("course.minutes_per_session", "must be 1–240"));
+        }
+        for g in &self.goals {
+            check_text("course.goals", g, 1000)?;
+        }
+        if let Some(key) = &self.end_reason {
+            if !is_end_reason(key) {
+                return Err(invalid(
+                    "course.end_reason",
+                    format!("`{key}` is not a reason a course ends early"),
+                ));
+            }
         }
         Ok(())
     }
