@@ -325,7 +325,33 @@ pub struct ProgramConflict {
     pub values: Vec<String>,
 }
 
-/// Concurrent edits to the current program lines' dosage, position and instructions.
+/// The revisions written at once on the same one, when the latest is one of them (two
+/// therapists saving offline, both on what they had): the lines shown are the two saves
+/// merged field by field, which may be neither, and a line one removed loses the other's
+/// change to it, with no field in conflict to say so. Newest first. A save of the program
+/// settles it: its revision, based on the latest, has no sibling.
+pub fn concurrent_revisions(
+    revisions: &BTreeMap<String, ProgramRevision>,
+) -> Vec<&ProgramRevision> {
+    let list = in_revision_order(revisions);
+    let Some(base) = list.last().and_then(|latest| latest.based_on) else {
+        return Vec::new();
+    };
+    let siblings: Vec<&ProgramRevision> = list
+        .into_iter()
+        .rev()
+        .filter(|r| r.based_on == Some(base))
+        .collect();
+    if siblings.len() > 1 {
+        siblings
+    } else {
+        Vec::new()
+    }
+}
+
+/// Concurrent edits to the current program lines' dosage, position and instructions, and
+/// revisions written at once ([`concurrent_revisions`], as one conflict of the field
+/// `revision` on no line, its values the revisions' summaries).
 pub fn program_conflicts(doc: &Automerge) -> Result<Vec<ProgramConflict>, SchemaError> {
     let obj_at = |obj: &ObjId, key: &str| -> Result<Option<ObjId>, SchemaError> {
         Ok(match ReadDoc::get(doc, obj, key)? {
@@ -346,6 +372,16 @@ pub fn program_conflicts(doc: &Automerge) -> Result<Vec<ProgramConflict>, Schema
     let Some(program) = obj_at(&ROOT, "program")? else {
         return Ok(out);
     };
+    let revisions: BTreeMap<String, ProgramRevision> =
+        hydrate_prop(doc, &program, "revisions").unwrap_or_default();
+    let concurrent = concurrent_revisions(&revisions);
+    if !concurrent.is_empty() {
+        out.push(ProgramConflict {
+            line: String::new(),
+            field: "revision".into(),
+            values: concurrent.iter().map(|r| r.summary.clone()).collect(),
+        });
+    }
     let Some(lines) = obj_at(&program, "exercises")? else {
         return Ok(out);
     };
@@ -1819,11 +1855,59 @@ mod tests {
         .unwrap();
         laptop.merge(&mut colleague).unwrap();
         let conflicts = program_conflicts(&laptop).unwrap();
-        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
-        assert_eq!(conflicts[0].field, "reps");
-        let mut values = conflicts[0].values.clone();
+        assert_eq!(conflicts.len(), 2, "{conflicts:?}");
+        assert_eq!(conflicts[0].field, "revision");
+        assert_eq!(conflicts[1].field, "reps");
+        let mut values = conflicts[1].values.clone();
         values.sort();
         assert_eq!(values, vec!["12", "8"]);
+    }
+
+    /// Two therapists save at once, one raising the reps, the other the load: no field is in
+    /// conflict, yet the program shown is neither save. Said as concurrent revisions until a
+    /// save on the latest settles it.
+    #[test]
+    fn revisions_saved_at_once_are_a_conflict_until_the_next_save() {
+        let course = CourseId::new();
+        let h = Header::course(team(), course);
+        let mut laptop = genesis(&h).with_actor(ActorId::random());
+        let line = ProgramExercise::new("sit-to-stand", 1.0, Dosage::reps(3, 10));
+        let upsert = |doc: &mut Automerge, l: &ProgramExercise, summary: &str, at| {
+            let based_on = latest_revision_id(doc).unwrap();
+            edit_program(
+                doc,
+                &[ProgramEdit::Upsert(l.clone())],
+                UserId::new(),
+                summary,
+                based_on,
+                at,
+            )
+            .unwrap();
+        };
+        upsert(&mut laptop, &line, "ny", 1);
+        let mut colleague = laptop.fork().with_actor(ActorId::random());
+        let mut more_reps = line.clone();
+        more_reps.dosage.reps = Some(12);
+        upsert(&mut laptop, &more_reps, "flere gentagelser", 2);
+        let mut heavier = line.clone();
+        heavier.dosage.load = Some("2 kg".into());
+        upsert(&mut colleague, &heavier, "vægt på", 3);
+        laptop.merge(&mut colleague).unwrap();
+        let conflicts = program_conflicts(&laptop).unwrap();
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        assert_eq!(
+            (conflicts[0].field.as_str(), conflicts[0].values.clone()),
+            (
+                "revision",
+                vec!["vægt på".to_string(), "flere gentagelser".into()]
+            )
+        );
+        // The therapist looks and saves what should run: settled.
+        let mut settled = line.clone();
+        settled.dosage.reps = Some(12);
+        settled.dosage.load = None;
+        upsert(&mut laptop, &settled, "tjekket", 4);
+        assert!(program_conflicts(&laptop).unwrap().is_empty());
     }
 
     #[test]

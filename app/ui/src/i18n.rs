@@ -210,6 +210,8 @@ pub struct ThTexts {
     pub save_program: &'static str,
     pub saved_as_revision: fn(u32) -> String,
     pub conflicts_title: &'static str,
+    /// Two revisions saved at once: their summaries, the one the program shows first.
+    pub conflict_revisions: fn(&str, &str) -> String,
     pub new_assessment: &'static str,
     pub test: &'static str,
     pub phase: &'static str,
@@ -366,6 +368,9 @@ pub const DA_TH: ThTexts = ThTexts {
     save_program: "Gem program",
     saved_as_revision: |n| format!("Gemt som revision {n}"),
     conflicts_title: "Ændret samtidig på to enheder — tjek disse felter:",
+    conflict_revisions: |a, b| {
+        format!("Programmet blev gemt to steder samtidig («{a}» og «{b}»): tjek øvelserne og gem det, der skal gælde")
+    },
     new_assessment: "Ny måling",
     test: "Test",
     phase: "Tidspunkt",
@@ -516,6 +521,9 @@ pub const EN_TH: ThTexts = ThTexts {
     save_program: "Save program",
     saved_as_revision: |n| format!("Saved as revision {n}"),
     conflicts_title: "Changed at the same time on two devices — check these fields:",
+    conflict_revisions: |a, b| {
+        format!("The program was saved in two places at once (“{a}” and “{b}”): check the exercises and save what should apply")
+    },
     new_assessment: "New assessment",
     test: "Test",
     phase: "When",

@@ -395,7 +395,11 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
                         <div class="notice warn" data-testid="program-conflicts">
                             <strong>{i18n.t().th.conflicts_title}</strong>
                             <ul>{p.conflicts.iter().map(|c| view! {
-                                <li>{format!("{} · {}: {} / {}", c.exercise_title, c.field, c.kept, c.other)}</li>
+                                <li>{if c.line_id.is_empty() {
+                                    (i18n.t().th.conflict_revisions)(&c.kept, &c.other)
+                                } else {
+                                    format!("{} · {}: {} / {}", c.exercise_title, c.field, c.kept, c.other)
+                                }}</li>
                             }).collect_view()}</ul>
                         </div>
                     })}
