@@ -513,9 +513,10 @@ fn concurrent_offline_revisions_each_on_the_latest_its_device_had_are_both_admit
     let program = docs::CourseDoc::read(&after_both).unwrap().program;
     assert_eq!(program.revisions.len(), 4);
     let conflicts = docs::program_conflicts(&after_both).unwrap();
-    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
-    assert_eq!(conflicts[0].field, "reps");
-    let mut values = conflicts[0].values.clone();
+    assert_eq!(conflicts.len(), 2, "{conflicts:?}");
+    assert_eq!(conflicts[0].field, "revision", "two revisions on one");
+    assert_eq!(conflicts[1].field, "reps");
+    let mut values = conflicts[1].values.clone();
     values.sort();
     assert_eq!(values, ["12", "8"]);
     // The next save builds on the latest of the merged program (the tablet's, made later);
