@@ -239,12 +239,16 @@ async fn two_therapists_revising_one_program_offline_both_reach_the_team_as_a_co
     let program = store.course_doc(course).unwrap().program;
     assert_eq!(program.revision_list().len(), 3);
     let conflicts = store.program_conflicts(course).unwrap();
-    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
-    assert_eq!(conflicts[0].field, "reps");
-    let mut values = conflicts[0].values.clone();
+    assert_eq!(conflicts.len(), 2, "{conflicts:?}");
+    assert_eq!(
+        conflicts[0].field, "revision",
+        "two revisions on revision 1"
+    );
+    assert_eq!(conflicts[1].field, "reps");
+    let mut values = conflicts[1].values.clone();
     values.sort();
     assert_eq!(values, ["12", "8"]);
     let facts = store.caseload_facts(0).unwrap();
     let facts = facts.iter().find(|c| c.id == course).expect("the course");
-    assert_eq!((facts.revision_count, facts.program_conflicts), (3, 1));
+    assert_eq!((facts.revision_count, facts.program_conflicts), (3, 2));
 }
