@@ -191,7 +191,7 @@ fn main() {
             .prepare("INSERT INTO rm_deliveries (doc_id, course_id, delivered) VALUES (?1, ?2, ?3)")
             .unwrap();
         let mut work = tx
-            .prepare("INSERT INTO rm_work (doc_id, user_id, work, done_on) VALUES (?1, ?2, ?3, ?4)")
+            .prepare("INSERT INTO rm_work (doc_id, user_id, work, last_on) VALUES (?1, ?2, ?3, ?4)")
             .unwrap();
         for c in 0..courses {
             let m = c % MUNICIPALITIES;

@@ -478,6 +478,12 @@ fn admit_checked(
             }
             crate::rules::check_course_change(current, &copy, &after)
                 .map_err(|e| from_writer(SchemaError::from(e).into()))?;
+            let written: Vec<(ChangeHash, Vec<ChangeHash>)> = new_changes
+                .iter()
+                .map(|c| (c.hash, c.deps.clone()))
+                .collect();
+            crate::rules::check_course_as_written(&copy, &after, &written)
+                .map_err(|e| from_writer(SchemaError::from(e).into()))?;
         }
         DocumentKind::SessionLog => {
             let hashes: Vec<ChangeHash> = new_changes.iter().map(|c| c.hash).collect();

@@ -145,7 +145,7 @@ pub struct WorkRow {
     pub user_id: String,
     /// `logged_session`, `edited_program` or `recorded_test` (`evidence::staff::Work`).
     pub work: String,
-    /// ISO date.
+    /// ISO date (the column `last_on`, its name from when it held only the latest day).
     pub done_on: String,
 }
 

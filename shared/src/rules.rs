@@ -264,6 +264,43 @@ pub fn check_course_change(
     check_revisions_build_on_latest(before, after)
 }
 
+/// A course record as its writer left it is whole, the agreement of status and end reason
+/// included ([`Course::validate`]). The stored record is checked without that agreement
+/// ([`Course::validate_stored`]), since two writers' status changes merge field by field; so
+/// when the merged record does not agree, the writer's own is judged: the document at their
+/// new changes' heads, if it differs from where they started — one who did not touch the
+/// record is not refused for a merge they received. `new_changes` are the new changes' hashes
+/// with their dependencies.
+pub fn check_course_as_written(
+    after: &Automerge,
+    after_doc: &CourseDoc,
+    new_changes: &[(ChangeHash, Vec<ChangeHash>)],
+) -> Result<(), Invalid> {
+    if after_doc
+        .course
+        .as_ref()
+        .is_none_or(|c| c.validate().is_ok())
+    {
+        return Ok(());
+    }
+    let new: BTreeSet<ChangeHash> = new_changes.iter().map(|(h, _)| *h).collect();
+    let deps: BTreeSet<ChangeHash> = new_changes
+        .iter()
+        .flat_map(|(_, d)| d.iter().copied())
+        .collect();
+    let heads: Vec<ChangeHash> = new.difference(&deps).copied().collect();
+    let start: Vec<ChangeHash> = deps.difference(&new).copied().collect();
+    let course_at = |heads: &[ChangeHash]| -> Option<Course> {
+        let view = after.fork_at(heads).ok()?;
+        hydrate_prop::<_, Option<Course>, _, _>(&view, ROOT, "course").ok()?
+    };
+    let written = course_at(&heads);
+    if written == course_at(&start) {
+        return Ok(());
+    }
+    written.map_or(Ok(()), |c| c.validate())
+}
+
 fn map_at(doc: &Automerge, obj: &ObjId, key: &str) -> Option<ObjId> {
     match doc.get(obj, key) {
         Ok(Some((automerge::Value::Object(ObjType::Map), id))) => Some(id),

@@ -10,7 +10,9 @@ pub const WEEK_MS: Millis = 7 * DAY_MS;
 /// midnight on a Monday counts in the week it was logged in, as the tablet's clock says.
 pub fn week_start(now: Millis) -> Millis {
     let today = date_of(now);
-    start_of(today - time::Duration::days(i64::from(today.weekday().number_days_from_monday())))
+    let back = time::Duration::days(i64::from(today.weekday().number_days_from_monday()));
+    // `date_of` of a time out of range is `Date::MIN`, a Sunday: no week before it.
+    start_of(today.checked_sub(back).unwrap_or(today))
 }
 
 /// Sessions that took place this week, given their start times and whether each was carried

@@ -533,3 +533,58 @@ fn concurrent_offline_revisions_each_on_the_latest_its_device_had_are_both_admit
         assert_eq!(outcome.is_err(), bad, "{based_on:?}");
     }
 }
+
+/// The stored course is read without the agreement of status and end reason, since two
+/// status changes merge field by field; a writer's own record is still held to it. One
+/// device ending a course early with no reason at all is refused; a pause on the laptop and
+/// an early end on the tablet, made at once, are both admitted, in either order.
+#[test]
+fn an_early_end_without_a_reason_is_refused_but_a_pause_and_an_early_end_at_once_are_admitted() {
+    let t = Team::new();
+    let (header, stored) = &t.course;
+    let course = docs::CourseDoc::read(stored).unwrap().course.unwrap();
+
+    let mut crafted = stored.fork().with_actor(t.therapist_actor.clone());
+    let no_reason = Course {
+        status: CourseStatus::EndedEarly,
+        status_reason: None,
+        end_reason: None,
+        ..course.clone()
+    };
+    craft(&mut crafted, &[], "course", &no_reason);
+    assert_refused_as_invalid(
+        t.offer(header, Some(stored), &crafted, &t.therapist),
+        "course.end_reason",
+        "an early end with no reason",
+    );
+
+    let change = |actor: &ActorId, next: CourseStatus, reason: Option<&str>| {
+        let mut device = stored.fork().with_actor(actor.clone());
+        let mut c = course.clone();
+        c.change_status(next, reason.map(|_| "Indlagt".to_string()), reason)
+            .unwrap();
+        docs::put_course(&mut device, &c, NOW + 10).unwrap();
+        device
+    };
+    let paused = change(&t.therapist_actor, CourseStatus::Paused, None);
+    let ended = change(
+        &t.therapist_tablet,
+        CourseStatus::EndedEarly,
+        Some("hospitalised"),
+    );
+    for (first, second) in [(&paused, &ended), (&ended, &paused)] {
+        let after_first = t
+            .offer(header, Some(stored), first, &t.therapist)
+            .unwrap_or_else(|r| panic!("first: {r:?}"))
+            .doc;
+        let after_both = t
+            .offer(header, Some(&after_first), second, &t.therapist)
+            .unwrap_or_else(|r| panic!("second: {r:?}"))
+            .doc;
+        let merged = docs::CourseDoc::read(&after_both).unwrap().course.unwrap();
+        assert!(matches!(
+            merged.status,
+            CourseStatus::Paused | CourseStatus::EndedEarly
+        ));
+    }
+}

@@ -432,8 +432,14 @@ impl Config {
         if config.cache_bytes == 0 {
             return Err(Error::Config("cache_mib must be at least 1".into()));
         }
-        if config.idle_timeout.is_zero() {
-            return Err(Error::Config("idle_timeout_secs must be at least 1".into()));
+        // Hyper adds it to the clock: past a day it is no limit, and near u64::MAX an overflow.
+        if config.idle_timeout.is_zero() || config.idle_timeout > Duration::from_secs(86_400) {
+            return Err(Error::Config("idle_timeout_secs must be 1 to 86400".into()));
+        }
+        if config.shutdown_grace > Duration::from_secs(86_400) {
+            return Err(Error::Config(
+                "shutdown_grace_secs must be at most 86400".into(),
+            ));
         }
         if config.password_workers == 0 {
             return Err(Error::Config("password_workers must be at least 1".into()));
@@ -551,9 +557,14 @@ mod tests {
     }
 
     #[test]
-    fn a_zero_idle_timeout_is_refused() {
-        let s = Settings::from_toml("idle_timeout_secs = 0").unwrap();
-        assert!(Config::resolve(&s).is_err());
+    fn an_idle_timeout_of_zero_or_past_a_day_is_refused() {
+        for bad in [
+            "idle_timeout_secs = 0",
+            "idle_timeout_secs = 9223372036854775807",
+        ] {
+            let s = Settings::from_toml(bad).unwrap();
+            assert!(Config::resolve(&s).is_err(), "{bad}");
+        }
         let s = Settings::from_toml("idle_timeout_secs = 5\nshutdown_grace_secs = 0").unwrap();
         let c = Config::resolve(&s).unwrap();
         assert_eq!(

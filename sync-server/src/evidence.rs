@@ -18,13 +18,13 @@ use crate::error::{Error, Result};
 use crate::store::{Store, TeamRecord};
 use homerehab_shared::auth::{Capability, Principal};
 use homerehab_shared::effect::settings::EffectSettings;
+use homerehab_shared::evidence::effect::{effect_evidence, quarterly_history, CitizenOutcome};
 use homerehab_shared::evidence::report::{
     self, citizen_outcome, BenchmarkScope, CourseFacts, EvidenceReport, EvidenceSettings,
     MunicipalityEffect, Named, ReportFacts, Scope, Viewer,
 };
 use homerehab_shared::evidence::suppression::Suppression;
 use homerehab_shared::evidence::targets::Period;
-use homerehab_shared::evidence::{effect::effect_evidence, effect::CitizenOutcome};
 use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::Role;
 use time::Date;
@@ -171,7 +171,7 @@ pub fn municipality_effects(
             },
             agreed_to_be_named: settings_of.get(id).is_some_and(|s| s.agreed_to_be_named),
             effect: effect_evidence(&in_asked, offsets),
-            history: judged.iter().map(|q| effect_evidence(q, offsets)).collect(),
+            history: quarterly_history(&judged, offsets),
             asked: asked.clone(),
         });
     }

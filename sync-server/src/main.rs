@@ -26,7 +26,15 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::resolve(&cli.settings)?;
     match cli.command {
-        Command::Serve => tokio::runtime::Runtime::new()?.block_on(serve(config)),
+        Command::Serve => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let served = runtime.block_on(serve(config));
+            // Dropping a runtime waits for its blocking work without end (a query stuck on a
+            // lock): past a few seconds more the process ends anyway. What was not committed
+            // is rolled back by the database; its device sends it again.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+            served
+        }
         Command::Migrate => {
             open(&config)?;
             println!("{}: the schema is up to date", config.database.describe());

@@ -258,7 +258,13 @@ impl KeyFile {
         };
         let file: KeyFile = serde_json::from_slice(&bytes)
             .map_err(|e| CoreError::Corrupt(format!("{}: {e}", path.display())))?;
-        if file.version != 1 {
+        if file.version == 0 {
+            return Err(CoreError::Corrupt(format!(
+                "{}: no version 0 was ever written",
+                path.display()
+            )));
+        }
+        if file.version > 1 {
             return Err(CoreError::AppTooOld(format!(
                 "{} is of version {}, this app knows version 1",
                 path.display(),

@@ -218,7 +218,13 @@ pub fn app(core: Arc<Core>, dirs: &Dirs, key: LaunchKey) -> Router {
             post(upload_media).layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
         )
         .fallback(|| async { Error::not_found("no such API endpoint") })
-        .with_state(core);
+        .with_state(core)
+        // Names, addresses and notes: never in the browser's disk cache, where the store's
+        // encryption does not reach.
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
     let ui = ServeDir::new(&dirs.ui).fallback(ServeFile::new(dirs.ui.join("index.html")));
     Router::new()
         .nest("/api", api)
@@ -229,16 +235,26 @@ pub fn app(core: Arc<Core>, dirs: &Dirs, key: LaunchKey) -> Router {
         .layer(axum::middleware::from_fn(loopback_only))
 }
 
-/// Whether an `Origin` header is a page served from loopback (`http://127.0.0.1:8080`).
-fn is_loopback_origin(origin: &HeaderValue) -> bool {
+/// Whether an `Origin` header is this app's own page: the scheme and exactly the host and
+/// port the request was sent to. Any loopback port is not enough: another program on the
+/// machine (another user's web server on 127.0.0.1:9000) serves pages of the same site, and
+/// the browser sends them this app's cookie.
+fn is_own_origin(origin: &HeaderValue, host: Option<&HeaderValue>) -> bool {
+    let (Ok(origin), Some(Ok(host))) = (origin.to_str(), host.map(|h| h.to_str())) else {
+        return false;
+    };
     origin
-        .to_str()
-        .ok()
-        .and_then(|o| {
-            o.strip_prefix("http://")
-                .or_else(|| o.strip_prefix("https://"))
-        })
-        .is_some_and(is_loopback_host)
+        .strip_prefix("http://")
+        .is_some_and(|o| o.eq_ignore_ascii_case(host) && is_loopback_host(o))
+}
+
+/// Whether the browser says the request came from another page than this app's own:
+/// `Sec-Fetch-Site` is `same-origin` for the app's page and `none` for an address typed or
+/// opened by the launcher; `same-site` is another port of loopback, `cross-site` the web.
+fn from_another_page(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| !matches!(v.as_bytes(), b"same-origin" | b"none"))
 }
 
 /// Refuses what a web page elsewhere could send to this loopback port (see the module's
@@ -252,13 +268,15 @@ pub async fn loopback_only(req: Request, next: Next) -> Response {
         *req.method(),
         axum::http::Method::GET | axum::http::Method::HEAD
     );
-    let cross_site = changes
+    let path = req.uri().path();
+    let data = path.starts_with("/api") || path.starts_with("/media");
+    // A read of the API from another page cannot read the answer (no CORS), but a read is
+    // looked up in the access log and keeps the app from locking: refused like a change.
+    let cross_site = (changes || data)
         && (headers
             .get(header::ORIGIN)
-            .is_some_and(|o| !is_loopback_origin(o))
-            || headers
-                .get("sec-fetch-site")
-                .is_some_and(|v| v.as_bytes() == b"cross-site"));
+            .is_some_and(|o| !is_own_origin(o, headers.get(header::HOST)))
+            || from_another_page(headers));
     if !host_ok || cross_site {
         tracing::warn!(
             host_ok,

@@ -41,11 +41,6 @@ struct Cli {
     /// Seconds between background syncs (sooner after a failure, with backoff).
     #[arg(long, default_value_t = 30)]
     sync_interval: u64,
-    /// The launch key (at least 32 letters, digits, `-` or `_`), for a launcher that opens the
-    /// browser itself; by default a new random one at every start. Only the printed address
-    /// carries it: the API answers no page opened otherwise.
-    #[arg(long, env = "HOMEREHAB_LAUNCH_KEY", hide_env_values = true)]
-    launch_key: Option<String>,
     /// Minutes without use after which the app locks itself (0: never). Needs a PIN.
     #[arg(long, env = "HOMEREHAB_LOCK_AFTER_MINUTES", default_value_t = 10)]
     lock_after_minutes: u64,
@@ -63,9 +58,14 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    forbid_core_dumps();
     let cli = Cli::parse();
+    // The API is for the page the app opens on this machine: never on a network.
     if !cli.bind.ip().is_loopback() {
-        tracing::warn!(bind = %cli.bind, "the local API has no authentication: bind it to loopback only");
+        anyhow::bail!(
+            "{} is not a loopback address: the app serves this machine only",
+            cli.bind
+        );
     }
     let assets = cli
         .assets_dir
@@ -91,7 +91,11 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(cli.bind)
         .await
         .with_context(|| format!("binding {}", cli.bind))?;
-    let key = match cli.launch_key.as_deref() {
+    // The launch key (at least 32 letters, digits, `-` or `_`), for a launcher that opens the
+    // browser itself; by default a new random one at every start. From the environment only:
+    // a command-line argument is shown to every user of the machine (`ps`).
+    let given = std::env::var("HOMEREHAB_LAUNCH_KEY").ok();
+    let key = match given.as_deref() {
         Some(given) => http::LaunchKey::given(given)
             .context("the launch key must be at least 32 letters, digits, '-' or '_'")?,
         None => http::LaunchKey::random(),
@@ -108,4 +112,14 @@ async fn main() -> anyhow::Result<()> {
         })
         .await?;
     Ok(())
+}
+
+/// No core dump of this process: it would hold the data key and decrypted pages of the store,
+/// written where the store's encryption does not reach (`/var/lib/systemd/coredump`).
+fn forbid_core_dumps() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
 }

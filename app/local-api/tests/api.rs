@@ -335,6 +335,13 @@ async fn only_the_apps_own_page_on_loopback_may_call_it() {
         ],
         [("host", "127.0.0.1:8080"), ("origin", "null")],
         [("host", "127.0.0.1:8080"), ("sec-fetch-site", "cross-site")],
+        // Another program's page on this machine (another user's web server on a loopback
+        // port of its own): the same site to the browser, which sends it this app's cookie.
+        [
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:9000"),
+        ],
+        [("host", "127.0.0.1:8080"), ("sec-fetch-site", "same-site")],
     ] {
         assert_eq!(
             send("POST", "/api/lock", &cross).await,
@@ -342,8 +349,60 @@ async fn only_the_apps_own_page_on_loopback_may_call_it() {
             "{cross:?}"
         );
     }
-    // The app's own page may.
+    // Nor a read from such a page: it is recorded in the access log and keeps the app open.
+    assert_eq!(
+        send(
+            "GET",
+            "/api/visits",
+            &[("host", "127.0.0.1:8080"), ("sec-fetch-site", "same-site")]
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    // The app's own page may, and an address opened in the browser.
     assert_ne!(send("POST", "/api/lock", &own).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        send(
+            "GET",
+            "/api/me",
+            &[("host", "127.0.0.1:8080"), ("sec-fetch-site", "same-origin")]
+        )
+        .await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(
+            "GET",
+            "/api/me",
+            &[("host", "127.0.0.1:8080"), ("sec-fetch-site", "none")]
+        )
+        .await,
+        StatusCode::OK
+    );
+}
+
+/// The API's answers (names, addresses, notes) are never kept in the browser's disk cache,
+/// where the store's encryption does not reach.
+#[tokio::test]
+async fn the_apis_answers_are_not_cached_by_the_browser() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+    let d = device();
+    for uri in ["/api/me", "/api/no-such-thing"] {
+        let req = Request::builder()
+            .uri(uri)
+            .header("host", "127.0.0.1:8080")
+            .header(http::KEY_HEADER, common::TEST_KEY)
+            .body(Body::empty())
+            .unwrap();
+        let resp = d.api.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(
+            resp.headers().get("cache-control").map(|v| v.as_bytes()),
+            Some(b"no-store".as_slice()),
+            "{uri}"
+        );
+    }
 }
 
 /// Loopback is shared by every user of the machine: the API and the media answer only a page

@@ -151,8 +151,8 @@ pub(super) fn staff(
         &[&ids],
     )?;
     let work = client.prepare(&format!(
-        "SELECT k.work, (SELECT MAX(done_on) FROM rm_work
-           WHERE user_id = $1 AND work = k.work AND done_on <= $2)
+        "SELECT k.work, (SELECT MAX(last_on) FROM rm_work
+           WHERE user_id = $1 AND work = k.work AND last_on <= $2)
          FROM (VALUES {}) AS k(work)",
         super::evidence_facts::work_kinds_values()
     ))?;

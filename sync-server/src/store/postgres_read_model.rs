@@ -276,10 +276,10 @@ pub(super) fn failure_count(client: &mut impl GenericClient) -> Result<u64> {
 }
 
 /// Appended to the migrations: `rm_work` holds every day of each kind of work, not only the
-/// latest (SQLite's `MIGRATION_WORK_DAYS`); courses and session logs are projected again, also
-/// dating their work and WHO-5 by the Danish day.
+/// latest (SQLite's `MIGRATION_WORK_DAYS`, where the column's kept name is explained: servers
+/// of the release before keep working beside this one); courses and session logs are
+/// projected again, also dating their work and WHO-5 by the Danish day.
 pub(super) const WORK_DAYS: &str = r#"
-ALTER TABLE rm_work RENAME COLUMN last_on TO done_on;
 INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents
     WHERE kind IN ('course', 'session_log')
     ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1;
@@ -596,7 +596,7 @@ pub(super) fn insert_rows(
     insert_all(
         tx,
         "rm_work",
-        &["doc_id", "user_id", "work", "done_on"],
+        &["doc_id", "user_id", "work", "last_on"],
         &rows
             .work
             .iter()
@@ -768,7 +768,7 @@ pub(super) fn stored_rows(client: &mut impl GenericClient, doc: Uuid) -> Result<
         )?,
         work: all(
             client,
-            "SELECT user_id, work, done_on FROM rm_work WHERE doc_id = $1",
+            "SELECT user_id, work, last_on FROM rm_work WHERE doc_id = $1",
             doc,
             |r| {
                 Ok(WorkRow {

@@ -176,8 +176,8 @@ pub(super) fn staff(
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut work = conn.prepare_cached(&format!(
-        "SELECT k.column1, (SELECT MAX(done_on) FROM rm_work
-           WHERE user_id = ?1 AND work = k.column1 AND done_on <= ?2)
+        "SELECT k.column1, (SELECT MAX(last_on) FROM rm_work
+           WHERE user_id = ?1 AND work = k.column1 AND last_on <= ?2)
          FROM (VALUES {}) AS k",
         super::evidence_facts::work_kinds_values()
     ))?;

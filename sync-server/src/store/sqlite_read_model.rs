@@ -126,11 +126,13 @@ CREATE INDEX rm_care_grants_facts ON rm_care_grants(
 "#;
 
 /// Appended after [`MIGRATION_BENCHMARK_INDEXES`]: `rm_work` holds every day of each kind of
-/// work, not only the latest, so staff active as of a past day is right (the column renamed to
-/// say so). Courses and session logs are projected again to fill it, which also dates their
-/// work and WHO-5 by the Danish day (`schedule::date_of`; it was the UTC day).
+/// work, not only the latest, so staff active as of a past day is right. Its column keeps its
+/// name (`last_on`, now each row's day: `WorkRow::done_on`), so a server of the release before
+/// still reads and writes it during a rolling upgrade (a row it writes holds a latest day,
+/// which stays right as of today; `sync-server reproject` afterwards makes every row a day's).
+/// Courses and session logs are projected again to fill it, which also dates their work and
+/// WHO-5 by the Danish day (`schedule::date_of`; it was the UTC day).
 pub(super) const MIGRATION_WORK_DAYS: &str = r#"
-ALTER TABLE rm_work RENAME COLUMN last_on TO done_on;
 INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents
     WHERE kind IN ('course', 'session_log')
     ON CONFLICT (doc_id) DO UPDATE SET version = version + 1;
@@ -370,7 +372,7 @@ pub(super) fn insert_rows(tx: &Transaction<'_>, doc: &[u8], rows: &DocumentRows)
         ])?;
     }
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO rm_work (doc_id, user_id, work, done_on) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO rm_work (doc_id, user_id, work, last_on) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for w in &rows.work {
         stmt.execute(params![doc, w.user_id, w.work, w.done_on])?;
@@ -526,7 +528,7 @@ pub(super) fn stored_rows(conn: &Connection, doc: &[u8]) -> Result<DocumentRows>
         )?,
         work: all(
             conn,
-            "SELECT user_id, work, done_on FROM rm_work WHERE doc_id = ?1",
+            "SELECT user_id, work, last_on FROM rm_work WHERE doc_id = ?1",
             doc,
             |r| {
                 Ok(WorkRow {

@@ -160,6 +160,7 @@ impl Store {
     /// Opens (creating if needed) the store in `dir`. A damaged file is reported, never replaced.
     pub fn open(dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| CoreError::Corrupt(e.to_string()))?;
+        owner_only(dir)?;
         Self::open_file(&dir.join("homerehab.sqlite3"))
     }
 
@@ -232,9 +233,14 @@ impl Store {
             // rows stay as they were, rolled back with the transaction; the app opens.
             match project(&tx, &header, doc, &Projection::Whole) {
                 Ok(()) => tx.commit()?,
-                Err(e) => {
+                Err(
+                    e @ (CoreError::Schema(_) | CoreError::Document(_) | CoreError::Damaged(_)),
+                ) => {
                     tracing::warn!(doc = %id, error = %e, "not rebuilt: the document no longer projects");
                 }
+                // The database itself failing (busy, full disk): not a document to pass over;
+                // the rebuild stays owed and runs again at the next open.
+                Err(e) => return Err(e),
             }
         }
         self.delete_meta(super::schema::REPROJECT_PENDING)?;
@@ -493,10 +499,45 @@ impl Store {
     }
 }
 
+/// The data folder is its owner's alone: with the usual umask it was readable by every user
+/// of the machine, who could copy the key file and the database and try every PIN offline.
+#[cfg(unix)]
+fn owner_only(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(dir).map_err(|e| CoreError::Folder(e.to_string()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| CoreError::Folder(format!("{}: {e}", dir.display())))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn owner_only(_dir: &Path) -> Result<()> {
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::CoreError;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_folder_is_its_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("homerehab-device");
+        std::fs::create_dir(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        drop(Store::open(&data).unwrap());
+        let mode = std::fs::metadata(&data).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        let fresh = dir.path().join("fresh");
+        drop(Store::open(&fresh).unwrap());
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
 
     #[test]
     fn a_broken_file_is_reported_and_left_untouched() {
