@@ -109,6 +109,11 @@ async fn sigterm_finishes_the_sync_in_flight_then_exits() {
     assert_eq!(stored.set_count, 24, "every set of it");
 }
 
+/// A sign-in whose body stops after its first bytes (100 declared).
+const STALLED_SIGN_IN: &[u8] =
+    b"POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+    Content-Length: 100\r\n\r\n{\"username\":";
+
 /// A raw connection to `server` with a read timeout far beyond the limits tested.
 fn raw_connection(server: &Server) -> TcpStream {
     let port = server.url().rsplit(':').next().unwrap().to_string();
@@ -147,12 +152,7 @@ fn a_stalled_request_holds_a_stopping_server_only_for_its_grace() {
         &["--shutdown-grace-secs", "1", "--idle-timeout-secs", "600"],
     );
     let mut socket = raw_connection(&server);
-    socket
-        .write_all(
-            b"POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-              Content-Length: 100\r\n\r\n{\"username\":",
-        )
-        .unwrap();
+    socket.write_all(STALLED_SIGN_IN).unwrap();
     std::thread::sleep(Duration::from_millis(300));
 
     let pid = server.pid().expect("the server runs") as libc::pid_t;
@@ -187,12 +187,7 @@ fn a_connection_that_stops_sending_is_cut_off_and_a_slow_steady_one_is_not() {
 
     // Headers whole, the body stops after its first bytes: refused, closed.
     let mut socket = raw_connection(&server);
-    socket
-        .write_all(
-            b"POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-              Content-Length: 100\r\n\r\n{\"username\":",
-        )
-        .unwrap();
+    socket.write_all(STALLED_SIGN_IN).unwrap();
     let (answer, waited) = read_until_closed(&mut socket);
     assert!(
         waited < Duration::from_secs(5),

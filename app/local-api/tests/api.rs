@@ -365,7 +365,10 @@ async fn only_the_apps_own_page_on_loopback_may_call_it() {
         send(
             "GET",
             "/api/me",
-            &[("host", "127.0.0.1:8080"), ("sec-fetch-site", "same-origin")]
+            &[
+                ("host", "127.0.0.1:8080"),
+                ("sec-fetch-site", "same-origin")
+            ]
         )
         .await,
         StatusCode::OK
