@@ -51,6 +51,12 @@ pub fn session_to_resume<S>(
         .map(|(s, ..)| s)
 }
 
+/// A session still in progress that no "start" opens again ([`session_to_resume`] opens only
+/// today's): begun on an earlier day. Said as not finished, not as in progress for ever.
+pub fn left_open(status: crate::model::SessionStatus, started: Millis, now: Millis) -> bool {
+    status == crate::model::SessionStatus::InProgress && date_of(started) != date_of(now)
+}
+
 /// Danish time's offset from UTC at `at`: CET (+1), and CEST (+2) from the last Sunday of
 /// March to the last Sunday of October, both at 01:00 UTC (the EU rule). The users are in
 /// Denmark; the server runs in UTC and the app in a browser, so neither's clock zone is asked.
@@ -152,6 +158,10 @@ mod tests {
             "yesterday's"
         );
         assert_eq!(pick(vec![]), None);
+        // What is not opened again is left open; today's is still in progress.
+        assert!(left_open(InProgress, now - 24 * hour, now));
+        assert!(!left_open(InProgress, now - hour, now));
+        assert!(!left_open(Completed, now - 24 * hour, now));
     }
 
     #[test]

@@ -295,6 +295,9 @@ pub struct SessionHistoryItem {
     pub session_id: String,
     /// `in_progress`, `completed` or `not_carried_out`.
     pub status: String,
+    /// In progress, begun on an earlier day: no "start" opens it again (`schedule::left_open`).
+    #[serde(default)]
+    pub left_open: bool,
     pub started_at: Millis,
     pub ended_at: Option<Millis>,
     pub performed_by_name: String,

@@ -657,6 +657,7 @@ pub fn history(core: &Core, course: &str, lang: Lang) -> Result<api::CourseHisto
             api::SessionHistoryItem {
                 session_id: s.id.to_string(),
                 status: status_label(s.status).to_string(),
+                left_open: homerehab_shared::schedule::left_open(s.status, s.started_at, now_ms()),
                 started_at: s.started_at,
                 ended_at: s.ended_at,
                 performed_by_name: name_of(&names, s.performed_by),

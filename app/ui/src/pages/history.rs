@@ -4,7 +4,7 @@
 
 use crate::components::TrendChart;
 use crate::i18n::{use_i18n, Texts};
-use crate::pages::caseload::{date_text, date_time_text};
+use crate::pages::caseload::date_time_text;
 use crate::{api, use_nav};
 use homerehab_app_api::*;
 use leptos::prelude::*;
@@ -47,8 +47,6 @@ fn SessionCard(s: SessionHistoryItem) -> impl IntoView {
     let i18n = use_i18n();
     let nco = s.status == "not_carried_out";
     let reason = s.not_carried_out_reason.clone();
-    let today_ms = js_sys::Date::now() as i64;
-    let started_today = date_text(s.started_at) == date_text(today_ms);
     let rows = s.exercises.clone();
     view! {
         <article class="card session-card" class:nco=nco data-testid="history-session">
@@ -62,10 +60,10 @@ fn SessionCard(s: SessionHistoryItem) -> impl IntoView {
                     {move || {
                         let t = i18n.t();
                         if nco { format!("{} · {}", t.not_carried_out, nco_text(t, reason.as_deref())) }
-                        else if s.status == "in_progress" && started_today { t.th.in_progress.to_string() }
                         // Left open on an earlier day: it will not be resumed (a visit on another
                         // day is another session), so not "in progress" for ever.
-                        else if s.status == "in_progress" { t.th.not_finished.to_string() }
+                        else if s.left_open { t.th.not_finished.to_string() }
+                        else if s.status == "in_progress" { t.th.in_progress.to_string() }
                         else { t.th.completed.to_string() }
                     }}
                 </span>
