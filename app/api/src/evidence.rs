@@ -222,9 +222,6 @@ pub struct FollowUpShare {
 pub struct Completeness {
     /// The people behind the courses (a citizen with two courses counts once).
     pub citizens: u32,
-    /// The courses; the shares are of these.
-    #[serde(default)]
-    pub courses: u32,
     pub with_start_and_end_test: Share,
     pub with_who5_start_and_end: Share,
     pub with_care_time: Vec<FollowUpShare>,

@@ -130,16 +130,17 @@ fn key_in_query(query: &str) -> Option<&str> {
         .map(|(_, v)| v)
 }
 
+/// The API and the media: the paths that answer with someone's data.
+fn holds_data(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/") || path == "/media" || path.starts_with("/media/")
+}
+
 /// Asks for the launch key on the API and the media (see the module's comment). A page
 /// opened at the printed address (`/?key=…`) gets the cookie and is sent on without the key
 /// in its address, so it stays out of the history and of screenshots.
 pub async fn opened_with_key(State(key): State<LaunchKey>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let guarded = path == "/api"
-        || path.starts_with("/api/")
-        || path.starts_with("/media/")
-        || path == "/media";
-    if !guarded {
+    if !holds_data(path) {
         let offered = req.uri().query().and_then(key_in_query);
         if req.method() == axum::http::Method::GET
             && offered.is_some_and(|k| key.opens(k.as_bytes()))
@@ -268,8 +269,7 @@ pub async fn loopback_only(req: Request, next: Next) -> Response {
         *req.method(),
         axum::http::Method::GET | axum::http::Method::HEAD
     );
-    let path = req.uri().path();
-    let data = path.starts_with("/api") || path.starts_with("/media");
+    let data = holds_data(req.uri().path());
     // A read of the API from another page cannot read the answer (no CORS), but a read is
     // looked up in the access log and keeps the app from locking: refused like a change.
     let cross_site = (changes || data)

@@ -115,11 +115,9 @@ fn count(n: usize) -> u32 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Completeness {
     /// The people behind the courses: a citizen with two courses counts once. What the target
-    /// "citizens through courses" and small-number suppression count.
+    /// "citizens through courses" and small-number suppression count. The courses, each
+    /// judged on its own and the wholes of the shares below, are `SessionDelivery::courses`.
     pub citizens: u32,
-    /// The courses (each judged on its own): the shares below are of these.
-    #[serde(default)]
-    pub courses: u32,
     /// At least one physical test with a start and an end result (Aarhus: 42 of 174).
     pub with_start_and_end_test: Share,
     /// WHO-5 at start and end (Aarhus: 35 of 174).
@@ -286,7 +284,6 @@ pub fn effect_evidence(cohort: &[CitizenOutcome], offsets: &FollowUpOffsets) -> 
     EffectEvidence {
         completeness: Completeness {
             citizens,
-            courses,
             with_start_and_end_test: Share::of(tested, courses),
             with_who5_start_and_end: Share::of(who5.complete, courses),
             with_care_time,
@@ -412,7 +409,7 @@ mod tests {
         };
         let other = citizen(&[], None);
         let e = effect_evidence(&[first, again, other], &FollowUpOffsets::default());
-        assert_eq!((e.completeness.citizens, e.completeness.courses), (2, 3));
+        assert_eq!((e.completeness.citizens, e.sessions.courses), (2, 3));
         assert_eq!(e.completeness.with_start_and_end_test, Share::of(2, 3));
         let chair = &e.tests[0];
         assert_eq!(
@@ -445,7 +442,7 @@ mod tests {
             citizen(&[], None),
         ];
         let e = effect_evidence(&cohort, &FollowUpOffsets::default());
-        assert_eq!((e.completeness.citizens, e.completeness.courses), (4, 4));
+        assert_eq!((e.completeness.citizens, e.sessions.courses), (4, 4));
         assert_eq!(e.completeness.with_start_and_end_test.part, 3);
         assert_eq!(e.completeness.with_who5_start_and_end.part, 1);
         assert_eq!(

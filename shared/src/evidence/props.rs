@@ -182,7 +182,7 @@ proptest! {
             .collect();
         let e = effect_evidence(&cohort, &FollowUpOffsets::default());
         for t in e.tests.iter().chain(std::iter::once(&e.who5)) {
-            prop_assert_eq!(t.complete + t.incomplete, e.completeness.courses);
+            prop_assert_eq!(t.complete + t.incomplete, e.sessions.courses);
         }
         let care = &e.care_time[0];
         if let (Some(ci), Some(d)) = (care.ci95_change_minutes_per_day, care.mean_change_minutes_per_day) {

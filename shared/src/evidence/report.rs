@@ -455,7 +455,7 @@ pub fn business_case_section(
     let elapsed = (period.end.min(as_of) - period.start).whole_days() + 1;
     // Courses, not people: each course completed is one more saving (a citizen with two
     // courses in the period has two).
-    let per_year = f64::from(effect.completeness.courses) * 365.0 / elapsed.max(1) as f64;
+    let per_year = f64::from(effect.sessions.courses) * 365.0 / elapsed.max(1) as f64;
     let outcomes = Outcomes {
         minutes_per_day_saved_per_citizen: saved,
         citizens_per_year: per_year.round().clamp(0.0, f64::from(u32::MAX)) as u32,
@@ -695,7 +695,7 @@ mod tests {
     fn the_business_case_rests_on_enough_pairs_and_scales_the_days_that_have_passed() {
         let prices = crate::evidence::business_case::tests::prices();
         let mut effect = effect_evidence(&[], &FollowUpOffsets::default());
-        effect.completeness.courses = 60;
+        effect.sessions.courses = 60;
         let care = |offset_days, n, change| crate::evidence::effect::CareTimeEffect {
             offset_days,
             n,
