@@ -297,6 +297,18 @@ impl ProgramDoc {
     pub fn latest_revision(&self) -> Option<&ProgramRevision> {
         self.revision_list().pop()
     }
+    /// The exercise of a line the program has or had in any revision: a set may be logged
+    /// against it (a line removed while a session ran is still on the assistant's screen;
+    /// the server admits such sets too). `None` for a line the program never had.
+    pub fn exercise_of_line(&self, line: ProgramExerciseId) -> Option<&str> {
+        let id = line.to_string();
+        self.exercises
+            .get(&id)
+            .into_iter()
+            .chain(self.revisions.values().flat_map(|r| &r.exercises))
+            .find(|l| l.id == line)
+            .map(|l| l.exercise_ref.as_str())
+    }
 }
 
 /// A program's revisions oldest first (by time, then id): the order revision numbers count

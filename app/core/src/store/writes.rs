@@ -375,22 +375,17 @@ impl Store {
     }
 
     /// The exercise of a program line: from its projection row (the current program, kept in
-    /// the same transaction as the course document), else from the program's revisions. A
-    /// line the therapist removed while the assistant was doing it (the change arrived by a
-    /// background sync mid-visit) is still on the assistant's screen: refused, every set and
-    /// "next" failed and the session could not be finished. The server admits such sets too.
-    /// `NotFound` for a line the course's program never had.
+    /// the same transaction as the course document), else by the course document's rule
+    /// (`ProgramDoc::exercise_of_line`: a line of any revision — refusing one the therapist
+    /// removed mid-visit stranded the session). `NotFound` for a line the program never had.
     fn exercise_of_line(&mut self, course: CourseId, line: ProgramExerciseId) -> Result<String> {
         if let Some(exercise) = self.program_line_exercise(course, line)? {
             return Ok(exercise);
         }
         self.course_doc(course)?
             .program
-            .revisions
-            .values()
-            .flat_map(|r| &r.exercises)
-            .find(|l| l.id == line)
-            .map(|l| l.exercise_ref.clone())
+            .exercise_of_line(line)
+            .map(str::to_string)
             .ok_or_else(|| CoreError::NotFound(format!("exercise line {line} in the program")))
     }
 
