@@ -88,6 +88,14 @@ pub struct LocalItemSaved {
     pub id: String,
 }
 
+/// `GET /api/media-key` (the browser's transport only): the key a page puts in its media's
+/// addresses (`/media/{sha256}?k=…`), since an `<img>` or `<video>` cannot send the launch
+/// key's header. It opens the media and nothing else, and changes at every start of the app.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrowserMediaKey {
+    pub media_key: String,
+}
+
 /// `POST /api/library/exercises/{exercise}/media?file_name=..&owner=..&shows_person=..`: the
 /// body is the file's bytes with its `Content-Type`; consent fields are required when
 /// `shows_person`.

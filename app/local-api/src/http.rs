@@ -13,9 +13,14 @@
 //! Loopback is shared by every process and every user of the machine (a municipality's
 //! terminal server has dozens), so the API and the media also need the app's [`LaunchKey`]
 //! ([`opened_with_key`]): a secret made at start and shown only in the address the app
-//! prints. Opening that address trades the key for an `HttpOnly`, `SameSite=Strict` cookie;
-//! a program sends it in [`KEY_HEADER`]. The UI's own files and the library's drawings hold
-//! no one's data and need no key.
+//! prints (`/#key=…`: a fragment, never sent in a request). The page keeps it in its tab's
+//! `sessionStorage` and sends it in [`KEY_HEADER`], as a program does. Not in a cookie:
+//! cookies are per host, not per port, so the browser would send it to every other program
+//! on loopback (another user's web server on 127.0.0.1:9000 included). An `<img>` or
+//! `<video>` cannot send a header, so the media also open with the media key in their address
+//! (`/media/{sha256}?k=…`, [`MEDIA_KEY_PATH`]): made at start too, it opens the media and
+//! nothing else. The UI's own files and the library's drawings hold no one's data and need no
+//! key.
 
 use crate::error::{Error, Result};
 use crate::ops;
@@ -39,8 +44,15 @@ type AppState = Arc<Core>;
 /// The most bytes of a photo or video one ranged answer carries.
 const MAX_RANGE: u64 = 4 << 20;
 
-/// The header a program (not a browser) sends the launch key in.
+/// The header the page and programs send the launch key in.
 pub const KEY_HEADER: &str = "x-homerehab-key";
+
+/// Where the page asks for the media key (`GET`, with the launch key):
+/// [`homerehab_app_api::BrowserMediaKey`].
+pub const MEDIA_KEY_PATH: &str = "/api/media-key";
+
+/// The query parameter of a media address that carries the media key.
+const MEDIA_KEY_PARAM: &str = "k";
 
 /// The secret that says a request comes from the person who started the app (see the
 /// module's comment).
@@ -67,7 +79,7 @@ impl LaunchKey {
     }
 
     /// A key given by whoever starts the app (a launcher, a test): at least 32 characters of
-    /// letters, digits, `-` and `_` (it travels in an address and a cookie).
+    /// letters, digits, `-` and `_` (it travels in an address and a header).
     pub fn given(key: &str) -> Option<LaunchKey> {
         let fits = key.len() >= 32
             && key
@@ -88,82 +100,60 @@ impl LaunchKey {
     }
 }
 
-/// The cookie's name, with the port from `Host`: cookies are per host, not per port, and two
-/// apps on one machine (two data folders) must not take each other's.
-fn key_cookie(headers: &axum::http::HeaderMap) -> String {
-    let port = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.rsplit_once(':'))
-        .map(|(_, port)| port)
-        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    match port {
-        Some(port) => format!("homerehab-key-{port}"),
-        None => "homerehab-key".into(),
-    }
+/// The keys made at start: the launch key opens the API and the media, the media key only
+/// the media (see the module's comment).
+#[derive(Clone, Debug)]
+struct AppKeys {
+    launch: LaunchKey,
+    media: LaunchKey,
 }
 
-/// Whether the request carries the key, in the header or the cookie.
+/// Whether the request carries the launch key in [`KEY_HEADER`].
 fn carries_key(key: &LaunchKey, headers: &axum::http::HeaderMap) -> bool {
-    if headers
+    headers
         .get(KEY_HEADER)
         .is_some_and(|v| key.opens(v.as_bytes()))
-    {
-        return true;
-    }
-    let name = key_cookie(headers);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .any(|(n, v)| n == name && key.opens(v.as_bytes()))
 }
 
-/// The `key` of a query string.
-fn key_in_query(query: &str) -> Option<&str> {
+/// The value of `name` in a query string.
+fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
     query
         .split('&')
         .filter_map(|p| p.split_once('='))
-        .find(|(n, _)| *n == "key")
+        .find(|(n, _)| *n == name)
         .map(|(_, v)| v)
 }
 
 /// The API and the media: the paths that answer with someone's data.
 fn holds_data(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/") || path == "/media" || path.starts_with("/media/")
+    path == "/api" || path.starts_with("/api/") || is_media(path)
 }
 
-/// Asks for the launch key on the API and the media (see the module's comment). A page
-/// opened at the printed address (`/?key=…`) gets the cookie and is sent on without the key
-/// in its address, so it stays out of the history and of screenshots.
-pub async fn opened_with_key(State(key): State<LaunchKey>, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    if !holds_data(path) {
-        let offered = req.uri().query().and_then(key_in_query);
-        if req.method() == axum::http::Method::GET
-            && offered.is_some_and(|k| key.opens(k.as_bytes()))
-        {
-            let cookie = format!(
-                "{}={}; HttpOnly; SameSite=Strict; Path=/",
-                key_cookie(req.headers()),
-                key.as_str()
-            );
-            let to = path.to_string();
-            return (
-                axum::http::StatusCode::SEE_OTHER,
-                [
-                    (header::LOCATION, to),
-                    (header::SET_COOKIE, cookie),
-                    (header::CACHE_CONTROL, "no-store".into()),
-                ],
-            )
-                .into_response();
-        }
-        return next.run(req).await;
-    }
-    if carries_key(&key, req.headers()) {
+fn is_media(path: &str) -> bool {
+    path == "/media" || path.starts_with("/media/")
+}
+
+/// Whether a read of a photo or video carries the media key in its address.
+fn opens_media(keys: &AppKeys, req: &Request) -> bool {
+    let read = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    read && is_media(req.uri().path())
+        && req
+            .uri()
+            .query()
+            .and_then(|q| query_param(q, MEDIA_KEY_PARAM))
+            .is_some_and(|k| keys.media.opens(k.as_bytes()))
+}
+
+/// Asks for the launch key on the API and the media, or the media key on the media (see the
+/// module's comment).
+async fn opened_with_key(State(keys): State<AppKeys>, req: Request, next: Next) -> Response {
+    if !holds_data(req.uri().path())
+        || carries_key(&keys.launch, req.headers())
+        || opens_media(&keys, &req)
+    {
         return next.run(req).await;
     }
     tracing::warn!("refused a request without the app's launch key");
@@ -208,11 +198,24 @@ impl Visitor for Routes {
 }
 
 pub fn app(core: Arc<Core>, dirs: &Dirs, key: LaunchKey) -> Router {
+    let keys = AppKeys {
+        launch: key,
+        media: LaunchKey::random(),
+    };
     let core_for_media = core.clone();
     let mut routes = Routes(Router::new());
     api::for_each(&mut routes);
+    let media_key = keys.media.clone();
     let api = routes
         .0
+        .route(
+            MEDIA_KEY_PATH.trim_start_matches("/api"),
+            get(move || async move {
+                Json(api::BrowserMediaKey {
+                    media_key: media_key.as_str().to_string(),
+                })
+            }),
+        )
         // Bytes, not JSON: see the module's comment.
         .route(
             "/library/exercises/{exercise}/media",
@@ -232,14 +235,18 @@ pub fn app(core: Arc<Core>, dirs: &Dirs, key: LaunchKey) -> Router {
         .nest_service("/illustrations", ServeDir::new(&dirs.illustrations))
         .route("/media/{sha256}", get(media).with_state(core_for_media))
         .fallback_service(ui)
-        .layer(axum::middleware::from_fn_with_state(key, opened_with_key))
+        .layer(axum::middleware::from_fn_with_state(keys, opened_with_key))
         .layer(axum::middleware::from_fn(loopback_only))
+        // The media key is in media addresses: no page's address goes anywhere else.
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
 }
 
 /// Whether an `Origin` header is this app's own page: the scheme and exactly the host and
 /// port the request was sent to. Any loopback port is not enough: another program on the
-/// machine (another user's web server on 127.0.0.1:9000) serves pages of the same site, and
-/// the browser sends them this app's cookie.
+/// machine (another user's web server on 127.0.0.1:9000) serves pages of the same site.
 fn is_own_origin(origin: &HeaderValue, host: Option<&HeaderValue>) -> bool {
     let (Ok(origin), Some(Ok(host))) = (origin.to_str(), host.map(|h| h.to_str())) else {
         return false;

@@ -102,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
     };
     // The only place the key is shown: the address to open (never logged).
     println!(
-        "homerehab-app: open http://{}/?key={}",
+        "homerehab-app: open http://{}/#key={}",
         listener.local_addr()?,
         key.as_str()
     );

@@ -336,7 +336,7 @@ async fn only_the_apps_own_page_on_loopback_may_call_it() {
         [("host", "127.0.0.1:8080"), ("origin", "null")],
         [("host", "127.0.0.1:8080"), ("sec-fetch-site", "cross-site")],
         // Another program's page on this machine (another user's web server on a loopback
-        // port of its own): the same site to the browser, which sends it this app's cookie.
+        // port of its own): the same site to the browser.
         [
             ("host", "127.0.0.1:8080"),
             ("origin", "http://127.0.0.1:9000"),
@@ -408,9 +408,11 @@ async fn the_apis_answers_are_not_cached_by_the_browser() {
     }
 }
 
-/// Loopback is shared by every user of the machine: the API and the media answer only a page
-/// opened at the address the app printed (the launch key, traded for a cookie) or a program
-/// sending the key; the UI's files and the drawings hold no one's data.
+/// Loopback is shared by every user of the machine: the API and the media answer only the
+/// launch key, which the page sends in a header (never a cookie: cookies go to every port of
+/// the host, so another user's server on loopback would receive it); the media also open
+/// with the media key in their address, which opens nothing else; the UI's files and the
+/// drawings hold no one's data.
 #[tokio::test]
 async fn only_a_page_opened_with_the_launch_key_reaches_the_data() {
     use axum::body::Body;
@@ -429,65 +431,87 @@ async fn only_a_page_opened_with_the_launch_key_reaches_the_data() {
         let req = req.body(Body::empty()).unwrap();
         async move { app.oneshot(req).await.unwrap() }
     };
-    let kind = |resp: Response<Body>| async move {
+    let json = |resp: Response<Body>| async move {
         let bytes = http_body_util::BodyExt::collect(resp.into_body())
             .await
             .unwrap()
             .to_bytes();
-        serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["kind"].clone()
+        serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
     };
-    // Another user's process on the same machine, with no key or a wrong one.
+    let with_key = || vec![(http::KEY_HEADER, common::TEST_KEY.to_string())];
+    // The page learns the media key with the launch key.
+    let answer = send("GET", http::MEDIA_KEY_PATH, with_key()).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let media_key = json(answer).await["media_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(media_key.len(), 64);
+    assert_ne!(media_key, common::TEST_KEY);
+    // Another user's process on the same machine, with no key or a wrong one; and the keys
+    // where they do not open anything: the launch key in a cookie (as the app once set it)
+    // or an address, the media key on the API or in a header.
     let wrong = "test-launch-key-0123456789abcdef-0124".to_string();
-    for headers in [
-        vec![],
-        vec![(http::KEY_HEADER, wrong.clone())],
-        vec![("cookie", format!("homerehab-key-8378={wrong}"))],
-        // The right key under another app's port is that app's cookie, not this one's.
-        vec![("cookie", format!("homerehab-key-8379={}", common::TEST_KEY))],
-    ] {
-        for (method, uri) in [
+    let refused: Vec<(Vec<(&str, String)>, &str)> = vec![
+        (vec![], ""),
+        (vec![(http::KEY_HEADER, wrong.clone())], ""),
+        (
+            vec![("cookie", format!("homerehab-key-8378={}", common::TEST_KEY))],
+            "",
+        ),
+        (vec![], "?key=test-launch-key-0123456789abcdef-0123"),
+        (vec![(http::KEY_HEADER, media_key.clone())], ""),
+        (vec![], "?k=test-launch-key-0123456789abcdef-0123"),
+    ];
+    for (headers, query) in &refused {
+        for (method, path) in [
             ("GET", "/api/me"),
             ("GET", "/api/visits"),
             ("POST", "/api/lock"),
+            ("GET", http::MEDIA_KEY_PATH),
             ("GET", "/media/00"),
         ] {
-            let resp = send(method, uri, headers.clone()).await;
+            let uri = format!("{path}{query}");
+            let resp = send(method, &uri, headers.clone()).await;
             assert_eq!(
                 resp.status(),
                 StatusCode::UNAUTHORIZED,
                 "{method} {uri} {headers:?}"
             );
-            assert_eq!(kind(resp).await, "launch_key");
+            assert_eq!(json(resp).await["kind"], "launch_key");
         }
     }
-    // The printed address: the key is traded for a cookie and dropped from the address.
-    let opened = send("GET", &format!("/?key={}", common::TEST_KEY), vec![]).await;
-    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
-    assert_eq!(opened.headers()[header::LOCATION], "/");
-    let cookie = opened.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
-    );
-    let pair = cookie.split(';').next().unwrap().to_string();
-    assert_eq!(pair, format!("homerehab-key-8378={}", common::TEST_KEY));
-    let me = send(
-        "GET",
-        "/api/me",
-        vec![("cookie", format!("other=1; {pair}"))],
-    )
-    .await;
+    // The media key opens a read of the media, and nothing else.
+    for (method, uri) in [
+        ("GET", format!("/api/me?k={media_key}")),
+        ("GET", format!("{}?k={media_key}", http::MEDIA_KEY_PATH)),
+        ("POST", format!("/media/00?k={media_key}")),
+        ("GET", format!("/media/00?k={wrong}")),
+    ] {
+        let resp = send(method, &uri, vec![]).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{method} {uri}");
+    }
+    let media = send("GET", &format!("/media/00?k={media_key}"), vec![]).await;
+    assert_ne!(media.status(), StatusCode::UNAUTHORIZED);
+    assert_ne!(media.status(), StatusCode::FORBIDDEN);
+    let me = send("GET", "/api/me", with_key()).await;
     assert_eq!(me.status(), StatusCode::OK);
-    // A wrong key in the address gets no cookie.
-    let guessed = send("GET", &format!("/?key={wrong}"), vec![]).await;
-    assert!(guessed.headers().get(header::SET_COOKIE).is_none());
+    // Opening the printed address sets no cookie and sends the page as it is: the key is in
+    // its fragment, which no request carries; an address with `?key=` is served the page too.
+    for uri in ["/", &format!("/?key={}", common::TEST_KEY)] {
+        let opened = send("GET", uri, vec![]).await;
+        assert!(opened.headers().get(header::SET_COOKIE).is_none(), "{uri}");
+        assert_ne!(opened.status(), StatusCode::UNAUTHORIZED, "{uri}");
+        assert_eq!(
+            opened.headers()[header::REFERRER_POLICY],
+            "no-referrer",
+            "{uri}"
+        );
+    }
     // The drawings need no key.
     let drawing = send("GET", "/illustrations/sit-to-stand.svg", vec![]).await;
     assert_eq!(drawing.status(), StatusCode::OK);
-    // A key given at start must be long and plain enough for an address and a cookie.
+    // A key given at start must be long and plain enough for an address and a header.
     assert!(http::LaunchKey::given("short").is_none());
     assert!(http::LaunchKey::given("a key with spaces in it that is long enough").is_none());
     assert_eq!(http::LaunchKey::random().as_str().len(), 64);

@@ -15,11 +15,12 @@ export const shots = path.join(repo, 'docs/screenshots');
 export const PASSWORD = 'demo1234';
 
 // The launch key every app the tests start is given (HOMEREHAB_LAUNCH_KEY): its API and media
-// answer only a page opened at `appUrl` (the key traded for a cookie) or a request carrying
-// the key, as a program sends it. Every fetch a test makes from node carries it, like the
+// answer only a page opened at `appUrl` (the key in the fragment, kept by the page in its
+// tab's sessionStorage and sent in a header) or a request carrying the key, as a program
+// sends it. Every fetch a test makes from node carries it, like the
 // app's own launcher would; the browser pages go the person's way, through `appUrl`.
 export const LAUNCH_KEY = 'e2e-launch-key-0123456789abcdef-0123';
-export const appUrl = (port) => `http://127.0.0.1:${port}/?key=${LAUNCH_KEY}`;
+export const appUrl = (port) => `http://127.0.0.1:${port}/#key=${LAUNCH_KEY}`;
 export const plainFetch = globalThis.fetch;
 globalThis.fetch = (url, init = {}) =>
   plainFetch(url, { ...init, headers: { 'x-homerehab-key': LAUNCH_KEY, ...(init.headers ?? {}) } });

@@ -70,9 +70,14 @@ test('an assistant logs a whole session offline and it reaches the therapist', a
   await page.screenshot({ path: path.join(shots, 'launch-key-needed.png') });
   const keyless = await h.plainFetch(`http://127.0.0.1:${appPort}/api/status`);
   assert.equal(keyless.status, 401);
-  // At the address the app printed, the key becomes a cookie and leaves the address bar.
+  // The address the app printed, opened in this same tab (only the fragment changes, which
+  // loads no page): the page takes the key, drops it from the address bar and starts again.
+  // No cookie: the browser would send one to every port of 127.0.0.1.
   await page.goto(h.appUrl(appPort));
+  await page.getByRole('heading', { name: 'Log ind' }).waitFor();
+  assert.equal(new URL(page.url()).hash, '', 'the key is not left in the address');
   assert.equal(new URL(page.url()).search, '', 'the key is not left in the address');
+  assert.deepEqual(await page.context().cookies(), [], 'the key is in no cookie');
 
   // Sign in (online) — the app syncs the team's data right after.
   await page.getByRole('heading', { name: 'Log ind' }).waitFor();
@@ -90,6 +95,9 @@ test('an assistant logs a whole session offline and it reaches the therapist', a
   await assert.doesNotReject(statusText().filter({ hasText: 'Alt er synkroniseret' }).waitFor());
   assert.deepEqual(perCard, [], 'the visit cards asked for nothing of their own');
   page.off('request', countPerCard);
+  // A reload keeps the key (this tab's sessionStorage) without it in the address.
+  await page.reload();
+  await page.getByRole('heading', { name: 'Dagens besøg' }).waitFor();
 
   // The network goes away.
   await h.stop(server);

@@ -6,7 +6,7 @@
 //!   the shell's one command (`app/shell/src/commands.rs`);
 //! - in a browser: JSON over HTTP to `homerehab-app` on loopback, same origin: the declared
 //!   method and path with the path parameters filled in, the query's fields as the query
-//!   string, the body as JSON.
+//!   string, the body as JSON, and the app's launch key in a header ([`adopt_launch_key`]).
 
 use homerehab_app_api::*;
 use serde::de::DeserializeOwned;
@@ -44,6 +44,84 @@ extern "C" {
     /// Tauri's URL of a custom protocol's resource (`media://localhost/<path>` on Linux).
     #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], js_name = convertFileSrc)]
     fn tauri_convert_file_src(path: &str, protocol: &str) -> String;
+}
+
+/// Where this tab keeps the launch key: `sessionStorage` is per origin, so per port, unlike
+/// a cookie, which the browser sends to every port of the host (another user's server on
+/// loopback too); and it ends with the tab.
+const KEY_STORAGE: &str = "homerehab-key";
+
+/// The header the launch key travels in (`homerehab_local_api::http::KEY_HEADER`).
+const KEY_HEADER: &str = "x-homerehab-key";
+
+/// Takes the launch key from the address the app printed (`/#key=…`; `?key=…` too), keeps it
+/// in this tab's `sessionStorage` and takes it out of the address bar and the history. Called
+/// once at start, before any call (a reload finds the key kept), and when the address's
+/// fragment changes: the printed address opened in a tab already showing the app changes
+/// only its fragment, which loads no page. Answers whether a key was found.
+pub fn adopt_launch_key() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let location = window.location();
+    let (hash, search) = (
+        location.hash().unwrap_or_default(),
+        location.search().unwrap_or_default(),
+    );
+    let key = [hash.strip_prefix('#'), search.strip_prefix('?')]
+        .into_iter()
+        .flatten()
+        .flat_map(|params| params.split('&'))
+        .find_map(|param| param.strip_prefix("key="))
+        .map(str::to_string);
+    let Some(key) = key else {
+        return false;
+    };
+    if let Ok(Some(storage)) = window.session_storage() {
+        let _ = storage.set_item(KEY_STORAGE, &key);
+    }
+    let path = location.pathname().unwrap_or_else(|_| "/".into());
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&path));
+    }
+    true
+}
+
+/// The launch key this tab was opened with, if any.
+fn launch_key() -> Option<String> {
+    web_sys::window()?
+        .session_storage()
+        .ok()??
+        .get_item(KEY_STORAGE)
+        .ok()?
+}
+
+/// A request to the local API, with the launch key.
+fn keyed(req: gloo_net::http::RequestBuilder) -> gloo_net::http::RequestBuilder {
+    match launch_key() {
+        Some(key) => req.header(KEY_HEADER, &key),
+        None => req,
+    }
+}
+
+thread_local! {
+    /// The media key ([`learn_media_key`]), for the media's addresses.
+    static MEDIA_KEY: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Asks the local API for the media key, which the media's addresses carry: an `<img>` or
+/// `<video>` cannot send the launch key's header (`GET /api/media-key`, browser only). Called
+/// at start, before any page shows a photo.
+pub async fn learn_media_key() {
+    if matches!(transport(), Transport::Tauri) {
+        return;
+    }
+    let req = keyed(gloo_net::http::Request::get("/api/media-key"))
+        .send()
+        .await;
+    if let Ok(answer) = answer::<BrowserMediaKey>(req).await {
+        MEDIA_KEY.with(|k| *k.borrow_mut() = Some(answer.media_key));
+    }
 }
 
 /// An HTTP URL under `/api`: the path parameters fill `{name}` in the declared path, the
@@ -118,15 +196,15 @@ async fn answer<T: DeserializeOwned>(
 async fn http(method: Method, url: String, body: Option<Value>) -> Result<Value, ApiError> {
     use gloo_net::http::Request;
     let req = match (method, body) {
-        (Method::Get, _) => Request::get(&url).send().await,
+        (Method::Get, _) => keyed(Request::get(&url)).send().await,
         (Method::Post, Some(body)) => {
-            Request::post(&url)
+            keyed(Request::post(&url))
                 .json(&body)
                 .map_err(failed)?
                 .send()
                 .await
         }
-        (Method::Post, None) => Request::post(&url).send().await,
+        (Method::Post, None) => keyed(Request::post(&url)).send().await,
     };
     answer(req).await
 }
@@ -166,10 +244,15 @@ fn enc(s: &str) -> String {
 /// (`/illustrations/x.svg`) have the same path in both transports: `homerehab-app` serves the
 /// library's folder, and trunk copies it into the built UI that the Tauri shell embeds. The
 /// device's media (`/media/<sha256>`) come from the shell's `media:` protocol
-/// (`app/shell/src/media.rs`), addressed by Tauri's `convertFileSrc`.
+/// (`app/shell/src/media.rs`), addressed by Tauri's `convertFileSrc`; in a browser they carry
+/// the media key ([`learn_media_key`]).
 pub fn asset_url(path: &str) -> String {
     match (transport(), path.strip_prefix("/media/")) {
         (Transport::Tauri, Some(sha256)) => tauri_convert_file_src(sha256, "media"),
+        (Transport::Http, Some(_)) => match MEDIA_KEY.with(|k| k.borrow().clone()) {
+            Some(key) => format!("{path}?k={}", enc(&key)),
+            None => path.to_string(),
+        },
         _ => path.to_string(),
     }
 }
@@ -521,7 +604,7 @@ pub async fn upload_media(
         }
     }
     let content_type = file.type_();
-    let req = gloo_net::http::Request::post(&url)
+    let req = keyed(gloo_net::http::Request::post(&url))
         .header("Content-Type", &content_type)
         .body(wasm_bindgen::JsValue::from(file))
         .map_err(failed)?;

@@ -219,8 +219,19 @@ fn App() -> impl IntoView {
         me: RwSignal::new(None),
     };
     provide_context(nav);
+    api::adopt_launch_key();
+    // The printed address opened in this tab later: only its fragment changed, so start again
+    // with the key.
+    let _ = window_event_listener(leptos::ev::hashchange, move |_| {
+        if api::adopt_launch_key() {
+            let _ = window().location().reload();
+        }
+    });
     leptos::task::spawn_local(async move {
         let status = api::status().await;
+        if status.is_ok() {
+            api::learn_media_key().await;
+        }
         let next = match status.as_ref().map(|s| s.lock) {
             Err(e) if e.kind == ErrorKind::LaunchKey => Some(Page::LaunchKey),
             Ok(LockState::NoPin) => Some(Page::ChoosePin),
