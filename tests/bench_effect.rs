@@ -70,7 +70,8 @@ fn summary_rules_us() -> f64 {
     let mut judged = 0;
     for _ in 0..rounds {
         let o = test_outcomes(&assessments, &plan, &table, &norms, subject);
-        let c = care_time_change(&grants, start, end, &FollowUpOffsets::default(), today);
+        let offsets = FollowUpOffsets::default();
+        let c = care_time_change(&grants, start, end, &offsets, Some(today), today);
         judged += o.len() + c.follow_ups.len();
     }
     assert_eq!(judged, rounds * 8);

@@ -176,8 +176,10 @@ fn main() {
             .unwrap();
         let mut grant = tx
             .prepare(
+                // Imported on the day of the figures, so every follow-up that has come is known.
                 "INSERT INTO rm_care_grants (doc_id, citizen_id, team_id, effective,
-                   minutes_per_week, service_code) VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+                   minutes_per_week, service_code, recorded_on)
+                 VALUES (?1, ?2, ?3, ?4, ?5, NULL, '2026-12-01')",
             )
             .unwrap();
         let mut session = tx

@@ -53,6 +53,10 @@ pub struct CareGrantRow {
     pub effective: String,
     pub minutes_per_week: u32,
     pub service_code: Option<String>,
+    /// ISO date (Danish) the grant was recorded, entered or imported: the citizen's grants
+    /// say what was granted up to their latest such day and no further
+    /// (`effect::care_time::known_on`).
+    pub recorded_on: String,
 }
 
 /// A referral and its screening: the funnel's first stages (issue #11's visitation).
@@ -553,6 +557,7 @@ fn rows_whole(header: &Header, doc: &automerge::Automerge) -> Result<WholeRows, 
                     effective: g.effective.clone(),
                     minutes_per_week: g.minutes_per_week,
                     service_code: g.service_code.clone(),
+                    recorded_on: crate::effect::iso(date_of(g.recorded_at)),
                 })
                 .collect();
         }

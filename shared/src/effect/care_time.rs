@@ -48,7 +48,8 @@ pub struct FollowUp {
     pub offset_days: u32,
     #[serde(with = "super::iso_date")]
     pub date: Date,
-    /// `None` until the date has come (a future grant is not yet known) or without any grant.
+    /// `None` until care-time data was recorded on or after the date ([`known_on`]: grants
+    /// recorded before it cannot say what was granted on it), or without any grant.
     pub minutes_per_week: Option<u32>,
     /// Follow-up minus baseline; negative means less home care.
     pub change_minutes: Option<i64>,
@@ -62,14 +63,24 @@ pub struct CareTimeChange {
     pub follow_ups: Vec<FollowUp>,
 }
 
+/// Whether the minutes in force on `date` are known on `today` from the citizen's care-time
+/// data as last recorded (entered or imported) on `last_recorded`: the day has come and the
+/// data was recorded on or after it. Grants recorded before a day cannot say what was granted
+/// on it: a cut made after the last import is not in them, so the minutes would be a guess
+/// counted as a fact.
+pub fn known_on(date: Date, last_recorded: Option<Date>, today: Date) -> bool {
+    date <= today && last_recorded.is_some_and(|r| r >= date)
+}
+
 /// Baseline (in force on the course's start date) and each follow-up (in force `offset` days
-/// after `course_end`) as known on `today`. `course_end` is the course's last day, or the day
-/// it ended early.
+/// after `course_end`) as known on `today` from grants last recorded on `last_recorded`
+/// ([`known_on`]). `course_end` is the course's last day, or the day it ended early.
 pub fn care_time_change(
     grants: &[CareGrant],
     course_start: Date,
     course_end: Date,
     offsets: &FollowUpOffsets,
+    last_recorded: Option<Date>,
     today: Date,
 ) -> CareTimeChange {
     let baseline = minutes_in_force(grants, course_start);
@@ -78,7 +89,7 @@ pub fn care_time_change(
         .iter()
         .map(|&offset_days| {
             let date = course_end.saturating_add(Duration::days(i64::from(offset_days)));
-            let minutes = (date <= today)
+            let minutes = known_on(date, last_recorded, today)
                 .then(|| minutes_in_force(grants, date))
                 .flatten();
             let change_minutes = baseline
@@ -168,7 +179,7 @@ pub fn follow_up_states(
                 FollowUpState::Upcoming {
                     days_until: (date - today).whole_days(),
                 }
-            } else if last_recorded.is_some_and(|r| r >= date) {
+            } else if known_on(date, last_recorded, today) {
                 FollowUpState::Recorded
             } else {
                 FollowUpState::Due {
@@ -230,7 +241,10 @@ mod tests {
             grant(date!(2026 - 12 - 01), 300, None),
         ];
         let o = FollowUpOffsets::default();
-        let c = care_time_change(&g, start, end, &o, date!(2026 - 08 - 01));
+        // The grants as imported on the day asked.
+        let change =
+            |g: &[CareGrant], today: Date| care_time_change(g, start, end, &o, Some(today), today);
+        let c = change(&g, date!(2026 - 08 - 01));
         assert_eq!(c.baseline_minutes_per_week, Some(420));
         assert_eq!(c.follow_ups[0].date, date!(2026 - 06 - 14));
         assert_eq!(c.follow_ups[0].minutes_per_week, Some(330));
@@ -241,18 +255,65 @@ mod tests {
         assert_eq!(c.follow_ups[1].date, date!(2027 - 03 - 29));
         assert_eq!(c.follow_ups[1].minutes_per_week, None);
         assert_eq!(c.follow_ups[1].change_minutes, None);
-        let later = care_time_change(&g, start, end, &o, date!(2027 - 03 - 29));
+        let later = change(&g, date!(2027 - 03 - 29));
         assert_eq!(later.follow_ups[1].change_minutes, Some(-120));
         // No grant before the course: no baseline, so no change either.
-        let none = care_time_change(&g[1..], start, end, &o, date!(2027 - 06 - 01));
+        let none = change(&g[1..], date!(2027 - 06 - 01));
         assert_eq!(none.baseline_minutes_per_week, None);
         assert_eq!(none.follow_ups[0].minutes_per_week, Some(330));
         assert_eq!(none.follow_ups[0].change_minutes, None);
         // A baseline of 0 has a change in minutes but no percentage.
         let zero = vec![grant(date!(2025 - 01 - 01), 0, None), g[1].clone()];
-        let z = care_time_change(&zero, start, end, &o, date!(2026 - 08 - 01));
+        let z = change(&zero, date!(2026 - 08 - 01));
         assert_eq!(z.follow_ups[0].change_minutes, Some(330));
         assert_eq!(z.follow_ups[0].change_percent, None);
+    }
+
+    /// A follow-up is read only from grants recorded on or after its day: the last import
+    /// before it does not hold a cut made since, so its minutes would be a guess.
+    #[test]
+    fn a_follow_up_is_known_only_from_grants_recorded_on_or_after_its_day() {
+        let (start, end) = (date!(2026 - 01 - 05), date!(2026 - 03 - 29));
+        let o = FollowUpOffsets::default();
+        let at77 = date!(2026 - 06 - 14);
+        // Imported on 1 June: 420 minutes in force, the cut of 10 June not yet known.
+        let imported_june = vec![grant(date!(2025 - 11 - 01), 420, None)];
+        let today = date!(2026 - 08 - 01);
+        let c = care_time_change(
+            &imported_june,
+            start,
+            end,
+            &o,
+            Some(date!(2026 - 06 - 01)),
+            today,
+        );
+        assert_eq!(c.baseline_minutes_per_week, Some(420));
+        assert_eq!(
+            c.follow_ups[0].minutes_per_week, None,
+            "not known, not 'no change'"
+        );
+        assert_eq!(c.follow_ups[0].change_minutes, None);
+        // Nothing recorded at all: no follow-up either.
+        let none = care_time_change(&imported_june, start, end, &o, None, today);
+        assert_eq!(none.follow_ups[0].minutes_per_week, None);
+        // Imported again on the day itself, with the cut: known.
+        let mut imported_again = imported_june.clone();
+        imported_again.push(grant(date!(2026 - 06 - 10), 300, None));
+        let c = care_time_change(&imported_again, start, end, &o, Some(at77), today);
+        assert_eq!(c.follow_ups[0].minutes_per_week, Some(300));
+        assert_eq!(c.follow_ups[0].change_minutes, Some(-120));
+        // A recording dated after today (a clock ahead) does not make a future day known.
+        let ahead = care_time_change(
+            &imported_again,
+            start,
+            end,
+            &o,
+            Some(date!(2027 - 12 - 01)),
+            at77 - Duration::days(1),
+        );
+        assert_eq!(ahead.follow_ups[0].minutes_per_week, None);
+        assert!(known_on(at77, Some(at77), at77));
+        assert!(!known_on(at77, Some(at77 - Duration::days(1)), today));
     }
 
     #[test]

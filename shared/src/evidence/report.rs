@@ -117,6 +117,10 @@ pub struct CourseFacts {
     pub results: Vec<ResultFact>,
     /// The citizen's home-care grants.
     pub grants: Vec<CareGrant>,
+    /// ISO date: the latest day any of those grants was recorded (entered or imported); they
+    /// say what was granted up to that day only (`care_time::known_on`).
+    #[serde(default)]
+    pub grants_recorded_until: Option<String>,
 }
 
 impl CourseFacts {
@@ -181,8 +185,10 @@ pub fn citizen_outcome(
             })
         })
         .collect();
-    let care_time = (!course.grants.is_empty())
-        .then(|| care_time_change(&course.grants, start, end, offsets, today));
+    let care_time = (!course.grants.is_empty()).then(|| {
+        let recorded = (course.grants_recorded_until.as_deref()).and_then(|d| parse_date(d).ok());
+        care_time_change(&course.grants, start, end, offsets, recorded, today)
+    });
     Some(CitizenOutcome {
         citizen_id: course.citizen_id.clone(),
         tests,
@@ -830,6 +836,7 @@ mod tests {
             sessions_delivered: 0,
             results: vec![],
             grants: vec![],
+            grants_recorded_until: None,
         }
     }
 

@@ -76,7 +76,9 @@ fn aarhus() -> Vec<CitizenOutcome> {
                     grant(date!(2021 - 03 - 01), before[k]),
                     grant(date!(2022 - 01 - 15), after[k]),
                 ];
-                care_time_change(&grants, start, end, &FollowUpOffsets::default(), today)
+                // As Aarhus did it: the care record system read on the day of the figures.
+                let offsets = FollowUpOffsets::default();
+                care_time_change(&grants, start, end, &offsets, Some(today), today)
             });
             CitizenOutcome {
                 citizen_id: format!("aarhus-{i}"),

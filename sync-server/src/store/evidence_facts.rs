@@ -185,7 +185,8 @@ impl GrantMerge {
         }
     }
 
-    /// One grant row; a grant whose day does not parse is skipped.
+    /// One grant row, recorded on `recorded_on` (ISO; `None` before the rosters were
+    /// projected again with it: not known); a grant whose day does not parse is skipped.
     pub fn add(
         &mut self,
         courses: &mut [CourseFacts],
@@ -193,6 +194,7 @@ impl GrantMerge {
         effective: &str,
         minutes_per_week: u32,
         service_code: Option<String>,
+        recorded_on: Option<String>,
     ) {
         while self.first < self.by_citizen.len()
             && courses[self.by_citizen[self.first]].citizen_id.as_str() < citizen
@@ -212,6 +214,11 @@ impl GrantMerge {
                 break;
             }
             courses[i].grants.push(grant.clone());
+            // ISO dates order as text: the latest day any of the citizen's grants was recorded.
+            let until = &mut courses[i].grants_recorded_until;
+            if recorded_on.is_some() && *until < recorded_on {
+                until.clone_from(&recorded_on);
+            }
         }
     }
 }

@@ -95,6 +95,8 @@ const MIGRATIONS: &[&str] = &[
     super::postgres_erasure::SCHEMA,
     // Every day of work, so staff active as of a past day is right (issue #12).
     read_model::WORK_DAYS,
+    // When each grant was recorded (care-time follow-ups); see `read_model::GRANTS_RECORDED`.
+    read_model::GRANTS_RECORDED,
 ];
 
 const SCHEMA: &str = r#"

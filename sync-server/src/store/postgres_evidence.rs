@@ -232,6 +232,7 @@ pub(super) fn completed_courses(
                 sessions_delivered: narrow(r.try_get(6)?, "sessions delivered")?,
                 results: Vec::new(),
                 grants: Vec::new(),
+                grants_recorded_until: None,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -257,7 +258,7 @@ pub(super) fn completed_courses(
     let mut merge = GrantMerge::new(&courses);
     for r in client.query(
         &format!(
-            "SELECT g.citizen_id, g.effective, g.minutes_per_week, g.service_code
+            "SELECT g.citizen_id, g.effective, g.minutes_per_week, g.service_code, g.recorded_on
              FROM rm_care_grants g
              WHERE g.citizen_id IN (SELECT c.citizen_id {cohort})
              ORDER BY g.citizen_id, g.effective, g.service_code NULLS FIRST, g.minutes_per_week"
@@ -270,6 +271,7 @@ pub(super) fn completed_courses(
             r.try_get(1)?,
             narrow(r.try_get(2)?, "minutes per week")?,
             r.try_get(3)?,
+            r.try_get(4)?,
         );
     }
     Ok(courses)

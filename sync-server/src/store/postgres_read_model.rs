@@ -285,6 +285,16 @@ INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents
     ON CONFLICT (doc_id) DO UPDATE SET version = rm_pending.version + 1;
 "#;
 
+/// Appended to the migrations: a grant row says when it was recorded (SQLite's
+/// `MIGRATION_GRANTS_RECORDED`, which says why); rosters are projected again to fill it, with
+/// a fresh mark as `reset` makes one.
+pub(super) const GRANTS_RECORDED: &str = r#"
+ALTER TABLE rm_care_grants ADD COLUMN recorded_on TEXT;
+INSERT INTO rm_pending (doc_id, version)
+    SELECT id, pg_current_xact_id()::text::bigint FROM documents WHERE kind = 'roster'
+    ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version;
+"#;
+
 /// Empties the tables and marks every document pending: the start of a rebuild.
 pub(super) fn reset(tx: &mut impl GenericClient) -> Result<()> {
     tx.batch_execute(&format!("TRUNCATE {}, rm_failures", TABLES.join(", ")))?;
@@ -448,6 +458,7 @@ pub(super) fn insert_rows(
             "effective",
             "minutes_per_week",
             "service_code",
+            "recorded_on",
         ],
         &rows
             .care_grants
@@ -461,6 +472,7 @@ pub(super) fn insert_rows(
                     &g.effective,
                     minutes,
                     &g.service_code,
+                    &g.recorded_on,
                 ]
             })
             .collect::<Vec<_>>(),
@@ -676,7 +688,8 @@ pub(super) fn stored_rows(client: &mut impl GenericClient, doc: Uuid) -> Result<
         )?,
         care_grants: all(
             client,
-            "SELECT citizen_id, team_id, effective, minutes_per_week, service_code
+            "SELECT citizen_id, team_id, effective, minutes_per_week, service_code,
+               COALESCE(recorded_on, '')
              FROM rm_care_grants WHERE doc_id = $1",
             doc,
             |r| {
@@ -686,6 +699,7 @@ pub(super) fn stored_rows(client: &mut impl GenericClient, doc: Uuid) -> Result<
                     effective: r.try_get(2)?,
                     minutes_per_week: narrow(r.try_get(3)?, "minutes per week")?,
                     service_code: r.try_get(4)?,
+                    recorded_on: r.try_get(5)?,
                 })
             },
         )?,

@@ -238,6 +238,9 @@ DROP INDEX documents_team;
         // Every day of work, so staff active as of a past day is right (issue #12); see
         // `sqlite_read_model::MIGRATION_WORK_DAYS`.
         M::up(read_model::MIGRATION_WORK_DAYS),
+        // When each grant was recorded (care-time follow-ups); see
+        // `sqlite_read_model::MIGRATION_GRANTS_RECORDED`.
+        M::up(read_model::MIGRATION_GRANTS_RECORDED),
     ]
 }
 

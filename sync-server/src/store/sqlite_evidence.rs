@@ -253,6 +253,7 @@ pub(super) fn completed_courses(
                 sessions_delivered: r.get(6)?,
                 results: Vec::new(),
                 grants: Vec::new(),
+                grants_recorded_until: None,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -279,7 +280,7 @@ pub(super) fn completed_courses(
     }
     // Minutes last: grants of one day and service then have one order, also after a rebuild.
     let mut grants = conn.prepare(&format!(
-        "SELECT g.citizen_id, g.effective, g.minutes_per_week, g.service_code
+        "SELECT g.citizen_id, g.effective, g.minutes_per_week, g.service_code, g.recorded_on
          FROM rm_care_grants g
          WHERE g.citizen_id IN (SELECT c.citizen_id {cohort})
          ORDER BY g.citizen_id, g.effective, g.service_code, g.minutes_per_week"
@@ -287,7 +288,15 @@ pub(super) fn completed_courses(
     let mut rows = grants.query(params_from_iter(values.iter()))?;
     let mut merge = GrantMerge::new(&courses);
     while let Some(r) = rows.next()? {
-        merge.add(&mut courses, text(r, 0)?, text(r, 1)?, r.get(2)?, r.get(3)?);
+        let (citizen, effective) = (text(r, 0)?, text(r, 1)?);
+        merge.add(
+            &mut courses,
+            citizen,
+            effective,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+        );
     }
     Ok(courses)
 }
@@ -322,7 +331,7 @@ mod tests {
     fn grant(conn: &Connection, citizen: &str, effective: &str, minutes: u32) {
         conn.execute(
             "INSERT INTO rm_care_grants (doc_id, citizen_id, team_id, effective, minutes_per_week,
-               service_code) VALUES (x'01', ?1, 'x', ?2, ?3, NULL)",
+               service_code, recorded_on) VALUES (x'01', ?1, 'x', ?2, ?3, NULL, '2026-06-01')",
             params![citizen, effective, minutes],
         )
         .unwrap();

@@ -138,6 +138,19 @@ INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents
     ON CONFLICT (doc_id) DO UPDATE SET version = version + 1;
 "#;
 
+/// Appended to the migrations: a grant row says when it was recorded, since a care-time
+/// follow-up is known only from grants recorded on or after its day (issue #12's care time;
+/// `effect::care_time::known_on`); rosters are projected again to fill it. Empty (`NULL`)
+/// until then, which reads as "not known" — no follow-up is counted from a guess meanwhile. A
+/// fresh mark as `mark_pending` makes one, so a projector of the release before, still
+/// running during a rolling upgrade, cannot settle it with rows read earlier.
+pub(super) const MIGRATION_GRANTS_RECORDED: &str = r#"
+ALTER TABLE rm_care_grants ADD COLUMN recorded_on TEXT;
+INSERT INTO rm_pending (doc_id, version) SELECT id, random() FROM documents
+    WHERE kind = 'roster'
+    ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version;
+"#;
+
 const TABLES: [&str; 10] = [
     "rm_citizens",
     "rm_referrals",
@@ -296,7 +309,7 @@ pub(super) fn insert_rows(tx: &Transaction<'_>, doc: &[u8], rows: &DocumentRows)
     }
     let mut stmt = tx.prepare_cached(
         "INSERT INTO rm_care_grants (doc_id, citizen_id, team_id, effective, minutes_per_week,
-           service_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+           service_code, recorded_on) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for g in &rows.care_grants {
         stmt.execute(params![
@@ -305,7 +318,8 @@ pub(super) fn insert_rows(tx: &Transaction<'_>, doc: &[u8], rows: &DocumentRows)
             g.team_id,
             g.effective,
             g.minutes_per_week,
-            g.service_code
+            g.service_code,
+            g.recorded_on
         ])?;
     }
     let mut stmt = tx.prepare_cached(
@@ -443,7 +457,8 @@ pub(super) fn stored_rows(conn: &Connection, doc: &[u8]) -> Result<DocumentRows>
         )?,
         care_grants: all(
             conn,
-            "SELECT citizen_id, team_id, effective, minutes_per_week, service_code
+            "SELECT citizen_id, team_id, effective, minutes_per_week, service_code,
+               COALESCE(recorded_on, '')
              FROM rm_care_grants WHERE doc_id = ?1",
             doc,
             |r| {
@@ -453,6 +468,7 @@ pub(super) fn stored_rows(conn: &Connection, doc: &[u8]) -> Result<DocumentRows>
                     effective: r.get(2)?,
                     minutes_per_week: r.get(3)?,
                     service_code: r.get(4)?,
+                    recorded_on: r.get(5)?,
                 })
             },
         )?,

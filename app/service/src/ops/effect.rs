@@ -465,16 +465,15 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
     let start = model::parse_date(&c.start_date).map_err(invalid)?;
     // The course's planned last day (a course record has no end date of its own yet).
     let (_, end) = window(start, c.planned_weeks, AssessmentPhase::End);
-    let grants: Vec<_> = store
-        .care_grants(c.team_id, Some(c.citizen_id))?
-        .iter()
-        .filter_map(|g| g.grant().ok())
-        .collect();
+    let records = store.care_grants(c.team_id, Some(c.citizen_id))?;
+    let grants: Vec<_> = records.iter().filter_map(|g| g.grant().ok()).collect();
+    let last_recorded = records.iter().map(|g| date_of(g.recorded_at)).max();
     let care = care_time_change(
         &grants,
         start,
         end,
         &settings.follow_up_offsets,
+        last_recorded,
         date_of(now_ms()),
     );
     let sessions_done = log
