@@ -41,9 +41,6 @@ use tower_http::services::{ServeDir, ServeFile};
 
 type AppState = Arc<Core>;
 
-/// The most bytes of a photo or video one ranged answer carries.
-const MAX_RANGE: u64 = 4 << 20;
-
 /// The header the page and programs send the launch key in.
 pub const KEY_HEADER: &str = "x-homerehab-key";
 
@@ -349,25 +346,6 @@ async fn upload_media(
     Ok(Json(saved))
 }
 
-/// The first range of a `Range: bytes=…` header as inclusive offsets into `total` bytes;
-/// `None` when it cannot be satisfied. (Browsers ask for one range when seeking a video.)
-fn byte_range(header: &str, total: u64) -> Option<(u64, u64)> {
-    let spec = header.strip_prefix("bytes=")?.split(',').next()?.trim();
-    let (from, to) = spec.split_once('-')?;
-    let (start, end) = match (from.trim(), to.trim()) {
-        ("", suffix) => {
-            let n: u64 = suffix.parse().ok()?;
-            (total.checked_sub(n.min(total))?, total.checked_sub(1)?)
-        }
-        (from, "") => (from.parse().ok()?, total.checked_sub(1)?),
-        (from, to) => (
-            from.parse().ok()?,
-            to.parse::<u64>().ok()?.min(total.checked_sub(1)?),
-        ),
-    };
-    (start <= end && end < total).then_some((start, end))
-}
-
 /// `GET /media/{sha256}`: a verified photo or video from the device (behind the app lock, like
 /// the data; `Range` works for video seeking).
 async fn media(
@@ -378,8 +356,7 @@ async fn media(
     use axum::http::{header, HeaderValue, StatusCode};
     // The file is encrypted at rest, so `Range` is answered here: only the records a range
     // needs are decrypted, off the async threads and without holding the store, and a range
-    // is answered in parts of at most `MAX_RANGE` (a video player asks `bytes=0-` and then
-    // for what follows as it plays).
+    // is answered in parts of at most `ops::MAX_MEDIA_RANGE`.
     let range_header = req
         .headers()
         .get(header::RANGE)
@@ -387,9 +364,7 @@ async fn media(
         .map(str::to_string);
     let part = tokio::task::spawn_blocking(move || {
         ops::media_part(&core, &sha256, |total| {
-            range_header.map(|v| {
-                byte_range(&v, total).map(|(start, end)| (start, end.min(start + MAX_RANGE - 1)))
-            })
+            ops::media_range(range_header.as_deref(), total)
         })
     })
     .await
@@ -423,29 +398,4 @@ async fn media(
         HeaderValue::from_static("private, no-store"),
     );
     Ok(resp)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::byte_range;
-
-    #[test]
-    fn a_range_header_is_read_as_browsers_send_it_and_nonsense_is_unsatisfiable() {
-        assert_eq!(byte_range("bytes=0-99", 1000), Some((0, 99)));
-        assert_eq!(byte_range("bytes=900-", 1000), Some((900, 999)));
-        assert_eq!(byte_range("bytes=-100", 1000), Some((900, 999)));
-        assert_eq!(byte_range("bytes=990-2000", 1000), Some((990, 999)));
-        assert_eq!(byte_range("bytes=0-1,5-9", 1000), Some((0, 1)));
-        for bad in [
-            "bytes=1000-",
-            "bytes=5-4",
-            "bytes=x-",
-            "items=0-1",
-            "bytes=-",
-            "bytes=0-1",
-        ] {
-            let total = if bad == "bytes=0-1" { 0 } else { 1000 };
-            assert_eq!(byte_range(bad, total), None, "{bad}");
-        }
-    }
 }

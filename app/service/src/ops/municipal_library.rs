@@ -223,6 +223,39 @@ pub async fn prefetch_media(core: &Core) -> Result<api::MediaStatus> {
     media_status_of(&*core.data()?)
 }
 
+/// The most bytes of a photo or video one ranged answer carries: a video player asks
+/// `bytes=0-` and then for what follows as it plays, so a long video is never read whole.
+pub const MAX_MEDIA_RANGE: u64 = 4 << 20;
+
+/// What a request's `Range` header (if any) asks of a file of `total` bytes, as
+/// [`media_part`] takes it: the whole file without one, `Some(None)` when it cannot be
+/// satisfied, else its first range, at most [`MAX_MEDIA_RANGE`] long. Both transports (the
+/// local API and the shell's `media:` protocol) answer ranges by it.
+pub fn media_range(header: Option<&str>, total: u64) -> Option<Option<(u64, u64)>> {
+    header.map(|v| {
+        byte_range(v, total).map(|(start, end)| (start, end.min(start + MAX_MEDIA_RANGE - 1)))
+    })
+}
+
+/// The first range of a `Range: bytes=…` header as inclusive offsets into `total` bytes;
+/// `None` when it cannot be satisfied. (Browsers ask for one range when seeking a video.)
+fn byte_range(header: &str, total: u64) -> Option<(u64, u64)> {
+    let spec = header.strip_prefix("bytes=")?.split(',').next()?.trim();
+    let (from, to) = spec.split_once('-')?;
+    let (start, end) = match (from.trim(), to.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix.parse().ok()?;
+            (total.checked_sub(n.min(total))?, total.checked_sub(1)?)
+        }
+        (from, "") => (from.parse().ok()?, total.checked_sub(1)?),
+        (from, to) => (
+            from.parse().ok()?,
+            to.parse::<u64>().ok()?.min(total.checked_sub(1)?),
+        ),
+    };
+    (start <= end && end < total).then_some((start, end))
+}
+
 /// What a transport answers for a photo or video: its plain length, the range asked for
 /// (`None`: the whole; `Some(None)`: a range past its end) and those bytes.
 pub struct MediaPart {
@@ -266,11 +299,42 @@ pub fn media_part(
     })
 }
 
-/// The verified photo or video's bytes (decrypted: the files are encrypted at rest) and its
-/// content type, for `GET /media/{sha256}`.
-pub fn media_file(core: &Core, sha256: &str) -> Result<(Vec<u8>, String)> {
-    core.data()?
-        .media_bytes(sha256)?
-        .map(|(bytes, item)| (bytes, item.content_type))
-        .ok_or_else(|| Error::not_found("this photo or video is not on the device"))
+#[cfg(test)]
+mod tests {
+    use super::{byte_range, media_range, MAX_MEDIA_RANGE};
+
+    #[test]
+    fn a_range_header_is_read_as_browsers_send_it_and_nonsense_is_unsatisfiable() {
+        assert_eq!(byte_range("bytes=0-99", 1000), Some((0, 99)));
+        assert_eq!(byte_range("bytes=900-", 1000), Some((900, 999)));
+        assert_eq!(byte_range("bytes=-100", 1000), Some((900, 999)));
+        assert_eq!(byte_range("bytes=990-2000", 1000), Some((990, 999)));
+        assert_eq!(byte_range("bytes=0-1,5-9", 1000), Some((0, 1)));
+        for bad in [
+            "bytes=1000-",
+            "bytes=5-4",
+            "bytes=x-",
+            "items=0-1",
+            "bytes=-",
+            "bytes=0-1",
+        ] {
+            let total = if bad == "bytes=0-1" { 0 } else { 1000 };
+            assert_eq!(byte_range(bad, total), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_range_is_answered_in_parts_and_no_header_means_the_whole_file() {
+        let video = 100 << 20;
+        assert_eq!(media_range(None, video), None);
+        assert_eq!(
+            media_range(Some("bytes=0-"), video),
+            Some(Some((0, MAX_MEDIA_RANGE - 1)))
+        );
+        assert_eq!(
+            media_range(Some("bytes=10-19"), video),
+            Some(Some((10, 19)))
+        );
+        assert_eq!(media_range(Some("bytes=x-"), video), Some(None));
+    }
 }
