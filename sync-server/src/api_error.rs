@@ -84,6 +84,10 @@ impl From<Error> for ApiError {
             // shutting down): the pool drops that connection, the next one is fresh.
             Error::Pool(_) | Error::DatabaseUnavailable(_) => ApiError::Unavailable(e),
             Error::MediaTooLarge(_) => ApiError::PayloadTooLarge(e.to_string()),
+            Error::MediaQuotaFull(_) => ApiError::Conflict {
+                kind: "media_quota_full",
+                message: e.to_string(),
+            },
             Error::MediaMismatch => ApiError::BadRequest {
                 kind: "hash_mismatch",
                 message: e.to_string(),

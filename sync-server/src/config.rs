@@ -201,6 +201,10 @@ pub struct Settings {
     /// Largest photo or video accepted by `PUT /v1/media`, in bytes [default: 256 MiB].
     #[arg(long, global = true, env = "HOMEREHAB_MAX_MEDIA_BYTES")]
     pub max_media_bytes: Option<u64>,
+    /// Photos and videos one municipality may hold on the server, in bytes, all uploads
+    /// together [default: 20 GiB].
+    #[arg(long, global = true, env = "HOMEREHAB_MEDIA_QUOTA_BYTES")]
+    pub media_quota_bytes: Option<u64>,
     /// Threads hashing passwords for sign-ins, each with its own argon2 memory (19 MiB)
     /// [default: the number of cores].
     #[arg(long, global = true, env = "HOMEREHAB_PASSWORD_WORKERS")]
@@ -245,6 +249,7 @@ impl Settings {
             max_decompressed_bytes: self.max_decompressed_bytes.or(lower.max_decompressed_bytes),
             cache_mib: self.cache_mib.or(lower.cache_mib),
             max_media_bytes: self.max_media_bytes.or(lower.max_media_bytes),
+            media_quota_bytes: self.media_quota_bytes.or(lower.media_quota_bytes),
             password_workers: self.password_workers.or(lower.password_workers),
             quarantine_user_bytes: self.quarantine_user_bytes.or(lower.quarantine_user_bytes),
             quarantine_user_entries: self
@@ -301,6 +306,9 @@ pub struct Config {
     /// Memory budget of the document cache, in bytes.
     pub cache_bytes: usize,
     pub max_media_bytes: u64,
+    /// What one municipality's photos and videos may take on the server in all: a user with
+    /// the library right cannot fill the disk every municipality shares.
+    pub media_quota_bytes: u64,
     /// How much refused changes the server keeps (see [`QuarantineLimits`]).
     pub quarantine: QuarantineLimits,
     /// Small-number suppression of the benchmark across municipalities.
@@ -357,6 +365,7 @@ impl Default for Config {
             max_decompressed_bytes: 64 << 20,
             cache_bytes: 64 << 20,
             max_media_bytes: 256 << 20,
+            media_quota_bytes: 20 << 30,
             quarantine: QuarantineLimits::default(),
             suppression: Default::default(),
             password_cost: PasswordCost::Standard,
@@ -401,6 +410,7 @@ impl Config {
             max_decompressed_bytes: s.max_decompressed_bytes.unwrap_or(d.max_decompressed_bytes),
             cache_bytes: s.cache_mib.map_or(d.cache_bytes, |m| m << 20),
             max_media_bytes: s.max_media_bytes.unwrap_or(d.max_media_bytes),
+            media_quota_bytes: s.media_quota_bytes.unwrap_or(d.media_quota_bytes),
             quarantine: QuarantineLimits {
                 user_bytes: s.quarantine_user_bytes.unwrap_or(d.quarantine.user_bytes),
                 user_entries: s
@@ -504,6 +514,7 @@ mod tests {
                 c.max_body_bytes,
                 c.cache_bytes,
                 c.max_media_bytes,
+                c.media_quota_bytes,
                 c.quarantine,
                 c.idle_timeout,
                 c.shutdown_grace
@@ -515,6 +526,7 @@ mod tests {
                 d.max_body_bytes,
                 d.cache_bytes,
                 d.max_media_bytes,
+                d.media_quota_bytes,
                 d.quarantine,
                 d.idle_timeout,
                 d.shutdown_grace

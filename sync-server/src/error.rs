@@ -59,6 +59,11 @@ pub enum Error {
     Task(String),
     #[error("the file is larger than {0} bytes")]
     MediaTooLarge(u64),
+    #[error(
+        "the municipality's photos and videos would take more than {0} bytes on the server \
+         (media_quota_bytes); nothing was kept"
+    )]
+    MediaQuotaFull(u64),
     #[error("the bytes sent do not have the SHA-256 they were sent under; nothing was kept")]
     MediaMismatch,
 }

@@ -73,6 +73,8 @@ pub struct AppState {
     sync_slots: Arc<tokio::sync::Semaphore>,
     max_body_bytes: usize,
     max_media_bytes: u64,
+    /// What one municipality's media may take in all (`Config::media_quota_bytes`).
+    media_quota_bytes: u64,
     suppression: homerehab_shared::evidence::suppression::Suppression,
     benchmark: Arc<crate::evidence::BenchmarkCache>,
     /// Syncs and sign-ins in flight; the heap is trimmed when none are ([`crate::memory`]).
@@ -120,6 +122,7 @@ impl AppState {
             sync_slots: Arc::new(tokio::sync::Semaphore::new(SYNC_SLOTS as usize)),
             max_body_bytes: config.max_body_bytes,
             max_media_bytes: config.max_media_bytes,
+            media_quota_bytes: config.media_quota_bytes,
             suppression: config.suppression,
             benchmark: Default::default(),
             idle: crate::memory::Idle::new(),
@@ -914,11 +917,27 @@ async fn store_media(
             Some(body),
         ));
     }
+    // The municipality's quota: the file may take what is left of it, counted as it streams
+    // (an upload without a declared length is held to it too).
+    let (store, name) = (state.store.clone(), sha256.clone());
+    let held = match blocking(move || store.media_bytes_besides(municipality, &name)).await {
+        Ok(held) => held,
+        Err(e) => return Err((e, Some(body))),
+    };
+    let room = state.media_quota_bytes.saturating_sub(held);
+    let limit = state.max_media_bytes.min(room);
+    let quota_full = || ApiError::from(Error::MediaQuotaFull(state.media_quota_bytes));
+    if declared.is_some_and(|n| n > limit) {
+        return Err((quota_full(), Some(body)));
+    }
     let byte_size = state
         .media
-        .put(&sha256, body, state.max_media_bytes)
+        .put(&sha256, body, limit)
         .await
-        .map_err(|e| (ApiError::from(e), None))?;
+        .map_err(|e| match e {
+            Error::MediaTooLarge(_) if limit < state.max_media_bytes => (quota_full(), None),
+            e => (ApiError::from(e), None),
+        })?;
     let record = MediaRecord {
         sha256,
         municipality,

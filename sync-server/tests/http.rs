@@ -984,6 +984,39 @@ fn media_request(method: &str, token: &str, sha256: &str, body: Vec<u8>) -> Requ
         .unwrap()
 }
 
+/// A user with the library right cannot fill the disk every municipality shares: the
+/// municipality's uploads stop at its quota with a clear answer, and nothing past it is kept;
+/// the same file again is no growth.
+#[tokio::test]
+async fn a_municipalitys_media_stop_at_its_quota_and_nothing_past_it_is_kept() {
+    use sha2::{Digest, Sha256};
+    let f = fixture_with(|c| c.media_quota_bytes = 10_000);
+    let token = login(&f.app, "terapeut1", &fresh_actor()).await;
+    let name = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
+    let (first, second, third) = (vec![1u8; 6_000], vec![2u8; 5_000], vec![3u8; 4_000]);
+    for _ in 0..2 {
+        let put = media_request("PUT", &token, &name(&first), first.clone());
+        assert_eq!(call(&f.app, put).await.0, StatusCode::CREATED);
+    }
+    // Past the quota, streamed without a length and declared: refused, nothing kept.
+    let streamed = media_request("PUT", &token, &name(&second), second.clone());
+    let mut declared = media_request("PUT", &token, &name(&second), second.clone());
+    declared
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, second.len().into());
+    for put in [streamed, declared] {
+        let (status, body) = call(&f.app, put).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(answer["error"], "media_quota_full", "{answer}");
+        let get = media_request("GET", &token, &name(&second), vec![]);
+        assert_eq!(call(&f.app, get).await.0, StatusCode::NOT_FOUND);
+    }
+    // What is left of it still takes a file that fits.
+    let put = media_request("PUT", &token, &name(&third), third.clone());
+    assert_eq!(call(&f.app, put).await.0, StatusCode::CREATED);
+}
+
 #[tokio::test]
 async fn a_photo_withdrawn_in_the_library_is_no_longer_served() {
     use homerehab_shared::municipal::{put_media, withdraw_media, MediaItem};

@@ -775,6 +775,13 @@ fn withdrawn_media_are_no_longer_found_for_their_municipality(b: &Backend) {
     store.record_media(&record(&one, m2)).unwrap();
     assert!(store.media_of(&one, m2).unwrap().is_some());
     assert!(store.media_of(&"ff".repeat(32), m).unwrap().is_none());
+    // The quota counts each municipality's own uploads, withdrawn ones too (their files
+    // stay), recorded twice once, and not the file about to come.
+    let besides = |m, sha: &str| store.media_bytes_besides(m, sha).unwrap();
+    assert_eq!(besides(m, &"ff".repeat(32)), 20);
+    assert_eq!(besides(m, &two), 10);
+    assert_eq!(besides(m2, &"ff".repeat(32)), 10);
+    assert_eq!(besides(m2, &one), 0);
 }
 
 fn the_read_model_follows_the_documents_and_rebuilds_to_the_same_rows(b: &Backend) {

@@ -262,6 +262,10 @@ pub trait MediaStore {
     /// The media record, if this municipality uploaded these bytes and its library has not
     /// withdrawn them (as of the last library commit): the only way to reach a media file.
     fn media_of(&self, sha256: &str, municipality: MunicipalityId) -> Result<Option<MediaRecord>>;
+    /// The bytes of every photo and video the municipality uploaded but `sha256`'s (the file
+    /// about to come, which is no growth if it holds it already), withdrawn ones included:
+    /// the files stay on disk, so withdrawing and uploading again must not pass the quota.
+    fn media_bytes_besides(&self, municipality: MunicipalityId, sha256: &str) -> Result<u64>;
 }
 
 /// One document of a projection round: the version it was derived at and its rows (`Err`:

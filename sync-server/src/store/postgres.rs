@@ -1387,6 +1387,18 @@ impl DocumentStore for PostgresStore {
 }
 
 impl MediaStore for PostgresStore {
+    fn media_bytes_besides(&self, municipality: MunicipalityId, sha256: &str) -> Result<u64> {
+        let bytes: i64 = self
+            .conn()?
+            .query_one(
+                "SELECT COALESCE(SUM(byte_size), 0)::BIGINT FROM media
+                 WHERE municipality_id = $1 AND sha256 <> $2",
+                &[&municipality.0, &sha256],
+            )?
+            .try_get(0)?;
+        Ok(bytes.max(0) as u64)
+    }
+
     fn record_media(&self, media: &MediaRecord) -> Result<()> {
         self.conn()?.execute(
             "INSERT INTO media (sha256, municipality_id, byte_size, content_type, uploaded_by,

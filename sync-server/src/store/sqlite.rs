@@ -1482,6 +1482,17 @@ impl MediaStore for SqliteStore {
         Ok(())
     }
 
+    fn media_bytes_besides(&self, municipality: MunicipalityId, sha256: &str) -> Result<u64> {
+        let bytes: i64 = self
+            .conn()
+            .prepare_cached(
+                "SELECT COALESCE(SUM(byte_size), 0) FROM media
+                 WHERE municipality_id = ?1 AND sha256 <> ?2",
+            )?
+            .query_row(params![id_bytes(&municipality.0), sha256], |r| r.get(0))?;
+        Ok(bytes.max(0) as u64)
+    }
+
     fn media_of(&self, sha256: &str, municipality: MunicipalityId) -> Result<Option<MediaRecord>> {
         let found = self
             .conn()
