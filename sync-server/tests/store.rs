@@ -1166,7 +1166,19 @@ fn a_care_time_follow_up_is_counted_only_from_grants_recorded_on_or_after_its_da
         (Some("2026-06-01".to_string()), None),
         "recorded before the 77-day follow-up: not known"
     );
-    // Imported again on 20 June, now with the cut: the follow-up is known.
+    // Imported again on 15 June with nothing changed: the import records her grant again
+    // (`ImportPlan::confirmed`), so the follow-up is known — no change is a result too.
+    let before = rdoc.get_heads();
+    let unchanged = grant("2025-11-01", 420, date!(2026 - 06 - 15));
+    docs::put_care_grant(&mut rdoc, &unchanged, 2_500).unwrap();
+    commit(store.as_ref(), &roster, &rdoc, &before);
+    while store.project_pending(10).unwrap().pending > 0 {}
+    assert_eq!(
+        follow_up(store.as_ref()),
+        (Some("2026-06-15".to_string()), Some(420))
+    );
+    // Imported again on 20 June, now with a cut made on the 10th (registered late): the
+    // follow-up says so.
     let before = rdoc.get_heads();
     docs::put_care_grant(
         &mut rdoc,

@@ -207,8 +207,11 @@ pub struct BadLineView {
 /// What an import did, line by line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportReport {
-    /// Whether anything was stored (false: all-or-nothing with bad lines, or nothing new).
+    /// Whether anything was stored (false: all-or-nothing with bad lines, or nothing new and
+    /// no citizen's grants confirmed).
     pub applied: bool,
+    /// New grants stored (not counting the citizens' unchanged grants recorded again as
+    /// confirmed today, `effect::import::ImportPlan::confirmed`).
     pub imported: u32,
     /// Lines whose grant was stored already (the same file twice changes nothing).
     pub already_present: Vec<u64>,

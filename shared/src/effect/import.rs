@@ -365,8 +365,14 @@ pub struct DuplicateLine {
 pub struct ImportPlan<C> {
     /// Grants not stored yet.
     pub new: Vec<PlannedGrant<C>>,
-    /// Line numbers of grants already stored exactly so (the same file twice adds nothing).
+    /// Line numbers of grants already stored exactly so (the same file twice adds no grant).
     pub already_present: Vec<u64>,
+    /// For each citizen whose lines were all stored already (none new, none bad): their
+    /// latest grant in the file, recorded again. The file says their grants were still so on
+    /// the day of the import, and a care-time follow-up is known only from grants recorded on
+    /// or after its day (`care_time::known_on`): without it, a citizen whose home care did not
+    /// change would never be counted, and the figures would hold only those whose did.
+    pub confirmed: Vec<PlannedGrant<C>>,
     pub duplicates: Vec<DuplicateLine>,
     /// Every line that cannot be imported, by line number.
     pub bad: Vec<BadLine>,
@@ -393,6 +399,16 @@ impl<C> ImportPlan<C> {
             ImportChoice::AllOrNothing if !self.is_clean() => &[],
             _ => &self.new,
         }
+    }
+
+    /// The grants recorded by the import under `choice`: the new ones ([`Self::to_apply`])
+    /// and, when it is applied, the confirmations ([`ImportPlan::confirmed`]).
+    pub fn to_record(&self, choice: ImportChoice) -> impl Iterator<Item = &PlannedGrant<C>> {
+        let confirmed = match choice {
+            ImportChoice::AllOrNothing if !self.is_clean() => &[][..],
+            _ => &self.confirmed,
+        };
+        self.to_apply(choice).iter().chain(confirmed)
     }
 }
 
@@ -453,10 +469,14 @@ pub fn plan_import<C: Clone + Eq + Hash>(
     let mut plan = ImportPlan {
         new: Vec::new(),
         already_present: Vec::new(),
+        confirmed: Vec::new(),
         duplicates: Vec::new(),
         bad,
     };
+    // Per citizen: whether a line of theirs is new or bad, and their latest stored line.
+    let mut confirmation: HashMap<C, (bool, Option<(&ImportedGrant, u64)>)> = HashMap::new();
     for (g, c) in resolved {
+        let seen = confirmation.entry(c.clone()).or_insert((false, None));
         let code = g.grant.service_code.as_deref();
         let (first_line, _, conflict) = first[&(c.clone(), g.grant.effective, code)];
         if let Some(conflict_line) = conflict {
@@ -469,6 +489,7 @@ pub fn plan_import<C: Clone + Eq + Hash>(
                 line: g.line,
                 problem: LineProblem::ConflictsWithLine { line: other },
             });
+            seen.0 = true;
         } else if first_line != g.line {
             plan.duplicates.push(DuplicateLine {
                 line: g.line,
@@ -476,6 +497,11 @@ pub fn plan_import<C: Clone + Eq + Hash>(
             });
         } else if stored_exact.contains(&(&c, &g.grant)) {
             plan.already_present.push(g.line);
+            // The latest by day, then service; one line of each such pair is here.
+            let order = |g: &ImportedGrant| (g.grant.effective, g.grant.service_code.clone());
+            if seen.1.is_none_or(|(latest, _)| order(g) > order(latest)) {
+                seen.1 = Some((g, g.line));
+            }
         } else if let Some(&m) = stored_minutes.get(&(&c, g.grant.effective, code)) {
             plan.bad.push(BadLine {
                 line: g.line,
@@ -483,7 +509,9 @@ pub fn plan_import<C: Clone + Eq + Hash>(
                     stored_minutes_per_week: m,
                 },
             });
+            seen.0 = true;
         } else {
+            seen.0 = true;
             plan.new.push(PlannedGrant {
                 line: g.line,
                 citizen: c,
@@ -491,6 +519,18 @@ pub fn plan_import<C: Clone + Eq + Hash>(
             });
         }
     }
+    plan.confirmed = confirmation
+        .into_iter()
+        .filter_map(|(citizen, (changed, latest))| {
+            let (g, line) = latest.filter(|_| !changed)?;
+            Some(PlannedGrant {
+                line,
+                citizen,
+                grant: g.grant.clone(),
+            })
+        })
+        .collect();
+    plan.confirmed.sort_by_key(|p| p.line);
     plan.bad.sort_by_key(|b| b.line);
     plan
 }
@@ -760,6 +800,55 @@ mod tests {
         assert_eq!(plan.to_apply(ImportChoice::GoodLines).len(), 2);
     }
 
+    /// A citizen is confirmed with their latest stored line, only when none of their lines is
+    /// new or bad (a new line is recorded anyway; a bad one is for a person to decide first).
+    #[test]
+    fn an_import_confirms_the_citizens_whose_grants_it_found_unchanged() {
+        let stored: Vec<(u32, CareGrant)> = parse(
+            "borgerreference,virkningsdato,minutter_pr_uge,ydelseskode
+             K-1001,2026-01-05,420,1.1
+K-1001,2026-03-01,300,1.1
+K-1001,2026-03-01,60,2.2
+             K-1002,2026-01-05,100,1.1
+",
+        )
+        .grants
+        .iter()
+        .map(|g| (resolver(&g.citizen_ref).unwrap(), g.grant.clone()))
+        .collect();
+        let file = parse(
+            "borgerreference,virkningsdato,minutter_pr_uge,ydelseskode
+             K-1001,2026-03-01,60,2.2
+K-1001,2026-01-05,420,1.1
+K-1001,2026-03-01,300,1.1
+             K-1002,2026-01-05,100,1.1
+K-1002,2026-05-01,80,1.1
+",
+        );
+        let plan = plan_import(&file, stored.clone(), resolver);
+        let confirmed: Vec<(u32, u64, Option<&str>)> = plan
+            .confirmed
+            .iter()
+            .map(|p| (p.citizen, p.line, p.grant.service_code.as_deref()))
+            .collect();
+        // K-1001: the latest day, then the service; K-1002 has a new line, recorded anyway.
+        assert_eq!(confirmed, [(1, 2, Some("2.2"))]);
+        assert_eq!(plan.to_record(ImportChoice::GoodLines).count(), 2);
+        // A line in conflict with what is stored: that citizen is not confirmed, and nothing is
+        // recorded all-or-nothing.
+        let conflicting = parse(
+            "borgerreference,virkningsdato,minutter_pr_uge,ydelseskode
+             K-1001,2026-01-05,420,1.1
+K-1001,2026-03-01,999,1.1
+K-1002,2026-01-05,100,1.1
+",
+        );
+        let plan = plan_import(&conflicting, stored, resolver);
+        let confirmed: Vec<u32> = plan.confirmed.iter().map(|p| p.citizen).collect();
+        assert_eq!(confirmed, [2]);
+        assert_eq!(plan.to_record(ImportChoice::AllOrNothing).count(), 0);
+    }
+
     #[test]
     fn the_same_file_twice_changes_nothing() {
         let text = "borgerreference,virkningsdato,minutter_pr_uge\n\
@@ -777,6 +866,13 @@ mod tests {
         assert!(second.is_clean());
         assert!(second.to_apply(ImportChoice::GoodLines).is_empty());
         assert_eq!(second.already_present, [2, 3]);
+        // No grant is new, but the file says both citizens' grants were still so today: one
+        // grant each is recorded again, so their follow-ups become known.
+        let confirmed: Vec<(u64, u32)> = second
+            .to_record(ImportChoice::GoodLines)
+            .map(|p| (p.line, p.citizen))
+            .collect();
+        assert_eq!(confirmed, [(2, 1), (3, 2)]);
         // A later export that changes a stored grant's minutes is for a person to decide.
         let changed = parse(
             "borgerreference,virkningsdato,minutter_pr_uge\nK-1001,2026-01-05,400\nK-1001,2026-06-01,300\n",

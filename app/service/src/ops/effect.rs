@@ -603,9 +603,10 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
     // which holds the import's change besides (a 100,000-line file's peak memory).
     drop((refs, stored_grants, parsed, req));
     let now = now_ms();
+    // The new grants, and one again for each citizen the file found unchanged: the import
+    // says their grants were still so today (`ImportPlan::confirmed`).
     let records: Vec<CareGrantRecord> = plan
-        .to_apply(choice)
-        .iter()
+        .to_record(choice)
         .map(|p| CareGrantRecord {
             citizen_id: p.citizen,
             effective: homerehab_shared::effect::iso(p.grant.effective),
@@ -639,7 +640,7 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
     let bad_total = plan.bad.len() as u64;
     let report = api::ImportReport {
         applied: !records.is_empty(),
-        imported: records.len() as u32,
+        imported: plan.to_apply(choice).len() as u32,
         already_present: plan.already_present,
         duplicates: plan
             .duplicates
