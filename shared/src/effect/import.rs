@@ -474,7 +474,7 @@ pub fn plan_import<C: Clone + Eq + Hash>(
         bad,
     };
     // Per citizen: whether a line of theirs is new or bad, and their latest stored line.
-    let mut confirmation: HashMap<C, (bool, Option<(&ImportedGrant, u64)>)> = HashMap::new();
+    let mut confirmation: HashMap<C, (bool, Option<&ImportedGrant>)> = HashMap::new();
     for (g, c) in resolved {
         let seen = confirmation.entry(c.clone()).or_insert((false, None));
         let code = g.grant.service_code.as_deref();
@@ -499,8 +499,8 @@ pub fn plan_import<C: Clone + Eq + Hash>(
             plan.already_present.push(g.line);
             // The latest by day, then service; one line of each such pair is here.
             let order = |g: &ImportedGrant| (g.grant.effective, g.grant.service_code.clone());
-            if seen.1.is_none_or(|(latest, _)| order(g) > order(latest)) {
-                seen.1 = Some((g, g.line));
+            if seen.1.is_none_or(|latest| order(g) > order(latest)) {
+                seen.1 = Some(g);
             }
         } else if let Some(&m) = stored_minutes.get(&(&c, g.grant.effective, code)) {
             plan.bad.push(BadLine {
@@ -522,9 +522,9 @@ pub fn plan_import<C: Clone + Eq + Hash>(
     plan.confirmed = confirmation
         .into_iter()
         .filter_map(|(citizen, (changed, latest))| {
-            let (g, line) = latest.filter(|_| !changed)?;
+            let g = latest.filter(|_| !changed)?;
             Some(PlannedGrant {
-                line,
+                line: g.line,
                 citizen,
                 grant: g.grant.clone(),
             })
