@@ -18,8 +18,8 @@
 //! cookies are per host, not per port, so the browser would send it to every other program
 //! on loopback (another user's web server on 127.0.0.1:9000 included). An `<img>` or
 //! `<video>` cannot send a header, so the media also open with the media key in their address
-//! (`/media/{sha256}?k=…`, [`MEDIA_KEY_PATH`]): made at start too, it opens the media and
-//! nothing else. The UI's own files and the library's drawings hold no one's data and need no
+//! (`/media/{sha256}?k=…`, [`MEDIA_KEY_PATH`]): derived one way from the launch key (so the
+//! same across a restart with a launcher's fixed key), it opens the media and nothing else. The UI's own files and the library's drawings hold no one's data and need no
 //! key.
 
 use crate::error::{Error, Result};
@@ -89,6 +89,17 @@ impl LaunchKey {
         &self.0
     }
 
+    /// The media key of this launch key: one way (SHA-256 of a label and the key), so a media
+    /// address copied out of the page does not give the launch key.
+    fn media_key(&self) -> LaunchKey {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(b"homerehab media key\0")
+            .chain_update(self.0.as_bytes())
+            .finalize();
+        LaunchKey(hex::encode(digest).into())
+    }
+
     /// Compared in time that does not depend on where they differ.
     fn opens(&self, offered: &[u8]) -> bool {
         let key = self.0.as_bytes();
@@ -110,6 +121,27 @@ fn carries_key(key: &LaunchKey, headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(KEY_HEADER)
         .is_some_and(|v| key.opens(v.as_bytes()))
+}
+
+/// The names of the cookies that earlier versions of the app kept the launch key in
+/// (`homerehab-key-<port>`), among those the browser sent.
+fn stale_key_cookies(headers: &axum::http::HeaderMap) -> Vec<String> {
+    let mut names: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('=').map(|(n, _)| n.trim()))
+        .filter(|n| {
+            n.strip_prefix("homerehab-key")
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+        })
+        .filter(|n| n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The value of `name` in a query string.
@@ -147,10 +179,20 @@ fn opens_media(keys: &AppKeys, req: &Request) -> bool {
 /// Asks for the launch key on the API and the media, or the media key on the media (see the
 /// module's comment).
 async fn opened_with_key(State(keys): State<AppKeys>, req: Request, next: Next) -> Response {
-    if !holds_data(req.uri().path())
-        || carries_key(&keys.launch, req.headers())
-        || opens_media(&keys, &req)
-    {
+    if !holds_data(req.uri().path()) {
+        let stale = stale_key_cookies(req.headers());
+        let mut resp = next.run(req).await;
+        for name in stale {
+            // The key the app once kept in a cookie: the browser would go on sending it to
+            // every loopback port (a launcher's fixed key still opens the app).
+            let clear = format!("{name}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict");
+            if let Ok(v) = HeaderValue::from_str(&clear) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        return resp;
+    }
+    if carries_key(&keys.launch, req.headers()) || opens_media(&keys, &req) {
         return next.run(req).await;
     }
     tracing::warn!("refused a request without the app's launch key");
@@ -196,8 +238,8 @@ impl Visitor for Routes {
 
 pub fn app(core: Arc<Core>, dirs: &Dirs, key: LaunchKey) -> Router {
     let keys = AppKeys {
+        media: key.media_key(),
         launch: key,
-        media: LaunchKey::random(),
     };
     let core_for_media = core.clone();
     let mut routes = Routes(Router::new());

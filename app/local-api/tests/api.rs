@@ -508,6 +508,39 @@ async fn only_a_page_opened_with_the_launch_key_reaches_the_data() {
             "{uri}"
         );
     }
+    // A page of a browser that still holds the key in the cookie an earlier version set is
+    // told to drop it (the browser would go on sending it to every loopback port).
+    let cookie = format!("other=1; homerehab-key-8378={}", common::TEST_KEY);
+    let page = send("GET", "/", vec![("cookie", cookie)]).await;
+    let cleared: Vec<&str> = page
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(cleared.len(), 1, "{cleared:?}");
+    assert!(
+        cleared[0].starts_with("homerehab-key-8378=;") && cleared[0].contains("Max-Age=0"),
+        "{cleared:?}"
+    );
+    // The media key follows from the launch key one way: the same after a restart with a
+    // launcher's fixed key, so the open page's photos keep working.
+    let again = device();
+    let answer = again
+        .api
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(http::MEDIA_KEY_PATH)
+                .header("host", "127.0.0.1:8378")
+                .header(http::KEY_HEADER, common::TEST_KEY)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(json(answer).await["media_key"], media_key.as_str());
     // The drawings need no key.
     let drawing = send("GET", "/illustrations/sit-to-stand.svg", vec![]).await;
     assert_eq!(drawing.status(), StatusCode::OK);
