@@ -675,9 +675,14 @@ pub fn EffectTab(course: String) -> impl IntoView {
                     (Some(m), None) => format!(" ({m:+} min)"),
                     _ => String::new(),
                 };
+                // Its day has come, but no grants were recorded since (`care_time::known_on`).
+                let shown = match f.minutes_per_week {
+                    None if f.date <= today_iso() => t.awaiting_grants.to_string(),
+                    m => minutes(m),
+                };
                 view! {
                     <tr><th scope="row">{(t.after_days)(f.offset_days)}" · "{f.date.clone()}</th>
-                        <td data-testid="care-follow-up">{minutes(f.minutes_per_week)}{change}</td></tr>
+                        <td data-testid="care-follow-up">{shown}{change}</td></tr>
                 }
             })
             .collect_view();
