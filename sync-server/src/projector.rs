@@ -22,6 +22,20 @@ const MEMO_BYTES: usize = 16 << 20;
 /// read model lags, the documents (the truth) are untouched.
 /// Documents the syncs hold loaded (`loaded`) are read from there when they are the stored ones.
 pub async fn run(store: Arc<dyn Store>, loaded: Arc<dyn LoadedDocuments>) {
+    // Rosters a server of the release before projected without the grants' days (a rolling
+    // upgrade): again, so no citizen is left out of the care-time figures unseen.
+    let remark = store.clone();
+    match tokio::task::spawn_blocking(move || remark.remark_grants_without_day()).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!(
+            rosters = n,
+            "read model: rosters projected again for their grants' days"
+        ),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "read model: rosters without their grants' days not marked; `sync-server reproject` does it")
+        }
+        Err(e) => tracing::warn!(error = %e, "read model: the marking of rosters failed"),
+    }
     let fresh = || ProjectionMemo::new(MEMO_BYTES).reading_from(loaded.clone());
     let mut memo = Some(fresh());
     loop {

@@ -379,6 +379,11 @@ pub trait ReadModelStore: DocumentStore {
     fn settle_projections(&self, round: &[Projection]) -> Result<Vec<bool>>;
     /// Empties the read model and marks every stored document pending.
     fn reset_read_model(&self) -> Result<()>;
+    /// Marks pending again every roster with a grant row that does not say when it was
+    /// recorded: a server of the release before, still running during a rolling upgrade,
+    /// projects them so. Each starting projector asks (a full read of the grant rows, once).
+    /// Answers how many.
+    fn remark_grants_without_day(&self) -> Result<u64>;
     /// Every document the read model knows, and whether it waits for projection.
     fn read_model_documents(&self) -> Result<Vec<(DocumentId, bool)>>;
     /// How many documents are set aside because their rows cannot be derived.

@@ -1461,6 +1461,12 @@ impl ReadModelStore for PostgresStore {
         Ok(settled)
     }
 
+    fn remark_grants_without_day(&self) -> Result<u64> {
+        Ok(self
+            .conn()?
+            .execute(read_model::REMARK_GRANTS_WITHOUT_DAY, &[])?)
+    }
+
     fn reset_read_model(&self) -> Result<()> {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;

@@ -290,10 +290,21 @@ INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents
 /// a fresh mark as `reset` makes one.
 pub(super) const GRANTS_RECORDED: &str = r#"
 ALTER TABLE rm_care_grants ADD COLUMN recorded_on TEXT;
+DROP INDEX rm_care_grants_facts;
+CREATE INDEX rm_care_grants_facts ON rm_care_grants(
+    citizen_id, effective, service_code NULLS FIRST, minutes_per_week
+) INCLUDE (recorded_on);
 INSERT INTO rm_pending (doc_id, version)
     SELECT id, pg_current_xact_id()::text::bigint FROM documents WHERE kind = 'roster'
     ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version;
 "#;
+
+/// `ReadModelStore::remark_grants_without_day`.
+pub(super) const REMARK_GRANTS_WITHOUT_DAY: &str = "
+INSERT INTO rm_pending (doc_id, version)
+    SELECT doc_id, pg_current_xact_id()::text::bigint
+    FROM (SELECT DISTINCT doc_id FROM rm_care_grants WHERE recorded_on IS NULL) AS without_day
+    ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version";
 
 /// Empties the tables and marks every document pending: the start of a rebuild.
 pub(super) fn reset(tx: &mut impl GenericClient) -> Result<()> {

@@ -1550,6 +1550,13 @@ impl ReadModelStore for SqliteStore {
         Ok(settled)
     }
 
+    fn remark_grants_without_day(&self) -> Result<u64> {
+        Ok(self
+            .conn()
+            .prepare_cached(read_model::REMARK_GRANTS_WITHOUT_DAY)?
+            .execute([])? as u64)
+    }
+
     fn reset_read_model(&self) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -144,12 +144,25 @@ INSERT INTO rm_pending (doc_id, version) SELECT id, 1 FROM documents
 /// until then, which reads as "not known" — no follow-up is counted from a guess meanwhile. A
 /// fresh mark as `mark_pending` makes one, so a projector of the release before, still
 /// running during a rolling upgrade, cannot settle it with rows read earlier.
+/// The evidence reads the day with the grants, from the index alone as before.
 pub(super) const MIGRATION_GRANTS_RECORDED: &str = r#"
 ALTER TABLE rm_care_grants ADD COLUMN recorded_on TEXT;
+DROP INDEX rm_care_grants_facts;
+CREATE INDEX rm_care_grants_facts ON rm_care_grants(
+    citizen_id, effective, service_code, minutes_per_week, recorded_on
+);
 INSERT INTO rm_pending (doc_id, version) SELECT id, random() FROM documents
     WHERE kind = 'roster'
     ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version;
 "#;
+
+/// `ReadModelStore::remark_grants_without_day`.
+pub(super) const REMARK_GRANTS_WITHOUT_DAY: &str = "
+INSERT INTO rm_pending (doc_id, version)
+    SELECT doc_id, random() FROM (SELECT DISTINCT doc_id FROM rm_care_grants
+                                  WHERE recorded_on IS NULL)
+    WHERE true
+    ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version";
 
 const TABLES: [&str; 10] = [
     "rm_citizens",
