@@ -247,7 +247,7 @@ fn seed_place(
                 citizen.id,
                 start - 200 * DAY_MS,
                 baseline,
-                therapist,
+                (therapist, now),
             )?;
             let cut = ((k * 13 + place * 7) % 100) as u32;
             let after = if k % 7 == 6 {
@@ -255,7 +255,13 @@ fn seed_place(
             } else {
                 baseline - cut.min(baseline)
             };
-            grant(&mut roster, citizen.id, end + 20 * DAY_MS, after, therapist)?;
+            grant(
+                &mut roster,
+                citizen.id,
+                end + 20 * DAY_MS,
+                after,
+                (therapist, now),
+            )?;
         }
         created += seed_course(
             store,
@@ -272,12 +278,15 @@ fn seed_place(
     Ok(created)
 }
 
+/// A grant as the municipality's latest import (`recorded_at`, the seed's today) holds it:
+/// a follow-up is known only from grants recorded on or after its day
+/// (`effect::care_time::known_on`).
 fn grant(
     roster: &mut Automerge,
     citizen: CitizenId,
     effective: Millis,
     minutes_per_week: u32,
-    by: UserId,
+    (by, recorded_at): (UserId, Millis),
 ) -> Result<()> {
     docs::put_care_grant(
         roster,
@@ -287,9 +296,9 @@ fn grant(
             minutes_per_week,
             service_code: Some("FSIII-1.2".into()),
             recorded_by: by,
-            recorded_at: effective.max(0),
+            recorded_at,
         },
-        effective.max(0),
+        recorded_at,
     )?;
     Ok(())
 }
