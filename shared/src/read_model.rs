@@ -557,7 +557,7 @@ fn rows_whole(header: &Header, doc: &automerge::Automerge) -> Result<WholeRows, 
                     effective: g.effective.clone(),
                     minutes_per_week: g.minutes_per_week,
                     service_code: g.service_code.clone(),
-                    recorded_on: crate::effect::iso(date_of(g.recorded_at)),
+                    recorded_on: crate::effect::iso(g.recorded_on()),
                 })
                 .collect();
         }

@@ -247,7 +247,8 @@ fn seed_place(
                 citizen.id,
                 start - 200 * DAY_MS,
                 baseline,
-                (therapist, now),
+                therapist,
+                now,
             )?;
             let cut = ((k * 13 + place * 7) % 100) as u32;
             let after = if k % 7 == 6 {
@@ -260,7 +261,8 @@ fn seed_place(
                 citizen.id,
                 end + 20 * DAY_MS,
                 after,
-                (therapist, now),
+                therapist,
+                now,
             )?;
         }
         created += seed_course(
@@ -286,7 +288,8 @@ fn grant(
     citizen: CitizenId,
     effective: Millis,
     minutes_per_week: u32,
-    (by, recorded_at): (UserId, Millis),
+    by: UserId,
+    recorded_at: Millis,
 ) -> Result<()> {
     docs::put_care_grant(
         roster,

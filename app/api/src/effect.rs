@@ -171,6 +171,9 @@ pub struct CareFollowUpView {
     pub minutes_per_week: Option<u32>,
     pub change_minutes: Option<i64>,
     pub change_percent: Option<f64>,
+    /// Its day has come, but no grants were recorded since (`care_time::FollowUp`).
+    #[serde(default)]
+    pub awaiting_grants: bool,
 }
 
 /// `GET /api/courses/{course}/effect`: the course's effect summary.

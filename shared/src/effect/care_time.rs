@@ -55,6 +55,10 @@ pub struct FollowUp {
     pub change_minutes: Option<i64>,
     /// Change relative to the baseline, in percent; `None` with a baseline of 0.
     pub change_percent: Option<f64>,
+    /// Its day has come, but no grants were recorded on or after it: waiting for the care
+    /// record system's (not "not measured yet").
+    #[serde(default)]
+    pub awaiting_grants: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,9 +93,8 @@ pub fn care_time_change(
         .iter()
         .map(|&offset_days| {
             let date = course_end.saturating_add(Duration::days(i64::from(offset_days)));
-            let minutes = known_on(date, last_recorded, today)
-                .then(|| minutes_in_force(grants, date))
-                .flatten();
+            let known = known_on(date, last_recorded, today);
+            let minutes = known.then(|| minutes_in_force(grants, date)).flatten();
             let change_minutes = baseline
                 .zip(minutes)
                 .map(|(b, m)| i64::from(m) - i64::from(b));
@@ -105,6 +108,7 @@ pub fn care_time_change(
                 minutes_per_week: minutes,
                 change_minutes,
                 change_percent,
+                awaiting_grants: date <= today && !known,
             }
         })
         .collect();
@@ -293,6 +297,11 @@ mod tests {
             "not known, not 'no change'"
         );
         assert_eq!(c.follow_ups[0].change_minutes, None);
+        assert!(c.follow_ups[0].awaiting_grants);
+        assert!(
+            !c.follow_ups[1].awaiting_grants,
+            "the year's day has not come"
+        );
         // Nothing recorded at all: no follow-up either.
         let none = care_time_change(&imported_june, start, end, &o, None, today);
         assert_eq!(none.follow_ups[0].minutes_per_week, None);
@@ -302,6 +311,7 @@ mod tests {
         let c = care_time_change(&imported_again, start, end, &o, Some(at77), today);
         assert_eq!(c.follow_ups[0].minutes_per_week, Some(300));
         assert_eq!(c.follow_ups[0].change_minutes, Some(-120));
+        assert!(!c.follow_ups[0].awaiting_grants);
         // A recording dated after today (a clock ahead) does not make a future day known.
         let ahead = care_time_change(
             &imported_again,

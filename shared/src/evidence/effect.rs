@@ -341,6 +341,7 @@ mod tests {
                 minutes_per_week: after77,
                 change_minutes: None,
                 change_percent: None,
+                awaiting_grants: false,
             }],
         }
     }

@@ -173,6 +173,7 @@ proptest! {
                             minutes_per_week: after,
                             change_minutes: None,
                             change_percent: None,
+                            awaiting_grants: false,
                         }],
                     }),
                     sessions_planned: planned,

@@ -214,9 +214,10 @@ impl GrantMerge {
                 break;
             }
             courses[i].grants.push(grant.clone());
-            // ISO dates order as text: the latest day any of the citizen's grants was recorded.
+            // ISO dates order as text (and `None` before any): the latest day any of the
+            // citizen's grants was recorded.
             let until = &mut courses[i].grants_recorded_until;
-            if recorded_on.is_some() && *until < recorded_on {
+            if *until < recorded_on {
                 until.clone_from(&recorded_on);
             }
         }

@@ -467,7 +467,7 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
     let (_, end) = window(start, c.planned_weeks, AssessmentPhase::End);
     let records = store.care_grants(c.team_id, Some(c.citizen_id))?;
     let grants: Vec<_> = records.iter().filter_map(|g| g.grant().ok()).collect();
-    let last_recorded = records.iter().map(|g| date_of(g.recorded_at)).max();
+    let last_recorded = records.iter().map(|g| g.recorded_on()).max();
     let care = care_time_change(
         &grants,
         start,
@@ -531,6 +531,7 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
                 minutes_per_week: f.minutes_per_week,
                 change_minutes: f.change_minutes,
                 change_percent: f.change_percent,
+                awaiting_grants: f.awaiting_grants,
             })
             .collect(),
         sessions_done,
@@ -702,7 +703,7 @@ pub fn care_follow_ups(core: &Core) -> Result<Vec<api::CareFollowUpDue>> {
         let (_, end) = window(start, c.planned_weeks, AssessmentPhase::End);
         let records = by_citizen.get(&c.citizen_id).cloned().unwrap_or_default();
         let grants: Vec<_> = records.iter().filter_map(|g| g.grant().ok()).collect();
-        let last_recorded = records.iter().map(|g| date_of(g.recorded_at)).max();
+        let last_recorded = records.iter().map(|g| g.recorded_on()).max();
         let citizen = citizens.get(&c.citizen_id.to_string());
         for (offset, date, state) in follow_up_states(end, &offsets, last_recorded, today) {
             let status = match state {

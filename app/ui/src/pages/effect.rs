@@ -675,10 +675,10 @@ pub fn EffectTab(course: String) -> impl IntoView {
                     (Some(m), None) => format!(" ({m:+} min)"),
                     _ => String::new(),
                 };
-                // Its day has come, but no grants were recorded since (`care_time::known_on`).
-                let shown = match f.minutes_per_week {
-                    None if f.date <= today_iso() => t.awaiting_grants.to_string(),
-                    m => minutes(m),
+                let shown = if f.awaiting_grants {
+                    t.awaiting_grants.to_string()
+                } else {
+                    minutes(f.minutes_per_week)
                 };
                 view! {
                     <tr><th scope="row">{(t.after_days)(f.offset_days)}" · "{f.date.clone()}</th>
