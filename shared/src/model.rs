@@ -728,12 +728,6 @@ impl CareGrantRecord {
         )
     }
 
-    /// The (Danish) day it was recorded, entered or imported: a citizen's grants say what was
-    /// granted up to the latest such day (`effect::care_time::known_on`).
-    pub fn recorded_on(&self) -> time::Date {
-        crate::schedule::date_of(self.recorded_at)
-    }
-
     pub fn grant(&self) -> Result<crate::effect::care_time::CareGrant, Invalid> {
         Ok(crate::effect::care_time::CareGrant {
             effective: parse_date(&self.effective)?,

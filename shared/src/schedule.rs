@@ -89,6 +89,15 @@ pub fn date_of(at: Millis) -> time::Date {
         .unwrap_or(time::Date::MIN)
 }
 
+impl crate::model::CareGrantRecord {
+    /// The (Danish) day it was recorded, entered or imported: a citizen's grants say what was
+    /// granted up to the latest such day (`effect::care_time::known_on`). Here, beside
+    /// `date_of`, because the model names no calendar rule.
+    pub fn recorded_on(&self) -> time::Date {
+        date_of(self.recorded_at)
+    }
+}
+
 /// Midnight starting `date` in Danish time. Never near a switch of summer time (those are at
 /// 02:00 and 03:00 local), so the offset an hour before UTC midnight is the one at local
 /// midnight.
