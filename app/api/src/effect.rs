@@ -229,6 +229,31 @@ pub struct ImportReport {
     /// How many lines could not be imported in all.
     #[serde(default)]
     pub bad_total: u64,
+    /// Citizens whose care-time follow-up waits for grants and whom the file does not name:
+    /// their home care may have ended (`effect::import::ImportPlan::not_named`). Empty when
+    /// nothing was applied.
+    #[serde(default)]
+    pub not_in_file: Vec<NotInFileView>,
+}
+
+/// A citizen waiting for a care-time follow-up whom an imported file left out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotInFileView {
+    pub citizen_id: String,
+    pub citizen_name: String,
+    pub local_ref: String,
+    /// The earliest follow-up day waiting for their grants (ISO date).
+    pub follow_up_date: String,
+    /// Minutes per week granted on that day as last recorded, if any grant was.
+    pub minutes_per_week: Option<u32>,
+}
+
+/// `POST /api/citizens/{citizen}/care-ended`: the citizen's home care ended on `date` (ISO):
+/// every service granted before it gets 0 minutes from that day
+/// (`effect::care_time::home_care_ended`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CareEnded {
+    pub date: String,
 }
 
 /// `GET /api/who5?lang=da`: the WHO-5 as the citizen reads it (docs/who5.md says where the

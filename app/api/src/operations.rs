@@ -312,6 +312,9 @@ declare_operations! {
     /// Grants live on the roster (per citizen, across courses), which needs this capability.
     add_care_grant: Post "/citizens/{citizen}/care-grants" [citizen]
         query NoQuery, body crate::NewCareGrant => crate::Saved, may(ManageCitizens);
+    /// Home care ended on a day: 0 minutes from then for every service granted before it.
+    record_care_ended: Post "/citizens/{citizen}/care-ended" [citizen]
+        query NoQuery, body crate::CareEnded => crate::Saved, may(ManageCitizens);
     /// A care-time CSV file: idempotent, never half-applied, a report per line.
     import_care_time: Post "/care-time/import" []
         query NoQuery, body crate::ImportCareTime => crate::ImportReport, may(ManageCitizens);

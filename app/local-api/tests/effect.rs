@@ -421,6 +421,128 @@ async fn a_care_time_file_imports_once_and_reports_every_bad_line() {
     );
 }
 
+/// A monthly export names only the citizens who receive home care. An import lists those
+/// waiting for a follow-up whom it left out (not one a bad line names); a person records the
+/// day their care ended, which ends every service, and the follow-up is known: 0 minutes.
+#[tokio::test]
+async fn an_import_asks_about_citizens_waiting_for_a_follow_up_and_not_in_the_file() {
+    let d = device(Role::Therapist);
+    let team = {
+        let mut store = d.store.lock().unwrap();
+        let team = store.identity().unwrap().unwrap().team_id;
+        // TK-1's grants as an import 150 days ago held them: two services, 480 min a week.
+        for (effective, minutes, code) in [(day(400), 420, "1.1"), (day(300), 60, "2.2")] {
+            let grant = CareGrantRecord {
+                citizen_id: d.citizen,
+                effective,
+                minutes_per_week: minutes,
+                service_code: Some(code.into()),
+                recorded_by: UserId::new(),
+                recorded_at: now_ms() - 150 * DAY_MS,
+            };
+            store.put_care_grant(team, &grant).unwrap();
+        }
+        store
+            .put_citizen(&Citizen {
+                id: CitizenId::new(),
+                name: "Ole Hansen".into(),
+                local_ref: "TK-2".into(),
+                address: None,
+                assigned: Default::default(),
+                active: true,
+                birth_year: None,
+                sex: None,
+            })
+            .unwrap();
+        team
+    };
+    let follow_ups: Vec<api::CareFollowUpDue> =
+        d.ok("GET", "/api/care-time/follow-ups", None).await;
+    let due = follow_ups.iter().find(|f| f.offset_days == 77).unwrap();
+    assert_eq!(due.status, "due");
+    let import =
+        |file: &str| serde_json::json!({ "file": file, "choice": "good_lines" }).to_string();
+    let url = "/api/care-time/import";
+    // TK-2's export only: TK-1 is asked about, with what they had on the follow-up's day.
+    let only_tk2 = import("Borgerreference;Virkningsdato;Minutter_pr_uge\nTK-2;01-01-2026;100\n");
+    let r: api::ImportReport = d.ok("POST", url, Some(&only_tk2)).await;
+    assert!(r.applied);
+    let asked: Vec<(&str, &str, &str, Option<u32>)> = r
+        .not_in_file
+        .iter()
+        .map(|v| {
+            (
+                v.local_ref.as_str(),
+                v.citizen_name.as_str(),
+                v.follow_up_date.as_str(),
+                v.minutes_per_week,
+            )
+        })
+        .collect();
+    assert_eq!(
+        asked,
+        [("TK-1", "Karen Jensen", due.date.as_str(), Some(480))]
+    );
+    // A line naming TK-1 that is bad (it contradicts a stored grant): reported, not asked.
+    let bad_tk1 = import(&format!(
+        "Borgerreference;Virkningsdato;Minutter_pr_uge;Ydelseskode\nTK-2;01-01-2026;100;\nTK-1;{};999;1.1\n",
+        day(400)
+    ));
+    let r: api::ImportReport = d.ok("POST", url, Some(&bad_tk1)).await;
+    assert_eq!(r.bad.len(), 1);
+    assert!(r.not_in_file.is_empty(), "{:?}", r.not_in_file);
+
+    let ended = format!("/api/citizens/{}/care-ended", d.citizen);
+    let on = |date: &str| format!(r#"{{"date":"{date}"}}"#);
+    let (status, _) = d.err("POST", &ended, Some(&on(&day(-1)))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a day to come");
+    let (status, _) = d.err("POST", &ended, Some(&on("2026-02-30"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = d
+        .err(
+            "POST",
+            &format!("/api/citizens/{}/care-ended", CitizenId::new()),
+            Some(&on(&day(50))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Home care ended 50 days ago, before the follow-up's day: 0 minutes then, every service.
+    let _: api::Saved = d.ok("POST", &ended, Some(&on(&day(50)))).await;
+    let grants: Vec<(String, u32, Option<String>)> = {
+        let store = d.store.lock().unwrap();
+        let mut g: Vec<_> = store
+            .care_grants(team, Some(d.citizen))
+            .unwrap()
+            .into_iter()
+            .filter(|g| g.minutes_per_week == 0)
+            .map(|g| (g.effective, g.minutes_per_week, g.service_code))
+            .collect();
+        g.sort();
+        g
+    };
+    assert_eq!(
+        grants,
+        [
+            (day(50), 0, Some("1.1".to_string())),
+            (day(50), 0, Some("2.2".to_string()))
+        ]
+    );
+    let follow_ups: Vec<api::CareFollowUpDue> =
+        d.ok("GET", "/api/care-time/follow-ups", None).await;
+    let known = follow_ups.iter().find(|f| f.offset_days == 77).unwrap();
+    assert_eq!(
+        (known.status.as_str(), known.minutes_per_week),
+        ("recorded", Some(0))
+    );
+    let s: api::EffectSummary = d
+        .ok("GET", &format!("/api/courses/{}/effect", d.course), None)
+        .await;
+    assert_eq!(s.care_follow_ups[0].change_minutes, Some(-480));
+    // Asked no more.
+    let r: api::ImportReport = d.ok("POST", url, Some(&only_tk2)).await;
+    assert!(r.not_in_file.is_empty());
+}
+
 #[tokio::test]
 async fn visits_and_the_caseload_prompt_for_the_tests_that_are_due() {
     // The course began 200 days ago: its start and end weeks have passed without results.

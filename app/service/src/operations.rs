@@ -316,6 +316,10 @@ impl Operations for Core {
         ops::add_care_grant(self, &r.citizen, r.body)
     }
 
+    async fn record_care_ended(&self, r: op::record_care_ended::Request) -> Result<api::Saved> {
+        ops::record_care_ended(self, &r.citizen, r.body)
+    }
+
     async fn import_care_time(
         &self,
         r: op::import_care_time::Request,

@@ -32,6 +32,30 @@ pub fn minutes_in_force(grants: &[CareGrant], on: Date) -> Option<u32> {
     (!latest.is_empty()).then(|| latest.iter().map(|g| g.minutes_per_week).sum())
 }
 
+/// The grants that say a citizen's home care ended on `on`: 0 minutes from that day for each
+/// service granted before it (a later grant of a service replaces it), or one 0-minute grant
+/// without a code when none was. A monthly export names only the citizens who receive home
+/// care, so one who left it is simply not in the file: a person records the day it ended.
+pub fn home_care_ended(grants: &[CareGrant], on: Date) -> Vec<CareGrant> {
+    let mut services: Vec<Option<String>> = Vec::new();
+    for g in grants.iter().filter(|g| g.effective <= on) {
+        if !services.contains(&g.service_code) {
+            services.push(g.service_code.clone());
+        }
+    }
+    if services.is_empty() {
+        services.push(None);
+    }
+    services
+        .into_iter()
+        .map(|service_code| CareGrant {
+            effective: on,
+            minutes_per_week: 0,
+            service_code,
+        })
+        .collect()
+}
+
 /// Days after the course's end at which care time is followed up.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FollowUpOffsets(pub Vec<u32>);
@@ -199,6 +223,31 @@ pub fn follow_up_states(
 mod tests {
     use super::*;
     use time::macros::date;
+
+    /// Ending home care zeroes every service granted before the day, and nothing after it:
+    /// a grant of a service that starts later is not in force yet, so it is not ended.
+    #[test]
+    fn home_care_ended_zeroes_every_service_in_force() {
+        let grants = vec![
+            grant(date!(2026 - 01 - 05), 300, Some("1.1")),
+            grant(date!(2026 - 02 - 01), 120, Some("2.2")),
+            grant(date!(2026 - 03 - 01), 200, Some("1.1")),
+            grant(date!(2026 - 06 - 01), 60, Some("3.3")),
+        ];
+        let on = date!(2026 - 04 - 15);
+        let ended = home_care_ended(&grants, on);
+        assert_eq!(
+            ended,
+            vec![grant(on, 0, Some("1.1")), grant(on, 0, Some("2.2"))]
+        );
+        let mut after = grants.clone();
+        after.extend(ended);
+        assert_eq!(minutes_in_force(&after, on), Some(0));
+        assert_eq!(minutes_in_force(&after, date!(2026 - 04 - 14)), Some(320));
+        // Nothing granted before: one grant of 0 minutes says so.
+        assert_eq!(home_care_ended(&[], on), vec![grant(on, 0, None)],);
+        assert_eq!(minutes_in_force(&home_care_ended(&[], on), on), Some(0));
+    }
 
     fn grant(effective: Date, minutes: u32, code: Option<&str>) -> CareGrant {
         CareGrant {

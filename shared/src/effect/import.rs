@@ -376,6 +376,8 @@ pub struct ImportPlan<C> {
     pub duplicates: Vec<DuplicateLine>,
     /// Every line that cannot be imported, by line number.
     pub bad: Vec<BadLine>,
+    /// Every citizen a line of the file names (good lines or bad, the reference known).
+    pub named: Vec<C>,
 }
 
 /// What the user chose to do with a plan that has bad lines.
@@ -409,6 +411,27 @@ impl<C> ImportPlan<C> {
             _ => &self.confirmed,
         };
         self.to_apply(choice).iter().chain(confirmed)
+    }
+
+    /// Of the citizens whose care-time follow-ups wait for grants (`awaiting`, each found by
+    /// `citizen`), those the file does not name. A care record system's monthly export names
+    /// the citizens who receive home care: one it leaves out may have left it — the best
+    /// outcome a follow-up can find — and would stay "waiting" (left out of the figures) until
+    /// a person records when it ended, so an import asks. It does not record it itself: a
+    /// file may hold one district only, and only a person knows the day.
+    pub fn not_named<T>(
+        &self,
+        awaiting: impl IntoIterator<Item = T>,
+        citizen: impl Fn(&T) -> &C,
+    ) -> Vec<T>
+    where
+        C: Eq + Hash,
+    {
+        let named: HashSet<&C> = self.named.iter().collect();
+        awaiting
+            .into_iter()
+            .filter(|a| !named.contains(citizen(a)))
+            .collect()
     }
 }
 
@@ -472,6 +495,7 @@ pub fn plan_import<C: Clone + Eq + Hash>(
         confirmed: Vec::new(),
         duplicates: Vec::new(),
         bad,
+        named: Vec::new(),
     };
     // Per citizen: whether a line of theirs is new or bad, and their latest stored line.
     let mut confirmation: HashMap<C, (bool, Option<&ImportedGrant>)> = HashMap::new();
@@ -519,6 +543,7 @@ pub fn plan_import<C: Clone + Eq + Hash>(
             });
         }
     }
+    plan.named = confirmation.keys().cloned().collect();
     plan.confirmed = confirmation
         .into_iter()
         .filter_map(|(citizen, (changed, latest))| {
@@ -847,6 +872,43 @@ K-1002,2026-01-05,100,1.1
         let confirmed: Vec<u32> = plan.confirmed.iter().map(|p| p.citizen).collect();
         assert_eq!(confirmed, [2]);
         assert_eq!(plan.to_record(ImportChoice::AllOrNothing).count(), 0);
+    }
+
+    /// The citizens waiting for a follow-up whom a file leaves out are asked about; one named
+    /// by a bad line is not (the line is reported, they are in the file), nor is one named
+    /// only by a line with a stored grant.
+    #[test]
+    fn citizens_waiting_for_a_follow_up_and_not_in_the_file_are_found() {
+        let stored = vec![(
+            1,
+            CareGrant {
+                effective: time::macros::date!(2026 - 01 - 05),
+                minutes_per_week: 420,
+                service_code: None,
+            },
+        )];
+        let file = parse(
+            "borgerreference,virkningsdato,minutter_pr_uge
+K-1001,2026-01-05,420
+K-1002,2026-01-05,100
+K-1002,2026-01-05,90
+K-9999,2026-01-05,60
+",
+        );
+        let plan = plan_import(&file, stored, resolver);
+        let mut named = plan.named.clone();
+        named.sort();
+        assert_eq!(named, [1, 2]);
+        let awaiting = [
+            (1, "77 days"),
+            (3, "77 days"),
+            (2, "365 days"),
+            (3, "365 days"),
+        ];
+        assert_eq!(
+            plan.not_named(awaiting, |a| &a.0),
+            [(3, "77 days"), (3, "365 days")]
+        );
     }
 
     #[test]

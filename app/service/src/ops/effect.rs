@@ -11,7 +11,7 @@ use homerehab_core::store::{now_ms, Store};
 use homerehab_shared::assessment;
 use homerehab_shared::docs::{CourseDoc, SessionLogDoc};
 use homerehab_shared::effect::care_time::{
-    care_time_change, follow_up_states, minutes_in_force, FollowUpState,
+    care_time_change, follow_up_states, home_care_ended, minutes_in_force, FollowUpState,
 };
 use homerehab_shared::effect::change::default_norms;
 use homerehab_shared::effect::goals::{follow_ups_for, Attainment, GoalFollowUp};
@@ -23,7 +23,7 @@ use homerehab_shared::effect::plan::{
 };
 use homerehab_shared::effect::summary::{test_outcomes, NormSubject};
 use homerehab_shared::effect::who5::{Who5Answers, Who5Score};
-use homerehab_shared::ids::{AssessmentId, CitizenId, CourseId};
+use homerehab_shared::ids::{AssessmentId, CitizenId, CourseId, TeamId};
 use homerehab_shared::library::Lang;
 use homerehab_shared::model::Millis;
 use homerehab_shared::model::{
@@ -599,7 +599,7 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
     let stored = stored_grants
         .iter()
         .filter_map(|g| Some((g.citizen_id, g.grant().ok()?)));
-    let plan = plan_import(&parsed, stored, |r| refs.resolve(r));
+    let mut plan = plan_import(&parsed, stored, |r| refs.resolve(r));
     // The file, its parse and the stored grants are done with: let them go before the write,
     // which holds the import's change besides (a 100,000-line file's peak memory).
     drop((refs, stored_grants, parsed, req));
@@ -639,10 +639,10 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
         })
         .collect();
     let bad_total = plan.bad.len() as u64;
-    let report = api::ImportReport {
+    let mut report = api::ImportReport {
         applied: !records.is_empty(),
         imported: plan.to_apply(choice).len() as u32,
-        already_present: plan.already_present,
+        already_present: std::mem::take(&mut plan.already_present),
         duplicates: plan
             .duplicates
             .iter()
@@ -652,11 +652,15 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
         duplicates_total: plan.duplicates.len() as u64,
         bad,
         bad_total,
+        not_in_file: Vec::new(),
     };
-    drop(plan.new);
+    plan.new = Vec::new();
     if !records.is_empty() {
         progress("saving", total, true);
         store.put_care_grants(me.team_id, &records)?;
+        drop(records);
+        // Asked once the import is stored: the citizens it confirmed are known now.
+        report.not_in_file = not_in_file(&plan, &mut store, me.team_id)?;
     }
     progress("done", total, false);
     tracing::info!(
@@ -665,6 +669,98 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
         "care-time file imported"
     );
     Ok(report)
+}
+
+/// The citizens with a care-time follow-up waiting for grants whom the imported file does not
+/// name, each once with their earliest such day (`ImportPlan::not_named`).
+fn not_in_file(
+    plan: &homerehab_shared::effect::import::ImportPlan<CitizenId>,
+    store: &mut Store,
+    team: TeamId,
+) -> Result<Vec<api::NotInFileView>> {
+    let follow_ups = follow_ups_in(store, team)?;
+    let waiting = follow_ups.into_iter().filter_map(|f| {
+        let citizen: CitizenId = f.citizen_id.parse().ok()?;
+        (f.status == "due").then_some((citizen, f))
+    });
+    let mut out: Vec<api::NotInFileView> = Vec::new();
+    for (_, f) in plan.not_named(waiting, |(c, _)| c) {
+        match out.iter_mut().find(|v| v.citizen_id == f.citizen_id) {
+            Some(v) if f.date < v.follow_up_date => v.follow_up_date = f.date,
+            Some(_) => {}
+            None => out.push(api::NotInFileView {
+                citizen_id: f.citizen_id,
+                citizen_name: f.citizen_name,
+                local_ref: f.local_ref,
+                follow_up_date: f.date,
+                minutes_per_week: None,
+            }),
+        }
+    }
+    // What each had on that day as last recorded: for the person who decides.
+    for v in &mut out {
+        let (Ok(citizen), Ok(on)) = (
+            v.citizen_id.parse::<CitizenId>(),
+            model::parse_date(&v.follow_up_date),
+        ) else {
+            continue;
+        };
+        let grants: Vec<_> = store
+            .care_grants(team, Some(citizen))?
+            .iter()
+            .filter_map(|g| g.grant().ok())
+            .collect();
+        v.minutes_per_week = minutes_in_force(&grants, on);
+    }
+    out.sort_by(|a, b| {
+        (a.follow_up_date.as_str(), a.citizen_name.as_str())
+            .cmp(&(b.follow_up_date.as_str(), b.citizen_name.as_str()))
+    });
+    Ok(out)
+}
+
+/// `POST /api/citizens/{citizen}/care-ended`: the citizen's home care ended on a day. Stored as
+/// the care record system would hold it: 0 minutes from that day for each service
+/// (`care_time::home_care_ended`), recorded now, so follow-ups on or before today are known.
+pub fn record_care_ended(core: &Core, citizen: &str, req: api::CareEnded) -> Result<api::Saved> {
+    let citizen: CitizenId = parse("citizen", citizen)?;
+    let on = model::parse_date(&req.date).map_err(invalid)?;
+    let now = now_ms();
+    if on > date_of(now) {
+        return Err(Error::invalid(
+            "home care cannot have ended on a day still to come",
+        ));
+    }
+    let mut store = core.data()?;
+    let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
+    let team = me.team_id;
+    if !store
+        .roster_citizens(team)?
+        .contains_key(&citizen.to_string())
+    {
+        return Err(Error::not_found("no such citizen on this team's roster"));
+    }
+    let grants: Vec<_> = store
+        .care_grants(team, Some(citizen))?
+        .iter()
+        .filter_map(|g| g.grant().ok())
+        .collect();
+    let records: Vec<CareGrantRecord> = home_care_ended(&grants, on)
+        .into_iter()
+        .map(|g| CareGrantRecord {
+            citizen_id: citizen,
+            effective: homerehab_shared::effect::iso(g.effective),
+            minutes_per_week: 0,
+            service_code: g.service_code,
+            recorded_by: me.user_id,
+            recorded_at: now,
+        })
+        .collect();
+    for r in &records {
+        r.validate().map_err(invalid)?;
+    }
+    store.put_care_grants(team, &records)?;
+    Ok(api::Saved { saved: true })
 }
 
 /// `GET /api/care-time/import/progress`.
@@ -680,12 +776,17 @@ pub fn import_progress(core: &Core) -> api::ImportProgress {
 pub fn care_follow_ups(core: &Core) -> Result<Vec<api::CareFollowUpDue>> {
     let mut store = core.data()?;
     let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
-    let citizens = match store.roster_citizens(me.team_id) {
+    follow_ups_in(&mut store, me.team_id)
+}
+
+/// Every care-time follow-up of the team's courses as the store holds them now, due first.
+fn follow_ups_in(store: &mut Store, team: TeamId) -> Result<Vec<api::CareFollowUpDue>> {
+    let citizens = match store.roster_citizens(team) {
         Ok(r) => r,
         Err(CoreError::NotFound(_)) => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
-    let all_grants = store.care_grants(me.team_id, None)?;
+    let all_grants = store.care_grants(team, None)?;
     let mut by_citizen: HashMap<CitizenId, Vec<&CareGrantRecord>> = HashMap::new();
     for g in &all_grants {
         by_citizen.entry(g.citizen_id).or_default().push(g);
