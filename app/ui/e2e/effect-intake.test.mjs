@@ -6,7 +6,8 @@
 // with a reason and the other included, and creates the included one's course from a template,
 // linked to the referral, with a test plan. Start tests; the tablet, offline, answers the WHO-5
 // in a session; end tests; goal attainment. Then the home-care CSV: one bad line, "import the
-// good lines", and the same file again changes nothing. The effect summary judges the tests
+// good lines", and the same file again changes nothing; a citizen waiting for a follow-up whom
+// the next file leaves out is asked about, and her home care recorded as ended. The effect summary judges the tests
 // and the home-care minutes' change, the follow-up worklist lists the course, and the leader's
 // funnel counts 2 referred, 1 included, 1 not included.
 //
@@ -15,7 +16,7 @@
 // and finished through its local API with fetch, as the guided session would (the guided
 // session itself is covered by therapist-course.test.mjs).
 //
-// Screenshots: docs/screenshots/{referrals,screening,care-time-import,follow-ups}.png.
+// Screenshots: docs/screenshots/{referrals,screening,care-time-import,care-time-not-in-file,follow-ups}.png.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -252,6 +253,16 @@ test('referral, screening, course, WHO-5 offline, tests, care-time import, effec
   await report.getByTestId('report-nothing-new').waitFor();
   assert.equal((await report.getByTestId('report-imported').textContent()).trim(), '0 nye bevillinger importeret');
   assert.match(await report.getByTestId('report-present').textContent(), /^3 linjer var allerede importeret/);
+  // A citizen whose course ended in the spring (its 77-day follow-up has passed) and who has
+  // no home care in the next file: the import asks whether it ended.
+  const LEFT = 'Inger Ophørt';
+  const left = await api(ports.therapist, 'POST', '/citizens', {
+    name: LEFT, local_ref: 'HEN-3', address: null, assigned: [], birth_year: 1941, sex: 'female',
+  });
+  await api(ports.therapist, 'POST', '/courses', {
+    citizen_id: left.citizen_id, template_id: null, legal_basis: 'Serviceloven § 83 a',
+    start_date: '2026-01-05', planned_weeks: 12, sessions_per_week: 2, minutes_per_session: 15, goals: [],
+  });
   // Danish Excel's "CSV (semikolonsepareret)" is Windows-1252, not UTF-8: its Ø arrives intact.
   const excel = [
     'Borgerreference;Virkningsdato;Minutter_pr_uge;Ydelseskode',
@@ -263,6 +274,21 @@ test('referral, screening, course, WHO-5 offline, tests, care-time import, effec
   await therapist.getByTestId('care-import').click();
   await report.getByTestId('bad-line').filter({ hasText: 'Ingen borger har referencen «SØREN-9»' }).waitFor();
   assert.match(await report.getByTestId('report-present').textContent(), /^1 linje var allerede importeret/);
+  // Karen is in the file; Inger, waiting for her follow-up, is not: asked about, and only she.
+  assert.equal((await report.getByTestId('not-in-file-title').textContent()).trim(),
+    '1 borger, der venter på opfølgning af hjemmeplejetid, er ikke i filen');
+  const leftRow = report.getByTestId('not-in-file-row');
+  assert.equal(await leftRow.count(), 1);
+  assert.match(await leftRow.textContent(), /Inger Ophørt · HEN-3 · Opfølgning \d\d\.06\.2026/);
+  // Her home care ended in May, before the follow-up's day: recorded with one tap.
+  await leftRow.getByTestId('care-ended-date').fill('2026-05-15');
+  await leftRow.scrollIntoViewIfNeeded();
+  await shot(therapist, 'care-time-not-in-file');
+  await leftRow.getByTestId('care-ended').click();
+  assert.equal((await leftRow.getByTestId('care-ended-saved').textContent()).trim(), 'Registreret: 0 min/uge fra 15.05.2026');
+  const inger = (await api(ports.therapist, 'GET', '/care-time/follow-ups'))
+    .find((f) => f.citizen_id === left.citizen_id && f.offset_days === 77);
+  assert.deepEqual([inger.status, inger.minutes_per_week], ['recorded', 0]);
   await syncNow(therapist);
 
   // The effect summary: judged tests, the WHO-5 from the tablet, the minutes' change.

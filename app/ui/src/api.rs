@@ -626,6 +626,15 @@ pub async fn add_care_grant(citizen: &str, body: NewCareGrant) -> Result<Saved, 
     .await
 }
 
+pub async fn record_care_ended(citizen: &str, date: String) -> Result<Saved, ApiError> {
+    call::<op::record_care_ended::Op>(op::record_care_ended::Request {
+        citizen: citizen.into(),
+        query: NO,
+        body: CareEnded { date },
+    })
+    .await
+}
+
 // #11 intake end
 
 // #14 devices

@@ -1027,6 +1027,13 @@ pub struct IntakeTexts {
     pub funnel_title: &'static str,
     /// referred, awaiting, included, not included, courses created, completed, ended early
     pub funnel_labels: [&'static str; 7],
+    pub not_in_file_n: fn(usize) -> String,
+    pub not_in_file_hint: &'static str,
+    pub follow_up_on: fn(&str) -> String,
+    pub had_minutes: fn(u32) -> String,
+    pub ended_on: &'static str,
+    pub care_ended: &'static str,
+    pub care_ended_saved: fn(&str) -> String,
 }
 
 fn da_screening_title(name: &str) -> String {
@@ -1270,6 +1277,16 @@ pub const DA_INTAKE: IntakeTexts = IntakeTexts {
         "Gennemført",
         "Afbrudt",
     ],
+    not_in_file_n: |n| match n {
+        1 => "1 borger, der venter på opfølgning af hjemmeplejetid, er ikke i filen".to_string(),
+        n => format!("{n} borgere, der venter på opfølgning af hjemmeplejetid, er ikke i filen"),
+    },
+    not_in_file_hint: "Udtrækket nævner kun borgere, der får hjemmepleje. Er en borgers hjemmepleje ophørt, så angiv dagen – så tæller opfølgningen med i effekten. Ellers venter den på næste fil.",
+    follow_up_on: |d| format!("Opfølgning {}", crate::pages::referrals::danish_date(d)),
+    had_minutes: |m| format!("havde {m} min/uge"),
+    ended_on: "Hjemmepleje ophørt den",
+    care_ended: "Hjemmepleje ophørt",
+    care_ended_saved: |d| format!("Registreret: 0 min/uge fra {}", crate::pages::referrals::danish_date(d)),
 };
 
 pub const EN_INTAKE: IntakeTexts = IntakeTexts {
@@ -1357,6 +1374,16 @@ pub const EN_INTAKE: IntakeTexts = IntakeTexts {
         "Completed",
         "Ended early",
     ],
+    not_in_file_n: |n| match n {
+        1 => "1 citizen waiting for a home-care time follow-up is not in the file".to_string(),
+        n => format!("{n} citizens waiting for a home-care time follow-up are not in the file"),
+    },
+    not_in_file_hint: "The export names only citizens who receive home care. If a citizen's home care has ended, give the day, and the follow-up counts in the effect. Otherwise it waits for the next file.",
+    follow_up_on: |d| format!("Follow-up {d}"),
+    had_minutes: |m| format!("had {m} min/week"),
+    ended_on: "Home care ended on",
+    care_ended: "Home care ended",
+    care_ended_saved: |d| format!("Recorded: 0 min/week from {d}"),
 };
 
 impl I18n {

@@ -190,6 +190,7 @@ fn ImportReportView(report: ImportReport, choice: &'static str) -> impl IntoView
         duplicates_total,
         bad,
         bad_total,
+        not_in_file,
     } = report;
     // Older answers did not count: then the list is all there is.
     let bad_total = (bad_total as usize).max(bad.len());
@@ -244,7 +245,79 @@ fn ImportReportView(report: ImportReport, choice: &'static str) -> impl IntoView
                     })}
                 }
             })}
+            {(!not_in_file.is_empty()).then(|| {
+                let n = not_in_file.len();
+                view! {
+                    <h3 data-testid="not-in-file-title">{move || (i18n.intake().not_in_file_n)(n)}</h3>
+                    <p class="muted">{move || i18n.intake().not_in_file_hint}</p>
+                    <ul class="not-in-file" data-testid="not-in-file">
+                        {not_in_file.into_iter().map(|c| view! { <CareEndedRow citizen=c /> }).collect_view()}
+                    </ul>
+                }
+            })}
         </div>
+    }
+}
+
+/// A citizen the imported file left out: the day their home care ended (today unless the
+/// person changes it), recorded with one tap.
+#[component]
+fn CareEndedRow(citizen: NotInFileView) -> impl IntoView {
+    let i18n = use_i18n();
+    let nav = use_nav();
+    let date = RwSignal::new(today_iso());
+    let saved = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let NotInFileView {
+        citizen_id,
+        citizen_name,
+        local_ref,
+        follow_up_date,
+        minutes_per_week,
+    } = citizen;
+    let record = move |_| {
+        let id = citizen_id.clone();
+        let on = date.get_untracked();
+        error.set(None);
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match api::record_care_ended(&id, on.clone()).await {
+                Ok(_) => {
+                    saved.set(Some(on));
+                    nav.refresh_status();
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <li class="card not-in-file-row" data-testid="not-in-file-row">
+            <div class="who">
+                <strong>{citizen_name}</strong>
+                <span class="muted">{format!(" · {local_ref} · ")}
+                    {move || (i18n.intake().follow_up_on)(&follow_up_date)}
+                    {minutes_per_week.map(|m| view! { " · " {move || (i18n.intake().had_minutes)(m)} })}
+                </span>
+            </div>
+            {move || match saved.get() {
+                Some(on) => view! {
+                    <p class="notice" data-testid="care-ended-saved">{(i18n.intake().care_ended_saved)(&on)}</p>
+                }.into_any(),
+                None => view! {
+                    <div class="row">
+                        <label class="field"><span>{move || i18n.intake().ended_on}</span>
+                            <input type="date" data-testid="care-ended-date" prop:value=move || date.get()
+                                max=today_iso()
+                                on:input=move |ev| date.set(event_target_value(&ev)) /></label>
+                        <button class="btn primary big" data-testid="care-ended" disabled=move || busy.get()
+                            on:click=record.clone()>{move || i18n.intake().care_ended}</button>
+                    </div>
+                }.into_any(),
+            }}
+            <p class="error" role="alert">{move || error.get()}</p>
+        </li>
     }
 }
 
