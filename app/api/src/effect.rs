@@ -246,6 +246,9 @@ pub struct NotInFileView {
     pub follow_up_date: String,
     /// Minutes per week granted on that day as last recorded, if any grant was.
     pub minutes_per_week: Option<u32>,
+    /// The day their grants were last recorded: home care can be recorded as ended only after
+    /// it, and on or before `follow_up_date` (`care_time::may_end_care_on`).
+    pub last_recorded: Option<String>,
 }
 
 /// `POST /api/citizens/{citizen}/care-ended`: the citizen's home care ended on `date` (ISO):

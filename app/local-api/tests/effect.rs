@@ -454,11 +454,43 @@ async fn an_import_asks_about_citizens_waiting_for_a_follow_up_and_not_in_the_fi
                 sex: None,
             })
             .unwrap();
-        team
+        // TK-3 waits for the same follow-up but is no longer active (died, moved away): not
+        // in any export, and no outcome of the course.
+        let gone = Citizen {
+            id: CitizenId::new(),
+            name: "Inger Flyttet".into(),
+            local_ref: "TK-3".into(),
+            address: None,
+            assigned: Default::default(),
+            active: false,
+            birth_year: None,
+            sex: None,
+        };
+        store.put_citizen(&gone).unwrap();
+        let course = Course {
+            status: CourseStatus::Active,
+            ..Course::new(gone.id, team, UserId::new(), &day(200), now_ms())
+        };
+        store
+            .create_course(
+                &course,
+                &[ProgramExercise::new(
+                    "sit-to-stand",
+                    1.0,
+                    Dosage::reps(2, 10),
+                )],
+            )
+            .unwrap();
+        (team, gone.id)
     };
+    let (team, gone) = team;
     let follow_ups: Vec<api::CareFollowUpDue> =
         d.ok("GET", "/api/care-time/follow-ups", None).await;
-    let due = follow_ups.iter().find(|f| f.offset_days == 77).unwrap();
+    let karen = d.citizen.to_string();
+    let due = follow_ups
+        .iter()
+        .find(|f| f.offset_days == 77 && f.citizen_id == karen)
+        .unwrap();
     assert_eq!(due.status, "due");
     let import =
         |file: &str| serde_json::json!({ "file": file, "choice": "good_lines" }).to_string();
@@ -467,7 +499,7 @@ async fn an_import_asks_about_citizens_waiting_for_a_follow_up_and_not_in_the_fi
     let only_tk2 = import("Borgerreference;Virkningsdato;Minutter_pr_uge\nTK-2;01-01-2026;100\n");
     let r: api::ImportReport = d.ok("POST", url, Some(&only_tk2)).await;
     assert!(r.applied);
-    let asked: Vec<(&str, &str, &str, Option<u32>)> = r
+    let asked: Vec<(&str, &str, &str, Option<u32>, Option<&str>)> = r
         .not_in_file
         .iter()
         .map(|v| {
@@ -476,12 +508,20 @@ async fn an_import_asks_about_citizens_waiting_for_a_follow_up_and_not_in_the_fi
                 v.citizen_name.as_str(),
                 v.follow_up_date.as_str(),
                 v.minutes_per_week,
+                v.last_recorded.as_deref(),
             )
         })
         .collect();
+    let recorded = day(150);
     assert_eq!(
         asked,
-        [("TK-1", "Karen Jensen", due.date.as_str(), Some(480))]
+        [(
+            "TK-1",
+            "Karen Jensen",
+            due.date.as_str(),
+            Some(480),
+            Some(recorded.as_str())
+        )]
     );
     // A line naming TK-1 that is bad (it contradicts a stored grant): reported, not asked.
     let bad_tk1 = import(&format!(
@@ -506,6 +546,20 @@ async fn an_import_asks_about_citizens_waiting_for_a_follow_up_and_not_in_the_fi
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = d
+        .err(
+            "POST",
+            &format!("/api/citizens/{gone}/care-ended"),
+            Some(&on(&day(50))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no longer active");
+    // Not a day the last recording covers, nor one after the waiting follow-up: that day's
+    // minutes would still be unknown, yet counted.
+    for refused in [day(150), day(151), day(30), day(0)] {
+        let (status, _) = d.err("POST", &ended, Some(&on(&refused))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    }
     // Home care ended 50 days ago, before the follow-up's day: 0 minutes then, every service.
     let _: api::Saved = d.ok("POST", &ended, Some(&on(&day(50)))).await;
     let grants: Vec<(String, u32, Option<String>)> = {
@@ -529,7 +583,10 @@ async fn an_import_asks_about_citizens_waiting_for_a_follow_up_and_not_in_the_fi
     );
     let follow_ups: Vec<api::CareFollowUpDue> =
         d.ok("GET", "/api/care-time/follow-ups", None).await;
-    let known = follow_ups.iter().find(|f| f.offset_days == 77).unwrap();
+    let known = follow_ups
+        .iter()
+        .find(|f| f.offset_days == 77 && f.citizen_id == karen)
+        .unwrap();
     assert_eq!(
         (known.status.as_str(), known.minutes_per_week),
         ("recorded", Some(0))

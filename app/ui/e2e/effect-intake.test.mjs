@@ -280,6 +280,10 @@ test('referral, screening, course, WHO-5 offline, tests, care-time import, effec
   const leftRow = report.getByTestId('not-in-file-row');
   assert.equal(await leftRow.count(), 1);
   assert.match(await leftRow.textContent(), /Inger Ophørt · HEN-3 · Opfølgning \d\d\.06\.2026/);
+  // No day is guessed for her: without one the tap asks for it; the latest day is the follow-up's.
+  await leftRow.getByTestId('care-ended').click();
+  await leftRow.getByRole('alert').filter({ hasText: 'Vælg dagen, hjemmeplejen ophørte' }).waitFor();
+  assert.match(await leftRow.getByTestId('care-ended-date').getAttribute('max'), /^2026-06-\d\d$/);
   // Her home care ended in May, before the follow-up's day: recorded with one tap.
   await leftRow.getByTestId('care-ended-date').fill('2026-05-15');
   await leftRow.scrollIntoViewIfNeeded();

@@ -1034,6 +1034,7 @@ pub struct IntakeTexts {
     pub ended_on: &'static str,
     pub care_ended: &'static str,
     pub care_ended_saved: fn(&str) -> String,
+    pub choose_end_day: &'static str,
 }
 
 fn da_screening_title(name: &str) -> String {
@@ -1281,12 +1282,13 @@ pub const DA_INTAKE: IntakeTexts = IntakeTexts {
         1 => "1 borger, der venter på opfølgning af hjemmeplejetid, er ikke i filen".to_string(),
         n => format!("{n} borgere, der venter på opfølgning af hjemmeplejetid, er ikke i filen"),
     },
-    not_in_file_hint: "Udtrækket nævner kun borgere, der får hjemmepleje. Er en borgers hjemmepleje ophørt, så angiv dagen – så tæller opfølgningen med i effekten. Ellers venter den på næste fil.",
+    not_in_file_hint: "Udtrækket nævner kun borgere, der får hjemmepleje. Er en borgers hjemmepleje ophørt, så angiv dagen – så tæller opfølgningen med i effekten. Ikke hvis borgeren er død eller flyttet. Ellers venter den på næste fil.",
     follow_up_on: |d| format!("Opfølgning {}", crate::pages::referrals::danish_date(d)),
     had_minutes: |m| format!("havde {m} min/uge"),
     ended_on: "Hjemmepleje ophørt den",
     care_ended: "Hjemmepleje ophørt",
     care_ended_saved: |d| format!("Registreret: 0 min/uge fra {}", crate::pages::referrals::danish_date(d)),
+    choose_end_day: "Vælg dagen, hjemmeplejen ophørte (efter sidste registrering og senest på opfølgningsdagen).",
 };
 
 pub const EN_INTAKE: IntakeTexts = IntakeTexts {
@@ -1378,12 +1380,13 @@ pub const EN_INTAKE: IntakeTexts = IntakeTexts {
         1 => "1 citizen waiting for a home-care time follow-up is not in the file".to_string(),
         n => format!("{n} citizens waiting for a home-care time follow-up are not in the file"),
     },
-    not_in_file_hint: "The export names only citizens who receive home care. If a citizen's home care has ended, give the day, and the follow-up counts in the effect. Otherwise it waits for the next file.",
+    not_in_file_hint: "The export names only citizens who receive home care. If a citizen's home care has ended, give the day, and the follow-up counts in the effect. Not if the citizen died or moved. Otherwise it waits for the next file.",
     follow_up_on: |d| format!("Follow-up {d}"),
     had_minutes: |m| format!("had {m} min/week"),
     ended_on: "Home care ended on",
     care_ended: "Home care ended",
     care_ended_saved: |d| format!("Recorded: 0 min/week from {d}"),
+    choose_end_day: "Choose the day home care ended (after the last recording, on the follow-up day at the latest).",
 };
 
 impl I18n {

@@ -32,6 +32,62 @@ pub fn minutes_in_force(grants: &[CareGrant], on: Date) -> Option<u32> {
     (!latest.is_empty()).then(|| latest.iter().map(|g| g.minutes_per_week).sum())
 }
 
+/// Whether a course that ended early for `end_reason` means the citizen left home care for a
+/// reason that is no outcome of the course: they died or moved away or into a care home
+/// (`model::END_REASONS`). They leave the care record system's export too, and counting them as
+/// "0 minutes of home care" would be counting deaths as success.
+pub fn left_for_another_reason(end_reason: Option<&str>) -> bool {
+    matches!(end_reason, Some("died" | "moved"))
+}
+
+/// Why a day cannot be recorded as the day a citizen's home care ended.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CareEndRefused {
+    #[error("that day has not come")]
+    ToCome,
+    #[error("the citizen's grants were recorded on {0}: the care record system said then what they had, so home care ended after that day")]
+    NotAfterLastRecorded(Date),
+    #[error("a follow-up on {0} waits for the grants in force that day: an end after it would leave that day unknown (enter the grant in force on it instead)")]
+    AfterWaitingFollowUp(Date),
+    #[error("a grant of {minutes} minutes a week takes effect on {effective}, after that day")]
+    LaterGrant { effective: Date, minutes: u32 },
+}
+
+/// Whether `on` may be recorded as the day a citizen's home care ended, given their `grants`,
+/// the day those were last recorded and the earliest follow-up day still waiting for grants.
+/// Only a day that says something true and new: after the last recording (the care record
+/// system said then what they had), not after a waiting follow-up (the day ended tells the
+/// minutes from it on, not the minutes before it, and recording it makes the citizen's days
+/// up to today known: [`known_on`]), with no grant taking effect after it, and not to come.
+pub fn may_end_care_on(
+    on: Date,
+    grants: &[CareGrant],
+    last_recorded: Option<Date>,
+    earliest_waiting: Option<Date>,
+    today: Date,
+) -> Result<(), CareEndRefused> {
+    if on > today {
+        return Err(CareEndRefused::ToCome);
+    }
+    if let Some(last) = last_recorded.filter(|last| on <= *last) {
+        return Err(CareEndRefused::NotAfterLastRecorded(last));
+    }
+    if let Some(waiting) = earliest_waiting.filter(|w| on > *w) {
+        return Err(CareEndRefused::AfterWaitingFollowUp(waiting));
+    }
+    match grants
+        .iter()
+        .filter(|g| g.effective > on && g.minutes_per_week > 0)
+        .min_by_key(|g| g.effective)
+    {
+        Some(g) => Err(CareEndRefused::LaterGrant {
+            effective: g.effective,
+            minutes: g.minutes_per_week,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The grants that say a citizen's home care ended on `on`: 0 minutes from that day for each
 /// service granted before it (a later grant of a service replaces it), or one 0-minute grant
 /// without a code when none was. A monthly export names only the citizens who receive home
@@ -226,6 +282,63 @@ mod tests {
 
     /// Ending home care zeroes every service granted before the day, and nothing after it:
     /// a grant of a service that starts later is not in force yet, so it is not ended.
+    /// Only a day after the last recording, not after a waiting follow-up, not to come and
+    /// with no grant after it may be recorded as the day home care ended.
+    #[test]
+    fn home_care_ends_only_on_a_day_that_says_something_true_and_new() {
+        let grants = vec![
+            grant(date!(2026 - 01 - 05), 300, Some("1.1")),
+            grant(date!(2026 - 09 - 01), 0, Some("1.1")),
+        ];
+        let (last, waiting, today) = (
+            Some(date!(2026 - 02 - 01)),
+            Some(date!(2026 - 06 - 14)),
+            date!(2026 - 12 - 07),
+        );
+        let may = |on| may_end_care_on(on, &grants, last, waiting, today);
+        assert_eq!(may(date!(2026 - 02 - 02)), Ok(()));
+        assert_eq!(
+            may(date!(2026 - 06 - 14)),
+            Ok(()),
+            "on the follow-up's day itself"
+        );
+        assert_eq!(
+            may(date!(2026 - 02 - 01)),
+            Err(CareEndRefused::NotAfterLastRecorded(date!(2026 - 02 - 01)))
+        );
+        assert_eq!(
+            may(date!(2026 - 06 - 15)),
+            Err(CareEndRefused::AfterWaitingFollowUp(date!(2026 - 06 - 14)))
+        );
+        assert_eq!(
+            may_end_care_on(date!(2026 - 12 - 08), &grants, None, None, today),
+            Err(CareEndRefused::ToCome)
+        );
+        // A later grant of 0 minutes is no contradiction; one with minutes is.
+        let later = [
+            grants.clone(),
+            vec![grant(date!(2026 - 04 - 01), 120, Some("2.2"))],
+        ]
+        .concat();
+        assert_eq!(
+            may_end_care_on(date!(2026 - 03 - 01), &later, last, waiting, today),
+            Err(CareEndRefused::LaterGrant {
+                effective: date!(2026 - 04 - 01),
+                minutes: 120
+            })
+        );
+        // Died or moved is no end of home care a course brought about.
+        assert!(left_for_another_reason(Some("died")) && left_for_another_reason(Some("moved")));
+        assert!(
+            !left_for_another_reason(Some("citizen_stopped")) && !left_for_another_reason(None)
+        );
+        // Nothing recorded, nothing waiting: any day that has come.
+        assert_eq!(
+            may_end_care_on(date!(2020 - 01 - 01), &[], None, None, today),
+            Ok(())
+        );
+    }
+
     #[test]
     fn home_care_ended_zeroes_every_service_in_force() {
         let grants = vec![

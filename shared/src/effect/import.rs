@@ -91,6 +91,10 @@ pub struct ParsedCareTime {
     pub separator: char,
     pub grants: Vec<ImportedGrant>,
     pub bad: Vec<BadLine>,
+    /// The citizen references of bad lines whose reference could be read (each once): those
+    /// citizens are in the file, their line to be corrected ([`ImportPlan::named`]).
+    #[serde(default)]
+    pub named_by_bad_lines: Vec<String>,
 }
 
 /// How often `progress` is told how far parsing has come.
@@ -139,7 +143,9 @@ pub fn parse_care_time_csv(
         separator: char::from(separator),
         grants: Vec::new(),
         bad: Vec::new(),
+        named_by_bad_lines: Vec::new(),
     };
+    let mut bad_refs: std::collections::HashSet<String> = Default::default();
     let mut record = csv::ByteRecord::new();
     let mut count = 0u64;
     // The line a record starts on, counted from the bytes before it: the csv reader's own line
@@ -210,7 +216,18 @@ pub fn parse_care_time_csv(
                 citizen_ref,
                 grant,
             }),
-            Err(problem) => parsed.bad.push(BadLine { line, problem }),
+            Err(problem) => {
+                // Read only where the fields are where the header says.
+                let reference = (record.len() == names.len())
+                    .then(|| std::str::from_utf8(&record[citizen_col]).ok())
+                    .flatten()
+                    .filter(|r| !r.is_empty());
+                if let Some(r) = reference.filter(|r| !bad_refs.contains(*r)) {
+                    bad_refs.insert(r.to_string());
+                    parsed.named_by_bad_lines.push(r.to_string());
+                }
+                parsed.bad.push(BadLine { line, problem })
+            }
         }
     }
     progress(file.len() as u64);
@@ -376,7 +393,8 @@ pub struct ImportPlan<C> {
     pub duplicates: Vec<DuplicateLine>,
     /// Every line that cannot be imported, by line number.
     pub bad: Vec<BadLine>,
-    /// Every citizen a line of the file names (good lines or bad, the reference known).
+    /// Every citizen a line of the file names (good lines or bad, the reference known):
+    /// [`not_named`] asks about the others.
     pub named: Vec<C>,
 }
 
@@ -412,27 +430,24 @@ impl<C> ImportPlan<C> {
         };
         self.to_apply(choice).iter().chain(confirmed)
     }
+}
 
-    /// Of the citizens whose care-time follow-ups wait for grants (`awaiting`, each found by
-    /// `citizen`), those the file does not name. A care record system's monthly export names
-    /// the citizens who receive home care: one it leaves out may have left it — the best
-    /// outcome a follow-up can find — and would stay "waiting" (left out of the figures) until
-    /// a person records when it ended, so an import asks. It does not record it itself: a
-    /// file may hold one district only, and only a person knows the day.
-    pub fn not_named<T>(
-        &self,
-        awaiting: impl IntoIterator<Item = T>,
-        citizen: impl Fn(&T) -> &C,
-    ) -> Vec<T>
-    where
-        C: Eq + Hash,
-    {
-        let named: HashSet<&C> = self.named.iter().collect();
-        awaiting
-            .into_iter()
-            .filter(|a| !named.contains(citizen(a)))
-            .collect()
-    }
+/// Of the citizens whose care-time follow-ups wait for grants (`awaiting`, each found by
+/// `citizen`), those a file does not name (`named`: [`ImportPlan::named`]). A care record
+/// system's monthly export names the citizens who receive home care: one it leaves out may
+/// have left it — the best outcome a follow-up can find — and would stay "waiting" (left out
+/// of the figures) until a person records when it ended, so an import asks. It does not record
+/// it itself: a file may hold one district only, and only a person knows the day.
+pub fn not_named<C: Eq + Hash, T>(
+    named: &[C],
+    awaiting: impl IntoIterator<Item = T>,
+    citizen: impl Fn(&T) -> &C,
+) -> Vec<T> {
+    let named: HashSet<&C> = named.iter().collect();
+    awaiting
+        .into_iter()
+        .filter(|a| !named.contains(citizen(a)))
+        .collect()
 }
 
 /// Plans the import of `parsed`: resolves each citizen reference (unknown ones are bad lines),
@@ -544,6 +559,16 @@ pub fn plan_import<C: Clone + Eq + Hash>(
         }
     }
     plan.named = confirmation.keys().cloned().collect();
+    for reference in &parsed.named_by_bad_lines {
+        let citizen = cache
+            .entry(reference.as_str())
+            .or_insert_with(|| resolve(reference));
+        if let Ok(c) = citizen {
+            if !confirmation.contains_key(c) {
+                plan.named.push(c.clone());
+            }
+        }
+    }
     plan.confirmed = confirmation
         .into_iter()
         .filter_map(|(citizen, (changed, latest))| {
@@ -875,8 +900,8 @@ K-1002,2026-01-05,100,1.1
     }
 
     /// The citizens waiting for a follow-up whom a file leaves out are asked about; one named
-    /// by a bad line is not (the line is reported, they are in the file), nor is one named
-    /// only by a line with a stored grant.
+    /// by a bad line is not (the line is reported, they are in the file: a line contradicting
+    /// another, or one with a bad date), nor is one named only by a line with a stored grant.
     #[test]
     fn citizens_waiting_for_a_follow_up_and_not_in_the_file_are_found() {
         let stored = vec![(
@@ -893,21 +918,26 @@ K-1001,2026-01-05,420
 K-1002,2026-01-05,100
 K-1002,2026-01-05,90
 K-9999,2026-01-05,60
+Søren Ærø,31-02-2026,60
 ",
         );
         let plan = plan_import(&file, stored, resolver);
         let mut named = plan.named.clone();
         named.sort();
-        assert_eq!(named, [1, 2]);
+        assert_eq!(
+            named,
+            [1, 2, 3],
+            "a line with a bad date names its citizen too"
+        );
         let awaiting = [
             (1, "77 days"),
-            (3, "77 days"),
+            (4, "77 days"),
             (2, "365 days"),
-            (3, "365 days"),
+            (4, "365 days"),
         ];
         assert_eq!(
-            plan.not_named(awaiting, |a| &a.0),
-            [(3, "77 days"), (3, "365 days")]
+            not_named(&plan.named, awaiting, |a| &a.0),
+            [(4, "77 days"), (4, "365 days")]
         );
     }
 

@@ -11,12 +11,13 @@ use homerehab_core::store::{now_ms, Store};
 use homerehab_shared::assessment;
 use homerehab_shared::docs::{CourseDoc, SessionLogDoc};
 use homerehab_shared::effect::care_time::{
-    care_time_change, follow_up_states, home_care_ended, minutes_in_force, FollowUpState,
+    care_time_change, follow_up_states, home_care_ended, left_for_another_reason, may_end_care_on,
+    minutes_in_force, FollowUpState,
 };
 use homerehab_shared::effect::change::default_norms;
 use homerehab_shared::effect::goals::{follow_ups_for, Attainment, GoalFollowUp};
 use homerehab_shared::effect::import::{
-    parse_care_time_csv, plan_import, CitizenRefs, ImportChoice, MAX_LISTED_LINES,
+    not_named, parse_care_time_csv, plan_import, CitizenRefs, ImportChoice, MAX_LISTED_LINES,
 };
 use homerehab_shared::effect::plan::{
     due_tests as plan_due_tests, window, DelegationError, DueStatus, DueTest, TestPlan,
@@ -654,13 +655,18 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
         bad_total,
         not_in_file: Vec::new(),
     };
-    plan.new = Vec::new();
+    let named = std::mem::take(&mut plan.named);
+    drop(plan);
     if !records.is_empty() {
         progress("saving", total, true);
         store.put_care_grants(me.team_id, &records)?;
         drop(records);
-        // Asked once the import is stored: the citizens it confirmed are known now.
-        report.not_in_file = not_in_file(&plan, &mut store, me.team_id)?;
+        // Asked once the import is stored (the citizens it confirmed are known now). The
+        // import is stored whatever happens here: a failure costs the question, not the answer.
+        report.not_in_file = not_in_file(&named, &mut store, me.team_id).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the citizens not in the imported file could not be listed");
+            Vec::new()
+        });
     }
     progress("done", total, false);
     tracing::info!(
@@ -672,45 +678,60 @@ pub fn import_care_time(core: &Core, req: api::ImportCareTime) -> Result<api::Im
 }
 
 /// The citizens with a care-time follow-up waiting for grants whom the imported file does not
-/// name, each once with their earliest such day (`ImportPlan::not_named`).
+/// name (`import::not_named`), each once with their earliest such day; not those who left home
+/// care for another reason (`care_time::left_for_another_reason`) or are no longer active.
 fn not_in_file(
-    plan: &homerehab_shared::effect::import::ImportPlan<CitizenId>,
+    named: &[CitizenId],
     store: &mut Store,
     team: TeamId,
 ) -> Result<Vec<api::NotInFileView>> {
-    let follow_ups = follow_ups_in(store, team)?;
-    let waiting = follow_ups.into_iter().filter_map(|f| {
-        let citizen: CitizenId = f.citizen_id.parse().ok()?;
-        (f.status == "due").then_some((citizen, f))
-    });
-    let mut out: Vec<api::NotInFileView> = Vec::new();
-    for (_, f) in plan.not_named(waiting, |(c, _)| c) {
-        match out.iter_mut().find(|v| v.citizen_id == f.citizen_id) {
-            Some(v) if f.date < v.follow_up_date => v.follow_up_date = f.date,
-            Some(_) => {}
-            None => out.push(api::NotInFileView {
-                citizen_id: f.citizen_id,
-                citizen_name: f.citizen_name,
-                local_ref: f.local_ref,
-                follow_up_date: f.date,
-                minutes_per_week: None,
-            }),
+    let mut earliest: HashMap<String, api::CareFollowUpDue> = HashMap::new();
+    for f in follow_ups_in(store, team)? {
+        if f.status != "due" {
+            continue;
+        }
+        match earliest.get(&f.citizen_id) {
+            Some(e) if e.date <= f.date => {}
+            _ => {
+                earliest.insert(f.citizen_id.clone(), f);
+            }
         }
     }
-    // What each had on that day as last recorded: for the person who decides.
-    for v in &mut out {
-        let (Ok(citizen), Ok(on)) = (
-            v.citizen_id.parse::<CitizenId>(),
-            model::parse_date(&v.follow_up_date),
-        ) else {
+    let waiting = earliest
+        .into_values()
+        .filter_map(|f| Some((f.citizen_id.parse::<CitizenId>().ok()?, f)));
+    let asked = not_named(named, waiting, |(c, _)| c);
+    if asked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let citizens = store.roster_citizens(team)?;
+    let mut records: HashMap<CitizenId, Vec<CareGrantRecord>> = HashMap::new();
+    for g in store.care_grants(team, None)? {
+        records.entry(g.citizen_id).or_default().push(g);
+    }
+    let mut out = Vec::with_capacity(asked.len());
+    for (citizen, f) in asked {
+        let active = citizens.get(&f.citizen_id).is_some_and(|c| c.active);
+        if !active || left_for_another_reason_any(store, citizen)? {
             continue;
-        };
-        let grants: Vec<_> = store
-            .care_grants(team, Some(citizen))?
-            .iter()
-            .filter_map(|g| g.grant().ok())
-            .collect();
-        v.minutes_per_week = minutes_in_force(&grants, on);
+        }
+        let theirs = records.get(&citizen).map(Vec::as_slice).unwrap_or_default();
+        let grants: Vec<_> = theirs.iter().filter_map(|g| g.grant().ok()).collect();
+        let minutes = model::parse_date(&f.date)
+            .ok()
+            .and_then(|on| minutes_in_force(&grants, on));
+        out.push(api::NotInFileView {
+            citizen_id: f.citizen_id,
+            citizen_name: f.citizen_name,
+            local_ref: f.local_ref,
+            follow_up_date: f.date,
+            minutes_per_week: minutes,
+            last_recorded: theirs
+                .iter()
+                .map(|g| g.recorded_on())
+                .max()
+                .map(homerehab_shared::effect::iso),
+        });
     }
     out.sort_by(|a, b| {
         (a.follow_up_date.as_str(), a.citizen_name.as_str())
@@ -719,33 +740,54 @@ fn not_in_file(
     Ok(out)
 }
 
+/// Whether a course of the citizen ended early because they left home care for another reason
+/// than the course (`care_time::left_for_another_reason`: died, moved).
+fn left_for_another_reason_any(store: &mut Store, citizen: CitizenId) -> Result<bool> {
+    for c in store
+        .courses()?
+        .into_iter()
+        .filter(|c| c.citizen_id == citizen)
+    {
+        let doc = store.course_doc(c.id)?;
+        let reason = doc.course.as_ref().and_then(|c| c.end_reason.as_deref());
+        if left_for_another_reason(reason) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// `POST /api/citizens/{citizen}/care-ended`: the citizen's home care ended on a day. Stored as
 /// the care record system would hold it: 0 minutes from that day for each service
-/// (`care_time::home_care_ended`), recorded now, so follow-ups on or before today are known.
+/// (`care_time::home_care_ended`), recorded now, so follow-ups on or before today are known —
+/// hence only a day `care_time::may_end_care_on` allows, and not for a citizen who left for
+/// another reason (died, moved: no outcome of a course).
 pub fn record_care_ended(core: &Core, citizen: &str, req: api::CareEnded) -> Result<api::Saved> {
     let citizen: CitizenId = parse("citizen", citizen)?;
     let on = model::parse_date(&req.date).map_err(invalid)?;
     let now = now_ms();
-    if on > date_of(now) {
-        return Err(Error::invalid(
-            "home care cannot have ended on a day still to come",
-        ));
-    }
     let mut store = core.data()?;
     let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
     let team = me.team_id;
-    if !store
-        .roster_citizens(team)?
-        .contains_key(&citizen.to_string())
-    {
+    let Some(who) = store.roster_citizens(team)?.remove(&citizen.to_string()) else {
         return Err(Error::not_found("no such citizen on this team's roster"));
+    };
+    if !who.active || left_for_another_reason_any(&mut store, citizen)? {
+        return Err(Error::invalid(
+            "the citizen left home care for another reason than the course (died, moved or no longer active): it is not recorded as an end of home care",
+        ));
     }
-    let grants: Vec<_> = store
-        .care_grants(team, Some(citizen))?
-        .iter()
-        .filter_map(|g| g.grant().ok())
-        .collect();
-    let records: Vec<CareGrantRecord> = home_care_ended(&grants, on)
+    let records = store.care_grants(team, Some(citizen))?;
+    let grants: Vec<_> = records.iter().filter_map(|g| g.grant().ok()).collect();
+    let last_recorded = records.iter().map(|g| g.recorded_on()).max();
+    let citizen_key = citizen.to_string();
+    let earliest_waiting = follow_ups_in(&mut store, team)?
+        .into_iter()
+        .filter(|f| f.citizen_id == citizen_key && f.status == "due")
+        .filter_map(|f| model::parse_date(&f.date).ok())
+        .min();
+    may_end_care_on(on, &grants, last_recorded, earliest_waiting, date_of(now)).map_err(invalid)?;
+    let ended: Vec<CareGrantRecord> = home_care_ended(&grants, on)
         .into_iter()
         .map(|g| CareGrantRecord {
             citizen_id: citizen,
@@ -756,10 +798,10 @@ pub fn record_care_ended(core: &Core, citizen: &str, req: api::CareEnded) -> Res
             recorded_at: now,
         })
         .collect();
-    for r in &records {
+    for r in &ended {
         r.validate().map_err(invalid)?;
     }
-    store.put_care_grants(team, &records)?;
+    store.put_care_grants(team, &ended)?;
     Ok(api::Saved { saved: true })
 }
 

@@ -259,13 +259,28 @@ fn ImportReportView(report: ImportReport, choice: &'static str) -> impl IntoView
     }
 }
 
-/// A citizen the imported file left out: the day their home care ended (today unless the
-/// person changes it), recorded with one tap.
+/// A citizen the imported file left out: the day their home care ended, chosen by the person
+/// (no default: a guessed day would be counted as a fact) between the day after their grants
+/// were last recorded and the follow-up's day, then recorded with one tap.
+/// The ISO day after `iso`.
+fn day_after(iso: &str) -> Option<String> {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&format!(
+        "{iso}T12:00:00Z"
+    )));
+    if date.get_time().is_nan() {
+        return None;
+    }
+    date.set_utc_date(date.get_utc_date() + 1);
+    date.to_iso_string()
+        .as_string()
+        .map(|s| s[..10].to_string())
+}
+
 #[component]
 fn CareEndedRow(citizen: NotInFileView) -> impl IntoView {
     let i18n = use_i18n();
     let nav = use_nav();
-    let date = RwSignal::new(today_iso());
+    let date = RwSignal::new(String::new());
     let saved = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -275,11 +290,19 @@ fn CareEndedRow(citizen: NotInFileView) -> impl IntoView {
         local_ref,
         follow_up_date,
         minutes_per_week,
+        last_recorded,
     } = citizen;
+    // The first day that may be chosen: the day after the last recording.
+    let first_day = last_recorded.as_deref().and_then(day_after);
+    let last_day = follow_up_date.clone();
     let record = move |_| {
         let id = citizen_id.clone();
         let on = date.get_untracked();
         error.set(None);
+        if on.is_empty() {
+            error.set(Some(i18n.intake().choose_end_day.to_string()));
+            return;
+        }
         busy.set(true);
         leptos::task::spawn_local(async move {
             match api::record_care_ended(&id, on.clone()).await {
@@ -309,7 +332,7 @@ fn CareEndedRow(citizen: NotInFileView) -> impl IntoView {
                     <div class="row">
                         <label class="field"><span>{move || i18n.intake().ended_on}</span>
                             <input type="date" data-testid="care-ended-date" prop:value=move || date.get()
-                                max=today_iso()
+                                min=first_day.clone() max=last_day.clone()
                                 on:input=move |ev| date.set(event_target_value(&ev)) /></label>
                         <button class="btn primary big" data-testid="care-ended" disabled=move || busy.get()
                             on:click=record.clone()>{move || i18n.intake().care_ended}</button>
