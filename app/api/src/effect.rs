@@ -249,6 +249,11 @@ pub struct NotInFileView {
     /// The day their grants were last recorded: home care can be recorded as ended only after
     /// it, and on or before `follow_up_date` (`care_time::may_end_care_on`).
     pub last_recorded: Option<String>,
+    /// The day their home care ended as their grants already say (`care_time::ended_since`):
+    /// then the question is whether they are still without it, answered by recording that day
+    /// again.
+    #[serde(default)]
+    pub ended_since: Option<String>,
 }
 
 /// `POST /api/citizens/{citizen}/care-ended`: the citizen's home care ended on `date` (ISO):

@@ -600,6 +600,78 @@ async fn an_import_asks_about_citizens_waiting_for_a_follow_up_and_not_in_the_fi
     assert!(r.not_in_file.is_empty());
 }
 
+/// A citizen whose grants already say their home care ended (a year's follow-up after the one
+/// that found it) is asked whether they are still without it; recording that day again says so,
+/// though it lies before the last recording.
+#[tokio::test]
+async fn a_citizen_recorded_without_home_care_is_confirmed_still_without_it() {
+    let d = device(Role::Therapist);
+    {
+        let mut store = d.store.lock().unwrap();
+        let team = store.identity().unwrap().unwrap().team_id;
+        for (effective, minutes) in [(day(400), 420), (day(160), 0)] {
+            let grant = CareGrantRecord {
+                citizen_id: d.citizen,
+                effective,
+                minutes_per_week: minutes,
+                service_code: Some("1.1".into()),
+                recorded_by: UserId::new(),
+                recorded_at: now_ms() - 150 * DAY_MS,
+            };
+            store.put_care_grant(team, &grant).unwrap();
+        }
+    }
+    let file = serde_json::json!({
+        "file": "Borgerreference;Virkningsdato;Minutter_pr_uge\nTK-9;01-01-2026;100\n",
+        "choice": "good_lines",
+    })
+    .to_string();
+    // TK-9 is no one's: the file is bad, nothing stored, nothing asked.
+    let r: api::ImportReport = d.ok("POST", "/api/care-time/import", Some(&file)).await;
+    assert!(!r.applied && r.not_in_file.is_empty());
+    d.store
+        .lock()
+        .unwrap()
+        .put_citizen(&Citizen {
+            id: CitizenId::new(),
+            name: "Ole Hansen".into(),
+            local_ref: "TK-9".into(),
+            address: None,
+            assigned: Default::default(),
+            active: true,
+            birth_year: None,
+            sex: None,
+        })
+        .unwrap();
+    let r: api::ImportReport = d.ok("POST", "/api/care-time/import", Some(&file)).await;
+    let asked = &r.not_in_file[0];
+    let ended_on = day(160);
+    assert_eq!(
+        (asked.minutes_per_week, asked.ended_since.as_deref()),
+        (Some(0), Some(ended_on.as_str()))
+    );
+    let ended = format!("/api/citizens/{}/care-ended", d.citizen);
+    // Another day before the last recording is still refused.
+    let (status, _) = d
+        .err(
+            "POST",
+            &ended,
+            Some(&format!(r#"{{"date":"{}"}}"#, day(170))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let _: api::Saved = d
+        .ok("POST", &ended, Some(&format!(r#"{{"date":"{ended_on}"}}"#)))
+        .await;
+    let follow_ups: Vec<api::CareFollowUpDue> =
+        d.ok("GET", "/api/care-time/follow-ups", None).await;
+    let f = follow_ups.iter().find(|f| f.offset_days == 77).unwrap();
+    assert_eq!(
+        (f.status.as_str(), f.minutes_per_week),
+        ("recorded", Some(0))
+    );
+}
+
 #[tokio::test]
 async fn visits_and_the_caseload_prompt_for_the_tests_that_are_due() {
     // The course began 200 days ago: its start and end weeks have passed without results.

@@ -1035,6 +1035,9 @@ pub struct IntakeTexts {
     pub care_ended: &'static str,
     pub care_ended_saved: fn(&str) -> String,
     pub choose_end_day: &'static str,
+    pub ended_since: fn(&str) -> String,
+    pub still_ended: &'static str,
+    pub still_ended_saved: &'static str,
 }
 
 fn da_screening_title(name: &str) -> String {
@@ -1289,6 +1292,9 @@ pub const DA_INTAKE: IntakeTexts = IntakeTexts {
     care_ended: "Hjemmepleje ophørt",
     care_ended_saved: |d| format!("Registreret: 0 min/uge fra {}", crate::pages::referrals::danish_date(d)),
     choose_end_day: "Vælg dagen, hjemmeplejen ophørte (efter sidste registrering og senest på opfølgningsdagen).",
+    ended_since: |d| format!("Hjemmepleje ophørt {} (registreret)", crate::pages::referrals::danish_date(d)),
+    still_ended: "Stadig uden hjemmepleje",
+    still_ended_saved: "Registreret: stadig uden hjemmepleje.",
 };
 
 pub const EN_INTAKE: IntakeTexts = IntakeTexts {
@@ -1387,6 +1393,9 @@ pub const EN_INTAKE: IntakeTexts = IntakeTexts {
     care_ended: "Home care ended",
     care_ended_saved: |d| format!("Recorded: 0 min/week from {d}"),
     choose_end_day: "Choose the day home care ended (after the last recording, on the follow-up day at the latest).",
+    ended_since: |d| format!("Home care ended {d} (recorded)"),
+    still_ended: "Still without home care",
+    still_ended_saved: "Recorded: still without home care.",
 };
 
 impl I18n {

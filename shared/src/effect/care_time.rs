@@ -53,12 +53,28 @@ pub enum CareEndRefused {
     LaterGrant { effective: Date, minutes: u32 },
 }
 
+/// The day from which the grants say a citizen has had no home care through `today` (every
+/// service's latest grant is 0 minutes: [`home_care_ended`] recorded, or the care record
+/// system's own zeros), or `None` while they have some or no grant says anything yet.
+pub fn ended_since(grants: &[CareGrant], today: Date) -> Option<Date> {
+    (minutes_in_force(grants, today) == Some(0)).then(|| {
+        grants
+            .iter()
+            .filter(|g| g.effective <= today)
+            .map(|g| g.effective)
+            .max()
+    })?
+}
+
 /// Whether `on` may be recorded as the day a citizen's home care ended, given their `grants`,
 /// the day those were last recorded and the earliest follow-up day still waiting for grants.
 /// Only a day that says something true and new: after the last recording (the care record
 /// system said then what they had), not after a waiting follow-up (the day ended tells the
 /// minutes from it on, not the minutes before it, and recording it makes the citizen's days
 /// up to today known: [`known_on`]), with no grant taking effect after it, and not to come.
+/// Or the day the grants already say it ended ([`ended_since`]), on or before the waiting
+/// follow-up: recorded again, it says the citizen is still without home care today (a year's
+/// follow-up comes after the one that found the end).
 pub fn may_end_care_on(
     on: Date,
     grants: &[CareGrant],
@@ -69,7 +85,8 @@ pub fn may_end_care_on(
     if on > today {
         return Err(CareEndRefused::ToCome);
     }
-    if let Some(last) = last_recorded.filter(|last| on <= *last) {
+    let still_ended = ended_since(grants, today) == Some(on);
+    if let Some(last) = last_recorded.filter(|last| on <= *last && !still_ended) {
         return Err(CareEndRefused::NotAfterLastRecorded(last));
     }
     if let Some(waiting) = earliest_waiting.filter(|w| on > *w) {
@@ -331,6 +348,34 @@ mod tests {
         assert!(left_for_another_reason(Some("died")) && left_for_another_reason(Some("moved")));
         assert!(
             !left_for_another_reason(Some("citizen_stopped")) && !left_for_another_reason(None)
+        );
+        // Recorded as ended on 1 September (the 1.1 grant of 0): that day again says "still
+        // ended" a year on, though recorded before; not after the year's follow-up.
+        let ended = vec![
+            grant(date!(2026 - 01 - 05), 300, Some("1.1")),
+            grant(date!(2026 - 09 - 01), 0, Some("1.1")),
+        ];
+        assert_eq!(ended_since(&ended, today), Some(date!(2026 - 09 - 01)));
+        assert_eq!(ended_since(&grants[..1], today), None);
+        let (recorded, year) = (Some(date!(2026 - 10 - 01)), Some(date!(2027 - 06 - 14)));
+        let next_year = date!(2027 - 07 - 01);
+        assert_eq!(
+            may_end_care_on(date!(2026 - 09 - 01), &ended, recorded, year, next_year),
+            Ok(())
+        );
+        assert_eq!(
+            may_end_care_on(date!(2026 - 08 - 31), &ended, recorded, year, next_year),
+            Err(CareEndRefused::NotAfterLastRecorded(date!(2026 - 10 - 01)))
+        );
+        assert_eq!(
+            may_end_care_on(
+                date!(2026 - 09 - 01),
+                &ended,
+                recorded,
+                Some(date!(2026 - 08 - 01)),
+                next_year
+            ),
+            Err(CareEndRefused::AfterWaitingFollowUp(date!(2026 - 08 - 01)))
         );
         // Nothing recorded, nothing waiting: any day that has come.
         assert_eq!(

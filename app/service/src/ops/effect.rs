@@ -11,8 +11,8 @@ use homerehab_core::store::{now_ms, Store};
 use homerehab_shared::assessment;
 use homerehab_shared::docs::{CourseDoc, SessionLogDoc};
 use homerehab_shared::effect::care_time::{
-    care_time_change, follow_up_states, home_care_ended, left_for_another_reason, may_end_care_on,
-    minutes_in_force, FollowUpState,
+    care_time_change, ended_since, follow_up_states, home_care_ended, left_for_another_reason,
+    may_end_care_on, minutes_in_force, FollowUpState,
 };
 use homerehab_shared::effect::change::default_norms;
 use homerehab_shared::effect::goals::{follow_ups_for, Attainment, GoalFollowUp};
@@ -709,6 +709,7 @@ fn not_in_file(
     for g in store.care_grants(team, None)? {
         records.entry(g.citizen_id).or_default().push(g);
     }
+    let today = date_of(now_ms());
     let mut out = Vec::with_capacity(asked.len());
     for (citizen, f) in asked {
         let active = citizens.get(&f.citizen_id).is_some_and(|c| c.active);
@@ -731,6 +732,7 @@ fn not_in_file(
                 .map(|g| g.recorded_on())
                 .max()
                 .map(homerehab_shared::effect::iso),
+            ended_since: ended_since(&grants, today).map(homerehab_shared::effect::iso),
         });
     }
     out.sort_by(|a, b| {

@@ -261,7 +261,8 @@ fn ImportReportView(report: ImportReport, choice: &'static str) -> impl IntoView
 
 /// A citizen the imported file left out: the day their home care ended, chosen by the person
 /// (no default: a guessed day would be counted as a fact) between the day after their grants
-/// were last recorded and the follow-up's day, then recorded with one tap.
+/// were last recorded and the follow-up's day, then recorded with one tap. One whose grants
+/// already say it ended is asked only whether they are still without it: one tap.
 /// The ISO day after `iso`.
 fn day_after(iso: &str) -> Option<String> {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&format!(
@@ -280,7 +281,8 @@ fn day_after(iso: &str) -> Option<String> {
 fn CareEndedRow(citizen: NotInFileView) -> impl IntoView {
     let i18n = use_i18n();
     let nav = use_nav();
-    let date = RwSignal::new(String::new());
+    let still = citizen.ended_since.clone();
+    let date = RwSignal::new(still.clone().unwrap_or_default());
     let saved = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -291,6 +293,7 @@ fn CareEndedRow(citizen: NotInFileView) -> impl IntoView {
         follow_up_date,
         minutes_per_week,
         last_recorded,
+        ended_since: _,
     } = citizen;
     // The first day that may be chosen: the day after the last recording.
     let first_day = last_recorded.as_deref().and_then(day_after);
@@ -324,11 +327,21 @@ fn CareEndedRow(citizen: NotInFileView) -> impl IntoView {
                     {minutes_per_week.map(|m| view! { " · " {move || (i18n.intake().had_minutes)(m)} })}
                 </span>
             </div>
-            {move || match saved.get() {
-                Some(on) => view! {
+            {move || match (saved.get(), still.clone()) {
+                (Some(_), Some(_)) => view! {
+                    <p class="notice" data-testid="care-ended-saved">{i18n.intake().still_ended_saved}</p>
+                }.into_any(),
+                (Some(on), None) => view! {
                     <p class="notice" data-testid="care-ended-saved">{(i18n.intake().care_ended_saved)(&on)}</p>
                 }.into_any(),
-                None => view! {
+                (None, Some(since)) => view! {
+                    <div class="row">
+                        <span data-testid="ended-since">{(i18n.intake().ended_since)(&since)}</span>
+                        <button class="btn primary big" data-testid="care-ended" disabled=move || busy.get()
+                            on:click=record.clone()>{move || i18n.intake().still_ended}</button>
+                    </div>
+                }.into_any(),
+                (None, None) => view! {
                     <div class="row">
                         <label class="field"><span>{move || i18n.intake().ended_on}</span>
                             <input type="date" data-testid="care-ended-date" prop:value=move || date.get()
