@@ -188,6 +188,15 @@ async fn an_assistant_records_a_who5_one_tap_at_a_time() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // Nor record that a citizen's home care ended: grants are the roster's.
+    let (status, _) = d
+        .err(
+            "POST",
+            &format!("/api/citizens/{}/care-ended", d.citizen),
+            Some(&format!(r#"{{"date":"{}"}}"#, day(50))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
