@@ -668,6 +668,61 @@ async fn a_citizen_recorded_without_home_care_is_confirmed_still_without_it() {
     );
 }
 
+/// A citizen whose course ended early because they died is not asked about, and their home
+/// care is not recorded as ended: no outcome of a course.
+#[tokio::test]
+async fn a_citizen_who_died_is_not_counted_as_leaving_home_care() {
+    let d = device(Role::Therapist);
+    {
+        let mut store = d.store.lock().unwrap();
+        let team = store.identity().unwrap().unwrap().team_id;
+        let grant = CareGrantRecord {
+            citizen_id: d.citizen,
+            effective: day(400),
+            minutes_per_week: 420,
+            service_code: None,
+            recorded_by: UserId::new(),
+            recorded_at: now_ms() - 150 * DAY_MS,
+        };
+        store.put_care_grant(team, &grant).unwrap();
+        store
+            .put_citizen(&Citizen {
+                id: CitizenId::new(),
+                name: "Ole Hansen".into(),
+                local_ref: "TK-9".into(),
+                address: None,
+                assigned: Default::default(),
+                active: true,
+                birth_year: None,
+                sex: None,
+            })
+            .unwrap();
+    }
+    let _: api::Saved = d
+        .ok(
+            "POST",
+            &format!("/api/courses/{}/status", d.course),
+            Some(r#"{"status":"ended_early","reason":null,"end_reason":"died"}"#),
+        )
+        .await;
+    let file = serde_json::json!({
+        "file": "Borgerreference;Virkningsdato;Minutter_pr_uge\nTK-9;01-01-2026;100\n",
+        "choice": "good_lines",
+    })
+    .to_string();
+    let r: api::ImportReport = d.ok("POST", "/api/care-time/import", Some(&file)).await;
+    assert!(r.applied);
+    assert!(r.not_in_file.is_empty(), "{:?}", r.not_in_file);
+    let (status, _) = d
+        .err(
+            "POST",
+            &format!("/api/citizens/{}/care-ended", d.citizen),
+            Some(&format!(r#"{{"date":"{}"}}"#, day(50))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
 #[tokio::test]
 async fn visits_and_the_caseload_prompt_for_the_tests_that_are_due() {
     // The course began 200 days ago: its start and end weeks have passed without results.

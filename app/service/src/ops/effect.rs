@@ -7,7 +7,7 @@ use crate::app_core::Core;
 use crate::error::{Error, Result};
 use homerehab_app_api as api;
 use homerehab_core::error::CoreError;
-use homerehab_core::store::{now_ms, Store};
+use homerehab_core::store::{now_ms, CourseRow, Store};
 use homerehab_shared::assessment;
 use homerehab_shared::docs::{CourseDoc, SessionLogDoc};
 use homerehab_shared::effect::care_time::{
@@ -710,10 +710,11 @@ fn not_in_file(
         records.entry(g.citizen_id).or_default().push(g);
     }
     let today = date_of(now_ms());
+    let courses = store.courses()?;
     let mut out = Vec::with_capacity(asked.len());
     for (citizen, f) in asked {
         let active = citizens.get(&f.citizen_id).is_some_and(|c| c.active);
-        if !active || left_for_another_reason_any(store, citizen)? {
+        if !active || left_for_another_reason_any(store, &courses, citizen) {
             continue;
         }
         let theirs = records.get(&citizen).map(Vec::as_slice).unwrap_or_default();
@@ -742,21 +743,19 @@ fn not_in_file(
     Ok(out)
 }
 
-/// Whether a course of the citizen ended early because they left home care for another reason
-/// than the course (`care_time::left_for_another_reason`: died, moved).
-fn left_for_another_reason_any(store: &mut Store, citizen: CitizenId) -> Result<bool> {
-    for c in store
-        .courses()?
-        .into_iter()
-        .filter(|c| c.citizen_id == citizen)
-    {
-        let doc = store.course_doc(c.id)?;
-        let reason = doc.course.as_ref().and_then(|c| c.end_reason.as_deref());
-        if left_for_another_reason(reason) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+/// Whether one of the citizen's `courses` ended early because they left home care for another
+/// reason than the course (`care_time::left_for_another_reason`: died, moved). A course whose
+/// record the device cannot read says nothing either way.
+fn left_for_another_reason_any(
+    store: &mut Store,
+    courses: &[CourseRow],
+    citizen: CitizenId,
+) -> bool {
+    courses.iter().filter(|c| c.citizen_id == citizen).any(|c| {
+        store.course_doc(c.id).is_ok_and(|doc| {
+            left_for_another_reason(doc.course.as_ref().and_then(|c| c.end_reason.as_deref()))
+        })
+    })
 }
 
 /// `POST /api/citizens/{citizen}/care-ended`: the citizen's home care ended on a day. Stored as
@@ -774,7 +773,8 @@ pub fn record_care_ended(core: &Core, citizen: &str, req: api::CareEnded) -> Res
     let Some(who) = store.roster_citizens(team)?.remove(&citizen.to_string()) else {
         return Err(Error::not_found("no such citizen on this team's roster"));
     };
-    if !who.active || left_for_another_reason_any(&mut store, citizen)? {
+    let courses = store.courses()?;
+    if !who.active || left_for_another_reason_any(&mut store, &courses, citizen) {
         return Err(Error::invalid(
             "the citizen left home care for another reason than the course (died, moved or no longer active): it is not recorded as an end of home care",
         ));
