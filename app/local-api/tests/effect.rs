@@ -30,6 +30,52 @@ impl std::ops::Deref for Device {
     }
 }
 
+impl Device {
+    fn team(&self) -> TeamId {
+        self.store
+            .lock()
+            .unwrap()
+            .identity()
+            .unwrap()
+            .unwrap()
+            .team_id
+    }
+
+    /// One of the course's citizen's grants as an import 150 days ago held it.
+    fn grant_recorded_150_days_ago(&self, effective: String, minutes: u32, code: Option<&str>) {
+        let grant = CareGrantRecord {
+            citizen_id: self.citizen,
+            effective,
+            minutes_per_week: minutes,
+            service_code: code.map(Into::into),
+            recorded_by: UserId::new(),
+            recorded_at: now_ms() - 150 * DAY_MS,
+        };
+        let team = self.team();
+        self.store
+            .lock()
+            .unwrap()
+            .put_care_grant(team, &grant)
+            .unwrap();
+    }
+
+    /// Another citizen on the roster, without a course.
+    fn another_citizen(&self, name: &str, local_ref: &str, active: bool) -> Citizen {
+        let citizen = Citizen {
+            id: CitizenId::new(),
+            name: name.into(),
+            local_ref: local_ref.into(),
+            address: None,
+            assigned: Default::default(),
+            active,
+            birth_year: None,
+            sex: None,
+        };
+        self.store.lock().unwrap().put_citizen(&citizen).unwrap();
+        citizen
+    }
+}
+
 fn day(days_ago: i64) -> String {
     iso(date_of(now_ms() - days_ago * DAY_MS))
 }
@@ -436,63 +482,30 @@ async fn a_care_time_file_imports_once_and_reports_every_bad_line() {
 #[tokio::test]
 async fn an_import_asks_about_citizens_waiting_for_a_follow_up_and_not_in_the_file() {
     let d = device(Role::Therapist);
-    let team = {
-        let mut store = d.store.lock().unwrap();
-        let team = store.identity().unwrap().unwrap().team_id;
-        // TK-1's grants as an import 150 days ago held them: two services, 480 min a week.
-        for (effective, minutes, code) in [(day(400), 420, "1.1"), (day(300), 60, "2.2")] {
-            let grant = CareGrantRecord {
-                citizen_id: d.citizen,
-                effective,
-                minutes_per_week: minutes,
-                service_code: Some(code.into()),
-                recorded_by: UserId::new(),
-                recorded_at: now_ms() - 150 * DAY_MS,
-            };
-            store.put_care_grant(team, &grant).unwrap();
-        }
-        store
-            .put_citizen(&Citizen {
-                id: CitizenId::new(),
-                name: "Ole Hansen".into(),
-                local_ref: "TK-2".into(),
-                address: None,
-                assigned: Default::default(),
-                active: true,
-                birth_year: None,
-                sex: None,
-            })
-            .unwrap();
-        // TK-3 waits for the same follow-up but is no longer active (died, moved away): not
-        // in any export, and no outcome of the course.
-        let gone = Citizen {
-            id: CitizenId::new(),
-            name: "Inger Flyttet".into(),
-            local_ref: "TK-3".into(),
-            address: None,
-            assigned: Default::default(),
-            active: false,
-            birth_year: None,
-            sex: None,
-        };
-        store.put_citizen(&gone).unwrap();
-        let course = Course {
-            status: CourseStatus::Active,
-            ..Course::new(gone.id, team, UserId::new(), &day(200), now_ms())
-        };
-        store
-            .create_course(
-                &course,
-                &[ProgramExercise::new(
-                    "sit-to-stand",
-                    1.0,
-                    Dosage::reps(2, 10),
-                )],
-            )
-            .unwrap();
-        (team, gone.id)
+    let team = d.team();
+    // TK-1's grants as an import 150 days ago held them: two services, 480 min a week.
+    d.grant_recorded_150_days_ago(day(400), 420, Some("1.1"));
+    d.grant_recorded_150_days_ago(day(300), 60, Some("2.2"));
+    d.another_citizen("Ole Hansen", "TK-2", true);
+    // TK-3 waits for the same follow-up but is no longer active (died, moved away): not in
+    // any export, and no outcome of the course.
+    let gone = d.another_citizen("Inger Flyttet", "TK-3", false).id;
+    let course = Course {
+        status: CourseStatus::Active,
+        ..Course::new(gone, team, UserId::new(), &day(200), now_ms())
     };
-    let (team, gone) = team;
+    d.store
+        .lock()
+        .unwrap()
+        .create_course(
+            &course,
+            &[ProgramExercise::new(
+                "sit-to-stand",
+                1.0,
+                Dosage::reps(2, 10),
+            )],
+        )
+        .unwrap();
     let follow_ups: Vec<api::CareFollowUpDue> =
         d.ok("GET", "/api/care-time/follow-ups", None).await;
     let karen = d.citizen.to_string();
@@ -602,21 +615,8 @@ async fn an_import_asks_about_citizens_waiting_for_a_follow_up_and_not_in_the_fi
 #[tokio::test]
 async fn a_citizen_recorded_without_home_care_is_confirmed_still_without_it() {
     let d = device(Role::Therapist);
-    {
-        let mut store = d.store.lock().unwrap();
-        let team = store.identity().unwrap().unwrap().team_id;
-        for (effective, minutes) in [(day(400), 420), (day(160), 0)] {
-            let grant = CareGrantRecord {
-                citizen_id: d.citizen,
-                effective,
-                minutes_per_week: minutes,
-                service_code: Some("1.1".into()),
-                recorded_by: UserId::new(),
-                recorded_at: now_ms() - 150 * DAY_MS,
-            };
-            store.put_care_grant(team, &grant).unwrap();
-        }
-    }
+    d.grant_recorded_150_days_ago(day(400), 420, Some("1.1"));
+    d.grant_recorded_150_days_ago(day(160), 0, Some("1.1"));
     let file = serde_json::json!({
         "file": "Borgerreference;Virkningsdato;Minutter_pr_uge\nTK-9;01-01-2026;100\n",
         "choice": "good_lines",
@@ -625,20 +625,7 @@ async fn a_citizen_recorded_without_home_care_is_confirmed_still_without_it() {
     // TK-9 is no one's: the file is bad, nothing stored, nothing asked.
     let r: api::ImportReport = d.ok("POST", "/api/care-time/import", Some(&file)).await;
     assert!(!r.applied && r.not_in_file.is_empty());
-    d.store
-        .lock()
-        .unwrap()
-        .put_citizen(&Citizen {
-            id: CitizenId::new(),
-            name: "Ole Hansen".into(),
-            local_ref: "TK-9".into(),
-            address: None,
-            assigned: Default::default(),
-            active: true,
-            birth_year: None,
-            sex: None,
-        })
-        .unwrap();
+    d.another_citizen("Ole Hansen", "TK-9", true);
     let r: api::ImportReport = d.ok("POST", "/api/care-time/import", Some(&file)).await;
     let asked = &r.not_in_file[0];
     let ended_on = day(160);
@@ -673,31 +660,8 @@ async fn a_citizen_recorded_without_home_care_is_confirmed_still_without_it() {
 #[tokio::test]
 async fn a_citizen_who_died_is_not_counted_as_leaving_home_care() {
     let d = device(Role::Therapist);
-    {
-        let mut store = d.store.lock().unwrap();
-        let team = store.identity().unwrap().unwrap().team_id;
-        let grant = CareGrantRecord {
-            citizen_id: d.citizen,
-            effective: day(400),
-            minutes_per_week: 420,
-            service_code: None,
-            recorded_by: UserId::new(),
-            recorded_at: now_ms() - 150 * DAY_MS,
-        };
-        store.put_care_grant(team, &grant).unwrap();
-        store
-            .put_citizen(&Citizen {
-                id: CitizenId::new(),
-                name: "Ole Hansen".into(),
-                local_ref: "TK-9".into(),
-                address: None,
-                assigned: Default::default(),
-                active: true,
-                birth_year: None,
-                sex: None,
-            })
-            .unwrap();
-    }
+    d.grant_recorded_150_days_ago(day(400), 420, None);
+    d.another_citizen("Ole Hansen", "TK-9", true);
     let _: api::Saved = d
         .ok(
             "POST",
