@@ -791,26 +791,41 @@ fn check_sessions(
         None => None,
     };
     // Most of the log's sessions read (a month sent whole): all of them in one pass, which
-    // costs less than reading each of them on its own.
-    let mut in_one_pass = match written {
+    // costs less than reading each of them on its own, and borrowed from the document: only
+    // the values kept for the next sync (`latest_only`) are made into owned values, after.
+    let mut in_one_pass: HashMap<_, _> = match written {
         None if touched.len() > 1 && touched.len() * 2 >= after.length(&after_sessions) => {
-            crate::docs::one_pass::objects_in_map(after, &after_sessions).unwrap_or_default()
+            crate::docs::one_pass::nodes_in_map(after, &after_sessions)
+                .unwrap_or_default()
+                .into_iter()
+                .collect()
         }
         _ => HashMap::new(),
     };
+    let mut read_in_one_pass = Vec::new();
     for key in touched {
-        // Made by the changes, or grown by them from what was read before, or read in one
-        // pass; else read.
-        let value = match written {
-            Some(w) => w
-                .made_value(key)
-                .or_else(|| w.grown(after, key, known.remove(key)?)),
-            None => in_one_pass.remove(key),
-        };
-        let (now, value) = match value.as_ref().and_then(crate::docs::session_from_hydrated) {
-            Some(session) => (session, value),
-            None => crate::docs::read_session_and_value_in(after, &after_sessions, key)?
-                .ok_or(Rejection::NotAppendOnly("a session vanished".into()))?,
+        let in_one_pass = in_one_pass.remove(key.as_str()).and_then(|node| {
+            let session = crate::docs::session_from_node(&node)?;
+            Some((session, node))
+        });
+        // Read in one pass, or made by the changes, or grown by them from what was read
+        // before; else read.
+        let (now, value) = match in_one_pass {
+            Some((session, node)) => {
+                read_in_one_pass.push((key, session.started_at, node));
+                (session, None)
+            }
+            None => {
+                let value = written.and_then(|w| {
+                    w.made_value(key)
+                        .or_else(|| w.grown(after, key, known.remove(key)?))
+                });
+                match value.as_ref().and_then(crate::docs::session_from_hydrated) {
+                    Some(session) => (session, value),
+                    None => crate::docs::read_session_and_value_in(after, &after_sessions, key)?
+                        .ok_or(Rejection::NotAppendOnly("a session vanished".into()))?,
+                }
+            }
         };
         now.validate().map_err(SchemaError::from)?;
         if now.id.to_string() != *key {
@@ -838,6 +853,10 @@ fn check_sessions(
             values.insert(key.clone(), value);
         }
         read.push((key.clone(), now));
+    }
+    read_in_one_pass.sort_by_key(|(_, started_at, _)| std::cmp::Reverse(*started_at));
+    for (key, _, node) in read_in_one_pass.into_iter().take(KEPT_SESSIONS) {
+        values.insert(key.clone(), node.to_hydrate());
     }
     Ok((read, values))
 }

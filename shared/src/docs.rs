@@ -24,7 +24,7 @@ use automerge::transaction::{CommitOptions, Transactable, Transaction};
 use automerge::{ActorId, Automerge, ObjId, ObjType, ReadDoc, ROOT};
 use autosurgeon::{hydrate, hydrate_prop, reconcile_insert, reconcile_prop, Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A roster's new generation without erased citizens (issue #14 item 5).
 pub mod rewrite;
@@ -561,10 +561,13 @@ impl SessionLogDoc {
     /// `hydrate` per session seeks each of its objects afresh.
     pub fn read_sessions(doc: &Automerge) -> Result<BTreeMap<String, SessionLog>, SchemaError> {
         let sessions_obj = sessions_map(doc)?;
-        let mut in_one_pass = one_pass::objects_in_map(doc, &sessions_obj).unwrap_or_default();
+        let mut in_one_pass: HashMap<_, _> = one_pass::nodes_in_map(doc, &sessions_obj)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         let mut sessions = BTreeMap::new();
         for key in doc.keys(&sessions_obj) {
-            let read = in_one_pass.remove(&key);
+            let read = in_one_pass.remove(key.as_str());
             let session = match read.as_ref().and_then(at_once::session) {
                 Some(session) => Some(session),
                 None => read_session_quickly(doc, &key)?,
@@ -649,6 +652,11 @@ pub fn session_from_hydrated(v: &automerge::hydrate::Value) -> Option<SessionLog
     at_once::session(v)
 }
 
+/// [`session_from_hydrated`] for the value borrowed from the document ([`one_pass::Node`]).
+pub fn session_from_node(v: &one_pass::Node<'_>) -> Option<SessionLog> {
+    at_once::session(v)
+}
+
 /// One session, read in one pass where it is stored in the form this crate writes
 /// ([`read_session_at_once`]), else by autosurgeon ([`read_session`]): the same value either
 /// way. `None` when the log has no session under `id`.
@@ -719,64 +727,143 @@ pub fn session_performer_in(
 }
 
 /// [`read_session_at_once`]'s readers: each answers `None` for any form autosurgeon might read
-/// differently.
-mod at_once {
+/// differently. They read a session from Automerge's `hydrate` value or from the same value
+/// borrowed from the document ([`one_pass::Node`]), one reading for both ([`at_once::Tree`]).
+pub(crate) mod at_once {
+    use super::one_pass::Node;
     use crate::ids::*;
     use crate::model::*;
-    use automerge::hydrate::{Map, Value};
-    use automerge::ScalarValue as S;
+    use automerge::hydrate::Value;
+    use automerge::{ScalarValue, ScalarValueRef};
     use std::collections::BTreeMap;
 
-    fn map(v: &Value) -> Option<&Map> {
-        match v {
-            Value::Map(m) => Some(m),
+    /// A scalar as the readers look at it, whichever tree it came from.
+    pub(crate) enum Scalar<'v> {
+        Str(&'v str),
+        Bytes(&'v [u8]),
+        Int(i64),
+        Uint(u64),
+        F64(f64),
+        Null,
+        Other,
+    }
+
+    /// A session's value as a tree of maps, lists and scalars.
+    pub(crate) trait Tree {
+        /// A map's entry under `key` (`None`: not a map, or no such key).
+        fn field(&self, key: &str) -> Option<&Self>;
+        /// A map's entries (`None`: not a map).
+        fn entries(&self) -> Option<impl Iterator<Item = (&str, &Self)>>;
+        /// A list's elements in order (`None`: not a list).
+        fn items(&self) -> Option<impl Iterator<Item = &Self>>;
+        /// The scalar (`None`: an object).
+        fn scalar(&self) -> Option<Scalar<'_>>;
+    }
+
+    impl Tree for Value {
+        fn field(&self, key: &str) -> Option<&Self> {
+            match self {
+                Value::Map(m) => m.get(key),
+                _ => None,
+            }
+        }
+        fn entries(&self) -> Option<impl Iterator<Item = (&str, &Self)>> {
+            match self {
+                Value::Map(m) => Some(m.iter().map(|(k, e)| (k.as_str(), &e.value))),
+                _ => None,
+            }
+        }
+        fn items(&self) -> Option<impl Iterator<Item = &Self>> {
+            match self {
+                Value::List(l) => Some(l.iter().map(|e| &e.value)),
+                _ => None,
+            }
+        }
+        fn scalar(&self) -> Option<Scalar<'_>> {
+            let Value::Scalar(s) = self else { return None };
+            Some(match s {
+                ScalarValue::Str(s) => Scalar::Str(s.as_str()),
+                ScalarValue::Bytes(b) => Scalar::Bytes(b),
+                ScalarValue::Int(i) => Scalar::Int(*i),
+                ScalarValue::Uint(u) => Scalar::Uint(*u),
+                ScalarValue::F64(f) => Scalar::F64(*f),
+                ScalarValue::Null => Scalar::Null,
+                _ => Scalar::Other,
+            })
+        }
+    }
+
+    impl Tree for Node<'_> {
+        fn field(&self, key: &str) -> Option<&Self> {
+            self.get(key)
+        }
+        fn entries(&self) -> Option<impl Iterator<Item = (&str, &Self)>> {
+            match self {
+                Node::Map(m) => Some(m.iter().map(|(k, n, _)| (k.as_ref(), n))),
+                _ => None,
+            }
+        }
+        fn items(&self) -> Option<impl Iterator<Item = &Self>> {
+            match self {
+                Node::List(l) => Some(l.iter()),
+                _ => None,
+            }
+        }
+        fn scalar(&self) -> Option<Scalar<'_>> {
+            let Node::Scalar(s) = self else { return None };
+            Some(match s {
+                ScalarValueRef::Str(s) => Scalar::Str(s),
+                ScalarValueRef::Bytes(b) => Scalar::Bytes(b),
+                ScalarValueRef::Int(i) => Scalar::Int(*i),
+                ScalarValueRef::Uint(u) => Scalar::Uint(*u),
+                ScalarValueRef::F64(f) => Scalar::F64(*f),
+                ScalarValueRef::Null => Scalar::Null,
+                _ => Scalar::Other,
+            })
+        }
+    }
+
+    fn uint(v: &impl Tree) -> Option<u64> {
+        match v.scalar()? {
+            Scalar::Uint(u) => Some(u),
             _ => None,
         }
     }
-    fn uint(v: &Value) -> Option<u64> {
-        match v {
-            Value::Scalar(S::Uint(u)) => Some(*u),
+    fn int(v: &impl Tree) -> Option<i64> {
+        match v.scalar()? {
+            Scalar::Int(i) => Some(i),
             _ => None,
         }
     }
-    fn int(v: &Value) -> Option<i64> {
-        match v {
-            Value::Scalar(S::Int(i)) => Some(*i),
+    fn float(v: &impl Tree) -> Option<f64> {
+        match v.scalar()? {
+            Scalar::F64(f) => Some(f),
             _ => None,
         }
     }
-    fn float(v: &Value) -> Option<f64> {
-        match v {
-            Value::Scalar(S::F64(f)) => Some(*f),
-            _ => None,
-        }
+    fn string(v: &impl Tree) -> Option<String> {
+        name(v).map(str::to_string)
     }
-    fn string(v: &Value) -> Option<String> {
-        match v {
-            Value::Scalar(S::Str(s)) => Some(s.to_string()),
-            _ => None,
-        }
-    }
-    fn uuid(v: &Value) -> Option<uuid::Uuid> {
-        match v {
-            Value::Scalar(S::Bytes(b)) => uuid::Uuid::from_slice(b).ok().filter(|_| b.len() == 16),
+    fn uuid(v: &impl Tree) -> Option<uuid::Uuid> {
+        match v.scalar()? {
+            Scalar::Bytes(b) if b.len() == 16 => uuid::Uuid::from_slice(b).ok(),
             _ => None,
         }
     }
     /// `Option<T>`: null is `None`, anything else is read as `T`.
-    fn opt<T>(v: &Value, read: impl Fn(&Value) -> Option<T>) -> Option<Option<T>> {
-        match v {
-            Value::Scalar(S::Null) => Some(None),
-            other => read(other).map(Some),
+    fn opt<V: Tree, T>(v: &V, read: impl Fn(&V) -> Option<T>) -> Option<Option<T>> {
+        match v.scalar() {
+            Some(Scalar::Null) => Some(None),
+            _ => read(v).map(Some),
         }
     }
-    fn name(v: &Value) -> Option<&str> {
-        match v {
-            Value::Scalar(S::Str(s)) => Some(s.as_str()),
+    fn name(v: &impl Tree) -> Option<&str> {
+        match v.scalar()? {
+            Scalar::Str(s) => Some(s),
             _ => None,
         }
     }
-    fn status(v: &Value) -> Option<SessionStatus> {
+    fn status(v: &impl Tree) -> Option<SessionStatus> {
         Some(match name(v)? {
             "InProgress" => SessionStatus::InProgress,
             "Completed" => SessionStatus::Completed,
@@ -784,7 +871,7 @@ mod at_once {
             _ => return None,
         })
     }
-    fn reason(v: &Value) -> Option<NotCarriedOutReason> {
+    fn reason(v: &impl Tree) -> Option<NotCarriedOutReason> {
         Some(match name(v)? {
             "Ill" => NotCarriedOutReason::Ill,
             "Declined" => NotCarriedOutReason::Declined,
@@ -794,7 +881,7 @@ mod at_once {
             _ => return None,
         })
     }
-    fn outcome(v: &Value) -> Option<ExerciseOutcome> {
+    fn outcome(v: &impl Tree) -> Option<ExerciseOutcome> {
         Some(match name(v)? {
             "Done" => ExerciseOutcome::Done,
             "Partly" => ExerciseOutcome::Partly,
@@ -802,7 +889,7 @@ mod at_once {
             _ => return None,
         })
     }
-    fn phase(v: &Value) -> Option<AssessmentPhase> {
+    fn phase(v: &impl Tree) -> Option<AssessmentPhase> {
         Some(match name(v)? {
             "Start" => AssessmentPhase::Start,
             "Midway" => AssessmentPhase::Midway,
@@ -811,90 +898,86 @@ mod at_once {
             _ => return None,
         })
     }
-    fn place(v: &Value) -> Option<MeasuredAt> {
+    fn place(v: &impl Tree) -> Option<MeasuredAt> {
         Some(match name(v)? {
             "Home" => MeasuredAt::Home,
             "Clinic" => MeasuredAt::Clinic,
             _ => return None,
         })
     }
-    fn small(v: &Value) -> Option<u8> {
+    fn small(v: &impl Tree) -> Option<u8> {
         uint(v)?.try_into().ok()
     }
-    fn count(v: &Value) -> Option<u32> {
+    fn count(v: &impl Tree) -> Option<u32> {
         uint(v)?.try_into().ok()
     }
 
-    fn set(v: &Value) -> Option<SetLog> {
+    fn set(v: &impl Tree) -> Option<SetLog> {
         // One string as written now; a map of four fields as written before issue #13.
-        if let Value::Scalar(S::Str(s)) = v {
+        if let Some(Scalar::Str(s)) = v.scalar() {
             return SetLog::decode(s);
         }
-        let m = map(v)?;
         Some(SetLog {
-            reps: opt(m.get("reps")?, count)?,
-            duration_s: opt(m.get("duration_s")?, count)?,
-            load_kg: opt(m.get("load_kg")?, float)?,
-            at: int(m.get("at")?)?,
+            reps: opt(v.field("reps")?, count)?,
+            duration_s: opt(v.field("duration_s")?, count)?,
+            load_kg: opt(v.field("load_kg")?, float)?,
+            at: int(v.field("at")?)?,
         })
     }
 
-    fn exercise(v: &Value) -> Option<ExerciseLog> {
-        let m = map(v)?;
-        let sets = match m.get("sets")? {
-            Value::List(l) => l
-                .iter()
-                .map(|e| set(&e.value))
-                .collect::<Option<Vec<_>>>()?,
-            _ => return None,
-        };
+    fn exercise(v: &impl Tree) -> Option<ExerciseLog> {
+        let sets = v
+            .field("sets")?
+            .items()?
+            .map(set)
+            .collect::<Option<Vec<_>>>()?;
         Some(ExerciseLog {
-            program_exercise_id: ProgramExerciseId(uuid(m.get("program_exercise_id")?)?),
-            exercise_ref: string(m.get("exercise_ref")?)?,
-            outcome: opt(m.get("outcome")?, outcome)?,
-            skip_reason: opt(m.get("skip_reason")?, string)?,
+            program_exercise_id: ProgramExerciseId(uuid(v.field("program_exercise_id")?)?),
+            exercise_ref: string(v.field("exercise_ref")?)?,
+            outcome: opt(v.field("outcome")?, outcome)?,
+            skip_reason: opt(v.field("skip_reason")?, string)?,
             sets,
-            borg: opt(m.get("borg")?, small)?,
-            pain: opt(m.get("pain")?, small)?,
-            note: opt(m.get("note")?, string)?,
+            borg: opt(v.field("borg")?, small)?,
+            pain: opt(v.field("pain")?, small)?,
+            note: opt(v.field("note")?, string)?,
         })
     }
 
-    fn who5(v: &Value) -> Option<Who5Record> {
-        let m = map(v)?;
-        let answers = map(m.get("answers")?)?
-            .iter()
-            .map(|(k, a)| Some((k.clone(), small(&a.value)?)))
+    fn who5(v: &impl Tree) -> Option<Who5Record> {
+        let answers = v
+            .field("answers")?
+            .entries()?
+            .map(|(k, a)| Some((k.to_string(), small(a)?)))
             .collect::<Option<BTreeMap<_, _>>>()?;
         Some(Who5Record {
-            phase: phase(m.get("phase")?)?,
-            by: UserId(uuid(m.get("by")?)?),
-            place: place(m.get("place")?)?,
-            started_at: int(m.get("started_at")?)?,
+            phase: phase(v.field("phase")?)?,
+            by: UserId(uuid(v.field("by")?)?),
+            place: place(v.field("place")?)?,
+            started_at: int(v.field("started_at")?)?,
             answers,
         })
     }
 
-    pub(super) fn session(v: &Value) -> Option<SessionLog> {
-        let m = map(v)?;
-        let exercises = map(m.get("exercises")?)?
-            .iter()
-            .map(|(k, e)| Some((k.clone(), exercise(&e.value)?)))
+    pub(crate) fn session(v: &impl Tree) -> Option<SessionLog> {
+        let exercises = v
+            .field("exercises")?
+            .entries()?
+            .map(|(k, e)| Some((k.to_string(), exercise(e)?)))
             .collect::<Option<BTreeMap<_, _>>>()?;
         Some(SessionLog {
-            id: SessionId(uuid(m.get("id")?)?),
-            course_id: CourseId(uuid(m.get("course_id")?)?),
-            performed_by: UserId(uuid(m.get("performed_by")?)?),
-            program_revision: opt(m.get("program_revision")?, |v| uuid(v).map(RevisionId))?,
-            started_at: int(m.get("started_at")?)?,
-            ended_at: opt(m.get("ended_at")?, int)?,
-            status: status(m.get("status")?)?,
-            not_carried_out: opt(m.get("not_carried_out")?, reason)?,
-            general_condition: opt(m.get("general_condition")?, small)?,
-            note: opt(m.get("note")?, string)?,
+            id: SessionId(uuid(v.field("id")?)?),
+            course_id: CourseId(uuid(v.field("course_id")?)?),
+            performed_by: UserId(uuid(v.field("performed_by")?)?),
+            program_revision: opt(v.field("program_revision")?, |v| uuid(v).map(RevisionId))?,
+            started_at: int(v.field("started_at")?)?,
+            ended_at: opt(v.field("ended_at")?, int)?,
+            status: status(v.field("status")?)?,
+            not_carried_out: opt(v.field("not_carried_out")?, reason)?,
+            general_condition: opt(v.field("general_condition")?, small)?,
+            note: opt(v.field("note")?, string)?,
             exercises,
             // Absent in older documents: autosurgeon reads a missing `who5` as none.
-            who5: match m.get("who5") {
+            who5: match v.field("who5") {
                 None => None,
                 Some(w) => opt(w, who5)?,
             },
@@ -1725,6 +1808,17 @@ mod tests {
         }
         assert_eq!(read_session_at_once(&doc, "nobody").unwrap(), None);
         assert_eq!(session_performer(&doc, "nobody").unwrap(), None);
+        // Borrowed from the document in one pass over the log: the same sessions.
+        let node_of = |doc: &Automerge, key: &str| -> Option<SessionLog> {
+            let nodes = one_pass::nodes_in_map(doc, &sessions_map(doc).unwrap()).unwrap();
+            assert_eq!(nodes.len(), 2);
+            let (_, node) = nodes.iter().find(|(k, _)| k == key).unwrap();
+            session_from_node(node)
+        };
+        for id in [begun.id, missed.id] {
+            let key = id.to_string();
+            assert_eq!(node_of(&doc, &key), read_session(&doc, &key).unwrap());
+        }
         // The whole log, as the read model reads it: what autosurgeon reads of it.
         assert_eq!(
             SessionLogDoc::read_sessions(&doc).unwrap(),
@@ -1738,6 +1832,7 @@ mod tests {
         tx.commit();
         let key = begun.id.to_string();
         assert_eq!(read_session_at_once(&doc, &key).unwrap(), Some(None));
+        assert_eq!(node_of(&doc, &key), None);
         assert!(read_session(&doc, &key).is_err());
         // Its performer is still read from its one field.
         assert_eq!(session_performer(&doc, &key).unwrap(), Some(by));

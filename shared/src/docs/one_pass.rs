@@ -3,26 +3,78 @@
 //! upload's server CPU). `hydrate` seeks each nested object afresh — a session is about 30
 //! objects, each a new set of column iterators — while Automerge's document iterator walks
 //! the objects in the order they are stored, moving the same iterators forward.
+//!
+//! The objects are read as [`Node`]s borrowed from the document (keys and strings not copied)
+//! and made into `hydrate`'s owned values only where one is kept: a month's sessions are read
+//! into `SessionLog`s straight from the nodes.
 
 use automerge::hydrate::{self, Value};
 use automerge::iter::DocItem;
-use automerge::{Automerge, ObjId, ObjType, ReadDoc, ScalarValue, ValueRef};
+use automerge::{Automerge, ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, ValueRef};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Objects nested deeper than this are not what this crate writes; read them the usual way.
 const MAX_DEPTH: usize = 32;
 
+/// A value as the document holds it, borrowed from the document: what `hydrate` answers,
+/// without copying a key or a string (issue #13: building `hydrate`'s maps of owned strings was
+/// half of reading a month of sessions). [`Node::to_hydrate`] makes the owned value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node<'a> {
+    Scalar(ScalarValueRef<'a>),
+    /// A map's visible entries in key order, each with whether other values conflict with it.
+    Map(Vec<(Cow<'a, str>, Node<'a>, bool)>),
+    List(Vec<Node<'a>>),
+}
+
+impl Node<'_> {
+    /// The value `ReadDoc::hydrate` answers for the same object.
+    pub fn to_hydrate(&self) -> Value {
+        match self {
+            Node::Scalar(scalar) => Value::Scalar(ScalarValue::from(scalar)),
+            Node::Map(entries) => {
+                let mut map = hydrate::Map::default();
+                map.reserve(entries.len());
+                for (key, node, conflict) in entries {
+                    map.insert(
+                        key.to_string(),
+                        hydrate::MapValue {
+                            value: node.to_hydrate(),
+                            conflict: *conflict,
+                        },
+                    );
+                }
+                Value::Map(map)
+            }
+            Node::List(items) => items
+                .iter()
+                .map(Node::to_hydrate)
+                .collect::<Vec<Value>>()
+                .into(),
+        }
+    }
+
+    /// A map's entry under `key`.
+    pub fn get(&self, key: &str) -> Option<&Self> {
+        match self {
+            Node::Map(entries) => entries.iter().find(|(k, ..)| k == key).map(|(_, n, _)| n),
+            _ => None,
+        }
+    }
+}
+
 /// What an object's entry holds, until the objects below it are read too.
-enum Slot {
-    Scalar(ScalarValue),
+enum Slot<'a> {
+    Scalar(ScalarValueRef<'a>),
     Object(ObjId, ObjType),
 }
 
 /// An object's entries as the iterator gave them: a map's keys, or a list's elements in
 /// order, each with whether other values conflict with it.
-enum Entries {
-    Map(Vec<(String, Slot, bool)>),
-    List(Vec<Slot>),
+enum Entries<'a> {
+    Map(Vec<(Cow<'a, str>, Slot<'a>, bool)>),
+    List(Vec<Slot<'a>>),
 }
 
 /// The objects filed under the keys of the map `obj`, each as `ReadDoc::hydrate` answers it
@@ -30,18 +82,29 @@ enum Entries {
 /// `None` where this cannot answer exactly what `hydrate` would — text, a table, a counter, a
 /// list element in conflict, nesting past [`MAX_DEPTH`] — so the caller reads the usual way.
 pub fn objects_in_map(doc: &Automerge, obj: &ObjId) -> Option<HashMap<String, Value>> {
+    Some(
+        nodes_in_map(doc, obj)?
+            .into_iter()
+            .map(|(key, node)| (key.into_owned(), node.to_hydrate()))
+            .collect(),
+    )
+}
+
+/// [`objects_in_map`] as [`Node`]s borrowed from `doc`, in key order.
+pub fn nodes_in_map<'a>(doc: &'a Automerge, obj: &ObjId) -> Option<Vec<(Cow<'a, str>, Node<'a>)>> {
     // Keyed by Automerge's object ids, which it made: foldhash, as admission's other maps of
     // operation ids (SipHash was a twentieth of this reading).
-    let mut entries: foldhash::HashMap<ObjId, Entries> = Default::default();
-    let mut top: Vec<(String, ObjId, ObjType)> = Vec::new();
+    let mut entries: foldhash::HashMap<ObjId, Entries<'a>> = Default::default();
+    let mut top: Vec<(Cow<'a, str>, ObjId, ObjType)> = Vec::new();
     for item in doc.iter_at(obj, None) {
         let parent: &ObjId = &item.obj;
         match item.item {
             DocItem::Map(entry) => {
-                let slot = slot(&entry.value, || entry.id())?;
+                let id = matches!(entry.value, ValueRef::Object(_)).then(|| entry.id());
+                let slot = slot(entry.value, id)?;
                 if parent == obj {
                     if let Slot::Object(id, kind) = slot {
-                        top.push((entry.key.into_owned(), id, kind));
+                        top.push((entry.key, id, kind));
                     }
                     continue;
                 }
@@ -49,7 +112,7 @@ pub fn objects_in_map(doc: &Automerge, obj: &ObjId) -> Option<HashMap<String, Va
                     .entry(parent.clone())
                     .or_insert_with(|| Entries::Map(Vec::new()))
                 {
-                    Entries::Map(map) => map.push((entry.key.into_owned(), slot, entry.conflict)),
+                    Entries::Map(map) => map.push((entry.key, slot, entry.conflict)),
                     Entries::List(_) => return None,
                 }
             }
@@ -58,7 +121,8 @@ pub fn objects_in_map(doc: &Automerge, obj: &ObjId) -> Option<HashMap<String, Va
                 if element.conflict || parent == obj {
                     return None;
                 }
-                let slot = slot(&element.value, || element.id())?;
+                let id = matches!(element.value, ValueRef::Object(_)).then(|| element.id());
+                let slot = slot(element.value, id)?;
                 match entries
                     .entry(parent.clone())
                     .or_insert_with(|| Entries::List(Vec::new()))
@@ -75,49 +139,46 @@ pub fn objects_in_map(doc: &Automerge, obj: &ObjId) -> Option<HashMap<String, Va
         .collect()
 }
 
-fn slot(value: &ValueRef<'_>, id: impl FnOnce() -> ObjId) -> Option<Slot> {
+/// `id`: the object's id, when `value` is an object.
+fn slot(value: ValueRef<'_>, id: Option<ObjId>) -> Option<Slot<'_>> {
     Some(match value {
-        ValueRef::Object(kind @ (ObjType::Map | ObjType::List)) => Slot::Object(id(), *kind),
+        ValueRef::Object(kind @ (ObjType::Map | ObjType::List)) => Slot::Object(id?, kind),
         ValueRef::Object(ObjType::Text | ObjType::Table) => return None,
-        ValueRef::Scalar(scalar) => match ScalarValue::from(scalar) {
-            // Counters are read with their increments by `hydrate`; not worth matching here.
-            ScalarValue::Counter(_) => return None,
-            scalar => Slot::Scalar(scalar),
-        },
+        // Counters are read with their increments by `hydrate`; not worth matching here.
+        ValueRef::Scalar(ScalarValueRef::Counter(_)) => return None,
+        ValueRef::Scalar(scalar) => Slot::Scalar(scalar),
     })
 }
 
 /// The object `id` (of kind `kind`) from the entries read, taken out of them.
-fn build(
-    entries: &mut foldhash::HashMap<ObjId, Entries>,
+fn build<'a>(
+    entries: &mut foldhash::HashMap<ObjId, Entries<'a>>,
     id: ObjId,
     kind: ObjType,
     depth: usize,
-) -> Option<Value> {
+) -> Option<Node<'a>> {
     if depth > MAX_DEPTH {
         return None;
     }
-    let value = |entries: &mut foldhash::HashMap<ObjId, Entries>, slot: Slot| match slot {
-        Slot::Scalar(scalar) => Some(Value::Scalar(scalar)),
+    let node = |entries: &mut foldhash::HashMap<ObjId, Entries<'a>>, slot: Slot<'a>| match slot {
+        Slot::Scalar(scalar) => Some(Node::Scalar(scalar)),
         Slot::Object(id, kind) => build(entries, id, kind, depth + 1),
     };
     Some(match (kind, entries.remove(&id)) {
-        (ObjType::Map, None) => Value::Map(hydrate::Map::default()),
-        (ObjType::List, None) => Value::List(hydrate::List::default()),
-        (ObjType::Map, Some(Entries::Map(items))) => {
-            let mut map = hydrate::Map::default();
-            map.reserve(items.len());
-            for (key, slot, conflict) in items {
-                let value = value(entries, slot)?;
-                map.insert(key, hydrate::MapValue { value, conflict });
-            }
-            Value::Map(map)
-        }
-        (ObjType::List, Some(Entries::List(items))) => items
-            .into_iter()
-            .map(|slot| value(entries, slot))
-            .collect::<Option<Vec<Value>>>()?
-            .into(),
+        (ObjType::Map, None) => Node::Map(Vec::new()),
+        (ObjType::List, None) => Node::List(Vec::new()),
+        (ObjType::Map, Some(Entries::Map(items))) => Node::Map(
+            items
+                .into_iter()
+                .map(|(key, slot, conflict)| Some((key, node(entries, slot)?, conflict)))
+                .collect::<Option<_>>()?,
+        ),
+        (ObjType::List, Some(Entries::List(items))) => Node::List(
+            items
+                .into_iter()
+                .map(|slot| node(entries, slot))
+                .collect::<Option<_>>()?,
+        ),
         _ => return None,
     })
 }
