@@ -84,6 +84,10 @@ pub enum ColumnsError {
     TooManyValues(u64),
 }
 
+/// The most bytes one byte of a deflate stream inflates to: a 258-byte match coded in two
+/// bits (a one-bit length code and a one-bit distance code) is 1,032 bytes per byte.
+const MAX_DEFLATE_RATIO: u64 = 1_032;
+
 /// Reads a document chunk's column layout (actors, heads, the change and op column specs
 /// and lengths; Automerge's `storage/document.rs`) and measures its columns as they would be
 /// inflated, streaming each compressed one into nothing: never more than `limit` bytes in all.
@@ -124,11 +128,27 @@ pub fn document_within(chunk: &Chunk<'_>, limit: u64) -> Result<(), ColumnsError
             }
         }
     }
-    let mut total = 0u64;
+    let mut spans = Vec::with_capacity(columns.len());
+    let mut most = 0u64;
     for (deflated, len) in columns {
         let start = at;
         skip(&mut at, len)?;
-        let data = &body[start..at];
+        spans.push((deflated, &body[start..at]));
+        most = most.saturating_add(if deflated {
+            len.saturating_mul(MAX_DEFLATE_RATIO)
+        } else {
+            len
+        });
+    }
+    // Columns that could not inflate past the limit even at deflate's greatest ratio need not
+    // be inflated to know it (a month's document: 3 KB; inflating them was a fortieth of an
+    // upload's server CPU, and Automerge inflates them again as it loads).
+    if most <= limit {
+        return Ok(());
+    }
+    let mut total = 0u64;
+    for (deflated, data) in spans {
+        let len = data.len() as u64;
         total += if deflated {
             let left = limit.saturating_sub(total);
             std::io::copy(
@@ -373,6 +393,21 @@ pub(crate) mod tests {
             Err(ColumnsError::TooLarge(8 << 20))
         );
         assert_eq!(document_within(&chunk, 65 << 20), Ok(()));
+        // Deflate's greatest ratio bounds the most compressible input at the best level.
+        let mut best = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        for _ in 0..16 {
+            best.write_all(&block).unwrap();
+        }
+        let best = best.finish().unwrap();
+        assert!(16 << 20 <= best.len() as u64 * MAX_DEFLATE_RATIO);
+        assert!((16 << 20) / best.len() as u64 > 1_000, "{}", best.len());
+        // Columns too small to inflate past the limit are not inflated: a broken stream is
+        // left to Automerge's load, which refuses it.
+        let broken = document_of_one_column(&[0xff; 64], true);
+        let chunk = split(&broken).unwrap()[0];
+        assert_eq!(document_within(&chunk, 1 << 20), Ok(()));
+        assert_eq!(document_within(&chunk, 1_000), Err(ColumnsError::Malformed));
+        assert!(automerge::Automerge::load(&broken).is_err());
         // A layout that runs past its bytes is malformed.
         let plain = document_of_one_column(b"abc", false);
         let mut cut = plain.clone();
