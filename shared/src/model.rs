@@ -183,6 +183,18 @@ impl CourseStatus {
         }
     }
 
+    /// Whether a course's care-time follow-ups are asked for: those of a course that is, or
+    /// may still be, in the leaders' effect figures — completed, or running or paused and so
+    /// still able to complete. A course not begun has no end to follow; one that ended early is
+    /// not in the figures (the server's `completed_courses`), so fetching its grants would be
+    /// work that counts nowhere.
+    pub fn follows_up_care_time(self) -> bool {
+        matches!(
+            self,
+            CourseStatus::Active | CourseStatus::Paused | CourseStatus::Completed
+        )
+    }
+
     /// Whether a course may begin with this status: planned or active, never one that only a
     /// course that ran can have (paused, completed, ended early).
     pub fn may_begin(self) -> bool {
@@ -1308,6 +1320,25 @@ mod tests {
 
     pub(crate) fn dosage() -> Dosage {
         Dosage::reps(3, 10)
+    }
+
+    /// Care-time follow-ups are asked for only of courses that are, or may still be, in the
+    /// leaders' figures.
+    #[test]
+    fn only_a_course_that_may_complete_has_its_care_time_followed_up() {
+        let followed: Vec<CourseStatus> = CourseStatus::ALL
+            .into_iter()
+            .filter(|s| s.follows_up_care_time())
+            .collect();
+        assert_eq!(
+            followed,
+            [
+                CourseStatus::Active,
+                CourseStatus::Paused,
+                CourseStatus::Completed
+            ],
+            "not a course not begun, nor one that ended early"
+        );
     }
 
     #[test]

@@ -662,6 +662,8 @@ async fn a_citizen_who_died_is_not_counted_as_leaving_home_care() {
     let d = device(Role::Therapist);
     d.grant_recorded_150_days_ago(day(400), 420, None);
     d.another_citizen("Ole Hansen", "TK-9", true);
+    let list: Vec<api::CareFollowUpDue> = d.ok("GET", "/api/care-time/follow-ups", None).await;
+    assert_eq!(list.len(), 2, "77 days due, a year upcoming");
     let _: api::Saved = d
         .ok(
             "POST",
@@ -669,6 +671,9 @@ async fn a_citizen_who_died_is_not_counted_as_leaving_home_care() {
             Some(r#"{"status":"ended_early","reason":null,"end_reason":"died"}"#),
         )
         .await;
+    // No longer on the list of follow-ups to fetch grants for.
+    let list: Vec<api::CareFollowUpDue> = d.ok("GET", "/api/care-time/follow-ups", None).await;
+    assert!(list.is_empty(), "{list:?}");
     let file = serde_json::json!({
         "file": "Borgerreference;Virkningsdato;Minutter_pr_uge\nTK-9;01-01-2026;100\n",
         "choice": "good_lines",
@@ -733,6 +738,36 @@ async fn visits_and_the_caseload_prompt_for_the_tests_that_are_due() {
     assert_eq!(da.lead, "I de sidste 2 uger …");
     let en: api::Who5Questionnaire = tablet.ok("GET", "/api/who5?lang=en", None).await;
     assert_eq!(en.answers[0], "At no time");
+}
+
+/// Follow-ups are asked for only of courses that are, or may still be, in the leaders' figures:
+/// a paused course may complete; one that ended early (here: in hospital) never counts.
+#[tokio::test]
+async fn a_course_that_ended_early_has_no_care_time_follow_ups_to_fetch() {
+    let d = device(Role::Therapist);
+    let status = |body: &'static str| {
+        let d = &d;
+        async move {
+            let _: api::Saved = d
+                .ok(
+                    "POST",
+                    &format!("/api/courses/{}/status", d.course),
+                    Some(body),
+                )
+                .await;
+            let list: Vec<api::CareFollowUpDue> =
+                d.ok("GET", "/api/care-time/follow-ups", None).await;
+            list.len()
+        }
+    };
+    assert_eq!(
+        status(r#"{"status":"paused","reason":null,"end_reason":null}"#).await,
+        2
+    );
+    assert_eq!(
+        status(r#"{"status":"ended_early","reason":null,"end_reason":"hospitalised"}"#).await,
+        0
+    );
 }
 
 #[tokio::test]

@@ -28,10 +28,11 @@ use homerehab_shared::ids::{AssessmentId, CitizenId, CourseId, TeamId};
 use homerehab_shared::library::Lang;
 use homerehab_shared::model::Millis;
 use homerehab_shared::model::{
-    self, Assessment, AssessmentPhase, CareGrantRecord, Course, MeasuredAt, SessionStatus,
+    self, Assessment, AssessmentPhase, CareGrantRecord, Course, CourseStatus, MeasuredAt,
+    SessionStatus,
 };
 use homerehab_shared::schedule::date_of;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 fn invalid(e: impl std::fmt::Display) -> Error {
     Error::invalid(e.to_string())
@@ -710,11 +711,9 @@ fn not_in_file(
         records.entry(g.citizen_id).or_default().push(g);
     }
     let today = date_of(now_ms());
-    let courses = store.courses()?;
     let mut out = Vec::with_capacity(asked.len());
     for (citizen, f) in asked {
-        let active = citizens.get(&f.citizen_id).is_some_and(|c| c.active);
-        if !active || left_for_another_reason_any(store, &courses, citizen) {
+        if !citizens.get(&f.citizen_id).is_some_and(|c| c.active) {
             continue;
         }
         let theirs = records.get(&citizen).map(Vec::as_slice).unwrap_or_default();
@@ -743,19 +742,21 @@ fn not_in_file(
     Ok(out)
 }
 
-/// Whether one of the citizen's `courses` ended early because they left home care for another
-/// reason than the course (`care_time::left_for_another_reason`: died, moved). A course whose
-/// record the device cannot read says nothing either way.
-fn left_for_another_reason_any(
-    store: &mut Store,
-    courses: &[CourseRow],
-    citizen: CitizenId,
-) -> bool {
-    courses.iter().filter(|c| c.citizen_id == citizen).any(|c| {
-        store.course_doc(c.id).is_ok_and(|doc| {
-            left_for_another_reason(doc.course.as_ref().and_then(|c| c.end_reason.as_deref()))
+/// The citizens of whom one of `courses` ended early because they left home care for another
+/// reason than the course (`care_time::left_for_another_reason`: died, moved). Only a course
+/// that ended early has a reason, so only those documents are read; one the device cannot read
+/// says nothing either way.
+fn left_for_another_reason_among(store: &mut Store, courses: &[CourseRow]) -> HashSet<CitizenId> {
+    courses
+        .iter()
+        .filter(|c| c.status == CourseStatus::EndedEarly.as_str())
+        .filter(|c| {
+            store.course_doc(c.id).is_ok_and(|doc| {
+                left_for_another_reason(doc.course.as_ref().and_then(|c| c.end_reason.as_deref()))
+            })
         })
-    })
+        .map(|c| c.citizen_id)
+        .collect()
 }
 
 /// `POST /api/citizens/{citizen}/care-ended`: the citizen's home care ended on a day. Stored as
@@ -774,7 +775,7 @@ pub fn record_care_ended(core: &Core, citizen: &str, req: api::CareEnded) -> Res
         return Err(Error::not_found("no such citizen on this team's roster"));
     };
     let courses = store.courses()?;
-    if !who.active || left_for_another_reason_any(&mut store, &courses, citizen) {
+    if !who.active || left_for_another_reason_among(&mut store, &courses).contains(&citizen) {
         return Err(Error::invalid(
             "the citizen left home care for another reason than the course (died, moved or no longer active): it is not recorded as an end of home care",
         ));
@@ -823,7 +824,10 @@ pub fn care_follow_ups(core: &Core) -> Result<Vec<api::CareFollowUpDue>> {
     follow_ups_in(&mut store, me.team_id)
 }
 
-/// Every care-time follow-up of the team's courses as the store holds them now, due first.
+/// Every care-time follow-up of the team's courses as the store holds them now, due first:
+/// of the courses whose follow-ups are asked for (`CourseStatus::follows_up_care_time`), not
+/// of a citizen who died or moved (`care_time::left_for_another_reason`: no grant would say
+/// anything about the course, and "no home care" would count a death as success).
 fn follow_ups_in(store: &mut Store, team: TeamId) -> Result<Vec<api::CareFollowUpDue>> {
     let citizens = match store.roster_citizens(team) {
         Ok(r) => r,
@@ -837,9 +841,13 @@ fn follow_ups_in(store: &mut Store, team: TeamId) -> Result<Vec<api::CareFollowU
     }
     let today = date_of(now_ms());
     let offsets = store.effect_settings()?.follow_up_offsets;
+    let courses = store.courses()?;
+    let left = left_for_another_reason_among(store, &courses);
     let mut out = Vec::new();
-    for c in store.courses()? {
-        if c.status == "planned" {
+    for c in courses {
+        let followed =
+            CourseStatus::parse(&c.status).is_some_and(CourseStatus::follows_up_care_time);
+        if !followed || left.contains(&c.citizen_id) {
             continue;
         }
         let Ok(start) = model::parse_date(&c.start_date) else {
