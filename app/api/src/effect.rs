@@ -254,6 +254,13 @@ pub struct NotInFileView {
     /// again.
     #[serde(default)]
     pub ended_since: Option<String>,
+    /// The days that may be recorded as the day their home care ended, as the date input's
+    /// bounds (`care_time::care_end_days`): the first (`None`: no day is too early) and the
+    /// last (`None` with the first: no day is left, a grant of minutes takes effect later).
+    #[serde(default)]
+    pub first_end_day: Option<String>,
+    #[serde(default)]
+    pub last_end_day: Option<String>,
 }
 
 /// `POST /api/citizens/{citizen}/care-ended`: the citizen's home care ended on `date` (ISO):

@@ -532,6 +532,9 @@ async fn an_import_asks_about_citizens_waiting_for_a_follow_up_and_not_in_the_fi
     assert_eq!(asked.minutes_per_week, Some(480));
     assert_eq!(asked.last_recorded.as_deref(), Some(recorded.as_str()));
     assert_eq!(asked.ended_since, None);
+    // The days offered: from the day after that recording to the follow-up's day.
+    assert_eq!(asked.first_end_day.as_deref(), Some(day(149).as_str()));
+    assert_eq!(asked.last_end_day.as_deref(), Some(due.date.as_str()));
     // A line naming TK-1 that is bad (it contradicts a stored grant): reported, not asked.
     let bad_tk1 = import(&format!(
         "Borgerreference;Virkningsdato;Minutter_pr_uge;Ydelseskode\nTK-2;01-01-2026;100;\nTK-1;{};999;1.1\n",

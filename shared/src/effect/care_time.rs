@@ -105,6 +105,31 @@ pub fn may_end_care_on(
     }
 }
 
+/// The days [`may_end_care_on`] takes as the day home care ended (the day the grants already
+/// say it ended aside), as a date input's bounds: the first (`None`: no day is too early) and
+/// the last. From the day after the last recording and the day the latest grant of minutes
+/// took effect, to the earliest waiting follow-up or today, whichever comes first. `None` when
+/// no day is left (a grant of minutes takes effect after them).
+pub fn care_end_days(
+    grants: &[CareGrant],
+    last_recorded: Option<Date>,
+    earliest_waiting: Option<Date>,
+    today: Date,
+) -> Option<(Option<Date>, Date)> {
+    let after_recording = last_recorded.and_then(Date::next_day);
+    let latest_grant = grants
+        .iter()
+        .filter(|g| g.minutes_per_week > 0)
+        .map(|g| g.effective)
+        .max();
+    let first = after_recording.max(latest_grant);
+    let last = earliest_waiting.map_or(today, |w| w.min(today));
+    match first {
+        Some(first) if first > last => None,
+        first => Some((first, last)),
+    }
+}
+
 /// The grants that say a citizen's home care ended on `on`: 0 minutes from that day for each
 /// service granted before it (a later grant of a service replaces it), or one 0-minute grant
 /// without a code when none was. A monthly export names only the citizens who receive home
@@ -412,6 +437,66 @@ mod tests {
             effective,
             minutes_per_week: minutes,
             service_code: code.map(Into::into),
+        }
+    }
+
+    /// The bounds a date input is given are exactly the days the operation takes.
+    #[test]
+    fn the_days_offered_for_the_end_of_home_care_are_the_days_taken() {
+        let today = date!(2026 - 12 - 01);
+        let cases: Vec<(Vec<CareGrant>, Option<Date>, Option<Date>)> = vec![
+            (vec![], None, None),
+            (
+                vec![],
+                Some(date!(2026 - 06 - 01)),
+                Some(date!(2026 - 09 - 01)),
+            ),
+            (
+                vec![grant(date!(2026 - 01 - 05), 300, Some("1.1"))],
+                Some(date!(2026 - 03 - 01)),
+                Some(date!(2026 - 05 - 01)),
+            ),
+            // A grant of minutes that takes effect after the last recording.
+            (
+                vec![
+                    grant(date!(2026 - 01 - 05), 300, None),
+                    grant(date!(2026 - 04 - 10), 120, None),
+                ],
+                Some(date!(2026 - 03 - 01)),
+                Some(date!(2026 - 05 - 01)),
+            ),
+            // One that takes effect after the waiting follow-up: no day is left.
+            (
+                vec![grant(date!(2026 - 07 - 01), 120, None)],
+                Some(date!(2026 - 03 - 01)),
+                Some(date!(2026 - 05 - 01)),
+            ),
+            // A 0-minute grant does not hold the end back.
+            (
+                vec![
+                    grant(date!(2026 - 01 - 05), 300, None),
+                    grant(date!(2026 - 04 - 10), 0, Some("2.1")),
+                ],
+                Some(date!(2026 - 02 - 01)),
+                None,
+            ),
+        ];
+        for (grants, last_recorded, waiting) in cases {
+            let days = care_end_days(&grants, last_recorded, waiting, today);
+            let mut day = date!(2025 - 12 - 01);
+            while day <= date!(2027 - 01 - 01) {
+                if ended_since(&grants, today) != Some(day) {
+                    let offered = days
+                        .is_some_and(|(first, last)| first.is_none_or(|f| f <= day) && day <= last);
+                    let taken =
+                        may_end_care_on(day, &grants, last_recorded, waiting, today).is_ok();
+                    assert_eq!(
+                        offered, taken,
+                        "{day} with {grants:?}, {last_recorded:?}, {waiting:?}"
+                    );
+                }
+                day = day.next_day().unwrap();
+            }
         }
     }
 

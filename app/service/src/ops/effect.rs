@@ -11,8 +11,8 @@ use homerehab_core::store::{now_ms, CourseRow, Store};
 use homerehab_shared::assessment;
 use homerehab_shared::docs::{CourseDoc, SessionLogDoc};
 use homerehab_shared::effect::care_time::{
-    care_time_change, ended_since, follow_up_states, home_care_ended, left_for_another_reason,
-    may_end_care_on, minutes_in_force, FollowUpState,
+    care_end_days, care_time_change, ended_since, follow_up_states, home_care_ended,
+    left_for_another_reason, may_end_care_on, minutes_in_force, FollowUpState,
 };
 use homerehab_shared::effect::change::default_norms;
 use homerehab_shared::effect::goals::{follow_ups_for, Attainment, GoalFollowUp};
@@ -718,21 +718,22 @@ fn not_in_file(
         }
         let theirs = records.get(&citizen).map(Vec::as_slice).unwrap_or_default();
         let grants: Vec<_> = theirs.iter().filter_map(|g| g.grant().ok()).collect();
-        let minutes = model::parse_date(&f.date)
-            .ok()
-            .and_then(|on| minutes_in_force(&grants, on));
+        let waiting = model::parse_date(&f.date).ok();
+        let minutes = waiting.and_then(|on| minutes_in_force(&grants, on));
+        let last_recorded = theirs.iter().map(|g| g.recorded_on()).max();
+        let days = care_end_days(&grants, last_recorded, waiting, today);
         out.push(api::NotInFileView {
             citizen_id: f.citizen_id,
             citizen_name: f.citizen_name,
             local_ref: f.local_ref,
             follow_up_date: f.date,
             minutes_per_week: minutes,
-            last_recorded: theirs
-                .iter()
-                .map(|g| g.recorded_on())
-                .max()
-                .map(homerehab_shared::effect::iso),
+            last_recorded: last_recorded.map(homerehab_shared::effect::iso),
             ended_since: ended_since(&grants, today).map(homerehab_shared::effect::iso),
+            first_end_day: days
+                .and_then(|(first, _)| first)
+                .map(homerehab_shared::effect::iso),
+            last_end_day: days.map(|(_, last)| homerehab_shared::effect::iso(last)),
         });
     }
     out.sort_by(|a, b| {

@@ -260,23 +260,10 @@ fn ImportReportView(report: ImportReport, choice: &'static str) -> impl IntoView
 }
 
 /// A citizen the imported file left out: the day their home care ended, chosen by the person
-/// (no default: a guessed day would be counted as a fact) between the day after their grants
-/// were last recorded and the follow-up's day, then recorded with one tap. One whose grants
-/// already say it ended is asked only whether they are still without it: one tap.
-/// The ISO day after `iso`.
-fn day_after(iso: &str) -> Option<String> {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&format!(
-        "{iso}T12:00:00Z"
-    )));
-    if date.get_time().is_nan() {
-        return None;
-    }
-    date.set_utc_date(date.get_utc_date() + 1);
-    date.to_iso_string()
-        .as_string()
-        .map(|s| s[..10].to_string())
-}
-
+/// (no default: a guessed day would be counted as a fact) among the days the operation takes
+/// (`first_end_day`..`last_end_day`, from `care_time::care_end_days`), then recorded with one
+/// tap. One whose grants already say it ended is asked only whether they are still without
+/// it: one tap.
 #[component]
 fn CareEndedRow(citizen: NotInFileView) -> impl IntoView {
     let i18n = use_i18n();
@@ -292,12 +279,11 @@ fn CareEndedRow(citizen: NotInFileView) -> impl IntoView {
         local_ref,
         follow_up_date,
         minutes_per_week,
-        last_recorded,
+        last_recorded: _,
         ended_since: _,
+        first_end_day,
+        last_end_day,
     } = citizen;
-    // The first day that may be chosen: the day after the last recording.
-    let first_day = last_recorded.as_deref().and_then(day_after);
-    let last_day = follow_up_date.clone();
     let record = move |_| {
         let id = citizen_id.clone();
         let on = date.get_untracked();
@@ -312,6 +298,11 @@ fn CareEndedRow(citizen: NotInFileView) -> impl IntoView {
                 Ok(_) => {
                     saved.set(Some(on));
                     nav.refresh_status();
+                }
+                // Refused as a day the grants do not allow (they changed since the list was
+                // read): said in the user's language, not the operation's.
+                Err(e) if e.kind == homerehab_app_api::ErrorKind::Invalid => {
+                    error.set(Some(i18n.intake().end_day_refused.to_string()))
                 }
                 Err(e) => error.set(Some(e.message)),
             }
@@ -341,11 +332,14 @@ fn CareEndedRow(citizen: NotInFileView) -> impl IntoView {
                             on:click=record.clone()>{move || i18n.intake().still_ended}</button>
                     </div>
                 }.into_any(),
+                (None, None) if last_end_day.is_none() => view! {
+                    <p class="muted" data-testid="no-end-day">{move || i18n.intake().no_end_day}</p>
+                }.into_any(),
                 (None, None) => view! {
                     <div class="row">
                         <label class="field"><span>{move || i18n.intake().ended_on}</span>
                             <input type="date" data-testid="care-ended-date" prop:value=move || date.get()
-                                min=first_day.clone() max=last_day.clone()
+                                min=first_end_day.clone() max=last_end_day.clone()
                                 on:input=move |ev| date.set(event_target_value(&ev)) /></label>
                         <button class="btn primary big" data-testid="care-ended" disabled=move || busy.get()
                             on:click=record.clone()>{move || i18n.intake().care_ended}</button>
