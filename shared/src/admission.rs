@@ -707,16 +707,21 @@ fn latest_only(
     mut values: HashMap<String, automerge::hydrate::Value>,
 ) -> HashMap<String, automerge::hydrate::Value> {
     if values.len() > KEPT_SESSIONS {
-        let mut newest: Vec<&(String, SessionLog)> = read.iter().collect();
-        newest.sort_by_key(|(_, s)| std::cmp::Reverse(s.started_at));
-        let keep: HashSet<&str> = newest
-            .iter()
-            .take(KEPT_SESSIONS)
-            .map(|(k, _)| k.as_str())
-            .collect();
+        let keep = started_last(read.iter().map(|(k, s)| (k.as_str(), s)));
         values.retain(|k, _| keep.contains(k.as_str()));
     }
     values
+}
+
+/// The keys of the [`KEPT_SESSIONS`] sessions started last among `sessions`.
+fn started_last<'a>(sessions: impl Iterator<Item = (&'a str, &'a SessionLog)>) -> HashSet<&'a str> {
+    let mut newest: Vec<(&str, &SessionLog)> = sessions.collect();
+    newest.sort_by_key(|(_, s)| std::cmp::Reverse(s.started_at));
+    newest
+        .into_iter()
+        .take(KEPT_SESSIONS)
+        .map(|(k, _)| k)
+        .collect()
 }
 
 fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
@@ -802,17 +807,17 @@ fn check_sessions(
         }
         _ => HashMap::new(),
     };
-    let mut read_in_one_pass = Vec::new();
+    let mut read_in_one_pass = HashMap::new();
     for key in touched {
         let in_one_pass = in_one_pass.remove(key.as_str()).and_then(|node| {
-            let session = crate::docs::session_from_node(&node)?;
+            let session = crate::docs::session_from(&node)?;
             Some((session, node))
         });
         // Read in one pass, or made by the changes, or grown by them from what was read
         // before; else read.
         let (now, value) = match in_one_pass {
             Some((session, node)) => {
-                read_in_one_pass.push((key, session.started_at, node));
+                read_in_one_pass.insert(key.as_str(), node);
                 (session, None)
             }
             None => {
@@ -820,7 +825,7 @@ fn check_sessions(
                     w.made_value(key)
                         .or_else(|| w.grown(after, key, known.remove(key)?))
                 });
-                match value.as_ref().and_then(crate::docs::session_from_hydrated) {
+                match value.as_ref().and_then(crate::docs::session_from) {
                     Some(session) => (session, value),
                     None => crate::docs::read_session_and_value_in(after, &after_sessions, key)?
                         .ok_or(Rejection::NotAppendOnly("a session vanished".into()))?,
@@ -854,14 +859,20 @@ fn check_sessions(
         }
         read.push((key.clone(), now));
     }
-    read_in_one_pass.sort_by_key(|(_, started_at, _)| std::cmp::Reverse(*started_at));
-    for (key, _, node) in read_in_one_pass.into_iter().take(KEPT_SESSIONS) {
-        values.insert(key.clone(), node.to_hydrate());
+    // Of those read in one pass, values only for the sessions kept (`latest_only`).
+    if !read_in_one_pass.is_empty() {
+        for key in started_last(read.iter().map(|(k, s)| (k.as_str(), s))) {
+            if let Some(node) = read_in_one_pass.get(key) {
+                values.insert(key.to_string(), node.to_hydrate());
+            }
+        }
     }
     Ok((read, values))
 }
 
-/// The sessions read (each filed under its key), and the values of those read as values.
+/// The sessions read (each filed under its key), and the values of those kept for the next
+/// sync: every one read as a value, and of those read in one pass the [`KEPT_SESSIONS`]
+/// started last.
 type ReadSessions = (
     Vec<(String, SessionLog)>,
     HashMap<String, automerge::hydrate::Value>,
@@ -1017,7 +1028,7 @@ impl Written {
 
     #[cfg(test)]
     fn made_session(&self, key: &str) -> Option<SessionLog> {
-        crate::docs::session_from_hydrated(&self.made_value(key)?)
+        crate::docs::session_from(&self.made_value(key)?)
     }
 }
 
@@ -2331,7 +2342,7 @@ mod tests {
             assert_eq!(grown.is_some(), grows, "edit {edit}");
             if let Some(grown) = grown {
                 assert_eq!(
-                    crate::docs::session_from_hydrated(&grown),
+                    crate::docs::session_from(&grown),
                     crate::docs::read_session(&next, &lone).unwrap(),
                     "edit {edit}"
                 );

@@ -646,14 +646,10 @@ pub fn read_session_and_value_in(
 }
 
 /// A session from its object as Automerge's `hydrate` answers it (or as admission rebuilt it
-/// from the operations that made it), in [`read_session_at_once`]'s forms only: `None` for
-/// anything autosurgeon might read differently.
-pub fn session_from_hydrated(v: &automerge::hydrate::Value) -> Option<SessionLog> {
-    at_once::session(v)
-}
-
-/// [`session_from_hydrated`] for the value borrowed from the document ([`one_pass::Node`]).
-pub fn session_from_node(v: &one_pass::Node<'_>) -> Option<SessionLog> {
+/// from the operations that made it), or as borrowed from the document ([`one_pass::Node`]),
+/// in [`read_session_at_once`]'s forms only: `None` for anything autosurgeon might read
+/// differently.
+pub(crate) fn session_from(v: &impl at_once::Tree) -> Option<SessionLog> {
     at_once::session(v)
 }
 
@@ -1813,7 +1809,7 @@ mod tests {
             let nodes = one_pass::nodes_in_map(doc, &sessions_map(doc).unwrap()).unwrap();
             assert_eq!(nodes.len(), 2);
             let (_, node) = nodes.iter().find(|(k, _)| k == key).unwrap();
-            session_from_node(node)
+            session_from(node)
         };
         for id in [begun.id, missed.id] {
             let key = id.to_string();

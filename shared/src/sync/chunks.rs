@@ -91,6 +91,8 @@ const MAX_DEFLATE_RATIO: u64 = 1_032;
 /// Reads a document chunk's column layout (actors, heads, the change and op column specs
 /// and lengths; Automerge's `storage/document.rs`) and measures its columns as they would be
 /// inflated, streaming each compressed one into nothing: never more than `limit` bytes in all.
+/// Columns that could not pass `limit` at deflate's greatest ratio are not inflated; a broken
+/// stream among them is refused by Automerge's strict load, which inflates each.
 pub fn document_within(chunk: &Chunk<'_>, limit: u64) -> Result<(), ColumnsError> {
     use std::io::Read;
     let bad = || ColumnsError::Malformed;

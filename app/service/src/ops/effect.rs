@@ -776,7 +776,8 @@ pub fn record_care_ended(core: &Core, citizen: &str, req: api::CareEnded) -> Res
         return Err(Error::not_found("no such citizen on this team's roster"));
     };
     let courses = store.courses()?;
-    if !who.active || left_for_another_reason_among(&mut store, &courses).contains(&citizen) {
+    let left = left_for_another_reason_among(&mut store, &courses);
+    if !who.active || left.contains(&citizen) {
         return Err(Error::invalid(
             "the citizen left home care for another reason than the course (died, moved or no longer active): it is not recorded as an end of home care",
         ));
@@ -785,7 +786,7 @@ pub fn record_care_ended(core: &Core, citizen: &str, req: api::CareEnded) -> Res
     let grants: Vec<_> = records.iter().filter_map(|g| g.grant().ok()).collect();
     let last_recorded = records.iter().map(|g| g.recorded_on()).max();
     let citizen_key = citizen.to_string();
-    let earliest_waiting = follow_ups_in(&mut store, team)?
+    let earliest_waiting = follow_ups_of(&mut store, team, courses, &left)?
         .into_iter()
         .filter(|f| f.citizen_id == citizen_key && f.status == "due")
         .filter_map(|f| model::parse_date(&f.date).ok())
@@ -817,8 +818,9 @@ pub fn import_progress(core: &Core) -> api::ImportProgress {
         .clone()
 }
 
-/// `GET /api/care-time/follow-ups`: every course's care-time follow-ups after its planned
-/// end, due ones first (the rule is `care_time::follow_up_states`).
+/// `GET /api/care-time/follow-ups`: the care-time follow-ups after the planned end of each
+/// course they are asked for (see `follows_up_care_time`), due ones first (the rule is
+/// `care_time::follow_up_states`).
 pub fn care_follow_ups(core: &Core) -> Result<Vec<api::CareFollowUpDue>> {
     let mut store = core.data()?;
     let me = store.identity()?.ok_or(CoreError::NotSignedIn)?;
@@ -830,6 +832,19 @@ pub fn care_follow_ups(core: &Core) -> Result<Vec<api::CareFollowUpDue>> {
 /// of a citizen who died or moved (`care_time::left_for_another_reason`: no grant would say
 /// anything about the course, and "no home care" would count a death as success).
 fn follow_ups_in(store: &mut Store, team: TeamId) -> Result<Vec<api::CareFollowUpDue>> {
+    let courses = store.courses()?;
+    let left = left_for_another_reason_among(store, &courses);
+    follow_ups_of(store, team, courses, &left)
+}
+
+/// [`follow_ups_in`] of the team's `courses`, `left` those of citizens who died or moved
+/// ([`left_for_another_reason_among`]), when the caller has them already.
+fn follow_ups_of(
+    store: &mut Store,
+    team: TeamId,
+    courses: Vec<CourseRow>,
+    left: &HashSet<CitizenId>,
+) -> Result<Vec<api::CareFollowUpDue>> {
     let citizens = match store.roster_citizens(team) {
         Ok(r) => r,
         Err(CoreError::NotFound(_)) => return Ok(Vec::new()),
@@ -842,8 +857,6 @@ fn follow_ups_in(store: &mut Store, team: TeamId) -> Result<Vec<api::CareFollowU
     }
     let today = date_of(now_ms());
     let offsets = store.effect_settings()?.follow_up_offsets;
-    let courses = store.courses()?;
-    let left = left_for_another_reason_among(store, &courses);
     let mut out = Vec::new();
     for c in courses {
         let followed =

@@ -284,11 +284,17 @@ fn CareEndedRow(citizen: NotInFileView) -> impl IntoView {
         first_end_day,
         last_end_day,
     } = citizen;
+    // A typed day is not held to the input's bounds: the same bounds, checked here (ISO days
+    // compare as strings).
+    let (first, last) = (first_end_day.clone(), last_end_day.clone());
+    let asks_still = still.is_some();
     let record = move |_| {
         let id = citizen_id.clone();
         let on = date.get_untracked();
         error.set(None);
-        if on.is_empty() {
+        let within =
+            first.as_ref().is_none_or(|f| *f <= on) && last.as_ref().is_none_or(|l| on <= *l);
+        if on.is_empty() || (!asks_still && !within) {
             error.set(Some(i18n.intake().choose_end_day.to_string()));
             return;
         }
