@@ -10,7 +10,7 @@ use crate::turns::DocumentTurns;
 use automerge::{ActorId, Automerge, ReadDoc};
 use homerehab_shared::admission::SessionValues;
 use homerehab_shared::audit::{AuditRecord, Delivery, RecentDeliveries};
-use homerehab_shared::auth::{authorize, Access, Principal};
+use homerehab_shared::auth::{authorize, may_offer_changes, Access, Principal};
 use homerehab_shared::device_registry::HandOverSync;
 use homerehab_shared::docs::Header;
 use homerehab_shared::ids::{DeviceId, DocumentId};
@@ -770,6 +770,37 @@ impl Syncer {
         }
     }
 
+    /// The documents a sync takes turns on: those it offers changes to that `who` may change
+    /// (`auth::may_offer_changes`) or that are not stored yet (two syncs may create one).
+    /// Not another team's: their changes are refused unstored, so a turn on them would only
+    /// let a user hold up everyone changing that document for as long as their own request
+    /// runs. Headers never change, so one look-up before the turns is enough.
+    fn turns_to_take(&self, who: &Principal, req: &wire::SyncRequest) -> Result<Vec<DocumentId>> {
+        let changed: Vec<DocumentId> = req
+            .offers
+            .iter()
+            .filter(|o| !o.changes.is_empty())
+            .map(|o| o.doc)
+            .collect();
+        if changed.is_empty() {
+            return Ok(changed);
+        }
+        let stored: HashMap<DocumentId, Header> = self
+            .store
+            .document_heads_by_id(&changed)?
+            .into_iter()
+            .map(|(header, _)| (header.id, header))
+            .collect();
+        Ok(changed
+            .into_iter()
+            .filter(|id| {
+                stored
+                    .get(id)
+                    .is_none_or(|header| may_offer_changes(who, header).is_ok())
+            })
+            .collect())
+    }
+
     /// Decodes a request body, serves it for `who` and returns the encoded response. Nothing
     /// is stored unless the body decodes.
     pub fn handle(&self, who: &Principal, body: &[u8]) -> Result<(Vec<u8>, ServeStats)> {
@@ -792,12 +823,7 @@ impl Syncer {
         })?;
         let offered_changes = req.offers.iter().any(|o| !o.changes.is_empty());
         // Before anything is read: what the sync loads is what the one before it committed.
-        let turns = self.turns.take(
-            req.offers
-                .iter()
-                .filter(|o| !o.changes.is_empty())
-                .map(|o| o.doc),
-        );
+        let turns = self.turns.take(self.turns_to_take(who, &req)?);
         if turns.waited {
             metrics::sync_waited_turn();
         }
@@ -1089,6 +1115,51 @@ mod tests {
         let doc = genesis(&header);
         store.commit_document(&header, &[], &doc, &[]).unwrap();
         (dir, store, header, doc)
+    }
+
+    /// A sync takes turns on the documents it may change and on those not stored yet, never
+    /// on another team's: a user could otherwise hold up everyone changing a document they may
+    /// not touch for as long as their own request runs.
+    #[test]
+    fn a_sync_takes_no_turn_on_a_document_it_may_not_change() {
+        use homerehab_shared::model::Role;
+        let (_dir, store, header, _) = a_stored_course();
+        let syncer = Syncer::new(
+            Arc::new(store),
+            1 << 20,
+            Limits::default(),
+            QuarantineLimits::default(),
+        );
+        let therapist = |team_id| Principal {
+            user_id: homerehab_shared::ids::UserId::new(),
+            role: Role::Therapist,
+            team_id,
+            granted_teams: vec![],
+            municipality_id: None,
+        };
+        let new_doc = DocumentId::new();
+        let offer = |doc, changes: &[u8]| wire::Offer {
+            doc,
+            heads: vec![],
+            changes: changes.to_vec(),
+            generation: 0,
+        };
+        let req = wire::SyncRequest {
+            protocol: wire::PROTOCOL_VERSION,
+            offers: vec![
+                offer(header.id, b"changes"),
+                offer(new_doc, b"changes"),
+                offer(DocumentId::new(), b""),
+            ],
+        };
+        let own = syncer
+            .turns_to_take(&therapist(header.team_id), &req)
+            .unwrap();
+        assert_eq!(own, [header.id, new_doc]);
+        let other = syncer
+            .turns_to_take(&therapist(TeamId::new()), &req)
+            .unwrap();
+        assert_eq!(other, [new_doc], "not another team's course");
     }
 
     /// `doc` with one more change (`x` put to `n`), not stored.
