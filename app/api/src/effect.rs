@@ -174,6 +174,10 @@ pub struct CareFollowUpView {
     /// Its day has come, but no grants were recorded since (`care_time::FollowUp`).
     #[serde(default)]
     pub awaiting_grants: bool,
+    /// The course's follow-ups are not asked for (`CourseStatus::follows_up_care_time`: it
+    /// ended early, so it is not in the leaders' figures).
+    #[serde(default)]
+    pub not_followed_up: bool,
 }
 
 /// `GET /api/courses/{course}/effect`: the course's effect summary.

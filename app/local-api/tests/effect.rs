@@ -767,10 +767,22 @@ async fn a_course_that_ended_early_has_no_care_time_follow_ups_to_fetch() {
         status(r#"{"status":"paused","reason":null,"end_reason":null}"#).await,
         2
     );
+    let summary = || async {
+        let s: api::EffectSummary = d
+            .ok("GET", &format!("/api/courses/{}/effect", d.course), None)
+            .await;
+        s.care_follow_ups
+            .iter()
+            .map(|f| (f.awaiting_grants, f.not_followed_up))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(summary().await, [(true, false), (false, false)]);
     assert_eq!(
         status(r#"{"status":"ended_early","reason":null,"end_reason":"hospitalised"}"#).await,
         0
     );
+    // The course's own summary says so instead of waiting for grants.
+    assert_eq!(summary().await, [(false, true), (false, true)]);
 }
 
 #[tokio::test]

@@ -1474,6 +1474,7 @@ pub struct CourseTexts {
     pub not_yet: &'static str,
     /// A follow-up whose day has come, before grants were recorded on or after it.
     pub awaiting_grants: &'static str,
+    pub not_followed_up: &'static str,
     pub sessions_done: fn(u32, u32) -> String,
     pub goals: &'static str,
     pub no_goals: &'static str,
@@ -1524,6 +1525,7 @@ pub const DA_COURSE: CourseTexts = CourseTexts {
     minutes_week: |m| format!("{m} min/uge"),
     not_yet: "Ikke målt endnu",
     awaiting_grants: "Afventer bevillinger fra omsorgssystemet (importér eller indtast dem)",
+    not_followed_up: "Følges ikke op: forløbet sluttede før tid",
     sessions_done: |d, of| format!("{d} af {of} planlagte træninger gennemført"),
     goals: "Mål",
     no_goals: "Forløbet har ingen mål.",
@@ -1574,6 +1576,7 @@ pub const EN_COURSE: CourseTexts = CourseTexts {
     minutes_week: |m| format!("{m} min/week"),
     not_yet: "Not measured yet",
     awaiting_grants: "Waiting for the care record system's grants (import or enter them)",
+    not_followed_up: "Not followed up: the course ended early",
     sessions_done: |d, of| format!("{d} of {of} planned sessions done"),
     goals: "Goals",
     no_goals: "The course has no goals.",

@@ -483,6 +483,9 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
         .values()
         .filter(|s| s.status == SessionStatus::Completed)
         .count() as u32;
+    // A course that ended early is not followed up (`CourseStatus::follows_up_care_time`: not
+    // in the leaders' figures): it says so instead of waiting for grants.
+    let followed_up = c.status != CourseStatus::EndedEarly;
     Ok(api::EffectSummary {
         tests: outcomes
             .into_iter()
@@ -533,7 +536,8 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
                 minutes_per_week: f.minutes_per_week,
                 change_minutes: f.change_minutes,
                 change_percent: f.change_percent,
-                awaiting_grants: f.awaiting_grants,
+                awaiting_grants: f.awaiting_grants && followed_up,
+                not_followed_up: !followed_up,
             })
             .collect(),
         sessions_done,
