@@ -12,7 +12,7 @@ use homerehab_shared::admission::SessionValues;
 use homerehab_shared::audit::{AuditRecord, Delivery, RecentDeliveries};
 use homerehab_shared::auth::{authorize, may_offer_changes, Access, Principal};
 use homerehab_shared::device_registry::HandOverSync;
-use homerehab_shared::docs::Header;
+use homerehab_shared::docs::{read_header, Header};
 use homerehab_shared::ids::{DeviceId, DocumentId};
 use homerehab_shared::read_model::SessionsWritten;
 use homerehab_shared::sync::wire::{self, from_hashes, to_hashes, Limits};
@@ -774,7 +774,8 @@ impl Syncer {
     /// (`auth::may_offer_changes`) or that are not stored yet (two syncs may create one).
     /// Not another team's: their changes are refused unstored, so a turn on them would only
     /// let a user hold up everyone changing that document for as long as their own request
-    /// runs. Headers never change, so one look-up before the turns is enough.
+    /// runs. Headers never change, so one look-up before the turns is enough: a cached copy's
+    /// own (its genesis), else the store's, for all the others at once.
     fn turns_to_take(&self, who: &Principal, req: &wire::SyncRequest) -> Result<Vec<DocumentId>> {
         let changed: Vec<DocumentId> = req
             .offers
@@ -785,12 +786,27 @@ impl Syncer {
         if changed.is_empty() {
             return Ok(changed);
         }
-        let stored: HashMap<DocumentId, Header> = self
-            .store
-            .document_heads_by_id(&changed)?
-            .into_iter()
-            .map(|(header, _)| (header.id, header))
-            .collect();
+        let mut stored: HashMap<DocumentId, Header> = HashMap::new();
+        let mut ask = Vec::new();
+        {
+            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            for &id in &changed {
+                match cache
+                    .get(id)
+                    .and_then(|(doc, _)| read_header(&doc, id).ok())
+                {
+                    Some(header) => {
+                        stored.insert(id, header);
+                    }
+                    None => ask.push(id),
+                }
+            }
+        }
+        if !ask.is_empty() {
+            for (header, _) in self.store.document_heads_by_id(&ask)? {
+                stored.insert(header.id, header);
+            }
+        }
         Ok(changed
             .into_iter()
             .filter(|id| {
@@ -1160,6 +1176,27 @@ mod tests {
             .turns_to_take(&therapist(TeamId::new()), &req)
             .unwrap();
         assert_eq!(other, [new_doc], "not another team's course");
+        // A copy in the cache answers its own header: one the store has not committed yet
+        // (this server is committing it) is another team's all the same.
+        let cached = Header::course(TeamId::new(), homerehab_shared::ids::CourseId::new());
+        let evicted = syncer
+            .cache
+            .lock()
+            .unwrap()
+            .put(cached.id, Arc::new(genesis(&cached)), 1);
+        assert!(evicted.is_empty());
+        let req = wire::SyncRequest {
+            protocol: wire::PROTOCOL_VERSION,
+            offers: vec![offer(cached.id, b"changes")],
+        };
+        let turns = syncer
+            .turns_to_take(&therapist(header.team_id), &req)
+            .unwrap();
+        assert!(turns.is_empty(), "{turns:?}");
+        let turns = syncer
+            .turns_to_take(&therapist(cached.team_id), &req)
+            .unwrap();
+        assert_eq!(turns, [cached.id]);
     }
 
     /// `doc` with one more change (`x` put to `n`), not stored.
