@@ -3,7 +3,7 @@
 //! effect summary; an assistant's device records a WHO-5 one tap at a time.
 
 mod common;
-use common::{router, signed_in, LocalApi, OFFLINE};
+use common::{create_course_with_one_line, router, signed_in, LocalApi, OFFLINE};
 
 use axum::http::StatusCode;
 use homerehab_app_api as api;
@@ -101,16 +101,7 @@ fn device(role: Role) -> Device {
         status: CourseStatus::Active,
         ..Course::new(citizen.id, team, me, &day(200), now_ms())
     };
-    store
-        .create_course(
-            &course,
-            &[ProgramExercise::new(
-                "sit-to-stand",
-                1.0,
-                Dosage::reps(2, 10),
-            )],
-        )
-        .unwrap();
+    create_course_with_one_line(&mut store, &course);
     std::fs::create_dir(dir.path().join("dist")).unwrap();
     Device {
         api: router(store, dir.path(), OFFLINE),
@@ -494,18 +485,7 @@ async fn an_import_asks_about_citizens_waiting_for_a_follow_up_and_not_in_the_fi
         status: CourseStatus::Active,
         ..Course::new(gone, team, UserId::new(), &day(200), now_ms())
     };
-    d.store
-        .lock()
-        .unwrap()
-        .create_course(
-            &course,
-            &[ProgramExercise::new(
-                "sit-to-stand",
-                1.0,
-                Dosage::reps(2, 10),
-            )],
-        )
-        .unwrap();
+    create_course_with_one_line(&mut d.store.lock().unwrap(), &course);
     let follow_ups: Vec<api::CareFollowUpDue> =
         d.ok("GET", "/api/care-time/follow-ups", None).await;
     let karen = d.citizen.to_string();

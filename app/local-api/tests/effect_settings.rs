@@ -5,7 +5,7 @@
 //! older screening still names a retired one.
 
 mod common;
-use common::{router, LocalApi, OFFLINE};
+use common::{create_course_with_one_line, router, LocalApi, OFFLINE};
 
 use axum::http::StatusCode;
 use homerehab_app_api as api;
@@ -67,16 +67,7 @@ fn therapist(municipality: MunicipalityId) -> (LocalApi, CourseId, CitizenId, te
         status: CourseStatus::Active,
         ..Course::new(citizen.id, team, me, &day(200), now_ms())
     };
-    store
-        .create_course(
-            &course,
-            &[ProgramExercise::new(
-                "sit-to-stand",
-                1.0,
-                Dosage::reps(2, 10),
-            )],
-        )
-        .unwrap();
+    create_course_with_one_line(&mut store, &course);
     for (phase, days_ago, value) in [
         (AssessmentPhase::Start, 198, 8.0),
         (AssessmentPhase::End, 120, 11.0),

@@ -22,6 +22,23 @@ pub const OFFLINE: &str = "http://127.0.0.1:9";
 /// The launch key the tests' app is started with; every call carries it as a program does.
 pub const TEST_KEY: &str = "test-launch-key-0123456789abcdef-0123";
 
+/// Stores `course` with one program line (sit-to-stand, 2 × 10): a course as the effect
+/// tests need one, its exercises beside the point.
+#[allow(dead_code)] // not every test binary makes courses this way
+pub fn create_course_with_one_line(store: &mut Store, course: &homerehab_shared::model::Course) {
+    use homerehab_shared::model::{Dosage, ProgramExercise};
+    store
+        .create_course(
+            course,
+            &[ProgramExercise::new(
+                "sit-to-stand",
+                1.0,
+                Dosage::reps(2, 10),
+            )],
+        )
+        .unwrap();
+}
+
 /// A store in `dir` signed in (to [`OFFLINE`]) as a new user with `role` in a new team; the
 /// user's and the team's ids.
 #[allow(dead_code)] // not every test binary signs in this way
