@@ -31,6 +31,19 @@ impl std::ops::Deref for Device {
 }
 
 impl Device {
+    /// Records that the device's citizen's home care ended `days_ago`, where that must be
+    /// refused: the status of the refusal.
+    async fn care_ended_refused(&self, days_ago: i64) -> StatusCode {
+        let (status, _) = self
+            .err(
+                "POST",
+                &format!("/api/citizens/{}/care-ended", self.citizen),
+                Some(&format!(r#"{{"date":"{}"}}"#, day(days_ago))),
+            )
+            .await;
+        status
+    }
+
     fn team(&self) -> TeamId {
         self.store
             .lock()
@@ -226,14 +239,7 @@ async fn an_assistant_records_a_who5_one_tap_at_a_time() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // Nor record that a citizen's home care ended: grants are the roster's.
-    let (status, _) = d
-        .err(
-            "POST",
-            &format!("/api/citizens/{}/care-ended", d.citizen),
-            Some(&format!(r#"{{"date":"{}"}}"#, day(50))),
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(d.care_ended_refused(50).await, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -665,14 +671,10 @@ async fn a_citizen_who_died_is_not_counted_as_leaving_home_care() {
     let r: api::ImportReport = d.ok("POST", "/api/care-time/import", Some(&file)).await;
     assert!(r.applied);
     assert!(r.not_in_file.is_empty(), "{:?}", r.not_in_file);
-    let (status, _) = d
-        .err(
-            "POST",
-            &format!("/api/citizens/{}/care-ended", d.citizen),
-            Some(&format!(r#"{{"date":"{}"}}"#, day(50))),
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        d.care_ended_refused(50).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 }
 
 #[tokio::test]
