@@ -1686,7 +1686,7 @@ mod tests {
     }
 
     fn log_world() -> LogWorld {
-        use crate::docs::{log_set, put_session, record_feedback, ExerciseFeedback};
+        use crate::docs::{log_set, put_session, ExerciseFeedback};
         use crate::ids::ProgramExerciseId;
         use crate::model::{ExerciseOutcome, SessionLog};
         let team = TeamId::new();
@@ -1728,7 +1728,11 @@ mod tests {
             pain: Some(2),
             note: None,
         };
-        record_feedback(&mut doc, lone_session.id, line, "sit", &fb, 1_003).unwrap();
+        // Lone's feedback as devices wrote it before it was one string (five keys).
+        let mut tx = doc.transaction();
+        let exercise = obj_at(&tx, &["sessions", &session, "exercises", &line_key]);
+        crate::docs::put_feedback_as_keys(&mut tx, &exercise, &fb);
+        tx.commit();
         doc.set_actor(kim_tablet);
         let kim_session = SessionLog::start(course, kim.user_id, None, 2_000);
         put_session(&mut doc, &kim_session, 2_000).unwrap();
@@ -1767,7 +1771,7 @@ mod tests {
     }
 
     /// The edits a device (honest or not) may make to a session log, by number.
-    const LOG_EDITS: usize = 23;
+    const LOG_EDITS: usize = 25;
 
     fn edit_log(w: &LogWorld, doc: &mut Automerge, edit: usize, at: i64) {
         use crate::docs::{log_set, put_session};
@@ -1929,6 +1933,12 @@ mod tests {
                 crate::docs::finish_session(doc, w.lone_session, Some(3), Some("fint"), at)
                     .unwrap();
                 return;
+            }
+            // Feedback as one string, with Borg out of its scale.
+            23 => {
+                let ex = obj_at(&tx, &["sessions", &lone, "exercises", &line]);
+                tx.put(&ex, "feedback", r#"["done",null,11,null,null]"#)
+                    .unwrap();
             }
             // A set replaced by a string that is no set, and a number inserted as a set.
             21 => {
@@ -2196,6 +2206,7 @@ mod tests {
         };
         assert!(reason(2).contains("set.reps"), "{}", reason(2));
         assert!(reason(3).to_lowercase().contains("borg"), "{}", reason(3));
+        assert!(reason(23).to_lowercase().contains("borg"), "{}", reason(23));
         assert!(
             reason(4).contains("assistant who performs it"),
             "{}",

@@ -600,7 +600,8 @@ pub fn read_session(doc: &Automerge, id: &str) -> Result<Option<SessionLog>, Sch
 /// [`read_session`] — wherever autosurgeon's reading could differ: it takes each field only in
 /// the one form autosurgeon accepts for its type (an unsigned integer for `u8`/`u32`, a signed
 /// one for `Millis`, a string scalar, 16 bytes for an id, a variant's Rust name for an enum,
-/// null for `None`), and anything else, a missing field included, is left to autosurgeon.
+/// null or no key for an `Option`'s `None`, as the `missing` defaults read it), and anything
+/// else, a missing required field included, is left to autosurgeon.
 /// `Ok(None)` when the log has no session under `id`.
 pub fn read_session_at_once(
     doc: &Automerge,
@@ -853,6 +854,20 @@ pub(crate) mod at_once {
             _ => read(v).map(Some),
         }
     }
+    /// An `Option<T>` field of the map `v` that may have no key (`None`), as [`opt`] else.
+    fn absent_or<'v, V: Tree, T>(
+        v: &'v V,
+        key: &str,
+        read: impl Fn(&'v V) -> Option<T>,
+    ) -> Option<Option<T>> {
+        match v.field(key) {
+            None => Some(None),
+            Some(f) => match f.scalar() {
+                Some(Scalar::Null) => Some(None),
+                _ => read(f).map(Some),
+            },
+        }
+    }
     fn name(v: &impl Tree) -> Option<&str> {
         match v.scalar()? {
             Scalar::Str(s) => Some(s),
@@ -927,16 +942,22 @@ pub(crate) mod at_once {
             .items()?
             .map(set)
             .collect::<Option<Vec<_>>>()?;
-        Some(ExerciseLog {
+        let log = ExerciseLog {
             program_exercise_id: ProgramExerciseId(uuid(v.field("program_exercise_id")?)?),
             exercise_ref: string(v.field("exercise_ref")?)?,
-            outcome: opt(v.field("outcome")?, outcome)?,
-            skip_reason: opt(v.field("skip_reason")?, string)?,
+            // The five keys written before the feedback was one string.
+            outcome: absent_or(v, "outcome", outcome)?,
+            skip_reason: absent_or(v, "skip_reason", string)?,
             sets,
-            borg: opt(v.field("borg")?, small)?,
-            pain: opt(v.field("pain")?, small)?,
-            note: opt(v.field("note")?, string)?,
-        })
+            borg: absent_or(v, "borg", small)?,
+            pain: absent_or(v, "pain", small)?,
+            note: absent_or(v, "note", string)?,
+        };
+        // The string, when there is one, is the feedback.
+        match absent_or(v, "feedback", name)? {
+            Some(encoded) => log.with_feedback(encoded),
+            None => Some(log),
+        }
     }
 
     fn who5(v: &impl Tree) -> Option<Who5Record> {
@@ -964,19 +985,16 @@ pub(crate) mod at_once {
             id: SessionId(uuid(v.field("id")?)?),
             course_id: CourseId(uuid(v.field("course_id")?)?),
             performed_by: UserId(uuid(v.field("performed_by")?)?),
-            program_revision: opt(v.field("program_revision")?, |v| uuid(v).map(RevisionId))?,
+            // A field that is `None` has no key (nulls in older documents).
+            program_revision: absent_or(v, "program_revision", |v| uuid(v).map(RevisionId))?,
             started_at: int(v.field("started_at")?)?,
-            ended_at: opt(v.field("ended_at")?, int)?,
+            ended_at: absent_or(v, "ended_at", int)?,
             status: status(v.field("status")?)?,
-            not_carried_out: opt(v.field("not_carried_out")?, reason)?,
-            general_condition: opt(v.field("general_condition")?, small)?,
-            note: opt(v.field("note")?, string)?,
+            not_carried_out: absent_or(v, "not_carried_out", reason)?,
+            general_condition: absent_or(v, "general_condition", small)?,
+            note: absent_or(v, "note", string)?,
             exercises,
-            // Absent in older documents: autosurgeon reads a missing `who5` as none.
-            who5: match v.field("who5") {
-                None => None,
-                Some(w) => opt(w, who5)?,
-            },
+            who5: absent_or(v, "who5", who5)?,
         })
     }
 }
@@ -1462,6 +1480,22 @@ pub fn put_session(
     })
 }
 
+/// `value` under `key` of `obj`, or no key for `None`: a session's fields that are `None` are
+/// not stored (see `SessionLog`).
+fn put_some(
+    tx: &mut Transaction<'_>,
+    obj: &ObjId,
+    key: &str,
+    value: Option<impl Reconcile>,
+) -> Result<(), SchemaError> {
+    match value {
+        Some(v) => reconcile_prop(tx, obj, key, v)?,
+        None if tx.get(obj, key)?.is_some() => tx.delete(obj, key)?,
+        None => {}
+    }
+    Ok(())
+}
+
 fn session_obj(tx: &Transaction<'_>, session: SessionId) -> Result<ObjId, SchemaError> {
     let sessions = map_at(tx, &ROOT, "sessions")?;
     map_at(tx, &sessions, &session.to_string()).map_err(|_| SchemaError::NotFound("session"))
@@ -1557,13 +1591,13 @@ pub fn record_feedback(
         note: fb.note.clone(),
     };
     check.validate()?;
+    let Some(feedback) = check.encode_feedback() else {
+        unreachable!("feedback always has an outcome")
+    };
     edit(doc, now, |tx| {
         let ex = exercise_obj(tx, session, &line, exercise_ref)?;
-        reconcile_prop(tx, &ex, "outcome", Some(fb.outcome))?;
-        reconcile_prop(tx, &ex, "skip_reason", &fb.skip_reason)?;
-        reconcile_prop(tx, &ex, "borg", fb.borg)?;
-        reconcile_prop(tx, &ex, "pain", fb.pain)?;
-        reconcile_prop(tx, &ex, "note", &fb.note)?;
+        // One string, written whole (see `ExerciseLog`).
+        reconcile_prop(tx, &ex, "feedback", feedback.as_str())?;
         Ok(())
     })
 }
@@ -1583,8 +1617,8 @@ pub fn finish_session(
         let started: Millis = hydrate_prop(&*tx, &s, "started_at")?;
         reconcile_prop(tx, &s, "status", SessionStatus::Completed)?;
         reconcile_prop(tx, &s, "ended_at", Some(now.max(started)))?;
-        reconcile_prop(tx, &s, "general_condition", general_condition)?;
-        reconcile_prop(tx, &s, "note", note.map(str::to_string))?;
+        put_some(tx, &s, "general_condition", general_condition)?;
+        put_some(tx, &s, "note", note)?;
         // The session as it will be stored, checked as the server's admission checks it (a
         // note too long, say): a session it refuses would hold back every later one of the
         // course, and the device could no longer read its own log.
@@ -1611,6 +1645,21 @@ pub(crate) fn insert_set_as_map(
     let load = set.load_kg.map_or(automerge::ScalarValue::Null, Into::into);
     tx.put(&map, "load_kg", load).unwrap();
     tx.put(&map, "at", set.at).unwrap();
+}
+
+/// An exercise's feedback as five keys of its map, as devices wrote it before it was one string
+/// (`ExerciseLog::encode_feedback`): tests of logs written then.
+#[cfg(test)]
+pub(crate) fn put_feedback_as_keys(
+    tx: &mut Transaction<'_>,
+    exercise: &ObjId,
+    fb: &ExerciseFeedback,
+) {
+    reconcile_prop(tx, exercise, "outcome", Some(fb.outcome)).unwrap();
+    reconcile_prop(tx, exercise, "skip_reason", &fb.skip_reason).unwrap();
+    reconcile_prop(tx, exercise, "borg", fb.borg).unwrap();
+    reconcile_prop(tx, exercise, "pain", fb.pain).unwrap();
+    reconcile_prop(tx, exercise, "note", &fb.note).unwrap();
 }
 
 #[cfg(test)]
@@ -1674,6 +1723,80 @@ mod tests {
         ] {
             assert_eq!(SetLog::decode(bad), None, "{bad}");
         }
+    }
+
+    /// No null is written for a `None` (issue #13): a begun session holds only what it has, an
+    /// exercise begins without feedback, its feedback is one operation, and finishing without
+    /// a note writes none. Each reads back as written.
+    #[test]
+    fn a_session_stores_no_nulls_and_an_exercises_feedback_is_one_operation() {
+        let (mut doc, session) = log_with_a_session_begun();
+        let nulls = |doc: &Automerge| {
+            let all = doc.get_changes(&[]);
+            all.iter()
+                .flat_map(|c| c.decode().operations)
+                .filter(|op| {
+                    matches!(
+                        op.action,
+                        automerge::legacy::OpType::Put(automerge::ScalarValue::Null)
+                    )
+                })
+                .count()
+        };
+        assert_eq!(nulls(&doc), 0, "a begun session");
+        let line = ProgramExerciseId::new();
+        let set = SetLog {
+            reps: Some(8),
+            duration_s: None,
+            load_kg: None,
+            at: 2,
+        };
+        log_set(&mut doc, session.id, line, "sit", &set, 2).unwrap();
+        assert_eq!(nulls(&doc), 0, "an exercise begun");
+        let fb = ExerciseFeedback {
+            outcome: ExerciseOutcome::Partly,
+            skip_reason: None,
+            borg: Some(6),
+            pain: None,
+            note: Some("svært \"i dag\"".into()),
+        };
+        let before = doc.get_heads();
+        record_feedback(&mut doc, session.id, line, "sit", &fb, 3).unwrap();
+        assert_eq!(doc.get_changes(&before)[0].len(), 1, "one operation");
+        finish_session(&mut doc, session.id, None, None, 4).unwrap();
+        assert_eq!(nulls(&doc), 0, "finished without condition or note");
+        let read = read_session(&doc, &session.id.to_string())
+            .unwrap()
+            .unwrap();
+        let ex = &read.exercises[&line.to_string()];
+        assert_eq!(
+            (
+                ex.outcome,
+                ex.skip_reason.clone(),
+                ex.borg,
+                ex.pain,
+                ex.note.clone()
+            ),
+            (Some(fb.outcome), None, fb.borg, None, fb.note.clone())
+        );
+        assert_eq!((read.general_condition, read.note.clone()), (None, None));
+        assert_eq!(read.status, SessionStatus::Completed);
+        let key = session.id.to_string();
+        assert_eq!(read_session_at_once(&doc, &key).unwrap(), Some(Some(read)));
+        // A note taken back when finishing again: its key goes, no null comes.
+        finish_session(&mut doc, session.id, Some(3), Some("fint"), 5).unwrap();
+        finish_session(&mut doc, session.id, Some(3), None, 6).unwrap();
+        assert_eq!(nulls(&doc), 0);
+        assert_eq!(read_session(&doc, &key).unwrap().unwrap().note, None);
+        // Any other feedback string is refused by both readers, not read as none.
+        let mut tx = doc.transaction();
+        let s = session_obj(&tx, session.id).unwrap();
+        let exercises = map_at(&tx, &s, "exercises").unwrap();
+        let ex = map_at(&tx, &exercises, &line.to_string()).unwrap();
+        tx.put(&ex, "feedback", "[\"done\"]").unwrap();
+        tx.commit();
+        assert!(read_session(&doc, &key).is_err());
+        assert_eq!(read_session_at_once(&doc, &key).unwrap(), Some(None));
     }
 
     /// A write the server's admission would refuse is refused on the device, nothing stored:
@@ -1782,6 +1905,65 @@ mod tests {
         let missed = SessionLog::start(course, by, None, 7)
             .not_carried_out(NotCarriedOutReason::NotAtHome, None);
         put_session(&mut doc, &missed, 7).unwrap();
+        // A session as devices wrote it before `None` was no key: every `None` a null, one
+        // exercise's feedback as five keys, another's as keys with a string given after.
+        let nulls = SessionLog::start(course, by, None, 8);
+        put_session(&mut doc, &nulls, 8).unwrap();
+        let (plain, both) = (ProgramExerciseId::new(), ProgramExerciseId::new());
+        for line in [plain, both] {
+            log_set(
+                &mut doc,
+                nulls.id,
+                line,
+                "stand",
+                &SetLog {
+                    reps: Some(5),
+                    duration_s: None,
+                    load_kg: None,
+                    at: 9,
+                },
+                9,
+            )
+            .unwrap();
+        }
+        let mut tx = doc.transaction();
+        let s = map_at(&tx, &sessions, &nulls.id.to_string()).unwrap();
+        for key in [
+            "program_revision",
+            "ended_at",
+            "not_carried_out",
+            "general_condition",
+            "note",
+            "who5",
+        ] {
+            tx.put(&s, key, automerge::ScalarValue::Null).unwrap();
+        }
+        let exercises = map_at(&tx, &s, "exercises").unwrap();
+        for line in [plain, both] {
+            let ex = map_at(&tx, &exercises, &line.to_string()).unwrap();
+            put_feedback_as_keys(&mut tx, &ex, &fb);
+        }
+        tx.commit();
+        let again = ExerciseFeedback {
+            outcome: ExerciseOutcome::Done,
+            skip_reason: None,
+            borg: None,
+            pain: Some(1),
+            note: None,
+        };
+        record_feedback(&mut doc, nulls.id, both, "stand", &again, 10).unwrap();
+        let read_nulls = read_session(&doc, &nulls.id.to_string()).unwrap().unwrap();
+        assert_eq!(read_nulls.note, None);
+        assert_eq!(
+            read_nulls.exercises[&plain.to_string()].skip_reason,
+            fb.skip_reason
+        );
+        let given_after = &read_nulls.exercises[&both.to_string()];
+        assert_eq!(
+            (given_after.outcome, given_after.borg, given_after.pain),
+            (Some(ExerciseOutcome::Done), None, Some(1)),
+            "the string, not the keys before it"
+        );
         let sets: Vec<Option<u32>> = read_session(&doc, &begun.id.to_string())
             .unwrap()
             .unwrap()
@@ -1795,7 +1977,7 @@ mod tests {
             [Some(6), Some(8), Some(8)],
             "the map's set and the strings'"
         );
-        for id in [begun.id, missed.id] {
+        for id in [begun.id, missed.id, nulls.id] {
             let key = id.to_string();
             let at_once = read_session_at_once(&doc, &key).unwrap().unwrap();
             assert!(at_once.is_some(), "read in one pass");
@@ -1807,11 +1989,11 @@ mod tests {
         // Borrowed from the document in one pass over the log: the same sessions.
         let node_of = |doc: &Automerge, key: &str| -> Option<SessionLog> {
             let nodes = one_pass::nodes_in_map(doc, &sessions_map(doc).unwrap()).unwrap();
-            assert_eq!(nodes.len(), 2);
+            assert_eq!(nodes.len(), 3);
             let (_, node) = nodes.iter().find(|(k, _)| k == key).unwrap();
             session_from(node)
         };
-        for id in [begun.id, missed.id] {
+        for id in [begun.id, missed.id, nulls.id] {
             let key = id.to_string();
             assert_eq!(node_of(&doc, &key), read_session(&doc, &key).unwrap());
         }

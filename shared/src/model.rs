@@ -473,7 +473,14 @@ pub struct SessionClose {
 }
 
 /// How one program exercise went in one session.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+///
+/// In the document the assistant's feedback (outcome, skip reason, Borg, pain, note) is one
+/// string scalar under `feedback` ([`ExerciseLog::encode_feedback`]), absent until given, not
+/// five keys written as nulls when the exercise begins and again when the feedback comes
+/// (issue #13: ten operations where one does). The feedback is always written whole, so
+/// nothing merges finer. Exercises written with five keys before are still read (see the
+/// `Hydrate` impl); a version 4 app could not read these, so the sync protocol is version 5.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExerciseLog {
     pub program_exercise_id: ProgramExerciseId,
     pub exercise_ref: String,
@@ -488,19 +495,28 @@ pub struct ExerciseLog {
 }
 
 /// One training session (or a session that did not take place), as the assistant logged it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+///
+/// In the document a field that is `None` has no key (issue #13: a begun session wrote six
+/// nulls, most of them overwritten when it ended); sessions written with nulls are read the
+/// same. A version 4 app could not read a missing key, so the sync protocol is version 5.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Hydrate)]
 pub struct SessionLog {
     pub id: SessionId,
     pub course_id: CourseId,
     pub performed_by: UserId,
     /// The program revision the session was performed against.
+    #[autosurgeon(missing = "Default::default")]
     pub program_revision: Option<RevisionId>,
     pub started_at: Millis,
+    #[autosurgeon(missing = "Default::default")]
     pub ended_at: Option<Millis>,
     pub status: SessionStatus,
+    #[autosurgeon(missing = "Default::default")]
     pub not_carried_out: Option<NotCarriedOutReason>,
     /// General condition / form of the day, 1 (poor) – 5 (very good).
+    #[autosurgeon(missing = "Default::default")]
     pub general_condition: Option<u8>,
+    #[autosurgeon(missing = "Default::default")]
     pub note: Option<String>,
     /// Keyed by program exercise id.
     pub exercises: BTreeMap<String, ExerciseLog>,
@@ -510,6 +526,152 @@ pub struct SessionLog {
     #[serde(default)]
     #[autosurgeon(missing = "Default::default")]
     pub who5: Option<Who5Record>,
+}
+
+/// The stored form of an exercise's feedback: a JSON array
+/// `[outcome, skip_reason, borg, pain, note]`.
+type EncodedFeedback = (
+    Option<ExerciseOutcome>,
+    Option<String>,
+    Option<u8>,
+    Option<u8>,
+    Option<String>,
+);
+
+impl ExerciseLog {
+    /// The feedback as the document stores it: one string, `None` while none was given.
+    pub fn encode_feedback(&self) -> Option<String> {
+        let f: EncodedFeedback = (
+            self.outcome,
+            self.skip_reason.clone(),
+            self.borg,
+            self.pain,
+            self.note.clone(),
+        );
+        if f == (None, None, None, None, None) {
+            return None;
+        }
+        serde_json::to_string(&f).ok()
+    }
+
+    /// `self` with the feedback [`ExerciseLog::encode_feedback`] wrote; `None` for any other
+    /// string.
+    pub fn with_feedback(self, encoded: &str) -> Option<ExerciseLog> {
+        let (outcome, skip_reason, borg, pain, note): EncodedFeedback =
+            serde_json::from_str(encoded).ok()?;
+        Some(ExerciseLog {
+            outcome,
+            skip_reason,
+            borg,
+            pain,
+            note,
+            ..self
+        })
+    }
+}
+
+/// The keys an exercise's feedback had before it was one string: read, never written.
+pub const FEEDBACK_KEYS_BEFORE: [&str; 5] = ["outcome", "skip_reason", "borg", "pain", "note"];
+
+/// `value` under `key`, or no key at all for `None` (not a null; one written before is removed).
+fn put_some<M: autosurgeon::reconcile::MapReconciler, T: Reconcile>(
+    map: &mut M,
+    key: &str,
+    value: Option<T>,
+) -> Result<(), M::Error> {
+    match value {
+        Some(v) => map.put(key, v),
+        None if map.entry(key).is_some() => map.delete(key),
+        None => Ok(()),
+    }
+}
+
+impl Reconcile for ExerciseLog {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+
+    fn reconcile<R: autosurgeon::Reconciler>(&self, mut reconciler: R) -> Result<(), R::Error> {
+        use autosurgeon::reconcile::MapReconciler;
+        let mut map = reconciler.map()?;
+        map.put("program_exercise_id", self.program_exercise_id)?;
+        map.put("exercise_ref", &self.exercise_ref)?;
+        map.put("sets", &self.sets)?;
+        put_some(&mut map, "feedback", self.encode_feedback())?;
+        // The feedback as five keys, as written before, would only shadow nothing: gone.
+        for key in FEEDBACK_KEYS_BEFORE {
+            put_some(&mut map, key, None::<u8>)?;
+        }
+        Ok(())
+    }
+}
+
+impl Hydrate for ExerciseLog {
+    fn hydrate_map<D: autosurgeon::ReadDoc>(
+        doc: &D,
+        obj: &automerge::ObjId,
+    ) -> Result<Self, autosurgeon::HydrateError> {
+        let f = ExerciseLogFields::hydrate_map(doc, obj)?;
+        let log = ExerciseLog {
+            program_exercise_id: f.program_exercise_id,
+            exercise_ref: f.exercise_ref,
+            outcome: f.outcome,
+            skip_reason: f.skip_reason,
+            sets: f.sets,
+            borg: f.borg,
+            pain: f.pain,
+            note: f.note,
+        };
+        match f.feedback {
+            // The string, when there is one, is the feedback (the keys are from before it).
+            Some(encoded) => log.with_feedback(&encoded).ok_or_else(|| {
+                autosurgeon::HydrateError::unexpected(
+                    "an exercise's feedback as [outcome, skip_reason, borg, pain, note]",
+                    "another string".into(),
+                )
+            }),
+            None => Ok(log),
+        }
+    }
+}
+
+/// An exercise as stored: the feedback string, or the five keys written before it.
+#[derive(Hydrate)]
+struct ExerciseLogFields {
+    program_exercise_id: ProgramExerciseId,
+    exercise_ref: String,
+    sets: Vec<SetLog>,
+    #[autosurgeon(missing = "Default::default")]
+    feedback: Option<String>,
+    #[autosurgeon(missing = "Default::default")]
+    outcome: Option<ExerciseOutcome>,
+    #[autosurgeon(missing = "Default::default")]
+    skip_reason: Option<String>,
+    #[autosurgeon(missing = "Default::default")]
+    borg: Option<u8>,
+    #[autosurgeon(missing = "Default::default")]
+    pain: Option<u8>,
+    #[autosurgeon(missing = "Default::default")]
+    note: Option<String>,
+}
+
+impl Reconcile for SessionLog {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+
+    fn reconcile<R: autosurgeon::Reconciler>(&self, mut reconciler: R) -> Result<(), R::Error> {
+        use autosurgeon::reconcile::MapReconciler;
+        let mut map = reconciler.map()?;
+        map.put("id", self.id)?;
+        map.put("course_id", self.course_id)?;
+        map.put("performed_by", self.performed_by)?;
+        put_some(&mut map, "program_revision", self.program_revision)?;
+        map.put("started_at", self.started_at)?;
+        put_some(&mut map, "ended_at", self.ended_at)?;
+        map.put("status", self.status)?;
+        put_some(&mut map, "not_carried_out", self.not_carried_out)?;
+        put_some(&mut map, "general_condition", self.general_condition)?;
+        put_some(&mut map, "note", self.note.as_ref())?;
+        map.put("exercises", &self.exercises)?;
+        put_some(&mut map, "who5", self.who5.as_ref())
+    }
 }
 
 /// A grant of home care as the roster stores it (issue #11): per citizen, because grants

@@ -964,7 +964,7 @@ mod tests {
     async fn a_server_past_this_apps_protocol_says_update_the_app_once() {
         let (url, count) = answering(
             "400 Bad Request",
-            r#"{"error":"unsupported_protocol","message":"protocol version 4 is not supported (this side speaks 5)"}"#,
+            r#"{"error":"unsupported_protocol","message":"protocol version 5 is not supported (this side speaks 6)"}"#,
         )
         .await;
         let req = SyncRequest {
@@ -973,7 +973,7 @@ mod tests {
         };
         let err = refused_at(url, &req).await;
         assert!(
-            matches!(&err, CoreError::UpdateRequired(m) if m.contains("version 4")),
+            matches!(&err, CoreError::UpdateRequired(m) if m.contains("version 5")),
             "{err}"
         );
         assert!(!err.is_transient());

@@ -48,10 +48,10 @@ function startProxy() {
     if (refuseAs && req.url.startsWith('/v1/sync')) {
       refusedSyncs += 1;
       req.resume();
-      const speaks = refuseAs === 'newer' ? '5' : '3';
+      const speaks = refuseAs === 'newer' ? '6' : '4';
       const body = JSON.stringify({
         error: 'unsupported_protocol',
-        message: `protocol version 4 is not supported (this side speaks ${speaks})`,
+        message: `protocol version 5 is not supported (this side speaks ${speaks})`,
       });
       res.writeHead(400, { 'content-type': 'application/json', 'homerehab-sync-protocol': speaks });
       res.end(body);

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 /// `generation` in [`Offer`] and [`Reply`], [`ReplyStatus::Erased`] and
 /// [`ReplyStatus::Replaced`]. Version 4 (issue #13) stores a logged set in a session log as
 /// one string, which a version 3 app cannot read: such an app is told to update instead of
-/// being sent sessions it would fail on.
-pub const PROTOCOL_VERSION: u16 = 4;
+/// being sent sessions it would fail on. Version 5 (issue #13) stores no null for a session's
+/// `None` fields and an exercise's feedback as one string, which a version 4 app cannot read.
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// Which side is behind when a server refused this app's protocol version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
