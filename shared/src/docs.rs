@@ -1797,6 +1797,22 @@ mod tests {
         tx.commit();
         assert!(read_session(&doc, &key).is_err());
         assert_eq!(read_session_at_once(&doc, &key).unwrap(), Some(None));
+        // Nor any other scalar; a null is no feedback, as a missing key is.
+        let put_feedback = |doc: &mut Automerge, value: automerge::ScalarValue| {
+            let mut tx = doc.transaction();
+            let s = session_obj(&tx, session.id).unwrap();
+            let exercises = map_at(&tx, &s, "exercises").unwrap();
+            let ex = map_at(&tx, &exercises, &line.to_string()).unwrap();
+            tx.put(&ex, "feedback", value).unwrap();
+            tx.commit();
+        };
+        put_feedback(&mut doc, 5_u64.into());
+        assert!(read_session(&doc, &key).is_err());
+        assert_eq!(read_session_at_once(&doc, &key).unwrap(), Some(None));
+        put_feedback(&mut doc, automerge::ScalarValue::Null);
+        let none = read_session(&doc, &key).unwrap().unwrap();
+        assert_eq!(none.exercises[&line.to_string()].outcome, None);
+        assert_eq!(read_session_at_once(&doc, &key).unwrap(), Some(Some(none)));
     }
 
     /// A write the server's admission would refuse is refused on the device, nothing stored:

@@ -71,7 +71,8 @@ pub(super) fn grow(
     made: Option<&Made>,
 ) -> Option<Value> {
     let mut edits = Vec::with_capacity(ops.len());
-    // Each object's place looked up once: finishing a session puts four keys in one map.
+    // Each object's place looked up once: finishing a session puts (or deletes) four keys in
+    // one map.
     let mut places: HashMap<&OpId, (ObjId, Vec<Prop>)> = HashMap::new();
     for op in ops {
         match (&op.key, op.insert) {
