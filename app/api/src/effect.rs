@@ -175,9 +175,14 @@ pub struct CareFollowUpView {
     #[serde(default)]
     pub awaiting_grants: bool,
     /// The course's follow-ups are not asked for (`CourseStatus::follows_up_care_time`: it
-    /// ended early, so it is not in the leaders' figures).
+    /// ended early, so it is not in the leaders' figures; or `citizen_left`).
     #[serde(default)]
     pub not_followed_up: bool,
+    /// The citizen left home care for another reason than a course (a course of theirs ended
+    /// early because they died or moved: `care_time::left_for_another_reason`), so no grant
+    /// would say anything about this course either.
+    #[serde(default)]
+    pub citizen_left: bool,
 }
 
 /// `GET /api/courses/{course}/effect`: the course's effect summary.

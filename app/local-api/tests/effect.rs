@@ -677,6 +677,55 @@ async fn a_citizen_who_died_is_not_counted_as_leaving_home_care() {
     );
 }
 
+/// A course completed before its citizen died (a later course of theirs ended early so) is not
+/// followed up either: its summary says why instead of waiting for grants for ever, as the
+/// worklist already leaves the citizen out.
+#[tokio::test]
+async fn a_completed_course_of_a_citizen_who_died_since_says_so_instead_of_waiting() {
+    let d = device(Role::Therapist);
+    let status = |course: CourseId, body: &'static str| {
+        let d = &d;
+        async move {
+            let _: api::Saved = d
+                .ok("POST", &format!("/api/courses/{course}/status"), Some(body))
+                .await;
+        }
+    };
+    let summary = || async {
+        let s: api::EffectSummary = d
+            .ok("GET", &format!("/api/courses/{}/effect", d.course), None)
+            .await;
+        s.care_follow_ups
+            .iter()
+            .map(|f| (f.awaiting_grants, f.not_followed_up, f.citizen_left))
+            .collect::<Vec<_>>()
+    };
+    status(
+        d.course,
+        r#"{"status":"completed","reason":null,"end_reason":null}"#,
+    )
+    .await;
+    assert_eq!(
+        summary().await,
+        [(true, false, false), (false, false, false)]
+    );
+    // A second course of the same citizen, begun since, ended because they died.
+    let later = Course {
+        status: CourseStatus::Active,
+        ..Course::new(d.citizen, d.team(), UserId::new(), &day(20), now_ms())
+    };
+    create_course_with_one_line(&mut d.store.lock().unwrap(), &later);
+    status(
+        later.id,
+        r#"{"status":"ended_early","reason":null,"end_reason":"died"}"#,
+    )
+    .await;
+    assert_eq!(summary().await, [(false, true, true), (false, true, true)]);
+    // The worklist leaves the citizen out as well.
+    let list: Vec<api::CareFollowUpDue> = d.ok("GET", "/api/care-time/follow-ups", None).await;
+    assert!(list.is_empty(), "{list:?}");
+}
+
 #[tokio::test]
 async fn visits_and_the_caseload_prompt_for_the_tests_that_are_due() {
     // The course began 200 days ago: its start and end weeks have passed without results.

@@ -1475,6 +1475,7 @@ pub struct CourseTexts {
     /// A follow-up whose day has come, before grants were recorded on or after it.
     pub awaiting_grants: &'static str,
     pub not_followed_up: &'static str,
+    pub not_followed_up_citizen_left: &'static str,
     pub sessions_done: fn(u32, u32) -> String,
     pub goals: &'static str,
     pub no_goals: &'static str,
@@ -1526,6 +1527,7 @@ pub const DA_COURSE: CourseTexts = CourseTexts {
     not_yet: "Ikke målt endnu",
     awaiting_grants: "Afventer bevillinger fra omsorgssystemet (importér eller indtast dem)",
     not_followed_up: "Følges ikke op: forløbet sluttede før tid",
+    not_followed_up_citizen_left: "Følges ikke op: borgeren er død eller flyttet",
     sessions_done: |d, of| format!("{d} af {of} planlagte træninger gennemført"),
     goals: "Mål",
     no_goals: "Forløbet har ingen mål.",
@@ -1577,6 +1579,7 @@ pub const EN_COURSE: CourseTexts = CourseTexts {
     not_yet: "Not measured yet",
     awaiting_grants: "Waiting for the care record system's grants (import or enter them)",
     not_followed_up: "Not followed up: the course ended early",
+    not_followed_up_citizen_left: "Not followed up: the citizen died or moved",
     sessions_done: |d, of| format!("{d} of {of} planned sessions done"),
     goals: "Goals",
     no_goals: "The course has no goals.",

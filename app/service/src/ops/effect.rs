@@ -484,8 +484,16 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
         .filter(|s| s.status == SessionStatus::Completed)
         .count() as u32;
     // A course that ended early is not followed up (`CourseStatus::follows_up_care_time`: not
-    // in the leaders' figures): it says so instead of waiting for grants.
-    let followed_up = c.status != CourseStatus::EndedEarly;
+    // in the leaders' figures), nor one of a citizen a course of whom ended early because they
+    // died or moved (the worklist leaves them out, `follow_ups_of`): it says so instead of waiting for grants.
+    let citizens_courses: Vec<CourseRow> = store
+        .courses()?
+        .into_iter()
+        .filter(|r| r.citizen_id == c.citizen_id)
+        .collect();
+    let citizen_left =
+        left_for_another_reason_among(&mut store, &citizens_courses).contains(&c.citizen_id);
+    let followed_up = c.status != CourseStatus::EndedEarly && !citizen_left;
     Ok(api::EffectSummary {
         tests: outcomes
             .into_iter()
@@ -538,6 +546,7 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
                 change_percent: f.change_percent,
                 awaiting_grants: f.awaiting_grants && followed_up,
                 not_followed_up: !followed_up,
+                citizen_left,
             })
             .collect(),
         sessions_done,

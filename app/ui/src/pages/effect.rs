@@ -675,7 +675,9 @@ pub fn EffectTab(course: String) -> impl IntoView {
                     (Some(m), None) => format!(" ({m:+} min)"),
                     _ => String::new(),
                 };
-                let shown = if f.not_followed_up && f.minutes_per_week.is_none() {
+                let shown = if f.citizen_left && f.minutes_per_week.is_none() {
+                    t.not_followed_up_citizen_left.to_string()
+                } else if f.not_followed_up && f.minutes_per_week.is_none() {
                     t.not_followed_up.to_string()
                 } else if f.awaiting_grants {
                     t.awaiting_grants.to_string()
