@@ -44,6 +44,18 @@ impl Device {
         status
     }
 
+    /// Each care-time follow-up of the device's course in its effect summary: whether it
+    /// awaits grants, is not followed up, and whether because the citizen left.
+    async fn care_follow_up_flags(&self) -> Vec<(bool, bool, bool)> {
+        let s: api::EffectSummary = self
+            .ok("GET", &format!("/api/courses/{}/effect", self.course), None)
+            .await;
+        s.care_follow_ups
+            .iter()
+            .map(|f| (f.awaiting_grants, f.not_followed_up, f.citizen_left))
+            .collect()
+    }
+
     fn team(&self) -> TeamId {
         self.store
             .lock()
@@ -691,22 +703,13 @@ async fn a_completed_course_of_a_citizen_who_died_since_says_so_instead_of_waiti
                 .await;
         }
     };
-    let summary = || async {
-        let s: api::EffectSummary = d
-            .ok("GET", &format!("/api/courses/{}/effect", d.course), None)
-            .await;
-        s.care_follow_ups
-            .iter()
-            .map(|f| (f.awaiting_grants, f.not_followed_up, f.citizen_left))
-            .collect::<Vec<_>>()
-    };
     status(
         d.course,
         r#"{"status":"completed","reason":null,"end_reason":null}"#,
     )
     .await;
     assert_eq!(
-        summary().await,
+        d.care_follow_up_flags().await,
         [(true, false, false), (false, false, false)]
     );
     // A second course of the same citizen, begun since, ended because they died.
@@ -720,7 +723,10 @@ async fn a_completed_course_of_a_citizen_who_died_since_says_so_instead_of_waiti
         r#"{"status":"ended_early","reason":null,"end_reason":"died"}"#,
     )
     .await;
-    assert_eq!(summary().await, [(false, true, true), (false, true, true)]);
+    assert_eq!(
+        d.care_follow_up_flags().await,
+        [(false, true, true), (false, true, true)]
+    );
     // The worklist leaves the citizen out as well.
     let list: Vec<api::CareFollowUpDue> = d.ok("GET", "/api/care-time/follow-ups", None).await;
     assert!(list.is_empty(), "{list:?}");
@@ -798,22 +804,19 @@ async fn a_course_that_ended_early_has_no_care_time_follow_ups_to_fetch() {
         status(r#"{"status":"paused","reason":null,"end_reason":null}"#).await,
         2
     );
-    let summary = || async {
-        let s: api::EffectSummary = d
-            .ok("GET", &format!("/api/courses/{}/effect", d.course), None)
-            .await;
-        s.care_follow_ups
-            .iter()
-            .map(|f| (f.awaiting_grants, f.not_followed_up))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(summary().await, [(true, false), (false, false)]);
+    assert_eq!(
+        d.care_follow_up_flags().await,
+        [(true, false, false), (false, false, false)]
+    );
     assert_eq!(
         status(r#"{"status":"ended_early","reason":null,"end_reason":"hospitalised"}"#).await,
         0
     );
     // The course's own summary says so instead of waiting for grants.
-    assert_eq!(summary().await, [(false, true), (false, true)]);
+    assert_eq!(
+        d.care_follow_up_flags().await,
+        [(false, true, false), (false, true, false)]
+    );
 }
 
 #[tokio::test]
