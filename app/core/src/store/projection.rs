@@ -101,8 +101,9 @@ pub(super) fn project(
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO courses (id, citizen_id, team_id, legal_basis, start_date,
                     planned_weeks, sessions_per_week, minutes_per_session, status,
-                    responsible_therapist, current_revision, revision_count, program_conflicts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    responsible_therapist, current_revision, revision_count, program_conflicts,
+                    end_reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?
             .execute(params![
                 cid,
@@ -118,6 +119,7 @@ pub(super) fn project(
                 c.program.latest_revision().map(|r| r.id.to_string()),
                 c.program.revisions.len() as i64,
                 conflicts,
+                course.end_reason,
             ])?;
             tx.prepare_cached("DELETE FROM program_lines WHERE course_id = ?1")?
                 .execute([&cid])?;

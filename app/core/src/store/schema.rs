@@ -162,6 +162,14 @@ CREATE TABLE audit_sent (
 ALTER TABLE documents ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 "#,
     ),
+    // Why a course ended early (`Course::end_reason`): the care-time worklist and the effect
+    // summary leave out citizens who died or moved, and read it here instead of loading every
+    // ended course's document. Filled by the projections' rebuild after this upgrade.
+    M::up(
+        r#"
+ALTER TABLE courses ADD COLUMN end_reason TEXT;
+"#,
+    ),
 ];
 
 /// Sets the connection up (WAL, `synchronous=FULL`, `secure_delete`), checks the file and brings its schema up

@@ -110,6 +110,8 @@ pub struct CourseRow {
     pub revision_count: u32,
     pub sessions_logged: u32,
     pub planned_weeks: u32,
+    /// Why the course ended early (a key of `model::END_REASONS`), if it did.
+    pub end_reason: Option<String>,
 }
 
 /// A logged session as listed on the device.
@@ -187,7 +189,7 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT c.id, c.citizen_id, z.name, c.legal_basis, c.status, c.start_date, c.sessions_per_week,
                     c.revision_count, (SELECT COUNT(*) FROM sessions s WHERE s.course_id = c.id),
-                    c.planned_weeks
+                    c.planned_weeks, c.end_reason
              FROM courses c LEFT JOIN citizens z ON z.id = c.citizen_id ORDER BY z.name, c.start_date",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -202,6 +204,7 @@ impl Store {
                 revision_count: r.get(7)?,
                 sessions_logged: r.get(8)?,
                 planned_weeks: r.get(9)?,
+                end_reason: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

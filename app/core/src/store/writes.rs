@@ -422,6 +422,35 @@ mod tests {
         (store, course, line)
     }
 
+    /// Why a course ended early is in its row (the care-time worklist reads it there, not from
+    /// each ended course's document), and a store of the schema before it gets it at the
+    /// upgrade's rebuild of the projections.
+    #[test]
+    fn a_course_rows_end_reason_is_projected_and_filled_on_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, mut course, line) = active_course_to_create(dir.path());
+        store
+            .create_course(&course, std::slice::from_ref(&line))
+            .unwrap();
+        assert_eq!(store.courses().unwrap()[0].end_reason, None);
+        course
+            .change_status(CourseStatus::EndedEarly, None, Some("died"))
+            .unwrap();
+        store.update_course(&course).unwrap();
+        let reason = |store: &Store| store.courses().unwrap()[0].end_reason.clone();
+        assert_eq!(reason(&store).as_deref(), Some("died"));
+        drop(store);
+        // The database as the release before left it: no column, one migration behind.
+        let conn = rusqlite::Connection::open(dir.path().join("homerehab.sqlite3")).unwrap();
+        conn.execute_batch("ALTER TABLE courses DROP COLUMN end_reason")
+            .unwrap();
+        let behind = crate::store::schema::MIGRATIONS.len() as i64 - 1;
+        conn.pragma_update(None, "user_version", behind).unwrap();
+        drop(conn);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(reason(&store).as_deref(), Some("died"));
+    }
+
     #[test]
     fn a_logged_set_is_projected_and_survives_reopening() {
         let dir = tempfile::tempdir().unwrap();

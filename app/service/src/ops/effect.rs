@@ -491,8 +491,7 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
         .into_iter()
         .filter(|r| r.citizen_id == c.citizen_id)
         .collect();
-    let citizen_left =
-        left_for_another_reason_among(&mut store, &citizens_courses).contains(&c.citizen_id);
+    let citizen_left = left_for_another_reason_among(&citizens_courses).contains(&c.citizen_id);
     let followed_up = c.status != CourseStatus::EndedEarly && !citizen_left;
     Ok(api::EffectSummary {
         tests: outcomes
@@ -757,18 +756,13 @@ fn not_in_file(
 }
 
 /// The citizens of whom one of `courses` ended early because they left home care for another
-/// reason than the course (`care_time::left_for_another_reason`: died, moved). Only a course
-/// that ended early has a reason, so only those documents are read; one the device cannot read
-/// says nothing either way.
-fn left_for_another_reason_among(store: &mut Store, courses: &[CourseRow]) -> HashSet<CitizenId> {
+/// reason than the course (`care_time::left_for_another_reason`: died, moved), from the
+/// reasons the device's course rows hold (no document is read).
+fn left_for_another_reason_among(courses: &[CourseRow]) -> HashSet<CitizenId> {
     courses
         .iter()
         .filter(|c| c.status == CourseStatus::EndedEarly.as_str())
-        .filter(|c| {
-            store.course_doc(c.id).is_ok_and(|doc| {
-                left_for_another_reason(doc.course.as_ref().and_then(|c| c.end_reason.as_deref()))
-            })
-        })
+        .filter(|c| left_for_another_reason(c.end_reason.as_deref()))
         .map(|c| c.citizen_id)
         .collect()
 }
@@ -789,7 +783,7 @@ pub fn record_care_ended(core: &Core, citizen: &str, req: api::CareEnded) -> Res
         return Err(Error::not_found("no such citizen on this team's roster"));
     };
     let courses = store.courses()?;
-    let left = left_for_another_reason_among(&mut store, &courses);
+    let left = left_for_another_reason_among(&courses);
     if !who.active || left.contains(&citizen) {
         return Err(Error::invalid(
             "the citizen left home care for another reason than the course (died, moved or no longer active): it is not recorded as an end of home care",
@@ -846,7 +840,7 @@ pub fn care_follow_ups(core: &Core) -> Result<Vec<api::CareFollowUpDue>> {
 /// anything about the course, and "no home care" would count a death as success).
 fn follow_ups_in(store: &mut Store, team: TeamId) -> Result<Vec<api::CareFollowUpDue>> {
     let courses = store.courses()?;
-    let left = left_for_another_reason_among(store, &courses);
+    let left = left_for_another_reason_among(&courses);
     follow_ups_of(store, team, courses, &left)
 }
 
