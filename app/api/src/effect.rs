@@ -174,8 +174,9 @@ pub struct CareFollowUpView {
     /// Its day has come, but no grants were recorded since (`care_time::FollowUp`).
     #[serde(default)]
     pub awaiting_grants: bool,
-    /// The course's follow-ups are not asked for (`CourseStatus::follows_up_care_time`: it
-    /// ended early, so it is not in the leaders' figures; or `citizen_left`).
+    /// The course's follow-ups are not asked for: it ended early
+    /// (`CourseStatus::follows_up_care_time`; not in the leaders' figures), or `citizen_left`
+    /// (the server's figures still count such a completed course, its follow-ups missing).
     #[serde(default)]
     pub not_followed_up: bool,
     /// The citizen left home care for another reason than a course (a course of theirs ended
