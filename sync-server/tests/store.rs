@@ -1209,6 +1209,34 @@ fn a_care_time_follow_up_is_counted_only_from_grants_recorded_on_or_after_its_da
         follow_up(store.as_ref()),
         (Some("2026-06-20".to_string()), Some(300))
     );
+    // A later course of hers ended early because she died: her grants ended for that reason,
+    // not because of the course, so her care time is no longer counted (a death is no saving).
+    let mut later = Course::new(
+        citizen.id,
+        team,
+        UserId::new(),
+        "2026-07-01",
+        at(date!(2026 - 07 - 01)),
+    );
+    later
+        .change_status(CourseStatus::EndedEarly, None, Some("died"))
+        .unwrap();
+    let later_header = Header::course(team, later.id);
+    let mut ldoc = genesis(&later_header).with_actor(ActorId::random());
+    docs::put_course(&mut ldoc, &later, 1_000).unwrap();
+    commit(store.as_ref(), &later_header, &ldoc, &[]);
+    while store.project_pending(10).unwrap().pending > 0 {}
+    let facts = store.completed_courses(None, period).unwrap();
+    assert_eq!(facts.len(), 1, "the ended course is not of the cohort");
+    assert!(facts[0].citizen_left);
+    let outcome = citizen_outcome(
+        &facts[0],
+        &default_changes(),
+        &FollowUpOffsets::default(),
+        today,
+    )
+    .unwrap();
+    assert_eq!(outcome.care_time, None);
 }
 
 fn sign_in_attempts_are_counted_for_every_server_sharing_the_database(b: &Backend) {

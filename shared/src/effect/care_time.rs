@@ -37,8 +37,12 @@ pub fn minutes_in_force(grants: &[CareGrant], on: Date) -> Option<u32> {
 /// (`model::END_REASONS`). They leave the care record system's export too, and counting them as
 /// "0 minutes of home care" would be counting deaths as success.
 pub fn left_for_another_reason(end_reason: Option<&str>) -> bool {
-    matches!(end_reason, Some("died" | "moved"))
+    end_reason.is_some_and(|r| LEFT_HOME_CARE.contains(&r))
 }
+
+/// The end reasons (`model::END_REASONS`) of [`left_for_another_reason`], for the stores'
+/// queries.
+pub const LEFT_HOME_CARE: [&str; 2] = ["died", "moved"];
 
 /// Why a day cannot be recorded as the day a citizen's home care ended.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -121,6 +121,11 @@ pub struct CourseFacts {
     /// say what was granted up to that day only (`care_time::known_on`).
     #[serde(default)]
     pub grants_recorded_until: Option<String>,
+    /// A course of the citizen ended early because they died or moved
+    /// (`care_time::left_for_another_reason`): their grants end for that reason, not because
+    /// of the course, so their care time is not counted (a death is no saving).
+    #[serde(default)]
+    pub citizen_left: bool,
 }
 
 impl CourseFacts {
@@ -185,7 +190,7 @@ pub fn citizen_outcome(
             })
         })
         .collect();
-    let care_time = (!course.grants.is_empty()).then(|| {
+    let care_time = (!course.grants.is_empty() && !course.citizen_left).then(|| {
         let recorded = (course.grants_recorded_until.as_deref()).and_then(|d| parse_date(d).ok());
         care_time_change(&course.grants, start, end, offsets, recorded, today)
     });
@@ -837,6 +842,7 @@ mod tests {
             results: vec![],
             grants: vec![],
             grants_recorded_until: None,
+            citizen_left: false,
         }
     }
 

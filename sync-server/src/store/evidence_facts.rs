@@ -4,12 +4,13 @@
 //! each backend (`sqlite_evidence`, `postgres_evidence`); what they mean is written once here.
 
 use crate::error::{Error, Result};
-use homerehab_shared::effect::care_time::CareGrant;
+use homerehab_shared::effect::care_time::{CareGrant, LEFT_HOME_CARE};
 use homerehab_shared::evidence::funnel::{Ending, Inclusion, ReferralFacts};
 use homerehab_shared::evidence::report::{CourseFacts, ResultFact};
 use homerehab_shared::evidence::staff::{StaffMember, Work, WorkDone};
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::model::{parse_date, AssessmentPhase, Role};
+use std::collections::HashSet;
 use uuid::Uuid;
 
 /// The longest course (`Course::validate`: 104 weeks), so a course ending in a period started
@@ -26,6 +27,26 @@ pub fn cohort_start_dates(period: Period) -> (String, String) {
         homerehab_shared::effect::iso(earliest),
         homerehab_shared::effect::iso(period.end),
     )
+}
+
+/// The query of the cohort's citizens who left home care for another reason than a course: a
+/// course of theirs, in any team, ended early so (`care_time::LEFT_HOME_CARE`). `cohort` is
+/// the cohort's `FROM rm_courses c WHERE …`; the same SQL on both backends.
+pub fn citizens_left_query(cohort: &str) -> String {
+    let reasons = LEFT_HOME_CARE.map(|r| format!("'{r}'")).join(", ");
+    format!(
+        "SELECT DISTINCT o.citizen_id FROM rm_courses o
+         WHERE o.status = 'ended_early' AND o.end_reason IN ({reasons})
+           AND o.citizen_id IN (SELECT c.citizen_id {cohort})"
+    )
+}
+
+/// Marks the courses of the citizens [`citizens_left_query`] answered: their care time is not
+/// counted (`CourseFacts::citizen_left`).
+pub fn mark_citizens_left(courses: &mut [CourseFacts], left: &HashSet<String>) {
+    for c in courses {
+        c.citizen_left = left.contains(&c.citizen_id);
+    }
 }
 
 pub fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {

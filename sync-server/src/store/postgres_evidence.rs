@@ -3,7 +3,8 @@
 //! merge relies on are explicit, with SQLite's NULLs-first where a column may be NULL.
 
 use super::evidence_facts::{
-    cohort_start_dates, corrupt, staff_member, GrantMerge, ReferralRow, ResultMerge,
+    citizens_left_query, cohort_start_dates, corrupt, mark_citizens_left, staff_member, GrantMerge,
+    ReferralRow, ResultMerge,
 };
 use super::postgres_read_model::narrow;
 use crate::error::Result;
@@ -14,6 +15,7 @@ use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use postgres::types::ToSql;
 use postgres::GenericClient;
+use std::collections::HashSet;
 use uuid::Uuid;
 
 /// A municipality's evidence settings, as JSON of `evidence::report::EvidenceSettings`.
@@ -233,6 +235,7 @@ pub(super) fn completed_courses(
                 results: Vec::new(),
                 grants: Vec::new(),
                 grants_recorded_until: None,
+                citizen_left: false,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -274,5 +277,12 @@ pub(super) fn completed_courses(
             r.try_get(4)?,
         );
     }
+    // Their care time is not counted: a death is no saving.
+    let left: HashSet<String> = client
+        .query(&citizens_left_query(&cohort), &params)?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<std::result::Result<_, _>>()?;
+    mark_citizens_left(&mut courses, &left);
     Ok(courses)
 }

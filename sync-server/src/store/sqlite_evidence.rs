@@ -6,7 +6,8 @@
 //! bytes; the functions here take and give domain ids and do the translation once.
 
 use super::evidence_facts::{
-    cohort_start_dates, corrupt, staff_member, GrantMerge, ReferralRow, ResultMerge,
+    citizens_left_query, cohort_start_dates, corrupt, mark_citizens_left, staff_member, GrantMerge,
+    ReferralRow, ResultMerge,
 };
 use crate::error::Result;
 use homerehab_shared::evidence::funnel::ReferralFacts;
@@ -15,6 +16,7 @@ use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use std::collections::HashSet;
 use uuid::Uuid;
 
 /// Appended to the store's migrations.
@@ -254,6 +256,7 @@ pub(super) fn completed_courses(
                 results: Vec::new(),
                 grants: Vec::new(),
                 grants_recorded_until: None,
+                citizen_left: false,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -298,6 +301,12 @@ pub(super) fn completed_courses(
             r.get(4)?,
         );
     }
+    // Their care time is not counted: a death is no saving.
+    let left: HashSet<String> = conn
+        .prepare(&citizens_left_query(&cohort))?
+        .query_map(params_from_iter(values.iter()), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    mark_citizens_left(&mut courses, &left);
     Ok(courses)
 }
 
