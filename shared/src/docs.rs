@@ -848,7 +848,7 @@ pub(crate) mod at_once {
         }
     }
     /// `Option<T>`: null is `None`, anything else is read as `T`.
-    fn opt<V: Tree, T>(v: &V, read: impl Fn(&V) -> Option<T>) -> Option<Option<T>> {
+    fn opt<'v, V: Tree, T>(v: &'v V, read: impl Fn(&'v V) -> Option<T>) -> Option<Option<T>> {
         match v.scalar() {
             Some(Scalar::Null) => Some(None),
             _ => read(v).map(Some),
@@ -862,10 +862,7 @@ pub(crate) mod at_once {
     ) -> Option<Option<T>> {
         match v.field(key) {
             None => Some(None),
-            Some(f) => match f.scalar() {
-                Some(Scalar::Null) => Some(None),
-                _ => read(f).map(Some),
-            },
+            Some(f) => opt(f, read),
         }
     }
     fn name(v: &impl Tree) -> Option<&str> {
@@ -1591,9 +1588,10 @@ pub fn record_feedback(
         note: fb.note.clone(),
     };
     check.validate()?;
-    let Some(feedback) = check.encode_feedback() else {
-        unreachable!("feedback always has an outcome")
-    };
+    // Feedback always has an outcome, so there is a string to write.
+    let feedback = check
+        .encode_feedback()
+        .ok_or(SchemaError::NotFound("feedback"))?;
     edit(doc, now, |tx| {
         let ex = exercise_obj(tx, session, &line, exercise_ref)?;
         // One string, written whole (see `ExerciseLog`).

@@ -571,7 +571,7 @@ impl ExerciseLog {
 }
 
 /// The keys an exercise's feedback had before it was one string: read, never written.
-pub const FEEDBACK_KEYS_BEFORE: [&str; 5] = ["outcome", "skip_reason", "borg", "pain", "note"];
+const FEEDBACK_KEYS_BEFORE: [&str; 5] = ["outcome", "skip_reason", "borg", "pain", "note"];
 
 /// `value` under `key`, or no key at all for `None` (not a null; one written before is removed).
 fn put_some<M: autosurgeon::reconcile::MapReconciler, T: Reconcile>(

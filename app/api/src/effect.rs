@@ -175,8 +175,8 @@ pub struct CareFollowUpView {
     #[serde(default)]
     pub awaiting_grants: bool,
     /// The course's follow-ups are not asked for: it ended early
-    /// (`CourseStatus::follows_up_care_time`; not in the leaders' figures), or `citizen_left`
-    /// (the server's figures still count such a completed course, its follow-ups missing).
+    /// (`CourseStatus::follows_up_care_time`), or `citizen_left`; either way its care time is
+    /// not in the leaders' figures.
     #[serde(default)]
     pub not_followed_up: bool,
     /// The citizen left home care for another reason than a course (a course of theirs ended

@@ -484,14 +484,12 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
         .filter(|s| s.status == SessionStatus::Completed)
         .count() as u32;
     // A course that ended early is not followed up (`CourseStatus::follows_up_care_time`: not
-    // in the leaders' figures), nor one of a citizen a course of whom ended early because they
-    // died or moved (the worklist leaves them out, `follow_ups_of`): it says so instead of waiting for grants.
-    let citizens_courses: Vec<CourseRow> = store
+    // in the leaders' figures), nor one of a citizen who died or moved (the worklist leaves them
+    // out, `follow_ups_of`): it says so instead of waiting for grants.
+    let citizen_left = store
         .courses()?
-        .into_iter()
-        .filter(|r| r.citizen_id == c.citizen_id)
-        .collect();
-    let citizen_left = left_for_another_reason_among(&citizens_courses).contains(&c.citizen_id);
+        .iter()
+        .any(|r| r.citizen_id == c.citizen_id && ended_as_citizen_left(r));
     let followed_up = c.status != CourseStatus::EndedEarly && !citizen_left;
     Ok(api::EffectSummary {
         tests: outcomes
@@ -761,10 +759,15 @@ fn not_in_file(
 fn left_for_another_reason_among(courses: &[CourseRow]) -> HashSet<CitizenId> {
     courses
         .iter()
-        .filter(|c| c.status == CourseStatus::EndedEarly.as_str())
-        .filter(|c| left_for_another_reason(c.end_reason.as_deref()))
+        .filter(|c| ended_as_citizen_left(c))
         .map(|c| c.citizen_id)
         .collect()
+}
+
+/// Whether `course` ended early because its citizen died or moved.
+fn ended_as_citizen_left(course: &CourseRow) -> bool {
+    course.status == CourseStatus::EndedEarly.as_str()
+        && left_for_another_reason(course.end_reason.as_deref())
 }
 
 /// `POST /api/citizens/{citizen}/care-ended`: the citizen's home care ended on a day. Stored as
