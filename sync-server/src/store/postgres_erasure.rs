@@ -163,7 +163,7 @@ pub(super) fn erase(
         tx.execute("DELETE FROM quarantine WHERE doc_id = $1", &[&id])?;
         let rows = rows_of(r.header, r.doc)?;
         read_model::delete_rows_of(tx, &[id])?;
-        read_model::insert_rows(tx, id, &rows)?;
+        read_model::insert_rows(tx, &[(id, &rows)])?;
         tx.execute("DELETE FROM rm_pending WHERE doc_id = $1", &[&id])?;
         tx.execute("DELETE FROM rm_failures WHERE doc_id = $1", &[&id])?;
     }
@@ -372,7 +372,7 @@ mod tests {
         let mut round = projector.transaction().unwrap();
         read_model::lock_projection(&mut round, header.id.0).unwrap();
         let rows = rows_of(&header, &doc).unwrap();
-        read_model::insert_rows(&mut round, header.id.0, &rows).unwrap();
+        read_model::insert_rows(&mut round, &[(header.id.0, &rows)]).unwrap();
         let erasing = std::thread::spawn({
             let store = store.clone();
             move || {

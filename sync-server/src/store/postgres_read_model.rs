@@ -171,9 +171,8 @@ const PROJECTOR_LOCK_CLASS: i32 = 0x726d; // "rm"
 
 /// Writes a projection round (its documents in the order of their ids) in the caller's
 /// transaction and returns which were settled. In round trips: one turn per document, then for
-/// the whole round one read of the pending versions and one delete per read-model table, then
-/// each document's new rows (a statement per table it has rows in), then one settle per
-/// document. A document another projector settled, or one changed since it was read, is not
+/// the whole round one read of the pending versions, one delete per read-model table and one
+/// insert per table with rows ([`insert_rows`]), then one settle per document. A document another projector settled, or one changed since it was read, is not
 /// written; one changed while the round ran stays pending (its rows are projected again).
 pub(super) fn write_round(
     tx: &mut impl GenericClient,
@@ -200,9 +199,10 @@ pub(super) fn write_round(
         "DELETE FROM rm_failures WHERE doc_id = ANY($1)",
         &[(&claimed_ids, Type::UUID_ARRAY)],
     )?;
+    let mut derived: Vec<(Uuid, &DocumentRows)> = Vec::with_capacity(claimed.len());
     for p in claimed.iter().map(|&i| &round[i]) {
         match &p.rows {
-            Ok(rows) => insert_rows(tx, p.doc.0, rows)?,
+            Ok(rows) => derived.push((p.doc.0, rows)),
             // Set aside (see `sqlite_read_model::fail`).
             Err(error) => {
                 tx.query_typed(
@@ -216,6 +216,7 @@ pub(super) fn write_round(
             }
         }
     }
+    insert_rows(tx, &derived)?;
     let written: Vec<(Uuid, i64)> = claimed
         .iter()
         .map(|&i| (round[i].doc.0, round[i].version))
@@ -340,313 +341,233 @@ pub(super) fn narrow(n: i64, what: &str) -> Result<u32> {
     u32::try_from(n).map_err(|_| Error::Corrupt(format!("{what} of {n} in the read model")))
 }
 
-/// One value of a row to insert.
-type Value<'a> = &'a (dyn ToSql + Sync);
-
-/// Inserts `rows` (each the values of `columns`, in order) into `table`: one statement per up
-/// to [`MAX_PARAMETERS`] values rather than one round trip per row (a year of sessions is
-/// hundreds of rows).
-fn insert_all(
-    tx: &mut impl GenericClient,
-    table: &str,
-    columns: &[&str],
-    rows: &[Vec<Value<'_>>],
-) -> Result<()> {
-    insert_all_within(tx, table, columns, rows, MAX_PARAMETERS)
+/// One table's rows of every document given, each with the document it comes from.
+fn rows_of_table<'a, R>(
+    docs: &[(Uuid, &'a DocumentRows)],
+    table: impl Fn(&'a DocumentRows) -> &'a [R],
+) -> (Vec<Uuid>, Vec<&'a R>) {
+    docs.iter()
+        .flat_map(|&(doc, rows)| table(rows).iter().map(move |row| (doc, row)))
+        .unzip()
 }
 
-fn insert_all_within(
+/// One column of `rows`, as the array a statement unnests.
+fn column<'a, R, T>(rows: &[&'a R], value: impl Fn(&'a R) -> T) -> Vec<T> {
+    rows.iter().map(|&row| value(row)).collect()
+}
+
+/// Runs an `INSERT … SELECT * FROM UNNEST(…)` of one table's rows, given as one array per
+/// column; nothing when there are none.
+fn insert_unnested(
     tx: &mut impl GenericClient,
-    table: &str,
-    columns: &[&str],
-    rows: &[Vec<Value<'_>>],
-    max_parameters: usize,
+    docs: &[Uuid],
+    sql: &str,
+    columns: &[(&(dyn ToSql + Sync), Type)],
 ) -> Result<()> {
-    let per_statement = (max_parameters / columns.len()).max(1);
-    for chunk in rows.chunks(per_statement) {
-        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        let mut values: Vec<Value<'_>> = Vec::with_capacity(chunk.len() * columns.len());
-        for (i, row) in chunk.iter().enumerate() {
-            debug_assert_eq!(row.len(), columns.len());
-            sql.push_str(if i == 0 { "(" } else { ", (" });
-            for (j, value) in row.iter().enumerate() {
-                values.push(*value);
-                if j > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("${}", values.len()));
-            }
-            sql.push(')');
-        }
-        tx.execute(&sql, &values)?;
+    if docs.is_empty() {
+        return Ok(());
     }
+    let mut params: Vec<(&(dyn ToSql + Sync), Type)> = vec![(&docs, Type::UUID_ARRAY)];
+    params.extend(columns.iter().cloned());
+    tx.query_typed(sql, &params)?;
     Ok(())
 }
 
-/// Parameters of one statement: PostgreSQL takes at most 65,535.
-const MAX_PARAMETERS: usize = 60_000;
-
+/// Inserts the rows of `docs` (each document's id and its rows): one statement per table that
+/// has rows, however many documents, each one round trip with its columns as arrays. It was a
+/// statement per document and table, built for its row count, each prepared and then run (two
+/// round trips and a parse): the projector was a sixth of the server's CPU over an upload to
+/// PostgreSQL (`perf`, 2026-12-07).
 pub(super) fn insert_rows(
     tx: &mut impl GenericClient,
-    doc: Uuid,
-    rows: &DocumentRows,
+    docs: &[(Uuid, &DocumentRows)],
 ) -> Result<()> {
-    let doc: Value<'_> = &doc;
-    insert_all(
+    let (doc, rows) = rows_of_table(docs, |d| &d.citizens);
+    insert_unnested(
         tx,
-        "rm_citizens",
+        &doc,
+        "INSERT INTO rm_citizens (doc_id, citizen_id, team_id, birth_year, sex, active)
+         SELECT * FROM UNNEST($1, $2, $3, $4, $5, $6)",
         &[
-            "doc_id",
-            "citizen_id",
-            "team_id",
-            "birth_year",
-            "sex",
-            "active",
+            (&column(&rows, |c| c.citizen_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |c| c.team_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |c| c.birth_year), Type::INT4_ARRAY),
+            (&column(&rows, |c| c.sex.as_deref()), Type::TEXT_ARRAY),
+            (&column(&rows, |c| c.active), Type::BOOL_ARRAY),
         ],
-        &rows
-            .citizens
-            .iter()
-            .map(|c| -> Vec<Value<'_>> {
-                vec![
-                    doc,
-                    &c.citizen_id,
-                    &c.team_id,
-                    &c.birth_year,
-                    &c.sex,
-                    &c.active,
-                ]
-            })
-            .collect::<Vec<_>>(),
     )?;
-    insert_all(
+    let (doc, rows) = rows_of_table(docs, |d| &d.referrals);
+    insert_unnested(
         tx,
-        "rm_referrals",
+        &doc,
+        "INSERT INTO rm_referrals (doc_id, referral_id, citizen_id, team_id, referred_on,
+           referred_by, screened_on, screened_by, outcome, not_included_reason, course_id)
+         SELECT * FROM UNNEST($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         &[
-            "doc_id",
-            "referral_id",
-            "citizen_id",
-            "team_id",
-            "referred_on",
-            "referred_by",
-            "screened_on",
-            "screened_by",
-            "outcome",
-            "not_included_reason",
-            "course_id",
+            (&column(&rows, |r| r.referral_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |r| r.citizen_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |r| r.team_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |r| r.referred_on.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |r| r.referred_by.as_str()), Type::TEXT_ARRAY),
+            (
+                &column(&rows, |r| r.screened_on.as_deref()),
+                Type::TEXT_ARRAY,
+            ),
+            (
+                &column(&rows, |r| r.screened_by.as_deref()),
+                Type::TEXT_ARRAY,
+            ),
+            (&column(&rows, |r| r.outcome.as_deref()), Type::TEXT_ARRAY),
+            (
+                &column(&rows, |r| r.not_included_reason.as_deref()),
+                Type::TEXT_ARRAY,
+            ),
+            (&column(&rows, |r| r.course_id.as_deref()), Type::TEXT_ARRAY),
         ],
-        &rows
-            .referrals
-            .iter()
-            .map(|r| -> Vec<Value<'_>> {
-                vec![
-                    doc,
-                    &r.referral_id,
-                    &r.citizen_id,
-                    &r.team_id,
-                    &r.referred_on,
-                    &r.referred_by,
-                    &r.screened_on,
-                    &r.screened_by,
-                    &r.outcome,
-                    &r.not_included_reason,
-                    &r.course_id,
-                ]
-            })
-            .collect::<Vec<_>>(),
     )?;
-    let minutes: Vec<i64> = rows
-        .care_grants
-        .iter()
-        .map(|g| wide(g.minutes_per_week))
-        .collect();
-    insert_all(
+    let (doc, rows) = rows_of_table(docs, |d| &d.care_grants);
+    insert_unnested(
         tx,
-        "rm_care_grants",
+        &doc,
+        "INSERT INTO rm_care_grants (doc_id, citizen_id, team_id, effective, minutes_per_week,
+           service_code, recorded_on)
+         SELECT * FROM UNNEST($1, $2, $3, $4, $5, $6, $7)",
         &[
-            "doc_id",
-            "citizen_id",
-            "team_id",
-            "effective",
-            "minutes_per_week",
-            "service_code",
-            "recorded_on",
+            (&column(&rows, |g| g.citizen_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |g| g.team_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |g| g.effective.as_str()), Type::TEXT_ARRAY),
+            (
+                &column(&rows, |g| wide(g.minutes_per_week)),
+                Type::INT8_ARRAY,
+            ),
+            (
+                &column(&rows, |g| g.service_code.as_deref()),
+                Type::TEXT_ARRAY,
+            ),
+            (&column(&rows, |g| g.recorded_on.as_str()), Type::TEXT_ARRAY),
         ],
-        &rows
-            .care_grants
-            .iter()
-            .zip(&minutes)
-            .map(|(g, minutes)| -> Vec<Value<'_>> {
-                vec![
-                    doc,
-                    &g.citizen_id,
-                    &g.team_id,
-                    &g.effective,
-                    minutes,
-                    &g.service_code,
-                    &g.recorded_on,
-                ]
-            })
-            .collect::<Vec<_>>(),
     )?;
-    let weeks: Vec<(i64, i64)> = rows
-        .courses
-        .iter()
-        .map(|c| (wide(c.planned_weeks), wide(c.sessions_per_week)))
-        .collect();
-    insert_all(
+    let (doc, rows) = rows_of_table(docs, |d| &d.courses);
+    insert_unnested(
         tx,
-        "rm_courses",
+        &doc,
+        "INSERT INTO rm_courses (doc_id, course_id, citizen_id, team_id, legal_basis,
+           start_date, planned_weeks, sessions_per_week, status, responsible_therapist,
+           created_at, end_reason)
+         SELECT * FROM UNNEST($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         &[
-            "doc_id",
-            "course_id",
-            "citizen_id",
-            "team_id",
-            "legal_basis",
-            "start_date",
-            "planned_weeks",
-            "sessions_per_week",
-            "status",
-            "responsible_therapist",
-            "created_at",
-            "end_reason",
+            (&column(&rows, |c| c.course_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |c| c.citizen_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |c| c.team_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |c| c.legal_basis.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |c| c.start_date.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |c| wide(c.planned_weeks)), Type::INT8_ARRAY),
+            (
+                &column(&rows, |c| wide(c.sessions_per_week)),
+                Type::INT8_ARRAY,
+            ),
+            (&column(&rows, |c| c.status.as_str()), Type::TEXT_ARRAY),
+            (
+                &column(&rows, |c| c.responsible_therapist.as_str()),
+                Type::TEXT_ARRAY,
+            ),
+            (&column(&rows, |c| c.created_at), Type::INT8_ARRAY),
+            (
+                &column(&rows, |c| c.end_reason.as_deref()),
+                Type::TEXT_ARRAY,
+            ),
         ],
-        &rows
-            .courses
-            .iter()
-            .zip(&weeks)
-            .map(|(c, (planned, per_week))| -> Vec<Value<'_>> {
-                vec![
-                    doc,
-                    &c.course_id,
-                    &c.citizen_id,
-                    &c.team_id,
-                    &c.legal_basis,
-                    &c.start_date,
-                    planned,
-                    per_week,
-                    &c.status,
-                    &c.responsible_therapist,
-                    &c.created_at,
-                    &c.end_reason,
-                ]
-            })
-            .collect::<Vec<_>>(),
     )?;
-    let positions: Vec<i64> = rows.goals.iter().map(|g| wide(g.position)).collect();
-    insert_all(
+    let (doc, rows) = rows_of_table(docs, |d| &d.goals);
+    insert_unnested(
         tx,
-        "rm_goals",
-        &["doc_id", "course_id", "position", "attainment"],
-        &rows
-            .goals
-            .iter()
-            .zip(&positions)
-            .map(|(g, position)| -> Vec<Value<'_>> {
-                vec![doc, &g.course_id, position, &g.attainment]
-            })
-            .collect::<Vec<_>>(),
-    )?;
-    insert_all(
-        tx,
-        "rm_test_results",
+        &doc,
+        "INSERT INTO rm_goals (doc_id, course_id, position, attainment)
+         SELECT * FROM UNNEST($1, $2, $3, $4)",
         &[
-            "doc_id",
-            "result_id",
-            "course_id",
-            "test",
-            "phase",
-            "value",
-            "date",
-            "measured_by",
+            (&column(&rows, |g| g.course_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |g| wide(g.position)), Type::INT8_ARRAY),
+            (
+                &column(&rows, |g| g.attainment.as_deref()),
+                Type::TEXT_ARRAY,
+            ),
         ],
-        &rows
-            .test_results
-            .iter()
-            .map(|t| -> Vec<Value<'_>> {
-                vec![
-                    doc,
-                    &t.result_id,
-                    &t.course_id,
-                    &t.test,
-                    &t.phase,
-                    &t.value,
-                    &t.date,
-                    &t.measured_by,
-                ]
-            })
-            .collect::<Vec<_>>(),
     )?;
-    let counts: Vec<(i64, Option<i16>)> = rows
-        .sessions
-        .iter()
-        .map(|s| (wide(s.set_count), s.general_condition.map(i16::from)))
-        .collect();
-    insert_all(
+    let (doc, rows) = rows_of_table(docs, |d| &d.test_results);
+    insert_unnested(
         tx,
-        "rm_sessions",
+        &doc,
+        "INSERT INTO rm_test_results (doc_id, result_id, course_id, test, phase, value, date,
+           measured_by)
+         SELECT * FROM UNNEST($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
-            "doc_id",
-            "session_id",
-            "course_id",
-            "performed_by",
-            "started_at",
-            "ended_at",
-            "status",
-            "not_carried_out",
-            "set_count",
-            "general_condition",
+            (&column(&rows, |t| t.result_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |t| t.course_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |t| t.test.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |t| t.phase.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |t| t.value), Type::FLOAT8_ARRAY),
+            (&column(&rows, |t| t.date.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |t| t.measured_by.as_str()), Type::TEXT_ARRAY),
         ],
-        &rows
-            .sessions
-            .iter()
-            .zip(&counts)
-            .map(|(s, (sets, condition))| -> Vec<Value<'_>> {
-                vec![
-                    doc,
-                    &s.session_id,
-                    &s.course_id,
-                    &s.performed_by,
-                    &s.started_at,
-                    &s.ended_at,
-                    &s.status,
-                    &s.not_carried_out,
-                    sets,
-                    condition,
-                ]
-            })
-            .collect::<Vec<_>>(),
     )?;
-    insert_all(
+    let (doc, rows) = rows_of_table(docs, |d| &d.sessions);
+    insert_unnested(
         tx,
-        "rm_work",
-        &["doc_id", "user_id", "work", "last_on"],
-        &rows
-            .work
-            .iter()
-            .map(|w| -> Vec<Value<'_>> { vec![doc, &w.user_id, &w.work, &w.done_on] })
-            .collect::<Vec<_>>(),
+        &doc,
+        "INSERT INTO rm_sessions (doc_id, session_id, course_id, performed_by, started_at,
+           ended_at, status, not_carried_out, set_count, general_condition)
+         SELECT * FROM UNNEST($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            (&column(&rows, |s| s.session_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |s| s.course_id.as_str()), Type::TEXT_ARRAY),
+            (
+                &column(&rows, |s| s.performed_by.as_str()),
+                Type::TEXT_ARRAY,
+            ),
+            (&column(&rows, |s| s.started_at), Type::INT8_ARRAY),
+            (&column(&rows, |s| s.ended_at), Type::INT8_ARRAY),
+            (&column(&rows, |s| s.status.as_str()), Type::TEXT_ARRAY),
+            (
+                &column(&rows, |s| s.not_carried_out.as_deref()),
+                Type::TEXT_ARRAY,
+            ),
+            (&column(&rows, |s| wide(s.set_count)), Type::INT8_ARRAY),
+            (
+                &column(&rows, |s| s.general_condition.map(i16::from)),
+                Type::INT2_ARRAY,
+            ),
+        ],
     )?;
-    let delivered: Vec<i64> = rows.deliveries.iter().map(|d| wide(d.delivered)).collect();
-    insert_all(
+    let (doc, rows) = rows_of_table(docs, |d| &d.work);
+    insert_unnested(
         tx,
-        "rm_deliveries",
-        &["doc_id", "course_id", "delivered"],
-        &rows
-            .deliveries
-            .iter()
-            .zip(&delivered)
-            .map(|(d, delivered)| -> Vec<Value<'_>> { vec![doc, &d.course_id, delivered] })
-            .collect::<Vec<_>>(),
+        &doc,
+        "INSERT INTO rm_work (doc_id, user_id, work, last_on) SELECT * FROM UNNEST($1, $2, $3, $4)",
+        &[
+            (&column(&rows, |w| w.user_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |w| w.work.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |w| w.done_on.as_str()), Type::TEXT_ARRAY),
+        ],
     )?;
-    insert_all(
+    let (doc, rows) = rows_of_table(docs, |d| &d.deliveries);
+    insert_unnested(
         tx,
-        "rm_effect_settings",
-        &["doc_id", "settings_json"],
-        &rows
-            .effect_settings
-            .iter()
-            .map(|e| -> Vec<Value<'_>> { vec![doc, &e.settings_json] })
-            .collect::<Vec<_>>(),
+        &doc,
+        "INSERT INTO rm_deliveries (doc_id, course_id, delivered) SELECT * FROM UNNEST($1, $2, $3)",
+        &[
+            (&column(&rows, |d| d.course_id.as_str()), Type::TEXT_ARRAY),
+            (&column(&rows, |d| wide(d.delivered)), Type::INT8_ARRAY),
+        ],
+    )?;
+    let (doc, rows) = rows_of_table(docs, |d| &d.effect_settings);
+    insert_unnested(
+        tx,
+        &doc,
+        "INSERT INTO rm_effect_settings (doc_id, settings_json) SELECT * FROM UNNEST($1, $2)",
+        &[(
+            &column(&rows, |e| e.settings_json.as_str()),
+            Type::TEXT_ARRAY,
+        )],
     )?;
     Ok(())
 }
@@ -846,32 +767,163 @@ pub(super) fn documents(client: &mut impl GenericClient) -> Result<Vec<(Uuid, bo
 mod tests {
     use super::*;
 
-    /// Rows beyond one statement's parameters go in further statements, every one of them.
-    /// Needs a PostgreSQL server (`scripts/with-postgres`); says so and passes without.
+    /// A database of its own with the read model's tables, dropped by the guard's `drop`.
+    struct Scratch {
+        admin: postgres::Client,
+        db: String,
+        url: String,
+    }
+
+    impl Scratch {
+        fn new(name: &str) -> Option<Scratch> {
+            let mut admin = super::super::postgres_pool::test_client()?;
+            let db = format!("{name}_{}", Uuid::new_v4().simple());
+            admin
+                .batch_execute(&format!("CREATE DATABASE {db}"))
+                .unwrap();
+            let url = std::env::var("HOMEREHAB_TEST_POSTGRES").unwrap();
+            let url = format!("{}/{db}", url.rsplit_once('/').unwrap().0);
+            let scratch = Scratch { admin, db, url };
+            // The read model's tables, as its migrations make them (they read `documents`).
+            let mut client = scratch.connect();
+            client
+                .batch_execute("CREATE TABLE documents (id UUID PRIMARY KEY, kind TEXT)")
+                .unwrap();
+            for migration in [SCHEMA, WORK_DAYS, GRANTS_RECORDED] {
+                client.batch_execute(migration).unwrap();
+            }
+            Some(scratch)
+        }
+
+        fn connect(&self) -> postgres::Client {
+            postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = self
+                .admin
+                .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", self.db));
+        }
+    }
+
+    /// Rows of one document, a row in every table, `n` varying every value and `None` where
+    /// a column may be empty.
+    fn rows_numbered(n: u32, empty: bool) -> DocumentRows {
+        let some = |s: String| (!empty).then_some(s);
+        let mut rows = DocumentRows {
+            citizens: vec![CitizenRow {
+                citizen_id: format!("citizen {n}"),
+                team_id: format!("team {n}"),
+                birth_year: (!empty).then_some(1930 + n as i32),
+                sex: some(format!("sex {n}")),
+                active: n.is_multiple_of(2),
+            }],
+            referrals: vec![ReferralRow {
+                referral_id: format!("referral {n}"),
+                citizen_id: format!("citizen {n}"),
+                team_id: format!("team {n}"),
+                referred_on: format!("2026-01-{:02}", n + 1),
+                referred_by: format!("therapist {n}"),
+                screened_on: some(format!("2026-02-{:02}", n + 1)),
+                screened_by: some(format!("screener {n}")),
+                outcome: some(format!("outcome {n}")),
+                not_included_reason: some(format!("reason {n}")),
+                course_id: some(format!("course {n}")),
+            }],
+            care_grants: vec![CareGrantRow {
+                citizen_id: format!("citizen {n}"),
+                team_id: format!("team {n}"),
+                effective: format!("2026-03-{:02}", n + 1),
+                minutes_per_week: 60 + n,
+                service_code: some(format!("code {n}")),
+                recorded_on: format!("2026-03-{:02}", n + 2),
+            }],
+            courses: vec![CourseRow {
+                course_id: format!("course {n}"),
+                citizen_id: format!("citizen {n}"),
+                team_id: format!("team {n}"),
+                legal_basis: format!("basis {n}"),
+                start_date: format!("2026-04-{:02}", n + 1),
+                planned_weeks: 10 + n,
+                sessions_per_week: 1 + n,
+                status: format!("status {n}"),
+                responsible_therapist: format!("therapist {n}"),
+                created_at: 1_700_000_000_000 + i64::from(n),
+                end_reason: some(format!("end {n}")),
+            }],
+            goals: vec![GoalRow {
+                course_id: format!("course {n}"),
+                position: n,
+                attainment: some(format!("attained {n}")),
+            }],
+            test_results: vec![TestResultRow {
+                result_id: format!("result {n}"),
+                course_id: format!("course {n}"),
+                test: format!("test {n}"),
+                phase: format!("phase {n}"),
+                value: 0.5 + f64::from(n),
+                date: format!("2026-05-{:02}", n + 1),
+                measured_by: format!("therapist {n}"),
+            }],
+            sessions: (0..3)
+                .map(|k| SessionRow {
+                    session_id: format!("session {n}.{k}"),
+                    course_id: format!("course {n}"),
+                    performed_by: format!("assistant {n}"),
+                    started_at: 1_700_000_000_000 + i64::from(n * 10 + k),
+                    ended_at: (!empty).then_some(1_700_000_100_000 + i64::from(n * 10 + k)),
+                    status: format!("status {k}"),
+                    not_carried_out: some(format!("why {k}")),
+                    set_count: n + k,
+                    general_condition: (!empty).then_some(n as u8 + 1),
+                })
+                .collect(),
+            work: vec![WorkRow {
+                user_id: format!("user {n}"),
+                work: format!("work {n}"),
+                done_on: format!("2026-06-{:02}", n + 1),
+            }],
+            deliveries: vec![DeliveryRow {
+                course_id: format!("course {n}"),
+                delivered: n * 3,
+            }],
+            effect_settings: vec![EffectSettingsRow {
+                settings_json: format!("{{\"n\":{n}}}"),
+            }],
+        };
+        rows.sort();
+        rows
+    }
+
+    /// A round's rows of several documents go in one statement per table, and each document
+    /// reads back exactly its own, empty values as empty; a document without rows writes
+    /// none. Needs a PostgreSQL server (`scripts/with-postgres`); says so and passes without.
     #[test]
-    fn rows_beyond_one_statement_are_all_inserted() {
-        let Some(mut client) = super::super::postgres_pool::test_client() else {
+    fn a_rounds_rows_are_stored_each_under_its_document() {
+        let Some(scratch) = Scratch::new("rm_rows") else {
             return;
         };
-        // A table of this session only: nothing to clean up.
-        client
-            .batch_execute("CREATE TEMP TABLE t (a BIGINT NOT NULL, b TEXT)")
-            .unwrap();
-        let rows: Vec<(i64, Option<String>)> = (0..25)
-            .map(|i| (i, (i % 3 != 0).then(|| format!("r{i}"))))
+        let mut client = scratch.connect();
+        let docs: Vec<(Uuid, DocumentRows)> = (0..3)
+            .map(|n| (Uuid::new_v4(), rows_numbered(n, n == 1)))
+            .chain([(Uuid::new_v4(), DocumentRows::default())])
             .collect();
-        let values: Vec<Vec<Value<'_>>> = rows
-            .iter()
-            .map(|(a, b)| -> Vec<Value<'_>> { vec![a, b] })
-            .collect();
-        // Five values per statement: two rows each, thirteen statements.
-        insert_all_within(&mut client, "t", &["a", "b"], &values, 5).unwrap();
-        let row = client
-            .query_one("SELECT COUNT(*), SUM(a)::BIGINT, COUNT(b) FROM t", &[])
-            .unwrap();
-        let (count, sum, named): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-        assert_eq!((count, sum, named), (25, 300, 16));
-        insert_all(&mut client, "t", &["a", "b"], &[]).unwrap();
+        let given: Vec<(Uuid, &DocumentRows)> = docs.iter().map(|(id, r)| (*id, r)).collect();
+        let mut tx = client.transaction().unwrap();
+        insert_rows(&mut tx, &given).unwrap();
+        tx.commit().unwrap();
+        for (id, rows) in &docs {
+            assert_eq!(&stored_rows(&mut client, *id).unwrap(), rows);
+        }
+        let sessions: i64 = client
+            .query_one("SELECT COUNT(*) FROM rm_sessions", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(sessions, 9);
+        // Nothing at all: no statement, no error.
+        insert_rows(&mut client, &[]).unwrap();
     }
 
     /// A projector's round and a sync marking the same document pending: the sync waits for
@@ -880,26 +932,15 @@ mod tests {
     /// projector's claim, or an erasure, waits for the round. Needs a PostgreSQL server.
     #[test]
     fn a_sync_marks_a_document_pending_without_waiting_for_a_projectors_round() {
-        let Some(mut admin) = super::super::postgres_pool::test_client() else {
+        let Some(scratch) = Scratch::new("rm_turns") else {
             return;
         };
-        let db = format!("rm_turns_{}", Uuid::new_v4().simple());
-        admin
-            .batch_execute(&format!("CREATE DATABASE {db}"))
-            .unwrap();
-        let url = std::env::var("HOMEREHAB_TEST_POSTGRES").unwrap();
-        let url = format!("{}/{db}", url.rsplit_once('/').unwrap().0);
-        let connect = || postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        let (mut projector, mut sync, mut other) = (connect(), connect(), connect());
+        let (mut projector, mut sync, mut other) =
+            (scratch.connect(), scratch.connect(), scratch.connect());
         // Whoever would wait gives up after a moment instead, with an error.
         for c in [&mut sync, &mut other] {
             c.batch_execute("SET lock_timeout = '500ms'").unwrap();
         }
-        // The read model's tables (their migration reads `documents`).
-        projector
-            .batch_execute("CREATE TABLE documents (id UUID PRIMARY KEY)")
-            .unwrap();
-        projector.batch_execute(SCHEMA).unwrap();
         let doc = Uuid::new_v4();
         let mut prepared = super::super::postgres_pool::Prepared::default();
         mark_pending(&mut sync, &mut prepared, doc).unwrap();
@@ -963,10 +1004,5 @@ mod tests {
             "rows read before the last commit settled it"
         );
         late.commit().unwrap();
-
-        drop((projector, sync, other));
-        admin
-            .batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"))
-            .unwrap();
     }
 }
