@@ -97,6 +97,8 @@ const MIGRATIONS: &[&str] = &[
     read_model::WORK_DAYS,
     // When each grant was recorded (care-time follow-ups); see `read_model::GRANTS_RECORDED`.
     read_model::GRANTS_RECORDED,
+    // The citizens who died or moved, from an index; see `read_model::CITIZENS_LEFT`.
+    read_model::CITIZENS_LEFT,
 ];
 
 const SCHEMA: &str = r#"

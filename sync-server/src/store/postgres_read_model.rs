@@ -300,6 +300,11 @@ INSERT INTO rm_pending (doc_id, version)
     ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version;
 "#;
 
+/// Appended to the migrations: the citizens who died or moved, read from an index that holds
+/// them (SQLite's `MIGRATION_CITIZENS_LEFT`, which says why).
+pub(super) const CITIZENS_LEFT: &str =
+    "CREATE INDEX rm_courses_left ON rm_courses(status, end_reason, citizen_id);";
+
 /// `ReadModelStore::remark_grants_without_day`.
 pub(super) const REMARK_GRANTS_WITHOUT_DAY: &str = "
 INSERT INTO rm_pending (doc_id, version)

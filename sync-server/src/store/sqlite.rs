@@ -241,6 +241,9 @@ DROP INDEX documents_team;
         // When each grant was recorded (care-time follow-ups); see
         // `sqlite_read_model::MIGRATION_GRANTS_RECORDED`.
         M::up(read_model::MIGRATION_GRANTS_RECORDED),
+        // The citizens who died or moved, read from an index; see
+        // `sqlite_read_model::MIGRATION_CITIZENS_LEFT`.
+        M::up(read_model::MIGRATION_CITIZENS_LEFT),
     ]
 }
 

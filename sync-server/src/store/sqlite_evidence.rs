@@ -349,6 +349,32 @@ mod tests {
     /// Results and grants are merged into their courses by id in one pass each: only the
     /// cohort's, each course its own results by result id, every course of a citizen the
     /// citizen's grants in order; the same with and without a team filter.
+    /// The citizens who died or moved are read from the index that holds them, not from every
+    /// course that ended early (each a row of its own to read).
+    #[test]
+    fn the_citizens_who_left_are_read_from_their_covering_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
+        let conn = store.conn();
+        let cohort = "FROM rm_courses c INDEXED BY rm_courses_cohort
+                      WHERE c.status = 'completed' AND c.start_date BETWEEN ?1 AND ?2";
+        let plan: Vec<String> = conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                citizens_left_query(cohort)
+            ))
+            .unwrap()
+            .query_map(["2026-01-01", "2026-12-31"], |row| row.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("USING COVERING INDEX rm_courses_left")),
+            "{plan:?}"
+        );
+    }
+
     #[test]
     fn completed_courses_carry_their_own_results_and_their_citizens_grants() {
         let dir = tempfile::tempdir().unwrap();
