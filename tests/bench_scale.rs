@@ -181,17 +181,12 @@ impl HoldingDevice {
 impl ClientStorage for HoldingDevice {
     type Error = DeviceError;
     fn squash_unseen(&mut self) -> Result<u32, DeviceError> {
-        // A held document has no change of this device (held only with nothing unsent): set
-        // aside while the others are squashed, its stale copy is not looked at.
-        let mut aside = Vec::with_capacity(self.held.len());
-        for id in self.held.keys() {
-            if let Some(entry) = self.device.docs.remove(id) {
-                aside.push((*id, entry));
-            }
-        }
-        let squashed = self.device.squash_unseen().map_err(DeviceError::other);
-        self.device.docs.extend(aside);
-        squashed
+        // A held document has no change of this device (held only with nothing unsent): left
+        // out while the others are squashed, its stale copy is not looked at.
+        let held = &self.held;
+        self.device
+            .squash_unseen_except(|id| held.contains_key(id))
+            .map_err(DeviceError::other)
     }
     fn sending(&mut self, sent: &[(DocumentId, Vec<Hash>)]) -> Result<(), DeviceError> {
         self.device.sending(sent).map_err(DeviceError::other)

@@ -167,28 +167,17 @@ impl MemoryDevice {
     pub fn doc_mut(&mut self, id: DocumentId) -> Option<&mut Automerge> {
         self.docs.get_mut(&id).map(|(_, d)| d)
     }
-}
 
-/// Whether `doc` holds a change beyond the heads the server confirmed (`None`: none
-/// confirmed): what the app's store keeps in its outbox. Nothing else can be squashed or sent.
-pub fn has_unconfirmed_changes(doc: &Automerge, confirmed: Option<&Vec<ChangeHash>>) -> bool {
-    confirmed.is_none_or(|confirmed| doc.get_heads().iter().any(|h| !confirmed.contains(h)))
-}
-
-fn kind_rank(k: DocumentKind) -> u8 {
-    match k {
-        DocumentKind::Roster | DocumentKind::Library => 0,
-        DocumentKind::Course => 1,
-        DocumentKind::SessionLog => 2,
-    }
-}
-
-impl ClientStorage for MemoryDevice {
-    type Error = SimError;
-    fn squash_unseen(&mut self) -> Result<u32, SimError> {
+    /// [`ClientStorage::squash_unseen`] over the documents `skip` does not name (a bench's
+    /// device holding changes it has not applied leaves those copies alone, without taking
+    /// them out of the map and back: that was a tenth of its CPU).
+    pub fn squash_unseen_except(
+        &mut self,
+        skip: impl Fn(&DocumentId) -> bool,
+    ) -> Result<u32, SimError> {
         let mut squashed = 0;
         for (id, (_, doc)) in self.docs.iter_mut() {
-            if !has_unconfirmed_changes(doc, self.server_heads.get(id)) {
+            if skip(id) || !has_unconfirmed_changes(doc, self.server_heads.get(id)) {
                 continue;
             }
             let seen: Vec<ChangeHash> = [self.sent_heads.get(id), self.server_heads.get(id)]
@@ -209,6 +198,27 @@ impl ClientStorage for MemoryDevice {
             }
         }
         Ok(squashed)
+    }
+}
+
+/// Whether `doc` holds a change beyond the heads the server confirmed (`None`: none
+/// confirmed): what the app's store keeps in its outbox. Nothing else can be squashed or sent.
+pub fn has_unconfirmed_changes(doc: &Automerge, confirmed: Option<&Vec<ChangeHash>>) -> bool {
+    confirmed.is_none_or(|confirmed| doc.get_heads().iter().any(|h| !confirmed.contains(h)))
+}
+
+fn kind_rank(k: DocumentKind) -> u8 {
+    match k {
+        DocumentKind::Roster | DocumentKind::Library => 0,
+        DocumentKind::Course => 1,
+        DocumentKind::SessionLog => 2,
+    }
+}
+
+impl ClientStorage for MemoryDevice {
+    type Error = SimError;
+    fn squash_unseen(&mut self) -> Result<u32, SimError> {
+        self.squash_unseen_except(|_| false)
     }
     fn sending(&mut self, sent: &[(DocumentId, Vec<Hash>)]) -> Result<(), SimError> {
         for (id, heads) in sent {
