@@ -172,8 +172,9 @@ const PROJECTOR_LOCK_CLASS: i32 = 0x726d; // "rm"
 /// Writes a projection round (its documents in the order of their ids) in the caller's
 /// transaction and returns which were settled. In round trips: one turn per document, then for
 /// the whole round one read of the pending versions, one delete per read-model table and one
-/// insert per table with rows ([`insert_rows`]), then one settle per document. A document another projector settled, or one changed since it was read, is not
-/// written; one changed while the round ran stays pending (its rows are projected again).
+/// insert per table with rows ([`insert_rows`]), then one settle per document. A document
+/// another projector settled, or one changed since it was read, is not written; one changed
+/// while the round ran stays pending (its rows are projected again).
 pub(super) fn write_round(
     tx: &mut impl GenericClient,
     round: &[super::Projection],
@@ -300,8 +301,8 @@ INSERT INTO rm_pending (doc_id, version)
     ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version;
 "#;
 
-/// Appended to the migrations: the citizens who died or moved, read from an index that holds
-/// them (SQLite's `MIGRATION_CITIZENS_LEFT`, which says why).
+/// Appended to the migrations: the citizens who died or moved, read from an index ordered by
+/// status and end reason (SQLite's `MIGRATION_CITIZENS_LEFT`, which says why).
 pub(super) const CITIZENS_LEFT: &str =
     "CREATE INDEX rm_courses_left ON rm_courses(status, end_reason, citizen_id);";
 
@@ -362,35 +363,35 @@ fn column<'a, R, T>(rows: &[&'a R], value: impl Fn(&'a R) -> T) -> Vec<T> {
 }
 
 /// Runs an `INSERT … SELECT * FROM UNNEST(…)` of one table's rows, given as one array per
-/// column; nothing when there are none.
+/// column, `doc_ids` (each row's document) the first.
 fn insert_unnested(
     tx: &mut impl GenericClient,
-    docs: &[Uuid],
+    doc_ids: &[Uuid],
     sql: &str,
     columns: &[(&(dyn ToSql + Sync), Type)],
 ) -> Result<()> {
-    if docs.is_empty() {
+    // No rows: no statement.
+    if doc_ids.is_empty() {
         return Ok(());
     }
-    let mut params: Vec<(&(dyn ToSql + Sync), Type)> = vec![(&docs, Type::UUID_ARRAY)];
+    let mut params: Vec<(&(dyn ToSql + Sync), Type)> = vec![(&doc_ids, Type::UUID_ARRAY)];
     params.extend(columns.iter().cloned());
     tx.query_typed(sql, &params)?;
     Ok(())
 }
 
 /// Inserts the rows of `docs` (each document's id and its rows): one statement per table that
-/// has rows, however many documents, each one round trip with its columns as arrays. It was a
-/// statement per document and table, built for its row count, each prepared and then run (two
-/// round trips and a parse): the projector was a sixth of the server's CPU over an upload to
-/// PostgreSQL (`perf`, 2026-12-07).
+/// has rows, with its columns as arrays — one round trip per table however many documents a
+/// round holds (a statement per document and table made the projector a sixth of the server's
+/// CPU over an upload, docs/benchmarks.md).
 pub(super) fn insert_rows(
     tx: &mut impl GenericClient,
     docs: &[(Uuid, &DocumentRows)],
 ) -> Result<()> {
-    let (doc, rows) = rows_of_table(docs, |d| &d.citizens);
+    let (doc_ids, rows) = rows_of_table(docs, |d| &d.citizens);
     insert_unnested(
         tx,
-        &doc,
+        &doc_ids,
         "INSERT INTO rm_citizens (doc_id, citizen_id, team_id, birth_year, sex, active)
          SELECT * FROM UNNEST($1, $2, $3, $4, $5, $6)",
         &[
@@ -401,10 +402,10 @@ pub(super) fn insert_rows(
             (&column(&rows, |c| c.active), Type::BOOL_ARRAY),
         ],
     )?;
-    let (doc, rows) = rows_of_table(docs, |d| &d.referrals);
+    let (doc_ids, rows) = rows_of_table(docs, |d| &d.referrals);
     insert_unnested(
         tx,
-        &doc,
+        &doc_ids,
         "INSERT INTO rm_referrals (doc_id, referral_id, citizen_id, team_id, referred_on,
            referred_by, screened_on, screened_by, outcome, not_included_reason, course_id)
          SELECT * FROM UNNEST($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -430,10 +431,10 @@ pub(super) fn insert_rows(
             (&column(&rows, |r| r.course_id.as_deref()), Type::TEXT_ARRAY),
         ],
     )?;
-    let (doc, rows) = rows_of_table(docs, |d| &d.care_grants);
+    let (doc_ids, rows) = rows_of_table(docs, |d| &d.care_grants);
     insert_unnested(
         tx,
-        &doc,
+        &doc_ids,
         "INSERT INTO rm_care_grants (doc_id, citizen_id, team_id, effective, minutes_per_week,
            service_code, recorded_on)
          SELECT * FROM UNNEST($1, $2, $3, $4, $5, $6, $7)",
@@ -452,10 +453,10 @@ pub(super) fn insert_rows(
             (&column(&rows, |g| g.recorded_on.as_str()), Type::TEXT_ARRAY),
         ],
     )?;
-    let (doc, rows) = rows_of_table(docs, |d| &d.courses);
+    let (doc_ids, rows) = rows_of_table(docs, |d| &d.courses);
     insert_unnested(
         tx,
-        &doc,
+        &doc_ids,
         "INSERT INTO rm_courses (doc_id, course_id, citizen_id, team_id, legal_basis,
            start_date, planned_weeks, sessions_per_week, status, responsible_therapist,
            created_at, end_reason)
@@ -483,10 +484,10 @@ pub(super) fn insert_rows(
             ),
         ],
     )?;
-    let (doc, rows) = rows_of_table(docs, |d| &d.goals);
+    let (doc_ids, rows) = rows_of_table(docs, |d| &d.goals);
     insert_unnested(
         tx,
-        &doc,
+        &doc_ids,
         "INSERT INTO rm_goals (doc_id, course_id, position, attainment)
          SELECT * FROM UNNEST($1, $2, $3, $4)",
         &[
@@ -498,10 +499,10 @@ pub(super) fn insert_rows(
             ),
         ],
     )?;
-    let (doc, rows) = rows_of_table(docs, |d| &d.test_results);
+    let (doc_ids, rows) = rows_of_table(docs, |d| &d.test_results);
     insert_unnested(
         tx,
-        &doc,
+        &doc_ids,
         "INSERT INTO rm_test_results (doc_id, result_id, course_id, test, phase, value, date,
            measured_by)
          SELECT * FROM UNNEST($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -515,10 +516,10 @@ pub(super) fn insert_rows(
             (&column(&rows, |t| t.measured_by.as_str()), Type::TEXT_ARRAY),
         ],
     )?;
-    let (doc, rows) = rows_of_table(docs, |d| &d.sessions);
+    let (doc_ids, rows) = rows_of_table(docs, |d| &d.sessions);
     insert_unnested(
         tx,
-        &doc,
+        &doc_ids,
         "INSERT INTO rm_sessions (doc_id, session_id, course_id, performed_by, started_at,
            ended_at, status, not_carried_out, set_count, general_condition)
          SELECT * FROM UNNEST($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -543,10 +544,10 @@ pub(super) fn insert_rows(
             ),
         ],
     )?;
-    let (doc, rows) = rows_of_table(docs, |d| &d.work);
+    let (doc_ids, rows) = rows_of_table(docs, |d| &d.work);
     insert_unnested(
         tx,
-        &doc,
+        &doc_ids,
         "INSERT INTO rm_work (doc_id, user_id, work, last_on) SELECT * FROM UNNEST($1, $2, $3, $4)",
         &[
             (&column(&rows, |w| w.user_id.as_str()), Type::TEXT_ARRAY),
@@ -554,20 +555,20 @@ pub(super) fn insert_rows(
             (&column(&rows, |w| w.done_on.as_str()), Type::TEXT_ARRAY),
         ],
     )?;
-    let (doc, rows) = rows_of_table(docs, |d| &d.deliveries);
+    let (doc_ids, rows) = rows_of_table(docs, |d| &d.deliveries);
     insert_unnested(
         tx,
-        &doc,
+        &doc_ids,
         "INSERT INTO rm_deliveries (doc_id, course_id, delivered) SELECT * FROM UNNEST($1, $2, $3)",
         &[
             (&column(&rows, |d| d.course_id.as_str()), Type::TEXT_ARRAY),
             (&column(&rows, |d| wide(d.delivered)), Type::INT8_ARRAY),
         ],
     )?;
-    let (doc, rows) = rows_of_table(docs, |d| &d.effect_settings);
+    let (doc_ids, rows) = rows_of_table(docs, |d| &d.effect_settings);
     insert_unnested(
         tx,
-        &doc,
+        &doc_ids,
         "INSERT INTO rm_effect_settings (doc_id, settings_json) SELECT * FROM UNNEST($1, $2)",
         &[(
             &column(&rows, |e| e.settings_json.as_str()),
@@ -794,7 +795,7 @@ mod tests {
             client
                 .batch_execute("CREATE TABLE documents (id UUID PRIMARY KEY, kind TEXT)")
                 .unwrap();
-            for migration in [SCHEMA, WORK_DAYS, GRANTS_RECORDED] {
+            for migration in [SCHEMA, WORK_DAYS, GRANTS_RECORDED, CITIZENS_LEFT] {
                 client.batch_execute(migration).unwrap();
             }
             Some(scratch)

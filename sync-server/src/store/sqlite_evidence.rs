@@ -346,11 +346,8 @@ mod tests {
         .unwrap();
     }
 
-    /// Results and grants are merged into their courses by id in one pass each: only the
-    /// cohort's, each course its own results by result id, every course of a citizen the
-    /// citizen's grants in order; the same with and without a team filter.
-    /// The citizens who died or moved are read from the index that holds them, not from every
-    /// course that ended early (each a row of its own to read).
+    /// The citizens who died or moved are read from an index ordered by status and end reason,
+    /// not from every course that ended early (each a row of its own to read).
     #[test]
     fn the_citizens_who_left_are_read_from_their_covering_index() {
         let dir = tempfile::tempdir().unwrap();
@@ -375,6 +372,9 @@ mod tests {
         );
     }
 
+    /// Results and grants are merged into their courses by id in one pass each: only the
+    /// cohort's, each course its own results by result id, every course of a citizen the
+    /// citizen's grants in order; the same with and without a team filter.
     #[test]
     fn completed_courses_carry_their_own_results_and_their_citizens_grants() {
         let dir = tempfile::tempdir().unwrap();

@@ -156,9 +156,10 @@ INSERT INTO rm_pending (doc_id, version) SELECT id, random() FROM documents
     ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version;
 "#;
 
-/// Appended to the migrations: the citizens who died or moved, read from an index that holds
-/// them (`evidence_facts::citizens_left_query`). From `status` alone the query read every course
-/// that ended early in the country, and the evidence for one municipality took twice as long.
+/// Appended to the migrations: the citizens who died or moved (`evidence_facts::
+/// citizens_left_query`), read from an index ordered by status and end reason, only their range.
+/// From `status` alone the query read every course that ended early in the country, and the
+/// evidence for one municipality took twice as long.
 pub(super) const MIGRATION_CITIZENS_LEFT: &str =
     "CREATE INDEX rm_courses_left ON rm_courses(status, end_reason, citizen_id);";
 
