@@ -932,6 +932,62 @@ mod tests {
         insert_rows(&mut client, &[]).unwrap();
     }
 
+    /// A round whose rows could not be derived for one document: that one is set aside with
+    /// its error, the others' rows are written, and every one of them is settled. Needs a
+    /// PostgreSQL server.
+    #[test]
+    fn a_failed_projection_is_set_aside_and_the_rest_of_its_round_written() {
+        let Some(scratch) = Scratch::new("rm_failed") else {
+            return;
+        };
+        let mut client = scratch.connect();
+        let mut prepared = super::super::postgres_pool::Prepared::default();
+        let mut ids: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+        ids.sort();
+        for id in &ids {
+            mark_pending(&mut client, &mut prepared, *id).unwrap();
+        }
+        let versions = pending_versions(&mut client, &ids).unwrap();
+        let round: Vec<crate::store::Projection> = ids
+            .iter()
+            .enumerate()
+            .map(|(n, id)| crate::store::Projection {
+                doc: homerehab_shared::ids::DocumentId(*id),
+                version: versions[id],
+                rows: match n {
+                    1 => Err("the log could not be read".into()),
+                    n => Ok(rows_numbered(n as u32, false)),
+                },
+            })
+            .collect();
+        let mut tx = client.transaction().unwrap();
+        assert_eq!(write_round(&mut tx, &round, 7).unwrap(), [true, true, true]);
+        tx.commit().unwrap();
+        assert_eq!(
+            stored_rows(&mut client, ids[0]).unwrap(),
+            rows_numbered(0, false)
+        );
+        assert_eq!(
+            stored_rows(&mut client, ids[1]).unwrap(),
+            DocumentRows::default()
+        );
+        assert_eq!(
+            stored_rows(&mut client, ids[2]).unwrap(),
+            rows_numbered(2, false)
+        );
+        let failed: Vec<(Uuid, String, i64)> = client
+            .query("SELECT doc_id, error, at FROM rm_failures", &[])
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        assert_eq!(
+            failed,
+            [(ids[1], "the log could not be read".to_string(), 7)]
+        );
+        assert_eq!(pending_count(&mut client).unwrap(), 0);
+    }
+
     /// A projector's round and a sync marking the same document pending: the sync waits for
     /// nothing (it waited for the round's commit while the round held the pending row), and
     /// the round, finding the document changed since it read it, leaves it pending. Another
