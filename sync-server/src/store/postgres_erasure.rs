@@ -346,16 +346,11 @@ mod tests {
     /// missed the uncommitted rows and they stayed. Needs a PostgreSQL server.
     #[test]
     fn an_erasure_waits_for_a_projectors_round_and_leaves_none_of_its_rows() {
-        let Some(mut admin) = super::super::postgres_pool::test_client() else {
+        let Some(db) = super::super::postgres_pool::TestDatabase::create("erase_turns") else {
             return;
         };
-        let db = format!("erase_turns_{}", Uuid::new_v4().simple());
-        admin
-            .batch_execute(&format!("CREATE DATABASE {db}"))
-            .unwrap();
-        let url = std::env::var("HOMEREHAB_TEST_POSTGRES").unwrap();
-        let url = format!("{}/{db}", url.rsplit_once('/').unwrap().0);
-        let store = std::sync::Arc::new(super::super::PostgresStore::open(&url, None).unwrap());
+        let url = &db.url;
+        let store = std::sync::Arc::new(super::super::PostgresStore::open(url, None).unwrap());
         let course = CourseId::new();
         let header = Header::session_log(TeamId::new(), course);
         let mut doc = genesis(&header).with_actor(automerge::ActorId::random());
@@ -368,7 +363,7 @@ mod tests {
         store.commit_document(&header, &[], &doc, &[]).unwrap();
 
         // A projector's round, mid-write: its turn on the document taken, its rows written.
-        let mut projector = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut projector = db.connect();
         let mut round = projector.transaction().unwrap();
         read_model::lock_projection(&mut round, header.id.0).unwrap();
         let rows = rows_of(&header, &doc).unwrap();
@@ -396,10 +391,5 @@ mod tests {
             .get(0);
         assert_eq!(left, 0, "no row of the erased document is left");
         assert!(store.is_erased(header.id).unwrap());
-
-        drop((store, projector));
-        admin
-            .batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"))
-            .unwrap();
     }
 }

@@ -204,6 +204,43 @@ pub(super) fn test_client() -> Option<Client> {
     Some(Client::connect(&url, postgres::NoTls).expect("the test cluster answers"))
 }
 
+/// A database of its own on the test cluster (`test_client`'s), dropped with this guard, for a
+/// test that opens several connections or a store on it.
+#[cfg(test)]
+pub(super) struct TestDatabase {
+    admin: Client,
+    name: String,
+    pub(super) url: String,
+}
+
+#[cfg(test)]
+impl TestDatabase {
+    /// A new database named from `prefix`; `None` (said) without a test cluster.
+    pub(super) fn create(prefix: &str) -> Option<TestDatabase> {
+        let mut admin = test_client()?;
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let url = std::env::var("HOMEREHAB_TEST_POSTGRES").unwrap();
+        let url = format!("{}/{name}", url.rsplit_once('/').unwrap().0);
+        Some(TestDatabase { admin, name, url })
+    }
+
+    pub(super) fn connect(&self) -> Client {
+        Client::connect(&self.url, postgres::NoTls).unwrap()
+    }
+}
+
+#[cfg(test)]
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let _ = self
+            .admin
+            .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", self.name));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -772,46 +772,20 @@ pub(super) fn documents(client: &mut impl GenericClient) -> Result<Vec<(Uuid, bo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::postgres_pool::TestDatabase;
 
-    /// A database of its own with the read model's tables, dropped by the guard's `drop`.
-    struct Scratch {
-        admin: postgres::Client,
-        db: String,
-        url: String,
-    }
-
-    impl Scratch {
-        fn new(name: &str) -> Option<Scratch> {
-            let mut admin = super::super::postgres_pool::test_client()?;
-            let db = format!("{name}_{}", Uuid::new_v4().simple());
-            admin
-                .batch_execute(&format!("CREATE DATABASE {db}"))
-                .unwrap();
-            let url = std::env::var("HOMEREHAB_TEST_POSTGRES").unwrap();
-            let url = format!("{}/{db}", url.rsplit_once('/').unwrap().0);
-            let scratch = Scratch { admin, db, url };
-            // The read model's tables, as its migrations make them (they read `documents`).
-            let mut client = scratch.connect();
-            client
-                .batch_execute("CREATE TABLE documents (id UUID PRIMARY KEY, kind TEXT)")
-                .unwrap();
-            for migration in [SCHEMA, WORK_DAYS, GRANTS_RECORDED, CITIZENS_LEFT] {
-                client.batch_execute(migration).unwrap();
-            }
-            Some(scratch)
+    /// A database of its own with the read model's tables, as its migrations make them (they
+    /// read `documents`); `None` without a test cluster.
+    fn scratch(prefix: &str) -> Option<TestDatabase> {
+        let db = TestDatabase::create(prefix)?;
+        let mut client = db.connect();
+        client
+            .batch_execute("CREATE TABLE documents (id UUID PRIMARY KEY, kind TEXT)")
+            .unwrap();
+        for migration in [SCHEMA, WORK_DAYS, GRANTS_RECORDED, CITIZENS_LEFT] {
+            client.batch_execute(migration).unwrap();
         }
-
-        fn connect(&self) -> postgres::Client {
-            postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = self
-                .admin
-                .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", self.db));
-        }
+        Some(db)
     }
 
     /// Rows of one document, a row in every table, `n` varying every value and `None` where
@@ -903,12 +877,11 @@ mod tests {
         rows
     }
 
-    /// A round's rows of several documents go in one statement per table, and each document
-    /// reads back exactly its own, empty values as empty; a document without rows writes
-    /// none. Needs a PostgreSQL server (`scripts/with-postgres`); says so and passes without.
+    /// Rows of several documents inserted together: each document reads back exactly its own,
+    /// empty values as empty, and a document without rows has none. Needs a PostgreSQL server (`scripts/with-postgres`); says so and passes without.
     #[test]
     fn a_rounds_rows_are_stored_each_under_its_document() {
-        let Some(scratch) = Scratch::new("rm_rows") else {
+        let Some(scratch) = scratch("rm_rows") else {
             return;
         };
         let mut client = scratch.connect();
@@ -937,7 +910,7 @@ mod tests {
     /// PostgreSQL server.
     #[test]
     fn a_failed_projection_is_set_aside_and_the_rest_of_its_round_written() {
-        let Some(scratch) = Scratch::new("rm_failed") else {
+        let Some(scratch) = scratch("rm_failed") else {
             return;
         };
         let mut client = scratch.connect();
@@ -994,7 +967,7 @@ mod tests {
     /// projector's claim, or an erasure, waits for the round. Needs a PostgreSQL server.
     #[test]
     fn a_sync_marks_a_document_pending_without_waiting_for_a_projectors_round() {
-        let Some(scratch) = Scratch::new("rm_turns") else {
+        let Some(scratch) = scratch("rm_turns") else {
             return;
         };
         let (mut projector, mut sync, mut other) =

@@ -1628,6 +1628,22 @@ impl EvidenceStore for SqliteStore {
     }
 }
 
+/// The steps of SQLite's plan for `sql` with `params` (`EXPLAIN QUERY PLAN`'s detail column),
+/// for tests that a query reads the index it was given.
+#[cfg(test)]
+pub(super) fn query_plan(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Vec<String> {
+    conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap()
+        .query_map(params, |row| row.get(3))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1647,14 +1663,11 @@ mod tests {
     fn the_visible_documents_are_read_from_the_covering_index() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
-        let conn = store.reader();
-        let plan: Vec<String> = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {VISIBLE_BY_TEAM}"))
-            .unwrap()
-            .query_map([id_bytes(&TeamId::new().0)], |row| row.get(3))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let plan = query_plan(
+            &store.reader(),
+            VISIBLE_BY_TEAM,
+            [id_bytes(&TeamId::new().0)],
+        );
         assert!(
             plan.iter()
                 .any(|step| step.contains("USING COVERING INDEX documents_team_heads")),

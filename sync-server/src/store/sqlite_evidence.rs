@@ -352,19 +352,13 @@ mod tests {
     fn the_citizens_who_left_are_read_from_their_covering_index() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("db.sqlite3")).unwrap();
-        let conn = store.conn();
         let cohort = "FROM rm_courses c INDEXED BY rm_courses_cohort
                       WHERE c.status = 'completed' AND c.start_date BETWEEN ?1 AND ?2";
-        let plan: Vec<String> = conn
-            .prepare(&format!(
-                "EXPLAIN QUERY PLAN {}",
-                citizens_left_query(cohort)
-            ))
-            .unwrap()
-            .query_map(["2026-01-01", "2026-12-31"], |row| row.get(3))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let plan = crate::store::sqlite::query_plan(
+            &store.conn(),
+            &citizens_left_query(cohort),
+            ["2026-01-01", "2026-12-31"],
+        );
         assert!(
             plan.iter()
                 .any(|step| step.contains("USING COVERING INDEX rm_courses_left")),
