@@ -52,7 +52,7 @@ use axum::routing::{get, post, put};
 use axum::{middleware, Json, Router};
 use homerehab_shared::auth::{Capability, Principal};
 use homerehab_shared::evidence::report::EvidenceSettings;
-use homerehab_shared::sync::wire::Limits;
+use homerehab_shared::sync::wire::{Inflated, Limits};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
@@ -136,12 +136,76 @@ impl AppState {
 /// Slots for syncs: 64 small ones at once.
 const SYNC_SLOTS: u32 = 64;
 
-/// A sync's share of the slots: one, plus one per MiB of request (at most all of them), so a
-/// 16 MiB upload waits for a quarter of the slots and memory held by syncs in flight stays
-/// within about 64 MiB of requests.
-fn sync_weight(body_bytes: usize) -> u32 {
-    let mib = u32::try_from(body_bytes >> 20).unwrap_or(u32::MAX);
+/// A sync's share of the slots: one, plus one per MiB of inflated request (at most all of
+/// them), so a 16 MiB upload waits for a quarter of the slots and memory held by syncs in
+/// flight stays within about 64 MiB of requests.
+fn sync_weight(inflated_bytes: usize) -> u32 {
+    let mib = u32::try_from(inflated_bytes >> 20).unwrap_or(u32::MAX);
     mib.saturating_add(1).min(SYNC_SLOTS)
+}
+
+/// What a sync of `weight` slots may inflate its request to: below its next MiB, or, holding
+/// every slot, up to the decoder's limit.
+fn inflation_budget(weight: u32) -> usize {
+    if weight >= SYNC_SLOTS {
+        usize::MAX
+    } else {
+        (weight as usize) << 20
+    }
+}
+
+/// Serves a sync in slots weighed by what its request inflates to: `inflate` inflates the body
+/// within a budget ([`Syncer::inflate`]), `serve` serves what it inflated to, on the same
+/// blocking thread while the slots are held. A body weighs what it is compressed to first; a
+/// few KB may inflate to the limit, so one that inflates past its budget lets its slots go,
+/// waits for as many as it is estimated to need, and inflates again. A sync waiting for slots
+/// holds no inflated request (the first in line gathers slots as they come free, which is how
+/// tokio's semaphore stays fair; those who hold slots wait on no slot), so the inflated
+/// requests in flight stay within what the slots allow.
+async fn serve_in_slots<T: Send + 'static, S: FnOnce(Vec<u8>) -> Result<T> + Send + 'static>(
+    slots: &Arc<tokio::sync::Semaphore>,
+    compressed_bytes: usize,
+    inflate: impl Fn(usize) -> Result<Inflated> + Clone + Send + 'static,
+    serve: S,
+) -> Result<T, ApiError> {
+    /// What a blocking round ends with: served, or beyond its budget, `serve` handed back.
+    enum Round<T, S> {
+        Served(T),
+        Beyond { estimate: usize, serve: S },
+    }
+    let mut weight = sync_weight(compressed_bytes);
+    let mut serve = serve;
+    loop {
+        // The semaphore is never closed; a closed one would only mean serving without a slot.
+        let mut slot = slots.clone().acquire_many_owned(weight).await.ok();
+        let budget = inflation_budget(weight);
+        let inflate = inflate.clone();
+        let round = blocking(move || match inflate(budget)? {
+            Inflated::Within(raw) => {
+                // An estimate past the size gave it more than it weighs: those go back now.
+                let weighs = sync_weight(raw.len()) as usize;
+                if let Some(held) = slot.as_mut() {
+                    drop(held.split(held.num_permits().saturating_sub(weighs)));
+                }
+                let served = serve(raw);
+                drop(slot);
+                served.map(Round::Served)
+            }
+            Inflated::Beyond { estimate } => Ok(Round::Beyond { estimate, serve }),
+        })
+        .await?;
+        match round {
+            Round::Served(served) => return Ok(served),
+            Round::Beyond { estimate, serve: s } => {
+                serve = s;
+                metrics::sync_reweighed();
+                // At least twice the last: a wrong estimate costs a few rounds, never many.
+                weight = sync_weight(estimate)
+                    .max(weight.saturating_mul(2))
+                    .min(SYNC_SLOTS);
+            }
+        }
+    }
 }
 
 /// The most a sign-in's body may hold.
@@ -693,10 +757,14 @@ async fn sync(
     } = session;
     let user = who.user_id;
     let syncer = state.syncer.clone();
-    // The semaphore is never closed; a closed one would only mean serving without a slot.
-    let _slot = state.sync_slots.acquire_many(sync_weight(body.len())).await;
+    let compressed_bytes = body.len();
+    let inflate = {
+        let (syncer, who) = (syncer.clone(), who.clone());
+        move |budget| syncer.inflate(&who, &body, budget)
+    };
+    let serve = move |raw: Vec<u8>| syncer.handle_inflated(&who, device, &raw);
     let (encoded, stats, mut handed) =
-        blocking(move || syncer.handle_from(&who, device, &body)).await?;
+        serve_in_slots(&state.sync_slots, compressed_bytes, inflate, serve).await?;
     handed.parked_work = waiting.parked_work;
     handed.look_ups_waiting = waiting.look_ups;
     metrics::record_sync(&stats, started.elapsed());
@@ -1032,4 +1100,90 @@ async fn prometheus() -> Response {
         metrics::render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use homerehab_shared::ids::DocumentId;
+    use homerehab_shared::sync::wire::{self, Offer, SyncRequest, PROTOCOL_VERSION};
+    use std::time::Duration;
+
+    /// An encoded request whose one change inflates to `bytes` and compresses to little.
+    fn request_inflating_to(bytes: usize) -> Arc<Vec<u8>> {
+        Arc::new(wire::encode(&SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            offers: vec![Offer {
+                doc: DocumentId::new(),
+                heads: vec![],
+                changes: vec![0; bytes],
+                generation: 0,
+            }],
+        }))
+    }
+
+    fn inflater(body: Arc<Vec<u8>>) -> impl Fn(usize) -> Result<Inflated> + Clone + Send {
+        move |budget| Ok(wire::inflate_request(&body, budget, &Limits::default())?)
+    }
+
+    /// Serves `body` in `slots`, answering what it inflated to and the slots it held then.
+    async fn served(
+        slots: &Arc<tokio::sync::Semaphore>,
+        body: Arc<Vec<u8>>,
+    ) -> Result<(Vec<u8>, usize), ApiError> {
+        let held = {
+            let slots = slots.clone();
+            move |raw| Ok((raw, SYNC_SLOTS as usize - slots.available_permits()))
+        };
+        serve_in_slots(slots, body.len(), inflater(body), held).await
+    }
+
+    /// A request of under 100 KB that inflates to 8 MiB is served in the 9 slots of 8 MiB,
+    /// not the one of its compressed size: with 4 slots free it waits, and goes when slots are
+    /// freed. (Weighed by the compressed size, 64 such requests could hold 4 GiB.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sync_is_served_in_slots_weighed_by_what_its_request_inflates_to() {
+        let slots = Arc::new(tokio::sync::Semaphore::new(SYNC_SLOTS as usize));
+        let small = request_inflating_to(1000);
+        let bomb = request_inflating_to(8 << 20);
+        assert_eq!(
+            sync_weight(bomb.len()),
+            1,
+            "{} bytes compressed",
+            bomb.len()
+        );
+
+        let others = slots.acquire_many(SYNC_SLOTS - 4).await.unwrap();
+        let (raw, held) = served(&slots, small).await.unwrap();
+        assert_eq!(held, SYNC_SLOTS as usize - 4 + 1);
+        let request = wire::decode_inflated_request(&raw, &Limits::default()).unwrap();
+        assert_eq!(request.offers[0].changes.len(), 1000);
+
+        let waiting = served(&slots, bomb);
+        tokio::pin!(waiting);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(500), &mut waiting)
+                .await
+                .is_err(),
+            "8 MiB inflated within 4 free slots"
+        );
+        drop(others);
+        let (raw, held) = waiting.await.unwrap();
+        assert!(raw.len() > 8 << 20);
+        assert_eq!(held, 9, "the slots of 8 MiB and a bit");
+        assert_eq!(slots.available_permits(), SYNC_SLOTS as usize);
+    }
+
+    /// Past the decoder's limit a request is refused however many slots it would take, and
+    /// holds none afterwards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_past_the_limit_is_refused_after_taking_every_slot() {
+        let slots = Arc::new(tokio::sync::Semaphore::new(SYNC_SLOTS as usize));
+        let refused = served(&slots, request_inflating_to(65 << 20)).await;
+        assert!(
+            matches!(refused, Err(ApiError::PayloadTooLarge(_))),
+            "{refused:?}"
+        );
+        assert_eq!(slots.available_permits(), SYNC_SLOTS as usize);
+    }
 }

@@ -16,6 +16,8 @@ const CACHE_MISSES: &str = "homerehab_doc_cache_misses_total";
 const SYNC_RETRIES: &str = "homerehab_sync_retries_total";
 /// Syncs that waited for another sync of this process changing the same document (`turns.rs`).
 const SYNC_TURN_WAITS: &str = "homerehab_sync_turn_waits_total";
+/// Syncs whose request inflated past the slots its compressed size took (`http::inflate_in_slots`).
+const SYNC_REWEIGHED: &str = "homerehab_sync_reweighed_total";
 /// Answers whose changes were taken from the cache of built answers.
 const ANSWERS_REUSED: &str = "homerehab_sync_answers_reused_total";
 /// Answers whose changes were built from the document (not found in that cache).
@@ -149,6 +151,10 @@ pub fn sync_retried() {
 
 pub fn sync_waited_turn() {
     metrics::counter!(SYNC_TURN_WAITS).increment(1);
+}
+
+pub fn sync_reweighed() {
+    metrics::counter!(SYNC_REWEIGHED).increment(1);
 }
 
 pub fn read_model_round(round: &crate::store::ProjectionRound, unread: u64) {

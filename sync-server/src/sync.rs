@@ -832,11 +832,29 @@ impl Syncer {
         device: Option<DeviceId>,
         body: &[u8],
     ) -> Result<(Vec<u8>, ServeStats, HandOverSync)> {
-        let req = wire::decode_request(body, &self.limits).inspect_err(|e| {
-            // The client's fault, not the server's: a warning with the reason, and a count.
-            tracing::warn!(user = %who.user_id, reason = %e, "sync request refused: it does not decode");
-            metrics::client_error("malformed_request");
-        })?;
+        match self.inflate(who, body, usize::MAX)? {
+            wire::Inflated::Within(raw) => self.handle_inflated(who, device, &raw),
+            // An unlimited budget ends at the limit, which is an error.
+            wire::Inflated::Beyond { .. } => Err(Error::Wire(wire::WireError::TooLarge(
+                self.limits.max_decompressed,
+            ))),
+        }
+    }
+
+    /// Inflates a request body into at most `budget` bytes ([`wire::inflate_request`]).
+    pub fn inflate(&self, who: &Principal, body: &[u8], budget: usize) -> Result<wire::Inflated> {
+        Ok(wire::inflate_request(body, budget, &self.limits).inspect_err(|e| refused(who, e))?)
+    }
+
+    /// [`Syncer::handle_from`] for a body [`Syncer::inflate`] inflated.
+    pub fn handle_inflated(
+        &self,
+        who: &Principal,
+        device: Option<DeviceId>,
+        raw: &[u8],
+    ) -> Result<(Vec<u8>, ServeStats, HandOverSync)> {
+        let req =
+            wire::decode_inflated_request(raw, &self.limits).inspect_err(|e| refused(who, e))?;
         let offered_changes = req.offers.iter().any(|o| !o.changes.is_empty());
         // Before anything is read: what the sync loads is what the one before it committed.
         let turns = self.turns.take(self.turns_to_take(who, &req)?);
@@ -937,6 +955,13 @@ fn loggable(reason: &str) -> String {
         }
     }
     out
+}
+
+/// A request that does not decode is the client's fault, not the server's: a warning with the
+/// reason, and a count.
+fn refused(who: &Principal, e: &wire::WireError) {
+    tracing::warn!(user = %who.user_id, reason = %e, "sync request refused: it does not decode");
+    metrics::client_error("malformed_request");
 }
 
 #[cfg(test)]

@@ -717,6 +717,57 @@ async fn metrics_text(app: &Router) -> String {
     String::from_utf8(body.to_vec()).unwrap()
 }
 
+/// The value of a counter in `/metrics`, 0 before it is first counted.
+async fn counter(app: &Router, name: &str) -> u64 {
+    metrics_text(app)
+        .await
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A request of kilobytes that inflates to megabytes is weighed again once inflated, and
+/// served as any other: the therapist's change is stored.
+#[tokio::test]
+async fn a_request_inflating_past_its_compressed_weight_is_weighed_again_and_served() {
+    let f = fixture();
+    let actor = fresh_actor();
+    let token = login(&f.app, "terapeut1", &actor).await;
+    // 2,500 goals of 480 characters: past a MiB, and as valid as a course may be.
+    let offer = {
+        use automerge::transaction::Transactable;
+        use automerge::ReadDoc;
+        let id = DocumentId::course_of(f.course1);
+        let stored = f.state.store.load_document(id).unwrap().unwrap();
+        let mut doc = stored.fork().with_actor(actor.clone());
+        let mut tx = doc.transaction();
+        let (_, course) = tx.get(automerge::ROOT, "course").unwrap().unwrap();
+        let (_, goals) = tx.get(&course, "goals").unwrap().unwrap();
+        for n in 0..2_500 {
+            let at = tx.length(&goals);
+            tx.insert(&goals, at, format!("{n:>480}")).unwrap();
+        }
+        tx.commit();
+        Offer {
+            doc: id,
+            heads: wire::to_hashes(&doc.get_heads()),
+            changes: homerehab_shared::sync::raw_changes_since(&doc, &stored.get_heads()),
+            generation: 0,
+        }
+    };
+    let body = wire::encode(&SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        offers: vec![offer.clone()],
+    });
+    assert!(body.len() < 1 << 20, "{} bytes on the wire", body.len());
+    let before = counter(&f.app, "homerehab_sync_reweighed_total").await;
+    let resp = post_sync(&f.app, &token, body).await;
+    assert_eq!(log_reply(&resp, offer.doc), ReplyStatus::Synced);
+    let stored = f.state.store.load_document(offer.doc).unwrap().unwrap();
+    assert_eq!(wire::to_hashes(&stored.get_heads()), offer.heads);
+    assert!(counter(&f.app, "homerehab_sync_reweighed_total").await > before);
+}
+
 #[tokio::test]
 async fn a_leaders_write_is_refused_without_storing_it() {
     let f = fixture();

@@ -226,13 +226,54 @@ fn deflate(raw: &[u8]) -> Vec<u8> {
 static INFLATERS: Kept<flate2::Decompress> = Kept::new();
 
 fn inflate(bytes: &[u8], limit: usize) -> Result<Vec<u8>, WireError> {
+    inflate_reading(bytes, limit).map_err(|(e, _)| e)
+}
+
+/// [`inflate`], saying on failure also how many of `bytes` were read by then.
+fn inflate_reading(bytes: &[u8], limit: usize) -> Result<Vec<u8>, (WireError, u64)> {
     let mut inflater = INFLATERS
         .take()
         .unwrap_or_else(|| flate2::Decompress::new(false));
-    let inflated = inflate_with(&mut inflater, bytes, limit);
+    let inflated = inflate_with(&mut inflater, bytes, limit).map_err(|e| (e, inflater.total_in()));
     inflater.reset(false);
     INFLATERS.give_back(inflater);
     inflated
+}
+
+/// A request's body inflated within a budget ([`inflate_request`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Inflated {
+    /// The whole message, to be read by [`decode_inflated_request`].
+    Within(Vec<u8>),
+    /// It inflates past the budget (but perhaps within the limit): about this many bytes,
+    /// estimated from how far into the body the budget lasted.
+    Beyond { estimate: usize },
+}
+
+/// Inflates a request's body into at most `budget` bytes, so a server can weigh a request by
+/// what it inflates to before it holds that much: a few KB can inflate to the whole limit.
+/// Past [`Limits::max_decompressed`] it is [`WireError::TooLarge`], as for [`decode_request`].
+pub fn inflate_request(
+    bytes: &[u8],
+    budget: usize,
+    limits: &Limits,
+) -> Result<Inflated, WireError> {
+    let limit = budget.min(limits.max_decompressed);
+    match inflate_reading(bytes, limit) {
+        Ok(raw) => Ok(Inflated::Within(raw)),
+        Err((WireError::TooLarge(_), read)) if limit < limits.max_decompressed => {
+            // The budget lasted `read` of the body's bytes; the rest inflates alike, or more
+            // (`budget + 1` bytes came out: never nothing).
+            let read = usize::try_from(read).unwrap_or(usize::MAX).max(1);
+            let estimate = (limit.saturating_add(1) as u128 * bytes.len() as u128 / read as u128)
+                .try_into()
+                .unwrap_or(usize::MAX);
+            Ok(Inflated::Beyond {
+                estimate: estimate.max(limit.saturating_add(1)),
+            })
+        }
+        Err((e, _)) => Err(e),
+    }
 }
 
 fn inflate_with(
@@ -304,19 +345,26 @@ fn check_version(raw: &[u8]) -> Result<(), WireError> {
 
 /// Decodes a request the server received. Every failure is a clear error, never a panic.
 pub fn decode_request(bytes: &[u8], limits: &Limits) -> Result<SyncRequest, WireError> {
-    let raw = inflate(bytes, limits.max_decompressed)?;
-    check_version(&raw)?;
+    decode_inflated_request(&inflate(bytes, limits.max_decompressed)?, limits)
+}
+
+/// [`decode_request`] of a body [`inflate_request`] inflated.
+pub fn decode_inflated_request(raw: &[u8], limits: &Limits) -> Result<SyncRequest, WireError> {
+    if raw.len() > limits.max_decompressed {
+        return Err(WireError::TooLarge(limits.max_decompressed));
+    }
+    check_version(raw)?;
     // The number of offers, read before they are: a few bytes each on the wire, several
     // times that decoded, so millions of them must be refused unbuilt.
     let malformed = |e: postcard::Error| WireError::Malformed(e.to_string());
-    let (_, rest) = postcard::take_from_bytes::<u16>(&raw).map_err(malformed)?;
+    let (_, rest) = postcard::take_from_bytes::<u16>(raw).map_err(malformed)?;
     let (count, _) = postcard::take_from_bytes::<u64>(rest).map_err(malformed)?;
     if count > limits.max_docs as u64 {
         return Err(WireError::TooMany(
             usize::try_from(count).unwrap_or(usize::MAX),
         ));
     }
-    let req: SyncRequest = postcard::from_bytes(&raw).map_err(malformed)?;
+    let req: SyncRequest = postcard::from_bytes(raw).map_err(malformed)?;
     check_offers_or_replies(
         req.offers.len(),
         req.offers.iter().map(|o| o.heads.len()),
@@ -659,6 +707,65 @@ mod tests {
                 Err(WireError::Version(v)) if v == other
             ));
         }
+    }
+
+    /// Within its budget a body inflates to what [`decode_request`] reads; past it the answer
+    /// is how large it may be, not the bytes, and past the limit it is too large as before.
+    #[test]
+    fn a_request_inflates_within_its_budget_or_says_how_large_it_is() {
+        let l = Limits::default();
+        let request = sample();
+        let bytes = encode(&request);
+        let raw_len = postcard::to_stdvec(&request).unwrap().len();
+        let Ok(Inflated::Within(raw)) = inflate_request(&bytes, raw_len, &l) else {
+            panic!("a budget of its own size holds it");
+        };
+        assert_eq!(decode_inflated_request(&raw, &l).unwrap(), request);
+        assert!(matches!(
+            inflate_request(&bytes, raw_len - 1, &l),
+            Ok(Inflated::Beyond { estimate }) if estimate >= raw_len
+        ));
+        // Under 100 KB that inflate to 8 MiB: the estimate from the first MiB is near the whole.
+        let inflates_to = 8 << 20;
+        let bomb = encode(&SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            offers: vec![Offer {
+                doc: DocumentId::new(),
+                heads: vec![],
+                changes: vec![0; inflates_to],
+                generation: 0,
+            }],
+        });
+        assert!(bomb.len() < 100_000, "{}", bomb.len());
+        match inflate_request(&bomb, 1 << 20, &l).unwrap() {
+            Inflated::Beyond { estimate } => assert!(
+                (inflates_to / 2..inflates_to * 2).contains(&estimate),
+                "{estimate}"
+            ),
+            Inflated::Within(_) => panic!("8 MiB within 1 MiB"),
+        }
+        let small = Limits {
+            max_decompressed: 4 << 20,
+            ..l
+        };
+        assert!(matches!(
+            inflate_request(&bomb, 1 << 20, &small),
+            Ok(Inflated::Beyond { .. })
+        ));
+        for budget in [4 << 20, usize::MAX] {
+            assert!(matches!(
+                inflate_request(&bomb, budget, &small),
+                Err(WireError::TooLarge(_))
+            ));
+        }
+        // Read whole, it is refused by a limit below its size too.
+        let Ok(Inflated::Within(raw)) = inflate_request(&bomb, usize::MAX, &l) else {
+            panic!("within the default limit");
+        };
+        assert!(matches!(
+            decode_inflated_request(&raw, &small),
+            Err(WireError::TooLarge(_))
+        ));
     }
 
     proptest! {
