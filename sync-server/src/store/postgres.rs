@@ -74,7 +74,7 @@ const MIGRATION_LOCK: i64 = 0x486f_6d65_7265_6862; // "Homerehb"
 
 /// Schema migrations. Only ever append: a released migration is never edited. PostgreSQL was
 /// never released before this list, so its first entry is the whole schema of the time.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     SCHEMA,
     read_model::SCHEMA,
     evidence::SCHEMA,
@@ -99,6 +99,8 @@ const MIGRATIONS: &[&str] = &[
     read_model::GRANTS_RECORDED,
     // The citizens who died or moved, from an index; see `read_model::CITIZENS_LEFT`.
     read_model::CITIZENS_LEFT,
+    // A document's generation on its own row; see `postgres_erasure::GENERATION_COLUMN`.
+    super::postgres_erasure::GENERATION_COLUMN,
 ];
 
 const SCHEMA: &str = r#"
@@ -1127,8 +1129,8 @@ impl AccountStore for PostgresStore {
 macro_rules! visible_where {
     ($w:literal) => {
         concat!(
-            "SELECT d.id, d.kind, d.team_id, d.course_id, d.heads, COALESCE(g.generation, 0)
-             FROM documents d LEFT JOIN document_generations g ON g.doc_id = d.id
+            "SELECT d.id, d.kind, d.team_id, d.course_id, d.heads, d.generation
+             FROM documents d
              WHERE ",
             $w
         )

@@ -244,6 +244,9 @@ DROP INDEX documents_team;
         // The citizens who died or moved, read from an index; see
         // `sqlite_read_model::MIGRATION_CITIZENS_LEFT`.
         M::up(read_model::MIGRATION_CITIZENS_LEFT),
+        // A document's generation on its own row and in the covering index; see
+        // `sqlite_erasure::MIGRATION_GENERATION_COLUMN`.
+        M::up(super::sqlite_erasure::MIGRATION_GENERATION_COLUMN),
     ]
 }
 
@@ -1221,14 +1224,14 @@ impl AccountStore for SqliteStore {
 macro_rules! visible_where {
     ($key:literal) => {
         concat!(
-            "SELECT d.id, d.kind, d.team_id, d.course_id, d.heads, COALESCE(g.generation, 0)
-             FROM documents d LEFT JOIN document_generations g ON g.doc_id = d.id
+            "SELECT d.id, d.kind, d.team_id, d.course_id, d.heads, d.generation
+             FROM documents d
              WHERE ",
             $key
         )
     };
 }
-/// Read from the covering index `documents_team_heads` alone, never the documents' rows.
+/// Read from the covering index `documents_team_generation` alone, never the documents' rows.
 const VISIBLE_BY_TEAM: &str = visible_where!("d.team_id = ?1");
 const VISIBLE_BY_ID: &str = visible_where!("d.id = ?1");
 
@@ -1670,9 +1673,11 @@ mod tests {
         );
         assert!(
             plan.iter()
-                .any(|step| step.contains("USING COVERING INDEX documents_team_heads")),
+                .any(|step| step.contains("USING COVERING INDEX documents_team_generation")),
             "{plan:?}"
         );
+        // The generation too: no other table is searched.
+        assert_eq!(plan.len(), 1, "{plan:?}");
     }
 
     /// A sync's commit that meets another writer's transaction (the projector's, another
@@ -1811,6 +1816,50 @@ mod tests {
         let path = dir.path().join("db.sqlite3");
         SqliteStore::open(&path).unwrap();
         SqliteStore::open(&path).unwrap().ping().unwrap();
+    }
+
+    /// A rewritten document's generation, kept in a table of its own before, is on its row
+    /// after the upgrade; a document never rewritten is of generation 0.
+    #[test]
+    fn a_documents_generation_moves_onto_its_row_in_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let team = TeamId::new();
+        let rewritten = Header::session_log(team, CourseId::new());
+        let plain = Header::session_log(team, CourseId::new());
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+            let mut before = migrations();
+            before.pop();
+            Migrations::new(before).to_latest(&mut conn).unwrap();
+            let store = SqliteStore::with_connection(conn, &path).unwrap();
+            for header in [&rewritten, &plain] {
+                store
+                    .commit_document(header, &[], &genesis(header), &[])
+                    .unwrap();
+            }
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO document_generations (doc_id, generation) VALUES (?1, 3)",
+                    [rewritten.id.as_bytes().as_slice()],
+                )
+                .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let mut seen: Vec<_> = store
+            .visible_documents(&[team], &[])
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.header.id, d.generation))
+            .collect();
+        seen.sort();
+        let mut expected = vec![(rewritten.id, 3), (plain.id, 0)];
+        expected.sort();
+        assert_eq!(seen, expected);
+        assert_eq!(store.generation(rewritten.id).unwrap(), 3);
+        assert_eq!(store.generation(plain.id).unwrap(), 0);
     }
 
     #[test]

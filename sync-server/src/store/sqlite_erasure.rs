@@ -47,9 +47,24 @@ CREATE TABLE retention_settings (
 ) WITHOUT ROWID;
 "#;
 
+/// Appended after [`MIGRATION`] (2026-12-07): a document's generation is a column of its row,
+/// not a table beside it. Every sync reads each visible document's generation; from the
+/// covering index that now holds it, not by probing a mostly empty table once per document
+/// (4.7 % of the server's samples with one team of 50). A deleted document takes it along.
+pub(super) const MIGRATION_GENERATION_COLUMN: &str = r#"
+ALTER TABLE documents ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+UPDATE documents SET generation =
+    (SELECT g.generation FROM document_generations g WHERE g.doc_id = documents.id)
+ WHERE id IN (SELECT doc_id FROM document_generations);
+DROP TABLE document_generations;
+CREATE INDEX documents_team_generation
+    ON documents(team_id, id, kind, course_id, heads, generation);
+DROP INDEX documents_team_heads;
+"#;
+
 pub(super) fn generation(conn: &Connection, id: DocumentId) -> Result<u32> {
     Ok(conn
-        .prepare_cached("SELECT generation FROM document_generations WHERE doc_id = ?1")?
+        .prepare_cached("SELECT generation FROM documents WHERE id = ?1")?
         .query_row([id.as_bytes().as_slice()], |r| r.get(0))
         .optional()?
         .unwrap_or(0))
@@ -98,13 +113,14 @@ pub(super) fn erase(tx: &Transaction<'_>, e: &ErasureCommit<'_>, now: i64) -> Re
             .execute([id])?;
         tx.prepare_cached(
             "UPDATE documents SET heads = ?2, incremental_bytes = 0, updated_at = ?3,
-               snapshot = ?4 WHERE id = ?1",
+               snapshot = ?4, generation = ?5 WHERE id = ?1",
         )?
         .execute(params![
             id,
             super::documents::heads_bytes(r.doc),
             now,
-            r.doc.save()
+            r.doc.save(),
+            r.generation
         ])?;
         let mut keep = tx.prepare_cached(
             "INSERT OR IGNORE INTO old_generation_changes (doc_id, hash) VALUES (?1, ?2)",
@@ -112,11 +128,6 @@ pub(super) fn erase(tx: &Transaction<'_>, e: &ErasureCommit<'_>, now: i64) -> Re
         for h in r.old_hashes {
             keep.execute(params![id, h.as_slice()])?;
         }
-        tx.prepare_cached(
-            "INSERT INTO document_generations (doc_id, generation) VALUES (?1, ?2)
-             ON CONFLICT (doc_id) DO UPDATE SET generation = excluded.generation",
-        )?
-        .execute(params![id, r.generation])?;
         // Refused change sets of the old generation hold what was erased, and can never be
         // admitted onto the new one.
         tx.prepare_cached("DELETE FROM quarantine WHERE doc_id = ?1")?
@@ -139,7 +150,6 @@ pub(super) fn erase(tx: &Transaction<'_>, e: &ErasureCommit<'_>, now: i64) -> Re
             "DELETE FROM quarantine WHERE doc_id = ?1",
             "DELETE FROM rm_pending WHERE doc_id = ?1",
             "DELETE FROM rm_failures WHERE doc_id = ?1",
-            "DELETE FROM document_generations WHERE doc_id = ?1",
             "DELETE FROM old_generation_changes WHERE doc_id = ?1",
         ] {
             tx.prepare_cached(delete)?.execute([id])?;
