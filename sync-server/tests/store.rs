@@ -1209,8 +1209,8 @@ fn a_care_time_follow_up_is_counted_only_from_grants_recorded_on_or_after_its_da
         follow_up(store.as_ref()),
         (Some("2026-06-20".to_string()), Some(300))
     );
-    // A later course of hers ended early because she died: her grants ended for that reason,
-    // not because of the course, so her care time is no longer counted (a death is no saving).
+    // A later course of hers ended early because she moved: her grants ended for that reason,
+    // not because of the course, so her care time is no longer counted (a move is no saving).
     let mut later = Course::new(
         citizen.id,
         team,
@@ -1219,7 +1219,7 @@ fn a_care_time_follow_up_is_counted_only_from_grants_recorded_on_or_after_its_da
         at(date!(2026 - 07 - 01)),
     );
     later
-        .change_status(CourseStatus::EndedEarly, None, Some("died"))
+        .change_status(CourseStatus::EndedEarly, None, Some("moved"))
         .unwrap();
     let later_header = Header::course(team, later.id);
     let mut ldoc = genesis(&later_header).with_actor(ActorId::random());
@@ -1237,6 +1237,37 @@ fn a_care_time_follow_up_is_counted_only_from_grants_recorded_on_or_after_its_da
     )
     .unwrap();
     assert_eq!(outcome.care_time, None);
+    // She moved back, and a course begun after the one that ended with the move was completed:
+    // that course is hers as any other's; the one from before the move stays left out.
+    let returned = Course {
+        status: CourseStatus::Completed,
+        ..Course::new(
+            citizen.id,
+            team,
+            UserId::new(),
+            "2026-09-01",
+            at(date!(2026 - 09 - 01)),
+        )
+    };
+    let returned_header = Header::course(team, returned.id);
+    let mut rcdoc = genesis(&returned_header).with_actor(ActorId::random());
+    docs::put_course(&mut rcdoc, &returned, 1_000).unwrap();
+    commit(store.as_ref(), &returned_header, &rcdoc, &[]);
+    while store.project_pending(10).unwrap().pending > 0 {}
+    let mut left: Vec<_> = store
+        .completed_courses(None, period)
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.start_date, f.citizen_left))
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            ("2026-01-05".to_string(), true),
+            ("2026-09-01".to_string(), false)
+        ]
+    );
 }
 
 fn sign_in_attempts_are_counted_for_every_server_sharing_the_database(b: &Backend) {

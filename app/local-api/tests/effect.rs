@@ -689,6 +689,66 @@ async fn a_citizen_who_died_is_not_counted_as_leaving_home_care() {
     );
 }
 
+/// A citizen who moved and came back: the course begun after the one that ended with the move
+/// is followed up as any other (its summary, the worklist, and the end of home care may be
+/// recorded); a course completed before the move stays left out.
+#[tokio::test]
+async fn a_citizen_who_moved_and_came_back_is_followed_up_on_the_course_begun_since() {
+    let d = device(Role::Therapist);
+    d.grant_recorded_150_days_ago(day(400), 420, None);
+    let set_status = |course: CourseId, body: &'static str| {
+        let d = &d;
+        async move {
+            let _: api::Saved = d
+                .ok("POST", &format!("/api/courses/{course}/status"), Some(body))
+                .await;
+        }
+    };
+    let course_begun = |days_ago: i64| Course {
+        status: CourseStatus::Active,
+        ..Course::new(d.citizen, d.team(), UserId::new(), &day(days_ago), now_ms())
+    };
+    // Completed a year and a half ago, then a course that ended because she moved away.
+    let before_the_move = course_begun(500);
+    let moved = course_begun(300);
+    for c in [&before_the_move, &moved] {
+        create_course_with_one_line(&mut d.store.lock().unwrap(), c);
+    }
+    set_status(
+        before_the_move.id,
+        r#"{"status":"completed","reason":null,"end_reason":null}"#,
+    )
+    .await;
+    set_status(
+        moved.id,
+        r#"{"status":"ended_early","reason":null,"end_reason":"moved"}"#,
+    )
+    .await;
+    // She came back: the device's course, begun 200 days ago, is completed.
+    set_status(
+        d.course,
+        r#"{"status":"completed","reason":null,"end_reason":null}"#,
+    )
+    .await;
+    assert_eq!(
+        d.care_follow_up_flags().await,
+        [(true, false, false), (false, false, false)]
+    );
+    let list: Vec<api::CareFollowUpDue> = d.ok("GET", "/api/care-time/follow-ups", None).await;
+    assert!(!list.is_empty());
+    assert!(
+        list.iter().all(|f| f.course_id == d.course.to_string()),
+        "only the course begun since the move: {list:?}"
+    );
+    let _: api::Saved = d
+        .ok(
+            "POST",
+            &format!("/api/citizens/{}/care-ended", d.citizen),
+            Some(&format!(r#"{{"date":"{}"}}"#, day(50))),
+        )
+        .await;
+}
+
 /// A course completed before its citizen died (a later course of theirs ended early so) is not
 /// followed up either: its summary says why instead of waiting for grants for ever, as the
 /// worklist already leaves the citizen out.

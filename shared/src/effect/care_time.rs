@@ -44,6 +44,17 @@ pub fn left_for_another_reason(end_reason: Option<&str>) -> bool {
 /// queries.
 pub const LEFT_HOME_CARE: [&str; 2] = ["died", "moved"];
 
+/// Whether a course begun on `course_start` is one its citizen left home care during or after,
+/// given the start of the last course of theirs that ended early because they died or moved
+/// ([`left_for_another_reason`]); both ISO dates. A course begun after that one is a return
+/// (they moved back, or the move fell through): followed up as any other, so a citizen who
+/// moved once is not left out of the figures for good. The day they left is not recorded,
+/// only that it was during the course that ended so, hence the start dates.
+pub fn begun_before_leaving(course_start: &str, last_left_course_start: &str) -> bool {
+    // ISO dates (`model::parse_date` validated them) order as their text does.
+    course_start <= last_left_course_start
+}
+
 /// Why a day cannot be recorded as the day a citizen's home care ended.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CareEndRefused {
@@ -325,6 +336,17 @@ pub fn follow_up_states(
 mod tests {
     use super::*;
     use time::macros::date;
+
+    /// The courses up to the one that ended because the citizen moved are theirs from before
+    /// the move, the same day's too; one begun after it is a return.
+    #[test]
+    fn a_course_begun_after_the_citizen_left_is_a_return() {
+        let left = "2026-03-02";
+        assert!(begun_before_leaving("2025-11-20", left));
+        assert!(begun_before_leaving("2026-03-02", left));
+        assert!(!begun_before_leaving("2026-03-03", left));
+        assert!(!begun_before_leaving("2027-01-10", left));
+    }
 
     /// Ending home care zeroes every service granted before the day, and nothing after it:
     /// a grant of a service that starts later is not in force yet, so it is not ended.

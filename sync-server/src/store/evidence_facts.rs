@@ -4,13 +4,13 @@
 //! each backend (`sqlite_evidence`, `postgres_evidence`); what they mean is written once here.
 
 use crate::error::{Error, Result};
-use homerehab_shared::effect::care_time::{CareGrant, LEFT_HOME_CARE};
+use homerehab_shared::effect::care_time::{begun_before_leaving, CareGrant, LEFT_HOME_CARE};
 use homerehab_shared::evidence::funnel::{Ending, Inclusion, ReferralFacts};
 use homerehab_shared::evidence::report::{CourseFacts, ResultFact};
 use homerehab_shared::evidence::staff::{StaffMember, Work, WorkDone};
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::model::{parse_date, AssessmentPhase, Role};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The longest course (`Course::validate`: 104 weeks), so a course ending in a period started
@@ -30,22 +30,27 @@ pub fn cohort_start_dates(period: Period) -> (String, String) {
 }
 
 /// The query of the cohort's citizens who left home care for another reason than a course: a
-/// course of theirs, in any team, ended early so (`care_time::LEFT_HOME_CARE`). `cohort` is
-/// the cohort's `FROM rm_courses c WHERE …`; the same SQL on both backends.
+/// course of theirs, in any team, ended early so (`care_time::LEFT_HOME_CARE`); with the start
+/// of the last such course. `cohort` is the cohort's `FROM rm_courses c WHERE …`; the same SQL
+/// on both backends.
 pub fn citizens_left_query(cohort: &str) -> String {
     let reasons = LEFT_HOME_CARE.map(|r| format!("'{r}'")).join(", ");
     format!(
-        "SELECT DISTINCT o.citizen_id FROM rm_courses o
+        "SELECT o.citizen_id, MAX(o.start_date) FROM rm_courses o
          WHERE o.status = 'ended_early' AND o.end_reason IN ({reasons})
-           AND o.citizen_id IN (SELECT c.citizen_id {cohort})"
+           AND o.citizen_id IN (SELECT c.citizen_id {cohort})
+         GROUP BY o.citizen_id"
     )
 }
 
-/// Marks the courses of the citizens [`citizens_left_query`] answered: their care time is not
-/// counted (`CourseFacts::citizen_left`).
-pub fn mark_citizens_left(courses: &mut [CourseFacts], left: &HashSet<String>) {
+/// Marks the courses of the citizens [`citizens_left_query`] answered (citizen, the start of
+/// their last course that ended so) that were begun before they left: their care time is not
+/// counted (`CourseFacts::citizen_left`). A course begun after is a return, counted.
+pub fn mark_citizens_left(courses: &mut [CourseFacts], left: &HashMap<String, String>) {
     for c in courses {
-        c.citizen_left = left.contains(&c.citizen_id);
+        c.citizen_left = left
+            .get(&c.citizen_id)
+            .is_some_and(|last| begun_before_leaving(&c.start_date, last));
     }
 }
 

@@ -101,6 +101,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     read_model::CITIZENS_LEFT,
     // A document's generation on its own row; see `postgres_erasure::GENERATION_COLUMN`.
     super::postgres_erasure::GENERATION_COLUMN,
+    // When each citizen left, from the index too; see `read_model::CITIZENS_LEFT_DATED`.
+    read_model::CITIZENS_LEFT_DATED,
 ];
 
 const SCHEMA: &str = r#"

@@ -15,7 +15,7 @@ use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use postgres::types::ToSql;
 use postgres::GenericClient;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// A municipality's evidence settings, as JSON of `evidence::report::EvidenceSettings`.
@@ -278,11 +278,11 @@ pub(super) fn completed_courses(
         );
     }
     // Their care time is not counted: a death is no saving.
-    let left: HashSet<String> = client
+    let left: HashMap<String, String> = client
         .query(&citizens_left_query(&cohort), &params)?
         .iter()
-        .map(|r| r.try_get(0))
-        .collect::<std::result::Result<_, _>>()?;
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<std::result::Result<_, postgres::Error>>()?;
     mark_citizens_left(&mut courses, &left);
     Ok(courses)
 }

@@ -306,6 +306,12 @@ INSERT INTO rm_pending (doc_id, version)
 pub(super) const CITIZENS_LEFT: &str =
     "CREATE INDEX rm_courses_left ON rm_courses(status, end_reason, citizen_id);";
 
+/// Appended after [`CITIZENS_LEFT`]: with the courses' start dates, which the query that dates
+/// when each citizen left reads (SQLite's `MIGRATION_CITIZENS_LEFT_DATED`).
+pub(super) const CITIZENS_LEFT_DATED: &str = "
+CREATE INDEX rm_courses_left_dated ON rm_courses(status, end_reason, citizen_id, start_date);
+DROP INDEX rm_courses_left;";
+
 /// `ReadModelStore::remark_grants_without_day`.
 pub(super) const REMARK_GRANTS_WITHOUT_DAY: &str = "
 INSERT INTO rm_pending (doc_id, version)
@@ -782,7 +788,13 @@ mod tests {
         client
             .batch_execute("CREATE TABLE documents (id UUID PRIMARY KEY, kind TEXT)")
             .unwrap();
-        for migration in [SCHEMA, WORK_DAYS, GRANTS_RECORDED, CITIZENS_LEFT] {
+        for migration in [
+            SCHEMA,
+            WORK_DAYS,
+            GRANTS_RECORDED,
+            CITIZENS_LEFT,
+            CITIZENS_LEFT_DATED,
+        ] {
             client.batch_execute(migration).unwrap();
         }
         Some(db)

@@ -247,6 +247,9 @@ DROP INDEX documents_team;
         // A document's generation on its own row and in the covering index; see
         // `sqlite_erasure::MIGRATION_GENERATION_COLUMN`.
         M::up(super::sqlite_erasure::MIGRATION_GENERATION_COLUMN),
+        // When each citizen left, from the index too; see
+        // `sqlite_read_model::MIGRATION_CITIZENS_LEFT_DATED`.
+        M::up(read_model::MIGRATION_CITIZENS_LEFT_DATED),
     ]
 }
 

@@ -16,7 +16,7 @@ use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Appended to the store's migrations.
@@ -302,9 +302,11 @@ pub(super) fn completed_courses(
         );
     }
     // Their care time is not counted: a death is no saving.
-    let left: HashSet<String> = conn
+    let left: HashMap<String, String> = conn
         .prepare(&citizens_left_query(&cohort))?
-        .query_map(params_from_iter(values.iter()), |r| r.get(0))?
+        .query_map(params_from_iter(values.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     mark_citizens_left(&mut courses, &left);
     Ok(courses)
@@ -361,7 +363,7 @@ mod tests {
         );
         assert!(
             plan.iter()
-                .any(|step| step.contains("USING COVERING INDEX rm_courses_left")),
+                .any(|step| step.contains("USING COVERING INDEX rm_courses_left_dated")),
             "{plan:?}"
         );
     }

@@ -163,6 +163,13 @@ INSERT INTO rm_pending (doc_id, version) SELECT id, random() FROM documents
 pub(super) const MIGRATION_CITIZENS_LEFT: &str =
     "CREATE INDEX rm_courses_left ON rm_courses(status, end_reason, citizen_id);";
 
+/// Appended after [`MIGRATION_CITIZENS_LEFT`]: the index holds the courses' start dates too, so
+/// the query that dates when each citizen left (`evidence_facts::citizens_left_query`) still
+/// reads the index alone.
+pub(super) const MIGRATION_CITIZENS_LEFT_DATED: &str = "
+CREATE INDEX rm_courses_left_dated ON rm_courses(status, end_reason, citizen_id, start_date);
+DROP INDEX rm_courses_left;";
+
 /// `ReadModelStore::remark_grants_without_day`.
 pub(super) const REMARK_GRANTS_WITHOUT_DAY: &str = "
 INSERT INTO rm_pending (doc_id, version)

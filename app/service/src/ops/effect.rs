@@ -11,8 +11,8 @@ use homerehab_core::store::{now_ms, CourseRow, Store};
 use homerehab_shared::assessment;
 use homerehab_shared::docs::{CourseDoc, SessionLogDoc};
 use homerehab_shared::effect::care_time::{
-    care_end_days, care_time_change, ended_since, follow_up_states, home_care_ended,
-    left_for_another_reason, may_end_care_on, minutes_in_force, FollowUpState,
+    begun_before_leaving, care_end_days, care_time_change, ended_since, follow_up_states,
+    home_care_ended, left_for_another_reason, may_end_care_on, minutes_in_force, FollowUpState,
 };
 use homerehab_shared::effect::change::default_norms;
 use homerehab_shared::effect::goals::{follow_ups_for, Attainment, GoalFollowUp};
@@ -32,7 +32,7 @@ use homerehab_shared::model::{
     SessionStatus,
 };
 use homerehab_shared::schedule::date_of;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 fn invalid(e: impl std::fmt::Display) -> Error {
     Error::invalid(e.to_string())
@@ -486,10 +486,9 @@ pub fn effect_summary(core: &Core, course: &str) -> Result<api::EffectSummary> {
     // A course that ended early is not followed up (`CourseStatus::follows_up_care_time`: not
     // in the leaders' figures), nor one of a citizen who died or moved (the worklist leaves them
     // out, `follow_ups_of`): it says so instead of waiting for grants.
-    let citizen_left = store
-        .courses()?
-        .iter()
-        .any(|r| r.citizen_id == c.citizen_id && ended_as_citizen_left(r));
+    let citizen_left = left_for_another_reason_among(&store.courses()?)
+        .get(&c.citizen_id)
+        .is_some_and(|last| begun_before_leaving(&c.start_date, last));
     let followed_up = c.status != CourseStatus::EndedEarly && !citizen_left;
     Ok(api::EffectSummary {
         tests: outcomes
@@ -754,14 +753,33 @@ fn not_in_file(
 }
 
 /// The citizens of whom one of `courses` ended early because they left home care for another
-/// reason than the course (`care_time::left_for_another_reason`: died, moved), from the
-/// reasons the device's course rows hold (no document is read).
-fn left_for_another_reason_among(courses: &[CourseRow]) -> HashSet<CitizenId> {
-    courses
-        .iter()
-        .filter(|c| ended_as_citizen_left(c))
-        .map(|c| c.citizen_id)
-        .collect()
+/// reason than the course (`care_time::left_for_another_reason`: died, moved), each with the
+/// start of the last such course (`care_time::begun_before_leaving` tells a course from before
+/// they left from a return), from what the device's course rows hold (no document is read).
+fn left_for_another_reason_among(courses: &[CourseRow]) -> HashMap<CitizenId, String> {
+    let mut left: HashMap<CitizenId, String> = HashMap::new();
+    for c in courses.iter().filter(|c| ended_as_citizen_left(c)) {
+        let last = left.entry(c.citizen_id).or_default();
+        if *last < c.start_date {
+            last.clone_from(&c.start_date);
+        }
+    }
+    left
+}
+
+/// Whether `citizen` is away from home care for another reason than a course as far as the
+/// team knows: a course of theirs ended because they died or moved, and none was begun after.
+fn still_left(
+    left: &HashMap<CitizenId, String>,
+    courses: &[CourseRow],
+    citizen: CitizenId,
+) -> bool {
+    left.get(&citizen).is_some_and(|last| {
+        courses
+            .iter()
+            .filter(|c| c.citizen_id == citizen)
+            .all(|c| begun_before_leaving(&c.start_date, last))
+    })
 }
 
 /// Whether `course` ended early because its citizen died or moved.
@@ -787,7 +805,7 @@ pub fn record_care_ended(core: &Core, citizen: &str, req: api::CareEnded) -> Res
     };
     let courses = store.courses()?;
     let left = left_for_another_reason_among(&courses);
-    if !who.active || left.contains(&citizen) {
+    if !who.active || still_left(&left, &courses, citizen) {
         return Err(Error::invalid(
             "the citizen left home care for another reason than the course (died, moved or no longer active): it is not recorded as an end of home care",
         ));
@@ -853,7 +871,7 @@ fn follow_ups_of(
     store: &mut Store,
     team: TeamId,
     courses: Vec<CourseRow>,
-    left: &HashSet<CitizenId>,
+    left: &HashMap<CitizenId, String>,
 ) -> Result<Vec<api::CareFollowUpDue>> {
     let citizens = match store.roster_citizens(team) {
         Ok(r) => r,
@@ -871,7 +889,10 @@ fn follow_ups_of(
     for c in courses {
         let followed =
             CourseStatus::parse(&c.status).is_some_and(CourseStatus::follows_up_care_time);
-        if !followed || left.contains(&c.citizen_id) {
+        let before_leaving = left
+            .get(&c.citizen_id)
+            .is_some_and(|last| begun_before_leaving(&c.start_date, last));
+        if !followed || before_leaving {
             continue;
         }
         let Ok(start) = model::parse_date(&c.start_date) else {
