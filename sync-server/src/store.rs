@@ -1,7 +1,8 @@
 //! Persistence: the [`Store`] trait that the handlers, the auth service and the sync adapter
-//! use, and its one implementation, [`SqliteStore`]. SQL lives only in [`sqlite`] and its
-//! read model's [`sqlite_read_model`]; a PostgreSQL backend would be a sibling module
-//! implementing the same trait and the same read-model tables.
+//! use, and its two implementations, [`SqliteStore`] and [`PostgresStore`]. SQL lives only in
+//! each backend's modules (`sqlite*`, `postgres*`), which keep the same tables, the read
+//! model's too; what their rows mean is written once (`documents`, `evidence_facts`,
+//! `retention_rows`, `audit_rows`).
 //!
 //! The store sees documents as bytes plus the few header columns it indexes: a snapshot
 //! (`Automerge::save`) and incremental chunks of raw changes appended on every accepted sync,
@@ -39,4 +40,27 @@ pub fn open(database: &crate::config::Database) -> crate::error::Result<Box<dyn 
             Box::new(PostgresStore::open(url.expose(), ca.as_deref())?)
         }
     })
+}
+
+/// Checks each document of `team` that a sync may see against `expected` (id, generation), as
+/// the sync reads it and as [`ErasureStore::generation`] does; in any order.
+#[cfg(test)]
+fn assert_generations(
+    store: &dyn Store,
+    team: homerehab_shared::ids::TeamId,
+    expected: &[(homerehab_shared::ids::DocumentId, u32)],
+) {
+    let mut seen: Vec<_> = store
+        .visible_documents(&[team], &[])
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.header.id, d.generation))
+        .collect();
+    seen.sort();
+    let mut expected = expected.to_vec();
+    expected.sort();
+    assert_eq!(seen, expected);
+    for (id, generation) in expected {
+        assert_eq!(store.generation(id).unwrap(), generation);
+    }
 }

@@ -696,13 +696,25 @@ async fn byte_flipped_bundles_never_answer_500_and_keep_nothing() {
 /// by a string of `bytes` bytes (and `key` set, so each call's bytes differ).
 fn course_change(f: &Fixture, course: CourseId, actor: &ActorId, key: &str, bytes: usize) -> Offer {
     use automerge::transaction::Transactable;
+    course_offer(f, course, actor, |tx| {
+        tx.put(automerge::ROOT, "course", "x".repeat(bytes))
+            .unwrap();
+        tx.put(automerge::ROOT, key, 1).unwrap();
+    })
+}
+
+/// An offer of `actor`'s change to the stored course document, made by `edit`.
+fn course_offer(
+    f: &Fixture,
+    course: CourseId,
+    actor: &ActorId,
+    edit: impl FnOnce(&mut automerge::transaction::Transaction<'_>),
+) -> Offer {
     let id = DocumentId::course_of(course);
     let stored = f.state.store.load_document(id).unwrap().unwrap();
     let mut doc = stored.fork().with_actor(actor.clone());
     let mut tx = doc.transaction();
-    tx.put(automerge::ROOT, "course", "x".repeat(bytes))
-        .unwrap();
-    tx.put(automerge::ROOT, key, 1).unwrap();
+    edit(&mut tx);
     tx.commit();
     Offer {
         doc: id,
@@ -734,27 +746,16 @@ async fn a_request_inflating_past_its_compressed_weight_is_weighed_again_and_ser
     let actor = fresh_actor();
     let token = login(&f.app, "terapeut1", &actor).await;
     // 2,500 goals of 480 characters: past a MiB, and as valid as a course may be.
-    let offer = {
+    let offer = course_offer(&f, f.course1, &actor, |tx| {
         use automerge::transaction::Transactable;
         use automerge::ReadDoc;
-        let id = DocumentId::course_of(f.course1);
-        let stored = f.state.store.load_document(id).unwrap().unwrap();
-        let mut doc = stored.fork().with_actor(actor.clone());
-        let mut tx = doc.transaction();
         let (_, course) = tx.get(automerge::ROOT, "course").unwrap().unwrap();
         let (_, goals) = tx.get(&course, "goals").unwrap().unwrap();
         for n in 0..2_500 {
             let at = tx.length(&goals);
             tx.insert(&goals, at, format!("{n:>480}")).unwrap();
         }
-        tx.commit();
-        Offer {
-            doc: id,
-            heads: wire::to_hashes(&doc.get_heads()),
-            changes: homerehab_shared::sync::raw_changes_since(&doc, &stored.get_heads()),
-            generation: 0,
-        }
-    };
+    });
     let body = wire::encode(&SyncRequest {
         protocol: PROTOCOL_VERSION,
         offers: vec![offer.clone()],

@@ -44,6 +44,13 @@ impl Device {
         status
     }
 
+    /// Sets a course's status through the API (a JSON body of `/api/courses/{id}/status`).
+    async fn set_status(&self, course: CourseId, body: &str) {
+        let _: api::Saved = self
+            .ok("POST", &format!("/api/courses/{course}/status"), Some(body))
+            .await;
+    }
+
     /// Each care-time follow-up of the device's course in its effect summary: whether it
     /// awaits grants, is not followed up, and whether because the citizen left.
     async fn care_follow_up_flags(&self) -> Vec<(bool, bool, bool)> {
@@ -665,13 +672,11 @@ async fn a_citizen_who_died_is_not_counted_as_leaving_home_care() {
     d.another_citizen("Ole Hansen", "TK-9", true);
     let list: Vec<api::CareFollowUpDue> = d.ok("GET", "/api/care-time/follow-ups", None).await;
     assert_eq!(list.len(), 2, "77 days due, a year upcoming");
-    let _: api::Saved = d
-        .ok(
-            "POST",
-            &format!("/api/courses/{}/status", d.course),
-            Some(r#"{"status":"ended_early","reason":null,"end_reason":"died"}"#),
-        )
-        .await;
+    d.set_status(
+        d.course,
+        r#"{"status":"ended_early","reason":null,"end_reason":"died"}"#,
+    )
+    .await;
     // No longer on the list of follow-ups to fetch grants for.
     let list: Vec<api::CareFollowUpDue> = d.ok("GET", "/api/care-time/follow-ups", None).await;
     assert!(list.is_empty(), "{list:?}");
@@ -696,14 +701,6 @@ async fn a_citizen_who_died_is_not_counted_as_leaving_home_care() {
 async fn a_citizen_who_moved_and_came_back_is_followed_up_on_the_course_begun_since() {
     let d = device(Role::Therapist);
     d.grant_recorded_150_days_ago(day(400), 420, None);
-    let set_status = |course: CourseId, body: &'static str| {
-        let d = &d;
-        async move {
-            let _: api::Saved = d
-                .ok("POST", &format!("/api/courses/{course}/status"), Some(body))
-                .await;
-        }
-    };
     let course_begun = |days_ago: i64| Course {
         status: CourseStatus::Active,
         ..Course::new(d.citizen, d.team(), UserId::new(), &day(days_ago), now_ms())
@@ -714,18 +711,18 @@ async fn a_citizen_who_moved_and_came_back_is_followed_up_on_the_course_begun_si
     for c in [&before_the_move, &moved] {
         create_course_with_one_line(&mut d.store.lock().unwrap(), c);
     }
-    set_status(
+    d.set_status(
         before_the_move.id,
         r#"{"status":"completed","reason":null,"end_reason":null}"#,
     )
     .await;
-    set_status(
+    d.set_status(
         moved.id,
         r#"{"status":"ended_early","reason":null,"end_reason":"moved"}"#,
     )
     .await;
     // She came back: the device's course, begun 200 days ago, is completed.
-    set_status(
+    d.set_status(
         d.course,
         r#"{"status":"completed","reason":null,"end_reason":null}"#,
     )
@@ -755,15 +752,7 @@ async fn a_citizen_who_moved_and_came_back_is_followed_up_on_the_course_begun_si
 #[tokio::test]
 async fn a_completed_course_of_a_citizen_who_died_since_says_so_instead_of_waiting() {
     let d = device(Role::Therapist);
-    let status = |course: CourseId, body: &'static str| {
-        let d = &d;
-        async move {
-            let _: api::Saved = d
-                .ok("POST", &format!("/api/courses/{course}/status"), Some(body))
-                .await;
-        }
-    };
-    status(
+    d.set_status(
         d.course,
         r#"{"status":"completed","reason":null,"end_reason":null}"#,
     )
@@ -778,7 +767,7 @@ async fn a_completed_course_of_a_citizen_who_died_since_says_so_instead_of_waiti
         ..Course::new(d.citizen, d.team(), UserId::new(), &day(20), now_ms())
     };
     create_course_with_one_line(&mut d.store.lock().unwrap(), &later);
-    status(
+    d.set_status(
         later.id,
         r#"{"status":"ended_early","reason":null,"end_reason":"died"}"#,
     )
@@ -848,13 +837,7 @@ async fn a_course_that_ended_early_has_no_care_time_follow_ups_to_fetch() {
     let status = |body: &'static str| {
         let d = &d;
         async move {
-            let _: api::Saved = d
-                .ok(
-                    "POST",
-                    &format!("/api/courses/{}/status", d.course),
-                    Some(body),
-                )
-                .await;
+            d.set_status(d.course, body).await;
             let list: Vec<api::CareFollowUpDue> =
                 d.ok("GET", "/api/care-time/follow-ups", None).await;
             list.len()

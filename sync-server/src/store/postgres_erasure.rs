@@ -405,18 +405,7 @@ mod tests {
                 .unwrap();
         }
         let store = super::super::PostgresStore::open(&db.url, None).unwrap();
-        let mut seen: Vec<_> = store
-            .visible_documents(&[team], &[])
-            .unwrap()
-            .into_iter()
-            .map(|d| (d.header.id, d.generation))
-            .collect();
-        seen.sort();
-        let mut expected = vec![(rewritten.id, 3), (plain.id, 0)];
-        expected.sort();
-        assert_eq!(seen, expected);
-        assert_eq!(store.generation(rewritten.id).unwrap(), 3);
-        assert_eq!(store.generation(plain.id).unwrap(), 0);
+        crate::store::assert_generations(&store, team, &[(rewritten.id, 3), (plain.id, 0)]);
     }
 
     /// An erasure beside a projector's round that is writing the erased document's rows (not

@@ -1860,18 +1860,7 @@ mod tests {
                 .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        let mut seen: Vec<_> = store
-            .visible_documents(&[team], &[])
-            .unwrap()
-            .into_iter()
-            .map(|d| (d.header.id, d.generation))
-            .collect();
-        seen.sort();
-        let mut expected = vec![(rewritten.id, 3), (plain.id, 0)];
-        expected.sort();
-        assert_eq!(seen, expected);
-        assert_eq!(store.generation(rewritten.id).unwrap(), 3);
-        assert_eq!(store.generation(plain.id).unwrap(), 0);
+        crate::store::assert_generations(&store, team, &[(rewritten.id, 3), (plain.id, 0)]);
     }
 
     #[test]
