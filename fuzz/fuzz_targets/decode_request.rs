@@ -14,11 +14,15 @@ fuzz_target!(|data: &[u8]| {
     // A small budget first, as for a body that weighs one slot; then the whole limit.
     let raw = match inflate_request(data, 1 << 12, &limits) {
         Ok(Inflated::Within(raw)) => raw,
-        Ok(Inflated::Beyond { estimate }) => {
-            assert!(estimate > 1 << 12);
+        Ok(Inflated::Beyond { inflated }) => {
+            // Counted past the budget, within the limit: inflated whole, it is that size.
+            assert!(inflated > 1 << 12 && inflated <= limits.max_decompressed);
             match inflate_request(data, usize::MAX, &limits) {
-                Ok(Inflated::Within(raw)) => raw,
-                _ => return,
+                Ok(Inflated::Within(raw)) => {
+                    assert_eq!(raw.len(), inflated);
+                    raw
+                }
+                other => panic!("counted {inflated} bytes, then {other:?}"),
             }
         }
         Err(_) => return,

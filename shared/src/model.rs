@@ -1008,13 +1008,19 @@ fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Invalid {
     }
 }
 
-/// Parses an ISO `YYYY-MM-DD` date.
+/// Parses an ISO `YYYY-MM-DD` date: exactly that, ten characters, so dates stored as text
+/// order as their text does (`time`'s year also takes a sign, `+2027-01-01`, which sorts
+/// before every other date).
 pub fn parse_date(s: &str) -> Result<time::Date, Invalid> {
+    let not_a_date = || invalid("date", format!("'{s}' is not a date (YYYY-MM-DD)"));
+    if s.len() != 10 || !s.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(not_a_date());
+    }
     time::Date::parse(
         s,
         &time::macros::format_description!("[year]-[month]-[day]"),
     )
-    .map_err(|_| invalid("date", format!("'{s}' is not a date (YYYY-MM-DD)")))
+    .map_err(|_| not_a_date())
 }
 
 /// A rating on a closed scale of whole numbers: the one definition the device's operations,
@@ -1707,5 +1713,9 @@ mod tests {
         assert!(parse_date("2026-02-28").is_ok());
         assert!(parse_date("2026-02-30").is_err());
         assert!(parse_date("28/02/2026").is_err());
+        // Only the plain form, which orders as its text does.
+        for signed in ["+2026-02-28", "-2026-02-28", "+02026-02-28"] {
+            assert!(parse_date(signed).is_err(), "{signed}");
+        }
     }
 }

@@ -144,24 +144,25 @@ fn sync_weight(inflated_bytes: usize) -> u32 {
     mib.saturating_add(1).min(SYNC_SLOTS)
 }
 
-/// What a sync of `weight` slots may inflate its request to: below its next MiB, or, holding
-/// every slot, up to the decoder's limit.
+/// What a sync of `weight` slots may inflate its request to: short of its next MiB (what
+/// [`sync_weight`] gives `weight` for), or, holding every slot, up to the decoder's limit.
 fn inflation_budget(weight: u32) -> usize {
     if weight >= SYNC_SLOTS {
         usize::MAX
     } else {
-        (weight as usize) << 20
+        ((weight as usize) << 20) - 1
     }
 }
 
 /// Serves a sync in slots weighed by what its request inflates to: `inflate` inflates the body
 /// within a budget ([`Syncer::inflate`]), `serve` serves what it inflated to, on the same
 /// blocking thread while the slots are held. A body weighs what it is compressed to first; a
-/// few KB may inflate to the limit, so one that inflates past its budget lets its slots go,
-/// waits for as many as it is estimated to need, and inflates again. A sync waiting for slots
-/// holds no inflated request (the first in line gathers slots as they come free, which is how
-/// tokio's semaphore stays fair; those who hold slots wait on no slot), so the inflated
-/// requests in flight stay within what the slots allow.
+/// few KB may inflate to the limit, so one that inflates past its budget is counted to the end
+/// without being kept, lets its slots go, waits for the slots of its inflated size and is
+/// inflated again (a body past the limit is refused when counted, holding its first slots
+/// only). A sync waiting for slots holds no inflated request (the first in line gathers slots
+/// as they come free, which is how tokio's semaphore stays fair; those who hold slots wait on
+/// no slot), so the inflated requests in flight stay within what the slots allow.
 async fn serve_in_slots<T: Send + 'static, S: FnOnce(Vec<u8>) -> Result<T> + Send + 'static>(
     slots: &Arc<tokio::sync::Semaphore>,
     compressed_bytes: usize,
@@ -171,38 +172,32 @@ async fn serve_in_slots<T: Send + 'static, S: FnOnce(Vec<u8>) -> Result<T> + Sen
     /// What a blocking round ends with: served, or beyond its budget, `serve` handed back.
     enum Round<T, S> {
         Served(T),
-        Beyond { estimate: usize, serve: S },
+        Beyond { inflated: usize, serve: S },
     }
     let mut weight = sync_weight(compressed_bytes);
     let mut serve = serve;
     loop {
         // The semaphore is never closed; a closed one would only mean serving without a slot.
-        let mut slot = slots.clone().acquire_many_owned(weight).await.ok();
+        let slot = slots.clone().acquire_many_owned(weight).await.ok();
         let budget = inflation_budget(weight);
         let inflate = inflate.clone();
         let round = blocking(move || match inflate(budget)? {
             Inflated::Within(raw) => {
-                // An estimate past the size gave it more than it weighs: those go back now.
-                let weighs = sync_weight(raw.len()) as usize;
-                if let Some(held) = slot.as_mut() {
-                    drop(held.split(held.num_permits().saturating_sub(weighs)));
-                }
                 let served = serve(raw);
                 drop(slot);
                 served.map(Round::Served)
             }
-            Inflated::Beyond { estimate } => Ok(Round::Beyond { estimate, serve }),
+            Inflated::Beyond { inflated } => Ok(Round::Beyond { inflated, serve }),
         })
         .await?;
         match round {
             Round::Served(served) => return Ok(served),
-            Round::Beyond { estimate, serve: s } => {
+            Round::Beyond { inflated, serve: s } => {
                 serve = s;
                 metrics::sync_reweighed();
-                // At least twice the last: a wrong estimate costs a few rounds, never many.
-                weight = sync_weight(estimate)
-                    .max(weight.saturating_mul(2))
-                    .min(SYNC_SLOTS);
+                // Its size is known now, so the next round fits; more than the last, so
+                // rounds end even if it did not (all the slots have the limit for a budget).
+                weight = sync_weight(inflated).max(weight + 1).min(SYNC_SLOTS);
             }
         }
     }
@@ -762,7 +757,7 @@ async fn sync(
         let (syncer, who) = (syncer.clone(), who.clone());
         move |budget| syncer.inflate(&who, &body, budget)
     };
-    let serve = move |raw: Vec<u8>| syncer.handle_inflated(&who, device, &raw);
+    let serve = move |raw: Vec<u8>| syncer.handle_inflated(&who, device, raw);
     let (encoded, stats, mut handed) =
         serve_in_slots(&state.sync_slots, compressed_bytes, inflate, serve).await?;
     handed.parked_work = waiting.parked_work;
@@ -1174,12 +1169,20 @@ mod tests {
         assert_eq!(slots.available_permits(), SYNC_SLOTS as usize);
     }
 
-    /// Past the decoder's limit a request is refused however many slots it would take, and
-    /// holds none afterwards.
+    /// Past the decoder's limit a request is refused when its first slot's budget runs out and
+    /// the rest is counted, without waiting for the slots its size would take: with all but
+    /// one slot held by others, it is refused all the same, and holds none afterwards.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_request_past_the_limit_is_refused_after_taking_every_slot() {
+    async fn a_request_past_the_limit_is_refused_from_its_first_slot() {
         let slots = Arc::new(tokio::sync::Semaphore::new(SYNC_SLOTS as usize));
-        let refused = served(&slots, request_inflating_to(65 << 20)).await;
+        let others = slots.acquire_many(SYNC_SLOTS - 1).await.unwrap();
+        let refused = tokio::time::timeout(
+            Duration::from_secs(60),
+            served(&slots, request_inflating_to(65 << 20)),
+        )
+        .await
+        .expect("refused without waiting for slots others hold");
+        drop(others);
         assert!(
             matches!(refused, Err(ApiError::PayloadTooLarge(_))),
             "{refused:?}"

@@ -16,7 +16,8 @@ const CACHE_MISSES: &str = "homerehab_doc_cache_misses_total";
 const SYNC_RETRIES: &str = "homerehab_sync_retries_total";
 /// Syncs that waited for another sync of this process changing the same document (`turns.rs`).
 const SYNC_TURN_WAITS: &str = "homerehab_sync_turn_waits_total";
-/// Syncs whose request inflated past the slots its compressed size took (`http::inflate_in_slots`).
+/// Syncs whose request inflated past the slots its compressed size took, and waited for the
+/// slots of its inflated size (`http::serve_in_slots`).
 const SYNC_REWEIGHED: &str = "homerehab_sync_reweighed_total";
 /// Answers whose changes were taken from the cache of built answers.
 const ANSWERS_REUSED: &str = "homerehab_sync_answers_reused_total";

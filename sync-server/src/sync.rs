@@ -833,7 +833,7 @@ impl Syncer {
         body: &[u8],
     ) -> Result<(Vec<u8>, ServeStats, HandOverSync)> {
         match self.inflate(who, body, usize::MAX)? {
-            wire::Inflated::Within(raw) => self.handle_inflated(who, device, &raw),
+            wire::Inflated::Within(raw) => self.handle_inflated(who, device, raw),
             // An unlimited budget ends at the limit, which is an error.
             wire::Inflated::Beyond { .. } => Err(Error::Wire(wire::WireError::TooLarge(
                 self.limits.max_decompressed,
@@ -846,15 +846,17 @@ impl Syncer {
         Ok(wire::inflate_request(body, budget, &self.limits).inspect_err(|e| refused(who, e))?)
     }
 
-    /// [`Syncer::handle_from`] for a body [`Syncer::inflate`] inflated.
+    /// [`Syncer::handle_from`] for a body [`Syncer::inflate`] inflated; the inflated bytes are
+    /// let go once decoded (the request holds its own copy of every change).
     pub fn handle_inflated(
         &self,
         who: &Principal,
         device: Option<DeviceId>,
-        raw: &[u8],
+        raw: Vec<u8>,
     ) -> Result<(Vec<u8>, ServeStats, HandOverSync)> {
         let req =
-            wire::decode_inflated_request(raw, &self.limits).inspect_err(|e| refused(who, e))?;
+            wire::decode_inflated_request(&raw, &self.limits).inspect_err(|e| refused(who, e))?;
+        drop(raw);
         let offered_changes = req.offers.iter().any(|o| !o.changes.is_empty());
         // Before anything is read: what the sync loads is what the one before it committed.
         let turns = self.turns.take(self.turns_to_take(who, &req)?);

@@ -1268,6 +1268,27 @@ fn a_care_time_follow_up_is_counted_only_from_grants_recorded_on_or_after_its_da
             ("2026-09-01".to_string(), false)
         ]
     );
+    // She died since, during a course begun in October: the last such course dates it, so
+    // both completed courses are left out now.
+    let mut last = Course::new(
+        citizen.id,
+        team,
+        UserId::new(),
+        "2026-10-01",
+        at(date!(2026 - 10 - 01)),
+    );
+    last.change_status(CourseStatus::EndedEarly, None, Some("died"))
+        .unwrap();
+    let last_header = Header::course(team, last.id);
+    let mut lastdoc = genesis(&last_header).with_actor(ActorId::random());
+    docs::put_course(&mut lastdoc, &last, 1_000).unwrap();
+    commit(store.as_ref(), &last_header, &lastdoc, &[]);
+    while store.project_pending(10).unwrap().pending > 0 {}
+    assert!(store
+        .completed_courses(None, period)
+        .unwrap()
+        .iter()
+        .all(|f| f.citizen_left));
 }
 
 fn sign_in_attempts_are_counted_for_every_server_sharing_the_database(b: &Backend) {

@@ -688,6 +688,10 @@ async fn a_citizen_who_died_is_not_counted_as_leaving_home_care() {
     let r: api::ImportReport = d.ok("POST", "/api/care-time/import", Some(&file)).await;
     assert!(r.applied);
     assert!(r.not_in_file.is_empty(), "{:?}", r.not_in_file);
+    // A course planned for next month has not begun: it is no return.
+    let planned = Course::new(d.citizen, d.team(), UserId::new(), &day(-30), now_ms());
+    assert_eq!(planned.status, CourseStatus::Planned);
+    create_course_with_one_line(&mut d.store.lock().unwrap(), &planned);
     assert_eq!(
         d.care_ended_refused(50).await,
         StatusCode::UNPROCESSABLE_ENTITY
@@ -744,6 +748,21 @@ async fn a_citizen_who_moved_and_came_back_is_followed_up_on_the_course_begun_si
             Some(&format!(r#"{{"date":"{}"}}"#, day(50))),
         )
         .await;
+    // She died since, during a course begun 20 days ago: the last such course dates it, so the
+    // course begun after the move is left out now too.
+    let last = course_begun(20);
+    create_course_with_one_line(&mut d.store.lock().unwrap(), &last);
+    d.set_status(
+        last.id,
+        r#"{"status":"ended_early","reason":null,"end_reason":"died"}"#,
+    )
+    .await;
+    assert_eq!(
+        d.care_follow_up_flags().await,
+        [(false, true, true), (false, true, true)]
+    );
+    let list: Vec<api::CareFollowUpDue> = d.ok("GET", "/api/care-time/follow-ups", None).await;
+    assert!(list.is_empty(), "{list:?}");
 }
 
 /// A course completed before its citizen died (a later course of theirs ended early so) is not

@@ -46,12 +46,15 @@ pub const LEFT_HOME_CARE: [&str; 2] = ["died", "moved"];
 
 /// Whether a course begun on `course_start` is one its citizen left home care during or after,
 /// given the start of the last course of theirs that ended early because they died or moved
-/// ([`left_for_another_reason`]); both ISO dates. A course begun after that one is a return
-/// (they moved back, or the move fell through): followed up as any other, so a citizen who
-/// moved once is not left out of the figures for good. The day they left is not recorded,
-/// only that it was during the course that ended so, hence the start dates.
+/// ([`left_for_another_reason`]); both ISO dates. A course begun after that one is taken for a
+/// return (they moved back, or the move fell through): followed up as any other, so a citizen
+/// who moved once is not left out of the figures for good. The day they left is not recorded,
+/// only that it was during the course that ended so, hence the start dates; so a course of
+/// another team begun while that one ran, and not ended for the same reason, is taken for a
+/// return too.
 pub fn begun_before_leaving(course_start: &str, last_left_course_start: &str) -> bool {
-    // ISO dates (`model::parse_date` validated them) order as their text does.
+    // ISO dates (`model::parse_date` takes exactly `YYYY-MM-DD`) order as their text does;
+    // the stores' queries take the latest start by its text too.
     course_start <= last_left_course_start
 }
 

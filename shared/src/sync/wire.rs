@@ -226,18 +226,18 @@ fn deflate(raw: &[u8]) -> Vec<u8> {
 static INFLATERS: Kept<flate2::Decompress> = Kept::new();
 
 fn inflate(bytes: &[u8], limit: usize) -> Result<Vec<u8>, WireError> {
-    inflate_reading(bytes, limit).map_err(|(e, _)| e)
+    with_inflater(|inflater| inflate_with(inflater, bytes, limit))
 }
 
-/// [`inflate`], saying on failure also how many of `bytes` were read by then.
-fn inflate_reading(bytes: &[u8], limit: usize) -> Result<Vec<u8>, (WireError, u64)> {
+/// Runs `f` with a kept decompressor, reset and kept again afterwards.
+fn with_inflater<T>(f: impl FnOnce(&mut flate2::Decompress) -> T) -> T {
     let mut inflater = INFLATERS
         .take()
         .unwrap_or_else(|| flate2::Decompress::new(false));
-    let inflated = inflate_with(&mut inflater, bytes, limit).map_err(|e| (e, inflater.total_in()));
+    let done = f(&mut inflater);
     inflater.reset(false);
     INFLATERS.give_back(inflater);
-    inflated
+    done
 }
 
 /// A request's body inflated within a budget ([`inflate_request`]).
@@ -245,34 +245,60 @@ fn inflate_reading(bytes: &[u8], limit: usize) -> Result<Vec<u8>, (WireError, u6
 pub enum Inflated {
     /// The whole message, to be read by [`decode_inflated_request`].
     Within(Vec<u8>),
-    /// It inflates past the budget (but perhaps within the limit): about this many bytes,
-    /// estimated from how far into the body the budget lasted.
-    Beyond { estimate: usize },
+    /// It inflates past the budget, within the limit, to this many bytes (counted, not kept).
+    Beyond { inflated: usize },
 }
 
 /// Inflates a request's body into at most `budget` bytes, so a server can weigh a request by
 /// what it inflates to before it holds that much: a few KB can inflate to the whole limit.
-/// Past [`Limits::max_decompressed`] it is [`WireError::TooLarge`], as for [`decode_request`].
+/// Past the budget the rest is inflated into a small scratch buffer and only counted, so the
+/// answer is the exact size without the bytes; past [`Limits::max_decompressed`] it is
+/// [`WireError::TooLarge`], as for [`decode_request`].
 pub fn inflate_request(
     bytes: &[u8],
     budget: usize,
     limits: &Limits,
 ) -> Result<Inflated, WireError> {
-    let limit = budget.min(limits.max_decompressed);
-    match inflate_reading(bytes, limit) {
-        Ok(raw) => Ok(Inflated::Within(raw)),
-        Err((WireError::TooLarge(_), read)) if limit < limits.max_decompressed => {
-            // The budget lasted `read` of the body's bytes; the rest inflates alike, or more
-            // (`budget + 1` bytes came out: never nothing).
-            let read = usize::try_from(read).unwrap_or(usize::MAX).max(1);
-            let estimate = (limit.saturating_add(1) as u128 * bytes.len() as u128 / read as u128)
-                .try_into()
-                .unwrap_or(usize::MAX);
-            Ok(Inflated::Beyond {
-                estimate: estimate.max(limit.saturating_add(1)),
-            })
+    let limit = limits.max_decompressed;
+    with_inflater(
+        |inflater| match inflate_with(inflater, bytes, budget.min(limit)) {
+            Ok(raw) => Ok(Inflated::Within(raw)),
+            // What came out so far is dropped; the decompressor goes on from where it stopped.
+            Err(WireError::TooLarge(_)) if budget < limit => {
+                count_the_rest(inflater, bytes, limit).map(|inflated| Inflated::Beyond { inflated })
+            }
+            Err(e) => Err(e),
+        },
+    )
+}
+
+/// How many bytes `bytes` inflate to in all, `inflater` having stopped part way: the rest is
+/// inflated into a scratch buffer of 64 KiB, over and over, and counted.
+fn count_the_rest(
+    inflater: &mut flate2::Decompress,
+    bytes: &[u8],
+    limit: usize,
+) -> Result<usize, WireError> {
+    use flate2::{FlushDecompress, Status};
+    let mut scratch = vec![0; 64 << 10];
+    loop {
+        let (read, written) = (inflater.total_in(), inflater.total_out());
+        let rest = bytes.get(read as usize..).unwrap_or_default();
+        let status = inflater
+            .decompress(rest, &mut scratch, FlushDecompress::Finish)
+            .map_err(|_| WireError::Compression)?;
+        let inflated = usize::try_from(inflater.total_out()).unwrap_or(usize::MAX);
+        if inflated > limit {
+            return Err(WireError::TooLarge(limit));
         }
-        Err((e, _)) => Err(e),
+        match status {
+            Status::StreamEnd => return Ok(inflated),
+            // Room in the scratch and nothing moved: the stream ends before its end.
+            _ if (read, written) == (inflater.total_in(), inflater.total_out()) => {
+                return Err(WireError::Compression)
+            }
+            _ => {}
+        }
     }
 }
 
@@ -710,7 +736,7 @@ mod tests {
     }
 
     /// Within its budget a body inflates to what [`decode_request`] reads; past it the answer
-    /// is how large it may be, not the bytes, and past the limit it is too large as before.
+    /// is how large it is, not the bytes, and past the limit it is too large as before.
     #[test]
     fn a_request_inflates_within_its_budget_or_says_how_large_it_is() {
         let l = Limits::default();
@@ -721,43 +747,43 @@ mod tests {
             panic!("a budget of its own size holds it");
         };
         assert_eq!(decode_inflated_request(&raw, &l).unwrap(), request);
-        assert!(matches!(
-            inflate_request(&bytes, raw_len - 1, &l),
-            Ok(Inflated::Beyond { estimate }) if estimate >= raw_len
-        ));
-        // Under 100 KB that inflate to 8 MiB: the estimate from the first MiB is near the whole.
-        let inflates_to = 8 << 20;
-        let bomb = encode(&SyncRequest {
+        assert_eq!(
+            inflate_request(&bytes, raw_len - 1, &l).unwrap(),
+            Inflated::Beyond { inflated: raw_len }
+        );
+        // Under 100 KB that inflate to 8 MiB: counted exactly past a budget of 1 MiB.
+        let bomb_request = SyncRequest {
             protocol: PROTOCOL_VERSION,
             offers: vec![Offer {
                 doc: DocumentId::new(),
                 heads: vec![],
-                changes: vec![0; inflates_to],
+                changes: vec![0; 8 << 20],
                 generation: 0,
             }],
-        });
+        };
+        let bomb = encode(&bomb_request);
+        let bomb_len = postcard::to_stdvec(&bomb_request).unwrap().len();
         assert!(bomb.len() < 100_000, "{}", bomb.len());
-        match inflate_request(&bomb, 1 << 20, &l).unwrap() {
-            Inflated::Beyond { estimate } => assert!(
-                (inflates_to / 2..inflates_to * 2).contains(&estimate),
-                "{estimate}"
-            ),
-            Inflated::Within(_) => panic!("8 MiB within 1 MiB"),
-        }
+        assert_eq!(
+            inflate_request(&bomb, 1 << 20, &l).unwrap(),
+            Inflated::Beyond { inflated: bomb_len }
+        );
+        // Past the limit it is too large, whether the budget ends below the limit or not.
         let small = Limits {
             max_decompressed: 4 << 20,
             ..l
         };
-        assert!(matches!(
-            inflate_request(&bomb, 1 << 20, &small),
-            Ok(Inflated::Beyond { .. })
-        ));
-        for budget in [4 << 20, usize::MAX] {
+        for budget in [1 << 20, 4 << 20, usize::MAX] {
             assert!(matches!(
                 inflate_request(&bomb, budget, &small),
                 Err(WireError::TooLarge(_))
             ));
         }
+        // A body cut short is refused on the counting path too.
+        assert!(matches!(
+            inflate_request(&bomb[..bomb.len() - 10], 1 << 20, &l),
+            Err(WireError::Compression)
+        ));
         // Read whole, it is refused by a limit below its size too.
         let Ok(Inflated::Within(raw)) = inflate_request(&bomb, usize::MAX, &l) else {
             panic!("within the default limit");
@@ -773,6 +799,27 @@ mod tests {
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
             let _ = decode_request(&bytes, &Limits::default());
             let _ = decode_response(&bytes, &Limits::default());
+            let _ = inflate_request(&bytes, 16, &Limits::default());
+        }
+
+        /// Whatever the budget, a deflated body is either whole within it or counted to its
+        /// exact size past it.
+        #[test]
+        fn a_body_is_within_its_budget_or_counted_exactly(
+            raw in proptest::collection::vec(0u8..4, 0..150_000),
+            budget in 0usize..200_000,
+        ) {
+            let body = deflate(&raw);
+            match inflate_request(&body, budget, &Limits::default()).unwrap() {
+                Inflated::Within(whole) => {
+                    prop_assert!(whole.len() <= budget);
+                    prop_assert_eq!(whole, raw);
+                }
+                Inflated::Beyond { inflated } => {
+                    prop_assert!(raw.len() > budget);
+                    prop_assert_eq!(inflated, raw.len());
+                }
+            }
         }
     }
 }

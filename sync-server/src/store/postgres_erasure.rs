@@ -52,15 +52,24 @@ CREATE TABLE retention_settings (
 );
 "#;
 
-/// Appended after [`SCHEMA`] (2026-12-07): a document's generation is a column of its row, not
-/// a table beside it. Every sync reads each visible document's generation: the left join
-/// probed the mostly empty table's index once per document, 200 of the 214 buffers the read
-/// touched for a team of 100 documents. A deleted document takes it along.
+/// Appended after [`SCHEMA`] (2026-12-07): a document's generation is a column of its row.
+/// Every sync reads each visible document's generation: the left join probed the mostly empty
+/// table's index once per document, 200 of the 214 buffers the read touched for a team of 100
+/// documents. The table stays for servers of the release before, which read and write it
+/// during a rolling upgrade: this release writes both, and a trigger carries what an older
+/// server writes into the table onto the row. A later release drops the table and the trigger.
 pub(super) const GENERATION_COLUMN: &str = r#"
 ALTER TABLE documents ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 UPDATE documents d SET generation = g.generation
   FROM document_generations g WHERE g.doc_id = d.id;
-DROP TABLE document_generations;
+CREATE FUNCTION document_generation_onto_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE documents SET generation = NEW.generation WHERE id = NEW.doc_id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER document_generation_onto_row AFTER INSERT OR UPDATE ON document_generations
+    FOR EACH ROW EXECUTE FUNCTION document_generation_onto_row();
 "#;
 
 /// The tables an erasure deletes from or rewrites, besides the read model's own
@@ -167,6 +176,12 @@ pub(super) fn erase(
              SELECT $1, h FROM unnest($2::BYTEA[]) AS h ON CONFLICT DO NOTHING",
             &[&id, &hashes],
         )?;
+        // For servers of the release before, during a rolling upgrade ([`GENERATION_COLUMN`]).
+        tx.execute(
+            "INSERT INTO document_generations (doc_id, generation) VALUES ($1, $2)
+             ON CONFLICT (doc_id) DO UPDATE SET generation = excluded.generation",
+            &[&id, &(r.generation as i32)],
+        )?;
         tx.execute("DELETE FROM quarantine WHERE doc_id = $1", &[&id])?;
         let rows = rows_of(r.header, r.doc)?;
         read_model::delete_rows_of(tx, &[id])?;
@@ -186,6 +201,7 @@ pub(super) fn erase(
         read_model::delete_rows_of(tx, &[id])?;
         tx.execute("DELETE FROM rm_pending WHERE doc_id = $1", &[&id])?;
         tx.execute("DELETE FROM rm_failures WHERE doc_id = $1", &[&id])?;
+        tx.execute("DELETE FROM document_generations WHERE doc_id = $1", &[&id])?;
         tx.execute(
             "DELETE FROM old_generation_changes WHERE doc_id = $1",
             &[&id],
@@ -347,7 +363,8 @@ mod tests {
     use std::time::Duration;
 
     /// A rewritten document's generation, kept in a table of its own before, is on its row
-    /// after the upgrade; a document never rewritten is of generation 0. Needs a PostgreSQL
+    /// after the upgrade, and what a server of the release before writes into that table
+    /// reaches the row; a document never rewritten is of generation 0. Needs a PostgreSQL
     /// server.
     #[test]
     fn a_documents_generation_moves_onto_its_row_in_the_upgrade() {
@@ -406,6 +423,16 @@ mod tests {
         }
         let store = super::super::PostgresStore::open(&db.url, None).unwrap();
         crate::store::assert_generations(&store, team, &[(rewritten.id, 3), (plain.id, 0)]);
+        // A server of the release before, still running, rewrites a document as it did: the
+        // row has the generation too.
+        db.connect()
+            .execute(
+                "INSERT INTO document_generations (doc_id, generation) VALUES ($1, 1)
+                 ON CONFLICT (doc_id) DO UPDATE SET generation = excluded.generation",
+                &[&plain.id.0],
+            )
+            .unwrap();
+        crate::store::assert_generations(&store, team, &[(rewritten.id, 3), (plain.id, 1)]);
     }
 
     /// An erasure beside a projector's round that is writing the erased document's rows (not

@@ -1822,7 +1822,8 @@ mod tests {
     }
 
     /// A rewritten document's generation, kept in a table of its own before, is on its row
-    /// after the upgrade; a document never rewritten is of generation 0.
+    /// after the upgrade, and what a server of the release before writes into that table
+    /// reaches the row (inserted or updated); a document never rewritten is of generation 0.
     #[test]
     fn a_documents_generation_moves_onto_its_row_in_the_upgrade() {
         let dir = tempfile::tempdir().unwrap();
@@ -1861,6 +1862,23 @@ mod tests {
         }
         let store = SqliteStore::open(&path).unwrap();
         crate::store::assert_generations(&store, team, &[(rewritten.id, 3), (plain.id, 0)]);
+        // A server of the release before, still running, rewrites a document as it did: the
+        // row has the generation too.
+        for generation in [1, 2] {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO document_generations (doc_id, generation) VALUES (?1, ?2)
+                     ON CONFLICT (doc_id) DO UPDATE SET generation = excluded.generation",
+                    params![plain.id.as_bytes().as_slice(), generation],
+                )
+                .unwrap();
+            crate::store::assert_generations(
+                &store,
+                team,
+                &[(rewritten.id, 3), (plain.id, generation)],
+            );
+        }
     }
 
     #[test]

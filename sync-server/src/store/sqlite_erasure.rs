@@ -47,16 +47,26 @@ CREATE TABLE retention_settings (
 ) WITHOUT ROWID;
 "#;
 
-/// Appended after [`MIGRATION`] (2026-12-07): a document's generation is a column of its row,
-/// not a table beside it. Every sync reads each visible document's generation; from the
-/// covering index that now holds it, not by probing a mostly empty table once per document
-/// (4.7 % of the server's samples with one team of 50). A deleted document takes it along.
+/// Appended after [`MIGRATION`] (2026-12-07): a document's generation is a column of its row.
+/// Every sync reads each visible document's generation; from the covering index that now holds
+/// it, not by probing a mostly empty table once per document (with stepping the index, 4.7 %
+/// of the server's samples with one team of 50). The table stays for servers of the release
+/// before, which read and write it during a rolling upgrade: this release writes both, and a
+/// trigger carries what an older server writes into the table onto the row. A later release
+/// drops the table and the triggers.
 pub(super) const MIGRATION_GENERATION_COLUMN: &str = r#"
 ALTER TABLE documents ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 UPDATE documents SET generation =
     (SELECT g.generation FROM document_generations g WHERE g.doc_id = documents.id)
  WHERE id IN (SELECT doc_id FROM document_generations);
-DROP TABLE document_generations;
+CREATE TRIGGER document_generation_inserted AFTER INSERT ON document_generations
+BEGIN
+    UPDATE documents SET generation = NEW.generation WHERE id = NEW.doc_id;
+END;
+CREATE TRIGGER document_generation_updated AFTER UPDATE ON document_generations
+BEGIN
+    UPDATE documents SET generation = NEW.generation WHERE id = NEW.doc_id;
+END;
 CREATE INDEX documents_team_generation
     ON documents(team_id, id, kind, course_id, heads, generation);
 DROP INDEX documents_team_heads;
@@ -128,6 +138,13 @@ pub(super) fn erase(tx: &Transaction<'_>, e: &ErasureCommit<'_>, now: i64) -> Re
         for h in r.old_hashes {
             keep.execute(params![id, h.as_slice()])?;
         }
+        // For servers of the release before, during a rolling upgrade
+        // ([`MIGRATION_GENERATION_COLUMN`]).
+        tx.prepare_cached(
+            "INSERT INTO document_generations (doc_id, generation) VALUES (?1, ?2)
+             ON CONFLICT (doc_id) DO UPDATE SET generation = excluded.generation",
+        )?
+        .execute(params![id, r.generation])?;
         // Refused change sets of the old generation hold what was erased, and can never be
         // admitted onto the new one.
         tx.prepare_cached("DELETE FROM quarantine WHERE doc_id = ?1")?
@@ -150,6 +167,7 @@ pub(super) fn erase(tx: &Transaction<'_>, e: &ErasureCommit<'_>, now: i64) -> Re
             "DELETE FROM quarantine WHERE doc_id = ?1",
             "DELETE FROM rm_pending WHERE doc_id = ?1",
             "DELETE FROM rm_failures WHERE doc_id = ?1",
+            "DELETE FROM document_generations WHERE doc_id = ?1",
             "DELETE FROM old_generation_changes WHERE doc_id = ?1",
         ] {
             tx.prepare_cached(delete)?.execute([id])?;

@@ -768,17 +768,19 @@ fn left_for_another_reason_among(courses: &[CourseRow]) -> HashMap<CitizenId, St
 }
 
 /// Whether `citizen` is away from home care for another reason than a course as far as the
-/// team knows: a course of theirs ended because they died or moved, and none was begun after.
+/// team knows: a course of theirs ended because they died or moved, and none was begun after
+/// (a course only planned has not begun: it may never).
 fn still_left(
     left: &HashMap<CitizenId, String>,
     courses: &[CourseRow],
     citizen: CitizenId,
 ) -> bool {
     left.get(&citizen).is_some_and(|last| {
-        courses
-            .iter()
-            .filter(|c| c.citizen_id == citizen)
-            .all(|c| begun_before_leaving(&c.start_date, last))
+        !courses.iter().any(|c| {
+            c.citizen_id == citizen
+                && c.status != CourseStatus::Planned.as_str()
+                && !begun_before_leaving(&c.start_date, last)
+        })
     })
 }
 
