@@ -51,6 +51,38 @@ impl Device {
             .await;
     }
 
+    /// The device's citizen dies during a course of theirs begun `days_ago`.
+    async fn dies_during_a_course_begun(&self, days_ago: i64) {
+        let course = Course {
+            status: CourseStatus::Active,
+            ..Course::new(
+                self.citizen,
+                self.team(),
+                UserId::new(),
+                &day(days_ago),
+                now_ms(),
+            )
+        };
+        create_course_with_one_line(&mut self.store.lock().unwrap(), &course);
+        self.set_status(
+            course.id,
+            r#"{"status":"ended_early","reason":null,"end_reason":"died"}"#,
+        )
+        .await;
+    }
+
+    /// The device's course is not followed up because its citizen left, and the worklist asks
+    /// of none of their courses.
+    async fn assert_left_out(&self) {
+        assert_eq!(
+            self.care_follow_up_flags().await,
+            [(false, true, true), (false, true, true)]
+        );
+        let list: Vec<api::CareFollowUpDue> =
+            self.ok("GET", "/api/care-time/follow-ups", None).await;
+        assert!(list.is_empty(), "{list:?}");
+    }
+
     /// Each care-time follow-up of the device's course in its effect summary: whether it
     /// awaits grants, is not followed up, and whether because the citizen left.
     async fn care_follow_up_flags(&self) -> Vec<(bool, bool, bool)> {
@@ -750,19 +782,8 @@ async fn a_citizen_who_moved_and_came_back_is_followed_up_on_the_course_begun_si
         .await;
     // She died since, during a course begun 20 days ago: the last such course dates it, so the
     // course begun after the move is left out now too.
-    let last = course_begun(20);
-    create_course_with_one_line(&mut d.store.lock().unwrap(), &last);
-    d.set_status(
-        last.id,
-        r#"{"status":"ended_early","reason":null,"end_reason":"died"}"#,
-    )
-    .await;
-    assert_eq!(
-        d.care_follow_up_flags().await,
-        [(false, true, true), (false, true, true)]
-    );
-    let list: Vec<api::CareFollowUpDue> = d.ok("GET", "/api/care-time/follow-ups", None).await;
-    assert!(list.is_empty(), "{list:?}");
+    d.dies_during_a_course_begun(20).await;
+    d.assert_left_out().await;
 }
 
 /// A course completed before its citizen died (a later course of theirs ended early so) is not
@@ -780,24 +801,10 @@ async fn a_completed_course_of_a_citizen_who_died_since_says_so_instead_of_waiti
         d.care_follow_up_flags().await,
         [(true, false, false), (false, false, false)]
     );
-    // A second course of the same citizen, begun since, ended because they died.
-    let later = Course {
-        status: CourseStatus::Active,
-        ..Course::new(d.citizen, d.team(), UserId::new(), &day(20), now_ms())
-    };
-    create_course_with_one_line(&mut d.store.lock().unwrap(), &later);
-    d.set_status(
-        later.id,
-        r#"{"status":"ended_early","reason":null,"end_reason":"died"}"#,
-    )
-    .await;
-    assert_eq!(
-        d.care_follow_up_flags().await,
-        [(false, true, true), (false, true, true)]
-    );
-    // The worklist leaves the citizen out as well.
-    let list: Vec<api::CareFollowUpDue> = d.ok("GET", "/api/care-time/follow-ups", None).await;
-    assert!(list.is_empty(), "{list:?}");
+    // A second course of the same citizen, begun since, ended because they died; the worklist
+    // leaves the citizen out as well.
+    d.dies_during_a_course_begun(20).await;
+    d.assert_left_out().await;
 }
 
 #[tokio::test]
