@@ -32,16 +32,16 @@ impl std::ops::Deref for Device {
 
 impl Device {
     /// Records that the device's citizen's home care ended `days_ago`, where that must be
-    /// refused: the status of the refusal.
-    async fn care_ended_refused(&self, days_ago: i64) -> StatusCode {
-        let (status, _) = self
+    /// refused: the status and message of the refusal.
+    async fn care_ended_refused(&self, days_ago: i64) -> (StatusCode, String) {
+        let (status, error) = self
             .err(
                 "POST",
                 &format!("/api/citizens/{}/care-ended", self.citizen),
                 Some(&format!(r#"{{"date":"{}"}}"#, day(days_ago))),
             )
             .await;
-        status
+        (status, error.message)
     }
 
     /// Sets a course's status through the API (a JSON body of `/api/courses/{id}/status`).
@@ -290,7 +290,7 @@ async fn an_assistant_records_a_who5_one_tap_at_a_time() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // Nor record that a citizen's home care ended: grants are the roster's.
-    assert_eq!(d.care_ended_refused(50).await, StatusCode::FORBIDDEN);
+    assert_eq!(d.care_ended_refused(50).await.0, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -724,9 +724,11 @@ async fn a_citizen_who_died_is_not_counted_as_leaving_home_care() {
     let planned = Course::new(d.citizen, d.team(), UserId::new(), &day(-30), now_ms());
     assert_eq!(planned.status, CourseStatus::Planned);
     create_course_with_one_line(&mut d.store.lock().unwrap(), &planned);
-    assert_eq!(
-        d.care_ended_refused(50).await,
-        StatusCode::UNPROCESSABLE_ENTITY
+    let (status, message) = d.care_ended_refused(50).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        message.contains("left home care for another reason"),
+        "{message}"
     );
 }
 

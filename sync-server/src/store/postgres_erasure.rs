@@ -57,7 +57,8 @@ CREATE TABLE retention_settings (
 /// table's index once per document, 200 of the 214 buffers the read touched for a team of 100
 /// documents. The table stays for servers of the release before, which read and write it
 /// during a rolling upgrade: this release writes both, and a trigger carries what an older
-/// server writes into the table onto the row. A later release drops the table and the trigger.
+/// server writes into the table onto the row. A later release drops the table, the trigger and
+/// its function `document_generation_onto_row`.
 pub(super) const GENERATION_COLUMN: &str = r#"
 ALTER TABLE documents ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 UPDATE documents d SET generation = g.generation
@@ -425,14 +426,21 @@ mod tests {
         crate::store::assert_generations(&store, team, &[(rewritten.id, 3), (plain.id, 0)]);
         // A server of the release before, still running, rewrites a document as it did: the
         // row has the generation too.
-        db.connect()
-            .execute(
-                "INSERT INTO document_generations (doc_id, generation) VALUES ($1, 1)
-                 ON CONFLICT (doc_id) DO UPDATE SET generation = excluded.generation",
-                &[&plain.id.0],
-            )
-            .unwrap();
-        crate::store::assert_generations(&store, team, &[(rewritten.id, 3), (plain.id, 1)]);
+        let mut old_server = db.connect();
+        for generation in [1i32, 2] {
+            old_server
+                .execute(
+                    "INSERT INTO document_generations (doc_id, generation) VALUES ($1, $2)
+                     ON CONFLICT (doc_id) DO UPDATE SET generation = excluded.generation",
+                    &[&plain.id.0, &generation],
+                )
+                .unwrap();
+            crate::store::assert_generations(
+                &store,
+                team,
+                &[(rewritten.id, 3), (plain.id, generation as u32)],
+            );
+        }
     }
 
     /// An erasure beside a projector's round that is writing the erased document's rows (not
