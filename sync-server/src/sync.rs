@@ -818,22 +818,13 @@ impl Syncer {
     }
 
     /// Decodes a request body, serves it for `who` and returns the encoded response. Nothing
-    /// is stored unless the body decodes.
+    /// is stored unless the body decodes. (`POST /v1/sync` weighs the body first:
+    /// `http::serve_in_slots`.)
     pub fn handle(&self, who: &Principal, body: &[u8]) -> Result<(Vec<u8>, ServeStats)> {
-        self.handle_from(who, None, body)
-            .map(|(encoded, stats, _)| (encoded, stats))
-    }
-
-    /// [`Syncer::handle`] for a request from `device`, also saying whether the device had
-    /// anything left to hand over (for a revoked device's hand-over).
-    pub fn handle_from(
-        &self,
-        who: &Principal,
-        device: Option<DeviceId>,
-        body: &[u8],
-    ) -> Result<(Vec<u8>, ServeStats, HandOverSync)> {
         match self.inflate(who, body, usize::MAX)? {
-            wire::Inflated::Within(raw) => self.handle_inflated(who, device, raw),
+            wire::Inflated::Within(raw) => self
+                .handle_inflated(who, None, raw)
+                .map(|(encoded, stats, _)| (encoded, stats)),
             // An unlimited budget ends at the limit, which is an error.
             wire::Inflated::Beyond { .. } => Err(Error::Wire(wire::WireError::TooLarge(
                 self.limits.max_decompressed,
@@ -846,8 +837,9 @@ impl Syncer {
         Ok(wire::inflate_request(body, budget, &self.limits).inspect_err(|e| refused(who, e))?)
     }
 
-    /// [`Syncer::handle_from`] for a body [`Syncer::inflate`] inflated; the inflated bytes are
-    /// let go once decoded (the request holds its own copy of every change).
+    /// Serves a body [`Syncer::inflate`] inflated for `who` on `device`, also saying whether
+    /// the device had anything left to hand over (for a revoked device's hand-over); the
+    /// inflated bytes are let go once decoded (the request holds its own copy of every change).
     pub fn handle_inflated(
         &self,
         who: &Principal,

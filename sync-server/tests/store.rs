@@ -1109,21 +1109,28 @@ fn a_care_time_follow_up_is_counted_only_from_grants_recorded_on_or_after_its_da
         birth_year: Some(1940),
         sex: None,
     };
-    // A 12-week course from 5 January 2026: planned end 29 March, 77 days later 14 June.
-    let course = Course {
-        status: CourseStatus::Completed,
-        ..Course::new(
-            citizen.id,
-            team,
-            UserId::new(),
-            "2026-01-05",
-            at(date!(2026 - 01 - 05)),
-        )
+    // A course of hers begun on a day, and how it stands; stored as a therapist's device
+    // would, the read model caught up.
+    let course_begun = |on: time::Date, status: CourseStatus, end_reason: Option<&str>| {
+        let course = Course {
+            status,
+            end_reason: end_reason.map(Into::into),
+            ..Course::new(
+                citizen.id,
+                team,
+                UserId::new(),
+                &homerehab_shared::effect::iso(on),
+                at(on),
+            )
+        };
+        let header = Header::course(team, course.id);
+        let mut doc = genesis(&header).with_actor(ActorId::random());
+        docs::put_course(&mut doc, &course, 1_000).unwrap();
+        commit(store.as_ref(), &header, &doc, &[]);
+        while store.project_pending(10).unwrap().pending > 0 {}
     };
-    let course_header = Header::course(team, course.id);
-    let mut cdoc = genesis(&course_header).with_actor(actor.clone());
-    docs::put_course(&mut cdoc, &course, 1_000).unwrap();
-    commit(store.as_ref(), &course_header, &cdoc, &[]);
+    // A 12-week course from 5 January 2026: planned end 29 March, 77 days later 14 June.
+    course_begun(date!(2026 - 01 - 05), CourseStatus::Completed, None);
     let grant = |effective: &str, minutes: u32, recorded: time::Date| CareGrantRecord {
         citizen_id: citizen.id,
         effective: effective.into(),
@@ -1146,6 +1153,17 @@ fn a_care_time_follow_up_is_counted_only_from_grants_recorded_on_or_after_its_da
     while store.project_pending(10).unwrap().pending > 0 {}
 
     let period = Period::new(date!(2026 - 01 - 01), date!(2026 - 12 - 31)).unwrap();
+    // Each completed course's start and whether its citizen left before its follow-ups.
+    let left_out = || {
+        let mut left: Vec<_> = store
+            .completed_courses(None, period)
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.start_date, f.citizen_left))
+            .collect();
+        left.sort();
+        left
+    };
     let today = date!(2026 - 08 - 01);
     let follow_up = |store: &dyn Store| {
         let facts = store.completed_courses(None, period).unwrap();
@@ -1211,21 +1229,11 @@ fn a_care_time_follow_up_is_counted_only_from_grants_recorded_on_or_after_its_da
     );
     // A later course of hers ended early because she moved: her grants ended for that reason,
     // not because of the course, so her care time is no longer counted (a move is no saving).
-    let mut later = Course::new(
-        citizen.id,
-        team,
-        UserId::new(),
-        "2026-07-01",
-        at(date!(2026 - 07 - 01)),
+    course_begun(
+        date!(2026 - 07 - 01),
+        CourseStatus::EndedEarly,
+        Some("moved"),
     );
-    later
-        .change_status(CourseStatus::EndedEarly, None, Some("moved"))
-        .unwrap();
-    let later_header = Header::course(team, later.id);
-    let mut ldoc = genesis(&later_header).with_actor(ActorId::random());
-    docs::put_course(&mut ldoc, &later, 1_000).unwrap();
-    commit(store.as_ref(), &later_header, &ldoc, &[]);
-    while store.project_pending(10).unwrap().pending > 0 {}
     let facts = store.completed_courses(None, period).unwrap();
     assert_eq!(facts.len(), 1, "the ended course is not of the cohort");
     assert!(facts[0].citizen_left);
@@ -1239,30 +1247,9 @@ fn a_care_time_follow_up_is_counted_only_from_grants_recorded_on_or_after_its_da
     assert_eq!(outcome.care_time, None);
     // She moved back, and a course begun after the one that ended with the move was completed:
     // that course is hers as any other's; the one from before the move stays left out.
-    let returned = Course {
-        status: CourseStatus::Completed,
-        ..Course::new(
-            citizen.id,
-            team,
-            UserId::new(),
-            "2026-09-01",
-            at(date!(2026 - 09 - 01)),
-        )
-    };
-    let returned_header = Header::course(team, returned.id);
-    let mut rcdoc = genesis(&returned_header).with_actor(ActorId::random());
-    docs::put_course(&mut rcdoc, &returned, 1_000).unwrap();
-    commit(store.as_ref(), &returned_header, &rcdoc, &[]);
-    while store.project_pending(10).unwrap().pending > 0 {}
-    let mut left: Vec<_> = store
-        .completed_courses(None, period)
-        .unwrap()
-        .into_iter()
-        .map(|f| (f.start_date, f.citizen_left))
-        .collect();
-    left.sort();
+    course_begun(date!(2026 - 09 - 01), CourseStatus::Completed, None);
     assert_eq!(
-        left,
+        left_out(),
         [
             ("2026-01-05".to_string(), true),
             ("2026-09-01".to_string(), false)
@@ -1270,29 +1257,13 @@ fn a_care_time_follow_up_is_counted_only_from_grants_recorded_on_or_after_its_da
     );
     // She died since, during a course begun in October: the last such course dates it, so
     // both completed courses are left out now.
-    let mut last = Course::new(
-        citizen.id,
-        team,
-        UserId::new(),
-        "2026-10-01",
-        at(date!(2026 - 10 - 01)),
+    course_begun(
+        date!(2026 - 10 - 01),
+        CourseStatus::EndedEarly,
+        Some("died"),
     );
-    last.change_status(CourseStatus::EndedEarly, None, Some("died"))
-        .unwrap();
-    let last_header = Header::course(team, last.id);
-    let mut lastdoc = genesis(&last_header).with_actor(ActorId::random());
-    docs::put_course(&mut lastdoc, &last, 1_000).unwrap();
-    commit(store.as_ref(), &last_header, &lastdoc, &[]);
-    while store.project_pending(10).unwrap().pending > 0 {}
-    let mut left: Vec<_> = store
-        .completed_courses(None, period)
-        .unwrap()
-        .into_iter()
-        .map(|f| (f.start_date, f.citizen_left))
-        .collect();
-    left.sort();
     assert_eq!(
-        left,
+        left_out(),
         [
             ("2026-01-05".to_string(), true),
             ("2026-09-01".to_string(), true)
