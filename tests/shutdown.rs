@@ -5,8 +5,9 @@
 //! the signal lands while the server is still reading its body.
 //!
 //! And the limits on a client that keeps the server waiting: a stalled request holds a
-//! stopping server no longer than its grace period, and a connection whose headers or body
-//! stop coming is cut off after the idle timeout, while one that keeps sending is not.
+//! stopping server no longer than its grace period, a connection whose headers or body stop
+//! coming is cut off after the idle timeout, while one that keeps sending is not, and so is
+//! one that stops taking its answer.
 
 use homerehab_scenarios::*;
 use homerehab_shared::sync::{wire, ClientRound};
@@ -237,5 +238,75 @@ fn a_connection_that_stops_sending_is_cut_off_and_a_slow_steady_one_is_not() {
     assert!(
         answer.starts_with("HTTP/1.1 401"),
         "a slow but steady request is served: {answer}"
+    );
+}
+
+/// Reads until the server closes the connection (or resets it): the bytes that arrived.
+fn bytes_until_closed(socket: &mut TcpStream) -> Vec<u8> {
+    let mut answer = Vec::new();
+    match socket.read_to_end(&mut answer) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("the server still held the connection: {e}"),
+    }
+    answer
+}
+
+/// A client that asks for a big answer and stops taking it is cut off after the idle limit,
+/// as one that stops sending is: it would otherwise hold the connection, and what is left of
+/// the answer, for ever. One that takes it at once gets all of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_the_client_stops_taking_is_given_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_with(&tmp.path().join("server"), &["--idle-timeout-secs", "1"]);
+    server.create_team("Nord");
+    server.create_user("terapeut", "therapist", "Nord");
+    let laptop = Device::login(&tmp.path().join("laptop"), &server, "terapeut").await;
+    let token = laptop.me().token;
+    // A video of 48 MiB: far more than the loopback socket's buffers take while nobody reads.
+    let mut video = vec![0u8; 48 << 20];
+    let mut x: u32 = 2_654_435_761;
+    for b in video.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *b = x as u8;
+    }
+    let sha256 = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&video))
+    };
+    let put = reqwest::Client::new()
+        .put(format!("{}/v1/media/{sha256}", server.url()))
+        .bearer_auth(&token)
+        .header("Content-Type", "video/mp4")
+        .body(video.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "stored: {}", put.status());
+
+    let get = format!(
+        "GET /v1/media/{sha256} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Connection: close\r\n\r\n"
+    );
+    let answer_of = |pause: Duration| {
+        let mut socket = raw_connection(&server);
+        socket.write_all(get.as_bytes()).unwrap();
+        std::thread::sleep(pause);
+        bytes_until_closed(&mut socket)
+    };
+    let whole = tokio::task::block_in_place(|| answer_of(Duration::ZERO));
+    assert!(
+        whole.starts_with(b"HTTP/1.1 200") && whole.ends_with(&video[video.len() - 1024..]),
+        "taken at once, the whole video comes ({} bytes)",
+        whole.len()
+    );
+    let stopped = tokio::task::block_in_place(|| answer_of(Duration::from_secs(4)));
+    assert!(
+        stopped.starts_with(b"HTTP/1.1 200") && stopped.len() < whole.len() / 2,
+        "not taken for 4 s with a limit of 1 s: given up after {} of {} bytes",
+        stopped.len(),
+        whole.len()
     );
 }

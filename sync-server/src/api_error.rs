@@ -35,6 +35,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_s: u64 },
     /// 503: every password worker is busy and the sign-in queue is full; `Retry-After: 1`.
     Busy,
+    /// 503: the device has `in_flight::REQUESTS_PER_DEVICE` requests in flight already; this
+    /// one's body was not read; `Retry-After: 1`.
+    DeviceBusy,
     /// 503: a document of the sync kept changing under it (other syncs of the same documents
     /// won every retry); nothing was stored; `Retry-After: 1`.
     Contended,
@@ -158,6 +161,18 @@ impl IntoResponse for ApiError {
                 let body = Json(homerehab_shared::api::ErrorBody {
                     error: "busy".into(),
                     message: "the server is busy signing others in; try again in a moment".into(),
+                });
+                let retry = [(header::RETRY_AFTER, "1")];
+                return (StatusCode::SERVICE_UNAVAILABLE, retry, body).into_response();
+            }
+            ApiError::DeviceBusy => {
+                let body = Json(homerehab_shared::api::ErrorBody {
+                    error: "busy".into(),
+                    message: format!(
+                        "this device has {} requests in progress already; try again when they \
+                         are answered",
+                        crate::in_flight::REQUESTS_PER_DEVICE
+                    ),
                 });
                 let retry = [(header::RETRY_AFTER, "1")];
                 return (StatusCode::SERVICE_UNAVAILABLE, retry, body).into_response();

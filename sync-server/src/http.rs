@@ -35,6 +35,7 @@ use crate::auth::{bearer, AuthService, Authenticated, DeviceOf, LoginOutcome, Se
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::evidence::{EvidenceQuery, Refusal};
+use crate::in_flight::{InFlight, InFlightTurn};
 use crate::media::MediaFiles;
 use crate::metrics;
 use crate::store::{now_ms, MediaRecord, Store};
@@ -79,6 +80,9 @@ pub struct AppState {
     benchmark: Arc<crate::evidence::BenchmarkCache>,
     /// Syncs and sign-ins in flight; the heap is trimmed when none are ([`crate::memory`]).
     idle: Arc<crate::memory::Idle>,
+    /// Each device's syncs and look-up batches in flight, counted before their bodies are read
+    /// ([`crate::in_flight`]).
+    in_flight: Arc<InFlight>,
     /// The last readiness answer: asked again at most once a second, one ask at a time, so a
     /// flood of unauthenticated `/ready` takes no database connection from the syncs.
     readiness: Arc<tokio::sync::Mutex<Option<(std::time::Instant, bool)>>>,
@@ -126,10 +130,19 @@ impl AppState {
             suppression: config.suppression,
             benchmark: Default::default(),
             idle: crate::memory::Idle::new(),
+            in_flight: InFlight::new(),
             readiness: Default::default(),
             idle_timeout: config.idle_timeout,
             shutdown_grace: config.shutdown_grace,
         })
+    }
+}
+
+impl AppState {
+    /// Syncs and look-up batches in flight over every device ([`crate::in_flight`]): what a
+    /// test waits for before it sends one more.
+    pub fn requests_in_flight(&self) -> usize {
+        self.in_flight.len()
     }
 }
 
@@ -206,6 +219,11 @@ async fn serve_in_slots<T: Send + 'static, S: FnOnce(Vec<u8>) -> Result<T> + Sen
 /// The most a sign-in's body may hold.
 pub const LOGIN_BODY_BYTES: usize = 16 * 1024;
 
+/// The most any other request's body may hold but a sync's and a batch of look-ups (settings,
+/// an erasure's reason, a revocation): read whole before the handler asks who may, so an
+/// assistant's token could otherwise have the server hold the sync's limit per request.
+pub const SMALL_BODY_BYTES: usize = 64 * 1024;
+
 pub fn app(state: AppState) -> Router {
     metrics::handle();
     Router::new()
@@ -215,7 +233,12 @@ pub fn app(state: AppState) -> Router {
             "/v1/login",
             post(login.layer(DefaultBodyLimit::max(LOGIN_BODY_BYTES))),
         )
-        .route("/v1/sync", post(sync))
+        // A device's own uploads are read to the sync's limit, one device's turns bounding
+        // how many at once (`crate::in_flight`); every other body to [`SMALL_BODY_BYTES`].
+        .route(
+            "/v1/sync",
+            post(sync.layer(DefaultBodyLimit::max(state.max_body_bytes))),
+        )
         .route("/v1/logout", post(logout))
         // Media bodies are streamed to disk under their own limit, not the sync body limit.
         .route(
@@ -229,7 +252,10 @@ pub fn app(state: AppState) -> Router {
             "/v1/users/{id}/sign-out-everywhere",
             post(sign_out_everywhere),
         )
-        .route("/v1/audit", post(receive_audit))
+        .route(
+            "/v1/audit",
+            post(receive_audit.layer(DefaultBodyLimit::max(state.max_body_bytes))),
+        )
         .route("/v1/citizens/{id}/access-report", get(access_report))
         .route(
             "/v1/citizens/{id}/access-report.csv",
@@ -250,7 +276,7 @@ pub fn app(state: AppState) -> Router {
         .route("/ready", get(healthz))
         .route("/metrics", get(prometheus))
         // The last layer added runs first: trace, then count, then bound the body.
-        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
         .layer(middleware::from_fn(metrics::track_requests))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -280,9 +306,10 @@ pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 ///
 /// Not `axum::serve`: it gives hyper no timer, so a client could hold a connection for ever by
 /// sending a header byte now and then (or nothing at all on a kept-alive connection). Here a
-/// connection's headers must arrive within `Config::idle_timeout`, and each piece of a body
-/// within the same time of the last ([`RequestBodyTimeoutLayer`]); an upload at a slow
-/// line's steady pace is not cut off.
+/// connection's headers must arrive within `Config::idle_timeout`, each piece of a body
+/// within the same time of the last ([`RequestBodyTimeoutLayer`]), and each write of an answer
+/// must be taken by the client within it too; an upload or a download at a slow line's steady
+/// pace is not cut off.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -317,7 +344,13 @@ pub async fn serve(
         };
         // Answers are written whole; waiting to fill a packet only delays them.
         let _ = stream.set_nodelay(true);
-        let connection = connections.serve_connection(TokioIo::new(stream), service.clone());
+        // An answer the client stops taking fails its write after the idle limit too, and the
+        // connection with it: a client that asks for a big answer and never reads it would
+        // otherwise hold the connection, and what is left of the answer, for ever.
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(idle));
+        let connection =
+            connections.serve_connection(TokioIo::new(Box::pin(stream)), service.clone());
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {
@@ -527,7 +560,7 @@ async fn registry<T: Send + 'static>(
 /// revoked device hands them over like its changes.
 async fn receive_audit(
     State(state): State<AppState>,
-    SyncSession(session, _): SyncSession,
+    SyncSession(session, _, _turn): SyncSession,
     payload: Result<Json<homerehab_shared::audit::AuditUpload>, JsonRejection>,
 ) -> Result<Json<homerehab_shared::audit::AuditReceipt>, ApiError> {
     let Json(upload) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
@@ -739,7 +772,7 @@ async fn team(
 
 async fn sync(
     State(state): State<AppState>,
-    SyncSession(session, waiting): SyncSession,
+    SyncSession(session, waiting, _turn): SyncSession,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let _working = state.idle.working();
@@ -790,8 +823,10 @@ async fn sync(
 }
 
 /// The user and device of a sync: like [`Authenticated`], but a revoked device whose
-/// hand-over is open passes (its answers say it is revoked).
-pub struct SyncSession(pub Session, pub WaitingOnDevice);
+/// hand-over is open passes (its answers say it is revoked). It also holds the device's turn
+/// ([`crate::in_flight`]), taken before the body is read and let go when the handler returns:
+/// a device with its requests in flight already is answered 503 unread.
+pub struct SyncSession(pub Session, pub WaitingOnDevice, pub InFlightTurn);
 
 /// What the device says still waits on it besides its offers: another user's unsent work
 /// parked on it ([`homerehab_shared::api::PARKED_WORK_HEADER`]), the user's look-ups for the
@@ -803,13 +838,15 @@ pub struct WaitingOnDevice {
 }
 
 impl axum::extract::FromRequestParts<AppState> for SyncSession {
-    type Rejection = crate::auth::AuthRejection;
+    type Rejection = Response;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(&parts.headers)?.to_owned();
+        let token = bearer(&parts.headers)
+            .map_err(IntoResponse::into_response)?
+            .to_owned();
         let some = |name: &str| {
             parts
                 .headers
@@ -822,11 +859,19 @@ impl axum::extract::FromRequestParts<AppState> for SyncSession {
             parked_work: some(homerehab_shared::api::PARKED_WORK_HEADER),
             look_ups: some(homerehab_shared::api::LOOK_UPS_WAITING_HEADER),
         };
-        state
+        let session = state
             .auth
             .look_up(move |auth| auth.session(&token))
             .await
-            .map(|session| SyncSession(session, waiting))
+            .map_err(IntoResponse::into_response)?;
+        let Some(turn) = state
+            .in_flight
+            .enter(session.principal.user_id, session.device)
+        else {
+            tracing::debug!(user = %session.principal.user_id, "device busy: request turned away");
+            return Err(ApiError::DeviceBusy.into_response());
+        };
+        Ok(SyncSession(session, waiting, turn))
     }
 }
 

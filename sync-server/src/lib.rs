@@ -18,6 +18,7 @@
 //! - [`seed`]: the `seed-demo` data; [`seed_evidence`]: `seed-demo --evidence`, a year of
 //!   evidence and two more municipalities;
 //! - [`metrics`]: Prometheus counters and histograms;
+//! - [`in_flight`]: how many requests one device may have in flight at once;
 //! - [`memory`]: malloc's arenas bounded, the heap trimmed when syncs and sign-ins go idle;
 //! - [`projector`]: keeps the read model (`shared::read_model`) caught up with the documents.
 //!
@@ -44,6 +45,7 @@ pub mod erasure;
 pub mod error;
 pub mod evidence;
 pub mod http;
+pub mod in_flight;
 pub mod media;
 pub mod memory;
 pub mod metrics;

@@ -499,6 +499,102 @@ async fn oversized_bodies_are_413() {
     )
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // Nor is any body but a sync's and a batch of look-ups: settings of 100 KiB are refused
+    // unread (before who may change them is asked), while a sync of that size is read.
+    let leader = login(&f.app, "leder3", &fresh_actor()).await;
+    let padded = serde_json::json!({ "padding": "x".repeat(100 * 1024) }).to_string();
+    let req = Request::put("/v1/evidence/settings")
+        .header(header::AUTHORIZATION, format!("Bearer {leader}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(padded))
+        .unwrap();
+    let (status, body) = call(&f.app, req).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_kind(&body), "payload_too_large");
+    let token = login(&f.app, "assistent1", &fresh_actor()).await;
+    let (status, body) = call(&f.app, sync_request(Some(&token), vec![0; 100 * 1024])).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "read, and refused as garbage"
+    );
+    assert_eq!(error_kind(&body), "malformed");
+}
+
+/// One device may have two requests in flight: a third is answered 503 with `Retry-After`
+/// before its body is read, another device goes on meanwhile, and the device may send again
+/// once one of its two is over (issue #13's memory bound: one token cannot make the server
+/// hold more than two bodies).
+#[tokio::test]
+async fn a_device_with_two_requests_in_flight_is_turned_away_unread() {
+    let f = fixture();
+    let token = login(&f.app, "assistent1", &fresh_actor()).await;
+    let other = login(&f.app, "terapeut1", &fresh_actor()).await;
+    let empty = || {
+        wire::encode(&SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            offers: vec![],
+        })
+    };
+    // Two syncs whose bodies stall after their first bytes: the connection open, nothing more.
+    let mut senders = Vec::new();
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let (mut sender, body) = http_body_util::Channel::<Bytes, std::convert::Infallible>::new(1);
+        sender
+            .send_data(Bytes::from(empty()[..2].to_vec()))
+            .await
+            .unwrap();
+        senders.push(sender);
+        let req = Request::post("/v1/sync")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::new(body))
+            .unwrap();
+        stalled.push(tokio::spawn(f.app.clone().oneshot(req)));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while f.state.requests_in_flight() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "both requests are in flight"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let resp = f
+        .app
+        .clone()
+        .oneshot(sync_request(Some(&token), empty()))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        resp.headers().get(header::RETRY_AFTER).unwrap(),
+        "1",
+        "the app waits a second and sends it again"
+    );
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(error_kind(&body), "busy");
+    // A batch of look-ups for the access log counts with the device's syncs.
+    let req = Request::post("/v1/audit")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    assert_eq!(call(&f.app, req).await.0, StatusCode::SERVICE_UNAVAILABLE);
+    // Another device is not held up.
+    post_sync(&f.app, &other, empty()).await;
+    assert_eq!(f.state.requests_in_flight(), 2);
+
+    // One stalled upload ends (its connection gone): the device may send again.
+    drop(senders.remove(0));
+    let ended = stalled.remove(0).await.unwrap().unwrap();
+    assert_eq!(ended.status(), StatusCode::BAD_REQUEST, "half a request");
+    post_sync(&f.app, &token, empty()).await;
+    drop(senders);
+    stalled.remove(0).await.unwrap().unwrap();
+    assert_eq!(f.state.requests_in_flight(), 0);
 }
 
 #[tokio::test]
