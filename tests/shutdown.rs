@@ -5,9 +5,9 @@
 //! the signal lands while the server is still reading its body.
 //!
 //! And the limits on a client that keeps the server waiting: a stalled request holds a
-//! stopping server no longer than its grace period, a connection whose headers or body stop
-//! coming is cut off after the idle timeout, while one that keeps sending is not, and so is
-//! one that stops taking its answer.
+//! stopping server no longer than its grace period, and a connection whose headers or body
+//! stop coming, or that stops taking its answer, is cut off after the idle timeout, while one
+//! that keeps sending, or keeps taking its answer slowly, is not.
 
 use homerehab_scenarios::*;
 use homerehab_shared::sync::{wire, ClientRound};
@@ -254,59 +254,102 @@ fn bytes_until_closed(socket: &mut TcpStream) -> Vec<u8> {
 
 /// A client that asks for a big answer and stops taking it is cut off after the idle limit,
 /// as one that stops sending is: it would otherwise hold the connection, and what is left of
-/// the answer, for ever. One that takes it at once gets all of it.
+/// the answer, for ever. One that takes it at once gets all of it, and so does one that takes
+/// it slowly, a piece well within the limit at a time, for longer than the limit in all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_the_client_stops_taking_is_given_up() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start_with(&tmp.path().join("server"), &["--idle-timeout-secs", "1"]);
+    let server = Server::start_with(&tmp.path().join("server"), &["--idle-timeout-secs", "2"]);
     server.create_team("Nord");
     server.create_user("terapeut", "therapist", "Nord");
     let laptop = Device::login(&tmp.path().join("laptop"), &server, "terapeut").await;
     let token = laptop.me().token;
-    // A video of 48 MiB: far more than the loopback socket's buffers take while nobody reads.
-    let mut video = vec![0u8; 48 << 20];
-    let mut x: u32 = 2_654_435_761;
-    for b in video.iter_mut() {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        *b = x as u8;
-    }
-    let sha256 = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&video))
+    // Videos of 32 and 8 MiB: far more than the loopback socket's buffers take while nobody
+    // reads, and enough to take a few seconds read slowly.
+    let upload = |size: usize| {
+        let (url, token) = (server.url(), token.clone());
+        async move {
+            let mut video = vec![0u8; size];
+            let mut x: u32 = 2_654_435_761 ^ size as u32;
+            for b in video.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                *b = x as u8;
+            }
+            let sha256 = {
+                use sha2::Digest;
+                hex::encode(sha2::Sha256::digest(&video))
+            };
+            let put = reqwest::Client::new()
+                .put(format!("{url}/v1/media/{sha256}"))
+                .bearer_auth(&token)
+                .header("Content-Type", "video/mp4")
+                .body(video.clone())
+                .send()
+                .await
+                .unwrap();
+            assert!(put.status().is_success(), "stored: {}", put.status());
+            (video, sha256)
+        }
     };
-    let put = reqwest::Client::new()
-        .put(format!("{}/v1/media/{sha256}", server.url()))
-        .bearer_auth(&token)
-        .header("Content-Type", "video/mp4")
-        .body(video.clone())
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success(), "stored: {}", put.status());
-
-    let get = format!(
-        "GET /v1/media/{sha256} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
-         Connection: close\r\n\r\n"
-    );
-    let answer_of = |pause: Duration| {
+    let (big, big_sha) = upload(32 << 20).await;
+    let (small, small_sha) = upload(8 << 20).await;
+    let ask = |sha256: &str| {
         let mut socket = raw_connection(&server);
-        socket.write_all(get.as_bytes()).unwrap();
-        std::thread::sleep(pause);
-        bytes_until_closed(&mut socket)
+        socket
+            .write_all(
+                format!(
+                    "GET /v1/media/{sha256} HTTP/1.1\r\nHost: x\r\n\
+                     Authorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+        socket
     };
-    let whole = tokio::task::block_in_place(|| answer_of(Duration::ZERO));
+    let whole = tokio::task::block_in_place(|| bytes_until_closed(&mut ask(&big_sha)));
     assert!(
-        whole.starts_with(b"HTTP/1.1 200") && whole.ends_with(&video[video.len() - 1024..]),
+        whole.starts_with(b"HTTP/1.1 200") && whole.ends_with(&big[big.len() - 1024..]),
         "taken at once, the whole video comes ({} bytes)",
         whole.len()
     );
-    let stopped = tokio::task::block_in_place(|| answer_of(Duration::from_secs(4)));
+    let stopped = tokio::task::block_in_place(|| {
+        let mut socket = ask(&big_sha);
+        std::thread::sleep(Duration::from_secs(6));
+        bytes_until_closed(&mut socket)
+    });
     assert!(
         stopped.starts_with(b"HTTP/1.1 200") && stopped.len() < whole.len() / 2,
-        "not taken for 4 s with a limit of 1 s: given up after {} of {} bytes",
+        "not taken for 6 s with a limit of 2 s: given up after {} of {} bytes",
         stopped.len(),
         whole.len()
+    );
+    // Half a MiB every half second: 8 MiB take 8 s, four times the limit.
+    let (slowly, took) = tokio::task::block_in_place(|| {
+        let mut socket = ask(&small_sha);
+        let started = Instant::now();
+        let mut got = Vec::new();
+        let mut piece = vec![0u8; 512 << 10];
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            let mut filled = 0;
+            while filled < piece.len() {
+                match socket.read(&mut piece[filled..]).unwrap() {
+                    0 => break,
+                    n => filled += n,
+                }
+            }
+            got.extend_from_slice(&piece[..filled]);
+            if filled < piece.len() {
+                return (got, started.elapsed());
+            }
+        }
+    });
+    assert!(took > Duration::from_secs(4), "read for {took:?}");
+    assert!(
+        slowly.starts_with(b"HTTP/1.1 200") && slowly.ends_with(&small[small.len() - 1024..]),
+        "taken slowly but steadily, the whole video comes ({} bytes)",
+        slowly.len()
     );
 }

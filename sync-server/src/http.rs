@@ -219,9 +219,10 @@ async fn serve_in_slots<T: Send + 'static, S: FnOnce(Vec<u8>) -> Result<T> + Sen
 /// The most a sign-in's body may hold.
 pub const LOGIN_BODY_BYTES: usize = 16 * 1024;
 
-/// The most any other request's body may hold but a sync's and a batch of look-ups (settings,
-/// an erasure's reason, a revocation): read whole before the handler asks who may, so an
-/// assistant's token could otherwise have the server hold the sync's limit per request.
+/// The most a body may hold on every route but a sync, a batch of look-ups, a sign-in
+/// ([`LOGIN_BODY_BYTES`]) and a media upload (streamed to disk): settings, an erasure's reason,
+/// a revocation. Each is read whole before the handler asks who may, so an assistant's token
+/// could otherwise have the server hold the sync's limit per request.
 pub const SMALL_BODY_BYTES: usize = 64 * 1024;
 
 pub fn app(state: AppState) -> Router {
@@ -234,7 +235,8 @@ pub fn app(state: AppState) -> Router {
             post(login.layer(DefaultBodyLimit::max(LOGIN_BODY_BYTES))),
         )
         // A device's own uploads are read to the sync's limit, one device's turns bounding
-        // how many at once (`crate::in_flight`); every other body to [`SMALL_BODY_BYTES`].
+        // how many at once (`crate::in_flight`); the routes with no limit of their own read
+        // to [`SMALL_BODY_BYTES`] (the last layer below).
         .route(
             "/v1/sync",
             post(sync.layer(DefaultBodyLimit::max(state.max_body_bytes))),
@@ -560,15 +562,16 @@ async fn registry<T: Send + 'static>(
 /// revoked device hands them over like its changes.
 async fn receive_audit(
     State(state): State<AppState>,
-    SyncSession(session, _, _turn): SyncSession,
+    SyncSession(session, _, turn): SyncSession,
     payload: Result<Json<homerehab_shared::audit::AuditUpload>, JsonRejection>,
-) -> Result<Json<homerehab_shared::audit::AuditReceipt>, ApiError> {
+) -> Result<Response, ApiError> {
     let Json(upload) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
     let store = state.store.clone();
-    registry(move || {
+    let receipt = registry(move || {
         crate::audit::receive(store.as_ref(), &session.principal, session.device, &upload)
     })
-    .await
+    .await?;
+    Ok(turn.held_until_sent(receipt.into_response()))
 }
 
 /// `GET /v1/citizens/{id}/access-report` (`crate::audit::access_report`).
@@ -772,7 +775,7 @@ async fn team(
 
 async fn sync(
     State(state): State<AppState>,
-    SyncSession(session, waiting, _turn): SyncSession,
+    SyncSession(session, waiting, turn): SyncSession,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let _working = state.idle.working();
@@ -819,13 +822,14 @@ async fn sync(
             );
         }
     }
-    Ok(response)
+    Ok(turn.held_until_sent(response))
 }
 
 /// The user and device of a sync: like [`Authenticated`], but a revoked device whose
 /// hand-over is open passes (its answers say it is revoked). It also holds the device's turn
-/// ([`crate::in_flight`]), taken before the body is read and let go when the handler returns:
-/// a device with its requests in flight already is answered 503 unread.
+/// ([`crate::in_flight`]), taken before the body is read and let go once the answer is sent
+/// (`InFlightTurn::held_until_sent`) or the request ends otherwise: a device with its
+/// requests in flight already is answered 503 unread.
 pub struct SyncSession(pub Session, pub WaitingOnDevice, pub InFlightTurn);
 
 /// What the device says still waits on it besides its offers: another user's unsent work

@@ -520,17 +520,32 @@ async fn oversized_bodies_are_413() {
         "read, and refused as garbage"
     );
     assert_eq!(error_kind(&body), "malformed");
+    // A batch of look-ups is read to the sync's limit too: a thousand of them are some 200 KB.
+    let padded = format!("{{{}}}", " ".repeat(100 * 1024));
+    let req = Request::post("/v1/audit")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(padded))
+        .unwrap();
+    let (status, body) = call(&f.app, req).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "read, and refused: no look-ups in it"
+    );
+    assert_eq!(error_kind(&body), "malformed");
 }
 
 /// One device may have two requests in flight: a third is answered 503 with `Retry-After`
-/// before its body is read, another device goes on meanwhile, and the device may send again
-/// once one of its two is over (issue #13's memory bound: one token cannot make the server
-/// hold more than two bodies).
+/// before its body is read, the user's other device goes on meanwhile, and the device may send
+/// again once one of its two is over, whether it ended or was given up (one token cannot make
+/// the server hold more than two requests).
 #[tokio::test]
 async fn a_device_with_two_requests_in_flight_is_turned_away_unread() {
     let f = fixture();
     let token = login(&f.app, "assistent1", &fresh_actor()).await;
-    let other = login(&f.app, "terapeut1", &fresh_actor()).await;
+    // The same user's other device (a device is named after its actor when it sends no id).
+    let other = login(&f.app, "assistent1", &fresh_actor()).await;
     let empty = || {
         wire::encode(&SyncRequest {
             protocol: PROTOCOL_VERSION,
@@ -583,18 +598,22 @@ async fn a_device_with_two_requests_in_flight_is_turned_away_unread() {
         .body(Body::from("{}"))
         .unwrap();
     assert_eq!(call(&f.app, req).await.0, StatusCode::SERVICE_UNAVAILABLE);
-    // Another device is not held up.
+    // The user's other device is not held up.
     post_sync(&f.app, &other, empty()).await;
     assert_eq!(f.state.requests_in_flight(), 2);
 
-    // One stalled upload ends (its connection gone): the device may send again.
+    // One stalled upload ends (the body ends short): the device may send again.
     drop(senders.remove(0));
     let ended = stalled.remove(0).await.unwrap().unwrap();
     assert_eq!(ended.status(), StatusCode::BAD_REQUEST, "half a request");
     post_sync(&f.app, &token, empty()).await;
-    drop(senders);
-    stalled.remove(0).await.unwrap().unwrap();
+    // The other is given up midway (the server drops the request, as when its connection
+    // goes): its turn goes with it.
+    let given_up = stalled.remove(0);
+    given_up.abort();
+    assert!(given_up.await.unwrap_err().is_cancelled());
     assert_eq!(f.state.requests_in_flight(), 0);
+    drop(senders);
 }
 
 #[tokio::test]
