@@ -150,6 +150,15 @@ async fn login(app: &Router, username: &str, actor: &ActorId) -> String {
         .token
 }
 
+/// `request` with `token` and a JSON `body`.
+fn json_request(request: axum::http::request::Builder, token: &str, body: String) -> Request<Body> {
+    request
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap()
+}
+
 fn sync_request(token: Option<&str>, body: Vec<u8>) -> Request<Body> {
     let mut req =
         Request::post("/v1/sync").header(header::CONTENT_TYPE, "application/octet-stream");
@@ -504,11 +513,7 @@ async fn oversized_bodies_are_413() {
     // unread (before who may change them is asked), while a sync of that size is read.
     let leader = login(&f.app, "leder3", &fresh_actor()).await;
     let padded = serde_json::json!({ "padding": "x".repeat(100 * 1024) }).to_string();
-    let req = Request::put("/v1/evidence/settings")
-        .header(header::AUTHORIZATION, format!("Bearer {leader}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(padded))
-        .unwrap();
+    let req = json_request(Request::put("/v1/evidence/settings"), &leader, padded);
     let (status, body) = call(&f.app, req).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(error_kind(&body), "payload_too_large");
@@ -522,11 +527,7 @@ async fn oversized_bodies_are_413() {
     assert_eq!(error_kind(&body), "malformed");
     // A batch of look-ups is read to the sync's limit too: a thousand of them are some 200 KB.
     let padded = format!("{{{}}}", " ".repeat(100 * 1024));
-    let req = Request::post("/v1/audit")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(padded))
-        .unwrap();
+    let req = json_request(Request::post("/v1/audit"), &token, padded);
     let (status, body) = call(&f.app, req).await;
     assert_eq!(
         status,
@@ -592,11 +593,7 @@ async fn a_device_with_two_requests_in_flight_is_turned_away_unread() {
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(error_kind(&body), "busy");
     // A batch of look-ups for the access log counts with the device's syncs.
-    let req = Request::post("/v1/audit")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from("{}"))
-        .unwrap();
+    let req = json_request(Request::post("/v1/audit"), &token, "{}".into());
     assert_eq!(call(&f.app, req).await.0, StatusCode::SERVICE_UNAVAILABLE);
     // The user's other device is not held up.
     post_sync(&f.app, &other, empty()).await;
