@@ -562,16 +562,15 @@ async fn registry<T: Send + 'static>(
 /// revoked device hands them over like its changes.
 async fn receive_audit(
     State(state): State<AppState>,
-    SyncSession(session, _, turn): SyncSession,
+    SyncSession(session, _, _turn): SyncSession,
     payload: Result<Json<homerehab_shared::audit::AuditUpload>, JsonRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<homerehab_shared::audit::AuditReceipt>, ApiError> {
     let Json(upload) = payload.map_err(|e| ApiError::body(e.status(), e.body_text()))?;
     let store = state.store.clone();
-    let receipt = registry(move || {
+    registry(move || {
         crate::audit::receive(store.as_ref(), &session.principal, session.device, &upload)
     })
-    .await?;
-    Ok(turn.held_until_sent(receipt.into_response()))
+    .await
 }
 
 /// `GET /v1/citizens/{id}/access-report` (`crate::audit::access_report`).
@@ -775,7 +774,7 @@ async fn team(
 
 async fn sync(
     State(state): State<AppState>,
-    SyncSession(session, waiting, turn): SyncSession,
+    SyncSession(session, waiting, _turn): SyncSession,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let _working = state.idle.working();
@@ -822,14 +821,14 @@ async fn sync(
             );
         }
     }
-    Ok(turn.held_until_sent(response))
+    Ok(response)
 }
 
 /// The user and device of a sync: like [`Authenticated`], but a revoked device whose
 /// hand-over is open passes (its answers say it is revoked). It also holds the device's turn
-/// ([`crate::in_flight`]), taken before the body is read and let go once the answer is sent
-/// (`InFlightTurn::held_until_sent`) or the request ends otherwise: a device with its
-/// requests in flight already is answered 503 unread.
+/// ([`crate::in_flight`]), taken before the body is read and let go when the handler returns
+/// (or the request is dropped): a device with its requests in flight already is answered 503
+/// unread.
 pub struct SyncSession(pub Session, pub WaitingOnDevice, pub InFlightTurn);
 
 /// What the device says still waits on it besides its offers: another user's unsent work

@@ -3,24 +3,23 @@
 //!
 //! A sync's body (up to `max_body_bytes`, 16 MiB) and a batch of look-ups for the access log
 //! are read whole into memory before anything else bounds them: the sync slots
-//! (`http::serve_in_slots`) weigh a request only once it has arrived, and let it go before its
-//! answer is sent. So one stolen token could open a hundred connections and have the server
-//! hold a hundred bodies, or a hundred answers read slowly, at once. A device sends one request
-//! at a time (its syncs and look-ups go one after another), so [`REQUESTS_PER_DEVICE`] leaves
-//! room for one sent again while the server has not yet seen the first one's connection end;
-//! one more is answered 503 with `Retry-After` (which the app waits out and sends again)
-//! without its body being read. A turn is held from before the body is read until the answer
-//! is sent or the request ends otherwise ([`InFlightTurn::held_until_sent`]). What one token
-//! can make one server process hold is then two requests and their answers, whatever it sends.
+//! (`http::serve_in_slots`) weigh a request only once it has arrived. So one stolen token
+//! could open a hundred connections and have the server hold a hundred bodies at once. A
+//! device sends one request at a time (its syncs and look-ups go one after another), so
+//! [`REQUESTS_PER_DEVICE`] leaves room for one sent again while the server has not yet seen
+//! the first one's connection end; one more is answered 503 with `Retry-After` without its
+//! body being read (the app sends a sync again after the pause; a batch of look-ups waits for
+//! the next sync). A turn is held from before the body is read until the handler returns. What
+//! one token can make one server process hold of request bodies is then two, whatever it
+//! sends. Answers are not counted: once the handler returns, hyper holds the answer until the
+//! client has taken it (a client that stops taking it is cut off after the idle limit,
+//! `http::serve`; one that takes it slowly is not).
 //!
 //! A device is its user and its registered id; a token from before the device registry counts
 //! with every such token of its user. Within one process: each server of several bounds its
 //! own memory, which is what this is for.
 
-use axum::body::Body;
-use axum::response::Response;
 use homerehab_shared::ids::{DeviceId, UserId};
-use http_body_util::BodyExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -78,21 +77,6 @@ impl InFlight {
     }
 }
 
-impl InFlightTurn {
-    /// `response` with this turn held until its body is sent whole, or dropped (the client
-    /// went away, or stopped taking it past the idle limit): a slowly read answer is the
-    /// device's request in flight still.
-    pub fn held_until_sent(self, response: Response) -> Response {
-        response.map(|body| {
-            Body::new(body.map_frame(move |frame| {
-                // Owned by the body, so dropped with it.
-                let _turn = &self;
-                frame
-            }))
-        })
-    }
-}
-
 impl Drop for InFlightTurn {
     fn drop(&mut self) {
         let mut held = self
@@ -134,28 +118,5 @@ mod tests {
             in_flight.held.lock().unwrap().is_empty(),
             "no entry left behind"
         );
-    }
-
-    /// A turn handed to an answer is let go when the answer's body is sent whole or dropped,
-    /// not when the handler returns.
-    #[tokio::test]
-    async fn an_answer_holds_its_devices_turn_until_it_is_sent_or_dropped() {
-        let in_flight = InFlight::new();
-        let (user, tablet) = (UserId::new(), Some(DeviceId::new()));
-        let answer = |in_flight: &Arc<InFlight>| {
-            in_flight
-                .enter(user, tablet)
-                .unwrap()
-                .held_until_sent(Response::new(Body::from("the answer")))
-        };
-        let sent = answer(&in_flight);
-        assert_eq!(in_flight.len(), 1);
-        let bytes = sent.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!(&bytes[..], b"the answer");
-        assert!(in_flight.is_empty());
-        let given_up = answer(&in_flight);
-        assert_eq!(in_flight.len(), 1);
-        drop(given_up);
-        assert!(in_flight.is_empty());
     }
 }
