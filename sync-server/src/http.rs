@@ -136,9 +136,7 @@ impl AppState {
             shutdown_grace: config.shutdown_grace,
         })
     }
-}
 
-impl AppState {
     /// Syncs and look-up batches in flight over every device ([`crate::in_flight`]): what a
     /// test waits for before it sends one more.
     pub fn requests_in_flight(&self) -> usize {

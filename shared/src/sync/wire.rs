@@ -279,27 +279,11 @@ fn count_the_rest(
     bytes: &[u8],
     limit: usize,
 ) -> Result<usize, WireError> {
-    use flate2::{FlushDecompress, Status};
     let mut scratch = vec![0; 64 << 10];
-    loop {
-        let (read, written) = (inflater.total_in(), inflater.total_out());
-        let rest = bytes.get(read as usize..).unwrap_or_default();
-        let status = inflater
-            .decompress(rest, &mut scratch, FlushDecompress::Finish)
-            .map_err(|_| WireError::Compression)?;
-        let inflated = usize::try_from(inflater.total_out()).unwrap_or(usize::MAX);
-        if inflated > limit {
-            return Err(WireError::TooLarge(limit));
-        }
-        match status {
-            Status::StreamEnd => return Ok(inflated),
-            // Room in the scratch and nothing moved: the stream ends before its end.
-            _ if (read, written) == (inflater.total_in(), inflater.total_out()) => {
-                return Err(WireError::Compression)
-            }
-            _ => {}
-        }
-    }
+    while !inflate_step(inflater, bytes, limit, |inflater, rest| {
+        inflater.decompress(rest, &mut scratch, flate2::FlushDecompress::Finish)
+    })? {}
+    Ok(usize::try_from(inflater.total_out()).unwrap_or(usize::MAX))
 }
 
 fn inflate_with(
@@ -307,37 +291,51 @@ fn inflate_with(
     bytes: &[u8],
     limit: usize,
 ) -> Result<Vec<u8>, WireError> {
-    use flate2::{FlushDecompress, Status};
     // Room for a message that shrank fourfold (a sync's heads and changes shrink less), but
     // not reserved ahead for a big body (it grows by doubling), nor past the limit.
     let guess = bytes.len().saturating_mul(4).clamp(64, 4 << 20);
     let mut out = Vec::with_capacity(guess.min(limit.saturating_add(1)));
-    loop {
-        let (read, written) = (inflater.total_in(), inflater.total_out());
-        // `total_in` counts from the last reset: what of `bytes` it has taken so far.
-        let rest = bytes.get(read as usize..).unwrap_or_default();
-        let status = inflater
-            .decompress_vec(rest, &mut out, FlushDecompress::Finish)
-            .map_err(|_| WireError::Compression)?;
-        if out.len() > limit {
-            return Err(WireError::TooLarge(limit));
+    while !inflate_step(inflater, bytes, limit, |inflater, rest| {
+        inflater.decompress_vec(rest, &mut out, flate2::FlushDecompress::Finish)
+    })? {
+        if out.len() == out.capacity() {
+            // Out of room: at most one byte past the limit, to tell a bomb from a fit.
+            let more = out
+                .capacity()
+                .max(64)
+                .min(limit.saturating_add(1) - out.len());
+            out.reserve_exact(more);
         }
-        match status {
-            Status::StreamEnd => return Ok(out),
-            _ if out.len() == out.capacity() => {
-                // Out of room: at most one byte past the limit, to tell a bomb from a fit.
-                let more = out
-                    .capacity()
-                    .max(64)
-                    .min(limit.saturating_add(1) - out.len());
-                out.reserve_exact(more);
-            }
-            // Room left and nothing moved: the stream ends before its end (truncated).
-            _ if (read, written) == (inflater.total_in(), inflater.total_out()) => {
-                return Err(WireError::Compression)
-            }
-            _ => {}
+    }
+    Ok(out)
+}
+
+/// One `decompress` of what `inflater` has not yet taken of `bytes`: whether the stream ended.
+/// Too large once more than `limit` came out since the inflater's reset; truncated when
+/// nothing moved (every caller gives it room to write).
+fn inflate_step(
+    inflater: &mut flate2::Decompress,
+    bytes: &[u8],
+    limit: usize,
+    decompress: impl FnOnce(
+        &mut flate2::Decompress,
+        &[u8],
+    ) -> Result<flate2::Status, flate2::DecompressError>,
+) -> Result<bool, WireError> {
+    let (read, written) = (inflater.total_in(), inflater.total_out());
+    // `total_in` counts from the last reset: what of `bytes` it has taken so far.
+    let rest = bytes.get(read as usize..).unwrap_or_default();
+    let status = decompress(inflater, rest).map_err(|_| WireError::Compression)?;
+    if usize::try_from(inflater.total_out()).unwrap_or(usize::MAX) > limit {
+        return Err(WireError::TooLarge(limit));
+    }
+    match status {
+        flate2::Status::StreamEnd => Ok(true),
+        // Nothing moved: the stream ends before its end (truncated).
+        _ if (read, written) == (inflater.total_in(), inflater.total_out()) => {
+            Err(WireError::Compression)
         }
+        _ => Ok(false),
     }
 }
 
