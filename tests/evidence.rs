@@ -434,6 +434,8 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
     assert_eq!(before["effect"], after["effect"]);
     assert_eq!(before["funnel"], after["funnel"]);
 
+    bi_export(&server, &cohort).await;
+
     // Kept for the browser test that prints the evaluation report from these cohorts
     // (scripts/test sets the place; app/ui/e2e/evidence-seeds-report.test.mjs reads it).
     // A SQLite data dir only: the browser test opens the file (scripts/test runs this on
@@ -458,4 +460,207 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
         });
         std::fs::write(keep.join("seeds.json"), about.to_string()).unwrap();
     }
+}
+
+/// A CSV of the BI feed: its status, and its heading and rows when it is a file.
+async fn csv_of(server: &Server, token: &str, path: &str) -> (u16, Vec<String>, Vec<Vec<String>>) {
+    let r = reqwest::Client::new()
+        .get(format!("{}{path}", server.url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    if status != 200 {
+        return (status, Vec::new(), Vec::new());
+    }
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(header("cache-control"), "no-store", "{path}");
+    assert!(header("content-type").starts_with("text/csv"), "{path}");
+    assert!(
+        header("content-disposition").starts_with("attachment; filename=\"homerehab-"),
+        "{path}: {}",
+        header("content-disposition")
+    );
+    let body = r.bytes().await.unwrap();
+    assert!(!body.starts_with("\u{feff}".as_bytes()), "no byte-order mark");
+    let mut reader = csv::Reader::from_reader(body.as_ref());
+    let heading = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    (status, heading, rows)
+}
+
+/// The BI feed (`GET /v1/export`): a leader's files hold their own municipality's rows and
+/// nothing of another's, and from those rows alone a BI team gets Aarhus' published result —
+/// the home-care minutes −21.81 %, 28 of 42 chair stand tests improved or maintained — as a
+/// warehouse would compute it, without Homerehab's arithmetic. Each file is in the audit log;
+/// an assistant or therapist gets none.
+async fn bi_export(server: &Server, cohort: &SeedsCohort) {
+    let aarhus = token(server, AARHUS_LEADER).await;
+    let thisted = token(server, THISTED_LEADER).await;
+    let exports_before = server
+        .db()
+        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'bi_export'");
+    let mut exports = 0;
+    let (status, catalogue) = get(server, &aarhus, "/v1/export").await;
+    assert_eq!(status, 200, "{catalogue}");
+    let tables = catalogue.as_array().unwrap();
+    assert_eq!(tables.len(), 7, "{catalogue}");
+    let columns_of = |table: &str| -> Vec<String> {
+        tables
+            .iter()
+            .find(|t| t["name"] == table)
+            .unwrap_or_else(|| panic!("no {table} in {catalogue}"))["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let last = cohort.last_year;
+    let year = |y: i32| format!("from={y}-01-01&to={y}-12-31");
+    let mut file = |token: String, table: &'static str, period: String| {
+        let server = &*server;
+        let heading_wanted = columns_of(table);
+        exports += 1;
+        async move {
+            let (status, heading, rows) =
+                csv_of(server, &token, &format!("/v1/export/{table}.csv?{period}")).await;
+            assert_eq!(status, 200, "{table} {period}");
+            assert_eq!(heading, heading_wanted, "{table}");
+            let column = move |name: &str| heading.iter().position(|h| h == name).unwrap();
+            (rows, column)
+        }
+    };
+    let aarhus_team = {
+        let (_, r) = get(server, &aarhus, &format!("/v1/evidence?{}", cohort.query())).await;
+        r["teams"][0]["id"].as_str().unwrap().to_string()
+    };
+
+    // Aarhus' courses of the cohort's year: all 174, completed, of its one team.
+    let (courses, col) = file(aarhus.clone(), "courses", year(last)).await;
+    assert_eq!(courses.len(), 174);
+    let (id, team, status) = (col("course_id"), col("team_id"), col("status"));
+    let aarhus_courses: std::collections::HashSet<String> =
+        courses.iter().map(|r| r[id].clone()).collect();
+    assert_eq!(aarhus_courses.len(), 174, "one row per course");
+    assert!(courses.iter().all(|r| r[team] == aarhus_team));
+    assert!(courses.iter().all(|r| r[status] == "completed"));
+    let (referrals, _) = file(aarhus.clone(), "referrals", year(last)).await;
+    assert_eq!(referrals.len(), 174);
+    let (citizens, col) = file(aarhus.clone(), "citizens", year(last)).await;
+    assert_eq!(citizens.len(), 174);
+    let born = col("birth_year");
+    assert!(citizens.iter().all(|r| (1940..1955).contains(&r[born].parse::<i32>().unwrap())));
+
+    // The chair stand test, recounted from its rows: 72 at the start, 42 at the end, and of
+    // those 42 the 28 who did as well or better (Aarhus: 28 of 42).
+    let (results, col) = file(aarhus.clone(), "test_results", year(last)).await;
+    let (course, test, phase, value) = (col("course_id"), col("test"), col("phase"), col("value"));
+    let chair = |p: &str| -> std::collections::HashMap<String, f64> {
+        results
+            .iter()
+            .filter(|r| r[test] == "chair_stand_30s" && r[phase] == p)
+            .map(|r| (r[course].clone(), r[value].parse().unwrap()))
+            .collect()
+    };
+    let (start, end) = (chair("start"), chair("end"));
+    assert_eq!((start.len(), end.len()), (72, 42));
+    let kept_up = end.iter().filter(|(c, v)| **v >= start[*c]).count();
+    assert_eq!(kept_up, 28);
+    assert!(results.iter().all(|r| aarhus_courses.contains(&r[course])));
+    // WHO-5 was answered this year, in the tablet's sessions.
+    let this_year = homerehab_shared::schedule::date_of(homerehab_core::store::now_ms()).year();
+    let (results, col) = file(aarhus.clone(), "test_results", year(this_year)).await;
+    let (test, phase) = (col("test"), col("phase"));
+    let who5 = |p: &str| {
+        results
+            .iter()
+            .filter(|r| r[test] == "who5" && r[phase] == p)
+            .count()
+    };
+    assert_eq!((who5("start"), who5("end")), (55, 35));
+    let (sessions, col) = file(aarhus.clone(), "sessions", year(this_year)).await;
+    assert!(sessions.len() >= 55, "{}", sessions.len());
+    let (course, started) = (col("course_id"), col("started_at"));
+    for s in &sessions {
+        assert!(aarhus_courses.contains(&s[course]));
+        let at = &s[started];
+        assert!(
+            at.len() == 25 && (at.ends_with("+01:00") || at.ends_with("+02:00")),
+            "an instant in Danish time: {at}"
+        );
+    }
+
+    // Home-care minutes per week of the 64 with both, before (1 December) and 77 days after:
+    // the warehouse's own sum gives Aarhus' −21.81 %.
+    let (grants, col) = file(
+        aarhus.clone(),
+        "care_grants",
+        format!("from={}-12-01&to={last}-11-30", last - 1),
+    )
+    .await;
+    assert_eq!(grants.len(), 128);
+    let (effective, minutes) = (col("effective"), col("minutes_per_week"));
+    let sum_on = |day: &str| -> f64 {
+        grants
+            .iter()
+            .filter(|g| g[effective] == day)
+            .map(|g| g[minutes].parse::<f64>().unwrap())
+            .sum()
+    };
+    let (before, after) = (
+        sum_on(&format!("{}-12-01", last - 1)),
+        sum_on(&format!("{last}-06-10")),
+    );
+    assert_eq!((before, after), (23_659.0, 18_498.0));
+    assert_eq!(format!("{:.2}", (after / before - 1.0) * 100.0), "-21.81");
+    let (goals, _) = file(aarhus.clone(), "goals", year(last)).await;
+    assert!(goals.iter().all(|g| aarhus_courses.contains(&g[0])));
+
+    // Thisted's leader: Thisted's courses, none of Aarhus'.
+    let (theirs, col) = file(thisted.clone(), "courses", year(last)).await;
+    assert!(theirs.len() >= 207, "{}", theirs.len());
+    let (id, team) = (col("course_id"), col("team_id"));
+    assert!(theirs.iter().all(|r| !aarhus_courses.contains(&r[id]) && r[team] != aarhus_team));
+    let (theirs, _) = file(thisted.clone(), "sessions", year(this_year)).await;
+    assert!(theirs.iter().all(|r| !aarhus_courses.contains(&r[1])));
+
+    // Refused: a table that is not one (404), more than a year or a period ending before it
+    // starts (400), no token (401); an assistant and a therapist get nothing (403).
+    for (path, expected) in [
+        (format!("/v1/export/users?{}", year(last)), 404),
+        (format!("/v1/export/courses?from={}-01-01&to={last}-12-31", last - 1), 400),
+        (format!("/v1/export/courses?from={last}-12-31&to={last}-01-01"), 400),
+        ("/v1/export/courses?from=2025-1-1&to=2025-12-31".to_string(), 400),
+    ] {
+        let (status, _, _) = csv_of(server, &aarhus, &path).await;
+        assert_eq!(status, expected, "{path}");
+    }
+    for who in [AARHUS_ASSISTANT, AARHUS_THERAPIST] {
+        let t = token(server, who).await;
+        let (status, body) = get(server, &t, "/v1/export").await;
+        assert_eq!(status, 403, "{who}: {body}");
+        let (status, _, _) = csv_of(server, &t, &format!("/v1/export/courses?{}", year(last))).await;
+        assert_eq!(status, 403, "{who}");
+    }
+    let anonymous = reqwest::get(format!("{}/v1/export/courses?{}", server.url(), year(last)))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    // Every file made is in the audit log; the refused ones are not.
+    let exports_after = server
+        .db()
+        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'bi_export'");
+    assert_eq!(exports_after - exports_before, exports);
 }

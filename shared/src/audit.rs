@@ -73,10 +73,14 @@ pub enum AuditAction {
     ErasedByOrder,
     /// Erased by the retention job: past the municipality's retention.
     ErasedByRetention,
+    /// A table of the municipality's pseudonymised rows pulled for its BI warehouse
+    /// (`crate::export`): who and when, no team (the whole municipality) and no citizen; the
+    /// table and period go to the server's log.
+    BiExport,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::SyncedCourse,
         AuditAction::SyncedSessionLog,
         AuditAction::SyncedRoster,
@@ -93,6 +97,7 @@ impl AuditAction {
         AuditAction::ErasedRecordedInError,
         AuditAction::ErasedByOrder,
         AuditAction::ErasedByRetention,
+        AuditAction::BiExport,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +118,7 @@ impl AuditAction {
             AuditAction::ErasedRecordedInError => "erased_recorded_in_error",
             AuditAction::ErasedByOrder => "erased_by_order",
             AuditAction::ErasedByRetention => "erased_by_retention",
+            AuditAction::BiExport => "bi_export",
         }
     }
 
@@ -143,7 +149,7 @@ impl AuditAction {
             AuditAction::SyncedCourse
             | AuditAction::SyncedSessionLog
             | AuditAction::SyncedRoster => Purpose::OfflineCopy,
-            AuditAction::EvidenceExtract => Purpose::Statistics,
+            AuditAction::EvidenceExtract | AuditAction::BiExport => Purpose::Statistics,
             AuditAction::AccessReport => Purpose::AccessRequest,
             AuditAction::DeviceRevoked | AuditAction::SignedOutEverywhere => Purpose::Security,
             AuditAction::ErasedOnRequest
@@ -172,6 +178,7 @@ impl AuditAction {
             AuditAction::ErasedRecordedInError => "Slettet: registreret ved en fejl",
             AuditAction::ErasedByOrder => "Slettet efter påbud fra myndighed",
             AuditAction::ErasedByRetention => "Slettet: opbevaringsperioden udløbet",
+            AuditAction::BiExport => "Pseudonymiserede data udtrukket til kommunens BI",
         }
     }
 }
@@ -683,7 +690,7 @@ pub fn access_report(
 /// A cell Excel shows as text, never runs: a value beginning with `=`, `+`, `-`, `@`, a tab or
 /// a carriage return is a formula to a spreadsheet (OWASP's CSV injection), and a staff
 /// member's name is typed by people; such a value gets a leading `'`, which Excel hides.
-fn spreadsheet_text(value: String) -> String {
+pub(crate) fn spreadsheet_text(value: String) -> String {
     if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {

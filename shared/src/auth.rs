@@ -21,6 +21,8 @@
 //! | set evidence settings |       |           |        | ✓     |
 //! | manage devices    |           |           | ✓      | ✓     |
 //! | see access log    |           |           |        | ✓     |
+//! | manage retention  |           |           |        | ✓     |
+//! | export data       |           |           | ✓      | ✓     |
 //!
 //! | document      | read                            | write            |
 //! |---------------|---------------------------------|------------------|
@@ -103,10 +105,13 @@ pub enum Capability {
     /// Set the municipality's retention, see what the retention job would erase, and erase a
     /// citizen of the own municipality where the law allows (issue #14 item 5).
     ManageRetention,
+    /// Pull the municipality's read-model tables as row-level, pseudonymised CSV files for its
+    /// BI warehouse (`crate::export`): leaders and admins, own municipality only.
+    ExportData,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 13] = [
+    pub const ALL: [Capability; 14] = [
         Capability::ReadCourses,
         Capability::RunSessions,
         Capability::FollowCourses,
@@ -120,6 +125,7 @@ impl Capability {
         Capability::ManageDevices,
         Capability::SeeAccessLog,
         Capability::ManageRetention,
+        Capability::ExportData,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -137,6 +143,7 @@ impl Capability {
             Capability::ManageDevices => "manage devices",
             Capability::SeeAccessLog => "see the access log",
             Capability::ManageRetention => "manage retention and erasure",
+            Capability::ExportData => "export data for BI",
         }
     }
 
@@ -171,6 +178,7 @@ impl Capabilities {
                 SeeOverview,
                 SeeEvidence,
                 ManageDevices,
+                ExportData,
             ],
             Role::Admin => &[
                 FollowCourses,
@@ -183,6 +191,7 @@ impl Capabilities {
                 ManageDevices,
                 SeeAccessLog,
                 ManageRetention,
+                ExportData,
             ],
         };
         Capabilities(granted.iter().fold(0, |bits, c| bits | c.bit()))
@@ -365,7 +374,7 @@ mod tests {
         use Capability::*;
         const ROLES: [Role; 4] = [Role::Assistant, Role::Therapist, Role::Leader, Role::Admin];
         // capability → (assistant, therapist, leader, admin)
-        let table: [(Capability, [bool; 4]); 13] = [
+        let table: [(Capability, [bool; 4]); 14] = [
             (ReadCourses, [true, true, true, false]),
             (RunSessions, [true, false, false, false]),
             (FollowCourses, [false, true, true, true]),
@@ -379,6 +388,7 @@ mod tests {
             (ManageDevices, [false, false, true, true]),
             (SeeAccessLog, [false, false, false, true]),
             (ManageRetention, [false, false, false, true]),
+            (ExportData, [false, false, true, true]),
         ];
         assert_eq!(
             table.map(|(c, _)| c),

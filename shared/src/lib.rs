@@ -29,6 +29,7 @@ pub mod device_registry;
 pub mod docs;
 pub mod effect;
 pub mod evidence;
+pub mod export;
 pub mod ids;
 pub mod library;
 pub mod model;

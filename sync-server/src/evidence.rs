@@ -25,6 +25,7 @@ use homerehab_shared::evidence::report::{
 };
 use homerehab_shared::evidence::suppression::Suppression;
 use homerehab_shared::evidence::targets::Period;
+use homerehab_shared::export::{catalogue, export_period, to_csv, ExportTable, TableInfo};
 use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::Role;
 use time::Date;
@@ -391,6 +392,50 @@ pub fn set_settings(
     }
     store.set_evidence_settings(municipality, &settings, who.user_id)?;
     Ok(settings)
+}
+
+/// A file of the BI feed: the rows of the table named `table` of the asker's municipality in `period`
+/// (`homerehab_shared::export`), with its file name; the export is recorded in the audit log
+/// before the file is answered (an export that cannot be recorded is not made).
+pub fn export(
+    store: &dyn Store,
+    who: &Principal,
+    table: &str,
+    period: Period,
+    now: homerehab_shared::model::Millis,
+) -> Result<(String, Vec<u8>), Refusal> {
+    let municipality = municipality_of(who, Capability::ExportData)?;
+    let table = ExportTable::from_name(table).map_err(|e| Refusal::NotFound(e.to_string()))?;
+    let period = export_period(period).map_err(|e| Refusal::Invalid(e.to_string()))?;
+    let teams: Vec<TeamId> = store
+        .teams()?
+        .into_iter()
+        .filter(|t| t.municipality == municipality)
+        .map(|t| t.id)
+        .collect();
+    let rows = store.export_rows(table, &teams, &period)?;
+    // A row the store gave that does not fit its columns is the server's fault, not the asker's.
+    let file = to_csv(table, &rows).map_err(|e| Refusal::Failed(Error::Corrupt(e.to_string())))?;
+    store.append_audit(&[homerehab_shared::audit::AuditRecord::by(
+        who,
+        homerehab_shared::audit::AuditAction::BiExport,
+        now,
+    )])?;
+    tracing::info!(
+        user = %who.user_id,
+        table = table.name(),
+        from = %homerehab_shared::effect::iso(period.start),
+        to = %homerehab_shared::effect::iso(period.end),
+        rows = rows.len(),
+        "BI export"
+    );
+    Ok((table.file_name(&period), file))
+}
+
+/// The BI feed's tables and columns, for anyone who may export.
+pub fn export_catalogue(who: &Principal) -> Result<Vec<TableInfo>, Refusal> {
+    municipality_of(who, Capability::ExportData)?;
+    Ok(catalogue())
 }
 
 /// The other municipalities on the server that agreed to be named, to choose a comparison

@@ -14,6 +14,8 @@
 //! | `GET /v1/evidence?from&to[&team][&as_of]` | —    | JSON `EvidenceReport` (leaders) |
 //! | `GET`/`PUT /v1/evidence/settings` | JSON `EvidenceSettings` (`PUT`: admins) | the settings |
 //! | `GET /v1/evidence/municipalities` | —            | JSON `[{id, name}]`             |
+//! | `GET /v1/export` | —                             | JSON `[TableInfo]`: the BI feed's tables (export data) |
+//! | `GET /v1/export/{table}[.csv]?from&to` | —       | CSV (RFC 4180) of the municipality's rows (export data; 404 no such table, 400 over a year) |
 //! | `GET /v1/devices` | —                            | JSON `[DeviceView]` (manage devices, own municipality) |
 //! | `POST /v1/devices/{id}/revoke` | JSON `RevokeRequest` | JSON `DeviceView`; 404 not of your municipality |
 //! | `POST /v1/users/{id}/sign-out-everywhere` | —   | JSON `SignedOutEverywhere` (oneself, or manage devices) |
@@ -53,6 +55,7 @@ use axum::routing::{get, post, put};
 use axum::{middleware, Json, Router};
 use homerehab_shared::auth::{Capability, Principal};
 use homerehab_shared::evidence::report::EvidenceSettings;
+use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::sync::wire::{Inflated, Limits};
 use std::future::Future;
 use std::sync::Arc;
@@ -270,6 +273,8 @@ pub fn app(state: AppState) -> Router {
             get(evidence_settings).put(set_evidence_settings),
         )
         .route("/v1/evidence/municipalities", get(evidence_municipalities))
+        .route("/v1/export", get(export_catalogue))
+        .route("/v1/export/{table}", get(export_table))
         .route("/healthz", get(healthz))
         // The readiness check for a load balancer in front of several servers: the same
         // question, whether this server's database answers (docs/postgresql.md).
@@ -604,6 +609,55 @@ async fn access_report_csv(
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(value) = HeaderValue::from_str(&name) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// `GET /v1/export`: the BI feed's tables and their columns (`homerehab_shared::export`).
+async fn export_catalogue(Authenticated(who): Authenticated) -> Result<Response, ApiError> {
+    Ok(private_json(&crate::evidence::export_catalogue(&who)?))
+}
+
+/// A period of the BI feed, both days included.
+#[derive(serde::Deserialize)]
+struct ExportParams {
+    from: String,
+    to: String,
+}
+
+/// `GET /v1/export/{table}[.csv]?from&to`: one table of the municipality's BI feed as CSV
+/// (`crate::evidence::export`).
+async fn export_table(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(table): Path<String>,
+    params: Result<Query<ExportParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::BadRequest {
+        kind: "invalid",
+        message: e.body_text(),
+    })?;
+    let period = Period::new(date_param("from", &p.from)?, date_param("to", &p.to)?).map_err(
+        |e| ApiError::BadRequest {
+            kind: "invalid",
+            message: e.to_string(),
+        },
+    )?;
+    let store = state.store.clone();
+    let (name, file) = evidence_blocking(move || {
+        let table = table.strip_suffix(".csv").unwrap_or(&table);
+        crate::evidence::export(store.as_ref(), &who, table, period, now_ms())
+    })
+    .await?;
+    let mut response = (
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8; header=present")],
+        file,
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)

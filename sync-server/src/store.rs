@@ -11,6 +11,7 @@
 mod audit_rows;
 mod documents;
 mod evidence_facts;
+mod export_sql;
 mod interface;
 pub mod postgres;
 mod postgres_audit;

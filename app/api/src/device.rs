@@ -155,6 +155,8 @@ pub enum Capability {
     SeeAccessLog,
     /// The municipality's retention and a citizen's erasure (issue #14).
     ManageRetention,
+    /// The municipality's tables as CSV for its BI warehouse (pulled from the server).
+    ExportData,
 }
 
 /// The sync state the status bar shows.

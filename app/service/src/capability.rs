@@ -25,6 +25,7 @@ pub fn to_api(c: Capability) -> api::Capability {
         Capability::ManageDevices => api::Capability::ManageDevices,
         Capability::SeeAccessLog => api::Capability::SeeAccessLog,
         Capability::ManageRetention => api::Capability::ManageRetention,
+        Capability::ExportData => api::Capability::ExportData,
     }
 }
 
@@ -44,6 +45,7 @@ pub fn from_api(c: api::Capability) -> Capability {
         api::Capability::ManageDevices => Capability::ManageDevices,
         api::Capability::SeeAccessLog => Capability::SeeAccessLog,
         api::Capability::ManageRetention => Capability::ManageRetention,
+        api::Capability::ExportData => Capability::ExportData,
     }
 }
 
@@ -81,6 +83,7 @@ fn refusal(c: Capability) -> &'static str {
         Capability::ManageDevices => "only leaders and administrators manage devices",
         Capability::SeeAccessLog => "only administrators make a citizen's access report",
         Capability::ManageRetention => "only administrators set retention and erase a citizen",
+        Capability::ExportData => "only leaders and administrators export data for BI",
     }
 }
 

@@ -13,6 +13,7 @@ use homerehab_shared::evidence::funnel::ReferralFacts;
 use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
 use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
+use homerehab_shared::export::{Cell, ExportTable};
 use homerehab_shared::ids::{CitizenId, DeviceId, DocumentId, MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::{Millis, Role, User};
 use homerehab_shared::read_model::{rows_after, DocumentRows, Projected, SessionsWritten};
@@ -566,6 +567,14 @@ pub trait EvidenceStore {
         teams: Option<&[TeamId]>,
         period: Period,
     ) -> Result<Vec<CourseFacts>>;
+    /// The BI feed's rows of `table` for `teams` (`homerehab_shared::export`), in its
+    /// columns' order, the rows its period column puts in `period` (the citizens: all).
+    fn export_rows(
+        &self,
+        table: ExportTable,
+        teams: &[TeamId],
+        period: &Period,
+    ) -> Result<Vec<Vec<Cell>>>;
 }
 
 /// A team and the municipality it belongs to.

@@ -2,6 +2,7 @@
 //! rows turned into facts by `evidence_facts` (written once for both backends). Orders that a
 //! merge relies on are explicit, with SQLite's NULLs-first where a column may be NULL.
 
+use super::export_sql::export_query;
 use super::evidence_facts::{
     citizens_left_query, cohort_start_dates, corrupt, mark_citizens_left, staff_member, GrantMerge,
     ReferralRow, ResultMerge,
@@ -13,7 +14,8 @@ use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
 use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
-use postgres::types::ToSql;
+use homerehab_shared::export::{period_instants, Cell, ExportTable};
+use postgres::types::{ToSql, Type};
 use postgres::GenericClient;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -285,4 +287,58 @@ pub(super) fn completed_courses(
         .collect::<std::result::Result<_, postgres::Error>>()?;
     mark_citizens_left(&mut courses, &left);
     Ok(courses)
+}
+
+/// The BI feed's rows of `table` for `teams` within `period` (`export_sql`), each field by its
+/// column's type.
+pub(super) fn export_rows(
+    client: &mut impl GenericClient,
+    table: ExportTable,
+    teams: &[TeamId],
+    period: &Period,
+) -> Result<Vec<Vec<Cell>>> {
+    if teams.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = export_query(table, |column| format!("{column} = ANY($1)"));
+    let teams = team_texts(teams);
+    let (dates, instants);
+    let params: Vec<&(dyn ToSql + Sync)> = match table.period_column() {
+        None => vec![&teams],
+        Some(_) if table == ExportTable::Sessions => {
+            instants = period_instants(period);
+            vec![&teams, &instants.0, &instants.1]
+        }
+        Some(_) => {
+            dates = (
+                homerehab_shared::effect::iso(period.start),
+                homerehab_shared::effect::iso(period.end),
+            );
+            vec![&teams, &dates.0, &dates.1]
+        }
+    };
+    client
+        .query(sql.as_str(), &params)?
+        .iter()
+        .map(|row| {
+            row.columns()
+                .iter()
+                .enumerate()
+                .map(|(i, column)| export_cell(row, i, column.type_()))
+                .collect()
+        })
+        .collect()
+}
+
+fn export_cell(row: &postgres::Row, i: usize, kind: &Type) -> Result<Cell> {
+    let cell = |value: Option<Cell>| value.unwrap_or(Cell::Null);
+    Ok(match *kind {
+        Type::TEXT | Type::VARCHAR => cell(row.try_get::<_, Option<String>>(i)?.map(Cell::Text)),
+        Type::INT2 => cell(row.try_get::<_, Option<i16>>(i)?.map(|n| Cell::Integer(n.into()))),
+        Type::INT4 => cell(row.try_get::<_, Option<i32>>(i)?.map(|n| Cell::Integer(n.into()))),
+        Type::INT8 => cell(row.try_get::<_, Option<i64>>(i)?.map(Cell::Integer)),
+        Type::FLOAT8 => cell(row.try_get::<_, Option<f64>>(i)?.map(Cell::Decimal)),
+        Type::BOOL => cell(row.try_get::<_, Option<bool>>(i)?.map(Cell::Boolean)),
+        ref other => return Err(corrupt("an exported column", other)),
+    })
 }

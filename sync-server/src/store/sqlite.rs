@@ -28,6 +28,7 @@ use homerehab_shared::evidence::funnel::ReferralFacts;
 use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
 use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
+use homerehab_shared::export::{Cell, ExportTable};
 use homerehab_shared::ids::{
     CitizenId, CourseId, DeviceId, DocumentId, MunicipalityId, TeamId, UserId,
 };
@@ -1631,6 +1632,15 @@ impl EvidenceStore for SqliteStore {
         period: Period,
     ) -> Result<Vec<CourseFacts>> {
         evidence::completed_courses(&self.conn(), teams, period)
+    }
+
+    fn export_rows(
+        &self,
+        table: ExportTable,
+        teams: &[TeamId],
+        period: &Period,
+    ) -> Result<Vec<Vec<Cell>>> {
+        evidence::export_rows(&self.conn(), table, teams, period)
     }
 }
 

@@ -1,0 +1,516 @@
+//! The BI feed: the read model's tables as flat, documented CSV files a municipality's BI team
+//! pulls every month (../shared/domain.md §3 "What BI teams want": raw monthly pulls into
+//! their own warehouse). Which tables, their columns and what each means are declared here
+//! once ([`ExportTable::columns`]); `docs/bi-export.md` describes the same columns and a test
+//! holds the two together. The server's stores fill the rows, in the columns' order.
+//!
+//! What is in it: the municipality's own rows, pseudonymised as the read model is — ids are
+//! Homerehab's own random UUIDs, no name, no CPR number, no free text a person wrote (reasons
+//! and outcomes are codes). A row-level file is not aggregated, so nothing is suppressed; it is
+//! the municipality's own data for its own warehouse, and only roles with
+//! [`crate::auth::Capability::ExportData`] get it.
+//!
+//! The format is for machines first (RFC 4180): UTF-8 without a byte-order mark, `,` between
+//! fields, CRLF, a heading row of column names, dates `YYYY-MM-DD`, instants ISO 8601 in Danish
+//! time with their offset, decimals with a point, an empty field for "none". A text that
+//! Excel would take for a formula gets a leading `'` (as the access report's CSV).
+
+use crate::evidence::targets::Period;
+use crate::model::Millis;
+use serde::Serialize;
+use thiserror::Error;
+
+/// The longest period one file may cover: a year. BI pulls a month at a time; a longer period
+/// is a mistake or an attempt to make the server hold a decade of sessions in one answer.
+pub const MAX_EXPORT_DAYS: i64 = 366;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ExportError {
+    #[error("no export table is called {0:?}; there are: {1}")]
+    UnknownTable(String, String),
+    #[error("an export covers at most {MAX_EXPORT_DAYS} days; ask for one month or one year at a time")]
+    PeriodTooLong,
+    #[error("row {row} of {table} has {got} fields, its columns are {expected}")]
+    RowWidth {
+        table: &'static str,
+        row: usize,
+        got: usize,
+        expected: usize,
+    },
+    #[error("column {column} of {table} holds a value of the wrong kind")]
+    CellKind {
+        table: &'static str,
+        column: &'static str,
+    },
+}
+
+/// One table of the feed. Each is one of the read model's tables, scoped to the municipality's
+/// teams (a course's goals, test results and sessions through their course's team).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExportTable {
+    Citizens,
+    Referrals,
+    CareGrants,
+    Courses,
+    Goals,
+    TestResults,
+    Sessions,
+}
+
+/// What a column holds, and so how it is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnKind {
+    /// A Homerehab id (a UUID as text).
+    Id,
+    /// A code from a fixed list (`status`, `legal_basis`, reasons …).
+    Code,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// A moment, stored as milliseconds since 1970; written ISO 8601 in Danish time.
+    Instant,
+    Integer,
+    Decimal,
+    /// `true` / `false`.
+    Boolean,
+}
+
+/// A column: its name in the heading row, its kind, and whether it may be empty
+/// (`docs/bi-export.md` says what each means).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Column {
+    pub name: &'static str,
+    pub kind: ColumnKind,
+    pub nullable: bool,
+}
+
+const fn col(name: &'static str, kind: ColumnKind) -> Column {
+    Column {
+        name,
+        kind,
+        nullable: false,
+    }
+}
+
+const fn opt(name: &'static str, kind: ColumnKind) -> Column {
+    Column {
+        name,
+        kind,
+        nullable: true,
+    }
+}
+
+use ColumnKind::{Boolean, Code, Date, Decimal, Id, Instant, Integer};
+
+const CITIZENS: &[Column] = &[
+    col("citizen_id", Id),
+    col("team_id", Id),
+    opt("birth_year", Integer),
+    opt("sex", Code),
+    col("active", Boolean),
+];
+const REFERRALS: &[Column] = &[
+    col("referral_id", Id),
+    col("citizen_id", Id),
+    col("team_id", Id),
+    col("referred_on", Date),
+    col("referred_by", Id),
+    opt("screened_on", Date),
+    opt("screened_by", Id),
+    opt("outcome", Code),
+    opt("not_included_reason", Code),
+    opt("course_id", Id),
+];
+const CARE_GRANTS: &[Column] = &[
+    col("citizen_id", Id),
+    col("team_id", Id),
+    col("effective", Date),
+    col("minutes_per_week", Integer),
+    opt("service_code", Code),
+    opt("recorded_on", Date),
+];
+const COURSES: &[Column] = &[
+    col("course_id", Id),
+    col("citizen_id", Id),
+    col("team_id", Id),
+    col("legal_basis", Code),
+    col("start_date", Date),
+    col("planned_weeks", Integer),
+    col("sessions_per_week", Integer),
+    col("status", Code),
+    col("responsible_therapist", Id),
+    col("created_at", Instant),
+    opt("end_reason", Code),
+];
+const GOALS: &[Column] = &[
+    col("course_id", Id),
+    col("position", Integer),
+    opt("attainment", Code),
+];
+const TEST_RESULTS: &[Column] = &[
+    col("result_id", Id),
+    col("course_id", Id),
+    col("test", Code),
+    col("phase", Code),
+    col("value", Decimal),
+    col("date", Date),
+    col("measured_by", Id),
+];
+const SESSIONS: &[Column] = &[
+    col("session_id", Id),
+    col("course_id", Id),
+    col("performed_by", Id),
+    col("started_at", Instant),
+    opt("ended_at", Instant),
+    col("status", Code),
+    opt("not_carried_out", Code),
+    col("set_count", Integer),
+    opt("general_condition", Integer),
+];
+
+impl ExportTable {
+    pub const ALL: [ExportTable; 7] = [
+        ExportTable::Citizens,
+        ExportTable::Referrals,
+        ExportTable::CareGrants,
+        ExportTable::Courses,
+        ExportTable::Goals,
+        ExportTable::TestResults,
+        ExportTable::Sessions,
+    ];
+
+    /// The table's name in the API's path and in the file's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportTable::Citizens => "citizens",
+            ExportTable::Referrals => "referrals",
+            ExportTable::CareGrants => "care_grants",
+            ExportTable::Courses => "courses",
+            ExportTable::Goals => "goals",
+            ExportTable::TestResults => "test_results",
+            ExportTable::Sessions => "sessions",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Result<ExportTable, ExportError> {
+        ExportTable::ALL
+            .into_iter()
+            .find(|t| t.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<_> = ExportTable::ALL.iter().map(|t| t.name()).collect();
+                ExportError::UnknownTable(name.chars().take(40).collect(), names.join(", "))
+            })
+    }
+
+    /// The columns in the order the stores give them and the file writes them.
+    pub fn columns(self) -> &'static [Column] {
+        match self {
+            ExportTable::Citizens => CITIZENS,
+            ExportTable::Referrals => REFERRALS,
+            ExportTable::CareGrants => CARE_GRANTS,
+            ExportTable::Courses => COURSES,
+            ExportTable::Goals => GOALS,
+            ExportTable::TestResults => TEST_RESULTS,
+            ExportTable::Sessions => SESSIONS,
+        }
+    }
+
+    /// Which rows a period takes: `None` for the citizens, who are the roster as it stands.
+    pub fn period_column(self) -> Option<&'static str> {
+        match self {
+            ExportTable::Citizens => None,
+            ExportTable::Referrals => Some("referred_on"),
+            ExportTable::CareGrants => Some("effective"),
+            // A course's goals come with the course: both by the course's start.
+            ExportTable::Courses | ExportTable::Goals => Some("start_date"),
+            ExportTable::TestResults => Some("date"),
+            // By the Danish day the session began.
+            ExportTable::Sessions => Some("started_at"),
+        }
+    }
+
+    /// The file's name: `homerehab-sessions-2026-11-01-2026-11-30.csv`.
+    pub fn file_name(self, period: &Period) -> String {
+        format!(
+            "homerehab-{}-{}-{}.csv",
+            self.name(),
+            crate::effect::iso(period.start),
+            crate::effect::iso(period.end)
+        )
+    }
+}
+
+/// A table as `GET /v1/export` lists it, so a BI tool can find the tables and their columns.
+#[derive(Clone, Debug, Serialize)]
+pub struct TableInfo {
+    pub name: &'static str,
+    /// The column a period selects rows by; none for the citizens (the roster as it stands).
+    pub period_column: Option<&'static str>,
+    pub columns: &'static [Column],
+}
+
+/// Every table of the feed.
+pub fn catalogue() -> Vec<TableInfo> {
+    ExportTable::ALL
+        .into_iter()
+        .map(|t| TableInfo {
+            name: t.name(),
+            period_column: t.period_column(),
+            columns: t.columns(),
+        })
+        .collect()
+}
+
+/// The period one file covers, checked: at most [`MAX_EXPORT_DAYS`].
+pub fn export_period(period: Period) -> Result<Period, ExportError> {
+    if period.days() > MAX_EXPORT_DAYS {
+        return Err(ExportError::PeriodTooLong);
+    }
+    Ok(period)
+}
+
+/// The instants a period's Danish days span, `[start, end)`: what a session's `started_at` is
+/// compared with.
+pub fn period_instants(period: &Period) -> (Millis, Millis) {
+    let after_end = period.end.next_day().unwrap_or(period.end);
+    (
+        crate::schedule::start_of(period.start),
+        crate::schedule::start_of(after_end),
+    )
+}
+
+/// One field of a row as a store read it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    Null,
+    Text(String),
+    Integer(i64),
+    Decimal(f64),
+    Boolean(bool),
+}
+
+/// The file: the heading row, then every row, checked against the table's columns (a store
+/// that gave a row of the wrong width or kind is a bug, answered as an error, not a file that
+/// a warehouse would read wrong).
+pub fn to_csv(table: ExportTable, rows: &[Vec<Cell>]) -> Result<Vec<u8>, ExportError> {
+    let columns = table.columns();
+    let mut out = Vec::with_capacity(64 + rows.len() * 16 * columns.len());
+    {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(&mut out);
+        // Writing to a Vec cannot fail.
+        let _ = w.write_record(columns.iter().map(|c| c.name));
+        let mut fields: Vec<String> = Vec::with_capacity(columns.len());
+        for (i, row) in rows.iter().enumerate() {
+            if row.len() != columns.len() {
+                return Err(ExportError::RowWidth {
+                    table: table.name(),
+                    row: i + 1,
+                    got: row.len(),
+                    expected: columns.len(),
+                });
+            }
+            fields.clear();
+            for (column, cell) in columns.iter().zip(row) {
+                fields.push(field(table, column, cell)?);
+            }
+            let _ = w.write_record(&fields);
+        }
+        let _ = w.flush();
+    }
+    Ok(out)
+}
+
+fn field(table: ExportTable, column: &Column, cell: &Cell) -> Result<String, ExportError> {
+    let wrong = || ExportError::CellKind {
+        table: table.name(),
+        column: column.name,
+    };
+    Ok(match (column.kind, cell) {
+        (_, Cell::Null) if column.nullable => String::new(),
+        (Id | Code | Date, Cell::Text(s)) => crate::audit::spreadsheet_text(s.clone()),
+        (Instant, Cell::Integer(ms)) => instant(*ms),
+        (Integer, Cell::Integer(n)) => n.to_string(),
+        (Decimal, Cell::Decimal(x)) if x.is_finite() => x.to_string(),
+        (Decimal, Cell::Integer(n)) => n.to_string(),
+        (Boolean, Cell::Boolean(b)) => b.to_string(),
+        // SQLite keeps a boolean as 0 or 1.
+        (Boolean, Cell::Integer(n @ (0 | 1))) => (*n == 1).to_string(),
+        _ => return Err(wrong()),
+    })
+}
+
+/// `at` in Danish time with its offset: `2026-11-30T09:15:00+01:00`.
+pub fn instant(at: Millis) -> String {
+    let offset = crate::schedule::danish_offset(at);
+    let Some(t) = time::OffsetDateTime::from_unix_timestamp(at.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.checked_to_offset(offset))
+    else {
+        return String::new();
+    };
+    let (h, m) = (offset.whole_hours(), offset.minutes_past_hour().abs());
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        if h < 0 { '-' } else { '+' },
+        h.abs(),
+        m
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn period(start: time::Date, end: time::Date) -> Period {
+        Period::new(start, end).unwrap()
+    }
+
+    #[test]
+    fn every_table_is_found_by_its_name_and_nothing_else_is() {
+        for t in ExportTable::ALL {
+            assert_eq!(ExportTable::from_name(t.name()), Ok(t));
+            let names: Vec<_> = t.columns().iter().map(|c| c.name).collect();
+            let mut unique = names.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), names.len(), "{} repeats a column", t.name());
+            if let Some(p) = t.period_column() {
+                assert!(
+                    names.contains(&p) || t == ExportTable::Goals,
+                    "{} filters on a column it lacks",
+                    t.name()
+                );
+            }
+        }
+        let err = ExportTable::from_name("users").unwrap_err().to_string();
+        assert!(err.contains("\"users\"") && err.contains("sessions"), "{err}");
+    }
+
+    #[test]
+    fn a_year_is_the_longest_period() {
+        assert!(export_period(period(date!(2024 - 01 - 01), date!(2024 - 12 - 31))).is_ok());
+        assert_eq!(
+            export_period(period(date!(2024 - 01 - 01), date!(2025 - 01 - 01))),
+            Err(ExportError::PeriodTooLong)
+        );
+    }
+
+    #[test]
+    fn a_period_is_its_danish_days() {
+        // Winter: midnight in Denmark is 23:00 UTC the day before.
+        let (from, to) = period_instants(&period(date!(2026 - 11 - 01), date!(2026 - 11 - 30)));
+        assert_eq!(instant(from), "2026-11-01T00:00:00+01:00");
+        assert_eq!(instant(to), "2026-12-01T00:00:00+01:00");
+        // Summer time: +02:00.
+        let (from, _) = period_instants(&period(date!(2026 - 07 - 01), date!(2026 - 07 - 31)));
+        assert_eq!(instant(from), "2026-07-01T00:00:00+02:00");
+        assert_eq!(instant(from - 1), "2026-06-30T23:59:59+02:00");
+    }
+
+    #[test]
+    fn the_file_is_rfc_4180_with_a_heading_and_empty_fields_for_none() {
+        let rows = vec![
+            vec![
+                Cell::Text("s1".into()),
+                Cell::Text("c1".into()),
+                Cell::Text("u1".into()),
+                Cell::Integer(1_764_490_500_000),
+                Cell::Null,
+                Cell::Text("completed".into()),
+                Cell::Null,
+                Cell::Integer(12),
+                Cell::Integer(4),
+            ],
+            vec![
+                Cell::Text("s2".into()),
+                Cell::Text("c1".into()),
+                Cell::Text("u,\"2\"".into()),
+                Cell::Integer(1_764_490_500_000),
+                Cell::Integer(1_764_491_400_000),
+                Cell::Text("=cmd".into()),
+                Cell::Text("ill".into()),
+                Cell::Integer(0),
+                Cell::Null,
+            ],
+        ];
+        let csv = String::from_utf8(to_csv(ExportTable::Sessions, &rows).unwrap()).unwrap();
+        let lines: Vec<_> = csv.split("\r\n").collect();
+        assert_eq!(
+            lines[0],
+            "session_id,course_id,performed_by,started_at,ended_at,status,not_carried_out,set_count,general_condition"
+        );
+        assert_eq!(
+            lines[1],
+            "s1,c1,u1,2025-11-30T09:15:00+01:00,,completed,,12,4"
+        );
+        assert_eq!(
+            lines[2],
+            "s2,c1,\"u,\"\"2\"\"\",2025-11-30T09:15:00+01:00,2025-11-30T09:30:00+01:00,'=cmd,ill,0,"
+        );
+        assert_eq!(lines[3], "");
+        assert!(!csv.starts_with('\u{feff}'));
+    }
+
+    #[test]
+    fn a_row_that_does_not_fit_its_columns_is_an_error_not_a_file() {
+        let short = vec![vec![Cell::Text("c1".into())]];
+        assert!(matches!(
+            to_csv(ExportTable::Goals, &short),
+            Err(ExportError::RowWidth { expected: 3, got: 1, .. })
+        ));
+        let null_id = vec![vec![Cell::Null, Cell::Integer(1), Cell::Null]];
+        assert!(matches!(
+            to_csv(ExportTable::Goals, &null_id),
+            Err(ExportError::CellKind { column: "course_id", .. })
+        ));
+        let text_count = vec![vec![
+            Cell::Text("c".into()),
+            Cell::Text("1".into()),
+            Cell::Null,
+        ]];
+        assert!(to_csv(ExportTable::Goals, &text_count).is_err());
+        let nan = vec![vec![
+            Cell::Text("r".into()),
+            Cell::Text("c".into()),
+            Cell::Text("tug".into()),
+            Cell::Text("start".into()),
+            Cell::Decimal(f64::NAN),
+            Cell::Text("2026-01-01".into()),
+            Cell::Text("u".into()),
+        ]];
+        assert!(to_csv(ExportTable::TestResults, &nan).is_err());
+    }
+
+    #[test]
+    fn booleans_and_decimals_are_written_for_machines() {
+        let rows = vec![vec![
+            Cell::Text("c".into()),
+            Cell::Text("t".into()),
+            Cell::Integer(1941),
+            Cell::Null,
+            Cell::Integer(1),
+        ]];
+        let csv = String::from_utf8(to_csv(ExportTable::Citizens, &rows).unwrap()).unwrap();
+        assert!(csv.ends_with("c,t,1941,,true\r\n"), "{csv}");
+        let rows = vec![vec![
+            Cell::Text("r".into()),
+            Cell::Text("c".into()),
+            Cell::Text("gait_speed_4m".into()),
+            Cell::Text("end".into()),
+            Cell::Decimal(0.85),
+            Cell::Text("2026-01-01".into()),
+            Cell::Text("u".into()),
+        ]];
+        let csv = String::from_utf8(to_csv(ExportTable::TestResults, &rows).unwrap()).unwrap();
+        assert!(csv.ends_with("r,c,gait_speed_4m,end,0.85,2026-01-01,u\r\n"), "{csv}");
+    }
+}
