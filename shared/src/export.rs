@@ -395,6 +395,32 @@ mod tests {
         assert!(err.contains("\"users\"") && err.contains("sessions"), "{err}");
     }
 
+    /// `docs/bi-export.md` is what a BI team reads: every table and every column there, in
+    /// the order of the file's heading, and nothing that is not.
+    #[test]
+    fn the_documentation_describes_every_table_and_column_in_order() {
+        let doc = include_str!("../../docs/bi-export.md");
+        let sections: Vec<&str> = doc.split("\n### `").skip(1).collect();
+        assert_eq!(sections.len(), ExportTable::ALL.len());
+        for (table, section) in ExportTable::ALL.into_iter().zip(sections) {
+            assert!(section.starts_with(&format!("{}`", table.name())), "{section}");
+            let documented: Vec<&str> = section
+                .lines()
+                .filter_map(|l| l.strip_prefix("| `"))
+                .filter_map(|l| l.split('`').next())
+                .collect();
+            let declared: Vec<&str> = table.columns().iter().map(|c| c.name).collect();
+            assert_eq!(documented, declared, "{}", table.name());
+            for c in table.columns() {
+                let line = section
+                    .lines()
+                    .find(|l| l.starts_with(&format!("| `{}` |", c.name)))
+                    .unwrap();
+                assert_eq!(line.contains("may be empty"), c.nullable, "{line}");
+            }
+        }
+    }
+
     #[test]
     fn a_year_is_the_longest_period() {
         assert!(export_period(period(date!(2024 - 01 - 01), date!(2024 - 12 - 31))).is_ok());
