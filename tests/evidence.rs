@@ -489,7 +489,10 @@ async fn csv_of(server: &Server, token: &str, path: &str) -> (u16, Vec<String>, 
         header("content-disposition")
     );
     let body = r.bytes().await.unwrap();
-    assert!(!body.starts_with("\u{feff}".as_bytes()), "no byte-order mark");
+    assert!(
+        !body.starts_with("\u{feff}".as_bytes()),
+        "no byte-order mark"
+    );
     let mut reader = csv::Reader::from_reader(body.as_ref());
     let heading = reader.headers().unwrap().iter().map(String::from).collect();
     let rows = reader
@@ -499,8 +502,8 @@ async fn csv_of(server: &Server, token: &str, path: &str) -> (u16, Vec<String>, 
     (status, heading, rows)
 }
 
-/// The BI feed (`GET /v1/export`): a leader's files hold their own municipality's rows and
-/// nothing of another's, and from those rows alone a BI team gets Aarhus' published result —
+/// The BI feed (`GET /v1/export`): an admin's files hold their municipality's rows, a
+/// leader's those of the teams they serve, and nothing of another municipality's; and from those rows alone a BI team gets Aarhus' published result —
 /// the home-care minutes −21.81 %, 28 of 42 chair stand tests improved or maintained — as a
 /// warehouse would compute it, without Homerehab's arithmetic. Each file is in the audit log;
 /// an assistant or therapist gets none.
@@ -560,7 +563,9 @@ async fn bi_export(server: &Server, cohort: &SeedsCohort) {
     let (citizens, col) = file(aarhus.clone(), "citizens", year(last)).await;
     assert_eq!(citizens.len(), 174);
     let born = col("birth_year");
-    assert!(citizens.iter().all(|r| (1940..1955).contains(&r[born].parse::<i32>().unwrap())));
+    assert!(citizens
+        .iter()
+        .all(|r| (1940..1955).contains(&r[born].parse::<i32>().unwrap())));
 
     // The chair stand test, recounted from its rows: 72 at the start, 42 at the end, and of
     // those 42 the 28 who did as well or better (Aarhus: 28 of 42).
@@ -627,21 +632,71 @@ async fn bi_export(server: &Server, cohort: &SeedsCohort) {
     let (goals, _) = file(aarhus.clone(), "goals", year(last)).await;
     assert!(goals.iter().all(|g| aarhus_courses.contains(&g[0])));
 
-    // Thisted's leader: Thisted's courses, none of Aarhus'.
-    let (theirs, col) = file(thisted.clone(), "courses", year(last)).await;
-    assert!(theirs.len() >= 207, "{}", theirs.len());
+    // Thisted's leader serves Nord: Nord's courses, not Syd's — the evidence withholds Syd's
+    // few outcomes from them, rows would give them back. Thisted's admin, who sets up the
+    // municipality's feed, gets both teams'; neither gets any of Aarhus'.
+    let nord = {
+        let (_, r) = get(
+            server,
+            &thisted,
+            &format!("/v1/evidence?{}", cohort.query()),
+        )
+        .await;
+        r["teams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == THISTED_TEAM)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (leaders, col) = file(thisted.clone(), "courses", year(last)).await;
+    assert!(leaders.len() >= 207, "{}", leaders.len());
+    let team = col("team_id");
+    assert!(leaders.iter().all(|r| r[team] == nord));
+    // Syd's one course began this year; its assistants logged a visit each.
+    let (leaders_now, _) = file(thisted.clone(), "courses", year(this_year)).await;
+    assert!(leaders_now.iter().all(|r| r[team] == nord));
+    let (leaders_sessions, _) = file(thisted.clone(), "sessions", year(this_year)).await;
+    let admin = token(server, THISTED_ADMIN).await;
+    let (admins, col) = file(admin.clone(), "courses", year(this_year)).await;
     let (id, team) = (col("course_id"), col("team_id"));
-    assert!(theirs.iter().all(|r| !aarhus_courses.contains(&r[id]) && r[team] != aarhus_team));
-    let (theirs, _) = file(thisted.clone(), "sessions", year(this_year)).await;
-    assert!(theirs.iter().all(|r| !aarhus_courses.contains(&r[1])));
+    let syd: Vec<&String> = admins
+        .iter()
+        .filter(|r| r[team] != nord)
+        .map(|r| &r[id])
+        .collect();
+    assert_eq!(syd.len(), 1, "Syd's course");
+    let (admins_sessions, _) = file(admin.clone(), "sessions", year(this_year)).await;
+    assert!(admins_sessions.iter().any(|r| r[1] == *syd[0]));
+    assert!(!leaders_sessions.iter().any(|r| r[1] == *syd[0]));
+    for courses in [&leaders, &admins] {
+        assert!(courses
+            .iter()
+            .all(|r| !aarhus_courses.contains(&r[id]) && r[team] != aarhus_team));
+    }
+    assert!(admins_sessions
+        .iter()
+        .all(|r| !aarhus_courses.contains(&r[1])));
 
     // Refused: a table that is not one (404), more than a year or a period ending before it
     // starts (400), no token (401); an assistant and a therapist get nothing (403).
     for (path, expected) in [
         (format!("/v1/export/users?{}", year(last)), 404),
-        (format!("/v1/export/courses?from={}-01-01&to={last}-12-31", last - 1), 400),
-        (format!("/v1/export/courses?from={last}-12-31&to={last}-01-01"), 400),
-        ("/v1/export/courses?from=2025-1-1&to=2025-12-31".to_string(), 400),
+        (
+            format!("/v1/export/courses?from={}-01-01&to={last}-12-31", last - 1),
+            400,
+        ),
+        (
+            format!("/v1/export/courses?from={last}-12-31&to={last}-01-01"),
+            400,
+        ),
+        (
+            "/v1/export/courses?from=2025-1-1&to=2025-12-31".to_string(),
+            400,
+        ),
     ] {
         let (status, _, _) = csv_of(server, &aarhus, &path).await;
         assert_eq!(status, expected, "{path}");
@@ -650,7 +705,8 @@ async fn bi_export(server: &Server, cohort: &SeedsCohort) {
         let t = token(server, who).await;
         let (status, body) = get(server, &t, "/v1/export").await;
         assert_eq!(status, 403, "{who}: {body}");
-        let (status, _, _) = csv_of(server, &t, &format!("/v1/export/courses?{}", year(last))).await;
+        let (status, _, _) =
+            csv_of(server, &t, &format!("/v1/export/courses?{}", year(last))).await;
         assert_eq!(status, 403, "{who}");
     }
     let anonymous = reqwest::get(format!("{}/v1/export/courses?{}", server.url(), year(last)))

@@ -15,8 +15,10 @@
 //! time with their offset, decimals with a point, an empty field for "none". A text that
 //! Excel would take for a formula gets a leading `'` (as the access report's CSV).
 
+use crate::auth::{Capability, Principal};
 use crate::evidence::targets::Period;
-use crate::model::Millis;
+use crate::ids::{MunicipalityId, TeamId};
+use crate::model::{Millis, Role};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -28,7 +30,9 @@ pub const MAX_EXPORT_DAYS: i64 = 366;
 pub enum ExportError {
     #[error("no export table is called {0:?}; there are: {1}")]
     UnknownTable(String, String),
-    #[error("an export covers at most {MAX_EXPORT_DAYS} days; ask for one month or one year at a time")]
+    #[error(
+        "an export covers at most {MAX_EXPORT_DAYS} days; ask for one month or one year at a time"
+    )]
     PeriodTooLong,
     #[error("row {row} of {table} has {got} fields, its columns are {expected}")]
     RowWidth {
@@ -261,6 +265,16 @@ pub fn catalogue() -> Vec<TableInfo> {
         .collect()
 }
 
+/// Whether `who` may export the rows of `team` (of `municipality`): an admin the whole own
+/// municipality's (the BI feed is set up for the municipality), a leader only those of the
+/// teams they serve — the evidence withholds the outcomes of few citizens of other teams from
+/// them (docs/security.md F9), and rows would give those back.
+pub fn may_export_team(who: &Principal, team: TeamId, municipality: MunicipalityId) -> bool {
+    who.may(Capability::ExportData)
+        && who.municipality_id == Some(municipality)
+        && (who.role == Role::Admin || who.serves(team))
+}
+
 /// The period one file covers, checked: at most [`MAX_EXPORT_DAYS`].
 pub fn export_period(period: Period) -> Result<Period, ExportError> {
     if period.days() > MAX_EXPORT_DAYS {
@@ -392,7 +406,10 @@ mod tests {
             }
         }
         let err = ExportTable::from_name("users").unwrap_err().to_string();
-        assert!(err.contains("\"users\"") && err.contains("sessions"), "{err}");
+        assert!(
+            err.contains("\"users\"") && err.contains("sessions"),
+            "{err}"
+        );
     }
 
     /// `docs/bi-export.md` is what a BI team reads: every table and every column there, in
@@ -403,7 +420,10 @@ mod tests {
         let sections: Vec<&str> = doc.split("\n### `").skip(1).collect();
         assert_eq!(sections.len(), ExportTable::ALL.len());
         for (table, section) in ExportTable::ALL.into_iter().zip(sections) {
-            assert!(section.starts_with(&format!("{}`", table.name())), "{section}");
+            assert!(
+                section.starts_with(&format!("{}`", table.name())),
+                "{section}"
+            );
             let documented: Vec<&str> = section
                 .lines()
                 .filter_map(|l| l.strip_prefix("| `"))
@@ -419,6 +439,39 @@ mod tests {
                 assert_eq!(line.contains("may be empty"), c.nullable, "{line}");
             }
         }
+    }
+
+    #[test]
+    fn an_admin_exports_the_municipality_a_leader_the_teams_they_serve() {
+        let (m, other) = (MunicipalityId::new(), MunicipalityId::new());
+        let (own, granted, unserved) = (TeamId::new(), TeamId::new(), TeamId::new());
+        let person = |role| Principal {
+            user_id: crate::ids::UserId::new(),
+            role,
+            team_id: own,
+            granted_teams: vec![granted],
+            municipality_id: Some(m),
+        };
+        let admin = person(Role::Admin);
+        let leader = person(Role::Leader);
+        for team in [own, granted, unserved] {
+            assert!(may_export_team(&admin, team, m));
+            assert!(
+                !may_export_team(&admin, team, other),
+                "another municipality"
+            );
+        }
+        assert!(may_export_team(&leader, own, m));
+        assert!(may_export_team(&leader, granted, m));
+        assert!(!may_export_team(&leader, unserved, m));
+        for role in [Role::Therapist, Role::Assistant] {
+            assert!(!may_export_team(&person(role), own, m), "{role:?}");
+        }
+        let nowhere = Principal {
+            municipality_id: None,
+            ..admin
+        };
+        assert!(!may_export_team(&nowhere, own, m));
     }
 
     #[test]
@@ -491,12 +544,19 @@ mod tests {
         let short = vec![vec![Cell::Text("c1".into())]];
         assert!(matches!(
             to_csv(ExportTable::Goals, &short),
-            Err(ExportError::RowWidth { expected: 3, got: 1, .. })
+            Err(ExportError::RowWidth {
+                expected: 3,
+                got: 1,
+                ..
+            })
         ));
         let null_id = vec![vec![Cell::Null, Cell::Integer(1), Cell::Null]];
         assert!(matches!(
             to_csv(ExportTable::Goals, &null_id),
-            Err(ExportError::CellKind { column: "course_id", .. })
+            Err(ExportError::CellKind {
+                column: "course_id",
+                ..
+            })
         ));
         let text_count = vec![vec![
             Cell::Text("c".into()),
@@ -537,6 +597,9 @@ mod tests {
             Cell::Text("u".into()),
         ]];
         let csv = String::from_utf8(to_csv(ExportTable::TestResults, &rows).unwrap()).unwrap();
-        assert!(csv.ends_with("r,c,gait_speed_4m,end,0.85,2026-01-01,u\r\n"), "{csv}");
+        assert!(
+            csv.ends_with("r,c,gait_speed_4m,end,0.85,2026-01-01,u\r\n"),
+            "{csv}"
+        );
     }
 }

@@ -25,7 +25,9 @@ use homerehab_shared::evidence::report::{
 };
 use homerehab_shared::evidence::suppression::Suppression;
 use homerehab_shared::evidence::targets::Period;
-use homerehab_shared::export::{catalogue, export_period, to_csv, ExportTable, TableInfo};
+use homerehab_shared::export::{
+    catalogue, export_period, may_export_team, to_csv, ExportTable, TableInfo,
+};
 use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::Role;
 use time::Date;
@@ -394,7 +396,8 @@ pub fn set_settings(
     Ok(settings)
 }
 
-/// A file of the BI feed: the rows of the table named `table` of the asker's municipality in `period`
+/// A file of the BI feed: the rows of the table named `table` in `period` of the teams the
+/// asker may export (`may_export_team`: an admin's municipality, a leader's own teams)
 /// (`homerehab_shared::export`), with its file name; the export is recorded in the audit log
 /// before the file is answered (an export that cannot be recorded is not made).
 pub fn export(
@@ -404,13 +407,13 @@ pub fn export(
     period: Period,
     now: homerehab_shared::model::Millis,
 ) -> Result<(String, Vec<u8>), Refusal> {
-    let municipality = municipality_of(who, Capability::ExportData)?;
+    municipality_of(who, Capability::ExportData)?;
     let table = ExportTable::from_name(table).map_err(|e| Refusal::NotFound(e.to_string()))?;
     let period = export_period(period).map_err(|e| Refusal::Invalid(e.to_string()))?;
     let teams: Vec<TeamId> = store
         .teams()?
         .into_iter()
-        .filter(|t| t.municipality == municipality)
+        .filter(|t| may_export_team(who, t.id, t.municipality))
         .map(|t| t.id)
         .collect();
     let rows = store.export_rows(table, &teams, &period)?;

@@ -638,12 +638,13 @@ async fn export_table(
         kind: "invalid",
         message: e.body_text(),
     })?;
-    let period = Period::new(date_param("from", &p.from)?, date_param("to", &p.to)?).map_err(
-        |e| ApiError::BadRequest {
-            kind: "invalid",
-            message: e.to_string(),
-        },
-    )?;
+    let period =
+        Period::new(date_param("from", &p.from)?, date_param("to", &p.to)?).map_err(|e| {
+            ApiError::BadRequest {
+                kind: "invalid",
+                message: e.to_string(),
+            }
+        })?;
     let store = state.store.clone();
     let (name, file) = evidence_blocking(move || {
         let table = table.strip_suffix(".csv").unwrap_or(&table);
@@ -651,7 +652,10 @@ async fn export_table(
     })
     .await?;
     let mut response = (
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8; header=present")],
+        [(
+            header::CONTENT_TYPE,
+            "text/csv; charset=utf-8; header=present",
+        )],
         file,
     )
         .into_response();

@@ -1030,11 +1030,17 @@ fn the_same_documents_give_the_same_evidence_facts_on_both_backends() {
         }
         let file = to_csv(table, &rows).unwrap();
         let other = to_csv(table, &to.export_rows(table, &teams, &period).unwrap()).unwrap();
-        assert!(file == other, "{} differs between the backends", table.name());
+        assert!(
+            file == other,
+            "{} differs between the backends",
+            table.name()
+        );
         let one_team = from.export_rows(table, some, &period).unwrap();
         assert!(one_team.len() < rows.len(), "{} of one team", table.name());
     }
-    let team_of_courses = from.export_rows(ExportTable::Courses, some, &period).unwrap();
+    let team_of_courses = from
+        .export_rows(ExportTable::Courses, some, &period)
+        .unwrap();
     let team_id = homerehab_shared::export::Cell::Text(some[0].to_string());
     assert!(team_of_courses.iter().all(|r| r[2] == team_id));
 }

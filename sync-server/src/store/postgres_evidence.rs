@@ -2,19 +2,19 @@
 //! rows turned into facts by `evidence_facts` (written once for both backends). Orders that a
 //! merge relies on are explicit, with SQLite's NULLs-first where a column may be NULL.
 
-use super::export_sql::export_query;
 use super::evidence_facts::{
     citizens_left_query, cohort_start_dates, corrupt, mark_citizens_left, staff_member, GrantMerge,
     ReferralRow, ResultMerge,
 };
+use super::export_sql::export_query;
 use super::postgres_read_model::narrow;
 use crate::error::Result;
 use homerehab_shared::evidence::funnel::ReferralFacts;
 use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
 use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
-use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use homerehab_shared::export::{period_instants, Cell, ExportTable};
+use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use postgres::types::{ToSql, Type};
 use postgres::GenericClient;
 use std::collections::HashMap;
@@ -334,8 +334,14 @@ fn export_cell(row: &postgres::Row, i: usize, kind: &Type) -> Result<Cell> {
     let cell = |value: Option<Cell>| value.unwrap_or(Cell::Null);
     Ok(match *kind {
         Type::TEXT | Type::VARCHAR => cell(row.try_get::<_, Option<String>>(i)?.map(Cell::Text)),
-        Type::INT2 => cell(row.try_get::<_, Option<i16>>(i)?.map(|n| Cell::Integer(n.into()))),
-        Type::INT4 => cell(row.try_get::<_, Option<i32>>(i)?.map(|n| Cell::Integer(n.into()))),
+        Type::INT2 => cell(
+            row.try_get::<_, Option<i16>>(i)?
+                .map(|n| Cell::Integer(n.into())),
+        ),
+        Type::INT4 => cell(
+            row.try_get::<_, Option<i32>>(i)?
+                .map(|n| Cell::Integer(n.into())),
+        ),
         Type::INT8 => cell(row.try_get::<_, Option<i64>>(i)?.map(Cell::Integer)),
         Type::FLOAT8 => cell(row.try_get::<_, Option<f64>>(i)?.map(Cell::Decimal)),
         Type::BOOL => cell(row.try_get::<_, Option<bool>>(i)?.map(Cell::Boolean)),

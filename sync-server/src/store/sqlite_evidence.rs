@@ -5,18 +5,18 @@
 //! Ids in the read model are text (`TeamId`'s display form), in the server's own tables
 //! bytes; the functions here take and give domain ids and do the translation once.
 
-use super::export_sql::export_query;
 use super::evidence_facts::{
     citizens_left_query, cohort_start_dates, corrupt, mark_citizens_left, staff_member, GrantMerge,
     ReferralRow, ResultMerge,
 };
+use super::export_sql::export_query;
 use crate::error::Result;
 use homerehab_shared::evidence::funnel::ReferralFacts;
 use homerehab_shared::evidence::report::{CourseFacts, EvidenceSettings};
 use homerehab_shared::evidence::staff::StaffMember;
 use homerehab_shared::evidence::targets::Period;
-use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use homerehab_shared::export::{period_instants, Cell, ExportTable};
+use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use rusqlite::types::ValueRef;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use std::collections::HashMap;
