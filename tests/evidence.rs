@@ -661,6 +661,7 @@ async fn bi_export(server: &Server, cohort: &SeedsCohort) {
     assert!(leaders_now.iter().all(|r| r[team] == nord));
     let (leaders_sessions, _) = file(thisted.clone(), "sessions", year(this_year)).await;
     let admin = token(server, THISTED_ADMIN).await;
+    let admins_last_year = file(admin.clone(), "courses", year(last)).await.0.len();
     let (admins, col) = file(admin.clone(), "courses", year(this_year)).await;
     let (id, team) = (col("course_id"), col("team_id"));
     let syd: Vec<&String> = admins
@@ -713,6 +714,40 @@ async fn bi_export(server: &Server, cohort: &SeedsCohort) {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+
+    // A BI job signs in as a device of its own; revoked (as a lost tablet is), its token
+    // pulls nothing more.
+    let device = uuid::Uuid::new_v4().to_string();
+    let job: Value = reqwest::Client::new()
+        .post(format!("{}/v1/login", server.url()))
+        .json(&serde_json::json!({
+            "username": THISTED_ADMIN, "password": PASSWORD,
+            "actor_id": hex::encode(uuid::Uuid::new_v4().as_bytes()),
+            "device_id": device, "app_version": "BI-udtræk",
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job = job["token"].as_str().expect("a token").to_string();
+    let (pulled, _) = file(job.clone(), "courses", year(last)).await;
+    assert_eq!(
+        pulled.len(),
+        admins_last_year,
+        "the job pulls what its admin may"
+    );
+    let revoked = reqwest::Client::new()
+        .post(format!("{}/v1/devices/{device}/revoke", server.url()))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"reason": "BI-udtrækket flyttes"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let (status, _, _) = csv_of(server, &job, &format!("/v1/export/courses?{}", year(last))).await;
+    assert_eq!(status, 401, "a revoked BI job's token");
 
     // Every file made is in the audit log; the refused ones are not.
     let exports_after = server

@@ -9,6 +9,8 @@
 //! - [`effect`]: effect measurement: judged change, WHO-5, test plans, goals, home-care time;
 //! - [`evidence`]: the leaders' evidence: targets, funnel, staff in use, cohort effect,
 //!   business case, suppression and benchmark (pure arithmetic over the read model's facts);
+//! - [`export`]: the BI feed: the read model's tables as documented CSV files, and who exports
+//!   which teams;
 //! - [`program`]: the program editor's save as the smallest set of edits;
 //! - [`rules`]: the rules that need a document's history (a course's first status, the
 //!   stale-revision guard), run by the device before writing and by admission;

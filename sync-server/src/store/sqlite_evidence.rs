@@ -315,6 +315,59 @@ pub(super) fn completed_courses(
     Ok(courses)
 }
 
+/// The BI feed's rows of `table` for `teams` within `period` (`export_sql`), each field as
+/// SQLite holds it (a boolean as 0 or 1, which `shared::export` writes as `true`/`false`).
+pub(super) fn export_rows(
+    conn: &Connection,
+    table: ExportTable,
+    teams: &[TeamId],
+    period: &Period,
+) -> Result<Vec<Vec<Cell>>> {
+    if teams.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = export_query(table, |column| {
+        format!("{column} IN (SELECT value FROM json_each($1))")
+    });
+    let teams = serde_json::to_string(&team_texts(teams)).map_err(|e| corrupt("team ids", e))?;
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let width = stmt.column_count();
+    let mut rows = match table.period_column() {
+        None => stmt.query(rusqlite::named_params! {"$1": teams})?,
+        Some(_) if table == ExportTable::Sessions => {
+            let (from, to) = period_instants(period);
+            stmt.query(rusqlite::named_params! {"$1": teams, "$2": from, "$3": to})?
+        }
+        Some(_) => {
+            let (from, to) = (
+                homerehab_shared::effect::iso(period.start),
+                homerehab_shared::effect::iso(period.end),
+            );
+            stmt.query(rusqlite::named_params! {"$1": teams, "$2": from, "$3": to})?
+        }
+    };
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let cells = (0..width)
+            .map(|i| {
+                Ok(match row.get_ref(i)? {
+                    ValueRef::Null => Cell::Null,
+                    ValueRef::Integer(n) => Cell::Integer(n),
+                    ValueRef::Real(x) => Cell::Decimal(x),
+                    ValueRef::Text(t) => Cell::Text(
+                        std::str::from_utf8(t)
+                            .map_err(|e| corrupt("a text column", e))?
+                            .to_owned(),
+                    ),
+                    ValueRef::Blob(_) => return Err(corrupt("a text column", "a blob")),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.push(cells);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,57 +484,4 @@ mod tests {
             .unwrap()
             .is_empty());
     }
-}
-
-/// The BI feed's rows of `table` for `teams` within `period` (`export_sql`), each field as
-/// SQLite holds it (a boolean as 0 or 1, which `shared::export` writes as `true`/`false`).
-pub(super) fn export_rows(
-    conn: &Connection,
-    table: ExportTable,
-    teams: &[TeamId],
-    period: &Period,
-) -> Result<Vec<Vec<Cell>>> {
-    if teams.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = export_query(table, |column| {
-        format!("{column} IN (SELECT value FROM json_each($1))")
-    });
-    let teams = serde_json::to_string(&team_texts(teams)).map_err(|e| corrupt("team ids", e))?;
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let width = stmt.column_count();
-    let mut rows = match table.period_column() {
-        None => stmt.query(rusqlite::named_params! {"$1": teams})?,
-        Some(_) if table == ExportTable::Sessions => {
-            let (from, to) = period_instants(period);
-            stmt.query(rusqlite::named_params! {"$1": teams, "$2": from, "$3": to})?
-        }
-        Some(_) => {
-            let (from, to) = (
-                homerehab_shared::effect::iso(period.start),
-                homerehab_shared::effect::iso(period.end),
-            );
-            stmt.query(rusqlite::named_params! {"$1": teams, "$2": from, "$3": to})?
-        }
-    };
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let cells = (0..width)
-            .map(|i| {
-                Ok(match row.get_ref(i)? {
-                    ValueRef::Null => Cell::Null,
-                    ValueRef::Integer(n) => Cell::Integer(n),
-                    ValueRef::Real(x) => Cell::Decimal(x),
-                    ValueRef::Text(t) => Cell::Text(
-                        std::str::from_utf8(t)
-                            .map_err(|e| corrupt("a text column", e))?
-                            .to_owned(),
-                    ),
-                    ValueRef::Blob(_) => return Err(corrupt("a text column", "a blob")),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        out.push(cells);
-    }
-    Ok(out)
 }
