@@ -4,7 +4,8 @@
 //! hours to write; the evidence never reads a document). Then:
 //! - each evidence query's server time (p50 / p95 over many municipalities): referrals,
 //!   staff, the municipality's completed courses, every municipality's (the benchmark), and
-//!   the whole report as `evidence::report` computes it;
+//!   the whole report as `evidence::report` computes it; a year of one municipality's
+//!   sessions, courses and test results pulled as the BI feed's CSV;
 //! - the report over HTTP from the real `sync-server` process on that database;
 //! - rebuilding the read model from documents (`Store::reproject`) on the demo seed with a
 //!   year of history, per document and per session.
@@ -435,6 +436,31 @@ fn main() {
         sample.benchmark.len(),
         serde_json::to_vec(&sample).unwrap().len() / 1024
     );
+    // The BI feed: a year of one municipality's table as its admin pulls it (the rows read,
+    // written as CSV and the pull put in the audit log).
+    let year = Period::new(date!(2026 - 01 - 01), date!(2026 - 12 - 31)).unwrap();
+    let admin_of = |i: usize| Principal {
+        role: Role::Admin,
+        ..pick(i).leader.clone()
+    };
+    for table in ["sessions", "courses", "test_results"] {
+        let mut bytes = 0;
+        line(
+            &format!("BI export, a year of {table} (one municipality)"),
+            time(runs, |i| {
+                let (_, file) = homerehab_sync_server::evidence::export(
+                    &store,
+                    &admin_of(i),
+                    table,
+                    year,
+                    homerehab_sync_server::store::now_ms(),
+                )
+                .unwrap();
+                bytes = file.len();
+            }),
+        );
+        println!("  one file: {} KiB", bytes / 1024);
+    }
     drop(store);
 
     // The report over HTTP from the real server process on this database.

@@ -474,7 +474,8 @@ mod tests {
                 Capability::ReadLibrary,
                 Capability::SeeOverview,
                 Capability::SeeEvidence,
-                Capability::ManageDevices
+                Capability::ManageDevices,
+                Capability::ExportData
             ]
         );
     }

@@ -23,7 +23,7 @@ pub(super) fn export_query(table: ExportTable, teams: impl Fn(&str) -> String) -
         .iter()
         .map(|c| match c.name {
             // Rows projected before the rosters kept the day have an empty or no day.
-            "recorded_on" => "NULLIF(recorded_on, '') AS recorded_on",
+            "recorded_on" => "NULLIF(recorded_on,'') AS recorded_on",
             name => name,
         })
         .collect::<Vec<_>>()
