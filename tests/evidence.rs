@@ -517,7 +517,7 @@ async fn bi_export(server: &Server, cohort: &SeedsCohort) {
     let (status, catalogue) = get(server, &aarhus, "/v1/export").await;
     assert_eq!(status, 200, "{catalogue}");
     let tables = catalogue.as_array().unwrap();
-    assert_eq!(tables.len(), 7, "{catalogue}");
+    assert_eq!(tables.len(), 8, "{catalogue}");
     let columns_of = |table: &str| -> Vec<String> {
         tables
             .iter()

@@ -3,7 +3,8 @@
 //! SQLite file and its WAL hold no byte of the citizen's name or a session note, the erased
 //! documents' quarantine rows are gone, another municipality's admin got 404 and a therapist
 //! 403; the retention job (`sync-server retention`, the CLI) erases a course that ended long
-//! ago and keeps a recent one; the devices' next sync goes through.
+//! ago and keeps a recent one; the devices' next sync goes through; the BI feed's `erasures`
+//! file tells the municipality's warehouse what was erased.
 
 use homerehab_scenarios::*;
 use homerehab_shared::api::{EraseCitizenRequest, ErasureReason, ErasureReceipt, RetentionDue};
@@ -305,6 +306,56 @@ async fn an_erased_citizen_leaves_no_byte_in_the_servers_database_and_retention_
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains(&recent.to_string()));
     laptop.sync().await;
+
+    // The BI feed tells the municipality's warehouse what to erase too: Gitte (recorded in
+    // error) and Karl's old course (by retention); her row is gone from the citizens' file.
+    // Another municipality's admin is told nothing of it.
+    let year = homerehab_shared::schedule::date_of(now()).year();
+    let pull = |token: String, table: &'static str| {
+        let url = format!(
+            "{}/v1/export/{table}.csv?from={year}-01-01&to={year}-12-31",
+            server.url()
+        );
+        async move {
+            let r = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{table}");
+            let body = r.bytes().await.unwrap();
+            let mut rows = csv::Reader::from_reader(body.as_ref());
+            rows.records()
+                .map(|r| r.unwrap().iter().map(String::from).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        }
+    };
+    let erased = pull(admin.me().token, "erasures").await;
+    let line = |record: &str, id: &str, reason: &str| {
+        erased
+            .iter()
+            .any(|r| r[3] == record && r[4] == id && r[5] == reason)
+    };
+    assert!(
+        line("citizen", "", "erased_recorded_in_error"),
+        "{erased:?}"
+    );
+    assert!(erased
+        .iter()
+        .any(|r| r[1] == gitte.id.to_string() && r[3] == "citizen"));
+    assert!(
+        line("course", &old.to_string(), "erased_by_retention"),
+        "{erased:?}"
+    );
+    assert!(erased.iter().all(|r| r[0].starts_with(&year.to_string())));
+    let citizens = pull(admin.me().token, "citizens").await;
+    assert!(citizens.iter().all(|r| r[0] != gitte.id.to_string()));
+    assert!(citizens.iter().any(|r| r[0] == karl.id.to_string()));
+    assert_eq!(
+        pull(syd.me().token, "erasures").await,
+        Vec::<Vec<String>>::new()
+    );
 }
 
 fn doc_literal(server: &Server, id: DocumentId) -> String {

@@ -15,10 +15,12 @@
 //! time with their offset, decimals with a point, an empty field for "none". A text that
 //! Excel would take for a formula gets a leading `'` (as the access report's CSV).
 
+use crate::audit::AuditAction;
 use crate::auth::{Capability, Principal};
 use crate::evidence::targets::Period;
 use crate::ids::{MunicipalityId, TeamId};
 use crate::model::{Millis, Role};
+use crate::retention::Erasure;
 use serde::Serialize;
 use thiserror::Error;
 
@@ -59,6 +61,9 @@ pub enum ExportTable {
     Goals,
     TestResults,
     Sessions,
+    /// What Homerehab erased (a citizen at their request, by retention, …): the warehouse
+    /// must erase the same rows. From the erasure ledger, not the read model.
+    Erasures,
 }
 
 /// What a column holds, and so how it is written.
@@ -160,6 +165,14 @@ const TEST_RESULTS: &[Column] = &[
     col("date", Date),
     col("measured_by", Id),
 ];
+const ERASURES: &[Column] = &[
+    col("erased_at", Instant),
+    col("citizen_id", Id),
+    col("team_id", Id),
+    col("record", Code),
+    opt("record_id", Code),
+    col("reason", Code),
+];
 const SESSIONS: &[Column] = &[
     col("session_id", Id),
     col("course_id", Id),
@@ -173,7 +186,7 @@ const SESSIONS: &[Column] = &[
 ];
 
 impl ExportTable {
-    pub const ALL: [ExportTable; 7] = [
+    pub const ALL: [ExportTable; 8] = [
         ExportTable::Citizens,
         ExportTable::Referrals,
         ExportTable::CareGrants,
@@ -181,6 +194,7 @@ impl ExportTable {
         ExportTable::Goals,
         ExportTable::TestResults,
         ExportTable::Sessions,
+        ExportTable::Erasures,
     ];
 
     /// The table's name in the API's path and in the file's name.
@@ -193,6 +207,7 @@ impl ExportTable {
             ExportTable::Goals => "goals",
             ExportTable::TestResults => "test_results",
             ExportTable::Sessions => "sessions",
+            ExportTable::Erasures => "erasures",
         }
     }
 
@@ -216,6 +231,7 @@ impl ExportTable {
             ExportTable::Goals => GOALS,
             ExportTable::TestResults => TEST_RESULTS,
             ExportTable::Sessions => SESSIONS,
+            ExportTable::Erasures => ERASURES,
         }
     }
 
@@ -228,9 +244,15 @@ impl ExportTable {
             // A course's goals come with the course: both by the course's start.
             ExportTable::Courses | ExportTable::Goals => Some("start_date"),
             ExportTable::TestResults => Some("date"),
-            // By the Danish day the session began.
+            // By the Danish day the session began; an erasure by the day it was made.
             ExportTable::Sessions => Some("started_at"),
+            ExportTable::Erasures => Some("erased_at"),
         }
+    }
+
+    /// Whether the rows are the read model's (a store's query); else the erasure ledger's.
+    pub fn from_read_model(self) -> bool {
+        self != ExportTable::Erasures
     }
 
     /// The file's name: `homerehab-sessions-2026-11-01-2026-11-30.csv`.
@@ -273,6 +295,41 @@ pub fn may_export_team(who: &Principal, team: TeamId, municipality: Municipality
     who.may(Capability::ExportData)
         && who.municipality_id == Some(municipality)
         && (who.role == Role::Admin || who.serves(team))
+}
+
+/// The `erasures` file's rows: the ledger's entries (when, of which municipality, what, why) of
+/// the teams `who` may export, made within `period`'s Danish days, oldest first.
+pub fn erasure_rows<'a>(
+    ledger: impl IntoIterator<Item = (Millis, MunicipalityId, &'a Erasure, AuditAction)>,
+    who: &Principal,
+    period: &Period,
+) -> Vec<Vec<Cell>> {
+    let (from, to) = period_instants(period);
+    let mut rows: Vec<(Millis, Vec<Cell>)> = ledger
+        .into_iter()
+        .filter(|(at, m, erasure, _)| {
+            (from..to).contains(at) && may_export_team(who, erasure.team(), *m)
+        })
+        .map(|(at, _, erasure, why)| {
+            let (record, id) = match erasure {
+                Erasure::Citizen { .. } => ("citizen", None),
+                Erasure::Course { course, .. } => ("course", Some(course.to_string())),
+                Erasure::Referral { referral, .. } => ("referral", Some(referral.to_string())),
+                Erasure::CareGrant { key, .. } => ("care_grant", Some(key.clone())),
+            };
+            let row = vec![
+                Cell::Integer(at),
+                Cell::Text(erasure.citizen().to_string()),
+                Cell::Text(erasure.team().to_string()),
+                Cell::Text(record.into()),
+                id.map_or(Cell::Null, Cell::Text),
+                Cell::Text(why.as_str().into()),
+            ];
+            (at, row)
+        })
+        .collect();
+    rows.sort_by_key(|(at, _)| *at);
+    rows.into_iter().map(|(_, row)| row).collect()
 }
 
 /// The period one file covers, checked: at most [`MAX_EXPORT_DAYS`].
@@ -472,6 +529,74 @@ mod tests {
             ..admin
         };
         assert!(!may_export_team(&nowhere, own, m));
+    }
+
+    #[test]
+    fn erasures_are_the_ledgers_entries_of_the_teams_and_days_asked() {
+        use crate::ids::{CitizenId, CourseId};
+        let m = MunicipalityId::new();
+        let (own, unserved) = (TeamId::new(), TeamId::new());
+        let leader = Principal {
+            user_id: crate::ids::UserId::new(),
+            role: Role::Leader,
+            team_id: own,
+            granted_teams: vec![],
+            municipality_id: Some(m),
+        };
+        let (citizen, course) = (CitizenId::new(), CourseId::new());
+        let erased_citizen = Erasure::Citizen { citizen, team: own };
+        let erased_course = Erasure::Course {
+            citizen,
+            team: own,
+            course,
+        };
+        let grant = Erasure::CareGrant {
+            citizen,
+            team: unserved,
+            key: format!("{citizen}/2026-01-01/"),
+        };
+        let november = period(date!(2026 - 11 - 01), date!(2026 - 11 - 30));
+        let (from, to) = period_instants(&november);
+        let ledger = [
+            (to - 1, m, &erased_citizen, AuditAction::ErasedOnRequest),
+            (from, m, &erased_course, AuditAction::ErasedByRetention),
+            (from + 5, m, &grant, AuditAction::ErasedByRetention),
+            (to, m, &erased_course, AuditAction::ErasedByRetention),
+            (from - 1, m, &erased_course, AuditAction::ErasedByRetention),
+            (
+                from,
+                MunicipalityId::new(),
+                &erased_course,
+                AuditAction::ErasedByOrder,
+            ),
+        ];
+        let rows = erasure_rows(ledger, &leader, &november);
+        assert_eq!(
+            rows.len(),
+            2,
+            "November's, of the leader's team and municipality"
+        );
+        let csv = String::from_utf8(to_csv(ExportTable::Erasures, &rows).unwrap()).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "erased_at,citizen_id,team_id,record,record_id,reason"
+        );
+        assert_eq!(
+            lines[1],
+            format!(
+                "2026-11-01T00:00:00+01:00,{citizen},{own},course,{course},erased_by_retention"
+            )
+        );
+        assert_eq!(
+            lines[2],
+            format!("2026-11-30T23:59:59+01:00,{citizen},{own},citizen,,erased_on_request")
+        );
+        let admin = Principal {
+            role: Role::Admin,
+            ..leader
+        };
+        assert_eq!(erasure_rows(ledger, &admin, &november).len(), 3);
     }
 
     #[test]

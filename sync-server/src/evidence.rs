@@ -26,7 +26,7 @@ use homerehab_shared::evidence::report::{
 use homerehab_shared::evidence::suppression::Suppression;
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::export::{
-    catalogue, export_period, may_export_team, to_csv, ExportTable, TableInfo,
+    catalogue, erasure_rows, export_period, may_export_team, to_csv, ExportTable, TableInfo,
 };
 use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::Role;
@@ -416,7 +416,18 @@ pub fn export(
         .filter(|t| may_export_team(who, t.id, t.municipality))
         .map(|t| t.id)
         .collect();
-    let rows = store.export_rows(table, &teams, &period)?;
+    let rows = if table.from_read_model() {
+        store.export_rows(table, &teams, &period)?
+    } else {
+        let ledger = store.erasure_ledger()?;
+        erasure_rows(
+            ledger
+                .iter()
+                .map(|e| (e.at, e.municipality, &e.erasure, e.action)),
+            who,
+            &period,
+        )
+    };
     // A row the store gave that does not fit its columns is the server's fault, not the asker's.
     let file = to_csv(table, &rows).map_err(|e| Refusal::Failed(Error::Corrupt(e.to_string())))?;
     store.append_audit(&[homerehab_shared::audit::AuditRecord::by(

@@ -1023,7 +1023,7 @@ fn the_same_documents_give_the_same_evidence_facts_on_both_backends() {
     // The BI feed: every table's file the same, byte for byte (SQLite's 0/1 is PostgreSQL's
     // boolean), and of one team only what is that team's.
     use homerehab_shared::export::{to_csv, ExportTable};
-    for table in ExportTable::ALL {
+    for table in ExportTable::ALL.into_iter().filter(|t| t.from_read_model()) {
         let rows = from.export_rows(table, &teams, &period).unwrap();
         if table != ExportTable::Goals {
             assert!(!rows.is_empty(), "no {} exported", table.name());

@@ -300,7 +300,7 @@ pub(super) fn export_rows(
     if teams.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = export_query(table, |column| format!("{column} = ANY($1)"));
+    let sql = export_query(table, |column| format!("{column} = ANY($1)"))?;
     let teams = team_texts(teams);
     let (dates, instants);
     let params: Vec<&(dyn ToSql + Sync)> = match table.period_column() {

@@ -328,7 +328,7 @@ pub(super) fn export_rows(
     }
     let sql = export_query(table, |column| {
         format!("{column} IN (SELECT value FROM json_each($1))")
-    });
+    })?;
     let teams = serde_json::to_string(&team_texts(teams)).map_err(|e| corrupt("team ids", e))?;
     let mut stmt = conn.prepare_cached(&sql)?;
     let width = stmt.column_count();
