@@ -46,10 +46,21 @@ fn this_year() -> i32 {
 
 /// Signs in over HTTP (not as a device) for the admin's settings call.
 pub async fn token(server: &Server, username: &str) -> String {
+    token_of_device(server, username, None).await
+}
+
+/// Signs in as `username`, as the device `device` when given (a program such as a BI job that
+/// keeps one device id, so it is one row in the device list and can be revoked).
+pub async fn token_of_device(server: &Server, username: &str, device: Option<&str>) -> String {
     let actor = hex::encode(uuid::Uuid::new_v4().as_bytes());
+    let mut body = json!({"username": username, "password": PASSWORD, "actor_id": actor});
+    if let Some(device) = device {
+        body["device_id"] = json!(device);
+        body["app_version"] = json!("BI-udtræk");
+    }
     let r: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/v1/login", server.url()))
-        .json(&json!({"username": username, "password": PASSWORD, "actor_id": actor}))
+        .json(&body)
         .send()
         .await
         .unwrap()

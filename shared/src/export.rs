@@ -401,7 +401,7 @@ fn field(table: ExportTable, column: &Column, cell: &Cell) -> Result<String, Exp
     Ok(match (column.kind, cell) {
         (_, Cell::Null) if column.nullable => String::new(),
         (Id | Code | Date, Cell::Text(s)) => crate::audit::spreadsheet_text(s.clone()),
-        (Instant, Cell::Integer(ms)) => instant(*ms),
+        (Instant, Cell::Integer(ms)) => instant(*ms).ok_or_else(wrong)?,
         (Integer, Cell::Integer(n)) => n.to_string(),
         (Decimal, Cell::Decimal(x)) if x.is_finite() => x.to_string(),
         (Decimal, Cell::Integer(n)) => n.to_string(),
@@ -412,17 +412,15 @@ fn field(table: ExportTable, column: &Column, cell: &Cell) -> Result<String, Exp
     })
 }
 
-/// `at` in Danish time with its offset: `2026-11-30T09:15:00+01:00`.
-pub fn instant(at: Millis) -> String {
+/// `at` in Danish time with its offset: `2026-11-30T09:15:00+01:00`; `None` past the years
+/// a date can hold.
+pub fn instant(at: Millis) -> Option<String> {
     let offset = crate::schedule::danish_offset(at);
-    let Some(t) = time::OffsetDateTime::from_unix_timestamp(at.div_euclid(1000))
+    let t = time::OffsetDateTime::from_unix_timestamp(at.div_euclid(1000))
         .ok()
-        .and_then(|t| t.checked_to_offset(offset))
-    else {
-        return String::new();
-    };
+        .and_then(|t| t.checked_to_offset(offset))?;
     let (h, m) = (offset.whole_hours(), offset.minutes_past_hour().abs());
-    format!(
+    Some(format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}",
         t.year(),
         t.month() as u8,
@@ -433,7 +431,7 @@ pub fn instant(at: Millis) -> String {
         if h < 0 { '-' } else { '+' },
         h.abs(),
         m
-    )
+    ))
 }
 
 #[cfg(test)]
@@ -612,12 +610,13 @@ mod tests {
     fn a_period_is_its_danish_days() {
         // Winter: midnight in Denmark is 23:00 UTC the day before.
         let (from, to) = period_instants(&period(date!(2026 - 11 - 01), date!(2026 - 11 - 30)));
-        assert_eq!(instant(from), "2026-11-01T00:00:00+01:00");
-        assert_eq!(instant(to), "2026-12-01T00:00:00+01:00");
+        assert_eq!(instant(from).unwrap(), "2026-11-01T00:00:00+01:00");
+        assert_eq!(instant(to).unwrap(), "2026-12-01T00:00:00+01:00");
         // Summer time: +02:00.
         let (from, _) = period_instants(&period(date!(2026 - 07 - 01), date!(2026 - 07 - 31)));
-        assert_eq!(instant(from), "2026-07-01T00:00:00+02:00");
-        assert_eq!(instant(from - 1), "2026-06-30T23:59:59+02:00");
+        assert_eq!(instant(from).unwrap(), "2026-07-01T00:00:00+02:00");
+        assert_eq!(instant(from - 1).unwrap(), "2026-06-30T23:59:59+02:00");
+        assert_eq!(instant(i64::MAX), None);
     }
 
     #[test]
@@ -699,6 +698,21 @@ mod tests {
             Cell::Text("u".into()),
         ]];
         assert!(to_csv(ExportTable::TestResults, &nan).is_err());
+        let never = vec![vec![
+            Cell::Integer(i64::MAX),
+            Cell::Text("c".into()),
+            Cell::Text("t".into()),
+            Cell::Text("citizen".into()),
+            Cell::Null,
+            Cell::Text("erased_on_request".into()),
+        ]];
+        assert!(matches!(
+            to_csv(ExportTable::Erasures, &never),
+            Err(ExportError::CellKind {
+                column: "erased_at",
+                ..
+            })
+        ));
     }
 
     #[test]

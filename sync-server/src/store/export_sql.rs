@@ -26,6 +26,9 @@ pub(super) fn export_query(table: ExportTable, teams: impl Fn(&str) -> String) -
         .map(|c| match c.name {
             // Rows projected before the rosters kept the day have an empty or no day.
             "recorded_on" => "NULLIF(recorded_on,'') AS recorded_on",
+            // A merge can leave a reason on a course that did not end early (`Course::
+            // validate_stored`); it is a reason only with an early end, as the funnel reads it.
+            "end_reason" => "CASE WHEN status = 'ended_early' THEN end_reason END AS end_reason",
             name => name,
         })
         .collect::<Vec<_>>()
@@ -40,7 +43,9 @@ pub(super) fn export_query(table: ExportTable, teams: impl Fn(&str) -> String) -
         ExportTable::CareGrants => (
             "rm_care_grants",
             format!("{} AND effective BETWEEN $2 AND $3", teams("team_id")),
-            "citizen_id, effective, minutes_per_week",
+            // Every column the grant's key and roster tell apart, so the order is total and
+            // the same on both backends (which put NULLs at opposite ends).
+            "citizen_id, effective, COALESCE(service_code, ''), team_id, minutes_per_week",
         ),
         ExportTable::Courses => (
             "rm_courses",
