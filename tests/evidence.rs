@@ -517,7 +517,7 @@ async fn bi_export(server: &Server, cohort: &SeedsCohort) {
     let (status, catalogue) = get(server, &aarhus, "/v1/export").await;
     assert_eq!(status, 200, "{catalogue}");
     let tables = catalogue.as_array().unwrap();
-    assert_eq!(tables.len(), 8, "{catalogue}");
+    assert_eq!(tables.len(), 9, "{catalogue}");
     let columns_of = |table: &str| -> Vec<String> {
         tables
             .iter()
@@ -691,6 +691,23 @@ async fn bi_export(server: &Server, cohort: &SeedsCohort) {
     assert!(admins_sessions
         .iter()
         .all(|r| !aarhus_courses.contains(&r[1])));
+
+    // Staff in use, recounted from the admin's staff file: the evaluation's Tabel 4, 108
+    // trained in the two years and 63 active today; no names.
+    let (staff, col) = file(
+        admin.clone(),
+        "staff",
+        format!("from={this_year}-01-01&to={this_year}-12-31"),
+    )
+    .await;
+    let (trained_on, active) = (col("trained_on"), col("active"));
+    let trained = staff
+        .iter()
+        .filter(|r| !r[trained_on].is_empty() && r[trained_on].as_str() >= cohort.from.as_str())
+        .count();
+    assert_eq!(trained, 108);
+    assert_eq!(staff.iter().filter(|r| r[active] == "true").count(), 63);
+    assert!(staff.iter().all(|r| !r.concat().contains("medarbejder")));
 
     // Refused: a table that is not one (404), more than a year or a period ending before it
     // starts (400), no token (401); an assistant and a therapist get nothing (403).

@@ -17,6 +17,7 @@
 
 use crate::audit::AuditAction;
 use crate::auth::{Capability, Principal};
+use crate::evidence::staff::{StaffMember, Work};
 use crate::evidence::targets::Period;
 use crate::ids::{MunicipalityId, TeamId};
 use crate::model::{Millis, Role};
@@ -61,6 +62,9 @@ pub enum ExportTable {
     Goals,
     TestResults,
     Sessions,
+    /// The teams' users (no names): role, training date, their last day of each kind of work
+    /// and whether that makes them active, as the evidence's "staff in use" judges it.
+    Staff,
     /// What Homerehab erased (a citizen at their request, by retention, …): the warehouse
     /// must erase the same rows. From the erasure ledger, not the read model.
     Erasures,
@@ -173,6 +177,18 @@ const ERASURES: &[Column] = &[
     opt("record_id", Code),
     col("reason", Code),
 ];
+const STAFF: &[Column] = &[
+    col("user_id", Id),
+    col("team_id", Id),
+    col("role", Code),
+    opt("trained_on", Date),
+    col("as_of", Date),
+    col("may_be_active", Boolean),
+    col("active", Boolean),
+    opt("last_logged_session", Date),
+    opt("last_edited_program", Date),
+    opt("last_recorded_test", Date),
+];
 const SESSIONS: &[Column] = &[
     col("session_id", Id),
     col("course_id", Id),
@@ -186,7 +202,7 @@ const SESSIONS: &[Column] = &[
 ];
 
 impl ExportTable {
-    pub const ALL: [ExportTable; 8] = [
+    pub const ALL: [ExportTable; 9] = [
         ExportTable::Citizens,
         ExportTable::Referrals,
         ExportTable::CareGrants,
@@ -194,6 +210,7 @@ impl ExportTable {
         ExportTable::Goals,
         ExportTable::TestResults,
         ExportTable::Sessions,
+        ExportTable::Staff,
         ExportTable::Erasures,
     ];
 
@@ -207,6 +224,7 @@ impl ExportTable {
             ExportTable::Goals => "goals",
             ExportTable::TestResults => "test_results",
             ExportTable::Sessions => "sessions",
+            ExportTable::Staff => "staff",
             ExportTable::Erasures => "erasures",
         }
     }
@@ -231,14 +249,16 @@ impl ExportTable {
             ExportTable::Goals => GOALS,
             ExportTable::TestResults => TEST_RESULTS,
             ExportTable::Sessions => SESSIONS,
+            ExportTable::Staff => STAFF,
             ExportTable::Erasures => ERASURES,
         }
     }
 
-    /// Which rows a period takes: `None` for the citizens, who are the roster as it stands.
+    /// Which rows a period takes: `None` for the citizens, who are the roster as it stands,
+    /// and the staff, as they stand with their work judged as of the period's end.
     pub fn period_column(self) -> Option<&'static str> {
         match self {
-            ExportTable::Citizens => None,
+            ExportTable::Citizens | ExportTable::Staff => None,
             ExportTable::Referrals => Some("referred_on"),
             ExportTable::CareGrants => Some("effective"),
             // A course's goals come with the course: both by the course's start.
@@ -250,9 +270,10 @@ impl ExportTable {
         }
     }
 
-    /// Whether the rows are the read model's (a store's query); else the erasure ledger's.
+    /// Whether the rows are one of the read model's tables as a store's query reads them
+    /// (the staff are the evidence's staff facts; the erasures the erasure ledger's).
     pub fn from_read_model(self) -> bool {
-        self != ExportTable::Erasures
+        !matches!(self, ExportTable::Staff | ExportTable::Erasures)
     }
 
     /// The file's name: `homerehab-sessions-2026-11-01-2026-11-30.csv`.
@@ -330,6 +351,39 @@ pub fn erasure_rows<'a>(
         .collect();
     rows.sort_by_key(|(at, _)| *at);
     rows.into_iter().map(|(_, row)| row).collect()
+}
+
+/// The `staff` file's rows: each member as the evidence judges them on `as_of` (the period's
+/// end, or today if that is earlier), by team and id.
+pub fn staff_rows(staff: &[StaffMember], as_of: time::Date) -> Vec<Vec<Cell>> {
+    let mut members: Vec<&StaffMember> = staff.iter().collect();
+    members.sort_by(|a, b| (&a.team_id, &a.user_id).cmp(&(&b.team_id, &b.user_id)));
+    let date = |d: Option<time::Date>| d.map_or(Cell::Null, |d| Cell::Text(crate::effect::iso(d)));
+    members
+        .into_iter()
+        .map(|m| {
+            let last = |work: Work| {
+                date(
+                    m.last_work
+                        .iter()
+                        .find(|w| w.work == work)
+                        .map(|w| w.last_on),
+                )
+            };
+            vec![
+                Cell::Text(m.user_id.clone()),
+                Cell::Text(m.team_id.clone()),
+                Cell::Text(m.role.as_str().into()),
+                date(m.trained_on),
+                date(Some(as_of)),
+                Cell::Boolean(m.can_be_active()),
+                Cell::Boolean(m.active(as_of)),
+                last(Work::LoggedSession),
+                last(Work::EditedProgram),
+                last(Work::RecordedTest),
+            ]
+        })
+        .collect()
 }
 
 /// The period one file covers, checked: at most [`MAX_EXPORT_DAYS`].
@@ -595,6 +649,45 @@ mod tests {
             ..leader
         };
         assert_eq!(erasure_rows(ledger, &admin, &november).len(), 3);
+    }
+
+    #[test]
+    fn staff_are_judged_as_of_the_day_given() {
+        use crate::evidence::staff::WorkDone;
+        let member = |id: &str, role, last_on: Option<time::Date>| StaffMember {
+            user_id: id.into(),
+            name: "Navn Navnesen".into(),
+            team_id: "t".into(),
+            role,
+            has_access: true,
+            trained_on: Some(date!(2026 - 05 - 01)),
+            last_work: last_on
+                .map(|d| WorkDone {
+                    work: Work::LoggedSession,
+                    last_on: d,
+                })
+                .into_iter()
+                .collect(),
+        };
+        let staff = [
+            member("b", Role::Assistant, Some(date!(2026 - 11 - 10))),
+            member("a", Role::Assistant, Some(date!(2026 - 10 - 01))),
+            member("c", Role::Leader, None),
+        ];
+        let rows = staff_rows(&staff, date!(2026 - 11 - 30));
+        let csv = String::from_utf8(to_csv(ExportTable::Staff, &rows).unwrap()).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "user_id,team_id,role,trained_on,as_of,may_be_active,active,last_logged_session,last_edited_program,last_recorded_test");
+        assert_eq!(
+            lines[1],
+            "a,t,assistant,2026-05-01,2026-11-30,true,false,2026-10-01,,"
+        );
+        assert_eq!(
+            lines[2],
+            "b,t,assistant,2026-05-01,2026-11-30,true,true,2026-11-10,,"
+        );
+        assert_eq!(lines[3], "c,t,leader,2026-05-01,2026-11-30,false,false,,,");
+        assert!(!csv.contains("Navn"), "no names");
     }
 
     #[test]

@@ -26,7 +26,8 @@ use homerehab_shared::evidence::report::{
 use homerehab_shared::evidence::suppression::Suppression;
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::export::{
-    catalogue, erasure_rows, export_period, may_export_team, to_csv, ExportTable, TableInfo,
+    catalogue, erasure_rows, export_period, may_export_team, staff_rows, to_csv, ExportTable,
+    TableInfo,
 };
 use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::Role;
@@ -418,6 +419,9 @@ pub fn export(
         .collect();
     let rows = if table.from_read_model() {
         store.export_rows(table, &teams, &period)?
+    } else if table == ExportTable::Staff {
+        let as_of = period.end.min(homerehab_shared::schedule::date_of(now));
+        staff_rows(&store.evidence_staff(&teams, as_of)?, as_of)
     } else {
         let ledger = store.erasure_ledger()?;
         erasure_rows(
