@@ -517,7 +517,7 @@ async fn bi_export(server: &Server, cohort: &SeedsCohort) {
     let (status, catalogue) = get(server, &aarhus, "/v1/export").await;
     assert_eq!(status, 200, "{catalogue}");
     let tables = catalogue.as_array().unwrap();
-    assert_eq!(tables.len(), 9, "{catalogue}");
+    assert_eq!(tables.len(), 10, "{catalogue}");
     let columns_of = |table: &str| -> Vec<String> {
         tables
             .iter()
@@ -691,6 +691,15 @@ async fn bi_export(server: &Server, cohort: &SeedsCohort) {
     assert!(admins_sessions
         .iter()
         .all(|r| !aarhus_courses.contains(&r[1])));
+
+    // The teams named in the files: a leader's own, an admin's every one of the municipality.
+    let names = |rows: Vec<Vec<String>>| rows.into_iter().map(|r| r[1].clone()).collect::<Vec<_>>();
+    let (leaders_teams, _) = file(thisted.clone(), "teams", year(this_year)).await;
+    assert_eq!(names(leaders_teams), [THISTED_TEAM]);
+    let (admins_teams, _) = file(admin.clone(), "teams", year(this_year)).await;
+    let mut admins_teams = names(admins_teams);
+    admins_teams.sort();
+    assert_eq!(admins_teams, [THISTED_TEAM, "Thisted Hjemmetræning Syd"]);
 
     // Staff in use, recounted from the admin's staff file: the evaluation's Tabel 4, 108
     // trained in the two years and 63 active today; no names.

@@ -5,8 +5,8 @@
 //! holds the two together. The server's stores fill the rows, in the columns' order.
 //!
 //! What is in it: the municipality's own rows, pseudonymised as the read model is — ids are
-//! Homerehab's own random UUIDs, no name, no CPR number, no free text a person wrote (reasons
-//! and outcomes are codes). A row-level file is not aggregated, so nothing is suppressed; it is
+//! Homerehab's own random UUIDs, no person's name (the teams' names are), no CPR number, no
+//! note (reasons and outcomes are codes; a course's legal basis is the label the app sent). A row-level file is not aggregated, so nothing is suppressed; it is
 //! the municipality's own data for its own warehouse, and only roles with
 //! [`crate::auth::Capability::ExportData`] get it.
 //!
@@ -55,6 +55,9 @@ pub enum ExportError {
 /// teams (a course's goals, test results and sessions through their course's team).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ExportTable {
+    /// The teams the rows name, with their names: the one table with words in it, none a
+    /// person's.
+    Teams,
     Citizens,
     Referrals,
     CareGrants,
@@ -115,6 +118,7 @@ const fn opt(name: &'static str, kind: ColumnKind) -> Column {
 
 use ColumnKind::{Boolean, Code, Date, Decimal, Id, Instant, Integer};
 
+const TEAMS: &[Column] = &[col("team_id", Id), col("name", Code)];
 const CITIZENS: &[Column] = &[
     col("citizen_id", Id),
     col("team_id", Id),
@@ -202,7 +206,8 @@ const SESSIONS: &[Column] = &[
 ];
 
 impl ExportTable {
-    pub const ALL: [ExportTable; 9] = [
+    pub const ALL: [ExportTable; 10] = [
+        ExportTable::Teams,
         ExportTable::Citizens,
         ExportTable::Referrals,
         ExportTable::CareGrants,
@@ -217,6 +222,7 @@ impl ExportTable {
     /// The table's name in the API's path and in the file's name.
     pub fn name(self) -> &'static str {
         match self {
+            ExportTable::Teams => "teams",
             ExportTable::Citizens => "citizens",
             ExportTable::Referrals => "referrals",
             ExportTable::CareGrants => "care_grants",
@@ -242,6 +248,7 @@ impl ExportTable {
     /// The columns in the order the stores give them and the file writes them.
     pub fn columns(self) -> &'static [Column] {
         match self {
+            ExportTable::Teams => TEAMS,
             ExportTable::Citizens => CITIZENS,
             ExportTable::Referrals => REFERRALS,
             ExportTable::CareGrants => CARE_GRANTS,
@@ -254,11 +261,11 @@ impl ExportTable {
         }
     }
 
-    /// Which rows a period takes: `None` for the citizens, who are the roster as it stands,
-    /// and the staff, as they stand with their work judged as of the period's end.
+    /// Which rows a period takes: `None` for the teams and the citizens, as they stand, and
+    /// the staff, as they stand with their work judged as of the period's end.
     pub fn period_column(self) -> Option<&'static str> {
         match self {
-            ExportTable::Citizens | ExportTable::Staff => None,
+            ExportTable::Teams | ExportTable::Citizens | ExportTable::Staff => None,
             ExportTable::Referrals => Some("referred_on"),
             ExportTable::CareGrants => Some("effective"),
             // A course's goals come with the course: both by the course's start.
@@ -271,9 +278,13 @@ impl ExportTable {
     }
 
     /// Whether the rows are one of the read model's tables as a store's query reads them
-    /// (the staff are the evidence's staff facts; the erasures the erasure ledger's).
+    /// (the teams are the server's, the staff the evidence's staff facts, the erasures the
+    /// erasure ledger's).
     pub fn from_read_model(self) -> bool {
-        !matches!(self, ExportTable::Staff | ExportTable::Erasures)
+        !matches!(
+            self,
+            ExportTable::Teams | ExportTable::Staff | ExportTable::Erasures
+        )
     }
 
     /// The file's name: `homerehab-sessions-2026-11-01-2026-11-30.csv`.

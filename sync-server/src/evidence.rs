@@ -26,7 +26,7 @@ use homerehab_shared::evidence::report::{
 use homerehab_shared::evidence::suppression::Suppression;
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::export::{
-    catalogue, erasure_rows, export_period, may_export_team, staff_rows, to_csv, ExportTable,
+    catalogue, erasure_rows, export_period, may_export_team, staff_rows, to_csv, Cell, ExportTable,
     TableInfo,
 };
 use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
@@ -411,17 +411,20 @@ pub fn export(
     municipality_of(who, Capability::ExportData)?;
     let table = ExportTable::from_name(table).map_err(|e| Refusal::NotFound(e.to_string()))?;
     let period = export_period(period).map_err(|e| Refusal::Invalid(e.to_string()))?;
-    let teams: Vec<TeamId> = store
-        .teams()?
-        .into_iter()
-        .filter(|t| may_export_team(who, t.id, t.municipality))
-        .map(|t| t.id)
-        .collect();
-    let rows = if table.from_read_model() {
-        store.export_rows(table, &teams, &period)?
+    let mut teams = store.teams()?;
+    teams.retain(|t| may_export_team(who, t.id, t.municipality));
+    teams.sort_by_key(|t| t.id.to_string());
+    let team_ids: Vec<TeamId> = teams.iter().map(|t| t.id).collect();
+    let rows = if table == ExportTable::Teams {
+        teams
+            .iter()
+            .map(|t| vec![Cell::Text(t.id.to_string()), Cell::Text(t.name.clone())])
+            .collect()
+    } else if table.from_read_model() {
+        store.export_rows(table, &team_ids, &period)?
     } else if table == ExportTable::Staff {
         let as_of = period.end.min(homerehab_shared::schedule::date_of(now));
-        staff_rows(&store.evidence_staff(&teams, as_of)?, as_of)
+        staff_rows(&store.evidence_staff(&team_ids, as_of)?, as_of)
     } else {
         let ledger = store.erasure_ledger()?;
         erasure_rows(

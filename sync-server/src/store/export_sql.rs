@@ -70,7 +70,7 @@ pub(super) fn export_query(table: ExportTable, teams: impl Fn(&str) -> String) -
             ),
             "started_at, session_id",
         ),
-        ExportTable::Staff | ExportTable::Erasures => {
+        ExportTable::Teams | ExportTable::Staff | ExportTable::Erasures => {
             return Err(Error::Corrupt(format!(
                 "{} is not a read-model table",
                 table.name()
