@@ -21,6 +21,20 @@ pub struct EvidenceQuery {
     pub therapist: Option<String>,
 }
 
+/// `GET /api/bi-export/{table}`: the period of one file of the municipality's BI feed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BiExportQuery {
+    pub from: String,
+    pub to: String,
+}
+
+/// One file of the BI feed, for a download link: its name and its CSV (docs/bi-export.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BiExportFile {
+    pub file_name: String,
+    pub csv: String,
+}
+
 /// `GET /api/evidence`: the report and where it came from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EvidenceView {

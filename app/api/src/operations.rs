@@ -366,6 +366,9 @@ declare_operations! {
     /// The municipalities on the server, to choose a comparison group from.
     evidence_municipalities: Get "/evidence/municipalities" []
         query NoQuery, body () => Vec<crate::Named>, may(SeeEvidence);
+    /// One table of the municipality's BI feed for a period, as CSV (online only).
+    bi_export: Get "/bi-export/{table}" [table]
+        query crate::BiExportQuery, body () => crate::BiExportFile, may(ExportData);
 
     // ---- the municipality's own library and media ----------------------------------------------
     put_local_exercise: Post "/library/exercises" []

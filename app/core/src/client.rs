@@ -638,6 +638,40 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     send_json(request).await
 }
 
+/// One file of the municipality's BI feed (`GET /v1/export/{table}`, docs/bi-export.md) for
+/// `from`–`to`: its name and its CSV. Not kept on the device: a leader downloads it while online.
+pub async fn bi_export(
+    store: &SharedStore,
+    table: &str,
+    from: &str,
+    to: &str,
+) -> Result<(String, String)> {
+    let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
+    let resp = http()
+        .get(format!("{}/v1/export/{table}", identity.server_url))
+        .query(&[("from", from), ("to", to)])
+        .bearer_auth(&identity.token)
+        .send()
+        .await
+        .map_err(|e| CoreError::Offline(e.to_string()))?;
+    if !resp.status().is_success() {
+        return Err(refusal(resp).await);
+    }
+    // The server names the file in its Content-Disposition; the table's name does otherwise.
+    let name = resp
+        .headers()
+        .get(reqwest::header::CONTENT_DISPOSITION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("filename=\"").nth(1))
+        .and_then(|v| v.split('"').next())
+        .map_or_else(|| format!("homerehab-{table}.csv"), str::to_string);
+    let csv = resp
+        .text()
+        .await
+        .map_err(|e| CoreError::Protocol(e.to_string()))?;
+    Ok((name, csv))
+}
+
 /// The evidence for `from`–`to` (ISO dates) and optionally one team and one of its therapists, from the server
 /// (`GET /v1/evidence`), kept on the device for the signed-in user. When the server cannot be
 /// reached (or fails), the answer kept for the same period and drill-down is returned, marked

@@ -423,6 +423,10 @@ impl Operations for Core {
         ops::evidence_municipalities(self).await
     }
 
+    async fn bi_export(&self, r: op::bi_export::Request) -> Result<api::BiExportFile> {
+        ops::bi_export(self, &r.table, r.query).await
+    }
+
     async fn put_local_exercise(
         &self,
         r: op::put_local_exercise::Request,

@@ -4,7 +4,8 @@
 // The leader reads every section, drills down to a team and to a therapist and prints the evaluation report (PDF,
 // rendered to PNG pages with pdftoppm); the admin sets a target and the prices, and a wrong
 // price is refused with the server's message, and compares with Aarhus only; the leader sees
-// the new target, price and comparison group; offline, the
+// the new target, price and comparison group, and pulls a table of the BI feed as a CSV file;
+// offline, the
 // leader still reads the answer kept on the device, marked offline, and a period never fetched
 // says so; an assistant has no evidence at all.
 //
@@ -14,7 +15,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync, statSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, statSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as h from './harness.mjs';
@@ -218,6 +219,25 @@ test('the leader sees the admin\'s target for the whole year', async () => {
   assert.deepEqual(rows.map((r) => r.split(/\s/)[0]), ['Aarhus'], 'the comparison group: Aarhus only');
 });
 
+test('the leader pulls a table of the BI feed for the period and saves it as CSV', async () => {
+  const card = leader.getByTestId('bi-export');
+  await card.scrollIntoViewIfNeeded();
+  await leader.getByTestId('bi-courses').click();
+  const save = leader.getByTestId('bi-save');
+  await save.waitFor({ timeout: 20000 });
+  assert.equal(await save.getAttribute('download'), `homerehab-courses-${YEAR}-01-01-${YEAR}-12-31.csv`);
+  const [download] = await Promise.all([leader.waitForEvent('download'), save.click()]);
+  const csv = readFileSync(await download.path(), 'utf8');
+  const lines = csv.trimEnd().split('\r\n');
+  assert.equal(lines[0], 'course_id,citizen_id,team_id,legal_basis,start_date,planned_weeks,sessions_per_week,status,responsible_therapist,created_at,end_reason');
+  assert.ok(lines.length >= 2, `the year's courses (${lines.length - 1})`);
+  assert.ok(lines.slice(1).every((l) => l.split(',')[4].startsWith(`${YEAR}-`)), 'started in the period');
+  await card.screenshot({ path: path.join(h.shots, 'evidence-bi-export.png') });
+  // The teams named in the files, by name.
+  await leader.getByTestId('bi-teams').click();
+  await leader.getByTestId('bi-save').filter({ hasText: 'homerehab-teams-' }).waitFor({ timeout: 20000 });
+});
+
 test('offline, the leader reads the answer kept on the device, marked offline', async () => {
   await net.cut();
   await leader.getByTestId('period-this-year').click();
@@ -241,5 +261,7 @@ test('an assistant has no evidence area and the app refuses the operation', asyn
   assert.equal(await page.getByTestId('tab-evidence').count(), 0);
   const r = await fetch(`http://127.0.0.1:${ports.assistant}/api/evidence`);
   assert.equal(r.status, 403);
+  const bi = await fetch(`http://127.0.0.1:${ports.assistant}/api/bi-export/courses?from=${YEAR}-01-01&to=${YEAR}-12-31`);
+  assert.equal(bi.status, 403, 'no BI feed either');
   await page.close();
 });

@@ -649,6 +649,16 @@ pub async fn access_report(citizen: &str) -> Result<AccessReportView, ApiError> 
     .await
 }
 
+/// One file of the municipality's BI feed for `from`–`to`, from the server (online only).
+pub async fn bi_export(table: &str, from: String, to: String) -> Result<BiExportFile, ApiError> {
+    call::<op::bi_export::Op>(op::bi_export::Request {
+        table: table.into(),
+        query: BiExportQuery { from, to },
+        body: (),
+    })
+    .await
+}
+
 pub async fn devices() -> Result<Vec<DeviceRow>, ApiError> {
     call::<op::devices::Op>(op::devices::Request {
         query: NO,

@@ -2238,6 +2238,77 @@ impl I18n {
     }
 }
 
+/// The BI feed's card on the evidence screen (docs/bi-export.md).
+pub struct BiTexts {
+    pub title: &'static str,
+    pub hint: &'static str,
+    /// In `BI_TABLES`' order.
+    pub tables: [&'static str; 10],
+    pub fetching: &'static str,
+    pub save: &'static str,
+}
+
+/// The BI feed's tables, by their names in the API.
+pub const BI_TABLES: [&str; 10] = [
+    "teams",
+    "citizens",
+    "referrals",
+    "care_grants",
+    "courses",
+    "goals",
+    "test_results",
+    "sessions",
+    "staff",
+    "erasures",
+];
+
+pub static DA_BI: BiTexts = BiTexts {
+    title: "Data til kommunens BI",
+    hint: "Pseudonymiserede rækker for perioden ovenfor, som CSV til jeres datavarehus. Ingen personnavne eller CPR-numre. Hvert udtræk logges.",
+    tables: [
+        "Teams",
+        "Borgere",
+        "Henvisninger",
+        "Visiteret tid",
+        "Forløb",
+        "Mål",
+        "Test og WHO-5",
+        "Træninger",
+        "Medarbejdere",
+        "Sletninger",
+    ],
+    fetching: "Henter …",
+    save: "Gem",
+};
+
+pub static EN_BI: BiTexts = BiTexts {
+    title: "Data for the municipality's BI",
+    hint: "Pseudonymised rows for the period above, as CSV for your data warehouse. No person's name or CPR number. Every pull is logged.",
+    tables: [
+        "Teams",
+        "Citizens",
+        "Referrals",
+        "Home-care time",
+        "Courses",
+        "Goals",
+        "Tests and WHO-5",
+        "Sessions",
+        "Staff",
+        "Erasures",
+    ],
+    fetching: "Fetching …",
+    save: "Save",
+};
+
+impl I18n {
+    pub fn bi(self) -> &'static BiTexts {
+        match self.lang.get() {
+            Lang::Da => &DA_BI,
+            Lang::En => &EN_BI,
+        }
+    }
+}
+
 /// The evidence texts in the same language as `t` (for the tab row).
 pub fn evidence_of(t: &'static Texts) -> &'static EvidenceTexts {
     if t.other_language == EN.other_language {

@@ -96,6 +96,24 @@ pub async fn evidence_municipalities(core: &Core) -> Result<Vec<api::Named>> {
     mirror(&list)
 }
 
+/// `GET /api/bi-export/{table}?from&to`: one file of the municipality's BI feed from the server
+/// (who may have which rows is the server's to say); dates checked here for a clear message.
+pub async fn bi_export(
+    core: &Core,
+    table: &str,
+    q: api::BiExportQuery,
+) -> Result<api::BiExportFile> {
+    let (from, to) = (date("from", &q.from)?, date("to", &q.to)?);
+    // A known table's name only, so nothing but `/v1/export/{table}` is asked of the server.
+    let table = homerehab_shared::export::ExportTable::from_name(table)
+        .map_err(|e| Error::invalid(e.to_string()))?
+        .name();
+    let (file_name, csv) = client::bi_export(&core.store, table, &from, &to)
+        .await
+        .map_err(Error::refused_by_server)?;
+    Ok(api::BiExportFile { file_name, csv })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -372,6 +372,59 @@ pub fn EvidencePage() -> impl IntoView {
                     }}
                 }.into_any(),
             }}
+            <Show when=move || nav.may(Capability::ExportData)>
+                <BiExport period=period />
+            </Show>
+        </section>
+    }
+}
+
+/// The municipality's BI feed for the period shown: a button per table asks the server for the
+/// file, then a link saves it (docs/bi-export.md). The server decides whose rows are in it.
+#[component]
+fn BiExport(period: RwSignal<(String, String)>) -> impl IntoView {
+    let i18n = use_i18n();
+    let file = RwSignal::new(None::<Result<BiExportFile, ApiError>>);
+    let busy = RwSignal::new(false);
+    let fetch = move |table: &'static str| {
+        busy.set(true);
+        file.set(None);
+        let (from, to) = period.get_untracked();
+        leptos::task::spawn_local(async move {
+            file.set(Some(crate::api::bi_export(table, from, to).await));
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card bi-export no-print" data-testid="bi-export">
+            <h2>{move || i18n.bi().title}</h2>
+            <p class="hint">{move || i18n.bi().hint}</p>
+            <div class="bi-tables">
+                {crate::i18n::BI_TABLES.into_iter().enumerate().map(|(i, table)| view! {
+                    <button class="btn big" data-testid=format!("bi-{table}")
+                        disabled=move || busy.get()
+                        on:click=move |_| fetch(table)>
+                        {move || i18n.bi().tables[i]}
+                    </button>
+                }).collect_view()}
+            </div>
+            {move || match file.get() {
+                None if busy.get() => view! { <p class="loading">{i18n.bi().fetching}</p> }.into_any(),
+                None => ().into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                Some(Ok(f)) => {
+                    let href = format!(
+                        "data:text/csv;charset=utf-8,{}",
+                        String::from(js_sys::encode_uri_component(&f.csv))
+                    );
+                    view! {
+                        <a class="btn primary big" data-testid="bi-save" href=href
+                            download=f.file_name.clone()>
+                            {move || i18n.bi().save} " " {f.file_name.clone()}
+                        </a>
+                    }.into_any()
+                }
+            }}
         </section>
     }
 }
