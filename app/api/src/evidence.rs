@@ -21,8 +21,10 @@ pub struct EvidenceQuery {
     pub therapist: Option<String>,
 }
 
-/// `GET /api/bi-export/{table}`: the period of one file of the municipality's BI feed.
+/// `GET /api/bi-export/{table}`: the period of one file of the municipality's BI feed (both
+/// asked for; a missing one is the service's clear "not a date").
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BiExportQuery {
     pub from: String,
     pub to: String,
