@@ -237,15 +237,12 @@ pub async fn login(
 /// Fetches the signed-in user's team directory (`GET /v1/team`) into the store.
 pub async fn refresh_team(store: &SharedStore) -> Result<()> {
     let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
-    let resp = http()
-        .get(format!("{}/v1/team", identity.server_url))
-        .bearer_auth(&identity.token)
-        .send()
-        .await
-        .map_err(|e| CoreError::Offline(e.to_string()))?;
-    if !resp.status().is_success() {
-        return Err(refusal(resp).await);
-    }
+    let resp = send_ok(
+        http()
+            .get(format!("{}/v1/team", identity.server_url))
+            .bearer_auth(&identity.token),
+    )
+    .await?;
     let team: api::TeamInfo = resp
         .json()
         .await
@@ -613,6 +610,16 @@ pub struct FetchedEvidence {
 /// Sends a request to the server with the signed-in user's token; its JSON answer, or the
 /// server's refusal.
 async fn send_json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T> {
+    send_ok(request)
+        .await?
+        .json()
+        .await
+        .map_err(|e| CoreError::Protocol(e.to_string()))
+}
+
+/// Sends `request`: a server out of reach is `Offline`, an answer other than success the
+/// server's refusal.
+async fn send_ok(request: reqwest::RequestBuilder) -> Result<reqwest::Response> {
     let resp = request
         .send()
         .await
@@ -620,9 +627,7 @@ async fn send_json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuil
     if !resp.status().is_success() {
         return Err(refusal(resp).await);
     }
-    resp.json()
-        .await
-        .map_err(|e| CoreError::Protocol(e.to_string()))
+    Ok(resp)
 }
 
 /// `GET {server}{path}?{query}` with the signed-in user's token, as JSON.
@@ -647,16 +652,13 @@ pub async fn bi_export(
     to: &str,
 ) -> Result<(String, String)> {
     let identity = lock(store).identity()?.ok_or(CoreError::NotSignedIn)?;
-    let resp = http()
-        .get(format!("{}/v1/export/{table}", identity.server_url))
-        .query(&[("from", from), ("to", to)])
-        .bearer_auth(&identity.token)
-        .send()
-        .await
-        .map_err(|e| CoreError::Offline(e.to_string()))?;
-    if !resp.status().is_success() {
-        return Err(refusal(resp).await);
-    }
+    let resp = send_ok(
+        http()
+            .get(format!("{}/v1/export/{table}", identity.server_url))
+            .query(&[("from", from), ("to", to)])
+            .bearer_auth(&identity.token),
+    )
+    .await?;
     // The server names the file in its Content-Disposition; the table's name does otherwise.
     let name = resp
         .headers()
