@@ -6,9 +6,10 @@
 //!
 //! What is in it: the municipality's own rows, pseudonymised as the read model is — ids are
 //! Homerehab's own random UUIDs, no person's name (the teams' names are), no CPR number, no
-//! note (reasons and outcomes are codes; a course's legal basis is the label the app sent). A row-level file is not aggregated, so nothing is suppressed; it is
-//! the municipality's own data for its own warehouse, and only roles with
-//! [`crate::auth::Capability::ExportData`] get it.
+//! note (reasons and outcomes are codes; a course's legal basis is the label the app sent).
+//! A row-level file is not aggregated, so nothing is suppressed; it is the municipality's own
+//! data for its own warehouse, and only roles with [`crate::auth::Capability::ExportData`]
+//! get it, of the teams [`may_export_team`] allows.
 //!
 //! The format is for machines first (RFC 4180): UTF-8 without a byte-order mark, `,` between
 //! fields, CRLF, a heading row of column names, dates `YYYY-MM-DD`, instants ISO 8601 in Danish
@@ -51,8 +52,9 @@ pub enum ExportError {
     },
 }
 
-/// One table of the feed. Each is one of the read model's tables, scoped to the municipality's
-/// teams (a course's goals, test results and sessions through their course's team).
+/// One table of the feed: seven of the read model's tables, the teams, the staff and the
+/// erasures, each scoped to the teams the asker may export (a course's goals, test results
+/// and sessions through their course's team).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ExportTable {
     /// The teams the rows name, with their names: the one table with words in it, none a
@@ -302,7 +304,7 @@ impl ExportTable {
 #[derive(Clone, Debug, Serialize)]
 pub struct TableInfo {
     pub name: &'static str,
-    /// The column a period selects rows by; none for the citizens (the roster as it stands).
+    /// The column a period selects rows by; none for the teams, the citizens and the staff.
     pub period_column: Option<&'static str>,
     pub columns: &'static [Column],
 }
