@@ -453,6 +453,7 @@ fn main() {
                     &admin_of(i),
                     table,
                     year,
+                    Default::default(),
                     homerehab_sync_server::store::now_ms(),
                 )
                 .unwrap();

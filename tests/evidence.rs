@@ -718,6 +718,31 @@ async fn bi_export(server: &Server, cohort: &SeedsCohort) {
     assert_eq!(staff.iter().filter(|r| r[active] == "true").count(), 63);
     assert!(staff.iter().all(|r| !r.concat().contains("medarbejder")));
 
+    // For Danish Excel: a byte-order mark, `;` and a decimal comma; the same rows.
+    let excel = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/export/courses.csv?{}&format=excel",
+            server.url(),
+            year(last)
+        ))
+        .bearer_auth(&aarhus)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let excel = String::from_utf8(excel.to_vec()).unwrap();
+    assert!(
+        excel.starts_with("\u{feff}course_id;citizen_id;team_id;"),
+        "{excel:.80}"
+    );
+    assert_eq!(
+        excel.lines().count(),
+        175,
+        "the heading and the 174 courses"
+    );
+
     // Refused: a table that is not one (404), more than a year or a period ending before it
     // starts (400), no token (401); an assistant and a therapist get nothing (403).
     for (path, expected) in [
@@ -732,6 +757,10 @@ async fn bi_export(server: &Server, cohort: &SeedsCohort) {
         ),
         (
             "/v1/export/courses?from=2025-1-1&to=2025-12-31".to_string(),
+            400,
+        ),
+        (
+            format!("/v1/export/courses?{}&format=xlsx", year(last)),
             400,
         ),
     ] {
@@ -772,9 +801,10 @@ async fn bi_export(server: &Server, cohort: &SeedsCohort) {
     let (status, _, _) = csv_of(server, &job, &format!("/v1/export/courses?{}", year(last))).await;
     assert_eq!(status, 401, "a revoked BI job's token");
 
-    // Every file made is in the audit log; the refused ones are not.
+    // Every file made is in the audit log (those through `file` and the one for Excel); the
+    // refused ones are not.
     let exports_after = server
         .db()
         .count("SELECT COUNT(*) FROM audit_log WHERE action = 'bi_export'");
-    assert_eq!(exports_after - exports_before, exports);
+    assert_eq!(exports_after - exports_before, exports + 1);
 }

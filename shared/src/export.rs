@@ -45,6 +45,8 @@ pub enum ExportError {
         got: usize,
         expected: usize,
     },
+    #[error("no file format is called {0:?}; there are: rfc4180 (the default), excel")]
+    UnknownFormat(String),
     #[error("column {column} of {table} holds a value of the wrong kind")]
     CellKind {
         table: &'static str,
@@ -431,10 +433,45 @@ pub enum Cell {
 /// that gave a row of the wrong width or kind is a bug, answered as an error, not a file that
 /// a warehouse would read wrong).
 pub fn to_csv(table: ExportTable, rows: &[Vec<Cell>]) -> Result<Vec<u8>, ExportError> {
+    to_csv_as(table, rows, Dialect::Rfc4180)
+}
+
+/// How a file is written: for a warehouse (RFC 4180, the default), or for Danish Excel opened
+/// with a double click — `;` between fields, a byte-order mark and a decimal comma, as the
+/// access report's CSV — for a leader who downloads a table in the app.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dialect {
+    #[default]
+    Rfc4180,
+    DanishExcel,
+}
+
+impl Dialect {
+    /// `format=` of the API: absent or `rfc4180`, or `excel`.
+    pub fn from_name(name: Option<&str>) -> Result<Dialect, ExportError> {
+        match name {
+            None | Some("rfc4180") => Ok(Dialect::Rfc4180),
+            Some("excel") => Ok(Dialect::DanishExcel),
+            Some(other) => Err(ExportError::UnknownFormat(other.chars().take(40).collect())),
+        }
+    }
+}
+
+/// [`to_csv`] in `dialect`.
+pub fn to_csv_as(
+    table: ExportTable,
+    rows: &[Vec<Cell>],
+    dialect: Dialect,
+) -> Result<Vec<u8>, ExportError> {
     let columns = table.columns();
     let mut out = Vec::with_capacity(64 + rows.len() * 16 * columns.len());
+    let excel = dialect == Dialect::DanishExcel;
+    if excel {
+        out.extend_from_slice("\u{feff}".as_bytes());
+    }
     {
         let mut w = csv::WriterBuilder::new()
+            .delimiter(if excel { b';' } else { b',' })
             .terminator(csv::Terminator::CRLF)
             .from_writer(&mut out);
         // Writing to a Vec cannot fail.
@@ -451,7 +488,11 @@ pub fn to_csv(table: ExportTable, rows: &[Vec<Cell>]) -> Result<Vec<u8>, ExportE
             }
             fields.clear();
             for (column, cell) in columns.iter().zip(row) {
-                fields.push(field(table, column, cell)?);
+                let mut text = field(table, column, cell)?;
+                if excel && column.kind == Decimal {
+                    text = text.replace('.', ",");
+                }
+                fields.push(text);
             }
             let _ = w.write_record(&fields);
         }
@@ -701,6 +742,32 @@ mod tests {
         );
         assert_eq!(lines[3], "c,t,leader,2026-05-01,2026-11-30,false,false,,,");
         assert!(!csv.contains("Navn"), "no names");
+    }
+
+    #[test]
+    fn for_danish_excel_a_file_has_a_bom_semicolons_and_a_decimal_comma() {
+        let rows = vec![vec![
+            Cell::Text("r".into()),
+            Cell::Text("c".into()),
+            Cell::Text("gait_speed_4m".into()),
+            Cell::Text("end".into()),
+            Cell::Decimal(0.85),
+            Cell::Text("2026-01-01".into()),
+            Cell::Text("u".into()),
+        ]];
+        let file = to_csv_as(ExportTable::TestResults, &rows, Dialect::DanishExcel).unwrap();
+        let text = String::from_utf8(file).unwrap();
+        assert!(
+            text.starts_with("\u{feff}result_id;course_id;test;"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("r;c;gait_speed_4m;end;0,85;2026-01-01;u\r\n"),
+            "{text}"
+        );
+        assert_eq!(Dialect::from_name(None), Ok(Dialect::Rfc4180));
+        assert_eq!(Dialect::from_name(Some("excel")), Ok(Dialect::DanishExcel));
+        assert!(Dialect::from_name(Some("xlsx")).is_err());
     }
 
     #[test]

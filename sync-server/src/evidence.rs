@@ -26,8 +26,8 @@ use homerehab_shared::evidence::report::{
 use homerehab_shared::evidence::suppression::Suppression;
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::export::{
-    catalogue, erasure_rows, export_period, may_export_team, staff_rows, to_csv, Cell, ExportTable,
-    TableInfo,
+    catalogue, erasure_rows, export_period, may_export_team, staff_rows, to_csv_as, Cell, Dialect,
+    ExportTable, TableInfo,
 };
 use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::Role;
@@ -406,6 +406,7 @@ pub fn export(
     who: &Principal,
     table: &str,
     period: Period,
+    dialect: Dialect,
     now: homerehab_shared::model::Millis,
 ) -> Result<(String, Vec<u8>), Refusal> {
     municipality_of(who, Capability::ExportData)?;
@@ -436,7 +437,8 @@ pub fn export(
         )
     };
     // A row the store gave that does not fit its columns is the server's fault, not the asker's.
-    let file = to_csv(table, &rows).map_err(|e| Refusal::Failed(Error::Corrupt(e.to_string())))?;
+    let file = to_csv_as(table, &rows, dialect)
+        .map_err(|e| Refusal::Failed(Error::Corrupt(e.to_string())))?;
     store.append_audit(&[homerehab_shared::audit::AuditRecord::by(
         who,
         homerehab_shared::audit::AuditAction::BiExport,

@@ -15,7 +15,7 @@
 //! | `GET`/`PUT /v1/evidence/settings` | JSON `EvidenceSettings` (`PUT`: admins) | the settings |
 //! | `GET /v1/evidence/municipalities` | —            | JSON `[{id, name}]`             |
 //! | `GET /v1/export` | —                             | JSON `[TableInfo]`: the BI feed's tables (export data) |
-//! | `GET /v1/export/{table}[.csv]?from&to` | —       | CSV (RFC 4180) of the municipality's rows (export data; 404 no such table, 400 over a year) |
+//! | `GET /v1/export/{table}[.csv]?from&to[&format=excel]` | — | CSV (RFC 4180, or for Danish Excel) of the municipality's rows (export data; 404 no such table, 400 over a year) |
 //! | `GET /v1/devices` | —                            | JSON `[DeviceView]` (manage devices, own municipality) |
 //! | `POST /v1/devices/{id}/revoke` | JSON `RevokeRequest` | JSON `DeviceView`; 404 not of your municipality |
 //! | `POST /v1/users/{id}/sign-out-everywhere` | —   | JSON `SignedOutEverywhere` (oneself, or manage devices) |
@@ -624,9 +624,11 @@ async fn export_catalogue(Authenticated(who): Authenticated) -> Result<Response,
 struct ExportParams {
     from: String,
     to: String,
+    /// `excel` for Danish Excel; else RFC 4180.
+    format: Option<String>,
 }
 
-/// `GET /v1/export/{table}[.csv]?from&to`: one table of the municipality's BI feed as CSV
+/// `GET /v1/export/{table}[.csv]?from&to[&format=excel]`: one table of the municipality's BI feed as CSV
 /// (`crate::evidence::export`).
 async fn export_table(
     State(state): State<AppState>,
@@ -645,10 +647,17 @@ async fn export_table(
                 message: e.to_string(),
             }
         })?;
+    let dialect =
+        homerehab_shared::export::Dialect::from_name(p.format.as_deref()).map_err(|e| {
+            ApiError::BadRequest {
+                kind: "invalid",
+                message: e.to_string(),
+            }
+        })?;
     let store = state.store.clone();
     let (name, file) = evidence_blocking(move || {
         let table = table.strip_suffix(".csv").unwrap_or(&table);
-        crate::evidence::export(store.as_ref(), &who, table, period, now_ms())
+        crate::evidence::export(store.as_ref(), &who, table, period, dialect, now_ms())
     })
     .await?;
     let mut response = (

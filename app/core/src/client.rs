@@ -644,7 +644,8 @@ async fn get_json<T: serde::de::DeserializeOwned>(
 }
 
 /// One file of the municipality's BI feed (`GET /v1/export/{table}`, docs/bi-export.md) for
-/// `from`–`to`: its name and its CSV. Not kept on the device: a leader downloads it while online.
+/// `from`–`to`: its name and its CSV, written for Danish Excel (a person downloads it here; a
+/// warehouse asks the server itself). Not kept on the device: a leader downloads it online.
 pub async fn bi_export(
     store: &SharedStore,
     table: &str,
@@ -655,7 +656,7 @@ pub async fn bi_export(
     let resp = send_ok(
         http()
             .get(format!("{}/v1/export/{table}", identity.server_url))
-            .query(&[("from", from), ("to", to)])
+            .query(&[("from", from), ("to", to), ("format", "excel")])
             .bearer_auth(&identity.token),
     )
     .await?;

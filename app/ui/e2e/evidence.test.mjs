@@ -227,11 +227,13 @@ test('the leader pulls a table of the BI feed for the period and saves it as CSV
   await save.waitFor({ timeout: 20000 });
   assert.equal(await save.getAttribute('download'), `homerehab-courses-${YEAR}-01-01-${YEAR}-12-31.csv`);
   const [download] = await Promise.all([leader.waitForEvent('download'), save.click()]);
+  // For Danish Excel, opened with a double click: a byte-order mark and `;` between fields.
   const csv = readFileSync(await download.path(), 'utf8');
-  const lines = csv.trimEnd().split('\r\n');
-  assert.equal(lines[0], 'course_id,citizen_id,team_id,legal_basis,start_date,planned_weeks,sessions_per_week,status,responsible_therapist,created_at,end_reason');
+  assert.ok(csv.startsWith('\ufeff'), 'a byte-order mark');
+  const lines = csv.slice(1).trimEnd().split('\r\n');
+  assert.equal(lines[0], 'course_id;citizen_id;team_id;legal_basis;start_date;planned_weeks;sessions_per_week;status;responsible_therapist;created_at;end_reason');
   assert.ok(lines.length >= 2, `the year's courses (${lines.length - 1})`);
-  assert.ok(lines.slice(1).every((l) => l.split(',')[4].startsWith(`${YEAR}-`)), 'started in the period');
+  assert.ok(lines.slice(1).every((l) => l.split(';')[4].startsWith(`${YEAR}-`)), 'started in the period');
   await card.screenshot({ path: path.join(h.shots, 'evidence-bi-export.png') });
   // The teams named in the files, by name.
   await leader.getByTestId('bi-teams').click();
