@@ -368,6 +368,18 @@ pub fn erasure_rows<'a>(
     rows.into_iter().map(|(_, row)| row).collect()
 }
 
+/// The `teams` file's rows: each team's id and name, by id.
+pub fn team_rows<'a>(teams: impl IntoIterator<Item = (TeamId, &'a str)>) -> Vec<Vec<Cell>> {
+    let mut rows: Vec<(String, &str)> = teams
+        .into_iter()
+        .map(|(id, name)| (id.to_string(), name))
+        .collect();
+    rows.sort();
+    rows.into_iter()
+        .map(|(id, name)| vec![Cell::Text(id), Cell::Text(name.into())])
+        .collect()
+}
+
 /// The `staff` file's rows: each member as the evidence judges them on `as_of` (the period's
 /// end, or today if that is earlier), by team and id.
 pub fn staff_rows(staff: &[StaffMember], as_of: time::Date) -> Vec<Vec<Cell>> {
@@ -549,6 +561,19 @@ mod tests {
 
     fn period(start: time::Date, end: time::Date) -> Period {
         Period::new(start, end).unwrap()
+    }
+
+    /// A 4-metre gait speed of 0.85 m/s: a test result with a decimal value.
+    fn gait_speed_row() -> Vec<Vec<Cell>> {
+        vec![vec![
+            Cell::Text("r".into()),
+            Cell::Text("c".into()),
+            Cell::Text("gait_speed_4m".into()),
+            Cell::Text("end".into()),
+            Cell::Decimal(0.85),
+            Cell::Text("2026-01-01".into()),
+            Cell::Text("u".into()),
+        ]]
     }
 
     #[test]
@@ -746,15 +771,7 @@ mod tests {
 
     #[test]
     fn for_danish_excel_a_file_has_a_bom_semicolons_and_a_decimal_comma() {
-        let rows = vec![vec![
-            Cell::Text("r".into()),
-            Cell::Text("c".into()),
-            Cell::Text("gait_speed_4m".into()),
-            Cell::Text("end".into()),
-            Cell::Decimal(0.85),
-            Cell::Text("2026-01-01".into()),
-            Cell::Text("u".into()),
-        ]];
+        let rows = gait_speed_row();
         let file = to_csv_as(ExportTable::TestResults, &rows, Dialect::DanishExcel).unwrap();
         let text = String::from_utf8(file).unwrap();
         assert!(
@@ -899,15 +916,7 @@ mod tests {
         ]];
         let csv = String::from_utf8(to_csv(ExportTable::Citizens, &rows).unwrap()).unwrap();
         assert!(csv.ends_with("c,t,1941,,true\r\n"), "{csv}");
-        let rows = vec![vec![
-            Cell::Text("r".into()),
-            Cell::Text("c".into()),
-            Cell::Text("gait_speed_4m".into()),
-            Cell::Text("end".into()),
-            Cell::Decimal(0.85),
-            Cell::Text("2026-01-01".into()),
-            Cell::Text("u".into()),
-        ]];
+        let rows = gait_speed_row();
         let csv = String::from_utf8(to_csv(ExportTable::TestResults, &rows).unwrap()).unwrap();
         assert!(
             csv.ends_with("r,c,gait_speed_4m,end,0.85,2026-01-01,u\r\n"),

@@ -26,8 +26,8 @@ use homerehab_shared::evidence::report::{
 use homerehab_shared::evidence::suppression::Suppression;
 use homerehab_shared::evidence::targets::Period;
 use homerehab_shared::export::{
-    catalogue, erasure_rows, export_period, may_export_team, staff_rows, to_csv_as, Cell, Dialect,
-    ExportTable, TableInfo,
+    catalogue, erasure_rows, export_period, may_export_team, staff_rows, team_rows, to_csv_as,
+    Dialect, ExportTable, TableInfo,
 };
 use homerehab_shared::ids::{MunicipalityId, TeamId, UserId};
 use homerehab_shared::model::Role;
@@ -414,13 +414,9 @@ pub fn export(
     let period = export_period(period).map_err(|e| Refusal::Invalid(e.to_string()))?;
     let mut teams = store.teams()?;
     teams.retain(|t| may_export_team(who, t.id, t.municipality));
-    teams.sort_by_key(|t| t.id.to_string());
     let team_ids: Vec<TeamId> = teams.iter().map(|t| t.id).collect();
     let rows = if table == ExportTable::Teams {
-        teams
-            .iter()
-            .map(|t| vec![Cell::Text(t.id.to_string()), Cell::Text(t.name.clone())])
-            .collect()
+        team_rows(teams.iter().map(|t| (t.id, t.name.as_str())))
     } else if table.from_read_model() {
         store.export_rows(table, &team_ids, &period)?
     } else if table == ExportTable::Staff {
