@@ -50,6 +50,19 @@ async fn projected(server: &Server) {
     }
 }
 
+/// The id of the team called `name` in an evidence answer.
+fn team_id(r: &Value, name: &str) -> String {
+    r["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no team {name} in {}", r["teams"]))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn two(v: &Value) -> String {
     format!("{:.2}", v.as_f64().unwrap_or(f64::NAN))
 }
@@ -244,15 +257,7 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
     .await;
     assert_eq!(status, 404);
     // Its own team, drilled down.
-    let nord = r["teams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == THISTED_TEAM)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let nord = team_id(&r, THISTED_TEAM);
     let (status, nord_only) =
         get(&server, &thisted, &format!("/v1/evidence?{q}&team={nord}")).await;
     assert_eq!(status, 200);
@@ -640,15 +645,7 @@ async fn bi_export(server: &Server, cohort: &SeedsCohort) {
             &format!("/v1/evidence?{}", cohort.query()),
         )
         .await;
-        r["teams"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == THISTED_TEAM)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        team_id(&r, THISTED_TEAM)
     };
     let (leaders, col) = file(thisted.clone(), "courses", year(last)).await;
     assert!(leaders.len() >= 207, "{}", leaders.len());
