@@ -77,10 +77,14 @@ pub enum AuditAction {
     /// (`crate::export`): who and when, no team (the whole municipality) and no citizen; the
     /// table and period go to the server's log.
     BiExport,
+    /// A course of the citizen's, its visits and test results, pulled as FHIR resources for
+    /// the municipality's care record system (`crate::fhir`): one entry per course, naming the
+    /// citizen, so the citizen's access report shows it.
+    CareRecordExport,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 18] = [
         AuditAction::SyncedCourse,
         AuditAction::SyncedSessionLog,
         AuditAction::SyncedRoster,
@@ -98,6 +102,7 @@ impl AuditAction {
         AuditAction::ErasedByOrder,
         AuditAction::ErasedByRetention,
         AuditAction::BiExport,
+        AuditAction::CareRecordExport,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +124,7 @@ impl AuditAction {
             AuditAction::ErasedByOrder => "erased_by_order",
             AuditAction::ErasedByRetention => "erased_by_retention",
             AuditAction::BiExport => "bi_export",
+            AuditAction::CareRecordExport => "care_record_export",
         }
     }
 
@@ -151,6 +157,7 @@ impl AuditAction {
             | AuditAction::SyncedRoster => Purpose::OfflineCopy,
             AuditAction::EvidenceExtract | AuditAction::BiExport => Purpose::Statistics,
             AuditAction::AccessReport => Purpose::AccessRequest,
+            AuditAction::CareRecordExport => Purpose::CareRecord,
             AuditAction::DeviceRevoked | AuditAction::SignedOutEverywhere => Purpose::Security,
             AuditAction::ErasedOnRequest
             | AuditAction::ErasedRecordedInError
@@ -179,6 +186,7 @@ impl AuditAction {
             AuditAction::ErasedByOrder => "Slettet efter påbud fra myndighed",
             AuditAction::ErasedByRetention => "Slettet: opbevaringsperioden udløbet",
             AuditAction::BiExport => "Pseudonymiserede data udtrukket til kommunens BI",
+            AuditAction::CareRecordExport => "Forløb og besøg overført til omsorgssystemet",
         }
     }
 }
@@ -201,10 +209,12 @@ pub enum Purpose {
     Security,
     /// Erasure: retention or a citizen's erasure (issue #14 item 5).
     Erasure,
+    /// Documentation in the municipality's care record system (its EOJ).
+    CareRecord,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 7] = [
+    pub const ALL: [Purpose; 8] = [
         Purpose::Visit,
         Purpose::FollowUp,
         Purpose::OfflineCopy,
@@ -212,6 +222,7 @@ impl Purpose {
         Purpose::AccessRequest,
         Purpose::Security,
         Purpose::Erasure,
+        Purpose::CareRecord,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -223,6 +234,7 @@ impl Purpose {
             Purpose::AccessRequest => "access_request",
             Purpose::Security => "security",
             Purpose::Erasure => "erasure",
+            Purpose::CareRecord => "care_record",
         }
     }
 
@@ -240,6 +252,7 @@ impl Purpose {
             Purpose::AccessRequest => "Aktindsigt i loggen",
             Purpose::Security => "Datasikkerhed",
             Purpose::Erasure => "Sletning",
+            Purpose::CareRecord => "Dokumentation i kommunens omsorgssystem",
         }
     }
 }

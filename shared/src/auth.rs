@@ -23,6 +23,7 @@
 //! | see access log    |           |           |        | ✓     |
 //! | manage retention  |           |           |        | ✓     |
 //! | export data       |           |           | ✓      | ✓     |
+//! | export care records |         |           |        | ✓     |
 //!
 //! | document      | read                            | write            |
 //! |---------------|---------------------------------|------------------|
@@ -108,10 +109,14 @@ pub enum Capability {
     /// Pull the municipality's read-model tables as row-level, pseudonymised CSV files for its
     /// BI warehouse (`crate::export`): leaders and admins, own municipality only.
     ExportData,
+    /// Pull the municipality's courses, visits and test results as FHIR resources that name
+    /// the citizen by the municipality's case reference, for its care record system
+    /// (`crate::fhir`): identifiable, so admins only, who set up the integration.
+    ExportCareRecords,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 14] = [
+    pub const ALL: [Capability; 15] = [
         Capability::ReadCourses,
         Capability::RunSessions,
         Capability::FollowCourses,
@@ -126,6 +131,7 @@ impl Capability {
         Capability::SeeAccessLog,
         Capability::ManageRetention,
         Capability::ExportData,
+        Capability::ExportCareRecords,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -144,6 +150,7 @@ impl Capability {
             Capability::SeeAccessLog => "see the access log",
             Capability::ManageRetention => "manage retention and erasure",
             Capability::ExportData => "export data for BI",
+            Capability::ExportCareRecords => "export care records",
         }
     }
 
@@ -192,6 +199,7 @@ impl Capabilities {
                 SeeAccessLog,
                 ManageRetention,
                 ExportData,
+                ExportCareRecords,
             ],
         };
         Capabilities(granted.iter().fold(0, |bits, c| bits | c.bit()))
@@ -374,7 +382,7 @@ mod tests {
         use Capability::*;
         const ROLES: [Role; 4] = [Role::Assistant, Role::Therapist, Role::Leader, Role::Admin];
         // capability → (assistant, therapist, leader, admin)
-        let table: [(Capability, [bool; 4]); 14] = [
+        let table: [(Capability, [bool; 4]); 15] = [
             (ReadCourses, [true, true, true, false]),
             (RunSessions, [true, false, false, false]),
             (FollowCourses, [false, true, true, true]),
@@ -389,6 +397,7 @@ mod tests {
             (SeeAccessLog, [false, false, false, true]),
             (ManageRetention, [false, false, false, true]),
             (ExportData, [false, false, true, true]),
+            (ExportCareRecords, [false, false, false, true]),
         ];
         assert_eq!(
             table.map(|(c, _)| c),

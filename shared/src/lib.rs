@@ -32,6 +32,7 @@ pub mod docs;
 pub mod effect;
 pub mod evidence;
 pub mod export;
+pub mod fhir;
 pub mod ids;
 pub mod library;
 pub mod model;

@@ -16,6 +16,7 @@
 //! | `GET /v1/evidence/municipalities` | —            | JSON `[{id, name}]`             |
 //! | `GET /v1/export` | —                             | JSON `[TableInfo]`: the BI feed's tables (export data) |
 //! | `GET /v1/export/{table}[.csv]?from&to[&format=excel]` | — | CSV (RFC 4180, or for Danish Excel) of the municipality's rows (export data; 404 no such table, 400 over a year) |
+//! | `GET /v1/care-records?from&to` | —             | FHIR R4 JSON `Bundle` of the municipality's courses, visits and test results (export care records: admins; 400 over a year) |
 //! | `GET /v1/devices` | —                            | JSON `[DeviceView]` (manage devices, own municipality) |
 //! | `POST /v1/devices/{id}/revoke` | JSON `RevokeRequest` | JSON `DeviceView`; 404 not of your municipality |
 //! | `POST /v1/users/{id}/sign-out-everywhere` | —   | JSON `SignedOutEverywhere` (oneself, or manage devices) |
@@ -275,6 +276,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/evidence/municipalities", get(evidence_municipalities))
         .route("/v1/export", get(export_catalogue))
         .route("/v1/export/{table}", get(export_table))
+        .route("/v1/care-records", get(care_records))
         .route("/healthz", get(healthz))
         // The readiness check for a load balancer in front of several servers: the same
         // question, whether this server's database answers (docs/postgresql.md).
@@ -673,6 +675,42 @@ async fn export_table(
     if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
+    Ok(response)
+}
+
+/// A period of the care record feed, both days included.
+#[derive(serde::Deserialize)]
+struct CareRecordParams {
+    from: String,
+    to: String,
+}
+
+/// `GET /v1/care-records?from&to`: the municipality's care records of the period as one FHIR
+/// R4 Bundle (`crate::care_record::pull`).
+async fn care_records(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    params: Result<Query<CareRecordParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::BadRequest {
+        kind: "invalid",
+        message: e.body_text(),
+    })?;
+    let period =
+        Period::new(date_param("from", &p.from)?, date_param("to", &p.to)?).map_err(|e| {
+            ApiError::BadRequest {
+                kind: "invalid",
+                message: e.to_string(),
+            }
+        })?;
+    let store = state.store.clone();
+    let body =
+        evidence_blocking(move || crate::care_record::pull(store.as_ref(), &who, period, now_ms()))
+            .await?;
+    let mut response = ([(header::CONTENT_TYPE, "application/fhir+json")], body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 

@@ -39,6 +39,7 @@
 pub mod api_error;
 pub mod audit;
 pub mod auth;
+pub mod care_record;
 pub mod config;
 pub mod devices;
 pub mod erasure;

@@ -157,6 +157,8 @@ pub enum Capability {
     ManageRetention,
     /// The municipality's tables as CSV for its BI warehouse (pulled from the server).
     ExportData,
+    /// The municipality's courses and visits as FHIR for its care record system (server only).
+    ExportCareRecords,
 }
 
 /// The sync state the status bar shows.

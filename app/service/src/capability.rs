@@ -26,6 +26,7 @@ pub fn to_api(c: Capability) -> api::Capability {
         Capability::SeeAccessLog => api::Capability::SeeAccessLog,
         Capability::ManageRetention => api::Capability::ManageRetention,
         Capability::ExportData => api::Capability::ExportData,
+        Capability::ExportCareRecords => api::Capability::ExportCareRecords,
     }
 }
 
@@ -46,6 +47,7 @@ pub fn from_api(c: api::Capability) -> Capability {
         api::Capability::SeeAccessLog => Capability::SeeAccessLog,
         api::Capability::ManageRetention => Capability::ManageRetention,
         api::Capability::ExportData => Capability::ExportData,
+        api::Capability::ExportCareRecords => Capability::ExportCareRecords,
     }
 }
 
@@ -84,6 +86,7 @@ fn refusal(c: Capability) -> &'static str {
         Capability::SeeAccessLog => "only administrators make a citizen's access report",
         Capability::ManageRetention => "only administrators set retention and erase a citizen",
         Capability::ExportData => "only leaders and administrators export data for BI",
+        Capability::ExportCareRecords => "only administrators export care records",
     }
 }
 
