@@ -5,7 +5,8 @@
 //! - each evidence query's server time (p50 / p95 over many municipalities): referrals,
 //!   staff, the municipality's completed courses, every municipality's (the benchmark), and
 //!   the whole report as `evidence::report` computes it; a year of one municipality's
-//!   sessions, courses and test results pulled as the BI feed's CSV;
+//!   sessions, courses and test results pulled as the BI feed's CSV; a month and a quarter
+//!   of one municipality's care records as FHIR;
 //! - the report over HTTP from the real `sync-server` process on that database;
 //! - rebuilding the read model from documents (`Store::reproject`) on the demo seed with a
 //!   year of history, per document and per session.
@@ -203,7 +204,11 @@ fn main() {
             let staff = &staff_ids[m];
             let therapist = &staff[(c / MUNICIPALITIES) % 2];
             let assistant = &staff[2 + (c / MUNICIPALITIES) % 4];
-            let (course_id, citizen_id) = (format!("course-{c}"), format!("citizen-{c}"));
+            // Shaped as the UUIDs real ids are (the care record feed names courses by them).
+            let (course_id, citizen_id) = (
+                format!("00000000-0000-4000-8000-{c:012}"),
+                format!("00000000-0000-4000-9000-{c:012}"),
+            );
             // Starts spread over 2025–2026; most completed, some running or ended early.
             let start = date!(2025 - 01 - 06) + time::Duration::days((c * 7 % 640) as i64);
             let status = match c % 10 {
@@ -461,6 +466,34 @@ fn main() {
             }),
         );
         println!("  one file: {} KiB", bytes / 1024);
+    }
+    // The care record feed: a month and a quarter of one municipality as FHIR (its rows read,
+    // its rosters' case references, the Bundle written, each course put in the audit log).
+    for (name, period) in [
+        (
+            "a month",
+            Period::new(date!(2026 - 03 - 01), date!(2026 - 03 - 31)).unwrap(),
+        ),
+        (
+            "a quarter",
+            Period::new(date!(2026 - 01 - 01), date!(2026 - 03 - 31)).unwrap(),
+        ),
+    ] {
+        let mut bytes = 0;
+        line(
+            &format!("care records, {name} (one municipality, FHIR)"),
+            time(runs, |i| {
+                bytes = homerehab_sync_server::care_record::pull(
+                    &store,
+                    &admin_of(i),
+                    period,
+                    homerehab_sync_server::store::now_ms(),
+                )
+                .unwrap()
+                .len();
+            }),
+        );
+        println!("  one Bundle: {} KiB", bytes / 1024);
     }
     drop(store);
 

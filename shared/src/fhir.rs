@@ -117,10 +117,10 @@ pub struct CareRecordRows<'a> {
     pub test_results: &'a [Vec<Cell>],
 }
 
-/// A pull: the Bundle, and the courses in it (each is one entry in the audit log).
+/// A pull: the Bundle as JSON, and the courses in it (each is one entry in the audit log).
 #[derive(Debug)]
 pub struct CareRecordPull {
-    pub bundle: Value,
+    pub json: Vec<u8>,
     pub courses: Vec<ReportedCourse>,
 }
 
@@ -257,14 +257,39 @@ pub fn care_record_pull(rows: &CareRecordRows) -> Result<CareRecordPull, ExportE
         }
     }
 
-    let mut reports = Vec::new();
+    let pull_id = Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        format!(
+            "https://homerehab.dk/fhir/Bundle/{}/{}/{}/{}",
+            rows.municipality, period_text.0, period_text.1, rows.made_at
+        )
+        .as_bytes(),
+    );
+    // Written a citizen at a time: a quarter of a big municipality is tens of thousands of
+    // visits, and only one citizen's resources are held as JSON values at once.
+    let mut json = serde_json::to_vec(&json!({
+        "resourceType": "Bundle",
+        "id": pull_id.to_string(),
+        "type": "collection",
+        "timestamp": stamp,
+    }))
+    .map_err(|_| ExportError::CellKind {
+        table: "care_record",
+        column: "bundle",
+    })?;
+    json.pop(); // its closing brace: the entries follow
     let mut reported = Vec::new();
+    // A citizen on two teams' rosters is one citizen: one report.
+    let mut done: BTreeSet<&str> = BTreeSet::new();
     for cells in rows.citizens {
         let citizen = Row::new(ExportTable::Citizens, cells)?;
         let citizen_id = citizen.text("citizen_id")?;
         let Some(their_courses) = courses.get(citizen_id) else {
             continue;
         };
+        if !done.insert(citizen_id) {
+            continue;
+        }
         let team: TeamId = citizen.id("team_id")?;
         let mut resources = vec![entry(
             citizen_id,
@@ -310,36 +335,30 @@ pub fn care_record_pull(rows: &CareRecordRows) -> Result<CareRecordPull, ExportE
             .as_bytes(),
         )
         .to_string();
-        reports.push(entry(
-            &report_id,
-            json!({
-                "resourceType": "Bundle",
-                "id": report_id,
-                "type": "collection",
-                "timestamp": stamp,
-                "entry": resources,
-            }),
-        ));
+        json.extend_from_slice(if done.len() == 1 {
+            b",\"entry\":["
+        } else {
+            b","
+        });
+        // Writing a value to a Vec cannot fail.
+        let _ = serde_json::to_writer(
+            &mut json,
+            &entry(
+                &report_id,
+                json!({
+                    "resourceType": "Bundle",
+                    "id": report_id,
+                    "type": "collection",
+                    "timestamp": stamp,
+                    "entry": resources,
+                }),
+            ),
+        );
     }
-    let pull_id = Uuid::new_v5(
-        &Uuid::NAMESPACE_URL,
-        format!(
-            "https://homerehab.dk/fhir/Bundle/{}/{}/{}/{}",
-            rows.municipality, period_text.0, period_text.1, rows.made_at
-        )
-        .as_bytes(),
-    );
-    let mut bundle = Map::new();
-    bundle.insert("resourceType".into(), json!("Bundle"));
-    bundle.insert("id".into(), json!(pull_id.to_string()));
-    bundle.insert("type".into(), json!("collection"));
-    bundle.insert("timestamp".into(), json!(stamp));
     // FHIR has no empty arrays: a month without courses is a Bundle without entries.
-    if !reports.is_empty() {
-        bundle.insert("entry".into(), Value::Array(reports));
-    }
+    json.extend_from_slice(if done.is_empty() { b"}" } else { b"]}" });
     Ok(CareRecordPull {
-        bundle: Value::Object(bundle),
+        json,
         courses: reported,
     })
 }
@@ -661,10 +680,25 @@ mod tests {
     /// 2026-11-10 09:15 Danish time (UTC+1).
     const NOV_10: Millis = 1_794_298_500_000;
 
-    fn pull(period: Period) -> CareRecordPull {
+    /// The pull of `period` and its Bundle, parsed back.
+    fn pull(period: Period) -> Pulled {
+        let made = made(period);
+        Pulled {
+            bundle: serde_json::from_slice(&made.json).expect("the pull is JSON"),
+            courses: made.courses,
+        }
+    }
+
+    struct Pulled {
+        bundle: Value,
+        courses: Vec<ReportedCourse>,
+    }
+
+    fn made(period: Period) -> CareRecordPull {
         let teams = BTreeMap::from([(TEAM.parse().unwrap(), "Hjemmetræning Nord".to_string())]);
         let refs = BTreeMap::from([(CITIZEN.to_string(), " SAG-2026-0042 ".to_string())]);
-        let citizens = [citizen(CITIZEN), citizen(OTHER)];
+        // Gitte twice, as a citizen on two teams' rosters is.
+        let citizens = [citizen(CITIZEN), citizen(OTHER), citizen(CITIZEN)];
         let courses = [
             course(
                 COURSE,
@@ -740,7 +774,8 @@ mod tests {
     fn a_month_holds_each_citizens_running_courses_visits_and_results_in_a_report_of_their_own() {
         let made = pull(november());
         let reports = made.bundle["entry"].as_array().unwrap();
-        // The other citizen's one course ended early last year: nothing of theirs this month.
+        // The other citizen's one course ended early last year: nothing of theirs this month;
+        // the citizen on two rosters is in one report.
         assert_eq!(reports.len(), 1, "{:#}", made.bundle);
         let report = &reports[0];
         let patients = resources(report, "Patient");

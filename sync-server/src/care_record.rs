@@ -68,8 +68,7 @@ pub fn pull(
     })
     // A row the store gave that does not fit its columns is the server's fault.
     .map_err(|e| Refusal::Failed(Error::Corrupt(e.to_string())))?;
-    let body = serde_json::to_vec(&made.bundle)
-        .map_err(|e| Refusal::Failed(Error::Corrupt(e.to_string())))?;
+    let body = made.json;
     // Each course named, so the citizen's access report shows that their record left for the
     // care record system, and when; recorded before the answer, or no answer.
     let records: Vec<AuditRecord> = made
