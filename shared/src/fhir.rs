@@ -2,16 +2,17 @@
 //! results as FHIR R4 resources for its care record system (EOJ), which documents them on the
 //! citizen's record and reports them on to the KL Gateway (../shared/domain.md §3, gap 9).
 //!
-//! The shape is the KL Gateway's: one `collection` Bundle per citizen, as
+//! The layout is the KL Gateway's: one `collection` Bundle per citizen, as
 //! `klgateway-140-delivery-report`, with the citizen (`Patient`), each course as a planned
 //! intervention (`CarePlan`, its FSIII code from the course's legal basis: [`intervention`]),
 //! each session as a visit in the home (`Encounter`, linked to its course by the Gateway's
 //! `BasedOnCarePlanExtension`) and each test result as an `Observation`; all of them in one
-//! `collection` Bundle for the period, as `klgateway-140-incremental-delivery`. It claims no
-//! KL profile (`meta.profile`): Homerehab holds no CPR number and no SOR code, which the
-//! Gateway requires and the care record system adds. The citizen is named by the
-//! municipality's own case reference (`Citizen::local_ref`), which the care record system
-//! knows them by.
+//! `collection` Bundle for the period, as `klgateway-140-incremental-delivery`. They are base
+//! R4 resources and claim no KL profile (`meta.profile`): Homerehab holds no CPR number and no
+//! SOR code, which the Gateway requires and the care record system adds, and says what the
+//! profiles leave out (an early end's coded reason, a visit without an end). The citizen is
+//! named by the municipality's own case reference (`Citizen::local_ref`), which the care
+//! record system knows them by.
 //!
 //! The rows are the BI feed's (`crate::export`: the same read model, the same queries on both
 //! backends); only the case reference comes from the team's roster. A resource's id is its
@@ -197,6 +198,16 @@ impl<'a> Row<'a> {
     }
 }
 
+/// How long after its planned last day a course that ended is still sent: a month.
+pub const ENDED_LATE_DAYS: i64 = 31;
+
+/// The last day of a course's planned weeks; `None` for one without weeks.
+fn planned_end(start: time::Date, weeks: i64) -> Option<time::Date> {
+    (weeks > 0)
+        .then(|| start.checked_add(time::Duration::days(weeks * 7 - 1)))
+        .flatten()
+}
+
 fn date(text: &str) -> Option<time::Date> {
     time::Date::parse(text, &time::format_description::well_known::Iso8601::DATE).ok()
 }
@@ -211,8 +222,9 @@ fn entry(id: &str, resource: Value) -> Value {
 }
 
 /// The pull for `rows`: each citizen with a course in the period, in a Bundle of their own. A
-/// course is in the period when it started in it, had a visit or a test result in it, or is
-/// still planned, running or paused (a course under way is part of every month's record).
+/// course is in the period when it had a visit or a test result in it, is still planned,
+/// running or paused (a course under way is part of every month's record), or its planned
+/// weeks and the [`ENDED_LATE_DAYS`] after them overlap it.
 pub fn care_record_pull(rows: &CareRecordRows) -> Result<CareRecordPull, ExportError> {
     let stamp = instant(rows.made_at).ok_or(ExportError::CellKind {
         table: "care_record",
@@ -243,13 +255,20 @@ pub fn care_record_pull(rows: &CareRecordRows) -> Result<CareRecordPull, ExportE
     for cells in rows.courses {
         let row = Row::new(ExportTable::Courses, cells)?;
         let id = row.text("course_id")?;
-        let started = row.text("start_date")?;
-        let started_in = date(started).is_some_and(|d| d >= rows.period.start);
+        let Some(started) = date(row.text("start_date")?) else {
+            return Err(row.cell("start_date").1);
+        };
         let under_way = matches!(row.text("status")?, "planned" | "active" | "paused");
         let touched = sessions.contains_key(id) || results.contains_key(id);
-        if date(started).is_some_and(|d| d <= rows.period.end)
-            && (started_in || under_way || touched)
-        {
+        // The read model keeps no day a course ended, so one that ended is sent while its
+        // planned weeks, and a month after them, overlap the period: its last status reaches
+        // the care record even when the therapist closed it a little late.
+        let planned_end = planned_end(started, row.integer("planned_weeks")?);
+        let planned_in = planned_end.is_none_or(|end| {
+            end.checked_add(time::Duration::days(ENDED_LATE_DAYS))
+                .is_none_or(|late| late >= rows.period.start)
+        });
+        if started <= rows.period.end && (under_way || touched || planned_in) {
             courses
                 .entry(row.text("citizen_id")?)
                 .or_default()
@@ -304,13 +323,14 @@ pub fn care_record_pull(rows: &CareRecordRows) -> Result<CareRecordPull, ExportE
             let visits = sessions.get(course_id).map(Vec::as_slice).unwrap_or(&[]);
             resources.push(entry(
                 course_id,
-                care_plan(course, course_id, citizen_id, course_team, visits)?,
+                care_plan(course, course_id, citizen_id, course_team)?,
             ));
             for visit in visits {
                 let session_id = visit.text("session_id")?;
-                if let Some(encounter) = encounter(visit, session_id, course_id, citizen_id)? {
-                    resources.push(entry(session_id, encounter));
-                }
+                resources.push(entry(
+                    session_id,
+                    encounter(visit, session_id, course_id, citizen_id)?,
+                ));
             }
             for result in results.get(course_id).map(Vec::as_slice).unwrap_or(&[]) {
                 let (id, observation) = observation(result, course_id, citizen_id)?;
@@ -408,13 +428,7 @@ fn patient(
     Ok(Value::Object(p))
 }
 
-fn care_plan(
-    course: &Row,
-    id: &str,
-    citizen: &str,
-    team: TeamId,
-    visits: &[Row],
-) -> Result<Value, ExportError> {
+fn care_plan(course: &Row, id: &str, citizen: &str, team: TeamId) -> Result<Value, ExportError> {
     let legal_basis = course.text("legal_basis")?;
     let status = course.text("status")?;
     let (plan_status, activity_status) = match status {
@@ -426,12 +440,10 @@ fn care_plan(
         _ => ("unknown", "unknown"),
     };
     let start = course.text("start_date")?;
-    let weeks = course.integer("planned_weeks")?;
     let mut period = Map::new();
     period.insert("start".into(), json!(start));
-    if let Some(end) = date(start)
-        .and_then(|d| d.checked_add(time::Duration::days(weeks * 7 - 1)))
-        .filter(|_| weeks > 0)
+    if let Some(end) =
+        date(start).and_then(|d| planned_end(d, course.integer("planned_weeks").unwrap_or(0)))
     {
         period.insert("end".into(), json!(crate::effect::iso(end)));
     }
@@ -469,55 +481,33 @@ fn care_plan(
             }]}),
         );
     }
-    let per_week = course.integer("sessions_per_week")?;
-    detail.insert(
-        "description".into(),
-        json!(format!("{weeks} uger, {per_week} træninger om ugen")),
-    );
     detail.insert("performer".into(), json!([reference(&team.to_string())]));
-    let mut activity = Map::new();
-    let outcomes: Vec<Value> = visits
-        .iter()
-        .filter(|v| visit_status(v).ok().flatten().is_some())
-        .map(|v| v.text("session_id").map(reference))
-        .collect::<Result<_, _>>()?;
-    if !outcomes.is_empty() {
-        activity.insert("outcomeReference".into(), Value::Array(outcomes));
-    }
-    activity.insert("detail".into(), Value::Object(detail));
+    // No `outcomeReference` to the visits: a pull holds one period's, and a later pull's
+    // plan replaces the earlier one; each visit names its plan instead.
     Ok(json!({
         "resourceType": "CarePlan",
         "id": id,
         "status": plan_status,
         "intent": "plan",
-        "title": format!("Hjemmetræning ({legal_basis})"),
         "subject": reference(citizen),
         "period": period,
-        "created": instant(course.integer("created_at")?),
-        "activity": [activity],
+        "activity": [{ "detail": detail }],
     }))
 }
 
-/// A visit's FHIR status: `None` for one still under way when the pull is made (it is in the
-/// next pull), which is no visit yet.
-fn visit_status(visit: &Row) -> Result<Option<&'static str>, ExportError> {
+/// A visit's FHIR status. One under way when the pull is made is `in-progress`, without an
+/// end: a later pull of a period that holds its start says how it went.
+fn visit_status(visit: &Row) -> Result<&'static str, ExportError> {
     Ok(match visit.text("status")? {
-        "completed" => Some("finished"),
-        "not_carried_out" => Some("cancelled"),
-        "in_progress" => None,
-        _ => Some("unknown"),
+        "completed" => "finished",
+        "not_carried_out" => "cancelled",
+        "in_progress" => "in-progress",
+        _ => "unknown",
     })
 }
 
-fn encounter(
-    visit: &Row,
-    id: &str,
-    course: &str,
-    citizen: &str,
-) -> Result<Option<Value>, ExportError> {
-    let Some(status) = visit_status(visit)? else {
-        return Ok(None);
-    };
+fn encounter(visit: &Row, id: &str, course: &str, citizen: &str) -> Result<Value, ExportError> {
+    let status = visit_status(visit)?;
     let wrong = || visit.cell("started_at").1;
     let mut period = Map::new();
     period.insert(
@@ -527,20 +517,15 @@ fn encounter(
     if let Some(end) = visit.opt_integer("ended_at")? {
         period.insert("end".into(), json!(instant(end).ok_or_else(wrong)?));
     }
-    Ok(Some(json!({
+    Ok(json!({
         "resourceType": "Encounter",
         "id": id,
         "extension": [{ "url": BASED_ON_CARE_PLAN, "valueReference": reference(course) }],
         "status": status,
         "class": { "system": ACT_CODE, "code": "HH", "display": "home health" },
-        "type": [{ "coding": [{
-            "system": KL_CARE_SOCIAL_CODES,
-            "code": "784275f1-6822-4a88-b361-d958007d5253",
-            "display": "udførelse af planlagt indsats",
-        }]}],
         "subject": reference(citizen),
         "period": period,
-    })))
+    }))
 }
 
 fn observation(result: &Row, course: &str, citizen: &str) -> Result<(Uuid, Value), ExportError> {
@@ -555,7 +540,8 @@ fn observation(result: &Row, course: &str, citizen: &str) -> Result<(Uuid, Value
         "s" => ("s", "exam"),
         "m/s" => ("m/s", "exam"),
         "kg" => ("kg", "exam"),
-        "min" => ("min", "social-history"),
+        // Home care per day, a test only in name: the care the citizen gets.
+        "min" => ("min/d", "social-history"),
         _ => ("{score}", if test == "who5" { "survey" } else { "exam" }),
     };
     let mut quantity = Map::new();
@@ -794,22 +780,19 @@ mod tests {
         let code = &plans[0]["activity"][0]["detail"]["code"]["coding"][0];
         assert_eq!(code["system"], FSIII);
         assert_eq!(code["display"], "Fysisk træning");
-        // The visit and the cancelled one; the one under way waits for the next pull.
+        // The visit, the cancelled one, and the one under way, without an end yet.
         let visits = resources(report, "Encounter");
         let states: Vec<_> = visits.iter().map(|v| v["status"].clone()).collect();
-        assert_eq!(states, [json!("finished"), json!("cancelled")]);
+        assert_eq!(
+            states,
+            [json!("finished"), json!("cancelled"), json!("in-progress")]
+        );
+        assert!(visits[2]["period"].get("end").is_none());
         assert_eq!(visits[0]["period"]["start"], "2026-11-10T09:15:00+01:00");
         assert_eq!(visits[0]["period"]["end"], "2026-11-10T09:30:00+01:00");
         assert_eq!(
             visits[0]["extension"][0]["valueReference"]["reference"],
             format!("urn:uuid:{COURSE}")
-        );
-        assert_eq!(
-            plans[0]["activity"][0]["outcomeReference"]
-                .as_array()
-                .unwrap()
-                .len(),
-            2
         );
         let results = resources(report, "Observation");
         assert_eq!(results.len(), 2);
@@ -831,7 +814,7 @@ mod tests {
     }
 
     #[test]
-    fn a_course_that_started_ended_or_had_visits_in_the_period_is_in_it_and_its_ids_stay() {
+    fn a_course_that_ran_ended_or_had_visits_in_the_period_is_in_it_and_its_ids_stay() {
         let early_2025 = Period::new(date!(2025 - 01 - 01), date!(2025 - 01 - 31)).unwrap();
         let made = pull(early_2025);
         let reports = made.bundle["entry"].as_array().unwrap();
@@ -847,6 +830,30 @@ mod tests {
         assert!(resources(&reports[0], "Patient")[0]
             .get("identifier")
             .is_none());
+        // Its planned weeks ended on 30 March 2025: its end is sent for a month after that
+        // (it may have been closed late), then no more.
+        let plans_in = |from, to| -> Vec<String> {
+            let made = pull(Period::new(from, to).unwrap());
+            made.bundle["entry"]
+                .as_array()
+                .map(|reports| {
+                    reports
+                        .iter()
+                        .flat_map(|r| resources(r, "CarePlan"))
+                        .map(|p| p["id"].as_str().unwrap().to_string())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            plans_in(date!(2025 - 04 - 01), date!(2025 - 04 - 30)),
+            [DONE_LONG_AGO]
+        );
+        assert_eq!(
+            plans_in(date!(2025 - 04 - 30), date!(2025 - 05 - 31)),
+            [DONE_LONG_AGO]
+        );
+        assert!(plans_in(date!(2025 - 05 - 01), date!(2025 - 05 - 31)).is_empty());
         // Before any course: a Bundle without entries (FHIR has no empty arrays).
         let before = pull(Period::new(date!(2023 - 01 - 01), date!(2023 - 12 - 31)).unwrap());
         assert!(before.bundle.get("entry").is_none(), "{:#}", before.bundle);
