@@ -228,6 +228,15 @@ pub struct Course {
     pub end_reason: Option<String>,
 }
 
+/// How long and how much a course is planned: weeks (1–104), sessions a week (1–14) and
+/// minutes a session (1–240), as [`Course::validate_stored`] bounds them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourseFrame {
+    pub planned_weeks: u32,
+    pub sessions_per_week: u32,
+    pub minutes_per_session: u32,
+}
+
 /// Why a course ends early: key, Danish and English. One list for every municipality, not
 /// edited locally, so the benchmark across municipalities compares like with like. Keys are
 /// stored, so one is never renamed or removed.
@@ -1194,6 +1203,46 @@ impl Course {
         Ok(())
     }
 
+    /// How long and how much the course is planned: its frame.
+    pub fn frame(&self) -> CourseFrame {
+        CourseFrame {
+            planned_weeks: self.planned_weeks,
+            sessions_per_week: self.sessions_per_week,
+            minutes_per_session: self.minutes_per_session,
+        }
+    }
+
+    /// A new frame for a course that has not ended: shorter for a citizen who manages on their
+    /// own sooner, longer or more often for one who needs it (the Thisted/Haderslev evaluation:
+    /// fixed ten-week frames kept self-reliant citizens in training). The planned last day
+    /// moves with it, and so do the end tests' window and the leaders' cohort of the period
+    /// it ends in. A completed or ended course keeps the frame it ran with: the figures
+    /// already count it.
+    pub fn change_frame(&mut self, frame: CourseFrame) -> Result<(), Invalid> {
+        if !matches!(
+            self.status,
+            CourseStatus::Planned | CourseStatus::Active | CourseStatus::Paused
+        ) {
+            return Err(invalid(
+                "course.frame",
+                format!(
+                    "a {} course keeps the frame it ran with",
+                    self.status.as_str()
+                ),
+            ));
+        }
+        // Checked whole before it replaces the course, so a refused change leaves it as it was.
+        let changed = Course {
+            planned_weeks: frame.planned_weeks,
+            sessions_per_week: frame.sessions_per_week,
+            minutes_per_session: frame.minutes_per_session,
+            ..self.clone()
+        };
+        changed.validate()?;
+        *self = changed;
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<(), Invalid> {
         self.validate_stored()?;
         match (&self.end_reason, self.status) {
@@ -1552,6 +1601,62 @@ mod tests {
             assert_eq!(CourseStatus::parse(c.as_str()), Some(c));
         }
         assert_eq!(CourseStatus::parse("sleeping"), None);
+    }
+
+    #[test]
+    fn a_course_frame_changes_while_it_runs_within_bounds_and_not_after_its_end() {
+        let mut c = Course::new(
+            CitizenId::new(),
+            TeamId::new(),
+            UserId::new(),
+            "2026-11-02",
+            0,
+        );
+        let shorter = CourseFrame {
+            planned_weeks: 7,
+            sessions_per_week: 2,
+            minutes_per_session: 20,
+        };
+        c.change_frame(shorter).unwrap();
+        assert_eq!(c.frame(), shorter);
+        c.change_status(CourseStatus::Active, None, None).unwrap();
+        for wrong in [
+            CourseFrame {
+                planned_weeks: 0,
+                ..shorter
+            },
+            CourseFrame {
+                planned_weeks: 105,
+                ..shorter
+            },
+            CourseFrame {
+                sessions_per_week: 15,
+                ..shorter
+            },
+            CourseFrame {
+                minutes_per_session: 0,
+                ..shorter
+            },
+        ] {
+            assert!(c.change_frame(wrong).is_err(), "{wrong:?}");
+            assert_eq!(
+                c.frame(),
+                shorter,
+                "a refused frame leaves the course as it was"
+            );
+        }
+        c.change_status(CourseStatus::Paused, None, None).unwrap();
+        let longer = CourseFrame {
+            planned_weeks: 14,
+            ..shorter
+        };
+        c.change_frame(longer).unwrap();
+        c.change_status(CourseStatus::Active, None, None).unwrap();
+        c.change_status(CourseStatus::Completed, None, None)
+            .unwrap();
+        let err = c.change_frame(shorter).unwrap_err();
+        assert_eq!(err.field, "course.frame");
+        assert_eq!(c.frame(), longer);
     }
 
     #[test]

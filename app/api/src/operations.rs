@@ -285,6 +285,8 @@ declare_operations! {
     overview: Get "/overview" [] query NoQuery, body () => crate::TeamOverview, may(SeeOverview);
     set_course_status: Post "/courses/{course}/status" [course]
         query NoQuery, body crate::CourseStatusChange => crate::Saved, may(PrescribeCourses);
+    set_course_frame: Post "/courses/{course}/frame" [course]
+        query NoQuery, body crate::CourseFrameChange => crate::Saved, may(PrescribeCourses);
 
     // ---- effect measurement (#11) ---------------------------------------------------------------
     /// The plan a new course without a template gets (shown, and editable, before creating).

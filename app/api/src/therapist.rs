@@ -430,3 +430,12 @@ pub struct CourseStatusChange {
     #[serde(default)]
     pub end_reason: Option<String>,
 }
+
+/// `POST /api/courses/{id}/frame`: a running course's new length and scope (weeks 1–104,
+/// sessions a week 1–14, minutes a session 1–240); a completed or ended course keeps its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourseFrameChange {
+    pub planned_weeks: u32,
+    pub sessions_per_week: u32,
+    pub minutes_per_session: u32,
+}

@@ -268,6 +268,10 @@ impl Operations for Core {
         ops::set_course_status(self, &r.course, r.body)
     }
 
+    async fn set_course_frame(&self, r: op::set_course_frame::Request) -> Result<api::Saved> {
+        ops::set_course_frame(self, &r.course, r.body)
+    }
+
     async fn set_test_plan(&self, r: op::set_test_plan::Request) -> Result<api::TestPlanView> {
         ops::set_test_plan(self, &r.course, r.body)
     }

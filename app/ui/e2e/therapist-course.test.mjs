@@ -310,10 +310,37 @@ test('a course from the therapist, trained offline on a tablet, back in the hist
   await leader.getByTestId('history').waitFor();
   assert.equal(await leader.getByTestId('course-tab-program').count(), 0);
 
-  // At the end of the course the therapist completes it; it leaves the tablet's visits.
+  // The citizen manages on her own sooner (the evaluation's fixed ten weeks kept such citizens
+  // in training): the therapist shortens the course to 8 weeks, twice a week. Nothing is
+  // saved before "Gem ramme"; the caseload's week count follows.
   await therapist.getByTestId('course-tab-program').click();
+  const frameText = therapist.getByTestId('course-frame-text');
+  const before = (await frameText.textContent()).trim();
+  await therapist.getByTestId('course-frame-edit').click();
+  await therapist.getByTestId('frame-weeks').fill('8');
+  await therapist.getByTestId('frame-per-week').fill('2');
+  assert.equal((await frameText.textContent()).trim(), before, 'not saved yet');
+  await shot(therapist, 'course-frame');
+  await therapist.getByTestId('frame-save').click();
+  await therapist.getByTestId('course-frame-form').waitFor({ state: 'detached' });
+  assert.match(await frameText.textContent(), /^8 uger · 2×\/uge/);
+  await therapist.getByTestId('tab-caseload').click();
+  await therapist.getByTestId('case-row').filter({ hasText: CITIZEN })
+    .locator('.case-week').filter({ hasText: /af 8/ }).waitFor();
+  await therapist.getByTestId('case-row').filter({ hasText: CITIZEN }).click();
+  await therapist.getByTestId('course-tab-program').click();
+  assert.match(await therapist.getByTestId('course-frame-text').textContent(), /^8 uger · 2×\/uge/,
+    'kept in the course');
+
+  // At the end of the course the therapist completes it; it leaves the tablet's visits. A
+  // completed course keeps the frame it ran with.
   await therapist.getByTestId('course-completed').click();
   await therapist.getByTestId('course-status-label').filter({ hasText: 'Afsluttet' }).waitFor();
+  await therapist.getByTestId('tab-caseload').click();
+  await therapist.getByTestId('case-row').filter({ hasText: CITIZEN }).click();
+  await therapist.getByTestId('course-tab-program').click();
+  await therapist.getByTestId('course-frame-text').waitFor();
+  assert.equal(await therapist.getByTestId('course-frame-edit').count(), 0);
   await syncNow(therapist);
   await tablet.goto(`http://127.0.0.1:${ports.tablet}/`);
   await tablet.getByTestId('visit').first().waitFor();

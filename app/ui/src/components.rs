@@ -1,6 +1,7 @@
 //! Pieces used on every page.
 
 mod chart;
+mod course_frame;
 mod course_status;
 mod keypad;
 mod library_search;
@@ -10,6 +11,7 @@ mod status_bar;
 mod timer;
 
 pub use chart::TrendChart;
+pub use course_frame::CourseFrame;
 pub use course_status::CourseStatus;
 pub use keypad::Keypad;
 pub use library_search::LibrarySearchPanel;

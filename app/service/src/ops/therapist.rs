@@ -769,6 +769,28 @@ pub fn set_course_status(
     Ok(api::Saved { saved: true })
 }
 
+/// `POST /api/courses/{course}/frame`: a running course's new length and scope
+/// (`Course::change_frame`).
+pub fn set_course_frame(
+    core: &Core,
+    course: &str,
+    req: api::CourseFrameChange,
+) -> Result<api::Saved> {
+    let id = course_id(course)?;
+    let mut store = core.data()?;
+    let mut course = course_of(&store.course_doc(id)?)?.clone();
+    course
+        .change_frame(model::CourseFrame {
+            planned_weeks: req.planned_weeks,
+            sessions_per_week: req.sessions_per_week,
+            minutes_per_session: req.minutes_per_session,
+        })
+        .map_err(invalid)?;
+    store.update_course(&course)?;
+    tracing::info!(course = %id, weeks = req.planned_weeks, "course frame changed");
+    Ok(api::Saved { saved: true })
+}
+
 /// `POST /api/courses/{course}/assessments?lang=`: records a result; the unit comes from the
 /// kind, the value must be one the test can give.
 pub fn add_assessment(

@@ -4,7 +4,7 @@
 //! the app core writes only what changed, as one listed revision, so an edit made meanwhile on
 //! another device to another line merges.
 
-use crate::components::{CourseStatus, LibrarySearchPanel};
+use crate::components::{CourseFrame, CourseStatus, LibrarySearchPanel};
 use crate::i18n::use_i18n;
 use crate::pages::caseload::date_time_text;
 use crate::{api, use_nav};
@@ -386,11 +386,13 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
                 Some(Ok(p)) => view! {
                     <div class="page-head">
                         <h1>{p.citizen_name.clone()}</h1>
-                        <span class="muted">{p.legal_basis.clone()} " · "
-                            {(i18n.t().th.frame_text)(p.planned_weeks, p.sessions_per_week, p.minutes_per_session)}</span>
+                        <span class="muted">{p.legal_basis.clone()}</span>
                         <span class="badge" data-testid="revision-number">{(i18n.t().th.revision_n)(p.revision_number)}</span>
                     </div>
                     <CourseStatus course=p.course_id.clone() status=p.status.clone() />
+                    <CourseFrame course=p.course_id.clone() status=p.status.clone()
+                        planned_weeks=p.planned_weeks sessions_per_week=p.sessions_per_week
+                        minutes_per_session=p.minutes_per_session />
                     {(!p.conflicts.is_empty()).then(|| view! {
                         <div class="notice warn" data-testid="program-conflicts">
                             <strong>{i18n.t().th.conflicts_title}</strong>
