@@ -413,6 +413,16 @@ fn id_param(name: &str, value: Option<&str>) -> Result<Option<uuid::Uuid>, ApiEr
         .transpose()
 }
 
+/// The period `from`–`to` of a feed's query, both days included.
+fn period_param(from: &str, to: &str) -> Result<Period, ApiError> {
+    Period::new(date_param("from", from)?, date_param("to", to)?).map_err(|e| {
+        ApiError::BadRequest {
+            kind: "invalid",
+            message: e.to_string(),
+        }
+    })
+}
+
 fn date_param(name: &str, value: &str) -> Result<time::Date, ApiError> {
     homerehab_shared::model::parse_date(value).map_err(|_| ApiError::BadRequest {
         kind: "invalid",
@@ -642,13 +652,7 @@ async fn export_table(
         kind: "invalid",
         message: e.body_text(),
     })?;
-    let period =
-        Period::new(date_param("from", &p.from)?, date_param("to", &p.to)?).map_err(|e| {
-            ApiError::BadRequest {
-                kind: "invalid",
-                message: e.to_string(),
-            }
-        })?;
+    let period = period_param(&p.from, &p.to)?;
     let dialect =
         homerehab_shared::export::Dialect::from_name(p.format.as_deref()).map_err(|e| {
             ApiError::BadRequest {
@@ -696,13 +700,7 @@ async fn care_records(
         kind: "invalid",
         message: e.body_text(),
     })?;
-    let period =
-        Period::new(date_param("from", &p.from)?, date_param("to", &p.to)?).map_err(|e| {
-            ApiError::BadRequest {
-                kind: "invalid",
-                message: e.to_string(),
-            }
-        })?;
+    let period = period_param(&p.from, &p.to)?;
     let store = state.store.clone();
     let body =
         evidence_blocking(move || crate::care_record::pull(store.as_ref(), &who, period, now_ms()))
