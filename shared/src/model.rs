@@ -1216,9 +1216,12 @@ impl Course {
     /// own sooner, longer or more often for one who needs it (the Thisted/Haderslev evaluation:
     /// fixed ten-week frames kept self-reliant citizens in training). The planned last day
     /// moves with it, and so do the end tests' window and the leaders' cohort of the period
-    /// it ends in. A completed or ended course keeps the frame it ran with: the figures
-    /// already count it.
-    pub fn change_frame(&mut self, frame: CourseFrame) -> Result<(), Invalid> {
+    /// it ends in; it can move to this week at the earliest (`today`), never into weeks gone,
+    /// whose figures may have been reported. A completed or ended course keeps the frame it
+    /// ran with: the figures already count it (admission refuses a change to it too,
+    /// [`crate::rules::check_course_as_written`]). The frame has no history: a new number of
+    /// sessions a week counts for the whole course, weeks gone included.
+    pub fn change_frame(&mut self, frame: CourseFrame, today: time::Date) -> Result<(), Invalid> {
         if !matches!(
             self.status,
             CourseStatus::Planned | CourseStatus::Active | CourseStatus::Paused
@@ -1230,6 +1233,17 @@ impl Course {
                     self.status.as_str()
                 ),
             ));
+        }
+        if let Ok(start) = parse_date(&self.start_date) {
+            let week = (today - start).whole_days().div_euclid(7) + 1;
+            if week > i64::from(frame.planned_weeks) {
+                return Err(invalid(
+                    "course.planned_weeks",
+                    format!(
+                        "the course is in its week {week}: it can end this week at the earliest"
+                    ),
+                ));
+            }
         }
         // Checked whole before it replaces the course, so a refused change leaves it as it was.
         let changed = Course {
@@ -1617,7 +1631,8 @@ mod tests {
             sessions_per_week: 2,
             minutes_per_session: 20,
         };
-        c.change_frame(shorter).unwrap();
+        let today = time::macros::date!(2026 - 11 - 02);
+        c.change_frame(shorter, today).unwrap();
         assert_eq!(c.frame(), shorter);
         c.change_status(CourseStatus::Active, None, None).unwrap();
         for wrong in [
@@ -1638,7 +1653,7 @@ mod tests {
                 ..shorter
             },
         ] {
-            assert!(c.change_frame(wrong).is_err(), "{wrong:?}");
+            assert!(c.change_frame(wrong, today).is_err(), "{wrong:?}");
             assert_eq!(
                 c.frame(),
                 shorter,
@@ -1650,11 +1665,32 @@ mod tests {
             planned_weeks: 14,
             ..shorter
         };
-        c.change_frame(longer).unwrap();
+        c.change_frame(longer, today).unwrap();
+        // In its week 9 (the 60th day), it can end in week 9, not before.
+        let week_9 = time::macros::date!(2026 - 12 - 31);
+        let err = c
+            .change_frame(
+                CourseFrame {
+                    planned_weeks: 8,
+                    ..longer
+                },
+                week_9,
+            )
+            .unwrap_err();
+        assert!(err.problem.contains("week 9"), "{err:?}");
+        c.change_frame(
+            CourseFrame {
+                planned_weeks: 9,
+                ..longer
+            },
+            week_9,
+        )
+        .unwrap();
+        c.change_frame(longer, week_9).unwrap();
         c.change_status(CourseStatus::Active, None, None).unwrap();
         c.change_status(CourseStatus::Completed, None, None)
             .unwrap();
-        let err = c.change_frame(shorter).unwrap_err();
+        let err = c.change_frame(shorter, today).unwrap_err();
         assert_eq!(err.field, "course.frame");
         assert_eq!(c.frame(), longer);
     }

@@ -283,22 +283,69 @@ pub fn check_course_as_written(
     {
         return Ok(());
     }
+    let (heads, start) = writer_span(new_changes);
+    let written = course_at(after, &heads);
+    if written == course_at(after, &start) {
+        return Ok(());
+    }
+    written.map_or(Ok(()), |c| c.validate())
+}
+
+/// A completed or ended course keeps the frame it ran with ([`Course::change_frame`]): a
+/// writer whose own history already held the course ended may not change its weeks, sessions
+/// a week or minutes, since the leaders' figures count it as it ran. A frame changed while the
+/// writer's course still ran stands, merged with a colleague's end of it. Judged only for a
+/// course that is ended after the changes, so a running course costs nothing here.
+pub fn check_ended_course_keeps_its_frame(
+    after: &Automerge,
+    after_doc: &CourseDoc,
+    new_changes: &[(ChangeHash, Vec<ChangeHash>)],
+) -> Result<(), Invalid> {
+    let ended = |c: &Course| {
+        matches!(
+            c.status,
+            crate::model::CourseStatus::Completed | crate::model::CourseStatus::EndedEarly
+        )
+    };
+    if !after_doc.course.as_ref().is_some_and(ended) {
+        return Ok(());
+    }
+    let (heads, start) = writer_span(new_changes);
+    let Some(before) = course_at(after, &start).filter(ended) else {
+        return Ok(());
+    };
+    match course_at(after, &heads) {
+        Some(written) if written.frame() != before.frame() => Err(Invalid {
+            field: "course.frame".into(),
+            problem: format!(
+                "a {} course keeps the frame it ran with",
+                before.status.as_str()
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A writer's new changes (hashes with their dependencies): the heads they reached and the
+/// heads they started from.
+fn writer_span(
+    new_changes: &[(ChangeHash, Vec<ChangeHash>)],
+) -> (Vec<ChangeHash>, Vec<ChangeHash>) {
     let new: BTreeSet<ChangeHash> = new_changes.iter().map(|(h, _)| *h).collect();
     let deps: BTreeSet<ChangeHash> = new_changes
         .iter()
         .flat_map(|(_, d)| d.iter().copied())
         .collect();
-    let heads: Vec<ChangeHash> = new.difference(&deps).copied().collect();
-    let start: Vec<ChangeHash> = deps.difference(&new).copied().collect();
-    let course_at = |heads: &[ChangeHash]| -> Option<Course> {
-        let view = after.fork_at(heads).ok()?;
-        hydrate_prop::<_, Option<Course>, _, _>(&view, ROOT, "course").ok()?
-    };
-    let written = course_at(&heads);
-    if written == course_at(&start) {
-        return Ok(());
-    }
-    written.map_or(Ok(()), |c| c.validate())
+    (
+        new.difference(&deps).copied().collect(),
+        deps.difference(&new).copied().collect(),
+    )
+}
+
+/// The course record of `doc` at `heads`, if it reads.
+fn course_at(doc: &Automerge, heads: &[ChangeHash]) -> Option<Course> {
+    let view = doc.fork_at(heads).ok()?;
+    hydrate_prop::<_, Option<Course>, _, _>(&view, ROOT, "course").ok()?
 }
 
 fn map_at(doc: &Automerge, obj: &ObjId, key: &str) -> Option<ObjId> {

@@ -588,3 +588,60 @@ fn an_early_end_without_a_reason_is_refused_but_a_pause_and_an_early_end_at_once
         ));
     }
 }
+
+/// A completed course keeps the frame it ran with, on both sides: the device's
+/// `Course::change_frame` refuses, and admission refuses a frame changed by a writer whose own
+/// history held the course completed (the leaders' figures count it as it ran). A frame
+/// changed offline while the course still ran, merged with a colleague's completion, is
+/// admitted.
+#[test]
+fn an_ended_courses_frame_is_refused_on_both_sides_but_one_changed_while_it_ran_is_admitted() {
+    let t = Team::new();
+    let (header, stored) = &t.course;
+    let course = docs::CourseDoc::read(stored).unwrap().course.unwrap();
+    let start = parse_date(&course.start_date).unwrap();
+    let mut done = course.clone();
+    if done.status == CourseStatus::Planned {
+        done.change_status(CourseStatus::Active, None, None)
+            .unwrap();
+    }
+    done.change_status(CourseStatus::Completed, None, None)
+        .unwrap();
+    let mut laptop = stored.fork().with_actor(t.therapist_actor.clone());
+    docs::put_course(&mut laptop, &done, NOW + 10).unwrap();
+    let completed = t
+        .offer(header, Some(stored), &laptop, &t.therapist)
+        .unwrap_or_else(|r| panic!("the completion: {r:?}"))
+        .doc;
+
+    let six_weeks = CourseFrame {
+        planned_weeks: 6,
+        ..course.frame()
+    };
+    let err = done.clone().change_frame(six_weeks, start).unwrap_err();
+    assert_eq!(err.field, "course.frame");
+    let mut crafted = completed.fork().with_actor(t.therapist_actor.clone());
+    let shortened = Course {
+        planned_weeks: 6,
+        ..done.clone()
+    };
+    docs::put_course(&mut crafted, &shortened, NOW + 20).unwrap();
+    assert_refused_as_invalid(
+        t.offer(header, Some(&completed), &crafted, &t.therapist),
+        "course.frame",
+        "a completed course's frame changed",
+    );
+
+    // The tablet, offline since before the completion, shortened the course it had running.
+    let mut tablet = stored.fork().with_actor(t.therapist_tablet.clone());
+    let mut running = course.clone();
+    running.change_frame(six_weeks, start).unwrap();
+    docs::put_course(&mut tablet, &running, NOW + 15).unwrap();
+    let merged = t
+        .offer(header, Some(&completed), &tablet, &t.therapist)
+        .unwrap_or_else(|r| panic!("a frame changed while it ran: {r:?}"))
+        .doc;
+    let merged = docs::CourseDoc::read(&merged).unwrap().course.unwrap();
+    assert_eq!(merged.status, CourseStatus::Completed);
+    assert_eq!(merged.planned_weeks, 6);
+}

@@ -8,12 +8,13 @@
 // The tablet's network returns: its session reaches the therapist — in the history, against
 // the revision it was done on, with its feedback and in the trend chart — and the tablet's next
 // session uses the therapist's new program. The therapist records an assessment; the leader
-// sees the team's numbers.
+// sees the team's numbers. The citizen manages sooner: the therapist shortens the course and
+// changes how often, then completes it, after which its frame is fixed.
 //
 // Screenshots: docs/screenshots/{library,library-own-exercise,guided-exercise-media,
 // caseload,new-course,program-editor,history-session,
-// history-chart,course-end-early,assessments,leader-overview,guided-exercise-rest-timer,
-// next-session-new-program}.png.
+// history-chart,course-end-early,assessments,course-frame,leader-overview,
+// guided-exercise-rest-timer,next-session-new-program}.png.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -311,36 +312,39 @@ test('a course from the therapist, trained offline on a tablet, back in the hist
   assert.equal(await leader.getByTestId('course-tab-program').count(), 0);
 
   // The citizen manages on her own sooner (the evaluation's fixed ten weeks kept such citizens
-  // in training): the therapist shortens the course to 8 weeks, twice a week. Nothing is
-  // saved before "Gem ramme"; the caseload's week count follows.
+  // in training): the therapist shortens the course to 8 weeks, three times a week for 20
+  // minutes. Nothing is saved before "Gem ramme", which waits for whole numbers; the
+  // caseload's week count follows.
   await therapist.getByTestId('course-tab-program').click();
   const frameText = therapist.getByTestId('course-frame-text');
   const before = (await frameText.textContent()).trim();
+  assert.match(before, /^10 uger · 2×\/uge · 30 min$/);
   await therapist.getByTestId('course-frame-edit').click();
+  await therapist.getByTestId('frame-weeks').fill('');
+  assert.ok(await therapist.getByTestId('frame-save').isDisabled(), 'no weeks: nothing to save');
   await therapist.getByTestId('frame-weeks').fill('8');
-  await therapist.getByTestId('frame-per-week').fill('2');
+  await therapist.getByTestId('frame-per-week').fill('3');
+  await therapist.getByTestId('frame-minutes').fill('20');
   assert.equal((await frameText.textContent()).trim(), before, 'not saved yet');
   await shot(therapist, 'course-frame');
   await therapist.getByTestId('frame-save').click();
   await therapist.getByTestId('course-frame-form').waitFor({ state: 'detached' });
-  assert.match(await frameText.textContent(), /^8 uger · 2×\/uge/);
+  assert.equal((await frameText.textContent()).trim(), '8 uger · 3×/uge · 20 min');
   await therapist.getByTestId('tab-caseload').click();
   await therapist.getByTestId('case-row').filter({ hasText: CITIZEN })
-    .locator('.case-week').filter({ hasText: /af 8/ }).waitFor();
+    .locator('.case-week').filter({ hasText: /af 8$/ }).waitFor();
   await therapist.getByTestId('case-row').filter({ hasText: CITIZEN }).click();
   await therapist.getByTestId('course-tab-program').click();
-  assert.match(await therapist.getByTestId('course-frame-text').textContent(), /^8 uger · 2×\/uge/,
-    'kept in the course');
+  assert.equal((await therapist.getByTestId('course-frame-text').textContent()).trim(),
+    '8 uger · 3×/uge · 20 min', 'kept in the course');
 
   // At the end of the course the therapist completes it; it leaves the tablet's visits. A
-  // completed course keeps the frame it ran with.
+  // completed course keeps the frame it ran with: the change is no longer offered.
   await therapist.getByTestId('course-completed').click();
   await therapist.getByTestId('course-status-label').filter({ hasText: 'Afsluttet' }).waitFor();
-  await therapist.getByTestId('tab-caseload').click();
-  await therapist.getByTestId('case-row').filter({ hasText: CITIZEN }).click();
-  await therapist.getByTestId('course-tab-program').click();
-  await therapist.getByTestId('course-frame-text').waitFor();
-  assert.equal(await therapist.getByTestId('course-frame-edit').count(), 0);
+  await therapist.getByTestId('course-frame-edit').waitFor({ state: 'detached' });
+  assert.equal((await therapist.getByTestId('course-frame-text').textContent()).trim(),
+    '8 uger · 3×/uge · 20 min');
   await syncNow(therapist);
   await tablet.goto(`http://127.0.0.1:${ports.tablet}/`);
   await tablet.getByTestId('visit').first().waitFor();

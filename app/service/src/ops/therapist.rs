@@ -780,11 +780,14 @@ pub fn set_course_frame(
     let mut store = core.data()?;
     let mut course = course_of(&store.course_doc(id)?)?.clone();
     course
-        .change_frame(model::CourseFrame {
-            planned_weeks: req.planned_weeks,
-            sessions_per_week: req.sessions_per_week,
-            minutes_per_session: req.minutes_per_session,
-        })
+        .change_frame(
+            model::CourseFrame {
+                planned_weeks: req.planned_weeks,
+                sessions_per_week: req.sessions_per_week,
+                minutes_per_session: req.minutes_per_session,
+            },
+            homerehab_shared::schedule::date_of(now_ms()),
+        )
         .map_err(invalid)?;
     store.update_course(&course)?;
     tracing::info!(course = %id, weeks = req.planned_weeks, "course frame changed");

@@ -11,11 +11,14 @@ use homerehab_app_api::{op, CourseStatusChange, LabelSetting, NoQuery};
 use leptos::prelude::*;
 
 #[component]
-pub fn CourseStatus(course: String, status: String) -> impl IntoView {
+pub fn CourseStatus(
+    course: String,
+    /// The course's status, shared with the page (its frame line asks it too).
+    status: RwSignal<String>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let nav = use_nav();
     let course = StoredValue::new(course);
-    let status = RwSignal::new(status);
     let asking_reason = RwSignal::new(false);
     let reason = RwSignal::new(String::new());
     let end_reason = RwSignal::new(None::<String>);

@@ -123,6 +123,11 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let saved = RwSignal::new(None::<u32>);
     let busy = RwSignal::new(false);
+    // The course's status and frame as this page last saved them: the status buttons and the
+    // frame line share them (a completed course offers no frame change), and a template saved
+    // from here takes the frame as it is now.
+    let status = RwSignal::new(String::new());
+    let frame = RwSignal::new((0u32, 0u32, 0u32));
 
     // The lines' signals belong to the editor, not to whatever created them: a line added from
     // a search hit must outlive that hit's row when the hit list is replaced.
@@ -146,6 +151,8 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
         let p = api::program(&course.get_value(), lang).await;
         if let Ok(p) = &p {
             fill(p);
+            status.try_set(p.status.clone());
+            frame.try_set((p.planned_weeks, p.sessions_per_week, p.minutes_per_session));
         }
         program.set(Some(p));
     });
@@ -227,9 +234,9 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
             description: p.goals.join(" · "),
             goals: p.goals.clone(),
             legal_basis: p.legal_basis.clone(),
-            planned_weeks: p.planned_weeks,
-            sessions_per_week: p.sessions_per_week,
-            minutes_per_session: p.minutes_per_session,
+            planned_weeks: frame.get_untracked().0,
+            sessions_per_week: frame.get_untracked().1,
+            minutes_per_session: frame.get_untracked().2,
             lines: lines
                 .get_untracked()
                 .iter()
@@ -389,10 +396,8 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
                         <span class="muted">{p.legal_basis.clone()}</span>
                         <span class="badge" data-testid="revision-number">{(i18n.t().th.revision_n)(p.revision_number)}</span>
                     </div>
-                    <CourseStatus course=p.course_id.clone() status=p.status.clone() />
-                    <CourseFrame course=p.course_id.clone() status=p.status.clone()
-                        planned_weeks=p.planned_weeks sessions_per_week=p.sessions_per_week
-                        minutes_per_session=p.minutes_per_session />
+                    <CourseStatus course=p.course_id.clone() status=status />
+                    <CourseFrame course=p.course_id.clone() status=status frame=frame />
                     {(!p.conflicts.is_empty()).then(|| view! {
                         <div class="notice warn" data-testid="program-conflicts">
                             <strong>{i18n.t().th.conflicts_title}</strong>
