@@ -212,7 +212,7 @@ fn date(text: &str) -> Option<time::Date> {
     time::Date::parse(text, &time::format_description::well_known::Iso8601::DATE).ok()
 }
 
-/// A reference to the resource of `kind` with id `id`, by its `fullUrl` in the Bundle.
+/// A reference to the resource whose id is `id`, by its `fullUrl` in the Bundle.
 fn reference(id: &str) -> Value {
     json!({ "reference": format!("urn:uuid:{id}") })
 }

@@ -554,6 +554,32 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
             &serde_json::json!({"status": "active", "reason": null}),
         )
         .await;
+    // The frame changes while the course runs, within bounds; the caseload follows.
+    let frame = format!("/api/courses/{c}/frame");
+    let e = therapist
+        .refused(
+            "POST",
+            &frame,
+            Some(&serde_json::json!({
+                "planned_weeks": 105, "sessions_per_week": 2, "minutes_per_session": 15})),
+        )
+        .await;
+    assert_eq!(e.kind, api::ErrorKind::Invalid);
+    assert!(e.message.contains("planned_weeks"), "{}", e.message);
+    let _: api::Saved = therapist
+        .post(
+            &frame,
+            &serde_json::json!({"planned_weeks": 8, "sessions_per_week": 2, "minutes_per_session": 20}),
+        )
+        .await;
+    let rows: Vec<api::CaseloadRow> = therapist.ok("GET", "/api/caseload", None).await;
+    assert_eq!(
+        rows.iter()
+            .find(|r| r.course_id == c)
+            .unwrap()
+            .planned_weeks,
+        8
+    );
     therapist.synced().await;
 
     // The leader reads everything and writes nothing.
@@ -601,6 +627,10 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
         (
             format!("/api/courses/{c}/assessments"),
             serde_json::json!({"kind": "sppb", "value": 8.0, "date": "2026-01-05", "phase": "end", "note": null}),
+        ),
+        (
+            format!("/api/courses/{c}/frame"),
+            serde_json::json!({"planned_weeks": 6, "sessions_per_week": 2, "minutes_per_session": 15}),
         ),
     ] {
         let (code, e) = leader.err("POST", &uri, Some(&body.to_string())).await;
