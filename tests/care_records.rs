@@ -221,6 +221,8 @@ async fn a_months_courses_visits_and_results_reach_the_care_record_system_as_val
             )
         })
         .collect();
+    let cancelled = visits.iter().find(|v| v["status"] == "cancelled").unwrap();
+    assert_eq!(cancelled["extension"][1]["valueCode"], "ill", "why, coded");
     seen.sort();
     let mut expected = vec![
         (visit.to_string(), "finished".to_string()),

@@ -44,6 +44,11 @@ pub const ASSESSMENT_CODES: &str = "https://homerehab.dk/fhir/CodeSystem/assessm
 /// Homerehab's extension for the phase a test was taken in (`start`, `midway`, `end`,
 /// `follow_up`): the Gateway has none, and start against end is what the effect is.
 pub const ASSESSMENT_PHASE: &str = "https://homerehab.dk/fhir/StructureDefinition/assessment-phase";
+/// Homerehab's extension for why a visit was not carried out (`ill`, `declined`,
+/// `not_at_home`, `hospitalised`, `other`): R4's Encounter has no field for a cancellation's
+/// reason, and the care record wants it.
+pub const NOT_CARRIED_OUT_REASON: &str =
+    "https://homerehab.dk/fhir/StructureDefinition/not-carried-out-reason";
 /// The naming system of Homerehab's team ids.
 pub const TEAM_IDS: &str = "https://homerehab.dk/fhir/sid/team";
 const UCUM: &str = "http://unitsofmeasure.org";
@@ -517,10 +522,15 @@ fn encounter(visit: &Row, id: &str, course: &str, citizen: &str) -> Result<Value
     if let Some(end) = visit.opt_integer("ended_at")? {
         period.insert("end".into(), json!(instant(end).ok_or_else(wrong)?));
     }
+    let mut extension =
+        vec![json!({ "url": BASED_ON_CARE_PLAN, "valueReference": reference(course) })];
+    if let Some(reason) = visit.opt_text("not_carried_out")? {
+        extension.push(json!({ "url": NOT_CARRIED_OUT_REASON, "valueCode": reason }));
+    }
     Ok(json!({
         "resourceType": "Encounter",
         "id": id,
-        "extension": [{ "url": BASED_ON_CARE_PLAN, "valueReference": reference(course) }],
+        "extension": extension,
         "status": status,
         "class": { "system": ACT_CODE, "code": "HH", "display": "home health" },
         "subject": reference(citizen),
@@ -788,6 +798,10 @@ mod tests {
             [json!("finished"), json!("cancelled"), json!("in-progress")]
         );
         assert!(visits[2]["period"].get("end").is_none());
+        // Why the cancelled one was not carried out, coded; the others say nothing of it.
+        assert_eq!(visits[1]["extension"][1]["url"], NOT_CARRIED_OUT_REASON);
+        assert_eq!(visits[1]["extension"][1]["valueCode"], "ill");
+        assert_eq!(visits[0]["extension"].as_array().unwrap().len(), 1);
         assert_eq!(visits[0]["period"]["start"], "2026-11-10T09:15:00+01:00");
         assert_eq!(visits[0]["period"]["end"], "2026-11-10T09:30:00+01:00");
         assert_eq!(
