@@ -31,23 +31,13 @@ fn named_user(server: &Server, username: &str, name: &str, role: &str, team: &st
     ]);
 }
 
-/// `GET {server}{path}` with `token`.
-async fn get(server: &Server, token: &str, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(format!("{}{path}", server.url()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// The access report's CSV once the read model knows the citizen (it catches up off the
 /// sync's path).
 async fn report_csv(server: &Server, token: &str, citizen: CitizenId) -> String {
     let path = format!("/v1/citizens/{citizen}/access-report.csv");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let resp = get(server, token, &path).await;
+        let resp = server.get(token, &path).await;
         if resp.status() == 200 {
             assert_eq!(
                 resp.headers()["content-type"],
@@ -235,15 +225,15 @@ async fn a_course_opened_offline_is_in_the_citizens_access_report_after_sync_and
     );
 
     // The JSON form is the same report, with the look-up of the CSV above in it too.
-    let json: serde_json::Value = get(
-        &server,
-        &admin_token,
-        &format!("/v1/citizens/{}/access-report", cit.id),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let json: serde_json::Value = server
+        .get(
+            &admin_token,
+            &format!("/v1/citizens/{}/access-report", cit.id),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     let reports = json["lines"]
         .as_array()
         .unwrap()
@@ -255,10 +245,10 @@ async fn a_course_opened_offline_is_in_the_citizens_access_report_after_sync_and
     // Another municipality's admin: as if the citizen did not exist. A therapist: not theirs.
     let syd = Device::login(&tmp.path().join("syd"), &server, "admin-syd").await;
     let path = format!("/v1/citizens/{}/access-report.csv", cit.id);
-    assert_eq!(get(&server, &syd.me().token, &path).await.status(), 404);
-    assert_eq!(get(&server, &therapist.token, &path).await.status(), 403);
+    assert_eq!(server.get(&syd.me().token, &path).await.status(), 404);
+    assert_eq!(server.get(&therapist.token, &path).await.status(), 403);
     let unknown = format!("/v1/citizens/{}/access-report.csv", CitizenId::new());
-    assert_eq!(get(&server, &admin_token, &unknown).await.status(), 404);
+    assert_eq!(server.get(&admin_token, &unknown).await.status(), 404);
 
     // The tablet cannot put look-ups in the therapist's name.
     let forged = AuditUpload {

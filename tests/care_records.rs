@@ -17,15 +17,6 @@ const HADERSLEV: &str = "Hjemmetræning Haderslev";
 const GITTE: &str = "Gitte Glemmesen";
 const NOTE: &str = "Gitte faldt i badet tirsdag";
 
-async fn get(server: &Server, token: &str, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(format!("{}{path}", server.url()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-}
-
 fn iso(d: time::Date) -> String {
     homerehab_shared::effect::iso(d)
 }
@@ -159,12 +150,9 @@ async fn a_months_courses_visits_and_results_reach_the_care_record_system_as_val
     let admin = Device::login(&tmp.path().join("admin"), &server, "admin").await;
     let tomorrow = today + time::Duration::days(1);
     let month = format!("from={}&to={}", days_ago(30), iso(tomorrow));
-    let r = get(
-        &server,
-        &admin.me().token,
-        &format!("/v1/care-records?{month}"),
-    )
-    .await;
+    let r = server
+        .get(&admin.me().token, &format!("/v1/care-records?{month}"))
+        .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/fhir+json");
     assert_eq!(r.headers()["cache-control"], "no-store");
@@ -282,12 +270,12 @@ async fn a_months_courses_visits_and_results_reach_the_care_record_system_as_val
             .count("SELECT COUNT(*) FROM audit_log WHERE action = 'care_record_export'"),
         2
     );
-    let r = get(
-        &server,
-        &admin.me().token,
-        &format!("/v1/citizens/{}/access-report", gitte.id),
-    )
-    .await;
+    let r = server
+        .get(
+            &admin.me().token,
+            &format!("/v1/citizens/{}/access-report", gitte.id),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let report: Value = r.json().await.unwrap();
     let exported = report["lines"]
@@ -309,15 +297,14 @@ async fn a_months_courses_visits_and_results_reach_the_care_record_system_as_val
         (tablet.me().token, 403),
         ("not-a-token".to_string(), 401),
     ] {
-        let r = get(&server, &token, &format!("/v1/care-records?{month}")).await;
+        let r = server
+            .get(&token, &format!("/v1/care-records?{month}"))
+            .await;
         assert_eq!(r.status(), status);
     }
-    let r = get(
-        &server,
-        &haderslev.me().token,
-        &format!("/v1/care-records?{month}"),
-    )
-    .await;
+    let r = server
+        .get(&haderslev.me().token, &format!("/v1/care-records?{month}"))
+        .await;
     assert_eq!(r.status(), 200);
     let theirs: Value = r.json().await.unwrap();
     assert!(theirs.get("entry").is_none(), "{theirs:#}");
@@ -327,12 +314,9 @@ async fn a_months_courses_visits_and_results_reach_the_care_record_system_as_val
         "from=2026-02-30&to=2026-03-31".to_string(),
         "from=2026-03-01".to_string(),
     ] {
-        let r = get(
-            &server,
-            &admin.me().token,
-            &format!("/v1/care-records?{query}"),
-        )
-        .await;
+        let r = server
+            .get(&admin.me().token, &format!("/v1/care-records?{query}"))
+            .await;
         assert_eq!(r.status(), 400, "{query}");
     }
     assert_eq!(

@@ -130,12 +130,7 @@ async fn erase_citizen(server: &Server, admin_token: &str, citizen: CitizenId) {
 }
 
 async fn get_text(server: &Server, token: &str, path: &str) -> (u16, String) {
-    let resp = reqwest::Client::new()
-        .get(format!("{}{path}", server.url()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let resp = server.get(token, path).await;
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 

@@ -10,18 +10,8 @@ use homerehab_scenarios::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-/// `GET {path}` of the server with `token`.
-async fn fetch(server: &Server, token: &str, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(format!("{}{path}", server.url()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn get(server: &Server, token: &str, path: &str) -> (u16, Value) {
-    let r = fetch(server, token, path).await;
+    let r = server.get(token, path).await;
     let status = r.status().as_u16();
     let no_store = r
         .headers()
@@ -474,7 +464,7 @@ async fn the_seeds_reproduced_through_the_api_and_nothing_leaks_between_municipa
 
 /// A CSV of the BI feed: its status, and its heading and rows when it is a file.
 async fn csv_of(server: &Server, token: &str, path: &str) -> (u16, Vec<String>, Vec<Vec<String>>) {
-    let r = fetch(server, token, path).await;
+    let r = server.get(token, path).await;
     let status = r.status().as_u16();
     if status != 200 {
         return (status, Vec::new(), Vec::new());
@@ -716,15 +706,15 @@ async fn bi_export(server: &Server, cohort: &SeedsCohort) {
     assert!(staff.iter().all(|r| !r.concat().contains("medarbejder")));
 
     // For Danish Excel: a byte-order mark, `;` and a decimal comma; the same rows.
-    let excel = fetch(
-        server,
-        &aarhus,
-        &format!("/v1/export/courses.csv?{}&format=excel", year(last)),
-    )
-    .await
-    .bytes()
-    .await
-    .unwrap();
+    let excel = server
+        .get(
+            &aarhus,
+            &format!("/v1/export/courses.csv?{}&format=excel", year(last)),
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap();
     let excel = String::from_utf8(excel.to_vec()).unwrap();
     assert!(
         excel.starts_with("\u{feff}course_id;citizen_id;team_id;"),

@@ -383,6 +383,16 @@ impl Server {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// `GET {path}` of this server with `token` as the bearer: the answer as it came.
+    pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(format!("{}{path}", self.url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// `sync-server` with this server's data dir and database, for a command.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(binary("sync-server"));

@@ -270,12 +270,14 @@ pub fn check_course_change(
 /// when the merged record does not agree, the writer's own is judged: the document at their
 /// new changes' heads, if it differs from where they started — one who did not touch the
 /// record is not refused for a merge they received. `new_changes` are the new changes' hashes
-/// with their dependencies.
+/// with their dependencies. A completed or ended course's frame is held too
+/// ([`check_ended_course_keeps_its_frame`]).
 pub fn check_course_as_written(
     after: &Automerge,
     after_doc: &CourseDoc,
     new_changes: &[(ChangeHash, Vec<ChangeHash>)],
 ) -> Result<(), Invalid> {
+    check_ended_course_keeps_its_frame(after, after_doc, new_changes)?;
     if after_doc
         .course
         .as_ref()

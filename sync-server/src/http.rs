@@ -460,10 +460,7 @@ async fn evidence(
     Authenticated(who): Authenticated,
     params: Result<Query<EvidenceParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(p) = params.map_err(|e| ApiError::BadRequest {
-        kind: "invalid",
-        message: e.body_text(),
-    })?;
+    let p = query_params(params)?;
     let team = id_param("team", p.team.as_deref())?.map(homerehab_shared::ids::TeamId);
     let therapist =
         id_param("therapist", p.therapist.as_deref())?.map(homerehab_shared::ids::UserId);
@@ -509,11 +506,23 @@ async fn evidence(
 
 /// Evidence is about people: no cache, proxy or browser may keep it.
 fn private_json<T: serde::Serialize>(value: &T) -> Response {
-    let mut response = Json(value).into_response();
+    no_store(Json(value).into_response())
+}
+
+/// `response`, marked for no cache, proxy or browser to keep: what it holds is about people.
+fn no_store(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// A query's parameters, or a 400 saying which is wrong.
+fn query_params<T>(params: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    params.map(|Query(p)| p).map_err(|e| ApiError::BadRequest {
+        kind: "invalid",
+        message: e.body_text(),
+    })
 }
 
 /// `GET /v1/evidence/settings`.
@@ -609,21 +618,22 @@ async fn access_report_csv(
     let store = state.store.clone();
     let Json(report) =
         registry(move || crate::audit::access_report(store.as_ref(), &who, &id)).await?;
-    let name = format!(
-        "attachment; filename=\"adgangsrapport-{}.csv\"",
-        report.citizen_id
-    );
-    let mut response = (
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+    Ok(private_file(
+        "text/csv; charset=utf-8",
         homerehab_shared::audit::to_csv(&report),
-    )
-        .into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(value) = HeaderValue::from_str(&name) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
+        &format!("adgangsrapport-{}.csv", report.citizen_id),
+    ))
+}
+
+/// A file to save as `name`, which no cache, proxy or browser may keep.
+fn private_file(content_type: &'static str, body: Vec<u8>, name: &str) -> Response {
+    let mut response = no_store(([(header::CONTENT_TYPE, content_type)], body).into_response());
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
     }
-    Ok(response)
+    response
 }
 
 /// `GET /v1/export`: the BI feed's tables and their columns (`homerehab_shared::export`).
@@ -648,10 +658,7 @@ async fn export_table(
     Path(table): Path<String>,
     params: Result<Query<ExportParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(p) = params.map_err(|e| ApiError::BadRequest {
-        kind: "invalid",
-        message: e.body_text(),
-    })?;
+    let p = query_params(params)?;
     let period = period_param(&p.from, &p.to)?;
     let dialect =
         homerehab_shared::export::Dialect::from_name(p.format.as_deref()).map_err(|e| {
@@ -666,20 +673,11 @@ async fn export_table(
         crate::evidence::export(store.as_ref(), &who, table, period, dialect, now_ms())
     })
     .await?;
-    let mut response = (
-        [(
-            header::CONTENT_TYPE,
-            "text/csv; charset=utf-8; header=present",
-        )],
+    Ok(private_file(
+        "text/csv; charset=utf-8; header=present",
         file,
-    )
-        .into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+        &name,
+    ))
 }
 
 /// A period of the care record feed, both days included.
@@ -696,20 +694,15 @@ async fn care_records(
     Authenticated(who): Authenticated,
     params: Result<Query<CareRecordParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(p) = params.map_err(|e| ApiError::BadRequest {
-        kind: "invalid",
-        message: e.body_text(),
-    })?;
+    let p = query_params(params)?;
     let period = period_param(&p.from, &p.to)?;
     let store = state.store.clone();
     let body =
         evidence_blocking(move || crate::care_record::pull(store.as_ref(), &who, period, now_ms()))
             .await?;
-    let mut response = ([(header::CONTENT_TYPE, "application/fhir+json")], body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(no_store(
+        ([(header::CONTENT_TYPE, "application/fhir+json")], body).into_response(),
+    ))
 }
 
 /// `GET /v1/devices` (`crate::devices::list`).
