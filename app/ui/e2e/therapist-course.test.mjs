@@ -322,6 +322,11 @@ test('a course from the therapist, trained offline on a tablet, back in the hist
   await therapist.getByTestId('course-frame-edit').click();
   await therapist.getByTestId('frame-weeks').fill('');
   assert.ok(await therapist.getByTestId('frame-save').isDisabled(), 'no weeks: nothing to save');
+  // Past the rule's bounds (shared's, not the screen's): the app says so, nothing is saved.
+  await therapist.getByTestId('frame-weeks').fill('200');
+  await therapist.getByTestId('frame-save').click();
+  await therapist.getByTestId('course-frame').getByRole('alert').filter({ hasText: '104' }).waitFor();
+  assert.equal((await frameText.textContent()).trim(), before, 'refused, not saved');
   await therapist.getByTestId('frame-weeks').fill('8');
   await therapist.getByTestId('frame-per-week').fill('3');
   await therapist.getByTestId('frame-minutes').fill('20');

@@ -1,7 +1,8 @@
 //! The course's frame — weeks, sessions a week, minutes a session — and, while the course
 //! runs, the therapist's change of it: shorter for a citizen who manages on their own sooner,
 //! longer or more often for one who needs it (`Course::change_frame`). Nothing is saved
-//! before *Gem ramme*, which waits until all three numbers are whole and within bounds.
+//! before *Gem ramme*, which waits until all three are whole numbers; their bounds are the
+//! rule's in `shared` (`Course::change_frame`), which answers a number past them.
 
 use crate::api;
 use crate::i18n::use_i18n;
@@ -29,17 +30,11 @@ pub fn CourseFrame(
         RwSignal::new(String::new()),
     );
     let typed = move || -> Option<CourseFrameChange> {
-        let number = |s: RwSignal<String>, max: u32| {
-            s.get()
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-        };
+        let number = |s: RwSignal<String>| s.get().trim().parse::<u32>().ok();
         Some(CourseFrameChange {
-            planned_weeks: number(weeks, 104)?,
-            sessions_per_week: number(per_week, 14)?,
-            minutes_per_session: number(minutes, 240)?,
+            planned_weeks: number(weeks)?,
+            sessions_per_week: number(per_week)?,
+            minutes_per_session: number(minutes)?,
         })
     };
     let error = RwSignal::new(None::<String>);
@@ -96,9 +91,9 @@ pub fn CourseFrame(
                 <div class="frame-form" data-testid="course-frame-form">
                     <p class="muted">{move || i18n.t().th.change_frame_hint}</p>
                     <div class="form-grid">
-                        {field(Signal::derive(move || i18n.t().th.weeks), weeks, 104, "frame-weeks")}
-                        {field(Signal::derive(move || i18n.t().th.per_week), per_week, 14, "frame-per-week")}
-                        {field(Signal::derive(move || i18n.t().th.minutes), minutes, 240, "frame-minutes")}
+                        {field(Signal::derive(move || i18n.t().th.weeks), weeks, "frame-weeks")}
+                        {field(Signal::derive(move || i18n.t().th.per_week), per_week, "frame-per-week")}
+                        {field(Signal::derive(move || i18n.t().th.minutes), minutes, "frame-minutes")}
                     </div>
                     <div class="actions">
                         <button class="btn secondary" data-testid="frame-cancel"
@@ -118,13 +113,12 @@ pub fn CourseFrame(
 fn field(
     label: Signal<&'static str>,
     value: RwSignal<String>,
-    max: u32,
     testid: &'static str,
 ) -> impl IntoView {
     view! {
         <label class="field">
             <span>{move || label.get()}</span>
-            <input type="number" inputmode="numeric" min=1 max=max data-testid=testid
+            <input type="number" inputmode="numeric" min=0 data-testid=testid
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev)) />
         </label>
