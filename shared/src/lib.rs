@@ -12,6 +12,7 @@
 //! - [`export`]: the BI feed: the read model's tables as documented CSV files, and who exports
 //!   which teams;
 //! - [`program`]: the program editor's save as the smallest set of edits;
+//! - [`program_sheet`]: what the citizen's printed copy of the program holds;
 //! - [`rules`]: the rules that need a document's history (a course's first status, the
 //!   stale-revision guard), run by the device before writing and by admission;
 //! - [`auth`]: who may read and write which document;
@@ -39,6 +40,7 @@ pub mod model;
 pub mod municipal;
 pub mod net;
 pub mod program;
+pub mod program_sheet;
 pub mod read_model;
 pub mod retention;
 pub mod rules;

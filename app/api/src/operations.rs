@@ -276,6 +276,9 @@ declare_operations! {
         query LangQuery, body () => crate::ProgramView, may(FollowCourses);
     save_program: Post "/courses/{course}/program" [course]
         query LangQuery, body crate::SaveProgram => crate::ProgramView, may(PrescribeCourses);
+    /// The citizen's copy of the program, to print (logged as the program opened).
+    program_sheet: Get "/courses/{course}/program-sheet" [course]
+        query LangQuery, body () => crate::ProgramSheet, may(ReadCourses);
     history: Get "/courses/{course}/history" [course]
         query LangQuery, body () => crate::CourseHistory, may(FollowCourses);
     assessment_kinds: Get "/assessment-kinds" []

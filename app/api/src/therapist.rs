@@ -250,6 +250,57 @@ pub struct ProgramView {
     pub conflicts: Vec<ProgramConflictView>,
 }
 
+/// `GET /api/courses/{id}/program-sheet?lang=da`: the citizen's own copy of the program, to
+/// print and leave in the home (`homerehab_shared::program_sheet` decides what it holds).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramSheet {
+    pub course_id: String,
+    pub citizen_name: String,
+    /// ISO dates: the course's start and its last planned day.
+    pub start_date: String,
+    pub last_day: String,
+    pub planned_weeks: u32,
+    pub sessions_per_week: u32,
+    pub minutes_per_session: u32,
+    pub goals: Vec<String>,
+    /// The program's revision printed (1-based), and the day it was made (ISO).
+    pub revision_number: u32,
+    pub revised_on: Option<String>,
+    /// The therapist responsible for the course, and the team.
+    pub therapist_name: String,
+    pub team_name: String,
+    pub lines: Vec<SheetLine>,
+    /// The weeks to tick off, from the week the sheet is made in.
+    pub weeks: Vec<SheetWeekView>,
+    /// Planned weeks after the last one on the sheet (print a new sheet for them).
+    pub weeks_after: u32,
+}
+
+/// One exercise on the sheet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SheetLine {
+    pub title: String,
+    pub summary: Option<String>,
+    pub steps: Vec<String>,
+    pub dosage: DosageView,
+    /// The therapist's words for this citizen.
+    pub instructions: Option<String>,
+    /// Path on the local API of the picture to print: the library's drawing, or a
+    /// municipality's photo in which nobody can be recognised; none for an exercise with
+    /// neither.
+    pub picture: Option<String>,
+    /// Photos left off the paper because a person can be recognised in them.
+    pub photos_with_person_left_out: u32,
+}
+
+/// One week to tick off: its number in the course and its first and last day (ISO).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SheetWeekView {
+    pub number: u32,
+    pub first_day: String,
+    pub last_day: String,
+}
+
 /// One line as the editor sends it back: an existing line keeps its `line_id`; a new one has none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramLineEdit {

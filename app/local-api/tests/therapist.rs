@@ -580,6 +580,98 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
             .planned_weeks,
         8
     );
+    // The citizen's copy of the program, to print: the program as it is now, the weeks left
+    // to tick (the course is in its week 3 of 8), and the look-up logged as the program opened.
+    let program: api::ProgramView = therapist
+        .ok("GET", &format!("/api/courses/{c}/program?lang=en"), None)
+        .await;
+    let me = therapist.store().identity().unwrap().unwrap().user_id;
+    let logged = || {
+        therapist
+            .store()
+            .unsent_look_ups(me, 1000)
+            .unwrap()
+            .iter()
+            .filter(|e| e.action == homerehab_shared::audit::AuditAction::OpenedProgram)
+            .count()
+    };
+    let logged_before = logged();
+    let sheet: api::ProgramSheet = therapist
+        .ok(
+            "GET",
+            &format!("/api/courses/{c}/program-sheet?lang=en"),
+            None,
+        )
+        .await;
+    assert_eq!(logged(), logged_before + 1, "the sheet is a look-up");
+    assert_eq!(
+        (sheet.citizen_name.as_str(), sheet.team_name.as_str()),
+        ("Karen Jensen", "Hjemmetræning Nord")
+    );
+    assert_eq!(sheet.therapist_name, therapist_name);
+    assert_eq!(sheet.start_date, iso_days_ago(15));
+    assert_eq!(
+        (
+            sheet.planned_weeks,
+            sheet.sessions_per_week,
+            sheet.minutes_per_session
+        ),
+        (8, 2, 20)
+    );
+    assert_eq!(sheet.last_day, iso_days_ago(15 - 8 * 7 + 1));
+    assert_eq!(
+        sheet.weeks.iter().map(|w| w.number).collect::<Vec<_>>(),
+        (3..=8).collect::<Vec<_>>()
+    );
+    assert_eq!(sheet.weeks[0].first_day, iso_days_ago(1));
+    assert_eq!(sheet.weeks[5].last_day, sheet.last_day);
+    assert_eq!(sheet.weeks_after, 0);
+    assert_eq!(sheet.revision_number, program.revision_number);
+    assert_eq!(sheet.revised_on.as_deref(), Some(iso_days_ago(0).as_str()));
+    assert_eq!(
+        sheet
+            .lines
+            .iter()
+            .map(|l| l.title.as_str())
+            .collect::<Vec<_>>(),
+        program
+            .lines
+            .iter()
+            .map(|l| l.title.as_str())
+            .collect::<Vec<_>>()
+    );
+    let push_up = sheet
+        .lines
+        .iter()
+        .zip(&program.lines)
+        .find(|(_, l)| l.exercise_ref == "wall-push-up")
+        .unwrap()
+        .0;
+    assert_eq!(push_up.instructions.as_deref(), Some("Langsomt ned"));
+    assert_eq!(push_up.dosage.rest_s, Some(60));
+    // The library's drawings go on paper; shipped exercises have no photos.
+    assert!(sheet.lines.iter().all(|l| l
+        .picture
+        .as_deref()
+        .is_some_and(|p| p.starts_with("/illustrations/"))
+        && l.photos_with_person_left_out == 0
+        && !l.steps.is_empty()));
+    // Danish by default, as the citizen reads it.
+    let danish: api::ProgramSheet = therapist
+        .ok("GET", &format!("/api/courses/{c}/program-sheet"), None)
+        .await;
+    assert_ne!(danish.lines[0].title, sheet.lines[0].title);
+    // The assistant prints it from the tablet too, once the revision has synced.
+    therapist.synced().await;
+    tablet.synced().await;
+    let on_tablet: api::ProgramSheet = tablet
+        .ok(
+            "GET",
+            &format!("/api/courses/{c}/program-sheet?lang=en"),
+            None,
+        )
+        .await;
+    assert_eq!(on_tablet.lines, sheet.lines);
     therapist.synced().await;
 
     // The leader reads everything and writes nothing.
@@ -662,4 +754,17 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
         "{}",
         e.message
     );
+
+    // A course that has ended has no program left to train: no sheet.
+    let _: api::Saved = therapist
+        .post(
+            &format!("/api/courses/{c}/status"),
+            &serde_json::json!({"status": "completed", "reason": null}),
+        )
+        .await;
+    let e = therapist
+        .refused("GET", &format!("/api/courses/{c}/program-sheet"), None)
+        .await;
+    assert_eq!(e.kind, api::ErrorKind::Invalid);
+    assert!(e.message.contains("no program left"), "{}", e.message);
 }

@@ -243,6 +243,12 @@ impl Operations for Core {
         ops::save_program(self, &r.course, r.body, lang(r.query.lang.as_deref()))
     }
 
+    async fn program_sheet(&self, r: op::program_sheet::Request) -> Result<api::ProgramSheet> {
+        let answer = ops::program_sheet(self, &r.course, lang(r.query.lang.as_deref()))?;
+        self.looked_up(AuditAction::OpenedProgram, &r.course)?;
+        Ok(answer)
+    }
+
     async fn history(&self, r: op::history::Request) -> Result<api::CourseHistory> {
         let answer = ops::history(self, &r.course, lang(r.query.lang.as_deref()))?;
         self.looked_up(AuditAction::OpenedHistory, &r.course)?;

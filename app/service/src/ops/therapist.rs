@@ -535,6 +535,83 @@ pub fn program(core: &Core, course: &str, lang: Lang) -> Result<api::ProgramView
     program_view(core, &mut store, id, lang)
 }
 
+/// `GET /api/courses/{course}/program-sheet?lang=`: the citizen's copy of the program as the
+/// device holds it now; what goes on paper is `program_sheet`'s rule. Refused for a course
+/// that has ended (nothing left to train).
+pub fn program_sheet(core: &Core, course: &str, lang: Lang) -> Result<api::ProgramSheet> {
+    use homerehab_shared::program_sheet::{self as sheet, Picture};
+    let id = course_id(course)?;
+    let mut store = core.data()?;
+    let library = core.library_in(&mut store)?;
+    let local = store.library_doc()?;
+    let doc = store.course_doc(id)?;
+    let course = course_of(&doc)?;
+    if !sheet::may_print(course.status) {
+        return Err(invalid(format!(
+            "a {} course has no program left to train",
+            course.status.as_str()
+        )));
+    }
+    // Stored courses passed validation, so the date parses.
+    let start = model::parse_date(&course.start_date).map_err(invalid)?;
+    let today = schedule::date_of(now_ms());
+    let (weeks, weeks_after) = sheet::weeks_to_tick(start, course.planned_weeks, today);
+    let revisions = doc.program.revision_list();
+    let lines = doc
+        .program
+        .ordered()
+        .into_iter()
+        .map(|l| {
+            let line = line_view(&library, l, lang);
+            let media = line_media(&store, local.as_ref(), &l.exercise_ref);
+            let pictures: Vec<Picture<'_>> = media
+                .iter()
+                .map(|m| Picture {
+                    content_type: &m.content_type,
+                    shows_person: m.shows_person,
+                    on_device: m.available,
+                })
+                .collect();
+            let (photo, photos_with_person_left_out) = sheet::picture_for_paper(&pictures);
+            api::SheetLine {
+                picture: photo.map(|i| media[i].url.clone()).or(line.illustration),
+                title: line.title,
+                summary: line.summary,
+                steps: line.steps,
+                dosage: line.dosage,
+                instructions: line.instructions,
+                photos_with_person_left_out,
+            }
+        })
+        .collect();
+    Ok(api::ProgramSheet {
+        course_id: id.to_string(),
+        citizen_name: citizen_name(&mut store, course)?,
+        start_date: course.start_date.clone(),
+        last_day: sheet::last_day(start, course.planned_weeks).to_string(),
+        planned_weeks: course.planned_weeks,
+        sessions_per_week: course.sessions_per_week,
+        minutes_per_session: course.minutes_per_session,
+        goals: course.goals.clone(),
+        revision_number: revisions.len() as u32,
+        revised_on: revisions
+            .last()
+            .map(|r| schedule::date_of(r.at).to_string()),
+        therapist_name: name_of(&store.staff_names()?, course.responsible_therapist),
+        team_name: store.team_name(course.team_id)?.unwrap_or_default(),
+        lines,
+        weeks: weeks
+            .into_iter()
+            .map(|w| api::SheetWeekView {
+                number: w.number,
+                first_day: w.first_day.to_string(),
+                last_day: w.last_day.to_string(),
+            })
+            .collect(),
+        weeks_after,
+    })
+}
+
 /// `POST /api/courses/{course}/program`: the edited program as the fewest edits and one
 /// revision; nothing at all when nothing changed. Refused when the program moved on since
 /// the editor opened it (a colleague's revision arrived), so it is never silently undone.
