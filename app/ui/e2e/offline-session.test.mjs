@@ -109,6 +109,14 @@ test('an assistant logs a whole session offline and it reaches the therapist', a
   const citizen = (await dueCard.locator('.citizen').textContent()).trim();
   await page.screenshot({ path: path.join(shots, 'visits.png') });
 
+  // The citizen's program on paper, offline too, from the tablet's own copy: opened from the
+  // card and back to the visits.
+  await dueCard.getByTestId('open-program-sheet').click();
+  await page.getByTestId('sheet-citizen').filter({ hasText: citizen }).waitFor();
+  assert.ok((await page.getByTestId('sheet-exercise').count()) >= 4, 'every exercise of the program');
+  await page.getByTestId('sheet-back').click();
+  await page.getByRole('heading', { name: 'Dagens besøg' }).waitFor();
+
   // The guided session: every exercise, every prescribed set, feedback, next.
   await dueCard.getByTestId('start-session').click();
   await page.getByTestId('exercise').waitFor();

@@ -9,17 +9,19 @@
 // the revision it was done on, with its feedback and in the trend chart — and the tablet's next
 // session uses the therapist's new program. The therapist records an assessment; the leader
 // sees the team's numbers. The citizen manages sooner: the therapist shortens the course and
-// changes how often, then completes it, after which its frame is fixed.
+// changes how often, prints the citizen's copy of the program, then completes the course,
+// after which its frame is fixed.
 //
 // Screenshots: docs/screenshots/{library,library-own-exercise,guided-exercise-media,
 // caseload,new-course,program-editor,history-session,
-// history-chart,course-end-early,assessments,course-frame,leader-overview,
-// guided-exercise-rest-timer,next-session-new-program}.png.
+// history-chart,course-end-early,assessments,course-frame,program-sheet,leader-overview,
+// guided-exercise-rest-timer,next-session-new-program}.png; the citizen's printed program:
+// docs/program-sheet-example.pdf.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as h from './harness.mjs';
@@ -342,6 +344,42 @@ test('a course from the therapist, trained offline on a tablet, back in the hist
   await therapist.getByTestId('course-tab-program').click();
   assert.equal((await therapist.getByTestId('course-frame-text').textContent()).trim(),
     '8 uger · 3×/uge · 20 min', 'kept in the course');
+
+  // The citizen's own copy of the program, to print and leave in the home: the saved program's
+  // exercises in order, the municipality's photo on its own exercise (nobody can be recognised
+  // in it) and the library's drawings on the others, the new frame, and the weeks left to
+  // tick with a box for each of the three sessions. Paper and PDF are the browser's print.
+  const savedLines = (await programLines(therapist)).map(([title]) => title);
+  await therapist.getByTestId('open-program-sheet').click();
+  const sheet = therapist.getByTestId('program-sheet');
+  await sheet.waitFor();
+  const exercises = sheet.getByTestId('sheet-exercise');
+  const titles = (await exercises.locator('h3').allTextContents()).map((t) => t.replace(/^\d+\s*/, '').trim());
+  assert.deepEqual(titles, savedLines, 'the sheet is the saved program');
+  assert.match(await sheet.getByTestId('sheet-citizen').textContent(), new RegExp(CITIZEN));
+  assert.match(await sheet.getByTestId('sheet-frame').textContent(), /^8 uger · 3 gange om ugen · ca\. 20 minutter/);
+  const own = exercises.filter({ hasText: OWN_EXERCISE });
+  assert.match(await own.locator('img').getAttribute('src'), /^\/media\/[0-9a-f]{64}\?k=/, 'the photo, from the device');
+  const drawings = await exercises.filter({ hasNotText: OWN_EXERCISE }).locator('img').evaluateAll((imgs) => imgs.map((i) => i.getAttribute('src')));
+  assert.equal(drawings.length, savedLines.length - 1);
+  assert.ok(drawings.every((src) => src.startsWith('/illustrations/')), drawings.join(', '));
+  await therapist.waitForFunction(() => [...document.querySelectorAll('.sheet-picture')].every((i) => i.complete && i.naturalWidth > 0));
+  const weeks = sheet.getByTestId('sheet-week');
+  const weekCount = await weeks.count();
+  assert.ok(weekCount >= 1 && weekCount <= 8, `${weekCount} weeks to tick`);
+  assert.match(await weeks.last().locator('th').textContent(), /^Uge 8/);
+  assert.equal(await weeks.first().locator('.tick-box').count(), 3);
+  assert.match(await sheet.getByTestId('sheet-safety').textContent(), /Stop øvelsen/);
+  await therapist.evaluate(() => window.scrollTo(0, 0));
+  await shot(therapist, 'program-sheet');
+  const sheetPdf = path.join(h.repo, 'docs/program-sheet-example.pdf');
+  await therapist.pdf({ path: sheetPdf, format: 'A4', printBackground: true });
+  const sheetPages = path.join(tmp, 'sheet-pages');
+  mkdirSync(sheetPages, { recursive: true });
+  execFileSync('pdftoppm', ['-png', '-r', '60', sheetPdf, path.join(sheetPages, 'page')]);
+  assert.ok(readdirSync(sheetPages).length >= 1, 'the PDF has pages');
+  await therapist.getByTestId('sheet-back').click();
+  await therapist.getByTestId('program-editor').waitFor();
 
   // At the end of the course the therapist completes it; it leaves the tablet's visits. A
   // completed course keeps the frame it ran with: the change is no longer offered.

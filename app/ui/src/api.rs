@@ -478,6 +478,16 @@ pub async fn search_library(q: &LibraryQuery) -> Result<LibrarySearch, ApiError>
     call::<op::search_library::Op>(op::search_library::Request { query, body: () }).await
 }
 
+/// The citizen's copy of the program, to print.
+pub async fn program_sheet(course: &str, lang: &str) -> Result<ProgramSheet, ApiError> {
+    call::<op::program_sheet::Op>(op::program_sheet::Request {
+        course: course.into(),
+        query: lang_of(lang),
+        body: (),
+    })
+    .await
+}
+
 pub async fn program(course: &str, lang: &str) -> Result<ProgramView, ApiError> {
     call::<op::program::Op>(op::program::Request {
         course: course.into(),

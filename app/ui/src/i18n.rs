@@ -2705,3 +2705,110 @@ pub fn retention_of(t: &'static Texts) -> &'static RetentionTexts {
     }
 }
 // #14 retention end
+
+// The citizen's printed program ----------------------------------------------------------------
+
+/// The citizen's copy of the program (`pages::program_sheet`): written to the citizen ("du").
+pub struct SheetTexts {
+    /// The button that opens it on the program screen, and the visit card's smaller link.
+    pub open: &'static str,
+    pub open_short: &'static str,
+    pub title: &'static str,
+    /// "10 uger · 2 gange om ugen · ca. 20 minutter"
+    pub frame: fn(u32, u32, u32) -> String,
+    /// "Fra 3. nov. 2026 til 11. jan. 2027"
+    pub period: fn(&str, &str) -> String,
+    pub goals: &'static str,
+    pub exercises: &'static str,
+    pub from_therapist: &'static str,
+    pub tick_title: &'static str,
+    pub tick_hint: &'static str,
+    pub week: &'static str,
+    /// "Uge 13–20 står på et nyt ark"
+    pub weeks_after: fn(u32, u32) -> String,
+    pub safety: &'static str,
+    pub therapist: &'static str,
+    /// "Program, revision 3 (8. dec. 2026)"
+    pub revision: fn(u32, &str) -> String,
+    pub printed: &'static str,
+    pub print: &'static str,
+    pub back: &'static str,
+    /// The screen's note that a photo with a person stays in the app.
+    pub person_left_out: &'static str,
+    pub months: [&'static str; 12],
+    /// A day: its number, month's name and year ("17. nov. 2026", "17 Nov 2026").
+    pub date: fn(u32, &str, i32) -> String,
+    /// A day without its year ("17. nov.", "17 Nov").
+    pub day_month: fn(u32, &str) -> String,
+}
+
+pub static DA_SHEET: SheetTexts = SheetTexts {
+    open: "Træningsprogram til borgeren",
+    open_short: "Udskriv program til borgeren",
+    title: "Mit træningsprogram",
+    frame: |weeks, per_week, minutes| {
+        format!(
+            "{weeks} {} · {per_week} {} om ugen · ca. {minutes} minutter",
+            if weeks == 1 { "uge" } else { "uger" },
+            if per_week == 1 { "gang" } else { "gange" }
+        )
+    },
+    period: |from, to| format!("Fra {from} til {to}"),
+    goals: "Mine mål",
+    exercises: "Mine øvelser",
+    from_therapist: "Fra din terapeut:",
+    tick_title: "Sæt kryds, når du har trænet",
+    tick_hint: "Et kryds for hver gang du træner — også på dage uden besøg.",
+    week: "Uge",
+    weeks_after: |from, to| format!("Uge {from}–{to} kommer på et nyt ark."),
+    safety: "Stop øvelsen, hvis du får ondt i brystet, bliver svimmel eller meget forpustet, og fortæl det til din hjælper eller terapeut.",
+    therapist: "Din terapeut",
+    revision: |n, on| format!("Program, revision {n} ({on})"),
+    printed: "Udskrevet",
+    print: "Udskriv",
+    back: "Tilbage",
+    person_left_out: "Et foto, hvor en person kan genkendes, vises kun i appen og kommer ikke med på papir.",
+    months: ["jan.", "feb.", "mar.", "apr.", "maj", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec."],
+    date: |day, month, year| format!("{day}. {month} {year}"),
+    day_month: |day, month| format!("{day}. {month}"),
+};
+
+pub static EN_SHEET: SheetTexts = SheetTexts {
+    open: "Programme for the citizen",
+    open_short: "Print the citizen's programme",
+    title: "My exercise programme",
+    frame: |weeks, per_week, minutes| {
+        format!(
+            "{weeks} {} · {per_week} {} a week · about {minutes} minutes",
+            if weeks == 1 { "week" } else { "weeks" },
+            if per_week == 1 { "time" } else { "times" }
+        )
+    },
+    period: |from, to| format!("From {from} to {to}"),
+    goals: "My goals",
+    exercises: "My exercises",
+    from_therapist: "From your therapist:",
+    tick_title: "Tick when you have trained",
+    tick_hint: "One tick each time you train — on days without a visit too.",
+    week: "Week",
+    weeks_after: |from, to| format!("Weeks {from}–{to} come on a new sheet."),
+    safety: "Stop the exercise if you get chest pain, feel dizzy or very short of breath, and tell your helper or therapist.",
+    therapist: "Your therapist",
+    revision: |n, on| format!("Programme, revision {n} ({on})"),
+    printed: "Printed",
+    print: "Print",
+    back: "Back",
+    person_left_out: "A photo in which a person can be recognised is shown in the app only and is not printed.",
+    months: ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+    date: |day, month, year| format!("{day} {month} {year}"),
+    day_month: |day, month| format!("{day} {month}"),
+};
+
+impl I18n {
+    pub fn sheet(self) -> &'static SheetTexts {
+        match self.lang.get() {
+            Lang::Da => &DA_SHEET,
+            Lang::En => &EN_SHEET,
+        }
+    }
+}

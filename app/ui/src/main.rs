@@ -115,6 +115,10 @@ pub enum Page {
     AccessReport,
     /// Retention and a citizen's erasure (admins).
     Retention,
+    /// The citizen's copy of a course's program, to print.
+    ProgramSheet {
+        course: String,
+    },
 }
 
 /// The parts of the course page.
@@ -320,6 +324,7 @@ fn App() -> impl IntoView {
                     // #14 audit
                     Page::AccessReport => view! { <pages::AccessReportPage /> }.into_any(),
                     Page::Retention => view! { <pages::RetentionPage /> }.into_any(),
+                    Page::ProgramSheet { course } => view! { <pages::ProgramSheetPage course /> }.into_any(),
                 }}
             </main>
         </div>

@@ -7,7 +7,7 @@
 use crate::components::{CourseFrame, CourseStatus, LibrarySearchPanel};
 use crate::i18n::use_i18n;
 use crate::pages::caseload::date_time_text;
-use crate::{api, use_nav};
+use crate::{api, use_nav, Page};
 use homerehab_app_api::*;
 use leptos::prelude::*;
 
@@ -395,6 +395,13 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
                         <h1>{p.citizen_name.clone()}</h1>
                         <span class="muted">{p.legal_basis.clone()}</span>
                         <span class="badge" data-testid="revision-number">{(i18n.t().th.revision_n)(p.revision_number)}</span>
+                        // The saved program, on paper for the citizen; not for a course that has ended.
+                        {move || matches!(status.get().as_str(), "planned" | "active" | "paused").then(|| view! {
+                            <button class="btn secondary print-report" data-testid="open-program-sheet"
+                                on:click=move |_| nav.go(Page::ProgramSheet { course: course.get_value() })>
+                                {i18n.sheet().open}
+                            </button>
+                        })}
                     </div>
                     <CourseStatus course=p.course_id.clone() status=status />
                     <CourseFrame course=p.course_id.clone() status=status frame=frame />

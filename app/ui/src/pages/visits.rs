@@ -64,6 +64,7 @@ pub fn Visits(notice: Option<Notice>) -> impl IntoView {
         let t = i18n.t();
         let course = v.course_id.clone();
         let course2 = v.course_id.clone();
+        let course3 = v.course_id.clone();
         let citizen = v.citizen_name.clone();
         view! {
             <article class="card visit" class:due=v.due data-testid="visit">
@@ -88,6 +89,10 @@ pub fn Visits(notice: Option<Notice>) -> impl IntoView {
                         {t.not_carried_out}
                     </button>
                 </div>
+                <button class="btn ghost-dark sheet-link" data-testid="open-program-sheet"
+                    on:click=move |_| nav.go(Page::ProgramSheet { course: course3.clone() })>
+                    {i18n.sheet().open_short}
+                </button>
             </article>
         }
     };
