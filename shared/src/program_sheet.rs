@@ -31,30 +31,27 @@ pub fn may_print(status: CourseStatus) -> bool {
     )
 }
 
-/// The course's last planned day.
-pub fn last_day(start: Date, planned_weeks: u32) -> Date {
-    start + Duration::days(i64::from(planned_weeks) * 7 - 1)
-}
-
 /// The weeks to tick on a sheet printed on `today`: from the week of the course holding
 /// `today` (week 1 before the start) to the last planned week, at most [`WEEKS_ON_A_SHEET`];
 /// and how many planned weeks come after those (0: the sheet reaches the end). A course's
-/// weeks run from its start date, not from Mondays, as its adherence counts them. Past the
-/// last planned week: none.
+/// weeks run from its start date, not from Mondays, as its adherence counts them; a frame of
+/// 0 weeks counts as 1, as the test windows count it (`effect::plan::window`). Past the last
+/// planned week: none. Total over every date: a week past the calendar's end ends there.
 pub fn weeks_to_tick(start: Date, planned_weeks: u32, today: Date) -> (Vec<SheetWeek>, u32) {
+    let planned_weeks = planned_weeks.max(1);
     let elapsed = (today - start).whole_days().max(0) / 7;
     let first = u32::try_from(elapsed).unwrap_or(u32::MAX).saturating_add(1);
     if first > planned_weeks {
         return (vec![], 0);
     }
-    let last = planned_weeks.min(first + WEEKS_ON_A_SHEET - 1);
+    let last = planned_weeks.min(first.saturating_add(WEEKS_ON_A_SHEET - 1));
     let weeks = (first..=last)
         .map(|number| {
-            let first_day = start + Duration::days(i64::from(number - 1) * 7);
+            let first_day = start.saturating_add(Duration::weeks(i64::from(number - 1)));
             SheetWeek {
                 number,
                 first_day,
-                last_day: first_day + Duration::days(6),
+                last_day: first_day.saturating_add(Duration::days(6)),
             }
         })
         .collect();
@@ -116,8 +113,12 @@ mod tests {
             (3..=10).collect::<Vec<_>>()
         );
         assert_eq!(weeks[0].first_day, date!(2026 - 11 - 17));
-        assert_eq!(weeks.last().unwrap().last_day, last_day(start, 10));
-        assert_eq!(last_day(start, 10), date!(2027 - 01 - 11));
+        // The last ends on the course's planned end, as the evidence counts it.
+        assert_eq!(
+            weeks.last().unwrap().last_day,
+            crate::evidence::report::planned_end(start, 10)
+        );
+        assert_eq!(weeks.last().unwrap().last_day, date!(2027 - 01 - 11));
         assert_eq!(after, 0);
         // The last day of week 2 is still week 2.
         assert_eq!(
@@ -141,6 +142,29 @@ mod tests {
         assert_eq!(weeks.last().unwrap().number, 104);
         assert_eq!(after, 0);
         assert_eq!(weeks_to_tick(start, 104, Date::MAX), (vec![], 0));
+    }
+
+    #[test]
+    fn any_date_and_frame_a_stored_course_may_hold_gives_a_sheet_without_panicking() {
+        // A frame of 0 weeks counts as 1; a huge one is cut to a sheet's worth.
+        let start = date!(2026 - 01 - 05);
+        assert_eq!(weeks_to_tick(start, 0, start).0.len(), 1);
+        let (weeks, after) = weeks_to_tick(start, u32::MAX, start);
+        assert_eq!(
+            (weeks.len() as u32, after),
+            (WEEKS_ON_A_SHEET, u32::MAX - WEEKS_ON_A_SHEET)
+        );
+        // A start at the calendar's end (it parses, so validation lets it through): the weeks
+        // stop at the last day there is.
+        let (weeks, _) = weeks_to_tick(Date::MAX, 10, Date::MAX);
+        assert!(weeks
+            .iter()
+            .all(|w| w.first_day <= w.last_day && w.last_day == Date::MAX));
+        let (weeks, _) = weeks_to_tick(Date::MIN, 10, Date::MIN);
+        assert_eq!(weeks[0].first_day, Date::MIN);
+        // Printed long before the start, or from a start far in the past.
+        assert_eq!(weeks_to_tick(Date::MAX, 10, Date::MIN).0[0].number, 1);
+        assert_eq!(weeks_to_tick(Date::MIN, 10, Date::MAX), (vec![], 0));
     }
 
     #[test]

@@ -270,10 +270,14 @@ pub struct ProgramSheet {
     pub therapist_name: String,
     pub team_name: String,
     pub lines: Vec<SheetLine>,
-    /// The weeks to tick off, from the week the sheet is made in.
+    /// The weeks to tick off, from the week the sheet is made in (none past the planned end).
     pub weeks: Vec<SheetWeekView>,
     /// Planned weeks after the last one on the sheet (print a new sheet for them).
     pub weeks_after: u32,
+    /// The library's rules for every exercise (stop at chest pain, call 112 …).
+    pub general_safety: Vec<String>,
+    /// The day the sheet was made (ISO, Danish time): what "printed" says.
+    pub made_on: String,
 }
 
 /// One exercise on the sheet.
@@ -285,6 +289,8 @@ pub struct SheetLine {
     pub dosage: DosageView,
     /// The therapist's words for this citizen.
     pub instructions: Option<String>,
+    /// The library's safety notes for this exercise.
+    pub safety: Vec<String>,
     /// Path on the local API of the picture to print: the library's drawing, or a
     /// municipality's photo in which nobody can be recognised; none for an exercise with
     /// neither.

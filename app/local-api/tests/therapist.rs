@@ -656,11 +656,21 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
         .is_some_and(|p| p.starts_with("/illustrations/"))
         && l.photos_with_person_left_out == 0
         && !l.steps.is_empty()));
+    // The library's rules for training go on it, first of all when to stop and call 112, and
+    // an exercise's own notes with it; the day it was made is the device's Danish day.
+    assert!(
+        sheet.general_safety[0].contains("112"),
+        "{:?}",
+        sheet.general_safety
+    );
+    assert!(sheet.lines.iter().any(|l| !l.safety.is_empty()));
+    assert_eq!(sheet.made_on, iso_days_ago(0));
     // Danish by default, as the citizen reads it.
     let danish: api::ProgramSheet = therapist
         .ok("GET", &format!("/api/courses/{c}/program-sheet"), None)
         .await;
     assert_ne!(danish.lines[0].title, sheet.lines[0].title);
+    assert_ne!(danish.general_safety, sheet.general_safety);
     // The assistant prints it from the tablet too, once the revision has synced.
     therapist.synced().await;
     tablet.synced().await;
@@ -767,4 +777,24 @@ async fn a_therapist_plans_an_assistant_logs_and_a_leader_follows() {
         .await;
     assert_eq!(e.kind, api::ErrorKind::Invalid);
     assert!(e.message.contains("no program left"), "{}", e.message);
+    // A new course without a template has no exercises yet: nothing to print either.
+    let empty: api::CourseCreated = therapist
+        .post(
+            "/api/courses",
+            &serde_json::json!({
+                "citizen_id": citizen.citizen_id, "template_id": null, "legal_basis": "SEL §83a",
+                "start_date": iso_days_ago(0), "planned_weeks": 10, "sessions_per_week": 2,
+                "minutes_per_session": 20, "goals": [],
+            }),
+        )
+        .await;
+    let e = therapist
+        .refused(
+            "GET",
+            &format!("/api/courses/{}/program-sheet", empty.course_id),
+            None,
+        )
+        .await;
+    assert_eq!(e.kind, api::ErrorKind::Invalid);
+    assert!(e.message.contains("no exercises yet"), "{}", e.message);
 }

@@ -21,7 +21,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as h from './harness.mjs';
@@ -55,6 +56,11 @@ after(async () => {
 });
 
 const CITIZEN = 'Ingrid Testesen';
+// A photo of 1 × 1 pixel, standing in for one in which a person can be recognised.
+const PERSON_PHOTO = path.join(tmp, 'helper.png');
+writeFileSync(PERSON_PHOTO, Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64'));
+const ICON_SHA256 = createHash('sha256').update(readFileSync(path.join(h.repo, 'app/shell/icons/icon.png'))).digest('hex');
 const OWN_EXERCISE = 'Trappen til kælderen';
 
 async function syncNow(page) {
@@ -122,10 +128,19 @@ test('a course from the therapist, trained offline on a tablet, back in the hist
   await therapist.getByTestId('own-steps').fill('Stå ved nederste trin\nGå tre trin op\nVend, og gå ned igen');
   await therapist.getByTestId('own-save').click();
   await therapist.getByTestId('media-upload').waitFor();
-  await therapist.getByTestId('media-file').setInputFiles(path.join(h.repo, 'app/shell/icons/icon.png'));
+  // First a photo in which the citizen's helper can be recognised (consent recorded): shown in
+  // the app, never on the citizen's paper. Then one in which nobody can.
+  await therapist.getByTestId('media-file').setInputFiles(PERSON_PHOTO);
   await therapist.getByTestId('media-owner').fill('Thisted Kommune');
+  await therapist.getByTestId('media-shows-person').check();
+  await therapist.getByTestId('consent-who').fill('Lone Mikkelsen');
+  await therapist.getByTestId('consent-scope').fill('intern brug i kommunen');
   await therapist.getByTestId('media-upload-save').click();
   await therapist.getByTestId('media-uploaded').waitFor();
+  await therapist.getByTestId('media-shows-person').uncheck();
+  await therapist.getByTestId('media-file').setInputFiles(path.join(h.repo, 'app/shell/icons/icon.png'));
+  await therapist.getByTestId('media-upload-save').click();
+  await therapist.locator(`.media-upload img[src*="${ICON_SHA256}"]`).waitFor();
   await shot(therapist, 'library-own-exercise');
 
   // A new citizen and a course from the 10-week §83a strength template.
@@ -211,8 +226,9 @@ test('a course from the therapist, trained offline on a tablet, back in the hist
       // The municipality's exercise shows its photo, offline, from the tablet's own copy.
       assert.equal((await tablet.getByTestId('exercise-title').textContent()).trim(), OWN_EXERCISE);
       const photo = tablet.getByTestId('exercise-media').locator('img');
-      await photo.waitFor();
-      await tablet.waitForFunction(() => document.querySelector('[data-testid=exercise-media] img')?.naturalWidth === 128);
+      await photo.first().waitFor();
+      assert.equal(await photo.count(), 2, 'both photos: the consent covers the app');
+      await tablet.waitForFunction(() => [...document.querySelectorAll('[data-testid=exercise-media] img')].some((i) => i.naturalWidth === 128));
       await shot(tablet, 'guided-exercise-media');
     }
     await tablet.getByTestId('next').click();
@@ -350,6 +366,14 @@ test('a course from the therapist, trained offline on a tablet, back in the hist
   // in it) and the library's drawings on the others, the new frame, and the weeks left to
   // tick with a box for each of the three sessions. Paper and PDF are the browser's print.
   const savedLines = (await programLines(therapist)).map(([title]) => title);
+  // An edit not yet saved would be missing from the paper: the screen says to save first.
+  const firstSets = therapist.getByTestId('program-line').first().getByTestId('dose-sets');
+  const setsBefore = await firstSets.inputValue();
+  await firstSets.fill(String(Number(setsBefore) + 1));
+  await therapist.getByTestId('open-program-sheet').click();
+  await therapist.getByTestId('sheet-save-first').waitFor();
+  assert.equal(await therapist.getByTestId('program-sheet').count(), 0, 'not opened');
+  await firstSets.fill(setsBefore);
   await therapist.getByTestId('open-program-sheet').click();
   const sheet = therapist.getByTestId('program-sheet');
   await sheet.waitFor();
@@ -359,17 +383,21 @@ test('a course from the therapist, trained offline on a tablet, back in the hist
   assert.match(await sheet.getByTestId('sheet-citizen').textContent(), new RegExp(CITIZEN));
   assert.match(await sheet.getByTestId('sheet-frame').textContent(), /^8 uger · 3 gange om ugen · ca\. 20 minutter/);
   const own = exercises.filter({ hasText: OWN_EXERCISE });
-  assert.match(await own.locator('img').getAttribute('src'), /^\/media\/[0-9a-f]{64}\?k=/, 'the photo, from the device');
+  assert.match(await own.locator('img').getAttribute('src'), new RegExp(`^/media/${ICON_SHA256}\\?k=`),
+    'the photo in which nobody can be recognised, from the device');
+  await therapist.getByTestId('sheet-person-left-out').waitFor();
   const drawings = await exercises.filter({ hasNotText: OWN_EXERCISE }).locator('img').evaluateAll((imgs) => imgs.map((i) => i.getAttribute('src')));
   assert.equal(drawings.length, savedLines.length - 1);
   assert.ok(drawings.every((src) => src.startsWith('/illustrations/')), drawings.join(', '));
   await therapist.waitForFunction(() => [...document.querySelectorAll('.sheet-picture')].every((i) => i.complete && i.naturalWidth > 0));
   const weeks = sheet.getByTestId('sheet-week');
-  const weekCount = await weeks.count();
-  assert.ok(weekCount >= 1 && weekCount <= 8, `${weekCount} weeks to tick`);
-  assert.match(await weeks.last().locator('th').textContent(), /^Uge 8/);
+  // The course started today: all eight of its weeks, from today.
+  assert.equal(await weeks.count(), 8);
+  assert.match(await weeks.first().locator('th').innerText(), /^Træningsuge 1\n/);
+  assert.match(await weeks.last().locator('th').innerText(), /^Træningsuge 8\n/);
   assert.equal(await weeks.first().locator('.tick-box').count(), 3);
-  assert.match(await sheet.getByTestId('sheet-safety').textContent(), /Stop øvelsen/);
+  assert.match(await sheet.getByTestId('sheet-safety').textContent(), /Ring 112/);
+  assert.match(await sheet.getByTestId('sheet-version').textContent(), /^Version \d+ af programmet, lavet \d+\. \p{L}+ \d{4} · Udskrevet/u);
   await therapist.evaluate(() => window.scrollTo(0, 0));
   await shot(therapist, 'program-sheet');
   const sheetPdf = path.join(h.repo, 'docs/program-sheet-example.pdf');
@@ -377,7 +405,10 @@ test('a course from the therapist, trained offline on a tablet, back in the hist
   const sheetPages = path.join(tmp, 'sheet-pages');
   mkdirSync(sheetPages, { recursive: true });
   execFileSync('pdftoppm', ['-png', '-r', '60', sheetPdf, path.join(sheetPages, 'page')]);
-  assert.ok(readdirSync(sheetPages).length >= 1, 'the PDF has pages');
+  // Nine exercises in large print, the rules and the weeks: more than one A4 page, and not a
+  // page an exercise (each is kept whole on its page).
+  const pageCount = readdirSync(sheetPages).length;
+  assert.ok(pageCount >= 2 && pageCount <= savedLines.length, `${pageCount} pages`);
   await therapist.getByTestId('sheet-back').click();
   await therapist.getByTestId('program-editor').waitFor();
 

@@ -2708,27 +2708,36 @@ pub fn retention_of(t: &'static Texts) -> &'static RetentionTexts {
 
 // The citizen's printed program ----------------------------------------------------------------
 
-/// The citizen's copy of the program (`pages::program_sheet`): written to the citizen ("du").
+/// The citizen's copy of the program (`pages::program_sheet`): written to the citizen ("du"),
+/// in plain words and with month names written out for older readers.
 pub struct SheetTexts {
     /// The button that opens it on the program screen, and the visit card's smaller link.
     pub open: &'static str,
     pub open_short: &'static str,
+    /// The program screen's note while the program has unsaved changes.
+    pub save_first: &'static str,
+    /// Under a line's instructions in the editor: they go on the paper too.
+    pub instructions_printed: &'static str,
     pub title: &'static str,
     /// "10 uger · 2 gange om ugen · ca. 20 minutter"
     pub frame: fn(u32, u32, u32) -> String,
-    /// "Fra 3. nov. 2026 til 11. jan. 2027"
+    /// "Fra 3. november 2026 til 11. januar 2027"
     pub period: fn(&str, &str) -> String,
     pub goals: &'static str,
     pub exercises: &'static str,
     pub from_therapist: &'static str,
+    pub take_care: &'static str,
     pub tick_title: &'static str,
     pub tick_hint: &'static str,
-    pub week: &'static str,
-    /// "Uge 13–20 står på et nyt ark"
+    /// "Træningsuge 3": a week of the course, not of the calendar.
+    pub week: fn(u32) -> String,
+    /// "Træningsuge 13–20 kommer på et nyt ark."
     pub weeks_after: fn(u32, u32) -> String,
-    pub safety: &'static str,
+    /// The screen's note when the planned weeks are over (nothing to tick).
+    pub no_weeks_left: &'static str,
+    pub safety_title: &'static str,
     pub therapist: &'static str,
-    /// "Program, revision 3 (8. dec. 2026)"
+    /// "Version 3 af programmet, lavet 8. december 2026"
     pub revision: fn(u32, &str) -> String,
     pub printed: &'static str,
     pub print: &'static str,
@@ -2736,15 +2745,17 @@ pub struct SheetTexts {
     /// The screen's note that a photo with a person stays in the app.
     pub person_left_out: &'static str,
     pub months: [&'static str; 12],
-    /// A day: its number, month's name and year ("17. nov. 2026", "17 Nov 2026").
+    /// A day: its number, month's name and year ("17. november 2026", "17 November 2026").
     pub date: fn(u32, &str, i32) -> String,
-    /// A day without its year ("17. nov.", "17 Nov").
+    /// A day without its year ("17. november", "17 November").
     pub day_month: fn(u32, &str) -> String,
 }
 
 pub static DA_SHEET: SheetTexts = SheetTexts {
     open: "Træningsprogram til borgeren",
     open_short: "Udskriv program til borgeren",
+    save_first: "Gem programmet først: borgerens papir viser det gemte program.",
+    instructions_printed: "Står også på borgerens papir under „Fra din terapeut“.",
     title: "Mit træningsprogram",
     frame: |weeks, per_week, minutes| {
         format!(
@@ -2757,18 +2768,23 @@ pub static DA_SHEET: SheetTexts = SheetTexts {
     goals: "Mine mål",
     exercises: "Mine øvelser",
     from_therapist: "Fra din terapeut:",
+    take_care: "Pas på:",
     tick_title: "Sæt kryds, når du har trænet",
     tick_hint: "Et kryds for hver gang du træner — også på dage uden besøg.",
-    week: "Uge",
-    weeks_after: |from, to| format!("Uge {from}–{to} kommer på et nyt ark."),
-    safety: "Stop øvelsen, hvis du får ondt i brystet, bliver svimmel eller meget forpustet, og fortæl det til din hjælper eller terapeut.",
+    week: |n| format!("Træningsuge {n}"),
+    weeks_after: |from, to| format!("Træningsuge {from}–{to} kommer på et nyt ark."),
+    no_weeks_left: "Forløbets planlagte uger er gået: der er ingen uger at sætte kryds i. Ret forløbets ramme, hvis borgeren skal træne videre.",
+    safety_title: "Når du træner",
     therapist: "Din terapeut",
-    revision: |n, on| format!("Program, revision {n} ({on})"),
+    revision: |n, on| format!("Version {n} af programmet, lavet {on}"),
     printed: "Udskrevet",
     print: "Udskriv",
     back: "Tilbage",
     person_left_out: "Et foto, hvor en person kan genkendes, vises kun i appen og kommer ikke med på papir.",
-    months: ["jan.", "feb.", "mar.", "apr.", "maj", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec."],
+    months: [
+        "januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
+        "oktober", "november", "december",
+    ],
     date: |day, month, year| format!("{day}. {month} {year}"),
     day_month: |day, month| format!("{day}. {month}"),
 };
@@ -2776,6 +2792,8 @@ pub static DA_SHEET: SheetTexts = SheetTexts {
 pub static EN_SHEET: SheetTexts = SheetTexts {
     open: "Programme for the citizen",
     open_short: "Print the citizen's programme",
+    save_first: "Save the programme first: the citizen's paper shows the saved programme.",
+    instructions_printed: "Also printed on the citizen's paper, under \"From your therapist\".",
     title: "My exercise programme",
     frame: |weeks, per_week, minutes| {
         format!(
@@ -2788,18 +2806,23 @@ pub static EN_SHEET: SheetTexts = SheetTexts {
     goals: "My goals",
     exercises: "My exercises",
     from_therapist: "From your therapist:",
+    take_care: "Take care:",
     tick_title: "Tick when you have trained",
     tick_hint: "One tick each time you train — on days without a visit too.",
-    week: "Week",
-    weeks_after: |from, to| format!("Weeks {from}–{to} come on a new sheet."),
-    safety: "Stop the exercise if you get chest pain, feel dizzy or very short of breath, and tell your helper or therapist.",
+    week: |n| format!("Training week {n}"),
+    weeks_after: |from, to| format!("Training weeks {from}–{to} come on a new sheet."),
+    no_weeks_left: "The course's planned weeks are over: there are no weeks to tick. Change the course's frame if the citizen is to train on.",
+    safety_title: "When you train",
     therapist: "Your therapist",
-    revision: |n, on| format!("Programme, revision {n} ({on})"),
+    revision: |n, on| format!("Version {n} of the programme, made {on}"),
     printed: "Printed",
     print: "Print",
     back: "Back",
     person_left_out: "A photo in which a person can be recognised is shown in the app only and is not printed.",
-    months: ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+    months: [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September",
+        "October", "November", "December",
+    ],
     date: |day, month, year| format!("{day} {month} {year}"),
     day_month: |day, month| format!("{day} {month}"),
 };

@@ -537,8 +537,9 @@ pub fn program(core: &Core, course: &str, lang: Lang) -> Result<api::ProgramView
 
 /// `GET /api/courses/{course}/program-sheet?lang=`: the citizen's copy of the program as the
 /// device holds it now; what goes on paper is `program_sheet`'s rule. Refused for a course
-/// that has ended (nothing left to train).
+/// that has ended (nothing left to train) and for one without exercises yet.
 pub fn program_sheet(core: &Core, course: &str, lang: Lang) -> Result<api::ProgramSheet> {
+    use homerehab_shared::evidence::report::planned_end;
     use homerehab_shared::program_sheet::{self as sheet, Picture};
     let id = course_id(course)?;
     let mut store = core.data()?;
@@ -552,14 +553,16 @@ pub fn program_sheet(core: &Core, course: &str, lang: Lang) -> Result<api::Progr
             course.status.as_str()
         )));
     }
+    let program = doc.program.ordered();
+    if program.is_empty() {
+        return Err(invalid("the program has no exercises yet"));
+    }
     // Stored courses passed validation, so the date parses.
     let start = model::parse_date(&course.start_date).map_err(invalid)?;
     let today = schedule::date_of(now_ms());
     let (weeks, weeks_after) = sheet::weeks_to_tick(start, course.planned_weeks, today);
     let revisions = doc.program.revision_list();
-    let lines = doc
-        .program
-        .ordered()
+    let lines = program
         .into_iter()
         .map(|l| {
             let line = line_view(&library, l, lang);
@@ -575,6 +578,10 @@ pub fn program_sheet(core: &Core, course: &str, lang: Lang) -> Result<api::Progr
             let (photo, photos_with_person_left_out) = sheet::picture_for_paper(&pictures);
             api::SheetLine {
                 picture: photo.map(|i| media[i].url.clone()).or(line.illustration),
+                safety: library
+                    .exercise(&l.exercise_ref)
+                    .map(|e| e.text(lang).safety.clone())
+                    .unwrap_or_default(),
                 title: line.title,
                 summary: line.summary,
                 steps: line.steps,
@@ -584,11 +591,12 @@ pub fn program_sheet(core: &Core, course: &str, lang: Lang) -> Result<api::Progr
             }
         })
         .collect();
+    let safety = &library.manifest.general_safety;
     Ok(api::ProgramSheet {
         course_id: id.to_string(),
         citizen_name: citizen_name(&mut store, course)?,
         start_date: course.start_date.clone(),
-        last_day: sheet::last_day(start, course.planned_weeks).to_string(),
+        last_day: planned_end(start, course.planned_weeks).to_string(),
         planned_weeks: course.planned_weeks,
         sessions_per_week: course.sessions_per_week,
         minutes_per_session: course.minutes_per_session,
@@ -609,6 +617,13 @@ pub fn program_sheet(core: &Core, course: &str, lang: Lang) -> Result<api::Progr
             })
             .collect(),
         weeks_after,
+        // The library holds Danish always (its check); another language falls back to it.
+        general_safety: safety
+            .get(&lang)
+            .or_else(|| safety.get(&Lang::Da))
+            .cloned()
+            .unwrap_or_default(),
+        made_on: today.to_string(),
     })
 }
 

@@ -123,6 +123,8 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let saved = RwSignal::new(None::<u32>);
     let busy = RwSignal::new(false);
+    // "Save first" shown: the print button was pressed with edits not yet saved.
+    let save_first = RwSignal::new(false);
     // The course's status and frame as this page last saved them: the status buttons and the
     // frame line share them (a completed course offers no frame change), and a template saved
     // from here takes the frame as it is now.
@@ -206,6 +208,7 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
         leptos::task::spawn_local(async move {
             match api::save_program(&course.get_value(), req).await {
                 Ok(p) => {
+                    save_first.set(false);
                     saved.set(Some(p.revision_number));
                     summary.set(String::new());
                     fill(&p);
@@ -216,6 +219,33 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
             }
             busy.set(false);
         });
+    };
+
+    // The citizen's paper shows the saved program: with edits not yet saved, say so instead of
+    // printing the program without them.
+    let open_sheet = move |_| {
+        let Some(Ok(p)) = program.get_untracked() else {
+            return;
+        };
+        let edited: Vec<ProgramLineEdit> =
+            lines.get_untracked().iter().map(EditLine::edit).collect();
+        let stored: Vec<ProgramLineEdit> = p
+            .lines
+            .iter()
+            .map(|l| ProgramLineEdit {
+                line_id: Some(l.line_id.clone()),
+                exercise_ref: l.exercise_ref.clone(),
+                dosage: l.dosage.clone(),
+                instructions: l.instructions.clone(),
+            })
+            .collect();
+        if edited == stored {
+            nav.go(Page::ProgramSheet {
+                course: course.get_value(),
+            });
+        } else {
+            save_first.set(true);
+        }
     };
 
     // The program as the municipality's own template, shared with its therapists via sync.
@@ -380,6 +410,7 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
                     <span>{move || i18n.t().instructions}</span>
                     <textarea rows="2" data-testid="line-instructions" prop:value=move || l.instructions.get()
                         on:input=move |ev| l.instructions.set(event_target_value(&ev))></textarea>
+                    <small class="muted">{move || i18n.sheet().instructions_printed}</small>
                 </label>
             </li>
         }
@@ -395,14 +426,18 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
                         <h1>{p.citizen_name.clone()}</h1>
                         <span class="muted">{p.legal_basis.clone()}</span>
                         <span class="badge" data-testid="revision-number">{(i18n.t().th.revision_n)(p.revision_number)}</span>
-                        // The saved program, on paper for the citizen; not for a course that has ended.
+                        // The saved program, on paper for the citizen; not for a course that has
+                        // ended (as `shared::program_sheet::may_print`, which the app core checks).
                         {move || matches!(status.get().as_str(), "planned" | "active" | "paused").then(|| view! {
                             <button class="btn secondary print-report" data-testid="open-program-sheet"
-                                on:click=move |_| nav.go(Page::ProgramSheet { course: course.get_value() })>
+                                on:click=open_sheet>
                                 {i18n.sheet().open}
                             </button>
                         })}
                     </div>
+                    {move || save_first.get().then(|| view! {
+                        <p class="notice warn" role="alert" data-testid="sheet-save-first">{i18n.sheet().save_first}</p>
+                    })}
                     <CourseStatus course=p.course_id.clone() status=status />
                     <CourseFrame course=p.course_id.clone() status=status frame=frame />
                     {(!p.conflicts.is_empty()).then(|| view! {

@@ -1,8 +1,9 @@
 //! The citizen's copy of the program, laid out for A4 and large print: the goals, each
-//! exercise with its picture, steps, dosage and the therapist's words, a week-by-week box to
-//! tick after each session, and when to stop. The therapist prints it from the program tab,
-//! the assistant from the visit card; the browser's print makes the paper or the PDF. What
-//! goes on it (which photo, which weeks) is the app core's answer (`shared::program_sheet`).
+//! exercise with its picture, steps, dosage, safety notes and the therapist's words, the
+//! library's rules for training, and a box to tick after each session, week by week of the
+//! course. The therapist prints it from the program tab, the assistant from the visit card;
+//! the browser's print makes the paper or the PDF. What goes on it (which photo, which weeks)
+//! is the app core's answer (`shared::program_sheet`).
 
 use crate::i18n::{use_i18n, SheetTexts};
 use crate::pages::session::dosage_text;
@@ -10,36 +11,32 @@ use crate::{api, use_nav, CourseTab, Page};
 use homerehab_app_api::*;
 use leptos::prelude::*;
 
-/// "17. nov. 2026" of an ISO date; the text itself when it is not one.
+/// An ISO date's year, month (1–12) and day; `None` when it is not one.
+fn ymd(iso: &str) -> Option<(i32, usize, u32)> {
+    let mut parts = iso.splitn(3, '-');
+    let year = parts.next()?.parse().ok()?;
+    let month = parts
+        .next()?
+        .parse()
+        .ok()
+        .filter(|m| (1..=12).contains(m))?;
+    let day = parts.next()?.parse().ok()?;
+    Some((year, month, day))
+}
+
+/// "17. november 2026" of an ISO date; the text itself when it is not one.
 fn day_text(t: &SheetTexts, iso: &str) -> String {
-    let mut parts = iso.splitn(3, '-').map(str::parse::<u32>);
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(Ok(year)), Some(Ok(month @ 1..=12)), Some(Ok(day))) => {
-            (t.date)(day, t.months[month as usize - 1], year as i32)
-        }
-        _ => iso.to_string(),
-    }
+    ymd(iso).map_or_else(
+        || iso.to_string(),
+        |(year, month, day)| (t.date)(day, t.months[month - 1], year),
+    )
 }
 
-/// "8. dec." of an ISO date (a week's days: the year is in the course's period above).
+/// "17. november": a week's days (the year is in the course's period above them).
 fn day_month_text(t: &SheetTexts, iso: &str) -> String {
-    let mut parts = iso.splitn(3, '-').skip(1).map(str::parse::<u32>);
-    match (parts.next(), parts.next()) {
-        (Some(Ok(month @ 1..=12)), Some(Ok(day))) => {
-            (t.day_month)(day, t.months[month as usize - 1])
-        }
-        _ => iso.to_string(),
-    }
-}
-
-/// Today as an ISO date, on this device's clock.
-fn today_iso() -> String {
-    let d = js_sys::Date::new_0();
-    format!(
-        "{}-{:02}-{:02}",
-        d.get_full_year(),
-        d.get_month() + 1,
-        d.get_date()
+    ymd(iso).map_or_else(
+        || iso.to_string(),
+        |(_, month, day)| (t.day_month)(day, t.months[month - 1]),
     )
 }
 
@@ -83,6 +80,13 @@ pub fn ProgramSheetPage(course: String) -> impl IntoView {
             .iter()
             .map(|s| view! { <li>{s.clone()}</li> })
             .collect_view();
+        let safety = (!line.safety.is_empty()).then(|| {
+            view! {
+                <p class="sheet-take-care" data-testid="sheet-take-care">
+                    <strong>{i18n.sheet().take_care}</strong>" "{line.safety.join(" ")}
+                </p>
+            }
+        });
         view! {
             <li class="sheet-exercise" data-testid="sheet-exercise">
                 <div class="sheet-picture-box">{picture}</div>
@@ -91,6 +95,7 @@ pub fn ProgramSheetPage(course: String) -> impl IntoView {
                     <p class="sheet-dose" data-testid="sheet-dose">{dosage_text(t, &line.dosage)}</p>
                     {line.summary.clone().map(|s| view! { <p>{s}</p> })}
                     <ol class="sheet-steps">{steps}</ol>
+                    {safety}
                     {line.instructions.clone().map(|n| view! {
                         <p class="sheet-note" data-testid="sheet-note"><strong>{i18n.sheet().from_therapist}</strong>" "{n}</p>
                     })}
@@ -109,9 +114,11 @@ pub fn ProgramSheetPage(course: String) -> impl IntoView {
             .map(|w| {
                 view! {
                     <tr data-testid="sheet-week">
-                        <th scope="row">{format!("{} {}", t.week, w.number)}
+                        <th scope="row">{(t.week)(w.number)}
                             <br/><small>{format!("{} – {}", day_month_text(t, &w.first_day), day_month_text(t, &w.last_day))}</small></th>
-                        {(0..boxes).map(|_| view! { <td><span class="tick-box"></span></td> }).collect_view()}
+                        <td><div class="tick-boxes">
+                            {(0..boxes).map(|_| view! { <span class="tick-box"></span> }).collect_view()}
+                        </div></td>
                     </tr>
                 }
             })
@@ -125,6 +132,23 @@ pub fn ProgramSheetPage(course: String) -> impl IntoView {
                 </section>
             }
         });
+        let tick = if s.weeks.is_empty() {
+            view! { <p class="hint no-print" data-testid="sheet-no-weeks">{t.no_weeks_left}</p> }
+                .into_any()
+        } else {
+            view! {
+                <section class="sheet-tick">
+                    <h2>{t.tick_title}</h2>
+                    <p class="muted">{t.tick_hint}</p>
+                    <table class="tick-table"><tbody>{weeks}</tbody></table>
+                    {(s.weeks_after > 0).then(|| view! {
+                        <p class="muted" data-testid="sheet-weeks-after">
+                            {(t.weeks_after)(last_on_sheet + 1, last_on_sheet.saturating_add(s.weeks_after))}</p>
+                    })}
+                </section>
+            }
+            .into_any()
+        };
         view! {
             {left_out.then(|| view! { <p class="hint no-print" data-testid="sheet-person-left-out">{t.person_left_out}</p> })}
             <article class="program-sheet" data-testid="program-sheet">
@@ -141,23 +165,16 @@ pub fn ProgramSheetPage(course: String) -> impl IntoView {
                 <ol class="sheet-exercises">
                     {s.lines.clone().into_iter().enumerate().map(exercise).collect_view()}
                 </ol>
-                <p class="sheet-safety" data-testid="sheet-safety">{t.safety}</p>
-                {(!s.weeks.is_empty()).then(|| view! {
-                    <section class="sheet-tick">
-                        <h2>{t.tick_title}</h2>
-                        <p class="muted">{t.tick_hint}</p>
-                        <table class="tick-table"><tbody>{weeks}</tbody></table>
-                        {(s.weeks_after > 0).then(|| view! {
-                            <p class="muted" data-testid="sheet-weeks-after">
-                                {(t.weeks_after)(last_on_sheet + 1, last_on_sheet + s.weeks_after)}</p>
-                        })}
-                    </section>
-                })}
+                <section class="sheet-safety" data-testid="sheet-safety">
+                    <h2>{t.safety_title}</h2>
+                    <ul>{s.general_safety.iter().map(|r| view! { <li>{r.clone()}</li> }).collect_view()}</ul>
+                </section>
+                {tick}
                 <footer class="sheet-foot">
                     <p><strong>{t.therapist}":"</strong>" "{s.therapist_name.clone()}" · "{s.team_name.clone()}</p>
-                    <p class="muted">
+                    <p class="muted" data-testid="sheet-version">
                         {(t.revision)(s.revision_number, &s.revised_on.as_deref().map(|d| day_text(t, d)).unwrap_or_default())}
-                        " · "{t.printed}" "{day_text(t, &today_iso())}
+                        " · "{t.printed}" "{day_text(t, &s.made_on)}
                     </p>
                 </footer>
             </article>
