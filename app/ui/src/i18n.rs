@@ -2737,6 +2737,8 @@ pub struct SheetTexts {
     pub no_weeks_left: &'static str,
     pub safety_title: &'static str,
     pub therapist: &'static str,
+    /// Before a line to write the therapist's phone number on by hand (Homerehab keeps none).
+    pub phone: &'static str,
     /// "Version 3 af programmet, lavet 8. december 2026"
     pub revision: fn(u32, &str) -> String,
     pub printed: &'static str,
@@ -2776,6 +2778,7 @@ pub static DA_SHEET: SheetTexts = SheetTexts {
     no_weeks_left: "Forløbets planlagte uger er gået: der er ingen uger at sætte kryds i. Ret forløbets ramme, hvis borgeren skal træne videre.",
     safety_title: "Når du træner",
     therapist: "Din terapeut",
+    phone: "Telefon:",
     revision: |n, on| format!("Version {n} af programmet, lavet {on}"),
     printed: "Udskrevet",
     print: "Udskriv",
@@ -2814,6 +2817,7 @@ pub static EN_SHEET: SheetTexts = SheetTexts {
     no_weeks_left: "The course's planned weeks are over: there are no weeks to tick. Change the course's frame if the citizen is to train on.",
     safety_title: "When you train",
     therapist: "Your therapist",
+    phone: "Phone:",
     revision: |n, on| format!("Version {n} of the programme, made {on}"),
     printed: "Printed",
     print: "Print",

@@ -159,6 +159,10 @@ pub fn ProgramSheetPage(course: String) -> impl IntoView {
                         {(t.frame)(s.planned_weeks, s.sessions_per_week, s.minutes_per_session)}
                         <br/>{(t.period)(&day_text(t, &s.start_date), &day_text(t, &s.last_day))}
                     </p>
+                    // Who to call, first thing on the sheet. The number is written in by hand:
+                    // it is the team's own business, and Homerehab keeps none.
+                    <p class="sheet-therapist"><strong>{t.therapist}":"</strong>" "{s.therapist_name.clone()}" · "{s.team_name.clone()}
+                        <span class="sheet-phone"><strong>{t.phone}</strong>" "<span class="write-in"></span></span></p>
                 </header>
                 {goals}
                 <h2>{t.exercises}</h2>
@@ -171,7 +175,6 @@ pub fn ProgramSheetPage(course: String) -> impl IntoView {
                 </section>
                 {tick}
                 <footer class="sheet-foot">
-                    <p><strong>{t.therapist}":"</strong>" "{s.therapist_name.clone()}" · "{s.team_name.clone()}</p>
                     <p class="muted" data-testid="sheet-version">
                         {(t.revision)(s.revision_number, &s.revised_on.as_deref().map(|d| day_text(t, d)).unwrap_or_default())}
                         " · "{t.printed}" "{day_text(t, &s.made_on)}
