@@ -3,8 +3,9 @@
 //! session. What goes on it is decided here, once; the app lays it out.
 //!
 //! Paper leaves the app: a photo in which a person can be recognised never goes on it (its
-//! consent covers showing it in the app, `MediaView::shows_person`), nor does a video. And a
-//! sheet is for a course that is still to be trained: planned, running or paused.
+//! consent covers showing it in the app: `municipal::MediaItem::shows_person`), nor does a
+//! video. And a sheet is for a course that is still to be trained: planned, running or
+//! paused.
 
 use crate::model::CourseStatus;
 use time::{Date, Duration};
