@@ -12,7 +12,7 @@ mod timer;
 
 pub use chart::TrendChart;
 pub use course_frame::CourseFrame;
-pub use course_status::CourseStatus;
+pub use course_status::{still_open, CourseStatus};
 pub use keypad::Keypad;
 pub use library_search::LibrarySearchPanel;
 pub use nav_tabs::NavTabs;

@@ -21,7 +21,7 @@ pub fn CourseFrame(
     let i18n = use_i18n();
     let nav = use_nav();
     let course = StoredValue::new(course);
-    let running = move || matches!(status.get().as_str(), "planned" | "active" | "paused");
+    let running = move || super::still_open(&status.get());
     let editing = RwSignal::new(false);
     // As typed: a field emptied or holding a non-number sends nothing.
     let (weeks, per_week, minutes) = (

@@ -10,6 +10,13 @@ use crate::use_nav;
 use homerehab_app_api::{op, CourseStatusChange, LabelSetting, NoQuery};
 use leptos::prelude::*;
 
+/// Whether a course with this status is still to be trained (planned, running or paused): it
+/// can still change status and frame, and get a printed program. The app core holds the same
+/// rule (`shared::program_sheet::may_print`, `Course::change_frame`) and refuses the rest.
+pub fn still_open(status: &str) -> bool {
+    matches!(status, "planned" | "active" | "paused")
+}
+
 #[component]
 pub fn CourseStatus(
     course: String,
@@ -95,7 +102,7 @@ pub fn CourseStatus(
                 }.into_any(),
                 _ => ().into_any(),
             }}
-            <Show when=move || matches!(status.get().as_str(), "planned" | "active" | "paused")>
+            <Show when=move || still_open(&status.get())>
                 <button class="btn secondary danger" data-testid="course-ended_early"
                     disabled=move || busy.get() || settle.settling()
                     on:click=move |_| ask_reason()>{move || i18n.t().th.end_course_early}</button>

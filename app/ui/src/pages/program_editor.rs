@@ -4,7 +4,7 @@
 //! the app core writes only what changed, as one listed revision, so an edit made meanwhile on
 //! another device to another line merges.
 
-use crate::components::{CourseFrame, CourseStatus, LibrarySearchPanel};
+use crate::components::{still_open, CourseFrame, CourseStatus, LibrarySearchPanel};
 use crate::i18n::use_i18n;
 use crate::pages::caseload::date_time_text;
 use crate::{api, use_nav, Page};
@@ -426,9 +426,8 @@ pub fn ProgramEditor(course: String) -> impl IntoView {
                         <h1>{p.citizen_name.clone()}</h1>
                         <span class="muted">{p.legal_basis.clone()}</span>
                         <span class="badge" data-testid="revision-number">{(i18n.t().th.revision_n)(p.revision_number)}</span>
-                        // The saved program, on paper for the citizen; not for a course that has
-                        // ended (as `shared::program_sheet::may_print`, which the app core checks).
-                        {move || matches!(status.get().as_str(), "planned" | "active" | "paused").then(|| view! {
+                        // The saved program, on paper for the citizen; not for a course that has ended.
+                        {move || still_open(&status.get()).then(|| view! {
                             <button class="btn secondary print-report" data-testid="open-program-sheet"
                                 on:click=open_sheet>
                                 {i18n.sheet().open}
